@@ -1,0 +1,185 @@
+/*  kp_arena: bounded bump allocation.
+ *
+ *  Blocks form a singly linked list, newest first. An allocation that does not fit the
+ *  current block gets a new block of max(2 × previous, request) bytes. Reset frees every
+ *  block but the oldest, which is the one a steady workload needs. `used` counts bytes handed
+ *  out (with alignment padding) and is what the cap limits. */
+#include "kp_arena.h"
+
+#include <assert.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KP_ARENA_FIRST (16 * 1024)
+#define KP_ARENA_ALIGN 16
+
+typedef struct block {
+    struct block *next;
+    size_t size, off;
+    _Alignas(16) unsigned char data[];
+} block_t;
+
+struct kp_arena {
+    block_t *head;
+    size_t cap, used, refused;
+    ProtobufCAllocator pbc;
+};
+
+void *
+kp_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fputs("kumppani: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+void *
+kp_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) {
+        fputs("kumppani: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+void *
+kp_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fputs("kumppani: out of memory\n", stderr);
+        abort();
+    }
+    return q;
+}
+
+char *
+kp_xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(kp_xmalloc(n), s, n);
+}
+
+static void *
+s_pbc_alloc(void *data, size_t n)
+{
+    return kp_arena_alloc(data, n);
+}
+
+static void
+s_pbc_free(void *data, void *p)
+{
+    (void)data;
+    (void)p;
+}
+
+static block_t *
+s_block_new(size_t size)
+{
+    block_t *b = kp_xmalloc(sizeof *b + size);
+    b->next = NULL;
+    b->size = size;
+    b->off = 0;
+    return b;
+}
+
+kp_arena_t *
+kp_arena_new(size_t cap)
+{
+    kp_arena_t *self = kp_xcalloc(1, sizeof *self);
+    self->cap = cap;
+    self->head = s_block_new(KP_ARENA_FIRST);
+    self->pbc.alloc = s_pbc_alloc;
+    self->pbc.free = s_pbc_free;
+    self->pbc.allocator_data = self;
+    return self;
+}
+
+void
+kp_arena_destroy(kp_arena_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    block_t *b = (*self_p)->head;
+    while (b) {
+        block_t *next = b->next;
+        free(b);
+        b = next;
+    }
+    free(*self_p);
+    *self_p = NULL;
+}
+
+void *
+kp_arena_alloc(kp_arena_t *self, size_t n)
+{
+    size_t need = (n + KP_ARENA_ALIGN - 1) & ~(size_t)(KP_ARENA_ALIGN - 1);
+    if (need < n || need > self->cap - self->used) {
+        self->refused++;
+        return NULL;
+    }
+    block_t *b = self->head;
+    if (b->size - b->off < need) {
+        size_t size = b->size * 2;
+        if (size < need)
+            size = need;
+        block_t *nb = s_block_new(size);
+        nb->next = b;
+        self->head = b = nb;
+    }
+    void *p = b->data + b->off;
+    b->off += need;
+    self->used += need;
+    return p;
+}
+
+void *
+kp_arena_memdup(kp_arena_t *self, const void *p, size_t len)
+{
+    unsigned char *q = kp_arena_alloc(self, len + 1);
+    if (!q)
+        return NULL;
+    if (len)
+        memcpy(q, p, len);
+    q[len] = 0;
+    return q;
+}
+
+void
+kp_arena_reset(kp_arena_t *self)
+{
+    block_t *b = self->head;
+    while (b->next) {
+        block_t *next = b->next;
+        free(b);
+        b = next;
+    }
+    b->off = 0;
+    self->head = b;
+    self->used = 0;
+}
+
+size_t
+kp_arena_refusals(const kp_arena_t *self)
+{
+    return self->refused;
+}
+
+size_t
+kp_arena_used(const kp_arena_t *self)
+{
+    return self->used;
+}
+
+ProtobufCAllocator *
+kp_arena_pbc(kp_arena_t *self)
+{
+    return &self->pbc;
+}
