@@ -21,7 +21,11 @@ struct kp_zwatch {
     void *arg;
     int open_handles;
     bool closing;
+    struct kp_zwatch *next, *prev; /* every open watcher of the process */
 };
+
+/* The process's open watchers: services run one loop on one thread (DESIGN 6). */
+static kp_zwatch_t *s_all;
 
 bool
 kp_zwatch_readable(kp_zwatch_t *self)
@@ -88,6 +92,10 @@ kp_zwatch_start(kp_zwatch_t **out, uv_loop_t *loop, void *sock, kp_zwatch_cb cb,
     self->idle.data = self;
     self->open_handles = 2;
     uv_poll_start(&self->poll, UV_READABLE, s_on_poll);
+    self->next = s_all;
+    if (s_all)
+        s_all->prev = self;
+    s_all = self;
     /* Input may already be queued (the edge came before we watched): look once. */
     uv_idle_start(&self->idle, s_on_idle);
     *out = self;
@@ -99,6 +107,13 @@ kp_zwatch_recheck(kp_zwatch_t *self)
 {
     if (self && !self->closing && kp_zwatch_readable(self))
         uv_idle_start(&self->idle, s_on_idle);
+}
+
+void
+kp_zwatch_recheck_all(void)
+{
+    for (kp_zwatch_t *zw = s_all; zw; zw = zw->next)
+        kp_zwatch_recheck(zw);
 }
 
 static void
@@ -116,6 +131,12 @@ kp_zwatch_close(kp_zwatch_t **self_p)
         return;
     kp_zwatch_t *self = *self_p;
     self->closing = true;
+    if (self->prev)
+        self->prev->next = self->next;
+    else
+        s_all = self->next;
+    if (self->next)
+        self->next->prev = self->prev;
     uv_poll_stop(&self->poll);
     uv_idle_stop(&self->idle);
     uv_close((uv_handle_t *)&self->poll, s_on_close);

@@ -30,6 +30,9 @@ int kp_zwatch_start(kp_zwatch_t **out, uv_loop_t *loop, void *sock, kp_zwatch_cb
  * the next without blocking. Call after every send. */
 void kp_zwatch_recheck(kp_zwatch_t *self);
 
+/* kp_zwatch_recheck on every open watcher of this process (one loop per process). */
+void kp_zwatch_recheck_all(void);
+
 /* True if ZMQ_EVENTS shows input right now. */
 bool kp_zwatch_readable(kp_zwatch_t *self);
 

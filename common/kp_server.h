@@ -1,0 +1,150 @@
+/*  kp_server: the service loop every Kumppani service runs on.
+ *
+ *  One libuv loop, one ZeroMQ context, one LMDB store. The server binds a ROUTER socket for
+ *  the request/reply API and a PUB socket for the event log, runs the ZAP handler when CURVE
+ *  keys are configured, and drives the turn (STYLE "The service loop"):
+ *
+ *    1. Requests are drained from the ROUTER (at most batch_max per turn). Each is decoded and
+ *       checked (kp_wire), its method looked up and its role checked, and its handler run in a
+ *       child transaction of the turn transaction. A handler that fails only aborts its child.
+ *    2. Replies and events are queued, not sent.
+ *    3. Just before the loop blocks (uv_prepare), the turn commits with one synced LMDB
+ *       commit; then the replies go out and the events are published. If the commit fails,
+ *       every request of the turn is answered CODE_UNAVAILABLE (nothing was written; retrying
+ *       is safe) and no event is published.
+ *
+ *  So a reply never leaves before what it acknowledges is on disk (DESIGN 2), events and the
+ *  changes they describe commit together (DESIGN 4), and the sync is shared by the batch.
+ *
+ *  Built-in methods: "log.replay" (ReplayRequest -> ReplayPage; roles admin, service,
+ *  reader) and "sys.health" (HealthRequest -> HealthReply; every role). The PUB socket carries
+ *  each committed event as ["E", Event] and, every heartbeat_ms, ["H", Heartbeat]. */
+#ifndef KP_SERVER_H
+#define KP_SERVER_H
+
+#include "kp_arena.h"
+#include "kp_store.h"
+#include "kp_zsock.h"
+#include "kumppani/v1/envelope.pb-c.h"
+#include "kumppani/v1/log.pb-c.h"
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct kp_server kp_server_t;
+typedef struct kp_call kp_call_t;
+
+/* A method handler. It reads kp_call_body, works in kp_call_txn, and ends with exactly one
+ * of kp_call_ok or kp_call_fail (a handler that sets neither answers CODE_INTERNAL). */
+typedef void (*kp_handler_fn)(kp_call_t *call, void *svc);
+
+typedef struct {
+    const char *name;                     /* "events.signup.submit" */
+    unsigned roles;                       /* KP_ROLE_* bits admitted */
+    const ProtobufCMessageDescriptor *in; /* the body's message type */
+    kp_handler_fn fn;
+} kp_method_t;
+
+typedef struct {
+    const char *service;      /* log source name and log svc= */
+    const char *data_dir;     /* the LMDB environment's directory */
+    const char *api_endpoint; /* ROUTER bind, e.g. "tcp://127.0.0.1:7201" */
+    const char *pub_endpoint; /* PUB bind, or NULL for a service without a log */
+    const kp_keypair_t *keys; /* server key pair; NULL: plain TCP (development only) */
+    const kp_allow_t *allow;  /* required with keys; borrowed */
+    size_t map_size;          /* 0: default */
+    const char *const *dbs;   /* the service's own databases (kp_store_opts_t) */
+    unsigned dbs_n;
+    unsigned schema_version;
+    unsigned heartbeat_ms; /* 0: 1000 */
+    unsigned batch_max;    /* requests per turn; 0: 2048 */
+    const kp_method_t *methods;
+    unsigned methods_n;
+    void *svc; /* passed to every handler */
+} kp_server_opts_t;
+
+/* Opens the store, binds the sockets and starts the loop's handles. Returns 0 or a KP code
+ * (logged). Caller owns *out; kp_server_run, then kp_server_destroy. */
+int kp_server_new(kp_server_t **out, uv_loop_t *loop, const kp_server_opts_t *opts);
+
+/* Runs the loop until SIGINT or SIGTERM (or kp_server_stop), then shuts down in order:
+ * stop intake, commit, send, close watchers, close sockets. Returns 0 or a KP code. */
+int kp_server_run(kp_server_t *self);
+
+/* Asks the loop to stop after the current turn. */
+void kp_server_stop(kp_server_t *self);
+
+/* Terminates the context, closes the store and checks that the loop closed cleanly.
+ * Accepts NULL; sets *self_p to NULL. */
+void kp_server_destroy(kp_server_t **self_p);
+
+kp_store_t *kp_server_store(kp_server_t *self);
+uv_loop_t *kp_server_loop(kp_server_t *self);
+void *kp_server_zctx(kp_server_t *self);
+const char *kp_server_name(const kp_server_t *self);
+
+/* ---- inside a handler -------------------------------------------------------------------- */
+
+/* The decoded, checked body (a message of the method's `in` type). Valid during the call. */
+const void *kp_call_body(kp_call_t *call);
+
+/* The call's child transaction of the turn. */
+MDB_txn *kp_call_txn(kp_call_t *call);
+kp_store_t *kp_call_store(kp_call_t *call);
+
+/* An arena for the call's scratch data; reset after the call. */
+kp_arena_t *kp_call_arena(kp_call_t *call);
+
+/* The caller's role (KP_ROLE_*); KP_ROLE_ADMIN when the server runs without keys. */
+unsigned kp_call_role(const kp_call_t *call);
+
+/* The envelope's idempotency key ("" if none) and its length. */
+const char *kp_call_idem_key(const kp_call_t *call, size_t *len);
+
+/* The time of the turn, Unix milliseconds. */
+int64_t kp_call_now_ms(const kp_call_t *call);
+
+/* Answers with an error. fmt names the field and the rule, never the submitted value. */
+void kp_call_fail(kp_call_t *call, Kumppani__V1__Code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Answers a KP error code from the store or the framework: KP_EFULL/KP_ESTORE become
+ * CODE_UNAVAILABLE, anything else CODE_INTERNAL; logged once here. */
+void kp_call_fail_err(kp_call_t *call, int err);
+
+/* Answers CODE_OK with reply (may be NULL for an empty body). */
+void kp_call_ok(kp_call_t *call, const ProtobufCMessage *reply);
+
+/* Idempotency: looks up key in the method's namespace. If a first answer is stored, answers
+ * with it and returns true; the handler must then return at once without writing. Otherwise
+ * remembers the key, so that kp_call_ok stores its reply under it, and returns false. On a
+ * store error it answers the error and returns true. */
+bool kp_call_idem(kp_call_t *call, const void *key, size_t key_len);
+
+/* Appends a domain event (type, payload) to the log in the call's transaction; it is
+ * published after the turn commits, and dropped if the call fails. Returns 0 or a KP code
+ * (the caller answers it with kp_call_fail_err). */
+int kp_call_emit(kp_call_t *call, const char *type, const ProtobufCMessage *payload);
+
+/* ---- for components that write outside calls (kp_consumer) ------------------------------- */
+
+typedef struct {
+    void (*turn_done)(void *arg, int rc); /* after each turn commit that had writes */
+    void (*stop)(void *arg);              /* shutdown: close your watchers and sockets */
+    void (*health)(void *arg, kp_arena_t *a, Kumppani__V1__HealthReply *reply);
+    void *arg;
+} kp_server_part_t;
+
+/* Registers a part; the server keeps the struct's contents. At most 8. */
+int kp_server_add_part(kp_server_t *self, const kp_server_part_t *part);
+
+/* A child transaction of the turn, with event emission, for work that is not a call. */
+int kp_server_child_begin(kp_server_t *self, MDB_txn **txn);
+int kp_server_child_commit(kp_server_t *self, MDB_txn *txn);
+void kp_server_child_abort(kp_server_t *self, MDB_txn *txn);
+int kp_server_emit(kp_server_t *self, MDB_txn *txn, const char *type,
+                   const ProtobufCMessage *payload);
+
+#endif

@@ -1,0 +1,135 @@
+/*  kp_store: one LMDB environment per service, the turn transaction and the sequence log.
+ *
+ *  Every service opens one environment in its data directory with its own named databases
+ *  plus four that every service has:
+ *      meta      schema version, id counters ("id:<name>" -> u64 BE)
+ *      log       seq (u64 BE) -> encoded kumppani.v1.Event; appended in key order
+ *      idem      idempotency key -> the first successful encoded reply body
+ *      offsets   source name -> last applied seq (u64 BE), for consumers
+ *
+ *  The turn (STYLE "The service loop"): the first write of a loop turn begins one write
+ *  transaction; each request runs in a child transaction of it, committed or aborted alone,
+ *  so a failed request does not sink the batch; the service commits the turn once, synced,
+ *  before any reply or event leaves. The store tracks the log head through all of this:
+ *  kp_store_head() is the committed head, events appended in an aborted child or a failed
+ *  turn give their sequence numbers back.
+ *
+ *  Values read from LMDB are borrowed: valid until the next write in that transaction or its
+ *  end. Copy what you keep. */
+#ifndef KP_STORE_H
+#define KP_STORE_H
+
+#include <lmdb.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct kp_store kp_store_t;
+
+typedef struct {
+    const char *dir;          /* data directory; created (0700) if missing */
+    const char *source;       /* this service's log name, e.g. "events" */
+    size_t map_size;          /* bytes; 0 means 8 GiB (sparse) */
+    const char *const *dbs;   /* the service's own database names */
+    unsigned dbs_n;           /* at most 24 */
+    unsigned schema_version;  /* this program's schema; a newer store is refused */
+} kp_store_opts_t;
+
+/* Opens (creating if needed) the environment. Returns 0, -errno, KP_ESTORE or KP_EVERSION
+ * (the store was written by a newer program). Caller owns *out; free with kp_store_close. */
+int kp_store_open(kp_store_t **out, const kp_store_opts_t *opts);
+
+/* Aborts an open turn and closes the environment. Accepts NULL; sets *self_p to NULL. */
+void kp_store_close(kp_store_t **self_p);
+
+/* The handle of the i-th database named in opts.dbs. */
+MDB_dbi kp_store_dbi(const kp_store_t *self, unsigned i);
+
+MDB_env *kp_store_env(kp_store_t *self);
+const char *kp_store_source(const kp_store_t *self);
+
+/* ---- the turn --------------------------------------------------------------------------- */
+
+/* Begins a child transaction of the turn (beginning the turn first if none is open). The
+ * child sees everything earlier children of this turn committed. Returns 0 or a KP code. */
+int kp_store_child_begin(kp_store_t *self, MDB_txn **child);
+
+/* Commits the child into the turn. On failure the child is aborted (its log appends are
+ * given back) and a KP code is returned. */
+int kp_store_child_commit(kp_store_t *self, MDB_txn *child);
+
+/* Aborts the child; its log appends are given back. */
+void kp_store_child_abort(kp_store_t *self, MDB_txn *child);
+
+/* True if a turn transaction is open. */
+bool kp_store_turn_open(const kp_store_t *self);
+
+/* Commits the turn: one synced commit for the whole batch. Returns 0 (also when no turn was
+ * open) or a KP code, in which case nothing of the turn was written and the head rolls back.
+ * On success *commit_ms is the commit time (may be NULL). */
+int kp_store_turn_commit(kp_store_t *self, int64_t *commit_ms);
+
+/* Aborts the turn; nothing of it is written. */
+void kp_store_turn_abort(kp_store_t *self);
+
+/* ---- the log ---------------------------------------------------------------------------- */
+
+/* The last committed sequence number (0 when the log is empty). */
+uint64_t kp_store_head(const kp_store_t *self);
+
+/* The head inside the open turn (what will be committed), or the committed head. */
+uint64_t kp_store_turn_head(const kp_store_t *self);
+
+/* Appends an event (type, encoded payload) in txn, a child of the turn, with the next
+ * sequence number and time now_ms. On success *event / *event_len hold the encoded Event
+ * in memory the caller provides through alloc(arg, n) (e.g. a turn arena), to publish after
+ * commit, and *seq its number. Returns 0, KP_ENOMEM (alloc failed) or a store error. */
+int kp_store_log_append(kp_store_t *self, MDB_txn *txn, const char *type, const void *payload,
+                        size_t payload_len, int64_t now_ms, void *(*alloc)(void *, size_t),
+                        void *arg, uint8_t **event, size_t *event_len, uint64_t *seq);
+
+/* Calls fn(arg, seq, bytes, len) for the events with seq >= from, in order, stopping after
+ * limit events, or before the byte total would pass max_bytes (at least one event is always
+ * given), or when fn returns non-zero. The bytes are borrowed for the call only. Returns 0 or
+ * a store error. */
+int kp_store_log_read(kp_store_t *self, MDB_txn *txn, uint64_t from, unsigned limit,
+                      size_t max_bytes, int (*fn)(void *, uint64_t, const void *, size_t),
+                      void *arg);
+
+/* ---- small tables every service has ------------------------------------------------------ */
+
+/* Looks up an idempotency key. Returns 0 with *found and the borrowed value, or a store
+ * error. */
+int kp_store_idem_get(kp_store_t *self, MDB_txn *txn, const void *key, size_t key_len,
+                      bool *found, MDB_val *val);
+int kp_store_idem_put(kp_store_t *self, MDB_txn *txn, const void *key, size_t key_len,
+                      const void *val, size_t val_len);
+
+/* The last applied seq of a source (0 if never). */
+int kp_store_offset_get(kp_store_t *self, MDB_txn *txn, const char *source, uint64_t *seq);
+int kp_store_offset_put(kp_store_t *self, MDB_txn *txn, const char *source, uint64_t seq);
+
+/* Hands out the next id (1, 2, ...) of the named counter. */
+int kp_store_next_id(kp_store_t *self, MDB_txn *txn, const char *name, uint64_t *id);
+
+/* ---- keys ------------------------------------------------------------------------------- */
+
+static inline void
+kp_be64_put(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static inline uint64_t
+kp_be64_get(const void *vp)
+{
+    const uint8_t *p = vp;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+#endif
