@@ -1,0 +1,125 @@
+/*  cli.h: the parts of the `kumppani` command-line client that have no I/O, shared between
+ *  the program and its unit tests (static library kp_cli_lib): Helsinki time, enum names,
+ *  argument parsing, numbers, and the table of services.
+ *
+ *  Private to cli/; prefix cli_. */
+#ifndef KP_CLI_H
+#define KP_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- time ------------------------------------------------------------------------------
+ *
+ * People give and read times in Europe/Helsinki; the wire carries Unix seconds (UTC). The
+ * conversions use the C library's time zone database through TZ, which cli_tz_init sets for
+ * the whole process (the CLI is single-threaded; call it before any other time function). */
+
+#define CLI_TIME_MAX 40 /* buffer size for any formatted time */
+
+/* Sets TZ=Europe/Helsinki and calls tzset. */
+void cli_tz_init(void);
+
+/* Parses "YYYY-MM-DD HH:MM" (or with 'T' between date and time) as Helsinki local time into
+ * *out (Unix seconds). A time that occurs twice at the end of summer time (e.g. 03:30 on the
+ * last Sunday of October) is taken as its first occurrence (summer time, +03:00). Returns 0,
+ * or -1 with a reason in why: wrong format, a date that does not exist, or a time skipped by
+ * the start of summer time (03:00-03:59 on the last Sunday of March). */
+int cli_time_parse(const char *s, int64_t *out, char *why, size_t why_len);
+
+/* Formats t as "YYYY-MM-DD HH:MM" in Helsinki time. */
+void cli_time_format(int64_t t, char *buf, size_t len);
+
+/* Formats t as ISO 8601 with its Helsinki offset, e.g. "2025-06-01T10:00:00+03:00". */
+void cli_time_iso(int64_t t, char *buf, size_t len);
+
+/* ---- enum names -------------------------------------------------------------------------
+ *
+ * Readable names are the proto enum value names without their prefix, lower-cased, with '_'
+ * as '-': KIND_PARTNERSHIP_TABLE is "partnership-table", ROLE_CIVIL_SERVANT "civil-servant".
+ * Deriving them from the descriptors keeps the CLI in step with the schema. */
+
+#define CLI_NAME_MAX 48
+
+/* The readable name of an EventKind, ParticipantRole, EventState, SignupState value into buf
+ * (CLI_NAME_MAX bytes); "unspecified" for 0 and "unknown-N" for a value the schema lacks.
+ * Returns buf. */
+const char *cli_kind_name(int v, char *buf);
+const char *cli_role_name(int v, char *buf);
+const char *cli_event_state_name(int v, char *buf);
+const char *cli_signup_state_name(int v, char *buf);
+
+/* Parses a readable name (not "unspecified") into *out. Returns 0 or -1. */
+int cli_kind_parse(const char *name, int *out);
+int cli_role_parse(const char *name, int *out);
+
+/* The readable names, comma-separated, for help texts and error messages (static). */
+const char *cli_kind_list(void);
+const char *cli_role_list(void);
+
+/* ---- numbers ---------------------------------------------------------------------------- */
+
+/* Parses a decimal number in [min, max] with nothing else around it. Returns 0 or -1. */
+int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* ---- arguments --------------------------------------------------------------------------
+ *
+ * Options are "--name value", "--name=value" or, for flags, "--name". "--" ends options.
+ * Everything else is positional, in order. */
+
+#define CLI_OPTS_MAX 32
+#define CLI_POS_MAX 8
+
+typedef struct {
+    const char *name; /* without "--" */
+    bool has_arg;
+} cli_optspec_t;
+
+typedef struct {
+    struct {
+        const char *name;  /* points into the spec */
+        const char *value; /* points into argv, or "" for a flag */
+    } opts[CLI_OPTS_MAX];
+    int opts_n;
+    const char *pos[CLI_POS_MAX];
+    int pos_n;
+    char err[128]; /* why parsing failed */
+} cli_args_t;
+
+/* Parses argv[0..argc) against specs, an array of specs_n NULL-terminated spec lists (e.g.
+ * the command's and the global options). Returns 0, or -1 with a reason in a->err: an
+ * unknown option, a missing value, a value given to a flag, or too many arguments. The
+ * results borrow argv and the specs. */
+int cli_args_parse(cli_args_t *a, int argc, char **argv, const cli_optspec_t *const *specs,
+                   int specs_n);
+
+/* The value of the last --name given, or NULL. */
+const char *cli_arg(const cli_args_t *a, const char *name);
+
+/* True if --name was given. */
+bool cli_flag(const cli_args_t *a, const char *name);
+
+/* ---- services --------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *name;     /* "events"; also the stem of its public key file */
+    const char *env;      /* the environment variable that overrides the endpoint */
+    const char *endpoint; /* the default API endpoint */
+} cli_service_t;
+
+/* The service of that name, or NULL. */
+const cli_service_t *cli_service_find(const char *name);
+
+/* The service names, comma-separated (static). */
+const char *cli_service_list(void);
+
+/* The API endpoint of svc: override if not NULL, else $<svc->env> if set and not empty, else
+ * the default. Borrowed: valid while override and the environment are unchanged. */
+const char *cli_service_endpoint(const cli_service_t *svc, const char *override);
+
+/* The keys directory into out: override if not NULL, else $KUMPPANI_KEYS, else
+ * $KUMPPANI_HOME/keys, else "./data/keys". Returns 0, or -1 if it does not fit. */
+int cli_keys_dir(const char *override, char *out, size_t len);
+
+#endif

@@ -1,0 +1,358 @@
+/*  cli_lib.c: time, names, numbers, arguments and services for the kumppani CLI (cli.h).
+ *
+ *  Nothing here does I/O, so all of it is unit-tested (tests/unit/cli). Time conversion goes
+ *  through mktime/localtime_r with TZ=Europe/Helsinki rather than a hand-written offset rule:
+ *  the tz database knows the EU summer-time rule and any future change to it. */
+#include "cli.h"
+#include "kumppani/v1/events.pb-c.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- time ------------------------------------------------------------------------------ */
+
+void
+cli_tz_init(void)
+{
+    setenv("TZ", "Europe/Helsinki", 1);
+    tzset();
+}
+
+/* Reads n digits at s into *v. */
+static bool
+s_digits(const char *s, int n, int *v)
+{
+    *v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return true;
+}
+
+static int
+s_days_in_month(int y, int m)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
+int
+cli_time_parse(const char *s, int64_t *out, char *why, size_t why_len)
+{
+    int y, mo, d, h, mi;
+    /* "YYYY-MM-DD HH:MM": exactly 16 characters. */
+    if (!s || strlen(s) != 16 || !s_digits(s, 4, &y) || s[4] != '-' || !s_digits(s + 5, 2, &mo) ||
+        s[7] != '-' || !s_digits(s + 8, 2, &d) || (s[10] != ' ' && s[10] != 'T') ||
+        !s_digits(s + 11, 2, &h) || s[13] != ':' || !s_digits(s + 14, 2, &mi)) {
+        snprintf(why, why_len, "expected \"YYYY-MM-DD HH:MM\" (Helsinki time)");
+        return -1;
+    }
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > s_days_in_month(y, mo) || h > 23 || mi > 59) {
+        snprintf(why, why_len, "no such date or time");
+        return -1;
+    }
+    /* Try the time as summer time first, then as standard time; keep each reading that
+     * converts back to the same wall clock. Summer time first makes the doubled hour in
+     * October mean its first occurrence; no reading at all means the hour skipped in March. */
+    for (int isdst = 1; isdst >= 0; isdst--) {
+        struct tm tm = {.tm_year = y - 1900,
+                        .tm_mon = mo - 1,
+                        .tm_mday = d,
+                        .tm_hour = h,
+                        .tm_min = mi,
+                        .tm_isdst = isdst};
+        time_t t = mktime(&tm);
+        struct tm back;
+        if (t == (time_t)-1 || !localtime_r(&t, &back))
+            continue;
+        if (back.tm_year == y - 1900 && back.tm_mon == mo - 1 && back.tm_mday == d &&
+            back.tm_hour == h && back.tm_min == mi && back.tm_isdst == isdst) {
+            *out = (int64_t)t;
+            return 0;
+        }
+    }
+    snprintf(why, why_len,
+             "time does not exist in Helsinki (skipped by the change to summer "
+             "time)");
+    return -1;
+}
+
+void
+cli_time_format(int64_t t, char *buf, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!localtime_r(&tt, &tm) || strftime(buf, len, "%Y-%m-%d %H:%M", &tm) == 0)
+        snprintf(buf, len, "?");
+}
+
+void
+cli_time_iso(int64_t t, char *buf, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char z[8];
+    if (!localtime_r(&tt, &tm) || strftime(z, sizeof z, "%z", &tm) != 5 ||
+        strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+        snprintf(buf, len, "?");
+        return;
+    }
+    /* strftime's %z is "+0300"; ISO 8601 extended format wants "+03:00". */
+    size_t n = strlen(buf);
+    snprintf(buf + n, len - n, "%.3s:%.2s", z, z + 3);
+}
+
+/* ---- enum names ------------------------------------------------------------------------- */
+
+static const char *
+s_enum_name(const ProtobufCEnumDescriptor *d, const char *prefix, int v, char *buf)
+{
+    if (v == 0) {
+        snprintf(buf, CLI_NAME_MAX, "unspecified");
+        return buf;
+    }
+    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+    size_t pl = strlen(prefix);
+    if (!ev || strncmp(ev->name, prefix, pl) != 0) {
+        snprintf(buf, CLI_NAME_MAX, "unknown-%d", v);
+        return buf;
+    }
+    size_t i = 0;
+    for (const char *p = ev->name + pl; *p && i + 1 < CLI_NAME_MAX; p++)
+        buf[i++] = *p == '_' ? '-' : (char)tolower((unsigned char)*p);
+    buf[i] = '\0';
+    return buf;
+}
+
+static int
+s_enum_parse(const ProtobufCEnumDescriptor *d, const char *prefix, const char *name, int *out)
+{
+    char buf[CLI_NAME_MAX];
+    if (!name)
+        return -1;
+    for (unsigned i = 0; i < d->n_values; i++) {
+        int v = d->values[i].value;
+        if (v != 0 && strcmp(s_enum_name(d, prefix, v, buf), name) == 0) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Builds "a, b, c" of the enum's names (without unspecified) into buf once. */
+static const char *
+s_enum_list(const ProtobufCEnumDescriptor *d, const char *prefix, char *buf, size_t len)
+{
+    if (buf[0])
+        return buf;
+    size_t n = 0;
+    char name[CLI_NAME_MAX];
+    for (unsigned i = 0; i < d->n_values && n < len; i++) {
+        if (d->values[i].value == 0)
+            continue;
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "",
+                              s_enum_name(d, prefix, d->values[i].value, name));
+    }
+    return buf;
+}
+
+const char *
+cli_kind_name(int v, char *buf)
+{
+    return s_enum_name(&kumppani__v1__event_kind__descriptor, "KIND_", v, buf);
+}
+
+const char *
+cli_role_name(int v, char *buf)
+{
+    return s_enum_name(&kumppani__v1__participant_role__descriptor, "ROLE_", v, buf);
+}
+
+const char *
+cli_event_state_name(int v, char *buf)
+{
+    return s_enum_name(&kumppani__v1__event_state__descriptor, "EVENT_STATE_", v, buf);
+}
+
+const char *
+cli_signup_state_name(int v, char *buf)
+{
+    return s_enum_name(&kumppani__v1__signup_state__descriptor, "SIGNUP_STATE_", v, buf);
+}
+
+int
+cli_kind_parse(const char *name, int *out)
+{
+    return s_enum_parse(&kumppani__v1__event_kind__descriptor, "KIND_", name, out);
+}
+
+int
+cli_role_parse(const char *name, int *out)
+{
+    return s_enum_parse(&kumppani__v1__participant_role__descriptor, "ROLE_", name, out);
+}
+
+const char *
+cli_kind_list(void)
+{
+    static char buf[512];
+    return s_enum_list(&kumppani__v1__event_kind__descriptor, "KIND_", buf, sizeof buf);
+}
+
+const char *
+cli_role_list(void)
+{
+    static char buf[512];
+    return s_enum_list(&kumppani__v1__participant_role__descriptor, "ROLE_", buf, sizeof buf);
+}
+
+/* ---- numbers ---------------------------------------------------------------------------- */
+
+int
+cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (!s || !isdigit((unsigned char)s[0]))
+        return -1; /* strtoull would accept spaces, signs and "-1" */
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+/* ---- arguments -------------------------------------------------------------------------- */
+
+static const cli_optspec_t *
+s_spec_find(const cli_optspec_t *const *specs, int specs_n, const char *name, size_t len)
+{
+    for (int i = 0; i < specs_n; i++)
+        for (const cli_optspec_t *o = specs[i]; o && o->name; o++)
+            if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+                return o;
+    return NULL;
+}
+
+int
+cli_args_parse(cli_args_t *a, int argc, char **argv, const cli_optspec_t *const *specs, int specs_n)
+{
+    memset(a, 0, sizeof *a);
+    bool opts_done = false;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (opts_done || strncmp(arg, "--", 2) != 0 || (arg[0] == '-' && arg[1] == '\0')) {
+            if (a->pos_n == CLI_POS_MAX) {
+                snprintf(a->err, sizeof a->err, "too many arguments");
+                return -1;
+            }
+            a->pos[a->pos_n++] = arg;
+            continue;
+        }
+        if (arg[2] == '\0') {
+            opts_done = true;
+            continue;
+        }
+        const char *name = arg + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const cli_optspec_t *o = s_spec_find(specs, specs_n, name, len);
+        if (!o) {
+            snprintf(a->err, sizeof a->err, "unknown option --%.*s", (int)len, name);
+            return -1;
+        }
+        const char *value = "";
+        if (o->has_arg) {
+            if (eq)
+                value = eq + 1;
+            else if (i + 1 < argc)
+                value = argv[++i];
+            else {
+                snprintf(a->err, sizeof a->err, "option --%s needs a value", o->name);
+                return -1;
+            }
+        } else if (eq) {
+            snprintf(a->err, sizeof a->err, "option --%s takes no value", o->name);
+            return -1;
+        }
+        if (a->opts_n == CLI_OPTS_MAX) {
+            snprintf(a->err, sizeof a->err, "too many options");
+            return -1;
+        }
+        a->opts[a->opts_n].name = o->name;
+        a->opts[a->opts_n].value = value;
+        a->opts_n++;
+    }
+    return 0;
+}
+
+const char *
+cli_arg(const cli_args_t *a, const char *name)
+{
+    for (int i = a->opts_n - 1; i >= 0; i--)
+        if (strcmp(a->opts[i].name, name) == 0)
+            return a->opts[i].value;
+    return NULL;
+}
+
+bool
+cli_flag(const cli_args_t *a, const char *name)
+{
+    return cli_arg(a, name) != NULL;
+}
+
+/* ---- services --------------------------------------------------------------------------- */
+
+/* New services slot in here by name (DESIGN "The services"). */
+static const cli_service_t s_services[] = {
+    {"registry", "KUMPPANI_REGISTRY_API", "tcp://127.0.0.1:7101"},
+    {"events", "KUMPPANI_EVENTS_API", "tcp://127.0.0.1:7201"},
+    {"expert-broker", "KUMPPANI_EXPERT_BROKER_API", "tcp://127.0.0.1:7301"},
+    {"notifier", "KUMPPANI_NOTIFIER_API", "tcp://127.0.0.1:7401"},
+};
+
+const cli_service_t *
+cli_service_find(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof s_services / sizeof s_services[0]; i++)
+        if (strcmp(s_services[i].name, name) == 0)
+            return &s_services[i];
+    return NULL;
+}
+
+const char *
+cli_service_list(void)
+{
+    return "registry, events, expert-broker, notifier";
+}
+
+const char *
+cli_service_endpoint(const cli_service_t *svc, const char *override)
+{
+    if (override)
+        return override;
+    const char *env = getenv(svc->env);
+    return env && *env ? env : svc->endpoint;
+}
+
+int
+cli_keys_dir(const char *override, char *out, size_t len)
+{
+    const char *env = getenv("KUMPPANI_KEYS");
+    const char *home = getenv("KUMPPANI_HOME");
+    int n;
+    if (override)
+        n = snprintf(out, len, "%s", override);
+    else if (env && *env)
+        n = snprintf(out, len, "%s", env);
+    else
+        n = snprintf(out, len, "%s/keys", home && *home ? home : "./data");
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}

@@ -1,0 +1,256 @@
+/*  test_cli_lib: Helsinki time (including both DST transitions of 2025), enum names,
+ *  numbers, argument parsing and the service table of the kumppani CLI. */
+#include "cli.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+// cmocka.h needs <setjmp.h>, <stdarg.h> and <stddef.h> before it.
+// clang-format off
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+// clang-format on
+
+static int64_t
+s_parse_ok(const char *s)
+{
+    int64_t t = 0;
+    char why[128] = "";
+    int rc = cli_time_parse(s, &t, why, sizeof why);
+    if (rc != 0)
+        fail_msg("'%s' did not parse: %s", s, why);
+    return t;
+}
+
+static void
+test_time_parse(void **state)
+{
+    (void)state;
+    /* Winter (+02:00) and summer (+03:00), with either separator. */
+    assert_int_equal(s_parse_ok("2025-01-15 10:00"), 1736928000);
+    assert_int_equal(s_parse_ok("2025-01-15T10:00"), 1736928000);
+    assert_int_equal(s_parse_ok("2025-06-01 10:00"), 1748761200);
+    assert_int_equal(s_parse_ok("2024-02-29 00:00"), 1709157600);
+}
+
+static void
+test_time_dst_spring(void **state)
+{
+    (void)state;
+    /* 2025-03-30: clocks jump from 03:00 to 04:00. */
+    assert_int_equal(s_parse_ok("2025-03-30 02:30"), 1743294600); /* 00:30Z, +02:00 */
+    assert_int_equal(s_parse_ok("2025-03-30 04:30"), 1743298200); /* 01:30Z, +03:00 */
+    int64_t t = 0;
+    char why[128] = "";
+    assert_int_equal(cli_time_parse("2025-03-30 03:30", &t, why, sizeof why), -1);
+    assert_non_null(strstr(why, "summer time"));
+}
+
+static void
+test_time_dst_autumn(void **state)
+{
+    (void)state;
+    /* 2025-10-26: 03:00-03:59 happens twice; the first (summer time) is taken. */
+    assert_int_equal(s_parse_ok("2025-10-26 03:30"), 1761438600);
+    assert_int_equal(s_parse_ok("2025-10-26 04:30"), 1761445800);
+    char buf[CLI_TIME_MAX];
+    cli_time_iso(1761438600, buf, sizeof buf);
+    assert_string_equal(buf, "2025-10-26T03:30:00+03:00");
+    cli_time_iso(1761442200, buf, sizeof buf); /* the second 03:30 */
+    assert_string_equal(buf, "2025-10-26T03:30:00+02:00");
+    cli_time_format(1761442200, buf, sizeof buf);
+    assert_string_equal(buf, "2025-10-26 03:30");
+}
+
+static void
+test_time_bad(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "",
+        "2025-1-15 10:00",
+        "2025-01-15 10:00:00",
+        "2025-01-15  10:0",
+        "2025-02-29 10:00",
+        "2025-13-01 10:00",
+        "2025-01-15 24:00",
+        "2025-01-15 10:60",
+        "2025-01-15x10:00",
+        " 2025-01-1 10:00",
+        "1969-12-31 23:00",
+        "abcd-01-15 10:00",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t t = 0;
+        char why[128] = "";
+        if (cli_time_parse(bad[i], &t, why, sizeof why) != -1)
+            fail_msg("'%s' parsed", bad[i]);
+        assert_true(why[0] != '\0');
+    }
+}
+
+static void
+test_time_format(void **state)
+{
+    (void)state;
+    char buf[CLI_TIME_MAX];
+    cli_time_format(1736928000, buf, sizeof buf);
+    assert_string_equal(buf, "2025-01-15 10:00");
+    cli_time_iso(1736928000, buf, sizeof buf);
+    assert_string_equal(buf, "2025-01-15T10:00:00+02:00");
+    cli_time_iso(1748761200, buf, sizeof buf);
+    assert_string_equal(buf, "2025-06-01T10:00:00+03:00");
+}
+
+static void
+test_names(void **state)
+{
+    (void)state;
+    static const char *const kinds[] = {
+        "partnership-table", "ngo-council-meeting", "vitality-workshop",      "ngo-fair", "seminar",
+        "training",          "client-panel",        "contact-person-meeting", "other",
+    };
+    char buf[CLI_NAME_MAX];
+    for (int i = 0; i < 9; i++) {
+        int v = -1;
+        assert_int_equal(cli_kind_parse(kinds[i], &v), 0);
+        assert_int_equal(v, i + 1);
+        assert_string_equal(cli_kind_name(v, buf), kinds[i]);
+    }
+    static const char *const roles[] = {"resident",         "ngo",      "civil-servant",
+                                        "elected-official", "business", "experience-expert"};
+    for (int i = 0; i < 6; i++) {
+        int v = -1;
+        assert_int_equal(cli_role_parse(roles[i], &v), 0);
+        assert_int_equal(v, i + 1);
+        assert_string_equal(cli_role_name(v, buf), roles[i]);
+    }
+    int v;
+    assert_int_equal(cli_kind_parse("unspecified", &v), -1);
+    assert_int_equal(cli_kind_parse("PARTNERSHIP_TABLE", &v), -1);
+    assert_int_equal(cli_kind_parse(NULL, &v), -1);
+    assert_int_equal(cli_role_parse("admin", &v), -1);
+    assert_string_equal(cli_kind_name(0, buf), "unspecified");
+    assert_string_equal(cli_kind_name(99, buf), "unknown-99");
+    assert_string_equal(cli_event_state_name(2, buf), "published");
+    assert_string_equal(cli_signup_state_name(2, buf), "waitlisted");
+    assert_non_null(strstr(cli_kind_list(), "contact-person-meeting"));
+    assert_non_null(strstr(cli_role_list(), "experience-expert"));
+}
+
+static void
+test_numbers(void **state)
+{
+    (void)state;
+    uint64_t v = 0;
+    assert_int_equal(cli_parse_u64("42", 1, 100, &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(cli_parse_u64("18446744073709551615", 0, UINT64_MAX, &v), 0);
+    assert_true(v == UINT64_MAX);
+    assert_int_equal(cli_parse_u64("18446744073709551616", 0, UINT64_MAX, &v), -1);
+    assert_int_equal(cli_parse_u64("0", 1, 100, &v), -1);
+    assert_int_equal(cli_parse_u64("101", 1, 100, &v), -1);
+    assert_int_equal(cli_parse_u64("-1", 0, 100, &v), -1);
+    assert_int_equal(cli_parse_u64(" 1", 0, 100, &v), -1);
+    assert_int_equal(cli_parse_u64("1x", 0, 100, &v), -1);
+    assert_int_equal(cli_parse_u64("", 0, 100, &v), -1);
+}
+
+static const cli_optspec_t s_cmd[] = {{"kind", true}, {"consent", false}, {NULL, false}};
+static const cli_optspec_t s_glob[] = {{"json", false}, {"timeout", true}, {NULL, false}};
+
+static int
+s_parse(cli_args_t *a, int argc, const char **argv)
+{
+    const cli_optspec_t *const specs[] = {s_cmd, s_glob};
+    return cli_args_parse(a, argc, (char **)argv, specs, 2);
+}
+
+static void
+test_args(void **state)
+{
+    (void)state;
+    cli_args_t a;
+    const char *ok[] = {"--json",       "7",         "--kind", "seminar",
+                        "--timeout=50", "--consent", "--",     "--not-an-option"};
+    assert_int_equal(s_parse(&a, 8, ok), 0);
+    assert_true(cli_flag(&a, "json"));
+    assert_true(cli_flag(&a, "consent"));
+    assert_string_equal(cli_arg(&a, "kind"), "seminar");
+    assert_string_equal(cli_arg(&a, "timeout"), "50");
+    assert_null(cli_arg(&a, "missing"));
+    assert_int_equal(a.pos_n, 2);
+    assert_string_equal(a.pos[0], "7");
+    assert_string_equal(a.pos[1], "--not-an-option");
+
+    const char *last[] = {"--kind", "a", "--kind=b"};
+    assert_int_equal(s_parse(&a, 3, last), 0);
+    assert_string_equal(cli_arg(&a, "kind"), "b");
+
+    const char *unknown[] = {"--bogus"};
+    assert_int_equal(s_parse(&a, 1, unknown), -1);
+    assert_non_null(strstr(a.err, "--bogus"));
+    const char *missing[] = {"--kind"};
+    assert_int_equal(s_parse(&a, 1, missing), -1);
+    assert_non_null(strstr(a.err, "needs a value"));
+    const char *flagval[] = {"--consent=yes"};
+    assert_int_equal(s_parse(&a, 1, flagval), -1);
+    assert_non_null(strstr(a.err, "takes no value"));
+}
+
+static void
+test_services(void **state)
+{
+    (void)state;
+    const cli_service_t *ev = cli_service_find("events");
+    assert_non_null(ev);
+    assert_non_null(cli_service_find("registry"));
+    assert_non_null(cli_service_find("expert-broker"));
+    assert_non_null(cli_service_find("notifier"));
+    assert_null(cli_service_find("nope"));
+    assert_null(cli_service_find(NULL));
+
+    unsetenv("KUMPPANI_EVENTS_API");
+    assert_string_equal(cli_service_endpoint(ev, NULL), "tcp://127.0.0.1:7201");
+    setenv("KUMPPANI_EVENTS_API", "tcp://10.0.0.1:9", 1);
+    assert_string_equal(cli_service_endpoint(ev, NULL), "tcp://10.0.0.1:9");
+    assert_string_equal(cli_service_endpoint(ev, "ipc:///x"), "ipc:///x");
+    unsetenv("KUMPPANI_EVENTS_API");
+    assert_string_equal(cli_service_endpoint(cli_service_find("registry"), NULL),
+                        "tcp://127.0.0.1:7101");
+
+    char dir[256];
+    unsetenv("KUMPPANI_KEYS");
+    unsetenv("KUMPPANI_HOME");
+    assert_int_equal(cli_keys_dir(NULL, dir, sizeof dir), 0);
+    assert_string_equal(dir, "./data/keys");
+    setenv("KUMPPANI_HOME", "/srv/kp", 1);
+    assert_int_equal(cli_keys_dir(NULL, dir, sizeof dir), 0);
+    assert_string_equal(dir, "/srv/kp/keys");
+    setenv("KUMPPANI_KEYS", "/etc/kp", 1);
+    assert_int_equal(cli_keys_dir(NULL, dir, sizeof dir), 0);
+    assert_string_equal(dir, "/etc/kp");
+    assert_int_equal(cli_keys_dir("k", dir, sizeof dir), 0);
+    assert_string_equal(dir, "k");
+    char small[4];
+    assert_int_equal(cli_keys_dir("toolong", small, sizeof small), -1);
+    unsetenv("KUMPPANI_KEYS");
+    unsetenv("KUMPPANI_HOME");
+}
+
+int
+main(void)
+{
+    cli_tz_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_time_parse),      cmocka_unit_test(test_time_dst_spring),
+        cmocka_unit_test(test_time_dst_autumn), cmocka_unit_test(test_time_bad),
+        cmocka_unit_test(test_time_format),     cmocka_unit_test(test_names),
+        cmocka_unit_test(test_numbers),         cmocka_unit_test(test_args),
+        cmocka_unit_test(test_services),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
