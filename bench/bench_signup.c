@@ -48,10 +48,12 @@
 #include "kumppani/v1/events.pb-c.h"
 #include "kumppani/v1/log.pb-c.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -59,6 +61,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -90,7 +93,7 @@ typedef struct {
     uint64_t count;
     unsigned seconds;
     unsigned batch_max; /* 0: the service's default */
-    bool keep;
+    bool keep, progress;
 } bench_opts_t;
 
 typedef struct {
@@ -105,6 +108,7 @@ typedef struct {
     char dir[PATH_MAX];
     bool have_dir;
     pid_t pid;
+    int64_t fork_ms; /* wall clock just before the fork */
     void *zctx;
     void *control;
     uint64_t control_n;
@@ -150,6 +154,7 @@ s_usage(FILE *f)
             "                  must be a real disk, not tmpfs, for the figures to mean anything)\n"
             "  --batch-max N   pass --batch-max N to the service (default: its own default)\n"
             "  --keep          keep the data directory\n"
+            "  --progress      print the acknowledged rate every second\n"
             "  --help          this text\n"
             "\n"
             "The last line of output is machine-readable:\n"
@@ -195,6 +200,10 @@ s_parse_args(bench_opts_t *o, int argc, char **argv)
         }
         if (strcmp(a, "--keep") == 0) {
             o->keep = true;
+            continue;
+        }
+        if (strcmp(a, "--progress") == 0) {
+            o->progress = true;
             continue;
         }
         /* Every other flag takes a value: "--name value" or "--name=value". */
@@ -259,6 +268,26 @@ s_parse_args(bench_opts_t *o, int argc, char **argv)
 
 /* ---- the service process ------------------------------------------------------------------ */
 
+/* Returns true if nothing listens on 127.0.0.1:port, by binding it for a moment. A service
+ * already there (a running suite, another benchmark) would otherwise make ours fail to bind
+ * while theirs answers our requests. */
+static bool
+s_port_free(unsigned port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return true; /* cannot tell; the started_ms check in s_wait_ready still guards */
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); /* as ZeroMQ binds */
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool free_ = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    close(fd);
+    return free_;
+}
+
 /* Starts the service on the temporary directory. Returns 0 or -1 (reason printed). */
 static int
 s_service_start(bench_t *b)
@@ -285,6 +314,7 @@ s_service_start(bench_t *b)
     argv[n] = NULL;
 
     fflush(NULL);
+    b->fork_ms = kp_now_ms();
     pid_t pid = fork();
     if (pid < 0) {
         fprintf(stderr, "kp-bench-signup: fork: %s\n", strerror(errno));
@@ -367,6 +397,21 @@ s_self_cpu_s(void)
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
            ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Prints the load average: other work on these two cores changes every figure. */
+static void
+s_print_loadavg(const char *when)
+{
+    char buf[128] = "";
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (!fgets(buf, sizeof buf, f))
+            buf[0] = 0;
+        fclose(f);
+    }
+    buf[strcspn(buf, "\n")] = 0;
+    printf("loadavg  %s %s\n", when, buf[0] ? buf : "unknown");
 }
 
 static void
@@ -546,8 +591,18 @@ s_wait_ready(bench_t *b)
     while (kp_mono_us() < until && !s_interrupted) {
         Kumppani__V1__HealthRequest hq = KUMPPANI__V1__HEALTH_REQUEST__INIT;
         Kumppani__V1__Reply *r = s_call(b, "sys.health", NULL, &hq.base, 250);
-        if (r && s_code(r) == 0)
-            return 0;
+        if (r && s_code(r) == 0) {
+            /* Make sure it is our service that answers, not one started earlier. */
+            Kumppani__V1__HealthReply *h = kumppani__v1__health_reply__unpack(
+                kp_arena_pbc(b->arena), r->body.len, r->body.data);
+            if (h && h->started_ms + 1000 >= b->fork_ms)
+                return 0;
+            fprintf(stderr,
+                    "kp-bench-signup: port %u is answered by a service started before "
+                    "this benchmark; use --api-port\n",
+                    b->o.api_port);
+            return -1;
+        }
         if (b->pid <= 0)
             return -1;
     }
@@ -687,9 +742,18 @@ s_run_load(bench_t *b)
     int64_t start = kp_mono_us();
     int64_t stop_sending = start + (int64_t)b->o.seconds * 1000000;
     int64_t give_up = stop_sending + (int64_t)KP_BENCH_GRACE_S * 1000000;
-    uint64_t answered = 0;
+    uint64_t answered = 0, tick_ok = 0;
+    int64_t tick = start + 1000000;
     for (;;) {
         int64_t now = kp_mono_us();
+        if (b->o.progress && now >= tick) {
+            printf("progress t=%.0fs acked=%" PRIu64 " rate=%" PRIu64 "/s in_flight=%" PRIu64 "\n",
+                   (double)(tick - start) / 1e6, b->ok, b->ok - tick_ok,
+                   b->sent - b->ok - b->failed);
+            fflush(stdout);
+            tick_ok = b->ok;
+            tick += 1000000;
+        }
         bool may_send = now < stop_sending && b->sent < b->o.count && !s_interrupted;
         answered = b->ok + b->failed;
         if (!may_send && answered == b->sent)
@@ -771,7 +835,7 @@ main(int argc, char **argv)
 
     int exit_code = 1;
     bool load_ok = false;
-    uint64_t c0 = 0, r0 = 0, c1 = 0, r1 = 0, rss_kb = 0;
+    uint64_t c0 = 0, r0 = 0, c1 = 0, r1 = 0, rss_kb = 0, anon_kb = 0, file_kb = 0;
     double svc_cpu0 = -1, svc_cpu1 = -1, self_cpu0 = 0, self_cpu1 = 0;
     b.sent_us = malloc(b.o.count * sizeof *b.sent_us);
     b.lat_us = malloc(b.o.count * sizeof *b.lat_us);
@@ -788,6 +852,14 @@ main(int argc, char **argv)
         goto done;
     }
     b.have_dir = true;
+    if (!s_port_free(b.o.api_port) || !s_port_free(b.o.pub_port)) {
+        fprintf(stderr,
+                "kp-bench-signup: 127.0.0.1:%u or :%u is in use; choose --api-port and "
+                "--pub-port\n",
+                b.o.api_port, b.o.pub_port);
+        goto done;
+    }
+    s_print_loadavg("before");
     if (s_service_start(&b) != 0)
         goto done;
     printf("service  %s (pid %d)\n", b.o.service, (int)b.pid);
@@ -823,6 +895,11 @@ main(int argc, char **argv)
     if (s_health(&b, &c1, &r1) != 0)
         goto done;
     rss_kb = s_proc_status_kb(b.pid, "VmHWM");
+    /* Most of the peak is data.mdb mapped by LMDB (page cache, shared, reclaimable); the
+     * anonymous part is what the service itself allocates. */
+    anon_kb = s_proc_status_kb(b.pid, "RssAnon");
+    file_kb = s_proc_status_kb(b.pid, "RssFile");
+    s_print_loadavg("after");
     load_ok = true;
 
 done:
@@ -867,7 +944,9 @@ done:
         if (svc_cpu >= 0 && elapsed_s > 0)
             printf("cpu      service %.2f s (%.0f%% of one core), benchmark %.2f s (%.0f%%)\n",
                    svc_cpu, 100 * svc_cpu / elapsed_s, self_cpu, 100 * self_cpu / elapsed_s);
-        printf("rss      service peak %" PRIu64 " kB (VmHWM)\n", rss_kb);
+        printf("rss      service peak %" PRIu64 " kB (VmHWM); at the end anonymous %" PRIu64
+               " kB, file-backed (the LMDB map) %" PRIu64 " kB\n",
+               rss_kb, anon_kb, file_kb);
         printf("RESULT clients=%u window=%u acked=%" PRIu64 " failed=%" PRIu64
                " elapsed_s=%.3f signups_per_s=%.0f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f "
                "per_commit=%.1f rss_kb=%" PRIu64 "\n",
