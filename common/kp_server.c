@@ -6,9 +6,9 @@
  *  Both are bounded: KP_WIRE_DECODE_CAP per request, and draining stops once the turn arena
  *  passes KP_TURN_BYTES (the batch is cut, not refused).
  *
- *  Event rollback: events emitted inside a child transaction are appended to the turn's
- *  vector; `mark` remembers its length when the child began, and an abort truncates to it,
- *  matching the sequence numbers kp_store gives back.
+ *  Aborting a turn (a write that failed half-way): the transaction is aborted, every reply
+ *  queued so far is rewritten to CODE_UNAVAILABLE, the events are dropped, and kp_store gives
+ *  the sequence numbers back. The next request begins a fresh turn transaction.
  *
  *  Invariant: between prepare callbacks, every reply and event queued belongs to the open
  *  turn transaction (or to no transaction, for requests answered before touching the store);
@@ -55,7 +55,7 @@ struct kp_call {
     const void *body;
     MDB_txn *txn;
     unsigned role;
-    bool answered, idem_hit;
+    bool answered, idem_hit, wrote;
     Kumppani__V1__Code code;
     char msg[256];
     uint8_t *reply;
@@ -78,7 +78,7 @@ struct kp_server {
     out_reply_t *replies;
     size_t replies_n, replies_cap;
     out_event_t *events;
-    size_t events_n, events_cap, mark;
+    size_t events_n, events_cap;
     unsigned turn_n;
     kp_server_opts_t opts;
     char *name;
@@ -139,6 +139,13 @@ kp_call_body(kp_call_t *call)
 MDB_txn *
 kp_call_txn(kp_call_t *call)
 {
+    return call->txn;
+}
+
+MDB_txn *
+kp_call_wtxn(kp_call_t *call)
+{
+    call->wrote = true;
     return call->txn;
 }
 
@@ -275,34 +282,33 @@ kp_server_emit(kp_server_t *self, MDB_txn *txn, const char *type,
 int
 kp_call_emit(kp_call_t *call, const char *type, const ProtobufCMessage *payload)
 {
-    return kp_server_emit(call->srv, call->txn, type, payload);
+    return kp_server_emit(call->srv, kp_call_wtxn(call), type, payload);
 }
 
 int
-kp_server_child_begin(kp_server_t *self, MDB_txn **txn)
+kp_server_txn(kp_server_t *self, MDB_txn **txn)
 {
     if (self->turn_now_ms == 0)
         self->turn_now_ms = kp_now_ms();
-    int rc = kp_store_child_begin(self->store, txn);
-    if (rc == 0)
-        self->mark = self->events_n;
-    return rc;
-}
-
-int
-kp_server_child_commit(kp_server_t *self, MDB_txn *txn)
-{
-    int rc = kp_store_child_commit(self->store, txn);
-    if (rc)
-        self->events_n = self->mark;
-    return rc;
+    return kp_store_turn_txn(self->store, txn);
 }
 
 void
-kp_server_child_abort(kp_server_t *self, MDB_txn *txn)
+kp_server_abort_turn(kp_server_t *self, int err)
 {
-    kp_store_child_abort(self->store, txn);
-    self->events_n = self->mark;
+    kp_log_err("turn.abort", "err=%d what=\"%s\" replies=%zu", err, kp_strerror(err),
+               self->replies_n);
+    kp_store_turn_abort(self->store);
+    for (size_t i = 0; i < self->replies_n; i++) {
+        out_reply_t *r = &self->replies[i];
+        kp_wire_reply(self->turn_arena, r->request_id, KUMPPANI__V1__CODE__CODE_UNAVAILABLE,
+                      "store could not write; nothing was written; retry later", NULL, 0,
+                      &r->bytes, &r->len);
+    }
+    self->events_n = 0;
+    for (unsigned i = 0; i < self->parts_n; i++)
+        if (self->parts[i].turn_done)
+            self->parts[i].turn_done(self->parts[i].arg, err);
 }
 
 /* ---- built-in methods -------------------------------------------------------------------- */
@@ -437,7 +443,7 @@ s_dispatch(kp_server_t *self, zmq_msg_t *id, bool delim, zmq_msg_t *payload)
                       msg, NULL, 0);
         return;
     }
-    int rc = kp_server_child_begin(self, &call.txn);
+    int rc = kp_server_txn(self, &call.txn);
     if (rc) {
         s_queue_reply(self, id, delim, req->request_id, KUMPPANI__V1__CODE__CODE_UNAVAILABLE,
                       "store unavailable; retry later", NULL, 0);
@@ -448,23 +454,16 @@ s_dispatch(kp_server_t *self, zmq_msg_t *id, bool delim, zmq_msg_t *payload)
         kp_log_err("call.unanswered", "method=%s", call.m->name);
         kp_call_fail(&call, KUMPPANI__V1__CODE__CODE_INTERNAL, "internal error");
     }
-    if (call.code == KUMPPANI__V1__CODE__CODE_OK) {
-        rc = 0;
-        if (call.idem_key && !call.idem_hit)
-            rc = kp_store_idem_put(self->store, call.txn, call.idem_key, call.idem_len,
-                                   call.reply, call.reply_len);
-        if (rc)
-            kp_server_child_abort(self, call.txn);
-        else
-            rc = kp_server_child_commit(self, call.txn);
-        if (rc) {
-            s_queue_reply(self, id, delim, req->request_id,
-                          KUMPPANI__V1__CODE__CODE_UNAVAILABLE,
-                          "store unavailable; nothing was written; retry later", NULL, 0);
-            return;
-        }
-    } else {
-        kp_server_child_abort(self, call.txn);
+    rc = 0;
+    if (call.code == KUMPPANI__V1__CODE__CODE_OK && call.idem_key && !call.idem_hit)
+        rc = kp_store_idem_put(self->store, call.txn, call.idem_key, call.idem_len, call.reply,
+                               call.reply_len);
+    if (rc || (call.code != KUMPPANI__V1__CODE__CODE_OK && call.wrote)) {
+        /* A write failed half-way: nothing of this turn may commit. */
+        kp_server_abort_turn(self, rc ? rc : KP_ESTORE);
+        s_queue_reply(self, id, delim, req->request_id, KUMPPANI__V1__CODE__CODE_UNAVAILABLE,
+                      "store could not write; nothing was written; retry later", NULL, 0);
+        return;
     }
     s_queue_reply(self, id, delim, req->request_id, call.code, call.msg, call.reply,
                   call.reply_len);

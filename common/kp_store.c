@@ -197,6 +197,21 @@ kp_store_turn_open(const kp_store_t *self)
 }
 
 int
+kp_store_turn_txn(kp_store_t *self, MDB_txn **txn)
+{
+    if (!self->turn) {
+        int rc = mdb_txn_begin(self->env, NULL, 0, &self->turn);
+        if (rc) {
+            self->turn = NULL;
+            return s_mdb("turn_begin", rc);
+        }
+        self->turn_head = self->head;
+    }
+    *txn = self->turn;
+    return 0;
+}
+
+int
 kp_store_child_begin(kp_store_t *self, MDB_txn **child)
 {
     if (!self->turn) {

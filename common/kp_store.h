@@ -8,9 +8,9 @@
  *      offsets   source name -> last applied seq (u64 BE), for consumers
  *
  *  The turn (STYLE "The service loop"): the first write of a loop turn begins one write
- *  transaction; each request runs in a child transaction of it, committed or aborted alone,
- *  so a failed request does not sink the batch; the service commits the turn once, synced,
- *  before any reply or event leaves. The store tracks the log head through all of this:
+ *  transaction; the service commits it once, synced, before any reply or event leaves.
+ *  Requests work in the turn transaction itself (kp_server explains why not in children);
+ *  child transactions are available for work that must be undone alone. The store tracks the log head through all of this:
  *  kp_store_head() is the committed head, events appended in an aborted child or a failed
  *  turn give their sequence numbers back.
  *
@@ -50,6 +50,9 @@ MDB_env *kp_store_env(kp_store_t *self);
 const char *kp_store_source(const kp_store_t *self);
 
 /* ---- the turn --------------------------------------------------------------------------- */
+
+/* The turn's write transaction, begun if none is open. Returns 0 or a KP code. */
+int kp_store_turn_txn(kp_store_t *self, MDB_txn **txn);
 
 /* Begins a child transaction of the turn (beginning the turn first if none is open). The
  * child sees everything earlier children of this turn committed. Returns 0 or a KP code. */

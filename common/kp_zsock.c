@@ -15,6 +15,7 @@
 #include "kp_wire.h"
 #include "kp_zwatch.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -206,9 +207,14 @@ kp_allow_load(kp_allow_t **out, const char *path)
     int lineno = 0, rc = 0;
     while (fgets(line, sizeof line, f)) {
         lineno++;
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = 0;
+        /* A comment is a "#" standing alone as a word: "#" is also a Z85 digit, so a key may
+         * start with or contain it. */
+        for (char *p = line; *p; p++)
+            if (*p == '#' && (p == line || isspace((unsigned char)p[-1])) &&
+                (p[1] == 0 || isspace((unsigned char)p[1]))) {
+                *p = 0;
+                break;
+            }
         char key[64], role[32], extra[8];
         int n = sscanf(line, "%63s %31s %7s", key, role, extra);
         if (n <= 0)

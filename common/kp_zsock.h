@@ -5,7 +5,8 @@
  *      <dir>/<name>.key   the secret key (mode 0600)
  *  The allow-list is a text file, one key per line:
  *      <z85 public key> <role> [# comment]
- *  with roles admin, publisher, reader and service (kp_role_parse). '#' starts a comment.
+ *  with roles admin, publisher, reader and service (kp_role_parse). A '#' standing
+ *  alone as a word starts a comment ('#' is also a Z85 digit, so keys may contain it).
  *
  *  When a service has a secret key, every socket it binds is a CURVE server with ZAP domain
  *  "kumppani" (and ZMQ_ZAP_ENFORCE_DOMAIN on), and the ZAP handler (kp_zap) admits only keys

@@ -64,8 +64,8 @@ s_on_idle(uv_idle_t *h)
 static void
 s_on_poll(uv_poll_t *h, int status, int events)
 {
-    (void)events;
     kp_zwatch_t *self = h->data;
+    (void)events;
     if (status < 0)
         kp_log_warn("zwatch.poll", "err=%d", status);
     s_run(self);

@@ -169,7 +169,7 @@ s_event_create(kp_call_t *call, void *svc)
         return;
 
     evt_event_t ev = KUMPPANI__V1__EVENT_INFO__INIT;
-    int rc = kp_store_next_id(kp_call_store(call), kp_call_txn(call), "event", &ev.id);
+    int rc = kp_store_next_id(kp_call_store(call), kp_call_wtxn(call), "event", &ev.id);
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
@@ -361,7 +361,7 @@ s_signup_submit(kp_call_t *call, void *svc)
         }
     }
     evt_signup_t s = KUMPPANI__V1__SIGNUP__INIT;
-    if ((rc = kp_store_next_id(kp_call_store(call), kp_call_txn(call), "signup", &s.id))) {
+    if ((rc = kp_store_next_id(kp_call_store(call), kp_call_wtxn(call), "signup", &s.id))) {
         kp_call_fail_err(call, rc);
         return;
     }

@@ -58,7 +58,7 @@ s_put_msg(kp_call_t *call, unsigned db, uint64_t id, const ProtobufCMessage *m)
         return KP_ENOMEM;
     kp_be64_put(key, id);
     MDB_val k = {8, key}, v = {len, bytes};
-    return s_mdb(mdb_put(kp_call_txn(call), s_dbi(call, db), &k, &v, 0));
+    return s_mdb(mdb_put(kp_call_wtxn(call), s_dbi(call, db), &k, &v, 0));
 }
 
 int
@@ -91,7 +91,7 @@ evt_signup_put(kp_call_t *call, const evt_signup_t *s)
     kp_be64_put(key, s->event_id);
     kp_be64_put(key + 8, s->id);
     MDB_val k = {16, key}, v = {1, &state};
-    return s_mdb(mdb_put(kp_call_txn(call), s_dbi(call, EVT_DB_EV_SIGNUPS), &k, &v, 0));
+    return s_mdb(mdb_put(kp_call_wtxn(call), s_dbi(call, EVT_DB_EV_SIGNUPS), &k, &v, 0));
 }
 
 /* key = event_id . lower(email); e-mail addresses are at most 254 bytes (kp_text). */
@@ -122,7 +122,7 @@ evt_email_put(kp_call_t *call, uint64_t event_id, const char *email, uint64_t si
     uint8_t key[8 + 256], val[8];
     kp_be64_put(val, signup_id);
     MDB_val k = {s_email_key(key, event_id, email), key}, v = {8, val};
-    return s_mdb(mdb_put(kp_call_txn(call), s_dbi(call, EVT_DB_EV_EMAIL), &k, &v, 0));
+    return s_mdb(mdb_put(kp_call_wtxn(call), s_dbi(call, EVT_DB_EV_EMAIL), &k, &v, 0));
 }
 
 int
@@ -130,7 +130,7 @@ evt_email_del(kp_call_t *call, uint64_t event_id, const char *email)
 {
     uint8_t key[8 + 256];
     MDB_val k = {s_email_key(key, event_id, email), key};
-    int rc = mdb_del(kp_call_txn(call), s_dbi(call, EVT_DB_EV_EMAIL), &k, NULL);
+    int rc = mdb_del(kp_call_wtxn(call), s_dbi(call, EVT_DB_EV_EMAIL), &k, NULL);
     return rc == MDB_NOTFOUND ? 0 : s_mdb(rc);
 }
 
