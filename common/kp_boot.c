@@ -8,8 +8,7 @@
 #include <string.h>
 
 int
-kp_boot_load(kp_boot_t *b, const char *service, const kp_config_item_t *items,
-             kp_server_opts_t *so)
+kp_boot_load(kp_boot_t *b, const char *service, const kp_config_item_t *items, kp_server_opts_t *so)
 {
     memset(b, 0, sizeof *b);
     int level = kp_log_level_parse(kp_config_get(items, "log-level"));
@@ -19,8 +18,8 @@ kp_boot_load(kp_boot_t *b, const char *service, const kp_config_item_t *items,
     }
     kp_log_init(service, level);
     uint64_t map_mb, hb, batch;
-    if (kp_config_uint(items, "map-size-mb", &map_mb) || kp_config_uint(items, "heartbeat-ms", &hb) ||
-        kp_config_uint(items, "batch-max", &batch))
+    if (kp_config_uint(items, "map-size-mb", &map_mb) ||
+        kp_config_uint(items, "heartbeat-ms", &hb) || kp_config_uint(items, "batch-max", &batch))
         return KP_ECONFIG;
     so->service = service;
     so->data_dir = kp_config_get(items, "data-dir");

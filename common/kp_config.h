@@ -13,10 +13,10 @@
 #include <stdint.h>
 
 typedef struct {
-    const char *name;  /* "data-dir" */
-    const char *def;   /* default value, or NULL */
-    const char *help;  /* one line */
-    char *value;       /* set by kp_config_load (owned by the table; kp_config_free) */
+    const char *name; /* "data-dir" */
+    const char *def;  /* default value, or NULL */
+    const char *help; /* one line */
+    char *value;      /* set by kp_config_load (owned by the table; kp_config_free) */
 } kp_config_item_t;
 
 /* Loads file, environment and flags into items (terminated by an item with name NULL).

@@ -140,8 +140,7 @@ s_fifo_drain(kp_consumer_t *self)
 
 /* ---- replay ------------------------------------------------------------------------------ */
 
-static int
-s_dealer_open(kp_consumer_t *self);
+static int s_dealer_open(kp_consumer_t *self);
 
 static void
 s_replay_send(kp_consumer_t *self)
@@ -198,8 +197,7 @@ s_on_page(kp_consumer_t *self, const Kumppani__V1__Reply *rep)
         int rc = s_apply(self, page->events[i]);
         if (rc == 1) {
             kp_log_err("consumer.hole", "source=%s seq=%llu pending=%llu", self->source,
-                       (unsigned long long)page->events[i]->seq,
-                       (unsigned long long)self->pending);
+                       (unsigned long long)page->events[i]->seq, (unsigned long long)self->pending);
             rc = KP_ECORRUPT;
         }
         if (rc) {
@@ -234,8 +232,8 @@ s_dealer_ready(kp_zwatch_t *zw, void *sock, void *arg)
         char why[KP_WIRE_WHY];
         int err;
         Kumppani__V1__Reply *rep = (Kumppani__V1__Reply *)kp_wire_unpack(
-            &kumppani__v1__reply__descriptor, self->arena, zmq_msg_data(&m), zmq_msg_size(&m),
-            &err, why, sizeof why);
+            &kumppani__v1__reply__descriptor, self->arena, zmq_msg_data(&m), zmq_msg_size(&m), &err,
+            why, sizeof why);
         if (rep)
             s_on_page(self, rep);
         zmq_msg_close(&m);
@@ -365,8 +363,7 @@ s_health(void *arg, kp_arena_t *a, Kumppani__V1__HealthReply *r)
 {
     kp_consumer_t *self = arg;
     Kumppani__V1__ConsumerLag *lag = kp_arena_alloc(a, sizeof *lag);
-    Kumppani__V1__ConsumerLag **v =
-        kp_arena_alloc(a, (r->n_consumers + 1) * sizeof *r->consumers);
+    Kumppani__V1__ConsumerLag **v = kp_arena_alloc(a, (r->n_consumers + 1) * sizeof *r->consumers);
     if (!lag || !v)
         return;
     kumppani__v1__consumer_lag__init(lag);
@@ -399,9 +396,8 @@ s_stop(void *arg)
     kp_consumer_t *self = arg;
     self->stopped = true;
     kp_log_info("consumer.stop", "source=%s applied=%llu live=%llu dropped=%llu replays=%llu",
-                self->source, (unsigned long long)self->applied,
-                (unsigned long long)self->live_n, (unsigned long long)self->dropped_n,
-                (unsigned long long)self->replays_n);
+                self->source, (unsigned long long)self->applied, (unsigned long long)self->live_n,
+                (unsigned long long)self->dropped_n, (unsigned long long)self->replays_n);
     kp_zwatch_close(&self->sub_watch);
     kp_zwatch_close(&self->dealer_watch);
     if (self->sub)

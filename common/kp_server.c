@@ -122,8 +122,8 @@ s_queue_reply(kp_server_t *self, zmq_msg_t *id, bool delim, uint64_t request_id,
     zmq_msg_move(&r->id, id);
     r->delim = delim;
     r->request_id = request_id;
-    int rc = kp_wire_reply(self->turn_arena, request_id, code, msg, body, body_len, &r->bytes,
-                           &r->len);
+    int rc =
+        kp_wire_reply(self->turn_arena, request_id, code, msg, body, body_len, &r->bytes, &r->len);
     assert(rc == 0 && "turn arena exhausted: KP_TURN_BYTES must stay below its cap");
     (void)rc;
 }
@@ -197,12 +197,10 @@ kp_call_fail(kp_call_t *call, Kumppani__V1__Code code, const char *fmt, ...)
 void
 kp_call_fail_err(kp_call_t *call, int err)
 {
-    kp_log_err("call.error", "method=%s err=%d what=\"%s\"", call->m->name, err,
-               kp_strerror(err));
+    kp_log_err("call.error", "method=%s err=%d what=\"%s\"", call->m->name, err, kp_strerror(err));
     if (err == KP_EFULL || err == KP_ESTORE || err == KP_ENOMEM)
         kp_call_fail(call, KUMPPANI__V1__CODE__CODE_UNAVAILABLE,
-                     "store unavailable (%s); nothing was written; retry later",
-                     kp_strerror(err));
+                     "store unavailable (%s); nothing was written; retry later", kp_strerror(err));
     else
         kp_call_fail(call, KUMPPANI__V1__CODE__CODE_INTERNAL, "internal error (%s)",
                      kp_strerror(err));
@@ -263,16 +261,15 @@ kp_call_idem(kp_call_t *call, const void *key, size_t key_len)
 }
 
 int
-kp_server_emit(kp_server_t *self, MDB_txn *txn, const char *type,
-               const ProtobufCMessage *payload)
+kp_server_emit(kp_server_t *self, MDB_txn *txn, const char *type, const ProtobufCMessage *payload)
 {
     uint8_t *p = NULL, *ev;
     size_t plen = 0, evlen;
     uint64_t seq;
     if (payload && kp_wire_pack(self->req_arena, payload, &p, &plen))
         return KP_ENOMEM;
-    int rc = kp_store_log_append(self->store, txn, type, p, plen, self->turn_now_ms,
-                                 s_turn_alloc, self->turn_arena, &ev, &evlen, &seq);
+    int rc = kp_store_log_append(self->store, txn, type, p, plen, self->turn_now_ms, s_turn_alloc,
+                                 self->turn_arena, &ev, &evlen, &seq);
     if (rc)
         return rc;
     s_push_event(self, ev, evlen);
@@ -302,8 +299,8 @@ kp_server_abort_turn(kp_server_t *self, int err)
     for (size_t i = 0; i < self->replies_n; i++) {
         out_reply_t *r = &self->replies[i];
         kp_wire_reply(self->turn_arena, r->request_id, KUMPPANI__V1__CODE__CODE_UNAVAILABLE,
-                      "store could not write; nothing was written; retry later", NULL, 0,
-                      &r->bytes, &r->len);
+                      "store could not write; nothing was written; retry later", NULL, 0, &r->bytes,
+                      &r->len);
     }
     self->events_n = 0;
     for (unsigned i = 0; i < self->parts_n; i++)
@@ -428,8 +425,7 @@ s_dispatch(kp_server_t *self, zmq_msg_t *id, bool delim, zmq_msg_t *payload)
                  call.m->name);
         s_queue_reply(self, id, delim, req->request_id, KUMPPANI__V1__CODE__CODE_FORBIDDEN, why,
                       NULL, 0);
-        kp_log_notice("call.forbidden", "method=%s role=%s", call.m->name,
-                      kp_role_name(call.role));
+        kp_log_notice("call.forbidden", "method=%s role=%s", call.m->name, kp_role_name(call.role));
         return;
     }
     call.body = kp_wire_unpack(call.m->in, self->req_arena, req->body.data, req->body.len, &err,
@@ -532,8 +528,7 @@ s_end_turn(kp_server_t *self)
                        self->replies_n);
             for (size_t i = 0; i < self->replies_n; i++) {
                 out_reply_t *r = &self->replies[i];
-                kp_wire_reply(self->turn_arena, r->request_id,
-                              KUMPPANI__V1__CODE__CODE_UNAVAILABLE,
+                kp_wire_reply(self->turn_arena, r->request_id, KUMPPANI__V1__CODE__CODE_UNAVAILABLE,
                               "store could not commit; nothing was written; retry later", NULL, 0,
                               &r->bytes, &r->len);
             }
@@ -563,8 +558,7 @@ s_end_turn(kp_server_t *self)
             zmq_send(self->pub, e->bytes, e->len, ZMQ_DONTWAIT) < 0)
             dropped++; /* PUB drops only for a slow subscriber, which replays the gap */
     }
-    kp_log_debug("turn.end", "replies=%zu events=%zu rc=%d", self->replies_n, self->events_n,
-                 rc);
+    kp_log_debug("turn.end", "replies=%zu events=%zu rc=%d", self->replies_n, self->events_n, rc);
     self->replies_n = 0;
     self->events_n = 0;
     self->turn_n = 0;

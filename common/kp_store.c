@@ -282,8 +282,8 @@ kp_store_turn_abort(kp_store_t *self)
 
 int
 kp_store_log_append(kp_store_t *self, MDB_txn *txn, const char *type, const void *payload,
-                    size_t payload_len, int64_t now_ms, void *(*alloc)(void *, size_t),
-                    void *arg, uint8_t **event, size_t *event_len, uint64_t *seq)
+                    size_t payload_len, int64_t now_ms, void *(*alloc)(void *, size_t), void *arg,
+                    uint8_t **event, size_t *event_len, uint64_t *seq)
 {
     Kumppani__V1__Event ev = KUMPPANI__V1__EVENT__INIT;
     ev.seq = self->turn_head + 1;
@@ -311,8 +311,8 @@ kp_store_log_append(kp_store_t *self, MDB_txn *txn, const char *type, const void
 }
 
 int
-kp_store_log_read(kp_store_t *self, MDB_txn *txn, uint64_t from, unsigned limit,
-                  size_t max_bytes, int (*fn)(void *, uint64_t, const void *, size_t), void *arg)
+kp_store_log_read(kp_store_t *self, MDB_txn *txn, uint64_t from, unsigned limit, size_t max_bytes,
+                  int (*fn)(void *, uint64_t, const void *, size_t), void *arg)
 {
     MDB_cursor *c;
     int rc = mdb_cursor_open(txn, self->builtin[DB_LOG], &c);
@@ -350,8 +350,8 @@ kp_store_idem_get(kp_store_t *self, MDB_txn *txn, const void *key, size_t key_le
 }
 
 int
-kp_store_idem_put(kp_store_t *self, MDB_txn *txn, const void *key, size_t key_len,
-                  const void *val, size_t val_len)
+kp_store_idem_put(kp_store_t *self, MDB_txn *txn, const void *key, size_t key_len, const void *val,
+                  size_t val_len)
 {
     if (key_len == 0 || key_len > 511)
         return KP_EINVAL;

@@ -10,9 +10,9 @@
  *  The turn (STYLE "The service loop"): the first write of a loop turn begins one write
  *  transaction; the service commits it once, synced, before any reply or event leaves.
  *  Requests work in the turn transaction itself (kp_server explains why not in children);
- *  child transactions are available for work that must be undone alone. The store tracks the log head through all of this:
- *  kp_store_head() is the committed head, events appended in an aborted child or a failed
- *  turn give their sequence numbers back.
+ *  child transactions are available for work that must be undone alone. The store tracks the log
+ * head through all of this: kp_store_head() is the committed head, events appended in an aborted
+ * child or a failed turn give their sequence numbers back.
  *
  *  Values read from LMDB are borrowed: valid until the next write in that transaction or its
  *  end. Copy what you keep. */
@@ -28,12 +28,12 @@
 typedef struct kp_store kp_store_t;
 
 typedef struct {
-    const char *dir;          /* data directory; created (0700) if missing */
-    const char *source;       /* this service's log name, e.g. "events" */
-    size_t map_size;          /* bytes; 0 means 8 GiB (sparse) */
-    const char *const *dbs;   /* the service's own database names */
-    unsigned dbs_n;           /* at most 24 */
-    unsigned schema_version;  /* this program's schema; a newer store is refused */
+    const char *dir;         /* data directory; created (0700) if missing */
+    const char *source;      /* this service's log name, e.g. "events" */
+    size_t map_size;         /* bytes; 0 means 8 GiB (sparse) */
+    const char *const *dbs;  /* the service's own database names */
+    unsigned dbs_n;          /* at most 24 */
+    unsigned schema_version; /* this program's schema; a newer store is refused */
 } kp_store_opts_t;
 
 /* Opens (creating if needed) the environment. Returns 0, -errno, KP_ESTORE or KP_EVERSION
@@ -104,8 +104,8 @@ int kp_store_log_read(kp_store_t *self, MDB_txn *txn, uint64_t from, unsigned li
 
 /* Looks up an idempotency key. Returns 0 with *found and the borrowed value, or a store
  * error. */
-int kp_store_idem_get(kp_store_t *self, MDB_txn *txn, const void *key, size_t key_len,
-                      bool *found, MDB_val *val);
+int kp_store_idem_get(kp_store_t *self, MDB_txn *txn, const void *key, size_t key_len, bool *found,
+                      MDB_val *val);
 int kp_store_idem_put(kp_store_t *self, MDB_txn *txn, const void *key, size_t key_len,
                       const void *val, size_t val_len);
 

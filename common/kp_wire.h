@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KP_WIRE_MAX_FRAME (64 * 1024)      /* larger requests get CODE_TOO_LARGE */
-#define KP_WIRE_HARD_MAX (1024 * 1024)     /* ZMQ_MAXMSGSIZE: the peer is disconnected */
+#define KP_WIRE_MAX_FRAME (64 * 1024)        /* larger requests get CODE_TOO_LARGE */
+#define KP_WIRE_HARD_MAX (1024 * 1024)       /* ZMQ_MAXMSGSIZE: the peer is disconnected */
 #define KP_WIRE_DECODE_CAP (2 * 1024 * 1024) /* arena bytes one request may decode into */
 #define KP_WIRE_MAX_DEPTH 16
 #define KP_WIRE_WHY 160 /* size of an error-text buffer */
@@ -37,8 +37,7 @@ int kp_wire_check(const ProtobufCMessageDescriptor *d, const void *buf, size_t l
 /* kp_wire_check, then unpack into arena a. Returns the message (valid until the arena is
  * reset) or NULL with *err set to KP_EDECODE, KP_EINVAL or KP_ENOMEM and a reason in why. */
 ProtobufCMessage *kp_wire_unpack(const ProtobufCMessageDescriptor *d, kp_arena_t *a,
-                                 const void *buf, size_t len, int *err, char *why,
-                                 size_t why_len);
+                                 const void *buf, size_t len, int *err, char *why, size_t why_len);
 
 /* Packs msg into the arena. Returns 0 or KP_ENOMEM. *out is valid until the arena resets. */
 int kp_wire_pack(kp_arena_t *a, const ProtobufCMessage *msg, uint8_t **out, size_t *out_len);

@@ -255,8 +255,7 @@ kp_allow_size(const kp_allow_t *self)
 int
 kp_zsock_defaults(void *sock)
 {
-    int zero = 0, hwm = 200000, one = 1, idle = 30, hb_ivl = 2000, hb_ttl = 6000,
-        hb_timeout = 6000;
+    int zero = 0, hwm = 200000, one = 1, idle = 30, hb_ivl = 2000, hb_ttl = 6000, hb_timeout = 6000;
     int64_t max = KP_WIRE_HARD_MAX;
     if (zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof max) != 0 ||

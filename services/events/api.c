@@ -5,7 +5,6 @@
  *  and phone numbers are personal data; ids and codes are not). Writes happen in the call's
  *  child transaction, together with the domain event that describes them (kp_call_emit). */
 #include "events.h"
-
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
@@ -65,8 +64,8 @@ s_language(kp_call_t *call, const char *v)
 static bool
 s_municipality(kp_call_t *call, const char *v)
 {
-    if (strlen(v) == 3 && v[0] >= '0' && v[0] <= '9' && v[1] >= '0' && v[1] <= '9' &&
-        v[2] >= '0' && v[2] <= '9')
+    if (strlen(v) == 3 && v[0] >= '0' && v[0] <= '9' && v[1] >= '0' && v[1] <= '9' && v[2] >= '0' &&
+        v[2] <= '9')
         return true;
     kp_call_fail(call, C(INVALID), "field 'municipality_code': three digits (e.g. 743)");
     return false;
@@ -296,8 +295,7 @@ s_signup_submit(kp_call_t *call, void *svc)
     }
     if (!s_source(call, rq->source) || !s_text(call, "external_id", rq->external_id, 1, 128) ||
         !s_text(call, "name", rq->name, 1, 200) ||
-        !s_text(call, "organisation", rq->organisation, 0, 200) ||
-        !s_language(call, rq->language))
+        !s_text(call, "organisation", rq->organisation, 0, 200) || !s_language(call, rq->language))
         return;
     if (!rq->email[0] && !rq->phone[0]) {
         kp_call_fail(call, C(INVALID), "field 'email': an e-mail or a phone number is required");
@@ -432,8 +430,7 @@ s_signup_cancel(kp_call_t *call, void *svc)
     bool found = false;
     int rc;
     if (!id) {
-        if (!s_source(call, rq->source) ||
-            !s_text(call, "external_id", rq->external_id, 1, 128))
+        if (!s_source(call, rq->source) || !s_text(call, "external_id", rq->external_id, 1, 128))
             return;
         if ((rc = evt_signup_by_ext(call, rq->source, rq->external_id, &id, &found))) {
             kp_call_fail_err(call, rc);
@@ -536,11 +533,9 @@ s_signup_list(kp_call_t *call, void *svc)
 const kp_method_t evt_methods[] = {
     {"events.event.create", KP_ROLE_ADMIN, &kumppani__v1__create_event_request__descriptor,
      s_event_create},
-    {"events.event.publish", KP_ROLE_ADMIN, &kumppani__v1__event_ref__descriptor,
-     s_event_publish},
+    {"events.event.publish", KP_ROLE_ADMIN, &kumppani__v1__event_ref__descriptor, s_event_publish},
     {"events.event.get", READERS, &kumppani__v1__event_ref__descriptor, s_event_get},
-    {"events.event.list", READERS, &kumppani__v1__list_events_request__descriptor,
-     s_event_list},
+    {"events.event.list", READERS, &kumppani__v1__list_events_request__descriptor, s_event_list},
     {EVT_METHOD_SUBMIT, KP_ROLE_ADMIN | KP_ROLE_PUBLISHER,
      &kumppani__v1__submit_signup_request__descriptor, s_signup_submit},
     {"events.signup.cancel", KP_ROLE_ADMIN | KP_ROLE_PUBLISHER,

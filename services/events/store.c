@@ -3,7 +3,6 @@
  *  Records are protobuf messages (EventInfo, Signup): the same bytes the API speaks, so a
  *  reply is the stored record. Reads decode into the call arena. */
 #include "events.h"
-
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
@@ -40,8 +39,7 @@ s_get_msg(kp_call_t *call, unsigned db, uint64_t id, const ProtobufCMessageDescr
         return 0;
     if (rc)
         return s_mdb(rc);
-    *out = protobuf_c_message_unpack(d, kp_arena_pbc(kp_call_arena(call)), v.mv_size,
-                                     v.mv_data);
+    *out = protobuf_c_message_unpack(d, kp_arena_pbc(kp_call_arena(call)), v.mv_size, v.mv_data);
     if (!*out) {
         kp_log_err("events.corrupt", "db=%u id=%llu", db, (unsigned long long)id);
         return KP_ECORRUPT;
@@ -64,8 +62,8 @@ s_put_msg(kp_call_t *call, unsigned db, uint64_t id, const ProtobufCMessage *m)
 int
 evt_event_get(kp_call_t *call, uint64_t id, evt_event_t **out, bool *found)
 {
-    return s_get_msg(call, EVT_DB_EVENTS, id, &kumppani__v1__event_info__descriptor,
-                     (void **)out, found);
+    return s_get_msg(call, EVT_DB_EVENTS, id, &kumppani__v1__event_info__descriptor, (void **)out,
+                     found);
 }
 
 int
@@ -135,8 +133,8 @@ evt_email_del(kp_call_t *call, uint64_t event_id, const char *email)
 }
 
 int
-evt_signup_by_ext(kp_call_t *call, const char *source, const char *external_id,
-                  uint64_t *signup_id, bool *found)
+evt_signup_by_ext(kp_call_t *call, const char *source, const char *external_id, uint64_t *signup_id,
+                  bool *found)
 {
     size_t m = sizeof EVT_METHOD_SUBMIT, s = strlen(source), e = strlen(external_id);
     char key[512];
@@ -149,12 +147,12 @@ evt_signup_by_ext(kp_call_t *call, const char *source, const char *external_id,
     key[m + s] = 0;
     memcpy(key + m + s + 1, external_id, e);
     MDB_val v;
-    int rc = kp_store_idem_get(kp_call_store(call), kp_call_txn(call), key, m + s + 1 + e, found,
-                               &v);
+    int rc =
+        kp_store_idem_get(kp_call_store(call), kp_call_txn(call), key, m + s + 1 + e, found, &v);
     if (rc || !*found)
         return rc;
-    Kumppani__V1__SignupReply *r = kumppani__v1__signup_reply__unpack(
-        kp_arena_pbc(kp_call_arena(call)), v.mv_size, v.mv_data);
+    Kumppani__V1__SignupReply *r =
+        kumppani__v1__signup_reply__unpack(kp_arena_pbc(kp_call_arena(call)), v.mv_size, v.mv_data);
     if (!r || !r->signup)
         return KP_ECORRUPT;
     *signup_id = r->signup->id;
