@@ -1,0 +1,498 @@
+/*  test_kp_store: the LMDB environment, the turn with its child transactions, the sequence
+ *  log, and the small tables every service has.
+ *
+ *  Real LMDB files in a fresh mkdtemp directory per test; "reopen" means kp_store_close and
+ *  kp_store_open again, so what survives is what reached the files. */
+#include "kp_arena.h"
+#include "kp_err.h"
+#include "kp_store.h"
+#include "kumppani/v1/log.pb-c.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* cmocka.h needs setjmp.h, stdarg.h and stddef.h first. */
+// clang-format off
+#include <cmocka.h>
+// clang-format on
+
+static const char *const s_dbs[] = {"kv"};
+
+typedef struct {
+    char root[64];
+    char dir[96];
+    kp_store_opts_t opts;
+    kp_store_t *st;
+    kp_arena_t *a;
+} fx_t;
+
+static int
+s_setup(void **state)
+{
+    fx_t *fx = calloc(1, sizeof *fx);
+    snprintf(fx->root, sizeof fx->root, "/tmp/kp_store_XXXXXX");
+    if (!mkdtemp(fx->root))
+        return -1;
+    snprintf(fx->dir, sizeof fx->dir, "%s/data", fx->root); /* made by kp_store_open */
+    fx->opts = (kp_store_opts_t){.dir = fx->dir,
+                                 .source = "events",
+                                 .map_size = 16u << 20,
+                                 .dbs = s_dbs,
+                                 .dbs_n = 1,
+                                 .schema_version = 2};
+    fx->a = kp_arena_new(1 << 20);
+    *state = fx;
+    return 0;
+}
+
+static int
+s_teardown(void **state)
+{
+    fx_t *fx = *state;
+    kp_store_close(&fx->st);
+    kp_arena_destroy(&fx->a);
+    char path[128];
+    snprintf(path, sizeof path, "%s/data.mdb", fx->dir);
+    (void)remove(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", fx->dir);
+    (void)remove(path);
+    (void)rmdir(fx->dir);
+    int rc = rmdir(fx->root);
+    free(fx);
+    return rc;
+}
+
+static void
+s_open(fx_t *fx)
+{
+    int rc = kp_store_open(&fx->st, &fx->opts);
+    assert_int_equal(rc, 0);
+    assert_non_null(fx->st);
+}
+
+static void
+s_reopen(fx_t *fx)
+{
+    kp_store_close(&fx->st);
+    assert_null(fx->st);
+    s_open(fx);
+}
+
+static void *
+s_alloc(void *arg, size_t n)
+{
+    return kp_arena_alloc(arg, n);
+}
+
+/* Appends one event of type in txn; returns its seq. */
+static uint64_t
+s_append(fx_t *fx, MDB_txn *txn, const char *type)
+{
+    uint8_t *ev;
+    size_t ev_len;
+    uint64_t seq = 0;
+    int rc = kp_store_log_append(fx->st, txn, type, type, strlen(type), 1700000000123, s_alloc,
+                                 fx->a, &ev, &ev_len, &seq);
+    assert_int_equal(rc, 0);
+    /* The encoded event handed back is what a service publishes: it must decode. */
+    Kumppani__V1__Event *e = kumppani__v1__event__unpack(NULL, ev_len, ev);
+    assert_non_null(e);
+    assert_int_equal(e->seq, seq);
+    assert_string_equal(e->type, type);
+    assert_string_equal(e->source, "events");
+    kumppani__v1__event__free_unpacked(e, NULL);
+    return seq;
+}
+
+static void
+s_put(fx_t *fx, MDB_txn *txn, const char *key)
+{
+    MDB_val k = {strlen(key), (void *)key}, v = {1, "1"};
+    assert_int_equal(mdb_put(txn, kp_store_dbi(fx->st, 0), &k, &v, 0), 0);
+}
+
+/* Whether key is in "kv", as a fresh read transaction (committed data only) sees it. */
+static bool
+s_has(fx_t *fx, const char *key)
+{
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(kp_store_env(fx->st), NULL, MDB_RDONLY, &txn), 0);
+    MDB_val k = {strlen(key), (void *)key}, v;
+    int rc = mdb_get(txn, kp_store_dbi(fx->st, 0), &k, &v);
+    mdb_txn_abort(txn);
+    assert_true(rc == 0 || rc == MDB_NOTFOUND);
+    return rc == 0;
+}
+
+/* ---- the log reader's callback ------------------------------------------------------------ */
+
+typedef struct {
+    uint64_t seq[64];
+    char type[64][16];
+    size_t bytes;
+    unsigned n, stop_after;
+} reads_t;
+
+static int
+s_collect(void *arg, uint64_t seq, const void *bytes, size_t len)
+{
+    reads_t *r = arg;
+    Kumppani__V1__Event *e = kumppani__v1__event__unpack(NULL, len, bytes);
+    assert_non_null(e);
+    assert_int_equal(e->seq, seq); /* the key and the stored event agree */
+    assert_int_equal(e->time_ms, 1700000000123);
+    snprintf(r->type[r->n], sizeof r->type[0], "%s", e->type);
+    kumppani__v1__event__free_unpacked(e, NULL);
+    r->seq[r->n++] = seq;
+    r->bytes += len;
+    return r->stop_after && r->n >= r->stop_after;
+}
+
+static reads_t
+s_read(fx_t *fx, uint64_t from, unsigned limit, size_t max_bytes, unsigned stop_after)
+{
+    reads_t r = {.stop_after = stop_after};
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(kp_store_env(fx->st), NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(kp_store_log_read(fx->st, txn, from, limit, max_bytes, s_collect, &r), 0);
+    mdb_txn_abort(txn);
+    return r;
+}
+
+/* ---- tests -------------------------------------------------------------------------------- */
+
+static void
+test_open_creates(void **state)
+{
+    fx_t *fx = *state;
+    s_open(fx);
+    struct stat st;
+    assert_int_equal(stat(fx->dir, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0700);
+    assert_int_equal(kp_store_head(fx->st), 0);
+    assert_int_equal(kp_store_turn_head(fx->st), 0);
+    assert_false(kp_store_turn_open(fx->st));
+    assert_string_equal(kp_store_source(fx->st), "events");
+    /* The four built-in databases and the service's own exist (opening without CREATE). */
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(kp_store_env(fx->st), NULL, MDB_RDONLY, &txn), 0);
+    static const char *const names[] = {"meta", "log", "idem", "offsets", "kv"};
+    for (size_t i = 0; i < 5; i++) {
+        MDB_dbi dbi;
+        int rc = mdb_dbi_open(txn, names[i], 0, &dbi);
+        if (rc != 0)
+            fail_msg("database %s: %s", names[i], mdb_strerror(rc));
+    }
+    mdb_txn_abort(txn);
+    /* Too many service databases are refused before anything is touched. */
+    kp_store_opts_t o = fx->opts;
+    o.dbs_n = 25;
+    kp_store_t *other = NULL;
+    assert_int_equal(kp_store_open(&other, &o), KP_EINVAL);
+    assert_null(other);
+    /* Nothing to commit is fine. */
+    int64_t ms = -1;
+    assert_int_equal(kp_store_turn_commit(fx->st, &ms), 0);
+    kp_store_turn_abort(fx->st); /* no turn: a no-op */
+    kp_store_close(NULL);
+}
+
+static void
+test_next_id(void **state)
+{
+    fx_t *fx = *state;
+    s_open(fx);
+    MDB_txn *txn;
+    uint64_t id = 0;
+    for (uint64_t want = 1; want <= 3; want++) {
+        assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+        assert_int_equal(kp_store_next_id(fx->st, txn, "event", &id), 0);
+        assert_int_equal(id, want);
+        assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
+    }
+    /* Counters are independent. */
+    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    assert_int_equal(kp_store_next_id(fx->st, txn, "signup", &id), 0);
+    assert_int_equal(id, 1);
+    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
+    /* An aborted child gives its id back. */
+    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    assert_int_equal(kp_store_next_id(fx->st, txn, "event", &id), 0);
+    assert_int_equal(id, 4);
+    kp_store_child_abort(fx->st, txn);
+    int64_t ms = 0;
+    assert_int_equal(kp_store_turn_commit(fx->st, &ms), 0);
+    assert_true(ms > 1600000000000); /* a wall-clock time in ms */
+
+    s_reopen(fx);
+    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    assert_int_equal(kp_store_next_id(fx->st, txn, "event", &id), 0);
+    assert_int_equal(id, 4);
+    assert_int_equal(kp_store_next_id(fx->st, txn, "signup", &id), 0);
+    assert_int_equal(id, 2);
+    char longname[80];
+    memset(longname, 'n', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    assert_int_equal(kp_store_next_id(fx->st, txn, longname, &id), KP_EINVAL);
+    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
+    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
+}
+
+static void
+test_log_order_and_paging(void **state)
+{
+    fx_t *fx = *state;
+    s_open(fx);
+    static const char *const types[] = {"A", "Bb", "Ccc", "Dddd", "Eeeee"};
+    MDB_txn *txn;
+    /* Two children: the first appends three events, the second two. */
+    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    assert_true(kp_store_turn_open(fx->st));
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(s_append(fx, txn, types[i]), i + 1);
+    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
+    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    for (int i = 3; i < 5; i++)
+        assert_int_equal(s_append(fx, txn, types[i]), i + 1);
+    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
+    /* Before the turn commits the head has not moved; the turn head has. */
+    assert_int_equal(kp_store_head(fx->st), 0);
+    assert_int_equal(kp_store_turn_head(fx->st), 5);
+    reads_t r = s_read(fx, 1, 100, 1 << 20, 0);
+    assert_int_equal(r.n, 0); /* nothing committed yet */
+    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
+    assert_false(kp_store_turn_open(fx->st));
+    assert_int_equal(kp_store_head(fx->st), 5);
+
+    r = s_read(fx, 0, 100, 1 << 20, 0); /* from 0 means from the start */
+    assert_int_equal(r.n, 5);
+    for (unsigned i = 0; i < 5; i++) {
+        assert_int_equal(r.seq[i], i + 1);
+        assert_string_equal(r.type[i], types[i]);
+    }
+    size_t all_bytes = r.bytes;
+
+    r = s_read(fx, 2, 2, 1 << 20, 0); /* limit */
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.seq[0], 2);
+    assert_int_equal(r.seq[1], 3);
+    r = s_read(fx, 4, 100, 1 << 20, 0); /* from the middle to the end */
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.seq[1], 5);
+    r = s_read(fx, 6, 100, 1 << 20, 0); /* past the head */
+    assert_int_equal(r.n, 0);
+    r = s_read(fx, 1, 100, 1, 0); /* max_bytes below one event: still one */
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.seq[0], 1);
+    reads_t two = s_read(fx, 1, 2, 1 << 20, 0);
+    r = s_read(fx, 1, 100, two.bytes, 0); /* exactly two events' bytes */
+    assert_int_equal(r.n, 2);
+    r = s_read(fx, 1, 100, two.bytes + 1, 0); /* the third does not fit in one more byte */
+    assert_int_equal(r.n, 2);
+    r = s_read(fx, 1, 100, all_bytes, 0);
+    assert_int_equal(r.n, 5);
+    r = s_read(fx, 1, 100, 1 << 20, 3); /* fn stops the read */
+    assert_int_equal(r.n, 3);
+    r = s_read(fx, 1, 0, 1 << 20, 0); /* limit 0 */
+    assert_int_equal(r.n, 0);
+
+    /* The head is found again after reopening, and appends continue from it. */
+    s_reopen(fx);
+    assert_int_equal(kp_store_head(fx->st), 5);
+    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    assert_int_equal(s_append(fx, txn, "F"), 6);
+    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
+    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
+    assert_int_equal(kp_store_head(fx->st), 6);
+}
+
+static void
+test_child_abort(void **state)
+{
+    fx_t *fx = *state;
+    s_open(fx);
+    MDB_txn *a, *b, *c;
+    assert_int_equal(kp_store_child_begin(fx->st, &a), 0);
+    assert_int_equal(s_append(fx, a, "A"), 1);
+    s_put(fx, a, "a");
+    assert_int_equal(kp_store_child_commit(fx->st, a), 0);
+
+    assert_int_equal(kp_store_child_begin(fx->st, &b), 0);
+    assert_int_equal(s_append(fx, b, "B"), 2);
+    assert_int_equal(s_append(fx, b, "B2"), 3);
+    s_put(fx, b, "b");
+    kp_store_child_abort(fx->st, b);
+    assert_int_equal(kp_store_turn_head(fx->st), 1); /* 2 and 3 given back */
+
+    assert_int_equal(kp_store_child_begin(fx->st, &c), 0);
+    /* The sibling committed before is visible to a later child. */
+    MDB_val k = {1, "a"}, v;
+    assert_int_equal(mdb_get(c, kp_store_dbi(fx->st, 0), &k, &v), 0);
+    k.mv_data = "b";
+    assert_int_equal(mdb_get(c, kp_store_dbi(fx->st, 0), &k, &v), MDB_NOTFOUND);
+    assert_int_equal(s_append(fx, c, "C"), 2); /* reuses the number */
+    s_put(fx, c, "c");
+    assert_int_equal(kp_store_child_commit(fx->st, c), 0);
+    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
+
+    assert_int_equal(kp_store_head(fx->st), 2);
+    assert_true(s_has(fx, "a"));
+    assert_false(s_has(fx, "b"));
+    assert_true(s_has(fx, "c"));
+    reads_t r = s_read(fx, 1, 100, 1 << 20, 0);
+    assert_int_equal(r.n, 2);
+    assert_string_equal(r.type[0], "A");
+    assert_string_equal(r.type[1], "C");
+}
+
+static void
+test_turn_abort(void **state)
+{
+    fx_t *fx = *state;
+    s_open(fx);
+    MDB_txn *txn;
+    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    assert_int_equal(s_append(fx, txn, "A"), 1);
+    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
+    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
+
+    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    assert_int_equal(s_append(fx, txn, "X"), 2);
+    s_put(fx, txn, "x");
+    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
+    assert_int_equal(kp_store_turn_head(fx->st), 2);
+    kp_store_turn_abort(fx->st);
+    assert_false(kp_store_turn_open(fx->st));
+    assert_int_equal(kp_store_head(fx->st), 1);
+    assert_int_equal(kp_store_turn_head(fx->st), 1);
+    assert_false(s_has(fx, "x"));
+    assert_int_equal(s_read(fx, 1, 100, 1 << 20, 0).n, 1);
+
+    /* The next turn starts from the committed head again. */
+    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    assert_int_equal(s_append(fx, txn, "Y"), 2);
+    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
+    /* Closing with an open turn discards it. */
+    s_reopen(fx);
+    assert_int_equal(kp_store_head(fx->st), 1);
+}
+
+static void
+test_idem(void **state)
+{
+    fx_t *fx = *state;
+    s_open(fx);
+    MDB_txn *txn;
+    bool found = true;
+    MDB_val v;
+    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    assert_int_equal(kp_store_idem_get(fx->st, txn, "m\0k1", 4, &found, &v), 0);
+    assert_false(found);
+    assert_int_equal(kp_store_idem_put(fx->st, txn, "m\0k1", 4, "reply-1", 7), 0);
+    assert_int_equal(kp_store_idem_get(fx->st, txn, "m\0k1", 4, &found, &v), 0);
+    assert_true(found);
+    assert_int_equal(v.mv_size, 7);
+    assert_memory_equal(v.mv_data, "reply-1", 7);
+    /* Keys are bytes: a different tail after the NUL is a different key. */
+    assert_int_equal(kp_store_idem_get(fx->st, txn, "m\0k2", 4, &found, &v), 0);
+    assert_false(found);
+    /* LMDB's key limit is 511 bytes. */
+    char key[512];
+    memset(key, 'k', sizeof key);
+    assert_int_equal(kp_store_idem_put(fx->st, txn, key, 511, "x", 1), 0);
+    assert_int_equal(kp_store_idem_put(fx->st, txn, key, 512, "x", 1), KP_EINVAL);
+    assert_int_equal(kp_store_idem_get(fx->st, txn, key, 512, &found, &v), KP_EINVAL);
+    assert_int_equal(kp_store_idem_put(fx->st, txn, key, 0, "x", 1), KP_EINVAL);
+    assert_int_equal(kp_store_idem_get(fx->st, txn, key, 0, &found, &v), KP_EINVAL);
+    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
+    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
+
+    s_reopen(fx);
+    assert_int_equal(mdb_txn_begin(kp_store_env(fx->st), NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(kp_store_idem_get(fx->st, txn, "m\0k1", 4, &found, &v), 0);
+    assert_true(found);
+    assert_memory_equal(v.mv_data, "reply-1", 7);
+    mdb_txn_abort(txn);
+}
+
+static void
+test_offsets(void **state)
+{
+    fx_t *fx = *state;
+    s_open(fx);
+    MDB_txn *txn;
+    uint64_t seq = 99;
+    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    assert_int_equal(kp_store_offset_get(fx->st, txn, "registry", &seq), 0);
+    assert_int_equal(seq, 0); /* never applied */
+    assert_int_equal(kp_store_offset_put(fx->st, txn, "registry", 41), 0);
+    assert_int_equal(kp_store_offset_put(fx->st, txn, "registry", 0x0102030405060708ull), 0);
+    assert_int_equal(kp_store_offset_put(fx->st, txn, "events", 7), 0);
+    assert_int_equal(kp_store_offset_get(fx->st, txn, "registry", &seq), 0);
+    assert_true(seq == 0x0102030405060708ull);
+    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
+    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
+    s_reopen(fx);
+    assert_int_equal(mdb_txn_begin(kp_store_env(fx->st), NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(kp_store_offset_get(fx->st, txn, "events", &seq), 0);
+    assert_int_equal(seq, 7);
+    assert_int_equal(kp_store_offset_get(fx->st, txn, "registry", &seq), 0);
+    assert_true(seq == 0x0102030405060708ull);
+    mdb_txn_abort(txn);
+}
+
+static void
+test_schema_version(void **state)
+{
+    fx_t *fx = *state;
+    s_open(fx); /* writes schema 2 */
+    kp_store_close(&fx->st);
+    fx->opts.schema_version = 1; /* an older program */
+    kp_store_t *st = NULL;
+    assert_int_equal(kp_store_open(&st, &fx->opts), KP_EVERSION);
+    assert_null(st);
+    fx->opts.schema_version = 2;
+    s_open(fx);
+    kp_store_close(&fx->st);
+    fx->opts.schema_version = 3; /* a newer program opens an older store */
+    s_open(fx);
+}
+
+static void
+test_be64(void **state)
+{
+    (void)state;
+    uint8_t b[8];
+    kp_be64_put(b, 0x0102030405060708ull);
+    static const uint8_t want[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    assert_memory_equal(b, want, 8);
+    assert_true(kp_be64_get(b) == 0x0102030405060708ull);
+    kp_be64_put(b, UINT64_MAX);
+    assert_true(kp_be64_get(b) == UINT64_MAX);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_creates, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_next_id, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_log_order_and_paging, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_child_abort, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_turn_abort, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_idem, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_offsets, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_schema_version, s_setup, s_teardown),
+        cmocka_unit_test(test_be64),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
