@@ -17,6 +17,7 @@
 #include "kumppani.h"
 
 #include "cli.h"
+#include "cli_cmd.h"
 #include "kp_arena.h"
 #include "kp_zsock.h"
 
@@ -29,60 +30,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum {
-    EXIT_OK_ = 0,
-    EXIT_OTHER = 1,
-    EXIT_USAGE = 2,
-    EXIT_UNREACHABLE = 3,
-    EXIT_SERVICE = 4,
-};
-
-#define PAGE_EVENTS 500u
-#define PAGE_SIGNUPS 1000u
-#define PAGE_REPLAY 1000u
-
-/* What every command gets: the parsed arguments and the global settings. */
-typedef struct {
-    const cli_args_t *a;
-    bool json;
-    int timeout_ms;
-    int attempts;
-    const char *endpoint; /* of the service connected to, for messages */
-    const char *service;
-} ctx_t;
-
-typedef struct {
-    const char *words; /* "events create" */
-    const cli_optspec_t *opts;
-    const char *help;
-    int (*run)(ctx_t *c);
-} cmd_t;
-
-static const cli_optspec_t s_global_opts[] = {
-    {"json", false},    {"endpoint", true}, {"keys", true}, {"timeout", true},
-    {"attempts", true}, {"help", false},    {NULL, false},
-};
-
-#define GLOBAL_HELP                                                                                \
-    "Global options:\n"                                                                            \
-    "  --json            machine-readable output\n"                                                \
-    "  --endpoint EP     the service's API endpoint (default: $KUMPPANI_<SERVICE>_API, e.g.\n"     \
-    "                    KUMPPANI_EVENTS_API, else tcp://127.0.0.1:7201 for events)\n"             \
-    "  --keys DIR        CURVE keys: DIR/cli.key and DIR/<service>.pub (default: "                 \
-    "$KUMPPANI_KEYS,\n"                                                                            \
-    "                    else $KUMPPANI_HOME/keys, else ./data/keys); plain TCP if missing\n"      \
-    "  --timeout MS      wait per attempt (default 3000)\n"                                        \
-    "  --attempts N      attempts before giving up (default 3)\n"                                  \
-    "\n"                                                                                           \
-    "Exit codes: 0 ok, 1 other failure, 2 usage error, 3 service unreachable (no reply after\n"    \
-    "all attempts), 4 the service answered with an error.\n"
-
 /* ---- output helpers ---------------------------------------------------------------------- */
 
-static void s_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-s_err(const char *fmt, ...)
+void
+cli_err(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -92,8 +43,8 @@ s_err(const char *fmt, ...)
     va_end(ap);
 }
 
-static int
-s_json_print(json_t *root)
+int
+cli_json_print(json_t *root)
 {
     int rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     fputc('\n', stdout);
@@ -101,8 +52,8 @@ s_json_print(json_t *root)
     return rc == 0 ? EXIT_OK_ : EXIT_OTHER;
 }
 
-static json_t *
-s_json_time(int64_t t)
+json_t *
+cli_json_time(int64_t t)
 {
     char buf[CLI_TIME_MAX];
     if (t == 0)
@@ -112,8 +63,8 @@ s_json_time(int64_t t)
 }
 
 /* A string field for JSON: protobuf-c gives "" (never NULL) for an unset string. */
-static json_t *
-s_json_str(const char *s)
+json_t *
+cli_json_str(const char *s)
 {
     return json_string(s ? s : "");
 }
@@ -125,20 +76,20 @@ s_event_json(const Kumppani__V1__EventInfo *e)
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer((json_int_t)e->id));
     json_object_set_new(o, "kind", json_string(cli_kind_name(e->kind, k)));
-    json_object_set_new(o, "title", s_json_str(e->title));
-    json_object_set_new(o, "municipality", s_json_str(e->municipality_code));
-    json_object_set_new(o, "start", s_json_time(e->start_unix));
-    json_object_set_new(o, "end", s_json_time(e->end_unix));
+    json_object_set_new(o, "title", cli_json_str(e->title));
+    json_object_set_new(o, "municipality", cli_json_str(e->municipality_code));
+    json_object_set_new(o, "start", cli_json_time(e->start_unix));
+    json_object_set_new(o, "end", cli_json_time(e->end_unix));
     json_object_set_new(o, "capacity", json_integer(e->capacity));
     json_object_set_new(o, "state", json_string(cli_event_state_name(e->state, s)));
     json_object_set_new(o, "confirmed", json_integer(e->confirmed_n));
     json_object_set_new(o, "waitlisted", json_integer(e->waitlisted_n));
-    json_object_set_new(o, "place", s_json_str(e->place));
-    json_object_set_new(o, "online_url", s_json_str(e->online_url));
-    json_object_set_new(o, "language", s_json_str(e->language));
-    json_object_set_new(o, "signup_deadline", s_json_time(e->signup_deadline_unix));
-    json_object_set_new(o, "created", s_json_time(e->created_ms / 1000));
-    json_object_set_new(o, "updated", s_json_time(e->updated_ms / 1000));
+    json_object_set_new(o, "place", cli_json_str(e->place));
+    json_object_set_new(o, "online_url", cli_json_str(e->online_url));
+    json_object_set_new(o, "language", cli_json_str(e->language));
+    json_object_set_new(o, "signup_deadline", cli_json_time(e->signup_deadline_unix));
+    json_object_set_new(o, "created", cli_json_time(e->created_ms / 1000));
+    json_object_set_new(o, "updated", cli_json_time(e->updated_ms / 1000));
     return o;
 }
 
@@ -149,18 +100,18 @@ s_signup_json(const Kumppani__V1__Signup *s)
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer((json_int_t)s->id));
     json_object_set_new(o, "event_id", json_integer((json_int_t)s->event_id));
-    json_object_set_new(o, "source", s_json_str(s->source));
-    json_object_set_new(o, "external_id", s_json_str(s->external_id));
-    json_object_set_new(o, "name", s_json_str(s->name));
-    json_object_set_new(o, "email", s_json_str(s->email));
-    json_object_set_new(o, "phone", s_json_str(s->phone));
-    json_object_set_new(o, "organisation", s_json_str(s->organisation));
+    json_object_set_new(o, "source", cli_json_str(s->source));
+    json_object_set_new(o, "external_id", cli_json_str(s->external_id));
+    json_object_set_new(o, "name", cli_json_str(s->name));
+    json_object_set_new(o, "email", cli_json_str(s->email));
+    json_object_set_new(o, "phone", cli_json_str(s->phone));
+    json_object_set_new(o, "organisation", cli_json_str(s->organisation));
     json_object_set_new(o, "role", json_string(cli_role_name(s->role, r)));
     json_object_set_new(o, "consent_reminders", json_boolean(s->consent_reminders));
-    json_object_set_new(o, "language", s_json_str(s->language));
+    json_object_set_new(o, "language", cli_json_str(s->language));
     json_object_set_new(o, "state", json_string(cli_signup_state_name(s->state, st)));
-    json_object_set_new(o, "created", s_json_time(s->created_ms / 1000));
-    json_object_set_new(o, "updated", s_json_time(s->updated_ms / 1000));
+    json_object_set_new(o, "created", cli_json_time(s->created_ms / 1000));
+    json_object_set_new(o, "updated", cli_json_time(s->updated_ms / 1000));
     return o;
 }
 
@@ -240,12 +191,12 @@ s_signup_row(const Kumppani__V1__Signup *s)
 /* ---- connection and outcomes ------------------------------------------------------------- */
 
 /* Connects to the named service. Returns EXIT_OK_ with *out, or an exit code (reported). */
-static int
-s_connect(ctx_t *c, const char *service, kpc_t **out)
+int
+cli_connect(cli_ctx_t *c, const char *service, kpc_t **out)
 {
     const cli_service_t *svc = cli_service_find(service);
     if (!svc) {
-        s_err("unknown service '%s' (one of: %s)", service, cli_service_list());
+        cli_err("unknown service '%s' (one of: %s)", service, cli_service_list());
         return EXIT_USAGE;
     }
     c->service = svc->name;
@@ -255,7 +206,7 @@ s_connect(ctx_t *c, const char *service, kpc_t **out)
     kp_keypair_t kp;
     bool curve = false;
     if (cli_keys_dir(cli_arg(c->a, "keys"), dir, sizeof dir) != 0) {
-        s_err("keys directory path too long");
+        cli_err("keys directory path too long");
         return EXIT_USAGE;
     }
     snprintf(path, sizeof path, "%s/%s.pub", dir, svc->name);
@@ -265,11 +216,11 @@ s_connect(ctx_t *c, const char *service, kpc_t **out)
         if (rc == 0)
             curve = true;
         else if (rc != -ENOENT) {
-            s_err("cannot read the service key %s: %s", path, kp_strerror(rc));
+            cli_err("cannot read the service key %s: %s", path, kp_strerror(rc));
             return EXIT_OTHER;
         }
     } else if (rc != -ENOENT && rc != -ENOTDIR) {
-        s_err("cannot read the client key %s/cli.key: %s", dir, kp_strerror(rc));
+        cli_err("cannot read the client key %s/cli.key: %s", dir, kp_strerror(rc));
         return EXIT_OTHER;
     }
     /* Without both keys the connection is plain TCP (development set-ups). */
@@ -282,73 +233,106 @@ s_connect(ctx_t *c, const char *service, kpc_t **out)
     rc = kpc_new(out, &o);
     sodium_memzero(&kp, sizeof kp);
     if (rc) {
-        s_err("cannot connect to %s at %s: %s", svc->name, c->endpoint, kpc_strerror(rc));
+        cli_err("cannot connect to %s at %s: %s", svc->name, c->endpoint, kpc_strerror(rc));
         return rc == KP_ECONFIG || rc == KP_EKEY ? EXIT_USAGE : EXIT_OTHER;
     }
     return EXIT_OK_;
 }
 
 /* Maps a typed call's result to an exit code, reporting failures. */
-static int
-s_outcome(ctx_t *c, int rc, const kpc_status_t *st)
+int
+cli_outcome(cli_ctx_t *c, int rc, const kpc_status_t *st)
 {
     if (rc == KP_ETIMEOUT) {
-        s_err("the %s service at %s did not answer (%d attempts of %d ms)", c->service, c->endpoint,
-              c->attempts, c->timeout_ms);
+        cli_err("the %s service at %s did not answer (%d attempts of %d ms)", c->service,
+                c->endpoint, c->attempts, c->timeout_ms);
         return EXIT_UNREACHABLE;
     }
     if (rc == KP_EKEY) {
-        s_err("the %s service refused this client's key (is cli.pub on its allow-list?)",
-              c->service);
+        cli_err("the %s service refused this client's key (is cli.pub on its allow-list?)",
+                c->service);
         return EXIT_OTHER;
     }
     if (rc) {
-        s_err("call to the %s service failed: %s", c->service, kpc_strerror(rc));
+        cli_err("call to the %s service failed: %s", c->service, kpc_strerror(rc));
         return EXIT_OTHER;
     }
     if (st->code) {
-        s_err("the %s service answered %s: %s", c->service, kpc_code_name(st->code),
-              st->message[0] ? st->message : "(no message)");
+        cli_err("the %s service answered %s: %s", c->service, kpc_code_name(st->code),
+                st->message[0] ? st->message : "(no message)");
         return EXIT_SERVICE;
     }
     return EXIT_OK_;
 }
 
+int
+cli_call(cli_ctx_t *c, const char *service, const char *method, const char *idem,
+         const ProtobufCMessage *req, const ProtobufCMessageDescriptor *out_desc,
+         ProtobufCMessage **out)
+{
+    kpc_t *kc;
+    int ex = cli_connect(c, service, &kc);
+    if (ex != EXIT_OK_)
+        return ex;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    if (req) {
+        len = protobuf_c_message_get_packed_size(req);
+        body = kp_xmalloc(len ? len : 1);
+        protobuf_c_message_pack(req, body);
+    }
+    kpc_reply_t reply;
+    int rc = kpc_call(kc, method, idem, body, len, &reply);
+    free(body);
+    ex = cli_outcome(c, rc, rc == 0 ? &reply.status : NULL);
+    if (ex == EXIT_OK_) {
+        *out = protobuf_c_message_unpack(out_desc, NULL, reply.body_len, reply.body);
+        if (!*out) {
+            cli_err("the %s service sent a reply this client cannot decode", c->service);
+            ex = EXIT_OTHER;
+        }
+    }
+    if (rc == 0)
+        kpc_reply_fini(&reply);
+    kpc_destroy(&kc);
+    return ex;
+}
+
 /* Parses a required or optional numeric option. Returns 0, or -1 (reported). */
-static int
-s_num(ctx_t *c, const char *name, bool required, uint64_t min, uint64_t max, uint64_t *out)
+int
+cli_num(cli_ctx_t *c, const char *name, bool required, uint64_t min, uint64_t max, uint64_t *out)
 {
     const char *v = cli_arg(c->a, name);
     if (!v) {
         if (!required)
             return 0;
-        s_err("--%s is required", name);
+        cli_err("--%s is required", name);
         return -1;
     }
     if (cli_parse_u64(v, min, max, out) != 0) {
-        s_err("--%s must be a whole number from %llu to %llu", name, (unsigned long long)min,
-              (unsigned long long)max);
+        cli_err("--%s must be a whole number from %llu to %llu", name, (unsigned long long)min,
+                (unsigned long long)max);
         return -1;
     }
     return 0;
 }
 
 /* The one positional ID of "events publish|get|signups ID". */
-static int
-s_pos_id(ctx_t *c, uint64_t *id)
+int
+cli_pos_id(cli_ctx_t *c, uint64_t *id)
 {
     if (c->a->pos_n != 1 || cli_parse_u64(c->a->pos[0], 1, UINT64_MAX, id) != 0) {
-        s_err("expected one event ID (a positive number)");
+        cli_err("expected one event ID (a positive number)");
         return -1;
     }
     return 0;
 }
 
-static int
-s_no_pos(ctx_t *c)
+int
+cli_no_pos(cli_ctx_t *c)
 {
     if (c->a->pos_n) {
-        s_err("unexpected argument '%s'", c->a->pos[0]);
+        cli_err("unexpected argument '%s'", c->a->pos[0]);
         return -1;
     }
     return 0;
@@ -372,17 +356,17 @@ s_mkparents(const char *dir)
 }
 
 static int
-s_keygen(ctx_t *c)
+s_keygen(cli_ctx_t *c)
 {
     if (c->a->pos_n != 1) {
-        s_err("expected one key NAME");
+        cli_err("expected one key NAME");
         return EXIT_USAGE;
     }
     const char *name = c->a->pos[0];
     if (!*name || name[0] == '.' ||
         strspn(name, "abcdefghijklmnopqrstuvwxyz"
                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(name)) {
-        s_err("NAME may hold letters, digits, '.', '_' and '-', and must not start with '.'");
+        cli_err("NAME may hold letters, digits, '.', '_' and '-', and must not start with '.'");
         return EXIT_USAGE;
     }
     char dir[2048];
@@ -390,24 +374,24 @@ s_keygen(ctx_t *c)
     if (d)
         snprintf(dir, sizeof dir, "%s", d);
     else if (cli_keys_dir(cli_arg(c->a, "keys"), dir, sizeof dir) != 0) {
-        s_err("keys directory path too long");
+        cli_err("keys directory path too long");
         return EXIT_USAGE;
     }
     kp_keypair_t kp;
     int rc = kp_keypair_generate(&kp);
     if (rc) {
-        s_err("cannot generate a key pair: %s", kp_strerror(rc));
+        cli_err("cannot generate a key pair: %s", kp_strerror(rc));
         return EXIT_OTHER;
     }
     s_mkparents(dir);
     rc = kp_keypair_save(&kp, dir, name);
     if (rc == -EEXIST) {
-        s_err("%s/%s.key or %s.pub already exists; not overwriting", dir, name, name);
+        cli_err("%s/%s.key or %s.pub already exists; not overwriting", dir, name, name);
         sodium_memzero(&kp, sizeof kp);
         return EXIT_OTHER;
     }
     if (rc) {
-        s_err("cannot write %s/%s.key: %s", dir, name, kp_strerror(rc));
+        cli_err("cannot write %s/%s.key: %s", dir, name, kp_strerror(rc));
         sodium_memzero(&kp, sizeof kp);
         return EXIT_OTHER;
     }
@@ -417,7 +401,7 @@ s_keygen(ctx_t *c)
         json_object_set_new(o, "name", json_string(name));
         json_object_set_new(o, "dir", json_string(dir));
         json_object_set_new(o, "public_key", json_string(kp.pub));
-        ex = s_json_print(o);
+        ex = cli_json_print(o);
     } else {
         printf("%s\n", kp.pub);
     }
@@ -429,17 +413,17 @@ s_keygen(ctx_t *c)
 
 /* Parses a time option into *out. Returns 0, or -1 (reported). */
 static int
-s_time_opt(ctx_t *c, const char *name, bool required, int64_t *out)
+s_time_opt(cli_ctx_t *c, const char *name, bool required, int64_t *out)
 {
     const char *v = cli_arg(c->a, name);
     char why[128];
     if (!v) {
         if (required)
-            s_err("--%s is required", name);
+            cli_err("--%s is required", name);
         return required ? -1 : 0;
     }
     if (cli_time_parse(v, out, why, sizeof why) != 0) {
-        s_err("--%s: %s", name, why);
+        cli_err("--%s: %s", name, why);
         return -1;
     }
     return 0;
@@ -447,51 +431,51 @@ s_time_opt(ctx_t *c, const char *name, bool required, int64_t *out)
 
 /* Prints an EventReply (create, publish, get). */
 static int
-s_event_reply(ctx_t *c, Kumppani__V1__EventReply *r)
+s_event_reply(cli_ctx_t *c, Kumppani__V1__EventReply *r)
 {
     if (!r->event) {
-        s_err("the %s service answered without an event", c->service);
+        cli_err("the %s service answered without an event", c->service);
         return EXIT_OTHER;
     }
     if (c->json)
-        return s_json_print(s_event_json(r->event));
+        return cli_json_print(s_event_json(r->event));
     s_event_print(r->event);
     return EXIT_OK_;
 }
 
 static int
-s_events_create(ctx_t *c)
+s_events_create(cli_ctx_t *c)
 {
     Kumppani__V1__CreateEventRequest req = KUMPPANI__V1__CREATE_EVENT_REQUEST__INIT;
     const char *kind = cli_arg(c->a, "kind");
     int k;
     uint64_t cap = 0;
-    if (s_no_pos(c))
+    if (cli_no_pos(c))
         return EXIT_USAGE;
     if (!kind) {
-        s_err("--kind is required (one of: %s)", cli_kind_list());
+        cli_err("--kind is required (one of: %s)", cli_kind_list());
         return EXIT_USAGE;
     }
     if (cli_kind_parse(kind, &k) != 0) {
-        s_err("--kind must be one of: %s", cli_kind_list());
+        cli_err("--kind must be one of: %s", cli_kind_list());
         return EXIT_USAGE;
     }
     req.kind = (Kumppani__V1__EventKind)k;
     req.title = (char *)cli_arg(c->a, "title");
     req.municipality_code = (char *)cli_arg(c->a, "municipality");
     if (!req.title || !req.municipality_code) {
-        s_err("--%s is required", req.title ? "municipality" : "title");
+        cli_err("--%s is required", req.title ? "municipality" : "title");
         return EXIT_USAGE;
     }
     if (s_time_opt(c, "start", true, &req.start_unix) ||
         s_time_opt(c, "end", true, &req.end_unix) ||
         s_time_opt(c, "deadline", false, &req.signup_deadline_unix) ||
-        s_num(c, "capacity", false, 0, UINT32_MAX, &cap))
+        cli_num(c, "capacity", false, 0, UINT32_MAX, &cap))
         return EXIT_USAGE;
     req.capacity = (uint32_t)cap;
     const char *lang = cli_arg(c->a, "language");
     if (lang && strcmp(lang, "fi") && strcmp(lang, "sv") && strcmp(lang, "en")) {
-        s_err("--language must be fi, sv or en");
+        cli_err("--language must be fi, sv or en");
         return EXIT_USAGE;
     }
     req.language = (char *)(lang ? lang : "fi");
@@ -508,17 +492,17 @@ s_events_create(ctx_t *c)
         sodium_bin2hex(key_buf, sizeof key_buf, raw, sizeof raw);
         key = key_buf;
     } else if (!*key) {
-        s_err("--idempotency-key must not be empty");
+        cli_err("--idempotency-key must not be empty");
         return EXIT_USAGE;
     }
 
     kpc_t *kc = NULL;
-    int ex = s_connect(c, "events", &kc);
+    int ex = cli_connect(c, "events", &kc);
     if (ex)
         return ex;
     Kumppani__V1__EventReply *r = NULL;
     kpc_status_t st;
-    ex = s_outcome(c, kpc_event_create(kc, key, &req, &r, &st), &st);
+    ex = cli_outcome(c, kpc_event_create(kc, key, &req, &r, &st), &st);
     if (ex == EXIT_UNREACHABLE)
         fprintf(stderr,
                 "kumppani: to retry without creating a duplicate, add --idempotency-key %s\n", key);
@@ -531,19 +515,19 @@ s_events_create(ctx_t *c)
 
 /* publish and get: one EventRef call. */
 static int
-s_events_ref(ctx_t *c, bool publish)
+s_events_ref(cli_ctx_t *c, bool publish)
 {
     uint64_t id;
-    if (s_pos_id(c, &id))
+    if (cli_pos_id(c, &id))
         return EXIT_USAGE;
     kpc_t *kc = NULL;
-    int ex = s_connect(c, "events", &kc);
+    int ex = cli_connect(c, "events", &kc);
     if (ex)
         return ex;
     Kumppani__V1__EventReply *r = NULL;
     kpc_status_t st;
     int rc = publish ? kpc_event_publish(kc, id, &r, &st) : kpc_event_get(kc, id, &r, &st);
-    ex = s_outcome(c, rc, &st);
+    ex = cli_outcome(c, rc, &st);
     if (ex == EXIT_OK_)
         ex = s_event_reply(c, r);
     kpc_msg_destroy(&r);
@@ -552,27 +536,27 @@ s_events_ref(ctx_t *c, bool publish)
 }
 
 static int
-s_events_publish(ctx_t *c)
+s_events_publish(cli_ctx_t *c)
 {
     return s_events_ref(c, true);
 }
 
 static int
-s_events_get(ctx_t *c)
+s_events_get(cli_ctx_t *c)
 {
     return s_events_ref(c, false);
 }
 
 static int
-s_events_list(ctx_t *c)
+s_events_list(cli_ctx_t *c)
 {
     uint64_t after = 0, limit = 0;
-    if (s_no_pos(c) || s_num(c, "after", false, 0, UINT64_MAX, &after) ||
-        s_num(c, "limit", false, 1, UINT32_MAX, &limit))
+    if (cli_no_pos(c) || cli_num(c, "after", false, 0, UINT64_MAX, &after) ||
+        cli_num(c, "limit", false, 1, UINT32_MAX, &limit))
         return EXIT_USAGE;
     uint64_t left = limit ? limit : UINT64_MAX; /* no --limit: page through all */
     kpc_t *kc = NULL;
-    int ex = s_connect(c, "events", &kc);
+    int ex = cli_connect(c, "events", &kc);
     if (ex)
         return ex;
     json_t *arr = c->json ? json_array() : NULL;
@@ -582,7 +566,7 @@ s_events_list(ctx_t *c)
         Kumppani__V1__ListEventsReply *r = NULL;
         kpc_status_t st;
         uint32_t page = left < PAGE_EVENTS ? (uint32_t)left : PAGE_EVENTS;
-        ex = s_outcome(c, kpc_event_list(kc, after, page, &r, &st), &st);
+        ex = cli_outcome(c, kpc_event_list(kc, after, page, &r, &st), &st);
         if (ex)
             break;
         size_t n = r->n_events;
@@ -599,7 +583,7 @@ s_events_list(ctx_t *c)
     }
     if (arr) {
         if (ex == EXIT_OK_)
-            ex = s_json_print(arr);
+            ex = cli_json_print(arr);
         else
             json_decref(arr);
     }
@@ -608,17 +592,17 @@ s_events_list(ctx_t *c)
 }
 
 static int
-s_events_signups(ctx_t *c)
+s_events_signups(cli_ctx_t *c)
 {
     uint64_t id, after = 0, limit = 0;
-    if (s_pos_id(c, &id))
+    if (cli_pos_id(c, &id))
         return EXIT_USAGE;
-    if (s_num(c, "after", false, 0, UINT64_MAX, &after) ||
-        s_num(c, "limit", false, 1, UINT32_MAX, &limit))
+    if (cli_num(c, "after", false, 0, UINT64_MAX, &after) ||
+        cli_num(c, "limit", false, 1, UINT32_MAX, &limit))
         return EXIT_USAGE;
     uint64_t left = limit ? limit : UINT64_MAX;
     kpc_t *kc = NULL;
-    int ex = s_connect(c, "events", &kc);
+    int ex = cli_connect(c, "events", &kc);
     if (ex)
         return ex;
     json_t *root = c->json ? json_object() : NULL, *arr = c->json ? json_array() : NULL;
@@ -627,7 +611,7 @@ s_events_signups(ctx_t *c)
         Kumppani__V1__ListSignupsReply *r = NULL;
         kpc_status_t st;
         uint32_t page = left < PAGE_SIGNUPS ? (uint32_t)left : PAGE_SIGNUPS;
-        ex = s_outcome(c, kpc_signup_list(kc, id, after, page, &r, &st), &st);
+        ex = cli_outcome(c, kpc_signup_list(kc, id, after, page, &r, &st), &st);
         if (ex)
             break;
         if (first && r->event) {
@@ -655,7 +639,7 @@ s_events_signups(ctx_t *c)
     if (root) {
         json_object_set_new(root, "signups", arr);
         if (ex == EXIT_OK_)
-            ex = s_json_print(root);
+            ex = cli_json_print(root);
         else
             json_decref(root);
     }
@@ -667,39 +651,39 @@ s_events_signups(ctx_t *c)
 
 /* Prints a SignupReply (submit, cancel). */
 static int
-s_signup_reply(ctx_t *c, Kumppani__V1__SignupReply *r)
+s_signup_reply(cli_ctx_t *c, Kumppani__V1__SignupReply *r)
 {
     if (!r->signup) {
-        s_err("the %s service answered without a sign-up", c->service);
+        cli_err("the %s service answered without a sign-up", c->service);
         return EXIT_OTHER;
     }
     if (c->json)
-        return s_json_print(s_signup_json(r->signup));
+        return cli_json_print(s_signup_json(r->signup));
     s_signup_print(r->signup);
     return EXIT_OK_;
 }
 
 static int
-s_signup_submit(ctx_t *c)
+s_signup_submit(cli_ctx_t *c)
 {
     Kumppani__V1__SubmitSignupRequest req = KUMPPANI__V1__SUBMIT_SIGNUP_REQUEST__INIT;
     uint64_t event_id;
     int role;
-    if (s_no_pos(c) || s_num(c, "event", true, 1, UINT64_MAX, &event_id))
+    if (cli_no_pos(c) || cli_num(c, "event", true, 1, UINT64_MAX, &event_id))
         return EXIT_USAGE;
     static const char *const required[] = {"source", "id", "name", "role"};
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         if (!cli_arg(c->a, required[i])) {
-            s_err("--%s is required", required[i]);
+            cli_err("--%s is required", required[i]);
             return EXIT_USAGE;
         }
     if (cli_role_parse(cli_arg(c->a, "role"), &role) != 0) {
-        s_err("--role must be one of: %s", cli_role_list());
+        cli_err("--role must be one of: %s", cli_role_list());
         return EXIT_USAGE;
     }
     const char *email = cli_arg(c->a, "email"), *phone = cli_arg(c->a, "phone");
     if (!email && !phone) {
-        s_err("give --email, --phone or both");
+        cli_err("give --email, --phone or both");
         return EXIT_USAGE;
     }
     const char *org = cli_arg(c->a, "organisation"), *lang = cli_arg(c->a, "language");
@@ -715,12 +699,12 @@ s_signup_submit(ctx_t *c)
     req.language = (char *)(lang ? lang : "");
 
     kpc_t *kc = NULL;
-    int ex = s_connect(c, "events", &kc);
+    int ex = cli_connect(c, "events", &kc);
     if (ex)
         return ex;
     Kumppani__V1__SignupReply *r = NULL;
     kpc_status_t st;
-    ex = s_outcome(c, kpc_signup_submit(kc, &req, &r, &st), &st);
+    ex = cli_outcome(c, kpc_signup_submit(kc, &req, &r, &st), &st);
     if (ex == EXIT_OK_)
         ex = s_signup_reply(c, r);
     kpc_msg_destroy(&r);
@@ -729,16 +713,16 @@ s_signup_submit(ctx_t *c)
 }
 
 static int
-s_signup_cancel(ctx_t *c)
+s_signup_cancel(cli_ctx_t *c)
 {
     Kumppani__V1__CancelSignupRequest req = KUMPPANI__V1__CANCEL_SIGNUP_REQUEST__INIT;
     const char *source = cli_arg(c->a, "source"), *ext = cli_arg(c->a, "id");
     uint64_t signup_id = 0;
-    if (s_no_pos(c) || s_num(c, "signup", false, 1, UINT64_MAX, &signup_id))
+    if (cli_no_pos(c) || cli_num(c, "signup", false, 1, UINT64_MAX, &signup_id))
         return EXIT_USAGE;
     bool by_ext = source && ext, by_id = signup_id != 0;
     if (by_ext == by_id || (!by_ext && (source || ext))) {
-        s_err("give either --source and --id, or --signup");
+        cli_err("give either --source and --id, or --signup");
         return EXIT_USAGE;
     }
     req.source = (char *)(source ? source : "");
@@ -746,12 +730,12 @@ s_signup_cancel(ctx_t *c)
     req.signup_id = signup_id;
 
     kpc_t *kc = NULL;
-    int ex = s_connect(c, "events", &kc);
+    int ex = cli_connect(c, "events", &kc);
     if (ex)
         return ex;
     Kumppani__V1__SignupReply *r = NULL;
     kpc_status_t st;
-    ex = s_outcome(c, kpc_signup_cancel(kc, &req, &r, &st), &st);
+    ex = cli_outcome(c, kpc_signup_cancel(kc, &req, &r, &st), &st);
     if (ex == EXIT_OK_)
         ex = s_signup_reply(c, r);
     kpc_msg_destroy(&r);
@@ -762,16 +746,16 @@ s_signup_cancel(ctx_t *c)
 /* ---- log and health ---------------------------------------------------------------------- */
 
 static int
-s_log_replay(ctx_t *c)
+s_log_replay(cli_ctx_t *c)
 {
     uint64_t from = 1, limit = 0;
     const char *service = cli_arg(c->a, "service");
-    if (s_no_pos(c) || s_num(c, "from", false, 1, UINT64_MAX, &from) ||
-        s_num(c, "limit", false, 1, UINT32_MAX, &limit))
+    if (cli_no_pos(c) || cli_num(c, "from", false, 1, UINT64_MAX, &from) ||
+        cli_num(c, "limit", false, 1, UINT32_MAX, &limit))
         return EXIT_USAGE;
     uint64_t left = limit ? limit : UINT64_MAX;
     kpc_t *kc = NULL;
-    int ex = s_connect(c, service ? service : "events", &kc);
+    int ex = cli_connect(c, service ? service : "events", &kc);
     if (ex)
         return ex;
     json_t *arr = c->json ? json_array() : NULL;
@@ -781,7 +765,7 @@ s_log_replay(ctx_t *c)
         Kumppani__V1__ReplayPage *r = NULL;
         kpc_status_t st;
         uint32_t page = left < PAGE_REPLAY ? (uint32_t)left : PAGE_REPLAY;
-        ex = s_outcome(c, kpc_log_replay(kc, from, page, &r, &st), &st);
+        ex = cli_outcome(c, kpc_log_replay(kc, from, page, &r, &st), &st);
         if (ex)
             break;
         size_t n = r->n_events;
@@ -792,8 +776,8 @@ s_log_replay(ctx_t *c)
             if (arr) {
                 json_t *o = json_object();
                 json_object_set_new(o, "seq", json_integer((json_int_t)e->seq));
-                json_object_set_new(o, "source", s_json_str(e->source));
-                json_object_set_new(o, "type", s_json_str(e->type));
+                json_object_set_new(o, "source", cli_json_str(e->source));
+                json_object_set_new(o, "type", cli_json_str(e->type));
                 json_object_set_new(o, "time", json_string(t));
                 json_object_set_new(o, "payload_len", json_integer((json_int_t)e->payload.len));
                 json_array_append_new(arr, o);
@@ -809,7 +793,7 @@ s_log_replay(ctx_t *c)
     }
     if (arr) {
         if (ex == EXIT_OK_)
-            ex = s_json_print(arr);
+            ex = cli_json_print(arr);
         else
             json_decref(arr);
     }
@@ -818,30 +802,30 @@ s_log_replay(ctx_t *c)
 }
 
 static int
-s_health(ctx_t *c)
+s_health(cli_ctx_t *c)
 {
     const char *service = cli_arg(c->a, "service");
-    if (s_no_pos(c))
+    if (cli_no_pos(c))
         return EXIT_USAGE;
     kpc_t *kc = NULL;
-    int ex = s_connect(c, service ? service : "events", &kc);
+    int ex = cli_connect(c, service ? service : "events", &kc);
     if (ex)
         return ex;
     Kumppani__V1__HealthReply *r = NULL;
     kpc_status_t st;
-    ex = s_outcome(c, kpc_health(kc, &r, &st), &st);
+    ex = cli_outcome(c, kpc_health(kc, &r, &st), &st);
     if (ex == EXIT_OK_ && c->json) {
         json_t *o = json_object(), *cons = json_array();
-        json_object_set_new(o, "service", s_json_str(r->service));
+        json_object_set_new(o, "service", cli_json_str(r->service));
         json_object_set_new(o, "head_seq", json_integer((json_int_t)r->head_seq));
-        json_object_set_new(o, "last_commit", s_json_time(r->last_commit_ms / 1000));
-        json_object_set_new(o, "started", s_json_time(r->started_ms / 1000));
+        json_object_set_new(o, "last_commit", cli_json_time(r->last_commit_ms / 1000));
+        json_object_set_new(o, "started", cli_json_time(r->started_ms / 1000));
         json_object_set_new(o, "commits", json_integer((json_int_t)r->commits));
         json_object_set_new(o, "committed_requests",
                             json_integer((json_int_t)r->committed_requests));
         for (size_t i = 0; i < r->n_consumers; i++) {
             json_t *l = json_object();
-            json_object_set_new(l, "source", s_json_str(r->consumers[i]->source));
+            json_object_set_new(l, "source", cli_json_str(r->consumers[i]->source));
             json_object_set_new(l, "applied_seq",
                                 json_integer((json_int_t)r->consumers[i]->applied_seq));
             json_object_set_new(l, "source_head_seq",
@@ -849,7 +833,7 @@ s_health(ctx_t *c)
             json_array_append_new(cons, l);
         }
         json_object_set_new(o, "consumers", cons);
-        ex = s_json_print(o);
+        ex = cli_json_print(o);
     } else if (ex == EXIT_OK_) {
         char t1[CLI_TIME_MAX], t2[CLI_TIME_MAX];
         cli_time_format(r->started_ms / 1000, t1, sizeof t1);
@@ -894,7 +878,12 @@ static const cli_optspec_t s_replay_opts[] = {
     {"service", true}, {"from", true}, {"limit", true}, {NULL, false}};
 static const cli_optspec_t s_health_opts[] = {{"service", true}, {NULL, false}};
 
-static const cmd_t s_cmds[] = {
+static const cli_optspec_t s_global_opts[] = {
+    {"json", false},    {"endpoint", true}, {"keys", true}, {"timeout", true},
+    {"attempts", true}, {"help", false},    {NULL, false},
+};
+
+static const cli_cmd_t s_cmds[] = {
     {"keygen", s_keygen_opts,
      "Usage: kumppani keygen NAME [--dir DIR]\n"
      "Writes a new CURVE key pair to DIR/NAME.key (mode 0600) and DIR/NAME.pub and prints the\n"
@@ -948,6 +937,8 @@ static const cmd_t s_cmds[] = {
 };
 #define CMDS_N (sizeof s_cmds / sizeof s_cmds[0])
 
+static const cli_cmd_t *const s_tables[] = {cli_cmds_registry, cli_cmds_broker, cli_cmds_notifier};
+
 static void
 s_usage(FILE *f)
 {
@@ -965,13 +956,16 @@ s_usage(FILE *f)
           "  log replay [--service NAME] [--from SEQ] [--limit N]\n"
           "  health [--service NAME]\n"
           "\n"
-          "Every command takes --help. Services: registry, events, expert-broker, notifier.\n"
-          "\n" GLOBAL_HELP,
+          "Every command takes --help. Services: registry, events, expert-broker, notifier.\n",
           f);
+    for (size_t t = 0; t < sizeof s_tables / sizeof s_tables[0]; t++)
+        for (const cli_cmd_t *cmd = s_tables[t]; cmd->words; cmd++)
+            fprintf(f, "%s  %s ...", cmd == s_tables[t] ? "\n" : "", cmd->words);
+    fputs("\n\n" GLOBAL_HELP, f);
 }
 
 /* Matches argv words to a command; *used is how many words it took. */
-static const cmd_t *
+static const cli_cmd_t *
 s_cmd_find(int argc, char **argv, int *used)
 {
     /* Two-word commands first, so that "signup cancel" wins over "signup". */
@@ -988,6 +982,12 @@ s_cmd_find(int argc, char **argv, int *used)
                 *used = words;
                 return &s_cmds[i];
             }
+        for (size_t t = 0; t < sizeof s_tables / sizeof s_tables[0]; t++)
+            for (const cli_cmd_t *cmd = s_tables[t]; cmd->words; cmd++)
+                if (strcmp(cmd->words, buf) == 0) {
+                    *used = words;
+                    return cmd;
+                }
     }
     return NULL;
 }
@@ -1001,8 +1001,8 @@ s_global_int(const cli_args_t *a, const char *name, uint64_t min, uint64_t max, 
     if (!s)
         return 0;
     if (cli_parse_u64(s, min, max, &v) != 0) {
-        s_err("--%s must be a whole number from %llu to %llu", name, (unsigned long long)min,
-              (unsigned long long)max);
+        cli_err("--%s must be a whole number from %llu to %llu", name, (unsigned long long)min,
+                (unsigned long long)max);
         return -1;
     }
     *out = (int)v;
@@ -1014,7 +1014,7 @@ main(int argc, char **argv)
 {
     cli_tz_init();
     if (sodium_init() < 0) {
-        s_err("libsodium failed to initialise");
+        cli_err("libsodium failed to initialise");
         return EXIT_OTHER;
     }
 
@@ -1034,7 +1034,7 @@ main(int argc, char **argv)
     if (i > argc)
         i = argc;
     int used = 0;
-    const cmd_t *cmd = s_cmd_find(argc - i, argv + i, &used);
+    const cli_cmd_t *cmd = s_cmd_find(argc - i, argv + i, &used);
     if (!cmd) {
         bool help = false;
         for (int j = 1; j < argc; j++)
@@ -1045,8 +1045,8 @@ main(int argc, char **argv)
             return EXIT_OK_;
         }
         if (i < argc)
-            s_err("unknown command '%s%s%s'", argv[i], i + 1 < argc ? " " : "",
-                  i + 1 < argc ? argv[i + 1] : "");
+            cli_err("unknown command '%s%s%s'", argv[i], i + 1 < argc ? " " : "",
+                    i + 1 < argc ? argv[i + 1] : "");
         s_usage(stderr);
         return EXIT_USAGE;
     }
@@ -1063,7 +1063,7 @@ main(int argc, char **argv)
     int prc = cli_args_parse(&a, rest_n, rest, specs, 2);
     free(rest);
     if (prc != 0) {
-        s_err("%s: %s (see kumppani %s --help)", cmd->words, a.err, cmd->words);
+        cli_err("%s: %s (see kumppani %s --help)", cmd->words, a.err, cmd->words);
         return EXIT_USAGE;
     }
     if (cli_flag(&a, "help")) {
@@ -1071,11 +1071,11 @@ main(int argc, char **argv)
         fputs("\n" GLOBAL_HELP, stdout);
         return EXIT_OK_;
     }
-    ctx_t c = {.a = &a,
-               .json = cli_flag(&a, "json"),
-               .timeout_ms = KPC_TIMEOUT_MS_DEFAULT,
-               .attempts = KPC_ATTEMPTS_DEFAULT,
-               .service = "events"};
+    cli_ctx_t c = {.a = &a,
+                   .json = cli_flag(&a, "json"),
+                   .timeout_ms = KPC_TIMEOUT_MS_DEFAULT,
+                   .attempts = KPC_ATTEMPTS_DEFAULT,
+                   .service = "events"};
     if (s_global_int(&a, "timeout", 1, 600000, &c.timeout_ms) ||
         s_global_int(&a, "attempts", 1, 100, &c.attempts))
         return EXIT_USAGE;

@@ -1,3 +1,4 @@
+# timeout: 300
 """Consumers never miss an event (DESIGN 5), with the real sink service as the consumer.
 
 - a consumer stopped while 20,000 events are written catches up to exactly 20,000 with no
