@@ -179,7 +179,7 @@ kp_config_uint(const kp_config_item_t *items, const char *name, uint64_t *out)
     char *end;
     errno = 0;
     unsigned long long n = strtoull(v, &end, 10);
-    if (errno || *end || v[0] == '-') {
+    if (errno || *end || !isdigit((unsigned char)v[0])) {
         fprintf(stderr, "config: '%s' must be a whole number\n", name);
         return KP_ECONFIG;
     }

@@ -232,10 +232,12 @@ kp_call_idem(kp_call_t *call, const void *key, size_t key_len)
     memcpy(k + mlen + 1, key, key_len);
     bool found = false;
     MDB_val v;
-    int rc = kp_store_idem_get(call->srv->store, call->txn, k, mlen + 1 + key_len, &found, &v);
+    int rc = key_len > 400 ? KP_EINVAL
+                           : kp_store_idem_get(call->srv->store, call->txn, k, mlen + 1 + key_len,
+                                               &found, &v);
     if (rc == KP_EINVAL) {
         kp_call_fail(call, KUMPPANI__V1__CODE__CODE_INVALID,
-                     "field 'idempotency_key': must be 1..400 bytes");
+                     "field 'idempotency_key': at most 400 bytes");
         return true;
     }
     if (rc) {
@@ -582,7 +584,8 @@ s_on_heartbeat(uv_timer_t *h)
     hb.source = self->name;
     hb.head_seq = kp_store_head(self->store);
     hb.time_ms = kp_now_ms();
-    uint8_t buf[128];
+    uint8_t buf[256];
+    assert(kumppani__v1__heartbeat__get_packed_size(&hb) <= sizeof buf);
     size_t n = kumppani__v1__heartbeat__pack(&hb, buf);
     zmq_send(self->pub, "H", 1, ZMQ_SNDMORE | ZMQ_DONTWAIT);
     zmq_send(self->pub, buf, n, ZMQ_DONTWAIT);
@@ -655,7 +658,7 @@ s_bind(kp_server_t *self, void **sock, int type, const char *endpoint)
 int
 kp_server_new(kp_server_t **out, uv_loop_t *loop, const kp_server_opts_t *opts)
 {
-    if (opts->keys && !opts->allow)
+    if ((opts->keys && !opts->allow) || strlen(opts->service) > 64)
         return KP_ECONFIG;
     kp_server_t *self = kp_xcalloc(1, sizeof *self);
     self->loop = loop;

@@ -40,6 +40,8 @@ static int
 s_walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, int depth,
        const char *prefix, char *why, size_t why_len)
 {
+    if (len == 0)
+        return 0;
     const uint8_t *end = p + len;
     if (depth > KP_WIRE_MAX_DEPTH) {
         snprintf(why, why_len, "message nested too deeply");
@@ -108,6 +110,8 @@ kp_wire_check(const ProtobufCMessageDescriptor *d, const void *buf, size_t len, 
         snprintf(why, why_len, "message larger than %d bytes", KP_WIRE_HARD_MAX);
         return KP_ETOOBIG;
     }
+    if (len == 0)
+        return 0; /* an empty message; protobuf-c leaves empty bytes as {0, NULL} */
     return s_walk(d, buf, len, 0, "", why, why_len);
 }
 
