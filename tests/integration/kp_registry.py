@@ -1,0 +1,57 @@
+"""Helpers for the registry service's integration tests (start it, build requests)."""
+import os
+
+from kp_harness import OK, Proc, body, free_port, wait_healthy
+from kumppani.v1 import log_pb2 as L  # noqa: F401
+from kumppani.v1 import registry_pb2 as R  # noqa: F401
+
+EP = ["005", "010", "052", "145", "151", "152", "218", "232", "233", "300", "301", "403",
+      "408", "743", "759", "846", "934", "989"]
+
+
+def start_registry(s, extra=None, name="registry", events=False):
+    """Starts kumppani-registry on free ports (following s's events service if events)."""
+    s.reg_api = "tcp://127.0.0.1:%d" % free_port()
+    s.reg_pub = "tcp://127.0.0.1:%d" % free_port()
+    args = ["--api", s.reg_api, "--pub", s.reg_pub, "--data-dir",
+            os.path.join(s.dir, "registry"), "--heartbeat-ms", "200"]
+    if events:
+        args += ["--events-api", s.ev_api, "--events-pub", s.ev_pub]
+    else:
+        args += ["--events-api", "off"]
+    p = Proc("kumppani-registry", name, args + (extra or []), s.dir)
+    s.procs.append(p)
+    p.start()
+    wait_healthy(s.client(s.reg_api), server="registry", proc=p)
+    return p
+
+
+def fields(name="Seinäjoen Mielenterveysseura", home="743", **kw):
+    f = R.OrganisationFields(name_fi=name, home_municipality=home,
+                             fields=kw.pop("flds", [R.FIELD_MENTAL_HEALTH]), **kw)
+    return f
+
+
+def register(c, key, **kw):
+    r = c.call("registry.org.register", R.RegisterOrganisationRequest(fields=fields(**kw)),
+               key=key)
+    return r
+
+
+def org_of(r):
+    return body(r, R.OrganisationReply).organisation
+
+
+def head(c):
+    return body(c.call("sys.health", L.HealthRequest()), L.HealthReply).head_seq
+
+
+def replay(c, from_seq=1):
+    return list(body(c.call("log.replay", L.ReplayRequest(from_seq=from_seq, limit=1000)),
+                     L.ReplayPage).events)
+
+
+def search(c, **kw):
+    r = c.call("registry.org.search", R.SearchRequest(**kw))
+    assert r.status.code == OK, r
+    return body(r, R.SearchReply)
