@@ -641,7 +641,7 @@ reg_search(kp_call_t *call, const Kumppani__V1__SearchRequest *rq, Kumppani__V1_
         if ((rc = mdb_cursor_open(kp_call_txn(call), s_dbi(call, db), &cur)))
             return reg_mdb(rc);
         MDB_val k = {pn + cur_len, start}, v;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        rc = mdb_cursor_get(cur, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
         if (rc == 0 && cur_len && k.mv_size == pn + cur_len &&
             memcmp(k.mv_data, start, k.mv_size) == 0)
             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT); /* strictly after the cursor */
