@@ -29,6 +29,21 @@ s_organiser(const Kumppani__V1__EventInfo *e)
     return 0;
 }
 
+/* The organising municipality, when EventInfo has that field and it is set; else the
+ * event's municipality. */
+static char *
+s_organiser_municipality(const Kumppani__V1__EventInfo *e)
+{
+    const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field_by_name(
+        &kumppani__v1__event_info__descriptor, "organiser_municipality_code");
+    if (fd && fd->type == PROTOBUF_C_TYPE_STRING && fd->label != PROTOBUF_C_LABEL_REPEATED) {
+        char *v = *(char *const *)((const char *)e + fd->offset);
+        if (v && v[0])
+            return v;
+    }
+    return e->municipality_code;
+}
+
 int
 reg_consume_apply(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev)
 {
@@ -44,7 +59,7 @@ reg_consume_apply(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1_
     if (e && e->kind == KUMPPANI__V1__EVENT_KIND__KIND_CONTACT_PERSON_MEETING) {
         Kumppani__V1__ContactPersonMeeting m = KUMPPANI__V1__CONTACT_PERSON_MEETING__INIT;
         m.event_id = e->id;
-        m.municipality_code = e->municipality_code;
+        m.municipality_code = s_organiser_municipality(e);
         m.organiser_person_id = s_organiser(e);
         m.start_unix = e->start_unix;
         m.cancelled = e->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_CANCELLED;
