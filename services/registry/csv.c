@@ -1,18 +1,789 @@
-/*  registry/csv.c: CSV import and export (see ImportRequest and ExportRequest). */
+/*  registry/csv.c: CSV import and export (ImportRequest, ExportRequest in registry.proto).
+ *
+ *  Import runs in two passes over the rows of one request. The first checks every row (cells
+ *  free of control characters, known columns, the same field rules as the API, no clash with
+ *  another organisation or another row) and matches it to an existing record (by id,
+ *  business_id, association_number, or name_fi + home municipality), counting what would be
+ *  created, updated or left unchanged. Only if no row failed (or skip_invalid) and not
+ *  dry_run does the second pass write, through the same functions as the API, so each change
+ *  has its event. A row equal to its record changes nothing: importing a file twice changes
+ *  nothing the second time. Errors carry the row's line number and name the column and the
+ *  rule, never the value.
+ *
+ *  Export writes RFC 4180 CSV with ',' and quotes where needed. A cell that starts with
+ *  = + - @ TAB or CR gets a leading ' so that a spreadsheet shows it as text instead of running
+ *  it as a formula (OWASP "CSV injection"); import takes that ' off again, so an exported
+ *  file imports unchanged. Lists (municipalities, fields, networks) are joined with '|'. */
+#include "kp_err.h"
+#include "kp_log.h"
+#include "kp_text.h"
 #include "registry.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #define C(x) KUMPPANI__V1__CODE__CODE_##x
+#define MAX_COLS 24
+#define MAX_ROWS 5000
+#define MAX_ERRORS 200
+#define WHY 160
+
+enum {
+    COL_ID,
+    COL_NAME_FI,
+    COL_NAME_SV,
+    COL_ASSOC,
+    COL_BIZ,
+    COL_HOME,
+    COL_MUNIS,
+    COL_FIELDS,
+    COL_NETS,
+    COL_EMAIL,
+    COL_PHONE,
+    COL_WEB,
+    COL_MEMBERS,
+    COL_STATUS,
+    COL_ORG_N
+};
+static const char *const s_org_cols[COL_ORG_N] = {"id",
+                                                  "name_fi",
+                                                  "name_sv",
+                                                  "association_number",
+                                                  "business_id",
+                                                  "home_municipality",
+                                                  "municipalities",
+                                                  "fields",
+                                                  "networks",
+                                                  "email",
+                                                  "phone",
+                                                  "web",
+                                                  "member_count",
+                                                  "status"};
+
+enum { MCOL_CODE, MCOL_NAME_FI, MCOL_NAME_SV, MCOL_REGION, MCOL_REGION_NAME, MCOL_N };
+static const char *const s_muni_cols[MCOL_N] = {"code", "name_fi", "name_sv", "region_code",
+                                                "region_name"};
+
+/* ---- parsing ----------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *p, *end;
+    char delim;
+    unsigned line;
+} rd_t;
+
+typedef struct {
+    char *cell[MAX_COLS];
+    unsigned n;
+    unsigned line;
+    bool bad_quote, too_many;
+} row_t;
+
+/* Reads one record into row (cells in the arena). Returns false at the end of input. */
+static bool
+s_read_row(rd_t *r, kp_arena_t *a, row_t *row)
+{
+    if (r->p >= r->end)
+        return false;
+    memset(row, 0, sizeof *row);
+    row->line = r->line;
+    for (;;) {
+        char *cell = kp_arena_alloc(a, (size_t)(r->end - r->p) + 1);
+        size_t n = 0;
+        if (!cell)
+            return false;
+        if (r->p < r->end && *r->p == '"') {
+            r->p++;
+            for (;;) {
+                if (r->p >= r->end) {
+                    row->bad_quote = true;
+                    break;
+                }
+                if (*r->p == '"') {
+                    if (r->p + 1 < r->end && r->p[1] == '"') {
+                        cell[n++] = '"';
+                        r->p += 2;
+                        continue;
+                    }
+                    r->p++;
+                    break;
+                }
+                if (*r->p == '\n')
+                    r->line++;
+                cell[n++] = *r->p++;
+            }
+            while (r->p < r->end && *r->p != r->delim && *r->p != '\n')
+                if (*r->p++ != '\r')
+                    row->bad_quote = true;
+        } else {
+            while (r->p < r->end && *r->p != r->delim && *r->p != '\n')
+                cell[n++] = *r->p++;
+            if (n && cell[n - 1] == '\r')
+                n--;
+        }
+        cell[n] = 0;
+        if (row->n < MAX_COLS)
+            row->cell[row->n++] = cell;
+        else
+            row->too_many = true;
+        if (r->p < r->end && *r->p == r->delim) {
+            r->p++;
+            continue;
+        }
+        if (r->p < r->end)
+            r->p++; /* '\n' */
+        r->line++;
+        return true;
+    }
+}
+
+static bool
+s_blank(const row_t *row)
+{
+    return row->n == 1 && row->cell[0][0] == 0;
+}
+
+/* Undoes export's formula escaping. */
+static char *
+s_unescape(char *v)
+{
+    if (v[0] == '\'' &&
+        (v[1] == '=' || v[1] == '+' || v[1] == '-' || v[1] == '@' || v[1] == '\t' || v[1] == '\r'))
+        return v + 1;
+    return v;
+}
+
+/* Splits v at '|' into trimmed, non-empty items in the arena. */
+static char **
+s_split(kp_arena_t *a, char *v, size_t *n)
+{
+    size_t cap = 1;
+    for (const char *q = v; *q; q++)
+        cap += *q == '|';
+    char **out = kp_arena_alloc(a, cap * sizeof *out);
+    *n = 0;
+    if (!out)
+        return NULL;
+    char *s = v;
+    for (;;) {
+        char *bar = strchr(s, '|');
+        if (bar)
+            *bar = 0;
+        while (*s == ' ')
+            s++;
+        size_t l = strlen(s);
+        while (l && s[l - 1] == ' ')
+            s[--l] = 0;
+        if (l)
+            out[(*n)++] = s;
+        if (!bar)
+            break;
+        s = bar + 1;
+    }
+    return out;
+}
+
+/* ---- import ------------------------------------------------------------------------------ */
+
+typedef struct {
+    unsigned line;
+    uint64_t match; /* existing organisation id, 0 = new */
+    reg_fields_t *f;
+    int status;
+    bool ok;
+    char *key_b, *key_a, *key_n; /* for clashes between rows */
+} prow_t;
+
+typedef struct {
+    kp_call_t *call;
+    Kumppani__V1__ImportReply *rep;
+    void *unused;
+} imp_t;
+
+static void s_row_err(imp_t *im, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+s_row_err(imp_t *im, unsigned line, const char *fmt, ...)
+{
+    if (im->rep->n_errors >= MAX_ERRORS)
+        return;
+    Kumppani__V1__RowError *e = kp_arena_alloc(kp_call_arena(im->call), sizeof *e);
+    char *msg = kp_arena_alloc(kp_call_arena(im->call), WHY);
+    if (!e || !msg)
+        return;
+    kumppani__v1__row_error__init(e);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, WHY, fmt, ap);
+    va_end(ap);
+    e->line = line;
+    e->reason = msg;
+    im->rep->errors[im->rep->n_errors++] = e;
+}
+
+/* The column index of each known name in the header; -1 if absent. Returns NULL or the
+ * reason the header is refused. */
+static const char *
+s_header(const row_t *h, const char *const *names, int n, int *col, char *why)
+{
+    for (int i = 0; i < n; i++)
+        col[i] = -1;
+    for (unsigned c = 0; c < h->n; c++) {
+        char *name = h->cell[c];
+        if (c == 0 && (uint8_t)name[0] == 0xef && (uint8_t)name[1] == 0xbb &&
+            (uint8_t)name[2] == 0xbf)
+            name += 3; /* byte order mark */
+        int k = -1;
+        for (int i = 0; i < n; i++)
+            if (strcmp(name, names[i]) == 0)
+                k = i;
+        if (k < 0) {
+            snprintf(why, WHY, "header: column %u is not a known column", c + 1);
+            return why;
+        }
+        if (col[k] >= 0) {
+            snprintf(why, WHY, "header: column '%s' appears twice", names[k]);
+            return why;
+        }
+        col[k] = (int)c;
+    }
+    return NULL;
+}
+
+static char *
+s_cell(row_t *row, const int *col, int k)
+{
+    return col[k] >= 0 && (unsigned)col[k] < row->n ? s_unescape(row->cell[col[k]]) : "";
+}
+
+/* Fills f from an organisation row; returns NULL or a reason. */
+static const char *
+s_org_row(kp_call_t *call, row_t *row, const int *col, prow_t *pr, char *why)
+{
+    kp_arena_t *a = kp_call_arena(call);
+    reg_fields_t *f = kp_arena_alloc(a, sizeof *f);
+    if (!f)
+        return "out of memory";
+    kumppani__v1__organisation_fields__init(f);
+    pr->f = f;
+    f->name_fi = s_cell(row, col, COL_NAME_FI);
+    f->name_sv = s_cell(row, col, COL_NAME_SV);
+    f->association_number = s_cell(row, col, COL_ASSOC);
+    f->business_id = s_cell(row, col, COL_BIZ);
+    f->home_municipality = s_cell(row, col, COL_HOME);
+    f->email = s_cell(row, col, COL_EMAIL);
+    f->phone = s_cell(row, col, COL_PHONE);
+    f->web = s_cell(row, col, COL_WEB);
+    f->municipalities = s_split(a, s_cell(row, col, COL_MUNIS), &f->n_municipalities);
+    f->networks = s_split(a, s_cell(row, col, COL_NETS), &f->n_networks);
+    size_t nf;
+    char **fl = s_split(a, s_cell(row, col, COL_FIELDS), &nf);
+    f->fields = kp_arena_alloc(a, (nf + 1) * sizeof *f->fields);
+    if (!fl || !f->fields || !f->municipalities || !f->networks)
+        return "out of memory";
+    for (size_t i = 0; i < nf; i++) {
+        int v = reg_field_parse(fl[i], strlen(fl[i]));
+        if (!v) {
+            snprintf(why, WHY, "column 'fields': item %zu is not in the vocabulary", i + 1);
+            return why;
+        }
+        f->fields[f->n_fields++] = v;
+    }
+    const char *m = s_cell(row, col, COL_MEMBERS);
+    if (m[0]) {
+        char *end;
+        unsigned long long v = strtoull(m, &end, 10);
+        if (*end || m[0] < '0' || m[0] > '9' || v > 10000000) {
+            snprintf(why, WHY, "column 'member_count': a number 0..10000000");
+            return why;
+        }
+        f->member_count = (uint32_t)v;
+    }
+    const char *st = s_cell(row, col, COL_STATUS);
+    if (!st[0] || strcmp(st, "active") == 0)
+        pr->status = KUMPPANI__V1__ORG_STATUS__ORG_STATUS_ACTIVE;
+    else if (strcmp(st, "dissolved") == 0)
+        pr->status = KUMPPANI__V1__ORG_STATUS__ORG_STATUS_DISSOLVED;
+    else {
+        snprintf(why, WHY, "column 'status': active or dissolved");
+        return why;
+    }
+    const char *r = reg_fields_check(call, f, why, WHY);
+    if (r) {
+        /* The API's "field 'x'" is the column 'x' here. */
+        if (strncmp(r, "field ", 6) == 0) {
+            char tmp[WHY];
+            snprintf(tmp, sizeof tmp, "column %s", r + 6);
+            snprintf(why, WHY, "%s", tmp);
+        }
+        return why;
+    }
+    const char *ids = s_cell(row, col, COL_ID);
+    uint64_t id = 0, other;
+    int rc;
+    if (ids[0]) {
+        char *end;
+        id = strtoull(ids, &end, 10);
+        reg_org_t *o;
+        bool found = false;
+        if (*end || ids[0] < '1' || ids[0] > '9' || (rc = reg_org_get(call, id, &o, &found)) ||
+            !found) {
+            snprintf(why, WHY, "column 'id': not the id of an organisation");
+            return why;
+        }
+    }
+    if (!id && (rc = reg_uniq_get(call, 'b', f->business_id, &other)) == 0)
+        id = other;
+    if (!id && (rc = reg_uniq_get(call, 'a', f->association_number, &other)) == 0)
+        id = other;
+    if (!id && (rc = reg_org_by_name(call, f->name_fi, f->home_municipality, &other)) == 0)
+        id = other;
+    if ((rc = reg_uniq_get(call, 'b', f->business_id, &other)) == 0 && other && other != id) {
+        snprintf(why, WHY, "column 'business_id': belongs to organisation %llu",
+                 (unsigned long long)other);
+        return why;
+    }
+    if ((rc = reg_uniq_get(call, 'a', f->association_number, &other)) == 0 && other &&
+        other != id) {
+        snprintf(why, WHY, "column 'association_number': belongs to organisation %llu",
+                 (unsigned long long)other);
+        return why;
+    }
+    pr->match = id;
+    pr->key_b = f->business_id;
+    pr->key_a = f->association_number;
+    uint8_t sk[REG_SK_MAX];
+    size_t skn = reg_sortkey(f->name_fi, sk, sizeof sk);
+    pr->key_n = kp_arena_alloc(kp_call_arena(call), skn + 4);
+    if (!pr->key_n)
+        return "out of memory";
+    memcpy(pr->key_n, f->home_municipality, 3);
+    memcpy(pr->key_n + 3, sk, skn);
+    pr->key_n[skn + 3] = 0;
+    return NULL;
+}
+
+static bool
+s_same(const char *a, const char *b)
+{
+    return a && b && a[0] && strcmp(a, b) == 0;
+}
+
+static bool
+s_fields_same(kp_call_t *call, const reg_fields_t *a, const reg_fields_t *b)
+{
+    size_t la = protobuf_c_message_get_packed_size(&a->base);
+    if (la != protobuf_c_message_get_packed_size(&b->base))
+        return false;
+    uint8_t *x = kp_arena_alloc(kp_call_arena(call), la + 1);
+    uint8_t *y = kp_arena_alloc(kp_call_arena(call), la + 1);
+    if (!x || !y)
+        return false;
+    protobuf_c_message_pack(&a->base, x);
+    protobuf_c_message_pack(&b->base, y);
+    return memcmp(x, y, la) == 0;
+}
 
 void
-reg_import(kp_call_t *call, void *svc)
+reg_import(kp_call_t *call, void *svcp)
 {
-    (void)svc;
-    kp_call_fail(call, C(INVALID), "not yet");
+    reg_svc_t *svc = svcp;
+    const Kumppani__V1__ImportRequest *rq = kp_call_body(call);
+    kp_arena_t *a = kp_call_arena(call);
+    char why[WHY];
+    if (rq->kind != KUMPPANI__V1__CSV_KIND__CSV_KIND_ORGANISATIONS &&
+        rq->kind != KUMPPANI__V1__CSV_KIND__CSV_KIND_MUNICIPALITIES) {
+        kp_call_fail(call, C(INVALID), "field 'kind': ORGANISATIONS or MUNICIPALITIES");
+        return;
+    }
+    if (kp_text_check(rq->header, strlen(rq->header), false)) {
+        kp_call_fail(call, C(INVALID), "field 'header': one line of text");
+        return;
+    }
+    Kumppani__V1__ImportReply rep = KUMPPANI__V1__IMPORT_REPLY__INIT;
+    imp_t im = {call, &rep, NULL};
+    rep.errors = kp_arena_alloc(a, MAX_ERRORS * sizeof *rep.errors);
+    prow_t *rows = kp_arena_alloc(a, MAX_ROWS * sizeof *rows);
+    if (!rep.errors || !rows) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return;
+    }
+    bool orgs = rq->kind == KUMPPANI__V1__CSV_KIND__CSV_KIND_ORGANISATIONS;
+    /* The header: the request's, or the first line of csv. */
+    rd_t hr, r = {(const char *)rq->csv.data, (const char *)rq->csv.data + rq->csv.len, ',', 0};
+    const char *hsrc = rq->header[0] ? rq->header : (const char *)rq->csv.data;
+    size_t hlen = rq->header[0] ? strlen(rq->header) : rq->csv.len;
+    const char *nl = memchr(hsrc, '\n', hlen);
+    size_t hl = nl ? (size_t)(nl - hsrc) : hlen;
+    const char *semi = memchr(hsrc, ';', hl), *comma = memchr(hsrc, ',', hl);
+    char delim = semi && !comma ? ';' : ',';
+    hr = (rd_t){hsrc, hsrc + hl, delim, 1};
+    r.delim = delim;
+    row_t row;
+    int col[COL_ORG_N];
+    if (!s_read_row(&hr, a, &row) ||
+        s_header(&row, orgs ? s_org_cols : s_muni_cols, orgs ? COL_ORG_N : MCOL_N, col, why)) {
+        kp_call_fail(call, C(INVALID), "%s", row.n ? why : "header: missing");
+        return;
+    }
+    if (orgs && (col[COL_NAME_FI] < 0 || col[COL_HOME] < 0 || col[COL_FIELDS] < 0)) {
+        kp_call_fail(call, C(INVALID),
+                     "header: columns name_fi, home_municipality and fields are required");
+        return;
+    }
+    if (!orgs && (col[MCOL_CODE] < 0 || col[MCOL_NAME_FI] < 0)) {
+        kp_call_fail(call, C(INVALID), "header: columns code and name_fi are required");
+        return;
+    }
+    if (!rq->header[0])
+        r.p = nl ? nl + 1 : r.end;
+    r.line = rq->first_line ? rq->first_line : 2;
+    if (rq->header[0] == 0 && rq->first_line > 1)
+        r.line = rq->first_line; /* the caller's count includes its header */
+
+    /* Pass 1: check every row. */
+    size_t n = 0;
+    while (s_read_row(&r, a, &row)) {
+        if (s_blank(&row))
+            continue;
+        if (n >= MAX_ROWS) {
+            kp_call_fail(call, C(TOO_LARGE), "csv: at most %d rows per request", MAX_ROWS);
+            return;
+        }
+        prow_t *pr = &rows[n++];
+        memset(pr, 0, sizeof *pr);
+        pr->line = row.line;
+        rep.rows++;
+        const char *bad = NULL;
+        if (row.bad_quote)
+            bad = "quotes do not close properly";
+        else if (row.too_many)
+            bad = "more cells than columns";
+        for (unsigned c = 0; !bad && c < row.n; c++) {
+            int t = kp_text_check(row.cell[c], strlen(row.cell[c]), false);
+            if (t) {
+                snprintf(why, WHY, "column %u: %s", c + 1, kp_text_why(t));
+                bad = why;
+            }
+        }
+        if (!bad && orgs)
+            bad = s_org_row(call, &row, col, pr, why);
+        if (!bad && !orgs) {
+            reg_muni_t *m = kp_arena_alloc(a, sizeof *m);
+            if (!m) {
+                kp_call_fail_err(call, KP_ENOMEM);
+                return;
+            }
+            kumppani__v1__municipality__init(m);
+            m->code = s_cell(&row, col, MCOL_CODE);
+            m->name_fi = s_cell(&row, col, MCOL_NAME_FI);
+            m->name_sv = s_cell(&row, col, MCOL_NAME_SV);
+            m->region_code = s_cell(&row, col, MCOL_REGION);
+            m->region_name = s_cell(&row, col, MCOL_REGION_NAME);
+            size_t cl = strlen(m->code);
+            if (cl != 3 || strspn(m->code, "0123456789") != 3)
+                bad = "column 'code': three digits";
+            else if (kp_text_chars(m->name_fi) < 1 || kp_text_chars(m->name_fi) > 100)
+                bad = "column 'name_fi': 1..100 characters";
+            else if (kp_text_chars(m->name_sv) > 100 || kp_text_chars(m->region_name) > 100 ||
+                     strlen(m->region_code) > 8)
+                bad = "columns name_sv, region_name: at most 100 characters; region_code 8";
+            pr->key_b = m->code;
+            pr->f = (reg_fields_t *)m; /* municipalities reuse the slot */
+        }
+        for (size_t j = 0; !bad && j + 1 < n; j++) {
+            prow_t *o = &rows[j];
+            if (!o->ok)
+                continue;
+            if ((orgs && o->match && o->match == pr->match) || s_same(o->key_b, pr->key_b) ||
+                s_same(o->key_a, pr->key_a) || (orgs && s_same(o->key_n, pr->key_n))) {
+                snprintf(why, WHY, "the same organisation as line %u", o->line);
+                if (!orgs)
+                    snprintf(why, WHY, "the same municipality as line %u", o->line);
+                bad = why;
+            }
+        }
+        if (bad) {
+            s_row_err(&im, pr->line, "%s", bad);
+            continue;
+        }
+        pr->ok = true;
+        if (orgs) {
+            reg_org_t *old = NULL;
+            bool found = false;
+            int rc = pr->match ? reg_org_get(call, pr->match, &old, &found) : 0;
+            if (rc) {
+                kp_call_fail_err(call, rc);
+                return;
+            }
+            if (!found)
+                rep.created++;
+            else if (s_fields_same(call, old->fields, pr->f) && (int)old->status == pr->status)
+                rep.unchanged++;
+            else
+                rep.updated++;
+        } else {
+            reg_muni_t *old;
+            bool found;
+            const reg_muni_t *m = (const reg_muni_t *)pr->f;
+            int rc = reg_muni_get(call, m->code, &old, &found);
+            if (rc) {
+                kp_call_fail_err(call, rc);
+                return;
+            }
+            if (!found)
+                rep.created++;
+            else if (strcmp(old->name_fi, m->name_fi) == 0 &&
+                     strcmp(old->name_sv, m->name_sv) == 0 &&
+                     strcmp(old->region_code, m->region_code) == 0 &&
+                     strcmp(old->region_name, m->region_name) == 0)
+                rep.unchanged++;
+            else
+                rep.updated++;
+        }
+    }
+    rep.skipped = rep.n_errors;
+    if (rq->dry_run || (rep.n_errors && !rq->skip_invalid) || !n) {
+        if (rep.n_errors && !rq->skip_invalid)
+            rep.created = rep.updated = rep.unchanged = 0, rep.skipped = rep.rows;
+        kp_call_ok(call, &rep.base);
+        return;
+    }
+    /* Pass 2: write. */
+    for (size_t i = 0; i < n; i++) {
+        prow_t *pr = &rows[i];
+        if (!pr->ok)
+            continue;
+        int rc = 0;
+        if (orgs) {
+            reg_org_t *old = NULL, *o;
+            bool found = false;
+            if (pr->match && (rc = reg_org_get(call, pr->match, &old, &found)))
+                goto fail;
+            if (found && s_fields_same(call, old->fields, pr->f) && (int)old->status == pr->status)
+                continue;
+            rc = reg_org_write(call, svc, found ? old : NULL, pr->f, pr->status, &o);
+        } else {
+            bool changed;
+            rc = reg_muni_write(call, svc, (const reg_muni_t *)pr->f, &changed);
+        }
+    fail:
+        if (rc) {
+            kp_call_fail_err(call, rc);
+            return;
+        }
+    }
+    rep.written = true;
+    kp_log_info("csv.imported", "rows=%u created=%u updated=%u unchanged=%u skipped=%u", rep.rows,
+                rep.created, rep.updated, rep.unchanged, rep.skipped);
+    kp_call_ok(call, &rep.base);
+}
+
+/* ---- export ------------------------------------------------------------------------------ */
+
+typedef struct {
+    char *b;
+    size_t n, cap;
+} out_t;
+
+static void
+s_raw(out_t *o, const char *s, size_t n)
+{
+    if (o->n + n <= o->cap) {
+        memcpy(o->b + o->n, s, n);
+    }
+    o->n += n;
+}
+
+/* One cell: formula-escaped, quoted if it holds ',', '"' or a line break. */
+static void
+s_out_cell(out_t *o, const char *v, bool first)
+{
+    if (!first)
+        s_raw(o, ",", 1);
+    bool esc =
+        v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' || v[0] == '\t' || v[0] == '\r';
+    bool quote = strpbrk(v, ",\"\n\r") != NULL;
+    if (quote)
+        s_raw(o, "\"", 1);
+    if (esc)
+        s_raw(o, "'", 1);
+    for (const char *p = v; *p; p++) {
+        if (*p == '"')
+            s_raw(o, "\"", 1);
+        s_raw(o, p, 1);
+    }
+    if (quote)
+        s_raw(o, "\"", 1);
+}
+
+static void
+s_out_list(out_t *o, kp_arena_t *a, char **v, size_t n)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(v[i]) + 1;
+    char *s = kp_arena_alloc(a, len);
+    if (!s) {
+        s_out_cell(o, "", false);
+        return;
+    }
+    s[0] = 0;
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(v[i]);
+        if (i)
+            s[w++] = '|';
+        memcpy(s + w, v[i], l);
+        w += l;
+    }
+    s[w] = 0;
+    s_out_cell(o, s, false);
+}
+
+static bool
+s_export_match(const Kumppani__V1__ExportRequest *rq, const reg_org_t *o)
+{
+    const reg_fields_t *f = o->fields;
+    if (rq->status && (int)o->status != (int)rq->status)
+        return false;
+    if (rq->field) {
+        bool hit = false;
+        for (size_t i = 0; i < f->n_fields; i++)
+            hit |= f->fields[i] == rq->field;
+        if (!hit)
+            return false;
+    }
+    if (rq->municipality[0]) {
+        bool hit = strcmp(f->home_municipality, rq->municipality) == 0;
+        for (size_t i = 0; i < f->n_municipalities; i++)
+            hit |= strcmp(f->municipalities[i], rq->municipality) == 0;
+        if (!hit)
+            return false;
+    }
+    if (rq->network[0]) {
+        bool hit = false;
+        for (size_t i = 0; i < f->n_networks; i++)
+            hit |= strcmp(f->networks[i], rq->network) == 0;
+        if (!hit)
+            return false;
+    }
+    return true;
 }
 
 void
 reg_export(kp_call_t *call, void *svc)
 {
     (void)svc;
-    kp_call_fail(call, C(INVALID), "not yet");
+    const Kumppani__V1__ExportRequest *rq = kp_call_body(call);
+    kp_arena_t *a = kp_call_arena(call);
+    unsigned limit = rq->limit ? rq->limit : 500;
+    if (limit > 2000) {
+        kp_call_fail(call, C(INVALID), "field 'limit': at most 2000");
+        return;
+    }
+    bool orgs = rq->kind == KUMPPANI__V1__CSV_KIND__CSV_KIND_ORGANISATIONS;
+    if (!orgs && rq->kind != KUMPPANI__V1__CSV_KIND__CSV_KIND_MUNICIPALITIES) {
+        kp_call_fail(call, C(INVALID), "field 'kind': ORGANISATIONS or MUNICIPALITIES");
+        return;
+    }
+    out_t o = {kp_arena_alloc(a, 768 * 1024), 0, 768 * 1024};
+    if (!o.b) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return;
+    }
+    const char *const *cols = orgs ? s_org_cols : s_muni_cols;
+    int ncols = orgs ? COL_ORG_N : MCOL_N;
+    if (rq->after_id == 0) {
+        for (int i = 0; i < ncols; i++)
+            s_out_cell(&o, cols[i], i == 0);
+        s_raw(&o, "\r\n", 2);
+    }
+    Kumppani__V1__ExportReply rep = KUMPPANI__V1__EXPORT_REPLY__INIT;
+    MDB_cursor *cur;
+    int rc =
+        mdb_cursor_open(kp_call_txn(call),
+                        kp_store_dbi(kp_call_store(call), orgs ? REG_DB_ORGS : REG_DB_MUNIS), &cur);
+    if (rc) {
+        kp_call_fail_err(call, reg_mdb(rc));
+        return;
+    }
+    uint8_t key[8];
+    kp_be64_put(key, rq->after_id + 1);
+    MDB_val k = {8, key}, v;
+    rc = orgs ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    unsigned rows = 0;
+    while (rc == 0) {
+        if (orgs && (rows >= limit || o.n > o.cap - 8192)) {
+            rep.next_after_id = kp_be64_get(k.mv_data) - 1;
+            break;
+        }
+        char num[24];
+        if (orgs) {
+            reg_org_t *g =
+                kumppani__v1__organisation__unpack(kp_arena_pbc(a), v.mv_size, v.mv_data);
+            if (!g) {
+                rc = KP_ECORRUPT;
+                break;
+            }
+            if (s_export_match(rq, g)) {
+                const reg_fields_t *f = g->fields;
+                snprintf(num, sizeof num, "%llu", (unsigned long long)g->id);
+                s_out_cell(&o, num, true);
+                s_out_cell(&o, f->name_fi, false);
+                s_out_cell(&o, f->name_sv, false);
+                s_out_cell(&o, f->association_number, false);
+                s_out_cell(&o, f->business_id, false);
+                s_out_cell(&o, f->home_municipality, false);
+                s_out_list(&o, a, f->municipalities, f->n_municipalities);
+                char *fn[16];
+                size_t nf = 0;
+                for (size_t i = 0; i < f->n_fields && nf < 16; i++)
+                    if (reg_field_name(f->fields[i]))
+                        fn[nf++] = (char *)reg_field_name(f->fields[i]);
+                s_out_list(&o, a, fn, nf);
+                s_out_list(&o, a, f->networks, f->n_networks);
+                s_out_cell(&o, f->email, false);
+                s_out_cell(&o, f->phone, false);
+                s_out_cell(&o, f->web, false);
+                snprintf(num, sizeof num, "%u", f->member_count);
+                s_out_cell(&o, f->member_count ? num : "", false);
+                s_out_cell(&o,
+                           g->status == KUMPPANI__V1__ORG_STATUS__ORG_STATUS_DISSOLVED ? "dissolved"
+                                                                                       : "active",
+                           false);
+                s_raw(&o, "\r\n", 2);
+                rows++;
+            }
+        } else {
+            reg_muni_t *m =
+                kumppani__v1__municipality__unpack(kp_arena_pbc(a), v.mv_size, v.mv_data);
+            if (!m) {
+                rc = KP_ECORRUPT;
+                break;
+            }
+            s_out_cell(&o, m->code, true);
+            s_out_cell(&o, m->name_fi, false);
+            s_out_cell(&o, m->name_sv, false);
+            s_out_cell(&o, m->region_code, false);
+            s_out_cell(&o, m->region_name, false);
+            s_raw(&o, "\r\n", 2);
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND) {
+        kp_call_fail_err(call, rc < 0 ? rc : reg_mdb(rc));
+        return;
+    }
+    if (o.n > o.cap) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return;
+    }
+    rep.csv.data = (uint8_t *)o.b;
+    rep.csv.len = o.n;
+    kp_call_ok(call, &rep.base);
 }
