@@ -1,0 +1,94 @@
+"""Helpers for the expert-broker integration tests: start the service with a test clock,
+make experts and requests, move time."""
+import os
+import time
+
+from kp_harness import (OK, Client, Proc, body, free_port, wait_healthy)
+from kumppani.v1 import broker_pb2 as B  # noqa: F401
+
+HOUR_MS = 3600 * 1000
+
+
+class Broker:
+    """The broker on free ports with its own data dir and a clock file (the test hook)."""
+
+    def __init__(self, suite, extra=None):
+        self.s = suite
+        self.api = "tcp://127.0.0.1:%d" % free_port()
+        self.pub = "tcp://127.0.0.1:%d" % free_port()
+        self.clock = os.path.join(suite.dir, "broker-clock")
+        self.offset_ms = 0
+        self.set_offset(0)
+        self.extra = extra or []
+        self.proc = None
+        self.c = None
+
+    def start(self):
+        self.proc = Proc("kumppani-expert-broker", "expert-broker",
+                         ["--api", self.api, "--pub", self.pub, "--data-dir",
+                          os.path.join(self.s.dir, "broker"), "--heartbeat-ms", "200",
+                          "--clock-file", self.clock] + self.extra, self.s.dir)
+        self.s.procs.append(self.proc)
+        self.proc.start()
+        wait_healthy(Client(self.api), server="expert-broker", proc=self.proc)
+        self.c = Client(self.api)
+        return self
+
+    def set_offset(self, ms):
+        self.offset_ms = ms
+        with open(self.clock + ".tmp", "w") as f:
+            f.write("%d\n" % ms)
+        os.replace(self.clock + ".tmp", self.clock)
+
+    def advance(self, ms, settle_s=0.5):
+        self.set_offset(self.offset_ms + ms)
+        time.sleep(settle_s)
+
+    def now_s(self):
+        return int(time.time() + self.offset_ms / 1000)
+
+    def call(self, method, msg, key=""):
+        return self.c.call(method, msg, key=key)
+
+    def ok(self, method, msg, cls, key=""):
+        r = self.call(method, msg, key)
+        assert r is not None and r.status.code == OK, (method, r and r.status)
+        return body(r, cls)
+
+
+def expert_input(name, email, **kw):
+    d = dict(kind=B.EXPERT_KIND_EXPERT, name=name, email=email, home_org_id=1,
+             expertise=["mental-health"], languages=["fi"], municipalities=["743"],
+             remote_ok=True, consent=True)
+    d.update(kw)
+    return B.ExpertInput(**d)
+
+
+def register(b, name, email, key=None, **kw):
+    return b.ok("broker.expert.register", B.RegisterExpertRequest(expert=expert_input(
+        name, email, **kw)), B.ExpertReply, key=key or ("exp-" + email)).expert
+
+
+def request_input(b, **kw):
+    start = b.now_s() + 14 * 86400
+    d = dict(requester_kind=B.REQUESTER_ORGANISATION, requester_name="Seinäjoen kaupunki",
+             requester_org_id=5, contact_email="tilaaja@example.fi",
+             purpose=B.PURPOSE_PANEL, title="Paneeli", expertise=["mental-health"],
+             start_unix=start, duration_min=90, municipality="743", remote=False,
+             language="fi", experts_needed=1, fee_cents=15000, travel_cents=2000,
+             answer_deadline_unix=start - 86400, offer_hours=48)
+    d.update(kw)
+    return B.BrokerRequestInput(**d)
+
+
+def file_request(b, key, **kw):
+    return b.ok("broker.request.file", B.FileRequestRequest(request=request_input(b, **kw)),
+                B.BrokerRequestReply, key=key)
+
+
+def get_request(b, rid):
+    return b.ok("broker.request.get", B.BrokerRequestRef(request_id=rid), B.BrokerRequestReply)
+
+
+def open_offers(b, rid):
+    return [o for o in get_request(b, rid).offers if o.state == B.OFFER_STATE_OPEN]
