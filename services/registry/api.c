@@ -478,7 +478,9 @@ s_org_search(kp_call_t *call, void *svc)
         return;
     }
     Kumppani__V1__SearchReply r = KUMPPANI__V1__SEARCH_REPLY__INIT;
+    int64_t t0 = kp_mono_us();
     int rc = reg_search(call, rq, &r);
+    r.server_us = (uint32_t)(kp_mono_us() - t0);
     if (rc == KP_EINVAL) {
         kp_call_fail(call, C(INVALID), "field 'cursor': not a cursor this service gave");
         return;
@@ -1294,7 +1296,7 @@ s_idle_one(void *arg, reg_role_t *r)
     idle_ctx_t *c = arg;
     if (r->kind != RK(CONTACT_PERSON) || !s_role_current(r, c->date) || c->n >= c->cap)
         return 0;
-    int64_t last;
+    int64_t last = 0;
     int rc = s_last_meeting(c->call, r->person_id, r->municipality_code, c->now_s, &last);
     if (rc || last >= c->since_s)
         return rc;

@@ -19,6 +19,7 @@
 #include "kp_text.h"
 #include "registry.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +73,18 @@ typedef struct {
     const char *p, *end;
     char delim;
     unsigned line;
+    char *w, *wend; /* where cells are written: one buffer of 2 x input + 2 bytes */
 } rd_t;
+
+/* Gives r its cell buffer. Returns false when the arena is out of room. */
+static bool
+s_rd_init(rd_t *r, kp_arena_t *a)
+{
+    size_t n = 2 * (size_t)(r->end - r->p) + 2;
+    r->w = kp_arena_alloc(a, n);
+    r->wend = r->w ? r->w + n : NULL;
+    return r->w != NULL;
+}
 
 typedef struct {
     char *cell[MAX_COLS];
@@ -83,17 +95,16 @@ typedef struct {
 
 /* Reads one record into row (cells in the arena). Returns false at the end of input. */
 static bool
-s_read_row(rd_t *r, kp_arena_t *a, row_t *row)
+s_read_row(rd_t *r, row_t *row)
 {
     if (r->p >= r->end)
         return false;
     memset(row, 0, sizeof *row);
     row->line = r->line;
     for (;;) {
-        char *cell = kp_arena_alloc(a, (size_t)(r->end - r->p) + 1);
+        /* Each cell takes at most its input bytes plus a NUL: the buffer is big enough. */
+        char *cell = r->w;
         size_t n = 0;
-        if (!cell)
-            return false;
         if (r->p < r->end && *r->p == '"') {
             r->p++;
             for (;;) {
@@ -124,6 +135,8 @@ s_read_row(rd_t *r, kp_arena_t *a, row_t *row)
                 n--;
         }
         cell[n] = 0;
+        r->w += n + 1;
+        assert(r->w <= r->wend);
         if (row->n < MAX_COLS)
             row->cell[row->n++] = cell;
         else
@@ -413,18 +426,27 @@ reg_import(kp_call_t *call, void *svcp)
     }
     bool orgs = rq->kind == KUMPPANI__V1__CSV_KIND__CSV_KIND_ORGANISATIONS;
     /* The header: the request's, or the first line of csv. */
-    rd_t hr, r = {(const char *)rq->csv.data, (const char *)rq->csv.data + rq->csv.len, ',', 0};
+    rd_t hr = {0}, r = {0};
+    r.p = (const char *)rq->csv.data;
+    r.end = r.p + rq->csv.len;
     const char *hsrc = rq->header[0] ? rq->header : (const char *)rq->csv.data;
     size_t hlen = rq->header[0] ? strlen(rq->header) : rq->csv.len;
     const char *nl = memchr(hsrc, '\n', hlen);
     size_t hl = nl ? (size_t)(nl - hsrc) : hlen;
     const char *semi = memchr(hsrc, ';', hl), *comma = memchr(hsrc, ',', hl);
     char delim = semi && !comma ? ';' : ',';
-    hr = (rd_t){hsrc, hsrc + hl, delim, 1};
+    hr.p = hsrc;
+    hr.end = hsrc + hl;
+    hr.delim = delim;
+    hr.line = 1;
     r.delim = delim;
-    row_t row;
+    row_t row = {0};
     int col[COL_ORG_N];
-    if (!s_read_row(&hr, a, &row) ||
+    if (!s_rd_init(&hr, a) || !s_rd_init(&r, a)) {
+        kp_call_fail(call, C(TOO_LARGE), "csv: too large to import in one request");
+        return;
+    }
+    if (!s_read_row(&hr, &row) ||
         s_header(&row, orgs ? s_org_cols : s_muni_cols, orgs ? COL_ORG_N : MCOL_N, col, why)) {
         kp_call_fail(call, C(INVALID), "%s", row.n ? why : "header: missing");
         return;
@@ -446,7 +468,7 @@ reg_import(kp_call_t *call, void *svcp)
 
     /* Pass 1: check every row. */
     size_t n = 0;
-    while (s_read_row(&r, a, &row)) {
+    while (s_read_row(&r, &row)) {
         if (s_blank(&row))
             continue;
         if (n >= MAX_ROWS) {
