@@ -5,55 +5,157 @@
  *      signups     signup_id                     -> Signup
  *      ev_signups  event_id . signup_id          -> state byte (list and waitlist order)
  *      ev_email    event_id . lower-case e-mail  -> signup_id (one live sign-up per person)
+ *      offers      deadline_ms . signup_id       -> (empty) open offers, earliest first
+ *      reg_orgs    organisation_id               -> status byte (registry read model)
+ *      reg_munis   municipality code             -> (empty) (registry read model)
  *  plus kp_store's meta, log, idem and offsets. A sign-up's idempotency record (source and
  *  external id -> first reply) is also how a cancel by the publisher's own id finds it.
  *
- *  No state lives outside the store: a failed turn leaves nothing to undo in memory. */
+ *  No state lives outside the store: a failed turn leaves nothing to undo in memory. The
+ *  offer timer is armed from the offers table (its earliest key) after every turn that
+ *  touched offers and at start, so it survives restarts.
+ *
+ *  Files: api.c (events: create, update, lifecycle, series), signup.c (sign-ups, capacity,
+ *  role rules, waitlist, offers, attendance), report.c (statistics, door CSV, iCalendar),
+ *  offers.c (the offer deadline timer), registry.c (the registry read model), store.c. */
 #ifndef EVT_EVENTS_H
 #define EVT_EVENTS_H
 
+#include "kp_arena.h"
 #include "kp_server.h"
 #include "kumppani/v1/events.pb-c.h"
 
 #include <stdbool.h>
+#include <uv.h>
 
-enum { EVT_DB_EVENTS, EVT_DB_SIGNUPS, EVT_DB_EV_SIGNUPS, EVT_DB_EV_EMAIL, EVT_DB_N };
+enum {
+    EVT_DB_EVENTS,
+    EVT_DB_SIGNUPS,
+    EVT_DB_EV_SIGNUPS,
+    EVT_DB_EV_EMAIL,
+    EVT_DB_OFFERS,
+    EVT_DB_REG_ORGS,
+    EVT_DB_REG_MUNIS,
+    EVT_DB_N
+};
 
-#define EVT_SCHEMA_VERSION 1
+#define EVT_SCHEMA_VERSION 2
 #define EVT_METHOD_SUBMIT "events.signup.submit"
+
+#define EVT_OPEN(ev)                                                                               \
+    ((ev)->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_PUBLISHED ||                            \
+     (ev)->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_RESCHEDULED)
 
 typedef Kumppani__V1__EventInfo evt_event_t;
 typedef Kumppani__V1__Signup evt_signup_t;
 
+/* The service's own state: handles and settings only, nothing derived from the store. */
+typedef struct {
+    kp_server_t *srv;
+    int64_t clock_offset_ms; /* test hook (events.test.clock); 0 in production */
+    bool test_hooks;
+    bool registry; /* following the registry: organisers are checked against its model */
+    bool offers_dirty;
+    bool timer_started;
+    uv_timer_t offer_timer;
+    kp_arena_t *arena; /* for work outside calls (the offer timer) */
+} evt_svc_t;
+
+/* One unit of work on the store: a call's, or the offer timer's. */
+typedef struct {
+    kp_call_t *call; /* NULL outside a call */
+    evt_svc_t *svc;
+    kp_store_t *store;
+    MDB_txn *txn;
+    kp_arena_t *arena;
+    int64_t now_ms; /* the service's clock (with the test offset) */
+} evt_tx_t;
+
+void evt_tx_init(evt_tx_t *t, kp_call_t *call, evt_svc_t *svc);
+
+/* The transaction for writing (marks the call as having written). */
+MDB_txn *evt_wtxn(evt_tx_t *t);
+
+/* Appends a domain event in the turn. Returns 0 or a KP code. */
+int evt_emit(evt_tx_t *t, const char *type, const ProtobufCMessage *payload);
+
 extern const char *const evt_db_names[EVT_DB_N];
 extern const kp_method_t evt_methods[];
-extern const unsigned evt_methods_n;
+extern const unsigned evt_methods_n; /* the last one is the test hook */
 
-/* store.c: records are decoded into the call's arena and valid for the call. Each returns 0
+/* store.c: records are decoded into the unit's arena and valid for it. Each returns 0
  * (with *found where a record may be absent) or a KP error code. */
-int evt_event_get(kp_call_t *call, uint64_t id, evt_event_t **out, bool *found);
-int evt_event_put(kp_call_t *call, const evt_event_t *ev);
-int evt_signup_get(kp_call_t *call, uint64_t id, evt_signup_t **out, bool *found);
-int evt_signup_put(kp_call_t *call, const evt_signup_t *s);
-int evt_email_get(kp_call_t *call, uint64_t event_id, const char *email, uint64_t *signup_id,
+int evt_event_get(evt_tx_t *t, uint64_t id, evt_event_t **out, bool *found);
+int evt_event_put(evt_tx_t *t, const evt_event_t *ev);
+int evt_signup_get(evt_tx_t *t, uint64_t id, evt_signup_t **out, bool *found);
+int evt_signup_put(evt_tx_t *t, const evt_signup_t *s);
+int evt_email_get(evt_tx_t *t, uint64_t event_id, const char *email, uint64_t *signup_id,
                   bool *found);
-int evt_email_put(kp_call_t *call, uint64_t event_id, const char *email, uint64_t signup_id);
-int evt_email_del(kp_call_t *call, uint64_t event_id, const char *email);
+int evt_email_put(evt_tx_t *t, uint64_t event_id, const char *email, uint64_t signup_id);
+int evt_email_del(evt_tx_t *t, uint64_t event_id, const char *email);
+int evt_offer_put(evt_tx_t *t, int64_t deadline_ms, uint64_t signup_id);
+int evt_offer_del(evt_tx_t *t, int64_t deadline_ms, uint64_t signup_id);
+/* The earliest open offers: up to n (deadline, signup) pairs into the arrays. */
+int evt_offers_first(evt_tx_t *t, unsigned n, int64_t *deadline_ms, uint64_t *signup_id,
+                     unsigned *got);
+int evt_reg_org_get(evt_tx_t *t, uint64_t org_id, int *status, bool *found);
+int evt_reg_org_put(MDB_txn *txn, kp_store_t *st, uint64_t org_id, int status);
+int evt_reg_org_del(MDB_txn *txn, kp_store_t *st, uint64_t org_id);
+int evt_reg_muni_get(evt_tx_t *t, const char *code, bool *found);
+int evt_reg_muni_put(MDB_txn *txn, kp_store_t *st, const char *code);
 
 /* Finds the sign-up submitted with (source, external_id) through its idempotency record. */
-int evt_signup_by_ext(kp_call_t *call, const char *source, const char *external_id,
-                      uint64_t *signup_id, bool *found);
-
-/* The earliest waitlisted sign-up of an event. */
-int evt_first_waitlisted(kp_call_t *call, uint64_t event_id, uint64_t *signup_id, bool *found);
+int evt_signup_by_ext(evt_tx_t *t, const char *source, const char *external_id, uint64_t *signup_id,
+                      bool *found);
 
 /* Calls fn for the event's sign-ups with id > after_id, ascending, until it returns non-zero
- * or limit is reached. */
-int evt_signups_each(kp_call_t *call, uint64_t event_id, uint64_t after_id, unsigned limit,
-                     int (*fn)(void *, uint64_t), void *arg);
+ * or limit is reached; state is the indexed state byte. */
+int evt_signups_each(evt_tx_t *t, uint64_t event_id, uint64_t after_id, unsigned limit,
+                     int (*fn)(void *, uint64_t, int), void *arg);
 
 /* Events with id > after_id, ascending. */
-int evt_events_each(kp_call_t *call, uint64_t after_id, unsigned limit,
+int evt_events_each(evt_tx_t *t, uint64_t after_id, unsigned limit,
                     int (*fn)(void *, evt_event_t *), void *arg);
+
+/* signup.c */
+/* Fills freed places from the waitlist (promotes, or offers when the event is so
+ * configured), first fitting sign-up first. Returns 0 or a KP code. */
+int evt_fill(evt_tx_t *t, evt_event_t *ev);
+/* Ends an open offer (declined or expired): the sign-up is cancelled with reason and the
+ * place passes on. Returns 0 or a KP code. */
+int evt_offer_end(evt_tx_t *t, evt_signup_t *s, const char *reason);
+/* The ids of the event's sign-ups that are not cancelled, into the arena. */
+int evt_live_signups(evt_tx_t *t, uint64_t event_id, uint64_t **ids, size_t *n);
+
+/* offers.c */
+int evt_offers_start(evt_svc_t *svc);
+void evt_offers_poke(evt_svc_t *svc);
+
+/* registry.c: follows the registry when api and pub are given. */
+int evt_registry_start(evt_svc_t *svc, const char *api, const char *pub, const char *server_pub,
+                       const kp_keypair_t *keys);
+
+/* Shared handlers (api.c, signup.c, report.c). */
+void evt_h_signup_submit(kp_call_t *call, void *svc);
+void evt_h_signup_cancel(kp_call_t *call, void *svc);
+void evt_h_signup_accept(kp_call_t *call, void *svc);
+void evt_h_signup_decline(kp_call_t *call, void *svc);
+void evt_h_signup_leave(kp_call_t *call, void *svc);
+void evt_h_signup_list(kp_call_t *call, void *svc);
+void evt_h_signup_attendance(kp_call_t *call, void *svc);
+void evt_h_door_csv(kp_call_t *call, void *svc);
+void evt_h_stats(kp_call_t *call, void *svc);
+void evt_h_ical_event(kp_call_t *call, void *svc);
+void evt_h_ical_feed(kp_call_t *call, void *svc);
+
+/* Helpers shared by the handler files (api.c). */
+evt_event_t *evt_load_event(kp_call_t *call, evt_tx_t *t, uint64_t id);
+const char *evt_state_name(int state);
+bool evt_text(kp_call_t *call, const char *field, const char *v, size_t min, size_t max);
+bool evt_source_ok(kp_call_t *call, const char *v);
+bool evt_language_ok(kp_call_t *call, const char *v);
+bool evt_municipality_ok(kp_call_t *call, evt_tx_t *t, const char *field, const char *v);
+
+#define EVT_C(x) KUMPPANI__V1__CODE__CODE_##x
 
 #endif

@@ -1,16 +1,35 @@
-/*  kumppani-events: arguments, wiring, start and stop. The work is in api.c and store.c. */
+/*  kumppani-events: arguments, wiring, start and stop. The work is in api.c, signup.c,
+ *  report.c, offers.c, registry.c and store.c.
+ *
+ *  Settings of its own:
+ *    registry-api, registry-pub  follow the registry's log; organisers and municipality codes
+ *                                are then checked against its read model
+ *    registry-key                the registry's public key <keys-dir>/<registry-key>.pub
+ *    test-hooks                  "on" registers the TEST HOOK "events.test.clock", which moves
+ *                                the service's clock forward (for tests of deadlines; never
+ *                                in production) */
 #include "events.h"
 #include "kp_boot.h"
+#include "kp_err.h"
 #include "kp_log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int
 main(int argc, char **argv)
 {
     kp_config_item_t items[] = {
         KP_BOOT_ITEMS("tcp://127.0.0.1:7201", "tcp://127.0.0.1:7202", "./data/events", "events"),
+        {"registry-api", NULL, "the registry's ROUTER (with registry-pub: follow its log)", NULL},
+        {"registry-pub", NULL, "the registry's PUB", NULL},
+        {"registry-key", "registry",
+         "the registry's public key: a name in keys-dir, or a path to its .pub", NULL},
+        {"test-hooks", "off",
+         "on: register the test clock method (TEST HOOK; never in "
+         "production)",
+         NULL},
         {0},
     };
     int rc = kp_config_load(items, "kumppani-events", argc, argv);
@@ -25,23 +44,64 @@ main(int argc, char **argv)
         kp_config_free(items);
         return 1;
     }
+    evt_svc_t svc = {0};
+    const char *hooks = kp_config_get(items, "test-hooks");
+    svc.test_hooks = hooks && strcmp(hooks, "on") == 0;
+    const char *rapi = kp_config_get(items, "registry-api"),
+               *rpub = kp_config_get(items, "registry-pub");
+    if ((rapi && *rapi) != (rpub && *rpub)) {
+        fprintf(stderr, "kumppani-events: registry-api and registry-pub go together\n");
+        kp_boot_fini(&boot);
+        kp_config_free(items);
+        return 2;
+    }
+    svc.arena = kp_arena_new(8u << 20);
     so.dbs = evt_db_names;
     so.dbs_n = EVT_DB_N;
     so.schema_version = EVT_SCHEMA_VERSION;
     so.methods = evt_methods;
-    so.methods_n = evt_methods_n;
+    so.methods_n = evt_methods_n - (svc.test_hooks ? 0 : 1);
+    so.svc = &svc;
+    if (svc.test_hooks)
+        kp_log_warn("test.hooks", "what=\"test hooks on: the clock can be moved\"");
 
     uv_loop_t loop;
     uv_loop_init(&loop);
     kp_server_t *server = NULL;
     rc = kp_server_new(&server, &loop, &so);
+    char regpub[128] = {0};
     if (rc == 0) {
-        rc = kp_server_run(server);
+        svc.srv = server;
+        rc = evt_offers_start(&svc);
+        if (rc == 0 && rapi && *rapi) {
+            if (boot.have_keys) {
+                /* A name in keys-dir, or a path to the .pub file. */
+                char path[4096];
+                const char *rk = kp_config_get(items, "registry-key");
+                if (strchr(rk, '/'))
+                    snprintf(path, sizeof path, "%s", rk);
+                else
+                    snprintf(path, sizeof path, "%s/%s.pub", kp_config_get(items, "keys-dir"), rk);
+                if (kp_pubkey_load(regpub, path) != 0) {
+                    kp_log_err("registry.key", "what=\"cannot read the registry's public key\"");
+                    rc = KP_EKEY;
+                }
+            }
+            if (rc == 0)
+                rc = evt_registry_start(&svc, rapi, rpub, boot.have_keys ? regpub : NULL,
+                                        boot.have_keys ? &boot.keys : NULL);
+        }
+        if (rc == 0) {
+            kp_log_notice("events.start", "registry=%d test_hooks=%d", svc.registry,
+                          svc.test_hooks);
+            rc = kp_server_run(server);
+        }
         kp_server_destroy(&server);
     }
     int lrc = uv_loop_close(&loop);
     if (lrc)
         kp_log_err("loop.close", "err=%d", lrc);
+    kp_arena_destroy(&svc.arena);
     kp_boot_fini(&boot);
     kp_config_free(items);
     return rc || lrc ? 1 : 0;

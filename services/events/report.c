@@ -1,0 +1,542 @@
+/*  events/report.c: what the service gives out as text or figures — the door list (CSV),
+ *  statistics, and iCalendar (RFC 5545).
+ *
+ *  Text is built in a growing heap buffer, packed into the reply (kp_call_ok copies it into
+ *  the turn arena) and freed. The door CSV quotes every field and puts a ' before a leading
+ *  = + - @ so that a spreadsheet never runs it as a formula.
+ *
+ *  iCalendar: CRLF line ends, lines folded at 75 octets (never inside a UTF-8 sequence),
+ *  TEXT values escaped (\\ \; \, and newlines as \n), times in UTC ("Z"), no ORGANIZER
+ *  property (calendar programs would mail the organiser), UID "event-<id>@kumppani", SEQUENCE
+ *  from reschedules, STATUS:CANCELLED for a cancelled event. */
+#include "events.h"
+#include "kp_err.h"
+#include "kp_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define C(x) EVT_C(x)
+#define SS(x) KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_##x
+#define ES(x) KUMPPANI__V1__EVENT_STATE__EVENT_STATE_##x
+
+typedef struct {
+    char *p;
+    size_t n, cap;
+} buf_t;
+
+static void
+s_put(buf_t *b, const char *s, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        b->cap = (b->n + n + 1) * 2 + 1024;
+        b->p = kp_xrealloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+
+static void
+s_text_reply(kp_call_t *call, const char *type, const char *filename, buf_t *b)
+{
+    Kumppani__V1__EventTextReply r = KUMPPANI__V1__EVENT_TEXT_REPLY__INIT;
+    r.content_type = (char *)type;
+    r.filename = (char *)filename;
+    r.text = b->p ? b->p : "";
+    if (b->n > 900 * 1024)
+        kp_call_fail(call, C(CONFLICT), "the text would exceed 900 KiB; narrow the filter");
+    else
+        kp_call_ok(call, &r.base);
+    free(b->p);
+}
+
+static const char *
+s_enum_name(const ProtobufCEnumDescriptor *d, int v, const char *prefix, char *buf)
+{
+    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+    if (!ev)
+        return "unknown";
+    const char *n = ev->name;
+    size_t pl = strlen(prefix);
+    if (strncmp(n, prefix, pl) == 0)
+        n += pl;
+    size_t i = 0;
+    for (; n[i] && i < 47; i++)
+        buf[i] = n[i] == '_' ? '-' : (char)(n[i] >= 'A' && n[i] <= 'Z' ? n[i] + 32 : n[i]);
+    buf[i] = 0;
+    return buf;
+}
+
+static const char *
+s_role(int v, char *buf)
+{
+    return s_enum_name(&kumppani__v1__participant_role__descriptor, v, "ROLE_", buf);
+}
+
+static const char *
+s_kind(int v, char *buf)
+{
+    return s_enum_name(&kumppani__v1__event_kind__descriptor, v, "KIND_", buf);
+}
+
+/* ---- door CSV ---------------------------------------------------------------------------- */
+
+static void
+s_csv_field(buf_t *b, const char *v, bool last)
+{
+    s_put(b, "\"", 1);
+    if (*v == '=' || *v == '+' || *v == '-' || *v == '@')
+        s_put(b, "'", 1);
+    for (const char *p = v; *p; p++) {
+        if (*p == '"')
+            s_put(b, "\"\"", 2);
+        else if (*p == '\n' || *p == '\t')
+            s_put(b, " ", 1);
+        else
+            s_put(b, p, 1);
+    }
+    s_put(b, last ? "\"\r\n" : "\",", last ? 3 : 2);
+}
+
+typedef struct {
+    evt_tx_t *t;
+    buf_t *b;
+    int rc;
+    unsigned rows;
+} csv_acc_t;
+
+static int
+s_csv_row(void *arg, uint64_t id, int state)
+{
+    csv_acc_t *a = arg;
+    if (state != SS(CONFIRMED))
+        return 0;
+    evt_signup_t *s;
+    bool found;
+    if ((a->rc = evt_signup_get(a->t, id, &s, &found)))
+        return 1;
+    if (!found)
+        return 0;
+    char num[32], role[48];
+    snprintf(num, sizeof num, "%llu", (unsigned long long)s->id);
+    s_csv_field(a->b, num, false);
+    s_csv_field(a->b, s->name, false);
+    s_csv_field(a->b, s->organisation, false);
+    s_csv_field(a->b, s_role(s->role, role), false);
+    snprintf(num, sizeof num, "%u", s->companions);
+    s_csv_field(a->b, num, false);
+    s_csv_field(a->b, s->accessibility_text, false);
+    s_csv_field(a->b, s->dietary_text, false);
+    s_csv_field(a->b,
+                s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED  ? "attended"
+                : s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_NO_SHOW ? "no-show"
+                                                                                : "",
+                true);
+    a->rows++;
+    return 0;
+}
+
+void
+evt_h_door_csv(kp_call_t *call, void *svc)
+{
+    evt_tx_t T, *t = &T;
+    evt_tx_init(t, call, svc);
+    const Kumppani__V1__EventRef *rq = kp_call_body(call);
+    evt_event_t *ev = evt_load_event(call, t, rq->event_id);
+    if (!ev)
+        return;
+    buf_t b = {0};
+    s_put(&b,
+          "\"signup\",\"name\",\"organisation\",\"role\",\"companions\",\"accessibility\","
+          "\"dietary\",\"attendance\"\r\n",
+          strlen("\"signup\",\"name\",\"organisation\",\"role\",\"companions\",\"accessibility\","
+                 "\"dietary\",\"attendance\"\r\n"));
+    csv_acc_t a = {t, &b, 0, 0};
+    int rc = evt_signups_each(t, ev->id, 0, UINT32_MAX, s_csv_row, &a);
+    if (rc || a.rc) {
+        free(b.p);
+        kp_call_fail_err(call, rc ? rc : a.rc);
+        return;
+    }
+    char fn[64];
+    snprintf(fn, sizeof fn, "event-%llu-door.csv", (unsigned long long)ev->id);
+    kp_log_info("door.csv", "event=%llu rows=%u", (unsigned long long)ev->id, a.rows);
+    s_text_reply(call, "text/csv; charset=utf-8", fn, &b);
+}
+
+/* ---- statistics -------------------------------------------------------------------------- */
+
+#define ROWS_MAX 600
+
+typedef struct {
+    Kumppani__V1__EventStatsRow **v;
+    size_t n;
+} rows_t;
+
+static Kumppani__V1__EventStatsRow *
+s_row(evt_tx_t *t, rows_t *r, const char *key)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->v[i]->key, key) == 0)
+            return r->v[i];
+    if (r->n == ROWS_MAX)
+        return NULL;
+    Kumppani__V1__EventStatsRow *row = kp_arena_alloc(t->arena, sizeof *row);
+    char *k = kp_arena_memdup(t->arena, key, strlen(key));
+    if (!row || !k)
+        return NULL;
+    kumppani__v1__event_stats_row__init(row);
+    row->key = k;
+    r->v[r->n++] = row;
+    return row;
+}
+
+typedef struct {
+    evt_tx_t *t;
+    const Kumppani__V1__EventStatsRequest *rq;
+    Kumppani__V1__EventStatsRow total;
+    rows_t kind, muni, role, month, event;
+    evt_event_t *ev;
+    uint32_t role_seen; /* roles counted for the current event */
+    int rc;
+} stats_t;
+
+static void
+s_add_event(Kumppani__V1__EventStatsRow *row, const evt_event_t *ev)
+{
+    if (!row)
+        return;
+    row->events_n++;
+    row->held_n += ev->state == ES(HELD);
+    row->cancelled_n += ev->state == ES(CANCELLED);
+    if (ev->state != ES(CANCELLED)) {
+        row->participants_n += ev->confirmed_n;
+        row->waitlisted_n += ev->waitlisted_n;
+        row->attended_n += ev->attended_n;
+        row->no_show_n += ev->no_show_n;
+    }
+}
+
+static int
+s_stats_signup(void *arg, uint64_t id, int state)
+{
+    stats_t *st = arg;
+    if (state != SS(CONFIRMED) && state != SS(WAITLISTED))
+        return 0;
+    evt_signup_t *s;
+    bool found;
+    if ((st->rc = evt_signup_get(st->t, id, &s, &found)))
+        return 1;
+    if (!found)
+        return 0;
+    char name[48];
+    Kumppani__V1__EventStatsRow *row = s_row(st->t, &st->role, s_role(s->role, name));
+    if (!row)
+        return 0;
+    uint32_t p = 1 + s->companions;
+    if (!(st->role_seen & (1u << (s->role & 31)))) {
+        st->role_seen |= 1u << (s->role & 31);
+        row->events_n++;
+    }
+    if (state == SS(WAITLISTED)) {
+        row->waitlisted_n += p;
+        return 0;
+    }
+    row->participants_n += p;
+    row->attended_n += s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED ? p : 0;
+    row->no_show_n += s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_NO_SHOW ? p : 0;
+    return 0;
+}
+
+static void
+s_month(int64_t t, char *buf, size_t len)
+{
+    /* Helsinki months: +2 h is close enough to put an event in its month except for one
+     * hour a year around midnight of a month's last day in summer; use +3 h from April to
+     * October. */
+    time_t tt = (time_t)(t + 2 * 3600);
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    if (tm.tm_mon >= 3 && tm.tm_mon <= 9) {
+        tt += 3600;
+        gmtime_r(&tt, &tm);
+    }
+    snprintf(buf, len, "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+}
+
+static int
+s_stats_event(void *arg, evt_event_t *ev)
+{
+    stats_t *st = arg;
+    const Kumppani__V1__EventStatsRequest *rq = st->rq;
+    if (ev->state == ES(DRAFT) || (rq->from_unix && ev->start_unix < rq->from_unix) ||
+        (rq->to_unix && ev->start_unix >= rq->to_unix) ||
+        (rq->municipality_code[0] && strcmp(rq->municipality_code, ev->municipality_code)) ||
+        (rq->kind && (int)ev->kind != (int)rq->kind))
+        return 0;
+    char key[48];
+    s_add_event(&st->total, ev);
+    s_add_event(s_row(st->t, &st->kind, s_kind(ev->kind, key)), ev);
+    s_add_event(s_row(st->t, &st->muni, ev->municipality_code), ev);
+    s_month(ev->start_unix, key, sizeof key);
+    s_add_event(s_row(st->t, &st->month, key), ev);
+    snprintf(key, sizeof key, "%llu", (unsigned long long)ev->id);
+    Kumppani__V1__EventStatsRow *er = s_row(st->t, &st->event, key);
+    if (er) {
+        s_add_event(er, ev);
+        er->title = ev->title;
+    }
+    if (ev->state != ES(CANCELLED)) {
+        st->role_seen = 0;
+        int rc = evt_signups_each(st->t, ev->id, 0, UINT32_MAX, s_stats_signup, st);
+        if (rc || st->rc) {
+            st->rc = rc ? rc : st->rc;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void
+evt_h_stats(kp_call_t *call, void *svc)
+{
+    evt_tx_t T, *t = &T;
+    evt_tx_init(t, call, svc);
+    const Kumppani__V1__EventStatsRequest *rq = kp_call_body(call);
+    if (rq->from_unix < 0 || rq->to_unix < 0 || (rq->to_unix && rq->to_unix <= rq->from_unix)) {
+        kp_call_fail(call, C(INVALID), "field 'to_unix': after from_unix (0: no bound)");
+        return;
+    }
+    if (rq->municipality_code[0] &&
+        !evt_municipality_ok(call, t, "municipality_code", rq->municipality_code))
+        return;
+    if (rq->kind < 0 || rq->kind > KUMPPANI__V1__EVENT_KIND__KIND_OTHER) {
+        kp_call_fail(call, C(INVALID), "field 'kind': one of the EventKind values");
+        return;
+    }
+    stats_t st = {.t = t, .rq = rq};
+    kumppani__v1__event_stats_row__init(&st.total);
+    st.total.key = "all";
+    rows_t *all[] = {&st.kind, &st.muni, &st.role, &st.month, &st.event};
+    for (size_t i = 0; i < 5; i++) {
+        all[i]->v = kp_arena_alloc(t->arena, ROWS_MAX * sizeof *all[i]->v);
+        if (!all[i]->v) {
+            kp_call_fail_err(call, KP_ENOMEM);
+            return;
+        }
+    }
+    int rc = evt_events_each(t, 0, 100000, s_stats_event, &st);
+    if (rc || st.rc) {
+        kp_call_fail_err(call, rc ? rc : st.rc);
+        return;
+    }
+    Kumppani__V1__EventStatsReply r = KUMPPANI__V1__EVENT_STATS_REPLY__INIT;
+    r.total = &st.total;
+    r.by_kind = st.kind.v;
+    r.n_by_kind = st.kind.n;
+    r.by_municipality = st.muni.v;
+    r.n_by_municipality = st.muni.n;
+    r.by_role = st.role.v;
+    r.n_by_role = st.role.n;
+    r.by_month = st.month.v;
+    r.n_by_month = st.month.n;
+    r.by_event = st.event.v;
+    r.n_by_event = st.event.n;
+    kp_call_ok(call, &r.base);
+}
+
+/* ---- iCalendar --------------------------------------------------------------------------- */
+
+/* Appends one content line, folded at 75 octets (CRLF + space), never splitting UTF-8. */
+static void
+s_ical_line(buf_t *b, const char *line)
+{
+    size_t n = strlen(line), col = 0;
+    for (size_t i = 0; i < n;) {
+        size_t clen = 1;
+        unsigned char c = (unsigned char)line[i];
+        if (c >= 0xF0)
+            clen = 4;
+        else if (c >= 0xE0)
+            clen = 3;
+        else if (c >= 0xC0)
+            clen = 2;
+        if (i + clen > n)
+            clen = n - i;
+        if (col + clen > 75) {
+            s_put(b, "\r\n ", 3);
+            col = 1;
+        }
+        s_put(b, line + i, clen);
+        col += clen;
+        i += clen;
+    }
+    s_put(b, "\r\n", 2);
+}
+
+/* name:value with value escaped as TEXT. */
+static void
+s_ical_text(buf_t *b, const char *name, const char *v)
+{
+    buf_t l = {0};
+    s_put(&l, name, strlen(name));
+    s_put(&l, ":", 1);
+    for (const char *p = v; *p; p++) {
+        switch (*p) {
+        case '\\':
+            s_put(&l, "\\\\", 2);
+            break;
+        case ';':
+            s_put(&l, "\\;", 2);
+            break;
+        case ',':
+            s_put(&l, "\\,", 2);
+            break;
+        case '\n':
+            s_put(&l, "\\n", 2);
+            break;
+        case '\r':
+            break;
+        default:
+            s_put(&l, p, 1);
+        }
+    }
+    s_ical_line(b, l.p);
+    free(l.p);
+}
+
+static void
+s_ical_time(buf_t *b, const char *name, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    char line[64];
+    snprintf(line, sizeof line, "%s:%04d%02d%02dT%02d%02d%02dZ", name, tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    s_ical_line(b, line);
+}
+
+static void
+s_ical_begin(buf_t *b)
+{
+    s_ical_line(b, "BEGIN:VCALENDAR");
+    s_ical_line(b, "VERSION:2.0");
+    s_ical_line(b, "PRODID:-//Kumppani//events//FI");
+    s_ical_line(b, "CALSCALE:GREGORIAN");
+    s_ical_line(b, "METHOD:PUBLISH");
+}
+
+static void
+s_ical_event(buf_t *b, const evt_event_t *ev, int64_t now_ms)
+{
+    char line[128], kind[48];
+    s_ical_line(b, "BEGIN:VEVENT");
+    snprintf(line, sizeof line, "UID:event-%llu@kumppani", (unsigned long long)ev->id);
+    s_ical_line(b, line);
+    s_ical_time(b, "DTSTAMP", now_ms / 1000);
+    s_ical_time(b, "LAST-MODIFIED", ev->updated_ms / 1000);
+    s_ical_time(b, "DTSTART", ev->start_unix);
+    s_ical_time(b, "DTEND", ev->end_unix);
+    snprintf(line, sizeof line, "SEQUENCE:%u", ev->sequence);
+    s_ical_line(b, line);
+    s_ical_text(b, "SUMMARY", ev->title);
+    if (ev->place[0])
+        s_ical_text(b, "LOCATION", ev->place);
+    else if (ev->online_url[0])
+        s_ical_text(b, "LOCATION", ev->online_url);
+    if (ev->online_url[0])
+        s_ical_text(b, "URL", ev->online_url);
+    buf_t d = {0};
+    if (ev->theme[0]) {
+        s_put(&d, ev->theme, strlen(ev->theme));
+        s_put(&d, "\n", 1);
+    }
+    s_put(&d, ev->description_text, strlen(ev->description_text));
+    if (ev->state == ES(CANCELLED) && ev->cancel_reason_text[0]) {
+        s_put(&d, d.n ? "\n" : "", d.n ? 1 : 0);
+        s_put(&d, ev->cancel_reason_text, strlen(ev->cancel_reason_text));
+    }
+    if (d.n)
+        s_ical_text(b, "DESCRIPTION", d.p);
+    free(d.p);
+    s_ical_text(b, "CATEGORIES", s_kind(ev->kind, kind));
+    s_ical_line(b, ev->state == ES(CANCELLED) ? "STATUS:CANCELLED" : "STATUS:CONFIRMED");
+    s_ical_line(b, "END:VEVENT");
+}
+
+void
+evt_h_ical_event(kp_call_t *call, void *svc)
+{
+    evt_tx_t T, *t = &T;
+    evt_tx_init(t, call, svc);
+    const Kumppani__V1__EventRef *rq = kp_call_body(call);
+    evt_event_t *ev = evt_load_event(call, t, rq->event_id);
+    if (!ev)
+        return;
+    if (ev->state == ES(DRAFT)) {
+        kp_call_fail(call, C(CONFLICT), "event is a draft; publish it first");
+        return;
+    }
+    buf_t b = {0};
+    s_ical_begin(&b);
+    s_ical_event(&b, ev, t->now_ms);
+    s_ical_line(&b, "END:VCALENDAR");
+    char fn[64];
+    snprintf(fn, sizeof fn, "event-%llu.ics", (unsigned long long)ev->id);
+    s_text_reply(call, "text/calendar; charset=utf-8", fn, &b);
+}
+
+typedef struct {
+    const Kumppani__V1__IcalFeedRequest *rq;
+    buf_t *b;
+    int64_t from, now_ms;
+    unsigned n;
+} feed_t;
+
+static int
+s_feed_event(void *arg, evt_event_t *ev)
+{
+    feed_t *f = arg;
+    if (ev->state == ES(DRAFT) || ev->state == ES(HELD) || ev->end_unix <= f->from ||
+        (f->rq->municipality_code[0] && strcmp(f->rq->municipality_code, ev->municipality_code)) ||
+        (f->rq->kind && (int)ev->kind != (int)f->rq->kind) ||
+        (f->rq->theme[0] && strcmp(f->rq->theme, ev->theme)))
+        return 0;
+    s_ical_event(f->b, ev, f->now_ms);
+    return ++f->n >= 500;
+}
+
+void
+evt_h_ical_feed(kp_call_t *call, void *svc)
+{
+    evt_tx_t T, *t = &T;
+    evt_tx_init(t, call, svc);
+    const Kumppani__V1__IcalFeedRequest *rq = kp_call_body(call);
+    if ((rq->municipality_code[0] &&
+         !evt_municipality_ok(call, t, "municipality_code", rq->municipality_code)) ||
+        !evt_text(call, "theme", rq->theme, 0, 100))
+        return;
+    if (rq->kind < 0 || rq->kind > KUMPPANI__V1__EVENT_KIND__KIND_OTHER) {
+        kp_call_fail(call, C(INVALID), "field 'kind': one of the EventKind values");
+        return;
+    }
+    if (rq->from_unix < 0) {
+        kp_call_fail(call, C(INVALID), "field 'from_unix': 0 (now) or a time");
+        return;
+    }
+    buf_t b = {0};
+    s_ical_begin(&b);
+    s_ical_line(&b, "X-WR-CALNAME:Kumppani");
+    feed_t f = {rq, &b, rq->from_unix ? rq->from_unix : t->now_ms / 1000, t->now_ms, 0};
+    int rc = evt_events_each(t, 0, 100000, s_feed_event, &f);
+    if (rc) {
+        free(b.p);
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    s_ical_line(&b, "END:VCALENDAR");
+    s_text_reply(call, "text/calendar; charset=utf-8", "kumppani.ics", &b);
+}

@@ -1,0 +1,679 @@
+/*  events/signup.c: sign-ups, capacity, role balance, the waitlist, offers and attendance.
+ *
+ *  Places. A sign-up takes 1 + companions places. The event counts places: confirmed_n,
+ *  offered_n (held by open offers) and waitlisted_n, and per role in role_counts (confirmed
+ *  there includes offered). A group is all or nothing: it is confirmed only if every place
+ *  fits, else the whole group waits; it is never split.
+ *
+ *  Fitting (s_fits). A sign-up of role R with p places fits when
+ *    - the capacity (if any) has p places beside those confirmed and offered,
+ *    - R's rule (if any) allows it: places of R + p <= max_n, and <= max_percent of capacity,
+ *    - the places still reserved for the other roles (reserved_n minus what each holds) stay
+ *      free.
+ *  A sign-up that does not fit is waitlisted, in order of arrival.
+ *
+ *  Filling (evt_fill). When places free up (a cancel, a declined or expired offer, a larger
+ *  capacity), the first waitlisted sign-up that fits whole moves up: promoted at once, or, if
+ *  the event has offer_window_minutes, offered the place until a deadline (the offers table,
+ *  watched by offers.c). An offer not accepted in time passes to the next. Filling stops when
+ *  the event is not open or has started. */
+#include "events.h"
+#include "kp_err.h"
+#include "kp_log.h"
+#include "kp_text.h"
+
+#include <string.h>
+
+#define C(x) EVT_C(x)
+#define SS(x) KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_##x
+#define MAX_COMPANIONS 20
+
+/* ---- places and roles -------------------------------------------------------------------- */
+
+static uint32_t
+s_places(const evt_signup_t *s)
+{
+    return 1 + s->companions;
+}
+
+static const Kumppani__V1__RoleRule *
+s_rule(const evt_event_t *ev, int role)
+{
+    for (size_t i = 0; i < ev->n_role_rules; i++)
+        if ((int)ev->role_rules[i]->role == role)
+            return ev->role_rules[i];
+    return NULL;
+}
+
+static uint32_t
+s_role_held(const evt_event_t *ev, int role)
+{
+    for (size_t i = 0; i < ev->n_role_counts; i++)
+        if ((int)ev->role_counts[i]->role == role)
+            return ev->role_counts[i]->confirmed_n;
+    return 0;
+}
+
+/* The role's count entry, added if missing (into the arena). NULL when out of memory. */
+static Kumppani__V1__RoleCount *
+s_role_count(evt_tx_t *t, evt_event_t *ev, int role)
+{
+    for (size_t i = 0; i < ev->n_role_counts; i++)
+        if ((int)ev->role_counts[i]->role == role)
+            return ev->role_counts[i];
+    Kumppani__V1__RoleCount **v = kp_arena_alloc(t->arena, (ev->n_role_counts + 1) * sizeof *v);
+    Kumppani__V1__RoleCount *rc = kp_arena_alloc(t->arena, sizeof *rc);
+    if (!v || !rc)
+        return NULL;
+    kumppani__v1__role_count__init(rc);
+    rc->role = role;
+    if (ev->n_role_counts)
+        memcpy(v, ev->role_counts, ev->n_role_counts * sizeof *v);
+    v[ev->n_role_counts++] = rc;
+    ev->role_counts = v;
+    return rc;
+}
+
+static bool
+s_fits(const evt_event_t *ev, int role, uint32_t places)
+{
+    uint64_t held = (uint64_t)ev->confirmed_n + ev->offered_n;
+    if (ev->capacity && held + places > ev->capacity)
+        return false;
+    uint64_t mine = (uint64_t)s_role_held(ev, role) + places;
+    const Kumppani__V1__RoleRule *r = s_rule(ev, role);
+    if (r && r->max_n && mine > r->max_n)
+        return false;
+    if (r && r->max_percent && ev->capacity && mine * 100 > (uint64_t)r->max_percent * ev->capacity)
+        return false;
+    if (ev->capacity) {
+        uint64_t reserved = 0;
+        for (size_t i = 0; i < ev->n_role_rules; i++) {
+            const Kumppani__V1__RoleRule *o = ev->role_rules[i];
+            uint32_t has = s_role_held(ev, o->role);
+            if ((int)o->role != role && o->reserved_n > has)
+                reserved += o->reserved_n - has;
+        }
+        if (held + places + reserved > ev->capacity)
+            return false;
+    }
+    return true;
+}
+
+/* Adds (sign = 1) or removes (sign = -1) the sign-up's places under state. */
+static int
+s_count(evt_tx_t *t, evt_event_t *ev, const evt_signup_t *s, int state, int sign)
+{
+    uint32_t p = s_places(s);
+    Kumppani__V1__RoleCount *rc = s_role_count(t, ev, s->role);
+    if (!rc)
+        return KP_ENOMEM;
+    uint32_t *ev_n = state == SS(CONFIRMED)    ? &ev->confirmed_n
+                     : state == SS(OFFERED)    ? &ev->offered_n
+                     : state == SS(WAITLISTED) ? &ev->waitlisted_n
+                                               : NULL;
+    uint32_t *role_n = state == SS(WAITLISTED) ? &rc->waitlisted_n : &rc->confirmed_n;
+    if (!ev_n)
+        return 0;
+    if (sign > 0) {
+        *ev_n += p;
+        *role_n += p;
+    } else {
+        *ev_n = *ev_n >= p ? *ev_n - p : 0;
+        *role_n = *role_n >= p ? *role_n - p : 0;
+    }
+    return 0;
+}
+
+static int
+s_emit_signup(evt_tx_t *t, const char *type, evt_signup_t *s)
+{
+    Kumppani__V1__SignupReply r = KUMPPANI__V1__SIGNUP_REPLY__INIT;
+    r.signup = s;
+    return evt_emit(t, type, &r.base);
+}
+
+/* ---- filling freed places ---------------------------------------------------------------- */
+
+typedef struct {
+    evt_tx_t *t;
+    evt_event_t *ev;
+    evt_signup_t *found;
+    int rc;
+    unsigned scanned;
+} fill_scan_t;
+
+static int
+s_fill_scan(void *arg, uint64_t id, int state)
+{
+    fill_scan_t *f = arg;
+    if (state != SS(WAITLISTED))
+        return 0;
+    if (++f->scanned > 5000)
+        return 1; /* bounded: the rest waits for the next freed place */
+    evt_signup_t *s;
+    bool found;
+    if ((f->rc = evt_signup_get(f->t, id, &s, &found)))
+        return 1;
+    if (found && s->state == SS(WAITLISTED) && s_fits(f->ev, s->role, s_places(s))) {
+        f->found = s;
+        return 1;
+    }
+    return 0;
+}
+
+int
+evt_fill(evt_tx_t *t, evt_event_t *ev)
+{
+    if (!EVT_OPEN(ev) || ev->start_unix <= t->now_ms / 1000 || ev->waitlisted_n == 0)
+        return 0;
+    for (unsigned moved = 0; moved < 10000; moved++) {
+        fill_scan_t f = {t, ev, NULL, 0, 0};
+        int rc = evt_signups_each(t, ev->id, 0, UINT32_MAX, s_fill_scan, &f);
+        if (rc || f.rc)
+            return rc ? rc : f.rc;
+        evt_signup_t *s = f.found;
+        if (!s)
+            return 0;
+        bool offer = ev->offer_window_minutes > 0;
+        if ((rc = s_count(t, ev, s, SS(WAITLISTED), -1)))
+            return rc;
+        s->state = offer ? SS(OFFERED) : SS(CONFIRMED);
+        s->updated_ms = t->now_ms;
+        if (offer) {
+            int64_t dl = t->now_ms + (int64_t)ev->offer_window_minutes * 60000;
+            if (dl > ev->start_unix * 1000)
+                dl = ev->start_unix * 1000; /* an offer never outlives the start */
+            s->offer_deadline_ms = dl;
+            if ((rc = evt_offer_put(t, dl, s->id)))
+                return rc;
+        }
+        if ((rc = s_count(t, ev, s, s->state, 1)) || (rc = evt_signup_put(t, s)) ||
+            (rc = s_emit_signup(t, offer ? "SignupOffered" : "SignupPromoted", s)))
+            return rc;
+        kp_log_info(offer ? "signup.offered" : "signup.promoted", "event=%llu signup=%llu",
+                    (unsigned long long)ev->id, (unsigned long long)s->id);
+    }
+    return 0;
+}
+
+/* ---- submit ------------------------------------------------------------------------------ */
+
+void
+evt_h_signup_submit(kp_call_t *call, void *svc)
+{
+    evt_tx_t T, *t = &T;
+    evt_tx_init(t, call, svc);
+    const Kumppani__V1__SubmitSignupRequest *rq = kp_call_body(call);
+    if (rq->event_id == 0) {
+        kp_call_fail(call, C(INVALID), "field 'event_id': required");
+        return;
+    }
+    if (!evt_source_ok(call, rq->source) ||
+        !evt_text(call, "external_id", rq->external_id, 1, 128) ||
+        !evt_text(call, "name", rq->name, 1, 200) ||
+        !evt_text(call, "organisation", rq->organisation, 0, 200) ||
+        !evt_language_ok(call, rq->language) ||
+        !evt_text(call, "accessibility_text", rq->accessibility_text, 0, 500) ||
+        !evt_text(call, "dietary_text", rq->dietary_text, 0, 500))
+        return;
+    if (!rq->email[0] && !rq->phone[0]) {
+        kp_call_fail(call, C(INVALID), "field 'email': an e-mail or a phone number is required");
+        return;
+    }
+    if (rq->email[0] && !kp_text_email_valid(rq->email)) {
+        kp_call_fail(call, C(INVALID), "field 'email': not a valid e-mail address");
+        return;
+    }
+    if (rq->phone[0] && !kp_text_phone_valid(rq->phone)) {
+        kp_call_fail(call, C(INVALID),
+                     "field 'phone': digits, spaces and dashes with an optional leading +");
+        return;
+    }
+    if (rq->role <= KUMPPANI__V1__PARTICIPANT_ROLE__ROLE_UNSPECIFIED ||
+        rq->role > KUMPPANI__V1__PARTICIPANT_ROLE__ROLE_EXPERIENCE_EXPERT) {
+        kp_call_fail(call, C(INVALID), "field 'role': required, one of the ParticipantRole values");
+        return;
+    }
+    if (rq->companions > MAX_COMPANIONS) {
+        kp_call_fail(call, C(INVALID), "field 'companions': at most %d", MAX_COMPANIONS);
+        return;
+    }
+    /* The publisher's own id makes the request idempotent: source NUL external_id. */
+    size_t sl = strlen(rq->source), el = strlen(rq->external_id);
+    char *key = kp_arena_alloc(t->arena, sl + 1 + el);
+    if (!key) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return;
+    }
+    memcpy(key, rq->source, sl);
+    key[sl] = 0;
+    memcpy(key + sl + 1, rq->external_id, el);
+    if (kp_call_idem(call, key, sl + 1 + el))
+        return;
+
+    evt_event_t *ev = evt_load_event(call, t, rq->event_id);
+    if (!ev)
+        return;
+    int64_t now_s = t->now_ms / 1000;
+    if (!EVT_OPEN(ev)) {
+        kp_call_fail(call, C(CONFLICT), "event is %s; sign-ups are open only when published",
+                     evt_state_name(ev->state));
+        return;
+    }
+    int64_t deadline = ev->signup_deadline_unix ? ev->signup_deadline_unix : ev->start_unix;
+    if (now_s >= deadline) {
+        kp_call_fail(call, C(CONFLICT), "the sign-up deadline of event %llu has passed",
+                     (unsigned long long)ev->id);
+        return;
+    }
+    int rc;
+    if (rq->email[0]) {
+        uint64_t other;
+        bool dup = false;
+        if ((rc = evt_email_get(t, ev->id, rq->email, &other, &dup))) {
+            kp_call_fail_err(call, rc);
+            return;
+        }
+        if (dup) {
+            kp_call_fail(call, C(CONFLICT),
+                         "this e-mail address is already signed up to event %llu (sign-up %llu)",
+                         (unsigned long long)ev->id, (unsigned long long)other);
+            return;
+        }
+    }
+    evt_signup_t s = KUMPPANI__V1__SIGNUP__INIT;
+    if ((rc = kp_store_next_id(t->store, evt_wtxn(t), "signup", &s.id))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    s.event_id = ev->id;
+    s.source = rq->source;
+    s.external_id = rq->external_id;
+    s.name = rq->name;
+    s.email = rq->email;
+    s.phone = rq->phone;
+    s.organisation = rq->organisation;
+    s.role = rq->role;
+    s.consent_reminders = rq->consent_reminders;
+    s.language = (char *)(rq->language[0] ? rq->language : ev->language);
+    s.companions = rq->companions;
+    s.accessibility_text = rq->accessibility_text;
+    s.dietary_text = rq->dietary_text;
+    s.created_ms = s.updated_ms = t->now_ms;
+    bool room = s_fits(ev, s.role, s_places(&s));
+    s.state = room ? SS(CONFIRMED) : SS(WAITLISTED);
+    ev->updated_ms = s.created_ms;
+    if ((rc = s_count(t, ev, &s, s.state, 1)) || (rc = evt_signup_put(t, &s)) ||
+        (rq->email[0] && (rc = evt_email_put(t, ev->id, rq->email, s.id))) ||
+        (rc = evt_event_put(t, ev)) ||
+        (rc = s_emit_signup(t, room ? "SignupConfirmed" : "SignupWaitlisted", &s))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_log_debug("signup.stored", "event=%llu signup=%llu state=%d", (unsigned long long)ev->id,
+                 (unsigned long long)s.id, s.state);
+    Kumppani__V1__SignupReply r = KUMPPANI__V1__SIGNUP_REPLY__INIT;
+    r.signup = &s;
+    kp_call_ok(call, &r.base);
+}
+
+/* ---- cancel, leave, offers --------------------------------------------------------------- */
+
+/* Finds the sign-up of a CancelSignupRequest (by id, or by source + external_id); answers
+ * the error and returns NULL if there is none. */
+static evt_signup_t *
+s_find(kp_call_t *call, evt_tx_t *t, const Kumppani__V1__CancelSignupRequest *rq)
+{
+    uint64_t id = rq->signup_id;
+    bool found = false;
+    int rc;
+    if (!id) {
+        if (!evt_source_ok(call, rq->source) ||
+            !evt_text(call, "external_id", rq->external_id, 1, 128))
+            return NULL;
+        if ((rc = evt_signup_by_ext(t, rq->source, rq->external_id, &id, &found))) {
+            kp_call_fail_err(call, rc);
+            return NULL;
+        }
+        if (!found) {
+            kp_call_fail(call, C(NOT_FOUND), "no sign-up with this source and external_id");
+            return NULL;
+        }
+    }
+    evt_signup_t *s;
+    if ((rc = evt_signup_get(t, id, &s, &found))) {
+        kp_call_fail_err(call, rc);
+        return NULL;
+    }
+    if (!found) {
+        kp_call_fail(call, C(NOT_FOUND), "sign-up %llu not found", (unsigned long long)id);
+        return NULL;
+    }
+    return s;
+}
+
+static void
+s_reply_signup(kp_call_t *call, evt_signup_t *s)
+{
+    Kumppani__V1__SignupReply r = KUMPPANI__V1__SIGNUP_REPLY__INIT;
+    r.signup = s;
+    kp_call_ok(call, &r.base);
+}
+
+/* Cancels a live sign-up with a reason and fills the place it frees. */
+static int
+s_cancel(evt_tx_t *t, evt_event_t *ev, evt_signup_t *s, const char *reason)
+{
+    int was = s->state, rc;
+    if ((rc = s_count(t, ev, s, was, -1)))
+        return rc;
+    if (was == SS(OFFERED) && (rc = evt_offer_del(t, s->offer_deadline_ms, s->id)))
+        return rc;
+    s->state = SS(CANCELLED);
+    s->cancel_reason = (char *)reason;
+    s->offer_deadline_ms = 0;
+    s->updated_ms = ev->updated_ms = t->now_ms;
+    if ((rc = evt_signup_put(t, s)) || (s->email[0] && (rc = evt_email_del(t, ev->id, s->email))) ||
+        (rc = s_emit_signup(t, "SignupCancelled", s)) ||
+        (was != SS(WAITLISTED) && (rc = evt_fill(t, ev))) || (rc = evt_event_put(t, ev)))
+        return rc;
+    kp_log_info("signup.cancelled", "event=%llu signup=%llu reason=%s", (unsigned long long)ev->id,
+                (unsigned long long)s->id, reason);
+    return 0;
+}
+
+int
+evt_offer_end(evt_tx_t *t, evt_signup_t *s, const char *reason)
+{
+    evt_event_t *ev;
+    bool found;
+    int rc = evt_event_get(t, s->event_id, &ev, &found);
+    if (rc)
+        return rc;
+    if (!found)
+        return KP_ECORRUPT;
+    return s_cancel(t, ev, s, reason);
+}
+
+/* The common start of cancel, leave, accept and decline: the sign-up and its event. */
+static evt_signup_t *
+s_begin(kp_call_t *call, evt_tx_t *t, evt_event_t **ev)
+{
+    evt_signup_t *s = s_find(call, t, kp_call_body(call));
+    if (!s)
+        return NULL;
+    *ev = evt_load_event(call, t, s->event_id);
+    return *ev ? s : NULL;
+}
+
+void
+evt_h_signup_cancel(kp_call_t *call, void *svc)
+{
+    evt_tx_t T, *t = &T;
+    evt_tx_init(t, call, svc);
+    evt_event_t *ev;
+    evt_signup_t *s = s_begin(call, t, &ev);
+    if (!s)
+        return;
+    if (s->state == SS(CANCELLED)) {
+        s_reply_signup(call, s); /* cancelling again changes nothing */
+        return;
+    }
+    int rc = s_cancel(t, ev, s, "request");
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    s_reply_signup(call, s);
+}
+
+void
+evt_h_signup_leave(kp_call_t *call, void *svc)
+{
+    evt_tx_t T, *t = &T;
+    evt_tx_init(t, call, svc);
+    evt_event_t *ev;
+    evt_signup_t *s = s_begin(call, t, &ev);
+    if (!s)
+        return;
+    if (s->state == SS(CANCELLED)) {
+        s_reply_signup(call, s);
+        return;
+    }
+    if (s->state != SS(WAITLISTED) && s->state != SS(OFFERED)) {
+        kp_call_fail(call, C(CONFLICT), "sign-up %llu is not on the waitlist (cancel it instead)",
+                     (unsigned long long)s->id);
+        return;
+    }
+    int rc = s_cancel(t, ev, s, "left-waitlist");
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    s_reply_signup(call, s);
+}
+
+void
+evt_h_signup_accept(kp_call_t *call, void *svc)
+{
+    evt_tx_t T, *t = &T;
+    evt_tx_init(t, call, svc);
+    evt_event_t *ev;
+    evt_signup_t *s = s_begin(call, t, &ev);
+    if (!s)
+        return;
+    if (s->state == SS(CONFIRMED)) {
+        s_reply_signup(call, s); /* accepting twice changes nothing */
+        return;
+    }
+    if (s->state != SS(OFFERED)) {
+        kp_call_fail(call, C(CONFLICT), "sign-up %llu has no open offer",
+                     (unsigned long long)s->id);
+        return;
+    }
+    if (t->now_ms >= s->offer_deadline_ms) {
+        kp_call_fail(call, C(CONFLICT), "the offer to sign-up %llu has expired",
+                     (unsigned long long)s->id);
+        return;
+    }
+    int rc;
+    if ((rc = evt_offer_del(t, s->offer_deadline_ms, s->id)) ||
+        (rc = s_count(t, ev, s, SS(OFFERED), -1))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    s->state = SS(CONFIRMED);
+    s->offer_deadline_ms = 0;
+    s->updated_ms = ev->updated_ms = t->now_ms;
+    if ((rc = s_count(t, ev, s, SS(CONFIRMED), 1)) || (rc = evt_signup_put(t, s)) ||
+        (rc = evt_event_put(t, ev)) || (rc = s_emit_signup(t, "SignupPromoted", s))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_log_info("signup.accepted", "event=%llu signup=%llu", (unsigned long long)ev->id,
+                (unsigned long long)s->id);
+    s_reply_signup(call, s);
+}
+
+void
+evt_h_signup_decline(kp_call_t *call, void *svc)
+{
+    evt_tx_t T, *t = &T;
+    evt_tx_init(t, call, svc);
+    evt_event_t *ev;
+    evt_signup_t *s = s_begin(call, t, &ev);
+    if (!s)
+        return;
+    if (s->state != SS(OFFERED)) {
+        kp_call_fail(call, C(CONFLICT), "sign-up %llu has no open offer",
+                     (unsigned long long)s->id);
+        return;
+    }
+    int rc = s_cancel(t, ev, s, "offer-declined");
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    s_reply_signup(call, s);
+}
+
+/* ---- attendance -------------------------------------------------------------------------- */
+
+void
+evt_h_signup_attendance(kp_call_t *call, void *svc)
+{
+    evt_tx_t T, *t = &T;
+    evt_tx_init(t, call, svc);
+    const Kumppani__V1__SignupAttendanceRequest *rq = kp_call_body(call);
+    if (rq->attendance != KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED &&
+        rq->attendance != KUMPPANI__V1__ATTENDANCE__ATTENDANCE_NO_SHOW) {
+        kp_call_fail(call, C(INVALID), "field 'attendance': ATTENDED or NO_SHOW");
+        return;
+    }
+    if (!rq->signup_id) {
+        kp_call_fail(call, C(INVALID), "field 'signup_id': required");
+        return;
+    }
+    evt_signup_t *s;
+    bool found;
+    int rc = evt_signup_get(t, rq->signup_id, &s, &found);
+    if (rc || !found) {
+        if (rc)
+            kp_call_fail_err(call, rc);
+        else
+            kp_call_fail(call, C(NOT_FOUND), "sign-up %llu not found",
+                         (unsigned long long)rq->signup_id);
+        return;
+    }
+    evt_event_t *ev = evt_load_event(call, t, s->event_id);
+    if (!ev)
+        return;
+    if (s->state != SS(CONFIRMED)) {
+        kp_call_fail(call, C(CONFLICT), "only a confirmed sign-up can attend");
+        return;
+    }
+    if (ev->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_CANCELLED ||
+        ev->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_DRAFT) {
+        kp_call_fail(call, C(CONFLICT), "event is %s; attendance cannot be marked",
+                     evt_state_name(ev->state));
+        return;
+    }
+    if (ev->start_unix > t->now_ms / 1000) {
+        kp_call_fail(call, C(CONFLICT), "event has not started yet");
+        return;
+    }
+    if ((int)s->attendance == (int)rq->attendance) {
+        s_reply_signup(call, s); /* the same mark again changes nothing */
+        return;
+    }
+    uint32_t p = s_places(s);
+    if (s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED)
+        ev->attended_n -= ev->attended_n >= p ? p : ev->attended_n;
+    else if (s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_NO_SHOW)
+        ev->no_show_n -= ev->no_show_n >= p ? p : ev->no_show_n;
+    if (rq->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED)
+        ev->attended_n += p;
+    else
+        ev->no_show_n += p;
+    s->attendance = rq->attendance;
+    s->updated_ms = ev->updated_ms = t->now_ms;
+    bool came = rq->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED;
+    if ((rc = evt_signup_put(t, s)) || (rc = evt_event_put(t, ev)) ||
+        (rc = s_emit_signup(t, came ? "SignupAttended" : "SignupNoShow", s))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_log_info("signup.attendance", "event=%llu signup=%llu attended=%d",
+                (unsigned long long)ev->id, (unsigned long long)s->id, came);
+    s_reply_signup(call, s);
+}
+
+/* ---- lists ------------------------------------------------------------------------------- */
+
+typedef struct {
+    evt_tx_t *t;
+    evt_signup_t **v;
+    size_t n;
+    int rc;
+} signup_acc_t;
+
+static int
+s_collect_signup(void *arg, uint64_t id, int state)
+{
+    (void)state;
+    signup_acc_t *acc = arg;
+    bool found;
+    evt_signup_t *s;
+    acc->rc = evt_signup_get(acc->t, id, &s, &found);
+    if (acc->rc)
+        return 1;
+    if (found)
+        acc->v[acc->n++] = s;
+    return 0;
+}
+
+void
+evt_h_signup_list(kp_call_t *call, void *svc)
+{
+    evt_tx_t T, *t = &T;
+    evt_tx_init(t, call, svc);
+    const Kumppani__V1__ListSignupsRequest *rq = kp_call_body(call);
+    unsigned limit = rq->limit == 0 ? 100 : rq->limit;
+    if (limit > 1000) {
+        kp_call_fail(call, C(INVALID), "field 'limit': at most 1000");
+        return;
+    }
+    evt_event_t *ev = evt_load_event(call, t, rq->event_id);
+    if (!ev)
+        return;
+    signup_acc_t acc = {t, kp_arena_alloc(t->arena, limit * sizeof *acc.v), 0, 0};
+    int rc = acc.v ? evt_signups_each(t, ev->id, rq->after_id, limit, s_collect_signup, &acc)
+                   : KP_ENOMEM;
+    if (rc || acc.rc) {
+        kp_call_fail_err(call, rc ? rc : acc.rc);
+        return;
+    }
+    Kumppani__V1__ListSignupsReply r = KUMPPANI__V1__LIST_SIGNUPS_REPLY__INIT;
+    r.event = ev;
+    r.signups = acc.v;
+    r.n_signups = acc.n;
+    kp_call_ok(call, &r.base);
+}
+
+typedef struct {
+    uint64_t *v;
+    size_t n, cap;
+} id_acc_t;
+
+static int
+s_collect_live(void *arg, uint64_t id, int state)
+{
+    id_acc_t *acc = arg;
+    if (state == SS(CANCELLED))
+        return 0;
+    if (acc->n == acc->cap)
+        return 1;
+    acc->v[acc->n++] = id;
+    return 0;
+}
+
+int
+evt_live_signups(evt_tx_t *t, uint64_t event_id, uint64_t **ids, size_t *n)
+{
+    evt_event_t *ev;
+    bool found;
+    int rc = evt_event_get(t, event_id, &ev, &found);
+    if (rc)
+        return rc;
+    size_t cap = found ? (size_t)ev->confirmed_n + ev->offered_n + ev->waitlisted_n + 1 : 1;
+    if (cap > 20000)
+        cap = 20000; /* bounded: the notifier also knows the sign-ups from their own events */
+    id_acc_t acc = {kp_arena_alloc(t->arena, cap * sizeof(uint64_t)), 0, cap};
+    if (!acc.v)
+        return KP_ENOMEM;
+    rc = evt_signups_each(t, event_id, 0, UINT32_MAX, s_collect_live, &acc);
+    *ids = acc.v;
+    *n = acc.n;
+    return rc;
+}
