@@ -12,19 +12,20 @@
 #include "kp_server.h"
 #include "kp_zsock.h"
 
-#define KP_BOOT_ITEMS(api, pub, data, name)                                                        \
-    {"data-dir", data, "directory of this service's LMDB store", NULL},                            \
-        {"api", api, "ROUTER endpoint to bind for requests", NULL},                                \
-        {"pub", pub, "PUB endpoint to bind for the event log", NULL},                              \
-        {"keys-dir", NULL, "directory of CURVE keys; unset: plain TCP (development only)", NULL},  \
-        {"key-name", name, "this service's key pair <keys-dir>/<key-name>.key", NULL},             \
-        {"allow", NULL, "allow-list file (default <keys-dir>/allow)", NULL},                       \
-        {"log-level", "info", "err, warning, notice, info or debug", NULL},                        \
-        {"map-size-mb", "8192", "LMDB map size in MiB (sparse)", NULL},                            \
-        {"heartbeat-ms", "1000", "interval of heartbeats on the PUB socket", NULL},                \
-    {                                                                                              \
-        "batch-max", "2048", "requests per turn (group commit)", NULL                              \
-    }
+/* clang-format off */
+#define KP_BOOT_ITEMS(api, pub, data, name) \
+    {"data-dir", data, "directory of this service's LMDB store", NULL}, \
+    {"api", api, "ROUTER endpoint to bind for requests", NULL}, \
+    {"pub", pub, "PUB endpoint to bind for the event log", NULL}, \
+    {"keys-dir", NULL, "directory of CURVE keys; unset: plain TCP (development only)", NULL}, \
+    {"key-name", name, "this service's key pair <keys-dir>/<key-name>.key", NULL}, \
+    {"allow", NULL, "allow-list file (default <keys-dir>/allow)", NULL}, \
+    {"log-level", "info", "err, warning, notice, info or debug", NULL}, \
+    {"map-size-mb", "8192", "LMDB map size in MiB (sparse)", NULL}, \
+    {"heartbeat-ms", "1000", "interval of heartbeats on the PUB socket", NULL}, \
+    {"batch-max", "2048", "requests per turn (group commit)", NULL}, \
+    {"metrics-file", NULL, "Prometheus text file rewritten every 5 s (textfile collector)", NULL}
+/* clang-format on */
 
 typedef struct {
     kp_keypair_t keys;

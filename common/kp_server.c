@@ -17,6 +17,7 @@
 
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_metrics.h"
 #include "kp_time.h"
 #include "kp_wire.h"
 #include "kp_zwatch.h"
@@ -72,7 +73,7 @@ struct kp_server {
     kp_zwatch_t *rwatch;
     kp_zap_t *zap;
     uv_prepare_t prepare;
-    uv_timer_t heartbeat;
+    uv_timer_t heartbeat, metrics;
     uv_signal_t sigint, sigterm;
     kp_arena_t *turn_arena, *req_arena;
     out_reply_t *replies;
@@ -351,22 +352,48 @@ s_replay(kp_call_t *call, void *svc)
     kp_call_ok(call, &page.base);
 }
 
+/* The health figures; consumer parts add their lag. Strings and arrays live in arena a. */
+static void
+s_health_fill(kp_server_t *self, kp_arena_t *a, Kumppani__V1__HealthReply *r)
+{
+    r->service = self->name;
+    r->head_seq = kp_store_head(self->store);
+    r->last_commit_ms = self->last_commit_ms;
+    r->started_ms = self->started_ms;
+    r->commits = self->commits;
+    r->committed_requests = self->committed_requests;
+    kp_store_usage(self->store, &r->store_used_bytes, &r->store_map_bytes);
+    r->schema_version = self->opts.schema_version;
+    r->zap_denied = self->zap ? kp_zap_denied(self->zap) : 0;
+    r->now_ms = kp_now_ms();
+    for (unsigned i = 0; i < self->parts_n; i++)
+        if (self->parts[i].health)
+            self->parts[i].health(self->parts[i].arg, a, r);
+}
+
 static void
 s_health(kp_call_t *call, void *svc)
 {
     (void)svc;
-    kp_server_t *self = call->srv;
     Kumppani__V1__HealthReply r = KUMPPANI__V1__HEALTH_REPLY__INIT;
-    r.service = self->name;
-    r.head_seq = kp_store_head(self->store);
-    r.last_commit_ms = self->last_commit_ms;
-    r.started_ms = self->started_ms;
-    r.commits = self->commits;
-    r.committed_requests = self->committed_requests;
-    for (unsigned i = 0; i < self->parts_n; i++)
-        if (self->parts[i].health)
-            self->parts[i].health(self->parts[i].arg, self->req_arena, &r);
+    s_health_fill(call->srv, call->srv->req_arena, &r);
     kp_call_ok(call, &r.base);
+}
+
+/* Rewrites the metrics file (node_exporter's textfile collector reads it). */
+static void
+s_on_metrics(uv_timer_t *h)
+{
+    kp_server_t *self = h->data;
+    kp_arena_t *a = kp_arena_new(256u << 10);
+    Kumppani__V1__HealthReply r = KUMPPANI__V1__HEALTH_REPLY__INIT;
+    s_health_fill(self, a, &r);
+    char buf[16384];
+    int n = kp_metrics_format(&r, 1, buf, sizeof buf);
+    int rc = n < 0 ? KP_ETOOBIG : kp_metrics_write(self->opts.metrics_file, buf, (size_t)n);
+    if (rc)
+        kp_log_warn("metrics.write", "err=%d what=\"%s\"", rc, kp_strerror(rc));
+    kp_arena_destroy(&a);
 }
 
 static const kp_method_t s_builtin[] = {
@@ -616,6 +643,7 @@ s_shutdown(kp_server_t *self)
     kp_zap_close(&self->zap);
     uv_close((uv_handle_t *)&self->prepare, s_on_close_handle);
     uv_close((uv_handle_t *)&self->heartbeat, s_on_close_handle);
+    uv_close((uv_handle_t *)&self->metrics, s_on_close_handle);
     uv_close((uv_handle_t *)&self->sigint, s_on_close_handle);
     uv_close((uv_handle_t *)&self->sigterm, s_on_close_handle);
     zmq_close(self->router);
@@ -678,7 +706,9 @@ kp_server_new(kp_server_t **out, uv_loop_t *loop, const kp_server_opts_t *opts)
                           .map_size = opts->map_size,
                           .dbs = opts->dbs,
                           .dbs_n = opts->dbs_n,
-                          .schema_version = opts->schema_version};
+                          .schema_version = opts->schema_version,
+                          .migrate = opts->migrate,
+                          .migrate_arg = opts->migrate_arg};
     int rc = kp_store_open(&self->store, &so);
     if (rc) {
         kp_log_err("store.open", "err=%d what=\"%s\"", rc, kp_strerror(rc));
@@ -704,6 +734,10 @@ kp_server_new(kp_server_t **out, uv_loop_t *loop, const kp_server_opts_t *opts)
     if (self->pub)
         uv_timer_start(&self->heartbeat, s_on_heartbeat, self->opts.heartbeat_ms,
                        self->opts.heartbeat_ms);
+    uv_timer_init(loop, &self->metrics);
+    self->metrics.data = self;
+    if (opts->metrics_file && *opts->metrics_file)
+        uv_timer_start(&self->metrics, s_on_metrics, 0, 5000);
     uv_signal_init(loop, &self->sigint);
     uv_signal_init(loop, &self->sigterm);
     self->sigint.data = self->sigterm.data = self;

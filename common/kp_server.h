@@ -69,8 +69,12 @@ typedef struct {
     const char *const *dbs;   /* the service's own databases (kp_store_opts_t) */
     unsigned dbs_n;
     unsigned schema_version;
-    unsigned heartbeat_ms; /* 0: 1000 */
-    unsigned batch_max;    /* requests per turn; 0: 2048 */
+    unsigned heartbeat_ms;    /* 0: 1000 */
+    unsigned batch_max;       /* requests per turn; 0: 2048 */
+    const char *metrics_file; /* Prometheus text rewritten every 5 s; NULL: none */
+    /* Upgrade of an older store (kp_store_opts_t.migrate); NULL: nothing to change. */
+    int (*migrate)(void *arg, MDB_txn *txn, unsigned from, unsigned to);
+    void *migrate_arg;
     const kp_method_t *methods;
     unsigned methods_n;
     void *svc; /* passed to every handler */

@@ -64,17 +64,23 @@ s_load_head(kp_store_t *self, MDB_txn *txn)
 }
 
 static int
-s_schema(kp_store_t *self, MDB_txn *txn, unsigned version)
+s_schema_put(kp_store_t *self, MDB_txn *txn, unsigned version)
 {
-    MDB_val k = {7, "schema"}, v;
+    uint8_t buf[8];
+    kp_be64_put(buf, version);
+    MDB_val k = {6, "schema"}, v = {8, buf};
+    return s_mdb("put", mdb_put(txn, self->builtin[DB_META], &k, &v, 0));
+}
+
+/* Records the schema of a new store; refuses a newer one; migrates an older one. */
+static int
+s_schema(kp_store_t *self, MDB_txn *txn, const kp_store_opts_t *opts)
+{
+    unsigned version = opts->schema_version;
+    MDB_val k = {6, "schema"}, v;
     int rc = mdb_get(txn, self->builtin[DB_META], &k, &v);
-    if (rc == MDB_NOTFOUND) {
-        uint8_t buf[8];
-        kp_be64_put(buf, version);
-        v.mv_size = 8;
-        v.mv_data = buf;
-        return s_mdb("put", mdb_put(txn, self->builtin[DB_META], &k, &v, 0));
-    }
+    if (rc == MDB_NOTFOUND)
+        return s_schema_put(self, txn, version);
     if (rc)
         return s_mdb("get", rc);
     if (v.mv_size != 8)
@@ -84,6 +90,16 @@ s_schema(kp_store_t *self, MDB_txn *txn, unsigned version)
         kp_log_err("store.version", "stored=%llu supported=%u", (unsigned long long)stored,
                    version);
         return KP_EVERSION;
+    }
+    if (stored < version) {
+        kp_log_notice("store.migrate", "from=%llu to=%u", (unsigned long long)stored, version);
+        if (opts->migrate &&
+            (rc = opts->migrate(opts->migrate_arg, txn, (unsigned)stored, version)) != 0) {
+            kp_log_err("store.migrate", "from=%llu to=%u err=%d", (unsigned long long)stored,
+                       version, rc);
+            return rc;
+        }
+        return s_schema_put(self, txn, version);
     }
     return 0;
 }
@@ -119,7 +135,7 @@ kp_store_open(kp_store_t **out, const kp_store_opts_t *opts)
         if ((rc = mdb_dbi_open(txn, opts->dbs[i], MDB_CREATE, &self->dbs[i])) != 0)
             goto fail;
     self->dbs_n = opts->dbs_n;
-    int krc = s_schema(self, txn, opts->schema_version);
+    int krc = s_schema(self, txn, opts);
     if (krc == 0)
         krc = s_load_head(self, txn);
     if (krc) {
@@ -170,6 +186,17 @@ MDB_env *
 kp_store_env(kp_store_t *self)
 {
     return self->env;
+}
+
+void
+kp_store_usage(kp_store_t *self, uint64_t *used, uint64_t *map)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    mdb_env_info(self->env, &info);
+    mdb_env_stat(self->env, &st);
+    *used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+    *map = info.me_mapsize;
 }
 
 const char *

@@ -34,10 +34,16 @@ typedef struct {
     const char *const *dbs;  /* the service's own database names */
     unsigned dbs_n;          /* at most 24 */
     unsigned schema_version; /* this program's schema; a newer store is refused */
+    /* Upgrades an older store: called once at open, inside the opening transaction, with
+     * the stored version (from < to); the version is then recorded as `to`. NULL: an older
+     * store needs no change. Returns 0 or a KP code (the store is then not opened). */
+    int (*migrate)(void *arg, MDB_txn *txn, unsigned from, unsigned to);
+    void *migrate_arg;
 } kp_store_opts_t;
 
-/* Opens (creating if needed) the environment. Returns 0, -errno, KP_ESTORE or KP_EVERSION
- * (the store was written by a newer program). Caller owns *out; free with kp_store_close. */
+/* Opens (creating if needed) the environment, migrating an older schema (see migrate).
+ * Returns 0, -errno, KP_ESTORE or KP_EVERSION (the store was written by a newer program:
+ * refused, untouched). Caller owns *out; free with kp_store_close. */
 int kp_store_open(kp_store_t **out, const kp_store_opts_t *opts);
 
 /* Aborts an open turn and closes the environment. Accepts NULL; sets *self_p to NULL. */
@@ -47,6 +53,9 @@ void kp_store_close(kp_store_t **self_p);
 MDB_dbi kp_store_dbi(const kp_store_t *self, unsigned i);
 
 MDB_env *kp_store_env(kp_store_t *self);
+
+/* Bytes of the map in use (last page number × page size) and the map size. */
+void kp_store_usage(kp_store_t *self, uint64_t *used, uint64_t *map);
 const char *kp_store_source(const kp_store_t *self);
 
 /* ---- the turn --------------------------------------------------------------------------- */
