@@ -543,6 +543,113 @@ s_hex_val(int c)
     return -1;
 }
 
+#define MERGE_WORDS_MAX 64
+
+/* The words index in collation order for one query word: each distinct indexed word that
+ * starts with w is a run already sorted by "sk 0 id"; merging the runs gives every
+ * organisation with such a word in order, from just after the cursor. Returns 0, a KP error,
+ * or 1 when w matches more than MERGE_WORDS_MAX distinct words (the caller does otherwise). */
+static int
+s_merge_word(page_t *p, const qword_t *w, const uint8_t *cur_pos, size_t cur_len)
+{
+    kp_call_t *call = p->call;
+    MDB_dbi db = s_dbi(call, REG_DB_WORDS);
+    MDB_txn *txn = kp_call_txn(call);
+    MDB_cursor *cur[MERGE_WORDS_MAX];
+    MDB_val head[MERGE_WORDS_MAX];
+    size_t wlen[MERGE_WORDS_MAX];
+    unsigned n = 0;
+    int rc = 0, trc = 0;
+    uint8_t key[REG_WORD_MAX + 2 + POS_MAX];
+    /* Distinct words: from w, then past each word ("word" 0x01 is above every "word 0 ..."). */
+    MDB_cursor *scan;
+    if ((rc = mdb_cursor_open(txn, db, &scan)))
+        return reg_mdb(rc);
+    MDB_val k = {w->n, (void *)w->w}, d;
+    rc = mdb_cursor_get(scan, &k, &d, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size >= w->n && memcmp(k.mv_data, w->w, w->n) == 0) {
+        const uint8_t *z = memchr(k.mv_data, 0, k.mv_size);
+        if (!z)
+            break;
+        if (n == MERGE_WORDS_MAX) {
+            n++;
+            break;
+        }
+        size_t l = (size_t)(z - (const uint8_t *)k.mv_data);
+        /* Open this run at "word 0 cursor" (or its start). */
+        memcpy(key, k.mv_data, l);
+        key[l] = 0;
+        memcpy(key + l + 1, cur_pos, cur_len);
+        wlen[n] = l;
+        if ((rc = mdb_cursor_open(txn, db, &cur[n])))
+            break;
+        MDB_val rk = {l + 1 + cur_len, key}, rd;
+        int r2 = mdb_cursor_get(cur[n], &rk, &rd, MDB_SET_RANGE);
+        if (r2 == 0 && cur_len && rk.mv_size == l + 1 + cur_len &&
+            memcmp(rk.mv_data, key, rk.mv_size) == 0)
+            r2 = mdb_cursor_get(cur[n], &rk, &rd, MDB_NEXT);
+        if (r2 == 0 && rk.mv_size > l + 1 && memcmp(rk.mv_data, key, l + 1) == 0)
+            head[n] = (MDB_val){rk.mv_size - l - 1, (uint8_t *)rk.mv_data + l + 1};
+        else
+            head[n] = (MDB_val){0, NULL};
+        n++;
+        key[l] = 1;
+        k = (MDB_val){l + 1, key};
+        rc = mdb_cursor_get(scan, &k, &d, MDB_SET_RANGE);
+    }
+    mdb_cursor_close(scan);
+    if (rc && rc != MDB_NOTFOUND) {
+        for (unsigned i = 0; i < n && i < MERGE_WORDS_MAX; i++)
+            mdb_cursor_close(cur[i]);
+        return reg_mdb(rc);
+    }
+    if (n > MERGE_WORDS_MAX) {
+        for (unsigned i = 0; i < MERGE_WORDS_MAX; i++)
+            mdb_cursor_close(cur[i]);
+        return 1;
+    }
+    uint8_t prev[POS_MAX];
+    size_t prev_len = 0;
+    rc = 0;
+    for (;;) {
+        int best = -1;
+        for (unsigned i = 0; i < n; i++)
+            if (head[i].mv_size && (best < 0 || s_cmp_pos(&head[i], &head[best]) < 0))
+                best = (int)i;
+        if (best < 0)
+            break;
+        if (p->scanned >= SCAN_BUDGET && p->out->n_organisations < p->limit) {
+            p->more = true;
+            break;
+        }
+        MDB_val h = head[best];
+        if (!(prev_len == h.mv_size && memcmp(prev, h.mv_data, prev_len) == 0)) {
+            prev_len = h.mv_size;
+            memcpy(prev, h.mv_data, prev_len);
+            trc = s_take(p, h.mv_data, h.mv_size, NULL);
+            if (trc)
+                break;
+        }
+        size_t l = wlen[best];
+        MDB_val rk, rd;
+        int r2 = mdb_cursor_get(cur[best], &rk, &rd, MDB_NEXT);
+        if (r2 == 0 && rk.mv_size > l + 1 && ((const uint8_t *)rk.mv_data)[l] == 0 &&
+            memcmp(rk.mv_data, w->w, w->n) == 0)
+            head[best] = (MDB_val){rk.mv_size - l - 1, (uint8_t *)rk.mv_data + l + 1};
+        else if (r2 == 0 || r2 == MDB_NOTFOUND)
+            head[best] = (MDB_val){0, NULL};
+        else {
+            rc = reg_mdb(r2);
+            break;
+        }
+    }
+    for (unsigned i = 0; i < n; i++)
+        mdb_cursor_close(cur[i]);
+    if (trc < 0)
+        return trc;
+    return rc;
+}
+
 int
 reg_search(kp_call_t *call, const Kumppani__V1__SearchRequest *rq, Kumppani__V1__SearchReply *out)
 {
@@ -585,6 +692,20 @@ reg_search(kp_call_t *call, const Kumppani__V1__SearchRequest *rq, Kumppani__V1_
                 best_n = n;
                 best = i;
             }
+        }
+        if (best_n > WORDS_COLLECT_MAX) {
+            /* Many entries: walk the runs of the longest query word in order instead. */
+            for (unsigned i = 0; i < f.qn; i++)
+                if (f.q[i].n > f.q[best].n)
+                    best = i;
+            rc = s_merge_word(&p, &f.q[best], cur_pos, cur_len);
+            if (rc < 0)
+                return rc;
+            if (rc == 0) {
+                out->scanned = p.scanned;
+                goto done;
+            }
+            rc = 0;
         }
         if (best_n <= WORDS_COLLECT_MAX) {
             MDB_val *v = kp_arena_alloc(a, (best_n + 1) * sizeof *v);

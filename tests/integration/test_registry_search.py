@@ -73,6 +73,26 @@ try:
                 break
         full = [o.id for o in search(c, query=q, limit=50).organisations]
         check(seen == full, "paging one by one equals one page (query %r)" % q)
+    # Many entries for one word (above the collect limit): the merged runs of the words index.
+    for chunk in range(3):
+        rows = "".join("Testi Seura %d,743,youth\n" % i for i in range(chunk * 800, chunk * 800 + 800))
+        r = c.call("registry.csv.import", R.ImportRequest(
+            kind=R.CSV_KIND_ORGANISATIONS, csv=("name_fi,home_municipality,fields\n" + rows).encode()))
+        assert r.status.code == OK and R.ImportReply.FromString(r.body).created == 800, r
+    want = sorted("Testi Seura %d" % i for i in range(2400))
+    got, cur = [], ""
+    while True:
+        page = search(c, query="tes seu", limit=200, cursor=cur)
+        got += [o.fields.name_fi for o in page.organisations]
+        cur = page.next_cursor
+        if not cur:
+            break
+    check(got == want, "2400 matches of a frequent word: all, once, in order (%d)" % len(got))
+    got = [o.fields.name_fi for o in search(c, query="testi 123", limit=50).organisations]
+    check(got == ["Testi Seura 123", "Testi Seura 1230", "Testi Seura 1231", "Testi Seura 1232",
+                  "Testi Seura 1233", "Testi Seura 1234", "Testi Seura 1235", "Testi Seura 1236",
+                  "Testi Seura 1237", "Testi Seura 1238", "Testi Seura 1239"],
+          "a frequent word and a rare one: %s" % got[:3])
     r = c.call("registry.org.search", R.SearchRequest(cursor="zz"))
     check(r.status.code == E.CODE_INVALID and "cursor" in r.status.message, "bad cursor")
     r = c.call("registry.org.search", R.SearchRequest(limit=1000))
