@@ -214,6 +214,20 @@ try:
         check(t in types, "event %s on the log" % t)
     check(not any(b"Diagnoosi" in e.payload for e in page.events),
           "the sensitive detail is in no event")
+    # ---- the CLI --------------------------------------------------------------------------------
+    import json, os, subprocess
+    cli = [os.path.join(os.environ["KP_BIN_DIR"], "kumppani"), "--endpoint", b.api, "--keys",
+           os.path.join(s.dir, "nokeys")]
+    out = subprocess.run(cli + ["--json", "broker", "experts"], capture_output=True, text=True)
+    check(out.returncode == 0 and len(json.loads(out.stdout)["experts"]) == 4,
+          "CLI: broker experts --json")
+    out = subprocess.run(cli + ["broker", "explain", str(rid)], capture_output=True,
+                         text=True)
+    check(out.returncode == 0 and "language" in out.stdout and "rule:" in out.stdout,
+          "CLI: broker request explain (table)")
+    out = subprocess.run(cli + ["broker", "offer-accept", "999999"], capture_output=True,
+                         text=True)
+    check(out.returncode == 4, "CLI: an error answer exits 4")
 finally:
     s.close()
 done()
