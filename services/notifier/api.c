@@ -1,0 +1,266 @@
+/*  notifier/api.c: the request handlers (status, preview, dead letters, retry, the schedule of
+ *  an event, opt-out). Validate, then write; errors name the field and the rule. */
+#include "kp_err.h"
+#include "kp_log.h"
+#include "kp_text.h"
+#include "notifier.h"
+
+#include <string.h>
+
+#define C(x) KUMPPANI__V1__CODE__CODE_##x
+#define ST(x) KUMPPANI__V1__NOTIFICATION_STATE__NOTIFICATION_STATE_##x
+#define CH(x) KUMPPANI__V1__NOTIFICATION_CHANNEL__CHANNEL_##x
+
+static bool
+s_key_ok(kp_call_t *call, const char *key)
+{
+    size_t n = strlen(key);
+    if (n == 0 || n > NTF_KEY_MAX) {
+        kp_call_fail(call, C(INVALID), "field 'key': 1..%d characters required", NTF_KEY_MAX);
+        return false;
+    }
+    return true;
+}
+
+static ntf_rec_t *
+s_load(kp_call_t *call, ntf_t *n, const char *key)
+{
+    if (!s_key_ok(call, key))
+        return NULL;
+    ntf_rec_t *r = NULL;
+    bool found = false;
+    int rc = ntf_rec_get(n, kp_call_txn(call), kp_call_arena(call), key, &r, &found);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return NULL;
+    }
+    if (!found) {
+        kp_call_fail(call, C(NOT_FOUND), "notification not found");
+        return NULL;
+    }
+    return r;
+}
+
+static void
+s_status(kp_call_t *call, void *svc)
+{
+    const Kumppani__V1__NotificationRef *rq = kp_call_body(call);
+    ntf_rec_t *r = s_load(call, svc, rq->key);
+    if (!r)
+        return;
+    Kumppani__V1__NotificationReply rep = KUMPPANI__V1__NOTIFICATION_REPLY__INIT;
+    rep.notification = r;
+    kp_call_ok(call, &rep.base);
+}
+
+static void
+s_preview(kp_call_t *call, void *svc)
+{
+    ntf_t *n = svc;
+    const Kumppani__V1__NotificationRef *rq = kp_call_body(call);
+    ntf_rec_t *r = s_load(call, n, rq->key);
+    if (!r)
+        return;
+    ntf_msg_t m;
+    int rc = ntf_render(n, kp_call_arena(call), r, ntf_now_ms(n), &m);
+    if (rc) {
+        kp_call_fail(call, C(CONFLICT), "notification cannot be rendered (address)");
+        return;
+    }
+    Kumppani__V1__PreviewReply rep = KUMPPANI__V1__PREVIEW_REPLY__INIT;
+    rep.notification = r;
+    rep.subject = m.subject;
+    rep.body_text =
+        r->channel == CH(SMS)
+            ? ntf_render_sms_body(kp_call_arena(call), n->conf.sms_body, r->address, m.text)
+            : m.text;
+    rep.ical_text = m.ical;
+    rep.message_text = m.message;
+    if (!rep.body_text) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return;
+    }
+    kp_call_ok(call, &rep.base);
+}
+
+static bool
+s_limit(kp_call_t *call, uint32_t limit, uint32_t *out)
+{
+    if (limit > 500) {
+        kp_call_fail(call, C(INVALID), "field 'limit': at most 500 (0: 100)");
+        return false;
+    }
+    *out = limit ? limit : 100;
+    return true;
+}
+
+static void
+s_dead_list(kp_call_t *call, void *svc)
+{
+    ntf_t *n = svc;
+    const Kumppani__V1__ListNotificationsRequest *rq = kp_call_body(call);
+    uint32_t limit;
+    if (!s_limit(call, rq->limit, &limit))
+        return;
+    if (strlen(rq->after_key) > NTF_KEY_MAX) {
+        kp_call_fail(call, C(INVALID), "field 'after_key': at most %d characters", NTF_KEY_MAX);
+        return;
+    }
+    MDB_txn *txn = kp_call_txn(call);
+    kp_arena_t *a = kp_call_arena(call);
+    ntf_rec_t **v = kp_arena_alloc(a, limit * sizeof *v);
+    size_t vn = 0;
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, kp_store_dbi(kp_call_store(call), NTF_DB_DEAD), &c);
+    if (rc || !v) {
+        kp_call_fail_err(call, v ? kp_err_from_mdb(rc) : KP_ENOMEM);
+        return;
+    }
+    MDB_val k = {strlen(rq->after_key), rq->after_key}, d;
+    rc =
+        k.mv_size ? mdb_cursor_get(c, &k, &d, MDB_SET_RANGE) : mdb_cursor_get(c, &k, &d, MDB_FIRST);
+    if (rc == 0 && rq->after_key[0] && k.mv_size == strlen(rq->after_key) &&
+        memcmp(k.mv_data, rq->after_key, k.mv_size) == 0)
+        rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+    int err = 0;
+    while (rc == 0 && vn < limit) {
+        char *key = kp_arena_memdup(a, k.mv_data, k.mv_size);
+        bool found;
+        if (!key) {
+            err = KP_ENOMEM;
+            break;
+        }
+        if ((err = ntf_rec_get(n, txn, a, key, &v[vn], &found)))
+            break;
+        if (found)
+            vn++;
+        rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    if (err || (rc && rc != MDB_NOTFOUND)) {
+        kp_call_fail_err(call, err ? err : kp_err_from_mdb(rc));
+        return;
+    }
+    Kumppani__V1__ListNotificationsReply rep = KUMPPANI__V1__LIST_NOTIFICATIONS_REPLY__INIT;
+    rep.notifications = v;
+    rep.n_notifications = vn;
+    kp_call_ok(call, &rep.base);
+}
+
+static void
+s_schedule(kp_call_t *call, void *svc)
+{
+    ntf_t *n = svc;
+    const Kumppani__V1__ListNotificationsRequest *rq = kp_call_body(call);
+    if (rq->event_id == 0) {
+        kp_call_fail(call, C(INVALID), "field 'event_id': required");
+        return;
+    }
+    MDB_txn *txn = kp_call_txn(call);
+    kp_arena_t *a = kp_call_arena(call);
+    char **keys;
+    size_t keys_n;
+    int rc = ntf_event_keys(n, txn, a, rq->event_id, &keys, &keys_n);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    if (keys_n > 2000)
+        keys_n = 2000;
+    ntf_rec_t **v = kp_arena_alloc(a, (keys_n + 1) * sizeof *v);
+    size_t vn = 0;
+    if (!v) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return;
+    }
+    for (size_t i = 0; i < keys_n; i++) {
+        bool found;
+        if ((rc = ntf_rec_get(n, txn, a, keys[i], &v[vn], &found))) {
+            kp_call_fail_err(call, rc);
+            return;
+        }
+        if (found)
+            vn++;
+    }
+    Kumppani__V1__ListNotificationsReply rep = KUMPPANI__V1__LIST_NOTIFICATIONS_REPLY__INIT;
+    rep.notifications = v;
+    rep.n_notifications = vn;
+    kp_call_ok(call, &rep.base);
+}
+
+static void
+s_retry(kp_call_t *call, void *svc)
+{
+    ntf_t *n = svc;
+    const Kumppani__V1__NotificationRef *rq = kp_call_body(call);
+    ntf_rec_t *old = s_load(call, n, rq->key);
+    if (!old)
+        return;
+    if (old->state != ST(DEAD)) {
+        kp_call_fail(call, C(CONFLICT), "notification is not a dead letter");
+        return;
+    }
+    ntf_rec_t *r;
+    bool found;
+    kp_arena_t *a = kp_call_arena(call);
+    int rc = ntf_rec_get(n, kp_call_txn(call), a, rq->key, &r, &found);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    MDB_txn *txn = kp_call_wtxn(call);
+    int64_t now = ntf_now_ms(n);
+    r->state = ST(SCHEDULED);
+    r->due_ms = now;
+    r->created_ms = now; /* a new horizon for the retries */
+    r->attempts_n = 0;
+    ntf_rec_attempt(a, r, now, false, "retry-requested");
+    if ((r->channel == CH(WEBHOOK) && (rc = ntf_state_set(n, txn, "webhook-off", false))) ||
+        (rc = ntf_rec_put(n, txn, a, old, r))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_log_info("dead.retry", "channel=%d", r->channel);
+    ntf_dlv_kick(n);
+    Kumppani__V1__NotificationReply rep = KUMPPANI__V1__NOTIFICATION_REPLY__INIT;
+    rep.notification = r;
+    kp_call_ok(call, &rep.base);
+}
+
+static void
+s_optout(kp_call_t *call, void *svc)
+{
+    ntf_t *n = svc;
+    const Kumppani__V1__OptOutRequest *rq = kp_call_body(call);
+    if (rq->channel != CH(EMAIL) && rq->channel != CH(SMS)) {
+        kp_call_fail(call, C(INVALID), "field 'channel': CHANNEL_EMAIL or CHANNEL_SMS");
+        return;
+    }
+    if (rq->channel == CH(EMAIL) ? !kp_text_email_valid(rq->address)
+                                 : !kp_text_phone_valid(rq->address)) {
+        kp_call_fail(call, C(INVALID), "field 'address': an e-mail or phone number of the channel");
+        return;
+    }
+    int rc = ntf_optout_set(n, kp_call_wtxn(call), rq->channel, rq->address, !rq->opt_in);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_log_info("optout.set", "channel=%d out=%d", rq->channel, !rq->opt_in);
+    Kumppani__V1__OptOutReply rep = KUMPPANI__V1__OPT_OUT_REPLY__INIT;
+    rep.opted_out = !rq->opt_in;
+    kp_call_ok(call, &rep.base);
+}
+
+#define READ (KP_ROLE_ADMIN | KP_ROLE_READER | KP_ROLE_SERVICE)
+const kp_method_t ntf_methods[] = {
+    {"notifier.status", READ, &kumppani__v1__notification_ref__descriptor, s_status},
+    {"notifier.preview", READ, &kumppani__v1__notification_ref__descriptor, s_preview},
+    {"notifier.dead.list", READ, &kumppani__v1__list_notifications_request__descriptor,
+     s_dead_list},
+    {"notifier.schedule", READ, &kumppani__v1__list_notifications_request__descriptor, s_schedule},
+    {"notifier.dead.retry", KP_ROLE_ADMIN, &kumppani__v1__notification_ref__descriptor, s_retry},
+    {"notifier.optout", KP_ROLE_ADMIN | KP_ROLE_SERVICE, &kumppani__v1__opt_out_request__descriptor,
+     s_optout},
+};
+const unsigned ntf_methods_n = sizeof ntf_methods / sizeof ntf_methods[0];

@@ -1,0 +1,157 @@
+/*  The notifier service, private header (prefix ntf_).
+ *
+ *  Store layout (keys big-endian where numeric, so that LMDB keeps them in order):
+ *      ntf        notification key (text)               -> Notification
+ *      due        due_ms (8) . key                      -> "" (the schedule and the leases)
+ *      by_event   event_id (8) . key                    -> "" (schedule of an event)
+ *      dead       key                                   -> "" (dead letters)
+ *      events     event_id (8)                          -> EventInfo (as last heard)
+ *      signups    signup_id (8)                         -> Signup (as last heard)
+ *      ev_signups event_id (8) . signup_id (8)          -> "" (live sign-ups of an event)
+ *      optout     channel (1) . lower-case address      -> ""
+ *      state      name                                  -> value ("webhook-off")
+ *  plus kp_store's meta, log, idem and offsets.
+ *
+ *  Exactly-once in effect: notifications are planned while the consumer applies an event, in
+ *  the same transaction as the consumer offset, under a deterministic key (put with
+ *  MDB_NOOVERWRITE: planning the same key again changes nothing). Delivery takes a lease
+ *  (the due entry moves to now + lease-ms and the state becomes SENDING) in one turn, starts
+ *  the transfer after that turn commits, and records the outcome in a later turn. A crash
+ *  after the hand-over and before the record sends the message again when the lease expires
+ *  (at-least-once at that one boundary; the same Message-ID identifies the duplicate).
+ *
+ *  No state derived from the store lives in memory: the in-flight transfers are the only
+ *  memory, and a lost transfer is recovered by its lease. */
+#ifndef NTF_NOTIFIER_H
+#define NTF_NOTIFIER_H
+
+#include "kp_arena.h"
+#include "kp_server.h"
+#include "kumppani/v1/events.pb-c.h"
+#include "kumppani/v1/notifier.pb-c.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum {
+    NTF_DB_NTF,
+    NTF_DB_DUE,
+    NTF_DB_BY_EVENT,
+    NTF_DB_DEAD,
+    NTF_DB_EVENTS,
+    NTF_DB_SIGNUPS,
+    NTF_DB_EV_SIGNUPS,
+    NTF_DB_OPTOUT,
+    NTF_DB_STATE,
+    NTF_DB_N
+};
+
+#define NTF_SCHEMA_VERSION 1
+#define NTF_KEY_MAX 200
+#define NTF_ATTEMPTS_KEPT 20
+#define NTF_KINDS_N 10 /* EventKind values 1..9 */
+
+typedef Kumppani__V1__Notification ntf_rec_t;
+
+typedef struct {
+    /* SMTP */
+    const char *smtp_url; /* smtp://host:port */
+    const char *smtp_user, *smtp_password;
+    const char *smtp_from; /* envelope and From: address */
+    const char *smtp_from_name;
+    const char *smtp_tls; /* off, try, require */
+    /* webhooks and SMS */
+    const char *webhook_url, *webhook_secret;
+    const char *sms_url, *sms_body;
+    /* delivery */
+    uint64_t retry_base_ms, retry_max, horizon_ms, lease_ms, inflight_max, timeout_ms;
+    /* planning: reminder hours before the start per EventKind (0-terminated lists) */
+    unsigned reminders[NTF_KINDS_N][8];
+    unsigned quiet_from_h, quiet_to_h;
+    /* test hook: a file holding a clock offset in ms, read every tick */
+    const char *clock_file;
+} ntf_conf_t;
+
+typedef struct ntf_dlv ntf_dlv_t;
+
+typedef struct {
+    kp_server_t *srv;
+    kp_store_t *st;
+    uv_loop_t *loop;
+    kp_arena_t *plan_arena; /* scratch of the consumer's apply; reset per event */
+    kp_arena_t *dlv_arena;  /* scratch of the deliverer; reset per use */
+    ntf_conf_t conf;
+    ntf_dlv_t *dlv;
+    int64_t clock_offset_ms;
+} ntf_t;
+
+extern const char *const ntf_db_names[NTF_DB_N];
+extern const kp_method_t ntf_methods[];
+extern const unsigned ntf_methods_n;
+
+/* The service's now: wall clock plus the test clock offset. */
+int64_t ntf_now_ms(const ntf_t *n);
+
+/* ---- store.c: each returns 0 (with *found where a record may be absent) or a KP code.
+ * Records decode into arena a and are valid until it resets. */
+int ntf_rec_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const char *key, ntf_rec_t **out,
+                bool *found);
+/* Writes the record and keeps the due/by_event/dead indexes in step with its state and due
+ * time; old is the stored version (NULL for a new record). */
+int ntf_rec_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const ntf_rec_t *old, const ntf_rec_t *r);
+/* Plans a new record: a no-op if the key exists. *planned says whether it was new. */
+int ntf_rec_plan(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const ntf_rec_t *r, bool *planned);
+/* Appends an attempt (keeping the last NTF_ATTEMPTS_KEPT) to r, in arena a. */
+void ntf_rec_attempt(kp_arena_t *a, ntf_rec_t *r, int64_t now_ms, bool ok, const char *result);
+
+int ntf_event_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t id, Kumppani__V1__EventInfo **out,
+                  bool *found);
+int ntf_event_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__EventInfo *e);
+int ntf_signup_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t id, Kumppani__V1__Signup **out,
+                   bool *found);
+int ntf_signup_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__Signup *s);
+/* Live sign-up ids of an event into an arena array. */
+int ntf_event_signups(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t event_id, uint64_t **ids,
+                      size_t *ids_n);
+/* Keys of the notifications of an event (any state), into an arena array. */
+int ntf_event_keys(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t event_id, char ***keys,
+                   size_t *keys_n);
+int ntf_optout_get(ntf_t *n, MDB_txn *txn, int channel, const char *address, bool *out);
+int ntf_optout_set(ntf_t *n, MDB_txn *txn, int channel, const char *address, bool on);
+int ntf_state_get(ntf_t *n, MDB_txn *txn, const char *name, bool *on);
+int ntf_state_set(ntf_t *n, MDB_txn *txn, const char *name, bool on);
+
+/* ---- plan.c: the consumer's apply function for the events service's log. */
+int ntf_plan_events(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
+/* Applies an event of a further source (expert-broker, registry): recorded in webhooks only
+ * until those services' schemas settle. */
+int ntf_plan_other(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
+/* Parses "1=168,24;*=24" into conf->reminders. Returns 0 or -1. */
+int ntf_plan_parse_reminders(ntf_conf_t *conf, const char *spec);
+/* The next time at or after t_ms that an SMS may go out (quiet hours, Helsinki). */
+int64_t ntf_quiet_next(const ntf_conf_t *conf, int64_t t_ms);
+
+/* ---- render.c: builds what is sent, in arena a. Each returns 0 or KP_ENOMEM/KP_EINVAL. */
+typedef struct {
+    char *subject;
+    char *text;    /* the text part / SMS text / webhook body */
+    char *ical;    /* "" if none */
+    char *message; /* e-mail: the whole RFC 5322 message, CRLF line ends */
+    size_t message_len;
+} ntf_msg_t;
+int ntf_render(const ntf_t *n, kp_arena_t *a, const ntf_rec_t *r, int64_t now_ms, ntf_msg_t *out);
+/* RFC 2047 encoded-word(s) of UTF-8 text s (always encoded; never holds CR or LF). */
+char *ntf_render_encoded_word(kp_arena_t *a, const char *s);
+/* The SMS gateway body: the configured template with {to} and {text} JSON-escaped. */
+char *ntf_render_sms_body(kp_arena_t *a, const char *tmpl, const char *to, const char *text);
+/* The stable Message-ID of a key, "<hex@domain>". */
+char *ntf_render_message_id(kp_arena_t *a, const char *key, const char *from);
+
+/* ---- deliver.c */
+int ntf_dlv_start(ntf_t *n);
+/* Asks the deliverer to look at the schedule again (after planning or an API change). */
+void ntf_dlv_kick(ntf_t *n);
+/* Frees what ntf_dlv_start allocated; after the server is destroyed. */
+void ntf_dlv_free(ntf_t *n);
+
+#endif

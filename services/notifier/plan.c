@@ -1,0 +1,412 @@
+/*  notifier/plan.c: the rules that turn the events service's log into notifications.
+ *
+ *  Runs inside kp_consumer's apply, in the turn transaction that also stores the consumer's
+ *  offset, so a plan and the offset commit together. Every notification gets a deterministic
+ *  key (see notifier.proto) and is planned with ntf_rec_plan (a no-op for a known key).
+ *
+ *  Rules for a sign-up (channels: e-mail if it has an address; SMS if it has a phone and a
+ *  gateway is configured, for the time-critical kinds, or for every kind without e-mail):
+ *    - SignupConfirmed: a confirmation, and reminders at the configured hours before the
+ *      start (per event kind; default 168 h and 24 h for partnership tables, 24 h otherwise).
+ *      Reminders already in the past are dropped; if every reminder is past (sign-up inside
+ *      the last window) the confirmation becomes a single "see you soon".
+ *    - SignupWaitlisted, SignupOffered: a notice. SignupPromoted: a notice and reminders.
+ *    - SignupCancelled: every scheduled message of the sign-up is cancelled; a notice.
+ *  Rules for an event: EventRescheduled cancels the scheduled reminders, sends a notice to
+ *  every live sign-up and plans reminders for the new time; EventCancelled cancels everything
+ *  scheduled and sends a notice (urgent if the start is less than 24 h ahead).
+ *  Consent: without consent_reminders no reminder or "see you soon" is planned.
+ *  Every event of the log is also posted to the webhook endpoint, if one is configured. */
+#include "kp_err.h"
+#include "kp_log.h"
+#include "notifier.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ST(x) KUMPPANI__V1__NOTIFICATION_STATE__NOTIFICATION_STATE_##x
+#define MK(x) KUMPPANI__V1__MESSAGE_KIND__MESSAGE_KIND_##x
+#define CH(x) KUMPPANI__V1__NOTIFICATION_CHANNEL__CHANNEL_##x
+
+int
+ntf_plan_parse_reminders(ntf_conf_t *conf, const char *spec)
+{
+    /* "1=168,24;*=24": kind=hours,...; '*' sets every kind not named. */
+    unsigned def[8] = {0};
+    bool named[NTF_KINDS_N] = {false};
+    memset(conf->reminders, 0, sizeof conf->reminders);
+    const char *p = spec;
+    while (*p) {
+        const char *semi = strchr(p, ';');
+        size_t len = semi ? (size_t)(semi - p) : strlen(p);
+        char part[128];
+        if (len >= sizeof part)
+            return -1;
+        memcpy(part, p, len);
+        part[len] = 0;
+        char *eq = strchr(part, '=');
+        if (!eq)
+            return -1;
+        *eq = 0;
+        unsigned hours[8] = {0}, hn = 0;
+        char *q = eq + 1;
+        while (*q) {
+            char *end;
+            unsigned long h = strtoul(q, &end, 10);
+            if (end == q || h == 0 || h > 24 * 60 || hn == 7)
+                return -1;
+            hours[hn++] = (unsigned)h;
+            q = *end == ',' ? end + 1 : end;
+            if (*end && *end != ',')
+                return -1;
+        }
+        if (strcmp(part, "*") == 0) {
+            memcpy(def, hours, sizeof def);
+        } else {
+            char *end;
+            unsigned long k = strtoul(part, &end, 10);
+            if (*end || k == 0 || k >= NTF_KINDS_N)
+                return -1;
+            memcpy(conf->reminders[k], hours, sizeof hours);
+            named[k] = true;
+        }
+        p += len + (semi ? 1 : 0);
+    }
+    for (int k = 0; k < NTF_KINDS_N; k++)
+        if (!named[k])
+            memcpy(conf->reminders[k], def, sizeof def);
+    return 0;
+}
+
+int64_t
+ntf_quiet_next(const ntf_conf_t *conf, int64_t t_ms)
+{
+    unsigned from = conf->quiet_from_h, to = conf->quiet_to_h;
+    if (from == to)
+        return t_ms;
+    time_t t = (time_t)(t_ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    unsigned h = (unsigned)tm.tm_hour;
+    bool quiet = from > to ? (h >= from || h < to) : (h >= from && h < to);
+    if (!quiet)
+        return t_ms;
+    if (!(from > to && h < to))
+        tm.tm_mday += 1; /* the morning after */
+    tm.tm_hour = (int)to;
+    tm.tm_min = tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    return (int64_t)mktime(&tm) * 1000;
+}
+
+typedef struct {
+    ntf_t *n;
+    MDB_txn *txn;
+    kp_arena_t *a;
+    const Kumppani__V1__Event *ev;
+    int64_t now_ms;
+} s_ctx_t;
+
+static const char *
+s_ch_name(int ch)
+{
+    return ch == CH(EMAIL) ? "email" : ch == CH(SMS) ? "sms" : "webhook";
+}
+
+static bool
+s_sms_kind(int kind)
+{
+    return kind == MK(REMINDER) || kind == MK(SEE_YOU_SOON) || kind == MK(EVENT_RESCHEDULED) ||
+           kind == MK(EVENT_CANCELLED) || kind == MK(OFFERED) || kind == MK(PROMOTED);
+}
+
+/* Plans kind for sign-up s on each of its channels. key_fmt has one %s for the channel. */
+static int
+s_plan_signup(s_ctx_t *c, const Kumppani__V1__Signup *s, const Kumppani__V1__EventInfo *e, int kind,
+              int64_t due_ms, unsigned hours, bool urgent, const char *key_base)
+{
+    int chans[2], chans_n = 0;
+    if (s->email && s->email[0])
+        chans[chans_n++] = CH(EMAIL);
+    if (s->phone && s->phone[0] && c->n->conf.sms_url && c->n->conf.sms_url[0] &&
+        (s_sms_kind(kind) || chans_n == 0))
+        chans[chans_n++] = CH(SMS);
+    for (int i = 0; i < chans_n; i++) {
+        ntf_rec_t r = KUMPPANI__V1__NOTIFICATION__INIT;
+        char key[NTF_KEY_MAX + 1];
+        snprintf(key, sizeof key, "%s/%s", key_base, s_ch_name(chans[i]));
+        r.key = key;
+        r.kind = kind;
+        r.channel = chans[i];
+        r.state = ST(SCHEDULED);
+        r.due_ms = due_ms;
+        if (chans[i] == CH(SMS) && !urgent)
+            r.due_ms = ntf_quiet_next(&c->n->conf, due_ms);
+        r.created_ms = c->now_ms;
+        r.source = (char *)"events";
+        r.source_seq = c->ev->seq;
+        r.event_id = s->event_id;
+        r.signup_id = s->id;
+        r.recipient_name = s->name;
+        r.address = chans[i] == CH(EMAIL) ? s->email : s->phone;
+        r.language = (char *)(s->language && s->language[0]
+                                  ? s->language
+                                  : (e && e->language && e->language[0] ? e->language : "fi"));
+        if (e) {
+            r.event_title = e->title;
+            r.event_start_unix = e->start_unix;
+            r.event_end_unix = e->end_unix;
+            r.event_place = e->place;
+            r.event_url = e->online_url;
+            r.event_sequence = (uint32_t)(e->updated_ms / 1000);
+            r.event_cancelled = e->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_CANCELLED;
+        }
+        r.urgent = urgent;
+        r.reminder_hours = hours;
+        bool planned;
+        int rc = ntf_rec_plan(c->n, c->txn, c->a, &r, &planned);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Plans the reminders of a confirmed sign-up; *any set if at least one is in the future. */
+static int
+s_plan_reminders(s_ctx_t *c, const Kumppani__V1__Signup *s, const Kumppani__V1__EventInfo *e,
+                 bool *any)
+{
+    *any = false;
+    if (!e || !s->consent_reminders)
+        return 0;
+    unsigned k = (unsigned)e->kind < NTF_KINDS_N ? (unsigned)e->kind : 0;
+    for (int i = 0; i < 8 && c->n->conf.reminders[k][i]; i++) {
+        unsigned h = c->n->conf.reminders[k][i];
+        int64_t due = e->start_unix * 1000 - (int64_t)h * 3600 * 1000;
+        if (due <= c->now_ms)
+            continue;
+        char base[NTF_KEY_MAX];
+        snprintf(base, sizeof base, "events/s%llu/remind%u/%lld", (unsigned long long)s->id, h,
+                 (long long)e->start_unix);
+        int rc = s_plan_signup(c, s, e, MK(REMINDER), due, h, false, base);
+        if (rc)
+            return rc;
+        *any = true;
+    }
+    return 0;
+}
+
+static bool
+s_has_reminders(const ntf_t *n, const Kumppani__V1__EventInfo *e)
+{
+    unsigned k = e && (unsigned)e->kind < NTF_KINDS_N ? (unsigned)e->kind : 0;
+    return e && n->conf.reminders[k][0] != 0;
+}
+
+/* Cancels the scheduled notifications of an event (of one sign-up if signup_id, only the
+ * reminder kinds if reminders_only). */
+static int
+s_cancel(s_ctx_t *c, uint64_t event_id, uint64_t signup_id, bool reminders_only)
+{
+    char **keys;
+    size_t keys_n;
+    int rc = ntf_event_keys(c->n, c->txn, c->a, event_id, &keys, &keys_n);
+    for (size_t i = 0; rc == 0 && i < keys_n; i++) {
+        ntf_rec_t *r, *old;
+        bool found;
+        if ((rc = ntf_rec_get(c->n, c->txn, c->a, keys[i], &old, &found)) || !found)
+            continue;
+        if (old->state != ST(SCHEDULED) || (signup_id && old->signup_id != signup_id) ||
+            old->channel == CH(WEBHOOK))
+            continue;
+        if (reminders_only && old->kind != MK(REMINDER) && old->kind != MK(SEE_YOU_SOON))
+            continue;
+        if ((rc = ntf_rec_get(c->n, c->txn, c->a, keys[i], &r, &found)))
+            break;
+        r->state = ST(CANCELLED);
+        ntf_rec_attempt(c->a, r, c->now_ms, false, "cancelled-by-source");
+        rc = ntf_rec_put(c->n, c->txn, c->a, old, r);
+    }
+    return rc;
+}
+
+static int
+s_signup_event(s_ctx_t *c, const char *type)
+{
+    const Kumppani__V1__Event *ev = c->ev;
+    Kumppani__V1__SignupReply *sr =
+        kumppani__v1__signup_reply__unpack(kp_arena_pbc(c->a), ev->payload.len, ev->payload.data);
+    if (!sr || !sr->signup) {
+        kp_log_warn("plan.undecodable", "seq=%llu", (unsigned long long)ev->seq);
+        return 0;
+    }
+    Kumppani__V1__Signup *s = sr->signup;
+    Kumppani__V1__EventInfo *e = NULL;
+    bool found = false;
+    int rc;
+    if ((rc = ntf_signup_put(c->n, c->txn, c->a, s)) ||
+        (rc = ntf_event_get(c->n, c->txn, c->a, s->event_id, &e, &found)))
+        return rc;
+    if (!found)
+        e = NULL;
+    char base[NTF_KEY_MAX];
+    unsigned long long sid = (unsigned long long)s->id;
+    if (strcmp(type, "SignupConfirmed") == 0 || strcmp(type, "SignupPromoted") == 0) {
+        bool any = false;
+        if ((rc = s_plan_reminders(c, s, e, &any)))
+            return rc;
+        bool promoted = type[6] == 'P';
+        int kind = promoted ? MK(PROMOTED) : MK(SIGNUP_CONFIRMED);
+        if (!promoted && !any && s->consent_reminders && s_has_reminders(c->n, e) &&
+            e->start_unix * 1000 > c->now_ms)
+            kind = MK(SEE_YOU_SOON);
+        snprintf(base, sizeof base, "events/s%llu/%s", sid, promoted ? "promoted" : "confirm");
+        return s_plan_signup(c, s, e, kind, c->now_ms, 0, false, base);
+    }
+    if (strcmp(type, "SignupWaitlisted") == 0) {
+        snprintf(base, sizeof base, "events/s%llu/waitlisted", sid);
+        return s_plan_signup(c, s, e, MK(WAITLISTED), c->now_ms, 0, false, base);
+    }
+    if (strcmp(type, "SignupOffered") == 0) {
+        snprintf(base, sizeof base, "events/%llu/s%llu/offered", (unsigned long long)ev->seq, sid);
+        return s_plan_signup(c, s, e, MK(OFFERED), c->now_ms, 0, true, base);
+    }
+    if (strcmp(type, "SignupCancelled") == 0) {
+        if ((rc = s_cancel(c, s->event_id, s->id, false)))
+            return rc;
+        snprintf(base, sizeof base, "events/s%llu/cancelled", sid);
+        return s_plan_signup(c, s, e, MK(SIGNUP_CANCELLED), c->now_ms, 0, false, base);
+    }
+    return 0;
+}
+
+static int
+s_event_event(s_ctx_t *c, const char *type)
+{
+    const Kumppani__V1__Event *ev = c->ev;
+    /* EventReply and EventChanged (events' later payload of EventRescheduled and
+     * EventCancelled) both carry the event as field 1. */
+    Kumppani__V1__EventReply *er =
+        kumppani__v1__event_reply__unpack(kp_arena_pbc(c->a), ev->payload.len, ev->payload.data);
+    if (!er || !er->event) {
+        kp_log_warn("plan.undecodable", "seq=%llu", (unsigned long long)ev->seq);
+        return 0;
+    }
+    Kumppani__V1__EventInfo *e = er->event;
+    int rc = ntf_event_put(c->n, c->txn, c->a, e);
+    if (rc)
+        return rc;
+    bool resched = strcmp(type, "EventRescheduled") == 0;
+    bool cancelled = strcmp(type, "EventCancelled") == 0;
+    if (!resched && !cancelled)
+        return 0;
+    if ((rc = s_cancel(c, e->id, 0, resched)))
+        return rc;
+    uint64_t *ids;
+    size_t ids_n;
+    if ((rc = ntf_event_signups(c->n, c->txn, c->a, e->id, &ids, &ids_n)))
+        return rc;
+    bool urgent = cancelled && e->start_unix * 1000 - c->now_ms < 24LL * 3600 * 1000;
+    for (size_t i = 0; i < ids_n; i++) {
+        Kumppani__V1__Signup *s;
+        bool found;
+        if ((rc = ntf_signup_get(c->n, c->txn, c->a, ids[i], &s, &found)))
+            return rc;
+        if (!found || s->state == KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_CANCELLED)
+            continue;
+        char base[NTF_KEY_MAX];
+        snprintf(base, sizeof base, "events/%llu/s%llu/%s", (unsigned long long)ev->seq,
+                 (unsigned long long)s->id, resched ? "rescheduled" : "event-cancelled");
+        if ((rc = s_plan_signup(c, s, e, resched ? MK(EVENT_RESCHEDULED) : MK(EVENT_CANCELLED),
+                                c->now_ms, 0, urgent, base)))
+            return rc;
+        bool any;
+        if (resched && s->state == KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_CONFIRMED &&
+            (rc = s_plan_reminders(c, s, e, &any)))
+            return rc;
+    }
+    return 0;
+}
+
+/* One webhook notification per event of the log: ids and types only, no personal data. */
+static int
+s_webhook(s_ctx_t *c, const char *source, uint64_t event_id, uint64_t signup_id)
+{
+    if (!c->n->conf.webhook_url || !c->n->conf.webhook_url[0])
+        return 0;
+    const Kumppani__V1__Event *ev = c->ev;
+    char key[NTF_KEY_MAX], body[512];
+    snprintf(key, sizeof key, "%s/%llu/webhook", source, (unsigned long long)ev->seq);
+    char type[64];
+    size_t tl = 0;
+    for (const char *p = ev->type; *p && tl < sizeof type - 1; p++)
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
+            type[tl++] = *p;
+    type[tl] = 0;
+    snprintf(body, sizeof body,
+             "{\"key\":\"%s\",\"source\":\"%s\",\"seq\":%llu,\"type\":\"%s\",\"time_ms\":%lld,"
+             "\"event_id\":%llu,\"signup_id\":%llu}",
+             key, source, (unsigned long long)ev->seq, type, (long long)ev->time_ms,
+             (unsigned long long)event_id, (unsigned long long)signup_id);
+    ntf_rec_t r = KUMPPANI__V1__NOTIFICATION__INIT;
+    r.key = key;
+    r.kind = MK(WEBHOOK);
+    r.channel = CH(WEBHOOK);
+    r.state = ST(SCHEDULED);
+    r.due_ms = r.created_ms = c->now_ms;
+    r.source = (char *)source;
+    r.source_seq = ev->seq;
+    r.event_id = event_id;
+    r.signup_id = signup_id;
+    r.address = type;
+    r.payload_json = body;
+    bool planned;
+    return ntf_rec_plan(c->n, c->txn, c->a, &r, &planned);
+}
+
+int
+ntf_plan_events(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev)
+{
+    (void)srv;
+    ntf_t *n = arg;
+    kp_arena_reset(n->plan_arena);
+    s_ctx_t c = {n, txn, n->plan_arena, ev, ntf_now_ms(n)};
+    const char *t = ev->type ? ev->type : "";
+    int rc = 0;
+    uint64_t event_id = 0, signup_id = 0;
+    if (strncmp(t, "Signup", 6) == 0) {
+        rc = s_signup_event(&c, t);
+        Kumppani__V1__SignupReply *sr = kumppani__v1__signup_reply__unpack(
+            kp_arena_pbc(c.a), ev->payload.len, ev->payload.data);
+        if (sr && sr->signup) {
+            event_id = sr->signup->event_id;
+            signup_id = sr->signup->id;
+        }
+    } else if (strncmp(t, "Event", 5) == 0) {
+        rc = s_event_event(&c, t);
+        Kumppani__V1__EventReply *er =
+            kumppani__v1__event_reply__unpack(kp_arena_pbc(c.a), ev->payload.len, ev->payload.data);
+        if (er && er->event)
+            event_id = er->event->id;
+    }
+    if (rc == 0)
+        rc = s_webhook(&c, "events", event_id, signup_id);
+    if (rc == 0)
+        ntf_dlv_kick(n);
+    return rc;
+}
+
+int
+ntf_plan_other(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev)
+{
+    (void)srv;
+    ntf_t *n = arg;
+    kp_arena_reset(n->plan_arena);
+    s_ctx_t c = {n, txn, n->plan_arena, ev, ntf_now_ms(n)};
+    int rc = s_webhook(&c, ev->source && ev->source[0] ? ev->source : "other", 0, 0);
+    if (rc == 0)
+        ntf_dlv_kick(n);
+    return rc;
+}

@@ -1,0 +1,143 @@
+"""Helpers for the notifier's integration tests: a real SMTP server (aiosmtpd) and a real HTTP
+receiver on loopback, both counting and keeping what arrives, and the notifier process."""
+import email
+import email.policy
+import hashlib
+import hmac
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from aiosmtpd.controller import Controller
+
+from kp_harness import Proc, free_port, wait_healthy
+from kumppani.v1 import notifier_pb2 as N  # noqa: F401
+
+
+class Smtp:
+    """aiosmtpd on a free loopback port; .messages holds (rcpt_tos, raw bytes)."""
+
+    def __init__(self):
+        self.messages = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class H:
+            async def handle_DATA(self, server, session, envelope):
+                with outer.lock:
+                    outer.messages.append((list(envelope.rcpt_tos), envelope.content))
+                return "250 OK"
+
+        self.port = free_port()
+        self.ctl = Controller(H(), hostname="127.0.0.1", port=self.port)
+        self.ctl.start()
+
+    def parsed(self):
+        with self.lock:
+            return [(r, email.message_from_bytes(m, policy=email.policy.default), m)
+                    for r, m in self.messages]
+
+    def count(self):
+        with self.lock:
+            return len(self.messages)
+
+    def stop(self):
+        self.ctl.stop()
+
+
+class Http:
+    """An HTTP receiver; fail_first[path] requests to path answer 503 (or status_for)."""
+
+    def __init__(self):
+        self.got = []
+        self.lock = threading.Lock()
+        self.fail_first = {}
+        self.status_for = {}
+        outer = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                data = self.rfile.read(n)
+                with outer.lock:
+                    left = outer.fail_first.get(self.path, 0)
+                    if left:
+                        outer.fail_first[self.path] = left - 1
+                        code = 503
+                    else:
+                        code = outer.status_for.get(self.path, 200)
+                    outer.got.append((self.path, dict(self.headers), data, code))
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.port = free_port()
+        self.srv = ThreadingHTTPServer(("127.0.0.1", self.port), H)
+        self.t = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.t.start()
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def ok(self, path):
+        with self.lock:
+            return [g for g in self.got if g[0] == path and g[3] == 200]
+
+    def all(self, path):
+        with self.lock:
+            return [g for g in self.got if g[0] == path]
+
+    def stop(self):
+        self.srv.shutdown()
+
+
+def signature_ok(secret, body, header):
+    mac = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return header == "sha256=" + mac
+
+
+def notifier(s, smtp, http=None, extra=None, secret="s3cret"):
+    """Starts kumppani-notifier following s's events service; returns (proc, api)."""
+    if not hasattr(s, "ntf_api"):
+        s.ntf_api = "tcp://127.0.0.1:%d" % free_port()
+        s.ntf_pub = "tcp://127.0.0.1:%d" % free_port()
+        s.clock_file = os.path.join(s.dir, "clock")
+        with open(s.clock_file, "w") as f:
+            f.write("0\n")
+    args = ["--api", s.ntf_api, "--pub", s.ntf_pub, "--data-dir",
+            os.path.join(s.dir, "notifier"), "--events-api", s.ev_api, "--events-pub", s.ev_pub,
+            "--smtp-url", "smtp://127.0.0.1:%d" % smtp.port, "--smtp-from", "kumppani@example.org",
+            "--clock-file", s.clock_file, "--retry-base-ms", "200", "--lease-ms", "3000",
+            "--timeout-ms", "2000", "--heartbeat-ms", "200"]
+    if http:
+        args += ["--webhook-url", http.url("/hook"), "--webhook-secret", secret,
+                 "--sms-url", http.url("/sms")]
+    p = Proc("kumppani-notifier", "notifier", args + (extra or []), s.dir)
+    s.procs.append(p)
+    p.start()
+    wait_healthy(s.client(s.ntf_api, server="notifier"), server="notifier", proc=p)
+    return p
+
+
+def set_clock(s, offset_ms):
+    tmp = s.clock_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % offset_ms)
+    os.replace(tmp, s.clock_file)
+    time.sleep(0.3)
+
+
+def wait_for(cond, deadline_s):
+    end = time.time() + deadline_s
+    while time.time() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.05)
+    return cond()
