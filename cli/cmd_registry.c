@@ -214,7 +214,26 @@ s_print_org(const ProtobufCMessage *m)
            f->phone, f->web, f->member_count);
 }
 
-/* Splits a comma list into an array (strings borrowed from a copy the caller frees). */
+/* Allocations of the option parsing, freed when the command ends (s_kept_free). */
+static void *s_kept[16];
+static size_t s_kept_n;
+
+static void *
+s_keep(void *p)
+{
+    if (s_kept_n < sizeof s_kept / sizeof s_kept[0])
+        s_kept[s_kept_n++] = p;
+    return p;
+}
+
+static void
+s_kept_free(void)
+{
+    while (s_kept_n)
+        free(s_kept[--s_kept_n]);
+}
+
+/* Splits a comma list into an array (kept; strings borrowed from a kept copy). */
 static char **
 s_list(const char *v, size_t *n, char **copy)
 {
@@ -222,11 +241,11 @@ s_list(const char *v, size_t *n, char **copy)
     *copy = NULL;
     if (!v || !*v)
         return NULL;
-    *copy = strdup(v);
+    *copy = s_keep(strdup(v));
     size_t cap = 1;
     for (const char *p = v; *p; p++)
         cap += *p == ',';
-    char **out = calloc(cap, sizeof *out);
+    char **out = s_keep(calloc(cap, sizeof *out));
     for (char *s = *copy, *e; s; s = e) {
         e = strchr(s, ',');
         if (e)
@@ -237,7 +256,8 @@ s_list(const char *v, size_t *n, char **copy)
     return out;
 }
 
-/* Fills f from the options; returns 0 or -1 (reported). Frees nothing: the process ends. */
+/* Fills f from the options (replacing what they name; the arrays are kept, see s_keep, and
+ * f's earlier ones are left alone). Returns 0 or -1 (reported). */
 static int
 s_fields_opts(cli_ctx_t *c, Kumppani__V1__OrganisationFields *f)
 {
@@ -262,8 +282,7 @@ s_fields_opts(cli_ctx_t *c, Kumppani__V1__OrganisationFields *f)
     if ((v = cli_arg(c->a, "fields"))) {
         size_t n;
         char **names = s_list(v, &n, &copy);
-        free(f->fields);
-        f->fields = calloc(n + 1, sizeof *f->fields);
+        f->fields = s_keep(calloc(n + 1, sizeof *f->fields));
         f->n_fields = 0;
         for (size_t i = 0; i < n; i++) {
             int k = s_field_parse(names[i]);
@@ -294,13 +313,17 @@ s_register(cli_ctx_t *c)
     Kumppani__V1__OrganisationFields f = KUMPPANI__V1__ORGANISATION_FIELDS__INIT;
     Kumppani__V1__RegisterOrganisationRequest rq =
         KUMPPANI__V1__REGISTER_ORGANISATION_REQUEST__INIT;
-    if (cli_no_pos(c) || s_fields_opts(c, &f))
+    if (cli_no_pos(c) || s_fields_opts(c, &f)) {
+        s_kept_free();
         return EXIT_USAGE;
+    }
     rq.fields = &f;
     char key[64];
     s_key(c, key, sizeof key);
-    return s_do(c, "registry.org.register", key, &rq.base,
-                &kumppani__v1__organisation_reply__descriptor, s_print_org);
+    int ex = s_do(c, "registry.org.register", key, &rq.base,
+                  &kumppani__v1__organisation_reply__descriptor, s_print_org);
+    s_kept_free();
+    return ex;
 }
 
 static int
@@ -318,16 +341,25 @@ s_update(cli_ctx_t *c)
     if (ex)
         return ex;
     Kumppani__V1__Organisation *o = ((Kumppani__V1__OrganisationReply *)out)->organisation;
-    if (!o || !o->fields || s_fields_opts(c, o->fields)) {
+    if (!o || !o->fields) {
+        protobuf_c_message_free_unpacked(out, NULL);
+        return EXIT_OTHER;
+    }
+    /* A shallow copy: the options replace its members, the reply keeps its own. */
+    Kumppani__V1__OrganisationFields f = *o->fields;
+    if (s_fields_opts(c, &f)) {
+        s_kept_free();
         protobuf_c_message_free_unpacked(out, NULL);
         return EXIT_USAGE;
     }
     Kumppani__V1__UpdateOrganisationRequest rq = KUMPPANI__V1__UPDATE_ORGANISATION_REQUEST__INIT;
     rq.id = id;
-    rq.fields = o->fields;
+    rq.fields = &f;
     rq.expected_updated_ms = o->updated_ms;
     ex = s_do(c, "registry.org.update", NULL, &rq.base,
               &kumppani__v1__organisation_reply__descriptor, s_print_org);
+    s_kept_free();
+    protobuf_c_message_free_unpacked(out, NULL);
     return ex;
 }
 

@@ -1,0 +1,88 @@
+# timeout: 120
+"""kumppani registry ...: every registry command through the real CLI (plain TCP, no keys
+dir), table and --json output, CSV import/export through files, and exit codes (2 usage,
+4 error answer)."""
+import json
+import os
+import subprocess
+
+from kp_harness import BIN, Suite, check, done
+from kp_registry import start_registry
+
+s = Suite()
+try:
+    start_registry(s)
+    env = dict(os.environ, KUMPPANI_REGISTRY_API=s.reg_api,
+               KUMPPANI_KEYS=os.path.join(s.dir, "no-keys"))
+
+    def kp(*args):
+        p = subprocess.run([os.path.join(BIN, "kumppani"), "registry"] + list(args), env=env,
+                           capture_output=True, text=True, timeout=30)
+        return p.returncode, p.stdout, p.stderr
+
+    rc, out, err = kp("municipalities")
+    check(rc == 0 and "Ähtäri" in out and out.count("\n") == 19, "municipalities table (%s)" % err)
+    rc, out, err = kp("register", "--name", "Lapuan Kyläyhdistys", "--home", "408", "--fields",
+                      "village,youth", "--business-id", "0737546-2", "--acts-in", "743",
+                      "--key", "cli-1", "--json")
+    check(rc == 0, "register (%s)" % err.strip())
+    org = json.loads(out)["organisation"]
+    check(org["status"] == "ORG_STATUS_ACTIVE" and org["fields"]["fields"] ==
+          ["FIELD_VILLAGE", "FIELD_YOUTH"], "--json has every field, enums by name")
+    oid = str(org["id"])
+    rc2, out2, _ = kp("register", "--name", "Lapuan Kyläyhdistys", "--home", "408", "--fields",
+                      "village,youth", "--business-id", "0737546-2", "--acts-in", "743",
+                      "--key", "cli-1", "--json")
+    check(rc2 == 0 and json.loads(out2)["organisation"]["id"] == org["id"], "same --key: same org")
+    rc, out, err = kp("register", "--name", "X", "--home", "408", "--fields", "village",
+                      "--business-id", "1234567-8")
+    check(rc == 4 and "business_id" in err, "bad Y-tunnus: exit 4, names the field")
+    rc, out, err = kp("register", "--name", "X", "--home", "408", "--fields", "knitting")
+    check(rc == 2, "unknown field: usage error")
+    rc, out, err = kp("update", oid, "--email", "info@kyla.fi")
+    check(rc == 0 and "info@kyla.fi" in out and "Lapuan Kyläyhdistys" in out, "update one field")
+    rc, out, err = kp("search", "LAPUAN")
+    check(rc == 0 and "Lapuan Kyläyhdistys" in out, "search table")
+    rc, out, err = kp("search", "--municipality", "743", "--json")
+    check(rc == 0 and [o["id"] for o in json.loads(out)] == [org["id"]], "search --json")
+    rc, out, err = kp("person-add", "--name", "Anna Yhdyshenkilö", "--email", "anna@lapua.fi",
+                      "--json")
+    pid = str(json.loads(out)["person"]["id"])
+    rc, out, err = kp("assign", "--person", pid, "--municipality", "408", "--from", "2026-01-01",
+                      "--json")
+    check(rc == 0, "assign (%s)" % err.strip())
+    rid = str(json.loads(out)["role"]["id"])
+    rc, out, err = kp("roles", "--municipality", "408")
+    check(rc == 0 and "Anna Yhdyshenkilö" in out, "roles table")
+    rc, out, err = kp("gaps")
+    check(rc == 0 and "17 municipalities" in out and "Lapua" not in out, "gaps")
+    rc, out, err = kp("idle", "--months", "3")
+    check(rc == 0 and "1 contact person" in out, "idle")
+    rc, out, err = kp("end-role", rid)
+    check(rc == 0, "end-role")
+    csv = os.path.join(s.dir, "orgs.csv")
+    with open(csv, "w") as f:
+        f.write("name_fi;home_municipality;fields\r\nKurikan Seura;301;sport-culture\r\n"
+                "Huono;999;youth\r\n")
+    rc, out, err = kp("import", csv)
+    check(rc == 4 and "line 3:" in err and "nothing written" in out, "import with a bad row")
+    rc, out, err = kp("import", csv, "--skip-invalid")
+    check(rc == 0 and "1 created" in out, "import --skip-invalid")
+    rc, out, err = kp("import", csv, "--skip-invalid")
+    check(rc == 0 and "1 unchanged" in out, "import again: unchanged")
+    exp = os.path.join(s.dir, "out.csv")
+    rc, out, err = kp("export", "--out", exp)
+    with open(exp) as f:
+        text = f.read()
+    check(rc == 0 and "Kurikan Seura" in text and text.startswith("id,name_fi"), "export")
+    rc, out, err = kp("dissolve", oid)
+    check(rc == 0 and "dissolved" in out, "dissolve")
+    rc, out, err = kp("erase", pid)
+    check(rc == 0 and "erased" in out, "erase")
+    rc, out, err = kp("show", "999")
+    check(rc == 4, "show unknown: exit 4")
+    rc, out, err = kp("remove", oid)
+    check(rc == 0, "remove")
+finally:
+    s.close()
+done()
