@@ -111,9 +111,12 @@ try:
     check(all(signature_ok("s3cret", g[2], g[1].get("X-Kumppani-Signature")) for g in oks),
           "every webhook signed with HMAC-SHA256")
     hist = []
+    failed_key = None
     for k in keys:
         st = body(nc.call("notifier.status", N.NotificationRef(key=k)), N.NotificationReply)
         hist += [a.result for a in st.notification.attempts]
+        if any(a.result == "http 503" for a in st.notification.attempts):
+            failed_key = k
     check(sum(1 for h in hist if h == "http 503") == 3, "history shows the 3 failed attempts")
 
     # Reminders: the 7-day one when the clock reaches it, not the 1-day one.
@@ -136,6 +139,33 @@ try:
     check(len(pending) == 3, "1-day reminders still scheduled (2 e-mail + 1 SMS): %d" % len(pending))
     pv = body(nc.call("notifier.preview", N.NotificationRef(key=pending[0].key)), N.PreviewReply)
     check(pv.subject != "" and pv.body_text != "", "preview renders")
+
+    # The CLI: schedule (table and JSON), status with history, preview.
+    import json
+    import os
+    import subprocess
+    from kp_harness import BIN
+
+    def cli(*args):
+        return subprocess.run([os.path.join(BIN, "kumppani"), "notifier"] + list(args)
+                              + ["--endpoint", s.ntf_api], capture_output=True, text=True,
+                              timeout=20)
+
+    out = cli("schedule", str(eid), "--json")
+    check(out.returncode == 0 and len(json.loads(out.stdout)) == len(sch.notifications),
+          "kumppani notifier schedule --json lists the event's notifications")
+    out = cli("schedule", str(eid))
+    check(out.returncode == 0 and "REMINDER" in out.stdout and "DELIVERED" in out.stdout,
+          "kumppani notifier schedule prints a table")
+    out = cli("status", failed_key)
+    check(out.returncode == 0 and "http 503" in out.stdout and "http 200" in out.stdout,
+          "kumppani notifier status shows the history")
+    out = cli("preview", pending[0].key, "--raw")
+    check(out.returncode == 0 and "Message-ID:" in out.stdout, "kumppani notifier preview --raw")
+    out = cli("status")
+    check(out.returncode == 2, "status without a key is a usage error")
+    out = cli("dead", "--json")
+    check(out.returncode == 0 and json.loads(out.stdout) == [], "no dead letters here")
 
     # Bad input.
     r = nc.call("notifier.status", N.NotificationRef(key=""))
