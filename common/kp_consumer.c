@@ -15,6 +15,7 @@
 #include "kp_wire.h"
 #include "kp_zwatch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -35,8 +36,10 @@ struct kp_consumer {
     char *source, *api, *pub, *server_pub;
     kp_keypair_t keys;
     bool have_keys;
-    void *sub, *dealer;
-    kp_zwatch_t *sub_watch, *dealer_watch;
+    void *sub, *dealer, *mon;
+    kp_zwatch_t *sub_watch, *dealer_watch, *mon_watch;
+    bool connected;
+    int64_t down_since_ms, last_heard_ms;
     uv_timer_t timer;
     kp_arena_t *arena;
     uint64_t applied, pending, source_head;
@@ -309,6 +312,8 @@ s_sub_ready(kp_zwatch_t *zw, void *sock, void *arg)
                 ;
             zmq_msg_close(&extra);
         }
+        if (ok)
+            self->last_heard_ms = kp_now_ms();
         if (ok && zmq_msg_size(&topic) == 1) {
             char t = *(char *)zmq_msg_data(&topic);
             if (t == 'E')
@@ -319,6 +324,62 @@ s_sub_ready(kp_zwatch_t *zw, void *sock, void *arg)
         zmq_msg_close(&topic);
         zmq_msg_close(&body);
     }
+}
+
+/* ---- the peer's connection -------------------------------------------------------------
+ *
+ * A socket monitor on the SUB tells when the connection to the source drops (ZMTP heartbeats
+ * notice a silent peer within ZMQ_HEARTBEAT_TIMEOUT, see kp_zsock_defaults) and when it comes
+ * back; both are logged with how long the peer was away, and shown in health. */
+
+static void
+s_mon_ready(kp_zwatch_t *zw, void *sock, void *arg)
+{
+    (void)zw;
+    kp_consumer_t *self = arg;
+    for (int i = 0; i < 64; i++) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return;
+        }
+        zmq_msg_init(&addr);
+        if (zmq_msg_more(&ev))
+            zmq_msg_recv(&addr, sock, ZMQ_DONTWAIT);
+        uint16_t event = 0;
+        if (zmq_msg_size(&ev) >= 2)
+            memcpy(&event, zmq_msg_data(&ev), 2);
+        int64_t now = kp_now_ms();
+        if (event == ZMQ_EVENT_DISCONNECTED && self->connected) {
+            self->connected = false;
+            self->down_since_ms = now;
+            kp_log_warn("consumer.peer_down", "source=%s silent_ms=%lld", self->source,
+                        (long long)(self->last_heard_ms ? now - self->last_heard_ms : 0));
+        } else if (event == ZMQ_EVENT_CONNECTED && !self->connected) {
+            self->connected = true;
+            kp_log_notice("consumer.peer_up", "source=%s down_ms=%lld", self->source,
+                          (long long)(self->down_since_ms ? now - self->down_since_ms : 0));
+        }
+        zmq_msg_close(&ev);
+        zmq_msg_close(&addr);
+    }
+}
+
+static int
+s_mon_open(kp_consumer_t *self)
+{
+    char ep[96];
+    snprintf(ep, sizeof ep, "inproc://kp-consumer-mon-%p", (void *)self);
+    if (zmq_socket_monitor(self->sub, ep, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0)
+        return KP_EZMQ;
+    self->mon = zmq_socket(kp_server_zctx(self->srv), ZMQ_PAIR);
+    int zero = 0;
+    if (!self->mon || zmq_setsockopt(self->mon, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_connect(self->mon, ep) != 0)
+        return KP_EZMQ;
+    return kp_zwatch_start(&self->mon_watch, kp_server_loop(self->srv), self->mon, s_mon_ready,
+                           self);
 }
 
 /* ---- life cycle -------------------------------------------------------------------------- */
@@ -370,6 +431,8 @@ s_health(void *arg, kp_arena_t *a, Kumppani__V1__HealthReply *r)
     lag->source = self->source;
     lag->applied_seq = self->applied;
     lag->source_head_seq = self->source_head;
+    lag->connected = self->connected;
+    lag->last_heard_ms = self->last_heard_ms;
     if (r->n_consumers)
         memcpy(v, r->consumers, r->n_consumers * sizeof *v);
     v[r->n_consumers++] = lag;
@@ -400,6 +463,12 @@ s_stop(void *arg)
                 (unsigned long long)self->dropped_n, (unsigned long long)self->replays_n);
     kp_zwatch_close(&self->sub_watch);
     kp_zwatch_close(&self->dealer_watch);
+    kp_zwatch_close(&self->mon_watch);
+    if (self->sub)
+        zmq_socket_monitor(self->sub, NULL, 0);
+    if (self->mon)
+        zmq_close(self->mon);
+    self->mon = NULL;
     if (self->sub)
         zmq_close(self->sub);
     if (self->dealer)
@@ -462,6 +531,8 @@ kp_consumer_start(kp_server_t *srv, const kp_consumer_opts_t *opts)
                               self)) != 0)
         goto fail;
     if ((rc = s_dealer_open(self)) != 0)
+        goto fail;
+    if ((rc = s_mon_open(self)) != 0)
         goto fail;
     kp_server_part_t part = {s_turn_done, s_stop, s_health, self};
     if ((rc = kp_server_add_part(srv, &part)) != 0)
