@@ -61,6 +61,7 @@ typedef struct {
     "all attempts), 4 the service answered with an error.\n"
 
 /* One table of commands, ended by an entry whose words are NULL. */
+extern const cli_cmd_t cli_cmds_events[];
 extern const cli_cmd_t cli_cmds_registry[];
 extern const cli_cmd_t cli_cmds_broker[];
 extern const cli_cmd_t cli_cmds_notifier[];
@@ -101,5 +102,18 @@ int cli_pos_id(cli_ctx_t *c, uint64_t *id);
 
 /* Refuses positional arguments. Returns 0 or -1 (reported). */
 int cli_no_pos(cli_ctx_t *c);
+
+/* kumppani.c: events and sign-ups as JSON objects (caller owns) and as readable text. */
+json_t *cli_event_json(const Kumppani__V1__EventInfo *e);
+json_t *cli_signup_json(const Kumppani__V1__Signup *s);
+void cli_event_print(const Kumppani__V1__EventInfo *e);
+void cli_signup_print(const Kumppani__V1__Signup *s);
+void cli_event_row_header(void);
+void cli_event_row(const Kumppani__V1__EventInfo *e);
+
+/* cmd_events.c: parses --role-rules "ROLE:max=N,ROLE:pct=P,ROLE:reserve=R" into malloc'd rules
+ * (free with cli_role_rules_free). Returns 0 or -1 (reported). */
+int cli_role_rules_parse(const char *spec, Kumppani__V1__RoleRule ***out, size_t *n);
+void cli_role_rules_free(Kumppani__V1__RoleRule **v, size_t n);
 
 #endif

@@ -69,8 +69,8 @@ cli_json_str(const char *s)
     return json_string(s ? s : "");
 }
 
-static json_t *
-s_event_json(const Kumppani__V1__EventInfo *e)
+json_t *
+cli_event_json(const Kumppani__V1__EventInfo *e)
 {
     char k[CLI_NAME_MAX], s[CLI_NAME_MAX];
     json_t *o = json_object();
@@ -90,11 +90,48 @@ s_event_json(const Kumppani__V1__EventInfo *e)
     json_object_set_new(o, "signup_deadline", cli_json_time(e->signup_deadline_unix));
     json_object_set_new(o, "created", cli_json_time(e->created_ms / 1000));
     json_object_set_new(o, "updated", cli_json_time(e->updated_ms / 1000));
+    json_object_set_new(o, "theme", cli_json_str(e->theme));
+    json_object_set_new(o, "description", cli_json_str(e->description_text));
+    if (e->organiser_organisation_id)
+        json_object_set_new(o, "organiser_organisation_id",
+                            json_integer((json_int_t)e->organiser_organisation_id));
+    json_object_set_new(o, "organiser_municipality", cli_json_str(e->organiser_municipality_code));
+    json_object_set_new(o, "offered", json_integer(e->offered_n));
+    json_object_set_new(o, "offer_window_minutes", json_integer(e->offer_window_minutes));
+    json_object_set_new(o, "series_id", json_integer((json_int_t)e->series_id));
+    json_object_set_new(o, "series_index", json_integer(e->series_index));
+    json_object_set_new(o, "sequence", json_integer(e->sequence));
+    json_object_set_new(o, "previous_start", cli_json_time(e->previous_start_unix));
+    json_object_set_new(o, "cancel_reason", cli_json_str(e->cancel_reason_text));
+    json_object_set_new(o, "memo_url", cli_json_str(e->memo_url));
+    json_object_set_new(o, "materials_url", cli_json_str(e->materials_url));
+    json_object_set_new(o, "attended", json_integer(e->attended_n));
+    json_object_set_new(o, "no_show", json_integer(e->no_show_n));
+    json_t *rules = json_array(), *counts = json_array();
+    for (size_t i = 0; i < e->n_role_rules; i++) {
+        char rn[CLI_NAME_MAX];
+        json_t *r = json_object();
+        json_object_set_new(r, "role", json_string(cli_role_name(e->role_rules[i]->role, rn)));
+        json_object_set_new(r, "max", json_integer(e->role_rules[i]->max_n));
+        json_object_set_new(r, "max_percent", json_integer(e->role_rules[i]->max_percent));
+        json_object_set_new(r, "reserved", json_integer(e->role_rules[i]->reserved_n));
+        json_array_append_new(rules, r);
+    }
+    for (size_t i = 0; i < e->n_role_counts; i++) {
+        char rn[CLI_NAME_MAX];
+        json_t *r = json_object();
+        json_object_set_new(r, "role", json_string(cli_role_name(e->role_counts[i]->role, rn)));
+        json_object_set_new(r, "confirmed", json_integer(e->role_counts[i]->confirmed_n));
+        json_object_set_new(r, "waitlisted", json_integer(e->role_counts[i]->waitlisted_n));
+        json_array_append_new(counts, r);
+    }
+    json_object_set_new(o, "role_rules", rules);
+    json_object_set_new(o, "role_balance", counts);
     return o;
 }
 
-static json_t *
-s_signup_json(const Kumppani__V1__Signup *s)
+json_t *
+cli_signup_json(const Kumppani__V1__Signup *s)
 {
     char r[CLI_NAME_MAX], st[CLI_NAME_MAX];
     json_t *o = json_object();
@@ -112,11 +149,21 @@ s_signup_json(const Kumppani__V1__Signup *s)
     json_object_set_new(o, "state", json_string(cli_signup_state_name(s->state, st)));
     json_object_set_new(o, "created", cli_json_time(s->created_ms / 1000));
     json_object_set_new(o, "updated", cli_json_time(s->updated_ms / 1000));
+    json_object_set_new(o, "companions", json_integer(s->companions));
+    json_object_set_new(o, "accessibility", cli_json_str(s->accessibility_text));
+    json_object_set_new(o, "dietary", cli_json_str(s->dietary_text));
+    json_object_set_new(
+        o, "attendance",
+        json_string(s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED  ? "attended"
+                    : s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_NO_SHOW ? "no-show"
+                                                                                    : ""));
+    json_object_set_new(o, "offer_deadline", cli_json_time(s->offer_deadline_ms / 1000));
+    json_object_set_new(o, "cancel_reason", cli_json_str(s->cancel_reason));
     return o;
 }
 
-static void
-s_event_print(const Kumppani__V1__EventInfo *e)
+void
+cli_event_print(const Kumppani__V1__EventInfo *e)
 {
     char k[CLI_NAME_MAX], s[CLI_NAME_MAX], t1[CLI_TIME_MAX], t2[CLI_TIME_MAX], dl[CLI_TIME_MAX];
     cli_time_format(e->start_unix, t1, sizeof t1);
@@ -143,17 +190,50 @@ s_event_print(const Kumppani__V1__EventInfo *e)
         printf("online        %s\n", e->online_url);
     if (e->language && *e->language)
         printf("language      %s\n", e->language);
+    if (e->theme && *e->theme)
+        printf("theme         %s\n", e->theme);
+    if (e->organiser_organisation_id)
+        printf("organiser     organisation %llu\n",
+               (unsigned long long)e->organiser_organisation_id);
+    else if (e->organiser_municipality_code && *e->organiser_municipality_code)
+        printf("organiser     municipality %s\n", e->organiser_municipality_code);
+    if (e->series_id)
+        printf("series        %llu, occurrence %u\n", (unsigned long long)e->series_id,
+               e->series_index);
+    if (e->offered_n)
+        printf("offered       %u places\n", e->offered_n);
+    if (e->offer_window_minutes)
+        printf("waitlist      offers, %u minutes to accept\n", e->offer_window_minutes);
+    if (e->sequence) {
+        char pt[CLI_TIME_MAX];
+        cli_time_format(e->previous_start_unix, pt, sizeof pt);
+        printf("rescheduled   %u time(s); was %s\n", e->sequence, pt);
+    }
+    if (e->cancel_reason_text && *e->cancel_reason_text)
+        printf("cancelled     %s\n", e->cancel_reason_text);
+    if (e->memo_url && *e->memo_url)
+        printf("memo          %s\n", e->memo_url);
+    if (e->materials_url && *e->materials_url)
+        printf("materials     %s\n", e->materials_url);
+    if (e->attended_n || e->no_show_n)
+        printf("attendance    %u attended, %u no-show\n", e->attended_n, e->no_show_n);
+    for (size_t i = 0; i < e->n_role_rules; i++) {
+        char rn[CLI_NAME_MAX];
+        printf("role rule     %s: max %u, max %u%%, reserved %u\n",
+               cli_role_name(e->role_rules[i]->role, rn), e->role_rules[i]->max_n,
+               e->role_rules[i]->max_percent, e->role_rules[i]->reserved_n);
+    }
 }
 
-static void
-s_event_row_header(void)
+void
+cli_event_row_header(void)
 {
     printf("%-6s %-22s %-10s %-16s %-16s %-5s %-11s %s\n", "ID", "KIND", "STATE", "START", "END",
            "MUNI", "SIGNUPS", "TITLE");
 }
 
-static void
-s_event_row(const Kumppani__V1__EventInfo *e)
+void
+cli_event_row(const Kumppani__V1__EventInfo *e)
 {
     char k[CLI_NAME_MAX], s[CLI_NAME_MAX], t1[CLI_TIME_MAX], t2[CLI_TIME_MAX], n[32];
     cli_time_format(e->start_unix, t1, sizeof t1);
@@ -167,8 +247,8 @@ s_event_row(const Kumppani__V1__EventInfo *e)
            e->municipality_code, n, e->title);
 }
 
-static void
-s_signup_print(const Kumppani__V1__Signup *s)
+void
+cli_signup_print(const Kumppani__V1__Signup *s)
 {
     char r[CLI_NAME_MAX], st[CLI_NAME_MAX];
     printf("signup        %llu\n", (unsigned long long)s->id);
@@ -177,6 +257,19 @@ s_signup_print(const Kumppani__V1__Signup *s)
     printf("role          %s\n", cli_role_name(s->role, r));
     printf("source        %s / %s\n", s->source, s->external_id);
     printf("reminders     %s\n", s->consent_reminders ? "yes" : "no");
+    if (s->companions)
+        printf("companions    %u\n", s->companions);
+    if (s->offer_deadline_ms) {
+        char t[CLI_TIME_MAX];
+        cli_time_format(s->offer_deadline_ms / 1000, t, sizeof t);
+        printf("offer until   %s\n", t);
+    }
+    if (s->cancel_reason && *s->cancel_reason)
+        printf("cancelled     %s\n", s->cancel_reason);
+    if (s->attendance)
+        printf("attendance    %s\n", s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED
+                                         ? "attended"
+                                         : "no-show");
 }
 
 static void
@@ -438,8 +531,8 @@ s_event_reply(cli_ctx_t *c, Kumppani__V1__EventReply *r)
         return EXIT_OTHER;
     }
     if (c->json)
-        return cli_json_print(s_event_json(r->event));
-    s_event_print(r->event);
+        return cli_json_print(cli_event_json(r->event));
+    cli_event_print(r->event);
     return EXIT_OK_;
 }
 
@@ -482,6 +575,20 @@ s_events_create(cli_ctx_t *c)
     const char *place = cli_arg(c->a, "place"), *url = cli_arg(c->a, "online-url");
     req.place = (char *)(place ? place : "");
     req.online_url = (char *)(url ? url : "");
+    const char *theme = cli_arg(c->a, "theme"), *desc = cli_arg(c->a, "description"),
+               *omuni = cli_arg(c->a, "organiser-municipality");
+    req.theme = (char *)(theme ? theme : "");
+    req.description_text = (char *)(desc ? desc : "");
+    req.organiser_municipality_code = (char *)(omuni ? omuni : "");
+    uint64_t org = 0, win = 0;
+    if (cli_num(c, "organiser-org", false, 1, UINT64_MAX, &org) ||
+        cli_num(c, "offer-window", false, 0, UINT32_MAX, &win))
+        return EXIT_USAGE;
+    req.organiser_organisation_id = org;
+    req.offer_window_minutes = (uint32_t)win;
+    const char *rules = cli_arg(c->a, "role-rules");
+    if (rules && cli_role_rules_parse(rules, &req.role_rules, &req.n_role_rules) != 0)
+        return EXIT_USAGE;
 
     /* A random key still makes the library's own resends safe; printed if we give up. */
     char key_buf[33];
@@ -493,13 +600,16 @@ s_events_create(cli_ctx_t *c)
         key = key_buf;
     } else if (!*key) {
         cli_err("--idempotency-key must not be empty");
+        cli_role_rules_free(req.role_rules, req.n_role_rules);
         return EXIT_USAGE;
     }
 
     kpc_t *kc = NULL;
     int ex = cli_connect(c, "events", &kc);
-    if (ex)
+    if (ex) {
+        cli_role_rules_free(req.role_rules, req.n_role_rules);
         return ex;
+    }
     Kumppani__V1__EventReply *r = NULL;
     kpc_status_t st;
     ex = cli_outcome(c, kpc_event_create(kc, key, &req, &r, &st), &st);
@@ -510,6 +620,7 @@ s_events_create(cli_ctx_t *c)
         ex = s_event_reply(c, r);
     kpc_msg_destroy(&r);
     kpc_destroy(&kc);
+    cli_role_rules_free(req.role_rules, req.n_role_rules);
     return ex;
 }
 
@@ -550,10 +661,34 @@ s_events_get(cli_ctx_t *c)
 static int
 s_events_list(cli_ctx_t *c)
 {
-    uint64_t after = 0, limit = 0;
+    uint64_t after = 0, limit = 0, series = 0;
     if (cli_no_pos(c) || cli_num(c, "after", false, 0, UINT64_MAX, &after) ||
-        cli_num(c, "limit", false, 1, UINT32_MAX, &limit))
+        cli_num(c, "limit", false, 1, UINT32_MAX, &limit) ||
+        cli_num(c, "series", false, 1, UINT64_MAX, &series))
         return EXIT_USAGE;
+    if (series) { /* a series has at most 60 occurrences: one page */
+        Kumppani__V1__ListEventsRequest rq = KUMPPANI__V1__LIST_EVENTS_REQUEST__INIT;
+        rq.series_id = series;
+        rq.after_id = after;
+        rq.limit = limit && limit < PAGE_EVENTS ? (uint32_t)limit : PAGE_EVENTS;
+        ProtobufCMessage *out = NULL;
+        int ex = cli_call(c, "events", "events.event.list", NULL, &rq.base,
+                          &kumppani__v1__list_events_reply__descriptor, &out);
+        if (ex)
+            return ex;
+        Kumppani__V1__ListEventsReply *r = (Kumppani__V1__ListEventsReply *)out;
+        json_t *arr = c->json ? json_array() : NULL;
+        if (!arr)
+            cli_event_row_header();
+        for (size_t i = 0; i < r->n_events; i++) {
+            if (arr)
+                json_array_append_new(arr, cli_event_json(r->events[i]));
+            else
+                cli_event_row(r->events[i]);
+        }
+        protobuf_c_message_free_unpacked(out, NULL);
+        return arr ? cli_json_print(arr) : EXIT_OK_;
+    }
     uint64_t left = limit ? limit : UINT64_MAX; /* no --limit: page through all */
     kpc_t *kc = NULL;
     int ex = cli_connect(c, "events", &kc);
@@ -561,7 +696,7 @@ s_events_list(cli_ctx_t *c)
         return ex;
     json_t *arr = c->json ? json_array() : NULL;
     if (!c->json)
-        s_event_row_header();
+        cli_event_row_header();
     while (left > 0) {
         Kumppani__V1__ListEventsReply *r = NULL;
         kpc_status_t st;
@@ -572,9 +707,9 @@ s_events_list(cli_ctx_t *c)
         size_t n = r->n_events;
         for (size_t i = 0; i < n && left > 0; i++, left--) {
             if (arr)
-                json_array_append_new(arr, s_event_json(r->events[i]));
+                json_array_append_new(arr, cli_event_json(r->events[i]));
             else
-                s_event_row(r->events[i]);
+                cli_event_row(r->events[i]);
             after = r->events[i]->id;
         }
         kpc_msg_destroy(&r);
@@ -616,7 +751,7 @@ s_events_signups(cli_ctx_t *c)
             break;
         if (first && r->event) {
             if (root)
-                json_object_set_new(root, "event", s_event_json(r->event));
+                json_object_set_new(root, "event", cli_event_json(r->event));
             else {
                 printf("event %llu: %s\n\n", (unsigned long long)r->event->id, r->event->title);
                 printf("%-8s %-11s %-18s %-24s %-24s %s\n", "ID", "STATE", "ROLE", "NAME",
@@ -627,7 +762,7 @@ s_events_signups(cli_ctx_t *c)
         size_t n = r->n_signups;
         for (size_t i = 0; i < n && left > 0; i++, left--) {
             if (arr)
-                json_array_append_new(arr, s_signup_json(r->signups[i]));
+                json_array_append_new(arr, cli_signup_json(r->signups[i]));
             else
                 s_signup_row(r->signups[i]);
             after = r->signups[i]->id;
@@ -658,8 +793,8 @@ s_signup_reply(cli_ctx_t *c, Kumppani__V1__SignupReply *r)
         return EXIT_OTHER;
     }
     if (c->json)
-        return cli_json_print(s_signup_json(r->signup));
-    s_signup_print(r->signup);
+        return cli_json_print(cli_signup_json(r->signup));
+    cli_signup_print(r->signup);
     return EXIT_OK_;
 }
 
@@ -697,6 +832,13 @@ s_signup_submit(cli_ctx_t *c)
     req.role = (Kumppani__V1__ParticipantRole)role;
     req.consent_reminders = cli_flag(c->a, "consent");
     req.language = (char *)(lang ? lang : "");
+    uint64_t comp = 0;
+    if (cli_num(c, "companions", false, 0, 20, &comp))
+        return EXIT_USAGE;
+    req.companions = (uint32_t)comp;
+    const char *acc = cli_arg(c->a, "accessibility"), *diet = cli_arg(c->a, "dietary");
+    req.accessibility_text = (char *)(acc ? acc : "");
+    req.dietary_text = (char *)(diet ? diet : "");
 
     kpc_t *kc = NULL;
     int ex = cli_connect(c, "events", &kc);
@@ -861,16 +1003,34 @@ s_health(cli_ctx_t *c)
 
 static const cli_optspec_t s_keygen_opts[] = {{"dir", true}, {NULL, false}};
 static const cli_optspec_t s_create_opts[] = {
-    {"kind", true},     {"title", true},    {"municipality", true},    {"start", true},
-    {"end", true},      {"capacity", true}, {"place", true},           {"online-url", true},
-    {"language", true}, {"deadline", true}, {"idempotency-key", true}, {NULL, false},
+    {"kind", true},
+    {"title", true},
+    {"municipality", true},
+    {"start", true},
+    {"end", true},
+    {"capacity", true},
+    {"place", true},
+    {"online-url", true},
+    {"language", true},
+    {"deadline", true},
+    {"idempotency-key", true},
+    {"theme", true},
+    {"description", true},
+    {"organiser-org", true},
+    {"organiser-municipality", true},
+    {"offer-window", true},
+    {"role-rules", true},
+    {NULL, false},
 };
 static const cli_optspec_t s_none_opts[] = {{NULL, false}};
 static const cli_optspec_t s_page_opts[] = {{"after", true}, {"limit", true}, {NULL, false}};
+static const cli_optspec_t s_list_opts[] = {
+    {"after", true}, {"limit", true}, {"series", true}, {NULL, false}};
 static const cli_optspec_t s_submit_opts[] = {
     {"event", true},    {"source", true},   {"id", true},           {"name", true},
     {"email", true},    {"phone", true},    {"organisation", true}, {"role", true},
-    {"consent", false}, {"language", true}, {NULL, false},
+    {"consent", false}, {"language", true}, {"companions", true},   {"accessibility", true},
+    {"dietary", true},  {NULL, false},
 };
 static const cli_optspec_t s_cancel_opts[] = {
     {"source", true}, {"id", true}, {"signup", true}, {NULL, false}};
@@ -893,7 +1053,9 @@ static const cli_cmd_t s_cmds[] = {
      "Usage: kumppani events create --kind KIND --title T --municipality CODE\n"
      "         --start \"YYYY-MM-DD HH:MM\" --end \"YYYY-MM-DD HH:MM\" [--capacity N] [--place P]\n"
      "         [--online-url U] [--language fi|sv|en] [--deadline \"YYYY-MM-DD HH:MM\"]\n"
-     "         [--idempotency-key K]\n"
+     "         [--idempotency-key K] [--theme T] [--description D]\n"
+     "         [--organiser-org ORG_ID | --organiser-municipality CODE]\n"
+     "         [--offer-window MINUTES] [--role-rules \"ROLE:max=N,ROLE:pct=P,ROLE:reserve=R\"]\n"
      "Creates an event as a draft. Times are Europe/Helsinki. KIND is one of:\n"
      "  partnership-table, ngo-council-meeting, vitality-workshop, ngo-fair, seminar,\n"
      "  training, client-panel, contact-person-meeting, other\n"
@@ -904,9 +1066,10 @@ static const cli_cmd_t s_cmds[] = {
      "Usage: kumppani events publish ID\nPublishes a draft event: it opens for sign-ups.\n",
      s_events_publish},
     {"events get", s_none_opts, "Usage: kumppani events get ID\nShows one event.\n", s_events_get},
-    {"events list", s_page_opts,
-     "Usage: kumppani events list [--after ID] [--limit N]\n"
-     "Lists events with id > ID (default: all), ascending; without --limit, every page.\n",
+    {"events list", s_list_opts,
+     "Usage: kumppani events list [--after ID] [--limit N] [--series SERIES_ID]\n"
+     "Lists events with id > ID (default: all), ascending; without --limit, every page.\n"
+     "With --series, only the occurrences of that series.\n",
      s_events_list},
     {"events signups", s_page_opts,
      "Usage: kumppani events signups ID [--after SIGNUP_ID] [--limit N]\n"
@@ -923,6 +1086,21 @@ static const cli_cmd_t s_cmds[] = {
      "service keeps the first). Give an e-mail, a phone or both. --consent agrees to\n"
      "reminders. ROLE is one of: resident, ngo, civil-servant, elected-official, business,\n"
      "experience-expert. A sign-up to a full event is waitlisted.\n"
+     "--companions N (0..20) signs up a group of 1 + N people, all or none: the group is\n"
+     "confirmed only if every place fits, else the whole group waits. --accessibility and\n"
+     "--dietary state needs (shown on the door list).\n"
+     "See also: kumppani signup cancel --help\n",
+     s_signup_submit},
+    {"events signup", s_submit_opts,
+     "Usage: kumppani events signup --event ID --source S --id EXTID --name N [--email E]\n"
+     "         [--phone P] [--organisation O] --role ROLE [--consent] [--language L]\n"
+     "Submits a sign-up as the source system S with its own id EXTID (resending is safe: the\n"
+     "service keeps the first). Give an e-mail, a phone or both. --consent agrees to\n"
+     "reminders. ROLE is one of: resident, ngo, civil-servant, elected-official, business,\n"
+     "experience-expert. A sign-up to a full event is waitlisted.\n"
+     "--companions N (0..20) signs up a group of 1 + N people, all or none: the group is\n"
+     "confirmed only if every place fits, else the whole group waits. --accessibility and\n"
+     "--dietary state needs (shown on the door list).\n"
      "See also: kumppani signup cancel --help\n",
      s_signup_submit},
     {"log replay", s_replay_opts,
@@ -937,7 +1115,8 @@ static const cli_cmd_t s_cmds[] = {
 };
 #define CMDS_N (sizeof s_cmds / sizeof s_cmds[0])
 
-static const cli_cmd_t *const s_tables[] = {cli_cmds_registry, cli_cmds_broker, cli_cmds_notifier};
+static const cli_cmd_t *const s_tables[] = {cli_cmds_events, cli_cmds_registry, cli_cmds_broker,
+                                            cli_cmds_notifier};
 
 static void
 s_usage(FILE *f)
@@ -953,6 +1132,7 @@ s_usage(FILE *f)
           "  events signups ID [--after ID] [--limit N]\n"
           "  signup --event ID --source S --id EXTID --name N --role ROLE ...\n"
           "  signup cancel (--source S --id EXTID | --signup ID)\n"
+          "  events signup ... (the same as signup)\n"
           "  log replay [--service NAME] [--from SEQ] [--limit N]\n"
           "  health [--service NAME]\n"
           "\n"

@@ -863,8 +863,8 @@ s_test_clock(kp_call_t *call, void *svcp)
 {
     evt_svc_t *svc = svcp;
     const Kumppani__V1__EventsTestClockRequest *rq = kp_call_body(call);
-    if (rq->offset_ms < 0 || rq->offset_ms > 400LL * 86400 * 1000) {
-        kp_call_fail(call, C(INVALID), "field 'offset_ms': 0..400 days");
+    if (rq->offset_ms < 0 || rq->offset_ms > 3660LL * 86400 * 1000) {
+        kp_call_fail(call, C(INVALID), "field 'offset_ms': 0..3660 days");
         return;
     }
     svc->clock_offset_ms = rq->offset_ms;
