@@ -15,7 +15,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       libzmq5 libprotobuf-c1 liblmdb0 lmdb-utils libuv1 libsodium23 libjansson4 tzdata \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home /var/lib/kumppani kumppani \
-    && mkdir -p /var/lib/kumppani && chown kumppani /var/lib/kumppani
+    && mkdir -p /var/lib/kumppani/store /var/lib/kumppani/metrics \
+    && chown -R kumppani /var/lib/kumppani
 COPY --from=build /opt/kumppani/bin/ /usr/local/bin/
 USER kumppani
 WORKDIR /var/lib/kumppani

@@ -54,6 +54,8 @@ typedef struct {
     "  --keys DIR        CURVE keys: DIR/cli.key and DIR/<service>.pub (default: "                 \
     "$KUMPPANI_KEYS,\n"                                                                            \
     "                    else $KUMPPANI_HOME/keys, else ./data/keys); plain TCP if missing\n"      \
+    "  --key-name NAME   use DIR/NAME.key instead of DIR/cli.key\n"                                \
+    "  --service-key F   the service's public key file instead of DIR/<service>.pub\n"             \
     "  --timeout MS      wait per attempt (default 3000)\n"                                        \
     "  --attempts N      attempts before giving up (default 3)\n"                                  \
     "\n"                                                                                           \

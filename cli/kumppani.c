@@ -302,8 +302,14 @@ cli_connect(cli_ctx_t *c, const char *service, kpc_t **out)
         cli_err("keys directory path too long");
         return EXIT_USAGE;
     }
-    snprintf(path, sizeof path, "%s/%s.pub", dir, svc->name);
-    int rc = kp_keypair_load(&kp, dir, "cli");
+    /* --key-name picks another pair of the keys directory (a container's health check uses
+     * the service's own); --service-key names the service's public key file. */
+    const char *key_name = cli_arg(c->a, "key-name") ? cli_arg(c->a, "key-name") : "cli";
+    if (cli_arg(c->a, "service-key"))
+        snprintf(path, sizeof path, "%s", cli_arg(c->a, "service-key"));
+    else
+        snprintf(path, sizeof path, "%s/%s.pub", dir, svc->name);
+    int rc = kp_keypair_load(&kp, dir, key_name);
     if (rc == 0) {
         rc = kp_pubkey_load(server_pub, path);
         if (rc == 0)
@@ -313,7 +319,7 @@ cli_connect(cli_ctx_t *c, const char *service, kpc_t **out)
             return EXIT_OTHER;
         }
     } else if (rc != -ENOENT && rc != -ENOTDIR) {
-        cli_err("cannot read the client key %s/cli.key: %s", dir, kp_strerror(rc));
+        cli_err("cannot read the client key %s/%s.key: %s", dir, key_name, kp_strerror(rc));
         return EXIT_OTHER;
     }
     /* Without both keys the connection is plain TCP (development set-ups). */
@@ -1039,8 +1045,9 @@ static const cli_optspec_t s_replay_opts[] = {
 static const cli_optspec_t s_health_opts[] = {{"service", true}, {NULL, false}};
 
 static const cli_optspec_t s_global_opts[] = {
-    {"json", false},    {"endpoint", true}, {"keys", true}, {"timeout", true},
-    {"attempts", true}, {"help", false},    {NULL, false},
+    {"json", false},    {"endpoint", true},    {"keys", true},
+    {"key-name", true}, {"service-key", true}, {"timeout", true},
+    {"attempts", true}, {"help", false},       {NULL, false},
 };
 
 static const cli_cmd_t s_cmds[] = {
