@@ -67,6 +67,7 @@ extern const cli_cmd_t cli_cmds_events[];
 extern const cli_cmd_t cli_cmds_registry[];
 extern const cli_cmd_t cli_cmds_broker[];
 extern const cli_cmd_t cli_cmds_notifier[];
+extern const cli_cmd_t cli_cmds_suite[];
 
 /* One line on stderr: "kumppani: <message>". */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

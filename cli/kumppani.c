@@ -1123,7 +1123,7 @@ static const cli_cmd_t s_cmds[] = {
 #define CMDS_N (sizeof s_cmds / sizeof s_cmds[0])
 
 static const cli_cmd_t *const s_tables[] = {cli_cmds_events, cli_cmds_registry, cli_cmds_broker,
-                                            cli_cmds_notifier};
+                                            cli_cmds_notifier, cli_cmds_suite};
 
 static void
 s_usage(FILE *f)

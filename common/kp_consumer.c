@@ -524,15 +524,18 @@ kp_consumer_start(kp_server_t *srv, const kp_consumer_opts_t *opts)
     self->sub = zmq_socket(kp_server_zctx(srv), ZMQ_SUB);
     if (!self->sub ||
         kp_zsock_client(self->sub, self->have_keys ? &self->keys : NULL, self->server_pub) ||
-        zmq_setsockopt(self->sub, ZMQ_SUBSCRIBE, "", 0) != 0 ||
-        zmq_connect(self->sub, self->pub) != 0)
+        zmq_setsockopt(self->sub, ZMQ_SUBSCRIBE, "", 0) != 0)
+        goto fail;
+    /* The monitor first, so that it sees the first connection too. */
+    if ((rc = s_mon_open(self)) != 0)
+        goto fail;
+    rc = KP_EZMQ;
+    if (zmq_connect(self->sub, self->pub) != 0)
         goto fail;
     if ((rc = kp_zwatch_start(&self->sub_watch, kp_server_loop(srv), self->sub, s_sub_ready,
                               self)) != 0)
         goto fail;
     if ((rc = s_dealer_open(self)) != 0)
-        goto fail;
-    if ((rc = s_mon_open(self)) != 0)
         goto fail;
     kp_server_part_t part = {s_turn_done, s_stop, s_health, self};
     if ((rc = kp_server_add_part(srv, &part)) != 0)

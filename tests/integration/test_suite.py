@@ -13,6 +13,7 @@ metrics, hot backup and restore, clean stop.
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -44,7 +45,10 @@ home = tempfile.mkdtemp(prefix="kp-suite-")
 base = free_base()
 env = dict(os.environ, KUMPPANI_HOME=home, KUMPPANI_PORT_BASE=str(base), KP_BIN_DIR=BIN,
            KUMPPANI_KEYS=os.path.join(home, "keys"),
-           KUMPPANI_EVENTS_API="tcp://127.0.0.1:%d" % (base + 201))
+           KUMPPANI_EVENTS_API="tcp://127.0.0.1:%d" % (base + 201),
+           KUMPPANI_REGISTRY_API="tcp://127.0.0.1:%d" % (base + 101),
+           KUMPPANI_EXPERT_BROKER_API="tcp://127.0.0.1:%d" % (base + 301),
+           KUMPPANI_NOTIFIER_API="tcp://127.0.0.1:%d" % (base + 401))
 
 
 def suite(*args, timeout=90):
@@ -102,6 +106,14 @@ try:
     p = start()
     rc, out, _ = suite("status")
     check(rc == 0 and "up" in out, "suite status shows the services up")
+    rc, out, err = kp("status", "--timeout", "2000", "--attempts", "2")
+    built = [x for x in ("registry", "events", "expert-broker", "notifier")
+             if os.path.exists(os.path.join(BIN, "kumppani-" + x))]
+    check(all(re.search(r"^%s +up " % x, out, re.M) for x in built),
+          "kumppani status: every built service up (%s)" % out.replace("\n", " | "))
+    rc, out, err = kp("metrics", "--timeout", "2000", "--attempts", "1")
+    check('kumppani_up{service="events"} 1' in out and "kumppani_log_head_seq" in out,
+          "kumppani metrics: Prometheus text for the suite")
     check(os.stat(os.path.join(home, "keys", "events.key")).st_mode & 0o077 == 0,
           "keys made on first start, private")
     rc, out, err = kp("events", "create", "--kind", "ngo-fair", "--title", "Järjestömessut",
