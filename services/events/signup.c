@@ -472,6 +472,11 @@ evt_h_signup_accept(kp_call_t *call, void *svc)
                      (unsigned long long)s->id);
         return;
     }
+    if (!EVT_OPEN(ev)) {
+        kp_call_fail(call, C(CONFLICT), "event is %s; the offer can no longer be accepted",
+                     evt_state_name(ev->state));
+        return;
+    }
     if (t->now_ms >= s->offer_deadline_ms) {
         kp_call_fail(call, C(CONFLICT), "the offer to sign-up %llu has expired",
                      (unsigned long long)s->id);
