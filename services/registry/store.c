@@ -3,11 +3,15 @@
  *  An organisation's index entries are derived from its record alone, so an update removes
  *  the entries of the old record and writes those of the new one in the same transaction.
  *
- *  Search picks one candidate stream that is already in collation order (a facet, or all
- *  names), or, when the query has a word whose prefix matches few index entries, collects
- *  those and sorts them. Every candidate is checked against the summary in byname, which
- *  answers all filters without decoding the organisation. A scan budget bounds the work of a
- *  page; the cursor is a position in the order ("sk 0 id"), so paging is stable. */
+ *  Search turns every filter given and every query word into a candidate stream already in
+ *  collation order (a facet run; the runs of the words index of the distinct words a query
+ *  word is a prefix of; or a query word's few entries sorted), ranks the streams by how
+ *  selective they are from the cursor on, and leapfrogs them (MDB_SET_RANGE seeks) so that the
+ *  work follows the sparsest term. Each position all streams agree on is checked against the
+ *  summary in byname, which answers every filter (also a query word too broad to be a stream)
+ *  without decoding the organisation. Only when there is no stream at all (no filter, only
+ *  very broad words) is byname scanned under a budget. The cursor is a position in the order
+ *  ("sk 0 id"), so paging is stable. */
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
@@ -543,111 +547,258 @@ s_hex_val(int c)
     return -1;
 }
 
-#define MERGE_WORDS_MAX 64
+/* ---- candidate streams and their intersection ------------------------------------------
 
-/* The words index in collation order for one query word: each distinct indexed word that
- * starts with w is a run already sorted by "sk 0 id"; merging the runs gives every
- * organisation with such a word in order, from just after the cursor. Returns 0, a KP error,
- * or 1 when w matches more than MERGE_WORDS_MAX distinct words (the caller does otherwise). */
-static int
-s_merge_word(page_t *p, const qword_t *w, const uint8_t *cur_pos, size_t cur_len)
+ * A stream gives, in collation order, the positions ("sk 0 id") of the organisations that
+ * satisfy one term: a facet (one run of the facets index under "tag value 0"), a query word
+ * (one run of the words index per distinct indexed word it is a prefix of, merged), or a
+ * query word's few entries collected and sorted. seek(x) moves a stream to its first
+ * position >= x. The intersection leapfrogs: each stream in turn seeks to the highest
+ * position seen so far until all agree (MDB_SET_RANGE on a cursor already near the target
+ * stays in its leaf page), so the work follows the sparsest term, not the longest scan. */
+
+#define RUNS_MAX 16        /* distinct indexed words one query word may run as cursors */
+#define EST_CAP 256        /* entries counted to rank the streams by selectivity */
+#define STEP_BUDGET 200000 /* seeks per page at most */
+#define PRE_MAX 96
+
+typedef struct {
+    unsigned n; /* runs; 0 for an array stream */
+    MDB_cursor *cur[RUNS_MAX];
+    uint8_t pre[RUNS_MAX][PRE_MAX];
+    size_t pre_len[RUNS_MAX];
+    MDB_val head[RUNS_MAX]; /* current position, mv_data NULL when not positioned */
+    bool ended[RUNS_MAX];
+    MDB_val *arr; /* array stream: sorted, distinct positions */
+    unsigned arr_n, arr_i;
+    /* rank: exact count below EST_CAP, else dense and reaching est (the EST_CAP-th entry) */
+    unsigned est_n;
+    bool dense;
+    uint8_t est[POS_MAX];
+    size_t est_len;
+} stream_t;
+
+static void
+s_stream_close(stream_t *s)
 {
-    kp_call_t *call = p->call;
-    MDB_dbi db = s_dbi(call, REG_DB_WORDS);
-    MDB_txn *txn = kp_call_txn(call);
-    MDB_cursor *cur[MERGE_WORDS_MAX];
-    MDB_val head[MERGE_WORDS_MAX];
-    size_t wlen[MERGE_WORDS_MAX];
-    unsigned n = 0;
-    int rc = 0, trc = 0;
-    uint8_t key[REG_WORD_MAX + 2 + POS_MAX];
-    /* Distinct words: from w, then past each word ("word" 0x01 is above every "word 0 ..."). */
-    MDB_cursor *scan;
-    if ((rc = mdb_cursor_open(txn, db, &scan)))
+    for (unsigned i = 0; i < s->n; i++)
+        if (s->cur[i])
+            mdb_cursor_close(s->cur[i]);
+    s->n = 0;
+}
+
+/* Adds the run "pre" (a facet's or an indexed word's key prefix, ending in 0) to s. */
+static int
+s_stream_run(kp_call_t *call, unsigned db, stream_t *s, const uint8_t *pre, size_t pl)
+{
+    unsigned i = s->n;
+    if (i >= RUNS_MAX || pl > PRE_MAX)
+        return KP_EINVAL;
+    int rc = mdb_cursor_open(kp_call_txn(call), s_dbi(call, db), &s->cur[i]);
+    if (rc)
         return reg_mdb(rc);
+    memcpy(s->pre[i], pre, pl);
+    s->pre_len[i] = pl;
+    s->head[i] = (MDB_val){0, NULL};
+    s->ended[i] = false;
+    s->n++;
+    return 0;
+}
+
+/* Moves s to its first position >= x (xl bytes; 0 for the start); *out is it, or mv_data
+ * NULL at the end. */
+static int
+s_seek(stream_t *s, const uint8_t *x, size_t xl, MDB_val *out, unsigned *steps)
+{
+    *out = (MDB_val){0, NULL};
+    MDB_val xv = {xl, (void *)x};
+    if (!s->n) {
+        while (s->arr_i < s->arr_n && s_cmp_pos(&s->arr[s->arr_i], &xv) < 0)
+            s->arr_i++;
+        if (s->arr_i < s->arr_n)
+            *out = s->arr[s->arr_i];
+        return 0;
+    }
+    for (unsigned i = 0; i < s->n; i++) {
+        if (s->ended[i])
+            continue;
+        if (!s->head[i].mv_data || s_cmp_pos(&s->head[i], &xv) < 0) {
+            uint8_t key[PRE_MAX + POS_MAX + 1];
+            size_t pl = s->pre_len[i];
+            memcpy(key, s->pre[i], pl);
+            memcpy(key + pl, x, xl);
+            MDB_val k = {pl + xl, key}, d;
+            int rc = mdb_cursor_get(s->cur[i], &k, &d, MDB_SET_RANGE);
+            (*steps)++;
+            if (rc == 0 && k.mv_size > pl && memcmp(k.mv_data, s->pre[i], pl) == 0) {
+                s->head[i] = (MDB_val){k.mv_size - pl, (uint8_t *)k.mv_data + pl};
+            } else if (rc == 0 || rc == MDB_NOTFOUND) {
+                s->ended[i] = true;
+                continue;
+            } else {
+                return reg_mdb(rc);
+            }
+        }
+        if (!out->mv_data || s_cmp_pos(&s->head[i], out) < 0)
+            *out = s->head[i];
+    }
+    return 0;
+}
+
+/* Counts s's entries from x up to EST_CAP; leaves its runs unpositioned. */
+static int
+s_estimate(stream_t *s, const uint8_t *x, size_t xl)
+{
+    s->est_n = 0;
+    s->dense = false;
+    if (!s->n) {
+        s->est_n = s->arr_n;
+        return 0;
+    }
+    for (unsigned i = 0; i < s->n; i++) {
+        uint8_t key[PRE_MAX + POS_MAX + 1];
+        size_t pl = s->pre_len[i];
+        memcpy(key, s->pre[i], pl);
+        memcpy(key + pl, x, xl);
+        MDB_val k = {pl + xl, key}, d;
+        unsigned c = 0;
+        int rc = mdb_cursor_get(s->cur[i], &k, &d, MDB_SET_RANGE);
+        while (rc == 0 && k.mv_size > pl && memcmp(k.mv_data, s->pre[i], pl) == 0) {
+            if (++c == EST_CAP) {
+                size_t el = k.mv_size - pl;
+                MDB_val e = {el, (uint8_t *)k.mv_data + pl}, o = {s->est_len, s->est};
+                if (el <= POS_MAX && (!s->dense || s_cmp_pos(&e, &o) < 0)) {
+                    memcpy(s->est, e.mv_data, el);
+                    s->est_len = el;
+                }
+                s->dense = true;
+                break;
+            }
+            rc = mdb_cursor_get(s->cur[i], &k, &d, MDB_NEXT);
+        }
+        if (rc && rc != MDB_NOTFOUND)
+            return reg_mdb(rc);
+        s->est_n += c;
+        s->head[i] = (MDB_val){0, NULL};
+    }
+    return 0;
+}
+
+/* Sparsest first: exact small counts ascending, then dense streams whose EST_CAP-th entry
+ * lies furthest along the order. */
+static int
+s_stream_rank(const void *a, const void *b)
+{
+    const stream_t *x = *(stream_t *const *)a, *y = *(stream_t *const *)b;
+    if (x->dense != y->dense)
+        return x->dense ? 1 : -1;
+    if (!x->dense)
+        return (x->est_n > y->est_n) - (x->est_n < y->est_n);
+    return -s_pos_cmp_raw(x->est, x->est_len, y->est, y->est_len);
+}
+
+/* A query word's stream: its runs, or (many distinct words) its few entries sorted.
+ * *usable false when it matches too much to be a stream (the summary checks it). */
+static int
+s_word_stream(kp_call_t *call, const qword_t *w, stream_t *s, bool *usable)
+{
+    MDB_cursor *scan;
+    *usable = false;
+    int rc = mdb_cursor_open(kp_call_txn(call), s_dbi(call, REG_DB_WORDS), &scan);
+    if (rc)
+        return reg_mdb(rc);
+    uint8_t key[REG_WORD_MAX + 2];
     MDB_val k = {w->n, (void *)w->w}, d;
+    unsigned distinct = 0;
     rc = mdb_cursor_get(scan, &k, &d, MDB_SET_RANGE);
     while (rc == 0 && k.mv_size >= w->n && memcmp(k.mv_data, w->w, w->n) == 0) {
         const uint8_t *z = memchr(k.mv_data, 0, k.mv_size);
-        if (!z)
+        size_t l = z ? (size_t)(z - (const uint8_t *)k.mv_data) : 0;
+        if (!z || l > REG_WORD_MAX || ++distinct > RUNS_MAX)
             break;
-        if (n == MERGE_WORDS_MAX) {
-            n++;
-            break;
-        }
-        size_t l = (size_t)(z - (const uint8_t *)k.mv_data);
-        /* Open this run at "word 0 cursor" (or its start). */
         memcpy(key, k.mv_data, l);
         key[l] = 0;
-        memcpy(key + l + 1, cur_pos, cur_len);
-        wlen[n] = l;
-        if ((rc = mdb_cursor_open(txn, db, &cur[n])))
+        if ((rc = s_stream_run(call, REG_DB_WORDS, s, key, l + 1)))
             break;
-        MDB_val rk = {l + 1 + cur_len, key}, rd;
-        int r2 = mdb_cursor_get(cur[n], &rk, &rd, MDB_SET_RANGE);
-        if (r2 == 0 && cur_len && rk.mv_size == l + 1 + cur_len &&
-            memcmp(rk.mv_data, key, rk.mv_size) == 0)
-            r2 = mdb_cursor_get(cur[n], &rk, &rd, MDB_NEXT);
-        if (r2 == 0 && rk.mv_size > l + 1 && memcmp(rk.mv_data, key, l + 1) == 0)
-            head[n] = (MDB_val){rk.mv_size - l - 1, (uint8_t *)rk.mv_data + l + 1};
-        else
-            head[n] = (MDB_val){0, NULL};
-        n++;
-        key[l] = 1;
+        key[l] = 1; /* past every "word 0 ..." */
         k = (MDB_val){l + 1, key};
         rc = mdb_cursor_get(scan, &k, &d, MDB_SET_RANGE);
     }
     mdb_cursor_close(scan);
     if (rc && rc != MDB_NOTFOUND) {
-        for (unsigned i = 0; i < n && i < MERGE_WORDS_MAX; i++)
-            mdb_cursor_close(cur[i]);
-        return reg_mdb(rc);
+        s_stream_close(s);
+        return rc < 0 ? rc : reg_mdb(rc);
     }
-    if (n > MERGE_WORDS_MAX) {
-        for (unsigned i = 0; i < MERGE_WORDS_MAX; i++)
-            mdb_cursor_close(cur[i]);
-        return 1;
+    if (distinct <= RUNS_MAX) {
+        *usable = true;
+        return 0;
     }
-    uint8_t prev[POS_MAX];
-    size_t prev_len = 0;
-    rc = 0;
-    for (;;) {
-        int best = -1;
-        for (unsigned i = 0; i < n; i++)
-            if (head[i].mv_size && (best < 0 || s_cmp_pos(&head[i], &head[best]) < 0))
-                best = (int)i;
-        if (best < 0)
-            break;
-        if (p->scanned >= SCAN_BUDGET && p->out->n_organisations < p->limit) {
-            p->more = true;
-            break;
-        }
-        MDB_val h = head[best];
-        if (!(prev_len == h.mv_size && memcmp(prev, h.mv_data, prev_len) == 0)) {
-            prev_len = h.mv_size;
-            memcpy(prev, h.mv_data, prev_len);
-            trc = s_take(p, h.mv_data, h.mv_size, NULL);
-            if (trc)
-                break;
-        }
-        size_t l = wlen[best];
-        MDB_val rk, rd;
-        int r2 = mdb_cursor_get(cur[best], &rk, &rd, MDB_NEXT);
-        if (r2 == 0 && rk.mv_size > l + 1 && ((const uint8_t *)rk.mv_data)[l] == 0 &&
-            memcmp(rk.mv_data, w->w, w->n) == 0)
-            head[best] = (MDB_val){rk.mv_size - l - 1, (uint8_t *)rk.mv_data + l + 1};
-        else if (r2 == 0 || r2 == MDB_NOTFOUND)
-            head[best] = (MDB_val){0, NULL};
-        else {
-            rc = reg_mdb(r2);
-            break;
-        }
-    }
+    s_stream_close(s);
+    unsigned n;
+    if ((rc = s_collect_word(call, w, NULL, WORDS_COLLECT_MAX, &n)))
+        return rc;
+    if (n > WORDS_COLLECT_MAX)
+        return 0;
+    MDB_val *v = kp_arena_alloc(kp_call_arena(call), (n + 1) * sizeof *v);
+    if (!v)
+        return KP_ENOMEM;
+    if ((rc = s_collect_word(call, w, v, WORDS_COLLECT_MAX, &n)))
+        return rc;
+    qsort(v, n, sizeof *v, s_cmp_pos);
+    unsigned m = 0;
     for (unsigned i = 0; i < n; i++)
-        mdb_cursor_close(cur[i]);
-    if (trc < 0)
-        return trc;
-    return rc;
+        if (!m || s_cmp_pos(&v[i], &v[m - 1]) != 0)
+            v[m++] = v[i];
+    s->arr = v;
+    s->arr_n = m;
+    s->arr_i = 0;
+    *usable = true;
+    return 0;
+}
+
+/* Leapfrogs the streams (ranked) from just after the cursor, taking every position all of
+ * them hold until the page is full or the budget is spent. */
+static int
+s_leapfrog(page_t *p, stream_t **st, unsigned k, const uint8_t *cur_pos, size_t cur_len)
+{
+    uint8_t x[POS_MAX + 1];
+    size_t xl = cur_len;
+    memcpy(x, cur_pos, cur_len);
+    if (cur_len)
+        x[xl++] = 0; /* strictly after the cursor */
+    unsigned agree = 0, i = 0, steps = 0;
+    for (;;) {
+        MDB_val y;
+        int rc = s_seek(st[i], x, xl, &y, &steps);
+        if (rc)
+            return rc;
+        if (!y.mv_data || y.mv_size > POS_MAX)
+            break;
+        if (agree && s_pos_cmp_raw(y.mv_data, y.mv_size, x, xl) == 0) {
+            agree++;
+        } else {
+            memcpy(x, y.mv_data, y.mv_size);
+            xl = y.mv_size;
+            agree = 1;
+        }
+        if (agree == k || steps >= STEP_BUDGET) {
+            /* All agree (or the budget is spent: settle this one by its summary). */
+            rc = s_take(p, x, xl, NULL);
+            if (rc) {
+                p->scanned += steps;
+                return rc < 0 ? rc : 0;
+            }
+            if (agree != k) {
+                p->more = true;
+                break;
+            }
+            x[xl++] = 0;
+            agree = 0;
+        }
+        i = (i + 1) % k;
+    }
+    p->scanned += steps;
+    return 0;
 }
 
 int
@@ -681,51 +832,62 @@ reg_search(kp_call_t *call, const Kumppani__V1__SearchRequest *rq, Kumppani__V1_
         return KP_EINVAL;
 
     int rc = 0;
-    /* 1. A selective query word: collect its entries and sort them. */
-    if (f.qn) {
-        unsigned best = 0, best_n = WORDS_COLLECT_MAX + 2;
-        for (unsigned i = 0; i < f.qn; i++) {
-            unsigned n;
-            if ((rc = s_collect_word(call, &f.q[i], NULL, WORDS_COLLECT_MAX, &n)))
-                return rc;
-            if (n < best_n) {
-                best_n = n;
-                best = i;
+    /* 1. Streams: every facet given and every query word that can run as one, ranked by
+     *    selectivity and leapfrogged; the summary then checks whatever is not a stream. */
+    {
+        stream_t *st[REG_QUERY_WORDS + 4];
+        unsigned k = 0;
+        uint8_t pre[PRE_MAX];
+        size_t pn;
+        for (unsigned i = 0; i < f.qn + 4; i++) {
+            stream_t *s = kp_arena_alloc(a, sizeof *s);
+            if (!s)
+                rc = KP_ENOMEM;
+            else
+                memset(s, 0, sizeof *s);
+            pn = 0;
+            if (!rc && i < f.qn) {
+                bool usable;
+                rc = s_word_stream(call, &f.q[i], s, &usable);
+                if (!rc && usable)
+                    st[k++] = s;
+                continue;
             }
+            if (rc)
+                break;
+            if (i == f.qn && f.muni) {
+                pre[pn++] = 'm';
+                memcpy(pre + pn, f.muni, 3);
+                pn += 3;
+            } else if (i == f.qn + 1 && f.field) {
+                pre[pn++] = 'f';
+                pre[pn++] = (uint8_t)f.field;
+            } else if (i == f.qn + 2 && f.net && f.net_len < PRE_MAX - 2) {
+                pre[pn++] = 'n';
+                memcpy(pre + pn, f.net, f.net_len);
+                pn += f.net_len;
+            } else if (i == f.qn + 3 && f.status) {
+                pre[pn++] = 's';
+                pre[pn++] = (uint8_t)f.status;
+            } else {
+                continue;
+            }
+            pre[pn++] = 0;
+            if ((rc = s_stream_run(call, REG_DB_FACETS, s, pre, pn)))
+                break;
+            st[k++] = s;
         }
-        if (best_n > WORDS_COLLECT_MAX) {
-            /* Many entries: walk the runs of the longest query word in order instead. */
-            for (unsigned i = 0; i < f.qn; i++)
-                if (f.q[i].n > f.q[best].n)
-                    best = i;
-            rc = s_merge_word(&p, &f.q[best], cur_pos, cur_len);
-            if (rc < 0)
-                return rc;
-            if (rc == 0) {
-                out->scanned = p.scanned;
-                goto done;
-            }
-            rc = 0;
+        for (unsigned i = 0; !rc && i < k; i++)
+            rc = s_estimate(st[i], cur_pos, cur_len);
+        if (!rc && k) {
+            qsort(st, k, sizeof *st, s_stream_rank);
+            rc = s_leapfrog(&p, st, k, cur_pos, cur_len);
         }
-        if (best_n <= WORDS_COLLECT_MAX) {
-            MDB_val *v = kp_arena_alloc(a, (best_n + 1) * sizeof *v);
-            unsigned n;
-            if (!v)
-                return KP_ENOMEM;
-            if ((rc = s_collect_word(call, &f.q[best], v, WORDS_COLLECT_MAX, &n)))
-                return rc;
-            qsort(v, n, sizeof *v, s_cmp_pos);
-            for (unsigned i = 0; i < n; i++) {
-                if (i > 0 && s_cmp_pos(&v[i], &v[i - 1]) == 0)
-                    continue;
-                if (cur_len && s_pos_cmp_raw(v[i].mv_data, v[i].mv_size, cur_pos, cur_len) <= 0)
-                    continue;
-                rc = s_take(&p, v[i].mv_data, v[i].mv_size, NULL);
-                if (rc < 0)
-                    return rc;
-                if (rc == 1)
-                    break;
-            }
+        for (unsigned i = 0; i < k; i++)
+            s_stream_close(st[i]);
+        if (rc)
+            return rc;
+        if (k) {
             out->scanned = p.scanned;
             goto done;
         }
