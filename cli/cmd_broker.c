@@ -296,7 +296,18 @@ p_asgs(const ProtobufCMessage *m)
 static void
 p_export(const ProtobufCMessage *m)
 {
-    fputs(((const Kumppani__V1__AssignmentExportReply *)m)->csv_text, stdout);
+    const Kumppani__V1__AssignmentExportReply *r = (const void *)m;
+    fputs(r->csv_text, stdout);
+    if (r->next_after_id)
+        fprintf(stderr, "more rows: kumppani broker export --after %llu (same range)\n",
+                (unsigned long long)r->next_after_id);
+}
+
+static void
+p_paid(const ProtobufCMessage *m)
+{
+    const Kumppani__V1__MarkPaidReply *r = (const void *)m;
+    printf("marked paid %u, already paid %u\n", r->marked, r->already_paid);
 }
 
 static void
@@ -639,9 +650,40 @@ s_export(cli_ctx_t *c)
 {
     Kumppani__V1__AssignmentExportRequest req = KUMPPANI__V1__ASSIGNMENT_EXPORT_REQUEST__INIT;
     if (cli_no_pos(c) || s_opt_time(c, "from", false, &req.from_unix) ||
-        s_opt_time(c, "to", false, &req.to_unix))
+        s_opt_time(c, "to", false, &req.to_unix) ||
+        cli_num(c, "after", false, 0, UINT64_MAX, &req.after_id))
         return EXIT_USAGE;
+    req.unpaid_only = cli_arg(c->a, "unpaid") != NULL;
     RUN("broker.assignment.export", NULL, req, assignment_export_reply, p_export);
+}
+
+static int
+s_paid(cli_ctx_t *c)
+{
+    Kumppani__V1__MarkPaidRequest req = KUMPPANI__V1__MARK_PAID_REQUEST__INIT;
+    uint64_t ids[CLI_POS_MAX];
+    if (c->a->pos_n < 1) {
+        cli_err("expected one or more assignment IDs");
+        return EXIT_USAGE;
+    }
+    for (int i = 0; i < c->a->pos_n; i++)
+        if (cli_parse_u64(c->a->pos[i], 1, UINT64_MAX, &ids[i]) != 0) {
+            cli_err("assignment IDs are positive numbers");
+            return EXIT_USAGE;
+        }
+    req.assignment_ids = ids;
+    req.n_assignment_ids = (size_t)c->a->pos_n;
+    req.payment_ref = (char *)(cli_arg(c->a, "ref") ? cli_arg(c->a, "ref") : "");
+    RUN("broker.assignment.paid", NULL, req, mark_paid_reply, p_paid);
+}
+
+static int
+s_expert_erase(cli_ctx_t *c)
+{
+    Kumppani__V1__ExpertRef req = KUMPPANI__V1__EXPERT_REF__INIT;
+    if (cli_pos_id(c, &req.expert_id))
+        return EXIT_USAGE;
+    RUN("broker.expert.erase", NULL, req, expert_reply, p_expert);
 }
 
 static int
@@ -679,6 +721,9 @@ static const cli_optspec_t o_none[] = {{NULL, false}};
 static const cli_optspec_t o_page[] = {{"after", true}, {"limit", true}, {NULL, false}};
 static const cli_optspec_t o_reason[] = {{"reason", true}, {NULL, false}};
 static const cli_optspec_t o_range[] = {{"from", true}, {"to", true}, {NULL, false}};
+static const cli_optspec_t o_export[] = {
+    {"from", true}, {"to", true}, {"after", true}, {"unpaid", false}, {NULL, false}};
+static const cli_optspec_t o_ref[] = {{"ref", true}, {NULL, false}};
 static const cli_optspec_t o_expert[] = {
     {"kind", true},
     {"name", true},
@@ -764,10 +809,21 @@ const cli_cmd_t cli_cmds_broker[] = {
      s_asg_feedback},
     {"broker assignments", o_asgs,
      "Usage: kumppani broker assignments [--expert ID] [--after ID]\n", s_asgs},
-    {"broker export", o_range,
-     "Usage: kumppani broker export [--from \"YYYY-MM-DD HH:MM\"] [--to ...]\n"
-     "Completed assignments as CSV, for payment.\n",
+    {"broker export", o_export,
+     "Usage: kumppani broker export [--from \"YYYY-MM-DD HH:MM\"] [--to ...] [--after ID] "
+     "[--unpaid]\n"
+     "Completed assignments as CSV, for payment, 1000 rows a page (the next page's --after is\n"
+     "printed on stderr). --unpaid leaves out those marked paid.\n",
      s_export},
+    {"broker paid", o_ref,
+     "Usage: kumppani broker paid ASSIGNMENT_ID... --ref PAYMENT_BATCH\n"
+     "Marks completed assignments paid (shown in the export's paid_date and payment_ref).\n",
+     s_paid},
+    {"broker expert-erase", o_none,
+     "Usage: kumppani broker expert-erase ID\n"
+     "Erases the expert's personal data and sensitive detail; open offers are withdrawn,\n"
+     "confirmed assignments cancelled; assignments stay under the id only.\n",
+     s_expert_erase},
     {"broker stats", o_range, "Usage: kumppani broker stats [--from ...] [--to ...]\n", s_stats},
     {"broker audit", o_page, "Usage: kumppani broker audit [--after ID]\n", s_audit},
     {"broker sensitive", o_token,

@@ -250,6 +250,14 @@ s_load_expert(kp_call_t *call, brk_ctx_t *c, uint64_t id)
     return e;
 }
 
+static bool
+s_not_erased(kp_call_t *call, const brk_expert_t *e)
+{
+    if (e->erased)
+        FAIL(C(CONFLICT), "expert %llu is erased", (unsigned long long)e->id);
+    return true;
+}
+
 static void
 s_expert_register(kp_call_t *call, void *svc)
 {
@@ -280,7 +288,7 @@ s_expert_update(kp_call_t *call, void *svc)
     brk_ctx_t c = s_ctx(call, svc);
     const Kumppani__V1__UpdateExpertRequest *rq = kp_call_body(call);
     brk_expert_t *e = s_load_expert(call, &c, rq->expert_id);
-    if (!e || !s_expert_input(call, &c, rq->expert))
+    if (!e || !s_not_erased(call, e) || !s_expert_input(call, &c, rq->expert))
         return;
     e->profile = rq->expert;
     e->updated_ms = c.now_ms;
@@ -298,7 +306,7 @@ s_expert_pause(kp_call_t *call, void *svc)
     brk_ctx_t c = s_ctx(call, svc);
     const Kumppani__V1__PauseExpertRequest *rq = kp_call_body(call);
     brk_expert_t *e = s_load_expert(call, &c, rq->expert_id);
-    if (!e)
+    if (!e || !s_not_erased(call, e))
         return;
     if (e->paused != rq->paused) {
         e->paused = rq->paused;
@@ -569,7 +577,8 @@ s_request_list(kp_call_t *call, void *svc)
     kp_call_ok(call, &r.base);
 }
 
-static int s_asg_cancel_write(brk_ctx_t *c, brk_asg_t *a, const char *by, const char *reason);
+static int s_asg_cancel_write(brk_ctx_t *c, brk_asg_t *a, const char *by, const char *reason,
+                              bool reopen);
 
 typedef struct {
     brk_ctx_t *c;
@@ -609,7 +618,7 @@ s_request_cancel(kp_call_t *call, void *svc)
     for (size_t i = 0; !rc && i < ids.n; i++) {
         brk_asg_t *a = brk_asg_load(&c, ids.ids[i], &rc);
         if (!rc && a && a->state == AS(CONFIRMED))
-            rc = s_asg_cancel_write(&c, a, "requester", body->reason);
+            rc = s_asg_cancel_write(&c, a, "requester", body->reason, false);
     }
     rq->state = RS(OPEN); /* so that brk_cancel_request withdraws what is open */
     rq->cancel_reason = body->reason;
@@ -775,9 +784,47 @@ s_reply_asg(kp_call_t *call, brk_asg_t *a)
     kp_call_ok(call, &r.base);
 }
 
-/* Cancels a confirmed assignment; the request looks for someone else while there is time. */
+typedef struct {
+    brk_ctx_t *c;
+    int64_t last;
+    int rc;
+} last_t;
+
 static int
-s_asg_cancel_write(brk_ctx_t *c, brk_asg_t *a, const char *by, const char *reason)
+s_last_one(void *arg, uint64_t id)
+{
+    last_t *x = arg;
+    brk_asg_t *a = brk_asg_load(x->c, id, &x->rc);
+    if (x->rc)
+        return 1;
+    if (a && (a->state == AS(CONFIRMED) || a->state == AS(COMPLETED)) && a->confirmed_ms > x->last)
+        x->last = a->confirmed_ms;
+    return 0;
+}
+
+/* Fairness: an expert's last-assignment time is that of their latest confirmed or completed
+ * assignment, so a cancelled one does not count as having been assigned. */
+static int
+s_expert_relast(brk_ctx_t *c, uint64_t expert_id)
+{
+    int rc;
+    brk_expert_t *e = brk_expert_load(c, expert_id, &rc);
+    if (rc || !e)
+        return rc ? rc : KP_ECORRUPT;
+    last_t x = {c, 0, 0};
+    if ((rc = brk_idx_each(c, BRK_DB_EXP_ASGS, expert_id, s_last_one, &x)) || x.rc)
+        return rc ? rc : x.rc;
+    if (x.last == e->last_assigned_ms)
+        return 0;
+    e->last_assigned_ms = x.last;
+    return brk_put(c, BRK_DB_EXPERTS, e->id, &e->base);
+}
+
+/* Cancels a confirmed assignment (by either side or the coordinator); with reopen the request
+ * looks for someone else while there is time (without: the request itself is being
+ * cancelled). */
+static int
+s_asg_cancel_write(brk_ctx_t *c, brk_asg_t *a, const char *by, const char *reason, bool reopen)
 {
     int rc;
     a->state = AS(CANCELLED);
@@ -785,6 +832,7 @@ s_asg_cancel_write(brk_ctx_t *c, brk_asg_t *a, const char *by, const char *reaso
     a->cancelled_by = (char *)by;
     a->cancel_reason = (char *)reason;
     if ((rc = brk_put(c, BRK_DB_ASGS, a->id, &a->base)) ||
+        (rc = s_expert_relast(c, a->expert_id)) ||
         (rc = brk_emit(c, "AssignmentCancelled", &a->base)))
         return rc;
     brk_request_t *rq = brk_request_load(c, a->request_id, &rc);
@@ -793,7 +841,7 @@ s_asg_cancel_write(brk_ctx_t *c, brk_asg_t *a, const char *by, const char *reaso
     if (rq->accepted_n)
         rq->accepted_n--;
     int64_t ans_ms = rq->input->answer_deadline_unix * 1000;
-    if (rq->state == RS(FILLED) && ans_ms > c->now_ms && strcmp(by, "requester") != 0) {
+    if (rq->state == RS(FILLED) && ans_ms > c->now_ms && reopen) {
         rq->state = RS(OPEN);
         rq->filled_ms = 0;
         if ((rc = brk_due_put(c, ans_ms, BRK_DUE_ANSWER, rq->id)))
@@ -803,7 +851,7 @@ s_asg_cancel_write(brk_ctx_t *c, brk_asg_t *a, const char *by, const char *reaso
         return rc;
     kp_log_info("assignment.cancelled", "assignment=%llu request=%llu", (unsigned long long)a->id,
                 (unsigned long long)rq->id);
-    return strcmp(by, "requester") == 0 ? 0 : brk_fill(c, rq);
+    return reopen ? brk_fill(c, rq) : 0;
 }
 
 static void
@@ -826,7 +874,7 @@ s_asg_cancel(kp_call_t *call, void *svc)
                      (unsigned long long)a->id);
         return;
     }
-    int rc = s_asg_cancel_write(&c, a, body->by, body->reason);
+    int rc = s_asg_cancel_write(&c, a, body->by, body->reason, true);
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
@@ -962,14 +1010,36 @@ s_asg_list(kp_call_t *call, void *svc)
 
 /* ---- export --------------------------------------------------------------------------------- */
 
+#define EXPORT_PAGE 1000
+
 typedef struct {
     brk_ctx_t *c;
     int64_t from_ms, to_ms;
+    bool unpaid_only;
     char *buf;
     size_t len, cap;
     uint32_t rows;
+    uint64_t last_id; /* the last assignment written */
+    bool full;        /* the page stopped early: the buffer is full */
     int rc;
 } csv_t;
+
+/* A record decoded on the heap (free with protobuf_c_message_free_unpacked): a page of the
+ * export reads thousands of records, more than the call's arena holds. */
+static void *
+s_heap_get(csv_t *x, int db, uint64_t id, const ProtobufCMessageDescriptor *d)
+{
+    MDB_val v;
+    bool found = false;
+    if ((x->rc = brk_raw_get(x->c, db, id, &v, &found)) || !found) {
+        x->rc = x->rc ? x->rc : KP_ECORRUPT;
+        return NULL;
+    }
+    void *m = protobuf_c_message_unpack(d, NULL, v.mv_size, v.mv_data);
+    if (!m)
+        x->rc = KP_ECORRUPT;
+    return m;
+}
 
 /* A CSV field: quoted when needed; a leading = + - @ is neutralised (spreadsheet formulas). */
 static void
@@ -994,27 +1064,51 @@ s_csv_field(csv_t *x, const char *s, bool last)
     x->len = (size_t)(p - x->buf);
 }
 
+static void s_csv_line(csv_t *x, const brk_asg_t *a, const char *name, const char *title);
+
 static int
 s_csv_row(void *arg, uint64_t id, MDB_val *val)
 {
     csv_t *x = arg;
     (void)id;
-    brk_asg_t *a = (void *)protobuf_c_message_unpack(
-        &kumppani__v1__assignment__descriptor, kp_arena_pbc(x->c->a), val->mv_size, val->mv_data);
+    brk_asg_t *a = (void *)protobuf_c_message_unpack(&kumppani__v1__assignment__descriptor, NULL,
+                                                     val->mv_size, val->mv_data);
     if (!a) {
         x->rc = KP_ECORRUPT;
         return 1;
     }
-    if (a->state != AS(COMPLETED) || a->completed_ms < x->from_ms || a->completed_ms >= x->to_ms)
+    if (a->state != AS(COMPLETED) || a->completed_ms < x->from_ms || a->completed_ms >= x->to_ms ||
+        (x->unpaid_only && a->paid_ms)) {
+        protobuf_c_message_free_unpacked(&a->base, NULL);
         return 0;
-    brk_expert_t *e = brk_expert_load(x->c, a->expert_id, &x->rc);
-    brk_request_t *rq = x->rc ? NULL : brk_request_load(x->c, a->request_id, &x->rc);
-    if (x->rc || !e || !rq) {
-        x->rc = x->rc ? x->rc : KP_ECORRUPT;
-        return 1;
     }
-    char n[7][48], date[11];
+    brk_expert_t *e =
+        s_heap_get(x, BRK_DB_EXPERTS, a->expert_id, &kumppani__v1__expert__descriptor);
+    brk_request_t *rq = x->rc ? NULL
+                              : s_heap_get(x, BRK_DB_REQUESTS, a->request_id,
+                                           &kumppani__v1__broker_request__descriptor);
+    const char *name = e ? (e->erased ? "(erased)" : e->profile->name) : "";
+    size_t need =
+        x->rc ? 0 : 2 * (strlen(name) + strlen(rq->input->title) + strlen(a->payment_ref)) + 400;
+    if (!x->rc && x->len + need > x->cap)
+        x->full = true;
+    else if (!x->rc)
+        s_csv_line(x, a, name, rq->input->title);
+    protobuf_c_message_free_unpacked(&a->base, NULL);
+    if (e)
+        protobuf_c_message_free_unpacked(&e->base, NULL);
+    if (rq)
+        protobuf_c_message_free_unpacked(&rq->base, NULL);
+    return x->rc != 0 || x->full || x->rows >= EXPORT_PAGE;
+}
+
+static void
+s_csv_line(csv_t *x, const brk_asg_t *a, const char *name, const char *title)
+{
+    char n[7][48], date[11], paid[11] = "";
     brk_local(a->start_unix, NULL, NULL, date, NULL);
+    if (a->paid_ms)
+        brk_local(a->paid_ms / 1000, NULL, NULL, paid, NULL);
     snprintf(n[0], 48, "%llu", (unsigned long long)a->id);
     snprintf(n[1], 48, "%llu", (unsigned long long)a->request_id);
     snprintf(n[2], 48, "%llu", (unsigned long long)a->expert_id);
@@ -1026,15 +1120,17 @@ s_csv_row(void *arg, uint64_t id, MDB_val *val)
     s_csv_field(x, n[0], false);
     s_csv_field(x, n[1], false);
     s_csv_field(x, n[2], false);
-    s_csv_field(x, e->profile->name, false);
-    s_csv_field(x, rq->input->title, false);
+    s_csv_field(x, name, false);
+    s_csv_field(x, title, false);
     s_csv_field(x, date, false);
     s_csv_field(x, n[3], false);
     s_csv_field(x, n[4], false);
     s_csv_field(x, n[5], false);
-    s_csv_field(x, n[6], true);
+    s_csv_field(x, n[6], false);
+    s_csv_field(x, paid, false);
+    s_csv_field(x, a->payment_ref, true);
     x->rows++;
-    return x->rc != 0 || x->rows >= 1000;
+    x->last_id = a->id;
 }
 
 static void
@@ -1048,18 +1144,19 @@ s_asg_export(kp_call_t *call, void *svc)
     }
     csv_t x = {.c = &c,
                .from_ms = body->from_unix * 1000,
-               .to_ms = body->to_unix ? body->to_unix * 1000 : INT64_MAX};
-    x.cap = 256 * 1024;
+               .to_ms = body->to_unix ? body->to_unix * 1000 : INT64_MAX,
+               .unpaid_only = body->unpaid_only};
+    x.cap = 768 * 1024;
     x.buf = kp_arena_alloc(c.a, x.cap);
     if (!x.buf) {
         kp_call_fail_err(call, KP_ENOMEM);
         return;
     }
     const char *head = "assignment_id,request_id,expert_id,expert_name,request_title,date,hours,"
-                       "fee_eur,travel_eur,total_eur\n";
+                       "fee_eur,travel_eur,total_eur,paid_date,payment_ref\n";
     memcpy(x.buf, head, strlen(head));
     x.len = strlen(head);
-    int rc = brk_each(&c, BRK_DB_ASGS, 0, s_csv_row, &x);
+    int rc = brk_each(&c, BRK_DB_ASGS, body->after_id, s_csv_row, &x);
     if (rc || x.rc) {
         kp_call_fail_err(call, rc ? rc : x.rc);
         return;
@@ -1068,8 +1165,206 @@ s_asg_export(kp_call_t *call, void *svc)
     Kumppani__V1__AssignmentExportReply r = KUMPPANI__V1__ASSIGNMENT_EXPORT_REPLY__INIT;
     r.csv_text = x.buf;
     r.rows = x.rows;
-    kp_log_info("export.csv", "rows=%u", x.rows);
+    r.next_after_id = x.rows >= EXPORT_PAGE || x.full ? x.last_id : 0;
+    kp_log_info("export.csv", "rows=%u after=%llu", x.rows, (unsigned long long)body->after_id);
     kp_call_ok(call, &r.base);
+}
+
+static void
+s_asg_paid(kp_call_t *call, void *svc)
+{
+    brk_ctx_t c = s_ctx(call, svc);
+    const Kumppani__V1__MarkPaidRequest *body = kp_call_body(call);
+    if (body->n_assignment_ids < 1 || body->n_assignment_ids > EXPORT_PAGE) {
+        kp_call_fail(call, C(INVALID), "field 'assignment_ids': 1..%d required", EXPORT_PAGE);
+        return;
+    }
+    if (!s_text(call, "payment_ref", body->payment_ref, 1, 100))
+        return;
+    brk_asg_t **v = kp_arena_alloc(c.a, body->n_assignment_ids * sizeof *v);
+    uint64_t *ids = kp_arena_alloc(c.a, body->n_assignment_ids * sizeof *ids);
+    if (!v || !ids) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return;
+    }
+    Kumppani__V1__MarkPaidReply r = KUMPPANI__V1__MARK_PAID_REPLY__INIT;
+    size_t n = 0;
+    for (size_t i = 0; i < body->n_assignment_ids; i++) {
+        brk_asg_t *a = s_load_asg(call, &c, body->assignment_ids[i]);
+        if (!a)
+            return;
+        if (a->state != AS(COMPLETED)) {
+            kp_call_fail(call, C(CONFLICT),
+                         "field 'assignment_ids[%zu]': assignment %llu is not completed", i,
+                         (unsigned long long)a->id);
+            return;
+        }
+        bool dup = false;
+        for (size_t j = 0; j < n && !dup; j++)
+            dup = v[j]->id == a->id;
+        if (a->paid_ms || dup)
+            r.already_paid++;
+        else
+            v[n++] = a;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        v[i]->paid_ms = c.now_ms;
+        v[i]->payment_ref = body->payment_ref;
+        ids[i] = v[i]->id;
+        rc = brk_put(&c, BRK_DB_ASGS, v[i]->id, &v[i]->base);
+    }
+    Kumppani__V1__MarkPaidRequest ev = KUMPPANI__V1__MARK_PAID_REQUEST__INIT;
+    ev.assignment_ids = ids;
+    ev.n_assignment_ids = n;
+    ev.payment_ref = body->payment_ref;
+    if (!rc && n)
+        rc = brk_emit(&c, "AssignmentsPaid", &ev.base);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    r.marked = (uint32_t)n;
+    kp_log_info("assignments.paid", "marked=%zu already=%u", n, r.already_paid);
+    kp_call_ok(call, &r.base);
+}
+
+/* ---- erasure ----------------------------------------------------------------------------------
+ */
+
+#define ERASE_MAX 4096
+
+typedef struct {
+    brk_ctx_t *c;
+    uint64_t expert_id;
+    brk_offer_t **offers; /* the expert's open offers, and closed ones with a reason */
+    size_t offers_n;
+    uint64_t *asgs;
+    size_t asgs_n;
+    int rc;
+} erase_t;
+
+static int
+s_erase_offer(void *arg, uint64_t id, MDB_val *val)
+{
+    erase_t *x = arg;
+    (void)id;
+    brk_offer_t *o = (void *)protobuf_c_message_unpack(
+        &kumppani__v1__offer__descriptor, kp_arena_pbc(x->c->a), val->mv_size, val->mv_data);
+    if (!o) {
+        x->rc = KP_ECORRUPT;
+        return 1;
+    }
+    if (o->expert_id == x->expert_id && (o->state == OS(OPEN) || o->reason[0]) &&
+        x->offers_n < ERASE_MAX)
+        x->offers[x->offers_n++] = o;
+    return 0;
+}
+
+static int
+s_erase_asg_id(void *arg, uint64_t id)
+{
+    erase_t *x = arg;
+    if (x->asgs_n < ERASE_MAX)
+        x->asgs[x->asgs_n++] = id;
+    return 0;
+}
+
+/* The expert's assignments stay (pseudonymous: ids, times, hours, fees); confirmed ones are
+ * cancelled, free-text feedback and cancel reasons (which may name the person) cleared. */
+static int
+s_erase_asg(brk_ctx_t *c, uint64_t id)
+{
+    int rc;
+    brk_asg_t *a = brk_asg_load(c, id, &rc);
+    if (rc || !a)
+        return rc;
+    const char *why = "expert erased";
+    if (a->state == AS(CONFIRMED) && (rc = s_asg_cancel_write(c, a, "coordinator", why, true)))
+        return rc;
+    if (a->expert_feedback)
+        a->expert_feedback->comment_text = "";
+    if (a->requester_feedback)
+        a->requester_feedback->comment_text = "";
+    if (a->cancel_reason[0] && strcmp(a->cancel_reason, why) != 0)
+        a->cancel_reason = "(erased)";
+    return brk_put(c, BRK_DB_ASGS, a->id, &a->base);
+}
+
+int
+brk_expert_erase(brk_ctx_t *c, brk_expert_t *e)
+{
+    if (e->erased)
+        return 0;
+    Kumppani__V1__ExpertInput *p = kp_arena_alloc(c->a, sizeof *p);
+    if (!p)
+        return KP_ENOMEM;
+    kumppani__v1__expert_input__init(p);
+    p->kind = e->profile ? e->profile->kind : 0;
+    e->profile = p;
+    e->erased = true;
+    e->erased_ms = e->updated_ms = c->now_ms;
+    e->paused = true;
+    e->has_sensitive_detail = false;
+    e->home_org_name = "";
+    int rc;
+    if ((rc = brk_raw_del(c, BRK_DB_SENSITIVE, e->id)) ||
+        (rc = brk_put(c, BRK_DB_EXPERTS, e->id, &e->base)))
+        return rc;
+    erase_t x = {c,
+                 e->id,
+                 kp_arena_alloc(c->a, ERASE_MAX * sizeof(brk_offer_t *)),
+                 0,
+                 kp_arena_alloc(c->a, ERASE_MAX * sizeof(uint64_t)),
+                 0,
+                 0};
+    if (!x.offers || !x.asgs)
+        return KP_ENOMEM;
+    if ((rc = brk_each(c, BRK_DB_OFFERS, 0, s_erase_offer, &x)) || x.rc ||
+        (rc = brk_idx_each(c, BRK_DB_EXP_ASGS, e->id, s_erase_asg_id, &x)))
+        return rc ? rc : x.rc;
+    size_t withdrawn = 0;
+    for (size_t i = 0; i < x.offers_n; i++) {
+        brk_offer_t *o = x.offers[i];
+        o->reason = "";
+        if (o->state != OS(OPEN)) {
+            if ((rc = brk_put(c, BRK_DB_OFFERS, o->id, &o->base)))
+                return rc;
+            continue;
+        }
+        withdrawn++;
+        if ((rc = brk_offer_close(c, o, OS(WITHDRAWN), "OfferWithdrawn")))
+            return rc;
+        brk_request_t *rq = brk_request_load(c, o->request_id, &rc);
+        if (rc || (rq && (rc = brk_fill(c, rq))))
+            return rc;
+    }
+    for (size_t i = 0; i < x.asgs_n; i++)
+        if ((rc = s_erase_asg(c, x.asgs[i])))
+            return rc;
+    Kumppani__V1__ExpertRef ref = KUMPPANI__V1__EXPERT_REF__INIT;
+    ref.expert_id = e->id;
+    if ((rc = brk_emit(c, "ExpertErased", &ref.base)))
+        return rc;
+    kp_log_notice("expert.erased", "expert=%llu offers_withdrawn=%zu assignments=%zu",
+                  (unsigned long long)e->id, withdrawn, x.asgs_n);
+    return 0;
+}
+
+static void
+s_expert_erase(kp_call_t *call, void *svc)
+{
+    brk_ctx_t c = s_ctx(call, svc);
+    const Kumppani__V1__ExpertRef *body = kp_call_body(call);
+    brk_expert_t *e = s_load_expert(call, &c, body->expert_id);
+    if (!e)
+        return;
+    int rc = brk_expert_erase(&c, e);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    s_reply_expert(call, &c, e);
 }
 
 /* ---- sensitive details and the audit -------------------------------------------------------- */
@@ -1347,6 +1642,7 @@ const kp_method_t brk_methods[] = {
     M("broker.expert.update", KP_ROLE_ADMIN, update_expert_request, s_expert_update),
     M("broker.expert.pause", W, pause_expert_request, s_expert_pause),
     M("broker.expert.get", R, expert_ref, s_expert_get),
+    M("broker.expert.erase", KP_ROLE_ADMIN, expert_ref, s_expert_erase),
     M("broker.expert.list", R, list_experts_request, s_expert_list),
     M("broker.request.file", W, file_request_request, s_request_file),
     M("broker.request.get", R, broker_request_ref, s_request_get),
@@ -1360,6 +1656,7 @@ const kp_method_t brk_methods[] = {
     M("broker.assignment.feedback", W, assignment_feedback_request, s_asg_feedback),
     M("broker.assignment.list", R, list_assignments_request, s_asg_list),
     M("broker.assignment.export", KP_ROLE_ADMIN, assignment_export_request, s_asg_export),
+    M("broker.assignment.paid", KP_ROLE_ADMIN, mark_paid_request, s_asg_paid),
     M("broker.sensitive.read", W, sensitive_read_request, s_sensitive_read),
     M("broker.audit.list", KP_ROLE_ADMIN, list_broker_audit_request, s_audit_list),
     M("broker.stats", R, broker_stats_request, s_stats),

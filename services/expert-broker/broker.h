@@ -113,6 +113,13 @@ brk_request_t *brk_request_load(brk_ctx_t *c, uint64_t id, int *rc);
 brk_offer_t *brk_offer_load(brk_ctx_t *c, uint64_t id, int *rc);
 brk_asg_t *brk_asg_load(brk_ctx_t *c, uint64_t id, int *rc);
 
+/* ---- api.c -------------------------------------------------------------------------------- */
+
+/* Erases an expert: profile emptied, sensitive detail deleted, open offers withdrawn (their
+ * requests move on), confirmed assignments cancelled, free texts about them cleared; the
+ * assignments stay under the id. Emits ExpertErased. Writes. */
+int brk_expert_erase(brk_ctx_t *c, brk_expert_t *e);
+
 /* ---- match.c ------------------------------------------------------------------------------ */
 
 /* The candidates for a request: every expert, eligible ones first in rank order. Allocated in

@@ -105,11 +105,57 @@ s_stop(void *arg)
     uv_close((uv_handle_t *)&svc->timer, s_on_close);
 }
 
+typedef struct {
+    brk_ctx_t *c;
+    uint64_t person_id;
+    uint64_t ids[64];
+    size_t n;
+} person_t;
+
+static int
+s_person_expert(void *arg, uint64_t id, MDB_val *val)
+{
+    person_t *x = arg;
+    Kumppani__V1__Expert *e = kumppani__v1__expert__unpack(NULL, val->mv_size, val->mv_data);
+    if (e && !e->erased && e->profile && e->profile->registry_person_id == x->person_id &&
+        x->n < 64)
+        x->ids[x->n++] = id;
+    if (e)
+        kumppani__v1__expert__free_unpacked(e, NULL);
+    return 0;
+}
+
+/* The registry's PersonErased: experts linked to that person (registry_person_id) are erased
+ * here too. */
+static int
+s_person_erased(brk_svc_t *svc, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev)
+{
+    Kumppani__V1__PersonErased *pe =
+        kumppani__v1__person_erased__unpack(NULL, ev->payload.len, ev->payload.data);
+    if (!pe)
+        return 0;
+    kp_arena_reset(svc->timer_arena);
+    brk_ctx_t c = {
+        svc, NULL, txn, kp_server_store(srv), svc->timer_arena, brk_clock(svc, kp_now_ms())};
+    person_t x = {&c, pe->person_id, {0}, 0};
+    kumppani__v1__person_erased__free_unpacked(pe, NULL);
+    int rc = x.person_id ? brk_each(&c, BRK_DB_EXPERTS, 0, s_person_expert, &x) : 0;
+    for (size_t i = 0; !rc && i < x.n; i++) {
+        brk_expert_t *e = brk_expert_load(&c, x.ids[i], &rc);
+        if (!rc && e)
+            rc = brk_expert_erase(&c, e);
+    }
+    kp_log_info("registry.person_erased", "experts=%zu rc=%d", x.n, rc);
+    return rc;
+}
+
 /* The registry read model: organisation id -> name of active organisations. */
 static int
 s_apply_registry(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev)
 {
     brk_svc_t *svc = arg;
+    if (strcmp(ev->type, "PersonErased") == 0)
+        return s_person_erased(svc, srv, txn, ev);
     bool put = strcmp(ev->type, "OrganisationRegistered") == 0 ||
                strcmp(ev->type, "OrganisationUpdated") == 0;
     bool del = strcmp(ev->type, "OrganisationDissolved") == 0 ||

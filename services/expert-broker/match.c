@@ -174,7 +174,7 @@ s_expert_seen(void *arg, uint64_t id, MDB_val *val)
     (void)id;
     const Kumppani__V1__ExpertInput *p = e->profile;
     Kumppani__V1__ExpertCandidate *cd = kp_arena_alloc(c->a, sizeof *cd);
-    char **why = kp_arena_alloc(c->a, 12 * sizeof *why);
+    char **why = kp_arena_alloc(c->a, 14 * sizeof *why);
     if (!cd || !why) {
         x->rc = KP_ENOMEM;
         return 1;
@@ -183,7 +183,9 @@ s_expert_seen(void *arg, uint64_t id, MDB_val *val)
     size_t wn = 0;
     cd->expert_id = e->id;
     cd->last_assigned_ms = e->last_assigned_ms;
-    if (!p->consent)
+    if (e->erased)
+        why[wn++] = "erased";
+    else if (!p->consent)
         why[wn++] = "consent";
     if (e->paused)
         why[wn++] = "paused";

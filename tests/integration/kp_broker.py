@@ -12,8 +12,9 @@ HOUR_MS = 3600 * 1000
 class Broker:
     """The broker on free ports with its own data dir and a clock file (the test hook)."""
 
-    def __init__(self, suite, extra=None):
+    def __init__(self, suite, extra=None, who="admin"):
         self.s = suite
+        self.who = who
         self.api = "tcp://127.0.0.1:%d" % free_port()
         self.pub = "tcp://127.0.0.1:%d" % free_port()
         self.clock = os.path.join(suite.dir, "broker-clock")
@@ -27,12 +28,19 @@ class Broker:
         self.proc = Proc("kumppani-expert-broker", "expert-broker",
                          ["--api", self.api, "--pub", self.pub, "--data-dir",
                           os.path.join(self.s.dir, "broker"), "--heartbeat-ms", "200",
-                          "--clock-file", self.clock] + self.extra, self.s.dir)
+                          "--clock-file", self.clock] + self.s.key_args("expert-broker")
+                         + self.extra, self.s.dir)
         self.s.procs.append(self.proc)
         self.proc.start()
-        wait_healthy(Client(self.api), server="expert-broker", proc=self.proc)
-        self.c = Client(self.api)
+        wait_healthy(self.client(), server="expert-broker", proc=self.proc)
+        self.c = self.client(self.who)
         return self
+
+    def client(self, who="admin"):
+        """A client of the broker; with the suite's keys, as the key named who."""
+        if not self.s.keys_dir:
+            return Client(self.api)
+        return self.s.client(self.api, who, server="expert-broker")
 
     def set_offset(self, ms):
         self.offset_ms = ms
@@ -92,3 +100,33 @@ def get_request(b, rid):
 
 def open_offers(b, rid):
     return [o for o in get_request(b, rid).offers if o.state == B.OFFER_STATE_OPEN]
+
+
+def head_seq(b):
+    """The broker's log head (to show that refused input wrote nothing)."""
+    from kp_harness import L
+    return body(b.call("sys.health", L.HealthRequest()), L.HealthReply).head_seq
+
+
+def log_types(b, from_seq=1):
+    from kp_harness import L
+    out = []
+    while True:
+        page = b.ok("log.replay", L.ReplayRequest(from_seq=from_seq, limit=1000), L.ReplayPage)
+        out += list(page.events)
+        if len(page.events) < 1000:
+            return out
+        from_seq = page.events[-1].seq + 1
+
+
+def add_keys(s, names_roles):
+    """Adds key pairs (kumppani keygen) to a keyed suite and allow-lines for them:
+    names_roles is [(name, role or None)]."""
+    import subprocess
+    from kp_harness import BIN
+    with open(os.path.join(s.keys_dir, "allow"), "a") as f:
+        for name, role in names_roles:
+            subprocess.check_call([os.path.join(BIN, "kumppani"), "keygen", name, "--dir",
+                                   s.keys_dir], stdout=subprocess.DEVNULL)
+            if role:
+                f.write("%s %s\n" % (s.pub(name), role))
