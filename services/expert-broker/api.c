@@ -209,6 +209,24 @@ s_reply_expert(kp_call_t *call, brk_ctx_t *c, brk_expert_t *e)
     kp_call_ok(call, &r.base);
 }
 
+/* Emits an expert event without direct identifiers: the log is kept for ever and replayed to
+ * other services, so name, e-mail, phone and trainings stay in the expert's record only (which
+ * erasure empties). */
+static int
+s_expert_emit(brk_ctx_t *c, const char *type, const brk_expert_t *e)
+{
+    brk_expert_t x = *e;
+    Kumppani__V1__ExpertInput p = *e->profile;
+    p.name = p.email = p.phone = p.sensitive_detail_text = "";
+    p.trainings = NULL;
+    p.n_trainings = 0;
+    x.profile = &p;
+    x.home_org_name = "";
+    Kumppani__V1__ExpertReply r = KUMPPANI__V1__EXPERT_REPLY__INIT;
+    r.expert = &x;
+    return brk_emit(c, type, &r.base);
+}
+
 /* Writes the expert and its sensitive detail; the profile kept has no sensitive text. */
 static int
 s_expert_store(brk_ctx_t *c, brk_expert_t *e, const char *type)
@@ -224,11 +242,9 @@ s_expert_store(brk_ctx_t *c, brk_expert_t *e, const char *type)
         e->has_sensitive_detail = true;
     }
     p->sensitive_detail_text = "";
-    Kumppani__V1__ExpertReply r = KUMPPANI__V1__EXPERT_REPLY__INIT;
-    r.expert = e;
     e->home_org_name = "";
     if (rc || (rc = brk_put(c, BRK_DB_EXPERTS, e->id, &e->base)) ||
-        (rc = brk_emit(c, type, &r.base)))
+        (rc = s_expert_emit(c, type, e)))
         return rc;
     kp_log_info("expert.stored", "expert=%llu type=%s", (unsigned long long)e->id, type);
     return 0;
@@ -311,11 +327,9 @@ s_expert_pause(kp_call_t *call, void *svc)
     if (e->paused != rq->paused) {
         e->paused = rq->paused;
         e->updated_ms = c.now_ms;
-        Kumppani__V1__ExpertReply r = KUMPPANI__V1__EXPERT_REPLY__INIT;
-        r.expert = e;
         int rc;
         if ((rc = brk_put(&c, BRK_DB_EXPERTS, e->id, &e->base)) ||
-            (rc = brk_emit(&c, "ExpertUpdated", &r.base))) {
+            (rc = s_expert_emit(&c, "ExpertUpdated", e))) {
             kp_call_fail_err(call, rc);
             return;
         }

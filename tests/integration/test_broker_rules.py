@@ -353,6 +353,11 @@ try:
     check(out.returncode == 0 and expert(hs[0].id).erased, "CLI: broker expert-erase")
     out = kp("broker", "expert-erase", "--help")
     check(out.returncode == 0 and "Erases" in out.stdout, "CLI: expert-erase --help")
+    allev = log_types(b)
+    check(len(allev) > 3000 and not any(
+        w in e.payload for e in allev for w in [b"Meik", b"liisa.virtanen", b"+35840", b"Liisa",
+                                              b"Kokemusasiantuntija", b"Diagnoosi"]),
+          "the broker's log carries no expert's name, e-mail, phone or sensitive detail")
     print("test time %.1f s" % (time.time() - T0))
 finally:
     s.close()
