@@ -860,6 +860,12 @@ s_asg_cancel_write(brk_ctx_t *c, brk_asg_t *a, const char *by, const char *reaso
         rq->filled_ms = 0;
         if ((rc = brk_due_put(c, ans_ms, BRK_DUE_ANSWER, rq->id)))
             return rc;
+    } else if (rq->state == RS(FILLED) && reopen) {
+        /* Past the answer deadline nobody new is asked: the coordinator hears of it. */
+        rq->state = RS(UNFILLED);
+        rq->closed_ms = c->now_ms;
+        if ((rc = brk_emit_request(c, "RequestUnfilled", rq)))
+            return rc;
     }
     if ((rc = brk_put(c, BRK_DB_REQUESTS, rq->id, &rq->base)))
         return rc;
@@ -1365,6 +1371,22 @@ brk_expert_erase(brk_ctx_t *c, brk_expert_t *e)
     return 0;
 }
 
+typedef struct {
+    brk_ctx_t *c;
+    uint32_t unpaid;
+    int rc;
+} unpaid_t;
+
+static int
+s_unpaid_one(void *arg, uint64_t id)
+{
+    unpaid_t *x = arg;
+    brk_asg_t *a = brk_asg_load(x->c, id, &x->rc);
+    if (a && a->state == AS(COMPLETED) && !a->paid_ms)
+        x->unpaid++;
+    return x->rc != 0;
+}
+
 static void
 s_expert_erase(kp_call_t *call, void *svc)
 {
@@ -1373,7 +1395,20 @@ s_expert_erase(kp_call_t *call, void *svc)
     brk_expert_t *e = s_load_expert(call, &c, body->expert_id);
     if (!e)
         return;
-    int rc = brk_expert_erase(&c, e);
+    unpaid_t u = {&c, 0, 0};
+    int rc = e->erased ? 0 : brk_idx_each(&c, BRK_DB_EXP_ASGS, e->id, s_unpaid_one, &u);
+    if (rc || u.rc) {
+        kp_call_fail_err(call, rc ? rc : u.rc);
+        return;
+    }
+    if (u.unpaid) {
+        kp_call_fail(call, C(CONFLICT),
+                     "expert %llu has %u completed assignments not marked paid: export and pay "
+                     "them first (broker.assignment.paid)",
+                     (unsigned long long)e->id, u.unpaid);
+        return;
+    }
+    rc = brk_expert_erase(&c, e);
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
@@ -1529,9 +1564,18 @@ static int
 s_stats_expert(void *arg, uint64_t id, MDB_val *val)
 {
     stats_t *x = arg;
-    (void)val;
     if (x->pe_n >= 20000)
         return 1;
+    brk_expert_t *e = (void *)protobuf_c_message_unpack(&kumppani__v1__expert__descriptor, NULL,
+                                                        val->mv_size, val->mv_data);
+    if (!e) {
+        x->rc = KP_ECORRUPT;
+        return 1;
+    }
+    bool erased = e->erased;
+    protobuf_c_message_free_unpacked(&e->base, NULL);
+    if (erased)
+        return 0;
     Kumppani__V1__ExpertCount *ec = kp_arena_alloc(x->c->a, sizeof *ec);
     if (!ec) {
         x->rc = KP_ENOMEM;

@@ -227,6 +227,22 @@ try:
     check("erased" in by[ea.id].reasons and not by[ea.id].eligible,
           "an erased expert is never a candidate")
 
+    # ---- a cancellation after the answer deadline is reported unfilled ------------------------
+    late = file_request(b, "late-1", expertise=["disability"], requester_org_id=41,
+                        offer_hours=2)
+    o = open_offers(b, late.request.id)
+    la = accept(o[0].id)
+    b.advance(13 * 86400 * 1000 + 3600 * 1000, settle_s=0.3)  # past the deadline, before start
+    seq0 = head_seq(b)
+    b.ok("broker.assignment.cancel", B.CancelAssignmentRequest(
+        assignment_id=la.id, by="expert", reason="este"), B.AssignmentReply)
+    req = get_request(b, late.request.id)
+    evs = [e.type for e in log_types(b, seq0 + 1)]
+    check(req.request.state == B.REQUEST_STATE_UNFILLED and "RequestUnfilled" in evs
+          and "OfferMade" not in evs,
+          "a cancellation past the answer deadline reports the request unfilled")
+    b.advance(-(13 * 86400 * 1000 + 3600 * 1000), settle_s=0.1)
+
     # ---- bad input: clear errors, nothing changes ----------------------------------------------
     seq0 = head_seq(b)
     c = b.client()
@@ -350,7 +366,19 @@ try:
     out = kp("broker", "paid", str(ids[5]))
     check(out.returncode == 4 and "payment_ref" in out.stderr, "CLI: paid without --ref refused")
     out = kp("broker", "expert-erase", str(hs[0].id))
-    check(out.returncode == 0 and expert(hs[0].id).erased, "CLI: broker expert-erase")
+    check(out.returncode == 4 and "not marked paid" in out.stderr and not expert(hs[0].id).erased,
+          "erase is refused while completed assignments are unpaid (payment needs the name)")
+    mine = [a.id for a in b.ok("broker.assignment.list", B.ListAssignmentsRequest(
+        expert_id=hs[0].id), B.ListAssignmentsReply).assignments]
+    b.ok("broker.assignment.paid", B.MarkPaidRequest(assignment_ids=mine, payment_ref="erä 4"),
+         B.MarkPaidReply)
+    st0 = b.ok("broker.stats", B.BrokerStatsRequest(), B.BrokerStatsReply)
+    out = kp("broker", "expert-erase", str(hs[0].id))
+    check(out.returncode == 0 and expert(hs[0].id).erased, "CLI: broker expert-erase once paid")
+    st1 = b.ok("broker.stats", B.BrokerStatsRequest(), B.BrokerStatsReply)
+    check(len(st1.per_expert) == len(st0.per_expert) - 1
+          and hs[0].id not in [p.expert_id for p in st1.per_expert],
+          "stats: erased experts are left out of the spread")
     out = kp("broker", "expert-erase", "--help")
     check(out.returncode == 0 and "Erases" in out.stdout, "CLI: expert-erase --help")
     allev = log_types(b)
