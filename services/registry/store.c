@@ -558,7 +558,7 @@ s_hex_val(int c)
  * stays in its leaf page), so the work follows the sparsest term, not the longest scan. */
 
 #define RUNS_MAX 16        /* distinct indexed words one query word may run as cursors */
-#define EST_CAP 256        /* entries counted to rank the streams by selectivity */
+#define EST_CAP 64         /* entries counted to rank the streams by selectivity */
 #define STEP_BUDGET 200000 /* seeks per page at most */
 #define PRE_MAX 96
 
