@@ -358,51 +358,156 @@ p_sensitive(const ProtobufCMessage *m)
         return ex_ ? ex_ : s_done(c, out, printer);                                                \
     } while (0)
 
+#define MAX_SLOTS 50
+#define MAX_TRAININGS 50
+
+/* An expert profile from the options, shared by expert-register and expert-update. */
+typedef struct {
+    Kumppani__V1__ExpertInput in;
+    char **lists[5]; /* expertise, languages, municipalities, availability, blocked */
+    Kumppani__V1__WeeklySlot slot[MAX_SLOTS], *slotp[MAX_SLOTS];
+    Kumppani__V1__ExpertTraining tr[MAX_TRAININGS], *trp[MAX_TRAININGS];
+    char *trcopy;
+} expert_opts_t;
+
+static void
+s_expert_opts_free(expert_opts_t *o)
+{
+    for (int i = 0; i < 5; i++)
+        s_list_free(o->lists[i]);
+    free(o->trcopy);
+}
+
+/* --availability 1:09:00-12:00,3:13:00-16:00 (weekday 1 = Monday; Helsinki time). */
+static int
+s_slots(expert_opts_t *o, const char *v)
+{
+    size_t n = 0;
+    char **items = s_list(v, &n);
+    o->lists[3] = items;
+    if (n > MAX_SLOTS) {
+        cli_err("--availability: at most %d windows", MAX_SLOTS);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned d, h1, m1, h2, m2;
+        char tail;
+        if (sscanf(items[i], "%u:%u:%u-%u:%u%c", &d, &h1, &m1, &h2, &m2, &tail) != 5 || d < 1 ||
+            d > 7 || h1 > 23 || m1 > 59 || h2 > 24 || m2 > 59 || h2 * 60 + m2 > 1440) {
+            cli_err("--availability: windows look like 1:09:00-12:00 (weekday 1..7)");
+            return -1;
+        }
+        kumppani__v1__weekly_slot__init(&o->slot[i]);
+        o->slot[i].weekday = d;
+        o->slot[i].from_minute = h1 * 60 + m1;
+        o->slot[i].to_minute = h2 * 60 + m2;
+        o->slotp[i] = &o->slot[i];
+    }
+    o->in.availability = o->slotp;
+    o->in.n_availability = n;
+    return 0;
+}
+
+/* --trainings "COURSE|ORGANISER|YYYY-MM-DD;..." */
+static int
+s_trainings(expert_opts_t *o, const char *v)
+{
+    if (!v || !*v)
+        return 0;
+    o->trcopy = strdup(v);
+    char *save = NULL;
+    size_t n = 0;
+    for (char *t = strtok_r(o->trcopy, ";", &save); t; t = strtok_r(NULL, ";", &save)) {
+        char *a = strchr(t, '|'), *b = a ? strchr(a + 1, '|') : NULL;
+        if (!a || !b || n >= MAX_TRAININGS) {
+            cli_err("--trainings: COURSE|ORGANISER|YYYY-MM-DD, separated by ';' (at most %d)",
+                    MAX_TRAININGS);
+            return -1;
+        }
+        *a = *b = 0;
+        kumppani__v1__expert_training__init(&o->tr[n]);
+        o->tr[n].course = t;
+        o->tr[n].organiser = a + 1;
+        o->tr[n].completed_date = b + 1;
+        o->trp[n] = &o->tr[n];
+        n++;
+    }
+    o->in.trainings = o->trp;
+    o->in.n_trainings = n;
+    return 0;
+}
+
+static int
+s_expert_opts(cli_ctx_t *c, expert_opts_t *o)
+{
+    Kumppani__V1__ExpertInput *in = &o->in;
+    kumppani__v1__expert_input__init(in);
+    uint64_t org = 0, cap = 0, person = 0;
+    if (cli_num(c, "org", true, 1, UINT64_MAX, &org) || cli_num(c, "cap", false, 0, 100, &cap) ||
+        cli_num(c, "person", false, 1, UINT64_MAX, &person))
+        return -1;
+    const char *kind = cli_arg(c->a, "kind");
+    in->kind = kind && strcmp(kind, "actor") == 0 ? KUMPPANI__V1__EXPERT_KIND__EXPERT_KIND_ACTOR
+                                                  : KUMPPANI__V1__EXPERT_KIND__EXPERT_KIND_EXPERT;
+    in->name = (char *)cli_arg(c->a, "name");
+    if (!in->name) {
+        cli_err("--name is required");
+        return -1;
+    }
+    in->email = (char *)(cli_arg(c->a, "email") ? cli_arg(c->a, "email") : "");
+    in->phone = (char *)(cli_arg(c->a, "phone") ? cli_arg(c->a, "phone") : "");
+    in->home_org_id = org;
+    in->registry_person_id = person;
+    in->monthly_cap = (uint32_t)cap;
+    in->remote_ok = cli_flag(c->a, "remote");
+    in->consent = cli_flag(c->a, "consent");
+    in->sensitive_consent = cli_flag(c->a, "sensitive-consent");
+    in->sensitive_detail_text =
+        (char *)(cli_arg(c->a, "sensitive") ? cli_arg(c->a, "sensitive") : "");
+    in->expertise = o->lists[0] = s_list(cli_arg(c->a, "expertise"), &in->n_expertise);
+    in->languages = o->lists[1] =
+        s_list(cli_arg(c->a, "languages") ? cli_arg(c->a, "languages") : "fi", &in->n_languages);
+    in->municipalities = o->lists[2] =
+        s_list(cli_arg(c->a, "municipalities"), &in->n_municipalities);
+    in->blocked_dates = o->lists[4] = s_list(cli_arg(c->a, "blocked"), &in->n_blocked_dates);
+    return s_slots(o, cli_arg(c->a, "availability")) || s_trainings(o, cli_arg(c->a, "trainings"))
+               ? -1
+               : 0;
+}
+
 static int
 s_expert_register(cli_ctx_t *c)
 {
-    Kumppani__V1__ExpertInput in = KUMPPANI__V1__EXPERT_INPUT__INIT;
-    uint64_t org = 0, cap = 0;
-    if (cli_no_pos(c) || cli_num(c, "org", true, 1, UINT64_MAX, &org) ||
-        cli_num(c, "cap", false, 0, 100, &cap))
-        return EXIT_USAGE;
-    const char *kind = cli_arg(c->a, "kind");
-    in.kind = kind && strcmp(kind, "actor") == 0 ? KUMPPANI__V1__EXPERT_KIND__EXPERT_KIND_ACTOR
-                                                 : KUMPPANI__V1__EXPERT_KIND__EXPERT_KIND_EXPERT;
-    in.name = (char *)cli_arg(c->a, "name");
-    if (!in.name) {
-        cli_err("--name is required");
+    expert_opts_t o = {0};
+    if (cli_no_pos(c) || s_expert_opts(c, &o)) {
+        s_expert_opts_free(&o);
         return EXIT_USAGE;
     }
-    in.email = (char *)(cli_arg(c->a, "email") ? cli_arg(c->a, "email") : "");
-    in.phone = (char *)(cli_arg(c->a, "phone") ? cli_arg(c->a, "phone") : "");
-    in.home_org_id = org;
-    in.monthly_cap = (uint32_t)cap;
-    in.remote_ok = cli_flag(c->a, "remote");
-    in.consent = cli_flag(c->a, "consent");
-    in.sensitive_consent = cli_flag(c->a, "sensitive-consent");
-    in.sensitive_detail_text =
-        (char *)(cli_arg(c->a, "sensitive") ? cli_arg(c->a, "sensitive") : "");
-    char **ex = s_list(cli_arg(c->a, "expertise"), &in.n_expertise);
-    char **la =
-        s_list(cli_arg(c->a, "languages") ? cli_arg(c->a, "languages") : "fi", &in.n_languages);
-    char **mu = s_list(cli_arg(c->a, "municipalities"), &in.n_municipalities);
-    char **bl = s_list(cli_arg(c->a, "blocked"), &in.n_blocked_dates);
-    in.expertise = ex;
-    in.languages = la;
-    in.municipalities = mu;
-    in.blocked_dates = bl;
     char key[33];
     s_key(key, cli_arg(c->a, "idempotency-key"));
     Kumppani__V1__RegisterExpertRequest req = KUMPPANI__V1__REGISTER_EXPERT_REQUEST__INIT;
-    req.expert = &in;
+    req.expert = &o.in;
     ProtobufCMessage *out = NULL;
     int rc = s_call(c, "broker.expert.register", key, &req.base,
                     &kumppani__v1__expert_reply__descriptor, &out);
-    s_list_free(ex);
-    s_list_free(la);
-    s_list_free(mu);
-    s_list_free(bl);
+    s_expert_opts_free(&o);
+    return rc ? rc : s_done(c, out, p_expert);
+}
+
+static int
+s_expert_update(cli_ctx_t *c)
+{
+    expert_opts_t o = {0};
+    Kumppani__V1__UpdateExpertRequest req = KUMPPANI__V1__UPDATE_EXPERT_REQUEST__INIT;
+    if (cli_pos_id(c, &req.expert_id) || s_expert_opts(c, &o)) {
+        s_expert_opts_free(&o);
+        return EXIT_USAGE;
+    }
+    req.expert = &o.in;
+    ProtobufCMessage *out = NULL;
+    int rc = s_call(c, "broker.expert.update", NULL, &req.base,
+                    &kumppani__v1__expert_reply__descriptor, &out);
+    s_expert_opts_free(&o);
     return rc ? rc : s_done(c, out, p_expert);
 }
 
@@ -725,21 +830,15 @@ static const cli_optspec_t o_export[] = {
     {"from", true}, {"to", true}, {"after", true}, {"unpaid", false}, {NULL, false}};
 static const cli_optspec_t o_ref[] = {{"ref", true}, {NULL, false}};
 static const cli_optspec_t o_expert[] = {
-    {"kind", true},
-    {"name", true},
-    {"email", true},
-    {"phone", true},
-    {"org", true},
-    {"expertise", true},
-    {"languages", true},
-    {"municipalities", true},
-    {"remote", false},
-    {"cap", true},
-    {"blocked", true},
-    {"consent", false},
-    {"sensitive", true},
-    {"sensitive-consent", false},
-    {"idempotency-key", true},
+    {"kind", true},         {"name", true},
+    {"email", true},        {"phone", true},
+    {"org", true},          {"expertise", true},
+    {"languages", true},    {"municipalities", true},
+    {"remote", false},      {"cap", true},
+    {"blocked", true},      {"consent", false},
+    {"sensitive", true},    {"sensitive-consent", false},
+    {"availability", true}, {"trainings", true},
+    {"person", true},       {"idempotency-key", true},
     {NULL, false},
 };
 static const cli_optspec_t o_request[] = {
@@ -764,9 +863,16 @@ const cli_cmd_t cli_cmds_broker[] = {
      "         --expertise A,B [--languages fi,sv] [--municipalities 743,...] [--remote]\n"
      "         [--kind expert|actor] [--cap N] [--blocked YYYY-MM-DD,...] --consent\n"
      "         [--sensitive-consent --sensitive TEXT] [--idempotency-key K]\n"
+     "         [--availability 1:09:00-12:00,3:13:00-16:00] [--person REGISTRY_PERSON_ID]\n"
+     "         [--trainings \"COURSE|ORGANISER|YYYY-MM-DD;...\"]\n"
      "Registers an experience expert. Expertise areas come from the vocabulary in\n"
-     "broker.proto (mental-health, substance-use, disability, ...).\n",
+     "broker.proto (mental-health, substance-use, disability, ...). Availability: weekly\n"
+     "windows, weekday 1 = Monday, Helsinki time (none: any time).\n",
      s_expert_register},
+    {"broker expert-update", o_expert,
+     "Usage: kumppani broker expert-update ID (the options of expert-register)\n"
+     "Replaces the expert's whole profile with the one given.\n",
+     s_expert_update},
     {"broker expert", o_none, "Usage: kumppani broker expert ID\n", s_expert_get},
     {"broker expert-pause", o_none,
      "Usage: kumppani broker expert-pause ID\nPaused experts get no offers.\n", s_expert_pause},

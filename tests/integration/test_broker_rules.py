@@ -379,6 +379,30 @@ try:
     check(len(st1.per_expert) == len(st0.per_expert) - 1
           and hs[0].id not in [p.expert_id for p in st1.per_expert],
           "stats: erased experts are left out of the spread")
+    out = kp("--json", "broker", "expert-register", "--name", "Cli Asiantuntija", "--email",
+             "cli@example.fi", "--org", "1", "--expertise", "youth,cancer", "--remote",
+             "--consent", "--availability", "1:09:00-12:00,3:13:30-16:00", "--trainings",
+             "Kokemuskoulutus|Mieli ry|2023-05-01;Jatkokurssi|Sosped|2024-01-15", "--person", "7",
+             "--idempotency-key", "cli-e1")
+    ok = out.returncode == 0
+    ce = json.loads(out.stdout)["expert"] if ok else {}
+    eid = int(ce.get("id", 0))
+    got = expert(eid) if eid else None
+    check(ok and got and [(x.weekday, x.from_minute, x.to_minute) for x in got.profile.availability]
+          == [(1, 540, 720), (3, 810, 960)] and len(got.profile.trainings) == 2
+          and got.profile.trainings[1].organiser == "Sosped"
+          and got.profile.registry_person_id == 7,
+          "CLI: expert-register with availability, trainings and the registry person")
+    out = kp("broker", "expert-update", str(eid), "--name", "Cli Uusinimi", "--email",
+             "cli@example.fi", "--org", "1", "--expertise", "youth", "--remote", "--consent")
+    got = expert(eid)
+    check(out.returncode == 0 and got.profile.name == "Cli Uusinimi"
+          and list(got.profile.expertise) == ["youth"] and not got.profile.availability,
+          "CLI: expert-update replaces the profile")
+    out = kp("broker", "expert-update", str(eid), "--name", "X", "--email", "x@example.fi",
+             "--org", "1", "--expertise", "youth", "--consent", "--availability", "8:09:00-10:00")
+    check(out.returncode == 2 and "availability" in out.stderr,
+          "CLI: a bad availability window is a usage error")
     out = kp("broker", "expert-erase", "--help")
     check(out.returncode == 0 and "Erases" in out.stdout, "CLI: expert-erase --help")
     allev = log_types(b)
