@@ -212,7 +212,7 @@ s_retry(kp_call_t *call, void *svc)
     int64_t now = ntf_now_ms(n);
     r->state = ST(SCHEDULED);
     r->due_ms = now;
-    r->created_ms = now; /* a new horizon for the retries */
+    r->first_attempt_ms = 0; /* a new horizon for the retries */
     r->attempts_n = 0;
     ntf_rec_attempt(a, r, now, false, "retry-requested");
     if ((r->channel == CH(WEBHOOK) && (rc = ntf_state_set(n, txn, "webhook-off", false))) ||

@@ -238,6 +238,8 @@ s_record(ntf_dlv_t *d, const char *key, int channel, bool ok, bool final, bool g
         goto out;
     int64_t now = ntf_now_ms(n);
     r->attempts_n++;
+    if (!r->first_attempt_ms)
+        r->first_attempt_ms = now;
     ntf_rec_attempt(a, r, now, ok, result);
     if (ok) {
         r->state = ST(DELIVERED);
@@ -250,7 +252,7 @@ s_record(ntf_dlv_t *d, const char *key, int channel, bool ok, bool final, bool g
         if (gone && channel == CH(WEBHOOK) && (rc = ntf_state_set(n, txn, "webhook-off", true)))
             goto out;
         if (final || gone || r->attempts_n >= n->conf.retry_max ||
-            now + backoff - r->created_ms > (int64_t)n->conf.horizon_ms) {
+            now + backoff - r->first_attempt_ms > (int64_t)n->conf.horizon_ms) {
             r->state = ST(DEAD);
             d->failed_n++;
         } else {

@@ -121,7 +121,7 @@ main(int argc, char **argv)
          "SMS gateway body; {to} and {text} are JSON-escaped", NULL},
         {"retry-base-ms", "5000", "first retry delay; doubles per attempt (max 1 h)", NULL},
         {"retry-max", "12", "attempts before a notification becomes a dead letter", NULL},
-        {"horizon-s", "172800", "retry horizon from planning, seconds", NULL},
+        {"horizon-s", "172800", "retries stop this long after the first attempt, seconds", NULL},
         {"lease-ms", "120000", "a transfer unrecorded this long is sent again", NULL},
         {"timeout-ms", "60000", "timeout of one transfer (below lease-ms)", NULL},
         {"inflight-max", "64", "transfers at once", NULL},
