@@ -46,9 +46,48 @@ brk_wtxn(brk_ctx_t *c)
     return c->call ? kp_call_wtxn(c->call) : c->txn;
 }
 
+/* Events leave out free text (decline and cancel reasons, feedback comments, a request's
+ * description): it may say anything about a person (an illness behind a cancellation), and the
+ * log is kept for ever and replayed to other services. The records keep it; erasure clears it. */
 int
 brk_emit(brk_ctx_t *c, const char *type, const ProtobufCMessage *m)
 {
+    Kumppani__V1__Offer o;
+    Kumppani__V1__Assignment a;
+    Kumppani__V1__AssignmentFeedback fe, fr;
+    Kumppani__V1__BrokerRequestReply rr;
+    Kumppani__V1__BrokerRequest rq;
+    Kumppani__V1__BrokerRequestInput in;
+    if (m->descriptor == &kumppani__v1__offer__descriptor) {
+        o = *(const Kumppani__V1__Offer *)m;
+        o.reason = "";
+        m = &o.base;
+    } else if (m->descriptor == &kumppani__v1__assignment__descriptor) {
+        a = *(const Kumppani__V1__Assignment *)m;
+        a.cancel_reason = "";
+        if (a.expert_feedback) {
+            fe = *a.expert_feedback;
+            fe.comment_text = "";
+            a.expert_feedback = &fe;
+        }
+        if (a.requester_feedback) {
+            fr = *a.requester_feedback;
+            fr.comment_text = "";
+            a.requester_feedback = &fr;
+        }
+        m = &a.base;
+    } else if (m->descriptor == &kumppani__v1__broker_request_reply__descriptor &&
+               ((const Kumppani__V1__BrokerRequestReply *)m)->request &&
+               ((const Kumppani__V1__BrokerRequestReply *)m)->request->input) {
+        rr = *(const Kumppani__V1__BrokerRequestReply *)m;
+        rq = *rr.request;
+        in = *rq.input;
+        in.description_text = "";
+        rq.input = &in;
+        rq.cancel_reason = "";
+        rr.request = &rq;
+        m = &rr.base;
+    }
     return c->call ? kp_call_emit(c->call, type, m) : kp_server_emit(c->svc->srv, c->txn, type, m);
 }
 

@@ -410,6 +410,10 @@ try:
         w in e.payload for e in allev for w in [b"Meik", b"liisa.virtanen", b"+35840", b"Liisa",
                                               b"Kokemusasiantuntija", b"Diagnoosi"]),
           "the broker's log carries no expert's name, e-mail, phone or sensitive detail")
+    check(not any(w in e.payload for e in allev for w in ["sairastuin".encode(),
+                                                           "tilaisuus peruttu".encode(),
+                                                           "ei käy".encode()]),
+          "the log carries no free-text reasons (they may tell of an illness)")
     print("test time %.1f s" % (time.time() - T0))
 finally:
     s.close()
