@@ -158,12 +158,23 @@ s_blank(const row_t *row)
     return row->n == 1 && row->cell[0][0] == 0;
 }
 
+/* A cell a spreadsheet would run as a formula starts (after any apostrophes) with one of
+ * these. Export puts one more apostrophe in front of such a cell, import takes one away, so
+ * that "=x" -> "'=x" -> "=x" and "'=x" -> "''=x" -> "'=x": every cell survives the round
+ * trip. */
+static bool
+s_formula_at(const char *v)
+{
+    while (*v == '\'')
+        v++;
+    return *v == '=' || *v == '+' || *v == '-' || *v == '@' || *v == '\t' || *v == '\r';
+}
+
 /* Undoes export's formula escaping. */
 static char *
 s_unescape(char *v)
 {
-    if (v[0] == '\'' &&
-        (v[1] == '=' || v[1] == '+' || v[1] == '-' || v[1] == '@' || v[1] == '\t' || v[1] == '\r'))
+    if (v[0] == '\'' && s_formula_at(v))
         return v + 1;
     return v;
 }
@@ -626,8 +637,7 @@ s_out_cell(out_t *o, const char *v, bool first)
 {
     if (!first)
         s_raw(o, ",", 1);
-    bool esc =
-        v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' || v[0] == '\t' || v[0] == '\r';
+    bool esc = s_formula_at(v);
     bool quote = strpbrk(v, ",\"\n\r") != NULL;
     if (quote)
         s_raw(o, "\"", 1);
