@@ -165,6 +165,8 @@ s_job_start(ntf_dlv_t *d, s_job_t *j)
                    : strcmp(cf->smtp_tls, "off") == 0   ? (long)CURLUSESSL_NONE
                                                         : (long)CURLUSESSL_TRY;
         curl_easy_setopt(e, CURLOPT_USE_SSL, tls);
+        if (cf->smtp_ca_file && cf->smtp_ca_file[0])
+            curl_easy_setopt(e, CURLOPT_CAINFO, cf->smtp_ca_file);
         if (cf->smtp_user && cf->smtp_user[0]) {
             curl_easy_setopt(e, CURLOPT_USERNAME, cf->smtp_user);
             curl_easy_setopt(e, CURLOPT_PASSWORD, cf->smtp_password ? cf->smtp_password : "");

@@ -26,6 +26,7 @@ s_conf(ntf_conf_t *c, const kp_config_item_t *items)
     c->smtp_from = kp_config_get(items, "smtp-from");
     c->smtp_from_name = kp_config_get(items, "smtp-from-name");
     c->smtp_tls = kp_config_get(items, "smtp-tls");
+    c->smtp_ca_file = kp_config_get(items, "smtp-ca-file");
     c->webhook_url = kp_config_get(items, "webhook-url");
     c->webhook_secret = kp_config_get(items, "webhook-secret");
     c->sms_url = kp_config_get(items, "sms-url");
@@ -114,6 +115,7 @@ main(int argc, char **argv)
         {"smtp-from", "noreply@kumppani.local", "sender address (envelope and From:)", NULL},
         {"smtp-from-name", "Kumppani", "sender display name", NULL},
         {"smtp-tls", "try", "STARTTLS: off, try (when offered) or require", NULL},
+        {"smtp-ca-file", NULL, "CA bundle to verify the SMTP server (unset: the system's)", NULL},
         {"webhook-url", NULL, "webhook endpoint (unset: no webhooks)", NULL},
         {"webhook-secret", NULL, "HMAC-SHA256 key of X-Kumppani-Signature", NULL},
         {"sms-url", NULL, "SMS gateway URL (unset: no SMS)", NULL},

@@ -59,7 +59,8 @@ typedef struct {
     const char *smtp_user, *smtp_password;
     const char *smtp_from; /* envelope and From: address */
     const char *smtp_from_name;
-    const char *smtp_tls; /* off, try, require */
+    const char *smtp_tls;     /* off, try, require */
+    const char *smtp_ca_file; /* NULL: the system's CA bundle */
     /* webhooks and SMS */
     const char *webhook_url, *webhook_secret;
     const char *sms_url, *sms_body;
