@@ -667,6 +667,17 @@ s_request_cancel(cli_ctx_t *c)
 }
 
 static int
+s_request_extend(cli_ctx_t *c)
+{
+    Kumppani__V1__ExtendBrokerRequestRequest req =
+        KUMPPANI__V1__EXTEND_BROKER_REQUEST_REQUEST__INIT;
+    if (cli_pos_id(c, &req.request_id) ||
+        s_opt_time(c, "deadline", true, &req.answer_deadline_unix))
+        return EXIT_USAGE;
+    RUN("broker.request.extend", NULL, req, broker_request_reply, p_request);
+}
+
+static int
 s_requests(cli_ctx_t *c)
 {
     Kumppani__V1__ListBrokerRequestsRequest req = KUMPPANI__V1__LIST_BROKER_REQUESTS_REQUEST__INIT;
@@ -829,6 +840,7 @@ static const cli_optspec_t o_range[] = {{"from", true}, {"to", true}, {NULL, fal
 static const cli_optspec_t o_export[] = {
     {"from", true}, {"to", true}, {"after", true}, {"unpaid", false}, {NULL, false}};
 static const cli_optspec_t o_ref[] = {{"ref", true}, {NULL, false}};
+static const cli_optspec_t o_deadline[] = {{"deadline", true}, {NULL, false}};
 static const cli_optspec_t o_expert[] = {
     {"kind", true},         {"name", true},
     {"email", true},        {"phone", true},
@@ -921,6 +933,11 @@ const cli_cmd_t cli_cmds_broker[] = {
      "Completed assignments as CSV, for payment, 1000 rows a page (the next page's --after is\n"
      "printed on stderr). --unpaid leaves out those marked paid.\n",
      s_export},
+    {"broker request-extend", o_deadline,
+     "Usage: kumppani broker request-extend ID --deadline \"YYYY-MM-DD HH:MM\"\n"
+     "A new answer deadline; an unfilled request opens again and offers go to whoever has\n"
+     "become eligible since (those already asked are not asked again).\n",
+     s_request_extend},
     {"broker paid", o_ref,
      "Usage: kumppani broker paid ASSIGNMENT_ID... --ref PAYMENT_BATCH\n"
      "Marks completed assignments paid (shown in the export's paid_date and payment_ref).\n",

@@ -644,6 +644,49 @@ s_request_cancel(kp_call_t *call, void *svc)
 }
 
 static void
+s_request_extend(kp_call_t *call, void *svc)
+{
+    brk_ctx_t c = s_ctx(call, svc);
+    const Kumppani__V1__ExtendBrokerRequestRequest *body = kp_call_body(call);
+    brk_request_t *rq = s_load_request(call, &c, body->request_id);
+    if (!rq)
+        return;
+    int64_t ans = body->answer_deadline_unix;
+    if (ans <= c.now_ms / 1000) {
+        kp_call_fail(call, C(INVALID), "field 'answer_deadline_unix': must be in the future");
+        return;
+    }
+    if (ans > rq->input->start_unix) {
+        kp_call_fail(call, C(INVALID), "field 'answer_deadline_unix': not after the start");
+        return;
+    }
+    if (rq->state != RS(OPEN) && rq->state != RS(UNFILLED)) {
+        kp_call_fail(call, C(CONFLICT),
+                     "request %llu is filled or cancelled; only an open or "
+                     "unfilled one can be extended",
+                     (unsigned long long)rq->id);
+        return;
+    }
+    bool reopen = rq->state == RS(UNFILLED);
+    int rc = 0;
+    if (!reopen)
+        rc = brk_due_del(&c, rq->input->answer_deadline_unix * 1000, BRK_DUE_ANSWER, rq->id);
+    rq->input->answer_deadline_unix = ans;
+    rq->state = RS(OPEN);
+    rq->closed_ms = 0;
+    if (rc || (rc = brk_due_put(&c, ans * 1000, BRK_DUE_ANSWER, rq->id)) ||
+        (rc = brk_put(&c, BRK_DB_REQUESTS, rq->id, &rq->base)) ||
+        (rc = brk_emit_request(&c, reopen ? "RequestReopened" : "RequestUpdated", rq)) ||
+        (rc = brk_fill(&c, rq))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_log_info("request.extended", "request=%llu reopened=%d state=%d", (unsigned long long)rq->id,
+                reopen, (int)rq->state);
+    s_reply_request(call, &c, rq, NULL);
+}
+
+static void
 s_request_explain(kp_call_t *call, void *svc)
 {
     brk_ctx_t c = s_ctx(call, svc);
@@ -1707,6 +1750,7 @@ const kp_method_t brk_methods[] = {
     M("broker.request.list", R, list_broker_requests_request, s_request_list),
     M("broker.request.cancel", W, cancel_broker_request_request, s_request_cancel),
     M("broker.request.explain", R, broker_request_ref, s_request_explain),
+    M("broker.request.extend", KP_ROLE_ADMIN, extend_broker_request_request, s_request_extend),
     M("broker.offer.accept", W, offer_ref, s_offer_accept),
     M("broker.offer.decline", W, decline_offer_request, s_offer_decline),
     M("broker.assignment.cancel", W, cancel_assignment_request, s_asg_cancel),

@@ -227,6 +227,27 @@ try:
     check("erased" in by[ea.id].reasons and not by[ea.id].eligible,
           "an erased expert is never a candidate")
 
+    # ---- extending an unfilled request: a newly registered expert gets the offer ------------
+    r = b.call("broker.request.extend", B.ExtendBrokerRequestRequest(
+        request_id=rs2.request.id, answer_deadline_unix=b.now_s() - 5))
+    check(r.status.code == E.CODE_INVALID and "answer_deadline_unix" in r.status.message,
+          "extend: a deadline in the past refused")
+    r = b.call("broker.request.extend", B.ExtendBrokerRequestRequest(
+        request_id=rs2.request.id, answer_deadline_unix=b.now_s() + 30 * 86400))
+    check(r.status.code == E.CODE_INVALID and "start" in r.status.message,
+          "extend: a deadline after the start refused")
+    r = b.call("broker.request.extend", B.ExtendBrokerRequestRequest(
+        request_id=w1.request.id, answer_deadline_unix=b.now_s() + 86400))
+    check(r.status.code == E.CODE_CONFLICT, "extend: a filled request cannot be extended")
+    enew = register(b, "Uusi Harvinainen", "uusi@example.fi", expertise=["rare-diseases"])
+    ext = b.ok("broker.request.extend", B.ExtendBrokerRequestRequest(
+        request_id=rs2.request.id, answer_deadline_unix=b.now_s() + 5 * 86400),
+        B.BrokerRequestReply)
+    o = [x for x in ext.offers if x.state == B.OFFER_STATE_OPEN]
+    check(ext.request.state == B.REQUEST_STATE_OPEN and len(o) == 1
+          and o[0].expert_id == enew.id,
+          "extend: the unfilled request reopens and the newly eligible expert is offered")
+
     # ---- a cancellation after the answer deadline is reported unfilled ------------------------
     late = file_request(b, "late-1", expertise=["disability"], requester_org_id=41,
                         offer_hours=2)
