@@ -8,7 +8,8 @@ import os
 import time
 
 from kp_harness import OK, E, Proc, Suite, body, check, done, free_port, wait_healthy
-from kp_broker import B, Broker, add_keys, expert_input, file_request, open_offers
+from kp_broker import (B, Broker, add_keys, expert_input, file_request, log_types,
+                       open_offers)
 from kp_registry import R, fields
 
 s = Suite(keys=True)
@@ -74,6 +75,9 @@ try:
           "the registry's PersonErased erased the linked expert in the broker")
     e1_now = b.ok("broker.expert.get", B.ExpertRef(expert_id=e1.id), B.ExpertReply).expert
     check(not e1_now.erased, "other experts are untouched")
+    evs = [e for e in log_types(b) if e.type == "ExpertErased"]
+    check(len(evs) == 1 and B.ExpertRef.FromString(evs[0].payload).expert_id == e2.id,
+          "ExpertErased on the broker's log for the registry's erasure")
 
     # a dissolved organisation drops out of the read model
     r = rc.call("registry.org.dissolve", R.DissolveOrganisationRequest(id=org.id))
