@@ -9,7 +9,8 @@
 - the 7-day reminder goes when the clock reaches it, not before, and the 1-day one not yet;
 - a webhook endpoint failing then recovering gets every event exactly once in the end, signed
   with HMAC-SHA256; the notification's history shows the failed attempts;
-- bad requests get clear errors."""
+- bad requests get clear errors;
+- a cancellation less than 24 h ahead goes by SMS at once, even at 22:00."""
 import datetime
 import time
 import zoneinfo
@@ -176,6 +177,21 @@ try:
     check(r.status.code != OK, "retry of a live notification refused")
     r = nc.call("notifier.optout", N.OptOutRequest(address="x", channel=N.CHANNEL_EMAIL))
     check(r.status.code != OK and "address" in r.status.message, "bad opt-out address refused")
+    # Urgent: cancelling at 22:00 Helsinki, less than 24 h before the start, the SMS goes at once.
+    st_local = datetime.datetime.fromtimestamp(start, HEL)
+    t22 = st_local.replace(hour=22, minute=0, second=0, microsecond=0)
+    if t22 >= st_local:
+        t22 -= datetime.timedelta(days=1)
+    set_clock(s, int(t22.timestamp() * 1000) - int(time.time() * 1000))
+    n_sms = len(http.ok("/sms"))
+    r = c.call("events.event.cancel", V.CancelEventRequest(event_id=eid, reason_text="sairaus"))
+    check(r.status.code == OK, "event cancelled")
+    check(wait_for(lambda: len(http.ok("/sms")) == n_sms + 1, 10),
+          "urgent cancellation SMS sent at once in quiet hours")
+    sch = body(nc.call("notifier.schedule", N.ListNotificationsRequest(event_id=eid)),
+               N.ListNotificationsReply)
+    check(not [x for x in sch.notifications if x.kind == N.MESSAGE_KIND_REMINDER
+               and x.state == N.NOTIFICATION_STATE_SCHEDULED], "no reminders after cancellation")
 finally:
     s.close()
     smtp.stop()
