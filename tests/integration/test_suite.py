@@ -202,6 +202,14 @@ finally:
     if p and p.poll() is None:
         suite("stop")
         p.wait(90)
+    # Services run in their own sessions: whatever a failed run left behind goes too.
+    rundir = os.path.join(home, "run")
+    for f in (os.listdir(rundir) if os.path.isdir(rundir) else []):
+        if f.endswith(".pid"):
+            try:
+                os.kill(int(open(os.path.join(rundir, f)).read()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
     if not os.environ.get("KP_KEEP"):
         subprocess.run(["rm", "-rf", home])
 done()
