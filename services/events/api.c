@@ -895,9 +895,12 @@ const kp_method_t evt_methods[] = {
     M("events.series.create", KP_ROLE_ADMIN, create_series_request, s_series_create),
     M(EVT_METHOD_SUBMIT, PUBLISHERS, submit_signup_request, evt_h_signup_submit),
     M("events.signup.cancel", PUBLISHERS, cancel_signup_request, evt_h_signup_cancel),
-    M("events.signup.accept_offer", PUBLISHERS, cancel_signup_request, evt_h_signup_accept),
-    M("events.signup.decline_offer", PUBLISHERS, cancel_signup_request, evt_h_signup_decline),
-    M("events.signup.leave_waitlist", PUBLISHERS, cancel_signup_request, evt_h_signup_leave),
+    /* A publisher may submit and cancel sign-ups, nothing else (DESIGN 7): a person leaves the
+     * waitlist or declines an offer through it by cancelling; answering an offer goes
+     * through the coordinator (admin). */
+    M("events.signup.accept_offer", KP_ROLE_ADMIN, cancel_signup_request, evt_h_signup_accept),
+    M("events.signup.decline_offer", KP_ROLE_ADMIN, cancel_signup_request, evt_h_signup_decline),
+    M("events.signup.leave_waitlist", KP_ROLE_ADMIN, cancel_signup_request, evt_h_signup_leave),
     M("events.signup.list", KP_ROLE_ADMIN | KP_ROLE_READER, list_signups_request,
       evt_h_signup_list),
     M("events.signup.attendance", KP_ROLE_ADMIN, signup_attendance_request,

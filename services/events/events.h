@@ -80,6 +80,9 @@ MDB_txn *evt_wtxn(evt_tx_t *t);
 int evt_emit(evt_tx_t *t, const char *type, const ProtobufCMessage *payload);
 
 extern const char *const evt_db_names[EVT_DB_N];
+
+/* migrate.c: upgrades a store of schema `from` to this program's (kp_store_opts_t.migrate). */
+int evt_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to);
 extern const kp_method_t evt_methods[];
 extern const unsigned evt_methods_n; /* the last one is the test hook */
 

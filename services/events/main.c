@@ -59,6 +59,7 @@ main(int argc, char **argv)
     so.dbs = evt_db_names;
     so.dbs_n = EVT_DB_N;
     so.schema_version = EVT_SCHEMA_VERSION;
+    so.migrate = evt_migrate;
     so.methods = evt_methods;
     so.methods_n = evt_methods_n - (svc.test_hooks ? 0 : 1);
     so.svc = &svc;

@@ -37,6 +37,10 @@ try:
           "publisher may not create events")
     r = pub.call("events.signup.list", V.ListSignupsRequest(event_id=eid))
     check(r.status.code == E.CODE_FORBIDDEN, "publisher may not read the sign-up list")
+    for m in ("events.signup.accept_offer", "events.signup.decline_offer",
+              "events.signup.leave_waitlist"):
+        r = pub.call(m, V.CancelSignupRequest(source="county-portal", external_id="%010d" % 1))
+        check(r.status.code == E.CODE_FORBIDDEN, "publisher may not call %s" % m)
     r = pub.call("log.replay", L.ReplayRequest(from_seq=1))
     check(r.status.code == E.CODE_FORBIDDEN, "publisher may not replay the log")
     r = admin.call("events.signup.list", V.ListSignupsRequest(event_id=eid))
