@@ -628,7 +628,7 @@ s_print_roles(const ProtobufCMessage *m)
         for (size_t j = 0; j < r->n_people; j++)
             if (r->people[j]->id == x->person_id)
                 name = r->people[j]->name;
-        char where[24];
+        char where[32];
         if (x->organisation_id)
             snprintf(where, sizeof where, "org %llu", (unsigned long long)x->organisation_id);
         else
