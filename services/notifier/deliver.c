@@ -24,6 +24,8 @@
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_time.h"
+#include "kp_wire.h"
+#include "kp_zwatch.h"
 #include "notifier.h"
 
 #include <curl/curl.h>
@@ -31,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zmq.h>
 
 #define ST(x) KUMPPANI__V1__NOTIFICATION_STATE__NOTIFICATION_STATE_##x
 #define MK(x) KUMPPANI__V1__MESSAGE_KIND__MESSAGE_KIND_##x
@@ -56,8 +59,22 @@ typedef struct {
     ntf_dlv_t *d;
 } s_sock_t;
 
+/* An expert lookup in flight: broker.expert.get for the record key, accepted only while the
+ * record still holds the lease it was given when the lookup was sent. */
+typedef struct s_look {
+    struct s_look *next;
+    uint64_t rid;
+    int64_t lease_until_ms;
+    char key[NTF_KEY_MAX + 1];
+} s_look_t;
+
 struct ntf_dlv {
     ntf_t *n;
+    void *bsock; /* DEALER to the broker's ROUTER (expert lookups) */
+    kp_zwatch_t *bwatch;
+    s_look_t *looks;
+    unsigned looks_n;
+    uint64_t rid_seq;
     CURLM *multi;
     uv_timer_t sched, curl_timer, tick;
     s_job_t *pending, *free_jobs, *all;
@@ -403,18 +420,49 @@ s_timer_fn(CURLM *m, long timeout_ms, void *userp)
 /* ---- the schedule ------------------------------------------------------------------------- */
 
 /* Decides one due record r (old: as stored). Returns 0 with *job set when it is to be sent. */
+static int s_look_send(ntf_dlv_t *d, const ntf_rec_t *r);
+
 static int
 s_take(ntf_dlv_t *d, MDB_txn *txn, kp_arena_t *a, ntf_rec_t *old, ntf_rec_t *r, int64_t now,
-       s_job_t **job)
+       const Kumppani__V1__Expert *ex, s_job_t **job)
 {
     ntf_t *n = d->n;
     const ntf_conf_t *cf = &n->conf;
     *job = NULL;
     int rc;
-    if (old->state == ST(SENDING)) /* a lease ran out: the process died or the transfer hung */
+    if (old->state == ST(SENDING) && !ex) /* a lease ran out: died, hung, or lookup lost */
         ntf_rec_attempt(a, r, now, false, "lease-expired");
     const char *skip = NULL;
     bool dead = false;
+    bool expert = ntf_kind_expert(r->kind);
+    if (expert && !ex) {
+        if (!cf->broker_api || !cf->broker_api[0]) {
+            skip = "broker-not-configured";
+            dead = true;
+        } else {
+            /* Ask the broker for the address; the lease covers the lookup. */
+            r->state = ST(SENDING);
+            r->lease_until_ms = now + (int64_t)cf->lease_ms;
+            if ((rc = ntf_rec_put(n, txn, a, old, r)))
+                return rc;
+            return s_look_send(d, r);
+        }
+    }
+    if (expert && ex) {
+        const Kumppani__V1__ExpertInput *p = ex->profile;
+        r->address = p && p->email ? p->email : (char *)"";
+        r->recipient_name = p && p->name ? p->name : (char *)"";
+        const char *lang = "fi";
+        for (size_t i = 0; p && i < p->n_languages; i++)
+            if (!strcmp(p->languages[i], "fi") || !strcmp(p->languages[i], "sv") ||
+                !strcmp(p->languages[i], "en")) {
+                lang = p->languages[i];
+                break;
+            }
+        r->language = (char *)lang;
+        if (!r->address[0])
+            skip = "expert-no-email";
+    }
     if (r->channel == CH(SMS) && !r->urgent) {
         int64_t at = ntf_quiet_next(cf, now);
         if (at > now) {
@@ -423,7 +471,8 @@ s_take(ntf_dlv_t *d, MDB_txn *txn, kp_arena_t *a, ntf_rec_t *old, ntf_rec_t *r, 
             return ntf_rec_put(n, txn, a, old, r);
         }
     }
-    if (r->channel == CH(EMAIL) || r->channel == CH(SMS)) {
+    if (skip) {
+    } else if (r->channel == CH(EMAIL) || r->channel == CH(SMS)) {
         bool out = false;
         if ((rc = ntf_optout_get(n, txn, r->channel, r->address, &out)))
             return rc;
@@ -446,6 +495,10 @@ s_take(ntf_dlv_t *d, MDB_txn *txn, kp_arena_t *a, ntf_rec_t *old, ntf_rec_t *r, 
         skip = "render-failed";
         dead = true;
     }
+    if (expert) { /* the expert's data is used for this message only, never stored */
+        r->address = r->recipient_name = (char *)"";
+        r->language = (char *)"";
+    }
     if (skip) {
         r->state = dead ? ST(DEAD) : ST(CANCELLED);
         ntf_rec_attempt(a, r, now, false, skip);
@@ -464,9 +517,10 @@ s_take(ntf_dlv_t *d, MDB_txn *txn, kp_arena_t *a, ntf_rec_t *old, ntf_rec_t *r, 
         j->body = kp_xmalloc(m.message_len + 1);
         memcpy(j->body, m.message, m.message_len + 1);
         j->body_len = m.message_len;
-        size_t al = strlen(r->address);
+        const char *to = expert && ex ? ex->profile->email : r->address;
+        size_t al = strlen(to);
         j->rcpt_addr = kp_xmalloc(al + 3);
-        snprintf(j->rcpt_addr, al + 3, "<%s>", r->address);
+        snprintf(j->rcpt_addr, al + 3, "<%s>", to);
     } else {
         const char *body = r->channel == CH(SMS)
                                ? ntf_render_sms_body(a, cf->sms_body, r->address, m.text)
@@ -486,6 +540,156 @@ s_take(ntf_dlv_t *d, MDB_txn *txn, kp_arena_t *a, ntf_rec_t *old, ntf_rec_t *r, 
     }
     *job = j;
     return 0;
+}
+
+/* ---- expert lookups ------------------------------------------------------------------------ */
+
+static int
+s_look_send(ntf_dlv_t *d, const ntf_rec_t *r)
+{
+    if (!d->bsock)
+        return 0; /* the lease brings it back */
+    /* Lookups whose answer never came are dropped once their lease is over. */
+    int64_t now = ntf_now_ms(d->n);
+    for (s_look_t **pp = &d->looks; *pp;) {
+        s_look_t *l = *pp;
+        if (l->lease_until_ms < now) {
+            *pp = l->next;
+            d->looks_n--;
+            free(l);
+        } else {
+            pp = &l->next;
+        }
+    }
+    if (d->looks_n >= 4096)
+        return 0;
+    Kumppani__V1__ExpertRef ref = KUMPPANI__V1__EXPERT_REF__INIT;
+    ref.expert_id = r->expert_id;
+    uint8_t body[32], frame[128];
+    Kumppani__V1__Request req = KUMPPANI__V1__REQUEST__INIT;
+    req.request_id = ++d->rid_seq;
+    req.method = (char *)"broker.expert.get";
+    req.body.data = body;
+    req.body.len = kumppani__v1__expert_ref__pack(&ref, body);
+    size_t len = kumppani__v1__request__pack(&req, frame);
+    if (zmq_send(d->bsock, frame, len, ZMQ_DONTWAIT) < 0) {
+        kp_log_warn("deliver.lookup_send", "errno=%d", zmq_errno());
+        return 0;
+    }
+    kp_zwatch_recheck(d->bwatch);
+    s_look_t *l = kp_xcalloc(1, sizeof *l);
+    l->rid = req.request_id;
+    l->lease_until_ms = r->lease_until_ms;
+    snprintf(l->key, sizeof l->key, "%s", r->key);
+    l->next = d->looks;
+    d->looks = l;
+    d->looks_n++;
+    return 0;
+}
+
+/* The broker answered a lookup: send the message now, or drop it for an erased expert. */
+static void
+s_look_done(ntf_dlv_t *d, s_look_t *l, const Kumppani__V1__Reply *rep)
+{
+    ntf_t *n = d->n;
+    kp_arena_t *a = n->dlv_arena;
+    kp_arena_reset(a);
+    int code = rep->status ? (int)rep->status->code : -1;
+    Kumppani__V1__ExpertReply *er = NULL;
+    if (code == KUMPPANI__V1__CODE__CODE_OK)
+        er = kumppani__v1__expert_reply__unpack(kp_arena_pbc(a), rep->body.len, rep->body.data);
+    bool erased = code == KUMPPANI__V1__CODE__CODE_NOT_FOUND ||
+                  (er && er->expert && (er->expert->erased || !er->expert->profile));
+    if (!erased && !(er && er->expert)) {
+        kp_log_warn("deliver.lookup_failed", "code=%d", code);
+        return; /* the lease brings it back */
+    }
+    MDB_txn *txn;
+    int rc = kp_server_txn(n->srv, &txn);
+    if (rc) {
+        kp_log_err("deliver.txn", "err=%d", rc);
+        return;
+    }
+    ntf_rec_t *old, *r;
+    bool found;
+    if ((rc = ntf_rec_get(n, txn, a, l->key, &old, &found)) || !found ||
+        old->state != ST(SENDING) || old->lease_until_ms != l->lease_until_ms ||
+        (rc = ntf_rec_get(n, txn, a, l->key, &r, &found)))
+        goto out;
+    int64_t now = ntf_now_ms(n);
+    if (erased) {
+        r->state = ST(CANCELLED);
+        ntf_rec_attempt(a, r, now, false, "expert-erased");
+        kp_log_notice("deliver.expert_erased", "expert=%llu request=%llu offer=%llu kind=%d",
+                      (unsigned long long)r->expert_id, (unsigned long long)r->request_id,
+                      (unsigned long long)r->offer_id, r->kind);
+        rc = ntf_rec_put(n, txn, a, old, r);
+        goto out;
+    }
+    s_job_t *j;
+    if ((rc = s_take(d, txn, a, old, r, now, er->expert, &j)) == 0 && j) {
+        j->next = d->pending;
+        d->pending = j;
+        d->inflight++;
+    }
+out:
+    if (rc) {
+        kp_log_err("deliver.lookup_record", "err=%d", rc);
+        kp_server_abort_turn(n->srv, rc);
+    }
+}
+
+static void
+s_bsock_ready(kp_zwatch_t *zw, void *sock, void *arg)
+{
+    (void)zw;
+    ntf_dlv_t *d = arg;
+    for (int i = 0; i < 64 && !d->stopping; i++) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        kp_arena_reset(d->n->dlv_arena);
+        Kumppani__V1__Reply *rep = kumppani__v1__reply__unpack(kp_arena_pbc(d->n->dlv_arena),
+                                                               zmq_msg_size(&m), zmq_msg_data(&m));
+        if (rep) {
+            for (s_look_t **pp = &d->looks; *pp; pp = &(*pp)->next) {
+                s_look_t *l = *pp;
+                if (l->rid != rep->request_id)
+                    continue;
+                *pp = l->next;
+                d->looks_n--;
+                /* the reply lives in the arena that s_look_done resets: copy it out */
+                uint8_t *copy = kp_xmalloc(zmq_msg_size(&m) + 1);
+                memcpy(copy, zmq_msg_data(&m), zmq_msg_size(&m));
+                Kumppani__V1__Reply *own =
+                    kumppani__v1__reply__unpack(NULL, zmq_msg_size(&m), copy);
+                if (own) {
+                    s_look_done(d, l, own);
+                    kumppani__v1__reply__free_unpacked(own, NULL);
+                }
+                free(copy);
+                free(l);
+                break;
+            }
+        }
+        zmq_msg_close(&m);
+    }
+}
+
+static int
+s_bsock_open(ntf_dlv_t *d)
+{
+    const ntf_conf_t *cf = &d->n->conf;
+    if (!cf->broker_api || !cf->broker_api[0])
+        return 0;
+    d->bsock = zmq_socket(kp_server_zctx(d->n->srv), ZMQ_DEALER);
+    if (!d->bsock || kp_zsock_client(d->bsock, cf->have_keys ? &cf->keys : NULL, cf->broker_pub) ||
+        zmq_connect(d->bsock, cf->broker_api) != 0)
+        return KP_EZMQ;
+    return kp_zwatch_start(&d->bwatch, d->n->loop, d->bsock, s_bsock_ready, d);
 }
 
 static void
@@ -575,7 +779,7 @@ s_pump(ntf_dlv_t *d)
         if ((rc = ntf_rec_get(n, txn, a, key, &r, &found)))
             break;
         s_job_t *j;
-        if ((rc = s_take(d, txn, a, old, r, now, &j)))
+        if ((rc = s_take(d, txn, a, old, r, now, NULL, &j)))
             break;
         if (j) {
             j->next = d->pending;
@@ -661,6 +865,15 @@ s_stop(void *arg)
         free(j);
     }
     d->free_jobs = NULL;
+    kp_zwatch_close(&d->bwatch);
+    if (d->bsock)
+        zmq_close(d->bsock);
+    d->bsock = NULL;
+    while (d->looks) {
+        s_look_t *l = d->looks;
+        d->looks = l->next;
+        free(l);
+    }
     uv_close((uv_handle_t *)&d->sched, NULL);
     uv_close((uv_handle_t *)&d->curl_timer, NULL);
     uv_close((uv_handle_t *)&d->tick, NULL);
@@ -690,7 +903,7 @@ ntf_dlv_start(ntf_t *n)
     n->dlv = d;
     kp_server_part_t part = {s_turn_done, s_stop, NULL, d};
     int rc = kp_server_add_part(n->srv, &part);
-    if (rc)
+    if (rc || (rc = s_bsock_open(d)))
         return rc;
     if (n->conf.clock_file && n->conf.clock_file[0]) {
         s_tick(&d->tick);

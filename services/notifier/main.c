@@ -6,6 +6,7 @@
  *  reminders and quiet hours) without waiting. Leave it unset in production. */
 #include "kp_boot.h"
 #include "kp_consumer.h"
+#include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
 #include "notifier.h"
@@ -32,6 +33,13 @@ s_conf(ntf_conf_t *c, const kp_config_item_t *items)
     c->sms_url = kp_config_get(items, "sms-url");
     c->sms_body = kp_config_get(items, "sms-body");
     c->clock_file = kp_config_get(items, "clock-file");
+    c->coordinator_email = kp_config_get(items, "coordinator-email");
+    c->coordinator_language = kp_config_get(items, "coordinator-language");
+    if (c->coordinator_email && c->coordinator_email[0] &&
+        !kp_text_email_valid(c->coordinator_email)) {
+        fprintf(stderr, "kumppani-notifier: coordinator-email must be an address\n");
+        return -1;
+    }
     uint64_t qf, qt;
     if (kp_config_uint(items, "retry-base-ms", &c->retry_base_ms) ||
         kp_config_uint(items, "retry-max", &c->retry_max) ||
@@ -130,6 +138,9 @@ main(int argc, char **argv)
         {"reminders", "1=168,24;*=24", "reminder hours before the start per EventKind", NULL},
         {"quiet-from-h", "21", "SMS quiet hours start (Europe/Helsinki)", NULL},
         {"quiet-to-h", "8", "SMS quiet hours end (Europe/Helsinki)", NULL},
+        {"coordinator-email", NULL, "where unfilled expert requests are reported (unset: not)",
+         NULL},
+        {"coordinator-language", "fi", "the coordinator's language (fi, sv, en)", NULL},
         {"clock-file", NULL, "TEST HOOK: file with a clock offset in ms, read every 100 ms", NULL},
         {0},
     };
@@ -168,10 +179,19 @@ main(int argc, char **argv)
         n.srv = server;
         n.st = kp_server_store(server);
         n.loop = &loop;
-        if ((rc = ntf_dlv_start(&n)) == 0 &&
+        /* Expert messages ask the broker for the address at delivery time. */
+        n.conf.broker_api = kp_config_get(items, "broker-api");
+        n.conf.have_keys = boot.have_keys;
+        if (boot.have_keys) {
+            n.conf.keys = boot.keys;
+            const char *bk = kp_config_get(items, "broker-key");
+            if (bk && bk[0] && kp_pubkey_load(n.conf.broker_pub, bk) != 0)
+                rc = KP_ECONFIG;
+        }
+        if (rc == 0 && (rc = ntf_dlv_start(&n)) == 0 &&
             (rc = s_source(server, &boot, items, "events", "events", ntf_plan_events, &n, k1)) ==
                 0 &&
-            (rc = s_source(server, &boot, items, "expert-broker", "broker", ntf_plan_other, &n,
+            (rc = s_source(server, &boot, items, "expert-broker", "broker", ntf_plan_broker, &n,
                            k2)) == 0 &&
             (rc = s_source(server, &boot, items, "registry", "registry", ntf_plan_other, &n, k3)) ==
                 0)

@@ -10,6 +10,7 @@
  *      ev_signups event_id (8) . signup_id (8)          -> "" (live sign-ups of an event)
  *      optout     channel (1) . lower-case address      -> ""
  *      state      name                                  -> value ("webhook-off")
+ *      brk_req    request_id (8)                        -> BrokerRequest (as last heard)
  *  plus kp_store's meta, log, idem and offsets.
  *
  *  Exactly-once in effect: notifications are planned while the consumer applies an event, in
@@ -27,6 +28,8 @@
 
 #include "kp_arena.h"
 #include "kp_server.h"
+#include "kp_zsock.h"
+#include "kumppani/v1/broker.pb-c.h"
 #include "kumppani/v1/events.pb-c.h"
 #include "kumppani/v1/notifier.pb-c.h"
 
@@ -43,6 +46,7 @@ enum {
     NTF_DB_EV_SIGNUPS,
     NTF_DB_OPTOUT,
     NTF_DB_STATE,
+    NTF_DB_BRK_REQ,
     NTF_DB_N
 };
 
@@ -69,6 +73,14 @@ typedef struct {
     /* planning: reminder hours before the start per EventKind (0-terminated lists) */
     unsigned reminders[NTF_KINDS_N][8];
     unsigned quiet_from_h, quiet_to_h;
+    /* expert-broker messages: coordinator address and language (unset: no unfilled notice) */
+    const char *coordinator_email, *coordinator_language;
+    /* the broker's ROUTER for broker.expert.get at delivery time (unset: expert messages
+     * become dead letters "broker-not-configured") */
+    const char *broker_api;
+    bool have_keys;
+    kp_keypair_t keys;
+    char broker_pub[KP_Z85_KEY_LEN + 1];
     /* test hook: a file holding a clock offset in ms, read every tick */
     const char *clock_file;
 } ntf_conf_t;
@@ -122,11 +134,20 @@ int ntf_optout_set(ntf_t *n, MDB_txn *txn, int channel, const char *address, boo
 int ntf_state_get(ntf_t *n, MDB_txn *txn, const char *name, bool *on);
 int ntf_state_set(ntf_t *n, MDB_txn *txn, const char *name, bool on);
 
+int ntf_brkreq_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t id,
+                   Kumppani__V1__BrokerRequest **out, bool *found);
+int ntf_brkreq_put(ntf_t *n, MDB_txn *txn, const Kumppani__V1__BrokerRequest *rq);
+
 /* ---- plan.c: the consumer's apply function for the events service's log. */
 int ntf_plan_events(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
 /* Applies an event of a further source (expert-broker, registry): recorded in webhooks only
  * until those services' schemas settle. */
 int ntf_plan_other(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
+/* The expert-broker's log: offers, reminders, confirmations, withdrawals (to the expert,
+ * resolved at delivery time) and unfilled requests (to the coordinator); plus webhooks. */
+int ntf_plan_broker(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
+/* True for the kinds whose recipient is an expert resolved at delivery time. */
+bool ntf_kind_expert(int kind);
 /* Parses "1=168,24;*=24" into conf->reminders. Returns 0 or -1. */
 int ntf_plan_parse_reminders(ntf_conf_t *conf, const char *spec);
 /* The next time at or after t_ms that an SMS may go out (quiet hours, Helsinki). */

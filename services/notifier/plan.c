@@ -410,3 +410,130 @@ ntf_plan_other(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Ev
         ntf_dlv_kick(n);
     return rc;
 }
+
+/* ---- the expert-broker's log ---------------------------------------------------------------
+ *
+ * The broker's events carry ids only. The notifier keeps the few request fields a message
+ * needs (title, time, place; no contact data) and plans expert messages under keys of the
+ * offer or assignment id, with no address: the deliverer asks the broker for the expert's
+ * address, name and language when the message is due, so an erased expert gets nothing. */
+
+bool
+ntf_kind_expert(int kind)
+{
+    return kind == MK(EXPERT_OFFER) || kind == MK(EXPERT_DEADLINE) ||
+           kind == MK(EXPERT_CONFIRMED) || kind == MK(EXPERT_WITHDRAWN);
+}
+
+static int
+s_plan_broker_msg(s_ctx_t *c, int kind, const char *key, uint64_t request_id, uint64_t expert_id,
+                  uint64_t offer_id, int64_t deadline_ms)
+{
+    ntf_rec_t r = KUMPPANI__V1__NOTIFICATION__INIT;
+    Kumppani__V1__BrokerRequest *rq = NULL;
+    bool found = false;
+    int rc = ntf_brkreq_get(c->n, c->txn, c->a, request_id, &rq, &found);
+    if (rc)
+        return rc;
+    r.key = (char *)key;
+    r.kind = kind;
+    r.channel = CH(EMAIL);
+    r.state = ST(SCHEDULED);
+    r.due_ms = r.created_ms = c->now_ms;
+    r.source = (char *)"expert-broker";
+    r.source_seq = c->ev->seq;
+    r.request_id = request_id;
+    r.expert_id = expert_id;
+    r.offer_id = offer_id;
+    r.deadline_ms = deadline_ms;
+    r.urgent = true;
+    if (found && rq->input) {
+        r.event_title = rq->input->title;
+        r.event_start_unix = rq->input->start_unix;
+        r.event_end_unix = rq->input->start_unix + (int64_t)rq->input->duration_min * 60;
+        r.event_place = rq->input->place;
+        r.language = rq->input->language;
+    }
+    if (kind == MK(REQUEST_UNFILLED)) {
+        r.address = (char *)c->n->conf.coordinator_email;
+        r.language = (char *)c->n->conf.coordinator_language;
+    }
+    bool planned;
+    return ntf_rec_plan(c->n, c->txn, c->a, &r, &planned);
+}
+
+static int
+s_broker_event(s_ctx_t *c, const char *t)
+{
+    const Kumppani__V1__Event *ev = c->ev;
+    char key[NTF_KEY_MAX];
+    if (strncmp(t, "Request", 7) == 0) {
+        Kumppani__V1__BrokerRequestReply *rr = kumppani__v1__broker_request_reply__unpack(
+            kp_arena_pbc(c->a), ev->payload.len, ev->payload.data);
+        if (!rr || !rr->request)
+            return 0;
+        Kumppani__V1__BrokerRequest *rq = rr->request;
+        /* Keep what a message needs, and nothing about the requester. */
+        Kumppani__V1__BrokerRequestInput in = KUMPPANI__V1__BROKER_REQUEST_INPUT__INIT;
+        Kumppani__V1__BrokerRequest keep = KUMPPANI__V1__BROKER_REQUEST__INIT;
+        keep.id = rq->id;
+        keep.state = rq->state;
+        if (rq->input) {
+            in.title = rq->input->title;
+            in.start_unix = rq->input->start_unix;
+            in.duration_min = rq->input->duration_min;
+            in.place = rq->input->place;
+            in.municipality = rq->input->municipality;
+            in.language = rq->input->language;
+            in.remote = rq->input->remote;
+            keep.input = &in;
+        }
+        int rc = ntf_brkreq_put(c->n, c->txn, &keep);
+        if (rc || strcmp(t, "RequestUnfilled") != 0 || !c->n->conf.coordinator_email ||
+            !c->n->conf.coordinator_email[0])
+            return rc;
+        snprintf(key, sizeof key, "broker/r%llu/unfilled/%llu/email", (unsigned long long)rq->id,
+                 (unsigned long long)ev->seq);
+        return s_plan_broker_msg(c, MK(REQUEST_UNFILLED), key, rq->id, 0, 0, 0);
+    }
+    if (strcmp(t, "OfferMade") == 0 || strcmp(t, "OfferLapsingSoon") == 0 ||
+        strcmp(t, "OfferWithdrawn") == 0) {
+        Kumppani__V1__Offer *o =
+            kumppani__v1__offer__unpack(kp_arena_pbc(c->a), ev->payload.len, ev->payload.data);
+        if (!o || !o->expert_id)
+            return 0;
+        int kind = t[5] == 'M'   ? MK(EXPERT_OFFER)
+                   : t[5] == 'L' ? MK(EXPERT_DEADLINE)
+                                 : MK(EXPERT_WITHDRAWN);
+        snprintf(key, sizeof key, "broker/o%llu/%s/email", (unsigned long long)o->id,
+                 kind == MK(EXPERT_OFFER)      ? "offer"
+                 : kind == MK(EXPERT_DEADLINE) ? "lapsing"
+                                               : "withdrawn");
+        return s_plan_broker_msg(c, kind, key, o->request_id, o->expert_id, o->id, o->deadline_ms);
+    }
+    if (strcmp(t, "AssignmentConfirmed") == 0) {
+        Kumppani__V1__Assignment *as =
+            kumppani__v1__assignment__unpack(kp_arena_pbc(c->a), ev->payload.len, ev->payload.data);
+        if (!as || !as->expert_id)
+            return 0;
+        snprintf(key, sizeof key, "broker/a%llu/confirmed/email", (unsigned long long)as->id);
+        return s_plan_broker_msg(c, MK(EXPERT_CONFIRMED), key, as->request_id, as->expert_id,
+                                 as->offer_id, 0);
+    }
+    return 0;
+}
+
+int
+ntf_plan_broker(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev)
+{
+    (void)srv;
+    ntf_t *n = arg;
+    kp_arena_reset(n->plan_arena);
+    s_ctx_t c = {n, txn, n->plan_arena, ev, ntf_now_ms(n)};
+    int rc = s_broker_event(&c, ev->type ? ev->type : "");
+    if (rc == 0)
+        rc = s_webhook(&c, "expert-broker", 0, 0);
+    if (rc == 0)
+        ntf_dlv_kick(n);
+    return rc;
+}

@@ -174,6 +174,56 @@ static const s_tmpl_t s_tmpl[][3] = {
          {"A place is offered: {title}",
           "Hello {name},\n\na place has freed up for you:\n{title}\n\nWhen: {when}\n\n"
           "Answer the offer in the sign-up system before the deadline.\n"}},
+    [MK(EXPERT_OFFER)] =
+        {{"Tehtävätarjous: {title}",
+          "Hei {name},\n\nsinulle tarjotaan kokemusasiantuntijan tehtävää:\n{title}\n\nAika: "
+          "{when}\nPaikka: {place}\n\nVastaa viimeistään {deadline}.\n{answer}\n"},
+         {"Uppdragserbjudande: {title}",
+          "Hej {name},\n\ndu erbjuds ett uppdrag som erfarenhetsexpert:\n{title}\n\nTid: "
+          "{when}\nPlats: {place}\n\nSvara senast {deadline}.\n{answer}\n"},
+         {"Assignment offer: {title}",
+          "Hello {name},\n\nyou are offered an assignment as an expert by experience:\n{title}"
+          "\n\nWhen: {when}\nWhere: {place}\n\nPlease answer by {deadline}.\n{answer}\n"}},
+    [MK(EXPERT_DEADLINE)] =
+        {{"Vastausaika päättymässä: {title}",
+          "Hei {name},\n\ntehtävätarjouksen vastausaika päättyy pian:\n{title}\n\n"
+          "Vastaa viimeistään {deadline}.\n{answer}\n"},
+         {"Svarstiden går snart ut: {title}",
+          "Hej {name},\n\nsvarstiden för uppdragserbjudandet går snart ut:\n{title}\n\n"
+          "Svara senast {deadline}.\n{answer}\n"},
+         {"Your answer is due soon: {title}",
+          "Hello {name},\n\nthe time to answer the assignment offer ends soon:\n{title}\n\n"
+          "Please answer by {deadline}.\n{answer}\n"}},
+    [MK(EXPERT_CONFIRMED)] =
+        {{"Tehtävä vahvistettu: {title}",
+          "Hei {name},\n\ntehtäväsi on vahvistettu:\n{title}\n\nAika: {when}\nPaikka: "
+          "{place}\n\nKiitos!\n"},
+         {"Uppdraget bekräftat: {title}",
+          "Hej {name},\n\nditt uppdrag är bekräftat:\n{title}\n\nTid: {when}\nPlats: "
+          "{place}\n\nTack!\n"},
+         {"Assignment confirmed: {title}",
+          "Hello {name},\n\nyour assignment is confirmed:\n{title}\n\nWhen: {when}\nWhere: "
+          "{place}\n\nThank you!\n"}},
+    [MK(EXPERT_WITHDRAWN)] =
+        {{"Tarjous peruttu: {title}",
+          "Hei {name},\n\ntehtävätarjous on peruttu, eikä siihen tarvitse enää vastata:\n"
+          "{title}\n\nAika: {when}\n"},
+         {"Erbjudandet återkallat: {title}",
+          "Hej {name},\n\nuppdragserbjudandet är återkallat och behöver inte längre "
+          "besvaras:\n{title}\n\nTid: {when}\n"},
+         {"Offer withdrawn: {title}",
+          "Hello {name},\n\nthe assignment offer is withdrawn; no answer is needed:\n{title}"
+          "\n\nWhen: {when}\n"}},
+    [MK(REQUEST_UNFILLED)] =
+        {{"Pyyntö jäi täyttämättä: {title}",
+          "Pyyntöön {request} ei löytynyt tarpeeksi kokemusasiantuntijoita:\n{title}\n\nAika: "
+          "{when}\n\nKatso: kumppani broker request-explain {request}\n"},
+         {"Begäran blev ofylld: {title}",
+          "Begäran {request} fick inte tillräckligt många erfarenhetsexperter:\n{title}\n\n"
+          "Tid: {when}\n\nSe: kumppani broker request-explain {request}\n"},
+         {"Request unfilled: {title}",
+          "Request {request} did not get enough experts by experience:\n{title}\n\nWhen: "
+          "{when}\n\nSee: kumppani broker request-explain {request}\n"}},
 };
 
 static int
@@ -204,9 +254,27 @@ s_when(char *buf, size_t len, int64_t start_unix, int lang)
 }
 
 static char *
-s_fill(kp_arena_t *a, const char *tmpl, const ntf_rec_t *r, const char *when)
+s_fill(kp_arena_t *a, const char *tmpl, const ntf_rec_t *r, const char *when, const ntf_conf_t *cf,
+       int lang)
 {
     s_buf_t b = {.a = a};
+    char deadline[64], request[24], answer[400];
+    s_when(deadline, sizeof deadline, r->deadline_ms / 1000, lang);
+    snprintf(request, sizeof request, "%llu", (unsigned long long)r->request_id);
+    const char *contact =
+        cf && cf->coordinator_email && cf->coordinator_email[0] ? cf->coordinator_email : NULL;
+    static const char *const how[3] = {"Vastaa koordinaattorille", "Svara koordinatorn",
+                                       "Answer the coordinator"};
+    static const char *const or_[3] = {"tai komennolla", "eller med kommandot",
+                                       "or with the command"};
+    if (contact)
+        snprintf(answer, sizeof answer,
+                 "%s (%s) %s\nkumppani broker offer-accept %llu / offer-decline %llu", how[lang],
+                 contact, or_[lang], (unsigned long long)r->offer_id,
+                 (unsigned long long)r->offer_id);
+    else
+        snprintf(answer, sizeof answer, "kumppani broker offer-accept %llu / offer-decline %llu",
+                 (unsigned long long)r->offer_id, (unsigned long long)r->offer_id);
     for (const char *p = tmpl; *p;) {
         if (*p == '{') {
             const char *v = NULL;
@@ -217,6 +285,9 @@ s_fill(kp_arena_t *a, const char *tmpl, const ntf_rec_t *r, const char *when)
         skip = sizeof(name) + 1;                                                                   \
     }
             PH("name", r->recipient_name)
+            PH("deadline", deadline)
+            PH("request", request)
+            PH("answer", answer)
             PH("title", r->event_title)
             PH("when", when)
             PH("place", r->event_place && r->event_place[0]
@@ -430,12 +501,13 @@ ntf_render(const ntf_t *n, kp_arena_t *a, const ntf_rec_t *r, int64_t now_ms, nt
     char when[64];
     s_when(when, sizeof when, r->event_start_unix, lang);
     const s_tmpl_t *t = &s_tmpl[r->kind][lang];
-    out->subject = s_fill(a, t->subject, r, when);
-    out->text = s_fill(a, t->body, r, when);
+    out->subject = s_fill(a, t->subject, r, when, &n->conf, lang);
+    out->text = s_fill(a, t->body, r, when, &n->conf, lang);
     if (!out->subject || !out->text)
         return KP_ENOMEM;
     bool cancel = r->kind == MK(EVENT_CANCELLED) || r->kind == MK(SIGNUP_CANCELLED);
-    bool with_ical = r->event_start_unix && r->kind != MK(WAITLISTED) && r->kind != MK(OFFERED);
+    bool with_ical = r->event_start_unix && r->kind != MK(WAITLISTED) && r->kind != MK(OFFERED) &&
+                     (r->kind < MK(EXPERT_OFFER) || r->kind == MK(EXPERT_CONFIRMED));
     out->ical = with_ical ? s_ical(a, r, now_ms, cancel) : (char *)"";
     if (!out->ical)
         return KP_ENOMEM;

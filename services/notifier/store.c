@@ -9,8 +9,9 @@
 
 #include <string.h>
 
-const char *const ntf_db_names[NTF_DB_N] = {"ntf",     "due",        "by_event", "dead", "events",
-                                            "signups", "ev_signups", "optout",   "state"};
+const char *const ntf_db_names[NTF_DB_N] = {"ntf",    "due",     "by_event",   "dead",
+                                            "events", "signups", "ev_signups", "optout",
+                                            "state",  "brk_req"};
 
 static MDB_dbi
 s_dbi(ntf_t *n, int i)
@@ -305,4 +306,38 @@ int
 ntf_state_set(ntf_t *n, MDB_txn *txn, const char *name, bool on)
 {
     return s_flag(n, txn, NTF_DB_STATE, name, strlen(name), on);
+}
+
+int
+ntf_brkreq_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t id,
+               Kumppani__V1__BrokerRequest **out, bool *found)
+{
+    uint8_t k[8];
+    kp_be64_put(k, id);
+    MDB_val key = {8, k}, v;
+    *found = false;
+    int mrc = mdb_get(txn, s_dbi(n, NTF_DB_BRK_REQ), &key, &v);
+    if (mrc == MDB_NOTFOUND)
+        return 0;
+    if (mrc)
+        return kp_err_from_mdb(mrc);
+    *out = kumppani__v1__broker_request__unpack(kp_arena_pbc(a), v.mv_size, v.mv_data);
+    if (!*out)
+        return KP_ECORRUPT;
+    *found = true;
+    return 0;
+}
+
+int
+ntf_brkreq_put(ntf_t *n, MDB_txn *txn, const Kumppani__V1__BrokerRequest *rq)
+{
+    uint8_t k[8], buf[8192];
+    size_t len = kumppani__v1__broker_request__get_packed_size(rq);
+    if (len > sizeof buf)
+        return KP_EINVAL;
+    kumppani__v1__broker_request__pack(rq, buf);
+    kp_be64_put(k, rq->id);
+    MDB_val key = {8, k}, v = {len, buf};
+    int mrc = mdb_put(txn, s_dbi(n, NTF_DB_BRK_REQ), &key, &v, 0);
+    return mrc ? kp_err_from_mdb(mrc) : 0;
 }
