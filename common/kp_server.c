@@ -352,9 +352,8 @@ s_replay(kp_call_t *call, void *svc)
     kp_call_ok(call, &page.base);
 }
 
-/* The health figures; consumer parts add their lag. Strings and arrays live in arena a. */
-static void
-s_health_fill(kp_server_t *self, kp_arena_t *a, Kumppani__V1__HealthReply *r)
+void
+kp_server_health(kp_server_t *self, kp_arena_t *a, Kumppani__V1__HealthReply *r)
 {
     r->service = self->name;
     r->head_seq = kp_store_head(self->store);
@@ -376,7 +375,7 @@ s_health(kp_call_t *call, void *svc)
 {
     (void)svc;
     Kumppani__V1__HealthReply r = KUMPPANI__V1__HEALTH_REPLY__INIT;
-    s_health_fill(call->srv, call->srv->req_arena, &r);
+    kp_server_health(call->srv, call->srv->req_arena, &r);
     kp_call_ok(call, &r.base);
 }
 
@@ -387,7 +386,7 @@ s_on_metrics(uv_timer_t *h)
     kp_server_t *self = h->data;
     kp_arena_t *a = kp_arena_new(256u << 10);
     Kumppani__V1__HealthReply r = KUMPPANI__V1__HEALTH_REPLY__INIT;
-    s_health_fill(self, a, &r);
+    kp_server_health(self, a, &r);
     char buf[16384];
     int n = kp_metrics_format(&r, 1, buf, sizeof buf);
     int rc = n < 0 ? KP_ETOOBIG : kp_metrics_write(self->opts.metrics_file, buf, (size_t)n);

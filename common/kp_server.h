@@ -156,6 +156,10 @@ typedef struct {
     void *arg;
 } kp_server_part_t;
 
+/* The figures of "sys.health" into r; consumer parts add their lag (kp_consumer). Strings
+ * and arrays live in arena a. */
+void kp_server_health(kp_server_t *self, kp_arena_t *a, Kumppani__V1__HealthReply *r);
+
 /* Registers a part; the server keeps the struct's contents. At most 8. */
 int kp_server_add_part(kp_server_t *self, const kp_server_part_t *part);
 

@@ -59,24 +59,39 @@ typedef struct {
     ntf_dlv_t *d;
 } s_sock_t;
 
-/* An expert lookup in flight: broker.expert.get for the record key, accepted only while the
- * record still holds the lease it was given when the lookup was sent. */
+/* Messages whose recipient is asked at delivery time, and never stored: experts from the
+ * broker (broker.expert.get), contact persons from the registry (registry.person.get). */
+enum { LK_NONE = -1, LK_BROKER, LK_REGISTRY, LK_N };
+
+typedef struct {
+    const char *address, *name, *language;
+} s_who_t;
+
+static int
+s_lookup_of(int kind)
+{
+    return ntf_kind_expert(kind) ? LK_BROKER : kind == MK(DIGEST) ? LK_REGISTRY : LK_NONE;
+}
+
+/* A lookup in flight for the record key, accepted only while the record still holds the
+ * lease it was given when the lookup was sent. */
 typedef struct s_look {
     struct s_look *next;
     uint64_t rid;
+    int target;
     int64_t lease_until_ms;
     char key[NTF_KEY_MAX + 1];
 } s_look_t;
 
 struct ntf_dlv {
     ntf_t *n;
-    void *bsock; /* DEALER to the broker's ROUTER (expert lookups) */
-    kp_zwatch_t *bwatch;
+    void *lsock[LK_N]; /* DEALERs to the broker's and the registry's ROUTERs (lookups) */
+    kp_zwatch_t *lwatch[LK_N];
     s_look_t *looks;
     unsigned looks_n;
     uint64_t rid_seq;
     CURLM *multi;
-    uv_timer_t sched, curl_timer, tick;
+    uv_timer_t sched, curl_timer, tick, digest;
     s_job_t *pending, *free_jobs, *all;
     unsigned inflight, jobs_n;
     bool stopping, tick_on;
@@ -420,48 +435,40 @@ s_timer_fn(CURLM *m, long timeout_ms, void *userp)
 /* ---- the schedule ------------------------------------------------------------------------- */
 
 /* Decides one due record r (old: as stored). Returns 0 with *job set when it is to be sent. */
-static int s_look_send(ntf_dlv_t *d, const ntf_rec_t *r);
+static int s_look_send(ntf_dlv_t *d, int target, const ntf_rec_t *r);
 
 static int
 s_take(ntf_dlv_t *d, MDB_txn *txn, kp_arena_t *a, ntf_rec_t *old, ntf_rec_t *r, int64_t now,
-       const Kumppani__V1__Expert *ex, s_job_t **job)
+       const s_who_t *who, s_job_t **job)
 {
     ntf_t *n = d->n;
     const ntf_conf_t *cf = &n->conf;
     *job = NULL;
     int rc;
-    if (old->state == ST(SENDING) && !ex) /* a lease ran out: died, hung, or lookup lost */
+    if (old->state == ST(SENDING) && !who) /* a lease ran out: died, hung, or lookup lost */
         ntf_rec_attempt(a, r, now, false, "lease-expired");
     const char *skip = NULL;
     bool dead = false;
-    bool expert = ntf_kind_expert(r->kind);
-    if (expert && !ex) {
-        if (!cf->broker_api || !cf->broker_api[0]) {
-            skip = "broker-not-configured";
+    int lk = s_lookup_of(r->kind);
+    if (lk != LK_NONE && !who) {
+        if (!d->lsock[lk]) {
+            skip = lk == LK_BROKER ? "broker-not-configured" : "registry-not-configured";
             dead = true;
         } else {
-            /* Ask the broker for the address; the lease covers the lookup. */
+            /* Ask for the recipient; the lease covers the lookup. */
             r->state = ST(SENDING);
             r->lease_until_ms = now + (int64_t)cf->lease_ms;
             if ((rc = ntf_rec_put(n, txn, a, old, r)))
                 return rc;
-            return s_look_send(d, r);
+            return s_look_send(d, lk, r);
         }
     }
-    if (expert && ex) {
-        const Kumppani__V1__ExpertInput *p = ex->profile;
-        r->address = p && p->email ? p->email : (char *)"";
-        r->recipient_name = p && p->name ? p->name : (char *)"";
-        const char *lang = "fi";
-        for (size_t i = 0; p && i < p->n_languages; i++)
-            if (!strcmp(p->languages[i], "fi") || !strcmp(p->languages[i], "sv") ||
-                !strcmp(p->languages[i], "en")) {
-                lang = p->languages[i];
-                break;
-            }
-        r->language = (char *)lang;
+    if (who) {
+        r->address = (char *)who->address;
+        r->recipient_name = (char *)who->name;
+        r->language = (char *)who->language;
         if (!r->address[0])
-            skip = "expert-no-email";
+            skip = "no-email";
     }
     if (r->channel == CH(SMS) && !r->urgent) {
         int64_t at = ntf_quiet_next(cf, now);
@@ -495,7 +502,7 @@ s_take(ntf_dlv_t *d, MDB_txn *txn, kp_arena_t *a, ntf_rec_t *old, ntf_rec_t *r, 
         skip = "render-failed";
         dead = true;
     }
-    if (expert) { /* the expert's data is used for this message only, never stored */
+    if (lk != LK_NONE) { /* the recipient's data is used for this message only, never stored */
         r->address = r->recipient_name = (char *)"";
         r->language = (char *)"";
     }
@@ -517,7 +524,7 @@ s_take(ntf_dlv_t *d, MDB_txn *txn, kp_arena_t *a, ntf_rec_t *old, ntf_rec_t *r, 
         j->body = kp_xmalloc(m.message_len + 1);
         memcpy(j->body, m.message, m.message_len + 1);
         j->body_len = m.message_len;
-        const char *to = expert && ex ? ex->profile->email : r->address;
+        const char *to = who ? who->address : r->address;
         size_t al = strlen(to);
         j->rcpt_addr = kp_xmalloc(al + 3);
         snprintf(j->rcpt_addr, al + 3, "<%s>", to);
@@ -542,13 +549,11 @@ s_take(ntf_dlv_t *d, MDB_txn *txn, kp_arena_t *a, ntf_rec_t *old, ntf_rec_t *r, 
     return 0;
 }
 
-/* ---- expert lookups ------------------------------------------------------------------------ */
+/* ---- recipient lookups --------------------------------------------------------------------- */
 
 static int
-s_look_send(ntf_dlv_t *d, const ntf_rec_t *r)
+s_look_send(ntf_dlv_t *d, int target, const ntf_rec_t *r)
 {
-    if (!d->bsock)
-        return 0; /* the lease brings it back */
     /* Lookups whose answer never came are dropped once their lease is over. */
     int64_t now = ntf_now_ms(d->n);
     for (s_look_t **pp = &d->looks; *pp;) {
@@ -562,23 +567,31 @@ s_look_send(ntf_dlv_t *d, const ntf_rec_t *r)
         }
     }
     if (d->looks_n >= 4096)
-        return 0;
-    Kumppani__V1__ExpertRef ref = KUMPPANI__V1__EXPERT_REF__INIT;
-    ref.expert_id = r->expert_id;
+        return 0; /* the lease brings it back */
     uint8_t body[32], frame[128];
     Kumppani__V1__Request req = KUMPPANI__V1__REQUEST__INIT;
     req.request_id = ++d->rid_seq;
-    req.method = (char *)"broker.expert.get";
     req.body.data = body;
-    req.body.len = kumppani__v1__expert_ref__pack(&ref, body);
+    if (target == LK_BROKER) {
+        Kumppani__V1__ExpertRef ref = KUMPPANI__V1__EXPERT_REF__INIT;
+        ref.expert_id = r->expert_id;
+        req.method = (char *)"broker.expert.get";
+        req.body.len = kumppani__v1__expert_ref__pack(&ref, body);
+    } else {
+        Kumppani__V1__PersonRef ref = KUMPPANI__V1__PERSON_REF__INIT;
+        ref.person_id = r->person_id;
+        req.method = (char *)"registry.person.get";
+        req.body.len = kumppani__v1__person_ref__pack(&ref, body);
+    }
     size_t len = kumppani__v1__request__pack(&req, frame);
-    if (zmq_send(d->bsock, frame, len, ZMQ_DONTWAIT) < 0) {
-        kp_log_warn("deliver.lookup_send", "errno=%d", zmq_errno());
+    if (zmq_send(d->lsock[target], frame, len, ZMQ_DONTWAIT) < 0) {
+        kp_log_warn("deliver.lookup_send", "target=%d errno=%d", target, zmq_errno());
         return 0;
     }
-    kp_zwatch_recheck(d->bwatch);
+    kp_zwatch_recheck(d->lwatch[target]);
     s_look_t *l = kp_xcalloc(1, sizeof *l);
     l->rid = req.request_id;
+    l->target = target;
     l->lease_until_ms = r->lease_until_ms;
     snprintf(l->key, sizeof l->key, "%s", r->key);
     l->next = d->looks;
@@ -587,21 +600,60 @@ s_look_send(ntf_dlv_t *d, const ntf_rec_t *r)
     return 0;
 }
 
-/* The broker answered a lookup: send the message now, or drop it for an erased expert. */
+/* The recipient of a looked-up reply, in arena a: *gone when the person or expert is erased;
+ * neither (-1) when the answer says nothing (the lease brings the message back). */
+static int
+s_look_who(ntf_dlv_t *d, const s_look_t *l, const Kumppani__V1__Reply *rep, kp_arena_t *a,
+           s_who_t *who, bool *gone)
+{
+    int code = rep->status ? (int)rep->status->code : -1;
+    *gone = code == KUMPPANI__V1__CODE__CODE_NOT_FOUND;
+    if (*gone)
+        return 0;
+    if (code != KUMPPANI__V1__CODE__CODE_OK)
+        return -1;
+    if (l->target == LK_BROKER) {
+        Kumppani__V1__ExpertReply *er =
+            kumppani__v1__expert_reply__unpack(kp_arena_pbc(a), rep->body.len, rep->body.data);
+        if (!er || !er->expert)
+            return -1;
+        const Kumppani__V1__ExpertInput *p = er->expert->profile;
+        *gone = er->expert->erased || !p;
+        if (*gone)
+            return 0;
+        who->address = p->email;
+        who->name = p->name;
+        who->language = "fi";
+        for (size_t i = 0; i < p->n_languages; i++)
+            if (!strcmp(p->languages[i], "fi") || !strcmp(p->languages[i], "sv") ||
+                !strcmp(p->languages[i], "en")) {
+                who->language = p->languages[i];
+                break;
+            }
+        return 0;
+    }
+    Kumppani__V1__PersonReply *pr =
+        kumppani__v1__person_reply__unpack(kp_arena_pbc(a), rep->body.len, rep->body.data);
+    if (!pr || !pr->person)
+        return -1;
+    who->address = pr->person->email;
+    who->name = pr->person->name;
+    who->language = d->n->conf.digest_language;
+    return 0;
+}
+
+/* A lookup was answered: send the message now, or drop it for an erased recipient. */
 static void
 s_look_done(ntf_dlv_t *d, s_look_t *l, const Kumppani__V1__Reply *rep)
 {
     ntf_t *n = d->n;
     kp_arena_t *a = n->dlv_arena;
     kp_arena_reset(a);
-    int code = rep->status ? (int)rep->status->code : -1;
-    Kumppani__V1__ExpertReply *er = NULL;
-    if (code == KUMPPANI__V1__CODE__CODE_OK)
-        er = kumppani__v1__expert_reply__unpack(kp_arena_pbc(a), rep->body.len, rep->body.data);
-    bool erased = code == KUMPPANI__V1__CODE__CODE_NOT_FOUND ||
-                  (er && er->expert && (er->expert->erased || !er->expert->profile));
-    if (!erased && !(er && er->expert)) {
-        kp_log_warn("deliver.lookup_failed", "code=%d", code);
+    s_who_t who;
+    bool gone;
+    if (s_look_who(d, l, rep, a, &who, &gone) != 0) {
+        kp_log_warn("deliver.lookup_failed", "target=%d code=%d", l->target,
+                    rep->status ? (int)rep->status->code : -1);
         return; /* the lease brings it back */
     }
     MDB_txn *txn;
@@ -617,17 +669,19 @@ s_look_done(ntf_dlv_t *d, s_look_t *l, const Kumppani__V1__Reply *rep)
         (rc = ntf_rec_get(n, txn, a, l->key, &r, &found)))
         goto out;
     int64_t now = ntf_now_ms(n);
-    if (erased) {
+    if (gone) {
         r->state = ST(CANCELLED);
-        ntf_rec_attempt(a, r, now, false, "expert-erased");
-        kp_log_notice("deliver.expert_erased", "expert=%llu request=%llu offer=%llu kind=%d",
-                      (unsigned long long)r->expert_id, (unsigned long long)r->request_id,
-                      (unsigned long long)r->offer_id, r->kind);
+        ntf_rec_attempt(a, r, now, false,
+                        l->target == LK_BROKER ? "expert-erased" : "person-erased");
+        kp_log_notice(l->target == LK_BROKER ? "deliver.expert_erased" : "deliver.person_erased",
+                      "expert=%llu person=%llu request=%llu offer=%llu kind=%d",
+                      (unsigned long long)r->expert_id, (unsigned long long)r->person_id,
+                      (unsigned long long)r->request_id, (unsigned long long)r->offer_id, r->kind);
         rc = ntf_rec_put(n, txn, a, old, r);
         goto out;
     }
     s_job_t *j;
-    if ((rc = s_take(d, txn, a, old, r, now, er->expert, &j)) == 0 && j) {
+    if ((rc = s_take(d, txn, a, old, r, now, &who, &j)) == 0 && j) {
         j->next = d->pending;
         d->pending = j;
         d->inflight++;
@@ -640,7 +694,7 @@ out:
 }
 
 static void
-s_bsock_ready(kp_zwatch_t *zw, void *sock, void *arg)
+s_lsock_ready(kp_zwatch_t *zw, void *sock, void *arg)
 {
     (void)zw;
     ntf_dlv_t *d = arg;
@@ -651,45 +705,37 @@ s_bsock_ready(kp_zwatch_t *zw, void *sock, void *arg)
             zmq_msg_close(&m);
             return;
         }
-        kp_arena_reset(d->n->dlv_arena);
-        Kumppani__V1__Reply *rep = kumppani__v1__reply__unpack(kp_arena_pbc(d->n->dlv_arena),
-                                                               zmq_msg_size(&m), zmq_msg_data(&m));
-        if (rep) {
-            for (s_look_t **pp = &d->looks; *pp; pp = &(*pp)->next) {
-                s_look_t *l = *pp;
-                if (l->rid != rep->request_id)
-                    continue;
-                *pp = l->next;
-                d->looks_n--;
-                /* the reply lives in the arena that s_look_done resets: copy it out */
-                uint8_t *copy = kp_xmalloc(zmq_msg_size(&m) + 1);
-                memcpy(copy, zmq_msg_data(&m), zmq_msg_size(&m));
-                Kumppani__V1__Reply *own =
-                    kumppani__v1__reply__unpack(NULL, zmq_msg_size(&m), copy);
-                if (own) {
-                    s_look_done(d, l, own);
-                    kumppani__v1__reply__free_unpacked(own, NULL);
-                }
-                free(copy);
-                free(l);
-                break;
-            }
+        /* s_look_done resets the deliverer's arena: the reply is decoded on the heap */
+        Kumppani__V1__Reply *rep =
+            kumppani__v1__reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+        for (s_look_t **pp = &d->looks; rep && *pp; pp = &(*pp)->next) {
+            s_look_t *l = *pp;
+            if (l->rid != rep->request_id || d->lsock[l->target] != sock)
+                continue;
+            *pp = l->next;
+            d->looks_n--;
+            s_look_done(d, l, rep);
+            free(l);
+            break;
         }
+        if (rep)
+            kumppani__v1__reply__free_unpacked(rep, NULL);
         zmq_msg_close(&m);
     }
 }
 
 static int
-s_bsock_open(ntf_dlv_t *d)
+s_lsock_open(ntf_dlv_t *d, int target, const char *api, const char *server_pub)
 {
     const ntf_conf_t *cf = &d->n->conf;
-    if (!cf->broker_api || !cf->broker_api[0])
+    if (!api || !api[0] || !strcmp(api, "off"))
         return 0;
-    d->bsock = zmq_socket(kp_server_zctx(d->n->srv), ZMQ_DEALER);
-    if (!d->bsock || kp_zsock_client(d->bsock, cf->have_keys ? &cf->keys : NULL, cf->broker_pub) ||
-        zmq_connect(d->bsock, cf->broker_api) != 0)
+    void *s = zmq_socket(kp_server_zctx(d->n->srv), ZMQ_DEALER);
+    d->lsock[target] = s;
+    if (!s || kp_zsock_client(s, cf->have_keys ? &cf->keys : NULL, server_pub) ||
+        zmq_connect(s, api) != 0)
         return KP_EZMQ;
-    return kp_zwatch_start(&d->bwatch, d->n->loop, d->bsock, s_bsock_ready, d);
+    return kp_zwatch_start(&d->lwatch[target], d->n->loop, s, s_lsock_ready, d);
 }
 
 static void
@@ -723,9 +769,12 @@ s_pump(ntf_dlv_t *d)
         s_arm(d, 1000);
         return;
     }
-    int64_t now = ntf_now_ms(n);
+    int64_t now = ntf_now_ms(n), dnext;
     unsigned budget = PASS_BUDGET;
-    while (d->inflight < n->conf.inflight_max && budget--) {
+    if ((rc = ntf_plan_digests(n, txn, n->dlv_arena, now, &dnext)) == 0 && dnext != INT64_MAX)
+        uv_timer_start(&d->digest, s_on_sched,
+                       (uint64_t)(dnext - now < 3600 * 1000 ? dnext - now : 3600 * 1000), 0);
+    while (rc == 0 && d->inflight < n->conf.inflight_max && budget--) {
         kp_arena_t *a = n->dlv_arena;
         kp_arena_reset(a);
         MDB_cursor *c;
@@ -850,6 +899,7 @@ s_stop(void *arg)
     d->stopping = true;
     uv_timer_stop(&d->sched);
     uv_timer_stop(&d->tick);
+    uv_timer_stop(&d->digest);
     /* Transfers in flight are abandoned; their leases bring them back after a restart. */
     s_turn_done(d, -1);
     uv_timer_stop(&d->sched);
@@ -865,10 +915,12 @@ s_stop(void *arg)
         free(j);
     }
     d->free_jobs = NULL;
-    kp_zwatch_close(&d->bwatch);
-    if (d->bsock)
-        zmq_close(d->bsock);
-    d->bsock = NULL;
+    for (int t = 0; t < LK_N; t++) {
+        kp_zwatch_close(&d->lwatch[t]);
+        if (d->lsock[t])
+            zmq_close(d->lsock[t]);
+        d->lsock[t] = NULL;
+    }
     while (d->looks) {
         s_look_t *l = d->looks;
         d->looks = l->next;
@@ -877,6 +929,7 @@ s_stop(void *arg)
     uv_close((uv_handle_t *)&d->sched, NULL);
     uv_close((uv_handle_t *)&d->curl_timer, NULL);
     uv_close((uv_handle_t *)&d->tick, NULL);
+    uv_close((uv_handle_t *)&d->digest, NULL);
     kp_log_info("deliver.stop", "delivered=%llu failed=%llu", (unsigned long long)d->delivered_n,
                 (unsigned long long)d->failed_n);
 }
@@ -899,11 +952,13 @@ ntf_dlv_start(ntf_t *n)
     uv_timer_init(n->loop, &d->sched);
     uv_timer_init(n->loop, &d->curl_timer);
     uv_timer_init(n->loop, &d->tick);
-    d->sched.data = d->curl_timer.data = d->tick.data = d;
+    uv_timer_init(n->loop, &d->digest);
+    d->sched.data = d->curl_timer.data = d->tick.data = d->digest.data = d;
     n->dlv = d;
     kp_server_part_t part = {s_turn_done, s_stop, NULL, d};
     int rc = kp_server_add_part(n->srv, &part);
-    if (rc || (rc = s_bsock_open(d)))
+    if (rc || (rc = s_lsock_open(d, LK_BROKER, n->conf.broker_api, n->conf.broker_pub)) ||
+        (rc = s_lsock_open(d, LK_REGISTRY, n->conf.registry_api, n->conf.registry_pub)))
         return rc;
     if (n->conf.clock_file && n->conf.clock_file[0]) {
         s_tick(&d->tick);

@@ -18,6 +18,12 @@
 #include <string.h>
 #include <time.h>
 
+static bool
+s_lang_ok(const char *l)
+{
+    return l && (!strcmp(l, "fi") || !strcmp(l, "sv") || !strcmp(l, "en"));
+}
+
 static int
 s_conf(ntf_conf_t *c, const kp_config_item_t *items)
 {
@@ -40,7 +46,21 @@ s_conf(ntf_conf_t *c, const kp_config_item_t *items)
         fprintf(stderr, "kumppani-notifier: coordinator-email must be an address\n");
         return -1;
     }
-    uint64_t qf, qt;
+    c->digest_language = kp_config_get(items, "digest-language");
+    if (!s_lang_ok(c->digest_language) || !s_lang_ok(c->coordinator_language)) {
+        fprintf(stderr, "kumppani-notifier: languages are fi, sv or en\n");
+        return -1;
+    }
+    uint64_t qf, qt, dw, dh, dd;
+    if (kp_config_uint(items, "digest-weekday", &dw) || kp_config_uint(items, "digest-hour", &dh) ||
+        kp_config_uint(items, "digest-days", &dd) || dw > 7 || dh > 23 || dd < 1 || dd > 60) {
+        fprintf(stderr, "kumppani-notifier: digest-weekday 0..7, digest-hour 0..23, "
+                        "digest-days 1..60\n");
+        return -1;
+    }
+    c->digest_weekday = (unsigned)dw;
+    c->digest_hour = (unsigned)dh;
+    c->digest_days = (unsigned)dd;
     if (kp_config_uint(items, "retry-base-ms", &c->retry_base_ms) ||
         kp_config_uint(items, "retry-max", &c->retry_max) ||
         kp_config_uint(items, "horizon-s", &c->horizon_ms) ||
@@ -141,6 +161,11 @@ main(int argc, char **argv)
         {"coordinator-email", NULL, "where unfilled expert requests are reported (unset: not)",
          NULL},
         {"coordinator-language", "fi", "the coordinator's language (fi, sv, en)", NULL},
+        {"digest-weekday", "1",
+         "weekly digest to contact persons: 1 = Monday .. 7 = Sunday, 0 = none", NULL},
+        {"digest-hour", "7", "the digest's hour (Europe/Helsinki)", NULL},
+        {"digest-days", "14", "the digest lists the events of this many days ahead", NULL},
+        {"digest-language", "fi", "the digest's language (fi, sv, en)", NULL},
         {"clock-file", NULL, "TEST HOOK: file with a clock offset in ms, read every 100 ms", NULL},
         {0},
     };
@@ -179,13 +204,17 @@ main(int argc, char **argv)
         n.srv = server;
         n.st = kp_server_store(server);
         n.loop = &loop;
-        /* Expert messages ask the broker for the address at delivery time. */
+        /* Expert messages and digests ask the broker and the registry for the address at
+         * delivery time. */
         n.conf.broker_api = kp_config_get(items, "broker-api");
+        n.conf.registry_api = kp_config_get(items, "registry-api");
         n.conf.have_keys = boot.have_keys;
         if (boot.have_keys) {
             n.conf.keys = boot.keys;
             const char *bk = kp_config_get(items, "broker-key");
-            if (bk && bk[0] && kp_pubkey_load(n.conf.broker_pub, bk) != 0)
+            const char *rk = kp_config_get(items, "registry-key");
+            if ((bk && bk[0] && kp_pubkey_load(n.conf.broker_pub, bk) != 0) ||
+                (rk && rk[0] && kp_pubkey_load(n.conf.registry_pub, rk) != 0))
                 rc = KP_ECONFIG;
         }
         if (rc == 0 && (rc = ntf_dlv_start(&n)) == 0 &&
@@ -193,8 +222,8 @@ main(int argc, char **argv)
                 0 &&
             (rc = s_source(server, &boot, items, "expert-broker", "broker", ntf_plan_broker, &n,
                            k2)) == 0 &&
-            (rc = s_source(server, &boot, items, "registry", "registry", ntf_plan_other, &n, k3)) ==
-                0)
+            (rc = s_source(server, &boot, items, "registry", "registry", ntf_plan_registry, &n,
+                           k3)) == 0)
             rc = kp_server_run(server);
         kp_server_destroy(&server);
     }

@@ -11,6 +11,7 @@
  *      optout     channel (1) . lower-case address      -> ""
  *      state      name                                  -> value ("webhook-off")
  *      brk_req    request_id (8)                        -> BrokerRequest (as last heard)
+ *      contacts   role_id (8)                           -> Role (current contact persons)
  *  plus kp_store's meta, log, idem and offsets.
  *
  *  Exactly-once in effect: notifications are planned while the consumer applies an event, in
@@ -32,6 +33,7 @@
 #include "kumppani/v1/broker.pb-c.h"
 #include "kumppani/v1/events.pb-c.h"
 #include "kumppani/v1/notifier.pb-c.h"
+#include "kumppani/v1/registry.pb-c.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -47,6 +49,7 @@ enum {
     NTF_DB_OPTOUT,
     NTF_DB_STATE,
     NTF_DB_BRK_REQ,
+    NTF_DB_CONTACTS,
     NTF_DB_N
 };
 
@@ -81,6 +84,13 @@ typedef struct {
     bool have_keys;
     kp_keypair_t keys;
     char broker_pub[KP_Z85_KEY_LEN + 1];
+    /* the weekly digest to contact persons: weekday (1 = Monday .. 7; 0 = off) and hour in
+     * Europe/Helsinki, how many days ahead it looks, its language; the registry's ROUTER for
+     * registry.person.get at delivery time */
+    unsigned digest_weekday, digest_hour, digest_days;
+    const char *digest_language;
+    const char *registry_api;
+    char registry_pub[KP_Z85_KEY_LEN + 1];
     /* test hook: a file holding a clock offset in ms, read every tick */
     const char *clock_file;
 } ntf_conf_t;
@@ -136,18 +146,30 @@ int ntf_state_set(ntf_t *n, MDB_txn *txn, const char *name, bool on);
 
 int ntf_brkreq_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t id,
                    Kumppani__V1__BrokerRequest **out, bool *found);
-int ntf_brkreq_put(ntf_t *n, MDB_txn *txn, const Kumppani__V1__BrokerRequest *rq);
+int ntf_brkreq_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__BrokerRequest *rq);
+
+/* Current contact persons (roles of kind CONTACT_PERSON) as heard from the registry. */
+int ntf_contact_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__Role *role);
+int ntf_contact_del(ntf_t *n, MDB_txn *txn, uint64_t role_id);
+/* Every stored contact role, into an arena array, by role id. */
+int ntf_contacts(ntf_t *n, MDB_txn *txn, kp_arena_t *a, Kumppani__V1__Role ***out, size_t *out_n);
+/* Published (or rescheduled) events of municipality code starting in [from, to), by start,
+ * into an arena array. */
+int ntf_events_coming(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const char *code, int64_t from_unix,
+                      int64_t to_unix, Kumppani__V1__EventInfo ***out, size_t *out_n);
 
 /* ---- plan.c: the consumer's apply function for the events service's log. */
 int ntf_plan_events(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
-/* Applies an event of a further source (expert-broker, registry): recorded in webhooks only
- * until those services' schemas settle. */
-int ntf_plan_other(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
 /* The expert-broker's log: offers, reminders, confirmations, withdrawals (to the expert,
  * resolved at delivery time) and unfilled requests (to the coordinator); plus webhooks. */
 int ntf_plan_broker(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
+/* The registry's log: current contact persons (for digests); plus webhooks. */
+int ntf_plan_registry(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
 /* True for the kinds whose recipient is an expert resolved at delivery time. */
 bool ntf_kind_expert(int kind);
+/* Plans this week's digests once the digest moment has come (no later than a day after it),
+ * and sets *next_ms to the next moment to look again. */
+int ntf_plan_digests(ntf_t *n, MDB_txn *txn, kp_arena_t *a, int64_t now_ms, int64_t *next_ms);
 /* Parses "1=168,24;*=24" into conf->reminders. Returns 0 or -1. */
 int ntf_plan_parse_reminders(ntf_conf_t *conf, const char *spec);
 /* The next time at or after t_ms that an SMS may go out (quiet hours, Helsinki). */

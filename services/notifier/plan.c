@@ -398,19 +398,6 @@ ntf_plan_events(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__E
     return rc;
 }
 
-int
-ntf_plan_other(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev)
-{
-    (void)srv;
-    ntf_t *n = arg;
-    kp_arena_reset(n->plan_arena);
-    s_ctx_t c = {n, txn, n->plan_arena, ev, ntf_now_ms(n)};
-    int rc = s_webhook(&c, ev->source && ev->source[0] ? ev->source : "other", 0, 0);
-    if (rc == 0)
-        ntf_dlv_kick(n);
-    return rc;
-}
-
 /* ---- the expert-broker's log ---------------------------------------------------------------
  *
  * The broker's events carry ids only. The notifier keeps the few request fields a message
@@ -488,7 +475,7 @@ s_broker_event(s_ctx_t *c, const char *t)
             in.remote = rq->input->remote;
             keep.input = &in;
         }
-        int rc = ntf_brkreq_put(c->n, c->txn, &keep);
+        int rc = ntf_brkreq_put(c->n, c->txn, c->a, &keep);
         if (rc || strcmp(t, "RequestUnfilled") != 0 || !c->n->conf.coordinator_email ||
             !c->n->conf.coordinator_email[0])
             return rc;
@@ -535,5 +522,169 @@ ntf_plan_broker(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__E
         rc = s_webhook(&c, "expert-broker", 0, 0);
     if (rc == 0)
         ntf_dlv_kick(n);
+    return rc;
+}
+
+/* ---- the registry's log and the weekly digest ----------------------------------------------
+ *
+ * The notifier keeps the current contact persons (roles, ids only) from ContactPersonAssigned
+ * and ContactPersonEnded. Once a week, at the configured weekday and hour in Europe/Helsinki,
+ * each contact person gets one digest per municipality of the published events starting there
+ * in the next digest-days days (none when there is none). The digest's key holds the date, so
+ * a restart, a second pass or a replay plans nothing twice; a digest more than a day late
+ * (the service was down) is left for the next week's. Digests wait until the events and
+ * registry logs are applied up to their heads, so none is planned from a stale picture. */
+
+int
+ntf_plan_registry(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev)
+{
+    (void)srv;
+    ntf_t *n = arg;
+    kp_arena_reset(n->plan_arena);
+    s_ctx_t c = {n, txn, n->plan_arena, ev, ntf_now_ms(n)};
+    const char *t = ev->type ? ev->type : "";
+    int rc = 0;
+    if (strcmp(t, "ContactPersonAssigned") == 0 || strcmp(t, "ContactPersonEnded") == 0) {
+        Kumppani__V1__RoleReply *rr =
+            kumppani__v1__role_reply__unpack(kp_arena_pbc(c.a), ev->payload.len, ev->payload.data);
+        Kumppani__V1__Role *role = rr ? rr->role : NULL;
+        if (role && role->kind == KUMPPANI__V1__ROLE_KIND__ROLE_KIND_CONTACT_PERSON)
+            rc = t[13] == 'A' ? ntf_contact_put(n, txn, c.a, role)
+                              : ntf_contact_del(n, txn, role->id);
+    } else if (strcmp(t, "PersonErased") == 0) {
+        Kumppani__V1__PersonErased *pe = kumppani__v1__person_erased__unpack(
+            kp_arena_pbc(c.a), ev->payload.len, ev->payload.data);
+        Kumppani__V1__Role **roles;
+        size_t roles_n = 0;
+        if (pe && (rc = ntf_contacts(n, txn, c.a, &roles, &roles_n)) == 0)
+            for (size_t i = 0; i < roles_n && rc == 0; i++)
+                if (roles[i]->person_id == pe->person_id)
+                    rc = ntf_contact_del(n, txn, roles[i]->id);
+    }
+    if (rc == 0)
+        rc = s_webhook(&c, "registry", 0, 0);
+    if (rc == 0)
+        ntf_dlv_kick(n);
+    return rc;
+}
+
+/* The local time t with the day moved by days and the clock set to hour:00. */
+static int64_t
+s_local_at(int64_t t_ms, int days, unsigned hour, struct tm *out)
+{
+    time_t t = (time_t)(t_ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    tm.tm_mday += days;
+    tm.tm_hour = (int)hour;
+    tm.tm_min = tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    time_t r = mktime(&tm);
+    if (out)
+        *out = tm;
+    return (int64_t)r * 1000;
+}
+
+static int
+s_digest_one(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__Role *role,
+             const char *date, int64_t at_ms, int64_t now_ms)
+{
+    Kumppani__V1__EventInfo **ev;
+    size_t ev_n;
+    int64_t from = at_ms / 1000;
+    int rc = ntf_events_coming(n, txn, a, role->municipality_code, from,
+                               from + (int64_t)n->conf.digest_days * 86400, &ev, &ev_n);
+    if (rc || ev_n == 0)
+        return rc;
+    Kumppani__V1__DigestItem *items = kp_arena_alloc(a, ev_n * sizeof *items);
+    Kumppani__V1__DigestItem **ptrs = kp_arena_alloc(a, ev_n * sizeof *ptrs);
+    if (!items || !ptrs)
+        return KP_ENOMEM;
+    for (size_t i = 0; i < ev_n; i++) {
+        kumppani__v1__digest_item__init(&items[i]);
+        items[i].event_id = ev[i]->id;
+        items[i].title = ev[i]->title;
+        items[i].start_unix = ev[i]->start_unix;
+        items[i].place = ev[i]->place;
+        items[i].rescheduled = ev[i]->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_RESCHEDULED;
+        ptrs[i] = &items[i];
+    }
+    char key[NTF_KEY_MAX];
+    snprintf(key, sizeof key, "digest/%s/m%s/p%llu/email", date, role->municipality_code,
+             (unsigned long long)role->person_id);
+    ntf_rec_t r = KUMPPANI__V1__NOTIFICATION__INIT;
+    r.key = key;
+    r.kind = MK(DIGEST);
+    r.channel = CH(EMAIL);
+    r.state = ST(SCHEDULED);
+    r.due_ms = r.created_ms = now_ms;
+    r.source = (char *)"registry";
+    r.person_id = role->person_id;
+    r.municipality_code = role->municipality_code;
+    r.language = (char *)n->conf.digest_language;
+    r.digest_items = ptrs;
+    r.n_digest_items = ev_n;
+    r.urgent = true; /* e-mail only; not held by SMS quiet hours */
+    bool planned;
+    return ntf_rec_plan(n, txn, a, &r, &planned);
+}
+
+int
+ntf_plan_digests(ntf_t *n, MDB_txn *txn, kp_arena_t *a, int64_t now_ms, int64_t *next_ms)
+{
+    const ntf_conf_t *cf = &n->conf;
+    *next_ms = INT64_MAX;
+    if (!cf->digest_weekday)
+        return 0;
+    time_t t = (time_t)(now_ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    int wday = tm.tm_wday ? tm.tm_wday : 7; /* 1 = Monday .. 7 = Sunday */
+    int back = (wday - (int)cf->digest_weekday + 7) % 7;
+    struct tm at_tm;
+    int64_t at = s_local_at(now_ms, -back, cf->digest_hour, &at_tm);
+    if (at > now_ms) {
+        back += 7;
+        at = s_local_at(now_ms, -back, cf->digest_hour, &at_tm);
+    }
+    *next_ms = s_local_at(now_ms, 7 - back, cf->digest_hour, NULL);
+    if (now_ms - at >= 86400 * 1000)
+        return 0;
+    /* Plan from a complete picture: the events and registry logs applied up to their heads. */
+    Kumppani__V1__HealthReply h = KUMPPANI__V1__HEALTH_REPLY__INIT;
+    kp_server_health(n->srv, a, &h);
+    for (size_t i = 0; i < h.n_consumers; i++) {
+        const Kumppani__V1__ConsumerLag *cl = h.consumers[i];
+        if ((strcmp(cl->source, "events") == 0 || strcmp(cl->source, "registry") == 0) &&
+            (!cl->last_heard_ms || cl->applied_seq < cl->source_head_seq)) {
+            *next_ms = now_ms + 1000;
+            return 0;
+        }
+    }
+    char flag[48], date[36];
+    snprintf(date, sizeof date, "%04d-%02d-%02d", at_tm.tm_year + 1900, at_tm.tm_mon + 1,
+             at_tm.tm_mday);
+    snprintf(flag, sizeof flag, "digest/%s", date);
+    bool done;
+    int rc = ntf_state_get(n, txn, flag, &done);
+    if (rc || done)
+        return rc;
+    Kumppani__V1__Role **roles;
+    size_t roles_n;
+    if ((rc = ntf_contacts(n, txn, a, &roles, &roles_n)))
+        return rc;
+    size_t planned = 0;
+    for (size_t i = 0; i < roles_n && rc == 0; i++) {
+        const Kumppani__V1__Role *ro = roles[i];
+        if ((ro->start_date[0] && strcmp(ro->start_date, date) > 0) ||
+            (ro->end_date[0] && strcmp(ro->end_date, date) < 0))
+            continue;
+        rc = s_digest_one(n, txn, a, ro, date, at, now_ms);
+        planned++;
+    }
+    if (rc == 0)
+        rc = ntf_state_set(n, txn, flag, true);
+    if (rc == 0)
+        kp_log_notice("digest.planned", "date=%s contacts=%zu", date, planned);
     return rc;
 }

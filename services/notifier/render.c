@@ -224,6 +224,18 @@ static const s_tmpl_t s_tmpl[][3] = {
          {"Request unfilled: {title}",
           "Request {request} did not get enough experts by experience:\n{title}\n\nWhen: "
           "{when}\n\nSee: kumppani broker request-explain {request}\n"}},
+    [MK(DIGEST)] = {{"Tulevat tapahtumat, kunta {municipality}",
+                     "Hei {name},\n\ntulevat tapahtumat kunnassa {municipality} seuraavien {days} "
+                     "päivän aikana:\n\n{events}\nTämä on viikoittainen kooste kunnan "
+                     "järjestöyhdyshenkilöille.\n"},
+                    {"Kommande evenemang, kommun {municipality}",
+                     "Hej {name},\n\nkommande evenemang i kommun {municipality} under de "
+                     "närmaste {days} dagarna:\n\n{events}\nDetta är en veckosammanfattning "
+                     "för kommunens kontaktpersoner för organisationer.\n"},
+                    {"Coming events, municipality {municipality}",
+                     "Hello {name},\n\nthe coming events in municipality {municipality} in the "
+                     "next {days} days:\n\n{events}\nThis is the weekly digest for the "
+                     "municipality's NGO contact persons.\n"}},
 };
 
 static int
@@ -253,28 +265,59 @@ s_when(char *buf, size_t len, int64_t start_unix, int lang)
                  lang == 1 ? "kl." : "klo", tm.tm_hour, tm.tm_min);
 }
 
+/* How an expert answers an offer: the coordinator's contact if configured, and the CLI. */
+static void
+s_answer(char *buf, size_t len, const ntf_rec_t *r, const ntf_conf_t *cf, int lang)
+{
+    static const char *const how[3] = {"Vastaa koordinaattorille", "Svara koordinatorn",
+                                       "Answer the coordinator"};
+    static const char *const or_[3] = {"tai komennolla", "eller med kommandot",
+                                       "or with the command"};
+    unsigned long long o = (unsigned long long)r->offer_id;
+    if (cf && cf->coordinator_email && cf->coordinator_email[0])
+        snprintf(buf, len, "%s (%s) %s\nkumppani broker offer-accept %llu / offer-decline %llu",
+                 how[lang], cf->coordinator_email, or_[lang], o, o);
+    else
+        snprintf(buf, len, "kumppani broker offer-accept %llu / offer-decline %llu", o, o);
+}
+
+/* A digest's events, a line each: when, title, place, and a mark for a new time. */
+static char *
+s_digest_list(kp_arena_t *a, const ntf_rec_t *r, int lang)
+{
+    static const char *const moved[3] = {" (siirretty)", " (flyttat)", " (rescheduled)"};
+    s_buf_t b = {.a = a};
+    for (size_t i = 0; i < r->n_digest_items; i++) {
+        const Kumppani__V1__DigestItem *it = r->digest_items[i];
+        char when[64];
+        s_when(when, sizeof when, it->start_unix, lang);
+        s_puts(&b, "- ");
+        s_puts(&b, when);
+        s_puts(&b, ": ");
+        s_puts(&b, it->title);
+        if (it->place[0]) {
+            s_puts(&b, ", ");
+            s_puts(&b, it->place);
+        }
+        s_puts(&b, it->rescheduled ? moved[lang] : "");
+        s_puts(&b, "\n");
+    }
+    return s_done(&b);
+}
+
 static char *
 s_fill(kp_arena_t *a, const char *tmpl, const ntf_rec_t *r, const char *when, const ntf_conf_t *cf,
        int lang)
 {
     s_buf_t b = {.a = a};
-    char deadline[64], request[24], answer[400];
+    char deadline[64], request[24], answer[400], days[16];
     s_when(deadline, sizeof deadline, r->deadline_ms / 1000, lang);
     snprintf(request, sizeof request, "%llu", (unsigned long long)r->request_id);
-    const char *contact =
-        cf && cf->coordinator_email && cf->coordinator_email[0] ? cf->coordinator_email : NULL;
-    static const char *const how[3] = {"Vastaa koordinaattorille", "Svara koordinatorn",
-                                       "Answer the coordinator"};
-    static const char *const or_[3] = {"tai komennolla", "eller med kommandot",
-                                       "or with the command"};
-    if (contact)
-        snprintf(answer, sizeof answer,
-                 "%s (%s) %s\nkumppani broker offer-accept %llu / offer-decline %llu", how[lang],
-                 contact, or_[lang], (unsigned long long)r->offer_id,
-                 (unsigned long long)r->offer_id);
-    else
-        snprintf(answer, sizeof answer, "kumppani broker offer-accept %llu / offer-decline %llu",
-                 (unsigned long long)r->offer_id, (unsigned long long)r->offer_id);
+    snprintf(days, sizeof days, "%u", cf ? cf->digest_days : 0);
+    s_answer(answer, sizeof answer, r, cf, lang);
+    const char *events = r->n_digest_items ? s_digest_list(a, r, lang) : "";
+    if (!events)
+        return NULL;
     for (const char *p = tmpl; *p;) {
         if (*p == '{') {
             const char *v = NULL;
@@ -288,6 +331,9 @@ s_fill(kp_arena_t *a, const char *tmpl, const ntf_rec_t *r, const char *when, co
             PH("deadline", deadline)
             PH("request", request)
             PH("answer", answer)
+            PH("events", events)
+            PH("days", days)
+            PH("municipality", r->municipality_code)
             PH("title", r->event_title)
             PH("when", when)
             PH("place", r->event_place && r->event_place[0]

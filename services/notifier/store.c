@@ -7,11 +7,12 @@
 #include "kp_text.h"
 #include "notifier.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 const char *const ntf_db_names[NTF_DB_N] = {"ntf",    "due",     "by_event",   "dead",
                                             "events", "signups", "ev_signups", "optout",
-                                            "state",  "brk_req"};
+                                            "state",  "brk_req", "contacts"};
 
 static MDB_dbi
 s_dbi(ntf_t *n, int i)
@@ -314,30 +315,130 @@ ntf_brkreq_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t id,
 {
     uint8_t k[8];
     kp_be64_put(k, id);
-    MDB_val key = {8, k}, v;
-    *found = false;
-    int mrc = mdb_get(txn, s_dbi(n, NTF_DB_BRK_REQ), &key, &v);
-    if (mrc == MDB_NOTFOUND)
-        return 0;
-    if (mrc)
-        return kp_err_from_mdb(mrc);
-    *out = kumppani__v1__broker_request__unpack(kp_arena_pbc(a), v.mv_size, v.mv_data);
-    if (!*out)
-        return KP_ECORRUPT;
-    *found = true;
-    return 0;
+    return s_get_msg(n, txn, a, NTF_DB_BRK_REQ, k, 8, &kumppani__v1__broker_request__descriptor,
+                     (ProtobufCMessage **)out, found);
 }
 
 int
-ntf_brkreq_put(ntf_t *n, MDB_txn *txn, const Kumppani__V1__BrokerRequest *rq)
+ntf_brkreq_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__BrokerRequest *rq)
 {
-    uint8_t k[8], buf[8192];
-    size_t len = kumppani__v1__broker_request__get_packed_size(rq);
-    if (len > sizeof buf)
-        return KP_EINVAL;
-    kumppani__v1__broker_request__pack(rq, buf);
+    uint8_t k[8];
     kp_be64_put(k, rq->id);
-    MDB_val key = {8, k}, v = {len, buf};
-    int mrc = mdb_put(txn, s_dbi(n, NTF_DB_BRK_REQ), &key, &v, 0);
-    return mrc ? kp_err_from_mdb(mrc) : 0;
+    return s_put_msg(n, txn, a, NTF_DB_BRK_REQ, k, 8, &rq->base);
+}
+
+int
+ntf_contact_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__Role *role)
+{
+    uint8_t k[8];
+    kp_be64_put(k, role->id);
+    return s_put_msg(n, txn, a, NTF_DB_CONTACTS, k, 8, &role->base);
+}
+
+int
+ntf_contact_del(ntf_t *n, MDB_txn *txn, uint64_t role_id)
+{
+    uint8_t k[8];
+    kp_be64_put(k, role_id);
+    return s_flag(n, txn, NTF_DB_CONTACTS, k, 8, false);
+}
+
+/* Calls fn for every value of db decoded as d, in key order. */
+static int
+s_each_msg(ntf_t *n, MDB_txn *txn, kp_arena_t *a, int db, const ProtobufCMessageDescriptor *d,
+           int (*fn)(void *arg, ProtobufCMessage *m), void *arg)
+{
+    MDB_cursor *c;
+    int rc = kp_err_from_mdb(mdb_cursor_open(txn, s_dbi(n, db), &c));
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (mrc) {
+            rc = mrc == MDB_NOTFOUND ? 0 : kp_err_from_mdb(mrc);
+            break;
+        }
+        ProtobufCMessage *m = protobuf_c_message_unpack(d, kp_arena_pbc(a), v.mv_size, v.mv_data);
+        rc = m ? fn(arg, m) : KP_ECORRUPT;
+    }
+    mdb_cursor_close(c);
+    return rc;
+}
+
+typedef struct {
+    s_acc_t acc;
+    const char *code;
+    int64_t from, to;
+} s_coming_t;
+
+static int
+s_push(s_acc_t *acc, void *p)
+{
+    if (acc->n == acc->cap) {
+        size_t cap = acc->cap ? acc->cap * 2 : 16;
+        void **nv = kp_arena_alloc(acc->a, cap * sizeof *nv);
+        if (!nv)
+            return KP_ENOMEM;
+        if (acc->n)
+            memcpy(nv, acc->v, acc->n * sizeof *nv);
+        acc->v = nv;
+        acc->cap = cap;
+    }
+    ((void **)acc->v)[acc->n++] = p;
+    return 0;
+}
+
+static int
+s_contact_one(void *arg, ProtobufCMessage *m)
+{
+    return s_push(arg, m);
+}
+
+int
+ntf_contacts(ntf_t *n, MDB_txn *txn, kp_arena_t *a, Kumppani__V1__Role ***out, size_t *out_n)
+{
+    s_acc_t acc = {.a = a};
+    int rc = s_each_msg(n, txn, a, NTF_DB_CONTACTS, &kumppani__v1__role__descriptor, s_contact_one,
+                        &acc);
+    *out = acc.v;
+    *out_n = acc.n;
+    return rc;
+}
+
+static int
+s_coming_one(void *arg, ProtobufCMessage *m)
+{
+    s_coming_t *c = arg;
+    Kumppani__V1__EventInfo *e = (Kumppani__V1__EventInfo *)m;
+    bool live = e->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_PUBLISHED ||
+                e->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_RESCHEDULED;
+    if (!live || strcmp(e->municipality_code, c->code) != 0 || e->start_unix < c->from ||
+        e->start_unix >= c->to)
+        return 0;
+    return s_push(&c->acc, e);
+}
+
+static int
+s_by_start(const void *x, const void *y)
+{
+    const Kumppani__V1__EventInfo *a = *(Kumppani__V1__EventInfo *const *)x;
+    const Kumppani__V1__EventInfo *b = *(Kumppani__V1__EventInfo *const *)y;
+    if (a->start_unix != b->start_unix)
+        return a->start_unix < b->start_unix ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+int
+ntf_events_coming(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const char *code, int64_t from_unix,
+                  int64_t to_unix, Kumppani__V1__EventInfo ***out, size_t *out_n)
+{
+    s_coming_t c = {.acc = {.a = a}, .code = code, .from = from_unix, .to = to_unix};
+    int rc = s_each_msg(n, txn, a, NTF_DB_EVENTS, &kumppani__v1__event_info__descriptor,
+                        s_coming_one, &c);
+    if (rc == 0 && c.acc.n > 1)
+        qsort(c.acc.v, c.acc.n, sizeof(void *), s_by_start);
+    *out = c.acc.v;
+    *out_n = c.acc.n;
+    return rc;
 }

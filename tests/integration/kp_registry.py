@@ -22,7 +22,7 @@ def start_registry(s, extra=None, name="registry", events=False):
     p = Proc("kumppani-registry", name, args + (extra or []), s.dir)
     s.procs.append(p)
     p.start()
-    wait_healthy(s.client(s.reg_api), server="registry", proc=p)
+    wait_healthy(s.client(s.reg_api, server="registry"), server="registry", proc=p)
     return p
 
 
