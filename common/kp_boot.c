@@ -29,6 +29,7 @@ kp_boot_load(kp_boot_t *b, const char *service, const kp_config_item_t *items, k
     so->heartbeat_ms = (unsigned)hb;
     so->batch_max = (unsigned)batch;
     so->metrics_file = kp_config_get(items, "metrics-file");
+    so->metrics_http = kp_config_get(items, "metrics-http");
     const char *dir = kp_config_get(items, "keys-dir");
     if (dir && *dir) {
         const char *name = kp_config_get(items, "key-name");

@@ -24,7 +24,8 @@
     {"map-size-mb", "8192", "LMDB map size in MiB (sparse)", NULL}, \
     {"heartbeat-ms", "1000", "interval of heartbeats on the PUB socket", NULL}, \
     {"batch-max", "2048", "requests per turn (group commit)", NULL}, \
-    {"metrics-file", NULL, "Prometheus text file rewritten every 5 s (textfile collector)", NULL}
+    {"metrics-file", NULL, "Prometheus text file rewritten every 5 s (textfile collector)", NULL}, \
+    {"metrics-http", NULL, "host:port answering GET /metrics for a Prometheus scraper", NULL}
 /* clang-format on */
 
 typedef struct {

@@ -18,6 +18,7 @@
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_metrics.h"
+#include "kp_mhttp.h"
 #include "kp_time.h"
 #include "kp_wire.h"
 #include "kp_zwatch.h"
@@ -74,6 +75,7 @@ struct kp_server {
     kp_zap_t *zap;
     uv_prepare_t prepare;
     uv_timer_t heartbeat, metrics;
+    kp_mhttp_t *mhttp;
     uv_signal_t sigint, sigterm;
     kp_arena_t *turn_arena, *req_arena;
     out_reply_t *replies;
@@ -379,20 +381,29 @@ s_health(kp_call_t *call, void *svc)
     kp_call_ok(call, &r.base);
 }
 
+/* The health figures as Prometheus text into buf; the length or -1. */
+static int
+s_metrics_text(void *arg, char *buf, size_t len)
+{
+    kp_server_t *self = arg;
+    kp_arena_t *a = kp_arena_new(256u << 10);
+    Kumppani__V1__HealthReply r = KUMPPANI__V1__HEALTH_REPLY__INIT;
+    kp_server_health(self, a, &r);
+    int n = kp_metrics_format(&r, 1, buf, len);
+    kp_arena_destroy(&a);
+    return n;
+}
+
 /* Rewrites the metrics file (node_exporter's textfile collector reads it). */
 static void
 s_on_metrics(uv_timer_t *h)
 {
     kp_server_t *self = h->data;
-    kp_arena_t *a = kp_arena_new(256u << 10);
-    Kumppani__V1__HealthReply r = KUMPPANI__V1__HEALTH_REPLY__INIT;
-    kp_server_health(self, a, &r);
     char buf[16384];
-    int n = kp_metrics_format(&r, 1, buf, sizeof buf);
+    int n = s_metrics_text(self, buf, sizeof buf);
     int rc = n < 0 ? KP_ETOOBIG : kp_metrics_write(self->opts.metrics_file, buf, (size_t)n);
     if (rc)
         kp_log_warn("metrics.write", "err=%d what=\"%s\"", rc, kp_strerror(rc));
-    kp_arena_destroy(&a);
 }
 
 static const kp_method_t s_builtin[] = {
@@ -643,6 +654,7 @@ s_shutdown(kp_server_t *self)
     uv_close((uv_handle_t *)&self->prepare, s_on_close_handle);
     uv_close((uv_handle_t *)&self->heartbeat, s_on_close_handle);
     uv_close((uv_handle_t *)&self->metrics, s_on_close_handle);
+    kp_mhttp_stop(&self->mhttp);
     uv_close((uv_handle_t *)&self->sigint, s_on_close_handle);
     uv_close((uv_handle_t *)&self->sigterm, s_on_close_handle);
     zmq_close(self->router);
@@ -724,6 +736,9 @@ kp_server_new(kp_server_t **out, uv_loop_t *loop, const kp_server_opts_t *opts)
     if (opts->pub_endpoint && (rc = s_bind(self, &self->pub, ZMQ_PUB, opts->pub_endpoint)) != 0)
         goto fail;
     if ((rc = kp_zwatch_start(&self->rwatch, loop, self->router, s_router_ready, self)) != 0)
+        goto fail;
+    if (opts->metrics_http && *opts->metrics_http &&
+        (rc = kp_mhttp_start(&self->mhttp, loop, opts->metrics_http, s_metrics_text, self)) != 0)
         goto fail;
     uv_prepare_init(loop, &self->prepare);
     self->prepare.data = self;

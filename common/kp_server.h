@@ -72,6 +72,7 @@ typedef struct {
     unsigned heartbeat_ms;    /* 0: 1000 */
     unsigned batch_max;       /* requests per turn; 0: 2048 */
     const char *metrics_file; /* Prometheus text rewritten every 5 s; NULL: none */
+    const char *metrics_http; /* "host:port" answering GET /metrics (kp_mhttp); NULL: none */
     /* Upgrade of an older store (kp_store_opts_t.migrate); NULL: nothing to change. */
     int (*migrate)(void *arg, MDB_txn *txn, unsigned from, unsigned to);
     void *migrate_arg;

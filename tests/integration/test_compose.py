@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 import yaml
 
@@ -24,6 +25,7 @@ BUILD = os.path.dirname(os.path.dirname(BIN))  # <build>/tests/integration/bin -
 BUILD = os.path.dirname(BUILD)
 work = tempfile.mkdtemp(prefix="kp-compose-")
 procs = []
+scrape = {}
 try:
     # The key layout an operator makes before the first start.
     priv = os.path.join(work, "keys", "private")
@@ -106,6 +108,9 @@ try:
                 v = "smtp://127.0.0.1:%d" % free_port()
             if k in ("KP_SMTP_TLS",):
                 v = "off"
+            if k == "KP_METRICS_HTTP":  # each container has its own address; here, loopback
+                v = "127.0.0.1:%d" % free_port()
+                scrape[svc] = "http://%s/metrics" % v
             args += ["--" + k[3:].lower().replace("_", "-"), v]
         log = open(os.path.join(work, svc + ".log"), "ab")
         procs.append((svc, subprocess.Popen(args, stdout=log, stderr=log)))
@@ -124,6 +129,13 @@ try:
             if not ok:
                 time.sleep(0.5)
         check(ok and p.poll() is None, "%s: its health check, as written, asks the service itself and passes" % svc)
+        try:
+            with urllib.request.urlopen(scrape[svc], timeout=5) as r:
+                text = r.read().decode()
+        except (KeyError, OSError) as e:
+            text = str(e)
+        check('kumppani_log_head_seq{service="%s"}' % svc in text,
+              "%s: Prometheus scrapes it over HTTP (KP_METRICS_HTTP)" % svc)
 finally:
     for svc, p in procs:
         if p.poll() is None:
