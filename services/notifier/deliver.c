@@ -252,6 +252,23 @@ s_emit(ntf_t *n, MDB_txn *txn, const ntf_rec_t *r, const char *type, const char 
         kp_server_abort_turn(n->srv, rc);
 }
 
+/* In the turn's transaction: the record of key as stored (*old) and a copy to change (*r), if
+ * it is still SENDING (under the lease given, if lease >= 0); else *r = NULL. */
+static int
+s_sending(ntf_t *n, kp_arena_t *a, const char *key, int64_t lease, MDB_txn **txn, ntf_rec_t **old,
+          ntf_rec_t **r)
+{
+    bool found;
+    *r = NULL;
+    int rc = kp_server_txn(n->srv, txn);
+    if (rc)
+        return rc;
+    if ((rc = ntf_rec_get(n, *txn, a, key, old, &found)) || !found ||
+        (*old)->state != ST(SENDING) || (lease >= 0 && (*old)->lease_until_ms != lease))
+        return rc;
+    return ntf_rec_get(n, *txn, a, key, r, &found);
+}
+
 static void
 s_record(ntf_dlv_t *d, const char *key, int channel, bool ok, bool final, bool gone,
          const char *result)
@@ -260,15 +277,9 @@ s_record(ntf_dlv_t *d, const char *key, int channel, bool ok, bool final, bool g
     MDB_txn *txn;
     kp_arena_t *a = n->dlv_arena;
     kp_arena_reset(a);
-    int rc = kp_server_txn(n->srv, &txn);
-    if (rc) {
-        kp_log_err("deliver.txn", "err=%d", rc);
-        return;
-    }
     ntf_rec_t *old, *r;
-    bool found;
-    if ((rc = ntf_rec_get(n, txn, a, key, &old, &found)) || !found || old->state != ST(SENDING) ||
-        (rc = ntf_rec_get(n, txn, a, key, &r, &found)))
+    int rc = s_sending(n, a, key, -1, &txn, &old, &r);
+    if (rc || !r)
         goto out;
     int64_t now = ntf_now_ms(n);
     r->attempts_n++;
@@ -657,16 +668,9 @@ s_look_done(ntf_dlv_t *d, s_look_t *l, const Kumppani__V1__Reply *rep)
         return; /* the lease brings it back */
     }
     MDB_txn *txn;
-    int rc = kp_server_txn(n->srv, &txn);
-    if (rc) {
-        kp_log_err("deliver.txn", "err=%d", rc);
-        return;
-    }
     ntf_rec_t *old, *r;
-    bool found;
-    if ((rc = ntf_rec_get(n, txn, a, l->key, &old, &found)) || !found ||
-        old->state != ST(SENDING) || old->lease_until_ms != l->lease_until_ms ||
-        (rc = ntf_rec_get(n, txn, a, l->key, &r, &found)))
+    int rc = s_sending(n, a, l->key, l->lease_until_ms, &txn, &old, &r);
+    if (rc || !r)
         goto out;
     int64_t now = ntf_now_ms(n);
     if (gone) {

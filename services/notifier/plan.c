@@ -366,13 +366,31 @@ s_webhook(s_ctx_t *c, const char *source, uint64_t event_id, uint64_t signup_id)
     return ntf_rec_plan(c->n, c->txn, c->a, &r, &planned);
 }
 
+/* Every apply starts with a fresh scratch arena and the service's now ... */
+static s_ctx_t
+s_begin(ntf_t *n, MDB_txn *txn, const Kumppani__V1__Event *ev)
+{
+    kp_arena_reset(n->plan_arena);
+    return (s_ctx_t){n, txn, n->plan_arena, ev, ntf_now_ms(n)};
+}
+
+/* ... and ends with the event's webhook and a look at the schedule. */
+static int
+s_finish(s_ctx_t *c, int rc, const char *source, uint64_t event_id, uint64_t signup_id)
+{
+    if (rc == 0)
+        rc = s_webhook(c, source, event_id, signup_id);
+    if (rc == 0)
+        ntf_dlv_kick(c->n);
+    return rc;
+}
+
 int
 ntf_plan_events(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev)
 {
     (void)srv;
     ntf_t *n = arg;
-    kp_arena_reset(n->plan_arena);
-    s_ctx_t c = {n, txn, n->plan_arena, ev, ntf_now_ms(n)};
+    s_ctx_t c = s_begin(n, txn, ev);
     const char *t = ev->type ? ev->type : "";
     int rc = 0;
     uint64_t event_id = 0, signup_id = 0;
@@ -391,11 +409,7 @@ ntf_plan_events(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__E
         if (er && er->event)
             event_id = er->event->id;
     }
-    if (rc == 0)
-        rc = s_webhook(&c, "events", event_id, signup_id);
-    if (rc == 0)
-        ntf_dlv_kick(n);
-    return rc;
+    return s_finish(&c, rc, "events", event_id, signup_id);
 }
 
 /* ---- the expert-broker's log ---------------------------------------------------------------
@@ -515,14 +529,8 @@ ntf_plan_broker(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__E
 {
     (void)srv;
     ntf_t *n = arg;
-    kp_arena_reset(n->plan_arena);
-    s_ctx_t c = {n, txn, n->plan_arena, ev, ntf_now_ms(n)};
-    int rc = s_broker_event(&c, ev->type ? ev->type : "");
-    if (rc == 0)
-        rc = s_webhook(&c, "expert-broker", 0, 0);
-    if (rc == 0)
-        ntf_dlv_kick(n);
-    return rc;
+    s_ctx_t c = s_begin(n, txn, ev);
+    return s_finish(&c, s_broker_event(&c, ev->type ? ev->type : ""), "expert-broker", 0, 0);
 }
 
 /* ---- the registry's log and the weekly digest ----------------------------------------------
@@ -540,8 +548,7 @@ ntf_plan_registry(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1_
 {
     (void)srv;
     ntf_t *n = arg;
-    kp_arena_reset(n->plan_arena);
-    s_ctx_t c = {n, txn, n->plan_arena, ev, ntf_now_ms(n)};
+    s_ctx_t c = s_begin(n, txn, ev);
     const char *t = ev->type ? ev->type : "";
     int rc = 0;
     if (strcmp(t, "ContactPersonAssigned") == 0 || strcmp(t, "ContactPersonEnded") == 0) {
@@ -561,11 +568,7 @@ ntf_plan_registry(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1_
                 if (roles[i]->person_id == pe->person_id)
                     rc = ntf_contact_del(n, txn, roles[i]->id);
     }
-    if (rc == 0)
-        rc = s_webhook(&c, "registry", 0, 0);
-    if (rc == 0)
-        ntf_dlv_kick(n);
-    return rc;
+    return s_finish(&c, rc, "registry", 0, 0);
 }
 
 /* The local time t with the day moved by days and the clock set to hour:00. */

@@ -51,6 +51,24 @@ s_get_msg(ntf_t *n, MDB_txn *txn, kp_arena_t *a, int db, const void *key, size_t
     return 0;
 }
 
+/* The same for a record keyed by a big-endian id. */
+static int
+s_put_id(ntf_t *n, MDB_txn *txn, kp_arena_t *a, int db, uint64_t id, const ProtobufCMessage *m)
+{
+    uint8_t k[8];
+    kp_be64_put(k, id);
+    return s_put_msg(n, txn, a, db, k, 8, m);
+}
+
+static int
+s_get_id(ntf_t *n, MDB_txn *txn, kp_arena_t *a, int db, uint64_t id,
+         const ProtobufCMessageDescriptor *d, ProtobufCMessage **out, bool *found)
+{
+    uint8_t k[8];
+    kp_be64_put(k, id);
+    return s_get_msg(n, txn, a, db, k, 8, d, out, found);
+}
+
 static int
 s_flag(ntf_t *n, MDB_txn *txn, int db, const void *key, size_t key_len, bool on)
 {
@@ -160,28 +178,22 @@ int
 ntf_event_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t id, Kumppani__V1__EventInfo **out,
               bool *found)
 {
-    uint8_t k[8];
-    kp_be64_put(k, id);
-    return s_get_msg(n, txn, a, NTF_DB_EVENTS, k, 8, &kumppani__v1__event_info__descriptor,
-                     (ProtobufCMessage **)out, found);
+    return s_get_id(n, txn, a, NTF_DB_EVENTS, id, &kumppani__v1__event_info__descriptor,
+                    (ProtobufCMessage **)out, found);
 }
 
 int
 ntf_event_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__EventInfo *e)
 {
-    uint8_t k[8];
-    kp_be64_put(k, e->id);
-    return s_put_msg(n, txn, a, NTF_DB_EVENTS, k, 8, &e->base);
+    return s_put_id(n, txn, a, NTF_DB_EVENTS, e->id, &e->base);
 }
 
 int
 ntf_signup_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t id, Kumppani__V1__Signup **out,
                bool *found)
 {
-    uint8_t k[8];
-    kp_be64_put(k, id);
-    return s_get_msg(n, txn, a, NTF_DB_SIGNUPS, k, 8, &kumppani__v1__signup__descriptor,
-                     (ProtobufCMessage **)out, found);
+    return s_get_id(n, txn, a, NTF_DB_SIGNUPS, id, &kumppani__v1__signup__descriptor,
+                    (ProtobufCMessage **)out, found);
 }
 
 int
@@ -313,26 +325,20 @@ int
 ntf_brkreq_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t id,
                Kumppani__V1__BrokerRequest **out, bool *found)
 {
-    uint8_t k[8];
-    kp_be64_put(k, id);
-    return s_get_msg(n, txn, a, NTF_DB_BRK_REQ, k, 8, &kumppani__v1__broker_request__descriptor,
-                     (ProtobufCMessage **)out, found);
+    return s_get_id(n, txn, a, NTF_DB_BRK_REQ, id, &kumppani__v1__broker_request__descriptor,
+                    (ProtobufCMessage **)out, found);
 }
 
 int
 ntf_brkreq_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__BrokerRequest *rq)
 {
-    uint8_t k[8];
-    kp_be64_put(k, rq->id);
-    return s_put_msg(n, txn, a, NTF_DB_BRK_REQ, k, 8, &rq->base);
+    return s_put_id(n, txn, a, NTF_DB_BRK_REQ, rq->id, &rq->base);
 }
 
 int
 ntf_contact_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__Role *role)
 {
-    uint8_t k[8];
-    kp_be64_put(k, role->id);
-    return s_put_msg(n, txn, a, NTF_DB_CONTACTS, k, 8, &role->base);
+    return s_put_id(n, txn, a, NTF_DB_CONTACTS, role->id, &role->base);
 }
 
 int
