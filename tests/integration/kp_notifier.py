@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
-from kp_harness import Proc, free_port, wait_healthy
+from kp_harness import OK, Proc, body, free_port, wait_healthy
 from kumppani.v1 import notifier_pb2 as N  # noqa: F401
 
 
@@ -141,3 +141,27 @@ def wait_for(cond, deadline_s):
             return v
         time.sleep(0.05)
     return cond()
+
+
+def start_keyed(s, api, args):
+    """Starts kumppani-notifier with args (which name api) on a keyed suite; returns
+    (proc, admin client)."""
+    p = Proc("kumppani-notifier", "notifier", args + s.key_args("notifier"), s.dir)
+    s.procs.append(p)
+    p.start()
+    wait_healthy(s.client(api, "admin", server="notifier"), server="notifier", proc=p)
+    return p, s.client(api, "admin", server="notifier")
+
+
+def status(nc, key):
+    """The notification of key, or None."""
+    r = nc.call("notifier.status", N.NotificationRef(key=key))
+    return body(r, N.NotificationReply).notification if r.status.code == OK else None
+
+
+def mails_to(smtp, addr):
+    return [m for rc, m, raw in smtp.parsed() if addr in rc]
+
+
+def text(m):
+    return m.get_body(preferencelist=("plain",)).get_content()

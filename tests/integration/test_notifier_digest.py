@@ -18,10 +18,11 @@ import os
 import time
 import zoneinfo
 
-from kp_harness import OK, Proc, Suite, body, check, done, free_port, wait_healthy
+import kp_notifier as kn
+from kp_harness import OK, Suite, body, check, done, free_port
 from kp_broker import add_keys
 from kp_events import V, create
-from kp_notifier import N, Smtp, wait_for
+from kp_notifier import N, Smtp, start_keyed, text, wait_for
 from kp_registry import R, start_registry
 
 HEL = zoneinfo.ZoneInfo("Europe/Helsinki")
@@ -115,22 +116,11 @@ try:
             "--registry-key", os.path.join(kd, "registry.pub"),
             "--smtp-url", "smtp://127.0.0.1:%d" % smtp.port, "--smtp-from", "kumppani@example.org",
             "--smtp-tls", "off", "--clock-file", clock, "--retry-base-ms", "200",
-            "--lease-ms", "3000", "--timeout-ms", "2000", "--heartbeat-ms", "200"] \
-        + s.key_args("notifier")
-
-    def start():
-        p = Proc("kumppani-notifier", "notifier", args, s.dir)
-        s.procs.append(p)
-        p.start()
-        wait_healthy(s.client(api, "admin", server="notifier"), server="notifier", proc=p)
-        return p
-
-    p = start()
-    nc = s.client(api, "admin", server="notifier")
+            "--lease-ms", "3000", "--timeout-ms", "2000", "--heartbeat-ms", "200"]
+    p, nc = start_keyed(s, api, args)
 
     def status(key):
-        r = nc.call("notifier.status", N.NotificationRef(key=key))
-        return body(r, N.NotificationReply).notification if r.status.code == OK else None
+        return kn.status(nc, key)
 
     time.sleep(2.0)  # the notifier reads both logs
     check(smtp.count() == 0, "nothing before the digest moment")
@@ -139,10 +129,7 @@ try:
     set_clock(T_S + 60)
 
     def mails_to(addr):
-        return [m for rc_, m, raw in smtp.parsed() if addr in rc_]
-
-    def text(m):
-        return m.get_body(preferencelist=("plain",)).get_content()
+        return kn.mails_to(smtp, addr)
 
     check(wait_for(lambda: len(mails_to(PII[1])) == 1 and len(mails_to(PII[3])) == 2, 15),
           "Maija got one digest, Pekka two (743 and 005): %d %d"
@@ -177,8 +164,7 @@ try:
     check(total == 3, "three digests in all (%d)" % total)
     p.stop()
     set_clock(T_S + 3600)
-    p = start()
-    nc = s.client(api, "admin", server="notifier")
+    p, nc = start_keyed(s, api, args)
     time.sleep(2.0)
     check(smtp.count() == total, "after a restart within the day nothing is sent again")
 

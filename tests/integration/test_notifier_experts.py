@@ -16,10 +16,11 @@ import os
 import time
 import zoneinfo
 
-from kp_harness import OK, Proc, Suite, body, check, done, free_port, wait_healthy
+import kp_notifier as kn
+from kp_harness import OK, Suite, check, done, free_port
 from kp_broker import B, HOUR_MS, Broker, add_keys, file_request, get_request, open_offers, \
     register
-from kp_notifier import N, Smtp, wait_for
+from kp_notifier import N, Smtp, start_keyed, text, wait_for
 
 HEL = zoneinfo.ZoneInfo("Europe/Helsinki")
 COORD = "koordinaattori@example.org"
@@ -53,27 +54,14 @@ try:
             "--coordinator-email", COORD, "--coordinator-language", "en",
             "--smtp-url", "smtp://127.0.0.1:%d" % smtp.port, "--smtp-from", "kumppani@example.org",
             "--smtp-tls", "off", "--retry-base-ms", "200", "--lease-ms", "3000",
-            "--timeout-ms", "2000", "--heartbeat-ms", "200"] + s.key_args("notifier")
-
-    def start():
-        p = Proc("kumppani-notifier", "notifier", args, s.dir)
-        s.procs.append(p)
-        p.start()
-        wait_healthy(s.client(api, "admin", server="notifier"), server="notifier", proc=p)
-        return p
-
-    p = start()
-    nc = s.client(api, "admin", server="notifier")
+            "--timeout-ms", "2000", "--heartbeat-ms", "200"]
+    p, nc = start_keyed(s, api, args)
 
     def mails_to(addr):
-        return [m for rc, m, raw in smtp.parsed() if ("<%s>" % addr) in rc or addr in rc]
-
-    def text(m):
-        return m.get_body(preferencelist=("plain",)).get_content()
+        return kn.mails_to(smtp, addr)
 
     def status(key):
-        r = nc.call("notifier.status", N.NotificationRef(key=key))
-        return body(r, N.NotificationReply).notification if r.status.code == OK else None
+        return kn.status(nc, key)
 
     def when(ms, lang):
         t = datetime.datetime.fromtimestamp(ms / 1000, HEL)
@@ -166,8 +154,7 @@ try:
     # ---- restart: nothing twice ---------------------------------------------------------------
     total = smtp.count()
     p.stop()
-    p = start()
-    nc = s.client(api, "admin", server="notifier")
+    p, nc = start_keyed(s, api, args)
     time.sleep(2.0)
     check(smtp.count() == total, "after a restart nothing is sent again (%d)" % total)
 
