@@ -68,11 +68,23 @@ brk_requester_key(brk_ctx_t *c, const brk_request_t *rq)
     return k;
 }
 
+/* The request as the log carries it: without the requester's contact person, and without the
+ * requester's name when the requester is a private person (the log is replayed to every
+ * service and reader key; the record itself is asked with broker.request.get). */
 int
 brk_emit_request(brk_ctx_t *c, const char *type, brk_request_t *rq)
 {
     Kumppani__V1__BrokerRequestReply r = KUMPPANI__V1__BROKER_REQUEST_REPLY__INIT;
-    r.request = rq;
+    brk_request_t pub = *rq;
+    Kumppani__V1__BrokerRequestInput in;
+    if (rq->input) {
+        in = *rq->input;
+        in.contact_name = in.contact_email = in.contact_phone = (char *)"";
+        if (in.requester_kind == KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON)
+            in.requester_name = (char *)"";
+        pub.input = &in;
+    }
+    r.request = &pub;
     return brk_emit(c, type, &r.base);
 }
 

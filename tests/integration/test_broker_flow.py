@@ -214,6 +214,9 @@ try:
         check(t in types, "event %s on the log" % t)
     check(not any(b"Diagnoosi" in e.payload for e in page.events),
           "the sensitive detail is in no event")
+    check(not any(b"tilaaja@example.fi" in e.payload for e in page.events)
+          and any(e.type == "RequestFiled" for e in page.events),
+          "the requester's contact is in no event (RequestFiled carries the request without it)")
     # ---- the CLI --------------------------------------------------------------------------------
     import json, os, subprocess
     cli = [os.path.join(os.environ["KP_BIN_DIR"], "kumppani"), "--endpoint", b.api, "--keys",
