@@ -64,3 +64,20 @@ kp_boot_fini(kp_boot_t *b)
     kp_allow_destroy(&b->allow);
     memset(&b->keys, 0, sizeof b->keys);
 }
+
+int
+kp_boot_peer_key(const kp_config_item_t *items, const char *item, char *out)
+{
+    const char *v = kp_config_get(items, item), *dir = kp_config_get(items, "keys-dir");
+    char path[4096];
+    if (v && *v && strchr(v, '/'))
+        snprintf(path, sizeof path, "%s", v);
+    else if (v && *v && dir && *dir)
+        snprintf(path, sizeof path, "%s/%s.pub", dir, v);
+    else
+        path[0] = 0;
+    if (path[0] && kp_pubkey_load(out, path) == 0)
+        return 0;
+    kp_log_err("key.peer", "setting=%s what=\"cannot read that public key file\"", item);
+    return KP_EKEY;
+}

@@ -42,4 +42,9 @@ int kp_boot_load(kp_boot_t *b, const char *service, const kp_config_item_t *item
 
 void kp_boot_fini(kp_boot_t *b);
 
+/* The public key of a service this one talks to, from setting item: a path (it has a '/') or
+ * a name in keys-dir (<keys-dir>/<name>.pub). out holds KP_Z85_KEY_LEN + 1. Returns 0, or
+ * KP_EKEY with the setting named in the log. */
+int kp_boot_peer_key(const kp_config_item_t *items, const char *item, char *out);
+
 #endif

@@ -75,19 +75,8 @@ main(int argc, char **argv)
         svc.srv = server;
         rc = evt_offers_start(&svc);
         if (rc == 0 && rapi && *rapi) {
-            if (boot.have_keys) {
-                /* A name in keys-dir, or a path to the .pub file. */
-                char path[4096];
-                const char *rk = kp_config_get(items, "registry-key");
-                if (strchr(rk, '/'))
-                    snprintf(path, sizeof path, "%s", rk);
-                else
-                    snprintf(path, sizeof path, "%s/%s.pub", kp_config_get(items, "keys-dir"), rk);
-                if (kp_pubkey_load(regpub, path) != 0) {
-                    kp_log_err("registry.key", "what=\"cannot read the registry's public key\"");
-                    rc = KP_EKEY;
-                }
-            }
+            if (boot.have_keys)
+                rc = kp_boot_peer_key(items, "registry-key", regpub);
             if (rc == 0)
                 rc = evt_registry_start(&svc, rapi, rpub, boot.have_keys ? regpub : NULL,
                                         boot.have_keys ? &boot.keys : NULL);

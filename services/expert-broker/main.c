@@ -254,20 +254,7 @@ main(int argc, char **argv)
             co.apply = s_apply_registry;
             co.arg = &svc;
             if (boot.have_keys) {
-                char path[4096];
-                const char *rk = kp_config_get(items, "registry-key");
-                if (strchr(rk, '/'))
-                    snprintf(path, sizeof path, "%s", rk);
-                else
-                    snprintf(path, sizeof path, "%s/%s.pub", kp_config_get(items, "keys-dir"), rk);
-                FILE *f = fopen(path, "r");
-                if (!f || !fgets(regpub, sizeof regpub, f)) {
-                    kp_log_err("registry.key", "what=\"cannot read the registry's public key\"");
-                    rc = KP_EKEY;
-                }
-                if (f)
-                    fclose(f);
-                regpub[strcspn(regpub, "\r\n ")] = 0;
+                rc = kp_boot_peer_key(items, "registry-key", regpub);
                 co.keys = &boot.keys;
                 co.server_pub = regpub;
             }

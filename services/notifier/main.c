@@ -19,6 +19,12 @@
 #include <time.h>
 
 static bool
+s_set(const char *endpoint)
+{
+    return endpoint && *endpoint && strcmp(endpoint, "off") != 0;
+}
+
+static bool
 s_lang_ok(const char *l)
 {
     return l && (!strcmp(l, "fi") || !strcmp(l, "sv") || !strcmp(l, "en"));
@@ -105,8 +111,7 @@ s_source(kp_server_t *srv, kp_boot_t *boot, const kp_config_item_t *items, const
     if (!api || !api[0] || !pub || !pub[0])
         return 0; /* this source is not configured */
     if (boot->have_keys) {
-        const char *path = kp_config_get(items, k_key);
-        if (!path || kp_pubkey_load(pub_buf, path) != 0) {
+        if (kp_boot_peer_key(items, k_key, pub_buf) != 0) {
             fprintf(stderr, "kumppani-notifier: %s must name the source's public key file\n",
                     k_key);
             return -1;
@@ -211,10 +216,10 @@ main(int argc, char **argv)
         n.conf.have_keys = boot.have_keys;
         if (boot.have_keys) {
             n.conf.keys = boot.keys;
-            const char *bk = kp_config_get(items, "broker-key");
-            const char *rk = kp_config_get(items, "registry-key");
-            if ((bk && bk[0] && kp_pubkey_load(n.conf.broker_pub, bk) != 0) ||
-                (rk && rk[0] && kp_pubkey_load(n.conf.registry_pub, rk) != 0))
+            if ((s_set(n.conf.broker_api) &&
+                 kp_boot_peer_key(items, "broker-key", n.conf.broker_pub) != 0) ||
+                (s_set(n.conf.registry_api) &&
+                 kp_boot_peer_key(items, "registry-key", n.conf.registry_pub) != 0))
                 rc = KP_ECONFIG;
         }
         if (rc == 0 && (rc = ntf_dlv_start(&n)) == 0 &&

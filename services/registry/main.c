@@ -48,8 +48,7 @@ main(int argc, char **argv)
     const char *eapi = kp_config_get(items, "events-api");
     bool follow = eapi && strcmp(eapi, "off") != 0;
     if (follow && boot.have_keys) {
-        const char *path = kp_config_get(items, "events-key");
-        if (!path || kp_pubkey_load(events_pub, path) != 0) {
+        if (kp_boot_peer_key(items, "events-key", events_pub) != 0) {
             fprintf(stderr, "kumppani-registry: events-key must name the events service's "
                             "public key file (or events-api off)\n");
             kp_boot_fini(&boot);

@@ -118,8 +118,7 @@ main(int argc, char **argv)
         return 1;
     }
     if (boot.have_keys) {
-        const char *path = kp_config_get(items, "source-key");
-        if (!path || kp_pubkey_load(source_pub, path) != 0) {
+        if (kp_boot_peer_key(items, "source-key", source_pub) != 0) {
             fprintf(stderr, "kp-sink: source-key must name the source's public key file\n");
             kp_boot_fini(&boot);
             kp_config_free(items);

@@ -2,6 +2,7 @@
  *
  *  The environment is process-wide: every test sets the KP_ variables it needs and removes
  *  them again in its teardown, so the order the tests run in does not matter. */
+#include "kp_boot.h"
 #include "kp_config.h"
 #include "kp_err.h"
 
@@ -210,6 +211,44 @@ test_uint(void **state)
     assert_int_equal(kp_config_uint(fx->items, "heartbeat-ms", &v), KP_ECONFIG);
 }
 
+/* A peer's public key: a name in keys-dir or a path; anything else is KP_EKEY. */
+static int
+s_peer(const char *dir, const char *val, char *out)
+{
+    kp_config_item_t items[] = {{"keys-dir", NULL, "keys", NULL},
+                                {"peer-key", NULL, "the peer's key", NULL},
+                                {NULL, NULL, NULL, NULL}};
+    char *argv[] = {"svc", "--keys-dir", (char *)dir, "--peer-key", (char *)val};
+    assert_int_equal(kp_config_load(items, "svc", val ? 5 : 3, argv), 0);
+    int rc = kp_boot_peer_key(items, "peer-key", out);
+    kp_config_free(items);
+    return rc;
+}
+
+static void
+test_peer_key(void **state)
+{
+    fx_t *fx = *state;
+    kp_keypair_t kp;
+    assert_int_equal(kp_keypair_generate(&kp), 0);
+    assert_int_equal(kp_keypair_save(&kp, fx->dir, "registry"), 0);
+    char out[KP_Z85_KEY_LEN + 1] = "", path[160];
+    assert_int_equal(s_peer(fx->dir, "registry", out), 0);
+    assert_string_equal(out, kp.pub);
+    snprintf(path, sizeof path, "%s/registry.pub", fx->dir);
+    memset(out, 0, sizeof out);
+    assert_int_equal(s_peer(fx->dir, path, out), 0);
+    assert_string_equal(out, kp.pub);
+    assert_int_equal(s_peer(fx->dir, "events", out), KP_EKEY);
+    assert_int_equal(s_peer(fx->dir, NULL, out), KP_EKEY);
+    snprintf(path, sizeof path, "%s/nowhere/registry.pub", fx->dir);
+    assert_int_equal(s_peer(fx->dir, path, out), KP_EKEY);
+    snprintf(path, sizeof path, "%s/registry.key", fx->dir);
+    assert_int_equal(remove(path), 0);
+    snprintf(path, sizeof path, "%s/registry.pub", fx->dir);
+    assert_int_equal(remove(path), 0);
+}
+
 int
 main(void)
 {
@@ -220,6 +259,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_errors, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_help, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_uint, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_peer_key, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
