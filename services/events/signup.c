@@ -407,29 +407,10 @@ s_begin(kp_call_t *call, evt_tx_t *t, evt_event_t **ev)
     return *ev ? s : NULL;
 }
 
-void
-evt_h_signup_cancel(kp_call_t *call, void *svc)
-{
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
-    evt_event_t *ev;
-    evt_signup_t *s = s_begin(call, t, &ev);
-    if (!s)
-        return;
-    if (s->state == SS(CANCELLED)) {
-        s_reply_signup(call, s); /* cancelling again changes nothing */
-        return;
-    }
-    int rc = s_cancel(t, ev, s, "request");
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    s_reply_signup(call, s);
-}
-
-void
-evt_h_signup_leave(kp_call_t *call, void *svc)
+/* Cancelling and leaving the waitlist: the same change, with a reason; cancelling again
+ * changes nothing. Leaving is only for a sign-up on the waitlist or holding an offer. */
+static void
+s_withdraw(kp_call_t *call, void *svc, bool waitlist_only)
 {
     evt_tx_t T, *t = &T;
     evt_tx_init(t, call, svc);
@@ -441,17 +422,29 @@ evt_h_signup_leave(kp_call_t *call, void *svc)
         s_reply_signup(call, s);
         return;
     }
-    if (s->state != SS(WAITLISTED) && s->state != SS(OFFERED)) {
+    if (waitlist_only && s->state != SS(WAITLISTED) && s->state != SS(OFFERED)) {
         kp_call_fail(call, C(CONFLICT), "sign-up %llu is not on the waitlist (cancel it instead)",
                      (unsigned long long)s->id);
         return;
     }
-    int rc = s_cancel(t, ev, s, "left-waitlist");
+    int rc = s_cancel(t, ev, s, waitlist_only ? "left-waitlist" : "request");
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
     }
     s_reply_signup(call, s);
+}
+
+void
+evt_h_signup_cancel(kp_call_t *call, void *svc)
+{
+    s_withdraw(call, svc, false);
+}
+
+void
+evt_h_signup_leave(kp_call_t *call, void *svc)
+{
+    s_withdraw(call, svc, true);
 }
 
 void
