@@ -1,4 +1,16 @@
-/*  kp_boot: the settings and start-up every service shares.
+/*  kp_boot: the settings and start-up every service shares, and the one shape of a main.
+ *
+ *  Every service's main.c is wiring only: a table of settings (KP_BOOT_ITEMS first, then
+ *  KP_BOOT_FOLLOW_ITEMS for each log it follows, then its own, then {0}), a kp_service_def_t
+ *  naming its databases, methods and three hooks, and `return kp_boot_main(&def, argc, argv)`.
+ *  kp_boot_main reads the settings, sets the Helsinki calendar and the clock, opens the server,
+ *  calls start (timers, kp_boot_follow for each followed log), runs the loop, and tears it all
+ *  down in order. Exit codes: 0 after a clean stop or --help, 1 when the service could not
+ *  start or failed, 2 for bad settings.
+ *
+ *  Profiles: "profile" is development (default) or production. The production profile refuses
+ *  to start with the test clock on or without CURVE keys, so a test hook cannot reach a real
+ *  deployment by a forgotten setting.
  *
  *  A service lists KP_BOOT_ITEMS(...) first in its kp_config_item_t table, then its own
  *  items, then {0}. kp_boot_load reads keys and the allow-list named by those settings and
@@ -9,6 +21,7 @@
 #define KP_BOOT_H
 
 #include "kp_config.h"
+#include "kp_consumer.h"
 #include "kp_server.h"
 #include "kp_zsock.h"
 
@@ -25,7 +38,16 @@
     {"heartbeat-ms", "1000", "interval of heartbeats on the PUB socket", NULL}, \
     {"batch-max", "2048", "requests per turn (group commit)", NULL}, \
     {"metrics-file", NULL, "Prometheus text file rewritten every 5 s (textfile collector)", NULL}, \
-    {"metrics-http", NULL, "host:port answering GET /metrics for a Prometheus scraper", NULL}
+    {"metrics-http", NULL, "host:port answering GET /metrics for a Prometheus scraper", NULL}, \
+    {"profile", "development", "development or production (refuses test-clock, requires keys)", NULL}, \
+    {"test-clock", "off", "on: admin method sys.clock.set moves this service's clock (TESTS ONLY)", NULL}
+
+/* The settings of following another service's log: <src>-api, <src>-pub and <src>-key (its
+ * public key: a name in keys-dir, or a path). With api and pub unset the log is not followed. */
+#define KP_BOOT_FOLLOW_ITEMS(src, api, pub) \
+    {src "-api", api, "the " src " service's ROUTER (with " src "-pub: follow its log)", NULL}, \
+    {src "-pub", pub, "the " src " service's PUB (its event log)", NULL}, \
+    {src "-key", src, "the " src " service's public key: a name in keys-dir or a path to a .pub", NULL}
 /* clang-format on */
 
 typedef struct {
@@ -46,5 +68,37 @@ void kp_boot_fini(kp_boot_t *b);
  * a name in keys-dir (<keys-dir>/<name>.pub). out holds KP_Z85_KEY_LEN + 1. Returns 0, or
  * KP_EKEY with the setting named in the log. */
 int kp_boot_peer_key(const kp_config_item_t *items, const char *item, char *out);
+
+/* Follows the log of service src when <src>-api and <src>-pub are set (kp_consumer, with this
+ * service's keys and <src>-key): apply(arg, ...) runs for each event exactly once in effect.
+ * *following (may be NULL) says whether it was started. Returns 0 (also when not configured),
+ * KP_ECONFIG when only one of api and pub is set, KP_EKEY or a consumer error (logged). */
+int kp_boot_follow(const kp_boot_t *b, const kp_config_item_t *items, kp_server_t *srv,
+                   const char *src, kp_consumer_apply_fn apply, void *arg, bool *following);
+
+typedef struct {
+    const char *name;        /* "events": log source, key name, log svc= */
+    const char *program;     /* "kumppani-events", for --help and messages */
+    kp_config_item_t *items; /* KP_BOOT_ITEMS, follow items, the service's own, {0} */
+    const char *const *dbs;  /* the service's databases (kp_server_opts_t) */
+    unsigned dbs_n;
+    unsigned schema_version;
+    int (*migrate)(void *arg, MDB_txn *txn, unsigned from, unsigned to);
+    const kp_method_t *methods;
+    unsigned methods_n;
+    void *svc; /* the service's state, passed to handlers and hooks */
+    /* Reads the service's own settings into svc before the server opens. Returns 0, or
+     * KP_ECONFIG after printing which setting is wrong. NULL: nothing to read. */
+    int (*configure)(void *svc, const kp_config_item_t *items);
+    /* With the server open, before the loop runs: timers, parts, followed logs. Returns 0 or a
+     * KP code (logged). NULL: nothing. */
+    int (*start)(void *svc, kp_server_t *srv, const kp_boot_t *boot,
+                 const kp_config_item_t *items);
+    /* After the loop has closed: frees what configure and start made. NULL: nothing. */
+    void (*fini)(void *svc);
+} kp_service_def_t;
+
+/* Runs a service from its definition (see above). Returns the process exit code. */
+int kp_boot_main(const kp_service_def_t *def, int argc, char **argv);
 
 #endif

@@ -42,6 +42,8 @@ kp__log(int level, const char *event, const char *fmt, ...)
     char line[1024];
     struct timespec ts;
     struct tm tm;
+    /* The real wall clock, not kp_now_ms: a log line records when it was written, also
+     * while a test has moved the service's clock. */
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     int n = snprintf(line, sizeof line,

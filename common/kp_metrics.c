@@ -66,6 +66,12 @@ kp_metrics_format(const Kumppani__V1__HealthReply *r, int headers, char *buf, si
              (double)r->schema_version);
     s_metric(&o, headers, "kumppani_zap_denied_total", "counter",
              "Connections refused by the allow-list.", svc, (double)r->zap_denied);
+    s_metric(&o, headers, "kumppani_replies_dropped_total", "counter",
+             "Replies that could not be sent (the peer had gone).", svc,
+             (double)r->replies_dropped);
+    s_metric(&o, headers, "kumppani_events_dropped_total", "counter",
+             "Events the PUB socket dropped for a slow subscriber (it replays them).", svc,
+             (double)r->events_dropped);
     if (headers && r->n_consumers)
         s_put(&o, "# HELP kumppani_consumer_applied_seq Last event applied from a source.\n"
                   "# TYPE kumppani_consumer_applied_seq gauge\n"

@@ -89,6 +89,7 @@ struct kp_server {
     kp_server_part_t parts[KP_MAX_PARTS];
     unsigned parts_n;
     int64_t started_ms, last_commit_ms, turn_now_ms;
+    uint64_t replies_dropped, events_dropped;
     uint64_t commits, committed_requests;
 };
 
@@ -184,6 +185,46 @@ kp_call_now_ms(const kp_call_t *call)
     return call->srv->turn_now_ms;
 }
 
+kp_server_t *
+kp_call_server(kp_call_t *call)
+{
+    return call->srv;
+}
+
+int64_t
+kp_server_turn_ms(kp_server_t *self)
+{
+    if (self->turn_now_ms == 0)
+        self->turn_now_ms = kp_now_ms();
+    return self->turn_now_ms;
+}
+
+/* The idempotency record's key: method NUL key, in arena a. NULL if out of memory. */
+static char *
+s_idem_key(kp_arena_t *a, const char *method, const void *key, size_t key_len, size_t *len)
+{
+    size_t mlen = strlen(method);
+    char *k = kp_arena_alloc(a, mlen + 1 + key_len);
+    if (!k)
+        return NULL;
+    memcpy(k, method, mlen);
+    k[mlen] = 0;
+    memcpy(k + mlen + 1, key, key_len);
+    *len = mlen + 1 + key_len;
+    return k;
+}
+
+int
+kp_server_idem_get(kp_server_t *self, MDB_txn *txn, const char *method, const void *key,
+                   size_t key_len, bool *found, MDB_val *val)
+{
+    size_t len;
+    char *k = s_idem_key(self->req_arena, method, key, key_len, &len);
+    if (!k)
+        return KP_ENOMEM;
+    return kp_store_idem_get(self->store, txn, k, len, found, val);
+}
+
 void
 kp_call_fail(kp_call_t *call, Kumppani__V1__Code code, const char *fmt, ...)
 {
@@ -224,20 +265,16 @@ kp_call_ok(kp_call_t *call, const ProtobufCMessage *reply)
 bool
 kp_call_idem(kp_call_t *call, const void *key, size_t key_len)
 {
-    size_t mlen = strlen(call->m->name);
-    char *k = kp_arena_alloc(call->srv->req_arena, mlen + 1 + key_len);
+    size_t klen = 0;
+    char *k = s_idem_key(call->srv->req_arena, call->m->name, key, key_len, &klen);
     if (!k) {
         kp_call_fail_err(call, KP_ENOMEM);
         return true;
     }
-    memcpy(k, call->m->name, mlen);
-    k[mlen] = 0;
-    memcpy(k + mlen + 1, key, key_len);
     bool found = false;
     MDB_val v;
     int rc = key_len > 400 ? KP_EINVAL
-                           : kp_store_idem_get(call->srv->store, call->txn, k, mlen + 1 + key_len,
-                                               &found, &v);
+                           : kp_store_idem_get(call->srv->store, call->txn, k, klen, &found, &v);
     if (rc == KP_EINVAL) {
         kp_call_fail(call, KUMPPANI__V1__CODE__CODE_INVALID,
                      "field 'idempotency_key': at most 400 bytes");
@@ -261,7 +298,7 @@ kp_call_idem(kp_call_t *call, const void *key, size_t key_len)
         return true;
     }
     call->idem_key = k;
-    call->idem_len = mlen + 1 + key_len;
+    call->idem_len = klen;
     return false;
 }
 
@@ -290,8 +327,7 @@ kp_call_emit(kp_call_t *call, const char *type, const ProtobufCMessage *payload)
 int
 kp_server_txn(kp_server_t *self, MDB_txn **txn)
 {
-    if (self->turn_now_ms == 0)
-        self->turn_now_ms = kp_now_ms();
+    kp_server_turn_ms(self);
     return kp_store_turn_txn(self->store, txn);
 }
 
@@ -367,6 +403,8 @@ kp_server_health(kp_server_t *self, kp_arena_t *a, Kumppani__V1__HealthReply *r)
     r->schema_version = self->opts.schema_version;
     r->zap_denied = self->zap ? kp_zap_denied(self->zap) : 0;
     r->now_ms = kp_now_ms();
+    r->replies_dropped = self->replies_dropped;
+    r->events_dropped = self->events_dropped;
     for (unsigned i = 0; i < self->parts_n; i++)
         if (self->parts[i].health)
             self->parts[i].health(self->parts[i].arg, a, r);
@@ -406,6 +444,31 @@ s_on_metrics(uv_timer_t *h)
         kp_log_warn("metrics.write", "err=%d what=\"%s\"", rc, kp_strerror(rc));
 }
 
+/* "sys.clock.set" (test clock only, see kp_time.h): sets the offset, then tells every part
+ * that waits for a moment of the clock to look again. */
+static void
+s_clock_set(kp_call_t *call, void *svc)
+{
+    (void)svc;
+    const Kumppani__V1__ClockRequest *in = kp_call_body(call);
+    if (kp_clock_set_offset(in->offset_ms) != 0) {
+        kp_call_fail(call, KUMPPANI__V1__CODE__CODE_FORBIDDEN,
+                     "method 'sys.clock.set': the test clock is off");
+        return;
+    }
+    kp_server_t *self = call->srv;
+    kp_log_warn("clock.set", "offset_ms=%lld", (long long)in->offset_ms);
+    for (unsigned i = 0; i < self->parts_n; i++)
+        if (self->parts[i].clock_moved)
+            self->parts[i].clock_moved(self->parts[i].arg);
+    Kumppani__V1__ClockReply r = KUMPPANI__V1__CLOCK_REPLY__INIT;
+    r.now_ms = kp_now_ms();
+    kp_call_ok(call, &r.base);
+}
+
+static const kp_method_t s_clock_method = {"sys.clock.set", KP_ROLE_ADMIN,
+                                           &kumppani__v1__clock_request__descriptor, s_clock_set};
+
 static const kp_method_t s_builtin[] = {
     {"log.replay", KP_ROLE_ADMIN | KP_ROLE_SERVICE | KP_ROLE_READER,
      &kumppani__v1__replay_request__descriptor, s_replay},
@@ -418,6 +481,8 @@ s_find(const kp_server_t *self, const char *name)
     for (size_t i = 0; i < sizeof s_builtin / sizeof s_builtin[0]; i++)
         if (strcmp(s_builtin[i].name, name) == 0)
             return &s_builtin[i];
+    if (kp_clock_enabled() && strcmp(s_clock_method.name, name) == 0)
+        return &s_clock_method;
     for (unsigned i = 0; i < self->opts.methods_n; i++)
         if (strcmp(self->opts.methods[i].name, name) == 0)
             return &self->opts.methods[i];
@@ -580,7 +645,7 @@ s_end_turn(kp_server_t *self)
             if (self->parts[i].turn_done)
                 self->parts[i].turn_done(self->parts[i].arg, rc);
     }
-    size_t dropped = 0;
+    size_t dropped = 0, ev_dropped = 0;
     for (size_t i = 0; i < self->replies_n; i++) {
         out_reply_t *r = &self->replies[i];
         if (zmq_msg_send(&r->id, self->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
@@ -591,13 +656,18 @@ s_end_turn(kp_server_t *self)
     }
     if (dropped)
         kp_log_warn("reply.dropped", "n=%zu errno=%d", dropped, zmq_errno());
+    self->replies_dropped += dropped;
     for (size_t i = 0; i < self->events_n; i++) {
         out_event_t *e = &self->events[i];
         if (zmq_send(self->pub, "E", 1, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
             zmq_send(self->pub, e->bytes, e->len, ZMQ_DONTWAIT) < 0)
-            dropped++; /* PUB drops only for a slow subscriber, which replays the gap */
+            ev_dropped++; /* PUB drops only for a slow subscriber, which replays the gap */
     }
-    kp_log_debug("turn.end", "replies=%zu events=%zu rc=%d", self->replies_n, self->events_n, rc);
+    /* Counted in sys.health and the metrics (kumppani_events_dropped_total); logged at debug
+     * only, because a slow subscriber would otherwise fill the log turn after turn. */
+    self->events_dropped += ev_dropped;
+    kp_log_debug("turn.end", "replies=%zu events=%zu events_dropped=%zu rc=%d", self->replies_n,
+                 self->events_n, ev_dropped, rc);
     self->replies_n = 0;
     self->events_n = 0;
     self->turn_n = 0;

@@ -27,7 +27,17 @@
  *  changes they describe commit together (DESIGN 4), and the sync is shared by the batch.
  *
  *  Built-in methods: "log.replay" (ReplayRequest -> ReplayPage; roles admin, service,
- *  reader) and "sys.health" (HealthRequest -> HealthReply; every role). The PUB socket carries
+ *  reader), "sys.health" (HealthRequest -> HealthReply; every role) and, only when the test
+ *  clock is enabled (kp_time.h), "sys.clock.set" (ClockRequest -> ClockReply; admin).
+ *
+ *  Idempotency records (kp_server_idem_get) are keyed "<method> NUL <key>" in kp_store's idem
+ *  table and hold the first successful reply body; a handler reaches them through
+ *  kp_call_idem, and a service that must find a record by its key outside that method (a
+ *  cancel by the publisher's own id) through kp_server_idem_get, never by rebuilding the key.
+ *
+ *  Drops: a reply whose peer has gone and an event the PUB drops for a slow subscriber are
+ *  counted (HealthReply replies_dropped, events_dropped, and the metrics); the subscriber
+ *  notices the gap and replays it. The PUB socket carries
  *  each committed event as ["E", Event] and, every heartbeat_ms, ["H", Heartbeat]. */
 #ifndef KP_SERVER_H
 #define KP_SERVER_H
@@ -101,7 +111,20 @@ uv_loop_t *kp_server_loop(kp_server_t *self);
 void *kp_server_zctx(kp_server_t *self);
 const char *kp_server_name(const kp_server_t *self);
 
+/* The time of the current turn (kp_now_ms at its first request or write), fixed for the
+ * turn; starts a turn time if none is set. */
+int64_t kp_server_turn_ms(kp_server_t *self);
+
+/* Looks up the first reply stored by method for the idempotency key (see above). Returns 0
+ * with *found and the borrowed reply body in *val (valid until the next write in txn), or a
+ * KP code. */
+int kp_server_idem_get(kp_server_t *self, MDB_txn *txn, const char *method, const void *key,
+                       size_t key_len, bool *found, MDB_val *val);
+
 /* ---- inside a handler -------------------------------------------------------------------- */
+
+/* The server the call came to. */
+kp_server_t *kp_call_server(kp_call_t *call);
 
 /* The decoded, checked body (a message of the method's `in` type). Valid during the call. */
 const void *kp_call_body(kp_call_t *call);
@@ -154,6 +177,7 @@ typedef struct {
     void (*turn_done)(void *arg, int rc); /* after each turn commit that had writes */
     void (*stop)(void *arg);              /* shutdown: close your watchers and sockets */
     void (*health)(void *arg, kp_arena_t *a, Kumppani__V1__HealthReply *reply);
+    void (*clock_moved)(void *arg); /* the test clock was set: re-arm timers (kp_time.h) */
     void *arg;
 } kp_server_part_t;
 

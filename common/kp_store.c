@@ -16,6 +16,7 @@
 #include "kp_arena.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_time.h"
 #include "kumppani/v1/log.pb-c.h"
 
 #include <errno.h>
@@ -289,11 +290,8 @@ kp_store_turn_commit(kp_store_t *self, int64_t *commit_ms)
         return s_mdb("turn_commit", rc);
     }
     self->head = self->turn_head;
-    if (commit_ms) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        *commit_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    }
+    if (commit_ms)
+        *commit_ms = kp_now_ms();
     return 0;
 }
 

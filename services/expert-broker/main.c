@@ -244,7 +244,7 @@ main(int argc, char **argv)
         svc.srv = server;
         uv_timer_init(&loop, &svc.timer);
         svc.timer.data = &svc;
-        kp_server_part_t part = {s_turn_done, s_stop, NULL, &svc};
+        kp_server_part_t part = {.turn_done = s_turn_done, .stop = s_stop, .arg = &svc};
         rc = kp_server_add_part(server, &part);
         if (rc == 0 && svc.registry_model) {
             kp_consumer_opts_t co = {0};

@@ -959,7 +959,7 @@ ntf_dlv_start(ntf_t *n)
     uv_timer_init(n->loop, &d->digest);
     d->sched.data = d->curl_timer.data = d->tick.data = d->digest.data = d;
     n->dlv = d;
-    kp_server_part_t part = {s_turn_done, s_stop, NULL, d};
+    kp_server_part_t part = {.turn_done = s_turn_done, .stop = s_stop, .arg = d};
     int rc = kp_server_add_part(n->srv, &part);
     if (rc || (rc = s_lsock_open(d, LK_BROKER, n->conf.broker_api, n->conf.broker_pub)) ||
         (rc = s_lsock_open(d, LK_REGISTRY, n->conf.registry_api, n->conf.registry_pub)))

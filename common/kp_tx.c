@@ -1,0 +1,234 @@
+/*  kp_tx: the unit of work and the record layer (kp_tx.h).
+ *
+ *  This is the one place where the services' record reads and writes meet LMDB, so it is
+ *  also the one place that maps and logs LMDB failures. */
+#include "kp_tx.h"
+
+#include "kp_err.h"
+#include "kp_log.h"
+#include "kp_time.h"
+#include "kp_wire.h"
+
+#include <string.h>
+
+void
+kp_tx_of_call(kp_tx_t *tx, kp_call_t *call, void *svc)
+{
+    tx->call = call;
+    tx->srv = kp_call_server(call);
+    tx->store = kp_call_store(call);
+    tx->txn = kp_call_txn(call);
+    tx->arena = kp_call_arena(call);
+    tx->now_ms = kp_call_now_ms(call);
+    tx->svc = svc;
+}
+
+int
+kp_tx_begin(kp_tx_t *tx, kp_server_t *srv, MDB_txn *txn, kp_arena_t *arena, void *svc)
+{
+    memset(tx, 0, sizeof *tx);
+    tx->srv = srv;
+    tx->store = kp_server_store(srv);
+    tx->arena = arena;
+    tx->svc = svc;
+    int rc = txn ? 0 : kp_server_txn(srv, &txn);
+    if (rc) {
+        kp_log_err("tx.begin", "err=%d what=\"%s\"", rc, kp_strerror(rc));
+        return rc;
+    }
+    tx->txn = txn;
+    tx->now_ms = kp_server_turn_ms(srv);
+    return 0;
+}
+
+MDB_txn *
+kp_tx_wtxn(kp_tx_t *tx)
+{
+    return tx->call ? kp_call_wtxn(tx->call) : tx->txn;
+}
+
+int
+kp_tx_emit(kp_tx_t *tx, const char *type, const ProtobufCMessage *payload)
+{
+    return tx->call ? kp_call_emit(tx->call, type, payload)
+                    : kp_server_emit(tx->srv, tx->txn, type, payload);
+}
+
+MDB_dbi
+kp_tx_dbi(const kp_tx_t *tx, unsigned db)
+{
+    return kp_store_dbi(tx->store, db);
+}
+
+int
+kp_tx_err(const kp_tx_t *tx, const char *op, unsigned db, int rc)
+{
+    if (rc == 0 || rc == MDB_NOTFOUND || rc == MDB_KEYEXIST)
+        return 0;
+    kp_log_err("store.error", "svc=%s op=%s db=%u mdb=%d what=\"%s\"", kp_server_name(tx->srv), op,
+               db, rc, mdb_strerror(rc));
+    return kp_err_from_mdb(rc);
+}
+
+int
+kp_raw_get(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, MDB_val *val, bool *found)
+{
+    MDB_val k = {key_len, (void *)key};
+    int rc = mdb_get(tx->txn, kp_tx_dbi(tx, db), &k, val);
+    *found = rc == 0;
+    return kp_tx_err(tx, "get", db, rc);
+}
+
+int
+kp_raw_put(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, const void *val,
+           size_t val_len)
+{
+    MDB_val k = {key_len, (void *)key}, v = {val_len, (void *)val};
+    MDB_txn *w = kp_tx_wtxn(tx);
+    return kp_tx_err(tx, "put", db, mdb_put(w, kp_tx_dbi(tx, db), &k, &v, 0));
+}
+
+int
+kp_raw_del(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, bool *found)
+{
+    MDB_val k = {key_len, (void *)key};
+    MDB_txn *w = kp_tx_wtxn(tx);
+    int rc = mdb_del(w, kp_tx_dbi(tx, db), &k, NULL);
+    if (found)
+        *found = rc == 0;
+    return kp_tx_err(tx, "del", db, rc);
+}
+
+int
+kp_rec_get(kp_tx_t *tx, unsigned db, const void *key, size_t key_len,
+           const ProtobufCMessageDescriptor *d, void **out, bool *found)
+{
+    MDB_val v;
+    int rc = kp_raw_get(tx, db, key, key_len, &v, found);
+    if (rc || !*found)
+        return rc;
+    void *m = protobuf_c_message_unpack(d, kp_arena_pbc(tx->arena), v.mv_size, v.mv_data);
+    if (!m) {
+        kp_log_err("store.corrupt", "svc=%s db=%u type=%s", kp_server_name(tx->srv), db, d->name);
+        *found = false;
+        return KP_ECORRUPT;
+    }
+    *out = m;
+    return 0;
+}
+
+int
+kp_rec_put(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, const ProtobufCMessage *m)
+{
+    uint8_t *bytes;
+    size_t len;
+    if (kp_wire_pack(tx->arena, m, &bytes, &len))
+        return KP_ENOMEM;
+    return kp_raw_put(tx, db, key, key_len, bytes, len);
+}
+
+int
+kp_rec_get_id(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessageDescriptor *d,
+              void **out, bool *found)
+{
+    uint8_t key[8];
+    kp_be64_put(key, id);
+    return kp_rec_get(tx, db, key, sizeof key, d, out, found);
+}
+
+int
+kp_rec_put_id(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessage *m)
+{
+    uint8_t key[8];
+    kp_be64_put(key, id);
+    return kp_rec_put(tx, db, key, sizeof key, m);
+}
+
+void *
+kp_rec_load(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessageDescriptor *d,
+            const char *field, const char *what)
+{
+    void *m = NULL;
+    bool found = false;
+    int rc = kp_rec_get_id(tx, db, id, d, &m, &found);
+    if (rc) {
+        kp_call_fail_err(tx->call, rc);
+        return NULL;
+    }
+    if (!found) {
+        kp_call_fail(tx->call, KUMPPANI__V1__CODE__CODE_NOT_FOUND, "field '%s': no such %s", field,
+                     what);
+        return NULL;
+    }
+    return m;
+}
+
+static bool
+s_in_prefix(const MDB_val *k, const void *prefix, size_t prefix_len)
+{
+    return prefix_len == 0 || (k->mv_size >= prefix_len && memcmp(k->mv_data, prefix, prefix_len) == 0);
+}
+
+static int
+s_each(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, const void *prefix,
+       size_t prefix_len, int (*fn)(void *, const MDB_val *, const MDB_val *), void *arg,
+       bool rev)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(tx->txn, kp_tx_dbi(tx, db), &cur);
+    if (rc)
+        return kp_tx_err(tx, "cursor", db, rc);
+    MDB_val k = {from_len, (void *)from}, v;
+    if (!rev) {
+        rc = mdb_cursor_get(cur, &k, &v, from_len ? MDB_SET_RANGE : MDB_FIRST);
+    } else if (from_len == 0) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    } else {
+        /* The last key <= from: the first key >= from, or the one before it. */
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND)
+            rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        else if (rc == 0 && (k.mv_size != from_len || memcmp(k.mv_data, from, from_len) != 0))
+            rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    }
+    int out = 0;
+    while (rc == 0 && s_in_prefix(&k, prefix, prefix_len)) {
+        out = fn(arg, &k, &v);
+        if (out)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, rev ? MDB_PREV : MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (out)
+        return out;
+    return kp_tx_err(tx, "each", db, rc);
+}
+
+int
+kp_rec_each(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, const void *prefix,
+            size_t prefix_len, int (*fn)(void *, const MDB_val *, const MDB_val *), void *arg)
+{
+    return s_each(tx, db, from, from_len, prefix, prefix_len, fn, arg, false);
+}
+
+int
+kp_rec_each_rev(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, const void *prefix,
+                size_t prefix_len, int (*fn)(void *, const MDB_val *, const MDB_val *), void *arg)
+{
+    return s_each(tx, db, from, from_len, prefix, prefix_len, fn, arg, true);
+}
+
+int
+kp_rec_count(kp_tx_t *tx, unsigned db, uint64_t *n)
+{
+    MDB_stat st;
+    int rc = mdb_stat(tx->txn, kp_tx_dbi(tx, db), &st);
+    *n = rc ? 0 : st.ms_entries;
+    return kp_tx_err(tx, "stat", db, rc);
+}
+
+int
+kp_tx_next_id(kp_tx_t *tx, const char *name, uint64_t *id)
+{
+    return kp_store_next_id(tx->store, kp_tx_wtxn(tx), name, id);
+}

@@ -1,0 +1,121 @@
+/*  kp_tx: the unit of work every handler and helper of every service receives, and the record
+ *  layer on it.
+ *
+ *  A unit of work is one piece of the current loop turn: a request being answered (a call), a
+ *  timer's pass, or a consumer applying an event. It bundles what all of them need: the server,
+ *  the store, the turn's transaction, an arena for decoded records and scratch data, the time
+ *  of the turn (kp_now_ms, test clock included) and the service's own state. Store functions,
+ *  rules and handlers all take a kp_tx_t *, so the same rule runs unchanged inside a request and
+ *  inside a timer.
+ *
+ *  Validate, then write (kp_server.h): reads use tx->txn; the first write goes through
+ *  kp_tx_wtxn, which in a call marks the point after which a failure abandons the turn.
+ *
+ *  The record layer stores protobuf messages under byte keys in one of the service's
+ *  databases (the index in kp_server_opts_t.dbs). Every LMDB failure is mapped to a KP code and
+ *  logged exactly once, here, with the service's name, the operation and the database; callers
+ *  pass the code on (kp_call_fail_err answers it) and do not log it again. A missing record is
+ *  not an error: *found says so.
+ *
+ *  Lifetimes: records decoded by kp_rec_get live in tx->arena until the unit ends (a call's
+ *  arena is reset after the call; a timer's when it resets its arena). Raw values (MDB_val) are
+ *  borrowed until the next write in the transaction. */
+#ifndef KP_TX_H
+#define KP_TX_H
+
+#include "kp_arena.h"
+#include "kp_server.h"
+#include "kp_store.h"
+
+#include <lmdb.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    kp_server_t *srv;
+    kp_call_t *call; /* NULL outside a call (a timer, a consumer) */
+    kp_store_t *store;
+    MDB_txn *txn; /* the turn's transaction */
+    kp_arena_t *arena;
+    int64_t now_ms; /* the turn's time, from kp_now_ms (test clock included) */
+    void *svc;      /* the service's own state */
+} kp_tx_t;
+
+/* The unit of a call: its transaction, arena and turn time. Cannot fail. */
+void kp_tx_of_call(kp_tx_t *tx, kp_call_t *call, void *svc);
+
+/* A unit outside a call (timer, consumer): joins or begins the turn's write transaction.
+ * txn may be given (a consumer's apply receives it) or NULL (begun here). arena is the
+ * caller's (reset by the caller). Returns 0 or a KP code (logged). */
+int kp_tx_begin(kp_tx_t *tx, kp_server_t *srv, MDB_txn *txn, kp_arena_t *arena, void *svc);
+
+/* The transaction to write in. In a call this is kp_call_wtxn (see kp_server.h). */
+MDB_txn *kp_tx_wtxn(kp_tx_t *tx);
+
+/* Appends a domain event in the turn (kp_call_emit / kp_server_emit). Returns 0 or a KP code. */
+int kp_tx_emit(kp_tx_t *tx, const char *type, const ProtobufCMessage *payload);
+
+/* The handle of the service's db-th database. */
+MDB_dbi kp_tx_dbi(const kp_tx_t *tx, unsigned db);
+
+/* Maps an LMDB (or errno) return code to a KP code; MDB_NOTFOUND and MDB_KEYEXIST are results
+ * and map to 0 without a log line (callers that care test rc before calling). Anything else is
+ * logged once as "<service>.store op=<op> db=<db> mdb=<rc>". */
+int kp_tx_err(const kp_tx_t *tx, const char *op, unsigned db, int rc);
+
+/* ---- records ----------------------------------------------------------------------------- */
+
+/* Reads and decodes the message under key into tx->arena. Returns 0 with *found (false: *out
+ * untouched), KP_ECORRUPT (undecodable, logged) or a store error (logged). */
+int kp_rec_get(kp_tx_t *tx, unsigned db, const void *key, size_t key_len,
+               const ProtobufCMessageDescriptor *d, void **out, bool *found);
+
+/* Encodes and stores m under key (a write). Returns 0 or a KP code (logged). */
+int kp_rec_put(kp_tx_t *tx, unsigned db, const void *key, size_t key_len,
+               const ProtobufCMessage *m);
+
+/* The same with a big-endian u64 key (records keyed by id, kept in id order). */
+int kp_rec_get_id(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessageDescriptor *d,
+                  void **out, bool *found);
+int kp_rec_put_id(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessage *m);
+
+/* Loads the record with this id, or answers the call CODE_NOT_FOUND "field '<field>': no such
+ * <what>" and returns NULL (also on a store error, answered with kp_call_fail_err). Only in a
+ * call. */
+void *kp_rec_load(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessageDescriptor *d,
+                  const char *field, const char *what);
+
+/* Raw values: the borrowed bytes under key. Returns 0 with *found, or a store error. */
+int kp_raw_get(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, MDB_val *val,
+               bool *found);
+
+/* Stores raw bytes under key (a write). Returns 0 or a KP code. */
+int kp_raw_put(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, const void *val,
+               size_t val_len);
+
+/* Deletes key (a write). Returns 0 (with *found if given: false when it was absent) or a KP
+ * code. */
+int kp_raw_del(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, bool *found);
+
+/* Calls fn(arg, key, val) for each entry with key >= from (everything when from_len is 0) in
+ * key order while the key starts with prefix (prefix_len 0: no bound), until fn returns
+ * non-zero (that value is returned: use a positive value to stop early) or the entries end.
+ * key and val are borrowed for the call only; fn must not write to this database. Returns
+ * 0, fn's non-zero value, or a store error (negative). */
+int kp_rec_each(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, const void *prefix,
+                size_t prefix_len, int (*fn)(void *arg, const MDB_val *key, const MDB_val *val),
+                void *arg);
+
+/* The same, from the last key <= from (or the very last when from_len is 0) backwards. */
+int kp_rec_each_rev(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
+                    const void *prefix, size_t prefix_len,
+                    int (*fn)(void *arg, const MDB_val *key, const MDB_val *val), void *arg);
+
+/* Number of entries in the database. */
+int kp_rec_count(kp_tx_t *tx, unsigned db, uint64_t *n);
+
+/* Hands out the next id of the named counter (kp_store_next_id; a write). */
+int kp_tx_next_id(kp_tx_t *tx, const char *name, uint64_t *id);
+
+#endif
