@@ -1,0 +1,117 @@
+/*  kp_check: shared field rules (kp_check.h). */
+#include "kp_check.h"
+
+#include "kp_text.h"
+
+#include <string.h>
+
+#define INVALID KUMPPANI__V1__CODE__CODE_INVALID
+
+bool
+kp_check_text(kp_call_t *call, const char *field, const char *v, size_t min, size_t max)
+{
+    size_t n = kp_text_chars(v ? v : "");
+    if (n < min) {
+        kp_call_fail(call, INVALID, "field '%s': required", field);
+        return false;
+    }
+    if (n > max) {
+        kp_call_fail(call, INVALID, "field '%s': at most %zu characters", field, max);
+        return false;
+    }
+    return true;
+}
+
+bool
+kp_is_muni_code(const char *v)
+{
+    return v && strlen(v) == 3 && v[0] >= '0' && v[0] <= '9' && v[1] >= '0' && v[1] <= '9' &&
+           v[2] >= '0' && v[2] <= '9';
+}
+
+bool
+kp_check_muni_code(kp_call_t *call, const char *field, const char *v)
+{
+    if (kp_is_muni_code(v))
+        return true;
+    kp_call_fail(call, INVALID, "field '%s': three digits (e.g. 743)", field);
+    return false;
+}
+
+bool
+kp_check_language(kp_call_t *call, const char *field, const char *v)
+{
+    if (!v || !*v || strcmp(v, "fi") == 0 || strcmp(v, "sv") == 0 || strcmp(v, "en") == 0)
+        return true;
+    kp_call_fail(call, INVALID, "field '%s': one of fi, sv, en", field);
+    return false;
+}
+
+bool
+kp_check_name(kp_call_t *call, const char *field, const char *v, size_t max)
+{
+    size_t n = v ? strlen(v) : 0;
+    if (n == 0 || n > max) {
+        kp_call_fail(call, INVALID, "field '%s': 1..%zu characters required", field, max);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = v[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-' || c == ':')) {
+            kp_call_fail(call, INVALID, "field '%s': only a-z, 0-9, '.', '_', ':' and '-'", field);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool
+kp_is_date(const char *v)
+{
+    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (!v || strlen(v) != 10 || v[4] != '-' || v[7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (v[i] < '0' || v[i] > '9'))
+            return false;
+    int y = (v[0] - '0') * 1000 + (v[1] - '0') * 100 + (v[2] - '0') * 10 + (v[3] - '0');
+    int m = (v[5] - '0') * 10 + v[6] - '0', d = (v[8] - '0') * 10 + v[9] - '0';
+    if (m < 1 || m > 12 || d < 1 || d > days[m - 1])
+        return false;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return !(m == 2 && d == 29 && !leap);
+}
+
+bool
+kp_check_date(kp_call_t *call, const char *field, const char *v, bool optional)
+{
+    if ((optional && (!v || !*v)) || kp_is_date(v))
+        return true;
+    kp_call_fail(call, INVALID, "field '%s': a date YYYY-MM-DD", field);
+    return false;
+}
+
+bool
+kp_check_contact(kp_call_t *call, const char *email_field, const char *email,
+                 const char *phone_field, const char *phone)
+{
+    email = email ? email : "";
+    phone = phone ? phone : "";
+    if (!email[0] && !phone[0]) {
+        kp_call_fail(call, INVALID, "field '%s': an e-mail or a phone number is required",
+                     email_field);
+        return false;
+    }
+    if (email[0] && !kp_text_email_valid(email)) {
+        kp_call_fail(call, INVALID, "field '%s': not a valid e-mail address", email_field);
+        return false;
+    }
+    if (phone[0] && !kp_text_phone_valid(phone)) {
+        kp_call_fail(call, INVALID,
+                     "field '%s': digits, spaces and dashes with an optional leading +",
+                     phone_field);
+        return false;
+    }
+    return true;
+}
