@@ -108,8 +108,8 @@ kp_boot_peer_key(const kp_config_item_t *items, const char *item, char *out)
 }
 
 int
-kp_boot_follow(const kp_boot_t *b, const kp_config_item_t *items, kp_server_t *srv,
-               const char *src, kp_consumer_apply_fn apply, void *arg, bool *following)
+kp_boot_follow(const kp_boot_t *b, const kp_config_item_t *items, kp_server_t *srv, const char *src,
+               kp_consumer_apply_fn apply, void *arg, bool *following)
 {
     char api_item[64], pub_item[64], key_item[64];
     snprintf(api_item, sizeof api_item, "%s-api", src);

@@ -92,8 +92,7 @@ typedef struct {
     int (*configure)(void *svc, const kp_config_item_t *items);
     /* With the server open, before the loop runs: timers, parts, followed logs. Returns 0 or a
      * KP code (logged). NULL: nothing. */
-    int (*start)(void *svc, kp_server_t *srv, const kp_boot_t *boot,
-                 const kp_config_item_t *items);
+    int (*start)(void *svc, kp_server_t *srv, const kp_boot_t *boot, const kp_config_item_t *items);
     /* After the loop has closed: frees what configure and start made. NULL: nothing. */
     void (*fini)(void *svc);
 } kp_service_def_t;

@@ -537,7 +537,8 @@ kp_consumer_start(kp_server_t *srv, const kp_consumer_opts_t *opts)
         goto fail;
     if ((rc = s_dealer_open(self)) != 0)
         goto fail;
-    kp_server_part_t part = {.turn_done = s_turn_done, .stop = s_stop, .health = s_health, .arg = self};
+    kp_server_part_t part = {
+        .turn_done = s_turn_done, .stop = s_stop, .health = s_health, .arg = self};
     if ((rc = kp_server_add_part(srv, &part)) != 0)
         goto fail;
     uv_timer_start(&self->timer, s_on_timer, 500, 500);

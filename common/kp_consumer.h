@@ -2,7 +2,7 @@
  *  effect (DESIGN 5).
  *
  *  The consumer subscribes to the source's PUB socket and talks to its ROUTER for
- *  "log.replay". Each event is applied in a child transaction of the consumer service's turn,
+ *  "log.replay". Each event is applied in the consumer service's turn transaction,
  *  together with the new offset of that source (kp_store offsets table), so the effect and the
  *  offset commit or vanish together; an event at or below the offset is skipped. Hence
  *  at-least-once delivery gives an exactly-once effect.

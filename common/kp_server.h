@@ -153,8 +153,9 @@ int64_t kp_call_now_ms(const kp_call_t *call);
 void kp_call_fail(kp_call_t *call, Kumppani__V1__Code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Answers a KP error code from the store or the framework: KP_EFULL/KP_ESTORE become
- * CODE_UNAVAILABLE, anything else CODE_INTERNAL; logged once here. */
+/* Answers a KP error code from the store or the framework: KP_EFULL, KP_ESTORE and KP_ENOMEM
+ * become CODE_UNAVAILABLE ("nothing was written; retry later"), anything else CODE_INTERNAL;
+ * logged once here (the record layer has already logged the LMDB code). */
 void kp_call_fail_err(kp_call_t *call, int err);
 
 /* Answers CODE_OK with reply (may be NULL for an empty body). */

@@ -3,11 +3,11 @@
  *  Sync: the environment is opened without MDB_NOSYNC or MDB_NOMETASYNC, so
  *  mdb_txn_commit returns only after the data and meta pages reached the disk; the one
  *  commit per turn is where a service pays for durability, shared by the whole batch.
- *  MDB_WRITEMAP is off because nested transactions need it off.
+ *  MDB_WRITEMAP is off: with it, a stray pointer write would reach the map, and a failed
+ *  commit could leave torn pages behind.
  *
- *  Head tracking: head is the committed head; turn_head the head inside the open turn;
- *  child_head the value turn_head had when the current child began, restored on abort.
- *  Children are strictly sequential (one thread), so one saved value suffices.
+ *  Head tracking: head is the committed head; turn_head the head inside the open turn,
+ *  given back (reset to head) when the turn aborts or fails to commit.
  *
  *  The log is keyed by seq in big-endian order and written with MDB_APPEND: keys that
  *  arrive in order keep LMDB at its fast path (MACHINE-FACTS: ~650k ordered puts/s). */
@@ -35,8 +35,7 @@ struct kp_store {
     unsigned dbs_n;
     char *source;
     MDB_txn *turn;
-    MDB_txn *child;
-    uint64_t head, turn_head, child_head;
+    uint64_t head, turn_head;
 };
 
 static int
@@ -237,45 +236,6 @@ kp_store_turn_txn(kp_store_t *self, MDB_txn **txn)
     }
     *txn = self->turn;
     return 0;
-}
-
-int
-kp_store_child_begin(kp_store_t *self, MDB_txn **child)
-{
-    if (!self->turn) {
-        int rc = mdb_txn_begin(self->env, NULL, 0, &self->turn);
-        if (rc) {
-            self->turn = NULL;
-            return s_mdb("turn_begin", rc);
-        }
-        self->turn_head = self->head;
-    }
-    int rc = mdb_txn_begin(self->env, self->turn, 0, child);
-    if (rc)
-        return s_mdb("child_begin", rc);
-    self->child = *child;
-    self->child_head = self->turn_head;
-    return 0;
-}
-
-int
-kp_store_child_commit(kp_store_t *self, MDB_txn *child)
-{
-    self->child = NULL;
-    int rc = mdb_txn_commit(child);
-    if (rc) {
-        self->turn_head = self->child_head;
-        return s_mdb("child_commit", rc);
-    }
-    return 0;
-}
-
-void
-kp_store_child_abort(kp_store_t *self, MDB_txn *child)
-{
-    self->child = NULL;
-    mdb_txn_abort(child);
-    self->turn_head = self->child_head;
 }
 
 int

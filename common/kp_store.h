@@ -9,10 +9,9 @@
  *
  *  The turn (STYLE "The service loop"): the first write of a loop turn begins one write
  *  transaction; the service commits it once, synced, before any reply or event leaves.
- *  Requests work in the turn transaction itself (kp_server explains why not in children);
- *  child transactions are available for work that must be undone alone. The store tracks the log
- * head through all of this: kp_store_head() is the committed head, events appended in an aborted
- * child or a failed turn give their sequence numbers back.
+ *  Requests work in the turn transaction itself (kp_server explains why not in nested
+ *  transactions). The store tracks the log head through this: kp_store_head() is the committed
+ *  head; events appended in an aborted or failed turn give their sequence numbers back.
  *
  *  Values read from LMDB are borrowed: valid until the next write in that transaction or its
  *  end. Copy what you keep. */
@@ -63,17 +62,6 @@ const char *kp_store_source(const kp_store_t *self);
 /* The turn's write transaction, begun if none is open. Returns 0 or a KP code. */
 int kp_store_turn_txn(kp_store_t *self, MDB_txn **txn);
 
-/* Begins a child transaction of the turn (beginning the turn first if none is open). The
- * child sees everything earlier children of this turn committed. Returns 0 or a KP code. */
-int kp_store_child_begin(kp_store_t *self, MDB_txn **child);
-
-/* Commits the child into the turn. On failure the child is aborted (its log appends are
- * given back) and a KP code is returned. */
-int kp_store_child_commit(kp_store_t *self, MDB_txn *child);
-
-/* Aborts the child; its log appends are given back. */
-void kp_store_child_abort(kp_store_t *self, MDB_txn *child);
-
 /* True if a turn transaction is open. */
 bool kp_store_turn_open(const kp_store_t *self);
 
@@ -93,7 +81,7 @@ uint64_t kp_store_head(const kp_store_t *self);
 /* The head inside the open turn (what will be committed), or the committed head. */
 uint64_t kp_store_turn_head(const kp_store_t *self);
 
-/* Appends an event (type, encoded payload) in txn, a child of the turn, with the next
+/* Appends an event (type, encoded payload) in txn, the turn's transaction, with the next
  * sequence number and time now_ms. On success *event / *event_len hold the encoded Event
  * in memory the caller provides through alloc(arg, n) (e.g. a turn arena), to publish after
  * commit, and *seq its number. Returns 0, KP_ENOMEM (alloc failed) or a store error. */

@@ -4,9 +4,8 @@
  *  offset rule: the tz database knows the EU summer-time rule and any future change to it. */
 #include "kp_time.h"
 
-#include <errno.h>
-
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +132,8 @@ kp_time_parse_local(const char *s, int64_t *unix_s, char *why, size_t why_len)
         .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi};
     if (kp_time_from_local(&tm, unix_s) == 0)
         return 0;
-    snprintf(why, why_len, "time does not exist in Helsinki (skipped by the change to summer time)");
+    snprintf(why, why_len,
+             "time does not exist in Helsinki (skipped by the change to summer time)");
     return -1;
 }
 

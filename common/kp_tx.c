@@ -166,13 +166,13 @@ kp_rec_load(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessageDescrip
 static bool
 s_in_prefix(const MDB_val *k, const void *prefix, size_t prefix_len)
 {
-    return prefix_len == 0 || (k->mv_size >= prefix_len && memcmp(k->mv_data, prefix, prefix_len) == 0);
+    return prefix_len == 0 ||
+           (k->mv_size >= prefix_len && memcmp(k->mv_data, prefix, prefix_len) == 0);
 }
 
 static int
 s_each(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, const void *prefix,
-       size_t prefix_len, int (*fn)(void *, const MDB_val *, const MDB_val *), void *arg,
-       bool rev)
+       size_t prefix_len, int (*fn)(void *, const MDB_val *, const MDB_val *), void *arg, bool rev)
 {
     MDB_cursor *cur;
     int rc = mdb_cursor_open(tx->txn, kp_tx_dbi(tx, db), &cur);

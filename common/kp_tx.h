@@ -108,9 +108,9 @@ int kp_rec_each(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, con
                 void *arg);
 
 /* The same, from the last key <= from (or the very last when from_len is 0) backwards. */
-int kp_rec_each_rev(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
-                    const void *prefix, size_t prefix_len,
-                    int (*fn)(void *arg, const MDB_val *key, const MDB_val *val), void *arg);
+int kp_rec_each_rev(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, const void *prefix,
+                    size_t prefix_len, int (*fn)(void *arg, const MDB_val *key, const MDB_val *val),
+                    void *arg);
 
 /* Number of entries in the database. */
 int kp_rec_count(kp_tx_t *tx, unsigned db, uint64_t *n);

@@ -1,4 +1,4 @@
-/*  test_kp_store: the LMDB environment, the turn with its child transactions, the sequence
+/*  test_kp_store: the LMDB environment, the turn, the sequence
  *  log, and the small tables every service has.
  *
  *  Real LMDB files in a fresh mkdtemp directory per test; "reopen" means kp_store_close and
@@ -213,28 +213,26 @@ test_next_id(void **state)
     s_open(fx);
     MDB_txn *txn;
     uint64_t id = 0;
+    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
     for (uint64_t want = 1; want <= 3; want++) {
-        assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
         assert_int_equal(kp_store_next_id(fx->st, txn, "event", &id), 0);
         assert_int_equal(id, want);
-        assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
     }
     /* Counters are independent. */
-    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
     assert_int_equal(kp_store_next_id(fx->st, txn, "signup", &id), 0);
     assert_int_equal(id, 1);
-    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
-    /* An aborted child gives its id back. */
-    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
-    assert_int_equal(kp_store_next_id(fx->st, txn, "event", &id), 0);
-    assert_int_equal(id, 4);
-    kp_store_child_abort(fx->st, txn);
     int64_t ms = 0;
     assert_int_equal(kp_store_turn_commit(fx->st, &ms), 0);
     assert_true(ms > 1600000000000); /* a wall-clock time in ms */
 
+    /* An aborted turn gives its ids back. */
+    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    assert_int_equal(kp_store_next_id(fx->st, txn, "event", &id), 0);
+    assert_int_equal(id, 4);
+    kp_store_turn_abort(fx->st);
+
     s_reopen(fx);
-    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
     assert_int_equal(kp_store_next_id(fx->st, txn, "event", &id), 0);
     assert_int_equal(id, 4);
     assert_int_equal(kp_store_next_id(fx->st, txn, "signup", &id), 0);
@@ -243,7 +241,6 @@ test_next_id(void **state)
     memset(longname, 'n', sizeof longname - 1);
     longname[sizeof longname - 1] = 0;
     assert_int_equal(kp_store_next_id(fx->st, txn, longname, &id), KP_EINVAL);
-    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
     assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
 }
 
@@ -254,16 +251,14 @@ test_log_order_and_paging(void **state)
     s_open(fx);
     static const char *const types[] = {"A", "Bb", "Ccc", "Dddd", "Eeeee"};
     MDB_txn *txn;
-    /* Two children: the first appends three events, the second two. */
-    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    /* Two batches in one turn: three events, then two. */
+    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
     assert_true(kp_store_turn_open(fx->st));
     for (int i = 0; i < 3; i++)
         assert_int_equal(s_append(fx, txn, types[i]), i + 1);
-    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
-    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
     for (int i = 3; i < 5; i++)
         assert_int_equal(s_append(fx, txn, types[i]), i + 1);
-    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
     /* Before the turn commits the head has not moved; the turn head has. */
     assert_int_equal(kp_store_head(fx->st), 0);
     assert_int_equal(kp_store_turn_head(fx->st), 5);
@@ -308,50 +303,10 @@ test_log_order_and_paging(void **state)
     /* The head is found again after reopening, and appends continue from it. */
     s_reopen(fx);
     assert_int_equal(kp_store_head(fx->st), 5);
-    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
     assert_int_equal(s_append(fx, txn, "F"), 6);
-    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
     assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
     assert_int_equal(kp_store_head(fx->st), 6);
-}
-
-static void
-test_child_abort(void **state)
-{
-    fx_t *fx = *state;
-    s_open(fx);
-    MDB_txn *a, *b, *c;
-    assert_int_equal(kp_store_child_begin(fx->st, &a), 0);
-    assert_int_equal(s_append(fx, a, "A"), 1);
-    s_put(fx, a, "a");
-    assert_int_equal(kp_store_child_commit(fx->st, a), 0);
-
-    assert_int_equal(kp_store_child_begin(fx->st, &b), 0);
-    assert_int_equal(s_append(fx, b, "B"), 2);
-    assert_int_equal(s_append(fx, b, "B2"), 3);
-    s_put(fx, b, "b");
-    kp_store_child_abort(fx->st, b);
-    assert_int_equal(kp_store_turn_head(fx->st), 1); /* 2 and 3 given back */
-
-    assert_int_equal(kp_store_child_begin(fx->st, &c), 0);
-    /* The sibling committed before is visible to a later child. */
-    MDB_val k = {1, "a"}, v;
-    assert_int_equal(mdb_get(c, kp_store_dbi(fx->st, 0), &k, &v), 0);
-    k.mv_data = "b";
-    assert_int_equal(mdb_get(c, kp_store_dbi(fx->st, 0), &k, &v), MDB_NOTFOUND);
-    assert_int_equal(s_append(fx, c, "C"), 2); /* reuses the number */
-    s_put(fx, c, "c");
-    assert_int_equal(kp_store_child_commit(fx->st, c), 0);
-    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
-
-    assert_int_equal(kp_store_head(fx->st), 2);
-    assert_true(s_has(fx, "a"));
-    assert_false(s_has(fx, "b"));
-    assert_true(s_has(fx, "c"));
-    reads_t r = s_read(fx, 1, 100, 1 << 20, 0);
-    assert_int_equal(r.n, 2);
-    assert_string_equal(r.type[0], "A");
-    assert_string_equal(r.type[1], "C");
 }
 
 static void
@@ -360,15 +315,13 @@ test_turn_abort(void **state)
     fx_t *fx = *state;
     s_open(fx);
     MDB_txn *txn;
-    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
     assert_int_equal(s_append(fx, txn, "A"), 1);
-    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
     assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
 
-    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
     assert_int_equal(s_append(fx, txn, "X"), 2);
     s_put(fx, txn, "x");
-    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
     assert_int_equal(kp_store_turn_head(fx->st), 2);
     kp_store_turn_abort(fx->st);
     assert_false(kp_store_turn_open(fx->st));
@@ -378,9 +331,8 @@ test_turn_abort(void **state)
     assert_int_equal(s_read(fx, 1, 100, 1 << 20, 0).n, 1);
 
     /* The next turn starts from the committed head again. */
-    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
     assert_int_equal(s_append(fx, txn, "Y"), 2);
-    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
     /* Closing with an open turn discards it. */
     s_reopen(fx);
     assert_int_equal(kp_store_head(fx->st), 1);
@@ -394,7 +346,7 @@ test_idem(void **state)
     MDB_txn *txn;
     bool found = true;
     MDB_val v;
-    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
     assert_int_equal(kp_store_idem_get(fx->st, txn, "m\0k1", 4, &found, &v), 0);
     assert_false(found);
     assert_int_equal(kp_store_idem_put(fx->st, txn, "m\0k1", 4, "reply-1", 7), 0);
@@ -413,7 +365,6 @@ test_idem(void **state)
     assert_int_equal(kp_store_idem_get(fx->st, txn, key, 512, &found, &v), KP_EINVAL);
     assert_int_equal(kp_store_idem_put(fx->st, txn, key, 0, "x", 1), KP_EINVAL);
     assert_int_equal(kp_store_idem_get(fx->st, txn, key, 0, &found, &v), KP_EINVAL);
-    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
     assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
 
     s_reopen(fx);
@@ -431,7 +382,7 @@ test_offsets(void **state)
     s_open(fx);
     MDB_txn *txn;
     uint64_t seq = 99;
-    assert_int_equal(kp_store_child_begin(fx->st, &txn), 0);
+    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
     assert_int_equal(kp_store_offset_get(fx->st, txn, "registry", &seq), 0);
     assert_int_equal(seq, 0); /* never applied */
     assert_int_equal(kp_store_offset_put(fx->st, txn, "registry", 41), 0);
@@ -439,7 +390,6 @@ test_offsets(void **state)
     assert_int_equal(kp_store_offset_put(fx->st, txn, "events", 7), 0);
     assert_int_equal(kp_store_offset_get(fx->st, txn, "registry", &seq), 0);
     assert_true(seq == 0x0102030405060708ull);
-    assert_int_equal(kp_store_child_commit(fx->st, txn), 0);
     assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
     s_reopen(fx);
     assert_int_equal(mdb_txn_begin(kp_store_env(fx->st), NULL, MDB_RDONLY, &txn), 0);
@@ -487,7 +437,6 @@ main(void)
         cmocka_unit_test_setup_teardown(test_open_creates, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_next_id, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_log_order_and_paging, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_child_abort, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_turn_abort, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_idem, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_offsets, s_setup, s_teardown),
