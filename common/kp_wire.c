@@ -3,7 +3,13 @@
  *  kp_wire_check walks the protobuf wire format with the generated descriptor in hand, which
  *  is the only place the true length of a string is known: protobuf-c copies strings with a
  *  trailing NUL, so an embedded NUL is invisible after unpacking. The walk is iterative per
- *  message and recursive per sub-message, bounded by KP_WIRE_MAX_DEPTH. */
+ *  message and recursive per sub-message, bounded by KP_WIRE_MAX_DEPTH.
+ *
+ *  Every known field must also arrive with the wire type its declared type has: protobuf-c
+ *  decodes a length-delimited "yes" sent for a bool as true, so without this check a consent
+ *  could be given by a malformed message. A bool must be the varint 0 or 1, for the same
+ *  reason. Repeated numbers may come packed (length-delimited) or not. Unknown fields are
+ *  skipped (a newer sender), whatever their wire type. */
 #include "kp_wire.h"
 
 #include "kp_err.h"
@@ -36,6 +42,58 @@ s_ends_with(const char *s, const char *suffix)
     return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
+/* The wire type a field of this type has when it is not packed. */
+static unsigned
+s_wire_type(ProtobufCType t)
+{
+    switch (t) {
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return 1;
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_FLOAT:
+        return 5;
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_BYTES:
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return 2;
+    default: /* int32, sint32, uint32, int64, sint64, uint64, bool, enum */
+        return 0;
+    }
+}
+
+static const char *
+s_type_name(ProtobufCType t)
+{
+    switch (t) {
+    case PROTOBUF_C_TYPE_BOOL:
+        return "a bool (varint 0 or 1)";
+    case PROTOBUF_C_TYPE_ENUM:
+        return "an enum value (varint)";
+    case PROTOBUF_C_TYPE_STRING:
+        return "a string";
+    case PROTOBUF_C_TYPE_BYTES:
+        return "bytes";
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return "a message";
+    default:
+        return "a number of its declared type";
+    }
+}
+
+/* True if wire type wt is how field f may arrive. */
+static bool
+s_wire_ok(const ProtobufCFieldDescriptor *f, unsigned wt)
+{
+    unsigned want = s_wire_type(f->type);
+    if (wt == want)
+        return true;
+    /* A repeated number may be packed into one length-delimited run. */
+    return wt == 2 && want != 2 && f->label == PROTOBUF_C_LABEL_REPEATED;
+}
+
 static int
 s_walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, int depth,
        const char *prefix, char *why, size_t why_len)
@@ -56,12 +114,16 @@ s_walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, int de
         unsigned wt = tag & 7;
         const ProtobufCFieldDescriptor *f =
             protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3));
+        /* The structure first (a cut message is malformed whatever its types), then the type. */
+        bool wrong_type = f && wt <= 5 && wt != 3 && wt != 4 && !s_wire_ok(f, wt);
         switch (wt) {
         case 0:
             if (s_varint(&p, end, &n) != 0) {
                 snprintf(why, why_len, "malformed protobuf");
                 return KP_EDECODE;
             }
+            if (f && f->type == PROTOBUF_C_TYPE_BOOL && n > 1)
+                wrong_type = true;
             break;
         case 1:
         case 5: {
@@ -73,11 +135,13 @@ s_walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, int de
             p += w;
             break;
         }
-        case 2: {
+        case 2:
             if (s_varint(&p, end, &n) != 0 || n > (uint64_t)(end - p)) {
                 snprintf(why, why_len, "malformed protobuf");
                 return KP_EDECODE;
             }
+            if (wrong_type)
+                break;
             if (f && f->type == PROTOBUF_C_TYPE_STRING) {
                 int rc = kp_text_check(p, (size_t)n, s_ends_with(f->name, "_text"));
                 if (rc != KP_TEXT_OK) {
@@ -93,10 +157,14 @@ s_walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, int de
             }
             p += n;
             break;
-        }
         default: /* groups (3, 4) are not proto3; 6 and 7 do not exist */
             snprintf(why, why_len, "malformed protobuf");
             return KP_EDECODE;
+        }
+        if (wrong_type) {
+            snprintf(why, why_len, "field '%s%s': must be %s", prefix, f->name,
+                     s_type_name(f->type));
+            return KP_EINVAL;
         }
     }
     return 0;

@@ -72,6 +72,14 @@ try:
     expect(c.request("events.event.create", V.CreateEventRequest(
         kind=V.KIND_SEMINAR, title="Ei avainta", municipality_code="743", start_unix=now + 3600,
         end_unix=now + 7200)), E.CODE_INVALID, ["idempotency_key"], "create without key")
+    # Consent must be explicit: consent_reminders (field 9, a bool) sent as the string "yes"
+    # (wire type 2) or as the varint 2 is refused, where protobuf alone would read "true".
+    good = signup_req(eid, 9, consent_reminders=False).SerializeToString()
+    for what, extra in (("consent as a string", b"\x4a\x03yes"), ("consent as 2", b"\x48\x02"),
+                        ("consent as fixed32", b"\x4d\x01\x00\x00\x00")):
+        expect(E.Request(request_id=4243, method="events.signup.submit",
+                         body=good + extra).SerializeToString(),
+               E.CODE_INVALID, ["'consent_reminders'", "bool"], what)
     draft = make_event(c, publish=False)
     expect(c.request("events.signup.submit", signup_req(draft, 8)), E.CODE_CONFLICT, ["draft"],
            "sign-up to a draft")

@@ -186,12 +186,64 @@ test_wrong_wire_type(void **state)
 {
     fx_t *fx = *state;
     /* name (field 4, a string) sent as a varint: well-formed wire format, wrong type. The walk
-     * accepts it; protobuf-c refuses it; either way the caller sees a decode error. */
+     * refuses it and names the field, before protobuf-c sees it. */
     static const uint8_t p[] = {0x20, 0x05};
     int err = 0;
     assert_null(kp_wire_unpack(SIGNUP, fx->a, p, sizeof p, &err, fx->why, sizeof fx->why));
-    assert_int_equal(err, KP_EDECODE);
-    assert_string_equal(fx->why, "malformed protobuf");
+    assert_int_equal(err, KP_EINVAL);
+    assert_string_equal(fx->why, "field 'name': must be a string");
+}
+
+/* Consent must be explicit: a bool sent as anything but the varint 0 or 1 is refused, where
+ * protobuf-c alone would decode it as true. consent_reminders is field 9 of
+ * SubmitSignupRequest. */
+static void
+test_consent_wire_type(void **state)
+{
+    fx_t *fx = *state;
+    static const uint8_t as_string[] = {0x4a, 0x03, 'y', 'e', 's'}; /* field 9, wire type 2 */
+    static const uint8_t as_fixed32[] = {0x4d, 1, 0, 0, 0};         /* field 9, wire type 5 */
+    static const uint8_t as_fixed64[] = {0x49, 1, 0, 0, 0, 0, 0, 0, 0};
+    static const uint8_t as_two[] = {0x48, 0x02}; /* varint 2 */
+    const struct {
+        const uint8_t *p;
+        size_t len;
+    } bad[] = {{as_string, sizeof as_string},
+               {as_fixed32, sizeof as_fixed32},
+               {as_fixed64, sizeof as_fixed64},
+               {as_two, sizeof as_two}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int err = 0;
+        fx->why[0] = 0;
+        if (kp_wire_unpack(SIGNUP, fx->a, bad[i].p, bad[i].len, &err, fx->why, sizeof fx->why))
+            fail_msg("case %zu: a malformed consent was decoded", i);
+        assert_int_equal(err, KP_EINVAL);
+        assert_string_equal(fx->why, "field 'consent_reminders': must be a bool (varint 0 or 1)");
+    }
+    /* Protobuf-c alone would have said yes: the reason for the check. */
+    Kumppani__V1__SubmitSignupRequest *loose =
+        kumppani__v1__submit_signup_request__unpack(NULL, sizeof as_string, as_string);
+    if (loose) {
+        assert_true(loose->consent_reminders);
+        kumppani__v1__submit_signup_request__free_unpacked(loose, NULL);
+    }
+    /* The explicit forms pass. */
+    static const uint8_t yes[] = {0x48, 0x01}, no[] = {0x48, 0x00};
+    int err = 0;
+    Kumppani__V1__SubmitSignupRequest *o = (Kumppani__V1__SubmitSignupRequest *)kp_wire_unpack(
+        SIGNUP, fx->a, yes, sizeof yes, &err, fx->why, sizeof fx->why);
+    assert_non_null(o);
+    assert_true(o->consent_reminders);
+    o = (Kumppani__V1__SubmitSignupRequest *)kp_wire_unpack(SIGNUP, fx->a, no, sizeof no, &err,
+                                                            fx->why, sizeof fx->why);
+    assert_non_null(o);
+    assert_false(o->consent_reminders);
+    /* An enum sent as a string is named too. */
+    static const uint8_t role_str[] = {0x42, 0x01, 'x'}; /* role (field 8) as a string */
+    assert_null(
+        kp_wire_unpack(SIGNUP, fx->a, role_str, sizeof role_str, &err, fx->why, sizeof fx->why));
+    assert_int_equal(err, KP_EINVAL);
+    assert_string_equal(fx->why, "field 'role': must be an enum value (varint)");
 }
 
 static void
@@ -412,6 +464,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_signup_good, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_malformed, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_wrong_wire_type, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_consent_wire_type, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_string_rules, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_embedded_nul, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_nested_path, s_setup, s_teardown),
