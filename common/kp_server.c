@@ -90,6 +90,8 @@ struct kp_server {
     unsigned parts_n;
     int64_t started_ms, last_commit_ms, turn_now_ms;
     uint64_t replies_dropped, events_dropped;
+    bool compact_soon; /* kp_server_compact_soon: compact at the end of this turn */
+    uint64_t compactions;
     uint64_t commits, committed_requests;
 };
 
@@ -189,6 +191,18 @@ kp_server_t *
 kp_call_server(kp_call_t *call)
 {
     return call->srv;
+}
+
+void
+kp_server_compact_soon(kp_server_t *self)
+{
+    self->compact_soon = true;
+}
+
+uint64_t
+kp_server_compactions(const kp_server_t *self)
+{
+    return self->compactions;
 }
 
 int64_t
@@ -673,6 +687,18 @@ s_end_turn(kp_server_t *self)
     self->turn_n = 0;
     self->turn_now_ms = 0;
     kp_arena_reset(self->turn_arena);
+    /* Compaction waits for a turn boundary: everything is committed and answered, no
+     * transaction is open, and the next turn has not begun. */
+    if (self->compact_soon && rc == 0) {
+        self->compact_soon = false;
+        uint64_t before = 0, after = 0;
+        int64_t t0 = kp_mono_us();
+        int crc = kp_store_compact(self->store, &before, &after);
+        kp_log_notice("store.compact", "rc=%d before_bytes=%llu after_bytes=%llu ms=%lld", crc,
+                      (unsigned long long)before, (unsigned long long)after,
+                      (long long)((kp_mono_us() - t0) / 1000));
+        self->compactions++;
+    }
     /* Sending may have consumed the edge of any socket's fd: look again at all of them. */
     kp_zwatch_recheck_all();
 }

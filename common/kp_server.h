@@ -115,6 +115,14 @@ const char *kp_server_name(const kp_server_t *self);
  * turn; starts a turn time if none is set. */
 int64_t kp_server_turn_ms(kp_server_t *self);
 
+/* Asks for the store to be compacted at the end of the current turn, after its commit and its
+ * replies (kp_store_compact): an erasure or a retention run calls this so that the deleted
+ * bytes leave the disk without an operator. Several requests in one turn compact once. */
+void kp_server_compact_soon(kp_server_t *self);
+
+/* How many compactions have run since start. */
+uint64_t kp_server_compactions(const kp_server_t *self);
+
 /* Looks up the first reply stored by method for the idempotency key (see above). Returns 0
  * with *found and the borrowed reply body in *val (valid until the next write in txn), or a
  * KP code. */

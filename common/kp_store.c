@@ -19,11 +19,15 @@
 #include "kp_time.h"
 #include "kumppani/v1/log.pb-c.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { DB_META, DB_LOG, DB_IDEM, DB_OFFSETS, DB_BUILTIN_N };
 #define KP_STORE_MAX_DBS 24
@@ -34,6 +38,9 @@ struct kp_store {
     MDB_dbi dbs[KP_STORE_MAX_DBS];
     unsigned dbs_n;
     char *source;
+    char *dir;                        /* for kp_store_compact's reopen */
+    char *db_names[KP_STORE_MAX_DBS]; /* copies of opts.dbs */
+    size_t map_size;
     MDB_txn *turn;
     uint64_t head, turn_head;
 };
@@ -104,6 +111,24 @@ s_schema(kp_store_t *self, MDB_txn *txn, const kp_store_opts_t *opts)
     return 0;
 }
 
+/* The directory a compacting copy is written into before it replaces data.mdb. */
+static void
+s_compact_dir(const char *dir, char *out, size_t len)
+{
+    snprintf(out, len, "%s/compact.tmp", dir);
+}
+
+/* A compacting copy left by a crash before its rename is incomplete or unneeded: remove it. */
+static void
+s_compact_leftover(const char *dir)
+{
+    char tmp[4096], file[4200];
+    s_compact_dir(dir, tmp, sizeof tmp);
+    snprintf(file, sizeof file, "%s/data.mdb", tmp);
+    unlink(file);
+    rmdir(tmp);
+}
+
 int
 kp_store_open(kp_store_t **out, const kp_store_opts_t *opts)
 {
@@ -150,6 +175,11 @@ kp_store_open(kp_store_t **out, const kp_store_opts_t *opts)
     if (rc)
         goto fail;
     self->turn_head = self->head;
+    self->dir = kp_xstrdup(opts->dir);
+    self->map_size = opts->map_size ? opts->map_size : ((size_t)8 << 30);
+    for (unsigned i = 0; i < opts->dbs_n; i++)
+        self->db_names[i] = kp_xstrdup(opts->dbs[i]);
+    s_compact_leftover(self->dir);
     *out = self;
     return 0;
 fail:
@@ -170,8 +200,12 @@ kp_store_close(kp_store_t **self_p)
         return;
     kp_store_t *self = *self_p;
     kp_store_turn_abort(self);
-    mdb_env_close(self->env);
+    if (self->env)
+        mdb_env_close(self->env);
     free(self->source);
+    free(self->dir);
+    for (unsigned i = 0; i < self->dbs_n; i++)
+        free(self->db_names[i]);
     free(self);
     *self_p = NULL;
 }
@@ -395,4 +429,94 @@ kp_store_next_id(kp_store_t *self, MDB_txn *txn, const char *name, uint64_t *id)
         return s_mdb("id_put", rc);
     *id = next;
     return 0;
+}
+
+/* Opens the environment again after compaction: same directory, map size and databases. */
+static int
+s_reopen(kp_store_t *self)
+{
+    static const char *const builtin[DB_BUILTIN_N] = {"meta", "log", "idem", "offsets"};
+    MDB_txn *txn = NULL;
+    int rc = mdb_env_create(&self->env);
+    if (rc) {
+        self->env = NULL;
+        return s_mdb("reopen", rc);
+    }
+    mdb_env_set_maxdbs(self->env, KP_STORE_MAX_DBS + DB_BUILTIN_N);
+    mdb_env_set_mapsize(self->env, self->map_size);
+    if ((rc = mdb_env_open(self->env, self->dir, MDB_NOTLS, 0600)) != 0 ||
+        (rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn)) != 0)
+        goto fail;
+    for (unsigned i = 0; i < DB_BUILTIN_N; i++)
+        if ((rc = mdb_dbi_open(txn, builtin[i], 0, &self->builtin[i])) != 0)
+            goto fail;
+    for (unsigned i = 0; i < self->dbs_n; i++)
+        if ((rc = mdb_dbi_open(txn, self->db_names[i], 0, &self->dbs[i])) != 0)
+            goto fail;
+    rc = mdb_txn_commit(txn); /* keeps the handles open for the environment */
+    txn = NULL;
+    if (rc)
+        goto fail;
+    return 0;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    mdb_env_close(self->env);
+    self->env = NULL;
+    return s_mdb("reopen", rc);
+}
+
+static int
+s_fsync_path(const char *path, int flags)
+{
+    int fd = open(path, flags | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) == 0 ? 0 : -errno;
+    close(fd);
+    return rc;
+}
+
+int
+kp_store_compact(kp_store_t *self, uint64_t *before, uint64_t *after)
+{
+    if (self->turn)
+        return KP_EINVAL;
+    char tmp[4096], file[4200], data[4200];
+    s_compact_dir(self->dir, tmp, sizeof tmp);
+    snprintf(file, sizeof file, "%s/data.mdb", tmp);
+    snprintf(data, sizeof data, "%s/data.mdb", self->dir);
+    struct stat st;
+    if (before)
+        *before = stat(data, &st) == 0 ? (uint64_t)st.st_size : 0;
+    s_compact_leftover(self->dir);
+    if (mkdir(tmp, 0700) != 0)
+        return -errno;
+    /* The copy holds only the live pages: freed pages, and the deleted bytes on them, stay
+     * behind in the old file, which the rename below unlinks. */
+    int rc = mdb_env_copy2(self->env, tmp, MDB_CP_COMPACT);
+    if (rc) {
+        s_compact_leftover(self->dir);
+        return s_mdb("compact_copy", rc);
+    }
+    if ((rc = s_fsync_path(file, O_RDONLY)) != 0) {
+        s_compact_leftover(self->dir);
+        return rc;
+    }
+    /* Between here and the rename the old file is still the store: a crash keeps it whole
+     * and the next open removes the copy. After the rename the copy is the store. */
+    mdb_env_close(self->env);
+    self->env = NULL;
+    if (rename(file, data) != 0) {
+        rc = -errno;
+        kp_log_err("store.compact", "step=rename errno=%d", -rc);
+    }
+    rmdir(tmp);
+    s_fsync_path(self->dir, O_RDONLY | O_DIRECTORY);
+    int orc = s_reopen(self);
+    /* Without its environment the service cannot go on; a bug or a disk failure. */
+    assert(orc == 0 && "the store reopens after compaction");
+    if (after)
+        *after = stat(data, &st) == 0 ? (uint64_t)st.st_size : 0;
+    return rc;
 }

@@ -73,6 +73,18 @@ int kp_store_turn_commit(kp_store_t *self, int64_t *commit_ms);
 /* Aborts the turn; nothing of it is written. */
 void kp_store_turn_abort(kp_store_t *self);
 
+/* ---- erasure ------------------------------------------------------------------------------ */
+
+/* Rewrites the store as a compacting copy (mdb_env_copy2 with MDB_CP_COMPACT) and puts it in
+ * place of data.mdb, so that the bytes of deleted records leave the disk: LMDB keeps a deleted
+ * record's bytes on its freed page until that page is reused, and the copy holds live pages
+ * only. Only between turns (no turn open; else KP_EINVAL). The copy is written beside the
+ * store, synced, and renamed over data.mdb; a crash before the rename keeps the old store and
+ * the next open removes the copy. The environment is reopened afterwards, so handles from
+ * kp_store_env or kp_store_dbi taken before must not be kept across the call. *before and
+ * *after (may be NULL) get the file sizes. Returns 0 or a KP code (logged). */
+int kp_store_compact(kp_store_t *self, uint64_t *before, uint64_t *after);
+
 /* ---- the log ---------------------------------------------------------------------------- */
 
 /* The last committed sequence number (0 when the log is empty). */
