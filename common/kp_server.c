@@ -57,6 +57,7 @@ struct kp_call {
     const void *body;
     MDB_txn *txn;
     unsigned role;
+    const char *sources; /* the key's bound source names ("" or "a,b"); NULL without keys */
     bool answered, idem_hit, wrote;
     Kumppani__V1__Code code;
     char msg[256];
@@ -171,6 +172,14 @@ unsigned
 kp_call_role(const kp_call_t *call)
 {
     return call->role;
+}
+
+bool
+kp_call_source_allowed(const kp_call_t *call, const char *source)
+{
+    if (call->role != KP_ROLE_PUBLISHER)
+        return true;
+    return kp_sources_contain(call->sources, source);
 }
 
 const char *
@@ -527,8 +536,16 @@ s_dispatch(kp_server_t *self, zmq_msg_t *id, bool delim, zmq_msg_t *payload)
     }
     kp_call_t call = {.srv = self, .req = req};
     if (self->opts.keys) {
+        /* "<role>" or "<role> <sources>" (kp_zsock): the role word, then the bound names. */
         const char *uid = zmq_msg_gets(payload, "User-Id");
-        call.role = uid ? kp_role_parse(uid) : 0;
+        char role[32] = "";
+        if (uid) {
+            const char *sp = strchr(uid, ' ');
+            size_t n = sp ? (size_t)(sp - uid) : strlen(uid);
+            snprintf(role, sizeof role, "%.*s", (int)(n < sizeof role ? n : 0), uid);
+            call.sources = sp ? sp + 1 : "";
+        }
+        call.role = kp_role_parse(role);
     } else {
         call.role = KP_ROLE_ADMIN;
     }

@@ -144,9 +144,12 @@ kp_keypair_load(kp_keypair_t *kp, const char *dir, const char *name)
 
 /* ---- allow-list ------------------------------------------------------------------------ */
 
+#define KP_SOURCES_MAX 600 /* 8 names of 64 and their commas, with room */
+
 typedef struct {
     uint8_t key[32];
     unsigned role;
+    char sources[KP_SOURCES_MAX]; /* "" or "a,b": what a publisher may submit under */
 } allow_entry_t;
 
 struct kp_allow {
@@ -196,6 +199,76 @@ kp_allow_add(kp_allow_t *self, const char *z85_pub, unsigned role)
     return 0;
 }
 
+/* A valid source list: 1..8 names of 1..64 of [a-z0-9._-], separated by single commas. */
+static bool
+s_sources_valid(const char *v)
+{
+    size_t len = 0, names = 1;
+    if (!*v || strlen(v) >= KP_SOURCES_MAX)
+        return false;
+    for (const char *p = v;; p++) {
+        char c = *p;
+        if (c == ',' || c == 0) {
+            if (len == 0 || len > 64)
+                return false;
+            if (c == 0)
+                return names <= 8;
+            names++;
+            len = 0;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return false;
+        len++;
+    }
+}
+
+bool
+kp_sources_contain(const char *list, const char *source)
+{
+    size_t n = strlen(source);
+    if (!list || n == 0)
+        return false;
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && memcmp(p, source, n) == 0)
+            return true;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return false;
+}
+
+static allow_entry_t *
+s_find_entry(const kp_allow_t *self, const uint8_t key[32])
+{
+    allow_entry_t e;
+    memcpy(e.key, key, 32);
+    return self->n ? bsearch(&e, self->v, self->n, sizeof e, s_entry_cmp) : NULL;
+}
+
+int
+kp_allow_bind(kp_allow_t *self, const char *z85_pub, const char *sources)
+{
+    uint8_t key[32];
+    if (!kp_z85_key_valid(z85_pub) || !zmq_z85_decode(key, z85_pub) || !s_sources_valid(sources))
+        return KP_EINVAL;
+    allow_entry_t *e = s_find_entry(self, key);
+    if (!e)
+        return KP_EINVAL;
+    snprintf(e->sources, sizeof e->sources, "%s", sources);
+    return 0;
+}
+
+const char *
+kp_allow_sources(const kp_allow_t *self, const uint8_t key[32])
+{
+    const allow_entry_t *e = s_find_entry(self, key);
+    return e ? e->sources : "";
+}
+
 int
 kp_allow_load(kp_allow_t **out, const char *path)
 {
@@ -203,7 +276,7 @@ kp_allow_load(kp_allow_t **out, const char *path)
     if (!f)
         return -errno;
     kp_allow_t *self = kp_allow_new();
-    char line[512];
+    char line[1024];
     int lineno = 0, rc = 0;
     while (fgets(line, sizeof line, f)) {
         lineno++;
@@ -215,15 +288,22 @@ kp_allow_load(kp_allow_t **out, const char *path)
                 *p = 0;
                 break;
             }
-        char key[64], role[32], extra[8];
-        int n = sscanf(line, "%63s %31s %7s", key, role, extra);
+        char key[64], role[32], bind[KP_SOURCES_MAX + 16], extra[8];
+        int n = sscanf(line, "%63s %31s %615s %7s", key, role, bind, extra);
         if (n <= 0)
             continue;
-        if (n != 2 || kp_allow_add(self, key, kp_role_parse(role)) != 0) {
-            kp_log_err("allow.parse", "line=%d", lineno);
+        if (n < 2 || n > 3 || kp_allow_add(self, key, kp_role_parse(role)) != 0 ||
+            (n == 3 &&
+             (strncmp(bind, "sources=", 8) != 0 || kp_allow_bind(self, key, bind + 8) != 0))) {
+            kp_log_err("allow.parse", "line=%d what=\"<key> <role> [sources=a,b]\"", lineno);
             rc = KP_ECONFIG;
             break;
         }
+        if (n == 2 && kp_role_parse(role) == KP_ROLE_PUBLISHER)
+            kp_log_warn("allow.unbound",
+                        "line=%d what=\"a publisher bound to no source may "
+                        "submit nothing: add sources=<name>\"",
+                        lineno);
     }
     fclose(f);
     if (rc) {
@@ -237,10 +317,7 @@ kp_allow_load(kp_allow_t **out, const char *path)
 unsigned
 kp_allow_role(const kp_allow_t *self, const uint8_t key[32])
 {
-    allow_entry_t e;
-    memcpy(e.key, key, 32);
-    const allow_entry_t *hit =
-        self->n ? bsearch(&e, self->v, self->n, sizeof e, s_entry_cmp) : NULL;
+    const allow_entry_t *hit = s_find_entry(self, key);
     return hit ? hit->role : 0;
 }
 
@@ -372,7 +449,10 @@ s_zap_handle(kp_zap_t *self)
     } else {
         self->admitted++;
         kp_log_debug("zap.admit", "role=%s", kp_role_name(role));
-        s_zap_reply(self->sock, &f[1], "200", "OK", kp_role_name(role));
+        const char *sources = kp_allow_sources(self->allow, zmq_msg_data(&f[6]));
+        char user[KP_SOURCES_MAX + 32];
+        snprintf(user, sizeof user, "%s%s%s", kp_role_name(role), *sources ? " " : "", sources);
+        s_zap_reply(self->sock, &f[1], "200", "OK", user);
     }
 done:
     for (int i = 0; i < n; i++)

@@ -4,13 +4,17 @@
  *      <dir>/<name>.pub   the public key
  *      <dir>/<name>.key   the secret key (mode 0600)
  *  The allow-list is a text file, one key per line:
- *      <z85 public key> <role> [# comment]
+ *      <z85 public key> <role> [sources=<name>[,<name>...]] [# comment]
  *  with roles admin, publisher, reader and service (kp_role_parse). A '#' standing
  *  alone as a word starts a comment ('#' is also a Z85 digit, so keys may contain it).
+ *  sources= binds a publisher's key to the source names it may submit under (and whose
+ *  sign-ups it may cancel); a publisher key bound to no source may use none (DESIGN 7).
+ *  Source names are 1..64 of [a-z0-9._-], at most 8 per key.
  *
  *  When a service has a secret key, every socket it binds is a CURVE server with ZAP domain
  *  "kumppani" (and ZMQ_ZAP_ENFORCE_DOMAIN on), and the ZAP handler (kp_zap) admits only keys
- *  on the allow-list, passing the key's role to the service as the ZMQ "User-Id" property. */
+ *  on the allow-list, passing the key's role to the service as the ZMQ "User-Id" property:
+ *  "<role>" or "<role> <source>,<source>" for a bound key (kp_server splits it). */
 #ifndef KP_ZSOCK_H
 #define KP_ZSOCK_H
 
@@ -68,6 +72,16 @@ int kp_allow_load(kp_allow_t **out, const char *path);
 int kp_allow_add(kp_allow_t *self, const char *z85_pub, unsigned role);
 kp_allow_t *kp_allow_new(void);
 void kp_allow_destroy(kp_allow_t **self_p);
+
+/* Binds a listed key to a comma-separated list of source names. Returns 0 or KP_EINVAL (key
+ * not listed, or a bad list). */
+int kp_allow_bind(kp_allow_t *self, const char *z85_pub, const char *sources);
+
+/* The source names a key is bound to ("" if none; borrowed from the list). */
+const char *kp_allow_sources(const kp_allow_t *self, const uint8_t key[32]);
+
+/* True if source is one of the comma-separated names in list. */
+bool kp_sources_contain(const char *list, const char *source);
 
 /* The role of a 32-byte public key, or 0 if it is not on the list. */
 unsigned kp_allow_role(const kp_allow_t *self, const uint8_t key[32]);

@@ -209,7 +209,8 @@ class Suite:
             with open(os.path.join(self.keys_dir, "allow"), "w") as f:
                 f.write("# allow-list for the test\n")
                 f.write("%s admin\n" % self.pub("admin"))
-                f.write("%s publisher  # the county portal\n" % self.pub("publisher"))
+                f.write("%s publisher sources=county-portal  # the county portal\n"
+                        % self.pub("publisher"))
                 f.write("%s service\n" % self.pub("sink"))
 
     def pub(self, name):

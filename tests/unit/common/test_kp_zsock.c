@@ -249,11 +249,17 @@ test_allow_malformed(void **state)
     const struct {
         const char *before, *key, *after;
     } lines[] = {
-        {"", k.pub, "\n"},                              /* no role */
-        {"", k.pub, " root\n"},                         /* unknown role */
-        {"", k.pub, " admin extra\n"},                  /* a third word */
-        {"", key39, " admin\n"},                        /* a 39-character key */
-        {"# ok\n", k.pub, " admin\nnot-a-key admin\n"}, /* a bad line after a good one */
+        {"", k.pub, "\n"},                                     /* no role */
+        {"", k.pub, " root\n"},                                /* unknown role */
+        {"", k.pub, " admin extra\n"},                         /* a third word */
+        {"", key39, " admin\n"},                               /* a 39-character key */
+        {"# ok\n", k.pub, " admin\nnot-a-key admin\n"},        /* a bad line after a good one */
+        {"", k.pub, " publisher sources=\n"},                  /* an empty binding */
+        {"", k.pub, " publisher sources=Web Form\n"},          /* a name with a capital and space */
+        {"", k.pub, " publisher sources=a,,b\n"},              /* an empty name */
+        {"", k.pub, " publisher source=web\n"},                /* not sources= */
+        {"", k.pub, " publisher sources=a,b,c,d,e,f,g,h,i\n"}, /* nine names */
+        {"", k.pub, " publisher sources=a extra\n"},           /* a fourth word */
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
         snprintf(text, sizeof text, "%s%s%s", lines[i].before, lines[i].key, lines[i].after);
@@ -269,6 +275,48 @@ test_allow_malformed(void **state)
     assert_int_equal(kp_allow_load(&allow, path), -ENOENT);
 }
 
+/* A publisher key bound to its source names (issue: a publisher could submit under any
+ * source name and cancel another system's sign-ups). */
+static void
+test_allow_sources(void **state)
+{
+    fx_t *fx = *state;
+    kp_keypair_t k1, k2, k3;
+    s_keypair(&k1);
+    s_keypair(&k2);
+    s_keypair(&k3);
+    char text[512], path[128];
+    snprintf(text, sizeof text,
+             "%s publisher sources=web-form,county-portal # two systems of one vendor\n"
+             "%s publisher\n"
+             "%s admin\n",
+             k1.pub, k2.pub, k3.pub);
+    s_write(fx->dir, "allow", text);
+    snprintf(path, sizeof path, "%s/allow", fx->dir);
+    kp_allow_t *allow = NULL;
+    assert_int_equal(kp_allow_load(&allow, path), 0);
+    uint8_t raw[32];
+    assert_non_null(zmq_z85_decode(raw, k1.pub));
+    assert_int_equal(kp_allow_role(allow, raw), KP_ROLE_PUBLISHER);
+    assert_string_equal(kp_allow_sources(allow, raw), "web-form,county-portal");
+    assert_non_null(zmq_z85_decode(raw, k2.pub));
+    assert_string_equal(kp_allow_sources(allow, raw), "");
+    assert_true(kp_sources_contain("web-form,county-portal", "web-form"));
+    assert_true(kp_sources_contain("web-form,county-portal", "county-portal"));
+    assert_false(kp_sources_contain("web-form,county-portal", "web"));
+    assert_false(kp_sources_contain("web-form,county-portal", "county-portal2"));
+    assert_false(kp_sources_contain("", "web-form"));
+    assert_false(kp_sources_contain(NULL, "web-form"));
+    /* In memory. */
+    assert_int_equal(kp_allow_bind(allow, k2.pub, "kyselylomake"), 0);
+    assert_string_equal(kp_allow_sources(allow, raw), "kyselylomake");
+    assert_int_equal(kp_allow_bind(allow, k2.pub, "Bad"), KP_EINVAL);
+    kp_keypair_t unlisted;
+    s_keypair(&unlisted);
+    assert_int_equal(kp_allow_bind(allow, unlisted.pub, "web"), KP_EINVAL);
+    kp_allow_destroy(&allow);
+}
+
 int
 main(void)
 {
@@ -279,6 +327,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_keypair_load_errors, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_allow_load, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_allow_malformed, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_allow_sources, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
