@@ -357,6 +357,63 @@ kp_store_log_read(kp_store_t *self, MDB_txn *txn, uint64_t from, unsigned limit,
 }
 
 int
+kp_store_log_rewrite(kp_store_t *self, MDB_txn *txn, kp_store_rewrite_fn fn, void *arg,
+                     uint64_t *rewritten)
+{
+    MDB_cursor *c;
+    uint64_t n = 0;
+    int rc = mdb_cursor_open(txn, self->builtin[DB_LOG], &c);
+    if (rc)
+        return s_mdb("cursor_open", rc);
+    MDB_val k, v;
+    int frc = 0;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        Kumppani__V1__Event *ev = kumppani__v1__event__unpack(NULL, v.mv_size, v.mv_data);
+        if (!ev) {
+            kp_log_err("store.log_corrupt", "seq=%llu",
+                       (unsigned long long)(k.mv_size == 8 ? kp_be64_get(k.mv_data) : 0));
+            frc = KP_ECORRUPT;
+            break;
+        }
+        uint8_t *payload = NULL;
+        size_t payload_len = 0;
+        bool changed = false;
+        frc = fn(arg, ev, &payload, &payload_len, &changed);
+        if (frc == 0 && changed) {
+            /* The same event with the new payload: seq, source, time and type stay. */
+            ProtobufCBinaryData old = ev->payload;
+            ev->payload.data = payload;
+            ev->payload.len = payload_len;
+            size_t len = kumppani__v1__event__get_packed_size(ev);
+            uint8_t *buf = malloc(len ? len : 1);
+            if (!buf) {
+                frc = KP_ENOMEM;
+            } else {
+                kumppani__v1__event__pack(ev, buf);
+                MDB_val nv = {len, buf};
+                rc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT);
+                free(buf);
+                if (rc)
+                    frc = s_mdb("log_rewrite", rc);
+                else
+                    n++;
+            }
+            ev->payload = old; /* the caller's bytes are not freed with the event */
+        }
+        kumppani__v1__event__free_unpacked(ev, NULL);
+        if (frc)
+            break;
+    }
+    mdb_cursor_close(c);
+    if (rewritten)
+        *rewritten = n;
+    if (frc)
+        return frc;
+    return (rc == 0 || rc == MDB_NOTFOUND) ? 0 : s_mdb("log_rewrite", rc);
+}
+
+int
 kp_store_idem_get(kp_store_t *self, MDB_txn *txn, const void *key, size_t key_len, bool *found,
                   MDB_val *val)
 {

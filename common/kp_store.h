@@ -18,6 +18,8 @@
 #ifndef KP_STORE_H
 #define KP_STORE_H
 
+#include "kumppani/v1/log.pb-c.h"
+
 #include <lmdb.h>
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
@@ -108,6 +110,19 @@ int kp_store_log_append(kp_store_t *self, MDB_txn *txn, const char *type, const 
 int kp_store_log_read(kp_store_t *self, MDB_txn *txn, uint64_t from, unsigned limit,
                       size_t max_bytes, int (*fn)(void *, uint64_t, const void *, size_t),
                       void *arg);
+
+/* Called for each logged event by kp_store_log_rewrite. To change it, set *payload and
+ * *payload_len to the new encoded payload (memory the callback owns and keeps valid until its
+ * next call) and *changed to true. Returns 0 or a KP code (stops the rewrite). */
+typedef int (*kp_store_rewrite_fn)(void *arg, const Kumppani__V1__Event *ev, uint8_t **payload,
+                                   size_t *payload_len, bool *changed);
+
+/* Rewrites the payloads of logged events in txn (for an upgrade that takes personal data off
+ * an old log, or an erasure): each event keeps its seq, source, time and type. *rewritten
+ * (may be NULL) counts the events changed. Consumers that applied an event before keep their
+ * effect; a replay from now on returns the new payload. Returns 0 or a KP code. */
+int kp_store_log_rewrite(kp_store_t *self, MDB_txn *txn, kp_store_rewrite_fn fn, void *arg,
+                         uint64_t *rewritten);
 
 /* ---- small tables every service has ------------------------------------------------------ */
 

@@ -507,6 +507,56 @@ test_compact_erases_bytes(void **state)
     assert_true(s_has(fx, "after"));
 }
 
+static int
+s_scrub(void *arg, const Kumppani__V1__Event *ev, uint8_t **payload, size_t *payload_len,
+        bool *changed)
+{
+    (void)arg;
+    static uint8_t scrubbed[] = "scrubbed";
+    if (strcmp(ev->type, "Secret") == 0) {
+        *payload = scrubbed;
+        *payload_len = sizeof scrubbed - 1;
+        *changed = true;
+    }
+    return 0;
+}
+
+/* An upgrade takes personal data off an old log: the payload changes, the event stays. */
+static void
+test_log_rewrite(void **state)
+{
+    fx_t *fx = *state;
+    s_open(fx);
+    MDB_txn *txn;
+    uint8_t *ev;
+    size_t ev_len;
+    uint64_t seq;
+    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    static const char secret[] = "Pirkko Salainen pirkko@example.fi";
+    assert_int_equal(kp_store_log_append(fx->st, txn, "Secret", secret, sizeof secret - 1,
+                                         1700000000123, s_alloc, fx->a, &ev, &ev_len, &seq),
+                     0);
+    assert_int_equal(s_append(fx, txn, "Plain"), 2);
+    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
+    uint64_t n = 0;
+    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    assert_int_equal(kp_store_log_rewrite(fx->st, txn, s_scrub, NULL, &n), 0);
+    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
+    assert_int_equal(n, 1);
+    reads_t r = s_read(fx, 1, 100, 1 << 20, 0);
+    assert_int_equal(r.n, 2);
+    assert_string_equal(r.type[0], "Secret");
+    assert_string_equal(r.type[1], "Plain");
+    assert_int_equal(r.seq[0], 1);
+    assert_int_equal(kp_store_head(fx->st), 2);
+    /* After compaction the old payload is nowhere in the file. */
+    assert_int_equal(kp_store_compact(fx->st, NULL, NULL), 0);
+    char data[160];
+    snprintf(data, sizeof data, "%s/data.mdb", fx->dir);
+    assert_int_equal(s_count_in_file(data, "pirkko@example.fi"), 0);
+    assert_true(s_count_in_file(data, "scrubbed") > 0);
+}
+
 static void
 test_be64(void **state)
 {
@@ -532,6 +582,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_offsets, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_schema_version, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_compact_erases_bytes, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_log_rewrite, s_setup, s_teardown),
         cmocka_unit_test(test_be64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
