@@ -6,6 +6,7 @@
 #ifndef KP_CLI_H
 #define KP_CLI_H
 
+#include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,11 @@
  * Deriving them from the descriptors keeps the CLI in step with the schema. */
 
 #define CLI_NAME_MAX 48
+
+/* The readable name of value v of any enum whose value names start with prefix, into buf
+ * (CLI_NAME_MAX bytes); "unspecified" for 0 and "unknown-N" for a value the schema lacks.
+ * Returns buf. */
+const char *cli_enum_name(const ProtobufCEnumDescriptor *d, const char *prefix, int v, char *buf);
 
 /* The readable name of an EventKind, ParticipantRole, EventState, SignupState value into buf
  * (CLI_NAME_MAX bytes); "unspecified" for 0 and "unknown-N" for a value the schema lacks.

@@ -6,7 +6,10 @@
  *  (reply -> table or text) and flags for the shared steps: a positional ID copied into the
  *  request, an idempotency key, paging. cli_run_row does everything else the same way for
  *  every row: check the positional arguments, fill, make the key, connect, call, decode,
- *  print (--json: the row's JSON view, else the one descriptor walker cli_json_msg) and free.
+ *  print and free. --json goes through the one descriptor walker (cli_json_view): every field
+ *  under its .proto name, or, where the row names a view (cli_jview_t), the fields, keys and
+ *  conversions of that view (the events and notifier JSON that scripts read since the first
+ *  release uses readable names and Helsinki times, not the .proto names).
  *  A command that is not one call (keygen, CSV import, status of the whole suite) has a run
  *  function instead of a method.
  *
@@ -25,6 +28,7 @@
 #include "kp_arena.h"
 #include "kumppani.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
@@ -60,6 +64,31 @@ typedef struct {
     FILE *file;    /* an output file a fill opened (closed by the runner) */
 } cli_ctx_t;
 
+/* A JSON view of a message: an array of entries ended by key NULL, each naming a field of
+ * the message (field NULL: the same as key) and how to show it. The walker (cli_json_view)
+ * asserts that each field exists: a view that names a missing field is a bug. */
+enum {
+    CLI_J_PLAIN = 0, /* as the walker shows it (numbers, strings, enum value names, ...) */
+    CLI_J_TIME_S,    /* Unix seconds: Helsinki ISO 8601, or null for 0 */
+    CLI_J_TIME_MS,   /* Unix milliseconds: the same, to the second */
+    CLI_J_ISO_MS,    /* Unix milliseconds: Helsinki ISO 8601 (also for 0) */
+    CLI_J_NAME,      /* enum: the readable name (cli_enum_name with prefix) */
+    CLI_J_SHORT,     /* enum: the value name without prefix ("REMINDER"), "unknown" if none */
+    CLI_J_LEN,       /* bytes: their length */
+    CLI_J_HOW = 0xff,
+    CLI_J_OMIT_ZERO = 1 << 8,  /* leave the key out for 0, "", an unset message */
+    CLI_J_ZERO_EMPTY = 1 << 9, /* CLI_J_NAME: "" for 0 */
+};
+
+typedef struct cli_jview cli_jview_t;
+struct cli_jview {
+    const char *key;
+    const char *field;
+    unsigned how;
+    const char *prefix;     /* CLI_J_NAME, CLI_J_SHORT */
+    const cli_jview_t *sub; /* a message field (or each element of a repeated one) */
+};
+
 /* Row flags. */
 enum {
     CLI_POSITIONAL_ID = 1 << 0,  /* exactly one positive ID, stored as uint64 at id_at */
@@ -94,11 +123,15 @@ struct cli_cmd {
     const char *service;
     const char *method;
     const ProtobufCMessageDescriptor *in, *out;
-    size_t id_at;     /* CLI_POSITIONAL_ID: offset of the uint64 ID in the request */
-    cli_fill_fn fill; /* NULL: the request is the ID alone, or empty */
+    size_t id_at;       /* CLI_POSITIONAL_ID: offset of the uint64 ID in the request */
+    cli_fill_fn fill;   /* NULL: the request is the ID alone, or empty */
+    const char *unwrap; /* a message field of the reply that must be set: print and --json
+                           show it rather than the reply */
+    const char *noun;   /* what unwrap holds, for the message when it is missing: "an event" */
     cli_print_fn print;
-    cli_json_fn json; /* NULL: cli_json_msg of the whole reply */
-    cli_page_fn page; /* CLI_PAGED: instead of print and json */
+    const cli_jview_t *view; /* --json: the view of the reply (NULL: every field) */
+    cli_json_fn json;        /* --json computed rather than viewed (instead of view) */
+    cli_page_fn page;        /* CLI_PAGED: instead of print and json */
     /* Not one method call: the whole command. */
     int (*run)(cli_ctx_t *c);
 };
@@ -176,9 +209,9 @@ void *cli_alloc(cli_ctx_t *c, size_t n);
 /* Prints root as indented JSON on stdout and frees it. Returns EXIT_OK_. */
 int cli_json_print(json_t *root);
 
-/* Any message as JSON, field by field from its descriptor (names as in the .proto, enum
- * values by name). Caller owns. */
-json_t *cli_json_msg(const ProtobufCMessage *m);
+/* The one descriptor walker: message m as JSON through view, or with view NULL every field
+ * under its .proto name (enum values by name). Caller owns. */
+json_t *cli_json_view(const ProtobufCMessage *m, const cli_jview_t *view);
 
 /* A Unix time as ISO 8601 with the Helsinki offset, or JSON null for 0. */
 json_t *cli_json_time(int64_t t);

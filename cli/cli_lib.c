@@ -13,8 +13,8 @@
 
 /* ---- enum names ------------------------------------------------------------------------- */
 
-static const char *
-s_enum_name(const ProtobufCEnumDescriptor *d, const char *prefix, int v, char *buf)
+const char *
+cli_enum_name(const ProtobufCEnumDescriptor *d, const char *prefix, int v, char *buf)
 {
     if (v == 0) {
         snprintf(buf, CLI_NAME_MAX, "unspecified");
@@ -41,7 +41,7 @@ s_enum_parse(const ProtobufCEnumDescriptor *d, const char *prefix, const char *n
         return -1;
     for (unsigned i = 0; i < d->n_values; i++) {
         int v = d->values[i].value;
-        if (v != 0 && strcmp(s_enum_name(d, prefix, v, buf), name) == 0) {
+        if (v != 0 && strcmp(cli_enum_name(d, prefix, v, buf), name) == 0) {
             *out = v;
             return 0;
         }
@@ -61,7 +61,7 @@ s_enum_list(const ProtobufCEnumDescriptor *d, const char *prefix, char *buf, siz
         if (d->values[i].value == 0)
             continue;
         n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "",
-                              s_enum_name(d, prefix, d->values[i].value, name));
+                              cli_enum_name(d, prefix, d->values[i].value, name));
     }
     return buf;
 }
@@ -69,25 +69,25 @@ s_enum_list(const ProtobufCEnumDescriptor *d, const char *prefix, char *buf, siz
 const char *
 cli_kind_name(int v, char *buf)
 {
-    return s_enum_name(&kumppani__v1__event_kind__descriptor, "KIND_", v, buf);
+    return cli_enum_name(&kumppani__v1__event_kind__descriptor, "KIND_", v, buf);
 }
 
 const char *
 cli_role_name(int v, char *buf)
 {
-    return s_enum_name(&kumppani__v1__participant_role__descriptor, "ROLE_", v, buf);
+    return cli_enum_name(&kumppani__v1__participant_role__descriptor, "ROLE_", v, buf);
 }
 
 const char *
 cli_event_state_name(int v, char *buf)
 {
-    return s_enum_name(&kumppani__v1__event_state__descriptor, "EVENT_STATE_", v, buf);
+    return cli_enum_name(&kumppani__v1__event_state__descriptor, "EVENT_STATE_", v, buf);
 }
 
 const char *
 cli_signup_state_name(int v, char *buf)
 {
-    return s_enum_name(&kumppani__v1__signup_state__descriptor, "SIGNUP_STATE_", v, buf);
+    return cli_enum_name(&kumppani__v1__signup_state__descriptor, "SIGNUP_STATE_", v, buf);
 }
 
 int

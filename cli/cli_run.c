@@ -67,9 +67,66 @@ cli_json_str(const char *s)
     return json_string(s ? s : "");
 }
 
-static json_t *
-s_value_json(const ProtobufCFieldDescriptor *fd, const void *p)
+/* The size of one element of a repeated field, as protobuf-c lays the array out. */
+static size_t
+s_type_size(const ProtobufCFieldDescriptor *fd)
 {
+    switch (fd->type) {
+    case PROTOBUF_C_TYPE_BOOL:
+        return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return 8;
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return sizeof(void *);
+    case PROTOBUF_C_TYPE_BYTES:
+        return sizeof(ProtobufCBinaryData);
+    default:
+        return 4;
+    }
+}
+
+/* One value of field fd at p, shown as view entry v says (NULL: plain). */
+static json_t *
+s_value_json(const ProtobufCFieldDescriptor *fd, const void *p, const cli_jview_t *v)
+{
+    char buf[CLI_TIME_MAX + CLI_NAME_MAX];
+    switch (v ? v->how & CLI_J_HOW : CLI_J_PLAIN) {
+    case CLI_J_TIME_S:
+        assert(s_type_size(fd) == 8);
+        return cli_json_time(*(const int64_t *)p);
+    case CLI_J_TIME_MS:
+        assert(s_type_size(fd) == 8);
+        return cli_json_time(*(const int64_t *)p / 1000);
+    case CLI_J_ISO_MS:
+        assert(s_type_size(fd) == 8);
+        kp_time_iso(*(const int64_t *)p / 1000, buf, sizeof buf);
+        return json_string(buf);
+    case CLI_J_NAME:
+        assert(fd->type == PROTOBUF_C_TYPE_ENUM);
+        if (*(const int *)p == 0 && (v->how & CLI_J_ZERO_EMPTY))
+            return json_string("");
+        return json_string(cli_enum_name(fd->descriptor, v->prefix, *(const int *)p, buf));
+    case CLI_J_SHORT: {
+        assert(fd->type == PROTOBUF_C_TYPE_ENUM);
+        const ProtobufCEnumValue *ev =
+            protobuf_c_enum_descriptor_get_value(fd->descriptor, *(const int *)p);
+        size_t pl = strlen(v->prefix);
+        return json_string(!ev                                     ? "unknown"
+                           : strncmp(ev->name, v->prefix, pl) == 0 ? ev->name + pl
+                                                                   : ev->name);
+    }
+    case CLI_J_LEN:
+        assert(fd->type == PROTOBUF_C_TYPE_BYTES);
+        return json_integer((json_int_t)((const ProtobufCBinaryData *)p)->len);
+    default:
+        break;
+    }
     switch (fd->type) {
     case PROTOBUF_C_TYPE_BOOL:
         return json_boolean(*(const protobuf_c_boolean *)p);
@@ -104,55 +161,69 @@ s_value_json(const ProtobufCFieldDescriptor *fd, const void *p)
     }
     case PROTOBUF_C_TYPE_MESSAGE: {
         const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
-        return sub ? cli_json_msg(sub) : json_null();
+        return sub ? cli_json_view(sub, v ? v->sub : NULL) : json_null();
     }
     default:
         return json_null();
     }
 }
 
-/* The size of one element of a repeated field, as protobuf-c lays the array out. */
-static size_t
-s_type_size(const ProtobufCFieldDescriptor *fd)
+/* True for 0, "", no bytes and an unset message. */
+static bool
+s_is_zero(const ProtobufCFieldDescriptor *fd, const void *p)
 {
     switch (fd->type) {
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_STRING: {
+        const char *s = *(char *const *)p;
+        return !s || !*s;
+    }
     case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(void *);
+        return *(void *const *)p == NULL;
     case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
+        return ((const ProtobufCBinaryData *)p)->len == 0;
     default:
-        return 4;
+        for (size_t i = 0; i < s_type_size(fd); i++)
+            if (((const unsigned char *)p)[i])
+                return false;
+        return true;
     }
 }
 
-json_t *
-cli_json_msg(const ProtobufCMessage *m)
+/* Field fd of m (an array for a repeated field), or NULL when v leaves it out. */
+static json_t *
+s_field_json(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd, const cli_jview_t *v)
 {
-    json_t *o = json_object();
+    const char *p = (const char *)m + fd->offset;
+    if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+        size_t n = *(const size_t *)((const char *)m + fd->quantifier_offset);
+        const char *arr = *(char *const *)p;
+        json_t *a = json_array();
+        for (size_t k = 0; k < n; k++)
+            json_array_append_new(a, s_value_json(fd, arr + k * s_type_size(fd), v));
+        return a;
+    }
+    if (v && (v->how & CLI_J_OMIT_ZERO) && s_is_zero(fd, p))
+        return NULL;
+    return s_value_json(fd, p, v);
+}
+
+json_t *
+cli_json_view(const ProtobufCMessage *m, const cli_jview_t *view)
+{
     const ProtobufCMessageDescriptor *d = m->descriptor;
-    for (unsigned i = 0; i < d->n_fields; i++) {
-        const ProtobufCFieldDescriptor *fd = &d->fields[i];
-        const char *base = (const char *)m + fd->offset;
-        if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t n = *(const size_t *)((const char *)m + fd->quantifier_offset);
-            const char *arr = *(char *const *)base;
-            json_t *a = json_array();
-            for (size_t k = 0; k < n; k++)
-                json_array_append_new(a, s_value_json(fd, arr + k * s_type_size(fd)));
-            json_object_set_new(o, fd->name, a);
-        } else {
-            json_object_set_new(o, fd->name, s_value_json(fd, base));
-        }
+    json_t *o = json_object();
+    if (!view) {
+        for (unsigned i = 0; i < d->n_fields; i++)
+            json_object_set_new(o, d->fields[i].name, s_field_json(m, &d->fields[i], NULL));
+        return o;
+    }
+    for (const cli_jview_t *v = view; v->key; v++) {
+        const ProtobufCFieldDescriptor *fd =
+            protobuf_c_message_descriptor_get_field_by_name(d, v->field ? v->field : v->key);
+        assert(fd); /* a view names fields of its message */
+        json_t *j = s_field_json(m, fd, v);
+        if (j)
+            json_object_set_new(o, v->key, j);
     }
     return o;
 }
@@ -381,14 +452,25 @@ s_idem_key(cli_ctx_t *c, char *buf, const char **opt)
     return buf;
 }
 
-/* Prints a single reply: the row's JSON view or the walker, else the row's text. */
+/* Prints a single reply: the row's unwrapped field or the whole reply, as text or --json. */
 static int
 s_output(cli_ctx_t *c, const ProtobufCMessage *reply)
 {
     const cli_cmd_t *cmd = c->cmd;
+    const ProtobufCMessage *shown = reply;
+    if (cmd->unwrap) {
+        const ProtobufCFieldDescriptor *fd =
+            protobuf_c_message_descriptor_get_field_by_name(reply->descriptor, cmd->unwrap);
+        assert(fd && fd->type == PROTOBUF_C_TYPE_MESSAGE);
+        memcpy(&shown, (const char *)reply + fd->offset, sizeof shown);
+        if (!shown) {
+            cli_err("the %s service answered without %s", c->service, cmd->noun);
+            return EXIT_OTHER;
+        }
+    }
     if (!c->json)
-        return cmd->print(c, reply);
-    json_t *j = cmd->json ? cmd->json(c, reply) : cli_json_msg(reply);
+        return cmd->print(c, shown);
+    json_t *j = cmd->json ? cmd->json(c, shown) : cli_json_view(shown, cmd->view);
     return j ? cli_json_print(j) : EXIT_OTHER;
 }
 

@@ -2,7 +2,7 @@
  *
  *  Each command is a row (cli_cmd.h): one method of the expert-broker service (broker.proto),
  *  a fill function from the options, and a short table printer; with --json the whole reply
- *  through the one descriptor walker (cli_json_msg: field names as in broker.proto). */
+ *  through the one descriptor walker (cli_json_view: field names as in broker.proto). */
 #include "cli_cmd.h"
 #include "kp_time.h"
 #include "kumppani/v1/broker.pb-c.h"

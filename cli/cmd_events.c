@@ -21,97 +21,94 @@
 
 /* ---- events and sign-ups as JSON and text ------------------------------------------------ */
 
+static const cli_jview_t s_rule_view[] = {
+    {"role", NULL, CLI_J_NAME, "ROLE_", NULL},
+    {"max", "max_n", 0, NULL, NULL},
+    {"max_percent", NULL, 0, NULL, NULL},
+    {"reserved", "reserved_n", 0, NULL, NULL},
+    {0},
+};
+
+static const cli_jview_t s_count_view[] = {
+    {"role", NULL, CLI_J_NAME, "ROLE_", NULL},
+    {"confirmed", "confirmed_n", 0, NULL, NULL},
+    {"waitlisted", "waitlisted_n", 0, NULL, NULL},
+    {0},
+};
+
+/* EventInfo. */
+static const cli_jview_t s_event_view[] = {
+    {"id", NULL, 0, NULL, NULL},
+    {"kind", NULL, CLI_J_NAME, "KIND_", NULL},
+    {"title", NULL, 0, NULL, NULL},
+    {"municipality", "municipality_code", 0, NULL, NULL},
+    {"start", "start_unix", CLI_J_TIME_S, NULL, NULL},
+    {"end", "end_unix", CLI_J_TIME_S, NULL, NULL},
+    {"capacity", NULL, 0, NULL, NULL},
+    {"state", NULL, CLI_J_NAME, "EVENT_STATE_", NULL},
+    {"confirmed", "confirmed_n", 0, NULL, NULL},
+    {"waitlisted", "waitlisted_n", 0, NULL, NULL},
+    {"place", NULL, 0, NULL, NULL},
+    {"online_url", NULL, 0, NULL, NULL},
+    {"language", NULL, 0, NULL, NULL},
+    {"signup_deadline", "signup_deadline_unix", CLI_J_TIME_S, NULL, NULL},
+    {"created", "created_ms", CLI_J_TIME_MS, NULL, NULL},
+    {"updated", "updated_ms", CLI_J_TIME_MS, NULL, NULL},
+    {"theme", NULL, 0, NULL, NULL},
+    {"description", "description_text", 0, NULL, NULL},
+    {"organiser_organisation_id", NULL, CLI_J_OMIT_ZERO, NULL, NULL},
+    {"organiser_municipality", "organiser_municipality_code", 0, NULL, NULL},
+    {"offered", "offered_n", 0, NULL, NULL},
+    {"offer_window_minutes", NULL, 0, NULL, NULL},
+    {"series_id", NULL, 0, NULL, NULL},
+    {"series_index", NULL, 0, NULL, NULL},
+    {"sequence", NULL, 0, NULL, NULL},
+    {"previous_start", "previous_start_unix", CLI_J_TIME_S, NULL, NULL},
+    {"cancel_reason", "cancel_reason_text", 0, NULL, NULL},
+    {"memo_url", NULL, 0, NULL, NULL},
+    {"materials_url", NULL, 0, NULL, NULL},
+    {"attended", "attended_n", 0, NULL, NULL},
+    {"no_show", "no_show_n", 0, NULL, NULL},
+    {"role_rules", NULL, 0, NULL, s_rule_view},
+    {"role_balance", "role_counts", 0, NULL, s_count_view},
+    {0},
+};
+
+/* Signup. */
+static const cli_jview_t s_signup_view[] = {
+    {"id", NULL, 0, NULL, NULL},
+    {"event_id", NULL, 0, NULL, NULL},
+    {"source", NULL, 0, NULL, NULL},
+    {"external_id", NULL, 0, NULL, NULL},
+    {"name", NULL, 0, NULL, NULL},
+    {"email", NULL, 0, NULL, NULL},
+    {"phone", NULL, 0, NULL, NULL},
+    {"organisation", NULL, 0, NULL, NULL},
+    {"role", NULL, CLI_J_NAME, "ROLE_", NULL},
+    {"consent_reminders", NULL, 0, NULL, NULL},
+    {"language", NULL, 0, NULL, NULL},
+    {"state", NULL, CLI_J_NAME, "SIGNUP_STATE_", NULL},
+    {"created", "created_ms", CLI_J_TIME_MS, NULL, NULL},
+    {"updated", "updated_ms", CLI_J_TIME_MS, NULL, NULL},
+    {"companions", NULL, 0, NULL, NULL},
+    {"accessibility", "accessibility_text", 0, NULL, NULL},
+    {"dietary", "dietary_text", 0, NULL, NULL},
+    {"attendance", NULL, CLI_J_NAME | CLI_J_ZERO_EMPTY, "ATTENDANCE_", NULL},
+    {"offer_deadline", "offer_deadline_ms", CLI_J_TIME_MS, NULL, NULL},
+    {"cancel_reason", NULL, 0, NULL, NULL},
+    {0},
+};
+
 static json_t *
 s_event_json(const Kumppani__V1__EventInfo *e)
 {
-    char k[CLI_NAME_MAX], s[CLI_NAME_MAX];
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer((json_int_t)e->id));
-    json_object_set_new(o, "kind", json_string(cli_kind_name(e->kind, k)));
-    json_object_set_new(o, "title", cli_json_str(e->title));
-    json_object_set_new(o, "municipality", cli_json_str(e->municipality_code));
-    json_object_set_new(o, "start", cli_json_time(e->start_unix));
-    json_object_set_new(o, "end", cli_json_time(e->end_unix));
-    json_object_set_new(o, "capacity", json_integer(e->capacity));
-    json_object_set_new(o, "state", json_string(cli_event_state_name(e->state, s)));
-    json_object_set_new(o, "confirmed", json_integer(e->confirmed_n));
-    json_object_set_new(o, "waitlisted", json_integer(e->waitlisted_n));
-    json_object_set_new(o, "place", cli_json_str(e->place));
-    json_object_set_new(o, "online_url", cli_json_str(e->online_url));
-    json_object_set_new(o, "language", cli_json_str(e->language));
-    json_object_set_new(o, "signup_deadline", cli_json_time(e->signup_deadline_unix));
-    json_object_set_new(o, "created", cli_json_time(e->created_ms / 1000));
-    json_object_set_new(o, "updated", cli_json_time(e->updated_ms / 1000));
-    json_object_set_new(o, "theme", cli_json_str(e->theme));
-    json_object_set_new(o, "description", cli_json_str(e->description_text));
-    if (e->organiser_organisation_id)
-        json_object_set_new(o, "organiser_organisation_id",
-                            json_integer((json_int_t)e->organiser_organisation_id));
-    json_object_set_new(o, "organiser_municipality", cli_json_str(e->organiser_municipality_code));
-    json_object_set_new(o, "offered", json_integer(e->offered_n));
-    json_object_set_new(o, "offer_window_minutes", json_integer(e->offer_window_minutes));
-    json_object_set_new(o, "series_id", json_integer((json_int_t)e->series_id));
-    json_object_set_new(o, "series_index", json_integer(e->series_index));
-    json_object_set_new(o, "sequence", json_integer(e->sequence));
-    json_object_set_new(o, "previous_start", cli_json_time(e->previous_start_unix));
-    json_object_set_new(o, "cancel_reason", cli_json_str(e->cancel_reason_text));
-    json_object_set_new(o, "memo_url", cli_json_str(e->memo_url));
-    json_object_set_new(o, "materials_url", cli_json_str(e->materials_url));
-    json_object_set_new(o, "attended", json_integer(e->attended_n));
-    json_object_set_new(o, "no_show", json_integer(e->no_show_n));
-    json_t *rules = json_array(), *counts = json_array();
-    for (size_t i = 0; i < e->n_role_rules; i++) {
-        char rn[CLI_NAME_MAX];
-        json_t *r = json_object();
-        json_object_set_new(r, "role", json_string(cli_role_name(e->role_rules[i]->role, rn)));
-        json_object_set_new(r, "max", json_integer(e->role_rules[i]->max_n));
-        json_object_set_new(r, "max_percent", json_integer(e->role_rules[i]->max_percent));
-        json_object_set_new(r, "reserved", json_integer(e->role_rules[i]->reserved_n));
-        json_array_append_new(rules, r);
-    }
-    for (size_t i = 0; i < e->n_role_counts; i++) {
-        char rn[CLI_NAME_MAX];
-        json_t *r = json_object();
-        json_object_set_new(r, "role", json_string(cli_role_name(e->role_counts[i]->role, rn)));
-        json_object_set_new(r, "confirmed", json_integer(e->role_counts[i]->confirmed_n));
-        json_object_set_new(r, "waitlisted", json_integer(e->role_counts[i]->waitlisted_n));
-        json_array_append_new(counts, r);
-    }
-    json_object_set_new(o, "role_rules", rules);
-    json_object_set_new(o, "role_balance", counts);
-    return o;
+    return cli_json_view(&e->base, s_event_view);
 }
 
 static json_t *
 s_signup_json(const Kumppani__V1__Signup *s)
 {
-    char r[CLI_NAME_MAX], st[CLI_NAME_MAX];
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer((json_int_t)s->id));
-    json_object_set_new(o, "event_id", json_integer((json_int_t)s->event_id));
-    json_object_set_new(o, "source", cli_json_str(s->source));
-    json_object_set_new(o, "external_id", cli_json_str(s->external_id));
-    json_object_set_new(o, "name", cli_json_str(s->name));
-    json_object_set_new(o, "email", cli_json_str(s->email));
-    json_object_set_new(o, "phone", cli_json_str(s->phone));
-    json_object_set_new(o, "organisation", cli_json_str(s->organisation));
-    json_object_set_new(o, "role", json_string(cli_role_name(s->role, r)));
-    json_object_set_new(o, "consent_reminders", json_boolean(s->consent_reminders));
-    json_object_set_new(o, "language", cli_json_str(s->language));
-    json_object_set_new(o, "state", json_string(cli_signup_state_name(s->state, st)));
-    json_object_set_new(o, "created", cli_json_time(s->created_ms / 1000));
-    json_object_set_new(o, "updated", cli_json_time(s->updated_ms / 1000));
-    json_object_set_new(o, "companions", json_integer(s->companions));
-    json_object_set_new(o, "accessibility", cli_json_str(s->accessibility_text));
-    json_object_set_new(o, "dietary", cli_json_str(s->dietary_text));
-    json_object_set_new(
-        o, "attendance",
-        json_string(s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED  ? "attended"
-                    : s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_NO_SHOW ? "no-show"
-                                                                                    : ""));
-    json_object_set_new(o, "offer_deadline", cli_json_time(s->offer_deadline_ms / 1000));
-    json_object_set_new(o, "cancel_reason", cli_json_str(s->cancel_reason));
-    return o;
+    return cli_json_view(&s->base, s_signup_view);
 }
 
 static void
@@ -235,56 +232,20 @@ s_signup_row(const Kumppani__V1__Signup *s)
 
 /* ---- replies: EventReply, SignupReply, EventTextReply ------------------------------------ */
 
-static const Kumppani__V1__EventInfo *
-s_event_of(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    const Kumppani__V1__EventInfo *e = ((const Kumppani__V1__EventReply *)m)->event;
-    if (!e)
-        cli_err("the %s service answered without an event", c->service);
-    return e;
-}
-
 static int
 s_event_print(cli_ctx_t *c, const ProtobufCMessage *m)
 {
-    const Kumppani__V1__EventInfo *e = s_event_of(c, m);
-    if (!e)
-        return EXIT_OTHER;
-    s_event_text(e);
+    (void)c;
+    s_event_text((const Kumppani__V1__EventInfo *)m);
     return EXIT_OK_;
-}
-
-static json_t *
-s_event_reply_json(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    const Kumppani__V1__EventInfo *e = s_event_of(c, m);
-    return e ? s_event_json(e) : NULL;
-}
-
-static const Kumppani__V1__Signup *
-s_signup_of(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    const Kumppani__V1__Signup *s = ((const Kumppani__V1__SignupReply *)m)->signup;
-    if (!s)
-        cli_err("the %s service answered without a sign-up", c->service);
-    return s;
 }
 
 static int
 s_signup_print(cli_ctx_t *c, const ProtobufCMessage *m)
 {
-    const Kumppani__V1__Signup *s = s_signup_of(c, m);
-    if (!s)
-        return EXIT_OTHER;
-    s_signup_text(s);
+    (void)c;
+    s_signup_text((const Kumppani__V1__Signup *)m);
     return EXIT_OK_;
-}
-
-static json_t *
-s_signup_reply_json(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    const Kumppani__V1__Signup *s = s_signup_of(c, m);
-    return s ? s_signup_json(s) : NULL;
 }
 
 /* A text reply to --output FILE or stdout. */
@@ -306,17 +267,12 @@ s_text_print(cli_ctx_t *c, const ProtobufCMessage *m)
     return EXIT_OK_;
 }
 
-static json_t *
-s_text_json(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    const Kumppani__V1__EventTextReply *r = (const Kumppani__V1__EventTextReply *)m;
-    json_t *o = json_object();
-    json_object_set_new(o, "content_type", cli_json_str(r->content_type));
-    json_object_set_new(o, "filename", cli_json_str(r->filename));
-    json_object_set_new(o, "text", cli_json_str(r->text));
-    return o;
-}
+static const cli_jview_t s_text_view[] = {
+    {"content_type", NULL, 0, NULL, NULL},
+    {"filename", NULL, 0, NULL, NULL},
+    {"text", NULL, 0, NULL, NULL},
+    {0},
+};
 
 /* ---- fill helpers ------------------------------------------------------------------------ */
 
@@ -663,26 +619,17 @@ s_series_print(cli_ctx_t *c, const ProtobufCMessage *m)
     return EXIT_OK_;
 }
 
-static json_t *
-s_series_json(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    const Kumppani__V1__SeriesReply *r = (const Kumppani__V1__SeriesReply *)m;
-    json_t *o = json_object(), *arr = json_array();
-    json_object_set_new(o, "series_id", json_integer((json_int_t)r->series_id));
-    for (size_t i = 0; i < r->n_events; i++)
-        json_array_append_new(arr, s_event_json(r->events[i]));
-    json_object_set_new(o, "events", arr);
-    return o;
-}
+static const cli_jview_t s_series_view[] = {
+    {"series_id", NULL, 0, NULL, NULL},
+    {"events", NULL, 0, NULL, s_event_view},
+    {0},
+};
 
 /* The role balance of an event: one line or object per role, caps and reservations. */
 static json_t *
 s_balance(cli_ctx_t *c, const ProtobufCMessage *m)
 {
-    const Kumppani__V1__EventInfo *e = s_event_of(c, m);
-    if (!e)
-        return NULL;
+    const Kumppani__V1__EventInfo *e = (const Kumppani__V1__EventInfo *)m;
     json_t *arr = c->json ? json_array() : NULL;
     if (!arr) {
         printf("event %llu: %u of %s places confirmed, %u offered, %u waitlisted\n\n",
@@ -732,7 +679,8 @@ s_balance(cli_ctx_t *c, const ProtobufCMessage *m)
 static int
 s_balance_print(cli_ctx_t *c, const ProtobufCMessage *m)
 {
-    return s_event_of(c, m) ? (s_balance(c, m), EXIT_OK_) : EXIT_OTHER;
+    s_balance(c, m);
+    return EXIT_OK_;
 }
 
 static int
@@ -761,22 +709,28 @@ s_stats(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
-static json_t *
-s_stats_row_json(const Kumppani__V1__EventStatsRow *r)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "key", cli_json_str(r->key));
-    if (r->title && *r->title)
-        json_object_set_new(o, "title", cli_json_str(r->title));
-    json_object_set_new(o, "events", json_integer(r->events_n));
-    json_object_set_new(o, "held", json_integer(r->held_n));
-    json_object_set_new(o, "cancelled", json_integer(r->cancelled_n));
-    json_object_set_new(o, "participants", json_integer(r->participants_n));
-    json_object_set_new(o, "waitlisted", json_integer(r->waitlisted_n));
-    json_object_set_new(o, "attended", json_integer(r->attended_n));
-    json_object_set_new(o, "no_show", json_integer(r->no_show_n));
-    return o;
-}
+static const cli_jview_t s_stats_row_view[] = {
+    {"key", NULL, 0, NULL, NULL},
+    {"title", NULL, CLI_J_OMIT_ZERO, NULL, NULL},
+    {"events", "events_n", 0, NULL, NULL},
+    {"held", "held_n", 0, NULL, NULL},
+    {"cancelled", "cancelled_n", 0, NULL, NULL},
+    {"participants", "participants_n", 0, NULL, NULL},
+    {"waitlisted", "waitlisted_n", 0, NULL, NULL},
+    {"attended", "attended_n", 0, NULL, NULL},
+    {"no_show", "no_show_n", 0, NULL, NULL},
+    {0},
+};
+
+static const cli_jview_t s_stats_view[] = {
+    {"total", NULL, CLI_J_OMIT_ZERO, NULL, s_stats_row_view},
+    {"by_kind", NULL, 0, NULL, s_stats_row_view},
+    {"by_municipality", NULL, 0, NULL, s_stats_row_view},
+    {"by_role", NULL, 0, NULL, s_stats_row_view},
+    {"by_month", NULL, 0, NULL, s_stats_row_view},
+    {"by_event", NULL, 0, NULL, s_stats_row_view},
+    {0},
+};
 
 typedef struct {
     const char *name;
@@ -792,25 +746,6 @@ s_stats_groups(const Kumppani__V1__EventStatsReply *r, stats_group_t g[5])
     g[2] = (stats_group_t){"by_role", r->by_role, r->n_by_role};
     g[3] = (stats_group_t){"by_month", r->by_month, r->n_by_month};
     g[4] = (stats_group_t){"by_event", r->by_event, r->n_by_event};
-}
-
-static json_t *
-s_stats_json(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    const Kumppani__V1__EventStatsReply *r = (const Kumppani__V1__EventStatsReply *)m;
-    stats_group_t g[5];
-    s_stats_groups(r, g);
-    json_t *o = json_object();
-    if (r->total)
-        json_object_set_new(o, "total", s_stats_row_json(r->total));
-    for (size_t i = 0; i < 5; i++) {
-        json_t *arr = json_array();
-        for (size_t j = 0; j < g[i].n; j++)
-            json_array_append_new(arr, s_stats_row_json(g[i].v[j]));
-        json_object_set_new(o, g[i].name, arr);
-    }
-    return o;
 }
 
 static int
@@ -998,16 +933,18 @@ static const cli_optspec_t s_att_opts[] = {
 
 /* The columns every row of a kind shares. */
 #define EVENT_OUT                                                                                  \
-    .service = EV, CLI_OUT(event_reply), .print = s_event_print, .json = s_event_reply_json
+    .service = EV, CLI_OUT(event_reply), .unwrap = "event", .noun = "an event",                    \
+    .print = s_event_print, .view = s_event_view
 #define EVENT_REF(m, more)                                                                         \
     .method = m, CLI_IN(event_ref), .flags = CLI_POSITIONAL_ID | (more),                           \
     .id_at = offsetof(Kumppani__V1__EventRef, event_id)
 #define SIGNUP_OUT                                                                                 \
-    .service = EV, CLI_OUT(signup_reply), .print = s_signup_print, .json = s_signup_reply_json
+    .service = EV, CLI_OUT(signup_reply), .unwrap = "signup", .noun = "a sign-up",                 \
+    .print = s_signup_print, .view = s_signup_view
 #define SIGNUP_REF(m)                                                                              \
     .method = m, CLI_IN(cancel_signup_request), .fill = s_signup_ref, .opts = s_ref_opts
 #define TEXT_OUT                                                                                   \
-    .service = EV, CLI_OUT(event_text_reply), .print = s_text_print, .json = s_text_json
+    .service = EV, CLI_OUT(event_text_reply), .print = s_text_print, .view = s_text_view
 
 const cli_cmd_t cli_cmds_events[] = {
     {.words = "events create",
@@ -1151,7 +1088,7 @@ const cli_cmd_t cli_cmds_events[] = {
      CLI_OUT(series_reply),
      .fill = s_series,
      .print = s_series_print,
-     .json = s_series_json},
+     .view = s_series_view},
     {.words = "events balance",
      .opts = s_none_opts,
      .help = "Usage: kumppani events balance ID\n"
@@ -1159,6 +1096,8 @@ const cli_cmd_t cli_cmds_events[] = {
      EVENT_REF("events.event.get", 0),
      .service = EV,
      CLI_OUT(event_reply),
+     .unwrap = "event",
+     .noun = "an event",
      .print = s_balance_print,
      .json = s_balance},
     {.words = "events door-csv",
@@ -1197,7 +1136,7 @@ const cli_cmd_t cli_cmds_events[] = {
      CLI_OUT(event_stats_reply),
      .fill = s_stats,
      .print = s_stats_print,
-     .json = s_stats_json},
+     .view = s_stats_view},
     {.words = "events cancel-signup",
      .help = "Usage: kumppani events cancel-signup " REF_HELP "\n"
              "Cancels a sign-up; the freed place goes to the waitlist.\n",

@@ -1,8 +1,7 @@
 /*  cmd_notifier.c: the `kumppani notifier ...` commands, as rows (cli_cmd.h): status and
  *  history of a notification, a preview of it, dead letters and their retry, the schedule of
- *  an event, and opt-out per channel. A notification has its own JSON view (s_json: short enum
- *  names, times in Helsinki ISO 8601, "history"), which scripts read; the rows use it instead
- *  of the descriptor walker. */
+ *  an event, and opt-out per channel. A notification's JSON is a view (s_notification_view:
+ *  short enum names, times in Helsinki ISO 8601, "history"), the shape scripts read. */
 #include "cli_cmd.h"
 #include "kp_time.h"
 #include "kumppani/v1/notifier.pb-c.h"
@@ -49,31 +48,37 @@ s_ms(int64_t ms, char *buf, size_t len)
     kp_time_format(ms / 1000, buf, len);
 }
 
-static json_t *
-s_json(const Kumppani__V1__Notification *n)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "key", cli_json_str(n->key));
-    json_object_set_new(o, "kind", cli_json_str(s_kind(n->kind)));
-    json_object_set_new(o, "channel", cli_json_str(s_channel(n->channel)));
-    json_object_set_new(o, "state", cli_json_str(s_state(n->state)));
-    json_object_set_new(o, "due", cli_json_time(n->due_ms / 1000));
-    json_object_set_new(o, "attempts_n", json_integer(n->attempts_n));
-    json_object_set_new(o, "event_id", json_integer((json_int_t)n->event_id));
-    json_object_set_new(o, "signup_id", json_integer((json_int_t)n->signup_id));
-    json_object_set_new(o, "language", cli_json_str(n->language));
-    json_object_set_new(o, "urgent", json_boolean(n->urgent));
-    json_t *h = json_array();
-    for (size_t i = 0; i < n->n_attempts; i++) {
-        json_t *a = json_object();
-        json_object_set_new(a, "time", cli_json_time(n->attempts[i]->time_ms / 1000));
-        json_object_set_new(a, "ok", json_boolean(n->attempts[i]->ok));
-        json_object_set_new(a, "result", cli_json_str(n->attempts[i]->result));
-        json_array_append_new(h, a);
-    }
-    json_object_set_new(o, "history", h);
-    return o;
-}
+static const cli_jview_t s_attempt_view[] = {
+    {"time", "time_ms", CLI_J_TIME_MS, NULL, NULL},
+    {"ok", NULL, 0, NULL, NULL},
+    {"result", NULL, 0, NULL, NULL},
+    {0},
+};
+
+static const cli_jview_t s_notification_view[] = {
+    {"key", NULL, 0, NULL, NULL},
+    {"kind", NULL, CLI_J_SHORT, "MESSAGE_KIND_", NULL},
+    {"channel", NULL, CLI_J_SHORT, "CHANNEL_", NULL},
+    {"state", NULL, CLI_J_SHORT, "NOTIFICATION_STATE_", NULL},
+    {"due", "due_ms", CLI_J_TIME_MS, NULL, NULL},
+    {"attempts_n", NULL, 0, NULL, NULL},
+    {"event_id", NULL, 0, NULL, NULL},
+    {"signup_id", NULL, 0, NULL, NULL},
+    {"language", NULL, 0, NULL, NULL},
+    {"urgent", NULL, 0, NULL, NULL},
+    {"history", "attempts", 0, NULL, s_attempt_view},
+    {0},
+};
+
+static const cli_jview_t s_preview_view[] = {
+    {"subject", NULL, 0, NULL, NULL},
+    {"body", "body_text", 0, NULL, NULL},
+    {"ical", "ical_text", 0, NULL, NULL},
+    {"message", "message_text", 0, NULL, NULL},
+    {0},
+};
+
+static const cli_jview_t s_optout_view[] = {{"opted_out", NULL, 0, NULL, NULL}, {0}};
 
 static void
 s_row_header(void)
@@ -102,31 +107,11 @@ s_key(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
-static const Kumppani__V1__Notification *
-s_notification_of(const ProtobufCMessage *m)
-{
-    const Kumppani__V1__Notification *n =
-        ((const Kumppani__V1__NotificationReply *)m)->notification;
-    if (!n)
-        cli_err("the service answered without a notification");
-    return n;
-}
-
-static json_t *
-s_show_json(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    const Kumppani__V1__Notification *n = s_notification_of(m);
-    return n ? s_json(n) : NULL;
-}
-
 static int
 s_show_print(cli_ctx_t *c, const ProtobufCMessage *m)
 {
     (void)c;
-    const Kumppani__V1__Notification *n = s_notification_of(m);
-    if (!n)
-        return EXIT_OTHER;
+    const Kumppani__V1__Notification *n = (const Kumppani__V1__Notification *)m;
     char t[CLI_TIME_MAX];
     printf("key:       %s\nkind:      %s\nchannel:   %s\nstate:     %s\n", n->key, s_kind(n->kind),
            s_channel(n->channel), s_state(n->state));
@@ -141,19 +126,6 @@ s_show_print(cli_ctx_t *c, const ProtobufCMessage *m)
         printf("  %s  %-4s %s\n", t, n->attempts[i]->ok ? "ok" : "fail", n->attempts[i]->result);
     }
     return EXIT_OK_;
-}
-
-static json_t *
-s_preview_json(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    const Kumppani__V1__PreviewReply *r = (const Kumppani__V1__PreviewReply *)m;
-    json_t *o = json_object();
-    json_object_set_new(o, "subject", cli_json_str(r->subject));
-    json_object_set_new(o, "body", cli_json_str(r->body_text));
-    json_object_set_new(o, "ical", cli_json_str(r->ical_text));
-    json_object_set_new(o, "message", cli_json_str(r->message_text));
-    return o;
 }
 
 static int
@@ -175,7 +147,7 @@ s_list_json(cli_ctx_t *c, const ProtobufCMessage *m)
     const Kumppani__V1__ListNotificationsReply *r = (const Kumppani__V1__ListNotificationsReply *)m;
     json_t *arr = json_array();
     for (size_t i = 0; i < r->n_notifications; i++)
-        json_array_append_new(arr, s_json(r->notifications[i]));
+        json_array_append_new(arr, cli_json_view(&r->notifications[i]->base, s_notification_view));
     return arr;
 }
 
@@ -218,16 +190,6 @@ s_optout(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
-static json_t *
-s_optout_json(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    json_t *o = json_object();
-    json_object_set_new(o, "opted_out",
-                        json_boolean(((const Kumppani__V1__OptOutReply *)m)->opted_out));
-    return o;
-}
-
 static int
 s_optout_print(cli_ctx_t *c, const ProtobufCMessage *m)
 {
@@ -253,8 +215,10 @@ const cli_cmd_t cli_cmds_notifier[] = {
      .method = "notifier.status",
      CLI_IN(notification_ref),
      CLI_OUT(notification_reply),
+     .unwrap = "notification",
+     .noun = "a notification",
      .fill = s_key,
-     .json = s_show_json,
+     .view = s_notification_view,
      .print = s_show_print},
     {.words = "notifier preview",
      .opts = s_preview_opts,
@@ -267,7 +231,7 @@ const cli_cmd_t cli_cmds_notifier[] = {
      CLI_IN(notification_ref),
      CLI_OUT(preview_reply),
      .fill = s_key,
-     .json = s_preview_json,
+     .view = s_preview_view,
      .print = s_preview_print},
     {.words = "notifier dead",
      .opts = s_dead_opts,
@@ -289,8 +253,10 @@ const cli_cmd_t cli_cmds_notifier[] = {
      .method = "notifier.dead.retry",
      CLI_IN(notification_ref),
      CLI_OUT(notification_reply),
+     .unwrap = "notification",
+     .noun = "a notification",
      .fill = s_key,
-     .json = s_show_json,
+     .view = s_notification_view,
      .print = s_show_print},
     {.words = "notifier schedule",
      .opts = s_none,
@@ -315,7 +281,7 @@ const cli_cmd_t cli_cmds_notifier[] = {
      CLI_IN(opt_out_request),
      CLI_OUT(opt_out_reply),
      .fill = s_optout,
-     .json = s_optout_json,
+     .view = s_optout_view,
      .print = s_optout_print},
     {0},
 };

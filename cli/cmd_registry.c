@@ -2,7 +2,7 @@
  *
  *  Every command is a row (cli_cmd.h): one method of the registry (registry.proto), a fill
  *  function from the options and a table printer. --json prints the reply through the one
- *  descriptor walker (cli_json_msg), so the JSON always has every field the service sent.
+ *  descriptor walker (cli_json_view), so the JSON always has every field the service sent.
  *  Creating commands (register, person-add, assign) send an idempotency key: --key K, or a
  *  random one that is printed when the service cannot be reached, so a retry with --key K
  *  cannot create a duplicate. Update reads the organisation first and writes back what the
@@ -236,7 +236,7 @@ s_search_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
     }
     for (size_t i = 0; i < r->n_organisations && c->left > 0; i++, c->left--) {
         if (c->out)
-            json_array_append_new(c->out, cli_json_msg(&r->organisations[i]->base));
+            json_array_append_new(c->out, cli_json_view(&r->organisations[i]->base, NULL));
         else
             s_org_row(r->organisations[i]);
     }
@@ -513,7 +513,7 @@ s_import_pass(cli_ctx_t *c, int kind, char *text, size_t len, bool dry, bool ski
         sum->skipped += r->skipped;
         for (size_t i = 0; i < r->n_errors; i++) {
             if (errs)
-                json_array_append_new(errs, cli_json_msg(&r->errors[i]->base));
+                json_array_append_new(errs, cli_json_view(&r->errors[i]->base, NULL));
             else
                 fprintf(stderr, "line %u: %s\n", r->errors[i]->line, r->errors[i]->reason);
         }

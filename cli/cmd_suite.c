@@ -104,6 +104,16 @@ s_replay_fill(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
+/* A log entry: its payload only by length. */
+static const cli_jview_t s_event_view[] = {
+    {"seq", NULL, 0, NULL, NULL},
+    {"source", NULL, 0, NULL, NULL},
+    {"type", NULL, 0, NULL, NULL},
+    {"time", "time_ms", CLI_J_ISO_MS, NULL, NULL},
+    {"payload_len", "payload", CLI_J_LEN, NULL, NULL},
+    {0},
+};
+
 static int
 s_replay_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 {
@@ -119,17 +129,11 @@ s_replay_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
     size_t n = r->n_events;
     for (size_t i = 0; i < n && c->left > 0; i++, c->left--) {
         const Kumppani__V1__Event *e = r->events[i];
-        char t[CLI_TIME_MAX];
-        kp_time_iso(e->time_ms / 1000, t, sizeof t);
         if (c->out) {
-            json_t *o = json_object();
-            json_object_set_new(o, "seq", json_integer((json_int_t)e->seq));
-            json_object_set_new(o, "source", cli_json_str(e->source));
-            json_object_set_new(o, "type", cli_json_str(e->type));
-            json_object_set_new(o, "time", json_string(t));
-            json_object_set_new(o, "payload_len", json_integer((json_int_t)e->payload.len));
-            json_array_append_new(c->out, o);
+            json_array_append_new(c->out, cli_json_view(&e->base, s_event_view));
         } else {
+            char t[CLI_TIME_MAX];
+            kp_time_iso(e->time_ms / 1000, t, sizeof t);
             printf("%-10llu %-25s %s\n", (unsigned long long)e->seq, t, e->type);
         }
         rq->from_seq = e->seq + 1;
@@ -138,30 +142,23 @@ s_replay_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
     return n > 0 && rq->from_seq <= r->head_seq && c->left > 0;
 }
 
-static json_t *
-s_health_json(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    const Kumppani__V1__HealthReply *r = (const Kumppani__V1__HealthReply *)m;
-    json_t *o = json_object(), *cons = json_array();
-    json_object_set_new(o, "service", cli_json_str(r->service));
-    json_object_set_new(o, "head_seq", json_integer((json_int_t)r->head_seq));
-    json_object_set_new(o, "last_commit", cli_json_time(r->last_commit_ms / 1000));
-    json_object_set_new(o, "started", cli_json_time(r->started_ms / 1000));
-    json_object_set_new(o, "commits", json_integer((json_int_t)r->commits));
-    json_object_set_new(o, "committed_requests", json_integer((json_int_t)r->committed_requests));
-    for (size_t i = 0; i < r->n_consumers; i++) {
-        json_t *l = json_object();
-        json_object_set_new(l, "source", cli_json_str(r->consumers[i]->source));
-        json_object_set_new(l, "applied_seq",
-                            json_integer((json_int_t)r->consumers[i]->applied_seq));
-        json_object_set_new(l, "source_head_seq",
-                            json_integer((json_int_t)r->consumers[i]->source_head_seq));
-        json_array_append_new(cons, l);
-    }
-    json_object_set_new(o, "consumers", cons);
-    return o;
-}
+static const cli_jview_t s_consumer_view[] = {
+    {"source", NULL, 0, NULL, NULL},
+    {"applied_seq", NULL, 0, NULL, NULL},
+    {"source_head_seq", NULL, 0, NULL, NULL},
+    {0},
+};
+
+static const cli_jview_t s_health_view[] = {
+    {"service", NULL, 0, NULL, NULL},
+    {"head_seq", NULL, 0, NULL, NULL},
+    {"last_commit", "last_commit_ms", CLI_J_TIME_MS, NULL, NULL},
+    {"started", "started_ms", CLI_J_TIME_MS, NULL, NULL},
+    {"commits", NULL, 0, NULL, NULL},
+    {"committed_requests", NULL, 0, NULL, NULL},
+    {"consumers", NULL, 0, NULL, s_consumer_view},
+    {0},
+};
 
 static int
 s_health_print(cli_ctx_t *c, const ProtobufCMessage *m)
@@ -334,7 +331,7 @@ const cli_cmd_t cli_cmds_suite[] = {
      CLI_IN(health_request),
      CLI_OUT(health_reply),
      .print = s_health_print,
-     .json = s_health_json},
+     .view = s_health_view},
     {.words = "status",
      .opts = s_none,
      .help = "Usage: kumppani status\n"

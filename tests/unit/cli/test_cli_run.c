@@ -1,8 +1,9 @@
 /*  test_cli_run: the one runner of the kumppani CLI's rows (cli_run.c): the comma-list
- *  splitter, the descriptor-to-JSON walker, and a row's steps up to the call: the positional
- *  ID stored in the request, fill errors as exit codes, the idempotency key, and a service
- *  that does not answer (exit 3, with the key to retry with). */
+ *  splitter, the descriptor-to-JSON walker with and without a view, and a row's steps up to the
+ * call: the positional ID stored in the request, fill errors as exit codes, the idempotency key,
+ * and a service that does not answer (exit 3, with the key to retry with). */
 #include "cli_cmd.h"
+#include "kp_time.h"
 #include "kumppani/v1/log.pb-c.h"
 #include "kumppani/v1/notifier.pb-c.h"
 
@@ -64,7 +65,7 @@ test_json_msg(void **state)
     ev.source = "events";
     ev.payload.data = (uint8_t *)"abc";
     ev.payload.len = 3;
-    json_t *j = cli_json_msg(&ev.base);
+    json_t *j = cli_json_view(&ev.base, NULL);
     assert_int_equal(json_integer_value(json_object_get(j, "seq")), 18446744073709551LL);
     assert_string_equal(json_string_value(json_object_get(j, "source")), "events");
     assert_string_equal(json_string_value(json_object_get(j, "payload")), "abc");
@@ -77,13 +78,59 @@ test_json_msg(void **state)
     n.urgent = true;
     n.attempts = atp;
     n.n_attempts = 2;
-    j = cli_json_msg(&n.base);
+    j = cli_json_view(&n.base, NULL);
     assert_string_equal(json_string_value(json_object_get(j, "state")),
                         "NOTIFICATION_STATE_DELIVERED");
     assert_true(json_is_true(json_object_get(j, "urgent")));
     json_t *arr = json_object_get(j, "attempts");
     assert_int_equal(json_array_size(arr), 2);
     assert_true(json_is_true(json_object_get(json_array_get(arr, 1), "ok")));
+    json_decref(j);
+}
+
+static void
+test_json_view(void **state)
+{
+    (void)state;
+    static const cli_jview_t attempt[] = {{"t", "time_ms", CLI_J_TIME_MS, NULL, NULL}, {0}};
+    static const cli_jview_t view[] = {
+        {"state", NULL, CLI_J_SHORT, "NOTIFICATION_STATE_", NULL},
+        {"state_name", "state", CLI_J_NAME, "NOTIFICATION_STATE_", NULL},
+        {"kind", NULL, CLI_J_NAME | CLI_J_ZERO_EMPTY, "MESSAGE_KIND_", NULL},
+        {"due", "due_ms", CLI_J_TIME_MS, NULL, NULL},
+        {"start", "event_start_unix", CLI_J_TIME_S, NULL, NULL},
+        {"event", "event_id", CLI_J_OMIT_ZERO, NULL, NULL},
+        {"title", "event_title", CLI_J_OMIT_ZERO, NULL, NULL},
+        {"history", "attempts", 0, NULL, attempt},
+        {0},
+    };
+    Kumppani__V1__DeliveryAttempt at = KUMPPANI__V1__DELIVERY_ATTEMPT__INIT, *atp[] = {&at};
+    Kumppani__V1__Notification n = KUMPPANI__V1__NOTIFICATION__INIT;
+    n.state = KUMPPANI__V1__NOTIFICATION_STATE__NOTIFICATION_STATE_DELIVERED;
+    n.due_ms = 1748761200123;        /* 2025-06-01 10:00 Helsinki, summer time */
+    n.event_start_unix = 1736928000; /* 2025-01-15 10:00, winter time */
+    n.attempts = atp;
+    n.n_attempts = 1;
+    json_t *j = cli_json_view(&n.base, view);
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "DELIVERED");
+    assert_string_equal(json_string_value(json_object_get(j, "state_name")), "delivered");
+    assert_string_equal(json_string_value(json_object_get(j, "kind")), "");
+    assert_string_equal(json_string_value(json_object_get(j, "due")), "2025-06-01T10:00:00+03:00");
+    assert_string_equal(json_string_value(json_object_get(j, "start")),
+                        "2025-01-15T10:00:00+02:00");
+    assert_null(json_object_get(j, "event"));
+    assert_null(json_object_get(j, "title"));
+    assert_int_equal(json_object_size(j), 6);
+    assert_true(
+        json_is_null(json_object_get(json_array_get(json_object_get(j, "history"), 0), "t")));
+
+    static const cli_jview_t len_view[] = {{"n", "payload", CLI_J_LEN, NULL, NULL}, {0}};
+    Kumppani__V1__Event ev = KUMPPANI__V1__EVENT__INIT;
+    ev.payload.data = (uint8_t *)"abcd";
+    ev.payload.len = 4;
+    json_decref(j);
+    j = cli_json_view(&ev.base, len_view);
+    assert_int_equal(json_integer_value(json_object_get(j, "n")), 4);
     json_decref(j);
 }
 
@@ -158,10 +205,12 @@ int
 main(void)
 {
     assert_int_equal(sodium_init() >= 0, 1);
+    kp_time_tz_init();
     setenv("KUMPPANI_KEYS", "/nonexistent-kumppani-keys", 1); /* plain TCP */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_json_msg),
+        cmocka_unit_test(test_json_view),
         cmocka_unit_test(test_row_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
