@@ -59,7 +59,7 @@ typedef struct {
     kpc_t *kc;         /* the connection of a row (runner-owned) */
     /* Paged rows (CLI_PAGED). */
     uint64_t left; /* rows still wanted: --limit, or UINT64_MAX for all (set by fill) */
-    bool first;    /* the page being handled is the first */
+    bool first;    /* the reply being handled is the first page */
     json_t *out;   /* --json: what the pages collected; printed once at the end */
     FILE *file;    /* an output file a fill opened (closed by the runner) */
 } cli_ctx_t;
@@ -103,10 +103,11 @@ enum {
  * code (reported). */
 typedef int (*cli_fill_fn)(cli_ctx_t *c, ProtobufCMessage *req);
 
-/* Prints a reply as text. Returns an exit code. */
+/* Prints the reply (or the field the row unwraps) as text. Returns an exit code. */
 typedef int (*cli_print_fn)(cli_ctx_t *c, const ProtobufCMessage *reply);
 
-/* The reply as JSON for --json (caller owns), or NULL when it cannot (reported). */
+/* The reply (or the field the row unwraps) as JSON for --json (caller owns), or NULL when it
+ * cannot (reported). */
 typedef json_t *(*cli_json_fn)(cli_ctx_t *c, const ProtobufCMessage *reply);
 
 /* Handles one page (text rows, or collects into c->out) and moves req to the next page.
