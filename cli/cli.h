@@ -1,38 +1,19 @@
 /*  cli.h: the parts of the `kumppani` command-line client that have no I/O, shared between
- *  the program and its unit tests (static library kp_cli_lib): Helsinki time, enum names,
- *  argument parsing, numbers, and the table of services.
+ *  the program and its unit tests (static library kp_cli_lib): enum names, argument parsing,
+ *  numbers, and the table of services. Times go through common/kp_time.h.
  *
  *  Private to cli/; prefix cli_. */
 #ifndef KP_CLI_H
 #define KP_CLI_H
 
+#include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- time ------------------------------------------------------------------------------
- *
- * People give and read times in Europe/Helsinki; the wire carries Unix seconds (UTC). The
- * conversions use the C library's time zone database through TZ, which cli_tz_init sets for
- * the whole process (the CLI is single-threaded; call it before any other time function). */
-
-#define CLI_TIME_MAX 40 /* buffer size for any formatted time */
-
-/* Sets TZ=Europe/Helsinki and calls tzset. */
-void cli_tz_init(void);
-
-/* Parses "YYYY-MM-DD HH:MM" (or with 'T' between date and time) as Helsinki local time into
- * *out (Unix seconds). A time that occurs twice at the end of summer time (e.g. 03:30 on the
- * last Sunday of October) is taken as its first occurrence (summer time, +03:00). Returns 0,
- * or -1 with a reason in why: wrong format, a date that does not exist, or a time skipped by
- * the start of summer time (03:00-03:59 on the last Sunday of March). */
-int cli_time_parse(const char *s, int64_t *out, char *why, size_t why_len);
-
-/* Formats t as "YYYY-MM-DD HH:MM" in Helsinki time. */
-void cli_time_format(int64_t t, char *buf, size_t len);
-
-/* Formats t as ISO 8601 with its Helsinki offset, e.g. "2025-06-01T10:00:00+03:00". */
-void cli_time_iso(int64_t t, char *buf, size_t len);
+/* A buffer for any time kp_time_format or kp_time_iso writes (kp_time.h: the one Helsinki
+ * calendar of the suite, which the CLI uses to show and read times). */
+#define CLI_TIME_MAX 40
 
 /* ---- enum names -------------------------------------------------------------------------
  *
@@ -41,6 +22,11 @@ void cli_time_iso(int64_t t, char *buf, size_t len);
  * Deriving them from the descriptors keeps the CLI in step with the schema. */
 
 #define CLI_NAME_MAX 48
+
+/* The readable name of value v of any enum whose value names start with prefix, into buf
+ * (CLI_NAME_MAX bytes); "unspecified" for 0 and "unknown-N" for a value the schema lacks.
+ * Returns buf. */
+const char *cli_enum_name(const ProtobufCEnumDescriptor *d, const char *prefix, int v, char *buf);
 
 /* The readable name of an EventKind, ParticipantRole, EventState, SignupState value into buf
  * (CLI_NAME_MAX bytes); "unspecified" for 0 and "unknown-N" for a value the schema lacks.

@@ -1,21 +1,40 @@
-/*  cli_cmd.h: what a command of the `kumppani` client is, and the helpers every command uses.
+/*  cli_cmd.h: what a command of the `kumppani` client is: a row of data, and the one runner
+ *  that executes a row.
  *
- *  Commands live in tables, one per service: the events commands in kumppani.c, and
- *  cmd_registry.c, cmd_broker.c and cmd_notifier.c for the other services. main() searches
- *  every table (two-word commands first). A command's run function returns an exit code.
+ *  Design. Almost every command is one method call: a row names the service, the method, the
+ *  request and reply descriptors, a fill function (options -> request), a print function
+ *  (reply -> table or text) and flags for the shared steps: a positional ID copied into the
+ *  request, an idempotency key, paging. cli_run_row does everything else the same way for
+ *  every row: check the positional arguments, fill, make the key, connect, call, decode,
+ *  print and free. --json goes through the one descriptor walker (cli_json_view): every field
+ *  under its .proto name, or, where the row names a view (cli_jview_t), the fields, keys and
+ *  conversions of that view (the events and notifier JSON that scripts read since the first
+ *  release uses readable names and Helsinki times, not the .proto names).
+ *  A command that is not one call (keygen, CSV import, status of the whole suite) has a run
+ *  function instead of a method.
+ *
+ *  Tables: cmd_events.c, cmd_registry.c, cmd_broker.c, cmd_notifier.c hold each service's
+ *  rows; cmd_suite.c the commands about the suite or any service (keygen, health, log replay,
+ *  status, metrics). kumppani.c holds main and the table of tables.
+ *
+ *  Ownership. Everything a command allocates (option lists, decoded replies) comes from c->arena,
+ *  which the runner frees when the command ends; fill and print functions never free.
  *
  *  Private to cli/; prefix cli_. */
 #ifndef KP_CLI_CMD_H
 #define KP_CLI_CMD_H
 
 #include "cli.h"
+#include "kp_arena.h"
 #include "kumppani.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum {
     EXIT_OK_ = 0,
@@ -25,11 +44,9 @@ enum {
     EXIT_SERVICE = 4,
 };
 
-#define PAGE_EVENTS 500u
-#define PAGE_SIGNUPS 1000u
-#define PAGE_REPLAY 1000u
+typedef struct cli_cmd cli_cmd_t;
 
-/* What every command gets: the parsed arguments and the global settings. */
+/* What every command gets: the parsed arguments, the global settings and its working state. */
 typedef struct {
     const cli_args_t *a;
     bool json;
@@ -37,14 +54,91 @@ typedef struct {
     int attempts;
     const char *endpoint; /* of the service connected to, for messages */
     const char *service;
+    const cli_cmd_t *cmd;
+    kp_arena_t *arena; /* the command's allocations; freed by the runner */
+    kpc_t *kc;         /* the connection of a row (runner-owned) */
+    /* Paged rows (CLI_PAGED). */
+    uint64_t left; /* rows still wanted: --limit, or UINT64_MAX for all (set by fill) */
+    bool first;    /* the reply being handled is the first page */
+    json_t *out;   /* --json: what the pages collected; printed once at the end */
+    FILE *file;    /* an output file a fill opened (closed by the runner) */
 } cli_ctx_t;
 
-typedef struct {
+/* A JSON view of a message: an array of entries ended by key NULL, each naming a field of
+ * the message (field NULL: the same as key) and how to show it. The walker (cli_json_view)
+ * asserts that each field exists: a view that names a missing field is a bug. */
+enum {
+    CLI_J_PLAIN = 0, /* as the walker shows it (numbers, strings, enum value names, ...) */
+    CLI_J_TIME_S,    /* Unix seconds: Helsinki ISO 8601, or null for 0 */
+    CLI_J_TIME_MS,   /* Unix milliseconds: the same, to the second */
+    CLI_J_ISO_MS,    /* Unix milliseconds: Helsinki ISO 8601 (also for 0) */
+    CLI_J_NAME,      /* enum: the readable name (cli_enum_name with prefix) */
+    CLI_J_SHORT,     /* enum: the value name without prefix ("REMINDER"), "unknown" if none */
+    CLI_J_LEN,       /* bytes: their length */
+    CLI_J_HOW = 0xff,
+    CLI_J_OMIT_ZERO = 1 << 8,  /* leave the key out for 0, "", an unset message */
+    CLI_J_ZERO_EMPTY = 1 << 9, /* CLI_J_NAME: "" for 0 */
+};
+
+typedef struct cli_jview cli_jview_t;
+struct cli_jview {
+    const char *key;
+    const char *field;
+    unsigned how;
+    const char *prefix;     /* CLI_J_NAME, CLI_J_SHORT */
+    const cli_jview_t *sub; /* a message field (or each element of a repeated one) */
+};
+
+/* Row flags. */
+enum {
+    CLI_POSITIONAL_ID = 1 << 0,  /* exactly one positive ID, stored as uint64 at id_at */
+    CLI_POSITIONAL_ANY = 1 << 1, /* fill reads the positional arguments itself */
+    CLI_IDEM_KEY = 1 << 2,       /* send --idempotency-key (or --key) K, or a random key */
+    CLI_PAGED = 1 << 3,          /* call again while page() asks for more */
+    CLI_SERVICE_OPT = 1 << 4,    /* the service is --service NAME (default events) */
+    CLI_IN_SUMMARY = 1 << 5,     /* named in the usage summary; not listed again */
+};
+
+/* Fills the request from the options. Returns 0, -1 for a usage error (reported), or an exit
+ * code (reported). */
+typedef int (*cli_fill_fn)(cli_ctx_t *c, ProtobufCMessage *req);
+
+/* Prints the reply (or the field the row unwraps) as text. Returns an exit code. */
+typedef int (*cli_print_fn)(cli_ctx_t *c, const ProtobufCMessage *reply);
+
+/* The reply (or the field the row unwraps) as JSON for --json (caller owns), or NULL when it
+ * cannot (reported). */
+typedef json_t *(*cli_json_fn)(cli_ctx_t *c, const ProtobufCMessage *reply);
+
+/* Handles one page (text rows, or collects into c->out) and moves req to the next page.
+ * Returns 1 for another call, 0 when done. Called once with reply NULL after connecting,
+ * before the first call (for a table header). */
+typedef int (*cli_page_fn)(cli_ctx_t *c, ProtobufCMessage *req, const ProtobufCMessage *reply);
+
+struct cli_cmd {
     const char *words; /* "events create" */
     const cli_optspec_t *opts;
     const char *help;
+    unsigned flags;
+    /* A method call. */
+    const char *service;
+    const char *method;
+    const ProtobufCMessageDescriptor *in, *out;
+    size_t id_at;       /* CLI_POSITIONAL_ID: offset of the uint64 ID in the request */
+    cli_fill_fn fill;   /* NULL: the request is the ID alone, or empty */
+    const char *unwrap; /* a message field of the reply that must be set: print and --json
+                           show it rather than the reply */
+    const char *noun;   /* what unwrap holds, for the message when it is missing: "an event" */
+    cli_print_fn print;
+    const cli_jview_t *view; /* --json: the view of the reply (NULL: every field) */
+    cli_json_fn json;        /* --json computed rather than viewed (instead of view) */
+    cli_page_fn page;        /* CLI_PAGED: instead of print and json */
+    /* Not one method call: the whole command. */
     int (*run)(cli_ctx_t *c);
-} cli_cmd_t;
+};
+
+#define CLI_IN(t) .in = &kumppani__v1__##t##__descriptor
+#define CLI_OUT(t) .out = &kumppani__v1__##t##__descriptor
 
 #define GLOBAL_HELP                                                                                \
     "Global options:\n"                                                                            \
@@ -69,17 +163,10 @@ extern const cli_cmd_t cli_cmds_broker[];
 extern const cli_cmd_t cli_cmds_notifier[];
 extern const cli_cmd_t cli_cmds_suite[];
 
-/* One line on stderr: "kumppani: <message>". */
-void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* ---- the runner (cli_run.c) -------------------------------------------------------------- */
 
-/* Prints root as indented JSON on stdout and frees it. Returns EXIT_OK_. */
-int cli_json_print(json_t *root);
-
-/* A Unix time as ISO 8601 with the Helsinki offset, or JSON null for 0. */
-json_t *cli_json_time(int64_t t);
-
-/* A JSON string (never NULL: "" for NULL). */
-json_t *cli_json_str(const char *s);
+/* Runs c->cmd: its run function, or the row as described above. Returns an exit code. */
+int cli_run_row(cli_ctx_t *c);
 
 /* Connects to the named service (see --endpoint, --keys). Returns EXIT_OK_ with *out, or an
  * exit code (reported). Caller frees *out with kpc_destroy. */
@@ -88,35 +175,49 @@ int cli_connect(cli_ctx_t *c, const char *service, kpc_t **out);
 /* Maps a call's result to an exit code, reporting failures (3 unreachable, 4 error answer). */
 int cli_outcome(cli_ctx_t *c, int rc, const kpc_status_t *st);
 
-/* Calls method on service with req (may be NULL for an empty body) and unpacks a CODE_OK reply
- * body as out_desc into *out (caller frees with protobuf_c_message_free_unpacked(*out, NULL)).
- * idem may be NULL. Returns an exit code (failures reported). */
+/* One call for a command that makes several: connects to service, calls method with req (NULL:
+ * an empty body) and decodes a CODE_OK reply as out_desc into *out (in c->arena). idem may be
+ * NULL. Returns an exit code (failures reported). */
 int cli_call(cli_ctx_t *c, const char *service, const char *method, const char *idem,
              const ProtobufCMessage *req, const ProtobufCMessageDescriptor *out_desc,
              ProtobufCMessage **out);
+
+/* ---- options ----------------------------------------------------------------------------- */
+
+/* One line on stderr: "kumppani: <message>". */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Parses a numeric option in [min, max]; absent and not required leaves *out. Returns 0 or -1
  * (reported). */
 int cli_num(cli_ctx_t *c, const char *name, bool required, uint64_t min, uint64_t max,
             uint64_t *out);
 
-/* The one positional ID of a command. Returns 0 or -1 (reported). */
-int cli_pos_id(cli_ctx_t *c, uint64_t *id);
+/* Parses a Helsinki time option ("YYYY-MM-DD HH:MM"); absent and not required leaves *out.
+ * Returns 0 or -1 (reported). */
+int cli_time_opt(cli_ctx_t *c, const char *name, bool required, int64_t *out);
 
-/* Refuses positional arguments. Returns 0 or -1 (reported). */
-int cli_no_pos(cli_ctx_t *c);
+/* The value of --name, or def when absent (a request's string fields must not be NULL). */
+char *cli_str(cli_ctx_t *c, const char *name, const char *def);
 
-/* kumppani.c: events and sign-ups as JSON objects (caller owns) and as readable text. */
-json_t *cli_event_json(const Kumppani__V1__EventInfo *e);
-json_t *cli_signup_json(const Kumppani__V1__Signup *s);
-void cli_event_print(const Kumppani__V1__EventInfo *e);
-void cli_signup_print(const Kumppani__V1__Signup *s);
-void cli_event_row_header(void);
-void cli_event_row(const Kumppani__V1__EventInfo *e);
+/* Splits v at sep into its non-empty items (in c->arena); NULL with *n = 0 for NULL or "". */
+char **cli_split(cli_ctx_t *c, const char *v, char sep, size_t *n);
 
-/* cmd_events.c: parses --role-rules "ROLE:max=N,ROLE:pct=P,ROLE:reserve=R" into malloc'd rules
- * (free with cli_role_rules_free). Returns 0 or -1 (reported). */
-int cli_role_rules_parse(const char *spec, Kumppani__V1__RoleRule ***out, size_t *n);
-void cli_role_rules_free(Kumppani__V1__RoleRule **v, size_t n);
+/* c->arena allocations that never fail (the arena is unbounded for the CLI). */
+void *cli_alloc(cli_ctx_t *c, size_t n);
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+/* Prints root as indented JSON on stdout and frees it. Returns EXIT_OK_. */
+int cli_json_print(json_t *root);
+
+/* The one descriptor walker: message m as JSON through view, or with view NULL every field
+ * under its .proto name (enum values by name). Caller owns. */
+json_t *cli_json_view(const ProtobufCMessage *m, const cli_jview_t *view);
+
+/* A Unix time as ISO 8601 with the Helsinki offset, or JSON null for 0. */
+json_t *cli_json_time(int64_t t);
+
+/* A JSON string (never NULL: "" for NULL). */
+json_t *cli_json_str(const char *s);
 
 #endif

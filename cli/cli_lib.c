@@ -1,8 +1,7 @@
-/*  cli_lib.c: time, names, numbers, arguments and services for the kumppani CLI (cli.h).
+/*  cli_lib.c: names, numbers, arguments and services for the kumppani CLI (cli.h).
  *
- *  Nothing here does I/O, so all of it is unit-tested (tests/unit/cli). Time conversion goes
- *  through mktime/localtime_r with TZ=Europe/Helsinki rather than a hand-written offset rule:
- *  the tz database knows the EU summer-time rule and any future change to it. */
+ *  Nothing here does I/O, so all of it is unit-tested (tests/unit/cli). Helsinki time is not
+ *  here: the CLI uses the suite's one calendar, common/kp_time.h. */
 #include "cli.h"
 #include "kumppani/v1/events.pb-c.h"
 
@@ -11,108 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-/* ---- time ------------------------------------------------------------------------------ */
-
-void
-cli_tz_init(void)
-{
-    setenv("TZ", "Europe/Helsinki", 1);
-    tzset();
-}
-
-/* Reads n digits at s into *v. */
-static bool
-s_digits(const char *s, int n, int *v)
-{
-    *v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return false;
-        *v = *v * 10 + (s[i] - '0');
-    }
-    return true;
-}
-
-static int
-s_days_in_month(int y, int m)
-{
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : days[m - 1];
-}
-
-int
-cli_time_parse(const char *s, int64_t *out, char *why, size_t why_len)
-{
-    int y, mo, d, h, mi;
-    /* "YYYY-MM-DD HH:MM": exactly 16 characters. */
-    if (!s || strlen(s) != 16 || !s_digits(s, 4, &y) || s[4] != '-' || !s_digits(s + 5, 2, &mo) ||
-        s[7] != '-' || !s_digits(s + 8, 2, &d) || (s[10] != ' ' && s[10] != 'T') ||
-        !s_digits(s + 11, 2, &h) || s[13] != ':' || !s_digits(s + 14, 2, &mi)) {
-        snprintf(why, why_len, "expected \"YYYY-MM-DD HH:MM\" (Helsinki time)");
-        return -1;
-    }
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > s_days_in_month(y, mo) || h > 23 || mi > 59) {
-        snprintf(why, why_len, "no such date or time");
-        return -1;
-    }
-    /* Try the time as summer time first, then as standard time; keep each reading that
-     * converts back to the same wall clock. Summer time first makes the doubled hour in
-     * October mean its first occurrence; no reading at all means the hour skipped in March. */
-    for (int isdst = 1; isdst >= 0; isdst--) {
-        struct tm tm = {.tm_year = y - 1900,
-                        .tm_mon = mo - 1,
-                        .tm_mday = d,
-                        .tm_hour = h,
-                        .tm_min = mi,
-                        .tm_isdst = isdst};
-        time_t t = mktime(&tm);
-        struct tm back;
-        if (t == (time_t)-1 || !localtime_r(&t, &back))
-            continue;
-        if (back.tm_year == y - 1900 && back.tm_mon == mo - 1 && back.tm_mday == d &&
-            back.tm_hour == h && back.tm_min == mi && back.tm_isdst == isdst) {
-            *out = (int64_t)t;
-            return 0;
-        }
-    }
-    snprintf(why, why_len,
-             "time does not exist in Helsinki (skipped by the change to summer "
-             "time)");
-    return -1;
-}
-
-void
-cli_time_format(int64_t t, char *buf, size_t len)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!localtime_r(&tt, &tm) || strftime(buf, len, "%Y-%m-%d %H:%M", &tm) == 0)
-        snprintf(buf, len, "?");
-}
-
-void
-cli_time_iso(int64_t t, char *buf, size_t len)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    char z[8];
-    if (!localtime_r(&tt, &tm) || strftime(z, sizeof z, "%z", &tm) != 5 ||
-        strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
-        snprintf(buf, len, "?");
-        return;
-    }
-    /* strftime's %z is "+0300"; ISO 8601 extended format wants "+03:00". */
-    size_t n = strlen(buf);
-    snprintf(buf + n, len - n, "%.3s:%.2s", z, z + 3);
-}
 
 /* ---- enum names ------------------------------------------------------------------------- */
 
-static const char *
-s_enum_name(const ProtobufCEnumDescriptor *d, const char *prefix, int v, char *buf)
+const char *
+cli_enum_name(const ProtobufCEnumDescriptor *d, const char *prefix, int v, char *buf)
 {
     if (v == 0) {
         snprintf(buf, CLI_NAME_MAX, "unspecified");
@@ -139,7 +41,7 @@ s_enum_parse(const ProtobufCEnumDescriptor *d, const char *prefix, const char *n
         return -1;
     for (unsigned i = 0; i < d->n_values; i++) {
         int v = d->values[i].value;
-        if (v != 0 && strcmp(s_enum_name(d, prefix, v, buf), name) == 0) {
+        if (v != 0 && strcmp(cli_enum_name(d, prefix, v, buf), name) == 0) {
             *out = v;
             return 0;
         }
@@ -159,7 +61,7 @@ s_enum_list(const ProtobufCEnumDescriptor *d, const char *prefix, char *buf, siz
         if (d->values[i].value == 0)
             continue;
         n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "",
-                              s_enum_name(d, prefix, d->values[i].value, name));
+                              cli_enum_name(d, prefix, d->values[i].value, name));
     }
     return buf;
 }
@@ -167,25 +69,25 @@ s_enum_list(const ProtobufCEnumDescriptor *d, const char *prefix, char *buf, siz
 const char *
 cli_kind_name(int v, char *buf)
 {
-    return s_enum_name(&kumppani__v1__event_kind__descriptor, "KIND_", v, buf);
+    return cli_enum_name(&kumppani__v1__event_kind__descriptor, "KIND_", v, buf);
 }
 
 const char *
 cli_role_name(int v, char *buf)
 {
-    return s_enum_name(&kumppani__v1__participant_role__descriptor, "ROLE_", v, buf);
+    return cli_enum_name(&kumppani__v1__participant_role__descriptor, "ROLE_", v, buf);
 }
 
 const char *
 cli_event_state_name(int v, char *buf)
 {
-    return s_enum_name(&kumppani__v1__event_state__descriptor, "EVENT_STATE_", v, buf);
+    return cli_enum_name(&kumppani__v1__event_state__descriptor, "EVENT_STATE_", v, buf);
 }
 
 const char *
 cli_signup_state_name(int v, char *buf)
 {
-    return s_enum_name(&kumppani__v1__signup_state__descriptor, "SIGNUP_STATE_", v, buf);
+    return cli_enum_name(&kumppani__v1__signup_state__descriptor, "SIGNUP_STATE_", v, buf);
 }
 
 int

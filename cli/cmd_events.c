@@ -1,145 +1,308 @@
-/*  cmd_events.c: the `kumppani events ...` commands beyond create/publish/get/list/signups
- *  (which live in kumppani.c): update, reschedule, cancel, held, series, balance, sign-up
- *  operations (submit, cancel, accept/decline an offer, leave the waitlist, attendance), the
- *  door CSV, statistics and iCalendar. Each calls one method through cli_call and prints a
- *  table, the text, or --json. */
+/*  cmd_events.c: the `kumppani events ...` and `kumppani signup ...` commands, as rows of data
+ *  (cli_cmd.h): events create, publish, get, list, signups, update, reschedule, cancel, held,
+ *  series, balance, door CSV, iCalendar, statistics; sign-up submit, cancel, offers, the
+ *  waitlist and attendance.
+ *
+ *  Events and sign-ups have their own JSON view and text (s_event_json, s_event_print, ...):
+ *  readable enum names ("partnership-table"), times in Helsinki ISO 8601, and the key names
+ *  scripts and the integration tests read since the first release; they are not the .proto
+ *  field names, so these rows do not use the descriptor walker. Times are taken and shown in
+ *  Europe/Helsinki (kp_time). */
 #include "cli_cmd.h"
-#include "kp_arena.h"
+#include "kp_time.h"
 
-#include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define EV "events"
+#define PAGE_EVENTS 500u
+#define PAGE_SIGNUPS 1000u
 
-/* ---- helpers ----------------------------------------------------------------------------- */
+/* ---- events and sign-ups as JSON and text ------------------------------------------------ */
 
-static int
-s_time(cli_ctx_t *c, const char *name, bool required, int64_t *out)
+static const cli_jview_t s_rule_view[] = {
+    {"role", NULL, CLI_J_NAME, "ROLE_", NULL},
+    {"max", "max_n", 0, NULL, NULL},
+    {"max_percent", NULL, 0, NULL, NULL},
+    {"reserved", "reserved_n", 0, NULL, NULL},
+    {0},
+};
+
+static const cli_jview_t s_count_view[] = {
+    {"role", NULL, CLI_J_NAME, "ROLE_", NULL},
+    {"confirmed", "confirmed_n", 0, NULL, NULL},
+    {"waitlisted", "waitlisted_n", 0, NULL, NULL},
+    {0},
+};
+
+/* EventInfo. */
+static const cli_jview_t s_event_view[] = {
+    {"id", NULL, 0, NULL, NULL},
+    {"kind", NULL, CLI_J_NAME, "KIND_", NULL},
+    {"title", NULL, 0, NULL, NULL},
+    {"municipality", "municipality_code", 0, NULL, NULL},
+    {"start", "start_unix", CLI_J_TIME_S, NULL, NULL},
+    {"end", "end_unix", CLI_J_TIME_S, NULL, NULL},
+    {"capacity", NULL, 0, NULL, NULL},
+    {"state", NULL, CLI_J_NAME, "EVENT_STATE_", NULL},
+    {"confirmed", "confirmed_n", 0, NULL, NULL},
+    {"waitlisted", "waitlisted_n", 0, NULL, NULL},
+    {"place", NULL, 0, NULL, NULL},
+    {"online_url", NULL, 0, NULL, NULL},
+    {"language", NULL, 0, NULL, NULL},
+    {"signup_deadline", "signup_deadline_unix", CLI_J_TIME_S, NULL, NULL},
+    {"created", "created_ms", CLI_J_TIME_MS, NULL, NULL},
+    {"updated", "updated_ms", CLI_J_TIME_MS, NULL, NULL},
+    {"theme", NULL, 0, NULL, NULL},
+    {"description", "description_text", 0, NULL, NULL},
+    {"organiser_organisation_id", NULL, CLI_J_OMIT_ZERO, NULL, NULL},
+    {"organiser_municipality", "organiser_municipality_code", 0, NULL, NULL},
+    {"offered", "offered_n", 0, NULL, NULL},
+    {"offer_window_minutes", NULL, 0, NULL, NULL},
+    {"series_id", NULL, 0, NULL, NULL},
+    {"series_index", NULL, 0, NULL, NULL},
+    {"sequence", NULL, 0, NULL, NULL},
+    {"previous_start", "previous_start_unix", CLI_J_TIME_S, NULL, NULL},
+    {"cancel_reason", "cancel_reason_text", 0, NULL, NULL},
+    {"memo_url", NULL, 0, NULL, NULL},
+    {"materials_url", NULL, 0, NULL, NULL},
+    {"attended", "attended_n", 0, NULL, NULL},
+    {"no_show", "no_show_n", 0, NULL, NULL},
+    {"role_rules", NULL, 0, NULL, s_rule_view},
+    {"role_balance", "role_counts", 0, NULL, s_count_view},
+    {0},
+};
+
+/* Signup. */
+static const cli_jview_t s_signup_view[] = {
+    {"id", NULL, 0, NULL, NULL},
+    {"event_id", NULL, 0, NULL, NULL},
+    {"source", NULL, 0, NULL, NULL},
+    {"external_id", NULL, 0, NULL, NULL},
+    {"name", NULL, 0, NULL, NULL},
+    {"email", NULL, 0, NULL, NULL},
+    {"phone", NULL, 0, NULL, NULL},
+    {"organisation", NULL, 0, NULL, NULL},
+    {"role", NULL, CLI_J_NAME, "ROLE_", NULL},
+    {"consent_reminders", NULL, 0, NULL, NULL},
+    {"language", NULL, 0, NULL, NULL},
+    {"state", NULL, CLI_J_NAME, "SIGNUP_STATE_", NULL},
+    {"created", "created_ms", CLI_J_TIME_MS, NULL, NULL},
+    {"updated", "updated_ms", CLI_J_TIME_MS, NULL, NULL},
+    {"companions", NULL, 0, NULL, NULL},
+    {"accessibility", "accessibility_text", 0, NULL, NULL},
+    {"dietary", "dietary_text", 0, NULL, NULL},
+    {"attendance", NULL, CLI_J_NAME | CLI_J_ZERO_EMPTY, "ATTENDANCE_", NULL},
+    {"offer_deadline", "offer_deadline_ms", CLI_J_TIME_MS, NULL, NULL},
+    {"cancel_reason", NULL, 0, NULL, NULL},
+    {0},
+};
+
+static json_t *
+s_event_json(const Kumppani__V1__EventInfo *e)
 {
-    const char *v = cli_arg(c->a, name);
-    char why[128];
-    if (!v) {
-        if (required)
-            cli_err("--%s is required", name);
-        return required ? -1 : 0;
-    }
-    if (cli_time_parse(v, out, why, sizeof why) != 0) {
-        cli_err("--%s: %s", name, why);
-        return -1;
-    }
-    return 0;
+    return cli_json_view(&e->base, s_event_view);
 }
 
-static const char *
-s_str(cli_ctx_t *c, const char *name)
+static json_t *
+s_signup_json(const Kumppani__V1__Signup *s)
 {
-    const char *v = cli_arg(c->a, name);
-    return v ? v : "";
+    return cli_json_view(&s->base, s_signup_view);
 }
 
-static int
-s_event_out(cli_ctx_t *c, ProtobufCMessage *m)
+static void
+s_event_text(const Kumppani__V1__EventInfo *e)
 {
-    Kumppani__V1__EventReply *r = (Kumppani__V1__EventReply *)m;
-    int ex = EXIT_OK_;
-    if (!r->event) {
-        cli_err("the events service answered without an event");
-        ex = EXIT_OTHER;
-    } else if (c->json) {
-        ex = cli_json_print(cli_event_json(r->event));
-    } else {
-        cli_event_print(r->event);
+    char k[CLI_NAME_MAX], s[CLI_NAME_MAX], t1[CLI_TIME_MAX], t2[CLI_TIME_MAX], dl[CLI_TIME_MAX];
+    kp_time_format(e->start_unix, t1, sizeof t1);
+    kp_time_format(e->end_unix, t2, sizeof t2);
+    if (e->signup_deadline_unix)
+        kp_time_format(e->signup_deadline_unix, dl, sizeof dl);
+    else
+        snprintf(dl, sizeof dl, "until the start");
+    printf("id            %llu\n", (unsigned long long)e->id);
+    printf("title         %s\n", e->title);
+    printf("kind          %s\n", cli_kind_name(e->kind, k));
+    printf("state         %s\n", cli_event_state_name(e->state, s));
+    printf("municipality  %s\n", e->municipality_code);
+    printf("time          %s - %s (Helsinki)\n", t1, t2);
+    if (e->capacity)
+        printf("sign-ups      %u confirmed of %u, %u waitlisted\n", e->confirmed_n, e->capacity,
+               e->waitlisted_n);
+    else
+        printf("sign-ups      %u confirmed (no limit)\n", e->confirmed_n);
+    printf("deadline      %s\n", dl);
+    if (e->place && *e->place)
+        printf("place         %s\n", e->place);
+    if (e->online_url && *e->online_url)
+        printf("online        %s\n", e->online_url);
+    if (e->language && *e->language)
+        printf("language      %s\n", e->language);
+    if (e->theme && *e->theme)
+        printf("theme         %s\n", e->theme);
+    if (e->organiser_organisation_id)
+        printf("organiser     organisation %llu\n",
+               (unsigned long long)e->organiser_organisation_id);
+    else if (e->organiser_municipality_code && *e->organiser_municipality_code)
+        printf("organiser     municipality %s\n", e->organiser_municipality_code);
+    if (e->series_id)
+        printf("series        %llu, occurrence %u\n", (unsigned long long)e->series_id,
+               e->series_index);
+    if (e->offered_n)
+        printf("offered       %u places\n", e->offered_n);
+    if (e->offer_window_minutes)
+        printf("waitlist      offers, %u minutes to accept\n", e->offer_window_minutes);
+    if (e->sequence) {
+        char pt[CLI_TIME_MAX];
+        kp_time_format(e->previous_start_unix, pt, sizeof pt);
+        printf("rescheduled   %u time(s); was %s\n", e->sequence, pt);
     }
-    protobuf_c_message_free_unpacked(m, NULL);
-    return ex;
-}
-
-static int
-s_signup_out(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__SignupReply *r = (Kumppani__V1__SignupReply *)m;
-    int ex = EXIT_OK_;
-    if (!r->signup) {
-        cli_err("the events service answered without a sign-up");
-        ex = EXIT_OTHER;
-    } else if (c->json) {
-        ex = cli_json_print(cli_signup_json(r->signup));
-    } else {
-        cli_signup_print(r->signup);
+    if (e->cancel_reason_text && *e->cancel_reason_text)
+        printf("cancelled     %s\n", e->cancel_reason_text);
+    if (e->memo_url && *e->memo_url)
+        printf("memo          %s\n", e->memo_url);
+    if (e->materials_url && *e->materials_url)
+        printf("materials     %s\n", e->materials_url);
+    if (e->attended_n || e->no_show_n)
+        printf("attendance    %u attended, %u no-show\n", e->attended_n, e->no_show_n);
+    for (size_t i = 0; i < e->n_role_rules; i++) {
+        char rn[CLI_NAME_MAX];
+        printf("role rule     %s: max %u, max %u%%, reserved %u\n",
+               cli_role_name(e->role_rules[i]->role, rn), e->role_rules[i]->max_n,
+               e->role_rules[i]->max_percent, e->role_rules[i]->reserved_n);
     }
-    protobuf_c_message_free_unpacked(m, NULL);
-    return ex;
 }
 
-/* Writes a text reply to --output FILE or stdout (--json: an object with the text). */
-static int
-s_text_out(cli_ctx_t *c, ProtobufCMessage *m)
+static void
+s_event_row_header(void)
 {
-    Kumppani__V1__EventTextReply *r = (Kumppani__V1__EventTextReply *)m;
+    printf("%-6s %-22s %-10s %-16s %-16s %-5s %-11s %s\n", "ID", "KIND", "STATE", "START", "END",
+           "MUNI", "SIGNUPS", "TITLE");
+}
+
+static void
+s_event_row(const Kumppani__V1__EventInfo *e)
+{
+    char k[CLI_NAME_MAX], s[CLI_NAME_MAX], t1[CLI_TIME_MAX], t2[CLI_TIME_MAX], n[32];
+    kp_time_format(e->start_unix, t1, sizeof t1);
+    kp_time_format(e->end_unix, t2, sizeof t2);
+    if (e->capacity)
+        snprintf(n, sizeof n, "%u/%u+%u", e->confirmed_n, e->capacity, e->waitlisted_n);
+    else
+        snprintf(n, sizeof n, "%u", e->confirmed_n);
+    printf("%-6llu %-22s %-10s %-16s %-16s %-5s %-11s %s\n", (unsigned long long)e->id,
+           cli_kind_name(e->kind, k), cli_event_state_name(e->state, s), t1, t2,
+           e->municipality_code, n, e->title);
+}
+
+static void
+s_signup_text(const Kumppani__V1__Signup *s)
+{
+    char r[CLI_NAME_MAX], st[CLI_NAME_MAX];
+    printf("signup        %llu\n", (unsigned long long)s->id);
+    printf("event         %llu\n", (unsigned long long)s->event_id);
+    printf("state         %s\n", cli_signup_state_name(s->state, st));
+    printf("role          %s\n", cli_role_name(s->role, r));
+    printf("source        %s / %s\n", s->source, s->external_id);
+    printf("reminders     %s\n", s->consent_reminders ? "yes" : "no");
+    if (s->companions)
+        printf("companions    %u\n", s->companions);
+    if (s->offer_deadline_ms) {
+        char t[CLI_TIME_MAX];
+        kp_time_format(s->offer_deadline_ms / 1000, t, sizeof t);
+        printf("offer until   %s\n", t);
+    }
+    if (s->cancel_reason && *s->cancel_reason)
+        printf("cancelled     %s\n", s->cancel_reason);
+    if (s->attendance)
+        printf("attendance    %s\n", s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED
+                                         ? "attended"
+                                         : "no-show");
+}
+
+static void
+s_signup_row(const Kumppani__V1__Signup *s)
+{
+    char r[CLI_NAME_MAX], st[CLI_NAME_MAX];
+    printf("%-8llu %-11s %-18s %-24s %-24s %s/%s\n", (unsigned long long)s->id,
+           cli_signup_state_name(s->state, st), cli_role_name(s->role, r), s->name, s->organisation,
+           s->source, s->external_id);
+}
+
+/* ---- replies: EventReply, SignupReply, EventTextReply ------------------------------------ */
+
+static int
+s_event_print(cli_ctx_t *c, const ProtobufCMessage *m)
+{
+    (void)c;
+    s_event_text((const Kumppani__V1__EventInfo *)m);
+    return EXIT_OK_;
+}
+
+static int
+s_signup_print(cli_ctx_t *c, const ProtobufCMessage *m)
+{
+    (void)c;
+    s_signup_text((const Kumppani__V1__Signup *)m);
+    return EXIT_OK_;
+}
+
+/* A text reply to --output FILE or stdout. */
+static int
+s_text_print(cli_ctx_t *c, const ProtobufCMessage *m)
+{
+    const Kumppani__V1__EventTextReply *r = (const Kumppani__V1__EventTextReply *)m;
     const char *path = cli_arg(c->a, "output");
-    int ex = EXIT_OK_;
-    if (c->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "content_type", cli_json_str(r->content_type));
-        json_object_set_new(o, "filename", cli_json_str(r->filename));
-        json_object_set_new(o, "text", cli_json_str(r->text));
-        ex = cli_json_print(o);
-    } else if (path) {
-        FILE *f = fopen(path, "wb");
-        if (!f || fputs(r->text, f) < 0 || fclose(f) != 0) {
-            cli_err("cannot write %s", path);
-            ex = EXIT_OTHER;
-        } else {
-            fprintf(stderr, "kumppani: wrote %s\n", path);
-        }
-    } else {
+    if (!path) {
         fputs(r->text, stdout);
+        return EXIT_OK_;
     }
-    protobuf_c_message_free_unpacked(m, NULL);
-    return ex;
+    FILE *f = fopen(path, "wb");
+    if (!f || fputs(r->text, f) < 0 || fclose(f) != 0) {
+        cli_err("cannot write %s", path);
+        return EXIT_OTHER;
+    }
+    fprintf(stderr, "kumppani: wrote %s\n", path);
+    return EXIT_OK_;
 }
 
-/* Parses "ROLE:max=N,ROLE:pct=P,ROLE:reserve=R" (several keys of one role merge). Returns 0 or
- * -1 (reported); rules are malloc'd into *out (free with cli_role_rules_free). */
-int
-cli_role_rules_parse(const char *spec, Kumppani__V1__RoleRule ***out, size_t *n)
+static const cli_jview_t s_text_view[] = {
+    {"content_type", NULL, 0, NULL, NULL},
+    {"filename", NULL, 0, NULL, NULL},
+    {"text", NULL, 0, NULL, NULL},
+    {0},
+};
+
+/* ---- fill helpers ------------------------------------------------------------------------ */
+
+/* Parses --role-rules "ROLE:max=N,ROLE:pct=P,ROLE:reserve=R" (several keys of one role merge)
+ * into rules in c->arena. Returns 0 or -1 (reported). */
+static int
+s_role_rules(cli_ctx_t *c, const char *spec, Kumppani__V1__RoleRule ***out, size_t *n)
 {
-    *out = NULL;
+    size_t items_n;
+    char **items = cli_split(c, spec, ',', &items_n);
+    Kumppani__V1__RoleRule **v = cli_alloc(c, 16 * sizeof *v);
     *n = 0;
-    if (!*spec)
-        return 0;
-    char *copy = kp_xstrdup(spec), *save = NULL;
-    Kumppani__V1__RoleRule **v = kp_xcalloc(16, sizeof *v);
-    int rc = 0;
-    for (char *item = copy; item && !rc; item = save) {
-        save = strchr(item, ',');
-        if (save)
-            *save++ = 0;
-        char *colon = strchr(item, ':'), *eq = colon ? strchr(colon, '=') : NULL;
+    for (size_t i = 0; i < items_n; i++) {
+        char *item = items[i], *colon = strchr(item, ':'), *eq = colon ? strchr(colon, '=') : NULL;
         int role;
         uint64_t num;
-        if (!colon || !eq) {
-            rc = -1;
-            break;
-        }
+        if (!colon || !eq)
+            goto bad;
         *colon = 0;
         *eq = 0;
-        if (cli_role_parse(item, &role) != 0 || cli_parse_u64(eq + 1, 0, 100000, &num) != 0) {
-            rc = -1;
-            break;
-        }
+        if (cli_role_parse(item, &role) != 0 || cli_parse_u64(eq + 1, 0, 100000, &num) != 0)
+            goto bad;
         Kumppani__V1__RoleRule *r = NULL;
-        for (size_t i = 0; i < *n; i++)
-            if ((int)v[i]->role == role)
-                r = v[i];
+        for (size_t k = 0; k < *n; k++)
+            if ((int)v[k]->role == role)
+                r = v[k];
         if (!r) {
-            if (*n == 16) {
-                rc = -1;
-                break;
-            }
-            r = kp_xcalloc(1, sizeof *r);
+            if (*n == 16)
+                goto bad;
+            r = cli_alloc(c, sizeof *r);
             kumppani__v1__role_rule__init(r);
             r->role = role;
             v[(*n)++] = r;
@@ -151,34 +314,22 @@ cli_role_rules_parse(const char *spec, Kumppani__V1__RoleRule ***out, size_t *n)
         else if (strcmp(colon + 1, "reserve") == 0)
             r->reserved_n = (uint32_t)num;
         else
-            rc = -1;
+            goto bad;
     }
-    free(copy);
     *out = v;
-    if (rc) {
-        cli_role_rules_free(v, *n);
-        *out = NULL;
-        *n = 0;
-    }
-    if (rc)
-        cli_err("--role-rules: ROLE:max=N, ROLE:pct=P or ROLE:reserve=R, comma-separated "
-                "(roles: %s)",
-                cli_role_list());
-    return rc;
+    return 0;
+bad:
+    *n = 0;
+    cli_err("--role-rules: ROLE:max=N, ROLE:pct=P or ROLE:reserve=R, comma-separated "
+            "(roles: %s)",
+            cli_role_list());
+    return -1;
 }
 
-void
-cli_role_rules_free(Kumppani__V1__RoleRule **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
-/* The event fields shared by create, series and update, from the options present. Marks
- * each option given in *fields (for update). Returns 0 or -1 (reported). */
+/* The event fields shared by series and update, from the options present. Marks each option
+ * given in fields (for update). Returns 0 or -1 (reported). */
 static int
-s_event_fields(cli_ctx_t *c, Kumppani__V1__CreateEventRequest *rq, const char **fields, size_t *nf)
+s_event_fields(cli_ctx_t *c, Kumppani__V1__CreateEventRequest *rq, char **fields, size_t *nf)
 {
     static const struct {
         const char *opt, *field;
@@ -199,18 +350,18 @@ s_event_fields(cli_ctx_t *c, Kumppani__V1__CreateEventRequest *rq, const char **
         cli_num(c, "organiser-org", false, 1, UINT64_MAX, &org) ||
         cli_num(c, "offer-window", false, 0, UINT32_MAX, &win))
         return -1;
-    rq->title = (char *)s_str(c, "title");
-    rq->place = (char *)s_str(c, "place");
-    rq->online_url = (char *)s_str(c, "online-url");
-    rq->theme = (char *)s_str(c, "theme");
-    rq->description_text = (char *)s_str(c, "description");
-    rq->language = (char *)s_str(c, "language");
-    rq->municipality_code = (char *)s_str(c, "municipality");
-    rq->organiser_municipality_code = (char *)s_str(c, "organiser-municipality");
+    rq->title = cli_str(c, "title", "");
+    rq->place = cli_str(c, "place", "");
+    rq->online_url = cli_str(c, "online-url", "");
+    rq->theme = cli_str(c, "theme", "");
+    rq->description_text = cli_str(c, "description", "");
+    rq->language = cli_str(c, "language", "");
+    rq->municipality_code = cli_str(c, "municipality", "");
+    rq->organiser_municipality_code = cli_str(c, "organiser-municipality", "");
     rq->organiser_organisation_id = org;
     rq->capacity = (uint32_t)cap;
     rq->offer_window_minutes = (uint32_t)win;
-    if (cli_role_rules_parse(s_str(c, "role-rules"), &rq->role_rules, &rq->n_role_rules))
+    if (s_role_rules(c, cli_arg(c->a, "role-rules"), &rq->role_rules, &rq->n_role_rules))
         return -1;
     if (fields)
         for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
@@ -218,187 +369,267 @@ s_event_fields(cli_ctx_t *c, Kumppani__V1__CreateEventRequest *rq, const char **
             for (size_t j = 0; j < *nf; j++)
                 dup = dup || strcmp(fields[j], map[i].field) == 0;
             if (cli_arg(c->a, map[i].opt) && !dup)
-                fields[(*nf)++] = map[i].field;
+                fields[(*nf)++] = (char *)map[i].field;
         }
     return 0;
 }
 
-static const char *
-s_random_key(cli_ctx_t *c, char *buf)
+/* --kind KIND, optional (0 when absent). Returns 0 or -1 (reported). */
+static int
+s_kind_opt(cli_ctx_t *c, int *k)
 {
-    const char *key = cli_arg(c->a, "idempotency-key");
-    if (key)
-        return *key ? key : NULL;
-    unsigned char raw[16];
-    randombytes_buf(raw, sizeof raw);
-    sodium_bin2hex(buf, 33, raw, sizeof raw);
-    return buf;
+    const char *kind = cli_arg(c->a, "kind");
+    *k = 0;
+    if (kind && cli_kind_parse(kind, k) != 0) {
+        cli_err("--kind must be one of: %s", cli_kind_list());
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- events ------------------------------------------------------------------------------ */
 
 static int
-s_update(cli_ctx_t *c)
+s_create(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    uint64_t id;
-    if (cli_pos_id(c, &id))
-        return EXIT_USAGE;
-    Kumppani__V1__UpdateEventRequest rq = KUMPPANI__V1__UPDATE_EVENT_REQUEST__INIT;
-    Kumppani__V1__CreateEventRequest v = KUMPPANI__V1__CREATE_EVENT_REQUEST__INIT;
-    const char *fields[16];
-    size_t nf = 0;
-    if (s_event_fields(c, &v, fields, &nf)) {
-        cli_role_rules_free(v.role_rules, v.n_role_rules);
-        return EXIT_USAGE;
+    Kumppani__V1__CreateEventRequest *req = (Kumppani__V1__CreateEventRequest *)m;
+    const char *kind = cli_arg(c->a, "kind");
+    int k;
+    uint64_t cap = 0;
+    if (!kind) {
+        cli_err("--kind is required (one of: %s)", cli_kind_list());
+        return -1;
     }
+    if (cli_kind_parse(kind, &k) != 0) {
+        cli_err("--kind must be one of: %s", cli_kind_list());
+        return -1;
+    }
+    req->kind = (Kumppani__V1__EventKind)k;
+    req->title = (char *)cli_arg(c->a, "title");
+    req->municipality_code = (char *)cli_arg(c->a, "municipality");
+    if (!req->title || !req->municipality_code) {
+        cli_err("--%s is required", req->title ? "municipality" : "title");
+        return -1;
+    }
+    if (cli_time_opt(c, "start", true, &req->start_unix) ||
+        cli_time_opt(c, "end", true, &req->end_unix) ||
+        cli_time_opt(c, "deadline", false, &req->signup_deadline_unix) ||
+        cli_num(c, "capacity", false, 0, UINT32_MAX, &cap))
+        return -1;
+    req->capacity = (uint32_t)cap;
+    const char *lang = cli_arg(c->a, "language");
+    if (lang && strcmp(lang, "fi") && strcmp(lang, "sv") && strcmp(lang, "en")) {
+        cli_err("--language must be fi, sv or en");
+        return -1;
+    }
+    req->language = (char *)(lang ? lang : "fi");
+    req->place = cli_str(c, "place", "");
+    req->online_url = cli_str(c, "online-url", "");
+    req->theme = cli_str(c, "theme", "");
+    req->description_text = cli_str(c, "description", "");
+    req->organiser_municipality_code = cli_str(c, "organiser-municipality", "");
+    uint64_t org = 0, win = 0;
+    if (cli_num(c, "organiser-org", false, 1, UINT64_MAX, &org) ||
+        cli_num(c, "offer-window", false, 0, UINT32_MAX, &win))
+        return -1;
+    req->organiser_organisation_id = org;
+    req->offer_window_minutes = (uint32_t)win;
+    return s_role_rules(c, cli_arg(c->a, "role-rules"), &req->role_rules, &req->n_role_rules);
+}
+
+static int
+s_list_fill(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    Kumppani__V1__ListEventsRequest *rq = (Kumppani__V1__ListEventsRequest *)m;
+    uint64_t limit = 0;
+    if (cli_num(c, "after", false, 0, UINT64_MAX, &rq->after_id) ||
+        cli_num(c, "limit", false, 1, UINT32_MAX, &limit) ||
+        cli_num(c, "series", false, 1, UINT64_MAX, &rq->series_id))
+        return -1;
+    c->left = limit ? limit : UINT64_MAX; /* no --limit: page through all */
+    rq->limit = c->left < PAGE_EVENTS ? (uint32_t)c->left : PAGE_EVENTS;
+    return 0;
+}
+
+static int
+s_list_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
+{
+    Kumppani__V1__ListEventsRequest *rq = (Kumppani__V1__ListEventsRequest *)m;
+    const Kumppani__V1__ListEventsReply *r = (const Kumppani__V1__ListEventsReply *)reply;
+    if (!r) { /* before the first call */
+        if (c->json)
+            c->out = json_array();
+        else
+            s_event_row_header();
+        return 1;
+    }
+    size_t n = r->n_events;
+    for (size_t i = 0; i < n && c->left > 0; i++, c->left--) {
+        if (c->out)
+            json_array_append_new(c->out, s_event_json(r->events[i]));
+        else
+            s_event_row(r->events[i]);
+        rq->after_id = r->events[i]->id;
+    }
+    rq->limit = c->left < PAGE_EVENTS ? (uint32_t)c->left : PAGE_EVENTS;
+    /* A series has at most 60 occurrences: one page. */
+    return n > 0 && c->left > 0 && !rq->series_id;
+}
+
+static int
+s_signups_fill(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    Kumppani__V1__ListSignupsRequest *rq = (Kumppani__V1__ListSignupsRequest *)m;
+    uint64_t limit = 0;
+    if (cli_num(c, "after", false, 0, UINT64_MAX, &rq->after_id) ||
+        cli_num(c, "limit", false, 1, UINT32_MAX, &limit))
+        return -1;
+    c->left = limit ? limit : UINT64_MAX;
+    rq->limit = c->left < PAGE_SIGNUPS ? (uint32_t)c->left : PAGE_SIGNUPS;
+    return 0;
+}
+
+static int
+s_signups_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
+{
+    Kumppani__V1__ListSignupsRequest *rq = (Kumppani__V1__ListSignupsRequest *)m;
+    const Kumppani__V1__ListSignupsReply *r = (const Kumppani__V1__ListSignupsReply *)reply;
+    if (!r)
+        return 1;
+    if (c->first && c->json) {
+        c->out = json_object();
+        if (r->event)
+            json_object_set_new(c->out, "event", s_event_json(r->event));
+        json_object_set_new(c->out, "signups", json_array());
+    } else if (c->first && r->event) {
+        printf("event %llu: %s\n\n", (unsigned long long)r->event->id, r->event->title);
+        printf("%-8s %-11s %-18s %-24s %-24s %s\n", "ID", "STATE", "ROLE", "NAME", "ORGANISATION",
+               "SOURCE/EXTERNAL-ID");
+    }
+    size_t n = r->n_signups;
+    for (size_t i = 0; i < n && c->left > 0; i++, c->left--) {
+        if (c->out)
+            json_array_append_new(json_object_get(c->out, "signups"), s_signup_json(r->signups[i]));
+        else
+            s_signup_row(r->signups[i]);
+        rq->after_id = r->signups[i]->id;
+    }
+    rq->limit = c->left < PAGE_SIGNUPS ? (uint32_t)c->left : PAGE_SIGNUPS;
+    return n > 0 && c->left > 0;
+}
+
+static int
+s_update(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    Kumppani__V1__UpdateEventRequest *rq = (Kumppani__V1__UpdateEventRequest *)m;
+    Kumppani__V1__CreateEventRequest *v = cli_alloc(c, sizeof *v);
+    kumppani__v1__create_event_request__init(v);
+    char **fields = cli_alloc(c, 16 * sizeof *fields);
+    size_t nf = 0;
+    if (s_event_fields(c, v, fields, &nf))
+        return -1;
     if (nf == 0) {
         cli_err("give at least one field to change (see --help)");
-        cli_role_rules_free(v.role_rules, v.n_role_rules);
-        return EXIT_USAGE;
+        return -1;
     }
-    rq.event_id = id;
-    rq.values = &v;
-    rq.fields = (char **)fields;
-    rq.n_fields = nf;
-    ProtobufCMessage *out = NULL;
-    int ex = cli_call(c, EV, "events.event.update", NULL, &rq.base,
-                      &kumppani__v1__event_reply__descriptor, &out);
-    cli_role_rules_free(v.role_rules, v.n_role_rules);
-    return ex ? ex : s_event_out(c, out);
+    rq->values = v;
+    rq->fields = fields;
+    rq->n_fields = nf;
+    return 0;
 }
 
 static int
-s_reschedule(cli_ctx_t *c)
+s_reschedule(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    uint64_t id;
-    Kumppani__V1__RescheduleEventRequest rq = KUMPPANI__V1__RESCHEDULE_EVENT_REQUEST__INIT;
-    if (cli_pos_id(c, &id) || s_time(c, "start", true, &rq.start_unix) ||
-        s_time(c, "end", true, &rq.end_unix) ||
-        s_time(c, "deadline", false, &rq.signup_deadline_unix))
-        return EXIT_USAGE;
-    rq.event_id = id;
-    rq.reason_text = (char *)s_str(c, "reason");
-    ProtobufCMessage *out = NULL;
-    int ex = cli_call(c, EV, "events.event.reschedule", NULL, &rq.base,
-                      &kumppani__v1__event_reply__descriptor, &out);
-    return ex ? ex : s_event_out(c, out);
+    Kumppani__V1__RescheduleEventRequest *rq = (Kumppani__V1__RescheduleEventRequest *)m;
+    if (cli_time_opt(c, "start", true, &rq->start_unix) ||
+        cli_time_opt(c, "end", true, &rq->end_unix) ||
+        cli_time_opt(c, "deadline", false, &rq->signup_deadline_unix))
+        return -1;
+    rq->reason_text = cli_str(c, "reason", "");
+    return 0;
 }
 
 static int
-s_cancel(cli_ctx_t *c)
+s_cancel(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    uint64_t id;
-    if (cli_pos_id(c, &id))
-        return EXIT_USAGE;
+    Kumppani__V1__CancelEventRequest *rq = (Kumppani__V1__CancelEventRequest *)m;
     if (!cli_arg(c->a, "reason")) {
         cli_err("--reason is required");
-        return EXIT_USAGE;
+        return -1;
     }
-    Kumppani__V1__CancelEventRequest rq = KUMPPANI__V1__CANCEL_EVENT_REQUEST__INIT;
-    rq.event_id = id;
-    rq.reason_text = (char *)s_str(c, "reason");
-    ProtobufCMessage *out = NULL;
-    int ex = cli_call(c, EV, "events.event.cancel", NULL, &rq.base,
-                      &kumppani__v1__event_reply__descriptor, &out);
-    return ex ? ex : s_event_out(c, out);
+    rq->reason_text = cli_str(c, "reason", "");
+    return 0;
 }
 
 static int
-s_held(cli_ctx_t *c)
+s_held(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    uint64_t id;
-    if (cli_pos_id(c, &id))
-        return EXIT_USAGE;
-    Kumppani__V1__HeldEventRequest rq = KUMPPANI__V1__HELD_EVENT_REQUEST__INIT;
-    rq.event_id = id;
-    rq.memo_url = (char *)s_str(c, "memo");
-    rq.materials_url = (char *)s_str(c, "materials");
-    ProtobufCMessage *out = NULL;
-    int ex = cli_call(c, EV, "events.event.held", NULL, &rq.base,
-                      &kumppani__v1__event_reply__descriptor, &out);
-    return ex ? ex : s_event_out(c, out);
+    Kumppani__V1__HeldEventRequest *rq = (Kumppani__V1__HeldEventRequest *)m;
+    rq->memo_url = cli_str(c, "memo", "");
+    rq->materials_url = cli_str(c, "materials", "");
+    return 0;
 }
 
 static int
-s_series(cli_ctx_t *c)
+s_series(cli_ctx_t *c, ProtobufCMessage *m)
 {
     static const char *const freqs[] = {NULL, "weekly", "biweekly", "monthly-day",
                                         "monthly-weekday"};
-    Kumppani__V1__CreateSeriesRequest rq = KUMPPANI__V1__CREATE_SERIES_REQUEST__INIT;
-    Kumppani__V1__CreateEventRequest f = KUMPPANI__V1__CREATE_EVENT_REQUEST__INIT;
+    Kumppani__V1__CreateSeriesRequest *rq = (Kumppani__V1__CreateSeriesRequest *)m;
+    Kumppani__V1__CreateEventRequest *f = cli_alloc(c, sizeof *f);
+    kumppani__v1__create_event_request__init(f);
     const char *kind = cli_arg(c->a, "kind"), *freq = cli_arg(c->a, "frequency");
     int k;
     uint64_t count = 0;
-    if (cli_no_pos(c) || cli_num(c, "count", true, 2, 60, &count))
-        return EXIT_USAGE;
+    if (cli_num(c, "count", true, 2, 60, &count))
+        return -1;
     if (!kind || cli_kind_parse(kind, &k) != 0) {
         cli_err("--kind is required (one of: %s)", cli_kind_list());
-        return EXIT_USAGE;
+        return -1;
     }
     for (int i = 1; i < 5 && freq; i++)
         if (strcmp(freq, freqs[i]) == 0)
-            rq.frequency = i;
-    if (!rq.frequency) {
+            rq->frequency = i;
+    if (!rq->frequency) {
         cli_err("--frequency is required: weekly, biweekly, monthly-day or monthly-weekday");
-        return EXIT_USAGE;
+        return -1;
     }
-    if (s_time(c, "start", true, &f.start_unix) || s_time(c, "end", true, &f.end_unix) ||
-        s_time(c, "deadline", false, &f.signup_deadline_unix) || s_event_fields(c, &f, NULL, 0)) {
-        cli_role_rules_free(f.role_rules, f.n_role_rules);
-        return EXIT_USAGE;
-    }
-    f.kind = k;
-    rq.first = &f;
-    rq.count = (uint32_t)count;
-    rq.publish = cli_flag(c->a, "publish");
-    char kb[33];
-    const char *key = s_random_key(c, kb);
-    if (!key) {
-        cli_err("--idempotency-key must not be empty");
-        cli_role_rules_free(f.role_rules, f.n_role_rules);
-        return EXIT_USAGE;
-    }
-    ProtobufCMessage *out = NULL;
-    int ex = cli_call(c, EV, "events.series.create", key, &rq.base,
-                      &kumppani__v1__series_reply__descriptor, &out);
-    cli_role_rules_free(f.role_rules, f.n_role_rules);
-    if (ex == EXIT_UNREACHABLE)
-        fprintf(stderr,
-                "kumppani: to retry without creating a duplicate, add --idempotency-key %s\n", key);
-    if (ex)
-        return ex;
-    Kumppani__V1__SeriesReply *r = (Kumppani__V1__SeriesReply *)out;
-    if (c->json) {
-        json_t *o = json_object(), *arr = json_array();
-        json_object_set_new(o, "series_id", json_integer((json_int_t)r->series_id));
-        for (size_t i = 0; i < r->n_events; i++)
-            json_array_append_new(arr, cli_event_json(r->events[i]));
-        json_object_set_new(o, "events", arr);
-        ex = cli_json_print(o);
-    } else {
-        printf("series %llu: %zu events\n\n", (unsigned long long)r->series_id, r->n_events);
-        cli_event_row_header();
-        for (size_t i = 0; i < r->n_events; i++)
-            cli_event_row(r->events[i]);
-    }
-    protobuf_c_message_free_unpacked(out, NULL);
-    return ex;
+    if (cli_time_opt(c, "start", true, &f->start_unix) ||
+        cli_time_opt(c, "end", true, &f->end_unix) ||
+        cli_time_opt(c, "deadline", false, &f->signup_deadline_unix) ||
+        s_event_fields(c, f, NULL, 0))
+        return -1;
+    f->kind = k;
+    rq->first = f;
+    rq->count = (uint32_t)count;
+    rq->publish = cli_flag(c->a, "publish");
+    return 0;
 }
 
 static int
-s_balance(cli_ctx_t *c)
+s_series_print(cli_ctx_t *c, const ProtobufCMessage *m)
 {
-    uint64_t id;
-    if (cli_pos_id(c, &id))
-        return EXIT_USAGE;
-    Kumppani__V1__EventRef rq = KUMPPANI__V1__EVENT_REF__INIT;
-    rq.event_id = id;
-    ProtobufCMessage *out = NULL;
-    int ex = cli_call(c, EV, "events.event.get", NULL, &rq.base,
-                      &kumppani__v1__event_reply__descriptor, &out);
-    if (ex)
-        return ex;
-    const Kumppani__V1__EventInfo *e = ((Kumppani__V1__EventReply *)out)->event;
+    (void)c;
+    const Kumppani__V1__SeriesReply *r = (const Kumppani__V1__SeriesReply *)m;
+    printf("series %llu: %zu events\n\n", (unsigned long long)r->series_id, r->n_events);
+    s_event_row_header();
+    for (size_t i = 0; i < r->n_events; i++)
+        s_event_row(r->events[i]);
+    return EXIT_OK_;
+}
+
+static const cli_jview_t s_series_view[] = {
+    {"series_id", NULL, 0, NULL, NULL},
+    {"events", NULL, 0, NULL, s_event_view},
+    {0},
+};
+
+/* The role balance of an event: one line or object per role, caps and reservations. */
+static json_t *
+s_balance(cli_ctx_t *c, const ProtobufCMessage *m)
+{
+    const Kumppani__V1__EventInfo *e = (const Kumppani__V1__EventInfo *)m;
     json_t *arr = c->json ? json_array() : NULL;
     if (!arr) {
         printf("event %llu: %u of %s places confirmed, %u offered, %u waitlisted\n\n",
@@ -442,209 +673,180 @@ s_balance(cli_ctx_t *c)
                    res ? rs : "-");
         }
     }
-    protobuf_c_message_free_unpacked(out, NULL);
-    return arr ? cli_json_print(arr) : EXIT_OK_;
+    return arr;
 }
 
 static int
-s_door_csv(cli_ctx_t *c)
+s_balance_print(cli_ctx_t *c, const ProtobufCMessage *m)
 {
-    uint64_t id;
-    if (cli_pos_id(c, &id))
-        return EXIT_USAGE;
-    Kumppani__V1__EventRef rq = KUMPPANI__V1__EVENT_REF__INIT;
-    rq.event_id = id;
-    ProtobufCMessage *out = NULL;
-    int ex = cli_call(c, EV, "events.signup.door_csv", NULL, &rq.base,
-                      &kumppani__v1__event_text_reply__descriptor, &out);
-    return ex ? ex : s_text_out(c, out);
+    s_balance(c, m);
+    return EXIT_OK_;
 }
 
 static int
-s_ical(cli_ctx_t *c)
+s_ical_feed(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    uint64_t id;
-    if (cli_pos_id(c, &id))
-        return EXIT_USAGE;
-    Kumppani__V1__EventRef rq = KUMPPANI__V1__EVENT_REF__INIT;
-    rq.event_id = id;
-    ProtobufCMessage *out = NULL;
-    int ex = cli_call(c, EV, "events.ical.event", NULL, &rq.base,
-                      &kumppani__v1__event_text_reply__descriptor, &out);
-    return ex ? ex : s_text_out(c, out);
+    Kumppani__V1__IcalFeedRequest *rq = (Kumppani__V1__IcalFeedRequest *)m;
+    int k;
+    if (cli_time_opt(c, "from", false, &rq->from_unix) || s_kind_opt(c, &k))
+        return -1;
+    rq->kind = k;
+    rq->municipality_code = cli_str(c, "municipality", "");
+    rq->theme = cli_str(c, "theme", "");
+    return 0;
 }
 
 static int
-s_ical_feed(cli_ctx_t *c)
+s_stats(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    Kumppani__V1__IcalFeedRequest rq = KUMPPANI__V1__ICAL_FEED_REQUEST__INIT;
-    const char *kind = cli_arg(c->a, "kind");
-    int k = 0;
-    if (cli_no_pos(c) || s_time(c, "from", false, &rq.from_unix))
-        return EXIT_USAGE;
-    if (kind && cli_kind_parse(kind, &k) != 0) {
-        cli_err("--kind must be one of: %s", cli_kind_list());
-        return EXIT_USAGE;
-    }
-    rq.kind = k;
-    rq.municipality_code = (char *)s_str(c, "municipality");
-    rq.theme = (char *)s_str(c, "theme");
-    ProtobufCMessage *out = NULL;
-    int ex = cli_call(c, EV, "events.ical.feed", NULL, &rq.base,
-                      &kumppani__v1__event_text_reply__descriptor, &out);
-    return ex ? ex : s_text_out(c, out);
+    Kumppani__V1__EventStatsRequest *rq = (Kumppani__V1__EventStatsRequest *)m;
+    int k;
+    if (cli_time_opt(c, "from", false, &rq->from_unix) ||
+        cli_time_opt(c, "to", false, &rq->to_unix) || s_kind_opt(c, &k))
+        return -1;
+    rq->kind = k;
+    rq->municipality_code = cli_str(c, "municipality", "");
+    return 0;
 }
 
-static json_t *
-s_row_json(const Kumppani__V1__EventStatsRow *r)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "key", cli_json_str(r->key));
-    if (r->title && *r->title)
-        json_object_set_new(o, "title", cli_json_str(r->title));
-    json_object_set_new(o, "events", json_integer(r->events_n));
-    json_object_set_new(o, "held", json_integer(r->held_n));
-    json_object_set_new(o, "cancelled", json_integer(r->cancelled_n));
-    json_object_set_new(o, "participants", json_integer(r->participants_n));
-    json_object_set_new(o, "waitlisted", json_integer(r->waitlisted_n));
-    json_object_set_new(o, "attended", json_integer(r->attended_n));
-    json_object_set_new(o, "no_show", json_integer(r->no_show_n));
-    return o;
-}
+static const cli_jview_t s_stats_row_view[] = {
+    {"key", NULL, 0, NULL, NULL},
+    {"title", NULL, CLI_J_OMIT_ZERO, NULL, NULL},
+    {"events", "events_n", 0, NULL, NULL},
+    {"held", "held_n", 0, NULL, NULL},
+    {"cancelled", "cancelled_n", 0, NULL, NULL},
+    {"participants", "participants_n", 0, NULL, NULL},
+    {"waitlisted", "waitlisted_n", 0, NULL, NULL},
+    {"attended", "attended_n", 0, NULL, NULL},
+    {"no_show", "no_show_n", 0, NULL, NULL},
+    {0},
+};
+
+static const cli_jview_t s_stats_view[] = {
+    {"total", NULL, CLI_J_OMIT_ZERO, NULL, s_stats_row_view},
+    {"by_kind", NULL, 0, NULL, s_stats_row_view},
+    {"by_municipality", NULL, 0, NULL, s_stats_row_view},
+    {"by_role", NULL, 0, NULL, s_stats_row_view},
+    {"by_month", NULL, 0, NULL, s_stats_row_view},
+    {"by_event", NULL, 0, NULL, s_stats_row_view},
+    {0},
+};
+
+typedef struct {
+    const char *name;
+    Kumppani__V1__EventStatsRow **v;
+    size_t n;
+} stats_group_t;
 
 static void
-s_rows_print(const char *title, Kumppani__V1__EventStatsRow **v, size_t n)
+s_stats_groups(const Kumppani__V1__EventStatsReply *r, stats_group_t g[5])
 {
-    printf("\n%s\n%-22s %6s %5s %9s %12s %10s %8s %7s\n", title, "", "EVENTS", "HELD", "CANCELLED",
-           "PARTICIPANTS", "WAITLISTED", "ATTENDED", "NO-SHOW");
-    for (size_t i = 0; i < n; i++)
-        printf("%-22s %6u %5u %9u %12u %10u %8u %7u%s%s\n", v[i]->key, v[i]->events_n, v[i]->held_n,
-               v[i]->cancelled_n, v[i]->participants_n, v[i]->waitlisted_n, v[i]->attended_n,
-               v[i]->no_show_n, v[i]->title && *v[i]->title ? "  " : "",
-               v[i]->title ? v[i]->title : "");
+    g[0] = (stats_group_t){"by_kind", r->by_kind, r->n_by_kind};
+    g[1] = (stats_group_t){"by_municipality", r->by_municipality, r->n_by_municipality};
+    g[2] = (stats_group_t){"by_role", r->by_role, r->n_by_role};
+    g[3] = (stats_group_t){"by_month", r->by_month, r->n_by_month};
+    g[4] = (stats_group_t){"by_event", r->by_event, r->n_by_event};
 }
 
 static int
-s_stats(cli_ctx_t *c)
+s_stats_print(cli_ctx_t *c, const ProtobufCMessage *m)
 {
-    Kumppani__V1__EventStatsRequest rq = KUMPPANI__V1__EVENT_STATS_REQUEST__INIT;
-    const char *kind = cli_arg(c->a, "kind");
-    int k = 0;
-    if (cli_no_pos(c) || s_time(c, "from", false, &rq.from_unix) ||
-        s_time(c, "to", false, &rq.to_unix))
-        return EXIT_USAGE;
-    if (kind && cli_kind_parse(kind, &k) != 0) {
-        cli_err("--kind must be one of: %s", cli_kind_list());
-        return EXIT_USAGE;
+    const Kumppani__V1__EventStatsReply *r = (const Kumppani__V1__EventStatsReply *)m;
+    stats_group_t g[5];
+    s_stats_groups(r, g);
+    if (r->total)
+        printf("%u events (%u held, %u cancelled), %u participants, %u attended\n",
+               r->total->events_n, r->total->held_n, r->total->cancelled_n,
+               r->total->participants_n, r->total->attended_n);
+    const char *by = cli_arg(c->a, "by");
+    for (size_t i = 0; i < 5; i++) {
+        if (by && strcmp(by, g[i].name + 3) != 0)
+            continue;
+        Kumppani__V1__EventStatsRow **v = g[i].v;
+        printf("\n%s\n%-22s %6s %5s %9s %12s %10s %8s %7s\n", g[i].name + 3, "", "EVENTS", "HELD",
+               "CANCELLED", "PARTICIPANTS", "WAITLISTED", "ATTENDED", "NO-SHOW");
+        for (size_t k = 0; k < g[i].n; k++)
+            printf("%-22s %6u %5u %9u %12u %10u %8u %7u%s%s\n", v[k]->key, v[k]->events_n,
+                   v[k]->held_n, v[k]->cancelled_n, v[k]->participants_n, v[k]->waitlisted_n,
+                   v[k]->attended_n, v[k]->no_show_n, v[k]->title && *v[k]->title ? "  " : "",
+                   v[k]->title ? v[k]->title : "");
     }
-    rq.kind = k;
-    rq.municipality_code = (char *)s_str(c, "municipality");
-    ProtobufCMessage *out = NULL;
-    int ex = cli_call(c, EV, "events.stats", NULL, &rq.base,
-                      &kumppani__v1__event_stats_reply__descriptor, &out);
-    if (ex)
-        return ex;
-    Kumppani__V1__EventStatsReply *r = (Kumppani__V1__EventStatsReply *)out;
-    struct {
-        const char *name;
-        Kumppani__V1__EventStatsRow **v;
-        size_t n;
-    } g[] = {{"by_kind", r->by_kind, r->n_by_kind},
-             {"by_municipality", r->by_municipality, r->n_by_municipality},
-             {"by_role", r->by_role, r->n_by_role},
-             {"by_month", r->by_month, r->n_by_month},
-             {"by_event", r->by_event, r->n_by_event}};
-    if (c->json) {
-        json_t *o = json_object();
-        if (r->total)
-            json_object_set_new(o, "total", s_row_json(r->total));
-        for (size_t i = 0; i < 5; i++) {
-            json_t *arr = json_array();
-            for (size_t j = 0; j < g[i].n; j++)
-                json_array_append_new(arr, s_row_json(g[i].v[j]));
-            json_object_set_new(o, g[i].name, arr);
+    return EXIT_OK_;
+}
+
+/* ---- sign-ups ---------------------------------------------------------------------------- */
+
+static int
+s_submit(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    Kumppani__V1__SubmitSignupRequest *req = (Kumppani__V1__SubmitSignupRequest *)m;
+    int role;
+    if (cli_num(c, "event", true, 1, UINT64_MAX, &req->event_id))
+        return -1;
+    static const char *const required[] = {"source", "id", "name", "role"};
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        if (!cli_arg(c->a, required[i])) {
+            cli_err("--%s is required", required[i]);
+            return -1;
         }
-        ex = cli_json_print(o);
-    } else {
-        if (r->total)
-            printf("%u events (%u held, %u cancelled), %u participants, %u attended\n",
-                   r->total->events_n, r->total->held_n, r->total->cancelled_n,
-                   r->total->participants_n, r->total->attended_n);
-        const char *by = cli_arg(c->a, "by");
-        for (size_t i = 0; i < 5; i++)
-            if (!by || strcmp(by, g[i].name + 3) == 0)
-                s_rows_print(g[i].name + 3, g[i].v, g[i].n);
+    if (cli_role_parse(cli_arg(c->a, "role"), &role) != 0) {
+        cli_err("--role must be one of: %s", cli_role_list());
+        return -1;
     }
-    protobuf_c_message_free_unpacked(out, NULL);
-    return ex;
+    if (!cli_arg(c->a, "email") && !cli_arg(c->a, "phone")) {
+        cli_err("give --email, --phone or both");
+        return -1;
+    }
+    req->source = cli_str(c, "source", "");
+    req->external_id = cli_str(c, "id", "");
+    req->name = cli_str(c, "name", "");
+    req->email = cli_str(c, "email", "");
+    req->phone = cli_str(c, "phone", "");
+    req->organisation = cli_str(c, "organisation", "");
+    req->role = (Kumppani__V1__ParticipantRole)role;
+    req->consent_reminders = cli_flag(c->a, "consent");
+    req->language = cli_str(c, "language", "");
+    uint64_t comp = 0;
+    if (cli_num(c, "companions", false, 0, 20, &comp))
+        return -1;
+    req->companions = (uint32_t)comp;
+    req->accessibility_text = cli_str(c, "accessibility", "");
+    req->dietary_text = cli_str(c, "dietary", "");
+    return 0;
 }
 
-/* ---- sign-up operations ------------------------------------------------------------------ */
-
+/* A sign-up by source and external id, or by its id (cancel, offers, the waitlist). */
 static int
-s_signup_ref(cli_ctx_t *c, const char *method)
+s_signup_ref(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    Kumppani__V1__CancelSignupRequest rq = KUMPPANI__V1__CANCEL_SIGNUP_REQUEST__INIT;
+    Kumppani__V1__CancelSignupRequest *rq = (Kumppani__V1__CancelSignupRequest *)m;
     const char *source = cli_arg(c->a, "source"), *ext = cli_arg(c->a, "id");
-    uint64_t signup_id = 0;
-    if (cli_no_pos(c) || cli_num(c, "signup", false, 1, UINT64_MAX, &signup_id))
-        return EXIT_USAGE;
-    bool by_ext = source && ext, by_id = signup_id != 0;
+    if (cli_num(c, "signup", false, 1, UINT64_MAX, &rq->signup_id))
+        return -1;
+    bool by_ext = source && ext, by_id = rq->signup_id != 0;
     if (by_ext == by_id || (!by_ext && (source || ext))) {
         cli_err("give either --source and --id, or --signup");
-        return EXIT_USAGE;
+        return -1;
     }
-    rq.source = (char *)(source ? source : "");
-    rq.external_id = (char *)(ext ? ext : "");
-    rq.signup_id = signup_id;
-    ProtobufCMessage *out = NULL;
-    int ex = cli_call(c, EV, method, NULL, &rq.base, &kumppani__v1__signup_reply__descriptor, &out);
-    return ex ? ex : s_signup_out(c, out);
+    rq->source = cli_str(c, "source", "");
+    rq->external_id = cli_str(c, "id", "");
+    return 0;
 }
 
 static int
-s_accept(cli_ctx_t *c)
+s_attendance(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    return s_signup_ref(c, "events.signup.accept_offer");
-}
-
-static int
-s_decline(cli_ctx_t *c)
-{
-    return s_signup_ref(c, "events.signup.decline_offer");
-}
-
-static int
-s_leave(cli_ctx_t *c)
-{
-    return s_signup_ref(c, "events.signup.leave_waitlist");
-}
-
-static int
-s_cancel_signup(cli_ctx_t *c)
-{
-    return s_signup_ref(c, "events.signup.cancel");
-}
-
-static int
-s_attendance(cli_ctx_t *c)
-{
-    Kumppani__V1__SignupAttendanceRequest rq = KUMPPANI__V1__SIGNUP_ATTENDANCE_REQUEST__INIT;
-    uint64_t id;
-    if (cli_no_pos(c) || cli_num(c, "signup", true, 1, UINT64_MAX, &id))
-        return EXIT_USAGE;
+    Kumppani__V1__SignupAttendanceRequest *rq = (Kumppani__V1__SignupAttendanceRequest *)m;
+    if (cli_num(c, "signup", true, 1, UINT64_MAX, &rq->signup_id))
+        return -1;
     bool yes = cli_flag(c->a, "attended"), no = cli_flag(c->a, "no-show");
     if (yes == no) {
         cli_err("give --attended or --no-show");
-        return EXIT_USAGE;
+        return -1;
     }
-    rq.signup_id = id;
-    rq.attendance = yes ? KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED
-                        : KUMPPANI__V1__ATTENDANCE__ATTENDANCE_NO_SHOW;
-    ProtobufCMessage *out = NULL;
-    int ex = cli_call(c, EV, "events.signup.attendance", NULL, &rq.base,
-                      &kumppani__v1__signup_reply__descriptor, &out);
-    return ex ? ex : s_signup_out(c, out);
+    rq->attendance = yes ? KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED
+                         : KUMPPANI__V1__ATTENDANCE__ATTENDANCE_NO_SHOW;
+    return 0;
 }
 
 /* ---- the table --------------------------------------------------------------------------- */
@@ -657,6 +859,36 @@ s_attendance(cli_ctx_t *c)
         "role-rules", true                                                                         \
     }
 
+static const cli_optspec_t s_create_opts[] = {
+    {"kind", true},
+    {"title", true},
+    {"municipality", true},
+    {"start", true},
+    {"end", true},
+    {"capacity", true},
+    {"place", true},
+    {"online-url", true},
+    {"language", true},
+    {"deadline", true},
+    {"idempotency-key", true},
+    {"theme", true},
+    {"description", true},
+    {"organiser-org", true},
+    {"organiser-municipality", true},
+    {"offer-window", true},
+    {"role-rules", true},
+    {NULL, false},
+};
+static const cli_optspec_t s_none_opts[] = {{NULL, false}};
+static const cli_optspec_t s_page_opts[] = {{"after", true}, {"limit", true}, {NULL, false}};
+static const cli_optspec_t s_list_opts[] = {
+    {"after", true}, {"limit", true}, {"series", true}, {NULL, false}};
+static const cli_optspec_t s_submit_opts[] = {
+    {"event", true},    {"source", true},   {"id", true},           {"name", true},
+    {"email", true},    {"phone", true},    {"organisation", true}, {"role", true},
+    {"consent", false}, {"language", true}, {"companions", true},   {"accessibility", true},
+    {"dietary", true},  {NULL, false},
+};
 static const cli_optspec_t s_update_opts[] = {EVENT_FIELD_OPTS, {NULL, false}};
 static const cli_optspec_t s_series_opts[] = {
     EVENT_FIELD_OPTS,          {"kind", true},  {"start", true},     {"end", true},
@@ -666,7 +898,6 @@ static const cli_optspec_t s_resched_opts[] = {
     {"start", true}, {"end", true}, {"deadline", true}, {"reason", true}, {NULL, false}};
 static const cli_optspec_t s_cancel_opts[] = {{"reason", true}, {NULL, false}};
 static const cli_optspec_t s_held_opts[] = {{"memo", true}, {"materials", true}, {NULL, false}};
-static const cli_optspec_t s_none_opts[] = {{NULL, false}};
 static const cli_optspec_t s_output_opts[] = {{"output", true}, {NULL, false}};
 static const cli_optspec_t s_feed_opts[] = {{"municipality", true}, {"kind", true},
                                             {"theme", true},        {"from", true},
@@ -689,73 +920,249 @@ static const cli_optspec_t s_att_opts[] = {
 
 #define REF_HELP "(--source S --id EXTID | --signup ID)"
 
+#define SUBMIT_HELP                                                                                \
+    "         [--phone P] [--organisation O] --role ROLE [--consent] [--language L]\n"             \
+    "Submits a sign-up as the source system S with its own id EXTID (resending is safe: the\n"     \
+    "service keeps the first). Give an e-mail, a phone or both. --consent agrees to\n"             \
+    "reminders. ROLE is one of: resident, ngo, civil-servant, elected-official, business,\n"       \
+    "experience-expert. A sign-up to a full event is waitlisted.\n"                                \
+    "--companions N (0..20) signs up a group of 1 + N people, all or none: the group is\n"         \
+    "confirmed only if every place fits, else the whole group waits. --accessibility and\n"        \
+    "--dietary state needs (shown on the door list).\n"                                            \
+    "See also: kumppani signup cancel --help\n"
+
+/* The columns every row of a kind shares. */
+#define EVENT_OUT                                                                                  \
+    .service = EV, CLI_OUT(event_reply), .unwrap = "event", .noun = "an event",                    \
+    .print = s_event_print, .view = s_event_view
+#define EVENT_REF(m, more)                                                                         \
+    .method = m, CLI_IN(event_ref), .flags = CLI_POSITIONAL_ID | (more),                           \
+    .id_at = offsetof(Kumppani__V1__EventRef, event_id)
+#define SIGNUP_OUT                                                                                 \
+    .service = EV, CLI_OUT(signup_reply), .unwrap = "signup", .noun = "a sign-up",                 \
+    .print = s_signup_print, .view = s_signup_view
+#define SIGNUP_REF(m)                                                                              \
+    .method = m, CLI_IN(cancel_signup_request), .fill = s_signup_ref, .opts = s_ref_opts
+#define TEXT_OUT                                                                                   \
+    .service = EV, CLI_OUT(event_text_reply), .print = s_text_print, .view = s_text_view
+
 const cli_cmd_t cli_cmds_events[] = {
-    {"events update", s_update_opts,
-     "Usage: kumppani events update ID [field options]\n"
-     "Changes the fields given, of one event (one occurrence of a series). Times change\n"
-     "only with 'events reschedule', so that people are told. Field options:\n" FIELDS_HELP,
-     s_update},
-    {"events reschedule", s_resched_opts,
-     "Usage: kumppani events reschedule ID --start \"YYYY-MM-DD HH:MM\" --end \"...\"\n"
-     "         [--deadline \"...\"] [--reason TEXT]\n"
-     "Gives the event a new time (Helsinki); every signed-up person is told.\n",
-     s_reschedule},
-    {"events cancel", s_cancel_opts,
-     "Usage: kumppani events cancel ID --reason TEXT\n"
-     "Cancels the event; every signed-up person is told, with the reason.\n",
-     s_cancel},
-    {"events held", s_held_opts,
-     "Usage: kumppani events held ID [--memo URL] [--materials URL]\n"
-     "Marks a started event held, with links to its memo and materials.\n",
-     s_held},
-    {"events series", s_series_opts,
-     "Usage: kumppani events series --kind KIND --title T --municipality CODE\n"
-     "         --start \"YYYY-MM-DD HH:MM\" --end \"...\" --frequency F --count N [--publish]\n"
-     "         [--deadline \"...\"] [field options] [--idempotency-key K]\n"
-     "Creates N occurrences (2..60) at the same Helsinki time. F is weekly, biweekly,\n"
-     "monthly-day (same day of month) or monthly-weekday (e.g. every 2nd Tuesday). Change one\n"
-     "occurrence later with events update/reschedule/cancel; list them with\n"
-     "'events list --series ID'. Field options:\n" FIELDS_HELP,
-     s_series},
-    {"events balance", s_none_opts,
-     "Usage: kumppani events balance ID\n"
-     "Shows the live role balance: places per role, caps and reservations.\n",
-     s_balance},
-    {"events door-csv", s_output_opts,
-     "Usage: kumppani events door-csv ID [--output FILE]\n"
-     "The confirmed sign-ups as CSV for the door (name, organisation, role, companions,\n"
-     "accessibility and dietary needs, attendance).\n",
-     s_door_csv},
-    {"events ical", s_output_opts,
-     "Usage: kumppani events ical ID [--output FILE]\nOne event as iCalendar (.ics).\n", s_ical},
-    {"events ical-feed", s_feed_opts,
-     "Usage: kumppani events ical-feed [--municipality CODE] [--kind KIND] [--theme T]\n"
-     "         [--from \"YYYY-MM-DD HH:MM\"] [--output FILE]\n"
-     "The upcoming events as an iCalendar feed.\n",
-     s_ical_feed},
-    {"events stats", s_stats_opts,
-     "Usage: kumppani events stats [--from \"YYYY-MM-DD HH:MM\"] [--to \"...\"]\n"
-     "         [--municipality CODE] [--kind KIND] [--by kind|municipality|role|month|event]\n"
-     "Events, participants (with companions), attendance: in total and per kind,\n"
-     "municipality, role, month and event. Drafts are not counted; participants of cancelled\n"
-     "events are not counted.\n",
-     s_stats},
-    {"events cancel-signup", s_ref_opts,
-     "Usage: kumppani events cancel-signup " REF_HELP "\n"
-     "Cancels a sign-up; the freed place goes to the waitlist.\n",
-     s_cancel_signup},
-    {"events accept-offer", s_ref_opts,
-     "Usage: kumppani events accept-offer " REF_HELP "\nAccepts an offered place.\n", s_accept},
-    {"events decline-offer", s_ref_opts,
-     "Usage: kumppani events decline-offer " REF_HELP "\n"
-     "Declines an offered place; it passes to the next on the waitlist.\n",
-     s_decline},
-    {"events leave-waitlist", s_ref_opts,
-     "Usage: kumppani events leave-waitlist " REF_HELP "\nTakes a sign-up off the waitlist.\n",
-     s_leave},
-    {"events attendance", s_att_opts,
-     "Usage: kumppani events attendance --signup ID (--attended | --no-show)\n"
-     "Marks a confirmed sign-up of a started event.\n",
-     s_attendance},
-    {NULL, NULL, NULL, NULL},
+    {.words = "events create",
+     .opts = s_create_opts,
+     .help =
+         "Usage: kumppani events create --kind KIND --title T --municipality CODE\n"
+         "         --start \"YYYY-MM-DD HH:MM\" --end \"YYYY-MM-DD HH:MM\" [--capacity N] [--place "
+         "P]\n"
+         "         [--online-url U] [--language fi|sv|en] [--deadline \"YYYY-MM-DD HH:MM\"]\n"
+         "         [--idempotency-key K] [--theme T] [--description D]\n"
+         "         [--organiser-org ORG_ID | --organiser-municipality CODE]\n"
+         "         [--offer-window MINUTES] [--role-rules "
+         "\"ROLE:max=N,ROLE:pct=P,ROLE:reserve=R\"]\n"
+         "Creates an event as a draft. Times are Europe/Helsinki. KIND is one of:\n"
+         "  partnership-table, ngo-council-meeting, vitality-workshop, ngo-fair, seminar,\n"
+         "  training, client-panel, contact-person-meeting, other\n"
+         "Capacity 0 (the default) means no limit. Without --idempotency-key a random key is "
+         "used,\n"
+         "and printed if the service could not be reached: retry with it to avoid a duplicate.\n",
+     .flags = CLI_IDEM_KEY | CLI_IN_SUMMARY,
+     .method = "events.event.create",
+     CLI_IN(create_event_request),
+     .fill = s_create,
+     EVENT_OUT},
+    {.words = "events publish",
+     .opts = s_none_opts,
+     .help = "Usage: kumppani events publish ID\nPublishes a draft event: it opens for sign-ups.\n",
+     EVENT_REF("events.event.publish", CLI_IN_SUMMARY),
+     EVENT_OUT},
+    {.words = "events get",
+     .opts = s_none_opts,
+     .help = "Usage: kumppani events get ID\nShows one event.\n",
+     EVENT_REF("events.event.get", CLI_IN_SUMMARY),
+     EVENT_OUT},
+    {.words = "events list",
+     .opts = s_list_opts,
+     .help = "Usage: kumppani events list [--after ID] [--limit N] [--series SERIES_ID]\n"
+             "Lists events with id > ID (default: all), ascending; without --limit, every page.\n"
+             "With --series, only the occurrences of that series.\n",
+     .flags = CLI_PAGED | CLI_IN_SUMMARY,
+     .service = EV,
+     .method = "events.event.list",
+     CLI_IN(list_events_request),
+     CLI_OUT(list_events_reply),
+     .fill = s_list_fill,
+     .page = s_list_page},
+    {.words = "events signups",
+     .opts = s_page_opts,
+     .help = "Usage: kumppani events signups ID [--after SIGNUP_ID] [--limit N]\n"
+             "Lists the event's sign-ups, ascending; without --limit, every page.\n",
+     .flags = CLI_POSITIONAL_ID | CLI_PAGED | CLI_IN_SUMMARY,
+     .service = EV,
+     .method = "events.signup.list",
+     CLI_IN(list_signups_request),
+     CLI_OUT(list_signups_reply),
+     .id_at = offsetof(Kumppani__V1__ListSignupsRequest, event_id),
+     .fill = s_signups_fill,
+     .page = s_signups_page},
+    {.words = "signup cancel",
+     .help = "Usage: kumppani signup cancel (--source S --id EXTID | --signup ID)\n"
+             "Cancels a sign-up; the first on the waitlist moves up. Cancelling twice is "
+             "harmless.\n",
+     .flags = CLI_IN_SUMMARY,
+     SIGNUP_REF("events.signup.cancel"),
+     SIGNUP_OUT},
+    {.words = "signup",
+     .opts = s_submit_opts,
+     .help = "Usage: kumppani signup --event ID --source S --id EXTID --name N [--email "
+             "E]\n" SUBMIT_HELP,
+     .flags = CLI_IN_SUMMARY,
+     .method = "events.signup.submit",
+     CLI_IN(submit_signup_request),
+     .fill = s_submit,
+     SIGNUP_OUT},
+    {.words = "events signup",
+     .opts = s_submit_opts,
+     .help = "Usage: kumppani events signup --event ID --source S --id EXTID --name N [--email "
+             "E]\n" SUBMIT_HELP,
+     .flags = CLI_IN_SUMMARY,
+     .method = "events.signup.submit",
+     CLI_IN(submit_signup_request),
+     .fill = s_submit,
+     SIGNUP_OUT},
+    {.words = "events update",
+     .opts = s_update_opts,
+     .help = "Usage: kumppani events update ID [field options]\n"
+             "Changes the fields given, of one event (one occurrence of a series). Times change\n"
+             "only with 'events reschedule', so that people are told. Field options:\n" FIELDS_HELP,
+     .flags = CLI_POSITIONAL_ID,
+     .method = "events.event.update",
+     CLI_IN(update_event_request),
+     .id_at = offsetof(Kumppani__V1__UpdateEventRequest, event_id),
+     .fill = s_update,
+     EVENT_OUT},
+    {.words = "events reschedule",
+     .opts = s_resched_opts,
+     .help = "Usage: kumppani events reschedule ID --start \"YYYY-MM-DD HH:MM\" --end \"...\"\n"
+             "         [--deadline \"...\"] [--reason TEXT]\n"
+             "Gives the event a new time (Helsinki); every signed-up person is told.\n",
+     .flags = CLI_POSITIONAL_ID,
+     .method = "events.event.reschedule",
+     CLI_IN(reschedule_event_request),
+     .id_at = offsetof(Kumppani__V1__RescheduleEventRequest, event_id),
+     .fill = s_reschedule,
+     EVENT_OUT},
+    {.words = "events cancel",
+     .opts = s_cancel_opts,
+     .help = "Usage: kumppani events cancel ID --reason TEXT\n"
+             "Cancels the event; every signed-up person is told, with the reason.\n",
+     .flags = CLI_POSITIONAL_ID,
+     .method = "events.event.cancel",
+     CLI_IN(cancel_event_request),
+     .id_at = offsetof(Kumppani__V1__CancelEventRequest, event_id),
+     .fill = s_cancel,
+     EVENT_OUT},
+    {.words = "events held",
+     .opts = s_held_opts,
+     .help = "Usage: kumppani events held ID [--memo URL] [--materials URL]\n"
+             "Marks a started event held, with links to its memo and materials.\n",
+     .flags = CLI_POSITIONAL_ID,
+     .method = "events.event.held",
+     CLI_IN(held_event_request),
+     .id_at = offsetof(Kumppani__V1__HeldEventRequest, event_id),
+     .fill = s_held,
+     EVENT_OUT},
+    {.words = "events series",
+     .opts = s_series_opts,
+     .help = "Usage: kumppani events series --kind KIND --title T --municipality CODE\n"
+             "         --start \"YYYY-MM-DD HH:MM\" --end \"...\" --frequency F --count N "
+             "[--publish]\n"
+             "         [--deadline \"...\"] [field options] [--idempotency-key K]\n"
+             "Creates N occurrences (2..60) at the same Helsinki time. F is weekly, biweekly,\n"
+             "monthly-day (same day of month) or monthly-weekday (e.g. every 2nd Tuesday). Change "
+             "one\n"
+             "occurrence later with events update/reschedule/cancel; list them with\n"
+             "'events list --series ID'. Field options:\n" FIELDS_HELP,
+     .flags = CLI_IDEM_KEY,
+     .service = EV,
+     .method = "events.series.create",
+     CLI_IN(create_series_request),
+     CLI_OUT(series_reply),
+     .fill = s_series,
+     .print = s_series_print,
+     .view = s_series_view},
+    {.words = "events balance",
+     .opts = s_none_opts,
+     .help = "Usage: kumppani events balance ID\n"
+             "Shows the live role balance: places per role, caps and reservations.\n",
+     EVENT_REF("events.event.get", 0),
+     .service = EV,
+     CLI_OUT(event_reply),
+     .unwrap = "event",
+     .noun = "an event",
+     .print = s_balance_print,
+     .json = s_balance},
+    {.words = "events door-csv",
+     .opts = s_output_opts,
+     .help = "Usage: kumppani events door-csv ID [--output FILE]\n"
+             "The confirmed sign-ups as CSV for the door (name, organisation, role, companions,\n"
+             "accessibility and dietary needs, attendance).\n",
+     EVENT_REF("events.signup.door_csv", 0),
+     TEXT_OUT},
+    {.words = "events ical",
+     .opts = s_output_opts,
+     .help = "Usage: kumppani events ical ID [--output FILE]\nOne event as iCalendar (.ics).\n",
+     EVENT_REF("events.ical.event", 0),
+     TEXT_OUT},
+    {.words = "events ical-feed",
+     .opts = s_feed_opts,
+     .help = "Usage: kumppani events ical-feed [--municipality CODE] [--kind KIND] [--theme T]\n"
+             "         [--from \"YYYY-MM-DD HH:MM\"] [--output FILE]\n"
+             "The upcoming events as an iCalendar feed.\n",
+     .method = "events.ical.feed",
+     CLI_IN(ical_feed_request),
+     .fill = s_ical_feed,
+     TEXT_OUT},
+    {.words = "events stats",
+     .opts = s_stats_opts,
+     .help = "Usage: kumppani events stats [--from \"YYYY-MM-DD HH:MM\"] [--to \"...\"]\n"
+             "         [--municipality CODE] [--kind KIND] [--by "
+             "kind|municipality|role|month|event]\n"
+             "Events, participants (with companions), attendance: in total and per kind,\n"
+             "municipality, role, month and event. Drafts are not counted; participants of "
+             "cancelled\n"
+             "events are not counted.\n",
+     .service = EV,
+     .method = "events.stats",
+     CLI_IN(event_stats_request),
+     CLI_OUT(event_stats_reply),
+     .fill = s_stats,
+     .print = s_stats_print,
+     .view = s_stats_view},
+    {.words = "events cancel-signup",
+     .help = "Usage: kumppani events cancel-signup " REF_HELP "\n"
+             "Cancels a sign-up; the freed place goes to the waitlist.\n",
+     SIGNUP_REF("events.signup.cancel"),
+     SIGNUP_OUT},
+    {.words = "events accept-offer",
+     .help = "Usage: kumppani events accept-offer " REF_HELP "\nAccepts an offered place.\n",
+     SIGNUP_REF("events.signup.accept_offer"),
+     SIGNUP_OUT},
+    {.words = "events decline-offer",
+     .help = "Usage: kumppani events decline-offer " REF_HELP "\n"
+             "Declines an offered place; it passes to the next on the waitlist.\n",
+     SIGNUP_REF("events.signup.decline_offer"),
+     SIGNUP_OUT},
+    {.words = "events leave-waitlist",
+     .help =
+         "Usage: kumppani events leave-waitlist " REF_HELP "\nTakes a sign-up off the waitlist.\n",
+     SIGNUP_REF("events.signup.leave_waitlist"),
+     SIGNUP_OUT},
+    {.words = "events attendance",
+     .opts = s_att_opts,
+     .help = "Usage: kumppani events attendance --signup ID (--attended | --no-show)\n"
+             "Marks a confirmed sign-up of a started event.\n",
+     .method = "events.signup.attendance",
+     CLI_IN(signup_attendance_request),
+     .fill = s_attendance,
+     SIGNUP_OUT},
+    {0},
 };

@@ -1,149 +1,29 @@
 /*  cmd_registry.c: the `kumppani registry ...` commands (see cli_cmd.h).
  *
- *  Every command is one or a few calls of the registry's methods (registry.proto). Table
- *  output is a few columns per row; --json prints the reply messages as JSON, converted
- *  field by field from their protobuf descriptors (enum values by name), so the JSON always
- *  has every field the service sent. Creating commands (register, person-add, assign) send an
- *  idempotency key: --key K, or a random one that is printed when the service cannot be
- *  reached, so a retry with --key K cannot create a duplicate.
+ *  Every command is a row (cli_cmd.h): one method of the registry (registry.proto), a fill
+ *  function from the options and a table printer. --json prints the reply through the one
+ *  descriptor walker (cli_json_view), so the JSON always has every field the service sent.
+ *  Creating commands (register, person-add, assign) send an idempotency key: --key K, or a
+ *  random one that is printed when the service cannot be reached, so a retry with --key K
+ *  cannot create a duplicate. Update reads the organisation first and writes back what the
+ *  options change, with optimistic concurrency.
  *
  *  CSV import reads the file, drops CRs, and sends it in chunks of whole rows under 60 KiB:
  *  first every chunk as a dry run (so a bad row anywhere writes nothing, unless
  *  --skip-invalid), then for real. Export pages through the service and writes the CSV to
  *  stdout or --out FILE. */
 #include "cli_cmd.h"
+#include "kp_time.h"
 #include "kumppani/v1/registry.pb-c.h"
 
-#include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CHUNK (60 * 1024)
 
-/* ---- JSON from any message --------------------------------------------------------------- */
-
-static json_t *s_msg_json(const ProtobufCMessage *m);
-
-static json_t *
-s_value_json(const ProtobufCFieldDescriptor *fd, const void *p)
-{
-    switch (fd->type) {
-    case PROTOBUF_C_TYPE_BOOL:
-        return json_boolean(*(const protobuf_c_boolean *)p);
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-        return json_integer(*(const int32_t *)p);
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-        return json_integer(*(const uint32_t *)p);
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-        return json_integer((json_int_t) * (const int64_t *)p);
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return json_integer((json_int_t) * (const uint64_t *)p);
-    case PROTOBUF_C_TYPE_STRING:
-        return cli_json_str(*(char *const *)p);
-    case PROTOBUF_C_TYPE_BYTES: {
-        const ProtobufCBinaryData *b = p;
-        return json_stringn((const char *)b->data, b->len);
-    }
-    case PROTOBUF_C_TYPE_ENUM: {
-        const ProtobufCEnumValue *ev =
-            protobuf_c_enum_descriptor_get_value(fd->descriptor, *(const int *)p);
-        return ev ? json_string(ev->name) : json_integer(*(const int *)p);
-    }
-    case PROTOBUF_C_TYPE_MESSAGE: {
-        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
-        return sub ? s_msg_json(sub) : json_null();
-    }
-    default:
-        return json_null();
-    }
-}
-
-static size_t
-s_type_size(const ProtobufCFieldDescriptor *fd)
-{
-    switch (fd->type) {
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return 8;
-    case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(void *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    default:
-        return 4;
-    }
-}
-
-static json_t *
-s_msg_json(const ProtobufCMessage *m)
-{
-    json_t *o = json_object();
-    const ProtobufCMessageDescriptor *d = m->descriptor;
-    for (unsigned i = 0; i < d->n_fields; i++) {
-        const ProtobufCFieldDescriptor *fd = &d->fields[i];
-        const char *base = (const char *)m + fd->offset;
-        if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t n = *(const size_t *)((const char *)m + fd->quantifier_offset);
-            const char *arr = *(char *const *)base;
-            json_t *a = json_array();
-            for (size_t k = 0; k < n; k++)
-                json_array_append_new(a, s_value_json(fd, arr + k * s_type_size(fd)));
-            json_object_set_new(o, fd->name, a);
-        } else {
-            json_object_set_new(o, fd->name, s_value_json(fd, base));
-        }
-    }
-    return o;
-}
-
 /* ---- helpers ----------------------------------------------------------------------------- */
-
-static void
-s_key(cli_ctx_t *c, char *out, size_t cap)
-{
-    const char *k = cli_arg(c->a, "key");
-    if (k) {
-        snprintf(out, cap, "%s", k);
-        return;
-    }
-    uint8_t r[12];
-    randombytes_buf(r, sizeof r);
-    size_t w = (size_t)snprintf(out, cap, "cli-");
-    for (size_t i = 0; i < sizeof r && w + 3 < cap; i++)
-        w += (size_t)snprintf(out + w, cap - w, "%02x", r[i]);
-}
-
-/* Calls and prints: JSON of the reply, or print(reply) for a table. */
-static int
-s_do(cli_ctx_t *c, const char *method, const char *idem, const ProtobufCMessage *req,
-     const ProtobufCMessageDescriptor *out_d, void (*print)(const ProtobufCMessage *))
-{
-    ProtobufCMessage *out = NULL;
-    int ex = cli_call(c, "registry", method, idem, req, out_d, &out);
-    if (ex == EXIT_UNREACHABLE && idem)
-        cli_err("retry with --key %s to avoid a duplicate", idem);
-    if (ex)
-        return ex;
-    if (c->json)
-        ex = cli_json_print(s_msg_json(out));
-    else
-        print(out);
-    protobuf_c_message_free_unpacked(out, NULL);
-    return ex;
-}
 
 static const char *
 s_status(int st)
@@ -187,13 +67,14 @@ s_org_row(const Kumppani__V1__Organisation *o)
            o->fields ? o->fields->home_municipality : "", o->fields ? o->fields->name_fi : "");
 }
 
-static void
-s_print_org(const ProtobufCMessage *m)
+static int
+s_print_org(cli_ctx_t *c, const ProtobufCMessage *m)
 {
+    (void)c;
     const Kumppani__V1__Organisation *o =
         ((const Kumppani__V1__OrganisationReply *)m)->organisation;
     if (!o || !o->fields)
-        return;
+        return EXIT_OK_;
     const Kumppani__V1__OrganisationFields *f = o->fields;
     printf("id            %llu\nname          %s\n", (unsigned long long)o->id, f->name_fi);
     if (f->name_sv[0])
@@ -212,56 +93,14 @@ s_print_org(const ProtobufCMessage *m)
         printf(" %s", f->networks[i]);
     printf("\ne-mail        %s\nphone         %s\nweb           %s\nmembers       %u\n", f->email,
            f->phone, f->web, f->member_count);
+    return EXIT_OK_;
 }
 
-/* Allocations of the option parsing, freed when the command ends (s_kept_free). */
-static void *s_kept[16];
-static size_t s_kept_n;
-
-static void *
-s_keep(void *p)
-{
-    if (s_kept_n < sizeof s_kept / sizeof s_kept[0])
-        s_kept[s_kept_n++] = p;
-    return p;
-}
-
-static void
-s_kept_free(void)
-{
-    while (s_kept_n)
-        free(s_kept[--s_kept_n]);
-}
-
-/* Splits a comma list into an array (kept; strings borrowed from a kept copy). */
-static char **
-s_list(const char *v, size_t *n, char **copy)
-{
-    *n = 0;
-    *copy = NULL;
-    if (!v || !*v)
-        return NULL;
-    *copy = s_keep(strdup(v));
-    size_t cap = 1;
-    for (const char *p = v; *p; p++)
-        cap += *p == ',';
-    char **out = s_keep(calloc(cap, sizeof *out));
-    for (char *s = *copy, *e; s; s = e) {
-        e = strchr(s, ',');
-        if (e)
-            *e++ = 0;
-        if (*s)
-            out[(*n)++] = s;
-    }
-    return out;
-}
-
-/* Fills f from the options (replacing what they name; the arrays are kept, see s_keep, and
- * f's earlier ones are left alone). Returns 0 or -1 (reported). */
+/* Fills f from the options, replacing what they name (the lists are in c->arena; f's earlier
+ * ones are left alone). Returns 0 or -1 (reported). */
 static int
 s_fields_opts(cli_ctx_t *c, Kumppani__V1__OrganisationFields *f)
 {
-    char *copy;
     const char *v;
 #define STR(opt, field)                                                                            \
     if ((v = cli_arg(c->a, opt)))                                                                  \
@@ -276,13 +115,13 @@ s_fields_opts(cli_ctx_t *c, Kumppani__V1__OrganisationFields *f)
     STR("web", web);
 #undef STR
     if ((v = cli_arg(c->a, "acts-in")))
-        f->municipalities = s_list(v, &f->n_municipalities, &copy);
+        f->municipalities = cli_split(c, v, ',', &f->n_municipalities);
     if ((v = cli_arg(c->a, "networks")))
-        f->networks = s_list(v, &f->n_networks, &copy);
+        f->networks = cli_split(c, v, ',', &f->n_networks);
     if ((v = cli_arg(c->a, "fields"))) {
         size_t n;
-        char **names = s_list(v, &n, &copy);
-        f->fields = s_keep(calloc(n + 1, sizeof *f->fields));
+        char **names = cli_split(c, v, ',', &n);
+        f->fields = cli_alloc(c, (n + 1) * sizeof *f->fields);
         f->n_fields = 0;
         for (size_t i = 0; i < n; i++) {
             int k = s_field_parse(names[i]);
@@ -308,190 +147,134 @@ s_fields_opts(cli_ctx_t *c, Kumppani__V1__OrganisationFields *f)
 /* ---- organisations ----------------------------------------------------------------------- */
 
 static int
-s_register(cli_ctx_t *c)
+s_register(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    Kumppani__V1__OrganisationFields f = KUMPPANI__V1__ORGANISATION_FIELDS__INIT;
-    Kumppani__V1__RegisterOrganisationRequest rq =
-        KUMPPANI__V1__REGISTER_ORGANISATION_REQUEST__INIT;
-    if (cli_no_pos(c) || s_fields_opts(c, &f)) {
-        s_kept_free();
-        return EXIT_USAGE;
-    }
-    rq.fields = &f;
-    char key[64];
-    s_key(c, key, sizeof key);
-    int ex = s_do(c, "registry.org.register", key, &rq.base,
-                  &kumppani__v1__organisation_reply__descriptor, s_print_org);
-    s_kept_free();
-    return ex;
+    Kumppani__V1__RegisterOrganisationRequest *rq = (Kumppani__V1__RegisterOrganisationRequest *)m;
+    rq->fields = cli_alloc(c, sizeof *rq->fields);
+    kumppani__v1__organisation_fields__init(rq->fields);
+    return s_fields_opts(c, rq->fields);
 }
 
+/* Reads the organisation, then changes what the options name; written back with optimistic
+ * concurrency (expected_updated_ms). */
 static int
-s_update(cli_ctx_t *c)
+s_update(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    uint64_t id;
-    if (cli_pos_id(c, &id))
-        return EXIT_USAGE;
-    /* Read, change what the options name, write back with optimistic concurrency. */
+    Kumppani__V1__UpdateOrganisationRequest *rq = (Kumppani__V1__UpdateOrganisationRequest *)m;
     Kumppani__V1__OrganisationRef ref = KUMPPANI__V1__ORGANISATION_REF__INIT;
-    ref.id = id;
+    ref.id = rq->id;
     ProtobufCMessage *out = NULL;
     int ex = cli_call(c, "registry", "registry.org.get", NULL, &ref.base,
                       &kumppani__v1__organisation_reply__descriptor, &out);
     if (ex)
         return ex;
     Kumppani__V1__Organisation *o = ((Kumppani__V1__OrganisationReply *)out)->organisation;
-    if (!o || !o->fields) {
-        protobuf_c_message_free_unpacked(out, NULL);
+    if (!o || !o->fields)
         return EXIT_OTHER;
-    }
     /* A shallow copy: the options replace its members, the reply keeps its own. */
-    Kumppani__V1__OrganisationFields f = *o->fields;
-    if (s_fields_opts(c, &f)) {
-        s_kept_free();
-        protobuf_c_message_free_unpacked(out, NULL);
-        return EXIT_USAGE;
-    }
-    Kumppani__V1__UpdateOrganisationRequest rq = KUMPPANI__V1__UPDATE_ORGANISATION_REQUEST__INIT;
-    rq.id = id;
-    rq.fields = &f;
-    rq.expected_updated_ms = o->updated_ms;
-    ex = s_do(c, "registry.org.update", NULL, &rq.base,
-              &kumppani__v1__organisation_reply__descriptor, s_print_org);
-    s_kept_free();
-    protobuf_c_message_free_unpacked(out, NULL);
-    return ex;
+    rq->fields = cli_alloc(c, sizeof *rq->fields);
+    *rq->fields = *o->fields;
+    rq->expected_updated_ms = o->updated_ms;
+    return s_fields_opts(c, rq->fields);
 }
 
 static int
-s_dissolve(cli_ctx_t *c)
+s_dissolve(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    Kumppani__V1__DissolveOrganisationRequest rq =
-        KUMPPANI__V1__DISSOLVE_ORGANISATION_REQUEST__INIT;
-    if (cli_pos_id(c, &rq.id))
-        return EXIT_USAGE;
-    if (cli_arg(c->a, "on"))
-        rq.dissolved_on = (char *)cli_arg(c->a, "on");
-    return s_do(c, "registry.org.dissolve", NULL, &rq.base,
-                &kumppani__v1__organisation_reply__descriptor, s_print_org);
+    Kumppani__V1__DissolveOrganisationRequest *rq = (Kumppani__V1__DissolveOrganisationRequest *)m;
+    rq->dissolved_on = cli_str(c, "on", rq->dissolved_on);
+    return 0;
 }
 
 static int
-s_remove(cli_ctx_t *c)
+s_search(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    Kumppani__V1__OrganisationRef rq = KUMPPANI__V1__ORGANISATION_REF__INIT;
-    if (cli_pos_id(c, &rq.id))
-        return EXIT_USAGE;
-    return s_do(c, "registry.org.remove", NULL, &rq.base,
-                &kumppani__v1__organisation_reply__descriptor, s_print_org);
-}
-
-static int
-s_show(cli_ctx_t *c)
-{
-    Kumppani__V1__OrganisationRef rq = KUMPPANI__V1__ORGANISATION_REF__INIT;
-    if (cli_pos_id(c, &rq.id))
-        return EXIT_USAGE;
-    return s_do(c, "registry.org.get", NULL, &rq.base,
-                &kumppani__v1__organisation_reply__descriptor, s_print_org);
-}
-
-static int
-s_search(cli_ctx_t *c)
-{
-    Kumppani__V1__SearchRequest rq = KUMPPANI__V1__SEARCH_REQUEST__INIT;
+    Kumppani__V1__SearchRequest *rq = (Kumppani__V1__SearchRequest *)m;
     uint64_t limit = 0;
     const char *v;
     if (cli_num(c, "limit", false, 1, 100000, &limit))
-        return EXIT_USAGE;
+        return -1;
     if (c->a->pos_n > 0)
-        rq.query = (char *)c->a->pos[0];
+        rq->query = (char *)c->a->pos[0];
     if (c->a->pos_n > 1) {
         cli_err("search takes one query (quote several words)");
-        return EXIT_USAGE;
+        return -1;
     }
-    if ((v = cli_arg(c->a, "municipality")))
-        rq.municipality = (char *)v;
-    if ((v = cli_arg(c->a, "network")))
-        rq.network = (char *)v;
-    if ((v = cli_arg(c->a, "field")) && !(rq.field = s_field_parse(v))) {
+    rq->municipality = cli_str(c, "municipality", rq->municipality);
+    rq->network = cli_str(c, "network", rq->network);
+    if ((v = cli_arg(c->a, "field")) && !(rq->field = s_field_parse(v))) {
         cli_err("--field: not a field of activity (see registry register --help)");
-        return EXIT_USAGE;
+        return -1;
     }
     if ((v = cli_arg(c->a, "status"))) {
         if (strcmp(v, "active") == 0)
-            rq.status = KUMPPANI__V1__ORG_STATUS__ORG_STATUS_ACTIVE;
+            rq->status = KUMPPANI__V1__ORG_STATUS__ORG_STATUS_ACTIVE;
         else if (strcmp(v, "dissolved") == 0)
-            rq.status = KUMPPANI__V1__ORG_STATUS__ORG_STATUS_DISSOLVED;
+            rq->status = KUMPPANI__V1__ORG_STATUS__ORG_STATUS_DISSOLVED;
         else {
             cli_err("--status: active or dissolved");
-            return EXIT_USAGE;
+            return -1;
         }
     }
-    if ((v = cli_arg(c->a, "cursor")))
-        rq.cursor = (char *)v;
-    uint64_t left = limit ? limit : UINT64_MAX;
-    json_t *arr = c->json ? json_array() : NULL;
-    int ex = EXIT_OK_;
-    char *cursor = NULL;
-    if (!c->json)
-        printf("%-6s %-9s %-4s %s\n", "ID", "STATUS", "HOME", "NAME");
-    while (left > 0) {
-        rq.limit = left < 200 ? (uint32_t)left : 200;
-        ProtobufCMessage *out = NULL;
-        ex = cli_call(c, "registry", "registry.org.search", NULL, &rq.base,
-                      &kumppani__v1__search_reply__descriptor, &out);
-        if (ex)
-            break;
-        Kumppani__V1__SearchReply *r = (Kumppani__V1__SearchReply *)out;
-        for (size_t i = 0; i < r->n_organisations && left > 0; i++, left--) {
-            if (arr)
-                json_array_append_new(arr, s_msg_json(&r->organisations[i]->base));
-            else
-                s_org_row(r->organisations[i]);
-        }
-        free(cursor);
-        cursor = strdup(r->next_cursor);
-        protobuf_c_message_free_unpacked(out, NULL);
-        if (!cursor[0])
-            break;
-        rq.cursor = cursor;
+    rq->cursor = cli_str(c, "cursor", rq->cursor);
+    c->left = limit ? limit : UINT64_MAX;
+    rq->limit = c->left < 200 ? (uint32_t)c->left : 200;
+    return 0;
+}
+
+static int
+s_search_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
+{
+    Kumppani__V1__SearchRequest *rq = (Kumppani__V1__SearchRequest *)m;
+    const Kumppani__V1__SearchReply *r = (const Kumppani__V1__SearchReply *)reply;
+    if (!r) { /* before the first call */
+        if (c->json)
+            c->out = json_array();
+        else
+            printf("%-6s %-9s %-4s %s\n", "ID", "STATUS", "HOME", "NAME");
+        return 1;
     }
-    if (limit && cursor && cursor[0] && !c->json)
-        fprintf(stderr, "more: --cursor %s\n", cursor);
-    free(cursor);
-    if (arr)
-        ex = ex ? (json_decref(arr), ex) : cli_json_print(arr);
-    return ex;
+    for (size_t i = 0; i < r->n_organisations && c->left > 0; i++, c->left--) {
+        if (c->out)
+            json_array_append_new(c->out, cli_json_view(&r->organisations[i]->base, NULL));
+        else
+            s_org_row(r->organisations[i]);
+    }
+    if (!r->next_cursor[0])
+        return 0;
+    rq->cursor = r->next_cursor; /* the reply lives in c->arena until the command ends */
+    rq->limit = c->left < 200 ? (uint32_t)c->left : 200;
+    if (c->left == 0 && !c->json) /* --limit reached: say where the next page starts */
+        fprintf(stderr, "more: --cursor %s\n", r->next_cursor);
+    return c->left > 0;
 }
 
 /* ---- municipalities, people, roles, coverage --------------------------------------------- */
 
-static void
-s_print_munis(const ProtobufCMessage *m)
+static int
+s_print_munis(cli_ctx_t *c, const ProtobufCMessage *m)
 {
+    (void)c;
     const Kumppani__V1__ListMunicipalitiesReply *r = (const void *)m;
     printf("%-5s %-20s %-20s %s\n", "CODE", "NAME", "NAME (SV)", "REGION");
     for (size_t i = 0; i < r->n_municipalities; i++)
         printf("%-5s %-20s %-20s %s\n", r->municipalities[i]->code, r->municipalities[i]->name_fi,
                r->municipalities[i]->name_sv, r->municipalities[i]->region_name);
+    return EXIT_OK_;
 }
 
 static int
-s_munis(cli_ctx_t *c)
+s_munis(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    Kumppani__V1__ListMunicipalitiesRequest rq = KUMPPANI__V1__LIST_MUNICIPALITIES_REQUEST__INIT;
-    if (cli_no_pos(c))
-        return EXIT_USAGE;
-    if (cli_arg(c->a, "region"))
-        rq.region_code = (char *)cli_arg(c->a, "region");
-    return s_do(c, "registry.municipality.list", NULL, &rq.base,
-                &kumppani__v1__list_municipalities_reply__descriptor, s_print_munis);
+    Kumppani__V1__ListMunicipalitiesRequest *rq = (Kumppani__V1__ListMunicipalitiesRequest *)m;
+    rq->region_code = cli_str(c, "region", rq->region_code);
+    return 0;
 }
 
-static void
-s_print_person(const ProtobufCMessage *m)
+static int
+s_print_person(cli_ctx_t *c, const ProtobufCMessage *m)
 {
+    (void)c;
     const Kumppani__V1__PersonReply *r = (const void *)m;
     if (r->person)
         printf("id      %llu\nname    %s\ne-mail  %s\nphone   %s\n",
@@ -503,55 +286,31 @@ s_print_person(const ProtobufCMessage *m)
                x->municipality_code, x->organisation_id ? " organisation" : "", x->start_date,
                x->end_date);
     }
+    return EXIT_OK_;
 }
 
 static int
-s_person_add(cli_ctx_t *c)
+s_person_add(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    Kumppani__V1__AddPersonRequest rq = KUMPPANI__V1__ADD_PERSON_REQUEST__INIT;
-    if (cli_no_pos(c))
-        return EXIT_USAGE;
+    Kumppani__V1__AddPersonRequest *rq = (Kumppani__V1__AddPersonRequest *)m;
     if (!cli_arg(c->a, "name")) {
         cli_err("--name is required");
-        return EXIT_USAGE;
+        return -1;
     }
-    rq.name = (char *)cli_arg(c->a, "name");
-    if (cli_arg(c->a, "email"))
-        rq.email = (char *)cli_arg(c->a, "email");
-    if (cli_arg(c->a, "phone"))
-        rq.phone = (char *)cli_arg(c->a, "phone");
-    char key[64];
-    s_key(c, key, sizeof key);
-    return s_do(c, "registry.person.add", key, &rq.base, &kumppani__v1__person_reply__descriptor,
-                s_print_person);
+    rq->name = cli_str(c, "name", "");
+    rq->email = cli_str(c, "email", rq->email);
+    rq->phone = cli_str(c, "phone", rq->phone);
+    return 0;
 }
 
 static int
-s_person(cli_ctx_t *c)
+s_print_erased(cli_ctx_t *c, const ProtobufCMessage *m)
 {
-    Kumppani__V1__PersonRef rq = KUMPPANI__V1__PERSON_REF__INIT;
-    if (cli_pos_id(c, &rq.person_id))
-        return EXIT_USAGE;
-    return s_do(c, "registry.person.get", NULL, &rq.base, &kumppani__v1__person_reply__descriptor,
-                s_print_person);
-}
-
-static void
-s_print_erased(const ProtobufCMessage *m)
-{
+    (void)c;
     const Kumppani__V1__PersonErased *r = (const void *)m;
     printf("person %llu erased; %zu role(s) ended\n", (unsigned long long)r->person_id,
            r->n_ended_role_ids);
-}
-
-static int
-s_erase(cli_ctx_t *c)
-{
-    Kumppani__V1__PersonRef rq = KUMPPANI__V1__PERSON_REF__INIT;
-    if (cli_pos_id(c, &rq.person_id))
-        return EXIT_USAGE;
-    return s_do(c, "registry.person.erase", NULL, &rq.base,
-                &kumppani__v1__person_erased__descriptor, s_print_erased);
+    return EXIT_OK_;
 }
 
 static int
@@ -568,57 +327,48 @@ s_kind_parse(const char *v)
     return 0;
 }
 
-static void
-s_print_role(const ProtobufCMessage *m)
+static int
+s_print_role(cli_ctx_t *c, const ProtobufCMessage *m)
 {
+    (void)c;
     const Kumppani__V1__Role *x = ((const Kumppani__V1__RoleReply *)m)->role;
     if (x)
         printf("role %llu: person %llu, kind %d, %s%s, %s..%s\n", (unsigned long long)x->id,
                (unsigned long long)x->person_id, x->kind, x->municipality_code,
                x->organisation_id ? "organisation" : "", x->start_date, x->end_date);
+    return EXIT_OK_;
 }
 
 static int
-s_assign(cli_ctx_t *c)
+s_assign(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    Kumppani__V1__AssignRoleRequest rq = KUMPPANI__V1__ASSIGN_ROLE_REQUEST__INIT;
-    if (cli_no_pos(c) || cli_num(c, "person", true, 1, UINT64_MAX, &rq.person_id) ||
-        cli_num(c, "organisation", false, 1, UINT64_MAX, &rq.organisation_id))
-        return EXIT_USAGE;
-    if (!(rq.kind = s_kind_parse(cli_arg(c->a, "kind")))) {
+    Kumppani__V1__AssignRoleRequest *rq = (Kumppani__V1__AssignRoleRequest *)m;
+    if (cli_num(c, "person", true, 1, UINT64_MAX, &rq->person_id) ||
+        cli_num(c, "organisation", false, 1, UINT64_MAX, &rq->organisation_id))
+        return -1;
+    if (!(rq->kind = s_kind_parse(cli_arg(c->a, "kind")))) {
         cli_err("--kind: contact-person, official, representative or chair");
-        return EXIT_USAGE;
+        return -1;
     }
-    const char *v;
-    if ((v = cli_arg(c->a, "municipality")))
-        rq.municipality_code = (char *)v;
-    if ((v = cli_arg(c->a, "title")))
-        rq.title = (char *)v;
-    if ((v = cli_arg(c->a, "from")))
-        rq.start_date = (char *)v;
-    if ((v = cli_arg(c->a, "until")))
-        rq.end_date = (char *)v;
-    char key[64];
-    s_key(c, key, sizeof key);
-    return s_do(c, "registry.role.assign", key, &rq.base, &kumppani__v1__role_reply__descriptor,
-                s_print_role);
+    rq->municipality_code = cli_str(c, "municipality", rq->municipality_code);
+    rq->title = cli_str(c, "title", rq->title);
+    rq->start_date = cli_str(c, "from", rq->start_date);
+    rq->end_date = cli_str(c, "until", rq->end_date);
+    return 0;
 }
 
 static int
-s_end_role(cli_ctx_t *c)
+s_end_role(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    Kumppani__V1__EndRoleRequest rq = KUMPPANI__V1__END_ROLE_REQUEST__INIT;
-    if (cli_pos_id(c, &rq.role_id))
-        return EXIT_USAGE;
-    if (cli_arg(c->a, "on"))
-        rq.end_date = (char *)cli_arg(c->a, "on");
-    return s_do(c, "registry.role.end", NULL, &rq.base, &kumppani__v1__role_reply__descriptor,
-                s_print_role);
+    Kumppani__V1__EndRoleRequest *rq = (Kumppani__V1__EndRoleRequest *)m;
+    rq->end_date = cli_str(c, "on", rq->end_date);
+    return 0;
 }
 
-static void
-s_print_roles(const ProtobufCMessage *m)
+static int
+s_print_roles(cli_ctx_t *c, const ProtobufCMessage *m)
 {
+    (void)c;
     const Kumppani__V1__ListRolesReply *r = (const void *)m;
     printf("%-6s %-7s %-5s %-12s %-10s %-10s %s\n", "ROLE", "PERSON", "KIND", "WHERE", "FROM",
            "UNTIL", "NAME");
@@ -636,51 +386,48 @@ s_print_roles(const ProtobufCMessage *m)
         printf("%-6llu %-7llu %-5d %-12s %-10s %-10s %s\n", (unsigned long long)x->id,
                (unsigned long long)x->person_id, x->kind, where, x->start_date, x->end_date, name);
     }
+    return EXIT_OK_;
 }
 
 static int
-s_roles(cli_ctx_t *c)
+s_roles(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    Kumppani__V1__ListRolesRequest rq = KUMPPANI__V1__LIST_ROLES_REQUEST__INIT;
-    if (cli_no_pos(c) || cli_num(c, "organisation", false, 1, UINT64_MAX, &rq.organisation_id))
-        return EXIT_USAGE;
-    if (cli_arg(c->a, "municipality"))
-        rq.municipality_code = (char *)cli_arg(c->a, "municipality");
-    if (cli_arg(c->a, "kind") && !(rq.kind = s_kind_parse(cli_arg(c->a, "kind")))) {
+    Kumppani__V1__ListRolesRequest *rq = (Kumppani__V1__ListRolesRequest *)m;
+    if (cli_num(c, "organisation", false, 1, UINT64_MAX, &rq->organisation_id))
+        return -1;
+    rq->municipality_code = cli_str(c, "municipality", rq->municipality_code);
+    if (cli_arg(c->a, "kind") && !(rq->kind = s_kind_parse(cli_arg(c->a, "kind")))) {
         cli_err("--kind: contact-person, official, representative or chair");
-        return EXIT_USAGE;
+        return -1;
     }
-    rq.include_ended = cli_flag(c->a, "all");
-    return s_do(c, "registry.role.list", NULL, &rq.base,
-                &kumppani__v1__list_roles_reply__descriptor, s_print_roles);
+    rq->include_ended = cli_flag(c->a, "all");
+    return 0;
 }
 
-static void
-s_print_gaps(const ProtobufCMessage *m)
+static int
+s_print_gaps(cli_ctx_t *c, const ProtobufCMessage *m)
 {
+    (void)c;
     const Kumppani__V1__CoverageGapsReply *r = (const void *)m;
     printf("%zu municipalities without a current NGO contact person\n", r->n_municipalities);
     for (size_t i = 0; i < r->n_municipalities; i++)
         printf("%-5s %s\n", r->municipalities[i]->code, r->municipalities[i]->name_fi);
+    return EXIT_OK_;
 }
 
 static int
-s_gaps(cli_ctx_t *c)
+s_gaps(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    Kumppani__V1__CoverageGapsRequest rq = KUMPPANI__V1__COVERAGE_GAPS_REQUEST__INIT;
-    if (cli_no_pos(c))
-        return EXIT_USAGE;
-    if (cli_arg(c->a, "region"))
-        rq.region_code = (char *)cli_arg(c->a, "region");
-    if (cli_arg(c->a, "on"))
-        rq.on_date = (char *)cli_arg(c->a, "on");
-    return s_do(c, "registry.coverage.gaps", NULL, &rq.base,
-                &kumppani__v1__coverage_gaps_reply__descriptor, s_print_gaps);
+    Kumppani__V1__CoverageGapsRequest *rq = (Kumppani__V1__CoverageGapsRequest *)m;
+    rq->region_code = cli_str(c, "region", rq->region_code);
+    rq->on_date = cli_str(c, "on", rq->on_date);
+    return 0;
 }
 
-static void
-s_print_idle(const ProtobufCMessage *m)
+static int
+s_print_idle(cli_ctx_t *c, const ProtobufCMessage *m)
 {
+    (void)c;
     const Kumppani__V1__CoverageIdleReply *r = (const void *)m;
     printf("%zu contact person(s) without a contact-person meeting (events log read to seq "
            "%llu)\n",
@@ -689,24 +436,23 @@ s_print_idle(const ProtobufCMessage *m)
         const Kumppani__V1__IdleContactPerson *x = r->contact_persons[i];
         char last[CLI_TIME_MAX] = "never";
         if (x->last_meeting_unix)
-            cli_time_iso(x->last_meeting_unix, last, sizeof last);
+            kp_time_iso(x->last_meeting_unix, last, sizeof last);
         printf("%-5s person %-6llu %-30s last meeting %s\n", x->role->municipality_code,
                (unsigned long long)x->role->person_id, x->person ? x->person->name : "", last);
     }
+    return EXIT_OK_;
 }
 
 static int
-s_idle(cli_ctx_t *c)
+s_idle(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    Kumppani__V1__CoverageIdleRequest rq = KUMPPANI__V1__COVERAGE_IDLE_REQUEST__INIT;
+    Kumppani__V1__CoverageIdleRequest *rq = (Kumppani__V1__CoverageIdleRequest *)m;
     uint64_t months = 6;
-    if (cli_no_pos(c) || cli_num(c, "months", false, 1, 60, &months))
-        return EXIT_USAGE;
-    rq.months = (uint32_t)months;
-    if (cli_arg(c->a, "region"))
-        rq.region_code = (char *)cli_arg(c->a, "region");
-    return s_do(c, "registry.coverage.idle", NULL, &rq.base,
-                &kumppani__v1__coverage_idle_reply__descriptor, s_print_idle);
+    if (cli_num(c, "months", false, 1, 60, &months))
+        return -1;
+    rq->months = (uint32_t)months;
+    rq->region_code = cli_str(c, "region", rq->region_code);
+    return 0;
 }
 
 /* ---- CSV --------------------------------------------------------------------------------- */
@@ -767,12 +513,11 @@ s_import_pass(cli_ctx_t *c, int kind, char *text, size_t len, bool dry, bool ski
         sum->skipped += r->skipped;
         for (size_t i = 0; i < r->n_errors; i++) {
             if (errs)
-                json_array_append_new(errs, s_msg_json(&r->errors[i]->base));
+                json_array_append_new(errs, cli_json_view(&r->errors[i]->base, NULL));
             else
                 fprintf(stderr, "line %u: %s\n", r->errors[i]->line, r->errors[i]->reason);
         }
         sum->n_errors += r->n_errors;
-        protobuf_c_message_free_unpacked(out, NULL);
         for (size_t i = pos; i < end; i++)
             line += text[i] == '\n';
         pos = end;
@@ -797,12 +542,12 @@ s_import(cli_ctx_t *c)
         return EXIT_OTHER;
     }
     size_t cap = 1 << 20, len = 0;
-    char *text = malloc(cap);
+    char *text = kp_xmalloc(cap);
     for (int ch; (ch = fgetc(f)) != EOF;) {
         if (ch == '\r')
             continue; /* CRLF -> LF */
         if (len + 2 > cap)
-            text = realloc(text, cap *= 2);
+            text = kp_xrealloc(text, cap *= 2);
         text[len++] = (char)ch;
     }
     text[len] = 0;
@@ -846,42 +591,36 @@ s_import(cli_ctx_t *c)
 }
 
 static int
-s_export(cli_ctx_t *c)
+s_export(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    int kind = s_kind_csv(c);
-    if (!kind || cli_no_pos(c))
-        return EXIT_USAGE;
-    Kumppani__V1__ExportRequest rq = KUMPPANI__V1__EXPORT_REQUEST__INIT;
-    rq.kind = kind;
+    Kumppani__V1__ExportRequest *rq = (Kumppani__V1__ExportRequest *)m;
     const char *v;
-    if ((v = cli_arg(c->a, "municipality")))
-        rq.municipality = (char *)v;
-    if ((v = cli_arg(c->a, "network")))
-        rq.network = (char *)v;
-    if ((v = cli_arg(c->a, "field")) && !(rq.field = s_field_parse(v))) {
+    if (!(rq->kind = s_kind_csv(c)))
+        return -1;
+    rq->municipality = cli_str(c, "municipality", rq->municipality);
+    rq->network = cli_str(c, "network", rq->network);
+    if ((v = cli_arg(c->a, "field")) && !(rq->field = s_field_parse(v))) {
         cli_err("--field: not a field of activity");
-        return EXIT_USAGE;
+        return -1;
     }
-    FILE *out = stdout;
-    if ((v = cli_arg(c->a, "out")) && !(out = fopen(v, "wb"))) {
+    c->file = stdout;
+    if ((v = cli_arg(c->a, "out")) && !(c->file = fopen(v, "wb"))) {
         cli_err("cannot write the --out file");
         return EXIT_OTHER;
     }
-    int ex;
-    do {
-        ProtobufCMessage *m = NULL;
-        ex = cli_call(c, "registry", "registry.csv.export", NULL, &rq.base,
-                      &kumppani__v1__export_reply__descriptor, &m);
-        if (ex)
-            break;
-        Kumppani__V1__ExportReply *r = (Kumppani__V1__ExportReply *)m;
-        fwrite(r->csv.data, 1, r->csv.len, out);
-        rq.after_id = r->next_after_id;
-        protobuf_c_message_free_unpacked(m, NULL);
-    } while (rq.after_id);
-    if (out != stdout)
-        fclose(out);
-    return ex;
+    return 0;
+}
+
+static int
+s_export_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
+{
+    Kumppani__V1__ExportRequest *rq = (Kumppani__V1__ExportRequest *)m;
+    const Kumppani__V1__ExportReply *r = (const Kumppani__V1__ExportReply *)reply;
+    if (!r)
+        return 1;
+    fwrite(r->csv.data, 1, r->csv.len, c->file);
+    rq->after_id = r->next_after_id;
+    return rq->after_id != 0;
 }
 
 /* ---- the table --------------------------------------------------------------------------- */
@@ -924,81 +663,201 @@ static const cli_optspec_t s_export_opts[] = {{"kind", true},  {"municipality", 
     "comma-separated; municipalities by official code (743 = Seinäjoki).\n"
 
 const cli_cmd_t cli_cmds_registry[] = {
-    {"registry register", s_reg_opts,
-     "Usage: kumppani registry register --name NAME --home CODE --fields F[,F...]\n"
-     "         [--name-sv NAME] [--business-id NNNNNNN-C] [--association NO] [--acts-in CODES]\n"
-     "         [--networks IDS] [--email E] [--phone P] [--web URL] [--members N] [--key K]\n"
-     "Registers an organisation. The same --key again returns the first answer.\n" FIELDS_HELP,
-     s_register},
-    {"registry update", s_upd_opts,
-     "Usage: kumppani registry update ID [the options of register]\n"
-     "Changes the named fields of an organisation (lists are replaced as a whole).\n",
-     s_update},
-    {"registry dissolve", s_on_opts,
-     "Usage: kumppani registry dissolve ID [--on YYYY-MM-DD]\n"
-     "Marks an organisation dissolved (default today) and ends its people's roles.\n",
-     s_dissolve},
-    {"registry remove", s_none,
-     "Usage: kumppani registry remove ID\nDeletes a mistaken entry (use dissolve for an "
-     "organisation that ended).\n",
-     s_remove},
-    {"registry show", s_none, "Usage: kumppani registry show ID\nShows one organisation.\n",
-     s_show},
-    {"registry search", s_search_opts,
-     "Usage: kumppani registry search [WORDS] [--municipality CODE] [--field F]\n"
-     "         [--network ID] [--status active|dissolved] [--limit N] [--cursor C]\n"
-     "Finds organisations whose name has words starting with WORDS, in Finnish order.\n"
-     "Without --limit, every page; with it, the next page's --cursor goes to stderr.\n",
-     s_search},
-    {"registry municipalities", s_region_opts,
-     "Usage: kumppani registry municipalities [--region CODE]\nLists municipalities.\n", s_munis},
-    {"registry person-add", s_person_opts,
-     "Usage: kumppani registry person-add --name NAME [--email E] [--phone P] [--key K]\n"
-     "Adds a person (a contact person, representative or official).\n",
-     s_person_add},
-    {"registry person", s_none,
-     "Usage: kumppani registry person ID\nShows a person and their roles.\n", s_person},
-    {"registry erase", s_none,
-     "Usage: kumppani registry erase PERSON_ID\n"
-     "Erases a person's data and ends their roles; other services hear PersonErased.\n",
-     s_erase},
-    {"registry assign", s_assign_opts,
-     "Usage: kumppani registry assign --person ID [--kind contact-person|official|\n"
-     "         representative|chair] (--municipality CODE | --organisation ID) [--title T]\n"
-     "         [--from YYYY-MM-DD] [--until YYYY-MM-DD] [--key K]\n"
-     "Gives a person a role (default: NGO contact person of a municipality, from today).\n",
-     s_assign},
-    {"registry end-role", s_on_opts,
-     "Usage: kumppani registry end-role ROLE_ID [--on YYYY-MM-DD]\nEnds a role (default "
-     "today).\n",
-     s_end_role},
-    {"registry roles", s_roles_opts,
-     "Usage: kumppani registry roles (--municipality CODE | --organisation ID) [--kind K] "
-     "[--all]\nLists current roles (--all: ended ones too) with the people.\n",
-     s_roles},
-    {"registry gaps", s_region_opts,
-     "Usage: kumppani registry gaps [--region CODE] [--on YYYY-MM-DD]\n"
-     "Municipalities with no current NGO contact person.\n",
-     s_gaps},
-    {"registry idle", s_idle_opts,
-     "Usage: kumppani registry idle [--months N] [--region CODE]\n"
-     "Contact persons with no contact-person meeting in the last N months (default 6),\n"
-     "as learned from the events service.\n",
-     s_idle},
-    {"registry import", s_import_opts,
-     "Usage: kumppani registry import FILE|- [--kind organisations|municipalities]\n"
-     "         [--skip-invalid] [--dry-run]\n"
-     "Imports CSV (',' or ';'). Every row is checked first; any bad row (reported with its\n"
-     "line number) means nothing is written unless --skip-invalid. Importing the same file\n"
-     "again changes nothing. Organisation columns: id, name_fi, name_sv, association_number,\n"
-     "business_id, home_municipality, municipalities, fields, networks, email, phone, web,\n"
-     "member_count, status (lists joined with '|'). Municipality columns: code, name_fi,\n"
-     "name_sv, region_code, region_name.\n",
-     s_import},
-    {"registry export", s_export_opts,
-     "Usage: kumppani registry export [--kind organisations|municipalities] [--municipality "
-     "CODE]\n         [--field F] [--network ID] [--out FILE]\n"
-     "Writes CSV; cells a spreadsheet would run as formulas get a leading '.\n",
-     s_export},
-    {NULL, NULL, NULL, NULL},
+    {.words = "registry register",
+     .opts = s_reg_opts,
+     .help =
+         "Usage: kumppani registry register --name NAME --home CODE --fields F[,F...]\n"
+         "         [--name-sv NAME] [--business-id NNNNNNN-C] [--association NO] [--acts-in "
+         "CODES]\n"
+         "         [--networks IDS] [--email E] [--phone P] [--web URL] [--members N] [--key K]\n"
+         "Registers an organisation. The same --key again returns the first answer.\n" FIELDS_HELP,
+     .flags = CLI_IDEM_KEY,
+     .service = "registry",
+     .method = "registry.org.register",
+     CLI_IN(register_organisation_request),
+     CLI_OUT(organisation_reply),
+     .fill = s_register,
+     .print = s_print_org},
+    {.words = "registry update",
+     .opts = s_upd_opts,
+     .help = "Usage: kumppani registry update ID [the options of register]\n"
+             "Changes the named fields of an organisation (lists are replaced as a whole).\n",
+     .flags = CLI_POSITIONAL_ID,
+     .service = "registry",
+     .method = "registry.org.update",
+     CLI_IN(update_organisation_request),
+     CLI_OUT(organisation_reply),
+     .id_at = offsetof(Kumppani__V1__UpdateOrganisationRequest, id),
+     .fill = s_update,
+     .print = s_print_org},
+    {.words = "registry dissolve",
+     .opts = s_on_opts,
+     .help = "Usage: kumppani registry dissolve ID [--on YYYY-MM-DD]\n"
+             "Marks an organisation dissolved (default today) and ends its people's roles.\n",
+     .flags = CLI_POSITIONAL_ID,
+     .service = "registry",
+     .method = "registry.org.dissolve",
+     CLI_IN(dissolve_organisation_request),
+     CLI_OUT(organisation_reply),
+     .id_at = offsetof(Kumppani__V1__DissolveOrganisationRequest, id),
+     .fill = s_dissolve,
+     .print = s_print_org},
+    {.words = "registry remove",
+     .opts = s_none,
+     .help = "Usage: kumppani registry remove ID\nDeletes a mistaken entry (use dissolve for an "
+             "organisation that ended).\n",
+     .flags = CLI_POSITIONAL_ID,
+     .service = "registry",
+     .method = "registry.org.remove",
+     CLI_IN(organisation_ref),
+     CLI_OUT(organisation_reply),
+     .id_at = offsetof(Kumppani__V1__OrganisationRef, id),
+     .print = s_print_org},
+    {.words = "registry show",
+     .opts = s_none,
+     .help = "Usage: kumppani registry show ID\nShows one organisation.\n",
+     .flags = CLI_POSITIONAL_ID,
+     .service = "registry",
+     .method = "registry.org.get",
+     CLI_IN(organisation_ref),
+     CLI_OUT(organisation_reply),
+     .id_at = offsetof(Kumppani__V1__OrganisationRef, id),
+     .print = s_print_org},
+    {.words = "registry search",
+     .opts = s_search_opts,
+     .help = "Usage: kumppani registry search [WORDS] [--municipality CODE] [--field F]\n"
+             "         [--network ID] [--status active|dissolved] [--limit N] [--cursor C]\n"
+             "Finds organisations whose name has words starting with WORDS, in Finnish order.\n"
+             "Without --limit, every page; with it, the next page's --cursor goes to stderr.\n",
+     .flags = CLI_POSITIONAL_ANY | CLI_PAGED,
+     .service = "registry",
+     .method = "registry.org.search",
+     CLI_IN(search_request),
+     CLI_OUT(search_reply),
+     .fill = s_search,
+     .page = s_search_page},
+    {.words = "registry municipalities",
+     .opts = s_region_opts,
+     .help = "Usage: kumppani registry municipalities [--region CODE]\nLists municipalities.\n",
+     .service = "registry",
+     .method = "registry.municipality.list",
+     CLI_IN(list_municipalities_request),
+     CLI_OUT(list_municipalities_reply),
+     .fill = s_munis,
+     .print = s_print_munis},
+    {.words = "registry person-add",
+     .opts = s_person_opts,
+     .help = "Usage: kumppani registry person-add --name NAME [--email E] [--phone P] [--key K]\n"
+             "Adds a person (a contact person, representative or official).\n",
+     .flags = CLI_IDEM_KEY,
+     .service = "registry",
+     .method = "registry.person.add",
+     CLI_IN(add_person_request),
+     CLI_OUT(person_reply),
+     .fill = s_person_add,
+     .print = s_print_person},
+    {.words = "registry person",
+     .opts = s_none,
+     .help = "Usage: kumppani registry person ID\nShows a person and their roles.\n",
+     .flags = CLI_POSITIONAL_ID,
+     .service = "registry",
+     .method = "registry.person.get",
+     CLI_IN(person_ref),
+     CLI_OUT(person_reply),
+     .id_at = offsetof(Kumppani__V1__PersonRef, person_id),
+     .print = s_print_person},
+    {.words = "registry erase",
+     .opts = s_none,
+     .help = "Usage: kumppani registry erase PERSON_ID\n"
+             "Erases a person's data and ends their roles; other services hear PersonErased.\n",
+     .flags = CLI_POSITIONAL_ID,
+     .service = "registry",
+     .method = "registry.person.erase",
+     CLI_IN(person_ref),
+     CLI_OUT(person_erased),
+     .id_at = offsetof(Kumppani__V1__PersonRef, person_id),
+     .print = s_print_erased},
+    {.words = "registry assign",
+     .opts = s_assign_opts,
+     .help =
+         "Usage: kumppani registry assign --person ID [--kind contact-person|official|\n"
+         "         representative|chair] (--municipality CODE | --organisation ID) [--title T]\n"
+         "         [--from YYYY-MM-DD] [--until YYYY-MM-DD] [--key K]\n"
+         "Gives a person a role (default: NGO contact person of a municipality, from today).\n",
+     .flags = CLI_IDEM_KEY,
+     .service = "registry",
+     .method = "registry.role.assign",
+     CLI_IN(assign_role_request),
+     CLI_OUT(role_reply),
+     .fill = s_assign,
+     .print = s_print_role},
+    {.words = "registry end-role",
+     .opts = s_on_opts,
+     .help = "Usage: kumppani registry end-role ROLE_ID [--on YYYY-MM-DD]\nEnds a role (default "
+             "today).\n",
+     .flags = CLI_POSITIONAL_ID,
+     .service = "registry",
+     .method = "registry.role.end",
+     CLI_IN(end_role_request),
+     CLI_OUT(role_reply),
+     .id_at = offsetof(Kumppani__V1__EndRoleRequest, role_id),
+     .fill = s_end_role,
+     .print = s_print_role},
+    {.words = "registry roles",
+     .opts = s_roles_opts,
+     .help = "Usage: kumppani registry roles (--municipality CODE | --organisation ID) [--kind K] "
+             "[--all]\nLists current roles (--all: ended ones too) with the people.\n",
+     .service = "registry",
+     .method = "registry.role.list",
+     CLI_IN(list_roles_request),
+     CLI_OUT(list_roles_reply),
+     .fill = s_roles,
+     .print = s_print_roles},
+    {.words = "registry gaps",
+     .opts = s_region_opts,
+     .help = "Usage: kumppani registry gaps [--region CODE] [--on YYYY-MM-DD]\n"
+             "Municipalities with no current NGO contact person.\n",
+     .service = "registry",
+     .method = "registry.coverage.gaps",
+     CLI_IN(coverage_gaps_request),
+     CLI_OUT(coverage_gaps_reply),
+     .fill = s_gaps,
+     .print = s_print_gaps},
+    {.words = "registry idle",
+     .opts = s_idle_opts,
+     .help = "Usage: kumppani registry idle [--months N] [--region CODE]\n"
+             "Contact persons with no contact-person meeting in the last N months (default 6),\n"
+             "as learned from the events service.\n",
+     .service = "registry",
+     .method = "registry.coverage.idle",
+     CLI_IN(coverage_idle_request),
+     CLI_OUT(coverage_idle_reply),
+     .fill = s_idle,
+     .print = s_print_idle},
+    {.words = "registry import",
+     .opts = s_import_opts,
+     .help =
+         "Usage: kumppani registry import FILE|- [--kind organisations|municipalities]\n"
+         "         [--skip-invalid] [--dry-run]\n"
+         "Imports CSV (',' or ';'). Every row is checked first; any bad row (reported with its\n"
+         "line number) means nothing is written unless --skip-invalid. Importing the same file\n"
+         "again changes nothing. Organisation columns: id, name_fi, name_sv, association_number,\n"
+         "business_id, home_municipality, municipalities, fields, networks, email, phone, web,\n"
+         "member_count, status (lists joined with '|'). Municipality columns: code, name_fi,\n"
+         "name_sv, region_code, region_name.\n",
+     .run = s_import},
+    {.words = "registry export",
+     .opts = s_export_opts,
+     .help =
+         "Usage: kumppani registry export [--kind organisations|municipalities] [--municipality "
+         "CODE]\n         [--field F] [--network ID] [--out FILE]\n"
+         "Writes CSV; cells a spreadsheet would run as formulas get a leading '.\n",
+     .flags = CLI_PAGED,
+     .service = "registry",
+     .method = "registry.csv.export",
+     CLI_IN(export_request),
+     CLI_OUT(export_reply),
+     .fill = s_export,
+     .page = s_export_page},
+    {0},
 };

@@ -1,19 +1,194 @@
-/*  cmd_suite.c: `kumppani status` and `kumppani metrics`, the whole suite at a glance.
+/*  cmd_suite.c: the commands about the suite, or about any one service, rather than one
+ *  service's resources: keygen (no service at all), health and log replay (rows for the
+ *  service named by --service, default events), and status and metrics (every service).
  *
- *  Both ask every service of the service table for its own health ("sys.health") with a
- *  short timeout, so a down service costs at most --timeout × --attempts. status prints one
- *  line per service and exits 0 only if all answered; metrics prints the Prometheus text
- *  format (kp_metrics) for a scraper, with kumppani_up 0 for a service that did not answer. */
+ *  status and metrics ask every service of the service table for its own health
+ *  ("sys.health") with a short timeout, so a down service costs at most --timeout x
+ *  --attempts. status prints one line per service and exits 0 only if all answered; metrics
+ *  prints the Prometheus text format (kp_metrics) for a scraper, with kumppani_up 0 for a
+ *  service that did not answer. */
 #include "cli_cmd.h"
 #include "kp_metrics.h"
+#include "kp_time.h"
+#include "kp_zsock.h"
 
+#include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define PAGE_REPLAY 1000u
+
+/* ---- keygen ------------------------------------------------------------------------------ */
+
+/* Creates each missing parent of dir (0700); kp_keypair_save creates dir itself. */
+static void
+s_mkparents(const char *dir)
+{
+    char p[2048];
+    snprintf(p, sizeof p, "%s", dir);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        (void)mkdir(p, 0700); /* an existing parent is fine; kp_keypair_save reports the rest */
+        *s = '/';
+    }
+}
+
+static int
+s_keygen(cli_ctx_t *c)
+{
+    if (c->a->pos_n != 1) {
+        cli_err("expected one key NAME");
+        return EXIT_USAGE;
+    }
+    const char *name = c->a->pos[0];
+    if (!*name || name[0] == '.' ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyz"
+                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(name)) {
+        cli_err("NAME may hold letters, digits, '.', '_' and '-', and must not start with '.'");
+        return EXIT_USAGE;
+    }
+    char dir[2048];
+    const char *d = cli_arg(c->a, "dir");
+    if (d)
+        snprintf(dir, sizeof dir, "%s", d);
+    else if (cli_keys_dir(cli_arg(c->a, "keys"), dir, sizeof dir) != 0) {
+        cli_err("keys directory path too long");
+        return EXIT_USAGE;
+    }
+    kp_keypair_t kp;
+    int rc = kp_keypair_generate(&kp);
+    if (rc) {
+        cli_err("cannot generate a key pair: %s", kp_strerror(rc));
+        return EXIT_OTHER;
+    }
+    s_mkparents(dir);
+    rc = kp_keypair_save(&kp, dir, name);
+    int ex = EXIT_OK_;
+    if (rc == -EEXIST) {
+        cli_err("%s/%s.key or %s.pub already exists; not overwriting", dir, name, name);
+        ex = EXIT_OTHER;
+    } else if (rc) {
+        cli_err("cannot write %s/%s.key: %s", dir, name, kp_strerror(rc));
+        ex = EXIT_OTHER;
+    } else if (c->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_string(name));
+        json_object_set_new(o, "dir", json_string(dir));
+        json_object_set_new(o, "public_key", json_string(kp.pub));
+        ex = cli_json_print(o);
+    } else {
+        printf("%s\n", kp.pub);
+    }
+    sodium_memzero(&kp, sizeof kp);
+    return ex;
+}
+
+/* ---- log replay and health of one service ------------------------------------------------- */
+
+static int
+s_replay_fill(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    Kumppani__V1__ReplayRequest *rq = (Kumppani__V1__ReplayRequest *)m;
+    uint64_t limit = 0;
+    rq->from_seq = 1;
+    if (cli_num(c, "from", false, 1, UINT64_MAX, &rq->from_seq) ||
+        cli_num(c, "limit", false, 1, UINT32_MAX, &limit))
+        return -1;
+    c->left = limit ? limit : UINT64_MAX; /* no --limit: up to the head */
+    rq->limit = c->left < PAGE_REPLAY ? (uint32_t)c->left : PAGE_REPLAY;
+    return 0;
+}
+
+/* A log entry: its payload only by length. */
+static const cli_jview_t s_event_view[] = {
+    {"seq", NULL, 0, NULL, NULL},
+    {"source", NULL, 0, NULL, NULL},
+    {"type", NULL, 0, NULL, NULL},
+    {"time", "time_ms", CLI_J_ISO_MS, NULL, NULL},
+    {"payload_len", "payload", CLI_J_LEN, NULL, NULL},
+    {0},
+};
+
+static int
+s_replay_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
+{
+    Kumppani__V1__ReplayRequest *rq = (Kumppani__V1__ReplayRequest *)m;
+    const Kumppani__V1__ReplayPage *r = (const Kumppani__V1__ReplayPage *)reply;
+    if (!r) { /* before the first call */
+        if (c->json)
+            c->out = json_array();
+        else
+            printf("%-10s %-25s %s\n", "SEQ", "TIME", "TYPE");
+        return 1;
+    }
+    size_t n = r->n_events;
+    for (size_t i = 0; i < n && c->left > 0; i++, c->left--) {
+        const Kumppani__V1__Event *e = r->events[i];
+        if (c->out) {
+            json_array_append_new(c->out, cli_json_view(&e->base, s_event_view));
+        } else {
+            char t[CLI_TIME_MAX];
+            kp_time_iso(e->time_ms / 1000, t, sizeof t);
+            printf("%-10llu %-25s %s\n", (unsigned long long)e->seq, t, e->type);
+        }
+        rq->from_seq = e->seq + 1;
+    }
+    rq->limit = c->left < PAGE_REPLAY ? (uint32_t)c->left : PAGE_REPLAY;
+    return n > 0 && rq->from_seq <= r->head_seq && c->left > 0;
+}
+
+static const cli_jview_t s_consumer_view[] = {
+    {"source", NULL, 0, NULL, NULL},
+    {"applied_seq", NULL, 0, NULL, NULL},
+    {"source_head_seq", NULL, 0, NULL, NULL},
+    {0},
+};
+
+static const cli_jview_t s_health_view[] = {
+    {"service", NULL, 0, NULL, NULL},
+    {"head_seq", NULL, 0, NULL, NULL},
+    {"last_commit", "last_commit_ms", CLI_J_TIME_MS, NULL, NULL},
+    {"started", "started_ms", CLI_J_TIME_MS, NULL, NULL},
+    {"commits", NULL, 0, NULL, NULL},
+    {"committed_requests", NULL, 0, NULL, NULL},
+    {"consumers", NULL, 0, NULL, s_consumer_view},
+    {0},
+};
+
+static int
+s_health_print(cli_ctx_t *c, const ProtobufCMessage *m)
+{
+    const Kumppani__V1__HealthReply *r = (const Kumppani__V1__HealthReply *)m;
+    char t1[CLI_TIME_MAX], t2[CLI_TIME_MAX];
+    kp_time_format(r->started_ms / 1000, t1, sizeof t1);
+    if (r->last_commit_ms)
+        kp_time_format(r->last_commit_ms / 1000, t2, sizeof t2);
+    else
+        snprintf(t2, sizeof t2, "never");
+    printf("service       %s (%s)\n", r->service, c->endpoint);
+    printf("head seq      %llu\n", (unsigned long long)r->head_seq);
+    printf("started       %s\n", t1);
+    printf("last commit   %s\n", t2);
+    printf("commits       %llu (%llu requests)\n", (unsigned long long)r->commits,
+           (unsigned long long)r->committed_requests);
+    for (size_t i = 0; i < r->n_consumers; i++)
+        printf("consumer      %s applied %llu of %llu\n", r->consumers[i]->source,
+               (unsigned long long)r->consumers[i]->applied_seq,
+               (unsigned long long)r->consumers[i]->source_head_seq);
+    return EXIT_OK_;
+}
+
+/* ---- status and metrics of the whole suite ---------------------------------------------- */
 
 static const char *const s_services[] = {"registry", "events", "expert-broker", "notifier"};
 #define SERVICES_N (sizeof s_services / sizeof s_services[0])
 
-/* Health of one service, or NULL (the reason is printed unless quiet). Caller frees. */
+/* Health of one service, or NULL (the reason is printed). */
 static Kumppani__V1__HealthReply *
 s_health_of(cli_ctx_t *c, const char *service)
 {
@@ -22,13 +197,24 @@ s_health_of(cli_ctx_t *c, const char *service)
     if (cli_call(c, service, "sys.health", NULL, &rq.base, &kumppani__v1__health_reply__descriptor,
                  &out) != EXIT_OK_)
         return NULL;
-    return (Kumppani__V1__HealthReply *)out;
+    return (Kumppani__V1__HealthReply *)out; /* in c->arena */
+}
+
+/* Refuses positional arguments. Returns 0 or -1 (reported). */
+static int
+s_no_pos(cli_ctx_t *c)
+{
+    if (c->a->pos_n) {
+        cli_err("unexpected argument '%s'", c->a->pos[0]);
+        return -1;
+    }
+    return 0;
 }
 
 static int
 s_status(cli_ctx_t *c)
 {
-    if (cli_no_pos(c))
+    if (s_no_pos(c))
         return EXIT_USAGE;
     json_t *arr = c->json ? json_array() : NULL;
     int down = 0;
@@ -78,8 +264,6 @@ s_status(cli_ctx_t *c)
         } else {
             printf("%-14s %-5s\n", s_services[i], "DOWN");
         }
-        if (h)
-            protobuf_c_message_free_unpacked(&h->base, NULL);
     }
     if (c->json)
         cli_json_print(arr);
@@ -89,7 +273,7 @@ s_status(cli_ctx_t *c)
 static int
 s_metrics(cli_ctx_t *c)
 {
-    if (cli_no_pos(c))
+    if (s_no_pos(c))
         return EXIT_USAGE;
     int headers = 1;
     for (size_t i = 0; i < SERVICES_N; i++) {
@@ -105,25 +289,65 @@ s_metrics(cli_ctx_t *c)
             headers = 0;
         }
         free(buf);
-        protobuf_c_message_free_unpacked(&h->base, NULL);
     }
     return EXIT_OK_;
 }
 
 static const cli_optspec_t s_none[] = {{NULL, false}};
+static const cli_optspec_t s_keygen_opts[] = {{"dir", true}, {NULL, false}};
+static const cli_optspec_t s_replay_opts[] = {
+    {"service", true}, {"from", true}, {"limit", true}, {NULL, false}};
+static const cli_optspec_t s_health_opts[] = {{"service", true}, {NULL, false}};
 
 const cli_cmd_t cli_cmds_suite[] = {
-    {"status", s_none,
-     "Usage: kumppani status\n"
-     "Asks every service (registry, events, expert-broker, notifier) for its health and shows\n"
-     "one line each: up or DOWN, log head, commits, and each consumer's lag behind its source.\n"
-     "Exit 0 if all answered, 3 if any did not. Endpoints as for every command\n"
-     "($KUMPPANI_<SERVICE>_API); give --timeout 1000 --attempts 1 for a quick look.\n",
-     s_status},
-    {"metrics", s_none,
-     "Usage: kumppani metrics\n"
-     "Prints every service's health in the Prometheus text format (for a scraper or\n"
-     "node_exporter's textfile collector); a service that does not answer shows kumppani_up 0.\n",
-     s_metrics},
-    {NULL, NULL, NULL, NULL},
+    {.words = "keygen",
+     .opts = s_keygen_opts,
+     .help =
+         "Usage: kumppani keygen NAME [--dir DIR]\n"
+         "Writes a new CURVE key pair to DIR/NAME.key (mode 0600) and DIR/NAME.pub and prints "
+         "the\n"
+         "public key. DIR defaults to the keys directory (see --keys). Never overwrites a key.\n",
+     .flags = CLI_IN_SUMMARY,
+     .run = s_keygen},
+    {.words = "log replay",
+     .opts = s_replay_opts,
+     .help = "Usage: kumppani log replay [--service NAME] [--from SEQ] [--limit N]\n"
+             "Prints the service's event log (seq, time, type) from SEQ (default 1); without "
+             "--limit,\n"
+             "up to the head. NAME defaults to events.\n",
+     .flags = CLI_SERVICE_OPT | CLI_PAGED | CLI_IN_SUMMARY,
+     .method = "log.replay",
+     CLI_IN(replay_request),
+     CLI_OUT(replay_page),
+     .fill = s_replay_fill,
+     .page = s_replay_page},
+    {.words = "health",
+     .opts = s_health_opts,
+     .help = "Usage: kumppani health [--service NAME]\n"
+             "Shows a service's health: log head, commits, consumer lag. NAME defaults to "
+             "events.\n",
+     .flags = CLI_SERVICE_OPT | CLI_IN_SUMMARY,
+     .method = "sys.health",
+     CLI_IN(health_request),
+     CLI_OUT(health_reply),
+     .print = s_health_print,
+     .view = s_health_view},
+    {.words = "status",
+     .opts = s_none,
+     .help = "Usage: kumppani status\n"
+             "Asks every service (registry, events, expert-broker, notifier) for its health and "
+             "shows\n"
+             "one line each: up or DOWN, log head, commits, and each consumer's lag behind its "
+             "source.\n"
+             "Exit 0 if all answered, 3 if any did not. Endpoints as for every command\n"
+             "($KUMPPANI_<SERVICE>_API); give --timeout 1000 --attempts 1 for a quick look.\n",
+     .run = s_status},
+    {.words = "metrics",
+     .opts = s_none,
+     .help = "Usage: kumppani metrics\n"
+             "Prints every service's health in the Prometheus text format (for a scraper or\n"
+             "node_exporter's textfile collector); a service that does not answer shows "
+             "kumppani_up 0.\n",
+     .run = s_metrics},
+    {0},
 };

@@ -1,6 +1,8 @@
-/*  test_cli_lib: Helsinki time (including both DST transitions of 2025), enum names,
- *  numbers, argument parsing and the service table of the kumppani CLI. */
+/*  test_cli_lib: Helsinki time as the CLI reads and shows it (kp_time, including both DST
+ *  transitions of 2025), enum names, numbers, argument parsing and the service table of the
+ *  kumppani CLI. */
 #include "cli.h"
+#include "kp_time.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,7 +21,7 @@ s_parse_ok(const char *s)
 {
     int64_t t = 0;
     char why[128] = "";
-    int rc = cli_time_parse(s, &t, why, sizeof why);
+    int rc = kp_time_parse_local(s, &t, why, sizeof why);
     if (rc != 0)
         fail_msg("'%s' did not parse: %s", s, why);
     return t;
@@ -45,7 +47,7 @@ test_time_dst_spring(void **state)
     assert_int_equal(s_parse_ok("2025-03-30 04:30"), 1743298200); /* 01:30Z, +03:00 */
     int64_t t = 0;
     char why[128] = "";
-    assert_int_equal(cli_time_parse("2025-03-30 03:30", &t, why, sizeof why), -1);
+    assert_int_equal(kp_time_parse_local("2025-03-30 03:30", &t, why, sizeof why), -1);
     assert_non_null(strstr(why, "summer time"));
 }
 
@@ -57,11 +59,11 @@ test_time_dst_autumn(void **state)
     assert_int_equal(s_parse_ok("2025-10-26 03:30"), 1761438600);
     assert_int_equal(s_parse_ok("2025-10-26 04:30"), 1761445800);
     char buf[CLI_TIME_MAX];
-    cli_time_iso(1761438600, buf, sizeof buf);
+    kp_time_iso(1761438600, buf, sizeof buf);
     assert_string_equal(buf, "2025-10-26T03:30:00+03:00");
-    cli_time_iso(1761442200, buf, sizeof buf); /* the second 03:30 */
+    kp_time_iso(1761442200, buf, sizeof buf); /* the second 03:30 */
     assert_string_equal(buf, "2025-10-26T03:30:00+02:00");
-    cli_time_format(1761442200, buf, sizeof buf);
+    kp_time_format(1761442200, buf, sizeof buf);
     assert_string_equal(buf, "2025-10-26 03:30");
 }
 
@@ -86,7 +88,7 @@ test_time_bad(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t t = 0;
         char why[128] = "";
-        if (cli_time_parse(bad[i], &t, why, sizeof why) != -1)
+        if (kp_time_parse_local(bad[i], &t, why, sizeof why) != -1)
             fail_msg("'%s' parsed", bad[i]);
         assert_true(why[0] != '\0');
     }
@@ -97,11 +99,11 @@ test_time_format(void **state)
 {
     (void)state;
     char buf[CLI_TIME_MAX];
-    cli_time_format(1736928000, buf, sizeof buf);
+    kp_time_format(1736928000, buf, sizeof buf);
     assert_string_equal(buf, "2025-01-15 10:00");
-    cli_time_iso(1736928000, buf, sizeof buf);
+    kp_time_iso(1736928000, buf, sizeof buf);
     assert_string_equal(buf, "2025-01-15T10:00:00+02:00");
-    cli_time_iso(1748761200, buf, sizeof buf);
+    kp_time_iso(1748761200, buf, sizeof buf);
     assert_string_equal(buf, "2025-06-01T10:00:00+03:00");
 }
 
@@ -244,7 +246,7 @@ test_services(void **state)
 int
 main(void)
 {
-    cli_tz_init();
+    kp_time_tz_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_time_parse),      cmocka_unit_test(test_time_dst_spring),
         cmocka_unit_test(test_time_dst_autumn), cmocka_unit_test(test_time_bad),

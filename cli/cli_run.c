@@ -1,0 +1,547 @@
+/*  cli_run.c: the one runner of the kumppani client's rows (cli_cmd.h), and what every command
+ *  shares: connecting, calling, option helpers and JSON output.
+ *
+ *  Design. A row is data; cli_run_row executes it in one fixed order, so that every command
+ *  checks, connects, calls, prints and frees the same way:
+ *
+ *      positional arguments -> fill -> idempotency key -> connect -> call -> decode -> print
+ *
+ *  A call never hangs: libkumppani gives up after --attempts attempts of --timeout ms each,
+ *  and resends carry the same request id and idempotency key, so its retries are safe. A row
+ *  with CLI_IDEM_KEY sends --idempotency-key (or --key) K, or a random key that is printed when
+ *  the service could not be reached, so that the user can retry without a duplicate.
+ *
+ *  Invariants. Everything a command allocates lives in c->arena (requests' lists, decoded
+ *  replies) and is freed here when the command ends; the connection too. Errors are one line
+ *  on stderr naming the problem; the exit code says which kind (cli_cmd.h). */
+#include "cli_cmd.h"
+#include "kp_time.h"
+#include "kp_zsock.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The arena of one command: the CLI reads replies of at most KP_WIRE_HARD_MAX bytes, but an
+ * export may page through many, so the cap is only a guard. */
+#define CLI_ARENA_CAP ((size_t)1 << 36)
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+void
+cli_err(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("kumppani: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int
+cli_json_print(json_t *root)
+{
+    int rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', stdout);
+    json_decref(root);
+    return rc == 0 ? EXIT_OK_ : EXIT_OTHER;
+}
+
+json_t *
+cli_json_time(int64_t t)
+{
+    char buf[CLI_TIME_MAX];
+    if (t == 0)
+        return json_null();
+    kp_time_iso(t, buf, sizeof buf);
+    return json_string(buf);
+}
+
+/* protobuf-c gives "" (never NULL) for an unset string; NULL is a message built by hand. */
+json_t *
+cli_json_str(const char *s)
+{
+    return json_string(s ? s : "");
+}
+
+/* The size of one element of a repeated field, as protobuf-c lays the array out. */
+static size_t
+s_type_size(const ProtobufCFieldDescriptor *fd)
+{
+    switch (fd->type) {
+    case PROTOBUF_C_TYPE_BOOL:
+        return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return 8;
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return sizeof(void *);
+    case PROTOBUF_C_TYPE_BYTES:
+        return sizeof(ProtobufCBinaryData);
+    default:
+        return 4;
+    }
+}
+
+/* One value of field fd at p, shown as view entry v says (NULL: plain). */
+static json_t *
+s_value_json(const ProtobufCFieldDescriptor *fd, const void *p, const cli_jview_t *v)
+{
+    char buf[CLI_TIME_MAX + CLI_NAME_MAX];
+    switch (v ? v->how & CLI_J_HOW : CLI_J_PLAIN) {
+    case CLI_J_TIME_S:
+        assert(s_type_size(fd) == 8);
+        return cli_json_time(*(const int64_t *)p);
+    case CLI_J_TIME_MS:
+        assert(s_type_size(fd) == 8);
+        return cli_json_time(*(const int64_t *)p / 1000);
+    case CLI_J_ISO_MS:
+        assert(s_type_size(fd) == 8);
+        kp_time_iso(*(const int64_t *)p / 1000, buf, sizeof buf);
+        return json_string(buf);
+    case CLI_J_NAME:
+        assert(fd->type == PROTOBUF_C_TYPE_ENUM);
+        if (*(const int *)p == 0 && (v->how & CLI_J_ZERO_EMPTY))
+            return json_string("");
+        return json_string(cli_enum_name(fd->descriptor, v->prefix, *(const int *)p, buf));
+    case CLI_J_SHORT: {
+        assert(fd->type == PROTOBUF_C_TYPE_ENUM);
+        const ProtobufCEnumValue *ev =
+            protobuf_c_enum_descriptor_get_value(fd->descriptor, *(const int *)p);
+        size_t pl = strlen(v->prefix);
+        return json_string(!ev                                     ? "unknown"
+                           : strncmp(ev->name, v->prefix, pl) == 0 ? ev->name + pl
+                                                                   : ev->name);
+    }
+    case CLI_J_LEN:
+        assert(fd->type == PROTOBUF_C_TYPE_BYTES);
+        return json_integer((json_int_t)((const ProtobufCBinaryData *)p)->len);
+    default:
+        break;
+    }
+    switch (fd->type) {
+    case PROTOBUF_C_TYPE_BOOL:
+        return json_boolean(*(const protobuf_c_boolean *)p);
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        return json_integer(*(const int32_t *)p);
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        return json_integer(*(const uint32_t *)p);
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        return json_integer((json_int_t) * (const int64_t *)p);
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        return json_integer((json_int_t) * (const uint64_t *)p);
+    case PROTOBUF_C_TYPE_FLOAT:
+        return json_real(*(const float *)p);
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return json_real(*(const double *)p);
+    case PROTOBUF_C_TYPE_STRING:
+        return cli_json_str(*(char *const *)p);
+    case PROTOBUF_C_TYPE_BYTES: {
+        const ProtobufCBinaryData *b = p;
+        return json_stringn((const char *)b->data, b->len);
+    }
+    case PROTOBUF_C_TYPE_ENUM: {
+        const ProtobufCEnumValue *ev =
+            protobuf_c_enum_descriptor_get_value(fd->descriptor, *(const int *)p);
+        return ev ? json_string(ev->name) : json_integer(*(const int *)p);
+    }
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
+        return sub ? cli_json_view(sub, v ? v->sub : NULL) : json_null();
+    }
+    default:
+        return json_null();
+    }
+}
+
+/* True for 0, "", no bytes and an unset message. */
+static bool
+s_is_zero(const ProtobufCFieldDescriptor *fd, const void *p)
+{
+    switch (fd->type) {
+    case PROTOBUF_C_TYPE_STRING: {
+        const char *s = *(char *const *)p;
+        return !s || !*s;
+    }
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return *(void *const *)p == NULL;
+    case PROTOBUF_C_TYPE_BYTES:
+        return ((const ProtobufCBinaryData *)p)->len == 0;
+    default:
+        for (size_t i = 0; i < s_type_size(fd); i++)
+            if (((const unsigned char *)p)[i])
+                return false;
+        return true;
+    }
+}
+
+/* Field fd of m (an array for a repeated field), or NULL when v leaves it out. */
+static json_t *
+s_field_json(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd, const cli_jview_t *v)
+{
+    const char *p = (const char *)m + fd->offset;
+    if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+        size_t n = *(const size_t *)((const char *)m + fd->quantifier_offset);
+        const char *arr = *(char *const *)p;
+        json_t *a = json_array();
+        for (size_t k = 0; k < n; k++)
+            json_array_append_new(a, s_value_json(fd, arr + k * s_type_size(fd), v));
+        return a;
+    }
+    if (v && (v->how & CLI_J_OMIT_ZERO) && s_is_zero(fd, p))
+        return NULL;
+    return s_value_json(fd, p, v);
+}
+
+json_t *
+cli_json_view(const ProtobufCMessage *m, const cli_jview_t *view)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    json_t *o = json_object();
+    if (!view) {
+        for (unsigned i = 0; i < d->n_fields; i++)
+            json_object_set_new(o, d->fields[i].name, s_field_json(m, &d->fields[i], NULL));
+        return o;
+    }
+    for (const cli_jview_t *v = view; v->key; v++) {
+        const ProtobufCFieldDescriptor *fd =
+            protobuf_c_message_descriptor_get_field_by_name(d, v->field ? v->field : v->key);
+        assert(fd); /* a view names fields of its message */
+        json_t *j = s_field_json(m, fd, v);
+        if (j)
+            json_object_set_new(o, v->key, j);
+    }
+    return o;
+}
+
+/* ---- options ----------------------------------------------------------------------------- */
+
+void *
+cli_alloc(cli_ctx_t *c, size_t n)
+{
+    void *p = kp_arena_alloc(c->arena, n ? n : 1);
+    if (!p) {
+        fputs("kumppani: out of memory\n", stderr);
+        abort();
+    }
+    memset(p, 0, n ? n : 1);
+    return p;
+}
+
+int
+cli_num(cli_ctx_t *c, const char *name, bool required, uint64_t min, uint64_t max, uint64_t *out)
+{
+    const char *v = cli_arg(c->a, name);
+    if (!v) {
+        if (!required)
+            return 0;
+        cli_err("--%s is required", name);
+        return -1;
+    }
+    if (cli_parse_u64(v, min, max, out) != 0) {
+        cli_err("--%s must be a whole number from %llu to %llu", name, (unsigned long long)min,
+                (unsigned long long)max);
+        return -1;
+    }
+    return 0;
+}
+
+int
+cli_time_opt(cli_ctx_t *c, const char *name, bool required, int64_t *out)
+{
+    const char *v = cli_arg(c->a, name);
+    char why[128];
+    if (!v) {
+        if (required)
+            cli_err("--%s is required", name);
+        return required ? -1 : 0;
+    }
+    if (kp_time_parse_local(v, out, why, sizeof why) != 0) {
+        cli_err("--%s: %s", name, why);
+        return -1;
+    }
+    return 0;
+}
+
+char *
+cli_str(cli_ctx_t *c, const char *name, const char *def)
+{
+    const char *v = cli_arg(c->a, name);
+    return (char *)(v ? v : def);
+}
+
+char **
+cli_split(cli_ctx_t *c, const char *v, char sep, size_t *n)
+{
+    *n = 0;
+    if (!v || !*v)
+        return NULL;
+    size_t len = strlen(v), cap = 1;
+    for (const char *p = v; *p; p++)
+        cap += *p == sep;
+    char *copy = cli_alloc(c, len + 1);
+    memcpy(copy, v, len + 1);
+    char **out = cli_alloc(c, cap * sizeof *out);
+    for (char *s = copy, *e; s; s = e) {
+        e = strchr(s, sep);
+        if (e)
+            *e++ = 0;
+        if (*s)
+            out[(*n)++] = s;
+    }
+    return out;
+}
+
+/* ---- connection and outcomes ------------------------------------------------------------- */
+
+int
+cli_connect(cli_ctx_t *c, const char *service, kpc_t **out)
+{
+    const cli_service_t *svc = cli_service_find(service);
+    if (!svc) {
+        cli_err("unknown service '%s' (one of: %s)", service, cli_service_list());
+        return EXIT_USAGE;
+    }
+    c->service = svc->name;
+    c->endpoint = cli_service_endpoint(svc, cli_arg(c->a, "endpoint"));
+
+    char dir[2048], path[4096], server_pub[KP_Z85_KEY_LEN + 1];
+    kp_keypair_t kp;
+    bool curve = false;
+    if (cli_keys_dir(cli_arg(c->a, "keys"), dir, sizeof dir) != 0) {
+        cli_err("keys directory path too long");
+        return EXIT_USAGE;
+    }
+    /* --key-name picks another pair of the keys directory (a container's health check uses
+     * the service's own); --service-key names the service's public key file. */
+    const char *key_name = cli_arg(c->a, "key-name") ? cli_arg(c->a, "key-name") : "cli";
+    if (cli_arg(c->a, "service-key"))
+        snprintf(path, sizeof path, "%s", cli_arg(c->a, "service-key"));
+    else
+        snprintf(path, sizeof path, "%s/%s.pub", dir, svc->name);
+    int rc = kp_keypair_load(&kp, dir, key_name);
+    if (rc == 0) {
+        rc = kp_pubkey_load(server_pub, path);
+        if (rc == 0)
+            curve = true;
+        else if (rc != -ENOENT) {
+            cli_err("cannot read the service key %s: %s", path, kp_strerror(rc));
+            return EXIT_OTHER;
+        }
+    } else if (rc != -ENOENT && rc != -ENOTDIR) {
+        cli_err("cannot read the client key %s/%s.key: %s", dir, key_name, kp_strerror(rc));
+        return EXIT_OTHER;
+    }
+    /* Without both keys the connection is plain TCP (development set-ups). */
+    kpc_opts_t o = {.endpoint = c->endpoint,
+                    .server_pub = curve ? server_pub : NULL,
+                    .client_pub = curve ? kp.pub : NULL,
+                    .client_sec = curve ? kp.sec : NULL,
+                    .timeout_ms = c->timeout_ms,
+                    .attempts = c->attempts};
+    rc = kpc_new(out, &o);
+    sodium_memzero(&kp, sizeof kp);
+    if (rc) {
+        cli_err("cannot connect to %s at %s: %s", svc->name, c->endpoint, kpc_strerror(rc));
+        return rc == KP_ECONFIG || rc == KP_EKEY ? EXIT_USAGE : EXIT_OTHER;
+    }
+    return EXIT_OK_;
+}
+
+int
+cli_outcome(cli_ctx_t *c, int rc, const kpc_status_t *st)
+{
+    if (rc == KP_ETIMEOUT) {
+        cli_err("the %s service at %s did not answer (%d attempts of %d ms)", c->service,
+                c->endpoint, c->attempts, c->timeout_ms);
+        return EXIT_UNREACHABLE;
+    }
+    if (rc == KP_EKEY) {
+        cli_err("the %s service refused this client's key (is cli.pub on its allow-list?)",
+                c->service);
+        return EXIT_OTHER;
+    }
+    if (rc) {
+        cli_err("call to the %s service failed: %s", c->service, kpc_strerror(rc));
+        return EXIT_OTHER;
+    }
+    if (st->code) {
+        cli_err("the %s service answered %s: %s", c->service, kpc_code_name(st->code),
+                st->message[0] ? st->message : "(no message)");
+        return EXIT_SERVICE;
+    }
+    return EXIT_OK_;
+}
+
+/* One call on an open connection; the reply is decoded into c->arena. */
+static int
+s_call(cli_ctx_t *c, kpc_t *kc, const char *method, const char *idem, const ProtobufCMessage *req,
+       const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out)
+{
+    uint8_t *body = NULL;
+    size_t len = 0;
+    if (req) {
+        len = protobuf_c_message_get_packed_size(req);
+        body = kp_xmalloc(len ? len : 1);
+        protobuf_c_message_pack(req, body);
+    }
+    kpc_reply_t reply;
+    int rc = kpc_call(kc, method, idem, body, len, &reply);
+    free(body);
+    int ex = cli_outcome(c, rc, rc == 0 ? &reply.status : NULL);
+    if (ex == EXIT_OK_) {
+        *out =
+            protobuf_c_message_unpack(out_desc, kp_arena_pbc(c->arena), reply.body_len, reply.body);
+        if (!*out) {
+            cli_err("the %s service sent a reply this client cannot decode", c->service);
+            ex = EXIT_OTHER;
+        }
+    }
+    kpc_reply_fini(&reply);
+    return ex;
+}
+
+int
+cli_call(cli_ctx_t *c, const char *service, const char *method, const char *idem,
+         const ProtobufCMessage *req, const ProtobufCMessageDescriptor *out_desc,
+         ProtobufCMessage **out)
+{
+    kpc_t *kc;
+    int ex = cli_connect(c, service, &kc);
+    if (ex == EXIT_OK_)
+        ex = s_call(c, kc, method, idem, req, out_desc, out);
+    kpc_destroy(&kc);
+    return ex;
+}
+
+/* ---- the runner -------------------------------------------------------------------------- */
+
+/* The key of a CLI_IDEM_KEY row: --idempotency-key or --key (whichever the row has), else a
+ * random one into buf (33 bytes). NULL for an empty key (reported). */
+static const char *
+s_idem_key(cli_ctx_t *c, char *buf, const char **opt)
+{
+    *opt = "idempotency-key";
+    for (const cli_optspec_t *o = c->cmd->opts; o && o->name; o++)
+        if (strcmp(o->name, "key") == 0)
+            *opt = "key";
+    const char *key = cli_arg(c->a, *opt);
+    if (key && !*key) {
+        cli_err("--%s must not be empty", *opt);
+        return NULL;
+    }
+    if (key)
+        return key;
+    unsigned char raw[16];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(buf, 33, raw, sizeof raw);
+    return buf;
+}
+
+/* Prints a single reply: the row's unwrapped field or the whole reply, as text or --json. */
+static int
+s_output(cli_ctx_t *c, const ProtobufCMessage *reply)
+{
+    const cli_cmd_t *cmd = c->cmd;
+    const ProtobufCMessage *shown = reply;
+    if (cmd->unwrap) {
+        const ProtobufCFieldDescriptor *fd =
+            protobuf_c_message_descriptor_get_field_by_name(reply->descriptor, cmd->unwrap);
+        assert(fd && fd->type == PROTOBUF_C_TYPE_MESSAGE);
+        memcpy(&shown, (const char *)reply + fd->offset, sizeof shown);
+        if (!shown) {
+            cli_err("the %s service answered without %s", c->service, cmd->noun);
+            return EXIT_OTHER;
+        }
+    }
+    if (!c->json)
+        return cmd->print(c, shown);
+    json_t *j = cmd->json ? cmd->json(c, shown) : cli_json_view(shown, cmd->view);
+    return j ? cli_json_print(j) : EXIT_OTHER;
+}
+
+static int
+s_row(cli_ctx_t *c)
+{
+    const cli_cmd_t *cmd = c->cmd;
+    ProtobufCMessage *req = cli_alloc(c, cmd->in->sizeof_message);
+    protobuf_c_message_init(cmd->in, req);
+
+    if (cmd->flags & CLI_POSITIONAL_ID) {
+        uint64_t id;
+        if (c->a->pos_n != 1 || cli_parse_u64(c->a->pos[0], 1, UINT64_MAX, &id) != 0) {
+            cli_err("expected one event ID (a positive number)");
+            return EXIT_USAGE;
+        }
+        memcpy((char *)req + cmd->id_at, &id, sizeof id);
+    } else if (!(cmd->flags & CLI_POSITIONAL_ANY) && c->a->pos_n) {
+        cli_err("unexpected argument '%s'", c->a->pos[0]);
+        return EXIT_USAGE;
+    }
+    c->left = UINT64_MAX;
+    int rc = cmd->fill ? cmd->fill(c, req) : 0;
+    if (rc)
+        return rc < 0 ? EXIT_USAGE : rc;
+
+    char buf[33];
+    const char *key = NULL, *key_opt = NULL;
+    if ((cmd->flags & CLI_IDEM_KEY) && !(key = s_idem_key(c, buf, &key_opt)))
+        return EXIT_USAGE;
+
+    const char *service = cmd->service;
+    if (cmd->flags & CLI_SERVICE_OPT)
+        service = cli_arg(c->a, "service") ? cli_arg(c->a, "service") : "events";
+    int ex = cli_connect(c, service, &c->kc);
+    if (ex)
+        return ex;
+
+    if (!(cmd->flags & CLI_PAGED)) {
+        ProtobufCMessage *reply = NULL;
+        ex = s_call(c, c->kc, cmd->method, key, req, cmd->out, &reply);
+        if (ex == EXIT_UNREACHABLE && key)
+            fprintf(stderr, "kumppani: to retry without creating a duplicate, add --%s %s\n",
+                    key_opt, key);
+        return ex ? ex : s_output(c, reply);
+    }
+    cmd->page(c, req, NULL);
+    for (c->first = true;; c->first = false) {
+        ProtobufCMessage *reply = NULL;
+        ex = s_call(c, c->kc, cmd->method, key, req, cmd->out, &reply);
+        if (ex || !cmd->page(c, req, reply))
+            break;
+    }
+    if (c->out) {
+        if (ex == EXIT_OK_)
+            ex = cli_json_print(c->out);
+        else
+            json_decref(c->out);
+        c->out = NULL;
+    }
+    return ex;
+}
+
+int
+cli_run_row(cli_ctx_t *c)
+{
+    c->arena = kp_arena_new(CLI_ARENA_CAP);
+    int ex = c->cmd->run ? c->cmd->run(c) : s_row(c);
+    if (c->file && c->file != stdout)
+        fclose(c->file);
+    kpc_destroy(&c->kc);
+    kp_arena_destroy(&c->arena);
+    return ex;
+}

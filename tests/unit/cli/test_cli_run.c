@@ -1,0 +1,217 @@
+/*  test_cli_run: the one runner of the kumppani CLI's rows (cli_run.c): the comma-list
+ *  splitter, the descriptor-to-JSON walker with and without a view, and a row's steps up to the
+ * call: the positional ID stored in the request, fill errors as exit codes, the idempotency key,
+ * and a service that does not answer (exit 3, with the key to retry with). */
+#include "cli_cmd.h"
+#include "kp_time.h"
+#include "kumppani/v1/log.pb-c.h"
+#include "kumppani/v1/notifier.pb-c.h"
+
+#include <sodium.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+// cmocka.h needs <setjmp.h>, <stdarg.h> and <stddef.h> before it.
+// clang-format off
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+// clang-format on
+
+static const cli_optspec_t s_opts[] = {
+    {"idempotency-key", true}, {"endpoint", true}, {"fail", true}, {NULL, false}};
+
+/* Parses argv into a and sets up a context for cmd. */
+static void
+s_ctx(cli_ctx_t *c, cli_args_t *a, const cli_cmd_t *cmd, int argc, const char **argv)
+{
+    const cli_optspec_t *const specs[] = {s_opts};
+    assert_int_equal(cli_args_parse(a, argc, (char **)argv, specs, 1), 0);
+    memset(c, 0, sizeof *c);
+    c->a = a;
+    c->cmd = cmd;
+    c->timeout_ms = 50;
+    c->attempts = 1;
+}
+
+static void
+test_split(void **state)
+{
+    (void)state;
+    cli_ctx_t c = {.arena = kp_arena_new(1 << 20)};
+    size_t n = 99;
+    char **v = cli_split(&c, "a,,b,", ',', &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0], "a");
+    assert_string_equal(v[1], "b");
+    assert_null(cli_split(&c, "", ',', &n));
+    assert_int_equal(n, 0);
+    assert_null(cli_split(&c, NULL, ',', &n));
+    v = cli_split(&c, "x|y|z;q", ';', &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0], "x|y|z");
+    kp_arena_destroy(&c.arena);
+}
+
+static void
+test_json_msg(void **state)
+{
+    (void)state;
+    /* Scalars, a string, bytes, an enum by name, a bool and a repeated nested message. */
+    Kumppani__V1__Event ev = KUMPPANI__V1__EVENT__INIT;
+    ev.seq = 18446744073709551ULL;
+    ev.source = "events";
+    ev.payload.data = (uint8_t *)"abc";
+    ev.payload.len = 3;
+    json_t *j = cli_json_view(&ev.base, NULL);
+    assert_int_equal(json_integer_value(json_object_get(j, "seq")), 18446744073709551LL);
+    assert_string_equal(json_string_value(json_object_get(j, "source")), "events");
+    assert_string_equal(json_string_value(json_object_get(j, "payload")), "abc");
+    json_decref(j);
+
+    Kumppani__V1__DeliveryAttempt at = KUMPPANI__V1__DELIVERY_ATTEMPT__INIT, *atp[] = {&at, &at};
+    at.ok = true;
+    Kumppani__V1__Notification n = KUMPPANI__V1__NOTIFICATION__INIT;
+    n.state = KUMPPANI__V1__NOTIFICATION_STATE__NOTIFICATION_STATE_DELIVERED;
+    n.urgent = true;
+    n.attempts = atp;
+    n.n_attempts = 2;
+    j = cli_json_view(&n.base, NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "state")),
+                        "NOTIFICATION_STATE_DELIVERED");
+    assert_true(json_is_true(json_object_get(j, "urgent")));
+    json_t *arr = json_object_get(j, "attempts");
+    assert_int_equal(json_array_size(arr), 2);
+    assert_true(json_is_true(json_object_get(json_array_get(arr, 1), "ok")));
+    json_decref(j);
+}
+
+static void
+test_json_view(void **state)
+{
+    (void)state;
+    static const cli_jview_t attempt[] = {{"t", "time_ms", CLI_J_TIME_MS, NULL, NULL}, {0}};
+    static const cli_jview_t view[] = {
+        {"state", NULL, CLI_J_SHORT, "NOTIFICATION_STATE_", NULL},
+        {"state_name", "state", CLI_J_NAME, "NOTIFICATION_STATE_", NULL},
+        {"kind", NULL, CLI_J_NAME | CLI_J_ZERO_EMPTY, "MESSAGE_KIND_", NULL},
+        {"due", "due_ms", CLI_J_TIME_MS, NULL, NULL},
+        {"start", "event_start_unix", CLI_J_TIME_S, NULL, NULL},
+        {"event", "event_id", CLI_J_OMIT_ZERO, NULL, NULL},
+        {"title", "event_title", CLI_J_OMIT_ZERO, NULL, NULL},
+        {"history", "attempts", 0, NULL, attempt},
+        {0},
+    };
+    Kumppani__V1__DeliveryAttempt at = KUMPPANI__V1__DELIVERY_ATTEMPT__INIT, *atp[] = {&at};
+    Kumppani__V1__Notification n = KUMPPANI__V1__NOTIFICATION__INIT;
+    n.state = KUMPPANI__V1__NOTIFICATION_STATE__NOTIFICATION_STATE_DELIVERED;
+    n.due_ms = 1748761200123;        /* 2025-06-01 10:00 Helsinki, summer time */
+    n.event_start_unix = 1736928000; /* 2025-01-15 10:00, winter time */
+    n.attempts = atp;
+    n.n_attempts = 1;
+    json_t *j = cli_json_view(&n.base, view);
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "DELIVERED");
+    assert_string_equal(json_string_value(json_object_get(j, "state_name")), "delivered");
+    assert_string_equal(json_string_value(json_object_get(j, "kind")), "");
+    assert_string_equal(json_string_value(json_object_get(j, "due")), "2025-06-01T10:00:00+03:00");
+    assert_string_equal(json_string_value(json_object_get(j, "start")),
+                        "2025-01-15T10:00:00+02:00");
+    assert_null(json_object_get(j, "event"));
+    assert_null(json_object_get(j, "title"));
+    assert_int_equal(json_object_size(j), 6);
+    assert_true(
+        json_is_null(json_object_get(json_array_get(json_object_get(j, "history"), 0), "t")));
+
+    static const cli_jview_t len_view[] = {{"n", "payload", CLI_J_LEN, NULL, NULL}, {0}};
+    Kumppani__V1__Event ev = KUMPPANI__V1__EVENT__INIT;
+    ev.payload.data = (uint8_t *)"abcd";
+    ev.payload.len = 4;
+    json_decref(j);
+    j = cli_json_view(&ev.base, len_view);
+    assert_int_equal(json_integer_value(json_object_get(j, "n")), 4);
+    json_decref(j);
+}
+
+static uint64_t s_seen_id;
+
+/* Records the ID the runner stored; --fail N makes it fail with N (-1: a usage error). */
+static int
+s_fill(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    s_seen_id = ((Kumppani__V1__ReplayRequest *)m)->from_seq;
+    const char *f = cli_arg(c->a, "fail");
+    return f ? (int)strtol(f, NULL, 10) : 0;
+}
+
+static int
+s_print(cli_ctx_t *c, const ProtobufCMessage *m)
+{
+    (void)c;
+    (void)m;
+    return EXIT_OK_;
+}
+
+static const cli_cmd_t s_row = {
+    .words = "test row",
+    .opts = s_opts,
+    .flags = CLI_POSITIONAL_ID | CLI_IDEM_KEY,
+    .service = "events",
+    .method = "log.replay",
+    CLI_IN(replay_request),
+    CLI_OUT(replay_page),
+    .id_at = offsetof(Kumppani__V1__ReplayRequest, from_seq),
+    .fill = s_fill,
+    .print = s_print,
+};
+
+static int
+s_run(int argc, const char **argv)
+{
+    cli_ctx_t c;
+    cli_args_t a;
+    s_ctx(&c, &a, &s_row, argc, argv);
+    return cli_run_row(&c);
+}
+
+static void
+test_row_steps(void **state)
+{
+    (void)state;
+    const char *none[] = {"--fail", "0"};
+    assert_int_equal(s_run(2, none), EXIT_USAGE); /* no ID */
+    const char *two[] = {"1", "2"};
+    assert_int_equal(s_run(2, two), EXIT_USAGE);
+    const char *zero[] = {"0"};
+    assert_int_equal(s_run(1, zero), EXIT_USAGE);
+
+    s_seen_id = 0;
+    const char *usage[] = {"42", "--fail", "-1"};
+    assert_int_equal(s_run(3, usage), EXIT_USAGE);
+    assert_int_equal(s_seen_id, 42); /* stored at id_at before fill */
+    const char *other[] = {"42", "--fail", "1"};
+    assert_int_equal(s_run(3, other), EXIT_OTHER);
+
+    const char *empty_key[] = {"42", "--idempotency-key", ""};
+    assert_int_equal(s_run(3, empty_key), EXIT_USAGE);
+
+    /* Nothing listens on port 1: one attempt of 50 ms, then exit 3. */
+    const char *down[] = {"42", "--endpoint", "tcp://127.0.0.1:1"};
+    assert_int_equal(s_run(3, down), EXIT_UNREACHABLE);
+}
+
+int
+main(void)
+{
+    assert_int_equal(sodium_init() >= 0, 1);
+    kp_time_tz_init();
+    setenv("KUMPPANI_KEYS", "/nonexistent-kumppani-keys", 1); /* plain TCP */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_split),
+        cmocka_unit_test(test_json_msg),
+        cmocka_unit_test(test_json_view),
+        cmocka_unit_test(test_row_steps),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
