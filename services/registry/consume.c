@@ -8,7 +8,6 @@
  *  this file looks it up by name in the descriptor at run time ("organiser_person_id" or
  *  "organizer_person_id"), so it works with either version of events.proto. Without one, a
  *  meeting counts for every contact person of its municipality. */
-#include "kp_err.h"
 #include "kp_log.h"
 #include "registry.h"
 
@@ -47,36 +46,28 @@ s_organiser_municipality(const Kumppani__V1__EventInfo *e)
 int
 reg_consume_apply(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev)
 {
-    (void)arg;
+    reg_svc_t *svc = arg;
     if (strncmp(ev->type, "Event", 5) != 0)
         return 0;
-    Kumppani__V1__EventReply *r =
-        kumppani__v1__event_reply__unpack(NULL, ev->payload.len, ev->payload.data);
-    if (!r)
-        return 0; /* not an EventReply: not ours */
-    int rc = 0;
-    const Kumppani__V1__EventInfo *e = r->event;
+    kp_tx_t tx;
+    int rc = kp_tx_begin(&tx, srv, txn, svc->arena, svc);
+    if (rc)
+        return rc;
+    Kumppani__V1__EventReply *r = kumppani__v1__event_reply__unpack(
+        kp_arena_pbc(tx.arena), ev->payload.len, ev->payload.data);
+    const Kumppani__V1__EventInfo *e = r ? r->event : NULL; /* not an EventReply: not ours */
     if (e && e->kind == KUMPPANI__V1__EVENT_KIND__KIND_CONTACT_PERSON_MEETING) {
-        Kumppani__V1__ContactPersonMeeting m = KUMPPANI__V1__CONTACT_PERSON_MEETING__INIT;
+        reg_meeting_t m = KUMPPANI__V1__CONTACT_PERSON_MEETING__INIT;
         m.event_id = e->id;
         m.municipality_code = s_organiser_municipality(e);
         m.organiser_person_id = s_organiser(e);
         m.start_unix = e->start_unix;
         m.cancelled = e->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_CANCELLED;
-        uint8_t key[8];
-        kp_be64_put(key, e->id);
-        size_t len = protobuf_c_message_get_packed_size(&m.base);
-        uint8_t buf[512];
-        if (len <= sizeof buf) {
-            protobuf_c_message_pack(&m.base, buf);
-            MDB_val k = {8, key}, v = {len, buf};
-            rc = reg_mdb(
-                mdb_put(txn, kp_store_dbi(kp_server_store(srv), REG_DB_MEETINGS), &k, &v, 0));
-            kp_log_info("meeting.applied", "event=%llu seq=%llu organiser=%llu",
-                        (unsigned long long)e->id, (unsigned long long)ev->seq,
-                        (unsigned long long)m.organiser_person_id);
-        }
+        rc = reg_meeting_put(&tx, &m);
+        kp_log_info("meeting.applied", "event=%llu seq=%llu organiser=%llu",
+                    (unsigned long long)e->id, (unsigned long long)ev->seq,
+                    (unsigned long long)m.organiser_person_id);
     }
-    kumppani__v1__event_reply__free_unpacked(r, NULL);
+    kp_arena_reset(svc->arena);
     return rc;
 }

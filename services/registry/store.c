@@ -1,4 +1,7 @@
-/*  registry/store.c: the registry's tables and indexes (layout in registry.h), and search.
+/*  registry/store.c: the registry's tables and indexes (layout in registry.h), their walks,
+ *  and search. This is the only file of the service that calls LMDB; every other file reaches
+ *  the store through the functions below (named reg_<thing>_<verb>, all taking the unit of
+ *  work) or the kp_tx record layer. LMDB failures are mapped and logged once by kp_tx_err.
  *
  *  An organisation's index entries are derived from its record alone, so an update removes
  *  the entries of the old record and writes those of the new one in the same transaction.
@@ -30,72 +33,255 @@ const char *const reg_db_names[REG_DB_N] = {"munis", "orgs",     "byname",  "fac
 #define SCAN_BUDGET 20000      /* candidates examined per page at most */
 #define POS_MAX (REG_SK_MAX + 9)
 
-static MDB_dbi
-s_dbi(kp_call_t *call, unsigned i)
-{
-    return kp_store_dbi(kp_call_store(call), i);
-}
+/* ---- municipalities ---------------------------------------------------------------------- */
 
 int
-reg_mdb(int rc)
-{
-    if (rc && rc != MDB_NOTFOUND)
-        kp_log_err("registry.mdb", "mdb=%d", rc);
-    return kp_err_from_mdb(rc);
-}
-
-int
-reg_get_msg(kp_call_t *call, unsigned db, const void *key, size_t klen,
-            const ProtobufCMessageDescriptor *d, void **out, bool *found)
-{
-    MDB_val k = {klen, (void *)key}, v;
-    int rc = mdb_get(kp_call_txn(call), s_dbi(call, db), &k, &v);
-    *found = rc == 0;
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc)
-        return reg_mdb(rc);
-    *out = protobuf_c_message_unpack(d, kp_arena_pbc(kp_call_arena(call)), v.mv_size, v.mv_data);
-    if (!*out) {
-        kp_log_err("registry.corrupt", "db=%u", db);
-        return KP_ECORRUPT;
-    }
-    return 0;
-}
-
-int
-reg_put_msg(MDB_txn *txn, kp_store_t *st, kp_arena_t *a, unsigned db, const void *key, size_t klen,
-            const ProtobufCMessage *m)
-{
-    uint8_t *bytes;
-    size_t len;
-    if (kp_wire_pack(a, m, &bytes, &len))
-        return KP_ENOMEM;
-    MDB_val k = {klen, (void *)key}, v = {len, bytes};
-    return reg_mdb(mdb_put(txn, kp_store_dbi(st, db), &k, &v, 0));
-}
-
-int
-reg_muni_get(kp_call_t *call, const char *code, reg_muni_t **out, bool *found)
+reg_muni_get(kp_tx_t *tx, const char *code, reg_muni_t **out, bool *found)
 {
     if (strlen(code) != 3) {
         *found = false;
         return 0;
     }
-    return reg_get_msg(call, REG_DB_MUNIS, code, 3, &kumppani__v1__municipality__descriptor,
-                       (void **)out, found);
+    return kp_rec_get(tx, REG_DB_MUNIS, code, 3, &kumppani__v1__municipality__descriptor,
+                      (void **)out, found);
 }
 
 int
-reg_org_get(kp_call_t *call, uint64_t id, reg_org_t **out, bool *found)
+reg_muni_put(kp_tx_t *tx, const reg_muni_t *m)
+{
+    return kp_rec_put(tx, REG_DB_MUNIS, m->code, 3, &m->base);
+}
+
+typedef struct {
+    kp_tx_t *tx;
+    const char *region;
+    reg_muni_t **out;
+    size_t n, cap;
+} munis_ctx_t;
+
+static int
+s_muni_one(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    (void)k;
+    munis_ctx_t *c = arg;
+    if (c->n >= c->cap)
+        return 1;
+    reg_muni_t *m =
+        kumppani__v1__municipality__unpack(kp_arena_pbc(c->tx->arena), v->mv_size, v->mv_data);
+    if (!m)
+        return KP_ECORRUPT;
+    if (!c->region || !c->region[0] || strcmp(c->region, m->region_code) == 0)
+        c->out[c->n++] = m;
+    return 0;
+}
+
+int
+reg_muni_list(kp_tx_t *tx, const char *region, reg_muni_t ***out, size_t *n)
+{
+    munis_ctx_t c = {tx, region, NULL, 0, 400};
+    c.out = kp_arena_alloc(tx->arena, c.cap * sizeof *c.out);
+    *out = c.out;
+    *n = 0;
+    if (!c.out)
+        return KP_ENOMEM;
+    int rc = kp_rec_each(tx, REG_DB_MUNIS, NULL, 0, NULL, 0, s_muni_one, &c);
+    *n = c.n;
+    return rc > 0 ? 0 : rc;
+}
+
+int
+reg_muni_count(kp_tx_t *tx, uint64_t *n)
+{
+    return kp_rec_count(tx, REG_DB_MUNIS, n);
+}
+
+/* ---- people, roles, meetings ------------------------------------------------------------- */
+
+int
+reg_person_get(kp_tx_t *tx, uint64_t id, reg_person_t **out, bool *found)
+{
+    return kp_rec_get_id(tx, REG_DB_PEOPLE, id, &kumppani__v1__person__descriptor, (void **)out,
+                         found);
+}
+
+int
+reg_person_put(kp_tx_t *tx, const reg_person_t *p)
+{
+    return kp_rec_put_id(tx, REG_DB_PEOPLE, p->id, &p->base);
+}
+
+int
+reg_person_del(kp_tx_t *tx, uint64_t id)
 {
     uint8_t key[8];
     kp_be64_put(key, id);
-    return reg_get_msg(call, REG_DB_ORGS, key, 8, &kumppani__v1__organisation__descriptor,
-                       (void **)out, found);
+    return kp_raw_del(tx, REG_DB_PEOPLE, key, sizeof key, NULL);
 }
 
-/* ---- index entries ----------------------------------------------------------------------- */
+int
+reg_pidem_get(kp_tx_t *tx, const void *key, size_t key_len, uint64_t *id, bool *found)
+{
+    MDB_val v;
+    int rc = kp_raw_get(tx, REG_DB_PIDEM, key, key_len, &v, found);
+    if (rc || !*found)
+        return rc;
+    if (v.mv_size != 8) {
+        *found = false;
+        return 0;
+    }
+    *id = kp_be64_get(v.mv_data);
+    return 0;
+}
+
+int
+reg_pidem_put(kp_tx_t *tx, const void *key, size_t key_len, uint64_t id)
+{
+    uint8_t idb[8];
+    kp_be64_put(idb, id);
+    return kp_raw_put(tx, REG_DB_PIDEM, key, key_len, idb, sizeof idb);
+}
+
+int
+reg_role_get(kp_tx_t *tx, uint64_t id, reg_role_t **out, bool *found)
+{
+    return kp_rec_get_id(tx, REG_DB_ROLES, id, &kumppani__v1__role__descriptor, (void **)out,
+                         found);
+}
+
+int
+reg_role_put(kp_tx_t *tx, const reg_role_t *r, bool index)
+{
+    int rc = kp_rec_put_id(tx, REG_DB_ROLES, r->id, &r->base);
+    if (rc || !index)
+        return rc;
+    uint8_t ik[20];
+    ik[0] = 'p';
+    kp_be64_put(ik + 1, r->person_id);
+    kp_be64_put(ik + 9, r->id);
+    if ((rc = kp_raw_put(tx, REG_DB_ROLE_IDX, ik, 17, "", 0)))
+        return rc;
+    size_t n;
+    if (r->municipality_code[0]) {
+        ik[0] = 'm';
+        memcpy(ik + 1, r->municipality_code, 3);
+        kp_be64_put(ik + 4, r->id);
+        n = 12;
+    } else {
+        ik[0] = 'o';
+        kp_be64_put(ik + 1, r->organisation_id);
+        kp_be64_put(ik + 9, r->id);
+        n = 17;
+    }
+    return kp_raw_put(tx, REG_DB_ROLE_IDX, ik, n, "", 0);
+}
+
+#define ROLES_MAX 1024 /* roles under one index prefix that a walk visits */
+
+typedef struct {
+    size_t pn;
+    uint64_t *ids;
+    size_t n;
+} role_ids_t;
+
+static int
+s_role_id(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    (void)v;
+    role_ids_t *c = arg;
+    if (c->n >= ROLES_MAX)
+        return 1;
+    if (k->mv_size == c->pn + 8)
+        c->ids[c->n++] = kp_be64_get((const uint8_t *)k->mv_data + c->pn);
+    return 0;
+}
+
+int
+reg_roles_each(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen,
+               int (*fn)(void *arg, reg_role_t *r), void *arg)
+{
+    uint8_t prefix[16];
+    prefix[0] = tag;
+    memcpy(prefix + 1, v, vlen);
+    size_t pn = 1 + vlen;
+    uint64_t ids[ROLES_MAX];
+    role_ids_t c = {pn, ids, 0};
+    int rc = kp_rec_each(tx, REG_DB_ROLE_IDX, prefix, pn, prefix, pn, s_role_id, &c);
+    if (rc < 0)
+        return rc;
+    /* Collected first: fn may write (and LMDB cursors do not survive writes well). */
+    for (size_t i = 0; i < c.n; i++) {
+        reg_role_t *r;
+        bool found;
+        if ((rc = reg_role_get(tx, ids[i], &r, &found)))
+            return rc;
+        if (found && (rc = fn(arg, r)))
+            return rc;
+    }
+    return 0;
+}
+
+int
+reg_meeting_put(kp_tx_t *tx, const reg_meeting_t *m)
+{
+    return kp_rec_put_id(tx, REG_DB_MEETINGS, m->event_id, &m->base);
+}
+
+typedef struct {
+    kp_tx_t *tx;
+    int (*fn)(void *, const reg_meeting_t *);
+    void *arg;
+} meeting_ctx_t;
+
+static int
+s_meeting_one(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    (void)k;
+    meeting_ctx_t *c = arg;
+    reg_meeting_t *m = kumppani__v1__contact_person_meeting__unpack(kp_arena_pbc(c->tx->arena),
+                                                                    v->mv_size, v->mv_data);
+    return m ? c->fn(c->arg, m) : 0; /* an undecodable record counts as no meeting */
+}
+
+int
+reg_meeting_each(kp_tx_t *tx, int (*fn)(void *arg, const reg_meeting_t *m), void *arg)
+{
+    meeting_ctx_t c = {tx, fn, arg};
+    return kp_rec_each(tx, REG_DB_MEETINGS, NULL, 0, NULL, 0, s_meeting_one, &c);
+}
+
+/* ---- organisations and their index entries ----------------------------------------------- */
+
+int
+reg_org_get(kp_tx_t *tx, uint64_t id, reg_org_t **out, bool *found)
+{
+    return kp_rec_get_id(tx, REG_DB_ORGS, id, &kumppani__v1__organisation__descriptor, (void **)out,
+                         found);
+}
+
+typedef struct {
+    kp_tx_t *tx;
+    int (*fn)(void *, reg_org_t *);
+    void *arg;
+} org_each_t;
+
+static int
+s_org_one(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    (void)k;
+    org_each_t *c = arg;
+    reg_org_t *o =
+        kumppani__v1__organisation__unpack(kp_arena_pbc(c->tx->arena), v->mv_size, v->mv_data);
+    return o ? c->fn(c->arg, o) : KP_ECORRUPT;
+}
+
+int
+reg_org_each(kp_tx_t *tx, uint64_t from_id, int (*fn)(void *arg, reg_org_t *o), void *arg)
+{
+    uint8_t key[8];
+    kp_be64_put(key, from_id);
+    org_each_t c = {tx, fn, arg};
+    return kp_rec_each(tx, REG_DB_ORGS, key, sizeof key, NULL, 0, s_org_one, &c);
+}
 
 /* "sk 0 id" of an organisation into pos; returns its length. */
 static size_t
@@ -226,8 +412,7 @@ s_each_index_key(const reg_org_t *o, entry_fn fn, void *arg)
 }
 
 typedef struct {
-    MDB_txn *txn;
-    MDB_dbi facets, words;
+    kp_tx_t *tx;
     bool del;
 } idx_ctx_t;
 
@@ -235,23 +420,14 @@ static int
 s_index_op(void *arg, const uint8_t *key, size_t len)
 {
     idx_ctx_t *c = arg;
-    MDB_val k, v = {0, ""};
-    MDB_dbi db;
-    if (key[0] == 'F') {
-        k = (MDB_val){len - 1, (void *)(key + 1)};
-        db = c->facets;
-    } else {
-        k = (MDB_val){len, (void *)key};
-        db = c->words;
-    }
-    int rc = c->del ? mdb_del(c->txn, db, &k, NULL) : mdb_put(c->txn, db, &k, &v, 0);
-    if (rc == MDB_NOTFOUND)
-        rc = 0;
-    return rc ? reg_mdb(rc) : 0;
+    unsigned db = key[0] == 'F' ? REG_DB_FACETS : REG_DB_WORDS;
+    const uint8_t *k = key[0] == 'F' ? key + 1 : key;
+    size_t kl = key[0] == 'F' ? len - 1 : len;
+    return c->del ? kp_raw_del(c->tx, db, k, kl, NULL) : kp_raw_put(c->tx, db, k, kl, "", 0);
 }
 
 static int
-s_uniq(kp_call_t *call, char tag, const char *v, uint64_t id, bool del)
+s_uniq(kp_tx_t *tx, char tag, const char *v, uint64_t id, bool del)
 {
     if (!*v)
         return 0;
@@ -259,68 +435,54 @@ s_uniq(kp_call_t *call, char tag, const char *v, uint64_t id, bool del)
     size_t n = strlen(v);
     key[0] = (uint8_t)tag;
     memcpy(key + 1, v, n);
-    MDB_val k = {n + 1, key};
     uint8_t idb[8];
     kp_be64_put(idb, id);
-    MDB_val d = {8, idb};
-    int rc = del ? mdb_del(kp_call_wtxn(call), s_dbi(call, REG_DB_UNIQ), &k, NULL)
-                 : mdb_put(kp_call_wtxn(call), s_dbi(call, REG_DB_UNIQ), &k, &d, 0);
-    return rc == MDB_NOTFOUND ? 0 : reg_mdb(rc);
+    return del ? kp_raw_del(tx, REG_DB_UNIQ, key, n + 1, NULL)
+               : kp_raw_put(tx, REG_DB_UNIQ, key, n + 1, idb, sizeof idb);
 }
 
 static int
-s_index(kp_call_t *call, const reg_org_t *o, bool del)
+s_index(kp_tx_t *tx, const reg_org_t *o, bool del)
 {
-    MDB_txn *txn = kp_call_wtxn(call);
     uint8_t pos[POS_MAX], sum[2048];
     size_t pl = s_pos(o, pos);
-    MDB_val k = {pl, pos};
-    int rc;
-    if (del) {
-        rc = mdb_del(txn, s_dbi(call, REG_DB_BYNAME), &k, NULL);
-    } else {
-        MDB_val v = {s_summary(o, sum, sizeof sum), sum};
-        rc = mdb_put(txn, s_dbi(call, REG_DB_BYNAME), &k, &v, 0);
-    }
-    if (rc && rc != MDB_NOTFOUND)
-        return reg_mdb(rc);
-    idx_ctx_t c = {txn, s_dbi(call, REG_DB_FACETS), s_dbi(call, REG_DB_WORDS), del};
+    int rc = del ? kp_raw_del(tx, REG_DB_BYNAME, pos, pl, NULL)
+                 : kp_raw_put(tx, REG_DB_BYNAME, pos, pl, sum, s_summary(o, sum, sizeof sum));
+    if (rc)
+        return rc;
+    idx_ctx_t c = {tx, del};
     if ((rc = s_each_index_key(o, s_index_op, &c)))
         return rc;
-    if ((rc = s_uniq(call, 'b', o->fields->business_id, o->id, del)) ||
-        (rc = s_uniq(call, 'a', o->fields->association_number, o->id, del)))
+    if ((rc = s_uniq(tx, 'b', o->fields->business_id, o->id, del)) ||
+        (rc = s_uniq(tx, 'a', o->fields->association_number, o->id, del)))
         return rc;
     return 0;
 }
 
 int
-reg_org_put(kp_call_t *call, const reg_org_t *org, const reg_org_t *old)
+reg_org_put(kp_tx_t *tx, const reg_org_t *org, const reg_org_t *old)
 {
     int rc;
-    if (old && (rc = s_index(call, old, true)))
+    if (old && (rc = s_index(tx, old, true)))
         return rc;
-    uint8_t key[8];
-    kp_be64_put(key, org->id);
-    if ((rc = reg_put_msg(kp_call_wtxn(call), kp_call_store(call), kp_call_arena(call), REG_DB_ORGS,
-                          key, 8, &org->base)))
+    if ((rc = kp_rec_put_id(tx, REG_DB_ORGS, org->id, &org->base)))
         return rc;
-    return s_index(call, org, false);
+    return s_index(tx, org, false);
 }
 
 int
-reg_org_del(kp_call_t *call, const reg_org_t *old)
+reg_org_del(kp_tx_t *tx, const reg_org_t *old)
 {
     int rc;
-    if ((rc = s_index(call, old, true)))
+    if ((rc = s_index(tx, old, true)))
         return rc;
     uint8_t key[8];
     kp_be64_put(key, old->id);
-    MDB_val k = {8, key};
-    return reg_mdb(mdb_del(kp_call_wtxn(call), s_dbi(call, REG_DB_ORGS), &k, NULL));
+    return kp_raw_del(tx, REG_DB_ORGS, key, sizeof key, NULL);
 }
 
 int
-reg_uniq_get(kp_call_t *call, char tag, const char *v, uint64_t *id)
+reg_uniq_get(kp_tx_t *tx, char tag, const char *v, uint64_t *id)
 {
     *id = 0;
     size_t n = strlen(v);
@@ -329,36 +491,44 @@ reg_uniq_get(kp_call_t *call, char tag, const char *v, uint64_t *id)
     uint8_t key[64];
     key[0] = (uint8_t)tag;
     memcpy(key + 1, v, n);
-    MDB_val k = {n + 1, key}, d;
-    int rc = mdb_get(kp_call_txn(call), s_dbi(call, REG_DB_UNIQ), &k, &d);
-    if (rc == 0 && d.mv_size == 8)
+    MDB_val d;
+    bool found;
+    int rc = kp_raw_get(tx, REG_DB_UNIQ, key, n + 1, &d, &found);
+    if (!rc && found && d.mv_size == 8)
         *id = kp_be64_get(d.mv_data);
-    return rc == MDB_NOTFOUND ? 0 : reg_mdb(rc);
+    return rc;
+}
+
+typedef struct {
+    size_t n;
+    const char *home;
+    uint64_t *id;
+} by_name_t;
+
+static int
+s_by_name_one(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    by_name_t *c = arg;
+    const uint8_t *s = v->mv_data;
+    if (k->mv_size != c->n + 9)
+        return 1; /* a longer name with this one as its prefix: past the run */
+    if (v->mv_size >= 9 && memcmp(s + 6, c->home, 3) == 0) {
+        *c->id = kp_be64_get((const uint8_t *)k->mv_data + c->n + 1);
+        return 1;
+    }
+    return 0;
 }
 
 int
-reg_org_by_name(kp_call_t *call, const char *name_fi, const char *home, uint64_t *id)
+reg_org_by_name(kp_tx_t *tx, const char *name_fi, const char *home, uint64_t *id)
 {
     *id = 0;
     uint8_t pos[POS_MAX];
     size_t n = reg_sortkey(name_fi, pos, REG_SK_MAX);
     pos[n] = 0;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(kp_call_txn(call), s_dbi(call, REG_DB_BYNAME), &cur);
-    if (rc)
-        return reg_mdb(rc);
-    MDB_val k = {n + 1, pos}, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size == n + 9 && memcmp(k.mv_data, pos, n + 1) == 0) {
-        const uint8_t *s = v.mv_data;
-        if (v.mv_size >= 9 && memcmp(s + 6, home, 3) == 0) {
-            *id = kp_be64_get((const uint8_t *)k.mv_data + n + 1);
-            break;
-        }
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : reg_mdb(rc);
+    by_name_t c = {n, home, id};
+    int rc = kp_rec_each(tx, REG_DB_BYNAME, pos, n + 1, pos, n + 1, s_by_name_one, &c);
+    return rc > 0 ? 0 : rc;
 }
 
 /* ---- search ------------------------------------------------------------------------------ */
@@ -437,7 +607,7 @@ s_match(const filter_t *f, const uint8_t *s, size_t n)
 }
 
 typedef struct {
-    kp_call_t *call;
+    kp_tx_t *tx;
     const filter_t *f;
     Kumppani__V1__SearchReply *out;
     unsigned limit;
@@ -456,10 +626,10 @@ s_take(page_t *p, const uint8_t *pos, size_t pl, const MDB_val *summary)
     if (p->out->n_organisations >= p->limit) {
         /* One more match exists beyond the page: there is a next page. */
         if (!summary) {
-            MDB_val k = {pl, (void *)pos};
-            int rc = mdb_get(kp_call_txn(p->call), s_dbi(p->call, REG_DB_BYNAME), &k, &v);
-            if (rc)
-                return rc == MDB_NOTFOUND ? 0 : reg_mdb(rc);
+            bool found;
+            int rc = kp_raw_get(p->tx, REG_DB_BYNAME, pos, pl, &v, &found);
+            if (rc || !found)
+                return rc;
             summary = &v;
         }
         if (s_match(p->f, summary->mv_data, summary->mv_size)) {
@@ -472,17 +642,17 @@ s_take(page_t *p, const uint8_t *pos, size_t pl, const MDB_val *summary)
     memcpy(p->last, pos, pl);
     p->last_len = pl;
     if (!summary) {
-        MDB_val k = {pl, (void *)pos};
-        int rc = mdb_get(kp_call_txn(p->call), s_dbi(p->call, REG_DB_BYNAME), &k, &v);
-        if (rc)
-            return rc == MDB_NOTFOUND ? 0 : reg_mdb(rc);
+        bool found;
+        int rc = kp_raw_get(p->tx, REG_DB_BYNAME, pos, pl, &v, &found);
+        if (rc || !found)
+            return rc;
         summary = &v;
     }
     if (!s_match(p->f, summary->mv_data, summary->mv_size))
         return 0;
     reg_org_t *o;
     bool found;
-    int rc = reg_org_get(p->call, kp_be64_get(pos + pl - 8), &o, &found);
+    int rc = reg_org_get(p->tx, kp_be64_get(pos + pl - 8), &o, &found);
     if (rc)
         return rc;
     if (found)
@@ -509,12 +679,12 @@ s_pos_cmp_raw(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 /* Collects the positions of index entries whose word starts with w, up to max; returns the
  * count, or max + 1 when there are more. */
 static int
-s_collect_word(kp_call_t *call, const qword_t *w, MDB_val *v, unsigned max, unsigned *n_out)
+s_collect_word(kp_tx_t *tx, const qword_t *w, MDB_val *v, unsigned max, unsigned *n_out)
 {
     MDB_cursor *cur;
-    int rc = mdb_cursor_open(kp_call_txn(call), s_dbi(call, REG_DB_WORDS), &cur);
+    int rc = mdb_cursor_open(tx->txn, kp_tx_dbi(tx, REG_DB_WORDS), &cur);
     if (rc)
-        return reg_mdb(rc);
+        return kp_tx_err(tx, "cursor", REG_DB_WORDS, rc);
     MDB_val k = {w->n, (void *)w->w}, d;
     unsigned n = 0;
     rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
@@ -534,7 +704,7 @@ s_collect_word(kp_call_t *call, const qword_t *w, MDB_val *v, unsigned max, unsi
     }
     mdb_cursor_close(cur);
     *n_out = n;
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : reg_mdb(rc);
+    return kp_tx_err(tx, "each", REG_DB_WORDS, rc);
 }
 
 static int
@@ -563,6 +733,8 @@ s_hex_val(int c)
 #define PRE_MAX 96
 
 typedef struct {
+    kp_tx_t *tx;
+    unsigned db;
     unsigned n; /* runs; 0 for an array stream */
     MDB_cursor *cur[RUNS_MAX];
     uint8_t pre[RUNS_MAX][PRE_MAX];
@@ -589,14 +761,16 @@ s_stream_close(stream_t *s)
 
 /* Adds the run "pre" (a facet's or an indexed word's key prefix, ending in 0) to s. */
 static int
-s_stream_run(kp_call_t *call, unsigned db, stream_t *s, const uint8_t *pre, size_t pl)
+s_stream_run(kp_tx_t *tx, unsigned db, stream_t *s, const uint8_t *pre, size_t pl)
 {
     unsigned i = s->n;
     if (i >= RUNS_MAX || pl > PRE_MAX)
         return KP_EINVAL;
-    int rc = mdb_cursor_open(kp_call_txn(call), s_dbi(call, db), &s->cur[i]);
+    int rc = mdb_cursor_open(tx->txn, kp_tx_dbi(tx, db), &s->cur[i]);
     if (rc)
-        return reg_mdb(rc);
+        return kp_tx_err(tx, "cursor", db, rc);
+    s->tx = tx;
+    s->db = db;
     memcpy(s->pre[i], pre, pl);
     s->pre_len[i] = pl;
     s->head[i] = (MDB_val){0, NULL};
@@ -636,7 +810,7 @@ s_seek(stream_t *s, const uint8_t *x, size_t xl, MDB_val *out, unsigned *steps)
                 s->ended[i] = true;
                 continue;
             } else {
-                return reg_mdb(rc);
+                return kp_tx_err(s->tx, "seek", s->db, rc);
             }
         }
         if (!out->mv_data || s_cmp_pos(&s->head[i], out) < 0)
@@ -677,7 +851,7 @@ s_estimate(stream_t *s, const uint8_t *x, size_t xl)
             rc = mdb_cursor_get(s->cur[i], &k, &d, MDB_NEXT);
         }
         if (rc && rc != MDB_NOTFOUND)
-            return reg_mdb(rc);
+            return kp_tx_err(s->tx, "estimate", s->db, rc);
         s->est_n += c;
         s->head[i] = (MDB_val){0, NULL};
     }
@@ -700,13 +874,13 @@ s_stream_rank(const void *a, const void *b)
 /* A query word's stream: its runs, or (many distinct words) its few entries sorted.
  * *usable false when it matches too much to be a stream (the summary checks it). */
 static int
-s_word_stream(kp_call_t *call, const qword_t *w, stream_t *s, bool *usable)
+s_word_stream(kp_tx_t *tx, const qword_t *w, stream_t *s, bool *usable)
 {
     MDB_cursor *scan;
     *usable = false;
-    int rc = mdb_cursor_open(kp_call_txn(call), s_dbi(call, REG_DB_WORDS), &scan);
+    int rc = mdb_cursor_open(tx->txn, kp_tx_dbi(tx, REG_DB_WORDS), &scan);
     if (rc)
-        return reg_mdb(rc);
+        return kp_tx_err(tx, "cursor", REG_DB_WORDS, rc);
     uint8_t key[REG_WORD_MAX + 2];
     MDB_val k = {w->n, (void *)w->w}, d;
     unsigned distinct = 0;
@@ -718,7 +892,7 @@ s_word_stream(kp_call_t *call, const qword_t *w, stream_t *s, bool *usable)
             break;
         memcpy(key, k.mv_data, l);
         key[l] = 0;
-        if ((rc = s_stream_run(call, REG_DB_WORDS, s, key, l + 1)))
+        if ((rc = s_stream_run(tx, REG_DB_WORDS, s, key, l + 1)))
             break;
         key[l] = 1; /* past every "word 0 ..." */
         k = (MDB_val){l + 1, key};
@@ -727,7 +901,7 @@ s_word_stream(kp_call_t *call, const qword_t *w, stream_t *s, bool *usable)
     mdb_cursor_close(scan);
     if (rc && rc != MDB_NOTFOUND) {
         s_stream_close(s);
-        return rc < 0 ? rc : reg_mdb(rc);
+        return rc < 0 ? rc : kp_tx_err(tx, "words", REG_DB_WORDS, rc);
     }
     if (distinct <= RUNS_MAX) {
         *usable = true;
@@ -735,14 +909,14 @@ s_word_stream(kp_call_t *call, const qword_t *w, stream_t *s, bool *usable)
     }
     s_stream_close(s);
     unsigned n;
-    if ((rc = s_collect_word(call, w, NULL, WORDS_COLLECT_MAX, &n)))
+    if ((rc = s_collect_word(tx, w, NULL, WORDS_COLLECT_MAX, &n)))
         return rc;
     if (n > WORDS_COLLECT_MAX)
         return 0;
-    MDB_val *v = kp_arena_alloc(kp_call_arena(call), (n + 1) * sizeof *v);
+    MDB_val *v = kp_arena_alloc(tx->arena, (n + 1) * sizeof *v);
     if (!v)
         return KP_ENOMEM;
-    if ((rc = s_collect_word(call, w, v, WORDS_COLLECT_MAX, &n)))
+    if ((rc = s_collect_word(tx, w, v, WORDS_COLLECT_MAX, &n)))
         return rc;
     qsort(v, n, sizeof *v, s_cmp_pos);
     unsigned m = 0;
@@ -802,9 +976,9 @@ s_leapfrog(page_t *p, stream_t **st, unsigned k, const uint8_t *cur_pos, size_t 
 }
 
 int
-reg_search(kp_call_t *call, const Kumppani__V1__SearchRequest *rq, Kumppani__V1__SearchReply *out)
+reg_search(kp_tx_t *tx, const Kumppani__V1__SearchRequest *rq, Kumppani__V1__SearchReply *out)
 {
-    kp_arena_t *a = kp_call_arena(call);
+    kp_arena_t *a = tx->arena;
     filter_t f = {0};
     reg_words(rq->query, s_qword, &f);
     f.muni = rq->municipality[0] ? rq->municipality : NULL;
@@ -812,7 +986,7 @@ reg_search(kp_call_t *call, const Kumppani__V1__SearchRequest *rq, Kumppani__V1_
     f.net = rq->network[0] ? rq->network : NULL;
     f.net_len = strlen(rq->network);
     f.status = rq->status;
-    page_t p = {.call = call, .f = &f, .out = out, .limit = rq->limit ? rq->limit : 20};
+    page_t p = {.tx = tx, .f = &f, .out = out, .limit = rq->limit ? rq->limit : 20};
     out->organisations = kp_arena_alloc(a, p.limit * sizeof *out->organisations);
     if (!out->organisations)
         return KP_ENOMEM;
@@ -848,7 +1022,7 @@ reg_search(kp_call_t *call, const Kumppani__V1__SearchRequest *rq, Kumppani__V1_
             pn = 0;
             if (!rc && i < f.qn) {
                 bool usable;
-                rc = s_word_stream(call, &f.q[i], s, &usable);
+                rc = s_word_stream(tx, &f.q[i], s, &usable);
                 if (!rc && usable)
                     st[k++] = s;
                 continue;
@@ -873,7 +1047,7 @@ reg_search(kp_call_t *call, const Kumppani__V1__SearchRequest *rq, Kumppani__V1_
                 continue;
             }
             pre[pn++] = 0;
-            if ((rc = s_stream_run(call, REG_DB_FACETS, s, pre, pn)))
+            if ((rc = s_stream_run(tx, REG_DB_FACETS, s, pre, pn)))
                 break;
             st[k++] = s;
         }
@@ -921,8 +1095,8 @@ reg_search(kp_call_t *call, const Kumppani__V1__SearchRequest *rq, Kumppani__V1_
         memcpy(start, prefix, pn);
         memcpy(start + pn, cur_pos, cur_len);
         MDB_cursor *cur;
-        if ((rc = mdb_cursor_open(kp_call_txn(call), s_dbi(call, db), &cur)))
-            return reg_mdb(rc);
+        if ((rc = mdb_cursor_open(tx->txn, kp_tx_dbi(tx, db), &cur)))
+            return kp_tx_err(tx, "cursor", db, rc);
         MDB_val k = {pn + cur_len, start}, v;
         rc = mdb_cursor_get(cur, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
         if (rc == 0 && cur_len && k.mv_size == pn + cur_len &&
@@ -944,7 +1118,7 @@ reg_search(kp_call_t *call, const Kumppani__V1__SearchRequest *rq, Kumppani__V1_
         if (trc < 0)
             return trc;
         if (rc && rc != MDB_NOTFOUND)
-            return reg_mdb(rc);
+            return kp_tx_err(tx, "scan", db, rc);
         out->scanned = p.scanned;
     }
 done:
