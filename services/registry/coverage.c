@@ -4,8 +4,9 @@
  *  by default). Idle: the current contact persons who have not convened their NGOs, that is,
  *  without a contact-person meeting (learned from the events service's log, consume.c) that
  *  started within the last N months up to now and was not cancelled. A meeting counts for a
- *  contact person when it names them as its organiser, or, when it names none, when it is held
- *  in (or organised by) their municipality. The reply says how far the registry has read the
+ *  contact person when an organisation they currently represent or chair organised it, or,
+ *  when no organisation did, when it is organised by or (naming no organiser) held in their
+ *  municipality (see consume.c). The reply says how far the registry has read the
  *  events log, so a caller can tell "idle" from "not heard yet". */
 #include "kp_err.h"
 #include "registry.h"
@@ -57,20 +58,45 @@ reg_cov_gaps(kp_call_t *call, void *svc)
     kp_call_ok(call, &r.base);
 }
 
+#define ORGS_MAX 32 /* organisations one contact person represents that count */
+
 typedef struct {
-    uint64_t person;
     const char *muni;
+    const char *date;
+    uint64_t orgs[ORGS_MAX]; /* the organisations the contact person represents or chairs */
+    size_t orgs_n;
     int64_t now_s;
     int64_t last; /* the latest start found, Unix s; 0: none */
 } last_ctx_t;
 
 static int
-s_last_one(void *arg, const reg_meeting_t *m)
+s_org_role(void *arg, reg_role_t *r)
+{
+    last_ctx_t *c = arg;
+    if ((r->kind == REG_RK(REPRESENTATIVE) || r->kind == REG_RK(CHAIR)) &&
+        reg_role_current(r, c->date) && c->orgs_n < ORGS_MAX)
+        c->orgs[c->orgs_n++] = r->organisation_id;
+    return 0;
+}
+
+/* Does the meeting count for the contact person of c? */
+static bool
+s_theirs(const last_ctx_t *c, const reg_meeting_t *m, uint64_t org)
+{
+    if (!org)
+        return strcmp(m->municipality_code, c->muni) == 0;
+    for (size_t i = 0; i < c->orgs_n; i++)
+        if (c->orgs[i] == org)
+            return true;
+    return false;
+}
+
+static int
+s_last_one(void *arg, const reg_meeting_t *m, uint64_t org)
 {
     last_ctx_t *c = arg;
     if (!m->cancelled && m->start_unix <= c->now_s && m->start_unix > c->last &&
-        (m->organiser_person_id ? m->organiser_person_id == c->person
-                                : strcmp(m->municipality_code, c->muni) == 0))
+        s_theirs(c, m, org))
         c->last = m->start_unix;
     return 0;
 }
@@ -89,8 +115,12 @@ s_idle_one(void *arg, reg_role_t *r)
     idle_ctx_t *c = arg;
     if (r->kind != REG_RK(CONTACT_PERSON) || !reg_role_current(r, c->date) || c->n >= c->cap)
         return 0;
-    last_ctx_t lc = {r->person_id, r->municipality_code, c->now_s, 0};
-    int rc = reg_meeting_each(c->tx, s_last_one, &lc);
+    last_ctx_t lc = {.muni = r->municipality_code, .date = c->date, .now_s = c->now_s};
+    uint8_t pid[8];
+    kp_be64_put(pid, r->person_id);
+    int rc = reg_roles_each(c->tx, 'p', pid, sizeof pid, s_org_role, &lc);
+    if (!rc)
+        rc = reg_meeting_each(c->tx, s_last_one, &lc);
     if (rc || lc.last >= c->since_s)
         return rc;
     Kumppani__V1__IdleContactPerson *ip = kp_arena_alloc(c->tx->arena, sizeof *ip);

@@ -23,6 +23,11 @@
  *      roles       role_id                            -> Role
  *      role_idx    'p' person_id role_id | 'm' code role_id | 'o' org_id role_id -> ""
  *      meetings    event_id (of the events service)   -> ContactPersonMeeting
+ *      meeting_org event_id                           -> org_id of the organisation that
+ *                                                        organises it, if one does
+ *                                                        (ContactPersonMeeting has no field
+ *                                                        for it; its organiser_person_id
+ *                                                        stays 0: events names no person)
  *  plus kp_store's meta, log, idem and offsets.
  *
  *  Search never decodes an Organisation until it returns it: the byname summary answers every
@@ -56,6 +61,7 @@ enum {
     REG_DB_ROLES,
     REG_DB_ROLE_IDX,
     REG_DB_MEETINGS,
+    REG_DB_MEETING_ORG,
     REG_DB_N
 };
 
@@ -226,9 +232,11 @@ int reg_role_put(kp_tx_t *tx, const reg_role_t *r, bool index);
 int reg_roles_each(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen,
                    int (*fn)(void *arg, reg_role_t *r), void *arg);
 
-int reg_meeting_put(kp_tx_t *tx, const reg_meeting_t *m);
-/* Calls fn(arg, meeting) for every meeting, in event id order. */
-int reg_meeting_each(kp_tx_t *tx, int (*fn)(void *arg, const reg_meeting_t *m), void *arg);
+/* Stores a meeting and the organisation that organises it (0: none). */
+int reg_meeting_put(kp_tx_t *tx, const reg_meeting_t *m, uint64_t organiser_org);
+/* Calls fn(arg, meeting, organiser org or 0) for every meeting, in event id order. */
+int reg_meeting_each(kp_tx_t *tx, int (*fn)(void *arg, const reg_meeting_t *m, uint64_t org),
+                     void *arg);
 
 /* Search (see SearchRequest). On a bad cursor returns KP_EINVAL. */
 int reg_search(kp_tx_t *tx, const Kumppani__V1__SearchRequest *rq, Kumppani__V1__SearchReply *out);

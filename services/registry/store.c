@@ -25,9 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const reg_db_names[REG_DB_N] = {"munis", "orgs",     "byname",  "facets",
-                                            "words", "uniq",     "people",  "pidem",
-                                            "roles", "role_idx", "meetings"};
+const char *const reg_db_names[REG_DB_N] = {"munis", "orgs",     "byname",   "facets",
+                                            "words", "uniq",     "people",   "pidem",
+                                            "roles", "role_idx", "meetings", "meeting_org"};
 
 #define WORDS_COLLECT_MAX 2000 /* a query word matching fewer entries is collected and sorted */
 #define SCAN_BUDGET 20000      /* candidates examined per page at most */
@@ -221,29 +221,42 @@ reg_roles_each(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen,
 }
 
 int
-reg_meeting_put(kp_tx_t *tx, const reg_meeting_t *m)
+reg_meeting_put(kp_tx_t *tx, const reg_meeting_t *m, uint64_t organiser_org)
 {
-    return kp_rec_put_id(tx, REG_DB_MEETINGS, m->event_id, &m->base);
+    int rc = kp_rec_put_id(tx, REG_DB_MEETINGS, m->event_id, &m->base);
+    if (rc)
+        return rc;
+    uint8_t key[8], org[8];
+    kp_be64_put(key, m->event_id);
+    kp_be64_put(org, organiser_org);
+    return organiser_org ? kp_raw_put(tx, REG_DB_MEETING_ORG, key, sizeof key, org, sizeof org)
+                         : kp_raw_del(tx, REG_DB_MEETING_ORG, key, sizeof key, NULL);
 }
 
 typedef struct {
     kp_tx_t *tx;
-    int (*fn)(void *, const reg_meeting_t *);
+    int (*fn)(void *, const reg_meeting_t *, uint64_t);
     void *arg;
 } meeting_ctx_t;
 
 static int
 s_meeting_one(void *arg, const MDB_val *k, const MDB_val *v)
 {
-    (void)k;
     meeting_ctx_t *c = arg;
     reg_meeting_t *m = kumppani__v1__contact_person_meeting__unpack(kp_arena_pbc(c->tx->arena),
                                                                     v->mv_size, v->mv_data);
-    return m ? c->fn(c->arg, m) : 0; /* an undecodable record counts as no meeting */
+    if (!m)
+        return 0; /* an undecodable record counts as no meeting */
+    MDB_val org;
+    bool found;
+    int rc = kp_raw_get(c->tx, REG_DB_MEETING_ORG, k->mv_data, k->mv_size, &org, &found);
+    if (rc)
+        return rc;
+    return c->fn(c->arg, m, found && org.mv_size == 8 ? kp_be64_get(org.mv_data) : 0);
 }
 
 int
-reg_meeting_each(kp_tx_t *tx, int (*fn)(void *arg, const reg_meeting_t *m), void *arg)
+reg_meeting_each(kp_tx_t *tx, int (*fn)(void *arg, const reg_meeting_t *m, uint64_t org), void *arg)
 {
     meeting_ctx_t c = {tx, fn, arg};
     return kp_rec_each(tx, REG_DB_MEETINGS, NULL, 0, NULL, 0, s_meeting_one, &c);

@@ -89,9 +89,30 @@ try:
     check([x.person.id for x in idle.contact_persons] == [liisa] and
           idle.contact_persons[0].last_meeting_unix == 0,
           "idle: only Alavus's contact person (Seinäjoki met)")
-
-    # Ending Alavus's contact person makes Alavus a gap and removes her from idle.
     rid = [x.role.id for x in idle.contact_persons][0]
+
+    # A contact-person meeting organised by the organisation Liisa represents, held in
+    # Seinäjoki: she convened it, so she is no longer idle (the organiser is EventInfo's
+    # organiser_organisation_id; the registry used to look for a field EventInfo lacks, and
+    # counted such a meeting only for Seinäjoki's contact person).
+    applied = idle.events_applied_seq
+    r = ev.call("events.event.create", V.CreateEventRequest(
+        kind=V.KIND_CONTACT_PERSON_MEETING, title="Järjestötapaaminen", municipality_code="743",
+        start_unix=now + 8 * 86400, end_unix=now + 8 * 86400 + 3600, language="fi",
+        organiser_organisation_id=org.id), key="m2")
+    check(r.status.code == OK, "meeting organised by an organisation: %s" % r.status.message)
+    end = time.time() + 10
+    while time.time() < end:
+        idle = body(c.call("registry.coverage.idle", R.CoverageIdleRequest(months=6)),
+                    R.CoverageIdleReply)
+        if idle.events_applied_seq > applied:
+            break
+        time.sleep(0.2)
+    check(idle.events_applied_seq > applied, "registry applied the second meeting")
+    check(list(idle.contact_persons) == [],
+          "idle: Liisa convened through her organisation (organiser_organisation_id)")
+
+    # Ending Alavus's contact person makes Alavus a gap.
     r = c.call("registry.role.end", R.EndRoleRequest(role_id=rid))
     check(r.status.code == OK and replay(c, head(c))[0].type == "ContactPersonEnded",
           "end a role: ContactPersonEnded")
