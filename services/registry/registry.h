@@ -2,10 +2,11 @@
  *  prototypes its files share.
  *
  *  Files: main.c (wiring), api.c (the method table and the field rules), organisation.c,
- *  municipality.c, person.c (people and their roles), coverage.c (gaps and idle contact persons),
- * search.c, csv.c (import and export), seed.c (the first-start municipalities), consume.c (the
- * events service's log), collate.c (Finnish collation, pure functions) and store.c, the only file
- *  that calls LMDB: it owns the key layouts below and every walk over them.
+ *  municipality.c, person.c (people and their roles), coverage.c (gaps and idle contact
+ *  persons), search.c, csv.c (import and export), seed.c (the first-start municipalities),
+ *  consume.c (the events service's log), collate.c (Finnish collation, pure functions) and
+ *  store.c, the only file that calls LMDB: it owns the key layouts below and every walk over
+ *  them.
  *
  *  Store layout (integers big-endian so that LMDB keeps them in order; "sk" is the Finnish
  *  collation key of name_fi, see collate.c, which never holds a 0 byte):
@@ -71,6 +72,9 @@ enum {
 #define REG_QUERY_WORDS 8 /* words of a search query */
 #define REG_NAME_MAX 200  /* characters */
 #define REG_WHY 160       /* room for a refusal's reason */
+#define REG_POS_MAX (REG_SK_MAX + 9) /* a position in name order: "sk 0 org_id" */
+#define REG_PRE_MAX 96               /* an index run's key prefix ("tag value 0", "word 0") */
+#define REG_RUNS_MAX 16              /* runs (indexed words) one query word may stream */
 
 #define REG_C(x) KUMPPANI__V1__CODE__CODE_##x
 #define REG_ACTIVE KUMPPANI__V1__ORG_STATUS__ORG_STATUS_ACTIVE
@@ -238,7 +242,61 @@ int reg_meeting_put(kp_tx_t *tx, const reg_meeting_t *m, uint64_t organiser_org)
 int reg_meeting_each(kp_tx_t *tx, int (*fn)(void *arg, const reg_meeting_t *m, uint64_t org),
                      void *arg);
 
-/* Search (see SearchRequest). On a bad cursor returns KP_EINVAL. */
-int reg_search(kp_tx_t *tx, const Kumppani__V1__SearchRequest *rq, Kumppani__V1__SearchReply *out);
+/* ---- store.c: search's index walks (search.c plans and intersects) ----------------------- */
+
+/* A candidate stream: the positions ("sk 0 org_id"), in name order, of the organisations that
+ * satisfy one term. Either runs of an index under key prefixes (a facet "tag value 0", or the
+ * indexed words "word 0" a query word is a prefix of, merged), walked by cursors, or an
+ * array of a query word's few positions, sorted. Zero it before use; close it after. */
+typedef struct {
+    kp_tx_t *tx;
+    unsigned db;
+    unsigned n; /* runs; 0 for an array stream */
+    MDB_cursor *cur[REG_RUNS_MAX];
+    uint8_t pre[REG_RUNS_MAX][REG_PRE_MAX];
+    size_t pre_len[REG_RUNS_MAX];
+    MDB_val head[REG_RUNS_MAX]; /* current position, mv_data NULL when not positioned */
+    bool ended[REG_RUNS_MAX];
+    MDB_val *arr; /* array stream: sorted, distinct positions */
+    unsigned arr_n, arr_i;
+    /* rank: exact count below the estimate cap, else dense and reaching est (the entry at
+     * the cap) */
+    unsigned est_n;
+    bool dense;
+    uint8_t est[REG_POS_MAX];
+    size_t est_len;
+} reg_stream_t;
+
+/* Order of two positions (MDB_val *), as LMDB orders keys; a qsort comparator. */
+int reg_pos_cmp(const void *a, const void *b);
+
+/* The stream of one facet: tag 'm' (code), 'f' (field byte), 'n' (network), 's' (status
+ * byte) with its value. */
+int reg_stream_facet(kp_tx_t *tx, reg_stream_t *s, uint8_t tag, const void *v, size_t vlen);
+
+/* The stream of a query word (folded, wlen bytes); *usable false when it matches too much to
+ * be one (the summary then checks the word). */
+int reg_stream_word(kp_tx_t *tx, reg_stream_t *s, const uint8_t *w, size_t wlen, bool *usable);
+
+/* Moves s to its first position >= x (xl bytes; 0 for the start); *out is it (borrowed until
+ * the next seek), or mv_data NULL at the end. Counts cursor seeks in *steps. */
+int reg_stream_seek(reg_stream_t *s, const uint8_t *x, size_t xl, MDB_val *out, unsigned *steps);
+
+/* Counts s's entries from x up to a cap, for ranking; leaves its runs unpositioned. */
+int reg_stream_estimate(reg_stream_t *s, const uint8_t *x, size_t xl);
+
+void reg_stream_close(reg_stream_t *s);
+
+/* The byname summary of the organisation at pos (borrowed until the next write). */
+int reg_summary_get(kp_tx_t *tx, const uint8_t *pos, size_t pos_len, MDB_val *val, bool *found);
+
+/* Walks the positions strictly after `after` (after_len 0: from the first) of one facet (tag
+ * and value as for reg_stream_facet) or, tag 0, of every name, calling fn with each position
+ * and, for every name, its summary (NULL for a facet), until fn returns non-zero (returned
+ * when positive). */
+int reg_order_walk(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen, const uint8_t *after,
+                   size_t after_len,
+                   int (*fn)(void *arg, const uint8_t *pos, size_t pos_len, const MDB_val *summary),
+                   void *arg);
 
 #endif

@@ -1,20 +1,15 @@
-/*  registry/store.c: the registry's tables and indexes (layout in registry.h), their walks,
- *  and search. This is the only file of the service that calls LMDB; every other file reaches
- *  the store through the functions below (named reg_<thing>_<verb>, all taking the unit of
- *  work) or the kp_tx record layer. LMDB failures are mapped and logged once by kp_tx_err.
+/*  registry/store.c: the registry's tables and indexes (layout in registry.h) and their
+ *  walks. This is the only file of the service that calls LMDB; every other file reaches the
+ *  store through the functions below (named reg_<thing>_<verb>, all taking the unit of work)
+ *  or the kp_tx record layer. LMDB failures are mapped and logged once by kp_tx_err.
  *
  *  An organisation's index entries are derived from its record alone, so an update removes
  *  the entries of the old record and writes those of the new one in the same transaction.
  *
- *  Search turns every filter given and every query word into a candidate stream already in
- *  collation order (a facet run; the runs of the words index of the distinct words a query
- *  word is a prefix of; or a query word's few entries sorted), ranks the streams by how
- *  selective they are from the cursor on, and leapfrogs them (MDB_SET_RANGE seeks) so that the
- *  work follows the sparsest term. Each position all streams agree on is checked against the
- *  summary in byname, which answers every filter (also a query word too broad to be a stream)
- *  without decoding the organisation. Only when there is no stream at all (no filter, only
- *  very broad words) is byname scanned under a budget. The cursor is a position in the order
- *  ("sk 0 id"), so paging is stable. */
+ *  For search (planned in search.c) this file gives candidate streams over the facets and
+ *  words indexes, the byname summaries and the walk in name order. A stream's runs are
+ *  cursors that seek with MDB_SET_RANGE; a cursor already near its target stays in its leaf
+ *  page, which is what makes leapfrogging cheap. */
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
@@ -30,8 +25,6 @@ const char *const reg_db_names[REG_DB_N] = {"munis", "orgs",     "byname",   "fa
                                             "roles", "role_idx", "meetings", "meeting_org"};
 
 #define WORDS_COLLECT_MAX 2000 /* a query word matching fewer entries is collected and sorted */
-#define SCAN_BUDGET 20000      /* candidates examined per page at most */
-#define POS_MAX (REG_SK_MAX + 9)
 
 /* ---- municipalities ---------------------------------------------------------------------- */
 
@@ -375,7 +368,7 @@ static void
 s_word_entry(void *arg, const uint8_t *w, size_t n)
 {
     words_ctx_t *c = arg;
-    uint8_t key[REG_WORD_MAX + 1 + POS_MAX];
+    uint8_t key[REG_WORD_MAX + 1 + REG_POS_MAX];
     memcpy(key, w, n);
     key[n] = 0;
     memcpy(key + n + 1, c->pos, c->pos_len);
@@ -388,9 +381,9 @@ s_word_entry(void *arg, const uint8_t *w, size_t n)
 static int
 s_each_index_key(const reg_org_t *o, entry_fn fn, void *arg)
 {
-    uint8_t pos[POS_MAX];
+    uint8_t pos[REG_POS_MAX];
     size_t pl = s_pos(o, pos);
-    uint8_t key[2 + 80 + POS_MAX];
+    uint8_t key[2 + 80 + REG_POS_MAX];
     const reg_fields_t *f = o->fields;
     int rc;
 #define FACET(tag, v, vlen)                                                                        \
@@ -457,7 +450,7 @@ s_uniq(kp_tx_t *tx, char tag, const char *v, uint64_t id, bool del)
 static int
 s_index(kp_tx_t *tx, const reg_org_t *o, bool del)
 {
-    uint8_t pos[POS_MAX], sum[2048];
+    uint8_t pos[REG_POS_MAX], sum[2048];
     size_t pl = s_pos(o, pos);
     int rc = del ? kp_raw_del(tx, REG_DB_BYNAME, pos, pl, NULL)
                  : kp_raw_put(tx, REG_DB_BYNAME, pos, pl, sum, s_summary(o, sum, sizeof sum));
@@ -536,7 +529,7 @@ int
 reg_org_by_name(kp_tx_t *tx, const char *name_fi, const char *home, uint64_t *id)
 {
     *id = 0;
-    uint8_t pos[POS_MAX];
+    uint8_t pos[REG_POS_MAX];
     size_t n = reg_sortkey(name_fi, pos, REG_SK_MAX);
     pos[n] = 0;
     by_name_t c = {n, home, id};
@@ -544,137 +537,20 @@ reg_org_by_name(kp_tx_t *tx, const char *name_fi, const char *home, uint64_t *id
     return rc > 0 ? 0 : rc;
 }
 
-/* ---- search ------------------------------------------------------------------------------ */
+/* ---- search's index walks (search.c plans the search and intersects the streams) -------
+ *
+ * A stream gives, in collation order, the positions ("sk 0 id") of the organisations that
+ * satisfy one term: a facet (one run of the facets index under "tag value 0"), a query word
+ * (one run of the words index per distinct indexed word it is a prefix of, merged), or a
+ * query word's few entries collected and sorted. seek(x) moves a stream to its first
+ * position >= x. The intersection leapfrogs: each stream in turn seeks to the highest
+ * position seen so far until all agree (MDB_SET_RANGE on a cursor already near the target
+ * stays in its leaf page), so the work follows the sparsest term, not the longest scan. */
 
-typedef struct {
-    uint8_t w[REG_WORD_MAX];
-    size_t n;
-} qword_t;
+#define EST_CAP 64 /* entries counted to rank the streams by selectivity */
 
-typedef struct {
-    qword_t q[REG_QUERY_WORDS];
-    unsigned qn;
-    const char *muni;
-    int field;
-    const char *net;
-    size_t net_len;
-    int status;
-} filter_t;
-
-static void
-s_qword(void *arg, const uint8_t *w, size_t n)
-{
-    filter_t *f = arg;
-    if (f->qn >= REG_QUERY_WORDS)
-        return;
-    memcpy(f->q[f->qn].w, w, n);
-    f->q[f->qn++].n = n;
-}
-
-/* Does the summary s (len n) pass every filter? */
-static bool
-s_match(const filter_t *f, const uint8_t *s, size_t n)
-{
-    if (n < 7)
-        return false;
-    if (f->status && s[0] != f->status)
-        return false;
-    uint32_t bits = ((uint32_t)s[1] << 24) | ((uint32_t)s[2] << 16) | ((uint32_t)s[3] << 8) | s[4];
-    if (f->field && !(bits & (1u << (f->field & 31))))
-        return false;
-    size_t i = 5;
-    unsigned mn = s[i++];
-    bool ok = !f->muni;
-    for (unsigned k = 0; k < mn && i + 3 <= n; k++, i += 3)
-        if (f->muni && memcmp(s + i, f->muni, 3) == 0)
-            ok = true;
-    if (!ok || i >= n)
-        return false;
-    unsigned nn = s[i++];
-    ok = !f->net;
-    for (unsigned k = 0; k < nn && i < n; k++) {
-        size_t l = s[i++];
-        if (f->net && l == f->net_len && i + l <= n && memcmp(s + i, f->net, l) == 0)
-            ok = true;
-        i += l;
-    }
-    if (!ok)
-        return false;
-    /* Words: every query word is a prefix of some name word. */
-    for (unsigned q = 0; q < f->qn; q++) {
-        const qword_t *w = &f->q[q];
-        bool hit = false;
-        size_t j = i;
-        while (j < n && !hit) {
-            size_t e = j;
-            while (e < n && s[e] != ' ')
-                e++;
-            if (e - j >= w->n && memcmp(s + j, w->w, w->n) == 0)
-                hit = true;
-            j = e + 1;
-        }
-        if (!hit)
-            return false;
-    }
-    return true;
-}
-
-typedef struct {
-    kp_tx_t *tx;
-    const filter_t *f;
-    Kumppani__V1__SearchReply *out;
-    unsigned limit;
-    uint8_t last[POS_MAX]; /* the last position examined */
-    size_t last_len;
-    bool more;
-    unsigned scanned;
-} page_t;
-
-/* Checks the candidate at pos against the filters (reading its summary unless given) and
- * adds it to the page. Returns 1 when the page is full, 0 to go on, or a KP error. */
-static int
-s_take(page_t *p, const uint8_t *pos, size_t pl, const MDB_val *summary)
-{
-    MDB_val v;
-    if (p->out->n_organisations >= p->limit) {
-        /* One more match exists beyond the page: there is a next page. */
-        if (!summary) {
-            bool found;
-            int rc = kp_raw_get(p->tx, REG_DB_BYNAME, pos, pl, &v, &found);
-            if (rc || !found)
-                return rc;
-            summary = &v;
-        }
-        if (s_match(p->f, summary->mv_data, summary->mv_size)) {
-            p->more = true;
-            return 1;
-        }
-        return 0;
-    }
-    p->scanned++;
-    memcpy(p->last, pos, pl);
-    p->last_len = pl;
-    if (!summary) {
-        bool found;
-        int rc = kp_raw_get(p->tx, REG_DB_BYNAME, pos, pl, &v, &found);
-        if (rc || !found)
-            return rc;
-        summary = &v;
-    }
-    if (!s_match(p->f, summary->mv_data, summary->mv_size))
-        return 0;
-    reg_org_t *o;
-    bool found;
-    int rc = reg_org_get(p->tx, kp_be64_get(pos + pl - 8), &o, &found);
-    if (rc)
-        return rc;
-    if (found)
-        p->out->organisations[p->out->n_organisations++] = o;
-    return 0;
-}
-
-static int
-s_cmp_pos(const void *a, const void *b)
+int
+reg_pos_cmp(const void *a, const void *b)
 {
     const MDB_val *x = a, *y = b;
     size_t n = x->mv_size < y->mv_size ? x->mv_size : y->mv_size;
@@ -682,26 +558,25 @@ s_cmp_pos(const void *a, const void *b)
     return c ? c : (x->mv_size > y->mv_size) - (x->mv_size < y->mv_size);
 }
 
-static int
-s_pos_cmp_raw(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+int
+reg_summary_get(kp_tx_t *tx, const uint8_t *pos, size_t pos_len, MDB_val *val, bool *found)
 {
-    MDB_val x = {an, (void *)a}, y = {bn, (void *)b};
-    return s_cmp_pos(&x, &y);
+    return kp_raw_get(tx, REG_DB_BYNAME, pos, pos_len, val, found);
 }
 
 /* Collects the positions of index entries whose word starts with w, up to max; returns the
  * count, or max + 1 when there are more. */
 static int
-s_collect_word(kp_tx_t *tx, const qword_t *w, MDB_val *v, unsigned max, unsigned *n_out)
+s_collect_word(kp_tx_t *tx, const uint8_t *w, size_t wn, MDB_val *v, unsigned max, unsigned *n_out)
 {
     MDB_cursor *cur;
     int rc = mdb_cursor_open(tx->txn, kp_tx_dbi(tx, REG_DB_WORDS), &cur);
     if (rc)
         return kp_tx_err(tx, "cursor", REG_DB_WORDS, rc);
-    MDB_val k = {w->n, (void *)w->w}, d;
+    MDB_val k = {wn, (void *)w}, d;
     unsigned n = 0;
     rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size >= w->n && memcmp(k.mv_data, w->w, w->n) == 0) {
+    while (rc == 0 && k.mv_size >= wn && memcmp(k.mv_data, w, wn) == 0) {
         if (n >= max) {
             n++;
             break;
@@ -720,51 +595,8 @@ s_collect_word(kp_tx_t *tx, const qword_t *w, MDB_val *v, unsigned max, unsigned
     return kp_tx_err(tx, "each", REG_DB_WORDS, rc);
 }
 
-static int
-s_hex_val(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* ---- candidate streams and their intersection ------------------------------------------
-
- * A stream gives, in collation order, the positions ("sk 0 id") of the organisations that
- * satisfy one term: a facet (one run of the facets index under "tag value 0"), a query word
- * (one run of the words index per distinct indexed word it is a prefix of, merged), or a
- * query word's few entries collected and sorted. seek(x) moves a stream to its first
- * position >= x. The intersection leapfrogs: each stream in turn seeks to the highest
- * position seen so far until all agree (MDB_SET_RANGE on a cursor already near the target
- * stays in its leaf page), so the work follows the sparsest term, not the longest scan. */
-
-#define RUNS_MAX 16        /* distinct indexed words one query word may run as cursors */
-#define EST_CAP 64         /* entries counted to rank the streams by selectivity */
-#define STEP_BUDGET 200000 /* seeks per page at most */
-#define PRE_MAX 96
-
-typedef struct {
-    kp_tx_t *tx;
-    unsigned db;
-    unsigned n; /* runs; 0 for an array stream */
-    MDB_cursor *cur[RUNS_MAX];
-    uint8_t pre[RUNS_MAX][PRE_MAX];
-    size_t pre_len[RUNS_MAX];
-    MDB_val head[RUNS_MAX]; /* current position, mv_data NULL when not positioned */
-    bool ended[RUNS_MAX];
-    MDB_val *arr; /* array stream: sorted, distinct positions */
-    unsigned arr_n, arr_i;
-    /* rank: exact count below EST_CAP, else dense and reaching est (the EST_CAP-th entry) */
-    unsigned est_n;
-    bool dense;
-    uint8_t est[POS_MAX];
-    size_t est_len;
-} stream_t;
-
-static void
-s_stream_close(stream_t *s)
+void
+reg_stream_close(reg_stream_t *s)
 {
     for (unsigned i = 0; i < s->n; i++)
         if (s->cur[i])
@@ -774,10 +606,10 @@ s_stream_close(stream_t *s)
 
 /* Adds the run "pre" (a facet's or an indexed word's key prefix, ending in 0) to s. */
 static int
-s_stream_run(kp_tx_t *tx, unsigned db, stream_t *s, const uint8_t *pre, size_t pl)
+s_stream_run(kp_tx_t *tx, unsigned db, reg_stream_t *s, const uint8_t *pre, size_t pl)
 {
     unsigned i = s->n;
-    if (i >= RUNS_MAX || pl > PRE_MAX)
+    if (i >= REG_RUNS_MAX || pl > REG_PRE_MAX)
         return KP_EINVAL;
     int rc = mdb_cursor_open(tx->txn, kp_tx_dbi(tx, db), &s->cur[i]);
     if (rc)
@@ -792,15 +624,13 @@ s_stream_run(kp_tx_t *tx, unsigned db, stream_t *s, const uint8_t *pre, size_t p
     return 0;
 }
 
-/* Moves s to its first position >= x (xl bytes; 0 for the start); *out is it, or mv_data
- * NULL at the end. */
-static int
-s_seek(stream_t *s, const uint8_t *x, size_t xl, MDB_val *out, unsigned *steps)
+int
+reg_stream_seek(reg_stream_t *s, const uint8_t *x, size_t xl, MDB_val *out, unsigned *steps)
 {
     *out = (MDB_val){0, NULL};
     MDB_val xv = {xl, (void *)x};
     if (!s->n) {
-        while (s->arr_i < s->arr_n && s_cmp_pos(&s->arr[s->arr_i], &xv) < 0)
+        while (s->arr_i < s->arr_n && reg_pos_cmp(&s->arr[s->arr_i], &xv) < 0)
             s->arr_i++;
         if (s->arr_i < s->arr_n)
             *out = s->arr[s->arr_i];
@@ -809,8 +639,8 @@ s_seek(stream_t *s, const uint8_t *x, size_t xl, MDB_val *out, unsigned *steps)
     for (unsigned i = 0; i < s->n; i++) {
         if (s->ended[i])
             continue;
-        if (!s->head[i].mv_data || s_cmp_pos(&s->head[i], &xv) < 0) {
-            uint8_t key[PRE_MAX + POS_MAX + 1];
+        if (!s->head[i].mv_data || reg_pos_cmp(&s->head[i], &xv) < 0) {
+            uint8_t key[REG_PRE_MAX + REG_POS_MAX + 1];
             size_t pl = s->pre_len[i];
             memcpy(key, s->pre[i], pl);
             memcpy(key + pl, x, xl);
@@ -826,15 +656,14 @@ s_seek(stream_t *s, const uint8_t *x, size_t xl, MDB_val *out, unsigned *steps)
                 return kp_tx_err(s->tx, "seek", s->db, rc);
             }
         }
-        if (!out->mv_data || s_cmp_pos(&s->head[i], out) < 0)
+        if (!out->mv_data || reg_pos_cmp(&s->head[i], out) < 0)
             *out = s->head[i];
     }
     return 0;
 }
 
-/* Counts s's entries from x up to EST_CAP; leaves its runs unpositioned. */
-static int
-s_estimate(stream_t *s, const uint8_t *x, size_t xl)
+int
+reg_stream_estimate(reg_stream_t *s, const uint8_t *x, size_t xl)
 {
     s->est_n = 0;
     s->dense = false;
@@ -843,7 +672,7 @@ s_estimate(stream_t *s, const uint8_t *x, size_t xl)
         return 0;
     }
     for (unsigned i = 0; i < s->n; i++) {
-        uint8_t key[PRE_MAX + POS_MAX + 1];
+        uint8_t key[REG_PRE_MAX + REG_POS_MAX + 1];
         size_t pl = s->pre_len[i];
         memcpy(key, s->pre[i], pl);
         memcpy(key + pl, x, xl);
@@ -854,7 +683,7 @@ s_estimate(stream_t *s, const uint8_t *x, size_t xl)
             if (++c == EST_CAP) {
                 size_t el = k.mv_size - pl;
                 MDB_val e = {el, (uint8_t *)k.mv_data + pl}, o = {s->est_len, s->est};
-                if (el <= POS_MAX && (!s->dense || s_cmp_pos(&e, &o) < 0)) {
+                if (el <= REG_POS_MAX && (!s->dense || reg_pos_cmp(&e, &o) < 0)) {
                     memcpy(s->est, e.mv_data, el);
                     s->est_len = el;
                 }
@@ -871,23 +700,20 @@ s_estimate(stream_t *s, const uint8_t *x, size_t xl)
     return 0;
 }
 
-/* Sparsest first: exact small counts ascending, then dense streams whose EST_CAP-th entry
- * lies furthest along the order. */
-static int
-s_stream_rank(const void *a, const void *b)
+int
+reg_stream_facet(kp_tx_t *tx, reg_stream_t *s, uint8_t tag, const void *v, size_t vlen)
 {
-    const stream_t *x = *(stream_t *const *)a, *y = *(stream_t *const *)b;
-    if (x->dense != y->dense)
-        return x->dense ? 1 : -1;
-    if (!x->dense)
-        return (x->est_n > y->est_n) - (x->est_n < y->est_n);
-    return -s_pos_cmp_raw(x->est, x->est_len, y->est, y->est_len);
+    uint8_t pre[REG_PRE_MAX];
+    if (vlen + 2 > sizeof pre)
+        return KP_EINVAL;
+    pre[0] = tag;
+    memcpy(pre + 1, v, vlen);
+    pre[vlen + 1] = 0;
+    return s_stream_run(tx, REG_DB_FACETS, s, pre, vlen + 2);
 }
 
-/* A query word's stream: its runs, or (many distinct words) its few entries sorted.
- * *usable false when it matches too much to be a stream (the summary checks it). */
-static int
-s_word_stream(kp_tx_t *tx, const qword_t *w, stream_t *s, bool *usable)
+int
+reg_stream_word(kp_tx_t *tx, reg_stream_t *s, const uint8_t *w, size_t wn, bool *usable)
 {
     MDB_cursor *scan;
     *usable = false;
@@ -895,13 +721,13 @@ s_word_stream(kp_tx_t *tx, const qword_t *w, stream_t *s, bool *usable)
     if (rc)
         return kp_tx_err(tx, "cursor", REG_DB_WORDS, rc);
     uint8_t key[REG_WORD_MAX + 2];
-    MDB_val k = {w->n, (void *)w->w}, d;
+    MDB_val k = {wn, (void *)w}, d;
     unsigned distinct = 0;
     rc = mdb_cursor_get(scan, &k, &d, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size >= w->n && memcmp(k.mv_data, w->w, w->n) == 0) {
+    while (rc == 0 && k.mv_size >= wn && memcmp(k.mv_data, w, wn) == 0) {
         const uint8_t *z = memchr(k.mv_data, 0, k.mv_size);
         size_t l = z ? (size_t)(z - (const uint8_t *)k.mv_data) : 0;
-        if (!z || l > REG_WORD_MAX || ++distinct > RUNS_MAX)
+        if (!z || l > REG_WORD_MAX || ++distinct > REG_RUNS_MAX)
             break;
         memcpy(key, k.mv_data, l);
         key[l] = 0;
@@ -913,28 +739,28 @@ s_word_stream(kp_tx_t *tx, const qword_t *w, stream_t *s, bool *usable)
     }
     mdb_cursor_close(scan);
     if (rc && rc != MDB_NOTFOUND) {
-        s_stream_close(s);
+        reg_stream_close(s);
         return rc < 0 ? rc : kp_tx_err(tx, "words", REG_DB_WORDS, rc);
     }
-    if (distinct <= RUNS_MAX) {
+    if (distinct <= REG_RUNS_MAX) {
         *usable = true;
         return 0;
     }
-    s_stream_close(s);
+    reg_stream_close(s);
     unsigned n;
-    if ((rc = s_collect_word(tx, w, NULL, WORDS_COLLECT_MAX, &n)))
+    if ((rc = s_collect_word(tx, w, wn, NULL, WORDS_COLLECT_MAX, &n)))
         return rc;
     if (n > WORDS_COLLECT_MAX)
         return 0;
     MDB_val *v = kp_arena_alloc(tx->arena, (n + 1) * sizeof *v);
     if (!v)
         return KP_ENOMEM;
-    if ((rc = s_collect_word(tx, w, v, WORDS_COLLECT_MAX, &n)))
+    if ((rc = s_collect_word(tx, w, wn, v, WORDS_COLLECT_MAX, &n)))
         return rc;
-    qsort(v, n, sizeof *v, s_cmp_pos);
+    qsort(v, n, sizeof *v, reg_pos_cmp);
     unsigned m = 0;
     for (unsigned i = 0; i < n; i++)
-        if (!m || s_cmp_pos(&v[i], &v[m - 1]) != 0)
+        if (!m || reg_pos_cmp(&v[i], &v[m - 1]) != 0)
             v[m++] = v[i];
     s->arr = v;
     s->arr_n = m;
@@ -943,205 +769,45 @@ s_word_stream(kp_tx_t *tx, const qword_t *w, stream_t *s, bool *usable)
     return 0;
 }
 
-/* Leapfrogs the streams (ranked) from just after the cursor, taking every position all of
- * them hold until the page is full or the budget is spent. */
+typedef struct {
+    size_t pn;
+    const uint8_t *start;
+    size_t start_len;
+    bool summaries;
+    int (*fn)(void *, const uint8_t *, size_t, const MDB_val *);
+    void *arg;
+} walk_t;
+
 static int
-s_leapfrog(page_t *p, stream_t **st, unsigned k, const uint8_t *cur_pos, size_t cur_len)
+s_walk_one(void *arg, const MDB_val *k, const MDB_val *v)
 {
-    uint8_t x[POS_MAX + 1];
-    size_t xl = cur_len;
-    memcpy(x, cur_pos, cur_len);
-    if (cur_len)
-        x[xl++] = 0; /* strictly after the cursor */
-    unsigned agree = 0, i = 0, steps = 0;
-    for (;;) {
-        MDB_val y;
-        int rc = s_seek(st[i], x, xl, &y, &steps);
-        if (rc)
-            return rc;
-        if (!y.mv_data || y.mv_size > POS_MAX)
-            break;
-        if (agree && s_pos_cmp_raw(y.mv_data, y.mv_size, x, xl) == 0) {
-            agree++;
-        } else {
-            memcpy(x, y.mv_data, y.mv_size);
-            xl = y.mv_size;
-            agree = 1;
-        }
-        if (agree == k || steps >= STEP_BUDGET) {
-            /* All agree (or the budget is spent: settle this one by its summary). */
-            rc = s_take(p, x, xl, NULL);
-            if (rc) {
-                p->scanned += steps;
-                return rc < 0 ? rc : 0;
-            }
-            if (agree != k) {
-                p->more = true;
-                break;
-            }
-            x[xl++] = 0;
-            agree = 0;
-        }
-        i = (i + 1) % k;
-    }
-    p->scanned += steps;
-    return 0;
+    walk_t *w = arg;
+    if (k->mv_size <= w->pn || (w->start_len > w->pn && k->mv_size == w->start_len &&
+                                memcmp(k->mv_data, w->start, w->start_len) == 0))
+        return 0; /* strictly after the cursor */
+    return w->fn(w->arg, (const uint8_t *)k->mv_data + w->pn, k->mv_size - w->pn,
+                 w->summaries ? v : NULL);
 }
 
 int
-reg_search(kp_tx_t *tx, const Kumppani__V1__SearchRequest *rq, Kumppani__V1__SearchReply *out)
+reg_order_walk(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen, const uint8_t *after,
+               size_t after_len,
+               int (*fn)(void *arg, const uint8_t *pos, size_t pos_len, const MDB_val *summary),
+               void *arg)
 {
-    kp_arena_t *a = tx->arena;
-    filter_t f = {0};
-    reg_words(rq->query, s_qword, &f);
-    f.muni = rq->municipality[0] ? rq->municipality : NULL;
-    f.field = rq->field;
-    f.net = rq->network[0] ? rq->network : NULL;
-    f.net_len = strlen(rq->network);
-    f.status = rq->status;
-    page_t p = {.tx = tx, .f = &f, .out = out, .limit = rq->limit ? rq->limit : 20};
-    out->organisations = kp_arena_alloc(a, p.limit * sizeof *out->organisations);
-    if (!out->organisations)
-        return KP_ENOMEM;
-
-    /* The cursor: hex of a position "sk 0 id". */
-    uint8_t cur_pos[POS_MAX];
-    size_t cur_len = strlen(rq->cursor) / 2;
-    if (strlen(rq->cursor) % 2 || cur_len > POS_MAX || (cur_len && cur_len < 9))
-        return KP_EINVAL;
-    for (size_t i = 0; i < cur_len; i++) {
-        int h = s_hex_val(rq->cursor[2 * i]), l = s_hex_val(rq->cursor[2 * i + 1]);
-        if (h < 0 || l < 0)
+    uint8_t start[REG_PRE_MAX + REG_POS_MAX];
+    size_t pn = 0;
+    unsigned db = REG_DB_BYNAME;
+    if (tag) {
+        if (vlen + 2 > REG_PRE_MAX || after_len > REG_POS_MAX)
             return KP_EINVAL;
-        cur_pos[i] = (uint8_t)(h * 16 + l);
+        db = REG_DB_FACETS;
+        start[pn++] = tag;
+        memcpy(start + pn, v, vlen);
+        pn += vlen;
+        start[pn++] = 0;
     }
-    if (cur_len && (cur_pos[cur_len - 9] != 0 || memchr(cur_pos, 0, cur_len - 9)))
-        return KP_EINVAL;
-
-    int rc = 0;
-    /* 1. Streams: every facet given and every query word that can run as one, ranked by
-     *    selectivity and leapfrogged; the summary then checks whatever is not a stream. */
-    {
-        stream_t *st[REG_QUERY_WORDS + 4];
-        unsigned k = 0;
-        uint8_t pre[PRE_MAX];
-        size_t pn;
-        for (unsigned i = 0; i < f.qn + 4; i++) {
-            stream_t *s = kp_arena_alloc(a, sizeof *s);
-            if (!s)
-                rc = KP_ENOMEM;
-            else
-                memset(s, 0, sizeof *s);
-            pn = 0;
-            if (!rc && i < f.qn) {
-                bool usable;
-                rc = s_word_stream(tx, &f.q[i], s, &usable);
-                if (!rc && usable)
-                    st[k++] = s;
-                continue;
-            }
-            if (rc)
-                break;
-            if (i == f.qn && f.muni) {
-                pre[pn++] = 'm';
-                memcpy(pre + pn, f.muni, 3);
-                pn += 3;
-            } else if (i == f.qn + 1 && f.field) {
-                pre[pn++] = 'f';
-                pre[pn++] = (uint8_t)f.field;
-            } else if (i == f.qn + 2 && f.net && f.net_len < PRE_MAX - 2) {
-                pre[pn++] = 'n';
-                memcpy(pre + pn, f.net, f.net_len);
-                pn += f.net_len;
-            } else if (i == f.qn + 3 && f.status) {
-                pre[pn++] = 's';
-                pre[pn++] = (uint8_t)f.status;
-            } else {
-                continue;
-            }
-            pre[pn++] = 0;
-            if ((rc = s_stream_run(tx, REG_DB_FACETS, s, pre, pn)))
-                break;
-            st[k++] = s;
-        }
-        for (unsigned i = 0; !rc && i < k; i++)
-            rc = s_estimate(st[i], cur_pos, cur_len);
-        if (!rc && k) {
-            qsort(st, k, sizeof *st, s_stream_rank);
-            rc = s_leapfrog(&p, st, k, cur_pos, cur_len);
-        }
-        for (unsigned i = 0; i < k; i++)
-            s_stream_close(st[i]);
-        if (rc)
-            return rc;
-        if (k) {
-            out->scanned = p.scanned;
-            goto done;
-        }
-    }
-
-    /* 2. An ordered stream: a facet if one is given, else every name. */
-    {
-        uint8_t prefix[80];
-        size_t pn = 0;
-        unsigned db = REG_DB_BYNAME;
-        if (f.muni || f.net || f.field || f.status) {
-            db = REG_DB_FACETS;
-            if (f.muni) {
-                prefix[pn++] = 'm';
-                memcpy(prefix + pn, f.muni, 3);
-                pn += 3;
-            } else if (f.net) {
-                prefix[pn++] = 'n';
-                memcpy(prefix + pn, f.net, f.net_len);
-                pn += f.net_len;
-            } else if (f.field) {
-                prefix[pn++] = 'f';
-                prefix[pn++] = (uint8_t)f.field;
-            } else {
-                prefix[pn++] = 's';
-                prefix[pn++] = (uint8_t)f.status;
-            }
-            prefix[pn++] = 0;
-        }
-        uint8_t start[80 + POS_MAX];
-        memcpy(start, prefix, pn);
-        memcpy(start + pn, cur_pos, cur_len);
-        MDB_cursor *cur;
-        if ((rc = mdb_cursor_open(tx->txn, kp_tx_dbi(tx, db), &cur)))
-            return kp_tx_err(tx, "cursor", db, rc);
-        MDB_val k = {pn + cur_len, start}, v;
-        rc = mdb_cursor_get(cur, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
-        if (rc == 0 && cur_len && k.mv_size == pn + cur_len &&
-            memcmp(k.mv_data, start, k.mv_size) == 0)
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT); /* strictly after the cursor */
-        int trc = 0;
-        while (rc == 0 && k.mv_size > pn && memcmp(k.mv_data, prefix, pn) == 0) {
-            if (p.scanned >= SCAN_BUDGET && p.out->n_organisations < p.limit) {
-                p.more = true; /* budget spent: the cursor says where to go on */
-                break;
-            }
-            const uint8_t *pos = (const uint8_t *)k.mv_data + pn;
-            trc = s_take(&p, pos, k.mv_size - pn, db == REG_DB_BYNAME ? &v : NULL);
-            if (trc)
-                break;
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        }
-        mdb_cursor_close(cur);
-        if (trc < 0)
-            return trc;
-        if (rc && rc != MDB_NOTFOUND)
-            return kp_tx_err(tx, "scan", db, rc);
-        out->scanned = p.scanned;
-    }
-done:
-    if (p.more && p.last_len) {
-        char *hex = kp_arena_alloc(a, p.last_len * 2 + 1);
-        if (!hex)
-            return KP_ENOMEM;
-        for (size_t i = 0; i < p.last_len; i++)
-            snprintf(hex + 2 * i, 3, "%02x", p.last[i]);
-        out->next_cursor = hex;
-    }
-    return 0;
+    memcpy(start + pn, after, after_len);
+    walk_t w = {pn, start, pn + after_len, db == REG_DB_BYNAME, fn, arg};
+    return kp_rec_each(tx, db, start, pn + after_len, start, pn, s_walk_one, &w);
 }
