@@ -59,6 +59,18 @@ reg_network_ok(const char *v)
     return true;
 }
 
+const char *
+reg_contact_why(const char *email, const char *phone, char *why, size_t wl)
+{
+    if (email[0] && !kp_text_email_valid(email))
+        snprintf(why, wl, "field 'email': not an e-mail address");
+    else if (phone[0] && !kp_text_phone_valid(phone))
+        snprintf(why, wl, "field 'phone': '+' and 6..20 digits, spaces or dashes");
+    else
+        return NULL;
+    return why;
+}
+
 /* Removes repeated strings from v (keeping the first), in place. */
 static void
 s_dedupe(char **v, size_t *n)
@@ -104,14 +116,8 @@ reg_fields_check(kp_tx_t *tx, reg_fields_t *f, char *why, size_t wl)
         snprintf(why, wl, "field 'business_id': a Y-tunnus NNNNNNN-C whose check digit C matches");
         return why;
     }
-    if (f->email[0] && !kp_text_email_valid(f->email)) {
-        snprintf(why, wl, "field 'email': not an e-mail address");
-        return why;
-    }
-    if (f->phone[0] && !kp_text_phone_valid(f->phone)) {
-        snprintf(why, wl, "field 'phone': '+' and 6..20 digits, spaces or dashes");
-        return why;
-    }
+    if ((r = reg_contact_why(f->email, f->phone, why, wl)))
+        return r;
     if (f->web[0] && strncmp(f->web, "https://", 8) != 0 && strncmp(f->web, "http://", 7) != 0) {
         snprintf(why, wl, "field 'web': must start with https:// or http://");
         return why;

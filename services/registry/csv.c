@@ -552,10 +552,7 @@ reg_import(kp_call_t *call, void *svc)
             }
             if (!found)
                 rep.created++;
-            else if (strcmp(old->name_fi, m->name_fi) == 0 &&
-                     strcmp(old->name_sv, m->name_sv) == 0 &&
-                     strcmp(old->region_code, m->region_code) == 0 &&
-                     strcmp(old->region_name, m->region_name) == 0)
+            else if (reg_muni_same(old, m))
                 rep.unchanged++;
             else
                 rep.updated++;

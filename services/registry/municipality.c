@@ -21,6 +21,14 @@ reg_muni_save(kp_tx_t *tx, const reg_muni_t *m)
     return kp_tx_emit(tx, "MunicipalityAdded", &r.base);
 }
 
+bool
+reg_muni_same(const reg_muni_t *a, const reg_muni_t *b)
+{
+    return strcmp(a->name_fi, b->name_fi) == 0 && strcmp(a->name_sv, b->name_sv) == 0 &&
+           strcmp(a->region_code, b->region_code) == 0 &&
+           strcmp(a->region_name, b->region_name) == 0;
+}
+
 int
 reg_muni_write(kp_tx_t *tx, const reg_muni_t *m, bool *changed)
 {
@@ -29,10 +37,7 @@ reg_muni_write(kp_tx_t *tx, const reg_muni_t *m, bool *changed)
     int rc = reg_muni_get(tx, m->code, &old, &found);
     if (rc)
         return rc;
-    *changed =
-        !(found && strcmp(old->name_fi, m->name_fi) == 0 && strcmp(old->name_sv, m->name_sv) == 0 &&
-          strcmp(old->region_code, m->region_code) == 0 &&
-          strcmp(old->region_name, m->region_name) == 0);
+    *changed = !(found && reg_muni_same(old, m));
     if (!*changed)
         return 0;
     reg_muni_t copy = *m;

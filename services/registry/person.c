@@ -15,7 +15,6 @@
 #include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
-#include "kp_text.h"
 #include "registry.h"
 
 #include <stdio.h>
@@ -31,12 +30,10 @@ s_person_check(kp_call_t *call, const char *name, const char *email, const char 
     if (!kp_check_text(call, "name", name, 1, 200) ||
         !kp_check_text(call, "email", email, 0, 254) || !kp_check_text(call, "phone", phone, 0, 30))
         return false;
-    if (email[0] && !kp_text_email_valid(email)) {
-        kp_call_fail(call, REG_C(INVALID), "field 'email': not an e-mail address");
-        return false;
-    }
-    if (phone[0] && !kp_text_phone_valid(phone)) {
-        kp_call_fail(call, REG_C(INVALID), "field 'phone': '+' and 6..20 digits, spaces or dashes");
+    char why[REG_WHY];
+    const char *r = reg_contact_why(email, phone, why, sizeof why);
+    if (r) {
+        kp_call_fail(call, REG_C(INVALID), "%s", r);
         return false;
     }
     return true;

@@ -129,6 +129,10 @@ int reg_field_parse(const char *s, size_t len);
  * rule, in why. */
 const char *reg_fields_check(kp_tx_t *tx, reg_fields_t *f, char *why, size_t why_len);
 
+/* An e-mail and a phone number, each valid when given (both optional). Returns NULL or the
+ * reason in why. */
+const char *reg_contact_why(const char *email, const char *phone, char *why, size_t why_len);
+
 /* A network id: 1..64 of a-z, 0-9, '-', ':'. */
 bool reg_network_ok(const char *v);
 
@@ -156,6 +160,9 @@ void reg_org_get_h(kp_call_t *call, void *svc);
 
 /* Stores a municipality (new or renamed) with its MunicipalityAdded event. */
 int reg_muni_save(kp_tx_t *tx, const reg_muni_t *m);
+
+/* True if a and b have the same names and region (the code is the key). */
+bool reg_muni_same(const reg_muni_t *a, const reg_muni_t *b);
 
 /* Adds or renames a municipality with its event; *changed false if identical (no write). */
 int reg_muni_write(kp_tx_t *tx, const reg_muni_t *m, bool *changed);
