@@ -1,7 +1,8 @@
 # timeout: 120
 """Registry people and roles with dates, coverage (municipalities without a current contact
 person; contact persons without a contact-person meeting in N months, learned from the events
-service's log), and erasure of a person (PersonErased; no personal data in the log)."""
+service's log; a meeting organised by an organisation counts for the contact persons who
+represent it), and erasure of a person (PersonErased; no personal data in the log)."""
 import time
 
 from kp_harness import E, OK, PII, Suite, V, body, check, done, set_clock
