@@ -6,12 +6,13 @@
  *  letters; spaces and punctuation separate words and count as one space. Characters outside
  *  this set follow ö, by code point. No key holds a 0 byte, so "key 0 id" sorts by key, then
  *  id. The same folding gives the words that search matches by prefix, which makes search
- *  case-insensitive for ä, ö and å as well as for ASCII. */
+ *  case-insensitive for ä, ö and å as well as for ASCII. Dates are Helsinki calendar dates
+ *  (kp_time). */
+#include "kp_time.h"
 #include "registry.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 enum { K_SPACE = 0x20, K_AA = 0x7b, K_AE = 0x7c, K_OE = 0x7d, K_OTHER = 0x7e };
 
@@ -205,22 +206,14 @@ reg_date_valid(const char *s)
 void
 reg_date_of(int64_t ms, char out[11])
 {
-    time_t t = (time_t)(ms / 1000);
     struct tm tm;
-    localtime_r(&t, &tm); /* main sets TZ=Europe/Helsinki */
-    int y = tm.tm_year + 1900;
-    if (y < 0 || y > 9999)
-        y = 1970;
-    out[0] = (char)('0' + y / 1000);
-    out[1] = (char)('0' + y / 100 % 10);
-    out[2] = (char)('0' + y / 10 % 10);
-    out[3] = (char)('0' + y % 10);
-    out[4] = out[7] = '-';
-    out[5] = (char)('0' + (tm.tm_mon + 1) / 10);
-    out[6] = (char)('0' + (tm.tm_mon + 1) % 10);
-    out[8] = (char)('0' + tm.tm_mday / 10);
-    out[9] = (char)('0' + tm.tm_mday % 10);
-    out[10] = 0;
+    unsigned y = 1970, mon = 1, d = 1;
+    if (kp_time_local(ms / 1000, &tm) == 0 && tm.tm_year + 1900 >= 0 && tm.tm_year + 1900 <= 9999) {
+        y = (unsigned)tm.tm_year + 1900;
+        mon = (unsigned)tm.tm_mon + 1;
+        d = (unsigned)tm.tm_mday;
+    }
+    snprintf(out, 11, "%04u-%02u-%02u", y % 10000, mon % 100, d % 100);
 }
 
 static const char *const s_fields[] = {

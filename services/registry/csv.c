@@ -25,11 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define C(x) KUMPPANI__V1__CODE__CODE_##x
 #define MAX_COLS 24
 #define MAX_ROWS 5000
 #define MAX_ERRORS 200
-#define WHY 160
+#define WHY REG_WHY
 
 enum {
     COL_ID,
@@ -221,9 +220,8 @@ typedef struct {
 } prow_t;
 
 typedef struct {
-    kp_call_t *call;
+    kp_tx_t *tx;
     Kumppani__V1__ImportReply *rep;
-    void *unused;
 } imp_t;
 
 static void s_row_err(imp_t *im, unsigned line, const char *fmt, ...)
@@ -234,8 +232,8 @@ s_row_err(imp_t *im, unsigned line, const char *fmt, ...)
 {
     if (im->rep->n_errors >= MAX_ERRORS)
         return;
-    Kumppani__V1__RowError *e = kp_arena_alloc(kp_call_arena(im->call), sizeof *e);
-    char *msg = kp_arena_alloc(kp_call_arena(im->call), WHY);
+    Kumppani__V1__RowError *e = kp_arena_alloc(im->tx->arena, sizeof *e);
+    char *msg = kp_arena_alloc(im->tx->arena, WHY);
     if (!e || !msg)
         return;
     kumppani__v1__row_error__init(e);
@@ -285,9 +283,9 @@ s_cell(row_t *row, const int *col, int k)
 
 /* Fills f from an organisation row; returns NULL or a reason. */
 static const char *
-s_org_row(kp_call_t *call, row_t *row, const int *col, prow_t *pr, char *why)
+s_org_row(kp_tx_t *tx, row_t *row, const int *col, prow_t *pr, char *why)
 {
-    kp_arena_t *a = kp_call_arena(call);
+    kp_arena_t *a = tx->arena;
     reg_fields_t *f = kp_arena_alloc(a, sizeof *f);
     if (!f)
         return "out of memory";
@@ -335,7 +333,7 @@ s_org_row(kp_call_t *call, row_t *row, const int *col, prow_t *pr, char *why)
         snprintf(why, WHY, "column 'status': active or dissolved");
         return why;
     }
-    const char *r = reg_fields_check(call, f, why, WHY);
+    const char *r = reg_fields_check(tx, f, why, WHY);
     if (r) {
         /* The API's "field 'x'" is the column 'x' here. */
         if (strncmp(r, "field ", 6) == 0) {
@@ -353,25 +351,24 @@ s_org_row(kp_call_t *call, row_t *row, const int *col, prow_t *pr, char *why)
         id = strtoull(ids, &end, 10);
         reg_org_t *o;
         bool found = false;
-        if (*end || ids[0] < '1' || ids[0] > '9' || (rc = reg_org_get(call, id, &o, &found)) ||
+        if (*end || ids[0] < '1' || ids[0] > '9' || (rc = reg_org_get(tx, id, &o, &found)) ||
             !found) {
             snprintf(why, WHY, "column 'id': not the id of an organisation");
             return why;
         }
     }
-    if (!id && (rc = reg_uniq_get(call, 'b', f->business_id, &other)) == 0)
+    if (!id && (rc = reg_uniq_get(tx, 'b', f->business_id, &other)) == 0)
         id = other;
-    if (!id && (rc = reg_uniq_get(call, 'a', f->association_number, &other)) == 0)
+    if (!id && (rc = reg_uniq_get(tx, 'a', f->association_number, &other)) == 0)
         id = other;
-    if (!id && (rc = reg_org_by_name(call, f->name_fi, f->home_municipality, &other)) == 0)
+    if (!id && (rc = reg_org_by_name(tx, f->name_fi, f->home_municipality, &other)) == 0)
         id = other;
-    if ((rc = reg_uniq_get(call, 'b', f->business_id, &other)) == 0 && other && other != id) {
+    if ((rc = reg_uniq_get(tx, 'b', f->business_id, &other)) == 0 && other && other != id) {
         snprintf(why, WHY, "column 'business_id': belongs to organisation %llu",
                  (unsigned long long)other);
         return why;
     }
-    if ((rc = reg_uniq_get(call, 'a', f->association_number, &other)) == 0 && other &&
-        other != id) {
+    if ((rc = reg_uniq_get(tx, 'a', f->association_number, &other)) == 0 && other && other != id) {
         snprintf(why, WHY, "column 'association_number': belongs to organisation %llu",
                  (unsigned long long)other);
         return why;
@@ -381,7 +378,7 @@ s_org_row(kp_call_t *call, row_t *row, const int *col, prow_t *pr, char *why)
     pr->key_a = f->association_number;
     uint8_t sk[REG_SK_MAX];
     size_t skn = reg_sortkey(f->name_fi, sk, sizeof sk);
-    pr->key_n = kp_arena_alloc(kp_call_arena(call), skn + 4);
+    pr->key_n = kp_arena_alloc(tx->arena, skn + 4);
     if (!pr->key_n)
         return "out of memory";
     memcpy(pr->key_n, f->home_municipality, 3);
@@ -396,39 +393,25 @@ s_same(const char *a, const char *b)
     return a && b && a[0] && strcmp(a, b) == 0;
 }
 
-static bool
-s_fields_same(kp_call_t *call, const reg_fields_t *a, const reg_fields_t *b)
-{
-    size_t la = protobuf_c_message_get_packed_size(&a->base);
-    if (la != protobuf_c_message_get_packed_size(&b->base))
-        return false;
-    uint8_t *x = kp_arena_alloc(kp_call_arena(call), la + 1);
-    uint8_t *y = kp_arena_alloc(kp_call_arena(call), la + 1);
-    if (!x || !y)
-        return false;
-    protobuf_c_message_pack(&a->base, x);
-    protobuf_c_message_pack(&b->base, y);
-    return memcmp(x, y, la) == 0;
-}
-
 void
-reg_import(kp_call_t *call, void *svcp)
+reg_import(kp_call_t *call, void *svc)
 {
-    reg_svc_t *svc = svcp;
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__ImportRequest *rq = kp_call_body(call);
-    kp_arena_t *a = kp_call_arena(call);
+    kp_arena_t *a = tx.arena;
     char why[WHY];
     if (rq->kind != KUMPPANI__V1__CSV_KIND__CSV_KIND_ORGANISATIONS &&
         rq->kind != KUMPPANI__V1__CSV_KIND__CSV_KIND_MUNICIPALITIES) {
-        kp_call_fail(call, C(INVALID), "field 'kind': ORGANISATIONS or MUNICIPALITIES");
+        kp_call_fail(call, REG_C(INVALID), "field 'kind': ORGANISATIONS or MUNICIPALITIES");
         return;
     }
     if (kp_text_check(rq->header, strlen(rq->header), false)) {
-        kp_call_fail(call, C(INVALID), "field 'header': one line of text");
+        kp_call_fail(call, REG_C(INVALID), "field 'header': one line of text");
         return;
     }
     Kumppani__V1__ImportReply rep = KUMPPANI__V1__IMPORT_REPLY__INIT;
-    imp_t im = {call, &rep, NULL};
+    imp_t im = {&tx, &rep};
     rep.errors = kp_arena_alloc(a, MAX_ERRORS * sizeof *rep.errors);
     prow_t *rows = kp_arena_alloc(a, MAX_ROWS * sizeof *rows);
     if (!rep.errors || !rows) {
@@ -454,21 +437,21 @@ reg_import(kp_call_t *call, void *svcp)
     row_t row = {0};
     int col[COL_ORG_N];
     if (!s_rd_init(&hr, a) || !s_rd_init(&r, a)) {
-        kp_call_fail(call, C(TOO_LARGE), "csv: too large to import in one request");
+        kp_call_fail(call, REG_C(TOO_LARGE), "csv: too large to import in one request");
         return;
     }
     if (!s_read_row(&hr, &row) ||
         s_header(&row, orgs ? s_org_cols : s_muni_cols, orgs ? COL_ORG_N : MCOL_N, col, why)) {
-        kp_call_fail(call, C(INVALID), "%s", row.n ? why : "header: missing");
+        kp_call_fail(call, REG_C(INVALID), "%s", row.n ? why : "header: missing");
         return;
     }
     if (orgs && (col[COL_NAME_FI] < 0 || col[COL_HOME] < 0 || col[COL_FIELDS] < 0)) {
-        kp_call_fail(call, C(INVALID),
+        kp_call_fail(call, REG_C(INVALID),
                      "header: columns name_fi, home_municipality and fields are required");
         return;
     }
     if (!orgs && (col[MCOL_CODE] < 0 || col[MCOL_NAME_FI] < 0)) {
-        kp_call_fail(call, C(INVALID), "header: columns code and name_fi are required");
+        kp_call_fail(call, REG_C(INVALID), "header: columns code and name_fi are required");
         return;
     }
     if (!rq->header[0])
@@ -483,7 +466,7 @@ reg_import(kp_call_t *call, void *svcp)
         if (s_blank(&row))
             continue;
         if (n >= MAX_ROWS) {
-            kp_call_fail(call, C(TOO_LARGE), "csv: at most %d rows per request", MAX_ROWS);
+            kp_call_fail(call, REG_C(TOO_LARGE), "csv: at most %d rows per request", MAX_ROWS);
             return;
         }
         prow_t *pr = &rows[n++];
@@ -503,7 +486,7 @@ reg_import(kp_call_t *call, void *svcp)
             }
         }
         if (!bad && orgs)
-            bad = s_org_row(call, &row, col, pr, why);
+            bad = s_org_row(&tx, &row, col, pr, why);
         if (!bad && !orgs) {
             reg_muni_t *m = kp_arena_alloc(a, sizeof *m);
             if (!m) {
@@ -547,14 +530,14 @@ reg_import(kp_call_t *call, void *svcp)
         if (orgs) {
             reg_org_t *old = NULL;
             bool found = false;
-            int rc = pr->match ? reg_org_get(call, pr->match, &old, &found) : 0;
+            int rc = pr->match ? reg_org_get(&tx, pr->match, &old, &found) : 0;
             if (rc) {
                 kp_call_fail_err(call, rc);
                 return;
             }
             if (!found)
                 rep.created++;
-            else if (s_fields_same(call, old->fields, pr->f) && (int)old->status == pr->status)
+            else if (reg_fields_equal(&tx, old->fields, pr->f) && (int)old->status == pr->status)
                 rep.unchanged++;
             else
                 rep.updated++;
@@ -562,17 +545,14 @@ reg_import(kp_call_t *call, void *svcp)
             reg_muni_t *old;
             bool found;
             const reg_muni_t *m = (const reg_muni_t *)pr->f;
-            int rc = reg_muni_get(call, m->code, &old, &found);
+            int rc = reg_muni_get(&tx, m->code, &old, &found);
             if (rc) {
                 kp_call_fail_err(call, rc);
                 return;
             }
             if (!found)
                 rep.created++;
-            else if (strcmp(old->name_fi, m->name_fi) == 0 &&
-                     strcmp(old->name_sv, m->name_sv) == 0 &&
-                     strcmp(old->region_code, m->region_code) == 0 &&
-                     strcmp(old->region_name, m->region_name) == 0)
+            else if (reg_muni_same(old, m))
                 rep.unchanged++;
             else
                 rep.updated++;
@@ -594,14 +574,15 @@ reg_import(kp_call_t *call, void *svcp)
         if (orgs) {
             reg_org_t *old = NULL, *o;
             bool found = false;
-            if (pr->match && (rc = reg_org_get(call, pr->match, &old, &found)))
+            if (pr->match && (rc = reg_org_get(&tx, pr->match, &old, &found)))
                 goto fail;
-            if (found && s_fields_same(call, old->fields, pr->f) && (int)old->status == pr->status)
+            if (found && reg_fields_equal(&tx, old->fields, pr->f) &&
+                (int)old->status == pr->status)
                 continue;
-            rc = reg_org_write(call, svc, found ? old : NULL, pr->f, pr->status, &o);
+            rc = reg_org_write(&tx, found ? old : NULL, pr->f, pr->status, &o);
         } else {
             bool changed;
-            rc = reg_muni_write(call, svc, (const reg_muni_t *)pr->f, &changed);
+            rc = reg_muni_write(&tx, (const reg_muni_t *)pr->f, &changed);
         }
     fail:
         if (rc) {
@@ -706,20 +687,75 @@ s_export_match(const Kumppani__V1__ExportRequest *rq, const reg_org_t *o)
     return true;
 }
 
+typedef struct {
+    const Kumppani__V1__ExportRequest *rq;
+    kp_arena_t *a;
+    out_t *o;
+    unsigned rows, limit;
+    uint64_t stopped_at; /* the id of the first organisation not written (0: none) */
+} exp_t;
+
+static void
+s_out_org(out_t *o, kp_arena_t *a, const reg_org_t *g)
+{
+    const reg_fields_t *f = g->fields;
+    char num[24];
+    snprintf(num, sizeof num, "%llu", (unsigned long long)g->id);
+    s_out_cell(o, num, true);
+    s_out_cell(o, f->name_fi, false);
+    s_out_cell(o, f->name_sv, false);
+    s_out_cell(o, f->association_number, false);
+    s_out_cell(o, f->business_id, false);
+    s_out_cell(o, f->home_municipality, false);
+    s_out_list(o, a, f->municipalities, f->n_municipalities);
+    char *fn[16];
+    size_t nf = 0;
+    for (size_t i = 0; i < f->n_fields && nf < 16; i++)
+        if (reg_field_name(f->fields[i]))
+            fn[nf++] = (char *)reg_field_name(f->fields[i]);
+    s_out_list(o, a, fn, nf);
+    s_out_list(o, a, f->networks, f->n_networks);
+    s_out_cell(o, f->email, false);
+    s_out_cell(o, f->phone, false);
+    s_out_cell(o, f->web, false);
+    snprintf(num, sizeof num, "%u", f->member_count);
+    s_out_cell(o, f->member_count ? num : "", false);
+    s_out_cell(o,
+               g->status == KUMPPANI__V1__ORG_STATUS__ORG_STATUS_DISSOLVED ? "dissolved" : "active",
+               false);
+    s_raw(o, "\r\n", 2);
+}
+
+static int
+s_export_one(void *arg, reg_org_t *g)
+{
+    exp_t *x = arg;
+    if (x->rows >= x->limit || x->o->n > x->o->cap - 8192) {
+        x->stopped_at = g->id;
+        return 1;
+    }
+    if (s_export_match(x->rq, g)) {
+        s_out_org(x->o, x->a, g);
+        x->rows++;
+    }
+    return 0;
+}
+
 void
 reg_export(kp_call_t *call, void *svc)
 {
-    (void)svc;
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__ExportRequest *rq = kp_call_body(call);
-    kp_arena_t *a = kp_call_arena(call);
+    kp_arena_t *a = tx.arena;
     unsigned limit = rq->limit ? rq->limit : 500;
     if (limit > 2000) {
-        kp_call_fail(call, C(INVALID), "field 'limit': at most 2000");
+        kp_call_fail(call, REG_C(INVALID), "field 'limit': at most 2000");
         return;
     }
     bool orgs = rq->kind == KUMPPANI__V1__CSV_KIND__CSV_KIND_ORGANISATIONS;
     if (!orgs && rq->kind != KUMPPANI__V1__CSV_KIND__CSV_KIND_MUNICIPALITIES) {
-        kp_call_fail(call, C(INVALID), "field 'kind': ORGANISATIONS or MUNICIPALITIES");
+        kp_call_fail(call, REG_C(INVALID), "field 'kind': ORGANISATIONS or MUNICIPALITIES");
         return;
     }
     out_t o = {kp_arena_alloc(a, 768 * 1024), 0, 768 * 1024};
@@ -735,80 +771,29 @@ reg_export(kp_call_t *call, void *svc)
         s_raw(&o, "\r\n", 2);
     }
     Kumppani__V1__ExportReply rep = KUMPPANI__V1__EXPORT_REPLY__INIT;
-    MDB_cursor *cur;
-    int rc =
-        mdb_cursor_open(kp_call_txn(call),
-                        kp_store_dbi(kp_call_store(call), orgs ? REG_DB_ORGS : REG_DB_MUNIS), &cur);
-    if (rc) {
-        kp_call_fail_err(call, reg_mdb(rc));
-        return;
-    }
-    uint8_t key[8];
-    kp_be64_put(key, rq->after_id + 1);
-    MDB_val k = {8, key}, v;
-    rc = orgs ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    unsigned rows = 0;
-    while (rc == 0) {
-        if (orgs && (rows >= limit || o.n > o.cap - 8192)) {
-            rep.next_after_id = kp_be64_get(k.mv_data) - 1;
-            break;
+    int rc = 0;
+    if (orgs) {
+        exp_t x = {rq, a, &o, 0, limit, 0};
+        rc = reg_org_each(&tx, rq->after_id + 1, s_export_one, &x);
+        if (rc > 0) {
+            rep.next_after_id = x.stopped_at - 1;
+            rc = 0;
         }
-        char num[24];
-        if (orgs) {
-            reg_org_t *g =
-                kumppani__v1__organisation__unpack(kp_arena_pbc(a), v.mv_size, v.mv_data);
-            if (!g) {
-                rc = KP_ECORRUPT;
-                break;
-            }
-            if (s_export_match(rq, g)) {
-                const reg_fields_t *f = g->fields;
-                snprintf(num, sizeof num, "%llu", (unsigned long long)g->id);
-                s_out_cell(&o, num, true);
-                s_out_cell(&o, f->name_fi, false);
-                s_out_cell(&o, f->name_sv, false);
-                s_out_cell(&o, f->association_number, false);
-                s_out_cell(&o, f->business_id, false);
-                s_out_cell(&o, f->home_municipality, false);
-                s_out_list(&o, a, f->municipalities, f->n_municipalities);
-                char *fn[16];
-                size_t nf = 0;
-                for (size_t i = 0; i < f->n_fields && nf < 16; i++)
-                    if (reg_field_name(f->fields[i]))
-                        fn[nf++] = (char *)reg_field_name(f->fields[i]);
-                s_out_list(&o, a, fn, nf);
-                s_out_list(&o, a, f->networks, f->n_networks);
-                s_out_cell(&o, f->email, false);
-                s_out_cell(&o, f->phone, false);
-                s_out_cell(&o, f->web, false);
-                snprintf(num, sizeof num, "%u", f->member_count);
-                s_out_cell(&o, f->member_count ? num : "", false);
-                s_out_cell(&o,
-                           g->status == KUMPPANI__V1__ORG_STATUS__ORG_STATUS_DISSOLVED ? "dissolved"
-                                                                                       : "active",
-                           false);
-                s_raw(&o, "\r\n", 2);
-                rows++;
-            }
-        } else {
-            reg_muni_t *m =
-                kumppani__v1__municipality__unpack(kp_arena_pbc(a), v.mv_size, v.mv_data);
-            if (!m) {
-                rc = KP_ECORRUPT;
-                break;
-            }
-            s_out_cell(&o, m->code, true);
-            s_out_cell(&o, m->name_fi, false);
-            s_out_cell(&o, m->name_sv, false);
-            s_out_cell(&o, m->region_code, false);
-            s_out_cell(&o, m->region_name, false);
+    } else {
+        reg_muni_t **m;
+        size_t n;
+        rc = reg_muni_list(&tx, NULL, &m, &n);
+        for (size_t i = 0; !rc && i < n; i++) {
+            s_out_cell(&o, m[i]->code, true);
+            s_out_cell(&o, m[i]->name_fi, false);
+            s_out_cell(&o, m[i]->name_sv, false);
+            s_out_cell(&o, m[i]->region_code, false);
+            s_out_cell(&o, m[i]->region_name, false);
             s_raw(&o, "\r\n", 2);
         }
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
-    mdb_cursor_close(cur);
-    if (rc && rc != MDB_NOTFOUND) {
-        kp_call_fail_err(call, rc < 0 ? rc : reg_mdb(rc));
+    if (rc) {
+        kp_call_fail_err(call, rc);
         return;
     }
     if (o.n > o.cap) {

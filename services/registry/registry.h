@@ -1,30 +1,48 @@
-/*  The registry service, private header.
+/*  The registry service, private header: the store layout, the service's state and the
+ *  prototypes its files share.
+ *
+ *  Files: main.c (wiring), api.c (the method table and the field rules), organisation.c,
+ *  municipality.c, person.c (people and their roles), coverage.c (gaps and idle contact
+ *  persons), search.c, csv.c (import and export), seed.c (the first-start municipalities),
+ *  consume.c (the events service's log), collate.c (Finnish collation, pure functions) and
+ *  store.c, the only file that calls LMDB: it owns the key layouts below and every walk over
+ *  them.
  *
  *  Store layout (integers big-endian so that LMDB keeps them in order; "sk" is the Finnish
  *  collation key of name_fi, see collate.c, which never holds a 0 byte):
- *      munis     code (3 ASCII digits)              -> Municipality
- *      orgs      org_id                             -> Organisation
- *      byname    sk 0 org_id                        -> summary (status, fields, municipalities,
- *                                                      networks, folded name words)
- *      facets    tag value 0 sk 0 org_id            -> ""  (tag: 'm' municipality, 'f' field,
- *                                                      'n' network, 's' status)
- *      words     folded word 0 sk 0 org_id          -> ""  (name_fi and name_sv words)
- *      uniq      'b' business_id | 'a' assoc number -> org_id
- *      people    person_id                          -> Person
- *      pidem     idempotency key of person.add      -> person_id (no personal data, so that
- *                                                      erasing a person leaves none behind)
- *      roles     role_id                            -> Role
- *      role_idx  'p' person_id role_id | 'm' code role_id | 'o' org_id role_id -> ""
- *      meetings  event_id (of the events service)   -> ContactPersonMeeting
+ *      munis       code (3 ASCII digits)              -> Municipality
+ *      orgs        org_id                             -> Organisation
+ *      byname      sk 0 org_id                        -> summary (status, fields, municipalities,
+ *                                                        networks, folded name words)
+ *      facets      tag value 0 sk 0 org_id            -> ""  (tag: 'm' municipality, 'f' field,
+ *                                                        'n' network, 's' status)
+ *      words       folded word 0 sk 0 org_id          -> ""  (name_fi and name_sv words)
+ *      uniq        'b' business_id | 'a' assoc number -> org_id
+ *      people      person_id                          -> Person
+ *      pidem       idempotency key of person.add      -> person_id (no personal data, so that
+ *                                                        erasing a person leaves none behind)
+ *      roles       role_id                            -> Role
+ *      role_idx    'p' person_id role_id | 'm' code role_id | 'o' org_id role_id -> ""
+ *      meetings    event_id (of the events service)   -> ContactPersonMeeting
+ *      meeting_org event_id                           -> org_id of the organisation that
+ *                                                        organises it, if one does
+ *                                                        (ContactPersonMeeting has no field
+ *                                                        for it; its organiser_person_id
+ *                                                        stays 0: events names no person)
  *  plus kp_store's meta, log, idem and offsets.
  *
  *  Search never decodes an Organisation until it returns it: the byname summary answers every
  *  filter, and facets/words give candidate streams already in collation order.
- *  No state lives outside the store. */
+ *  No state lives outside the store.
+ *
+ *  Every handler and helper works on one unit of work, a kp_tx_t (kp_tx.h), whose svc is the
+ *  reg_svc_t below; dates ("today") are Helsinki calendar dates of tx->now_ms (kp_time.h). */
 #ifndef REG_REGISTRY_H
 #define REG_REGISTRY_H
 
+#include "kp_arena.h"
 #include "kp_server.h"
+#include "kp_tx.h"
 #include "kumppani/v1/events.pb-c.h"
 #include "kumppani/v1/registry.pb-c.h"
 
@@ -44,6 +62,7 @@ enum {
     REG_DB_ROLES,
     REG_DB_ROLE_IDX,
     REG_DB_MEETINGS,
+    REG_DB_MEETING_ORG,
     REG_DB_N
 };
 
@@ -52,15 +71,26 @@ enum {
 #define REG_WORD_MAX 64   /* folded word bytes kept in the words index */
 #define REG_QUERY_WORDS 8 /* words of a search query */
 #define REG_NAME_MAX 200  /* characters */
+#define REG_WHY 160       /* room for a refusal's reason */
+#define REG_POS_MAX (REG_SK_MAX + 9) /* a position in name order: "sk 0 org_id" */
+#define REG_PRE_MAX 96               /* an index run's key prefix ("tag value 0", "word 0") */
+#define REG_RUNS_MAX 16              /* runs (indexed words) one query word may stream */
+
+#define REG_C(x) KUMPPANI__V1__CODE__CODE_##x
+#define REG_ACTIVE KUMPPANI__V1__ORG_STATUS__ORG_STATUS_ACTIVE
+#define REG_DISSOLVED KUMPPANI__V1__ORG_STATUS__ORG_STATUS_DISSOLVED
+#define REG_REMOVED KUMPPANI__V1__ORG_STATUS__ORG_STATUS_REMOVED
+#define REG_RK(x) KUMPPANI__V1__ROLE_KIND__ROLE_KIND_##x
 
 typedef Kumppani__V1__Organisation reg_org_t;
 typedef Kumppani__V1__OrganisationFields reg_fields_t;
 typedef Kumppani__V1__Municipality reg_muni_t;
 typedef Kumppani__V1__Person reg_person_t;
 typedef Kumppani__V1__Role reg_role_t;
+typedef Kumppani__V1__ContactPersonMeeting reg_meeting_t;
 
 typedef struct {
-    int64_t clock_offset_ms; /* test hook: added to the clock for dates and coverage */
+    kp_arena_t *arena; /* for units outside calls (seed, consume); reset by each */
 } reg_svc_t;
 
 extern const char *const reg_db_names[REG_DB_N];
@@ -85,56 +115,195 @@ bool reg_business_id_valid(const char *s);
 /* "YYYY-MM-DD", a real calendar date between 1900 and 2199. */
 bool reg_date_valid(const char *s);
 
-/* The date of ms (Unix milliseconds) in Europe/Helsinki, into out[11]. */
+/* The Helsinki calendar date of ms (Unix milliseconds), into out[11] (kp_time_local). */
 void reg_date_of(int64_t ms, char out[11]);
 
 /* The field's CSV/CLI name ("mental-health"), or NULL; and back (0 if unknown). */
 const char *reg_field_name(int field);
 int reg_field_parse(const char *s, size_t len);
 
-/* ---- store.c ---------------------------------------------------------------------------- */
+/* ---- api.c: field rules ------------------------------------------------------------------ */
 
-int reg_mdb(int rc);
-int reg_get_msg(kp_call_t *call, unsigned db, const void *key, size_t klen,
-                const ProtobufCMessageDescriptor *d, void **out, bool *found);
-int reg_put_msg(MDB_txn *txn, kp_store_t *st, kp_arena_t *a, unsigned db, const void *key,
-                size_t klen, const ProtobufCMessage *m);
+/* Checks fields, normalising them in place (dedupe lists, drop the home municipality from
+ * municipalities). Returns NULL or the reason ("field 'business_id': ..."), naming field and
+ * rule, in why. */
+const char *reg_fields_check(kp_tx_t *tx, reg_fields_t *f, char *why, size_t why_len);
 
-int reg_muni_get(kp_call_t *call, const char *code, reg_muni_t **out, bool *found);
-int reg_org_get(kp_call_t *call, uint64_t id, reg_org_t **out, bool *found);
-/* Writes org and its indexes; old (may be NULL) is the previous record, whose index entries
- * are removed first. */
-int reg_org_put(kp_call_t *call, const reg_org_t *org, const reg_org_t *old);
-int reg_org_del(kp_call_t *call, const reg_org_t *old);
-/* 'b' or 'a' unique key -> org id (0 if none). */
-int reg_uniq_get(kp_call_t *call, char tag, const char *v, uint64_t *id);
-/* An organisation with this name_fi (same collation key) and home municipality. */
-int reg_org_by_name(kp_call_t *call, const char *name_fi, const char *home, uint64_t *id);
+/* An e-mail and a phone number, each valid when given (both optional). Returns NULL or the
+ * reason in why. */
+const char *reg_contact_why(const char *email, const char *phone, char *why, size_t why_len);
 
-/* Search (see SearchRequest). On a bad cursor returns KP_EINVAL. */
-int reg_search(kp_call_t *call, const Kumppani__V1__SearchRequest *rq,
-               Kumppani__V1__SearchReply *out);
+/* A network id: 1..64 of a-z, 0-9, '-', ':'. */
+bool reg_network_ok(const char *v);
 
-/* Checks fields, normalising them in place (dedupe lists). Returns NULL or the reason
- * ("field 'business_id': check digit does not match"), naming field and rule. */
-const char *reg_fields_check(kp_call_t *call, reg_fields_t *f, char *why, size_t why_len);
+/* Answers CODE_INVALID "field '<field>': required" for a zero id and returns false. */
+bool reg_need_id(kp_call_t *call, const char *field, uint64_t id);
 
-/* ---- api.c / csv.c ---------------------------------------------------------------------- */
+/* Today's Helsinki date of the unit, into out[11]. */
+void reg_today(const kp_tx_t *tx, char out[11]);
 
-int64_t reg_now_ms(kp_call_t *call, reg_svc_t *svc);
+/* ---- organisation.c ---------------------------------------------------------------------- */
+
+/* Registers (old NULL) or updates an organisation from checked fields, with its event. */
+int reg_org_write(kp_tx_t *tx, reg_org_t *old, reg_fields_t *f, int status, reg_org_t **out);
+
+/* True if the two field sets encode to the same bytes. */
+bool reg_fields_equal(kp_tx_t *tx, const reg_fields_t *a, const reg_fields_t *b);
+
+void reg_org_register(kp_call_t *call, void *svc);
+void reg_org_update(kp_call_t *call, void *svc);
+void reg_org_dissolve(kp_call_t *call, void *svc);
+void reg_org_remove(kp_call_t *call, void *svc);
+void reg_org_get_h(kp_call_t *call, void *svc);
+
+/* ---- municipality.c ---------------------------------------------------------------------- */
+
+/* Stores a municipality (new or renamed) with its MunicipalityAdded event. */
+int reg_muni_save(kp_tx_t *tx, const reg_muni_t *m);
+
+/* True if a and b have the same names and region (the code is the key). */
+bool reg_muni_same(const reg_muni_t *a, const reg_muni_t *b);
+
+/* Adds or renames a municipality with its event; *changed false if identical (no write). */
+int reg_muni_write(kp_tx_t *tx, const reg_muni_t *m, bool *changed);
+
+void reg_muni_add(kp_call_t *call, void *svc);
+void reg_muni_list_h(kp_call_t *call, void *svc);
+
+/* ---- person.c: people and roles ---------------------------------------------------------- */
+
+/* A role is current on day D when start_date <= D and (no end_date or D < end_date). */
+bool reg_role_current(const reg_role_t *r, const char *date);
+
+/* Ends the current roles under an index prefix ('p' person or 'o' organisation) on date,
+ * emitting their events; collects the ids into ids (may be NULL). */
+int reg_end_roles(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen, const char *date,
+                  uint64_t **ids, size_t *ids_n);
+
+void reg_person_add(kp_call_t *call, void *svc);
+void reg_person_update(kp_call_t *call, void *svc);
+void reg_person_get_h(kp_call_t *call, void *svc);
+void reg_person_erase(kp_call_t *call, void *svc);
+void reg_role_assign(kp_call_t *call, void *svc);
+void reg_role_end(kp_call_t *call, void *svc);
+void reg_role_list(kp_call_t *call, void *svc);
+
+/* ---- coverage.c, search.c, csv.c --------------------------------------------------------- */
+
+void reg_cov_gaps(kp_call_t *call, void *svc);
+void reg_cov_idle(kp_call_t *call, void *svc);
+void reg_org_search(kp_call_t *call, void *svc);
 void reg_import(kp_call_t *call, void *svc);
 void reg_export(kp_call_t *call, void *svc);
 
-/* Registers (id 0) or updates an organisation from checked fields, with its event. */
-int reg_org_write(kp_call_t *call, reg_svc_t *svc, reg_org_t *old, reg_fields_t *f, int status,
-                  reg_org_t **out);
-/* Adds or renames a municipality with its event; *changed false if identical. */
-int reg_muni_write(kp_call_t *call, reg_svc_t *svc, const reg_muni_t *m, bool *changed);
+/* ---- seed.c, consume.c ------------------------------------------------------------------- */
 
-/* The first-start data: the 18 municipalities of Etelä-Pohjanmaa, as events. */
-int reg_seed(kp_server_t *srv);
+/* The first-start data: the 18 municipalities of Etelä-Pohjanmaa, as events. Returns 0 or a
+ * KP code (the turn is then abandoned). */
+int reg_seed(kp_server_t *srv, reg_svc_t *svc);
 
-/* consume.c: applies events of the events service (contact-person meetings). */
+/* Applies events of the events service (contact-person meetings); arg is the reg_svc_t. */
 int reg_consume_apply(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
+
+/* ---- store.c: records, indexes and their walks ------------------------------------------- */
+
+/* Every function returns 0 or a KP code (store errors logged once by kp_tx); a missing record
+ * is *found = false. Records decoded live in tx->arena. Writers take kp_tx_wtxn. */
+
+int reg_muni_get(kp_tx_t *tx, const char *code, reg_muni_t **out, bool *found);
+int reg_muni_put(kp_tx_t *tx, const reg_muni_t *m);
+/* Every municipality (of region, if not NULL/""), by code, into an arena array. */
+int reg_muni_list(kp_tx_t *tx, const char *region, reg_muni_t ***out, size_t *n);
+int reg_muni_count(kp_tx_t *tx, uint64_t *n);
+
+int reg_org_get(kp_tx_t *tx, uint64_t id, reg_org_t **out, bool *found);
+/* Writes org and its indexes; old (may be NULL) is the previous record, whose index entries
+ * are removed first. */
+int reg_org_put(kp_tx_t *tx, const reg_org_t *org, const reg_org_t *old);
+int reg_org_del(kp_tx_t *tx, const reg_org_t *old);
+/* Calls fn(arg, org) for each organisation with id >= from_id in id order until fn returns
+ * non-zero (returned when positive; negative is an error). */
+int reg_org_each(kp_tx_t *tx, uint64_t from_id, int (*fn)(void *arg, reg_org_t *o), void *arg);
+/* 'b' or 'a' unique key -> org id (0 if none). */
+int reg_uniq_get(kp_tx_t *tx, char tag, const char *v, uint64_t *id);
+/* An organisation with this name_fi (same collation key) and home municipality (0 if none). */
+int reg_org_by_name(kp_tx_t *tx, const char *name_fi, const char *home, uint64_t *id);
+
+int reg_person_get(kp_tx_t *tx, uint64_t id, reg_person_t **out, bool *found);
+int reg_person_put(kp_tx_t *tx, const reg_person_t *p);
+int reg_person_del(kp_tx_t *tx, uint64_t id);
+/* person.add's own idempotency record: key -> person id. */
+int reg_pidem_get(kp_tx_t *tx, const void *key, size_t key_len, uint64_t *id, bool *found);
+int reg_pidem_put(kp_tx_t *tx, const void *key, size_t key_len, uint64_t id);
+
+int reg_role_get(kp_tx_t *tx, uint64_t id, reg_role_t **out, bool *found);
+/* Writes the role; index: also its role_idx entries (a new role). */
+int reg_role_put(kp_tx_t *tx, const reg_role_t *r, bool index);
+/* Calls fn for every role under index prefix tag+v (ids collected first, so fn may write). */
+int reg_roles_each(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen,
+                   int (*fn)(void *arg, reg_role_t *r), void *arg);
+
+/* Stores a meeting and the organisation that organises it (0: none). */
+int reg_meeting_put(kp_tx_t *tx, const reg_meeting_t *m, uint64_t organiser_org);
+/* Calls fn(arg, meeting, organiser org or 0) for every meeting, in event id order. */
+int reg_meeting_each(kp_tx_t *tx, int (*fn)(void *arg, const reg_meeting_t *m, uint64_t org),
+                     void *arg);
+
+/* ---- store.c: search's index walks (search.c plans and intersects) ----------------------- */
+
+/* A candidate stream: the positions ("sk 0 org_id"), in name order, of the organisations that
+ * satisfy one term. Either runs of an index under key prefixes (a facet "tag value 0", or the
+ * indexed words "word 0" a query word is a prefix of, merged), walked by cursors, or an
+ * array of a query word's few positions, sorted. Zero it before use; close it after. */
+typedef struct {
+    kp_tx_t *tx;
+    unsigned db;
+    unsigned n; /* runs; 0 for an array stream */
+    MDB_cursor *cur[REG_RUNS_MAX];
+    uint8_t pre[REG_RUNS_MAX][REG_PRE_MAX];
+    size_t pre_len[REG_RUNS_MAX];
+    MDB_val head[REG_RUNS_MAX]; /* current position, mv_data NULL when not positioned */
+    bool ended[REG_RUNS_MAX];
+    MDB_val *arr; /* array stream: sorted, distinct positions */
+    unsigned arr_n, arr_i;
+    /* rank: exact count below the estimate cap, else dense and reaching est (the entry at
+     * the cap) */
+    unsigned est_n;
+    bool dense;
+    uint8_t est[REG_POS_MAX];
+    size_t est_len;
+} reg_stream_t;
+
+/* Order of two positions (MDB_val *), as LMDB orders keys; a qsort comparator. */
+int reg_pos_cmp(const void *a, const void *b);
+
+/* The stream of one facet: tag 'm' (code), 'f' (field byte), 'n' (network), 's' (status
+ * byte) with its value. */
+int reg_stream_facet(kp_tx_t *tx, reg_stream_t *s, uint8_t tag, const void *v, size_t vlen);
+
+/* The stream of a query word (folded, wlen bytes); *usable false when it matches too much to
+ * be one (the summary then checks the word). */
+int reg_stream_word(kp_tx_t *tx, reg_stream_t *s, const uint8_t *w, size_t wlen, bool *usable);
+
+/* Moves s to its first position >= x (xl bytes; 0 for the start); *out is it (borrowed until
+ * the next seek), or mv_data NULL at the end. Counts cursor seeks in *steps. */
+int reg_stream_seek(reg_stream_t *s, const uint8_t *x, size_t xl, MDB_val *out, unsigned *steps);
+
+/* Counts s's entries from x up to a cap, for ranking; leaves its runs unpositioned. */
+int reg_stream_estimate(reg_stream_t *s, const uint8_t *x, size_t xl);
+
+void reg_stream_close(reg_stream_t *s);
+
+/* The byname summary of the organisation at pos (borrowed until the next write). */
+int reg_summary_get(kp_tx_t *tx, const uint8_t *pos, size_t pos_len, MDB_val *val, bool *found);
+
+/* Walks the positions strictly after `after` (after_len 0: from the first) of one facet (tag
+ * and value as for reg_stream_facet) or, tag 0, of every name, calling fn with each position
+ * and, for every name, its summary (NULL for a facet), until fn returns non-zero (returned
+ * when positive). */
+int reg_order_walk(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen, const uint8_t *after,
+                   size_t after_len,
+                   int (*fn)(void *arg, const uint8_t *pos, size_t pos_len, const MDB_val *summary),
+                   void *arg);
 
 #endif

@@ -1,17 +1,15 @@
-/*  registry/store.c: the registry's tables and indexes (layout in registry.h), and search.
+/*  registry/store.c: the registry's tables and indexes (layout in registry.h) and their
+ *  walks. This is the only file of the service that calls LMDB; every other file reaches the
+ *  store through the functions below (named reg_<thing>_<verb>, all taking the unit of work)
+ *  or the kp_tx record layer. LMDB failures are mapped and logged once by kp_tx_err.
  *
  *  An organisation's index entries are derived from its record alone, so an update removes
  *  the entries of the old record and writes those of the new one in the same transaction.
  *
- *  Search turns every filter given and every query word into a candidate stream already in
- *  collation order (a facet run; the runs of the words index of the distinct words a query
- *  word is a prefix of; or a query word's few entries sorted), ranks the streams by how
- *  selective they are from the cursor on, and leapfrogs them (MDB_SET_RANGE seeks) so that the
- *  work follows the sparsest term. Each position all streams agree on is checked against the
- *  summary in byname, which answers every filter (also a query word too broad to be a stream)
- *  without decoding the organisation. Only when there is no stream at all (no filter, only
- *  very broad words) is byname scanned under a budget. The cursor is a position in the order
- *  ("sk 0 id"), so paging is stable. */
+ *  For search (planned in search.c) this file gives candidate streams over the facets and
+ *  words indexes, the byname summaries and the walk in name order. A stream's runs are
+ *  cursors that seek with MDB_SET_RANGE; a cursor already near its target stays in its leaf
+ *  page, which is what makes leapfrogging cheap. */
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
@@ -22,80 +20,274 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const reg_db_names[REG_DB_N] = {"munis", "orgs",     "byname",  "facets",
-                                            "words", "uniq",     "people",  "pidem",
-                                            "roles", "role_idx", "meetings"};
+const char *const reg_db_names[REG_DB_N] = {"munis", "orgs",     "byname",   "facets",
+                                            "words", "uniq",     "people",   "pidem",
+                                            "roles", "role_idx", "meetings", "meeting_org"};
 
 #define WORDS_COLLECT_MAX 2000 /* a query word matching fewer entries is collected and sorted */
-#define SCAN_BUDGET 20000      /* candidates examined per page at most */
-#define POS_MAX (REG_SK_MAX + 9)
 
-static MDB_dbi
-s_dbi(kp_call_t *call, unsigned i)
-{
-    return kp_store_dbi(kp_call_store(call), i);
-}
+/* ---- municipalities ---------------------------------------------------------------------- */
 
 int
-reg_mdb(int rc)
-{
-    if (rc && rc != MDB_NOTFOUND)
-        kp_log_err("registry.mdb", "mdb=%d", rc);
-    return kp_err_from_mdb(rc);
-}
-
-int
-reg_get_msg(kp_call_t *call, unsigned db, const void *key, size_t klen,
-            const ProtobufCMessageDescriptor *d, void **out, bool *found)
-{
-    MDB_val k = {klen, (void *)key}, v;
-    int rc = mdb_get(kp_call_txn(call), s_dbi(call, db), &k, &v);
-    *found = rc == 0;
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc)
-        return reg_mdb(rc);
-    *out = protobuf_c_message_unpack(d, kp_arena_pbc(kp_call_arena(call)), v.mv_size, v.mv_data);
-    if (!*out) {
-        kp_log_err("registry.corrupt", "db=%u", db);
-        return KP_ECORRUPT;
-    }
-    return 0;
-}
-
-int
-reg_put_msg(MDB_txn *txn, kp_store_t *st, kp_arena_t *a, unsigned db, const void *key, size_t klen,
-            const ProtobufCMessage *m)
-{
-    uint8_t *bytes;
-    size_t len;
-    if (kp_wire_pack(a, m, &bytes, &len))
-        return KP_ENOMEM;
-    MDB_val k = {klen, (void *)key}, v = {len, bytes};
-    return reg_mdb(mdb_put(txn, kp_store_dbi(st, db), &k, &v, 0));
-}
-
-int
-reg_muni_get(kp_call_t *call, const char *code, reg_muni_t **out, bool *found)
+reg_muni_get(kp_tx_t *tx, const char *code, reg_muni_t **out, bool *found)
 {
     if (strlen(code) != 3) {
         *found = false;
         return 0;
     }
-    return reg_get_msg(call, REG_DB_MUNIS, code, 3, &kumppani__v1__municipality__descriptor,
-                       (void **)out, found);
+    return kp_rec_get(tx, REG_DB_MUNIS, code, 3, &kumppani__v1__municipality__descriptor,
+                      (void **)out, found);
 }
 
 int
-reg_org_get(kp_call_t *call, uint64_t id, reg_org_t **out, bool *found)
+reg_muni_put(kp_tx_t *tx, const reg_muni_t *m)
+{
+    return kp_rec_put(tx, REG_DB_MUNIS, m->code, 3, &m->base);
+}
+
+typedef struct {
+    kp_tx_t *tx;
+    const char *region;
+    reg_muni_t **out;
+    size_t n, cap;
+} munis_ctx_t;
+
+static int
+s_muni_one(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    (void)k;
+    munis_ctx_t *c = arg;
+    if (c->n >= c->cap)
+        return 1;
+    reg_muni_t *m =
+        kumppani__v1__municipality__unpack(kp_arena_pbc(c->tx->arena), v->mv_size, v->mv_data);
+    if (!m)
+        return KP_ECORRUPT;
+    if (!c->region || !c->region[0] || strcmp(c->region, m->region_code) == 0)
+        c->out[c->n++] = m;
+    return 0;
+}
+
+int
+reg_muni_list(kp_tx_t *tx, const char *region, reg_muni_t ***out, size_t *n)
+{
+    munis_ctx_t c = {tx, region, NULL, 0, 400};
+    c.out = kp_arena_alloc(tx->arena, c.cap * sizeof *c.out);
+    *out = c.out;
+    *n = 0;
+    if (!c.out)
+        return KP_ENOMEM;
+    int rc = kp_rec_each(tx, REG_DB_MUNIS, NULL, 0, NULL, 0, s_muni_one, &c);
+    *n = c.n;
+    return rc > 0 ? 0 : rc;
+}
+
+int
+reg_muni_count(kp_tx_t *tx, uint64_t *n)
+{
+    return kp_rec_count(tx, REG_DB_MUNIS, n);
+}
+
+/* ---- people, roles, meetings ------------------------------------------------------------- */
+
+int
+reg_person_get(kp_tx_t *tx, uint64_t id, reg_person_t **out, bool *found)
+{
+    return kp_rec_get_id(tx, REG_DB_PEOPLE, id, &kumppani__v1__person__descriptor, (void **)out,
+                         found);
+}
+
+int
+reg_person_put(kp_tx_t *tx, const reg_person_t *p)
+{
+    return kp_rec_put_id(tx, REG_DB_PEOPLE, p->id, &p->base);
+}
+
+int
+reg_person_del(kp_tx_t *tx, uint64_t id)
 {
     uint8_t key[8];
     kp_be64_put(key, id);
-    return reg_get_msg(call, REG_DB_ORGS, key, 8, &kumppani__v1__organisation__descriptor,
-                       (void **)out, found);
+    return kp_raw_del(tx, REG_DB_PEOPLE, key, sizeof key, NULL);
 }
 
-/* ---- index entries ----------------------------------------------------------------------- */
+int
+reg_pidem_get(kp_tx_t *tx, const void *key, size_t key_len, uint64_t *id, bool *found)
+{
+    MDB_val v;
+    int rc = kp_raw_get(tx, REG_DB_PIDEM, key, key_len, &v, found);
+    if (rc || !*found)
+        return rc;
+    if (v.mv_size != 8) {
+        *found = false;
+        return 0;
+    }
+    *id = kp_be64_get(v.mv_data);
+    return 0;
+}
+
+int
+reg_pidem_put(kp_tx_t *tx, const void *key, size_t key_len, uint64_t id)
+{
+    uint8_t idb[8];
+    kp_be64_put(idb, id);
+    return kp_raw_put(tx, REG_DB_PIDEM, key, key_len, idb, sizeof idb);
+}
+
+int
+reg_role_get(kp_tx_t *tx, uint64_t id, reg_role_t **out, bool *found)
+{
+    return kp_rec_get_id(tx, REG_DB_ROLES, id, &kumppani__v1__role__descriptor, (void **)out,
+                         found);
+}
+
+int
+reg_role_put(kp_tx_t *tx, const reg_role_t *r, bool index)
+{
+    int rc = kp_rec_put_id(tx, REG_DB_ROLES, r->id, &r->base);
+    if (rc || !index)
+        return rc;
+    uint8_t ik[20];
+    ik[0] = 'p';
+    kp_be64_put(ik + 1, r->person_id);
+    kp_be64_put(ik + 9, r->id);
+    if ((rc = kp_raw_put(tx, REG_DB_ROLE_IDX, ik, 17, "", 0)))
+        return rc;
+    size_t n;
+    if (r->municipality_code[0]) {
+        ik[0] = 'm';
+        memcpy(ik + 1, r->municipality_code, 3);
+        kp_be64_put(ik + 4, r->id);
+        n = 12;
+    } else {
+        ik[0] = 'o';
+        kp_be64_put(ik + 1, r->organisation_id);
+        kp_be64_put(ik + 9, r->id);
+        n = 17;
+    }
+    return kp_raw_put(tx, REG_DB_ROLE_IDX, ik, n, "", 0);
+}
+
+#define ROLES_MAX 1024 /* roles under one index prefix that a walk visits */
+
+typedef struct {
+    size_t pn;
+    uint64_t *ids;
+    size_t n;
+} role_ids_t;
+
+static int
+s_role_id(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    (void)v;
+    role_ids_t *c = arg;
+    if (c->n >= ROLES_MAX)
+        return 1;
+    if (k->mv_size == c->pn + 8)
+        c->ids[c->n++] = kp_be64_get((const uint8_t *)k->mv_data + c->pn);
+    return 0;
+}
+
+int
+reg_roles_each(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen,
+               int (*fn)(void *arg, reg_role_t *r), void *arg)
+{
+    uint8_t prefix[16];
+    prefix[0] = tag;
+    memcpy(prefix + 1, v, vlen);
+    size_t pn = 1 + vlen;
+    uint64_t ids[ROLES_MAX];
+    role_ids_t c = {pn, ids, 0};
+    int rc = kp_rec_each(tx, REG_DB_ROLE_IDX, prefix, pn, prefix, pn, s_role_id, &c);
+    if (rc < 0)
+        return rc;
+    /* Collected first: fn may write (and LMDB cursors do not survive writes well). */
+    for (size_t i = 0; i < c.n; i++) {
+        reg_role_t *r;
+        bool found;
+        if ((rc = reg_role_get(tx, ids[i], &r, &found)))
+            return rc;
+        if (found && (rc = fn(arg, r)))
+            return rc;
+    }
+    return 0;
+}
+
+int
+reg_meeting_put(kp_tx_t *tx, const reg_meeting_t *m, uint64_t organiser_org)
+{
+    int rc = kp_rec_put_id(tx, REG_DB_MEETINGS, m->event_id, &m->base);
+    if (rc)
+        return rc;
+    uint8_t key[8], org[8];
+    kp_be64_put(key, m->event_id);
+    kp_be64_put(org, organiser_org);
+    return organiser_org ? kp_raw_put(tx, REG_DB_MEETING_ORG, key, sizeof key, org, sizeof org)
+                         : kp_raw_del(tx, REG_DB_MEETING_ORG, key, sizeof key, NULL);
+}
+
+typedef struct {
+    kp_tx_t *tx;
+    int (*fn)(void *, const reg_meeting_t *, uint64_t);
+    void *arg;
+} meeting_ctx_t;
+
+static int
+s_meeting_one(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    meeting_ctx_t *c = arg;
+    reg_meeting_t *m = kumppani__v1__contact_person_meeting__unpack(kp_arena_pbc(c->tx->arena),
+                                                                    v->mv_size, v->mv_data);
+    if (!m)
+        return 0; /* an undecodable record counts as no meeting */
+    MDB_val org;
+    bool found;
+    int rc = kp_raw_get(c->tx, REG_DB_MEETING_ORG, k->mv_data, k->mv_size, &org, &found);
+    if (rc)
+        return rc;
+    return c->fn(c->arg, m, found && org.mv_size == 8 ? kp_be64_get(org.mv_data) : 0);
+}
+
+int
+reg_meeting_each(kp_tx_t *tx, int (*fn)(void *arg, const reg_meeting_t *m, uint64_t org), void *arg)
+{
+    meeting_ctx_t c = {tx, fn, arg};
+    return kp_rec_each(tx, REG_DB_MEETINGS, NULL, 0, NULL, 0, s_meeting_one, &c);
+}
+
+/* ---- organisations and their index entries ----------------------------------------------- */
+
+int
+reg_org_get(kp_tx_t *tx, uint64_t id, reg_org_t **out, bool *found)
+{
+    return kp_rec_get_id(tx, REG_DB_ORGS, id, &kumppani__v1__organisation__descriptor, (void **)out,
+                         found);
+}
+
+typedef struct {
+    kp_tx_t *tx;
+    int (*fn)(void *, reg_org_t *);
+    void *arg;
+} org_each_t;
+
+static int
+s_org_one(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    (void)k;
+    org_each_t *c = arg;
+    reg_org_t *o =
+        kumppani__v1__organisation__unpack(kp_arena_pbc(c->tx->arena), v->mv_size, v->mv_data);
+    return o ? c->fn(c->arg, o) : KP_ECORRUPT;
+}
+
+int
+reg_org_each(kp_tx_t *tx, uint64_t from_id, int (*fn)(void *arg, reg_org_t *o), void *arg)
+{
+    uint8_t key[8];
+    kp_be64_put(key, from_id);
+    org_each_t c = {tx, fn, arg};
+    return kp_rec_each(tx, REG_DB_ORGS, key, sizeof key, NULL, 0, s_org_one, &c);
+}
 
 /* "sk 0 id" of an organisation into pos; returns its length. */
 static size_t
@@ -176,7 +368,7 @@ static void
 s_word_entry(void *arg, const uint8_t *w, size_t n)
 {
     words_ctx_t *c = arg;
-    uint8_t key[REG_WORD_MAX + 1 + POS_MAX];
+    uint8_t key[REG_WORD_MAX + 1 + REG_POS_MAX];
     memcpy(key, w, n);
     key[n] = 0;
     memcpy(key + n + 1, c->pos, c->pos_len);
@@ -189,9 +381,9 @@ s_word_entry(void *arg, const uint8_t *w, size_t n)
 static int
 s_each_index_key(const reg_org_t *o, entry_fn fn, void *arg)
 {
-    uint8_t pos[POS_MAX];
+    uint8_t pos[REG_POS_MAX];
     size_t pl = s_pos(o, pos);
-    uint8_t key[2 + 80 + POS_MAX];
+    uint8_t key[2 + 80 + REG_POS_MAX];
     const reg_fields_t *f = o->fields;
     int rc;
 #define FACET(tag, v, vlen)                                                                        \
@@ -226,8 +418,7 @@ s_each_index_key(const reg_org_t *o, entry_fn fn, void *arg)
 }
 
 typedef struct {
-    MDB_txn *txn;
-    MDB_dbi facets, words;
+    kp_tx_t *tx;
     bool del;
 } idx_ctx_t;
 
@@ -235,23 +426,14 @@ static int
 s_index_op(void *arg, const uint8_t *key, size_t len)
 {
     idx_ctx_t *c = arg;
-    MDB_val k, v = {0, ""};
-    MDB_dbi db;
-    if (key[0] == 'F') {
-        k = (MDB_val){len - 1, (void *)(key + 1)};
-        db = c->facets;
-    } else {
-        k = (MDB_val){len, (void *)key};
-        db = c->words;
-    }
-    int rc = c->del ? mdb_del(c->txn, db, &k, NULL) : mdb_put(c->txn, db, &k, &v, 0);
-    if (rc == MDB_NOTFOUND)
-        rc = 0;
-    return rc ? reg_mdb(rc) : 0;
+    unsigned db = key[0] == 'F' ? REG_DB_FACETS : REG_DB_WORDS;
+    const uint8_t *k = key[0] == 'F' ? key + 1 : key;
+    size_t kl = key[0] == 'F' ? len - 1 : len;
+    return c->del ? kp_raw_del(c->tx, db, k, kl, NULL) : kp_raw_put(c->tx, db, k, kl, "", 0);
 }
 
 static int
-s_uniq(kp_call_t *call, char tag, const char *v, uint64_t id, bool del)
+s_uniq(kp_tx_t *tx, char tag, const char *v, uint64_t id, bool del)
 {
     if (!*v)
         return 0;
@@ -259,68 +441,54 @@ s_uniq(kp_call_t *call, char tag, const char *v, uint64_t id, bool del)
     size_t n = strlen(v);
     key[0] = (uint8_t)tag;
     memcpy(key + 1, v, n);
-    MDB_val k = {n + 1, key};
     uint8_t idb[8];
     kp_be64_put(idb, id);
-    MDB_val d = {8, idb};
-    int rc = del ? mdb_del(kp_call_wtxn(call), s_dbi(call, REG_DB_UNIQ), &k, NULL)
-                 : mdb_put(kp_call_wtxn(call), s_dbi(call, REG_DB_UNIQ), &k, &d, 0);
-    return rc == MDB_NOTFOUND ? 0 : reg_mdb(rc);
+    return del ? kp_raw_del(tx, REG_DB_UNIQ, key, n + 1, NULL)
+               : kp_raw_put(tx, REG_DB_UNIQ, key, n + 1, idb, sizeof idb);
 }
 
 static int
-s_index(kp_call_t *call, const reg_org_t *o, bool del)
+s_index(kp_tx_t *tx, const reg_org_t *o, bool del)
 {
-    MDB_txn *txn = kp_call_wtxn(call);
-    uint8_t pos[POS_MAX], sum[2048];
+    uint8_t pos[REG_POS_MAX], sum[2048];
     size_t pl = s_pos(o, pos);
-    MDB_val k = {pl, pos};
-    int rc;
-    if (del) {
-        rc = mdb_del(txn, s_dbi(call, REG_DB_BYNAME), &k, NULL);
-    } else {
-        MDB_val v = {s_summary(o, sum, sizeof sum), sum};
-        rc = mdb_put(txn, s_dbi(call, REG_DB_BYNAME), &k, &v, 0);
-    }
-    if (rc && rc != MDB_NOTFOUND)
-        return reg_mdb(rc);
-    idx_ctx_t c = {txn, s_dbi(call, REG_DB_FACETS), s_dbi(call, REG_DB_WORDS), del};
+    int rc = del ? kp_raw_del(tx, REG_DB_BYNAME, pos, pl, NULL)
+                 : kp_raw_put(tx, REG_DB_BYNAME, pos, pl, sum, s_summary(o, sum, sizeof sum));
+    if (rc)
+        return rc;
+    idx_ctx_t c = {tx, del};
     if ((rc = s_each_index_key(o, s_index_op, &c)))
         return rc;
-    if ((rc = s_uniq(call, 'b', o->fields->business_id, o->id, del)) ||
-        (rc = s_uniq(call, 'a', o->fields->association_number, o->id, del)))
+    if ((rc = s_uniq(tx, 'b', o->fields->business_id, o->id, del)) ||
+        (rc = s_uniq(tx, 'a', o->fields->association_number, o->id, del)))
         return rc;
     return 0;
 }
 
 int
-reg_org_put(kp_call_t *call, const reg_org_t *org, const reg_org_t *old)
+reg_org_put(kp_tx_t *tx, const reg_org_t *org, const reg_org_t *old)
 {
     int rc;
-    if (old && (rc = s_index(call, old, true)))
+    if (old && (rc = s_index(tx, old, true)))
         return rc;
-    uint8_t key[8];
-    kp_be64_put(key, org->id);
-    if ((rc = reg_put_msg(kp_call_wtxn(call), kp_call_store(call), kp_call_arena(call), REG_DB_ORGS,
-                          key, 8, &org->base)))
+    if ((rc = kp_rec_put_id(tx, REG_DB_ORGS, org->id, &org->base)))
         return rc;
-    return s_index(call, org, false);
+    return s_index(tx, org, false);
 }
 
 int
-reg_org_del(kp_call_t *call, const reg_org_t *old)
+reg_org_del(kp_tx_t *tx, const reg_org_t *old)
 {
     int rc;
-    if ((rc = s_index(call, old, true)))
+    if ((rc = s_index(tx, old, true)))
         return rc;
     uint8_t key[8];
     kp_be64_put(key, old->id);
-    MDB_val k = {8, key};
-    return reg_mdb(mdb_del(kp_call_wtxn(call), s_dbi(call, REG_DB_ORGS), &k, NULL));
+    return kp_raw_del(tx, REG_DB_ORGS, key, sizeof key, NULL);
 }
 
 int
-reg_uniq_get(kp_call_t *call, char tag, const char *v, uint64_t *id)
+reg_uniq_get(kp_tx_t *tx, char tag, const char *v, uint64_t *id)
 {
     *id = 0;
     size_t n = strlen(v);
@@ -329,169 +497,60 @@ reg_uniq_get(kp_call_t *call, char tag, const char *v, uint64_t *id)
     uint8_t key[64];
     key[0] = (uint8_t)tag;
     memcpy(key + 1, v, n);
-    MDB_val k = {n + 1, key}, d;
-    int rc = mdb_get(kp_call_txn(call), s_dbi(call, REG_DB_UNIQ), &k, &d);
-    if (rc == 0 && d.mv_size == 8)
-        *id = kp_be64_get(d.mv_data);
-    return rc == MDB_NOTFOUND ? 0 : reg_mdb(rc);
-}
-
-int
-reg_org_by_name(kp_call_t *call, const char *name_fi, const char *home, uint64_t *id)
-{
-    *id = 0;
-    uint8_t pos[POS_MAX];
-    size_t n = reg_sortkey(name_fi, pos, REG_SK_MAX);
-    pos[n] = 0;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(kp_call_txn(call), s_dbi(call, REG_DB_BYNAME), &cur);
-    if (rc)
-        return reg_mdb(rc);
-    MDB_val k = {n + 1, pos}, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size == n + 9 && memcmp(k.mv_data, pos, n + 1) == 0) {
-        const uint8_t *s = v.mv_data;
-        if (v.mv_size >= 9 && memcmp(s + 6, home, 3) == 0) {
-            *id = kp_be64_get((const uint8_t *)k.mv_data + n + 1);
-            break;
-        }
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : reg_mdb(rc);
-}
-
-/* ---- search ------------------------------------------------------------------------------ */
-
-typedef struct {
-    uint8_t w[REG_WORD_MAX];
-    size_t n;
-} qword_t;
-
-typedef struct {
-    qword_t q[REG_QUERY_WORDS];
-    unsigned qn;
-    const char *muni;
-    int field;
-    const char *net;
-    size_t net_len;
-    int status;
-} filter_t;
-
-static void
-s_qword(void *arg, const uint8_t *w, size_t n)
-{
-    filter_t *f = arg;
-    if (f->qn >= REG_QUERY_WORDS)
-        return;
-    memcpy(f->q[f->qn].w, w, n);
-    f->q[f->qn++].n = n;
-}
-
-/* Does the summary s (len n) pass every filter? */
-static bool
-s_match(const filter_t *f, const uint8_t *s, size_t n)
-{
-    if (n < 7)
-        return false;
-    if (f->status && s[0] != f->status)
-        return false;
-    uint32_t bits = ((uint32_t)s[1] << 24) | ((uint32_t)s[2] << 16) | ((uint32_t)s[3] << 8) | s[4];
-    if (f->field && !(bits & (1u << (f->field & 31))))
-        return false;
-    size_t i = 5;
-    unsigned mn = s[i++];
-    bool ok = !f->muni;
-    for (unsigned k = 0; k < mn && i + 3 <= n; k++, i += 3)
-        if (f->muni && memcmp(s + i, f->muni, 3) == 0)
-            ok = true;
-    if (!ok || i >= n)
-        return false;
-    unsigned nn = s[i++];
-    ok = !f->net;
-    for (unsigned k = 0; k < nn && i < n; k++) {
-        size_t l = s[i++];
-        if (f->net && l == f->net_len && i + l <= n && memcmp(s + i, f->net, l) == 0)
-            ok = true;
-        i += l;
-    }
-    if (!ok)
-        return false;
-    /* Words: every query word is a prefix of some name word. */
-    for (unsigned q = 0; q < f->qn; q++) {
-        const qword_t *w = &f->q[q];
-        bool hit = false;
-        size_t j = i;
-        while (j < n && !hit) {
-            size_t e = j;
-            while (e < n && s[e] != ' ')
-                e++;
-            if (e - j >= w->n && memcmp(s + j, w->w, w->n) == 0)
-                hit = true;
-            j = e + 1;
-        }
-        if (!hit)
-            return false;
-    }
-    return true;
-}
-
-typedef struct {
-    kp_call_t *call;
-    const filter_t *f;
-    Kumppani__V1__SearchReply *out;
-    unsigned limit;
-    uint8_t last[POS_MAX]; /* the last position examined */
-    size_t last_len;
-    bool more;
-    unsigned scanned;
-} page_t;
-
-/* Checks the candidate at pos against the filters (reading its summary unless given) and
- * adds it to the page. Returns 1 when the page is full, 0 to go on, or a KP error. */
-static int
-s_take(page_t *p, const uint8_t *pos, size_t pl, const MDB_val *summary)
-{
-    MDB_val v;
-    if (p->out->n_organisations >= p->limit) {
-        /* One more match exists beyond the page: there is a next page. */
-        if (!summary) {
-            MDB_val k = {pl, (void *)pos};
-            int rc = mdb_get(kp_call_txn(p->call), s_dbi(p->call, REG_DB_BYNAME), &k, &v);
-            if (rc)
-                return rc == MDB_NOTFOUND ? 0 : reg_mdb(rc);
-            summary = &v;
-        }
-        if (s_match(p->f, summary->mv_data, summary->mv_size)) {
-            p->more = true;
-            return 1;
-        }
-        return 0;
-    }
-    p->scanned++;
-    memcpy(p->last, pos, pl);
-    p->last_len = pl;
-    if (!summary) {
-        MDB_val k = {pl, (void *)pos};
-        int rc = mdb_get(kp_call_txn(p->call), s_dbi(p->call, REG_DB_BYNAME), &k, &v);
-        if (rc)
-            return rc == MDB_NOTFOUND ? 0 : reg_mdb(rc);
-        summary = &v;
-    }
-    if (!s_match(p->f, summary->mv_data, summary->mv_size))
-        return 0;
-    reg_org_t *o;
+    MDB_val d;
     bool found;
-    int rc = reg_org_get(p->call, kp_be64_get(pos + pl - 8), &o, &found);
-    if (rc)
-        return rc;
-    if (found)
-        p->out->organisations[p->out->n_organisations++] = o;
+    int rc = kp_raw_get(tx, REG_DB_UNIQ, key, n + 1, &d, &found);
+    if (!rc && found && d.mv_size == 8)
+        *id = kp_be64_get(d.mv_data);
+    return rc;
+}
+
+typedef struct {
+    size_t n;
+    const char *home;
+    uint64_t *id;
+} by_name_t;
+
+static int
+s_by_name_one(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    by_name_t *c = arg;
+    const uint8_t *s = v->mv_data;
+    if (k->mv_size != c->n + 9)
+        return 1; /* a longer name with this one as its prefix: past the run */
+    if (v->mv_size >= 9 && memcmp(s + 6, c->home, 3) == 0) {
+        *c->id = kp_be64_get((const uint8_t *)k->mv_data + c->n + 1);
+        return 1;
+    }
     return 0;
 }
 
-static int
-s_cmp_pos(const void *a, const void *b)
+int
+reg_org_by_name(kp_tx_t *tx, const char *name_fi, const char *home, uint64_t *id)
+{
+    *id = 0;
+    uint8_t pos[REG_POS_MAX];
+    size_t n = reg_sortkey(name_fi, pos, REG_SK_MAX);
+    pos[n] = 0;
+    by_name_t c = {n, home, id};
+    int rc = kp_rec_each(tx, REG_DB_BYNAME, pos, n + 1, pos, n + 1, s_by_name_one, &c);
+    return rc > 0 ? 0 : rc;
+}
+
+/* ---- search's index walks (search.c plans the search and intersects the streams) -------
+ *
+ * A stream gives, in collation order, the positions ("sk 0 id") of the organisations that
+ * satisfy one term: a facet (one run of the facets index under "tag value 0"), a query word
+ * (one run of the words index per distinct indexed word it is a prefix of, merged), or a
+ * query word's few entries collected and sorted. seek(x) moves a stream to its first
+ * position >= x. The intersection leapfrogs: each stream in turn seeks to the highest
+ * position seen so far until all agree (MDB_SET_RANGE on a cursor already near the target
+ * stays in its leaf page), so the work follows the sparsest term, not the longest scan. */
+
+#define EST_CAP 64 /* entries counted to rank the streams by selectivity */
+
+int
+reg_pos_cmp(const void *a, const void *b)
 {
     const MDB_val *x = a, *y = b;
     size_t n = x->mv_size < y->mv_size ? x->mv_size : y->mv_size;
@@ -499,26 +558,25 @@ s_cmp_pos(const void *a, const void *b)
     return c ? c : (x->mv_size > y->mv_size) - (x->mv_size < y->mv_size);
 }
 
-static int
-s_pos_cmp_raw(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+int
+reg_summary_get(kp_tx_t *tx, const uint8_t *pos, size_t pos_len, MDB_val *val, bool *found)
 {
-    MDB_val x = {an, (void *)a}, y = {bn, (void *)b};
-    return s_cmp_pos(&x, &y);
+    return kp_raw_get(tx, REG_DB_BYNAME, pos, pos_len, val, found);
 }
 
 /* Collects the positions of index entries whose word starts with w, up to max; returns the
  * count, or max + 1 when there are more. */
 static int
-s_collect_word(kp_call_t *call, const qword_t *w, MDB_val *v, unsigned max, unsigned *n_out)
+s_collect_word(kp_tx_t *tx, const uint8_t *w, size_t wn, MDB_val *v, unsigned max, unsigned *n_out)
 {
     MDB_cursor *cur;
-    int rc = mdb_cursor_open(kp_call_txn(call), s_dbi(call, REG_DB_WORDS), &cur);
+    int rc = mdb_cursor_open(tx->txn, kp_tx_dbi(tx, REG_DB_WORDS), &cur);
     if (rc)
-        return reg_mdb(rc);
-    MDB_val k = {w->n, (void *)w->w}, d;
+        return kp_tx_err(tx, "cursor", REG_DB_WORDS, rc);
+    MDB_val k = {wn, (void *)w}, d;
     unsigned n = 0;
     rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size >= w->n && memcmp(k.mv_data, w->w, w->n) == 0) {
+    while (rc == 0 && k.mv_size >= wn && memcmp(k.mv_data, w, wn) == 0) {
         if (n >= max) {
             n++;
             break;
@@ -534,52 +592,11 @@ s_collect_word(kp_call_t *call, const qword_t *w, MDB_val *v, unsigned max, unsi
     }
     mdb_cursor_close(cur);
     *n_out = n;
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : reg_mdb(rc);
+    return kp_tx_err(tx, "each", REG_DB_WORDS, rc);
 }
 
-static int
-s_hex_val(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* ---- candidate streams and their intersection ------------------------------------------
-
- * A stream gives, in collation order, the positions ("sk 0 id") of the organisations that
- * satisfy one term: a facet (one run of the facets index under "tag value 0"), a query word
- * (one run of the words index per distinct indexed word it is a prefix of, merged), or a
- * query word's few entries collected and sorted. seek(x) moves a stream to its first
- * position >= x. The intersection leapfrogs: each stream in turn seeks to the highest
- * position seen so far until all agree (MDB_SET_RANGE on a cursor already near the target
- * stays in its leaf page), so the work follows the sparsest term, not the longest scan. */
-
-#define RUNS_MAX 16        /* distinct indexed words one query word may run as cursors */
-#define EST_CAP 64         /* entries counted to rank the streams by selectivity */
-#define STEP_BUDGET 200000 /* seeks per page at most */
-#define PRE_MAX 96
-
-typedef struct {
-    unsigned n; /* runs; 0 for an array stream */
-    MDB_cursor *cur[RUNS_MAX];
-    uint8_t pre[RUNS_MAX][PRE_MAX];
-    size_t pre_len[RUNS_MAX];
-    MDB_val head[RUNS_MAX]; /* current position, mv_data NULL when not positioned */
-    bool ended[RUNS_MAX];
-    MDB_val *arr; /* array stream: sorted, distinct positions */
-    unsigned arr_n, arr_i;
-    /* rank: exact count below EST_CAP, else dense and reaching est (the EST_CAP-th entry) */
-    unsigned est_n;
-    bool dense;
-    uint8_t est[POS_MAX];
-    size_t est_len;
-} stream_t;
-
-static void
-s_stream_close(stream_t *s)
+void
+reg_stream_close(reg_stream_t *s)
 {
     for (unsigned i = 0; i < s->n; i++)
         if (s->cur[i])
@@ -589,14 +606,16 @@ s_stream_close(stream_t *s)
 
 /* Adds the run "pre" (a facet's or an indexed word's key prefix, ending in 0) to s. */
 static int
-s_stream_run(kp_call_t *call, unsigned db, stream_t *s, const uint8_t *pre, size_t pl)
+s_stream_run(kp_tx_t *tx, unsigned db, reg_stream_t *s, const uint8_t *pre, size_t pl)
 {
     unsigned i = s->n;
-    if (i >= RUNS_MAX || pl > PRE_MAX)
+    if (i >= REG_RUNS_MAX || pl > REG_PRE_MAX)
         return KP_EINVAL;
-    int rc = mdb_cursor_open(kp_call_txn(call), s_dbi(call, db), &s->cur[i]);
+    int rc = mdb_cursor_open(tx->txn, kp_tx_dbi(tx, db), &s->cur[i]);
     if (rc)
-        return reg_mdb(rc);
+        return kp_tx_err(tx, "cursor", db, rc);
+    s->tx = tx;
+    s->db = db;
     memcpy(s->pre[i], pre, pl);
     s->pre_len[i] = pl;
     s->head[i] = (MDB_val){0, NULL};
@@ -605,15 +624,13 @@ s_stream_run(kp_call_t *call, unsigned db, stream_t *s, const uint8_t *pre, size
     return 0;
 }
 
-/* Moves s to its first position >= x (xl bytes; 0 for the start); *out is it, or mv_data
- * NULL at the end. */
-static int
-s_seek(stream_t *s, const uint8_t *x, size_t xl, MDB_val *out, unsigned *steps)
+int
+reg_stream_seek(reg_stream_t *s, const uint8_t *x, size_t xl, MDB_val *out, unsigned *steps)
 {
     *out = (MDB_val){0, NULL};
     MDB_val xv = {xl, (void *)x};
     if (!s->n) {
-        while (s->arr_i < s->arr_n && s_cmp_pos(&s->arr[s->arr_i], &xv) < 0)
+        while (s->arr_i < s->arr_n && reg_pos_cmp(&s->arr[s->arr_i], &xv) < 0)
             s->arr_i++;
         if (s->arr_i < s->arr_n)
             *out = s->arr[s->arr_i];
@@ -622,8 +639,8 @@ s_seek(stream_t *s, const uint8_t *x, size_t xl, MDB_val *out, unsigned *steps)
     for (unsigned i = 0; i < s->n; i++) {
         if (s->ended[i])
             continue;
-        if (!s->head[i].mv_data || s_cmp_pos(&s->head[i], &xv) < 0) {
-            uint8_t key[PRE_MAX + POS_MAX + 1];
+        if (!s->head[i].mv_data || reg_pos_cmp(&s->head[i], &xv) < 0) {
+            uint8_t key[REG_PRE_MAX + REG_POS_MAX + 1];
             size_t pl = s->pre_len[i];
             memcpy(key, s->pre[i], pl);
             memcpy(key + pl, x, xl);
@@ -636,18 +653,17 @@ s_seek(stream_t *s, const uint8_t *x, size_t xl, MDB_val *out, unsigned *steps)
                 s->ended[i] = true;
                 continue;
             } else {
-                return reg_mdb(rc);
+                return kp_tx_err(s->tx, "seek", s->db, rc);
             }
         }
-        if (!out->mv_data || s_cmp_pos(&s->head[i], out) < 0)
+        if (!out->mv_data || reg_pos_cmp(&s->head[i], out) < 0)
             *out = s->head[i];
     }
     return 0;
 }
 
-/* Counts s's entries from x up to EST_CAP; leaves its runs unpositioned. */
-static int
-s_estimate(stream_t *s, const uint8_t *x, size_t xl)
+int
+reg_stream_estimate(reg_stream_t *s, const uint8_t *x, size_t xl)
 {
     s->est_n = 0;
     s->dense = false;
@@ -656,7 +672,7 @@ s_estimate(stream_t *s, const uint8_t *x, size_t xl)
         return 0;
     }
     for (unsigned i = 0; i < s->n; i++) {
-        uint8_t key[PRE_MAX + POS_MAX + 1];
+        uint8_t key[REG_PRE_MAX + REG_POS_MAX + 1];
         size_t pl = s->pre_len[i];
         memcpy(key, s->pre[i], pl);
         memcpy(key + pl, x, xl);
@@ -667,7 +683,7 @@ s_estimate(stream_t *s, const uint8_t *x, size_t xl)
             if (++c == EST_CAP) {
                 size_t el = k.mv_size - pl;
                 MDB_val e = {el, (uint8_t *)k.mv_data + pl}, o = {s->est_len, s->est};
-                if (el <= POS_MAX && (!s->dense || s_cmp_pos(&e, &o) < 0)) {
+                if (el <= REG_POS_MAX && (!s->dense || reg_pos_cmp(&e, &o) < 0)) {
                     memcpy(s->est, e.mv_data, el);
                     s->est_len = el;
                 }
@@ -677,48 +693,45 @@ s_estimate(stream_t *s, const uint8_t *x, size_t xl)
             rc = mdb_cursor_get(s->cur[i], &k, &d, MDB_NEXT);
         }
         if (rc && rc != MDB_NOTFOUND)
-            return reg_mdb(rc);
+            return kp_tx_err(s->tx, "estimate", s->db, rc);
         s->est_n += c;
         s->head[i] = (MDB_val){0, NULL};
     }
     return 0;
 }
 
-/* Sparsest first: exact small counts ascending, then dense streams whose EST_CAP-th entry
- * lies furthest along the order. */
-static int
-s_stream_rank(const void *a, const void *b)
+int
+reg_stream_facet(kp_tx_t *tx, reg_stream_t *s, uint8_t tag, const void *v, size_t vlen)
 {
-    const stream_t *x = *(stream_t *const *)a, *y = *(stream_t *const *)b;
-    if (x->dense != y->dense)
-        return x->dense ? 1 : -1;
-    if (!x->dense)
-        return (x->est_n > y->est_n) - (x->est_n < y->est_n);
-    return -s_pos_cmp_raw(x->est, x->est_len, y->est, y->est_len);
+    uint8_t pre[REG_PRE_MAX];
+    if (vlen + 2 > sizeof pre)
+        return KP_EINVAL;
+    pre[0] = tag;
+    memcpy(pre + 1, v, vlen);
+    pre[vlen + 1] = 0;
+    return s_stream_run(tx, REG_DB_FACETS, s, pre, vlen + 2);
 }
 
-/* A query word's stream: its runs, or (many distinct words) its few entries sorted.
- * *usable false when it matches too much to be a stream (the summary checks it). */
-static int
-s_word_stream(kp_call_t *call, const qword_t *w, stream_t *s, bool *usable)
+int
+reg_stream_word(kp_tx_t *tx, reg_stream_t *s, const uint8_t *w, size_t wn, bool *usable)
 {
     MDB_cursor *scan;
     *usable = false;
-    int rc = mdb_cursor_open(kp_call_txn(call), s_dbi(call, REG_DB_WORDS), &scan);
+    int rc = mdb_cursor_open(tx->txn, kp_tx_dbi(tx, REG_DB_WORDS), &scan);
     if (rc)
-        return reg_mdb(rc);
+        return kp_tx_err(tx, "cursor", REG_DB_WORDS, rc);
     uint8_t key[REG_WORD_MAX + 2];
-    MDB_val k = {w->n, (void *)w->w}, d;
+    MDB_val k = {wn, (void *)w}, d;
     unsigned distinct = 0;
     rc = mdb_cursor_get(scan, &k, &d, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size >= w->n && memcmp(k.mv_data, w->w, w->n) == 0) {
+    while (rc == 0 && k.mv_size >= wn && memcmp(k.mv_data, w, wn) == 0) {
         const uint8_t *z = memchr(k.mv_data, 0, k.mv_size);
         size_t l = z ? (size_t)(z - (const uint8_t *)k.mv_data) : 0;
-        if (!z || l > REG_WORD_MAX || ++distinct > RUNS_MAX)
+        if (!z || l > REG_WORD_MAX || ++distinct > REG_RUNS_MAX)
             break;
         memcpy(key, k.mv_data, l);
         key[l] = 0;
-        if ((rc = s_stream_run(call, REG_DB_WORDS, s, key, l + 1)))
+        if ((rc = s_stream_run(tx, REG_DB_WORDS, s, key, l + 1)))
             break;
         key[l] = 1; /* past every "word 0 ..." */
         k = (MDB_val){l + 1, key};
@@ -726,28 +739,28 @@ s_word_stream(kp_call_t *call, const qword_t *w, stream_t *s, bool *usable)
     }
     mdb_cursor_close(scan);
     if (rc && rc != MDB_NOTFOUND) {
-        s_stream_close(s);
-        return rc < 0 ? rc : reg_mdb(rc);
+        reg_stream_close(s);
+        return rc < 0 ? rc : kp_tx_err(tx, "words", REG_DB_WORDS, rc);
     }
-    if (distinct <= RUNS_MAX) {
+    if (distinct <= REG_RUNS_MAX) {
         *usable = true;
         return 0;
     }
-    s_stream_close(s);
+    reg_stream_close(s);
     unsigned n;
-    if ((rc = s_collect_word(call, w, NULL, WORDS_COLLECT_MAX, &n)))
+    if ((rc = s_collect_word(tx, w, wn, NULL, WORDS_COLLECT_MAX, &n)))
         return rc;
     if (n > WORDS_COLLECT_MAX)
         return 0;
-    MDB_val *v = kp_arena_alloc(kp_call_arena(call), (n + 1) * sizeof *v);
+    MDB_val *v = kp_arena_alloc(tx->arena, (n + 1) * sizeof *v);
     if (!v)
         return KP_ENOMEM;
-    if ((rc = s_collect_word(call, w, v, WORDS_COLLECT_MAX, &n)))
+    if ((rc = s_collect_word(tx, w, wn, v, WORDS_COLLECT_MAX, &n)))
         return rc;
-    qsort(v, n, sizeof *v, s_cmp_pos);
+    qsort(v, n, sizeof *v, reg_pos_cmp);
     unsigned m = 0;
     for (unsigned i = 0; i < n; i++)
-        if (!m || s_cmp_pos(&v[i], &v[m - 1]) != 0)
+        if (!m || reg_pos_cmp(&v[i], &v[m - 1]) != 0)
             v[m++] = v[i];
     s->arr = v;
     s->arr_n = m;
@@ -756,205 +769,45 @@ s_word_stream(kp_call_t *call, const qword_t *w, stream_t *s, bool *usable)
     return 0;
 }
 
-/* Leapfrogs the streams (ranked) from just after the cursor, taking every position all of
- * them hold until the page is full or the budget is spent. */
+typedef struct {
+    size_t pn;
+    const uint8_t *start;
+    size_t start_len;
+    bool summaries;
+    int (*fn)(void *, const uint8_t *, size_t, const MDB_val *);
+    void *arg;
+} walk_t;
+
 static int
-s_leapfrog(page_t *p, stream_t **st, unsigned k, const uint8_t *cur_pos, size_t cur_len)
+s_walk_one(void *arg, const MDB_val *k, const MDB_val *v)
 {
-    uint8_t x[POS_MAX + 1];
-    size_t xl = cur_len;
-    memcpy(x, cur_pos, cur_len);
-    if (cur_len)
-        x[xl++] = 0; /* strictly after the cursor */
-    unsigned agree = 0, i = 0, steps = 0;
-    for (;;) {
-        MDB_val y;
-        int rc = s_seek(st[i], x, xl, &y, &steps);
-        if (rc)
-            return rc;
-        if (!y.mv_data || y.mv_size > POS_MAX)
-            break;
-        if (agree && s_pos_cmp_raw(y.mv_data, y.mv_size, x, xl) == 0) {
-            agree++;
-        } else {
-            memcpy(x, y.mv_data, y.mv_size);
-            xl = y.mv_size;
-            agree = 1;
-        }
-        if (agree == k || steps >= STEP_BUDGET) {
-            /* All agree (or the budget is spent: settle this one by its summary). */
-            rc = s_take(p, x, xl, NULL);
-            if (rc) {
-                p->scanned += steps;
-                return rc < 0 ? rc : 0;
-            }
-            if (agree != k) {
-                p->more = true;
-                break;
-            }
-            x[xl++] = 0;
-            agree = 0;
-        }
-        i = (i + 1) % k;
-    }
-    p->scanned += steps;
-    return 0;
+    walk_t *w = arg;
+    if (k->mv_size <= w->pn || (w->start_len > w->pn && k->mv_size == w->start_len &&
+                                memcmp(k->mv_data, w->start, w->start_len) == 0))
+        return 0; /* strictly after the cursor */
+    return w->fn(w->arg, (const uint8_t *)k->mv_data + w->pn, k->mv_size - w->pn,
+                 w->summaries ? v : NULL);
 }
 
 int
-reg_search(kp_call_t *call, const Kumppani__V1__SearchRequest *rq, Kumppani__V1__SearchReply *out)
+reg_order_walk(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen, const uint8_t *after,
+               size_t after_len,
+               int (*fn)(void *arg, const uint8_t *pos, size_t pos_len, const MDB_val *summary),
+               void *arg)
 {
-    kp_arena_t *a = kp_call_arena(call);
-    filter_t f = {0};
-    reg_words(rq->query, s_qword, &f);
-    f.muni = rq->municipality[0] ? rq->municipality : NULL;
-    f.field = rq->field;
-    f.net = rq->network[0] ? rq->network : NULL;
-    f.net_len = strlen(rq->network);
-    f.status = rq->status;
-    page_t p = {.call = call, .f = &f, .out = out, .limit = rq->limit ? rq->limit : 20};
-    out->organisations = kp_arena_alloc(a, p.limit * sizeof *out->organisations);
-    if (!out->organisations)
-        return KP_ENOMEM;
-
-    /* The cursor: hex of a position "sk 0 id". */
-    uint8_t cur_pos[POS_MAX];
-    size_t cur_len = strlen(rq->cursor) / 2;
-    if (strlen(rq->cursor) % 2 || cur_len > POS_MAX || (cur_len && cur_len < 9))
-        return KP_EINVAL;
-    for (size_t i = 0; i < cur_len; i++) {
-        int h = s_hex_val(rq->cursor[2 * i]), l = s_hex_val(rq->cursor[2 * i + 1]);
-        if (h < 0 || l < 0)
+    uint8_t start[REG_PRE_MAX + REG_POS_MAX];
+    size_t pn = 0;
+    unsigned db = REG_DB_BYNAME;
+    if (tag) {
+        if (vlen + 2 > REG_PRE_MAX || after_len > REG_POS_MAX)
             return KP_EINVAL;
-        cur_pos[i] = (uint8_t)(h * 16 + l);
+        db = REG_DB_FACETS;
+        start[pn++] = tag;
+        memcpy(start + pn, v, vlen);
+        pn += vlen;
+        start[pn++] = 0;
     }
-    if (cur_len && (cur_pos[cur_len - 9] != 0 || memchr(cur_pos, 0, cur_len - 9)))
-        return KP_EINVAL;
-
-    int rc = 0;
-    /* 1. Streams: every facet given and every query word that can run as one, ranked by
-     *    selectivity and leapfrogged; the summary then checks whatever is not a stream. */
-    {
-        stream_t *st[REG_QUERY_WORDS + 4];
-        unsigned k = 0;
-        uint8_t pre[PRE_MAX];
-        size_t pn;
-        for (unsigned i = 0; i < f.qn + 4; i++) {
-            stream_t *s = kp_arena_alloc(a, sizeof *s);
-            if (!s)
-                rc = KP_ENOMEM;
-            else
-                memset(s, 0, sizeof *s);
-            pn = 0;
-            if (!rc && i < f.qn) {
-                bool usable;
-                rc = s_word_stream(call, &f.q[i], s, &usable);
-                if (!rc && usable)
-                    st[k++] = s;
-                continue;
-            }
-            if (rc)
-                break;
-            if (i == f.qn && f.muni) {
-                pre[pn++] = 'm';
-                memcpy(pre + pn, f.muni, 3);
-                pn += 3;
-            } else if (i == f.qn + 1 && f.field) {
-                pre[pn++] = 'f';
-                pre[pn++] = (uint8_t)f.field;
-            } else if (i == f.qn + 2 && f.net && f.net_len < PRE_MAX - 2) {
-                pre[pn++] = 'n';
-                memcpy(pre + pn, f.net, f.net_len);
-                pn += f.net_len;
-            } else if (i == f.qn + 3 && f.status) {
-                pre[pn++] = 's';
-                pre[pn++] = (uint8_t)f.status;
-            } else {
-                continue;
-            }
-            pre[pn++] = 0;
-            if ((rc = s_stream_run(call, REG_DB_FACETS, s, pre, pn)))
-                break;
-            st[k++] = s;
-        }
-        for (unsigned i = 0; !rc && i < k; i++)
-            rc = s_estimate(st[i], cur_pos, cur_len);
-        if (!rc && k) {
-            qsort(st, k, sizeof *st, s_stream_rank);
-            rc = s_leapfrog(&p, st, k, cur_pos, cur_len);
-        }
-        for (unsigned i = 0; i < k; i++)
-            s_stream_close(st[i]);
-        if (rc)
-            return rc;
-        if (k) {
-            out->scanned = p.scanned;
-            goto done;
-        }
-    }
-
-    /* 2. An ordered stream: a facet if one is given, else every name. */
-    {
-        uint8_t prefix[80];
-        size_t pn = 0;
-        unsigned db = REG_DB_BYNAME;
-        if (f.muni || f.net || f.field || f.status) {
-            db = REG_DB_FACETS;
-            if (f.muni) {
-                prefix[pn++] = 'm';
-                memcpy(prefix + pn, f.muni, 3);
-                pn += 3;
-            } else if (f.net) {
-                prefix[pn++] = 'n';
-                memcpy(prefix + pn, f.net, f.net_len);
-                pn += f.net_len;
-            } else if (f.field) {
-                prefix[pn++] = 'f';
-                prefix[pn++] = (uint8_t)f.field;
-            } else {
-                prefix[pn++] = 's';
-                prefix[pn++] = (uint8_t)f.status;
-            }
-            prefix[pn++] = 0;
-        }
-        uint8_t start[80 + POS_MAX];
-        memcpy(start, prefix, pn);
-        memcpy(start + pn, cur_pos, cur_len);
-        MDB_cursor *cur;
-        if ((rc = mdb_cursor_open(kp_call_txn(call), s_dbi(call, db), &cur)))
-            return reg_mdb(rc);
-        MDB_val k = {pn + cur_len, start}, v;
-        rc = mdb_cursor_get(cur, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
-        if (rc == 0 && cur_len && k.mv_size == pn + cur_len &&
-            memcmp(k.mv_data, start, k.mv_size) == 0)
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT); /* strictly after the cursor */
-        int trc = 0;
-        while (rc == 0 && k.mv_size > pn && memcmp(k.mv_data, prefix, pn) == 0) {
-            if (p.scanned >= SCAN_BUDGET && p.out->n_organisations < p.limit) {
-                p.more = true; /* budget spent: the cursor says where to go on */
-                break;
-            }
-            const uint8_t *pos = (const uint8_t *)k.mv_data + pn;
-            trc = s_take(&p, pos, k.mv_size - pn, db == REG_DB_BYNAME ? &v : NULL);
-            if (trc)
-                break;
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        }
-        mdb_cursor_close(cur);
-        if (trc < 0)
-            return trc;
-        if (rc && rc != MDB_NOTFOUND)
-            return reg_mdb(rc);
-        out->scanned = p.scanned;
-    }
-done:
-    if (p.more && p.last_len) {
-        char *hex = kp_arena_alloc(a, p.last_len * 2 + 1);
-        if (!hex)
-            return KP_ENOMEM;
-        for (size_t i = 0; i < p.last_len; i++)
-            snprintf(hex + 2 * i, 3, "%02x", p.last[i]);
-        out->next_cursor = hex;
-    }
-    return 0;
+    memcpy(start + pn, after, after_len);
+    walk_t w = {pn, start, pn + after_len, db == REG_DB_BYNAME, fn, arg};
+    return kp_rec_each(tx, db, start, pn + after_len, start, pn, s_walk_one, &w);
 }

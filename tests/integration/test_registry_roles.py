@@ -1,10 +1,11 @@
 # timeout: 120
 """Registry people and roles with dates, coverage (municipalities without a current contact
 person; contact persons without a contact-person meeting in N months, learned from the events
-service's log), and erasure of a person (PersonErased; no personal data in the log)."""
+service's log; a meeting organised by an organisation counts for the contact persons who
+represent it), and erasure of a person (PersonErased; no personal data in the log)."""
 import time
 
-from kp_harness import E, OK, PII, Suite, V, body, check, done
+from kp_harness import E, OK, PII, Suite, V, body, check, done, set_clock
 from kp_registry import EP, R, head, register, replay, start_registry
 
 DAY_MS = 86400 * 1000
@@ -12,8 +13,9 @@ s = Suite()
 try:
     s.events()
     # The registry's clock runs 30 days ahead: a meeting created for next week is then past.
-    start_registry(s, ["--clock-offset-ms", str(30 * DAY_MS)], events=True)
+    start_registry(s, ["--test-clock", "on"], events=True)
     c = s.client(s.reg_api)
+    set_clock(c, 30 * DAY_MS)
     ev = s.client(s.ev_api)
 
     def add_person(key, name, email):
@@ -88,9 +90,30 @@ try:
     check([x.person.id for x in idle.contact_persons] == [liisa] and
           idle.contact_persons[0].last_meeting_unix == 0,
           "idle: only Alavus's contact person (Seinäjoki met)")
-
-    # Ending Alavus's contact person makes Alavus a gap and removes her from idle.
     rid = [x.role.id for x in idle.contact_persons][0]
+
+    # A contact-person meeting organised by the organisation Liisa represents, held in
+    # Seinäjoki: she convened it, so she is no longer idle (the organiser is EventInfo's
+    # organiser_organisation_id; the registry used to look for a field EventInfo lacks, and
+    # counted such a meeting only for Seinäjoki's contact person).
+    applied = idle.events_applied_seq
+    r = ev.call("events.event.create", V.CreateEventRequest(
+        kind=V.KIND_CONTACT_PERSON_MEETING, title="Järjestötapaaminen", municipality_code="743",
+        start_unix=now + 8 * 86400, end_unix=now + 8 * 86400 + 3600, language="fi",
+        organiser_organisation_id=org.id), key="m2")
+    check(r.status.code == OK, "meeting organised by an organisation: %s" % r.status.message)
+    end = time.time() + 10
+    while time.time() < end:
+        idle = body(c.call("registry.coverage.idle", R.CoverageIdleRequest(months=6)),
+                    R.CoverageIdleReply)
+        if idle.events_applied_seq > applied:
+            break
+        time.sleep(0.2)
+    check(idle.events_applied_seq > applied, "registry applied the second meeting")
+    check(list(idle.contact_persons) == [],
+          "idle: Liisa convened through her organisation (organiser_organisation_id)")
+
+    # Ending Alavus's contact person makes Alavus a gap.
     r = c.call("registry.role.end", R.EndRoleRequest(role_id=rid))
     check(r.status.code == OK and replay(c, head(c))[0].type == "ContactPersonEnded",
           "end a role: ContactPersonEnded")

@@ -1,0 +1,263 @@
+/*  registry/organisation.c: organisations (register, update, dissolve, remove, get).
+ *
+ *  An organisation is identified by its id; business_id (Y-tunnus) and association_number are
+ *  unique among organisations when given (CONFLICT names the other one). An update with fields
+ *  equal to the stored ones writes nothing and emits no event. Dissolving keeps the record
+ *  (status DISSOLVED, dissolved_on) and ends the roles held in it; removing deletes the record
+ *  and its index entries and ends its roles; both emit their event. CSV import writes through
+ *  reg_org_write too, so every change, whatever its source, carries the same event. */
+#include "kp_err.h"
+#include "kp_log.h"
+#include "registry.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void
+s_reply_org(kp_call_t *call, reg_org_t *o)
+{
+    Kumppani__V1__OrganisationReply r = KUMPPANI__V1__ORGANISATION_REPLY__INIT;
+    r.organisation = o;
+    kp_call_ok(call, &r.base);
+}
+
+/* The organisation named by a request's id, or NULL after answering INVALID / NOT_FOUND. */
+static reg_org_t *
+s_load(kp_tx_t *tx, uint64_t id)
+{
+    if (!reg_need_id(tx->call, "id", id))
+        return NULL;
+    return kp_rec_load(tx, REG_DB_ORGS, id, &kumppani__v1__organisation__descriptor, "id",
+                       "organisation");
+}
+
+/* CONFLICT if business_id or association_number belongs to another organisation. Returns
+ * NULL or the reason. */
+static const char *
+s_uniq_check(kp_tx_t *tx, const reg_fields_t *f, uint64_t self_id, char *why, size_t wl)
+{
+    uint64_t other;
+    if (reg_uniq_get(tx, 'b', f->business_id, &other) == 0 && other && other != self_id) {
+        snprintf(why, wl, "field 'business_id': already registered to organisation %llu",
+                 (unsigned long long)other);
+        return why;
+    }
+    if (reg_uniq_get(tx, 'a', f->association_number, &other) == 0 && other && other != self_id) {
+        snprintf(why, wl, "field 'association_number': already registered to organisation %llu",
+                 (unsigned long long)other);
+        return why;
+    }
+    return NULL;
+}
+
+int
+reg_org_write(kp_tx_t *tx, reg_org_t *old, reg_fields_t *f, int status, reg_org_t **out)
+{
+    reg_org_t *o = kp_arena_alloc(tx->arena, sizeof *o);
+    if (!o)
+        return KP_ENOMEM;
+    kumppani__v1__organisation__init(o);
+    int rc;
+    if (old) {
+        *o = *old;
+    } else {
+        if ((rc = kp_tx_next_id(tx, "org", &o->id)))
+            return rc;
+        o->created_ms = tx->now_ms;
+        o->dissolved_on = "";
+    }
+    o->fields = f;
+    o->status = status;
+    if (status == REG_DISSOLVED && !o->dissolved_on[0]) {
+        char *d = kp_arena_alloc(tx->arena, 11);
+        if (!d)
+            return KP_ENOMEM;
+        reg_today(tx, d);
+        o->dissolved_on = d;
+    }
+    o->updated_ms = tx->now_ms;
+    Kumppani__V1__OrganisationReply r = KUMPPANI__V1__ORGANISATION_REPLY__INIT;
+    r.organisation = o;
+    const char *type = !old ? "OrganisationRegistered"
+                       : (status == REG_DISSOLVED && old->status != REG_DISSOLVED)
+                           ? "OrganisationDissolved"
+                           : "OrganisationUpdated";
+    if ((rc = reg_org_put(tx, o, old)) || (rc = kp_tx_emit(tx, type, &r.base)))
+        return rc;
+    kp_log_info(old ? "org.updated" : "org.registered", "org=%llu", (unsigned long long)o->id);
+    *out = o;
+    return 0;
+}
+
+bool
+reg_fields_equal(kp_tx_t *tx, const reg_fields_t *a, const reg_fields_t *b)
+{
+    size_t la = protobuf_c_message_get_packed_size(&a->base);
+    size_t lb = protobuf_c_message_get_packed_size(&b->base);
+    if (la != lb)
+        return false;
+    uint8_t *x = kp_arena_alloc(tx->arena, la + 1);
+    uint8_t *y = kp_arena_alloc(tx->arena, lb + 1);
+    if (!x || !y)
+        return false;
+    protobuf_c_message_pack(&a->base, x);
+    protobuf_c_message_pack(&b->base, y);
+    return memcmp(x, y, la) == 0;
+}
+
+void
+reg_org_register(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__RegisterOrganisationRequest *rq = kp_call_body(call);
+    size_t klen;
+    const char *key = kp_call_idem_key(call, &klen);
+    char why[REG_WHY];
+    if (klen == 0) {
+        kp_call_fail(call, REG_C(INVALID), "field 'idempotency_key': required for register");
+        return;
+    }
+    if (!rq->fields) {
+        kp_call_fail(call, REG_C(INVALID), "field 'fields': required");
+        return;
+    }
+    if (kp_call_idem(call, key, klen))
+        return;
+    reg_fields_t *f = rq->fields;
+    const char *r = reg_fields_check(&tx, f, why, sizeof why);
+    if (r) {
+        kp_call_fail(call, REG_C(INVALID), "%s", r);
+        return;
+    }
+    if ((r = s_uniq_check(&tx, f, 0, why, sizeof why))) {
+        kp_call_fail(call, REG_C(CONFLICT), "%s", r);
+        return;
+    }
+    reg_org_t *o;
+    int rc = reg_org_write(&tx, NULL, f, REG_ACTIVE, &o);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    s_reply_org(call, o);
+}
+
+void
+reg_org_update(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__UpdateOrganisationRequest *rq = kp_call_body(call);
+    char why[REG_WHY];
+    reg_org_t *old = s_load(&tx, rq->id);
+    if (!old)
+        return;
+    if (!rq->fields) {
+        kp_call_fail(call, REG_C(INVALID), "field 'fields': required");
+        return;
+    }
+    if (rq->expected_updated_ms && rq->expected_updated_ms != old->updated_ms) {
+        kp_call_fail(call, REG_C(CONFLICT), "organisation changed since expected_updated_ms");
+        return;
+    }
+    const char *r = reg_fields_check(&tx, rq->fields, why, sizeof why);
+    if (r) {
+        kp_call_fail(call, REG_C(INVALID), "%s", r);
+        return;
+    }
+    if ((r = s_uniq_check(&tx, rq->fields, old->id, why, sizeof why))) {
+        kp_call_fail(call, REG_C(CONFLICT), "%s", r);
+        return;
+    }
+    if (reg_fields_equal(&tx, rq->fields, old->fields)) {
+        s_reply_org(call, old); /* nothing changed: no event */
+        return;
+    }
+    reg_org_t *o;
+    int rc = reg_org_write(&tx, old, rq->fields, old->status, &o);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    s_reply_org(call, o);
+}
+
+void
+reg_org_dissolve(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__DissolveOrganisationRequest *rq = kp_call_body(call);
+    reg_org_t *old = s_load(&tx, rq->id);
+    if (!old)
+        return;
+    char today[11];
+    reg_today(&tx, today);
+    if (rq->dissolved_on[0] && !reg_date_valid(rq->dissolved_on)) {
+        kp_call_fail(call, REG_C(INVALID), "field 'dissolved_on': a date YYYY-MM-DD");
+        return;
+    }
+    if (rq->dissolved_on[0] && strcmp(rq->dissolved_on, today) > 0) {
+        kp_call_fail(call, REG_C(INVALID), "field 'dissolved_on': not in the future");
+        return;
+    }
+    if (old->status == REG_DISSOLVED) {
+        kp_call_fail(call, REG_C(CONFLICT), "organisation %llu is already dissolved",
+                     (unsigned long long)old->id);
+        return;
+    }
+    old->dissolved_on = (char *)(rq->dissolved_on[0] ? rq->dissolved_on : "");
+    reg_org_t *o;
+    uint8_t idb[8];
+    kp_be64_put(idb, old->id);
+    int rc = reg_org_write(&tx, old, old->fields, REG_DISSOLVED, &o);
+    if (!rc)
+        rc = reg_end_roles(&tx, 'o', idb, 8, o->dissolved_on, NULL, NULL);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    s_reply_org(call, o);
+}
+
+void
+reg_org_remove(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__OrganisationRef *rq = kp_call_body(call);
+    reg_org_t *old = s_load(&tx, rq->id);
+    if (!old)
+        return;
+    char today[11];
+    reg_today(&tx, today);
+    uint8_t idb[8];
+    kp_be64_put(idb, old->id);
+    int rc = reg_org_del(&tx, old);
+    if (!rc)
+        rc = reg_end_roles(&tx, 'o', idb, 8, today, NULL, NULL);
+    old->status = REG_REMOVED;
+    old->updated_ms = tx.now_ms;
+    Kumppani__V1__OrganisationReply r = KUMPPANI__V1__ORGANISATION_REPLY__INIT;
+    r.organisation = old;
+    if (!rc)
+        rc = kp_tx_emit(&tx, "OrganisationRemoved", &r.base);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_log_info("org.removed", "org=%llu", (unsigned long long)old->id);
+    kp_call_ok(call, &r.base);
+}
+
+void
+reg_org_get_h(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__OrganisationRef *rq = kp_call_body(call);
+    reg_org_t *o = s_load(&tx, rq->id);
+    if (o)
+        s_reply_org(call, o);
+}

@@ -1,0 +1,512 @@
+/*  registry/person.c: people and their roles (add, update, get, erase a person; assign, end and
+ *  list roles).
+ *
+ *  A person holds personal data (name, e-mail, phone), so person.add keeps its own
+ *  idempotency record (key -> id, in pidem) instead of kp_server's (which would keep the reply
+ *  with the name), and events about people carry ids only. Erasing a person ends their
+ *  current roles (each with its event), deletes the record and emits PersonErased; the pidem
+ *  entry stays, so the old key answers NOT_FOUND instead of bringing the person back.
+ *
+ *  Roles have dates: a role is current on day D when start_date <= D and (no end_date or
+ *  D < end_date), so ending a role today makes its municipality a gap today. A person cannot
+ *  hold the same role (kind and target) twice in overlapping dates. Contact persons and
+ *  officials belong to a municipality, representatives and chairs to an active organisation.
+ *  role.list shows the people behind the roles to admins and readers only. */
+#include "kp_check.h"
+#include "kp_err.h"
+#include "kp_log.h"
+#include "registry.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define ROLES_LISTED 1024
+
+/* ---- people ------------------------------------------------------------------------------ */
+
+static bool
+s_person_check(kp_call_t *call, const char *name, const char *email, const char *phone)
+{
+    if (!kp_check_text(call, "name", name, 1, 200) ||
+        !kp_check_text(call, "email", email, 0, 254) || !kp_check_text(call, "phone", phone, 0, 30))
+        return false;
+    char why[REG_WHY];
+    const char *r = reg_contact_why(email, phone, why, sizeof why);
+    if (r) {
+        kp_call_fail(call, REG_C(INVALID), "%s", r);
+        return false;
+    }
+    return true;
+}
+
+/* The person named by a request's id, or NULL after answering INVALID / NOT_FOUND. */
+static reg_person_t *
+s_load(kp_tx_t *tx, const char *field, uint64_t id)
+{
+    if (!reg_need_id(tx->call, field, id))
+        return NULL;
+    return kp_rec_load(tx, REG_DB_PEOPLE, id, &kumppani__v1__person__descriptor, field, "person");
+}
+
+/* Stores p with its event (PersonAdded or PersonUpdated: the id only). */
+static int
+s_person_save(kp_tx_t *tx, const reg_person_t *p, const char *event)
+{
+    int rc = reg_person_put(tx, p);
+    if (rc)
+        return rc;
+    Kumppani__V1__PersonRef ref = KUMPPANI__V1__PERSON_REF__INIT;
+    ref.person_id = p->id;
+    return kp_tx_emit(tx, event, &ref.base);
+}
+
+static void
+s_reply_person(kp_call_t *call, reg_person_t *p)
+{
+    Kumppani__V1__PersonReply r = KUMPPANI__V1__PERSON_REPLY__INIT;
+    r.person = p;
+    kp_call_ok(call, &r.base);
+}
+
+void
+reg_person_add(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__AddPersonRequest *rq = kp_call_body(call);
+    size_t klen;
+    const char *key = kp_call_idem_key(call, &klen);
+    if (klen == 0 || klen > 200) {
+        kp_call_fail(call, REG_C(INVALID),
+                     "field 'idempotency_key': required for add, 1..200 bytes");
+        return;
+    }
+    if (!s_person_check(call, rq->name, rq->email, rq->phone))
+        return;
+    /* Our own idempotency record holds the id only (no personal data; see registry.h). */
+    uint64_t id = 0;
+    bool found;
+    int rc = reg_pidem_get(&tx, key, klen, &id, &found);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    if (found) {
+        reg_person_t *p = s_load(&tx, "person_id", id);
+        if (p)
+            s_reply_person(call, p);
+        return;
+    }
+    reg_person_t p = KUMPPANI__V1__PERSON__INIT;
+    if ((rc = kp_tx_next_id(&tx, "person", &p.id))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    p.name = rq->name;
+    p.email = rq->email;
+    p.phone = rq->phone;
+    p.created_ms = p.updated_ms = tx.now_ms;
+    if ((rc = reg_pidem_put(&tx, key, klen, p.id)) ||
+        (rc = s_person_save(&tx, &p, "PersonAdded"))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_log_info("person.added", "person=%llu", (unsigned long long)p.id);
+    s_reply_person(call, &p);
+}
+
+void
+reg_person_update(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__UpdatePersonRequest *rq = kp_call_body(call);
+    reg_person_t *p = s_load(&tx, "person_id", rq->id);
+    if (!p || !s_person_check(call, rq->name, rq->email, rq->phone))
+        return;
+    if (strcmp(p->name, rq->name) == 0 && strcmp(p->email, rq->email) == 0 &&
+        strcmp(p->phone, rq->phone) == 0) {
+        s_reply_person(call, p);
+        return;
+    }
+    p->name = rq->name;
+    p->email = rq->email;
+    p->phone = rq->phone;
+    p->updated_ms = tx.now_ms;
+    int rc = s_person_save(&tx, p, "PersonUpdated");
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    s_reply_person(call, p);
+}
+
+/* ---- roles ------------------------------------------------------------------------------- */
+
+bool
+reg_role_current(const reg_role_t *r, const char *date)
+{
+    return strcmp(r->start_date, date) <= 0 && (!r->end_date[0] || strcmp(date, r->end_date) < 0);
+}
+
+static int
+s_emit_role(kp_tx_t *tx, reg_role_t *r, bool assigned)
+{
+    Kumppani__V1__RoleReply rep = KUMPPANI__V1__ROLE_REPLY__INIT;
+    rep.role = r;
+    bool cp = r->kind == REG_RK(CONTACT_PERSON);
+    const char *type = assigned ? (cp ? "ContactPersonAssigned" : "RoleAssigned")
+                                : (cp ? "ContactPersonEnded" : "RoleEnded");
+    kp_log_info(assigned ? "role.assigned" : "role.ended", "role=%llu person=%llu kind=%d",
+                (unsigned long long)r->id, (unsigned long long)r->person_id, r->kind);
+    return kp_tx_emit(tx, type, &rep.base);
+}
+
+typedef struct {
+    kp_tx_t *tx;
+    const char *date;
+    uint64_t *ids;
+    size_t n, cap;
+    const reg_role_t *probe; /* assign: the new role, for the overlap check */
+    bool overlap;
+} end_ctx_t;
+
+static int
+s_end_one(void *arg, reg_role_t *r)
+{
+    end_ctx_t *c = arg;
+    if (r->end_date[0] && strcmp(r->end_date, c->date) <= 0)
+        return 0; /* already ended by then */
+    r->end_date = (char *)(strcmp(r->start_date, c->date) > 0 ? r->start_date : c->date);
+    r->updated_ms = c->tx->now_ms;
+    int rc = reg_role_put(c->tx, r, false);
+    if (!rc)
+        rc = s_emit_role(c->tx, r, false);
+    if (!rc && c->ids && c->n < c->cap)
+        c->ids[c->n++] = r->id;
+    return rc;
+}
+
+int
+reg_end_roles(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen, const char *date,
+              uint64_t **ids, size_t *ids_n)
+{
+    end_ctx_t c = {tx, date, NULL, 0, ROLES_LISTED, NULL, false};
+    if (ids) {
+        c.ids = kp_arena_alloc(tx->arena, c.cap * sizeof *c.ids);
+        if (!c.ids)
+            return KP_ENOMEM;
+    }
+    int rc = reg_roles_each(tx, tag, v, vlen, s_end_one, &c);
+    if (ids) {
+        *ids = c.ids;
+        *ids_n = c.n;
+    }
+    return rc;
+}
+
+static int
+s_overlap_one(void *arg, reg_role_t *r)
+{
+    end_ctx_t *c = arg;
+    const reg_role_t *n = c->probe;
+    if (r->kind != n->kind || strcmp(r->municipality_code, n->municipality_code) != 0 ||
+        r->organisation_id != n->organisation_id)
+        return 0;
+    /* Overlap of [start, end) intervals; "" end = open. */
+    bool a = !r->end_date[0] || strcmp(n->start_date, r->end_date) < 0;
+    bool b = !n->end_date[0] || strcmp(r->start_date, n->end_date) < 0;
+    if (a && b)
+        c->overlap = true;
+    return 0;
+}
+
+/* The target of a new role: a known municipality (contact person, official) or an active
+ * organisation (representative, chair). False after answering. */
+static bool
+s_role_target_ok(kp_tx_t *tx, const Kumppani__V1__AssignRoleRequest *rq, bool muni_kind)
+{
+    kp_call_t *call = tx->call;
+    if (muni_kind) {
+        if (rq->organisation_id || !kp_is_muni_code(rq->municipality_code)) {
+            kp_call_fail(call, REG_C(INVALID),
+                         "field 'municipality_code': required for this kind (and no "
+                         "organisation_id)");
+            return false;
+        }
+        reg_muni_t *m;
+        bool found;
+        int rc = reg_muni_get(tx, rq->municipality_code, &m, &found);
+        if (rc)
+            kp_call_fail_err(call, rc);
+        else if (!found)
+            kp_call_fail(call, REG_C(NOT_FOUND), "field 'municipality_code': unknown municipality");
+        return !rc && found;
+    }
+    if (rq->municipality_code[0]) {
+        kp_call_fail(call, REG_C(INVALID),
+                     "field 'municipality_code': not for this kind (use organisation_id)");
+        return false;
+    }
+    if (!reg_need_id(call, "organisation_id", rq->organisation_id))
+        return false;
+    reg_org_t *o =
+        kp_rec_load(tx, REG_DB_ORGS, rq->organisation_id, &kumppani__v1__organisation__descriptor,
+                    "organisation_id", "organisation");
+    if (!o)
+        return false;
+    if (o->status != REG_ACTIVE) {
+        kp_call_fail(call, REG_C(CONFLICT), "organisation %llu is dissolved",
+                     (unsigned long long)o->id);
+        return false;
+    }
+    return true;
+}
+
+void
+reg_role_assign(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__AssignRoleRequest *rq = kp_call_body(call);
+    size_t klen;
+    const char *key = kp_call_idem_key(call, &klen);
+    if (klen == 0) {
+        kp_call_fail(call, REG_C(INVALID), "field 'idempotency_key': required for assign");
+        return;
+    }
+    if (kp_call_idem(call, key, klen))
+        return;
+    reg_person_t *p = s_load(&tx, "person_id", rq->person_id);
+    if (!p)
+        return;
+    if (rq->kind <= REG_RK(UNSPECIFIED) || rq->kind > REG_RK(CHAIR)) {
+        kp_call_fail(call, REG_C(INVALID), "field 'kind': required, one of the RoleKind values");
+        return;
+    }
+    bool muni_kind = rq->kind == REG_RK(CONTACT_PERSON) || rq->kind == REG_RK(OFFICIAL);
+    if (!s_role_target_ok(&tx, rq, muni_kind) || !kp_check_text(call, "title", rq->title, 0, 100))
+        return;
+    char today[11];
+    reg_today(&tx, today);
+    const char *start = rq->start_date[0] ? rq->start_date : today;
+    if (!reg_date_valid(start)) {
+        kp_call_fail(call, REG_C(INVALID), "field 'start_date': a date YYYY-MM-DD");
+        return;
+    }
+    if (rq->end_date[0] && (!reg_date_valid(rq->end_date) || strcmp(rq->end_date, start) <= 0)) {
+        kp_call_fail(call, REG_C(INVALID), "field 'end_date': a date YYYY-MM-DD after start_date");
+        return;
+    }
+    reg_role_t r = KUMPPANI__V1__ROLE__INIT;
+    r.person_id = p->id;
+    r.kind = rq->kind;
+    r.municipality_code = (char *)(muni_kind ? rq->municipality_code : "");
+    r.organisation_id = muni_kind ? 0 : rq->organisation_id;
+    r.title = rq->title;
+    r.start_date = (char *)start;
+    r.end_date = rq->end_date;
+    uint8_t pid[8];
+    kp_be64_put(pid, p->id);
+    end_ctx_t c = {&tx, NULL, NULL, 0, 0, &r, false};
+    int rc = reg_roles_each(&tx, 'p', pid, 8, s_overlap_one, &c);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    if (c.overlap) {
+        kp_call_fail(call, REG_C(CONFLICT), "the person already holds this role in these dates");
+        return;
+    }
+    if ((rc = kp_tx_next_id(&tx, "role", &r.id))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    r.created_ms = r.updated_ms = tx.now_ms;
+    Kumppani__V1__RoleReply rep = KUMPPANI__V1__ROLE_REPLY__INIT;
+    rep.role = &r;
+    if ((rc = reg_role_put(&tx, &r, true)) || (rc = s_emit_role(&tx, &r, true))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_call_ok(call, &rep.base);
+}
+
+void
+reg_role_end(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__EndRoleRequest *rq = kp_call_body(call);
+    if (!reg_need_id(call, "role_id", rq->role_id))
+        return;
+    reg_role_t *r = kp_rec_load(&tx, REG_DB_ROLES, rq->role_id, &kumppani__v1__role__descriptor,
+                                "role_id", "role");
+    if (!r)
+        return;
+    char today[11];
+    reg_today(&tx, today);
+    const char *end = rq->end_date[0] ? rq->end_date : today;
+    if (!reg_date_valid(end)) {
+        kp_call_fail(call, REG_C(INVALID), "field 'end_date': a date YYYY-MM-DD");
+        return;
+    }
+    if (r->end_date[0] && strcmp(r->end_date, today) <= 0) {
+        kp_call_fail(call, REG_C(CONFLICT), "role %llu has already ended",
+                     (unsigned long long)r->id);
+        return;
+    }
+    if (strcmp(end, r->start_date) < 0 || (r->end_date[0] && strcmp(end, r->end_date) > 0)) {
+        kp_call_fail(call, REG_C(INVALID),
+                     "field 'end_date': not before start_date, not after the planned end");
+        return;
+    }
+    r->end_date = (char *)end;
+    r->updated_ms = tx.now_ms;
+    Kumppani__V1__RoleReply rep = KUMPPANI__V1__ROLE_REPLY__INIT;
+    rep.role = r;
+    int rc;
+    if ((rc = reg_role_put(&tx, r, false)) || (rc = s_emit_role(&tx, r, false))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_call_ok(call, &rep.base);
+}
+
+typedef struct {
+    int kind;
+    bool include_ended;
+    const char *date;
+    reg_role_t **roles;
+    size_t n, cap;
+} list_ctx_t;
+
+static int
+s_list_one(void *arg, reg_role_t *r)
+{
+    list_ctx_t *c = arg;
+    if (c->kind && (int)r->kind != c->kind)
+        return 0;
+    if (!c->include_ended && !reg_role_current(r, c->date))
+        return 0;
+    if (c->n < c->cap)
+        c->roles[c->n++] = r;
+    return 0;
+}
+
+static int
+s_people_of(kp_tx_t *tx, reg_role_t **roles, size_t n, reg_person_t ***out, size_t *out_n)
+{
+    *out = kp_arena_alloc(tx->arena, (n + 1) * sizeof **out);
+    *out_n = 0;
+    if (!*out)
+        return KP_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < *out_n && !dup; j++)
+            dup = (*out)[j]->id == roles[i]->person_id;
+        if (dup)
+            continue;
+        reg_person_t *p;
+        bool found;
+        int rc = reg_person_get(tx, roles[i]->person_id, &p, &found);
+        if (rc)
+            return rc;
+        if (found)
+            (*out)[(*out_n)++] = p;
+    }
+    return 0;
+}
+
+void
+reg_role_list(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__ListRolesRequest *rq = kp_call_body(call);
+    char today[11];
+    reg_today(&tx, today);
+    if (!!rq->municipality_code[0] == !!rq->organisation_id) {
+        kp_call_fail(call, REG_C(INVALID),
+                     "fields 'municipality_code', 'organisation_id': exactly one");
+        return;
+    }
+    if (rq->municipality_code[0] &&
+        !kp_check_muni_code(call, "municipality_code", rq->municipality_code))
+        return;
+    list_ctx_t c = {rq->kind, rq->include_ended, today, NULL, 0, ROLES_LISTED};
+    c.roles = kp_arena_alloc(tx.arena, c.cap * sizeof *c.roles);
+    if (!c.roles) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return;
+    }
+    uint8_t idb[8];
+    kp_be64_put(idb, rq->organisation_id);
+    int rc = rq->municipality_code[0]
+                 ? reg_roles_each(&tx, 'm', rq->municipality_code, 3, s_list_one, &c)
+                 : reg_roles_each(&tx, 'o', idb, 8, s_list_one, &c);
+    Kumppani__V1__ListRolesReply r = KUMPPANI__V1__LIST_ROLES_REPLY__INIT;
+    r.roles = c.roles;
+    r.n_roles = c.n;
+    if (!rc && (kp_call_role(call) & (KP_ROLE_ADMIN | KP_ROLE_READER)))
+        rc = s_people_of(&tx, c.roles, c.n, &r.people, &r.n_people);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_call_ok(call, &r.base);
+}
+
+void
+reg_person_get_h(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__PersonRef *rq = kp_call_body(call);
+    reg_person_t *p = s_load(&tx, "person_id", rq->person_id);
+    if (!p)
+        return;
+    list_ctx_t c = {0, true, "", NULL, 0, ROLES_LISTED};
+    c.roles = kp_arena_alloc(tx.arena, c.cap * sizeof *c.roles);
+    uint8_t idb[8];
+    kp_be64_put(idb, p->id);
+    int rc = c.roles ? reg_roles_each(&tx, 'p', idb, 8, s_list_one, &c) : KP_ENOMEM;
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    Kumppani__V1__PersonReply r = KUMPPANI__V1__PERSON_REPLY__INIT;
+    r.person = p;
+    r.roles = c.roles;
+    r.n_roles = c.n;
+    kp_call_ok(call, &r.base);
+}
+
+void
+reg_person_erase(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__PersonRef *rq = kp_call_body(call);
+    reg_person_t *p = s_load(&tx, "person_id", rq->person_id);
+    if (!p)
+        return;
+    char today[11];
+    reg_today(&tx, today);
+    uint8_t idb[8];
+    kp_be64_put(idb, p->id);
+    Kumppani__V1__PersonErased e = KUMPPANI__V1__PERSON_ERASED__INIT;
+    e.person_id = p->id;
+    int rc = reg_end_roles(&tx, 'p', idb, 8, today, &e.ended_role_ids, &e.n_ended_role_ids);
+    if (!rc)
+        rc = reg_person_del(&tx, p->id);
+    if (!rc)
+        rc = kp_tx_emit(&tx, "PersonErased", &e.base);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_log_info("person.erased", "person=%llu roles_ended=%zu", (unsigned long long)p->id,
+                e.n_ended_role_ids);
+    kp_call_ok(call, &e.base);
+}
