@@ -237,7 +237,7 @@ s_job_start(ntf_dlv_t *d, s_job_t *j)
 /* ---- recording outcomes ----------------------------------------------------------------- */
 
 static void
-s_emit(ntf_t *n, MDB_txn *txn, const ntf_rec_t *r, const char *type, const char *result)
+s_emit(kp_tx_t *tx, const ntf_rec_t *r, const char *type, const char *result)
 {
     Kumppani__V1__NotificationOutcome o = KUMPPANI__V1__NOTIFICATION_OUTCOME__INIT;
     o.key = r->key;
@@ -247,26 +247,35 @@ s_emit(ntf_t *n, MDB_txn *txn, const ntf_rec_t *r, const char *type, const char 
     o.signup_id = r->signup_id;
     o.attempts_n = r->attempts_n;
     o.result = (char *)result;
-    int rc = kp_server_emit(n->srv, txn, type, &o.base);
+    int rc = kp_tx_emit(tx, type, &o.base);
     if (rc)
-        kp_server_abort_turn(n->srv, rc);
+        kp_server_abort_turn(tx->srv, rc);
 }
 
-/* In the turn's transaction: the record of key as stored (*old) and a copy to change (*r), if
- * it is still SENDING (under the lease given, if lease >= 0); else *r = NULL. */
+/* The deliverer's unit of work in the turn's transaction, in its arena (reset by the caller),
+ * at the service's time. */
 static int
-s_sending(ntf_t *n, kp_arena_t *a, const char *key, int64_t lease, MDB_txn **txn, ntf_rec_t **old,
-          ntf_rec_t **r)
+s_begin(kp_tx_t *tx, ntf_t *n)
+{
+    int rc = kp_tx_begin(tx, n->srv, NULL, n->dlv_arena, n);
+    tx->now_ms = ntf_now_ms(n);
+    return rc;
+}
+
+/* In a new unit of work: the record of key as stored (*old) and a copy to change (*r), if it is
+ * still SENDING (under the lease given, if lease >= 0); else *r = NULL. */
+static int
+s_sending(kp_tx_t *tx, ntf_t *n, const char *key, int64_t lease, ntf_rec_t **old, ntf_rec_t **r)
 {
     bool found;
     *r = NULL;
-    int rc = kp_server_txn(n->srv, txn);
+    int rc = s_begin(tx, n);
     if (rc)
         return rc;
-    if ((rc = ntf_rec_get(n, *txn, a, key, old, &found)) || !found ||
-        (*old)->state != ST(SENDING) || (lease >= 0 && (*old)->lease_until_ms != lease))
+    if ((rc = ntf_rec_get(tx, key, old, &found)) || !found || (*old)->state != ST(SENDING) ||
+        (lease >= 0 && (*old)->lease_until_ms != lease))
         return rc;
-    return ntf_rec_get(n, *txn, a, key, r, &found);
+    return ntf_rec_get(tx, key, r, &found);
 }
 
 static void
@@ -274,18 +283,17 @@ s_record(ntf_dlv_t *d, const char *key, int channel, bool ok, bool final, bool g
          const char *result)
 {
     ntf_t *n = d->n;
-    MDB_txn *txn;
-    kp_arena_t *a = n->dlv_arena;
-    kp_arena_reset(a);
+    kp_tx_t tx;
     ntf_rec_t *old, *r;
-    int rc = s_sending(n, a, key, -1, &txn, &old, &r);
+    kp_arena_reset(n->dlv_arena);
+    int rc = s_sending(&tx, n, key, -1, &old, &r);
     if (rc || !r)
         goto out;
-    int64_t now = ntf_now_ms(n);
+    int64_t now = tx.now_ms;
     r->attempts_n++;
     if (!r->first_attempt_ms)
         r->first_attempt_ms = now;
-    ntf_rec_attempt(a, r, now, ok, result);
+    ntf_rec_attempt(&tx, r, ok, result);
     if (ok) {
         r->state = ST(DELIVERED);
         d->delivered_n++;
@@ -294,7 +302,7 @@ s_record(ntf_dlv_t *d, const char *key, int channel, bool ok, bool final, bool g
         int64_t backoff = (int64_t)(n->conf.retry_base_ms << shift);
         if (backoff > 3600 * 1000)
             backoff = 3600 * 1000;
-        if (gone && channel == CH(WEBHOOK) && (rc = ntf_state_set(n, txn, "webhook-off", true)))
+        if (gone && channel == CH(WEBHOOK) && (rc = ntf_state_set(&tx, "webhook-off", true)))
             goto out;
         if (final || gone || r->attempts_n >= n->conf.retry_max ||
             now + backoff - r->first_attempt_ms > (int64_t)n->conf.horizon_ms) {
@@ -305,12 +313,12 @@ s_record(ntf_dlv_t *d, const char *key, int channel, bool ok, bool final, bool g
             r->due_ms = now + backoff;
         }
     }
-    if ((rc = ntf_rec_put(n, txn, a, old, r)))
+    if ((rc = ntf_rec_put(&tx, old, r)))
         goto out;
     if (r->state == ST(DELIVERED))
-        s_emit(n, txn, r, "NotificationDelivered", result);
+        s_emit(&tx, r, "NotificationDelivered", result);
     else if (r->state == ST(DEAD))
-        s_emit(n, txn, r, "NotificationFailed", result);
+        s_emit(&tx, r, "NotificationFailed", result);
     kp_log_debug("deliver.done", "channel=%d ok=%d attempts=%u", channel, ok, r->attempts_n);
 out:
     if (rc) {
@@ -449,15 +457,16 @@ s_timer_fn(CURLM *m, long timeout_ms, void *userp)
 static int s_look_send(ntf_dlv_t *d, int target, const ntf_rec_t *r);
 
 static int
-s_take(ntf_dlv_t *d, MDB_txn *txn, kp_arena_t *a, ntf_rec_t *old, ntf_rec_t *r, int64_t now,
-       const s_who_t *who, s_job_t **job)
+s_take(ntf_dlv_t *d, kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r, const s_who_t *who, s_job_t **job)
 {
     ntf_t *n = d->n;
+    kp_arena_t *a = tx->arena;
+    int64_t now = tx->now_ms;
     const ntf_conf_t *cf = &n->conf;
     *job = NULL;
     int rc;
     if (old->state == ST(SENDING) && !who) /* a lease ran out: died, hung, or lookup lost */
-        ntf_rec_attempt(a, r, now, false, "lease-expired");
+        ntf_rec_attempt(tx, r, false, "lease-expired");
     const char *skip = NULL;
     bool dead = false;
     int lk = s_lookup_of(r->kind);
@@ -469,7 +478,7 @@ s_take(ntf_dlv_t *d, MDB_txn *txn, kp_arena_t *a, ntf_rec_t *old, ntf_rec_t *r, 
             /* Ask for the recipient; the lease covers the lookup. */
             r->state = ST(SENDING);
             r->lease_until_ms = now + (int64_t)cf->lease_ms;
-            if ((rc = ntf_rec_put(n, txn, a, old, r)))
+            if ((rc = ntf_rec_put(tx, old, r)))
                 return rc;
             return s_look_send(d, lk, r);
         }
@@ -486,19 +495,19 @@ s_take(ntf_dlv_t *d, MDB_txn *txn, kp_arena_t *a, ntf_rec_t *old, ntf_rec_t *r, 
         if (at > now) {
             r->state = ST(SCHEDULED);
             r->due_ms = at;
-            return ntf_rec_put(n, txn, a, old, r);
+            return ntf_rec_put(tx, old, r);
         }
     }
     if (skip) {
     } else if (r->channel == CH(EMAIL) || r->channel == CH(SMS)) {
         bool out = false;
-        if ((rc = ntf_optout_get(n, txn, r->channel, r->address, &out)))
+        if ((rc = ntf_optout_get(tx, r->channel, r->address, &out)))
             return rc;
         if (out && r->kind != MK(EVENT_CANCELLED))
             skip = "opted-out";
     } else {
         bool off = false;
-        if ((rc = ntf_state_get(n, txn, "webhook-off", &off)))
+        if ((rc = ntf_state_get(tx, "webhook-off", &off)))
             return rc;
         if (off)
             skip = "endpoint-off";
@@ -519,11 +528,11 @@ s_take(ntf_dlv_t *d, MDB_txn *txn, kp_arena_t *a, ntf_rec_t *old, ntf_rec_t *r, 
     }
     if (skip) {
         r->state = dead ? ST(DEAD) : ST(CANCELLED);
-        ntf_rec_attempt(a, r, now, false, skip);
-        if ((rc = ntf_rec_put(n, txn, a, old, r)))
+        ntf_rec_attempt(tx, r, false, skip);
+        if ((rc = ntf_rec_put(tx, old, r)))
             return rc;
         if (dead)
-            s_emit(n, txn, r, "NotificationFailed", skip);
+            s_emit(tx, r, "NotificationFailed", skip);
         return 0;
     }
     s_job_t *j = s_job_get(d);
@@ -552,7 +561,7 @@ s_take(ntf_dlv_t *d, MDB_txn *txn, kp_arena_t *a, ntf_rec_t *old, ntf_rec_t *r, 
     }
     r->state = ST(SENDING);
     r->lease_until_ms = now + (int64_t)cf->lease_ms;
-    if ((rc = ntf_rec_put(n, txn, a, old, r))) {
+    if ((rc = ntf_rec_put(tx, old, r))) {
         s_job_put(d, j);
         return rc;
     }
@@ -667,25 +676,23 @@ s_look_done(ntf_dlv_t *d, s_look_t *l, const Kumppani__V1__Reply *rep)
                     rep->status ? (int)rep->status->code : -1);
         return; /* the lease brings it back */
     }
-    MDB_txn *txn;
+    kp_tx_t tx;
     ntf_rec_t *old, *r;
-    int rc = s_sending(n, a, l->key, l->lease_until_ms, &txn, &old, &r);
+    int rc = s_sending(&tx, n, l->key, l->lease_until_ms, &old, &r);
     if (rc || !r)
         goto out;
-    int64_t now = ntf_now_ms(n);
     if (gone) {
         r->state = ST(CANCELLED);
-        ntf_rec_attempt(a, r, now, false,
-                        l->target == LK_BROKER ? "expert-erased" : "person-erased");
+        ntf_rec_attempt(&tx, r, false, l->target == LK_BROKER ? "expert-erased" : "person-erased");
         kp_log_notice(l->target == LK_BROKER ? "deliver.expert_erased" : "deliver.person_erased",
                       "expert=%llu person=%llu request=%llu offer=%llu kind=%d",
                       (unsigned long long)r->expert_id, (unsigned long long)r->person_id,
                       (unsigned long long)r->request_id, (unsigned long long)r->offer_id, r->kind);
-        rc = ntf_rec_put(n, txn, a, old, r);
+        rc = ntf_rec_put(&tx, old, r);
         goto out;
     }
     s_job_t *j;
-    if ((rc = s_take(d, txn, a, old, r, now, &who, &j)) == 0 && j) {
+    if ((rc = s_take(d, &tx, old, r, &who, &j)) == 0 && j) {
         j->next = d->pending;
         d->pending = j;
         d->inflight++;
@@ -766,73 +773,41 @@ s_pump(ntf_dlv_t *d)
     ntf_t *n = d->n;
     if (d->stopping || d->inflight >= n->conf.inflight_max)
         return;
-    MDB_txn *txn;
-    int rc = kp_server_txn(n->srv, &txn);
+    kp_tx_t tx;
+    kp_arena_reset(n->dlv_arena);
+    int rc = s_begin(&tx, n);
     if (rc) {
-        kp_log_err("deliver.txn", "err=%d", rc);
         s_arm(d, 1000);
         return;
     }
-    int64_t now = ntf_now_ms(n), dnext;
+    int64_t now = tx.now_ms, dnext;
     unsigned budget = PASS_BUDGET;
-    if ((rc = ntf_plan_digests(n, txn, n->dlv_arena, now, &dnext)) == 0 && dnext != INT64_MAX)
+    if ((rc = ntf_plan_digests(&tx, &dnext)) == 0 && dnext != INT64_MAX)
         uv_timer_start(&d->digest, s_on_sched,
                        (uint64_t)(dnext - now < 3600 * 1000 ? dnext - now : 3600 * 1000), 0);
     while (rc == 0 && d->inflight < n->conf.inflight_max && budget--) {
-        kp_arena_t *a = n->dlv_arena;
-        kp_arena_reset(a);
-        MDB_cursor *c;
-        MDB_val k, v;
-        if ((rc = mdb_cursor_open(txn, kp_store_dbi(n->st, NTF_DB_DUE), &c))) {
-            rc = kp_err_from_mdb(rc);
-            break;
-        }
-        int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+        kp_arena_reset(tx.arena);
         char key[NTF_KEY_MAX + 1] = "";
         int64_t due = 0;
-        if (mrc == 0 && k.mv_size > 8 && k.mv_size - 8 <= NTF_KEY_MAX) {
-            due = (int64_t)kp_be64_get(k.mv_data);
-            memcpy(key, (const char *)k.mv_data + 8, k.mv_size - 8);
-            key[k.mv_size - 8] = 0;
-        } else if (mrc == 0) {
-            mrc = mdb_cursor_del(c, 0); /* malformed: cannot be ours */
-            mdb_cursor_close(c);
-            if (mrc) {
-                rc = kp_err_from_mdb(mrc);
-                break;
-            }
-            continue;
-        }
-        mdb_cursor_close(c);
-        if (mrc == MDB_NOTFOUND)
+        bool found;
+        if ((rc = ntf_due_first(&tx, &due, key, &found)) || !found)
             break;
-        if (mrc) {
-            rc = kp_err_from_mdb(mrc);
-            break;
-        }
         if (due > now) {
             s_arm(d, due - now);
             break;
         }
         ntf_rec_t *old, *r;
-        bool found;
-        if ((rc = ntf_rec_get(n, txn, a, key, &old, &found)))
+        if ((rc = ntf_rec_get(&tx, key, &old, &found)))
             break;
         if (!found || (old->state != ST(SCHEDULED) && old->state != ST(SENDING))) {
-            uint8_t kb[8 + NTF_KEY_MAX];
-            kp_be64_put(kb, (uint64_t)due);
-            memcpy(kb + 8, key, strlen(key));
-            MDB_val dk = {8 + strlen(key), kb};
-            if ((mrc = mdb_del(txn, kp_store_dbi(n->st, NTF_DB_DUE), &dk, NULL))) {
-                rc = kp_err_from_mdb(mrc);
+            if ((rc = ntf_due_drop(&tx, due, key)))
                 break;
-            }
             continue;
         }
-        if ((rc = ntf_rec_get(n, txn, a, key, &r, &found)))
+        if ((rc = ntf_rec_get(&tx, key, &r, &found)))
             break;
         s_job_t *j;
-        if ((rc = s_take(d, txn, a, old, r, now, NULL, &j)))
+        if ((rc = s_take(d, &tx, old, r, NULL, &j)))
             break;
         if (j) {
             j->next = d->pending;

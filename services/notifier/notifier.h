@@ -29,6 +29,7 @@
 
 #include "kp_arena.h"
 #include "kp_server.h"
+#include "kp_tx.h"
 #include "kp_zsock.h"
 #include "kumppani/v1/broker.pb-c.h"
 #include "kumppani/v1/events.pb-c.h"
@@ -115,48 +116,51 @@ extern const unsigned ntf_methods_n;
 /* The service's now: wall clock plus the test clock offset. */
 int64_t ntf_now_ms(const ntf_t *n);
 
-/* ---- store.c: each returns 0 (with *found where a record may be absent) or a KP code.
- * Records decode into arena a and are valid until it resets. */
-int ntf_rec_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const char *key, ntf_rec_t **out,
-                bool *found);
+/* ---- store.c: each returns 0 (with *found where a record may be absent) or a KP code
+ * (store errors logged once by the record layer). Records decode into tx->arena and are valid
+ * until it resets; writes go through kp_tx_wtxn. */
+int ntf_rec_get(kp_tx_t *tx, const char *key, ntf_rec_t **out, bool *found);
 /* Writes the record and keeps the due/by_event/dead indexes in step with its state and due
  * time; old is the stored version (NULL for a new record). */
-int ntf_rec_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const ntf_rec_t *old, const ntf_rec_t *r);
+int ntf_rec_put(kp_tx_t *tx, const ntf_rec_t *old, const ntf_rec_t *r);
 /* Plans a new record: a no-op if the key exists. *planned says whether it was new. */
-int ntf_rec_plan(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const ntf_rec_t *r, bool *planned);
-/* Appends an attempt (keeping the last NTF_ATTEMPTS_KEPT) to r, in arena a. */
-void ntf_rec_attempt(kp_arena_t *a, ntf_rec_t *r, int64_t now_ms, bool ok, const char *result);
+int ntf_rec_plan(kp_tx_t *tx, const ntf_rec_t *r, bool *planned);
+/* Appends an attempt at tx->now_ms (keeping the last NTF_ATTEMPTS_KEPT) to r, in tx->arena. */
+void ntf_rec_attempt(kp_tx_t *tx, ntf_rec_t *r, bool ok, const char *result);
+/* The earliest entry of the schedule (due or lease end, and the key); *found false if none. */
+int ntf_due_first(kp_tx_t *tx, int64_t *due_ms, char key[NTF_KEY_MAX + 1], bool *found);
+/* Removes a schedule entry left without a live record. */
+int ntf_due_drop(kp_tx_t *tx, int64_t due_ms, const char *key);
+/* Up to limit dead letters with keys after after_key ("" : from the first), into an arena
+ * array. */
+int ntf_dead_page(kp_tx_t *tx, const char *after_key, uint32_t limit, ntf_rec_t ***out,
+                  size_t *out_n);
 
-int ntf_event_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t id, Kumppani__V1__EventInfo **out,
-                  bool *found);
-int ntf_event_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__EventInfo *e);
-int ntf_signup_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t id, Kumppani__V1__Signup **out,
-                   bool *found);
-int ntf_signup_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__Signup *s);
+int ntf_event_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__EventInfo **out, bool *found);
+int ntf_event_put(kp_tx_t *tx, const Kumppani__V1__EventInfo *e);
+int ntf_signup_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__Signup **out, bool *found);
+int ntf_signup_put(kp_tx_t *tx, const Kumppani__V1__Signup *s);
 /* Live sign-up ids of an event into an arena array. */
-int ntf_event_signups(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t event_id, uint64_t **ids,
-                      size_t *ids_n);
+int ntf_event_signups(kp_tx_t *tx, uint64_t event_id, uint64_t **ids, size_t *ids_n);
 /* Keys of the notifications of an event (any state), into an arena array. */
-int ntf_event_keys(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t event_id, char ***keys,
-                   size_t *keys_n);
-int ntf_optout_get(ntf_t *n, MDB_txn *txn, int channel, const char *address, bool *out);
-int ntf_optout_set(ntf_t *n, MDB_txn *txn, int channel, const char *address, bool on);
-int ntf_state_get(ntf_t *n, MDB_txn *txn, const char *name, bool *on);
-int ntf_state_set(ntf_t *n, MDB_txn *txn, const char *name, bool on);
+int ntf_event_keys(kp_tx_t *tx, uint64_t event_id, char ***keys, size_t *keys_n);
+int ntf_optout_get(kp_tx_t *tx, int channel, const char *address, bool *out);
+int ntf_optout_set(kp_tx_t *tx, int channel, const char *address, bool on);
+int ntf_state_get(kp_tx_t *tx, const char *name, bool *on);
+int ntf_state_set(kp_tx_t *tx, const char *name, bool on);
 
-int ntf_brkreq_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t id,
-                   Kumppani__V1__BrokerRequest **out, bool *found);
-int ntf_brkreq_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__BrokerRequest *rq);
+int ntf_brkreq_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__BrokerRequest **out, bool *found);
+int ntf_brkreq_put(kp_tx_t *tx, const Kumppani__V1__BrokerRequest *rq);
 
 /* Current contact persons (roles of kind CONTACT_PERSON) as heard from the registry. */
-int ntf_contact_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__Role *role);
-int ntf_contact_del(ntf_t *n, MDB_txn *txn, uint64_t role_id);
+int ntf_contact_put(kp_tx_t *tx, const Kumppani__V1__Role *role);
+int ntf_contact_del(kp_tx_t *tx, uint64_t role_id);
 /* Every stored contact role, into an arena array, by role id. */
-int ntf_contacts(ntf_t *n, MDB_txn *txn, kp_arena_t *a, Kumppani__V1__Role ***out, size_t *out_n);
+int ntf_contacts(kp_tx_t *tx, Kumppani__V1__Role ***out, size_t *out_n);
 /* Published (or rescheduled) events of municipality code starting in [from, to), by start,
  * into an arena array. */
-int ntf_events_coming(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const char *code, int64_t from_unix,
-                      int64_t to_unix, Kumppani__V1__EventInfo ***out, size_t *out_n);
+int ntf_events_coming(kp_tx_t *tx, const char *code, int64_t from_unix, int64_t to_unix,
+                      Kumppani__V1__EventInfo ***out, size_t *out_n);
 
 /* ---- plan.c: the consumer's apply function for the events service's log. */
 int ntf_plan_events(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
@@ -169,7 +173,7 @@ int ntf_plan_registry(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani_
 bool ntf_kind_expert(int kind);
 /* Plans this week's digests once the digest moment has come (no later than a day after it),
  * and sets *next_ms to the next moment to look again. */
-int ntf_plan_digests(ntf_t *n, MDB_txn *txn, kp_arena_t *a, int64_t now_ms, int64_t *next_ms);
+int ntf_plan_digests(kp_tx_t *tx, int64_t *next_ms);
 /* Parses "1=168,24;*=24" into conf->reminders. Returns 0 or -1. */
 int ntf_plan_parse_reminders(ntf_conf_t *conf, const char *spec);
 /* The next time at or after t_ms that an SMS may go out (quiet hours, Helsinki). */
