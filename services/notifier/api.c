@@ -42,20 +42,12 @@ s_load(kp_tx_t *tx, const char *key)
     return r;
 }
 
-/* The unit of work of a call, at the service's time. */
-static void
-s_tx(kp_tx_t *tx, kp_call_t *call, ntf_t *n)
-{
-    kp_tx_of_call(tx, call, n);
-    tx->now_ms = ntf_now_ms(n);
-}
-
 static void
 s_status(kp_call_t *call, void *svc)
 {
     const Kumppani__V1__NotificationRef *rq = kp_call_body(call);
     kp_tx_t tx;
-    s_tx(&tx, call, svc);
+    kp_tx_of_call(&tx, call, svc);
     ntf_rec_t *r = s_load(&tx, rq->key);
     if (!r)
         return;
@@ -70,7 +62,7 @@ s_preview(kp_call_t *call, void *svc)
     ntf_t *n = svc;
     const Kumppani__V1__NotificationRef *rq = kp_call_body(call);
     kp_tx_t tx;
-    s_tx(&tx, call, n);
+    kp_tx_of_call(&tx, call, n);
     ntf_rec_t *r = s_load(&tx, rq->key);
     if (!r)
         return;
@@ -119,7 +111,7 @@ s_dead_list(kp_call_t *call, void *svc)
         return;
     }
     kp_tx_t tx;
-    s_tx(&tx, call, n);
+    kp_tx_of_call(&tx, call, n);
     ntf_rec_t **v;
     size_t vn;
     int rc = ntf_dead_page(&tx, rq->after_key, limit, &v, &vn);
@@ -143,7 +135,7 @@ s_schedule(kp_call_t *call, void *svc)
         return;
     }
     kp_tx_t tx;
-    s_tx(&tx, call, n);
+    kp_tx_of_call(&tx, call, n);
     char **keys;
     size_t keys_n;
     int rc = ntf_event_keys(&tx, rq->event_id, &keys, &keys_n);
@@ -180,7 +172,7 @@ s_retry(kp_call_t *call, void *svc)
     ntf_t *n = svc;
     const Kumppani__V1__NotificationRef *rq = kp_call_body(call);
     kp_tx_t tx;
-    s_tx(&tx, call, n);
+    kp_tx_of_call(&tx, call, n);
     ntf_rec_t *old = s_load(&tx, rq->key);
     if (!old)
         return;
@@ -227,7 +219,7 @@ s_optout(kp_call_t *call, void *svc)
         return;
     }
     kp_tx_t tx;
-    s_tx(&tx, call, n);
+    kp_tx_of_call(&tx, call, n);
     int rc = ntf_optout_set(&tx, rq->channel, rq->address, !rq->opt_in);
     if (rc) {
         kp_call_fail_err(call, rc);

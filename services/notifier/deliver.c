@@ -91,18 +91,12 @@ struct ntf_dlv {
     unsigned looks_n;
     uint64_t rid_seq;
     CURLM *multi;
-    uv_timer_t sched, curl_timer, tick, digest;
+    uv_timer_t sched, curl_timer, digest;
     s_job_t *pending, *free_jobs, *all;
     unsigned inflight, jobs_n;
-    bool stopping, tick_on;
+    bool stopping;
     uint64_t delivered_n, failed_n;
 };
-
-int64_t
-ntf_now_ms(const ntf_t *n)
-{
-    return kp_now_ms() + n->clock_offset_ms;
-}
 
 /* ---- jobs ------------------------------------------------------------------------------- */
 
@@ -252,13 +246,15 @@ s_emit(kp_tx_t *tx, const ntf_rec_t *r, const char *type, const char *result)
         kp_server_abort_turn(tx->srv, rc);
 }
 
-/* The deliverer's unit of work in the turn's transaction, in its arena (reset by the caller),
- * at the service's time. */
+/* The deliverer's unit of work in the turn's transaction, in its arena (reset by the caller).
+ * Its time is the clock's now, not the turn's: a pass that sys.clock.set asked for runs in a
+ * libuv timer before the turn of that request has ended, whose time is from before the clock
+ * moved (see the report of issue 11: kp_server could move the turn's time with the clock). */
 static int
 s_begin(kp_tx_t *tx, ntf_t *n)
 {
     int rc = kp_tx_begin(tx, n->srv, NULL, n->dlv_arena, n);
-    tx->now_ms = ntf_now_ms(n);
+    tx->now_ms = kp_now_ms();
     return rc;
 }
 
@@ -575,7 +571,7 @@ static int
 s_look_send(ntf_dlv_t *d, int target, const ntf_rec_t *r)
 {
     /* Lookups whose answer never came are dropped once their lease is over. */
-    int64_t now = ntf_now_ms(d->n);
+    int64_t now = kp_now_ms();
     for (s_look_t **pp = &d->looks; *pp;) {
         s_look_t *l = *pp;
         if (l->lease_until_ms < now) {
@@ -852,23 +848,13 @@ s_turn_done(void *arg, int rc)
         s_arm(d, 1000);
 }
 
+/* The test clock moved (kp_time.h): the schedule and the digest moment are looked at again,
+ * so a reminder, a retry, the end of quiet hours or a digest now due goes at once. */
 static void
-s_tick(uv_timer_t *t)
+s_clock_moved(void *arg)
 {
-    ntf_dlv_t *d = t->data;
-    ntf_t *n = d->n;
-    FILE *f = fopen(n->conf.clock_file, "r");
-    long long off = 0;
-    if (f) {
-        if (fscanf(f, "%lld", &off) != 1)
-            off = 0;
-        fclose(f);
-    }
-    if (off != n->clock_offset_ms) {
-        n->clock_offset_ms = off;
-        kp_log_notice("clock.offset", "ms=%lld", off);
-        ntf_dlv_kick(n);
-    }
+    ntf_dlv_t *d = arg;
+    ntf_dlv_kick(d->n);
 }
 
 static void
@@ -877,7 +863,6 @@ s_stop(void *arg)
     ntf_dlv_t *d = arg;
     d->stopping = true;
     uv_timer_stop(&d->sched);
-    uv_timer_stop(&d->tick);
     uv_timer_stop(&d->digest);
     /* Transfers in flight are abandoned; their leases bring them back after a restart. */
     s_turn_done(d, -1);
@@ -907,7 +892,6 @@ s_stop(void *arg)
     }
     uv_close((uv_handle_t *)&d->sched, NULL);
     uv_close((uv_handle_t *)&d->curl_timer, NULL);
-    uv_close((uv_handle_t *)&d->tick, NULL);
     uv_close((uv_handle_t *)&d->digest, NULL);
     kp_log_info("deliver.stop", "delivered=%llu failed=%llu", (unsigned long long)d->delivered_n,
                 (unsigned long long)d->failed_n);
@@ -930,19 +914,15 @@ ntf_dlv_start(ntf_t *n)
     curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, (long)n->conf.inflight_max * 2);
     uv_timer_init(n->loop, &d->sched);
     uv_timer_init(n->loop, &d->curl_timer);
-    uv_timer_init(n->loop, &d->tick);
     uv_timer_init(n->loop, &d->digest);
-    d->sched.data = d->curl_timer.data = d->tick.data = d->digest.data = d;
+    d->sched.data = d->curl_timer.data = d->digest.data = d;
     n->dlv = d;
-    kp_server_part_t part = {.turn_done = s_turn_done, .stop = s_stop, .arg = d};
+    kp_server_part_t part = {
+        .turn_done = s_turn_done, .stop = s_stop, .clock_moved = s_clock_moved, .arg = d};
     int rc = kp_server_add_part(n->srv, &part);
     if (rc || (rc = s_lsock_open(d, LK_BROKER, n->conf.broker_api, n->conf.broker_pub)) ||
         (rc = s_lsock_open(d, LK_REGISTRY, n->conf.registry_api, n->conf.registry_pub)))
         return rc;
-    if (n->conf.clock_file && n->conf.clock_file[0]) {
-        s_tick(&d->tick);
-        uv_timer_start(&d->tick, s_tick, 100, 100);
-    }
     s_arm(d, 0);
     return 0;
 }

@@ -1,14 +1,12 @@
 /*  kumppani-notifier: arguments, wiring, start and stop. The rules are in plan.c, delivery in
- *  deliver.c, messages in render.c, requests in api.c, the store in store.c.
- *
- *  Test hook: clock-file names a file holding a number of milliseconds that is added to the
- *  wall clock; it is read every 100 ms, so tests can move the notifier's time forward (for
- *  reminders and quiet hours) without waiting. Leave it unset in production. */
+ *  deliver.c, messages in render.c, requests in api.c, the store in store.c. Tests move the
+ *  notifier's time with the common test clock (--test-clock on, sys.clock.set). */
 #include "kp_boot.h"
 #include "kp_consumer.h"
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
+#include "kp_time.h"
 #include "notifier.h"
 
 #include <curl/curl.h>
@@ -44,7 +42,6 @@ s_conf(ntf_conf_t *c, const kp_config_item_t *items)
     c->webhook_secret = kp_config_get(items, "webhook-secret");
     c->sms_url = kp_config_get(items, "sms-url");
     c->sms_body = kp_config_get(items, "sms-body");
-    c->clock_file = kp_config_get(items, "clock-file");
     c->coordinator_email = kp_config_get(items, "coordinator-email");
     c->coordinator_language = kp_config_get(items, "coordinator-language");
     if (c->coordinator_email && c->coordinator_email[0] &&
@@ -171,7 +168,6 @@ main(int argc, char **argv)
         {"digest-hour", "7", "the digest's hour (Europe/Helsinki)", NULL},
         {"digest-days", "14", "the digest lists the events of this many days ahead", NULL},
         {"digest-language", "fi", "the digest's language (fi, sv, en)", NULL},
-        {"clock-file", NULL, "TEST HOOK: file with a clock offset in ms, read every 100 ms", NULL},
         {0},
     };
     int rc = kp_config_load(items, "kumppani-notifier", argc, argv);
@@ -179,9 +175,7 @@ main(int argc, char **argv)
         kp_config_free(items);
         return rc == 1 ? 0 : 2;
     }
-    /* Quiet hours, reminder texts and e-mail dates are Helsinki time. */
-    setenv("TZ", "Europe/Helsinki", 1);
-    tzset();
+    kp_time_tz_init(); /* quiet hours, reminder texts and e-mail dates are Helsinki time */
     ntf_t n = {0};
     kp_boot_t boot;
     kp_server_opts_t so = {0};

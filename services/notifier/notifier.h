@@ -92,8 +92,6 @@ typedef struct {
     const char *digest_language;
     const char *registry_api;
     char registry_pub[KP_Z85_KEY_LEN + 1];
-    /* test hook: a file holding a clock offset in ms, read every tick */
-    const char *clock_file;
 } ntf_conf_t;
 
 typedef struct ntf_dlv ntf_dlv_t;
@@ -106,15 +104,11 @@ typedef struct {
     kp_arena_t *dlv_arena;  /* scratch of the deliverer; reset per use */
     ntf_conf_t conf;
     ntf_dlv_t *dlv;
-    int64_t clock_offset_ms;
 } ntf_t;
 
 extern const char *const ntf_db_names[NTF_DB_N];
 extern const kp_method_t ntf_methods[];
 extern const unsigned ntf_methods_n;
-
-/* The service's now: wall clock plus the test clock offset. */
-int64_t ntf_now_ms(const ntf_t *n);
 
 /* ---- store.c: each returns 0 (with *found where a record may be absent) or a KP code
  * (store errors logged once by the record layer). Records decode into tx->arena and are valid

@@ -19,6 +19,7 @@
  *  Every event of the log is also posted to the webhook endpoint, if one is configured. */
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_time.h"
 #include "notifier.h"
 
 #include <stdio.h>
@@ -80,25 +81,42 @@ ntf_plan_parse_reminders(ntf_conf_t *conf, const char *spec)
     return 0;
 }
 
+/* The instant of hour:00 Helsinki time on the day `days` after (or before) the Helsinki day
+ * of t_ms; *out (may be NULL) gets that day's wall-clock fields. An hour skipped by the change
+ * to summer time means the moment of the change. */
+static int64_t
+s_local_at(int64_t t_ms, int days, unsigned hour, struct tm *out)
+{
+    /* Noon of the day wanted: a day is 23 to 25 hours, so noon never leaves its date. */
+    int64_t noon = kp_time_day_start(t_ms / 1000) + 12 * 3600 + (int64_t)days * 86400, at;
+    struct tm tm;
+    if (kp_time_local(noon, &tm) != 0)
+        return t_ms;
+    tm.tm_hour = (int)hour;
+    tm.tm_min = tm.tm_sec = 0;
+    if (out)
+        *out = tm;
+    if (kp_time_from_local(&tm, &at) == 0)
+        return at * 1000;
+    tm.tm_hour++;
+    return kp_time_from_local(&tm, &at) == 0 ? (at - 3600) * 1000 : t_ms;
+}
+
 int64_t
 ntf_quiet_next(const ntf_conf_t *conf, int64_t t_ms)
 {
     unsigned from = conf->quiet_from_h, to = conf->quiet_to_h;
-    if (from == to)
-        return t_ms;
-    time_t t = (time_t)(t_ms / 1000);
     struct tm tm;
-    localtime_r(&t, &tm);
+    if (from == to || kp_time_local(t_ms / 1000, &tm) != 0)
+        return t_ms;
     unsigned h = (unsigned)tm.tm_hour;
     bool quiet = from > to ? (h >= from || h < to) : (h >= from && h < to);
     if (!quiet)
         return t_ms;
-    if (!(from > to && h < to))
-        tm.tm_mday += 1; /* the morning after */
-    tm.tm_hour = (int)to;
-    tm.tm_min = tm.tm_sec = 0;
-    tm.tm_isdst = -1;
-    return (int64_t)mktime(&tm) * 1000;
+    /* The end of the quiet hours: the morning after an evening in hours that span midnight,
+     * else the same day (before issue 11, hours that did not span midnight waited a day too
+     * long). */
+    return s_local_at(t_ms, from > to && h >= from ? 1 : 0, to, NULL);
 }
 
 /* One event being applied: the unit of work (its svc is the ntf_t) and the event. */
@@ -371,9 +389,7 @@ s_begin(s_ctx_t *c, kp_tx_t *tx, ntf_t *n, kp_server_t *srv, MDB_txn *txn,
 {
     kp_arena_reset(n->plan_arena);
     *c = (s_ctx_t){n, tx, ev};
-    int rc = kp_tx_begin(tx, srv, txn, n->plan_arena, n);
-    tx->now_ms = ntf_now_ms(n);
-    return rc;
+    return kp_tx_begin(tx, srv, txn, n->plan_arena, n);
 }
 
 /* ... and ends with the event's webhook and a look at the schedule. */
@@ -579,23 +595,6 @@ ntf_plan_registry(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1_
     return s_finish(&c, rc, "registry", 0, 0);
 }
 
-/* The local time t with the day moved by days and the clock set to hour:00. */
-static int64_t
-s_local_at(int64_t t_ms, int days, unsigned hour, struct tm *out)
-{
-    time_t t = (time_t)(t_ms / 1000);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    tm.tm_mday += days;
-    tm.tm_hour = (int)hour;
-    tm.tm_min = tm.tm_sec = 0;
-    tm.tm_isdst = -1;
-    time_t r = mktime(&tm);
-    if (out)
-        *out = tm;
-    return (int64_t)r * 1000;
-}
-
 static int
 s_digest_one(kp_tx_t *tx, const Kumppani__V1__Role *role, const char *date, int64_t at_ms)
 {
@@ -650,9 +649,9 @@ ntf_plan_digests(kp_tx_t *tx, int64_t *next_ms)
     *next_ms = INT64_MAX;
     if (!cf->digest_weekday)
         return 0;
-    time_t t = (time_t)(now_ms / 1000);
     struct tm tm;
-    localtime_r(&t, &tm);
+    if (kp_time_local(now_ms / 1000, &tm) != 0)
+        return 0;
     int wday = tm.tm_wday ? tm.tm_wday : 7; /* 1 = Monday .. 7 = Sunday */
     int back = (wday - (int)cf->digest_weekday + 7) % 7;
     struct tm at_tm;
