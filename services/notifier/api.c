@@ -198,7 +198,7 @@ s_retry(kp_call_t *call, void *svc)
         return;
     }
     kp_log_info("dead.retry", "channel=%d", r->channel);
-    ntf_dlv_kick(n);
+    ntf_kick(n);
     Kumppani__V1__NotificationReply rep = KUMPPANI__V1__NOTIFICATION_REPLY__INIT;
     rep.notification = r;
     kp_call_ok(call, &rep.base);

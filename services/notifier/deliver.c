@@ -1,5 +1,5 @@
-/*  notifier/deliver.c: the schedule timer, leases, and every transfer, asynchronous inside the
- *  service's libuv loop through libcurl's multi-socket interface (no threads).
+/*  notifier/deliver.c: leases and every transfer, asynchronous inside the service's libuv loop
+ *  through libcurl's multi-socket interface (no threads), and the recipient lookups.
  *
  *  libcurl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION: one uv_poll_t per socket)
  *  and when to call it back (CURLMOPT_TIMERFUNCTION: one uv_timer_t); we tell it what became
@@ -8,13 +8,14 @@
  *  handles are pooled and reused too.
  *
  *  A delivery, step by step:
- *    1. The schedule timer fires at the earliest entry of `due` (re-armed after every pass and
- *       at start, so a restart picks up where the store says).
- *    2. In the turn transaction, each due notification is checked (quiet hours for SMS,
- *       opt-out, a switched-off endpoint), rendered, and leased: state SENDING, due entry at
- *       now + lease-ms. The transfers are kept in memory as "pending".
- *    3. When that turn has committed (turn_done), the pending transfers start. If the commit
- *       failed, they are dropped: the store still has them due.
+ *    1. The schedule pass (timer.c) finds a due notification and hands it to ntf_dlv_take.
+ *    2. In the turn transaction it is checked (quiet hours for SMS, opt-out, a switched-off
+ *       endpoint), rendered, and leased: state SENDING, due entry at now + lease-ms. The
+ *       transfer is kept in memory as "pending". Messages to an expert or a contact person
+ *       first ask the broker or the registry for the recipient (a lookup under the same
+ *       lease); the answer is used for this message only and never stored.
+ *    3. When that turn has committed (ntf_dlv_turn_done), the pending transfers start. If the
+ *       commit failed, they are dropped: the store still has them due.
  *    4. When a transfer ends, its outcome is recorded in the next turn: DELIVERED, or another
  *       try after exponential backoff, or DEAD once retry-max or the horizon is passed (an
  *       SMTP 5xx is final at once; a webhook 410 switches the endpoint off). The outcome is
@@ -91,10 +92,9 @@ struct ntf_dlv {
     unsigned looks_n;
     uint64_t rid_seq;
     CURLM *multi;
-    uv_timer_t sched, curl_timer, digest;
+    uv_timer_t curl_timer; /* libcurl's timeouts */
     s_job_t *pending, *free_jobs, *all;
     unsigned inflight, jobs_n;
-    bool stopping;
     uint64_t delivered_n, failed_n;
 };
 
@@ -250,8 +250,8 @@ s_emit(kp_tx_t *tx, const ntf_rec_t *r, const char *type, const char *result)
  * Its time is the clock's now, not the turn's: a pass that sys.clock.set asked for runs in a
  * libuv timer before the turn of that request has ended, whose time is from before the clock
  * moved (see the report of issue 11: kp_server could move the turn's time with the clock). */
-static int
-s_begin(kp_tx_t *tx, ntf_t *n)
+int
+ntf_dlv_tx(kp_tx_t *tx, ntf_t *n)
 {
     int rc = kp_tx_begin(tx, n->srv, NULL, n->dlv_arena, n);
     tx->now_ms = kp_now_ms();
@@ -265,7 +265,7 @@ s_sending(kp_tx_t *tx, ntf_t *n, const char *key, int64_t lease, ntf_rec_t **old
 {
     bool found;
     *r = NULL;
-    int rc = s_begin(tx, n);
+    int rc = ntf_dlv_tx(tx, n);
     if (rc)
         return rc;
     if ((rc = ntf_rec_get(tx, key, old, &found)) || !found || (*old)->state != ST(SENDING) ||
@@ -323,8 +323,6 @@ out:
     }
 }
 
-static void s_pump(ntf_dlv_t *d);
-
 static void
 s_check_done(ntf_dlv_t *d)
 {
@@ -357,14 +355,14 @@ s_check_done(ntf_dlv_t *d)
             else
                 snprintf(result, sizeof result, "curl %d", (int)cc);
         }
-        if (!d->stopping)
+        if (!d->n->stopping)
             s_record(d, j->key, j->channel, ok, final, gone, result);
         d->inflight--;
         s_job_put(d, j);
         any = true;
     }
-    if (any && !d->stopping)
-        ntf_dlv_kick(d->n);
+    if (any && !d->n->stopping)
+        ntf_kick(d->n);
 }
 
 /* ---- libcurl <-> libuv -------------------------------------------------------------------- */
@@ -447,7 +445,7 @@ s_timer_fn(CURLM *m, long timeout_ms, void *userp)
     return 0;
 }
 
-/* ---- the schedule ------------------------------------------------------------------------- */
+/* ---- taking a due notification ------------------------------------------------------------ */
 
 /* Decides one due record r (old: as stored). Returns 0 with *job set when it is to be sent. */
 static int s_look_send(ntf_dlv_t *d, int target, const ntf_rec_t *r);
@@ -563,6 +561,32 @@ s_take(ntf_dlv_t *d, kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r, const s_who_t *w
     }
     *job = j;
     return 0;
+}
+
+/* A transfer waits for the end of the turn that leased it (ntf_dlv_turn_done). */
+static void
+s_pend(ntf_dlv_t *d, s_job_t *j)
+{
+    j->next = d->pending;
+    d->pending = j;
+    d->inflight++;
+}
+
+int
+ntf_dlv_take(kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r)
+{
+    ntf_dlv_t *d = ((ntf_t *)tx->svc)->dlv;
+    s_job_t *j;
+    int rc = s_take(d, tx, old, r, NULL, &j);
+    if (rc == 0 && j)
+        s_pend(d, j);
+    return rc;
+}
+
+bool
+ntf_dlv_busy(const ntf_t *n)
+{
+    return n->stopping || !n->dlv || n->dlv->inflight >= n->conf.inflight_max;
 }
 
 /* ---- recipient lookups --------------------------------------------------------------------- */
@@ -688,11 +712,8 @@ s_look_done(ntf_dlv_t *d, s_look_t *l, const Kumppani__V1__Reply *rep)
         goto out;
     }
     s_job_t *j;
-    if ((rc = s_take(d, &tx, old, r, &who, &j)) == 0 && j) {
-        j->next = d->pending;
-        d->pending = j;
-        d->inflight++;
-    }
+    if ((rc = s_take(d, &tx, old, r, &who, &j)) == 0 && j)
+        s_pend(d, j);
 out:
     if (rc) {
         kp_log_err("deliver.lookup_record", "err=%d", rc);
@@ -705,7 +726,7 @@ s_lsock_ready(kp_zwatch_t *zw, void *sock, void *arg)
 {
     (void)zw;
     ntf_dlv_t *d = arg;
-    for (int i = 0; i < 64 && !d->stopping; i++) {
+    for (int i = 0; i < 64 && !d->n->stopping; i++) {
         zmq_msg_t m;
         zmq_msg_init(&m);
         if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
@@ -745,98 +766,17 @@ s_lsock_open(ntf_dlv_t *d, int target, const char *api, const char *server_pub)
     return kp_zwatch_start(&d->lwatch[target], d->n->loop, s, s_lsock_ready, d);
 }
 
-static void
-s_on_sched(uv_timer_t *t)
-{
-    s_pump(t->data);
-}
-
-static void
-s_arm(ntf_dlv_t *d, int64_t delay_ms)
-{
-    if (d->stopping)
-        return;
-    if (delay_ms < 0)
-        delay_ms = 0;
-    if (delay_ms > 3600 * 1000)
-        delay_ms = 3600 * 1000;
-    uv_timer_start(&d->sched, s_on_sched, (uint64_t)delay_ms, 0);
-}
-
-static void
-s_pump(ntf_dlv_t *d)
-{
-    ntf_t *n = d->n;
-    if (d->stopping || d->inflight >= n->conf.inflight_max)
-        return;
-    kp_tx_t tx;
-    kp_arena_reset(n->dlv_arena);
-    int rc = s_begin(&tx, n);
-    if (rc) {
-        s_arm(d, 1000);
-        return;
-    }
-    int64_t now = tx.now_ms, dnext;
-    unsigned budget = PASS_BUDGET;
-    if ((rc = ntf_plan_digests(&tx, &dnext)) == 0 && dnext != INT64_MAX)
-        uv_timer_start(&d->digest, s_on_sched,
-                       (uint64_t)(dnext - now < 3600 * 1000 ? dnext - now : 3600 * 1000), 0);
-    while (rc == 0 && d->inflight < n->conf.inflight_max && budget--) {
-        kp_arena_reset(tx.arena);
-        char key[NTF_KEY_MAX + 1] = "";
-        int64_t due = 0;
-        bool found;
-        if ((rc = ntf_due_first(&tx, &due, key, &found)) || !found)
-            break;
-        if (due > now) {
-            s_arm(d, due - now);
-            break;
-        }
-        ntf_rec_t *old, *r;
-        if ((rc = ntf_rec_get(&tx, key, &old, &found)))
-            break;
-        if (!found || (old->state != ST(SCHEDULED) && old->state != ST(SENDING))) {
-            if ((rc = ntf_due_drop(&tx, due, key)))
-                break;
-            continue;
-        }
-        if ((rc = ntf_rec_get(&tx, key, &r, &found)))
-            break;
-        s_job_t *j;
-        if ((rc = s_take(d, &tx, old, r, NULL, &j)))
-            break;
-        if (j) {
-            j->next = d->pending;
-            d->pending = j;
-            d->inflight++;
-        }
-    }
-    if (rc) {
-        kp_log_err("deliver.pump", "err=%d", rc);
-        kp_server_abort_turn(n->srv, rc);
-        s_arm(d, 1000);
-        return;
-    }
-    if (budget == (unsigned)-1 && d->inflight < n->conf.inflight_max)
-        s_arm(d, 0); /* more is due: go on after this turn */
-}
+/* ---- start, turns and stop ------------------------------------------------------------------ */
 
 void
-ntf_dlv_kick(ntf_t *n)
+ntf_dlv_turn_done(ntf_t *n, int rc)
 {
-    if (n->dlv)
-        s_arm(n->dlv, 0);
-}
-
-static void
-s_turn_done(void *arg, int rc)
-{
-    ntf_dlv_t *d = arg;
+    ntf_dlv_t *d = n->dlv;
     s_job_t *j = d->pending;
     d->pending = NULL;
     while (j) {
         s_job_t *next = j->next;
-        if (rc == 0 && !d->stopping && s_job_start(d, j) == 0) {
+        if (rc == 0 && !n->stopping && s_job_start(d, j) == 0) {
             j = next;
             continue;
         }
@@ -844,29 +784,14 @@ s_turn_done(void *arg, int rc)
         s_job_put(d, j);
         j = next;
     }
-    if (rc)
-        s_arm(d, 1000);
 }
 
-/* The test clock moved (kp_time.h): the schedule and the digest moment are looked at again,
- * so a reminder, a retry, the end of quiet hours or a digest now due goes at once. */
-static void
-s_clock_moved(void *arg)
+void
+ntf_dlv_stop(ntf_t *n)
 {
-    ntf_dlv_t *d = arg;
-    ntf_dlv_kick(d->n);
-}
-
-static void
-s_stop(void *arg)
-{
-    ntf_dlv_t *d = arg;
-    d->stopping = true;
-    uv_timer_stop(&d->sched);
-    uv_timer_stop(&d->digest);
+    ntf_dlv_t *d = n->dlv;
     /* Transfers in flight are abandoned; their leases bring them back after a restart. */
-    s_turn_done(d, -1);
-    uv_timer_stop(&d->sched);
+    ntf_dlv_turn_done(n, -1);
     for (s_job_t *j = d->all; j; j = j->all_next)
         curl_multi_remove_handle(d->multi, j->easy);
     curl_multi_cleanup(d->multi);
@@ -890,9 +815,7 @@ s_stop(void *arg)
         d->looks = l->next;
         free(l);
     }
-    uv_close((uv_handle_t *)&d->sched, NULL);
     uv_close((uv_handle_t *)&d->curl_timer, NULL);
-    uv_close((uv_handle_t *)&d->digest, NULL);
     kp_log_info("deliver.stop", "delivered=%llu failed=%llu", (unsigned long long)d->delivered_n,
                 (unsigned long long)d->failed_n);
 }
@@ -900,36 +823,32 @@ s_stop(void *arg)
 int
 ntf_dlv_start(ntf_t *n)
 {
+    if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return KP_EINVAL;
     ntf_dlv_t *d = kp_xcalloc(1, sizeof *d);
     d->n = n;
+    n->dlv = d;
     d->multi = curl_multi_init();
-    if (!d->multi) {
-        free(d);
+    if (!d->multi)
         return KP_ENOMEM;
-    }
     curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, s_socket_fn);
     curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
     curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION, s_timer_fn);
     curl_multi_setopt(d->multi, CURLMOPT_TIMERDATA, d);
     curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, (long)n->conf.inflight_max * 2);
-    uv_timer_init(n->loop, &d->sched);
     uv_timer_init(n->loop, &d->curl_timer);
-    uv_timer_init(n->loop, &d->digest);
-    d->sched.data = d->curl_timer.data = d->digest.data = d;
-    n->dlv = d;
-    kp_server_part_t part = {
-        .turn_done = s_turn_done, .stop = s_stop, .clock_moved = s_clock_moved, .arg = d};
-    int rc = kp_server_add_part(n->srv, &part);
-    if (rc || (rc = s_lsock_open(d, LK_BROKER, n->conf.broker_api, n->conf.broker_pub)) ||
-        (rc = s_lsock_open(d, LK_REGISTRY, n->conf.registry_api, n->conf.registry_pub)))
-        return rc;
-    s_arm(d, 0);
-    return 0;
+    d->curl_timer.data = d;
+    int rc = s_lsock_open(d, LK_BROKER, n->conf.broker_api, n->conf.broker_pub);
+    return rc ? rc : s_lsock_open(d, LK_REGISTRY, n->conf.registry_api, n->conf.registry_pub);
 }
 
 void
 ntf_dlv_free(ntf_t *n)
 {
+    if (!n->dlv)
+        return;
+    curl_multi_cleanup(n->dlv->multi); /* NULL after a stop */
     free(n->dlv);
     n->dlv = NULL;
+    curl_global_cleanup();
 }

@@ -1,4 +1,10 @@
-/*  The notifier service, private header (prefix ntf_).
+/*  The notifier service, private header (prefix ntf_): the store layout, the service's state
+ *  and what its files share.
+ *
+ *  Files: main.c wiring (kp_boot_main); config.c the settings; api.c the request handlers;
+ *  store.c the records and indexes (the only caller of mdb_*); consume.c the followed logs;
+ *  plan.c the rules that plan notifications; timer.c the schedule's timers; deliver.c leases,
+ *  transfers and recipient lookups; render.c what is sent.
  *
  *  Store layout (keys big-endian where numeric, so that LMDB keeps them in order):
  *      ntf        notification key (text)               -> Notification
@@ -28,6 +34,7 @@
 #define NTF_NOTIFIER_H
 
 #include "kp_arena.h"
+#include "kp_boot.h"
 #include "kp_server.h"
 #include "kp_tx.h"
 #include "kp_zsock.h"
@@ -96,19 +103,38 @@ typedef struct {
 
 typedef struct ntf_dlv ntf_dlv_t;
 
+/* The service's state (kp_service_def_t.svc; tx->svc in every unit of work). */
 typedef struct {
     kp_server_t *srv;
-    kp_store_t *st;
     uv_loop_t *loop;
     kp_arena_t *plan_arena; /* scratch of the consumer's apply; reset per event */
     kp_arena_t *dlv_arena;  /* scratch of the deliverer; reset per use */
     ntf_conf_t conf;
-    ntf_dlv_t *dlv;
+    ntf_dlv_t *dlv;    /* transfers and lookups in flight (deliver.c) */
+    uv_timer_t sched;  /* the schedule's next due entry (timer.c) */
+    uv_timer_t digest; /* the next digest moment (timer.c) */
+    bool stopping;     /* set once by the server's stop: nothing new starts */
 } ntf_t;
 
 extern const char *const ntf_db_names[NTF_DB_N];
 extern const kp_method_t ntf_methods[];
 extern const unsigned ntf_methods_n;
+
+/* ---- config.c: the settings table (KP_BOOT_ITEMS first, {0} last). */
+extern kp_config_item_t ntf_config_items[];
+/* The configure hook: reads and checks the service's own settings into n->conf. Returns 0 or
+ * KP_ECONFIG (the setting named on stderr). */
+int ntf_configure(void *svc, const kp_config_item_t *items);
+/* With the server open: the server, the loop, and the lookups' endpoints and peer keys.
+ * Returns 0 or KP_EKEY (logged). */
+int ntf_config_start(ntf_t *n, kp_server_t *srv, const kp_boot_t *boot,
+                     const kp_config_item_t *items);
+/* The fini hook: frees what configure and start made. */
+void ntf_fini(void *svc);
+
+/* ---- consume.c: follows the events, expert-broker and registry logs as configured. Returns 0
+ * or a KP code (logged). */
+int ntf_consume_start(ntf_t *n, const kp_boot_t *boot, const kp_config_item_t *items);
 
 /* ---- store.c: each returns 0 (with *found where a record may be absent) or a KP code
  * (store errors logged once by the record layer). Records decode into tx->arena and are valid
@@ -156,13 +182,16 @@ int ntf_contacts(kp_tx_t *tx, Kumppani__V1__Role ***out, size_t *out_n);
 int ntf_events_coming(kp_tx_t *tx, const char *code, int64_t from_unix, int64_t to_unix,
                       Kumppani__V1__EventInfo ***out, size_t *out_n);
 
-/* ---- plan.c: the consumer's apply function for the events service's log. */
-int ntf_plan_events(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
+/* ---- plan.c: the rules, each in the unit of work of one followed event. Return 0 or a KP
+ * code (the consumer then replays the event).
+ * The events service's log: sign-ups and events (and their read models), plus webhooks. */
+int ntf_plan_events(kp_tx_t *tx, const Kumppani__V1__Event *ev);
 /* The expert-broker's log: offers, reminders, confirmations, withdrawals (to the expert,
  * resolved at delivery time) and unfilled requests (to the coordinator); plus webhooks. */
-int ntf_plan_broker(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
-/* The registry's log: current contact persons (for digests); plus webhooks. */
-int ntf_plan_registry(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
+int ntf_plan_broker(kp_tx_t *tx, const Kumppani__V1__Event *ev);
+/* One webhook notification for an event of a log (ids and type only), if webhooks are set. */
+int ntf_plan_webhook(kp_tx_t *tx, const Kumppani__V1__Event *ev, const char *source,
+                     uint64_t event_id, uint64_t signup_id);
 /* True for the kinds whose recipient is an expert resolved at delivery time. */
 bool ntf_kind_expert(int kind);
 /* Plans this week's digests once the digest moment has come (no later than a day after it),
@@ -189,11 +218,29 @@ char *ntf_render_sms_body(kp_arena_t *a, const char *tmpl, const char *to, const
 /* The stable Message-ID of a key, "<hex@domain>". */
 char *ntf_render_message_id(kp_arena_t *a, const char *key, const char *from);
 
-/* ---- deliver.c */
+/* ---- timer.c: starts the schedule's timers and registers the part that re-arms them (turns,
+ * the test clock, stop). Returns 0 or a KP code. */
+int ntf_timer_start(ntf_t *n);
+/* Asks for a look at the schedule after this turn (after planning or an API change). */
+void ntf_kick(ntf_t *n);
+
+/* ---- deliver.c: transfers and recipient lookups. */
+/* Opens libcurl and the lookup sockets. Returns 0 or a KP code. */
 int ntf_dlv_start(ntf_t *n);
-/* Asks the deliverer to look at the schedule again (after planning or an API change). */
-void ntf_dlv_kick(ntf_t *n);
-/* Frees what ntf_dlv_start allocated; after the server is destroyed. */
+/* The deliverer's unit of work in the turn's transaction (n->dlv_arena, reset by the caller),
+ * at the clock's now. Returns 0 or a KP code (logged). */
+int ntf_dlv_tx(kp_tx_t *tx, ntf_t *n);
+/* True while no more transfers may start (inflight-max reached, or stopping). */
+bool ntf_dlv_busy(const ntf_t *n);
+/* Takes the due record r (old: as stored): leases it and queues its transfer for the end of
+ * the turn, or records why it is not sent, or reschedules it (quiet hours). Returns 0 or a KP
+ * code. */
+int ntf_dlv_take(kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r);
+/* After a turn: starts the transfers it leased (rc == 0) or drops them (they stay due). */
+void ntf_dlv_turn_done(ntf_t *n, int rc);
+/* Shutdown: abandons the transfers in flight (their leases bring them back) and closes. */
+void ntf_dlv_stop(ntf_t *n);
+/* Frees what ntf_dlv_start allocated; after the loop has closed. Accepts a never-started n. */
 void ntf_dlv_free(ntf_t *n);
 
 #endif

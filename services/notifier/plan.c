@@ -1,8 +1,11 @@
-/*  notifier/plan.c: the rules that turn the events service's log into notifications.
+/*  notifier/plan.c: the rules that turn the logs of the events service and the expert-broker
+ *  into notifications, the webhook of every followed event, the weekly digest, and SMS quiet
+ *  hours.
  *
- *  Runs inside kp_consumer's apply, in the turn transaction that also stores the consumer's
- *  offset, so a plan and the offset commit together. Every notification gets a deterministic
- *  key (see notifier.proto) and is planned with ntf_rec_plan (a no-op for a known key).
+ *  Runs in a unit of work of consume.c's apply functions, in the turn transaction that also
+ *  stores the consumer's offset, so a plan and the offset commit together. Every notification gets
+ * a deterministic key (see notifier.proto) and is planned with ntf_rec_plan (a no-op for a known
+ * key).
  *
  *  Rules for a sign-up (channels: e-mail if it has an address; SMS if it has a phone and a
  *  gateway is configured, for the time-critical kinds, or for every kind without e-mail):
@@ -346,13 +349,13 @@ s_event_event(s_ctx_t *c, const char *type)
     return 0;
 }
 
-/* One webhook notification per event of the log: ids and types only, no personal data. */
-static int
-s_webhook(s_ctx_t *c, const char *source, uint64_t event_id, uint64_t signup_id)
+int
+ntf_plan_webhook(kp_tx_t *tx, const Kumppani__V1__Event *ev, const char *source, uint64_t event_id,
+                 uint64_t signup_id)
 {
-    if (!c->n->conf.webhook_url || !c->n->conf.webhook_url[0])
+    const ntf_t *n = tx->svc;
+    if (!n->conf.webhook_url || !n->conf.webhook_url[0])
         return 0;
-    const Kumppani__V1__Event *ev = c->ev;
     char key[NTF_KEY_MAX], body[512];
     snprintf(key, sizeof key, "%s/%llu/webhook", source, (unsigned long long)ev->seq);
     char type[64];
@@ -371,7 +374,7 @@ s_webhook(s_ctx_t *c, const char *source, uint64_t event_id, uint64_t signup_id)
     r.kind = MK(WEBHOOK);
     r.channel = CH(WEBHOOK);
     r.state = ST(SCHEDULED);
-    r.due_ms = r.created_ms = c->tx->now_ms;
+    r.due_ms = r.created_ms = tx->now_ms;
     r.source = (char *)source;
     r.source_seq = ev->seq;
     r.event_id = event_id;
@@ -379,39 +382,14 @@ s_webhook(s_ctx_t *c, const char *source, uint64_t event_id, uint64_t signup_id)
     r.address = type;
     r.payload_json = body;
     bool planned;
-    return ntf_rec_plan(c->tx, &r, &planned);
-}
-
-/* Every apply starts with a fresh scratch arena and the service's now ... */
-static int
-s_begin(s_ctx_t *c, kp_tx_t *tx, ntf_t *n, kp_server_t *srv, MDB_txn *txn,
-        const Kumppani__V1__Event *ev)
-{
-    kp_arena_reset(n->plan_arena);
-    *c = (s_ctx_t){n, tx, ev};
-    return kp_tx_begin(tx, srv, txn, n->plan_arena, n);
-}
-
-/* ... and ends with the event's webhook and a look at the schedule. */
-static int
-s_finish(s_ctx_t *c, int rc, const char *source, uint64_t event_id, uint64_t signup_id)
-{
-    if (rc == 0)
-        rc = s_webhook(c, source, event_id, signup_id);
-    if (rc == 0)
-        ntf_dlv_kick(c->n);
-    return rc;
+    return ntf_rec_plan(tx, &r, &planned);
 }
 
 int
-ntf_plan_events(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev)
+ntf_plan_events(kp_tx_t *tx, const Kumppani__V1__Event *ev)
 {
-    ntf_t *n = arg;
-    s_ctx_t c;
-    kp_tx_t tx;
-    int rc = s_begin(&c, &tx, n, srv, txn, ev);
-    if (rc)
-        return rc;
+    s_ctx_t c = {tx->svc, tx, ev};
+    int rc = 0;
     const char *t = ev->type ? ev->type : "";
     uint64_t event_id = 0, signup_id = 0;
     if (strncmp(t, "Signup", 6) == 0) {
@@ -429,7 +407,7 @@ ntf_plan_events(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__E
         if (er && er->event)
             event_id = er->event->id;
     }
-    return s_finish(&c, rc, "events", event_id, signup_id);
+    return rc ? rc : ntf_plan_webhook(tx, ev, "events", event_id, signup_id);
 }
 
 /* ---- the expert-broker's log ---------------------------------------------------------------
@@ -545,55 +523,22 @@ s_broker_event(s_ctx_t *c, const char *t)
 }
 
 int
-ntf_plan_broker(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev)
+ntf_plan_broker(kp_tx_t *tx, const Kumppani__V1__Event *ev)
 {
-    ntf_t *n = arg;
-    s_ctx_t c;
-    kp_tx_t tx;
-    int rc = s_begin(&c, &tx, n, srv, txn, ev);
-    if (rc)
-        return rc;
-    return s_finish(&c, s_broker_event(&c, ev->type ? ev->type : ""), "expert-broker", 0, 0);
+    s_ctx_t c = {tx->svc, tx, ev};
+    int rc = s_broker_event(&c, ev->type ? ev->type : "");
+    return rc ? rc : ntf_plan_webhook(tx, ev, "expert-broker", 0, 0);
 }
 
-/* ---- the registry's log and the weekly digest ----------------------------------------------
+/* ---- the weekly digest ----------------------------------------------------------------------
  *
- * The notifier keeps the current contact persons (roles, ids only) from ContactPersonAssigned
- * and ContactPersonEnded. Once a week, at the configured weekday and hour in Europe/Helsinki,
- * each contact person gets one digest per municipality of the published events starting there
- * in the next digest-days days (none when there is none). The digest's key holds the date, so
- * a restart, a second pass or a replay plans nothing twice; a digest more than a day late
- * (the service was down) is left for the next week's. Digests wait until the events and
- * registry logs are applied up to their heads, so none is planned from a stale picture. */
-
-int
-ntf_plan_registry(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev)
-{
-    ntf_t *n = arg;
-    s_ctx_t c;
-    kp_tx_t tx;
-    int rc = s_begin(&c, &tx, n, srv, txn, ev);
-    if (rc)
-        return rc;
-    const char *t = ev->type ? ev->type : "";
-    if (strcmp(t, "ContactPersonAssigned") == 0 || strcmp(t, "ContactPersonEnded") == 0) {
-        Kumppani__V1__RoleReply *rr = kumppani__v1__role_reply__unpack(
-            kp_arena_pbc(c.tx->arena), ev->payload.len, ev->payload.data);
-        Kumppani__V1__Role *role = rr ? rr->role : NULL;
-        if (role && role->kind == KUMPPANI__V1__ROLE_KIND__ROLE_KIND_CONTACT_PERSON)
-            rc = t[13] == 'A' ? ntf_contact_put(&tx, role) : ntf_contact_del(&tx, role->id);
-    } else if (strcmp(t, "PersonErased") == 0) {
-        Kumppani__V1__PersonErased *pe = kumppani__v1__person_erased__unpack(
-            kp_arena_pbc(c.tx->arena), ev->payload.len, ev->payload.data);
-        Kumppani__V1__Role **roles;
-        size_t roles_n = 0;
-        if (pe && (rc = ntf_contacts(&tx, &roles, &roles_n)) == 0)
-            for (size_t i = 0; i < roles_n && rc == 0; i++)
-                if (roles[i]->person_id == pe->person_id)
-                    rc = ntf_contact_del(&tx, roles[i]->id);
-    }
-    return s_finish(&c, rc, "registry", 0, 0);
-}
+ * Once a week, at the configured weekday and hour in Europe/Helsinki, each current contact
+ * person (consume.c keeps them from the registry's log) gets one digest per municipality of
+ * the published events starting there in the next digest-days days (none when there is none).
+ * The digest's key holds the date, so a restart, a second pass or a replay plans nothing
+ * twice; a digest more than a day late (the service was down) is left for the next week's.
+ * Digests wait until the events and registry logs are applied up to their heads, so none is
+ * planned from a stale picture. */
 
 static int
 s_digest_one(kp_tx_t *tx, const Kumppani__V1__Role *role, const char *date, int64_t at_ms)
