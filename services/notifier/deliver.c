@@ -1,11 +1,6 @@
-/*  notifier/deliver.c: leases and every transfer, asynchronous inside the service's libuv loop
- *  through libcurl's multi-socket interface (no threads), and the recipient lookups.
- *
- *  libcurl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION: one uv_poll_t per socket)
- *  and when to call it back (CURLMOPT_TIMERFUNCTION: one uv_timer_t); we tell it what became
- *  ready with curl_multi_socket_action. One multi handle holds the connection cache, so
- *  connections to the SMTP server, the webhook endpoint and the SMS gateway are reused; easy
- *  handles are pooled and reused too.
+/*  notifier/deliver.c: what happens to a due notification: checks, the lease, the recipient
+ *  lookup for messages to experts and contact persons, and the recorded outcome. The transfers
+ *  themselves are in transfer.c.
  *
  *  A delivery, step by step:
  *    1. The schedule pass (timer.c) finds a due notification and hands it to ntf_dlv_take.
@@ -14,8 +9,8 @@
  *       transfer is kept in memory as "pending". Messages to an expert or a contact person
  *       first ask the broker or the registry for the recipient (a lookup under the same
  *       lease); the answer is used for this message only and never stored.
- *    3. When that turn has committed (ntf_dlv_turn_done), the pending transfers start. If the
- *       commit failed, they are dropped: the store still has them due.
+ *    3. When that turn has committed (ntf_dlv_turn_done), the pending transfers start
+ *       (transfer.c). If the commit failed, they are dropped: the store still has them due.
  *    4. When a transfer ends, its outcome is recorded in the next turn: DELIVERED, or another
  *       try after exponential backoff, or DEAD once retry-max or the horizon is passed (an
  *       SMTP 5xx is final at once; a webhook 410 switches the endpoint off). The outcome is
@@ -29,7 +24,6 @@
 #include "kp_zwatch.h"
 #include "notifier.h"
 
-#include <curl/curl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,26 +33,6 @@
 #define ST(x) KUMPPANI__V1__NOTIFICATION_STATE__NOTIFICATION_STATE_##x
 #define MK(x) KUMPPANI__V1__MESSAGE_KIND__MESSAGE_KIND_##x
 #define CH(x) KUMPPANI__V1__NOTIFICATION_CHANNEL__CHANNEL_##x
-#define PASS_BUDGET 512
-
-typedef struct s_job {
-    struct s_job *next, *all_next;
-    ntf_dlv_t *d;
-    CURL *easy;
-    char key[NTF_KEY_MAX + 1];
-    int channel;
-    char *body;
-    size_t body_len, body_off;
-    char *rcpt_addr;
-    struct curl_slist *rcpt, *headers;
-    char errbuf[CURL_ERROR_SIZE];
-} s_job_t;
-
-typedef struct {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    ntf_dlv_t *d;
-} s_sock_t;
 
 /* Messages whose recipient is asked at delivery time, and never stored: experts from the
  * broker (broker.expert.get), contact persons from the registry (registry.person.get). */
@@ -91,142 +65,9 @@ struct ntf_dlv {
     s_look_t *looks;
     unsigned looks_n;
     uint64_t rid_seq;
-    CURLM *multi;
-    uv_timer_t curl_timer; /* libcurl's timeouts */
-    s_job_t *pending, *free_jobs, *all;
-    unsigned inflight, jobs_n;
+    ntf_xfer_t *xfer; /* the transfers (transfer.c) */
     uint64_t delivered_n, failed_n;
 };
-
-/* ---- jobs ------------------------------------------------------------------------------- */
-
-static void
-s_job_clear(s_job_t *j)
-{
-    free(j->body);
-    free(j->rcpt_addr);
-    j->body = j->rcpt_addr = NULL;
-    curl_slist_free_all(j->rcpt);
-    curl_slist_free_all(j->headers);
-    j->rcpt = j->headers = NULL;
-}
-
-static s_job_t *
-s_job_get(ntf_dlv_t *d)
-{
-    s_job_t *j = d->free_jobs;
-    if (j) {
-        d->free_jobs = j->next;
-    } else {
-        j = kp_xcalloc(1, sizeof *j);
-        j->d = d;
-        j->easy = curl_easy_init();
-        if (!j->easy) {
-            free(j);
-            return NULL;
-        }
-        d->jobs_n++;
-        j->all_next = d->all;
-        d->all = j;
-    }
-    j->next = NULL;
-    return j;
-}
-
-static void
-s_job_put(ntf_dlv_t *d, s_job_t *j)
-{
-    s_job_clear(j);
-    j->next = d->free_jobs;
-    d->free_jobs = j;
-}
-
-static size_t
-s_read(char *buf, size_t size, size_t nitems, void *arg)
-{
-    s_job_t *j = arg;
-    size_t room = size * nitems, left = j->body_len - j->body_off;
-    size_t n = room < left ? room : left;
-    memcpy(buf, j->body + j->body_off, n);
-    j->body_off += n;
-    return n;
-}
-
-static size_t
-s_discard(char *p, size_t size, size_t nmemb, void *arg)
-{
-    (void)p;
-    (void)arg;
-    return size * nmemb;
-}
-
-static int
-s_job_start(ntf_dlv_t *d, s_job_t *j)
-{
-    const ntf_conf_t *cf = &d->n->conf;
-    CURL *e = j->easy;
-    curl_easy_reset(e);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, j);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)cf->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)(cf->timeout_ms < 10000 ? cf->timeout_ms : 10000));
-    j->errbuf[0] = 0;
-    j->body_off = 0;
-    if (j->channel == CH(EMAIL)) {
-        char from[300];
-        snprintf(from, sizeof from, "<%s>", cf->smtp_from);
-        j->rcpt = curl_slist_append(NULL, j->rcpt_addr);
-        if (!j->rcpt)
-            return KP_ENOMEM;
-        curl_easy_setopt(e, CURLOPT_URL, cf->smtp_url);
-        curl_easy_setopt(e, CURLOPT_MAIL_FROM, from);
-        curl_easy_setopt(e, CURLOPT_MAIL_RCPT, j->rcpt);
-        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(e, CURLOPT_READFUNCTION, s_read);
-        curl_easy_setopt(e, CURLOPT_READDATA, j);
-        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)j->body_len);
-        long tls = strcmp(cf->smtp_tls, "require") == 0 ? (long)CURLUSESSL_ALL
-                   : strcmp(cf->smtp_tls, "off") == 0   ? (long)CURLUSESSL_NONE
-                                                        : (long)CURLUSESSL_TRY;
-        curl_easy_setopt(e, CURLOPT_USE_SSL, tls);
-        if (cf->smtp_ca_file && cf->smtp_ca_file[0])
-            curl_easy_setopt(e, CURLOPT_CAINFO, cf->smtp_ca_file);
-        if (cf->smtp_user && cf->smtp_user[0]) {
-            curl_easy_setopt(e, CURLOPT_USERNAME, cf->smtp_user);
-            curl_easy_setopt(e, CURLOPT_PASSWORD, cf->smtp_password ? cf->smtp_password : "");
-        }
-    } else {
-        bool hook = j->channel == CH(WEBHOOK);
-        char h[300];
-        j->headers = curl_slist_append(NULL, "Content-Type: application/json");
-        snprintf(h, sizeof h, "X-Kumppani-Key: %s", j->key);
-        j->headers = curl_slist_append(j->headers, h);
-        if (hook && cf->webhook_secret && cf->webhook_secret[0]) {
-            unsigned char mac[crypto_auth_hmacsha256_BYTES];
-            char hex[2 * sizeof mac + 1];
-            crypto_auth_hmacsha256_state st;
-            crypto_auth_hmacsha256_init(&st, (const unsigned char *)cf->webhook_secret,
-                                        strlen(cf->webhook_secret));
-            crypto_auth_hmacsha256_update(&st, (const unsigned char *)j->body, j->body_len);
-            crypto_auth_hmacsha256_final(&st, mac);
-            sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
-            snprintf(h, sizeof h, "X-Kumppani-Signature: sha256=%s", hex);
-            j->headers = curl_slist_append(j->headers, h);
-        }
-        j->headers = curl_slist_append(j->headers, "Expect:");
-        if (!j->headers)
-            return KP_ENOMEM;
-        curl_easy_setopt(e, CURLOPT_URL, hook ? cf->webhook_url : cf->sms_url);
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body_len);
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s_discard);
-    }
-    CURLMcode mc = curl_multi_add_handle(d->multi, e);
-    return mc == CURLM_OK ? 0 : KP_EINVAL;
-}
 
 /* ---- recording outcomes ----------------------------------------------------------------- */
 
@@ -274,11 +115,15 @@ s_sending(kp_tx_t *tx, ntf_t *n, const char *key, int64_t lease, ntf_rec_t **old
     return ntf_rec_get(tx, key, r, &found);
 }
 
+/* A transfer ended (ntf_xfer_done_fn): its outcome is recorded in this turn, and the schedule
+ * looked at again. */
 static void
-s_record(ntf_dlv_t *d, const char *key, int channel, bool ok, bool final, bool gone,
+s_record(void *arg, const char *key, int channel, bool ok, bool final, bool gone,
          const char *result)
 {
+    ntf_dlv_t *d = arg;
     ntf_t *n = d->n;
+    ntf_kick(n);
     kp_tx_t tx;
     ntf_rec_t *old, *r;
     kp_arena_reset(n->dlv_arena);
@@ -323,141 +168,19 @@ out:
     }
 }
 
-static void
-s_check_done(ntf_dlv_t *d)
-{
-    CURLMsg *m;
-    int left;
-    bool any = false;
-    while ((m = curl_multi_info_read(d->multi, &left))) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        s_job_t *j = NULL;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-        CURLcode cc = m->data.result;
-        long code = 0;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-        curl_multi_remove_handle(d->multi, m->easy_handle);
-        char result[64];
-        bool ok, final = false, gone = false;
-        if (j->channel == CH(EMAIL)) {
-            ok = cc == CURLE_OK;
-            final = !ok && code >= 500 && code < 600;
-            if (cc == CURLE_OK || code)
-                snprintf(result, sizeof result, "smtp %ld", code);
-            else
-                snprintf(result, sizeof result, "curl %d", (int)cc);
-        } else {
-            ok = cc == CURLE_OK && code >= 200 && code < 300;
-            gone = cc == CURLE_OK && code == 410;
-            if (cc == CURLE_OK)
-                snprintf(result, sizeof result, "http %ld%s", code, gone ? " endpoint-off" : "");
-            else
-                snprintf(result, sizeof result, "curl %d", (int)cc);
-        }
-        if (!d->n->stopping)
-            s_record(d, j->key, j->channel, ok, final, gone, result);
-        d->inflight--;
-        s_job_put(d, j);
-        any = true;
-    }
-    if (any && !d->n->stopping)
-        ntf_kick(d->n);
-}
-
-/* ---- libcurl <-> libuv -------------------------------------------------------------------- */
-
-static void
-s_sock_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-static void
-s_poll_cb(uv_poll_t *p, int status, int events)
-{
-    s_sock_t *c = p->data;
-    int flags = 0;
-    if (status < 0)
-        flags = CURL_CSELECT_ERR;
-    if (events & UV_READABLE)
-        flags |= CURL_CSELECT_IN;
-    if (events & UV_WRITABLE)
-        flags |= CURL_CSELECT_OUT;
-    int running;
-    ntf_dlv_t *d = c->d;
-    curl_multi_socket_action(d->multi, c->fd, flags, &running);
-    s_check_done(d);
-}
-
-static int
-s_socket_fn(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-    (void)e;
-    ntf_dlv_t *d = userp;
-    s_sock_t *c = socketp;
-    if (what == CURL_POLL_REMOVE) {
-        if (c) {
-            uv_poll_stop(&c->poll);
-            curl_multi_assign(d->multi, s, NULL);
-            uv_close((uv_handle_t *)&c->poll, s_sock_closed);
-        }
-        return 0;
-    }
-    if (!c) {
-        c = kp_xcalloc(1, sizeof *c);
-        c->fd = s;
-        c->d = d;
-        if (uv_poll_init_socket(d->n->loop, &c->poll, s) != 0) {
-            free(c);
-            return -1;
-        }
-        c->poll.data = c;
-        curl_multi_assign(d->multi, s, c);
-    }
-    int ev = 0;
-    if (what & CURL_POLL_IN)
-        ev |= UV_READABLE;
-    if (what & CURL_POLL_OUT)
-        ev |= UV_WRITABLE;
-    uv_poll_start(&c->poll, ev, s_poll_cb);
-    return 0;
-}
-
-static void
-s_curl_timeout(uv_timer_t *t)
-{
-    ntf_dlv_t *d = t->data;
-    int running;
-    curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    s_check_done(d);
-}
-
-static int
-s_timer_fn(CURLM *m, long timeout_ms, void *userp)
-{
-    (void)m;
-    ntf_dlv_t *d = userp;
-    if (timeout_ms < 0)
-        uv_timer_stop(&d->curl_timer);
-    else
-        uv_timer_start(&d->curl_timer, s_curl_timeout, (uint64_t)timeout_ms, 0);
-    return 0;
-}
-
 /* ---- taking a due notification ------------------------------------------------------------ */
 
-/* Decides one due record r (old: as stored). Returns 0 with *job set when it is to be sent. */
+/* Decides one due record r (old: as stored; who: the recipient looked up, or NULL) and
+ * queues its transfer when it is to be sent. Returns 0 or a KP code. */
 static int s_look_send(ntf_dlv_t *d, int target, const ntf_rec_t *r);
 
 static int
-s_take(ntf_dlv_t *d, kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r, const s_who_t *who, s_job_t **job)
+s_take(ntf_dlv_t *d, kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r, const s_who_t *who)
 {
     ntf_t *n = d->n;
     kp_arena_t *a = tx->arena;
     int64_t now = tx->now_ms;
     const ntf_conf_t *cf = &n->conf;
-    *job = NULL;
     int rc;
     if (old->state == ST(SENDING) && !who) /* a lease ran out: died, hung, or lookup lost */
         ntf_rec_attempt(tx, r, false, "lease-expired");
@@ -529,64 +252,35 @@ s_take(ntf_dlv_t *d, kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r, const s_who_t *w
             s_emit(tx, r, "NotificationFailed", skip);
         return 0;
     }
-    s_job_t *j = s_job_get(d);
-    if (!j)
-        return KP_ENOMEM;
-    snprintf(j->key, sizeof j->key, "%s", r->key);
-    j->channel = r->channel;
+    const char *body = m.message, *rcpt = NULL;
+    size_t body_len = m.message_len;
     if (r->channel == CH(EMAIL)) {
-        j->body = kp_xmalloc(m.message_len + 1);
-        memcpy(j->body, m.message, m.message_len + 1);
-        j->body_len = m.message_len;
-        const char *to = who ? who->address : r->address;
-        size_t al = strlen(to);
-        j->rcpt_addr = kp_xmalloc(al + 3);
-        snprintf(j->rcpt_addr, al + 3, "<%s>", to);
+        rcpt = who ? who->address : r->address;
     } else {
-        const char *body = r->channel == CH(SMS)
-                               ? ntf_render_sms_body(a, cf->sms_body, r->address, m.text)
-                               : m.text;
-        if (!body) {
-            s_job_put(d, j);
+        body = r->channel == CH(SMS) ? ntf_render_sms_body(a, cf->sms_body, r->address, m.text)
+                                     : m.text;
+        if (!body)
             return KP_ENOMEM;
-        }
-        j->body = kp_xstrdup(body);
-        j->body_len = strlen(body);
+        body_len = strlen(body);
     }
     r->state = ST(SENDING);
     r->lease_until_ms = now + (int64_t)cf->lease_ms;
-    if ((rc = ntf_rec_put(tx, old, r))) {
-        s_job_put(d, j);
+    if ((rc = ntf_rec_put(tx, old, r)))
         return rc;
-    }
-    *job = j;
-    return 0;
-}
-
-/* A transfer waits for the end of the turn that leased it (ntf_dlv_turn_done). */
-static void
-s_pend(ntf_dlv_t *d, s_job_t *j)
-{
-    j->next = d->pending;
-    d->pending = j;
-    d->inflight++;
+    /* On failure the turn is abandoned, the lease with it. */
+    return ntf_xfer_queue(d->xfer, r->key, r->channel, body, body_len, rcpt);
 }
 
 int
 ntf_dlv_take(kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r)
 {
-    ntf_dlv_t *d = ((ntf_t *)tx->svc)->dlv;
-    s_job_t *j;
-    int rc = s_take(d, tx, old, r, NULL, &j);
-    if (rc == 0 && j)
-        s_pend(d, j);
-    return rc;
+    return s_take(((ntf_t *)tx->svc)->dlv, tx, old, r, NULL);
 }
 
 bool
 ntf_dlv_busy(const ntf_t *n)
 {
-    return n->stopping || !n->dlv || n->dlv->inflight >= n->conf.inflight_max;
+    return n->stopping || !n->dlv || ntf_xfer_inflight(n->dlv->xfer) >= n->conf.inflight_max;
 }
 
 /* ---- recipient lookups --------------------------------------------------------------------- */
@@ -711,9 +405,7 @@ s_look_done(ntf_dlv_t *d, s_look_t *l, const Kumppani__V1__Reply *rep)
         rc = ntf_rec_put(&tx, old, r);
         goto out;
     }
-    s_job_t *j;
-    if ((rc = s_take(d, &tx, old, r, &who, &j)) == 0 && j)
-        s_pend(d, j);
+    rc = s_take(d, &tx, old, r, &who);
 out:
     if (rc) {
         kp_log_err("deliver.lookup_record", "err=%d", rc);
@@ -771,39 +463,14 @@ s_lsock_open(ntf_dlv_t *d, int target, const char *api, const char *server_pub)
 void
 ntf_dlv_turn_done(ntf_t *n, int rc)
 {
-    ntf_dlv_t *d = n->dlv;
-    s_job_t *j = d->pending;
-    d->pending = NULL;
-    while (j) {
-        s_job_t *next = j->next;
-        if (rc == 0 && !n->stopping && s_job_start(d, j) == 0) {
-            j = next;
-            continue;
-        }
-        d->inflight--;
-        s_job_put(d, j);
-        j = next;
-    }
+    ntf_xfer_turn_done(n->dlv->xfer, rc);
 }
 
 void
 ntf_dlv_stop(ntf_t *n)
 {
     ntf_dlv_t *d = n->dlv;
-    /* Transfers in flight are abandoned; their leases bring them back after a restart. */
-    ntf_dlv_turn_done(n, -1);
-    for (s_job_t *j = d->all; j; j = j->all_next)
-        curl_multi_remove_handle(d->multi, j->easy);
-    curl_multi_cleanup(d->multi);
-    d->multi = NULL;
-    while (d->all) {
-        s_job_t *j = d->all;
-        d->all = j->all_next;
-        curl_easy_cleanup(j->easy);
-        s_job_clear(j);
-        free(j);
-    }
-    d->free_jobs = NULL;
+    ntf_xfer_close(d->xfer);
     for (int t = 0; t < LK_N; t++) {
         kp_zwatch_close(&d->lwatch[t]);
         if (d->lsock[t])
@@ -815,7 +482,6 @@ ntf_dlv_stop(ntf_t *n)
         d->looks = l->next;
         free(l);
     }
-    uv_close((uv_handle_t *)&d->curl_timer, NULL);
     kp_log_info("deliver.stop", "delivered=%llu failed=%llu", (unsigned long long)d->delivered_n,
                 (unsigned long long)d->failed_n);
 }
@@ -823,22 +489,14 @@ ntf_dlv_stop(ntf_t *n)
 int
 ntf_dlv_start(ntf_t *n)
 {
-    if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    if (sodium_init() < 0)
         return KP_EINVAL;
     ntf_dlv_t *d = kp_xcalloc(1, sizeof *d);
     d->n = n;
     n->dlv = d;
-    d->multi = curl_multi_init();
-    if (!d->multi)
-        return KP_ENOMEM;
-    curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, s_socket_fn);
-    curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
-    curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION, s_timer_fn);
-    curl_multi_setopt(d->multi, CURLMOPT_TIMERDATA, d);
-    curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, (long)n->conf.inflight_max * 2);
-    uv_timer_init(n->loop, &d->curl_timer);
-    d->curl_timer.data = d;
-    int rc = s_lsock_open(d, LK_BROKER, n->conf.broker_api, n->conf.broker_pub);
+    int rc = ntf_xfer_new(&d->xfer, n->loop, &n->conf, s_record, d);
+    if (rc == 0)
+        rc = s_lsock_open(d, LK_BROKER, n->conf.broker_api, n->conf.broker_pub);
     return rc ? rc : s_lsock_open(d, LK_REGISTRY, n->conf.registry_api, n->conf.registry_pub);
 }
 
@@ -847,8 +505,7 @@ ntf_dlv_free(ntf_t *n)
 {
     if (!n->dlv)
         return;
-    curl_multi_cleanup(n->dlv->multi); /* NULL after a stop */
+    ntf_xfer_free(&n->dlv->xfer);
     free(n->dlv);
     n->dlv = NULL;
-    curl_global_cleanup();
 }

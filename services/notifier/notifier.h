@@ -4,7 +4,7 @@
  *  Files: main.c wiring (kp_boot_main); config.c the settings; api.c the request handlers;
  *  store.c the records and indexes (the only caller of mdb_*); consume.c the followed logs;
  *  plan.c the rules that plan notifications; timer.c the schedule's timers; deliver.c leases,
- *  transfers and recipient lookups; render.c what is sent.
+ *  outcomes and recipient lookups; transfer.c the transfers (libcurl); render.c what is sent.
  *
  *  Store layout (keys big-endian where numeric, so that LMDB keeps them in order):
  *      ntf        notification key (text)               -> Notification
@@ -224,7 +224,29 @@ int ntf_timer_start(ntf_t *n);
 /* Asks for a look at the schedule after this turn (after planning or an API change). */
 void ntf_kick(ntf_t *n);
 
-/* ---- deliver.c: transfers and recipient lookups. */
+/* ---- transfer.c: e-mails, webhooks and SMS through libcurl in the service's loop. */
+typedef struct ntf_xfer ntf_xfer_t;
+/* A transfer ended: ok, or failed finally (an SMTP 5xx), or the endpoint is gone (HTTP 410);
+ * result is "smtp 250", "http 503", "curl 7" and the like. */
+typedef void (*ntf_xfer_done_fn)(void *arg, const char *key, int channel, bool ok, bool final,
+                                 bool gone, const char *result);
+/* Caller owns *out (ntf_xfer_close in the loop's stop, ntf_xfer_free after the loop closed),
+ * also on failure. Returns 0 or a KP code. */
+int ntf_xfer_new(ntf_xfer_t **out, uv_loop_t *loop, const ntf_conf_t *conf, ntf_xfer_done_fn done,
+                 void *arg);
+/* Queues the transfer of body (copied) for key on channel (e-mail: to rcpt) to start when the
+ * turn has committed. Returns 0 or KP_ENOMEM. */
+int ntf_xfer_queue(ntf_xfer_t *x, const char *key, int channel, const char *body, size_t body_len,
+                   const char *rcpt);
+/* Transfers queued or running. */
+unsigned ntf_xfer_inflight(const ntf_xfer_t *x);
+/* After a turn: starts the queued transfers (rc == 0) or drops them. */
+void ntf_xfer_turn_done(ntf_xfer_t *x, int rc);
+/* Abandons every transfer and closes the handles (in the server's stop). */
+void ntf_xfer_close(ntf_xfer_t *x);
+void ntf_xfer_free(ntf_xfer_t **x_p);
+
+/* ---- deliver.c: leases, outcomes and recipient lookups. */
 /* Opens libcurl and the lookup sockets. Returns 0 or a KP code. */
 int ntf_dlv_start(ntf_t *n);
 /* The deliverer's unit of work in the turn's transaction (n->dlv_arena, reset by the caller),
