@@ -169,4 +169,5 @@ ntf_fini(void *svc)
     ntf_dlv_free(n);
     kp_arena_destroy(&n->plan_arena);
     kp_arena_destroy(&n->dlv_arena);
+    memset(&n->conf.keys, 0, sizeof n->conf.keys); /* the copy of the secret key */
 }

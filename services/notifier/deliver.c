@@ -88,9 +88,9 @@ s_emit(kp_tx_t *tx, const ntf_rec_t *r, const char *type, const char *result)
 }
 
 /* The deliverer's unit of work in the turn's transaction, in its arena (reset by the caller).
- * Its time is the clock's now, not the turn's: a pass that sys.clock.set asked for runs in a
- * libuv timer before the turn of that request has ended, whose time is from before the clock
- * moved (see the report of issue 11: kp_server could move the turn's time with the clock). */
+ * Its time is the clock's now, not the turn's: the pass that sys.clock.set asks for runs in a
+ * libuv timer before that request's turn has ended, and kp_server keeps a turn's time from
+ * its first request, before the clock moved. */
 int
 ntf_dlv_tx(kp_tx_t *tx, ntf_t *n)
 {
