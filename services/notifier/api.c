@@ -22,20 +22,21 @@ s_key_ok(kp_call_t *call, const char *key)
     return true;
 }
 
+/* The notification of key, or NULL after answering the call (bad key, not found, store). */
 static ntf_rec_t *
-s_load(kp_call_t *call, ntf_t *n, const char *key)
+s_load(kp_tx_t *tx, const char *key)
 {
-    if (!s_key_ok(call, key))
+    if (!s_key_ok(tx->call, key))
         return NULL;
     ntf_rec_t *r = NULL;
     bool found = false;
-    int rc = ntf_rec_get(n, kp_call_txn(call), kp_call_arena(call), key, &r, &found);
+    int rc = ntf_rec_get(tx, key, &r, &found);
     if (rc) {
-        kp_call_fail_err(call, rc);
+        kp_call_fail_err(tx->call, rc);
         return NULL;
     }
     if (!found) {
-        kp_call_fail(call, C(NOT_FOUND), "notification not found");
+        kp_call_fail(tx->call, C(NOT_FOUND), "notification not found");
         return NULL;
     }
     return r;
@@ -45,7 +46,9 @@ static void
 s_status(kp_call_t *call, void *svc)
 {
     const Kumppani__V1__NotificationRef *rq = kp_call_body(call);
-    ntf_rec_t *r = s_load(call, svc, rq->key);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    ntf_rec_t *r = s_load(&tx, rq->key);
     if (!r)
         return;
     Kumppani__V1__NotificationReply rep = KUMPPANI__V1__NOTIFICATION_REPLY__INIT;
@@ -58,11 +61,13 @@ s_preview(kp_call_t *call, void *svc)
 {
     ntf_t *n = svc;
     const Kumppani__V1__NotificationRef *rq = kp_call_body(call);
-    ntf_rec_t *r = s_load(call, n, rq->key);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, n);
+    ntf_rec_t *r = s_load(&tx, rq->key);
     if (!r)
         return;
     ntf_msg_t m;
-    int rc = ntf_render(n, kp_call_arena(call), r, ntf_now_ms(n), &m);
+    int rc = ntf_render(n, tx.arena, r, tx.now_ms, &m);
     if (rc) {
         kp_call_fail(call, C(CONFLICT), "notification cannot be rendered (address)");
         return;
@@ -70,10 +75,9 @@ s_preview(kp_call_t *call, void *svc)
     Kumppani__V1__PreviewReply rep = KUMPPANI__V1__PREVIEW_REPLY__INIT;
     rep.notification = r;
     rep.subject = m.subject;
-    rep.body_text =
-        r->channel == CH(SMS)
-            ? ntf_render_sms_body(kp_call_arena(call), n->conf.sms_body, r->address, m.text)
-            : m.text;
+    rep.body_text = r->channel == CH(SMS)
+                        ? ntf_render_sms_body(tx.arena, n->conf.sms_body, r->address, m.text)
+                        : m.text;
     rep.ical_text = m.ical;
     rep.message_text = m.message;
     if (!rep.body_text) {
@@ -106,39 +110,13 @@ s_dead_list(kp_call_t *call, void *svc)
         kp_call_fail(call, C(INVALID), "field 'after_key': at most %d characters", NTF_KEY_MAX);
         return;
     }
-    MDB_txn *txn = kp_call_txn(call);
-    kp_arena_t *a = kp_call_arena(call);
-    ntf_rec_t **v = kp_arena_alloc(a, limit * sizeof *v);
-    size_t vn = 0;
-    MDB_cursor *c;
-    int rc = mdb_cursor_open(txn, kp_store_dbi(kp_call_store(call), NTF_DB_DEAD), &c);
-    if (rc || !v) {
-        kp_call_fail_err(call, v ? kp_err_from_mdb(rc) : KP_ENOMEM);
-        return;
-    }
-    MDB_val k = {strlen(rq->after_key), rq->after_key}, d;
-    rc =
-        k.mv_size ? mdb_cursor_get(c, &k, &d, MDB_SET_RANGE) : mdb_cursor_get(c, &k, &d, MDB_FIRST);
-    if (rc == 0 && rq->after_key[0] && k.mv_size == strlen(rq->after_key) &&
-        memcmp(k.mv_data, rq->after_key, k.mv_size) == 0)
-        rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
-    int err = 0;
-    while (rc == 0 && vn < limit) {
-        char *key = kp_arena_memdup(a, k.mv_data, k.mv_size);
-        bool found;
-        if (!key) {
-            err = KP_ENOMEM;
-            break;
-        }
-        if ((err = ntf_rec_get(n, txn, a, key, &v[vn], &found)))
-            break;
-        if (found)
-            vn++;
-        rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
-    }
-    mdb_cursor_close(c);
-    if (err || (rc && rc != MDB_NOTFOUND)) {
-        kp_call_fail_err(call, err ? err : kp_err_from_mdb(rc));
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, n);
+    ntf_rec_t **v;
+    size_t vn;
+    int rc = ntf_dead_page(&tx, rq->after_key, limit, &v, &vn);
+    if (rc) {
+        kp_call_fail_err(call, rc);
         return;
     }
     Kumppani__V1__ListNotificationsReply rep = KUMPPANI__V1__LIST_NOTIFICATIONS_REPLY__INIT;
@@ -156,18 +134,18 @@ s_schedule(kp_call_t *call, void *svc)
         kp_call_fail(call, C(INVALID), "field 'event_id': required");
         return;
     }
-    MDB_txn *txn = kp_call_txn(call);
-    kp_arena_t *a = kp_call_arena(call);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, n);
     char **keys;
     size_t keys_n;
-    int rc = ntf_event_keys(n, txn, a, rq->event_id, &keys, &keys_n);
+    int rc = ntf_event_keys(&tx, rq->event_id, &keys, &keys_n);
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
     }
     if (keys_n > 2000)
         keys_n = 2000;
-    ntf_rec_t **v = kp_arena_alloc(a, (keys_n + 1) * sizeof *v);
+    ntf_rec_t **v = kp_arena_alloc(tx.arena, (keys_n + 1) * sizeof *v);
     size_t vn = 0;
     if (!v) {
         kp_call_fail_err(call, KP_ENOMEM);
@@ -175,7 +153,7 @@ s_schedule(kp_call_t *call, void *svc)
     }
     for (size_t i = 0; i < keys_n; i++) {
         bool found;
-        if ((rc = ntf_rec_get(n, txn, a, keys[i], &v[vn], &found))) {
+        if ((rc = ntf_rec_get(&tx, keys[i], &v[vn], &found))) {
             kp_call_fail_err(call, rc);
             return;
         }
@@ -193,7 +171,9 @@ s_retry(kp_call_t *call, void *svc)
 {
     ntf_t *n = svc;
     const Kumppani__V1__NotificationRef *rq = kp_call_body(call);
-    ntf_rec_t *old = s_load(call, n, rq->key);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, n);
+    ntf_rec_t *old = s_load(&tx, rq->key);
     if (!old)
         return;
     if (old->state != ST(DEAD)) {
@@ -202,26 +182,23 @@ s_retry(kp_call_t *call, void *svc)
     }
     ntf_rec_t *r;
     bool found;
-    kp_arena_t *a = kp_call_arena(call);
-    int rc = ntf_rec_get(n, kp_call_txn(call), a, rq->key, &r, &found);
+    int rc = ntf_rec_get(&tx, rq->key, &r, &found); /* the copy to change */
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
     }
-    MDB_txn *txn = kp_call_wtxn(call);
-    int64_t now = ntf_now_ms(n);
     r->state = ST(SCHEDULED);
-    r->due_ms = now;
+    r->due_ms = tx.now_ms;
     r->first_attempt_ms = 0; /* a new horizon for the retries */
     r->attempts_n = 0;
-    ntf_rec_attempt(a, r, now, false, "retry-requested");
-    if ((r->channel == CH(WEBHOOK) && (rc = ntf_state_set(n, txn, "webhook-off", false))) ||
-        (rc = ntf_rec_put(n, txn, a, old, r))) {
+    ntf_rec_attempt(&tx, r, false, "retry-requested");
+    if ((r->channel == CH(WEBHOOK) && (rc = ntf_state_set(&tx, "webhook-off", false))) ||
+        (rc = ntf_rec_put(&tx, old, r))) {
         kp_call_fail_err(call, rc);
         return;
     }
     kp_log_info("dead.retry", "channel=%d", r->channel);
-    ntf_dlv_kick(n);
+    ntf_kick(n);
     Kumppani__V1__NotificationReply rep = KUMPPANI__V1__NOTIFICATION_REPLY__INIT;
     rep.notification = r;
     kp_call_ok(call, &rep.base);
@@ -241,7 +218,9 @@ s_optout(kp_call_t *call, void *svc)
         kp_call_fail(call, C(INVALID), "field 'address': an e-mail or phone number of the channel");
         return;
     }
-    int rc = ntf_optout_set(n, kp_call_wtxn(call), rq->channel, rq->address, !rq->opt_in);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, n);
+    int rc = ntf_optout_set(&tx, rq->channel, rq->address, !rq->opt_in);
     if (rc) {
         kp_call_fail_err(call, rc);
         return;

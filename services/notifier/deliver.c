@@ -1,20 +1,16 @@
-/*  notifier/deliver.c: the schedule timer, leases, and every transfer, asynchronous inside the
- *  service's libuv loop through libcurl's multi-socket interface (no threads).
- *
- *  libcurl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION: one uv_poll_t per socket)
- *  and when to call it back (CURLMOPT_TIMERFUNCTION: one uv_timer_t); we tell it what became
- *  ready with curl_multi_socket_action. One multi handle holds the connection cache, so
- *  connections to the SMTP server, the webhook endpoint and the SMS gateway are reused; easy
- *  handles are pooled and reused too.
+/*  notifier/deliver.c: what happens to a due notification: checks, the lease, the recipient
+ *  lookup for messages to experts and contact persons, and the recorded outcome. The transfers
+ *  themselves are in transfer.c.
  *
  *  A delivery, step by step:
- *    1. The schedule timer fires at the earliest entry of `due` (re-armed after every pass and
- *       at start, so a restart picks up where the store says).
- *    2. In the turn transaction, each due notification is checked (quiet hours for SMS,
- *       opt-out, a switched-off endpoint), rendered, and leased: state SENDING, due entry at
- *       now + lease-ms. The transfers are kept in memory as "pending".
- *    3. When that turn has committed (turn_done), the pending transfers start. If the commit
- *       failed, they are dropped: the store still has them due.
+ *    1. The schedule pass (timer.c) finds a due notification and hands it to ntf_dlv_take.
+ *    2. In the turn transaction it is checked (quiet hours for SMS, opt-out, a switched-off
+ *       endpoint), rendered, and leased: state SENDING, due entry at now + lease-ms. The
+ *       transfer is kept in memory as "pending". Messages to an expert or a contact person
+ *       first ask the broker or the registry for the recipient (a lookup under the same
+ *       lease); the answer is used for this message only and never stored.
+ *    3. When that turn has committed (ntf_dlv_turn_done), the pending transfers start
+ *       (transfer.c). If the commit failed, they are dropped: the store still has them due.
  *    4. When a transfer ends, its outcome is recorded in the next turn: DELIVERED, or another
  *       try after exponential backoff, or DEAD once retry-max or the horizon is passed (an
  *       SMTP 5xx is final at once; a webhook 410 switches the endpoint off). The outcome is
@@ -28,7 +24,6 @@
 #include "kp_zwatch.h"
 #include "notifier.h"
 
-#include <curl/curl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,26 +33,6 @@
 #define ST(x) KUMPPANI__V1__NOTIFICATION_STATE__NOTIFICATION_STATE_##x
 #define MK(x) KUMPPANI__V1__MESSAGE_KIND__MESSAGE_KIND_##x
 #define CH(x) KUMPPANI__V1__NOTIFICATION_CHANNEL__CHANNEL_##x
-#define PASS_BUDGET 512
-
-typedef struct s_job {
-    struct s_job *next, *all_next;
-    ntf_dlv_t *d;
-    CURL *easy;
-    char key[NTF_KEY_MAX + 1];
-    int channel;
-    char *body;
-    size_t body_len, body_off;
-    char *rcpt_addr;
-    struct curl_slist *rcpt, *headers;
-    char errbuf[CURL_ERROR_SIZE];
-} s_job_t;
-
-typedef struct {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    ntf_dlv_t *d;
-} s_sock_t;
 
 /* Messages whose recipient is asked at delivery time, and never stored: experts from the
  * broker (broker.expert.get), contact persons from the registry (registry.person.get). */
@@ -90,154 +65,14 @@ struct ntf_dlv {
     s_look_t *looks;
     unsigned looks_n;
     uint64_t rid_seq;
-    CURLM *multi;
-    uv_timer_t sched, curl_timer, tick, digest;
-    s_job_t *pending, *free_jobs, *all;
-    unsigned inflight, jobs_n;
-    bool stopping, tick_on;
+    ntf_xfer_t *xfer; /* the transfers (transfer.c) */
     uint64_t delivered_n, failed_n;
 };
-
-int64_t
-ntf_now_ms(const ntf_t *n)
-{
-    return kp_now_ms() + n->clock_offset_ms;
-}
-
-/* ---- jobs ------------------------------------------------------------------------------- */
-
-static void
-s_job_clear(s_job_t *j)
-{
-    free(j->body);
-    free(j->rcpt_addr);
-    j->body = j->rcpt_addr = NULL;
-    curl_slist_free_all(j->rcpt);
-    curl_slist_free_all(j->headers);
-    j->rcpt = j->headers = NULL;
-}
-
-static s_job_t *
-s_job_get(ntf_dlv_t *d)
-{
-    s_job_t *j = d->free_jobs;
-    if (j) {
-        d->free_jobs = j->next;
-    } else {
-        j = kp_xcalloc(1, sizeof *j);
-        j->d = d;
-        j->easy = curl_easy_init();
-        if (!j->easy) {
-            free(j);
-            return NULL;
-        }
-        d->jobs_n++;
-        j->all_next = d->all;
-        d->all = j;
-    }
-    j->next = NULL;
-    return j;
-}
-
-static void
-s_job_put(ntf_dlv_t *d, s_job_t *j)
-{
-    s_job_clear(j);
-    j->next = d->free_jobs;
-    d->free_jobs = j;
-}
-
-static size_t
-s_read(char *buf, size_t size, size_t nitems, void *arg)
-{
-    s_job_t *j = arg;
-    size_t room = size * nitems, left = j->body_len - j->body_off;
-    size_t n = room < left ? room : left;
-    memcpy(buf, j->body + j->body_off, n);
-    j->body_off += n;
-    return n;
-}
-
-static size_t
-s_discard(char *p, size_t size, size_t nmemb, void *arg)
-{
-    (void)p;
-    (void)arg;
-    return size * nmemb;
-}
-
-static int
-s_job_start(ntf_dlv_t *d, s_job_t *j)
-{
-    const ntf_conf_t *cf = &d->n->conf;
-    CURL *e = j->easy;
-    curl_easy_reset(e);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, j);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)cf->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)(cf->timeout_ms < 10000 ? cf->timeout_ms : 10000));
-    j->errbuf[0] = 0;
-    j->body_off = 0;
-    if (j->channel == CH(EMAIL)) {
-        char from[300];
-        snprintf(from, sizeof from, "<%s>", cf->smtp_from);
-        j->rcpt = curl_slist_append(NULL, j->rcpt_addr);
-        if (!j->rcpt)
-            return KP_ENOMEM;
-        curl_easy_setopt(e, CURLOPT_URL, cf->smtp_url);
-        curl_easy_setopt(e, CURLOPT_MAIL_FROM, from);
-        curl_easy_setopt(e, CURLOPT_MAIL_RCPT, j->rcpt);
-        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(e, CURLOPT_READFUNCTION, s_read);
-        curl_easy_setopt(e, CURLOPT_READDATA, j);
-        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)j->body_len);
-        long tls = strcmp(cf->smtp_tls, "require") == 0 ? (long)CURLUSESSL_ALL
-                   : strcmp(cf->smtp_tls, "off") == 0   ? (long)CURLUSESSL_NONE
-                                                        : (long)CURLUSESSL_TRY;
-        curl_easy_setopt(e, CURLOPT_USE_SSL, tls);
-        if (cf->smtp_ca_file && cf->smtp_ca_file[0])
-            curl_easy_setopt(e, CURLOPT_CAINFO, cf->smtp_ca_file);
-        if (cf->smtp_user && cf->smtp_user[0]) {
-            curl_easy_setopt(e, CURLOPT_USERNAME, cf->smtp_user);
-            curl_easy_setopt(e, CURLOPT_PASSWORD, cf->smtp_password ? cf->smtp_password : "");
-        }
-    } else {
-        bool hook = j->channel == CH(WEBHOOK);
-        char h[300];
-        j->headers = curl_slist_append(NULL, "Content-Type: application/json");
-        snprintf(h, sizeof h, "X-Kumppani-Key: %s", j->key);
-        j->headers = curl_slist_append(j->headers, h);
-        if (hook && cf->webhook_secret && cf->webhook_secret[0]) {
-            unsigned char mac[crypto_auth_hmacsha256_BYTES];
-            char hex[2 * sizeof mac + 1];
-            crypto_auth_hmacsha256_state st;
-            crypto_auth_hmacsha256_init(&st, (const unsigned char *)cf->webhook_secret,
-                                        strlen(cf->webhook_secret));
-            crypto_auth_hmacsha256_update(&st, (const unsigned char *)j->body, j->body_len);
-            crypto_auth_hmacsha256_final(&st, mac);
-            sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
-            snprintf(h, sizeof h, "X-Kumppani-Signature: sha256=%s", hex);
-            j->headers = curl_slist_append(j->headers, h);
-        }
-        j->headers = curl_slist_append(j->headers, "Expect:");
-        if (!j->headers)
-            return KP_ENOMEM;
-        curl_easy_setopt(e, CURLOPT_URL, hook ? cf->webhook_url : cf->sms_url);
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body_len);
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s_discard);
-    }
-    CURLMcode mc = curl_multi_add_handle(d->multi, e);
-    return mc == CURLM_OK ? 0 : KP_EINVAL;
-}
 
 /* ---- recording outcomes ----------------------------------------------------------------- */
 
 static void
-s_emit(ntf_t *n, MDB_txn *txn, const ntf_rec_t *r, const char *type, const char *result)
+s_emit(kp_tx_t *tx, const ntf_rec_t *r, const char *type, const char *result)
 {
     Kumppani__V1__NotificationOutcome o = KUMPPANI__V1__NOTIFICATION_OUTCOME__INIT;
     o.key = r->key;
@@ -247,45 +82,59 @@ s_emit(ntf_t *n, MDB_txn *txn, const ntf_rec_t *r, const char *type, const char 
     o.signup_id = r->signup_id;
     o.attempts_n = r->attempts_n;
     o.result = (char *)result;
-    int rc = kp_server_emit(n->srv, txn, type, &o.base);
+    int rc = kp_tx_emit(tx, type, &o.base);
     if (rc)
-        kp_server_abort_turn(n->srv, rc);
+        kp_server_abort_turn(tx->srv, rc);
 }
 
-/* In the turn's transaction: the record of key as stored (*old) and a copy to change (*r), if
- * it is still SENDING (under the lease given, if lease >= 0); else *r = NULL. */
+/* The deliverer's unit of work in the turn's transaction, in its arena (reset by the caller).
+ * Its time is the clock's now, not the turn's: the pass that sys.clock.set asks for runs in a
+ * libuv timer before that request's turn has ended, and kp_server keeps a turn's time from
+ * its first request, before the clock moved. */
+int
+ntf_dlv_tx(kp_tx_t *tx, ntf_t *n)
+{
+    int rc = kp_tx_begin(tx, n->srv, NULL, n->dlv_arena, n);
+    tx->now_ms = kp_now_ms();
+    return rc;
+}
+
+/* In a new unit of work: the record of key as stored (*old) and a copy to change (*r), if it is
+ * still SENDING (under the lease given, if lease >= 0); else *r = NULL. */
 static int
-s_sending(ntf_t *n, kp_arena_t *a, const char *key, int64_t lease, MDB_txn **txn, ntf_rec_t **old,
-          ntf_rec_t **r)
+s_sending(kp_tx_t *tx, ntf_t *n, const char *key, int64_t lease, ntf_rec_t **old, ntf_rec_t **r)
 {
     bool found;
     *r = NULL;
-    int rc = kp_server_txn(n->srv, txn);
+    int rc = ntf_dlv_tx(tx, n);
     if (rc)
         return rc;
-    if ((rc = ntf_rec_get(n, *txn, a, key, old, &found)) || !found ||
-        (*old)->state != ST(SENDING) || (lease >= 0 && (*old)->lease_until_ms != lease))
+    if ((rc = ntf_rec_get(tx, key, old, &found)) || !found || (*old)->state != ST(SENDING) ||
+        (lease >= 0 && (*old)->lease_until_ms != lease))
         return rc;
-    return ntf_rec_get(n, *txn, a, key, r, &found);
+    return ntf_rec_get(tx, key, r, &found);
 }
 
+/* A transfer ended (ntf_xfer_done_fn): its outcome is recorded in this turn, and the schedule
+ * looked at again. */
 static void
-s_record(ntf_dlv_t *d, const char *key, int channel, bool ok, bool final, bool gone,
+s_record(void *arg, const char *key, int channel, bool ok, bool final, bool gone,
          const char *result)
 {
+    ntf_dlv_t *d = arg;
     ntf_t *n = d->n;
-    MDB_txn *txn;
-    kp_arena_t *a = n->dlv_arena;
-    kp_arena_reset(a);
+    ntf_kick(n);
+    kp_tx_t tx;
     ntf_rec_t *old, *r;
-    int rc = s_sending(n, a, key, -1, &txn, &old, &r);
+    kp_arena_reset(n->dlv_arena);
+    int rc = s_sending(&tx, n, key, -1, &old, &r);
     if (rc || !r)
         goto out;
-    int64_t now = ntf_now_ms(n);
+    int64_t now = tx.now_ms;
     r->attempts_n++;
     if (!r->first_attempt_ms)
         r->first_attempt_ms = now;
-    ntf_rec_attempt(a, r, now, ok, result);
+    ntf_rec_attempt(&tx, r, ok, result);
     if (ok) {
         r->state = ST(DELIVERED);
         d->delivered_n++;
@@ -294,7 +143,7 @@ s_record(ntf_dlv_t *d, const char *key, int channel, bool ok, bool final, bool g
         int64_t backoff = (int64_t)(n->conf.retry_base_ms << shift);
         if (backoff > 3600 * 1000)
             backoff = 3600 * 1000;
-        if (gone && channel == CH(WEBHOOK) && (rc = ntf_state_set(n, txn, "webhook-off", true)))
+        if (gone && channel == CH(WEBHOOK) && (rc = ntf_state_set(&tx, "webhook-off", true)))
             goto out;
         if (final || gone || r->attempts_n >= n->conf.retry_max ||
             now + backoff - r->first_attempt_ms > (int64_t)n->conf.horizon_ms) {
@@ -305,12 +154,12 @@ s_record(ntf_dlv_t *d, const char *key, int channel, bool ok, bool final, bool g
             r->due_ms = now + backoff;
         }
     }
-    if ((rc = ntf_rec_put(n, txn, a, old, r)))
+    if ((rc = ntf_rec_put(&tx, old, r)))
         goto out;
     if (r->state == ST(DELIVERED))
-        s_emit(n, txn, r, "NotificationDelivered", result);
+        s_emit(&tx, r, "NotificationDelivered", result);
     else if (r->state == ST(DEAD))
-        s_emit(n, txn, r, "NotificationFailed", result);
+        s_emit(&tx, r, "NotificationFailed", result);
     kp_log_debug("deliver.done", "channel=%d ok=%d attempts=%u", channel, ok, r->attempts_n);
 out:
     if (rc) {
@@ -319,145 +168,22 @@ out:
     }
 }
 
-static void s_pump(ntf_dlv_t *d);
+/* ---- taking a due notification ------------------------------------------------------------ */
 
-static void
-s_check_done(ntf_dlv_t *d)
-{
-    CURLMsg *m;
-    int left;
-    bool any = false;
-    while ((m = curl_multi_info_read(d->multi, &left))) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        s_job_t *j = NULL;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-        CURLcode cc = m->data.result;
-        long code = 0;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-        curl_multi_remove_handle(d->multi, m->easy_handle);
-        char result[64];
-        bool ok, final = false, gone = false;
-        if (j->channel == CH(EMAIL)) {
-            ok = cc == CURLE_OK;
-            final = !ok && code >= 500 && code < 600;
-            if (cc == CURLE_OK || code)
-                snprintf(result, sizeof result, "smtp %ld", code);
-            else
-                snprintf(result, sizeof result, "curl %d", (int)cc);
-        } else {
-            ok = cc == CURLE_OK && code >= 200 && code < 300;
-            gone = cc == CURLE_OK && code == 410;
-            if (cc == CURLE_OK)
-                snprintf(result, sizeof result, "http %ld%s", code, gone ? " endpoint-off" : "");
-            else
-                snprintf(result, sizeof result, "curl %d", (int)cc);
-        }
-        if (!d->stopping)
-            s_record(d, j->key, j->channel, ok, final, gone, result);
-        d->inflight--;
-        s_job_put(d, j);
-        any = true;
-    }
-    if (any && !d->stopping)
-        ntf_dlv_kick(d->n);
-}
-
-/* ---- libcurl <-> libuv -------------------------------------------------------------------- */
-
-static void
-s_sock_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-static void
-s_poll_cb(uv_poll_t *p, int status, int events)
-{
-    s_sock_t *c = p->data;
-    int flags = 0;
-    if (status < 0)
-        flags = CURL_CSELECT_ERR;
-    if (events & UV_READABLE)
-        flags |= CURL_CSELECT_IN;
-    if (events & UV_WRITABLE)
-        flags |= CURL_CSELECT_OUT;
-    int running;
-    ntf_dlv_t *d = c->d;
-    curl_multi_socket_action(d->multi, c->fd, flags, &running);
-    s_check_done(d);
-}
-
-static int
-s_socket_fn(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-    (void)e;
-    ntf_dlv_t *d = userp;
-    s_sock_t *c = socketp;
-    if (what == CURL_POLL_REMOVE) {
-        if (c) {
-            uv_poll_stop(&c->poll);
-            curl_multi_assign(d->multi, s, NULL);
-            uv_close((uv_handle_t *)&c->poll, s_sock_closed);
-        }
-        return 0;
-    }
-    if (!c) {
-        c = kp_xcalloc(1, sizeof *c);
-        c->fd = s;
-        c->d = d;
-        if (uv_poll_init_socket(d->n->loop, &c->poll, s) != 0) {
-            free(c);
-            return -1;
-        }
-        c->poll.data = c;
-        curl_multi_assign(d->multi, s, c);
-    }
-    int ev = 0;
-    if (what & CURL_POLL_IN)
-        ev |= UV_READABLE;
-    if (what & CURL_POLL_OUT)
-        ev |= UV_WRITABLE;
-    uv_poll_start(&c->poll, ev, s_poll_cb);
-    return 0;
-}
-
-static void
-s_curl_timeout(uv_timer_t *t)
-{
-    ntf_dlv_t *d = t->data;
-    int running;
-    curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    s_check_done(d);
-}
-
-static int
-s_timer_fn(CURLM *m, long timeout_ms, void *userp)
-{
-    (void)m;
-    ntf_dlv_t *d = userp;
-    if (timeout_ms < 0)
-        uv_timer_stop(&d->curl_timer);
-    else
-        uv_timer_start(&d->curl_timer, s_curl_timeout, (uint64_t)timeout_ms, 0);
-    return 0;
-}
-
-/* ---- the schedule ------------------------------------------------------------------------- */
-
-/* Decides one due record r (old: as stored). Returns 0 with *job set when it is to be sent. */
+/* Decides one due record r (old: as stored; who: the recipient looked up, or NULL) and
+ * queues its transfer when it is to be sent. Returns 0 or a KP code. */
 static int s_look_send(ntf_dlv_t *d, int target, const ntf_rec_t *r);
 
 static int
-s_take(ntf_dlv_t *d, MDB_txn *txn, kp_arena_t *a, ntf_rec_t *old, ntf_rec_t *r, int64_t now,
-       const s_who_t *who, s_job_t **job)
+s_take(ntf_dlv_t *d, kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r, const s_who_t *who)
 {
     ntf_t *n = d->n;
+    kp_arena_t *a = tx->arena;
+    int64_t now = tx->now_ms;
     const ntf_conf_t *cf = &n->conf;
-    *job = NULL;
     int rc;
     if (old->state == ST(SENDING) && !who) /* a lease ran out: died, hung, or lookup lost */
-        ntf_rec_attempt(a, r, now, false, "lease-expired");
+        ntf_rec_attempt(tx, r, false, "lease-expired");
     const char *skip = NULL;
     bool dead = false;
     int lk = s_lookup_of(r->kind);
@@ -469,7 +195,7 @@ s_take(ntf_dlv_t *d, MDB_txn *txn, kp_arena_t *a, ntf_rec_t *old, ntf_rec_t *r, 
             /* Ask for the recipient; the lease covers the lookup. */
             r->state = ST(SENDING);
             r->lease_until_ms = now + (int64_t)cf->lease_ms;
-            if ((rc = ntf_rec_put(n, txn, a, old, r)))
+            if ((rc = ntf_rec_put(tx, old, r)))
                 return rc;
             return s_look_send(d, lk, r);
         }
@@ -486,19 +212,19 @@ s_take(ntf_dlv_t *d, MDB_txn *txn, kp_arena_t *a, ntf_rec_t *old, ntf_rec_t *r, 
         if (at > now) {
             r->state = ST(SCHEDULED);
             r->due_ms = at;
-            return ntf_rec_put(n, txn, a, old, r);
+            return ntf_rec_put(tx, old, r);
         }
     }
     if (skip) {
     } else if (r->channel == CH(EMAIL) || r->channel == CH(SMS)) {
         bool out = false;
-        if ((rc = ntf_optout_get(n, txn, r->channel, r->address, &out)))
+        if ((rc = ntf_optout_get(tx, r->channel, r->address, &out)))
             return rc;
         if (out && r->kind != MK(EVENT_CANCELLED))
             skip = "opted-out";
     } else {
         bool off = false;
-        if ((rc = ntf_state_get(n, txn, "webhook-off", &off)))
+        if ((rc = ntf_state_get(tx, "webhook-off", &off)))
             return rc;
         if (off)
             skip = "endpoint-off";
@@ -519,45 +245,42 @@ s_take(ntf_dlv_t *d, MDB_txn *txn, kp_arena_t *a, ntf_rec_t *old, ntf_rec_t *r, 
     }
     if (skip) {
         r->state = dead ? ST(DEAD) : ST(CANCELLED);
-        ntf_rec_attempt(a, r, now, false, skip);
-        if ((rc = ntf_rec_put(n, txn, a, old, r)))
+        ntf_rec_attempt(tx, r, false, skip);
+        if ((rc = ntf_rec_put(tx, old, r)))
             return rc;
         if (dead)
-            s_emit(n, txn, r, "NotificationFailed", skip);
+            s_emit(tx, r, "NotificationFailed", skip);
         return 0;
     }
-    s_job_t *j = s_job_get(d);
-    if (!j)
-        return KP_ENOMEM;
-    snprintf(j->key, sizeof j->key, "%s", r->key);
-    j->channel = r->channel;
+    const char *body = m.message, *rcpt = NULL;
+    size_t body_len = m.message_len;
     if (r->channel == CH(EMAIL)) {
-        j->body = kp_xmalloc(m.message_len + 1);
-        memcpy(j->body, m.message, m.message_len + 1);
-        j->body_len = m.message_len;
-        const char *to = who ? who->address : r->address;
-        size_t al = strlen(to);
-        j->rcpt_addr = kp_xmalloc(al + 3);
-        snprintf(j->rcpt_addr, al + 3, "<%s>", to);
+        rcpt = who ? who->address : r->address;
     } else {
-        const char *body = r->channel == CH(SMS)
-                               ? ntf_render_sms_body(a, cf->sms_body, r->address, m.text)
-                               : m.text;
-        if (!body) {
-            s_job_put(d, j);
+        body = r->channel == CH(SMS) ? ntf_render_sms_body(a, cf->sms_body, r->address, m.text)
+                                     : m.text;
+        if (!body)
             return KP_ENOMEM;
-        }
-        j->body = kp_xstrdup(body);
-        j->body_len = strlen(body);
+        body_len = strlen(body);
     }
     r->state = ST(SENDING);
     r->lease_until_ms = now + (int64_t)cf->lease_ms;
-    if ((rc = ntf_rec_put(n, txn, a, old, r))) {
-        s_job_put(d, j);
+    if ((rc = ntf_rec_put(tx, old, r)))
         return rc;
-    }
-    *job = j;
-    return 0;
+    /* On failure the turn is abandoned, the lease with it. */
+    return ntf_xfer_queue(d->xfer, r->key, r->channel, body, body_len, rcpt);
+}
+
+int
+ntf_dlv_take(kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r)
+{
+    return s_take(((ntf_t *)tx->svc)->dlv, tx, old, r, NULL);
+}
+
+bool
+ntf_dlv_busy(const ntf_t *n)
+{
+    return n->stopping || !n->dlv || ntf_xfer_inflight(n->dlv->xfer) >= n->conf.inflight_max;
 }
 
 /* ---- recipient lookups --------------------------------------------------------------------- */
@@ -566,7 +289,7 @@ static int
 s_look_send(ntf_dlv_t *d, int target, const ntf_rec_t *r)
 {
     /* Lookups whose answer never came are dropped once their lease is over. */
-    int64_t now = ntf_now_ms(d->n);
+    int64_t now = kp_now_ms();
     for (s_look_t **pp = &d->looks; *pp;) {
         s_look_t *l = *pp;
         if (l->lease_until_ms < now) {
@@ -667,29 +390,22 @@ s_look_done(ntf_dlv_t *d, s_look_t *l, const Kumppani__V1__Reply *rep)
                     rep->status ? (int)rep->status->code : -1);
         return; /* the lease brings it back */
     }
-    MDB_txn *txn;
+    kp_tx_t tx;
     ntf_rec_t *old, *r;
-    int rc = s_sending(n, a, l->key, l->lease_until_ms, &txn, &old, &r);
+    int rc = s_sending(&tx, n, l->key, l->lease_until_ms, &old, &r);
     if (rc || !r)
         goto out;
-    int64_t now = ntf_now_ms(n);
     if (gone) {
         r->state = ST(CANCELLED);
-        ntf_rec_attempt(a, r, now, false,
-                        l->target == LK_BROKER ? "expert-erased" : "person-erased");
+        ntf_rec_attempt(&tx, r, false, l->target == LK_BROKER ? "expert-erased" : "person-erased");
         kp_log_notice(l->target == LK_BROKER ? "deliver.expert_erased" : "deliver.person_erased",
                       "expert=%llu person=%llu request=%llu offer=%llu kind=%d",
                       (unsigned long long)r->expert_id, (unsigned long long)r->person_id,
                       (unsigned long long)r->request_id, (unsigned long long)r->offer_id, r->kind);
-        rc = ntf_rec_put(n, txn, a, old, r);
+        rc = ntf_rec_put(&tx, old, r);
         goto out;
     }
-    s_job_t *j;
-    if ((rc = s_take(d, txn, a, old, r, now, &who, &j)) == 0 && j) {
-        j->next = d->pending;
-        d->pending = j;
-        d->inflight++;
-    }
+    rc = s_take(d, &tx, old, r, &who);
 out:
     if (rc) {
         kp_log_err("deliver.lookup_record", "err=%d", rc);
@@ -702,7 +418,7 @@ s_lsock_ready(kp_zwatch_t *zw, void *sock, void *arg)
 {
     (void)zw;
     ntf_dlv_t *d = arg;
-    for (int i = 0; i < 64 && !d->stopping; i++) {
+    for (int i = 0; i < 64 && !d->n->stopping; i++) {
         zmq_msg_t m;
         zmq_msg_init(&m);
         if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
@@ -742,183 +458,19 @@ s_lsock_open(ntf_dlv_t *d, int target, const char *api, const char *server_pub)
     return kp_zwatch_start(&d->lwatch[target], d->n->loop, s, s_lsock_ready, d);
 }
 
-static void
-s_on_sched(uv_timer_t *t)
-{
-    s_pump(t->data);
-}
+/* ---- start, turns and stop ------------------------------------------------------------------ */
 
-static void
-s_arm(ntf_dlv_t *d, int64_t delay_ms)
+void
+ntf_dlv_turn_done(ntf_t *n, int rc)
 {
-    if (d->stopping)
-        return;
-    if (delay_ms < 0)
-        delay_ms = 0;
-    if (delay_ms > 3600 * 1000)
-        delay_ms = 3600 * 1000;
-    uv_timer_start(&d->sched, s_on_sched, (uint64_t)delay_ms, 0);
-}
-
-static void
-s_pump(ntf_dlv_t *d)
-{
-    ntf_t *n = d->n;
-    if (d->stopping || d->inflight >= n->conf.inflight_max)
-        return;
-    MDB_txn *txn;
-    int rc = kp_server_txn(n->srv, &txn);
-    if (rc) {
-        kp_log_err("deliver.txn", "err=%d", rc);
-        s_arm(d, 1000);
-        return;
-    }
-    int64_t now = ntf_now_ms(n), dnext;
-    unsigned budget = PASS_BUDGET;
-    if ((rc = ntf_plan_digests(n, txn, n->dlv_arena, now, &dnext)) == 0 && dnext != INT64_MAX)
-        uv_timer_start(&d->digest, s_on_sched,
-                       (uint64_t)(dnext - now < 3600 * 1000 ? dnext - now : 3600 * 1000), 0);
-    while (rc == 0 && d->inflight < n->conf.inflight_max && budget--) {
-        kp_arena_t *a = n->dlv_arena;
-        kp_arena_reset(a);
-        MDB_cursor *c;
-        MDB_val k, v;
-        if ((rc = mdb_cursor_open(txn, kp_store_dbi(n->st, NTF_DB_DUE), &c))) {
-            rc = kp_err_from_mdb(rc);
-            break;
-        }
-        int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-        char key[NTF_KEY_MAX + 1] = "";
-        int64_t due = 0;
-        if (mrc == 0 && k.mv_size > 8 && k.mv_size - 8 <= NTF_KEY_MAX) {
-            due = (int64_t)kp_be64_get(k.mv_data);
-            memcpy(key, (const char *)k.mv_data + 8, k.mv_size - 8);
-            key[k.mv_size - 8] = 0;
-        } else if (mrc == 0) {
-            mrc = mdb_cursor_del(c, 0); /* malformed: cannot be ours */
-            mdb_cursor_close(c);
-            if (mrc) {
-                rc = kp_err_from_mdb(mrc);
-                break;
-            }
-            continue;
-        }
-        mdb_cursor_close(c);
-        if (mrc == MDB_NOTFOUND)
-            break;
-        if (mrc) {
-            rc = kp_err_from_mdb(mrc);
-            break;
-        }
-        if (due > now) {
-            s_arm(d, due - now);
-            break;
-        }
-        ntf_rec_t *old, *r;
-        bool found;
-        if ((rc = ntf_rec_get(n, txn, a, key, &old, &found)))
-            break;
-        if (!found || (old->state != ST(SCHEDULED) && old->state != ST(SENDING))) {
-            uint8_t kb[8 + NTF_KEY_MAX];
-            kp_be64_put(kb, (uint64_t)due);
-            memcpy(kb + 8, key, strlen(key));
-            MDB_val dk = {8 + strlen(key), kb};
-            if ((mrc = mdb_del(txn, kp_store_dbi(n->st, NTF_DB_DUE), &dk, NULL))) {
-                rc = kp_err_from_mdb(mrc);
-                break;
-            }
-            continue;
-        }
-        if ((rc = ntf_rec_get(n, txn, a, key, &r, &found)))
-            break;
-        s_job_t *j;
-        if ((rc = s_take(d, txn, a, old, r, now, NULL, &j)))
-            break;
-        if (j) {
-            j->next = d->pending;
-            d->pending = j;
-            d->inflight++;
-        }
-    }
-    if (rc) {
-        kp_log_err("deliver.pump", "err=%d", rc);
-        kp_server_abort_turn(n->srv, rc);
-        s_arm(d, 1000);
-        return;
-    }
-    if (budget == (unsigned)-1 && d->inflight < n->conf.inflight_max)
-        s_arm(d, 0); /* more is due: go on after this turn */
+    ntf_xfer_turn_done(n->dlv->xfer, rc);
 }
 
 void
-ntf_dlv_kick(ntf_t *n)
+ntf_dlv_stop(ntf_t *n)
 {
-    if (n->dlv)
-        s_arm(n->dlv, 0);
-}
-
-static void
-s_turn_done(void *arg, int rc)
-{
-    ntf_dlv_t *d = arg;
-    s_job_t *j = d->pending;
-    d->pending = NULL;
-    while (j) {
-        s_job_t *next = j->next;
-        if (rc == 0 && !d->stopping && s_job_start(d, j) == 0) {
-            j = next;
-            continue;
-        }
-        d->inflight--;
-        s_job_put(d, j);
-        j = next;
-    }
-    if (rc)
-        s_arm(d, 1000);
-}
-
-static void
-s_tick(uv_timer_t *t)
-{
-    ntf_dlv_t *d = t->data;
-    ntf_t *n = d->n;
-    FILE *f = fopen(n->conf.clock_file, "r");
-    long long off = 0;
-    if (f) {
-        if (fscanf(f, "%lld", &off) != 1)
-            off = 0;
-        fclose(f);
-    }
-    if (off != n->clock_offset_ms) {
-        n->clock_offset_ms = off;
-        kp_log_notice("clock.offset", "ms=%lld", off);
-        ntf_dlv_kick(n);
-    }
-}
-
-static void
-s_stop(void *arg)
-{
-    ntf_dlv_t *d = arg;
-    d->stopping = true;
-    uv_timer_stop(&d->sched);
-    uv_timer_stop(&d->tick);
-    uv_timer_stop(&d->digest);
-    /* Transfers in flight are abandoned; their leases bring them back after a restart. */
-    s_turn_done(d, -1);
-    uv_timer_stop(&d->sched);
-    for (s_job_t *j = d->all; j; j = j->all_next)
-        curl_multi_remove_handle(d->multi, j->easy);
-    curl_multi_cleanup(d->multi);
-    d->multi = NULL;
-    while (d->all) {
-        s_job_t *j = d->all;
-        d->all = j->all_next;
-        curl_easy_cleanup(j->easy);
-        s_job_clear(j);
-        free(j);
-    }
-    d->free_jobs = NULL;
+    ntf_dlv_t *d = n->dlv;
+    ntf_xfer_close(d->xfer);
     for (int t = 0; t < LK_N; t++) {
         kp_zwatch_close(&d->lwatch[t]);
         if (d->lsock[t])
@@ -930,10 +482,6 @@ s_stop(void *arg)
         d->looks = l->next;
         free(l);
     }
-    uv_close((uv_handle_t *)&d->sched, NULL);
-    uv_close((uv_handle_t *)&d->curl_timer, NULL);
-    uv_close((uv_handle_t *)&d->tick, NULL);
-    uv_close((uv_handle_t *)&d->digest, NULL);
     kp_log_info("deliver.stop", "delivered=%llu failed=%llu", (unsigned long long)d->delivered_n,
                 (unsigned long long)d->failed_n);
 }
@@ -941,40 +489,23 @@ s_stop(void *arg)
 int
 ntf_dlv_start(ntf_t *n)
 {
+    if (sodium_init() < 0)
+        return KP_EINVAL;
     ntf_dlv_t *d = kp_xcalloc(1, sizeof *d);
     d->n = n;
-    d->multi = curl_multi_init();
-    if (!d->multi) {
-        free(d);
-        return KP_ENOMEM;
-    }
-    curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, s_socket_fn);
-    curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
-    curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION, s_timer_fn);
-    curl_multi_setopt(d->multi, CURLMOPT_TIMERDATA, d);
-    curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, (long)n->conf.inflight_max * 2);
-    uv_timer_init(n->loop, &d->sched);
-    uv_timer_init(n->loop, &d->curl_timer);
-    uv_timer_init(n->loop, &d->tick);
-    uv_timer_init(n->loop, &d->digest);
-    d->sched.data = d->curl_timer.data = d->tick.data = d->digest.data = d;
     n->dlv = d;
-    kp_server_part_t part = {.turn_done = s_turn_done, .stop = s_stop, .arg = d};
-    int rc = kp_server_add_part(n->srv, &part);
-    if (rc || (rc = s_lsock_open(d, LK_BROKER, n->conf.broker_api, n->conf.broker_pub)) ||
-        (rc = s_lsock_open(d, LK_REGISTRY, n->conf.registry_api, n->conf.registry_pub)))
-        return rc;
-    if (n->conf.clock_file && n->conf.clock_file[0]) {
-        s_tick(&d->tick);
-        uv_timer_start(&d->tick, s_tick, 100, 100);
-    }
-    s_arm(d, 0);
-    return 0;
+    int rc = ntf_xfer_new(&d->xfer, n->loop, &n->conf, s_record, d);
+    if (rc == 0)
+        rc = s_lsock_open(d, LK_BROKER, n->conf.broker_api, n->conf.broker_pub);
+    return rc ? rc : s_lsock_open(d, LK_REGISTRY, n->conf.registry_api, n->conf.registry_pub);
 }
 
 void
 ntf_dlv_free(ntf_t *n)
 {
+    if (!n->dlv)
+        return;
+    ntf_xfer_free(&n->dlv->xfer);
     free(n->dlv);
     n->dlv = NULL;
 }

@@ -1,4 +1,10 @@
-/*  The notifier service, private header (prefix ntf_).
+/*  The notifier service, private header (prefix ntf_): the store layout, the service's state
+ *  and what its files share.
+ *
+ *  Files: main.c wiring (kp_boot_main); config.c the settings; api.c the request handlers;
+ *  store.c the records and indexes (the only caller of mdb_*); consume.c the followed logs;
+ *  plan.c the rules that plan notifications; timer.c the schedule's timers; deliver.c leases,
+ *  outcomes and recipient lookups; transfer.c the transfers (libcurl); render.c what is sent.
  *
  *  Store layout (keys big-endian where numeric, so that LMDB keeps them in order):
  *      ntf        notification key (text)               -> Notification
@@ -28,7 +34,9 @@
 #define NTF_NOTIFIER_H
 
 #include "kp_arena.h"
+#include "kp_boot.h"
 #include "kp_server.h"
+#include "kp_tx.h"
 #include "kp_zsock.h"
 #include "kumppani/v1/broker.pb-c.h"
 #include "kumppani/v1/events.pb-c.h"
@@ -91,85 +99,104 @@ typedef struct {
     const char *digest_language;
     const char *registry_api;
     char registry_pub[KP_Z85_KEY_LEN + 1];
-    /* test hook: a file holding a clock offset in ms, read every tick */
-    const char *clock_file;
 } ntf_conf_t;
 
 typedef struct ntf_dlv ntf_dlv_t;
 
+/* The service's state (kp_service_def_t.svc; tx->svc in every unit of work). */
 typedef struct {
     kp_server_t *srv;
-    kp_store_t *st;
     uv_loop_t *loop;
     kp_arena_t *plan_arena; /* scratch of the consumer's apply; reset per event */
     kp_arena_t *dlv_arena;  /* scratch of the deliverer; reset per use */
     ntf_conf_t conf;
-    ntf_dlv_t *dlv;
-    int64_t clock_offset_ms;
+    ntf_dlv_t *dlv;    /* transfers and lookups in flight (deliver.c) */
+    uv_timer_t sched;  /* the schedule's next due entry (timer.c) */
+    uv_timer_t digest; /* the next digest moment (timer.c) */
+    bool stopping;     /* set once by the server's stop: nothing new starts */
 } ntf_t;
 
 extern const char *const ntf_db_names[NTF_DB_N];
 extern const kp_method_t ntf_methods[];
 extern const unsigned ntf_methods_n;
 
-/* The service's now: wall clock plus the test clock offset. */
-int64_t ntf_now_ms(const ntf_t *n);
+/* ---- config.c: the settings table (KP_BOOT_ITEMS first, {0} last). */
+extern kp_config_item_t ntf_config_items[];
+/* The configure hook: reads and checks the service's own settings into n->conf. Returns 0 or
+ * KP_ECONFIG (the setting named on stderr). */
+int ntf_configure(void *svc, const kp_config_item_t *items);
+/* With the server open: the server, the loop, and the lookups' endpoints and peer keys.
+ * Returns 0 or KP_EKEY (logged). */
+int ntf_config_start(ntf_t *n, kp_server_t *srv, const kp_boot_t *boot,
+                     const kp_config_item_t *items);
+/* The fini hook: frees what configure and start made. */
+void ntf_fini(void *svc);
 
-/* ---- store.c: each returns 0 (with *found where a record may be absent) or a KP code.
- * Records decode into arena a and are valid until it resets. */
-int ntf_rec_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const char *key, ntf_rec_t **out,
-                bool *found);
+/* ---- consume.c: follows the events, expert-broker and registry logs as configured. Returns 0
+ * or a KP code (logged). */
+int ntf_consume_start(ntf_t *n, const kp_boot_t *boot, const kp_config_item_t *items);
+
+/* ---- store.c: each returns 0 (with *found where a record may be absent) or a KP code
+ * (store errors logged once by the record layer). Records decode into tx->arena and are valid
+ * until it resets; writes go through kp_tx_wtxn. */
+int ntf_rec_get(kp_tx_t *tx, const char *key, ntf_rec_t **out, bool *found);
 /* Writes the record and keeps the due/by_event/dead indexes in step with its state and due
  * time; old is the stored version (NULL for a new record). */
-int ntf_rec_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const ntf_rec_t *old, const ntf_rec_t *r);
+int ntf_rec_put(kp_tx_t *tx, const ntf_rec_t *old, const ntf_rec_t *r);
 /* Plans a new record: a no-op if the key exists. *planned says whether it was new. */
-int ntf_rec_plan(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const ntf_rec_t *r, bool *planned);
-/* Appends an attempt (keeping the last NTF_ATTEMPTS_KEPT) to r, in arena a. */
-void ntf_rec_attempt(kp_arena_t *a, ntf_rec_t *r, int64_t now_ms, bool ok, const char *result);
+int ntf_rec_plan(kp_tx_t *tx, const ntf_rec_t *r, bool *planned);
+/* Appends an attempt at tx->now_ms (keeping the last NTF_ATTEMPTS_KEPT) to r, in tx->arena. */
+void ntf_rec_attempt(kp_tx_t *tx, ntf_rec_t *r, bool ok, const char *result);
+/* The earliest entry of the schedule (due or lease end, and the key); *found false if none. */
+int ntf_due_first(kp_tx_t *tx, int64_t *due_ms, char key[NTF_KEY_MAX + 1], bool *found);
+/* Removes a schedule entry left without a live record. */
+int ntf_due_drop(kp_tx_t *tx, int64_t due_ms, const char *key);
+/* Up to limit dead letters with keys after after_key ("" : from the first), into an arena
+ * array. */
+int ntf_dead_page(kp_tx_t *tx, const char *after_key, uint32_t limit, ntf_rec_t ***out,
+                  size_t *out_n);
 
-int ntf_event_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t id, Kumppani__V1__EventInfo **out,
-                  bool *found);
-int ntf_event_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__EventInfo *e);
-int ntf_signup_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t id, Kumppani__V1__Signup **out,
-                   bool *found);
-int ntf_signup_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__Signup *s);
+int ntf_event_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__EventInfo **out, bool *found);
+int ntf_event_put(kp_tx_t *tx, const Kumppani__V1__EventInfo *e);
+int ntf_signup_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__Signup **out, bool *found);
+int ntf_signup_put(kp_tx_t *tx, const Kumppani__V1__Signup *s);
 /* Live sign-up ids of an event into an arena array. */
-int ntf_event_signups(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t event_id, uint64_t **ids,
-                      size_t *ids_n);
+int ntf_event_signups(kp_tx_t *tx, uint64_t event_id, uint64_t **ids, size_t *ids_n);
 /* Keys of the notifications of an event (any state), into an arena array. */
-int ntf_event_keys(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t event_id, char ***keys,
-                   size_t *keys_n);
-int ntf_optout_get(ntf_t *n, MDB_txn *txn, int channel, const char *address, bool *out);
-int ntf_optout_set(ntf_t *n, MDB_txn *txn, int channel, const char *address, bool on);
-int ntf_state_get(ntf_t *n, MDB_txn *txn, const char *name, bool *on);
-int ntf_state_set(ntf_t *n, MDB_txn *txn, const char *name, bool on);
+int ntf_event_keys(kp_tx_t *tx, uint64_t event_id, char ***keys, size_t *keys_n);
+int ntf_optout_get(kp_tx_t *tx, int channel, const char *address, bool *out);
+int ntf_optout_set(kp_tx_t *tx, int channel, const char *address, bool on);
+int ntf_state_get(kp_tx_t *tx, const char *name, bool *on);
+int ntf_state_set(kp_tx_t *tx, const char *name, bool on);
 
-int ntf_brkreq_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t id,
-                   Kumppani__V1__BrokerRequest **out, bool *found);
-int ntf_brkreq_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__BrokerRequest *rq);
+int ntf_brkreq_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__BrokerRequest **out, bool *found);
+int ntf_brkreq_put(kp_tx_t *tx, const Kumppani__V1__BrokerRequest *rq);
 
 /* Current contact persons (roles of kind CONTACT_PERSON) as heard from the registry. */
-int ntf_contact_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__Role *role);
-int ntf_contact_del(ntf_t *n, MDB_txn *txn, uint64_t role_id);
+int ntf_contact_put(kp_tx_t *tx, const Kumppani__V1__Role *role);
+int ntf_contact_del(kp_tx_t *tx, uint64_t role_id);
 /* Every stored contact role, into an arena array, by role id. */
-int ntf_contacts(ntf_t *n, MDB_txn *txn, kp_arena_t *a, Kumppani__V1__Role ***out, size_t *out_n);
+int ntf_contacts(kp_tx_t *tx, Kumppani__V1__Role ***out, size_t *out_n);
 /* Published (or rescheduled) events of municipality code starting in [from, to), by start,
  * into an arena array. */
-int ntf_events_coming(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const char *code, int64_t from_unix,
-                      int64_t to_unix, Kumppani__V1__EventInfo ***out, size_t *out_n);
+int ntf_events_coming(kp_tx_t *tx, const char *code, int64_t from_unix, int64_t to_unix,
+                      Kumppani__V1__EventInfo ***out, size_t *out_n);
 
-/* ---- plan.c: the consumer's apply function for the events service's log. */
-int ntf_plan_events(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
+/* ---- plan.c: the rules, each in the unit of work of one followed event. Return 0 or a KP
+ * code (the consumer then replays the event).
+ * The events service's log: sign-ups and events (and their read models), plus webhooks. */
+int ntf_plan_events(kp_tx_t *tx, const Kumppani__V1__Event *ev);
 /* The expert-broker's log: offers, reminders, confirmations, withdrawals (to the expert,
  * resolved at delivery time) and unfilled requests (to the coordinator); plus webhooks. */
-int ntf_plan_broker(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
-/* The registry's log: current contact persons (for digests); plus webhooks. */
-int ntf_plan_registry(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
+int ntf_plan_broker(kp_tx_t *tx, const Kumppani__V1__Event *ev);
+/* One webhook notification for an event of a log (ids and type only), if webhooks are set. */
+int ntf_plan_webhook(kp_tx_t *tx, const Kumppani__V1__Event *ev, const char *source,
+                     uint64_t event_id, uint64_t signup_id);
 /* True for the kinds whose recipient is an expert resolved at delivery time. */
 bool ntf_kind_expert(int kind);
 /* Plans this week's digests once the digest moment has come (no later than a day after it),
  * and sets *next_ms to the next moment to look again. */
-int ntf_plan_digests(ntf_t *n, MDB_txn *txn, kp_arena_t *a, int64_t now_ms, int64_t *next_ms);
+int ntf_plan_digests(kp_tx_t *tx, int64_t *next_ms);
 /* Parses "1=168,24;*=24" into conf->reminders. Returns 0 or -1. */
 int ntf_plan_parse_reminders(ntf_conf_t *conf, const char *spec);
 /* The next time at or after t_ms that an SMS may go out (quiet hours, Helsinki). */
@@ -191,11 +218,51 @@ char *ntf_render_sms_body(kp_arena_t *a, const char *tmpl, const char *to, const
 /* The stable Message-ID of a key, "<hex@domain>". */
 char *ntf_render_message_id(kp_arena_t *a, const char *key, const char *from);
 
-/* ---- deliver.c */
+/* ---- timer.c: starts the schedule's timers and registers the part that re-arms them (turns,
+ * the test clock, stop). Returns 0 or a KP code. */
+int ntf_timer_start(ntf_t *n);
+/* Asks for a look at the schedule after this turn (after planning or an API change). */
+void ntf_kick(ntf_t *n);
+
+/* ---- transfer.c: e-mails, webhooks and SMS through libcurl in the service's loop. */
+typedef struct ntf_xfer ntf_xfer_t;
+/* A transfer ended: ok, or failed finally (an SMTP 5xx), or the endpoint is gone (HTTP 410);
+ * result is "smtp 250", "http 503", "curl 7" and the like. */
+typedef void (*ntf_xfer_done_fn)(void *arg, const char *key, int channel, bool ok, bool final,
+                                 bool gone, const char *result);
+/* Caller owns *out (ntf_xfer_close in the loop's stop, ntf_xfer_free after the loop closed),
+ * also on failure. Returns 0 or a KP code. */
+int ntf_xfer_new(ntf_xfer_t **out, uv_loop_t *loop, const ntf_conf_t *conf, ntf_xfer_done_fn done,
+                 void *arg);
+/* Queues the transfer of body (copied) for key on channel (e-mail: to rcpt) to start when the
+ * turn has committed. Returns 0 or KP_ENOMEM. */
+int ntf_xfer_queue(ntf_xfer_t *x, const char *key, int channel, const char *body, size_t body_len,
+                   const char *rcpt);
+/* Transfers queued or running. */
+unsigned ntf_xfer_inflight(const ntf_xfer_t *x);
+/* After a turn: starts the queued transfers (rc == 0) or drops them. */
+void ntf_xfer_turn_done(ntf_xfer_t *x, int rc);
+/* Abandons every transfer and closes the handles (in the server's stop). */
+void ntf_xfer_close(ntf_xfer_t *x);
+void ntf_xfer_free(ntf_xfer_t **x_p);
+
+/* ---- deliver.c: leases, outcomes and recipient lookups. */
+/* Opens libcurl and the lookup sockets. Returns 0 or a KP code. */
 int ntf_dlv_start(ntf_t *n);
-/* Asks the deliverer to look at the schedule again (after planning or an API change). */
-void ntf_dlv_kick(ntf_t *n);
-/* Frees what ntf_dlv_start allocated; after the server is destroyed. */
+/* The deliverer's unit of work in the turn's transaction (n->dlv_arena, reset by the caller),
+ * at the clock's now. Returns 0 or a KP code (logged). */
+int ntf_dlv_tx(kp_tx_t *tx, ntf_t *n);
+/* True while no more transfers may start (inflight-max reached, or stopping). */
+bool ntf_dlv_busy(const ntf_t *n);
+/* Takes the due record r (old: as stored): leases it and queues its transfer for the end of
+ * the turn, or records why it is not sent, or reschedules it (quiet hours). Returns 0 or a KP
+ * code. */
+int ntf_dlv_take(kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r);
+/* After a turn: starts the transfers it leased (rc == 0) or drops them (they stay due). */
+void ntf_dlv_turn_done(ntf_t *n, int rc);
+/* Shutdown: abandons the transfers in flight (their leases bring them back) and closes. */
+void ntf_dlv_stop(ntf_t *n);
+/* Frees what ntf_dlv_start allocated; after the loop has closed. Accepts a never-started n. */
 void ntf_dlv_free(ntf_t *n);
 
 #endif

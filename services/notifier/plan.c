@@ -1,8 +1,11 @@
-/*  notifier/plan.c: the rules that turn the events service's log into notifications.
+/*  notifier/plan.c: the rules that turn the logs of the events service and the expert-broker
+ *  into notifications, the webhook of every followed event, the weekly digest, and SMS quiet
+ *  hours.
  *
- *  Runs inside kp_consumer's apply, in the turn transaction that also stores the consumer's
- *  offset, so a plan and the offset commit together. Every notification gets a deterministic
- *  key (see notifier.proto) and is planned with ntf_rec_plan (a no-op for a known key).
+ *  Runs in a unit of work of consume.c's apply functions, in the turn transaction that also
+ *  stores the consumer's offset, so a plan and the offset commit together. Every notification gets
+ * a deterministic key (see notifier.proto) and is planned with ntf_rec_plan (a no-op for a known
+ * key).
  *
  *  Rules for a sign-up (channels: e-mail if it has an address; SMS if it has a phone and a
  *  gateway is configured, for the time-critical kinds, or for every kind without e-mail):
@@ -19,6 +22,7 @@
  *  Every event of the log is also posted to the webhook endpoint, if one is configured. */
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_time.h"
 #include "notifier.h"
 
 #include <stdio.h>
@@ -80,33 +84,49 @@ ntf_plan_parse_reminders(ntf_conf_t *conf, const char *spec)
     return 0;
 }
 
+/* The instant of hour:00 Helsinki time on the day `days` after (or before) the Helsinki day
+ * of t_ms; *out (may be NULL) gets that day's wall-clock fields. An hour skipped by the change
+ * to summer time means the moment of the change. */
+static int64_t
+s_local_at(int64_t t_ms, int days, unsigned hour, struct tm *out)
+{
+    /* Noon of the day wanted: a day is 23 to 25 hours, so noon never leaves its date. */
+    int64_t noon = kp_time_day_start(t_ms / 1000) + 12 * 3600 + (int64_t)days * 86400, at;
+    struct tm tm;
+    if (kp_time_local(noon, &tm) != 0)
+        return t_ms;
+    tm.tm_hour = (int)hour;
+    tm.tm_min = tm.tm_sec = 0;
+    if (out)
+        *out = tm;
+    if (kp_time_from_local(&tm, &at) == 0)
+        return at * 1000;
+    tm.tm_hour++;
+    return kp_time_from_local(&tm, &at) == 0 ? (at - 3600) * 1000 : t_ms;
+}
+
 int64_t
 ntf_quiet_next(const ntf_conf_t *conf, int64_t t_ms)
 {
     unsigned from = conf->quiet_from_h, to = conf->quiet_to_h;
-    if (from == to)
-        return t_ms;
-    time_t t = (time_t)(t_ms / 1000);
     struct tm tm;
-    localtime_r(&t, &tm);
+    if (from == to || kp_time_local(t_ms / 1000, &tm) != 0)
+        return t_ms;
     unsigned h = (unsigned)tm.tm_hour;
     bool quiet = from > to ? (h >= from || h < to) : (h >= from && h < to);
     if (!quiet)
         return t_ms;
-    if (!(from > to && h < to))
-        tm.tm_mday += 1; /* the morning after */
-    tm.tm_hour = (int)to;
-    tm.tm_min = tm.tm_sec = 0;
-    tm.tm_isdst = -1;
-    return (int64_t)mktime(&tm) * 1000;
+    /* The end of the quiet hours: the morning after an evening in hours that span midnight,
+     * else the same day (before issue 11, hours that did not span midnight waited a day too
+     * long). */
+    return s_local_at(t_ms, from > to && h >= from ? 1 : 0, to, NULL);
 }
 
+/* One event being applied: the unit of work (its svc is the ntf_t) and the event. */
 typedef struct {
     ntf_t *n;
-    MDB_txn *txn;
-    kp_arena_t *a;
+    kp_tx_t *tx;
     const Kumppani__V1__Event *ev;
-    int64_t now_ms;
 } s_ctx_t;
 
 static const char *
@@ -144,7 +164,7 @@ s_plan_signup(s_ctx_t *c, const Kumppani__V1__Signup *s, const Kumppani__V1__Eve
         r.due_ms = due_ms;
         if (chans[i] == CH(SMS) && !urgent)
             r.due_ms = ntf_quiet_next(&c->n->conf, due_ms);
-        r.created_ms = c->now_ms;
+        r.created_ms = c->tx->now_ms;
         r.source = (char *)"events";
         r.source_seq = c->ev->seq;
         r.event_id = s->event_id;
@@ -166,7 +186,7 @@ s_plan_signup(s_ctx_t *c, const Kumppani__V1__Signup *s, const Kumppani__V1__Eve
         r.urgent = urgent;
         r.reminder_hours = hours;
         bool planned;
-        int rc = ntf_rec_plan(c->n, c->txn, c->a, &r, &planned);
+        int rc = ntf_rec_plan(c->tx, &r, &planned);
         if (rc)
             return rc;
     }
@@ -185,7 +205,7 @@ s_plan_reminders(s_ctx_t *c, const Kumppani__V1__Signup *s, const Kumppani__V1__
     for (int i = 0; i < 8 && c->n->conf.reminders[k][i]; i++) {
         unsigned h = c->n->conf.reminders[k][i];
         int64_t due = e->start_unix * 1000 - (int64_t)h * 3600 * 1000;
-        if (due <= c->now_ms)
+        if (due <= c->tx->now_ms)
             continue;
         char base[NTF_KEY_MAX];
         snprintf(base, sizeof base, "events/s%llu/remind%u/%lld", (unsigned long long)s->id, h,
@@ -212,22 +232,22 @@ s_cancel(s_ctx_t *c, uint64_t event_id, uint64_t signup_id, bool reminders_only)
 {
     char **keys;
     size_t keys_n;
-    int rc = ntf_event_keys(c->n, c->txn, c->a, event_id, &keys, &keys_n);
+    int rc = ntf_event_keys(c->tx, event_id, &keys, &keys_n);
     for (size_t i = 0; rc == 0 && i < keys_n; i++) {
         ntf_rec_t *r, *old;
         bool found;
-        if ((rc = ntf_rec_get(c->n, c->txn, c->a, keys[i], &old, &found)) || !found)
+        if ((rc = ntf_rec_get(c->tx, keys[i], &old, &found)) || !found)
             continue;
         if (old->state != ST(SCHEDULED) || (signup_id && old->signup_id != signup_id) ||
             old->channel == CH(WEBHOOK))
             continue;
         if (reminders_only && old->kind != MK(REMINDER) && old->kind != MK(SEE_YOU_SOON))
             continue;
-        if ((rc = ntf_rec_get(c->n, c->txn, c->a, keys[i], &r, &found)))
+        if ((rc = ntf_rec_get(c->tx, keys[i], &r, &found)))
             break;
         r->state = ST(CANCELLED);
-        ntf_rec_attempt(c->a, r, c->now_ms, false, "cancelled-by-source");
-        rc = ntf_rec_put(c->n, c->txn, c->a, old, r);
+        ntf_rec_attempt(c->tx, r, false, "cancelled-by-source");
+        rc = ntf_rec_put(c->tx, old, r);
     }
     return rc;
 }
@@ -236,8 +256,8 @@ static int
 s_signup_event(s_ctx_t *c, const char *type)
 {
     const Kumppani__V1__Event *ev = c->ev;
-    Kumppani__V1__SignupReply *sr =
-        kumppani__v1__signup_reply__unpack(kp_arena_pbc(c->a), ev->payload.len, ev->payload.data);
+    Kumppani__V1__SignupReply *sr = kumppani__v1__signup_reply__unpack(
+        kp_arena_pbc(c->tx->arena), ev->payload.len, ev->payload.data);
     if (!sr || !sr->signup) {
         kp_log_warn("plan.undecodable", "seq=%llu", (unsigned long long)ev->seq);
         return 0;
@@ -246,8 +266,7 @@ s_signup_event(s_ctx_t *c, const char *type)
     Kumppani__V1__EventInfo *e = NULL;
     bool found = false;
     int rc;
-    if ((rc = ntf_signup_put(c->n, c->txn, c->a, s)) ||
-        (rc = ntf_event_get(c->n, c->txn, c->a, s->event_id, &e, &found)))
+    if ((rc = ntf_signup_put(c->tx, s)) || (rc = ntf_event_get(c->tx, s->event_id, &e, &found)))
         return rc;
     if (!found)
         e = NULL;
@@ -260,24 +279,24 @@ s_signup_event(s_ctx_t *c, const char *type)
         bool promoted = type[6] == 'P';
         int kind = promoted ? MK(PROMOTED) : MK(SIGNUP_CONFIRMED);
         if (!promoted && !any && s->consent_reminders && s_has_reminders(c->n, e) &&
-            e->start_unix * 1000 > c->now_ms)
+            e->start_unix * 1000 > c->tx->now_ms)
             kind = MK(SEE_YOU_SOON);
         snprintf(base, sizeof base, "events/s%llu/%s", sid, promoted ? "promoted" : "confirm");
-        return s_plan_signup(c, s, e, kind, c->now_ms, 0, false, base);
+        return s_plan_signup(c, s, e, kind, c->tx->now_ms, 0, false, base);
     }
     if (strcmp(type, "SignupWaitlisted") == 0) {
         snprintf(base, sizeof base, "events/s%llu/waitlisted", sid);
-        return s_plan_signup(c, s, e, MK(WAITLISTED), c->now_ms, 0, false, base);
+        return s_plan_signup(c, s, e, MK(WAITLISTED), c->tx->now_ms, 0, false, base);
     }
     if (strcmp(type, "SignupOffered") == 0) {
         snprintf(base, sizeof base, "events/%llu/s%llu/offered", (unsigned long long)ev->seq, sid);
-        return s_plan_signup(c, s, e, MK(OFFERED), c->now_ms, 0, true, base);
+        return s_plan_signup(c, s, e, MK(OFFERED), c->tx->now_ms, 0, true, base);
     }
     if (strcmp(type, "SignupCancelled") == 0) {
         if ((rc = s_cancel(c, s->event_id, s->id, false)))
             return rc;
         snprintf(base, sizeof base, "events/s%llu/cancelled", sid);
-        return s_plan_signup(c, s, e, MK(SIGNUP_CANCELLED), c->now_ms, 0, false, base);
+        return s_plan_signup(c, s, e, MK(SIGNUP_CANCELLED), c->tx->now_ms, 0, false, base);
     }
     return 0;
 }
@@ -288,14 +307,14 @@ s_event_event(s_ctx_t *c, const char *type)
     const Kumppani__V1__Event *ev = c->ev;
     /* EventReply and EventChanged (events' later payload of EventRescheduled and
      * EventCancelled) both carry the event as field 1. */
-    Kumppani__V1__EventReply *er =
-        kumppani__v1__event_reply__unpack(kp_arena_pbc(c->a), ev->payload.len, ev->payload.data);
+    Kumppani__V1__EventReply *er = kumppani__v1__event_reply__unpack(
+        kp_arena_pbc(c->tx->arena), ev->payload.len, ev->payload.data);
     if (!er || !er->event) {
         kp_log_warn("plan.undecodable", "seq=%llu", (unsigned long long)ev->seq);
         return 0;
     }
     Kumppani__V1__EventInfo *e = er->event;
-    int rc = ntf_event_put(c->n, c->txn, c->a, e);
+    int rc = ntf_event_put(c->tx, e);
     if (rc)
         return rc;
     bool resched = strcmp(type, "EventRescheduled") == 0;
@@ -306,13 +325,13 @@ s_event_event(s_ctx_t *c, const char *type)
         return rc;
     uint64_t *ids;
     size_t ids_n;
-    if ((rc = ntf_event_signups(c->n, c->txn, c->a, e->id, &ids, &ids_n)))
+    if ((rc = ntf_event_signups(c->tx, e->id, &ids, &ids_n)))
         return rc;
-    bool urgent = cancelled && e->start_unix * 1000 - c->now_ms < 24LL * 3600 * 1000;
+    bool urgent = cancelled && e->start_unix * 1000 - c->tx->now_ms < 24LL * 3600 * 1000;
     for (size_t i = 0; i < ids_n; i++) {
         Kumppani__V1__Signup *s;
         bool found;
-        if ((rc = ntf_signup_get(c->n, c->txn, c->a, ids[i], &s, &found)))
+        if ((rc = ntf_signup_get(c->tx, ids[i], &s, &found)))
             return rc;
         if (!found || s->state == KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_CANCELLED)
             continue;
@@ -320,7 +339,7 @@ s_event_event(s_ctx_t *c, const char *type)
         snprintf(base, sizeof base, "events/%llu/s%llu/%s", (unsigned long long)ev->seq,
                  (unsigned long long)s->id, resched ? "rescheduled" : "event-cancelled");
         if ((rc = s_plan_signup(c, s, e, resched ? MK(EVENT_RESCHEDULED) : MK(EVENT_CANCELLED),
-                                c->now_ms, 0, urgent, base)))
+                                c->tx->now_ms, 0, urgent, base)))
             return rc;
         bool any;
         if (resched && s->state == KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_CONFIRMED &&
@@ -330,13 +349,13 @@ s_event_event(s_ctx_t *c, const char *type)
     return 0;
 }
 
-/* One webhook notification per event of the log: ids and types only, no personal data. */
-static int
-s_webhook(s_ctx_t *c, const char *source, uint64_t event_id, uint64_t signup_id)
+int
+ntf_plan_webhook(kp_tx_t *tx, const Kumppani__V1__Event *ev, const char *source, uint64_t event_id,
+                 uint64_t signup_id)
 {
-    if (!c->n->conf.webhook_url || !c->n->conf.webhook_url[0])
+    const ntf_t *n = tx->svc;
+    if (!n->conf.webhook_url || !n->conf.webhook_url[0])
         return 0;
-    const Kumppani__V1__Event *ev = c->ev;
     char key[NTF_KEY_MAX], body[512];
     snprintf(key, sizeof key, "%s/%llu/webhook", source, (unsigned long long)ev->seq);
     char type[64];
@@ -355,7 +374,7 @@ s_webhook(s_ctx_t *c, const char *source, uint64_t event_id, uint64_t signup_id)
     r.kind = MK(WEBHOOK);
     r.channel = CH(WEBHOOK);
     r.state = ST(SCHEDULED);
-    r.due_ms = r.created_ms = c->now_ms;
+    r.due_ms = r.created_ms = tx->now_ms;
     r.source = (char *)source;
     r.source_seq = ev->seq;
     r.event_id = event_id;
@@ -363,53 +382,32 @@ s_webhook(s_ctx_t *c, const char *source, uint64_t event_id, uint64_t signup_id)
     r.address = type;
     r.payload_json = body;
     bool planned;
-    return ntf_rec_plan(c->n, c->txn, c->a, &r, &planned);
-}
-
-/* Every apply starts with a fresh scratch arena and the service's now ... */
-static s_ctx_t
-s_begin(ntf_t *n, MDB_txn *txn, const Kumppani__V1__Event *ev)
-{
-    kp_arena_reset(n->plan_arena);
-    return (s_ctx_t){n, txn, n->plan_arena, ev, ntf_now_ms(n)};
-}
-
-/* ... and ends with the event's webhook and a look at the schedule. */
-static int
-s_finish(s_ctx_t *c, int rc, const char *source, uint64_t event_id, uint64_t signup_id)
-{
-    if (rc == 0)
-        rc = s_webhook(c, source, event_id, signup_id);
-    if (rc == 0)
-        ntf_dlv_kick(c->n);
-    return rc;
+    return ntf_rec_plan(tx, &r, &planned);
 }
 
 int
-ntf_plan_events(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev)
+ntf_plan_events(kp_tx_t *tx, const Kumppani__V1__Event *ev)
 {
-    (void)srv;
-    ntf_t *n = arg;
-    s_ctx_t c = s_begin(n, txn, ev);
-    const char *t = ev->type ? ev->type : "";
+    s_ctx_t c = {tx->svc, tx, ev};
     int rc = 0;
+    const char *t = ev->type ? ev->type : "";
     uint64_t event_id = 0, signup_id = 0;
     if (strncmp(t, "Signup", 6) == 0) {
         rc = s_signup_event(&c, t);
         Kumppani__V1__SignupReply *sr = kumppani__v1__signup_reply__unpack(
-            kp_arena_pbc(c.a), ev->payload.len, ev->payload.data);
+            kp_arena_pbc(c.tx->arena), ev->payload.len, ev->payload.data);
         if (sr && sr->signup) {
             event_id = sr->signup->event_id;
             signup_id = sr->signup->id;
         }
     } else if (strncmp(t, "Event", 5) == 0) {
         rc = s_event_event(&c, t);
-        Kumppani__V1__EventReply *er =
-            kumppani__v1__event_reply__unpack(kp_arena_pbc(c.a), ev->payload.len, ev->payload.data);
+        Kumppani__V1__EventReply *er = kumppani__v1__event_reply__unpack(
+            kp_arena_pbc(c.tx->arena), ev->payload.len, ev->payload.data);
         if (er && er->event)
             event_id = er->event->id;
     }
-    return s_finish(&c, rc, "events", event_id, signup_id);
+    return rc ? rc : ntf_plan_webhook(tx, ev, "events", event_id, signup_id);
 }
 
 /* ---- the expert-broker's log ---------------------------------------------------------------
@@ -433,14 +431,14 @@ s_plan_broker_msg(s_ctx_t *c, int kind, const char *key, uint64_t request_id, ui
     ntf_rec_t r = KUMPPANI__V1__NOTIFICATION__INIT;
     Kumppani__V1__BrokerRequest *rq = NULL;
     bool found = false;
-    int rc = ntf_brkreq_get(c->n, c->txn, c->a, request_id, &rq, &found);
+    int rc = ntf_brkreq_get(c->tx, request_id, &rq, &found);
     if (rc)
         return rc;
     r.key = (char *)key;
     r.kind = kind;
     r.channel = CH(EMAIL);
     r.state = ST(SCHEDULED);
-    r.due_ms = r.created_ms = c->now_ms;
+    r.due_ms = r.created_ms = c->tx->now_ms;
     r.source = (char *)"expert-broker";
     r.source_seq = c->ev->seq;
     r.request_id = request_id;
@@ -460,7 +458,7 @@ s_plan_broker_msg(s_ctx_t *c, int kind, const char *key, uint64_t request_id, ui
         r.language = (char *)c->n->conf.coordinator_language;
     }
     bool planned;
-    return ntf_rec_plan(c->n, c->txn, c->a, &r, &planned);
+    return ntf_rec_plan(c->tx, &r, &planned);
 }
 
 static int
@@ -470,7 +468,7 @@ s_broker_event(s_ctx_t *c, const char *t)
     char key[NTF_KEY_MAX];
     if (strncmp(t, "Request", 7) == 0) {
         Kumppani__V1__BrokerRequestReply *rr = kumppani__v1__broker_request_reply__unpack(
-            kp_arena_pbc(c->a), ev->payload.len, ev->payload.data);
+            kp_arena_pbc(c->tx->arena), ev->payload.len, ev->payload.data);
         if (!rr || !rr->request)
             return 0;
         Kumppani__V1__BrokerRequest *rq = rr->request;
@@ -489,7 +487,7 @@ s_broker_event(s_ctx_t *c, const char *t)
             in.remote = rq->input->remote;
             keep.input = &in;
         }
-        int rc = ntf_brkreq_put(c->n, c->txn, c->a, &keep);
+        int rc = ntf_brkreq_put(c->tx, &keep);
         if (rc || strcmp(t, "RequestUnfilled") != 0 || !c->n->conf.coordinator_email ||
             !c->n->conf.coordinator_email[0])
             return rc;
@@ -499,8 +497,8 @@ s_broker_event(s_ctx_t *c, const char *t)
     }
     if (strcmp(t, "OfferMade") == 0 || strcmp(t, "OfferLapsingSoon") == 0 ||
         strcmp(t, "OfferWithdrawn") == 0) {
-        Kumppani__V1__Offer *o =
-            kumppani__v1__offer__unpack(kp_arena_pbc(c->a), ev->payload.len, ev->payload.data);
+        Kumppani__V1__Offer *o = kumppani__v1__offer__unpack(kp_arena_pbc(c->tx->arena),
+                                                             ev->payload.len, ev->payload.data);
         if (!o || !o->expert_id)
             return 0;
         int kind = t[5] == 'M'   ? MK(EXPERT_OFFER)
@@ -513,8 +511,8 @@ s_broker_event(s_ctx_t *c, const char *t)
         return s_plan_broker_msg(c, kind, key, o->request_id, o->expert_id, o->id, o->deadline_ms);
     }
     if (strcmp(t, "AssignmentConfirmed") == 0) {
-        Kumppani__V1__Assignment *as =
-            kumppani__v1__assignment__unpack(kp_arena_pbc(c->a), ev->payload.len, ev->payload.data);
+        Kumppani__V1__Assignment *as = kumppani__v1__assignment__unpack(
+            kp_arena_pbc(c->tx->arena), ev->payload.len, ev->payload.data);
         if (!as || !as->expert_id)
             return 0;
         snprintf(key, sizeof key, "broker/a%llu/confirmed/email", (unsigned long long)as->id);
@@ -525,77 +523,32 @@ s_broker_event(s_ctx_t *c, const char *t)
 }
 
 int
-ntf_plan_broker(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev)
+ntf_plan_broker(kp_tx_t *tx, const Kumppani__V1__Event *ev)
 {
-    (void)srv;
-    ntf_t *n = arg;
-    s_ctx_t c = s_begin(n, txn, ev);
-    return s_finish(&c, s_broker_event(&c, ev->type ? ev->type : ""), "expert-broker", 0, 0);
+    s_ctx_t c = {tx->svc, tx, ev};
+    int rc = s_broker_event(&c, ev->type ? ev->type : "");
+    return rc ? rc : ntf_plan_webhook(tx, ev, "expert-broker", 0, 0);
 }
 
-/* ---- the registry's log and the weekly digest ----------------------------------------------
+/* ---- the weekly digest ----------------------------------------------------------------------
  *
- * The notifier keeps the current contact persons (roles, ids only) from ContactPersonAssigned
- * and ContactPersonEnded. Once a week, at the configured weekday and hour in Europe/Helsinki,
- * each contact person gets one digest per municipality of the published events starting there
- * in the next digest-days days (none when there is none). The digest's key holds the date, so
- * a restart, a second pass or a replay plans nothing twice; a digest more than a day late
- * (the service was down) is left for the next week's. Digests wait until the events and
- * registry logs are applied up to their heads, so none is planned from a stale picture. */
-
-int
-ntf_plan_registry(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev)
-{
-    (void)srv;
-    ntf_t *n = arg;
-    s_ctx_t c = s_begin(n, txn, ev);
-    const char *t = ev->type ? ev->type : "";
-    int rc = 0;
-    if (strcmp(t, "ContactPersonAssigned") == 0 || strcmp(t, "ContactPersonEnded") == 0) {
-        Kumppani__V1__RoleReply *rr =
-            kumppani__v1__role_reply__unpack(kp_arena_pbc(c.a), ev->payload.len, ev->payload.data);
-        Kumppani__V1__Role *role = rr ? rr->role : NULL;
-        if (role && role->kind == KUMPPANI__V1__ROLE_KIND__ROLE_KIND_CONTACT_PERSON)
-            rc = t[13] == 'A' ? ntf_contact_put(n, txn, c.a, role)
-                              : ntf_contact_del(n, txn, role->id);
-    } else if (strcmp(t, "PersonErased") == 0) {
-        Kumppani__V1__PersonErased *pe = kumppani__v1__person_erased__unpack(
-            kp_arena_pbc(c.a), ev->payload.len, ev->payload.data);
-        Kumppani__V1__Role **roles;
-        size_t roles_n = 0;
-        if (pe && (rc = ntf_contacts(n, txn, c.a, &roles, &roles_n)) == 0)
-            for (size_t i = 0; i < roles_n && rc == 0; i++)
-                if (roles[i]->person_id == pe->person_id)
-                    rc = ntf_contact_del(n, txn, roles[i]->id);
-    }
-    return s_finish(&c, rc, "registry", 0, 0);
-}
-
-/* The local time t with the day moved by days and the clock set to hour:00. */
-static int64_t
-s_local_at(int64_t t_ms, int days, unsigned hour, struct tm *out)
-{
-    time_t t = (time_t)(t_ms / 1000);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    tm.tm_mday += days;
-    tm.tm_hour = (int)hour;
-    tm.tm_min = tm.tm_sec = 0;
-    tm.tm_isdst = -1;
-    time_t r = mktime(&tm);
-    if (out)
-        *out = tm;
-    return (int64_t)r * 1000;
-}
+ * Once a week, at the configured weekday and hour in Europe/Helsinki, each current contact
+ * person (consume.c keeps them from the registry's log) gets one digest per municipality of
+ * the published events starting there in the next digest-days days (none when there is none).
+ * The digest's key holds the date, so a restart, a second pass or a replay plans nothing
+ * twice; a digest more than a day late (the service was down) is left for the next week's.
+ * Digests wait until the events and registry logs are applied up to their heads, so none is
+ * planned from a stale picture. */
 
 static int
-s_digest_one(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__Role *role,
-             const char *date, int64_t at_ms, int64_t now_ms)
+s_digest_one(kp_tx_t *tx, const Kumppani__V1__Role *role, const char *date, int64_t at_ms)
 {
+    ntf_t *n = tx->svc;
+    kp_arena_t *a = tx->arena;
     Kumppani__V1__EventInfo **ev;
     size_t ev_n;
     int64_t from = at_ms / 1000;
-    int rc = ntf_events_coming(n, txn, a, role->municipality_code, from,
+    int rc = ntf_events_coming(tx, role->municipality_code, from,
                                from + (int64_t)n->conf.digest_days * 86400, &ev, &ev_n);
     if (rc || ev_n == 0)
         return rc;
@@ -620,7 +573,7 @@ s_digest_one(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__Role *ro
     r.kind = MK(DIGEST);
     r.channel = CH(EMAIL);
     r.state = ST(SCHEDULED);
-    r.due_ms = r.created_ms = now_ms;
+    r.due_ms = r.created_ms = tx->now_ms;
     r.source = (char *)"registry";
     r.person_id = role->person_id;
     r.municipality_code = role->municipality_code;
@@ -629,19 +582,21 @@ s_digest_one(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__Role *ro
     r.n_digest_items = ev_n;
     r.urgent = true; /* e-mail only; not held by SMS quiet hours */
     bool planned;
-    return ntf_rec_plan(n, txn, a, &r, &planned);
+    return ntf_rec_plan(tx, &r, &planned);
 }
 
 int
-ntf_plan_digests(ntf_t *n, MDB_txn *txn, kp_arena_t *a, int64_t now_ms, int64_t *next_ms)
+ntf_plan_digests(kp_tx_t *tx, int64_t *next_ms)
 {
+    ntf_t *n = tx->svc;
     const ntf_conf_t *cf = &n->conf;
+    int64_t now_ms = tx->now_ms;
     *next_ms = INT64_MAX;
     if (!cf->digest_weekday)
         return 0;
-    time_t t = (time_t)(now_ms / 1000);
     struct tm tm;
-    localtime_r(&t, &tm);
+    if (kp_time_local(now_ms / 1000, &tm) != 0)
+        return 0;
     int wday = tm.tm_wday ? tm.tm_wday : 7; /* 1 = Monday .. 7 = Sunday */
     int back = (wday - (int)cf->digest_weekday + 7) % 7;
     struct tm at_tm;
@@ -655,7 +610,7 @@ ntf_plan_digests(ntf_t *n, MDB_txn *txn, kp_arena_t *a, int64_t now_ms, int64_t 
         return 0;
     /* Plan from a complete picture: the events and registry logs applied up to their heads. */
     Kumppani__V1__HealthReply h = KUMPPANI__V1__HEALTH_REPLY__INIT;
-    kp_server_health(n->srv, a, &h);
+    kp_server_health(tx->srv, tx->arena, &h);
     for (size_t i = 0; i < h.n_consumers; i++) {
         const Kumppani__V1__ConsumerLag *cl = h.consumers[i];
         if ((strcmp(cl->source, "events") == 0 || strcmp(cl->source, "registry") == 0) &&
@@ -669,12 +624,12 @@ ntf_plan_digests(ntf_t *n, MDB_txn *txn, kp_arena_t *a, int64_t now_ms, int64_t 
              at_tm.tm_mday);
     snprintf(flag, sizeof flag, "digest/%s", date);
     bool done;
-    int rc = ntf_state_get(n, txn, flag, &done);
+    int rc = ntf_state_get(tx, flag, &done);
     if (rc || done)
         return rc;
     Kumppani__V1__Role **roles;
     size_t roles_n;
-    if ((rc = ntf_contacts(n, txn, a, &roles, &roles_n)))
+    if ((rc = ntf_contacts(tx, &roles, &roles_n)))
         return rc;
     size_t planned = 0;
     for (size_t i = 0; i < roles_n && rc == 0; i++) {
@@ -682,11 +637,11 @@ ntf_plan_digests(ntf_t *n, MDB_txn *txn, kp_arena_t *a, int64_t now_ms, int64_t 
         if ((ro->start_date[0] && strcmp(ro->start_date, date) > 0) ||
             (ro->end_date[0] && strcmp(ro->end_date, date) < 0))
             continue;
-        rc = s_digest_one(n, txn, a, ro, date, at, now_ms);
+        rc = s_digest_one(tx, ro, date, at);
         planned++;
     }
     if (rc == 0)
-        rc = ntf_state_set(n, txn, flag, true);
+        rc = ntf_state_set(tx, flag, true);
     if (rc == 0)
         kp_log_notice("digest.planned", "date=%s contacts=%zu", date, planned);
     return rc;

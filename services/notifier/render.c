@@ -9,6 +9,7 @@
  *  at 75 octets without splitting a UTF-8 sequence, and has no ORGANIZER property. */
 #include "kp_err.h"
 #include "kp_text.h"
+#include "kp_time.h"
 #include "notifier.h"
 
 #include <sodium.h>
@@ -255,9 +256,11 @@ s_when(char *buf, size_t len, int64_t start_unix, int lang)
         snprintf(buf, len, "-");
         return;
     }
-    time_t t = (time_t)start_unix;
     struct tm tm;
-    localtime_r(&t, &tm);
+    if (kp_time_local(start_unix, &tm) != 0) {
+        snprintf(buf, len, "-");
+        return;
+    }
     if (lang == 2)
         strftime(buf, len, "%Y-%m-%d %H:%M (Helsinki)", &tm);
     else
@@ -576,10 +579,10 @@ ntf_render(const ntf_t *n, kp_arena_t *a, const ntf_rec_t *r, int64_t now_ms, nt
     char bhex[17], date[64];
     crypto_generichash(bh, sizeof bh, (const unsigned char *)r->key, strlen(r->key), NULL, 0);
     sodium_bin2hex(bhex, sizeof bhex, bh, sizeof bh);
-    time_t now = (time_t)(now_ms / 1000);
     struct tm tm;
-    localtime_r(&now, &tm);
-    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
+    if (kp_time_local(now_ms / 1000, &tm) != 0 ||
+        strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
+        return KP_EINVAL;
     s_buf_t b = {.a = a};
     s_putf(&b, "From: %s <%s>\r\n", from_name, n->conf.smtp_from);
     if (name[0])

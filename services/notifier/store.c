@@ -1,8 +1,11 @@
-/*  notifier/store.c: records and indexes of the notifier's LMDB store (layout in notifier.h).
+/*  notifier/store.c: the key layouts, records and index walks of the notifier's LMDB store
+ *  (layout in notifier.h). The only file of the service that calls mdb_* (through the kp_tx
+ *  record layer, which maps and logs every LMDB failure once).
  *
- *  ntf_rec_put is the one place that keeps the due, by_event and dead indexes in step with a
- *  record: a record has a due entry exactly while it is SCHEDULED (at due_ms) or SENDING (at
- *  lease_until_ms), and a dead entry exactly while it is DEAD. */
+ *  Invariant: ntf_rec_put is the one place that keeps the due, by_event and dead indexes in
+ *  step with a record: a record has a due entry exactly while it is SCHEDULED (at due_ms) or
+ *  SENDING (at lease_until_ms), and a dead entry exactly while it is DEAD. Everything here
+ *  reads and writes in the unit's transaction; records decode into tx->arena. */
 #include "kp_err.h"
 #include "kp_text.h"
 #include "notifier.h"
@@ -10,80 +13,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define ST(x) KUMPPANI__V1__NOTIFICATION_STATE__NOTIFICATION_STATE_##x
+
 const char *const ntf_db_names[NTF_DB_N] = {"ntf",    "due",     "by_event",   "dead",
                                             "events", "signups", "ev_signups", "optout",
                                             "state",  "brk_req", "contacts"};
 
-static MDB_dbi
-s_dbi(ntf_t *n, int i)
+/* A flag is a key with an empty value: present (on) or absent (off). */
+static int
+s_flag(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, bool on)
 {
-    return kp_store_dbi(n->st, (unsigned)i);
+    return on ? kp_raw_put(tx, db, key, key_len, "", 0) : kp_raw_del(tx, db, key, key_len, NULL);
 }
 
 static int
-s_put_msg(ntf_t *n, MDB_txn *txn, kp_arena_t *a, int db, const void *key, size_t key_len,
-          const ProtobufCMessage *m)
+s_flag_get(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, bool *on)
 {
-    size_t len = protobuf_c_message_get_packed_size(m);
-    uint8_t *buf = kp_arena_alloc(a, len ? len : 1);
-    if (!buf)
-        return KP_ENOMEM;
-    protobuf_c_message_pack(m, buf);
-    MDB_val k = {key_len, (void *)key}, v = {len, buf};
-    return kp_err_from_mdb(mdb_put(txn, s_dbi(n, db), &k, &v, 0));
-}
-
-static int
-s_get_msg(ntf_t *n, MDB_txn *txn, kp_arena_t *a, int db, const void *key, size_t key_len,
-          const ProtobufCMessageDescriptor *d, ProtobufCMessage **out, bool *found)
-{
-    MDB_val k = {key_len, (void *)key}, v;
-    int rc = mdb_get(txn, s_dbi(n, db), &k, &v);
-    *found = false;
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc)
-        return kp_err_from_mdb(rc);
-    *out = protobuf_c_message_unpack(d, kp_arena_pbc(a), v.mv_size, v.mv_data);
-    if (!*out)
-        return KP_ECORRUPT;
-    *found = true;
-    return 0;
-}
-
-/* The same for a record keyed by a big-endian id. */
-static int
-s_put_id(ntf_t *n, MDB_txn *txn, kp_arena_t *a, int db, uint64_t id, const ProtobufCMessage *m)
-{
-    uint8_t k[8];
-    kp_be64_put(k, id);
-    return s_put_msg(n, txn, a, db, k, 8, m);
-}
-
-static int
-s_get_id(ntf_t *n, MDB_txn *txn, kp_arena_t *a, int db, uint64_t id,
-         const ProtobufCMessageDescriptor *d, ProtobufCMessage **out, bool *found)
-{
-    uint8_t k[8];
-    kp_be64_put(k, id);
-    return s_get_msg(n, txn, a, db, k, 8, d, out, found);
-}
-
-static int
-s_flag(ntf_t *n, MDB_txn *txn, int db, const void *key, size_t key_len, bool on)
-{
-    MDB_val k = {key_len, (void *)key}, v = {0, ""};
-    int rc = on ? mdb_put(txn, s_dbi(n, db), &k, &v, 0) : mdb_del(txn, s_dbi(n, db), &k, NULL);
-    return rc == MDB_NOTFOUND ? 0 : kp_err_from_mdb(rc);
-}
-
-static int
-s_flag_get(ntf_t *n, MDB_txn *txn, int db, const void *key, size_t key_len, bool *on)
-{
-    MDB_val k = {key_len, (void *)key}, v;
-    int rc = mdb_get(txn, s_dbi(n, db), &k, &v);
-    *on = rc == 0;
-    return rc == MDB_NOTFOUND ? 0 : kp_err_from_mdb(rc);
+    MDB_val v;
+    return kp_raw_get(tx, db, key, key_len, &v, on);
 }
 
 /* id (8) . key */
@@ -99,22 +46,24 @@ s_idkey(uint8_t *buf, uint64_t id, const char *key)
 static int64_t
 s_due_at(const ntf_rec_t *r)
 {
-    if (r->state == KUMPPANI__V1__NOTIFICATION_STATE__NOTIFICATION_STATE_SCHEDULED)
+    if (r->state == ST(SCHEDULED))
         return r->due_ms;
-    if (r->state == KUMPPANI__V1__NOTIFICATION_STATE__NOTIFICATION_STATE_SENDING)
+    if (r->state == ST(SENDING))
         return r->lease_until_ms;
     return -1;
 }
 
+/* ---- notifications ------------------------------------------------------------------------ */
+
 int
-ntf_rec_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const char *key, ntf_rec_t **out, bool *found)
+ntf_rec_get(kp_tx_t *tx, const char *key, ntf_rec_t **out, bool *found)
 {
-    return s_get_msg(n, txn, a, NTF_DB_NTF, key, strlen(key),
-                     &kumppani__v1__notification__descriptor, (ProtobufCMessage **)out, found);
+    return kp_rec_get(tx, NTF_DB_NTF, key, strlen(key), &kumppani__v1__notification__descriptor,
+                      (void **)out, found);
 }
 
 int
-ntf_rec_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const ntf_rec_t *old, const ntf_rec_t *r)
+ntf_rec_put(kp_tx_t *tx, const ntf_rec_t *old, const ntf_rec_t *r)
 {
     uint8_t buf[8 + NTF_KEY_MAX];
     int rc;
@@ -123,46 +72,46 @@ ntf_rec_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const ntf_rec_t *old, const n
     int64_t was = old ? s_due_at(old) : -1, now = s_due_at(r);
     if (was != now) {
         if (was >= 0 &&
-            (rc = s_flag(n, txn, NTF_DB_DUE, buf, s_idkey(buf, (uint64_t)was, r->key), false)))
+            (rc = s_flag(tx, NTF_DB_DUE, buf, s_idkey(buf, (uint64_t)was, r->key), false)))
             return rc;
         if (now >= 0 &&
-            (rc = s_flag(n, txn, NTF_DB_DUE, buf, s_idkey(buf, (uint64_t)now, r->key), true)))
+            (rc = s_flag(tx, NTF_DB_DUE, buf, s_idkey(buf, (uint64_t)now, r->key), true)))
             return rc;
     }
-    bool dead_was = old && old->state == KUMPPANI__V1__NOTIFICATION_STATE__NOTIFICATION_STATE_DEAD;
-    bool dead_now = r->state == KUMPPANI__V1__NOTIFICATION_STATE__NOTIFICATION_STATE_DEAD;
-    if (dead_was != dead_now &&
-        (rc = s_flag(n, txn, NTF_DB_DEAD, r->key, strlen(r->key), dead_now)))
+    bool dead_was = old && old->state == ST(DEAD);
+    bool dead_now = r->state == ST(DEAD);
+    if (dead_was != dead_now && (rc = s_flag(tx, NTF_DB_DEAD, r->key, strlen(r->key), dead_now)))
         return rc;
     if (!old && r->event_id &&
-        (rc = s_flag(n, txn, NTF_DB_BY_EVENT, buf, s_idkey(buf, r->event_id, r->key), true)))
+        (rc = s_flag(tx, NTF_DB_BY_EVENT, buf, s_idkey(buf, r->event_id, r->key), true)))
         return rc;
-    return s_put_msg(n, txn, a, NTF_DB_NTF, r->key, strlen(r->key), &r->base);
+    return kp_rec_put(tx, NTF_DB_NTF, r->key, strlen(r->key), &r->base);
 }
 
 int
-ntf_rec_plan(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const ntf_rec_t *r, bool *planned)
+ntf_rec_plan(kp_tx_t *tx, const ntf_rec_t *r, bool *planned)
 {
     ntf_rec_t *old = NULL;
     bool found = false;
-    int rc = ntf_rec_get(n, txn, a, r->key, &old, &found);
+    int rc = ntf_rec_get(tx, r->key, &old, &found);
     *planned = false;
     if (rc || found)
         return rc;
     *planned = true;
-    return ntf_rec_put(n, txn, a, NULL, r);
+    return ntf_rec_put(tx, NULL, r);
 }
 
 void
-ntf_rec_attempt(kp_arena_t *a, ntf_rec_t *r, int64_t now_ms, bool ok, const char *result)
+ntf_rec_attempt(kp_tx_t *tx, ntf_rec_t *r, bool ok, const char *result)
 {
+    kp_arena_t *a = tx->arena;
     size_t keep = r->n_attempts < NTF_ATTEMPTS_KEPT ? r->n_attempts : NTF_ATTEMPTS_KEPT - 1;
     Kumppani__V1__DeliveryAttempt **v = kp_arena_alloc(a, (keep + 1) * sizeof *v);
     Kumppani__V1__DeliveryAttempt *at = kp_arena_alloc(a, sizeof *at);
     if (!v || !at)
         return;
     kumppani__v1__delivery_attempt__init(at);
-    at->time_ms = now_ms;
+    at->time_ms = tx->now_ms;
     at->ok = ok;
     at->result = kp_arena_memdup(a, result, strlen(result));
     if (!at->result)
@@ -174,65 +123,137 @@ ntf_rec_attempt(kp_arena_t *a, ntf_rec_t *r, int64_t now_ms, bool ok, const char
     r->n_attempts = keep + 1;
 }
 
-int
-ntf_event_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t id, Kumppani__V1__EventInfo **out,
-              bool *found)
+/* ---- the schedule and the dead letters ---------------------------------------------------- */
+
+typedef struct {
+    char *key;
+    size_t cap;
+    int64_t due;
+    bool malformed;
+    uint8_t bad[512];
+    size_t bad_len;
+} s_first_t;
+
+static int
+s_due_first(void *arg, const MDB_val *k, const MDB_val *v)
 {
-    return s_get_id(n, txn, a, NTF_DB_EVENTS, id, &kumppani__v1__event_info__descriptor,
-                    (ProtobufCMessage **)out, found);
+    (void)v;
+    s_first_t *f = arg;
+    if (k->mv_size > 8 && k->mv_size - 8 <= NTF_KEY_MAX) {
+        f->due = (int64_t)kp_be64_get(k->mv_data);
+        memcpy(f->key, (const char *)k->mv_data + 8, k->mv_size - 8);
+        f->key[k->mv_size - 8] = 0;
+    } else {
+        f->malformed = true;
+        f->bad_len = k->mv_size < sizeof f->bad ? k->mv_size : sizeof f->bad;
+        memcpy(f->bad, k->mv_data, f->bad_len);
+    }
+    return 1;
 }
 
 int
-ntf_event_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__EventInfo *e)
+ntf_due_first(kp_tx_t *tx, int64_t *due_ms, char key[NTF_KEY_MAX + 1], bool *found)
 {
-    return s_put_id(n, txn, a, NTF_DB_EVENTS, e->id, &e->base);
+    for (;;) {
+        s_first_t f = {.key = key};
+        int rc = kp_rec_each(tx, NTF_DB_DUE, NULL, 0, NULL, 0, s_due_first, &f);
+        *found = rc == 1 && !f.malformed;
+        if (rc < 0)
+            return rc;
+        if (rc == 0 || !f.malformed) {
+            *due_ms = f.due;
+            return 0;
+        }
+        /* A malformed entry cannot be ours: drop it and look again. */
+        if ((rc = kp_raw_del(tx, NTF_DB_DUE, f.bad, f.bad_len, NULL)))
+            return rc;
+    }
 }
 
 int
-ntf_signup_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t id, Kumppani__V1__Signup **out,
-               bool *found)
+ntf_due_drop(kp_tx_t *tx, int64_t due_ms, const char *key)
 {
-    return s_get_id(n, txn, a, NTF_DB_SIGNUPS, id, &kumppani__v1__signup__descriptor,
-                    (ProtobufCMessage **)out, found);
+    uint8_t buf[8 + NTF_KEY_MAX];
+    return s_flag(tx, NTF_DB_DUE, buf, s_idkey(buf, (uint64_t)due_ms, key), false);
+}
+
+typedef struct {
+    kp_tx_t *tx;
+    const char *after;
+    size_t after_len;
+    ntf_rec_t **v;
+    size_t n, limit;
+} s_page_t;
+
+static int
+s_dead_one(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    (void)v;
+    s_page_t *p = arg;
+    if (p->n >= p->limit)
+        return 1;
+    if (p->after_len && k->mv_size == p->after_len &&
+        memcmp(k->mv_data, p->after, p->after_len) == 0)
+        return 0; /* the page starts after this key */
+    char *key = kp_arena_memdup(p->tx->arena, k->mv_data, k->mv_size);
+    bool found;
+    if (!key)
+        return KP_ENOMEM;
+    int rc = ntf_rec_get(p->tx, key, &p->v[p->n], &found);
+    if (rc)
+        return rc;
+    if (found)
+        p->n++;
+    return 0;
 }
 
 int
-ntf_signup_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__Signup *s)
+ntf_dead_page(kp_tx_t *tx, const char *after_key, uint32_t limit, ntf_rec_t ***out, size_t *out_n)
 {
-    uint8_t k[8], ek[16];
-    kp_be64_put(k, s->id);
+    s_page_t p = {.tx = tx, .after = after_key, .after_len = strlen(after_key), .limit = limit};
+    p.v = kp_arena_alloc(tx->arena, (limit ? limit : 1) * sizeof *p.v);
+    if (!p.v)
+        return KP_ENOMEM;
+    int rc = kp_rec_each(tx, NTF_DB_DEAD, after_key, p.after_len, NULL, 0, s_dead_one, &p);
+    *out = p.v;
+    *out_n = p.n;
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- what the notifier heard from the events service --------------------------------------- */
+
+int
+ntf_event_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__EventInfo **out, bool *found)
+{
+    return kp_rec_get_id(tx, NTF_DB_EVENTS, id, &kumppani__v1__event_info__descriptor, (void **)out,
+                         found);
+}
+
+int
+ntf_event_put(kp_tx_t *tx, const Kumppani__V1__EventInfo *e)
+{
+    return kp_rec_put_id(tx, NTF_DB_EVENTS, e->id, &e->base);
+}
+
+int
+ntf_signup_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__Signup **out, bool *found)
+{
+    return kp_rec_get_id(tx, NTF_DB_SIGNUPS, id, &kumppani__v1__signup__descriptor, (void **)out,
+                         found);
+}
+
+int
+ntf_signup_put(kp_tx_t *tx, const Kumppani__V1__Signup *s)
+{
+    uint8_t ek[16];
     kp_be64_put(ek, s->event_id);
     kp_be64_put(ek + 8, s->id);
     bool live = s->state != KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_CANCELLED;
-    int rc = s_flag(n, txn, NTF_DB_EV_SIGNUPS, ek, 16, live);
-    return rc ? rc : s_put_msg(n, txn, a, NTF_DB_SIGNUPS, k, 8, &s->base);
+    int rc = s_flag(tx, NTF_DB_EV_SIGNUPS, ek, 16, live);
+    return rc ? rc : kp_rec_put_id(tx, NTF_DB_SIGNUPS, s->id, &s->base);
 }
 
-/* Walks keys with an 8-byte prefix, calling fn with the rest. */
-static int
-s_prefix_each(ntf_t *n, MDB_txn *txn, int db, uint64_t id, int (*fn)(void *, const MDB_val *),
-              void *arg)
-{
-    uint8_t p[8];
-    kp_be64_put(p, id);
-    MDB_cursor *c;
-    int rc = mdb_cursor_open(txn, s_dbi(n, db), &c);
-    if (rc)
-        return kp_err_from_mdb(rc);
-    MDB_val k = {8, p}, v;
-    int frc = 0;
-    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size >= 8 && memcmp(k.mv_data, p, 8) == 0) {
-        if ((frc = fn(arg, &k)))
-            break;
-        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(c);
-    if (frc)
-        return frc;
-    return rc == MDB_NOTFOUND ? 0 : kp_err_from_mdb(rc);
-}
-
+/* A growing arena array of ids or key strings (the rest of an 8-byte-prefixed key). */
 typedef struct {
     kp_arena_t *a;
     void *v;
@@ -241,9 +262,8 @@ typedef struct {
 } s_acc_t;
 
 static int
-s_acc(void *arg, const MDB_val *k)
+s_push(s_acc_t *acc, const void *item)
 {
-    s_acc_t *acc = arg;
     if (acc->n == acc->cap) {
         size_t cap = acc->cap ? acc->cap * 2 : 64;
         void *nv = kp_arena_alloc(acc->a, cap * acc->size);
@@ -254,38 +274,53 @@ s_acc(void *arg, const MDB_val *k)
         acc->v = nv;
         acc->cap = cap;
     }
-    if (acc->text) {
-        char *s = kp_arena_memdup(acc->a, (const char *)k->mv_data + 8, k->mv_size - 8);
-        if (!s)
-            return KP_ENOMEM;
-        ((char **)acc->v)[acc->n++] = s;
-    } else {
-        ((uint64_t *)acc->v)[acc->n++] = kp_be64_get((const uint8_t *)k->mv_data + 8);
-    }
+    memcpy((char *)acc->v + acc->n++ * acc->size, item, acc->size);
     return 0;
 }
 
-int
-ntf_event_signups(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t event_id, uint64_t **ids,
-                  size_t *ids_n)
+static int
+s_acc(void *arg, const MDB_val *k, const MDB_val *v)
 {
-    s_acc_t acc = {.a = a, .size = sizeof(uint64_t)};
-    int rc = s_prefix_each(n, txn, NTF_DB_EV_SIGNUPS, event_id, s_acc, &acc);
+    (void)v;
+    s_acc_t *acc = arg;
+    if (acc->text) {
+        char *s = kp_arena_memdup(acc->a, (const char *)k->mv_data + 8, k->mv_size - 8);
+        return s ? s_push(acc, &s) : KP_ENOMEM;
+    }
+    uint64_t id = kp_be64_get((const uint8_t *)k->mv_data + 8);
+    return s_push(acc, &id);
+}
+
+/* Collects the rest of each key of db that starts with the big-endian id. */
+static int
+s_prefix_collect(kp_tx_t *tx, unsigned db, uint64_t id, s_acc_t *acc)
+{
+    uint8_t p[8];
+    kp_be64_put(p, id);
+    return kp_rec_each(tx, db, p, 8, p, 8, s_acc, acc);
+}
+
+int
+ntf_event_signups(kp_tx_t *tx, uint64_t event_id, uint64_t **ids, size_t *ids_n)
+{
+    s_acc_t acc = {.a = tx->arena, .size = sizeof(uint64_t)};
+    int rc = s_prefix_collect(tx, NTF_DB_EV_SIGNUPS, event_id, &acc);
     *ids = acc.v;
     *ids_n = acc.n;
     return rc;
 }
 
 int
-ntf_event_keys(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t event_id, char ***keys,
-               size_t *keys_n)
+ntf_event_keys(kp_tx_t *tx, uint64_t event_id, char ***keys, size_t *keys_n)
 {
-    s_acc_t acc = {.a = a, .size = sizeof(char *), .text = true};
-    int rc = s_prefix_each(n, txn, NTF_DB_BY_EVENT, event_id, s_acc, &acc);
+    s_acc_t acc = {.a = tx->arena, .size = sizeof(char *), .text = true};
+    int rc = s_prefix_collect(tx, NTF_DB_BY_EVENT, event_id, &acc);
     *keys = acc.v;
     *keys_n = acc.n;
     return rc;
 }
+
+/* ---- opt-outs and switches ------------------------------------------------------------------ */
 
 static size_t
 s_optkey(uint8_t *buf, size_t cap, int channel, const char *address)
@@ -296,133 +331,113 @@ s_optkey(uint8_t *buf, size_t cap, int channel, const char *address)
 }
 
 int
-ntf_optout_get(ntf_t *n, MDB_txn *txn, int channel, const char *address, bool *out)
+ntf_optout_get(kp_tx_t *tx, int channel, const char *address, bool *out)
 {
     uint8_t buf[300];
-    return s_flag_get(n, txn, NTF_DB_OPTOUT, buf, s_optkey(buf, sizeof buf, channel, address), out);
+    return s_flag_get(tx, NTF_DB_OPTOUT, buf, s_optkey(buf, sizeof buf, channel, address), out);
 }
 
 int
-ntf_optout_set(ntf_t *n, MDB_txn *txn, int channel, const char *address, bool on)
+ntf_optout_set(kp_tx_t *tx, int channel, const char *address, bool on)
 {
     uint8_t buf[300];
-    return s_flag(n, txn, NTF_DB_OPTOUT, buf, s_optkey(buf, sizeof buf, channel, address), on);
+    return s_flag(tx, NTF_DB_OPTOUT, buf, s_optkey(buf, sizeof buf, channel, address), on);
 }
 
 int
-ntf_state_get(ntf_t *n, MDB_txn *txn, const char *name, bool *on)
+ntf_state_get(kp_tx_t *tx, const char *name, bool *on)
 {
-    return s_flag_get(n, txn, NTF_DB_STATE, name, strlen(name), on);
+    return s_flag_get(tx, NTF_DB_STATE, name, strlen(name), on);
 }
 
 int
-ntf_state_set(ntf_t *n, MDB_txn *txn, const char *name, bool on)
+ntf_state_set(kp_tx_t *tx, const char *name, bool on)
 {
-    return s_flag(n, txn, NTF_DB_STATE, name, strlen(name), on);
+    return s_flag(tx, NTF_DB_STATE, name, strlen(name), on);
 }
 
+/* ---- what the notifier heard from the expert-broker and the registry ---------------------- */
+
 int
-ntf_brkreq_get(ntf_t *n, MDB_txn *txn, kp_arena_t *a, uint64_t id,
-               Kumppani__V1__BrokerRequest **out, bool *found)
+ntf_brkreq_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__BrokerRequest **out, bool *found)
 {
-    return s_get_id(n, txn, a, NTF_DB_BRK_REQ, id, &kumppani__v1__broker_request__descriptor,
-                    (ProtobufCMessage **)out, found);
+    return kp_rec_get_id(tx, NTF_DB_BRK_REQ, id, &kumppani__v1__broker_request__descriptor,
+                         (void **)out, found);
 }
 
 int
-ntf_brkreq_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__BrokerRequest *rq)
+ntf_brkreq_put(kp_tx_t *tx, const Kumppani__V1__BrokerRequest *rq)
 {
-    return s_put_id(n, txn, a, NTF_DB_BRK_REQ, rq->id, &rq->base);
+    return kp_rec_put_id(tx, NTF_DB_BRK_REQ, rq->id, &rq->base);
 }
 
 int
-ntf_contact_put(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const Kumppani__V1__Role *role)
+ntf_contact_put(kp_tx_t *tx, const Kumppani__V1__Role *role)
 {
-    return s_put_id(n, txn, a, NTF_DB_CONTACTS, role->id, &role->base);
+    return kp_rec_put_id(tx, NTF_DB_CONTACTS, role->id, &role->base);
 }
 
 int
-ntf_contact_del(ntf_t *n, MDB_txn *txn, uint64_t role_id)
+ntf_contact_del(kp_tx_t *tx, uint64_t role_id)
 {
     uint8_t k[8];
     kp_be64_put(k, role_id);
-    return s_flag(n, txn, NTF_DB_CONTACTS, k, 8, false);
+    return s_flag(tx, NTF_DB_CONTACTS, k, 8, false);
 }
 
-/* Calls fn for every value of db decoded as d, in key order. */
+/* Every value of a database decoded as one message type, through a filter. */
+typedef struct {
+    kp_tx_t *tx;
+    const ProtobufCMessageDescriptor *d;
+    s_acc_t acc;
+    bool (*keep)(void *arg, const ProtobufCMessage *m);
+    void *keep_arg;
+} s_each_t;
+
 static int
-s_each_msg(ntf_t *n, MDB_txn *txn, kp_arena_t *a, int db, const ProtobufCMessageDescriptor *d,
-           int (*fn)(void *arg, ProtobufCMessage *m), void *arg)
+s_msg_one(void *arg, const MDB_val *k, const MDB_val *v)
 {
-    MDB_cursor *c;
-    int rc = kp_err_from_mdb(mdb_cursor_open(txn, s_dbi(n, db), &c));
-    if (rc)
-        return rc;
-    MDB_val k, v;
-    for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-         mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (mrc) {
-            rc = mrc == MDB_NOTFOUND ? 0 : kp_err_from_mdb(mrc);
-            break;
-        }
-        ProtobufCMessage *m = protobuf_c_message_unpack(d, kp_arena_pbc(a), v.mv_size, v.mv_data);
-        rc = m ? fn(arg, m) : KP_ECORRUPT;
-    }
-    mdb_cursor_close(c);
+    (void)k;
+    s_each_t *e = arg;
+    ProtobufCMessage *m =
+        protobuf_c_message_unpack(e->d, kp_arena_pbc(e->tx->arena), v->mv_size, v->mv_data);
+    if (!m)
+        return KP_ECORRUPT;
+    return !e->keep || e->keep(e->keep_arg, m) ? s_push(&e->acc, &m) : 0;
+}
+
+static int
+s_msgs(s_each_t *e, unsigned db, void ***out, size_t *out_n)
+{
+    e->acc.a = e->tx->arena;
+    e->acc.size = sizeof(void *);
+    int rc = kp_rec_each(e->tx, db, NULL, 0, NULL, 0, s_msg_one, e);
+    *out = e->acc.v;
+    *out_n = e->acc.n;
     return rc;
 }
 
+int
+ntf_contacts(kp_tx_t *tx, Kumppani__V1__Role ***out, size_t *out_n)
+{
+    s_each_t e = {.tx = tx, .d = &kumppani__v1__role__descriptor};
+    return s_msgs(&e, NTF_DB_CONTACTS, (void ***)out, out_n);
+}
+
 typedef struct {
-    s_acc_t acc;
     const char *code;
     int64_t from, to;
 } s_coming_t;
 
-static int
-s_push(s_acc_t *acc, void *p)
+static bool
+s_coming_keep(void *arg, const ProtobufCMessage *m)
 {
-    if (acc->n == acc->cap) {
-        size_t cap = acc->cap ? acc->cap * 2 : 16;
-        void **nv = kp_arena_alloc(acc->a, cap * sizeof *nv);
-        if (!nv)
-            return KP_ENOMEM;
-        if (acc->n)
-            memcpy(nv, acc->v, acc->n * sizeof *nv);
-        acc->v = nv;
-        acc->cap = cap;
-    }
-    ((void **)acc->v)[acc->n++] = p;
-    return 0;
-}
-
-static int
-s_contact_one(void *arg, ProtobufCMessage *m)
-{
-    return s_push(arg, m);
-}
-
-int
-ntf_contacts(ntf_t *n, MDB_txn *txn, kp_arena_t *a, Kumppani__V1__Role ***out, size_t *out_n)
-{
-    s_acc_t acc = {.a = a};
-    int rc = s_each_msg(n, txn, a, NTF_DB_CONTACTS, &kumppani__v1__role__descriptor, s_contact_one,
-                        &acc);
-    *out = acc.v;
-    *out_n = acc.n;
-    return rc;
-}
-
-static int
-s_coming_one(void *arg, ProtobufCMessage *m)
-{
-    s_coming_t *c = arg;
-    Kumppani__V1__EventInfo *e = (Kumppani__V1__EventInfo *)m;
+    const s_coming_t *c = arg;
+    const Kumppani__V1__EventInfo *e = (const Kumppani__V1__EventInfo *)m;
     bool live = e->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_PUBLISHED ||
                 e->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_RESCHEDULED;
-    if (!live || strcmp(e->municipality_code, c->code) != 0 || e->start_unix < c->from ||
-        e->start_unix >= c->to)
-        return 0;
-    return s_push(&c->acc, e);
+    return live && strcmp(e->municipality_code, c->code) == 0 && e->start_unix >= c->from &&
+           e->start_unix < c->to;
 }
 
 static int
@@ -436,15 +451,16 @@ s_by_start(const void *x, const void *y)
 }
 
 int
-ntf_events_coming(ntf_t *n, MDB_txn *txn, kp_arena_t *a, const char *code, int64_t from_unix,
-                  int64_t to_unix, Kumppani__V1__EventInfo ***out, size_t *out_n)
+ntf_events_coming(kp_tx_t *tx, const char *code, int64_t from_unix, int64_t to_unix,
+                  Kumppani__V1__EventInfo ***out, size_t *out_n)
 {
-    s_coming_t c = {.acc = {.a = a}, .code = code, .from = from_unix, .to = to_unix};
-    int rc = s_each_msg(n, txn, a, NTF_DB_EVENTS, &kumppani__v1__event_info__descriptor,
-                        s_coming_one, &c);
-    if (rc == 0 && c.acc.n > 1)
-        qsort(c.acc.v, c.acc.n, sizeof(void *), s_by_start);
-    *out = c.acc.v;
-    *out_n = c.acc.n;
+    s_coming_t c = {.code = code, .from = from_unix, .to = to_unix};
+    s_each_t e = {.tx = tx,
+                  .d = &kumppani__v1__event_info__descriptor,
+                  .keep = s_coming_keep,
+                  .keep_arg = &c};
+    int rc = s_msgs(&e, NTF_DB_EVENTS, (void ***)out, out_n);
+    if (rc == 0 && *out_n > 1)
+        qsort(*out, *out_n, sizeof(void *), s_by_start);
     return rc;
 }

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
+import kp_harness
 from kp_harness import OK, Proc, body, free_port, wait_healthy
 from kumppani.v1 import notifier_pb2 as N  # noqa: F401
 
@@ -107,13 +108,10 @@ def notifier(s, smtp, http=None, extra=None, secret="s3cret"):
     if not hasattr(s, "ntf_api"):
         s.ntf_api = "tcp://127.0.0.1:%d" % free_port()
         s.ntf_pub = "tcp://127.0.0.1:%d" % free_port()
-        s.clock_file = os.path.join(s.dir, "clock")
-        with open(s.clock_file, "w") as f:
-            f.write("0\n")
     args = ["--api", s.ntf_api, "--pub", s.ntf_pub, "--data-dir",
             os.path.join(s.dir, "notifier"), "--events-api", s.ev_api, "--events-pub", s.ev_pub,
             "--smtp-url", "smtp://127.0.0.1:%d" % smtp.port, "--smtp-from", "kumppani@example.org",
-            "--clock-file", s.clock_file, "--retry-base-ms", "200", "--lease-ms", "3000",
+            "--test-clock", "on", "--retry-base-ms", "200", "--lease-ms", "3000",
             "--timeout-ms", "2000", "--heartbeat-ms", "200"]
     if http:
         args += ["--webhook-url", http.url("/hook"), "--webhook-secret", secret,
@@ -125,12 +123,10 @@ def notifier(s, smtp, http=None, extra=None, secret="s3cret"):
     return p
 
 
-def set_clock(s, offset_ms):
-    tmp = s.clock_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("%d\n" % offset_ms)
-    os.replace(tmp, s.clock_file)
-    time.sleep(0.3)
+def set_clock(s, offset_ms, api=None):
+    """Moves the clock of the notifier of suite s (at api, default s.ntf_api) to the wall clock
+    plus offset_ms, through the common test clock (sys.clock.set, as admin)."""
+    kp_harness.set_clock(s.client(api or s.ntf_api, "admin", server="notifier"), offset_ms)
 
 
 def wait_for(cond, deadline_s):

@@ -99,15 +99,10 @@ try:
     # the notifier starts an hour before the digest moment (last week's is over a day late)
     api = "tcp://127.0.0.1:%d" % free_port()
     pub = "tcp://127.0.0.1:%d" % free_port()
-    clock = os.path.join(s.dir, "clock")
 
     def set_clock(at_s):
-        with open(clock + ".tmp", "w") as f:
-            f.write("%d\n" % int((at_s - time.time()) * 1000))
-        os.replace(clock + ".tmp", clock)
-        time.sleep(0.3)
+        kn.set_clock(s, int((at_s - time.time()) * 1000), api)
 
-    set_clock(T_S - 3600)
     kd = s.keys_dir
     args = ["--api", api, "--pub", pub, "--data-dir", os.path.join(s.dir, "notifier"),
             "--events-api", s.ev_api, "--events-pub", s.ev_pub,
@@ -115,9 +110,10 @@ try:
             "--registry-api", s.reg_api, "--registry-pub", s.reg_pub,
             "--registry-key", os.path.join(kd, "registry.pub"),
             "--smtp-url", "smtp://127.0.0.1:%d" % smtp.port, "--smtp-from", "kumppani@example.org",
-            "--smtp-tls", "off", "--clock-file", clock, "--retry-base-ms", "200",
+            "--smtp-tls", "off", "--test-clock", "on", "--retry-base-ms", "200",
             "--lease-ms", "3000", "--timeout-ms", "2000", "--heartbeat-ms", "200"]
     p, nc = start_keyed(s, api, args)
+    set_clock(T_S - 3600)
 
     def status(key):
         return kn.status(nc, key)
@@ -163,8 +159,8 @@ try:
     total = smtp.count()
     check(total == 3, "three digests in all (%d)" % total)
     p.stop()
-    set_clock(T_S + 3600)
     p, nc = start_keyed(s, api, args)
+    set_clock(T_S + 3600)
     time.sleep(2.0)
     check(smtp.count() == total, "after a restart within the day nothing is sent again")
 

@@ -3,6 +3,7 @@
  *  the Message-ID is stable per key; the iCalendar part has no ORGANIZER, folds at 75 octets
  *  and escapes text; the SMS body is valid JSON text. */
 #include "kp_arena.h"
+#include "kp_time.h"
 #include "notifier.h"
 
 #include <sodium.h>
@@ -28,7 +29,7 @@ s_setup(void **state)
 {
     (void)state;
     assert_true(sodium_init() >= 0);
-    setenv("TZ", "Europe/Helsinki", 1);
+    kp_time_tz_init();
     s_n.conf.smtp_from = "noreply@kumppani.example";
     s_n.conf.smtp_from_name = "Kumppani";
     return 0;
