@@ -480,6 +480,9 @@ s_clock_set(kp_call_t *call, void *svc)
         return;
     }
     kp_server_t *self = call->srv;
+    /* The rest of this turn (and a timer that clock_moved fires before it ends) runs at the
+     * new time, not at the time the turn began with. */
+    self->turn_now_ms = kp_now_ms();
     kp_log_warn("clock.set", "offset_ms=%lld", (long long)in->offset_ms);
     for (unsigned i = 0; i < self->parts_n; i++)
         if (self->parts[i].clock_moved)

@@ -1,7 +1,7 @@
 """Helpers for the registry service's integration tests (start it, build requests)."""
 import os
 
-from kp_harness import OK, Proc, body, free_port, wait_healthy
+from kp_harness import OK, PII, Proc, body, check, free_port, wait_healthy
 from kumppani.v1 import log_pb2 as L  # noqa: F401
 from kumppani.v1 import registry_pb2 as R  # noqa: F401
 
@@ -9,8 +9,12 @@ EP = ["005", "010", "052", "145", "151", "152", "218", "232", "233", "300", "301
       "408", "743", "759", "846", "934", "989"]
 
 
-def start_registry(s, extra=None, name="registry", events=False):
-    """Starts kumppani-registry on free ports (following s's events service if events)."""
+def start_registry(s, extra=None, name="registry", events=False, plant=True):
+    """Starts kumppani-registry on free ports (following s's events service if events).
+
+    On its first start in a suite the registry is given one private person with a planted
+    name, e-mail and phone (kp_harness.PII), as every real registry holds contact persons, so
+    that the log check of every registry test has personal data to look for."""
     s.reg_api = "tcp://127.0.0.1:%d" % free_port()
     s.reg_pub = "tcp://127.0.0.1:%d" % free_port()
     args = ["--api", s.reg_api, "--pub", s.reg_pub, "--data-dir",
@@ -23,7 +27,22 @@ def start_registry(s, extra=None, name="registry", events=False):
     s.procs.append(p)
     p.start()
     wait_healthy(s.client(s.reg_api, server="registry"), server="registry", proc=p)
+    if plant:
+        plant_person(s)
     return p
+
+
+def plant_person(s):
+    """Adds one private person with the planted name, e-mail and phone (once per suite)."""
+    if getattr(s, "reg_planted", False):
+        return
+    c = s.client(s.reg_api, server="registry")
+    r = c.call("registry.person.add", R.AddPersonRequest(name=PII[3], email=PII[4], phone=PII[2]),
+               key="planted-person")
+    check(r is not None and r.status.code == OK, "a private person planted in the registry (%s)"
+          % (r.status.message if r else "no reply"))
+    s.reg_planted = True
+    c.close()
 
 
 def fields(name="Seinäjoen Mielenterveysseura", home="743", **kw):
