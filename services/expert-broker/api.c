@@ -35,18 +35,6 @@ static const char *const s_vocab[] = {
     "rare-diseases", "social-services", "health-services",
 };
 
-static brk_ctx_t
-s_ctx(kp_call_t *call, void *svc)
-{
-    brk_ctx_t c = {svc,
-                   call,
-                   kp_call_txn(call),
-                   kp_call_store(call),
-                   kp_call_arena(call),
-                   brk_clock(svc, kp_call_now_ms(call))};
-    return c;
-}
-
 /* ---- field rules ---------------------------------------------------------------------------- */
 
 static bool
@@ -115,7 +103,7 @@ s_contact(kp_call_t *call, const char *ef, const char *email, const char *pf, co
 }
 
 static bool
-s_expert_input(kp_call_t *call, brk_ctx_t *c, const Kumppani__V1__ExpertInput *p)
+s_expert_input(kp_call_t *call, kp_tx_t *tx, const Kumppani__V1__ExpertInput *p)
 {
     if (!p)
         FAIL(C(INVALID), "field 'expert': required");
@@ -129,10 +117,10 @@ s_expert_input(kp_call_t *call, brk_ctx_t *c, const Kumppani__V1__ExpertInput *p
         FAIL(C(INVALID), "field 'consent': the expert's consent to be brokered is required");
     if (p->home_org_id == 0)
         FAIL(C(INVALID), "field 'home_org_id': required");
-    if (c->svc->registry_model) {
-        MDB_val v;
+    if (brk_svc(tx)->registry_model) {
+        const char *name;
         bool found;
-        int rc = brk_raw_get(c, BRK_DB_ORGS, p->home_org_id, &v, &found);
+        int rc = brk_org_get(tx, p->home_org_id, &name, &found);
         if (rc) {
             kp_call_fail_err(call, rc);
             return false;
@@ -188,22 +176,19 @@ s_expert_input(kp_call_t *call, brk_ctx_t *c, const Kumppani__V1__ExpertInput *p
 }
 
 static void
-s_org_name(brk_ctx_t *c, brk_expert_t *e)
+s_org_name(kp_tx_t *tx, brk_expert_t *e)
 {
-    MDB_val v;
+    const char *name = "";
     bool found = false;
     e->home_org_name = "";
-    if (brk_raw_get(c, BRK_DB_ORGS, e->profile->home_org_id, &v, &found) == 0 && found) {
-        char *s = kp_arena_memdup(c->a, v.mv_data, v.mv_size);
-        if (s)
-            e->home_org_name = s;
-    }
+    if (brk_org_get(tx, e->profile->home_org_id, &name, &found) == 0 && found)
+        e->home_org_name = (char *)name;
 }
 
 static void
-s_reply_expert(kp_call_t *call, brk_ctx_t *c, brk_expert_t *e)
+s_reply_expert(kp_call_t *call, kp_tx_t *tx, brk_expert_t *e)
 {
-    s_org_name(c, e);
+    s_org_name(tx, e);
     Kumppani__V1__ExpertReply r = KUMPPANI__V1__EXPERT_REPLY__INIT;
     r.expert = e;
     kp_call_ok(call, &r.base);
@@ -213,7 +198,7 @@ s_reply_expert(kp_call_t *call, brk_ctx_t *c, brk_expert_t *e)
  * other services, so name, e-mail, phone and trainings stay in the expert's record only (which
  * erasure empties). */
 static int
-s_expert_emit(brk_ctx_t *c, const char *type, const brk_expert_t *e)
+s_expert_emit(kp_tx_t *tx, const char *type, const brk_expert_t *e)
 {
     brk_expert_t x = *e;
     Kumppani__V1__ExpertInput p = *e->profile;
@@ -224,46 +209,30 @@ s_expert_emit(brk_ctx_t *c, const char *type, const brk_expert_t *e)
     x.home_org_name = "";
     Kumppani__V1__ExpertReply r = KUMPPANI__V1__EXPERT_REPLY__INIT;
     r.expert = &x;
-    return brk_emit(c, type, &r.base);
+    return brk_emit(tx, type, &r.base);
 }
 
 /* Writes the expert and its sensitive detail; the profile kept has no sensitive text. */
 static int
-s_expert_store(brk_ctx_t *c, brk_expert_t *e, const char *type)
+s_expert_store(kp_tx_t *tx, brk_expert_t *e, const char *type)
 {
     Kumppani__V1__ExpertInput *p = e->profile;
     const char *detail = p->sensitive_detail_text;
     int rc = 0;
     if (!p->sensitive_consent) {
-        rc = brk_raw_del(c, BRK_DB_SENSITIVE, e->id);
+        rc = brk_sensitive_del(tx, e->id);
         e->has_sensitive_detail = false;
     } else if (detail[0]) {
-        rc = brk_raw_put(c, BRK_DB_SENSITIVE, e->id, detail, strlen(detail));
+        rc = brk_sensitive_put(tx, e->id, detail);
         e->has_sensitive_detail = true;
     }
     p->sensitive_detail_text = "";
     e->home_org_name = "";
-    if (rc || (rc = brk_put(c, BRK_DB_EXPERTS, e->id, &e->base)) ||
-        (rc = s_expert_emit(c, type, e)))
+    if (rc || (rc = kp_rec_put_id(tx, BRK_DB_EXPERTS, e->id, &e->base)) ||
+        (rc = s_expert_emit(tx, type, e)))
         return rc;
     kp_log_info("expert.stored", "expert=%llu type=%s", (unsigned long long)e->id, type);
     return 0;
-}
-
-static brk_expert_t *
-s_load_expert(kp_call_t *call, brk_ctx_t *c, uint64_t id)
-{
-    int rc;
-    if (!id) {
-        kp_call_fail(call, C(INVALID), "field 'expert_id': required");
-        return NULL;
-    }
-    brk_expert_t *e = brk_expert_load(c, id, &rc);
-    if (rc)
-        kp_call_fail_err(call, rc);
-    else if (!e)
-        kp_call_fail(call, C(NOT_FOUND), "expert %llu not found", (unsigned long long)id);
-    return e;
 }
 
 static bool
@@ -277,7 +246,9 @@ s_not_erased(kp_call_t *call, const brk_expert_t *e)
 static void
 s_expert_register(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__RegisterExpertRequest *rq = kp_call_body(call);
     size_t klen;
     const char *key = kp_call_idem_key(call, &klen);
@@ -285,70 +256,76 @@ s_expert_register(kp_call_t *call, void *svc)
         kp_call_fail(call, C(INVALID), "field 'idempotency_key': required for register");
         return;
     }
-    if (!s_expert_input(call, &c, rq->expert) || kp_call_idem(call, key, klen))
+    if (!s_expert_input(call, &tx, rq->expert) || kp_call_idem(call, key, klen))
         return;
     brk_expert_t e = KUMPPANI__V1__EXPERT__INIT;
-    int rc = kp_store_next_id(c.st, brk_wtxn(&c), "expert", &e.id);
+    int rc = kp_tx_next_id(&tx, "expert", &e.id);
     e.profile = rq->expert;
-    e.created_ms = e.updated_ms = c.now_ms;
-    if (rc || (rc = s_expert_store(&c, &e, "ExpertRegistered"))) {
+    e.created_ms = e.updated_ms = tx.now_ms;
+    if (rc || (rc = s_expert_store(&tx, &e, "ExpertRegistered"))) {
         kp_call_fail_err(call, rc);
         return;
     }
-    s_reply_expert(call, &c, &e);
+    s_reply_expert(call, &tx, &e);
 }
 
 static void
 s_expert_update(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__UpdateExpertRequest *rq = kp_call_body(call);
-    brk_expert_t *e = s_load_expert(call, &c, rq->expert_id);
-    if (!e || !s_not_erased(call, e) || !s_expert_input(call, &c, rq->expert))
+    brk_expert_t *e = brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", rq->expert_id);
+    if (!e || !s_not_erased(call, e) || !s_expert_input(call, &tx, rq->expert))
         return;
     e->profile = rq->expert;
-    e->updated_ms = c.now_ms;
-    int rc = s_expert_store(&c, e, "ExpertUpdated");
+    e->updated_ms = tx.now_ms;
+    int rc = s_expert_store(&tx, e, "ExpertUpdated");
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
     }
-    s_reply_expert(call, &c, e);
+    s_reply_expert(call, &tx, e);
 }
 
 static void
 s_expert_pause(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__PauseExpertRequest *rq = kp_call_body(call);
-    brk_expert_t *e = s_load_expert(call, &c, rq->expert_id);
+    brk_expert_t *e = brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", rq->expert_id);
     if (!e || !s_not_erased(call, e))
         return;
     if (e->paused != rq->paused) {
         e->paused = rq->paused;
-        e->updated_ms = c.now_ms;
+        e->updated_ms = tx.now_ms;
         int rc;
-        if ((rc = brk_put(&c, BRK_DB_EXPERTS, e->id, &e->base)) ||
-            (rc = s_expert_emit(&c, "ExpertUpdated", e))) {
+        if ((rc = kp_rec_put_id(&tx, BRK_DB_EXPERTS, e->id, &e->base)) ||
+            (rc = s_expert_emit(&tx, "ExpertUpdated", e))) {
             kp_call_fail_err(call, rc);
             return;
         }
     }
-    s_reply_expert(call, &c, e);
+    s_reply_expert(call, &tx, e);
 }
 
 static void
 s_expert_get(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__ExpertRef *rq = kp_call_body(call);
-    brk_expert_t *e = s_load_expert(call, &c, rq->expert_id);
+    brk_expert_t *e = brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", rq->expert_id);
     if (e)
-        s_reply_expert(call, &c, e);
+        s_reply_expert(call, &tx, e);
 }
 
 typedef struct {
-    brk_ctx_t *c;
+    kp_tx_t *tx;
     void **v;
     size_t n, limit;
     const ProtobufCMessageDescriptor *d;
@@ -361,8 +338,8 @@ s_list_one(void *arg, uint64_t id, MDB_val *val)
 {
     list_t *l = arg;
     (void)id;
-    void *m =
-        (void *)protobuf_c_message_unpack(l->d, kp_arena_pbc(l->c->a), val->mv_size, val->mv_data);
+    void *m = (void *)protobuf_c_message_unpack(l->d, kp_arena_pbc(l->tx->arena), val->mv_size,
+                                                val->mv_data);
     if (!m) {
         l->rc = KP_ECORRUPT;
         return 1;
@@ -374,15 +351,15 @@ s_list_one(void *arg, uint64_t id, MDB_val *val)
 }
 
 static bool
-s_list(kp_call_t *call, brk_ctx_t *c, list_t *l, int db, uint64_t after, uint32_t limit,
+s_list(kp_call_t *call, kp_tx_t *tx, list_t *l, int db, uint64_t after, uint32_t limit,
        uint32_t max)
 {
-    l->c = c;
+    l->tx = tx;
     l->limit = limit ? limit : 100;
     if (l->limit > max)
         FAIL(C(INVALID), "field 'limit': at most %u", max);
-    l->v = kp_arena_alloc(c->a, l->limit * sizeof(void *));
-    int rc = l->v ? brk_each(c, db, after, s_list_one, l) : KP_ENOMEM;
+    l->v = kp_arena_alloc(tx->arena, l->limit * sizeof(void *));
+    int rc = l->v ? brk_each(tx, db, after, s_list_one, l) : KP_ENOMEM;
     if (rc || l->rc) {
         kp_call_fail_err(call, rc ? rc : l->rc);
         return false;
@@ -393,13 +370,15 @@ s_list(kp_call_t *call, brk_ctx_t *c, list_t *l, int db, uint64_t after, uint32_
 static void
 s_expert_list(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__ListExpertsRequest *rq = kp_call_body(call);
     list_t l = {.d = &kumppani__v1__expert__descriptor};
-    if (!s_list(call, &c, &l, BRK_DB_EXPERTS, rq->after_id, rq->limit, 500))
+    if (!s_list(call, &tx, &l, BRK_DB_EXPERTS, rq->after_id, rq->limit, 500))
         return;
     for (size_t i = 0; i < l.n; i++)
-        s_org_name(&c, l.v[i]);
+        s_org_name(&tx, l.v[i]);
     Kumppani__V1__ListExpertsReply r = KUMPPANI__V1__LIST_EXPERTS_REPLY__INIT;
     r.experts = (brk_expert_t **)l.v;
     r.n_experts = l.n;
@@ -409,11 +388,11 @@ s_expert_list(kp_call_t *call, void *svc)
 /* ---- requests ------------------------------------------------------------------------------- */
 
 static bool
-s_request_input(kp_call_t *call, brk_ctx_t *c, const Kumppani__V1__BrokerRequestInput *in)
+s_request_input(kp_call_t *call, kp_tx_t *tx, const Kumppani__V1__BrokerRequestInput *in)
 {
     if (!in)
         FAIL(C(INVALID), "field 'request': required");
-    int64_t now_s = c->now_ms / 1000;
+    int64_t now_s = tx->now_ms / 1000;
     if (in->requester_kind < KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON ||
         in->requester_kind > KUMPPANI__V1__REQUESTER_KIND__REQUESTER_MUNICIPALITY)
         FAIL(C(INVALID), "field 'requester_kind': required, person, organisation or municipality");
@@ -457,24 +436,8 @@ s_request_input(kp_call_t *call, brk_ctx_t *c, const Kumppani__V1__BrokerRequest
     return true;
 }
 
-static brk_request_t *
-s_load_request(kp_call_t *call, brk_ctx_t *c, uint64_t id)
-{
-    int rc;
-    if (!id) {
-        kp_call_fail(call, C(INVALID), "field 'request_id': required");
-        return NULL;
-    }
-    brk_request_t *rq = brk_request_load(c, id, &rc);
-    if (rc)
-        kp_call_fail_err(call, rc);
-    else if (!rq)
-        kp_call_fail(call, C(NOT_FOUND), "request %llu not found", (unsigned long long)id);
-    return rq;
-}
-
 typedef struct {
-    brk_ctx_t *c;
+    kp_tx_t *tx;
     int db;
     void **v;
     size_t n, cap;
@@ -487,10 +450,10 @@ s_idx_one(void *arg, uint64_t id)
     idx_acc_t *x = arg;
     void *m = NULL;
     bool found;
-    x->rc = brk_get(x->c, x->db, id,
-                    x->db == BRK_DB_OFFERS ? &kumppani__v1__offer__descriptor
-                                           : &kumppani__v1__assignment__descriptor,
-                    &m, &found);
+    x->rc = kp_rec_get_id(x->tx, x->db, id,
+                          x->db == BRK_DB_OFFERS ? &kumppani__v1__offer__descriptor
+                                                 : &kumppani__v1__assignment__descriptor,
+                          &m, &found);
     if (x->rc)
         return 1;
     if (found && x->n < x->cap)
@@ -499,18 +462,18 @@ s_idx_one(void *arg, uint64_t id)
 }
 
 static void
-s_reply_request(kp_call_t *call, brk_ctx_t *c, brk_request_t *rq, const char *token)
+s_reply_request(kp_call_t *call, kp_tx_t *tx, brk_request_t *rq, const char *token)
 {
     Kumppani__V1__BrokerRequestReply r = KUMPPANI__V1__BROKER_REQUEST_REPLY__INIT;
     r.request = rq;
     r.requester_token = (char *)(token ? token : "");
-    idx_acc_t o = {c, BRK_DB_OFFERS, kp_arena_alloc(c->a, 500 * sizeof(void *)), 0, 500, 0};
-    idx_acc_t a = {c, BRK_DB_ASGS, kp_arena_alloc(c->a, 100 * sizeof(void *)), 0, 100, 0};
+    idx_acc_t o = {tx, BRK_DB_OFFERS, kp_arena_alloc(tx->arena, 500 * sizeof(void *)), 0, 500, 0};
+    idx_acc_t a = {tx, BRK_DB_ASGS, kp_arena_alloc(tx->arena, 100 * sizeof(void *)), 0, 100, 0};
     int rc = o.v && a.v ? 0 : KP_ENOMEM;
     if (!rc)
-        rc = brk_idx_each(c, BRK_DB_REQ_OFFERS, rq->id, s_idx_one, &o);
+        rc = brk_idx_each(tx, BRK_DB_REQ_OFFERS, rq->id, s_idx_one, &o);
     if (!rc && !o.rc)
-        rc = brk_idx_each(c, BRK_DB_REQ_ASGS, rq->id, s_idx_one, &a);
+        rc = brk_idx_each(tx, BRK_DB_REQ_ASGS, rq->id, s_idx_one, &a);
     if (rc || o.rc || a.rc) {
         kp_call_fail_err(call, rc ? rc : o.rc ? o.rc : a.rc);
         return;
@@ -525,7 +488,9 @@ s_reply_request(kp_call_t *call, brk_ctx_t *c, brk_request_t *rq, const char *to
 static void
 s_request_file(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__FileRequestRequest *body = kp_call_body(call);
     size_t klen;
     const char *key = kp_call_idem_key(call, &klen);
@@ -533,17 +498,17 @@ s_request_file(kp_call_t *call, void *svc)
         kp_call_fail(call, C(INVALID), "field 'idempotency_key': required for file");
         return;
     }
-    if (!s_request_input(call, &c, body->request) || kp_call_idem(call, key, klen))
+    if (!s_request_input(call, &tx, body->request) || kp_call_idem(call, key, klen))
         return;
     brk_request_t rq = KUMPPANI__V1__BROKER_REQUEST__INIT;
-    int rc = kp_store_next_id(c.st, brk_wtxn(&c), "request", &rq.id);
+    int rc = kp_tx_next_id(&tx, "request", &rq.id);
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
     }
     rq.input = body->request;
     rq.state = RS(OPEN);
-    rq.created_ms = c.now_ms;
+    rq.created_ms = tx.now_ms;
     rq.cancel_reason = "";
     /* The requester's token: shown once, stored only as a hash. */
     unsigned char raw[16], hash[32];
@@ -551,39 +516,43 @@ s_request_file(kp_call_t *call, void *svc)
     randombytes_buf(raw, sizeof raw);
     sodium_bin2hex(token, sizeof token, raw, sizeof raw);
     crypto_generichash(hash, sizeof hash, (unsigned char *)token, 32, NULL, 0);
-    if ((rc = brk_put(&c, BRK_DB_REQUESTS, rq.id, &rq.base)) ||
-        (rc = brk_raw_put(&c, BRK_DB_TOKENS, rq.id, hash, sizeof hash)) ||
-        (rc = brk_due_put(&c, rq.input->answer_deadline_unix * 1000, BRK_DUE_ANSWER, rq.id)) ||
-        (rc = brk_emit_request(&c, "RequestFiled", &rq)) || (rc = brk_fill(&c, &rq))) {
+    if ((rc = kp_rec_put_id(&tx, BRK_DB_REQUESTS, rq.id, &rq.base)) ||
+        (rc = brk_token_put(&tx, rq.id, hash)) ||
+        (rc = brk_due_put(&tx, rq.input->answer_deadline_unix * 1000, BRK_DUE_ANSWER, rq.id)) ||
+        (rc = brk_emit_request(&tx, "RequestFiled", &rq)) || (rc = brk_fill(&tx, &rq))) {
         kp_call_fail_err(call, rc);
         return;
     }
     kp_log_info("request.filed", "request=%llu purpose=%d needed=%u wave=%u",
                 (unsigned long long)rq.id, rq.input->purpose, rq.input->experts_needed, rq.wave);
-    s_reply_request(call, &c, &rq, token);
+    s_reply_request(call, &tx, &rq, token);
 }
 
 static void
 s_request_get(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__BrokerRequestRef *rq = kp_call_body(call);
-    brk_request_t *r = s_load_request(call, &c, rq->request_id);
+    brk_request_t *r = brk_load(&tx, BRK_DB_REQUESTS, "request_id", "request", rq->request_id);
     if (r)
-        s_reply_request(call, &c, r, NULL);
+        s_reply_request(call, &tx, r, NULL);
 }
 
 static void
 s_request_list(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__ListBrokerRequestsRequest *rq = kp_call_body(call);
     if (rq->state < 0 || rq->state > RS(CANCELLED)) {
         kp_call_fail(call, C(INVALID), "field 'state': one of the RequestState values");
         return;
     }
     list_t l = {.d = &kumppani__v1__broker_request__descriptor, .state = rq->state};
-    if (!s_list(call, &c, &l, BRK_DB_REQUESTS, rq->after_id, rq->limit, 500))
+    if (!s_list(call, &tx, &l, BRK_DB_REQUESTS, rq->after_id, rq->limit, 500))
         return;
     Kumppani__V1__ListBrokerRequestsReply r = KUMPPANI__V1__LIST_BROKER_REQUESTS_REPLY__INIT;
     r.requests = (brk_request_t **)l.v;
@@ -591,11 +560,11 @@ s_request_list(kp_call_t *call, void *svc)
     kp_call_ok(call, &r.base);
 }
 
-static int s_asg_cancel_write(brk_ctx_t *c, brk_asg_t *a, const char *by, const char *reason,
+static int s_asg_cancel_write(kp_tx_t *tx, brk_asg_t *a, const char *by, const char *reason,
                               bool reopen);
 
 typedef struct {
-    brk_ctx_t *c;
+    kp_tx_t *tx;
     uint64_t ids[64];
     size_t n;
 } ids_t;
@@ -612,13 +581,15 @@ s_collect_id(void *arg, uint64_t id)
 static void
 s_request_cancel(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__CancelBrokerRequestRequest *body = kp_call_body(call);
-    brk_request_t *rq = s_load_request(call, &c, body->request_id);
+    brk_request_t *rq = brk_load(&tx, BRK_DB_REQUESTS, "request_id", "request", body->request_id);
     if (!rq || !s_text(call, "reason", body->reason, 1, 500))
         return;
     if (rq->state == RS(CANCELLED)) {
-        s_reply_request(call, &c, rq, NULL);
+        s_reply_request(call, &tx, rq, NULL);
         return;
     }
     if (rq->state != RS(OPEN) && rq->state != RS(FILLED)) {
@@ -627,32 +598,34 @@ s_request_cancel(kp_call_t *call, void *svc)
                      "cancelled");
         return;
     }
-    ids_t ids = {&c, {0}, 0};
-    int rc = brk_idx_each(&c, BRK_DB_REQ_ASGS, rq->id, s_collect_id, &ids);
+    ids_t ids = {&tx, {0}, 0};
+    int rc = brk_idx_each(&tx, BRK_DB_REQ_ASGS, rq->id, s_collect_id, &ids);
     for (size_t i = 0; !rc && i < ids.n; i++) {
-        brk_asg_t *a = brk_asg_load(&c, ids.ids[i], &rc);
+        brk_asg_t *a = brk_get(&tx, BRK_DB_ASGS, ids.ids[i], &rc);
         if (!rc && a && a->state == AS(CONFIRMED))
-            rc = s_asg_cancel_write(&c, a, "requester", body->reason, false);
+            rc = s_asg_cancel_write(&tx, a, "requester", body->reason, false);
     }
     rq->state = RS(OPEN); /* so that brk_cancel_request withdraws what is open */
     rq->cancel_reason = body->reason;
-    if (rc || (rc = brk_cancel_request(&c, rq))) {
+    if (rc || (rc = brk_cancel_request(&tx, rq))) {
         kp_call_fail_err(call, rc);
         return;
     }
-    s_reply_request(call, &c, rq, NULL);
+    s_reply_request(call, &tx, rq, NULL);
 }
 
 static void
 s_request_extend(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__ExtendBrokerRequestRequest *body = kp_call_body(call);
-    brk_request_t *rq = s_load_request(call, &c, body->request_id);
+    brk_request_t *rq = brk_load(&tx, BRK_DB_REQUESTS, "request_id", "request", body->request_id);
     if (!rq)
         return;
     int64_t ans = body->answer_deadline_unix;
-    if (ans <= c.now_ms / 1000) {
+    if (ans <= tx.now_ms / 1000) {
         kp_call_fail(call, C(INVALID), "field 'answer_deadline_unix': must be in the future");
         return;
     }
@@ -670,38 +643,40 @@ s_request_extend(kp_call_t *call, void *svc)
     bool reopen = rq->state == RS(UNFILLED);
     int rc = 0;
     if (!reopen)
-        rc = brk_due_del(&c, rq->input->answer_deadline_unix * 1000, BRK_DUE_ANSWER, rq->id);
+        rc = brk_due_del(&tx, rq->input->answer_deadline_unix * 1000, BRK_DUE_ANSWER, rq->id);
     rq->input->answer_deadline_unix = ans;
     rq->state = RS(OPEN);
     rq->closed_ms = 0;
-    if (rc || (rc = brk_due_put(&c, ans * 1000, BRK_DUE_ANSWER, rq->id)) ||
-        (rc = brk_put(&c, BRK_DB_REQUESTS, rq->id, &rq->base)) ||
-        (rc = brk_emit_request(&c, reopen ? "RequestReopened" : "RequestUpdated", rq)) ||
-        (rc = brk_fill(&c, rq))) {
+    if (rc || (rc = brk_due_put(&tx, ans * 1000, BRK_DUE_ANSWER, rq->id)) ||
+        (rc = kp_rec_put_id(&tx, BRK_DB_REQUESTS, rq->id, &rq->base)) ||
+        (rc = brk_emit_request(&tx, reopen ? "RequestReopened" : "RequestUpdated", rq)) ||
+        (rc = brk_fill(&tx, rq))) {
         kp_call_fail_err(call, rc);
         return;
     }
     kp_log_info("request.extended", "request=%llu reopened=%d state=%d", (unsigned long long)rq->id,
                 reopen, (int)rq->state);
-    s_reply_request(call, &c, rq, NULL);
+    s_reply_request(call, &tx, rq, NULL);
 }
 
 static void
 s_request_explain(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__BrokerRequestRef *body = kp_call_body(call);
-    brk_request_t *rq = s_load_request(call, &c, body->request_id);
+    brk_request_t *rq = brk_load(&tx, BRK_DB_REQUESTS, "request_id", "request", body->request_id);
     if (!rq)
         return;
     Kumppani__V1__ExplainRequestReply r = KUMPPANI__V1__EXPLAIN_REQUEST_REPLY__INIT;
-    int rc = brk_explain(&c, rq, &r.candidates, &r.n_candidates);
+    int rc = brk_explain(&tx, rq, &r.candidates, &r.n_candidates);
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
     }
     r.request_id = rq->id;
-    char *rule = kp_arena_alloc(c.a, 400);
+    char *rule = kp_arena_alloc(tx.arena, 400);
     if (rule)
         snprintf(rule, 400,
                  "eligible: consent, not paused, expertise, language, area or remote, "
@@ -709,7 +684,7 @@ s_request_explain(kp_call_t *call, void *svc)
                  "ranked: no assignment with the same requester within %u weeks first, then "
                  "the longest wait since the last assignment, then fewer assignments in 90 "
                  "days, then the lower expert id",
-                 c.svc->no_repeat_weeks);
+                 brk_svc(&tx)->no_repeat_weeks);
     r.rule = rule ? rule : "";
     kp_call_ok(call, &r.base);
 }
@@ -717,30 +692,21 @@ s_request_explain(kp_call_t *call, void *svc)
 /* ---- offers --------------------------------------------------------------------------------- */
 
 static brk_offer_t *
-s_load_open_offer(kp_call_t *call, brk_ctx_t *c, uint64_t id, brk_request_t **rq)
+s_load_open_offer(kp_call_t *call, kp_tx_t *tx, uint64_t id, brk_request_t **rq)
 {
     int rc;
-    if (!id) {
-        kp_call_fail(call, C(INVALID), "field 'offer_id': required");
+    brk_offer_t *o = brk_load(tx, BRK_DB_OFFERS, "offer_id", "offer", id);
+    if (!o)
         return NULL;
-    }
-    brk_offer_t *o = brk_offer_load(c, id, &rc);
-    if (rc || !o) {
-        if (rc)
-            kp_call_fail_err(call, rc);
-        else
-            kp_call_fail(call, C(NOT_FOUND), "offer %llu not found", (unsigned long long)id);
-        return NULL;
-    }
     static const char *const names[] = {"unknown",  "open",   "accepted",
                                         "declined", "lapsed", "withdrawn"};
-    if (o->state != OS(OPEN) || o->deadline_ms <= c->now_ms) {
+    if (o->state != OS(OPEN) || o->deadline_ms <= tx->now_ms) {
         kp_call_fail(call, C(CONFLICT), "offer %llu is %s; only an open offer can be answered",
                      (unsigned long long)id,
                      o->state == OS(OPEN) ? "past its deadline" : names[o->state % 6]);
         return NULL;
     }
-    *rq = brk_request_load(c, o->request_id, &rc);
+    *rq = brk_get(tx, BRK_DB_REQUESTS, o->request_id, &rc);
     if (rc || !*rq) {
         kp_call_fail_err(call, rc ? rc : KP_ECORRUPT);
         return NULL;
@@ -751,20 +717,22 @@ s_load_open_offer(kp_call_t *call, brk_ctx_t *c, uint64_t id, brk_request_t **rq
 static void
 s_offer_accept(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__OfferRef *body = kp_call_body(call);
     brk_request_t *rq;
-    brk_offer_t *o = s_load_open_offer(call, &c, body->offer_id, &rq);
+    brk_offer_t *o = s_load_open_offer(call, &tx, body->offer_id, &rq);
     if (!o)
         return;
     int rc;
-    brk_expert_t *e = brk_expert_load(&c, o->expert_id, &rc);
+    brk_expert_t *e = brk_get(&tx, BRK_DB_EXPERTS, o->expert_id, &rc);
     if (rc || !e) {
         kp_call_fail_err(call, rc ? rc : KP_ECORRUPT);
         return;
     }
     brk_asg_t a = KUMPPANI__V1__ASSIGNMENT__INIT;
-    if ((rc = kp_store_next_id(c.st, brk_wtxn(&c), "assignment", &a.id))) {
+    if ((rc = kp_tx_next_id(&tx, "assignment", &a.id))) {
         kp_call_fail_err(call, rc);
         return;
     }
@@ -772,21 +740,21 @@ s_offer_accept(kp_call_t *call, void *svc)
     a.expert_id = e->id;
     a.offer_id = o->id;
     a.state = AS(CONFIRMED);
-    a.confirmed_ms = c.now_ms;
+    a.confirmed_ms = tx.now_ms;
     a.cancelled_by = a.cancel_reason = "";
     a.start_unix = rq->input->start_unix;
-    e->last_assigned_ms = c.now_ms;
+    e->last_assigned_ms = tx.now_ms;
     rq->accepted_n++;
     Kumppani__V1__OfferReply r = KUMPPANI__V1__OFFER_REPLY__INIT;
     r.offer = o;
     r.assignment = &a;
-    if ((rc = brk_offer_close(&c, o, OS(ACCEPTED), "OfferAccepted")) ||
-        (rc = brk_put(&c, BRK_DB_ASGS, a.id, &a.base)) ||
-        (rc = brk_idx_put(&c, BRK_DB_EXP_ASGS, e->id, a.id)) ||
-        (rc = brk_idx_put(&c, BRK_DB_REQ_ASGS, rq->id, a.id)) ||
-        (rc = brk_put(&c, BRK_DB_EXPERTS, e->id, &e->base)) ||
-        (rc = brk_put(&c, BRK_DB_REQUESTS, rq->id, &rq->base)) ||
-        (rc = brk_emit(&c, "AssignmentConfirmed", &a.base)) || (rc = brk_fill(&c, rq))) {
+    if ((rc = brk_offer_close(&tx, o, OS(ACCEPTED), "OfferAccepted")) ||
+        (rc = kp_rec_put_id(&tx, BRK_DB_ASGS, a.id, &a.base)) ||
+        (rc = brk_idx_put(&tx, BRK_DB_EXP_ASGS, e->id, a.id)) ||
+        (rc = brk_idx_put(&tx, BRK_DB_REQ_ASGS, rq->id, a.id)) ||
+        (rc = kp_rec_put_id(&tx, BRK_DB_EXPERTS, e->id, &e->base)) ||
+        (rc = kp_rec_put_id(&tx, BRK_DB_REQUESTS, rq->id, &rq->base)) ||
+        (rc = brk_emit(&tx, "AssignmentConfirmed", &a.base)) || (rc = brk_fill(&tx, rq))) {
         kp_call_fail_err(call, rc);
         return;
     }
@@ -798,15 +766,17 @@ s_offer_accept(kp_call_t *call, void *svc)
 static void
 s_offer_decline(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__DeclineOfferRequest *body = kp_call_body(call);
     brk_request_t *rq;
-    brk_offer_t *o = s_load_open_offer(call, &c, body->offer_id, &rq);
+    brk_offer_t *o = s_load_open_offer(call, &tx, body->offer_id, &rq);
     if (!o || !s_text(call, "reason", body->reason, 0, 500))
         return;
     o->reason = body->reason;
     int rc;
-    if ((rc = brk_offer_close(&c, o, OS(DECLINED), "OfferDeclined")) || (rc = brk_fill(&c, rq))) {
+    if ((rc = brk_offer_close(&tx, o, OS(DECLINED), "OfferDeclined")) || (rc = brk_fill(&tx, rq))) {
         kp_call_fail_err(call, rc);
         return;
     }
@@ -817,22 +787,6 @@ s_offer_decline(kp_call_t *call, void *svc)
 
 /* ---- assignments ---------------------------------------------------------------------------- */
 
-static brk_asg_t *
-s_load_asg(kp_call_t *call, brk_ctx_t *c, uint64_t id)
-{
-    int rc;
-    if (!id) {
-        kp_call_fail(call, C(INVALID), "field 'assignment_id': required");
-        return NULL;
-    }
-    brk_asg_t *a = brk_asg_load(c, id, &rc);
-    if (rc)
-        kp_call_fail_err(call, rc);
-    else if (!a)
-        kp_call_fail(call, C(NOT_FOUND), "assignment %llu not found", (unsigned long long)id);
-    return a;
-}
-
 static void
 s_reply_asg(kp_call_t *call, brk_asg_t *a)
 {
@@ -842,7 +796,7 @@ s_reply_asg(kp_call_t *call, brk_asg_t *a)
 }
 
 typedef struct {
-    brk_ctx_t *c;
+    kp_tx_t *tx;
     int64_t last;
     int rc;
 } last_t;
@@ -851,7 +805,7 @@ static int
 s_last_one(void *arg, uint64_t id)
 {
     last_t *x = arg;
-    brk_asg_t *a = brk_asg_load(x->c, id, &x->rc);
+    brk_asg_t *a = brk_get(x->tx, BRK_DB_ASGS, id, &x->rc);
     if (x->rc)
         return 1;
     if (a && (a->state == AS(CONFIRMED) || a->state == AS(COMPLETED)) && a->confirmed_ms > x->last)
@@ -862,67 +816,69 @@ s_last_one(void *arg, uint64_t id)
 /* Fairness: an expert's last-assignment time is that of their latest confirmed or completed
  * assignment, so a cancelled one does not count as having been assigned. */
 static int
-s_expert_relast(brk_ctx_t *c, uint64_t expert_id)
+s_expert_relast(kp_tx_t *tx, uint64_t expert_id)
 {
     int rc;
-    brk_expert_t *e = brk_expert_load(c, expert_id, &rc);
+    brk_expert_t *e = brk_get(tx, BRK_DB_EXPERTS, expert_id, &rc);
     if (rc || !e)
         return rc ? rc : KP_ECORRUPT;
-    last_t x = {c, 0, 0};
-    if ((rc = brk_idx_each(c, BRK_DB_EXP_ASGS, expert_id, s_last_one, &x)) || x.rc)
+    last_t x = {tx, 0, 0};
+    if ((rc = brk_idx_each(tx, BRK_DB_EXP_ASGS, expert_id, s_last_one, &x)) || x.rc)
         return rc ? rc : x.rc;
     if (x.last == e->last_assigned_ms)
         return 0;
     e->last_assigned_ms = x.last;
-    return brk_put(c, BRK_DB_EXPERTS, e->id, &e->base);
+    return kp_rec_put_id(tx, BRK_DB_EXPERTS, e->id, &e->base);
 }
 
 /* Cancels a confirmed assignment (by either side or the coordinator); with reopen the request
  * looks for someone else while there is time (without: the request itself is being
  * cancelled). */
 static int
-s_asg_cancel_write(brk_ctx_t *c, brk_asg_t *a, const char *by, const char *reason, bool reopen)
+s_asg_cancel_write(kp_tx_t *tx, brk_asg_t *a, const char *by, const char *reason, bool reopen)
 {
     int rc;
     a->state = AS(CANCELLED);
-    a->cancelled_ms = c->now_ms;
+    a->cancelled_ms = tx->now_ms;
     a->cancelled_by = (char *)by;
     a->cancel_reason = (char *)reason;
-    if ((rc = brk_put(c, BRK_DB_ASGS, a->id, &a->base)) ||
-        (rc = s_expert_relast(c, a->expert_id)) ||
-        (rc = brk_emit(c, "AssignmentCancelled", &a->base)))
+    if ((rc = kp_rec_put_id(tx, BRK_DB_ASGS, a->id, &a->base)) ||
+        (rc = s_expert_relast(tx, a->expert_id)) ||
+        (rc = brk_emit(tx, "AssignmentCancelled", &a->base)))
         return rc;
-    brk_request_t *rq = brk_request_load(c, a->request_id, &rc);
+    brk_request_t *rq = brk_get(tx, BRK_DB_REQUESTS, a->request_id, &rc);
     if (rc || !rq)
         return rc ? rc : KP_ECORRUPT;
     if (rq->accepted_n)
         rq->accepted_n--;
     int64_t ans_ms = rq->input->answer_deadline_unix * 1000;
-    if (rq->state == RS(FILLED) && ans_ms > c->now_ms && reopen) {
+    if (rq->state == RS(FILLED) && ans_ms > tx->now_ms && reopen) {
         rq->state = RS(OPEN);
         rq->filled_ms = 0;
-        if ((rc = brk_due_put(c, ans_ms, BRK_DUE_ANSWER, rq->id)))
+        if ((rc = brk_due_put(tx, ans_ms, BRK_DUE_ANSWER, rq->id)))
             return rc;
     } else if (rq->state == RS(FILLED) && reopen) {
         /* Past the answer deadline nobody new is asked: the coordinator hears of it. */
         rq->state = RS(UNFILLED);
-        rq->closed_ms = c->now_ms;
-        if ((rc = brk_emit_request(c, "RequestUnfilled", rq)))
+        rq->closed_ms = tx->now_ms;
+        if ((rc = brk_emit_request(tx, "RequestUnfilled", rq)))
             return rc;
     }
-    if ((rc = brk_put(c, BRK_DB_REQUESTS, rq->id, &rq->base)))
+    if ((rc = kp_rec_put_id(tx, BRK_DB_REQUESTS, rq->id, &rq->base)))
         return rc;
     kp_log_info("assignment.cancelled", "assignment=%llu request=%llu", (unsigned long long)a->id,
                 (unsigned long long)rq->id);
-    return reopen ? brk_fill(c, rq) : 0;
+    return reopen ? brk_fill(tx, rq) : 0;
 }
 
 static void
 s_asg_cancel(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__CancelAssignmentRequest *body = kp_call_body(call);
-    brk_asg_t *a = s_load_asg(call, &c, body->assignment_id);
+    brk_asg_t *a = brk_load(&tx, BRK_DB_ASGS, "assignment_id", "assignment", body->assignment_id);
     if (!a)
         return;
     if (strcmp(body->by, "expert") && strcmp(body->by, "requester") &&
@@ -937,7 +893,7 @@ s_asg_cancel(kp_call_t *call, void *svc)
                      (unsigned long long)a->id);
         return;
     }
-    int rc = s_asg_cancel_write(&c, a, body->by, body->reason, true);
+    int rc = s_asg_cancel_write(&tx, a, body->by, body->reason, true);
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
@@ -948,9 +904,11 @@ s_asg_cancel(kp_call_t *call, void *svc)
 static void
 s_asg_complete(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__CompleteAssignmentRequest *body = kp_call_body(call);
-    brk_asg_t *a = s_load_asg(call, &c, body->assignment_id);
+    brk_asg_t *a = brk_load(&tx, BRK_DB_ASGS, "assignment_id", "assignment", body->assignment_id);
     if (!a)
         return;
     if (body->minutes < 1 || body->minutes > 7 * 24 * 60) {
@@ -966,24 +924,24 @@ s_asg_complete(kp_call_t *call, void *svc)
                      (unsigned long long)a->id);
         return;
     }
-    if (a->start_unix * 1000 > c.now_ms) {
+    if (a->start_unix * 1000 > tx.now_ms) {
         kp_call_fail(call, C(CONFLICT), "assignment %llu has not started yet",
                      (unsigned long long)a->id);
         return;
     }
     int rc;
-    brk_request_t *rq = brk_request_load(&c, a->request_id, &rc);
+    brk_request_t *rq = brk_get(&tx, BRK_DB_REQUESTS, a->request_id, &rc);
     if (rc || !rq) {
         kp_call_fail_err(call, rc ? rc : KP_ECORRUPT);
         return;
     }
     a->state = AS(COMPLETED);
-    a->completed_ms = c.now_ms;
+    a->completed_ms = tx.now_ms;
     a->minutes = body->minutes;
     a->fee_cents = body->fee_cents ? body->fee_cents : rq->input->fee_cents;
     a->travel_cents = body->travel_cents ? body->travel_cents : rq->input->travel_cents;
-    if ((rc = brk_put(&c, BRK_DB_ASGS, a->id, &a->base)) ||
-        (rc = brk_emit(&c, "AssignmentCompleted", &a->base))) {
+    if ((rc = kp_rec_put_id(&tx, BRK_DB_ASGS, a->id, &a->base)) ||
+        (rc = brk_emit(&tx, "AssignmentCompleted", &a->base))) {
         kp_call_fail_err(call, rc);
         return;
     }
@@ -994,9 +952,11 @@ s_asg_complete(kp_call_t *call, void *svc)
 static void
 s_asg_feedback(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__AssignmentFeedbackRequest *body = kp_call_body(call);
-    brk_asg_t *a = s_load_asg(call, &c, body->assignment_id);
+    brk_asg_t *a = brk_load(&tx, BRK_DB_ASGS, "assignment_id", "assignment", body->assignment_id);
     if (!a)
         return;
     bool expert = strcmp(body->side, "expert") == 0;
@@ -1023,11 +983,11 @@ s_asg_feedback(kp_call_t *call, void *svc)
     Kumppani__V1__AssignmentFeedback f = KUMPPANI__V1__ASSIGNMENT_FEEDBACK__INIT;
     f.rating = body->rating;
     f.comment_text = body->comment_text;
-    f.given_ms = c.now_ms;
+    f.given_ms = tx.now_ms;
     *slot = &f;
     int rc;
-    if ((rc = brk_put(&c, BRK_DB_ASGS, a->id, &a->base)) ||
-        (rc = brk_emit(&c, "FeedbackGiven", &a->base))) {
+    if ((rc = kp_rec_put_id(&tx, BRK_DB_ASGS, a->id, &a->base)) ||
+        (rc = brk_emit(&tx, "FeedbackGiven", &a->base))) {
         kp_call_fail_err(call, rc);
         return;
     }
@@ -1037,7 +997,9 @@ s_asg_feedback(kp_call_t *call, void *svc)
 static void
 s_asg_list(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__ListAssignmentsRequest *body = kp_call_body(call);
     Kumppani__V1__ListAssignmentsReply r = KUMPPANI__V1__LIST_ASSIGNMENTS_REPLY__INIT;
     uint32_t limit = body->limit ? body->limit : 100;
@@ -1046,11 +1008,11 @@ s_asg_list(kp_call_t *call, void *svc)
         return;
     }
     if (body->expert_id) {
-        if (!s_load_expert(call, &c, body->expert_id))
+        if (!brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", body->expert_id))
             return;
-        idx_acc_t a = {&c, BRK_DB_ASGS, kp_arena_alloc(c.a, 500 * sizeof(void *)), 0, 500, 0};
+        idx_acc_t a = {&tx, BRK_DB_ASGS, kp_arena_alloc(tx.arena, 500 * sizeof(void *)), 0, 500, 0};
         int rc =
-            a.v ? brk_idx_each(&c, BRK_DB_EXP_ASGS, body->expert_id, s_idx_one, &a) : KP_ENOMEM;
+            a.v ? brk_idx_each(&tx, BRK_DB_EXP_ASGS, body->expert_id, s_idx_one, &a) : KP_ENOMEM;
         if (rc || a.rc) {
             kp_call_fail_err(call, rc ? rc : a.rc);
             return;
@@ -1063,7 +1025,7 @@ s_asg_list(kp_call_t *call, void *svc)
         r.n_assignments = k;
     } else {
         list_t l = {.d = &kumppani__v1__assignment__descriptor};
-        if (!s_list(call, &c, &l, BRK_DB_ASGS, body->after_id, limit, 500))
+        if (!s_list(call, &tx, &l, BRK_DB_ASGS, body->after_id, limit, 500))
             return;
         r.assignments = (brk_asg_t **)l.v;
         r.n_assignments = l.n;
@@ -1076,7 +1038,7 @@ s_asg_list(kp_call_t *call, void *svc)
 #define EXPORT_PAGE 1000
 
 typedef struct {
-    brk_ctx_t *c;
+    kp_tx_t *tx;
     int64_t from_ms, to_ms;
     bool unpaid_only;
     char *buf;
@@ -1092,14 +1054,9 @@ typedef struct {
 static void *
 s_heap_get(csv_t *x, int db, uint64_t id, const ProtobufCMessageDescriptor *d)
 {
-    MDB_val v;
-    bool found = false;
-    if ((x->rc = brk_raw_get(x->c, db, id, &v, &found)) || !found) {
-        x->rc = x->rc ? x->rc : KP_ECORRUPT;
-        return NULL;
-    }
-    void *m = protobuf_c_message_unpack(d, NULL, v.mv_size, v.mv_data);
-    if (!m)
+    (void)d;
+    void *m = brk_get_heap(x->tx, (unsigned)db, id, &x->rc);
+    if (!m && !x->rc)
         x->rc = KP_ECORRUPT;
     return m;
 }
@@ -1199,18 +1156,20 @@ s_csv_line(csv_t *x, const brk_asg_t *a, const char *name, const char *title)
 static void
 s_asg_export(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__AssignmentExportRequest *body = kp_call_body(call);
     if (body->from_unix < 0 || (body->to_unix && body->to_unix <= body->from_unix)) {
         kp_call_fail(call, C(INVALID), "field 'to_unix': after from_unix (0: no end)");
         return;
     }
-    csv_t x = {.c = &c,
+    csv_t x = {.tx = &tx,
                .from_ms = body->from_unix * 1000,
                .to_ms = body->to_unix ? body->to_unix * 1000 : INT64_MAX,
                .unpaid_only = body->unpaid_only};
     x.cap = 768 * 1024;
-    x.buf = kp_arena_alloc(c.a, x.cap);
+    x.buf = kp_arena_alloc(tx.arena, x.cap);
     if (!x.buf) {
         kp_call_fail_err(call, KP_ENOMEM);
         return;
@@ -1219,7 +1178,7 @@ s_asg_export(kp_call_t *call, void *svc)
                        "fee_eur,travel_eur,total_eur,paid_date,payment_ref\n";
     memcpy(x.buf, head, strlen(head));
     x.len = strlen(head);
-    int rc = brk_each(&c, BRK_DB_ASGS, body->after_id, s_csv_row, &x);
+    int rc = brk_each(&tx, BRK_DB_ASGS, body->after_id, s_csv_row, &x);
     if (rc || x.rc) {
         kp_call_fail_err(call, rc ? rc : x.rc);
         return;
@@ -1236,7 +1195,9 @@ s_asg_export(kp_call_t *call, void *svc)
 static void
 s_asg_paid(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__MarkPaidRequest *body = kp_call_body(call);
     if (body->n_assignment_ids < 1 || body->n_assignment_ids > EXPORT_PAGE) {
         kp_call_fail(call, C(INVALID), "field 'assignment_ids': 1..%d required", EXPORT_PAGE);
@@ -1244,8 +1205,8 @@ s_asg_paid(kp_call_t *call, void *svc)
     }
     if (!s_text(call, "payment_ref", body->payment_ref, 1, 100))
         return;
-    brk_asg_t **v = kp_arena_alloc(c.a, body->n_assignment_ids * sizeof *v);
-    uint64_t *ids = kp_arena_alloc(c.a, body->n_assignment_ids * sizeof *ids);
+    brk_asg_t **v = kp_arena_alloc(tx.arena, body->n_assignment_ids * sizeof *v);
+    uint64_t *ids = kp_arena_alloc(tx.arena, body->n_assignment_ids * sizeof *ids);
     if (!v || !ids) {
         kp_call_fail_err(call, KP_ENOMEM);
         return;
@@ -1253,7 +1214,8 @@ s_asg_paid(kp_call_t *call, void *svc)
     Kumppani__V1__MarkPaidReply r = KUMPPANI__V1__MARK_PAID_REPLY__INIT;
     size_t n = 0;
     for (size_t i = 0; i < body->n_assignment_ids; i++) {
-        brk_asg_t *a = s_load_asg(call, &c, body->assignment_ids[i]);
+        brk_asg_t *a =
+            brk_load(&tx, BRK_DB_ASGS, "assignment_id", "assignment", body->assignment_ids[i]);
         if (!a)
             return;
         if (a->state != AS(COMPLETED)) {
@@ -1272,17 +1234,17 @@ s_asg_paid(kp_call_t *call, void *svc)
     }
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
-        v[i]->paid_ms = c.now_ms;
+        v[i]->paid_ms = tx.now_ms;
         v[i]->payment_ref = body->payment_ref;
         ids[i] = v[i]->id;
-        rc = brk_put(&c, BRK_DB_ASGS, v[i]->id, &v[i]->base);
+        rc = kp_rec_put_id(&tx, BRK_DB_ASGS, v[i]->id, &v[i]->base);
     }
     Kumppani__V1__MarkPaidRequest ev = KUMPPANI__V1__MARK_PAID_REQUEST__INIT;
     ev.assignment_ids = ids;
     ev.n_assignment_ids = n;
     ev.payment_ref = body->payment_ref;
     if (!rc && n)
-        rc = brk_emit(&c, "AssignmentsPaid", &ev.base);
+        rc = brk_emit(&tx, "AssignmentsPaid", &ev.base);
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
@@ -1298,7 +1260,7 @@ s_asg_paid(kp_call_t *call, void *svc)
 #define ERASE_MAX 4096
 
 typedef struct {
-    brk_ctx_t *c;
+    kp_tx_t *tx;
     uint64_t expert_id;
     brk_offer_t **offers; /* the expert's open offers, and closed ones with a reason */
     size_t offers_n;
@@ -1313,7 +1275,7 @@ s_erase_offer(void *arg, uint64_t id, MDB_val *val)
     erase_t *x = arg;
     (void)id;
     brk_offer_t *o = (void *)protobuf_c_message_unpack(
-        &kumppani__v1__offer__descriptor, kp_arena_pbc(x->c->a), val->mv_size, val->mv_data);
+        &kumppani__v1__offer__descriptor, kp_arena_pbc(x->tx->arena), val->mv_size, val->mv_data);
     if (!o) {
         x->rc = KP_ECORRUPT;
         return 1;
@@ -1336,14 +1298,14 @@ s_erase_asg_id(void *arg, uint64_t id)
 /* The expert's assignments stay (pseudonymous: ids, times, hours, fees); confirmed ones are
  * cancelled, free-text feedback and cancel reasons (which may name the person) cleared. */
 static int
-s_erase_asg(brk_ctx_t *c, uint64_t id)
+s_erase_asg(kp_tx_t *tx, uint64_t id)
 {
     int rc;
-    brk_asg_t *a = brk_asg_load(c, id, &rc);
+    brk_asg_t *a = brk_get(tx, BRK_DB_ASGS, id, &rc);
     if (rc || !a)
         return rc;
     const char *why = "expert erased";
-    if (a->state == AS(CONFIRMED) && (rc = s_asg_cancel_write(c, a, "coordinator", why, true)))
+    if (a->state == AS(CONFIRMED) && (rc = s_asg_cancel_write(tx, a, "coordinator", why, true)))
         return rc;
     if (a->expert_feedback)
         a->expert_feedback->comment_text = "";
@@ -1351,63 +1313,63 @@ s_erase_asg(brk_ctx_t *c, uint64_t id)
         a->requester_feedback->comment_text = "";
     if (a->cancel_reason[0] && strcmp(a->cancel_reason, why) != 0)
         a->cancel_reason = "(erased)";
-    return brk_put(c, BRK_DB_ASGS, a->id, &a->base);
+    return kp_rec_put_id(tx, BRK_DB_ASGS, a->id, &a->base);
 }
 
 int
-brk_expert_erase(brk_ctx_t *c, brk_expert_t *e)
+brk_expert_erase(kp_tx_t *tx, brk_expert_t *e)
 {
     if (e->erased)
         return 0;
-    Kumppani__V1__ExpertInput *p = kp_arena_alloc(c->a, sizeof *p);
+    Kumppani__V1__ExpertInput *p = kp_arena_alloc(tx->arena, sizeof *p);
     if (!p)
         return KP_ENOMEM;
     kumppani__v1__expert_input__init(p);
     p->kind = e->profile ? e->profile->kind : 0;
     e->profile = p;
     e->erased = true;
-    e->erased_ms = e->updated_ms = c->now_ms;
+    e->erased_ms = e->updated_ms = tx->now_ms;
     e->paused = true;
     e->has_sensitive_detail = false;
     e->home_org_name = "";
     int rc;
-    if ((rc = brk_raw_del(c, BRK_DB_SENSITIVE, e->id)) ||
-        (rc = brk_put(c, BRK_DB_EXPERTS, e->id, &e->base)))
+    if ((rc = brk_sensitive_del(tx, e->id)) ||
+        (rc = kp_rec_put_id(tx, BRK_DB_EXPERTS, e->id, &e->base)))
         return rc;
-    erase_t x = {c,
+    erase_t x = {tx,
                  e->id,
-                 kp_arena_alloc(c->a, ERASE_MAX * sizeof(brk_offer_t *)),
+                 kp_arena_alloc(tx->arena, ERASE_MAX * sizeof(brk_offer_t *)),
                  0,
-                 kp_arena_alloc(c->a, ERASE_MAX * sizeof(uint64_t)),
+                 kp_arena_alloc(tx->arena, ERASE_MAX * sizeof(uint64_t)),
                  0,
                  0};
     if (!x.offers || !x.asgs)
         return KP_ENOMEM;
-    if ((rc = brk_each(c, BRK_DB_OFFERS, 0, s_erase_offer, &x)) || x.rc ||
-        (rc = brk_idx_each(c, BRK_DB_EXP_ASGS, e->id, s_erase_asg_id, &x)))
+    if ((rc = brk_each(tx, BRK_DB_OFFERS, 0, s_erase_offer, &x)) || x.rc ||
+        (rc = brk_idx_each(tx, BRK_DB_EXP_ASGS, e->id, s_erase_asg_id, &x)))
         return rc ? rc : x.rc;
     size_t withdrawn = 0;
     for (size_t i = 0; i < x.offers_n; i++) {
         brk_offer_t *o = x.offers[i];
         o->reason = "";
         if (o->state != OS(OPEN)) {
-            if ((rc = brk_put(c, BRK_DB_OFFERS, o->id, &o->base)))
+            if ((rc = kp_rec_put_id(tx, BRK_DB_OFFERS, o->id, &o->base)))
                 return rc;
             continue;
         }
         withdrawn++;
-        if ((rc = brk_offer_close(c, o, OS(WITHDRAWN), "OfferWithdrawn")))
+        if ((rc = brk_offer_close(tx, o, OS(WITHDRAWN), "OfferWithdrawn")))
             return rc;
-        brk_request_t *rq = brk_request_load(c, o->request_id, &rc);
-        if (rc || (rq && (rc = brk_fill(c, rq))))
+        brk_request_t *rq = brk_get(tx, BRK_DB_REQUESTS, o->request_id, &rc);
+        if (rc || (rq && (rc = brk_fill(tx, rq))))
             return rc;
     }
     for (size_t i = 0; i < x.asgs_n; i++)
-        if ((rc = s_erase_asg(c, x.asgs[i])))
+        if ((rc = s_erase_asg(tx, x.asgs[i])))
             return rc;
     Kumppani__V1__ExpertRef ref = KUMPPANI__V1__EXPERT_REF__INIT;
     ref.expert_id = e->id;
-    if ((rc = brk_emit(c, "ExpertErased", &ref.base)))
+    if ((rc = brk_emit(tx, "ExpertErased", &ref.base)))
         return rc;
     kp_log_notice("expert.erased", "expert=%llu offers_withdrawn=%zu assignments=%zu",
                   (unsigned long long)e->id, withdrawn, x.asgs_n);
@@ -1415,7 +1377,7 @@ brk_expert_erase(brk_ctx_t *c, brk_expert_t *e)
 }
 
 typedef struct {
-    brk_ctx_t *c;
+    kp_tx_t *tx;
     uint32_t unpaid;
     int rc;
 } unpaid_t;
@@ -1424,7 +1386,7 @@ static int
 s_unpaid_one(void *arg, uint64_t id)
 {
     unpaid_t *x = arg;
-    brk_asg_t *a = brk_asg_load(x->c, id, &x->rc);
+    brk_asg_t *a = brk_get(x->tx, BRK_DB_ASGS, id, &x->rc);
     if (a && a->state == AS(COMPLETED) && !a->paid_ms)
         x->unpaid++;
     return x->rc != 0;
@@ -1433,13 +1395,15 @@ s_unpaid_one(void *arg, uint64_t id)
 static void
 s_expert_erase(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__ExpertRef *body = kp_call_body(call);
-    brk_expert_t *e = s_load_expert(call, &c, body->expert_id);
+    brk_expert_t *e = brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", body->expert_id);
     if (!e)
         return;
-    unpaid_t u = {&c, 0, 0};
-    int rc = e->erased ? 0 : brk_idx_each(&c, BRK_DB_EXP_ASGS, e->id, s_unpaid_one, &u);
+    unpaid_t u = {&tx, 0, 0};
+    int rc = e->erased ? 0 : brk_idx_each(&tx, BRK_DB_EXP_ASGS, e->id, s_unpaid_one, &u);
     if (rc || u.rc) {
         kp_call_fail_err(call, rc ? rc : u.rc);
         return;
@@ -1451,12 +1415,12 @@ s_expert_erase(kp_call_t *call, void *svc)
                      (unsigned long long)e->id, u.unpaid);
         return;
     }
-    rc = brk_expert_erase(&c, e);
+    rc = brk_expert_erase(&tx, e);
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
     }
-    s_reply_expert(call, &c, e);
+    s_reply_expert(call, &tx, e);
 }
 
 /* ---- sensitive details and the audit -------------------------------------------------------- */
@@ -1464,9 +1428,11 @@ s_expert_erase(kp_call_t *call, void *svc)
 static void
 s_sensitive_read(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__SensitiveReadRequest *body = kp_call_body(call);
-    brk_asg_t *a = s_load_asg(call, &c, body->assignment_id);
+    brk_asg_t *a = brk_load(&tx, BRK_DB_ASGS, "assignment_id", "assignment", body->assignment_id);
     if (!a)
         return;
     if (strlen(body->requester_token) != 32) {
@@ -1478,24 +1444,24 @@ s_sensitive_read(kp_call_t *call, void *svc)
                      (unsigned long long)a->id);
         return;
     }
-    MDB_val v;
-    bool found;
-    int rc = brk_raw_get(&c, BRK_DB_TOKENS, a->request_id, &v, &found);
+    unsigned char hash[32];
+    crypto_generichash(hash, sizeof hash, (const unsigned char *)body->requester_token, 32, NULL,
+                       0);
+    bool match = false, found = false;
+    int rc = brk_token_check(&tx, a->request_id, hash, &match);
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
     }
-    unsigned char hash[32];
-    crypto_generichash(hash, sizeof hash, (const unsigned char *)body->requester_token, 32, NULL,
-                       0);
-    if (!found || v.mv_size != 32 || sodium_memcmp(hash, v.mv_data, 32) != 0) {
+    if (!match) {
         kp_log_notice("sensitive.refused", "assignment=%llu", (unsigned long long)a->id);
         kp_call_fail(call, C(FORBIDDEN),
                      "field 'requester_token': not the token of this "
                      "assignment's request");
         return;
     }
-    if ((rc = brk_raw_get(&c, BRK_DB_SENSITIVE, a->expert_id, &v, &found))) {
+    const char *detail = NULL;
+    if ((rc = brk_sensitive_get(&tx, a->expert_id, &detail, &found))) {
         kp_call_fail_err(call, rc);
         return;
     }
@@ -1504,19 +1470,18 @@ s_sensitive_read(kp_call_t *call, void *svc)
                      (unsigned long long)a->expert_id);
         return;
     }
-    char *detail = kp_arena_memdup(c.a, v.mv_data, v.mv_size);
     Kumppani__V1__BrokerAuditEntry au = KUMPPANI__V1__BROKER_AUDIT_ENTRY__INIT;
-    if (!detail || (rc = kp_store_next_id(c.st, brk_wtxn(&c), "audit", &au.id))) {
+    if (!detail || (rc = kp_tx_next_id(&tx, "audit", &au.id))) {
         kp_call_fail_err(call, detail ? rc : KP_ENOMEM);
         return;
     }
-    au.time_ms = c.now_ms;
+    au.time_ms = tx.now_ms;
     au.expert_id = a->expert_id;
     au.request_id = a->request_id;
     au.assignment_id = a->id;
     au.what = "sensitive-detail-read";
-    if ((rc = brk_put(&c, BRK_DB_AUDIT, au.id, &au.base)) ||
-        (rc = brk_emit(&c, "SensitiveDetailRead", &au.base))) {
+    if ((rc = kp_rec_put_id(&tx, BRK_DB_AUDIT, au.id, &au.base)) ||
+        (rc = brk_emit(&tx, "SensitiveDetailRead", &au.base))) {
         kp_call_fail_err(call, rc);
         return;
     }
@@ -1525,7 +1490,7 @@ s_sensitive_read(kp_call_t *call, void *svc)
                   (unsigned long long)a->expert_id);
     Kumppani__V1__SensitiveReadReply r = KUMPPANI__V1__SENSITIVE_READ_REPLY__INIT;
     r.expert_id = a->expert_id;
-    r.sensitive_detail_text = detail;
+    r.sensitive_detail_text = (char *)detail;
     r.audit_id = au.id;
     kp_call_ok(call, &r.base);
 }
@@ -1533,10 +1498,12 @@ s_sensitive_read(kp_call_t *call, void *svc)
 static void
 s_audit_list(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__ListBrokerAuditRequest *body = kp_call_body(call);
     list_t l = {.d = &kumppani__v1__broker_audit_entry__descriptor};
-    if (!s_list(call, &c, &l, BRK_DB_AUDIT, body->after_id, body->limit, 1000))
+    if (!s_list(call, &tx, &l, BRK_DB_AUDIT, body->after_id, body->limit, 1000))
         return;
     Kumppani__V1__ListBrokerAuditReply r = KUMPPANI__V1__LIST_BROKER_AUDIT_REPLY__INIT;
     r.entries = (Kumppani__V1__BrokerAuditEntry **)l.v;
@@ -1547,7 +1514,7 @@ s_audit_list(kp_call_t *call, void *svc)
 /* ---- statistics ----------------------------------------------------------------------------- */
 
 typedef struct {
-    brk_ctx_t *c;
+    kp_tx_t *tx;
     int64_t from_ms, to_ms;
     Kumppani__V1__BrokerStatsReply *r;
     int64_t *fill;
@@ -1564,7 +1531,7 @@ s_stats_req(void *arg, uint64_t id, MDB_val *val)
     (void)id;
     brk_request_t *rq =
         (void *)protobuf_c_message_unpack(&kumppani__v1__broker_request__descriptor,
-                                          kp_arena_pbc(x->c->a), val->mv_size, val->mv_data);
+                                          kp_arena_pbc(x->tx->arena), val->mv_size, val->mv_data);
     if (!rq) {
         x->rc = KP_ECORRUPT;
         return 1;
@@ -1590,11 +1557,11 @@ s_stats_req(void *arg, uint64_t id, MDB_val *val)
         x->fill[x->fill_n++] = rq->filled_ms - rq->created_ms;
     if (rq->input->purpose == KUMPPANI__V1__PURPOSE__PURPOSE_WORKING_GROUP) {
         r->working_groups++;
-        ids_t ids = {x->c, {0}, 0};
-        x->rc = brk_idx_each(x->c, BRK_DB_REQ_ASGS, rq->id, s_collect_id, &ids);
+        ids_t ids = {x->tx, {0}, 0};
+        x->rc = brk_idx_each(x->tx, BRK_DB_REQ_ASGS, rq->id, s_collect_id, &ids);
         bool with = false;
         for (size_t i = 0; !x->rc && i < ids.n && !with; i++) {
-            brk_asg_t *a = brk_asg_load(x->c, ids.ids[i], &x->rc);
+            brk_asg_t *a = brk_get(x->tx, BRK_DB_ASGS, ids.ids[i], &x->rc);
             with = a && (a->state == AS(CONFIRMED) || a->state == AS(COMPLETED));
         }
         if (with)
@@ -1619,7 +1586,7 @@ s_stats_expert(void *arg, uint64_t id, MDB_val *val)
     protobuf_c_message_free_unpacked(&e->base, NULL);
     if (erased)
         return 0;
-    Kumppani__V1__ExpertCount *ec = kp_arena_alloc(x->c->a, sizeof *ec);
+    Kumppani__V1__ExpertCount *ec = kp_arena_alloc(x->tx->arena, sizeof *ec);
     if (!ec) {
         x->rc = KP_ENOMEM;
         return 1;
@@ -1635,8 +1602,9 @@ s_stats_asg(void *arg, uint64_t id, MDB_val *val)
 {
     stats_t *x = arg;
     (void)id;
-    brk_asg_t *a = (void *)protobuf_c_message_unpack(
-        &kumppani__v1__assignment__descriptor, kp_arena_pbc(x->c->a), val->mv_size, val->mv_data);
+    brk_asg_t *a =
+        (void *)protobuf_c_message_unpack(&kumppani__v1__assignment__descriptor,
+                                          kp_arena_pbc(x->tx->arena), val->mv_size, val->mv_data);
     if (!a) {
         x->rc = KP_ECORRUPT;
         return 1;
@@ -1675,26 +1643,28 @@ s_cmp_u32(const void *a, const void *b)
 static void
 s_stats(kp_call_t *call, void *svc)
 {
-    brk_ctx_t c = s_ctx(call, svc);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__BrokerStatsRequest *body = kp_call_body(call);
     if (body->from_unix < 0 || (body->to_unix && body->to_unix <= body->from_unix)) {
         kp_call_fail(call, C(INVALID), "field 'to_unix': after from_unix (0: no end)");
         return;
     }
     Kumppani__V1__BrokerStatsReply r = KUMPPANI__V1__BROKER_STATS_REPLY__INIT;
-    stats_t x = {.c = &c,
+    stats_t x = {.tx = &tx,
                  .from_ms = body->from_unix * 1000,
                  .to_ms = body->to_unix ? body->to_unix * 1000 : INT64_MAX,
                  .r = &r};
-    x.fill = kp_arena_alloc(c.a, 100000 * sizeof *x.fill);
-    x.pe = kp_arena_alloc(c.a, 20000 * sizeof *x.pe);
+    x.fill = kp_arena_alloc(tx.arena, 100000 * sizeof *x.fill);
+    x.pe = kp_arena_alloc(tx.arena, 20000 * sizeof *x.pe);
     int rc = x.fill && x.pe ? 0 : KP_ENOMEM;
     if (!rc)
-        rc = brk_each(&c, BRK_DB_REQUESTS, 0, s_stats_req, &x);
+        rc = brk_each(&tx, BRK_DB_REQUESTS, 0, s_stats_req, &x);
     if (!rc && !x.rc)
-        rc = brk_each(&c, BRK_DB_EXPERTS, 0, s_stats_expert, &x);
+        rc = brk_each(&tx, BRK_DB_EXPERTS, 0, s_stats_expert, &x);
     if (!rc && !x.rc)
-        rc = brk_each(&c, BRK_DB_ASGS, 0, s_stats_asg, &x);
+        rc = brk_each(&tx, BRK_DB_ASGS, 0, s_stats_asg, &x);
     if (rc || x.rc) {
         kp_call_fail_err(call, rc ? rc : x.rc);
         return;
@@ -1708,7 +1678,7 @@ s_stats(kp_call_t *call, void *svc)
         r.fill_ms_median = x.fill[x.fill_n / 2];
     }
     if (x.pe_n) {
-        uint32_t *v = kp_arena_alloc(c.a, x.pe_n * sizeof *v);
+        uint32_t *v = kp_arena_alloc(tx.arena, x.pe_n * sizeof *v);
         if (!v) {
             kp_call_fail_err(call, KP_ENOMEM);
             return;

@@ -21,6 +21,7 @@
 #define BRK_BROKER_H
 
 #include "kp_server.h"
+#include "kp_tx.h"
 #include "kumppani/v1/broker.pb-c.h"
 
 #include <stdbool.h>
@@ -61,17 +62,6 @@ typedef struct {
     kp_arena_t *timer_arena;
 } brk_svc_t;
 
-/* What store and matching functions work in: a call's transaction, or the deadline timer's
- * turn. */
-typedef struct {
-    brk_svc_t *svc;
-    kp_call_t *call; /* NULL outside a call */
-    MDB_txn *txn;
-    kp_store_t *st;
-    kp_arena_t *a;
-    int64_t now_ms; /* the broker's clock (with the test offset) */
-} brk_ctx_t;
-
 extern const char *const brk_db_names[BRK_DB_N];
 extern const kp_method_t brk_methods[];
 extern const unsigned brk_methods_n;
@@ -79,75 +69,94 @@ extern const unsigned brk_methods_n;
 /* The broker's clock: real time plus the test offset read from clock_file (if set). */
 int64_t brk_clock(const brk_svc_t *svc, int64_t real_ms);
 
+static inline brk_svc_t *
+brk_svc(const kp_tx_t *tx)
+{
+    return tx->svc;
+}
+
 /* ---- store.c ------------------------------------------------------------------------------ */
 
-/* The transaction to write in (kp_call_wtxn in a call). */
-MDB_txn *brk_wtxn(brk_ctx_t *c);
-int brk_emit(brk_ctx_t *c, const char *type, const ProtobufCMessage *m);
+/* Appends a domain event without free text (see store.c). Returns 0 or a KP code. */
+int brk_emit(kp_tx_t *tx, const char *type, const ProtobufCMessage *m);
 
-/* Records by id, decoded into c->a (valid for the call). */
-int brk_get(brk_ctx_t *c, int db, uint64_t id, const ProtobufCMessageDescriptor *d, void **out,
-            bool *found);
-int brk_put(brk_ctx_t *c, int db, uint64_t id, const ProtobufCMessage *m);
-int brk_raw_get(brk_ctx_t *c, int db, uint64_t id, MDB_val *v, bool *found);
-int brk_raw_put(brk_ctx_t *c, int db, uint64_t id, const void *p, size_t n);
-int brk_raw_del(brk_ctx_t *c, int db, uint64_t id);
+/* The record with this id in db (experts, requests, offers, asgs, audit: its type follows the
+ * database), decoded into tx->arena; NULL when absent (*rc 0) or on a store error (*rc). */
+void *brk_get(kp_tx_t *tx, unsigned db, uint64_t id, int *rc);
+
+/* The same decoded on the heap (free with protobuf_c_message_free_unpacked), for walks that
+ * read more records than an arena holds. */
+void *brk_get_heap(kp_tx_t *tx, unsigned db, uint64_t id, int *rc);
+
+/* In a call: the record, or answers "field '<field>': required" (id 0) or CODE_NOT_FOUND
+ * "<what> <id> not found" (or a store error) and returns NULL. */
+void *brk_load(kp_tx_t *tx, unsigned db, const char *field, const char *what, uint64_t id);
 
 /* Two-part index keys a . b. */
-int brk_idx_put(brk_ctx_t *c, int db, uint64_t a, uint64_t b);
+int brk_idx_put(kp_tx_t *tx, unsigned db, uint64_t a, uint64_t b);
 /* Calls fn(arg, b) for every b under a, ascending, until fn returns non-zero. */
-int brk_idx_each(brk_ctx_t *c, int db, uint64_t a, int (*fn)(void *, uint64_t), void *arg);
+int brk_idx_each(kp_tx_t *tx, unsigned db, uint64_t a, int (*fn)(void *, uint64_t), void *arg);
 /* Calls fn(arg, id, value) for records with id > after, ascending, until fn returns non-zero. */
-int brk_each(brk_ctx_t *c, int db, uint64_t after, int (*fn)(void *, uint64_t, MDB_val *),
+int brk_each(kp_tx_t *tx, unsigned db, uint64_t after, int (*fn)(void *, uint64_t, MDB_val *),
              void *arg);
 
 /* The deadline schedule. */
-int brk_due_put(brk_ctx_t *c, int64_t due_ms, int kind, uint64_t id);
-int brk_due_del(brk_ctx_t *c, int64_t due_ms, int kind, uint64_t id);
-/* The earliest entry, in txn. */
-int brk_due_first(kp_store_t *st, MDB_txn *txn, int64_t *due_ms, int *kind, uint64_t *id,
-                  bool *found);
+int brk_due_put(kp_tx_t *tx, int64_t due_ms, int kind, uint64_t id);
+int brk_due_del(kp_tx_t *tx, int64_t due_ms, int kind, uint64_t id);
+/* The earliest entry, in a fresh read transaction (outside any turn). */
+int brk_due_next(kp_server_t *srv, int64_t *due_ms, bool *found);
+/* The earliest entry. */
+int brk_due_first(kp_tx_t *tx, int64_t *due_ms, int *kind, uint64_t *id, bool *found);
 
-brk_expert_t *brk_expert_load(brk_ctx_t *c, uint64_t id, int *rc);
-brk_request_t *brk_request_load(brk_ctx_t *c, uint64_t id, int *rc);
-brk_offer_t *brk_offer_load(brk_ctx_t *c, uint64_t id, int *rc);
-brk_asg_t *brk_asg_load(brk_ctx_t *c, uint64_t id, int *rc);
+/* The registry read model: the name of an active organisation (copied into tx->arena). */
+int brk_org_get(kp_tx_t *tx, uint64_t org_id, const char **name, bool *found);
+int brk_org_put(kp_tx_t *tx, uint64_t org_id, const char *name);
+int brk_org_del(kp_tx_t *tx, uint64_t org_id);
+
+/* An expert's sensitive detail (copied into tx->arena). */
+int brk_sensitive_get(kp_tx_t *tx, uint64_t expert_id, const char **text, bool *found);
+int brk_sensitive_put(kp_tx_t *tx, uint64_t expert_id, const char *text);
+int brk_sensitive_del(kp_tx_t *tx, uint64_t expert_id);
+
+/* The hash of a request's requester token; *match tells whether hash is the one stored. */
+int brk_token_put(kp_tx_t *tx, uint64_t request_id, const uint8_t hash[32]);
+int brk_token_check(kp_tx_t *tx, uint64_t request_id, const uint8_t hash[32], bool *match);
 
 /* ---- api.c -------------------------------------------------------------------------------- */
 
 /* Erases an expert: profile emptied, sensitive detail deleted, open offers withdrawn (their
  * requests move on), confirmed assignments cancelled, free texts about them cleared; the
  * assignments stay under the id. Emits ExpertErased. Writes. */
-int brk_expert_erase(brk_ctx_t *c, brk_expert_t *e);
+int brk_expert_erase(kp_tx_t *tx, brk_expert_t *e);
 
 /* ---- match.c ------------------------------------------------------------------------------ */
 
 /* The candidates for a request: every expert, eligible ones first in rank order. Allocated in
- * c->a. */
-int brk_explain(brk_ctx_t *c, const brk_request_t *rq, Kumppani__V1__ExpertCandidate ***out,
+ * tx->arena. */
+int brk_explain(kp_tx_t *tx, const brk_request_t *rq, Kumppani__V1__ExpertCandidate ***out,
                 size_t *n);
 
 /* Brings a request forward: withdraws offers when filled, makes offers to the next
  * candidates while places are open, reports it unfilled when nobody is left. Writes. */
-int brk_fill(brk_ctx_t *c, brk_request_t *rq);
+int brk_fill(kp_tx_t *tx, brk_request_t *rq);
 
 /* Cancels an open request: withdraws its open offers. Writes. */
-int brk_cancel_request(brk_ctx_t *c, brk_request_t *rq);
+int brk_cancel_request(kp_tx_t *tx, brk_request_t *rq);
 
 /* Ends an open offer (declined, lapsed or withdrawn) and removes its deadlines. Writes. */
-int brk_offer_close(brk_ctx_t *c, brk_offer_t *o, Kumppani__V1__OfferState state, const char *type);
+int brk_offer_close(kp_tx_t *tx, brk_offer_t *o, Kumppani__V1__OfferState state, const char *type);
 
 /* When the lapsing-soon reminder of an offer is due. */
 int64_t brk_soon_ms(const brk_offer_t *o);
 
-/* Runs the deadlines due at c->now_ms (at most limit). Writes. */
-int brk_run_due(brk_ctx_t *c, unsigned limit, unsigned *ran);
+/* Runs the deadlines due at tx->now_ms (at most limit). Writes. */
+int brk_run_due(kp_tx_t *tx, unsigned limit, unsigned *ran);
 
 /* Emits a request event (payload: BrokerRequestReply with the request only). */
-int brk_emit_request(brk_ctx_t *c, const char *type, brk_request_t *rq);
+int brk_emit_request(kp_tx_t *tx, const char *type, brk_request_t *rq);
 
-/* Requester identity for the no-repeat rule. Allocated in c->a. */
-const char *brk_requester_key(brk_ctx_t *c, const brk_request_t *rq);
+/* Requester identity for the no-repeat rule. Allocated in tx->arena. */
+const char *brk_requester_key(kp_tx_t *tx, const brk_request_t *rq);
 
 /* Helsinki local time pieces of a Unix time. */
 void brk_local(int64_t unix_s, int *weekday1, int *minute, char date[11], int *year_month);

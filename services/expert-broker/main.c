@@ -23,24 +23,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void s_arm(brk_svc_t *svc, MDB_txn *txn);
+static void s_arm(brk_svc_t *svc, kp_tx_t *tx);
+
+int64_t
+brk_clock(const brk_svc_t *svc, int64_t real_ms)
+{
+    if (!svc->clock_file)
+        return real_ms;
+    FILE *f = fopen(svc->clock_file, "r");
+    if (!f)
+        return real_ms;
+    char buf[64] = {0};
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *end;
+    long long off = strtoll(buf, &end, 10);
+    return real_ms + off;
+}
 
 static void
 s_on_timer(uv_timer_t *h)
 {
     brk_svc_t *svc = h->data;
-    kp_store_t *st = kp_server_store(svc->srv);
-    MDB_txn *txn;
-    int rc = kp_server_txn(svc->srv, &txn);
+    kp_arena_reset(svc->timer_arena);
+    kp_tx_t tx;
+    int rc = kp_tx_begin(&tx, svc->srv, NULL, svc->timer_arena, svc);
     if (rc) {
-        kp_log_err("due.txn", "err=%d", rc);
         uv_timer_start(&svc->timer, s_on_timer, 1000, 0);
         return;
     }
-    kp_arena_reset(svc->timer_arena);
-    brk_ctx_t c = {svc, NULL, txn, st, svc->timer_arena, brk_clock(svc, kp_now_ms())};
+    tx.now_ms = brk_clock(svc, kp_now_ms());
     unsigned ran = 0;
-    rc = brk_run_due(&c, 200, &ran);
+    rc = brk_run_due(&tx, 200, &ran);
     if (rc) {
         kp_server_abort_turn(svc->srv, rc);
         uv_timer_start(&svc->timer, s_on_timer, 1000, 0);
@@ -48,29 +63,19 @@ s_on_timer(uv_timer_t *h)
     }
     if (ran)
         kp_log_debug("due.ran", "n=%u", ran);
-    s_arm(svc, txn);
+    s_arm(svc, &tx);
 }
 
-/* Arms the timer for the first row of the schedule as txn sees it (NULL: a fresh read). */
+/* Arms the timer for the first row of the schedule as tx sees it (NULL: a fresh read). */
 static void
-s_arm(brk_svc_t *svc, MDB_txn *txn)
+s_arm(brk_svc_t *svc, kp_tx_t *tx)
 {
-    kp_store_t *st = kp_server_store(svc->srv);
-    MDB_txn *rtxn = NULL;
-    if (!txn) {
-        if (mdb_txn_begin(kp_store_env(st), NULL, MDB_RDONLY, &rtxn) != 0) {
-            uv_timer_start(&svc->timer, s_on_timer, 1000, 0);
-            return;
-        }
-        txn = rtxn;
-    }
     int64_t due = 0;
     int kind;
     uint64_t id;
     bool found = false;
-    int rc = brk_due_first(st, txn, &due, &kind, &id, &found);
-    if (rtxn)
-        mdb_txn_abort(rtxn);
+    int rc =
+        tx ? brk_due_first(tx, &due, &kind, &id, &found) : brk_due_next(svc->srv, &due, &found);
     int64_t delay = 60000;
     if (rc == 0 && found) {
         delay = due - brk_clock(svc, kp_now_ms());
@@ -106,7 +111,7 @@ s_stop(void *arg)
 }
 
 typedef struct {
-    brk_ctx_t *c;
+    kp_tx_t *tx;
     uint64_t person_id;
     uint64_t ids[64];
     size_t n;
@@ -135,15 +140,20 @@ s_person_erased(brk_svc_t *svc, kp_server_t *srv, MDB_txn *txn, const Kumppani__
     if (!pe)
         return 0;
     kp_arena_reset(svc->timer_arena);
-    brk_ctx_t c = {
-        svc, NULL, txn, kp_server_store(srv), svc->timer_arena, brk_clock(svc, kp_now_ms())};
-    person_t x = {&c, pe->person_id, {0}, 0};
+    kp_tx_t tx;
+    int rc = kp_tx_begin(&tx, srv, txn, svc->timer_arena, svc);
+    if (rc) {
+        kumppani__v1__person_erased__free_unpacked(pe, NULL);
+        return rc;
+    }
+    tx.now_ms = brk_clock(svc, kp_now_ms());
+    person_t x = {&tx, pe->person_id, {0}, 0};
     kumppani__v1__person_erased__free_unpacked(pe, NULL);
-    int rc = x.person_id ? brk_each(&c, BRK_DB_EXPERTS, 0, s_person_expert, &x) : 0;
+    rc = x.person_id ? brk_each(&tx, BRK_DB_EXPERTS, 0, s_person_expert, &x) : 0;
     for (size_t i = 0; !rc && i < x.n; i++) {
-        brk_expert_t *e = brk_expert_load(&c, x.ids[i], &rc);
+        brk_expert_t *e = brk_get(&tx, BRK_DB_EXPERTS, x.ids[i], &rc);
         if (!rc && e)
-            rc = brk_expert_erase(&c, e);
+            rc = brk_expert_erase(&tx, e);
     }
     kp_log_info("registry.person_erased", "experts=%zu rc=%d", x.n, rc);
     return rc;
@@ -168,13 +178,15 @@ s_apply_registry(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__
         return 0; /* not ours to judge; skip it rather than stall the log */
     int rc = 0;
     if (r->organisation) {
-        brk_ctx_t c = {svc, NULL, txn, kp_server_store(srv), svc->timer_arena, 0};
+        kp_tx_t tx;
+        rc = kp_tx_begin(&tx, srv, txn, svc->timer_arena, svc);
         const Kumppani__V1__Organisation *o = r->organisation;
-        if (put && o->status == KUMPPANI__V1__ORG_STATUS__ORG_STATUS_ACTIVE && o->fields)
-            rc =
-                brk_raw_put(&c, BRK_DB_ORGS, o->id, o->fields->name_fi, strlen(o->fields->name_fi));
+        if (rc)
+            ;
+        else if (put && o->status == KUMPPANI__V1__ORG_STATUS__ORG_STATUS_ACTIVE && o->fields)
+            rc = brk_org_put(&tx, o->id, o->fields->name_fi);
         else
-            rc = brk_raw_del(&c, BRK_DB_ORGS, o->id);
+            rc = brk_org_del(&tx, o->id);
         kp_log_debug("registry.org", "org=%llu type=%s", (unsigned long long)o->id, ev->type);
     }
     kumppani__v1__organisation_reply__free_unpacked(r, NULL);

@@ -51,9 +51,9 @@ brk_local(int64_t unix_s, int *weekday1, int *minute, char date[11], int *year_m
 }
 
 const char *
-brk_requester_key(brk_ctx_t *c, const brk_request_t *rq)
+brk_requester_key(kp_tx_t *tx, const brk_request_t *rq)
 {
-    char *k = kp_arena_alloc(c->a, 320);
+    char *k = kp_arena_alloc(tx->arena, 320);
     if (!k)
         return "";
     const Kumppani__V1__BrokerRequestInput *in = rq->input;
@@ -72,7 +72,7 @@ brk_requester_key(brk_ctx_t *c, const brk_request_t *rq)
  * requester's name when the requester is a private person (the log is replayed to every
  * service and reader key; the record itself is asked with broker.request.get). */
 int
-brk_emit_request(brk_ctx_t *c, const char *type, brk_request_t *rq)
+brk_emit_request(kp_tx_t *tx, const char *type, brk_request_t *rq)
 {
     Kumppani__V1__BrokerRequestReply r = KUMPPANI__V1__BROKER_REQUEST_REPLY__INIT;
     brk_request_t pub = *rq;
@@ -85,13 +85,13 @@ brk_emit_request(brk_ctx_t *c, const char *type, brk_request_t *rq)
         pub.input = &in;
     }
     r.request = &pub;
-    return brk_emit(c, type, &r.base);
+    return brk_emit(tx, type, &r.base);
 }
 
 /* ---- explain ------------------------------------------------------------------------------- */
 
 typedef struct {
-    brk_ctx_t *c;
+    kp_tx_t *tx;
     const brk_request_t *rq;
     const char *rkey;
     int month;
@@ -110,15 +110,15 @@ static int
 s_offer_seen(void *arg, uint64_t offer_id)
 {
     explain_t *x = arg;
-    brk_offer_t *o = brk_offer_load(x->c, offer_id, &x->rc);
+    brk_offer_t *o = brk_get(x->tx, BRK_DB_OFFERS, offer_id, &x->rc);
     if (x->rc)
         return 1;
     if (!o)
         return 0;
     if (x->offered_n == x->offered_cap) {
         size_t nc = x->offered_cap ? x->offered_cap * 2 : 64;
-        uint64_t *nv = kp_arena_alloc(x->c->a, nc * sizeof *nv);
-        int *ns = kp_arena_alloc(x->c->a, nc * sizeof *ns);
+        uint64_t *nv = kp_arena_alloc(x->tx->arena, nc * sizeof *nv);
+        int *ns = kp_arena_alloc(x->tx->arena, nc * sizeof *ns);
         if (!nv || !ns) {
             x->rc = KP_ENOMEM;
             return 1;
@@ -140,7 +140,7 @@ static int
 s_asg_seen(void *arg, uint64_t asg_id)
 {
     explain_t *x = arg;
-    brk_asg_t *a = brk_asg_load(x->c, asg_id, &x->rc);
+    brk_asg_t *a = brk_get(x->tx, BRK_DB_ASGS, asg_id, &x->rc);
     if (x->rc)
         return 1;
     if (!a || (a->state != AS(CONFIRMED) && a->state != AS(COMPLETED)))
@@ -149,14 +149,14 @@ s_asg_seen(void *arg, uint64_t asg_id)
     brk_local(a->start_unix, NULL, NULL, NULL, &ym);
     if (ym == x->month)
         x->month_n++;
-    if (a->confirmed_ms >= x->c->now_ms - 90 * DAY_MS)
+    if (a->confirmed_ms >= x->tx->now_ms - 90 * DAY_MS)
         x->n90++;
-    if (a->confirmed_ms >= x->c->now_ms - (int64_t)x->c->svc->no_repeat_weeks * 7 * DAY_MS &&
+    if (a->confirmed_ms >= x->tx->now_ms - (int64_t)brk_svc(x->tx)->no_repeat_weeks * 7 * DAY_MS &&
         a->request_id != x->rq->id) {
-        brk_request_t *other = brk_request_load(x->c, a->request_id, &x->rc);
+        brk_request_t *other = brk_get(x->tx, BRK_DB_REQUESTS, a->request_id, &x->rc);
         if (x->rc)
             return 1;
-        if (other && strcmp(brk_requester_key(x->c, other), x->rkey) == 0)
+        if (other && strcmp(brk_requester_key(x->tx, other), x->rkey) == 0)
             x->same_requester = true;
     }
     return 0;
@@ -175,18 +175,18 @@ static int
 s_expert_seen(void *arg, uint64_t id, MDB_val *val)
 {
     explain_t *x = arg;
-    brk_ctx_t *c = x->c;
+    kp_tx_t *tx = x->tx;
     const Kumppani__V1__BrokerRequestInput *in = x->rq->input;
     brk_expert_t *e = (void *)protobuf_c_message_unpack(
-        &kumppani__v1__expert__descriptor, kp_arena_pbc(c->a), val->mv_size, val->mv_data);
+        &kumppani__v1__expert__descriptor, kp_arena_pbc(tx->arena), val->mv_size, val->mv_data);
     if (!e || !e->profile) {
         x->rc = KP_ECORRUPT;
         return 1;
     }
     (void)id;
     const Kumppani__V1__ExpertInput *p = e->profile;
-    Kumppani__V1__ExpertCandidate *cd = kp_arena_alloc(c->a, sizeof *cd);
-    char **why = kp_arena_alloc(c->a, 14 * sizeof *why);
+    Kumppani__V1__ExpertCandidate *cd = kp_arena_alloc(tx->arena, sizeof *cd);
+    char **why = kp_arena_alloc(tx->arena, 14 * sizeof *why);
     if (!cd || !why) {
         x->rc = KP_ENOMEM;
         return 1;
@@ -231,7 +231,7 @@ s_expert_seen(void *arg, uint64_t id, MDB_val *val)
     x->month = ym;
     x->month_n = x->n90 = 0;
     x->same_requester = false;
-    int rc = brk_idx_each(c, BRK_DB_EXP_ASGS, e->id, s_asg_seen, x);
+    int rc = brk_idx_each(tx, BRK_DB_EXP_ASGS, e->id, s_asg_seen, x);
     if (rc || x->rc) {
         x->rc = rc ? rc : x->rc;
         return 1;
@@ -251,7 +251,7 @@ s_expert_seen(void *arg, uint64_t id, MDB_val *val)
     cd->n_reasons = wn;
     if (x->n == x->cap) {
         size_t nc = x->cap ? x->cap * 2 : 64;
-        Kumppani__V1__ExpertCandidate **nv = kp_arena_alloc(c->a, nc * sizeof *nv);
+        Kumppani__V1__ExpertCandidate **nv = kp_arena_alloc(tx->arena, nc * sizeof *nv);
         if (!nv) {
             x->rc = KP_ENOMEM;
             return 1;
@@ -284,13 +284,13 @@ s_rank_cmp(const void *pa, const void *pb)
 }
 
 int
-brk_explain(brk_ctx_t *c, const brk_request_t *rq, Kumppani__V1__ExpertCandidate ***out, size_t *n)
+brk_explain(kp_tx_t *tx, const brk_request_t *rq, Kumppani__V1__ExpertCandidate ***out, size_t *n)
 {
-    explain_t x = {.c = c, .rq = rq};
-    x.rkey = brk_requester_key(c, rq);
-    int rc = brk_idx_each(c, BRK_DB_REQ_OFFERS, rq->id, s_offer_seen, &x);
+    explain_t x = {.tx = tx, .rq = rq};
+    x.rkey = brk_requester_key(tx, rq);
+    int rc = brk_idx_each(tx, BRK_DB_REQ_OFFERS, rq->id, s_offer_seen, &x);
     if (!rc && !x.rc)
-        rc = brk_each(c, BRK_DB_EXPERTS, 0, s_expert_seen, &x);
+        rc = brk_each(tx, BRK_DB_EXPERTS, 0, s_expert_seen, &x);
     if (rc || x.rc)
         return rc ? rc : x.rc;
     if (x.n)
@@ -316,14 +316,15 @@ brk_soon_ms(const brk_offer_t *o)
 }
 
 int
-brk_offer_close(brk_ctx_t *c, brk_offer_t *o, Kumppani__V1__OfferState state, const char *type)
+brk_offer_close(kp_tx_t *tx, brk_offer_t *o, Kumppani__V1__OfferState state, const char *type)
 {
     o->state = state;
-    o->answered_ms = c->now_ms;
+    o->answered_ms = tx->now_ms;
     int rc;
-    if ((rc = brk_due_del(c, brk_soon_ms(o), BRK_DUE_SOON, o->id)) ||
-        (rc = brk_due_del(c, o->deadline_ms, BRK_DUE_LAPSE, o->id)) ||
-        (rc = brk_put(c, BRK_DB_OFFERS, o->id, &o->base)) || (rc = brk_emit(c, type, &o->base)))
+    if ((rc = brk_due_del(tx, brk_soon_ms(o), BRK_DUE_SOON, o->id)) ||
+        (rc = brk_due_del(tx, o->deadline_ms, BRK_DUE_LAPSE, o->id)) ||
+        (rc = kp_rec_put_id(tx, BRK_DB_OFFERS, o->id, &o->base)) ||
+        (rc = brk_emit(tx, type, &o->base)))
         return rc;
     kp_log_info("offer.closed", "offer=%llu request=%llu state=%d", (unsigned long long)o->id,
                 (unsigned long long)o->request_id, (int)state);
@@ -331,7 +332,7 @@ brk_offer_close(brk_ctx_t *c, brk_offer_t *o, Kumppani__V1__OfferState state, co
 }
 
 typedef struct {
-    brk_ctx_t *c;
+    kp_tx_t *tx;
     brk_offer_t **open;
     size_t open_n;
     int rc;
@@ -341,7 +342,7 @@ static int
 s_open_offer(void *arg, uint64_t id)
 {
     open_acc_t *acc = arg;
-    brk_offer_t *o = brk_offer_load(acc->c, id, &acc->rc);
+    brk_offer_t *o = brk_get(acc->tx, BRK_DB_OFFERS, id, &acc->rc);
     if (acc->rc)
         return 1;
     if (o && o->state == OS(OPEN) && acc->open_n < 256)
@@ -350,10 +351,10 @@ s_open_offer(void *arg, uint64_t id)
 }
 
 static int
-s_make_offer(brk_ctx_t *c, brk_request_t *rq, uint64_t expert_id, uint32_t rank)
+s_make_offer(kp_tx_t *tx, brk_request_t *rq, uint64_t expert_id, uint32_t rank)
 {
     brk_offer_t o = KUMPPANI__V1__OFFER__INIT;
-    int rc = kp_store_next_id(c->st, brk_wtxn(c), "offer", &o.id);
+    int rc = kp_tx_next_id(tx, "offer", &o.id);
     if (rc)
         return rc;
     const Kumppani__V1__BrokerRequestInput *in = rq->input;
@@ -362,17 +363,17 @@ s_make_offer(brk_ctx_t *c, brk_request_t *rq, uint64_t expert_id, uint32_t rank)
     o.state = OS(OPEN);
     o.wave = rq->wave;
     o.rank = rank;
-    o.made_ms = c->now_ms;
+    o.made_ms = tx->now_ms;
     int64_t ttl = (int64_t)(in->offer_hours ? in->offer_hours : 48) * 3600 * 1000;
-    o.deadline_ms = c->now_ms + ttl;
+    o.deadline_ms = tx->now_ms + ttl;
     if (o.deadline_ms > in->answer_deadline_unix * 1000)
         o.deadline_ms = in->answer_deadline_unix * 1000;
     o.reason = "";
-    if ((rc = brk_put(c, BRK_DB_OFFERS, o.id, &o.base)) ||
-        (rc = brk_idx_put(c, BRK_DB_REQ_OFFERS, rq->id, o.id)) ||
-        (rc = brk_due_put(c, brk_soon_ms(&o), BRK_DUE_SOON, o.id)) ||
-        (rc = brk_due_put(c, o.deadline_ms, BRK_DUE_LAPSE, o.id)) ||
-        (rc = brk_emit(c, "OfferMade", &o.base)))
+    if ((rc = kp_rec_put_id(tx, BRK_DB_OFFERS, o.id, &o.base)) ||
+        (rc = brk_idx_put(tx, BRK_DB_REQ_OFFERS, rq->id, o.id)) ||
+        (rc = brk_due_put(tx, brk_soon_ms(&o), BRK_DUE_SOON, o.id)) ||
+        (rc = brk_due_put(tx, o.deadline_ms, BRK_DUE_LAPSE, o.id)) ||
+        (rc = brk_emit(tx, "OfferMade", &o.base)))
         return rc;
     kp_log_info("offer.made", "offer=%llu request=%llu expert=%llu wave=%u rank=%u",
                 (unsigned long long)o.id, (unsigned long long)rq->id, (unsigned long long)expert_id,
@@ -381,34 +382,34 @@ s_make_offer(brk_ctx_t *c, brk_request_t *rq, uint64_t expert_id, uint32_t rank)
 }
 
 static int
-s_withdraw_all(brk_ctx_t *c, brk_request_t *rq)
+s_withdraw_all(kp_tx_t *tx, brk_request_t *rq)
 {
-    open_acc_t acc = {c, kp_arena_alloc(c->a, 256 * sizeof(brk_offer_t *)), 0, 0};
+    open_acc_t acc = {tx, kp_arena_alloc(tx->arena, 256 * sizeof(brk_offer_t *)), 0, 0};
     if (!acc.open)
         return KP_ENOMEM;
-    int rc = brk_idx_each(c, BRK_DB_REQ_OFFERS, rq->id, s_open_offer, &acc);
+    int rc = brk_idx_each(tx, BRK_DB_REQ_OFFERS, rq->id, s_open_offer, &acc);
     if (rc || acc.rc)
         return rc ? rc : acc.rc;
     for (size_t i = 0; i < acc.open_n; i++)
-        if ((rc = brk_offer_close(c, acc.open[i], OS(WITHDRAWN), "OfferWithdrawn")))
+        if ((rc = brk_offer_close(tx, acc.open[i], OS(WITHDRAWN), "OfferWithdrawn")))
             return rc;
     return 0;
 }
 
 static int
-s_close_request(brk_ctx_t *c, brk_request_t *rq, Kumppani__V1__RequestState state, const char *type)
+s_close_request(kp_tx_t *tx, brk_request_t *rq, Kumppani__V1__RequestState state, const char *type)
 {
     int rc;
-    if ((rc = s_withdraw_all(c, rq)))
+    if ((rc = s_withdraw_all(tx, rq)))
         return rc;
     rq->state = state;
     if (state == RS(FILLED))
-        rq->filled_ms = c->now_ms;
+        rq->filled_ms = tx->now_ms;
     else
-        rq->closed_ms = c->now_ms;
-    if ((rc = brk_due_del(c, rq->input->answer_deadline_unix * 1000, BRK_DUE_ANSWER, rq->id)) ||
-        (rc = brk_put(c, BRK_DB_REQUESTS, rq->id, &rq->base)) ||
-        (rc = brk_emit_request(c, type, rq)))
+        rq->closed_ms = tx->now_ms;
+    if ((rc = brk_due_del(tx, rq->input->answer_deadline_unix * 1000, BRK_DUE_ANSWER, rq->id)) ||
+        (rc = kp_rec_put_id(tx, BRK_DB_REQUESTS, rq->id, &rq->base)) ||
+        (rc = brk_emit_request(tx, type, rq)))
         return rc;
     kp_log_info("request.closed", "request=%llu state=%d accepted=%u", (unsigned long long)rq->id,
                 (int)state, rq->accepted_n);
@@ -416,81 +417,81 @@ s_close_request(brk_ctx_t *c, brk_request_t *rq, Kumppani__V1__RequestState stat
 }
 
 int
-brk_cancel_request(brk_ctx_t *c, brk_request_t *rq)
+brk_cancel_request(kp_tx_t *tx, brk_request_t *rq)
 {
-    return s_close_request(c, rq, RS(CANCELLED), "RequestCancelled");
+    return s_close_request(tx, rq, RS(CANCELLED), "RequestCancelled");
 }
 
 int
-brk_fill(brk_ctx_t *c, brk_request_t *rq)
+brk_fill(kp_tx_t *tx, brk_request_t *rq)
 {
     if (rq->state != RS(OPEN))
         return 0;
     const Kumppani__V1__BrokerRequestInput *in = rq->input;
     if (rq->accepted_n >= in->experts_needed)
-        return s_close_request(c, rq, RS(FILLED), "RequestFilled");
-    open_acc_t acc = {c, kp_arena_alloc(c->a, 256 * sizeof(brk_offer_t *)), 0, 0};
+        return s_close_request(tx, rq, RS(FILLED), "RequestFilled");
+    open_acc_t acc = {tx, kp_arena_alloc(tx->arena, 256 * sizeof(brk_offer_t *)), 0, 0};
     if (!acc.open)
         return KP_ENOMEM;
-    int rc = brk_idx_each(c, BRK_DB_REQ_OFFERS, rq->id, s_open_offer, &acc);
+    int rc = brk_idx_each(tx, BRK_DB_REQ_OFFERS, rq->id, s_open_offer, &acc);
     if (rc || acc.rc)
         return rc ? rc : acc.rc;
     uint32_t wave = in->wave_size ? in->wave_size : in->experts_needed;
     int64_t slots = (int64_t)wave - rq->accepted_n - (int64_t)acc.open_n;
     size_t made = 0;
-    if (slots > 0 && c->now_ms < in->answer_deadline_unix * 1000) {
+    if (slots > 0 && tx->now_ms < in->answer_deadline_unix * 1000) {
         Kumppani__V1__ExpertCandidate **v;
         size_t n;
-        if ((rc = brk_explain(c, rq, &v, &n)))
+        if ((rc = brk_explain(tx, rq, &v, &n)))
             return rc;
         for (size_t i = 0; i < n && (int64_t)made < slots && v[i]->eligible; i++) {
             if (made == 0)
                 rq->wave++;
-            if ((rc = s_make_offer(c, rq, v[i]->expert_id, v[i]->rank)))
+            if ((rc = s_make_offer(tx, rq, v[i]->expert_id, v[i]->rank)))
                 return rc;
             made++;
         }
     }
     if (made == 0 && acc.open_n == 0)
-        return s_close_request(c, rq, RS(UNFILLED), "RequestUnfilled");
-    return made ? brk_put(c, BRK_DB_REQUESTS, rq->id, &rq->base) : 0;
+        return s_close_request(tx, rq, RS(UNFILLED), "RequestUnfilled");
+    return made ? kp_rec_put_id(tx, BRK_DB_REQUESTS, rq->id, &rq->base) : 0;
 }
 
 /* ---- deadlines ----------------------------------------------------------------------------- */
 
 static int
-s_run_one(brk_ctx_t *c, int kind, uint64_t id)
+s_run_one(kp_tx_t *tx, int kind, uint64_t id)
 {
     int rc = 0;
     if (kind == BRK_DUE_ANSWER) {
-        brk_request_t *rq = brk_request_load(c, id, &rc);
+        brk_request_t *rq = brk_get(tx, BRK_DB_REQUESTS, id, &rc);
         if (rc || !rq || rq->state != RS(OPEN))
             return rc;
-        return s_close_request(c, rq, RS(UNFILLED), "RequestUnfilled");
+        return s_close_request(tx, rq, RS(UNFILLED), "RequestUnfilled");
     }
-    brk_offer_t *o = brk_offer_load(c, id, &rc);
+    brk_offer_t *o = brk_get(tx, BRK_DB_OFFERS, id, &rc);
     if (rc || !o || o->state != OS(OPEN))
         return rc;
     if (kind == BRK_DUE_SOON) {
         if (o->lapsing_soon_sent)
             return 0;
         o->lapsing_soon_sent = true;
-        if ((rc = brk_put(c, BRK_DB_OFFERS, o->id, &o->base)) ||
-            (rc = brk_emit(c, "OfferLapsingSoon", &o->base)))
+        if ((rc = kp_rec_put_id(tx, BRK_DB_OFFERS, o->id, &o->base)) ||
+            (rc = brk_emit(tx, "OfferLapsingSoon", &o->base)))
             return rc;
         kp_log_info("offer.lapsing_soon", "offer=%llu", (unsigned long long)o->id);
         return 0;
     }
-    if ((rc = brk_offer_close(c, o, OS(LAPSED), "OfferLapsed")))
+    if ((rc = brk_offer_close(tx, o, OS(LAPSED), "OfferLapsed")))
         return rc;
-    brk_request_t *rq = brk_request_load(c, o->request_id, &rc);
+    brk_request_t *rq = brk_get(tx, BRK_DB_REQUESTS, o->request_id, &rc);
     if (rc || !rq)
         return rc;
-    return brk_fill(c, rq);
+    return brk_fill(tx, rq);
 }
 
 int
-brk_run_due(brk_ctx_t *c, unsigned limit, unsigned *ran)
+brk_run_due(kp_tx_t *tx, unsigned limit, unsigned *ran)
 {
     *ran = 0;
     while (*ran < limit) {
@@ -498,12 +499,12 @@ brk_run_due(brk_ctx_t *c, unsigned limit, unsigned *ran)
         int kind;
         uint64_t id;
         bool found;
-        int rc = brk_due_first(c->st, c->txn, &due, &kind, &id, &found);
+        int rc = brk_due_first(tx, &due, &kind, &id, &found);
         if (rc)
             return rc;
-        if (!found || due > c->now_ms)
+        if (!found || due > tx->now_ms)
             return 0;
-        if ((rc = brk_due_del(c, due, kind, id)) || (rc = s_run_one(c, kind, id)))
+        if ((rc = brk_due_del(tx, due, kind, id)) || (rc = s_run_one(tx, kind, id)))
             return rc;
         (*ran)++;
     }
