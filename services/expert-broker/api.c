@@ -248,7 +248,6 @@ s_expert_register(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__RegisterExpertRequest *rq = kp_call_body(call);
     size_t klen;
     const char *key = kp_call_idem_key(call, &klen);
@@ -274,7 +273,6 @@ s_expert_update(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__UpdateExpertRequest *rq = kp_call_body(call);
     brk_expert_t *e = brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", rq->expert_id);
     if (!e || !s_not_erased(call, e) || !s_expert_input(call, &tx, rq->expert))
@@ -294,7 +292,6 @@ s_expert_pause(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__PauseExpertRequest *rq = kp_call_body(call);
     brk_expert_t *e = brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", rq->expert_id);
     if (!e || !s_not_erased(call, e))
@@ -317,7 +314,6 @@ s_expert_get(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__ExpertRef *rq = kp_call_body(call);
     brk_expert_t *e = brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", rq->expert_id);
     if (e)
@@ -372,7 +368,6 @@ s_expert_list(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__ListExpertsRequest *rq = kp_call_body(call);
     list_t l = {.d = &kumppani__v1__expert__descriptor};
     if (!s_list(call, &tx, &l, BRK_DB_EXPERTS, rq->after_id, rq->limit, 500))
@@ -490,7 +485,6 @@ s_request_file(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__FileRequestRequest *body = kp_call_body(call);
     size_t klen;
     const char *key = kp_call_idem_key(call, &klen);
@@ -533,7 +527,6 @@ s_request_get(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__BrokerRequestRef *rq = kp_call_body(call);
     brk_request_t *r = brk_load(&tx, BRK_DB_REQUESTS, "request_id", "request", rq->request_id);
     if (r)
@@ -545,7 +538,6 @@ s_request_list(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__ListBrokerRequestsRequest *rq = kp_call_body(call);
     if (rq->state < 0 || rq->state > RS(CANCELLED)) {
         kp_call_fail(call, C(INVALID), "field 'state': one of the RequestState values");
@@ -583,7 +575,6 @@ s_request_cancel(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__CancelBrokerRequestRequest *body = kp_call_body(call);
     brk_request_t *rq = brk_load(&tx, BRK_DB_REQUESTS, "request_id", "request", body->request_id);
     if (!rq || !s_text(call, "reason", body->reason, 1, 500))
@@ -619,7 +610,6 @@ s_request_extend(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__ExtendBrokerRequestRequest *body = kp_call_body(call);
     brk_request_t *rq = brk_load(&tx, BRK_DB_REQUESTS, "request_id", "request", body->request_id);
     if (!rq)
@@ -664,7 +654,6 @@ s_request_explain(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__BrokerRequestRef *body = kp_call_body(call);
     brk_request_t *rq = brk_load(&tx, BRK_DB_REQUESTS, "request_id", "request", body->request_id);
     if (!rq)
@@ -719,7 +708,6 @@ s_offer_accept(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__OfferRef *body = kp_call_body(call);
     brk_request_t *rq;
     brk_offer_t *o = s_load_open_offer(call, &tx, body->offer_id, &rq);
@@ -768,7 +756,6 @@ s_offer_decline(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__DeclineOfferRequest *body = kp_call_body(call);
     brk_request_t *rq;
     brk_offer_t *o = s_load_open_offer(call, &tx, body->offer_id, &rq);
@@ -876,7 +863,6 @@ s_asg_cancel(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__CancelAssignmentRequest *body = kp_call_body(call);
     brk_asg_t *a = brk_load(&tx, BRK_DB_ASGS, "assignment_id", "assignment", body->assignment_id);
     if (!a)
@@ -906,7 +892,6 @@ s_asg_complete(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__CompleteAssignmentRequest *body = kp_call_body(call);
     brk_asg_t *a = brk_load(&tx, BRK_DB_ASGS, "assignment_id", "assignment", body->assignment_id);
     if (!a)
@@ -954,7 +939,6 @@ s_asg_feedback(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__AssignmentFeedbackRequest *body = kp_call_body(call);
     brk_asg_t *a = brk_load(&tx, BRK_DB_ASGS, "assignment_id", "assignment", body->assignment_id);
     if (!a)
@@ -999,7 +983,6 @@ s_asg_list(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__ListAssignmentsRequest *body = kp_call_body(call);
     Kumppani__V1__ListAssignmentsReply r = KUMPPANI__V1__LIST_ASSIGNMENTS_REPLY__INIT;
     uint32_t limit = body->limit ? body->limit : 100;
@@ -1158,7 +1141,6 @@ s_asg_export(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__AssignmentExportRequest *body = kp_call_body(call);
     if (body->from_unix < 0 || (body->to_unix && body->to_unix <= body->from_unix)) {
         kp_call_fail(call, C(INVALID), "field 'to_unix': after from_unix (0: no end)");
@@ -1197,7 +1179,6 @@ s_asg_paid(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__MarkPaidRequest *body = kp_call_body(call);
     if (body->n_assignment_ids < 1 || body->n_assignment_ids > EXPORT_PAGE) {
         kp_call_fail(call, C(INVALID), "field 'assignment_ids': 1..%d required", EXPORT_PAGE);
@@ -1397,7 +1378,6 @@ s_expert_erase(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__ExpertRef *body = kp_call_body(call);
     brk_expert_t *e = brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", body->expert_id);
     if (!e)
@@ -1430,7 +1410,6 @@ s_sensitive_read(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__SensitiveReadRequest *body = kp_call_body(call);
     brk_asg_t *a = brk_load(&tx, BRK_DB_ASGS, "assignment_id", "assignment", body->assignment_id);
     if (!a)
@@ -1500,7 +1479,6 @@ s_audit_list(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__ListBrokerAuditRequest *body = kp_call_body(call);
     list_t l = {.d = &kumppani__v1__broker_audit_entry__descriptor};
     if (!s_list(call, &tx, &l, BRK_DB_AUDIT, body->after_id, body->limit, 1000))
@@ -1645,7 +1623,6 @@ s_stats(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    tx.now_ms = brk_clock(svc, tx.now_ms);
     const Kumppani__V1__BrokerStatsRequest *body = kp_call_body(call);
     if (body->from_unix < 0 || (body->to_unix && body->to_unix <= body->from_unix)) {
         kp_call_fail(call, C(INVALID), "field 'to_unix': after from_unix (0: no end)");

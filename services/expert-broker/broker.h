@@ -55,7 +55,6 @@ typedef Kumppani__V1__Assignment brk_asg_t;
 
 typedef struct {
     kp_server_t *srv;
-    const char *clock_file; /* test hook: an offset in ms added to the clock; NULL: off */
     unsigned no_repeat_weeks;
     bool registry_model; /* organisations must be known to the registry read model */
     uv_timer_t timer;
@@ -65,9 +64,6 @@ typedef struct {
 extern const char *const brk_db_names[BRK_DB_N];
 extern const kp_method_t brk_methods[];
 extern const unsigned brk_methods_n;
-
-/* The broker's clock: real time plus the test offset read from clock_file (if set). */
-int64_t brk_clock(const brk_svc_t *svc, int64_t real_ms);
 
 static inline brk_svc_t *
 brk_svc(const kp_tx_t *tx)

@@ -8,9 +8,8 @@
  *  it fires it runs every due row in the server's turn (kp_server_txn), emits the events and
  *  lets the turn commit like any other.
  *
- *  Test hook: `clock-file FILE` adds the signed number of milliseconds written in FILE to the
- *  broker's clock (re-read on every use; the timer then also looks every 100 ms), so tests can
- *  move time forward by hours without sleeping. Never set it in production. */
+ *  When the test clock moves (--test-clock on, sys.clock.set), the server calls clock_moved
+ *  and the timer is armed again for the new time. */
 #include "broker.h"
 #include "kp_boot.h"
 #include "kp_consumer.h"
@@ -25,23 +24,6 @@
 
 static void s_arm(brk_svc_t *svc, kp_tx_t *tx);
 
-int64_t
-brk_clock(const brk_svc_t *svc, int64_t real_ms)
-{
-    if (!svc->clock_file)
-        return real_ms;
-    FILE *f = fopen(svc->clock_file, "r");
-    if (!f)
-        return real_ms;
-    char buf[64] = {0};
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *end;
-    long long off = strtoll(buf, &end, 10);
-    return real_ms + off;
-}
-
 static void
 s_on_timer(uv_timer_t *h)
 {
@@ -53,7 +35,11 @@ s_on_timer(uv_timer_t *h)
         uv_timer_start(&svc->timer, s_on_timer, 1000, 0);
         return;
     }
-    tx.now_ms = brk_clock(svc, kp_now_ms());
+    /* The clock as the timer fires, not the turn's time: timers run before the turn of the
+     * previous loop pass has committed, and that turn's time may be older than the moment
+     * the timer was armed for (after sys.clock.set, always): nothing would run, and the timer
+     * re-armed for "now" would fire again at once, for ever. */
+    tx.now_ms = kp_now_ms();
     unsigned ran = 0;
     rc = brk_run_due(&tx, 200, &ran);
     if (rc) {
@@ -78,12 +64,10 @@ s_arm(brk_svc_t *svc, kp_tx_t *tx)
         tx ? brk_due_first(tx, &due, &kind, &id, &found) : brk_due_next(svc->srv, &due, &found);
     int64_t delay = 60000;
     if (rc == 0 && found) {
-        delay = due - brk_clock(svc, kp_now_ms());
+        delay = due - kp_now_ms();
         if (delay < 0)
             delay = 0;
     }
-    if (svc->clock_file && delay > 100)
-        delay = 100;
     if (delay > 60000)
         delay = 60000; /* look again now and then: wall clocks jump */
     uv_timer_start(&svc->timer, s_on_timer, (uint64_t)delay, 0);
@@ -93,6 +77,13 @@ static void
 s_turn_done(void *arg, int rc)
 {
     (void)rc;
+    s_arm(arg, NULL);
+}
+
+/* The test clock moved: the first deadline may be due now (or later than armed). */
+static void
+s_clock_moved(void *arg)
+{
     s_arm(arg, NULL);
 }
 
@@ -146,7 +137,6 @@ s_person_erased(brk_svc_t *svc, kp_server_t *srv, MDB_txn *txn, const Kumppani__
         kumppani__v1__person_erased__free_unpacked(pe, NULL);
         return rc;
     }
-    tx.now_ms = brk_clock(svc, kp_now_ms());
     person_t x = {&tx, pe->person_id, {0}, 0};
     kumppani__v1__person_erased__free_unpacked(pe, NULL);
     rc = x.person_id ? brk_each(&tx, BRK_DB_EXPERTS, 0, s_person_expert, &x) : 0;
@@ -210,8 +200,6 @@ main(int argc, char **argv)
         {"registry-pub", NULL, "the registry's PUB (event log)", NULL},
         {"registry-key", "registry",
          "the registry's public key: a path, or a name <keys-dir>/<name>.pub", NULL},
-        {"clock-file", NULL, "TEST HOOK: a file holding milliseconds added to the clock", NULL},
-        {"tz", "Europe/Helsinki", "time zone of availability windows and blocked dates", NULL},
         {0},
     };
     int rc = kp_config_load(items, "kumppani-expert-broker", argc, argv);
@@ -219,8 +207,7 @@ main(int argc, char **argv)
         kp_config_free(items);
         return rc == 1 ? 0 : 2;
     }
-    setenv("TZ", kp_config_get(items, "tz"), 1);
-    tzset();
+    kp_time_tz_init();
     kp_boot_t boot;
     kp_server_opts_t so = {0};
     uint64_t weeks;
@@ -232,8 +219,6 @@ main(int argc, char **argv)
     }
     brk_svc_t svc = {0};
     svc.no_repeat_weeks = (unsigned)weeks;
-    const char *cf = kp_config_get(items, "clock-file");
-    svc.clock_file = cf && *cf ? cf : NULL;
     const char *rapi = kp_config_get(items, "registry-api");
     const char *rpub = kp_config_get(items, "registry-pub");
     svc.registry_model = rapi && *rapi && rpub && *rpub;
@@ -244,8 +229,6 @@ main(int argc, char **argv)
     so.methods = brk_methods;
     so.methods_n = brk_methods_n;
     so.svc = &svc;
-    if (svc.clock_file)
-        kp_log_warn("clock.test_hook", "clock-file is set: test clock in use");
 
     uv_loop_t loop;
     uv_loop_init(&loop);
@@ -256,7 +239,8 @@ main(int argc, char **argv)
         svc.srv = server;
         uv_timer_init(&loop, &svc.timer);
         svc.timer.data = &svc;
-        kp_server_part_t part = {.turn_done = s_turn_done, .stop = s_stop, .arg = &svc};
+        kp_server_part_t part = {
+            .turn_done = s_turn_done, .stop = s_stop, .clock_moved = s_clock_moved, .arg = &svc};
         rc = kp_server_add_part(server, &part);
         if (rc == 0 && svc.registry_model) {
             kp_consumer_opts_t co = {0};

@@ -22,6 +22,7 @@
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
+#include "kp_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,9 +38,9 @@
 void
 brk_local(int64_t unix_s, int *weekday1, int *minute, char date[11], int *year_month)
 {
-    time_t t = (time_t)unix_s;
     struct tm tm;
-    localtime_r(&t, &tm);
+    if (kp_time_local(unix_s, &tm) != 0)
+        memset(&tm, 0, sizeof tm); /* out of range: never a real start */
     if (weekday1)
         *weekday1 = tm.tm_wday == 0 ? 7 : tm.tm_wday;
     if (minute)
