@@ -1,4 +1,13 @@
-/*  The expert-broker service, private header (prefix brk_).
+/*  The expert-broker service, private header (prefix brk_): the store layout, the service's
+ *  state and the prototypes its files share.
+ *
+ *  Files: main.c (wiring), api.c (method table, field rules, settings), one file per resource
+ *  (expert.c, request.c, offer.c, assignment.c, export.c, erase.c, stats.c), match.c
+ *  (eligibility and ranking), timer.c (the deadline timer), consume.c (the registry's log),
+ *  store.c (key layouts and walks: the only file that calls LMDB).
+ *
+ *  Every handler and helper works in a kp_tx_t (kp_tx.h): a call's unit of work, or the
+ *  timer's or the consumer's turn; tx->svc is the brk_svc_t.
  *
  *  Store layout (keys big-endian, so LMDB keeps them in order):
  *      experts     expert_id                   -> Expert (never the sensitive detail)
@@ -16,10 +25,12 @@
  *  plus kp_store's meta, log, idem and offsets.
  *
  *  No state lives outside the store. The deadline timer is re-armed from the `due` table after
- *  every committed turn and at start, so deadlines survive a restart (or a kill -9). */
+ *  every committed turn, at start and when the test clock moves, so deadlines survive a
+ *  restart (or a kill -9). */
 #ifndef BRK_BROKER_H
 #define BRK_BROKER_H
 
+#include "kp_boot.h"
 #include "kp_server.h"
 #include "kp_tx.h"
 #include "kumppani/v1/broker.pb-c.h"
@@ -55,10 +66,10 @@ typedef Kumppani__V1__Assignment brk_asg_t;
 
 typedef struct {
     kp_server_t *srv;
-    unsigned no_repeat_weeks;
-    bool registry_model; /* organisations must be known to the registry read model */
-    uv_timer_t timer;
-    kp_arena_t *timer_arena;
+    unsigned no_repeat_weeks; /* setting no-repeat-weeks */
+    bool registry_model;      /* following the registry: organisations must be known to it */
+    uv_timer_t timer;         /* the deadline timer (timer.c) */
+    kp_arena_t *arena;        /* work outside calls (timer, consumer); reset by each user */
 } brk_svc_t;
 
 extern const char *const brk_db_names[BRK_DB_N];
@@ -96,6 +107,16 @@ int brk_idx_each(kp_tx_t *tx, unsigned db, uint64_t a, int (*fn)(void *, uint64_
 int brk_each(kp_tx_t *tx, unsigned db, uint64_t after, int (*fn)(void *, uint64_t, MDB_val *),
              void *arg);
 
+/* Up to limit records of db with id > after, ascending, in tx->arena; state (requests only):
+ * only those in that state (0: any). */
+int brk_list(kp_tx_t *tx, unsigned db, uint64_t after, size_t limit, int state, void ***v,
+             size_t *n);
+/* The records of rec_db whose ids are under a in index idx_db (at most cap), in tx->arena. */
+int brk_idx_load(kp_tx_t *tx, unsigned idx_db, uint64_t a, unsigned rec_db, size_t cap, void ***v,
+                 size_t *n);
+/* The first cap ids under a in index db. */
+int brk_idx_ids(kp_tx_t *tx, unsigned db, uint64_t a, uint64_t *ids, size_t cap, size_t *n);
+
 /* The deadline schedule. */
 int brk_due_put(kp_tx_t *tx, int64_t due_ms, int kind, uint64_t id);
 int brk_due_del(kp_tx_t *tx, int64_t due_ms, int kind, uint64_t id);
@@ -118,43 +139,121 @@ int brk_sensitive_del(kp_tx_t *tx, uint64_t expert_id);
 int brk_token_put(kp_tx_t *tx, uint64_t request_id, const uint8_t hash[32]);
 int brk_token_check(kp_tx_t *tx, uint64_t request_id, const uint8_t hash[32], bool *match);
 
-/* ---- api.c -------------------------------------------------------------------------------- */
+/* ---- api.c: method table, field rules, settings ------------------------------------------ */
+
+/* The field rules of an expert's profile and of a request (answer the call and return false
+ * on the first broken rule). */
+bool brk_check_expert_input(kp_call_t *call, kp_tx_t *tx, const Kumppani__V1__ExpertInput *p);
+bool brk_check_request_input(kp_call_t *call, kp_tx_t *tx,
+                             const Kumppani__V1__BrokerRequestInput *in);
+
+/* A page of db after `after` (limit 0: 100, at most max; state as brk_list), or answers the
+ * call and returns false. */
+bool brk_page(kp_call_t *call, kp_tx_t *tx, unsigned db, uint64_t after, uint32_t limit,
+              uint32_t max, int state, void ***v, size_t *n);
+
+/* kp_boot_main's hooks (main.c). */
+int brk_configure(void *svc, const kp_config_item_t *items);
+int brk_start(void *svc, kp_server_t *srv, const kp_boot_t *boot, const kp_config_item_t *items);
+void brk_fini(void *svc);
+
+/* ---- handlers (one file per resource) ---------------------------------------------------- */
+
+void brk_expert_register(kp_call_t *call, void *svc);
+void brk_expert_update(kp_call_t *call, void *svc);
+void brk_expert_pause(kp_call_t *call, void *svc);
+void brk_expert_get(kp_call_t *call, void *svc);
+void brk_expert_list(kp_call_t *call, void *svc);
+void brk_sensitive_read(kp_call_t *call, void *svc);
+void brk_audit_list(kp_call_t *call, void *svc);
+void brk_request_file(kp_call_t *call, void *svc);
+void brk_request_get(kp_call_t *call, void *svc);
+void brk_request_list(kp_call_t *call, void *svc);
+void brk_request_cancel(kp_call_t *call, void *svc);
+void brk_request_extend(kp_call_t *call, void *svc);
+void brk_request_explain(kp_call_t *call, void *svc);
+void brk_offer_accept(kp_call_t *call, void *svc);
+void brk_offer_decline(kp_call_t *call, void *svc);
+void brk_asg_cancel(kp_call_t *call, void *svc);
+void brk_asg_complete(kp_call_t *call, void *svc);
+void brk_asg_feedback(kp_call_t *call, void *svc);
+void brk_asg_list(kp_call_t *call, void *svc);
+void brk_asg_export(kp_call_t *call, void *svc);
+void brk_asg_paid(kp_call_t *call, void *svc);
+void brk_expert_erase(kp_call_t *call, void *svc);
+void brk_stats(kp_call_t *call, void *svc);
+
+/* ---- expert.c ------------------------------------------------------------------------------ */
+
+/* Answers with the expert (and its home organisation's name from the read model). */
+void brk_reply_expert(kp_call_t *call, kp_tx_t *tx, brk_expert_t *e);
+
+/* ---- erase.c ------------------------------------------------------------------------------- */
 
 /* Erases an expert: profile emptied, sensitive detail deleted, open offers withdrawn (their
  * requests move on), confirmed assignments cancelled, free texts about them cleared; the
  * assignments stay under the id. Emits ExpertErased. Writes. */
-int brk_expert_erase(kp_tx_t *tx, brk_expert_t *e);
+int brk_expert_erase_write(kp_tx_t *tx, brk_expert_t *e);
 
-/* ---- match.c ------------------------------------------------------------------------------ */
+/* ---- request.c ----------------------------------------------------------------------------- */
+
+/* Emits a request event (payload: BrokerRequestReply with the request only, without the
+ * requester's contact person or a private requester's name). */
+int brk_emit_request(kp_tx_t *tx, const char *type, brk_request_t *rq);
+
+/* Closes a request in state (FILLED, UNFILLED or CANCELLED): withdraws its open offers,
+ * removes its answer deadline, emits type. Writes. */
+int brk_request_close(kp_tx_t *tx, brk_request_t *rq, Kumppani__V1__RequestState state,
+                      const char *type);
+
+/* ---- offer.c ------------------------------------------------------------------------------- */
+
+/* Brings a request forward: closes it filled when enough accepted, makes offers to the next
+ * candidates while places are open, closes it unfilled when nobody is left. Writes. */
+int brk_fill(kp_tx_t *tx, brk_request_t *rq);
+
+/* Ends an open offer (declined, lapsed or withdrawn) and removes its deadlines. Writes. */
+int brk_offer_close(kp_tx_t *tx, brk_offer_t *o, Kumppani__V1__OfferState state, const char *type);
+
+/* Withdraws every open offer of a request. Writes. */
+int brk_offers_withdraw(kp_tx_t *tx, brk_request_t *rq);
+
+/* When the lapsing-soon reminder of an offer is due. */
+int64_t brk_soon_ms(const brk_offer_t *o);
+
+/* ---- assignment.c -------------------------------------------------------------------------- */
+
+/* Cancels a confirmed assignment; with reopen its request looks for someone else while there
+ * is time (without: the request itself is being cancelled). Writes. */
+int brk_asg_cancel_write(kp_tx_t *tx, brk_asg_t *a, const char *by, const char *reason,
+                         bool reopen);
+
+/* ---- match.c ------------------------------------------------------------------------------- */
 
 /* The candidates for a request: every expert, eligible ones first in rank order. Allocated in
  * tx->arena. */
 int brk_explain(kp_tx_t *tx, const brk_request_t *rq, Kumppani__V1__ExpertCandidate ***out,
                 size_t *n);
 
-/* Brings a request forward: withdraws offers when filled, makes offers to the next
- * candidates while places are open, reports it unfilled when nobody is left. Writes. */
-int brk_fill(kp_tx_t *tx, brk_request_t *rq);
+/* Requester identity for the no-repeat rule. Allocated in tx->arena. */
+const char *brk_requester_key(kp_tx_t *tx, const brk_request_t *rq);
 
-/* Cancels an open request: withdraws its open offers. Writes. */
-int brk_cancel_request(kp_tx_t *tx, brk_request_t *rq);
+/* Helsinki local time pieces of a Unix time (any may be NULL). */
+void brk_local(int64_t unix_s, int *weekday1, int *minute, char date[11], int *year_month);
 
-/* Ends an open offer (declined, lapsed or withdrawn) and removes its deadlines. Writes. */
-int brk_offer_close(kp_tx_t *tx, brk_offer_t *o, Kumppani__V1__OfferState state, const char *type);
+/* ---- timer.c ------------------------------------------------------------------------------- */
 
-/* When the lapsing-soon reminder of an offer is due. */
-int64_t brk_soon_ms(const brk_offer_t *o);
+/* Registers the timer's server part (turn_done, stop, clock_moved) and arms it. */
+int brk_timer_start(brk_svc_t *svc, kp_server_t *srv);
 
 /* Runs the deadlines due at tx->now_ms (at most limit). Writes. */
 int brk_run_due(kp_tx_t *tx, unsigned limit, unsigned *ran);
 
-/* Emits a request event (payload: BrokerRequestReply with the request only). */
-int brk_emit_request(kp_tx_t *tx, const char *type, brk_request_t *rq);
+/* ---- consume.c ----------------------------------------------------------------------------- */
 
-/* Requester identity for the no-repeat rule. Allocated in tx->arena. */
-const char *brk_requester_key(kp_tx_t *tx, const brk_request_t *rq);
-
-/* Helsinki local time pieces of a Unix time. */
-void brk_local(int64_t unix_s, int *weekday1, int *minute, char date[11], int *year_month);
+/* Follows the registry's log when registry-api and registry-pub are set (sets
+ * svc->registry_model). */
+int brk_consume_start(brk_svc_t *svc, kp_server_t *srv, const kp_boot_t *boot,
+                      const kp_config_item_t *items);
 
 #endif

@@ -1,4 +1,4 @@
-/*  expert-broker/match.c: eligibility, fair ranking, offers in waves and the deadlines.
+/*  expert-broker/match.c: eligibility and fair ranking of the experts for a request.
  *
  *  Eligibility of an expert for a request (each failed rule is a reason in the explanation):
  *      consent       the expert consented to being brokered
@@ -17,10 +17,10 @@
  *      2. the longest wait since the last assignment first (never assigned: first of all);
  *      3. fewer assignments in the last 90 days first;
  *      4. the lower expert id (registered earlier) first.
- *  Everything is computed from the store on each call: no state in memory. */
+ *  Everything is computed from the store on each call: no state in memory. The offers made
+ *  from this order are in offer.c. */
 #include "broker.h"
 #include "kp_err.h"
-#include "kp_log.h"
 #include "kp_text.h"
 #include "kp_time.h"
 
@@ -30,9 +30,7 @@
 #include <time.h>
 
 #define DAY_MS (24LL * 3600 * 1000)
-#define C(x) KUMPPANI__V1__CODE__CODE_##x
 #define OS(x) KUMPPANI__V1__OFFER_STATE__OFFER_STATE_##x
-#define RS(x) KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_##x
 #define AS(x) KUMPPANI__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_##x
 
 void
@@ -67,26 +65,6 @@ brk_requester_key(kp_tx_t *tx, const brk_request_t *rq)
         snprintf(k, 320, "who:%s", low);
     }
     return k;
-}
-
-/* The request as the log carries it: without the requester's contact person, and without the
- * requester's name when the requester is a private person (the log is replayed to every
- * service and reader key; the record itself is asked with broker.request.get). */
-int
-brk_emit_request(kp_tx_t *tx, const char *type, brk_request_t *rq)
-{
-    Kumppani__V1__BrokerRequestReply r = KUMPPANI__V1__BROKER_REQUEST_REPLY__INIT;
-    brk_request_t pub = *rq;
-    Kumppani__V1__BrokerRequestInput in;
-    if (rq->input) {
-        in = *rq->input;
-        in.contact_name = in.contact_email = in.contact_phone = (char *)"";
-        if (in.requester_kind == KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON)
-            in.requester_name = (char *)"";
-        pub.input = &in;
-    }
-    r.request = &pub;
-    return brk_emit(tx, type, &r.base);
 }
 
 /* ---- explain ------------------------------------------------------------------------------- */
@@ -302,212 +280,5 @@ brk_explain(kp_tx_t *tx, const brk_request_t *rq, Kumppani__V1__ExpertCandidate 
             x.v[i]->rank = ++r;
     *out = x.v;
     *n = x.n;
-    return 0;
-}
-
-/* ---- offers -------------------------------------------------------------------------------- */
-
-int64_t
-brk_soon_ms(const brk_offer_t *o)
-{
-    int64_t ttl = o->deadline_ms - o->made_ms, lead = ttl / 4;
-    if (lead > 6 * 3600 * 1000LL)
-        lead = 6 * 3600 * 1000LL;
-    return o->deadline_ms - lead;
-}
-
-int
-brk_offer_close(kp_tx_t *tx, brk_offer_t *o, Kumppani__V1__OfferState state, const char *type)
-{
-    o->state = state;
-    o->answered_ms = tx->now_ms;
-    int rc;
-    if ((rc = brk_due_del(tx, brk_soon_ms(o), BRK_DUE_SOON, o->id)) ||
-        (rc = brk_due_del(tx, o->deadline_ms, BRK_DUE_LAPSE, o->id)) ||
-        (rc = kp_rec_put_id(tx, BRK_DB_OFFERS, o->id, &o->base)) ||
-        (rc = brk_emit(tx, type, &o->base)))
-        return rc;
-    kp_log_info("offer.closed", "offer=%llu request=%llu state=%d", (unsigned long long)o->id,
-                (unsigned long long)o->request_id, (int)state);
-    return 0;
-}
-
-typedef struct {
-    kp_tx_t *tx;
-    brk_offer_t **open;
-    size_t open_n;
-    int rc;
-} open_acc_t;
-
-static int
-s_open_offer(void *arg, uint64_t id)
-{
-    open_acc_t *acc = arg;
-    brk_offer_t *o = brk_get(acc->tx, BRK_DB_OFFERS, id, &acc->rc);
-    if (acc->rc)
-        return 1;
-    if (o && o->state == OS(OPEN) && acc->open_n < 256)
-        acc->open[acc->open_n++] = o;
-    return 0;
-}
-
-static int
-s_make_offer(kp_tx_t *tx, brk_request_t *rq, uint64_t expert_id, uint32_t rank)
-{
-    brk_offer_t o = KUMPPANI__V1__OFFER__INIT;
-    int rc = kp_tx_next_id(tx, "offer", &o.id);
-    if (rc)
-        return rc;
-    const Kumppani__V1__BrokerRequestInput *in = rq->input;
-    o.request_id = rq->id;
-    o.expert_id = expert_id;
-    o.state = OS(OPEN);
-    o.wave = rq->wave;
-    o.rank = rank;
-    o.made_ms = tx->now_ms;
-    int64_t ttl = (int64_t)(in->offer_hours ? in->offer_hours : 48) * 3600 * 1000;
-    o.deadline_ms = tx->now_ms + ttl;
-    if (o.deadline_ms > in->answer_deadline_unix * 1000)
-        o.deadline_ms = in->answer_deadline_unix * 1000;
-    o.reason = "";
-    if ((rc = kp_rec_put_id(tx, BRK_DB_OFFERS, o.id, &o.base)) ||
-        (rc = brk_idx_put(tx, BRK_DB_REQ_OFFERS, rq->id, o.id)) ||
-        (rc = brk_due_put(tx, brk_soon_ms(&o), BRK_DUE_SOON, o.id)) ||
-        (rc = brk_due_put(tx, o.deadline_ms, BRK_DUE_LAPSE, o.id)) ||
-        (rc = brk_emit(tx, "OfferMade", &o.base)))
-        return rc;
-    kp_log_info("offer.made", "offer=%llu request=%llu expert=%llu wave=%u rank=%u",
-                (unsigned long long)o.id, (unsigned long long)rq->id, (unsigned long long)expert_id,
-                o.wave, rank);
-    return 0;
-}
-
-static int
-s_withdraw_all(kp_tx_t *tx, brk_request_t *rq)
-{
-    open_acc_t acc = {tx, kp_arena_alloc(tx->arena, 256 * sizeof(brk_offer_t *)), 0, 0};
-    if (!acc.open)
-        return KP_ENOMEM;
-    int rc = brk_idx_each(tx, BRK_DB_REQ_OFFERS, rq->id, s_open_offer, &acc);
-    if (rc || acc.rc)
-        return rc ? rc : acc.rc;
-    for (size_t i = 0; i < acc.open_n; i++)
-        if ((rc = brk_offer_close(tx, acc.open[i], OS(WITHDRAWN), "OfferWithdrawn")))
-            return rc;
-    return 0;
-}
-
-static int
-s_close_request(kp_tx_t *tx, brk_request_t *rq, Kumppani__V1__RequestState state, const char *type)
-{
-    int rc;
-    if ((rc = s_withdraw_all(tx, rq)))
-        return rc;
-    rq->state = state;
-    if (state == RS(FILLED))
-        rq->filled_ms = tx->now_ms;
-    else
-        rq->closed_ms = tx->now_ms;
-    if ((rc = brk_due_del(tx, rq->input->answer_deadline_unix * 1000, BRK_DUE_ANSWER, rq->id)) ||
-        (rc = kp_rec_put_id(tx, BRK_DB_REQUESTS, rq->id, &rq->base)) ||
-        (rc = brk_emit_request(tx, type, rq)))
-        return rc;
-    kp_log_info("request.closed", "request=%llu state=%d accepted=%u", (unsigned long long)rq->id,
-                (int)state, rq->accepted_n);
-    return 0;
-}
-
-int
-brk_cancel_request(kp_tx_t *tx, brk_request_t *rq)
-{
-    return s_close_request(tx, rq, RS(CANCELLED), "RequestCancelled");
-}
-
-int
-brk_fill(kp_tx_t *tx, brk_request_t *rq)
-{
-    if (rq->state != RS(OPEN))
-        return 0;
-    const Kumppani__V1__BrokerRequestInput *in = rq->input;
-    if (rq->accepted_n >= in->experts_needed)
-        return s_close_request(tx, rq, RS(FILLED), "RequestFilled");
-    open_acc_t acc = {tx, kp_arena_alloc(tx->arena, 256 * sizeof(brk_offer_t *)), 0, 0};
-    if (!acc.open)
-        return KP_ENOMEM;
-    int rc = brk_idx_each(tx, BRK_DB_REQ_OFFERS, rq->id, s_open_offer, &acc);
-    if (rc || acc.rc)
-        return rc ? rc : acc.rc;
-    uint32_t wave = in->wave_size ? in->wave_size : in->experts_needed;
-    int64_t slots = (int64_t)wave - rq->accepted_n - (int64_t)acc.open_n;
-    size_t made = 0;
-    if (slots > 0 && tx->now_ms < in->answer_deadline_unix * 1000) {
-        Kumppani__V1__ExpertCandidate **v;
-        size_t n;
-        if ((rc = brk_explain(tx, rq, &v, &n)))
-            return rc;
-        for (size_t i = 0; i < n && (int64_t)made < slots && v[i]->eligible; i++) {
-            if (made == 0)
-                rq->wave++;
-            if ((rc = s_make_offer(tx, rq, v[i]->expert_id, v[i]->rank)))
-                return rc;
-            made++;
-        }
-    }
-    if (made == 0 && acc.open_n == 0)
-        return s_close_request(tx, rq, RS(UNFILLED), "RequestUnfilled");
-    return made ? kp_rec_put_id(tx, BRK_DB_REQUESTS, rq->id, &rq->base) : 0;
-}
-
-/* ---- deadlines ----------------------------------------------------------------------------- */
-
-static int
-s_run_one(kp_tx_t *tx, int kind, uint64_t id)
-{
-    int rc = 0;
-    if (kind == BRK_DUE_ANSWER) {
-        brk_request_t *rq = brk_get(tx, BRK_DB_REQUESTS, id, &rc);
-        if (rc || !rq || rq->state != RS(OPEN))
-            return rc;
-        return s_close_request(tx, rq, RS(UNFILLED), "RequestUnfilled");
-    }
-    brk_offer_t *o = brk_get(tx, BRK_DB_OFFERS, id, &rc);
-    if (rc || !o || o->state != OS(OPEN))
-        return rc;
-    if (kind == BRK_DUE_SOON) {
-        if (o->lapsing_soon_sent)
-            return 0;
-        o->lapsing_soon_sent = true;
-        if ((rc = kp_rec_put_id(tx, BRK_DB_OFFERS, o->id, &o->base)) ||
-            (rc = brk_emit(tx, "OfferLapsingSoon", &o->base)))
-            return rc;
-        kp_log_info("offer.lapsing_soon", "offer=%llu", (unsigned long long)o->id);
-        return 0;
-    }
-    if ((rc = brk_offer_close(tx, o, OS(LAPSED), "OfferLapsed")))
-        return rc;
-    brk_request_t *rq = brk_get(tx, BRK_DB_REQUESTS, o->request_id, &rc);
-    if (rc || !rq)
-        return rc;
-    return brk_fill(tx, rq);
-}
-
-int
-brk_run_due(kp_tx_t *tx, unsigned limit, unsigned *ran)
-{
-    *ran = 0;
-    while (*ran < limit) {
-        int64_t due;
-        int kind;
-        uint64_t id;
-        bool found;
-        int rc = brk_due_first(tx, &due, &kind, &id, &found);
-        if (rc)
-            return rc;
-        if (!found || due > tx->now_ms)
-            return 0;
-        if ((rc = brk_due_del(tx, due, kind, id)) || (rc = s_run_one(tx, kind, id)))
-            return rc;
-        (*ran)++;
-    }
     return 0;
 }

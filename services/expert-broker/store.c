@@ -13,7 +13,6 @@
 #include <assert.h>
 #include <lmdb.h>
 #include <sodium.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,6 +177,96 @@ brk_each(kp_tx_t *tx, unsigned db, uint64_t after, int (*fn)(void *, uint64_t, M
     walk_t w = {NULL, fn, arg};
     int rc = kp_rec_each(tx, db, k, sizeof k, NULL, 0, s_rec_one, &w);
     return rc > 0 ? 0 : rc;
+}
+
+/* ---- walks that collect --------------------------------------------------------------------- */
+
+typedef struct {
+    kp_tx_t *tx;
+    const ProtobufCMessageDescriptor *d;
+    void **v;
+    size_t n, cap;
+    int state; /* requests: 0 any */
+    unsigned rec_db;
+    int rc;
+} collect_t;
+
+static int
+s_list_one(void *arg, uint64_t id, MDB_val *val)
+{
+    collect_t *l = arg;
+    (void)id;
+    void *m =
+        protobuf_c_message_unpack(l->d, kp_arena_pbc(l->tx->arena), val->mv_size, val->mv_data);
+    if (!m) {
+        l->rc = KP_ECORRUPT;
+        return 1;
+    }
+    if (l->state && ((brk_request_t *)m)->state != (Kumppani__V1__RequestState)l->state)
+        return 0;
+    l->v[l->n++] = m;
+    return l->n >= l->cap;
+}
+
+int
+brk_list(kp_tx_t *tx, unsigned db, uint64_t after, size_t limit, int state, void ***v, size_t *n)
+{
+    assert(db < BRK_DB_N && s_types[db]);
+    collect_t l = {
+        tx, s_types[db], kp_arena_alloc(tx->arena, limit * sizeof(void *)), 0, limit, state, db, 0};
+    *v = l.v;
+    *n = 0;
+    int rc = l.v ? brk_each(tx, db, after, s_list_one, &l) : KP_ENOMEM;
+    *n = l.n;
+    return rc ? rc : l.rc;
+}
+
+static int
+s_idx_load_one(void *arg, uint64_t id)
+{
+    collect_t *x = arg;
+    void *m = brk_get(x->tx, x->rec_db, id, &x->rc);
+    if (x->rc)
+        return 1;
+    if (m && x->n < x->cap)
+        x->v[x->n++] = m;
+    return x->n >= x->cap;
+}
+
+int
+brk_idx_load(kp_tx_t *tx, unsigned idx_db, uint64_t a, unsigned rec_db, size_t cap, void ***v,
+             size_t *n)
+{
+    collect_t x = {
+        tx, s_types[rec_db], kp_arena_alloc(tx->arena, cap * sizeof(void *)), 0, cap, 0, rec_db, 0};
+    *v = x.v;
+    *n = 0;
+    int rc = x.v ? brk_idx_each(tx, idx_db, a, s_idx_load_one, &x) : KP_ENOMEM;
+    *n = x.n;
+    return rc ? rc : x.rc;
+}
+
+typedef struct {
+    uint64_t *ids;
+    size_t n, cap;
+} ids_t;
+
+static int
+s_collect_id(void *arg, uint64_t id)
+{
+    ids_t *x = arg;
+    if (x->n < x->cap)
+        x->ids[x->n++] = id;
+    return 0;
+}
+
+int
+brk_idx_ids(kp_tx_t *tx, unsigned db, uint64_t a, uint64_t *ids, size_t cap, size_t *n)
+{
+    ids_t x = {ids, 0, cap};
+    int rc = brk_idx_each(tx, db, a, s_collect_id, &x);
+    *n = x.n;
+    return rc;
 }
 
 static void
