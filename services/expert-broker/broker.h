@@ -230,6 +230,38 @@ int brk_asg_cancel_write(kp_tx_t *tx, brk_asg_t *a, const char *by, const char *
 
 /* ---- match.c ------------------------------------------------------------------------------- */
 
+/* The most reasons one expert can be ineligible for (brk_ineligible). */
+#define BRK_REASONS_MAX 14
+
+/* What the store says of one expert for one request (match.c gathers it). */
+typedef struct {
+    uint32_t month_n;    /* confirmed or completed assignments starting in the request's month */
+    uint32_t n90;        /* ... confirmed within the last 90 days */
+    bool same_requester; /* one with the same requester within no-repeat-weeks */
+    int offer_state;     /* the expert's offer on this request (0: none) */
+} brk_history_t;
+
+/* The rules on plain values (pure: no store, no clock but the arguments; unit-tested). */
+
+/* Counts one of the expert's assignments into h (only confirmed and completed ones count).
+ * Returns true when it was confirmed within no_repeat_weeks of now_ms for another request:
+ * the caller then compares the requesters and sets h->same_requester. */
+bool brk_history_add(brk_history_t *h, const brk_asg_t *a, int request_month, uint64_t request_id,
+                     int64_t now_ms, unsigned no_repeat_weeks);
+
+/* The reasons the expert is not eligible for the request, in the order of the rules (see
+ * match.c), into why; returns how many (0: eligible). The strings are static. */
+size_t brk_ineligible(const brk_expert_t *e, const Kumppani__V1__BrokerRequestInput *in,
+                      const brk_history_t *h, const char *why[BRK_REASONS_MAX]);
+
+/* Sorts candidates into the fair order (eligible first, then the ranking keys of match.c;
+ * ineligible ones by id) and numbers the eligible 1.. in rank (others 0). */
+void brk_rank(Kumppani__V1__ExpertCandidate **v, size_t n);
+
+/* The requester's identity for the no-repeat rule: "org:<id>", else "who:" and the contact
+ * e-mail (or the requester's name) in lower case. */
+void brk_requester_key_fmt(const Kumppani__V1__BrokerRequestInput *in, char *buf, size_t len);
+
 /* The candidates for a request: every expert, eligible ones first in rank order. Allocated in
  * tx->arena. */
 int brk_explain(kp_tx_t *tx, const brk_request_t *rq, Kumppani__V1__ExpertCandidate ***out,

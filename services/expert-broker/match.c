@@ -55,19 +55,125 @@ brk_requester_key(kp_tx_t *tx, const brk_request_t *rq)
     char *k = kp_arena_alloc(tx->arena, 320);
     if (!k)
         return "";
-    const Kumppani__V1__BrokerRequestInput *in = rq->input;
-    if (in->requester_org_id)
-        snprintf(k, 320, "org:%llu", (unsigned long long)in->requester_org_id);
-    else {
-        char low[300];
-        kp_text_ascii_lower(low, sizeof low,
-                            in->contact_email[0] ? in->contact_email : in->requester_name);
-        snprintf(k, 320, "who:%s", low);
-    }
+    brk_requester_key_fmt(rq->input, k, 320);
     return k;
 }
 
-/* ---- explain ------------------------------------------------------------------------------- */
+/* ---- the rules, on plain values ------------------------------------------------------------ */
+
+void
+brk_requester_key_fmt(const Kumppani__V1__BrokerRequestInput *in, char *buf, size_t len)
+{
+    if (in->requester_org_id) {
+        snprintf(buf, len, "org:%llu", (unsigned long long)in->requester_org_id);
+        return;
+    }
+    char low[300];
+    kp_text_ascii_lower(low, sizeof low,
+                        in->contact_email[0] ? in->contact_email : in->requester_name);
+    snprintf(buf, len, "who:%s", low);
+}
+
+bool
+brk_history_add(brk_history_t *h, const brk_asg_t *a, int request_month, uint64_t request_id,
+                int64_t now_ms, unsigned no_repeat_weeks)
+{
+    if (a->state != AS(CONFIRMED) && a->state != AS(COMPLETED))
+        return false;
+    int ym;
+    brk_local(a->start_unix, NULL, NULL, NULL, &ym);
+    if (ym == request_month)
+        h->month_n++;
+    if (a->confirmed_ms >= now_ms - 90 * DAY_MS)
+        h->n90++;
+    return a->confirmed_ms >= now_ms - (int64_t)no_repeat_weeks * 7 * DAY_MS &&
+           a->request_id != request_id;
+}
+
+static bool
+s_has(char **v, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i], s) == 0)
+            return true;
+    return false;
+}
+
+size_t
+brk_ineligible(const brk_expert_t *e, const Kumppani__V1__BrokerRequestInput *in,
+               const brk_history_t *h, const char *why[BRK_REASONS_MAX])
+{
+    const Kumppani__V1__ExpertInput *p = e->profile;
+    size_t wn = 0;
+    if (e->erased)
+        why[wn++] = "erased";
+    else if (!p->consent)
+        why[wn++] = "consent";
+    if (e->paused)
+        why[wn++] = "paused";
+    bool exp_ok = false;
+    for (size_t i = 0; i < in->n_expertise && !exp_ok; i++)
+        exp_ok = s_has(p->expertise, p->n_expertise, in->expertise[i]);
+    if (!exp_ok)
+        why[wn++] = "expertise";
+    if (!s_has(p->languages, p->n_languages, in->language))
+        why[wn++] = "language";
+    bool in_area =
+        in->municipality[0] && s_has(p->municipalities, p->n_municipalities, in->municipality);
+    if (!in_area && !(in->remote && p->remote_ok))
+        why[wn++] = "area";
+    int wd, minute;
+    char date[11];
+    brk_local(in->start_unix, &wd, &minute, date, NULL);
+    if (p->n_availability && !in->ongoing) {
+        bool fits = false;
+        int end = minute + (int)in->duration_min;
+        for (size_t i = 0; i < p->n_availability && !fits; i++) {
+            const Kumppani__V1__WeeklySlot *s = p->availability[i];
+            fits =
+                (int)s->weekday == wd && (int)s->from_minute <= minute && end <= (int)s->to_minute;
+        }
+        if (!fits)
+            why[wn++] = "availability";
+    }
+    if (!in->ongoing && s_has(p->blocked_dates, p->n_blocked_dates, date))
+        why[wn++] = "blocked-date";
+    if (p->monthly_cap && h->month_n >= p->monthly_cap)
+        why[wn++] = "monthly-cap";
+    if (h->offer_state)
+        why[wn++] = h->offer_state == OS(ACCEPTED) ? "already-assigned" : "already-offered";
+    return wn;
+}
+
+static int
+s_rank_cmp(const void *pa, const void *pb)
+{
+    const Kumppani__V1__ExpertCandidate *a = *(Kumppani__V1__ExpertCandidate *const *)pa;
+    const Kumppani__V1__ExpertCandidate *b = *(Kumppani__V1__ExpertCandidate *const *)pb;
+    if (a->eligible != b->eligible)
+        return a->eligible ? -1 : 1;
+    if (!a->eligible)
+        return a->expert_id < b->expert_id ? -1 : a->expert_id > b->expert_id;
+    if (a->recent_same_requester != b->recent_same_requester)
+        return a->recent_same_requester ? 1 : -1;
+    if (a->last_assigned_ms != b->last_assigned_ms)
+        return a->last_assigned_ms < b->last_assigned_ms ? -1 : 1;
+    if (a->assignments_90d != b->assignments_90d)
+        return a->assignments_90d < b->assignments_90d ? -1 : 1;
+    return a->expert_id < b->expert_id ? -1 : a->expert_id > b->expert_id;
+}
+
+void
+brk_rank(Kumppani__V1__ExpertCandidate **v, size_t n)
+{
+    if (n)
+        qsort(v, n, sizeof *v, s_rank_cmp);
+    uint32_t r = 0;
+    for (size_t i = 0; i < n; i++)
+        v[i]->rank = v[i]->eligible ? ++r : 0;
+}
+
+/* ---- explain: gathering the facts from the store ------------------------------------------- */
 
 typedef struct {
     kp_tx_t *tx;
@@ -79,9 +185,7 @@ typedef struct {
     size_t offered_n, offered_cap;
     Kumppani__V1__ExpertCandidate **v;
     size_t n, cap;
-    /* per expert, while scanning its assignments */
-    uint32_t month_n, n90;
-    bool same_requester;
+    brk_history_t h; /* per expert, while scanning its assignments */
     int rc;
 } explain_t;
 
@@ -122,32 +226,15 @@ s_asg_seen(void *arg, uint64_t asg_id)
     brk_asg_t *a = brk_get(x->tx, BRK_DB_ASGS, asg_id, &x->rc);
     if (x->rc)
         return 1;
-    if (!a || (a->state != AS(CONFIRMED) && a->state != AS(COMPLETED)))
+    if (!a || !brk_history_add(&x->h, a, x->month, x->rq->id, x->tx->now_ms,
+                               brk_svc(x->tx)->no_repeat_weeks))
         return 0;
-    int ym;
-    brk_local(a->start_unix, NULL, NULL, NULL, &ym);
-    if (ym == x->month)
-        x->month_n++;
-    if (a->confirmed_ms >= x->tx->now_ms - 90 * DAY_MS)
-        x->n90++;
-    if (a->confirmed_ms >= x->tx->now_ms - (int64_t)brk_svc(x->tx)->no_repeat_weeks * 7 * DAY_MS &&
-        a->request_id != x->rq->id) {
-        brk_request_t *other = brk_get(x->tx, BRK_DB_REQUESTS, a->request_id, &x->rc);
-        if (x->rc)
-            return 1;
-        if (other && strcmp(brk_requester_key(x->tx, other), x->rkey) == 0)
-            x->same_requester = true;
-    }
+    brk_request_t *other = brk_get(x->tx, BRK_DB_REQUESTS, a->request_id, &x->rc);
+    if (x->rc)
+        return 1;
+    if (other && strcmp(brk_requester_key(x->tx, other), x->rkey) == 0)
+        x->h.same_requester = true;
     return 0;
-}
-
-static bool
-s_has(char **v, size_t n, const char *s)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(v[i], s) == 0)
-            return true;
-    return false;
 }
 
 static int
@@ -155,78 +242,39 @@ s_expert_seen(void *arg, uint64_t id, MDB_val *val)
 {
     explain_t *x = arg;
     kp_tx_t *tx = x->tx;
-    const Kumppani__V1__BrokerRequestInput *in = x->rq->input;
+    (void)id;
     brk_expert_t *e = (void *)protobuf_c_message_unpack(
         &kumppani__v1__expert__descriptor, kp_arena_pbc(tx->arena), val->mv_size, val->mv_data);
     if (!e || !e->profile) {
         x->rc = KP_ECORRUPT;
         return 1;
     }
-    (void)id;
-    const Kumppani__V1__ExpertInput *p = e->profile;
     Kumppani__V1__ExpertCandidate *cd = kp_arena_alloc(tx->arena, sizeof *cd);
-    char **why = kp_arena_alloc(tx->arena, 14 * sizeof *why);
+    const char **why = kp_arena_alloc(tx->arena, BRK_REASONS_MAX * sizeof *why);
     if (!cd || !why) {
         x->rc = KP_ENOMEM;
         return 1;
     }
     kumppani__v1__expert_candidate__init(cd);
-    size_t wn = 0;
-    cd->expert_id = e->id;
-    cd->last_assigned_ms = e->last_assigned_ms;
-    if (e->erased)
-        why[wn++] = "erased";
-    else if (!p->consent)
-        why[wn++] = "consent";
-    if (e->paused)
-        why[wn++] = "paused";
-    bool exp_ok = false;
-    for (size_t i = 0; i < in->n_expertise && !exp_ok; i++)
-        exp_ok = s_has(p->expertise, p->n_expertise, in->expertise[i]);
-    if (!exp_ok)
-        why[wn++] = "expertise";
-    if (!s_has(p->languages, p->n_languages, in->language))
-        why[wn++] = "language";
-    bool in_area =
-        in->municipality[0] && s_has(p->municipalities, p->n_municipalities, in->municipality);
-    if (!in_area && !(in->remote && p->remote_ok))
-        why[wn++] = "area";
-    int wd, minute, ym;
-    char date[11];
-    brk_local(in->start_unix, &wd, &minute, date, &ym);
-    if (p->n_availability && !in->ongoing) {
-        bool fits = false;
-        int end = minute + (int)in->duration_min;
-        for (size_t i = 0; i < p->n_availability && !fits; i++) {
-            const Kumppani__V1__WeeklySlot *s = p->availability[i];
-            fits =
-                (int)s->weekday == wd && (int)s->from_minute <= minute && end <= (int)s->to_minute;
-        }
-        if (!fits)
-            why[wn++] = "availability";
-    }
-    if (!in->ongoing && s_has(p->blocked_dates, p->n_blocked_dates, date))
-        why[wn++] = "blocked-date";
-    x->month = ym;
-    x->month_n = x->n90 = 0;
-    x->same_requester = false;
+    memset(&x->h, 0, sizeof x->h);
     int rc = brk_idx_each(tx, BRK_DB_EXP_ASGS, e->id, s_asg_seen, x);
     if (rc || x->rc) {
         x->rc = rc ? rc : x->rc;
         return 1;
     }
-    if (p->monthly_cap && x->month_n >= p->monthly_cap)
-        why[wn++] = "monthly-cap";
     for (size_t i = 0; i < x->offered_n; i++)
         if (x->offered[i] == e->id) {
-            cd->offer_state = x->offer_state[i];
-            why[wn++] = x->offer_state[i] == OS(ACCEPTED) ? "already-assigned" : "already-offered";
+            x->h.offer_state = x->offer_state[i];
             break;
         }
-    cd->assignments_90d = x->n90;
-    cd->recent_same_requester = x->same_requester;
+    size_t wn = brk_ineligible(e, x->rq->input, &x->h, why);
+    cd->expert_id = e->id;
+    cd->last_assigned_ms = e->last_assigned_ms;
+    cd->offer_state = x->h.offer_state;
+    cd->assignments_90d = x->h.n90;
+    cd->recent_same_requester = x->h.same_requester;
     cd->eligible = wn == 0;
-    cd->reasons = why;
+    cd->reasons = (char **)why;
     cd->n_reasons = wn;
     if (x->n == x->cap) {
         size_t nc = x->cap ? x->cap * 2 : 64;
@@ -244,40 +292,18 @@ s_expert_seen(void *arg, uint64_t id, MDB_val *val)
     return 0;
 }
 
-static int
-s_rank_cmp(const void *pa, const void *pb)
-{
-    const Kumppani__V1__ExpertCandidate *a = *(Kumppani__V1__ExpertCandidate *const *)pa;
-    const Kumppani__V1__ExpertCandidate *b = *(Kumppani__V1__ExpertCandidate *const *)pb;
-    if (a->eligible != b->eligible)
-        return a->eligible ? -1 : 1;
-    if (!a->eligible)
-        return a->expert_id < b->expert_id ? -1 : 1;
-    if (a->recent_same_requester != b->recent_same_requester)
-        return a->recent_same_requester ? 1 : -1;
-    if (a->last_assigned_ms != b->last_assigned_ms)
-        return a->last_assigned_ms < b->last_assigned_ms ? -1 : 1;
-    if (a->assignments_90d != b->assignments_90d)
-        return a->assignments_90d < b->assignments_90d ? -1 : 1;
-    return a->expert_id < b->expert_id ? -1 : a->expert_id > b->expert_id;
-}
-
 int
 brk_explain(kp_tx_t *tx, const brk_request_t *rq, Kumppani__V1__ExpertCandidate ***out, size_t *n)
 {
     explain_t x = {.tx = tx, .rq = rq};
     x.rkey = brk_requester_key(tx, rq);
+    brk_local(rq->input->start_unix, NULL, NULL, NULL, &x.month);
     int rc = brk_idx_each(tx, BRK_DB_REQ_OFFERS, rq->id, s_offer_seen, &x);
     if (!rc && !x.rc)
         rc = brk_each(tx, BRK_DB_EXPERTS, 0, s_expert_seen, &x);
     if (rc || x.rc)
         return rc ? rc : x.rc;
-    if (x.n)
-        qsort(x.v, x.n, sizeof *x.v, s_rank_cmp);
-    uint32_t r = 0;
-    for (size_t i = 0; i < x.n; i++)
-        if (x.v[i]->eligible)
-            x.v[i]->rank = ++r;
+    brk_rank(x.v, x.n);
     *out = x.v;
     *n = x.n;
     return 0;
