@@ -1,4 +1,13 @@
-/*  The expert-broker service, private header (prefix brk_).
+/*  The expert-broker service, private header (prefix brk_): the store layout, the service's
+ *  state and the prototypes its files share.
+ *
+ *  Files: main.c (wiring), api.c (method table, field rules, settings), one file per resource
+ *  (expert.c, request.c, offer.c, assignment.c, export.c, erase.c, stats.c), match.c
+ *  (eligibility and ranking), timer.c (the deadline timer), consume.c (the registry's log),
+ *  store.c (key layouts and walks: the only file that calls LMDB).
+ *
+ *  Every handler and helper works in a kp_tx_t (kp_tx.h): a call's unit of work, or the
+ *  timer's or the consumer's turn; tx->svc is the brk_svc_t.
  *
  *  Store layout (keys big-endian, so LMDB keeps them in order):
  *      experts     expert_id                   -> Expert (never the sensitive detail)
@@ -16,11 +25,14 @@
  *  plus kp_store's meta, log, idem and offsets.
  *
  *  No state lives outside the store. The deadline timer is re-armed from the `due` table after
- *  every committed turn and at start, so deadlines survive a restart (or a kill -9). */
+ *  every committed turn, at start and when the test clock moves, so deadlines survive a
+ *  restart (or a kill -9). */
 #ifndef BRK_BROKER_H
 #define BRK_BROKER_H
 
+#include "kp_boot.h"
 #include "kp_server.h"
+#include "kp_tx.h"
 #include "kumppani/v1/broker.pb-c.h"
 
 #include <stdbool.h>
@@ -54,102 +66,226 @@ typedef Kumppani__V1__Assignment brk_asg_t;
 
 typedef struct {
     kp_server_t *srv;
-    const char *clock_file; /* test hook: an offset in ms added to the clock; NULL: off */
-    unsigned no_repeat_weeks;
-    bool registry_model; /* organisations must be known to the registry read model */
-    uv_timer_t timer;
-    kp_arena_t *timer_arena;
+    unsigned no_repeat_weeks; /* setting no-repeat-weeks */
+    bool registry_model;      /* following the registry: organisations must be known to it */
+    uv_timer_t timer;         /* the deadline timer (timer.c) */
+    kp_arena_t *arena;        /* work outside calls (timer, consumer); reset by each user */
 } brk_svc_t;
-
-/* What store and matching functions work in: a call's transaction, or the deadline timer's
- * turn. */
-typedef struct {
-    brk_svc_t *svc;
-    kp_call_t *call; /* NULL outside a call */
-    MDB_txn *txn;
-    kp_store_t *st;
-    kp_arena_t *a;
-    int64_t now_ms; /* the broker's clock (with the test offset) */
-} brk_ctx_t;
 
 extern const char *const brk_db_names[BRK_DB_N];
 extern const kp_method_t brk_methods[];
 extern const unsigned brk_methods_n;
 
-/* The broker's clock: real time plus the test offset read from clock_file (if set). */
-int64_t brk_clock(const brk_svc_t *svc, int64_t real_ms);
+static inline brk_svc_t *
+brk_svc(const kp_tx_t *tx)
+{
+    return tx->svc;
+}
 
 /* ---- store.c ------------------------------------------------------------------------------ */
 
-/* The transaction to write in (kp_call_wtxn in a call). */
-MDB_txn *brk_wtxn(brk_ctx_t *c);
-int brk_emit(brk_ctx_t *c, const char *type, const ProtobufCMessage *m);
+/* Appends a domain event without free text (see store.c). Returns 0 or a KP code. */
+int brk_emit(kp_tx_t *tx, const char *type, const ProtobufCMessage *m);
 
-/* Records by id, decoded into c->a (valid for the call). */
-int brk_get(brk_ctx_t *c, int db, uint64_t id, const ProtobufCMessageDescriptor *d, void **out,
-            bool *found);
-int brk_put(brk_ctx_t *c, int db, uint64_t id, const ProtobufCMessage *m);
-int brk_raw_get(brk_ctx_t *c, int db, uint64_t id, MDB_val *v, bool *found);
-int brk_raw_put(brk_ctx_t *c, int db, uint64_t id, const void *p, size_t n);
-int brk_raw_del(brk_ctx_t *c, int db, uint64_t id);
+/* The record with this id in db (experts, requests, offers, asgs, audit: its type follows the
+ * database), decoded into tx->arena; NULL when absent (*rc 0) or on a store error (*rc). */
+void *brk_get(kp_tx_t *tx, unsigned db, uint64_t id, int *rc);
+
+/* The same decoded on the heap (free with protobuf_c_message_free_unpacked), for walks that
+ * read more records than an arena holds. */
+void *brk_get_heap(kp_tx_t *tx, unsigned db, uint64_t id, int *rc);
+
+/* In a call: the record, or answers "field '<field>': required" (id 0) or CODE_NOT_FOUND
+ * "<what> <id> not found" (or a store error) and returns NULL. */
+void *brk_load(kp_tx_t *tx, unsigned db, const char *field, const char *what, uint64_t id);
 
 /* Two-part index keys a . b. */
-int brk_idx_put(brk_ctx_t *c, int db, uint64_t a, uint64_t b);
+int brk_idx_put(kp_tx_t *tx, unsigned db, uint64_t a, uint64_t b);
 /* Calls fn(arg, b) for every b under a, ascending, until fn returns non-zero. */
-int brk_idx_each(brk_ctx_t *c, int db, uint64_t a, int (*fn)(void *, uint64_t), void *arg);
+int brk_idx_each(kp_tx_t *tx, unsigned db, uint64_t a, int (*fn)(void *, uint64_t), void *arg);
 /* Calls fn(arg, id, value) for records with id > after, ascending, until fn returns non-zero. */
-int brk_each(brk_ctx_t *c, int db, uint64_t after, int (*fn)(void *, uint64_t, MDB_val *),
+int brk_each(kp_tx_t *tx, unsigned db, uint64_t after, int (*fn)(void *, uint64_t, MDB_val *),
              void *arg);
 
+/* Up to limit records of db with id > after, ascending, in tx->arena; state (requests only):
+ * only those in that state (0: any). */
+int brk_list(kp_tx_t *tx, unsigned db, uint64_t after, size_t limit, int state, void ***v,
+             size_t *n);
+/* The records of rec_db whose ids are under a in index idx_db (at most cap), in tx->arena. */
+int brk_idx_load(kp_tx_t *tx, unsigned idx_db, uint64_t a, unsigned rec_db, size_t cap, void ***v,
+                 size_t *n);
+/* The first cap ids under a in index db. */
+int brk_idx_ids(kp_tx_t *tx, unsigned db, uint64_t a, uint64_t *ids, size_t cap, size_t *n);
+
 /* The deadline schedule. */
-int brk_due_put(brk_ctx_t *c, int64_t due_ms, int kind, uint64_t id);
-int brk_due_del(brk_ctx_t *c, int64_t due_ms, int kind, uint64_t id);
-/* The earliest entry, in txn. */
-int brk_due_first(kp_store_t *st, MDB_txn *txn, int64_t *due_ms, int *kind, uint64_t *id,
-                  bool *found);
+int brk_due_put(kp_tx_t *tx, int64_t due_ms, int kind, uint64_t id);
+int brk_due_del(kp_tx_t *tx, int64_t due_ms, int kind, uint64_t id);
+/* The earliest entry, in a fresh read transaction (outside any turn). */
+int brk_due_next(kp_server_t *srv, int64_t *due_ms, bool *found);
+/* The earliest entry. */
+int brk_due_first(kp_tx_t *tx, int64_t *due_ms, int *kind, uint64_t *id, bool *found);
 
-brk_expert_t *brk_expert_load(brk_ctx_t *c, uint64_t id, int *rc);
-brk_request_t *brk_request_load(brk_ctx_t *c, uint64_t id, int *rc);
-brk_offer_t *brk_offer_load(brk_ctx_t *c, uint64_t id, int *rc);
-brk_asg_t *brk_asg_load(brk_ctx_t *c, uint64_t id, int *rc);
+/* The registry read model: the name of an active organisation (copied into tx->arena). */
+int brk_org_get(kp_tx_t *tx, uint64_t org_id, const char **name, bool *found);
+int brk_org_put(kp_tx_t *tx, uint64_t org_id, const char *name);
+int brk_org_del(kp_tx_t *tx, uint64_t org_id);
 
-/* ---- api.c -------------------------------------------------------------------------------- */
+/* An expert's sensitive detail (copied into tx->arena). */
+int brk_sensitive_get(kp_tx_t *tx, uint64_t expert_id, const char **text, bool *found);
+int brk_sensitive_put(kp_tx_t *tx, uint64_t expert_id, const char *text);
+int brk_sensitive_del(kp_tx_t *tx, uint64_t expert_id);
+
+/* The hash of a request's requester token; *match tells whether hash is the one stored. */
+int brk_token_put(kp_tx_t *tx, uint64_t request_id, const uint8_t hash[32]);
+int brk_token_check(kp_tx_t *tx, uint64_t request_id, const uint8_t hash[32], bool *match);
+
+/* ---- api.c: method table, field rules, settings ------------------------------------------ */
+
+/* The field rules of an expert's profile and of a request (answer the call and return false
+ * on the first broken rule). */
+bool brk_check_expert_input(kp_call_t *call, kp_tx_t *tx, const Kumppani__V1__ExpertInput *p);
+bool brk_check_request_input(kp_call_t *call, kp_tx_t *tx,
+                             const Kumppani__V1__BrokerRequestInput *in);
+
+/* A page of db after `after` (limit 0: 100, at most max; state as brk_list), or answers the
+ * call and returns false. */
+bool brk_page(kp_call_t *call, kp_tx_t *tx, unsigned db, uint64_t after, uint32_t limit,
+              uint32_t max, int state, void ***v, size_t *n);
+
+/* kp_boot_main's hooks (main.c). */
+int brk_configure(void *svc, const kp_config_item_t *items);
+int brk_start(void *svc, kp_server_t *srv, const kp_boot_t *boot, const kp_config_item_t *items);
+void brk_fini(void *svc);
+
+/* ---- handlers (one file per resource) ---------------------------------------------------- */
+
+void brk_expert_register(kp_call_t *call, void *svc);
+void brk_expert_update(kp_call_t *call, void *svc);
+void brk_expert_pause(kp_call_t *call, void *svc);
+void brk_expert_get(kp_call_t *call, void *svc);
+void brk_expert_list(kp_call_t *call, void *svc);
+void brk_sensitive_read(kp_call_t *call, void *svc);
+void brk_audit_list(kp_call_t *call, void *svc);
+void brk_request_file(kp_call_t *call, void *svc);
+void brk_request_get(kp_call_t *call, void *svc);
+void brk_request_list(kp_call_t *call, void *svc);
+void brk_request_cancel(kp_call_t *call, void *svc);
+void brk_request_extend(kp_call_t *call, void *svc);
+void brk_request_explain(kp_call_t *call, void *svc);
+void brk_offer_accept(kp_call_t *call, void *svc);
+void brk_offer_decline(kp_call_t *call, void *svc);
+void brk_asg_cancel(kp_call_t *call, void *svc);
+void brk_asg_complete(kp_call_t *call, void *svc);
+void brk_asg_feedback(kp_call_t *call, void *svc);
+void brk_asg_list(kp_call_t *call, void *svc);
+void brk_asg_export(kp_call_t *call, void *svc);
+void brk_asg_paid(kp_call_t *call, void *svc);
+void brk_expert_erase(kp_call_t *call, void *svc);
+void brk_stats(kp_call_t *call, void *svc);
+
+/* ---- expert.c ------------------------------------------------------------------------------ */
+
+/* Answers with the expert (and its home organisation's name from the read model). */
+void brk_reply_expert(kp_call_t *call, kp_tx_t *tx, brk_expert_t *e);
+
+/* ---- erase.c ------------------------------------------------------------------------------- */
 
 /* Erases an expert: profile emptied, sensitive detail deleted, open offers withdrawn (their
  * requests move on), confirmed assignments cancelled, free texts about them cleared; the
  * assignments stay under the id. Emits ExpertErased. Writes. */
-int brk_expert_erase(brk_ctx_t *c, brk_expert_t *e);
+int brk_expert_erase_write(kp_tx_t *tx, brk_expert_t *e);
 
-/* ---- match.c ------------------------------------------------------------------------------ */
+/* ---- request.c ----------------------------------------------------------------------------- */
 
-/* The candidates for a request: every expert, eligible ones first in rank order. Allocated in
- * c->a. */
-int brk_explain(brk_ctx_t *c, const brk_request_t *rq, Kumppani__V1__ExpertCandidate ***out,
-                size_t *n);
+/* Emits a request event (payload: BrokerRequestReply with the request only, without the
+ * requester's contact person or a private requester's name). */
+int brk_emit_request(kp_tx_t *tx, const char *type, brk_request_t *rq);
 
-/* Brings a request forward: withdraws offers when filled, makes offers to the next
- * candidates while places are open, reports it unfilled when nobody is left. Writes. */
-int brk_fill(brk_ctx_t *c, brk_request_t *rq);
+/* Closes a request in state (FILLED, UNFILLED or CANCELLED): withdraws its open offers,
+ * removes its answer deadline, emits type. Writes. */
+int brk_request_close(kp_tx_t *tx, brk_request_t *rq, Kumppani__V1__RequestState state,
+                      const char *type);
 
-/* Cancels an open request: withdraws its open offers. Writes. */
-int brk_cancel_request(brk_ctx_t *c, brk_request_t *rq);
+/* ---- offer.c ------------------------------------------------------------------------------- */
+
+/* Brings a request forward: closes it filled when enough accepted, makes offers to the next
+ * candidates while places are open, closes it unfilled when nobody is left. Writes. */
+int brk_fill(kp_tx_t *tx, brk_request_t *rq);
 
 /* Ends an open offer (declined, lapsed or withdrawn) and removes its deadlines. Writes. */
-int brk_offer_close(brk_ctx_t *c, brk_offer_t *o, Kumppani__V1__OfferState state, const char *type);
+int brk_offer_close(kp_tx_t *tx, brk_offer_t *o, Kumppani__V1__OfferState state, const char *type);
+
+/* Withdraws every open offer of a request. Writes. */
+int brk_offers_withdraw(kp_tx_t *tx, brk_request_t *rq);
 
 /* When the lapsing-soon reminder of an offer is due. */
 int64_t brk_soon_ms(const brk_offer_t *o);
 
-/* Runs the deadlines due at c->now_ms (at most limit). Writes. */
-int brk_run_due(brk_ctx_t *c, unsigned limit, unsigned *ran);
+/* ---- assignment.c -------------------------------------------------------------------------- */
 
-/* Emits a request event (payload: BrokerRequestReply with the request only). */
-int brk_emit_request(brk_ctx_t *c, const char *type, brk_request_t *rq);
+/* Cancels a confirmed assignment; with reopen its request looks for someone else while there
+ * is time (without: the request itself is being cancelled). Writes. */
+int brk_asg_cancel_write(kp_tx_t *tx, brk_asg_t *a, const char *by, const char *reason,
+                         bool reopen);
 
-/* Requester identity for the no-repeat rule. Allocated in c->a. */
-const char *brk_requester_key(brk_ctx_t *c, const brk_request_t *rq);
+/* ---- match.c ------------------------------------------------------------------------------- */
 
-/* Helsinki local time pieces of a Unix time. */
+/* The most reasons one expert can be ineligible for (brk_ineligible). */
+#define BRK_REASONS_MAX 14
+
+/* What the store says of one expert for one request (match.c gathers it). */
+typedef struct {
+    uint32_t month_n;    /* confirmed or completed assignments starting in the request's month */
+    uint32_t n90;        /* ... confirmed within the last 90 days */
+    bool same_requester; /* one with the same requester within no-repeat-weeks */
+    int offer_state;     /* the expert's offer on this request (0: none) */
+} brk_history_t;
+
+/* The rules on plain values (pure: no store, no clock but the arguments; unit-tested). */
+
+/* Counts one of the expert's assignments into h (only confirmed and completed ones count).
+ * Returns true when it was confirmed within no_repeat_weeks of now_ms for another request:
+ * the caller then compares the requesters and sets h->same_requester. */
+bool brk_history_add(brk_history_t *h, const brk_asg_t *a, int request_month, uint64_t request_id,
+                     int64_t now_ms, unsigned no_repeat_weeks);
+
+/* The reasons the expert is not eligible for the request, in the order of the rules (see
+ * match.c), into why; returns how many (0: eligible). The strings are static. */
+size_t brk_ineligible(const brk_expert_t *e, const Kumppani__V1__BrokerRequestInput *in,
+                      const brk_history_t *h, const char *why[BRK_REASONS_MAX]);
+
+/* Sorts candidates into the fair order (eligible first, then the ranking keys of match.c;
+ * ineligible ones by id) and numbers the eligible 1.. in rank (others 0). */
+void brk_rank(Kumppani__V1__ExpertCandidate **v, size_t n);
+
+/* The requester's identity for the no-repeat rule: "org:<id>", else "who:" and the contact
+ * e-mail (or the requester's name) in lower case. */
+void brk_requester_key_fmt(const Kumppani__V1__BrokerRequestInput *in, char *buf, size_t len);
+
+/* The candidates for a request: every expert, eligible ones first in rank order. Allocated in
+ * tx->arena. */
+int brk_explain(kp_tx_t *tx, const brk_request_t *rq, Kumppani__V1__ExpertCandidate ***out,
+                size_t *n);
+
+/* Requester identity for the no-repeat rule. Allocated in tx->arena. */
+const char *brk_requester_key(kp_tx_t *tx, const brk_request_t *rq);
+
+/* Helsinki local time pieces of a Unix time (any may be NULL). */
 void brk_local(int64_t unix_s, int *weekday1, int *minute, char date[11], int *year_month);
+
+/* ---- timer.c ------------------------------------------------------------------------------- */
+
+/* Registers the timer's server part (turn_done, stop, clock_moved) and arms it. */
+int brk_timer_start(brk_svc_t *svc, kp_server_t *srv);
+
+/* Runs the deadlines due at tx->now_ms (at most limit). Writes. */
+int brk_run_due(kp_tx_t *tx, unsigned limit, unsigned *ran);
+
+/* ---- consume.c ----------------------------------------------------------------------------- */
+
+/* Follows the registry's log when registry-api and registry-pub are set (sets
+ * svc->registry_model). */
+int brk_consume_start(brk_svc_t *svc, kp_server_t *srv, const kp_boot_t *boot,
+                      const kp_config_item_t *items);
 
 #endif

@@ -1,4 +1,4 @@
-/*  expert-broker/match.c: eligibility, fair ranking, offers in waves and the deadlines.
+/*  expert-broker/match.c: eligibility and fair ranking of the experts for a request.
  *
  *  Eligibility of an expert for a request (each failed rule is a reason in the explanation):
  *      consent       the expert consented to being brokered
@@ -17,11 +17,12 @@
  *      2. the longest wait since the last assignment first (never assigned: first of all);
  *      3. fewer assignments in the last 90 days first;
  *      4. the lower expert id (registered earlier) first.
- *  Everything is computed from the store on each call: no state in memory. */
+ *  Everything is computed from the store on each call: no state in memory. The offers made
+ *  from this order are in offer.c. */
 #include "broker.h"
 #include "kp_err.h"
-#include "kp_log.h"
 #include "kp_text.h"
+#include "kp_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,17 +30,15 @@
 #include <time.h>
 
 #define DAY_MS (24LL * 3600 * 1000)
-#define C(x) KUMPPANI__V1__CODE__CODE_##x
 #define OS(x) KUMPPANI__V1__OFFER_STATE__OFFER_STATE_##x
-#define RS(x) KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_##x
 #define AS(x) KUMPPANI__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_##x
 
 void
 brk_local(int64_t unix_s, int *weekday1, int *minute, char date[11], int *year_month)
 {
-    time_t t = (time_t)unix_s;
     struct tm tm;
-    localtime_r(&t, &tm);
+    if (kp_time_local(unix_s, &tm) != 0)
+        memset(&tm, 0, sizeof tm); /* out of range: never a real start */
     if (weekday1)
         *weekday1 = tm.tm_wday == 0 ? 7 : tm.tm_wday;
     if (minute)
@@ -51,47 +50,133 @@ brk_local(int64_t unix_s, int *weekday1, int *minute, char date[11], int *year_m
 }
 
 const char *
-brk_requester_key(brk_ctx_t *c, const brk_request_t *rq)
+brk_requester_key(kp_tx_t *tx, const brk_request_t *rq)
 {
-    char *k = kp_arena_alloc(c->a, 320);
+    char *k = kp_arena_alloc(tx->arena, 320);
     if (!k)
         return "";
-    const Kumppani__V1__BrokerRequestInput *in = rq->input;
-    if (in->requester_org_id)
-        snprintf(k, 320, "org:%llu", (unsigned long long)in->requester_org_id);
-    else {
-        char low[300];
-        kp_text_ascii_lower(low, sizeof low,
-                            in->contact_email[0] ? in->contact_email : in->requester_name);
-        snprintf(k, 320, "who:%s", low);
-    }
+    brk_requester_key_fmt(rq->input, k, 320);
     return k;
 }
 
-/* The request as the log carries it: without the requester's contact person, and without the
- * requester's name when the requester is a private person (the log is replayed to every
- * service and reader key; the record itself is asked with broker.request.get). */
-int
-brk_emit_request(brk_ctx_t *c, const char *type, brk_request_t *rq)
+/* ---- the rules, on plain values ------------------------------------------------------------ */
+
+void
+brk_requester_key_fmt(const Kumppani__V1__BrokerRequestInput *in, char *buf, size_t len)
 {
-    Kumppani__V1__BrokerRequestReply r = KUMPPANI__V1__BROKER_REQUEST_REPLY__INIT;
-    brk_request_t pub = *rq;
-    Kumppani__V1__BrokerRequestInput in;
-    if (rq->input) {
-        in = *rq->input;
-        in.contact_name = in.contact_email = in.contact_phone = (char *)"";
-        if (in.requester_kind == KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON)
-            in.requester_name = (char *)"";
-        pub.input = &in;
+    if (in->requester_org_id) {
+        snprintf(buf, len, "org:%llu", (unsigned long long)in->requester_org_id);
+        return;
     }
-    r.request = &pub;
-    return brk_emit(c, type, &r.base);
+    char low[300];
+    kp_text_ascii_lower(low, sizeof low,
+                        in->contact_email[0] ? in->contact_email : in->requester_name);
+    snprintf(buf, len, "who:%s", low);
 }
 
-/* ---- explain ------------------------------------------------------------------------------- */
+bool
+brk_history_add(brk_history_t *h, const brk_asg_t *a, int request_month, uint64_t request_id,
+                int64_t now_ms, unsigned no_repeat_weeks)
+{
+    if (a->state != AS(CONFIRMED) && a->state != AS(COMPLETED))
+        return false;
+    int ym;
+    brk_local(a->start_unix, NULL, NULL, NULL, &ym);
+    if (ym == request_month)
+        h->month_n++;
+    if (a->confirmed_ms >= now_ms - 90 * DAY_MS)
+        h->n90++;
+    return a->confirmed_ms >= now_ms - (int64_t)no_repeat_weeks * 7 * DAY_MS &&
+           a->request_id != request_id;
+}
+
+static bool
+s_has(char **v, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i], s) == 0)
+            return true;
+    return false;
+}
+
+size_t
+brk_ineligible(const brk_expert_t *e, const Kumppani__V1__BrokerRequestInput *in,
+               const brk_history_t *h, const char *why[BRK_REASONS_MAX])
+{
+    const Kumppani__V1__ExpertInput *p = e->profile;
+    size_t wn = 0;
+    if (e->erased)
+        why[wn++] = "erased";
+    else if (!p->consent)
+        why[wn++] = "consent";
+    if (e->paused)
+        why[wn++] = "paused";
+    bool exp_ok = false;
+    for (size_t i = 0; i < in->n_expertise && !exp_ok; i++)
+        exp_ok = s_has(p->expertise, p->n_expertise, in->expertise[i]);
+    if (!exp_ok)
+        why[wn++] = "expertise";
+    if (!s_has(p->languages, p->n_languages, in->language))
+        why[wn++] = "language";
+    bool in_area =
+        in->municipality[0] && s_has(p->municipalities, p->n_municipalities, in->municipality);
+    if (!in_area && !(in->remote && p->remote_ok))
+        why[wn++] = "area";
+    int wd, minute;
+    char date[11];
+    brk_local(in->start_unix, &wd, &minute, date, NULL);
+    if (p->n_availability && !in->ongoing) {
+        bool fits = false;
+        int end = minute + (int)in->duration_min;
+        for (size_t i = 0; i < p->n_availability && !fits; i++) {
+            const Kumppani__V1__WeeklySlot *s = p->availability[i];
+            fits =
+                (int)s->weekday == wd && (int)s->from_minute <= minute && end <= (int)s->to_minute;
+        }
+        if (!fits)
+            why[wn++] = "availability";
+    }
+    if (!in->ongoing && s_has(p->blocked_dates, p->n_blocked_dates, date))
+        why[wn++] = "blocked-date";
+    if (p->monthly_cap && h->month_n >= p->monthly_cap)
+        why[wn++] = "monthly-cap";
+    if (h->offer_state)
+        why[wn++] = h->offer_state == OS(ACCEPTED) ? "already-assigned" : "already-offered";
+    return wn;
+}
+
+static int
+s_rank_cmp(const void *pa, const void *pb)
+{
+    const Kumppani__V1__ExpertCandidate *a = *(Kumppani__V1__ExpertCandidate *const *)pa;
+    const Kumppani__V1__ExpertCandidate *b = *(Kumppani__V1__ExpertCandidate *const *)pb;
+    if (a->eligible != b->eligible)
+        return a->eligible ? -1 : 1;
+    if (!a->eligible)
+        return a->expert_id < b->expert_id ? -1 : a->expert_id > b->expert_id;
+    if (a->recent_same_requester != b->recent_same_requester)
+        return a->recent_same_requester ? 1 : -1;
+    if (a->last_assigned_ms != b->last_assigned_ms)
+        return a->last_assigned_ms < b->last_assigned_ms ? -1 : 1;
+    if (a->assignments_90d != b->assignments_90d)
+        return a->assignments_90d < b->assignments_90d ? -1 : 1;
+    return a->expert_id < b->expert_id ? -1 : a->expert_id > b->expert_id;
+}
+
+void
+brk_rank(Kumppani__V1__ExpertCandidate **v, size_t n)
+{
+    if (n)
+        qsort(v, n, sizeof *v, s_rank_cmp);
+    uint32_t r = 0;
+    for (size_t i = 0; i < n; i++)
+        v[i]->rank = v[i]->eligible ? ++r : 0;
+}
+
+/* ---- explain: gathering the facts from the store ------------------------------------------- */
 
 typedef struct {
-    brk_ctx_t *c;
+    kp_tx_t *tx;
     const brk_request_t *rq;
     const char *rkey;
     int month;
@@ -100,9 +185,7 @@ typedef struct {
     size_t offered_n, offered_cap;
     Kumppani__V1__ExpertCandidate **v;
     size_t n, cap;
-    /* per expert, while scanning its assignments */
-    uint32_t month_n, n90;
-    bool same_requester;
+    brk_history_t h; /* per expert, while scanning its assignments */
     int rc;
 } explain_t;
 
@@ -110,15 +193,15 @@ static int
 s_offer_seen(void *arg, uint64_t offer_id)
 {
     explain_t *x = arg;
-    brk_offer_t *o = brk_offer_load(x->c, offer_id, &x->rc);
+    brk_offer_t *o = brk_get(x->tx, BRK_DB_OFFERS, offer_id, &x->rc);
     if (x->rc)
         return 1;
     if (!o)
         return 0;
     if (x->offered_n == x->offered_cap) {
         size_t nc = x->offered_cap ? x->offered_cap * 2 : 64;
-        uint64_t *nv = kp_arena_alloc(x->c->a, nc * sizeof *nv);
-        int *ns = kp_arena_alloc(x->c->a, nc * sizeof *ns);
+        uint64_t *nv = kp_arena_alloc(x->tx->arena, nc * sizeof *nv);
+        int *ns = kp_arena_alloc(x->tx->arena, nc * sizeof *ns);
         if (!nv || !ns) {
             x->rc = KP_ENOMEM;
             return 1;
@@ -140,118 +223,62 @@ static int
 s_asg_seen(void *arg, uint64_t asg_id)
 {
     explain_t *x = arg;
-    brk_asg_t *a = brk_asg_load(x->c, asg_id, &x->rc);
+    brk_asg_t *a = brk_get(x->tx, BRK_DB_ASGS, asg_id, &x->rc);
     if (x->rc)
         return 1;
-    if (!a || (a->state != AS(CONFIRMED) && a->state != AS(COMPLETED)))
+    if (!a || !brk_history_add(&x->h, a, x->month, x->rq->id, x->tx->now_ms,
+                               brk_svc(x->tx)->no_repeat_weeks))
         return 0;
-    int ym;
-    brk_local(a->start_unix, NULL, NULL, NULL, &ym);
-    if (ym == x->month)
-        x->month_n++;
-    if (a->confirmed_ms >= x->c->now_ms - 90 * DAY_MS)
-        x->n90++;
-    if (a->confirmed_ms >= x->c->now_ms - (int64_t)x->c->svc->no_repeat_weeks * 7 * DAY_MS &&
-        a->request_id != x->rq->id) {
-        brk_request_t *other = brk_request_load(x->c, a->request_id, &x->rc);
-        if (x->rc)
-            return 1;
-        if (other && strcmp(brk_requester_key(x->c, other), x->rkey) == 0)
-            x->same_requester = true;
-    }
+    brk_request_t *other = brk_get(x->tx, BRK_DB_REQUESTS, a->request_id, &x->rc);
+    if (x->rc)
+        return 1;
+    if (other && strcmp(brk_requester_key(x->tx, other), x->rkey) == 0)
+        x->h.same_requester = true;
     return 0;
-}
-
-static bool
-s_has(char **v, size_t n, const char *s)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(v[i], s) == 0)
-            return true;
-    return false;
 }
 
 static int
 s_expert_seen(void *arg, uint64_t id, MDB_val *val)
 {
     explain_t *x = arg;
-    brk_ctx_t *c = x->c;
-    const Kumppani__V1__BrokerRequestInput *in = x->rq->input;
+    kp_tx_t *tx = x->tx;
+    (void)id;
     brk_expert_t *e = (void *)protobuf_c_message_unpack(
-        &kumppani__v1__expert__descriptor, kp_arena_pbc(c->a), val->mv_size, val->mv_data);
+        &kumppani__v1__expert__descriptor, kp_arena_pbc(tx->arena), val->mv_size, val->mv_data);
     if (!e || !e->profile) {
         x->rc = KP_ECORRUPT;
         return 1;
     }
-    (void)id;
-    const Kumppani__V1__ExpertInput *p = e->profile;
-    Kumppani__V1__ExpertCandidate *cd = kp_arena_alloc(c->a, sizeof *cd);
-    char **why = kp_arena_alloc(c->a, 14 * sizeof *why);
+    Kumppani__V1__ExpertCandidate *cd = kp_arena_alloc(tx->arena, sizeof *cd);
+    const char **why = kp_arena_alloc(tx->arena, BRK_REASONS_MAX * sizeof *why);
     if (!cd || !why) {
         x->rc = KP_ENOMEM;
         return 1;
     }
     kumppani__v1__expert_candidate__init(cd);
-    size_t wn = 0;
-    cd->expert_id = e->id;
-    cd->last_assigned_ms = e->last_assigned_ms;
-    if (e->erased)
-        why[wn++] = "erased";
-    else if (!p->consent)
-        why[wn++] = "consent";
-    if (e->paused)
-        why[wn++] = "paused";
-    bool exp_ok = false;
-    for (size_t i = 0; i < in->n_expertise && !exp_ok; i++)
-        exp_ok = s_has(p->expertise, p->n_expertise, in->expertise[i]);
-    if (!exp_ok)
-        why[wn++] = "expertise";
-    if (!s_has(p->languages, p->n_languages, in->language))
-        why[wn++] = "language";
-    bool in_area =
-        in->municipality[0] && s_has(p->municipalities, p->n_municipalities, in->municipality);
-    if (!in_area && !(in->remote && p->remote_ok))
-        why[wn++] = "area";
-    int wd, minute, ym;
-    char date[11];
-    brk_local(in->start_unix, &wd, &minute, date, &ym);
-    if (p->n_availability && !in->ongoing) {
-        bool fits = false;
-        int end = minute + (int)in->duration_min;
-        for (size_t i = 0; i < p->n_availability && !fits; i++) {
-            const Kumppani__V1__WeeklySlot *s = p->availability[i];
-            fits =
-                (int)s->weekday == wd && (int)s->from_minute <= minute && end <= (int)s->to_minute;
-        }
-        if (!fits)
-            why[wn++] = "availability";
-    }
-    if (!in->ongoing && s_has(p->blocked_dates, p->n_blocked_dates, date))
-        why[wn++] = "blocked-date";
-    x->month = ym;
-    x->month_n = x->n90 = 0;
-    x->same_requester = false;
-    int rc = brk_idx_each(c, BRK_DB_EXP_ASGS, e->id, s_asg_seen, x);
+    memset(&x->h, 0, sizeof x->h);
+    int rc = brk_idx_each(tx, BRK_DB_EXP_ASGS, e->id, s_asg_seen, x);
     if (rc || x->rc) {
         x->rc = rc ? rc : x->rc;
         return 1;
     }
-    if (p->monthly_cap && x->month_n >= p->monthly_cap)
-        why[wn++] = "monthly-cap";
     for (size_t i = 0; i < x->offered_n; i++)
         if (x->offered[i] == e->id) {
-            cd->offer_state = x->offer_state[i];
-            why[wn++] = x->offer_state[i] == OS(ACCEPTED) ? "already-assigned" : "already-offered";
+            x->h.offer_state = x->offer_state[i];
             break;
         }
-    cd->assignments_90d = x->n90;
-    cd->recent_same_requester = x->same_requester;
+    size_t wn = brk_ineligible(e, x->rq->input, &x->h, why);
+    cd->expert_id = e->id;
+    cd->last_assigned_ms = e->last_assigned_ms;
+    cd->offer_state = x->h.offer_state;
+    cd->assignments_90d = x->h.n90;
+    cd->recent_same_requester = x->h.same_requester;
     cd->eligible = wn == 0;
-    cd->reasons = why;
+    cd->reasons = (char **)why;
     cd->n_reasons = wn;
     if (x->n == x->cap) {
         size_t nc = x->cap ? x->cap * 2 : 64;
-        Kumppani__V1__ExpertCandidate **nv = kp_arena_alloc(c->a, nc * sizeof *nv);
+        Kumppani__V1__ExpertCandidate **nv = kp_arena_alloc(tx->arena, nc * sizeof *nv);
         if (!nv) {
             x->rc = KP_ENOMEM;
             return 1;
@@ -265,247 +292,19 @@ s_expert_seen(void *arg, uint64_t id, MDB_val *val)
     return 0;
 }
 
-static int
-s_rank_cmp(const void *pa, const void *pb)
-{
-    const Kumppani__V1__ExpertCandidate *a = *(Kumppani__V1__ExpertCandidate *const *)pa;
-    const Kumppani__V1__ExpertCandidate *b = *(Kumppani__V1__ExpertCandidate *const *)pb;
-    if (a->eligible != b->eligible)
-        return a->eligible ? -1 : 1;
-    if (!a->eligible)
-        return a->expert_id < b->expert_id ? -1 : 1;
-    if (a->recent_same_requester != b->recent_same_requester)
-        return a->recent_same_requester ? 1 : -1;
-    if (a->last_assigned_ms != b->last_assigned_ms)
-        return a->last_assigned_ms < b->last_assigned_ms ? -1 : 1;
-    if (a->assignments_90d != b->assignments_90d)
-        return a->assignments_90d < b->assignments_90d ? -1 : 1;
-    return a->expert_id < b->expert_id ? -1 : a->expert_id > b->expert_id;
-}
-
 int
-brk_explain(brk_ctx_t *c, const brk_request_t *rq, Kumppani__V1__ExpertCandidate ***out, size_t *n)
+brk_explain(kp_tx_t *tx, const brk_request_t *rq, Kumppani__V1__ExpertCandidate ***out, size_t *n)
 {
-    explain_t x = {.c = c, .rq = rq};
-    x.rkey = brk_requester_key(c, rq);
-    int rc = brk_idx_each(c, BRK_DB_REQ_OFFERS, rq->id, s_offer_seen, &x);
+    explain_t x = {.tx = tx, .rq = rq};
+    x.rkey = brk_requester_key(tx, rq);
+    brk_local(rq->input->start_unix, NULL, NULL, NULL, &x.month);
+    int rc = brk_idx_each(tx, BRK_DB_REQ_OFFERS, rq->id, s_offer_seen, &x);
     if (!rc && !x.rc)
-        rc = brk_each(c, BRK_DB_EXPERTS, 0, s_expert_seen, &x);
+        rc = brk_each(tx, BRK_DB_EXPERTS, 0, s_expert_seen, &x);
     if (rc || x.rc)
         return rc ? rc : x.rc;
-    if (x.n)
-        qsort(x.v, x.n, sizeof *x.v, s_rank_cmp);
-    uint32_t r = 0;
-    for (size_t i = 0; i < x.n; i++)
-        if (x.v[i]->eligible)
-            x.v[i]->rank = ++r;
+    brk_rank(x.v, x.n);
     *out = x.v;
     *n = x.n;
-    return 0;
-}
-
-/* ---- offers -------------------------------------------------------------------------------- */
-
-int64_t
-brk_soon_ms(const brk_offer_t *o)
-{
-    int64_t ttl = o->deadline_ms - o->made_ms, lead = ttl / 4;
-    if (lead > 6 * 3600 * 1000LL)
-        lead = 6 * 3600 * 1000LL;
-    return o->deadline_ms - lead;
-}
-
-int
-brk_offer_close(brk_ctx_t *c, brk_offer_t *o, Kumppani__V1__OfferState state, const char *type)
-{
-    o->state = state;
-    o->answered_ms = c->now_ms;
-    int rc;
-    if ((rc = brk_due_del(c, brk_soon_ms(o), BRK_DUE_SOON, o->id)) ||
-        (rc = brk_due_del(c, o->deadline_ms, BRK_DUE_LAPSE, o->id)) ||
-        (rc = brk_put(c, BRK_DB_OFFERS, o->id, &o->base)) || (rc = brk_emit(c, type, &o->base)))
-        return rc;
-    kp_log_info("offer.closed", "offer=%llu request=%llu state=%d", (unsigned long long)o->id,
-                (unsigned long long)o->request_id, (int)state);
-    return 0;
-}
-
-typedef struct {
-    brk_ctx_t *c;
-    brk_offer_t **open;
-    size_t open_n;
-    int rc;
-} open_acc_t;
-
-static int
-s_open_offer(void *arg, uint64_t id)
-{
-    open_acc_t *acc = arg;
-    brk_offer_t *o = brk_offer_load(acc->c, id, &acc->rc);
-    if (acc->rc)
-        return 1;
-    if (o && o->state == OS(OPEN) && acc->open_n < 256)
-        acc->open[acc->open_n++] = o;
-    return 0;
-}
-
-static int
-s_make_offer(brk_ctx_t *c, brk_request_t *rq, uint64_t expert_id, uint32_t rank)
-{
-    brk_offer_t o = KUMPPANI__V1__OFFER__INIT;
-    int rc = kp_store_next_id(c->st, brk_wtxn(c), "offer", &o.id);
-    if (rc)
-        return rc;
-    const Kumppani__V1__BrokerRequestInput *in = rq->input;
-    o.request_id = rq->id;
-    o.expert_id = expert_id;
-    o.state = OS(OPEN);
-    o.wave = rq->wave;
-    o.rank = rank;
-    o.made_ms = c->now_ms;
-    int64_t ttl = (int64_t)(in->offer_hours ? in->offer_hours : 48) * 3600 * 1000;
-    o.deadline_ms = c->now_ms + ttl;
-    if (o.deadline_ms > in->answer_deadline_unix * 1000)
-        o.deadline_ms = in->answer_deadline_unix * 1000;
-    o.reason = "";
-    if ((rc = brk_put(c, BRK_DB_OFFERS, o.id, &o.base)) ||
-        (rc = brk_idx_put(c, BRK_DB_REQ_OFFERS, rq->id, o.id)) ||
-        (rc = brk_due_put(c, brk_soon_ms(&o), BRK_DUE_SOON, o.id)) ||
-        (rc = brk_due_put(c, o.deadline_ms, BRK_DUE_LAPSE, o.id)) ||
-        (rc = brk_emit(c, "OfferMade", &o.base)))
-        return rc;
-    kp_log_info("offer.made", "offer=%llu request=%llu expert=%llu wave=%u rank=%u",
-                (unsigned long long)o.id, (unsigned long long)rq->id, (unsigned long long)expert_id,
-                o.wave, rank);
-    return 0;
-}
-
-static int
-s_withdraw_all(brk_ctx_t *c, brk_request_t *rq)
-{
-    open_acc_t acc = {c, kp_arena_alloc(c->a, 256 * sizeof(brk_offer_t *)), 0, 0};
-    if (!acc.open)
-        return KP_ENOMEM;
-    int rc = brk_idx_each(c, BRK_DB_REQ_OFFERS, rq->id, s_open_offer, &acc);
-    if (rc || acc.rc)
-        return rc ? rc : acc.rc;
-    for (size_t i = 0; i < acc.open_n; i++)
-        if ((rc = brk_offer_close(c, acc.open[i], OS(WITHDRAWN), "OfferWithdrawn")))
-            return rc;
-    return 0;
-}
-
-static int
-s_close_request(brk_ctx_t *c, brk_request_t *rq, Kumppani__V1__RequestState state, const char *type)
-{
-    int rc;
-    if ((rc = s_withdraw_all(c, rq)))
-        return rc;
-    rq->state = state;
-    if (state == RS(FILLED))
-        rq->filled_ms = c->now_ms;
-    else
-        rq->closed_ms = c->now_ms;
-    if ((rc = brk_due_del(c, rq->input->answer_deadline_unix * 1000, BRK_DUE_ANSWER, rq->id)) ||
-        (rc = brk_put(c, BRK_DB_REQUESTS, rq->id, &rq->base)) ||
-        (rc = brk_emit_request(c, type, rq)))
-        return rc;
-    kp_log_info("request.closed", "request=%llu state=%d accepted=%u", (unsigned long long)rq->id,
-                (int)state, rq->accepted_n);
-    return 0;
-}
-
-int
-brk_cancel_request(brk_ctx_t *c, brk_request_t *rq)
-{
-    return s_close_request(c, rq, RS(CANCELLED), "RequestCancelled");
-}
-
-int
-brk_fill(brk_ctx_t *c, brk_request_t *rq)
-{
-    if (rq->state != RS(OPEN))
-        return 0;
-    const Kumppani__V1__BrokerRequestInput *in = rq->input;
-    if (rq->accepted_n >= in->experts_needed)
-        return s_close_request(c, rq, RS(FILLED), "RequestFilled");
-    open_acc_t acc = {c, kp_arena_alloc(c->a, 256 * sizeof(brk_offer_t *)), 0, 0};
-    if (!acc.open)
-        return KP_ENOMEM;
-    int rc = brk_idx_each(c, BRK_DB_REQ_OFFERS, rq->id, s_open_offer, &acc);
-    if (rc || acc.rc)
-        return rc ? rc : acc.rc;
-    uint32_t wave = in->wave_size ? in->wave_size : in->experts_needed;
-    int64_t slots = (int64_t)wave - rq->accepted_n - (int64_t)acc.open_n;
-    size_t made = 0;
-    if (slots > 0 && c->now_ms < in->answer_deadline_unix * 1000) {
-        Kumppani__V1__ExpertCandidate **v;
-        size_t n;
-        if ((rc = brk_explain(c, rq, &v, &n)))
-            return rc;
-        for (size_t i = 0; i < n && (int64_t)made < slots && v[i]->eligible; i++) {
-            if (made == 0)
-                rq->wave++;
-            if ((rc = s_make_offer(c, rq, v[i]->expert_id, v[i]->rank)))
-                return rc;
-            made++;
-        }
-    }
-    if (made == 0 && acc.open_n == 0)
-        return s_close_request(c, rq, RS(UNFILLED), "RequestUnfilled");
-    return made ? brk_put(c, BRK_DB_REQUESTS, rq->id, &rq->base) : 0;
-}
-
-/* ---- deadlines ----------------------------------------------------------------------------- */
-
-static int
-s_run_one(brk_ctx_t *c, int kind, uint64_t id)
-{
-    int rc = 0;
-    if (kind == BRK_DUE_ANSWER) {
-        brk_request_t *rq = brk_request_load(c, id, &rc);
-        if (rc || !rq || rq->state != RS(OPEN))
-            return rc;
-        return s_close_request(c, rq, RS(UNFILLED), "RequestUnfilled");
-    }
-    brk_offer_t *o = brk_offer_load(c, id, &rc);
-    if (rc || !o || o->state != OS(OPEN))
-        return rc;
-    if (kind == BRK_DUE_SOON) {
-        if (o->lapsing_soon_sent)
-            return 0;
-        o->lapsing_soon_sent = true;
-        if ((rc = brk_put(c, BRK_DB_OFFERS, o->id, &o->base)) ||
-            (rc = brk_emit(c, "OfferLapsingSoon", &o->base)))
-            return rc;
-        kp_log_info("offer.lapsing_soon", "offer=%llu", (unsigned long long)o->id);
-        return 0;
-    }
-    if ((rc = brk_offer_close(c, o, OS(LAPSED), "OfferLapsed")))
-        return rc;
-    brk_request_t *rq = brk_request_load(c, o->request_id, &rc);
-    if (rc || !rq)
-        return rc;
-    return brk_fill(c, rq);
-}
-
-int
-brk_run_due(brk_ctx_t *c, unsigned limit, unsigned *ran)
-{
-    *ran = 0;
-    while (*ran < limit) {
-        int64_t due;
-        int kind;
-        uint64_t id;
-        bool found;
-        int rc = brk_due_first(c->st, c->txn, &due, &kind, &id, &found);
-        if (rc)
-            return rc;
-        if (!found || due > c->now_ms)
-            return 0;
-        if ((rc = brk_due_del(c, due, kind, id)) || (rc = s_run_one(c, kind, id)))
-            return rc;
-        (*ran)++;
-    }
     return 0;
 }

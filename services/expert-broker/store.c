@@ -1,56 +1,42 @@
-/*  expert-broker/store.c: records, indexes and the deadline schedule in LMDB.
+/*  expert-broker/store.c: the broker's key layouts, index walks and deadline schedule, and
+ *  the only file of the service that touches LMDB (through the kp_tx record layer).
  *
- *  Records are protobuf messages keyed by their id (u64 big-endian); indexes are 16-byte keys
- *  a . b with empty values; the deadline schedule is keyed due_ms . kind . id (17 bytes) so
- *  that the first key is always the next deadline. Values read are decoded into the context's
- *  arena and live as long as it; nothing is cached in memory. */
+ *  Records are protobuf messages keyed by their id (u64 big-endian, kp_rec_*_id); indexes are
+ *  16-byte keys a . b with empty values; the deadline schedule is keyed due_ms . kind . id
+ *  (17 bytes) so that the first key is always the next deadline. Records read are decoded into
+ *  the unit's arena and live as long as it; nothing is cached in memory. Store errors are
+ *  mapped and logged once by kp_tx; callers pass the code on. */
 #include "broker.h"
 #include "kp_err.h"
 #include "kp_wire.h"
 
-#include <stdio.h>
+#include <assert.h>
+#include <lmdb.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define C(x) KUMPPANI__V1__CODE__CODE_##x
 
 const char *const brk_db_names[BRK_DB_N] = {
     "experts", "sensitive", "requests", "tokens", "offers", "req_offers",
     "asgs",    "exp_asgs",  "req_asgs", "due",    "audit",  "orgs",
 };
 
-int64_t
-brk_clock(const brk_svc_t *svc, int64_t real_ms)
-{
-    if (!svc->clock_file)
-        return real_ms;
-    FILE *f = fopen(svc->clock_file, "r");
-    if (!f)
-        return real_ms;
-    char buf[64] = {0};
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *end;
-    long long off = strtoll(buf, &end, 10);
-    return real_ms + off;
-}
-
-static int
-s_mdb(int rc)
-{
-    return rc == 0 ? 0 : rc == MDB_MAP_FULL ? KP_EFULL : KP_ESTORE;
-}
-
-MDB_txn *
-brk_wtxn(brk_ctx_t *c)
-{
-    return c->call ? kp_call_wtxn(c->call) : c->txn;
-}
+/* The record type of each database keyed by id (NULL: not a record database). */
+static const ProtobufCMessageDescriptor *const s_types[BRK_DB_N] = {
+    [BRK_DB_EXPERTS] = &kumppani__v1__expert__descriptor,
+    [BRK_DB_REQUESTS] = &kumppani__v1__broker_request__descriptor,
+    [BRK_DB_OFFERS] = &kumppani__v1__offer__descriptor,
+    [BRK_DB_ASGS] = &kumppani__v1__assignment__descriptor,
+    [BRK_DB_AUDIT] = &kumppani__v1__broker_audit_entry__descriptor,
+};
 
 /* Events leave out free text (decline and cancel reasons, feedback comments, a request's
  * description): it may say anything about a person (an illness behind a cancellation), and the
  * log is kept for ever and replayed to other services. The records keep it; erasure clears it. */
 int
-brk_emit(brk_ctx_t *c, const char *type, const ProtobufCMessage *m)
+brk_emit(kp_tx_t *tx, const char *type, const ProtobufCMessage *m)
 {
     Kumppani__V1__Offer o;
     Kumppani__V1__Assignment a;
@@ -88,112 +74,199 @@ brk_emit(brk_ctx_t *c, const char *type, const ProtobufCMessage *m)
         rr.request = &rq;
         m = &rr.base;
     }
-    return c->call ? kp_call_emit(c->call, type, m) : kp_server_emit(c->svc->srv, c->txn, type, m);
+    return kp_tx_emit(tx, type, m);
 }
 
-int
-brk_raw_get(brk_ctx_t *c, int db, uint64_t id, MDB_val *v, bool *found)
+void *
+brk_get(kp_tx_t *tx, unsigned db, uint64_t id, int *rc)
 {
+    assert(db < BRK_DB_N && s_types[db]);
+    void *out = NULL;
+    bool found = false;
+    *rc = kp_rec_get_id(tx, db, id, s_types[db], &out, &found);
+    return *rc == 0 && found ? out : NULL;
+}
+
+void *
+brk_load(kp_tx_t *tx, unsigned db, const char *field, const char *what, uint64_t id)
+{
+    if (!id) {
+        kp_call_fail(tx->call, C(INVALID), "field '%s': required", field);
+        return NULL;
+    }
+    int rc;
+    void *m = brk_get(tx, db, id, &rc);
+    if (rc)
+        kp_call_fail_err(tx->call, rc);
+    else if (!m)
+        kp_call_fail(tx->call, C(NOT_FOUND), "%s %llu not found", what, (unsigned long long)id);
+    return m;
+}
+
+void *
+brk_get_heap(kp_tx_t *tx, unsigned db, uint64_t id, int *rc)
+{
+    assert(db < BRK_DB_N && s_types[db]);
     uint8_t k[8];
     kp_be64_put(k, id);
-    MDB_val key = {8, k};
-    int rc = mdb_get(c->txn, kp_store_dbi(c->st, (unsigned)db), &key, v);
-    *found = rc == 0;
-    return rc == MDB_NOTFOUND ? 0 : s_mdb(rc);
-}
-
-int
-brk_raw_put(brk_ctx_t *c, int db, uint64_t id, const void *p, size_t n)
-{
-    uint8_t k[8];
-    kp_be64_put(k, id);
-    MDB_val key = {8, k}, val = {n, (void *)p};
-    return s_mdb(mdb_put(brk_wtxn(c), kp_store_dbi(c->st, (unsigned)db), &key, &val, 0));
-}
-
-int
-brk_raw_del(brk_ctx_t *c, int db, uint64_t id)
-{
-    uint8_t k[8];
-    kp_be64_put(k, id);
-    MDB_val key = {8, k};
-    int rc = mdb_del(brk_wtxn(c), kp_store_dbi(c->st, (unsigned)db), &key, NULL);
-    return rc == MDB_NOTFOUND ? 0 : s_mdb(rc);
-}
-
-int
-brk_get(brk_ctx_t *c, int db, uint64_t id, const ProtobufCMessageDescriptor *d, void **out,
-        bool *found)
-{
     MDB_val v;
-    int rc = brk_raw_get(c, db, id, &v, found);
-    if (rc || !*found)
-        return rc;
-    *out = protobuf_c_message_unpack(d, kp_arena_pbc(c->a), v.mv_size, v.mv_data);
-    return *out ? 0 : KP_ECORRUPT;
+    bool found = false;
+    *rc = kp_raw_get(tx, db, k, sizeof k, &v, &found);
+    if (*rc || !found)
+        return NULL;
+    void *m = protobuf_c_message_unpack(s_types[db], NULL, v.mv_size, v.mv_data);
+    if (!m)
+        *rc = KP_ECORRUPT;
+    return m;
 }
 
 int
-brk_put(brk_ctx_t *c, int db, uint64_t id, const ProtobufCMessage *m)
-{
-    uint8_t *p;
-    size_t n;
-    if (kp_wire_pack(c->a, m, &p, &n))
-        return KP_ENOMEM;
-    return brk_raw_put(c, db, id, p, n);
-}
-
-int
-brk_idx_put(brk_ctx_t *c, int db, uint64_t a, uint64_t b)
+brk_idx_put(kp_tx_t *tx, unsigned db, uint64_t a, uint64_t b)
 {
     uint8_t k[16];
     kp_be64_put(k, a);
     kp_be64_put(k + 8, b);
-    MDB_val key = {16, k}, val = {0, ""};
-    return s_mdb(mdb_put(brk_wtxn(c), kp_store_dbi(c->st, (unsigned)db), &key, &val, 0));
+    return kp_raw_put(tx, db, k, sizeof k, "", 0);
+}
+
+typedef struct {
+    int (*fn)(void *, uint64_t);
+    int (*rec_fn)(void *, uint64_t, MDB_val *);
+    void *arg;
+} walk_t;
+
+static int
+s_idx_one(void *arg, const MDB_val *key, const MDB_val *val)
+{
+    walk_t *w = arg;
+    (void)val;
+    if (key->mv_size != 16)
+        return 0;
+    return w->fn(w->arg, kp_be64_get((const uint8_t *)key->mv_data + 8)) ? 1 : 0;
 }
 
 int
-brk_idx_each(brk_ctx_t *c, int db, uint64_t a, int (*fn)(void *, uint64_t), void *arg)
+brk_idx_each(kp_tx_t *tx, unsigned db, uint64_t a, int (*fn)(void *, uint64_t), void *arg)
 {
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(c->txn, kp_store_dbi(c->st, (unsigned)db), &cur);
-    if (rc)
-        return s_mdb(rc);
     uint8_t k[16];
     kp_be64_put(k, a);
     kp_be64_put(k + 8, 0);
-    MDB_val key = {16, k}, val;
-    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-    while (rc == 0) {
-        if (key.mv_size != 16 || kp_be64_get(key.mv_data) != a)
-            break;
-        if (fn(arg, kp_be64_get((uint8_t *)key.mv_data + 8)))
-            break;
-        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : s_mdb(rc);
+    walk_t w = {fn, NULL, arg};
+    int rc = kp_rec_each(tx, db, k, sizeof k, k, 8, s_idx_one, &w);
+    return rc > 0 ? 0 : rc; /* stopped early by fn */
+}
+
+static int
+s_rec_one(void *arg, const MDB_val *key, const MDB_val *val)
+{
+    walk_t *w = arg;
+    if (key->mv_size != 8)
+        return 0;
+    MDB_val v = *val;
+    return w->rec_fn(w->arg, kp_be64_get(key->mv_data), &v) ? 1 : 0;
 }
 
 int
-brk_each(brk_ctx_t *c, int db, uint64_t after, int (*fn)(void *, uint64_t, MDB_val *), void *arg)
+brk_each(kp_tx_t *tx, unsigned db, uint64_t after, int (*fn)(void *, uint64_t, MDB_val *),
+         void *arg)
 {
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(c->txn, kp_store_dbi(c->st, (unsigned)db), &cur);
-    if (rc)
-        return s_mdb(rc);
+    if (after == UINT64_MAX)
+        return 0;
     uint8_t k[8];
     kp_be64_put(k, after + 1);
-    MDB_val key = {8, k}, val;
-    rc = after == UINT64_MAX ? MDB_NOTFOUND : mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-    while (rc == 0) {
-        if (key.mv_size == 8 && fn(arg, kp_be64_get(key.mv_data), &val))
-            break;
-        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    walk_t w = {NULL, fn, arg};
+    int rc = kp_rec_each(tx, db, k, sizeof k, NULL, 0, s_rec_one, &w);
+    return rc > 0 ? 0 : rc;
+}
+
+/* ---- walks that collect --------------------------------------------------------------------- */
+
+typedef struct {
+    kp_tx_t *tx;
+    const ProtobufCMessageDescriptor *d;
+    void **v;
+    size_t n, cap;
+    int state; /* requests: 0 any */
+    unsigned rec_db;
+    int rc;
+} collect_t;
+
+static int
+s_list_one(void *arg, uint64_t id, MDB_val *val)
+{
+    collect_t *l = arg;
+    (void)id;
+    void *m =
+        protobuf_c_message_unpack(l->d, kp_arena_pbc(l->tx->arena), val->mv_size, val->mv_data);
+    if (!m) {
+        l->rc = KP_ECORRUPT;
+        return 1;
     }
-    mdb_cursor_close(cur);
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : s_mdb(rc);
+    if (l->state && ((brk_request_t *)m)->state != (Kumppani__V1__RequestState)l->state)
+        return 0;
+    l->v[l->n++] = m;
+    return l->n >= l->cap;
+}
+
+int
+brk_list(kp_tx_t *tx, unsigned db, uint64_t after, size_t limit, int state, void ***v, size_t *n)
+{
+    assert(db < BRK_DB_N && s_types[db]);
+    collect_t l = {
+        tx, s_types[db], kp_arena_alloc(tx->arena, limit * sizeof(void *)), 0, limit, state, db, 0};
+    *v = l.v;
+    *n = 0;
+    int rc = l.v ? brk_each(tx, db, after, s_list_one, &l) : KP_ENOMEM;
+    *n = l.n;
+    return rc ? rc : l.rc;
+}
+
+static int
+s_idx_load_one(void *arg, uint64_t id)
+{
+    collect_t *x = arg;
+    void *m = brk_get(x->tx, x->rec_db, id, &x->rc);
+    if (x->rc)
+        return 1;
+    if (m && x->n < x->cap)
+        x->v[x->n++] = m;
+    return x->n >= x->cap;
+}
+
+int
+brk_idx_load(kp_tx_t *tx, unsigned idx_db, uint64_t a, unsigned rec_db, size_t cap, void ***v,
+             size_t *n)
+{
+    collect_t x = {
+        tx, s_types[rec_db], kp_arena_alloc(tx->arena, cap * sizeof(void *)), 0, cap, 0, rec_db, 0};
+    *v = x.v;
+    *n = 0;
+    int rc = x.v ? brk_idx_each(tx, idx_db, a, s_idx_load_one, &x) : KP_ENOMEM;
+    *n = x.n;
+    return rc ? rc : x.rc;
+}
+
+typedef struct {
+    uint64_t *ids;
+    size_t n, cap;
+} ids_t;
+
+static int
+s_collect_id(void *arg, uint64_t id)
+{
+    ids_t *x = arg;
+    if (x->n < x->cap)
+        x->ids[x->n++] = id;
+    return 0;
+}
+
+int
+brk_idx_ids(kp_tx_t *tx, unsigned db, uint64_t a, uint64_t *ids, size_t cap, size_t *n)
+{
+    ids_t x = {ids, 0, cap};
+    int rc = brk_idx_each(tx, db, a, s_collect_id, &x);
+    *n = x.n;
+    return rc;
 }
 
 static void
@@ -205,73 +278,151 @@ s_due_key(uint8_t k[17], int64_t due_ms, int kind, uint64_t id)
 }
 
 int
-brk_due_put(brk_ctx_t *c, int64_t due_ms, int kind, uint64_t id)
+brk_due_put(kp_tx_t *tx, int64_t due_ms, int kind, uint64_t id)
 {
     uint8_t k[17];
     s_due_key(k, due_ms, kind, id);
-    MDB_val key = {17, k}, val = {0, ""};
-    return s_mdb(mdb_put(brk_wtxn(c), kp_store_dbi(c->st, BRK_DB_DUE), &key, &val, 0));
+    return kp_raw_put(tx, BRK_DB_DUE, k, sizeof k, "", 0);
 }
 
 int
-brk_due_del(brk_ctx_t *c, int64_t due_ms, int kind, uint64_t id)
+brk_due_del(kp_tx_t *tx, int64_t due_ms, int kind, uint64_t id)
 {
     uint8_t k[17];
     s_due_key(k, due_ms, kind, id);
-    MDB_val key = {17, k};
-    int rc = mdb_del(brk_wtxn(c), kp_store_dbi(c->st, BRK_DB_DUE), &key, NULL);
-    return rc == MDB_NOTFOUND ? 0 : s_mdb(rc);
+    return kp_raw_del(tx, BRK_DB_DUE, k, sizeof k, NULL);
+}
+
+typedef struct {
+    int64_t *due_ms;
+    int *kind;
+    uint64_t *id;
+    bool *found;
+} due_first_t;
+
+static int
+s_due_first(void *arg, const MDB_val *key, const MDB_val *val)
+{
+    due_first_t *x = arg;
+    (void)val;
+    if (key->mv_size != 17)
+        return 1; /* not a schedule key: report nothing, as before */
+    const uint8_t *k = key->mv_data;
+    *x->due_ms = (int64_t)kp_be64_get(k);
+    *x->kind = k[8];
+    *x->id = kp_be64_get(k + 9);
+    *x->found = true;
+    return 1;
 }
 
 int
-brk_due_first(kp_store_t *st, MDB_txn *txn, int64_t *due_ms, int *kind, uint64_t *id, bool *found)
+brk_due_next(kp_server_t *srv, int64_t *due_ms, bool *found)
 {
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, kp_store_dbi(st, BRK_DB_DUE), &cur);
+    *found = false;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(kp_store_env(kp_server_store(srv)), NULL, MDB_RDONLY, &txn);
     if (rc)
-        return s_mdb(rc);
-    MDB_val key, val;
-    rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-    *found = rc == 0 && key.mv_size == 17;
-    if (*found) {
-        const uint8_t *k = key.mv_data;
-        *due_ms = (int64_t)kp_be64_get(k);
-        *kind = k[8];
-        *id = kp_be64_get(k + 9);
-    }
-    mdb_cursor_close(cur);
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : s_mdb(rc);
+        return KP_ESTORE;
+    kp_tx_t tx = {.srv = srv, .store = kp_server_store(srv), .txn = txn};
+    int kind;
+    uint64_t id;
+    rc = brk_due_first(&tx, due_ms, &kind, &id, found);
+    mdb_txn_abort(txn);
+    return rc;
 }
 
-static void *
-s_load(brk_ctx_t *c, int db, uint64_t id, const ProtobufCMessageDescriptor *d, int *rc)
+int
+brk_due_first(kp_tx_t *tx, int64_t *due_ms, int *kind, uint64_t *id, bool *found)
 {
-    void *out = NULL;
+    *found = false;
+    due_first_t x = {due_ms, kind, id, found};
+    int rc = kp_rec_each(tx, BRK_DB_DUE, NULL, 0, NULL, 0, s_due_first, &x);
+    return rc > 0 ? 0 : rc;
+}
+
+/* Raw values keyed by a u64 id, copied into the arena as a string. */
+static int
+s_text_get(kp_tx_t *tx, unsigned db, uint64_t id, const char **text, bool *found)
+{
+    uint8_t k[8];
+    kp_be64_put(k, id);
+    MDB_val v;
+    int rc = kp_raw_get(tx, db, k, sizeof k, &v, found);
+    if (rc || !*found)
+        return rc;
+    char *s = kp_arena_memdup(tx->arena, v.mv_data, v.mv_size);
+    if (!s)
+        return KP_ENOMEM;
+    *text = s;
+    return 0;
+}
+
+static int
+s_raw_put(kp_tx_t *tx, unsigned db, uint64_t id, const void *p, size_t n)
+{
+    uint8_t k[8];
+    kp_be64_put(k, id);
+    return kp_raw_put(tx, db, k, sizeof k, p, n);
+}
+
+static int
+s_raw_del(kp_tx_t *tx, unsigned db, uint64_t id)
+{
+    uint8_t k[8];
+    kp_be64_put(k, id);
+    return kp_raw_del(tx, db, k, sizeof k, NULL);
+}
+
+int
+brk_org_get(kp_tx_t *tx, uint64_t org_id, const char **name, bool *found)
+{
+    return s_text_get(tx, BRK_DB_ORGS, org_id, name, found);
+}
+
+int
+brk_org_put(kp_tx_t *tx, uint64_t org_id, const char *name)
+{
+    return s_raw_put(tx, BRK_DB_ORGS, org_id, name, strlen(name));
+}
+
+int
+brk_org_del(kp_tx_t *tx, uint64_t org_id)
+{
+    return s_raw_del(tx, BRK_DB_ORGS, org_id);
+}
+
+int
+brk_sensitive_get(kp_tx_t *tx, uint64_t expert_id, const char **text, bool *found)
+{
+    return s_text_get(tx, BRK_DB_SENSITIVE, expert_id, text, found);
+}
+
+int
+brk_sensitive_put(kp_tx_t *tx, uint64_t expert_id, const char *text)
+{
+    return s_raw_put(tx, BRK_DB_SENSITIVE, expert_id, text, strlen(text));
+}
+
+int
+brk_sensitive_del(kp_tx_t *tx, uint64_t expert_id)
+{
+    return s_raw_del(tx, BRK_DB_SENSITIVE, expert_id);
+}
+
+int
+brk_token_put(kp_tx_t *tx, uint64_t request_id, const uint8_t hash[32])
+{
+    return s_raw_put(tx, BRK_DB_TOKENS, request_id, hash, 32);
+}
+
+int
+brk_token_check(kp_tx_t *tx, uint64_t request_id, const uint8_t hash[32], bool *match)
+{
+    uint8_t k[8];
+    kp_be64_put(k, request_id);
+    MDB_val v;
     bool found = false;
-    *rc = brk_get(c, db, id, d, &out, &found);
-    return *rc == 0 && found ? out : NULL;
-}
-
-brk_expert_t *
-brk_expert_load(brk_ctx_t *c, uint64_t id, int *rc)
-{
-    return s_load(c, BRK_DB_EXPERTS, id, &kumppani__v1__expert__descriptor, rc);
-}
-
-brk_request_t *
-brk_request_load(brk_ctx_t *c, uint64_t id, int *rc)
-{
-    return s_load(c, BRK_DB_REQUESTS, id, &kumppani__v1__broker_request__descriptor, rc);
-}
-
-brk_offer_t *
-brk_offer_load(brk_ctx_t *c, uint64_t id, int *rc)
-{
-    return s_load(c, BRK_DB_OFFERS, id, &kumppani__v1__offer__descriptor, rc);
-}
-
-brk_asg_t *
-brk_asg_load(brk_ctx_t *c, uint64_t id, int *rc)
-{
-    return s_load(c, BRK_DB_ASGS, id, &kumppani__v1__assignment__descriptor, rc);
+    int rc = kp_raw_get(tx, BRK_DB_TOKENS, k, sizeof k, &v, &found);
+    *match = rc == 0 && found && v.mv_size == 32 && sodium_memcmp(hash, v.mv_data, 32) == 0;
+    return rc;
 }

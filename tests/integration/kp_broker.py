@@ -1,38 +1,40 @@
 """Helpers for the expert-broker integration tests: start the service with a test clock,
-make experts and requests, move time."""
+make experts and requests, move time (the common test clock, kp_harness.set_clock)."""
 import os
 import time
 
-from kp_harness import (OK, Client, Proc, body, free_port, wait_healthy)
+from kp_harness import (OK, Client, Proc, body, free_port, set_clock, wait_healthy)
 from kumppani.v1 import broker_pb2 as B  # noqa: F401
 
 HOUR_MS = 3600 * 1000
 
 
 class Broker:
-    """The broker on free ports with its own data dir and a clock file (the test hook)."""
+    """The broker on free ports with its own data dir and the test clock on (sys.clock.set)."""
 
     def __init__(self, suite, extra=None, who="admin"):
         self.s = suite
         self.who = who
         self.api = "tcp://127.0.0.1:%d" % free_port()
         self.pub = "tcp://127.0.0.1:%d" % free_port()
-        self.clock = os.path.join(suite.dir, "broker-clock")
         self.offset_ms = 0
-        self.set_offset(0)
         self.extra = extra or []
         self.proc = None
         self.c = None
+        self.admin = None
 
     def start(self):
         self.proc = Proc("kumppani-expert-broker", "expert-broker",
                          ["--api", self.api, "--pub", self.pub, "--data-dir",
                           os.path.join(self.s.dir, "broker"), "--heartbeat-ms", "200",
-                          "--clock-file", self.clock] + self.s.key_args("expert-broker")
+                          "--test-clock", "on"] + self.s.key_args("expert-broker")
                          + self.extra, self.s.dir)
         self.s.procs.append(self.proc)
         self.proc.start()
         wait_healthy(self.client(), server="expert-broker", proc=self.proc)
+        self.admin = self.client()  # moves the test clock (an admin method)
+        if self.offset_ms:
+            set_clock(self.admin, self.offset_ms)  # the offset lives in the process
         self.c = self.client(self.who)
         return self
 
@@ -43,10 +45,11 @@ class Broker:
         return self.s.client(self.api, who, server="expert-broker")
 
     def set_offset(self, ms):
+        """Moves the broker's clock to the wall clock plus ms (kept for a restart: start()
+        sets it again; while the broker is down only the number is kept)."""
         self.offset_ms = ms
-        with open(self.clock + ".tmp", "w") as f:
-            f.write("%d\n" % ms)
-        os.replace(self.clock + ".tmp", self.clock)
+        if self.proc is not None and self.proc.p.poll() is None:
+            set_clock(self.admin, ms)
 
     def advance(self, ms, settle_s=0.5):
         self.set_offset(self.offset_ms + ms)

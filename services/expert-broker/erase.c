@@ -1,0 +1,183 @@
+/*  expert-broker/erase.c: erasing an expert (broker.expert.erase, and the registry's
+ *  PersonErased through consume.c).
+ *
+ *  The profile is emptied and the sensitive detail deleted; open offers are withdrawn (their
+ *  requests move on) and confirmed assignments cancelled; free texts about the expert
+ *  (decline and cancel reasons, feedback comments) are cleared. The assignments stay under
+ *  the id (pseudonymous: ids, times, hours, fees), so payments can still be accounted for;
+ *  that is also why an expert with completed assignments not yet paid cannot be erased. */
+#include "broker.h"
+#include "kp_err.h"
+#include "kp_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define C(x) KUMPPANI__V1__CODE__CODE_##x
+#define OS(x) KUMPPANI__V1__OFFER_STATE__OFFER_STATE_##x
+#define AS(x) KUMPPANI__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_##x
+
+#define ERASE_MAX 4096
+
+typedef struct {
+    kp_tx_t *tx;
+    uint64_t expert_id;
+    brk_offer_t **offers; /* the expert's open offers, and closed ones with a reason */
+    size_t offers_n;
+    uint64_t *asgs;
+    size_t asgs_n;
+    int rc;
+} erase_t;
+
+static int
+s_erase_offer(void *arg, uint64_t id, MDB_val *val)
+{
+    erase_t *x = arg;
+    (void)id;
+    brk_offer_t *o = (void *)protobuf_c_message_unpack(
+        &kumppani__v1__offer__descriptor, kp_arena_pbc(x->tx->arena), val->mv_size, val->mv_data);
+    if (!o) {
+        x->rc = KP_ECORRUPT;
+        return 1;
+    }
+    if (o->expert_id == x->expert_id && (o->state == OS(OPEN) || o->reason[0]) &&
+        x->offers_n < ERASE_MAX)
+        x->offers[x->offers_n++] = o;
+    return 0;
+}
+
+static int
+s_erase_asg_id(void *arg, uint64_t id)
+{
+    erase_t *x = arg;
+    if (x->asgs_n < ERASE_MAX)
+        x->asgs[x->asgs_n++] = id;
+    return 0;
+}
+
+/* The expert's assignments stay (pseudonymous: ids, times, hours, fees); confirmed ones are
+ * cancelled, free-text feedback and cancel reasons (which may name the person) cleared. */
+static int
+s_erase_asg(kp_tx_t *tx, uint64_t id)
+{
+    int rc;
+    brk_asg_t *a = brk_get(tx, BRK_DB_ASGS, id, &rc);
+    if (rc || !a)
+        return rc;
+    const char *why = "expert erased";
+    if (a->state == AS(CONFIRMED) && (rc = brk_asg_cancel_write(tx, a, "coordinator", why, true)))
+        return rc;
+    if (a->expert_feedback)
+        a->expert_feedback->comment_text = "";
+    if (a->requester_feedback)
+        a->requester_feedback->comment_text = "";
+    if (a->cancel_reason[0] && strcmp(a->cancel_reason, why) != 0)
+        a->cancel_reason = "(erased)";
+    return kp_rec_put_id(tx, BRK_DB_ASGS, a->id, &a->base);
+}
+
+int
+brk_expert_erase_write(kp_tx_t *tx, brk_expert_t *e)
+{
+    if (e->erased)
+        return 0;
+    Kumppani__V1__ExpertInput *p = kp_arena_alloc(tx->arena, sizeof *p);
+    if (!p)
+        return KP_ENOMEM;
+    kumppani__v1__expert_input__init(p);
+    p->kind = e->profile ? e->profile->kind : 0;
+    e->profile = p;
+    e->erased = true;
+    e->erased_ms = e->updated_ms = tx->now_ms;
+    e->paused = true;
+    e->has_sensitive_detail = false;
+    e->home_org_name = "";
+    int rc;
+    if ((rc = brk_sensitive_del(tx, e->id)) ||
+        (rc = kp_rec_put_id(tx, BRK_DB_EXPERTS, e->id, &e->base)))
+        return rc;
+    erase_t x = {tx,
+                 e->id,
+                 kp_arena_alloc(tx->arena, ERASE_MAX * sizeof(brk_offer_t *)),
+                 0,
+                 kp_arena_alloc(tx->arena, ERASE_MAX * sizeof(uint64_t)),
+                 0,
+                 0};
+    if (!x.offers || !x.asgs)
+        return KP_ENOMEM;
+    if ((rc = brk_each(tx, BRK_DB_OFFERS, 0, s_erase_offer, &x)) || x.rc ||
+        (rc = brk_idx_each(tx, BRK_DB_EXP_ASGS, e->id, s_erase_asg_id, &x)))
+        return rc ? rc : x.rc;
+    size_t withdrawn = 0;
+    for (size_t i = 0; i < x.offers_n; i++) {
+        brk_offer_t *o = x.offers[i];
+        o->reason = "";
+        if (o->state != OS(OPEN)) {
+            if ((rc = kp_rec_put_id(tx, BRK_DB_OFFERS, o->id, &o->base)))
+                return rc;
+            continue;
+        }
+        withdrawn++;
+        if ((rc = brk_offer_close(tx, o, OS(WITHDRAWN), "OfferWithdrawn")))
+            return rc;
+        brk_request_t *rq = brk_get(tx, BRK_DB_REQUESTS, o->request_id, &rc);
+        if (rc || (rq && (rc = brk_fill(tx, rq))))
+            return rc;
+    }
+    for (size_t i = 0; i < x.asgs_n; i++)
+        if ((rc = s_erase_asg(tx, x.asgs[i])))
+            return rc;
+    Kumppani__V1__ExpertRef ref = KUMPPANI__V1__EXPERT_REF__INIT;
+    ref.expert_id = e->id;
+    if ((rc = brk_emit(tx, "ExpertErased", &ref.base)))
+        return rc;
+    kp_log_notice("expert.erased", "expert=%llu offers_withdrawn=%zu assignments=%zu",
+                  (unsigned long long)e->id, withdrawn, x.asgs_n);
+    return 0;
+}
+
+typedef struct {
+    kp_tx_t *tx;
+    uint32_t unpaid;
+    int rc;
+} unpaid_t;
+
+static int
+s_unpaid_one(void *arg, uint64_t id)
+{
+    unpaid_t *x = arg;
+    brk_asg_t *a = brk_get(x->tx, BRK_DB_ASGS, id, &x->rc);
+    if (a && a->state == AS(COMPLETED) && !a->paid_ms)
+        x->unpaid++;
+    return x->rc != 0;
+}
+
+void
+brk_expert_erase(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__ExpertRef *body = kp_call_body(call);
+    brk_expert_t *e = brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", body->expert_id);
+    if (!e)
+        return;
+    unpaid_t u = {&tx, 0, 0};
+    int rc = e->erased ? 0 : brk_idx_each(&tx, BRK_DB_EXP_ASGS, e->id, s_unpaid_one, &u);
+    if (rc || u.rc) {
+        kp_call_fail_err(call, rc ? rc : u.rc);
+        return;
+    }
+    if (u.unpaid) {
+        kp_call_fail(call, C(CONFLICT),
+                     "expert %llu has %u completed assignments not marked paid: export and pay "
+                     "them first (broker.assignment.paid)",
+                     (unsigned long long)e->id, u.unpaid);
+        return;
+    }
+    rc = brk_expert_erase_write(&tx, e);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    brk_reply_expert(call, &tx, e);
+}

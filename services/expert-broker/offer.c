@@ -1,0 +1,234 @@
+/*  expert-broker/offer.c: offers in waves, and answering them (accept, decline).
+ *
+ *  brk_fill brings a request forward: when enough experts accepted it is filled (open offers
+ *  withdrawn); otherwise, while places are open and the answer deadline has not passed, the
+ *  next eligible candidates in rank order (match.c) get an offer, one wave at a time; when
+ *  nobody is left and no offer is open, it is unfilled. Every open offer has two rows in the
+ *  schedule (lapsing soon, lapse; timer.c) which leave with it (brk_offer_close). Accepting
+ *  makes a confirmed assignment (assignment.c). */
+#include "broker.h"
+#include "kp_check.h"
+#include "kp_err.h"
+#include "kp_log.h"
+
+#define C(x) KUMPPANI__V1__CODE__CODE_##x
+#define OS(x) KUMPPANI__V1__OFFER_STATE__OFFER_STATE_##x
+#define RS(x) KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_##x
+#define AS(x) KUMPPANI__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_##x
+
+int64_t
+brk_soon_ms(const brk_offer_t *o)
+{
+    int64_t ttl = o->deadline_ms - o->made_ms, lead = ttl / 4;
+    if (lead > 6 * 3600 * 1000LL)
+        lead = 6 * 3600 * 1000LL;
+    return o->deadline_ms - lead;
+}
+
+int
+brk_offer_close(kp_tx_t *tx, brk_offer_t *o, Kumppani__V1__OfferState state, const char *type)
+{
+    o->state = state;
+    o->answered_ms = tx->now_ms;
+    int rc;
+    if ((rc = brk_due_del(tx, brk_soon_ms(o), BRK_DUE_SOON, o->id)) ||
+        (rc = brk_due_del(tx, o->deadline_ms, BRK_DUE_LAPSE, o->id)) ||
+        (rc = kp_rec_put_id(tx, BRK_DB_OFFERS, o->id, &o->base)) ||
+        (rc = brk_emit(tx, type, &o->base)))
+        return rc;
+    kp_log_info("offer.closed", "offer=%llu request=%llu state=%d", (unsigned long long)o->id,
+                (unsigned long long)o->request_id, (int)state);
+    return 0;
+}
+
+typedef struct {
+    kp_tx_t *tx;
+    brk_offer_t **open;
+    size_t open_n;
+    int rc;
+} open_acc_t;
+
+static int
+s_open_offer(void *arg, uint64_t id)
+{
+    open_acc_t *acc = arg;
+    brk_offer_t *o = brk_get(acc->tx, BRK_DB_OFFERS, id, &acc->rc);
+    if (acc->rc)
+        return 1;
+    if (o && o->state == OS(OPEN) && acc->open_n < 256)
+        acc->open[acc->open_n++] = o;
+    return 0;
+}
+
+static int
+s_make_offer(kp_tx_t *tx, brk_request_t *rq, uint64_t expert_id, uint32_t rank)
+{
+    brk_offer_t o = KUMPPANI__V1__OFFER__INIT;
+    int rc = kp_tx_next_id(tx, "offer", &o.id);
+    if (rc)
+        return rc;
+    const Kumppani__V1__BrokerRequestInput *in = rq->input;
+    o.request_id = rq->id;
+    o.expert_id = expert_id;
+    o.state = OS(OPEN);
+    o.wave = rq->wave;
+    o.rank = rank;
+    o.made_ms = tx->now_ms;
+    int64_t ttl = (int64_t)(in->offer_hours ? in->offer_hours : 48) * 3600 * 1000;
+    o.deadline_ms = tx->now_ms + ttl;
+    if (o.deadline_ms > in->answer_deadline_unix * 1000)
+        o.deadline_ms = in->answer_deadline_unix * 1000;
+    o.reason = "";
+    if ((rc = kp_rec_put_id(tx, BRK_DB_OFFERS, o.id, &o.base)) ||
+        (rc = brk_idx_put(tx, BRK_DB_REQ_OFFERS, rq->id, o.id)) ||
+        (rc = brk_due_put(tx, brk_soon_ms(&o), BRK_DUE_SOON, o.id)) ||
+        (rc = brk_due_put(tx, o.deadline_ms, BRK_DUE_LAPSE, o.id)) ||
+        (rc = brk_emit(tx, "OfferMade", &o.base)))
+        return rc;
+    kp_log_info("offer.made", "offer=%llu request=%llu expert=%llu wave=%u rank=%u",
+                (unsigned long long)o.id, (unsigned long long)rq->id, (unsigned long long)expert_id,
+                o.wave, rank);
+    return 0;
+}
+
+int
+brk_offers_withdraw(kp_tx_t *tx, brk_request_t *rq)
+{
+    open_acc_t acc = {tx, kp_arena_alloc(tx->arena, 256 * sizeof(brk_offer_t *)), 0, 0};
+    if (!acc.open)
+        return KP_ENOMEM;
+    int rc = brk_idx_each(tx, BRK_DB_REQ_OFFERS, rq->id, s_open_offer, &acc);
+    if (rc || acc.rc)
+        return rc ? rc : acc.rc;
+    for (size_t i = 0; i < acc.open_n; i++)
+        if ((rc = brk_offer_close(tx, acc.open[i], OS(WITHDRAWN), "OfferWithdrawn")))
+            return rc;
+    return 0;
+}
+
+int
+brk_fill(kp_tx_t *tx, brk_request_t *rq)
+{
+    if (rq->state != RS(OPEN))
+        return 0;
+    const Kumppani__V1__BrokerRequestInput *in = rq->input;
+    if (rq->accepted_n >= in->experts_needed)
+        return brk_request_close(tx, rq, RS(FILLED), "RequestFilled");
+    open_acc_t acc = {tx, kp_arena_alloc(tx->arena, 256 * sizeof(brk_offer_t *)), 0, 0};
+    if (!acc.open)
+        return KP_ENOMEM;
+    int rc = brk_idx_each(tx, BRK_DB_REQ_OFFERS, rq->id, s_open_offer, &acc);
+    if (rc || acc.rc)
+        return rc ? rc : acc.rc;
+    uint32_t wave = in->wave_size ? in->wave_size : in->experts_needed;
+    int64_t slots = (int64_t)wave - rq->accepted_n - (int64_t)acc.open_n;
+    size_t made = 0;
+    if (slots > 0 && tx->now_ms < in->answer_deadline_unix * 1000) {
+        Kumppani__V1__ExpertCandidate **v;
+        size_t n;
+        if ((rc = brk_explain(tx, rq, &v, &n)))
+            return rc;
+        for (size_t i = 0; i < n && (int64_t)made < slots && v[i]->eligible; i++) {
+            if (made == 0)
+                rq->wave++;
+            if ((rc = s_make_offer(tx, rq, v[i]->expert_id, v[i]->rank)))
+                return rc;
+            made++;
+        }
+    }
+    if (made == 0 && acc.open_n == 0)
+        return brk_request_close(tx, rq, RS(UNFILLED), "RequestUnfilled");
+    return made ? kp_rec_put_id(tx, BRK_DB_REQUESTS, rq->id, &rq->base) : 0;
+}
+
+static brk_offer_t *
+s_load_open_offer(kp_call_t *call, kp_tx_t *tx, uint64_t id, brk_request_t **rq)
+{
+    int rc;
+    brk_offer_t *o = brk_load(tx, BRK_DB_OFFERS, "offer_id", "offer", id);
+    if (!o)
+        return NULL;
+    static const char *const names[] = {"unknown",  "open",   "accepted",
+                                        "declined", "lapsed", "withdrawn"};
+    if (o->state != OS(OPEN) || o->deadline_ms <= tx->now_ms) {
+        kp_call_fail(call, C(CONFLICT), "offer %llu is %s; only an open offer can be answered",
+                     (unsigned long long)id,
+                     o->state == OS(OPEN) ? "past its deadline" : names[o->state % 6]);
+        return NULL;
+    }
+    *rq = brk_get(tx, BRK_DB_REQUESTS, o->request_id, &rc);
+    if (rc || !*rq) {
+        kp_call_fail_err(call, rc ? rc : KP_ECORRUPT);
+        return NULL;
+    }
+    return o;
+}
+
+void
+brk_offer_accept(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__OfferRef *body = kp_call_body(call);
+    brk_request_t *rq;
+    brk_offer_t *o = s_load_open_offer(call, &tx, body->offer_id, &rq);
+    if (!o)
+        return;
+    int rc;
+    brk_expert_t *e = brk_get(&tx, BRK_DB_EXPERTS, o->expert_id, &rc);
+    if (rc || !e) {
+        kp_call_fail_err(call, rc ? rc : KP_ECORRUPT);
+        return;
+    }
+    brk_asg_t a = KUMPPANI__V1__ASSIGNMENT__INIT;
+    if ((rc = kp_tx_next_id(&tx, "assignment", &a.id))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    a.request_id = rq->id;
+    a.expert_id = e->id;
+    a.offer_id = o->id;
+    a.state = AS(CONFIRMED);
+    a.confirmed_ms = tx.now_ms;
+    a.cancelled_by = a.cancel_reason = "";
+    a.start_unix = rq->input->start_unix;
+    e->last_assigned_ms = tx.now_ms;
+    rq->accepted_n++;
+    Kumppani__V1__OfferReply r = KUMPPANI__V1__OFFER_REPLY__INIT;
+    r.offer = o;
+    r.assignment = &a;
+    if ((rc = brk_offer_close(&tx, o, OS(ACCEPTED), "OfferAccepted")) ||
+        (rc = kp_rec_put_id(&tx, BRK_DB_ASGS, a.id, &a.base)) ||
+        (rc = brk_idx_put(&tx, BRK_DB_EXP_ASGS, e->id, a.id)) ||
+        (rc = brk_idx_put(&tx, BRK_DB_REQ_ASGS, rq->id, a.id)) ||
+        (rc = kp_rec_put_id(&tx, BRK_DB_EXPERTS, e->id, &e->base)) ||
+        (rc = kp_rec_put_id(&tx, BRK_DB_REQUESTS, rq->id, &rq->base)) ||
+        (rc = brk_emit(&tx, "AssignmentConfirmed", &a.base)) || (rc = brk_fill(&tx, rq))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_log_info("assignment.confirmed", "assignment=%llu request=%llu expert=%llu",
+                (unsigned long long)a.id, (unsigned long long)rq->id, (unsigned long long)e->id);
+    kp_call_ok(call, &r.base);
+}
+
+void
+brk_offer_decline(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__DeclineOfferRequest *body = kp_call_body(call);
+    brk_request_t *rq;
+    brk_offer_t *o = s_load_open_offer(call, &tx, body->offer_id, &rq);
+    if (!o || !kp_check_text(call, "reason", body->reason, 0, 500))
+        return;
+    o->reason = body->reason;
+    int rc;
+    if ((rc = brk_offer_close(&tx, o, OS(DECLINED), "OfferDeclined")) || (rc = brk_fill(&tx, rq))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    Kumppani__V1__OfferReply r = KUMPPANI__V1__OFFER_REPLY__INIT;
+    r.offer = o;
+    kp_call_ok(call, &r.base);
+}

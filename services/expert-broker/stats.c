@@ -1,0 +1,202 @@
+/*  expert-broker/stats.c: broker.stats, the figures of a period.
+ *
+ *  Requests filed in the period by state, the mean and median time to fill, working groups
+ *  with an expert, and per expert the assignments confirmed in the period with their spread
+ *  (min, max, Gini coefficient), the fairness the ranking aims at. Computed from the store on
+ *  each call. */
+#include "broker.h"
+#include "kp_err.h"
+
+#include <stdlib.h>
+
+#define C(x) KUMPPANI__V1__CODE__CODE_##x
+#define RS(x) KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_##x
+#define AS(x) KUMPPANI__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_##x
+
+typedef struct {
+    kp_tx_t *tx;
+    int64_t from_ms, to_ms;
+    Kumppani__V1__BrokerStatsReply *r;
+    int64_t *fill;
+    size_t fill_n;
+    Kumppani__V1__ExpertCount **pe;
+    size_t pe_n;
+    int rc;
+} stats_t;
+
+static int
+s_stats_req(void *arg, uint64_t id, MDB_val *val)
+{
+    stats_t *x = arg;
+    (void)id;
+    brk_request_t *rq =
+        (void *)protobuf_c_message_unpack(&kumppani__v1__broker_request__descriptor,
+                                          kp_arena_pbc(x->tx->arena), val->mv_size, val->mv_data);
+    if (!rq) {
+        x->rc = KP_ECORRUPT;
+        return 1;
+    }
+    if (rq->created_ms < x->from_ms || rq->created_ms >= x->to_ms)
+        return 0;
+    Kumppani__V1__BrokerStatsReply *r = x->r;
+    r->requests_filed++;
+    switch (rq->state) {
+    case RS(FILLED):
+        r->requests_filled++;
+        break;
+    case RS(UNFILLED):
+        r->requests_unfilled++;
+        break;
+    case RS(CANCELLED):
+        r->requests_cancelled++;
+        break;
+    default:
+        r->requests_open++;
+    }
+    if (rq->filled_ms && x->fill_n < 100000)
+        x->fill[x->fill_n++] = rq->filled_ms - rq->created_ms;
+    if (rq->input->purpose == KUMPPANI__V1__PURPOSE__PURPOSE_WORKING_GROUP) {
+        r->working_groups++;
+        uint64_t ids[64];
+        size_t ids_n;
+        x->rc = brk_idx_ids(x->tx, BRK_DB_REQ_ASGS, rq->id, ids, 64, &ids_n);
+        bool with = false;
+        for (size_t i = 0; !x->rc && i < ids_n && !with; i++) {
+            brk_asg_t *a = brk_get(x->tx, BRK_DB_ASGS, ids[i], &x->rc);
+            with = a && (a->state == AS(CONFIRMED) || a->state == AS(COMPLETED));
+        }
+        if (with)
+            r->working_groups_with_expert++;
+    }
+    return x->rc != 0;
+}
+
+static int
+s_stats_expert(void *arg, uint64_t id, MDB_val *val)
+{
+    stats_t *x = arg;
+    if (x->pe_n >= 20000)
+        return 1;
+    brk_expert_t *e = (void *)protobuf_c_message_unpack(&kumppani__v1__expert__descriptor, NULL,
+                                                        val->mv_size, val->mv_data);
+    if (!e) {
+        x->rc = KP_ECORRUPT;
+        return 1;
+    }
+    bool erased = e->erased;
+    protobuf_c_message_free_unpacked(&e->base, NULL);
+    if (erased)
+        return 0;
+    Kumppani__V1__ExpertCount *ec = kp_arena_alloc(x->tx->arena, sizeof *ec);
+    if (!ec) {
+        x->rc = KP_ENOMEM;
+        return 1;
+    }
+    kumppani__v1__expert_count__init(ec);
+    ec->expert_id = id;
+    x->pe[x->pe_n++] = ec;
+    return 0;
+}
+
+static int
+s_stats_asg(void *arg, uint64_t id, MDB_val *val)
+{
+    stats_t *x = arg;
+    (void)id;
+    brk_asg_t *a =
+        (void *)protobuf_c_message_unpack(&kumppani__v1__assignment__descriptor,
+                                          kp_arena_pbc(x->tx->arena), val->mv_size, val->mv_data);
+    if (!a) {
+        x->rc = KP_ECORRUPT;
+        return 1;
+    }
+    if ((a->state != AS(CONFIRMED) && a->state != AS(COMPLETED)) || a->confirmed_ms < x->from_ms ||
+        a->confirmed_ms >= x->to_ms)
+        return 0;
+    /* Experts are in id order: binary search. */
+    size_t lo = 0, hi = x->pe_n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (x->pe[mid]->expert_id < a->expert_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < x->pe_n && x->pe[lo]->expert_id == a->expert_id)
+        x->pe[lo]->assignments++;
+    return 0;
+}
+
+static int
+s_cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int
+s_cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void
+brk_stats(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__BrokerStatsRequest *body = kp_call_body(call);
+    if (body->from_unix < 0 || (body->to_unix && body->to_unix <= body->from_unix)) {
+        kp_call_fail(call, C(INVALID), "field 'to_unix': after from_unix (0: no end)");
+        return;
+    }
+    Kumppani__V1__BrokerStatsReply r = KUMPPANI__V1__BROKER_STATS_REPLY__INIT;
+    stats_t x = {.tx = &tx,
+                 .from_ms = body->from_unix * 1000,
+                 .to_ms = body->to_unix ? body->to_unix * 1000 : INT64_MAX,
+                 .r = &r};
+    x.fill = kp_arena_alloc(tx.arena, 100000 * sizeof *x.fill);
+    x.pe = kp_arena_alloc(tx.arena, 20000 * sizeof *x.pe);
+    int rc = x.fill && x.pe ? 0 : KP_ENOMEM;
+    if (!rc)
+        rc = brk_each(&tx, BRK_DB_REQUESTS, 0, s_stats_req, &x);
+    if (!rc && !x.rc)
+        rc = brk_each(&tx, BRK_DB_EXPERTS, 0, s_stats_expert, &x);
+    if (!rc && !x.rc)
+        rc = brk_each(&tx, BRK_DB_ASGS, 0, s_stats_asg, &x);
+    if (rc || x.rc) {
+        kp_call_fail_err(call, rc ? rc : x.rc);
+        return;
+    }
+    if (x.fill_n) {
+        int64_t sum = 0;
+        for (size_t i = 0; i < x.fill_n; i++)
+            sum += x.fill[i];
+        r.fill_ms_mean = sum / (int64_t)x.fill_n;
+        qsort(x.fill, x.fill_n, sizeof *x.fill, s_cmp_i64);
+        r.fill_ms_median = x.fill[x.fill_n / 2];
+    }
+    if (x.pe_n) {
+        uint32_t *v = kp_arena_alloc(tx.arena, x.pe_n * sizeof *v);
+        if (!v) {
+            kp_call_fail_err(call, KP_ENOMEM);
+            return;
+        }
+        for (size_t i = 0; i < x.pe_n; i++)
+            v[i] = x.pe[i]->assignments;
+        qsort(v, x.pe_n, sizeof *v, s_cmp_u32);
+        r.assignments_min = v[0];
+        r.assignments_max = v[x.pe_n - 1];
+        /* Gini over sorted values: sum((2i - n - 1) x_i) / (n sum x). */
+        double num = 0, total = 0, n = (double)x.pe_n;
+        for (size_t i = 0; i < x.pe_n; i++) {
+            num += (2.0 * (double)(i + 1) - n - 1.0) * v[i];
+            total += v[i];
+        }
+        r.gini = total > 0 ? num / (n * total) : 0;
+    }
+    r.per_expert = x.pe;
+    r.n_per_expert = x.pe_n;
+    kp_call_ok(call, &r.base);
+}
