@@ -28,7 +28,9 @@ OK = E.CODE_OK
 
 # Personal data planted in fixtures; no service log may contain any of these.
 PII = ["Matti Meikäläinen", "matti.meikalainen@example.fi", "+358401234567", "Liisa Virtanen",
-       "liisa.virtanen@example.fi"]
+       "liisa.virtanen@example.fi",
+       # experience experts of the broker tests (kp_broker, test_notifier_experts)
+       "Aino Aaltonen", "aino.aaltonen@example.fi", "Björn Berg", "bjorn.berg@example.fi"]
 
 _failures = []
 
