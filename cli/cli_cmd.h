@@ -162,6 +162,7 @@ extern const cli_cmd_t cli_cmds_registry[];
 extern const cli_cmd_t cli_cmds_broker[];
 extern const cli_cmd_t cli_cmds_notifier[];
 extern const cli_cmd_t cli_cmds_suite[];
+extern const cli_cmd_t cli_cmds_privacy[];
 
 /* ---- the runner (cli_run.c) -------------------------------------------------------------- */
 

@@ -26,8 +26,8 @@ static const cli_optspec_t s_global_opts[] = {
 };
 
 /* The table of tables, in the order of the usage list. */
-static const cli_cmd_t *const s_tables[] = {cli_cmds_events, cli_cmds_registry, cli_cmds_broker,
-                                            cli_cmds_notifier, cli_cmds_suite};
+static const cli_cmd_t *const s_tables[] = {cli_cmds_events,   cli_cmds_registry, cli_cmds_broker,
+                                            cli_cmds_notifier, cli_cmds_privacy,  cli_cmds_suite};
 #define TABLES_N (sizeof s_tables / sizeof s_tables[0])
 
 static void
@@ -47,6 +47,8 @@ s_usage(FILE *f)
           "  events signup ... (the same as signup)\n"
           "  log replay [--service NAME] [--from SEQ] [--limit N]\n"
           "  health [--service NAME]\n"
+          "  privacy erase (--email E | --phone P | --signup ID)   erase a person everywhere\n"
+          "  privacy export (--email E | --phone P | --signup ID)  all held about a person\n"
           "\n"
           "Every command takes --help. Services: registry, events, expert-broker, notifier.\n",
           f);

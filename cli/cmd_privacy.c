@@ -1,0 +1,205 @@
+/*  cmd_privacy.c: a person's data across the whole suite (GDPR Art. 15 and 17).
+ *
+ *  "privacy erase" and "privacy export" name a person by e-mail, phone or (events only) a
+ *  sign-up id and ask every service that holds personal data, in turn, with the admin key:
+ *  "<prefix>.privacy.erase" / "<prefix>.privacy.export" (proto/kumppani/v1/privacy.proto).
+ *  A service that holds nothing answers NOT_FOUND, which is an answer, not a failure. The
+ *  command fails (exit 3) if a service could not be reached, because then the person may still
+ *  be held there: the operator must run it again. Erasure that reached every service prints
+ *  what each erased; the services then erase their copies elsewhere over the bus themselves.
+ *  Nothing of the subject is printed by erase; export prints one JSON document, which is the
+ *  person's own data and goes only to stdout. */
+#include "cli_cmd.h"
+#include "kumppani/v1/privacy.pb-c.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *service; /* the CLI's service name (endpoint, key) */
+    const char *prefix;  /* its method prefix */
+} s_holder_t;
+
+static const s_holder_t s_holders[] = {
+    {"events", "events"},
+    {"registry", "registry"},
+    {"expert-broker", "broker"},
+    {"notifier", "notifier"},
+};
+#define HOLDERS_N (sizeof s_holders / sizeof s_holders[0])
+
+static const cli_optspec_t s_privacy_opts[] = {
+    {"email", true}, {"phone", true}, {"signup", true}, {NULL, false}};
+
+/* The subject from the options. Returns 0 or -1 (reported). */
+static int
+s_subject(cli_ctx_t *c, Kumppani__V1__DataSubject *s)
+{
+    const char *email = cli_arg(c->a, "email"), *phone = cli_arg(c->a, "phone"),
+               *signup = cli_arg(c->a, "signup");
+    if (c->a->pos_n) {
+        cli_err("unexpected argument '%s'", c->a->pos[0]);
+        return -1;
+    }
+    if ((email != NULL) + (phone != NULL) + (signup != NULL) != 1) {
+        cli_err("name the person by exactly one of --email, --phone and --signup");
+        return -1;
+    }
+    if ((email && !*email) || (phone && !*phone)) {
+        cli_err("--email and --phone must not be empty");
+        return -1;
+    }
+    if (signup) {
+        char *end;
+        unsigned long long id = strtoull(signup, &end, 10);
+        if (!*signup || *end || id == 0) {
+            cli_err("--signup takes a sign-up id (a positive number)");
+            return -1;
+        }
+        s->signup_id = id;
+    }
+    s->email = (char *)(email ? email : "");
+    s->phone = (char *)(phone ? phone : "");
+    return 0;
+}
+
+/* One service's answer: 0 answered (*found says whether it held anything), or an exit code. */
+static int
+s_ask(cli_ctx_t *c, const s_holder_t *h, const char *verb, const Kumppani__V1__DataSubject *s,
+      const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out, bool *found)
+{
+    kpc_t *kc;
+    *found = false;
+    int ex = cli_connect(c, h->service, &kc);
+    if (ex != EXIT_OK_)
+        return ex;
+    char method[64];
+    snprintf(method, sizeof method, "%s.privacy.%s", h->prefix, verb);
+    size_t len = kumppani__v1__data_subject__get_packed_size(s);
+    uint8_t *body = kp_xmalloc(len ? len : 1);
+    kumppani__v1__data_subject__pack(s, body);
+    kpc_reply_t reply;
+    int rc = kpc_call(kc, method, NULL, body, len, &reply);
+    free(body);
+    if (rc == 0 && reply.status.code == KUMPPANI__V1__CODE__CODE_NOT_FOUND) {
+        /* Holds nothing of the subject. (UNKNOWN_METHOD is a failure: that service version
+         * cannot erase, and may hold the person.) */
+        kpc_reply_fini(&reply);
+        kpc_destroy(&kc);
+        return EXIT_OK_;
+    }
+    ex = cli_outcome(c, rc, rc == 0 ? &reply.status : NULL);
+    if (ex == EXIT_OK_) {
+        *out =
+            protobuf_c_message_unpack(out_desc, kp_arena_pbc(c->arena), reply.body_len, reply.body);
+        if (!*out) {
+            cli_err("the %s service sent a reply this client cannot decode", h->service);
+            ex = EXIT_OTHER;
+        } else {
+            *found = true;
+        }
+    }
+    if (rc == 0)
+        kpc_reply_fini(&reply);
+    kpc_destroy(&kc);
+    return ex;
+}
+
+static int
+s_erase(cli_ctx_t *c)
+{
+    Kumppani__V1__DataSubject s = KUMPPANI__V1__DATA_SUBJECT__INIT;
+    if (s_subject(c, &s))
+        return EXIT_USAGE;
+    json_t *arr = c->json ? json_array() : NULL;
+    int worst = EXIT_OK_;
+    for (size_t i = 0; i < HOLDERS_N; i++) {
+        c->service = s_holders[i].service;
+        ProtobufCMessage *out = NULL;
+        bool found;
+        int ex = s_ask(c, &s_holders[i], "erase", &s,
+                       &kumppani__v1__privacy_erase_reply__descriptor, &out, &found);
+        if (ex != EXIT_OK_ && worst == EXIT_OK_)
+            worst = ex;
+        const Kumppani__V1__PrivacyEraseReply *r = (const Kumppani__V1__PrivacyEraseReply *)out;
+        unsigned n = found && r ? r->erased : 0;
+        if (arr) {
+            json_t *o = json_object();
+            json_object_set_new(o, "service", json_string(s_holders[i].service));
+            json_object_set_new(o, "answered", json_boolean(ex == EXIT_OK_));
+            json_object_set_new(o, "erased", json_integer(n));
+            json_array_append_new(arr, o);
+        } else {
+            printf("%-14s %s\n", s_holders[i].service,
+                   ex != EXIT_OK_ ? "NOT REACHED: run the command again"
+                   : n            ? "erased"
+                                  : "held nothing");
+            if (ex == EXIT_OK_ && n)
+                printf("%-14s %u record(s)\n", "", n);
+        }
+    }
+    if (arr)
+        cli_json_print(arr);
+    return worst;
+}
+
+static int
+s_export(cli_ctx_t *c)
+{
+    Kumppani__V1__DataSubject s = KUMPPANI__V1__DATA_SUBJECT__INIT;
+    if (s_subject(c, &s))
+        return EXIT_USAGE;
+    json_t *doc = json_object(), *services = json_object();
+    int worst = EXIT_OK_;
+    for (size_t i = 0; i < HOLDERS_N; i++) {
+        c->service = s_holders[i].service;
+        ProtobufCMessage *out = NULL;
+        bool found;
+        int ex = s_ask(c, &s_holders[i], "export", &s,
+                       &kumppani__v1__privacy_export_reply__descriptor, &out, &found);
+        if (ex != EXIT_OK_) {
+            if (worst == EXIT_OK_)
+                worst = ex;
+            json_object_set_new(services, s_holders[i].service, json_string("not reached"));
+            continue;
+        }
+        const Kumppani__V1__PrivacyExportReply *r = (const Kumppani__V1__PrivacyExportReply *)out;
+        json_t *held = NULL;
+        if (found && r && r->json && *r->json) {
+            json_error_t err;
+            held = json_loads(r->json, 0, &err);
+            if (!held)
+                held = json_string(r->json); /* not JSON after all: keep it as text */
+        }
+        json_object_set_new(services, s_holders[i].service, held ? held : json_null());
+    }
+    json_object_set_new(doc, "subject",
+                        json_string(s.email[0]   ? s.email
+                                    : s.phone[0] ? s.phone
+                                                 : "sign-up"));
+    json_object_set_new(doc, "services", services);
+    cli_json_print(doc);
+    return worst;
+}
+
+const cli_cmd_t cli_cmds_privacy[] = {
+    {.words = "privacy erase",
+     .opts = s_privacy_opts,
+     .help = "Usage: kumppani privacy erase (--email E | --phone P | --signup ID)\n"
+             "Erases a person everywhere (GDPR Art. 17): asks every service to erase what it\n"
+             "holds about the person named by e-mail or phone (or one sign-up by its id). Counts\n"
+             "and statistics stay; the person's data leaves the stores, the logs and the disk.\n"
+             "Exit 0 when every service answered, 3 when one could not be reached (run again).\n",
+     .flags = CLI_IN_SUMMARY,
+     .run = s_erase},
+    {.words = "privacy export",
+     .opts = s_privacy_opts,
+     .help = "Usage: kumppani privacy export (--email E | --phone P | --signup ID)\n"
+             "Prints everything the suite holds about the person (GDPR Art. 15) as one JSON\n"
+             "document: {\"subject\", \"services\": {<service>: what it holds, or null}}.\n"
+             "Exit 0 when every service answered, 3 when one could not be reached.\n",
+     .flags = CLI_IN_SUMMARY,
+     .run = s_export},
+    {0},
+};
