@@ -6,7 +6,7 @@
  *  and phone numbers are personal data; ids and codes are not). Writes happen in the turn
  *  together with the domain event that describes them (evt_emit).
  *
- *  The clock is kp_call_now_ms plus the test offset (evt_tx_t.now_ms); the offset is only
+ *  The clock is kp_call_now_ms plus the test offset (kp_tx_t.now_ms); the offset is only
  *  ever set by the test hook "events.test.clock", registered with test-hooks = on. */
 #include "events.h"
 #include "kp_err.h"
@@ -67,14 +67,14 @@ evt_language_ok(kp_call_t *call, const char *v)
 
 /* Three digits; when the service follows the registry, also a municipality it knows. */
 bool
-evt_municipality_ok(kp_call_t *call, evt_tx_t *t, const char *field, const char *v)
+evt_municipality_ok(kp_call_t *call, kp_tx_t *t, const char *field, const char *v)
 {
     if (!(strlen(v) == 3 && v[0] >= '0' && v[0] <= '9' && v[1] >= '0' && v[1] <= '9' &&
           v[2] >= '0' && v[2] <= '9')) {
         kp_call_fail(call, C(INVALID), "field '%s': three digits (e.g. 743)", field);
         return false;
     }
-    if (t->svc && t->svc->registry) {
+    if (EVT_SVC(t) && EVT_SVC(t)->registry) {
         bool found = false;
         int rc = evt_reg_muni_get(t, v, &found);
         if (rc) {
@@ -125,26 +125,38 @@ evt_state_name(int state)
     }
 }
 
-/* Loads an event or answers NOT_FOUND / the store error. */
+/* The loaders answer "<what> <id> not found" (the id, not kp_rec_load's field name: clients
+ * and tests read the id back from the message). */
+static void *
+s_load(kp_tx_t *t, uint64_t id, bool found, int rc, void *rec, const char *what)
+{
+    if (rc)
+        kp_call_fail_err(t->call, rc);
+    else if (!found)
+        kp_call_fail(t->call, C(NOT_FOUND), "%s %llu not found", what, (unsigned long long)id);
+    return rc || !found ? NULL : rec;
+}
+
 evt_event_t *
-evt_load_event(kp_call_t *call, evt_tx_t *t, uint64_t id)
+evt_load_event(kp_tx_t *t, uint64_t id)
 {
     evt_event_t *ev = NULL;
     bool found = false;
     if (id == 0) {
-        kp_call_fail(call, C(INVALID), "field 'event_id': required");
+        kp_call_fail(t->call, C(INVALID), "field 'event_id': required");
         return NULL;
     }
     int rc = evt_event_get(t, id, &ev, &found);
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return NULL;
-    }
-    if (!found) {
-        kp_call_fail(call, C(NOT_FOUND), "event %llu not found", (unsigned long long)id);
-        return NULL;
-    }
-    return ev;
+    return s_load(t, id, found, rc, ev, "event");
+}
+
+evt_signup_t *
+evt_load_signup(kp_tx_t *t, uint64_t id)
+{
+    evt_signup_t *s = NULL;
+    bool found = false;
+    int rc = evt_signup_get(t, id, &s, &found);
+    return s_load(t, id, found, rc, s, "sign-up");
 }
 
 static void
@@ -239,7 +251,7 @@ s_role_rules_ok(kp_call_t *call, uint32_t capacity, Kumppani__V1__RoleRule **rul
 }
 
 static bool
-s_organiser_ok(kp_call_t *call, evt_tx_t *t, uint64_t org, const char *muni)
+s_organiser_ok(kp_call_t *call, kp_tx_t *t, uint64_t org, const char *muni)
 {
     if (org && muni[0]) {
         kp_call_fail(call, C(INVALID),
@@ -249,7 +261,7 @@ s_organiser_ok(kp_call_t *call, evt_tx_t *t, uint64_t org, const char *muni)
     }
     if (muni[0])
         return evt_municipality_ok(call, t, "organiser_municipality_code", muni);
-    if (org && t->svc->registry) {
+    if (org && EVT_SVC(t)->registry) {
         int status = 0;
         bool found = false;
         int rc = evt_reg_org_get(t, org, &status, &found);
@@ -284,7 +296,7 @@ s_offer_window_ok(kp_call_t *call, uint32_t m)
 
 /* Every rule of a CreateEventRequest but the times. */
 static bool
-s_create_fields_ok(kp_call_t *call, evt_tx_t *t, const Kumppani__V1__CreateEventRequest *rq)
+s_create_fields_ok(kp_call_t *call, kp_tx_t *t, const Kumppani__V1__CreateEventRequest *rq)
 {
     if (rq->kind <= KUMPPANI__V1__EVENT_KIND__KIND_UNSPECIFIED ||
         rq->kind > KUMPPANI__V1__EVENT_KIND__KIND_OTHER) {
@@ -332,8 +344,8 @@ s_event_from(evt_event_t *ev, const Kumppani__V1__CreateEventRequest *rq, int64_
 static void
 s_event_create(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    evt_tx_of_call(t, call, svc);
     const Kumppani__V1__CreateEventRequest *rq = kp_call_body(call);
     size_t klen;
     const char *key = kp_call_idem_key(call, &klen);
@@ -348,7 +360,7 @@ s_event_create(kp_call_t *call, void *svc)
         return;
 
     evt_event_t ev = KUMPPANI__V1__EVENT_INFO__INIT;
-    int rc = kp_store_next_id(t->store, evt_wtxn(t), "event", &ev.id);
+    int rc = kp_tx_next_id(t, "event", &ev.id);
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
@@ -356,7 +368,7 @@ s_event_create(kp_call_t *call, void *svc)
     s_event_from(&ev, rq, t->now_ms);
     Kumppani__V1__EventReply r = KUMPPANI__V1__EVENT_REPLY__INIT;
     r.event = &ev;
-    if ((rc = evt_event_put(t, &ev)) || (rc = evt_emit(t, "EventCreated", &r.base))) {
+    if ((rc = evt_event_put(t, &ev)) || (rc = kp_tx_emit(t, "EventCreated", &r.base))) {
         kp_call_fail_err(call, rc);
         return;
     }
@@ -468,8 +480,8 @@ s_occurrence(int64_t first, int freq, unsigned k)
 static void
 s_series_create(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    evt_tx_of_call(t, call, svc);
     const Kumppani__V1__CreateSeriesRequest *rq = kp_call_body(call);
     size_t klen;
     const char *key = kp_call_idem_key(call, &klen);
@@ -505,7 +517,7 @@ s_series_create(kp_call_t *call, void *svc)
     evt_event_t *evs = kp_arena_alloc(t->arena, rq->count * sizeof *evs);
     int rc = r.events && evs ? 0 : KP_ENOMEM;
     if (!rc)
-        rc = kp_store_next_id(t->store, evt_wtxn(t), "series", &r.series_id);
+        rc = kp_tx_next_id(t, "series", &r.series_id);
     /* Monthly by day skips months without the day; at most 2 * count months are tried. */
     for (unsigned k = 0, idx = 0; !rc && idx < rq->count && k < 2 * rq->count; k++) {
         int64_t start = s_occurrence(f->start_unix, rq->frequency, k);
@@ -523,9 +535,9 @@ s_series_create(kp_call_t *call, void *svc)
             ev->state = ST(PUBLISHED);
         Kumppani__V1__EventReply er = KUMPPANI__V1__EVENT_REPLY__INIT;
         er.event = ev;
-        if ((rc = kp_store_next_id(t->store, evt_wtxn(t), "event", &ev->id)) ||
-            (rc = evt_event_put(t, ev)) || (rc = evt_emit(t, "EventCreated", &er.base)) ||
-            (rq->publish && (rc = evt_emit(t, "EventPublished", &er.base))))
+        if ((rc = kp_tx_next_id(t, "event", &ev->id)) || (rc = evt_event_put(t, ev)) ||
+            (rc = kp_tx_emit(t, "EventCreated", &er.base)) ||
+            (rq->publish && (rc = kp_tx_emit(t, "EventPublished", &er.base))))
             break;
         r.events[r.n_events++] = ev;
     }
@@ -555,8 +567,8 @@ static const char *const s_update_fields[] = {
 static void
 s_event_update(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    evt_tx_of_call(t, call, svc);
     const Kumppani__V1__UpdateEventRequest *rq = kp_call_body(call);
     const Kumppani__V1__CreateEventRequest *v = rq->values;
     if (!v || rq->n_fields == 0) {
@@ -575,7 +587,7 @@ s_event_update(kp_call_t *call, void *svc)
             return;
         }
     }
-    evt_event_t *ev = evt_load_event(call, t, rq->event_id);
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
     if (ev->state == ST(CANCELLED) || ev->state == ST(HELD)) {
@@ -636,7 +648,7 @@ s_event_update(kp_call_t *call, void *svc)
     Kumppani__V1__EventReply r = KUMPPANI__V1__EVENT_REPLY__INIT;
     r.event = ev;
     int rc;
-    if ((rc = evt_event_put(t, ev)) || (rc = evt_emit(t, "EventUpdated", &r.base)) ||
+    if ((rc = evt_event_put(t, ev)) || (rc = kp_tx_emit(t, "EventUpdated", &r.base)) ||
         (EVT_OPEN(ev) && (rc = evt_fill(t, ev))) || (rc = evt_event_put(t, ev))) {
         kp_call_fail_err(call, rc);
         return;
@@ -648,10 +660,10 @@ s_event_update(kp_call_t *call, void *svc)
 static void
 s_event_publish(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    evt_tx_of_call(t, call, svc);
     const Kumppani__V1__EventRef *rq = kp_call_body(call);
-    evt_event_t *ev = evt_load_event(call, t, rq->event_id);
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
     if (EVT_OPEN(ev)) {
@@ -672,7 +684,7 @@ s_event_publish(kp_call_t *call, void *svc)
     Kumppani__V1__EventReply r = KUMPPANI__V1__EVENT_REPLY__INIT;
     r.event = ev;
     int rc;
-    if ((rc = evt_event_put(t, ev)) || (rc = evt_emit(t, "EventPublished", &r.base))) {
+    if ((rc = evt_event_put(t, ev)) || (rc = kp_tx_emit(t, "EventPublished", &r.base))) {
         kp_call_fail_err(call, rc);
         return;
     }
@@ -682,7 +694,7 @@ s_event_publish(kp_call_t *call, void *svc)
 
 /* Emits an EventChanged naming every live sign-up. */
 static int
-s_emit_changed(evt_tx_t *t, const char *type, evt_event_t *ev, int64_t prev_start, int64_t prev_end,
+s_emit_changed(kp_tx_t *t, const char *type, evt_event_t *ev, int64_t prev_start, int64_t prev_end,
                const char *reason)
 {
     Kumppani__V1__EventChanged ch = KUMPPANI__V1__EVENT_CHANGED__INIT;
@@ -691,18 +703,18 @@ s_emit_changed(evt_tx_t *t, const char *type, evt_event_t *ev, int64_t prev_star
     ch.previous_end_unix = prev_end;
     ch.reason_text = (char *)reason;
     int rc = evt_live_signups(t, ev->id, &ch.signup_ids, &ch.n_signup_ids);
-    return rc ? rc : evt_emit(t, type, &ch.base);
+    return rc ? rc : kp_tx_emit(t, type, &ch.base);
 }
 
 static void
 s_event_reschedule(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    evt_tx_of_call(t, call, svc);
     const Kumppani__V1__RescheduleEventRequest *rq = kp_call_body(call);
     if (!evt_text(call, "reason_text", rq->reason_text, 0, 1000))
         return;
-    evt_event_t *ev = evt_load_event(call, t, rq->event_id);
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
     if (ev->state != ST(DRAFT) && !EVT_OPEN(ev)) {
@@ -740,12 +752,12 @@ s_event_reschedule(kp_call_t *call, void *svc)
 static void
 s_event_cancel(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    evt_tx_of_call(t, call, svc);
     const Kumppani__V1__CancelEventRequest *rq = kp_call_body(call);
     if (!evt_text(call, "reason_text", rq->reason_text, 1, 1000))
         return;
-    evt_event_t *ev = evt_load_event(call, t, rq->event_id);
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
     if (ev->state == ST(CANCELLED)) {
@@ -772,13 +784,13 @@ s_event_cancel(kp_call_t *call, void *svc)
 static void
 s_event_held(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    evt_tx_of_call(t, call, svc);
     const Kumppani__V1__HeldEventRequest *rq = kp_call_body(call);
     if (!s_url(call, "memo_url", rq->memo_url, false) ||
         !s_url(call, "materials_url", rq->materials_url, false))
         return;
-    evt_event_t *ev = evt_load_event(call, t, rq->event_id);
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
     if (!EVT_OPEN(ev) && ev->state != ST(HELD)) {
@@ -797,7 +809,7 @@ s_event_held(kp_call_t *call, void *svc)
     Kumppani__V1__EventReply r = KUMPPANI__V1__EVENT_REPLY__INIT;
     r.event = ev;
     int rc;
-    if ((rc = evt_event_put(t, ev)) || (rc = evt_emit(t, "EventHeld", &r.base))) {
+    if ((rc = evt_event_put(t, ev)) || (rc = kp_tx_emit(t, "EventHeld", &r.base))) {
         kp_call_fail_err(call, rc);
         return;
     }
@@ -808,10 +820,10 @@ s_event_held(kp_call_t *call, void *svc)
 static void
 s_event_get(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    evt_tx_of_call(t, call, svc);
     const Kumppani__V1__EventRef *rq = kp_call_body(call);
-    evt_event_t *ev = evt_load_event(call, t, rq->event_id);
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (ev)
         s_reply_event(call, ev);
 }
@@ -835,8 +847,8 @@ s_collect_event(void *arg, evt_event_t *ev)
 static void
 s_event_list(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    evt_tx_of_call(t, call, svc);
     const Kumppani__V1__ListEventsRequest *rq = kp_call_body(call);
     unsigned limit = rq->limit == 0 ? 100 : rq->limit;
     if (limit > 500) {

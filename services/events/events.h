@@ -23,6 +23,7 @@
 
 #include "kp_arena.h"
 #include "kp_server.h"
+#include "kp_tx.h"
 #include "kumppani/v1/events.pb-c.h"
 
 #include <stdbool.h>
@@ -61,74 +62,67 @@ typedef struct {
     kp_arena_t *arena; /* for work outside calls (the offer timer) */
 } evt_svc_t;
 
-/* One unit of work on the store: a call's, or the offer timer's. */
-typedef struct {
-    kp_call_t *call; /* NULL outside a call */
-    evt_svc_t *svc;
-    kp_store_t *store;
-    MDB_txn *txn;
-    kp_arena_t *arena;
-    int64_t now_ms; /* the service's clock (with the test offset) */
-} evt_tx_t;
+/* The service's state of a unit of work (kp_tx_t.svc). */
+#define EVT_SVC(tx) ((evt_svc_t *)(tx)->svc)
 
-void evt_tx_init(evt_tx_t *t, kp_call_t *call, evt_svc_t *svc);
-
-/* The transaction for writing (marks the call as having written). */
-MDB_txn *evt_wtxn(evt_tx_t *t);
-
-/* Appends a domain event in the turn. Returns 0 or a KP code. */
-int evt_emit(evt_tx_t *t, const char *type, const ProtobufCMessage *payload);
+/* The unit of a call, on the service's clock (with the test offset). */
+static inline void
+evt_tx_of_call(kp_tx_t *t, kp_call_t *call, evt_svc_t *svc)
+{
+    kp_tx_of_call(t, call, svc);
+    t->now_ms += svc->clock_offset_ms;
+}
 
 extern const char *const evt_db_names[EVT_DB_N];
 
-/* migrate.c: upgrades a store of schema `from` to this program's (kp_store_opts_t.migrate). */
+/* store.c: upgrades a store of schema `from` to this program's (kp_store_opts_t.migrate). */
 int evt_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to);
 extern const kp_method_t evt_methods[];
 extern const unsigned evt_methods_n; /* the last one is the test hook */
 
 /* store.c: records are decoded into the unit's arena and valid for it. Each returns 0
  * (with *found where a record may be absent) or a KP error code. */
-int evt_event_get(evt_tx_t *t, uint64_t id, evt_event_t **out, bool *found);
-int evt_event_put(evt_tx_t *t, const evt_event_t *ev);
-int evt_signup_get(evt_tx_t *t, uint64_t id, evt_signup_t **out, bool *found);
-int evt_signup_put(evt_tx_t *t, const evt_signup_t *s);
-int evt_email_get(evt_tx_t *t, uint64_t event_id, const char *email, uint64_t *signup_id,
+int evt_event_get(kp_tx_t *t, uint64_t id, evt_event_t **out, bool *found);
+int evt_event_put(kp_tx_t *t, const evt_event_t *ev);
+int evt_signup_get(kp_tx_t *t, uint64_t id, evt_signup_t **out, bool *found);
+int evt_signup_put(kp_tx_t *t, const evt_signup_t *s);
+int evt_email_get(kp_tx_t *t, uint64_t event_id, const char *email, uint64_t *signup_id,
                   bool *found);
-int evt_email_put(evt_tx_t *t, uint64_t event_id, const char *email, uint64_t signup_id);
-int evt_email_del(evt_tx_t *t, uint64_t event_id, const char *email);
-int evt_offer_put(evt_tx_t *t, int64_t deadline_ms, uint64_t signup_id);
-int evt_offer_del(evt_tx_t *t, int64_t deadline_ms, uint64_t signup_id);
+int evt_email_put(kp_tx_t *t, uint64_t event_id, const char *email, uint64_t signup_id);
+int evt_email_del(kp_tx_t *t, uint64_t event_id, const char *email);
+int evt_offer_put(kp_tx_t *t, int64_t deadline_ms, uint64_t signup_id);
+int evt_offer_del(kp_tx_t *t, int64_t deadline_ms, uint64_t signup_id);
 /* The earliest open offers: up to n (deadline, signup) pairs into the arrays. */
-int evt_offers_first(evt_tx_t *t, unsigned n, int64_t *deadline_ms, uint64_t *signup_id,
+int evt_offers_first(kp_tx_t *t, unsigned n, int64_t *deadline_ms, uint64_t *signup_id,
                      unsigned *got);
-int evt_reg_org_get(evt_tx_t *t, uint64_t org_id, int *status, bool *found);
-int evt_reg_org_put(MDB_txn *txn, kp_store_t *st, uint64_t org_id, int status);
-int evt_reg_org_del(MDB_txn *txn, kp_store_t *st, uint64_t org_id);
-int evt_reg_muni_get(evt_tx_t *t, const char *code, bool *found);
-int evt_reg_muni_put(MDB_txn *txn, kp_store_t *st, const char *code);
+int evt_reg_org_get(kp_tx_t *t, uint64_t org_id, int *status, bool *found);
+int evt_reg_org_put(kp_tx_t *t, uint64_t org_id, int status);
+int evt_reg_org_del(kp_tx_t *t, uint64_t org_id);
+int evt_reg_muni_get(kp_tx_t *t, const char *code, bool *found);
+int evt_reg_muni_put(kp_tx_t *t, const char *code);
 
 /* Finds the sign-up submitted with (source, external_id) through its idempotency record. */
-int evt_signup_by_ext(evt_tx_t *t, const char *source, const char *external_id, uint64_t *signup_id,
+int evt_signup_by_ext(kp_tx_t *t, const char *source, const char *external_id, uint64_t *signup_id,
                       bool *found);
 
 /* Calls fn for the event's sign-ups with id > after_id, ascending, until it returns non-zero
  * or limit is reached; state is the indexed state byte. */
-int evt_signups_each(evt_tx_t *t, uint64_t event_id, uint64_t after_id, unsigned limit,
+int evt_signups_each(kp_tx_t *t, uint64_t event_id, uint64_t after_id, unsigned limit,
                      int (*fn)(void *, uint64_t, int), void *arg);
 
 /* Events with id > after_id, ascending. */
-int evt_events_each(evt_tx_t *t, uint64_t after_id, unsigned limit,
-                    int (*fn)(void *, evt_event_t *), void *arg);
+int evt_events_each(kp_tx_t *t, uint64_t after_id, unsigned limit, int (*fn)(void *, evt_event_t *),
+                    void *arg);
 
 /* signup.c */
 /* Fills freed places from the waitlist (promotes, or offers when the event is so
  * configured), first fitting sign-up first. Returns 0 or a KP code. */
-int evt_fill(evt_tx_t *t, evt_event_t *ev);
+int evt_fill(kp_tx_t *t, evt_event_t *ev);
 /* Ends an open offer (declined or expired): the sign-up is cancelled with reason and the
  * place passes on. Returns 0 or a KP code. */
-int evt_offer_end(evt_tx_t *t, evt_signup_t *s, const char *reason);
+int evt_offer_end(kp_tx_t *t, evt_signup_t *s, const char *reason);
 /* The ids of the event's sign-ups that are not cancelled, into the arena. */
-int evt_live_signups(evt_tx_t *t, uint64_t event_id, uint64_t **ids, size_t *n);
+int evt_live_signups(kp_tx_t *t, uint64_t event_id, uint64_t **ids, size_t *n);
 
 /* offers.c */
 int evt_offers_start(evt_svc_t *svc);
@@ -152,12 +146,13 @@ void evt_h_ical_event(kp_call_t *call, void *svc);
 void evt_h_ical_feed(kp_call_t *call, void *svc);
 
 /* Helpers shared by the handler files (api.c). */
-evt_event_t *evt_load_event(kp_call_t *call, evt_tx_t *t, uint64_t id);
+evt_event_t *evt_load_event(kp_tx_t *t, uint64_t id);
+evt_signup_t *evt_load_signup(kp_tx_t *t, uint64_t id);
 const char *evt_state_name(int state);
 bool evt_text(kp_call_t *call, const char *field, const char *v, size_t min, size_t max);
 bool evt_source_ok(kp_call_t *call, const char *v);
 bool evt_language_ok(kp_call_t *call, const char *v);
-bool evt_municipality_ok(kp_call_t *call, evt_tx_t *t, const char *field, const char *v);
+bool evt_municipality_ok(kp_call_t *call, kp_tx_t *t, const char *field, const char *v);
 
 #define EVT_C(x) KUMPPANI__V1__CODE__CODE_##x
 

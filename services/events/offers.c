@@ -33,47 +33,41 @@ static void
 s_on_timer(uv_timer_t *h)
 {
     evt_svc_t *svc = h->data;
-    MDB_txn *txn;
-    int rc = kp_server_txn(svc->srv, &txn);
+    kp_arena_reset(svc->arena);
+    kp_tx_t T, *t = &T;
+    int rc = kp_tx_begin(t, svc->srv, NULL, svc->arena, svc);
     if (rc) {
-        kp_log_err("offers.txn", "err=%d", rc);
         s_arm_at(svc, 0, false);
         return;
     }
-    kp_arena_reset(svc->arena);
-    evt_tx_t t = {.call = NULL,
-                  .svc = svc,
-                  .store = kp_server_store(svc->srv),
-                  .txn = txn,
-                  .arena = svc->arena,
-                  .now_ms = kp_now_ms() + svc->clock_offset_ms};
+    t->now_ms += svc->clock_offset_ms;
     int64_t dl[BATCH];
     uint64_t id[BATCH];
     unsigned n = 0, ended = 0;
-    rc = evt_offers_first(&t, BATCH, dl, id, &n);
-    for (unsigned i = 0; !rc && i < n && dl[i] <= t.now_ms; i++) {
+    rc = evt_offers_first(t, BATCH, dl, id, &n);
+    for (unsigned i = 0; !rc && i < n && dl[i] <= t->now_ms; i++) {
         evt_signup_t *s;
         bool found;
-        if ((rc = evt_signup_get(&t, id[i], &s, &found)))
+        if ((rc = evt_signup_get(t, id[i], &s, &found)))
             break;
         if (!found || s->state != KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_OFFERED ||
             s->offer_deadline_ms != dl[i]) {
-            rc = evt_offer_del(&t, dl[i], id[i]); /* a stale key: drop it */
+            rc = evt_offer_del(t, dl[i], id[i]); /* a stale key: drop it */
             continue;
         }
-        rc = evt_offer_end(&t, s, "offer-expired");
+        rc = evt_offer_end(t, s, "offer-expired");
         ended++;
     }
     if (rc) {
         kp_log_err("offers.expire", "err=%d", rc);
         kp_server_abort_turn(svc->srv, rc);
-        s_arm_at(svc, t.now_ms + 1000, true); /* try again shortly */
+        s_arm_at(svc, t->now_ms + 1000, true); /* try again shortly */
         return;
     }
     if (ended)
         kp_log_info("offers.expired", "n=%u", ended);
     /* Re-arm at what is now the earliest (this turn's writes included). */
-    if ((rc = evt_offers_first(&t, 1, dl, id, &n)) != 0)
+    if ((rc = evt_offers_first(t, 1, dl, id, &n)) != 0)
         n = 0;
     s_arm_at(svc, n ? dl[0] : 0, n > 0);
     svc->offers_dirty = false;

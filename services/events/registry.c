@@ -16,14 +16,17 @@
 static int
 s_apply(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev)
 {
-    (void)arg;
-    kp_store_t *st = kp_server_store(srv);
+    evt_svc_t *svc = arg;
+    kp_tx_t t;
+    int rc = kp_tx_begin(&t, srv, txn, svc->arena, svc);
+    if (rc)
+        return rc;
     if (strcmp(ev->type, "MunicipalityAdded") == 0) {
         Kumppani__V1__MunicipalityReply *r =
             kumppani__v1__municipality_reply__unpack(NULL, ev->payload.len, ev->payload.data);
         if (!r)
             return 0; /* undecodable: nothing we can learn from it */
-        int rc = r->municipality ? evt_reg_muni_put(txn, st, r->municipality->code) : 0;
+        rc = r->municipality ? evt_reg_muni_put(&t, r->municipality->code) : 0;
         kumppani__v1__municipality_reply__free_unpacked(r, NULL);
         return rc;
     }
@@ -33,12 +36,11 @@ s_apply(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev
         kumppani__v1__organisation_reply__unpack(NULL, ev->payload.len, ev->payload.data);
     if (!r)
         return 0;
-    int rc = 0;
     if (r->organisation && r->organisation->id) {
         if (strcmp(ev->type, "OrganisationRemoved") == 0)
-            rc = evt_reg_org_del(txn, st, r->organisation->id);
+            rc = evt_reg_org_del(&t, r->organisation->id);
         else
-            rc = evt_reg_org_put(txn, st, r->organisation->id, r->organisation->status);
+            rc = evt_reg_org_put(&t, r->organisation->id, r->organisation->status);
     }
     kumppani__v1__organisation_reply__free_unpacked(r, NULL);
     return rc;

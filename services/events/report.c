@@ -101,7 +101,7 @@ s_csv_field(buf_t *b, const char *v, bool last)
 }
 
 typedef struct {
-    evt_tx_t *t;
+    kp_tx_t *t;
     buf_t *b;
     int rc;
     unsigned rows;
@@ -141,10 +141,10 @@ s_csv_row(void *arg, uint64_t id, int state)
 void
 evt_h_door_csv(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    evt_tx_of_call(t, call, svc);
     const Kumppani__V1__EventRef *rq = kp_call_body(call);
-    evt_event_t *ev = evt_load_event(call, t, rq->event_id);
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
     buf_t b = {0};
@@ -176,7 +176,7 @@ typedef struct {
 } rows_t;
 
 static Kumppani__V1__EventStatsRow *
-s_row(evt_tx_t *t, rows_t *r, const char *key)
+s_row(kp_tx_t *t, rows_t *r, const char *key)
 {
     for (size_t i = 0; i < r->n; i++)
         if (strcmp(r->v[i]->key, key) == 0)
@@ -194,7 +194,7 @@ s_row(evt_tx_t *t, rows_t *r, const char *key)
 }
 
 typedef struct {
-    evt_tx_t *t;
+    kp_tx_t *t;
     const Kumppani__V1__EventStatsRequest *rq;
     Kumppani__V1__EventStatsRow total;
     rows_t kind, muni, role, month, event;
@@ -302,8 +302,8 @@ s_stats_event(void *arg, evt_event_t *ev)
 void
 evt_h_stats(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    evt_tx_of_call(t, call, svc);
     const Kumppani__V1__EventStatsRequest *rq = kp_call_body(call);
     if (rq->from_unix < 0 || rq->to_unix < 0 || (rq->to_unix && rq->to_unix <= rq->from_unix)) {
         kp_call_fail(call, C(INVALID), "field 'to_unix': after from_unix (0: no bound)");
@@ -470,10 +470,10 @@ s_ical_event(buf_t *b, const evt_event_t *ev, int64_t now_ms)
 void
 evt_h_ical_event(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    evt_tx_of_call(t, call, svc);
     const Kumppani__V1__EventRef *rq = kp_call_body(call);
-    evt_event_t *ev = evt_load_event(call, t, rq->event_id);
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
     if (ev->state == ES(DRAFT)) {
@@ -512,8 +512,8 @@ s_feed_event(void *arg, evt_event_t *ev)
 void
 evt_h_ical_feed(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    evt_tx_of_call(t, call, svc);
     const Kumppani__V1__IcalFeedRequest *rq = kp_call_body(call);
     if ((rq->municipality_code[0] &&
          !evt_municipality_ok(call, t, "municipality_code", rq->municipality_code)) ||

@@ -56,7 +56,7 @@ s_role_held(const evt_event_t *ev, int role)
 
 /* The role's count entry, added if missing (into the arena). NULL when out of memory. */
 static Kumppani__V1__RoleCount *
-s_role_count(evt_tx_t *t, evt_event_t *ev, int role)
+s_role_count(kp_tx_t *t, evt_event_t *ev, int role)
 {
     for (size_t i = 0; i < ev->n_role_counts; i++)
         if ((int)ev->role_counts[i]->role == role)
@@ -102,7 +102,7 @@ s_fits(const evt_event_t *ev, int role, uint32_t places)
 
 /* Adds (sign = 1) or removes (sign = -1) the sign-up's places under state. */
 static int
-s_count(evt_tx_t *t, evt_event_t *ev, const evt_signup_t *s, int state, int sign)
+s_count(kp_tx_t *t, evt_event_t *ev, const evt_signup_t *s, int state, int sign)
 {
     uint32_t p = s_places(s);
     Kumppani__V1__RoleCount *rc = s_role_count(t, ev, s->role);
@@ -126,17 +126,17 @@ s_count(evt_tx_t *t, evt_event_t *ev, const evt_signup_t *s, int state, int sign
 }
 
 static int
-s_emit_signup(evt_tx_t *t, const char *type, evt_signup_t *s)
+s_emit_signup(kp_tx_t *t, const char *type, evt_signup_t *s)
 {
     Kumppani__V1__SignupReply r = KUMPPANI__V1__SIGNUP_REPLY__INIT;
     r.signup = s;
-    return evt_emit(t, type, &r.base);
+    return kp_tx_emit(t, type, &r.base);
 }
 
 /* ---- filling freed places ---------------------------------------------------------------- */
 
 typedef struct {
-    evt_tx_t *t;
+    kp_tx_t *t;
     evt_event_t *ev;
     evt_signup_t *found;
     int rc;
@@ -163,7 +163,7 @@ s_fill_scan(void *arg, uint64_t id, int state)
 }
 
 int
-evt_fill(evt_tx_t *t, evt_event_t *ev)
+evt_fill(kp_tx_t *t, evt_event_t *ev)
 {
     if (!EVT_OPEN(ev) || ev->start_unix <= t->now_ms / 1000 || ev->waitlisted_n == 0)
         return 0;
@@ -202,8 +202,8 @@ evt_fill(evt_tx_t *t, evt_event_t *ev)
 void
 evt_h_signup_submit(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    evt_tx_of_call(t, call, svc);
     const Kumppani__V1__SubmitSignupRequest *rq = kp_call_body(call);
     if (rq->event_id == 0) {
         kp_call_fail(call, C(INVALID), "field 'event_id': required");
@@ -252,7 +252,7 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
     if (kp_call_idem(call, key, sl + 1 + el))
         return;
 
-    evt_event_t *ev = evt_load_event(call, t, rq->event_id);
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
     int64_t now_s = t->now_ms / 1000;
@@ -283,7 +283,7 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
         }
     }
     evt_signup_t s = KUMPPANI__V1__SIGNUP__INIT;
-    if ((rc = kp_store_next_id(t->store, evt_wtxn(t), "signup", &s.id))) {
+    if ((rc = kp_tx_next_id(t, "signup", &s.id))) {
         kp_call_fail_err(call, rc);
         return;
     }
@@ -323,7 +323,7 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
 /* Finds the sign-up of a CancelSignupRequest (by id, or by source + external_id); answers
  * the error and returns NULL if there is none. */
 static evt_signup_t *
-s_find(kp_call_t *call, evt_tx_t *t, const Kumppani__V1__CancelSignupRequest *rq)
+s_find(kp_call_t *call, kp_tx_t *t, const Kumppani__V1__CancelSignupRequest *rq)
 {
     uint64_t id = rq->signup_id;
     bool found = false;
@@ -341,16 +341,7 @@ s_find(kp_call_t *call, evt_tx_t *t, const Kumppani__V1__CancelSignupRequest *rq
             return NULL;
         }
     }
-    evt_signup_t *s;
-    if ((rc = evt_signup_get(t, id, &s, &found))) {
-        kp_call_fail_err(call, rc);
-        return NULL;
-    }
-    if (!found) {
-        kp_call_fail(call, C(NOT_FOUND), "sign-up %llu not found", (unsigned long long)id);
-        return NULL;
-    }
-    return s;
+    return evt_load_signup(t, id);
 }
 
 static void
@@ -363,7 +354,7 @@ s_reply_signup(kp_call_t *call, evt_signup_t *s)
 
 /* Cancels a live sign-up with a reason and fills the place it frees. */
 static int
-s_cancel(evt_tx_t *t, evt_event_t *ev, evt_signup_t *s, const char *reason)
+s_cancel(kp_tx_t *t, evt_event_t *ev, evt_signup_t *s, const char *reason)
 {
     int was = s->state, rc;
     if ((rc = s_count(t, ev, s, was, -1)))
@@ -384,7 +375,7 @@ s_cancel(evt_tx_t *t, evt_event_t *ev, evt_signup_t *s, const char *reason)
 }
 
 int
-evt_offer_end(evt_tx_t *t, evt_signup_t *s, const char *reason)
+evt_offer_end(kp_tx_t *t, evt_signup_t *s, const char *reason)
 {
     evt_event_t *ev;
     bool found;
@@ -398,12 +389,12 @@ evt_offer_end(evt_tx_t *t, evt_signup_t *s, const char *reason)
 
 /* The common start of cancel, leave, accept and decline: the sign-up and its event. */
 static evt_signup_t *
-s_begin(kp_call_t *call, evt_tx_t *t, evt_event_t **ev)
+s_begin(kp_call_t *call, kp_tx_t *t, evt_event_t **ev)
 {
     evt_signup_t *s = s_find(call, t, kp_call_body(call));
     if (!s)
         return NULL;
-    *ev = evt_load_event(call, t, s->event_id);
+    *ev = evt_load_event(t, s->event_id);
     return *ev ? s : NULL;
 }
 
@@ -412,8 +403,8 @@ s_begin(kp_call_t *call, evt_tx_t *t, evt_event_t **ev)
 static void
 s_withdraw(kp_call_t *call, void *svc, bool waitlist_only)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    evt_tx_of_call(t, call, svc);
     evt_event_t *ev;
     evt_signup_t *s = s_begin(call, t, &ev);
     if (!s)
@@ -450,8 +441,8 @@ evt_h_signup_leave(kp_call_t *call, void *svc)
 void
 evt_h_signup_accept(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    evt_tx_of_call(t, call, svc);
     evt_event_t *ev;
     evt_signup_t *s = s_begin(call, t, &ev);
     if (!s)
@@ -497,8 +488,8 @@ evt_h_signup_accept(kp_call_t *call, void *svc)
 void
 evt_h_signup_decline(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    evt_tx_of_call(t, call, svc);
     evt_event_t *ev;
     evt_signup_t *s = s_begin(call, t, &ev);
     if (!s)
@@ -521,8 +512,8 @@ evt_h_signup_decline(kp_call_t *call, void *svc)
 void
 evt_h_signup_attendance(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    evt_tx_of_call(t, call, svc);
     const Kumppani__V1__SignupAttendanceRequest *rq = kp_call_body(call);
     if (rq->attendance != KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED &&
         rq->attendance != KUMPPANI__V1__ATTENDANCE__ATTENDANCE_NO_SHOW) {
@@ -533,20 +524,13 @@ evt_h_signup_attendance(kp_call_t *call, void *svc)
         kp_call_fail(call, C(INVALID), "field 'signup_id': required");
         return;
     }
-    evt_signup_t *s;
-    bool found;
-    int rc = evt_signup_get(t, rq->signup_id, &s, &found);
-    if (rc || !found) {
-        if (rc)
-            kp_call_fail_err(call, rc);
-        else
-            kp_call_fail(call, C(NOT_FOUND), "sign-up %llu not found",
-                         (unsigned long long)rq->signup_id);
+    evt_signup_t *s = evt_load_signup(t, rq->signup_id);
+    if (!s)
         return;
-    }
-    evt_event_t *ev = evt_load_event(call, t, s->event_id);
+    evt_event_t *ev = evt_load_event(t, s->event_id);
     if (!ev)
         return;
+    int rc;
     if (s->state != SS(CONFIRMED)) {
         kp_call_fail(call, C(CONFLICT), "only a confirmed sign-up can attend");
         return;
@@ -590,7 +574,7 @@ evt_h_signup_attendance(kp_call_t *call, void *svc)
 /* ---- lists ------------------------------------------------------------------------------- */
 
 typedef struct {
-    evt_tx_t *t;
+    kp_tx_t *t;
     evt_signup_t **v;
     size_t n;
     int rc;
@@ -614,15 +598,15 @@ s_collect_signup(void *arg, uint64_t id, int state)
 void
 evt_h_signup_list(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    evt_tx_of_call(t, call, svc);
     const Kumppani__V1__ListSignupsRequest *rq = kp_call_body(call);
     unsigned limit = rq->limit == 0 ? 100 : rq->limit;
     if (limit > 1000) {
         kp_call_fail(call, C(INVALID), "field 'limit': at most 1000");
         return;
     }
-    evt_event_t *ev = evt_load_event(call, t, rq->event_id);
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
     signup_acc_t acc = {t, kp_arena_alloc(t->arena, limit * sizeof *acc.v), 0, 0};
@@ -657,7 +641,7 @@ s_collect_live(void *arg, uint64_t id, int state)
 }
 
 int
-evt_live_signups(evt_tx_t *t, uint64_t event_id, uint64_t **ids, size_t *n)
+evt_live_signups(kp_tx_t *t, uint64_t event_id, uint64_t **ids, size_t *n)
 {
     evt_event_t *ev;
     bool found;
