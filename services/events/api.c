@@ -4,10 +4,7 @@
  *  Each handler validates everything before it writes anything, names the field and the rule
  *  in its error, and never puts a submitted value into an error or a log line (names, e-mails
  *  and phone numbers are personal data; ids and codes are not). Writes happen in the turn
- *  together with the domain event that describes them (evt_emit).
- *
- *  The clock is kp_call_now_ms plus the test offset (kp_tx_t.now_ms); the offset is only
- *  ever set by the test hook "events.test.clock", registered with test-hooks = on. */
+ *  together with the domain event that describes them (evt_emit). */
 #include "events.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -345,7 +342,7 @@ static void
 s_event_create(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    evt_tx_of_call(t, call, svc);
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__CreateEventRequest *rq = kp_call_body(call);
     size_t klen;
     const char *key = kp_call_idem_key(call, &klen);
@@ -481,7 +478,7 @@ static void
 s_series_create(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    evt_tx_of_call(t, call, svc);
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__CreateSeriesRequest *rq = kp_call_body(call);
     size_t klen;
     const char *key = kp_call_idem_key(call, &klen);
@@ -568,7 +565,7 @@ static void
 s_event_update(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    evt_tx_of_call(t, call, svc);
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__UpdateEventRequest *rq = kp_call_body(call);
     const Kumppani__V1__CreateEventRequest *v = rq->values;
     if (!v || rq->n_fields == 0) {
@@ -661,7 +658,7 @@ static void
 s_event_publish(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    evt_tx_of_call(t, call, svc);
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__EventRef *rq = kp_call_body(call);
     evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
@@ -710,7 +707,7 @@ static void
 s_event_reschedule(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    evt_tx_of_call(t, call, svc);
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__RescheduleEventRequest *rq = kp_call_body(call);
     if (!evt_text(call, "reason_text", rq->reason_text, 0, 1000))
         return;
@@ -753,7 +750,7 @@ static void
 s_event_cancel(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    evt_tx_of_call(t, call, svc);
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__CancelEventRequest *rq = kp_call_body(call);
     if (!evt_text(call, "reason_text", rq->reason_text, 1, 1000))
         return;
@@ -785,7 +782,7 @@ static void
 s_event_held(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    evt_tx_of_call(t, call, svc);
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__HeldEventRequest *rq = kp_call_body(call);
     if (!s_url(call, "memo_url", rq->memo_url, false) ||
         !s_url(call, "materials_url", rq->materials_url, false))
@@ -821,7 +818,7 @@ static void
 s_event_get(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    evt_tx_of_call(t, call, svc);
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__EventRef *rq = kp_call_body(call);
     evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (ev)
@@ -848,7 +845,7 @@ static void
 s_event_list(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    evt_tx_of_call(t, call, svc);
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__ListEventsRequest *rq = kp_call_body(call);
     unsigned limit = rq->limit == 0 ? 100 : rq->limit;
     if (limit > 500) {
@@ -866,25 +863,6 @@ s_event_list(kp_call_t *call, void *svc)
     Kumppani__V1__ListEventsReply r = KUMPPANI__V1__LIST_EVENTS_REPLY__INIT;
     r.events = acc.v;
     r.n_events = acc.n;
-    kp_call_ok(call, &r.base);
-}
-
-/* TEST HOOK: sets the clock offset (registered only with test-hooks = on). */
-static void
-s_test_clock(kp_call_t *call, void *svcp)
-{
-    evt_svc_t *svc = svcp;
-    const Kumppani__V1__EventsTestClockRequest *rq = kp_call_body(call);
-    if (rq->offset_ms < 0 || rq->offset_ms > 3660LL * 86400 * 1000) {
-        kp_call_fail(call, C(INVALID), "field 'offset_ms': 0..3660 days");
-        return;
-    }
-    svc->clock_offset_ms = rq->offset_ms;
-    evt_offers_poke(svc);
-    kp_log_notice("test.clock", "offset_ms=%lld", (long long)rq->offset_ms);
-    Kumppani__V1__EventsTestClockReply r = KUMPPANI__V1__EVENTS_TEST_CLOCK_REPLY__INIT;
-    r.offset_ms = svc->clock_offset_ms;
-    r.now_ms = kp_call_now_ms(call) + svc->clock_offset_ms;
     kp_call_ok(call, &r.base);
 }
 
@@ -921,7 +899,5 @@ const kp_method_t evt_methods[] = {
     M("events.stats", READERS, event_stats_request, evt_h_stats),
     M("events.ical.event", READERS, event_ref, evt_h_ical_event),
     M("events.ical.feed", READERS, ical_feed_request, evt_h_ical_feed),
-    /* The test hook stays last: main registers it only with test-hooks = on. */
-    M("events.test.clock", KP_ROLE_ADMIN, events_test_clock_request, s_test_clock),
 };
 const unsigned evt_methods_n = sizeof evt_methods / sizeof evt_methods[0];

@@ -53,8 +53,6 @@ typedef Kumppani__V1__Signup evt_signup_t;
 /* The service's own state: handles and settings only, nothing derived from the store. */
 typedef struct {
     kp_server_t *srv;
-    int64_t clock_offset_ms; /* test hook (events.test.clock); 0 in production */
-    bool test_hooks;
     bool registry; /* following the registry: organisers are checked against its model */
     bool offers_dirty;
     bool timer_started;
@@ -65,20 +63,12 @@ typedef struct {
 /* The service's state of a unit of work (kp_tx_t.svc). */
 #define EVT_SVC(tx) ((evt_svc_t *)(tx)->svc)
 
-/* The unit of a call, on the service's clock (with the test offset). */
-static inline void
-evt_tx_of_call(kp_tx_t *t, kp_call_t *call, evt_svc_t *svc)
-{
-    kp_tx_of_call(t, call, svc);
-    t->now_ms += svc->clock_offset_ms;
-}
-
 extern const char *const evt_db_names[EVT_DB_N];
 
 /* store.c: upgrades a store of schema `from` to this program's (kp_store_opts_t.migrate). */
 int evt_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to);
 extern const kp_method_t evt_methods[];
-extern const unsigned evt_methods_n; /* the last one is the test hook */
+extern const unsigned evt_methods_n;
 
 /* store.c: records are decoded into the unit's arena and valid for it. Each returns 0
  * (with *found where a record may be absent) or a KP error code. */

@@ -5,9 +5,7 @@
  *    registry-api, registry-pub  follow the registry's log; organisers and municipality codes
  *                                are then checked against its read model
  *    registry-key                the registry's public key <keys-dir>/<registry-key>.pub
- *    test-hooks                  "on" registers the TEST HOOK "events.test.clock", which moves
- *                                the service's clock forward (for tests of deadlines; never
- *                                in production) */
+ *  The test clock is the common one (test-clock = on, sys.clock.set; kp_time.h). */
 #include "events.h"
 #include "kp_boot.h"
 #include "kp_err.h"
@@ -26,10 +24,6 @@ main(int argc, char **argv)
         {"registry-pub", NULL, "the registry's PUB", NULL},
         {"registry-key", "registry",
          "the registry's public key: a name in keys-dir, or a path to its .pub", NULL},
-        {"test-hooks", "off",
-         "on: register the test clock method (TEST HOOK; never in "
-         "production)",
-         NULL},
         {0},
     };
     int rc = kp_config_load(items, "kumppani-events", argc, argv);
@@ -45,8 +39,6 @@ main(int argc, char **argv)
         return 1;
     }
     evt_svc_t svc = {0};
-    const char *hooks = kp_config_get(items, "test-hooks");
-    svc.test_hooks = hooks && strcmp(hooks, "on") == 0;
     const char *rapi = kp_config_get(items, "registry-api"),
                *rpub = kp_config_get(items, "registry-pub");
     if ((rapi && *rapi) != (rpub && *rpub)) {
@@ -61,10 +53,8 @@ main(int argc, char **argv)
     so.schema_version = EVT_SCHEMA_VERSION;
     so.migrate = evt_migrate;
     so.methods = evt_methods;
-    so.methods_n = evt_methods_n - (svc.test_hooks ? 0 : 1);
+    so.methods_n = evt_methods_n;
     so.svc = &svc;
-    if (svc.test_hooks)
-        kp_log_warn("test.hooks", "what=\"test hooks on: the clock can be moved\"");
 
     uv_loop_t loop;
     uv_loop_init(&loop);
@@ -82,8 +72,7 @@ main(int argc, char **argv)
                                         boot.have_keys ? &boot.keys : NULL);
         }
         if (rc == 0) {
-            kp_log_notice("events.start", "registry=%d test_hooks=%d", svc.registry,
-                          svc.test_hooks);
+            kp_log_notice("events.start", "registry=%d", svc.registry);
             rc = kp_server_run(server);
         }
         kp_server_destroy(&server);

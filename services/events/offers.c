@@ -3,11 +3,12 @@
  *  Open offers live in the offers table keyed by deadline (ms, big-endian) and sign-up id,
  *  so the earliest is the first key. One uv_timer is armed at the earliest deadline: at start
  *  (so that it survives restarts), after every committed turn that touched the table
- *  (offers_dirty), and when the test clock moves. When it fires, it ends every offer whose
- *  deadline has passed, in the server's turn (kp_server_txn), so the expiry, the next offer
- *  and their events commit together before anything is published; then it re-arms.
+ *  (offers_dirty), and when the test clock moves (clock_moved). When it fires, it ends every
+ *  offer whose deadline has passed, in the server's turn (kp_tx_begin), so the expiry, the
+ *  next offer and their events commit together before anything is published; then it
+ *  re-arms.
  *
- *  The clock is kp_now_ms() plus the test offset, the same clock the handlers use. */
+ *  The clock is kp_now_ms() (test offset included), the same clock the handlers use. */
 #include "events.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -18,13 +19,17 @@
 
 static void s_on_timer(uv_timer_t *h);
 
+/* Re-arms from inside the timer's pass. At least 1 ms: the pass decided with the turn's time
+ * (kp_tx_t.now_ms), which stays behind kp_now_ms() when the test clock moved earlier in the
+ * same turn; a deadline due by the clock but not by the turn must wait for the next turn, and
+ * a 0 ms timer would fire again in this loop iteration, before the turn can end. */
 static void
 s_arm_at(evt_svc_t *svc, int64_t next_ms, bool any)
 {
     uint64_t delay = MAX_DELAY_MS;
     if (any) {
-        int64_t d = next_ms - (kp_now_ms() + svc->clock_offset_ms);
-        delay = d <= 0 ? 0 : d > MAX_DELAY_MS ? MAX_DELAY_MS : (uint64_t)d;
+        int64_t d = next_ms - kp_now_ms();
+        delay = d <= 1 ? 1 : d > MAX_DELAY_MS ? MAX_DELAY_MS : (uint64_t)d;
     }
     uv_timer_start(&svc->offer_timer, s_on_timer, delay, 0);
 }
@@ -40,7 +45,6 @@ s_on_timer(uv_timer_t *h)
         s_arm_at(svc, 0, false);
         return;
     }
-    t->now_ms += svc->clock_offset_ms;
     int64_t dl[BATCH];
     uint64_t id[BATCH];
     unsigned n = 0, ended = 0;
@@ -90,6 +94,13 @@ s_turn_done(void *arg, int rc)
     }
 }
 
+/* The test clock moved (sys.clock.set): offers may now be due, or due later. */
+static void
+s_clock_moved(void *arg)
+{
+    evt_offers_poke(arg);
+}
+
 static void
 s_on_close(uv_handle_t *h)
 {
@@ -113,7 +124,8 @@ evt_offers_start(evt_svc_t *svc)
     uv_timer_init(kp_server_loop(svc->srv), &svc->offer_timer);
     svc->offer_timer.data = svc;
     svc->timer_started = true;
-    kp_server_part_t part = {.turn_done = s_turn_done, .stop = s_stop, .arg = svc};
+    kp_server_part_t part = {
+        .turn_done = s_turn_done, .stop = s_stop, .clock_moved = s_clock_moved, .arg = svc};
     int rc = kp_server_add_part(svc->srv, &part);
     if (rc)
         return rc;

@@ -142,7 +142,7 @@ void
 evt_h_door_csv(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    evt_tx_of_call(t, call, svc);
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__EventRef *rq = kp_call_body(call);
     evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
@@ -303,7 +303,7 @@ void
 evt_h_stats(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    evt_tx_of_call(t, call, svc);
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__EventStatsRequest *rq = kp_call_body(call);
     if (rq->from_unix < 0 || rq->to_unix < 0 || (rq->to_unix && rq->to_unix <= rq->from_unix)) {
         kp_call_fail(call, C(INVALID), "field 'to_unix': after from_unix (0: no bound)");
@@ -471,7 +471,7 @@ void
 evt_h_ical_event(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    evt_tx_of_call(t, call, svc);
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__EventRef *rq = kp_call_body(call);
     evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
@@ -513,7 +513,7 @@ void
 evt_h_ical_feed(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    evt_tx_of_call(t, call, svc);
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__IcalFeedRequest *rq = kp_call_body(call);
     if ((rq->municipality_code[0] &&
          !evt_municipality_ok(call, t, "municipality_code", rq->municipality_code)) ||

@@ -203,7 +203,7 @@ void
 evt_h_signup_submit(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    evt_tx_of_call(t, call, svc);
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__SubmitSignupRequest *rq = kp_call_body(call);
     if (rq->event_id == 0) {
         kp_call_fail(call, C(INVALID), "field 'event_id': required");
@@ -404,7 +404,7 @@ static void
 s_withdraw(kp_call_t *call, void *svc, bool waitlist_only)
 {
     kp_tx_t T, *t = &T;
-    evt_tx_of_call(t, call, svc);
+    kp_tx_of_call(t, call, svc);
     evt_event_t *ev;
     evt_signup_t *s = s_begin(call, t, &ev);
     if (!s)
@@ -442,7 +442,7 @@ void
 evt_h_signup_accept(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    evt_tx_of_call(t, call, svc);
+    kp_tx_of_call(t, call, svc);
     evt_event_t *ev;
     evt_signup_t *s = s_begin(call, t, &ev);
     if (!s)
@@ -489,7 +489,7 @@ void
 evt_h_signup_decline(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    evt_tx_of_call(t, call, svc);
+    kp_tx_of_call(t, call, svc);
     evt_event_t *ev;
     evt_signup_t *s = s_begin(call, t, &ev);
     if (!s)
@@ -513,7 +513,7 @@ void
 evt_h_signup_attendance(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    evt_tx_of_call(t, call, svc);
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__SignupAttendanceRequest *rq = kp_call_body(call);
     if (rq->attendance != KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED &&
         rq->attendance != KUMPPANI__V1__ATTENDANCE__ATTENDANCE_NO_SHOW) {
@@ -599,7 +599,7 @@ void
 evt_h_signup_list(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    evt_tx_of_call(t, call, svc);
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__ListSignupsRequest *rq = kp_call_body(call);
     unsigned limit = rq->limit == 0 ? 100 : rq->limit;
     if (limit > 1000) {
