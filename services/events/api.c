@@ -9,6 +9,7 @@
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
+#include "kp_time.h"
 
 #include <string.h>
 
@@ -375,9 +376,9 @@ s_event_create(kp_call_t *call, void *svc)
 
 /* ---- Helsinki wall-clock time for series ---------------------------------------------------
  *
- * Finland keeps EU summer time: +03:00 from 01:00 UTC on the last Sunday of March to 01:00
- * UTC on the last Sunday of October, +02:00 otherwise. A monthly table at 18:00 stays at
- * 18:00 Helsinki time across the change. */
+ * A series repeats the first event's Helsinki wall-clock time (kp_time): a monthly table at
+ * 18:00 stays at 18:00 across the change to and from summer time. The day arithmetic below is
+ * the proleptic Gregorian calendar on day numbers, free of any time zone. */
 
 static int64_t
 s_days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -419,30 +420,24 @@ s_weekday(int64_t days)
     return (unsigned)(((days % 7) + 11) % 7);
 }
 
+/* The instant of the wall-clock time of day `of` on Helsinki day `days`. A time the spring
+ * change skips (03:00-03:59) becomes the same time an hour later. 0 if out of range. */
 static int64_t
-s_last_sunday_utc1(int64_t y, unsigned m)
+s_at_local(int64_t days, const struct tm *of)
 {
-    int64_t last = s_days_from_civil(y, m, s_month_days(y, m));
-    last -= s_weekday(last);
-    return last * 86400 + 3600;
-}
-
-static int64_t
-s_hel_offset(int64_t utc)
-{
-    int64_t y;
+    int64_t y, t;
     unsigned m, d;
-    s_civil_from_days(utc >= 0 ? utc / 86400 : (utc - 86399) / 86400, &y, &m, &d);
-    return utc >= s_last_sunday_utc1(y, 3) && utc < s_last_sunday_utc1(y, 10) ? 3 * 3600 : 2 * 3600;
-}
-
-/* The UTC time of a Helsinki wall-clock time (days since the epoch, seconds of the day). */
-static int64_t
-s_hel_to_utc(int64_t days, int64_t sod)
-{
-    int64_t local = days * 86400 + sod;
-    int64_t utc = local - 3 * 3600;
-    return s_hel_offset(utc) == 3 * 3600 ? utc : local - 2 * 3600;
+    s_civil_from_days(days, &y, &m, &d);
+    struct tm tm = {.tm_year = (int)(y - 1900),
+                    .tm_mon = (int)m - 1,
+                    .tm_mday = (int)d,
+                    .tm_hour = of->tm_hour,
+                    .tm_min = of->tm_min,
+                    .tm_sec = of->tm_sec};
+    if (kp_time_from_local(&tm, &t) == 0)
+        return t;
+    tm.tm_hour++;
+    return kp_time_from_local(&tm, &t) == 0 ? t : 0;
 }
 
 /* The start of occurrence k (0-based) of a series whose first start is first; 0 if the month
@@ -450,28 +445,27 @@ s_hel_to_utc(int64_t days, int64_t sod)
 static int64_t
 s_occurrence(int64_t first, int freq, unsigned k)
 {
-    int64_t local = first + s_hel_offset(first);
-    int64_t days = local >= 0 ? local / 86400 : (local - 86399) / 86400;
-    int64_t sod = local - days * 86400;
+    struct tm tm;
+    if (kp_time_local(first, &tm))
+        return 0;
+    unsigned d = (unsigned)tm.tm_mday;
+    int64_t days = s_days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, d);
     if (freq == KUMPPANI__V1__SERIES_FREQUENCY__SERIES_FREQUENCY_WEEKLY)
-        return s_hel_to_utc(days + 7 * (int64_t)k, sod);
+        return s_at_local(days + 7 * (int64_t)k, &tm);
     if (freq == KUMPPANI__V1__SERIES_FREQUENCY__SERIES_FREQUENCY_BIWEEKLY)
-        return s_hel_to_utc(days + 14 * (int64_t)k, sod);
-    int64_t y;
-    unsigned m, d;
-    s_civil_from_days(days, &y, &m, &d);
-    int64_t mi = y * 12 + (m - 1) + k;
+        return s_at_local(days + 14 * (int64_t)k, &tm);
+    int64_t mi = (int64_t)(tm.tm_year + 1900) * 12 + tm.tm_mon + k;
     int64_t ty = mi / 12;
-    unsigned tm = (unsigned)(mi % 12) + 1, mdays = s_month_days(ty, tm);
+    unsigned tmon = (unsigned)(mi % 12) + 1, mdays = s_month_days(ty, tmon);
     if (freq == KUMPPANI__V1__SERIES_FREQUENCY__SERIES_FREQUENCY_MONTHLY_DAY)
-        return d > mdays ? 0 : s_hel_to_utc(s_days_from_civil(ty, tm, d), sod);
+        return d > mdays ? 0 : s_at_local(s_days_from_civil(ty, tmon, d), &tm);
     /* The same weekday of the same week of the month; a fifth one becomes the last. */
     unsigned nth = (d - 1) / 7, wd = s_weekday(days);
-    int64_t first_of = s_days_from_civil(ty, tm, 1);
+    int64_t first_of = s_days_from_civil(ty, tmon, 1);
     unsigned day = 1 + (wd + 7 - s_weekday(first_of)) % 7 + 7 * nth;
     if (day > mdays)
         day -= 7;
-    return s_hel_to_utc(first_of + day - 1, sod);
+    return s_at_local(first_of + day - 1, &tm);
 }
 
 static void

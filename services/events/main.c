@@ -10,6 +10,7 @@
 #include "kp_boot.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ main(int argc, char **argv)
         kp_config_free(items);
         return rc == 1 ? 0 : 2;
     }
+    kp_time_tz_init();
     kp_boot_t boot;
     kp_server_opts_t so = {0};
     if (kp_boot_load(&boot, "events", items, &so) != 0) {

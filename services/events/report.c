@@ -12,6 +12,7 @@
 #include "events.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,20 +251,13 @@ s_stats_signup(void *arg, uint64_t id, int state)
     return 0;
 }
 
+/* The Helsinki month of an instant, "YYYY-MM" (kp_time). */
 static void
 s_month(int64_t t, char *buf, size_t len)
 {
-    /* Helsinki months: +2 h is close enough to put an event in its month except for one
-     * hour a year around midnight of a month's last day in summer; use +3 h from April to
-     * October. */
-    time_t tt = (time_t)(t + 2 * 3600);
     struct tm tm;
-    gmtime_r(&tt, &tm);
-    if (tm.tm_mon >= 3 && tm.tm_mon <= 9) {
-        tt += 3600;
-        gmtime_r(&tt, &tm);
-    }
-    snprintf(buf, len, "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+    if (kp_time_local(t, &tm) || strftime(buf, len, "%Y-%m", &tm) == 0)
+        snprintf(buf, len, "?");
 }
 
 static int
