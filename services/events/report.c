@@ -10,6 +10,7 @@
  *  property (calendar programs would mail the organiser), UID "event-<id>@kumppani", SEQUENCE
  *  from reschedules, STATUS:CANCELLED for a cancelled event. */
 #include "events.h"
+#include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_time.h"
@@ -304,7 +305,7 @@ evt_h_stats(kp_call_t *call, void *svc)
         return;
     }
     if (rq->municipality_code[0] &&
-        !evt_municipality_ok(call, t, "municipality_code", rq->municipality_code))
+        !evt_municipality_ok(t, "municipality_code", rq->municipality_code))
         return;
     if (rq->kind < 0 || rq->kind > KUMPPANI__V1__EVENT_KIND__KIND_OTHER) {
         kp_call_fail(call, C(INVALID), "field 'kind': one of the EventKind values");
@@ -510,8 +511,8 @@ evt_h_ical_feed(kp_call_t *call, void *svc)
     kp_tx_of_call(t, call, svc);
     const Kumppani__V1__IcalFeedRequest *rq = kp_call_body(call);
     if ((rq->municipality_code[0] &&
-         !evt_municipality_ok(call, t, "municipality_code", rq->municipality_code)) ||
-        !evt_text(call, "theme", rq->theme, 0, 100))
+         !evt_municipality_ok(t, "municipality_code", rq->municipality_code)) ||
+        !kp_check_text(call, "theme", rq->theme, 0, 100))
         return;
     if (rq->kind < 0 || rq->kind > KUMPPANI__V1__EVENT_KIND__KIND_OTHER) {
         kp_call_fail(call, C(INVALID), "field 'kind': one of the EventKind values");

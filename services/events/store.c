@@ -115,6 +115,43 @@ evt_signup_by_ext(kp_tx_t *t, const char *source, const char *external_id, uint6
     return 0;
 }
 
+/* ---- loading what a request names (in a call) ---------------------------------------------
+ *
+ * Like kp_rec_load, but the answer is "<what> <id> not found": clients and tests read the id
+ * back from the message, where kp_rec_load names the field. */
+
+static void *
+s_load(kp_tx_t *t, uint64_t id, bool found, int rc, void *rec, const char *what)
+{
+    if (rc)
+        kp_call_fail_err(t->call, rc);
+    else if (!found)
+        kp_call_fail(t->call, EVT_C(NOT_FOUND), "%s %llu not found", what, (unsigned long long)id);
+    return rc || !found ? NULL : rec;
+}
+
+evt_event_t *
+evt_load_event(kp_tx_t *t, uint64_t id)
+{
+    evt_event_t *ev = NULL;
+    bool found = false;
+    if (id == 0) {
+        kp_call_fail(t->call, EVT_C(INVALID), "field 'event_id': required");
+        return NULL;
+    }
+    int rc = evt_event_get(t, id, &ev, &found);
+    return s_load(t, id, found, rc, ev, "event");
+}
+
+evt_signup_t *
+evt_load_signup(kp_tx_t *t, uint64_t id)
+{
+    evt_signup_t *s = NULL;
+    bool found = false;
+    int rc = evt_signup_get(t, id, &s, &found);
+    return s_load(t, id, found, rc, s, "sign-up");
+}
+
 /* ---- walks -------------------------------------------------------------------------------- */
 
 typedef struct {

@@ -1,4 +1,4 @@
-/*  events/offers.c: the offer deadline timer.
+/*  events/timer.c: the offer deadline timer.
  *
  *  Open offers live in the offers table keyed by deadline (ms, big-endian) and sign-up id,
  *  so the earliest is the first key. One uv_timer is armed at the earliest deadline: at start
@@ -78,7 +78,7 @@ s_on_timer(uv_timer_t *h)
 }
 
 void
-evt_offers_poke(evt_svc_t *svc)
+evt_timer_poke(evt_svc_t *svc)
 {
     if (svc->timer_started)
         uv_timer_start(&svc->offer_timer, s_on_timer, 0, 0);
@@ -90,7 +90,7 @@ s_turn_done(void *arg, int rc)
     evt_svc_t *svc = arg;
     if (svc->offers_dirty || rc) {
         svc->offers_dirty = false;
-        evt_offers_poke(svc);
+        evt_timer_poke(svc);
     }
 }
 
@@ -98,7 +98,7 @@ s_turn_done(void *arg, int rc)
 static void
 s_clock_moved(void *arg)
 {
-    evt_offers_poke(arg);
+    evt_timer_poke(arg);
 }
 
 static void
@@ -119,7 +119,7 @@ s_stop(void *arg)
 }
 
 int
-evt_offers_start(evt_svc_t *svc)
+evt_timer_start(evt_svc_t *svc)
 {
     uv_timer_init(kp_server_loop(svc->srv), &svc->offer_timer);
     svc->offer_timer.data = svc;
@@ -129,6 +129,6 @@ evt_offers_start(evt_svc_t *svc)
     int rc = kp_server_add_part(svc->srv, &part);
     if (rc)
         return rc;
-    evt_offers_poke(svc); /* at start: expire what passed while down, arm at the earliest */
+    evt_timer_poke(svc); /* at start: expire what passed while down, arm at the earliest */
     return 0;
 }
