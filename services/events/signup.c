@@ -242,17 +242,9 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
     const Kumppani__V1__SubmitSignupRequest *rq = kp_call_body(call);
     if (!evt_signup_fields_ok(call, rq))
         return;
-    /* The publisher's own id makes the request idempotent: source NUL external_id. */
-    size_t sl = strlen(rq->source), el = strlen(rq->external_id);
-    char *key = kp_arena_alloc(t->arena, sl + 1 + el);
-    if (!key) {
-        kp_call_fail_err(call, KP_ENOMEM);
-        return;
-    }
-    memcpy(key, rq->source, sl);
-    key[sl] = 0;
-    memcpy(key + sl + 1, rq->external_id, el);
-    if (kp_call_idem(call, key, sl + 1 + el))
+    /* The publisher's own id makes the request idempotent (evt_ext_key). */
+    char key[EVT_EXT_KEY_MAX];
+    if (kp_call_idem(call, key, evt_ext_key(key, rq->source, rq->external_id)))
         return;
 
     evt_event_t *ev = evt_load_event(t, rq->event_id);

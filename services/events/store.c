@@ -14,6 +14,7 @@
 #include "kp_log.h"
 #include "kp_text.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,20 +92,25 @@ evt_email_del(kp_tx_t *t, uint64_t event_id, const char *email)
     return kp_raw_del(t, EVT_DB_EV_EMAIL, key, s_email_key(key, event_id, email), NULL);
 }
 
+size_t
+evt_ext_key(char *key, const char *source, const char *external_id)
+{
+    size_t s = strlen(source), e = strlen(external_id);
+    assert(s + 1 + e <= EVT_EXT_KEY_MAX); /* the field rules bound both */
+    memcpy(key, source, s);
+    key[s] = 0;
+    memcpy(key + s + 1, external_id, e);
+    return s + 1 + e;
+}
+
 int
 evt_signup_by_ext(kp_tx_t *t, const char *source, const char *external_id, uint64_t *signup_id,
                   bool *found)
 {
-    size_t s = strlen(source), e = strlen(external_id);
-    char key[512];
-    *found = false;
-    if (s + 1 + e > sizeof key)
-        return 0;
-    memcpy(key, source, s); /* the key evt_h_signup_submit gave kp_call_idem */
-    key[s] = 0;
-    memcpy(key + s + 1, external_id, e);
+    char key[EVT_EXT_KEY_MAX];
     MDB_val v;
-    int rc = kp_server_idem_get(t->srv, t->txn, EVT_METHOD_SUBMIT, key, s + 1 + e, found, &v);
+    int rc = kp_server_idem_get(t->srv, t->txn, EVT_METHOD_SUBMIT, key,
+                                evt_ext_key(key, source, external_id), found, &v);
     if (rc || !*found)
         return rc;
     Kumppani__V1__SignupReply *r =
