@@ -1,4 +1,5 @@
-/*  The events service, private header.
+/*  The events service, private header: the store layout, the service's state and the
+ *  prototypes its files share.
  *
  *  Store layout (all keys big-endian so that LMDB keeps them in order):
  *      events      event_id                      -> EventInfo
@@ -8,21 +9,27 @@
  *      offers      deadline_ms . signup_id       -> (empty) open offers, earliest first
  *      reg_orgs    organisation_id               -> status byte (registry read model)
  *      reg_munis   municipality code             -> (empty) (registry read model)
- *  plus kp_store's meta, log, idem and offsets. A sign-up's idempotency record (source and
- *  external id -> first reply) is also how a cancel by the publisher's own id finds it.
+ *  plus kp_store's meta, log, idem and offsets. A sign-up's idempotency record (source NUL
+ *  external id -> first reply) is also how a cancel by the publisher's own id finds it
+ *  (kp_server_idem_get).
  *
  *  No state lives outside the store: a failed turn leaves nothing to undo in memory. The
  *  offer timer is armed from the offers table (its earliest key) after every turn that
- *  touched offers and at start, so it survives restarts.
+ *  touched offers, when the test clock moves, and at start, so it survives restarts.
  *
- *  Files: api.c (events: create, update, lifecycle, series), signup.c (sign-ups, capacity,
- *  role rules, waitlist, offers, attendance), report.c (statistics, door CSV, iCalendar),
- *  offers.c (the offer deadline timer), registry.c (the registry read model), store.c. */
+ *  Files (the anatomy every service shares): main.c (wiring, kp_boot_main), api.c (the method
+ *  table and field rules), event.c (events and series), signup.c (sign-ups, capacity, role
+ *  balance, waitlist, offers, attendance; its rules take plain values), report.c (statistics,
+ *  door CSV, iCalendar), timer.c (the offer deadline timer), consume.c (the registry's log),
+ *  store.c (the only file calling mdb_*). Every handler and helper works on a kp_tx_t whose
+ *  svc is the evt_svc_t below. */
 #ifndef EVT_EVENTS_H
 #define EVT_EVENTS_H
 
 #include "kp_arena.h"
+#include "kp_boot.h"
 #include "kp_server.h"
+#include "kp_tx.h"
 #include "kumppani/v1/events.pb-c.h"
 
 #include <stdbool.h>
@@ -41,6 +48,9 @@ enum {
 
 #define EVT_SCHEMA_VERSION 2
 #define EVT_METHOD_SUBMIT "events.signup.submit"
+#define EVT_MAX_COMPANIONS 20
+
+#define EVT_C(x) KUMPPANI__V1__CODE__CODE_##x
 
 #define EVT_OPEN(ev)                                                                               \
     ((ev)->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_PUBLISHED ||                            \
@@ -49,96 +59,47 @@ enum {
 typedef Kumppani__V1__EventInfo evt_event_t;
 typedef Kumppani__V1__Signup evt_signup_t;
 
-/* The service's own state: handles and settings only, nothing derived from the store. */
+/* The service's own state: handles only, nothing derived from the store. */
 typedef struct {
     kp_server_t *srv;
-    int64_t clock_offset_ms; /* test hook (events.test.clock); 0 in production */
-    bool test_hooks;
-    bool registry; /* following the registry: organisers are checked against its model */
-    bool offers_dirty;
+    bool registry;     /* following the registry: organisers are checked against its model */
+    bool offers_dirty; /* this turn wrote the offers table: re-arm the timer after it */
     bool timer_started;
     uv_timer_t offer_timer;
-    kp_arena_t *arena; /* for work outside calls (the offer timer) */
+    kp_arena_t *arena; /* for work outside calls (the offer timer, the registry's events) */
 } evt_svc_t;
 
-/* One unit of work on the store: a call's, or the offer timer's. */
-typedef struct {
-    kp_call_t *call; /* NULL outside a call */
-    evt_svc_t *svc;
-    kp_store_t *store;
-    MDB_txn *txn;
-    kp_arena_t *arena;
-    int64_t now_ms; /* the service's clock (with the test offset) */
-} evt_tx_t;
+/* The service's state of a unit of work (kp_tx_t.svc). */
+#define EVT_SVC(tx) ((evt_svc_t *)(tx)->svc)
 
-void evt_tx_init(evt_tx_t *t, kp_call_t *call, evt_svc_t *svc);
-
-/* The transaction for writing (marks the call as having written). */
-MDB_txn *evt_wtxn(evt_tx_t *t);
-
-/* Appends a domain event in the turn. Returns 0 or a KP code. */
-int evt_emit(evt_tx_t *t, const char *type, const ProtobufCMessage *payload);
-
-extern const char *const evt_db_names[EVT_DB_N];
-
-/* migrate.c: upgrades a store of schema `from` to this program's (kp_store_opts_t.migrate). */
-int evt_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to);
+/* ---- api.c: the method table and the field rules --------------------------------------------
+ * Each rule answers the call CODE_INVALID (naming the field, never the value) and returns
+ * false, or returns true. Those taking a kp_tx_t answer its call and may read the store. */
 extern const kp_method_t evt_methods[];
-extern const unsigned evt_methods_n; /* the last one is the test hook */
+extern const unsigned evt_methods_n;
 
-/* store.c: records are decoded into the unit's arena and valid for it. Each returns 0
- * (with *found where a record may be absent) or a KP error code. */
-int evt_event_get(evt_tx_t *t, uint64_t id, evt_event_t **out, bool *found);
-int evt_event_put(evt_tx_t *t, const evt_event_t *ev);
-int evt_signup_get(evt_tx_t *t, uint64_t id, evt_signup_t **out, bool *found);
-int evt_signup_put(evt_tx_t *t, const evt_signup_t *s);
-int evt_email_get(evt_tx_t *t, uint64_t event_id, const char *email, uint64_t *signup_id,
-                  bool *found);
-int evt_email_put(evt_tx_t *t, uint64_t event_id, const char *email, uint64_t signup_id);
-int evt_email_del(evt_tx_t *t, uint64_t event_id, const char *email);
-int evt_offer_put(evt_tx_t *t, int64_t deadline_ms, uint64_t signup_id);
-int evt_offer_del(evt_tx_t *t, int64_t deadline_ms, uint64_t signup_id);
-/* The earliest open offers: up to n (deadline, signup) pairs into the arrays. */
-int evt_offers_first(evt_tx_t *t, unsigned n, int64_t *deadline_ms, uint64_t *signup_id,
-                     unsigned *got);
-int evt_reg_org_get(evt_tx_t *t, uint64_t org_id, int *status, bool *found);
-int evt_reg_org_put(MDB_txn *txn, kp_store_t *st, uint64_t org_id, int status);
-int evt_reg_org_del(MDB_txn *txn, kp_store_t *st, uint64_t org_id);
-int evt_reg_muni_get(evt_tx_t *t, const char *code, bool *found);
-int evt_reg_muni_put(MDB_txn *txn, kp_store_t *st, const char *code);
+bool evt_source_ok(kp_call_t *call, const char *v);
+bool evt_url_ok(kp_call_t *call, const char *field, const char *v, bool required);
+bool evt_municipality_ok(kp_tx_t *t, const char *field, const char *v);
+bool evt_times_ok(kp_call_t *call, int64_t now_s, int64_t start, int64_t end, int64_t deadline);
+bool evt_capacity_ok(kp_call_t *call, uint32_t capacity);
+bool evt_role_rules_ok(kp_call_t *call, uint32_t capacity, Kumppani__V1__RoleRule **rules,
+                       size_t n);
+bool evt_organiser_ok(kp_tx_t *t, uint64_t org, const char *muni);
+bool evt_offer_window_ok(kp_call_t *call, uint32_t m);
+bool evt_create_fields_ok(kp_tx_t *t, const Kumppani__V1__CreateEventRequest *rq);
+bool evt_signup_fields_ok(kp_call_t *call, const Kumppani__V1__SubmitSignupRequest *rq);
 
-/* Finds the sign-up submitted with (source, external_id) through its idempotency record. */
-int evt_signup_by_ext(evt_tx_t *t, const char *source, const char *external_id, uint64_t *signup_id,
-                      bool *found);
-
-/* Calls fn for the event's sign-ups with id > after_id, ascending, until it returns non-zero
- * or limit is reached; state is the indexed state byte. */
-int evt_signups_each(evt_tx_t *t, uint64_t event_id, uint64_t after_id, unsigned limit,
-                     int (*fn)(void *, uint64_t, int), void *arg);
-
-/* Events with id > after_id, ascending. */
-int evt_events_each(evt_tx_t *t, uint64_t after_id, unsigned limit,
-                    int (*fn)(void *, evt_event_t *), void *arg);
-
-/* signup.c */
-/* Fills freed places from the waitlist (promotes, or offers when the event is so
- * configured), first fitting sign-up first. Returns 0 or a KP code. */
-int evt_fill(evt_tx_t *t, evt_event_t *ev);
-/* Ends an open offer (declined or expired): the sign-up is cancelled with reason and the
- * place passes on. Returns 0 or a KP code. */
-int evt_offer_end(evt_tx_t *t, evt_signup_t *s, const char *reason);
-/* The ids of the event's sign-ups that are not cancelled, into the arena. */
-int evt_live_signups(evt_tx_t *t, uint64_t event_id, uint64_t **ids, size_t *n);
-
-/* offers.c */
-int evt_offers_start(evt_svc_t *svc);
-void evt_offers_poke(evt_svc_t *svc);
-
-/* registry.c: follows the registry when api and pub are given. */
-int evt_registry_start(evt_svc_t *svc, const char *api, const char *pub, const char *server_pub,
-                       const kp_keypair_t *keys);
-
-/* Shared handlers (api.c, signup.c, report.c). */
+/* ---- handlers (event.c, signup.c, report.c) ------------------------------------------------ */
+void evt_h_event_create(kp_call_t *call, void *svc);
+void evt_h_event_update(kp_call_t *call, void *svc);
+void evt_h_event_publish(kp_call_t *call, void *svc);
+void evt_h_event_reschedule(kp_call_t *call, void *svc);
+void evt_h_event_cancel(kp_call_t *call, void *svc);
+void evt_h_event_held(kp_call_t *call, void *svc);
+void evt_h_event_get(kp_call_t *call, void *svc);
+void evt_h_event_list(kp_call_t *call, void *svc);
+void evt_h_series_create(kp_call_t *call, void *svc);
 void evt_h_signup_submit(kp_call_t *call, void *svc);
 void evt_h_signup_cancel(kp_call_t *call, void *svc);
 void evt_h_signup_accept(kp_call_t *call, void *svc);
@@ -151,14 +112,94 @@ void evt_h_stats(kp_call_t *call, void *svc);
 void evt_h_ical_event(kp_call_t *call, void *svc);
 void evt_h_ical_feed(kp_call_t *call, void *svc);
 
-/* Helpers shared by the handler files (api.c). */
-evt_event_t *evt_load_event(kp_call_t *call, evt_tx_t *t, uint64_t id);
+/* event.c: "draft", "published", ... for messages. */
 const char *evt_state_name(int state);
-bool evt_text(kp_call_t *call, const char *field, const char *v, size_t min, size_t max);
-bool evt_source_ok(kp_call_t *call, const char *v);
-bool evt_language_ok(kp_call_t *call, const char *v);
-bool evt_municipality_ok(kp_call_t *call, evt_tx_t *t, const char *field, const char *v);
 
-#define EVT_C(x) KUMPPANI__V1__CODE__CODE_##x
+/* ---- signup.c ------------------------------------------------------------------------------ */
+
+/* The rules, on plain values (no store): places of a sign-up (1 + companions); whether p
+ * places of role fit the event now; the state of a new sign-up (CONFIRMED if it fits whole,
+ * else WAITLISTED); the index in waiting (in order of arrival) of the first waitlisted sign-up
+ * that fits whole, or n. */
+uint32_t evt_places(const evt_signup_t *s);
+bool evt_fits(const evt_event_t *ev, int role, uint32_t places);
+int evt_arrival_state(const evt_event_t *ev, const evt_signup_t *s);
+size_t evt_next_promoted(const evt_event_t *ev, evt_signup_t *const *waiting, size_t n);
+/* Adds (sign = 1) or removes (sign = -1) the sign-up's places under state in the event's
+ * counts (a new role count entry goes into arena a). Returns 0 or KP_ENOMEM. */
+int evt_count(kp_arena_t *a, evt_event_t *ev, const evt_signup_t *s, int state, int sign);
+
+/* Fills freed places from the waitlist (promotes, or offers when the event is so
+ * configured), first fitting sign-up first. Returns 0 or a KP code. */
+int evt_fill(kp_tx_t *t, evt_event_t *ev);
+/* Ends an open offer (declined or expired): the sign-up is cancelled with reason and the
+ * place passes on. Returns 0 or a KP code. */
+int evt_offer_end(kp_tx_t *t, evt_signup_t *s, const char *reason);
+/* The ids of the event's sign-ups that are not cancelled, into the arena. */
+int evt_live_signups(kp_tx_t *t, uint64_t event_id, uint64_t **ids, size_t *n);
+
+/* ---- timer.c, consume.c --------------------------------------------------------------------- */
+
+/* Starts the offer timer and its kp_server_part_t (turn_done, clock_moved, stop). Returns 0 or
+ * a KP code. */
+int evt_timer_start(evt_svc_t *svc);
+/* Runs the timer's pass soon (at start and when the offers or the clock changed). */
+void evt_timer_poke(evt_svc_t *svc);
+/* Follows the registry's log when registry-api and registry-pub are set (kp_boot_follow);
+ * sets svc->registry. Returns 0 or a KP code (logged). */
+int evt_consume_start(evt_svc_t *svc, const kp_boot_t *boot, const kp_config_item_t *items);
+
+/* ---- store.c -------------------------------------------------------------------------------
+ * Records are decoded into the unit's arena and valid for it. Each returns 0 (with *found
+ * where a record may be absent) or a KP error code, logged once by kp_tx. */
+extern const char *const evt_db_names[EVT_DB_N];
+
+/* Upgrades a store of schema `from` to this program's (kp_store_opts_t.migrate). */
+int evt_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to);
+
+int evt_event_get(kp_tx_t *t, uint64_t id, evt_event_t **out, bool *found);
+int evt_event_put(kp_tx_t *t, const evt_event_t *ev);
+int evt_signup_get(kp_tx_t *t, uint64_t id, evt_signup_t **out, bool *found);
+/* Stores the sign-up and its state byte in the event's list. */
+int evt_signup_put(kp_tx_t *t, const evt_signup_t *s);
+int evt_email_get(kp_tx_t *t, uint64_t event_id, const char *email, uint64_t *signup_id,
+                  bool *found);
+int evt_email_put(kp_tx_t *t, uint64_t event_id, const char *email, uint64_t signup_id);
+int evt_email_del(kp_tx_t *t, uint64_t event_id, const char *email);
+/* Open offers; both mark svc->offers_dirty. */
+int evt_offer_put(kp_tx_t *t, int64_t deadline_ms, uint64_t signup_id);
+int evt_offer_del(kp_tx_t *t, int64_t deadline_ms, uint64_t signup_id);
+/* The earliest open offers: up to n (deadline, signup) pairs into the arrays. */
+int evt_offers_first(kp_tx_t *t, unsigned n, int64_t *deadline_ms, uint64_t *signup_id,
+                     unsigned *got);
+int evt_reg_org_get(kp_tx_t *t, uint64_t org_id, int *status, bool *found);
+int evt_reg_org_put(kp_tx_t *t, uint64_t org_id, int status);
+int evt_reg_org_del(kp_tx_t *t, uint64_t org_id);
+int evt_reg_muni_get(kp_tx_t *t, const char *code, bool *found);
+int evt_reg_muni_put(kp_tx_t *t, const char *code);
+
+/* A sign-up's idempotency key, the publisher's own id: source NUL external_id, into key
+ * (EVT_EXT_KEY_MAX bytes; the field rules bound source to 64 bytes and external_id to 128
+ * characters). Returns its length. */
+#define EVT_EXT_KEY_MAX (64 + 1 + 128 * 4)
+size_t evt_ext_key(char *key, const char *source, const char *external_id);
+
+/* Finds the sign-up submitted with (source, external_id) through its idempotency record. */
+int evt_signup_by_ext(kp_tx_t *t, const char *source, const char *external_id, uint64_t *signup_id,
+                      bool *found);
+
+/* In a call: the event (or sign-up) with this id, or NULL after answering INVALID (event id
+ * 0), NOT_FOUND "<what> <id> not found" or the store error. */
+evt_event_t *evt_load_event(kp_tx_t *t, uint64_t id);
+evt_signup_t *evt_load_signup(kp_tx_t *t, uint64_t id);
+
+/* Calls fn for the event's sign-ups with id > after_id, ascending, until it returns non-zero
+ * or limit is reached; state is the indexed state byte. */
+int evt_signups_each(kp_tx_t *t, uint64_t event_id, uint64_t after_id, unsigned limit,
+                     int (*fn)(void *, uint64_t, int), void *arg);
+
+/* Events with id > after_id, ascending. */
+int evt_events_each(kp_tx_t *t, uint64_t after_id, unsigned limit, int (*fn)(void *, evt_event_t *),
+                    void *arg);
 
 #endif

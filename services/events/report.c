@@ -10,8 +10,10 @@
  *  property (calendar programs would mail the organiser), UID "event-<id>@kumppani", SEQUENCE
  *  from reschedules, STATUS:CANCELLED for a cancelled event. */
 #include "events.h"
+#include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +103,7 @@ s_csv_field(buf_t *b, const char *v, bool last)
 }
 
 typedef struct {
-    evt_tx_t *t;
+    kp_tx_t *t;
     buf_t *b;
     int rc;
     unsigned rows;
@@ -141,10 +143,10 @@ s_csv_row(void *arg, uint64_t id, int state)
 void
 evt_h_door_csv(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__EventRef *rq = kp_call_body(call);
-    evt_event_t *ev = evt_load_event(call, t, rq->event_id);
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
     buf_t b = {0};
@@ -176,7 +178,7 @@ typedef struct {
 } rows_t;
 
 static Kumppani__V1__EventStatsRow *
-s_row(evt_tx_t *t, rows_t *r, const char *key)
+s_row(kp_tx_t *t, rows_t *r, const char *key)
 {
     for (size_t i = 0; i < r->n; i++)
         if (strcmp(r->v[i]->key, key) == 0)
@@ -194,7 +196,7 @@ s_row(evt_tx_t *t, rows_t *r, const char *key)
 }
 
 typedef struct {
-    evt_tx_t *t;
+    kp_tx_t *t;
     const Kumppani__V1__EventStatsRequest *rq;
     Kumppani__V1__EventStatsRow total;
     rows_t kind, muni, role, month, event;
@@ -250,20 +252,13 @@ s_stats_signup(void *arg, uint64_t id, int state)
     return 0;
 }
 
+/* The Helsinki month of an instant, "YYYY-MM" (kp_time). */
 static void
 s_month(int64_t t, char *buf, size_t len)
 {
-    /* Helsinki months: +2 h is close enough to put an event in its month except for one
-     * hour a year around midnight of a month's last day in summer; use +3 h from April to
-     * October. */
-    time_t tt = (time_t)(t + 2 * 3600);
     struct tm tm;
-    gmtime_r(&tt, &tm);
-    if (tm.tm_mon >= 3 && tm.tm_mon <= 9) {
-        tt += 3600;
-        gmtime_r(&tt, &tm);
-    }
-    snprintf(buf, len, "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+    if (kp_time_local(t, &tm) || strftime(buf, len, "%Y-%m", &tm) == 0)
+        snprintf(buf, len, "?");
 }
 
 static int
@@ -302,15 +297,15 @@ s_stats_event(void *arg, evt_event_t *ev)
 void
 evt_h_stats(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__EventStatsRequest *rq = kp_call_body(call);
     if (rq->from_unix < 0 || rq->to_unix < 0 || (rq->to_unix && rq->to_unix <= rq->from_unix)) {
         kp_call_fail(call, C(INVALID), "field 'to_unix': after from_unix (0: no bound)");
         return;
     }
     if (rq->municipality_code[0] &&
-        !evt_municipality_ok(call, t, "municipality_code", rq->municipality_code))
+        !evt_municipality_ok(t, "municipality_code", rq->municipality_code))
         return;
     if (rq->kind < 0 || rq->kind > KUMPPANI__V1__EVENT_KIND__KIND_OTHER) {
         kp_call_fail(call, C(INVALID), "field 'kind': one of the EventKind values");
@@ -470,10 +465,10 @@ s_ical_event(buf_t *b, const evt_event_t *ev, int64_t now_ms)
 void
 evt_h_ical_event(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__EventRef *rq = kp_call_body(call);
-    evt_event_t *ev = evt_load_event(call, t, rq->event_id);
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
     if (ev->state == ES(DRAFT)) {
@@ -512,12 +507,12 @@ s_feed_event(void *arg, evt_event_t *ev)
 void
 evt_h_ical_feed(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__IcalFeedRequest *rq = kp_call_body(call);
     if ((rq->municipality_code[0] &&
-         !evt_municipality_ok(call, t, "municipality_code", rq->municipality_code)) ||
-        !evt_text(call, "theme", rq->theme, 0, 100))
+         !evt_municipality_ok(t, "municipality_code", rq->municipality_code)) ||
+        !kp_check_text(call, "theme", rq->theme, 0, 100))
         return;
     if (rq->kind < 0 || rq->kind > KUMPPANI__V1__EVENT_KIND__KIND_OTHER) {
         kp_call_fail(call, C(INVALID), "field 'kind': one of the EventKind values");

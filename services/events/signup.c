@@ -5,19 +5,24 @@
  *  there includes offered). A group is all or nothing: it is confirmed only if every place
  *  fits, else the whole group waits; it is never split.
  *
- *  Fitting (s_fits). A sign-up of role R with p places fits when
+ *  Fitting (evt_fits). A sign-up of role R with p places fits when
  *    - the capacity (if any) has p places beside those confirmed and offered,
  *    - R's rule (if any) allows it: places of R + p <= max_n, and <= max_percent of capacity,
  *    - the places still reserved for the other roles (reserved_n minus what each holds) stay
  *      free.
- *  A sign-up that does not fit is waitlisted, in order of arrival.
+ *  A new sign-up that does not fit is waitlisted, in order of arrival (evt_arrival_state).
  *
  *  Filling (evt_fill). When places free up (a cancel, a declined or expired offer, a larger
- *  capacity), the first waitlisted sign-up that fits whole moves up: promoted at once, or, if
- *  the event has offer_window_minutes, offered the place until a deadline (the offers table,
- *  watched by offers.c). An offer not accepted in time passes to the next. Filling stops when
- *  the event is not open or has started. */
+ *  capacity), the first waitlisted sign-up that fits whole moves up (evt_next_promoted): a
+ *  group that does not fit lets a smaller one behind it pass, and moves up itself as soon as
+ *  it fits. It is promoted at once, or, if the event has offer_window_minutes, offered the
+ *  place until a deadline (the offers table, watched by timer.c). An offer not accepted in
+ *  time passes to the next. Filling stops when the event is not open or has started.
+ *
+ *  The rules (evt_places, evt_fits, evt_arrival_state, evt_next_promoted, evt_count) take
+ *  plain values, not the store, so that tests/unit/events checks them directly. */
 #include "events.h"
+#include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
@@ -26,12 +31,11 @@
 
 #define C(x) EVT_C(x)
 #define SS(x) KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_##x
-#define MAX_COMPANIONS 20
 
 /* ---- places and roles -------------------------------------------------------------------- */
 
-static uint32_t
-s_places(const evt_signup_t *s)
+uint32_t
+evt_places(const evt_signup_t *s)
 {
     return 1 + s->companions;
 }
@@ -56,13 +60,13 @@ s_role_held(const evt_event_t *ev, int role)
 
 /* The role's count entry, added if missing (into the arena). NULL when out of memory. */
 static Kumppani__V1__RoleCount *
-s_role_count(evt_tx_t *t, evt_event_t *ev, int role)
+s_role_count(kp_arena_t *a, evt_event_t *ev, int role)
 {
     for (size_t i = 0; i < ev->n_role_counts; i++)
         if ((int)ev->role_counts[i]->role == role)
             return ev->role_counts[i];
-    Kumppani__V1__RoleCount **v = kp_arena_alloc(t->arena, (ev->n_role_counts + 1) * sizeof *v);
-    Kumppani__V1__RoleCount *rc = kp_arena_alloc(t->arena, sizeof *rc);
+    Kumppani__V1__RoleCount **v = kp_arena_alloc(a, (ev->n_role_counts + 1) * sizeof *v);
+    Kumppani__V1__RoleCount *rc = kp_arena_alloc(a, sizeof *rc);
     if (!v || !rc)
         return NULL;
     kumppani__v1__role_count__init(rc);
@@ -74,8 +78,8 @@ s_role_count(evt_tx_t *t, evt_event_t *ev, int role)
     return rc;
 }
 
-static bool
-s_fits(const evt_event_t *ev, int role, uint32_t places)
+bool
+evt_fits(const evt_event_t *ev, int role, uint32_t places)
 {
     uint64_t held = (uint64_t)ev->confirmed_n + ev->offered_n;
     if (ev->capacity && held + places > ev->capacity)
@@ -100,12 +104,17 @@ s_fits(const evt_event_t *ev, int role, uint32_t places)
     return true;
 }
 
-/* Adds (sign = 1) or removes (sign = -1) the sign-up's places under state. */
-static int
-s_count(evt_tx_t *t, evt_event_t *ev, const evt_signup_t *s, int state, int sign)
+int
+evt_arrival_state(const evt_event_t *ev, const evt_signup_t *s)
 {
-    uint32_t p = s_places(s);
-    Kumppani__V1__RoleCount *rc = s_role_count(t, ev, s->role);
+    return evt_fits(ev, s->role, evt_places(s)) ? SS(CONFIRMED) : SS(WAITLISTED);
+}
+
+int
+evt_count(kp_arena_t *a, evt_event_t *ev, const evt_signup_t *s, int state, int sign)
+{
+    uint32_t p = evt_places(s);
+    Kumppani__V1__RoleCount *rc = s_role_count(a, ev, s->role);
     if (!rc)
         return KP_ENOMEM;
     uint32_t *ev_n = state == SS(CONFIRMED)    ? &ev->confirmed_n
@@ -126,22 +135,48 @@ s_count(evt_tx_t *t, evt_event_t *ev, const evt_signup_t *s, int state, int sign
 }
 
 static int
-s_emit_signup(evt_tx_t *t, const char *type, evt_signup_t *s)
+s_emit_signup(kp_tx_t *t, const char *type, evt_signup_t *s)
 {
     Kumppani__V1__SignupReply r = KUMPPANI__V1__SIGNUP_REPLY__INIT;
     r.signup = s;
-    return evt_emit(t, type, &r.base);
+    return kp_tx_emit(t, type, &r.base);
 }
 
 /* ---- filling freed places ---------------------------------------------------------------- */
 
+size_t
+evt_next_promoted(const evt_event_t *ev, evt_signup_t *const *waiting, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (waiting[i]->state == SS(WAITLISTED) &&
+            evt_fits(ev, waiting[i]->role, evt_places(waiting[i])))
+            return i;
+    return n;
+}
+
+/* The walk over the event's list hands the waitlisted sign-ups, in order of arrival, to
+ * evt_next_promoted in batches, so that the rule stays a function of plain values and the
+ * walk stops at the first batch with a winner. */
+#define FILL_BATCH 32
+#define FILL_SCAN_MAX 5000 /* bounded: the rest waits for the next freed place */
+
 typedef struct {
-    evt_tx_t *t;
+    kp_tx_t *t;
     evt_event_t *ev;
-    evt_signup_t *found;
-    int rc;
+    evt_signup_t *batch[FILL_BATCH], *found;
+    size_t n;
     unsigned scanned;
+    int rc;
 } fill_scan_t;
+
+static bool
+s_fill_pick(fill_scan_t *f)
+{
+    size_t i = evt_next_promoted(f->ev, f->batch, f->n);
+    f->found = i < f->n ? f->batch[i] : NULL;
+    f->n = 0;
+    return f->found != NULL;
+}
 
 static int
 s_fill_scan(void *arg, uint64_t id, int state)
@@ -149,34 +184,34 @@ s_fill_scan(void *arg, uint64_t id, int state)
     fill_scan_t *f = arg;
     if (state != SS(WAITLISTED))
         return 0;
-    if (++f->scanned > 5000)
-        return 1; /* bounded: the rest waits for the next freed place */
+    if (++f->scanned > FILL_SCAN_MAX)
+        return 1;
     evt_signup_t *s;
     bool found;
     if ((f->rc = evt_signup_get(f->t, id, &s, &found)))
         return 1;
-    if (found && s->state == SS(WAITLISTED) && s_fits(f->ev, s->role, s_places(s))) {
-        f->found = s;
-        return 1;
-    }
-    return 0;
+    if (found)
+        f->batch[f->n++] = s;
+    return f->n == FILL_BATCH && s_fill_pick(f);
 }
 
 int
-evt_fill(evt_tx_t *t, evt_event_t *ev)
+evt_fill(kp_tx_t *t, evt_event_t *ev)
 {
     if (!EVT_OPEN(ev) || ev->start_unix <= t->now_ms / 1000 || ev->waitlisted_n == 0)
         return 0;
     for (unsigned moved = 0; moved < 10000; moved++) {
-        fill_scan_t f = {t, ev, NULL, 0, 0};
+        fill_scan_t f = {.t = t, .ev = ev};
         int rc = evt_signups_each(t, ev->id, 0, UINT32_MAX, s_fill_scan, &f);
         if (rc || f.rc)
             return rc ? rc : f.rc;
+        if (!f.found && f.n)
+            s_fill_pick(&f);
         evt_signup_t *s = f.found;
         if (!s)
             return 0;
         bool offer = ev->offer_window_minutes > 0;
-        if ((rc = s_count(t, ev, s, SS(WAITLISTED), -1)))
+        if ((rc = evt_count(t->arena, ev, s, SS(WAITLISTED), -1)))
             return rc;
         s->state = offer ? SS(OFFERED) : SS(CONFIRMED);
         s->updated_ms = t->now_ms;
@@ -188,7 +223,7 @@ evt_fill(evt_tx_t *t, evt_event_t *ev)
             if ((rc = evt_offer_put(t, dl, s->id)))
                 return rc;
         }
-        if ((rc = s_count(t, ev, s, s->state, 1)) || (rc = evt_signup_put(t, s)) ||
+        if ((rc = evt_count(t->arena, ev, s, s->state, 1)) || (rc = evt_signup_put(t, s)) ||
             (rc = s_emit_signup(t, offer ? "SignupOffered" : "SignupPromoted", s)))
             return rc;
         kp_log_info(offer ? "signup.offered" : "signup.promoted", "event=%llu signup=%llu",
@@ -202,57 +237,17 @@ evt_fill(evt_tx_t *t, evt_event_t *ev)
 void
 evt_h_signup_submit(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__SubmitSignupRequest *rq = kp_call_body(call);
-    if (rq->event_id == 0) {
-        kp_call_fail(call, C(INVALID), "field 'event_id': required");
+    if (!evt_signup_fields_ok(call, rq))
         return;
-    }
-    if (!evt_source_ok(call, rq->source) ||
-        !evt_text(call, "external_id", rq->external_id, 1, 128) ||
-        !evt_text(call, "name", rq->name, 1, 200) ||
-        !evt_text(call, "organisation", rq->organisation, 0, 200) ||
-        !evt_language_ok(call, rq->language) ||
-        !evt_text(call, "accessibility_text", rq->accessibility_text, 0, 500) ||
-        !evt_text(call, "dietary_text", rq->dietary_text, 0, 500))
-        return;
-    if (!rq->email[0] && !rq->phone[0]) {
-        kp_call_fail(call, C(INVALID), "field 'email': an e-mail or a phone number is required");
-        return;
-    }
-    if (rq->email[0] && !kp_text_email_valid(rq->email)) {
-        kp_call_fail(call, C(INVALID), "field 'email': not a valid e-mail address");
-        return;
-    }
-    if (rq->phone[0] && !kp_text_phone_valid(rq->phone)) {
-        kp_call_fail(call, C(INVALID),
-                     "field 'phone': digits, spaces and dashes with an optional leading +");
-        return;
-    }
-    if (rq->role <= KUMPPANI__V1__PARTICIPANT_ROLE__ROLE_UNSPECIFIED ||
-        rq->role > KUMPPANI__V1__PARTICIPANT_ROLE__ROLE_EXPERIENCE_EXPERT) {
-        kp_call_fail(call, C(INVALID), "field 'role': required, one of the ParticipantRole values");
-        return;
-    }
-    if (rq->companions > MAX_COMPANIONS) {
-        kp_call_fail(call, C(INVALID), "field 'companions': at most %d", MAX_COMPANIONS);
-        return;
-    }
-    /* The publisher's own id makes the request idempotent: source NUL external_id. */
-    size_t sl = strlen(rq->source), el = strlen(rq->external_id);
-    char *key = kp_arena_alloc(t->arena, sl + 1 + el);
-    if (!key) {
-        kp_call_fail_err(call, KP_ENOMEM);
-        return;
-    }
-    memcpy(key, rq->source, sl);
-    key[sl] = 0;
-    memcpy(key + sl + 1, rq->external_id, el);
-    if (kp_call_idem(call, key, sl + 1 + el))
+    /* The publisher's own id makes the request idempotent (evt_ext_key). */
+    char key[EVT_EXT_KEY_MAX];
+    if (kp_call_idem(call, key, evt_ext_key(key, rq->source, rq->external_id)))
         return;
 
-    evt_event_t *ev = evt_load_event(call, t, rq->event_id);
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
     int64_t now_s = t->now_ms / 1000;
@@ -283,7 +278,7 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
         }
     }
     evt_signup_t s = KUMPPANI__V1__SIGNUP__INIT;
-    if ((rc = kp_store_next_id(t->store, evt_wtxn(t), "signup", &s.id))) {
+    if ((rc = kp_tx_next_id(t, "signup", &s.id))) {
         kp_call_fail_err(call, rc);
         return;
     }
@@ -301,10 +296,10 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
     s.accessibility_text = rq->accessibility_text;
     s.dietary_text = rq->dietary_text;
     s.created_ms = s.updated_ms = t->now_ms;
-    bool room = s_fits(ev, s.role, s_places(&s));
-    s.state = room ? SS(CONFIRMED) : SS(WAITLISTED);
+    s.state = evt_arrival_state(ev, &s);
+    bool room = s.state == SS(CONFIRMED);
     ev->updated_ms = s.created_ms;
-    if ((rc = s_count(t, ev, &s, s.state, 1)) || (rc = evt_signup_put(t, &s)) ||
+    if ((rc = evt_count(t->arena, ev, &s, s.state, 1)) || (rc = evt_signup_put(t, &s)) ||
         (rq->email[0] && (rc = evt_email_put(t, ev->id, rq->email, s.id))) ||
         (rc = evt_event_put(t, ev)) ||
         (rc = s_emit_signup(t, room ? "SignupConfirmed" : "SignupWaitlisted", &s))) {
@@ -323,14 +318,14 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
 /* Finds the sign-up of a CancelSignupRequest (by id, or by source + external_id); answers
  * the error and returns NULL if there is none. */
 static evt_signup_t *
-s_find(kp_call_t *call, evt_tx_t *t, const Kumppani__V1__CancelSignupRequest *rq)
+s_find(kp_call_t *call, kp_tx_t *t, const Kumppani__V1__CancelSignupRequest *rq)
 {
     uint64_t id = rq->signup_id;
     bool found = false;
     int rc;
     if (!id) {
         if (!evt_source_ok(call, rq->source) ||
-            !evt_text(call, "external_id", rq->external_id, 1, 128))
+            !kp_check_text(call, "external_id", rq->external_id, 1, 128))
             return NULL;
         if ((rc = evt_signup_by_ext(t, rq->source, rq->external_id, &id, &found))) {
             kp_call_fail_err(call, rc);
@@ -341,16 +336,7 @@ s_find(kp_call_t *call, evt_tx_t *t, const Kumppani__V1__CancelSignupRequest *rq
             return NULL;
         }
     }
-    evt_signup_t *s;
-    if ((rc = evt_signup_get(t, id, &s, &found))) {
-        kp_call_fail_err(call, rc);
-        return NULL;
-    }
-    if (!found) {
-        kp_call_fail(call, C(NOT_FOUND), "sign-up %llu not found", (unsigned long long)id);
-        return NULL;
-    }
-    return s;
+    return evt_load_signup(t, id);
 }
 
 static void
@@ -363,10 +349,10 @@ s_reply_signup(kp_call_t *call, evt_signup_t *s)
 
 /* Cancels a live sign-up with a reason and fills the place it frees. */
 static int
-s_cancel(evt_tx_t *t, evt_event_t *ev, evt_signup_t *s, const char *reason)
+s_cancel(kp_tx_t *t, evt_event_t *ev, evt_signup_t *s, const char *reason)
 {
     int was = s->state, rc;
-    if ((rc = s_count(t, ev, s, was, -1)))
+    if ((rc = evt_count(t->arena, ev, s, was, -1)))
         return rc;
     if (was == SS(OFFERED) && (rc = evt_offer_del(t, s->offer_deadline_ms, s->id)))
         return rc;
@@ -384,7 +370,7 @@ s_cancel(evt_tx_t *t, evt_event_t *ev, evt_signup_t *s, const char *reason)
 }
 
 int
-evt_offer_end(evt_tx_t *t, evt_signup_t *s, const char *reason)
+evt_offer_end(kp_tx_t *t, evt_signup_t *s, const char *reason)
 {
     evt_event_t *ev;
     bool found;
@@ -398,12 +384,12 @@ evt_offer_end(evt_tx_t *t, evt_signup_t *s, const char *reason)
 
 /* The common start of cancel, leave, accept and decline: the sign-up and its event. */
 static evt_signup_t *
-s_begin(kp_call_t *call, evt_tx_t *t, evt_event_t **ev)
+s_begin(kp_call_t *call, kp_tx_t *t, evt_event_t **ev)
 {
     evt_signup_t *s = s_find(call, t, kp_call_body(call));
     if (!s)
         return NULL;
-    *ev = evt_load_event(call, t, s->event_id);
+    *ev = evt_load_event(t, s->event_id);
     return *ev ? s : NULL;
 }
 
@@ -412,8 +398,8 @@ s_begin(kp_call_t *call, evt_tx_t *t, evt_event_t **ev)
 static void
 s_withdraw(kp_call_t *call, void *svc, bool waitlist_only)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
     evt_event_t *ev;
     evt_signup_t *s = s_begin(call, t, &ev);
     if (!s)
@@ -450,8 +436,8 @@ evt_h_signup_leave(kp_call_t *call, void *svc)
 void
 evt_h_signup_accept(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
     evt_event_t *ev;
     evt_signup_t *s = s_begin(call, t, &ev);
     if (!s)
@@ -477,14 +463,14 @@ evt_h_signup_accept(kp_call_t *call, void *svc)
     }
     int rc;
     if ((rc = evt_offer_del(t, s->offer_deadline_ms, s->id)) ||
-        (rc = s_count(t, ev, s, SS(OFFERED), -1))) {
+        (rc = evt_count(t->arena, ev, s, SS(OFFERED), -1))) {
         kp_call_fail_err(call, rc);
         return;
     }
     s->state = SS(CONFIRMED);
     s->offer_deadline_ms = 0;
     s->updated_ms = ev->updated_ms = t->now_ms;
-    if ((rc = s_count(t, ev, s, SS(CONFIRMED), 1)) || (rc = evt_signup_put(t, s)) ||
+    if ((rc = evt_count(t->arena, ev, s, SS(CONFIRMED), 1)) || (rc = evt_signup_put(t, s)) ||
         (rc = evt_event_put(t, ev)) || (rc = s_emit_signup(t, "SignupPromoted", s))) {
         kp_call_fail_err(call, rc);
         return;
@@ -497,8 +483,8 @@ evt_h_signup_accept(kp_call_t *call, void *svc)
 void
 evt_h_signup_decline(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
     evt_event_t *ev;
     evt_signup_t *s = s_begin(call, t, &ev);
     if (!s)
@@ -521,8 +507,8 @@ evt_h_signup_decline(kp_call_t *call, void *svc)
 void
 evt_h_signup_attendance(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__SignupAttendanceRequest *rq = kp_call_body(call);
     if (rq->attendance != KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED &&
         rq->attendance != KUMPPANI__V1__ATTENDANCE__ATTENDANCE_NO_SHOW) {
@@ -533,20 +519,13 @@ evt_h_signup_attendance(kp_call_t *call, void *svc)
         kp_call_fail(call, C(INVALID), "field 'signup_id': required");
         return;
     }
-    evt_signup_t *s;
-    bool found;
-    int rc = evt_signup_get(t, rq->signup_id, &s, &found);
-    if (rc || !found) {
-        if (rc)
-            kp_call_fail_err(call, rc);
-        else
-            kp_call_fail(call, C(NOT_FOUND), "sign-up %llu not found",
-                         (unsigned long long)rq->signup_id);
+    evt_signup_t *s = evt_load_signup(t, rq->signup_id);
+    if (!s)
         return;
-    }
-    evt_event_t *ev = evt_load_event(call, t, s->event_id);
+    evt_event_t *ev = evt_load_event(t, s->event_id);
     if (!ev)
         return;
+    int rc;
     if (s->state != SS(CONFIRMED)) {
         kp_call_fail(call, C(CONFLICT), "only a confirmed sign-up can attend");
         return;
@@ -565,7 +544,7 @@ evt_h_signup_attendance(kp_call_t *call, void *svc)
         s_reply_signup(call, s); /* the same mark again changes nothing */
         return;
     }
-    uint32_t p = s_places(s);
+    uint32_t p = evt_places(s);
     if (s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED)
         ev->attended_n -= ev->attended_n >= p ? p : ev->attended_n;
     else if (s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_NO_SHOW)
@@ -590,7 +569,7 @@ evt_h_signup_attendance(kp_call_t *call, void *svc)
 /* ---- lists ------------------------------------------------------------------------------- */
 
 typedef struct {
-    evt_tx_t *t;
+    kp_tx_t *t;
     evt_signup_t **v;
     size_t n;
     int rc;
@@ -614,15 +593,15 @@ s_collect_signup(void *arg, uint64_t id, int state)
 void
 evt_h_signup_list(kp_call_t *call, void *svc)
 {
-    evt_tx_t T, *t = &T;
-    evt_tx_init(t, call, svc);
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
     const Kumppani__V1__ListSignupsRequest *rq = kp_call_body(call);
     unsigned limit = rq->limit == 0 ? 100 : rq->limit;
     if (limit > 1000) {
         kp_call_fail(call, C(INVALID), "field 'limit': at most 1000");
         return;
     }
-    evt_event_t *ev = evt_load_event(call, t, rq->event_id);
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
     signup_acc_t acc = {t, kp_arena_alloc(t->arena, limit * sizeof *acc.v), 0, 0};
@@ -657,7 +636,7 @@ s_collect_live(void *arg, uint64_t id, int state)
 }
 
 int
-evt_live_signups(evt_tx_t *t, uint64_t event_id, uint64_t **ids, size_t *n)
+evt_live_signups(kp_tx_t *t, uint64_t event_id, uint64_t **ids, size_t *n)
 {
     evt_event_t *ev;
     bool found;

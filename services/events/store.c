@@ -1,95 +1,59 @@
-/*  events/store.c: the events service's tables (layout in events.h).
+/*  events/store.c: the events service's tables (layout in events.h) and their upgrades. The
+ *  only file of the service that calls mdb_*.
  *
- *  Records are protobuf messages (EventInfo, Signup): the same bytes the API speaks, so a
- *  reply is the stored record. Reads decode into the call arena. */
+ *  Records are protobuf messages (EventInfo, Signup): the same bytes the API speaks, so a reply
+ *  is the stored record. They go through kp_tx's record layer, which decodes into the unit's
+ *  arena and maps and logs every LMDB failure once; this file adds the key layouts, the index
+ *  entries that must change together with a record (a sign-up and its state byte), and the
+ *  index walks. A missing record is found = false, never an error.
+ *
+ *  evt_migrate runs while the store opens, before any server or unit of work exists, so it
+ *  works on the raw opening transaction. */
 #include "events.h"
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
-#include "kp_wire.h"
 
+#include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *const evt_db_names[EVT_DB_N] = {"events", "signups",  "ev_signups", "ev_email",
                                             "offers", "reg_orgs", "reg_munis"};
 
-static MDB_dbi
-s_dbi(evt_tx_t *t, unsigned i)
-{
-    return kp_store_dbi(t->store, i);
-}
+/* ---- events and sign-ups ------------------------------------------------------------------ */
 
-static int
-s_mdb(int rc)
+int
+evt_event_get(kp_tx_t *t, uint64_t id, evt_event_t **out, bool *found)
 {
-    if (rc && rc != MDB_NOTFOUND)
-        kp_log_err("events.mdb", "mdb=%d", rc);
-    return kp_err_from_mdb(rc);
-}
-
-static int
-s_get_msg(evt_tx_t *t, unsigned db, uint64_t id, const ProtobufCMessageDescriptor *d, void **out,
-          bool *found)
-{
-    uint8_t key[8];
-    kp_be64_put(key, id);
-    MDB_val k = {8, key}, v;
-    int rc = mdb_get(t->txn, s_dbi(t, db), &k, &v);
-    *found = rc == 0;
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc)
-        return s_mdb(rc);
-    *out = protobuf_c_message_unpack(d, kp_arena_pbc(t->arena), v.mv_size, v.mv_data);
-    if (!*out) {
-        kp_log_err("events.corrupt", "db=%u id=%llu", db, (unsigned long long)id);
-        return KP_ECORRUPT;
-    }
-    return 0;
-}
-
-static int
-s_put_msg(evt_tx_t *t, unsigned db, uint64_t id, const ProtobufCMessage *m)
-{
-    uint8_t key[8], *bytes;
-    size_t len;
-    if (kp_wire_pack(t->arena, m, &bytes, &len))
-        return KP_ENOMEM;
-    kp_be64_put(key, id);
-    MDB_val k = {8, key}, v = {len, bytes};
-    return s_mdb(mdb_put(evt_wtxn(t), s_dbi(t, db), &k, &v, 0));
+    return kp_rec_get_id(t, EVT_DB_EVENTS, id, &kumppani__v1__event_info__descriptor, (void **)out,
+                         found);
 }
 
 int
-evt_event_get(evt_tx_t *t, uint64_t id, evt_event_t **out, bool *found)
+evt_event_put(kp_tx_t *t, const evt_event_t *ev)
 {
-    return s_get_msg(t, EVT_DB_EVENTS, id, &kumppani__v1__event_info__descriptor, (void **)out,
-                     found);
+    return kp_rec_put_id(t, EVT_DB_EVENTS, ev->id, &ev->base);
 }
 
 int
-evt_event_put(evt_tx_t *t, const evt_event_t *ev)
+evt_signup_get(kp_tx_t *t, uint64_t id, evt_signup_t **out, bool *found)
 {
-    return s_put_msg(t, EVT_DB_EVENTS, ev->id, &ev->base);
+    return kp_rec_get_id(t, EVT_DB_SIGNUPS, id, &kumppani__v1__signup__descriptor, (void **)out,
+                         found);
 }
 
+/* The record and its entry in the event's list (event_id . signup_id -> state byte). */
 int
-evt_signup_get(evt_tx_t *t, uint64_t id, evt_signup_t **out, bool *found)
+evt_signup_put(kp_tx_t *t, const evt_signup_t *s)
 {
-    return s_get_msg(t, EVT_DB_SIGNUPS, id, &kumppani__v1__signup__descriptor, (void **)out, found);
-}
-
-int
-evt_signup_put(evt_tx_t *t, const evt_signup_t *s)
-{
-    int rc = s_put_msg(t, EVT_DB_SIGNUPS, s->id, &s->base);
+    int rc = kp_rec_put_id(t, EVT_DB_SIGNUPS, s->id, &s->base);
     if (rc)
         return rc;
     uint8_t key[16], state = (uint8_t)s->state;
     kp_be64_put(key, s->event_id);
     kp_be64_put(key + 8, s->id);
-    MDB_val k = {16, key}, v = {1, &state};
-    return s_mdb(mdb_put(evt_wtxn(t), s_dbi(t, EVT_DB_EV_SIGNUPS), &k, &v, 0));
+    return kp_raw_put(t, EVT_DB_EV_SIGNUPS, key, sizeof key, &state, 1);
 }
 
 /* key = event_id . lower(email); e-mail addresses are at most 254 bytes (kp_text). */
@@ -102,51 +66,51 @@ s_email_key(uint8_t *key, uint64_t event_id, const char *email)
 }
 
 int
-evt_email_get(evt_tx_t *t, uint64_t event_id, const char *email, uint64_t *signup_id, bool *found)
+evt_email_get(kp_tx_t *t, uint64_t event_id, const char *email, uint64_t *signup_id, bool *found)
 {
     uint8_t key[8 + 256];
-    MDB_val k = {s_email_key(key, event_id, email), key}, v;
-    int rc = mdb_get(t->txn, s_dbi(t, EVT_DB_EV_EMAIL), &k, &v);
-    *found = rc == 0 && v.mv_size == 8;
+    MDB_val v;
+    int rc = kp_raw_get(t, EVT_DB_EV_EMAIL, key, s_email_key(key, event_id, email), &v, found);
+    *found = *found && v.mv_size == 8;
     if (*found)
         *signup_id = kp_be64_get(v.mv_data);
-    return rc == MDB_NOTFOUND ? 0 : s_mdb(rc);
+    return rc;
 }
 
 int
-evt_email_put(evt_tx_t *t, uint64_t event_id, const char *email, uint64_t signup_id)
+evt_email_put(kp_tx_t *t, uint64_t event_id, const char *email, uint64_t signup_id)
 {
     uint8_t key[8 + 256], val[8];
     kp_be64_put(val, signup_id);
-    MDB_val k = {s_email_key(key, event_id, email), key}, v = {8, val};
-    return s_mdb(mdb_put(evt_wtxn(t), s_dbi(t, EVT_DB_EV_EMAIL), &k, &v, 0));
+    return kp_raw_put(t, EVT_DB_EV_EMAIL, key, s_email_key(key, event_id, email), val, 8);
 }
 
 int
-evt_email_del(evt_tx_t *t, uint64_t event_id, const char *email)
+evt_email_del(kp_tx_t *t, uint64_t event_id, const char *email)
 {
     uint8_t key[8 + 256];
-    MDB_val k = {s_email_key(key, event_id, email), key};
-    int rc = mdb_del(evt_wtxn(t), s_dbi(t, EVT_DB_EV_EMAIL), &k, NULL);
-    return rc == MDB_NOTFOUND ? 0 : s_mdb(rc);
+    return kp_raw_del(t, EVT_DB_EV_EMAIL, key, s_email_key(key, event_id, email), NULL);
+}
+
+size_t
+evt_ext_key(char *key, const char *source, const char *external_id)
+{
+    size_t s = strlen(source), e = strlen(external_id);
+    assert(s + 1 + e <= EVT_EXT_KEY_MAX); /* the field rules bound both */
+    memcpy(key, source, s);
+    key[s] = 0;
+    memcpy(key + s + 1, external_id, e);
+    return s + 1 + e;
 }
 
 int
-evt_signup_by_ext(evt_tx_t *t, const char *source, const char *external_id, uint64_t *signup_id,
+evt_signup_by_ext(kp_tx_t *t, const char *source, const char *external_id, uint64_t *signup_id,
                   bool *found)
 {
-    size_t m = sizeof EVT_METHOD_SUBMIT, s = strlen(source), e = strlen(external_id);
-    char key[512];
-    if (m + s + 1 + e > sizeof key) {
-        *found = false;
-        return 0;
-    }
-    memcpy(key, EVT_METHOD_SUBMIT, m); /* includes the NUL separator */
-    memcpy(key + m, source, s);
-    key[m + s] = 0;
-    memcpy(key + m + s + 1, external_id, e);
+    char key[EVT_EXT_KEY_MAX];
     MDB_val v;
-    int rc = kp_store_idem_get(t->store, t->txn, key, m + s + 1 + e, found, &v);
+    int rc = kp_server_idem_get(t->srv, t->txn, EVT_METHOD_SUBMIT, key,
+                                evt_ext_key(key, source, external_id), found, &v);
     if (rc || !*found)
         return rc;
     Kumppani__V1__SignupReply *r =
@@ -157,85 +121,109 @@ evt_signup_by_ext(evt_tx_t *t, const char *source, const char *external_id, uint
     return 0;
 }
 
+/* ---- loading what a request names (in a call) ---------------------------------------------
+ *
+ * Like kp_rec_load, but the answer is "<what> <id> not found": clients and tests read the id
+ * back from the message, where kp_rec_load names the field. */
+
+static void *
+s_load(kp_tx_t *t, uint64_t id, bool found, int rc, void *rec, const char *what)
+{
+    if (rc)
+        kp_call_fail_err(t->call, rc);
+    else if (!found)
+        kp_call_fail(t->call, EVT_C(NOT_FOUND), "%s %llu not found", what, (unsigned long long)id);
+    return rc || !found ? NULL : rec;
+}
+
+evt_event_t *
+evt_load_event(kp_tx_t *t, uint64_t id)
+{
+    evt_event_t *ev = NULL;
+    bool found = false;
+    if (id == 0) {
+        kp_call_fail(t->call, EVT_C(INVALID), "field 'event_id': required");
+        return NULL;
+    }
+    int rc = evt_event_get(t, id, &ev, &found);
+    return s_load(t, id, found, rc, ev, "event");
+}
+
+evt_signup_t *
+evt_load_signup(kp_tx_t *t, uint64_t id)
+{
+    evt_signup_t *s = NULL;
+    bool found = false;
+    int rc = evt_signup_get(t, id, &s, &found);
+    return s_load(t, id, found, rc, s, "sign-up");
+}
+
+/* ---- walks -------------------------------------------------------------------------------- */
+
+typedef struct {
+    unsigned n, limit;
+    int (*fn)(void *, uint64_t, int);
+    void *arg;
+} signups_walk_t;
+
+static int
+s_signup_entry(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    signups_walk_t *w = arg;
+    if (k->mv_size != 16)
+        return 0;
+    if (w->n++ == w->limit)
+        return 1;
+    int state = v->mv_size ? *(const uint8_t *)v->mv_data : 0;
+    return w->fn(w->arg, kp_be64_get((const uint8_t *)k->mv_data + 8), state) != 0;
+}
+
 int
-evt_signups_each(evt_tx_t *t, uint64_t event_id, uint64_t after_id, unsigned limit,
+evt_signups_each(kp_tx_t *t, uint64_t event_id, uint64_t after_id, unsigned limit,
                  int (*fn)(void *, uint64_t, int), void *arg)
 {
-    MDB_cursor *c;
-    int rc = mdb_cursor_open(t->txn, s_dbi(t, EVT_DB_EV_SIGNUPS), &c);
-    if (rc)
-        return s_mdb(rc);
     uint8_t key[16];
     kp_be64_put(key, event_id);
     kp_be64_put(key + 8, after_id + 1);
-    MDB_val k = {16, key}, v;
-    unsigned n = 0;
-    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && n < limit && k.mv_size == 16 && kp_be64_get(k.mv_data) == event_id) {
-        n++;
-        if (fn(arg, kp_be64_get((uint8_t *)k.mv_data + 8), v.mv_size ? *(uint8_t *)v.mv_data : 0) !=
-            0)
-            break;
-        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    signups_walk_t w = {0, limit, fn, arg};
+    int rc = kp_rec_each(t, EVT_DB_EV_SIGNUPS, key, 16, key, 8, s_signup_entry, &w);
+    return rc > 0 ? 0 : rc;
+}
+
+typedef struct {
+    kp_tx_t *t;
+    unsigned n, limit;
+    int (*fn)(void *, evt_event_t *);
+    void *arg;
+    int rc;
+} events_walk_t;
+
+static int
+s_event_entry(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    (void)k;
+    events_walk_t *w = arg;
+    if (w->n++ == w->limit)
+        return 1;
+    evt_event_t *ev =
+        kumppani__v1__event_info__unpack(kp_arena_pbc(w->t->arena), v->mv_size, v->mv_data);
+    if (!ev) {
+        kp_log_err("store.corrupt", "svc=events db=%u", (unsigned)EVT_DB_EVENTS);
+        w->rc = KP_ECORRUPT;
+        return 1;
     }
-    mdb_cursor_close(c);
-    return rc == MDB_NOTFOUND ? 0 : s_mdb(rc);
+    return w->fn(w->arg, ev) != 0;
 }
 
 int
-evt_events_each(evt_tx_t *t, uint64_t after_id, unsigned limit, int (*fn)(void *, evt_event_t *),
+evt_events_each(kp_tx_t *t, uint64_t after_id, unsigned limit, int (*fn)(void *, evt_event_t *),
                 void *arg)
 {
-    MDB_cursor *c;
-    int rc = mdb_cursor_open(t->txn, s_dbi(t, EVT_DB_EVENTS), &c);
-    if (rc)
-        return s_mdb(rc);
     uint8_t key[8];
     kp_be64_put(key, after_id + 1);
-    MDB_val k = {8, key}, v;
-    unsigned n = 0;
-    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && n < limit) {
-        evt_event_t *ev =
-            kumppani__v1__event_info__unpack(kp_arena_pbc(t->arena), v.mv_size, v.mv_data);
-        if (!ev) {
-            rc = KP_ECORRUPT;
-            break;
-        }
-        n++;
-        if (fn(arg, ev) != 0)
-            break;
-        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(c);
-    if (rc == KP_ECORRUPT)
-        return rc;
-    return rc == MDB_NOTFOUND ? 0 : s_mdb(rc);
-}
-
-void
-evt_tx_init(evt_tx_t *t, kp_call_t *call, evt_svc_t *svc)
-{
-    t->call = call;
-    t->svc = svc;
-    t->store = kp_call_store(call);
-    t->txn = kp_call_txn(call);
-    t->arena = kp_call_arena(call);
-    t->now_ms = kp_call_now_ms(call) + (svc ? svc->clock_offset_ms : 0);
-}
-
-MDB_txn *
-evt_wtxn(evt_tx_t *t)
-{
-    return t->call ? kp_call_wtxn(t->call) : t->txn;
-}
-
-int
-evt_emit(evt_tx_t *t, const char *type, const ProtobufCMessage *payload)
-{
-    if (t->call)
-        return kp_call_emit(t->call, type, payload);
-    return kp_server_emit(t->svc->srv, t->txn, type, payload);
+    events_walk_t w = {t, 0, limit, fn, arg, 0};
+    int rc = kp_rec_each(t, EVT_DB_EVENTS, key, 8, NULL, 0, s_event_entry, &w);
+    return w.rc ? w.rc : rc > 0 ? 0 : rc;
 }
 
 /* ---- offers: deadline_ms . signup_id -> "" ------------------------------------------------ */
@@ -248,96 +236,206 @@ s_offer_key(uint8_t *key, int64_t deadline_ms, uint64_t signup_id)
 }
 
 int
-evt_offer_put(evt_tx_t *t, int64_t deadline_ms, uint64_t signup_id)
+evt_offer_put(kp_tx_t *t, int64_t deadline_ms, uint64_t signup_id)
 {
     uint8_t key[16];
     s_offer_key(key, deadline_ms, signup_id);
-    MDB_val k = {16, key}, v = {0, key};
-    t->svc->offers_dirty = true;
-    return s_mdb(mdb_put(evt_wtxn(t), s_dbi(t, EVT_DB_OFFERS), &k, &v, 0));
+    EVT_SVC(t)->offers_dirty = true;
+    return kp_raw_put(t, EVT_DB_OFFERS, key, 16, key, 0);
 }
 
 int
-evt_offer_del(evt_tx_t *t, int64_t deadline_ms, uint64_t signup_id)
+evt_offer_del(kp_tx_t *t, int64_t deadline_ms, uint64_t signup_id)
 {
     uint8_t key[16];
     s_offer_key(key, deadline_ms, signup_id);
-    MDB_val k = {16, key};
-    t->svc->offers_dirty = true;
-    int rc = mdb_del(evt_wtxn(t), s_dbi(t, EVT_DB_OFFERS), &k, NULL);
-    return rc == MDB_NOTFOUND ? 0 : s_mdb(rc);
+    EVT_SVC(t)->offers_dirty = true;
+    return kp_raw_del(t, EVT_DB_OFFERS, key, 16, NULL);
 }
 
-int
-evt_offers_first(evt_tx_t *t, unsigned n, int64_t *deadline_ms, uint64_t *signup_id, unsigned *got)
+typedef struct {
+    unsigned n, *got;
+    int64_t *deadline_ms;
+    uint64_t *signup_id;
+} offers_walk_t;
+
+static int
+s_offer_entry(void *arg, const MDB_val *k, const MDB_val *v)
 {
-    MDB_cursor *c;
-    *got = 0;
-    int rc = mdb_cursor_open(t->txn, s_dbi(t, EVT_DB_OFFERS), &c);
-    if (rc)
-        return s_mdb(rc);
-    MDB_val k, v;
-    rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-    while (rc == 0 && *got < n) {
-        if (k.mv_size == 16) {
-            deadline_ms[*got] = (int64_t)kp_be64_get(k.mv_data);
-            signup_id[*got] = kp_be64_get((uint8_t *)k.mv_data + 8);
-            (*got)++;
-        }
-        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    (void)v;
+    offers_walk_t *w = arg;
+    if (*w->got == w->n)
+        return 1;
+    if (k->mv_size == 16) {
+        w->deadline_ms[*w->got] = (int64_t)kp_be64_get(k->mv_data);
+        w->signup_id[*w->got] = kp_be64_get((const uint8_t *)k->mv_data + 8);
+        (*w->got)++;
     }
-    mdb_cursor_close(c);
-    return rc == MDB_NOTFOUND ? 0 : s_mdb(rc);
+    return 0;
+}
+
+int
+evt_offers_first(kp_tx_t *t, unsigned n, int64_t *deadline_ms, uint64_t *signup_id, unsigned *got)
+{
+    *got = 0;
+    offers_walk_t w = {n, got, deadline_ms, signup_id};
+    int rc = kp_rec_each(t, EVT_DB_OFFERS, NULL, 0, NULL, 0, s_offer_entry, &w);
+    return rc > 0 ? 0 : rc;
 }
 
 /* ---- the registry read model -------------------------------------------------------------- */
 
 int
-evt_reg_org_get(evt_tx_t *t, uint64_t org_id, int *status, bool *found)
+evt_reg_org_get(kp_tx_t *t, uint64_t org_id, int *status, bool *found)
 {
     uint8_t key[8];
+    MDB_val v;
     kp_be64_put(key, org_id);
-    MDB_val k = {8, key}, v;
-    int rc = mdb_get(t->txn, s_dbi(t, EVT_DB_REG_ORGS), &k, &v);
-    *found = rc == 0 && v.mv_size == 1;
+    int rc = kp_raw_get(t, EVT_DB_REG_ORGS, key, 8, &v, found);
+    *found = *found && v.mv_size == 1;
     if (*found)
-        *status = *(uint8_t *)v.mv_data;
-    return rc == MDB_NOTFOUND ? 0 : s_mdb(rc);
+        *status = *(const uint8_t *)v.mv_data;
+    return rc;
 }
 
 int
-evt_reg_org_put(MDB_txn *txn, kp_store_t *st, uint64_t org_id, int status)
+evt_reg_org_put(kp_tx_t *t, uint64_t org_id, int status)
 {
     uint8_t key[8], b = (uint8_t)status;
     kp_be64_put(key, org_id);
-    MDB_val k = {8, key}, v = {1, &b};
-    return s_mdb(mdb_put(txn, kp_store_dbi(st, EVT_DB_REG_ORGS), &k, &v, 0));
+    return kp_raw_put(t, EVT_DB_REG_ORGS, key, 8, &b, 1);
 }
 
 int
-evt_reg_org_del(MDB_txn *txn, kp_store_t *st, uint64_t org_id)
+evt_reg_org_del(kp_tx_t *t, uint64_t org_id)
 {
     uint8_t key[8];
     kp_be64_put(key, org_id);
-    MDB_val k = {8, key};
-    int rc = mdb_del(txn, kp_store_dbi(st, EVT_DB_REG_ORGS), &k, NULL);
-    return rc == MDB_NOTFOUND ? 0 : s_mdb(rc);
+    return kp_raw_del(t, EVT_DB_REG_ORGS, key, 8, NULL);
 }
 
 int
-evt_reg_muni_get(evt_tx_t *t, const char *code, bool *found)
+evt_reg_muni_get(kp_tx_t *t, const char *code, bool *found)
 {
-    MDB_val k = {strlen(code), (void *)code}, v;
-    int rc = k.mv_size ? mdb_get(t->txn, s_dbi(t, EVT_DB_REG_MUNIS), &k, &v) : MDB_NOTFOUND;
-    *found = rc == 0;
-    return rc == MDB_NOTFOUND ? 0 : s_mdb(rc);
+    MDB_val v;
+    *found = false;
+    return *code ? kp_raw_get(t, EVT_DB_REG_MUNIS, code, strlen(code), &v, found) : 0;
 }
 
 int
-evt_reg_muni_put(MDB_txn *txn, kp_store_t *st, const char *code)
+evt_reg_muni_put(kp_tx_t *t, const char *code)
 {
-    MDB_val k = {strlen(code), (void *)code}, v = {0, (void *)code};
-    if (k.mv_size == 0 || k.mv_size > 16)
-        return 0;
-    return s_mdb(mdb_put(txn, kp_store_dbi(st, EVT_DB_REG_MUNIS), &k, &v, 0));
+    size_t n = strlen(code);
+    return n == 0 || n > 16 ? 0 : kp_raw_put(t, EVT_DB_REG_MUNIS, code, n, code, 0);
+}
+
+/* ---- upgrades (kp_store_opts_t.migrate) -----------------------------------------------------
+ *
+ *  1 -> 2: schema 2 keeps per-role counts in each event (EventInfo.role_counts), which the
+ *  role balance rules read. A store written by schema 1 has sign-ups but no such counts, so
+ *  they are computed once here from each event's live sign-ups, inside the opening
+ *  transaction: the store opens either fully upgraded or not at all. */
+
+#define ROLES_N 7 /* ParticipantRole values 0..6 */
+
+static int
+s_v2_role_counts(MDB_txn *txn)
+{
+    MDB_dbi events, signups, ev_signups;
+    int rc;
+    if ((rc = mdb_dbi_open(txn, "events", 0, &events)) ||
+        (rc = mdb_dbi_open(txn, "signups", 0, &signups)) ||
+        (rc = mdb_dbi_open(txn, "ev_signups", 0, &ev_signups)))
+        return rc == MDB_NOTFOUND ? 0 : kp_err_from_mdb(rc); /* nothing stored yet */
+    MDB_cursor *ec = NULL, *sc = NULL;
+    if ((rc = mdb_cursor_open(txn, events, &ec)) || (rc = mdb_cursor_open(txn, ev_signups, &sc)))
+        goto done;
+    MDB_val k, v;
+    uint64_t n_events = 0;
+    for (rc = mdb_cursor_get(ec, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(ec, &k, &v, MDB_NEXT)) {
+        uint64_t event_id = kp_be64_get(k.mv_data);
+        uint32_t held[ROLES_N] = {0}, waiting[ROLES_N] = {0};
+        uint8_t key[16];
+        kp_be64_put(key, event_id);
+        kp_be64_put(key + 8, 0);
+        MDB_val sk = {16, key}, sv;
+        int src = mdb_cursor_get(sc, &sk, &sv, MDB_SET_RANGE);
+        for (; src == 0 && sk.mv_size == 16 && kp_be64_get(sk.mv_data) == event_id;
+             src = mdb_cursor_get(sc, &sk, &sv, MDB_NEXT)) {
+            MDB_val idk = {8, (uint8_t *)sk.mv_data + 8}, rec;
+            if (mdb_get(txn, signups, &idk, &rec) != 0)
+                continue;
+            evt_signup_t *s = kumppani__v1__signup__unpack(NULL, rec.mv_size, rec.mv_data);
+            if (!s) {
+                rc = KP_ECORRUPT;
+                goto done;
+            }
+            uint32_t places = 1 + s->companions;
+            unsigned role = (unsigned)s->role < ROLES_N ? (unsigned)s->role : 0;
+            if (s->state == KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_WAITLISTED)
+                waiting[role] += places;
+            else if (s->state == KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_CONFIRMED ||
+                     s->state == KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_OFFERED)
+                held[role] += places;
+            kumppani__v1__signup__free_unpacked(s, NULL);
+        }
+        evt_event_t *ev = kumppani__v1__event_info__unpack(NULL, v.mv_size, v.mv_data);
+        if (!ev) {
+            rc = KP_ECORRUPT;
+            goto done;
+        }
+        Kumppani__V1__RoleCount counts[ROLES_N], *ptrs[ROLES_N];
+        size_t n = 0;
+        for (unsigned r = 1; r < ROLES_N; r++) {
+            if (!held[r] && !waiting[r])
+                continue;
+            kumppani__v1__role_count__init(&counts[n]);
+            counts[n].role = r;
+            counts[n].confirmed_n = held[r];
+            counts[n].waitlisted_n = waiting[r];
+            ptrs[n] = &counts[n];
+            n++;
+        }
+        /* The decoded message owns its old list; swap ours in to pack, then swap back. */
+        size_t old_n = ev->n_role_counts;
+        Kumppani__V1__RoleCount **old = ev->role_counts;
+        ev->n_role_counts = n;
+        ev->role_counts = ptrs;
+        size_t len = kumppani__v1__event_info__get_packed_size(ev);
+        uint8_t *buf = malloc(len ? len : 1);
+        if (buf)
+            kumppani__v1__event_info__pack(ev, buf);
+        ev->n_role_counts = old_n;
+        ev->role_counts = old;
+        kumppani__v1__event_info__free_unpacked(ev, NULL);
+        if (!buf) {
+            rc = KP_ENOMEM;
+            goto done;
+        }
+        MDB_val nv = {len, buf};
+        rc = mdb_cursor_put(ec, &k, &nv, MDB_CURRENT);
+        free(buf);
+        if (rc)
+            goto done;
+        n_events++;
+    }
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    kp_log_notice("events.migrate", "to=2 events=%llu", (unsigned long long)n_events);
+done:
+    if (sc)
+        mdb_cursor_close(sc);
+    if (ec)
+        mdb_cursor_close(ec);
+    /* LMDB codes (and errno values) become KP codes; our own pass through. */
+    return rc > 0 || (rc <= MDB_KEYEXIST && rc >= MDB_LAST_ERRCODE) ? kp_err_from_mdb(rc) : rc;
+}
+
+int
+evt_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to)
+{
+    (void)arg;
+    (void)to;
+    return from < 2 ? s_v2_role_counts(txn) : 0;
 }

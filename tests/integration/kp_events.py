@@ -1,20 +1,21 @@
 """Helpers for the events service's integration tests (issue 4)."""
 import time
 
+import kp_harness
 from kp_harness import PII, OK, V, L, E, body, check  # noqa: F401
 
 DAY = 86400
 
 
 def events_with_hooks(s, extra=None):
-    """The events service with the test clock hook on."""
-    return s.events(["--test-hooks", "on"] + (extra or []))
+    """The events service with the common test clock on (--test-clock on)."""
+    return s.events(["--test-clock", "on"] + (extra or []))
 
 
 def set_clock(c, offset_s):
-    r = c.call("events.test.clock", V.EventsTestClockRequest(offset_ms=int(offset_s * 1000)))
-    assert r is not None and r.status.code == OK, r
-    return body(r, V.EventsTestClockReply)
+    """Moves the service's clock to the wall clock plus offset_s seconds (sys.clock.set);
+    returns its new time in ms."""
+    return kp_harness.set_clock(c, int(offset_s * 1000))
 
 
 def create(c, key=None, publish=True, start_in_s=7 * DAY, dur_s=7200, **kw):

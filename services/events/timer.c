@@ -1,13 +1,14 @@
-/*  events/offers.c: the offer deadline timer.
+/*  events/timer.c: the offer deadline timer.
  *
  *  Open offers live in the offers table keyed by deadline (ms, big-endian) and sign-up id,
  *  so the earliest is the first key. One uv_timer is armed at the earliest deadline: at start
  *  (so that it survives restarts), after every committed turn that touched the table
- *  (offers_dirty), and when the test clock moves. When it fires, it ends every offer whose
- *  deadline has passed, in the server's turn (kp_server_txn), so the expiry, the next offer
- *  and their events commit together before anything is published; then it re-arms.
+ *  (offers_dirty), and when the test clock moves (clock_moved). When it fires, it ends every
+ *  offer whose deadline has passed, in the server's turn (kp_tx_begin), so the expiry, the
+ *  next offer and their events commit together before anything is published; then it
+ *  re-arms.
  *
- *  The clock is kp_now_ms() plus the test offset, the same clock the handlers use. */
+ *  The clock is kp_now_ms() (test offset included), the same clock the handlers use. */
 #include "events.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -18,13 +19,17 @@
 
 static void s_on_timer(uv_timer_t *h);
 
+/* Re-arms from inside the timer's pass. At least 1 ms: the pass decided with the turn's time
+ * (kp_tx_t.now_ms), which stays behind kp_now_ms() when the test clock moved earlier in the
+ * same turn; a deadline due by the clock but not by the turn must wait for the next turn, and
+ * a 0 ms timer would fire again in this loop iteration, before the turn can end. */
 static void
 s_arm_at(evt_svc_t *svc, int64_t next_ms, bool any)
 {
     uint64_t delay = MAX_DELAY_MS;
     if (any) {
-        int64_t d = next_ms - (kp_now_ms() + svc->clock_offset_ms);
-        delay = d <= 0 ? 0 : d > MAX_DELAY_MS ? MAX_DELAY_MS : (uint64_t)d;
+        int64_t d = next_ms - kp_now_ms();
+        delay = d <= 1 ? 1 : d > MAX_DELAY_MS ? MAX_DELAY_MS : (uint64_t)d;
     }
     uv_timer_start(&svc->offer_timer, s_on_timer, delay, 0);
 }
@@ -33,54 +38,47 @@ static void
 s_on_timer(uv_timer_t *h)
 {
     evt_svc_t *svc = h->data;
-    MDB_txn *txn;
-    int rc = kp_server_txn(svc->srv, &txn);
+    kp_arena_reset(svc->arena);
+    kp_tx_t T, *t = &T;
+    int rc = kp_tx_begin(t, svc->srv, NULL, svc->arena, svc);
     if (rc) {
-        kp_log_err("offers.txn", "err=%d", rc);
         s_arm_at(svc, 0, false);
         return;
     }
-    kp_arena_reset(svc->arena);
-    evt_tx_t t = {.call = NULL,
-                  .svc = svc,
-                  .store = kp_server_store(svc->srv),
-                  .txn = txn,
-                  .arena = svc->arena,
-                  .now_ms = kp_now_ms() + svc->clock_offset_ms};
     int64_t dl[BATCH];
     uint64_t id[BATCH];
     unsigned n = 0, ended = 0;
-    rc = evt_offers_first(&t, BATCH, dl, id, &n);
-    for (unsigned i = 0; !rc && i < n && dl[i] <= t.now_ms; i++) {
+    rc = evt_offers_first(t, BATCH, dl, id, &n);
+    for (unsigned i = 0; !rc && i < n && dl[i] <= t->now_ms; i++) {
         evt_signup_t *s;
         bool found;
-        if ((rc = evt_signup_get(&t, id[i], &s, &found)))
+        if ((rc = evt_signup_get(t, id[i], &s, &found)))
             break;
         if (!found || s->state != KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_OFFERED ||
             s->offer_deadline_ms != dl[i]) {
-            rc = evt_offer_del(&t, dl[i], id[i]); /* a stale key: drop it */
+            rc = evt_offer_del(t, dl[i], id[i]); /* a stale key: drop it */
             continue;
         }
-        rc = evt_offer_end(&t, s, "offer-expired");
+        rc = evt_offer_end(t, s, "offer-expired");
         ended++;
     }
     if (rc) {
         kp_log_err("offers.expire", "err=%d", rc);
         kp_server_abort_turn(svc->srv, rc);
-        s_arm_at(svc, t.now_ms + 1000, true); /* try again shortly */
+        s_arm_at(svc, t->now_ms + 1000, true); /* try again shortly */
         return;
     }
     if (ended)
         kp_log_info("offers.expired", "n=%u", ended);
     /* Re-arm at what is now the earliest (this turn's writes included). */
-    if ((rc = evt_offers_first(&t, 1, dl, id, &n)) != 0)
+    if ((rc = evt_offers_first(t, 1, dl, id, &n)) != 0)
         n = 0;
     s_arm_at(svc, n ? dl[0] : 0, n > 0);
     svc->offers_dirty = false;
 }
 
 void
-evt_offers_poke(evt_svc_t *svc)
+evt_timer_poke(evt_svc_t *svc)
 {
     if (svc->timer_started)
         uv_timer_start(&svc->offer_timer, s_on_timer, 0, 0);
@@ -92,8 +90,15 @@ s_turn_done(void *arg, int rc)
     evt_svc_t *svc = arg;
     if (svc->offers_dirty || rc) {
         svc->offers_dirty = false;
-        evt_offers_poke(svc);
+        evt_timer_poke(svc);
     }
+}
+
+/* The test clock moved (sys.clock.set): offers may now be due, or due later. */
+static void
+s_clock_moved(void *arg)
+{
+    evt_timer_poke(arg);
 }
 
 static void
@@ -114,15 +119,16 @@ s_stop(void *arg)
 }
 
 int
-evt_offers_start(evt_svc_t *svc)
+evt_timer_start(evt_svc_t *svc)
 {
     uv_timer_init(kp_server_loop(svc->srv), &svc->offer_timer);
     svc->offer_timer.data = svc;
     svc->timer_started = true;
-    kp_server_part_t part = {.turn_done = s_turn_done, .stop = s_stop, .arg = svc};
+    kp_server_part_t part = {
+        .turn_done = s_turn_done, .stop = s_stop, .clock_moved = s_clock_moved, .arg = svc};
     int rc = kp_server_add_part(svc->srv, &part);
     if (rc)
         return rc;
-    evt_offers_poke(svc); /* at start: expire what passed while down, arm at the earliest */
+    evt_timer_poke(svc); /* at start: expire what passed while down, arm at the earliest */
     return 0;
 }

@@ -1,0 +1,597 @@
+/*  events/event.c: the events — create, update, the lifecycle (publish, reschedule, cancel,
+ *  held), recurring series, get and list.
+ *
+ *  Lifecycle: a draft is published (sign-ups open), may be rescheduled (state RESCHEDULED,
+ *  sequence + 1, so calendars replace it) or cancelled, and is held once it has started.
+ *  Cancelled and held are final. Repeating a transition that has already happened answers the
+ *  event unchanged. Every change is written in the turn together with the domain event that
+ *  describes it (kp_tx_emit); a reschedule or cancel names every live sign-up
+ *  (EventChanged.signup_ids) so that the notifier can tell the people concerned. A larger
+ *  capacity fills places from the waitlist at once (evt_fill). */
+#include "events.h"
+#include "kp_check.h"
+#include "kp_err.h"
+#include "kp_log.h"
+#include "kp_time.h"
+
+#include <string.h>
+
+#define C(x) EVT_C(x)
+#define ST(x) KUMPPANI__V1__EVENT_STATE__EVENT_STATE_##x
+
+const char *
+evt_state_name(int state)
+{
+    switch (state) {
+    case ST(DRAFT):
+        return "draft";
+    case ST(PUBLISHED):
+        return "published";
+    case ST(CANCELLED):
+        return "cancelled";
+    case ST(HELD):
+        return "held";
+    case ST(RESCHEDULED):
+        return "rescheduled";
+    default:
+        return "unknown";
+    }
+}
+
+static void
+s_reply_event(kp_call_t *call, evt_event_t *ev)
+{
+    Kumppani__V1__EventReply r = KUMPPANI__V1__EVENT_REPLY__INIT;
+    r.event = ev;
+    kp_call_ok(call, &r.base);
+}
+
+/* Fills a new event from a request (strings borrowed from rq). */
+static void
+s_event_from(evt_event_t *ev, const Kumppani__V1__CreateEventRequest *rq, int64_t now_ms)
+{
+    ev->kind = rq->kind;
+    ev->title = rq->title;
+    ev->municipality_code = rq->municipality_code;
+    ev->start_unix = rq->start_unix;
+    ev->end_unix = rq->end_unix;
+    ev->capacity = rq->capacity;
+    ev->state = ST(DRAFT);
+    ev->place = rq->place;
+    ev->online_url = rq->online_url;
+    ev->language = (char *)(rq->language[0] ? rq->language : "fi");
+    ev->signup_deadline_unix = rq->signup_deadline_unix;
+    ev->theme = rq->theme;
+    ev->organiser_organisation_id = rq->organiser_organisation_id;
+    ev->organiser_municipality_code = rq->organiser_municipality_code;
+    ev->description_text = rq->description_text;
+    ev->offer_window_minutes = rq->offer_window_minutes;
+    ev->role_rules = rq->role_rules;
+    ev->n_role_rules = rq->n_role_rules;
+    ev->created_ms = ev->updated_ms = now_ms;
+}
+
+/* ---- events ------------------------------------------------------------------------------ */
+
+void
+evt_h_event_create(kp_call_t *call, void *svc)
+{
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
+    const Kumppani__V1__CreateEventRequest *rq = kp_call_body(call);
+    size_t klen;
+    const char *key = kp_call_idem_key(call, &klen);
+    if (klen == 0) {
+        kp_call_fail(call, C(INVALID), "field 'idempotency_key': required for create");
+        return;
+    }
+    if (!evt_create_fields_ok(t, rq) || !evt_times_ok(call, t->now_ms / 1000, rq->start_unix,
+                                                      rq->end_unix, rq->signup_deadline_unix))
+        return;
+    if (kp_call_idem(call, key, klen))
+        return;
+
+    evt_event_t ev = KUMPPANI__V1__EVENT_INFO__INIT;
+    int rc = kp_tx_next_id(t, "event", &ev.id);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    s_event_from(&ev, rq, t->now_ms);
+    Kumppani__V1__EventReply r = KUMPPANI__V1__EVENT_REPLY__INIT;
+    r.event = &ev;
+    if ((rc = evt_event_put(t, &ev)) || (rc = kp_tx_emit(t, "EventCreated", &r.base))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_log_info("event.created", "event=%llu kind=%d", (unsigned long long)ev.id, ev.kind);
+    kp_call_ok(call, &r.base);
+}
+
+/* ---- Helsinki wall-clock time for series ---------------------------------------------------
+ *
+ * A series repeats the first event's Helsinki wall-clock time (kp_time): a monthly table at
+ * 18:00 stays at 18:00 across the change to and from summer time. The day arithmetic below is
+ * the proleptic Gregorian calendar on day numbers, free of any time zone. */
+
+static int64_t
+s_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void
+s_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static unsigned
+s_month_days(int64_t y, unsigned m)
+{
+    int64_t a = s_days_from_civil(y, m, 1);
+    int64_t b = m == 12 ? s_days_from_civil(y + 1, 1, 1) : s_days_from_civil(y, m + 1, 1);
+    return (unsigned)(b - a);
+}
+
+/* 0 = Sunday. */
+static unsigned
+s_weekday(int64_t days)
+{
+    return (unsigned)(((days % 7) + 11) % 7);
+}
+
+/* The instant of the wall-clock time of day `of` on Helsinki day `days`. A time the spring
+ * change skips (03:00-03:59) becomes the same time an hour later. 0 if out of range. */
+static int64_t
+s_at_local(int64_t days, const struct tm *of)
+{
+    int64_t y, t;
+    unsigned m, d;
+    s_civil_from_days(days, &y, &m, &d);
+    struct tm tm = {.tm_year = (int)(y - 1900),
+                    .tm_mon = (int)m - 1,
+                    .tm_mday = (int)d,
+                    .tm_hour = of->tm_hour,
+                    .tm_min = of->tm_min,
+                    .tm_sec = of->tm_sec};
+    if (kp_time_from_local(&tm, &t) == 0)
+        return t;
+    tm.tm_hour++;
+    return kp_time_from_local(&tm, &t) == 0 ? t : 0;
+}
+
+/* The start of occurrence k (0-based) of a series whose first start is first; 0 if the month
+ * lacks the day (monthly by day). */
+static int64_t
+s_occurrence(int64_t first, int freq, unsigned k)
+{
+    struct tm tm;
+    if (kp_time_local(first, &tm))
+        return 0;
+    unsigned d = (unsigned)tm.tm_mday;
+    int64_t days = s_days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, d);
+    if (freq == KUMPPANI__V1__SERIES_FREQUENCY__SERIES_FREQUENCY_WEEKLY)
+        return s_at_local(days + 7 * (int64_t)k, &tm);
+    if (freq == KUMPPANI__V1__SERIES_FREQUENCY__SERIES_FREQUENCY_BIWEEKLY)
+        return s_at_local(days + 14 * (int64_t)k, &tm);
+    int64_t mi = (int64_t)(tm.tm_year + 1900) * 12 + tm.tm_mon + k;
+    int64_t ty = mi / 12;
+    unsigned tmon = (unsigned)(mi % 12) + 1, mdays = s_month_days(ty, tmon);
+    if (freq == KUMPPANI__V1__SERIES_FREQUENCY__SERIES_FREQUENCY_MONTHLY_DAY)
+        return d > mdays ? 0 : s_at_local(s_days_from_civil(ty, tmon, d), &tm);
+    /* The same weekday of the same week of the month; a fifth one becomes the last. */
+    unsigned nth = (d - 1) / 7, wd = s_weekday(days);
+    int64_t first_of = s_days_from_civil(ty, tmon, 1);
+    unsigned day = 1 + (wd + 7 - s_weekday(first_of)) % 7 + 7 * nth;
+    if (day > mdays)
+        day -= 7;
+    return s_at_local(first_of + day - 1, &tm);
+}
+
+void
+evt_h_series_create(kp_call_t *call, void *svc)
+{
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
+    const Kumppani__V1__CreateSeriesRequest *rq = kp_call_body(call);
+    size_t klen;
+    const char *key = kp_call_idem_key(call, &klen);
+    if (klen == 0) {
+        kp_call_fail(call, C(INVALID), "field 'idempotency_key': required for create");
+        return;
+    }
+    if (!rq->first) {
+        kp_call_fail(call, C(INVALID), "field 'first': required");
+        return;
+    }
+    if (rq->frequency <= KUMPPANI__V1__SERIES_FREQUENCY__SERIES_FREQUENCY_UNSPECIFIED ||
+        rq->frequency > KUMPPANI__V1__SERIES_FREQUENCY__SERIES_FREQUENCY_MONTHLY_WEEKDAY) {
+        kp_call_fail(call, C(INVALID),
+                     "field 'frequency': required, one of the SeriesFrequency "
+                     "values");
+        return;
+    }
+    if (rq->count < 2 || rq->count > 60) {
+        kp_call_fail(call, C(INVALID), "field 'count': 2..60");
+        return;
+    }
+    const Kumppani__V1__CreateEventRequest *f = rq->first;
+    if (!evt_create_fields_ok(t, f) ||
+        !evt_times_ok(call, t->now_ms / 1000, f->start_unix, f->end_unix, f->signup_deadline_unix))
+        return;
+    if (kp_call_idem(call, key, klen))
+        return;
+    int64_t dur = f->end_unix - f->start_unix;
+    int64_t lead = f->signup_deadline_unix ? f->start_unix - f->signup_deadline_unix : -1;
+    Kumppani__V1__SeriesReply r = KUMPPANI__V1__SERIES_REPLY__INIT;
+    r.events = kp_arena_alloc(t->arena, rq->count * sizeof *r.events);
+    evt_event_t *evs = kp_arena_alloc(t->arena, rq->count * sizeof *evs);
+    int rc = r.events && evs ? 0 : KP_ENOMEM;
+    if (!rc)
+        rc = kp_tx_next_id(t, "series", &r.series_id);
+    /* Monthly by day skips months without the day; at most 2 * count months are tried. */
+    for (unsigned k = 0, idx = 0; !rc && idx < rq->count && k < 2 * rq->count; k++) {
+        int64_t start = s_occurrence(f->start_unix, rq->frequency, k);
+        if (start == 0)
+            continue;
+        evt_event_t *ev = &evs[idx];
+        kumppani__v1__event_info__init(ev);
+        s_event_from(ev, f, t->now_ms);
+        ev->start_unix = start;
+        ev->end_unix = start + dur;
+        ev->signup_deadline_unix = lead >= 0 ? start - lead : 0;
+        ev->series_id = r.series_id;
+        ev->series_index = ++idx;
+        if (rq->publish)
+            ev->state = ST(PUBLISHED);
+        Kumppani__V1__EventReply er = KUMPPANI__V1__EVENT_REPLY__INIT;
+        er.event = ev;
+        if ((rc = kp_tx_next_id(t, "event", &ev->id)) || (rc = evt_event_put(t, ev)) ||
+            (rc = kp_tx_emit(t, "EventCreated", &er.base)) ||
+            (rq->publish && (rc = kp_tx_emit(t, "EventPublished", &er.base))))
+            break;
+        r.events[r.n_events++] = ev;
+    }
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_log_info("series.created", "series=%llu events=%zu", (unsigned long long)r.series_id,
+                r.n_events);
+    kp_call_ok(call, &r.base);
+}
+
+static bool
+s_has_field(const Kumppani__V1__UpdateEventRequest *rq, const char *name)
+{
+    for (size_t i = 0; i < rq->n_fields; i++)
+        if (strcmp(rq->fields[i], name) == 0)
+            return true;
+    return false;
+}
+
+static const char *const s_update_fields[] = {
+    "title",     "place",    "online_url",        "theme",     "description",
+    "language",  "capacity", "municipality_code", "organiser", "offer_window_minutes",
+    "role_rules"};
+
+void
+evt_h_event_update(kp_call_t *call, void *svc)
+{
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
+    const Kumppani__V1__UpdateEventRequest *rq = kp_call_body(call);
+    const Kumppani__V1__CreateEventRequest *v = rq->values;
+    if (!v || rq->n_fields == 0) {
+        kp_call_fail(call, C(INVALID), "fields 'values' and 'fields': required");
+        return;
+    }
+    for (size_t i = 0; i < rq->n_fields; i++) {
+        bool known = false;
+        for (size_t j = 0; j < sizeof s_update_fields / sizeof *s_update_fields; j++)
+            known = known || strcmp(rq->fields[i], s_update_fields[j]) == 0;
+        if (!known) {
+            kp_call_fail(call, C(INVALID),
+                         "field 'fields': unknown name (title, place, online_url, theme, "
+                         "description, language, capacity, municipality_code, organiser, "
+                         "offer_window_minutes, role_rules; times change by reschedule)");
+            return;
+        }
+    }
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
+    if (!ev)
+        return;
+    if (ev->state == ST(CANCELLED) || ev->state == ST(HELD)) {
+        kp_call_fail(call, C(CONFLICT), "event is %s; it can no longer be changed",
+                     evt_state_name(ev->state));
+        return;
+    }
+    bool cap = s_has_field(rq, "capacity"), rules = s_has_field(rq, "role_rules");
+    uint32_t capacity = cap ? v->capacity : ev->capacity;
+    if ((s_has_field(rq, "title") && !kp_check_text(call, "title", v->title, 1, 200)) ||
+        (s_has_field(rq, "place") && !kp_check_text(call, "place", v->place, 0, 300)) ||
+        (s_has_field(rq, "online_url") && !evt_url_ok(call, "online_url", v->online_url, false)) ||
+        (s_has_field(rq, "theme") && !kp_check_text(call, "theme", v->theme, 0, 100)) ||
+        (s_has_field(rq, "description") &&
+         !kp_check_text(call, "description_text", v->description_text, 0, 4000)) ||
+        (s_has_field(rq, "language") && !kp_check_language(call, "language", v->language)) ||
+        (cap && !evt_capacity_ok(call, v->capacity)) ||
+        (s_has_field(rq, "municipality_code") &&
+         !evt_municipality_ok(t, "municipality_code", v->municipality_code)) ||
+        (s_has_field(rq, "organiser") &&
+         !evt_organiser_ok(t, v->organiser_organisation_id, v->organiser_municipality_code)) ||
+        (s_has_field(rq, "offer_window_minutes") &&
+         !evt_offer_window_ok(call, v->offer_window_minutes)) ||
+        ((cap || rules) &&
+         !evt_role_rules_ok(call, capacity, rules ? v->role_rules : ev->role_rules,
+                            rules ? v->n_role_rules : ev->n_role_rules)))
+        return;
+    if (cap && capacity && capacity < ev->confirmed_n + ev->offered_n) {
+        kp_call_fail(call, C(CONFLICT),
+                     "field 'capacity': below the places already confirmed or offered");
+        return;
+    }
+    if (s_has_field(rq, "title"))
+        ev->title = v->title;
+    if (s_has_field(rq, "place"))
+        ev->place = v->place;
+    if (s_has_field(rq, "online_url"))
+        ev->online_url = v->online_url;
+    if (s_has_field(rq, "theme"))
+        ev->theme = v->theme;
+    if (s_has_field(rq, "description"))
+        ev->description_text = v->description_text;
+    if (s_has_field(rq, "language"))
+        ev->language = (char *)(v->language[0] ? v->language : "fi");
+    if (s_has_field(rq, "municipality_code"))
+        ev->municipality_code = v->municipality_code;
+    if (s_has_field(rq, "organiser")) {
+        ev->organiser_organisation_id = v->organiser_organisation_id;
+        ev->organiser_municipality_code = v->organiser_municipality_code;
+    }
+    if (s_has_field(rq, "offer_window_minutes"))
+        ev->offer_window_minutes = v->offer_window_minutes;
+    if (rules) {
+        ev->role_rules = v->role_rules;
+        ev->n_role_rules = v->n_role_rules;
+    }
+    ev->capacity = capacity;
+    ev->updated_ms = t->now_ms;
+    Kumppani__V1__EventReply r = KUMPPANI__V1__EVENT_REPLY__INIT;
+    r.event = ev;
+    int rc;
+    if ((rc = evt_event_put(t, ev)) || (rc = kp_tx_emit(t, "EventUpdated", &r.base)) ||
+        (EVT_OPEN(ev) && (rc = evt_fill(t, ev))) || (rc = evt_event_put(t, ev))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_log_info("event.updated", "event=%llu fields=%zu", (unsigned long long)ev->id, rq->n_fields);
+    kp_call_ok(call, &r.base);
+}
+
+void
+evt_h_event_publish(kp_call_t *call, void *svc)
+{
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
+    const Kumppani__V1__EventRef *rq = kp_call_body(call);
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
+    if (!ev)
+        return;
+    if (EVT_OPEN(ev)) {
+        s_reply_event(call, ev); /* publishing twice changes nothing */
+        return;
+    }
+    if (ev->state != ST(DRAFT)) {
+        kp_call_fail(call, C(CONFLICT), "event is %s; only a draft can be published",
+                     evt_state_name(ev->state));
+        return;
+    }
+    if (ev->start_unix <= t->now_ms / 1000) {
+        kp_call_fail(call, C(CONFLICT), "event has already started");
+        return;
+    }
+    ev->state = ST(PUBLISHED);
+    ev->updated_ms = t->now_ms;
+    Kumppani__V1__EventReply r = KUMPPANI__V1__EVENT_REPLY__INIT;
+    r.event = ev;
+    int rc;
+    if ((rc = evt_event_put(t, ev)) || (rc = kp_tx_emit(t, "EventPublished", &r.base))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_log_info("event.published", "event=%llu", (unsigned long long)ev->id);
+    kp_call_ok(call, &r.base);
+}
+
+/* Emits an EventChanged naming every live sign-up. */
+static int
+s_emit_changed(kp_tx_t *t, const char *type, evt_event_t *ev, int64_t prev_start, int64_t prev_end,
+               const char *reason)
+{
+    Kumppani__V1__EventChanged ch = KUMPPANI__V1__EVENT_CHANGED__INIT;
+    ch.event = ev;
+    ch.previous_start_unix = prev_start;
+    ch.previous_end_unix = prev_end;
+    ch.reason_text = (char *)reason;
+    int rc = evt_live_signups(t, ev->id, &ch.signup_ids, &ch.n_signup_ids);
+    return rc ? rc : kp_tx_emit(t, type, &ch.base);
+}
+
+void
+evt_h_event_reschedule(kp_call_t *call, void *svc)
+{
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
+    const Kumppani__V1__RescheduleEventRequest *rq = kp_call_body(call);
+    if (!kp_check_text(call, "reason_text", rq->reason_text, 0, 1000))
+        return;
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
+    if (!ev)
+        return;
+    if (ev->state != ST(DRAFT) && !EVT_OPEN(ev)) {
+        kp_call_fail(call, C(CONFLICT), "event is %s; it cannot be rescheduled",
+                     evt_state_name(ev->state));
+        return;
+    }
+    if (!evt_times_ok(call, t->now_ms / 1000, rq->start_unix, rq->end_unix,
+                      rq->signup_deadline_unix))
+        return;
+    if (rq->start_unix == ev->start_unix && rq->end_unix == ev->end_unix &&
+        rq->signup_deadline_unix == ev->signup_deadline_unix) {
+        s_reply_event(call, ev); /* the same time again changes nothing */
+        return;
+    }
+    int64_t prev_start = ev->start_unix, prev_end = ev->end_unix;
+    ev->previous_start_unix = prev_start;
+    ev->start_unix = rq->start_unix;
+    ev->end_unix = rq->end_unix;
+    ev->signup_deadline_unix = rq->signup_deadline_unix;
+    ev->sequence++;
+    if (ev->state != ST(DRAFT))
+        ev->state = ST(RESCHEDULED);
+    ev->updated_ms = t->now_ms;
+    int rc;
+    if ((rc = evt_event_put(t, ev)) ||
+        (rc = s_emit_changed(t, "EventRescheduled", ev, prev_start, prev_end, rq->reason_text))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_log_info("event.rescheduled", "event=%llu sequence=%u", (unsigned long long)ev->id,
+                ev->sequence);
+    s_reply_event(call, ev);
+}
+
+void
+evt_h_event_cancel(kp_call_t *call, void *svc)
+{
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
+    const Kumppani__V1__CancelEventRequest *rq = kp_call_body(call);
+    if (!kp_check_text(call, "reason_text", rq->reason_text, 1, 1000))
+        return;
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
+    if (!ev)
+        return;
+    if (ev->state == ST(CANCELLED)) {
+        s_reply_event(call, ev); /* cancelling twice changes nothing */
+        return;
+    }
+    if (ev->state == ST(HELD)) {
+        kp_call_fail(call, C(CONFLICT), "event is held; it can no longer be cancelled");
+        return;
+    }
+    ev->state = ST(CANCELLED);
+    ev->cancel_reason_text = rq->reason_text;
+    ev->updated_ms = t->now_ms;
+    int rc;
+    if ((rc = evt_event_put(t, ev)) || (rc = s_emit_changed(t, "EventCancelled", ev, ev->start_unix,
+                                                            ev->end_unix, rq->reason_text))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_log_info("event.cancelled", "event=%llu", (unsigned long long)ev->id);
+    s_reply_event(call, ev);
+}
+
+void
+evt_h_event_held(kp_call_t *call, void *svc)
+{
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
+    const Kumppani__V1__HeldEventRequest *rq = kp_call_body(call);
+    if (!evt_url_ok(call, "memo_url", rq->memo_url, false) ||
+        !evt_url_ok(call, "materials_url", rq->materials_url, false))
+        return;
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
+    if (!ev)
+        return;
+    if (!EVT_OPEN(ev) && ev->state != ST(HELD)) {
+        kp_call_fail(call, C(CONFLICT), "event is %s; only a published event can be held",
+                     evt_state_name(ev->state));
+        return;
+    }
+    if (ev->start_unix > t->now_ms / 1000) {
+        kp_call_fail(call, C(CONFLICT), "event has not started yet");
+        return;
+    }
+    ev->state = ST(HELD);
+    ev->memo_url = rq->memo_url;
+    ev->materials_url = rq->materials_url;
+    ev->updated_ms = t->now_ms;
+    Kumppani__V1__EventReply r = KUMPPANI__V1__EVENT_REPLY__INIT;
+    r.event = ev;
+    int rc;
+    if ((rc = evt_event_put(t, ev)) || (rc = kp_tx_emit(t, "EventHeld", &r.base))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_log_info("event.held", "event=%llu", (unsigned long long)ev->id);
+    kp_call_ok(call, &r.base);
+}
+
+void
+evt_h_event_get(kp_call_t *call, void *svc)
+{
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
+    const Kumppani__V1__EventRef *rq = kp_call_body(call);
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
+    if (ev)
+        s_reply_event(call, ev);
+}
+
+typedef struct {
+    evt_event_t **v;
+    size_t n, limit;
+    uint64_t series_id;
+} event_acc_t;
+
+static int
+s_collect_event(void *arg, evt_event_t *ev)
+{
+    event_acc_t *acc = arg;
+    if (acc->series_id && ev->series_id != acc->series_id)
+        return 0;
+    acc->v[acc->n++] = ev;
+    return acc->n == acc->limit;
+}
+
+void
+evt_h_event_list(kp_call_t *call, void *svc)
+{
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
+    const Kumppani__V1__ListEventsRequest *rq = kp_call_body(call);
+    unsigned limit = rq->limit == 0 ? 100 : rq->limit;
+    if (limit > 500) {
+        kp_call_fail(call, C(INVALID), "field 'limit': at most 500");
+        return;
+    }
+    event_acc_t acc = {kp_arena_alloc(t->arena, limit * sizeof *acc.v), 0, limit, rq->series_id};
+    /* A series filter scans further; bounded so that one call stays short. */
+    unsigned scan = rq->series_id ? 20000 : limit;
+    int rc = acc.v ? evt_events_each(t, rq->after_id, scan, s_collect_event, &acc) : KP_ENOMEM;
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    Kumppani__V1__ListEventsReply r = KUMPPANI__V1__LIST_EVENTS_REPLY__INIT;
+    r.events = acc.v;
+    r.n_events = acc.n;
+    kp_call_ok(call, &r.base);
+}
