@@ -25,6 +25,7 @@
 
 #include <assert.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,6 +238,32 @@ s_idem_key(kp_arena_t *a, const char *method, const void *key, size_t key_len, s
     return k;
 }
 
+/* The stored form of a first answer: KP_IDEM_TAG, a hash of the request body, the reply
+ * body. No encoded protobuf message starts with 0xFF (its low three bits would be wire type
+ * 7, which does not exist), so a value without the tag is a reply stored by an older
+ * version, kept and answered as it is. */
+#define KP_IDEM_TAG 0xFF
+#define KP_IDEM_HASH 16
+#define KP_IDEM_HEAD (1 + KP_IDEM_HASH)
+
+static void
+s_body_hash(const kp_call_t *call, uint8_t out[KP_IDEM_HASH])
+{
+    crypto_generichash(out, KP_IDEM_HASH, call->req->body.data, call->req->body.len, NULL, 0);
+}
+
+/* Splits a stored value into its hash (NULL for an older value) and the reply. */
+static void
+s_idem_split(MDB_val *v, const uint8_t **hash)
+{
+    *hash = NULL;
+    if (v->mv_size >= KP_IDEM_HEAD && ((const uint8_t *)v->mv_data)[0] == KP_IDEM_TAG) {
+        *hash = (const uint8_t *)v->mv_data + 1;
+        v->mv_data = (uint8_t *)v->mv_data + KP_IDEM_HEAD;
+        v->mv_size -= KP_IDEM_HEAD;
+    }
+}
+
 int
 kp_server_idem_get(kp_server_t *self, MDB_txn *txn, const char *method, const void *key,
                    size_t key_len, bool *found, MDB_val *val)
@@ -245,7 +272,12 @@ kp_server_idem_get(kp_server_t *self, MDB_txn *txn, const char *method, const vo
     char *k = s_idem_key(self->req_arena, method, key, key_len, &len);
     if (!k)
         return KP_ENOMEM;
-    return kp_store_idem_get(self->store, txn, k, len, found, val);
+    int rc = kp_store_idem_get(self->store, txn, k, len, found, val);
+    if (rc == 0 && *found) {
+        const uint8_t *hash;
+        s_idem_split(val, &hash);
+    }
+    return rc;
 }
 
 void
@@ -308,6 +340,17 @@ kp_call_idem(kp_call_t *call, const void *key, size_t key_len)
         return true;
     }
     if (found) {
+        /* The same key with another request is not a retry: answering the first reply as OK
+         * would tell the sender its different request was stored. */
+        const uint8_t *stored;
+        s_idem_split(&v, &stored);
+        uint8_t hash[KP_IDEM_HASH];
+        s_body_hash(call, hash);
+        if (stored && memcmp(stored, hash, KP_IDEM_HASH) != 0) {
+            kp_call_fail(call, KUMPPANI__V1__CODE__CODE_CONFLICT,
+                         "idempotency key reused with different content");
+            return true;
+        }
         uint8_t *copy = kp_arena_memdup(call->srv->turn_arena, v.mv_data, v.mv_size);
         if (!copy) {
             kp_call_fail_err(call, KP_ENOMEM);
@@ -589,9 +632,19 @@ s_dispatch(kp_server_t *self, zmq_msg_t *id, bool delim, zmq_msg_t *payload)
         kp_call_fail(&call, KUMPPANI__V1__CODE__CODE_INTERNAL, "internal error");
     }
     rc = 0;
-    if (call.code == KUMPPANI__V1__CODE__CODE_OK && call.idem_key && !call.idem_hit)
-        rc = kp_store_idem_put(self->store, call.txn, call.idem_key, call.idem_len, call.reply,
-                               call.reply_len);
+    if (call.code == KUMPPANI__V1__CODE__CODE_OK && call.idem_key && !call.idem_hit) {
+        uint8_t *val = kp_arena_alloc(self->req_arena, KP_IDEM_HEAD + call.reply_len);
+        if (!val) {
+            rc = KP_ENOMEM;
+        } else {
+            val[0] = KP_IDEM_TAG;
+            s_body_hash(&call, val + 1);
+            if (call.reply_len)
+                memcpy(val + KP_IDEM_HEAD, call.reply, call.reply_len);
+            rc = kp_store_idem_put(self->store, call.txn, call.idem_key, call.idem_len, val,
+                                   KP_IDEM_HEAD + call.reply_len);
+        }
+    }
     if (rc || (call.code != KUMPPANI__V1__CODE__CODE_OK && call.wrote)) {
         /* A write failed half-way: nothing of this turn may commit. */
         kp_server_abort_turn(self, rc ? rc : KP_ESTORE);

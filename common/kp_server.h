@@ -31,9 +31,10 @@
  *  clock is enabled (kp_time.h), "sys.clock.set" (ClockRequest -> ClockReply; admin).
  *
  *  Idempotency records (kp_server_idem_get) are keyed "<method> NUL <key>" in kp_store's idem
- *  table and hold the first successful reply body; a handler reaches them through
- *  kp_call_idem, and a service that must find a record by its key outside that method (a
- *  cancel by the publisher's own id) through kp_server_idem_get, never by rebuilding the key.
+ *  table and hold a hash of the first request's body and its successful reply body; a handler
+ * reaches them through kp_call_idem, and a service that must find a record by its key outside that
+ * method (a cancel by the publisher's own id) through kp_server_idem_get, never by rebuilding the
+ * key.
  *
  *  Drops: a reply whose peer has gone and an event the PUB drops for a slow subscriber are
  *  counted (HealthReply replies_dropped, events_dropped, and the metrics); the subscriber
@@ -174,8 +175,10 @@ void kp_call_fail_err(kp_call_t *call, int err);
 /* Answers CODE_OK with reply (may be NULL for an empty body). */
 void kp_call_ok(kp_call_t *call, const ProtobufCMessage *reply);
 
-/* Idempotency: looks up key in the method's namespace. If a first answer is stored, answers
- * with it and returns true; the handler must then return at once without writing. Otherwise
+/* Idempotency: looks up key in the method's namespace. If a first answer is stored for the
+ * same request body, answers with it and returns true; the handler must then return at once
+ * without writing. If the key was first used with another body, answers CODE_CONFLICT
+ * "idempotency key reused with different content" and returns true. Otherwise
  * remembers the key, so that kp_call_ok stores its reply under it, and returns false. On a
  * store error it answers the error and returns true. */
 bool kp_call_idem(kp_call_t *call, const void *key, size_t key_len);

@@ -80,6 +80,16 @@ try:
         expect(E.Request(request_id=4243, method="events.signup.submit",
                          body=good + extra).SerializeToString(),
                E.CODE_INVALID, ["'consent_reminders'", "bool"], what)
+    # The same source + external id with different content is not a retry: CONFLICT, and
+    # nothing changes; the identical resend still gets the first answer byte for byte.
+    first = c.call("events.signup.submit", signup_req(eid, 1, name="Liisa Virtanen",
+                                                      email="liisa.virtanen@example.fi"))
+    check(first is not None and first.status.code == OK and first.body == r.body,
+          "identical resend -> the first answer, byte for byte")
+    expect(c.request("events.signup.submit", signup_req(eid, 1, name="Matti Meikäläinen",
+                                                        email="matti.meikalainen@example.fi")),
+           E.CODE_CONFLICT, ["idempotency key reused with different content"],
+           "same external id, another person")
     draft = make_event(c, publish=False)
     expect(c.request("events.signup.submit", signup_req(draft, 8)), E.CODE_CONFLICT, ["draft"],
            "sign-up to a draft")
