@@ -1345,6 +1345,7 @@ s_phase(bench_t *b, bench_phase_t *ph, const char *label, uint64_t total, unsign
     uint64_t last_acked = 0;
     int bad = started == procs ? 0 : -1;
     unsigned running = started;
+    bool forwarded = false;
     while (running > 0) {
         for (unsigned k = 0; k < procs; k++) {
             int status;
@@ -1357,6 +1358,14 @@ s_phase(bench_t *b, bench_phase_t *ph, const char *label, uint64_t total, unsign
         }
         if (running == 0)
             break;
+        if (s_interrupted && !forwarded) {
+            /* An interrupted phase ends as a finished one: the publishers stop sending, wait
+             * for their replies and report (a kept store keeps what was acknowledged). */
+            for (unsigned k = 0; k < procs; k++)
+                if (kids[k] > 0)
+                    kill(kids[k], SIGINT);
+            forwarded = true;
+        }
         int status;
         if (s_exited(&b->events, &status)) {
             fprintf(stderr, "kp-bench-signup: the service exited during %s (status %d)\n", label,
