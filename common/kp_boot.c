@@ -191,7 +191,7 @@ kp_boot_main(const kp_service_def_t *def, int argc, char **argv)
     int lrc = uv_loop_close(&loop);
     if (lrc)
         kp_log_err("loop.close", "err=%d", lrc);
-    exit_code = rc || lrc ? 1 : 0;
+    exit_code = rc == KP_ECONFIG ? 2 : rc || lrc ? 1 : 0;
 out:
     if (def->fini)
         def->fini(def->svc);

@@ -709,8 +709,10 @@ static void
 s_end_turn(kp_server_t *self)
 {
     bool had_txn = kp_store_turn_open(self->store);
-    if (!had_txn && self->replies_n == 0 && self->events_n == 0)
+    if (!had_txn && self->replies_n == 0 && self->events_n == 0) {
+        self->turn_now_ms = 0; /* the next turn reads the clock afresh */
         return;
+    }
     int rc = 0;
     if (had_txn) {
         rc = kp_store_turn_commit(self->store, &self->last_commit_ms);

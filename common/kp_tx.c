@@ -37,6 +37,8 @@ kp_tx_begin(kp_tx_t *tx, kp_server_t *srv, MDB_txn *txn, kp_arena_t *arena, void
         return rc;
     }
     tx->txn = txn;
+    /* A timer or a consumer may run in a turn that began before the clock moved (the test
+     * clock) or long before now: its moment is the turn's, fixed for all its work. */
     tx->now_ms = kp_server_turn_ms(srv);
     return 0;
 }
