@@ -1,0 +1,645 @@
+/*  test_kp_tx: the unit of work and the record layer, on a real kp_server.
+ *
+ *  Each test starts a server on its own uv loop in a fresh mkdtemp directory on a free
+ *  loopback port, with two databases: "recs" (db 0) and "other" (db 1, left empty). The record
+ *  layer is driven two ways: directly, in a unit outside a call (kp_tx_begin, as a timer or a
+ *  consumer does), whose turn commits on the next uv_run(UV_RUN_NOWAIT) (the loop's prepare
+ *  handle ends the turn); and through real calls from a DEALER, for what only a call can do
+ *  (kp_rec_load answering NOT_FOUND, kp_tx_of_call).
+ *
+ *  The test methods: "test.load" (EventRef) answers the record stored under event_id, or
+ *  whatever kp_rec_load answers; "test.put" (EventRef) stores the body under its event_id,
+ *  emits a "Put" event and echoes the body, checking the unit it was given. */
+#include "kp_arena.h"
+#include "kp_err.h"
+#include "kp_log.h"
+#include "kp_server.h"
+#include "kp_store.h"
+#include "kp_time.h"
+#include "kp_tx.h"
+#include "kp_wire.h"
+#include "kumppani/v1/envelope.pb-c.h"
+#include "kumppani/v1/events.pb-c.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+#include <zmq.h>
+
+/* cmocka.h needs setjmp.h, stdarg.h and stddef.h first. */
+// clang-format off
+#include <cmocka.h>
+// clang-format on
+
+#define DEADLINE_US (30 * 1000000LL)
+#define DB_RECS 0
+#define DB_OTHER 1
+
+static int s_svc_marker; /* the "service state" handed to handlers and units */
+
+/* ---- the service under test --------------------------------------------------------------- */
+
+static const char *const s_dbs[] = {"recs", "other"};
+
+static void
+s_load(kp_call_t *call, void *svc)
+{
+    const Kumppani__V1__EventRef *rq = kp_call_body(call);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    Kumppani__V1__EventRef *m = kp_rec_load(
+        &tx, DB_RECS, rq->event_id, &kumppani__v1__event_ref__descriptor, "event_id", "event");
+    if (!m)
+        return; /* answered */
+    kp_call_ok(call, &m->base);
+}
+
+static void
+s_put(kp_call_t *call, void *svc)
+{
+    const Kumppani__V1__EventRef *rq = kp_call_body(call);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    /* The unit of a call is the call's. */
+    assert_ptr_equal(tx.call, call);
+    assert_ptr_equal(tx.srv, kp_call_server(call));
+    assert_ptr_equal(tx.store, kp_call_store(call));
+    assert_ptr_equal(tx.txn, kp_call_txn(call));
+    assert_ptr_equal(tx.arena, kp_call_arena(call));
+    assert_ptr_equal(tx.svc, &s_svc_marker);
+    assert_int_equal(tx.now_ms, kp_call_now_ms(call));
+    assert_ptr_equal(kp_tx_wtxn(&tx), kp_call_txn(call));
+    int rc = kp_rec_put_id(&tx, DB_RECS, rq->event_id, &rq->base);
+    if (rc == 0)
+        rc = kp_tx_emit(&tx, "Put", &rq->base);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_call_ok(call, &rq->base);
+}
+
+static const kp_method_t s_methods[] = {
+    {"test.load", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_load},
+    {"test.put", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_put},
+};
+
+/* ---- fixture -------------------------------------------------------------------------------- */
+
+typedef struct {
+    char root[64], data[96], api[64];
+    uv_loop_t loop;
+    kp_server_t *srv;
+    void *zctx, *dealer;
+    kp_arena_t *a;  /* the client's decoding */
+    kp_arena_t *ua; /* the units' arena */
+} fx_t;
+
+/* A free TCP port on 127.0.0.1 (bound and released; nothing else here races for it). */
+static int
+s_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    socklen_t len = sizeof sa;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static int
+s_setup(void **state)
+{
+    fx_t *fx = calloc(1, sizeof *fx);
+    snprintf(fx->root, sizeof fx->root, "/tmp/kp_tx_XXXXXX");
+    if (!mkdtemp(fx->root))
+        return -1;
+    snprintf(fx->data, sizeof fx->data, "%s/data", fx->root);
+    snprintf(fx->api, sizeof fx->api, "tcp://127.0.0.1:%d", s_free_port());
+    if (uv_loop_init(&fx->loop) != 0)
+        return -1;
+    kp_server_opts_t o = {.service = "txtest",
+                          .data_dir = fx->data,
+                          .api_endpoint = fx->api,
+                          .map_size = 16u << 20,
+                          .dbs = s_dbs,
+                          .dbs_n = 2,
+                          .schema_version = 1,
+                          .methods = s_methods,
+                          .methods_n = sizeof s_methods / sizeof s_methods[0],
+                          .svc = &s_svc_marker};
+    if (kp_server_new(&fx->srv, &fx->loop, &o) != 0)
+        return -1;
+    fx->zctx = zmq_ctx_new();
+    fx->dealer = zmq_socket(fx->zctx, ZMQ_DEALER);
+    if (kp_zsock_defaults(fx->dealer) != 0 || zmq_connect(fx->dealer, fx->api) != 0)
+        return -1;
+    fx->a = kp_arena_new(4u << 20);
+    fx->ua = kp_arena_new(4u << 20);
+    *state = fx;
+    return 0;
+}
+
+static int
+s_teardown(void **state)
+{
+    fx_t *fx = *state;
+    kp_server_destroy(&fx->srv);
+    assert_null(fx->srv);
+    zmq_close(fx->dealer);
+    zmq_ctx_term(fx->zctx);
+    /* The server closed every handle it opened: the loop closes cleanly. */
+    int rc = uv_loop_close(&fx->loop);
+    kp_arena_destroy(&fx->a);
+    kp_arena_destroy(&fx->ua);
+    char path[160];
+    snprintf(path, sizeof path, "%s/data.mdb", fx->data);
+    (void)remove(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", fx->data);
+    (void)remove(path);
+    (void)rmdir(fx->data);
+    (void)rmdir(fx->root);
+    free(fx);
+    assert_int_equal(rc, 0);
+    return rc;
+}
+
+/* A unit outside a call, in the current turn (begun here if none is open). */
+static void
+s_begin(fx_t *fx, kp_tx_t *tx)
+{
+    kp_arena_reset(fx->ua);
+    assert_int_equal(kp_tx_begin(tx, fx->srv, NULL, fx->ua, &s_svc_marker), 0);
+}
+
+/* Ends the turn: the loop's prepare handle commits it. */
+static void
+s_commit(fx_t *fx)
+{
+    assert_true(kp_store_turn_open(kp_server_store(fx->srv)));
+    uv_run(&fx->loop, UV_RUN_NOWAIT);
+    assert_false(kp_store_turn_open(kp_server_store(fx->srv)));
+}
+
+/* Whether key is in db as committed (a fresh read transaction). */
+static bool
+s_committed(fx_t *fx, unsigned db, const void *key, size_t key_len)
+{
+    kp_store_t *st = kp_server_store(fx->srv);
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(kp_store_env(st), NULL, MDB_RDONLY, &txn), 0);
+    MDB_val k = {key_len, (void *)key}, v;
+    int rc = mdb_get(txn, kp_store_dbi(st, db), &k, &v);
+    mdb_txn_abort(txn);
+    assert_true(rc == 0 || rc == MDB_NOTFOUND);
+    return rc == 0;
+}
+
+static void
+s_put_ref(kp_tx_t *tx, uint64_t id, uint64_t event_id)
+{
+    Kumppani__V1__EventRef ref = KUMPPANI__V1__EVENT_REF__INIT;
+    ref.event_id = event_id;
+    assert_int_equal(kp_rec_put_id(tx, DB_RECS, id, &ref.base), 0);
+}
+
+/* ---- the client ----------------------------------------------------------------------------- */
+
+static Kumppani__V1__Reply *
+s_call(fx_t *fx, uint64_t request_id, const char *method, uint64_t event_id)
+{
+    Kumppani__V1__EventRef ref = KUMPPANI__V1__EVENT_REF__INIT;
+    ref.event_id = event_id;
+    uint8_t body[64], buf[256];
+    Kumppani__V1__Request rq = KUMPPANI__V1__REQUEST__INIT;
+    rq.request_id = request_id;
+    rq.method = (char *)method;
+    rq.body.len = kumppani__v1__event_ref__pack(&ref, body);
+    rq.body.data = body;
+    size_t n = kumppani__v1__request__pack(&rq, buf);
+    assert_int_equal(zmq_send(fx->dealer, buf, n, 0), (int)n);
+    int64_t end = kp_mono_us() + DEADLINE_US;
+    for (;;) {
+        static uint8_t in[KP_WIRE_HARD_MAX];
+        int len = zmq_recv(fx->dealer, in, sizeof in, ZMQ_DONTWAIT);
+        if (len >= 0) {
+            assert_true((size_t)len <= sizeof in);
+            int err;
+            char why[KP_WIRE_WHY];
+            Kumppani__V1__Reply *r = (Kumppani__V1__Reply *)kp_wire_unpack(
+                &kumppani__v1__reply__descriptor, fx->a, in, (size_t)len, &err, why, sizeof why);
+            assert_non_null(r);
+            assert_non_null(r->status);
+            assert_int_equal(r->request_id, request_id);
+            return r;
+        }
+        if (kp_mono_us() > end)
+            fail_msg("no reply to %s within the deadline", method);
+        uv_run(&fx->loop, UV_RUN_NOWAIT);
+        zmq_poll(&(zmq_pollitem_t){fx->dealer, 0, ZMQ_POLLIN, 0}, 1, 1);
+    }
+}
+
+static uint64_t
+s_reply_event_id(const Kumppani__V1__Reply *r)
+{
+    Kumppani__V1__EventRef *ref = kumppani__v1__event_ref__unpack(NULL, r->body.len, r->body.data);
+    assert_non_null(ref);
+    uint64_t id = ref->event_id;
+    kumppani__v1__event_ref__free_unpacked(ref, NULL);
+    return id;
+}
+
+/* ---- tests: records by id ------------------------------------------------------------------- */
+
+static void
+test_unit_outside_call(void **state)
+{
+    fx_t *fx = *state;
+    kp_tx_t tx;
+    int64_t before = kp_now_ms();
+    s_begin(fx, &tx);
+    assert_ptr_equal(tx.srv, fx->srv);
+    assert_null(tx.call);
+    assert_ptr_equal(tx.store, kp_server_store(fx->srv));
+    assert_non_null(tx.txn);
+    assert_ptr_equal(tx.arena, fx->ua);
+    assert_ptr_equal(tx.svc, &s_svc_marker);
+    assert_true(tx.now_ms >= before && tx.now_ms <= kp_now_ms());
+    assert_ptr_equal(kp_tx_wtxn(&tx), tx.txn);
+    assert_int_equal(kp_tx_dbi(&tx, DB_RECS), kp_store_dbi(tx.store, DB_RECS));
+
+    /* A second unit of the same turn shares its transaction and its time. */
+    kp_tx_t tx2;
+    MDB_txn *turn;
+    assert_int_equal(kp_server_txn(fx->srv, &turn), 0);
+    assert_ptr_equal(turn, tx.txn);
+    assert_int_equal(kp_tx_begin(&tx2, fx->srv, turn, fx->ua, NULL), 0);
+    assert_ptr_equal(tx2.txn, turn);
+    assert_int_equal(tx2.now_ms, tx.now_ms);
+
+    /* Ids from a named counter: 1, 2, ...; counters are independent. */
+    uint64_t id = 0;
+    for (uint64_t want = 1; want <= 3; want++) {
+        assert_int_equal(kp_tx_next_id(&tx, "thing", &id), 0);
+        assert_int_equal(id, want);
+    }
+    assert_int_equal(kp_tx_next_id(&tx, "other", &id), 0);
+    assert_int_equal(id, 1);
+
+    /* An event emitted outside a call is in the turn's log. */
+    Kumppani__V1__EventRef ref = KUMPPANI__V1__EVENT_REF__INIT;
+    ref.event_id = 9;
+    assert_int_equal(kp_tx_emit(&tx, "Put", &ref.base), 0);
+    assert_int_equal(kp_store_turn_head(tx.store), 1);
+    assert_int_equal(kp_store_head(tx.store), 0);
+    s_commit(fx);
+    assert_int_equal(kp_store_head(kp_server_store(fx->srv)), 1);
+
+    /* The counters were committed with it. */
+    s_begin(fx, &tx);
+    assert_int_equal(kp_tx_next_id(&tx, "thing", &id), 0);
+    assert_int_equal(id, 4);
+    s_commit(fx);
+}
+
+static void
+test_rec_round_trip(void **state)
+{
+    fx_t *fx = *state;
+    kp_tx_t tx;
+    s_begin(fx, &tx);
+    s_put_ref(&tx, 7, 4242);
+    s_put_ref(&tx, 256, 2560);
+    s_put_ref(&tx, 1, 10);
+
+    /* Read back in the same turn. */
+    void *out = NULL;
+    bool found = false;
+    assert_int_equal(
+        kp_rec_get_id(&tx, DB_RECS, 7, &kumppani__v1__event_ref__descriptor, &out, &found), 0);
+    assert_true(found);
+    assert_non_null(out);
+    assert_int_equal(((Kumppani__V1__EventRef *)out)->event_id, 4242);
+
+    /* A missing id: found=false, *out untouched, no error. */
+    void *sentinel = &found;
+    out = sentinel;
+    found = true;
+    assert_int_equal(
+        kp_rec_get_id(&tx, DB_RECS, 8, &kumppani__v1__event_ref__descriptor, &out, &found), 0);
+    assert_false(found);
+    assert_ptr_equal(out, sentinel);
+    /* The same id in another database is another record. */
+    found = true;
+    assert_int_equal(
+        kp_rec_get_id(&tx, DB_OTHER, 7, &kumppani__v1__event_ref__descriptor, &out, &found), 0);
+    assert_false(found);
+
+    /* The key is the id big-endian, so records walk in id order. */
+    static const uint8_t key7[8] = {0, 0, 0, 0, 0, 0, 0, 7};
+    MDB_val v;
+    assert_int_equal(kp_raw_get(&tx, DB_RECS, key7, sizeof key7, &v, &found), 0);
+    assert_true(found);
+    Kumppani__V1__EventRef *raw = kumppani__v1__event_ref__unpack(NULL, v.mv_size, v.mv_data);
+    assert_non_null(raw);
+    assert_int_equal(raw->event_id, 4242);
+    kumppani__v1__event_ref__free_unpacked(raw, NULL);
+
+    /* A message with every field at its default packs to nothing; it is still a record. */
+    s_put_ref(&tx, 3, 0);
+    out = NULL;
+    found = false;
+    assert_int_equal(
+        kp_rec_get_id(&tx, DB_RECS, 3, &kumppani__v1__event_ref__descriptor, &out, &found), 0);
+    assert_true(found);
+    assert_non_null(out);
+    assert_int_equal(((Kumppani__V1__EventRef *)out)->event_id, 0);
+
+    /* Overwriting replaces. */
+    s_put_ref(&tx, 1, 11);
+    s_commit(fx);
+    assert_true(s_committed(fx, DB_RECS, key7, sizeof key7));
+
+    /* Committed: a later turn reads the same. */
+    s_begin(fx, &tx);
+    found = false;
+    assert_int_equal(
+        kp_rec_get_id(&tx, DB_RECS, 1, &kumppani__v1__event_ref__descriptor, &out, &found), 0);
+    assert_true(found);
+    assert_int_equal(((Kumppani__V1__EventRef *)out)->event_id, 11);
+    uint64_t n = 0;
+    assert_int_equal(kp_rec_count(&tx, DB_RECS, &n), 0);
+    assert_int_equal(n, 4); /* 1, 3, 7, 256 */
+    s_commit(fx);
+}
+
+/* Bytes that do not decode: KP_ECORRUPT, found=false, *out untouched. */
+static void
+test_rec_corrupt(void **state)
+{
+    fx_t *fx = *state;
+    kp_tx_t tx;
+    s_begin(fx, &tx);
+    static const uint8_t key[8] = {0, 0, 0, 0, 0, 0, 0, 9};
+    static const uint8_t junk[] = {0x08, 0xff}; /* field 1, a varint cut short */
+    assert_int_equal(kp_raw_put(&tx, DB_RECS, key, sizeof key, junk, sizeof junk), 0);
+    void *sentinel = &tx, *out = sentinel;
+    bool found = true;
+    assert_int_equal(
+        kp_rec_get_id(&tx, DB_RECS, 9, &kumppani__v1__event_ref__descriptor, &out, &found),
+        KP_ECORRUPT);
+    assert_false(found);
+    assert_ptr_equal(out, sentinel);
+    /* By byte key too. */
+    found = true;
+    assert_int_equal(kp_rec_get(&tx, DB_RECS, key, sizeof key, &kumppani__v1__event_ref__descriptor,
+                                &out, &found),
+                     KP_ECORRUPT);
+    assert_false(found);
+    s_commit(fx);
+}
+
+/* ---- tests: raw values ---------------------------------------------------------------------- */
+
+static void
+test_raw_del(void **state)
+{
+    fx_t *fx = *state;
+    kp_tx_t tx;
+    s_begin(fx, &tx);
+    uint64_t n = 99;
+    assert_int_equal(kp_rec_count(&tx, DB_RECS, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(kp_raw_put(&tx, DB_RECS, "k1", 2, "v1", 2), 0);
+    assert_int_equal(kp_raw_put(&tx, DB_RECS, "k2", 2, "value-2", 7), 0);
+    assert_int_equal(kp_rec_count(&tx, DB_RECS, &n), 0);
+    assert_int_equal(n, 2);
+    s_commit(fx);
+
+    s_begin(fx, &tx);
+    MDB_val v;
+    bool found = false;
+    assert_int_equal(kp_raw_get(&tx, DB_RECS, "k2", 2, &v, &found), 0);
+    assert_true(found);
+    assert_int_equal(v.mv_size, 7);
+    assert_memory_equal(v.mv_data, "value-2", 7);
+
+    found = false;
+    assert_int_equal(kp_raw_del(&tx, DB_RECS, "k1", 2, &found), 0);
+    assert_true(found);
+    found = true;
+    assert_int_equal(kp_raw_get(&tx, DB_RECS, "k1", 2, &v, &found), 0);
+    assert_false(found);
+    /* Deleting what is not there is not an error; found says so. */
+    found = true;
+    assert_int_equal(kp_raw_del(&tx, DB_RECS, "k1", 2, &found), 0);
+    assert_false(found);
+    assert_int_equal(kp_raw_del(&tx, DB_RECS, "nope", 4, NULL), 0);
+    assert_int_equal(kp_rec_count(&tx, DB_RECS, &n), 0);
+    assert_int_equal(n, 1);
+    s_commit(fx);
+    assert_false(s_committed(fx, DB_RECS, "k1", 2));
+    assert_true(s_committed(fx, DB_RECS, "k2", 2));
+
+    /* The delete with found=NULL really deletes. */
+    s_begin(fx, &tx);
+    assert_int_equal(kp_raw_del(&tx, DB_RECS, "k2", 2, NULL), 0);
+    s_commit(fx);
+    assert_false(s_committed(fx, DB_RECS, "k2", 2));
+}
+
+/* ---- tests: walks --------------------------------------------------------------------------- */
+
+typedef struct {
+    char seen[256]; /* "a1 a2 ..." */
+    unsigned n, stop_after;
+} walk_t;
+
+static int
+s_visit(void *arg, const MDB_val *key, const MDB_val *val)
+{
+    walk_t *w = arg;
+    /* Each value is its key with a capital first letter. */
+    const char *k = key->mv_data, *v = val->mv_data;
+    assert_int_equal(val->mv_size, key->mv_size);
+    assert_int_equal(v[0], k[0] - 'a' + 'A');
+    assert_memory_equal(v + 1, k + 1, key->mv_size - 1);
+    size_t len = strlen(w->seen);
+    snprintf(w->seen + len, sizeof w->seen - len, "%s%.*s", len ? " " : "", (int)key->mv_size,
+             (const char *)key->mv_data);
+    w->n++;
+    return w->stop_after && w->n == w->stop_after ? 7 : 0;
+}
+
+/* Walks forwards (rev false) or backwards and checks the keys seen and the result. */
+static void
+s_walk(kp_tx_t *tx, bool rev, const char *from, const char *prefix, unsigned stop_after,
+       int want_rc, const char *want)
+{
+    walk_t w = {.stop_after = stop_after};
+    size_t fl = from ? strlen(from) : 0, pl = prefix ? strlen(prefix) : 0;
+    int rc = rev ? kp_rec_each_rev(tx, DB_RECS, from, fl, prefix, pl, s_visit, &w)
+                 : kp_rec_each(tx, DB_RECS, from, fl, prefix, pl, s_visit, &w);
+    if (rc != want_rc || strcmp(w.seen, want) != 0)
+        fail_msg("%s from \"%s\" prefix \"%s\": rc %d \"%s\", want rc %d \"%s\"",
+                 rev ? "each_rev" : "each", from ? from : "", prefix ? prefix : "", rc, w.seen,
+                 want_rc, want);
+}
+
+/* A key LMDB refuses (longer than its 511-byte limit) is a store error for a write, returned
+ * (and logged) by the record layer; it aborts nothing: the turn's other writes commit. */
+static void
+test_store_error(void **state)
+{
+    fx_t *fx = *state;
+    kp_tx_t tx;
+    s_begin(fx, &tx);
+    static uint8_t big[600];
+    memset(big, 'k', sizeof big);
+    assert_int_equal(kp_raw_put(&tx, DB_RECS, "ok", 2, "1", 1), 0);
+    assert_int_equal(kp_raw_put(&tx, DB_RECS, big, sizeof big, "1", 1), KP_ESTORE);
+    Kumppani__V1__EventRef ref = KUMPPANI__V1__EVENT_REF__INIT;
+    assert_int_equal(kp_rec_put(&tx, DB_RECS, big, sizeof big, &ref.base), KP_ESTORE);
+    /* Reads of such a key find nothing (LMDB may answer "not found" or refuse the size). */
+    MDB_val v;
+    bool found = true;
+    int rc = kp_raw_get(&tx, DB_RECS, big, sizeof big, &v, &found);
+    assert_true(rc == 0 || rc == KP_ESTORE);
+    assert_false(found);
+    void *out = NULL;
+    found = true;
+    rc = kp_rec_get(&tx, DB_RECS, big, sizeof big, &kumppani__v1__event_ref__descriptor, &out,
+                    &found);
+    assert_true(rc == 0 || rc == KP_ESTORE);
+    assert_false(found);
+    assert_null(out);
+    found = true;
+    rc = kp_raw_del(&tx, DB_RECS, big, sizeof big, &found);
+    assert_true(rc == 0 || rc == KP_ESTORE);
+    assert_false(found);
+    s_commit(fx);
+    assert_true(s_committed(fx, DB_RECS, "ok", 2));
+}
+
+static void
+test_each(void **state)
+{
+    fx_t *fx = *state;
+    kp_tx_t tx;
+    s_begin(fx, &tx);
+    static const char *const keys[] = {"b2", "a3", "c", "a1", "b1", "a2"};
+    for (size_t i = 0; i < 6; i++) {
+        char up[4];
+        size_t n = strlen(keys[i]);
+        memcpy(up, keys[i], n);
+        up[0] = (char)(up[0] - 'a' + 'A');
+        assert_int_equal(kp_raw_put(&tx, DB_RECS, keys[i], n, up, n), 0);
+    }
+    s_commit(fx);
+    s_begin(fx, &tx);
+
+    /* Forwards, in key order. */
+    s_walk(&tx, false, NULL, NULL, 0, 0, "a1 a2 a3 b1 b2 c");
+    s_walk(&tx, false, "a2", "a", 0, 0, "a2 a3");
+    s_walk(&tx, false, "a", "a", 0, 0, "a1 a2 a3");
+    s_walk(&tx, false, "b", "b", 0, 0, "b1 b2");
+    s_walk(&tx, false, "a25", NULL, 0, 0, "a3 b1 b2 c"); /* from between two keys */
+    s_walk(&tx, false, "d", NULL, 0, 0, "");             /* from past the end */
+    s_walk(&tx, false, "x", "x", 0, 0, "");              /* an empty prefix range */
+    s_walk(&tx, false, NULL, "b", 0, 0, "");             /* the first key is out of range */
+    /* Early stop: the positive value comes back and nothing more is visited. */
+    s_walk(&tx, false, NULL, NULL, 2, 7, "a1 a2");
+    s_walk(&tx, false, "b", "b", 1, 7, "b1");
+
+    /* Backwards from the last key <= from. */
+    s_walk(&tx, true, NULL, NULL, 0, 0, "c b2 b1 a3 a2 a1");
+    s_walk(&tx, true, "a25", "a", 0, 0, "a2 a1");
+    s_walk(&tx, true, "b1", "b", 0, 0, "b1"); /* exact from; a3 is out of the prefix */
+    s_walk(&tx, true, "b9", "b", 0, 0, "b2 b1");
+    s_walk(&tx, true, "zz", NULL, 0, 0, "c b2 b1 a3 a2 a1"); /* from past the end */
+    s_walk(&tx, true, "0", NULL, 0, 0, "");                  /* from before the first key */
+    s_walk(&tx, true, NULL, NULL, 1, 7, "c");
+    s_walk(&tx, true, "a3", "a", 2, 7, "a3 a2");
+
+    uint64_t n = 0;
+    assert_int_equal(kp_rec_count(&tx, DB_RECS, &n), 0);
+    assert_int_equal(n, 6);
+    assert_int_equal(kp_rec_count(&tx, DB_OTHER, &n), 0);
+    assert_int_equal(n, 0);
+    /* An empty database walks to nothing. */
+    walk_t w = {0};
+    assert_int_equal(kp_rec_each(&tx, DB_OTHER, NULL, 0, NULL, 0, s_visit, &w), 0);
+    assert_int_equal(kp_rec_each_rev(&tx, DB_OTHER, NULL, 0, NULL, 0, s_visit, &w), 0);
+    assert_int_equal(w.n, 0);
+    s_commit(fx);
+}
+
+/* ---- tests: through real calls -------------------------------------------------------------- */
+
+static void
+test_load_in_call(void **state)
+{
+    fx_t *fx = *state;
+    kp_tx_t tx;
+    s_begin(fx, &tx);
+    s_put_ref(&tx, 5, 5005);
+    static const uint8_t key9[8] = {0, 0, 0, 0, 0, 0, 0, 9};
+    static const uint8_t junk[] = {0x08, 0xff};
+    assert_int_equal(kp_raw_put(&tx, DB_RECS, key9, sizeof key9, junk, sizeof junk), 0);
+    s_commit(fx);
+
+    /* Found: the record itself. */
+    Kumppani__V1__Reply *r = s_call(fx, 1, "test.load", 5);
+    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
+    assert_int_equal(s_reply_event_id(r), 5005);
+
+    /* Missing: NOT_FOUND naming the field and the kind, no body. */
+    r = s_call(fx, 2, "test.load", 6);
+    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_NOT_FOUND);
+    assert_string_equal(r->status->message, "field 'event_id': no such event");
+    assert_int_equal(r->body.len, 0);
+
+    /* Undecodable: an internal error, not NOT_FOUND and not OK. */
+    r = s_call(fx, 3, "test.load", 9);
+    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_INTERNAL);
+    assert_string_equal(r->status->message, "internal error (stored data is corrupt)");
+
+    /* A write in a call: stored, emitted and committed before the reply. */
+    r = s_call(fx, 4, "test.put", 77);
+    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
+    assert_int_equal(s_reply_event_id(r), 77);
+    static const uint8_t key77[8] = {0, 0, 0, 0, 0, 0, 0, 77};
+    assert_true(s_committed(fx, DB_RECS, key77, sizeof key77));
+    assert_int_equal(kp_store_head(kp_server_store(fx->srv)), 1);
+    r = s_call(fx, 5, "test.load", 77);
+    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
+    assert_int_equal(s_reply_event_id(r), 77);
+}
+
+int
+main(void)
+{
+    kp_log_init("test", KP_LOG_WARNING);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_unit_outside_call, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_rec_round_trip, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_rec_corrupt, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_raw_del, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_each, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_store_error, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_load_in_call, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
