@@ -654,13 +654,11 @@ test_apply_fails(void **state)
     assert_int_equal(lag->applied_seq, 10);
 }
 
-/* KNOWN BUG in kp_server (common/kp_server.c): kp_server_abort_turn does not clear the turn's
- * time (turn_now_ms). After a turn aborted outside a call (a consumer's failed apply: no
- * replies, no events), s_end_turn returns early and leaves it set too, so the next turn (the
- * consumer's retry 500 ms later, or the next request, however much later it comes) runs with
- * the aborted turn's time: its kp_tx now_ms, kp_call_now_ms and the time_ms of the events it
- * emits are stale. Set this to 0 once kp_server resets the turn time on abort. */
-#define KNOWN_BUG_ABORT_KEEPS_TURN_TIME 1
+/* Regression (found by this test): after a turn aborted outside a call (a consumer's failed
+ * apply: no replies, no events), s_end_turn returned early and kept the turn's time, so the
+ * next turn (the consumer's retry, or the next request however much later) ran with the
+ * aborted turn's time. Fixed in kp_server (the early return resets it); kept at 0. */
+#define KNOWN_BUG_ABORT_KEEPS_TURN_TIME 0
 
 /* A retry after a failed apply is a new turn, with its own time. */
 static void
