@@ -213,15 +213,6 @@ int brk_expert_unpaid(kp_tx_t *tx, uint64_t expert_id, uint32_t *unpaid);
 
 /* ---- privacy.c ----------------------------------------------------------------------------- */
 
-/* A subject's e-mail (ASCII case-insensitive) and phone (digits and a leading '+') match;
- * an empty value matches nothing. */
-bool brk_email_eq(const char *a, const char *b);
-bool brk_phone_eq(const char *a, const char *b);
-
-/* When a request ended: unfilled or cancelled, when it closed; filled, when its event was
- * over; 0 while open. */
-int64_t brk_request_ended_ms(const brk_request_t *rq);
-
 /* Erases the requesters of these requests (ids ascending): contact person and a private
  * requester's name emptied, RequesterErased (the id) on the log, the idempotency records
  * rewritten, compaction asked for. Writes. */
@@ -297,6 +288,19 @@ void brk_rank(Kumppani__V1__ExpertCandidate **v, size_t n);
 /* The requester's identity for the no-repeat rule: "org:<id>", else "who:" and the contact
  * e-mail (or the requester's name) in lower case. */
 void brk_requester_key_fmt(const Kumppani__V1__BrokerRequestInput *in, char *buf, size_t len);
+
+/* A subject's e-mail (ASCII case-insensitive) and phone (digits and a leading '+') match;
+ * an empty value matches nothing. */
+bool brk_email_eq(const char *a, const char *b);
+bool brk_phone_eq(const char *a, const char *b);
+
+/* When a request ended: unfilled or cancelled, when it closed; filled, when its event was
+ * over; 0 while open. */
+int64_t brk_request_ended_ms(const brk_request_t *rq);
+
+/* Whether a request still holds its requester's personal data (a contact field, or a private
+ * requester's name). */
+bool brk_requester_held(const brk_request_t *rq);
 
 /* The candidates for a request: every expert, eligible ones first in rank order. Allocated in
  * tx->arena. */

@@ -12,11 +12,11 @@
  *  compacted at the end of the turn (kp_server_compact_soon): the bytes leave data.mdb.
  *
  *  A subject is matched by e-mail (ASCII case-insensitive) or phone (its digits and a leading
- *  '+'); nothing held, or held no longer (a second erasure), is CODE_NOT_FOUND. Retention: a
- *  request that ended (filled and held, unfilled or cancelled) more than retention-days ago
- *  has its requester erased the same way. The export is one JSON document (jansson) of every
- *  record that names the subject: expert profiles with the sensitive detail, their offers and
- *  assignments, and the requests whose contact they are. */
+ *  '+'; the rules on plain values are in match.c); nothing held, or held no longer (a second
+ * erasure), is CODE_NOT_FOUND. Retention: a request that ended (filled and held, unfilled or
+ * cancelled) more than retention-days ago has its requester erased the same way. The export is one
+ * JSON document (jansson) of every record that names the subject: expert profiles with the
+ * sensitive detail, their offers and assignments, and the requests whose contact they are. */
 #include "broker.h"
 #include "kp_check.h"
 #include "kp_err.h"
@@ -32,77 +32,11 @@
 #define SUBJECT_MAX 4096 /* records of one subject handled in one call */
 #define NOTHING_HELD "no personal data held for that subject"
 
-/* ---- matching (pure) --------------------------------------------------------------------- */
-
-static char
-s_lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-bool
-brk_email_eq(const char *a, const char *b)
-{
-    if (!a[0] || !b[0])
-        return false;
-    for (; *a && *b; a++, b++)
-        if (s_lower(*a) != s_lower(*b))
-            return false;
-    return *a == *b;
-}
-
-/* The digits of a phone number, with a leading '+' kept, into out (at most cap - 1). */
-static void
-s_phone_norm(const char *p, char *out, size_t cap)
-{
-    size_t n = 0;
-    while (*p == ' ')
-        p++;
-    if (*p == '+' && n + 1 < cap)
-        out[n++] = *p++;
-    for (; *p && n + 1 < cap; p++)
-        if (*p >= '0' && *p <= '9')
-            out[n++] = *p;
-    out[n] = 0;
-}
-
-bool
-brk_phone_eq(const char *a, const char *b)
-{
-    char x[64], y[64];
-    s_phone_norm(a, x, sizeof x);
-    s_phone_norm(b, y, sizeof y);
-    return strlen(x) > (x[0] == '+' ? 1u : 0u) && strcmp(x, y) == 0;
-}
-
 static bool
 s_match(const Kumppani__V1__DataSubject *s, const char *email, const char *phone)
 {
     return (s->email[0] && brk_email_eq(s->email, email)) ||
            (s->phone[0] && brk_phone_eq(s->phone, phone));
-}
-
-/* Whether a request still holds its requester's personal data. */
-static bool
-s_has_requester(const brk_request_t *rq)
-{
-    const Kumppani__V1__BrokerRequestInput *in = rq->input;
-    return in && (in->contact_name[0] || in->contact_email[0] || in->contact_phone[0] ||
-                  (in->requester_kind == KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON &&
-                   in->requester_name[0]));
-}
-
-/* When a request ended (0: it has not). A filled request ends when its event is over. */
-int64_t
-brk_request_ended_ms(const brk_request_t *rq)
-{
-    if (rq->state == RS(UNFILLED) || rq->state == RS(CANCELLED))
-        return rq->closed_ms ? rq->closed_ms : rq->created_ms;
-    if (rq->state == RS(FILLED) && rq->input) {
-        int64_t end = (rq->input->start_unix + (int64_t)rq->input->duration_min * 60) * 1000;
-        return end > rq->filled_ms ? end : rq->filled_ms;
-    }
-    return 0;
 }
 
 /* ---- finding the subject's records ------------------------------------------------------- */
@@ -143,7 +77,7 @@ s_find_request(void *arg, uint64_t id, MDB_val *val)
         f->rc = KP_ECORRUPT;
         return 1;
     }
-    bool hit = s_has_requester(rq);
+    bool hit = brk_requester_held(rq);
     if (hit && f->s)
         hit = s_match(f->s, rq->input->contact_email, rq->input->contact_phone);
     if (hit && !f->s) {
@@ -190,7 +124,7 @@ s_fix_filed(void *arg, kp_tx_t *tx, const ProtobufCMessage *m)
 {
     const idset_t *set = arg;
     const Kumppani__V1__BrokerRequestReply *r = (const void *)m;
-    if (!r->request || !r->request->input || !s_has_requester(r->request) ||
+    if (!r->request || !r->request->input || !brk_requester_held(r->request) ||
         !bsearch(&r->request->id, set->ids, set->n, sizeof *set->ids, s_cmp_id))
         return NULL;
     Kumppani__V1__BrokerRequestReply *c = kp_arena_alloc(tx->arena, sizeof *c);
