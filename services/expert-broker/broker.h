@@ -2,9 +2,11 @@
  *  state and the prototypes its files share.
  *
  *  Files: main.c (wiring), api.c (method table, field rules, settings), one file per resource
- *  (expert.c, request.c, offer.c, assignment.c, export.c, erase.c, stats.c), match.c
- *  (eligibility and ranking), timer.c (the deadline timer), consume.c (the registry's log),
- *  store.c (key layouts and walks: the only file that calls LMDB).
+ *  (expert.c, request.c, offer.c, assignment.c, export.c, erase.c, stats.c), privacy.c (a
+ *  person's data by e-mail or phone, and retention), match.c (eligibility and ranking, and the
+ *  personal-data rules on plain values), timer.c (the deadline timer and the retention pass),
+ *  consume.c (the registry's log), store.c (key layouts and walks, the idempotency records:
+ *  the only file that calls LMDB).
  *
  *  Every handler and helper works in a kp_tx_t (kp_tx.h): a call's unit of work, or the
  *  timer's or the consumer's turn; tx->svc is the brk_svc_t.
@@ -22,7 +24,10 @@
  *      due         due_ms . kind . id          -> ""   (the durable schedule of deadlines)
  *      audit       audit_id                    -> BrokerAuditEntry
  *      orgs        org_id                      -> organisation name (registry read model)
- *  plus kp_store's meta, log, idem and offsets.
+ *  plus kp_store's meta, log, idem and offsets. Personal data: the experts' profiles and
+ *  sensitive details, the requests' contact fields (and a private requester's name), and the
+ *  copies of them in the idem replies of broker.expert.register and broker.request.file;
+ *  never in the log (privacy.c erases all of them).
  *
  *  No state lives outside the store. The deadline timer is re-armed from the `due` table after
  *  every committed turn, at start and when the test clock moves, so deadlines survive a
