@@ -6,10 +6,10 @@
  *  the rule and never echoes a value. Only then does it write (kp_tx_wtxn) together with the
  *  events that describe the change. Roles: W (admin, service) for the work of the broker, R
  *  (also readers) for reading, admin alone for the expert register, erasure, extension,
- *  payments and the audit.
+ *  payments, the audit and the personal-data requests (broker.privacy.*, privacy.c).
  *
- *  The service's own settings (no-repeat-weeks) and its start (timer, registry) are read and
- *  wired here too, as kp_boot_main's hooks. */
+ *  The service's own settings (no-repeat-weeks, retention-days) and its start (timer, registry) are
+ * read and wired here too, as kp_boot_main's hooks. */
 #include "broker.h"
 #include "kp_boot.h"
 #include "kp_check.h"
@@ -230,6 +230,8 @@ const kp_method_t brk_methods[] = {
     M("broker.sensitive.read", W, sensitive_read_request, brk_sensitive_read),
     M("broker.audit.list", KP_ROLE_ADMIN, list_broker_audit_request, brk_audit_list),
     M("broker.stats", R, broker_stats_request, brk_stats),
+    M("broker.privacy.erase", KP_ROLE_ADMIN, data_subject, brk_privacy_erase),
+    M("broker.privacy.export", KP_ROLE_ADMIN, data_subject, brk_privacy_export),
 };
 const unsigned brk_methods_n = sizeof brk_methods / sizeof brk_methods[0];
 
@@ -245,6 +247,12 @@ brk_configure(void *arg, const kp_config_item_t *items)
         return KP_ECONFIG;
     }
     svc->no_repeat_weeks = (unsigned)weeks;
+    uint64_t days;
+    if (kp_config_uint(items, "retention-days", &days) != 0 || days > 36500) {
+        fprintf(stderr, "kumppani-expert-broker: retention-days must be 0..36500\n");
+        return KP_ECONFIG;
+    }
+    svc->retention_days = (unsigned)days;
     svc->arena = kp_arena_new(8u << 20);
     return 0;
 }
@@ -257,8 +265,8 @@ brk_start(void *arg, kp_server_t *srv, const kp_boot_t *boot, const kp_config_it
     if (rc == 0)
         rc = brk_consume_start(svc, srv, boot, items);
     if (rc == 0)
-        kp_log_notice("broker.start", "registry_model=%d no_repeat_weeks=%u", svc->registry_model,
-                      svc->no_repeat_weeks);
+        kp_log_notice("broker.start", "registry_model=%d no_repeat_weeks=%u retention_days=%u",
+                      svc->registry_model, svc->no_repeat_weeks, svc->retention_days);
     return rc;
 }
 

@@ -2,9 +2,11 @@
  *  state and the prototypes its files share.
  *
  *  Files: main.c (wiring), api.c (method table, field rules, settings), one file per resource
- *  (expert.c, request.c, offer.c, assignment.c, export.c, erase.c, stats.c), match.c
- *  (eligibility and ranking), timer.c (the deadline timer), consume.c (the registry's log),
- *  store.c (key layouts and walks: the only file that calls LMDB).
+ *  (expert.c, request.c, offer.c, assignment.c, export.c, erase.c, stats.c), privacy.c (a
+ *  person's data by e-mail or phone, and retention), match.c (eligibility and ranking, and the
+ *  personal-data rules on plain values), timer.c (the deadline timer and the retention pass),
+ *  consume.c (the registry's log), store.c (key layouts and walks, the idempotency records:
+ *  the only file that calls LMDB).
  *
  *  Every handler and helper works in a kp_tx_t (kp_tx.h): a call's unit of work, or the
  *  timer's or the consumer's turn; tx->svc is the brk_svc_t.
@@ -22,7 +24,10 @@
  *      due         due_ms . kind . id          -> ""   (the durable schedule of deadlines)
  *      audit       audit_id                    -> BrokerAuditEntry
  *      orgs        org_id                      -> organisation name (registry read model)
- *  plus kp_store's meta, log, idem and offsets.
+ *  plus kp_store's meta, log, idem and offsets. Personal data: the experts' profiles and
+ *  sensitive details, the requests' contact fields (and a private requester's name), and the
+ *  copies of them in the idem replies of broker.expert.register and broker.request.file;
+ *  never in the log (privacy.c erases all of them).
  *
  *  No state lives outside the store. The deadline timer is re-armed from the `due` table after
  *  every committed turn, at start and when the test clock moves, so deadlines survive a
@@ -34,6 +39,7 @@
 #include "kp_server.h"
 #include "kp_tx.h"
 #include "kumppani/v1/broker.pb-c.h"
+#include "kumppani/v1/privacy.pb-c.h"
 
 #include <stdbool.h>
 #include <uv.h>
@@ -66,10 +72,12 @@ typedef Kumppani__V1__Assignment brk_asg_t;
 
 typedef struct {
     kp_server_t *srv;
-    unsigned no_repeat_weeks; /* setting no-repeat-weeks */
-    bool registry_model;      /* following the registry: organisations must be known to it */
-    uv_timer_t timer;         /* the deadline timer (timer.c) */
-    kp_arena_t *arena;        /* work outside calls (timer, consumer); reset by each user */
+    unsigned no_repeat_weeks;  /* setting no-repeat-weeks */
+    unsigned retention_days;   /* setting retention-days (0: keep requesters' contacts) */
+    int64_t retention_next_ms; /* when the timer runs the retention pass next (0: at once) */
+    bool registry_model;       /* following the registry: organisations must be known to it */
+    uv_timer_t timer;          /* the deadline timer (timer.c) */
+    kp_arena_t *arena;         /* work outside calls (timer, consumer); reset by each user */
 } brk_svc_t;
 
 extern const char *const brk_db_names[BRK_DB_N];
@@ -139,6 +147,14 @@ int brk_sensitive_del(kp_tx_t *tx, uint64_t expert_id);
 int brk_token_put(kp_tx_t *tx, uint64_t request_id, const uint8_t hash[32]);
 int brk_token_check(kp_tx_t *tx, uint64_t request_id, const uint8_t hash[32], bool *match);
 
+/* kp_server's idempotency records of method (kp_server.h): fix gives the replacement of a
+ * decoded reply (built in tx->arena) or NULL to leave it; replacements are written back in
+ * place. *rewritten counts them. For erasure: a kept reply must not keep what was erased. */
+int brk_idem_rewrite(kp_tx_t *tx, const char *method, const ProtobufCMessageDescriptor *d,
+                     const ProtobufCMessage *(*fix)(void *arg, kp_tx_t *tx,
+                                                    const ProtobufCMessage *m),
+                     void *arg, unsigned *rewritten);
+
 /* ---- api.c: method table, field rules, settings ------------------------------------------ */
 
 /* The field rules of an expert's profile and of a request (answer the call and return false
@@ -182,6 +198,8 @@ void brk_asg_export(kp_call_t *call, void *svc);
 void brk_asg_paid(kp_call_t *call, void *svc);
 void brk_expert_erase(kp_call_t *call, void *svc);
 void brk_stats(kp_call_t *call, void *svc);
+void brk_privacy_erase(kp_call_t *call, void *svc);
+void brk_privacy_export(kp_call_t *call, void *svc);
 
 /* ---- expert.c ------------------------------------------------------------------------------ */
 
@@ -194,6 +212,20 @@ void brk_reply_expert(kp_call_t *call, kp_tx_t *tx, brk_expert_t *e);
  * requests move on), confirmed assignments cancelled, free texts about them cleared; the
  * assignments stay under the id. Emits ExpertErased. Writes. */
 int brk_expert_erase_write(kp_tx_t *tx, brk_expert_t *e);
+
+/* The expert's completed assignments not marked paid (broker.expert.erase's rule). */
+int brk_expert_unpaid(kp_tx_t *tx, uint64_t expert_id, uint32_t *unpaid);
+
+/* ---- privacy.c ----------------------------------------------------------------------------- */
+
+/* Erases the requesters of these requests (ids ascending): contact person and a private
+ * requester's name emptied, RequesterErased (the id) on the log, the idempotency records
+ * rewritten, compaction asked for. Writes. */
+int brk_requesters_erase(kp_tx_t *tx, const uint64_t *ids, size_t n);
+
+/* The retention pass: erases the requesters of at most limit requests that ended more than
+ * days ago (*more: others are left for the next pass). Writes. */
+int brk_retention_run(kp_tx_t *tx, unsigned days, size_t limit, size_t *erased, bool *more);
 
 /* ---- request.c ----------------------------------------------------------------------------- */
 
@@ -261,6 +293,19 @@ void brk_rank(Kumppani__V1__ExpertCandidate **v, size_t n);
 /* The requester's identity for the no-repeat rule: "org:<id>", else "who:" and the contact
  * e-mail (or the requester's name) in lower case. */
 void brk_requester_key_fmt(const Kumppani__V1__BrokerRequestInput *in, char *buf, size_t len);
+
+/* A subject's e-mail (ASCII case-insensitive) and phone (digits and a leading '+') match;
+ * an empty value matches nothing. */
+bool brk_email_eq(const char *a, const char *b);
+bool brk_phone_eq(const char *a, const char *b);
+
+/* When a request ended: unfilled or cancelled, when it closed; filled, when its event was
+ * over; 0 while open. */
+int64_t brk_request_ended_ms(const brk_request_t *rq);
+
+/* Whether a request still holds its requester's personal data (a contact field, or a private
+ * requester's name). */
+bool brk_requester_held(const brk_request_t *rq);
 
 /* The candidates for a request: every expert, eligible ones first in rank order. Allocated in
  * tx->arena. */

@@ -5,7 +5,10 @@
  *  requests move on) and confirmed assignments cancelled; free texts about the expert
  *  (decline and cancel reasons, feedback comments) are cleared. The assignments stay under
  *  the id (pseudonymous: ids, times, hours, fees), so payments can still be accounted for;
- *  that is also why an expert with completed assignments not yet paid cannot be erased. */
+ *  that is also why an expert with completed assignments not yet paid cannot be erased. The
+ *  idempotency records of broker.expert.register keep the first reply (the whole profile) for
+ *  a retry: they are rewritten to the erased record, and the store is compacted at the end of
+ *  the turn (kp_server_compact_soon), so that the profile's bytes leave data.mdb. */
 #include "broker.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -76,6 +79,22 @@ s_erase_asg(kp_tx_t *tx, uint64_t id)
     return kp_rec_put_id(tx, BRK_DB_ASGS, a->id, &a->base);
 }
 
+/* An idempotency record of broker.expert.register: the erased expert instead of the profile. */
+static const ProtobufCMessage *
+s_fix_registered(void *arg, kp_tx_t *tx, const ProtobufCMessage *m)
+{
+    brk_expert_t *e = arg;
+    const Kumppani__V1__ExpertReply *r = (const void *)m;
+    if (!r->expert || r->expert->id != e->id)
+        return NULL;
+    Kumppani__V1__ExpertReply *c = kp_arena_alloc(tx->arena, sizeof *c);
+    if (!c)
+        return NULL;
+    *c = *r;
+    c->expert = e;
+    return &c->base;
+}
+
 int
 brk_expert_erase_write(kp_tx_t *tx, brk_expert_t *e)
 {
@@ -129,10 +148,15 @@ brk_expert_erase_write(kp_tx_t *tx, brk_expert_t *e)
             return rc;
     Kumppani__V1__ExpertRef ref = KUMPPANI__V1__EXPERT_REF__INIT;
     ref.expert_id = e->id;
-    if ((rc = brk_emit(tx, "ExpertErased", &ref.base)))
+    unsigned fixed = 0;
+    if ((rc = brk_emit(tx, "ExpertErased", &ref.base)) ||
+        (rc =
+             brk_idem_rewrite(tx, "broker.expert.register", &kumppani__v1__expert_reply__descriptor,
+                              s_fix_registered, e, &fixed)))
         return rc;
-    kp_log_notice("expert.erased", "expert=%llu offers_withdrawn=%zu assignments=%zu",
-                  (unsigned long long)e->id, withdrawn, x.asgs_n);
+    kp_server_compact_soon(tx->srv);
+    kp_log_notice("expert.erased", "expert=%llu offers_withdrawn=%zu assignments=%zu idem=%u",
+                  (unsigned long long)e->id, withdrawn, x.asgs_n, fixed);
     return 0;
 }
 
@@ -152,6 +176,15 @@ s_unpaid_one(void *arg, uint64_t id)
     return x->rc != 0;
 }
 
+int
+brk_expert_unpaid(kp_tx_t *tx, uint64_t expert_id, uint32_t *unpaid)
+{
+    unpaid_t u = {tx, 0, 0};
+    int rc = brk_idx_each(tx, BRK_DB_EXP_ASGS, expert_id, s_unpaid_one, &u);
+    *unpaid = u.unpaid;
+    return rc ? rc : u.rc;
+}
+
 void
 brk_expert_erase(kp_call_t *call, void *svc)
 {
@@ -161,17 +194,17 @@ brk_expert_erase(kp_call_t *call, void *svc)
     brk_expert_t *e = brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", body->expert_id);
     if (!e)
         return;
-    unpaid_t u = {&tx, 0, 0};
-    int rc = e->erased ? 0 : brk_idx_each(&tx, BRK_DB_EXP_ASGS, e->id, s_unpaid_one, &u);
-    if (rc || u.rc) {
-        kp_call_fail_err(call, rc ? rc : u.rc);
+    uint32_t unpaid = 0;
+    int rc = e->erased ? 0 : brk_expert_unpaid(&tx, e->id, &unpaid);
+    if (rc) {
+        kp_call_fail_err(call, rc);
         return;
     }
-    if (u.unpaid) {
+    if (unpaid) {
         kp_call_fail(call, C(CONFLICT),
                      "expert %llu has %u completed assignments not marked paid: export and pay "
                      "them first (broker.assignment.paid)",
-                     (unsigned long long)e->id, u.unpaid);
+                     (unsigned long long)e->id, unpaid);
         return;
     }
     rc = brk_expert_erase_write(&tx, e);

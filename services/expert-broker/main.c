@@ -11,6 +11,10 @@ static kp_config_item_t s_items[] = {
     {"no-repeat-weeks", "8",
      "weeks in which an expert is not offered the same requester again while others are eligible",
      NULL},
+    {"retention-days", "365",
+     "days after a request ended (filled and held, unfilled, cancelled) that its requester's "
+     "contact details are kept (invoicing, follow-up); 0: kept",
+     NULL},
     {0},
 };
 

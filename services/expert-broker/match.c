@@ -18,7 +18,12 @@
  *      3. fewer assignments in the last 90 days first;
  *      4. the lower expert id (registered earlier) first.
  *  Everything is computed from the store on each call: no state in memory. The offers made
- *  from this order are in offer.c. */
+ *  from this order are in offer.c.
+ *
+ *  Also here, on plain values, the rules of personal-data requests (privacy.c): a subject's
+ *  e-mail matches ASCII case-insensitively, a phone by its digits and a leading '+'; a request
+ *  holds its requester's data while a contact field (or a private requester's name) is set; a
+ *  request ended when it closed (unfilled, cancelled) or, filled, when its event was over. */
 #include "broker.h"
 #include "kp_err.h"
 #include "kp_text.h"
@@ -28,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define RS(x) KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_##x
 
 #define DAY_MS (24LL * 3600 * 1000)
 #define OS(x) KUMPPANI__V1__OFFER_STATE__OFFER_STATE_##x
@@ -306,5 +313,69 @@ brk_explain(kp_tx_t *tx, const brk_request_t *rq, Kumppani__V1__ExpertCandidate 
     brk_rank(x.v, x.n);
     *out = x.v;
     *n = x.n;
+    return 0;
+}
+
+/* ---- the personal-data rules on plain values (privacy.c) ------------------------------------ */
+
+static char
+s_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+bool
+brk_email_eq(const char *a, const char *b)
+{
+    if (!a[0] || !b[0])
+        return false;
+    for (; *a && *b; a++, b++)
+        if (s_lower(*a) != s_lower(*b))
+            return false;
+    return *a == *b;
+}
+
+/* The digits of a phone number, with a leading '+' kept, into out (at most cap - 1). */
+static void
+s_phone_norm(const char *p, char *out, size_t cap)
+{
+    size_t n = 0;
+    while (*p == ' ')
+        p++;
+    if (*p == '+' && n + 1 < cap)
+        out[n++] = *p++;
+    for (; *p && n + 1 < cap; p++)
+        if (*p >= '0' && *p <= '9')
+            out[n++] = *p;
+    out[n] = 0;
+}
+
+bool
+brk_phone_eq(const char *a, const char *b)
+{
+    char x[64], y[64];
+    s_phone_norm(a, x, sizeof x);
+    s_phone_norm(b, y, sizeof y);
+    return strlen(x) > (x[0] == '+' ? 1u : 0u) && strcmp(x, y) == 0;
+}
+
+bool
+brk_requester_held(const brk_request_t *rq)
+{
+    const Kumppani__V1__BrokerRequestInput *in = rq->input;
+    return in && (in->contact_name[0] || in->contact_email[0] || in->contact_phone[0] ||
+                  (in->requester_kind == KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON &&
+                   in->requester_name[0]));
+}
+
+int64_t
+brk_request_ended_ms(const brk_request_t *rq)
+{
+    if (rq->state == RS(UNFILLED) || rq->state == RS(CANCELLED))
+        return rq->closed_ms ? rq->closed_ms : rq->created_ms;
+    if (rq->state == RS(FILLED) && rq->input) {
+        int64_t end = (rq->input->start_unix + (int64_t)rq->input->duration_min * 60) * 1000;
+        return end > rq->filled_ms ? end : rq->filled_ms;
+    }
     return 0;
 }

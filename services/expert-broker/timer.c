@@ -6,13 +6,21 @@
  *  across a restart or a kill -9: the rows are in the store, and a deadline that passed while
  *  the service was down runs at once on start. When it fires it runs the due rows (at most 200
  *  a pass) in the server's turn (kp_tx_begin), emits the events and lets the turn commit like
- *  any other. Even with nothing due it looks again every minute: wall clocks jump. */
+ *  any other. Even with nothing due it looks again every minute: wall clocks jump.
+ *
+ *  The same timer runs the retention pass (privacy.c) once an hour, and at once after a start
+ *  or a move of the test clock: requesters of requests that ended more than retention-days
+ *  ago are erased, at most RETENTION_BATCH a pass (a longer backlog goes on a second later),
+ *  and the store is compacted after the turn. */
 #include "broker.h"
 #include "kp_log.h"
 #include "kp_time.h"
 
 #define OS(x) KUMPPANI__V1__OFFER_STATE__OFFER_STATE_##x
 #define RS(x) KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_##x
+
+#define RETENTION_EVERY_MS (3600 * 1000)
+#define RETENTION_BATCH 500
 
 static int
 s_run_one(kp_tx_t *tx, int kind, uint64_t id)
@@ -93,6 +101,19 @@ s_on_timer(uv_timer_t *h)
     }
     if (ran)
         kp_log_debug("due.ran", "n=%u", ran);
+    if (svc->retention_days && tx.now_ms >= svc->retention_next_ms) {
+        size_t erased = 0;
+        bool more = false;
+        rc = brk_retention_run(&tx, svc->retention_days, RETENTION_BATCH, &erased, &more);
+        if (rc) {
+            kp_server_abort_turn(svc->srv, rc);
+            uv_timer_start(&svc->timer, s_on_timer, 1000, 0);
+            return;
+        }
+        svc->retention_next_ms = tx.now_ms + (more ? 1000 : RETENTION_EVERY_MS);
+        if (erased)
+            kp_log_notice("retention.ran", "requesters_erased=%zu more=%d", erased, more);
+    }
     s_arm(svc, &tx);
 }
 
@@ -112,6 +133,10 @@ s_arm(brk_svc_t *svc, kp_tx_t *tx)
         if (delay < 0)
             delay = 0;
     }
+    if (svc->retention_days && svc->retention_next_ms - kp_now_ms() < delay)
+        delay = svc->retention_next_ms - kp_now_ms();
+    if (delay < 0)
+        delay = 0;
     if (delay > 60000)
         delay = 60000; /* look again now and then: wall clocks jump */
     uv_timer_start(&svc->timer, s_on_timer, (uint64_t)delay, 0);
@@ -124,11 +149,14 @@ s_turn_done(void *arg, int rc)
     s_arm(arg, NULL);
 }
 
-/* The test clock moved: the first deadline may be due now (or later than armed). */
+/* The test clock moved: the first deadline may be due now (or later than armed), and requests
+ * may have passed their retention. */
 static void
 s_clock_moved(void *arg)
 {
-    s_arm(arg, NULL);
+    brk_svc_t *svc = arg;
+    svc->retention_next_ms = 0; /* the retention pass too */
+    s_arm(svc, NULL);
 }
 
 static void

@@ -206,6 +206,8 @@ const kp_method_t reg_methods[] = {
     M("registry.person.update", KP_ROLE_ADMIN, update_person_request, reg_person_update),
     M("registry.person.get", READERS, person_ref, reg_person_get_h),
     M("registry.person.erase", KP_ROLE_ADMIN, person_ref, reg_person_erase),
+    M("registry.privacy.erase", KP_ROLE_ADMIN, data_subject, reg_privacy_erase),
+    M("registry.privacy.export", KP_ROLE_ADMIN, data_subject, reg_privacy_export),
     M("registry.role.assign", KP_ROLE_ADMIN, assign_role_request, reg_role_assign),
     M("registry.role.end", KP_ROLE_ADMIN, end_role_request, reg_role_end),
     M("registry.role.list", READERS, list_roles_request, reg_role_list),

@@ -5,7 +5,9 @@
  *  idempotency record (key -> id, in pidem) instead of kp_server's (which would keep the reply
  *  with the name), and events about people carry ids only. Erasing a person ends their
  *  current roles (each with its event), deletes the record and emits PersonErased; the pidem
- *  entry stays, so the old key answers NOT_FOUND instead of bringing the person back.
+ *  entry stays, so the old key answers NOT_FOUND instead of bringing the person back; the store
+ *  is compacted after the turn so that the deleted bytes leave data.mdb (privacy.c erases by
+ *  e-mail or phone the same way).
  *
  *  Roles have dates: a role is current on day D when start_date <= D and (no end_date or
  *  D < end_date), so ending a role today makes its municipality a gap today. A person cannot
@@ -482,6 +484,28 @@ reg_person_get_h(kp_call_t *call, void *svc)
     kp_call_ok(call, &r.base);
 }
 
+int
+reg_person_erase_write(kp_tx_t *tx, reg_person_t *p, Kumppani__V1__PersonErased *e)
+{
+    char today[11];
+    reg_today(tx, today);
+    uint8_t idb[8];
+    kp_be64_put(idb, p->id);
+    e->person_id = p->id;
+    int rc = reg_end_roles(tx, 'p', idb, 8, today, &e->ended_role_ids, &e->n_ended_role_ids);
+    if (!rc)
+        rc = reg_person_del(tx, p->id);
+    if (!rc)
+        rc = kp_tx_emit(tx, "PersonErased", &e->base);
+    if (rc)
+        return rc;
+    /* The deleted record's bytes leave data.mdb after the turn (kp_store_compact). */
+    kp_server_compact_soon(tx->srv);
+    kp_log_info("person.erased", "person=%llu roles_ended=%zu", (unsigned long long)p->id,
+                e->n_ended_role_ids);
+    return 0;
+}
+
 void
 reg_person_erase(kp_call_t *call, void *svc)
 {
@@ -491,22 +515,11 @@ reg_person_erase(kp_call_t *call, void *svc)
     reg_person_t *p = s_load(&tx, "person_id", rq->person_id);
     if (!p)
         return;
-    char today[11];
-    reg_today(&tx, today);
-    uint8_t idb[8];
-    kp_be64_put(idb, p->id);
     Kumppani__V1__PersonErased e = KUMPPANI__V1__PERSON_ERASED__INIT;
-    e.person_id = p->id;
-    int rc = reg_end_roles(&tx, 'p', idb, 8, today, &e.ended_role_ids, &e.n_ended_role_ids);
-    if (!rc)
-        rc = reg_person_del(&tx, p->id);
-    if (!rc)
-        rc = kp_tx_emit(&tx, "PersonErased", &e.base);
+    int rc = reg_person_erase_write(&tx, p, &e);
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
     }
-    kp_log_info("person.erased", "person=%llu roles_ended=%zu", (unsigned long long)p->id,
-                e.n_ended_role_ids);
     kp_call_ok(call, &e.base);
 }

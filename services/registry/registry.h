@@ -4,7 +4,8 @@
  *  Files: main.c (wiring), api.c (the method table and the field rules), organisation.c,
  *  municipality.c, person.c (people and their roles), coverage.c (gaps and idle contact
  *  persons), search.c, csv.c (import and export), seed.c (the first-start municipalities),
- *  consume.c (the events service's log), collate.c (Finnish collation, pure functions) and
+ *  consume.c (the events service's log), privacy.c (a person's data by e-mail or phone),
+ *  collate.c (Finnish collation, pure functions) and
  *  store.c, the only file that calls LMDB: it owns the key layouts below and every walk over
  *  them.
  *
@@ -44,6 +45,7 @@
 #include "kp_server.h"
 #include "kp_tx.h"
 #include "kumppani/v1/events.pb-c.h"
+#include "kumppani/v1/privacy.pb-c.h"
 #include "kumppani/v1/registry.pb-c.h"
 
 #include <stdbool.h>
@@ -184,6 +186,14 @@ void reg_person_add(kp_call_t *call, void *svc);
 void reg_person_update(kp_call_t *call, void *svc);
 void reg_person_get_h(kp_call_t *call, void *svc);
 void reg_person_erase(kp_call_t *call, void *svc);
+/* Erases a person: current roles ended (their events), the record deleted, PersonErased (ids
+ * only, into *e) on the log, compaction after the turn. Writes. */
+int reg_person_erase_write(kp_tx_t *tx, reg_person_t *p, Kumppani__V1__PersonErased *e);
+
+/* ---- privacy.c: registry.privacy.erase and .export by e-mail or phone ------------------- */
+
+void reg_privacy_erase(kp_call_t *call, void *svc);
+void reg_privacy_export(kp_call_t *call, void *svc);
 void reg_role_assign(kp_call_t *call, void *svc);
 void reg_role_end(kp_call_t *call, void *svc);
 void reg_role_list(kp_call_t *call, void *svc);
@@ -232,6 +242,9 @@ int reg_org_by_name(kp_tx_t *tx, const char *name_fi, const char *home, uint64_t
 int reg_person_get(kp_tx_t *tx, uint64_t id, reg_person_t **out, bool *found);
 int reg_person_put(kp_tx_t *tx, const reg_person_t *p);
 int reg_person_del(kp_tx_t *tx, uint64_t id);
+/* The ids of the people for whom hit(arg, person) is true (at most cap, ascending). */
+int reg_people_ids(kp_tx_t *tx, bool (*hit)(void *arg, const reg_person_t *p), void *arg,
+                   uint64_t *ids, size_t cap, size_t *n);
 /* person.add's own idempotency record: key -> person id. */
 int reg_pidem_get(kp_tx_t *tx, const void *key, size_t key_len, uint64_t *id, bool *found);
 int reg_pidem_put(kp_tx_t *tx, const void *key, size_t key_len, uint64_t id);

@@ -111,6 +111,40 @@ reg_person_del(kp_tx_t *tx, uint64_t id)
     return kp_raw_del(tx, REG_DB_PEOPLE, key, sizeof key, NULL);
 }
 
+typedef struct {
+    bool (*hit)(void *, const reg_person_t *);
+    void *arg;
+    uint64_t *ids;
+    size_t n, cap;
+} people_t;
+
+static int
+s_people_one(void *arg, const MDB_val *key, const MDB_val *val)
+{
+    people_t *w = arg;
+    if (key->mv_size != 8)
+        return 0;
+    reg_person_t *p = (void *)protobuf_c_message_unpack(&kumppani__v1__person__descriptor, NULL,
+                                                        val->mv_size, val->mv_data);
+    if (!p)
+        return KP_ECORRUPT;
+    bool hit = w->hit(w->arg, p);
+    protobuf_c_message_free_unpacked(&p->base, NULL);
+    if (hit)
+        w->ids[w->n++] = kp_be64_get(key->mv_data);
+    return w->n == w->cap ? 1 : 0;
+}
+
+int
+reg_people_ids(kp_tx_t *tx, bool (*hit)(void *arg, const reg_person_t *p), void *arg, uint64_t *ids,
+               size_t cap, size_t *n)
+{
+    people_t w = {hit, arg, ids, 0, cap};
+    int rc = cap ? kp_rec_each(tx, REG_DB_PEOPLE, NULL, 0, NULL, 0, s_people_one, &w) : 0;
+    *n = w.n;
+    return rc > 0 ? 0 : rc;
+}
+
 int
 reg_pidem_get(kp_tx_t *tx, const void *key, size_t key_len, uint64_t *id, bool *found)
 {

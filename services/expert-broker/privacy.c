@@ -1,0 +1,466 @@
+/*  expert-broker/privacy.c: a person's data on request and by age (broker.privacy.erase,
+ *  broker.privacy.export, and the retention pass the deadline timer runs).
+ *
+ *  The broker holds two kinds of people. Experts (their profile) are erased exactly as
+ *  broker.expert.erase does (erase.c), with its rule: not while completed assignments are
+ *  unpaid. Requesters are the contact person of a request (name, e-mail, phone) and, for a
+ *  private requester, the requester's own name: erasing one empties those fields and keeps the
+ *  rest of the request (state, times, places, fees), so counts, payments and broker.stats stay
+ *  right; the log gets RequesterErased naming the request id only (the log never carried the
+ *  contact: brk_emit_request). The idempotency record of broker.request.file keeps the first
+ *  reply for a retry, so it is rewritten too (brk_idem_rewrite). After any erasure the store is
+ *  compacted at the end of the turn (kp_server_compact_soon): the bytes leave data.mdb.
+ *
+ *  A subject is matched by e-mail (ASCII case-insensitive) or phone (its digits and a leading
+ *  '+'; the rules on plain values are in match.c); nothing held, or held no longer (a second
+ * erasure), is CODE_NOT_FOUND. Retention: a request that ended (filled and held, unfilled or
+ * cancelled) more than retention-days ago has its requester erased the same way. The export is one
+ * JSON document (jansson) of every record that names the subject: expert profiles with the
+ * sensitive detail, their offers and assignments, and the requests whose contact they are. */
+#include "broker.h"
+#include "kp_check.h"
+#include "kp_err.h"
+#include "kp_log.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define C(x) KUMPPANI__V1__CODE__CODE_##x
+#define RS(x) KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_##x
+
+#define SUBJECT_MAX 4096 /* records of one subject handled in one call */
+#define NOTHING_HELD "no personal data held for that subject"
+
+static bool
+s_match(const Kumppani__V1__DataSubject *s, const char *email, const char *phone)
+{
+    return (s->email[0] && brk_email_eq(s->email, email)) ||
+           (s->phone[0] && brk_phone_eq(s->phone, phone));
+}
+
+/* ---- finding the subject's records ------------------------------------------------------- */
+
+typedef struct {
+    const Kumppani__V1__DataSubject *s; /* NULL: retention (by age) */
+    int64_t before_ms;                  /* retention: ended before this */
+    uint64_t *ids;
+    size_t n, cap;
+    bool more; /* stopped at cap */
+    int rc;
+} find_t;
+
+static int
+s_find_expert(void *arg, uint64_t id, MDB_val *val)
+{
+    find_t *f = arg;
+    brk_expert_t *e = (void *)protobuf_c_message_unpack(&kumppani__v1__expert__descriptor, NULL,
+                                                        val->mv_size, val->mv_data);
+    if (!e) {
+        f->rc = KP_ECORRUPT;
+        return 1;
+    }
+    bool hit = !e->erased && e->profile && s_match(f->s, e->profile->email, e->profile->phone);
+    protobuf_c_message_free_unpacked(&e->base, NULL);
+    if (hit && f->n < f->cap)
+        f->ids[f->n++] = id;
+    return 0;
+}
+
+static int
+s_find_request(void *arg, uint64_t id, MDB_val *val)
+{
+    find_t *f = arg;
+    brk_request_t *rq = (void *)protobuf_c_message_unpack(&kumppani__v1__broker_request__descriptor,
+                                                          NULL, val->mv_size, val->mv_data);
+    if (!rq) {
+        f->rc = KP_ECORRUPT;
+        return 1;
+    }
+    bool hit = brk_requester_held(rq);
+    if (hit && f->s)
+        hit = s_match(f->s, rq->input->contact_email, rq->input->contact_phone);
+    if (hit && !f->s) {
+        int64_t ended = brk_request_ended_ms(rq);
+        hit = ended && ended < f->before_ms;
+    }
+    protobuf_c_message_free_unpacked(&rq->base, NULL);
+    if (hit && f->n == f->cap) {
+        f->more = true;
+        return 1;
+    }
+    if (hit)
+        f->ids[f->n++] = id;
+    return 0;
+}
+
+static int
+s_find(kp_tx_t *tx, find_t *f, unsigned db)
+{
+    f->ids = kp_arena_alloc(tx->arena, f->cap * sizeof *f->ids);
+    if (!f->ids)
+        return KP_ENOMEM;
+    int rc = brk_each(tx, db, 0, db == BRK_DB_EXPERTS ? s_find_expert : s_find_request, f);
+    return rc ? rc : f->rc;
+}
+
+/* ---- erasing requesters ------------------------------------------------------------------ */
+
+typedef struct {
+    const uint64_t *ids; /* ascending */
+    size_t n;
+} idset_t;
+
+static int
+s_cmp_id(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The idempotency record of broker.request.file: the same fields emptied in its copy. */
+static const ProtobufCMessage *
+s_fix_filed(void *arg, kp_tx_t *tx, const ProtobufCMessage *m)
+{
+    const idset_t *set = arg;
+    const Kumppani__V1__BrokerRequestReply *r = (const void *)m;
+    if (!r->request || !r->request->input || !brk_requester_held(r->request) ||
+        !bsearch(&r->request->id, set->ids, set->n, sizeof *set->ids, s_cmp_id))
+        return NULL;
+    Kumppani__V1__BrokerRequestReply *c = kp_arena_alloc(tx->arena, sizeof *c);
+    brk_request_t *rq = kp_arena_alloc(tx->arena, sizeof *rq);
+    Kumppani__V1__BrokerRequestInput *in = kp_arena_alloc(tx->arena, sizeof *in);
+    if (!c || !rq || !in)
+        return NULL;
+    *c = *r;
+    *rq = *r->request;
+    *in = *r->request->input;
+    in->contact_name = in->contact_email = in->contact_phone = (char *)"";
+    if (in->requester_kind == KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON)
+        in->requester_name = (char *)"";
+    rq->input = in;
+    c->request = rq;
+    return &c->base;
+}
+
+int
+brk_requesters_erase(kp_tx_t *tx, const uint64_t *ids, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        brk_request_t *rq = brk_get(tx, BRK_DB_REQUESTS, ids[i], &rc);
+        if (rc || !rq || !rq->input)
+            continue;
+        Kumppani__V1__BrokerRequestInput *in = rq->input;
+        in->contact_name = in->contact_email = in->contact_phone = (char *)"";
+        if (in->requester_kind == KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON)
+            in->requester_name = (char *)"";
+        Kumppani__V1__BrokerRequestRef ref = KUMPPANI__V1__BROKER_REQUEST_REF__INIT;
+        ref.request_id = rq->id;
+        if ((rc = kp_rec_put_id(tx, BRK_DB_REQUESTS, rq->id, &rq->base)) == 0)
+            rc = brk_emit(tx, "RequesterErased", &ref.base);
+    }
+    idset_t set = {ids, n};
+    unsigned fixed = 0;
+    if (!rc && n)
+        rc = brk_idem_rewrite(tx, "broker.request.file",
+                              &kumppani__v1__broker_request_reply__descriptor, s_fix_filed, &set,
+                              &fixed);
+    if (!rc && n) {
+        kp_server_compact_soon(tx->srv);
+        kp_log_notice("requester.erased", "requests=%zu idem_rewritten=%u", n, fixed);
+    }
+    return rc;
+}
+
+/* ---- broker.privacy.erase ---------------------------------------------------------------- */
+
+/* The subject as the broker can match it; false after answering. Only a sign-up id: the broker
+ * holds no sign-ups, so nothing is held (a fan-out to every service gets one answer each). */
+static bool
+s_subject_ok(kp_call_t *call, const Kumppani__V1__DataSubject *s)
+{
+    if (!kp_check_text(call, "email", s->email, 0, 254) ||
+        !kp_check_text(call, "phone", s->phone, 0, 30))
+        return false;
+    if (s->email[0] || s->phone[0])
+        return true;
+    if (s->signup_id)
+        kp_call_fail(call, C(NOT_FOUND), NOTHING_HELD);
+    else
+        kp_call_fail(call, C(INVALID), "field 'email': an e-mail or a phone is required");
+    return false;
+}
+
+void
+brk_privacy_erase(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__DataSubject *s = kp_call_body(call);
+    if (!s_subject_ok(call, s))
+        return;
+    find_t fe = {.s = s, .cap = SUBJECT_MAX}, fr = {.s = s, .cap = SUBJECT_MAX};
+    int rc = s_find(&tx, &fe, BRK_DB_EXPERTS);
+    if (!rc)
+        rc = s_find(&tx, &fr, BRK_DB_REQUESTS);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    if (fe.n + fr.n == 0) {
+        kp_call_fail(call, C(NOT_FOUND), NOTHING_HELD);
+        return;
+    }
+    /* broker.expert.erase's rule first, so that a refusal erases nothing. */
+    for (size_t i = 0; i < fe.n; i++) {
+        uint32_t unpaid = 0;
+        if ((rc = brk_expert_unpaid(&tx, fe.ids[i], &unpaid))) {
+            kp_call_fail_err(call, rc);
+            return;
+        }
+        if (unpaid) {
+            kp_call_fail(call, C(CONFLICT),
+                         "expert %llu has %u completed assignments not marked paid: an expert "
+                         "is erased only when every completed assignment is paid "
+                         "(broker.assignment.paid); nothing was erased",
+                         (unsigned long long)fe.ids[i], unpaid);
+            return;
+        }
+    }
+    rc = brk_requesters_erase(&tx, fr.ids, fr.n);
+    for (size_t i = 0; i < fe.n && !rc; i++) {
+        brk_expert_t *e = brk_get(&tx, BRK_DB_EXPERTS, fe.ids[i], &rc);
+        if (!rc && e)
+            rc = brk_expert_erase_write(&tx, e);
+    }
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    Kumppani__V1__PrivacyEraseReply r = KUMPPANI__V1__PRIVACY_ERASE_REPLY__INIT;
+    r.n_ids = fr.n + fe.n;
+    r.erased = (uint32_t)r.n_ids;
+    r.ids = kp_arena_alloc(tx.arena, r.n_ids * sizeof *r.ids);
+    if (!r.ids) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return;
+    }
+    memcpy(r.ids, fr.ids, fr.n * sizeof *r.ids);
+    memcpy(r.ids + fr.n, fe.ids, fe.n * sizeof *r.ids);
+    kp_server_compact_soon(tx.srv);
+    kp_log_notice("privacy.erased", "requests=%zu experts=%zu", fr.n, fe.n);
+    kp_call_ok(call, &r.base);
+}
+
+/* ---- retention --------------------------------------------------------------------------- */
+
+int
+brk_retention_run(kp_tx_t *tx, unsigned days, size_t limit, size_t *erased, bool *more)
+{
+    *erased = 0;
+    *more = false;
+    if (!days)
+        return 0;
+    find_t f = {.s = NULL, .before_ms = tx->now_ms - (int64_t)days * 86400000, .cap = limit};
+    int rc = s_find(tx, &f, BRK_DB_REQUESTS);
+    if (!rc)
+        rc = brk_requesters_erase(tx, f.ids, f.n);
+    if (!rc) {
+        *erased = f.n;
+        *more = f.more;
+    }
+    return rc;
+}
+
+/* ---- broker.privacy.export --------------------------------------------------------------- */
+
+static size_t
+s_elem_size(ProtobufCType t)
+{
+    switch (t) {
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return 8;
+    case PROTOBUF_C_TYPE_BOOL:
+        return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return sizeof(void *);
+    case PROTOBUF_C_TYPE_BYTES:
+        return sizeof(ProtobufCBinaryData);
+    default:
+        return 4;
+    }
+}
+
+json_t *brk_json_of(const ProtobufCMessage *m);
+
+static json_t *
+s_json_value(const ProtobufCFieldDescriptor *f, const void *p)
+{
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        return json_integer(*(const int32_t *)p);
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        return json_integer(*(const uint32_t *)p);
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        return json_integer(*(const int64_t *)p);
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        return json_integer((json_int_t) * (const uint64_t *)p);
+    case PROTOBUF_C_TYPE_FLOAT:
+        return json_real(*(const float *)p);
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return json_real(*(const double *)p);
+    case PROTOBUF_C_TYPE_BOOL:
+        return json_boolean(*(const protobuf_c_boolean *)p);
+    case PROTOBUF_C_TYPE_ENUM: {
+        const ProtobufCEnumValue *v =
+            protobuf_c_enum_descriptor_get_value(f->descriptor, *(const int *)p);
+        return v ? json_string(v->name) : json_integer(*(const int *)p);
+    }
+    case PROTOBUF_C_TYPE_STRING: {
+        const char *s = *(char *const *)p;
+        return json_string(s ? s : "");
+    }
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        const ProtobufCMessage *m = *(ProtobufCMessage *const *)p;
+        return m ? brk_json_of(m) : json_null();
+    }
+    default:
+        return json_null(); /* bytes: the broker keeps none about a person */
+    }
+}
+
+/* A message as a JSON object: every field by its proto name, enums by their names. */
+json_t *
+brk_json_of(const ProtobufCMessage *m)
+{
+    json_t *o = json_object();
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    const char *base = (const char *)m;
+    for (unsigned i = 0; o && i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+            continue;
+        if (f->label != PROTOBUF_C_LABEL_REPEATED) {
+            json_object_set_new(o, f->name, s_json_value(f, base + f->offset));
+            continue;
+        }
+        size_t n = *(const size_t *)(base + f->quantifier_offset);
+        const char *v = *(char *const *)(base + f->offset);
+        json_t *a = json_array();
+        for (size_t k = 0; a && k < n; k++)
+            json_array_append_new(a, s_json_value(f, v + k * s_elem_size(f->type)));
+        json_object_set_new(o, f->name, a);
+    }
+    return o;
+}
+
+typedef struct {
+    uint64_t expert_id;
+    json_t *offers;
+    int rc;
+} offers_t;
+
+static int
+s_export_offer(void *arg, uint64_t id, MDB_val *val)
+{
+    offers_t *x = arg;
+    (void)id;
+    brk_offer_t *o = (void *)protobuf_c_message_unpack(&kumppani__v1__offer__descriptor, NULL,
+                                                       val->mv_size, val->mv_data);
+    if (!o) {
+        x->rc = KP_ECORRUPT;
+        return 1;
+    }
+    if (o->expert_id == x->expert_id)
+        json_array_append_new(x->offers, brk_json_of(&o->base));
+    protobuf_c_message_free_unpacked(&o->base, NULL);
+    return 0;
+}
+
+/* One expert with the sensitive detail, offers and assignments, as a JSON object. */
+static int
+s_export_expert(kp_tx_t *tx, uint64_t id, json_t *out)
+{
+    int rc;
+    brk_expert_t *e = brk_get(tx, BRK_DB_EXPERTS, id, &rc);
+    if (rc || !e)
+        return rc;
+    json_t *j = brk_json_of(&e->base);
+    const char *detail = "";
+    bool found = false;
+    if ((rc = brk_sensitive_get(tx, id, &detail, &found)))
+        return json_decref(j), rc;
+    json_object_set_new(j, "sensitive_detail_text", json_string(found ? detail : ""));
+    offers_t x = {id, json_array(), 0};
+    rc = brk_each(tx, BRK_DB_OFFERS, 0, s_export_offer, &x);
+    json_object_set_new(j, "offers", x.offers);
+    void **v = NULL;
+    size_t n = 0;
+    if (!rc && !x.rc)
+        rc = brk_idx_load(tx, BRK_DB_EXP_ASGS, id, BRK_DB_ASGS, SUBJECT_MAX, &v, &n);
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, brk_json_of(v[i]));
+    json_object_set_new(j, "assignments", a);
+    json_array_append_new(out, j);
+    return rc ? rc : x.rc;
+}
+
+void
+brk_privacy_export(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__DataSubject *s = kp_call_body(call);
+    if (!s_subject_ok(call, s))
+        return;
+    find_t fe = {.s = s, .cap = SUBJECT_MAX}, fr = {.s = s, .cap = SUBJECT_MAX};
+    int rc = s_find(&tx, &fe, BRK_DB_EXPERTS);
+    if (!rc)
+        rc = s_find(&tx, &fr, BRK_DB_REQUESTS);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    if (fe.n + fr.n == 0) {
+        kp_call_fail(call, C(NOT_FOUND), NOTHING_HELD);
+        return;
+    }
+    json_t *root = json_object(), *experts = json_array(), *requests = json_array();
+    json_object_set_new(root, "service", json_string("expert-broker"));
+    json_object_set_new(root, "experts", experts);
+    json_object_set_new(root, "requests", requests);
+    for (size_t i = 0; i < fe.n && !rc; i++)
+        rc = s_export_expert(&tx, fe.ids[i], experts);
+    for (size_t i = 0; i < fr.n && !rc; i++) {
+        brk_request_t *rq = brk_get(&tx, BRK_DB_REQUESTS, fr.ids[i], &rc);
+        if (!rc && rq)
+            json_array_append_new(requests, brk_json_of(&rq->base));
+    }
+    char *text = rc ? NULL : json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (rc || !text) {
+        kp_call_fail_err(call, rc ? rc : KP_ENOMEM);
+        return;
+    }
+    Kumppani__V1__PrivacyExportReply r = KUMPPANI__V1__PRIVACY_EXPORT_REPLY__INIT;
+    r.service = "expert-broker";
+    r.json = text;
+    kp_call_ok(call, &r.base);
+    free(text);
+    kp_log_info("privacy.exported", "requests=%zu experts=%zu", fr.n, fe.n);
+}

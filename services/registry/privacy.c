@@ -1,0 +1,189 @@
+/*  registry/privacy.c: a person's data by e-mail or phone (registry.privacy.erase and
+ *  registry.privacy.export, admin only; proto/kumppani/v1/privacy.proto).
+ *
+ *  The registry's personal data are its people (name, e-mail, phone) and their roles. Erasure
+ *  finds every person whose e-mail (ASCII case-insensitive) or phone (its digits and a leading
+ *  '+') matches and erases each exactly as registry.person.erase does (person.c: roles ended,
+ *  record deleted, PersonErased with ids only, which the broker follows; compaction after the
+ *  turn). A deleted person is not found again, so a second erasure, like an unknown subject,
+ *  is CODE_NOT_FOUND "no personal data held for that subject". The export is one JSON document
+ *  (jansson): the people with their roles. Neither the subject nor the reply is logged. */
+#include "kp_check.h"
+#include "kp_err.h"
+#include "kp_log.h"
+#include "registry.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SUBJECT_MAX 1024
+#define NOTHING_HELD "no personal data held for that subject"
+
+static char
+s_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static bool
+s_email_eq(const char *a, const char *b)
+{
+    if (!a[0] || !b[0])
+        return false;
+    for (; *a && *b; a++, b++)
+        if (s_lower(*a) != s_lower(*b))
+            return false;
+    return *a == *b;
+}
+
+static void
+s_phone_norm(const char *p, char *out, size_t cap)
+{
+    size_t n = 0;
+    while (*p == ' ')
+        p++;
+    if (*p == '+')
+        out[n++] = *p++;
+    for (; *p && n + 1 < cap; p++)
+        if (*p >= '0' && *p <= '9')
+            out[n++] = *p;
+    out[n] = 0;
+}
+
+static bool
+s_phone_eq(const char *a, const char *b)
+{
+    char x[64], y[64];
+    s_phone_norm(a, x, sizeof x);
+    s_phone_norm(b, y, sizeof y);
+    return strlen(x) > (x[0] == '+' ? 1u : 0u) && strcmp(x, y) == 0;
+}
+
+static bool
+s_hit(void *arg, const reg_person_t *p)
+{
+    const Kumppani__V1__DataSubject *s = arg;
+    return (s->email[0] && s_email_eq(s->email, p->email)) ||
+           (s->phone[0] && s_phone_eq(s->phone, p->phone));
+}
+
+/* The ids of the subject's people, or NULL after answering (INVALID, NOT_FOUND, an error). */
+static uint64_t *
+s_find(kp_tx_t *tx, const Kumppani__V1__DataSubject *s, size_t *n)
+{
+    kp_call_t *call = tx->call;
+    if (!kp_check_text(call, "email", s->email, 0, 254) ||
+        !kp_check_text(call, "phone", s->phone, 0, 30))
+        return NULL;
+    if (!s->email[0] && !s->phone[0]) {
+        /* Only a sign-up id: the registry holds no sign-ups. */
+        if (s->signup_id)
+            kp_call_fail(call, REG_C(NOT_FOUND), NOTHING_HELD);
+        else
+            kp_call_fail(call, REG_C(INVALID), "field 'email': an e-mail or a phone is required");
+        return NULL;
+    }
+    uint64_t *ids = kp_arena_alloc(tx->arena, SUBJECT_MAX * sizeof *ids);
+    int rc = ids ? reg_people_ids(tx, s_hit, (void *)s, ids, SUBJECT_MAX, n) : KP_ENOMEM;
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return NULL;
+    }
+    if (*n == 0) {
+        kp_call_fail(call, REG_C(NOT_FOUND), NOTHING_HELD);
+        return NULL;
+    }
+    return ids;
+}
+
+void
+reg_privacy_erase(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    size_t n = 0;
+    uint64_t *ids = s_find(&tx, kp_call_body(call), &n);
+    if (!ids)
+        return;
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        reg_person_t *p = NULL;
+        bool found = false;
+        rc = reg_person_get(&tx, ids[i], &p, &found);
+        Kumppani__V1__PersonErased e = KUMPPANI__V1__PERSON_ERASED__INIT;
+        if (!rc && found)
+            rc = reg_person_erase_write(&tx, p, &e);
+    }
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    Kumppani__V1__PrivacyEraseReply r = KUMPPANI__V1__PRIVACY_ERASE_REPLY__INIT;
+    r.erased = (uint32_t)n;
+    r.ids = ids;
+    r.n_ids = n;
+    kp_log_notice("privacy.erased", "people=%zu", n);
+    kp_call_ok(call, &r.base);
+}
+
+static json_t *
+s_role_json(const reg_role_t *r)
+{
+    const ProtobufCEnumValue *k =
+        protobuf_c_enum_descriptor_get_value(&kumppani__v1__role_kind__descriptor, (int)r->kind);
+    return json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:I}", "id", (json_int_t)r->id,
+                     "kind", k ? k->name : "", "municipality_code", r->municipality_code,
+                     "organisation_id", (json_int_t)r->organisation_id, "title", r->title,
+                     "start_date", r->start_date, "end_date", r->end_date, "created_ms",
+                     (json_int_t)r->created_ms, "updated_ms", (json_int_t)r->updated_ms);
+}
+
+static int
+s_role_one(void *arg, reg_role_t *r)
+{
+    json_array_append_new(arg, s_role_json(r));
+    return 0;
+}
+
+void
+reg_privacy_export(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    size_t n = 0;
+    uint64_t *ids = s_find(&tx, kp_call_body(call), &n);
+    if (!ids)
+        return;
+    json_t *root = json_object(), *people = json_array();
+    json_object_set_new(root, "service", json_string("registry"));
+    json_object_set_new(root, "people", people);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        reg_person_t *p = NULL;
+        bool found = false;
+        if ((rc = reg_person_get(&tx, ids[i], &p, &found)) || !found)
+            continue;
+        json_t *roles = json_array();
+        uint8_t idb[8];
+        kp_be64_put(idb, p->id);
+        rc = reg_roles_each(&tx, 'p', idb, 8, s_role_one, roles);
+        json_array_append_new(people,
+                              json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:o}", "id",
+                                        (json_int_t)p->id, "name", p->name, "email", p->email,
+                                        "phone", p->phone, "created_ms", (json_int_t)p->created_ms,
+                                        "updated_ms", (json_int_t)p->updated_ms, "roles", roles));
+    }
+    char *text = rc ? NULL : json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (rc || !text) {
+        kp_call_fail_err(call, rc ? rc : KP_ENOMEM);
+        return;
+    }
+    Kumppani__V1__PrivacyExportReply r = KUMPPANI__V1__PRIVACY_EXPORT_REPLY__INIT;
+    r.service = "registry";
+    r.json = text;
+    kp_call_ok(call, &r.base);
+    free(text);
+    kp_log_info("privacy.exported", "people=%zu", n);
+}

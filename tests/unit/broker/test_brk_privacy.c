@@ -1,0 +1,99 @@
+/*  test_brk_privacy: the broker's personal-data rules on plain values
+ *  (services/expert-broker/match.c: brk_email_eq, brk_phone_eq, brk_requester_held,
+ *  brk_request_ended_ms), which decide whom broker.privacy.erase/export and the retention pass
+ *  of privacy.c touch. Each assertion fails if its rule is wrong or missing. */
+#include "broker.h"
+
+#include <stdint.h>
+#include <string.h>
+
+// cmocka.h needs <setjmp.h>, <stdarg.h> and <stddef.h> before it.
+// clang-format off
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+// clang-format on
+
+#define RS(x) KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_##x
+
+static void
+t_email(void **state)
+{
+    (void)state;
+    assert_true(brk_email_eq("Liisa.V@Example.FI", "liisa.v@example.fi"));
+    assert_false(brk_email_eq("liisa.v@example.fi", "liisa.v@example.fi.evil"));
+    assert_false(brk_email_eq("liisa.v@example.fi", "liisa@example.fi"));
+    assert_false(brk_email_eq("", "")); /* an empty e-mail matches nothing */
+    assert_false(brk_email_eq("a@b.fi", ""));
+}
+
+static void
+t_phone(void **state)
+{
+    (void)state;
+    assert_true(brk_phone_eq("+358 40 123 4567", "+358401234567"));
+    assert_true(brk_phone_eq("040-123 4567", "0401234567"));
+    assert_false(brk_phone_eq("+358401234567", "0401234567")); /* the '+' is kept */
+    assert_false(brk_phone_eq("+358401234567", "+358401234568"));
+    assert_false(brk_phone_eq("", ""));
+    assert_false(brk_phone_eq("+", "+"));
+    assert_false(brk_phone_eq("n/a", "none"));
+}
+
+static void
+t_held(void **state)
+{
+    (void)state;
+    Kumppani__V1__BrokerRequestInput in = KUMPPANI__V1__BROKER_REQUEST_INPUT__INIT;
+    brk_request_t rq = KUMPPANI__V1__BROKER_REQUEST__INIT;
+    rq.input = &in;
+    in.requester_kind = KUMPPANI__V1__REQUESTER_KIND__REQUESTER_ORGANISATION;
+    in.requester_name = "Seinäjoen kaupunki";
+    assert_false(brk_requester_held(&rq)); /* an organisation's name is not a person's */
+    in.contact_phone = "+358401234567";
+    assert_true(brk_requester_held(&rq));
+    in.contact_phone = "";
+    in.contact_name = "Olli";
+    assert_true(brk_requester_held(&rq));
+    in.contact_name = "";
+    in.requester_kind = KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON;
+    assert_true(brk_requester_held(&rq)); /* a private requester's own name */
+    in.requester_name = "";
+    assert_false(brk_requester_held(&rq));
+}
+
+static void
+t_ended(void **state)
+{
+    (void)state;
+    Kumppani__V1__BrokerRequestInput in = KUMPPANI__V1__BROKER_REQUEST_INPUT__INIT;
+    brk_request_t rq = KUMPPANI__V1__BROKER_REQUEST__INIT;
+    rq.input = &in;
+    in.start_unix = 2000000000;
+    in.duration_min = 90;
+    rq.created_ms = 1000;
+    rq.state = RS(OPEN);
+    assert_int_equal(brk_request_ended_ms(&rq), 0);
+    rq.state = RS(CANCELLED);
+    rq.closed_ms = 5000;
+    assert_int_equal(brk_request_ended_ms(&rq), 5000);
+    rq.state = RS(UNFILLED);
+    assert_int_equal(brk_request_ended_ms(&rq), 5000);
+    rq.state = RS(FILLED);
+    rq.filled_ms = 7000;
+    /* filled: when the event was over, not when it filled */
+    assert_int_equal(brk_request_ended_ms(&rq), (2000000000LL + 90 * 60) * 1000);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_email),
+        cmocka_unit_test(t_phone),
+        cmocka_unit_test(t_held),
+        cmocka_unit_test(t_ended),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
