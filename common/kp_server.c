@@ -317,6 +317,56 @@ kp_call_ok(kp_call_t *call, const ProtobufCMessage *reply)
     call->code = KUMPPANI__V1__CODE__CODE_OK;
 }
 
+typedef struct {
+    kp_server_t *srv;
+    const ProtobufCMessageDescriptor *d;
+    const ProtobufCMessage *(*fix)(void *arg, const ProtobufCMessage *reply);
+    void *arg;
+} s_idem_fix_t;
+
+static int
+s_idem_fix(void *arg, const MDB_val *key, const MDB_val *val, void **out, size_t *out_len)
+{
+    (void)key;
+    s_idem_fix_t *f = arg;
+    MDB_val v = *val;
+    const uint8_t *hash;
+    s_idem_split(&v, &hash);
+    ProtobufCMessage *m =
+        protobuf_c_message_unpack(f->d, kp_arena_pbc(f->srv->req_arena), v.mv_size, v.mv_data);
+    if (!m)
+        return 0; /* not a reply of this type: left as it is */
+    const ProtobufCMessage *n = f->fix(f->arg, m);
+    if (!n)
+        return 0;
+    size_t len = protobuf_c_message_get_packed_size(n);
+    uint8_t *buf = kp_arena_alloc(f->srv->req_arena, KP_IDEM_HEAD + len);
+    if (!buf)
+        return KP_ENOMEM;
+    /* The hash stays: the same request sent again still gets the (now erased) first answer,
+     * and another request under the key still gets CONFLICT. An older value had none. */
+    buf[0] = KP_IDEM_TAG;
+    if (hash)
+        memcpy(buf + 1, hash, KP_IDEM_HASH);
+    else
+        memset(buf + 1, 0, KP_IDEM_HASH);
+    protobuf_c_message_pack(n, buf + KP_IDEM_HEAD);
+    *out = buf;
+    *out_len = KP_IDEM_HEAD + len;
+    return 0;
+}
+
+int
+kp_server_idem_rewrite(kp_server_t *self, MDB_txn *txn, const char *method,
+                       const ProtobufCMessageDescriptor *d,
+                       const ProtobufCMessage *(*fix)(void *arg, const ProtobufCMessage *reply),
+                       void *arg, unsigned *rewritten)
+{
+    s_idem_fix_t f = {self, d, fix, arg};
+    return kp_store_idem_rewrite(self->store, txn, method, strlen(method) + 1, s_idem_fix, &f,
+                                 rewritten);
+}
+
 bool
 kp_call_idem(kp_call_t *call, const void *key, size_t key_len)
 {

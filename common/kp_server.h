@@ -116,6 +116,15 @@ const char *kp_server_name(const kp_server_t *self);
  * turn; starts a turn time if none is set. */
 int64_t kp_server_turn_ms(kp_server_t *self);
 
+/* Rewrites the first replies stored by method (an erasure must not leave a person's data in
+ * them): fix(arg, reply) gets each reply decoded as d (in the request arena) and returns the
+ * reply to store instead, or NULL to leave it. Request hashes are kept. *rewritten (may be
+ * NULL) counts the replaced replies. Returns 0 or a KP code. A write (see kp_call_wtxn). */
+int kp_server_idem_rewrite(kp_server_t *self, MDB_txn *txn, const char *method,
+                           const ProtobufCMessageDescriptor *d,
+                           const ProtobufCMessage *(*fix)(void *arg, const ProtobufCMessage *reply),
+                           void *arg, unsigned *rewritten);
+
 /* Asks for the store to be compacted at the end of the current turn, after its commit and its
  * replies (kp_store_compact): an erasure or a retention run calls this so that the deleted
  * bytes leave the disk without an operator. Several requests in one turn compact once. */

@@ -577,3 +577,40 @@ kp_store_compact(kp_store_t *self, uint64_t *before, uint64_t *after)
         *after = stat(data, &st) == 0 ? (uint64_t)st.st_size : 0;
     return rc;
 }
+
+int
+kp_store_idem_rewrite(kp_store_t *self, MDB_txn *txn, const void *prefix, size_t prefix_len,
+                      int (*fn)(void *arg, const MDB_val *key, const MDB_val *val, void **out,
+                                size_t *out_len),
+                      void *arg, unsigned *rewritten)
+{
+    MDB_cursor *cur;
+    unsigned n = 0;
+    int rc = mdb_cursor_open(txn, self->builtin[DB_IDEM], &cur);
+    if (rc)
+        return s_mdb("idem_cursor", rc);
+    MDB_val k = {prefix_len, (void *)prefix}, v;
+    int frc = 0;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < prefix_len || memcmp(k.mv_data, prefix, prefix_len) != 0)
+            break;
+        void *out = NULL;
+        size_t out_len = 0;
+        frc = fn(arg, &k, &v, &out, &out_len);
+        if (frc)
+            break;
+        if (out) {
+            MDB_val nv = {out_len, out};
+            if ((rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT)) != 0)
+                break;
+            n++;
+        }
+    }
+    mdb_cursor_close(cur);
+    if (rewritten)
+        *rewritten = n;
+    if (frc)
+        return frc;
+    return (rc == 0 || rc == MDB_NOTFOUND) ? 0 : s_mdb("idem_rewrite", rc);
+}

@@ -133,6 +133,15 @@ int kp_store_idem_get(kp_store_t *self, MDB_txn *txn, const void *key, size_t ke
 int kp_store_idem_put(kp_store_t *self, MDB_txn *txn, const void *key, size_t key_len,
                       const void *val, size_t val_len);
 
+/* Calls fn for every idempotency record whose key starts with prefix; when fn sets *out, the
+ * value is replaced by *out_len bytes at *out (memory fn keeps valid until its next call).
+ * fn returns 0 or a KP code (stops). *rewritten (may be NULL) counts replaced values. For
+ * kp_server_idem_rewrite, which knows the layout of keys and values. */
+int kp_store_idem_rewrite(kp_store_t *self, MDB_txn *txn, const void *prefix, size_t prefix_len,
+                          int (*fn)(void *arg, const MDB_val *key, const MDB_val *val, void **out,
+                                    size_t *out_len),
+                          void *arg, unsigned *rewritten);
+
 /* The last applied seq of a source (0 if never). */
 int kp_store_offset_get(kp_store_t *self, MDB_txn *txn, const char *source, uint64_t *seq);
 int kp_store_offset_put(kp_store_t *self, MDB_txn *txn, const char *source, uint64_t seq);

@@ -98,7 +98,9 @@ brk_expert_register(kp_call_t *call, void *svc)
         kp_call_fail(call, C(INVALID), "field 'idempotency_key': required for register");
         return;
     }
-    if (!brk_check_expert_input(call, &tx, rq->expert) || kp_call_idem(call, key, klen))
+    /* The idempotency key first (STYLE, the service loop): a retry gets its first answer even
+     * when the request would no longer pass today's rules (a start now in the past). */
+    if (kp_call_idem(call, key, klen) || !brk_check_expert_input(call, &tx, rq->expert))
         return;
     brk_expert_t e = KUMPPANI__V1__EXPERT__INIT;
     int rc = kp_tx_next_id(&tx, "expert", &e.id);

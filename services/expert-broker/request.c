@@ -47,7 +47,9 @@ brk_request_file(kp_call_t *call, void *svc)
         kp_call_fail(call, C(INVALID), "field 'idempotency_key': required for file");
         return;
     }
-    if (!brk_check_request_input(call, &tx, body->request) || kp_call_idem(call, key, klen))
+    /* The idempotency key first (STYLE, the service loop): a retry gets its first answer even
+     * when the request would no longer pass today's rules (a start now in the past). */
+    if (kp_call_idem(call, key, klen) || !brk_check_request_input(call, &tx, body->request))
         return;
     brk_request_t rq = KUMPPANI__V1__BROKER_REQUEST__INIT;
     int rc = kp_tx_next_id(&tx, "request", &rq.id);

@@ -429,53 +429,27 @@ brk_token_check(kp_tx_t *tx, uint64_t request_id, const uint8_t hash[32], bool *
 
 /* ---- kp_server's idempotency records ------------------------------------------------------ */
 
-/* The records are "method NUL key" -> the first reply (kp_server.h). A retry with the same key
- * is answered from them, so they must not keep what an erasure took off the records: the
- * replies of method are decoded one by one, fix gives a replacement (or NULL: unchanged), and
- * a replacement is written back in place, under the same key. */
+/* A retry with the same key is answered from the first reply, so the replies must not keep
+ * what an erasure took off the records: kp_server_idem_rewrite (which alone knows their
+ * layout) hands each reply of method to fix, which gives a replacement or NULL. */
+typedef struct {
+    kp_tx_t *tx;
+    const ProtobufCMessage *(*fix)(void *arg, kp_tx_t *tx, const ProtobufCMessage *m);
+    void *arg;
+} s_idem_fix_t;
+
+static const ProtobufCMessage *
+s_idem_fix(void *arg, const ProtobufCMessage *reply)
+{
+    s_idem_fix_t *f = arg;
+    return f->fix(f->arg, f->tx, reply);
+}
+
 int
 brk_idem_rewrite(kp_tx_t *tx, const char *method, const ProtobufCMessageDescriptor *d,
                  const ProtobufCMessage *(*fix)(void *arg, kp_tx_t *tx, const ProtobufCMessage *m),
                  void *arg, unsigned *rewritten)
 {
-    *rewritten = 0;
-    MDB_txn *txn = kp_tx_wtxn(tx);
-    if (!txn)
-        return KP_ESTORE;
-    MDB_dbi dbi;
-    MDB_cursor *cur = NULL;
-    int rc = mdb_dbi_open(txn, "idem", 0, &dbi);
-    if (rc == 0)
-        rc = mdb_cursor_open(txn, dbi, &cur);
-    if (rc)
-        return kp_tx_err(tx, "idem_open", BRK_DB_N, rc);
-    size_t plen = strlen(method) + 1;
-    MDB_val k = {plen, (void *)method}, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < plen || memcmp(k.mv_data, method, plen) != 0)
-            break;
-        ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, v.mv_size, v.mv_data);
-        if (!m)
-            continue; /* not ours to judge: left as it is */
-        const ProtobufCMessage *n = fix(arg, tx, m);
-        if (n) {
-            size_t len = protobuf_c_message_get_packed_size(n);
-            uint8_t *buf = kp_arena_alloc(tx->arena, len ? len : 1);
-            if (!buf) {
-                protobuf_c_message_free_unpacked(m, NULL);
-                mdb_cursor_close(cur);
-                return KP_ENOMEM;
-            }
-            protobuf_c_message_pack(n, buf);
-            MDB_val nv = {len, buf};
-            rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT);
-            (*rewritten)++;
-        }
-        protobuf_c_message_free_unpacked(m, NULL);
-        if (rc)
-            break;
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : kp_tx_err(tx, "idem_rewrite", BRK_DB_N, rc);
+    s_idem_fix_t f = {tx, fix, arg};
+    return kp_server_idem_rewrite(tx->srv, kp_tx_wtxn(tx), method, d, s_idem_fix, &f, rewritten);
 }
