@@ -180,13 +180,15 @@ web_buf_add(web_buf_t *b, const char *s, size_t n)
         return;
     size_t max = b->max ? b->max : (8u << 20);
     if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        if (cap > max) {
+        if (b->n + n + 1 > max) {
             b->full = true;
             return;
         }
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->n + n + 1)
+            cap *= 2;
+        if (cap > max)
+            cap = max;
         b->p = kp_xrealloc(b->p, cap);
         b->cap = cap;
     }
