@@ -13,6 +13,8 @@ import subprocess
 import time
 import urllib.parse
 
+DAY = 86400
+
 from kp_harness import BIN, OK, Proc, Suite, V, body, check, free_port, wait_healthy  # noqa: F401
 
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -127,3 +129,17 @@ def signup_fields(page_html, **kw):
 def personal_link(html):
     m = re.search(r'href="https?://[^"/]+(/s/[A-Za-z0-9_-]+)"', html)
     return m.group(1) if m else None
+
+
+def create_event(admin, title, capacity=0, online="", start_in=7 * DAY, **kw):
+    now = int(time.time())
+    r = admin.call("events.event.create", V.CreateEventRequest(
+        kind=kw.pop("kind", V.KIND_PARTNERSHIP_TABLE), title=title,
+        municipality_code=kw.pop("municipality_code", "743"), start_unix=now + start_in,
+        end_unix=now + start_in + 7200, capacity=capacity, place="Seinäjoen kaupungintalo",
+        language="fi", online_url=online, **kw), key="ev-%s-%f" % (title, time.time()))
+    assert r is not None and r.status.code == OK, r
+    eid = body(r, V.EventReply).event.id
+    r = admin.call("events.event.publish", V.EventRef(event_id=eid))
+    assert r.status.code == OK, r
+    return eid
