@@ -38,6 +38,8 @@
     "frame-ancestors 'none'; base-uri 'none'"
 #define FIELDS_MAX 32
 
+static bool s_path_ok(const char *p);
+
 /* ---- the loop ---------------------------------------------------------------------------- */
 
 static void s_on_timer(uv_timer_t *t);
@@ -142,7 +144,8 @@ web_root(web_req_t *r, const char *title_key)
         web_tv_t *it = web_tv_item(r->arena, langs);
         web_tv_str(r->arena, it, "code", web_lang_codes[l]);
         web_tv_str(r->arena, it, "name", web_tv_get(svc->texts[l], "lang_name"));
-        web_tv_strf(r->arena, it, "href", "%s?lang=%s", r->path, web_lang_codes[l]);
+        web_tv_strf(r->arena, it, "href", "%s?lang=%s", s_path_ok(r->path) ? r->path : "/",
+                    web_lang_codes[l]);
         web_tv_bool(r->arena, it, "current", l == r->lang);
     }
     char tok[WEB_TOKEN_MAX];
@@ -232,8 +235,8 @@ s_unescape(char *s)
             *o++ = ' ';
         else if (*s == '%') {
             int h = s_hex(s[1]), l = h < 0 ? -1 : s_hex(s[2]);
-            if (l < 0)
-                return false;
+            if (l < 0 || (h | l) == 0)
+                return false; /* broken, or an encoded NUL */
             *o++ = (char)(h << 4 | l);
             s += 2;
         } else
@@ -266,9 +269,8 @@ s_parse_form(web_req_t *r)
         char *v = eq ? eq + 1 : p + strlen(p);
         if (eq)
             *eq = 0;
-        size_t vl = strlen(v);
         if (!s_unescape(p) || !s_unescape(v) || r->fields_n == FIELDS_MAX ||
-            strlen(v) > vl /* cannot grow */ || kp_text_check(p, strlen(p), false) != KP_TEXT_OK ||
+            kp_text_check(p, strlen(p), false) != KP_TEXT_OK ||
             kp_text_check(v, strlen(v), true) != KP_TEXT_OK) {
             r->form_bad = true;
             return;

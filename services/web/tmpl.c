@@ -18,6 +18,7 @@ enum { TV_STR, TV_OBJ, TV_LIST };
 
 struct web_tv {
     const char *key;
+    size_t key_len;
     int type;
     const char *s;
     web_tv_t *first, *last; /* children of an object or a list */
@@ -36,14 +37,23 @@ s_node(kp_arena_t *a, int type, const char *key)
         return NULL;
     memset(v, 0, sizeof *v);
     v->type = type;
-    if (key && !(v->key = kp_arena_memdup(a, key, strlen(key))))
+    if (key && !(v->key = kp_arena_memdup(a, key, v->key_len = strlen(key))))
         return NULL;
     return v;
 }
 
+/* Lists keep their order (append); an object's newest child comes first (prepend), so that a
+ * lookup stops at the first match and a key set again wins. */
 static void
 s_append(web_tv_t *parent, web_tv_t *v)
 {
+    if (parent->type == TV_OBJ) {
+        v->next = parent->first;
+        parent->first = v;
+        if (!parent->last)
+            parent->last = v;
+        return;
+    }
     if (parent->last)
         parent->last->next = v;
     else
@@ -56,11 +66,10 @@ s_child(const web_tv_t *obj, const char *key, size_t key_len)
 {
     if (!obj || obj->type != TV_OBJ)
         return NULL;
-    web_tv_t *found = NULL;
-    for (web_tv_t *c = obj->first; c; c = c->next) /* the last set wins */
-        if (c->key && strlen(c->key) == key_len && memcmp(c->key, key, key_len) == 0)
-            found = c;
-    return found;
+    for (web_tv_t *c = obj->first; c; c = c->next)
+        if (c->key_len == key_len && memcmp(c->key, key, key_len) == 0)
+            return c;
+    return NULL;
 }
 
 web_tv_t *
