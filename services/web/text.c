@@ -137,6 +137,8 @@ web_texts_load(web_svc_t *svc, char *why, size_t why_len)
             return -1;
     for (int l = 1; l < WEB_LANG_N; l++)
         s_fallback(svc, l, svc->templates_dir);
+    for (int l = 0; l < WEB_LANG_N; l++)
+        web_tv_index(svc->text_arena, svc->texts[l]);
     if (kp_arena_refusals(svc->text_arena)) {
         snprintf(why, why_len, "text files larger than 4 MiB");
         return -1;

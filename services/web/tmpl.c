@@ -23,6 +23,9 @@ struct web_tv {
     const char *s;
     web_tv_t *first, *last; /* children of an object or a list */
     web_tv_t *next;
+    web_tv_t **idx; /* web_tv_index: buckets of the children by key (NULL: none) */
+    size_t idx_n;   /* a power of two */
+    web_tv_t *hnext;
 };
 
 #define MAX_DEPTH 16
@@ -61,11 +64,26 @@ s_append(web_tv_t *parent, web_tv_t *v)
     parent->last = v;
 }
 
+static size_t
+s_hash(const char *key, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)key[i]) * 16777619u;
+    return h;
+}
+
 static web_tv_t *
 s_child(const web_tv_t *obj, const char *key, size_t key_len)
 {
     if (!obj || obj->type != TV_OBJ)
         return NULL;
+    if (obj->idx) {
+        for (web_tv_t *c = obj->idx[s_hash(key, key_len) & (obj->idx_n - 1)]; c; c = c->hnext)
+            if (c->key_len == key_len && memcmp(c->key, key, key_len) == 0)
+                return c;
+        return NULL;
+    }
     for (web_tv_t *c = obj->first; c; c = c->next)
         if (c->key_len == key_len && memcmp(c->key, key, key_len) == 0)
             return c;
@@ -143,6 +161,31 @@ web_tv_item(kp_arena_t *a, web_tv_t *list)
     return v;
 }
 
+int
+web_tv_index(kp_arena_t *a, web_tv_t *obj)
+{
+    size_t n = 0, cap = 16;
+    for (web_tv_t *c = obj->first; c; c = c->next)
+        n++;
+    while (cap < 2 * n)
+        cap *= 2;
+    web_tv_t **idx = kp_arena_alloc(a, cap * sizeof *idx);
+    if (!idx)
+        return -1;
+    memset(idx, 0, cap * sizeof *idx);
+    for (web_tv_t *c = obj->first; c; c = c->next) {
+        if (!c->key ||
+            s_child(&(web_tv_t){.type = TV_OBJ, .idx = idx, .idx_n = cap}, c->key, c->key_len))
+            continue; /* the newest of a key is first and stays */
+        web_tv_t **b = &idx[s_hash(c->key, c->key_len) & (cap - 1)];
+        c->hnext = *b;
+        *b = c;
+    }
+    obj->idx = idx;
+    obj->idx_n = cap;
+    return 0;
+}
+
 void
 web_tv_attach(kp_arena_t *a, web_tv_t *obj, const char *key, const web_tv_t *child)
 {
@@ -153,6 +196,8 @@ web_tv_attach(kp_arena_t *a, web_tv_t *obj, const char *key, const web_tv_t *chi
         return;
     v->first = child->first;
     v->last = child->last;
+    v->idx = child->idx;
+    v->idx_n = child->idx_n;
     s_append(obj, v);
 }
 

@@ -51,6 +51,10 @@ web_tv_t *web_tv_item(kp_arena_t *a, web_tv_t *list);
 /* Makes key refer to an existing object (borrowed: it must outlive every render). */
 void web_tv_attach(kp_arena_t *a, web_tv_t *obj, const char *key, const web_tv_t *child);
 
+/* Indexes obj's children by key for constant-time lookups (a large, finished object such as a
+ * language's texts; keys set later are not indexed). Returns 0, or -1 when the arena is full. */
+int web_tv_index(kp_arena_t *a, web_tv_t *obj);
+
 /* The string under a dotted name in obj, or NULL. */
 const char *web_tv_get(const web_tv_t *obj, const char *name);
 

@@ -89,6 +89,21 @@ test_partials_and_attach(void **state)
     web_tv_attach(A, root, "t", texts);
     assert_string_equal(s_render(set, "{{>head}}!", root), "<h>Hei &amp; tervetuloa</h>!");
     assert_string_equal(web_tv_get(root, "t.hi"), "Hei & tervetuloa");
+    /* An indexed object answers the same, the newest value of a key winning. */
+    web_tv_t *big = web_tv_new(A);
+    for (int i = 0; i < 300; i++)
+        web_tv_strf(A, big, "k", "%d", i);
+    for (int i = 0; i < 300; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "key_%d", i);
+        web_tv_strf(A, big, k, "v%d", i);
+    }
+    assert_int_equal(web_tv_index(A, big), 0);
+    web_tv_attach(A, root, "big", big);
+    assert_string_equal(web_tv_get(big, "k"), "299");
+    assert_string_equal(web_tv_get(root, "big.key_123"), "v123");
+    assert_null(web_tv_get(big, "key_300"));
+    assert_string_equal(s_render(set, "{{big.key_7}}{{big.k}}", root), "v7299");
     /* A template including itself stops at the bound instead of recursing forever. */
     assert_int_equal(web_tmpl_add(set, "loop", "{{>loop}}", 9, why, sizeof why), 0);
     web_buf_t b = {0};
