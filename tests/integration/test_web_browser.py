@@ -9,8 +9,8 @@ import os
 import shutil
 import subprocess
 
-from kp_harness import BIN, check, done
-from kp_web import SRC, Session, WebSuite, create_event, wait_page
+from kp_harness import BIN, check, done, set_clock
+from kp_web import SRC, Session, WebSuite, create_event, personal_link, signup_fields, wait_page
 
 WEBDIR = os.path.join(SRC, "tests", "web")
 OUT = os.path.join(os.path.dirname(BIN), "web-browser")
@@ -38,6 +38,19 @@ if node and os.path.exists("/usr/bin/chromium"):
         text = p.stdout.decode("utf-8", "replace")
         print(text)
         check(p.returncode == 0, "the browser flow, axe on every page and the screenshots passed")
+        # The expired-link page: a sign-up, then the web's clock past the link's expiry.
+        b = Session(s.base)
+        r = b.post("/events/%d/signup" % eid, signup_fields(b.get("/events/%d/signup" % eid).text,
+                                                            email="expired@example.fi"))
+        link = personal_link(r.text)
+        set_clock(s.client(s.web_api, "admin", server="web"), 60 * 86400 * 1000)
+        p = subprocess.run([node, os.path.join(WEBDIR, "flow.mjs"), s.base, OUT, "--page",
+                            "link-expired", link], cwd=WEBDIR, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=120)
+        text = p.stdout.decode("utf-8", "replace")
+        print(text)
+        check(p.returncode == 0 and "status: 410" in text,
+              "the expired-link page (410): screenshot and axe passed")
         shots = [x for x in os.listdir(OUT) if x.endswith(".png")] if os.path.isdir(OUT) else []
         check(len(shots) >= 12, "a screenshot of every page (%d) under %s" % (len(shots), OUT))
     finally:

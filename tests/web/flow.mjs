@@ -1,6 +1,8 @@
 // Browser test of kumppani-web (issue 13), run by tests/integration/test_web_browser.py:
 //
 //   node tests/web/flow.mjs <base-url> <outdir> <event-id>
+//   node tests/web/flow.mjs <base-url> <outdir> --page <name> <path>   (one page: screenshot
+//                                                                      and axe only)
 //
 // In Debian's headless Chromium (playwright-core, a fresh user-data-dir):
 //  1. the whole flow with the keyboard alone and JavaScript off in the page: calendar ->
@@ -18,7 +20,8 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const [base, outdir, eventId] = process.argv.slice(2);
+const [base, outdir, eventId, onePath] = process.argv.slice(2).filter((a) => a !== '--page');
+const onePage = process.argv.includes('--page');
 if (!base || !outdir || !eventId) {
   console.error('usage: node flow.mjs <base-url> <outdir> <event-id>');
   process.exit(2);
@@ -75,6 +78,22 @@ const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-backgrou
   '--disable-component-update', '--disable-sync', '--no-first-run'];
 let ctx;
 try {
+  if (onePage) {
+    // eventId is the page's name here, onePath its path.
+    ctx = await chromium.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium', headless: true, args, locale: 'fi-FI',
+      bypassCSP: true, viewport: { width: 1024, height: 768 },
+    });
+    const p = ctx.pages()[0] || await ctx.newPage();
+    const resp = await p.goto(base + onePath);
+    console.log(`status: ${resp.status()}`);
+    await shot(p, eventId);
+    await axe(p, eventId);
+    await ctx.close();
+    ctx = null;
+    console.log(JSON.stringify({ failures: failures.length, screenshots: shots, axe: axeResults }));
+    process.exit(failures.length ? 1 : 0);
+  }
   // ---- 1. the keyboard-only flow, with JavaScript off in the page -------------------------
   ctx = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium', headless: true, args, locale: 'fi-FI',
