@@ -634,6 +634,8 @@ web_http_stop(web_svc_t *svc)
         svc->handles_open = false;
     }
     if (svc->mhd) {
+        /* One last run sends the answers of the connections just resumed. */
+        MHD_run(svc->mhd);
         MHD_stop_daemon(svc->mhd);
         svc->mhd = NULL;
     }

@@ -314,8 +314,27 @@ def main():
               "(%.1f s)" % waited)
         check(b.get("/").status == 200, "the server still answers after all of that")
 
+        # ---- a stop while a sign-up waits for the bus ------------------------------------------
+        s.procs[0].stop()  # the events service is gone: the form's bus call waits
+        held = {}
+
+        def hold():
+            try:
+                held["r"] = b.post("/events/%d/signup" % eid, signup_fields(
+                    b.get("/events/%d/signup" % eid).text, email="held@example.fi"), timeout=20)
+            except OSError as e:
+                held["e"] = e
+
+        t = threading.Thread(target=hold)
+        t.start()
+        time.sleep(1.0)
+        rc = s.procs[-1].stop()
+        t.join(20)
+        check(rc == 0, "the web stops cleanly (exit 0) with a request suspended on the bus")
+        check("r" in held and held["r"].status == 503 and "uudelleen" in held["r"].text,
+              "the suspended sign-up is answered 503 with a retry text on the way out")
+
         # ---- the log and the store -------------------------------------------------------------
-        s.procs[-1].stop()
         log = s.procs[-1].logtext()
         check(token not in log and link2.split("/s/")[1] not in log, "no personal link on the log")
         check("127.0.0.1:%d" % s.web_port in log or True, "(listen address logged)")
