@@ -561,14 +561,17 @@ s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+/* MHD's own messages, logged by their format only: their arguments may name a client's
+ * address, which is personal data. */
 static void
 s_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
+    (void)ap;
     char buf[256];
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    snprintf(buf, sizeof buf, "%s", fmt);
     for (char *p = buf; *p; p++)
-        if (*p == '\n' || *p == '"')
+        if (*p == '\n' || *p == '"' || *p == '\\')
             *p = ' ';
     kp_log_debug("http.mhd", "what=\"%s\"", buf);
 }

@@ -31,7 +31,7 @@ fs.mkdirSync(outdir, { recursive: true });
 const failures = [];
 const shots = [];
 const axeResults = [];
-let shotN = 0;
+let shotN = fs.readdirSync(outdir).filter((f) => f.endsWith('.png')).length;
 
 function check(cond, what) {
   console.log((cond ? 'ok: ' : 'FAIL: ') + what);
