@@ -1,7 +1,8 @@
 /*  web/web.h: the private header of kumppani-web, the public web pages of the suite.
  *
  *  Anatomy:
- *    main.c     settings and wiring (kp_boot_main)
+ *    main.c     the settings table and wiring (kp_boot_main)
+ *    boot.c     the configure / start / fini hooks: settings, templates, keys, start and stop
  *    api.c      the HTTP route table and the sign-up form's field rules
  *    http.c     libmicrohttpd inside the service's libuv loop: limits, security headers,
  *               the per-address rate limit, forms, cookies, suspend/resume around bus calls
