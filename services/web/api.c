@@ -1,0 +1,78 @@
+/*  web/api.c: the HTTP route table and the sign-up form's field rules.
+ *
+ *  Routes match the decoded path exactly, or as prefix + one argument (no '/') + suffix.
+ *  HEAD is answered as GET (MHD sends no body). Every POST route checks its CSRF token first.
+ *
+ *  The form rules mirror the events service's own (events/signup.c) so that a person gets
+ *  each problem beside its field, in their language, before anything goes on the bus; the
+ *  events service still checks everything again. */
+#include "kp_text.h"
+#include "web.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const web_route_t web_routes[] = {
+    {"calendar", "GET", "/", NULL, web_pg_calendar},
+    {"calendar-ics", "GET", "/calendar.ics", NULL, web_pg_calendar_ics},
+    {"event-ics", "GET", "/events/", ".ics", web_pg_event_ics},
+    {"signup-form", "GET", "/events/", "/signup", web_pg_signup_form},
+    {"signup-submit", "POST", "/events/", "/signup", web_pg_signup_submit},
+    {"event", "GET", "/events/", "", web_pg_event},
+    {"personal-cancel", "POST", "/s/", "/cancel", web_pg_personal_cancel},
+    {"personal", "GET", "/s/", "", web_pg_personal},
+    {"accessibility", "GET", "/accessibility", NULL, web_pg_accessibility},
+    {"feedback", "POST", "/accessibility/feedback", NULL, web_pg_feedback},
+    {"privacy", "GET", "/privacy", NULL, web_pg_privacy},
+    {"static", "GET", "/static/", "", web_pg_static},
+};
+const unsigned web_routes_n = sizeof web_routes / sizeof web_routes[0];
+
+static void
+s_err(web_ferr_t *errs, unsigned *n, const char *field, const char *msg)
+{
+    if (*n < WEB_FERR_MAX)
+        errs[(*n)++] = (web_ferr_t){field, msg};
+}
+
+static const char *
+s_val(web_req_t *r, const char *name)
+{
+    const char *v = web_field(r, name);
+    return v ? v : "";
+}
+
+unsigned
+web_signup_rules(web_req_t *r, web_ferr_t *errs)
+{
+    unsigned n = 0;
+    const char *name = s_val(r, "name"), *email = s_val(r, "email"), *phone = s_val(r, "phone");
+    if (!*name)
+        s_err(errs, &n, "name", "err_name_required");
+    else if (kp_text_chars(name) > 200 || strchr(name, '\n'))
+        s_err(errs, &n, "name", "err_name_long");
+    if (!*email && !*phone)
+        s_err(errs, &n, "email", "err_contact_required");
+    if (*email && !kp_text_email_valid(email))
+        s_err(errs, &n, "email", "err_email");
+    if (*phone && !kp_text_phone_valid(phone))
+        s_err(errs, &n, "phone", "err_phone");
+    const char *org = s_val(r, "organisation");
+    if (kp_text_chars(org) > 200 || strchr(org, '\n'))
+        s_err(errs, &n, "organisation", "err_organisation_long");
+    const char *role = s_val(r, "role");
+    if (strlen(role) != 1 || role[0] < '1' || role[0] > '6')
+        s_err(errs, &n, "role", "err_role");
+    const char *comp = s_val(r, "companions");
+    if (*comp && (strspn(comp, "0123456789") != strlen(comp) || strlen(comp) > 2 ||
+                  strtoul(comp, NULL, 10) > 20))
+        s_err(errs, &n, "companions", "err_companions");
+    const char *acc = s_val(r, "accessibility_text"), *diet = s_val(r, "dietary_text");
+    if (kp_text_chars(acc) > 500)
+        s_err(errs, &n, "accessibility_text", "err_text_long");
+    if (kp_text_chars(diet) > 500)
+        s_err(errs, &n, "dietary_text", "err_text_long");
+    if ((*acc || *diet) && strcmp(s_val(r, "consent_needs"), "yes") != 0)
+        s_err(errs, &n, "consent_needs", "err_consent_needs");
+    return n;
+}

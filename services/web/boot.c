@@ -1,0 +1,197 @@
+/*  web/boot.c: the web's settings, start and stop (the hooks of its kp_service_def_t).
+ *
+ *  configure reads the settings, the templates, the texts and the style sheet (a template
+ *  error stops the start, naming the file and line), and the keys: with keys-dir, the
+ *  publisher key pair <publisher-key>.key (its public key must be on the events service's
+ *  allow-list with role publisher), the events service's public key, and the personal-link
+ *  secret <link-key>.secret (made on first start, 0600, kept so links stay valid across
+ *  restarts). The web's own key <key-name> (role service on the events allow-list) follows
+ *  the log and fetches iCalendar text. Without keys-dir (development) the link secret is
+ *  random per process. The CSRF secret is always random per process.
+ *
+ *  start opens the two bus sockets, follows the events log and starts the HTTP server; the
+ *  server part's stop closes them in order: the buses first (their waiting calls answer and
+ *  resume their connections), then the HTTP server. */
+#include "kp_err.h"
+#include "kp_log.h"
+#include "web.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int
+s_uint(const kp_config_item_t *items, const char *name, unsigned *out, uint64_t max)
+{
+    uint64_t v;
+    if (kp_config_uint(items, name, &v))
+        return KP_ECONFIG;
+    if (v > max) {
+        fprintf(stderr, "kumppani-web: %s: at most %llu\n", name, (unsigned long long)max);
+        return KP_ECONFIG;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int
+s_read_css(web_svc_t *svc)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/static/site.css", svc->templates_dir);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    web_buf_t b = {.max = 1u << 20};
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        web_buf_add(&b, chunk, n);
+    fclose(f);
+    svc->css = b.p;
+    svc->css_len = b.n;
+    return b.full ? -1 : 0;
+}
+
+int
+web_configure(void *arg, const kp_config_item_t *items)
+{
+    web_svc_t *svc = arg;
+    unsigned body_max, rate, burst;
+    if (s_uint(items, "max-connections", &svc->max_conns, 100000) ||
+        s_uint(items, "per-ip-connections", &svc->per_ip, 100000) ||
+        s_uint(items, "timeout-s", &svc->timeout_s, 3600) ||
+        s_uint(items, "body-max", &body_max, 1u << 20) ||
+        s_uint(items, "rate-per-s", &rate, 1000000) ||
+        s_uint(items, "rate-burst", &burst, 1000000) ||
+        s_uint(items, "link-days", &svc->link_days, 3650) ||
+        s_uint(items, "bus-timeout-ms", &svc->bus_timeout_ms, 600000))
+        return KP_ECONFIG;
+    svc->body_max = body_max;
+    svc->rate_per_s = rate;
+    svc->rate_burst = burst ? burst : 1;
+    svc->listen = kp_config_get(items, "http");
+    const char *base = kp_config_get(items, "base-url");
+    static char base_buf[300];
+    if (!base || !*base) {
+        snprintf(base_buf, sizeof base_buf, "http://%s", svc->listen);
+        base = base_buf;
+    }
+    svc->base_url = base;
+    svc->templates_dir = kp_config_get(items, "templates");
+    svc->trusted_proxy = kp_config_get(items, "trusted-proxy");
+    const char *sc = kp_config_get(items, "secure-cookies");
+    svc->secure_cookies = sc && strcmp(sc, "on") == 0;
+    svc->events_api = kp_config_get(items, "events-api");
+    if (!svc->events_api || !*svc->events_api || !kp_config_get(items, "events-pub")) {
+        fprintf(stderr, "kumppani-web: events-api and events-pub are required\n");
+        return KP_ECONFIG;
+    }
+    static char fb[4096];
+    const char *fdir = kp_config_get(items, "feedback-dir");
+    if (!fdir || !*fdir) {
+        snprintf(fb, sizeof fb, "%s/feedback", kp_config_get(items, "data-dir"));
+        fdir = fb;
+    }
+    svc->feedback_dir = fdir;
+
+    char why[512];
+    svc->tmpl = web_tmpl_set_new();
+    svc->text_arena = kp_arena_new(4u << 20);
+    if (web_tmpl_load_dir(svc->tmpl, svc->templates_dir, why, sizeof why) ||
+        web_texts_load(svc, why, sizeof why)) {
+        fprintf(stderr, "kumppani-web: templates: %s\n", why);
+        return KP_ECONFIG;
+    }
+    static const char *const pages[] = {"calendar",      "event",    "signup",
+                                        "confirm",       "personal", "link",
+                                        "accessibility", "privacy",  "error"};
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
+        if (!web_tmpl_has(svc->tmpl, pages[i])) {
+            fprintf(stderr, "kumppani-web: templates: %s.html is missing\n", pages[i]);
+            return KP_ECONFIG;
+        }
+    if (s_read_css(svc)) {
+        fprintf(stderr, "kumppani-web: templates: static/site.css unreadable\n");
+        return KP_ECONFIG;
+    }
+    randombytes_buf(svc->csrf_key, sizeof svc->csrf_key);
+
+    const char *dir = kp_config_get(items, "keys-dir");
+    if (dir && *dir) {
+        int rc = kp_keypair_load(&svc->pub_keys, dir, kp_config_get(items, "publisher-key"));
+        if (rc) {
+            fprintf(stderr, "kumppani-web: cannot read the publisher key %s/%s.key\n", dir,
+                    kp_config_get(items, "publisher-key"));
+            return KP_ECONFIG;
+        }
+        if (kp_boot_peer_key(items, "events-key", svc->events_pub))
+            return KP_ECONFIG;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.secret", dir, kp_config_get(items, "link-key"));
+        if ((rc = web_key_file(path, true, svc->link_key)) != 0) {
+            fprintf(stderr, "kumppani-web: cannot read or make the link secret %s (%d)\n", path,
+                    rc);
+            return KP_ECONFIG;
+        }
+        svc->have_keys = true;
+    } else {
+        randombytes_buf(svc->link_key, sizeof svc->link_key);
+        kp_log_warn("link.key", "what=\"no keys-dir: personal links last only until restart\"");
+    }
+    if (mkdir(kp_config_get(items, "data-dir"), 0700) != 0 && errno != EEXIST)
+        return KP_ECONFIG;
+    if (mkdir(svc->feedback_dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "kumppani-web: cannot make feedback-dir\n");
+        return KP_ECONFIG;
+    }
+    svc->consume_arena = kp_arena_new(8u << 20);
+    return 0;
+}
+
+static void
+s_stop(void *arg)
+{
+    web_svc_t *svc = arg;
+    web_bus_destroy(&svc->bus_read);
+    web_bus_destroy(&svc->bus_pub);
+    web_http_stop(svc);
+}
+
+int
+web_start(void *arg, kp_server_t *srv, const kp_boot_t *boot, const kp_config_item_t *items)
+{
+    web_svc_t *svc = arg;
+    svc->srv = srv;
+    uv_loop_t *loop = kp_server_loop(srv);
+    const char *spub = svc->have_keys ? svc->events_pub : NULL;
+    int rc = web_bus_new(&svc->bus_read, loop, kp_server_zctx(srv), svc->events_api,
+                         boot->have_keys ? &boot->keys : NULL, spub, svc->bus_timeout_ms);
+    if (rc == 0)
+        rc = web_bus_new(&svc->bus_pub, loop, kp_server_zctx(srv), svc->events_api,
+                         svc->have_keys ? &svc->pub_keys : NULL, spub, svc->bus_timeout_ms);
+    if (rc)
+        return rc;
+    kp_server_part_t part = {.stop = s_stop, .arg = svc};
+    if ((rc = kp_server_add_part(srv, &part)))
+        return rc;
+    bool following = false;
+    if ((rc = kp_boot_follow(boot, items, srv, "events", web_consume_apply, svc, &following)))
+        return rc;
+    return web_http_start(svc);
+}
+
+void
+web_fini(void *arg)
+{
+    web_svc_t *svc = arg;
+    web_tmpl_set_destroy(&svc->tmpl);
+    kp_arena_destroy(&svc->text_arena);
+    kp_arena_destroy(&svc->consume_arena);
+    free(svc->css);
+    svc->css = NULL;
+    sodium_memzero(svc->link_key, sizeof svc->link_key);
+    sodium_memzero(&svc->pub_keys, sizeof svc->pub_keys);
+}

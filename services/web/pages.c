@@ -1,0 +1,358 @@
+/*  web/pages.c: the public pages: the calendar (filters and their iCalendar URLs), an event,
+ *  the iCalendar downloads, the accessibility statement with its feedback form, the privacy
+ *  notice and the style sheet.
+ *
+ *  Pages read the read model (store.c) in the server's turn and render templates; only the
+ *  iCalendar downloads go over the bus (the events service makes iCalendar text), with the
+ *  connection suspended meanwhile. Drafts are never in the read model, so no page, and no
+ *  iCalendar request, can reveal one. */
+#include "kp_err.h"
+#include "kp_log.h"
+#include "kp_text.h"
+#include "kp_time.h"
+#include "web.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ES(x) KUMPPANI__V1__EVENT_STATE__EVENT_STATE_##x
+#define CAL_MAX 200
+
+uint64_t
+web_parse_id(const char *s)
+{
+    if (!s || !*s || strlen(s) > 19 || strspn(s, "0123456789") != strlen(s) || s[0] == '0')
+        return 0;
+    return strtoull(s, NULL, 10);
+}
+
+void
+web_event_values(web_req_t *r, web_tv_t *o, const web_event_t *ev)
+{
+    kp_arena_t *a = r->arena;
+    char buf[128], key[32];
+    web_tv_strf(a, o, "id", "%llu", (unsigned long long)ev->id);
+    web_tv_strf(a, o, "href", "/events/%llu", (unsigned long long)ev->id);
+    web_tv_strf(a, o, "ics_href", "/events/%llu.ics", (unsigned long long)ev->id);
+    web_tv_strf(a, o, "signup_href", "/events/%llu/signup", (unsigned long long)ev->id);
+    web_tv_str(a, o, "title", ev->title);
+    snprintf(key, sizeof key, "kind_%d", (int)ev->kind);
+    web_tv_str(a, o, "kind", web_text(r, key));
+    web_time_text(r, ev->start_unix, buf, sizeof buf);
+    web_tv_str(a, o, "start", buf);
+    web_time_text(r, ev->end_unix, buf, sizeof buf);
+    web_tv_str(a, o, "end", buf);
+    kp_time_iso(ev->start_unix, buf, sizeof buf);
+    web_tv_str(a, o, "start_iso", buf);
+    web_tv_str(a, o, "place", ev->place);
+    web_tv_str(a, o, "municipality", ev->municipality_code);
+    web_tv_str(a, o, "theme", ev->theme);
+    web_tv_str(a, o, "description", ev->description_text);
+    snprintf(key, sizeof key, "lang_%s", ev->language[0] ? ev->language : "fi");
+    web_tv_str(a, o, "language", web_text(r, key));
+    web_tv_bool(a, o, "online", ev->online_url[0] != 0);
+    bool cancelled = ev->state == ES(CANCELLED), held = ev->state == ES(HELD);
+    web_tv_bool(a, o, "cancelled", cancelled);
+    web_tv_bool(a, o, "held", held);
+    web_tv_bool(a, o, "rescheduled", ev->state == ES(RESCHEDULED));
+    web_tv_str(a, o, "cancel_reason", ev->cancel_reason_text);
+    int64_t now = kp_now_ms() / 1000;
+    int64_t deadline = ev->signup_deadline_unix ? ev->signup_deadline_unix : ev->start_unix;
+    bool open = (ev->state == ES(PUBLISHED) || ev->state == ES(RESCHEDULED)) && now < deadline;
+    web_tv_bool(a, o, "open", open);
+    web_tv_bool(a, o, "closed", !open && !cancelled);
+    web_time_text(r, deadline, buf, sizeof buf);
+    web_tv_str(a, o, "deadline", buf);
+    if (ev->capacity == 0) {
+        web_tv_bool(a, o, "unlimited", true);
+    } else {
+        uint32_t taken = ev->confirmed_n + ev->offered_n;
+        uint32_t free_n = taken >= ev->capacity ? 0 : ev->capacity - taken;
+        web_tv_strf(a, o, "capacity", "%u", ev->capacity);
+        web_tv_strf(a, o, "free", "%u", free_n);
+        web_tv_bool(a, o, "full", free_n == 0);
+        web_tv_bool(a, o, "has_free", free_n > 0);
+    }
+    web_tv_strf(a, o, "waitlisted", "%u", ev->waitlisted_n);
+}
+
+/* ---- the calendar ------------------------------------------------------------------------ */
+
+typedef struct {
+    web_req_t *r;
+    web_tv_t *list, *munis;
+    const char *muni;
+    int kind;
+    int64_t now;
+    unsigned n, munis_n;
+    char seen[64][8];
+} cal_t;
+
+static int
+s_cal_one(void *arg, web_event_t *ev)
+{
+    cal_t *c = arg;
+    if (ev->end_unix <= c->now || ev->state == ES(HELD))
+        return 0;
+    bool seen = false;
+    for (unsigned i = 0; i < c->munis_n; i++)
+        seen |= strcmp(c->seen[i], ev->municipality_code) == 0;
+    if (!seen && c->munis_n < 64 && strlen(ev->municipality_code) < 8) {
+        snprintf(c->seen[c->munis_n++], 8, "%s", ev->municipality_code);
+        web_tv_t *m = web_tv_item(c->r->arena, c->munis);
+        web_tv_str(c->r->arena, m, "code", ev->municipality_code);
+        web_tv_bool(c->r->arena, m, "selected",
+                    c->muni && strcmp(c->muni, ev->municipality_code) == 0);
+    }
+    if ((c->muni && strcmp(c->muni, ev->municipality_code) != 0) ||
+        (c->kind && (int)ev->kind != c->kind))
+        return 0;
+    if (c->n++ >= CAL_MAX)
+        return 0;
+    web_event_values(c->r, web_tv_item(c->r->arena, c->list), ev);
+    return 0;
+}
+
+static bool
+s_muni_ok(const char *m)
+{
+    return m && strlen(m) == 3 && strspn(m, "0123456789") == 3;
+}
+
+void
+web_pg_calendar(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    web_tv_t *root = web_root(r, "cal_title");
+    const char *muni = web_query(r, "municipality"), *kind = web_query(r, "kind");
+    cal_t c = {.r = r};
+    c.muni = s_muni_ok(muni) ? muni : NULL;
+    c.kind = kind && strlen(kind) == 1 && kind[0] >= '1' && kind[0] <= '9' ? kind[0] - '0' : 0;
+    c.now = kp_now_ms() / 1000;
+    c.list = web_tv_list(r->arena, root, "events");
+    c.munis = web_tv_list(r->arena, root, "municipalities");
+    kp_tx_t tx;
+    int rc = web_tx(r, &tx);
+    if (!rc)
+        rc = web_store_events_from(&tx, c.now - 31 * 86400, s_cal_one, &c);
+    if (rc < 0) {
+        web_error(r, 503, "err_unavailable");
+        return;
+    }
+    web_tv_t *kinds = web_tv_list(r->arena, root, "kinds");
+    for (int k = 1; k <= 9; k++) {
+        char key[16];
+        snprintf(key, sizeof key, "kind_%d", k);
+        web_tv_t *it = web_tv_item(r->arena, kinds);
+        web_tv_strf(r->arena, it, "value", "%d", k);
+        web_tv_str(r->arena, it, "name", web_text(r, key));
+        web_tv_bool(r->arena, it, "selected", k == c.kind);
+    }
+    char q[64] = "";
+    if (c.muni && c.kind)
+        snprintf(q, sizeof q, "?municipality=%s&kind=%d", c.muni, c.kind);
+    else if (c.muni)
+        snprintf(q, sizeof q, "?municipality=%s", c.muni);
+    else if (c.kind)
+        snprintf(q, sizeof q, "?kind=%d", c.kind);
+    web_tv_strf(r->arena, root, "ics_url", "%s/calendar.ics%s", r->svc->base_url, q);
+    web_tv_bool(r->arena, root, "filtered", c.muni || c.kind);
+    web_tv_bool(r->arena, root, "none", c.n == 0);
+    web_tv_strf(r->arena, root, "count", "%u", c.n);
+    web_page(r, 200, "calendar", root);
+}
+
+/* ---- iCalendar over the bus -------------------------------------------------------------- */
+
+static void
+s_ics_done(void *arg, const Kumppani__V1__Reply *reply)
+{
+    web_req_t *r = arg;
+    Kumppani__V1__EventTextReply *t = NULL;
+    if (reply && reply->status && reply->status->code == KUMPPANI__V1__CODE__CODE_OK)
+        t = kumppani__v1__event_text_reply__unpack(kp_arena_pbc(r->arena), reply->body.len,
+                                                   reply->body.data);
+    if (t) {
+        web_buf_t b = {0};
+        web_buf_adds(&b, t->text);
+        web_reply(r, 200, "text/calendar; charset=utf-8", &b);
+    } else if (reply && reply->status &&
+               reply->status->code == KUMPPANI__V1__CODE__CODE_NOT_FOUND) {
+        web_error(r, 404, "err_not_found");
+    } else {
+        kp_log_warn("http.ics", "code=%d", reply && reply->status ? (int)reply->status->code : -1);
+        web_error(r, 503, "err_unavailable");
+    }
+    web_resume(r);
+}
+
+static void
+s_ics_call(web_req_t *r, const char *method, const ProtobufCMessage *body)
+{
+    if (web_bus_call(r->svc->bus_read, method, body, NULL, s_ics_done, r) != 0) {
+        web_error(r, 503, "err_unavailable");
+        return;
+    }
+    web_suspend(r);
+}
+
+void
+web_pg_calendar_ics(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    Kumppani__V1__IcalFeedRequest rq = KUMPPANI__V1__ICAL_FEED_REQUEST__INIT;
+    const char *muni = web_query(r, "municipality"), *kind = web_query(r, "kind");
+    if ((muni && !s_muni_ok(muni)) ||
+        (kind && !(strlen(kind) == 1 && kind[0] >= '1' && kind[0] <= '9'))) {
+        web_error(r, 400, "err_filter");
+        return;
+    }
+    rq.municipality_code = (char *)(muni ? muni : "");
+    rq.kind = kind ? kind[0] - '0' : 0;
+    s_ics_call(r, "events.ical.feed", &rq.base);
+}
+
+/* The event of an id argument, from the read model; answers 404/503 and returns NULL. */
+static web_event_t *
+s_event(web_req_t *r, const char *arg)
+{
+    uint64_t id = web_parse_id(arg);
+    web_event_t *ev = NULL;
+    bool found = false;
+    kp_tx_t tx;
+    if (id) {
+        int rc = web_tx(r, &tx);
+        if (!rc)
+            rc = web_store_event_get(&tx, id, &ev, &found);
+        if (rc) {
+            web_error(r, 503, "err_unavailable");
+            return NULL;
+        }
+    }
+    if (!found) {
+        web_error(r, 404, "err_no_event");
+        return NULL;
+    }
+    return ev;
+}
+
+void
+web_pg_event_ics(web_req_t *r, const char *arg)
+{
+    web_event_t *ev = s_event(r, arg);
+    if (!ev)
+        return;
+    Kumppani__V1__EventRef rq = KUMPPANI__V1__EVENT_REF__INIT;
+    rq.event_id = ev->id;
+    s_ics_call(r, "events.ical.event", &rq.base);
+}
+
+void
+web_pg_event(web_req_t *r, const char *arg)
+{
+    web_event_t *ev = s_event(r, arg);
+    if (!ev)
+        return;
+    web_tv_t *root = web_root(r, "event_title");
+    web_tv_str(r->arena, root, "title", ev->title);
+    web_event_values(r, web_tv_obj(r->arena, root, "event"), ev);
+    web_page(r, 200, "event", root);
+}
+
+/* ---- accessibility, privacy, static ------------------------------------------------------ */
+
+static void
+s_accessibility(web_req_t *r, unsigned status, bool thanks, const web_ferr_t *errs, unsigned n)
+{
+    web_tv_t *root = web_root(r, "a11y_title");
+    web_tv_bool(r->arena, root, "thanks", thanks);
+    web_tv_t *el = web_tv_list(r->arena, root, "errors");
+    web_tv_t *f = web_tv_obj(r->arena, root, "err");
+    for (unsigned i = 0; i < n; i++) {
+        web_tv_t *it = web_tv_item(r->arena, el);
+        web_tv_str(r->arena, it, "field", errs[i].field);
+        web_tv_str(r->arena, it, "message", web_text(r, errs[i].msg));
+        web_tv_str(r->arena, f, errs[i].field, web_text(r, errs[i].msg));
+    }
+    web_tv_bool(r->arena, root, "has_errors", n > 0);
+    web_tv_strf(r->arena, root, "errors_n", "%u", n);
+    if (!thanks && n) {
+        web_tv_str(r->arena, root, "message", web_field(r, "message"));
+        web_tv_str(r->arena, root, "contact", web_field(r, "contact"));
+    }
+    web_page(r, status, "accessibility", root);
+}
+
+void
+web_pg_accessibility(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    s_accessibility(r, 200, false, NULL, 0);
+}
+
+void
+web_pg_feedback(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    if (!web_csrf_check(r))
+        return;
+    const char *msg = web_field(r, "message"), *contact = web_field(r, "contact");
+    web_ferr_t errs[2];
+    unsigned n = 0;
+    if (!msg || !*msg)
+        errs[n++] = (web_ferr_t){"message", "err_feedback_required"};
+    else if (kp_text_chars(msg) > 4000)
+        errs[n++] = (web_ferr_t){"message", "err_text_long"};
+    if (contact && (kp_text_chars(contact) > 200 || strchr(contact, '\n')))
+        errs[n++] = (web_ferr_t){"contact", "err_contact_long"};
+    if (n) {
+        s_accessibility(r, 400, false, errs, n);
+        return;
+    }
+    /* One file per message in the operator's spool (0600); never logged. */
+    char path[4096], rnd[WEB_COOKIE_LEN + 1];
+    web_token_random(rnd);
+    snprintf(path, sizeof path, "%s/%lld-%.12s.txt", r->svc->feedback_dir, (long long)kp_now_ms(),
+             rnd);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    web_buf_t b = {0};
+    web_buf_addf(&b, "language: %s\ncontact: ", web_lang_codes[r->lang]);
+    web_buf_adds(&b, contact ? contact : "");
+    web_buf_adds(&b, "\n\n");
+    web_buf_adds(&b, msg);
+    web_buf_adds(&b, "\n");
+    bool ok = fd >= 0 && write(fd, b.p, b.n) == (ssize_t)b.n && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    web_buf_free(&b);
+    if (!ok) {
+        kp_log_err("feedback.write", "errno=%d", errno);
+        web_error(r, 503, "err_unavailable");
+        return;
+    }
+    kp_log_notice("feedback.received", "lang=%s", web_lang_codes[r->lang]);
+    s_accessibility(r, 200, true, NULL, 0);
+}
+
+void
+web_pg_privacy(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    web_page(r, 200, "privacy", web_root(r, "privacy_title"));
+}
+
+void
+web_pg_static(web_req_t *r, const char *arg)
+{
+    if (strcmp(arg, "site.css") != 0 || !r->svc->css) {
+        web_error(r, 404, "err_not_found");
+        return;
+    }
+    web_buf_t b = {0};
+    web_buf_add(&b, r->svc->css, r->svc->css_len);
+    web_reply(r, 200, "text/css; charset=utf-8", &b);
+}

@@ -1,0 +1,136 @@
+/*  web/store.c: the read model, the only file of the web that reaches LMDB (through kp_tx).
+ *
+ *  events   event id (u64 BE) -> EventInfo as the events log last described it, for events
+ *           that are or were public (published, rescheduled, cancelled, held); drafts never.
+ *  starts   start_unix (u64 BE, the sign bit flipped) + event id -> "": the calendar walks it
+ *           in time order. Kept equal to events: a put removes the old start's entry.
+ *  signups  sign-up id (u64 BE) -> a Signup holding only id, event_id, state, companions and
+ *           offer_deadline_ms: what keeps free places right and lets a personal page show the
+ *           state. No name, contact or need is ever written here. */
+#include "kp_err.h"
+#include "web.h"
+
+#include <string.h>
+
+const char *const web_db_names[WEB_DB_N] = {"events", "starts", "signups"};
+
+static void
+s_be64(unsigned char *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+static uint64_t
+s_get64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void
+s_start_key(unsigned char *k, int64_t start, uint64_t id)
+{
+    s_be64(k, (uint64_t)start ^ (1ull << 63));
+    s_be64(k + 8, id);
+}
+
+int
+web_store_event_get(kp_tx_t *tx, uint64_t id, web_event_t **out, bool *found)
+{
+    return kp_rec_get_id(tx, WEB_DB_EVENTS, id, &kumppani__v1__event_info__descriptor, (void **)out,
+                         found);
+}
+
+int
+web_store_event_put(kp_tx_t *tx, const web_event_t *ev)
+{
+    web_event_t *old;
+    bool found;
+    int rc = web_store_event_get(tx, ev->id, &old, &found);
+    if (rc)
+        return rc;
+    unsigned char k[16];
+    if (found && old->start_unix != ev->start_unix) {
+        s_start_key(k, old->start_unix, ev->id);
+        if ((rc = kp_raw_del(tx, WEB_DB_STARTS, k, sizeof k, NULL)))
+            return rc;
+    }
+    s_start_key(k, ev->start_unix, ev->id);
+    if ((rc = kp_raw_put(tx, WEB_DB_STARTS, k, sizeof k, "", 0)))
+        return rc;
+    return kp_rec_put_id(tx, WEB_DB_EVENTS, ev->id, &ev->base);
+}
+
+int
+web_store_event_del(kp_tx_t *tx, uint64_t id)
+{
+    web_event_t *old;
+    bool found;
+    int rc = web_store_event_get(tx, id, &old, &found);
+    if (rc || !found)
+        return rc;
+    unsigned char k[16];
+    s_start_key(k, old->start_unix, id);
+    if ((rc = kp_raw_del(tx, WEB_DB_STARTS, k, sizeof k, NULL)))
+        return rc;
+    s_be64(k, id);
+    return kp_raw_del(tx, WEB_DB_EVENTS, k, 8, NULL);
+}
+
+typedef struct {
+    kp_tx_t *tx;
+    int (*fn)(void *arg, web_event_t *ev);
+    void *arg;
+    int err;
+} walk_t;
+
+static int
+s_walk(void *arg, const MDB_val *key, const MDB_val *val)
+{
+    (void)val;
+    walk_t *w = arg;
+    if (key->mv_size != 16)
+        return 0;
+    web_event_t *ev;
+    bool found;
+    int rc =
+        web_store_event_get(w->tx, s_get64((const unsigned char *)key->mv_data + 8), &ev, &found);
+    if (rc) {
+        w->err = rc;
+        return 1;
+    }
+    return found ? w->fn(w->arg, ev) : 0;
+}
+
+int
+web_store_events_from(kp_tx_t *tx, int64_t from_unix, int (*fn)(void *arg, web_event_t *ev),
+                      void *arg)
+{
+    unsigned char k[16];
+    s_start_key(k, from_unix, 0);
+    walk_t w = {tx, fn, arg, 0};
+    int rc = kp_rec_each(tx, WEB_DB_STARTS, k, sizeof k, NULL, 0, s_walk, &w);
+    return w.err ? w.err : rc;
+}
+
+int
+web_store_signup_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__Signup **out, bool *found)
+{
+    return kp_rec_get_id(tx, WEB_DB_SIGNUPS, id, &kumppani__v1__signup__descriptor, (void **)out,
+                         found);
+}
+
+int
+web_store_signup_put(kp_tx_t *tx, const Kumppani__V1__Signup *s)
+{
+    Kumppani__V1__Signup m = KUMPPANI__V1__SIGNUP__INIT;
+    m.id = s->id;
+    m.event_id = s->event_id;
+    m.state = s->state;
+    m.companions = s->companions;
+    m.offer_deadline_ms = s->offer_deadline_ms;
+    return kp_rec_put_id(tx, WEB_DB_SIGNUPS, m.id, &m.base);
+}

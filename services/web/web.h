@@ -1,0 +1,288 @@
+/*  web/web.h: the private header of kumppani-web, the public web pages of the suite.
+ *
+ *  Anatomy:
+ *    main.c     the settings table and wiring (kp_boot_main)
+ *    boot.c     the configure / start / fini hooks: settings, templates, keys, start and stop
+ *    api.c      the HTTP route table and the sign-up form's field rules
+ *    http.c     libmicrohttpd inside the service's libuv loop: limits, security headers,
+ *               the per-address rate limit, forms, cookies, suspend/resume around bus calls
+ *    pages.c    the public pages: calendar, event, iCalendar, accessibility, privacy, static
+ *    signup.c   the sign-up form, the confirmation, the personal page and its cancel
+ *    bus.c      asynchronous DEALER calls to the events service (its own CURVE keys)
+ *    token.c    CSRF tokens, form nonces and personal links (libsodium)
+ *    text.c     languages, the operator's text files, dates in Helsinki time
+ *    consume.c  following the events log into the read model
+ *    store.c    the read model (the only file that touches LMDB, through kp_tx)
+ *    tmpl.c     the template renderer
+ *
+ *  Invariants:
+ *  - The web owns no personal data: its store holds published events (public facts) and, per
+ *    sign-up, only its id, event, state and number of companions (to keep free places right).
+ *    Names, contacts and needs go to the events service over the bus and are never stored,
+ *    logged or put in a URL here. The accessibility feedback form writes to an operator's
+ *    spool directory (the privacy notice says so).
+ *  - Logs carry route names, status codes and ids; never a path (a personal link carries a
+ *    token), an address, a form value or a token.
+ *  - Every page goes through a template, escaped by default; every response carries the
+ *    security headers (http.c).
+ *  - Every state-changing request is a POST with a valid CSRF token (double-submit cookie
+ *    bound by HMAC to a per-process secret). */
+#ifndef WEB_H
+#define WEB_H
+
+#include "kp_arena.h"
+#include "kp_boot.h"
+#include "kp_server.h"
+#include "kp_tx.h"
+#include "kp_zsock.h"
+#include "kumppani/v1/envelope.pb-c.h"
+#include "kumppani/v1/events.pb-c.h"
+#include "tmpl.h"
+
+#include <microhttpd.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* ---- the read model (store.c) ------------------------------------------------------------ */
+
+enum {
+    WEB_DB_EVENTS,  /* event id (u64 BE) -> EventInfo (published, rescheduled, cancelled, held) */
+    WEB_DB_STARTS,  /* start_unix (u64 BE) + event id (u64 BE) -> "" : the calendar's order */
+    WEB_DB_SIGNUPS, /* sign-up id (u64 BE) -> Signup with id, event_id, state, companions only */
+    WEB_DB_N
+};
+extern const char *const web_db_names[WEB_DB_N];
+#define WEB_SCHEMA_VERSION 1
+
+typedef Kumppani__V1__EventInfo web_event_t;
+
+int web_store_event_get(kp_tx_t *tx, uint64_t id, web_event_t **out, bool *found);
+/* Stores ev and keeps the calendar index right. */
+int web_store_event_put(kp_tx_t *tx, const web_event_t *ev);
+int web_store_event_del(kp_tx_t *tx, uint64_t id);
+/* Calls fn for each stored event starting at or after from_unix, in time order, until fn
+ * returns non-zero. Returns 0, fn's value, or a KP code. */
+int web_store_events_from(kp_tx_t *tx, int64_t from_unix, int (*fn)(void *arg, web_event_t *ev),
+                          void *arg);
+int web_store_signup_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__Signup **out, bool *found);
+/* Stores only id, event_id, state, companions and offer_deadline_ms of s. */
+int web_store_signup_put(kp_tx_t *tx, const Kumppani__V1__Signup *s);
+
+/* ---- the bus (bus.c) --------------------------------------------------------------------- */
+
+typedef struct web_bus web_bus_t;
+
+/* The answer to a call: reply is NULL when none came in time (or the bus closed). The reply
+ * and its body are valid during the callback only. */
+typedef void (*web_bus_cb)(void *arg, const Kumppani__V1__Reply *reply);
+
+/* A DEALER socket to endpoint in zctx, watched in loop. kp NULL: plain TCP. Caller owns the
+ * result; web_bus_destroy. Returns 0 or a KP code. */
+int web_bus_new(web_bus_t **out, uv_loop_t *loop, void *zctx, const char *endpoint,
+                const kp_keypair_t *kp, const char *server_pub, unsigned timeout_ms);
+
+/* Sends a request; cb runs exactly once later (never inside this call). Returns 0, or
+ * KP_EFULL when too many calls wait or the socket cannot take it (cb does not run). */
+int web_bus_call(web_bus_t *self, const char *method, const ProtobufCMessage *body,
+                 const char *idem_key, web_bus_cb cb, void *arg);
+
+/* Answers every waiting call with NULL, closes the socket and its watcher. Accepts NULL. */
+void web_bus_destroy(web_bus_t **self_p);
+
+/* ---- tokens (token.c) -------------------------------------------------------------------- */
+
+#define WEB_COOKIE_LEN 43 /* 32 random bytes, base64url without padding */
+#define WEB_TOKEN_MAX 128
+
+enum { WEB_LINK_SIGNUP = 1 }; /* the purpose of a personal link: see and cancel a sign-up */
+
+typedef struct {
+    unsigned purpose;
+    uint64_t signup_id, event_id;
+    int64_t expires_unix;
+} web_link_t;
+
+/* A new random cookie value (WEB_COOKIE_LEN + 1 bytes). */
+void web_token_random(char *out);
+/* The CSRF form token bound to a cookie value (WEB_TOKEN_MAX bytes). */
+void web_csrf_token(const unsigned char key[32], const char *cookie, char *out);
+/* True if form_token is the token of cookie (constant time). */
+bool web_csrf_ok(const unsigned char key[32], const char *cookie, const char *form_token);
+/* A personal link token for l (WEB_TOKEN_MAX bytes). */
+void web_link_make(const unsigned char key[32], const web_link_t *l, char *out);
+/* Checks a token. Returns 0 (valid, *l filled), -1 (forged or malformed), -2 (expired at
+ * now_unix; *l filled). */
+int web_link_check(const unsigned char key[32], const char *token, int64_t now_unix, web_link_t *l);
+/* Reads or creates (0600) the 32-byte link key at path (64 hex digits). create false: a
+ * missing file is an error. Returns 0 or -errno / KP_EKEY. */
+int web_key_file(const char *path, bool create, unsigned char key[32]);
+
+/* ---- texts (text.c) ---------------------------------------------------------------------- */
+
+enum { WEB_LANG_FI, WEB_LANG_SV, WEB_LANG_EN, WEB_LANG_N };
+extern const char *const web_lang_codes[WEB_LANG_N];
+
+/* The language of a code ("fi", "sv", "en"), or -1. */
+int web_lang_parse(const char *code);
+/* The best of our languages for an Accept-Language header (NULL: Finnish). */
+int web_lang_accept(const char *header);
+
+/* ---- the service ------------------------------------------------------------------------- */
+
+typedef struct web_req web_req_t;
+typedef struct web_svc web_svc_t;
+
+typedef struct {
+    const char *name; /* template "page", for logs */
+    const char *method;
+    const char *prefix; /* the path, or its start when the route takes an argument */
+    const char *suffix; /* after the argument ("" for none, NULL: no argument) */
+    void (*fn)(web_req_t *r, const char *arg);
+} web_route_t;
+
+extern const web_route_t web_routes[];
+extern const unsigned web_routes_n;
+
+#define WEB_RATE_SLOTS 4096
+
+typedef struct {
+    char addr[48];
+    double tokens;
+    int64_t last_us;
+} web_rate_t;
+
+struct web_svc {
+    /* settings */
+    const char *listen;        /* "127.0.0.1:8080" */
+    const char *base_url;      /* "http://127.0.0.1:8080": absolute links (iCalendar URLs) */
+    const char *templates_dir; /* templates, text/<lang>.txt, static/ */
+    const char *feedback_dir;
+    unsigned max_conns, per_ip, timeout_s, bus_timeout_ms;
+    size_t body_max;
+    double rate_per_s; /* 0: no rate limit */
+    double rate_burst;
+    unsigned link_days; /* personal links last until the event's end plus this */
+    bool secure_cookies;
+    const char *trusted_proxy; /* X-Forwarded-For is believed only from this address */
+    const char *events_api;
+    char events_pub[KP_Z85_KEY_LEN + 1];
+    kp_keypair_t pub_keys; /* the publisher key pair ("web-publisher") */
+    bool have_keys;
+    unsigned char csrf_key[32], link_key[32];
+
+    /* state */
+    kp_server_t *srv;
+    struct MHD_Daemon *mhd;
+    uv_poll_t poll;
+    uv_timer_t timer;
+    bool handles_open;
+    web_bus_t *bus_read; /* the web's own key (role service): iCalendar */
+    web_bus_t *bus_pub;  /* the publisher key: sign-ups */
+    web_tmpl_set_t *tmpl;
+    kp_arena_t *text_arena;
+    web_tv_t *texts[WEB_LANG_N];
+    char *css;
+    size_t css_len;
+    kp_arena_t *consume_arena;
+    web_rate_t *rate;
+    web_req_t *suspended; /* requests waiting for the bus */
+    uint64_t requests_n, limited_n;
+};
+
+/* A request in flight (http.c owns it). */
+struct web_req {
+    web_svc_t *svc;
+    struct MHD_Connection *conn;
+    const char *method;
+    char *path; /* decoded path, copied */
+    kp_arena_t *arena;
+    web_buf_t body;
+    bool body_too_large, dispatched, suspended, post;
+    int lang;
+    bool set_lang_cookie;
+    char csrf_cookie[WEB_COOKIE_LEN + 1];
+    bool new_csrf_cookie;
+    const char *route;
+    /* the response being made */
+    struct MHD_Response *resp;
+    unsigned status;
+    /* form fields (POST) */
+    char **names, **values;
+    size_t fields_n;
+    bool form_bad;   /* undecodable: invalid UTF-8 or control characters */
+    web_req_t *next; /* in svc->suspended */
+    void *cont_arg;  /* the continuation's state while suspended */
+};
+
+/* http.c */
+int web_http_start(web_svc_t *svc);
+void web_http_stop(web_svc_t *svc);
+/* The value of a query argument, a form field (POST) or a header; NULL if absent. */
+const char *web_query(web_req_t *r, const char *name);
+const char *web_field(web_req_t *r, const char *name);
+const char *web_header(web_req_t *r, const char *name);
+/* Answers r with body (taken over: freed here) as content type ctype. */
+void web_reply(web_req_t *r, unsigned status, const char *ctype, web_buf_t *body);
+/* Renders template page with root (texts, language, CSRF and the layout filled in here) and
+ * answers with it; a render failure answers 500. */
+void web_page(web_req_t *r, unsigned status, const char *page, web_tv_t *root);
+/* A root value for a page, with the common parts (texts, languages, CSRF token). */
+web_tv_t *web_root(web_req_t *r, const char *title_key);
+/* An error page (status and a text key for its message). */
+void web_error(web_req_t *r, unsigned status, const char *msg_key);
+/* True if the POST carries a valid CSRF token; otherwise answers 403 and returns false. */
+bool web_csrf_check(web_req_t *r);
+/* Suspends r until web_resume (a bus call is under way). */
+void web_suspend(web_req_t *r);
+/* Resumes r after its response was set with web_reply / web_page / web_error. */
+void web_resume(web_req_t *r);
+/* A unit of work on the read model for this request (joins the server's turn). */
+int web_tx(web_req_t *r, kp_tx_t *tx);
+
+/* pages.c */
+void web_pg_calendar(web_req_t *r, const char *arg);
+void web_pg_calendar_ics(web_req_t *r, const char *arg);
+void web_pg_event(web_req_t *r, const char *arg);
+void web_pg_event_ics(web_req_t *r, const char *arg);
+void web_pg_accessibility(web_req_t *r, const char *arg);
+void web_pg_feedback(web_req_t *r, const char *arg);
+void web_pg_privacy(web_req_t *r, const char *arg);
+void web_pg_static(web_req_t *r, const char *arg);
+/* Fills obj with an event's public facts for templates (time in Helsinki, kind, places). */
+void web_event_values(web_req_t *r, web_tv_t *obj, const web_event_t *ev);
+/* Parses a decimal id ("12"); 0 if it is not one. */
+uint64_t web_parse_id(const char *s);
+
+/* signup.c */
+void web_pg_signup_form(web_req_t *r, const char *arg);
+void web_pg_signup_submit(web_req_t *r, const char *arg);
+void web_pg_personal(web_req_t *r, const char *arg);
+void web_pg_personal_cancel(web_req_t *r, const char *arg);
+
+/* api.c: the sign-up form's rules */
+typedef struct {
+    const char *field; /* the form field */
+    const char *msg;   /* a text key */
+} web_ferr_t;
+#define WEB_FERR_MAX 12
+/* Checks the sign-up form's fields; fills errs (at most WEB_FERR_MAX) and returns their
+ * count. */
+unsigned web_signup_rules(web_req_t *r, web_ferr_t *errs);
+
+/* text.c */
+/* "ti 24.11.2026 klo 17.00" style, in the request's language, Helsinki time. */
+void web_time_text(web_req_t *r, int64_t unix_s, char *out, size_t len);
+const char *web_text(web_req_t *r, const char *key);
+int web_texts_load(web_svc_t *svc, char *why, size_t why_len);
+
+/* boot.c: the kp_service_def_t hooks */
+int web_configure(void *svc, const kp_config_item_t *items);
+int web_start(void *svc, kp_server_t *srv, const kp_boot_t *boot, const kp_config_item_t *items);
+void web_fini(void *svc);
+
+/* consume.c */
+int web_consume_apply(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
+
+#endif

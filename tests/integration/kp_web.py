@@ -1,0 +1,145 @@
+"""Helpers for the web service's integration tests (issue 13).
+
+WebSuite is the harness Suite with CURVE keys plus the web's two keys: "web" (role service:
+follows the events log, fetches iCalendar text) and "web-publisher" (role publisher: submits
+and cancels sign-ups, source "web"). web() starts kumppani-web on a free loopback port with
+the real templates; Session is a tiny cookie-keeping HTTP client (http.client), so tests see
+status codes and headers exactly as a browser would get them."""
+import http.client
+import os
+import re
+import socket
+import subprocess
+import time
+import urllib.parse
+
+DAY = 86400
+
+from kp_harness import BIN, OK, Proc, Suite, V, body, check, free_port, wait_healthy  # noqa: F401
+
+SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+TEMPLATES = os.path.join(SRC, "services", "web", "templates")
+
+
+class WebSuite(Suite):
+    def __init__(self):
+        super().__init__(keys=True)
+        for name in ("web", "web-publisher"):
+            subprocess.check_call([os.path.join(BIN, "kumppani"), "keygen", name,
+                                   "--dir", self.keys_dir], stdout=subprocess.DEVNULL)
+        with open(os.path.join(self.keys_dir, "allow"), "a") as f:
+            f.write("%s service  # the web: log and iCalendar\n" % self.pub("web"))
+            f.write("%s publisher  # the web's sign-up form\n" % self.pub("web-publisher"))
+        self.web_port = free_port()
+        self.web_api = "tcp://127.0.0.1:%d" % free_port()
+        self.base = "http://127.0.0.1:%d" % self.web_port
+
+    def web(self, extra=None):
+        args = ["--api", self.web_api, "--data-dir", os.path.join(self.dir, "web"),
+                "--http", "127.0.0.1:%d" % self.web_port, "--events-api", self.ev_api,
+                "--events-pub", self.ev_pub, "--templates", TEMPLATES, "--test-clock", "on",
+                "--log-level", "debug"] + self.key_args("web") + (extra or [])
+        p = Proc("kumppani-web", "web", args, self.dir)
+        self.procs.append(p)
+        p.start()
+        wait_healthy(self.client(self.web_api, "admin", server="web"), server="web", proc=p)
+        end = time.time() + 10
+        while time.time() < end:
+            try:
+                socket.create_connection(("127.0.0.1", self.web_port), 0.5).close()
+                return p
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the web did not listen")
+
+
+class Response:
+    def __init__(self, status, headers, data):
+        self.status, self.headers, self.data = status, headers, data
+        self.text = data.decode("utf-8", "replace")
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    def header_all(self, name):
+        return [v for k, v in self.raw if k.lower() == name.lower()]
+
+
+class Session:
+    """A browser-like client: keeps cookies, sends a language, follows nothing."""
+
+    def __init__(self, base, lang="fi"):
+        u = urllib.parse.urlsplit(base)
+        self.host, self.port = u.hostname, u.port
+        self.cookies = {}
+        self.lang = lang
+
+    def request(self, method, path, data=None, headers=None, timeout=10):
+        h = {"Accept-Language": self.lang}
+        if self.cookies:
+            h["Cookie"] = "; ".join("%s=%s" % kv for kv in self.cookies.items())
+        if data is not None and not isinstance(data, (bytes, str)):
+            data = urllib.parse.urlencode(data)
+            h["Content-Type"] = "application/x-www-form-urlencoded"
+        h.update(headers or {})
+        c = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        c.request(method, path, body=data, headers=h)
+        r = c.getresponse()
+        raw = r.getheaders()
+        out = Response(r.status, {k.lower(): v for k, v in raw}, r.read())
+        out.raw = raw
+        c.close()
+        for k, v in raw:
+            if k.lower() == "set-cookie":
+                name, val = v.split(";", 1)[0].split("=", 1)
+                self.cookies[name.strip()] = val.strip()
+        return out
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, fields, **kw):
+        return self.request("POST", path, data=fields, **kw)
+
+
+def hidden(html, name):
+    m = re.search(r'name="%s" value="([^"]*)"' % name, html)
+    return m.group(1) if m else None
+
+
+def wait_page(sess, path, status=200, deadline_s=10):
+    """Polls path until it answers status (the read model follows the log)."""
+    end = time.time() + deadline_s
+    while True:
+        r = sess.get(path)
+        if r.status == status or time.time() > end:
+            return r
+        time.sleep(0.05)
+
+
+def signup_fields(page_html, **kw):
+    """The fields of a valid sign-up for the form in page_html (its csrf and nonce)."""
+    f = dict(csrf=hidden(page_html, "csrf"), nonce=hidden(page_html, "nonce"),
+             name="Matti Meikäläinen", email="matti.meikalainen@example.fi", phone="",
+             organisation="Kylätoimikunta", role="1", companions="0", consent_reminders="yes")
+    f.update(kw)
+    return f
+
+
+def personal_link(html):
+    m = re.search(r'href="https?://[^"/]+(/s/[A-Za-z0-9_-]+)"', html)
+    return m.group(1) if m else None
+
+
+def create_event(admin, title, capacity=0, online="", start_in=7 * DAY, **kw):
+    now = int(time.time())
+    r = admin.call("events.event.create", V.CreateEventRequest(
+        kind=kw.pop("kind", V.KIND_PARTNERSHIP_TABLE), title=title,
+        municipality_code=kw.pop("municipality_code", "743"), start_unix=now + start_in,
+        end_unix=now + start_in + 7200, capacity=capacity, place="Seinäjoen kaupungintalo",
+        language="fi", online_url=online, **kw), key="ev-%s-%f" % (title, time.time()))
+    assert r is not None and r.status.code == OK, r
+    eid = body(r, V.EventReply).event.id
+    r = admin.call("events.event.publish", V.EventRef(event_id=eid))
+    assert r.status.code == OK, r
+    return eid

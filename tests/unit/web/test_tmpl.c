@@ -1,0 +1,171 @@
+/*  Unit tests of web/tmpl.c: escaping by default, raw values, sections over lists, objects
+ *  and values, inverted sections, dotted names and the context stack, partials, comments,
+ *  compile errors with their line, and the bounds (nesting, output size, full arena). */
+#include "tmpl.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* cmocka needs these first. */
+// clang-format off
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+// clang-format on
+
+static kp_arena_t *A;
+
+static char *
+s_render(web_tmpl_set_t *set, const char *src, const web_tv_t *root)
+{
+    char why[200];
+    static int n;
+    char name[32];
+    snprintf(name, sizeof name, "t%d", n++);
+    assert_int_equal(web_tmpl_add(set, name, src, strlen(src), why, sizeof why), 0);
+    web_buf_t b = {0};
+    assert_int_equal(web_tmpl_render(set, name, root, &b), 0);
+    char *out = kp_arena_memdup(A, b.p ? b.p : "", b.n);
+    web_buf_free(&b);
+    return out;
+}
+
+static void
+test_escape(void **state)
+{
+    (void)state;
+    web_tmpl_set_t *set = web_tmpl_set_new();
+    web_tv_t *root = web_tv_new(A);
+    web_tv_str(A, root, "x", "<script>alert('x')</script> & \"q\"");
+    assert_string_equal(s_render(set, "[{{x}}]", root),
+                        "[&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;]");
+    assert_string_equal(s_render(set, "[{{{x}}}]", root), "[<script>alert('x')</script> & \"q\"]");
+    assert_string_equal(s_render(set, "[{{ missing }}]", root), "[]");
+    web_tmpl_set_destroy(&set);
+    assert_null(set);
+}
+
+static void
+test_sections(void **state)
+{
+    (void)state;
+    web_tmpl_set_t *set = web_tmpl_set_new();
+    web_tv_t *root = web_tv_new(A);
+    web_tv_str(A, root, "title", "root");
+    web_tv_t *l = web_tv_list(A, root, "items");
+    for (int i = 0; i < 3; i++)
+        web_tv_strf(A, web_tv_item(A, l), "n", "%d", i);
+    web_tv_list(A, root, "empty");
+    web_tv_bool(A, root, "yes", true);
+    web_tv_bool(A, root, "no", false);
+    web_tv_t *o = web_tv_obj(A, root, "ev");
+    web_tv_str(A, o, "title", "inner");
+    assert_string_equal(s_render(set, "{{#items}}<{{n}}{{title}}>{{/items}}", root),
+                        "<0root><1root><2root>");
+    assert_string_equal(s_render(set, "{{#empty}}x{{/empty}}{{^empty}}none{{/empty}}", root),
+                        "none");
+    assert_string_equal(s_render(set, "{{#yes}}Y{{/yes}}{{#no}}N{{/no}}{{^no}}n{{/no}}", root),
+                        "Yn");
+    assert_string_equal(s_render(set, "{{#ev}}{{title}}{{/ev}} {{title}} {{ev.title}}", root),
+                        "inner root inner");
+    assert_string_equal(s_render(set, "{{#ev.title}}has{{/ev.title}}{{! a comment }}", root),
+                        "has");
+    web_tmpl_set_destroy(&set);
+}
+
+static void
+test_partials_and_attach(void **state)
+{
+    (void)state;
+    web_tmpl_set_t *set = web_tmpl_set_new();
+    char why[200];
+    assert_int_equal(web_tmpl_add(set, "head", "<h>{{t.hi}}</h>", 15, why, sizeof why), 0);
+    assert_true(web_tmpl_has(set, "head"));
+    web_tv_t *texts = web_tv_new(A);
+    web_tv_str(A, texts, "hi", "Hei & tervetuloa");
+    web_tv_t *root = web_tv_new(A);
+    web_tv_attach(A, root, "t", texts);
+    assert_string_equal(s_render(set, "{{>head}}!", root), "<h>Hei &amp; tervetuloa</h>!");
+    assert_string_equal(web_tv_get(root, "t.hi"), "Hei & tervetuloa");
+    /* An indexed object answers the same, the newest value of a key winning. */
+    web_tv_t *big = web_tv_new(A);
+    for (int i = 0; i < 300; i++)
+        web_tv_strf(A, big, "k", "%d", i);
+    for (int i = 0; i < 300; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "key_%d", i);
+        web_tv_strf(A, big, k, "v%d", i);
+    }
+    assert_int_equal(web_tv_index(A, big), 0);
+    web_tv_attach(A, root, "big", big);
+    assert_string_equal(web_tv_get(big, "k"), "299");
+    assert_string_equal(web_tv_get(root, "big.key_123"), "v123");
+    assert_null(web_tv_get(big, "key_300"));
+    assert_string_equal(s_render(set, "{{big.key_7}}{{big.k}}", root), "v7299");
+    /* A template including itself stops at the bound instead of recursing forever. */
+    assert_int_equal(web_tmpl_add(set, "loop", "{{>loop}}", 9, why, sizeof why), 0);
+    web_buf_t b = {0};
+    assert_int_equal(web_tmpl_render(set, "loop", root, &b), -1);
+    assert_int_equal(web_tmpl_render(set, "nope", root, &b), -1);
+    web_buf_free(&b);
+    web_tmpl_set_destroy(&set);
+}
+
+static void
+test_errors(void **state)
+{
+    (void)state;
+    web_tmpl_set_t *set = web_tmpl_set_new();
+    char why[200];
+    const char *bad[] = {"a\n{{x", "{{#a}}b", "{{#a}}{{/b}}", "{{/a}}", "{{}}", "{{{x}}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        why[0] = 0;
+        assert_int_equal(web_tmpl_add(set, "bad", bad[i], strlen(bad[i]), why, sizeof why), -1);
+        assert_true(why[0] != 0);
+    }
+    assert_int_equal(web_tmpl_add(set, "bad", "a\n{{x", 5, why, sizeof why), -1);
+    assert_non_null(strstr(why, "line 2"));
+    char deep[400] = "";
+    for (int i = 0; i < 20; i++)
+        memcpy(deep + i * 6, "{{#a}}", 7);
+    assert_int_equal(web_tmpl_add(set, "deep", deep, strlen(deep), why, sizeof why), -1);
+    assert_false(web_tmpl_has(set, "bad"));
+    web_tmpl_set_destroy(&set);
+}
+
+static void
+test_bounds(void **state)
+{
+    (void)state;
+    web_buf_t b = {.max = 16};
+    web_buf_adds(&b, "0123456789");
+    assert_false(b.full);
+    web_buf_adds(&b, "0123456789");
+    assert_true(b.full);
+    web_buf_free(&b);
+    kp_arena_t *small = kp_arena_new(256);
+    web_tv_t *root = web_tv_new(small);
+    for (int i = 0; i < 100; i++)
+        web_tv_str(small, root, "k", "a long enough value to fill the arena quickly");
+    assert_true(kp_arena_refusals(small) > 0);
+    assert_null(web_tv_obj(small, NULL, "x"));
+    kp_arena_destroy(&small);
+}
+
+int
+main(void)
+{
+    A = kp_arena_new(1u << 20);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_sections),
+        cmocka_unit_test(test_partials_and_attach),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_bounds),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    kp_arena_destroy(&A);
+    return rc;
+}
