@@ -47,7 +47,9 @@ try:
                         "--project-directory", work, "config"], capture_output=True, text=True)
     check(r.returncode == 0, "docker-compose config accepts the file (%s)" % r.stderr.strip()[:200])
     cfg = yaml.safe_load(r.stdout)
-    check(sorted(cfg["services"]) == sorted(services), "one container per service")
+    # The four bus services, the web and the TLS proxy in front of it.
+    check(sorted(cfg["services"]) == sorted(services + ["web", "web-tls"]),
+          "one container per service, plus the web and its TLS proxy")
 
     # What the image would hold: cmake --install of this build.
     prefix = os.path.join(work, "prefix")
@@ -55,6 +57,16 @@ try:
                    capture_output=True)
     installed = set(os.listdir(os.path.join(prefix, "bin")))
     check("kumppani" in installed, "the CLI the health checks use is installed")
+
+    # The web: its program is installed and every KP_ setting is one of its flags.
+    wsc = cfg["services"]["web"]
+    wprog = wsc["command"][0]
+    check(wprog in installed, "web: its program %s is installed into the image" % wprog)
+    whelp = subprocess.run([os.path.join(BIN, wprog), "--help"], capture_output=True,
+                           text=True).stdout
+    wunknown = [k for k in wsc.get("environment", {}) if k.startswith("KP_") and
+                "--%s " % k[3:].lower().replace("_", "-") not in whelp]
+    check(not wunknown, "web: every KP_ setting is a flag of %s %s" % (wprog, wunknown or ""))
 
     ports = {}
 
