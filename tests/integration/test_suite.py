@@ -103,9 +103,35 @@ def add(eid, first, n):
 
 p = None
 try:
+    # An operator's setting in the events service's configuration file, made before the first
+    # start (the suite keeps a file that exists and makes the others).
+    os.makedirs(os.path.join(home, "config"))
+    with open(os.path.join(home, "config", "events.conf"), "w") as f:
+        f.write("# the operator's\nlog-level = debug\n")
     p = start()
     rc, out, _ = suite("status")
     check(rc == 0 and "up" in out, "suite status shows the services up")
+    # `suite env` prints absolute paths: the CLI works from any directory with just those.
+    rc, out, _ = suite("env")
+    exports = dict(x.split("=", 1) for line in out.splitlines() if line.startswith("export ")
+                   for x in line[len("export "):].split())
+    check(exports.get("KUMPPANI_KEYS", "").startswith("/") and
+          exports.get("KUMPPANI_HOME", "").startswith("/"),
+          "suite env: absolute KUMPPANI_HOME and KUMPPANI_KEYS (%s)" % out.strip()[:120])
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("KUMPPANI")}
+    bare.update(exports)
+    q = subprocess.run([os.path.join(BIN, "kumppani"), "events", "list", "--timeout", "2000",
+                        "--attempts", "1"], env=bare, cwd="/", capture_output=True, text=True,
+                       timeout=30)
+    check(q.returncode == 0, "the CLI reaches the suite from / with the env exports (%s)"
+          % q.stderr.strip()[:200])
+    nconf = os.path.join(home, "config", "notifier.conf")
+    ntext = open(nconf).read() if os.path.exists(nconf) else ""
+    check("# smtp-url = smtp://127.0.0.1:25" in ntext and "# coordinator-email =" in ntext,
+          "the notifier's configuration file lists its settings for the operator")
+    time.sleep(0.5)
+    check("level=debug" in open(os.path.join(home, "logs", "events.log")).read(),
+          "a setting in a service's configuration file takes effect")
     rc, out, err = kp("status", "--timeout", "2000", "--attempts", "2")
     built = [x for x in ("registry", "events", "expert-broker", "notifier")
              if os.path.exists(os.path.join(BIN, "kumppani-" + x))]
