@@ -5,6 +5,7 @@
 #include "kp_boot.h"
 #include "kp_config.h"
 #include "kp_err.h"
+#include "kp_test_server.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,8 +36,7 @@ static int
 s_setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/kp_config_XXXXXX");
-    if (!mkdtemp(fx->dir))
+    if (!kp_test_tmpdir(fx->dir, sizeof fx->dir, "kp_config"))
         return -1;
     snprintf(fx->file, sizeof fx->file, "%s/svc.conf", fx->dir);
     const kp_config_item_t items[N_ITEMS + 1] = {

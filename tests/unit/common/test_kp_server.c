@@ -16,6 +16,7 @@
 #include "kp_log.h"
 #include "kp_server.h"
 #include "kp_store.h"
+#include "kp_test_server.h"
 #include "kp_time.h"
 #include "kp_wire.h"
 #include "kp_zsock.h"
@@ -23,8 +24,6 @@
 #include "kumppani/v1/events.pb-c.h"
 #include "kumppani/v1/log.pb-c.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 #include <zmq.h>
@@ -118,30 +116,15 @@ typedef struct {
     uint64_t last_event_id;         /* payload of the last "Put" event seen */
 } fx_t;
 
-/* A free TCP port on 127.0.0.1 (bound and released; nothing else here races for it). */
-static int
-s_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    socklen_t len = sizeof sa;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
 static int
 s_setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
-    snprintf(fx->root, sizeof fx->root, "/tmp/kp_server_XXXXXX");
-    if (!mkdtemp(fx->root))
+    if (!kp_test_tmpdir(fx->root, sizeof fx->root, "kp_server"))
         return -1;
     snprintf(fx->data, sizeof fx->data, "%s/data", fx->root);
-    snprintf(fx->api, sizeof fx->api, "tcp://127.0.0.1:%d", s_free_port());
-    snprintf(fx->pub, sizeof fx->pub, "tcp://127.0.0.1:%d", s_free_port());
+    kp_test_endpoint(fx->api, sizeof fx->api);
+    kp_test_endpoint(fx->pub, sizeof fx->pub);
     if (uv_loop_init(&fx->loop) != 0)
         return -1;
     kp_server_opts_t o = {.service = "test",
@@ -158,11 +141,10 @@ s_setup(void **state)
     if (kp_server_new(&fx->srv, &fx->loop, &o) != 0)
         return -1;
     fx->zctx = zmq_ctx_new();
-    fx->dealer = zmq_socket(fx->zctx, ZMQ_DEALER);
+    fx->dealer = kp_test_dealer(fx->zctx, fx->api);
     fx->sub = zmq_socket(fx->zctx, ZMQ_SUB);
-    if (kp_zsock_defaults(fx->dealer) != 0 || kp_zsock_defaults(fx->sub) != 0 ||
-        zmq_setsockopt(fx->sub, ZMQ_SUBSCRIBE, "", 0) != 0 ||
-        zmq_connect(fx->dealer, fx->api) != 0 || zmq_connect(fx->sub, fx->pub) != 0)
+    if (!fx->dealer || kp_zsock_defaults(fx->sub) != 0 ||
+        zmq_setsockopt(fx->sub, ZMQ_SUBSCRIBE, "", 0) != 0 || zmq_connect(fx->sub, fx->pub) != 0)
         return -1;
     fx->a = kp_arena_new(64u << 20);
     *state = fx;
@@ -173,20 +155,12 @@ static int
 s_teardown(void **state)
 {
     fx_t *fx = *state;
-    kp_server_destroy(&fx->srv);
-    assert_null(fx->srv);
+    int rc = kp_test_server_stop(&fx->srv, &fx->loop);
     zmq_close(fx->dealer);
     zmq_close(fx->sub);
     zmq_ctx_term(fx->zctx);
-    /* The server closed every handle it opened: the loop closes cleanly. */
-    int rc = uv_loop_close(&fx->loop);
     kp_arena_destroy(&fx->a);
-    char path[160];
-    snprintf(path, sizeof path, "%s/data.mdb", fx->data);
-    (void)remove(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", fx->data);
-    (void)remove(path);
-    (void)rmdir(fx->data);
+    kp_test_rm_store(fx->data);
     (void)rmdir(fx->root);
     free(fx);
     assert_int_equal(rc, 0);
@@ -199,19 +173,7 @@ s_teardown(void **state)
 static bool
 s_send(fx_t *fx, uint64_t request_id, const char *method, const ProtobufCMessage *body)
 {
-    uint8_t bodybuf[4096], buf[4200];
-    Kumppani__V1__Request rq = KUMPPANI__V1__REQUEST__INIT;
-    rq.request_id = request_id;
-    rq.method = (char *)method;
-    if (body) {
-        rq.body.len = protobuf_c_message_pack(body, bodybuf);
-        rq.body.data = bodybuf;
-    }
-    size_t n = kumppani__v1__request__pack(&rq, buf);
-    int rc = zmq_send(fx->dealer, buf, n, ZMQ_DONTWAIT);
-    if (rc < 0)
-        assert_int_equal(zmq_errno(), EAGAIN);
-    return rc >= 0;
+    return kp_test_send(fx->dealer, request_id, method, body, ZMQ_DONTWAIT);
 }
 
 static void
@@ -280,28 +242,11 @@ s_pump(fx_t *fx)
 
 /* Receives one reply (decoded into fx->a), pumping the server meanwhile. */
 static Kumppani__V1__Reply *
-s_try_reply(fx_t *fx)
-{
-    static uint8_t buf[KP_WIRE_HARD_MAX];
-    int n = zmq_recv(fx->dealer, buf, sizeof buf, ZMQ_DONTWAIT);
-    if (n < 0)
-        return NULL;
-    assert_true((size_t)n <= sizeof buf);
-    int err;
-    char why[KP_WIRE_WHY];
-    Kumppani__V1__Reply *r = (Kumppani__V1__Reply *)kp_wire_unpack(
-        &kumppani__v1__reply__descriptor, fx->a, buf, (size_t)n, &err, why, sizeof why);
-    assert_non_null(r);
-    assert_non_null(r->status);
-    return r;
-}
-
-static Kumppani__V1__Reply *
 s_reply(fx_t *fx)
 {
     int64_t end = kp_mono_us() + DEADLINE_US;
     for (;;) {
-        Kumppani__V1__Reply *r = s_try_reply(fx);
+        Kumppani__V1__Reply *r = kp_test_try_reply(fx->dealer, fx->a);
         if (r)
             return r;
         if (kp_mono_us() > end)
@@ -389,7 +334,7 @@ test_pipeline_10k(void **state)
         uv_run(&fx->loop, UV_RUN_NOWAIT);
         s_drain_sub(fx);
         Kumppani__V1__Reply *r;
-        while ((r = s_try_reply(fx)) != NULL) {
+        while ((r = kp_test_try_reply(fx->dealer, fx->a)) != NULL) {
             assert_true(r->request_id >= base && r->request_id < base + PIPELINE_N);
             unsigned i = (unsigned)(r->request_id - base);
             if (seen[i])

@@ -6,6 +6,7 @@
 #include "kp_arena.h"
 #include "kp_err.h"
 #include "kp_store.h"
+#include "kp_test_server.h"
 #include "kumppani/v1/log.pb-c.h"
 
 #include <errno.h>
@@ -38,8 +39,7 @@ static int
 s_setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
-    snprintf(fx->root, sizeof fx->root, "/tmp/kp_store_XXXXXX");
-    if (!mkdtemp(fx->root))
+    if (!kp_test_tmpdir(fx->root, sizeof fx->root, "kp_store"))
         return -1;
     snprintf(fx->dir, sizeof fx->dir, "%s/data", fx->root); /* made by kp_store_open */
     fx->opts = (kp_store_opts_t){.dir = fx->dir,
@@ -59,12 +59,7 @@ s_teardown(void **state)
     fx_t *fx = *state;
     kp_store_close(&fx->st);
     kp_arena_destroy(&fx->a);
-    char path[128];
-    snprintf(path, sizeof path, "%s/data.mdb", fx->dir);
-    (void)remove(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", fx->dir);
-    (void)remove(path);
-    (void)rmdir(fx->dir);
+    kp_test_rm_store(fx->dir);
     int rc = rmdir(fx->root);
     free(fx);
     return rc;

@@ -15,14 +15,13 @@
 #include "kp_log.h"
 #include "kp_server.h"
 #include "kp_store.h"
+#include "kp_test_server.h"
 #include "kp_time.h"
 #include "kp_tx.h"
 #include "kp_wire.h"
 #include "kumppani/v1/envelope.pb-c.h"
 #include "kumppani/v1/events.pb-c.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 #include <zmq.h>
@@ -104,29 +102,14 @@ typedef struct {
     kp_arena_t *ua; /* the units' arena */
 } fx_t;
 
-/* A free TCP port on 127.0.0.1 (bound and released; nothing else here races for it). */
-static int
-s_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    socklen_t len = sizeof sa;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
 static int
 s_setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
-    snprintf(fx->root, sizeof fx->root, "/tmp/kp_tx_XXXXXX");
-    if (!mkdtemp(fx->root))
+    if (!kp_test_tmpdir(fx->root, sizeof fx->root, "kp_tx"))
         return -1;
     snprintf(fx->data, sizeof fx->data, "%s/data", fx->root);
-    snprintf(fx->api, sizeof fx->api, "tcp://127.0.0.1:%d", s_free_port());
+    kp_test_endpoint(fx->api, sizeof fx->api);
     if (uv_loop_init(&fx->loop) != 0)
         return -1;
     kp_server_opts_t o = {.service = "txtest",
@@ -142,8 +125,7 @@ s_setup(void **state)
     if (kp_server_new(&fx->srv, &fx->loop, &o) != 0)
         return -1;
     fx->zctx = zmq_ctx_new();
-    fx->dealer = zmq_socket(fx->zctx, ZMQ_DEALER);
-    if (kp_zsock_defaults(fx->dealer) != 0 || zmq_connect(fx->dealer, fx->api) != 0)
+    if (!(fx->dealer = kp_test_dealer(fx->zctx, fx->api)))
         return -1;
     fx->a = kp_arena_new(4u << 20);
     fx->ua = kp_arena_new(4u << 20);
@@ -155,20 +137,12 @@ static int
 s_teardown(void **state)
 {
     fx_t *fx = *state;
-    kp_server_destroy(&fx->srv);
-    assert_null(fx->srv);
+    int rc = kp_test_server_stop(&fx->srv, &fx->loop);
     zmq_close(fx->dealer);
     zmq_ctx_term(fx->zctx);
-    /* The server closed every handle it opened: the loop closes cleanly. */
-    int rc = uv_loop_close(&fx->loop);
     kp_arena_destroy(&fx->a);
     kp_arena_destroy(&fx->ua);
-    char path[160];
-    snprintf(path, sizeof path, "%s/data.mdb", fx->data);
-    (void)remove(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", fx->data);
-    (void)remove(path);
-    (void)rmdir(fx->data);
+    kp_test_rm_store(fx->data);
     (void)rmdir(fx->root);
     free(fx);
     assert_int_equal(rc, 0);
@@ -221,26 +195,11 @@ s_call(fx_t *fx, uint64_t request_id, const char *method, uint64_t event_id)
 {
     Kumppani__V1__EventRef ref = KUMPPANI__V1__EVENT_REF__INIT;
     ref.event_id = event_id;
-    uint8_t body[64], buf[256];
-    Kumppani__V1__Request rq = KUMPPANI__V1__REQUEST__INIT;
-    rq.request_id = request_id;
-    rq.method = (char *)method;
-    rq.body.len = kumppani__v1__event_ref__pack(&ref, body);
-    rq.body.data = body;
-    size_t n = kumppani__v1__request__pack(&rq, buf);
-    assert_int_equal(zmq_send(fx->dealer, buf, n, 0), (int)n);
+    assert_true(kp_test_send(fx->dealer, request_id, method, &ref.base, 0));
     int64_t end = kp_mono_us() + DEADLINE_US;
     for (;;) {
-        static uint8_t in[KP_WIRE_HARD_MAX];
-        int len = zmq_recv(fx->dealer, in, sizeof in, ZMQ_DONTWAIT);
-        if (len >= 0) {
-            assert_true((size_t)len <= sizeof in);
-            int err;
-            char why[KP_WIRE_WHY];
-            Kumppani__V1__Reply *r = (Kumppani__V1__Reply *)kp_wire_unpack(
-                &kumppani__v1__reply__descriptor, fx->a, in, (size_t)len, &err, why, sizeof why);
-            assert_non_null(r);
-            assert_non_null(r->status);
+        Kumppani__V1__Reply *r = kp_test_try_reply(fx->dealer, fx->a);
+        if (r) {
             assert_int_equal(r->request_id, request_id);
             return r;
         }

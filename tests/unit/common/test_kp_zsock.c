@@ -3,6 +3,7 @@
  *  Files go to a fresh mkdtemp directory per test, removed afterwards. The allow-list tests
  *  look keys up the way the ZAP handler does: by the 32 decoded bytes, not the text. */
 #include "kp_err.h"
+#include "kp_test_server.h"
 #include "kp_zsock.h"
 
 #include <errno.h>
@@ -30,8 +31,7 @@ static int
 s_setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/kp_zsock_XXXXXX");
-    if (!mkdtemp(fx->dir))
+    if (!kp_test_tmpdir(fx->dir, sizeof fx->dir, "kp_zsock"))
         return -1;
     *state = fx;
     return 0;
