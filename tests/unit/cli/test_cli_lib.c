@@ -16,6 +16,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 static int64_t
 s_parse_ok(const char *s)
 {
@@ -247,12 +249,7 @@ int
 main(void)
 {
     kp_time_tz_init();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_time_parse),      cmocka_unit_test(test_time_dst_spring),
-        cmocka_unit_test(test_time_dst_autumn), cmocka_unit_test(test_time_bad),
-        cmocka_unit_test(test_time_format),     cmocka_unit_test(test_names),
-        cmocka_unit_test(test_numbers),         cmocka_unit_test(test_args),
-        cmocka_unit_test(test_services),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(NULL, NULL, test_time_parse, test_time_dst_spring, test_time_dst_autumn,
+                       test_time_bad, test_time_format, test_names, test_numbers, test_args,
+                       test_services);
 }

@@ -20,6 +20,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 static const cli_optspec_t s_opts[] = {
     {"idempotency-key", true}, {"endpoint", true}, {"fail", true}, {NULL, false}};
 
@@ -207,11 +209,5 @@ main(void)
     assert_int_equal(sodium_init() >= 0, 1);
     kp_time_tz_init();
     setenv("KUMPPANI_KEYS", "/nonexistent-kumppani-keys", 1); /* plain TCP */
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_split),
-        cmocka_unit_test(test_json_msg),
-        cmocka_unit_test(test_json_view),
-        cmocka_unit_test(test_row_steps),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(NULL, NULL, test_split, test_json_msg, test_json_view, test_row_steps);
 }

@@ -26,6 +26,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 #define SEEN_MAX 16
 
 typedef struct {
@@ -412,14 +414,7 @@ test_curve_refused(void **state)
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_new_args),
-        cmocka_unit_test(test_timeout_bounded),
-        cmocka_unit_test(test_echo_skips_stale),
-        cmocka_unit_test(test_resend_same_id_and_key),
-        cmocka_unit_test(test_typed),
-        cmocka_unit_test(test_curve_admitted),
-        cmocka_unit_test(test_curve_refused),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(NULL, NULL, test_new_args, test_timeout_bounded, test_echo_skips_stale,
+                       test_resend_same_id_and_key, test_typed, test_curve_admitted,
+                       test_curve_refused);
 }

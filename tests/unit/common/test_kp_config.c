@@ -21,6 +21,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 #define N_ITEMS 5
 
 typedef struct {
@@ -252,14 +254,6 @@ test_peer_key(void **state)
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_defaults, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_precedence, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_flag_forms, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_errors, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_help, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_uint, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_peer_key, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(s_setup, s_teardown, test_defaults, test_precedence, test_flag_forms,
+                       test_errors, test_help, test_uint, test_peer_key);
 }

@@ -47,6 +47,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 #define WAIT_US (10 * 1000000LL) /* each wait; the whole file stays under ctest's 60 s */
 #define MAX_SEQ 2048
 #define TRIES_MAX 8
@@ -664,12 +666,6 @@ int
 main(void)
 {
     kp_log_init("test", KP_LOG_WARNING);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_catch_up, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_gap, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_apply_fails, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_lost_tail, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_retry_turn_time, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(s_setup, s_teardown, test_catch_up, test_gap, test_apply_fails,
+                       test_lost_tail, test_retry_turn_time);
 }

@@ -40,6 +40,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 #define DEADLINE_US (60 * 1000000LL)
 #define PIPELINE_N 10000
 
@@ -564,12 +566,6 @@ int
 main(void)
 {
     kp_log_init("test", KP_LOG_WARNING);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_pipeline_10k, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_failed_call_in_batch, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_fail_after_write, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_errors, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_replay, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(s_setup, s_teardown, test_pipeline_10k, test_failed_call_in_batch,
+                       test_fail_after_write, test_errors, test_replay);
 }

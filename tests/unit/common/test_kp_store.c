@@ -25,6 +25,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 static const char *const s_dbs[] = {"kv"};
 
 typedef struct {
@@ -568,17 +570,7 @@ test_be64(void **state)
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_open_creates, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_next_id, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_log_order_and_paging, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_turn_abort, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_idem, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_offsets, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_schema_version, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_compact_erases_bytes, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_log_rewrite, s_setup, s_teardown),
-        cmocka_unit_test(test_be64),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(s_setup, s_teardown, test_open_creates, test_next_id,
+                       test_log_order_and_paging, test_turn_abort, test_idem, test_offsets,
+                       test_schema_version, test_compact_erases_bytes, test_log_rewrite, test_be64);
 }

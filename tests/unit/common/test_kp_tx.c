@@ -38,6 +38,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 #define DEADLINE_US (30 * 1000000LL)
 #define DB_RECS 0
 #define DB_OTHER 1
@@ -591,14 +593,7 @@ int
 main(void)
 {
     kp_log_init("test", KP_LOG_WARNING);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_unit_outside_call, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_rec_round_trip, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_rec_corrupt, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_raw_del, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_each, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_store_error, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_load_in_call, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(s_setup, s_teardown, test_unit_outside_call, test_rec_round_trip,
+                       test_rec_corrupt, test_raw_del, test_each, test_store_error,
+                       test_load_in_call);
 }

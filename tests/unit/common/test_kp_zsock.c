@@ -23,6 +23,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 typedef struct {
     char dir[64];
 } fx_t;
@@ -320,14 +322,7 @@ test_allow_sources(void **state)
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roles),
-        cmocka_unit_test(test_z85),
-        cmocka_unit_test_setup_teardown(test_keypair_files, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_keypair_load_errors, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_allow_load, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_allow_malformed, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_allow_sources, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(s_setup, s_teardown, test_roles, test_z85, test_keypair_files,
+                       test_keypair_load_errors, test_allow_load, test_allow_malformed,
+                       test_allow_sources);
 }
