@@ -115,3 +115,33 @@ kp_test_server_stop(kp_server_t **srv, uv_loop_t *loop)
     assert_null(*srv);
     return uv_loop_close(loop);
 }
+
+int
+kp_test_srv_start(kp_test_srv_t *t, const char *name, kp_server_opts_t o, bool pub)
+{
+    if (!kp_test_tmpdir(t->root, sizeof t->root, name))
+        return -1;
+    snprintf(t->data, sizeof t->data, "%s/data", t->root);
+    kp_test_endpoint(t->api, sizeof t->api);
+    if (pub)
+        kp_test_endpoint(t->pub, sizeof t->pub);
+    if (uv_loop_init(&t->loop) != 0)
+        return -1;
+    o.data_dir = t->data;
+    o.api_endpoint = t->api;
+    o.pub_endpoint = pub ? t->pub : NULL;
+    if (!o.schema_version)
+        o.schema_version = 1;
+    if (!o.map_size)
+        o.map_size = 16u << 20;
+    return kp_server_new(&t->srv, &t->loop, &o) != 0 ? -1 : 0;
+}
+
+int
+kp_test_srv_stop(kp_test_srv_t *t)
+{
+    int rc = kp_test_server_stop(&t->srv, &t->loop);
+    kp_test_rm_store(t->data);
+    (void)rmdir(t->root);
+    return rc;
+}

@@ -39,6 +39,26 @@ bool kp_test_send(void *sock, uint64_t request_id, const char *method, const Pro
 /* The reply waiting on sock, decoded into a (with a status); NULL if none is waiting. */
 Kumppani__V1__Reply *kp_test_try_reply(void *sock, kp_arena_t *a);
 
+/* One server under test: its directory, endpoints, loop and server. */
+typedef struct {
+    char root[64], data[96], api[64], pub[64];
+    uv_loop_t loop;
+    kp_server_t *srv;
+} kp_test_srv_t;
+
+/* kp_server_opts_t's dbs and methods from their arrays. */
+#define KP_TEST_DBS(a) .dbs = (a), .dbs_n = sizeof(a) / sizeof((a)[0])
+#define KP_TEST_METHODS(a) .methods = (a), .methods_n = sizeof(a) / sizeof((a)[0])
+
+/* Starts a server with o in a fresh directory /tmp/<name>_XXXXXX (the store in its "data")
+ * on a free API port and, if pub, a free PUB port; these, and a schema version of 1 and a map
+ * size of 16 MiB where o has 0, override o. Returns 0, or -1 if any step failed. */
+int kp_test_srv_start(kp_test_srv_t *t, const char *name, kp_server_opts_t o, bool pub);
+
+/* Stops what kp_test_srv_start started (see kp_test_server_stop) and removes its directory.
+ * Returns uv_loop_close's result. */
+int kp_test_srv_stop(kp_test_srv_t *t);
+
 /* Destroys *srv (which ends NULL) and closes its loop, which must close cleanly: the server
  * closed every handle it opened. Returns uv_loop_close's result. */
 int kp_test_server_stop(kp_server_t **srv, uv_loop_t *loop);

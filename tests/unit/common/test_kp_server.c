@@ -109,9 +109,7 @@ static const kp_method_t s_methods[] = {
 /* ---- fixture -------------------------------------------------------------------------------- */
 
 typedef struct {
-    char root[64], data[96], api[64], pub[64];
-    uv_loop_t loop;
-    kp_server_t *srv;
+    kp_test_srv_t t; /* the server under test */
     void *zctx, *dealer, *sub;
     kp_arena_t *a;
     uint64_t events_seen, last_seq; /* from the SUB socket */
@@ -122,31 +120,18 @@ static int
 s_setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
-    if (!kp_test_tmpdir(fx->root, sizeof fx->root, "kp_server"))
-        return -1;
-    snprintf(fx->data, sizeof fx->data, "%s/data", fx->root);
-    kp_test_endpoint(fx->api, sizeof fx->api);
-    kp_test_endpoint(fx->pub, sizeof fx->pub);
-    if (uv_loop_init(&fx->loop) != 0)
-        return -1;
     kp_server_opts_t o = {.service = "test",
-                          .data_dir = fx->data,
-                          .api_endpoint = fx->api,
-                          .pub_endpoint = fx->pub,
                           .map_size = 64u << 20,
-                          .dbs = s_dbs,
-                          .dbs_n = 1,
-                          .schema_version = 1,
+                          KP_TEST_DBS(s_dbs),
                           .heartbeat_ms = 20,
-                          .methods = s_methods,
-                          .methods_n = sizeof s_methods / sizeof s_methods[0]};
-    if (kp_server_new(&fx->srv, &fx->loop, &o) != 0)
+                          KP_TEST_METHODS(s_methods)};
+    if (kp_test_srv_start(&fx->t, "kp_server", o, true) != 0)
         return -1;
     fx->zctx = zmq_ctx_new();
-    fx->dealer = kp_test_dealer(fx->zctx, fx->api);
+    fx->dealer = kp_test_dealer(fx->zctx, fx->t.api);
     fx->sub = zmq_socket(fx->zctx, ZMQ_SUB);
     if (!fx->dealer || kp_zsock_defaults(fx->sub) != 0 ||
-        zmq_setsockopt(fx->sub, ZMQ_SUBSCRIBE, "", 0) != 0 || zmq_connect(fx->sub, fx->pub) != 0)
+        zmq_setsockopt(fx->sub, ZMQ_SUBSCRIBE, "", 0) != 0 || zmq_connect(fx->sub, fx->t.pub) != 0)
         return -1;
     fx->a = kp_arena_new(64u << 20);
     *state = fx;
@@ -157,13 +142,11 @@ static int
 s_teardown(void **state)
 {
     fx_t *fx = *state;
-    int rc = kp_test_server_stop(&fx->srv, &fx->loop);
+    int rc = kp_test_srv_stop(&fx->t);
     zmq_close(fx->dealer);
     zmq_close(fx->sub);
     zmq_ctx_term(fx->zctx);
     kp_arena_destroy(&fx->a);
-    kp_test_rm_store(fx->data);
-    (void)rmdir(fx->root);
     free(fx);
     assert_int_equal(rc, 0);
     return rc;
@@ -207,7 +190,7 @@ s_drain_sub(fx_t *fx)
             assert_non_null(hb);
             assert_string_equal(hb->source, "test");
             /* A heartbeat never announces what was not committed. */
-            assert_true(hb->head_seq <= kp_store_head(kp_server_store(fx->srv)));
+            assert_true(hb->head_seq <= kp_store_head(kp_server_store(fx->t.srv)));
             kumppani__v1__heartbeat__free_unpacked(hb, NULL);
             continue;
         }
@@ -218,7 +201,7 @@ s_drain_sub(fx_t *fx)
         /* Published in order, never ahead of the committed head. */
         if (fx->last_seq)
             assert_int_equal(ev->seq, fx->last_seq + 1);
-        assert_true(ev->seq <= kp_store_head(kp_server_store(fx->srv)));
+        assert_true(ev->seq <= kp_store_head(kp_server_store(fx->t.srv)));
         assert_string_equal(ev->source, "test");
         assert_string_equal(ev->type, "Put");
         Kumppani__V1__EventRef *ref =
@@ -236,7 +219,7 @@ s_drain_sub(fx_t *fx)
 static void
 s_pump(fx_t *fx)
 {
-    uv_run(&fx->loop, UV_RUN_NOWAIT);
+    uv_run(&fx->t.loop, UV_RUN_NOWAIT);
     s_drain_sub(fx);
     zmq_pollitem_t items[] = {{fx->dealer, 0, ZMQ_POLLIN, 0}, {fx->sub, 0, ZMQ_POLLIN, 0}};
     zmq_poll(items, 2, 1);
@@ -281,7 +264,7 @@ s_wait_subscribed(fx_t *fx)
 {
     int64_t end = kp_mono_us() + DEADLINE_US;
     for (;;) {
-        uv_run(&fx->loop, UV_RUN_NOWAIT);
+        uv_run(&fx->t.loop, UV_RUN_NOWAIT);
         char topic[4];
         if (zmq_recv(fx->sub, topic, sizeof topic, ZMQ_DONTWAIT) == 1 && topic[0] == 'H') {
             uint8_t buf[256];
@@ -299,7 +282,7 @@ s_wait_subscribed(fx_t *fx)
 static bool
 s_committed(fx_t *fx, uint64_t event_id)
 {
-    kp_store_t *st = kp_server_store(fx->srv);
+    kp_store_t *st = kp_server_store(fx->t.srv);
     MDB_txn *txn;
     assert_int_equal(mdb_txn_begin(kp_store_env(st), NULL, MDB_RDONLY, &txn), 0);
     uint8_t key[8];
@@ -333,7 +316,7 @@ test_pipeline_10k(void **state)
             sent++;
             progress = true;
         }
-        uv_run(&fx->loop, UV_RUN_NOWAIT);
+        uv_run(&fx->t.loop, UV_RUN_NOWAIT);
         s_drain_sub(fx);
         Kumppani__V1__Reply *r;
         while ((r = kp_test_try_reply(fx->dealer, fx->a)) != NULL) {

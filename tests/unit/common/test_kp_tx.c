@@ -96,9 +96,7 @@ static const kp_method_t s_methods[] = {
 /* ---- fixture -------------------------------------------------------------------------------- */
 
 typedef struct {
-    char root[64], data[96], api[64];
-    uv_loop_t loop;
-    kp_server_t *srv;
+    kp_test_srv_t t; /* the server under test */
     void *zctx, *dealer;
     kp_arena_t *a;  /* the client's decoding */
     kp_arena_t *ua; /* the units' arena */
@@ -108,26 +106,12 @@ static int
 s_setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
-    if (!kp_test_tmpdir(fx->root, sizeof fx->root, "kp_tx"))
-        return -1;
-    snprintf(fx->data, sizeof fx->data, "%s/data", fx->root);
-    kp_test_endpoint(fx->api, sizeof fx->api);
-    if (uv_loop_init(&fx->loop) != 0)
-        return -1;
-    kp_server_opts_t o = {.service = "txtest",
-                          .data_dir = fx->data,
-                          .api_endpoint = fx->api,
-                          .map_size = 16u << 20,
-                          .dbs = s_dbs,
-                          .dbs_n = 2,
-                          .schema_version = 1,
-                          .methods = s_methods,
-                          .methods_n = sizeof s_methods / sizeof s_methods[0],
-                          .svc = &s_svc_marker};
-    if (kp_server_new(&fx->srv, &fx->loop, &o) != 0)
+    kp_server_opts_t o = {
+        .service = "txtest", KP_TEST_DBS(s_dbs), KP_TEST_METHODS(s_methods), .svc = &s_svc_marker};
+    if (kp_test_srv_start(&fx->t, "kp_tx", o, false) != 0)
         return -1;
     fx->zctx = zmq_ctx_new();
-    if (!(fx->dealer = kp_test_dealer(fx->zctx, fx->api)))
+    if (!(fx->dealer = kp_test_dealer(fx->zctx, fx->t.api)))
         return -1;
     fx->a = kp_arena_new(4u << 20);
     fx->ua = kp_arena_new(4u << 20);
@@ -139,13 +123,11 @@ static int
 s_teardown(void **state)
 {
     fx_t *fx = *state;
-    int rc = kp_test_server_stop(&fx->srv, &fx->loop);
+    int rc = kp_test_srv_stop(&fx->t);
     zmq_close(fx->dealer);
     zmq_ctx_term(fx->zctx);
     kp_arena_destroy(&fx->a);
     kp_arena_destroy(&fx->ua);
-    kp_test_rm_store(fx->data);
-    (void)rmdir(fx->root);
     free(fx);
     assert_int_equal(rc, 0);
     return rc;
@@ -156,23 +138,23 @@ static void
 s_begin(fx_t *fx, kp_tx_t *tx)
 {
     kp_arena_reset(fx->ua);
-    assert_int_equal(kp_tx_begin(tx, fx->srv, NULL, fx->ua, &s_svc_marker), 0);
+    assert_int_equal(kp_tx_begin(tx, fx->t.srv, NULL, fx->ua, &s_svc_marker), 0);
 }
 
 /* Ends the turn: the loop's prepare handle commits it. */
 static void
 s_commit(fx_t *fx)
 {
-    assert_true(kp_store_turn_open(kp_server_store(fx->srv)));
-    uv_run(&fx->loop, UV_RUN_NOWAIT);
-    assert_false(kp_store_turn_open(kp_server_store(fx->srv)));
+    assert_true(kp_store_turn_open(kp_server_store(fx->t.srv)));
+    uv_run(&fx->t.loop, UV_RUN_NOWAIT);
+    assert_false(kp_store_turn_open(kp_server_store(fx->t.srv)));
 }
 
 /* Whether key is in db as committed (a fresh read transaction). */
 static bool
 s_committed(fx_t *fx, unsigned db, const void *key, size_t key_len)
 {
-    kp_store_t *st = kp_server_store(fx->srv);
+    kp_store_t *st = kp_server_store(fx->t.srv);
     MDB_txn *txn;
     assert_int_equal(mdb_txn_begin(kp_store_env(st), NULL, MDB_RDONLY, &txn), 0);
     MDB_val k = {key_len, (void *)key}, v;
@@ -207,7 +189,7 @@ s_call(fx_t *fx, uint64_t request_id, const char *method, uint64_t event_id)
         }
         if (kp_mono_us() > end)
             fail_msg("no reply to %s within the deadline", method);
-        uv_run(&fx->loop, UV_RUN_NOWAIT);
+        uv_run(&fx->t.loop, UV_RUN_NOWAIT);
         zmq_poll(&(zmq_pollitem_t){fx->dealer, 0, ZMQ_POLLIN, 0}, 1, 1);
     }
 }
@@ -231,9 +213,9 @@ test_unit_outside_call(void **state)
     kp_tx_t tx;
     int64_t before = kp_now_ms();
     s_begin(fx, &tx);
-    assert_ptr_equal(tx.srv, fx->srv);
+    assert_ptr_equal(tx.srv, fx->t.srv);
     assert_null(tx.call);
-    assert_ptr_equal(tx.store, kp_server_store(fx->srv));
+    assert_ptr_equal(tx.store, kp_server_store(fx->t.srv));
     assert_non_null(tx.txn);
     assert_ptr_equal(tx.arena, fx->ua);
     assert_ptr_equal(tx.svc, &s_svc_marker);
@@ -244,9 +226,9 @@ test_unit_outside_call(void **state)
     /* A second unit of the same turn shares its transaction and its time. */
     kp_tx_t tx2;
     MDB_txn *turn;
-    assert_int_equal(kp_server_txn(fx->srv, &turn), 0);
+    assert_int_equal(kp_server_txn(fx->t.srv, &turn), 0);
     assert_ptr_equal(turn, tx.txn);
-    assert_int_equal(kp_tx_begin(&tx2, fx->srv, turn, fx->ua, NULL), 0);
+    assert_int_equal(kp_tx_begin(&tx2, fx->t.srv, turn, fx->ua, NULL), 0);
     assert_ptr_equal(tx2.txn, turn);
     assert_int_equal(tx2.now_ms, tx.now_ms);
 
@@ -266,7 +248,7 @@ test_unit_outside_call(void **state)
     assert_int_equal(kp_store_turn_head(tx.store), 1);
     assert_int_equal(kp_store_head(tx.store), 0);
     s_commit(fx);
-    assert_int_equal(kp_store_head(kp_server_store(fx->srv)), 1);
+    assert_int_equal(kp_store_head(kp_server_store(fx->t.srv)), 1);
 
     /* The counters were committed with it. */
     s_begin(fx, &tx);
@@ -583,7 +565,7 @@ test_load_in_call(void **state)
     assert_int_equal(s_reply_event_id(r), 77);
     static const uint8_t key77[8] = {0, 0, 0, 0, 0, 0, 0, 77};
     assert_true(s_committed(fx, DB_RECS, key77, sizeof key77));
-    assert_int_equal(kp_store_head(kp_server_store(fx->srv)), 1);
+    assert_int_equal(kp_store_head(kp_server_store(fx->t.srv)), 1);
     r = s_call(fx, 5, "test.load", 77);
     assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
     assert_int_equal(s_reply_event_id(r), 77);
