@@ -134,13 +134,19 @@ kp_test_srv_start(kp_test_srv_t *t, const char *name, kp_server_opts_t o, bool p
         o.schema_version = 1;
     if (!o.map_size)
         o.map_size = 16u << 20;
-    return kp_server_new(&t->srv, &t->loop, &o) != 0 ? -1 : 0;
+    if (kp_server_new(&t->srv, &t->loop, &o) != 0)
+        return -1;
+    t->zctx = zmq_ctx_new();
+    t->dealer = kp_test_dealer(t->zctx, t->api);
+    return t->dealer ? 0 : -1;
 }
 
 int
 kp_test_srv_stop(kp_test_srv_t *t)
 {
     int rc = kp_test_server_stop(&t->srv, &t->loop);
+    zmq_close(t->dealer);
+    zmq_ctx_term(t->zctx);
     kp_test_rm_store(t->data);
     (void)rmdir(t->root);
     return rc;

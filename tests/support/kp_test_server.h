@@ -39,11 +39,13 @@ bool kp_test_send(void *sock, uint64_t request_id, const char *method, const Pro
 /* The reply waiting on sock, decoded into a (with a status); NULL if none is waiting. */
 Kumppani__V1__Reply *kp_test_try_reply(void *sock, kp_arena_t *a);
 
-/* One server under test: its directory, endpoints, loop and server. */
+/* One server under test: its directory, endpoints, loop and server, and the test's ZeroMQ
+ * context with a DEALER connected to the server's API. */
 typedef struct {
     char root[64], data[96], api[64], pub[64];
     uv_loop_t loop;
     kp_server_t *srv;
+    void *zctx, *dealer;
 } kp_test_srv_t;
 
 /* kp_server_opts_t's dbs and methods from their arrays. */
@@ -55,7 +57,8 @@ typedef struct {
  * size of 16 MiB where o has 0, override o. Returns 0, or -1 if any step failed. */
 int kp_test_srv_start(kp_test_srv_t *t, const char *name, kp_server_opts_t o, bool pub);
 
-/* Stops what kp_test_srv_start started (see kp_test_server_stop) and removes its directory.
+/* Stops what kp_test_srv_start started (see kp_test_server_stop), closes the DEALER and the
+ * context (the caller closed any other socket of it first) and removes the directory.
  * Returns uv_loop_close's result. */
 int kp_test_srv_stop(kp_test_srv_t *t);
 

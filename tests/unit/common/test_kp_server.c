@@ -110,7 +110,7 @@ static const kp_method_t s_methods[] = {
 
 typedef struct {
     kp_test_srv_t t; /* the server under test */
-    void *zctx, *dealer, *sub;
+    void *sub;
     kp_arena_t *a;
     uint64_t events_seen, last_seq; /* from the SUB socket */
     uint64_t last_event_id;         /* payload of the last "Put" event seen */
@@ -127,11 +127,9 @@ s_setup(void **state)
                           KP_TEST_METHODS(s_methods)};
     if (kp_test_srv_start(&fx->t, "kp_server", o, true) != 0)
         return -1;
-    fx->zctx = zmq_ctx_new();
-    fx->dealer = kp_test_dealer(fx->zctx, fx->t.api);
-    fx->sub = zmq_socket(fx->zctx, ZMQ_SUB);
-    if (!fx->dealer || kp_zsock_defaults(fx->sub) != 0 ||
-        zmq_setsockopt(fx->sub, ZMQ_SUBSCRIBE, "", 0) != 0 || zmq_connect(fx->sub, fx->t.pub) != 0)
+    fx->sub = zmq_socket(fx->t.zctx, ZMQ_SUB);
+    if (kp_zsock_defaults(fx->sub) != 0 || zmq_setsockopt(fx->sub, ZMQ_SUBSCRIBE, "", 0) != 0 ||
+        zmq_connect(fx->sub, fx->t.pub) != 0)
         return -1;
     fx->a = kp_arena_new(64u << 20);
     *state = fx;
@@ -142,10 +140,8 @@ static int
 s_teardown(void **state)
 {
     fx_t *fx = *state;
-    int rc = kp_test_srv_stop(&fx->t);
-    zmq_close(fx->dealer);
     zmq_close(fx->sub);
-    zmq_ctx_term(fx->zctx);
+    int rc = kp_test_srv_stop(&fx->t);
     kp_arena_destroy(&fx->a);
     free(fx);
     assert_int_equal(rc, 0);
@@ -158,7 +154,7 @@ s_teardown(void **state)
 static bool
 s_send(fx_t *fx, uint64_t request_id, const char *method, const ProtobufCMessage *body)
 {
-    return kp_test_send(fx->dealer, request_id, method, body, ZMQ_DONTWAIT);
+    return kp_test_send(fx->t.dealer, request_id, method, body, ZMQ_DONTWAIT);
 }
 
 static void
@@ -221,7 +217,7 @@ s_pump(fx_t *fx)
 {
     uv_run(&fx->t.loop, UV_RUN_NOWAIT);
     s_drain_sub(fx);
-    zmq_pollitem_t items[] = {{fx->dealer, 0, ZMQ_POLLIN, 0}, {fx->sub, 0, ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[] = {{fx->t.dealer, 0, ZMQ_POLLIN, 0}, {fx->sub, 0, ZMQ_POLLIN, 0}};
     zmq_poll(items, 2, 1);
 }
 
@@ -231,7 +227,7 @@ s_reply(fx_t *fx)
 {
     int64_t end = kp_mono_us() + DEADLINE_US;
     for (;;) {
-        Kumppani__V1__Reply *r = kp_test_try_reply(fx->dealer, fx->a);
+        Kumppani__V1__Reply *r = kp_test_try_reply(fx->t.dealer, fx->a);
         if (r)
             return r;
         if (kp_mono_us() > end)
@@ -319,7 +315,7 @@ test_pipeline_10k(void **state)
         uv_run(&fx->t.loop, UV_RUN_NOWAIT);
         s_drain_sub(fx);
         Kumppani__V1__Reply *r;
-        while ((r = kp_test_try_reply(fx->dealer, fx->a)) != NULL) {
+        while ((r = kp_test_try_reply(fx->t.dealer, fx->a)) != NULL) {
             assert_true(r->request_id >= base && r->request_id < base + PIPELINE_N);
             unsigned i = (unsigned)(r->request_id - base);
             if (seen[i])
@@ -344,7 +340,7 @@ test_pipeline_10k(void **state)
         if (kp_mono_us() > end)
             fail_msg("stalled: sent %u, answered %u after 60 s", sent, got);
         if (!progress) {
-            zmq_pollitem_t items[] = {{fx->dealer, 0, ZMQ_POLLIN, 0}};
+            zmq_pollitem_t items[] = {{fx->t.dealer, 0, ZMQ_POLLIN, 0}};
             zmq_poll(items, 1, 1);
         }
     }
@@ -472,7 +468,7 @@ test_errors(void **state)
     /* A frame over 64 KiB: refused before decoding, so no request id. */
     size_t big_n = KP_WIRE_MAX_FRAME + 1024;
     uint8_t *big = calloc(1, big_n);
-    assert_int_equal(zmq_send(fx->dealer, big, big_n, 0), (int)big_n);
+    assert_int_equal(zmq_send(fx->t.dealer, big, big_n, 0), (int)big_n);
     free(big);
     r = s_reply(fx);
     assert_int_equal(r->request_id, 0);
@@ -481,7 +477,7 @@ test_errors(void **state)
 
     /* An envelope that does not decode. */
     static const uint8_t junk[] = {0x08, 0x01, 0x0b};
-    assert_int_equal(zmq_send(fx->dealer, junk, sizeof junk, 0), (int)sizeof junk);
+    assert_int_equal(zmq_send(fx->t.dealer, junk, sizeof junk, 0), (int)sizeof junk);
     r = s_reply(fx);
     assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_BAD_REQUEST);
     assert_string_equal(r->status->message, "envelope: malformed protobuf");
@@ -497,7 +493,7 @@ test_errors(void **state)
     /* A body that does not decode at all: BAD_REQUEST. */
     static const uint8_t badbody[] = {0x08, 0x2c, 0x12, 0x0b, 't', 'e', 's',  't',  '.',
                                       's',  'i',  'g',  'n',  'u', 'p', 0x22, 0x01, 0x0b};
-    assert_int_equal(zmq_send(fx->dealer, badbody, sizeof badbody, 0), (int)sizeof badbody);
+    assert_int_equal(zmq_send(fx->t.dealer, badbody, sizeof badbody, 0), (int)sizeof badbody);
     r = s_reply(fx);
     assert_int_equal(r->request_id, 44);
     assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_BAD_REQUEST);
@@ -510,8 +506,8 @@ test_errors(void **state)
     assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_INTERNAL);
 
     /* A multi-frame message is not a request: dropped unanswered, and the connection works. */
-    assert_int_equal(zmq_send(fx->dealer, "a", 1, ZMQ_SNDMORE), 1);
-    assert_int_equal(zmq_send(fx->dealer, "b", 1, 0), 1);
+    assert_int_equal(zmq_send(fx->t.dealer, "a", 1, ZMQ_SNDMORE), 1);
+    assert_int_equal(zmq_send(fx->t.dealer, "b", 1, 0), 1);
     Kumppani__V1__HealthReply *h = s_health(fx);
     assert_int_equal(h->head_seq, 0);
 }

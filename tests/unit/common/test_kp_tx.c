@@ -97,9 +97,8 @@ static const kp_method_t s_methods[] = {
 
 typedef struct {
     kp_test_srv_t t; /* the server under test */
-    void *zctx, *dealer;
-    kp_arena_t *a;  /* the client's decoding */
-    kp_arena_t *ua; /* the units' arena */
+    kp_arena_t *a;   /* the client's decoding */
+    kp_arena_t *ua;  /* the units' arena */
 } fx_t;
 
 static int
@@ -109,9 +108,6 @@ s_setup(void **state)
     kp_server_opts_t o = {
         .service = "txtest", KP_TEST_DBS(s_dbs), KP_TEST_METHODS(s_methods), .svc = &s_svc_marker};
     if (kp_test_srv_start(&fx->t, "kp_tx", o, false) != 0)
-        return -1;
-    fx->zctx = zmq_ctx_new();
-    if (!(fx->dealer = kp_test_dealer(fx->zctx, fx->t.api)))
         return -1;
     fx->a = kp_arena_new(4u << 20);
     fx->ua = kp_arena_new(4u << 20);
@@ -124,8 +120,6 @@ s_teardown(void **state)
 {
     fx_t *fx = *state;
     int rc = kp_test_srv_stop(&fx->t);
-    zmq_close(fx->dealer);
-    zmq_ctx_term(fx->zctx);
     kp_arena_destroy(&fx->a);
     kp_arena_destroy(&fx->ua);
     free(fx);
@@ -179,10 +173,10 @@ s_call(fx_t *fx, uint64_t request_id, const char *method, uint64_t event_id)
 {
     Kumppani__V1__EventRef ref = KUMPPANI__V1__EVENT_REF__INIT;
     ref.event_id = event_id;
-    assert_true(kp_test_send(fx->dealer, request_id, method, &ref.base, 0));
+    assert_true(kp_test_send(fx->t.dealer, request_id, method, &ref.base, 0));
     int64_t end = kp_mono_us() + DEADLINE_US;
     for (;;) {
-        Kumppani__V1__Reply *r = kp_test_try_reply(fx->dealer, fx->a);
+        Kumppani__V1__Reply *r = kp_test_try_reply(fx->t.dealer, fx->a);
         if (r) {
             assert_int_equal(r->request_id, request_id);
             return r;
@@ -190,7 +184,7 @@ s_call(fx_t *fx, uint64_t request_id, const char *method, uint64_t event_id)
         if (kp_mono_us() > end)
             fail_msg("no reply to %s within the deadline", method);
         uv_run(&fx->t.loop, UV_RUN_NOWAIT);
-        zmq_poll(&(zmq_pollitem_t){fx->dealer, 0, ZMQ_POLLIN, 0}, 1, 1);
+        zmq_poll(&(zmq_pollitem_t){fx->t.dealer, 0, ZMQ_POLLIN, 0}, 1, 1);
     }
 }
 
