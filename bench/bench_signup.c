@@ -92,6 +92,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -709,6 +710,17 @@ s_state_save(const bench_t *b)
 
 /* ---- the service processes ---------------------------------------------------------------- */
 
+/* Appends the arguments up to NULL to argv at *n (the caller sized argv for them). */
+static void
+s_args(char **argv, int *n, ...)
+{
+    va_list ap;
+    va_start(ap, n);
+    for (char *a; (a = va_arg(ap, char *)) != NULL;)
+        argv[(*n)++] = a;
+    va_end(ap);
+}
+
 static int
 s_spawn(bench_svc_t *svc, char **argv)
 {
@@ -749,29 +761,14 @@ s_events_start(bench_t *b)
     snprintf(map, sizeof map, "%u", b->o.map_mb);
     char *argv[24];
     int n = 0;
-    argv[n++] = (char *)b->o.service;
-    argv[n++] = "--data-dir";
-    argv[n++] = b->store;
-    argv[n++] = "--api";
-    argv[n++] = api;
-    argv[n++] = "--pub";
-    argv[n++] = pub;
-    argv[n++] = "--log-level";
-    argv[n++] = "warning";
-    if (b->o.batch_max) {
-        argv[n++] = "--batch-max";
-        argv[n++] = batch;
-    }
-    if (b->o.map_mb) {
-        argv[n++] = "--map-size-mb";
-        argv[n++] = map;
-    }
-    if (b->o.curve) {
-        argv[n++] = "--keys-dir";
-        argv[n++] = b->keys;
-        argv[n++] = "--key-name";
-        argv[n++] = "events";
-    }
+    s_args(argv, &n, (char *)b->o.service, "--data-dir", b->store, "--api", api, "--pub", pub,
+           "--log-level", "warning", NULL);
+    if (b->o.batch_max)
+        s_args(argv, &n, "--batch-max", batch, NULL);
+    if (b->o.map_mb)
+        s_args(argv, &n, "--map-size-mb", map, NULL);
+    if (b->o.curve)
+        s_args(argv, &n, "--keys-dir", b->keys, "--key-name", "events", NULL);
     argv[n] = NULL;
     b->events.name = "events";
     return s_spawn(&b->events, argv);
@@ -1517,37 +1514,13 @@ s_catch_up(bench_t *b, uint64_t head, double *secs_out)
     snprintf(smtp, sizeof smtp, "smtp://127.0.0.1:%u", stall_port);
     char *argv[40];
     int n = 0;
-    argv[n++] = (char *)b->o.notifier;
-    argv[n++] = "--data-dir";
-    argv[n++] = dir;
-    argv[n++] = "--api";
-    argv[n++] = api;
-    argv[n++] = "--pub";
-    argv[n++] = pub;
-    argv[n++] = "--log-level";
-    argv[n++] = "warning";
-    argv[n++] = "--events-api";
-    argv[n++] = ev_api;
-    argv[n++] = "--events-pub";
-    argv[n++] = ev_pub;
-    argv[n++] = "--smtp-url";
-    argv[n++] = smtp;
-    argv[n++] = "--smtp-tls";
-    argv[n++] = "off";
-    argv[n++] = "--inflight-max";
-    argv[n++] = "1";
-    argv[n++] = "--timeout-ms";
-    argv[n++] = "3600000";
-    argv[n++] = "--lease-ms";
-    argv[n++] = "7200000";
-    if (b->o.curve) {
-        argv[n++] = "--keys-dir";
-        argv[n++] = b->keys;
-        argv[n++] = "--key-name";
-        argv[n++] = "notifier";
-        argv[n++] = "--events-key";
-        argv[n++] = ev_key;
-    }
+    s_args(argv, &n, (char *)b->o.notifier, "--data-dir", dir, "--api", api, "--pub", pub,
+           "--log-level", "warning", "--events-api", ev_api, "--events-pub", ev_pub, "--smtp-url",
+           smtp, "--smtp-tls", "off", "--inflight-max", "1", "--timeout-ms", "3600000",
+           "--lease-ms", "7200000", NULL);
+    if (b->o.curve)
+        s_args(argv, &n, "--keys-dir", b->keys, "--key-name", "notifier", "--events-key", ev_key,
+               NULL);
     argv[n] = NULL;
     double eps = -1;
     void *sock = s_socket(b->zctx, nport, b->o.curve ? &b->k_admin : NULL, b->notifier_pub, 1);
