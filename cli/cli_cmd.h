@@ -139,6 +139,8 @@ struct cli_cmd {
 
 #define CLI_IN(t) .in = &kumppani__v1__##t##__descriptor
 #define CLI_OUT(t) .out = &kumppani__v1__##t##__descriptor
+/* The method a row calls: its service and name, its request and reply types. */
+#define CLI_CALL(svc, m, in_t, out_t) .service = (svc), .method = (m), CLI_IN(in_t), CLI_OUT(out_t)
 
 #define GLOBAL_HELP                                                                                \
     "Global options:\n"                                                                            \
