@@ -108,6 +108,17 @@ kp_test_try_reply(void *sock, kp_arena_t *a)
     return r;
 }
 
+void *
+kp_test_ok_body(const Kumppani__V1__Reply *r, const ProtobufCMessageDescriptor *d, kp_arena_t *a)
+{
+    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
+    int err;
+    char why[KP_WIRE_WHY];
+    void *m = kp_wire_unpack(d, a, r->body.data, r->body.len, &err, why, sizeof why);
+    assert_non_null(m);
+    return m;
+}
+
 int
 kp_test_server_stop(kp_server_t **srv, uv_loop_t *loop)
 {

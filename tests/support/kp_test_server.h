@@ -62,6 +62,10 @@ int kp_test_srv_start(kp_test_srv_t *t, const char *name, kp_server_opts_t o, bo
  * Returns uv_loop_close's result. */
 int kp_test_srv_stop(kp_test_srv_t *t);
 
+/* The body of r, an OK reply, decoded as d into a (asserted: the code and the decoding). */
+void *kp_test_ok_body(const Kumppani__V1__Reply *r, const ProtobufCMessageDescriptor *d,
+                      kp_arena_t *a);
+
 /* Destroys *srv (which ends NULL) and closes its loop, which must close cleanly: the server
  * closed every handle it opened. Returns uv_loop_close's result. */
 int kp_test_server_stop(kp_server_t **srv, uv_loop_t *loop);

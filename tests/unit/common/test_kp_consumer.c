@@ -388,13 +388,8 @@ s_lag(fx_t *fx)
     assert_true(kp_test_send(fx->to_dst, ++fx->request_id, "sys.health", &hr.base, ZMQ_DONTWAIT));
     Kumppani__V1__Reply *r = s_reply(fx, fx->to_dst);
     assert_int_equal(r->request_id, fx->request_id);
-    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
-    int err;
-    char why[KP_WIRE_WHY];
-    Kumppani__V1__HealthReply *h = (Kumppani__V1__HealthReply *)kp_wire_unpack(
-        &kumppani__v1__health_reply__descriptor, fx->a, r->body.data, r->body.len, &err, why,
-        sizeof why);
-    assert_non_null(h);
+    Kumppani__V1__HealthReply *h =
+        kp_test_ok_body(r, &kumppani__v1__health_reply__descriptor, fx->a);
     assert_int_equal(h->n_consumers, 1);
     assert_string_equal(h->consumers[0]->source, "src");
     return h->consumers[0];

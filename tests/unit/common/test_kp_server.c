@@ -243,13 +243,8 @@ s_health(fx_t *fx)
     assert_true(s_send(fx, 777, "sys.health", &hr.base));
     Kumppani__V1__Reply *r = s_reply(fx);
     assert_int_equal(r->request_id, 777);
-    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
-    int err;
-    char why[KP_WIRE_WHY];
-    Kumppani__V1__HealthReply *h = (Kumppani__V1__HealthReply *)kp_wire_unpack(
-        &kumppani__v1__health_reply__descriptor, fx->a, r->body.data, r->body.len, &err, why,
-        sizeof why);
-    assert_non_null(h);
+    Kumppani__V1__HealthReply *h =
+        kp_test_ok_body(r, &kumppani__v1__health_reply__descriptor, fx->a);
     assert_string_equal(h->service, "test");
     return h;
 }
@@ -525,14 +520,9 @@ test_replay(void **state)
     rq.limit = 3;
     assert_true(s_send(fx, 9, "log.replay", &rq.base));
     Kumppani__V1__Reply *r = s_reply(fx);
-    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
     /* ReplayPageWire on the wire decodes as a ReplayPage. */
-    int err;
-    char why[KP_WIRE_WHY];
-    Kumppani__V1__ReplayPage *page = (Kumppani__V1__ReplayPage *)kp_wire_unpack(
-        &kumppani__v1__replay_page__descriptor, fx->a, r->body.data, r->body.len, &err, why,
-        sizeof why);
-    assert_non_null(page);
+    Kumppani__V1__ReplayPage *page =
+        kp_test_ok_body(r, &kumppani__v1__replay_page__descriptor, fx->a);
     assert_int_equal(page->head_seq, 5);
     assert_int_equal(page->n_events, 3);
     for (size_t i = 0; i < 3; i++) {
