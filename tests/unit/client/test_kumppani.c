@@ -205,6 +205,16 @@ s_seen(srv_t *s)
 
 /* ---- tests ------------------------------------------------------------------------------ */
 
+/* A client of endpoint (plain TCP) with the given timeout and attempts. */
+static kpc_t *
+s_client(const char *endpoint, int timeout_ms, int attempts)
+{
+    kpc_t *c = NULL;
+    kpc_opts_t o = {.endpoint = endpoint, .timeout_ms = timeout_ms, .attempts = attempts};
+    assert_int_equal(kpc_new(&c, &o), 0);
+    return c;
+}
+
 static void
 test_new_args(void **state)
 {
@@ -240,9 +250,7 @@ test_timeout_bounded(void **state)
     zmq_close(tmp);
     zmq_ctx_term(ctx);
 
-    kpc_t *c = NULL;
-    kpc_opts_t o = {.endpoint = ep, .timeout_ms = 200, .attempts = 3};
-    assert_int_equal(kpc_new(&c, &o), 0);
+    kpc_t *c = s_client(ep, 200, 3);
     kpc_reply_t r;
     int64_t t0 = kp_mono_us() / 1000;
     assert_int_equal(kpc_call(c, "test.echo", "k", "x", 1, &r), KP_ETIMEOUT);
@@ -260,9 +268,7 @@ test_echo_skips_stale(void **state)
 {
     (void)state;
     srv_t *s = s_srv_start(0, false, false);
-    kpc_t *c = NULL;
-    kpc_opts_t o = {.endpoint = s->endpoint, .timeout_ms = 2000, .attempts = 1};
-    assert_int_equal(kpc_new(&c, &o), 0);
+    kpc_t *c = s_client(s->endpoint, 2000, 1);
     for (int i = 0; i < 3; i++) {
         kpc_reply_t r;
         assert_int_equal(kpc_call(c, "test.echo", NULL, "hello", 5, &r), 0);
@@ -292,9 +298,7 @@ test_resend_same_id_and_key(void **state)
 {
     (void)state;
     srv_t *s = s_srv_start(2, false, false); /* ignores the first two sends */
-    kpc_t *c = NULL;
-    kpc_opts_t o = {.endpoint = s->endpoint, .timeout_ms = 300, .attempts = 3};
-    assert_int_equal(kpc_new(&c, &o), 0);
+    kpc_t *c = s_client(s->endpoint, 300, 3);
     kpc_reply_t r;
     assert_int_equal(kpc_call(c, "test.echo", "idem-1", "abc", 3, &r), 0);
     assert_int_equal(r.status.code, 0);
@@ -323,9 +327,7 @@ test_typed(void **state)
 {
     (void)state;
     srv_t *s = s_srv_start(0, false, false);
-    kpc_t *c = NULL;
-    kpc_opts_t o = {.endpoint = s->endpoint, .timeout_ms = 2000, .attempts = 2};
-    assert_int_equal(kpc_new(&c, &o), 0);
+    kpc_t *c = s_client(s->endpoint, 2000, 2);
     kpc_status_t st;
 
     Kumppani__V1__HealthReply *h = NULL;
