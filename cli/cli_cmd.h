@@ -195,6 +195,10 @@ void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_num(cli_ctx_t *c, const char *name, bool required, uint64_t min, uint64_t max,
             uint64_t *out);
 
+/* cli_num for a uint32_t field (max at most UINT32_MAX). */
+int cli_num32(cli_ctx_t *c, const char *name, bool required, uint32_t min, uint32_t max,
+              uint32_t *out);
+
 /* Parses a Helsinki time option ("YYYY-MM-DD HH:MM"); absent and not required leaves *out.
  * Returns 0 or -1 (reported). */
 int cli_time_opt(cli_ctx_t *c, const char *name, bool required, int64_t *out);

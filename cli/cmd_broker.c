@@ -465,25 +465,19 @@ static int
 s_asg_complete(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__CompleteAssignmentRequest *req = (Kumppani__V1__CompleteAssignmentRequest *)m;
-    uint64_t min = 0, fee = 0, travel = 0;
-    if (cli_num(c, "minutes", true, 1, 10080, &min) ||
-        cli_num(c, "fee-cents", false, 0, 10000000, &fee) ||
-        cli_num(c, "travel-cents", false, 0, 10000000, &travel))
-        return -1;
-    req->minutes = (uint32_t)min;
-    req->fee_cents = (uint32_t)fee;
-    req->travel_cents = (uint32_t)travel;
-    return 0;
+    return cli_num32(c, "minutes", true, 1, 10080, &req->minutes) ||
+                   cli_num32(c, "fee-cents", false, 0, 10000000, &req->fee_cents) ||
+                   cli_num32(c, "travel-cents", false, 0, 10000000, &req->travel_cents)
+               ? -1
+               : 0;
 }
 
 static int
 s_asg_feedback(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__AssignmentFeedbackRequest *req = (Kumppani__V1__AssignmentFeedbackRequest *)m;
-    uint64_t rating = 0;
-    if (cli_num(c, "rating", true, 1, 5, &rating))
+    if (cli_num32(c, "rating", true, 1, 5, &req->rating))
         return -1;
-    req->rating = (uint32_t)rating;
     req->side = cli_str(c, "side", "");
     req->comment_text = cli_str(c, "comment", "");
     return 0;

@@ -166,11 +166,9 @@ static int
 s_dead(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__ListNotificationsRequest *rq = (Kumppani__V1__ListNotificationsRequest *)m;
-    uint64_t limit = 0;
-    if (cli_num(c, "limit", false, 1, 500, &limit))
+    if (cli_num32(c, "limit", false, 1, 500, &rq->limit))
         return -1;
     rq->after_key = cli_str(c, "after", "");
-    rq->limit = (uint32_t)limit;
     return 0;
 }
 

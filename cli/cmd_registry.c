@@ -431,10 +431,9 @@ static int
 s_idle(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__CoverageIdleRequest *rq = (Kumppani__V1__CoverageIdleRequest *)m;
-    uint64_t months = 6;
-    if (cli_num(c, "months", false, 1, 60, &months))
+    rq->months = 6;
+    if (cli_num32(c, "months", false, 1, 60, &rq->months))
         return -1;
-    rq->months = (uint32_t)months;
     rq->region_code = cli_str(c, "region", rq->region_code);
     return 0;
 }
