@@ -22,6 +22,7 @@
  *
  *  Output: a table, then one RESULT line per class for scripts. Exit 0 if every request got
  *  CODE_OK. */
+#include "bench_util.h"
 #include "kp_arena.h"
 #include "kp_time.h"
 #include "kumppani/v1/envelope.pb-c.h"
@@ -133,17 +134,10 @@ s_call(const char *method, const ProtobufCMessage *body, uint8_t **out, size_t *
     }
 }
 
-static int
-s_cmp(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 static double
 s_pct(int64_t *v, size_t n, double p)
 {
-    qsort(v, n, sizeof *v, s_cmp);
+    qsort(v, n, sizeof *v, bench_cmp_i64);
     size_t i = (size_t)(p * (double)(n - 1) + 0.5);
     return (double)v[i] / 1000.0;
 }

@@ -77,6 +77,7 @@
  *
  *  Request ids: sign-up i (0-based, per process) carries request_id i + 1, which indexes that
  *  process's send-time table; control requests carry ids with the top bit set. */
+#include "bench_util.h"
 #include "kp_arena.h"
 #include "kp_time.h"
 #include "kp_zsock.h"
@@ -92,6 +93,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -316,6 +318,48 @@ s_best_case(bench_opts_t *o)
     o->clients = 4;
 }
 
+/* The numeric flags: name, range, and the field the value goes to (a uint64_t if wide, else an
+ * unsigned). */
+static const struct {
+    const char *name;
+    uint64_t min, max;
+    size_t at;
+    bool wide;
+} s_num_flags[] = {
+    {"--catch-up-seconds", 1, 86400, offsetof(bench_opts_t, catchup_s), false},
+    {"--prefill", 0, KP_BENCH_MAX_PREFILL, offsetof(bench_opts_t, prefill), true},
+    {"--events", 1, KP_BENCH_MAX_EVENTS, offsetof(bench_opts_t, events), false},
+    {"--procs", 1, KP_BENCH_MAX_PROCS, offsetof(bench_opts_t, procs), false},
+    {"--clients", 1, KP_BENCH_MAX_CLIENTS, offsetof(bench_opts_t, clients), false},
+    {"--window", 1, KP_BENCH_MAX_WINDOW, offsetof(bench_opts_t, window), false},
+    {"--count", 1, KP_BENCH_MAX_COUNT, offsetof(bench_opts_t, count), true},
+    {"--seconds", 1, 86400, offsetof(bench_opts_t, seconds), false},
+    {"--api-port", 1, 65532, offsetof(bench_opts_t, api_port), false},
+    {"--pub-port", 1, 65535, offsetof(bench_opts_t, pub_port), false},
+    {"--batch-max", 1, 1000000, offsetof(bench_opts_t, batch_max), false},
+    {"--map-size-mb", 1, 1u << 24, offsetof(bench_opts_t, map_mb), false},
+};
+
+/* Parses the value of the numeric flag name into o. Returns 1, 0 for a bad value (reported),
+ * or -1 when name is not a numeric flag. */
+static int
+s_num_flag(bench_opts_t *o, const char *name, const char *v)
+{
+    for (size_t i = 0; i < sizeof s_num_flags / sizeof s_num_flags[0]; i++) {
+        if (strcmp(name, s_num_flags[i].name) != 0)
+            continue;
+        uint64_t n = 0;
+        bool good = s_parse_u64(name, v, s_num_flags[i].min, s_num_flags[i].max, &n);
+        char *field = (char *)o + s_num_flags[i].at;
+        if (s_num_flags[i].wide)
+            *(uint64_t *)(void *)field = n;
+        else
+            *(unsigned *)(void *)field = (unsigned)n;
+        return good;
+    }
+    return -1;
+}
+
 /* Returns 0 to run, 1 after --help, 2 on a usage error. */
 static int
 s_parse_args(bench_opts_t *o, int argc, char **argv)
@@ -374,7 +418,7 @@ s_parse_args(bench_opts_t *o, int argc, char **argv)
             fprintf(stderr, "kp-bench-signup: %s needs a value\n", name);
             return 2;
         }
-        uint64_t n = 0;
+        int num;
         bool good = true;
         if (strcmp(name, "--service") == 0)
             o->service = v;
@@ -392,43 +436,9 @@ s_parse_args(bench_opts_t *o, int argc, char **argv)
             good = s_parse_onoff(name, v, &o->restart);
         else if (strcmp(name, "--catch-up") == 0)
             good = s_parse_onoff(name, v, &o->catch_up);
-        else if (strcmp(name, "--catch-up-seconds") == 0) {
-            good = s_parse_u64(name, v, 1, 86400, &n);
-            o->catchup_s = (unsigned)n;
-        } else if (strcmp(name, "--prefill") == 0) {
-            good = s_parse_u64(name, v, 0, KP_BENCH_MAX_PREFILL, &n);
-            o->prefill = n;
-        } else if (strcmp(name, "--events") == 0) {
-            good = s_parse_u64(name, v, 1, KP_BENCH_MAX_EVENTS, &n);
-            o->events = (unsigned)n;
-        } else if (strcmp(name, "--procs") == 0) {
-            good = s_parse_u64(name, v, 1, KP_BENCH_MAX_PROCS, &n);
-            o->procs = (unsigned)n;
-        } else if (strcmp(name, "--clients") == 0) {
-            good = s_parse_u64(name, v, 1, KP_BENCH_MAX_CLIENTS, &n);
-            o->clients = (unsigned)n;
-        } else if (strcmp(name, "--window") == 0) {
-            good = s_parse_u64(name, v, 1, KP_BENCH_MAX_WINDOW, &n);
-            o->window = (unsigned)n;
-        } else if (strcmp(name, "--count") == 0) {
-            good = s_parse_u64(name, v, 1, KP_BENCH_MAX_COUNT, &n);
-            o->count = n;
-        } else if (strcmp(name, "--seconds") == 0) {
-            good = s_parse_u64(name, v, 1, 86400, &n);
-            o->seconds = (unsigned)n;
-        } else if (strcmp(name, "--api-port") == 0) {
-            good = s_parse_u64(name, v, 1, 65532, &n);
-            o->api_port = (unsigned)n;
-        } else if (strcmp(name, "--pub-port") == 0) {
-            good = s_parse_u64(name, v, 1, 65535, &n);
-            o->pub_port = (unsigned)n;
-        } else if (strcmp(name, "--batch-max") == 0) {
-            good = s_parse_u64(name, v, 1, 1000000, &n);
-            o->batch_max = (unsigned)n;
-        } else if (strcmp(name, "--map-size-mb") == 0) {
-            good = s_parse_u64(name, v, 1, 1u << 24, &n);
-            o->map_mb = (unsigned)n;
-        } else {
+        else if ((num = s_num_flag(o, name, v)) >= 0)
+            good = num == 1;
+        else {
             fprintf(stderr, "kp-bench-signup: unknown flag '%s' (see --help)\n", name);
             return 2;
         }
@@ -709,6 +719,17 @@ s_state_save(const bench_t *b)
 
 /* ---- the service processes ---------------------------------------------------------------- */
 
+/* Appends the arguments up to NULL to argv at *n (the caller sized argv for them). */
+static void
+s_args(char **argv, int *n, ...)
+{
+    va_list ap;
+    va_start(ap, n);
+    for (char *a; (a = va_arg(ap, char *)) != NULL;)
+        argv[(*n)++] = a;
+    va_end(ap);
+}
+
 static int
 s_spawn(bench_svc_t *svc, char **argv)
 {
@@ -749,29 +770,14 @@ s_events_start(bench_t *b)
     snprintf(map, sizeof map, "%u", b->o.map_mb);
     char *argv[24];
     int n = 0;
-    argv[n++] = (char *)b->o.service;
-    argv[n++] = "--data-dir";
-    argv[n++] = b->store;
-    argv[n++] = "--api";
-    argv[n++] = api;
-    argv[n++] = "--pub";
-    argv[n++] = pub;
-    argv[n++] = "--log-level";
-    argv[n++] = "warning";
-    if (b->o.batch_max) {
-        argv[n++] = "--batch-max";
-        argv[n++] = batch;
-    }
-    if (b->o.map_mb) {
-        argv[n++] = "--map-size-mb";
-        argv[n++] = map;
-    }
-    if (b->o.curve) {
-        argv[n++] = "--keys-dir";
-        argv[n++] = b->keys;
-        argv[n++] = "--key-name";
-        argv[n++] = "events";
-    }
+    s_args(argv, &n, (char *)b->o.service, "--data-dir", b->store, "--api", api, "--pub", pub,
+           "--log-level", "warning", NULL);
+    if (b->o.batch_max)
+        s_args(argv, &n, "--batch-max", batch, NULL);
+    if (b->o.map_mb)
+        s_args(argv, &n, "--map-size-mb", map, NULL);
+    if (b->o.curve)
+        s_args(argv, &n, "--keys-dir", b->keys, "--key-name", "events", NULL);
     argv[n] = NULL;
     b->events.name = "events";
     return s_spawn(&b->events, argv);
@@ -1517,37 +1523,13 @@ s_catch_up(bench_t *b, uint64_t head, double *secs_out)
     snprintf(smtp, sizeof smtp, "smtp://127.0.0.1:%u", stall_port);
     char *argv[40];
     int n = 0;
-    argv[n++] = (char *)b->o.notifier;
-    argv[n++] = "--data-dir";
-    argv[n++] = dir;
-    argv[n++] = "--api";
-    argv[n++] = api;
-    argv[n++] = "--pub";
-    argv[n++] = pub;
-    argv[n++] = "--log-level";
-    argv[n++] = "warning";
-    argv[n++] = "--events-api";
-    argv[n++] = ev_api;
-    argv[n++] = "--events-pub";
-    argv[n++] = ev_pub;
-    argv[n++] = "--smtp-url";
-    argv[n++] = smtp;
-    argv[n++] = "--smtp-tls";
-    argv[n++] = "off";
-    argv[n++] = "--inflight-max";
-    argv[n++] = "1";
-    argv[n++] = "--timeout-ms";
-    argv[n++] = "3600000";
-    argv[n++] = "--lease-ms";
-    argv[n++] = "7200000";
-    if (b->o.curve) {
-        argv[n++] = "--keys-dir";
-        argv[n++] = b->keys;
-        argv[n++] = "--key-name";
-        argv[n++] = "notifier";
-        argv[n++] = "--events-key";
-        argv[n++] = ev_key;
-    }
+    s_args(argv, &n, (char *)b->o.notifier, "--data-dir", dir, "--api", api, "--pub", pub,
+           "--log-level", "warning", "--events-api", ev_api, "--events-pub", ev_pub, "--smtp-url",
+           smtp, "--smtp-tls", "off", "--inflight-max", "1", "--timeout-ms", "3600000",
+           "--lease-ms", "7200000", NULL);
+    if (b->o.curve)
+        s_args(argv, &n, "--keys-dir", b->keys, "--key-name", "notifier", "--events-key", ev_key,
+               NULL);
     argv[n] = NULL;
     double eps = -1;
     void *sock = s_socket(b->zctx, nport, b->o.curve ? &b->k_admin : NULL, b->notifier_pub, 1);
@@ -1608,13 +1590,6 @@ done:
 }
 
 /* ---- results ------------------------------------------------------------------------------ */
-
-static int
-s_cmp_i64(const void *x, const void *y)
-{
-    int64_t a = *(const int64_t *)x, c = *(const int64_t *)y;
-    return (a > c) - (a < c);
-}
 
 /* Nearest-rank percentile of sorted v[0..n-1], in milliseconds. */
 static double
@@ -1813,7 +1788,7 @@ done:
         bench_tally_t *t = &ph.sum;
         double elapsed_s = ph.elapsed_s;
         double rate = elapsed_s > 0 ? (double)t->ok / elapsed_s : 0;
-        qsort(ph.lat, ph.lat_n, sizeof *ph.lat, s_cmp_i64);
+        qsort(ph.lat, ph.lat_n, sizeof *ph.lat, bench_cmp_i64);
         double p50 = s_pct_ms(ph.lat, ph.lat_n, 50), p99 = s_pct_ms(ph.lat, ph.lat_n, 99);
         double max = ph.lat_n ? (double)ph.lat[ph.lat_n - 1] / 1000.0 : 0;
         /* The first health probe's own turn is inside the delta (see the header comment). */

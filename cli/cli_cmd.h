@@ -139,6 +139,8 @@ struct cli_cmd {
 
 #define CLI_IN(t) .in = &kumppani__v1__##t##__descriptor
 #define CLI_OUT(t) .out = &kumppani__v1__##t##__descriptor
+/* The method a row calls: its service and name, its request and reply types. */
+#define CLI_CALL(svc, m, in_t, out_t) .service = (svc), .method = (m), CLI_IN(in_t), CLI_OUT(out_t)
 
 #define GLOBAL_HELP                                                                                \
     "Global options:\n"                                                                            \
@@ -192,6 +194,10 @@ void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * (reported). */
 int cli_num(cli_ctx_t *c, const char *name, bool required, uint64_t min, uint64_t max,
             uint64_t *out);
+
+/* cli_num for a uint32_t field (max at most UINT32_MAX). */
+int cli_num32(cli_ctx_t *c, const char *name, bool required, uint32_t min, uint32_t max,
+              uint32_t *out);
 
 /* Parses a Helsinki time option ("YYYY-MM-DD HH:MM"); absent and not required leaves *out.
  * Returns 0 or -1 (reported). */

@@ -66,29 +66,17 @@ s_enum_list(const ProtobufCEnumDescriptor *d, const char *prefix, char *buf, siz
     return buf;
 }
 
-const char *
-cli_kind_name(int v, char *buf)
-{
-    return cli_enum_name(&kumppani__v1__event_kind__descriptor, "KIND_", v, buf);
-}
+/* cli_kind_name and its kin: the readable name of one enum's value (cli_enum_name). */
+#define CLI_ENUM_NAMER(fn, type, prefix)                                                           \
+    const char *fn(int v, char *buf)                                                               \
+    {                                                                                              \
+        return cli_enum_name(&kumppani__v1__##type##__descriptor, prefix, v, buf);                 \
+    }
 
-const char *
-cli_role_name(int v, char *buf)
-{
-    return cli_enum_name(&kumppani__v1__participant_role__descriptor, "ROLE_", v, buf);
-}
-
-const char *
-cli_event_state_name(int v, char *buf)
-{
-    return cli_enum_name(&kumppani__v1__event_state__descriptor, "EVENT_STATE_", v, buf);
-}
-
-const char *
-cli_signup_state_name(int v, char *buf)
-{
-    return cli_enum_name(&kumppani__v1__signup_state__descriptor, "SIGNUP_STATE_", v, buf);
-}
+CLI_ENUM_NAMER(cli_kind_name, event_kind, "KIND_")
+CLI_ENUM_NAMER(cli_role_name, participant_role, "ROLE_")
+CLI_ENUM_NAMER(cli_event_state_name, event_state, "EVENT_STATE_")
+CLI_ENUM_NAMER(cli_signup_state_name, signup_state, "SIGNUP_STATE_")
 
 int
 cli_kind_parse(const char *name, int *out)

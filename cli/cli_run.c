@@ -261,6 +261,16 @@ cli_num(cli_ctx_t *c, const char *name, bool required, uint64_t min, uint64_t ma
 }
 
 int
+cli_num32(cli_ctx_t *c, const char *name, bool required, uint32_t min, uint32_t max, uint32_t *out)
+{
+    uint64_t n = *out;
+    if (cli_num(c, name, required, min, max, &n) != 0)
+        return -1;
+    *out = (uint32_t)n;
+    return 0;
+}
+
+int
 cli_time_opt(cli_ctx_t *c, const char *name, bool required, int64_t *out)
 {
     const char *v = cli_arg(c->a, name);

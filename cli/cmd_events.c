@@ -985,10 +985,7 @@ const cli_cmd_t cli_cmds_events[] = {
              "Lists events with id > ID (default: all), ascending; without --limit, every page.\n"
              "With --series, only the occurrences of that series.\n",
      .flags = CLI_PAGED | CLI_IN_SUMMARY,
-     .service = EV,
-     .method = "events.event.list",
-     CLI_IN(list_events_request),
-     CLI_OUT(list_events_reply),
+     CLI_CALL(EV, "events.event.list", list_events_request, list_events_reply),
      .fill = s_list_fill,
      .page = s_list_page},
     {.words = "events signups",
@@ -996,10 +993,7 @@ const cli_cmd_t cli_cmds_events[] = {
      .help = "Usage: kumppani events signups ID [--after SIGNUP_ID] [--limit N]\n"
              "Lists the event's sign-ups, ascending; without --limit, every page.\n",
      .flags = CLI_POSITIONAL_ID | CLI_PAGED | CLI_IN_SUMMARY,
-     .service = EV,
-     .method = "events.signup.list",
-     CLI_IN(list_signups_request),
-     CLI_OUT(list_signups_reply),
+     CLI_CALL(EV, "events.signup.list", list_signups_request, list_signups_reply),
      .id_at = offsetof(Kumppani__V1__ListSignupsRequest, event_id),
      .fill = s_signups_fill,
      .page = s_signups_page},
@@ -1082,10 +1076,7 @@ const cli_cmd_t cli_cmds_events[] = {
              "occurrence later with events update/reschedule/cancel; list them with\n"
              "'events list --series ID'. Field options:\n" FIELDS_HELP,
      .flags = CLI_IDEM_KEY,
-     .service = EV,
-     .method = "events.series.create",
-     CLI_IN(create_series_request),
-     CLI_OUT(series_reply),
+     CLI_CALL(EV, "events.series.create", create_series_request, series_reply),
      .fill = s_series,
      .print = s_series_print,
      .view = s_series_view},
@@ -1130,10 +1121,7 @@ const cli_cmd_t cli_cmds_events[] = {
              "municipality, role, month and event. Drafts are not counted; participants of "
              "cancelled\n"
              "events are not counted.\n",
-     .service = EV,
-     .method = "events.stats",
-     CLI_IN(event_stats_request),
-     CLI_OUT(event_stats_reply),
+     CLI_CALL(EV, "events.stats", event_stats_request, event_stats_reply),
      .fill = s_stats,
      .print = s_stats_print,
      .view = s_stats_view},

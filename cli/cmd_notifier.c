@@ -166,11 +166,9 @@ static int
 s_dead(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__ListNotificationsRequest *rq = (Kumppani__V1__ListNotificationsRequest *)m;
-    uint64_t limit = 0;
-    if (cli_num(c, "limit", false, 1, 500, &limit))
+    if (cli_num32(c, "limit", false, 1, 500, &rq->limit))
         return -1;
     rq->after_key = cli_str(c, "after", "");
-    rq->limit = (uint32_t)limit;
     return 0;
 }
 
@@ -205,31 +203,29 @@ static const cli_optspec_t s_preview_opts[] = {{"raw", false}, {NULL, false}};
 static const cli_optspec_t s_dead_opts[] = {{"after", true}, {"limit", true}, {NULL, false}};
 static const cli_optspec_t s_optout_opts[] = {{"channel", true}, {"in", false}, {NULL, false}};
 
+/* A call on one notification by its key that answers the notification. */
+#define NOTIFICATION_CALL(m)                                                                       \
+    .flags = CLI_POSITIONAL_ANY, CLI_CALL("notifier", m, notification_ref, notification_reply),    \
+    .unwrap = "notification", .noun = "a notification", .fill = s_key,                             \
+    .view = s_notification_view, .print = s_show_print
+/* A call that answers a list of notifications (a table, or the list as JSON). */
+#define NOTIFICATION_LIST(m)                                                                       \
+    CLI_CALL("notifier", m, list_notifications_request, list_notifications_reply),                 \
+        .json = s_list_json, .print = s_list_print
+
 const cli_cmd_t cli_cmds_notifier[] = {
     {.words = "notifier status",
      .opts = s_none,
      .help = "Usage: kumppani notifier status KEY\nShows a notification: state, due time and its "
              "delivery history.\n",
-     .flags = CLI_POSITIONAL_ANY,
-     .service = "notifier",
-     .method = "notifier.status",
-     CLI_IN(notification_ref),
-     CLI_OUT(notification_reply),
-     .unwrap = "notification",
-     .noun = "a notification",
-     .fill = s_key,
-     .view = s_notification_view,
-     .print = s_show_print},
+     NOTIFICATION_CALL("notifier.status")},
     {.words = "notifier preview",
      .opts = s_preview_opts,
      .help =
          "Usage: kumppani notifier preview KEY [--raw]\nShows the message as it would be sent now "
          "(--raw: the whole e-mail).\n",
      .flags = CLI_POSITIONAL_ANY,
-     .service = "notifier",
-     .method = "notifier.preview",
-     CLI_IN(notification_ref),
-     CLI_OUT(preview_reply),
+     CLI_CALL("notifier", "notifier.preview", notification_ref, preview_reply),
      .fill = s_key,
      .view = s_preview_view,
      .print = s_preview_print},
@@ -237,49 +233,27 @@ const cli_cmd_t cli_cmds_notifier[] = {
      .opts = s_dead_opts,
      .help = "Usage: kumppani notifier dead [--after KEY] [--limit N]\nLists dead letters "
              "(notifications whose retries ran out).\n",
-     .service = "notifier",
-     .method = "notifier.dead.list",
-     CLI_IN(list_notifications_request),
-     CLI_OUT(list_notifications_reply),
-     .fill = s_dead,
-     .json = s_list_json,
-     .print = s_list_print},
+     NOTIFICATION_LIST("notifier.dead.list"),
+     .fill = s_dead},
     {.words = "notifier retry",
      .opts = s_none,
      .help =
          "Usage: kumppani notifier retry KEY\nSends a dead letter again (a new retry horizon).\n",
-     .flags = CLI_POSITIONAL_ANY,
-     .service = "notifier",
-     .method = "notifier.dead.retry",
-     CLI_IN(notification_ref),
-     CLI_OUT(notification_reply),
-     .unwrap = "notification",
-     .noun = "a notification",
-     .fill = s_key,
-     .view = s_notification_view,
-     .print = s_show_print},
+     NOTIFICATION_CALL("notifier.dead.retry")},
     {.words = "notifier schedule",
      .opts = s_none,
      .help = "Usage: kumppani notifier schedule EVENT_ID\nLists every notification of an event: "
              "reminders, notices, their state and due time.\n",
      .flags = CLI_POSITIONAL_ID,
-     .service = "notifier",
-     .method = "notifier.schedule",
-     CLI_IN(list_notifications_request),
-     CLI_OUT(list_notifications_reply),
-     .id_at = offsetof(Kumppani__V1__ListNotificationsRequest, event_id),
-     .json = s_list_json,
-     .print = s_list_print},
+     NOTIFICATION_LIST("notifier.schedule"),
+     .id_at = offsetof(Kumppani__V1__ListNotificationsRequest, event_id)},
     {.words = "notifier optout",
      .opts = s_optout_opts,
      .help =
          "Usage: kumppani notifier optout ADDRESS --channel email|sms [--in]\nStops everything but "
          "cancellations to the address on the channel (--in undoes it).\n",
      .flags = CLI_POSITIONAL_ANY,
-     .service = "notifier",
-     .method = "notifier.optout",
-     CLI_IN(opt_out_request),
-     CLI_OUT(opt_out_reply),
+     CLI_CALL("notifier", "notifier.optout", opt_out_request, opt_out_reply),
      .fill = s_optout,
      .view = s_optout_view,
      .print = s_optout_print},

@@ -106,6 +106,52 @@ s_ask(cli_ctx_t *c, const s_holder_t *h, const char *verb, const Kumppani__V1__D
     return ex;
 }
 
+/* What a command does with one service's answer: ex is its exit code, r the decoded reply when
+ * the service held something (else NULL). */
+typedef void (*s_answer_fn)(void *arg, const s_holder_t *h, int ex, const ProtobufCMessage *r);
+
+/* Asks every holder in turn to <verb> the subject, handing each answer to fn. Returns the
+ * first failure's exit code, or EXIT_OK_ when every service answered. */
+static int
+s_ask_all(cli_ctx_t *c, const char *verb, const Kumppani__V1__DataSubject *s,
+          const ProtobufCMessageDescriptor *out_desc, s_answer_fn fn, void *arg)
+{
+    int worst = EXIT_OK_;
+    for (size_t i = 0; i < HOLDERS_N; i++) {
+        c->service = s_holders[i].service;
+        ProtobufCMessage *out = NULL;
+        bool found;
+        int ex = s_ask(c, &s_holders[i], verb, s, out_desc, &out, &found);
+        if (ex != EXIT_OK_ && worst == EXIT_OK_)
+            worst = ex;
+        fn(arg, &s_holders[i], ex, found ? out : NULL);
+    }
+    return worst;
+}
+
+/* erase: one JSON object per service (arg: the array), or two lines of text (arg NULL). */
+static void
+s_erased(void *arg, const s_holder_t *h, int ex, const ProtobufCMessage *m)
+{
+    json_t *arr = arg;
+    const Kumppani__V1__PrivacyEraseReply *r = (const Kumppani__V1__PrivacyEraseReply *)m;
+    unsigned n = r ? r->erased : 0;
+    if (arr) {
+        json_t *o = json_object();
+        json_object_set_new(o, "service", json_string(h->service));
+        json_object_set_new(o, "answered", json_boolean(ex == EXIT_OK_));
+        json_object_set_new(o, "erased", json_integer(n));
+        json_array_append_new(arr, o);
+    } else {
+        printf("%-14s %s\n", h->service,
+               ex != EXIT_OK_ ? "NOT REACHED: run the command again"
+               : n            ? "erased"
+                              : "held nothing");
+        if (ex == EXIT_OK_ && n)
+            printf("%-14s %u record(s)\n", "", n);
+    }
+}
+
 static int
 s_erase(cli_ctx_t *c)
 {
@@ -113,35 +159,31 @@ s_erase(cli_ctx_t *c)
     if (s_subject(c, &s))
         return EXIT_USAGE;
     json_t *arr = c->json ? json_array() : NULL;
-    int worst = EXIT_OK_;
-    for (size_t i = 0; i < HOLDERS_N; i++) {
-        c->service = s_holders[i].service;
-        ProtobufCMessage *out = NULL;
-        bool found;
-        int ex = s_ask(c, &s_holders[i], "erase", &s,
-                       &kumppani__v1__privacy_erase_reply__descriptor, &out, &found);
-        if (ex != EXIT_OK_ && worst == EXIT_OK_)
-            worst = ex;
-        const Kumppani__V1__PrivacyEraseReply *r = (const Kumppani__V1__PrivacyEraseReply *)out;
-        unsigned n = found && r ? r->erased : 0;
-        if (arr) {
-            json_t *o = json_object();
-            json_object_set_new(o, "service", json_string(s_holders[i].service));
-            json_object_set_new(o, "answered", json_boolean(ex == EXIT_OK_));
-            json_object_set_new(o, "erased", json_integer(n));
-            json_array_append_new(arr, o);
-        } else {
-            printf("%-14s %s\n", s_holders[i].service,
-                   ex != EXIT_OK_ ? "NOT REACHED: run the command again"
-                   : n            ? "erased"
-                                  : "held nothing");
-            if (ex == EXIT_OK_ && n)
-                printf("%-14s %u record(s)\n", "", n);
-        }
-    }
+    int worst =
+        s_ask_all(c, "erase", &s, &kumppani__v1__privacy_erase_reply__descriptor, s_erased, arr);
     if (arr)
         cli_json_print(arr);
     return worst;
+}
+
+/* export: what the service holds under its name in arg (the "services" object). */
+static void
+s_exported(void *arg, const s_holder_t *h, int ex, const ProtobufCMessage *m)
+{
+    json_t *services = arg;
+    if (ex != EXIT_OK_) {
+        json_object_set_new(services, h->service, json_string("not reached"));
+        return;
+    }
+    const Kumppani__V1__PrivacyExportReply *r = (const Kumppani__V1__PrivacyExportReply *)m;
+    json_t *held = NULL;
+    if (r && r->json && *r->json) {
+        json_error_t err;
+        held = json_loads(r->json, 0, &err);
+        if (!held)
+            held = json_string(r->json); /* not JSON after all: keep it as text */
+    }
+    json_object_set_new(services, h->service, held ? held : json_null());
 }
 
 static int
@@ -151,29 +193,8 @@ s_export(cli_ctx_t *c)
     if (s_subject(c, &s))
         return EXIT_USAGE;
     json_t *doc = json_object(), *services = json_object();
-    int worst = EXIT_OK_;
-    for (size_t i = 0; i < HOLDERS_N; i++) {
-        c->service = s_holders[i].service;
-        ProtobufCMessage *out = NULL;
-        bool found;
-        int ex = s_ask(c, &s_holders[i], "export", &s,
-                       &kumppani__v1__privacy_export_reply__descriptor, &out, &found);
-        if (ex != EXIT_OK_) {
-            if (worst == EXIT_OK_)
-                worst = ex;
-            json_object_set_new(services, s_holders[i].service, json_string("not reached"));
-            continue;
-        }
-        const Kumppani__V1__PrivacyExportReply *r = (const Kumppani__V1__PrivacyExportReply *)out;
-        json_t *held = NULL;
-        if (found && r && r->json && *r->json) {
-            json_error_t err;
-            held = json_loads(r->json, 0, &err);
-            if (!held)
-                held = json_string(r->json); /* not JSON after all: keep it as text */
-        }
-        json_object_set_new(services, s_holders[i].service, held ? held : json_null());
-    }
+    int worst = s_ask_all(c, "export", &s, &kumppani__v1__privacy_export_reply__descriptor,
+                          s_exported, services);
     json_object_set_new(doc, "subject",
                         json_string(s.email[0]   ? s.email
                                     : s.phone[0] ? s.phone

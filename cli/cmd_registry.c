@@ -15,6 +15,7 @@
 #include "cli_cmd.h"
 #include "kp_time.h"
 #include "kumppani/v1/registry.pb-c.h"
+#include "registry.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -34,30 +35,11 @@ s_status(int st)
                                                                   : "-";
 }
 
-static const char *const s_field_names[] = {NULL,
-                                            "mental-health",
-                                            "substance-use",
-                                            "disability",
-                                            "older-people",
-                                            "children-families",
-                                            "youth",
-                                            "patients",
-                                            "multicultural",
-                                            "sport-culture",
-                                            "village",
-                                            "social-welfare",
-                                            "employment",
-                                            "housing",
-                                            "veterans",
-                                            "other"};
-
+/* The fields of activity by name: the registry's own vocabulary (reg_field_name). */
 static int
 s_field_parse(const char *s)
 {
-    for (int i = 1; i < (int)(sizeof s_field_names / sizeof s_field_names[0]); i++)
-        if (strcmp(s, s_field_names[i]) == 0)
-            return i;
-    return 0;
+    return reg_field_parse(s, strlen(s));
 }
 
 static void
@@ -86,8 +68,10 @@ s_print_org(cli_ctx_t *c, const ProtobufCMessage *m)
     for (size_t i = 0; i < f->n_municipalities; i++)
         printf(" %s", f->municipalities[i]);
     printf("\nfields       ");
-    for (size_t i = 0; i < f->n_fields; i++)
-        printf(" %s", f->fields[i] > 0 && f->fields[i] < 16 ? s_field_names[f->fields[i]] : "?");
+    for (size_t i = 0; i < f->n_fields; i++) {
+        const char *name = reg_field_name(f->fields[i]);
+        printf(" %s", name ? name : "?");
+    }
     printf("\nnetworks     ");
     for (size_t i = 0; i < f->n_networks; i++)
         printf(" %s", f->networks[i]);
@@ -447,10 +431,9 @@ static int
 s_idle(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__CoverageIdleRequest *rq = (Kumppani__V1__CoverageIdleRequest *)m;
-    uint64_t months = 6;
-    if (cli_num(c, "months", false, 1, 60, &months))
+    rq->months = 6;
+    if (cli_num32(c, "months", false, 1, 60, &rq->months))
         return -1;
-    rq->months = (uint32_t)months;
     rq->region_code = cli_str(c, "region", rq->region_code);
     return 0;
 }
@@ -672,10 +655,8 @@ const cli_cmd_t cli_cmds_registry[] = {
          "         [--networks IDS] [--email E] [--phone P] [--web URL] [--members N] [--key K]\n"
          "Registers an organisation. The same --key again returns the first answer.\n" FIELDS_HELP,
      .flags = CLI_IDEM_KEY,
-     .service = "registry",
-     .method = "registry.org.register",
-     CLI_IN(register_organisation_request),
-     CLI_OUT(organisation_reply),
+     CLI_CALL("registry", "registry.org.register", register_organisation_request,
+              organisation_reply),
      .fill = s_register,
      .print = s_print_org},
     {.words = "registry update",
@@ -683,10 +664,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .help = "Usage: kumppani registry update ID [the options of register]\n"
              "Changes the named fields of an organisation (lists are replaced as a whole).\n",
      .flags = CLI_POSITIONAL_ID,
-     .service = "registry",
-     .method = "registry.org.update",
-     CLI_IN(update_organisation_request),
-     CLI_OUT(organisation_reply),
+     CLI_CALL("registry", "registry.org.update", update_organisation_request, organisation_reply),
      .id_at = offsetof(Kumppani__V1__UpdateOrganisationRequest, id),
      .fill = s_update,
      .print = s_print_org},
@@ -695,10 +673,8 @@ const cli_cmd_t cli_cmds_registry[] = {
      .help = "Usage: kumppani registry dissolve ID [--on YYYY-MM-DD]\n"
              "Marks an organisation dissolved (default today) and ends its people's roles.\n",
      .flags = CLI_POSITIONAL_ID,
-     .service = "registry",
-     .method = "registry.org.dissolve",
-     CLI_IN(dissolve_organisation_request),
-     CLI_OUT(organisation_reply),
+     CLI_CALL("registry", "registry.org.dissolve", dissolve_organisation_request,
+              organisation_reply),
      .id_at = offsetof(Kumppani__V1__DissolveOrganisationRequest, id),
      .fill = s_dissolve,
      .print = s_print_org},
@@ -707,20 +683,14 @@ const cli_cmd_t cli_cmds_registry[] = {
      .help = "Usage: kumppani registry remove ID\nDeletes a mistaken entry (use dissolve for an "
              "organisation that ended).\n",
      .flags = CLI_POSITIONAL_ID,
-     .service = "registry",
-     .method = "registry.org.remove",
-     CLI_IN(organisation_ref),
-     CLI_OUT(organisation_reply),
+     CLI_CALL("registry", "registry.org.remove", organisation_ref, organisation_reply),
      .id_at = offsetof(Kumppani__V1__OrganisationRef, id),
      .print = s_print_org},
     {.words = "registry show",
      .opts = s_none,
      .help = "Usage: kumppani registry show ID\nShows one organisation.\n",
      .flags = CLI_POSITIONAL_ID,
-     .service = "registry",
-     .method = "registry.org.get",
-     CLI_IN(organisation_ref),
-     CLI_OUT(organisation_reply),
+     CLI_CALL("registry", "registry.org.get", organisation_ref, organisation_reply),
      .id_at = offsetof(Kumppani__V1__OrganisationRef, id),
      .print = s_print_org},
     {.words = "registry search",
@@ -730,19 +700,14 @@ const cli_cmd_t cli_cmds_registry[] = {
              "Finds organisations whose name has words starting with WORDS, in Finnish order.\n"
              "Without --limit, every page; with it, the next page's --cursor goes to stderr.\n",
      .flags = CLI_POSITIONAL_ANY | CLI_PAGED,
-     .service = "registry",
-     .method = "registry.org.search",
-     CLI_IN(search_request),
-     CLI_OUT(search_reply),
+     CLI_CALL("registry", "registry.org.search", search_request, search_reply),
      .fill = s_search,
      .page = s_search_page},
     {.words = "registry municipalities",
      .opts = s_region_opts,
      .help = "Usage: kumppani registry municipalities [--region CODE]\nLists municipalities.\n",
-     .service = "registry",
-     .method = "registry.municipality.list",
-     CLI_IN(list_municipalities_request),
-     CLI_OUT(list_municipalities_reply),
+     CLI_CALL("registry", "registry.municipality.list", list_municipalities_request,
+              list_municipalities_reply),
      .fill = s_munis,
      .print = s_print_munis},
     {.words = "registry person-add",
@@ -750,20 +715,14 @@ const cli_cmd_t cli_cmds_registry[] = {
      .help = "Usage: kumppani registry person-add --name NAME [--email E] [--phone P] [--key K]\n"
              "Adds a person (a contact person, representative or official).\n",
      .flags = CLI_IDEM_KEY,
-     .service = "registry",
-     .method = "registry.person.add",
-     CLI_IN(add_person_request),
-     CLI_OUT(person_reply),
+     CLI_CALL("registry", "registry.person.add", add_person_request, person_reply),
      .fill = s_person_add,
      .print = s_print_person},
     {.words = "registry person",
      .opts = s_none,
      .help = "Usage: kumppani registry person ID\nShows a person and their roles.\n",
      .flags = CLI_POSITIONAL_ID,
-     .service = "registry",
-     .method = "registry.person.get",
-     CLI_IN(person_ref),
-     CLI_OUT(person_reply),
+     CLI_CALL("registry", "registry.person.get", person_ref, person_reply),
      .id_at = offsetof(Kumppani__V1__PersonRef, person_id),
      .print = s_print_person},
     {.words = "registry erase",
@@ -771,10 +730,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .help = "Usage: kumppani registry erase PERSON_ID\n"
              "Erases a person's data and ends their roles; other services hear PersonErased.\n",
      .flags = CLI_POSITIONAL_ID,
-     .service = "registry",
-     .method = "registry.person.erase",
-     CLI_IN(person_ref),
-     CLI_OUT(person_erased),
+     CLI_CALL("registry", "registry.person.erase", person_ref, person_erased),
      .id_at = offsetof(Kumppani__V1__PersonRef, person_id),
      .print = s_print_erased},
     {.words = "registry assign",
@@ -785,10 +741,7 @@ const cli_cmd_t cli_cmds_registry[] = {
          "         [--from YYYY-MM-DD] [--until YYYY-MM-DD] [--key K]\n"
          "Gives a person a role (default: NGO contact person of a municipality, from today).\n",
      .flags = CLI_IDEM_KEY,
-     .service = "registry",
-     .method = "registry.role.assign",
-     CLI_IN(assign_role_request),
-     CLI_OUT(role_reply),
+     CLI_CALL("registry", "registry.role.assign", assign_role_request, role_reply),
      .fill = s_assign,
      .print = s_print_role},
     {.words = "registry end-role",
@@ -796,10 +749,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .help = "Usage: kumppani registry end-role ROLE_ID [--on YYYY-MM-DD]\nEnds a role (default "
              "today).\n",
      .flags = CLI_POSITIONAL_ID,
-     .service = "registry",
-     .method = "registry.role.end",
-     CLI_IN(end_role_request),
-     CLI_OUT(role_reply),
+     CLI_CALL("registry", "registry.role.end", end_role_request, role_reply),
      .id_at = offsetof(Kumppani__V1__EndRoleRequest, role_id),
      .fill = s_end_role,
      .print = s_print_role},
@@ -807,20 +757,14 @@ const cli_cmd_t cli_cmds_registry[] = {
      .opts = s_roles_opts,
      .help = "Usage: kumppani registry roles (--municipality CODE | --organisation ID) [--kind K] "
              "[--all]\nLists current roles (--all: ended ones too) with the people.\n",
-     .service = "registry",
-     .method = "registry.role.list",
-     CLI_IN(list_roles_request),
-     CLI_OUT(list_roles_reply),
+     CLI_CALL("registry", "registry.role.list", list_roles_request, list_roles_reply),
      .fill = s_roles,
      .print = s_print_roles},
     {.words = "registry gaps",
      .opts = s_region_opts,
      .help = "Usage: kumppani registry gaps [--region CODE] [--on YYYY-MM-DD]\n"
              "Municipalities with no current NGO contact person.\n",
-     .service = "registry",
-     .method = "registry.coverage.gaps",
-     CLI_IN(coverage_gaps_request),
-     CLI_OUT(coverage_gaps_reply),
+     CLI_CALL("registry", "registry.coverage.gaps", coverage_gaps_request, coverage_gaps_reply),
      .fill = s_gaps,
      .print = s_print_gaps},
     {.words = "registry idle",
@@ -828,10 +772,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .help = "Usage: kumppani registry idle [--months N] [--region CODE]\n"
              "Contact persons with no contact-person meeting in the last N months (default 6),\n"
              "as learned from the events service.\n",
-     .service = "registry",
-     .method = "registry.coverage.idle",
-     CLI_IN(coverage_idle_request),
-     CLI_OUT(coverage_idle_reply),
+     CLI_CALL("registry", "registry.coverage.idle", coverage_idle_request, coverage_idle_reply),
      .fill = s_idle,
      .print = s_print_idle},
     {.words = "registry import",
@@ -853,10 +794,7 @@ const cli_cmd_t cli_cmds_registry[] = {
          "CODE]\n         [--field F] [--network ID] [--out FILE]\n"
          "Writes CSV; cells a spreadsheet would run as formulas get a leading '.\n",
      .flags = CLI_PAGED,
-     .service = "registry",
-     .method = "registry.csv.export",
-     CLI_IN(export_request),
-     CLI_OUT(export_reply),
+     CLI_CALL("registry", "registry.csv.export", export_request, export_reply),
      .fill = s_export,
      .page = s_export_page},
     {0},

@@ -19,6 +19,7 @@
 #include "kumppani.h"
 
 #include "kp_arena.h"
+#include "kp_time.h"
 #include "kp_wire.h"
 #include "kp_zsock.h"
 
@@ -44,14 +45,6 @@ struct kpc {
     uint64_t next_id;
     unsigned sockets_n; /* sockets opened so far: makes monitor endpoints unique */
 };
-
-static int64_t
-s_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 s_close(kpc_t *self)
@@ -258,11 +251,11 @@ s_attempt(kpc_t *self, const uint8_t *frame, size_t frame_len, uint64_t id, kpc_
         if (rc)
             return rc;
     }
-    int64_t deadline = s_mono_ms() + self->timeout_ms;
+    int64_t deadline = kp_mono_us() / 1000 + self->timeout_ms;
     if (zmq_send(self->sock, frame, frame_len, 0) < 0)
         return (errno == EAGAIN || errno == EINTR) ? KP_ETIMEOUT : KP_EZMQ;
     for (;;) {
-        int64_t left = deadline - s_mono_ms();
+        int64_t left = deadline - (kp_mono_us() / 1000);
         if (left <= 0)
             return KP_ETIMEOUT;
         zmq_pollitem_t items[2] = {{.socket = self->sock, .events = ZMQ_POLLIN},
@@ -374,22 +367,26 @@ kpc_event_create(kpc_t *self, const char *idempotency_key,
                    &kumppani__v1__event_reply__descriptor, out, st);
 }
 
-int
-kpc_event_publish(kpc_t *self, uint64_t event_id, Kumppani__V1__EventReply **out, kpc_status_t *st)
+/* A call on one event by its id (an EventRef) answered by an EventReply. */
+static int
+s_event_ref_call(kpc_t *self, const char *method, uint64_t event_id, Kumppani__V1__EventReply **out,
+                 kpc_status_t *st)
 {
     Kumppani__V1__EventRef ref = KUMPPANI__V1__EVENT_REF__INIT;
     ref.event_id = event_id;
-    return s_typed(self, "events.event.publish", NULL, &ref.base,
-                   &kumppani__v1__event_reply__descriptor, out, st);
+    return s_typed(self, method, NULL, &ref.base, &kumppani__v1__event_reply__descriptor, out, st);
+}
+
+int
+kpc_event_publish(kpc_t *self, uint64_t event_id, Kumppani__V1__EventReply **out, kpc_status_t *st)
+{
+    return s_event_ref_call(self, "events.event.publish", event_id, out, st);
 }
 
 int
 kpc_event_get(kpc_t *self, uint64_t event_id, Kumppani__V1__EventReply **out, kpc_status_t *st)
 {
-    Kumppani__V1__EventRef ref = KUMPPANI__V1__EVENT_REF__INIT;
-    ref.event_id = event_id;
-    return s_typed(self, "events.event.get", NULL, &ref.base,
-                   &kumppani__v1__event_reply__descriptor, out, st);
+    return s_event_ref_call(self, "events.event.get", event_id, out, st);
 }
 
 int
@@ -403,25 +400,29 @@ kpc_event_list(kpc_t *self, uint64_t after_id, uint32_t limit, Kumppani__V1__Lis
                    &kumppani__v1__list_events_reply__descriptor, out, st);
 }
 
+/* A sign-up call: req (NULL refused) answered by a SignupReply. The service keys idempotency
+ * on the body's source + external_id, not the envelope. */
+static int
+s_signup_call(kpc_t *self, const char *method, const ProtobufCMessage *req,
+              Kumppani__V1__SignupReply **out, kpc_status_t *st)
+{
+    if (!req)
+        return KP_EINVAL;
+    return s_typed(self, method, NULL, req, &kumppani__v1__signup_reply__descriptor, out, st);
+}
+
 int
 kpc_signup_submit(kpc_t *self, const Kumppani__V1__SubmitSignupRequest *req,
                   Kumppani__V1__SignupReply **out, kpc_status_t *st)
 {
-    if (!req)
-        return KP_EINVAL;
-    /* The service keys idempotency on the body's source + external_id, not the envelope. */
-    return s_typed(self, "events.signup.submit", NULL, &req->base,
-                   &kumppani__v1__signup_reply__descriptor, out, st);
+    return s_signup_call(self, "events.signup.submit", req ? &req->base : NULL, out, st);
 }
 
 int
 kpc_signup_cancel(kpc_t *self, const Kumppani__V1__CancelSignupRequest *req,
                   Kumppani__V1__SignupReply **out, kpc_status_t *st)
 {
-    if (!req)
-        return KP_EINVAL;
-    return s_typed(self, "events.signup.cancel", NULL, &req->base,
-                   &kumppani__v1__signup_reply__descriptor, out, st);
+    return s_signup_call(self, "events.signup.cancel", req ? &req->base : NULL, out, st);
 }
 
 int

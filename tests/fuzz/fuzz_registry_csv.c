@@ -19,10 +19,7 @@ s_formula(char c)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static kp_arena_t *a;
-    if (!a)
-        a = kp_arena_new(16u << 20);
-    kp_arena_reset(a);
+    kp_arena_t *a = fuzz_arena(16u << 20);
     if (size < 1 || size > 70000)
         return 0;
     rd_t r = {(const char *)data + 1,

@@ -19,10 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static kp_arena_t *a;
-    if (!a)
-        a = kp_arena_new(CAP);
-    kp_arena_reset(a);
+    kp_arena_t *a = fuzz_arena(CAP);
     int err;
     char why[KP_WIRE_WHY];
     size_t refused = kp_arena_refusals(a);

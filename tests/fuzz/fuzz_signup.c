@@ -18,20 +18,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static kp_arena_t *a;
-    if (!a)
-        a = kp_arena_new(KP_WIRE_DECODE_CAP);
-    kp_arena_reset(a);
+    kp_arena_t *a = fuzz_arena(KP_WIRE_DECODE_CAP);
     if (size > KP_WIRE_MAX_FRAME)
         return 0;
-    int err;
-    char why[KP_WIRE_WHY];
-    Kumppani__V1__SubmitSignupRequest *s = (Kumppani__V1__SubmitSignupRequest *)kp_wire_unpack(
-        &kumppani__v1__submit_signup_request__descriptor, a, data, size, &err, why, sizeof why);
-    if (!s) {
-        FUZZ_ASSERT(err == KP_EDECODE || err == KP_EINVAL || err == KP_ENOMEM);
+    Kumppani__V1__SubmitSignupRequest *s = (Kumppani__V1__SubmitSignupRequest *)fuzz_unpack(
+        &kumppani__v1__submit_signup_request__descriptor, a, data, size);
+    if (!s)
         return 0;
-    }
     const char *const strs[] = {s->source, s->external_id,  s->name,    s->email,
                                 s->phone,  s->organisation, s->language};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)

@@ -25,9 +25,12 @@
         }                                                                                          \
     } while (0)
 
-/* Checks every string field of m, recursing into sub-messages. */
+/* Calls fn(arg, field, s) for every string s of m (NULL too), recursing into sub-messages;
+ * a message nested deeper than kp_wire accepts breaks the invariant. */
+typedef void fuzz_string_fn(void *arg, const ProtobufCFieldDescriptor *f, const char *s);
+
 static inline void
-fuzz_check_strings(const ProtobufCMessage *m, int depth)
+fuzz_each_string(const ProtobufCMessage *m, int depth, fuzz_string_fn *fn, void *arg)
 {
     FUZZ_ASSERT(depth <= KP_WIRE_MAX_DEPTH);
     const ProtobufCMessageDescriptor *d = m->descriptor;
@@ -40,19 +43,56 @@ fuzz_check_strings(const ProtobufCMessage *m, int depth)
             n = *(const size_t *)((const char *)m + f->quantifier_offset);
             v = *(const void *const *const *)base;
         }
-        for (size_t j = 0; j < n; j++) {
-            if (f->type == PROTOBUF_C_TYPE_STRING) {
-                const char *s = v[j];
-                FUZZ_ASSERT(s != NULL);
-                size_t len = strlen(s);
-                bool multiline =
-                    strlen(f->name) > 5 && strcmp(f->name + strlen(f->name) - 5, "_text") == 0;
-                FUZZ_ASSERT(kp_text_check(s, len, multiline) == KP_TEXT_OK);
-            } else if (f->type == PROTOBUF_C_TYPE_MESSAGE && v[j]) {
-                fuzz_check_strings(v[j], depth + 1);
-            }
+        for (size_t j = 0; j < n && v; j++) {
+            if (f->type == PROTOBUF_C_TYPE_STRING)
+                fn(arg, f, v[j]);
+            else if (f->type == PROTOBUF_C_TYPE_MESSAGE && v[j])
+                fuzz_each_string(v[j], depth + 1, fn, arg);
         }
     }
+}
+
+static inline void
+fuzz_check_string(void *arg, const ProtobufCFieldDescriptor *f, const char *s)
+{
+    (void)arg;
+    FUZZ_ASSERT(s != NULL);
+    size_t len = strlen(s);
+    bool multiline = strlen(f->name) > 5 && strcmp(f->name + strlen(f->name) - 5, "_text") == 0;
+    FUZZ_ASSERT(kp_text_check(s, len, multiline) == KP_TEXT_OK);
+}
+
+/* Checks every string field of m, recursing into sub-messages. */
+static inline void
+fuzz_check_strings(const ProtobufCMessage *m, int depth)
+{
+    fuzz_each_string(m, depth, fuzz_check_string, NULL);
+}
+
+/* The arena of one input: made on the first with the given cap, reset for every one. */
+static inline kp_arena_t *
+fuzz_arena(size_t cap)
+{
+    static kp_arena_t *a;
+    if (!a)
+        a = kp_arena_new(cap);
+    kp_arena_reset(a);
+    return a;
+}
+
+/* kp_wire_unpack of size bytes as d; when they do not decode, checks that the refusal is
+ * one a bad input may get (a decode error, a bad value, a full arena) with a reason. */
+static inline ProtobufCMessage *
+fuzz_unpack(const ProtobufCMessageDescriptor *d, kp_arena_t *a, const uint8_t *data, size_t size)
+{
+    int err;
+    char why[KP_WIRE_WHY];
+    ProtobufCMessage *m = kp_wire_unpack(d, a, data, size, &err, why, sizeof why);
+    if (!m) {
+        FUZZ_ASSERT(err == KP_EDECODE || err == KP_EINVAL || err == KP_ENOMEM);
+        FUZZ_ASSERT(why[0] != 0 && strlen(why) < sizeof why);
+    }
+    return m;
 }
 
 /* Packs m into a, unpacks the bytes again with kp_wire_unpack, and checks that the second

@@ -16,6 +16,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 static int64_t
 s_parse_ok(const char *s)
 {
@@ -25,6 +27,23 @@ s_parse_ok(const char *s)
     if (rc != 0)
         fail_msg("'%s' did not parse: %s", s, why);
     return t;
+}
+
+/* kp_time_iso / kp_time_format of t is want. */
+static void
+s_iso_is(int64_t t, const char *want)
+{
+    char buf[CLI_TIME_MAX];
+    kp_time_iso(t, buf, sizeof buf);
+    assert_string_equal(buf, want);
+}
+
+static void
+s_format_is(int64_t t, const char *want)
+{
+    char buf[CLI_TIME_MAX];
+    kp_time_format(t, buf, sizeof buf);
+    assert_string_equal(buf, want);
 }
 
 static void
@@ -58,13 +77,9 @@ test_time_dst_autumn(void **state)
     /* 2025-10-26: 03:00-03:59 happens twice; the first (summer time) is taken. */
     assert_int_equal(s_parse_ok("2025-10-26 03:30"), 1761438600);
     assert_int_equal(s_parse_ok("2025-10-26 04:30"), 1761445800);
-    char buf[CLI_TIME_MAX];
-    kp_time_iso(1761438600, buf, sizeof buf);
-    assert_string_equal(buf, "2025-10-26T03:30:00+03:00");
-    kp_time_iso(1761442200, buf, sizeof buf); /* the second 03:30 */
-    assert_string_equal(buf, "2025-10-26T03:30:00+02:00");
-    kp_time_format(1761442200, buf, sizeof buf);
-    assert_string_equal(buf, "2025-10-26 03:30");
+    s_iso_is(1761438600, "2025-10-26T03:30:00+03:00");
+    s_iso_is(1761442200, "2025-10-26T03:30:00+02:00"); /* the second 03:30 */
+    s_format_is(1761442200, "2025-10-26 03:30");
 }
 
 static void
@@ -98,13 +113,9 @@ static void
 test_time_format(void **state)
 {
     (void)state;
-    char buf[CLI_TIME_MAX];
-    kp_time_format(1736928000, buf, sizeof buf);
-    assert_string_equal(buf, "2025-01-15 10:00");
-    kp_time_iso(1736928000, buf, sizeof buf);
-    assert_string_equal(buf, "2025-01-15T10:00:00+02:00");
-    kp_time_iso(1748761200, buf, sizeof buf);
-    assert_string_equal(buf, "2025-06-01T10:00:00+03:00");
+    s_format_is(1736928000, "2025-01-15 10:00");
+    s_iso_is(1736928000, "2025-01-15T10:00:00+02:00");
+    s_iso_is(1748761200, "2025-06-01T10:00:00+03:00");
 }
 
 static void
@@ -247,12 +258,7 @@ int
 main(void)
 {
     kp_time_tz_init();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_time_parse),      cmocka_unit_test(test_time_dst_spring),
-        cmocka_unit_test(test_time_dst_autumn), cmocka_unit_test(test_time_bad),
-        cmocka_unit_test(test_time_format),     cmocka_unit_test(test_names),
-        cmocka_unit_test(test_numbers),         cmocka_unit_test(test_args),
-        cmocka_unit_test(test_services),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(NULL, NULL, test_time_parse, test_time_dst_spring, test_time_dst_autumn,
+                       test_time_bad, test_time_format, test_names, test_numbers, test_args,
+                       test_services);
 }

@@ -20,6 +20,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 static const cli_optspec_t s_opts[] = {
     {"idempotency-key", true}, {"endpoint", true}, {"fail", true}, {NULL, false}};
 
@@ -157,10 +159,7 @@ static const cli_cmd_t s_row = {
     .words = "test row",
     .opts = s_opts,
     .flags = CLI_POSITIONAL_ID | CLI_IDEM_KEY,
-    .service = "events",
-    .method = "log.replay",
-    CLI_IN(replay_request),
-    CLI_OUT(replay_page),
+    CLI_CALL("events", "log.replay", replay_request, replay_page),
     .id_at = offsetof(Kumppani__V1__ReplayRequest, from_seq),
     .fill = s_fill,
     .print = s_print,
@@ -207,11 +206,5 @@ main(void)
     assert_int_equal(sodium_init() >= 0, 1);
     kp_time_tz_init();
     setenv("KUMPPANI_KEYS", "/nonexistent-kumppani-keys", 1); /* plain TCP */
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_split),
-        cmocka_unit_test(test_json_msg),
-        cmocka_unit_test(test_json_view),
-        cmocka_unit_test(test_row_steps),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(NULL, NULL, test_split, test_json_msg, test_json_view, test_row_steps);
 }

@@ -4,6 +4,7 @@
  *  undecodable frame before the real answer, so every successful call also proves that those
  *  are skipped. It can drop the first N requests (to exercise Lazy Pirate resends), and run
  *  as a CURVE server whose ZAP handler admits or refuses every key. */
+#include "kp_time.h"
 #include "kp_wire.h"
 #include "kp_zsock.h"
 #include "kumppani.h"
@@ -26,6 +27,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 #define SEEN_MAX 16
 
 typedef struct {
@@ -43,14 +46,6 @@ typedef struct {
     uint64_t seen_ids[SEEN_MAX];
     char seen_keys[SEEN_MAX][64];
 } srv_t;
-
-static int64_t
-s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 s_send_reply(void *router, zmq_msg_t *rid, uint64_t id, int code, const char *msg, const void *body,
@@ -210,6 +205,16 @@ s_seen(srv_t *s)
 
 /* ---- tests ------------------------------------------------------------------------------ */
 
+/* A client of endpoint (plain TCP) with the given timeout and attempts. */
+static kpc_t *
+s_client(const char *endpoint, int timeout_ms, int attempts)
+{
+    kpc_t *c = NULL;
+    kpc_opts_t o = {.endpoint = endpoint, .timeout_ms = timeout_ms, .attempts = attempts};
+    assert_int_equal(kpc_new(&c, &o), 0);
+    return c;
+}
+
 static void
 test_new_args(void **state)
 {
@@ -245,13 +250,11 @@ test_timeout_bounded(void **state)
     zmq_close(tmp);
     zmq_ctx_term(ctx);
 
-    kpc_t *c = NULL;
-    kpc_opts_t o = {.endpoint = ep, .timeout_ms = 200, .attempts = 3};
-    assert_int_equal(kpc_new(&c, &o), 0);
+    kpc_t *c = s_client(ep, 200, 3);
     kpc_reply_t r;
-    int64_t t0 = s_now_ms();
+    int64_t t0 = kp_mono_us() / 1000;
     assert_int_equal(kpc_call(c, "test.echo", "k", "x", 1, &r), KP_ETIMEOUT);
-    int64_t ms = s_now_ms() - t0;
+    int64_t ms = kp_mono_us() / 1000 - t0;
     assert_true(ms >= 590);  /* it did wait each attempt out */
     assert_true(ms <= 1500); /* and not longer than the bound */
     assert_null(r.body);
@@ -265,9 +268,7 @@ test_echo_skips_stale(void **state)
 {
     (void)state;
     srv_t *s = s_srv_start(0, false, false);
-    kpc_t *c = NULL;
-    kpc_opts_t o = {.endpoint = s->endpoint, .timeout_ms = 2000, .attempts = 1};
-    assert_int_equal(kpc_new(&c, &o), 0);
+    kpc_t *c = s_client(s->endpoint, 2000, 1);
     for (int i = 0; i < 3; i++) {
         kpc_reply_t r;
         assert_int_equal(kpc_call(c, "test.echo", NULL, "hello", 5, &r), 0);
@@ -297,9 +298,7 @@ test_resend_same_id_and_key(void **state)
 {
     (void)state;
     srv_t *s = s_srv_start(2, false, false); /* ignores the first two sends */
-    kpc_t *c = NULL;
-    kpc_opts_t o = {.endpoint = s->endpoint, .timeout_ms = 300, .attempts = 3};
-    assert_int_equal(kpc_new(&c, &o), 0);
+    kpc_t *c = s_client(s->endpoint, 300, 3);
     kpc_reply_t r;
     assert_int_equal(kpc_call(c, "test.echo", "idem-1", "abc", 3, &r), 0);
     assert_int_equal(r.status.code, 0);
@@ -328,9 +327,7 @@ test_typed(void **state)
 {
     (void)state;
     srv_t *s = s_srv_start(0, false, false);
-    kpc_t *c = NULL;
-    kpc_opts_t o = {.endpoint = s->endpoint, .timeout_ms = 2000, .attempts = 2};
-    assert_int_equal(kpc_new(&c, &o), 0);
+    kpc_t *c = s_client(s->endpoint, 2000, 2);
     kpc_status_t st;
 
     Kumppani__V1__HealthReply *h = NULL;
@@ -380,14 +377,14 @@ s_curve(bool admit)
                     .attempts = 3};
     assert_int_equal(kpc_new(&c, &o), 0);
     kpc_reply_t r;
-    int64_t t0 = s_now_ms();
+    int64_t t0 = kp_mono_us() / 1000;
     int rc = kpc_call(c, "test.echo", NULL, "sealed", 6, &r);
     if (admit) {
         assert_int_equal(rc, 0);
         assert_memory_equal(r.body, "sealed", 6);
     } else {
         assert_int_equal(rc, KP_EKEY);
-        assert_true(s_now_ms() - t0 < 1000); /* noticed at once, not by timing out */
+        assert_true(kp_mono_us() / 1000 - t0 < 1000); /* noticed at once, not by timing out */
         assert_int_equal(s_seen(s), 0);
     }
     kpc_reply_fini(&r);
@@ -412,14 +409,7 @@ test_curve_refused(void **state)
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_new_args),
-        cmocka_unit_test(test_timeout_bounded),
-        cmocka_unit_test(test_echo_skips_stale),
-        cmocka_unit_test(test_resend_same_id_and_key),
-        cmocka_unit_test(test_typed),
-        cmocka_unit_test(test_curve_admitted),
-        cmocka_unit_test(test_curve_refused),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(NULL, NULL, test_new_args, test_timeout_bounded, test_echo_skips_stale,
+                       test_resend_same_id_and_key, test_typed, test_curve_admitted,
+                       test_curve_refused);
 }

@@ -17,6 +17,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 static void
 test_alignment(void **state)
 {
@@ -156,10 +158,6 @@ test_xalloc(void **state)
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_alignment),    cmocka_unit_test(test_cap),
-        cmocka_unit_test(test_reset_reuses), cmocka_unit_test(test_memdup),
-        cmocka_unit_test(test_large),        cmocka_unit_test(test_xalloc),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(NULL, NULL, test_alignment, test_cap, test_reset_reuses, test_memdup,
+                       test_large, test_xalloc);
 }

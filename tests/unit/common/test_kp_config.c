@@ -5,6 +5,7 @@
 #include "kp_boot.h"
 #include "kp_config.h"
 #include "kp_err.h"
+#include "kp_test_server.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,8 @@
 // clang-format off
 #include <cmocka.h>
 // clang-format on
+
+#include "kp_test_run.h"
 
 #define N_ITEMS 5
 
@@ -35,8 +38,7 @@ static int
 s_setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/kp_config_XXXXXX");
-    if (!mkdtemp(fx->dir))
+    if (!kp_test_tmpdir(fx->dir, sizeof fx->dir, "kp_config"))
         return -1;
     snprintf(fx->file, sizeof fx->file, "%s/svc.conf", fx->dir);
     const kp_config_item_t items[N_ITEMS + 1] = {
@@ -252,14 +254,6 @@ test_peer_key(void **state)
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_defaults, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_precedence, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_flag_forms, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_errors, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_help, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_uint, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_peer_key, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(s_setup, s_teardown, test_defaults, test_precedence, test_flag_forms,
+                       test_errors, test_help, test_uint, test_peer_key);
 }

@@ -21,6 +21,7 @@
 #include "kp_log.h"
 #include "kp_server.h"
 #include "kp_store.h"
+#include "kp_test_server.h"
 #include "kp_time.h"
 #include "kp_tx.h"
 #include "kp_wire.h"
@@ -29,9 +30,7 @@
 #include "kumppani/v1/events.pb-c.h"
 #include "kumppani/v1/log.pb-c.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,7 +38,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 #include <zmq.h>
@@ -48,6 +46,8 @@
 // clang-format off
 #include <cmocka.h>
 // clang-format on
+
+#include "kp_test_run.h"
 
 #define WAIT_US (10 * 1000000LL) /* each wait; the whole file stays under ctest's 60 s */
 #define MAX_SEQ 2048
@@ -147,20 +147,6 @@ s_apply(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev
     return 0;
 }
 
-/* A free TCP port on 127.0.0.1 (bound and released; nothing else here races for it). */
-static int
-s_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    socklen_t len = sizeof sa;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
 static void
 s_src_start(fx_t *fx)
 {
@@ -182,7 +168,7 @@ s_src_start(fx_t *fx)
 static void
 s_dst_start(fx_t *fx)
 {
-    snprintf(fx->dst_api, sizeof fx->dst_api, "tcp://127.0.0.1:%d", s_free_port());
+    kp_test_endpoint(fx->dst_api, sizeof fx->dst_api);
     kp_server_opts_t o = {.service = "dst",
                           .data_dir = fx->dst_data,
                           .api_endpoint = fx->dst_api,
@@ -198,9 +184,8 @@ s_dst_start(fx_t *fx)
                              .arg = fx,
                              .drop_every = fx->drop_every};
     assert_int_equal(kp_consumer_start(fx->dst, &co), 0);
-    fx->to_dst = zmq_socket(fx->zctx, ZMQ_DEALER);
-    assert_int_equal(kp_zsock_defaults(fx->to_dst), 0);
-    assert_int_equal(zmq_connect(fx->to_dst, fx->dst_api), 0);
+    fx->to_dst = kp_test_dealer(fx->zctx, fx->dst_api);
+    assert_non_null(fx->to_dst);
 }
 
 /* Stops dst: its consumer stops with it; its loop is left with nothing open. */
@@ -220,20 +205,18 @@ static int
 s_setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
-    snprintf(fx->root, sizeof fx->root, "/tmp/kp_consumer_XXXXXX");
-    if (!fx || !mkdtemp(fx->root))
+    if (!fx || !kp_test_tmpdir(fx->root, sizeof fx->root, "kp_consumer"))
         return -1;
     snprintf(fx->src_data, sizeof fx->src_data, "%s/src", fx->root);
     snprintf(fx->dst_data, sizeof fx->dst_data, "%s/dst", fx->root);
     snprintf(fx->log_path, sizeof fx->log_path, "%s/log", fx->root);
-    snprintf(fx->src_api, sizeof fx->src_api, "tcp://127.0.0.1:%d", s_free_port());
-    snprintf(fx->src_pub, sizeof fx->src_pub, "tcp://127.0.0.1:%d", s_free_port());
+    kp_test_endpoint(fx->src_api, sizeof fx->src_api);
+    kp_test_endpoint(fx->src_pub, sizeof fx->src_pub);
     if (uv_loop_init(&fx->src_loop) != 0 || uv_loop_init(&fx->dst_loop) != 0)
         return -1;
     fx->saved_stderr = -1;
     fx->zctx = zmq_ctx_new();
-    fx->to_src = zmq_socket(fx->zctx, ZMQ_DEALER);
-    if (kp_zsock_defaults(fx->to_src) != 0 || zmq_connect(fx->to_src, fx->src_api) != 0)
+    if (!(fx->to_src = kp_test_dealer(fx->zctx, fx->src_api)))
         return -1;
     fx->a = kp_arena_new(4u << 20);
     fx->apply_arena = kp_arena_new(1u << 20);
@@ -243,28 +226,16 @@ s_setup(void **state)
 
 static void s_capture_end(fx_t *fx);
 
-static void
-s_rm_store(const char *dir)
-{
-    char path[160];
-    snprintf(path, sizeof path, "%s/data.mdb", dir);
-    (void)remove(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", dir);
-    (void)remove(path);
-    (void)rmdir(dir);
-}
-
 static int
 s_teardown(void **state)
 {
     fx_t *fx = *state;
     s_dst_stop(fx);
-    kp_server_destroy(&fx->src);
+    /* The servers and the consumer closed every handle they opened. */
+    int rc_src = kp_test_server_stop(&fx->src, &fx->src_loop);
+    int rc_dst = uv_loop_close(&fx->dst_loop);
     zmq_close(fx->to_src);
     zmq_ctx_term(fx->zctx);
-    /* The servers and the consumer closed every handle they opened. */
-    int rc_src = uv_loop_close(&fx->src_loop);
-    int rc_dst = uv_loop_close(&fx->dst_loop);
     if (fx->saved_stderr >= 0) {
         /* A failure while stderr was captured: show what is not a log line (cmocka's). */
         s_capture_end(fx);
@@ -279,8 +250,8 @@ s_teardown(void **state)
     free(fx->log);
     kp_arena_destroy(&fx->a);
     kp_arena_destroy(&fx->apply_arena);
-    s_rm_store(fx->src_data);
-    s_rm_store(fx->dst_data);
+    kp_test_rm_store(fx->src_data);
+    kp_test_rm_store(fx->dst_data);
     (void)remove(fx->log_path);
     (void)rmdir(fx->root);
     free(fx);
@@ -373,37 +344,15 @@ s_pump(fx_t *fx)
     zmq_poll(items, fx->to_dst ? 2 : 1, 1);
 }
 
-static bool
-s_send(void *sock, uint64_t request_id, const char *method, const ProtobufCMessage *body)
-{
-    uint8_t bodybuf[256], buf[512];
-    Kumppani__V1__Request rq = KUMPPANI__V1__REQUEST__INIT;
-    rq.request_id = request_id;
-    rq.method = (char *)method;
-    rq.body.len = protobuf_c_message_pack(body, bodybuf);
-    rq.body.data = bodybuf;
-    size_t n = kumppani__v1__request__pack(&rq, buf);
-    return zmq_send(sock, buf, n, ZMQ_DONTWAIT) == (int)n;
-}
-
 /* Receives one reply on sock (decoded into fx->a), pumping both loops meanwhile. */
 static Kumppani__V1__Reply *
 s_reply(fx_t *fx, void *sock)
 {
     int64_t end = kp_mono_us() + WAIT_US;
     for (;;) {
-        static uint8_t buf[KP_WIRE_HARD_MAX];
-        int n = zmq_recv(sock, buf, sizeof buf, ZMQ_DONTWAIT);
-        if (n >= 0) {
-            assert_true((size_t)n <= sizeof buf);
-            int err;
-            char why[KP_WIRE_WHY];
-            Kumppani__V1__Reply *r = (Kumppani__V1__Reply *)kp_wire_unpack(
-                &kumppani__v1__reply__descriptor, fx->a, buf, (size_t)n, &err, why, sizeof why);
-            assert_non_null(r);
-            assert_non_null(r->status);
+        Kumppani__V1__Reply *r = kp_test_try_reply(sock, fx->a);
+        if (r)
             return r;
-        }
         if (kp_mono_us() > end)
             fail_msg("no reply within the deadline");
         s_pump(fx);
@@ -419,7 +368,8 @@ s_put_events(fx_t *fx, unsigned n)
     for (unsigned i = 0; i < n; i++) {
         Kumppani__V1__EventRef ref = KUMPPANI__V1__EVENT_REF__INIT;
         ref.event_id = PAYLOAD_BASE + ++fx->sent;
-        assert_true(s_send(fx->to_src, ++fx->request_id, "test.put", &ref.base));
+        assert_true(
+            kp_test_send(fx->to_src, ++fx->request_id, "test.put", &ref.base, ZMQ_DONTWAIT));
     }
     for (unsigned i = 0; i < n; i++) {
         Kumppani__V1__Reply *r = s_reply(fx, fx->to_src);
@@ -435,16 +385,11 @@ static Kumppani__V1__ConsumerLag *
 s_lag(fx_t *fx)
 {
     Kumppani__V1__HealthRequest hr = KUMPPANI__V1__HEALTH_REQUEST__INIT;
-    assert_true(s_send(fx->to_dst, ++fx->request_id, "sys.health", &hr.base));
+    assert_true(kp_test_send(fx->to_dst, ++fx->request_id, "sys.health", &hr.base, ZMQ_DONTWAIT));
     Kumppani__V1__Reply *r = s_reply(fx, fx->to_dst);
     assert_int_equal(r->request_id, fx->request_id);
-    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
-    int err;
-    char why[KP_WIRE_WHY];
-    Kumppani__V1__HealthReply *h = (Kumppani__V1__HealthReply *)kp_wire_unpack(
-        &kumppani__v1__health_reply__descriptor, fx->a, r->body.data, r->body.len, &err, why,
-        sizeof why);
-    assert_non_null(h);
+    Kumppani__V1__HealthReply *h =
+        kp_test_ok_body(r, &kumppani__v1__health_reply__descriptor, fx->a);
     assert_int_equal(h->n_consumers, 1);
     assert_string_equal(h->consumers[0]->source, "src");
     return h->consumers[0];
@@ -716,12 +661,6 @@ int
 main(void)
 {
     kp_log_init("test", KP_LOG_WARNING);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_catch_up, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_gap, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_apply_fails, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_lost_tail, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_retry_turn_time, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(s_setup, s_teardown, test_catch_up, test_gap, test_apply_fails,
+                       test_lost_tail, test_retry_turn_time);
 }

@@ -21,6 +21,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 /* kp_allow_load (common/kp_zsock.c) strips comments with strchr(line, '#'), but '#' is one of
  * the 85 Z85 characters: any public key containing it (about 37% of random keys) is cut short
  * and the whole allow-list is refused with KP_ECONFIG. Fix: tokenise first, then treat '#'
@@ -74,9 +76,5 @@ test_config_uint_space_minus(void **state)
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_allow_key_with_hash),
-        cmocka_unit_test(test_config_uint_space_minus),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(NULL, NULL, test_allow_key_with_hash, test_config_uint_space_minus);
 }

@@ -16,6 +16,7 @@
 #include "kp_log.h"
 #include "kp_server.h"
 #include "kp_store.h"
+#include "kp_test_server.h"
 #include "kp_time.h"
 #include "kp_wire.h"
 #include "kp_zsock.h"
@@ -23,8 +24,6 @@
 #include "kumppani/v1/events.pb-c.h"
 #include "kumppani/v1/log.pb-c.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 #include <zmq.h>
@@ -41,6 +39,8 @@
 // clang-format off
 #include <cmocka.h>
 // clang-format on
+
+#include "kp_test_run.h"
 
 #define DEADLINE_US (60 * 1000000LL)
 #define PIPELINE_N 10000
@@ -109,60 +109,27 @@ static const kp_method_t s_methods[] = {
 /* ---- fixture -------------------------------------------------------------------------------- */
 
 typedef struct {
-    char root[64], data[96], api[64], pub[64];
-    uv_loop_t loop;
-    kp_server_t *srv;
-    void *zctx, *dealer, *sub;
+    kp_test_srv_t t; /* the server under test */
+    void *sub;
     kp_arena_t *a;
     uint64_t events_seen, last_seq; /* from the SUB socket */
     uint64_t last_event_id;         /* payload of the last "Put" event seen */
 } fx_t;
 
-/* A free TCP port on 127.0.0.1 (bound and released; nothing else here races for it). */
-static int
-s_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    socklen_t len = sizeof sa;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
 static int
 s_setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
-    snprintf(fx->root, sizeof fx->root, "/tmp/kp_server_XXXXXX");
-    if (!mkdtemp(fx->root))
-        return -1;
-    snprintf(fx->data, sizeof fx->data, "%s/data", fx->root);
-    snprintf(fx->api, sizeof fx->api, "tcp://127.0.0.1:%d", s_free_port());
-    snprintf(fx->pub, sizeof fx->pub, "tcp://127.0.0.1:%d", s_free_port());
-    if (uv_loop_init(&fx->loop) != 0)
-        return -1;
     kp_server_opts_t o = {.service = "test",
-                          .data_dir = fx->data,
-                          .api_endpoint = fx->api,
-                          .pub_endpoint = fx->pub,
                           .map_size = 64u << 20,
-                          .dbs = s_dbs,
-                          .dbs_n = 1,
-                          .schema_version = 1,
+                          KP_TEST_DBS(s_dbs),
                           .heartbeat_ms = 20,
-                          .methods = s_methods,
-                          .methods_n = sizeof s_methods / sizeof s_methods[0]};
-    if (kp_server_new(&fx->srv, &fx->loop, &o) != 0)
+                          KP_TEST_METHODS(s_methods)};
+    if (kp_test_srv_start(&fx->t, "kp_server", o, true) != 0)
         return -1;
-    fx->zctx = zmq_ctx_new();
-    fx->dealer = zmq_socket(fx->zctx, ZMQ_DEALER);
-    fx->sub = zmq_socket(fx->zctx, ZMQ_SUB);
-    if (kp_zsock_defaults(fx->dealer) != 0 || kp_zsock_defaults(fx->sub) != 0 ||
-        zmq_setsockopt(fx->sub, ZMQ_SUBSCRIBE, "", 0) != 0 ||
-        zmq_connect(fx->dealer, fx->api) != 0 || zmq_connect(fx->sub, fx->pub) != 0)
+    fx->sub = zmq_socket(fx->t.zctx, ZMQ_SUB);
+    if (kp_zsock_defaults(fx->sub) != 0 || zmq_setsockopt(fx->sub, ZMQ_SUBSCRIBE, "", 0) != 0 ||
+        zmq_connect(fx->sub, fx->t.pub) != 0)
         return -1;
     fx->a = kp_arena_new(64u << 20);
     *state = fx;
@@ -173,21 +140,9 @@ static int
 s_teardown(void **state)
 {
     fx_t *fx = *state;
-    kp_server_destroy(&fx->srv);
-    assert_null(fx->srv);
-    zmq_close(fx->dealer);
     zmq_close(fx->sub);
-    zmq_ctx_term(fx->zctx);
-    /* The server closed every handle it opened: the loop closes cleanly. */
-    int rc = uv_loop_close(&fx->loop);
+    int rc = kp_test_srv_stop(&fx->t);
     kp_arena_destroy(&fx->a);
-    char path[160];
-    snprintf(path, sizeof path, "%s/data.mdb", fx->data);
-    (void)remove(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", fx->data);
-    (void)remove(path);
-    (void)rmdir(fx->data);
-    (void)rmdir(fx->root);
     free(fx);
     assert_int_equal(rc, 0);
     return rc;
@@ -199,19 +154,7 @@ s_teardown(void **state)
 static bool
 s_send(fx_t *fx, uint64_t request_id, const char *method, const ProtobufCMessage *body)
 {
-    uint8_t bodybuf[4096], buf[4200];
-    Kumppani__V1__Request rq = KUMPPANI__V1__REQUEST__INIT;
-    rq.request_id = request_id;
-    rq.method = (char *)method;
-    if (body) {
-        rq.body.len = protobuf_c_message_pack(body, bodybuf);
-        rq.body.data = bodybuf;
-    }
-    size_t n = kumppani__v1__request__pack(&rq, buf);
-    int rc = zmq_send(fx->dealer, buf, n, ZMQ_DONTWAIT);
-    if (rc < 0)
-        assert_int_equal(zmq_errno(), EAGAIN);
-    return rc >= 0;
+    return kp_test_send(fx->t.dealer, request_id, method, body, ZMQ_DONTWAIT);
 }
 
 static void
@@ -243,7 +186,7 @@ s_drain_sub(fx_t *fx)
             assert_non_null(hb);
             assert_string_equal(hb->source, "test");
             /* A heartbeat never announces what was not committed. */
-            assert_true(hb->head_seq <= kp_store_head(kp_server_store(fx->srv)));
+            assert_true(hb->head_seq <= kp_store_head(kp_server_store(fx->t.srv)));
             kumppani__v1__heartbeat__free_unpacked(hb, NULL);
             continue;
         }
@@ -254,7 +197,7 @@ s_drain_sub(fx_t *fx)
         /* Published in order, never ahead of the committed head. */
         if (fx->last_seq)
             assert_int_equal(ev->seq, fx->last_seq + 1);
-        assert_true(ev->seq <= kp_store_head(kp_server_store(fx->srv)));
+        assert_true(ev->seq <= kp_store_head(kp_server_store(fx->t.srv)));
         assert_string_equal(ev->source, "test");
         assert_string_equal(ev->type, "Put");
         Kumppani__V1__EventRef *ref =
@@ -272,36 +215,19 @@ s_drain_sub(fx_t *fx)
 static void
 s_pump(fx_t *fx)
 {
-    uv_run(&fx->loop, UV_RUN_NOWAIT);
+    uv_run(&fx->t.loop, UV_RUN_NOWAIT);
     s_drain_sub(fx);
-    zmq_pollitem_t items[] = {{fx->dealer, 0, ZMQ_POLLIN, 0}, {fx->sub, 0, ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[] = {{fx->t.dealer, 0, ZMQ_POLLIN, 0}, {fx->sub, 0, ZMQ_POLLIN, 0}};
     zmq_poll(items, 2, 1);
 }
 
 /* Receives one reply (decoded into fx->a), pumping the server meanwhile. */
 static Kumppani__V1__Reply *
-s_try_reply(fx_t *fx)
-{
-    static uint8_t buf[KP_WIRE_HARD_MAX];
-    int n = zmq_recv(fx->dealer, buf, sizeof buf, ZMQ_DONTWAIT);
-    if (n < 0)
-        return NULL;
-    assert_true((size_t)n <= sizeof buf);
-    int err;
-    char why[KP_WIRE_WHY];
-    Kumppani__V1__Reply *r = (Kumppani__V1__Reply *)kp_wire_unpack(
-        &kumppani__v1__reply__descriptor, fx->a, buf, (size_t)n, &err, why, sizeof why);
-    assert_non_null(r);
-    assert_non_null(r->status);
-    return r;
-}
-
-static Kumppani__V1__Reply *
 s_reply(fx_t *fx)
 {
     int64_t end = kp_mono_us() + DEADLINE_US;
     for (;;) {
-        Kumppani__V1__Reply *r = s_try_reply(fx);
+        Kumppani__V1__Reply *r = kp_test_try_reply(fx->t.dealer, fx->a);
         if (r)
             return r;
         if (kp_mono_us() > end)
@@ -317,13 +243,8 @@ s_health(fx_t *fx)
     assert_true(s_send(fx, 777, "sys.health", &hr.base));
     Kumppani__V1__Reply *r = s_reply(fx);
     assert_int_equal(r->request_id, 777);
-    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
-    int err;
-    char why[KP_WIRE_WHY];
-    Kumppani__V1__HealthReply *h = (Kumppani__V1__HealthReply *)kp_wire_unpack(
-        &kumppani__v1__health_reply__descriptor, fx->a, r->body.data, r->body.len, &err, why,
-        sizeof why);
-    assert_non_null(h);
+    Kumppani__V1__HealthReply *h =
+        kp_test_ok_body(r, &kumppani__v1__health_reply__descriptor, fx->a);
     assert_string_equal(h->service, "test");
     return h;
 }
@@ -334,7 +255,7 @@ s_wait_subscribed(fx_t *fx)
 {
     int64_t end = kp_mono_us() + DEADLINE_US;
     for (;;) {
-        uv_run(&fx->loop, UV_RUN_NOWAIT);
+        uv_run(&fx->t.loop, UV_RUN_NOWAIT);
         char topic[4];
         if (zmq_recv(fx->sub, topic, sizeof topic, ZMQ_DONTWAIT) == 1 && topic[0] == 'H') {
             uint8_t buf[256];
@@ -352,7 +273,7 @@ s_wait_subscribed(fx_t *fx)
 static bool
 s_committed(fx_t *fx, uint64_t event_id)
 {
-    kp_store_t *st = kp_server_store(fx->srv);
+    kp_store_t *st = kp_server_store(fx->t.srv);
     MDB_txn *txn;
     assert_int_equal(mdb_txn_begin(kp_store_env(st), NULL, MDB_RDONLY, &txn), 0);
     uint8_t key[8];
@@ -386,10 +307,10 @@ test_pipeline_10k(void **state)
             sent++;
             progress = true;
         }
-        uv_run(&fx->loop, UV_RUN_NOWAIT);
+        uv_run(&fx->t.loop, UV_RUN_NOWAIT);
         s_drain_sub(fx);
         Kumppani__V1__Reply *r;
-        while ((r = s_try_reply(fx)) != NULL) {
+        while ((r = kp_test_try_reply(fx->t.dealer, fx->a)) != NULL) {
             assert_true(r->request_id >= base && r->request_id < base + PIPELINE_N);
             unsigned i = (unsigned)(r->request_id - base);
             if (seen[i])
@@ -414,7 +335,7 @@ test_pipeline_10k(void **state)
         if (kp_mono_us() > end)
             fail_msg("stalled: sent %u, answered %u after 60 s", sent, got);
         if (!progress) {
-            zmq_pollitem_t items[] = {{fx->dealer, 0, ZMQ_POLLIN, 0}};
+            zmq_pollitem_t items[] = {{fx->t.dealer, 0, ZMQ_POLLIN, 0}};
             zmq_poll(items, 1, 1);
         }
     }
@@ -542,7 +463,7 @@ test_errors(void **state)
     /* A frame over 64 KiB: refused before decoding, so no request id. */
     size_t big_n = KP_WIRE_MAX_FRAME + 1024;
     uint8_t *big = calloc(1, big_n);
-    assert_int_equal(zmq_send(fx->dealer, big, big_n, 0), (int)big_n);
+    assert_int_equal(zmq_send(fx->t.dealer, big, big_n, 0), (int)big_n);
     free(big);
     r = s_reply(fx);
     assert_int_equal(r->request_id, 0);
@@ -551,7 +472,7 @@ test_errors(void **state)
 
     /* An envelope that does not decode. */
     static const uint8_t junk[] = {0x08, 0x01, 0x0b};
-    assert_int_equal(zmq_send(fx->dealer, junk, sizeof junk, 0), (int)sizeof junk);
+    assert_int_equal(zmq_send(fx->t.dealer, junk, sizeof junk, 0), (int)sizeof junk);
     r = s_reply(fx);
     assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_BAD_REQUEST);
     assert_string_equal(r->status->message, "envelope: malformed protobuf");
@@ -567,7 +488,7 @@ test_errors(void **state)
     /* A body that does not decode at all: BAD_REQUEST. */
     static const uint8_t badbody[] = {0x08, 0x2c, 0x12, 0x0b, 't', 'e', 's',  't',  '.',
                                       's',  'i',  'g',  'n',  'u', 'p', 0x22, 0x01, 0x0b};
-    assert_int_equal(zmq_send(fx->dealer, badbody, sizeof badbody, 0), (int)sizeof badbody);
+    assert_int_equal(zmq_send(fx->t.dealer, badbody, sizeof badbody, 0), (int)sizeof badbody);
     r = s_reply(fx);
     assert_int_equal(r->request_id, 44);
     assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_BAD_REQUEST);
@@ -580,8 +501,8 @@ test_errors(void **state)
     assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_INTERNAL);
 
     /* A multi-frame message is not a request: dropped unanswered, and the connection works. */
-    assert_int_equal(zmq_send(fx->dealer, "a", 1, ZMQ_SNDMORE), 1);
-    assert_int_equal(zmq_send(fx->dealer, "b", 1, 0), 1);
+    assert_int_equal(zmq_send(fx->t.dealer, "a", 1, ZMQ_SNDMORE), 1);
+    assert_int_equal(zmq_send(fx->t.dealer, "b", 1, 0), 1);
     Kumppani__V1__HealthReply *h = s_health(fx);
     assert_int_equal(h->head_seq, 0);
 }
@@ -599,14 +520,9 @@ test_replay(void **state)
     rq.limit = 3;
     assert_true(s_send(fx, 9, "log.replay", &rq.base));
     Kumppani__V1__Reply *r = s_reply(fx);
-    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
     /* ReplayPageWire on the wire decodes as a ReplayPage. */
-    int err;
-    char why[KP_WIRE_WHY];
-    Kumppani__V1__ReplayPage *page = (Kumppani__V1__ReplayPage *)kp_wire_unpack(
-        &kumppani__v1__replay_page__descriptor, fx->a, r->body.data, r->body.len, &err, why,
-        sizeof why);
-    assert_non_null(page);
+    Kumppani__V1__ReplayPage *page =
+        kp_test_ok_body(r, &kumppani__v1__replay_page__descriptor, fx->a);
     assert_int_equal(page->head_seq, 5);
     assert_int_equal(page->n_events, 3);
     for (size_t i = 0; i < 3; i++) {
@@ -619,12 +535,6 @@ int
 main(void)
 {
     kp_log_init("test", KP_LOG_WARNING);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_pipeline_10k, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_failed_call_in_batch, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_fail_after_write, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_errors, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_replay, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(s_setup, s_teardown, test_pipeline_10k, test_failed_call_in_batch,
+                       test_fail_after_write, test_errors, test_replay);
 }

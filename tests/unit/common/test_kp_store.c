@@ -6,6 +6,7 @@
 #include "kp_arena.h"
 #include "kp_err.h"
 #include "kp_store.h"
+#include "kp_test_server.h"
 #include "kumppani/v1/log.pb-c.h"
 
 #include <errno.h>
@@ -24,6 +25,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 static const char *const s_dbs[] = {"kv"};
 
 typedef struct {
@@ -38,8 +41,7 @@ static int
 s_setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
-    snprintf(fx->root, sizeof fx->root, "/tmp/kp_store_XXXXXX");
-    if (!mkdtemp(fx->root))
+    if (!kp_test_tmpdir(fx->root, sizeof fx->root, "kp_store"))
         return -1;
     snprintf(fx->dir, sizeof fx->dir, "%s/data", fx->root); /* made by kp_store_open */
     fx->opts = (kp_store_opts_t){.dir = fx->dir,
@@ -59,12 +61,7 @@ s_teardown(void **state)
     fx_t *fx = *state;
     kp_store_close(&fx->st);
     kp_arena_destroy(&fx->a);
-    char path[128];
-    snprintf(path, sizeof path, "%s/data.mdb", fx->dir);
-    (void)remove(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", fx->dir);
-    (void)remove(path);
-    (void)rmdir(fx->dir);
+    kp_test_rm_store(fx->dir);
     int rc = rmdir(fx->root);
     free(fx);
     return rc;
@@ -90,6 +87,22 @@ static void *
 s_alloc(void *arg, size_t n)
 {
     return kp_arena_alloc(arg, n);
+}
+
+/* The turn's write transaction (opened if none is). */
+static MDB_txn *
+s_turn(fx_t *fx)
+{
+    MDB_txn *txn;
+    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    return txn;
+}
+
+/* Commits the turn. */
+static void
+s_commit(fx_t *fx)
+{
+    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
 }
 
 /* Appends one event of type in txn; returns its seq. */
@@ -213,7 +226,7 @@ test_next_id(void **state)
     s_open(fx);
     MDB_txn *txn;
     uint64_t id = 0;
-    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    txn = s_turn(fx);
     for (uint64_t want = 1; want <= 3; want++) {
         assert_int_equal(kp_store_next_id(fx->st, txn, "event", &id), 0);
         assert_int_equal(id, want);
@@ -226,13 +239,13 @@ test_next_id(void **state)
     assert_true(ms > 1600000000000); /* a wall-clock time in ms */
 
     /* An aborted turn gives its ids back. */
-    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    txn = s_turn(fx);
     assert_int_equal(kp_store_next_id(fx->st, txn, "event", &id), 0);
     assert_int_equal(id, 4);
     kp_store_turn_abort(fx->st);
 
     s_reopen(fx);
-    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    txn = s_turn(fx);
     assert_int_equal(kp_store_next_id(fx->st, txn, "event", &id), 0);
     assert_int_equal(id, 4);
     assert_int_equal(kp_store_next_id(fx->st, txn, "signup", &id), 0);
@@ -241,7 +254,7 @@ test_next_id(void **state)
     memset(longname, 'n', sizeof longname - 1);
     longname[sizeof longname - 1] = 0;
     assert_int_equal(kp_store_next_id(fx->st, txn, longname, &id), KP_EINVAL);
-    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
+    s_commit(fx);
 }
 
 static void
@@ -252,11 +265,11 @@ test_log_order_and_paging(void **state)
     static const char *const types[] = {"A", "Bb", "Ccc", "Dddd", "Eeeee"};
     MDB_txn *txn;
     /* Two batches in one turn: three events, then two. */
-    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    txn = s_turn(fx);
     assert_true(kp_store_turn_open(fx->st));
     for (int i = 0; i < 3; i++)
         assert_int_equal(s_append(fx, txn, types[i]), i + 1);
-    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    txn = s_turn(fx);
     for (int i = 3; i < 5; i++)
         assert_int_equal(s_append(fx, txn, types[i]), i + 1);
     /* Before the turn commits the head has not moved; the turn head has. */
@@ -264,7 +277,7 @@ test_log_order_and_paging(void **state)
     assert_int_equal(kp_store_turn_head(fx->st), 5);
     reads_t r = s_read(fx, 1, 100, 1 << 20, 0);
     assert_int_equal(r.n, 0); /* nothing committed yet */
-    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
+    s_commit(fx);
     assert_false(kp_store_turn_open(fx->st));
     assert_int_equal(kp_store_head(fx->st), 5);
 
@@ -303,9 +316,9 @@ test_log_order_and_paging(void **state)
     /* The head is found again after reopening, and appends continue from it. */
     s_reopen(fx);
     assert_int_equal(kp_store_head(fx->st), 5);
-    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    txn = s_turn(fx);
     assert_int_equal(s_append(fx, txn, "F"), 6);
-    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
+    s_commit(fx);
     assert_int_equal(kp_store_head(fx->st), 6);
 }
 
@@ -314,12 +327,11 @@ test_turn_abort(void **state)
 {
     fx_t *fx = *state;
     s_open(fx);
-    MDB_txn *txn;
-    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    MDB_txn *txn = s_turn(fx);
     assert_int_equal(s_append(fx, txn, "A"), 1);
-    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
+    s_commit(fx);
 
-    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    txn = s_turn(fx);
     assert_int_equal(s_append(fx, txn, "X"), 2);
     s_put(fx, txn, "x");
     assert_int_equal(kp_store_turn_head(fx->st), 2);
@@ -331,7 +343,7 @@ test_turn_abort(void **state)
     assert_int_equal(s_read(fx, 1, 100, 1 << 20, 0).n, 1);
 
     /* The next turn starts from the committed head again. */
-    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    txn = s_turn(fx);
     assert_int_equal(s_append(fx, txn, "Y"), 2);
     /* Closing with an open turn discards it. */
     s_reopen(fx);
@@ -346,7 +358,7 @@ test_idem(void **state)
     MDB_txn *txn;
     bool found = true;
     MDB_val v;
-    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    txn = s_turn(fx);
     assert_int_equal(kp_store_idem_get(fx->st, txn, "m\0k1", 4, &found, &v), 0);
     assert_false(found);
     assert_int_equal(kp_store_idem_put(fx->st, txn, "m\0k1", 4, "reply-1", 7), 0);
@@ -365,7 +377,7 @@ test_idem(void **state)
     assert_int_equal(kp_store_idem_get(fx->st, txn, key, 512, &found, &v), KP_EINVAL);
     assert_int_equal(kp_store_idem_put(fx->st, txn, key, 0, "x", 1), KP_EINVAL);
     assert_int_equal(kp_store_idem_get(fx->st, txn, key, 0, &found, &v), KP_EINVAL);
-    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
+    s_commit(fx);
 
     s_reopen(fx);
     assert_int_equal(mdb_txn_begin(kp_store_env(fx->st), NULL, MDB_RDONLY, &txn), 0);
@@ -382,7 +394,7 @@ test_offsets(void **state)
     s_open(fx);
     MDB_txn *txn;
     uint64_t seq = 99;
-    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    txn = s_turn(fx);
     assert_int_equal(kp_store_offset_get(fx->st, txn, "registry", &seq), 0);
     assert_int_equal(seq, 0); /* never applied */
     assert_int_equal(kp_store_offset_put(fx->st, txn, "registry", 41), 0);
@@ -390,7 +402,7 @@ test_offsets(void **state)
     assert_int_equal(kp_store_offset_put(fx->st, txn, "events", 7), 0);
     assert_int_equal(kp_store_offset_get(fx->st, txn, "registry", &seq), 0);
     assert_true(seq == 0x0102030405060708ull);
-    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
+    s_commit(fx);
     s_reopen(fx);
     assert_int_equal(mdb_txn_begin(kp_store_env(fx->st), NULL, MDB_RDONLY, &txn), 0);
     assert_int_equal(kp_store_offset_get(fx->st, txn, "events", &seq), 0);
@@ -444,8 +456,7 @@ test_compact_erases_bytes(void **state)
     fx_t *fx = *state;
     s_open(fx);
     static const char canary[] = "canary-Kaarina-Kuolema@example.fi";
-    MDB_txn *txn;
-    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    MDB_txn *txn = s_turn(fx);
     for (int i = 0; i < 50; i++) {
         char key[16];
         snprintf(key, sizeof key, "p%03d", i);
@@ -454,22 +465,22 @@ test_compact_erases_bytes(void **state)
     }
     s_put(fx, txn, "keep");
     assert_int_equal(s_append(fx, txn, "A"), 1);
-    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
-    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    s_commit(fx);
+    txn = s_turn(fx);
     for (int i = 0; i < 50; i++) {
         char key[16];
         snprintf(key, sizeof key, "p%03d", i);
         MDB_val k = {strlen(key), key};
         assert_int_equal(mdb_del(txn, kp_store_dbi(fx->st, 0), &k, NULL), 0);
     }
-    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
+    s_commit(fx);
     char data[160];
     snprintf(data, sizeof data, "%s/data.mdb", fx->dir);
     /* The fact this function exists for: deleted, yet still on the disk. */
     assert_true(s_count_in_file(data, canary) > 0);
 
     /* Not inside a turn. */
-    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    txn = s_turn(fx);
     assert_int_equal(kp_store_compact(fx->st, NULL, NULL), KP_EINVAL);
     kp_store_turn_abort(fx->st);
 
@@ -481,10 +492,10 @@ test_compact_erases_bytes(void **state)
     assert_false(s_has(fx, "p000"));
     assert_int_equal(kp_store_head(fx->st), 1);
     /* The reopened store takes writes and keeps them across a reopen. */
-    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    txn = s_turn(fx);
     s_put(fx, txn, "after");
     assert_int_equal(s_append(fx, txn, "B"), 2);
-    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
+    s_commit(fx);
     s_reopen(fx);
     assert_true(s_has(fx, "after") && s_has(fx, "keep"));
     assert_int_equal(kp_store_head(fx->st), 2);
@@ -531,17 +542,17 @@ test_log_rewrite(void **state)
     uint8_t *ev;
     size_t ev_len;
     uint64_t seq;
-    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    txn = s_turn(fx);
     static const char secret[] = "Pirkko Salainen pirkko@example.fi";
     assert_int_equal(kp_store_log_append(fx->st, txn, "Secret", secret, sizeof secret - 1,
                                          1700000000123, s_alloc, fx->a, &ev, &ev_len, &seq),
                      0);
     assert_int_equal(s_append(fx, txn, "Plain"), 2);
-    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
+    s_commit(fx);
     uint64_t n = 0;
-    assert_int_equal(kp_store_turn_txn(fx->st, &txn), 0);
+    txn = s_turn(fx);
     assert_int_equal(kp_store_log_rewrite(fx->st, txn, s_scrub, NULL, &n), 0);
-    assert_int_equal(kp_store_turn_commit(fx->st, NULL), 0);
+    s_commit(fx);
     assert_int_equal(n, 1);
     reads_t r = s_read(fx, 1, 100, 1 << 20, 0);
     assert_int_equal(r.n, 2);
@@ -573,17 +584,7 @@ test_be64(void **state)
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_open_creates, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_next_id, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_log_order_and_paging, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_turn_abort, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_idem, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_offsets, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_schema_version, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_compact_erases_bytes, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_log_rewrite, s_setup, s_teardown),
-        cmocka_unit_test(test_be64),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(s_setup, s_teardown, test_open_creates, test_next_id,
+                       test_log_order_and_paging, test_turn_abort, test_idem, test_offsets,
+                       test_schema_version, test_compact_erases_bytes, test_log_rewrite, test_be64);
 }

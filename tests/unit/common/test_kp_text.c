@@ -17,6 +17,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 /* Checks a byte string literal of known size (embedded NULs included, trailing one not). */
 #define CHECK(lit, ml) kp_text_check((lit), sizeof(lit) - 1, (ml))
 
@@ -233,16 +235,7 @@ test_ascii_lower(void **state)
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_utf8),
-        cmocka_unit_test(test_invalid_utf8),
-        cmocka_unit_test(test_nul_and_controls),
-        cmocka_unit_test(test_line_breaks),
-        cmocka_unit_test(test_why),
-        cmocka_unit_test(test_chars),
-        cmocka_unit_test(test_email),
-        cmocka_unit_test(test_phone),
-        cmocka_unit_test(test_ascii_lower),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(NULL, NULL, test_valid_utf8, test_invalid_utf8, test_nul_and_controls,
+                       test_line_breaks, test_why, test_chars, test_email, test_phone,
+                       test_ascii_lower);
 }

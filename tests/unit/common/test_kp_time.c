@@ -23,6 +23,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
 static int64_t
 s_days(int y, int m, int d)
@@ -264,10 +266,6 @@ int
 main(void)
 {
     kp_time_tz_init();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_clock),      cmocka_unit_test(test_parse_local),
-        cmocka_unit_test(test_from_local), cmocka_unit_test(test_format),
-        cmocka_unit_test(test_day_start),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(NULL, NULL, test_clock, test_parse_local, test_from_local, test_format,
+                       test_day_start);
 }

@@ -15,14 +15,13 @@
 #include "kp_log.h"
 #include "kp_server.h"
 #include "kp_store.h"
+#include "kp_test_server.h"
 #include "kp_time.h"
 #include "kp_tx.h"
 #include "kp_wire.h"
 #include "kumppani/v1/envelope.pb-c.h"
 #include "kumppani/v1/events.pb-c.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 #include <zmq.h>
@@ -39,6 +37,8 @@
 // clang-format off
 #include <cmocka.h>
 // clang-format on
+
+#include "kp_test_run.h"
 
 #define DEADLINE_US (30 * 1000000LL)
 #define DB_RECS 0
@@ -96,54 +96,18 @@ static const kp_method_t s_methods[] = {
 /* ---- fixture -------------------------------------------------------------------------------- */
 
 typedef struct {
-    char root[64], data[96], api[64];
-    uv_loop_t loop;
-    kp_server_t *srv;
-    void *zctx, *dealer;
-    kp_arena_t *a;  /* the client's decoding */
-    kp_arena_t *ua; /* the units' arena */
+    kp_test_srv_t t; /* the server under test */
+    kp_arena_t *a;   /* the client's decoding */
+    kp_arena_t *ua;  /* the units' arena */
 } fx_t;
-
-/* A free TCP port on 127.0.0.1 (bound and released; nothing else here races for it). */
-static int
-s_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    socklen_t len = sizeof sa;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
 
 static int
 s_setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
-    snprintf(fx->root, sizeof fx->root, "/tmp/kp_tx_XXXXXX");
-    if (!mkdtemp(fx->root))
-        return -1;
-    snprintf(fx->data, sizeof fx->data, "%s/data", fx->root);
-    snprintf(fx->api, sizeof fx->api, "tcp://127.0.0.1:%d", s_free_port());
-    if (uv_loop_init(&fx->loop) != 0)
-        return -1;
-    kp_server_opts_t o = {.service = "txtest",
-                          .data_dir = fx->data,
-                          .api_endpoint = fx->api,
-                          .map_size = 16u << 20,
-                          .dbs = s_dbs,
-                          .dbs_n = 2,
-                          .schema_version = 1,
-                          .methods = s_methods,
-                          .methods_n = sizeof s_methods / sizeof s_methods[0],
-                          .svc = &s_svc_marker};
-    if (kp_server_new(&fx->srv, &fx->loop, &o) != 0)
-        return -1;
-    fx->zctx = zmq_ctx_new();
-    fx->dealer = zmq_socket(fx->zctx, ZMQ_DEALER);
-    if (kp_zsock_defaults(fx->dealer) != 0 || zmq_connect(fx->dealer, fx->api) != 0)
+    kp_server_opts_t o = {
+        .service = "txtest", KP_TEST_DBS(s_dbs), KP_TEST_METHODS(s_methods), .svc = &s_svc_marker};
+    if (kp_test_srv_start(&fx->t, "kp_tx", o, false) != 0)
         return -1;
     fx->a = kp_arena_new(4u << 20);
     fx->ua = kp_arena_new(4u << 20);
@@ -155,21 +119,9 @@ static int
 s_teardown(void **state)
 {
     fx_t *fx = *state;
-    kp_server_destroy(&fx->srv);
-    assert_null(fx->srv);
-    zmq_close(fx->dealer);
-    zmq_ctx_term(fx->zctx);
-    /* The server closed every handle it opened: the loop closes cleanly. */
-    int rc = uv_loop_close(&fx->loop);
+    int rc = kp_test_srv_stop(&fx->t);
     kp_arena_destroy(&fx->a);
     kp_arena_destroy(&fx->ua);
-    char path[160];
-    snprintf(path, sizeof path, "%s/data.mdb", fx->data);
-    (void)remove(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", fx->data);
-    (void)remove(path);
-    (void)rmdir(fx->data);
-    (void)rmdir(fx->root);
     free(fx);
     assert_int_equal(rc, 0);
     return rc;
@@ -180,23 +132,23 @@ static void
 s_begin(fx_t *fx, kp_tx_t *tx)
 {
     kp_arena_reset(fx->ua);
-    assert_int_equal(kp_tx_begin(tx, fx->srv, NULL, fx->ua, &s_svc_marker), 0);
+    assert_int_equal(kp_tx_begin(tx, fx->t.srv, NULL, fx->ua, &s_svc_marker), 0);
 }
 
 /* Ends the turn: the loop's prepare handle commits it. */
 static void
 s_commit(fx_t *fx)
 {
-    assert_true(kp_store_turn_open(kp_server_store(fx->srv)));
-    uv_run(&fx->loop, UV_RUN_NOWAIT);
-    assert_false(kp_store_turn_open(kp_server_store(fx->srv)));
+    assert_true(kp_store_turn_open(kp_server_store(fx->t.srv)));
+    uv_run(&fx->t.loop, UV_RUN_NOWAIT);
+    assert_false(kp_store_turn_open(kp_server_store(fx->t.srv)));
 }
 
 /* Whether key is in db as committed (a fresh read transaction). */
 static bool
 s_committed(fx_t *fx, unsigned db, const void *key, size_t key_len)
 {
-    kp_store_t *st = kp_server_store(fx->srv);
+    kp_store_t *st = kp_server_store(fx->t.srv);
     MDB_txn *txn;
     assert_int_equal(mdb_txn_begin(kp_store_env(st), NULL, MDB_RDONLY, &txn), 0);
     MDB_val k = {key_len, (void *)key}, v;
@@ -221,33 +173,18 @@ s_call(fx_t *fx, uint64_t request_id, const char *method, uint64_t event_id)
 {
     Kumppani__V1__EventRef ref = KUMPPANI__V1__EVENT_REF__INIT;
     ref.event_id = event_id;
-    uint8_t body[64], buf[256];
-    Kumppani__V1__Request rq = KUMPPANI__V1__REQUEST__INIT;
-    rq.request_id = request_id;
-    rq.method = (char *)method;
-    rq.body.len = kumppani__v1__event_ref__pack(&ref, body);
-    rq.body.data = body;
-    size_t n = kumppani__v1__request__pack(&rq, buf);
-    assert_int_equal(zmq_send(fx->dealer, buf, n, 0), (int)n);
+    assert_true(kp_test_send(fx->t.dealer, request_id, method, &ref.base, 0));
     int64_t end = kp_mono_us() + DEADLINE_US;
     for (;;) {
-        static uint8_t in[KP_WIRE_HARD_MAX];
-        int len = zmq_recv(fx->dealer, in, sizeof in, ZMQ_DONTWAIT);
-        if (len >= 0) {
-            assert_true((size_t)len <= sizeof in);
-            int err;
-            char why[KP_WIRE_WHY];
-            Kumppani__V1__Reply *r = (Kumppani__V1__Reply *)kp_wire_unpack(
-                &kumppani__v1__reply__descriptor, fx->a, in, (size_t)len, &err, why, sizeof why);
-            assert_non_null(r);
-            assert_non_null(r->status);
+        Kumppani__V1__Reply *r = kp_test_try_reply(fx->t.dealer, fx->a);
+        if (r) {
             assert_int_equal(r->request_id, request_id);
             return r;
         }
         if (kp_mono_us() > end)
             fail_msg("no reply to %s within the deadline", method);
-        uv_run(&fx->loop, UV_RUN_NOWAIT);
-        zmq_poll(&(zmq_pollitem_t){fx->dealer, 0, ZMQ_POLLIN, 0}, 1, 1);
+        uv_run(&fx->t.loop, UV_RUN_NOWAIT);
+        zmq_poll(&(zmq_pollitem_t){fx->t.dealer, 0, ZMQ_POLLIN, 0}, 1, 1);
     }
 }
 
@@ -270,9 +207,9 @@ test_unit_outside_call(void **state)
     kp_tx_t tx;
     int64_t before = kp_now_ms();
     s_begin(fx, &tx);
-    assert_ptr_equal(tx.srv, fx->srv);
+    assert_ptr_equal(tx.srv, fx->t.srv);
     assert_null(tx.call);
-    assert_ptr_equal(tx.store, kp_server_store(fx->srv));
+    assert_ptr_equal(tx.store, kp_server_store(fx->t.srv));
     assert_non_null(tx.txn);
     assert_ptr_equal(tx.arena, fx->ua);
     assert_ptr_equal(tx.svc, &s_svc_marker);
@@ -283,9 +220,9 @@ test_unit_outside_call(void **state)
     /* A second unit of the same turn shares its transaction and its time. */
     kp_tx_t tx2;
     MDB_txn *turn;
-    assert_int_equal(kp_server_txn(fx->srv, &turn), 0);
+    assert_int_equal(kp_server_txn(fx->t.srv, &turn), 0);
     assert_ptr_equal(turn, tx.txn);
-    assert_int_equal(kp_tx_begin(&tx2, fx->srv, turn, fx->ua, NULL), 0);
+    assert_int_equal(kp_tx_begin(&tx2, fx->t.srv, turn, fx->ua, NULL), 0);
     assert_ptr_equal(tx2.txn, turn);
     assert_int_equal(tx2.now_ms, tx.now_ms);
 
@@ -305,7 +242,7 @@ test_unit_outside_call(void **state)
     assert_int_equal(kp_store_turn_head(tx.store), 1);
     assert_int_equal(kp_store_head(tx.store), 0);
     s_commit(fx);
-    assert_int_equal(kp_store_head(kp_server_store(fx->srv)), 1);
+    assert_int_equal(kp_store_head(kp_server_store(fx->t.srv)), 1);
 
     /* The counters were committed with it. */
     s_begin(fx, &tx);
@@ -622,7 +559,7 @@ test_load_in_call(void **state)
     assert_int_equal(s_reply_event_id(r), 77);
     static const uint8_t key77[8] = {0, 0, 0, 0, 0, 0, 0, 77};
     assert_true(s_committed(fx, DB_RECS, key77, sizeof key77));
-    assert_int_equal(kp_store_head(kp_server_store(fx->srv)), 1);
+    assert_int_equal(kp_store_head(kp_server_store(fx->t.srv)), 1);
     r = s_call(fx, 5, "test.load", 77);
     assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
     assert_int_equal(s_reply_event_id(r), 77);
@@ -632,14 +569,7 @@ int
 main(void)
 {
     kp_log_init("test", KP_LOG_WARNING);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_unit_outside_call, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_rec_round_trip, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_rec_corrupt, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_raw_del, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_each, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_store_error, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_load_in_call, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(s_setup, s_teardown, test_unit_outside_call, test_rec_round_trip,
+                       test_rec_corrupt, test_raw_del, test_each, test_store_error,
+                       test_load_in_call);
 }

@@ -23,6 +23,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 #define REQ (&kumppani__v1__request__descriptor)
 #define SIGNUP (&kumppani__v1__submit_signup_request__descriptor)
 
@@ -459,20 +461,8 @@ test_code_name(void **state)
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_request_good, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_signup_good, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_malformed, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_wire_type, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_consent_wire_type, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_string_rules, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_embedded_nul, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_nested_path, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_why_never_echoes, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_too_big, s_setup, s_teardown),
-        cmocka_unit_test(test_decode_memory_bound),
-        cmocka_unit_test_setup_teardown(test_reply_round_trip, s_setup, s_teardown),
-        cmocka_unit_test(test_code_name),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(s_setup, s_teardown, test_request_good, test_signup_good, test_malformed,
+                       test_wrong_wire_type, test_consent_wire_type, test_string_rules,
+                       test_embedded_nul, test_nested_path, test_why_never_echoes, test_too_big,
+                       test_decode_memory_bound, test_reply_round_trip, test_code_name);
 }

@@ -3,6 +3,7 @@
  *  Files go to a fresh mkdtemp directory per test, removed afterwards. The allow-list tests
  *  look keys up the way the ZAP handler does: by the 32 decoded bytes, not the text. */
 #include "kp_err.h"
+#include "kp_test_server.h"
 #include "kp_zsock.h"
 
 #include <errno.h>
@@ -22,6 +23,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 typedef struct {
     char dir[64];
 } fx_t;
@@ -30,8 +33,7 @@ static int
 s_setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/kp_zsock_XXXXXX");
-    if (!mkdtemp(fx->dir))
+    if (!kp_test_tmpdir(fx->dir, sizeof fx->dir, "kp_zsock"))
         return -1;
     *state = fx;
     return 0;
@@ -320,14 +322,7 @@ test_allow_sources(void **state)
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roles),
-        cmocka_unit_test(test_z85),
-        cmocka_unit_test_setup_teardown(test_keypair_files, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_keypair_load_errors, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_allow_load, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_allow_malformed, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_allow_sources, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(s_setup, s_teardown, test_roles, test_z85, test_keypair_files,
+                       test_keypair_load_errors, test_allow_load, test_allow_malformed,
+                       test_allow_sources);
 }

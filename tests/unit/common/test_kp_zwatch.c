@@ -26,6 +26,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 #define GUARD_MS 2000
 #define BURST_N 1000
 #define BUDGET 10
@@ -289,11 +291,6 @@ test_close(void **state)
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_queued_before_start, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_burst_over_budget, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_recheck_after_send, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_close, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(s_setup, s_teardown, test_queued_before_start, test_burst_over_budget,
+                       test_recheck_after_send, test_close);
 }
