@@ -149,7 +149,8 @@ struct cli_cmd {
     "                    KUMPPANI_EVENTS_API, else tcp://127.0.0.1:7201 for events)\n"             \
     "  --keys DIR        CURVE keys: DIR/cli.key and DIR/<service>.pub (default: "                 \
     "$KUMPPANI_KEYS,\n"                                                                            \
-    "                    else $KUMPPANI_HOME/keys, else ./data/keys); plain TCP if missing\n"      \
+    "                    else $KUMPPANI_HOME/keys, else ./data/keys); \"none\": plain TCP;\n"      \
+    "                    keys asked for but missing are an error (exit 2)\n"                       \
     "  --key-name NAME   use DIR/NAME.key instead of DIR/cli.key\n"                                \
     "  --service-key F   the service's public key file instead of DIR/<service>.pub\n"             \
     "  --timeout MS      wait per attempt (default 3000)\n"                                        \

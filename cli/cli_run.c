@@ -343,7 +343,9 @@ cli_connect(cli_ctx_t *c, const char *service, kpc_t **out)
         snprintf(path, sizeof path, "%s", cli_arg(c->a, "service-key"));
     else
         snprintf(path, sizeof path, "%s/%s.pub", dir, svc->name);
-    int rc = kp_keypair_load(&kp, dir, key_name);
+    /* "none" asks for plain TCP explicitly (development set-ups and tests). */
+    int rc = strcmp(dir, "none") == 0 ? -ENOENT : kp_keypair_load(&kp, dir, key_name);
+    bool plain_asked = strcmp(dir, "none") == 0;
     if (rc == 0) {
         rc = kp_pubkey_load(server_pub, path);
         if (rc == 0)
@@ -355,6 +357,15 @@ cli_connect(cli_ctx_t *c, const char *service, kpc_t **out)
     } else if (rc != -ENOENT && rc != -ENOTDIR) {
         cli_err("cannot read the client key %s/%s.key: %s", dir, key_name, kp_strerror(rc));
         return EXIT_OTHER;
+    } else if (!plain_asked && (cli_arg(c->a, "keys") || cli_arg(c->a, "key-name") ||
+                                (getenv("KUMPPANI_KEYS") && *getenv("KUMPPANI_KEYS")))) {
+        /* Keys were asked for (--keys, --key-name or KUMPPANI_KEYS) but are not there: say so
+         * now rather than fall back to plain TCP and wait for a service that refuses it. */
+        cli_err("no client key %s/%s.key (from %s); use none for plain TCP", dir, key_name,
+                cli_arg(c->a, "keys")       ? "--keys"
+                : cli_arg(c->a, "key-name") ? "--key-name"
+                                            : "KUMPPANI_KEYS");
+        return EXIT_USAGE;
     }
     /* Without both keys the connection is plain TCP (development set-ups). */
     kpc_opts_t o = {.endpoint = c->endpoint,

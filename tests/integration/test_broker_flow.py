@@ -220,7 +220,7 @@ try:
     # ---- the CLI --------------------------------------------------------------------------------
     import json, os, subprocess
     cli = [os.path.join(os.environ["KP_BIN_DIR"], "kumppani"), "--endpoint", b.api, "--keys",
-           os.path.join(s.dir, "nokeys")]
+           "none"]  # plain TCP
     out = subprocess.run(cli + ["--json", "broker", "experts"], capture_output=True, text=True)
     check(out.returncode == 0 and len(json.loads(out.stdout)["experts"]) == 4,
           "CLI: broker experts --json")

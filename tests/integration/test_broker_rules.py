@@ -371,7 +371,7 @@ try:
     import os
     import subprocess
     cli = [os.path.join(os.environ["KP_BIN_DIR"], "kumppani"), "--endpoint", b.api, "--keys",
-           os.path.join(s.dir, "nokeys")]
+           "none"]  # plain TCP
 
     def kp(*args):
         return subprocess.run(cli + list(args), capture_output=True, text=True)

@@ -93,6 +93,15 @@ try:
     rc, out, err = kp("health", "--timeout", "300", "--attempts", "2")
     took = time.time() - t0
     check(rc == 3 and took < 5, "unreachable service: exit 3 after bounded retries (%.1f s)" % took)
+    # Keys asked for but missing: said at once, not a plain-TCP wait for a refusing service.
+    env["KUMPPANI_EVENTS_API"] = s.ev_api
+    env["KUMPPANI_KEYS"] = os.path.join(s.dir, "no-such-keys")
+    t0 = time.time()
+    rc, out, err = kp("events", "list")
+    took = time.time() - t0
+    check(rc == 2 and "no client key" in err and "KUMPPANI_KEYS" in err and took < 2,
+          "a missing keys directory is named at once (%.1f s, %s)" % (took, err.strip()))
+    env["KUMPPANI_KEYS"] = cli_dir
     rc, out, err = kp("keygen", "tool", "--dir", os.path.join(s.dir, "k2"))
     check(rc == 0 and os.stat(os.path.join(s.dir, "k2", "tool.key")).st_mode & 0o077 == 0,
           "keygen writes a private key only its owner can read")

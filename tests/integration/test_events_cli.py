@@ -11,7 +11,7 @@ s = Suite()
 try:
     events_with_hooks(s)
     env = dict(os.environ, KUMPPANI_EVENTS_API=s.ev_api,
-               KUMPPANI_KEYS=os.path.join(s.dir, "no-keys"))
+               KUMPPANI_KEYS="none")  # plain TCP
 
     def kp(*args):
         p = subprocess.run([os.path.join(BIN, "kumppani")] + list(args), env=env,

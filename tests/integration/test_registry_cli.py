@@ -13,7 +13,7 @@ s = Suite()
 try:
     start_registry(s)
     env = dict(os.environ, KUMPPANI_REGISTRY_API=s.reg_api,
-               KUMPPANI_KEYS=os.path.join(s.dir, "no-keys"))
+               KUMPPANI_KEYS="none")  # plain TCP
 
     def kp(*args):
         p = subprocess.run([os.path.join(BIN, "kumppani"), "registry"] + list(args), env=env,
