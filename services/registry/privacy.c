@@ -11,6 +11,7 @@
 #include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_privacy.h"
 #include "registry.h"
 
 #include <jansson.h>
@@ -18,54 +19,11 @@
 #include <string.h>
 
 #define SUBJECT_MAX 1024
-#define NOTHING_HELD "no personal data held for that subject"
-
-static char
-s_lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool
-s_email_eq(const char *a, const char *b)
-{
-    if (!a[0] || !b[0])
-        return false;
-    for (; *a && *b; a++, b++)
-        if (s_lower(*a) != s_lower(*b))
-            return false;
-    return *a == *b;
-}
-
-static void
-s_phone_norm(const char *p, char *out, size_t cap)
-{
-    size_t n = 0;
-    while (*p == ' ')
-        p++;
-    if (*p == '+')
-        out[n++] = *p++;
-    for (; *p && n + 1 < cap; p++)
-        if (*p >= '0' && *p <= '9')
-            out[n++] = *p;
-    out[n] = 0;
-}
-
-static bool
-s_phone_eq(const char *a, const char *b)
-{
-    char x[64], y[64];
-    s_phone_norm(a, x, sizeof x);
-    s_phone_norm(b, y, sizeof y);
-    return strlen(x) > (x[0] == '+' ? 1u : 0u) && strcmp(x, y) == 0;
-}
 
 static bool
 s_hit(void *arg, const reg_person_t *p)
 {
-    const Kumppani__V1__DataSubject *s = arg;
-    return (s->email[0] && s_email_eq(s->email, p->email)) ||
-           (s->phone[0] && s_phone_eq(s->phone, p->phone));
+    return kp_privacy_matches(arg, p->email, p->phone);
 }
 
 /* The ids of the subject's people, or NULL after answering (INVALID, NOT_FOUND, an error). */
@@ -73,17 +31,8 @@ static uint64_t *
 s_find(kp_tx_t *tx, const Kumppani__V1__DataSubject *s, size_t *n)
 {
     kp_call_t *call = tx->call;
-    if (!kp_check_text(call, "email", s->email, 0, 254) ||
-        !kp_check_text(call, "phone", s->phone, 0, 30))
+    if (!kp_privacy_subject_ok(call, s, false)) /* the registry holds no sign-ups */
         return NULL;
-    if (!s->email[0] && !s->phone[0]) {
-        /* Only a sign-up id: the registry holds no sign-ups. */
-        if (s->signup_id)
-            kp_call_fail(call, REG_C(NOT_FOUND), NOTHING_HELD);
-        else
-            kp_call_fail(call, REG_C(INVALID), "field 'email': an e-mail or a phone is required");
-        return NULL;
-    }
     uint64_t *ids = kp_arena_alloc(tx->arena, SUBJECT_MAX * sizeof *ids);
     int rc = ids ? reg_people_ids(tx, s_hit, (void *)s, ids, SUBJECT_MAX, n) : KP_ENOMEM;
     if (rc) {
@@ -91,7 +40,7 @@ s_find(kp_tx_t *tx, const Kumppani__V1__DataSubject *s, size_t *n)
         return NULL;
     }
     if (*n == 0) {
-        kp_call_fail(call, REG_C(NOT_FOUND), NOTHING_HELD);
+        kp_call_fail(call, REG_C(NOT_FOUND), KP_PRIVACY_NOTHING);
         return NULL;
     }
     return ids;
@@ -174,16 +123,11 @@ reg_privacy_export(kp_call_t *call, void *svc)
                                         "phone", p->phone, "created_ms", (json_int_t)p->created_ms,
                                         "updated_ms", (json_int_t)p->updated_ms, "roles", roles));
     }
-    char *text = rc ? NULL : json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(root);
-    if (rc || !text) {
-        kp_call_fail_err(call, rc ? rc : KP_ENOMEM);
+    if (rc) {
+        json_decref(root);
+        kp_call_fail_err(call, rc);
         return;
     }
-    Kumppani__V1__PrivacyExportReply r = KUMPPANI__V1__PRIVACY_EXPORT_REPLY__INIT;
-    r.service = "registry";
-    r.json = text;
-    kp_call_ok(call, &r.base);
-    free(text);
+    kp_privacy_export_ok(call, "registry", root);
     kp_log_info("privacy.exported", "people=%zu", n);
 }
