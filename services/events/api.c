@@ -288,6 +288,8 @@ const kp_method_t evt_methods[] = {
       evt_h_signup_list),
     M("events.signup.attendance", KP_ROLE_ADMIN, signup_attendance_request,
       evt_h_signup_attendance),
+    M("events.signup.contact", KP_ROLE_ADMIN | KP_ROLE_SERVICE, signup_contact_request,
+      evt_h_signup_contact),
     M("events.signup.door_csv", KP_ROLE_ADMIN | KP_ROLE_READER, event_ref, evt_h_door_csv),
     M("events.stats", READERS, event_stats_request, evt_h_stats),
     M("events.ical.event", READERS, event_ref, evt_h_ical_event),

@@ -9,6 +9,7 @@
  *      offers      deadline_ms . signup_id       -> (empty) open offers, earliest first
  *      reg_orgs    organisation_id               -> status byte (registry read model)
  *      reg_munis   municipality code             -> (empty) (registry read model)
+ *      evt_meta    name                          -> value ("log-scrub": a migration to do)
  *  plus kp_store's meta, log, idem and offsets. A sign-up's idempotency record (source NUL
  *  external id -> first reply) is also how a cancel by the publisher's own id finds it
  *  (kp_server_idem_get).
@@ -43,10 +44,11 @@ enum {
     EVT_DB_OFFERS,
     EVT_DB_REG_ORGS,
     EVT_DB_REG_MUNIS,
+    EVT_DB_META,
     EVT_DB_N
 };
 
-#define EVT_SCHEMA_VERSION 2
+#define EVT_SCHEMA_VERSION 3
 #define EVT_METHOD_SUBMIT "events.signup.submit"
 #define EVT_MAX_COMPANIONS 20
 
@@ -65,6 +67,7 @@ typedef struct {
     bool registry;     /* following the registry: organisers are checked against its model */
     bool offers_dirty; /* this turn wrote the offers table: re-arm the timer after it */
     bool timer_started;
+    bool scrub_checked; /* the timer's first pass looked for a log scrub to finish */
     uv_timer_t offer_timer;
     kp_arena_t *arena; /* for work outside calls (the offer timer, the registry's events) */
 } evt_svc_t;
@@ -107,6 +110,7 @@ void evt_h_signup_decline(kp_call_t *call, void *svc);
 void evt_h_signup_leave(kp_call_t *call, void *svc);
 void evt_h_signup_list(kp_call_t *call, void *svc);
 void evt_h_signup_attendance(kp_call_t *call, void *svc);
+void evt_h_signup_contact(kp_call_t *call, void *svc);
 void evt_h_door_csv(kp_call_t *call, void *svc);
 void evt_h_stats(kp_call_t *call, void *svc);
 void evt_h_ical_event(kp_call_t *call, void *svc);
@@ -116,6 +120,11 @@ void evt_h_ical_feed(kp_call_t *call, void *svc);
 const char *evt_state_name(int state);
 
 /* ---- signup.c ------------------------------------------------------------------------------ */
+
+/* The public copy of s (shallow, into *out): every personal field (name, e-mail, phone,
+ * organisation, accessibility and diet texts) empty, has_email/has_phone set. What the log
+ * carries and what an erased sign-up keeps. */
+void evt_signup_public(const evt_signup_t *s, evt_signup_t *out);
 
 /* The rules, on plain values (no store): places of a sign-up (1 + companions); whether p
  * places of role fit the event now; the state of a new sign-up (CONFIRMED if it fits whole,
@@ -156,6 +165,10 @@ extern const char *const evt_db_names[EVT_DB_N];
 
 /* Upgrades a store of schema `from` to this program's (kp_store_opts_t.migrate). */
 int evt_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to);
+/* Finishes a migration to schema 3 when its marker is set: every sign-up event on the log is
+ * rewritten to its public copy (kp_store_log_rewrite), the marker deleted, the store compacted
+ * after the turn. Returns 0 or a KP code. */
+int evt_log_scrub(kp_tx_t *t);
 
 int evt_event_get(kp_tx_t *t, uint64_t id, evt_event_t **out, bool *found);
 int evt_event_put(kp_tx_t *t, const evt_event_t *ev);

@@ -48,7 +48,12 @@ s_on_timer(uv_timer_t *h)
     int64_t dl[BATCH];
     uint64_t id[BATCH];
     unsigned n = 0, ended = 0;
-    rc = evt_offers_first(t, BATCH, dl, id, &n);
+    if (!svc->scrub_checked) { /* the first pass finishes a migration (store.c) */
+        rc = evt_log_scrub(t);
+        svc->scrub_checked = rc == 0;
+    }
+    if (rc == 0)
+        rc = evt_offers_first(t, BATCH, dl, id, &n);
     for (unsigned i = 0; !rc && i < n && dl[i] <= t->now_ms; i++) {
         evt_signup_t *s;
         bool found;

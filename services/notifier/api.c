@@ -66,6 +66,11 @@ s_preview(kp_call_t *call, void *svc)
     ntf_rec_t *r = s_load(&tx, rq->key);
     if (!r)
         return;
+    /* A recipient asked at delivery time is not stored: the preview shows a stand-in. */
+    if (!r->address[0] && r->channel == CH(EMAIL))
+        r->address = (char *)"recipient@example.invalid";
+    else if (!r->address[0] && r->channel == CH(SMS))
+        r->address = (char *)"+358000000000";
     ntf_msg_t m;
     int rc = ntf_render(n, tx.arena, r, tx.now_ms, &m);
     if (rc) {

@@ -150,6 +150,8 @@ ntf_config_start(ntf_t *n, kp_server_t *srv, const kp_boot_t *boot, const kp_con
      * time. */
     n->conf.broker_api = kp_config_get(items, "broker-api");
     n->conf.registry_api = kp_config_get(items, "registry-api");
+    /* ... and sign-up messages the events service (events.signup.contact, issue 12). */
+    n->conf.events_api = kp_config_get(items, "events-api");
     n->conf.have_keys = boot->have_keys;
     if (!boot->have_keys)
         return 0;
@@ -158,6 +160,8 @@ ntf_config_start(ntf_t *n, kp_server_t *srv, const kp_boot_t *boot, const kp_con
         return KP_EKEY;
     if (s_set(n->conf.registry_api) &&
         kp_boot_peer_key(items, "registry-key", n->conf.registry_pub))
+        return KP_EKEY;
+    if (s_set(n->conf.events_api) && kp_boot_peer_key(items, "events-key", n->conf.events_pub))
         return KP_EKEY;
     return 0;
 }

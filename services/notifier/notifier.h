@@ -12,7 +12,9 @@
  *      by_event   event_id (8) . key                    -> "" (schedule of an event)
  *      dead       key                                   -> "" (dead letters)
  *      events     event_id (8)                          -> EventInfo (as last heard)
- *      signups    signup_id (8)                         -> Signup (as last heard)
+ *      signups    signup_id (8)                         -> Signup (public copy: ids, state,
+ *                                                          role, language, consents; no name,
+ *                                                          e-mail, phone or texts)
  *      ev_signups event_id (8) . signup_id (8)          -> "" (live sign-ups of an event)
  *      optout     channel (1) . lower-case address      -> ""
  *      state      name                                  -> value ("webhook-off")
@@ -99,6 +101,10 @@ typedef struct {
     const char *digest_language;
     const char *registry_api;
     char registry_pub[KP_Z85_KEY_LEN + 1];
+    /* the events service's ROUTER for events.signup.contact at delivery time (events-api):
+     * a sign-up's name, address and phone are asked when a message is sent, never stored */
+    const char *events_api;
+    char events_pub[KP_Z85_KEY_LEN + 1];
 } ntf_conf_t;
 
 typedef struct ntf_dlv ntf_dlv_t;
@@ -192,6 +198,9 @@ int ntf_plan_broker(kp_tx_t *tx, const Kumppani__V1__Event *ev);
 /* One webhook notification for an event of a log (ids and type only), if webhooks are set. */
 int ntf_plan_webhook(kp_tx_t *tx, const Kumppani__V1__Event *ev, const char *source,
                      uint64_t event_id, uint64_t signup_id);
+/* Empties s's personal fields in place (name, e-mail, phone, organisation, texts), keeping
+ * has_email/has_phone: what the notifier keeps of a sign-up. */
+void ntf_signup_public(Kumppani__V1__Signup *s);
 /* True for the kinds whose recipient is an expert resolved at delivery time. */
 bool ntf_kind_expert(int kind);
 /* Plans this week's digests once the digest moment has come (no later than a day after it),
