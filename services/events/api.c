@@ -12,6 +12,7 @@
 #include "events.h"
 #include "kp_check.h"
 #include "kp_err.h"
+#include "kumppani/v1/privacy.pb-c.h"
 
 #include <string.h>
 
@@ -290,6 +291,8 @@ const kp_method_t evt_methods[] = {
       evt_h_signup_attendance),
     M("events.signup.contact", KP_ROLE_ADMIN | KP_ROLE_SERVICE, signup_contact_request,
       evt_h_signup_contact),
+    M("events.privacy.erase", KP_ROLE_ADMIN, data_subject, evt_h_privacy_erase),
+    M("events.privacy.export", KP_ROLE_ADMIN, data_subject, evt_h_privacy_export),
     M("events.signup.door_csv", KP_ROLE_ADMIN | KP_ROLE_READER, event_ref, evt_h_door_csv),
     M("events.stats", READERS, event_stats_request, evt_h_stats),
     M("events.ical.event", READERS, event_ref, evt_h_ical_event),

@@ -20,7 +20,8 @@
  *
  *  Files (the anatomy every service shares): main.c (wiring, kp_boot_main), api.c (the method
  *  table and field rules), event.c (events and series), signup.c (sign-ups, capacity, role
- *  balance, waitlist, offers, attendance; its rules take plain values), report.c (statistics,
+ *  balance, waitlist, offers, attendance; its rules take plain values), privacy.c (erasure and
+ *  export of a person's sign-ups, issue 12), report.c (statistics,
  *  door CSV, iCalendar), timer.c (the offer deadline timer), consume.c (the registry's log),
  *  store.c (the only file calling mdb_*). Every handler and helper works on a kp_tx_t whose
  *  svc is the evt_svc_t below. */
@@ -111,6 +112,8 @@ void evt_h_signup_leave(kp_call_t *call, void *svc);
 void evt_h_signup_list(kp_call_t *call, void *svc);
 void evt_h_signup_attendance(kp_call_t *call, void *svc);
 void evt_h_signup_contact(kp_call_t *call, void *svc);
+void evt_h_privacy_erase(kp_call_t *call, void *svc);
+void evt_h_privacy_export(kp_call_t *call, void *svc);
 void evt_h_door_csv(kp_call_t *call, void *svc);
 void evt_h_stats(kp_call_t *call, void *svc);
 void evt_h_ical_event(kp_call_t *call, void *svc);
@@ -141,6 +144,18 @@ int evt_count(kp_arena_t *a, evt_event_t *ev, const evt_signup_t *s, int state, 
 /* Fills freed places from the waitlist (promotes, or offers when the event is so
  * configured), first fitting sign-up first. Returns 0 or a KP code. */
 int evt_fill(kp_tx_t *t, evt_event_t *ev);
+/* Cancels the live sign-up s of ev with reason and fills the place it frees. Returns 0 or a
+ * KP code. */
+int evt_signup_cancel(kp_tx_t *t, evt_event_t *ev, evt_signup_t *s, const char *reason);
+
+/* ---- privacy.c ------------------------------------------------------------------------------ */
+
+/* Erases the personal data of sign-up s (privacy.c explains the steps): cancels it first if
+ * cancel and it is live, keeps its public copy, drops its e-mail index entry, rewrites its
+ * idempotency record, logs "SignupErased" (reason "request" or "retention") and asks for a
+ * compaction. Returns 0 or a KP code. */
+int evt_signup_erase(kp_tx_t *t, evt_signup_t *s, const char *reason, bool cancel);
+
 /* Ends an open offer (declined or expired): the sign-up is cancelled with reason and the
  * place passes on. Returns 0 or a KP code. */
 int evt_offer_end(kp_tx_t *t, evt_signup_t *s, const char *reason);
@@ -210,6 +225,9 @@ evt_signup_t *evt_load_signup(kp_tx_t *t, uint64_t id);
  * or limit is reached; state is the indexed state byte. */
 int evt_signups_each(kp_tx_t *t, uint64_t event_id, uint64_t after_id, unsigned limit,
                      int (*fn)(void *, uint64_t, int), void *arg);
+
+/* Calls fn for every sign-up (the signups table, by id) until it returns non-zero. */
+int evt_signups_scan(kp_tx_t *t, int (*fn)(void *, evt_signup_t *), void *arg);
 
 /* Events with id > after_id, ascending. */
 int evt_events_each(kp_tx_t *t, uint64_t after_id, unsigned limit, int (*fn)(void *, evt_event_t *),

@@ -362,9 +362,8 @@ s_reply_signup(kp_call_t *call, evt_signup_t *s)
     kp_call_ok(call, &r.base);
 }
 
-/* Cancels a live sign-up with a reason and fills the place it frees. */
-static int
-s_cancel(kp_tx_t *t, evt_event_t *ev, evt_signup_t *s, const char *reason)
+int
+evt_signup_cancel(kp_tx_t *t, evt_event_t *ev, evt_signup_t *s, const char *reason)
 {
     int was = s->state, rc;
     if ((rc = evt_count(t->arena, ev, s, was, -1)))
@@ -394,7 +393,7 @@ evt_offer_end(kp_tx_t *t, evt_signup_t *s, const char *reason)
         return rc;
     if (!found)
         return KP_ECORRUPT;
-    return s_cancel(t, ev, s, reason);
+    return evt_signup_cancel(t, ev, s, reason);
 }
 
 /* The common start of cancel, leave, accept and decline: the sign-up and its event. */
@@ -428,7 +427,7 @@ s_withdraw(kp_call_t *call, void *svc, bool waitlist_only)
                      (unsigned long long)s->id);
         return;
     }
-    int rc = s_cancel(t, ev, s, waitlist_only ? "left-waitlist" : "request");
+    int rc = evt_signup_cancel(t, ev, s, waitlist_only ? "left-waitlist" : "request");
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
@@ -509,7 +508,7 @@ evt_h_signup_decline(kp_call_t *call, void *svc)
                      (unsigned long long)s->id);
         return;
     }
-    int rc = s_cancel(t, ev, s, "offer-declined");
+    int rc = evt_signup_cancel(t, ev, s, "offer-declined");
     if (rc) {
         kp_call_fail_err(call, rc);
         return;

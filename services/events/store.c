@@ -192,6 +192,36 @@ evt_signups_each(kp_tx_t *t, uint64_t event_id, uint64_t after_id, unsigned limi
 
 typedef struct {
     kp_tx_t *t;
+    int (*fn)(void *, evt_signup_t *);
+    void *arg;
+    int rc;
+} signups_scan_t;
+
+static int
+s_scan_entry(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    (void)k;
+    signups_scan_t *w = arg;
+    evt_signup_t *s =
+        kumppani__v1__signup__unpack(kp_arena_pbc(w->t->arena), v->mv_size, v->mv_data);
+    if (!s) {
+        kp_log_err("store.corrupt", "svc=events db=%u", (unsigned)EVT_DB_SIGNUPS);
+        w->rc = KP_ECORRUPT;
+        return 1;
+    }
+    return w->fn(w->arg, s) != 0;
+}
+
+int
+evt_signups_scan(kp_tx_t *t, int (*fn)(void *, evt_signup_t *), void *arg)
+{
+    signups_scan_t w = {t, fn, arg, 0};
+    int rc = kp_rec_each(t, EVT_DB_SIGNUPS, NULL, 0, NULL, 0, s_scan_entry, &w);
+    return w.rc ? w.rc : rc > 0 ? 0 : rc;
+}
+
+typedef struct {
+    kp_tx_t *t;
     unsigned n, limit;
     int (*fn)(void *, evt_event_t *);
     void *arg;

@@ -166,6 +166,12 @@ int ntf_event_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__EventInfo **out, bool 
 int ntf_event_put(kp_tx_t *tx, const Kumppani__V1__EventInfo *e);
 int ntf_signup_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__Signup **out, bool *found);
 int ntf_signup_put(kp_tx_t *tx, const Kumppani__V1__Signup *s);
+/* Forgets a sign-up (its record and its entry in the event's list). */
+int ntf_signup_del(kp_tx_t *tx, uint64_t event_id, uint64_t signup_id);
+/* The keys of every notification for which want(arg, record) is true, into an arena array
+ * (a walk over the whole table: for the rare personal data requests). */
+int ntf_rec_scan(kp_tx_t *tx, bool (*want)(void *, const ntf_rec_t *), void *arg, char ***keys,
+                 size_t *keys_n);
 /* Live sign-up ids of an event into an arena array. */
 int ntf_event_signups(kp_tx_t *tx, uint64_t event_id, uint64_t **ids, size_t *ids_n);
 /* Keys of the notifications of an event (any state), into an arena array. */
@@ -210,6 +216,14 @@ int ntf_plan_digests(kp_tx_t *tx, int64_t *next_ms);
 int ntf_plan_parse_reminders(ntf_conf_t *conf, const char *spec);
 /* The next time at or after t_ms that an SMS may go out (quiet hours, Helsinki). */
 int64_t ntf_quiet_next(const ntf_conf_t *conf, int64_t t_ms);
+
+/* ---- privacy.c: personal data requests (issue 12). */
+/* On "SignupErased": cancels every pending notification of the sign-up, empties the name and
+ * address of all of them (the history), forgets the sign-up, and compacts after the turn. */
+int ntf_signup_erased(kp_tx_t *tx, uint64_t event_id, uint64_t signup_id);
+/* "notifier.privacy.erase" and "notifier.privacy.export" (DataSubject by e-mail or phone). */
+void ntf_h_privacy_erase(kp_call_t *call, void *svc);
+void ntf_h_privacy_export(kp_call_t *call, void *svc);
 
 /* ---- render.c: builds what is sent, in arena a. Each returns 0 or KP_ENOMEM/KP_EINVAL. */
 typedef struct {

@@ -312,6 +312,20 @@ s_signup_event(s_ctx_t *c, const char *type)
     return 0;
 }
 
+/* "SignupErased" (ids only): privacy.c forgets everything about the sign-up. */
+static int
+s_signup_erased(s_ctx_t *c)
+{
+    const Kumppani__V1__Event *ev = c->ev;
+    Kumppani__V1__SignupErased *e = kumppani__v1__signup_erased__unpack(
+        kp_arena_pbc(c->tx->arena), ev->payload.len, ev->payload.data);
+    if (!e) {
+        kp_log_warn("plan.undecodable", "seq=%llu", (unsigned long long)ev->seq);
+        return 0;
+    }
+    return ntf_signup_erased(c->tx, e->event_id, e->signup_id);
+}
+
 static int
 s_event_event(s_ctx_t *c, const char *type)
 {
@@ -403,7 +417,9 @@ ntf_plan_events(kp_tx_t *tx, const Kumppani__V1__Event *ev)
     int rc = 0;
     const char *t = ev->type ? ev->type : "";
     uint64_t event_id = 0, signup_id = 0;
-    if (strncmp(t, "Signup", 6) == 0) {
+    if (strcmp(t, "SignupErased") == 0) {
+        rc = s_signup_erased(&c);
+    } else if (strncmp(t, "Signup", 6) == 0) {
         rc = s_signup_event(&c, t);
         Kumppani__V1__SignupReply *sr = kumppani__v1__signup_reply__unpack(
             kp_arena_pbc(c.tx->arena), ev->payload.len, ev->payload.data);

@@ -253,6 +253,65 @@ ntf_signup_put(kp_tx_t *tx, const Kumppani__V1__Signup *s)
     return rc ? rc : kp_rec_put_id(tx, NTF_DB_SIGNUPS, s->id, &s->base);
 }
 
+int
+ntf_signup_del(kp_tx_t *tx, uint64_t event_id, uint64_t signup_id)
+{
+    uint8_t ek[16], k[8];
+    kp_be64_put(ek, event_id);
+    kp_be64_put(ek + 8, signup_id);
+    kp_be64_put(k, signup_id);
+    int rc = kp_raw_del(tx, NTF_DB_EV_SIGNUPS, ek, 16, NULL);
+    return rc ? rc : kp_raw_del(tx, NTF_DB_SIGNUPS, k, 8, NULL);
+}
+
+typedef struct {
+    kp_tx_t *tx;
+    bool (*want)(void *, const ntf_rec_t *);
+    void *arg;
+    char **v;
+    size_t n, cap;
+} s_scan_t;
+
+static int
+s_scan_one(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    s_scan_t *sc = arg;
+    ntf_rec_t *r =
+        kumppani__v1__notification__unpack(kp_arena_pbc(sc->tx->arena), v->mv_size, v->mv_data);
+    if (!r)
+        return KP_ECORRUPT;
+    if (!sc->want(sc->arg, r))
+        return 0;
+    if (sc->n == sc->cap) {
+        size_t cap = sc->cap ? sc->cap * 2 : 64;
+        char **nv = kp_arena_alloc(sc->tx->arena, cap * sizeof *nv);
+        if (!nv)
+            return KP_ENOMEM;
+        if (sc->n)
+            memcpy(nv, sc->v, sc->n * sizeof *nv);
+        sc->v = nv;
+        sc->cap = cap;
+    }
+    char *key = kp_arena_alloc(sc->tx->arena, k->mv_size + 1);
+    if (!key)
+        return KP_ENOMEM;
+    memcpy(key, k->mv_data, k->mv_size);
+    key[k->mv_size] = 0;
+    sc->v[sc->n++] = key;
+    return 0;
+}
+
+int
+ntf_rec_scan(kp_tx_t *tx, bool (*want)(void *, const ntf_rec_t *), void *arg, char ***keys,
+             size_t *keys_n)
+{
+    s_scan_t sc = {.tx = tx, .want = want, .arg = arg};
+    int rc = kp_rec_each(tx, NTF_DB_NTF, NULL, 0, NULL, 0, s_scan_one, &sc);
+    *keys = sc.v;
+    *keys_n = sc.n;
+    return rc < 0 ? rc : 0;
+}
+
 /* A growing arena array of ids or key strings (the rest of an 8-byte-prefixed key). */
 typedef struct {
     kp_arena_t *a;
