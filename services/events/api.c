@@ -248,6 +248,12 @@ evt_signup_fields_ok(kp_call_t *call, const Kumppani__V1__SubmitSignupRequest *r
         !kp_check_text(call, "dietary_text", rq->dietary_text, 0, 500) ||
         !kp_check_contact(call, "email", rq->email, "phone", rq->phone))
         return false;
+    /* Needs can reveal health (GDPR Art. 9): stored only with explicit consent (issue 12). */
+    if (!rq->consent_needs && (rq->accessibility_text[0] || rq->dietary_text[0])) {
+        kp_call_fail(call, C(INVALID), "field '%s': stored only with consent_needs",
+                     rq->accessibility_text[0] ? "accessibility_text" : "dietary_text");
+        return false;
+    }
     if (rq->role <= KUMPPANI__V1__PARTICIPANT_ROLE__ROLE_UNSPECIFIED ||
         rq->role > KUMPPANI__V1__PARTICIPANT_ROLE__ROLE_EXPERIENCE_EXPERT) {
         kp_call_fail(call, C(INVALID), "field 'role': required, one of the ParticipantRole values");

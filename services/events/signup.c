@@ -310,6 +310,7 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
     s.companions = rq->companions;
     s.accessibility_text = rq->accessibility_text;
     s.dietary_text = rq->dietary_text;
+    s.consent_needs = rq->consent_needs;
     s.created_ms = s.updated_ms = t->now_ms;
     s.state = evt_arrival_state(ev, &s);
     bool room = s.state == SS(CONFIRMED);

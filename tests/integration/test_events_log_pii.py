@@ -61,6 +61,22 @@ try:
     m = kn.mails_to(smtp, PII[1])[0]
     check(m["To"].addresses[0].display_name == PII[0], "under the name asked at sending time")
 
+    check(all(x.encode() not in raw for x in EXTRA[1:] for _, _, raw in smtp.parsed()),
+          "no mail carries the accessibility or diet text")
+
+    # ---- special categories only with consent (step 3) ----
+    for f in ("accessibility_text", "dietary_text"):
+        q = signup_req(eid, 50 + len(f), **{f: "jotain"})
+        r = c.call("events.signup.submit", q)
+        check(r.status.code == E.CODE_INVALID and r.status.message ==
+              "field '%s': stored only with consent_needs" % f,
+              "%s without consent_needs refused (%s)" % (f, r.status.message))
+    r = c.call("events.signup.submit", signup_req(eid, 60, dietary_text="vegaani",
+                                                  consent_needs=True))
+    check(r.status.code == OK and body(r, V.SignupReply).signup.consent_needs
+          and body(r, V.SignupReply).signup.dietary_text == "vegaani",
+          "with consent_needs the text is stored")
+
     # ---- the whole log, replayed with the admin key ----
     evs, frm = [], 1
     while True:
