@@ -68,7 +68,9 @@ typedef struct {
     bool registry;     /* following the registry: organisers are checked against its model */
     bool offers_dirty; /* this turn wrote the offers table: re-arm the timer after it */
     bool timer_started;
-    bool scrub_checked; /* the timer's first pass looked for a log scrub to finish */
+    bool scrub_checked;        /* the timer's first pass looked for a log scrub to finish */
+    int64_t retention_ms;      /* retention-days: personal data kept this long after the end */
+    int64_t retention_next_ms; /* the next retention pass (0: at the next timer pass) */
     uv_timer_t offer_timer;
     kp_arena_t *arena; /* for work outside calls (the offer timer, the registry's events) */
 } evt_svc_t;

@@ -21,6 +21,7 @@ import subprocess
 import time
 import uuid
 
+import kp_harness
 import kp_notifier as kn
 from kp_broker import add_keys
 from kp_harness import (OK, E, L, Suite, V, body, check, done, free_port, note_sent,
@@ -220,6 +221,51 @@ try:
           "events.privacy.export: the person's sign-ups as JSON")
     after = canary_bytes(s.dir)
     check(not after, "at the end still no file holds the canary: %s" % after)
+
+    # ---- retention (retention-days, default 180) with the test clock ----
+    old_one = {"name": "Vanha Osallistuja %s" % tag, "email": "vanha.%s@example.fi" % tag,
+               "access": "vanha kuulosilmukka %s" % tag}
+    start = int(time.time()) + 2 * 86400
+    r = c.call("events.event.create", V.CreateEventRequest(
+        kind=V.KIND_SEMINAR, title="Vanha seminaari", municipality_code="743",
+        start_unix=start, end_unix=start + 3600, language="fi"), key="ev-old")
+    old_eid = body(r, V.EventReply).event.id
+    check(c.call("events.event.publish", V.EventRef(event_id=old_eid)).status.code == OK,
+          "an event for the retention check")
+    r = c.call("events.signup.submit", signup_req(old_eid, 300, name=old_one["name"],
+                                                  email=old_one["email"],
+                                                  accessibility_text=old_one["access"],
+                                                  consent_needs=True))
+    check(r.status.code == OK, "a person signs up to it")
+    old_sid = body(r, V.SignupReply).signup.id
+    CANARY.clear()
+    CANARY.update(old_one)
+    time.sleep(0.5)
+    check(canary_bytes(os.path.join(s.dir, "events")), "the person is on disk")
+    st0 = body(c.call("events.stats", V.EventStatsRequest()), V.EventStatsReply).total
+    # 179 days after the end: kept
+    kp_harness.set_clock(c, (start + 3600 - int(time.time()) + 179 * 86400) * 1000)
+    time.sleep(1.0)
+    r = c.call("events.signup.contact", V.SignupContactRequest(signup_id=old_sid))
+    check(r.status.code == OK, "179 days after the event the sign-up is kept")
+    t0 = time.monotonic()
+    kp_harness.set_clock(c, (start + 3600 - int(time.time()) + 181 * 86400) * 1000)
+
+    def gone():
+        return c.call("events.signup.contact",
+                      V.SignupContactRequest(signup_id=old_sid)).status.code == E.CODE_NOT_FOUND
+    check(wait_for(gone, 10), "181 days after the event its sign-ups are erased")
+    print("retention pass took under %.3f s" % (time.monotonic() - t0))
+    time.sleep(1.5)
+    left = canary_bytes(s.dir)
+    check(not left, "no file holds the person any more: %s" % left)
+    st = body(c.call("events.stats", V.EventStatsRequest()), V.EventStatsReply).total
+    check(st.signups_n == st0.signups_n and st.participants_n == st0.participants_n,
+          "the statistics still count them (%d/%d, was %d/%d)"
+          % (st.signups_n, st.participants_n, st0.signups_n, st0.participants_n))
+    evs = replay_all(c)
+    check(any(e.type == "SignupErased" and V.SignupErased.FromString(e.payload).reason ==
+              "retention" for e in evs), "SignupErased (retention) on the log")
 finally:
     s.close()
     smtp.stop()
