@@ -86,6 +86,9 @@ typedef struct {
     /* planning: reminder hours before the start per EventKind (0-terminated lists) */
     unsigned reminders[NTF_KINDS_N][8];
     unsigned quiet_from_h, quiet_to_h;
+    /* issue 12: finished notifications (history, dead letters) are deleted this long after
+     * their last activity (history-retention-days) */
+    int64_t history_retention_ms;
     /* expert-broker messages: coordinator address and language (unset: no unfilled notice) */
     const char *coordinator_email, *coordinator_language;
     /* the broker's ROUTER for broker.expert.get at delivery time (unset: expert messages
@@ -116,10 +119,11 @@ typedef struct {
     kp_arena_t *plan_arena; /* scratch of the consumer's apply; reset per event */
     kp_arena_t *dlv_arena;  /* scratch of the deliverer; reset per use */
     ntf_conf_t conf;
-    ntf_dlv_t *dlv;    /* transfers and lookups in flight (deliver.c) */
-    uv_timer_t sched;  /* the schedule's next due entry (timer.c) */
-    uv_timer_t digest; /* the next digest moment (timer.c) */
-    bool stopping;     /* set once by the server's stop: nothing new starts */
+    ntf_dlv_t *dlv;         /* transfers and lookups in flight (deliver.c) */
+    uv_timer_t sched;       /* the schedule's next due entry (timer.c) */
+    uv_timer_t digest;      /* the next digest moment (timer.c) */
+    bool stopping;          /* set once by the server's stop: nothing new starts */
+    int64_t retain_next_ms; /* the next history retention pass (timer.c; 0: at once) */
 } ntf_t;
 
 extern const char *const ntf_db_names[NTF_DB_N];
@@ -166,6 +170,8 @@ int ntf_event_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__EventInfo **out, bool 
 int ntf_event_put(kp_tx_t *tx, const Kumppani__V1__EventInfo *e);
 int ntf_signup_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__Signup **out, bool *found);
 int ntf_signup_put(kp_tx_t *tx, const Kumppani__V1__Signup *s);
+/* Deletes the finished record old (DELIVERED, DEAD or CANCELLED) and its index entries. */
+int ntf_rec_del(kp_tx_t *tx, const ntf_rec_t *old);
 /* Forgets a sign-up (its record and its entry in the event's list). */
 int ntf_signup_del(kp_tx_t *tx, uint64_t event_id, uint64_t signup_id);
 /* The keys of every notification for which want(arg, record) is true, into an arena array
@@ -224,6 +230,10 @@ int ntf_signup_erased(kp_tx_t *tx, uint64_t event_id, uint64_t signup_id);
 /* "notifier.privacy.erase" and "notifier.privacy.export" (DataSubject by e-mail or phone). */
 void ntf_h_privacy_erase(kp_call_t *call, void *svc);
 void ntf_h_privacy_export(kp_call_t *call, void *svc);
+/* The history retention pass: deletes up to a batch of finished notifications whose last
+ * activity is older than history-retention-days; *more when the batch was full. Compacts after
+ * the turn when it deleted any. Returns 0 or a KP code. */
+int ntf_retain(kp_tx_t *tx, bool *more);
 
 /* ---- render.c: builds what is sent, in arena a. Each returns 0 or KP_ENOMEM/KP_EINVAL. */
 typedef struct {

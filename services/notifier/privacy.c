@@ -11,6 +11,9 @@
  *    - "notifier.privacy.erase" by e-mail or phone: the same for every record sent to that
  *      address, and its opt-out entries; "notifier.privacy.export": those records (key, kind,
  *      channel, state, times) and opt-outs as one JSON document. Nothing held: NOT_FOUND.
+ *  Retention (ntf_retain, from the schedule's pass in timer.c, hourly and when the test clock
+ *  moves): a finished notification (delivered, cancelled, dead: the history and the dead
+ *  letters) is deleted history-retention-days after its last activity.
  *  Log lines carry ids and counts only. */
 #include "kp_err.h"
 #include "kp_log.h"
@@ -231,4 +234,52 @@ ntf_h_privacy_export(kp_call_t *call, void *svc)
     r.service = (char *)"notifier";
     r.json = buf;
     kp_call_ok(call, &r.base);
+}
+
+/* ---- retention ------------------------------------------------------------------------------ */
+
+#define RETAIN_MAX 2000
+
+typedef struct {
+    int64_t before_ms;
+    size_t n;
+} retain_t;
+
+static bool
+s_old(void *arg, const ntf_rec_t *r)
+{
+    retain_t *rt = arg;
+    if (rt->n >= RETAIN_MAX ||
+        (r->state != ST(DELIVERED) && r->state != ST(DEAD) && r->state != ST(CANCELLED)))
+        return false;
+    int64_t last = r->created_ms;
+    for (size_t i = 0; i < r->n_attempts; i++)
+        if (r->attempts[i]->time_ms > last)
+            last = r->attempts[i]->time_ms;
+    if (last >= rt->before_ms)
+        return false;
+    rt->n++;
+    return true;
+}
+
+int
+ntf_retain(kp_tx_t *tx, bool *more)
+{
+    const ntf_t *n = tx->svc;
+    retain_t rt = {tx->now_ms - n->conf.history_retention_ms, 0};
+    char **keys;
+    size_t keys_n;
+    int rc = ntf_rec_scan(tx, s_old, &rt, &keys, &keys_n);
+    for (size_t i = 0; rc == 0 && i < keys_n; i++) {
+        ntf_rec_t *r;
+        bool found;
+        if ((rc = ntf_rec_get(tx, keys[i], &r, &found)) == 0 && found)
+            rc = ntf_rec_del(tx, r);
+    }
+    *more = rc == 0 && keys_n == RETAIN_MAX;
+    if (rc == 0 && keys_n) {
+        kp_server_compact_soon(tx->srv);
+        kp_log_notice("retention.deleted", "notifications=%zu", keys_n);
+    }
+    return rc;
 }

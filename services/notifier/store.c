@@ -89,6 +89,23 @@ ntf_rec_put(kp_tx_t *tx, const ntf_rec_t *old, const ntf_rec_t *r)
 }
 
 int
+ntf_rec_del(kp_tx_t *tx, const ntf_rec_t *old)
+{
+    uint8_t buf[8 + NTF_KEY_MAX];
+    int rc = 0;
+    int64_t due = s_due_at(old);
+    if (strlen(old->key) > NTF_KEY_MAX)
+        return KP_EINVAL;
+    if (due >= 0)
+        rc = s_flag(tx, NTF_DB_DUE, buf, s_idkey(buf, (uint64_t)due, old->key), false);
+    if (rc == 0 && old->state == ST(DEAD))
+        rc = s_flag(tx, NTF_DB_DEAD, old->key, strlen(old->key), false);
+    if (rc == 0 && old->event_id)
+        rc = s_flag(tx, NTF_DB_BY_EVENT, buf, s_idkey(buf, old->event_id, old->key), false);
+    return rc ? rc : kp_raw_del(tx, NTF_DB_NTF, old->key, strlen(old->key), NULL);
+}
+
+int
 ntf_rec_plan(kp_tx_t *tx, const ntf_rec_t *r, bool *planned)
 {
     ntf_rec_t *old = NULL;

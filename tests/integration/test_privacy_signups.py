@@ -105,6 +105,7 @@ try:
     check(r.status.code == OK and body(r, V.SignupReply).signup.state ==
           V.SIGNUP_STATE_WAITLISTED, "another person is waitlisted at event 0")
     other = body(r, V.SignupReply).signup.id
+    other_conf_sid = ids[1]  # the canary's confirmation at event 1: delivered, then erased
 
     check(wait_for(lambda: len(kn.mails_to(smtp, CANARY["email"])) >= 2, 20),
           "both confirmations reached the canary")
@@ -266,6 +267,16 @@ try:
     evs = replay_all(c)
     check(any(e.type == "SignupErased" and V.SignupErased.FromString(e.payload).reason ==
               "retention" for e in evs), "SignupErased (retention) on the log")
+
+    # ---- the notifier's history (history-retention-days, default 90) ----
+    conf_key = "events/s%d/confirm/email" % other_conf_sid
+    check(kn.status(nc, conf_key) is not None, "a delivered confirmation is in the history")
+    kn.set_clock(s, 89 * 86400 * 1000, api)
+    time.sleep(1.0)
+    check(kn.status(nc, conf_key) is not None, "kept 89 days")
+    kn.set_clock(s, 91 * 86400 * 1000, api)
+    check(wait_for(lambda: kn.status(nc, conf_key) is None, 10),
+          "gone 91 days after it was sent (history retention)")
 finally:
     s.close()
     smtp.stop()
