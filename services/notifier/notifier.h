@@ -63,7 +63,7 @@ enum {
     NTF_DB_N
 };
 
-#define NTF_SCHEMA_VERSION 1
+#define NTF_SCHEMA_VERSION 2
 #define NTF_KEY_MAX 200
 #define NTF_ATTEMPTS_KEPT 20
 #define NTF_KINDS_N 10 /* EventKind values 1..9 */
@@ -124,6 +124,7 @@ typedef struct {
     uv_timer_t digest;      /* the next digest moment (timer.c) */
     bool stopping;          /* set once by the server's stop: nothing new starts */
     int64_t retain_next_ms; /* the next history retention pass (timer.c; 0: at once) */
+    bool migrated;          /* the store was upgraded at open: compact at the first pass */
 } ntf_t;
 
 extern const char *const ntf_db_names[NTF_DB_N];
@@ -145,6 +146,9 @@ void ntf_fini(void *svc);
 /* ---- consume.c: follows the events, expert-broker and registry logs as configured. Returns 0
  * or a KP code (logged). */
 int ntf_consume_start(ntf_t *n, const kp_boot_t *boot, const kp_config_item_t *items);
+
+/* ---- store.c: upgrades an older store (kp_store_opts_t.migrate; arg is the ntf_t). */
+int ntf_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to);
 
 /* ---- store.c: each returns 0 (with *found where a record may be absent) or a KP code
  * (store errors logged once by the record layer). Records decode into tx->arena and are valid

@@ -62,6 +62,10 @@ s_pass(ntf_t *n)
     }
     int64_t now = tx.now_ms, dnext;
     unsigned budget = PASS_BUDGET;
+    if (n->migrated) { /* the upgrade's freed pages leave data.mdb (store.c) */
+        n->migrated = false;
+        kp_server_compact_soon(n->srv);
+    }
     if (now >= n->retain_next_ms) { /* history retention (privacy.c), hourly */
         bool more = false;
         if ((rc = ntf_retain(&tx, &more)) == 0) {
