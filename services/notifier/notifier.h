@@ -4,7 +4,8 @@
  *  Files: main.c wiring (kp_boot_main); config.c the settings; api.c the request handlers;
  *  store.c the records and indexes (the only caller of mdb_*); consume.c the followed logs;
  *  plan.c the rules that plan notifications; timer.c the schedule's timers; deliver.c leases,
- *  outcomes and recipient lookups; transfer.c the transfers (libcurl); render.c what is sent.
+ *  outcomes and recipient lookups; privacy.c erasure, export and history retention (issue 12);
+ *  transfer.c the transfers (libcurl); render.c what is sent.
  *
  *  Store layout (keys big-endian where numeric, so that LMDB keeps them in order):
  *      ntf        notification key (text)               -> Notification
