@@ -166,9 +166,10 @@ int evt_live_signups(kp_tx_t *t, uint64_t event_id, uint64_t **ids, size_t *n);
 
 /* ---- timer.c, consume.c --------------------------------------------------------------------- */
 
-/* Starts the offer timer and its kp_server_part_t (turn_done, clock_moved, stop). Returns 0 or
+/* Reads retention-days (KP_ECONFIG, logged, outside 1..3650) and starts the offer and
+ * retention timer and its kp_server_part_t (turn_done, clock_moved, stop). Returns 0 or
  * a KP code. */
-int evt_timer_start(evt_svc_t *svc);
+int evt_timer_start(evt_svc_t *svc, const kp_config_item_t *items);
 /* Runs the timer's pass soon (at start and when the offers or the clock changed). */
 void evt_timer_poke(evt_svc_t *svc);
 /* Follows the registry's log when registry-api and registry-pub are set (kp_boot_follow);

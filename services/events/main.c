@@ -1,5 +1,4 @@
-/*  kumppani-events: wiring only (kp_boot_main). The work is in api.c, event.c, signup.c,
- *  report.c, timer.c, consume.c and store.c (events.h).
+/*  kumppani-events: wiring only (kp_boot_main). The work is in the files events.h lists.
  *
  *  Settings of its own: registry-api, registry-pub and registry-key (KP_BOOT_FOLLOW_ITEMS):
  *  follow the registry's log; organisers and municipality codes are then checked against its
@@ -7,10 +6,6 @@
  *  after its event ended (timer.c). The test clock is the common one (test-clock = on,
  *  sys.clock.set). */
 #include "events.h"
-#include "kp_err.h"
-#include "kp_log.h"
-
-#include <stdlib.h>
 
 static int
 s_start(void *svcp, kp_server_t *srv, const kp_boot_t *boot, const kp_config_item_t *items)
@@ -18,15 +13,7 @@ s_start(void *svcp, kp_server_t *srv, const kp_boot_t *boot, const kp_config_ite
     evt_svc_t *svc = svcp;
     svc->srv = srv;
     svc->arena = kp_arena_new(8u << 20);
-    const char *rd = kp_config_get(items, "retention-days");
-    char *end;
-    unsigned long days = rd ? strtoul(rd, &end, 10) : 0;
-    if (!rd || !*rd || *end || days < 1 || days > 3650) {
-        kp_log_err("boot.config", "setting=retention-days what=\"1..3650\"");
-        return KP_ECONFIG;
-    }
-    svc->retention_ms = (int64_t)days * 86400 * 1000;
-    int rc = evt_timer_start(svc);
+    int rc = evt_timer_start(svc, items);
     return rc ? rc : evt_consume_start(svc, boot, items);
 }
 

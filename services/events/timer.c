@@ -21,6 +21,8 @@
 #include "kp_log.h"
 #include "kp_time.h"
 
+#include <stdlib.h>
+
 #define BATCH 64
 #define MAX_DELAY_MS (3600 * 1000) /* look again at least hourly */
 
@@ -210,8 +212,16 @@ s_stop(void *arg)
 }
 
 int
-evt_timer_start(evt_svc_t *svc)
+evt_timer_start(evt_svc_t *svc, const kp_config_item_t *items)
 {
+    const char *rd = kp_config_get(items, "retention-days");
+    char *end;
+    unsigned long days = rd ? strtoul(rd, &end, 10) : 0;
+    if (!rd || !*rd || *end || days < 1 || days > 3650) {
+        kp_log_err("boot.config", "setting=retention-days what=\"1..3650\"");
+        return KP_ECONFIG;
+    }
+    svc->retention_ms = (int64_t)days * 86400 * 1000;
     uv_timer_init(kp_server_loop(svc->srv), &svc->offer_timer);
     svc->offer_timer.data = svc;
     svc->timer_started = true;
