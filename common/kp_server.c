@@ -280,6 +280,34 @@ kp_server_idem_get(kp_server_t *self, MDB_txn *txn, const char *method, const vo
     return rc;
 }
 
+int
+kp_server_idem_replace(kp_server_t *self, MDB_txn *txn, const char *method, const void *key,
+                       size_t key_len, const void *reply, size_t reply_len, bool *found)
+{
+    size_t len;
+    MDB_val v;
+    char *k = s_idem_key(self->req_arena, method, key, key_len, &len);
+    if (!k)
+        return KP_ENOMEM;
+    int rc = kp_store_idem_get(self->store, txn, k, len, found, &v);
+    if (rc || !*found)
+        return rc;
+    const uint8_t *hash;
+    s_idem_split(&v, &hash);
+    uint8_t *val = kp_arena_alloc(self->req_arena, KP_IDEM_HEAD + reply_len);
+    if (!val)
+        return KP_ENOMEM;
+    size_t head = 0;
+    if (hash) { /* keep the tag and the first request's hash (copied before the write) */
+        val[0] = KP_IDEM_TAG;
+        memcpy(val + 1, hash, KP_IDEM_HASH);
+        head = KP_IDEM_HEAD;
+    }
+    if (reply_len)
+        memcpy(val + head, reply, reply_len);
+    return kp_store_idem_put(self->store, txn, k, len, val, head + reply_len);
+}
+
 void
 kp_call_fail(kp_call_t *call, Kumppani__V1__Code code, const char *fmt, ...)
 {

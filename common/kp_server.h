@@ -139,6 +139,14 @@ uint64_t kp_server_compactions(const kp_server_t *self);
 int kp_server_idem_get(kp_server_t *self, MDB_txn *txn, const char *method, const void *key,
                        size_t key_len, bool *found, MDB_val *val);
 
+/* Replaces the reply stored by method for the idempotency key with reply (reply_len bytes),
+ * keeping the hash of the first request, so that a repeated request is still recognised and
+ * answered with the new reply (an erasure stores the public copy instead of personal data).
+ * *found is false (and nothing written) when there is no such record. txn must be the turn's
+ * write transaction. Returns 0 or a KP code. */
+int kp_server_idem_replace(kp_server_t *self, MDB_txn *txn, const char *method, const void *key,
+                           size_t key_len, const void *reply, size_t reply_len, bool *found);
+
 /* ---- inside a handler -------------------------------------------------------------------- */
 
 /* The server the call came to. */

@@ -12,6 +12,7 @@
 #include "events.h"
 #include "kp_check.h"
 #include "kp_err.h"
+#include "kumppani/v1/privacy.pb-c.h"
 
 #include <string.h>
 
@@ -247,6 +248,12 @@ evt_signup_fields_ok(kp_call_t *call, const Kumppani__V1__SubmitSignupRequest *r
         !kp_check_text(call, "dietary_text", rq->dietary_text, 0, 500) ||
         !kp_check_contact(call, "email", rq->email, "phone", rq->phone))
         return false;
+    /* Needs can reveal health (GDPR Art. 9): stored only with explicit consent (issue 12). */
+    if (!rq->consent_needs && (rq->accessibility_text[0] || rq->dietary_text[0])) {
+        kp_call_fail(call, C(INVALID), "field '%s': stored only with consent_needs",
+                     rq->accessibility_text[0] ? "accessibility_text" : "dietary_text");
+        return false;
+    }
     if (rq->role <= KUMPPANI__V1__PARTICIPANT_ROLE__ROLE_UNSPECIFIED ||
         rq->role > KUMPPANI__V1__PARTICIPANT_ROLE__ROLE_EXPERIENCE_EXPERT) {
         kp_call_fail(call, C(INVALID), "field 'role': required, one of the ParticipantRole values");
@@ -288,6 +295,10 @@ const kp_method_t evt_methods[] = {
       evt_h_signup_list),
     M("events.signup.attendance", KP_ROLE_ADMIN, signup_attendance_request,
       evt_h_signup_attendance),
+    M("events.signup.contact", KP_ROLE_ADMIN | KP_ROLE_SERVICE, signup_contact_request,
+      evt_h_signup_contact),
+    M("events.privacy.erase", KP_ROLE_ADMIN, data_subject, evt_h_privacy_erase),
+    M("events.privacy.export", KP_ROLE_ADMIN, data_subject, evt_h_privacy_export),
     M("events.signup.door_csv", KP_ROLE_ADMIN | KP_ROLE_READER, event_ref, evt_h_door_csv),
     M("events.stats", READERS, event_stats_request, evt_h_stats),
     M("events.ical.event", READERS, event_ref, evt_h_ical_event),

@@ -9,6 +9,7 @@
  *      offers      deadline_ms . signup_id       -> (empty) open offers, earliest first
  *      reg_orgs    organisation_id               -> status byte (registry read model)
  *      reg_munis   municipality code             -> (empty) (registry read model)
+ *      evt_meta    name                          -> value ("log-scrub": a migration to do)
  *  plus kp_store's meta, log, idem and offsets. A sign-up's idempotency record (source NUL
  *  external id -> first reply) is also how a cancel by the publisher's own id finds it
  *  (kp_server_idem_get).
@@ -19,7 +20,8 @@
  *
  *  Files (the anatomy every service shares): main.c (wiring, kp_boot_main), api.c (the method
  *  table and field rules), event.c (events and series), signup.c (sign-ups, capacity, role
- *  balance, waitlist, offers, attendance; its rules take plain values), report.c (statistics,
+ *  balance, waitlist, offers, attendance; its rules take plain values), privacy.c (erasure and
+ *  export of a person's sign-ups, issue 12), report.c (statistics,
  *  door CSV, iCalendar), timer.c (the offer deadline timer), consume.c (the registry's log),
  *  store.c (the only file calling mdb_*). Every handler and helper works on a kp_tx_t whose
  *  svc is the evt_svc_t below. */
@@ -43,10 +45,11 @@ enum {
     EVT_DB_OFFERS,
     EVT_DB_REG_ORGS,
     EVT_DB_REG_MUNIS,
+    EVT_DB_META,
     EVT_DB_N
 };
 
-#define EVT_SCHEMA_VERSION 2
+#define EVT_SCHEMA_VERSION 3
 #define EVT_METHOD_SUBMIT "events.signup.submit"
 #define EVT_MAX_COMPANIONS 20
 
@@ -65,6 +68,9 @@ typedef struct {
     bool registry;     /* following the registry: organisers are checked against its model */
     bool offers_dirty; /* this turn wrote the offers table: re-arm the timer after it */
     bool timer_started;
+    bool scrub_checked;        /* the timer's first pass looked for a log scrub to finish */
+    int64_t retention_ms;      /* retention-days: personal data kept this long after the end */
+    int64_t retention_next_ms; /* the next retention pass (0: at the next timer pass) */
     uv_timer_t offer_timer;
     kp_arena_t *arena; /* for work outside calls (the offer timer, the registry's events) */
 } evt_svc_t;
@@ -107,6 +113,9 @@ void evt_h_signup_decline(kp_call_t *call, void *svc);
 void evt_h_signup_leave(kp_call_t *call, void *svc);
 void evt_h_signup_list(kp_call_t *call, void *svc);
 void evt_h_signup_attendance(kp_call_t *call, void *svc);
+void evt_h_signup_contact(kp_call_t *call, void *svc);
+void evt_h_privacy_erase(kp_call_t *call, void *svc);
+void evt_h_privacy_export(kp_call_t *call, void *svc);
 void evt_h_door_csv(kp_call_t *call, void *svc);
 void evt_h_stats(kp_call_t *call, void *svc);
 void evt_h_ical_event(kp_call_t *call, void *svc);
@@ -116,6 +125,11 @@ void evt_h_ical_feed(kp_call_t *call, void *svc);
 const char *evt_state_name(int state);
 
 /* ---- signup.c ------------------------------------------------------------------------------ */
+
+/* The public copy of s (shallow, into *out): every personal field (name, e-mail, phone,
+ * organisation, accessibility and diet texts) empty, has_email/has_phone set. What the log
+ * carries and what an erased sign-up keeps. */
+void evt_signup_public(const evt_signup_t *s, evt_signup_t *out);
 
 /* The rules, on plain values (no store): places of a sign-up (1 + companions); whether p
  * places of role fit the event now; the state of a new sign-up (CONFIRMED if it fits whole,
@@ -132,6 +146,18 @@ int evt_count(kp_arena_t *a, evt_event_t *ev, const evt_signup_t *s, int state, 
 /* Fills freed places from the waitlist (promotes, or offers when the event is so
  * configured), first fitting sign-up first. Returns 0 or a KP code. */
 int evt_fill(kp_tx_t *t, evt_event_t *ev);
+/* Cancels the live sign-up s of ev with reason and fills the place it frees. Returns 0 or a
+ * KP code. */
+int evt_signup_cancel(kp_tx_t *t, evt_event_t *ev, evt_signup_t *s, const char *reason);
+
+/* ---- privacy.c ------------------------------------------------------------------------------ */
+
+/* Erases the personal data of sign-up s (privacy.c explains the steps): cancels it first if
+ * cancel and it is live, keeps its public copy, drops its e-mail index entry, rewrites its
+ * idempotency record, logs "SignupErased" (reason "request" or "retention") and asks for a
+ * compaction. Returns 0 or a KP code. */
+int evt_signup_erase(kp_tx_t *t, evt_signup_t *s, const char *reason, bool cancel);
+
 /* Ends an open offer (declined or expired): the sign-up is cancelled with reason and the
  * place passes on. Returns 0 or a KP code. */
 int evt_offer_end(kp_tx_t *t, evt_signup_t *s, const char *reason);
@@ -140,9 +166,10 @@ int evt_live_signups(kp_tx_t *t, uint64_t event_id, uint64_t **ids, size_t *n);
 
 /* ---- timer.c, consume.c --------------------------------------------------------------------- */
 
-/* Starts the offer timer and its kp_server_part_t (turn_done, clock_moved, stop). Returns 0 or
+/* Reads retention-days (KP_ECONFIG, logged, outside 1..3650) and starts the offer and
+ * retention timer and its kp_server_part_t (turn_done, clock_moved, stop). Returns 0 or
  * a KP code. */
-int evt_timer_start(evt_svc_t *svc);
+int evt_timer_start(evt_svc_t *svc, const kp_config_item_t *items);
 /* Runs the timer's pass soon (at start and when the offers or the clock changed). */
 void evt_timer_poke(evt_svc_t *svc);
 /* Follows the registry's log when registry-api and registry-pub are set (kp_boot_follow);
@@ -156,6 +183,10 @@ extern const char *const evt_db_names[EVT_DB_N];
 
 /* Upgrades a store of schema `from` to this program's (kp_store_opts_t.migrate). */
 int evt_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to);
+/* Finishes a migration to schema 3 when its marker is set: every sign-up event on the log is
+ * rewritten to its public copy (kp_store_log_rewrite), the marker deleted, the store compacted
+ * after the turn. Returns 0 or a KP code. */
+int evt_log_scrub(kp_tx_t *t);
 
 int evt_event_get(kp_tx_t *t, uint64_t id, evt_event_t **out, bool *found);
 int evt_event_put(kp_tx_t *t, const evt_event_t *ev);
@@ -197,6 +228,9 @@ evt_signup_t *evt_load_signup(kp_tx_t *t, uint64_t id);
  * or limit is reached; state is the indexed state byte. */
 int evt_signups_each(kp_tx_t *t, uint64_t event_id, uint64_t after_id, unsigned limit,
                      int (*fn)(void *, uint64_t, int), void *arg);
+
+/* Calls fn for every sign-up (the signups table, by id) until it returns non-zero. */
+int evt_signups_scan(kp_tx_t *t, int (*fn)(void *, evt_signup_t *), void *arg);
 
 /* Events with id > after_id, ascending. */
 int evt_events_each(kp_tx_t *t, uint64_t after_id, unsigned limit, int (*fn)(void *, evt_event_t *),

@@ -1,9 +1,10 @@
-/*  kumppani-events: wiring only (kp_boot_main). The work is in api.c, event.c, signup.c,
- *  report.c, timer.c, consume.c and store.c (events.h).
+/*  kumppani-events: wiring only (kp_boot_main). The work is in the files events.h lists.
  *
  *  Settings of its own: registry-api, registry-pub and registry-key (KP_BOOT_FOLLOW_ITEMS):
  *  follow the registry's log; organisers and municipality codes are then checked against its
- *  read model. The test clock is the common one (test-clock = on, sys.clock.set). */
+ *  read model. retention-days (default 180): a sign-up's personal data is erased this long
+ *  after its event ended (timer.c). The test clock is the common one (test-clock = on,
+ *  sys.clock.set). */
 #include "events.h"
 
 static int
@@ -12,7 +13,7 @@ s_start(void *svcp, kp_server_t *srv, const kp_boot_t *boot, const kp_config_ite
     evt_svc_t *svc = svcp;
     svc->srv = srv;
     svc->arena = kp_arena_new(8u << 20);
-    int rc = evt_timer_start(svc);
+    int rc = evt_timer_start(svc, items);
     return rc ? rc : evt_consume_start(svc, boot, items);
 }
 
@@ -29,6 +30,8 @@ main(int argc, char **argv)
     kp_config_item_t items[] = {
         KP_BOOT_ITEMS("tcp://127.0.0.1:7201", "tcp://127.0.0.1:7202", "./data/events", "events"),
         KP_BOOT_FOLLOW_ITEMS("registry", NULL, NULL),
+        {"retention-days", "180",
+         "days after an event's end until its sign-ups' personal data is erased (1..3650)", NULL},
         {0},
     };
     kp_service_def_t def = {.name = "events",

@@ -202,8 +202,18 @@ typedef struct {
     rows_t kind, muni, role, month, event;
     evt_event_t *ev;
     uint32_t role_seen; /* roles counted for the current event */
+    uint32_t signups_n; /* sign-ups of the current event, every state */
     int rc;
 } stats_t;
+
+static int
+s_stats_count(void *arg, uint64_t id, int state)
+{
+    (void)id;
+    (void)state;
+    ((stats_t *)arg)->signups_n++;
+    return 0;
+}
 
 static void
 s_add_event(Kumppani__V1__EventStatsRow *row, const evt_event_t *ev)
@@ -271,21 +281,32 @@ s_stats_event(void *arg, evt_event_t *ev)
         (rq->municipality_code[0] && strcmp(rq->municipality_code, ev->municipality_code)) ||
         (rq->kind && (int)ev->kind != (int)rq->kind))
         return 0;
-    char key[48];
-    s_add_event(&st->total, ev);
-    s_add_event(s_row(st->t, &st->kind, s_kind(ev->kind, key)), ev);
-    s_add_event(s_row(st->t, &st->muni, ev->municipality_code), ev);
-    s_month(ev->start_unix, key, sizeof key);
-    s_add_event(s_row(st->t, &st->month, key), ev);
-    snprintf(key, sizeof key, "%llu", (unsigned long long)ev->id);
-    Kumppani__V1__EventStatsRow *er = s_row(st->t, &st->event, key);
-    if (er) {
-        s_add_event(er, ev);
-        er->title = ev->title;
+    st->signups_n = 0;
+    int rc = evt_signups_each(st->t, ev->id, 0, UINT32_MAX, s_stats_count, st);
+    if (rc) {
+        st->rc = rc;
+        return 1;
     }
+    char key[48];
+    st->total.signups_n += st->signups_n;
+    s_add_event(&st->total, ev);
+    Kumppani__V1__EventStatsRow *rows[4];
+    rows[0] = s_row(st->t, &st->kind, s_kind(ev->kind, key));
+    rows[1] = s_row(st->t, &st->muni, ev->municipality_code);
+    s_month(ev->start_unix, key, sizeof key);
+    rows[2] = s_row(st->t, &st->month, key);
+    snprintf(key, sizeof key, "%llu", (unsigned long long)ev->id);
+    rows[3] = s_row(st->t, &st->event, key);
+    for (int i = 0; i < 4; i++) {
+        s_add_event(rows[i], ev);
+        if (rows[i])
+            rows[i]->signups_n += st->signups_n;
+    }
+    if (rows[3])
+        rows[3]->title = ev->title;
     if (ev->state != ES(CANCELLED)) {
         st->role_seen = 0;
-        int rc = evt_signups_each(st->t, ev->id, 0, UINT32_MAX, s_stats_signup, st);
+        rc = evt_signups_each(st->t, ev->id, 0, UINT32_MAX, s_stats_signup, st);
         if (rc || st->rc) {
             st->rc = rc ? rc : st->rc;
             return 1;

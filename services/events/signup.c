@@ -134,11 +134,26 @@ evt_count(kp_arena_t *a, evt_event_t *ev, const evt_signup_t *s, int state, int 
     return 0;
 }
 
-static int
-s_emit_signup(kp_tx_t *t, const char *type, evt_signup_t *s)
+void
+evt_signup_public(const evt_signup_t *s, evt_signup_t *out)
 {
+    static char empty[] = "";
+    *out = *s;
+    out->has_email = s->email && s->email[0];
+    out->has_phone = s->phone && s->phone[0];
+    out->name = out->email = out->phone = out->organisation = empty;
+    out->accessibility_text = out->dietary_text = empty;
+}
+
+/* Every sign-up event carries the public copy only (issue 12): the log is replayed to every
+ * consumer and reader key, forever. */
+static int
+s_emit_signup(kp_tx_t *t, const char *type, const evt_signup_t *s)
+{
+    evt_signup_t pub;
+    evt_signup_public(s, &pub);
     Kumppani__V1__SignupReply r = KUMPPANI__V1__SIGNUP_REPLY__INIT;
-    r.signup = s;
+    r.signup = &pub;
     return kp_tx_emit(t, type, &r.base);
 }
 
@@ -295,6 +310,7 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
     s.companions = rq->companions;
     s.accessibility_text = rq->accessibility_text;
     s.dietary_text = rq->dietary_text;
+    s.consent_needs = rq->consent_needs;
     s.created_ms = s.updated_ms = t->now_ms;
     s.state = evt_arrival_state(ev, &s);
     bool room = s.state == SS(CONFIRMED);
@@ -347,9 +363,8 @@ s_reply_signup(kp_call_t *call, evt_signup_t *s)
     kp_call_ok(call, &r.base);
 }
 
-/* Cancels a live sign-up with a reason and fills the place it frees. */
-static int
-s_cancel(kp_tx_t *t, evt_event_t *ev, evt_signup_t *s, const char *reason)
+int
+evt_signup_cancel(kp_tx_t *t, evt_event_t *ev, evt_signup_t *s, const char *reason)
 {
     int was = s->state, rc;
     if ((rc = evt_count(t->arena, ev, s, was, -1)))
@@ -379,7 +394,7 @@ evt_offer_end(kp_tx_t *t, evt_signup_t *s, const char *reason)
         return rc;
     if (!found)
         return KP_ECORRUPT;
-    return s_cancel(t, ev, s, reason);
+    return evt_signup_cancel(t, ev, s, reason);
 }
 
 /* The common start of cancel, leave, accept and decline: the sign-up and its event. */
@@ -413,7 +428,7 @@ s_withdraw(kp_call_t *call, void *svc, bool waitlist_only)
                      (unsigned long long)s->id);
         return;
     }
-    int rc = s_cancel(t, ev, s, waitlist_only ? "left-waitlist" : "request");
+    int rc = evt_signup_cancel(t, ev, s, waitlist_only ? "left-waitlist" : "request");
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
@@ -494,7 +509,7 @@ evt_h_signup_decline(kp_call_t *call, void *svc)
                      (unsigned long long)s->id);
         return;
     }
-    int rc = s_cancel(t, ev, s, "offer-declined");
+    int rc = evt_signup_cancel(t, ev, s, "offer-declined");
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
@@ -564,6 +579,34 @@ evt_h_signup_attendance(kp_call_t *call, void *svc)
     kp_log_info("signup.attendance", "event=%llu signup=%llu attended=%d",
                 (unsigned long long)ev->id, (unsigned long long)s->id, came);
     s_reply_signup(call, s);
+}
+
+/* ---- contact data at the moment of sending ------------------------------------------------- */
+
+void
+evt_h_signup_contact(kp_call_t *call, void *svc)
+{
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
+    const Kumppani__V1__SignupContactRequest *rq = kp_call_body(call);
+    if (!rq->signup_id) {
+        kp_call_fail(call, C(INVALID), "field 'signup_id': required");
+        return;
+    }
+    evt_signup_t *s = evt_load_signup(t, rq->signup_id);
+    if (!s)
+        return;
+    if (s->erased || (!s->email[0] && !s->phone[0])) {
+        kp_call_fail(call, C(NOT_FOUND), "sign-up %llu: no personal data held (erased)",
+                     (unsigned long long)s->id);
+        return;
+    }
+    Kumppani__V1__SignupContactReply r = KUMPPANI__V1__SIGNUP_CONTACT_REPLY__INIT;
+    r.name = s->name;
+    r.email = s->email;
+    r.phone = s->phone;
+    r.language = s->language;
+    kp_call_ok(call, &r.base);
 }
 
 /* ---- lists ------------------------------------------------------------------------------- */

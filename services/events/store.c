@@ -19,7 +19,7 @@
 #include <string.h>
 
 const char *const evt_db_names[EVT_DB_N] = {"events", "signups",  "ev_signups", "ev_email",
-                                            "offers", "reg_orgs", "reg_munis"};
+                                            "offers", "reg_orgs", "reg_munis",  "evt_meta"};
 
 /* ---- events and sign-ups ------------------------------------------------------------------ */
 
@@ -188,6 +188,36 @@ evt_signups_each(kp_tx_t *t, uint64_t event_id, uint64_t after_id, unsigned limi
     signups_walk_t w = {0, limit, fn, arg};
     int rc = kp_rec_each(t, EVT_DB_EV_SIGNUPS, key, 16, key, 8, s_signup_entry, &w);
     return rc > 0 ? 0 : rc;
+}
+
+typedef struct {
+    kp_tx_t *t;
+    int (*fn)(void *, evt_signup_t *);
+    void *arg;
+    int rc;
+} signups_scan_t;
+
+static int
+s_scan_entry(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    (void)k;
+    signups_scan_t *w = arg;
+    evt_signup_t *s =
+        kumppani__v1__signup__unpack(kp_arena_pbc(w->t->arena), v->mv_size, v->mv_data);
+    if (!s) {
+        kp_log_err("store.corrupt", "svc=events db=%u", (unsigned)EVT_DB_SIGNUPS);
+        w->rc = KP_ECORRUPT;
+        return 1;
+    }
+    return w->fn(w->arg, s) != 0;
+}
+
+int
+evt_signups_scan(kp_tx_t *t, int (*fn)(void *, evt_signup_t *), void *arg)
+{
+    signups_scan_t w = {t, fn, arg, 0};
+    int rc = kp_rec_each(t, EVT_DB_SIGNUPS, NULL, 0, NULL, 0, s_scan_entry, &w);
+    return w.rc ? w.rc : rc > 0 ? 0 : rc;
 }
 
 typedef struct {
@@ -432,10 +462,82 @@ done:
     return rc > 0 || (rc <= MDB_KEYEXIST && rc >= MDB_LAST_ERRCODE) ? kp_err_from_mdb(rc) : rc;
 }
 
+/*  2 -> 3 (issue 12): the log carries only public copies of sign-ups. Old entries are
+ *  rewritten with kp_store_log_rewrite, which needs the kp_store_t that the migrate hook does
+ *  not receive (it runs inside kp_store_open). So the hook records a marker "log-scrub" in
+ *  evt_meta, in the opening transaction, and the first pass of the timer (evt_log_scrub, in
+ *  the first turn, before any request is read) rewrites the log and deletes the marker in one
+ *  transaction: a crash in between leaves the marker, and the next start scrubs again. */
+
+#define SCRUB_MARK "log-scrub"
+
+static int
+s_v3_mark_scrub(MDB_txn *txn)
+{
+    MDB_dbi meta;
+    int rc = mdb_dbi_open(txn, "evt_meta", MDB_CREATE, &meta);
+    MDB_val k = {sizeof SCRUB_MARK - 1, SCRUB_MARK}, v = {0, ""};
+    if (rc == 0)
+        rc = mdb_put(txn, meta, &k, &v, 0);
+    return rc ? kp_err_from_mdb(rc) : 0;
+}
+
 int
 evt_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to)
 {
     (void)arg;
     (void)to;
-    return from < 2 ? s_v2_role_counts(txn) : 0;
+    int rc = from < 2 ? s_v2_role_counts(txn) : 0;
+    return rc == 0 && from < 3 ? s_v3_mark_scrub(txn) : rc;
+}
+
+/* The rewrite of one logged event: a sign-up event gets its public copy. */
+typedef struct {
+    kp_arena_t *arena;
+} scrub_t;
+
+static int
+s_scrub_one(void *arg, const Kumppani__V1__Event *ev, uint8_t **payload, size_t *payload_len,
+            bool *changed)
+{
+    scrub_t *sc = arg;
+    if (!ev->type || strncmp(ev->type, "Signup", 6) != 0 || strcmp(ev->type, "SignupErased") == 0)
+        return 0;
+    Kumppani__V1__SignupReply *r = kumppani__v1__signup_reply__unpack(
+        kp_arena_pbc(sc->arena), ev->payload.len, ev->payload.data);
+    if (!r || !r->signup)
+        return 0; /* not ours to judge: left as it is */
+    evt_signup_t pub;
+    evt_signup_public(r->signup, &pub);
+    r->signup = &pub;
+    size_t len = kumppani__v1__signup_reply__get_packed_size(r);
+    uint8_t *buf = kp_arena_alloc(sc->arena, len ? len : 1);
+    if (!buf)
+        return KP_ENOMEM;
+    kumppani__v1__signup_reply__pack(r, buf);
+    *payload = buf;
+    *payload_len = len;
+    *changed = true;
+    return 0;
+}
+
+int
+evt_log_scrub(kp_tx_t *t)
+{
+    MDB_val v;
+    bool found = false;
+    int rc = kp_raw_get(t, EVT_DB_META, SCRUB_MARK, sizeof SCRUB_MARK - 1, &v, &found);
+    if (rc || !found)
+        return rc;
+    MDB_txn *w = kp_tx_wtxn(t);
+    if (!w)
+        return KP_ESTORE;
+    scrub_t sc = {t->arena};
+    uint64_t n = 0;
+    if ((rc = kp_store_log_rewrite(kp_server_store(t->srv), w, s_scrub_one, &sc, &n)) ||
+        (rc = kp_raw_del(t, EVT_DB_META, SCRUB_MARK, sizeof SCRUB_MARK - 1, NULL)))
+        return rc;
+    kp_log_notice("events.migrate", "to=3 log_rewritten=%llu", (unsigned long long)n);
+    kp_server_compact_soon(t->srv); /* the old payloads leave data.mdb */
+    return 0;
 }

@@ -1,4 +1,4 @@
-/*  events/timer.c: the offer deadline timer.
+/*  events/timer.c: the offer deadline timer, and the retention pass.
  *
  *  Open offers live in the offers table keyed by deadline (ms, big-endian) and sign-up id,
  *  so the earliest is the first key. One uv_timer is armed at the earliest deadline: at start
@@ -8,16 +8,100 @@
  *  next offer and their events commit together before anything is published; then it
  *  re-arms.
  *
+ *  Retention (issue 12): at start, hourly, and when the test clock moves, the same timer's pass
+ *  walks the events: every sign-up of an event that ended more than retention-days ago has its
+ *  personal data erased as on a request (privacy.c), without cancelling (the event is over),
+ *  so the statistics keep it; the event is then marked retention_done and not walked again.
+ *  At most RETAIN_MAX sign-ups per pass (one turn stays short); the rest go in the next pass,
+ *  which is then due at once.
+ *
  *  The clock is kp_now_ms() (test offset included), the same clock the handlers use. */
 #include "events.h"
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_time.h"
 
+#include <stdlib.h>
+
 #define BATCH 64
 #define MAX_DELAY_MS (3600 * 1000) /* look again at least hourly */
 
+#define RETAIN_MAX 2000
+#define RETAIN_EVERY_MS (3600 * 1000)
+
 static void s_on_timer(uv_timer_t *h);
+
+typedef struct {
+    kp_tx_t *t;
+    int64_t before_unix; /* events that ended before this */
+    unsigned erased;
+    bool more; /* stopped at RETAIN_MAX */
+    uint64_t *ev_ids;
+    size_t ev_n, ev_cap;
+    int rc;
+} retain_t;
+
+static int
+s_retain_event(void *arg, evt_event_t *ev)
+{
+    retain_t *r = arg;
+    if (ev->retention_done || ev->end_unix >= r->before_unix ||
+        ev->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_DRAFT)
+        return 0;
+    if (r->ev_n == r->ev_cap)
+        return 1;
+    r->ev_ids[r->ev_n++] = ev->id;
+    return 0;
+}
+
+static int
+s_retain_signup(void *arg, uint64_t id, int state)
+{
+    (void)state;
+    retain_t *r = arg;
+    evt_signup_t *s;
+    bool found;
+    if ((r->rc = evt_signup_get(r->t, id, &s, &found)))
+        return 1;
+    if (!found || s->erased)
+        return 0;
+    if (r->erased == RETAIN_MAX) {
+        r->more = true;
+        return 1;
+    }
+    if ((r->rc = evt_signup_erase(r->t, s, "retention", false)))
+        return 1;
+    r->erased++;
+    return 0;
+}
+
+/* One retention pass in unit t. Returns 0 or a KP code. */
+static int
+s_retain(kp_tx_t *t, evt_svc_t *svc)
+{
+    retain_t r = {.t = t, .before_unix = (t->now_ms - svc->retention_ms) / 1000, .ev_cap = 256};
+    r.ev_ids = kp_arena_alloc(t->arena, r.ev_cap * sizeof *r.ev_ids);
+    if (!r.ev_ids)
+        return KP_ENOMEM;
+    int rc = evt_events_each(t, 0, UINT32_MAX, s_retain_event, &r);
+    for (size_t i = 0; rc == 0 && i < r.ev_n && !r.more; i++) {
+        if ((rc = evt_signups_each(t, r.ev_ids[i], 0, UINT32_MAX, s_retain_signup, &r)) || r.rc)
+            break;
+        if (r.more)
+            break;
+        evt_event_t *ev;
+        bool found;
+        if ((rc = evt_event_get(t, r.ev_ids[i], &ev, &found)) || !found)
+            continue;
+        ev->retention_done = true;
+        rc = evt_event_put(t, ev);
+    }
+    rc = rc ? rc : r.rc;
+    if (rc == 0 && r.erased)
+        kp_log_notice("retention.erased", "signups=%u more=%d", r.erased, r.more);
+    svc->retention_next_ms = r.more || r.ev_n == r.ev_cap ? t->now_ms : t->now_ms + RETAIN_EVERY_MS;
+    return rc;
+}
 
 /* Re-arms from inside the timer's pass. At least 1 ms: the pass decided with the turn's time
  * (kp_tx_t.now_ms), which stays behind kp_now_ms() when the test clock moved earlier in the
@@ -48,7 +132,14 @@ s_on_timer(uv_timer_t *h)
     int64_t dl[BATCH];
     uint64_t id[BATCH];
     unsigned n = 0, ended = 0;
-    rc = evt_offers_first(t, BATCH, dl, id, &n);
+    if (!svc->scrub_checked) { /* the first pass finishes a migration (store.c) */
+        rc = evt_log_scrub(t);
+        svc->scrub_checked = rc == 0;
+    }
+    if (rc == 0 && t->now_ms >= svc->retention_next_ms)
+        rc = s_retain(t, svc);
+    if (rc == 0)
+        rc = evt_offers_first(t, BATCH, dl, id, &n);
     for (unsigned i = 0; !rc && i < n && dl[i] <= t->now_ms; i++) {
         evt_signup_t *s;
         bool found;
@@ -73,7 +164,8 @@ s_on_timer(uv_timer_t *h)
     /* Re-arm at what is now the earliest (this turn's writes included). */
     if ((rc = evt_offers_first(t, 1, dl, id, &n)) != 0)
         n = 0;
-    s_arm_at(svc, n ? dl[0] : 0, n > 0);
+    int64_t next = n && dl[0] < svc->retention_next_ms ? dl[0] : svc->retention_next_ms;
+    s_arm_at(svc, next, true);
     svc->offers_dirty = false;
 }
 
@@ -98,6 +190,7 @@ s_turn_done(void *arg, int rc)
 static void
 s_clock_moved(void *arg)
 {
+    ((evt_svc_t *)arg)->retention_next_ms = 0; /* look again at once */
     evt_timer_poke(arg);
 }
 
@@ -119,8 +212,16 @@ s_stop(void *arg)
 }
 
 int
-evt_timer_start(evt_svc_t *svc)
+evt_timer_start(evt_svc_t *svc, const kp_config_item_t *items)
 {
+    const char *rd = kp_config_get(items, "retention-days");
+    char *end;
+    unsigned long days = rd ? strtoul(rd, &end, 10) : 0;
+    if (!rd || !*rd || *end || days < 1 || days > 3650) {
+        kp_log_err("boot.config", "setting=retention-days what=\"1..3650\"");
+        return KP_ECONFIG;
+    }
+    svc->retention_ms = (int64_t)days * 86400 * 1000;
     uv_timer_init(kp_server_loop(svc->srv), &svc->offer_timer);
     svc->offer_timer.data = svc;
     svc->timer_started = true;

@@ -3,6 +3,7 @@
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
+#include "kumppani/v1/privacy.pb-c.h"
 #include "notifier.h"
 
 #include <string.h>
@@ -66,6 +67,11 @@ s_preview(kp_call_t *call, void *svc)
     ntf_rec_t *r = s_load(&tx, rq->key);
     if (!r)
         return;
+    /* A recipient asked at delivery time is not stored: the preview shows a stand-in. */
+    if (!r->address[0] && r->channel == CH(EMAIL))
+        r->address = (char *)"recipient@example.invalid";
+    else if (!r->address[0] && r->channel == CH(SMS))
+        r->address = (char *)"+358000000000";
     ntf_msg_t m;
     int rc = ntf_render(n, tx.arena, r, tx.now_ms, &m);
     if (rc) {
@@ -238,6 +244,10 @@ const kp_method_t ntf_methods[] = {
     {"notifier.dead.list", READ, &kumppani__v1__list_notifications_request__descriptor,
      s_dead_list},
     {"notifier.schedule", READ, &kumppani__v1__list_notifications_request__descriptor, s_schedule},
+    {"notifier.privacy.erase", KP_ROLE_ADMIN, &kumppani__v1__data_subject__descriptor,
+     ntf_h_privacy_erase},
+    {"notifier.privacy.export", KP_ROLE_ADMIN, &kumppani__v1__data_subject__descriptor,
+     ntf_h_privacy_export},
     {"notifier.dead.retry", KP_ROLE_ADMIN, &kumppani__v1__notification_ref__descriptor, s_retry},
     {"notifier.optout", KP_ROLE_ADMIN | KP_ROLE_SERVICE, &kumppani__v1__opt_out_request__descriptor,
      s_optout},

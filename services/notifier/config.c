@@ -53,6 +53,9 @@ kp_config_item_t ntf_config_items[] = {
     {"digest-hour", "7", "the digest's hour (Europe/Helsinki)", NULL},
     {"digest-days", "14", "the digest lists the events of this many days ahead", NULL},
     {"digest-language", "fi", "the digest's language (fi, sv, en)", NULL},
+    {"history-retention-days", "90",
+     "days a sent, cancelled or dead notification (history, dead letters) is kept (1..3650)",
+     NULL},
     {0},
 };
 /* clang-format on */
@@ -136,6 +139,12 @@ ntf_configure(void *svc, const kp_config_item_t *items)
         fprintf(stderr, "kumppani-notifier: reminders must look like 1=168,24;*=24\n");
         return KP_ECONFIG;
     }
+    uint64_t hd;
+    if (kp_config_uint(items, "history-retention-days", &hd) || hd < 1 || hd > 3650) {
+        fprintf(stderr, "kumppani-notifier: history-retention-days 1..3650\n");
+        return KP_ECONFIG;
+    }
+    c->history_retention_ms = (int64_t)hd * 86400 * 1000;
     n->plan_arena = kp_arena_new(4 << 20);
     n->dlv_arena = kp_arena_new(4 << 20);
     return 0;
@@ -150,6 +159,8 @@ ntf_config_start(ntf_t *n, kp_server_t *srv, const kp_boot_t *boot, const kp_con
      * time. */
     n->conf.broker_api = kp_config_get(items, "broker-api");
     n->conf.registry_api = kp_config_get(items, "registry-api");
+    /* ... and sign-up messages the events service (events.signup.contact, issue 12). */
+    n->conf.events_api = kp_config_get(items, "events-api");
     n->conf.have_keys = boot->have_keys;
     if (!boot->have_keys)
         return 0;
@@ -158,6 +169,8 @@ ntf_config_start(ntf_t *n, kp_server_t *srv, const kp_boot_t *boot, const kp_con
         return KP_EKEY;
     if (s_set(n->conf.registry_api) &&
         kp_boot_peer_key(items, "registry-key", n->conf.registry_pub))
+        return KP_EKEY;
+    if (s_set(n->conf.events_api) && kp_boot_peer_key(items, "events-key", n->conf.events_pub))
         return KP_EKEY;
     return 0;
 }

@@ -35,18 +35,31 @@
 #define CH(x) KUMPPANI__V1__NOTIFICATION_CHANNEL__CHANNEL_##x
 
 /* Messages whose recipient is asked at delivery time, and never stored: experts from the
- * broker (broker.expert.get), contact persons from the registry (registry.person.get). */
-enum { LK_NONE = -1, LK_BROKER, LK_REGISTRY, LK_N };
+ * broker (broker.expert.get), contact persons from the registry (registry.person.get), and
+ * sign-ups from the events service (events.signup.contact, issue 12). */
+enum { LK_NONE = -1, LK_BROKER, LK_REGISTRY, LK_EVENTS, LK_N };
 
 typedef struct {
-    const char *address, *name, *language;
+    const char *address, *phone, *name, *language; /* language NULL: the record's */
 } s_who_t;
 
 static int
-s_lookup_of(int kind)
+s_lookup_of(const ntf_rec_t *r)
 {
-    return ntf_kind_expert(kind) ? LK_BROKER : kind == MK(DIGEST) ? LK_REGISTRY : LK_NONE;
+    if (ntf_kind_expert(r->kind))
+        return LK_BROKER;
+    if (r->kind == MK(DIGEST))
+        return LK_REGISTRY;
+    if (r->signup_id && r->channel != CH(WEBHOOK))
+        return LK_EVENTS;
+    return LK_NONE;
 }
+
+static const char *const s_lk_off[LK_N] = {"broker-not-configured", "registry-not-configured",
+                                           "events-not-configured"};
+static const char *const s_lk_gone[LK_N] = {"expert-erased", "person-erased", "signup-erased"};
+static const char *const s_lk_log[LK_N] = {"deliver.expert_erased", "deliver.person_erased",
+                                           "deliver.signup_erased"};
 
 /* A lookup in flight for the record key, accepted only while the record still holds the
  * lease it was given when the lookup was sent. */
@@ -186,10 +199,10 @@ s_take(ntf_dlv_t *d, kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r, const s_who_t *w
         ntf_rec_attempt(tx, r, false, "lease-expired");
     const char *skip = NULL;
     bool dead = false;
-    int lk = s_lookup_of(r->kind);
+    int lk = s_lookup_of(r);
     if (lk != LK_NONE && !who) {
         if (!d->lsock[lk]) {
-            skip = lk == LK_BROKER ? "broker-not-configured" : "registry-not-configured";
+            skip = s_lk_off[lk];
             dead = true;
         } else {
             /* Ask for the recipient; the lease covers the lookup. */
@@ -201,11 +214,13 @@ s_take(ntf_dlv_t *d, kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r, const s_who_t *w
         }
     }
     if (who) {
-        r->address = (char *)who->address;
+        bool sms = r->channel == CH(SMS);
+        r->address = (char *)(sms ? who->phone : who->address);
         r->recipient_name = (char *)who->name;
-        r->language = (char *)who->language;
+        if (who->language)
+            r->language = (char *)who->language;
         if (!r->address[0])
-            skip = "no-email";
+            skip = sms ? "no-phone" : "no-email";
     }
     if (r->channel == CH(SMS) && !r->urgent) {
         int64_t at = ntf_quiet_next(cf, now);
@@ -239,9 +254,11 @@ s_take(ntf_dlv_t *d, kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r, const s_who_t *w
         skip = "render-failed";
         dead = true;
     }
-    if (lk != LK_NONE) { /* the recipient's data is used for this message only, never stored */
+    const char *to = r->address; /* the recipient's data is used for this message only */
+    if (lk != LK_NONE) {
         r->address = r->recipient_name = (char *)"";
-        r->language = (char *)"";
+        if (lk != LK_EVENTS) /* a sign-up's language is not personal data: kept for retries */
+            r->language = (char *)"";
     }
     if (skip) {
         r->state = dead ? ST(DEAD) : ST(CANCELLED);
@@ -255,10 +272,9 @@ s_take(ntf_dlv_t *d, kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r, const s_who_t *w
     const char *body = m.message, *rcpt = NULL;
     size_t body_len = m.message_len;
     if (r->channel == CH(EMAIL)) {
-        rcpt = who ? who->address : r->address;
+        rcpt = to;
     } else {
-        body = r->channel == CH(SMS) ? ntf_render_sms_body(a, cf->sms_body, r->address, m.text)
-                                     : m.text;
+        body = r->channel == CH(SMS) ? ntf_render_sms_body(a, cf->sms_body, to, m.text) : m.text;
         if (!body)
             return KP_ENOMEM;
         body_len = strlen(body);
@@ -277,18 +293,26 @@ ntf_dlv_take(kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r)
     return s_take(((ntf_t *)tx->svc)->dlv, tx, old, r, NULL);
 }
 
+static void s_look_prune(ntf_dlv_t *d);
+
 bool
 ntf_dlv_busy(const ntf_t *n)
 {
-    return n->stopping || !n->dlv || ntf_xfer_inflight(n->dlv->xfer) >= n->conf.inflight_max;
+    /* A lookup in flight holds a lease like a transfer: both count, so that a crash resends at
+     * most inflight-max messages. */
+    if (n->stopping || !n->dlv)
+        return true;
+    s_look_prune(n->dlv);
+    return ntf_xfer_inflight(n->dlv->xfer) + n->dlv->looks_n >= n->conf.inflight_max;
 }
 
 /* ---- recipient lookups --------------------------------------------------------------------- */
 
-static int
-s_look_send(ntf_dlv_t *d, int target, const ntf_rec_t *r)
+/* Lookups whose answer never came are dropped once their lease is over (their lease brings
+ * the message back). */
+static void
+s_look_prune(ntf_dlv_t *d)
 {
-    /* Lookups whose answer never came are dropped once their lease is over. */
     int64_t now = kp_now_ms();
     for (s_look_t **pp = &d->looks; *pp;) {
         s_look_t *l = *pp;
@@ -300,13 +324,24 @@ s_look_send(ntf_dlv_t *d, int target, const ntf_rec_t *r)
             pp = &l->next;
         }
     }
+}
+
+static int
+s_look_send(ntf_dlv_t *d, int target, const ntf_rec_t *r)
+{
+    s_look_prune(d);
     if (d->looks_n >= 4096)
         return 0; /* the lease brings it back */
     uint8_t body[32], frame[128];
     Kumppani__V1__Request req = KUMPPANI__V1__REQUEST__INIT;
     req.request_id = ++d->rid_seq;
     req.body.data = body;
-    if (target == LK_BROKER) {
+    if (target == LK_EVENTS) {
+        Kumppani__V1__SignupContactRequest ref = KUMPPANI__V1__SIGNUP_CONTACT_REQUEST__INIT;
+        ref.signup_id = r->signup_id;
+        req.method = (char *)"events.signup.contact";
+        req.body.len = kumppani__v1__signup_contact_request__pack(&ref, body);
+    } else if (target == LK_BROKER) {
         Kumppani__V1__ExpertRef ref = KUMPPANI__V1__EXPERT_REF__INIT;
         ref.expert_id = r->expert_id;
         req.method = (char *)"broker.expert.get";
@@ -346,6 +381,18 @@ s_look_who(ntf_dlv_t *d, const s_look_t *l, const Kumppani__V1__Reply *rep, kp_a
         return 0;
     if (code != KUMPPANI__V1__CODE__CODE_OK)
         return -1;
+    who->phone = "";
+    who->language = NULL;
+    if (l->target == LK_EVENTS) {
+        Kumppani__V1__SignupContactReply *cr = kumppani__v1__signup_contact_reply__unpack(
+            kp_arena_pbc(a), rep->body.len, rep->body.data);
+        if (!cr)
+            return -1;
+        who->address = cr->email;
+        who->phone = cr->phone;
+        who->name = cr->name;
+        return 0;
+    }
     if (l->target == LK_BROKER) {
         Kumppani__V1__ExpertReply *er =
             kumppani__v1__expert_reply__unpack(kp_arena_pbc(a), rep->body.len, rep->body.data);
@@ -397,11 +444,13 @@ s_look_done(ntf_dlv_t *d, s_look_t *l, const Kumppani__V1__Reply *rep)
         goto out;
     if (gone) {
         r->state = ST(CANCELLED);
-        ntf_rec_attempt(&tx, r, false, l->target == LK_BROKER ? "expert-erased" : "person-erased");
-        kp_log_notice(l->target == LK_BROKER ? "deliver.expert_erased" : "deliver.person_erased",
-                      "expert=%llu person=%llu request=%llu offer=%llu kind=%d",
-                      (unsigned long long)r->expert_id, (unsigned long long)r->person_id,
-                      (unsigned long long)r->request_id, (unsigned long long)r->offer_id, r->kind);
+        ntf_rec_attempt(&tx, r, false, s_lk_gone[l->target]);
+        kp_log_notice(s_lk_log[l->target],
+                      "target=%d expert=%llu person=%llu signup=%llu request=%llu offer=%llu "
+                      "kind=%d",
+                      l->target, (unsigned long long)r->expert_id, (unsigned long long)r->person_id,
+                      (unsigned long long)r->signup_id, (unsigned long long)r->request_id,
+                      (unsigned long long)r->offer_id, r->kind);
         rc = ntf_rec_put(&tx, old, r);
         goto out;
     }
@@ -497,7 +546,9 @@ ntf_dlv_start(ntf_t *n)
     int rc = ntf_xfer_new(&d->xfer, n->loop, &n->conf, s_record, d);
     if (rc == 0)
         rc = s_lsock_open(d, LK_BROKER, n->conf.broker_api, n->conf.broker_pub);
-    return rc ? rc : s_lsock_open(d, LK_REGISTRY, n->conf.registry_api, n->conf.registry_pub);
+    if (rc == 0)
+        rc = s_lsock_open(d, LK_REGISTRY, n->conf.registry_api, n->conf.registry_pub);
+    return rc ? rc : s_lsock_open(d, LK_EVENTS, n->conf.events_api, n->conf.events_pub);
 }
 
 void

@@ -32,6 +32,7 @@ main(int argc, char **argv)
         .dbs = ntf_db_names,
         .dbs_n = NTF_DB_N,
         .schema_version = NTF_SCHEMA_VERSION,
+        .migrate = ntf_migrate,
         .methods = ntf_methods,
         .methods_n = ntf_methods_n,
         .svc = &s_ntf,

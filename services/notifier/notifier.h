@@ -4,7 +4,8 @@
  *  Files: main.c wiring (kp_boot_main); config.c the settings; api.c the request handlers;
  *  store.c the records and indexes (the only caller of mdb_*); consume.c the followed logs;
  *  plan.c the rules that plan notifications; timer.c the schedule's timers; deliver.c leases,
- *  outcomes and recipient lookups; transfer.c the transfers (libcurl); render.c what is sent.
+ *  outcomes and recipient lookups; privacy.c erasure, export and history retention (issue 12);
+ *  transfer.c the transfers (libcurl); render.c what is sent.
  *
  *  Store layout (keys big-endian where numeric, so that LMDB keeps them in order):
  *      ntf        notification key (text)               -> Notification
@@ -12,7 +13,9 @@
  *      by_event   event_id (8) . key                    -> "" (schedule of an event)
  *      dead       key                                   -> "" (dead letters)
  *      events     event_id (8)                          -> EventInfo (as last heard)
- *      signups    signup_id (8)                         -> Signup (as last heard)
+ *      signups    signup_id (8)                         -> Signup (public copy: ids, state,
+ *                                                          role, language, consents; no name,
+ *                                                          e-mail, phone or texts)
  *      ev_signups event_id (8) . signup_id (8)          -> "" (live sign-ups of an event)
  *      optout     channel (1) . lower-case address      -> ""
  *      state      name                                  -> value ("webhook-off")
@@ -61,7 +64,7 @@ enum {
     NTF_DB_N
 };
 
-#define NTF_SCHEMA_VERSION 1
+#define NTF_SCHEMA_VERSION 2
 #define NTF_KEY_MAX 200
 #define NTF_ATTEMPTS_KEPT 20
 #define NTF_KINDS_N 10 /* EventKind values 1..9 */
@@ -84,6 +87,9 @@ typedef struct {
     /* planning: reminder hours before the start per EventKind (0-terminated lists) */
     unsigned reminders[NTF_KINDS_N][8];
     unsigned quiet_from_h, quiet_to_h;
+    /* issue 12: finished notifications (history, dead letters) are deleted this long after
+     * their last activity (history-retention-days) */
+    int64_t history_retention_ms;
     /* expert-broker messages: coordinator address and language (unset: no unfilled notice) */
     const char *coordinator_email, *coordinator_language;
     /* the broker's ROUTER for broker.expert.get at delivery time (unset: expert messages
@@ -99,6 +105,10 @@ typedef struct {
     const char *digest_language;
     const char *registry_api;
     char registry_pub[KP_Z85_KEY_LEN + 1];
+    /* the events service's ROUTER for events.signup.contact at delivery time (events-api):
+     * a sign-up's name, address and phone are asked when a message is sent, never stored */
+    const char *events_api;
+    char events_pub[KP_Z85_KEY_LEN + 1];
 } ntf_conf_t;
 
 typedef struct ntf_dlv ntf_dlv_t;
@@ -110,10 +120,12 @@ typedef struct {
     kp_arena_t *plan_arena; /* scratch of the consumer's apply; reset per event */
     kp_arena_t *dlv_arena;  /* scratch of the deliverer; reset per use */
     ntf_conf_t conf;
-    ntf_dlv_t *dlv;    /* transfers and lookups in flight (deliver.c) */
-    uv_timer_t sched;  /* the schedule's next due entry (timer.c) */
-    uv_timer_t digest; /* the next digest moment (timer.c) */
-    bool stopping;     /* set once by the server's stop: nothing new starts */
+    ntf_dlv_t *dlv;         /* transfers and lookups in flight (deliver.c) */
+    uv_timer_t sched;       /* the schedule's next due entry (timer.c) */
+    uv_timer_t digest;      /* the next digest moment (timer.c) */
+    bool stopping;          /* set once by the server's stop: nothing new starts */
+    int64_t retain_next_ms; /* the next history retention pass (timer.c; 0: at once) */
+    bool migrated;          /* the store was upgraded at open: compact at the first pass */
 } ntf_t;
 
 extern const char *const ntf_db_names[NTF_DB_N];
@@ -135,6 +147,9 @@ void ntf_fini(void *svc);
 /* ---- consume.c: follows the events, expert-broker and registry logs as configured. Returns 0
  * or a KP code (logged). */
 int ntf_consume_start(ntf_t *n, const kp_boot_t *boot, const kp_config_item_t *items);
+
+/* ---- store.c: upgrades an older store (kp_store_opts_t.migrate; arg is the ntf_t). */
+int ntf_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to);
 
 /* ---- store.c: each returns 0 (with *found where a record may be absent) or a KP code
  * (store errors logged once by the record layer). Records decode into tx->arena and are valid
@@ -160,6 +175,14 @@ int ntf_event_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__EventInfo **out, bool 
 int ntf_event_put(kp_tx_t *tx, const Kumppani__V1__EventInfo *e);
 int ntf_signup_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__Signup **out, bool *found);
 int ntf_signup_put(kp_tx_t *tx, const Kumppani__V1__Signup *s);
+/* Deletes the finished record old (DELIVERED, DEAD or CANCELLED) and its index entries. */
+int ntf_rec_del(kp_tx_t *tx, const ntf_rec_t *old);
+/* Forgets a sign-up (its record and its entry in the event's list). */
+int ntf_signup_del(kp_tx_t *tx, uint64_t event_id, uint64_t signup_id);
+/* The keys of every notification for which want(arg, record) is true, into an arena array
+ * (a walk over the whole table: for the rare personal data requests). */
+int ntf_rec_scan(kp_tx_t *tx, bool (*want)(void *, const ntf_rec_t *), void *arg, char ***keys,
+                 size_t *keys_n);
 /* Live sign-up ids of an event into an arena array. */
 int ntf_event_signups(kp_tx_t *tx, uint64_t event_id, uint64_t **ids, size_t *ids_n);
 /* Keys of the notifications of an event (any state), into an arena array. */
@@ -192,6 +215,9 @@ int ntf_plan_broker(kp_tx_t *tx, const Kumppani__V1__Event *ev);
 /* One webhook notification for an event of a log (ids and type only), if webhooks are set. */
 int ntf_plan_webhook(kp_tx_t *tx, const Kumppani__V1__Event *ev, const char *source,
                      uint64_t event_id, uint64_t signup_id);
+/* Empties s's personal fields in place (name, e-mail, phone, organisation, texts), keeping
+ * has_email/has_phone: what the notifier keeps of a sign-up. */
+void ntf_signup_public(Kumppani__V1__Signup *s);
 /* True for the kinds whose recipient is an expert resolved at delivery time. */
 bool ntf_kind_expert(int kind);
 /* Plans this week's digests once the digest moment has come (no later than a day after it),
@@ -201,6 +227,18 @@ int ntf_plan_digests(kp_tx_t *tx, int64_t *next_ms);
 int ntf_plan_parse_reminders(ntf_conf_t *conf, const char *spec);
 /* The next time at or after t_ms that an SMS may go out (quiet hours, Helsinki). */
 int64_t ntf_quiet_next(const ntf_conf_t *conf, int64_t t_ms);
+
+/* ---- privacy.c: personal data requests (issue 12). */
+/* On "SignupErased": cancels every pending notification of the sign-up, empties the name and
+ * address of all of them (the history), forgets the sign-up, and compacts after the turn. */
+int ntf_signup_erased(kp_tx_t *tx, uint64_t event_id, uint64_t signup_id);
+/* "notifier.privacy.erase" and "notifier.privacy.export" (DataSubject by e-mail or phone). */
+void ntf_h_privacy_erase(kp_call_t *call, void *svc);
+void ntf_h_privacy_export(kp_call_t *call, void *svc);
+/* The history retention pass: deletes up to a batch of finished notifications whose last
+ * activity is older than history-retention-days; *more when the batch was full. Compacts after
+ * the turn when it deleted any. Returns 0 or a KP code. */
+int ntf_retain(kp_tx_t *tx, bool *more);
 
 /* ---- render.c: builds what is sent, in arena a. Each returns 0 or KP_ENOMEM/KP_EINVAL. */
 typedef struct {

@@ -148,9 +148,9 @@ s_plan_signup(s_ctx_t *c, const Kumppani__V1__Signup *s, const Kumppani__V1__Eve
               int64_t due_ms, unsigned hours, bool urgent, const char *key_base)
 {
     int chans[2], chans_n = 0;
-    if (s->email && s->email[0])
+    if (s->has_email)
         chans[chans_n++] = CH(EMAIL);
-    if (s->phone && s->phone[0] && c->n->conf.sms_url && c->n->conf.sms_url[0] &&
+    if (s->has_phone && c->n->conf.sms_url && c->n->conf.sms_url[0] &&
         (s_sms_kind(kind) || chans_n == 0))
         chans[chans_n++] = CH(SMS);
     for (int i = 0; i < chans_n; i++) {
@@ -169,8 +169,7 @@ s_plan_signup(s_ctx_t *c, const Kumppani__V1__Signup *s, const Kumppani__V1__Eve
         r.source_seq = c->ev->seq;
         r.event_id = s->event_id;
         r.signup_id = s->id;
-        r.recipient_name = s->name;
-        r.address = chans[i] == CH(EMAIL) ? s->email : s->phone;
+        /* No name or address: asked from the events service when sending (deliver.c). */
         r.language = (char *)(s->language && s->language[0]
                                   ? s->language
                                   : (e && e->language && e->language[0] ? e->language : "fi"));
@@ -252,6 +251,17 @@ s_cancel(s_ctx_t *c, uint64_t event_id, uint64_t signup_id, bool reminders_only)
     return rc;
 }
 
+void
+ntf_signup_public(Kumppani__V1__Signup *s)
+{
+    static char empty[] = "";
+    /* An event logged before issue 12 still carries the contacts: keep only whether they exist. */
+    s->has_email = s->has_email || (s->email && s->email[0]);
+    s->has_phone = s->has_phone || (s->phone && s->phone[0]);
+    s->name = s->email = s->phone = s->organisation = empty;
+    s->accessibility_text = s->dietary_text = empty;
+}
+
 static int
 s_signup_event(s_ctx_t *c, const char *type)
 {
@@ -263,6 +273,7 @@ s_signup_event(s_ctx_t *c, const char *type)
         return 0;
     }
     Kumppani__V1__Signup *s = sr->signup;
+    ntf_signup_public(s);
     Kumppani__V1__EventInfo *e = NULL;
     bool found = false;
     int rc;
@@ -299,6 +310,20 @@ s_signup_event(s_ctx_t *c, const char *type)
         return s_plan_signup(c, s, e, MK(SIGNUP_CANCELLED), c->tx->now_ms, 0, false, base);
     }
     return 0;
+}
+
+/* "SignupErased" (ids only): privacy.c forgets everything about the sign-up. */
+static int
+s_signup_erased(s_ctx_t *c)
+{
+    const Kumppani__V1__Event *ev = c->ev;
+    Kumppani__V1__SignupErased *e = kumppani__v1__signup_erased__unpack(
+        kp_arena_pbc(c->tx->arena), ev->payload.len, ev->payload.data);
+    if (!e) {
+        kp_log_warn("plan.undecodable", "seq=%llu", (unsigned long long)ev->seq);
+        return 0;
+    }
+    return ntf_signup_erased(c->tx, e->event_id, e->signup_id);
 }
 
 static int
@@ -392,7 +417,9 @@ ntf_plan_events(kp_tx_t *tx, const Kumppani__V1__Event *ev)
     int rc = 0;
     const char *t = ev->type ? ev->type : "";
     uint64_t event_id = 0, signup_id = 0;
-    if (strncmp(t, "Signup", 6) == 0) {
+    if (strcmp(t, "SignupErased") == 0) {
+        rc = s_signup_erased(&c);
+    } else if (strncmp(t, "Signup", 6) == 0) {
         rc = s_signup_event(&c, t);
         Kumppani__V1__SignupReply *sr = kumppani__v1__signup_reply__unpack(
             kp_arena_pbc(c.tx->arena), ev->payload.len, ev->payload.data);

@@ -7,6 +7,7 @@
  *  SENDING (at lease_until_ms), and a dead entry exactly while it is DEAD. Everything here
  *  reads and writes in the unit's transaction; records decode into tx->arena. */
 #include "kp_err.h"
+#include "kp_log.h"
 #include "kp_text.h"
 #include "notifier.h"
 
@@ -86,6 +87,23 @@ ntf_rec_put(kp_tx_t *tx, const ntf_rec_t *old, const ntf_rec_t *r)
         (rc = s_flag(tx, NTF_DB_BY_EVENT, buf, s_idkey(buf, r->event_id, r->key), true)))
         return rc;
     return kp_rec_put(tx, NTF_DB_NTF, r->key, strlen(r->key), &r->base);
+}
+
+int
+ntf_rec_del(kp_tx_t *tx, const ntf_rec_t *old)
+{
+    uint8_t buf[8 + NTF_KEY_MAX];
+    int rc = 0;
+    int64_t due = s_due_at(old);
+    if (strlen(old->key) > NTF_KEY_MAX)
+        return KP_EINVAL;
+    if (due >= 0)
+        rc = s_flag(tx, NTF_DB_DUE, buf, s_idkey(buf, (uint64_t)due, old->key), false);
+    if (rc == 0 && old->state == ST(DEAD))
+        rc = s_flag(tx, NTF_DB_DEAD, old->key, strlen(old->key), false);
+    if (rc == 0 && old->event_id)
+        rc = s_flag(tx, NTF_DB_BY_EVENT, buf, s_idkey(buf, old->event_id, old->key), false);
+    return rc ? rc : kp_raw_del(tx, NTF_DB_NTF, old->key, strlen(old->key), NULL);
 }
 
 int
@@ -251,6 +269,65 @@ ntf_signup_put(kp_tx_t *tx, const Kumppani__V1__Signup *s)
     bool live = s->state != KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_CANCELLED;
     int rc = s_flag(tx, NTF_DB_EV_SIGNUPS, ek, 16, live);
     return rc ? rc : kp_rec_put_id(tx, NTF_DB_SIGNUPS, s->id, &s->base);
+}
+
+int
+ntf_signup_del(kp_tx_t *tx, uint64_t event_id, uint64_t signup_id)
+{
+    uint8_t ek[16], k[8];
+    kp_be64_put(ek, event_id);
+    kp_be64_put(ek + 8, signup_id);
+    kp_be64_put(k, signup_id);
+    int rc = kp_raw_del(tx, NTF_DB_EV_SIGNUPS, ek, 16, NULL);
+    return rc ? rc : kp_raw_del(tx, NTF_DB_SIGNUPS, k, 8, NULL);
+}
+
+typedef struct {
+    kp_tx_t *tx;
+    bool (*want)(void *, const ntf_rec_t *);
+    void *arg;
+    char **v;
+    size_t n, cap;
+} s_scan_t;
+
+static int
+s_scan_one(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    s_scan_t *sc = arg;
+    ntf_rec_t *r =
+        kumppani__v1__notification__unpack(kp_arena_pbc(sc->tx->arena), v->mv_size, v->mv_data);
+    if (!r)
+        return KP_ECORRUPT;
+    if (!sc->want(sc->arg, r))
+        return 0;
+    if (sc->n == sc->cap) {
+        size_t cap = sc->cap ? sc->cap * 2 : 64;
+        char **nv = kp_arena_alloc(sc->tx->arena, cap * sizeof *nv);
+        if (!nv)
+            return KP_ENOMEM;
+        if (sc->n)
+            memcpy(nv, sc->v, sc->n * sizeof *nv);
+        sc->v = nv;
+        sc->cap = cap;
+    }
+    char *key = kp_arena_alloc(sc->tx->arena, k->mv_size + 1);
+    if (!key)
+        return KP_ENOMEM;
+    memcpy(key, k->mv_data, k->mv_size);
+    key[k->mv_size] = 0;
+    sc->v[sc->n++] = key;
+    return 0;
+}
+
+int
+ntf_rec_scan(kp_tx_t *tx, bool (*want)(void *, const ntf_rec_t *), void *arg, char ***keys,
+             size_t *keys_n)
+{
+    s_scan_t sc = {.tx = tx, .want = want, .arg = arg};
+    int rc = kp_rec_each(tx, NTF_DB_NTF, NULL, 0, NULL, 0, s_scan_one, &sc);
+    *keys = sc.v;
+    *keys_n = sc.n;
+    return rc < 0 ? rc : 0;
 }
 
 /* A growing arena array of ids or key strings (the rest of an 8-byte-prefixed key). */
@@ -462,5 +539,109 @@ ntf_events_coming(kp_tx_t *tx, const char *code, int64_t from_unix, int64_t to_u
     int rc = s_msgs(&e, NTF_DB_EVENTS, (void ***)out, out_n);
     if (rc == 0 && *out_n > 1)
         qsort(*out, *out_n, sizeof(void *), s_by_start);
+    return rc;
+}
+
+/* ---- upgrades (kp_store_opts_t.migrate) -----------------------------------------------------
+ *
+ *  1 -> 2 (issue 12): the notifier keeps no personal data of a sign-up. A store written by
+ *  schema 1 holds whole Signups (name, e-mail, phone, texts) in `signups` and the name and
+ *  address in the sign-up messages' records; both are emptied here, in the opening
+ *  transaction (the address is asked from the events service when a message is sent). The
+ *  freed pages leave data.mdb at the first compaction (ntf_migrated asks for one). */
+
+static int
+s_v2_rewrite(MDB_txn *txn, const char *db, bool signups, uint64_t *n)
+{
+    MDB_dbi dbi;
+    MDB_cursor *c = NULL;
+    int rc = mdb_dbi_open(txn, db, 0, &dbi);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc || (rc = mdb_cursor_open(txn, dbi, &c)))
+        return kp_err_from_mdb(rc);
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        ProtobufCMessage *m = protobuf_c_message_unpack(
+            signups ? &kumppani__v1__signup__descriptor : &kumppani__v1__notification__descriptor,
+            NULL, v.mv_size, v.mv_data);
+        if (!m) {
+            rc = KP_ECORRUPT;
+            break;
+        }
+        char *keep[6] = {0};
+        bool change = false;
+        if (signups) {
+            Kumppani__V1__Signup *s = (Kumppani__V1__Signup *)m;
+            char **f[6] = {
+                &s->name,        &s->email, &s->phone, &s->organisation, &s->accessibility_text,
+                &s->dietary_text};
+            s->has_email = s->has_email || s->email[0];
+            s->has_phone = s->has_phone || s->phone[0];
+            for (int i = 0; i < 6; i++) {
+                keep[i] = *f[i];
+                change = change || (*f[i])[0];
+                *f[i] = (char *)"";
+            }
+        } else {
+            ntf_rec_t *r = (ntf_rec_t *)m;
+            if (r->signup_id && r->channel != KUMPPANI__V1__NOTIFICATION_CHANNEL__CHANNEL_WEBHOOK &&
+                (r->address[0] || r->recipient_name[0])) {
+                keep[0] = r->address;
+                keep[1] = r->recipient_name;
+                r->address = r->recipient_name = (char *)"";
+                change = true;
+            }
+        }
+        int prc = 0;
+        if (change) {
+            size_t len = protobuf_c_message_get_packed_size(m);
+            uint8_t *buf = malloc(len ? len : 1);
+            if (!buf) {
+                prc = KP_ENOMEM;
+            } else {
+                protobuf_c_message_pack(m, buf);
+                MDB_val nv = {len, buf};
+                prc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT);
+                prc = prc ? kp_err_from_mdb(prc) : 0;
+                free(buf);
+                (*n)++;
+            }
+        }
+        /* give the decoded message its own strings back before freeing it */
+        if (signups && change) {
+            Kumppani__V1__Signup *s = (Kumppani__V1__Signup *)m;
+            char **f[6] = {
+                &s->name,        &s->email, &s->phone, &s->organisation, &s->accessibility_text,
+                &s->dietary_text};
+            for (int i = 0; i < 6; i++)
+                *f[i] = keep[i];
+        } else if (change) {
+            ((ntf_rec_t *)m)->address = keep[0];
+            ((ntf_rec_t *)m)->recipient_name = keep[1];
+        }
+        protobuf_c_message_free_unpacked(m, NULL);
+        if (prc) {
+            rc = prc;
+            break;
+        }
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc > 0 ? kp_err_from_mdb(rc) : rc;
+}
+
+int
+ntf_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to)
+{
+    (void)to;
+    uint64_t n = 0;
+    int rc = 0;
+    if (from < 2 && (rc = s_v2_rewrite(txn, "signups", true, &n)) == 0)
+        rc = s_v2_rewrite(txn, "ntf", false, &n);
+    if (rc == 0 && n) {
+        ((ntf_t *)arg)->migrated = true;
+        kp_log_notice("notifier.migrate", "to=2 records=%llu", (unsigned long long)n);
+    }
     return rc;
 }

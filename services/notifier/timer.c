@@ -12,7 +12,8 @@
  *  One pass, in the turn's transaction: plan the digests if their moment has come, then take
  *  due notifications one by one (ntf_dlv_take leases them) until the schedule shows nothing due,
  *  the transfers in flight reach inflight-max, or PASS_BUDGET records are taken (the rest in
- *  the next turn). Invariant: no timer is armed once the service is stopping. */
+ *  the next turn). Before that, hourly (and when the test clock moves), the history retention
+ *  pass (privacy.c). Invariant: no timer is armed once the service is stopping. */
 #include "kp_err.h"
 #include "kp_log.h"
 #include "notifier.h"
@@ -61,7 +62,20 @@ s_pass(ntf_t *n)
     }
     int64_t now = tx.now_ms, dnext;
     unsigned budget = PASS_BUDGET;
-    if ((rc = ntf_plan_digests(&tx, &dnext)) == 0 && dnext != INT64_MAX && !n->stopping)
+    if (n->migrated) { /* the upgrade's freed pages leave data.mdb (store.c) */
+        n->migrated = false;
+        kp_server_compact_soon(n->srv);
+    }
+    if (now >= n->retain_next_ms) { /* history retention (privacy.c), hourly */
+        bool more = false;
+        if ((rc = ntf_retain(&tx, &more)) == 0) {
+            n->retain_next_ms = more ? now : now + ARM_MAX_MS;
+            if (more)
+                s_arm(n, 0);
+        }
+        kp_arena_reset(tx.arena);
+    }
+    if (rc == 0 && (rc = ntf_plan_digests(&tx, &dnext)) == 0 && dnext != INT64_MAX && !n->stopping)
         uv_timer_start(&n->digest, s_on_timer,
                        (uint64_t)(dnext - now < ARM_MAX_MS ? dnext - now : ARM_MAX_MS), 0);
     while (rc == 0 && !ntf_dlv_busy(n) && budget--) {
@@ -93,6 +107,8 @@ s_pass(ntf_t *n)
     }
     if (budget == (unsigned)-1 && !ntf_dlv_busy(n))
         s_arm(n, 0); /* more is due: go on after this turn */
+    if (!uv_is_active((uv_handle_t *)&n->sched))
+        s_arm(n, n->retain_next_ms - now); /* nothing due: at least the next retention pass */
 }
 
 /* ---- the part: turns, the clock, stop ------------------------------------------------------ */
@@ -109,6 +125,7 @@ s_turn_done(void *arg, int rc)
 static void
 s_clock_moved(void *arg)
 {
+    ((ntf_t *)arg)->retain_next_ms = 0; /* the history retention looks again at once */
     ntf_kick(arg);
 }
 

@@ -1,6 +1,12 @@
-"""Upgrades: a store written by events schema 1 (sign-ups, no per-role counts) is migrated when
-a newer service opens it: every event gets its role counts computed from its live sign-ups,
-in the opening transaction, and the store records schema 2."""
+"""Upgrades. A store written by events schema 1 (sign-ups, no per-role counts) or schema 2
+(sign-up events on the log carrying the whole Signup, personal data included) is migrated when
+this version opens it:
+- schema 1: every event gets its role counts computed from its live sign-ups, in the opening
+  transaction;
+- schema < 3 (issue 12): every old sign-up event on the log is rewritten to its public copy
+  (kp_store_log_rewrite): a replay of the whole log with the admin key finds none of the
+  planted personal data; the sign-ups themselves keep it (the door list needs it);
+and the store records schema 3. The compaction that follows takes the old bytes off data.mdb."""
 import os
 import struct
 import subprocess
@@ -9,53 +15,127 @@ import time
 
 import lmdb
 
-from kp_harness import BIN, OK, Client, V, body, check, done, free_port, wait_healthy
+from kp_harness import (BIN, OK, PII, L, Client, V, body, check, done, free_port, note_sent,
+                        wait_healthy)
 
-d = tempfile.mkdtemp(prefix="kp-migrate-")
-store = os.path.join(d, "events")
-os.makedirs(store)
-env = lmdb.open(store, max_dbs=32, map_size=1 << 26)
-dbs = {n: env.open_db(n.encode()) for n in ("meta", "log", "idem", "offsets", "events", "signups",
-                                            "ev_signups", "ev_email")}
 now = int(time.time())
-ev = V.EventInfo(id=1, kind=V.KIND_PARTNERSHIP_TABLE, title="Vanha pöytä", municipality_code="743",
-                 start_unix=now + 86400 * 30, end_unix=now + 86400 * 30 + 3600, capacity=3,
-                 state=V.EVENT_STATE_PUBLISHED, confirmed_n=3, waitlisted_n=1, language="fi")
-roles = [V.ROLE_RESIDENT, V.ROLE_RESIDENT, V.ROLE_CIVIL_SERVANT, V.ROLE_NGO, V.ROLE_NGO]
-states = [V.SIGNUP_STATE_CONFIRMED, V.SIGNUP_STATE_CONFIRMED, V.SIGNUP_STATE_CONFIRMED,
-          V.SIGNUP_STATE_WAITLISTED, V.SIGNUP_STATE_CANCELLED]
-with env.begin(write=True) as t:
-    t.put(b"schema", struct.pack(">Q", 1), db=dbs["meta"])
-    t.put(struct.pack(">Q", 1), ev.SerializeToString(), db=dbs["events"])
-    for i, (role, state) in enumerate(zip(roles, states), 1):
-        s = V.Signup(id=i, event_id=1, source="old", external_id=str(i), name="N %d" % i,
-                     email="n%d@example.fi" % i, role=role, state=state)
-        t.put(struct.pack(">Q", i), s.SerializeToString(), db=dbs["signups"])
-        t.put(struct.pack(">QQ", 1, i), bytes([state]), db=dbs["ev_signups"])
-env.close()
 
-api = "tcp://127.0.0.1:%d" % free_port()
-log = open(os.path.join(d, "events.log"), "ab")
-p = subprocess.Popen([os.path.join(BIN, "kumppani-events"), "--data-dir", store, "--api", api,
-                      "--pub", "tcp://127.0.0.1:%d" % free_port()], stdout=log, stderr=log)
-try:
-    wait_healthy(Client(api), proc=None)
-    c = Client(api)
-    r = c.call("events.event.get", V.EventRef(event_id=1))
-    check(r is not None and r.status.code == OK, "the old event reads after the upgrade")
-    e = body(r, V.EventReply).event
-    counts = {x.role: (x.confirmed_n, x.waitlisted_n) for x in e.role_counts}
-    check(counts == {V.ROLE_RESIDENT: (2, 0), V.ROLE_CIVIL_SERVANT: (1, 0), V.ROLE_NGO: (0, 1)},
-          "role counts computed from the live sign-ups (%s)" % counts)
-    c.close()
-finally:
-    p.terminate()
-    p.wait(20)
-text = open(os.path.join(d, "events.log")).read()
-check("store.migrate" in text and "events.migrate" in text, "the upgrade is logged")
-env = lmdb.open(store, max_dbs=32, readonly=True, lock=False)
-with env.begin() as t:
-    v = t.get(b"schema", db=env.open_db(b"meta", txn=t, create=False))
-check(v is not None and struct.unpack(">Q", v)[0] == 2, "the store records schema 2")
-subprocess.run(["rm", "-rf", d])
+
+def old_store(d, schema):
+    """A store as the schema-`schema` program left it, with sign-up events on its log that
+    carry the planted personal data, as that program wrote them."""
+    store = os.path.join(d, "events")
+    os.makedirs(store)
+    env = lmdb.open(store, max_dbs=32, map_size=1 << 26)
+    dbs = {n: env.open_db(n.encode()) for n in ("meta", "log", "idem", "offsets", "events",
+                                                "signups", "ev_signups", "ev_email")}
+    ev = V.EventInfo(id=1, kind=V.KIND_PARTNERSHIP_TABLE, title="Vanha pöytä",
+                     municipality_code="743", start_unix=now + 86400 * 30,
+                     end_unix=now + 86400 * 30 + 3600, capacity=3,
+                     state=V.EVENT_STATE_PUBLISHED, confirmed_n=3, waitlisted_n=1, language="fi")
+    roles = [V.ROLE_RESIDENT, V.ROLE_RESIDENT, V.ROLE_CIVIL_SERVANT, V.ROLE_NGO, V.ROLE_NGO]
+    states = [V.SIGNUP_STATE_CONFIRMED, V.SIGNUP_STATE_CONFIRMED, V.SIGNUP_STATE_CONFIRMED,
+              V.SIGNUP_STATE_WAITLISTED, V.SIGNUP_STATE_CANCELLED]
+    if schema >= 2:
+        ev.role_counts.add(role=V.ROLE_RESIDENT, confirmed_n=2)
+        ev.role_counts.add(role=V.ROLE_CIVIL_SERVANT, confirmed_n=1)
+        ev.role_counts.add(role=V.ROLE_NGO, waitlisted_n=1)
+    with env.begin(write=True) as t:
+        t.put(b"schema", struct.pack(">Q", schema), db=dbs["meta"])
+        t.put(struct.pack(">Q", 1), ev.SerializeToString(), db=dbs["events"])
+        seq = 0
+        for i, (role, state) in enumerate(zip(roles, states), 1):
+            s = V.Signup(id=i, event_id=1, source="old", external_id=str(i), name=PII[0],
+                         email="n%d@example.fi" % i, phone=PII[2], organisation="Yhdistys ry",
+                         accessibility_text="pyörätuoli %d" % i, role=role, state=state,
+                         consent_reminders=True, language="fi")
+            if i == 1:
+                s.email = PII[1]
+            t.put(struct.pack(">Q", i), s.SerializeToString(), db=dbs["signups"])
+            t.put(struct.pack(">QQ", 1, i), bytes([state]), db=dbs["ev_signups"])
+            seq += 1
+            typ = {V.SIGNUP_STATE_CONFIRMED: "SignupConfirmed",
+                   V.SIGNUP_STATE_WAITLISTED: "SignupWaitlisted",
+                   V.SIGNUP_STATE_CANCELLED: "SignupCancelled"}[state]
+            e = L.Event(seq=seq, source="events", time_ms=now * 1000, type=typ,
+                        payload=V.SignupReply(signup=s).SerializeToString())
+            t.put(struct.pack(">Q", seq), e.SerializeToString(), db=dbs["log"])
+        seq += 1
+        e = L.Event(seq=seq, source="events", time_ms=now * 1000, type="EventPublished",
+                    payload=V.EventReply(event=ev).SerializeToString())
+        t.put(struct.pack(">Q", seq), e.SerializeToString(), db=dbs["log"])
+    env.close()
+    note_sent(PII[0].encode() + PII[1].encode() + PII[2].encode())  # planted (test_harness_pii)
+    return store
+
+
+def replay_all(c):
+    out, frm = [], 1
+    while True:
+        r = c.call("log.replay", L.ReplayRequest(from_seq=frm, limit=500))
+        check(r is not None and r.status.code == OK, "log.replay answers")
+        page = body(r, L.ReplayPage)
+        out += list(page.events)
+        if not page.events or page.events[-1].seq >= page.head_seq:
+            return out
+        frm = page.events[-1].seq + 1
+
+
+for schema in (1, 2):
+    d = tempfile.mkdtemp(prefix="kp-migrate-")
+    store = old_store(d, schema)
+    with open(os.path.join(store, "data.mdb"), "rb") as f:
+        before = f.read()
+    check(PII[1].encode() in before, "schema %d: the old log holds the e-mail" % schema)
+    api = "tcp://127.0.0.1:%d" % free_port()
+    log = open(os.path.join(d, "events.log"), "ab")
+    p = subprocess.Popen([os.path.join(BIN, "kumppani-events"), "--data-dir", store, "--api", api,
+                          "--pub", "tcp://127.0.0.1:%d" % free_port()], stdout=log, stderr=log)
+    try:
+        wait_healthy(Client(api), proc=None)
+        c = Client(api)
+        r = c.call("events.event.get", V.EventRef(event_id=1))
+        check(r is not None and r.status.code == OK, "the old event reads after the upgrade")
+        e = body(r, V.EventReply).event
+        counts = {x.role: (x.confirmed_n, x.waitlisted_n) for x in e.role_counts}
+        check(counts == {V.ROLE_RESIDENT: (2, 0), V.ROLE_CIVIL_SERVANT: (1, 0),
+                         V.ROLE_NGO: (0, 1)},
+              "schema %d: role counts computed from the live sign-ups (%s)" % (schema, counts))
+        evs = replay_all(c)
+        check(len(evs) == 6, "schema %d: every old event is still on the log (%d)"
+              % (schema, len(evs)))
+        raw = b"".join(x.SerializeToString() for x in evs)
+        leaked = [x for x in PII + ["pyörätuoli", "Yhdistys ry", "n2@example.fi"]
+                  if x.encode() in raw]
+        check(not leaked, "schema %d: a replay of the whole log finds no personal data %s"
+              % (schema, leaked))
+        s1 = V.SignupReply.FromString(evs[0].payload).signup
+        check(evs[0].type == "SignupConfirmed" and s1.id == 1 and s1.has_email and s1.has_phone
+              and s1.role == V.ROLE_RESIDENT and s1.consent_reminders and s1.language == "fi"
+              and s1.external_id == "1" and s1.source == "old",
+              "schema %d: the public copy keeps ids, role, consents, language" % schema)
+        r = c.call("events.signup.contact", V.SignupContactRequest(signup_id=1))
+        ct = body(r, V.SignupContactReply) if r.status.code == OK else None
+        check(ct is not None and ct.email == PII[1] and ct.name == PII[0] and ct.phone == PII[2],
+              "schema %d: the sign-up itself keeps its contact data (events.signup.contact)"
+              % schema)
+        c.close()
+    finally:
+        p.terminate()
+        p.wait(20)
+    text = open(os.path.join(d, "events.log")).read()
+    check("store.migrate" in text and "log_rewritten=5" in text,
+          "schema %d: the upgrade and the log rewrite are logged" % schema)
+    check(schema > 1 or "events.migrate\" to=2" in text or "to=2" in text,
+          "schema 1: the role count upgrade is logged")
+    env = lmdb.open(store, max_dbs=32, readonly=True, lock=False)
+    with env.begin() as t:
+        v = t.get(b"schema", db=env.open_db(b"meta", txn=t, create=False))
+        logdb = env.open_db(b"log", txn=t, create=False)
+        rawlog = b"".join(val for _, val in t.cursor(db=logdb))
+    env.close()
+    check(v is not None and struct.unpack(">Q", v)[0] == 3, "the store records schema 3")
+    check(PII[1].encode() not in rawlog and "pyörätuoli".encode() not in rawlog,
+          "schema %d: the stored log holds no personal data" % schema)
+    subprocess.run(["rm", "-rf", d])
 done()

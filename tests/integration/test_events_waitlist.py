@@ -32,7 +32,8 @@ try:
     check(get(c, ev.id).confirmed_n == 0, "refused sign-ups store nothing")
 
     # ---- automatic promotion, needs and leaving the waitlist.
-    a = signup(c, ev.id, 1, accessibility_text="pyörätuoli", dietary_text="gluteeniton")
+    a = signup(c, ev.id, 1, accessibility_text="pyörätuoli", dietary_text="gluteeniton",
+               consent_needs=True)
     check(a.accessibility_text == "pyörätuoli" and a.dietary_text == "gluteeniton",
           "accessibility and dietary needs stored")
     b = signup(c, ev.id, 2)
@@ -153,7 +154,7 @@ try:
     # ---- attendance and the door CSV.
     ev = create(c, capacity=5, start_in_s=DAY)
     p1 = signup(c, ev.id, 400, name="Matti Meikäläinen", email="matti.meikalainen@example.fi",
-                organisation="=cmd|' /C calc'!A0", dietary_text='vegaani, "ei pähkinöitä"')
+                organisation="=cmd|' /C calc'!A0", dietary_text='vegaani, "ei pähkinöitä"', consent_needs=True)
     p2 = signup(c, ev.id, 401, companions=1)
     p3 = signup(c, ev.id, 402)
     cancel(p3.id)

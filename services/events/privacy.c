@@ -1,0 +1,357 @@
+/*  events/privacy.c: personal data requests about participants (GDPR Art. 15 and 17, issue 12)
+ *  and the erasure of one sign-up that they and the retention pass (timer.c) share.
+ *
+ *  A data subject is named by e-mail (compared case-insensitively), phone (its digits and a
+ *  leading + compared) or one sign-up id. Sign-ups are found by a walk over the signups table:
+ *  there is no index by e-mail or phone across events, because such an index would itself be
+ *  personal data kept for every sign-up, for a request that comes rarely.
+ *
+ *  Erasing a sign-up (evt_signup_erase):
+ *    1. a live sign-up is cancelled first (reason "erasure"), so its place passes on as on any
+ *       cancel — except after the event, where retention erases without cancelling;
+ *    2. the record keeps only its public copy (evt_signup_public) with erased = true: the
+ *       state, role and companions that the statistics count stay;
+ *    3. the per-event e-mail index entry goes (if it still names this sign-up);
+ *    4. the idempotency record of its submit, whose stored reply held the whole Signup, gets
+ *       the public copy instead (kp_server_idem_replace): a repeated submit is still
+ *       recognised, and answered without personal data;
+ *    5. "SignupErased" (ids only) goes on the log, so that every consumer erases its copy;
+ *    6. the store is compacted after the turn (kp_server_compact_soon), so the freed pages
+ *       leave data.mdb.
+ *  Neither the request nor the reply is logged; log lines carry ids and counts only. */
+#include "events.h"
+#include "kp_err.h"
+#include "kp_log.h"
+#include "kp_text.h"
+#include "kumppani/v1/privacy.pb-c.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define C(x) EVT_C(x)
+#define SS(x) KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_##x
+#define NOBODY "no personal data held for that subject"
+
+/* "+358 40-123" -> "+35840123": digits, and a + only in front. */
+static void
+s_phone_norm(char *out, size_t n, const char *in)
+{
+    size_t j = 0;
+    for (size_t i = 0; in[i] && j + 1 < n; i++)
+        if ((in[i] >= '0' && in[i] <= '9') || (in[i] == '+' && j == 0))
+            out[j++] = in[i];
+    out[j] = 0;
+}
+
+typedef struct {
+    kp_tx_t *t;
+    char email[256], phone[64];
+    uint64_t *ids;
+    size_t n, cap;
+    int rc;
+} match_t;
+
+static int
+s_match(void *arg, evt_signup_t *s)
+{
+    match_t *m = arg;
+    if (s->erased)
+        return 0;
+    bool hit = false;
+    if (m->email[0] && s->email[0]) {
+        char e[256];
+        kp_text_ascii_lower(e, sizeof e, s->email);
+        hit = strcmp(e, m->email) == 0;
+    }
+    if (!hit && m->phone[0] && s->phone[0]) {
+        char p[64];
+        s_phone_norm(p, sizeof p, s->phone);
+        hit = strcmp(p, m->phone) == 0;
+    }
+    if (!hit)
+        return 0;
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 16;
+        uint64_t *v = kp_arena_alloc(m->t->arena, cap * sizeof *v);
+        if (!v) {
+            m->rc = KP_ENOMEM;
+            return 1;
+        }
+        if (m->n)
+            memcpy(v, m->ids, m->n * sizeof *v);
+        m->ids = v;
+        m->cap = cap;
+    }
+    m->ids[m->n++] = s->id;
+    return 0;
+}
+
+/* The ids of the subject's sign-ups that still hold personal data; answers the call INVALID
+ * (no subject) or the store error and returns false. */
+static bool
+s_subject(kp_tx_t *t, const Kumppani__V1__DataSubject *d, match_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->t = t;
+    if (!d->email[0] && !d->phone[0] && !d->signup_id) {
+        kp_call_fail(t->call, C(INVALID), "field 'email': an e-mail, a phone or a signup_id");
+        return false;
+    }
+    if (d->signup_id) {
+        evt_signup_t *s;
+        bool found;
+        int rc = evt_signup_get(t, d->signup_id, &s, &found);
+        if (rc) {
+            kp_call_fail_err(t->call, rc);
+            return false;
+        }
+        if (found && !s->erased) {
+            m->ids = kp_arena_alloc(t->arena, sizeof *m->ids);
+            if (!m->ids) {
+                kp_call_fail_err(t->call, KP_ENOMEM);
+                return false;
+            }
+            m->ids[m->n++] = s->id;
+        }
+        return true;
+    }
+    kp_text_ascii_lower(m->email, sizeof m->email, d->email);
+    s_phone_norm(m->phone, sizeof m->phone, d->phone);
+    if (d->phone[0] && !m->phone[0]) {
+        kp_call_fail(t->call, C(INVALID), "field 'phone': digits, with a leading + if any");
+        return false;
+    }
+    int rc = evt_signups_scan(t, s_match, m);
+    if (rc || m->rc) {
+        kp_call_fail_err(t->call, rc ? rc : m->rc);
+        return false;
+    }
+    return true;
+}
+
+int
+evt_signup_erase(kp_tx_t *t, evt_signup_t *s, const char *reason, bool cancel)
+{
+    int rc;
+    if (cancel && s->state != SS(CANCELLED)) {
+        evt_event_t *ev;
+        bool found;
+        if ((rc = evt_event_get(t, s->event_id, &ev, &found)))
+            return rc;
+        if (found && (rc = evt_signup_cancel(t, ev, s, "erasure")))
+            return rc;
+    }
+    if (s->email[0]) {
+        uint64_t other;
+        bool found = false;
+        if ((rc = evt_email_get(t, s->event_id, s->email, &other, &found)) ||
+            (found && other == s->id && (rc = evt_email_del(t, s->event_id, s->email))))
+            return rc;
+    }
+    evt_signup_t pub;
+    evt_signup_public(s, &pub);
+    pub.erased = true;
+    pub.has_email = pub.has_phone = false;
+    pub.updated_ms = t->now_ms;
+    Kumppani__V1__SignupReply r = KUMPPANI__V1__SIGNUP_REPLY__INIT;
+    r.signup = &pub;
+    size_t len = kumppani__v1__signup_reply__get_packed_size(&r);
+    uint8_t *buf = kp_arena_alloc(t->arena, len ? len : 1);
+    if (!buf)
+        return KP_ENOMEM;
+    kumppani__v1__signup_reply__pack(&r, buf);
+    char key[EVT_EXT_KEY_MAX];
+    bool found;
+    MDB_txn *w = kp_tx_wtxn(t);
+    if (!w)
+        return KP_ESTORE;
+    if ((rc = kp_server_idem_replace(t->srv, w, EVT_METHOD_SUBMIT, key,
+                                     evt_ext_key(key, s->source, s->external_id), buf, len,
+                                     &found)) ||
+        (rc = evt_signup_put(t, &pub)))
+        return rc;
+    Kumppani__V1__SignupErased e = KUMPPANI__V1__SIGNUP_ERASED__INIT;
+    e.signup_id = s->id;
+    e.event_id = s->event_id;
+    e.reason = (char *)reason;
+    if ((rc = kp_tx_emit(t, "SignupErased", &e.base)))
+        return rc;
+    kp_server_compact_soon(t->srv);
+    kp_log_info("signup.erased", "event=%llu signup=%llu reason=%s",
+                (unsigned long long)s->event_id, (unsigned long long)s->id, reason);
+    return 0;
+}
+
+void
+evt_h_privacy_erase(kp_call_t *call, void *svc)
+{
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
+    match_t m;
+    if (!s_subject(t, kp_call_body(call), &m))
+        return;
+    if (m.n == 0) {
+        kp_call_fail(call, C(NOT_FOUND), NOBODY);
+        return;
+    }
+    for (size_t i = 0; i < m.n; i++) {
+        evt_signup_t *s;
+        bool found;
+        int rc = evt_signup_get(t, m.ids[i], &s, &found);
+        if (!rc && found)
+            rc = evt_signup_erase(t, s, "request", true);
+        if (rc) {
+            kp_call_fail_err(call, rc);
+            return;
+        }
+    }
+    Kumppani__V1__PrivacyEraseReply r = KUMPPANI__V1__PRIVACY_ERASE_REPLY__INIT;
+    r.erased = (uint32_t)m.n;
+    r.ids = m.ids;
+    r.n_ids = m.n;
+    kp_log_notice("privacy.erased", "signups=%zu", m.n);
+    kp_call_ok(call, &r.base);
+}
+
+/* ---- export: one JSON document ------------------------------------------------------------- */
+
+typedef struct {
+    kp_arena_t *a;
+    char *p;
+    size_t len, cap;
+    bool oom;
+} jbuf_t;
+
+static void
+s_put(jbuf_t *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->cap ? b->cap * 2 : 1024) + n;
+        char *p = kp_arena_alloc(b->a, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        if (b->len)
+            memcpy(p, b->p, b->len);
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+static void
+s_putu(jbuf_t *b, unsigned long long v)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%llu", v);
+    s_put(b, tmp, (size_t)n);
+}
+
+/* "name":"escaped value" (with a leading comma unless first). */
+static void
+s_str(jbuf_t *b, const char *name, const char *v, bool first)
+{
+    if (!first)
+        s_put(b, ",", 1);
+    s_put(b, "\"", 1);
+    s_put(b, name, strlen(name));
+    s_put(b, "\":\"", 3);
+    for (const unsigned char *q = (const unsigned char *)v; *q; q++) {
+        if (*q == '"' || *q == '\\') {
+            char e[2] = {'\\', (char)*q};
+            s_put(b, e, 2);
+        } else if (*q < 0x20) {
+            char e[7];
+            snprintf(e, sizeof e, "\\u%04x", (unsigned)*q);
+            s_put(b, e, 6);
+        } else {
+            s_put(b, (const char *)q, 1);
+        }
+    }
+    s_put(b, "\"", 1);
+}
+
+static void
+s_num(jbuf_t *b, const char *name, unsigned long long v)
+{
+    s_put(b, ",\"", 2);
+    s_put(b, name, strlen(name));
+    s_put(b, "\":", 2);
+    s_putu(b, v);
+}
+
+static const char *
+s_state(int st)
+{
+    return st == SS(CONFIRMED)    ? "confirmed"
+           : st == SS(WAITLISTED) ? "waitlisted"
+           : st == SS(OFFERED)    ? "offered"
+           : st == SS(CANCELLED)  ? "cancelled"
+                                  : "unspecified";
+}
+
+void
+evt_h_privacy_export(kp_call_t *call, void *svc)
+{
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
+    match_t m;
+    if (!s_subject(t, kp_call_body(call), &m))
+        return;
+    if (m.n == 0) {
+        kp_call_fail(call, C(NOT_FOUND), NOBODY);
+        return;
+    }
+    jbuf_t b = {.a = t->arena};
+    s_put(&b, "{\"service\":\"events\",\"signups\":[", 31);
+    for (size_t i = 0; i < m.n; i++) {
+        evt_signup_t *s;
+        evt_event_t *ev = NULL;
+        bool found, ev_found = false;
+        int rc = evt_signup_get(t, m.ids[i], &s, &found);
+        if (!rc && found)
+            rc = evt_event_get(t, s->event_id, &ev, &ev_found);
+        if (rc) {
+            kp_call_fail_err(call, rc);
+            return;
+        }
+        if (!found)
+            continue;
+        s_put(&b, i ? ",{" : "{", i ? 2 : 1);
+        s_str(&b, "name", s->name, true);
+        s_str(&b, "email", s->email, false);
+        s_str(&b, "phone", s->phone, false);
+        s_str(&b, "organisation", s->organisation, false);
+        s_str(&b, "accessibility_text", s->accessibility_text, false);
+        s_str(&b, "dietary_text", s->dietary_text, false);
+        s_str(&b, "language", s->language, false);
+        s_str(&b, "state", s_state(s->state), false);
+        s_str(&b, "source", s->source, false);
+        s_str(&b, "external_id", s->external_id, false);
+        s_str(&b, "event_title", ev_found ? ev->title : "", false);
+        s_num(&b, "signup_id", s->id);
+        s_num(&b, "event_id", s->event_id);
+        s_num(&b, "event_start_unix", ev_found ? (unsigned long long)ev->start_unix : 0);
+        s_num(&b, "role", (unsigned long long)s->role);
+        s_num(&b, "companions", s->companions);
+        s_num(&b, "created_ms", (unsigned long long)s->created_ms);
+        s_put(&b, ",\"consent_reminders\":", 21);
+        s_put(&b, s->consent_reminders ? "true" : "false", s->consent_reminders ? 4 : 5);
+        s_put(&b, ",\"consent_needs\":", 17);
+        s_put(&b, s->consent_needs ? "true}" : "false}", s->consent_needs ? 5 : 6);
+    }
+    s_put(&b, "]}", 2);
+    if (b.oom) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return;
+    }
+    Kumppani__V1__PrivacyExportReply r = KUMPPANI__V1__PRIVACY_EXPORT_REPLY__INIT;
+    r.service = (char *)"events";
+    r.json = b.p;
+    kp_call_ok(call, &r.base);
+}

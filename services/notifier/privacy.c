@@ -1,0 +1,285 @@
+/*  notifier/privacy.c: what the notifier does about a person's data (issue 12).
+ *
+ *  Since issue 12 the notifier keeps no name, e-mail or phone of a sign-up: it asks the events
+ *  service when it sends (deliver.c). What may still name a person: the address in records of
+ *  messages planned before that change or sent to an address given in the configuration
+ *  (the coordinator), and opt-out entries (an address). So:
+ *    - "SignupErased" on the events log: every pending (scheduled or leased) message of that
+ *      sign-up is cancelled — none is sent afterwards, as a lookup for a lease already out is
+ *      answered NOT_FOUND too — the name and address of all its records (the history) are
+ *      emptied, the sign-up is forgotten, and the store is compacted after the turn;
+ *    - "notifier.privacy.erase" by e-mail or phone: the same for every record sent to that
+ *      address, and its opt-out entries; "notifier.privacy.export": those records (key, kind,
+ *      channel, state, times) and opt-outs as one JSON document. Nothing held: NOT_FOUND.
+ *  Retention (ntf_retain, from the schedule's pass in timer.c, hourly and when the test clock
+ *  moves): a finished notification (delivered, cancelled, dead: the history and the dead
+ *  letters) is deleted history-retention-days after its last activity.
+ *  Log lines carry ids and counts only. */
+#include "kp_err.h"
+#include "kp_log.h"
+#include "kp_text.h"
+#include "kumppani/v1/privacy.pb-c.h"
+#include "notifier.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define ST(x) KUMPPANI__V1__NOTIFICATION_STATE__NOTIFICATION_STATE_##x
+#define CH(x) KUMPPANI__V1__NOTIFICATION_CHANNEL__CHANNEL_##x
+#define C(x) KUMPPANI__V1__CODE__CODE_##x
+#define NOBODY "no personal data held for that subject"
+
+/* Cancels the record of key if pending and empties its name and address. */
+static int
+s_forget(kp_tx_t *tx, const char *key, const char *why)
+{
+    ntf_rec_t *old, *r;
+    bool found;
+    int rc = ntf_rec_get(tx, key, &old, &found);
+    if (rc || !found || (rc = ntf_rec_get(tx, key, &r, &found)))
+        return rc;
+    if (r->state == ST(SCHEDULED) || r->state == ST(SENDING)) {
+        r->state = ST(CANCELLED);
+        ntf_rec_attempt(tx, r, false, why);
+    }
+    if (r->channel != CH(WEBHOOK))
+        r->address = (char *)"";
+    r->recipient_name = (char *)"";
+    return ntf_rec_put(tx, old, r);
+}
+
+int
+ntf_signup_erased(kp_tx_t *tx, uint64_t event_id, uint64_t signup_id)
+{
+    char **keys;
+    size_t keys_n, n = 0;
+    int rc = ntf_event_keys(tx, event_id, &keys, &keys_n);
+    for (size_t i = 0; rc == 0 && i < keys_n; i++) {
+        ntf_rec_t *r;
+        bool found;
+        if ((rc = ntf_rec_get(tx, keys[i], &r, &found)) || !found || r->signup_id != signup_id ||
+            r->channel == CH(WEBHOOK))
+            continue;
+        rc = s_forget(tx, keys[i], "signup-erased");
+        n++;
+    }
+    if (rc == 0)
+        rc = ntf_signup_del(tx, event_id, signup_id);
+    if (rc == 0) {
+        kp_server_compact_soon(tx->srv);
+        kp_log_info("privacy.signup_erased", "event=%llu signup=%llu records=%zu",
+                    (unsigned long long)event_id, (unsigned long long)signup_id, n);
+    }
+    return rc;
+}
+
+/* ---- by address ------------------------------------------------------------------------- */
+
+typedef struct {
+    char email[256], phone[64];
+} subject_t;
+
+static void
+s_phone_norm(char *out, size_t n, const char *in)
+{
+    size_t j = 0;
+    for (size_t i = 0; in[i] && j + 1 < n; i++)
+        if ((in[i] >= '0' && in[i] <= '9') || (in[i] == '+' && j == 0))
+            out[j++] = in[i];
+    out[j] = 0;
+}
+
+static bool
+s_want(void *arg, const ntf_rec_t *r)
+{
+    const subject_t *sj = arg;
+    if (!r->address || !r->address[0] || r->channel == CH(WEBHOOK))
+        return false;
+    if (r->channel == CH(EMAIL) && sj->email[0]) {
+        char e[256];
+        kp_text_ascii_lower(e, sizeof e, r->address);
+        return strcmp(e, sj->email) == 0;
+    }
+    if (r->channel == CH(SMS) && sj->phone[0]) {
+        char p[64];
+        s_phone_norm(p, sizeof p, r->address);
+        return strcmp(p, sj->phone) == 0;
+    }
+    return false;
+}
+
+/* The subject's records (keys) and opt-outs; answers INVALID without a subject. */
+static bool
+s_find(kp_tx_t *tx, subject_t *sj, char ***keys, size_t *keys_n, bool *opt_email, bool *opt_sms)
+{
+    const Kumppani__V1__DataSubject *d = kp_call_body(tx->call);
+    memset(sj, 0, sizeof *sj);
+    if (!d->email[0] && !d->phone[0]) {
+        kp_call_fail(tx->call, C(INVALID), "field 'email': an e-mail or a phone");
+        return false;
+    }
+    kp_text_ascii_lower(sj->email, sizeof sj->email, d->email);
+    s_phone_norm(sj->phone, sizeof sj->phone, d->phone);
+    *opt_email = *opt_sms = false;
+    int rc = ntf_rec_scan(tx, s_want, sj, keys, keys_n);
+    if (rc == 0 && d->email[0])
+        rc = ntf_optout_get(tx, CH(EMAIL), d->email, opt_email);
+    if (rc == 0 && d->phone[0])
+        rc = ntf_optout_get(tx, CH(SMS), d->phone, opt_sms);
+    if (rc) {
+        kp_call_fail_err(tx->call, rc);
+        return false;
+    }
+    if (*keys_n == 0 && !*opt_email && !*opt_sms) {
+        kp_call_fail(tx->call, C(NOT_FOUND), NOBODY);
+        return false;
+    }
+    return true;
+}
+
+void
+ntf_h_privacy_erase(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__DataSubject *d = kp_call_body(call);
+    subject_t sj;
+    char **keys;
+    size_t keys_n;
+    bool oe, os;
+    if (!s_find(&tx, &sj, &keys, &keys_n, &oe, &os))
+        return;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < keys_n; i++)
+        rc = s_forget(&tx, keys[i], "erased");
+    if (rc == 0 && oe)
+        rc = ntf_optout_set(&tx, CH(EMAIL), d->email, false);
+    if (rc == 0 && os)
+        rc = ntf_optout_set(&tx, CH(SMS), d->phone, false);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_server_compact_soon(tx.srv);
+    kp_log_notice("privacy.erased", "records=%zu optouts=%d", keys_n, (int)oe + (int)os);
+    Kumppani__V1__PrivacyEraseReply r = KUMPPANI__V1__PRIVACY_ERASE_REPLY__INIT;
+    r.erased = (uint32_t)(keys_n + oe + os);
+    kp_call_ok(call, &r.base);
+}
+
+static void
+s_cat(kp_arena_t *a, char **buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (!*buf)
+        return;
+    if (*len + n + 1 > *cap) {
+        size_t nc = *cap * 2 + n;
+        char *nb = kp_arena_alloc(a, nc);
+        if (nb)
+            memcpy(nb, *buf, *len);
+        *buf = nb;
+        *cap = nc;
+        if (!nb)
+            return;
+    }
+    memcpy(*buf + *len, s, n + 1);
+    *len += n;
+}
+
+void
+ntf_h_privacy_export(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    subject_t sj;
+    char **keys;
+    size_t keys_n;
+    bool oe, os;
+    if (!s_find(&tx, &sj, &keys, &keys_n, &oe, &os))
+        return;
+    size_t len = 0, cap = 1024;
+    char *buf = kp_arena_alloc(tx.arena, cap), line[NTF_KEY_MAX + 200];
+    if (buf)
+        buf[0] = 0;
+    snprintf(line, sizeof line,
+             "{\"service\":\"notifier\",\"opted_out_email\":%s,\"opted_out_sms\":%s,"
+             "\"messages\":[",
+             oe ? "true" : "false", os ? "true" : "false");
+    s_cat(tx.arena, &buf, &len, &cap, line);
+    for (size_t i = 0; i < keys_n; i++) {
+        ntf_rec_t *r;
+        bool found;
+        int rc = ntf_rec_get(&tx, keys[i], &r, &found);
+        if (rc) {
+            kp_call_fail_err(call, rc);
+            return;
+        }
+        if (!found)
+            continue;
+        /* keys are ours: ASCII without quotes or backslashes (notifier.proto) */
+        snprintf(line, sizeof line,
+                 "%s{\"key\":\"%s\",\"kind\":%d,\"channel\":%d,\"state\":%d,"
+                 "\"created_ms\":%lld,\"attempts\":%u}",
+                 i ? "," : "", r->key, (int)r->kind, (int)r->channel, (int)r->state,
+                 (long long)r->created_ms, r->attempts_n);
+        s_cat(tx.arena, &buf, &len, &cap, line);
+    }
+    s_cat(tx.arena, &buf, &len, &cap, "]}");
+    if (!buf) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return;
+    }
+    Kumppani__V1__PrivacyExportReply r = KUMPPANI__V1__PRIVACY_EXPORT_REPLY__INIT;
+    r.service = (char *)"notifier";
+    r.json = buf;
+    kp_call_ok(call, &r.base);
+}
+
+/* ---- retention ------------------------------------------------------------------------------ */
+
+#define RETAIN_MAX 2000
+
+typedef struct {
+    int64_t before_ms;
+    size_t n;
+} retain_t;
+
+static bool
+s_old(void *arg, const ntf_rec_t *r)
+{
+    retain_t *rt = arg;
+    if (rt->n >= RETAIN_MAX ||
+        (r->state != ST(DELIVERED) && r->state != ST(DEAD) && r->state != ST(CANCELLED)))
+        return false;
+    int64_t last = r->created_ms;
+    for (size_t i = 0; i < r->n_attempts; i++)
+        if (r->attempts[i]->time_ms > last)
+            last = r->attempts[i]->time_ms;
+    if (last >= rt->before_ms)
+        return false;
+    rt->n++;
+    return true;
+}
+
+int
+ntf_retain(kp_tx_t *tx, bool *more)
+{
+    const ntf_t *n = tx->svc;
+    retain_t rt = {tx->now_ms - n->conf.history_retention_ms, 0};
+    char **keys;
+    size_t keys_n;
+    int rc = ntf_rec_scan(tx, s_old, &rt, &keys, &keys_n);
+    for (size_t i = 0; rc == 0 && i < keys_n; i++) {
+        ntf_rec_t *r;
+        bool found;
+        if ((rc = ntf_rec_get(tx, keys[i], &r, &found)) == 0 && found)
+            rc = ntf_rec_del(tx, r);
+    }
+    *more = rc == 0 && keys_n == RETAIN_MAX;
+    if (rc == 0 && keys_n) {
+        kp_server_compact_soon(tx->srv);
+        kp_log_notice("retention.deleted", "notifications=%zu", keys_n);
+    }
+    return rc;
+}
