@@ -805,6 +805,7 @@ s_submit(cli_ctx_t *c, ProtobufCMessage *m)
     req->organisation = cli_str(c, "organisation", "");
     req->role = (Kumppani__V1__ParticipantRole)role;
     req->consent_reminders = cli_flag(c->a, "consent");
+    req->consent_needs = cli_flag(c->a, "consent-needs");
     req->language = cli_str(c, "language", "");
     uint64_t comp = 0;
     if (cli_num(c, "companions", false, 0, 20, &comp))
@@ -884,10 +885,10 @@ static const cli_optspec_t s_page_opts[] = {{"after", true}, {"limit", true}, {N
 static const cli_optspec_t s_list_opts[] = {
     {"after", true}, {"limit", true}, {"series", true}, {NULL, false}};
 static const cli_optspec_t s_submit_opts[] = {
-    {"event", true},    {"source", true},   {"id", true},           {"name", true},
-    {"email", true},    {"phone", true},    {"organisation", true}, {"role", true},
-    {"consent", false}, {"language", true}, {"companions", true},   {"accessibility", true},
-    {"dietary", true},  {NULL, false},
+    {"event", true},    {"source", true},         {"id", true},           {"name", true},
+    {"email", true},    {"phone", true},          {"organisation", true}, {"role", true},
+    {"consent", false}, {"language", true},       {"companions", true},   {"accessibility", true},
+    {"dietary", true},  {"consent-needs", false}, {NULL, false},
 };
 static const cli_optspec_t s_update_opts[] = {EVENT_FIELD_OPTS, {NULL, false}};
 static const cli_optspec_t s_series_opts[] = {
@@ -928,7 +929,8 @@ static const cli_optspec_t s_att_opts[] = {
     "experience-expert. A sign-up to a full event is waitlisted.\n"                                \
     "--companions N (0..20) signs up a group of 1 + N people, all or none: the group is\n"         \
     "confirmed only if every place fits, else the whole group waits. --accessibility and\n"        \
-    "--dietary state needs (shown on the door list).\n"                                            \
+    "--dietary state needs (shown on the door list only); they are stored only with\n"             \
+    "--consent-needs, the person's consent to that use.\n"                                         \
     "See also: kumppani signup cancel --help\n"
 
 /* The columns every row of a kind shares. */

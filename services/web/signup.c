@@ -255,6 +255,9 @@ web_pg_signup_submit(web_req_t *r, const char *arg)
     rq.organisation = (char *)(web_field(r, "organisation") ? web_field(r, "organisation") : "");
     rq.role = (Kumppani__V1__ParticipantRole)(web_field(r, "role")[0] - '0');
     rq.consent_reminders = cr && strcmp(cr, "yes") == 0;
+    /* The texts go only with the separate consent, and the consent goes with them (the
+     * events service stores needs texts only under consent_needs). */
+    rq.consent_needs = needs;
     rq.language = (char *)web_lang_codes[r->lang];
     rq.companions = comp && *comp ? (uint32_t)strtoul(comp, NULL, 10) : 0;
     rq.accessibility_text =

@@ -41,13 +41,19 @@ try:
     rc, out, err = kp("events", "update", eid)
     check(rc == 2 and "at least one field" in err, "update without fields: usage error")
 
-    # Issue 12: a needs text is stored only with consent_needs, which the CLI does not send
-    # yet (cli/cmd_events.c has no --consent-needs): the service refuses, naming the field.
+    # A needs text is stored only with the person's consent to that use (--consent-needs):
+    # without it the service refuses, naming the field; with it the sign-up is stored.
     rc, out, err = kp("events", "signup", "--event", eid, "--source", "cli", "--id", "a0",
                       "--name", "Matti Meikäläinen", "--email", "matti.meikalainen@example.fi",
                       "--role", "resident", "--dietary", "vegaani")
     check(rc != 0 and "field 'dietary_text': stored only with consent_needs" in err,
           "events signup with needs but no consent: refused (%s)" % err.strip())
+    rc, out, err = kp("events", "signup", "--event", eid, "--source", "cli", "--id", "a0n",
+                      "--name", "Liisa Virtanen", "--email", "liisa.virtanen@example.fi",
+                      "--role", "resident", "--dietary", "vegaani", "--consent-needs", "--json")
+    check(rc == 0, "events signup with needs and --consent-needs: stored (%s)" % err.strip())
+    rc, out, err = kp("signup", "cancel", "--source", "cli", "--id", "a0n")  # not counted below
+    check(rc == 0, "that sign-up cancelled (%s)" % err.strip())
     su = kj("events", "signup", "--event", eid, "--source", "cli", "--id", "a1", "--name",
             "Matti Meikäläinen", "--email", "matti.meikalainen@example.fi", "--role", "resident",
             "--companions", "1")
