@@ -1,6 +1,7 @@
 /*  expert-broker/timer.c: the deadline timer and the deadlines it runs.
  *
- *  Offer reminders (lapsing soon), offer lapses and request answer deadlines are rows of the
+ *  Offer reminders (lapsing soon; not for a held acceptance), offer lapses (a held acceptance
+ *  is decided by rank instead, offer.c) and request answer deadlines are rows of the
  *  `due` table keyed by time (store.c). After every committed turn, at start, and when the
  *  test clock moves (clock_moved), the timer is armed for the first row, so nothing is lost
  *  across a restart or a kill -9: the rows are in the store, and a deadline that passed while
@@ -36,7 +37,7 @@ s_run_one(kp_tx_t *tx, int kind, uint64_t id)
     if (rc || !o || o->state != OS(OPEN))
         return rc;
     if (kind == BRK_DUE_SOON) {
-        if (o->lapsing_soon_sent)
+        if (o->lapsing_soon_sent || o->held_ms)
             return 0;
         o->lapsing_soon_sent = true;
         if ((rc = kp_rec_put_id(tx, BRK_DB_OFFERS, o->id, &o->base)) ||
@@ -45,7 +46,9 @@ s_run_one(kp_tx_t *tx, int kind, uint64_t id)
         kp_log_info("offer.lapsing_soon", "offer=%llu", (unsigned long long)o->id);
         return 0;
     }
-    if ((rc = brk_offer_close(tx, o, OS(LAPSED), "OfferLapsed")))
+    /* A held acceptance does not lapse: its wave's deadline has come, and brk_fill decides it
+     * by rank (offer.c). */
+    if (!o->held_ms && (rc = brk_offer_close(tx, o, OS(LAPSED), "OfferLapsed")))
         return rc;
     brk_request_t *rq = brk_get(tx, BRK_DB_REQUESTS, o->request_id, &rc);
     if (rc || !rq)
