@@ -290,9 +290,12 @@ size_t brk_ineligible(const brk_expert_t *e, const Kumppani__V1__BrokerRequestIn
  * ineligible ones by id) and numbers the eligible 1.. in rank (others 0). */
 void brk_rank(Kumppani__V1__ExpertCandidate **v, size_t n);
 
-/* The requester's identity for the no-repeat rule: "org:<id>", else "who:" and the contact
- * e-mail (or the requester's name) in lower case. */
-void brk_requester_key_fmt(const Kumppani__V1__BrokerRequestInput *in, char *buf, size_t len);
+/* The requester's identity for the no-repeat rule: the requesting organisation, never the
+ * contact person: "org:<requester_org_id>"; an organisation or municipality without an id,
+ * "name:" and the requester's name in lower case; a private person, "req:<request_id>" (each
+ * request its own: nothing ties two private requests to one person but the contact). */
+void brk_requester_key_fmt(const Kumppani__V1__BrokerRequestInput *in, uint64_t request_id,
+                           char *buf, size_t len);
 
 /* A subject's e-mail (ASCII case-insensitive) and phone (digits and a leading '+') match;
  * an empty value matches nothing. */
