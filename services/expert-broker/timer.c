@@ -9,6 +9,9 @@
  *  a pass) in the server's turn (kp_tx_begin), emits the events and lets the turn commit like
  *  any other. Even with nothing due it looks again every minute: wall clocks jump.
  *
+ *  It also writes, first thing in its turn, the audit entries of refused sensitive-detail reads
+ *  (expert.c: a refused call cannot write in its own turn).
+ *
  *  The same timer runs the retention pass (privacy.c) once an hour, and at once after a start
  *  or a move of the test clock: requesters of requests that ended more than retention-days
  *  ago are erased, at most RETENTION_BATCH a pass (a longer backlog goes on a second later),
@@ -96,7 +99,9 @@ s_on_timer(uv_timer_t *h)
      * re-armed for "now" would fire again at once, for ever. */
     tx.now_ms = kp_now_ms();
     unsigned ran = 0;
-    rc = brk_run_due(&tx, 200, &ran);
+    rc = brk_refusals_write(&tx);
+    if (!rc)
+        rc = brk_run_due(&tx, 200, &ran);
     if (rc) {
         kp_server_abort_turn(svc->srv, rc);
         uv_timer_start(&svc->timer, s_on_timer, 1000, 0);
@@ -138,11 +143,17 @@ s_arm(brk_svc_t *svc, kp_tx_t *tx)
     }
     if (svc->retention_days && svc->retention_next_ms - kp_now_ms() < delay)
         delay = svc->retention_next_ms - kp_now_ms();
-    if (delay < 0)
+    if (delay < 0 || svc->refused_n)
         delay = 0;
     if (delay > 60000)
         delay = 60000; /* look again now and then: wall clocks jump */
     uv_timer_start(&svc->timer, s_on_timer, (uint64_t)delay, 0);
+}
+
+void
+brk_timer_kick(brk_svc_t *svc)
+{
+    uv_timer_start(&svc->timer, s_on_timer, 0, 0);
 }
 
 static void
