@@ -70,6 +70,17 @@ typedef Kumppani__V1__BrokerRequest brk_request_t;
 typedef Kumppani__V1__Offer brk_offer_t;
 typedef Kumppani__V1__Assignment brk_asg_t;
 
+/* A refused sensitive-detail read waiting for the next turn to be audited (expert.c). */
+typedef struct {
+    int64_t time_ms;
+    uint64_t assignment_id, expert_id, request_id;
+    char role[16];
+    char token_fp[17];
+    const char *refusal; /* static */
+} brk_refusal_t;
+
+#define BRK_REFUSALS_MAX 256
+
 typedef struct {
     kp_server_t *srv;
     unsigned no_repeat_weeks;  /* setting no-repeat-weeks */
@@ -78,6 +89,13 @@ typedef struct {
     bool registry_model;       /* following the registry: organisations must be known to it */
     uv_timer_t timer;          /* the deadline timer (timer.c) */
     kp_arena_t *arena;         /* work outside calls (timer, consumer); reset by each user */
+    /* Refused sensitive-detail reads not yet audited: a failed call cannot write (kp_server
+     * rolls its writes back), so the timer writes them in the next turn (brk_refusals_write).
+     * The only state outside the store, for milliseconds; a crash in between loses them
+     * (the log line sensitive.refused remains). */
+    brk_refusal_t refused[BRK_REFUSALS_MAX];
+    unsigned refused_n;
+    unsigned refused_dropped; /* beyond BRK_REFUSALS_MAX in one turn: counted and logged */
 } brk_svc_t;
 
 extern const char *const brk_db_names[BRK_DB_N];
@@ -206,6 +224,10 @@ void brk_privacy_export(kp_call_t *call, void *svc);
 /* Answers with the expert (and its home organisation's name from the read model). */
 void brk_reply_expert(kp_call_t *call, kp_tx_t *tx, brk_expert_t *e);
 
+/* Writes the audit entries of the refused reads in svc->refused (and their
+ * SensitiveDetailRefused events), then empties it. Writes. */
+int brk_refusals_write(kp_tx_t *tx);
+
 /* ---- erase.c ------------------------------------------------------------------------------- */
 
 /* Erases an expert: profile emptied, sensitive detail deleted, open offers withdrawn (their
@@ -290,9 +312,12 @@ size_t brk_ineligible(const brk_expert_t *e, const Kumppani__V1__BrokerRequestIn
  * ineligible ones by id) and numbers the eligible 1.. in rank (others 0). */
 void brk_rank(Kumppani__V1__ExpertCandidate **v, size_t n);
 
-/* The requester's identity for the no-repeat rule: "org:<id>", else "who:" and the contact
- * e-mail (or the requester's name) in lower case. */
-void brk_requester_key_fmt(const Kumppani__V1__BrokerRequestInput *in, char *buf, size_t len);
+/* The requester's identity for the no-repeat rule: the requesting organisation, never the
+ * contact person: "org:<requester_org_id>"; an organisation or municipality without an id,
+ * "name:" and the requester's name in lower case; a private person, "req:<request_id>" (each
+ * request its own: nothing ties two private requests to one person but the contact). */
+void brk_requester_key_fmt(const Kumppani__V1__BrokerRequestInput *in, uint64_t request_id,
+                           char *buf, size_t len);
 
 /* A subject's e-mail (ASCII case-insensitive) and phone (digits and a leading '+') match;
  * an empty value matches nothing. */
@@ -322,6 +347,9 @@ void brk_local(int64_t unix_s, int *weekday1, int *minute, char date[11], int *y
 
 /* Registers the timer's server part (turn_done, stop, clock_moved) and arms it. */
 int brk_timer_start(brk_svc_t *svc, kp_server_t *srv);
+
+/* Fires the timer at once (e.g. to write refused reads' audit entries). */
+void brk_timer_kick(brk_svc_t *svc);
 
 /* Runs the deadlines due at tx->now_ms (at most limit). Writes. */
 int brk_run_due(kp_tx_t *tx, unsigned limit, unsigned *ran);

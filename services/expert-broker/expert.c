@@ -4,13 +4,18 @@
  *  An expert's record never holds the sensitive detail: that text is kept in its own table,
  *  stored only with the expert's consent, never part of an Expert record or an event, and
  *  given only to the holder of the requester token of a request the expert accepted; each
- *  such read writes an audit entry and a SensitiveDetailRead event (which names ids only).
+ *  such read writes an audit entry and a SensitiveDetailRead event (which names ids only),
+ *  with the reader's role and the short fingerprint of the token presented (never the token,
+ *  never the detail). A refused attempt on an existing assignment is audited too
+ *  (SensitiveDetailRefused), in the broker's next turn: a failed call cannot write in its own
+ *  (brk_svc_t.refused, written by the timer).
  *  Expert events carry no direct identifiers (s_expert_emit). Field rules are in api.c. */
 #include "broker.h"
 #include "kp_err.h"
 #include "kp_log.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #define C(x) KUMPPANI__V1__CODE__CODE_##x
@@ -113,6 +118,62 @@ brk_expert_register(kp_call_t *call, void *svc)
     brk_reply_expert(call, &tx, &e);
 }
 
+/* The size of one field's slot in a protobuf-c message (LABEL_NONE fields of ExpertInput). */
+static size_t
+s_slot_size(const ProtobufCFieldDescriptor *f)
+{
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return sizeof(void *);
+    case PROTOBUF_C_TYPE_BOOL:
+        return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_INT64:
+        return sizeof(uint64_t);
+    default:
+        return sizeof(uint32_t); /* uint32, enum */
+    }
+}
+
+/* The stored profile with the fields named in the mask taken from `in` (in tx->arena), or
+ * answers the call and returns NULL. */
+static Kumppani__V1__ExpertInput *
+s_profile_merge(kp_call_t *call, kp_tx_t *tx, const Kumppani__V1__ExpertInput *stored,
+                const Kumppani__V1__ExpertInput *in, char **mask, size_t mask_n)
+{
+    if (!in || !stored) {
+        kp_call_fail(call, C(INVALID), "field 'expert': required");
+        return NULL;
+    }
+    const ProtobufCMessageDescriptor *d = &kumppani__v1__expert_input__descriptor;
+    Kumppani__V1__ExpertInput *m = kp_arena_memdup(tx->arena, stored, sizeof *stored);
+    if (!m) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return NULL;
+    }
+    for (size_t i = 0; i < mask_n; i++) {
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field_by_name(d, mask[i]);
+        bool twice = false;
+        for (size_t j = 0; j < i && !twice; j++)
+            twice = strcmp(mask[i], mask[j]) == 0;
+        if (!f || twice) {
+            kp_call_fail(call, C(INVALID), "field 'update_mask[%zu]': %s", i,
+                         f ? "named twice" : "not a field of ExpertInput");
+            return NULL;
+        }
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            memcpy((char *)m + f->quantifier_offset, (const char *)in + f->quantifier_offset,
+                   sizeof(size_t));
+            memcpy((char *)m + f->offset, (const char *)in + f->offset, sizeof(void *));
+        } else {
+            memcpy((char *)m + f->offset, (const char *)in + f->offset, s_slot_size(f));
+        }
+    }
+    return m;
+}
+
 void
 brk_expert_update(kp_call_t *call, void *svc)
 {
@@ -120,9 +181,15 @@ brk_expert_update(kp_call_t *call, void *svc)
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__UpdateExpertRequest *rq = kp_call_body(call);
     brk_expert_t *e = brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", rq->expert_id);
-    if (!e || !s_not_erased(call, e) || !brk_check_expert_input(call, &tx, rq->expert))
+    if (!e || !s_not_erased(call, e))
         return;
-    e->profile = rq->expert;
+    Kumppani__V1__ExpertInput *p = rq->expert;
+    if (rq->n_update_mask && !(p = s_profile_merge(call, &tx, e->profile, rq->expert,
+                                                   rq->update_mask, rq->n_update_mask)))
+        return;
+    if (!brk_check_expert_input(call, &tx, p))
+        return;
+    e->profile = p;
     e->updated_ms = tx.now_ms;
     int rc = s_expert_store(&tx, e, "ExpertUpdated");
     if (rc) {
@@ -183,6 +250,75 @@ brk_expert_list(kp_call_t *call, void *svc)
     kp_call_ok(call, &r.base);
 }
 
+/* The short fingerprint of a requester token: the first 16 hex digits of its BLAKE2b-256
+ * hash (never the token). */
+static void
+s_token_fp(const char *token, char out[17])
+{
+    unsigned char hash[32];
+    crypto_generichash(hash, sizeof hash, (const unsigned char *)token, strlen(token), NULL, 0);
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 8; i++) {
+        out[2 * i] = hex[hash[i] >> 4];
+        out[2 * i + 1] = hex[hash[i] & 15];
+    }
+    out[16] = 0;
+}
+
+/* Queues the audit entry of a refused read for the next turn (see brk_svc_t). */
+static void
+s_refused(kp_call_t *call, kp_tx_t *tx, const brk_asg_t *a, const char *token, const char *why)
+{
+    brk_svc_t *svc = brk_svc(tx);
+    kp_log_notice("sensitive.refused", "assignment=%llu role=%s why=%s", (unsigned long long)a->id,
+                  kp_role_name(kp_call_role(call)), why);
+    if (svc->refused_n >= BRK_REFUSALS_MAX) {
+        svc->refused_dropped++;
+        return;
+    }
+    brk_refusal_t *f = &svc->refused[svc->refused_n++];
+    f->time_ms = tx->now_ms;
+    f->assignment_id = a->id;
+    f->expert_id = a->expert_id;
+    f->request_id = a->request_id;
+    snprintf(f->role, sizeof f->role, "%s", kp_role_name(kp_call_role(call)));
+    s_token_fp(token, f->token_fp);
+    f->refusal = why;
+    brk_timer_kick(svc);
+}
+
+int
+brk_refusals_write(kp_tx_t *tx)
+{
+    brk_svc_t *svc = brk_svc(tx);
+    if (svc->refused_dropped) {
+        kp_log_warn("sensitive.refused_unaudited", "n=%u", svc->refused_dropped);
+        svc->refused_dropped = 0;
+    }
+    for (unsigned i = 0; i < svc->refused_n; i++) {
+        const brk_refusal_t *f = &svc->refused[i];
+        Kumppani__V1__BrokerAuditEntry au = KUMPPANI__V1__BROKER_AUDIT_ENTRY__INIT;
+        int rc = kp_tx_next_id(tx, "audit", &au.id);
+        if (rc)
+            return rc;
+        au.time_ms = f->time_ms;
+        au.expert_id = f->expert_id;
+        au.request_id = f->request_id;
+        au.assignment_id = f->assignment_id;
+        au.what = "sensitive-detail-refused";
+        au.reader_role = (char *)f->role;
+        au.token_fp = (char *)f->token_fp;
+        au.refusal = (char *)f->refusal;
+        if ((rc = kp_rec_put_id(tx, BRK_DB_AUDIT, au.id, &au.base)) ||
+            (rc = brk_emit(tx, "SensitiveDetailRefused", &au.base)))
+            return rc;
+    }
+    /* Emptied only once written into this turn: an aborted turn keeps none of it, and these
+     * are gone too (logged above as sensitive.refused). */
+    svc->refused_n = 0;
+    return 0;
+}
+
 void
 brk_sensitive_read(kp_call_t *call, void *svc)
 {
@@ -193,10 +329,12 @@ brk_sensitive_read(kp_call_t *call, void *svc)
     if (!a)
         return;
     if (strlen(body->requester_token) != 32) {
+        s_refused(call, &tx, a, body->requester_token, "token malformed");
         kp_call_fail(call, C(INVALID), "field 'requester_token': 32 hex characters required");
         return;
     }
     if (a->state != AS(CONFIRMED) && a->state != AS(COMPLETED)) {
+        s_refused(call, &tx, a, body->requester_token, "assignment not confirmed or completed");
         kp_call_fail(call, C(CONFLICT), "assignment %llu is not confirmed or completed",
                      (unsigned long long)a->id);
         return;
@@ -211,7 +349,7 @@ brk_sensitive_read(kp_call_t *call, void *svc)
         return;
     }
     if (!match) {
-        kp_log_notice("sensitive.refused", "assignment=%llu", (unsigned long long)a->id);
+        s_refused(call, &tx, a, body->requester_token, "wrong token");
         kp_call_fail(call, C(FORBIDDEN),
                      "field 'requester_token': not the token of this "
                      "assignment's request");
@@ -232,19 +370,23 @@ brk_sensitive_read(kp_call_t *call, void *svc)
         kp_call_fail_err(call, detail ? rc : KP_ENOMEM);
         return;
     }
+    char fp[17];
+    s_token_fp(body->requester_token, fp);
     au.time_ms = tx.now_ms;
     au.expert_id = a->expert_id;
     au.request_id = a->request_id;
     au.assignment_id = a->id;
     au.what = "sensitive-detail-read";
+    au.reader_role = (char *)kp_role_name(kp_call_role(call));
+    au.token_fp = fp;
     if ((rc = kp_rec_put_id(&tx, BRK_DB_AUDIT, au.id, &au.base)) ||
         (rc = brk_emit(&tx, "SensitiveDetailRead", &au.base))) {
         kp_call_fail_err(call, rc);
         return;
     }
-    kp_log_notice("sensitive.read", "audit=%llu assignment=%llu expert=%llu",
+    kp_log_notice("sensitive.read", "audit=%llu assignment=%llu expert=%llu role=%s",
                   (unsigned long long)au.id, (unsigned long long)a->id,
-                  (unsigned long long)a->expert_id);
+                  (unsigned long long)a->expert_id, au.reader_role);
     Kumppani__V1__SensitiveReadReply r = KUMPPANI__V1__SENSITIVE_READ_REPLY__INIT;
     r.expert_id = a->expert_id;
     r.sensitive_detail_text = (char *)detail;

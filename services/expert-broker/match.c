@@ -62,23 +62,27 @@ brk_requester_key(kp_tx_t *tx, const brk_request_t *rq)
     char *k = kp_arena_alloc(tx->arena, 320);
     if (!k)
         return "";
-    brk_requester_key_fmt(rq->input, k, 320);
+    brk_requester_key_fmt(rq->input, rq->id, k, 320);
     return k;
 }
 
 /* ---- the rules, on plain values ------------------------------------------------------------ */
 
 void
-brk_requester_key_fmt(const Kumppani__V1__BrokerRequestInput *in, char *buf, size_t len)
+brk_requester_key_fmt(const Kumppani__V1__BrokerRequestInput *in, uint64_t request_id, char *buf,
+                      size_t len)
 {
     if (in->requester_org_id) {
         snprintf(buf, len, "org:%llu", (unsigned long long)in->requester_org_id);
         return;
     }
+    if (in->requester_kind == KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON) {
+        snprintf(buf, len, "req:%llu", (unsigned long long)request_id);
+        return;
+    }
     char low[300];
-    kp_text_ascii_lower(low, sizeof low,
-                        in->contact_email[0] ? in->contact_email : in->requester_name);
-    snprintf(buf, len, "who:%s", low);
+    kp_text_ascii_lower(low, sizeof low, in->requester_name);
+    snprintf(buf, len, "name:%s", low);
 }
 
 bool

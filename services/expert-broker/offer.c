@@ -4,12 +4,22 @@
  *  withdrawn); otherwise, while places are open and the answer deadline has not passed, the
  *  next eligible candidates in rank order (match.c) get an offer, one wave at a time; when
  *  nobody is left and no offer is open, it is unfilled. Every open offer has two rows in the
- *  schedule (lapsing soon, lapse; timer.c) which leave with it (brk_offer_close). Accepting
- *  makes a confirmed assignment (assignment.c). */
+ *  schedule (lapsing soon, lapse; timer.c) which leave with it (brk_offer_close).
+ *
+ *  The ranking decides, not the fastest answer: an acceptance is held (Offer.held_ms; the
+ *  offer stays open). brk_fill confirms held acceptances in (wave, rank) order while places
+ *  are open, each one as soon as no expert ranked above it in its wave is still to answer (an
+ *  unanswered offer past its deadline does not count: it lapses). So a wave resolves when all
+ *  its experts have answered or when its deadline passes, with the result of choosing by rank
+ *  among all held acceptances; the top-ranked one is confirmed at once. Confirming makes the
+ *  assignment (assignment.c); when the request fills, the held ones not needed are withdrawn
+ *  with the reason "not needed". */
 #include "broker.h"
 #include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
+
+#include <stdlib.h>
 
 #define C(x) KUMPPANI__V1__CODE__CODE_##x
 #define OS(x) KUMPPANI__V1__OFFER_STATE__OFFER_STATE_##x
@@ -100,26 +110,107 @@ brk_offers_withdraw(kp_tx_t *tx, brk_request_t *rq)
     int rc = brk_idx_each(tx, BRK_DB_REQ_OFFERS, rq->id, s_open_offer, &acc);
     if (rc || acc.rc)
         return rc ? rc : acc.rc;
-    for (size_t i = 0; i < acc.open_n; i++)
+    for (size_t i = 0; i < acc.open_n; i++) {
+        if (acc.open[i]->held_ms)
+            acc.open[i]->reason = "not needed";
         if ((rc = brk_offer_close(tx, acc.open[i], OS(WITHDRAWN), "OfferWithdrawn")))
             return rc;
+    }
     return 0;
 }
 
-int
-brk_fill(kp_tx_t *tx, brk_request_t *rq)
+/* Confirms a held acceptance: the offer accepted, a confirmed assignment (into *out when out
+ * is not NULL), the expert's last-assignment time. Writes. */
+static int
+s_confirm(kp_tx_t *tx, brk_request_t *rq, brk_offer_t *o, brk_asg_t **out)
+{
+    int rc;
+    brk_expert_t *e = brk_get(tx, BRK_DB_EXPERTS, o->expert_id, &rc);
+    if (rc || !e)
+        return rc ? rc : KP_ECORRUPT;
+    brk_asg_t *a = kp_arena_alloc(tx->arena, sizeof *a);
+    if (!a)
+        return KP_ENOMEM;
+    kumppani__v1__assignment__init(a);
+    if ((rc = kp_tx_next_id(tx, "assignment", &a->id)))
+        return rc;
+    a->request_id = rq->id;
+    a->expert_id = e->id;
+    a->offer_id = o->id;
+    a->state = AS(CONFIRMED);
+    a->confirmed_ms = tx->now_ms;
+    a->cancelled_by = a->cancel_reason = "";
+    a->start_unix = rq->input->start_unix;
+    e->last_assigned_ms = tx->now_ms;
+    rq->accepted_n++;
+    if ((rc = brk_offer_close(tx, o, OS(ACCEPTED), "OfferAccepted")) ||
+        (rc = kp_rec_put_id(tx, BRK_DB_ASGS, a->id, &a->base)) ||
+        (rc = brk_idx_put(tx, BRK_DB_EXP_ASGS, e->id, a->id)) ||
+        (rc = brk_idx_put(tx, BRK_DB_REQ_ASGS, rq->id, a->id)) ||
+        (rc = kp_rec_put_id(tx, BRK_DB_EXPERTS, e->id, &e->base)) ||
+        (rc = kp_rec_put_id(tx, BRK_DB_REQUESTS, rq->id, &rq->base)) ||
+        (rc = brk_emit(tx, "AssignmentConfirmed", &a->base)))
+        return rc;
+    kp_log_info("assignment.confirmed", "assignment=%llu request=%llu expert=%llu rank=%u",
+                (unsigned long long)a->id, (unsigned long long)rq->id, (unsigned long long)e->id,
+                o->rank);
+    if (out)
+        *out = a;
+    return 0;
+}
+
+static int
+s_wave_rank_cmp(const void *pa, const void *pb)
+{
+    const brk_offer_t *a = *(brk_offer_t *const *)pa, *b = *(brk_offer_t *const *)pb;
+    if (a->wave != b->wave)
+        return a->wave < b->wave ? -1 : 1;
+    return (a->rank > b->rank) - (a->rank < b->rank);
+}
+
+/* Confirms the held acceptances the ranking allows (see the top of the file) among the open
+ * offers v (sorted here); for offer `want` the assignment goes into *got. Writes. */
+static int
+s_resolve(kp_tx_t *tx, brk_request_t *rq, brk_offer_t **v, size_t n, uint64_t want, brk_asg_t **got)
+{
+    qsort(v, n, sizeof *v, s_wave_rank_cmp);
+    for (size_t i = 0; i < n && rq->accepted_n < rq->input->experts_needed; i++) {
+        if (!v[i]->held_ms)
+            continue;
+        bool blocked = false;
+        for (size_t j = 0; j < i && !blocked; j++)
+            blocked = v[j]->wave == v[i]->wave && v[j]->state == OS(OPEN) && !v[j]->held_ms &&
+                      v[j]->deadline_ms > tx->now_ms;
+        if (blocked)
+            continue;
+        int rc = s_confirm(tx, rq, v[i], v[i]->id == want ? got : NULL);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* brk_fill; for offer `want` the assignment it confirms goes into *got. */
+static int
+s_fill(kp_tx_t *tx, brk_request_t *rq, uint64_t want, brk_asg_t **got)
 {
     if (rq->state != RS(OPEN))
         return 0;
     const Kumppani__V1__BrokerRequestInput *in = rq->input;
-    if (rq->accepted_n >= in->experts_needed)
-        return brk_request_close(tx, rq, RS(FILLED), "RequestFilled");
     open_acc_t acc = {tx, kp_arena_alloc(tx->arena, 256 * sizeof(brk_offer_t *)), 0, 0};
     if (!acc.open)
         return KP_ENOMEM;
     int rc = brk_idx_each(tx, BRK_DB_REQ_OFFERS, rq->id, s_open_offer, &acc);
     if (rc || acc.rc)
         return rc ? rc : acc.rc;
+    if ((rc = s_resolve(tx, rq, acc.open, acc.open_n, want, got)))
+        return rc;
+    if (rq->accepted_n >= in->experts_needed)
+        return brk_request_close(tx, rq, RS(FILLED), "RequestFilled");
+    size_t still = 0;
+    for (size_t i = 0; i < acc.open_n; i++)
+        still += acc.open[i]->state == OS(OPEN);
+    acc.open_n = still;
     uint32_t wave = in->wave_size ? in->wave_size : in->experts_needed;
     int64_t slots = (int64_t)wave - rq->accepted_n - (int64_t)acc.open_n;
     size_t made = 0;
@@ -141,6 +232,12 @@ brk_fill(kp_tx_t *tx, brk_request_t *rq)
     return made ? kp_rec_put_id(tx, BRK_DB_REQUESTS, rq->id, &rq->base) : 0;
 }
 
+int
+brk_fill(kp_tx_t *tx, brk_request_t *rq)
+{
+    return s_fill(tx, rq, 0, NULL);
+}
+
 static brk_offer_t *
 s_load_open_offer(kp_call_t *call, kp_tx_t *tx, uint64_t id, brk_request_t **rq)
 {
@@ -150,6 +247,12 @@ s_load_open_offer(kp_call_t *call, kp_tx_t *tx, uint64_t id, brk_request_t **rq)
         return NULL;
     static const char *const names[] = {"unknown",  "open",   "accepted",
                                         "declined", "lapsed", "withdrawn"};
+    if (o->state == OS(OPEN) && o->held_ms) {
+        kp_call_fail(call, C(CONFLICT),
+                     "offer %llu is accepted and held until its wave is decided by rank",
+                     (unsigned long long)id);
+        return NULL;
+    }
     if (o->state != OS(OPEN) || o->deadline_ms <= tx->now_ms) {
         kp_call_fail(call, C(CONFLICT), "offer %llu is %s; only an open offer can be answered",
                      (unsigned long long)id,
@@ -174,41 +277,20 @@ brk_offer_accept(kp_call_t *call, void *svc)
     brk_offer_t *o = s_load_open_offer(call, &tx, body->offer_id, &rq);
     if (!o)
         return;
+    o->held_ms = tx.now_ms;
+    brk_asg_t *a = NULL;
     int rc;
-    brk_expert_t *e = brk_get(&tx, BRK_DB_EXPERTS, o->expert_id, &rc);
-    if (rc || !e) {
+    if ((rc = kp_rec_put_id(&tx, BRK_DB_OFFERS, o->id, &o->base)) ||
+        (rc = brk_emit(&tx, "OfferHeld", &o->base)) || (rc = s_fill(&tx, rq, o->id, &a)) ||
+        !(o = brk_get(&tx, BRK_DB_OFFERS, body->offer_id, &rc))) {
         kp_call_fail_err(call, rc ? rc : KP_ECORRUPT);
         return;
     }
-    brk_asg_t a = KUMPPANI__V1__ASSIGNMENT__INIT;
-    if ((rc = kp_tx_next_id(&tx, "assignment", &a.id))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    a.request_id = rq->id;
-    a.expert_id = e->id;
-    a.offer_id = o->id;
-    a.state = AS(CONFIRMED);
-    a.confirmed_ms = tx.now_ms;
-    a.cancelled_by = a.cancel_reason = "";
-    a.start_unix = rq->input->start_unix;
-    e->last_assigned_ms = tx.now_ms;
-    rq->accepted_n++;
+    kp_log_info("offer.held", "offer=%llu request=%llu confirmed=%d", (unsigned long long)o->id,
+                (unsigned long long)rq->id, a != NULL);
     Kumppani__V1__OfferReply r = KUMPPANI__V1__OFFER_REPLY__INIT;
     r.offer = o;
-    r.assignment = &a;
-    if ((rc = brk_offer_close(&tx, o, OS(ACCEPTED), "OfferAccepted")) ||
-        (rc = kp_rec_put_id(&tx, BRK_DB_ASGS, a.id, &a.base)) ||
-        (rc = brk_idx_put(&tx, BRK_DB_EXP_ASGS, e->id, a.id)) ||
-        (rc = brk_idx_put(&tx, BRK_DB_REQ_ASGS, rq->id, a.id)) ||
-        (rc = kp_rec_put_id(&tx, BRK_DB_EXPERTS, e->id, &e->base)) ||
-        (rc = kp_rec_put_id(&tx, BRK_DB_REQUESTS, rq->id, &rq->base)) ||
-        (rc = brk_emit(&tx, "AssignmentConfirmed", &a.base)) || (rc = brk_fill(&tx, rq))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_log_info("assignment.confirmed", "assignment=%llu request=%llu expert=%llu",
-                (unsigned long long)a.id, (unsigned long long)rq->id, (unsigned long long)e->id);
+    r.assignment = a;
     kp_call_ok(call, &r.base);
 }
 

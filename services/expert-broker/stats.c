@@ -3,7 +3,12 @@
  *  Requests filed in the period by state, the mean and median time to fill, working groups
  *  with an expert, and per expert the assignments confirmed in the period with their spread
  *  (min, max, Gini coefficient), the fairness the ranking aims at. Computed from the store on
- *  each call. */
+ *  each call.
+ *
+ *  The spread is over the experts eligible for at least one request filed in the period: those
+ *  offered one, and those eligible for one by brk_explain's rules as they stand now (an expert
+ *  who could never have been asked, e.g. another expertise, says nothing about fairness).
+ *  per_expert still lists every active expert, each marked eligible or not. */
 #include "broker.h"
 #include "kp_err.h"
 
@@ -21,8 +26,42 @@ typedef struct {
     size_t fill_n;
     Kumppani__V1__ExpertCount **pe;
     size_t pe_n;
+    kp_arena_t *scratch; /* brk_explain's work for one request, reset after each */
     int rc;
 } stats_t;
+
+/* The expert's entry (pe is in id order), or NULL. */
+static Kumppani__V1__ExpertCount *
+s_pe_find(stats_t *x, uint64_t expert_id)
+{
+    size_t lo = 0, hi = x->pe_n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (x->pe[mid]->expert_id < expert_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < x->pe_n && x->pe[lo]->expert_id == expert_id ? x->pe[lo] : NULL;
+}
+
+/* Marks the experts offered the request or eligible for it. */
+static int
+s_mark_eligible(stats_t *x, const brk_request_t *rq)
+{
+    kp_tx_t t = *x->tx;
+    t.arena = x->scratch;
+    Kumppani__V1__ExpertCandidate **v;
+    size_t n;
+    int rc = brk_explain(&t, rq, &v, &n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        Kumppani__V1__ExpertCount *ec = s_pe_find(x, v[i]->expert_id);
+        if (ec && (v[i]->eligible || v[i]->offer_state))
+            ec->eligible = true;
+    }
+    kp_arena_reset(x->scratch);
+    return rc;
+}
 
 static int
 s_stats_req(void *arg, uint64_t id, MDB_val *val)
@@ -53,6 +92,8 @@ s_stats_req(void *arg, uint64_t id, MDB_val *val)
     default:
         r->requests_open++;
     }
+    if ((x->rc = s_mark_eligible(x, rq)))
+        return 1;
     if (rq->filled_ms && x->fill_n < 100000)
         x->fill[x->fill_n++] = rq->filled_ms - rq->created_ms;
     if (rq->input->purpose == KUMPPANI__V1__PURPOSE__PURPOSE_WORKING_GROUP) {
@@ -113,17 +154,9 @@ s_stats_asg(void *arg, uint64_t id, MDB_val *val)
     if ((a->state != AS(CONFIRMED) && a->state != AS(COMPLETED)) || a->confirmed_ms < x->from_ms ||
         a->confirmed_ms >= x->to_ms)
         return 0;
-    /* Experts are in id order: binary search. */
-    size_t lo = 0, hi = x->pe_n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (x->pe[mid]->expert_id < a->expert_id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo < x->pe_n && x->pe[lo]->expert_id == a->expert_id)
-        x->pe[lo]->assignments++;
+    Kumppani__V1__ExpertCount *ec = s_pe_find(x, a->expert_id);
+    if (ec)
+        ec->assignments++;
     return 0;
 }
 
@@ -158,13 +191,15 @@ brk_stats(kp_call_t *call, void *svc)
                  .r = &r};
     x.fill = kp_arena_alloc(tx.arena, 100000 * sizeof *x.fill);
     x.pe = kp_arena_alloc(tx.arena, 20000 * sizeof *x.pe);
-    int rc = x.fill && x.pe ? 0 : KP_ENOMEM;
+    x.scratch = kp_arena_new(8u << 20);
+    int rc = x.fill && x.pe && x.scratch ? 0 : KP_ENOMEM;
     if (!rc)
-        rc = brk_each(&tx, BRK_DB_REQUESTS, 0, s_stats_req, &x);
-    if (!rc && !x.rc)
         rc = brk_each(&tx, BRK_DB_EXPERTS, 0, s_stats_expert, &x);
     if (!rc && !x.rc)
+        rc = brk_each(&tx, BRK_DB_REQUESTS, 0, s_stats_req, &x);
+    if (!rc && !x.rc)
         rc = brk_each(&tx, BRK_DB_ASGS, 0, s_stats_asg, &x);
+    kp_arena_destroy(&x.scratch);
     if (rc || x.rc) {
         kp_call_fail_err(call, rc ? rc : x.rc);
         return;
@@ -177,20 +212,23 @@ brk_stats(kp_call_t *call, void *svc)
         qsort(x.fill, x.fill_n, sizeof *x.fill, s_cmp_i64);
         r.fill_ms_median = x.fill[x.fill_n / 2];
     }
-    if (x.pe_n) {
-        uint32_t *v = kp_arena_alloc(tx.arena, x.pe_n * sizeof *v);
-        if (!v) {
-            kp_call_fail_err(call, KP_ENOMEM);
-            return;
-        }
-        for (size_t i = 0; i < x.pe_n; i++)
-            v[i] = x.pe[i]->assignments;
-        qsort(v, x.pe_n, sizeof *v, s_cmp_u32);
+    uint32_t *v = kp_arena_alloc(tx.arena, (x.pe_n ? x.pe_n : 1) * sizeof *v);
+    if (!v) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return;
+    }
+    size_t vn = 0;
+    for (size_t i = 0; i < x.pe_n; i++)
+        if (x.pe[i]->eligible)
+            v[vn++] = x.pe[i]->assignments;
+    r.experts_eligible = (uint32_t)vn;
+    if (vn) {
+        qsort(v, vn, sizeof *v, s_cmp_u32);
         r.assignments_min = v[0];
-        r.assignments_max = v[x.pe_n - 1];
+        r.assignments_max = v[vn - 1];
         /* Gini over sorted values: sum((2i - n - 1) x_i) / (n sum x). */
-        double num = 0, total = 0, n = (double)x.pe_n;
-        for (size_t i = 0; i < x.pe_n; i++) {
+        double num = 0, total = 0, n = (double)vn;
+        for (size_t i = 0; i < vn; i++) {
             num += (2.0 * (double)(i + 1) - n - 1.0) * v[i];
             total += v[i];
         }

@@ -1,12 +1,16 @@
 /*  expert-broker/timer.c: the deadline timer and the deadlines it runs.
  *
- *  Offer reminders (lapsing soon), offer lapses and request answer deadlines are rows of the
+ *  Offer reminders (lapsing soon; not for a held acceptance), offer lapses (a held acceptance
+ *  is decided by rank instead, offer.c) and request answer deadlines are rows of the
  *  `due` table keyed by time (store.c). After every committed turn, at start, and when the
  *  test clock moves (clock_moved), the timer is armed for the first row, so nothing is lost
  *  across a restart or a kill -9: the rows are in the store, and a deadline that passed while
  *  the service was down runs at once on start. When it fires it runs the due rows (at most 200
  *  a pass) in the server's turn (kp_tx_begin), emits the events and lets the turn commit like
  *  any other. Even with nothing due it looks again every minute: wall clocks jump.
+ *
+ *  It also writes, first thing in its turn, the audit entries of refused sensitive-detail reads
+ *  (expert.c: a refused call cannot write in its own turn).
  *
  *  The same timer runs the retention pass (privacy.c) once an hour, and at once after a start
  *  or a move of the test clock: requesters of requests that ended more than retention-days
@@ -36,7 +40,7 @@ s_run_one(kp_tx_t *tx, int kind, uint64_t id)
     if (rc || !o || o->state != OS(OPEN))
         return rc;
     if (kind == BRK_DUE_SOON) {
-        if (o->lapsing_soon_sent)
+        if (o->lapsing_soon_sent || o->held_ms)
             return 0;
         o->lapsing_soon_sent = true;
         if ((rc = kp_rec_put_id(tx, BRK_DB_OFFERS, o->id, &o->base)) ||
@@ -45,7 +49,9 @@ s_run_one(kp_tx_t *tx, int kind, uint64_t id)
         kp_log_info("offer.lapsing_soon", "offer=%llu", (unsigned long long)o->id);
         return 0;
     }
-    if ((rc = brk_offer_close(tx, o, OS(LAPSED), "OfferLapsed")))
+    /* A held acceptance does not lapse: its wave's deadline has come, and brk_fill decides it
+     * by rank (offer.c). */
+    if (!o->held_ms && (rc = brk_offer_close(tx, o, OS(LAPSED), "OfferLapsed")))
         return rc;
     brk_request_t *rq = brk_get(tx, BRK_DB_REQUESTS, o->request_id, &rc);
     if (rc || !rq)
@@ -93,7 +99,9 @@ s_on_timer(uv_timer_t *h)
      * re-armed for "now" would fire again at once, for ever. */
     tx.now_ms = kp_now_ms();
     unsigned ran = 0;
-    rc = brk_run_due(&tx, 200, &ran);
+    rc = brk_refusals_write(&tx);
+    if (!rc)
+        rc = brk_run_due(&tx, 200, &ran);
     if (rc) {
         kp_server_abort_turn(svc->srv, rc);
         uv_timer_start(&svc->timer, s_on_timer, 1000, 0);
@@ -135,11 +143,17 @@ s_arm(brk_svc_t *svc, kp_tx_t *tx)
     }
     if (svc->retention_days && svc->retention_next_ms - kp_now_ms() < delay)
         delay = svc->retention_next_ms - kp_now_ms();
-    if (delay < 0)
+    if (delay < 0 || svc->refused_n)
         delay = 0;
     if (delay > 60000)
         delay = 60000; /* look again now and then: wall clocks jump */
     uv_timer_start(&svc->timer, s_on_timer, (uint64_t)delay, 0);
+}
+
+void
+brk_timer_kick(brk_svc_t *svc)
+{
+    uv_timer_start(&svc->timer, s_on_timer, 0, 0);
 }
 
 static void

@@ -146,8 +146,11 @@ try:
               B.SensitiveReadReply)
     check(sr.sensitive_detail_text == "Diagnoosi: kaksisuuntainen", "requester reads the detail")
     au = b.ok("broker.audit.list", B.ListBrokerAuditRequest(), B.ListBrokerAuditReply)
-    check(len(au.entries) == 1 and au.entries[0].assignment_id == e1_asg.id
+    reads = [x for x in au.entries if x.what == "sensitive-detail-read"]
+    check(len(reads) == 1 and reads[0].assignment_id == e1_asg.id
           and "Diagnoosi" not in str(au), "the read is audited, without the detail")
+    check([x.refusal for x in au.entries if x.what == "sensitive-detail-refused"]
+          == ["wrong token"], "the refused attempt is audited too (issue 16)")
 
     # ---- complete, feedback, export, stats -----------------------------------------------------
     r = b.call("broker.assignment.complete", B.CompleteAssignmentRequest(

@@ -302,24 +302,35 @@ test_requester_key(void **state)
     Kumppani__V1__BrokerRequestInput a = KUMPPANI__V1__BROKER_REQUEST_INPUT__INIT;
     Kumppani__V1__BrokerRequestInput b = KUMPPANI__V1__BROKER_REQUEST_INPUT__INIT;
     char ka[320], kb[320];
+    a.requester_kind = b.requester_kind = KUMPPANI__V1__REQUESTER_KIND__REQUESTER_ORGANISATION;
     a.requester_org_id = 5;
     a.contact_email = "Tilaaja@Example.fi";
     b.requester_org_id = 5;
     b.contact_email = "toinen@example.fi";
-    brk_requester_key_fmt(&a, ka, sizeof ka);
-    brk_requester_key_fmt(&b, kb, sizeof kb);
+    brk_requester_key_fmt(&a, 1, ka, sizeof ka);
+    brk_requester_key_fmt(&b, 2, kb, sizeof kb);
     assert_string_equal(ka, "org:5"); /* an organisation is one requester, whoever writes */
     assert_string_equal(ka, kb);
+    /* without an organisation id: the organisation's name, not the contact's e-mail */
     a.requester_org_id = b.requester_org_id = 0;
-    b.contact_email = "tilaaja@example.FI";
-    brk_requester_key_fmt(&a, ka, sizeof ka);
-    brk_requester_key_fmt(&b, kb, sizeof kb);
-    assert_string_equal(ka, "who:tilaaja@example.fi"); /* e-mail, case folded */
+    a.requester_name = "Seinajoen Kaupunki";
+    b.requester_name = "seinajoen kaupunki";
+    brk_requester_key_fmt(&a, 1, ka, sizeof ka);
+    brk_requester_key_fmt(&b, 2, kb, sizeof kb);
+    assert_string_equal(ka, "name:seinajoen kaupunki");
     assert_string_equal(ka, kb);
-    b.contact_email = "";
-    b.requester_name = "Tilaaja@example.fi";
-    brk_requester_key_fmt(&b, kb, sizeof kb); /* without an e-mail, the name */
-    assert_string_equal(kb, "who:tilaaja@example.fi");
+    /* the same contact for two organisations: two requesters */
+    b.requester_name = "Kurikan kaupunki";
+    b.contact_email = a.contact_email;
+    brk_requester_key_fmt(&b, 2, kb, sizeof kb);
+    assert_string_not_equal(ka, kb);
+    /* a private person: the request's own id */
+    a.requester_kind = b.requester_kind = KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON;
+    a.requester_name = b.requester_name = "Matti";
+    brk_requester_key_fmt(&a, 7, ka, sizeof ka);
+    brk_requester_key_fmt(&b, 8, kb, sizeof kb);
+    assert_string_equal(ka, "req:7");
+    assert_string_equal(kb, "req:8");
 }
 
 static Kumppani__V1__ExpertCandidate *
