@@ -26,8 +26,8 @@ s_lower(char c)
     return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
-static bool
-s_email_eq(const char *a, const char *b)
+bool
+reg_email_same(const char *a, const char *b)
 {
     if (!a[0] || !b[0])
         return false;
@@ -51,8 +51,8 @@ s_phone_norm(const char *p, char *out, size_t cap)
     out[n] = 0;
 }
 
-static bool
-s_phone_eq(const char *a, const char *b)
+bool
+reg_phone_same(const char *a, const char *b)
 {
     char x[64], y[64];
     s_phone_norm(a, x, sizeof x);
@@ -64,8 +64,8 @@ static bool
 s_hit(void *arg, const reg_person_t *p)
 {
     const Kumppani__V1__DataSubject *s = arg;
-    return (s->email[0] && s_email_eq(s->email, p->email)) ||
-           (s->phone[0] && s_phone_eq(s->phone, p->phone));
+    return (s->email[0] && reg_email_same(s->email, p->email)) ||
+           (s->phone[0] && reg_phone_same(s->phone, p->phone));
 }
 
 /* The ids of the subject's people, or NULL after answering (INVALID, NOT_FOUND, an error). */
@@ -85,7 +85,7 @@ s_find(kp_tx_t *tx, const Kumppani__V1__DataSubject *s, size_t *n)
         return NULL;
     }
     uint64_t *ids = kp_arena_alloc(tx->arena, SUBJECT_MAX * sizeof *ids);
-    int rc = ids ? reg_people_ids(tx, s_hit, (void *)s, ids, SUBJECT_MAX, n) : KP_ENOMEM;
+    int rc = ids ? reg_people_ids(tx, 0, s_hit, (void *)s, ids, SUBJECT_MAX, n) : KP_ENOMEM;
     if (rc) {
         kp_call_fail_err(call, rc);
         return NULL;
