@@ -226,7 +226,8 @@ int reg_consume_apply(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani_
 /* ---- store.c: records, indexes and their walks ------------------------------------------- */
 
 /* Upgrades an older store on open (kp_store_opts_t.migrate): 1 -> 2 rebuilds the words index
- * and the byname summaries with the search words of this version. */
+ * and the byname summaries with the search words of this version, and drops the meetings
+ * with the events offset so that they are learned again with their state (draft or not). */
 int reg_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to);
 
 /* Every function returns 0 or a KP code (store errors logged once by kp_tx); a missing record

@@ -506,7 +506,8 @@ s_index(kp_tx_t *tx, const reg_org_t *o, bool del)
  *  1 -> 2: search words fold å ä æ to a, ö ø to o and ü to u (collate.c), so the words index
  *  and the words at the end of each byname summary are rebuilt from the organisations, inside
  *  the opening transaction (the store opens fully upgraded or not at all). Keys in name order
- *  and the facets do not change. This runs before any unit of work exists: raw LMDB. */
+ *  and the facets do not change; meetings are learned again (s_v2_meetings). This runs before
+ *  any unit of work exists: raw LMDB. */
 
 typedef struct {
     MDB_txn *txn;
@@ -567,12 +568,40 @@ s_v2_words(MDB_txn *txn)
     return rc > 0 || (rc <= MDB_KEYEXIST && rc >= MDB_LAST_ERRCODE) ? kp_err_from_mdb(rc) : rc;
 }
 
+/* 1 -> 2, meetings: schema 2 keeps whether a meeting is a draft (ContactPersonMeeting.draft),
+ * which a schema-1 record cannot tell. Meetings are derived from the events log alone, so
+ * they are dropped with the events consumer's offset (kp_store's offsets: source name -> seq)
+ * and learned again, with their state, when the registry follows the log from its start. */
+static int
+s_v2_meetings(MDB_txn *txn)
+{
+    static const char *const dbs[] = {"meetings", "meeting_org"};
+    MDB_dbi dbi;
+    int rc;
+    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
+        if ((rc = mdb_dbi_open(txn, dbs[i], 0, &dbi)) == MDB_NOTFOUND)
+            continue;
+        if (rc || (rc = mdb_drop(txn, dbi, 0)))
+            return kp_err_from_mdb(rc);
+    }
+    if ((rc = mdb_dbi_open(txn, "offsets", 0, &dbi)) == MDB_NOTFOUND)
+        return 0;
+    MDB_val k = {6, "events"};
+    if (rc || ((rc = mdb_del(txn, dbi, &k, NULL)) && rc != MDB_NOTFOUND))
+        return kp_err_from_mdb(rc);
+    kp_log_notice("registry.migrate", "to=2 meetings=relearn-from-events-log");
+    return 0;
+}
+
 int
 reg_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to)
 {
     (void)arg;
     (void)to;
-    return from < 2 ? s_v2_words(txn) : 0;
+    int rc = 0;
+    if (from < 2 && !(rc = s_v2_words(txn)))
+        rc = s_v2_meetings(txn);
+    return rc;
 }
 
 int
