@@ -565,7 +565,7 @@ s_import(cli_ctx_t *c)
                    : dry ? " (dry run: nothing written)"
                          : " (nothing written; fix them or use --skip-invalid)");
         }
-        if (check.n_errors && !skip && !dry)
+        if (check.n_errors && !skip) /* a dry run with bad rows fails too (issue: it exited 0) */
             ex = EXIT_SERVICE;
     }
     json_decref(errs);

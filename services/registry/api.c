@@ -205,6 +205,8 @@ const kp_method_t reg_methods[] = {
     M("registry.person.add", KP_ROLE_ADMIN, add_person_request, reg_person_add),
     M("registry.person.update", KP_ROLE_ADMIN, update_person_request, reg_person_update),
     M("registry.person.get", READERS, person_ref, reg_person_get_h),
+    M("registry.person.search", KP_ROLE_ADMIN | KP_ROLE_READER, search_people_request,
+      reg_person_search),
     M("registry.person.erase", KP_ROLE_ADMIN, person_ref, reg_person_erase),
     M("registry.privacy.erase", KP_ROLE_ADMIN, data_subject, reg_privacy_erase),
     M("registry.privacy.export", KP_ROLE_ADMIN, data_subject, reg_privacy_export),

@@ -5,9 +5,10 @@
  *  Latin letters sort as their base letter (é as e, ü as y, æ as ä, ø as ö); digits before
  *  letters; spaces and punctuation separate words and count as one space. Characters outside
  *  this set follow ö, by code point. No key holds a 0 byte, so "key 0 id" sorts by key, then
- *  id. The same folding gives the words that search matches by prefix, which makes search
- *  case-insensitive for ä, ö and å as well as for ASCII. Dates are Helsinki calendar dates
- *  (kp_time). */
+ *  id. The words that search matches by prefix use the same key with the Nordic letters also
+ *  folded (å ä æ as a, ö ø as o, ü as u): search is case-insensitive and finds "Ähtäri" for
+ *  "ahtari" as well as for "ähtäri", while results keep the collation order. Dates are Helsinki
+ * calendar dates (kp_time). */
 #include "kp_time.h"
 #include "registry.h"
 
@@ -113,15 +114,32 @@ s_map(uint32_t c, uint8_t *second)
     return K_OTHER;
 }
 
-size_t
-reg_sortkey(const char *s, uint8_t *out, size_t cap)
+/* The search form of a code point: its collation byte with the Nordic letters folded to
+ * their base letter (å ä æ as a, ö ø as o, ü as u), as people type them on phones and
+ * foreign keyboards. */
+static uint8_t
+s_map_folded(uint32_t c, uint8_t *second)
+{
+    uint8_t k = s_map(c, second);
+    if (k == K_AA || k == K_AE)
+        return 'a';
+    if (k == K_OE)
+        return 'o';
+    if (c == 0xdc || c == 0xfc)
+        return 'u';
+    return k;
+}
+
+/* The key of s in collation form (fold false) or search form (fold true). */
+static size_t
+s_key(const char *s, uint8_t *out, size_t cap, bool fold)
 {
     const uint8_t *p = (const uint8_t *)s;
     size_t n = 0;
     while (*p && n < cap) {
         uint32_t c;
         size_t l = s_cp(p, &c);
-        uint8_t second, k = s_map(c, &second);
+        uint8_t second, k = fold ? s_map_folded(c, &second) : s_map(c, &second);
         if (k == K_SPACE) {
             if (n > 0 && out[n - 1] != K_SPACE)
                 out[n++] = K_SPACE;
@@ -144,11 +162,17 @@ reg_sortkey(const char *s, uint8_t *out, size_t cap)
     return n;
 }
 
+size_t
+reg_sortkey(const char *s, uint8_t *out, size_t cap)
+{
+    return s_key(s, out, cap, false);
+}
+
 unsigned
 reg_words(const char *s, void (*fn)(void *, const uint8_t *, size_t), void *arg)
 {
     uint8_t key[4 * REG_NAME_MAX + 8];
-    size_t n = reg_sortkey(s, key, sizeof key);
+    size_t n = s_key(s, key, sizeof key, true);
     unsigned words = 0;
     size_t i = 0;
     while (i < n) {

@@ -4,7 +4,8 @@
  *  whose payload is an EventReply) of kind KIND_CONTACT_PERSON_MEETING are kept as
  *  ContactPersonMeeting records, keyed by the events service's event id, in the same
  *  transaction as the consumer offset (kp_consumer), so each is applied exactly once in
- *  effect. Each event carries the whole EventInfo, so the latest one applied wins.
+ *  effect. Each event carries the whole EventInfo, so the latest one applied wins: a draft
+ *  (EventCreated) is kept as draft and convenes nobody until EventPublished says otherwise.
  *
  *  The organiser (EventInfo, events.proto) is an organisation of this registry
  *  (organiser_organisation_id) or a municipality (organiser_municipality_code), one of the
@@ -39,6 +40,8 @@ reg_consume_apply(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1_
                                                                 : e->municipality_code;
         m.start_unix = e->start_unix;
         m.cancelled = e->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_CANCELLED;
+        m.draft = e->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_DRAFT ||
+                  e->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_UNSPECIFIED;
         rc = reg_meeting_put(&tx, &m, e->organiser_organisation_id);
         kp_log_info("meeting.applied", "event=%llu seq=%llu organiser_org=%llu",
                     (unsigned long long)e->id, (unsigned long long)ev->seq,

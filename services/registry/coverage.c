@@ -3,11 +3,12 @@
  *  Gaps: the municipalities (of a region) without a current contact person on a date (today
  *  by default). Idle: the current contact persons who have not convened their NGOs, that is,
  *  without a contact-person meeting (learned from the events service's log, consume.c) that
- *  started within the last N months up to now and was not cancelled. A meeting counts for a
- *  contact person when an organisation they currently represent or chair organised it, or,
- *  when no organisation did, when it is organised by or (naming no organiser) held in their
- *  municipality (see consume.c). The reply says how far the registry has read the
- *  events log, so a caller can tell "idle" from "not heard yet". */
+ *  started within the last N months up to now, was published (a draft convenes nobody) and
+ *  was not cancelled. A meeting counts for a contact person when an organisation they
+ *  currently represent or chair organised it, or, when no organisation did, when it is
+ *  organised by or (naming no organiser) held in their municipality (see consume.c). The
+ *  reply says how far the registry has read the events log, so a caller can tell "idle"
+ *  from "not heard yet". */
 #include "kp_err.h"
 #include "registry.h"
 
@@ -95,7 +96,7 @@ static int
 s_last_one(void *arg, const reg_meeting_t *m, uint64_t org)
 {
     last_ctx_t *c = arg;
-    if (!m->cancelled && m->start_unix <= c->now_s && m->start_unix > c->last &&
+    if (!m->cancelled && !m->draft && m->start_unix <= c->now_s && m->start_unix > c->last &&
         s_theirs(c, m, org))
         c->last = m->start_unix;
     return 0;

@@ -1,7 +1,6 @@
-/*  kumppani-registry: wiring only (kp_boot_main). The work is in the files named in
- *  registry.h. Settings: KP_BOOT_ITEMS, and events-api / events-pub / events-key to follow the
- *  events service's log for contact-person meetings (consume.c); events-api "off" does not
- *  follow it. On first start the municipalities are seeded (seed.c). */
+/*  kumppani-registry: wiring only (kp_boot_main); the work is in the files of registry.h.
+ *  Settings: KP_BOOT_ITEMS, events-api/-pub/-key to follow the events log (consume.c; "off":
+ *  not). First start seeds municipalities (seed.c); an older store is upgraded (reg_migrate). */
 #include "kp_boot.h"
 #include "registry.h"
 
@@ -41,6 +40,7 @@ main(int argc, char **argv)
                             .dbs = reg_db_names,
                             .dbs_n = REG_DB_N,
                             .schema_version = REG_SCHEMA_VERSION,
+                            .migrate = reg_migrate,
                             .methods = reg_methods,
                             .methods_n = reg_methods_n,
                             .svc = &svc,

@@ -1,5 +1,11 @@
-/*  registry/person.c: people and their roles (add, update, get, erase a person; assign, end and
- *  list roles).
+/*  registry/person.c: people and their roles (add, update, get, search, erase a person;
+ *  assign, end and list roles).
+ *
+ *  One person per e-mail and per phone (compared as privacy.c compares them): add and update
+ *  refuse a second with CONFLICT naming the field, so adding someone twice cannot make two
+ *  identical people. Search walks the people in id order (they are few: contact persons,
+ *  officials, representatives) and matches name words by prefix, folded as organisation
+ *  search folds them (collate.c).
  *
  *  A person holds personal data (name, e-mail, phone), so person.add keeps its own
  *  idempotency record (key -> id, in pidem) instead of kp_server's (which would keep the reply
@@ -17,9 +23,11 @@
 #include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_privacy.h"
 #include "registry.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ROLES_LISTED 1024
@@ -38,6 +46,47 @@ s_person_check(kp_call_t *call, const char *name, const char *email, const char 
         kp_call_fail(call, REG_C(INVALID), "%s", r);
         return false;
     }
+    return true;
+}
+
+typedef struct {
+    const char *email, *phone;
+    uint64_t self; /* the person being updated (0 for add): not a duplicate of itself */
+} dup_t;
+
+static bool
+s_dup_hit(void *arg, const reg_person_t *p)
+{
+    const dup_t *d = arg;
+    return p->id != d->self &&
+           (kp_privacy_email_eq(d->email, p->email) || kp_privacy_phone_eq(d->phone, p->phone));
+}
+
+/* One person per e-mail and per phone: true if another person has either, after answering
+ * CONFLICT naming the field and the rule (and the other person's id, for the coordinator). */
+static bool
+s_duplicate(kp_tx_t *tx, const char *email, const char *phone, uint64_t self)
+{
+    dup_t d = {email, phone, self};
+    uint64_t id = 0;
+    size_t n = 0;
+    int rc = reg_people_ids(tx, 0, s_dup_hit, &d, &id, 1, &n);
+    if (rc) {
+        kp_call_fail_err(tx->call, rc);
+        return true;
+    }
+    if (!n)
+        return false;
+    reg_person_t *o;
+    bool found;
+    rc = kp_rec_get_id(tx, REG_DB_PEOPLE, id, &kumppani__v1__person__descriptor, (void **)&o,
+                       &found);
+    bool by_email = !rc && found && kp_privacy_email_eq(email, o->email);
+    kp_call_fail(tx->call, REG_C(CONFLICT),
+                 "field '%s': person %llu already has this %s (one person per e-mail and per "
+                 "phone; update that person instead)",
+                 by_email ? "email" : "phone", (unsigned long long)id,
+                 by_email ? "e-mail" : "phone");
     return true;
 }
 
@@ -99,6 +148,8 @@ reg_person_add(kp_call_t *call, void *svc)
             s_reply_person(call, p);
         return;
     }
+    if (s_duplicate(&tx, rq->email, rq->phone, 0))
+        return;
     reg_person_t p = KUMPPANI__V1__PERSON__INIT;
     if ((rc = kp_tx_next_id(&tx, "person", &p.id))) {
         kp_call_fail_err(call, rc);
@@ -131,6 +182,8 @@ reg_person_update(kp_call_t *call, void *svc)
         s_reply_person(call, p);
         return;
     }
+    if (s_duplicate(&tx, rq->email, rq->phone, p->id))
+        return;
     p->name = rq->name;
     p->email = rq->email;
     p->phone = rq->phone;
@@ -141,6 +194,115 @@ reg_person_update(kp_call_t *call, void *svc)
         return;
     }
     s_reply_person(call, p);
+}
+
+/* ---- person search ----------------------------------------------------------------------- */
+
+#define PEOPLE_PAGE_MAX 200
+#define NAME_WORDS 8
+
+typedef struct {
+    uint8_t w[NAME_WORDS][REG_WORD_MAX];
+    size_t wn[NAME_WORDS];
+    unsigned n;
+} name_words_t;
+
+static void
+s_name_word(void *arg, const uint8_t *w, size_t n)
+{
+    name_words_t *nw = arg;
+    if (nw->n >= NAME_WORDS)
+        return;
+    memcpy(nw->w[nw->n], w, n);
+    nw->wn[nw->n++] = n;
+}
+
+typedef struct {
+    const Kumppani__V1__SearchPeopleRequest *rq;
+    name_words_t q; /* the query's name words */
+} people_q_t;
+
+typedef struct {
+    const name_words_t *q;
+    unsigned matched; /* bit i: query word i is a prefix of some name word */
+} prefix_t;
+
+static void
+s_prefix_word(void *arg, const uint8_t *w, size_t n)
+{
+    prefix_t *pf = arg;
+    for (unsigned i = 0; i < pf->q->n; i++)
+        if (n >= pf->q->wn[i] && memcmp(w, pf->q->w[i], pf->q->wn[i]) == 0)
+            pf->matched |= 1u << i;
+}
+
+static bool
+s_people_hit(void *arg, const reg_person_t *p)
+{
+    const people_q_t *c = arg;
+    if (c->rq->email[0] && !kp_privacy_email_eq(c->rq->email, p->email))
+        return false;
+    if (c->rq->phone[0] && !kp_privacy_phone_eq(c->rq->phone, p->phone))
+        return false;
+    prefix_t pf = {&c->q, 0};
+    reg_words(p->name, s_prefix_word, &pf);
+    return pf.matched == (1u << c->q.n) - 1;
+}
+
+void
+reg_person_search(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__SearchPeopleRequest *rq = kp_call_body(call);
+    if (rq->limit > PEOPLE_PAGE_MAX) {
+        kp_call_fail(call, REG_C(INVALID), "field 'limit': at most 200");
+        return;
+    }
+    if (!kp_check_text(call, "name", rq->name, 0, 200) ||
+        !kp_check_text(call, "email", rq->email, 0, 254) ||
+        !kp_check_text(call, "phone", rq->phone, 0, 30))
+        return;
+    uint64_t from = 0;
+    if (rq->cursor[0]) {
+        char *end;
+        unsigned long long v = strtoull(rq->cursor, &end, 10);
+        if (*end || rq->cursor[0] < '1' || rq->cursor[0] > '9' || v == UINT64_MAX) {
+            kp_call_fail(call, REG_C(INVALID), "field 'cursor': not a cursor this service gave");
+            return;
+        }
+        from = v + 1;
+    }
+    people_q_t c = {.rq = rq};
+    reg_words(rq->name, s_name_word, &c.q);
+    size_t limit = rq->limit ? rq->limit : 20, n = 0;
+    uint64_t *ids = kp_arena_alloc(tx.arena, (limit + 1) * sizeof *ids);
+    int rc = ids ? reg_people_ids(&tx, from, s_people_hit, &c, ids, limit + 1, &n) : KP_ENOMEM;
+    Kumppani__V1__SearchPeopleReply r = KUMPPANI__V1__SEARCH_PEOPLE_REPLY__INIT;
+    r.people = rc ? NULL : kp_arena_alloc(tx.arena, (limit + 1) * sizeof *r.people);
+    if (!rc && !r.people)
+        rc = KP_ENOMEM;
+    for (size_t i = 0; !rc && i < n && i < limit; i++) {
+        bool found;
+        rc = kp_rec_get_id(&tx, REG_DB_PEOPLE, ids[i], &kumppani__v1__person__descriptor,
+                           (void **)&r.people[r.n_people], &found);
+        if (!rc && found)
+            r.n_people++;
+    }
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    if (n > limit) {
+        char *cur = kp_arena_alloc(tx.arena, 24);
+        if (!cur) {
+            kp_call_fail_err(call, KP_ENOMEM);
+            return;
+        }
+        snprintf(cur, 24, "%llu", (unsigned long long)ids[limit - 1]);
+        r.next_cursor = cur;
+    }
+    kp_call_ok(call, &r.base);
 }
 
 /* ---- roles ------------------------------------------------------------------------------- */

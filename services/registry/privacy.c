@@ -34,7 +34,7 @@ s_find(kp_tx_t *tx, const Kumppani__V1__DataSubject *s, size_t *n)
     if (!kp_privacy_subject_ok(call, s, false)) /* the registry holds no sign-ups */
         return NULL;
     uint64_t *ids = kp_arena_alloc(tx->arena, SUBJECT_MAX * sizeof *ids);
-    int rc = ids ? reg_people_ids(tx, s_hit, (void *)s, ids, SUBJECT_MAX, n) : KP_ENOMEM;
+    int rc = ids ? reg_people_ids(tx, 0, s_hit, (void *)s, ids, SUBJECT_MAX, n) : KP_ENOMEM;
     if (rc) {
         kp_call_fail_err(call, rc);
         return NULL;

@@ -68,12 +68,12 @@ enum {
     REG_DB_N
 };
 
-#define REG_SCHEMA_VERSION 1
-#define REG_SK_MAX 300    /* collation key bytes kept (LMDB keys are at most 511 bytes) */
-#define REG_WORD_MAX 64   /* folded word bytes kept in the words index */
-#define REG_QUERY_WORDS 8 /* words of a search query */
-#define REG_NAME_MAX 200  /* characters */
-#define REG_WHY 160       /* room for a refusal's reason */
+#define REG_SCHEMA_VERSION 2 /* 2: search words fold å ä ö (reg_migrate) */
+#define REG_SK_MAX 300       /* collation key bytes kept (LMDB keys are at most 511 bytes) */
+#define REG_WORD_MAX 64      /* folded word bytes kept in the words index */
+#define REG_QUERY_WORDS 8    /* words of a search query */
+#define REG_NAME_MAX 200     /* characters */
+#define REG_WHY 160          /* room for a refusal's reason */
 #define REG_POS_MAX (REG_SK_MAX + 9) /* a position in name order: "sk 0 org_id" */
 #define REG_PRE_MAX 96               /* an index run's key prefix ("tag value 0", "word 0") */
 #define REG_RUNS_MAX 16              /* runs (indexed words) one query word may stream */
@@ -107,8 +107,10 @@ extern const unsigned reg_methods_n;
  * Returns the length. */
 size_t reg_sortkey(const char *s, uint8_t *out, size_t cap);
 
-/* Splits the collation form of s into words (at spaces); calls fn for each (not
- * 0-terminated). Returns the number of words. */
+/* Splits the search form of s into words (at spaces): the collation form with å ä æ folded
+ * to a, ö ø to o and ü to u, so that a query typed without them matches. Calls fn for each
+ * (not 0-terminated). Returns the number of words. The words index and the byname summaries
+ * hold these words (schema 2; an older store is re-indexed on open, reg_migrate). */
 unsigned reg_words(const char *s, void (*fn)(void *, const uint8_t *, size_t), void *arg);
 
 /* Y-tunnus: "NNNNNNN-C" with the check digit C (weights 7 9 10 5 8 4 2, mod 11). */
@@ -183,6 +185,7 @@ int reg_end_roles(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen, const ch
                   uint64_t **ids, size_t *ids_n);
 
 void reg_person_add(kp_call_t *call, void *svc);
+void reg_person_search(kp_call_t *call, void *svc);
 void reg_person_update(kp_call_t *call, void *svc);
 void reg_person_get_h(kp_call_t *call, void *svc);
 void reg_person_erase(kp_call_t *call, void *svc);
@@ -192,6 +195,7 @@ int reg_person_erase_write(kp_tx_t *tx, reg_person_t *p, Kumppani__V1__PersonEra
 
 /* ---- privacy.c: registry.privacy.erase and .export by e-mail or phone ------------------- */
 
+/* E-mails and phones are compared as kp_privacy does (kp_privacy_email_eq, _phone_eq). */
 void reg_privacy_erase(kp_call_t *call, void *svc);
 void reg_privacy_export(kp_call_t *call, void *svc);
 void reg_role_assign(kp_call_t *call, void *svc);
@@ -216,6 +220,11 @@ int reg_seed(kp_server_t *srv, reg_svc_t *svc);
 int reg_consume_apply(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
 
 /* ---- store.c: records, indexes and their walks ------------------------------------------- */
+
+/* Upgrades an older store on open (kp_store_opts_t.migrate): 1 -> 2 rebuilds the words index
+ * and the byname summaries with the search words of this version, and drops the meetings
+ * with the events offset so that they are learned again with their state (draft or not). */
+int reg_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to);
 
 /* Every function returns 0 or a KP code (store errors logged once by kp_tx); a missing record
  * is *found = false. Records decoded live in tx->arena. Writers take kp_tx_wtxn. */
@@ -242,9 +251,10 @@ int reg_org_by_name(kp_tx_t *tx, const char *name_fi, const char *home, uint64_t
 int reg_person_get(kp_tx_t *tx, uint64_t id, reg_person_t **out, bool *found);
 int reg_person_put(kp_tx_t *tx, const reg_person_t *p);
 int reg_person_del(kp_tx_t *tx, uint64_t id);
-/* The ids of the people for whom hit(arg, person) is true (at most cap, ascending). */
-int reg_people_ids(kp_tx_t *tx, bool (*hit)(void *arg, const reg_person_t *p), void *arg,
-                   uint64_t *ids, size_t cap, size_t *n);
+/* The ids >= from_id of the people for whom hit(arg, person) is true (at most cap,
+ * ascending). */
+int reg_people_ids(kp_tx_t *tx, uint64_t from_id, bool (*hit)(void *arg, const reg_person_t *p),
+                   void *arg, uint64_t *ids, size_t cap, size_t *n);
 /* person.add's own idempotency record: key -> person id. */
 int reg_pidem_get(kp_tx_t *tx, const void *key, size_t key_len, uint64_t *id, bool *found);
 int reg_pidem_put(kp_tx_t *tx, const void *key, size_t key_len, uint64_t id);

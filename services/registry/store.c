@@ -136,11 +136,13 @@ s_people_one(void *arg, const MDB_val *key, const MDB_val *val)
 }
 
 int
-reg_people_ids(kp_tx_t *tx, bool (*hit)(void *arg, const reg_person_t *p), void *arg, uint64_t *ids,
-               size_t cap, size_t *n)
+reg_people_ids(kp_tx_t *tx, uint64_t from_id, bool (*hit)(void *arg, const reg_person_t *p),
+               void *arg, uint64_t *ids, size_t cap, size_t *n)
 {
     people_t w = {hit, arg, ids, 0, cap};
-    int rc = cap ? kp_rec_each(tx, REG_DB_PEOPLE, NULL, 0, NULL, 0, s_people_one, &w) : 0;
+    uint8_t from[8];
+    kp_be64_put(from, from_id);
+    int rc = cap ? kp_rec_each(tx, REG_DB_PEOPLE, from, sizeof from, NULL, 0, s_people_one, &w) : 0;
     *n = w.n;
     return rc > 0 ? 0 : rc;
 }
@@ -497,6 +499,109 @@ s_index(kp_tx_t *tx, const reg_org_t *o, bool del)
         (rc = s_uniq(tx, 'a', o->fields->association_number, o->id, del)))
         return rc;
     return 0;
+}
+
+/* ---- upgrades (kp_store_opts_t.migrate) -----------------------------------------------------
+ *
+ *  1 -> 2: search words fold å ä æ to a, ö ø to o and ü to u (collate.c), so the words index
+ *  and the words at the end of each byname summary are rebuilt from the organisations, inside
+ *  the opening transaction (the store opens fully upgraded or not at all). Keys in name order
+ *  and the facets do not change; meetings are learned again (s_v2_meetings). This runs before
+ *  any unit of work exists: raw LMDB. */
+
+typedef struct {
+    MDB_txn *txn;
+    MDB_dbi words;
+} mig_ctx_t;
+
+static int
+s_mig_word(void *arg, const uint8_t *key, size_t len)
+{
+    mig_ctx_t *c = arg;
+    if (key[0] == 'F')
+        return 0; /* facets stay as they are */
+    MDB_val k = {len, (void *)key}, v = {0, ""};
+    return mdb_put(c->txn, c->words, &k, &v, 0);
+}
+
+static int
+s_v2_words(MDB_txn *txn)
+{
+    MDB_dbi orgs, byname;
+    mig_ctx_t c = {txn, 0};
+    int rc;
+    if ((rc = mdb_dbi_open(txn, "orgs", 0, &orgs)) ||
+        (rc = mdb_dbi_open(txn, "byname", 0, &byname)) ||
+        (rc = mdb_dbi_open(txn, "words", 0, &c.words)))
+        return rc == MDB_NOTFOUND ? 0 : kp_err_from_mdb(rc); /* nothing stored yet */
+    if ((rc = mdb_drop(txn, c.words, 0)))
+        return kp_err_from_mdb(rc);
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, orgs, &cur)))
+        return kp_err_from_mdb(rc);
+    MDB_val k, v;
+    uint64_t n = 0;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        reg_org_t *o = kumppani__v1__organisation__unpack(NULL, v.mv_size, v.mv_data);
+        if (!o || !o->fields) {
+            if (o)
+                kumppani__v1__organisation__free_unpacked(o, NULL);
+            rc = KP_ECORRUPT;
+            break;
+        }
+        uint8_t pos[REG_POS_MAX], sum[2048];
+        MDB_val pk = {s_pos(o, pos), pos}, sv = {s_summary(o, sum, sizeof sum), sum};
+        rc = mdb_put(txn, byname, &pk, &sv, 0);
+        if (!rc)
+            rc = s_each_index_key(o, s_mig_word, &c);
+        kumppani__v1__organisation__free_unpacked(o, NULL);
+        if (rc)
+            break;
+        n++;
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (!rc)
+        kp_log_notice("registry.migrate", "to=2 organisations=%llu", (unsigned long long)n);
+    return rc > 0 || (rc <= MDB_KEYEXIST && rc >= MDB_LAST_ERRCODE) ? kp_err_from_mdb(rc) : rc;
+}
+
+/* 1 -> 2, meetings: schema 2 keeps whether a meeting is a draft (ContactPersonMeeting.draft),
+ * which a schema-1 record cannot tell. Meetings are derived from the events log alone, so
+ * they are dropped with the events consumer's offset (kp_store's offsets: source name -> seq)
+ * and learned again, with their state, when the registry follows the log from its start. */
+static int
+s_v2_meetings(MDB_txn *txn)
+{
+    static const char *const dbs[] = {"meetings", "meeting_org"};
+    MDB_dbi dbi;
+    int rc;
+    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
+        if ((rc = mdb_dbi_open(txn, dbs[i], 0, &dbi)) == MDB_NOTFOUND)
+            continue;
+        if (rc || (rc = mdb_drop(txn, dbi, 0)))
+            return kp_err_from_mdb(rc);
+    }
+    if ((rc = mdb_dbi_open(txn, "offsets", 0, &dbi)) == MDB_NOTFOUND)
+        return 0;
+    MDB_val k = {6, "events"};
+    if (rc || ((rc = mdb_del(txn, dbi, &k, NULL)) && rc != MDB_NOTFOUND))
+        return kp_err_from_mdb(rc);
+    kp_log_notice("registry.migrate", "to=2 meetings=relearn-from-events-log");
+    return 0;
+}
+
+int
+reg_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to)
+{
+    (void)arg;
+    (void)to;
+    int rc = 0;
+    if (from < 2 && !(rc = s_v2_words(txn)))
+        rc = s_v2_meetings(txn);
+    return rc;
 }
 
 int

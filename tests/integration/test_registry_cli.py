@@ -66,6 +66,9 @@ try:
                 "Huono;999;youth\r\n")
     rc, out, err = kp("import", csv)
     check(rc == 4 and "line 3:" in err and "nothing written" in out, "import with a bad row")
+    rc, out, err = kp("import", csv, "--dry-run")
+    check(rc == 4 and "line 3:" in err and "dry run" in out,
+          "a dry run with a bad row exits non-zero (%d)" % rc)
     rc, out, err = kp("import", csv, "--skip-invalid")
     check(rc == 0 and "1 created" in out, "import --skip-invalid")
     rc, out, err = kp("import", csv, "--skip-invalid")

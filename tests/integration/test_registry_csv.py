@@ -56,6 +56,11 @@ try:
     check(not any("1234567-8" in x[1] or "knitting" in x[1] for x in lines),
           "reasons do not echo values")
     check(not r.written and head(c) == h, "a file with bad rows writes nothing")
+    # Issue 16: a dry run of bad rows says so in the reply (a client exits non-zero on errors).
+    r = imp(bad, dry_run=True)
+    check([(e.line, e.reason) for e in r.errors] == lines and not r.written and
+          r.created == 0 and r.skipped == 6 and head(c) == h,
+          "dry run: the same row errors, nothing counted as created, nothing written")
     r = imp(bad, skip_invalid=True)
     check(r.written and r.created == 1 and r.skipped == 5 and head(c) == h + 1,
           "skip_invalid writes the good row only")

@@ -78,15 +78,28 @@ try:
         municipality_code="743", start_unix=now + 7 * 86400, end_unix=now + 7 * 86400 + 3600,
         language="fi", **kw), key="m1")
     check(r.status.code == OK, "meeting created in events: %s" % r.status.message)
-    end = time.time() + 10
-    idle = None
-    while time.time() < end:
-        idle = body(c.call("registry.coverage.idle", R.CoverageIdleRequest(months=6)),
-                    R.CoverageIdleReply)
-        if idle.events_applied_seq >= 1 and len(idle.contact_persons) == 1:
-            break
-        time.sleep(0.2)
+    m1 = body(r, V.EventReply).event.id
+
+    def idle_after(seq):
+        end, got = time.time() + 10, None
+        while time.time() < end:
+            got = body(c.call("registry.coverage.idle", R.CoverageIdleRequest(months=6)),
+                       R.CoverageIdleReply)
+            if got.events_applied_seq >= seq:
+                break
+            time.sleep(0.2)
+        return got
+
+    # Issue 16: a draft convenes nobody; only once published does the meeting count.
+    idle = idle_after(1)
     check(idle.events_applied_seq >= 1, "registry followed the events log")
+    check(sorted(x.person.id for x in idle.contact_persons) == sorted([maija, liisa]),
+          "idle: a draft meeting counts for nobody (%s)" % [x.person.id for x in
+                                                            idle.contact_persons])
+    applied = idle.events_applied_seq
+    r = ev.call("events.event.publish", V.EventRef(event_id=m1))
+    check(r.status.code == OK, "meeting published: %s" % r.status.message)
+    idle = idle_after(applied + 1)
     check([x.person.id for x in idle.contact_persons] == [liisa] and
           idle.contact_persons[0].last_meeting_unix == 0,
           "idle: only Alavus's contact person (Seinäjoki met)")
@@ -102,13 +115,9 @@ try:
         start_unix=now + 8 * 86400, end_unix=now + 8 * 86400 + 3600, language="fi",
         organiser_organisation_id=org.id), key="m2")
     check(r.status.code == OK, "meeting organised by an organisation: %s" % r.status.message)
-    end = time.time() + 10
-    while time.time() < end:
-        idle = body(c.call("registry.coverage.idle", R.CoverageIdleRequest(months=6)),
-                    R.CoverageIdleReply)
-        if idle.events_applied_seq > applied:
-            break
-        time.sleep(0.2)
+    r = ev.call("events.event.publish", V.EventRef(event_id=body(r, V.EventReply).event.id))
+    check(r.status.code == OK, "second meeting published: %s" % r.status.message)
+    idle = idle_after(applied + 2)
     check(idle.events_applied_seq > applied, "registry applied the second meeting")
     check(list(idle.contact_persons) == [],
           "idle: Liisa convened through her organisation (organiser_organisation_id)")

@@ -3,7 +3,7 @@
 prefixes (few runs, many distinct words collected, a word too broad to be a stream) and
 filters (municipality, field, network, status), each paged with a small limit through the
 cursor, must give exactly the organisations the model picks, in the service's full Finnish
-order, each once. Exercises the leapfrogged streams, their ranking and the summary check."""
+order, each once (å ä ö match a and o, as the service folds them). Exercises the leapfrogged streams, their ranking and the summary check."""
 import random
 
 from kp_harness import OK, Suite, check, done
@@ -54,14 +54,16 @@ try:
     dissolved = sum(1 for o in everything if o.status == R.ORG_STATUS_DISSOLVED)
     check(dissolved == 20, "20 dissolved (%d)" % dissolved)
 
+    fold = str.maketrans("åäö", "aao")  # search words fold them (issue 16); order does not
+
     def words(o):
-        return [w.lower() for w in o.fields.name_fi.split()]
+        return [w.lower().translate(fold) for w in o.fields.name_fi.split()]
 
     def model(query="", municipality="", field=0, network="", status=0):
         out = []
         for o in everything:
             ws = words(o)
-            if any(not any(w.startswith(q) for w in ws) for q in query.lower().split()):
+            if any(not any(w.startswith(q) for w in ws) for q in query.lower().translate(fold).split()):
                 continue
             if municipality and municipality != o.fields.home_municipality and \
                     municipality not in o.fields.municipalities:
