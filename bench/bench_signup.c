@@ -673,7 +673,9 @@ s_keys(bench_t *b)
         return -1;
     }
     fprintf(f,
-            "# allow-list of kp-bench-signup\n%s admin\n%s publisher  # the publishers\n"
+            "# allow-list of kp-bench-signup\n%s admin\n"
+            "%s publisher sources=publisher-01,publisher-02,publisher-03,publisher-04,"
+            "publisher-05,publisher-06,publisher-restart,bench-restart  # the publishers\n"
             "%s service  # the notifier\n",
             b->k_admin.pub, b->k_publisher.pub, b->k_notifier.pub);
     return fclose(f) == 0 ? 0 : -1;
@@ -1239,8 +1241,8 @@ s_publisher(bench_pub_t *p, bench_tally_t *out, int ready_fd, int go_fd)
     p->rng = s_seed(p->proc);
     for (unsigned k = 0; k < p->nc; k++) {
         bench_client_t *c = &p->clients[k];
-        if (b->o.random)
-            snprintf(c->source, sizeof c->source, "publisher-%02u", p->proc + 1);
+        if (b->o.random) /* one of the six sources the publisher key is bound to */
+            snprintf(c->source, sizeof c->source, "publisher-%02u", p->proc % 6 + 1);
         else
             snprintf(c->source, sizeof c->source, "bench-c%02u", c->idx);
         p->clients[k].sock = s_socket(zctx, b->o.api_port, b->o.curve ? &b->k_publisher : NULL,

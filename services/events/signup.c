@@ -257,6 +257,13 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
     const Kumppani__V1__SubmitSignupRequest *rq = kp_call_body(call);
     if (!evt_signup_fields_ok(call, rq))
         return;
+    /* A publisher's key submits only under the sources it is bound to (DESIGN 7), checked
+     * before the idempotency lookup, which would otherwise answer another system's reply. */
+    if (!kp_call_source_allowed(call, rq->source)) {
+        kp_call_fail(call, C(FORBIDDEN),
+                     "field 'source': this key is not bound to that source (allow-list sources=)");
+        return;
+    }
     /* The publisher's own id makes the request idempotent (evt_ext_key). */
     char key[EVT_EXT_KEY_MAX];
     if (kp_call_idem(call, key, evt_ext_key(key, rq->source, rq->external_id)))
@@ -352,7 +359,14 @@ s_find(kp_call_t *call, kp_tx_t *t, const Kumppani__V1__CancelSignupRequest *rq)
             return NULL;
         }
     }
-    return evt_load_signup(t, id);
+    evt_signup_t *su = evt_load_signup(t, id);
+    /* A publisher may withdraw only the sign-ups made under its own sources: not, by id, one
+     * that another system or a coordinator made. */
+    if (su && !kp_call_source_allowed(call, su->source)) {
+        kp_call_fail(call, C(FORBIDDEN), "this key may act only on sign-ups of its own sources");
+        return NULL;
+    }
+    return su;
 }
 
 static void

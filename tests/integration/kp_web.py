@@ -29,7 +29,8 @@ class WebSuite(Suite):
                                    "--dir", self.keys_dir], stdout=subprocess.DEVNULL)
         with open(os.path.join(self.keys_dir, "allow"), "a") as f:
             f.write("%s service  # the web: log and iCalendar\n" % self.pub("web"))
-            f.write("%s publisher  # the web's sign-up form\n" % self.pub("web-publisher"))
+            f.write("%s publisher sources=web  # the web's sign-up form\n"
+                    % self.pub("web-publisher"))
         self.web_port = free_port()
         self.web_api = "tcp://127.0.0.1:%d" % free_port()
         self.base = "http://127.0.0.1:%d" % self.web_port

@@ -29,6 +29,23 @@ try:
     r = pub.call("events.signup.cancel", V.CancelSignupRequest(source="county-portal",
                                                                external_id="%010d" % 1))
     check(r.status.code == OK, "publisher may cancel a sign-up")
+    # The publisher key is bound to "county-portal" (allow-list sources=): no other source name,
+    # and no cancelling, by id, of a sign-up another system or a coordinator made.
+    r = pub.call("events.signup.submit", signup_req(eid, 2, source="web-form"))
+    check(r.status.code == E.CODE_FORBIDDEN and "source" in r.status.message,
+          "publisher may not submit under a source it is not bound to (%s)" % r.status.message)
+    adm = s.client(s.ev_api, "admin")
+    r = adm.call("events.signup.submit", signup_req(eid, 3, source="coordinator",
+                                                    email="c3@example.fi"))
+    check(r.status.code == OK, "a coordinator's sign-up")
+    other = body(r, V.SignupReply).signup.id
+    r = pub.call("events.signup.cancel", V.CancelSignupRequest(signup_id=other))
+    check(r.status.code == E.CODE_FORBIDDEN, "publisher may not cancel another source's sign-up")
+    lst = body(adm.call("events.signup.list", V.ListSignupsRequest(event_id=eid)),
+               V.ListSignupsReply)
+    check(any(x.id == other and x.state == V.SIGNUP_STATE_CONFIRMED for x in lst.signups),
+          "that sign-up is untouched")
+    adm.close()
     now = int(time.time())
     r = pub.call("events.event.create", V.CreateEventRequest(
         kind=V.KIND_SEMINAR, title="Ei saa", municipality_code="743", start_unix=now + 3600,

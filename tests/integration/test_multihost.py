@@ -161,7 +161,8 @@ try:
                               stdout=subprocess.DEVNULL)
     with open(os.path.join(keys, "allow"), "w") as f:
         f.write("%s admin\n" % open(os.path.join(keys, "admin.pub")).read().strip())
-        f.write("%s publisher\n" % open(os.path.join(keys, "publisher.pub")).read().strip())
+        f.write("%s publisher sources=county-portal\n"
+                % open(os.path.join(keys, "publisher.pub")).read().strip())
         for s, _ in HOSTS:
             f.write("%s service\n" % open(os.path.join(keys, s + ".pub")).read().strip())
     setup_net()
