@@ -117,8 +117,7 @@ ntf_quiet_next(const ntf_conf_t *conf, int64_t t_ms)
     if (!quiet)
         return t_ms;
     /* The end of the quiet hours: the morning after an evening in hours that span midnight,
-     * else the same day (before issue 11, hours that did not span midnight waited a day too
-     * long). */
+     * else the same day (hours that do not span midnight end that morning, not a day later). */
     return s_local_at(t_ms, from > to && h >= from ? 1 : 0, to, NULL);
 }
 
