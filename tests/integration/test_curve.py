@@ -61,7 +61,7 @@ try:
     r = pub.call("log.replay", L.ReplayRequest(from_seq=1))
     check(r.status.code == E.CODE_FORBIDDEN, "publisher may not replay the log")
     r = admin.call("events.signup.list", V.ListSignupsRequest(event_id=eid))
-    check(r.status.code == OK and len(body(r, V.ListSignupsReply).signups) == 1,
+    check(r.status.code == OK and len(body(r, V.ListSignupsReply).signups) == 2,  # the publisher's and the coordinator's
           "admin may read the sign-up list")
 
     s.sink()

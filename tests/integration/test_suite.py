@@ -198,6 +198,23 @@ try:
     p = start()
     check(signups(eid) == ["s-%04d" % i for i in range(5)],
           "after restore the store is exactly the backup")
+
+    # A person's data across the whole suite, through the CLI (every service asked).
+    rc, out, err = kp("privacy", "export", "--email", "p1@example.fi")
+    doc = json.loads(out) if rc == 0 else {}
+    held = json.dumps(doc.get("services", {}).get("events"))
+    check(rc == 0 and "s-0001" in held and "p1@example.fi" in held,
+          "privacy export: the person's sign-up, from the events service (%s)" % err.strip())
+    rc, out, err = kp("privacy", "erase", "--email", "p1@example.fi", "--json")
+    res = {x["service"]: x for x in json.loads(out)} if rc == 0 else {}
+    check(rc == 0 and res.get("events", {}).get("erased") == 1 and
+          all(x["answered"] for x in res.values()) and len(res) == 4,
+          "privacy erase: every service answered, events erased the sign-up (%s)" % out.strip())
+    rc, out, err = kp("privacy", "erase", "--email", "p1@example.fi")
+    check(rc == 0 and out.count("held nothing") == 4, "a second erasure: nothing held anywhere")
+    rc, out, err = kp("privacy", "export", "--email", "p1@example.fi")
+    check(rc == 0 and "p1@example.fi" not in json.dumps(json.loads(out).get("services")),
+          "after the erasure the export holds nothing of the person")
     check(suite("stop")[0] == 0, "suite stop again")
     p.wait(90)
     p = None
