@@ -22,6 +22,7 @@
 #include "events.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_privacy.h"
 #include "kp_text.h"
 #include "kumppani/v1/privacy.pb-c.h"
 
@@ -30,18 +31,6 @@
 
 #define C(x) EVT_C(x)
 #define SS(x) KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_##x
-#define NOBODY "no personal data held for that subject"
-
-/* "+358 40-123" -> "+35840123": digits, and a + only in front. */
-static void
-s_phone_norm(char *out, size_t n, const char *in)
-{
-    size_t j = 0;
-    for (size_t i = 0; in[i] && j + 1 < n; i++)
-        if ((in[i] >= '0' && in[i] <= '9') || (in[i] == '+' && j == 0))
-            out[j++] = in[i];
-    out[j] = 0;
-}
 
 typedef struct {
     kp_tx_t *t;
@@ -65,7 +54,7 @@ s_match(void *arg, evt_signup_t *s)
     }
     if (!hit && m->phone[0] && s->phone[0]) {
         char p[64];
-        s_phone_norm(p, sizeof p, s->phone);
+        kp_privacy_phone_norm(s->phone, p, sizeof p);
         hit = strcmp(p, m->phone) == 0;
     }
     if (!hit)
@@ -116,7 +105,7 @@ s_subject(kp_tx_t *t, const Kumppani__V1__DataSubject *d, match_t *m)
         return true;
     }
     kp_text_ascii_lower(m->email, sizeof m->email, d->email);
-    s_phone_norm(m->phone, sizeof m->phone, d->phone);
+    kp_privacy_phone_norm(d->phone, m->phone, sizeof m->phone);
     if (d->phone[0] && !m->phone[0]) {
         kp_call_fail(t->call, C(INVALID), "field 'phone': digits, with a leading + if any");
         return false;
@@ -191,7 +180,7 @@ evt_h_privacy_erase(kp_call_t *call, void *svc)
     if (!s_subject(t, kp_call_body(call), &m))
         return;
     if (m.n == 0) {
-        kp_call_fail(call, C(NOT_FOUND), NOBODY);
+        kp_call_fail(call, C(NOT_FOUND), KP_PRIVACY_NOTHING);
         return;
     }
     for (size_t i = 0; i < m.n; i++) {
@@ -304,7 +293,7 @@ evt_h_privacy_export(kp_call_t *call, void *svc)
     if (!s_subject(t, kp_call_body(call), &m))
         return;
     if (m.n == 0) {
-        kp_call_fail(call, C(NOT_FOUND), NOBODY);
+        kp_call_fail(call, C(NOT_FOUND), KP_PRIVACY_NOTHING);
         return;
     }
     jbuf_t b = {.a = t->arena};

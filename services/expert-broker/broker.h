@@ -321,8 +321,6 @@ void brk_requester_key_fmt(const Kumppani__V1__BrokerRequestInput *in, uint64_t 
 
 /* A subject's e-mail (ASCII case-insensitive) and phone (digits and a leading '+') match;
  * an empty value matches nothing. */
-bool brk_email_eq(const char *a, const char *b);
-bool brk_phone_eq(const char *a, const char *b);
 
 /* When a request ended: unfilled or cancelled, when it closed; filled, when its event was
  * over; 0 while open. */

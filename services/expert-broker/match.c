@@ -322,47 +322,6 @@ brk_explain(kp_tx_t *tx, const brk_request_t *rq, Kumppani__V1__ExpertCandidate 
 
 /* ---- the personal-data rules on plain values (privacy.c) ------------------------------------ */
 
-static char
-s_lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-bool
-brk_email_eq(const char *a, const char *b)
-{
-    if (!a[0] || !b[0])
-        return false;
-    for (; *a && *b; a++, b++)
-        if (s_lower(*a) != s_lower(*b))
-            return false;
-    return *a == *b;
-}
-
-/* The digits of a phone number, with a leading '+' kept, into out (at most cap - 1). */
-static void
-s_phone_norm(const char *p, char *out, size_t cap)
-{
-    size_t n = 0;
-    while (*p == ' ')
-        p++;
-    if (*p == '+' && n + 1 < cap)
-        out[n++] = *p++;
-    for (; *p && n + 1 < cap; p++)
-        if (*p >= '0' && *p <= '9')
-            out[n++] = *p;
-    out[n] = 0;
-}
-
-bool
-brk_phone_eq(const char *a, const char *b)
-{
-    char x[64], y[64];
-    s_phone_norm(a, x, sizeof x);
-    s_phone_norm(b, y, sizeof y);
-    return strlen(x) > (x[0] == '+' ? 1u : 0u) && strcmp(x, y) == 0;
-}
-
 bool
 brk_requester_held(const brk_request_t *rq)
 {

@@ -21,6 +21,7 @@
 #include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_privacy.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -30,14 +31,6 @@
 #define RS(x) KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_##x
 
 #define SUBJECT_MAX 4096 /* records of one subject handled in one call */
-#define NOTHING_HELD "no personal data held for that subject"
-
-static bool
-s_match(const Kumppani__V1__DataSubject *s, const char *email, const char *phone)
-{
-    return (s->email[0] && brk_email_eq(s->email, email)) ||
-           (s->phone[0] && brk_phone_eq(s->phone, phone));
-}
 
 /* ---- finding the subject's records ------------------------------------------------------- */
 
@@ -60,7 +53,8 @@ s_find_expert(void *arg, uint64_t id, MDB_val *val)
         f->rc = KP_ECORRUPT;
         return 1;
     }
-    bool hit = !e->erased && e->profile && s_match(f->s, e->profile->email, e->profile->phone);
+    bool hit =
+        !e->erased && e->profile && kp_privacy_matches(f->s, e->profile->email, e->profile->phone);
     protobuf_c_message_free_unpacked(&e->base, NULL);
     if (hit && f->n < f->cap)
         f->ids[f->n++] = id;
@@ -79,7 +73,7 @@ s_find_request(void *arg, uint64_t id, MDB_val *val)
     }
     bool hit = brk_requester_held(rq);
     if (hit && f->s)
-        hit = s_match(f->s, rq->input->contact_email, rq->input->contact_phone);
+        hit = kp_privacy_matches(f->s, rq->input->contact_email, rq->input->contact_phone);
     if (hit && !f->s) {
         int64_t ended = brk_request_ended_ms(rq);
         hit = ended && ended < f->before_ms;
@@ -175,30 +169,13 @@ brk_requesters_erase(kp_tx_t *tx, const uint64_t *ids, size_t n)
 
 /* ---- broker.privacy.erase ---------------------------------------------------------------- */
 
-/* The subject as the broker can match it; false after answering. Only a sign-up id: the broker
- * holds no sign-ups, so nothing is held (a fan-out to every service gets one answer each). */
-static bool
-s_subject_ok(kp_call_t *call, const Kumppani__V1__DataSubject *s)
-{
-    if (!kp_check_text(call, "email", s->email, 0, 254) ||
-        !kp_check_text(call, "phone", s->phone, 0, 30))
-        return false;
-    if (s->email[0] || s->phone[0])
-        return true;
-    if (s->signup_id)
-        kp_call_fail(call, C(NOT_FOUND), NOTHING_HELD);
-    else
-        kp_call_fail(call, C(INVALID), "field 'email': an e-mail or a phone is required");
-    return false;
-}
-
 void
 brk_privacy_erase(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__DataSubject *s = kp_call_body(call);
-    if (!s_subject_ok(call, s))
+    if (!kp_privacy_subject_ok(call, s, false)) /* the broker holds no sign-ups */
         return;
     find_t fe = {.s = s, .cap = SUBJECT_MAX}, fr = {.s = s, .cap = SUBJECT_MAX};
     int rc = s_find(&tx, &fe, BRK_DB_EXPERTS);
@@ -209,7 +186,7 @@ brk_privacy_erase(kp_call_t *call, void *svc)
         return;
     }
     if (fe.n + fr.n == 0) {
-        kp_call_fail(call, C(NOT_FOUND), NOTHING_HELD);
+        kp_call_fail(call, C(NOT_FOUND), KP_PRIVACY_NOTHING);
         return;
     }
     /* broker.expert.erase's rule first, so that a refusal erases nothing. */
@@ -426,7 +403,7 @@ brk_privacy_export(kp_call_t *call, void *svc)
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__DataSubject *s = kp_call_body(call);
-    if (!s_subject_ok(call, s))
+    if (!kp_privacy_subject_ok(call, s, false)) /* the broker holds no sign-ups */
         return;
     find_t fe = {.s = s, .cap = SUBJECT_MAX}, fr = {.s = s, .cap = SUBJECT_MAX};
     int rc = s_find(&tx, &fe, BRK_DB_EXPERTS);
@@ -437,7 +414,7 @@ brk_privacy_export(kp_call_t *call, void *svc)
         return;
     }
     if (fe.n + fr.n == 0) {
-        kp_call_fail(call, C(NOT_FOUND), NOTHING_HELD);
+        kp_call_fail(call, C(NOT_FOUND), KP_PRIVACY_NOTHING);
         return;
     }
     json_t *root = json_object(), *experts = json_array(), *requests = json_array();
@@ -451,16 +428,11 @@ brk_privacy_export(kp_call_t *call, void *svc)
         if (!rc && rq)
             json_array_append_new(requests, brk_json_of(&rq->base));
     }
-    char *text = rc ? NULL : json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(root);
-    if (rc || !text) {
-        kp_call_fail_err(call, rc ? rc : KP_ENOMEM);
+    if (rc) {
+        json_decref(root);
+        kp_call_fail_err(call, rc);
         return;
     }
-    Kumppani__V1__PrivacyExportReply r = KUMPPANI__V1__PRIVACY_EXPORT_REPLY__INIT;
-    r.service = "expert-broker";
-    r.json = text;
-    kp_call_ok(call, &r.base);
-    free(text);
+    kp_privacy_export_ok(call, "expert-broker", root);
     kp_log_info("privacy.exported", "requests=%zu experts=%zu", fr.n, fe.n);
 }

@@ -17,6 +17,7 @@
  *  Log lines carry ids and counts only. */
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_privacy.h"
 #include "kp_text.h"
 #include "kumppani/v1/privacy.pb-c.h"
 #include "notifier.h"
@@ -27,7 +28,6 @@
 #define ST(x) KUMPPANI__V1__NOTIFICATION_STATE__NOTIFICATION_STATE_##x
 #define CH(x) KUMPPANI__V1__NOTIFICATION_CHANNEL__CHANNEL_##x
 #define C(x) KUMPPANI__V1__CODE__CODE_##x
-#define NOBODY "no personal data held for that subject"
 
 /* Cancels the record of key if pending and empties its name and address. */
 static int
@@ -79,16 +79,6 @@ typedef struct {
     char email[256], phone[64];
 } subject_t;
 
-static void
-s_phone_norm(char *out, size_t n, const char *in)
-{
-    size_t j = 0;
-    for (size_t i = 0; in[i] && j + 1 < n; i++)
-        if ((in[i] >= '0' && in[i] <= '9') || (in[i] == '+' && j == 0))
-            out[j++] = in[i];
-    out[j] = 0;
-}
-
 static bool
 s_want(void *arg, const ntf_rec_t *r)
 {
@@ -102,7 +92,7 @@ s_want(void *arg, const ntf_rec_t *r)
     }
     if (r->channel == CH(SMS) && sj->phone[0]) {
         char p[64];
-        s_phone_norm(p, sizeof p, r->address);
+        kp_privacy_phone_norm(r->address, p, sizeof p);
         return strcmp(p, sj->phone) == 0;
     }
     return false;
@@ -119,7 +109,7 @@ s_find(kp_tx_t *tx, subject_t *sj, char ***keys, size_t *keys_n, bool *opt_email
         return false;
     }
     kp_text_ascii_lower(sj->email, sizeof sj->email, d->email);
-    s_phone_norm(sj->phone, sizeof sj->phone, d->phone);
+    kp_privacy_phone_norm(d->phone, sj->phone, sizeof sj->phone);
     *opt_email = *opt_sms = false;
     int rc = ntf_rec_scan(tx, s_want, sj, keys, keys_n);
     if (rc == 0 && d->email[0])
@@ -131,7 +121,7 @@ s_find(kp_tx_t *tx, subject_t *sj, char ***keys, size_t *keys_n, bool *opt_email
         return false;
     }
     if (*keys_n == 0 && !*opt_email && !*opt_sms) {
-        kp_call_fail(tx->call, C(NOT_FOUND), NOBODY);
+        kp_call_fail(tx->call, C(NOT_FOUND), KP_PRIVACY_NOTHING);
         return false;
     }
     return true;
