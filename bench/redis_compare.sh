@@ -2,9 +2,8 @@
 # redis_compare.sh: Redis 7 XADD with appendfsync always against kp-bench-signup's realistic run,
 # alternating on the same machine (A/B/A/B), and the ratios (issue 15).
 #
-# Usage (from the repository root, release build made; hold the build lock the whole time):
-#     flock /tmp/kp-build.lock bench/redis_compare.sh [--rounds N] [--requests N]
-#                                                     [-- kp-bench-signup flags...]
+# Usage (from the repository root, release build made; run it on an otherwise idle machine):
+#     bench/redis_compare.sh [--rounds N] [--requests N] [-- kp-bench-signup flags...]
 #
 # What it does:
 #  1. if redis-server or redis-benchmark is missing, says so and exits 0 (a bench, not a test);
