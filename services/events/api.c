@@ -232,6 +232,22 @@ evt_create_fields_ok(kp_tx_t *t, const Kumppani__V1__CreateEventRequest *rq)
 }
 
 /* Every rule of a SubmitSignupRequest. */
+/* A publisher's own id: 1..128 characters and at most EVT_EXT_ID_MAX_LEN bytes, so that the
+ * idempotency key made of it always fits (a long id of four-byte characters was refused with
+ * a message about a field 'idempotency_key' the publisher never sent). */
+bool
+evt_external_id_ok(kp_call_t *call, const char *v)
+{
+    if (!kp_check_text(call, "external_id", v, 1, 128))
+        return false;
+    if (strlen(v) > EVT_EXT_ID_MAX_LEN) {
+        kp_call_fail(call, C(INVALID), "field 'external_id': at most %d bytes (UTF-8)",
+                     EVT_EXT_ID_MAX_LEN);
+        return false;
+    }
+    return true;
+}
+
 bool
 evt_signup_fields_ok(kp_call_t *call, const Kumppani__V1__SubmitSignupRequest *rq)
 {
@@ -239,8 +255,7 @@ evt_signup_fields_ok(kp_call_t *call, const Kumppani__V1__SubmitSignupRequest *r
         kp_call_fail(call, C(INVALID), "field 'event_id': required");
         return false;
     }
-    if (!evt_source_ok(call, rq->source) ||
-        !kp_check_text(call, "external_id", rq->external_id, 1, 128) ||
+    if (!evt_source_ok(call, rq->source) || !evt_external_id_ok(call, rq->external_id) ||
         !kp_check_text(call, "name", rq->name, 1, 200) ||
         !kp_check_text(call, "organisation", rq->organisation, 0, 200) ||
         !kp_check_language(call, "language", rq->language) ||

@@ -210,10 +210,14 @@ int evt_reg_muni_get(kp_tx_t *t, const char *code, bool *found);
 int evt_reg_muni_put(kp_tx_t *t, const char *code);
 
 /* A sign-up's idempotency key, the publisher's own id: source NUL external_id, into key
- * (EVT_EXT_KEY_MAX bytes; the field rules bound source to 64 bytes and external_id to 128
- * characters). Returns its length. */
-#define EVT_EXT_KEY_MAX (64 + 1 + 128 * 4)
+ * (EVT_EXT_KEY_MAX bytes; the field rules bound source to 64 bytes and external_id to
+ * EVT_EXT_ID_MAX_LEN bytes). Returns its length. */
+#define EVT_EXT_ID_MAX_LEN 256
+#define EVT_EXT_KEY_MAX (64 + 1 + EVT_EXT_ID_MAX_LEN)
 size_t evt_ext_key(char *key, const char *source, const char *external_id);
+
+/* external_id's rule (api.c): 1..128 characters, at most EVT_EXT_ID_MAX_LEN bytes. */
+bool evt_external_id_ok(kp_call_t *call, const char *v);
 
 /* Finds the sign-up submitted with (source, external_id) through its idempotency record. */
 int evt_signup_by_ext(kp_tx_t *t, const char *source, const char *external_id, uint64_t *signup_id,

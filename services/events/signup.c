@@ -347,8 +347,7 @@ s_find(kp_call_t *call, kp_tx_t *t, const Kumppani__V1__CancelSignupRequest *rq)
     bool found = false;
     int rc;
     if (!id) {
-        if (!evt_source_ok(call, rq->source) ||
-            !kp_check_text(call, "external_id", rq->external_id, 1, 128))
+        if (!evt_source_ok(call, rq->source) || !evt_external_id_ok(call, rq->external_id))
             return NULL;
         if ((rc = evt_signup_by_ext(t, rq->source, rq->external_id, &id, &found))) {
             kp_call_fail_err(call, rc);

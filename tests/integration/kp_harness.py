@@ -307,7 +307,8 @@ def make_event(c, capacity=0, key=None, start_in_s=7 * 86400, publish=True):
 def signup_req(event_id, i, source="county-portal", name=None, email=None, **kw):
     """A sign-up; by default under a planted name (PII), so every test that signs people up
     gives the services personal data that the log check looks for."""
-    return V.SubmitSignupRequest(event_id=event_id, source=source, external_id="%010d" % i,
+    return V.SubmitSignupRequest(event_id=event_id, source=source,
+                                 external_id=kw.pop("external_id", "%010d" % i),
                                  name=name or PII[0],
                                  email=email or "p%d@example.fi" % i,
                                  role=kw.pop("role", V.ROLE_RESIDENT), **kw)

@@ -90,6 +90,9 @@ try:
                                                         email="matti.meikalainen@example.fi")),
            E.CODE_CONFLICT, ["idempotency key reused with different content"],
            "same external id, another person")
+    # A long external id of four-byte characters is refused naming the field that was sent.
+    expect(c.request("events.signup.submit", signup_req(eid, 12, external_id="😀" * 110)),
+           E.CODE_INVALID, ["'external_id'", "256 bytes"], "external id of 440 bytes")
     draft = make_event(c, publish=False)
     expect(c.request("events.signup.submit", signup_req(draft, 8)), E.CODE_CONFLICT, ["draft"],
            "sign-up to a draft")
