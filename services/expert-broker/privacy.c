@@ -167,6 +167,28 @@ brk_requesters_erase(kp_tx_t *tx, const uint64_t *ids, size_t n)
     return rc;
 }
 
+/* The subject's experts and requests; false after answering (a bad subject, nothing held,
+ * a store error). */
+static bool
+s_find_subject(kp_tx_t *tx, const Kumppani__V1__DataSubject *s, find_t *fe, find_t *fr)
+{
+    kp_call_t *call = tx->call;
+    if (!kp_privacy_subject_ok(call, s, false)) /* the broker holds no sign-ups */
+        return false;
+    int rc = s_find(tx, fe, BRK_DB_EXPERTS);
+    if (!rc)
+        rc = s_find(tx, fr, BRK_DB_REQUESTS);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return false;
+    }
+    if (fe->n + fr->n == 0) {
+        kp_call_fail(call, C(NOT_FOUND), KP_PRIVACY_NOTHING);
+        return false;
+    }
+    return true;
+}
+
 /* ---- broker.privacy.erase ---------------------------------------------------------------- */
 
 void
@@ -175,20 +197,10 @@ brk_privacy_erase(kp_call_t *call, void *svc)
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__DataSubject *s = kp_call_body(call);
-    if (!kp_privacy_subject_ok(call, s, false)) /* the broker holds no sign-ups */
-        return;
     find_t fe = {.s = s, .cap = SUBJECT_MAX}, fr = {.s = s, .cap = SUBJECT_MAX};
-    int rc = s_find(&tx, &fe, BRK_DB_EXPERTS);
-    if (!rc)
-        rc = s_find(&tx, &fr, BRK_DB_REQUESTS);
-    if (rc) {
-        kp_call_fail_err(call, rc);
+    if (!s_find_subject(&tx, s, &fe, &fr))
         return;
-    }
-    if (fe.n + fr.n == 0) {
-        kp_call_fail(call, C(NOT_FOUND), KP_PRIVACY_NOTHING);
-        return;
-    }
+    int rc = 0;
     /* broker.expert.erase's rule first, so that a refusal erases nothing. */
     for (size_t i = 0; i < fe.n; i++) {
         uint32_t unpaid = 0;
@@ -403,20 +415,10 @@ brk_privacy_export(kp_call_t *call, void *svc)
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__DataSubject *s = kp_call_body(call);
-    if (!kp_privacy_subject_ok(call, s, false)) /* the broker holds no sign-ups */
-        return;
     find_t fe = {.s = s, .cap = SUBJECT_MAX}, fr = {.s = s, .cap = SUBJECT_MAX};
-    int rc = s_find(&tx, &fe, BRK_DB_EXPERTS);
-    if (!rc)
-        rc = s_find(&tx, &fr, BRK_DB_REQUESTS);
-    if (rc) {
-        kp_call_fail_err(call, rc);
+    if (!s_find_subject(&tx, s, &fe, &fr))
         return;
-    }
-    if (fe.n + fr.n == 0) {
-        kp_call_fail(call, C(NOT_FOUND), KP_PRIVACY_NOTHING);
-        return;
-    }
+    int rc = 0;
     json_t *root = json_object(), *experts = json_array(), *requests = json_array();
     json_object_set_new(root, "service", json_string("expert-broker"));
     json_object_set_new(root, "experts", experts);
