@@ -28,9 +28,12 @@ SUITE = os.path.join(ROOT, "scripts", "suite")
 
 def free_base():
     for _ in range(50):
-        base = random.randrange(20, 60) * 1000
+        # Below the kernel's ephemeral range (32768-60999), where other tests' connections and
+        # free_port() land: a port taken there for a moment made the web fail to bind.
+        base = random.randrange(20, 31) * 1000
         ok = True
-        for off in (101, 102, 201, 202, 301, 302, 401, 402):
+        # Every port the suite binds at BASE: the bus services, the web's API and its HTTP.
+        for off in (101, 102, 201, 202, 301, 302, 401, 402, 501, 502, 1080):
             with socket.socket() as s:
                 try:
                     s.bind(("127.0.0.1", base + off))
