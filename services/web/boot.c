@@ -131,7 +131,7 @@ web_configure(void *arg, const kp_config_item_t *items)
             return KP_ECONFIG;
         char path[4096];
         snprintf(path, sizeof path, "%s/%s.secret", dir, kp_config_get(items, "link-key"));
-        if ((rc = web_key_file(path, true, svc->link_key)) != 0) {
+        if ((rc = kp_link_key_file(path, true, svc->link_key)) != 0) {
             fprintf(stderr, "kumppani-web: cannot read or make the link secret %s (%d)\n", path,
                     rc);
             return KP_ECONFIG;

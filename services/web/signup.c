@@ -119,12 +119,12 @@ typedef struct {
 
 /* Renders the confirmation (or the personal page) of a sign-up. */
 static void
-s_personal(web_req_t *r, unsigned status, const web_link_t *l, const char *token,
+s_personal(web_req_t *r, unsigned status, const kp_link_t *l, const char *token,
            const Kumppani__V1__Signup *s, bool just_signed, bool just_cancelled,
            const char *general)
 {
     kp_arena_t *a = r->arena;
-    web_event_t *ev = s_load_event(r, l->event_id);
+    web_event_t *ev = s_load_event(r, l->ref);
     web_tv_t *root = web_root(r, just_signed ? "confirm_title" : "personal_title");
     if (ev)
         web_event_values(r, web_tv_obj(a, root, "event"), ev);
@@ -186,11 +186,11 @@ s_submit_done(void *arg, const Kumppani__V1__Reply *reply)
                                                 reply->body.data);
     if (sr && sr->signup) {
         const Kumppani__V1__Signup *s = sr->signup;
-        web_link_t l = {WEB_LINK_SIGNUP, s->id, s->event_id, 0};
+        kp_link_t l = {KP_LINK_SIGNUP, s->id, s->event_id, 0};
         l.expires_unix =
             (ev ? ev->end_unix : kp_now_ms() / 1000 + 86400) + (int64_t)r->svc->link_days * 86400;
         char token[WEB_TOKEN_MAX];
-        web_link_make(r->svc->link_key, &l, token);
+        kp_link_make(r->svc->link_key, &l, token);
         kp_log_info("signup.sent", "event=%llu signup=%llu state=%d",
                     (unsigned long long)s->event_id, (unsigned long long)s->id, (int)s->state);
         s_personal(r, 200, &l, token, s, true, false, NULL);
@@ -275,10 +275,10 @@ web_pg_signup_submit(web_req_t *r, const char *arg)
 
 /* Checks a personal link; answers the clear page of a bad one and returns false. */
 static bool
-s_link(web_req_t *r, const char *token, web_link_t *l)
+s_link(web_req_t *r, const char *token, kp_link_t *l)
 {
-    int rc = web_link_check(r->svc->link_key, token, kp_now_ms() / 1000, l);
-    if (rc == 0 && l->purpose == WEB_LINK_SIGNUP)
+    int rc = kp_link_check(r->svc->link_key, token, kp_now_ms() / 1000, l);
+    if (rc == 0 && l->purpose == KP_LINK_SIGNUP)
         return true;
     web_tv_t *root = web_root(r, rc == -2 ? "link_expired_title" : "link_invalid_title");
     web_tv_bool(r->arena, root, "expired", rc == -2);
@@ -291,13 +291,13 @@ s_link(web_req_t *r, const char *token, web_link_t *l)
 void
 web_pg_personal(web_req_t *r, const char *token)
 {
-    web_link_t l;
+    kp_link_t l;
     if (!s_link(r, token, &l))
         return;
     kp_tx_t tx;
     Kumppani__V1__Signup *s = NULL;
     bool found = false;
-    if (web_tx(r, &tx) || web_store_signup_get(&tx, l.signup_id, &s, &found)) {
+    if (web_tx(r, &tx) || web_store_signup_get(&tx, l.id, &s, &found)) {
         web_error(r, 503, "err_unavailable");
         return;
     }
@@ -305,7 +305,7 @@ web_pg_personal(web_req_t *r, const char *token)
 }
 
 typedef struct {
-    web_link_t l;
+    kp_link_t l;
     const char *token;
 } cancel_t;
 
@@ -322,14 +322,13 @@ s_cancel_done(void *arg, const Kumppani__V1__Reply *reply)
         kp_log_info("signup.cancel", "signup=%llu", (unsigned long long)sr->signup->id);
         s_personal(r, 200, &c->l, c->token, sr->signup, false, true, NULL);
     } else {
-        kp_log_warn("signup.cancel_failed", "signup=%llu code=%d",
-                    (unsigned long long)c->l.signup_id,
+        kp_log_warn("signup.cancel_failed", "signup=%llu code=%d", (unsigned long long)c->l.id,
                     reply && reply->status ? (int)reply->status->code : -1);
         kp_tx_t tx;
         Kumppani__V1__Signup *s = NULL;
         bool found = false;
         if (web_tx(r, &tx) == 0)
-            web_store_signup_get(&tx, c->l.signup_id, &s, &found);
+            web_store_signup_get(&tx, c->l.id, &s, &found);
         s_personal(r, 503, &c->l, c->token, found ? s : NULL, false, false, "err_retry");
     }
     web_resume(r);
@@ -349,7 +348,7 @@ web_pg_personal_cancel(web_req_t *r, const char *token)
         return;
     c->token = token;
     Kumppani__V1__CancelSignupRequest rq = KUMPPANI__V1__CANCEL_SIGNUP_REQUEST__INIT;
-    rq.signup_id = c->l.signup_id;
+    rq.signup_id = c->l.id;
     r->cont_arg = c;
     if (web_bus_call(r->svc->bus_pub, "events.signup.cancel", &rq.base, NULL, s_cancel_done, r)) {
         web_error(r, 503, "err_unavailable");

@@ -9,7 +9,7 @@
  *    pages.c    the public pages: calendar, event, iCalendar, accessibility, privacy, static
  *    signup.c   the sign-up form, the confirmation, the personal page and its cancel
  *    bus.c      asynchronous DEALER calls to the events service (its own CURVE keys)
- *    token.c    CSRF tokens, form nonces and personal links (libsodium)
+ *    token.c    CSRF tokens and form nonces (libsodium); personal links are kp_link
  *    text.c     languages, the operator's text files, dates in Helsinki time
  *    consume.c  following the events log into the read model
  *    store.c    the read model (the only file that touches LMDB, through kp_tx)
@@ -32,6 +32,7 @@
 
 #include "kp_arena.h"
 #include "kp_boot.h"
+#include "kp_link.h"
 #include "kp_server.h"
 #include "kp_tx.h"
 #include "kp_zsock.h"
@@ -94,15 +95,7 @@ void web_bus_destroy(web_bus_t **self_p);
 /* ---- tokens (token.c) -------------------------------------------------------------------- */
 
 #define WEB_COOKIE_LEN 43 /* 32 random bytes, base64url without padding */
-#define WEB_TOKEN_MAX 128
-
-enum { WEB_LINK_SIGNUP = 1 }; /* the purpose of a personal link: see and cancel a sign-up */
-
-typedef struct {
-    unsigned purpose;
-    uint64_t signup_id, event_id;
-    int64_t expires_unix;
-} web_link_t;
+#define WEB_TOKEN_MAX KP_LINK_TOKEN_MAX
 
 /* A new random cookie value (WEB_COOKIE_LEN + 1 bytes). */
 void web_token_random(char *out);
@@ -110,14 +103,6 @@ void web_token_random(char *out);
 void web_csrf_token(const unsigned char key[32], const char *cookie, char *out);
 /* True if form_token is the token of cookie (constant time). */
 bool web_csrf_ok(const unsigned char key[32], const char *cookie, const char *form_token);
-/* A personal link token for l (WEB_TOKEN_MAX bytes). */
-void web_link_make(const unsigned char key[32], const web_link_t *l, char *out);
-/* Checks a token. Returns 0 (valid, *l filled), -1 (forged or malformed), -2 (expired at
- * now_unix; *l filled). */
-int web_link_check(const unsigned char key[32], const char *token, int64_t now_unix, web_link_t *l);
-/* Reads or creates (0600) the 32-byte link key at path (64 hex digits). create false: a
- * missing file is an error. Returns 0 or -errno / KP_EKEY. */
-int web_key_file(const char *path, bool create, unsigned char key[32]);
 
 /* ---- texts (text.c) ---------------------------------------------------------------------- */
 

@@ -1,6 +1,5 @@
 /*  Unit tests of web/token.c and the language choice of web/text.c: CSRF tokens bound to their
- *  cookie, personal links that check their MAC, purpose and expiry and refuse every changed
- *  byte, and Accept-Language. */
+ *  cookie, and Accept-Language (personal links: tests/unit/common/test_kp_link.c). */
 #include "web.h"
 
 #include <stdint.h>
@@ -38,29 +37,6 @@ test_csrf(void **state)
 }
 
 static void
-test_link(void **state)
-{
-    (void)state;
-    web_link_t l = {WEB_LINK_SIGNUP, 42, 7, 2000000000}, got;
-    char t[WEB_TOKEN_MAX];
-    web_link_make(K1, &l, t);
-    assert_int_equal(web_link_check(K1, t, 1900000000, &got), 0);
-    assert_int_equal(got.signup_id, 42);
-    assert_int_equal(got.event_id, 7);
-    assert_int_equal(got.purpose, WEB_LINK_SIGNUP);
-    assert_int_equal(web_link_check(K1, t, 2000000000, &got), -2); /* expired */
-    assert_int_equal(web_link_check(K2, t, 1900000000, &got), -1); /* another key */
-    for (size_t i = 0; i < strlen(t); i++) {
-        char f[WEB_TOKEN_MAX];
-        memcpy(f, t, sizeof f);
-        f[i] = f[i] == 'A' ? 'B' : 'A';
-        assert_int_equal(web_link_check(K1, f, 1900000000, &got), -1);
-    }
-    assert_int_equal(web_link_check(K1, "", 0, &got), -1);
-    assert_int_equal(web_link_check(K1, "../../etc/passwd", 0, &got), -1);
-}
-
-static void
 test_lang(void **state)
 {
     (void)state;
@@ -79,7 +55,6 @@ main(void)
     randombytes_buf(K2, sizeof K2);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_csrf),
-        cmocka_unit_test(test_link),
         cmocka_unit_test(test_lang),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
