@@ -21,6 +21,8 @@
  *      state      name                                  -> value ("webhook-off")
  *      brk_req    request_id (8)                        -> BrokerRequest (as last heard)
  *      contacts   role_id (8)                           -> Role (current contact persons)
+ *      munis      code as a number (8)                  -> Municipality (names, from the
+ *                                                          registry's log)
  *  plus kp_store's meta, log, idem and offsets.
  *
  *  Exactly-once in effect: notifications are planned while the consumer applies an event, in
@@ -61,6 +63,7 @@ enum {
     NTF_DB_STATE,
     NTF_DB_BRK_REQ,
     NTF_DB_CONTACTS,
+    NTF_DB_MUNIS,
     NTF_DB_N
 };
 
@@ -82,6 +85,15 @@ typedef struct {
     /* webhooks and SMS */
     const char *webhook_url, *webhook_secret;
     const char *sms_url, *sms_body;
+    const char *sms_user, *sms_password; /* the gateway's credentials (HTTP basic); NULL: none */
+    const char *sms_auth_header;         /* or a whole header, "Authorization: Bearer ..." */
+    /* personal links (issue 13): <web-url>/s|x|r/<token> under the link secret; web_url[0]
+     * == 0: the messages carry no link */
+    char web_url[512];
+    bool have_link;
+    unsigned char link_key[32];
+    unsigned char addr_key[32]; /* keys the address hash of a record (notifier.sent) */
+    int64_t link_days_s;        /* a sign-up's link lasts this long after the event's end */
     /* delivery */
     uint64_t retry_base_ms, retry_max, horizon_ms, lease_ms, inflight_max, timeout_ms;
     /* planning: reminder hours before the start per EventKind (0-terminated lists) */
@@ -195,6 +207,16 @@ int ntf_state_set(kp_tx_t *tx, const char *name, bool on);
 int ntf_brkreq_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__BrokerRequest **out, bool *found);
 int ntf_brkreq_put(kp_tx_t *tx, const Kumppani__V1__BrokerRequest *rq);
 
+/* Municipalities as heard from the registry (MunicipalityAdded): the digest names them. */
+int ntf_muni_put(kp_tx_t *tx, const Kumppani__V1__Municipality *m);
+int ntf_muni_get(kp_tx_t *tx, const char *code, Kumppani__V1__Municipality **out, bool *found);
+/* Up to limit opt-outs after (channel, address) ("" : from the first), into arena arrays. */
+int ntf_optout_page(kp_tx_t *tx, const char *after, uint32_t limit, int **channels,
+                    char ***addresses, size_t *n);
+/* The keyed hash of an address (lower-cased e-mail or normalised phone) as 32 hex digits,
+ * kept on a record so that notifier.sent finds what went to an address without keeping it. */
+void ntf_addr_hash(const ntf_conf_t *conf, int channel, const char *address, char out[33]);
+
 /* Current contact persons (roles of kind CONTACT_PERSON) as heard from the registry. */
 int ntf_contact_put(kp_tx_t *tx, const Kumppani__V1__Role *role);
 int ntf_contact_del(kp_tx_t *tx, uint64_t role_id);
@@ -220,6 +242,8 @@ int ntf_plan_webhook(kp_tx_t *tx, const Kumppani__V1__Event *ev, const char *sou
 void ntf_signup_public(Kumppani__V1__Signup *s);
 /* True for the kinds whose recipient is an expert resolved at delivery time. */
 bool ntf_kind_expert(int kind);
+/* True for the kinds to the requester of the expert broker (broker.request.get at delivery). */
+bool ntf_kind_requester(int kind);
 /* Plans this week's digests once the digest moment has come (no later than a day after it),
  * and sets *next_ms to the next moment to look again. */
 int ntf_plan_digests(kp_tx_t *tx, int64_t *next_ms);
@@ -235,6 +259,10 @@ int ntf_signup_erased(kp_tx_t *tx, uint64_t event_id, uint64_t signup_id);
 /* "notifier.privacy.erase" and "notifier.privacy.export" (DataSubject by e-mail or phone). */
 void ntf_h_privacy_erase(kp_call_t *call, void *svc);
 void ntf_h_privacy_export(kp_call_t *call, void *svc);
+/* The keys of the records sent (or tried) to address, an e-mail address or a phone number:
+ * by the address hash kept on each record, or the address where one is kept (the
+ * coordinator's). Into arena arrays. */
+int ntf_sent_find(kp_tx_t *tx, const char *address, char ***keys, size_t *keys_n);
 /* The history retention pass: deletes up to a batch of finished notifications whose last
  * activity is older than history-retention-days; *more when the batch was full. Compacts after
  * the turn when it deleted any. Returns 0 or a KP code. */
