@@ -87,7 +87,8 @@ try:
     t, lk = one_link(mails(PII[4], "Paikka tarjolla")[0], "the offer")
     check(kn.link_check(s, *lk)[:2] == (liisa.id, e2), "the offer's link is Liisa's sign-up page")
     tokens.append(lk[1])
-    sl = body(c.call("events.signup.get", V.SignupRef(signup_id=liisa.id)), V.SignupReply).signup
+    sl = [x for x in body(c.call("events.signup.list", V.ListSignupsRequest(event_id=e2)),
+                          V.ListSignupsReply).signups if x.id == liisa.id][0]
     check(sl.state == V.SIGNUP_STATE_OFFERED and sl.offer_deadline_ms > 0, "events: offered")
     dl = datetime.datetime.fromtimestamp(sl.offer_deadline_ms / 1000, HEL)
     hel = "%d.%d.%d klo %02d.%02d" % (dl.day, dl.month, dl.year, dl.hour, dl.minute)
