@@ -67,6 +67,12 @@ try:
           "the reschedule notice gives the reason:\n" + text(subj("Uusi aika")[0]))
     check("Syy: Puhuja sairastui" in text(subj("Peruttu:")[0]),
           "the cancellation notice gives the reason")
+    ics = [p.get_content() for p in subj("Uusi aika")[0].walk()
+           if p.get_content_type() == "text/calendar"]
+    conf = [m for m in subj("vahvistettu") if "Siirtyvä" in str(m["Subject"])]
+    ics0 = [p.get_content() for p in conf[0].walk() if p.get_content_type() == "text/calendar"]
+    check(ics and "SEQUENCE:1" in ics[0] and ics0 and "SEQUENCE:0" in ics0[0],
+          "the mails' iCalendar SEQUENCE is the event's, as in the feed (0, then 1)")
 
     # ---- a reminder whose moment passed hours ago is not sent ----------------------------------
     e3 = event("Myöhästyvä pöytä", now + 9 * DAY)
