@@ -11,6 +11,7 @@
 #include "notifier.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +54,10 @@ kp_config_item_t ntf_config_items[] = {
      "made when missing) or a path",
      NULL},
     {"link-days", "30", "a sign-up's personal link works this many days after the event's end",
+     NULL},
+    {"templates", NULL,
+     "directory of message texts <kind>.<fi|sv|en>.txt (a missing file keeps the built-in "
+     "text; an unknown placeholder refuses to start; read again on SIGHUP)",
      NULL},
     {"retry-base-ms", "5000", "first retry delay; doubles per attempt (max 1 h)", NULL},
     {"retry-max", "12", "attempts before a notification becomes a dead letter", NULL},
@@ -143,6 +148,14 @@ ntf_configure(void *svc, const kp_config_item_t *items)
         return KP_ECONFIG;
     }
     c->link_days_s = (int64_t)ld * 86400;
+    c->templates_dir = kp_config_get(items, "templates");
+    if (c->templates_dir && c->templates_dir[0]) {
+        char err[512];
+        if (ntf_texts_load(c->templates_dir, &c->texts, err, sizeof err) != 0) {
+            fprintf(stderr, "kumppani-notifier: templates: %s\n", err);
+            return KP_ECONFIG;
+        }
+    }
     c->coordinator_email = kp_config_get(items, "coordinator-email");
     c->coordinator_language = kp_config_get(items, "coordinator-language");
     if (c->coordinator_email && c->coordinator_email[0] &&
@@ -274,10 +287,41 @@ ntf_config_start(ntf_t *n, kp_server_t *srv, const kp_boot_t *boot, const kp_con
     return 0;
 }
 
+/* SIGHUP: the template files are read again; a faulty set is refused and the texts in use
+ * stay (logged, with the file and the fault: no personal data is in a template). */
+static void
+s_on_hup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    ntf_t *n = h->data;
+    ntf_texts_t *t = NULL;
+    char err[512];
+    if (ntf_texts_load(n->conf.templates_dir, &t, err, sizeof err) != 0) {
+        kp_log_err("templates.reload", "what=\"refused, the texts in use stay: %s\"", err);
+        return;
+    }
+    ntf_texts_free(&n->conf.texts);
+    n->conf.texts = t;
+    kp_log_notice("templates.reloaded", "files=%u", ntf_texts_files(t));
+}
+
+int
+ntf_texts_watch(ntf_t *n)
+{
+    if (!n->conf.templates_dir || !n->conf.templates_dir[0])
+        return 0;
+    kp_log_notice("templates.loaded", "files=%u", ntf_texts_files(n->conf.texts));
+    uv_signal_init(n->loop, &n->hup);
+    n->hup.data = n;
+    n->hup_on = true;
+    return uv_signal_start(&n->hup, s_on_hup, SIGHUP) == 0 ? 0 : KP_EINVAL;
+}
+
 void
 ntf_fini(void *svc)
 {
     ntf_t *n = svc;
+    ntf_texts_free(&n->conf.texts);
     ntf_dlv_free(n);
     kp_arena_destroy(&n->plan_arena);
     kp_arena_destroy(&n->dlv_arena);

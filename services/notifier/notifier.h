@@ -73,6 +73,7 @@ enum {
 #define NTF_KINDS_N 10 /* EventKind values 1..9 */
 
 typedef Kumppani__V1__Notification ntf_rec_t;
+typedef struct ntf_texts ntf_texts_t; /* the operator's template files (render.c) */
 
 typedef struct {
     /* SMTP */
@@ -94,6 +95,9 @@ typedef struct {
     unsigned char link_key[32];
     unsigned char addr_key[32]; /* keys the address hash of a record (notifier.sent) */
     int64_t link_days_s;        /* a sign-up's link lasts this long after the event's end */
+    /* message texts from templates-dir (NULL: the built-in ones); reloaded on SIGHUP */
+    const char *templates_dir;
+    ntf_texts_t *texts;
     /* delivery */
     uint64_t retry_base_ms, retry_max, horizon_ms, lease_ms, inflight_max, timeout_ms;
     /* planning: reminder hours before the start per EventKind (0-terminated lists) */
@@ -138,6 +142,8 @@ typedef struct {
     bool stopping;          /* set once by the server's stop: nothing new starts */
     int64_t retain_next_ms; /* the next history retention pass (timer.c; 0: at once) */
     bool migrated;          /* the store was upgraded at open: compact at the first pass */
+    uv_signal_t hup;        /* SIGHUP: the template files are read again (config.c) */
+    bool hup_on;
 } ntf_t;
 
 extern const char *const ntf_db_names[NTF_DB_N];
@@ -281,6 +287,17 @@ int ntf_render(const ntf_t *n, kp_arena_t *a, const ntf_rec_t *r, int64_t now_ms
 char *ntf_render_encoded_word(kp_arena_t *a, const char *s);
 /* The SMS gateway body: the configured template with {to} and {text} JSON-escaped. */
 char *ntf_render_sms_body(kp_arena_t *a, const char *tmpl, const char *to, const char *text);
+/* The template files of dir (<kind>.<fi|sv|en>.txt; a missing one keeps the built-in text):
+ * *out, or KP_ECONFIG with the file and the fault (an unknown placeholder) in err. */
+int ntf_texts_load(const char *dir, ntf_texts_t **out, char *err, size_t errlen);
+void ntf_texts_free(ntf_texts_t **t);
+unsigned ntf_texts_files(const ntf_texts_t *t);
+/* The file name stem of a kind ("signup-confirmed"), NULL for one without texts; and the
+ * built-in texts of a kind and language (0 fi, 1 sv, 2 en): 0 or -1. */
+const char *ntf_texts_kind_name(int kind);
+int ntf_texts_builtin(int kind, int lang, const char **subject, const char **body);
+/* Starts the SIGHUP watch that reloads the template files (with templates-dir set). */
+int ntf_texts_watch(ntf_t *n);
 /* The stable Message-ID of a key, "<hex@domain>". */
 char *ntf_render_message_id(kp_arena_t *a, const char *key, const char *from);
 

@@ -13,9 +13,11 @@
 #include "kp_time.h"
 #include "notifier.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -311,6 +313,184 @@ s_lang(const char *l)
     if (l && strcmp(l, "en") == 0)
         return 2;
     return 0;
+}
+
+/* ---- the operator's template files (templates-dir) ---------------------------------------
+ *
+ * <dir>/<kind>.<lang>.txt, e.g. signup-confirmed.fi.txt: a first line "Subject: ...", an empty
+ * line, then the body. A file that is not there keeps the built-in text above. Every {word}
+ * must be a known placeholder: an unknown one (a typo) refuses the whole set, so that no
+ * message goes out with a hole in it. */
+
+#define S_KINDS ((int)(sizeof s_tmpl / sizeof s_tmpl[0]))
+
+static const char *const s_kind_names[] = {
+    [MK(SIGNUP_CONFIRMED)] = "signup-confirmed",
+    [MK(REMINDER)] = "reminder",
+    [MK(SEE_YOU_SOON)] = "see-you-soon",
+    [MK(WAITLISTED)] = "waitlisted",
+    [MK(PROMOTED)] = "promoted",
+    [MK(SIGNUP_CANCELLED)] = "signup-cancelled",
+    [MK(EVENT_RESCHEDULED)] = "event-rescheduled",
+    [MK(EVENT_CANCELLED)] = "event-cancelled",
+    [MK(OFFERED)] = "offered",
+    [MK(EXPERT_OFFER)] = "expert-offer",
+    [MK(EXPERT_DEADLINE)] = "expert-deadline",
+    [MK(EXPERT_CONFIRMED)] = "expert-confirmed",
+    [MK(EXPERT_WITHDRAWN)] = "expert-withdrawn",
+    [MK(REQUEST_UNFILLED)] = "request-unfilled",
+    [MK(DIGEST)] = "digest",
+    [MK(EXPERT_CANCELLED)] = "expert-cancelled",
+    [MK(REQUEST_FILED)] = "request-filed",
+    [MK(REQUEST_CONFIRMED)] = "request-confirmed",
+    [MK(REQUESTER_UNFILLED)] = "requester-unfilled",
+    [MK(REQUEST_CANCELLED)] = "request-cancelled",
+};
+static const char *const s_lang_names[3] = {"fi", "sv", "en"};
+static const char *const s_placeholders[] = {
+    "name",   "title",        "when",        "deadline",    "request",   "days",
+    "events", "municipality", "place_line",  "reason_line", "link_line", "offer_line",
+    "answer", "terms",        "expert_line", NULL};
+
+struct ntf_texts {
+    char *subject[sizeof s_tmpl / sizeof s_tmpl[0]][3], *body[sizeof s_tmpl / sizeof s_tmpl[0]][3];
+    unsigned files;
+};
+
+const char *
+ntf_texts_kind_name(int kind)
+{
+    return kind > 0 && kind < S_KINDS && s_tmpl[kind][0].subject ? s_kind_names[kind] : NULL;
+}
+
+int
+ntf_texts_builtin(int kind, int lang, const char **subject, const char **body)
+{
+    if (!ntf_texts_kind_name(kind) || lang < 0 || lang > 2)
+        return -1;
+    *subject = s_tmpl[kind][lang].subject;
+    *body = s_tmpl[kind][lang].body;
+    return 0;
+}
+
+void
+ntf_texts_free(ntf_texts_t **tp)
+{
+    ntf_texts_t *t = *tp;
+    if (!t)
+        return;
+    for (int k = 0; k < S_KINDS; k++)
+        for (int l = 0; l < 3; l++) {
+            free(t->subject[k][l]);
+            free(t->body[k][l]);
+        }
+    free(t);
+    *tp = NULL;
+}
+
+/* Checks every {word} of s against the placeholders; names the first unknown one in err. */
+static bool
+s_placeholders_ok(const char *s, char *err, size_t errlen, const char *file)
+{
+    for (const char *p = strchr(s, '{'); p; p = strchr(p + 1, '{')) {
+        size_t n = 0;
+        while ((p[1 + n] >= 'a' && p[1 + n] <= 'z') || p[1 + n] == '_')
+            n++;
+        if (n == 0 || p[1 + n] != '}')
+            continue; /* a brace of the text itself */
+        bool known = false;
+        for (int i = 0; s_placeholders[i] && !known; i++)
+            known = strlen(s_placeholders[i]) == n && strncmp(p + 1, s_placeholders[i], n) == 0;
+        if (!known) {
+            snprintf(err, errlen, "%s: unknown placeholder {%.*s}", file, (int)n, p + 1);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Reads one file into *subject and *body (heap). Returns 0, 1 (no such file) or -1 (err). */
+static int
+s_texts_file(const char *path, const char *name, char **subject, char **body, char *err,
+             size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (errno == ENOENT)
+            return 1;
+        snprintf(err, errlen, "%s: cannot be read", name);
+        return -1;
+    }
+    char buf[16385];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    bool big = !feof(f);
+    fclose(f);
+    buf[n] = 0;
+    const char *nl = strchr(buf, '\n');
+    if (big || memchr(buf, 0, n) || strncmp(buf, "Subject: ", 9) != 0 || !nl ||
+        (nl[1] != '\n' && !(nl[1] == '\r' && nl[2] == '\n'))) {
+        snprintf(err, errlen,
+                 "%s: a first line \"Subject: ...\", an empty line, then the body (at most 16 KiB "
+                 "of text)",
+                 name);
+        return -1;
+    }
+    size_t sl = (size_t)(nl - buf) - 9;
+    if (sl && buf[9 + sl - 1] == '\r')
+        sl--;
+    *subject = kp_xcalloc(1, sl + 1);
+    memcpy(*subject, buf + 9, sl);
+    const char *b = nl + (nl[1] == '\r' ? 3 : 2);
+    *body = kp_xcalloc(1, strlen(b) + 1);
+    size_t bl = 0;
+    for (const char *q = b; *q; q++) /* LF line ends inside; CRLF is made when sending */
+        if (*q != '\r')
+            (*body)[bl++] = *q;
+    if (kp_text_check(*subject, strlen(*subject), false) != KP_TEXT_OK ||
+        kp_text_check(*body, strlen(*body), true) != KP_TEXT_OK) {
+        snprintf(err, errlen, "%s: UTF-8 text, the subject on one line", name);
+        return -1;
+    }
+    if (!s_placeholders_ok(*subject, err, errlen, name) ||
+        !s_placeholders_ok(*body, err, errlen, name))
+        return -1;
+    return 0;
+}
+
+int
+ntf_texts_load(const char *dir, ntf_texts_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    ntf_texts_t *t = kp_xcalloc(1, sizeof *t);
+    for (int k = 1; k < S_KINDS; k++) {
+        if (!ntf_texts_kind_name(k))
+            continue;
+        for (int l = 0; l < 3; l++) {
+            char path[4096], name[64];
+            snprintf(name, sizeof name, "%s.%s.txt", s_kind_names[k], s_lang_names[l]);
+            snprintf(path, sizeof path, "%s/%s", dir, name);
+            int rc = s_texts_file(path, name, &t->subject[k][l], &t->body[k][l], err, errlen);
+            if (rc < 0) {
+                ntf_texts_free(&t);
+                return KP_ECONFIG;
+            }
+            if (rc == 0)
+                t->files++;
+        }
+    }
+    if (t->files == 0) {
+        snprintf(err, errlen, "%s: no template file (<kind>.<fi|sv|en>.txt)", dir);
+        ntf_texts_free(&t);
+        return KP_ECONFIG;
+    }
+    *out = t;
+    return 0;
+}
+
+unsigned
+ntf_texts_files(const ntf_texts_t *t)
+{
+    return t ? t->files : 0;
 }
 
 static void
@@ -794,7 +974,12 @@ ntf_render(const ntf_t *n, kp_arena_t *a, const ntf_rec_t *r, int64_t now_ms, nt
     int lang = s_lang(r->language);
     char when[64];
     s_when(when, sizeof when, r->event_start_unix, lang);
-    const s_tmpl_t *t = &s_tmpl[r->kind][lang];
+    s_tmpl_t t_ = s_tmpl[r->kind][lang], *t = &t_;
+    const ntf_texts_t *ot = n->conf.texts;
+    if (ot && ot->subject[r->kind][lang]) { /* the operator's file */
+        t_.subject = ot->subject[r->kind][lang];
+        t_.body = ot->body[r->kind][lang];
+    }
     const char *link = s_link(a, &n->conf, r);
     out->subject = s_fill(a, t->subject, r, when, &n->conf, lang, link);
     out->text = s_fill(a, t->body, r, when, &n->conf, lang, link);

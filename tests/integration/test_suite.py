@@ -138,6 +138,7 @@ try:
         nlog = open(os.path.join(home, "logs", "notifier.log")).read()
         check("link.on" in nlog and os.path.exists(os.path.join(home, "keys", "web-link.secret")),
               "the notifier writes personal links under the secret shared with the web")
+        check("templates.loaded" in nlog, "the notifier reads the message texts' files")
     time.sleep(0.5)
     check("level=debug" in open(os.path.join(home, "logs", "events.log")).read(),
           "a setting in a service's configuration file takes effect")
