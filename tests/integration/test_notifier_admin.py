@@ -74,6 +74,29 @@ try:
     check(ics and "SEQUENCE:1" in ics[0] and ics0 and "SEQUENCE:0" in ics0[0],
           "the mails' iCalendar SEQUENCE is the event's, as in the feed (0, then 1)")
 
+    # ---- a reschedule: no reminder whose moment passed for the new time; the notice covers it ---
+    e4 = event("Aikaistuva pöytä", now + 10 * DAY)
+    r = c.call("events.event.reschedule", V.RescheduleEventRequest(
+        event_id=e4, start_unix=now + 6 * DAY, end_unix=now + 6 * DAY + 7200))
+    check(r.status.code == OK, "moved 4 days earlier")
+    r = c.call("events.signup.submit", signup_req(e4, 5, name="Outi", email="outi@example.fi",
+                                                  consent_reminders=True))
+    sid4 = body(r, V.SignupReply).signup.id
+    r = c.call("events.event.reschedule", V.RescheduleEventRequest(
+        event_id=e4, start_unix=now + 5 * DAY, end_unix=now + 5 * DAY + 7200))
+    check(r.status.code == OK, "and once more, with a sign-up")
+    check(wait_for(lambda: [m for m in mails_to(smtp, "outi@example.fi")
+                            if "Uusi aika" in str(m["Subject"])], 15), "the new-time notice")
+    sch = body(nc.call("notifier.schedule", N.ListNotificationsRequest(event_id=e4)),
+               N.ListNotificationsReply).notifications
+    live = sorted(x.key for x in sch if x.kind == N.MESSAGE_KIND_REMINDER
+                  and x.state in (N.NOTIFICATION_STATE_SCHEDULED, N.NOTIFICATION_STATE_SENDING))
+    check(live == ["events/s%d/remind24/%d/email" % (sid4, now + 5 * DAY)],
+          "only the 1-day reminder of the new time is scheduled: %s" % live)
+    time.sleep(1.0)
+    check(not [m for m in mails_to(smtp, "outi@example.fi") if "Muistutus" in str(m["Subject"])],
+          "no 7-day reminder after the new-time notice")
+
     # ---- a reminder whose moment passed hours ago is not sent ----------------------------------
     e3 = event("Myöhästyvä pöytä", now + 9 * DAY)
     r = c.call("events.signup.submit", signup_req(e3, 3, name="Pekka", email="pekka@example.fi",
