@@ -24,7 +24,7 @@ http = Http()
 try:
     s.events()
     http.status_for["/hook"] = 410  # the endpoint is switched off from the start
-    notifier(s, smtp, http, ["--quiet-from-h", "0", "--quiet-to-h", "0"])
+    notifier(s, smtp, http, ["--quiet-from-h", "0", "--quiet-to-h", "0", "--sms-token", "tok-123"])
     nc = s.client(s.ntf_api, server="notifier")
     c = s.client(s.ev_api)
     now = int(time.time())
@@ -131,6 +131,20 @@ try:
     check(wait_for(lambda: len(http.ok("/hook")) >= len(hooks), 15),
           "every kept webhook went out once the endpoint was back (%d of %d)"
           % (len(http.ok("/hook")), len(hooks)))
+
+    # ---- the SMS gateway's bearer token (sms-token); a user and a token at once is refused ------
+    r = c.call("events.signup.submit", V.SubmitSignupRequest(
+        event_id=e3, source="county-portal", external_id="sms-only", name="Puhelin",
+        phone="+358401234567", role=V.ROLE_RESIDENT))
+    check(r.status.code == OK, "a phone-only sign-up")
+    check(wait_for(lambda: http.ok("/sms"), 15), "its confirmation went by SMS")
+    check(http.ok("/sms")[0][1].get("Authorization") == "Bearer tok-123",
+          "with the gateway's bearer token")
+    q = subprocess.run([os.path.join(BIN, "kumppani-notifier"), "--sms-user", "u", "--sms-token",
+                        "t", "--data-dir", os.path.join(s.dir, "bad")], capture_output=True,
+                       text=True, timeout=30)
+    check(q.returncode == 2 and "sms-user or sms-token" in q.stderr,
+          "a gateway user and a token at once are refused at start")
 
     # ---- what was sent to an address; the opt-outs ----------------------------------------------
     out = cli("sent", "--to", PII[1].upper(), "--json")
