@@ -196,12 +196,68 @@ s_optout_print(cli_ctx_t *c, const ProtobufCMessage *m)
     return EXIT_OK_;
 }
 
+/* notifier sent --to ADDRESS: what went to an address (newest first). */
+static int
+s_sent(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    Kumppani__V1__SentRequest *rq = (Kumppani__V1__SentRequest *)m;
+    const char *to = cli_arg(c->a, "to");
+    if (!to || !to[0]) {
+        cli_err("usage: kumppani notifier sent --to ADDRESS [--limit N]");
+        return -1;
+    }
+    if (cli_num32(c, "limit", false, 1, 500, &rq->limit))
+        return -1;
+    rq->address = (char *)to;
+    return 0;
+}
+
+static const cli_jview_t s_optout_entry_view[] = {
+    {"channel", NULL, CLI_J_SHORT, "CHANNEL_", NULL}, {"address", NULL, 0, NULL, NULL}, {0}};
+
+static int
+s_optouts(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    Kumppani__V1__OptOutListRequest *rq = (Kumppani__V1__OptOutListRequest *)m;
+    if (cli_num32(c, "limit", false, 1, 1000, &rq->limit))
+        return -1;
+    rq->after_address = cli_str(c, "after", "");
+    return 0;
+}
+
+static json_t *
+s_optouts_json(cli_ctx_t *c, const ProtobufCMessage *m)
+{
+    (void)c;
+    const Kumppani__V1__OptOutListReply *r = (const Kumppani__V1__OptOutListReply *)m;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < r->n_optouts; i++)
+        json_array_append_new(arr, cli_json_view(&r->optouts[i]->base, s_optout_entry_view));
+    return arr;
+}
+
+static int
+s_optouts_print(cli_ctx_t *c, const ProtobufCMessage *m)
+{
+    (void)c;
+    const Kumppani__V1__OptOutListReply *r = (const Kumppani__V1__OptOutListReply *)m;
+    printf("%-8s %s\n", "CHANNEL", "ADDRESS");
+    for (size_t i = 0; i < r->n_optouts; i++)
+        printf("%-8s %s\n", s_channel(r->optouts[i]->channel), r->optouts[i]->address);
+    if (r->n_optouts)
+        printf("(next page: --after %d:%s)\n", (int)r->optouts[r->n_optouts - 1]->channel,
+               r->optouts[r->n_optouts - 1]->address);
+    return EXIT_OK_;
+}
+
 /* ---- the table --------------------------------------------------------------------------- */
 
 static const cli_optspec_t s_none[] = {{NULL, false}};
 static const cli_optspec_t s_preview_opts[] = {{"raw", false}, {NULL, false}};
 static const cli_optspec_t s_dead_opts[] = {{"after", true}, {"limit", true}, {NULL, false}};
 static const cli_optspec_t s_optout_opts[] = {{"channel", true}, {"in", false}, {NULL, false}};
+static const cli_optspec_t s_sent_opts[] = {{"to", true}, {"limit", true}, {NULL, false}};
+static const cli_optspec_t s_optouts_opts[] = {{"after", true}, {"limit", true}, {NULL, false}};
 
 /* A call on one notification by its key that answers the notification. */
 #define NOTIFICATION_CALL(m)                                                                       \
@@ -257,5 +313,19 @@ const cli_cmd_t cli_cmds_notifier[] = {
      .fill = s_optout,
      .view = s_optout_view,
      .print = s_optout_print},
+    {.words = "notifier sent",
+     .opts = s_sent_opts,
+     .help = "Usage: kumppani notifier sent --to ADDRESS [--limit N]\nLists what was sent (or "
+             "tried) to an e-mail address or a phone number, newest first.\n",
+     NOTIFICATION_LIST("notifier.sent"),
+     .fill = s_sent},
+    {.words = "notifier optouts",
+     .opts = s_optouts_opts,
+     .help = "Usage: kumppani notifier optouts [--after CHANNEL:ADDRESS] [--limit N]\nLists the "
+             "addresses that opted out, by channel.\n",
+     CLI_CALL("notifier", "notifier.optouts", opt_out_list_request, opt_out_list_reply),
+     .fill = s_optouts,
+     .json = s_optouts_json,
+     .print = s_optouts_print},
     {0},
 };

@@ -6,6 +6,7 @@
 #include "kumppani/v1/privacy.pb-c.h"
 #include "notifier.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define C(x) KUMPPANI__V1__CODE__CODE_##x
@@ -237,6 +238,91 @@ s_optout(kp_call_t *call, void *svc)
     kp_call_ok(call, &rep.base);
 }
 
+/* notifier.sent: what went to an address, newest first. */
+static int
+s_newest_first(const void *a, const void *b)
+{
+    const ntf_rec_t *x = *(const ntf_rec_t *const *)a, *y = *(const ntf_rec_t *const *)b;
+    return x->created_ms < y->created_ms ? 1 : x->created_ms > y->created_ms ? -1 : 0;
+}
+
+static void
+s_sent(kp_call_t *call, void *svc)
+{
+    ntf_t *n = svc;
+    const Kumppani__V1__SentRequest *rq = kp_call_body(call);
+    uint32_t limit;
+    if (!s_limit(call, rq->limit, &limit))
+        return;
+    if (!kp_text_email_valid(rq->address) && !kp_text_phone_valid(rq->address)) {
+        kp_call_fail(call, C(INVALID), "field 'address': an e-mail address or a phone number");
+        return;
+    }
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, n);
+    char **keys;
+    size_t keys_n;
+    int rc = ntf_sent_find(&tx, rq->address, &keys, &keys_n);
+    ntf_rec_t **v = rc ? NULL : kp_arena_alloc(tx.arena, (keys_n + 1) * sizeof *v);
+    if (!rc && !v)
+        rc = KP_ENOMEM;
+    size_t vn = 0;
+    for (size_t i = 0; rc == 0 && i < keys_n; i++) {
+        bool found;
+        if ((rc = ntf_rec_get(&tx, keys[i], &v[vn], &found)) == 0 && found)
+            vn++;
+    }
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    qsort(v, vn, sizeof *v, s_newest_first);
+    for (size_t i = 0; i < vn; i++) /* the reply shows no address of a person */
+        v[i]->address = v[i]->recipient_name = (char *)"";
+    Kumppani__V1__ListNotificationsReply rep = KUMPPANI__V1__LIST_NOTIFICATIONS_REPLY__INIT;
+    rep.notifications = v;
+    rep.n_notifications = vn < limit ? vn : limit;
+    kp_log_info("sent.list", "records=%zu", vn);
+    kp_call_ok(call, &rep.base);
+}
+
+/* notifier.optouts: the opt-out list, by channel and address. */
+static void
+s_optouts(kp_call_t *call, void *svc)
+{
+    ntf_t *n = svc;
+    const Kumppani__V1__OptOutListRequest *rq = kp_call_body(call);
+    if (rq->limit > 1000 || strlen(rq->after_address) > 260) {
+        kp_call_fail(call, C(INVALID), "field 'limit': at most 1000 (0: 100)");
+        return;
+    }
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, n);
+    int *ch;
+    char **addr;
+    size_t vn;
+    int rc = ntf_optout_page(&tx, rq->after_address, rq->limit ? rq->limit : 100, &ch, &addr, &vn);
+    Kumppani__V1__OptOutEntry *ents = rc ? NULL : kp_arena_alloc(tx.arena, (vn + 1) * sizeof *ents);
+    Kumppani__V1__OptOutEntry **ptrs =
+        rc ? NULL : kp_arena_alloc(tx.arena, (vn + 1) * sizeof *ptrs);
+    if (!rc && (!ents || !ptrs))
+        rc = KP_ENOMEM;
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    for (size_t i = 0; i < vn; i++) {
+        kumppani__v1__opt_out_entry__init(&ents[i]);
+        ents[i].channel = ch[i];
+        ents[i].address = addr[i];
+        ptrs[i] = &ents[i];
+    }
+    Kumppani__V1__OptOutListReply rep = KUMPPANI__V1__OPT_OUT_LIST_REPLY__INIT;
+    rep.optouts = ptrs;
+    rep.n_optouts = vn;
+    kp_call_ok(call, &rep.base);
+}
+
 #define READ (KP_ROLE_ADMIN | KP_ROLE_READER | KP_ROLE_SERVICE)
 const kp_method_t ntf_methods[] = {
     {"notifier.status", READ, &kumppani__v1__notification_ref__descriptor, s_status},
@@ -249,6 +335,8 @@ const kp_method_t ntf_methods[] = {
     {"notifier.privacy.export", KP_ROLE_ADMIN, &kumppani__v1__data_subject__descriptor,
      ntf_h_privacy_export},
     {"notifier.dead.retry", KP_ROLE_ADMIN, &kumppani__v1__notification_ref__descriptor, s_retry},
+    {"notifier.sent", KP_ROLE_ADMIN, &kumppani__v1__sent_request__descriptor, s_sent},
+    {"notifier.optouts", KP_ROLE_ADMIN, &kumppani__v1__opt_out_list_request__descriptor, s_optouts},
     {"notifier.optout", KP_ROLE_ADMIN | KP_ROLE_SERVICE, &kumppani__v1__opt_out_request__descriptor,
      s_optout},
 };

@@ -5,12 +5,17 @@
  *  use them. A bad setting is named on stderr and refused (exit code 2) before the store opens.
  *  The strings in ntf_conf_t are borrowed from the settings table, which lives until exit. */
 #include "kp_err.h"
+#include "kp_link.h"
 #include "kp_log.h"
 #include "kp_text.h"
 #include "notifier.h"
 
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* clang-format off */
 kp_config_item_t ntf_config_items[] = {
@@ -36,6 +41,24 @@ kp_config_item_t ntf_config_items[] = {
     {"sms-url", NULL, "SMS gateway URL (unset: no SMS)", NULL},
     {"sms-body", "{\"to\":\"{to}\",\"text\":\"{text}\"}",
      "SMS gateway body; {to} and {text} are JSON-escaped", NULL},
+    {"sms-user", NULL, "SMS gateway user (HTTP basic authentication; unset: none)", NULL},
+    {"sms-password", NULL, "SMS gateway password (with sms-user)", NULL},
+    {"sms-token", NULL, "SMS gateway bearer token (Authorization: Bearer; instead of a user)",
+     NULL},
+    {"web-url", NULL,
+     "the web's public address, e.g. https://kumppani.example.fi (unset: messages carry no "
+     "personal link)",
+     NULL},
+    {"link-key", "web-link",
+     "personal-link secret: a name in keys-dir (<keys-dir>/<name>.secret, shared with the web; "
+     "made when missing) or a path",
+     NULL},
+    {"link-days", "30", "a sign-up's personal link works this many days after the event's end",
+     NULL},
+    {"templates", NULL,
+     "directory of message texts <kind>.<fi|sv|en>.txt (a missing file keeps the built-in "
+     "text; an unknown placeholder refuses to start; read again on SIGHUP)",
+     NULL},
     {"retry-base-ms", "5000", "first retry delay; doubles per attempt (max 1 h)", NULL},
     {"retry-max", "12", "attempts before a notification becomes a dead letter", NULL},
     {"horizon-s", "172800", "retries stop this long after the first attempt, seconds", NULL},
@@ -88,6 +111,51 @@ ntf_configure(void *svc, const kp_config_item_t *items)
     c->webhook_secret = kp_config_get(items, "webhook-secret");
     c->sms_url = kp_config_get(items, "sms-url");
     c->sms_body = kp_config_get(items, "sms-body");
+    c->sms_user = kp_config_get(items, "sms-user");
+    c->sms_password = kp_config_get(items, "sms-password");
+    c->sms_auth_header = NULL;
+    const char *tok = kp_config_get(items, "sms-token");
+    if (tok && tok[0]) {
+        if (c->sms_user && c->sms_user[0]) {
+            fprintf(stderr, "kumppani-notifier: sms-user or sms-token, not both\n");
+            return KP_ECONFIG;
+        }
+        static char hdr[600];
+        if ((size_t)snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", tok) >= sizeof hdr ||
+            strpbrk(tok, "\r\n")) {
+            fprintf(stderr, "kumppani-notifier: sms-token: one line of at most 500 bytes\n");
+            return KP_ECONFIG;
+        }
+        c->sms_auth_header = hdr;
+    }
+    const char *wu = kp_config_get(items, "web-url");
+    c->web_url[0] = 0;
+    if (wu && wu[0]) {
+        size_t wl = strlen(wu);
+        while (wl && wu[wl - 1] == '/')
+            wl--; /* the link paths begin with '/' */
+        if ((strncmp(wu, "http://", 7) != 0 && strncmp(wu, "https://", 8) != 0) ||
+            wl >= sizeof c->web_url - 1 || strpbrk(wu, " \t\r\n\"<>")) {
+            fprintf(stderr, "kumppani-notifier: web-url must be an http:// or https:// address\n");
+            return KP_ECONFIG;
+        }
+        memcpy(c->web_url, wu, wl);
+        c->web_url[wl] = 0;
+    }
+    uint64_t ld;
+    if (kp_config_uint(items, "link-days", &ld) || ld < 1 || ld > 3650) {
+        fprintf(stderr, "kumppani-notifier: link-days 1..3650\n");
+        return KP_ECONFIG;
+    }
+    c->link_days_s = (int64_t)ld * 86400;
+    c->templates_dir = kp_config_get(items, "templates");
+    if (c->templates_dir && c->templates_dir[0]) {
+        char err[512];
+        if (ntf_texts_load(c->templates_dir, &c->texts, err, sizeof err) != 0) {
+            fprintf(stderr, "kumppani-notifier: templates: %s\n", err);
+            return KP_ECONFIG;
+        }
+    }
     c->coordinator_email = kp_config_get(items, "coordinator-email");
     c->coordinator_language = kp_config_get(items, "coordinator-language");
     if (c->coordinator_email && c->coordinator_email[0] &&
@@ -150,9 +218,53 @@ ntf_configure(void *svc, const kp_config_item_t *items)
     return 0;
 }
 
+/* The link secret: <keys-dir>/<link-key>.secret, or link-key as a path (with a '/'). Made
+ * when missing, as the web does; if both start at once and the web wins the race to make it,
+ * it is read again once written. */
+static int
+s_link_key(ntf_conf_t *c, const kp_config_item_t *items)
+{
+    const char *name = kp_config_get(items, "link-key"), *dir = kp_config_get(items, "keys-dir");
+    char path[4096];
+    if (!name || !name[0])
+        return KP_ECONFIG;
+    if (strchr(name, '/'))
+        snprintf(path, sizeof path, "%s", name);
+    else if (dir && dir[0])
+        snprintf(path, sizeof path, "%s/%s.secret", dir, name);
+    else
+        snprintf(path, sizeof path, "%s/%s.secret", kp_config_get(items, "data-dir"), name);
+    int rc = kp_link_key_file(path, true, c->link_key);
+    for (int i = 0; i < 20 && (rc == -EEXIST || rc == KP_EKEY); i++) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        rc = kp_link_key_file(path, false, c->link_key);
+    }
+    if (rc) {
+        kp_log_err("link.key", "rc=%d what=\"cannot read or make the link secret (link-key)\"", rc);
+        return KP_EKEY;
+    }
+    c->have_link = true;
+    /* the address hash's key, apart from the link secret */
+    crypto_generichash(c->addr_key, sizeof c->addr_key, (const unsigned char *)"kp-ntf-address", 14,
+                       c->link_key, sizeof c->link_key);
+    if (!dir || !dir[0])
+        kp_log_warn("link.key", "what=\"no keys-dir: the link secret is kept beside the data; "
+                                "the web must read the same file\"");
+    return 0;
+}
+
 int
 ntf_config_start(ntf_t *n, kp_server_t *srv, const kp_boot_t *boot, const kp_config_item_t *items)
 {
+    if (n->conf.web_url[0]) {
+        int rc = s_link_key(&n->conf, items);
+        if (rc)
+            return rc;
+        kp_log_notice("link.on", "what=\"messages carry personal links to the web\"");
+    } else {
+        kp_log_notice("link.off", "what=\"no web-url: messages carry no personal link\"");
+    }
     n->srv = srv;
     n->loop = kp_server_loop(srv);
     /* Expert messages and digests ask the broker and the registry for the address at delivery
@@ -175,12 +287,45 @@ ntf_config_start(ntf_t *n, kp_server_t *srv, const kp_boot_t *boot, const kp_con
     return 0;
 }
 
+/* SIGHUP: the template files are read again; a faulty set is refused and the texts in use
+ * stay (logged, with the file and the fault: no personal data is in a template). */
+static void
+s_on_hup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    ntf_t *n = h->data;
+    ntf_texts_t *t = NULL;
+    char err[512];
+    if (ntf_texts_load(n->conf.templates_dir, &t, err, sizeof err) != 0) {
+        kp_log_err("templates.reload", "what=\"refused, the texts in use stay: %s\"", err);
+        return;
+    }
+    ntf_texts_free(&n->conf.texts);
+    n->conf.texts = t;
+    kp_log_notice("templates.reloaded", "files=%u", ntf_texts_files(t));
+}
+
+int
+ntf_texts_watch(ntf_t *n)
+{
+    if (!n->conf.templates_dir || !n->conf.templates_dir[0])
+        return 0;
+    kp_log_notice("templates.loaded", "files=%u", ntf_texts_files(n->conf.texts));
+    uv_signal_init(n->loop, &n->hup);
+    n->hup.data = n;
+    n->hup_on = true;
+    return uv_signal_start(&n->hup, s_on_hup, SIGHUP) == 0 ? 0 : KP_EINVAL;
+}
+
 void
 ntf_fini(void *svc)
 {
     ntf_t *n = svc;
+    ntf_texts_free(&n->conf.texts);
     ntf_dlv_free(n);
     kp_arena_destroy(&n->plan_arena);
     kp_arena_destroy(&n->dlv_arena);
     memset(&n->conf.keys, 0, sizeof n->conf.keys); /* the copy of the secret key */
+    sodium_memzero(n->conf.link_key, sizeof n->conf.link_key);
+    sodium_memzero(n->conf.addr_key, sizeof n->conf.addr_key);
 }

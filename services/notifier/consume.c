@@ -69,6 +69,11 @@ s_contacts(kp_tx_t *tx, const Kumppani__V1__Event *ev)
             return 0;
         return t[13] == 'A' ? ntf_contact_put(tx, role) : ntf_contact_del(tx, role->id);
     }
+    if (strcmp(t, "MunicipalityAdded") == 0) {
+        Kumppani__V1__MunicipalityReply *mr =
+            kumppani__v1__municipality_reply__unpack(pa, ev->payload.len, ev->payload.data);
+        return mr && mr->municipality ? ntf_muni_put(tx, mr->municipality) : 0;
+    }
     if (strcmp(t, "PersonErased") == 0) {
         Kumppani__V1__PersonErased *pe =
             kumppani__v1__person_erased__unpack(pa, ev->payload.len, ev->payload.data);

@@ -37,7 +37,7 @@
 /* Messages whose recipient is asked at delivery time, and never stored: experts from the
  * broker (broker.expert.get), contact persons from the registry (registry.person.get), and
  * sign-ups from the events service (events.signup.contact, issue 12). */
-enum { LK_NONE = -1, LK_BROKER, LK_REGISTRY, LK_EVENTS, LK_N };
+enum { LK_NONE = -1, LK_BROKER, LK_REGISTRY, LK_EVENTS, LK_REQUEST, LK_N };
 
 typedef struct {
     const char *address, *phone, *name, *language; /* language NULL: the record's */
@@ -48,6 +48,8 @@ s_lookup_of(const ntf_rec_t *r)
 {
     if (ntf_kind_expert(r->kind))
         return LK_BROKER;
+    if (ntf_kind_requester(r->kind))
+        return LK_REQUEST;
     if (r->kind == MK(DIGEST))
         return LK_REGISTRY;
     if (r->signup_id && r->channel != CH(WEBHOOK))
@@ -56,10 +58,11 @@ s_lookup_of(const ntf_rec_t *r)
 }
 
 static const char *const s_lk_off[LK_N] = {"broker-not-configured", "registry-not-configured",
-                                           "events-not-configured"};
-static const char *const s_lk_gone[LK_N] = {"expert-erased", "person-erased", "signup-erased"};
+                                           "events-not-configured", "broker-not-configured"};
+static const char *const s_lk_gone[LK_N] = {"expert-erased", "person-erased", "signup-erased",
+                                            "requester-erased"};
 static const char *const s_lk_log[LK_N] = {"deliver.expert_erased", "deliver.person_erased",
-                                           "deliver.signup_erased"};
+                                           "deliver.signup_erased", "deliver.requester_erased"};
 
 /* A lookup in flight for the record key, accepted only while the record still holds the
  * lease it was given when the lookup was sent. */
@@ -69,7 +72,18 @@ typedef struct s_look {
     int target;
     int64_t lease_until_ms;
     char key[NTF_KEY_MAX + 1];
+    /* A requester's confirmation asks the broker twice: the requester, then the expert; the
+     * requester's contact waits here meanwhile (memory only, freed with the lookup). */
+    char *carry[4]; /* address, phone, name, language */
 } s_look_t;
+
+static void
+s_look_free(s_look_t *l)
+{
+    for (int i = 0; i < 4; i++)
+        free(l->carry[i]);
+    free(l);
+}
 
 struct ntf_dlv {
     ntf_t *n;
@@ -185,7 +199,35 @@ out:
 
 /* Decides one due record r (old: as stored; who: the recipient looked up, or NULL) and
  * queues its transfer when it is to be sent. Returns 0 or a KP code. */
-static int s_look_send(ntf_dlv_t *d, int target, const ntf_rec_t *r);
+static int s_look_send(ntf_dlv_t *d, int target, const ntf_rec_t *r, const s_who_t *carry);
+
+/* A reminder is not sent once its moment has passed for the event as it now stands: the time
+ * changed since it was planned (the new-time notice covers it), the event was cancelled, or it
+ * has started. Returns 0 with *why set (or NULL: send). */
+static int
+s_reminder_stale(kp_tx_t *tx, const ntf_rec_t *r, const char **why)
+{
+    *why = NULL;
+    if (r->kind != MK(REMINDER) && r->kind != MK(SEE_YOU_SOON))
+        return 0;
+    Kumppani__V1__EventInfo *e;
+    bool found;
+    int rc = ntf_event_get(tx, r->event_id, &e, &found);
+    if (rc || !found)
+        return rc;
+    if (e->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_CANCELLED)
+        *why = "event-cancelled";
+    else if (e->start_unix != r->event_start_unix)
+        *why = "event-rescheduled";
+    else if (tx->now_ms >= e->start_unix * 1000)
+        *why = "event-started";
+    else if (r->reminder_hours &&
+             tx->now_ms > (e->start_unix - (int64_t)r->reminder_hours * 3600) * 1000 +
+                              (r->channel == CH(SMS) ? 12LL : 2LL) * 3600 * 1000 &&
+             !r->attempts_n)
+        *why = "moment-passed"; /* never tried and hours late (service down, clock moved) */
+    return 0;
+}
 
 static int
 s_take(ntf_dlv_t *d, kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r, const s_who_t *who)
@@ -200,6 +242,13 @@ s_take(ntf_dlv_t *d, kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r, const s_who_t *w
     const char *skip = NULL;
     bool dead = false;
     int lk = s_lookup_of(r);
+    if ((rc = s_reminder_stale(tx, r, &skip)))
+        return rc;
+    if (skip) {
+        r->state = ST(CANCELLED);
+        ntf_rec_attempt(tx, r, false, skip);
+        return ntf_rec_put(tx, old, r);
+    }
     if (lk != LK_NONE && !who) {
         if (!d->lsock[lk]) {
             skip = s_lk_off[lk];
@@ -210,8 +259,14 @@ s_take(ntf_dlv_t *d, kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r, const s_who_t *w
             r->lease_until_ms = now + (int64_t)cf->lease_ms;
             if ((rc = ntf_rec_put(tx, old, r)))
                 return rc;
-            return s_look_send(d, lk, r);
+            return s_look_send(d, lk, r, NULL);
         }
+    }
+    if (who && (lk == LK_BROKER || lk == LK_REQUEST) && r->channel == CH(EMAIL) &&
+        !who->address[0] && who->phone[0] && cf->sms_url && cf->sms_url[0]) {
+        /* an expert or a requester with only a phone: by SMS (at once, as the e-mail would) */
+        r->channel = CH(SMS);
+        r->urgent = true;
     }
     if (who) {
         bool sms = r->channel == CH(SMS);
@@ -241,8 +296,10 @@ s_take(ntf_dlv_t *d, kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r, const s_who_t *w
         bool off = false;
         if ((rc = ntf_state_get(tx, "webhook-off", &off)))
             return rc;
-        if (off)
+        if (off) { /* a dead letter, retried with notifier.dead.retry once it is back */
             skip = "endpoint-off";
+            dead = true;
+        }
     }
     if (!skip && ((r->channel == CH(SMS) && !(cf->sms_url && cf->sms_url[0])) ||
                   (r->channel == CH(WEBHOOK) && !(cf->webhook_url && cf->webhook_url[0])))) {
@@ -255,6 +312,12 @@ s_take(ntf_dlv_t *d, kp_tx_t *tx, ntf_rec_t *old, ntf_rec_t *r, const s_who_t *w
         dead = true;
     }
     const char *to = r->address; /* the recipient's data is used for this message only */
+    char ah[33] = "";
+    if (r->channel != CH(WEBHOOK) && to && to[0]) {
+        ntf_addr_hash(cf, r->channel, to, ah);
+        r->address_hash = ah;
+    }
+    r->expert_name = r->expert_contact = (char *)"";
     if (lk != LK_NONE) {
         r->address = r->recipient_name = (char *)"";
         if (lk != LK_EVENTS) /* a sign-up's language is not personal data: kept for retries */
@@ -319,7 +382,7 @@ s_look_prune(ntf_dlv_t *d)
         if (l->lease_until_ms < now) {
             *pp = l->next;
             d->looks_n--;
-            free(l);
+            s_look_free(l);
         } else {
             pp = &l->next;
         }
@@ -327,7 +390,7 @@ s_look_prune(ntf_dlv_t *d)
 }
 
 static int
-s_look_send(ntf_dlv_t *d, int target, const ntf_rec_t *r)
+s_look_send(ntf_dlv_t *d, int target, const ntf_rec_t *r, const s_who_t *carry)
 {
     s_look_prune(d);
     if (d->looks_n >= 4096)
@@ -341,6 +404,11 @@ s_look_send(ntf_dlv_t *d, int target, const ntf_rec_t *r)
         ref.signup_id = r->signup_id;
         req.method = (char *)"events.signup.contact";
         req.body.len = kumppani__v1__signup_contact_request__pack(&ref, body);
+    } else if (target == LK_REQUEST) {
+        Kumppani__V1__BrokerRequestRef ref = KUMPPANI__V1__BROKER_REQUEST_REF__INIT;
+        ref.request_id = r->request_id;
+        req.method = (char *)"broker.request.get";
+        req.body.len = kumppani__v1__broker_request_ref__pack(&ref, body);
     } else if (target == LK_BROKER) {
         Kumppani__V1__ExpertRef ref = KUMPPANI__V1__EXPERT_REF__INIT;
         ref.expert_id = r->expert_id;
@@ -363,6 +431,12 @@ s_look_send(ntf_dlv_t *d, int target, const ntf_rec_t *r)
     l->target = target;
     l->lease_until_ms = r->lease_until_ms;
     snprintf(l->key, sizeof l->key, "%s", r->key);
+    if (carry) {
+        const char *v[4] = {carry->address, carry->phone, carry->name,
+                            carry->language ? carry->language : ""};
+        for (int i = 0; i < 4; i++)
+            l->carry[i] = kp_xstrdup(v[i] ? v[i] : "");
+    }
     l->next = d->looks;
     d->looks = l;
     d->looks_n++;
@@ -403,6 +477,7 @@ s_look_who(ntf_dlv_t *d, const s_look_t *l, const Kumppani__V1__Reply *rep, kp_a
         if (*gone)
             return 0;
         who->address = p->email;
+        who->phone = p->phone;
         who->name = p->name;
         who->language = "fi";
         for (size_t i = 0; i < p->n_languages; i++)
@@ -411,6 +486,21 @@ s_look_who(ntf_dlv_t *d, const s_look_t *l, const Kumppani__V1__Reply *rep, kp_a
                 who->language = p->languages[i];
                 break;
             }
+        return 0;
+    }
+    if (l->target == LK_REQUEST) {
+        Kumppani__V1__BrokerRequestReply *rr = kumppani__v1__broker_request_reply__unpack(
+            kp_arena_pbc(a), rep->body.len, rep->body.data);
+        if (!rr || !rr->request)
+            return -1;
+        const Kumppani__V1__BrokerRequestInput *in = rr->request->input;
+        *gone = !in || (!in->contact_email[0] && !in->contact_phone[0] && !in->contact_name[0]);
+        if (*gone)
+            return 0;
+        who->address = in->contact_email;
+        who->phone = in->contact_phone;
+        who->name = in->contact_name;
+        who->language = NULL;
         return 0;
     }
     Kumppani__V1__PersonReply *pr =
@@ -442,6 +532,22 @@ s_look_done(ntf_dlv_t *d, s_look_t *l, const Kumppani__V1__Reply *rep)
     int rc = s_sending(&tx, n, l->key, l->lease_until_ms, &old, &r);
     if (rc || !r)
         goto out;
+    if (l->carry[0]) {
+        /* the second answer of a requester's confirmation: the expert, as disclosed to the
+         * requester (name, and e-mail or else phone); an erased expert is not named */
+        if (!gone) {
+            r->expert_name = (char *)who.name;
+            r->expert_contact = (char *)(who.address[0] ? who.address : who.phone);
+        }
+        s_who_t req = {l->carry[0], l->carry[1], l->carry[2], l->carry[3][0] ? l->carry[3] : NULL};
+        rc = s_take(d, &tx, old, r, &req);
+        goto out;
+    }
+    if (!gone && l->target == LK_REQUEST && r->kind == MK(REQUEST_CONFIRMED) && r->expert_id &&
+        d->lsock[LK_BROKER]) {
+        rc = s_look_send(d, LK_BROKER, r, &who);
+        goto out;
+    }
     if (gone) {
         r->state = ST(CANCELLED);
         ntf_rec_attempt(&tx, r, false, s_lk_gone[l->target]);
@@ -484,7 +590,7 @@ s_lsock_ready(kp_zwatch_t *zw, void *sock, void *arg)
             *pp = l->next;
             d->looks_n--;
             s_look_done(d, l, rep);
-            free(l);
+            s_look_free(l);
             break;
         }
         if (rep)
@@ -529,7 +635,7 @@ ntf_dlv_stop(ntf_t *n)
     while (d->looks) {
         s_look_t *l = d->looks;
         d->looks = l->next;
-        free(l);
+        s_look_free(l);
     }
     kp_log_info("deliver.stop", "delivered=%llu failed=%llu", (unsigned long long)d->delivered_n,
                 (unsigned long long)d->failed_n);
@@ -546,6 +652,8 @@ ntf_dlv_start(ntf_t *n)
     int rc = ntf_xfer_new(&d->xfer, n->loop, &n->conf, s_record, d);
     if (rc == 0)
         rc = s_lsock_open(d, LK_BROKER, n->conf.broker_api, n->conf.broker_pub);
+    if (rc == 0)
+        rc = s_lsock_open(d, LK_REQUEST, n->conf.broker_api, n->conf.broker_pub);
     if (rc == 0)
         rc = s_lsock_open(d, LK_REGISTRY, n->conf.registry_api, n->conf.registry_pub);
     return rc ? rc : s_lsock_open(d, LK_EVENTS, n->conf.events_api, n->conf.events_pub);

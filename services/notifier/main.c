@@ -18,6 +18,8 @@ s_start(void *svc, kp_server_t *srv, const kp_boot_t *boot, const kp_config_item
     if (rc == 0)
         rc = ntf_timer_start(n);
     if (rc == 0)
+        rc = ntf_texts_watch(n);
+    if (rc == 0)
         rc = ntf_consume_start(n, boot, items);
     return rc;
 }

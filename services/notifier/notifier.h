@@ -21,6 +21,8 @@
  *      state      name                                  -> value ("webhook-off")
  *      brk_req    request_id (8)                        -> BrokerRequest (as last heard)
  *      contacts   role_id (8)                           -> Role (current contact persons)
+ *      munis      code as a number (8)                  -> Municipality (names, from the
+ *                                                          registry's log)
  *  plus kp_store's meta, log, idem and offsets.
  *
  *  Exactly-once in effect: notifications are planned while the consumer applies an event, in
@@ -61,6 +63,7 @@ enum {
     NTF_DB_STATE,
     NTF_DB_BRK_REQ,
     NTF_DB_CONTACTS,
+    NTF_DB_MUNIS,
     NTF_DB_N
 };
 
@@ -70,6 +73,7 @@ enum {
 #define NTF_KINDS_N 10 /* EventKind values 1..9 */
 
 typedef Kumppani__V1__Notification ntf_rec_t;
+typedef struct ntf_texts ntf_texts_t; /* the operator's template files (render.c) */
 
 typedef struct {
     /* SMTP */
@@ -82,6 +86,18 @@ typedef struct {
     /* webhooks and SMS */
     const char *webhook_url, *webhook_secret;
     const char *sms_url, *sms_body;
+    const char *sms_user, *sms_password; /* the gateway's credentials (HTTP basic); NULL: none */
+    const char *sms_auth_header;         /* or a whole header, "Authorization: Bearer ..." */
+    /* personal links (issue 13): <web-url>/s|x|r/<token> under the link secret; web_url[0]
+     * == 0: the messages carry no link */
+    char web_url[512];
+    bool have_link;
+    unsigned char link_key[32];
+    unsigned char addr_key[32]; /* keys the address hash of a record (notifier.sent) */
+    int64_t link_days_s;        /* a sign-up's link lasts this long after the event's end */
+    /* message texts from templates-dir (NULL: the built-in ones); reloaded on SIGHUP */
+    const char *templates_dir;
+    ntf_texts_t *texts;
     /* delivery */
     uint64_t retry_base_ms, retry_max, horizon_ms, lease_ms, inflight_max, timeout_ms;
     /* planning: reminder hours before the start per EventKind (0-terminated lists) */
@@ -126,6 +142,8 @@ typedef struct {
     bool stopping;          /* set once by the server's stop: nothing new starts */
     int64_t retain_next_ms; /* the next history retention pass (timer.c; 0: at once) */
     bool migrated;          /* the store was upgraded at open: compact at the first pass */
+    uv_signal_t hup;        /* SIGHUP: the template files are read again (config.c) */
+    bool hup_on;
 } ntf_t;
 
 extern const char *const ntf_db_names[NTF_DB_N];
@@ -195,6 +213,16 @@ int ntf_state_set(kp_tx_t *tx, const char *name, bool on);
 int ntf_brkreq_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__BrokerRequest **out, bool *found);
 int ntf_brkreq_put(kp_tx_t *tx, const Kumppani__V1__BrokerRequest *rq);
 
+/* Municipalities as heard from the registry (MunicipalityAdded): the digest names them. */
+int ntf_muni_put(kp_tx_t *tx, const Kumppani__V1__Municipality *m);
+int ntf_muni_get(kp_tx_t *tx, const char *code, Kumppani__V1__Municipality **out, bool *found);
+/* Up to limit opt-outs after (channel, address) ("" : from the first), into arena arrays. */
+int ntf_optout_page(kp_tx_t *tx, const char *after, uint32_t limit, int **channels,
+                    char ***addresses, size_t *n);
+/* The keyed hash of an address (lower-cased e-mail or normalised phone) as 32 hex digits,
+ * kept on a record so that notifier.sent finds what went to an address without keeping it. */
+void ntf_addr_hash(const ntf_conf_t *conf, int channel, const char *address, char out[33]);
+
 /* Current contact persons (roles of kind CONTACT_PERSON) as heard from the registry. */
 int ntf_contact_put(kp_tx_t *tx, const Kumppani__V1__Role *role);
 int ntf_contact_del(kp_tx_t *tx, uint64_t role_id);
@@ -220,6 +248,8 @@ int ntf_plan_webhook(kp_tx_t *tx, const Kumppani__V1__Event *ev, const char *sou
 void ntf_signup_public(Kumppani__V1__Signup *s);
 /* True for the kinds whose recipient is an expert resolved at delivery time. */
 bool ntf_kind_expert(int kind);
+/* True for the kinds to the requester of the expert broker (broker.request.get at delivery). */
+bool ntf_kind_requester(int kind);
 /* Plans this week's digests once the digest moment has come (no later than a day after it),
  * and sets *next_ms to the next moment to look again. */
 int ntf_plan_digests(kp_tx_t *tx, int64_t *next_ms);
@@ -235,6 +265,10 @@ int ntf_signup_erased(kp_tx_t *tx, uint64_t event_id, uint64_t signup_id);
 /* "notifier.privacy.erase" and "notifier.privacy.export" (DataSubject by e-mail or phone). */
 void ntf_h_privacy_erase(kp_call_t *call, void *svc);
 void ntf_h_privacy_export(kp_call_t *call, void *svc);
+/* The keys of the records sent (or tried) to address, an e-mail address or a phone number:
+ * by the address hash kept on each record, or the address where one is kept (the
+ * coordinator's). Into arena arrays. */
+int ntf_sent_find(kp_tx_t *tx, const char *address, char ***keys, size_t *keys_n);
 /* The history retention pass: deletes up to a batch of finished notifications whose last
  * activity is older than history-retention-days; *more when the batch was full. Compacts after
  * the turn when it deleted any. Returns 0 or a KP code. */
@@ -253,6 +287,17 @@ int ntf_render(const ntf_t *n, kp_arena_t *a, const ntf_rec_t *r, int64_t now_ms
 char *ntf_render_encoded_word(kp_arena_t *a, const char *s);
 /* The SMS gateway body: the configured template with {to} and {text} JSON-escaped. */
 char *ntf_render_sms_body(kp_arena_t *a, const char *tmpl, const char *to, const char *text);
+/* The template files of dir (<kind>.<fi|sv|en>.txt; a missing one keeps the built-in text):
+ * *out, or KP_ECONFIG with the file and the fault (an unknown placeholder) in err. */
+int ntf_texts_load(const char *dir, ntf_texts_t **out, char *err, size_t errlen);
+void ntf_texts_free(ntf_texts_t **t);
+unsigned ntf_texts_files(const ntf_texts_t *t);
+/* The file name stem of a kind ("signup-confirmed"), NULL for one without texts; and the
+ * built-in texts of a kind and language (0 fi, 1 sv, 2 en): 0 or -1. */
+const char *ntf_texts_kind_name(int kind);
+int ntf_texts_builtin(int kind, int lang, const char **subject, const char **body);
+/* Starts the SIGHUP watch that reloads the template files (with templates-dir set). */
+int ntf_texts_watch(ntf_t *n);
 /* The stable Message-ID of a key, "<hex@domain>". */
 char *ntf_render_message_id(kp_arena_t *a, const char *key, const char *from);
 

@@ -126,6 +126,7 @@ typedef struct {
     ntf_t *n;
     kp_tx_t *tx;
     const Kumppani__V1__Event *ev;
+    const char *reason; /* EventRescheduled, EventCancelled: the coordinator's reason */
 } s_ctx_t;
 
 static const char *
@@ -178,11 +179,15 @@ s_plan_signup(s_ctx_t *c, const Kumppani__V1__Signup *s, const Kumppani__V1__Eve
             r.event_end_unix = e->end_unix;
             r.event_place = e->place;
             r.event_url = e->online_url;
-            r.event_sequence = (uint32_t)(e->updated_ms / 1000);
+            r.event_sequence = e->sequence; /* as the events service's iCalendar feed */
             r.event_cancelled = e->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_CANCELLED;
         }
         r.urgent = urgent;
         r.reminder_hours = hours;
+        if (kind == MK(OFFERED))
+            r.deadline_ms = s->offer_deadline_ms;
+        if (c->reason && (kind == MK(EVENT_RESCHEDULED) || kind == MK(EVENT_CANCELLED)))
+            r.reason_text = (char *)c->reason;
         bool planned;
         int rc = ntf_rec_plan(c->tx, &r, &planned);
         if (rc)
@@ -330,14 +335,19 @@ s_event_event(s_ctx_t *c, const char *type)
 {
     const Kumppani__V1__Event *ev = c->ev;
     /* EventReply and EventChanged (events' later payload of EventRescheduled and
-     * EventCancelled) both carry the event as field 1. */
-    Kumppani__V1__EventReply *er = kumppani__v1__event_reply__unpack(
+     * EventCancelled) both carry the event as field 1; EventChanged also the reason. */
+    Kumppani__V1__EventChanged *er = kumppani__v1__event_changed__unpack(
         kp_arena_pbc(c->tx->arena), ev->payload.len, ev->payload.data);
     if (!er || !er->event) {
         kp_log_warn("plan.undecodable", "seq=%llu", (unsigned long long)ev->seq);
         return 0;
     }
     Kumppani__V1__EventInfo *e = er->event;
+    c->reason =
+        er->reason_text && er->reason_text[0] ? er->reason_text
+        : e->cancel_reason_text && e->cancel_reason_text[0] && strcmp(type, "EventCancelled") == 0
+            ? e->cancel_reason_text
+            : NULL;
     int rc = ntf_event_put(c->tx, e);
     if (rc)
         return rc;
@@ -412,7 +422,7 @@ ntf_plan_webhook(kp_tx_t *tx, const Kumppani__V1__Event *ev, const char *source,
 int
 ntf_plan_events(kp_tx_t *tx, const Kumppani__V1__Event *ev)
 {
-    s_ctx_t c = {tx->svc, tx, ev};
+    s_ctx_t c = {tx->svc, tx, ev, NULL};
     int rc = 0;
     const char *t = ev->type ? ev->type : "";
     uint64_t event_id = 0, signup_id = 0;
@@ -447,12 +457,20 @@ bool
 ntf_kind_expert(int kind)
 {
     return kind == MK(EXPERT_OFFER) || kind == MK(EXPERT_DEADLINE) ||
-           kind == MK(EXPERT_CONFIRMED) || kind == MK(EXPERT_WITHDRAWN);
+           kind == MK(EXPERT_CONFIRMED) || kind == MK(EXPERT_WITHDRAWN) ||
+           kind == MK(EXPERT_CANCELLED);
+}
+
+bool
+ntf_kind_requester(int kind)
+{
+    return kind == MK(REQUEST_FILED) || kind == MK(REQUEST_CONFIRMED) ||
+           kind == MK(REQUESTER_UNFILLED) || kind == MK(REQUEST_CANCELLED);
 }
 
 static int
 s_plan_broker_msg(s_ctx_t *c, int kind, const char *key, uint64_t request_id, uint64_t expert_id,
-                  uint64_t offer_id, int64_t deadline_ms)
+                  uint64_t offer_id, int64_t deadline_ms, uint64_t assignment_id)
 {
     ntf_rec_t r = KUMPPANI__V1__NOTIFICATION__INIT;
     Kumppani__V1__BrokerRequest *rq = NULL;
@@ -478,7 +496,11 @@ s_plan_broker_msg(s_ctx_t *c, int kind, const char *key, uint64_t request_id, ui
         r.event_end_unix = rq->input->start_unix + (int64_t)rq->input->duration_min * 60;
         r.event_place = rq->input->place;
         r.language = rq->input->language;
+        r.duration_min = rq->input->duration_min;
+        r.fee_cents = rq->input->fee_cents;
+        r.travel_cents = rq->input->travel_cents;
     }
+    r.assignment_id = assignment_id;
     if (kind == MK(REQUEST_UNFILLED)) {
         r.address = (char *)c->n->conf.coordinator_email;
         r.language = (char *)c->n->conf.coordinator_language;
@@ -511,15 +533,28 @@ s_broker_event(s_ctx_t *c, const char *t)
             in.municipality = rq->input->municipality;
             in.language = rq->input->language;
             in.remote = rq->input->remote;
+            in.fee_cents = rq->input->fee_cents;
+            in.travel_cents = rq->input->travel_cents;
             keep.input = &in;
         }
         int rc = ntf_brkreq_put(c->tx, &keep);
+        unsigned long long rid = (unsigned long long)rq->id, seq = (unsigned long long)ev->seq;
+        /* To the requester (the contact person asked from the broker when sending). */
+        if (rc == 0 && strcmp(t, "RequestFiled") == 0) {
+            snprintf(key, sizeof key, "broker/r%llu/filed/email", rid);
+            rc = s_plan_broker_msg(c, MK(REQUEST_FILED), key, rq->id, 0, 0, 0, 0);
+        } else if (rc == 0 && strcmp(t, "RequestCancelled") == 0) {
+            snprintf(key, sizeof key, "broker/r%llu/cancelled/email", rid);
+            rc = s_plan_broker_msg(c, MK(REQUEST_CANCELLED), key, rq->id, 0, 0, 0, 0);
+        } else if (rc == 0 && strcmp(t, "RequestUnfilled") == 0) {
+            snprintf(key, sizeof key, "broker/r%llu/unfilled/%llu/requester", rid, seq);
+            rc = s_plan_broker_msg(c, MK(REQUESTER_UNFILLED), key, rq->id, 0, 0, 0, 0);
+        }
         if (rc || strcmp(t, "RequestUnfilled") != 0 || !c->n->conf.coordinator_email ||
             !c->n->conf.coordinator_email[0])
             return rc;
-        snprintf(key, sizeof key, "broker/r%llu/unfilled/%llu/email", (unsigned long long)rq->id,
-                 (unsigned long long)ev->seq);
-        return s_plan_broker_msg(c, MK(REQUEST_UNFILLED), key, rq->id, 0, 0, 0);
+        snprintf(key, sizeof key, "broker/r%llu/unfilled/%llu/email", rid, seq);
+        return s_plan_broker_msg(c, MK(REQUEST_UNFILLED), key, rq->id, 0, 0, 0, 0);
     }
     if (strcmp(t, "OfferMade") == 0 || strcmp(t, "OfferLapsingSoon") == 0 ||
         strcmp(t, "OfferWithdrawn") == 0) {
@@ -534,16 +569,28 @@ s_broker_event(s_ctx_t *c, const char *t)
                  kind == MK(EXPERT_OFFER)      ? "offer"
                  : kind == MK(EXPERT_DEADLINE) ? "lapsing"
                                                : "withdrawn");
-        return s_plan_broker_msg(c, kind, key, o->request_id, o->expert_id, o->id, o->deadline_ms);
+        return s_plan_broker_msg(c, kind, key, o->request_id, o->expert_id, o->id, o->deadline_ms,
+                                 0);
     }
-    if (strcmp(t, "AssignmentConfirmed") == 0) {
+    if (strcmp(t, "AssignmentConfirmed") == 0 || strcmp(t, "AssignmentCancelled") == 0) {
         Kumppani__V1__Assignment *as = kumppani__v1__assignment__unpack(
             kp_arena_pbc(c->tx->arena), ev->payload.len, ev->payload.data);
         if (!as || !as->expert_id)
             return 0;
-        snprintf(key, sizeof key, "broker/a%llu/confirmed/email", (unsigned long long)as->id);
-        return s_plan_broker_msg(c, MK(EXPERT_CONFIRMED), key, as->request_id, as->expert_id,
-                                 as->offer_id, 0);
+        unsigned long long aid = (unsigned long long)as->id;
+        if (strcmp(t, "AssignmentCancelled") == 0) { /* the expert is told */
+            snprintf(key, sizeof key, "broker/a%llu/cancelled/email", aid);
+            return s_plan_broker_msg(c, MK(EXPERT_CANCELLED), key, as->request_id, as->expert_id,
+                                     as->offer_id, 0, as->id);
+        }
+        snprintf(key, sizeof key, "broker/a%llu/confirmed/email", aid);
+        int rc = s_plan_broker_msg(c, MK(EXPERT_CONFIRMED), key, as->request_id, as->expert_id,
+                                   as->offer_id, 0, as->id);
+        /* ... and the requester, with the expert as the broker discloses them */
+        snprintf(key, sizeof key, "broker/a%llu/requester/email", aid);
+        return rc ? rc
+                  : s_plan_broker_msg(c, MK(REQUEST_CONFIRMED), key, as->request_id, as->expert_id,
+                                      as->offer_id, 0, as->id);
     }
     return 0;
 }
@@ -551,7 +598,7 @@ s_broker_event(s_ctx_t *c, const char *t)
 int
 ntf_plan_broker(kp_tx_t *tx, const Kumppani__V1__Event *ev)
 {
-    s_ctx_t c = {tx->svc, tx, ev};
+    s_ctx_t c = {tx->svc, tx, ev, NULL};
     int rc = s_broker_event(&c, ev->type ? ev->type : "");
     return rc ? rc : ntf_plan_webhook(tx, ev, "expert-broker", 0, 0);
 }
@@ -604,6 +651,13 @@ s_digest_one(kp_tx_t *tx, const Kumppani__V1__Role *role, const char *date, int6
     r.person_id = role->person_id;
     r.municipality_code = role->municipality_code;
     r.language = (char *)n->conf.digest_language;
+    Kumppani__V1__Municipality *mu;
+    bool mfound;
+    if ((rc = ntf_muni_get(tx, role->municipality_code, &mu, &mfound)))
+        return rc;
+    if (mfound)
+        r.municipality_name =
+            !strcmp(r.language, "sv") && mu->name_sv[0] ? mu->name_sv : mu->name_fi;
     r.digest_items = ptrs;
     r.n_digest_items = ev_n;
     r.urgent = true; /* e-mail only; not held by SMS quiet hours */

@@ -22,6 +22,7 @@
 #include "kumppani/v1/privacy.pb-c.h"
 #include "notifier.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,7 +44,7 @@ s_forget(kp_tx_t *tx, const char *key, const char *why)
         ntf_rec_attempt(tx, r, false, why);
     }
     if (r->channel != CH(WEBHOOK))
-        r->address = (char *)"";
+        r->address = r->address_hash = (char *)"";
     r->recipient_name = (char *)"";
     return ntf_rec_put(tx, old, r);
 }
@@ -75,15 +76,38 @@ ntf_signup_erased(kp_tx_t *tx, uint64_t event_id, uint64_t signup_id)
 
 /* ---- by address ------------------------------------------------------------------------- */
 
+void
+ntf_addr_hash(const ntf_conf_t *conf, int channel, const char *address, char out[33])
+{
+    char norm[256];
+    if (channel == CH(SMS))
+        kp_privacy_phone_norm(address, norm, sizeof norm);
+    else
+        kp_text_ascii_lower(norm, sizeof norm, address);
+    unsigned char h[16];
+    crypto_generichash(h, sizeof h, (const unsigned char *)norm, strlen(norm), conf->addr_key,
+                       sizeof conf->addr_key);
+    sodium_bin2hex(out, 33, h, sizeof h);
+    sodium_memzero(norm, sizeof norm);
+}
+
 typedef struct {
     char email[256], phone[64];
+    char email_hash[33], phone_hash[33]; /* "" : none */
 } subject_t;
 
 static bool
 s_want(void *arg, const ntf_rec_t *r)
 {
     const subject_t *sj = arg;
-    if (!r->address || !r->address[0] || r->channel == CH(WEBHOOK))
+    if (r->channel == CH(WEBHOOK))
+        return false;
+    if (r->address_hash && r->address_hash[0] &&
+        ((r->channel == CH(EMAIL) && sj->email_hash[0] &&
+          !strcmp(r->address_hash, sj->email_hash)) ||
+         (r->channel == CH(SMS) && sj->phone_hash[0] && !strcmp(r->address_hash, sj->phone_hash))))
+        return true;
+    if (!r->address || !r->address[0])
         return false;
     if (r->channel == CH(EMAIL) && sj->email[0]) {
         char e[256];
@@ -98,6 +122,24 @@ s_want(void *arg, const ntf_rec_t *r)
     return false;
 }
 
+int
+ntf_sent_find(kp_tx_t *tx, const char *address, char ***keys, size_t *keys_n)
+{
+    const ntf_t *n = tx->svc;
+    subject_t sj;
+    memset(&sj, 0, sizeof sj);
+    if (kp_text_email_valid(address)) {
+        kp_text_ascii_lower(sj.email, sizeof sj.email, address);
+        ntf_addr_hash(&n->conf, CH(EMAIL), sj.email, sj.email_hash);
+    } else {
+        kp_privacy_phone_norm(address, sj.phone, sizeof sj.phone);
+        ntf_addr_hash(&n->conf, CH(SMS), address, sj.phone_hash);
+    }
+    int rc = ntf_rec_scan(tx, s_want, &sj, keys, keys_n);
+    sodium_memzero(&sj, sizeof sj);
+    return rc;
+}
+
 /* The subject's records (keys) and opt-outs; answers INVALID without a subject. */
 static bool
 s_find(kp_tx_t *tx, subject_t *sj, char ***keys, size_t *keys_n, bool *opt_email, bool *opt_sms)
@@ -110,6 +152,11 @@ s_find(kp_tx_t *tx, subject_t *sj, char ***keys, size_t *keys_n, bool *opt_email
     }
     kp_text_ascii_lower(sj->email, sizeof sj->email, d->email);
     kp_privacy_phone_norm(d->phone, sj->phone, sizeof sj->phone);
+    const ntf_t *n = tx->svc;
+    if (sj->email[0])
+        ntf_addr_hash(&n->conf, CH(EMAIL), sj->email, sj->email_hash);
+    if (sj->phone[0])
+        ntf_addr_hash(&n->conf, CH(SMS), d->phone, sj->phone_hash);
     *opt_email = *opt_sms = false;
     int rc = ntf_rec_scan(tx, s_want, sj, keys, keys_n);
     if (rc == 0 && d->email[0])

@@ -18,7 +18,7 @@
 
 const char *const ntf_db_names[NTF_DB_N] = {"ntf",    "due",     "by_event",   "dead",
                                             "events", "signups", "ev_signups", "optout",
-                                            "state",  "brk_req", "contacts"};
+                                            "state",  "brk_req", "contacts",   "munis"};
 
 /* A flag is a key with an empty value: present (on) or absent (off). */
 static int
@@ -421,6 +421,56 @@ ntf_optout_set(kp_tx_t *tx, int channel, const char *address, bool on)
     return s_flag(tx, NTF_DB_OPTOUT, buf, s_optkey(buf, sizeof buf, channel, address), on);
 }
 
+typedef struct {
+    kp_tx_t *tx;
+    const uint8_t *after;
+    size_t after_len, n, limit;
+    int *ch;
+    char **addr;
+} s_opage_t;
+
+static int
+s_optout_one(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    (void)v;
+    s_opage_t *p = arg;
+    if (p->n >= p->limit)
+        return 1;
+    if (k->mv_size < 2 || (p->after_len && k->mv_size == p->after_len &&
+                           memcmp(k->mv_data, p->after, p->after_len) == 0))
+        return 0;
+    const uint8_t *b = k->mv_data;
+    char *a = kp_arena_alloc(p->tx->arena, k->mv_size);
+    if (!a)
+        return KP_ENOMEM;
+    memcpy(a, b + 1, k->mv_size - 1);
+    a[k->mv_size - 1] = 0;
+    p->ch[p->n] = b[0];
+    p->addr[p->n++] = a;
+    return 0;
+}
+
+int
+ntf_optout_page(kp_tx_t *tx, const char *after, uint32_t limit, int **channels, char ***addresses,
+                size_t *n)
+{
+    /* after: "<channel digit>:<address>" as the reply's last entry, or "" */
+    uint8_t buf[300];
+    size_t after_len = 0;
+    if (after && after[0] >= '1' && after[0] <= '3' && after[1] == ':')
+        after_len = s_optkey(buf, sizeof buf, after[0] - '0', after + 2);
+    s_opage_t p = {.tx = tx, .after = buf, .after_len = after_len, .limit = limit};
+    p.ch = kp_arena_alloc(tx->arena, (limit ? limit : 1) * sizeof *p.ch);
+    p.addr = kp_arena_alloc(tx->arena, (limit ? limit : 1) * sizeof *p.addr);
+    if (!p.ch || !p.addr)
+        return KP_ENOMEM;
+    int rc = kp_rec_each(tx, NTF_DB_OPTOUT, buf, after_len, NULL, 0, s_optout_one, &p);
+    *channels = p.ch;
+    *addresses = p.addr;
+    *n = p.n;
+    return rc < 0 ? rc : 0;
+}
+
 int
 ntf_state_get(kp_tx_t *tx, const char *name, bool *on)
 {
@@ -446,6 +496,28 @@ int
 ntf_brkreq_put(kp_tx_t *tx, const Kumppani__V1__BrokerRequest *rq)
 {
     return kp_rec_put_id(tx, NTF_DB_BRK_REQ, rq->id, &rq->base);
+}
+
+int
+ntf_muni_put(kp_tx_t *tx, const Kumppani__V1__Municipality *m)
+{
+    char *end;
+    unsigned long code = strtoul(m->code, &end, 10);
+    if (!m->code[0] || *end)
+        return 0;
+    return kp_rec_put_id(tx, NTF_DB_MUNIS, code, &m->base);
+}
+
+int
+ntf_muni_get(kp_tx_t *tx, const char *code, Kumppani__V1__Municipality **out, bool *found)
+{
+    char *end;
+    unsigned long c = strtoul(code ? code : "", &end, 10);
+    *found = false;
+    if (!code || !code[0] || *end)
+        return 0;
+    return kp_rec_get_id(tx, NTF_DB_MUNIS, c, &kumppani__v1__municipality__descriptor, (void **)out,
+                         found);
 }
 
 int

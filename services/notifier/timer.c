@@ -139,6 +139,11 @@ s_stop(void *arg)
     ntf_dlv_stop(n);
     uv_close((uv_handle_t *)&n->sched, NULL);
     uv_close((uv_handle_t *)&n->digest, NULL);
+    if (n->hup_on) { /* the template files' SIGHUP watch (config.c) */
+        uv_signal_stop(&n->hup);
+        uv_close((uv_handle_t *)&n->hup, NULL);
+        n->hup_on = false;
+    }
 }
 
 int

@@ -173,9 +173,16 @@ s_job_start(ntf_xfer_t *d, s_job_t *j)
             snprintf(h, sizeof h, "X-Kumppani-Signature: sha256=%s", hex);
             j->headers = curl_slist_append(j->headers, h);
         }
+        if (!hook && cf->sms_auth_header) /* the gateway's bearer token (sms-token) */
+            j->headers = curl_slist_append(j->headers, cf->sms_auth_header);
         j->headers = curl_slist_append(j->headers, "Expect:");
         if (!j->headers)
             return KP_ENOMEM;
+        if (!hook && cf->sms_user && cf->sms_user[0]) { /* sms-user, sms-password: basic */
+            curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+            curl_easy_setopt(e, CURLOPT_USERNAME, cf->sms_user);
+            curl_easy_setopt(e, CURLOPT_PASSWORD, cf->sms_password ? cf->sms_password : "");
+        }
         curl_easy_setopt(e, CURLOPT_URL, hook ? cf->webhook_url : cf->sms_url);
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);

@@ -1,10 +1,13 @@
 """Helpers for the notifier's integration tests: a real SMTP server (aiosmtpd) and a real HTTP
 receiver on loopback, both counting and keeping what arrives, and the notifier process."""
+import base64
 import email
 import email.policy
 import hashlib
 import hmac
 import os
+import re
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -103,8 +106,50 @@ def signature_ok(secret, body, header):
     return header == "sha256=" + mac
 
 
-def notifier(s, smtp, http=None, extra=None, secret="s3cret"):
-    """Starts kumppani-notifier following s's events service; returns (proc, api)."""
+# The web's address in the tests' messages (a WebSuite's own, else this): the personal links.
+WEB_URL = "https://kumppani.test"
+
+
+def web_url(s):
+    return getattr(s, "base", None) or WEB_URL
+
+
+def link_secret(s):
+    """The personal-link secret the notifier of suite s uses (made at its first start)."""
+    return os.path.join(s.keys_dir or s.dir, "web-link.secret")
+
+
+def link_args(s):
+    """The settings that make the notifier write personal links, as the suite's would."""
+    return ["--web-url", web_url(s), "--link-key", link_secret(s)]
+
+
+LINK_RE = r"https?://[^\s/]+/([sxr])/([A-Za-z0-9_-]+)"
+PURPOSE = {"s": 1, "x": 2, "r": 3}
+
+
+def links(text_):
+    """The personal links (path letter, token) in a message text."""
+    return re.findall(LINK_RE, text_)
+
+
+def link_check(s, letter, token):
+    """Checks a token as the web does (kp_link.h: version, purpose, id, ref, expiry and
+    HMAC-SHA-512-256 under the shared secret); returns (id, ref, expires_unix) or None."""
+    with open(link_secret(s)) as f:
+        key = bytes.fromhex(f.read().strip())
+    b = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    if len(b) != 58 or b[0] != 1 or b[1] != PURPOSE[letter]:
+        return None
+    mac = hmac.new(key, b[:26], hashlib.sha512).digest()[:32]
+    if not hmac.compare_digest(mac, b[26:]):
+        return None
+    return struct.unpack(">QQQ", b[2:26])
+
+
+def notifier(s, smtp, http=None, extra=None, secret="s3cret", link=True):
+    """Starts kumppani-notifier following s's events service; returns (proc, api). With link,
+    its messages carry personal links to web_url(s)."""
     if not hasattr(s, "ntf_api"):
         s.ntf_api = "tcp://127.0.0.1:%d" % free_port()
         s.ntf_pub = "tcp://127.0.0.1:%d" % free_port()
@@ -112,7 +157,7 @@ def notifier(s, smtp, http=None, extra=None, secret="s3cret"):
             os.path.join(s.dir, "notifier"), "--events-api", s.ev_api, "--events-pub", s.ev_pub,
             "--smtp-url", "smtp://127.0.0.1:%d" % smtp.port, "--smtp-from", "kumppani@example.org",
             "--test-clock", "on", "--retry-base-ms", "200", "--lease-ms", "3000",
-            "--timeout-ms", "2000", "--heartbeat-ms", "200"]
+            "--timeout-ms", "2000", "--heartbeat-ms", "200"] + (link_args(s) if link else [])
     if http:
         args += ["--webhook-url", http.url("/hook"), "--webhook-secret", secret,
                  "--sms-url", http.url("/sms")]
@@ -141,7 +186,9 @@ def wait_for(cond, deadline_s):
 
 def start_keyed(s, api, args):
     """Starts kumppani-notifier with args (which name api) on a keyed suite; returns
-    (proc, admin client)."""
+    (proc, admin client). Its messages carry personal links unless args say otherwise."""
+    if "--web-url" not in args:
+        args = args + link_args(s)
     p = Proc("kumppani-notifier", "notifier", args + s.key_args("notifier"), s.dir)
     s.procs.append(p)
     p.start()

@@ -132,7 +132,12 @@ try:
           % (len(mails_to(PII[1])), len(mails_to(PII[3]))))
     m = mails_to(PII[1])[0]
     t = text(m)
-    check(m["Subject"] == "Tulevat tapahtumat, kunta 743", "the subject: " + str(m["Subject"]))
+    check(m["Subject"] == "Tulevat tapahtumat: Seinäjoki",
+          "the subject names the municipality (from the registry's log): " + str(m["Subject"]))
+    check("Seinäjoki" in t and "kunta 743" not in t and "kunnassa 743" not in t,
+          "the digest names the municipality, not its code")
+    check("mailto:" in str(m["List-Unsubscribe"]),
+          "the digest carries a List-Unsubscribe header: " + str(m["List-Unsubscribe"]))
     check(PII[0] in t, "the digest greets Maija by name (asked from the registry)")
     i1, i2 = t.find("Kumppanuuspöytä: nuoret"), t.find("Järjestöilta, Kirjasto (siirretty)")
     check(0 <= i1 < i2, "743's events by start, the rescheduled one marked:\n" + t)

@@ -80,8 +80,19 @@ try:
     oa = offers[a.id]
     check("Aino Aaltonen" in ta and when(oa.deadline_ms, "fi") in ta,
           "A's offer names A and the deadline " + when(oa.deadline_ms, "fi"))
-    check("kumppani broker offer-accept %d" % oa.id in ta and COORD in ta,
-          "A's offer says how to answer: the CLI command and the coordinator's contact")
+    lk = kn.links(ta)
+    check(len(lk) == 1 and lk[0][0] == "x" and "kumppani broker" not in ta and COORD in ta,
+          "A's offer says how to answer: a personal link /x/ (not an admin command) and the "
+          "coordinator's contact")
+    got = kn.link_check(s, *lk[0]) if lk else None
+    check(got == (oa.id, rid, oa.deadline_ms // 1000),
+          "the link is the offer's (id = offer, ref = request), expires at the offer's deadline, "
+          "and its MAC checks under the shared secret: %s" % (got,))
+    check(ta.startswith("Hei Aino Aaltonen") and "Paikka: -" not in ta and "Kesto: 1 h 30 min"
+          not in ta and "Kesto: 90 min" in ta and "Palkkio: 150,00 €" in ta
+          and "Matkakulut: 20,00 €" in ta,
+          "an offer without a place says nothing of a place, and shows duration, fee and "
+          "travel costs:\n" + ta)
     check(ma[0]["Bcc"] is None and len(ma[0].get_all("To")) == 1,
           "a title with <Bcc:> adds no header")
     mb = mails_to("bjorn.berg@example.fi")
@@ -148,8 +159,8 @@ try:
     check(wait_for(lambda: mails_to(COORD), 15), "the coordinator got the unfilled notice")
     mc = mails_to(COORD)
     check(len(mc) == 1 and mc[0]["Subject"].startswith("Request unfilled: Harvinaiset")
-          and ("request-explain %d" % rq3.request.id) in text(mc[0]),
-          "the notice is in the coordinator's language and names the request")
+          and ("kumppani broker explain %d" % rq3.request.id) in text(mc[0]),
+          "the notice is in the coordinator's language and names a command that exists")
 
     # ---- restart: nothing twice ---------------------------------------------------------------
     total = smtp.count()
@@ -161,7 +172,8 @@ try:
     # ---- no personal data in the notifier's log -----------------------------------------------
     log = p.logtext()
     leaked = [x for x in ["Aino Aaltonen", "aino.aaltonen", "Björn Berg", "bjorn.berg",
-                          "Carol Clark", "carol.clark", COORD] if x in log]
+                          "Carol Clark", "carol.clark", COORD, "/x/", "/r/"] if x in log]
+    leaked += [t for _, t in kn.links(ta) if t in log]
     check(not leaked, "no names or addresses in the notifier's log " + str(leaked))
     check("deliver.expert_erased" in log and ("expert=%d" % cc.id) in log,
           "the dropped message is logged with ids")

@@ -132,6 +132,13 @@ try:
     ntext = open(nconf).read() if os.path.exists(nconf) else ""
     check("# smtp-url = smtp://127.0.0.1:25" in ntext and "# coordinator-email =" in ntext,
           "the notifier's configuration file lists its settings for the operator")
+    if os.path.exists(os.path.join(BIN, "kumppani-notifier")):
+        check(re.search(r"^web-url = http://127\.0\.0\.1:\d+/$", ntext, re.M) is not None,
+              "the notifier's configuration file points its personal links at the web")
+        nlog = open(os.path.join(home, "logs", "notifier.log")).read()
+        check("link.on" in nlog and os.path.exists(os.path.join(home, "keys", "web-link.secret")),
+              "the notifier writes personal links under the secret shared with the web")
+        check("templates.loaded" in nlog, "the notifier reads the message texts' files")
     time.sleep(0.5)
     check("level=debug" in open(os.path.join(home, "logs", "events.log")).read(),
           "a setting in a service's configuration file takes effect")

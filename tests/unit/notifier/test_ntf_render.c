@@ -3,13 +3,16 @@
  *  the Message-ID is stable per key; the iCalendar part has no ORGANIZER, folds at 75 octets
  *  and escapes text; the SMS body is valid JSON text. */
 #include "kp_arena.h"
+#include "kp_err.h"
 #include "kp_time.h"
 #include "notifier.h"
 
 #include <sodium.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 // cmocka.h needs <setjmp.h>, <stdarg.h> and <stddef.h> before it.
 // clang-format off
@@ -187,13 +190,84 @@ test_languages_and_sms(void **state)
     kp_arena_destroy(&a);
 }
 
+/* The shipped template files are the built-in texts, every kind and language. */
+static void
+test_templates_shipped(void **state)
+{
+    (void)state;
+    ntf_texts_t *t = NULL;
+    char err[512] = "";
+    assert_int_equal(ntf_texts_load(NTF_TEMPLATES, &t, err, sizeof err), 0);
+    unsigned want = 0;
+    for (int k = 1; k < 64; k++)
+        want += ntf_texts_kind_name(k) ? 3 : 0;
+    assert_int_equal(ntf_texts_files(t), want);
+    /* rendered with the files, a message is the same as with the built-in texts */
+    kp_arena_t *a = kp_arena_new(1 << 20);
+    ntf_rec_t r = s_rec("Liisa", "Pöytä");
+    ntf_msg_t m1, m2;
+    assert_int_equal(ntf_render(&s_n, a, &r, 1795000000000, &m1), 0);
+    s_n.conf.texts = t;
+    assert_int_equal(ntf_render(&s_n, a, &r, 1795000000000, &m2), 0);
+    s_n.conf.texts = NULL;
+    assert_string_equal(m1.message, m2.message);
+    kp_arena_destroy(&a);
+    ntf_texts_free(&t);
+}
+
+/* An operator's file: used for its kind and language; an unknown placeholder or a file
+ * without its subject line refuses the set, naming the file and the fault. */
+static void
+test_templates_operator(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/kp-ntf-tmpl-XXXXXX", path[256], err[512] = "";
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/reminder.fi.txt", dir);
+    FILE *f = fopen(path, "w");
+    fputs("Subject: Oma muistutus {title}\n\nMuista {title} {when}.{place_line}{ei}\n", f);
+    fclose(f);
+    ntf_texts_t *t = NULL;
+    assert_int_equal(ntf_texts_load(dir, &t, err, sizeof err), KP_ECONFIG);
+    assert_null(t);
+    assert_non_null(strstr(err, "reminder.fi.txt: unknown placeholder {ei}"));
+    f = fopen(path, "w");
+    fputs("Subject: Oma muistutus {title}\n\nMuista {title} {when}.\n{place_line}{ }\n", f);
+    fclose(f);
+    assert_int_equal(ntf_texts_load(dir, &t, err, sizeof err), 0);
+    assert_int_equal(ntf_texts_files(t), 1);
+    kp_arena_t *a = kp_arena_new(1 << 20);
+    ntf_rec_t r = s_rec("Liisa", "Pöytä");
+    r.kind = MK(REMINDER);
+    ntf_msg_t m;
+    s_n.conf.texts = t;
+    assert_int_equal(ntf_render(&s_n, a, &r, 1795000000000, &m), 0);
+    assert_string_equal(m.subject, "Oma muistutus Pöytä");
+    assert_non_null(strstr(m.text, "Muista Pöytä 1.12.2026 klo"));
+    assert_non_null(strstr(m.text, "Paikka: Seinäjoki"));
+    r.language = "sv"; /* no file: the built-in text */
+    assert_int_equal(ntf_render(&s_n, a, &r, 1795000000000, &m), 0);
+    assert_non_null(strstr(m.subject, "Påminnelse"));
+    s_n.conf.texts = NULL;
+    ntf_texts_free(&t);
+    f = fopen(path, "w");
+    fputs("Muista {title}\n", f);
+    fclose(f);
+    assert_int_equal(ntf_texts_load(dir, &t, err, sizeof err), KP_ECONFIG);
+    assert_non_null(strstr(err, "reminder.fi.txt: a first line"));
+    unlink(path);
+    rmdir(dir);
+    kp_arena_destroy(&a);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_header_injection), cmocka_unit_test(test_encoded_word_roundtrip),
         cmocka_unit_test(test_message_id_stable),   cmocka_unit_test(test_ical),
-        cmocka_unit_test(test_languages_and_sms),
+        cmocka_unit_test(test_languages_and_sms),   cmocka_unit_test(test_templates_shipped),
+        cmocka_unit_test(test_templates_operator),
     };
     return cmocka_run_group_tests(tests, s_setup, NULL);
 }
