@@ -124,13 +124,14 @@ s_xoffer_render(web_req_t *r, xreq_t *c, const Kumppani__V1__OfferView *v)
     bool req_closed = v->request_state == RS(CANCELLED) || v->request_state == RS(UNFILLED);
     bool open = o->state == OS(OPEN), held = open && o->held_ms;
     bool lapsed = o->state == OS(LAPSED) || (open && !held && o->deadline_ms <= kp_now_ms());
-    const char *st = req_closed && o->state != OS(ACCEPTED) ? "x_state_request_closed"
-                     : held                                 ? "x_state_held"
-                     : lapsed                               ? "x_state_lapsed"
-                     : open                                 ? "x_state_open"
-                     : o->state == OS(ACCEPTED)             ? "x_state_accepted"
-                     : o->state == OS(DECLINED)             ? "x_state_declined"
-                                                            : "x_state_withdrawn";
+    /* The offer's own fate first; a withdrawn or open offer of a closed request says why. */
+    const char *st = o->state == OS(ACCEPTED)   ? "x_state_accepted"
+                     : o->state == OS(DECLINED) ? "x_state_declined"
+                     : lapsed                   ? "x_state_lapsed"
+                     : req_closed               ? "x_state_request_closed"
+                     : held                     ? "x_state_held"
+                     : open                     ? "x_state_open"
+                                                : "x_state_withdrawn";
     web_tv_str(a, root, "state_text", web_text(r, st));
     web_tv_bool(a, root, "can_answer", open && !held && !lapsed && !req_closed);
     web_page(r, c->status, "xoffer", root);

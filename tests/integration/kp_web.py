@@ -12,9 +12,9 @@ import hashlib
 import hmac
 import http.client
 import os
-import struct
 import re
 import socket
+import struct
 import subprocess
 import time
 import urllib.parse

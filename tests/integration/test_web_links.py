@@ -211,6 +211,26 @@ try:
     check(r.status == 200 and "harkitsevat" in r.text, "the requester sees offers out")
     r = sess.get(s.link(LINK_EXPERT_OFFER, 999999, 1))
     check(r.status == 410, "a link to no offer: 410")
+    # An offer left unanswered lapses (the broker's test clock): the page says so, no buttons.
+    o3 = nxt[0]
+    lx3 = s.link(LINK_EXPERT_OFFER, o3.id, rq2.id)
+    page3 = sess.get(lx3).text
+    b.advance(49 * 3600 * 1000)
+    r = sess.get(lx3)
+    check(r.status == 200 and "ei vastattu määräaikaan" in r.text and not forms(r.text),
+          "a lapsed expert offer's page says so and offers nothing to press")
+    r = post(sess, lx3 + "/accept", page3)
+    check(r.status == 409 and "ei voi enää vastata" in r.text, "accepting it then: a clear 409")
+    r = sess.get(s.link(LINK_REQUEST, rq2.id))
+    check(r.status == 200 and "ei löytynyt asiantuntijaa" in r.text,
+          "the requester sees the request unfilled")
+    rq4 = file_request(b, "req-links-4", title="Työryhmä").request
+    r = b.call("broker.request.cancel", B.CancelBrokerRequestRequest(request_id=rq4.id,
+                                                                      reason="Ei tarvita"))
+    check(r.status.code == OK, "a request cancelled")
+    r = sess.get(s.link(LINK_REQUEST, rq4.id))
+    check(r.status == 200 and "Tilaus on peruttu" in r.text and "Ei tarvita" not in r.text,
+          "the requester sees the request cancelled")
 
     # ---- expired, forged and wrong-purpose links ---------------------------------------------
     past = int(time.time()) - 60
