@@ -168,7 +168,7 @@ s_personal(web_req_t *r, unsigned status, const kp_link_t *l, const char *token,
     int64_t now = kp_now_ms() / 1000;
     bool ev_cancelled = ev && ev->state == ES(CANCELLED);
     bool ended = !ev || ev->end_unix <= now || ev_cancelled || ev->state == ES(HELD);
-    web_tv_bool(a, root, "ev_cancelled", ev_cancelled && state != SS(CANCELLED));
+    web_tv_bool(a, root, "ev_cancelled", ev_cancelled);
     web_tv_bool(a, root, "can_cancel", state == SS(CONFIRMED) && !ended);
     web_tv_bool(a, root, "can_leave", state == SS(WAITLISTED) && !ended);
     if (state == SS(OFFERED) && !ended) {

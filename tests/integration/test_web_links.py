@@ -154,7 +154,7 @@ try:
     while "on peruttu" not in sess.get(lc).text and time.time() < end:
         time.sleep(0.05)
     r = sess.get(lc)
-    check(r.status == 200 and "on peruttu" in r.text and not forms(r.text),
+    check(r.status == 200 and "Tapahtuma on peruttu" in r.text and not forms(r.text),
           "a cancelled event's link gets a clear page with nothing to press")
     r = admin.call("events.privacy.erase", P.DataSubject(signup_id=c1.id))
     check(r.status.code == OK, "the sign-up is erased")
