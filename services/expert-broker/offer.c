@@ -338,6 +338,7 @@ brk_request_public(kp_tx_t *tx, const Kumppani__V1__BrokerRequestInput *in)
     p->fee_cents = in->fee_cents;
     p->travel_cents = in->travel_cents;
     p->answer_deadline_unix = in->answer_deadline_unix;
+    p->experts_needed = in->experts_needed;
     return p;
 }
 

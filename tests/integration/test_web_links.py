@@ -195,6 +195,8 @@ try:
     r = sess.get(lr)
     check(r.status == 200 and "Asiantuntijat on vahvistettu" in r.text and PII[0] in r.text
           and PII[1] in r.text, "the requester's page then shows the expert confirmed, named")
+    check("tarvitaan: 1." in r.text and "Vahvistettu: 1." in r.text,
+          "the requester's page counts the experts needed and confirmed")
     check(not forms(r.text), "the requester's page is read-only")
     r = post(sess, lx + "/accept")
     check(r.status == 409 and 'role="alert"' in r.text, "answering twice: a clear 409")
