@@ -287,12 +287,13 @@ try:
           and v.request.contact_email == "" and v.request.contact_name == "",
           "the offer view carries nothing of the requester")
 
-    for p in s.procs:
-        if p.name == "web":
-            log = p.logtext()
-    for lk in [l1, l2, l3, l5, lc, lx, lr, lx2]:
-        check(lk.split("/")[2] not in log, "no personal link on the web's log")
-    check("route=expert-offer" in log or "expert-offer" in log, "the web logs route names")
+    logs = {p.name: p.logtext() for p in s.procs}
+    for lk in [l1, l2, l3, l5, lc, lx, lr, lx2, lx3]:
+        tok = lk.split("/")[2]
+        check(all(tok not in t for t in logs.values()),
+              "no personal link on any log (%s)" % lk[:3])
+    check("route=expert-offer " in logs["web"] and "route=request " in logs["web"]
+          and "route=personal-accept " in logs["web"], "the web logs route names")
 finally:
     s.close()
 done()
