@@ -217,7 +217,10 @@ try:
     o3 = nxt[0]
     lx3 = s.link(LINK_EXPERT_OFFER, o3.id, rq2.id)
     page3 = sess.get(lx3).text
-    b.advance(49 * 3600 * 1000)
+    b.advance(49 * 3600 * 1000, settle_s=0)
+    end = time.time() + 10
+    while "ei vastattu" not in sess.get(lx3).text and time.time() < end:
+        time.sleep(0.05)
     r = sess.get(lx3)
     check(r.status == 200 and "ei vastattu määräaikaan" in r.text and not forms(r.text),
           "a lapsed expert offer's page says so and offers nothing to press")
