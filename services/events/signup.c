@@ -729,8 +729,8 @@ evt_live_signups(kp_tx_t *t, uint64_t event_id, uint64_t **ids, size_t *n)
 
 /* ---- personal links ---------------------------------------------------------------------- */
 
-/* events.signup.get: one sign-up by id (the personal page, when the web's read model does not
- * know it yet or any more); a selfservice key gets the public copy. */
+/* events.signup.get: one sign-up by id, as it is now (the web's personal page: its read model
+ * may lag behind an action or miss an erasure); a selfservice key gets the public copy. */
 void
 evt_h_signup_get(kp_call_t *call, void *svc)
 {
