@@ -21,8 +21,8 @@
  *    sign-up, only its id, event, state and number of companions (to keep free places right).
  *    Names, contacts and needs go to the events service over the bus and are never stored,
  *    logged or put in a URL here. The requester's page shows a confirmed expert's name and
- *    contact as the broker answers them, per request, never kept. The accessibility feedback form writes to an operator's
- *    spool directory (the privacy notice says so).
+ *    contact as the broker answers them, per request, never kept. The accessibility
+ *    feedback form writes to an operator's spool directory (the privacy notice says so).
  *  - Logs carry route names, status codes and ids; never a path (a personal link carries a
  *    token), an address, a form value or a token.
  *  - Every page goes through a template, escaped by default; every response carries the
