@@ -169,7 +169,8 @@ kp_arena_t *kp_call_arena(kp_call_t *call);
 /* The caller's role (KP_ROLE_*); KP_ROLE_ADMIN when the server runs without keys. */
 unsigned kp_call_role(const kp_call_t *call);
 
-/* Whether the caller may act under this source name: every role but publisher may; a
+/* Whether the caller may act under this source name: every role but publisher may (a
+ * selfservice key too: it may call only a few person-acting methods, kp_zsock.h); a
  * publisher only under the names its key is bound to (allow-list sources=, kp_zsock.h). The
  * string lives as long as the call. */
 bool kp_call_source_allowed(const kp_call_t *call, const char *source);

@@ -29,12 +29,14 @@
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93 /* a draft option in libzmq 4.3; value from zmq.h */
 #endif
 
-static const char *const s_role_names[] = {"admin", "publisher", "reader", "service"};
+static const char *const s_role_names[] = {"admin", "publisher", "reader", "service",
+                                           "selfservice"};
+#define ROLES_N (sizeof s_role_names / sizeof s_role_names[0])
 
 unsigned
 kp_role_parse(const char *name)
 {
-    for (unsigned i = 0; i < 4; i++)
+    for (unsigned i = 0; i < ROLES_N; i++)
         if (strcmp(name, s_role_names[i]) == 0)
             return 1u << i;
     return 0;
@@ -43,7 +45,7 @@ kp_role_parse(const char *name)
 const char *
 kp_role_name(unsigned role)
 {
-    for (unsigned i = 0; i < 4; i++)
+    for (unsigned i = 0; i < ROLES_N; i++)
         if (role == 1u << i)
             return s_role_names[i];
     return "none";

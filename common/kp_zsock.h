@@ -5,7 +5,7 @@
  *      <dir>/<name>.key   the secret key (mode 0600)
  *  The allow-list is a text file, one key per line:
  *      <z85 public key> <role> [sources=<name>[,<name>...]] [# comment]
- *  with roles admin, publisher, reader and service (kp_role_parse). A '#' standing
+ *  with roles admin, publisher, reader, service and selfservice (kp_role_parse). A '#' standing
  *  alone as a word starts a comment ('#' is also a Z85 digit, so keys may contain it).
  *  sources= binds a publisher's key to the source names it may submit under (and whose
  *  sign-ups it may cancel); a publisher key bound to no source may use none (DESIGN 7).
@@ -37,8 +37,13 @@ enum {
     KP_ROLE_PUBLISHER = 1u << 1, /* external sign-up systems: submit and cancel sign-ups */
     KP_ROLE_READER = 1u << 2,    /* read-only tools */
     KP_ROLE_SERVICE = 1u << 3,   /* other Kumppani services: replay, health, reads */
+    /* The web's personal links: only the methods by which a person acts on their own record
+     * (cancel, leave the waitlist, answer an offer, read one record by id), on any record
+     * whatever system made it, and nothing else: no lists, no reads of the log. */
+    KP_ROLE_SELFSERVICE = 1u << 4,
 };
-#define KP_ROLE_ALL (KP_ROLE_ADMIN | KP_ROLE_PUBLISHER | KP_ROLE_READER | KP_ROLE_SERVICE)
+#define KP_ROLE_ALL                                                                                \
+    (KP_ROLE_ADMIN | KP_ROLE_PUBLISHER | KP_ROLE_READER | KP_ROLE_SERVICE | KP_ROLE_SELFSERVICE)
 
 /* Parses a role name; returns its bit, or 0 for an unknown name. */
 unsigned kp_role_parse(const char *name);

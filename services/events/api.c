@@ -8,7 +8,9 @@
  *  false; or returns true and leaves the call alone.
  *
  *  Roles (DESIGN 7): a publisher may submit and cancel sign-ups, nothing else; readers and
- *  services read; the coordinator (admin) does everything. */
+ *  services read; the coordinator (admin) does everything; selfservice (the web's personal
+ *  links) may act on one sign-up by id as its person would (get, cancel, leave the waitlist,
+ *  answer an offer) and nothing else. */
 #include "events.h"
 #include "kp_check.h"
 #include "kp_err.h"
@@ -283,6 +285,7 @@ evt_signup_fields_ok(kp_call_t *call, const Kumppani__V1__SubmitSignupRequest *r
 
 #define READERS (KP_ROLE_ADMIN | KP_ROLE_READER | KP_ROLE_SERVICE)
 #define PUBLISHERS (KP_ROLE_ADMIN | KP_ROLE_PUBLISHER)
+#define SELF KP_ROLE_SELFSERVICE
 #define M(name, roles, msg, fn)                                                                    \
     {                                                                                              \
         name, roles, &kumppani__v1__##msg##__descriptor, fn                                        \
@@ -299,13 +302,18 @@ const kp_method_t evt_methods[] = {
     M("events.event.list", READERS, list_events_request, evt_h_event_list),
     M("events.series.create", KP_ROLE_ADMIN, create_series_request, evt_h_series_create),
     M(EVT_METHOD_SUBMIT, PUBLISHERS, submit_signup_request, evt_h_signup_submit),
-    M("events.signup.cancel", PUBLISHERS, cancel_signup_request, evt_h_signup_cancel),
+    M("events.signup.cancel", PUBLISHERS | SELF, cancel_signup_request, evt_h_signup_cancel),
     /* A publisher may submit and cancel sign-ups, nothing else (DESIGN 7): a person leaves the
-     * waitlist or declines an offer through it by cancelling; answering an offer goes
-     * through the coordinator (admin). */
-    M("events.signup.accept_offer", KP_ROLE_ADMIN, cancel_signup_request, evt_h_signup_accept),
-    M("events.signup.decline_offer", KP_ROLE_ADMIN, cancel_signup_request, evt_h_signup_decline),
-    M("events.signup.leave_waitlist", KP_ROLE_ADMIN, cancel_signup_request, evt_h_signup_leave),
+     * waitlist or declines an offer through it by cancelling. The person themself answers an
+     * offer on their personal page: the web's selfservice key may call these, on any sign-up
+     * (the link is the person's authority), and nothing else. */
+    M("events.signup.accept_offer", KP_ROLE_ADMIN | SELF, cancel_signup_request,
+      evt_h_signup_accept),
+    M("events.signup.decline_offer", KP_ROLE_ADMIN | SELF, cancel_signup_request,
+      evt_h_signup_decline),
+    M("events.signup.leave_waitlist", KP_ROLE_ADMIN | SELF, cancel_signup_request,
+      evt_h_signup_leave),
+    M("events.signup.get", KP_ROLE_ADMIN | SELF, cancel_signup_request, evt_h_signup_get),
     M("events.signup.list", KP_ROLE_ADMIN | KP_ROLE_READER, list_signups_request,
       evt_h_signup_list),
     M("events.signup.attendance", KP_ROLE_ADMIN, signup_attendance_request,

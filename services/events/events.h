@@ -111,6 +111,7 @@ void evt_h_signup_cancel(kp_call_t *call, void *svc);
 void evt_h_signup_accept(kp_call_t *call, void *svc);
 void evt_h_signup_decline(kp_call_t *call, void *svc);
 void evt_h_signup_leave(kp_call_t *call, void *svc);
+void evt_h_signup_get(kp_call_t *call, void *svc);
 void evt_h_signup_list(kp_call_t *call, void *svc);
 void evt_h_signup_attendance(kp_call_t *call, void *svc);
 void evt_h_signup_contact(kp_call_t *call, void *svc);

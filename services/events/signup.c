@@ -346,6 +346,10 @@ s_find(kp_call_t *call, kp_tx_t *t, const Kumppani__V1__CancelSignupRequest *rq)
     uint64_t id = rq->signup_id;
     bool found = false;
     int rc;
+    if (!id && kp_call_role(call) == KP_ROLE_SELFSERVICE) {
+        kp_call_fail(call, C(INVALID), "field 'signup_id': required (a personal link names one)");
+        return NULL;
+    }
     if (!id) {
         if (!evt_source_ok(call, rq->source) || !evt_external_id_ok(call, rq->external_id))
             return NULL;
@@ -368,11 +372,23 @@ s_find(kp_call_t *call, kp_tx_t *t, const Kumppani__V1__CancelSignupRequest *rq)
     return su;
 }
 
+/* What a caller gets back of a sign-up: the whole record, or for a selfservice key (the web's
+ * personal links, acting for whoever holds the link) only the public copy. */
+static evt_signup_t *
+s_self_copy(kp_call_t *call, evt_signup_t *s, evt_signup_t *pub)
+{
+    if (kp_call_role(call) != KP_ROLE_SELFSERVICE)
+        return s;
+    evt_signup_public(s, pub);
+    return pub;
+}
+
 static void
 s_reply_signup(kp_call_t *call, evt_signup_t *s)
 {
     Kumppani__V1__SignupReply r = KUMPPANI__V1__SIGNUP_REPLY__INIT;
-    r.signup = s;
+    evt_signup_t pub;
+    r.signup = s_self_copy(call, s, &pub);
     kp_call_ok(call, &r.base);
 }
 
@@ -709,4 +725,23 @@ evt_live_signups(kp_tx_t *t, uint64_t event_id, uint64_t **ids, size_t *n)
     *ids = acc.v;
     *n = acc.n;
     return rc;
+}
+
+/* ---- personal links ---------------------------------------------------------------------- */
+
+/* events.signup.get: one sign-up by id, as it is now (the web's personal page: its read model
+ * may lag behind an action or miss an erasure); a selfservice key gets the public copy. */
+void
+evt_h_signup_get(kp_call_t *call, void *svc)
+{
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
+    const Kumppani__V1__CancelSignupRequest *rq = kp_call_body(call);
+    if (!rq->signup_id) {
+        kp_call_fail(call, C(INVALID), "field 'signup_id': required");
+        return;
+    }
+    evt_signup_t *s = evt_load_signup(t, rq->signup_id);
+    if (s)
+        s_reply_signup(call, s);
 }

@@ -6,7 +6,8 @@
  *  the rule and never echoes a value. Only then does it write (kp_tx_wtxn) together with the
  *  events that describe the change. Roles: W (admin, service) for the work of the broker, R
  *  (also readers) for reading, admin alone for the expert register, erasure, extension,
- *  payments, the audit and the personal-data requests (broker.privacy.*, privacy.c).
+ *  payments, the audit and the personal-data requests (broker.privacy.*, privacy.c);
+ *  selfservice (the web's personal links) for answering one offer by id and the two views.
  *
  *  The service's own settings (no-repeat-weeks, retention-days) and its start (timer, registry) are
  * read and wired here too, as kp_boot_main's hooks. */
@@ -201,6 +202,7 @@ brk_page(kp_call_t *call, kp_tx_t *tx, unsigned db, uint64_t after, uint32_t lim
 
 #define W (KP_ROLE_ADMIN | KP_ROLE_SERVICE)
 #define R (KP_ROLE_ADMIN | KP_ROLE_READER | KP_ROLE_SERVICE)
+#define SELF KP_ROLE_SELFSERVICE
 #define M(name, roles, type, fn)                                                                   \
     {                                                                                              \
         name, roles, &kumppani__v1__##type##__descriptor, fn                                       \
@@ -219,8 +221,11 @@ const kp_method_t brk_methods[] = {
     M("broker.request.cancel", W, cancel_broker_request_request, brk_request_cancel),
     M("broker.request.explain", R, broker_request_ref, brk_request_explain),
     M("broker.request.extend", KP_ROLE_ADMIN, extend_broker_request_request, brk_request_extend),
-    M("broker.offer.accept", W, offer_ref, brk_offer_accept),
-    M("broker.offer.decline", W, decline_offer_request, brk_offer_decline),
+    /* The web's personal links (selfservice): answer one offer, see one offer or request. */
+    M("broker.offer.accept", W | SELF, offer_ref, brk_offer_accept),
+    M("broker.offer.decline", W | SELF, decline_offer_request, brk_offer_decline),
+    M("broker.offer.view", KP_ROLE_ADMIN | SELF, offer_ref, brk_offer_view),
+    M("broker.request.view", KP_ROLE_ADMIN | SELF, broker_request_ref, brk_request_view),
     M("broker.assignment.cancel", W, cancel_assignment_request, brk_asg_cancel),
     M("broker.assignment.complete", W, complete_assignment_request, brk_asg_complete),
     M("broker.assignment.feedback", W, assignment_feedback_request, brk_asg_feedback),

@@ -208,6 +208,11 @@ void brk_request_extend(kp_call_t *call, void *svc);
 void brk_request_explain(kp_call_t *call, void *svc);
 void brk_offer_accept(kp_call_t *call, void *svc);
 void brk_offer_decline(kp_call_t *call, void *svc);
+void brk_offer_view(kp_call_t *call, void *svc);
+void brk_request_view(kp_call_t *call, void *svc);
+/* The public facts of a request (OfferView), in tx->arena; NULL when out of memory. */
+Kumppani__V1__BrokerRequestInput *brk_request_public(kp_tx_t *tx,
+                                                     const Kumppani__V1__BrokerRequestInput *in);
 void brk_asg_cancel(kp_call_t *call, void *svc);
 void brk_asg_complete(kp_call_t *call, void *svc);
 void brk_asg_feedback(kp_call_t *call, void *svc);

@@ -314,3 +314,56 @@ brk_offer_decline(kp_call_t *call, void *svc)
     r.offer = o;
     kp_call_ok(call, &r.base);
 }
+
+/* ---- personal links ---------------------------------------------------------------------- */
+
+Kumppani__V1__BrokerRequestInput *
+brk_request_public(kp_tx_t *tx, const Kumppani__V1__BrokerRequestInput *in)
+{
+    Kumppani__V1__BrokerRequestInput *p = kp_arena_alloc(tx->arena, sizeof *p);
+    if (!p)
+        return NULL;
+    kumppani__v1__broker_request_input__init(p);
+    if (!in)
+        return p;
+    p->title = in->title;
+    p->purpose = in->purpose;
+    p->start_unix = in->start_unix;
+    p->duration_min = in->duration_min;
+    p->ongoing = in->ongoing;
+    p->municipality = in->municipality;
+    p->place = in->place;
+    p->remote = in->remote;
+    p->language = in->language;
+    p->fee_cents = in->fee_cents;
+    p->travel_cents = in->travel_cents;
+    p->answer_deadline_unix = in->answer_deadline_unix;
+    p->experts_needed = in->experts_needed;
+    return p;
+}
+
+/* broker.offer.view: the expert's page of one offer (OfferView: no requester data). */
+void
+brk_offer_view(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__OfferRef *body = kp_call_body(call);
+    brk_offer_t *o = brk_load(&tx, BRK_DB_OFFERS, "offer_id", "offer", body->offer_id);
+    if (!o)
+        return;
+    int rc;
+    brk_request_t *rq = brk_get(&tx, BRK_DB_REQUESTS, o->request_id, &rc);
+    if (rc || !rq) {
+        kp_call_fail_err(call, rc ? rc : KP_ECORRUPT);
+        return;
+    }
+    Kumppani__V1__OfferView v = KUMPPANI__V1__OFFER_VIEW__INIT;
+    v.offer = o;
+    v.request_state = rq->state;
+    if (!(v.request = brk_request_public(&tx, rq->input))) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return;
+    }
+    kp_call_ok(call, &v.base);
+}

@@ -8,6 +8,7 @@
  *  no open offers and no answer deadline in the schedule. */
 #include "broker.h"
 #include "kp_check.h"
+#include "kp_err.h"
 #include "kp_log.h"
 
 #include <sodium.h>
@@ -258,4 +259,65 @@ brk_request_close(kp_tx_t *tx, brk_request_t *rq, Kumppani__V1__RequestState sta
     kp_log_info("request.closed", "request=%llu state=%d accepted=%u", (unsigned long long)rq->id,
                 (int)state, rq->accepted_n);
     return 0;
+}
+
+/* ---- personal links ---------------------------------------------------------------------- */
+
+/* broker.request.view: the requester's page (RequestView): the request's public facts, how
+ * many offers are out, and the experts only once confirmed. */
+void
+brk_request_view(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__BrokerRequestRef *ref = kp_call_body(call);
+    brk_request_t *rq = brk_load(&tx, BRK_DB_REQUESTS, "request_id", "request", ref->request_id);
+    if (!rq)
+        return;
+    Kumppani__V1__RequestView v = KUMPPANI__V1__REQUEST_VIEW__INIT;
+    brk_request_t pub = *rq;
+    pub.cancel_reason = "";
+    if (!(pub.input = brk_request_public(&tx, rq->input))) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return;
+    }
+    v.request = &pub;
+    void **o, **a;
+    size_t on, an;
+    int rc;
+    if ((rc = brk_idx_load(&tx, BRK_DB_REQ_OFFERS, rq->id, BRK_DB_OFFERS, 500, &o, &on)) ||
+        (rc = brk_idx_load(&tx, BRK_DB_REQ_ASGS, rq->id, BRK_DB_ASGS, 100, &a, &an))) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    for (size_t i = 0; i < on; i++)
+        v.offers_open +=
+            ((brk_offer_t *)o[i])->state == KUMPPANI__V1__OFFER_STATE__OFFER_STATE_OPEN;
+    Kumppani__V1__ConfirmedExpert *ce = kp_arena_alloc(tx.arena, (an + 1) * sizeof *ce);
+    v.experts = kp_arena_alloc(tx.arena, (an + 1) * sizeof *v.experts);
+    if (!ce || !v.experts) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return;
+    }
+    for (size_t i = 0; i < an; i++) {
+        brk_asg_t *as = a[i];
+        if (as->state != AS(CONFIRMED) && as->state != AS(COMPLETED))
+            continue;
+        brk_expert_t *e = brk_get(&tx, BRK_DB_EXPERTS, as->expert_id, &rc);
+        if (rc) {
+            kp_call_fail_err(call, rc);
+            return;
+        }
+        Kumppani__V1__ConfirmedExpert *x = &ce[v.n_experts];
+        kumppani__v1__confirmed_expert__init(x);
+        x->assignment_id = as->id;
+        x->state = as->state;
+        if (e && !e->erased && e->profile) {
+            x->name = e->profile->name;
+            x->email = e->profile->email;
+            x->phone = e->profile->phone;
+        }
+        v.experts[v.n_experts++] = x;
+    }
+    kp_call_ok(call, &v.base);
 }

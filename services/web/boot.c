@@ -3,7 +3,9 @@
  *  configure reads the settings, the templates, the texts and the style sheet (a template
  *  error stops the start, naming the file and line), and the keys: with keys-dir, the
  *  publisher key pair <publisher-key>.key (its public key must be on the events service's
- *  allow-list with role publisher), the events service's public key, and the personal-link
+ *  allow-list with role publisher), the selfservice key pair <self-key>.key (role selfservice
+ *  on the events and broker allow-lists: a person's actions through their personal link),
+ *  the events service's (and with broker-api the broker's) public key, and the personal-link
  *  secret <link-key>.secret (made on first start, 0600, kept so links stay valid across
  *  restarts). The web's own key <key-name> (role service on the events allow-list) follows
  *  the log and fetches iCalendar text. Without keys-dir (development) the link secret is
@@ -85,6 +87,9 @@ web_configure(void *arg, const kp_config_item_t *items)
     const char *sc = kp_config_get(items, "secure-cookies");
     svc->secure_cookies = sc && strcmp(sc, "on") == 0;
     svc->events_api = kp_config_get(items, "events-api");
+    svc->broker_api = kp_config_get(items, "broker-api");
+    if (svc->broker_api && !*svc->broker_api)
+        svc->broker_api = NULL;
     if (!svc->events_api || !*svc->events_api || !kp_config_get(items, "events-pub")) {
         fprintf(stderr, "kumppani-web: events-api and events-pub are required\n");
         return KP_ECONFIG;
@@ -105,9 +110,9 @@ web_configure(void *arg, const kp_config_item_t *items)
         fprintf(stderr, "kumppani-web: templates: %s\n", why);
         return KP_ECONFIG;
     }
-    static const char *const pages[] = {"calendar",      "event",    "signup",
-                                        "confirm",       "personal", "link",
-                                        "accessibility", "privacy",  "error"};
+    static const char *const pages[] = {"calendar", "event",         "signup", "confirm",
+                                        "personal", "link",          "xoffer", "request",
+                                        "error",    "accessibility", "privacy"};
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
         if (!web_tmpl_has(svc->tmpl, pages[i])) {
             fprintf(stderr, "kumppani-web: templates: %s.html is missing\n", pages[i]);
@@ -128,6 +133,13 @@ web_configure(void *arg, const kp_config_item_t *items)
             return KP_ECONFIG;
         }
         if (kp_boot_peer_key(items, "events-key", svc->events_pub))
+            return KP_ECONFIG;
+        if ((rc = kp_keypair_load(&svc->self_keys, dir, kp_config_get(items, "self-key")))) {
+            fprintf(stderr, "kumppani-web: cannot read the selfservice key %s/%s.key\n", dir,
+                    kp_config_get(items, "self-key"));
+            return KP_ECONFIG;
+        }
+        if (svc->broker_api && kp_boot_peer_key(items, "broker-key", svc->broker_pub))
             return KP_ECONFIG;
         char path[4096];
         snprintf(path, sizeof path, "%s/%s.secret", dir, kp_config_get(items, "link-key"));
@@ -157,6 +169,8 @@ s_stop(void *arg)
     web_svc_t *svc = arg;
     web_bus_destroy(&svc->bus_read);
     web_bus_destroy(&svc->bus_pub);
+    web_bus_destroy(&svc->bus_self);
+    web_bus_destroy(&svc->bus_broker);
     web_http_stop(svc);
 }
 
@@ -172,6 +186,13 @@ web_start(void *arg, kp_server_t *srv, const kp_boot_t *boot, const kp_config_it
     if (rc == 0)
         rc = web_bus_new(&svc->bus_pub, loop, kp_server_zctx(srv), svc->events_api,
                          svc->have_keys ? &svc->pub_keys : NULL, spub, svc->bus_timeout_ms);
+    const kp_keypair_t *self = svc->have_keys ? &svc->self_keys : NULL;
+    if (rc == 0)
+        rc = web_bus_new(&svc->bus_self, loop, kp_server_zctx(srv), svc->events_api, self, spub,
+                         svc->bus_timeout_ms);
+    if (rc == 0 && svc->broker_api)
+        rc = web_bus_new(&svc->bus_broker, loop, kp_server_zctx(srv), svc->broker_api, self,
+                         svc->have_keys ? svc->broker_pub : NULL, svc->bus_timeout_ms);
     if (rc)
         return rc;
     kp_server_part_t part = {.stop = s_stop, .arg = svc};
@@ -194,4 +215,5 @@ web_fini(void *arg)
     svc->css = NULL;
     sodium_memzero(svc->link_key, sizeof svc->link_key);
     sodium_memzero(&svc->pub_keys, sizeof svc->pub_keys);
+    sodium_memzero(&svc->self_keys, sizeof svc->self_keys);
 }

@@ -11,10 +11,15 @@
  *  Errors (WCAG 3.3.1, 3.3.3): every problem is shown beside its field (aria-describedby,
  *  aria-invalid) and listed at the top with links to the fields; the values stay filled in.
  *
- *  The personal link (/s/<token>, token.c) names the sign-up and its event and expires a few
- *  days after the event; the page shows the state from the read model and offers a cancel
- *  (events.signup.cancel by sign-up id: a publisher may cancel the sign-ups it made). The
- *  online-meeting link shows only there, and only to a confirmed sign-up. */
+ *  The personal link (/s/<token>, kp_link) names the sign-up and its event and expires a few
+ *  days after the event. The page asks the events service for the sign-up as it is now
+ *  (events.signup.get; the read model when it does not answer) and offers what its state
+ *  allows: cancel a confirmed place, leave the waitlist, accept or decline an offer before its
+ *  deadline (shown in Helsinki time). These go over the web's selfservice key, which may act
+ *  on one sign-up by id whatever system made it (a notifier mail carries links to sign-ups of
+ *  every source) and may do nothing else. A link whose sign-up is gone (erased) gets a clear
+ *  410 page; a refused action shows the state now and why. The online-meeting link shows only
+ *  there, and only to a confirmed sign-up. */
 #include "kp_log.h"
 #include "kp_time.h"
 #include "web.h"
@@ -117,40 +122,67 @@ typedef struct {
     char nonce[WEB_COOKIE_LEN + 1];
 } submit_t;
 
-/* Renders the confirmation (or the personal page) of a sign-up. */
+/* What a personal page shows besides the sign-up: a notice after an action, an error. */
+typedef struct {
+    bool just_signed, just_cancelled;
+    const char *notice;  /* a text key: what was just done */
+    const char *general; /* a text key: why it was not done */
+} view_t;
+
+/* Renders the confirmation (or the personal page) of a sign-up: its state, and the actions
+ * the state allows before the event ends (cancel a confirmed place, leave the waitlist,
+ * accept or decline an offer before its deadline). */
 static void
 s_personal(web_req_t *r, unsigned status, const kp_link_t *l, const char *token,
-           const Kumppani__V1__Signup *s, bool just_signed, bool just_cancelled,
-           const char *general)
+           const Kumppani__V1__Signup *s, const view_t *vw)
 {
     kp_arena_t *a = r->arena;
     web_event_t *ev = s_load_event(r, l->ref);
-    web_tv_t *root = web_root(r, just_signed ? "confirm_title" : "personal_title");
+    web_tv_t *root = web_root(r, vw->just_signed ? "confirm_title" : "personal_title");
     if (ev)
         web_event_values(r, web_tv_obj(a, root, "event"), ev);
     web_tv_strf(a, root, "link", "%s/s/%s", r->svc->base_url, token);
     web_tv_strf(a, root, "cancel_action", "/s/%s/cancel", token);
+    web_tv_strf(a, root, "leave_action", "/s/%s/leave", token);
+    web_tv_strf(a, root, "accept_action", "/s/%s/accept", token);
+    web_tv_strf(a, root, "decline_action", "/s/%s/decline", token);
     char buf[128];
     web_time_text(r, l->expires_unix, buf, sizeof buf);
     web_tv_str(a, root, "link_expires", buf);
-    web_tv_bool(a, root, "just_signed", just_signed);
-    web_tv_bool(a, root, "just_cancelled", just_cancelled);
-    if (general)
-        web_tv_str(a, root, "general", web_text(r, general));
+    web_tv_bool(a, root, "just_signed", vw->just_signed);
+    web_tv_bool(a, root, "just_cancelled", vw->just_cancelled);
+    if (vw->notice)
+        web_tv_str(a, root, "notice", web_text(r, vw->notice));
+    if (vw->general)
+        web_tv_str(a, root, "general", web_text(r, vw->general));
     int state = s ? (int)s->state : 0;
     web_tv_bool(a, root, "st_confirmed", state == SS(CONFIRMED));
     web_tv_bool(a, root, "st_waitlisted", state == SS(WAITLISTED));
     web_tv_bool(a, root, "st_offered", state == SS(OFFERED));
     web_tv_bool(a, root, "st_cancelled", state == SS(CANCELLED));
     web_tv_bool(a, root, "st_unknown", state == 0);
+    if (s && state == SS(CANCELLED) && strcmp(s->cancel_reason, "offer-expired") == 0)
+        web_tv_bool(a, root, "offer_lapsed", true);
     if (s && s->companions)
         web_tv_strf(a, root, "companions", "%u", s->companions);
-    bool ended = !ev || ev->end_unix <= kp_now_ms() / 1000 || ev->state == ES(CANCELLED) ||
-                 ev->state == ES(HELD);
-    web_tv_bool(a, root, "can_cancel", state != SS(CANCELLED) && !ended);
+    int64_t now = kp_now_ms() / 1000;
+    bool ev_cancelled = ev && ev->state == ES(CANCELLED);
+    bool ended = !ev || ev->end_unix <= now || ev_cancelled || ev->state == ES(HELD);
+    web_tv_bool(a, root, "ev_cancelled", ev_cancelled);
+    web_tv_bool(a, root, "can_cancel", state == SS(CONFIRMED) && !ended);
+    web_tv_bool(a, root, "can_leave", state == SS(WAITLISTED) && !ended);
+    if (state == SS(OFFERED) && !ended) {
+        bool open = s->offer_deadline_ms > kp_now_ms();
+        web_tv_bool(a, root, "can_answer", open);
+        web_tv_bool(a, root, "offer_lapsed", !open);
+        web_time_text(r, s->offer_deadline_ms / 1000, buf, sizeof buf);
+        web_tv_str(a, root, "offer_deadline", buf);
+        kp_time_iso(s->offer_deadline_ms / 1000, buf, sizeof buf);
+        web_tv_str(a, root, "offer_deadline_iso", buf);
+    }
     if (state == SS(CONFIRMED) && ev && !ended && ev->online_url[0])
         web_tv_str(a, root, "online_url", ev->online_url);
-    web_page(r, status, just_signed ? "confirm" : "personal", root);
+    web_page(r, status, vw->just_signed ? "confirm" : "personal", root);
 }
 
 /* The field an events-service refusal names ("field 'email': ..."), if one of the form's. */
@@ -193,7 +225,7 @@ s_submit_done(void *arg, const Kumppani__V1__Reply *reply)
         kp_link_make(r->svc->link_key, &l, token);
         kp_log_info("signup.sent", "event=%llu signup=%llu state=%d",
                     (unsigned long long)s->event_id, (unsigned long long)s->id, (int)s->state);
-        s_personal(r, 200, &l, token, s, true, false, NULL);
+        s_personal(r, 200, &l, token, s, &(view_t){.just_signed = true});
     } else if (!ev) {
         web_error(r, 404, "err_no_event");
     } else if (code == C(INVALID) && s_refused_field(msg)) {
@@ -273,12 +305,11 @@ web_pg_signup_submit(web_req_t *r, const char *arg)
     web_suspend(r);
 }
 
-/* Checks a personal link; answers the clear page of a bad one and returns false. */
-static bool
-s_link(web_req_t *r, const char *token, kp_link_t *l)
+bool
+web_link(web_req_t *r, const char *token, unsigned purpose, kp_link_t *l)
 {
     int rc = kp_link_check(r->svc->link_key, token, kp_now_ms() / 1000, l);
-    if (rc == 0 && l->purpose == KP_LINK_SIGNUP)
+    if (rc == 0 && l->purpose == purpose)
         return true;
     web_tv_t *root = web_root(r, rc == -2 ? "link_expired_title" : "link_invalid_title");
     web_tv_bool(r->arena, root, "expired", rc == -2);
@@ -289,70 +320,184 @@ s_link(web_req_t *r, const char *token, kp_link_t *l)
 }
 
 void
-web_pg_personal(web_req_t *r, const char *token)
+web_link_gone(web_req_t *r)
 {
-    kp_link_t l;
-    if (!s_link(r, token, &l))
-        return;
-    kp_tx_t tx;
-    Kumppani__V1__Signup *s = NULL;
-    bool found = false;
-    if (web_tx(r, &tx) || web_store_signup_get(&tx, l.id, &s, &found)) {
-        web_error(r, 503, "err_unavailable");
-        return;
-    }
-    s_personal(r, 200, &l, token, found ? s : NULL, false, false, NULL);
+    web_tv_t *root = web_root(r, "link_gone_title");
+    web_tv_bool(r->arena, root, "gone", true);
+    kp_log_info("link.refused", "why=gone");
+    web_page(r, 410, "link", root);
 }
 
+/* A personal-page request in flight: the link, and what to say when it is rendered. */
 typedef struct {
     kp_link_t l;
     const char *token;
-} cancel_t;
+    const char *method; /* the action's method, for the log */
+    view_t vw;
+    unsigned status;
+} act_t;
 
+/* Renders from the web's read model (when the events service does not answer). */
 static void
-s_cancel_done(void *arg, const Kumppani__V1__Reply *reply)
+s_personal_local(web_req_t *r, act_t *c, unsigned status)
 {
-    web_req_t *r = arg;
-    cancel_t *c = r->cont_arg;
+    kp_tx_t tx;
+    Kumppani__V1__Signup *s = NULL;
+    bool found = false;
+    if (web_tx(r, &tx) || web_store_signup_get(&tx, c->l.id, &s, &found)) {
+        web_error(r, 503, "err_unavailable");
+        return;
+    }
+    s_personal(r, status, &c->l, c->token, found ? s : NULL, &c->vw);
+}
+
+static int
+s_code(const Kumppani__V1__Reply *reply)
+{
+    return reply && reply->status ? (int)reply->status->code : -1;
+}
+
+static const Kumppani__V1__Signup *
+s_reply_signup(web_req_t *r, const Kumppani__V1__Reply *reply)
+{
     Kumppani__V1__SignupReply *sr = NULL;
-    if (reply && reply->status && reply->status->code == C(OK))
+    if (s_code(reply) == C(OK))
         sr = kumppani__v1__signup_reply__unpack(kp_arena_pbc(r->arena), reply->body.len,
                                                 reply->body.data);
-    if (sr && sr->signup) {
-        kp_log_info("signup.cancel", "signup=%llu", (unsigned long long)sr->signup->id);
-        s_personal(r, 200, &c->l, c->token, sr->signup, false, true, NULL);
+    return sr ? sr->signup : NULL;
+}
+
+/* The sign-up as the events service has it now (events.signup.get): the read model may lag
+ * behind an action or not know an erased sign-up is gone. */
+static void
+s_fetch_done(void *arg, const Kumppani__V1__Reply *reply)
+{
+    web_req_t *r = arg;
+    act_t *c = r->cont_arg;
+    const Kumppani__V1__Signup *s = s_reply_signup(r, reply);
+    if (s && !s->erased)
+        s_personal(r, c->status, &c->l, c->token, s, &c->vw);
+    else if (s || s_code(reply) == C(NOT_FOUND))
+        web_link_gone(r);
+    else
+        s_personal_local(r, c, c->status);
+    web_resume(r);
+}
+
+static void
+s_fetch(web_req_t *r, act_t *c)
+{
+    Kumppani__V1__CancelSignupRequest rq = KUMPPANI__V1__CANCEL_SIGNUP_REQUEST__INIT;
+    rq.signup_id = c->l.id;
+    r->cont_arg = c;
+    if (web_bus_call(r->svc->bus_self, "events.signup.get", &rq.base, NULL, s_fetch_done, r)) {
+        s_personal_local(r, c, c->status);
+        return;
+    }
+    web_suspend(r);
+}
+
+static act_t *
+s_act_new(web_req_t *r, const char *token)
+{
+    act_t *c = kp_arena_alloc(r->arena, sizeof *c);
+    if (!c) {
+        web_error(r, 503, "err_unavailable");
+        return NULL;
+    }
+    memset(c, 0, sizeof *c);
+    c->token = token;
+    c->status = 200;
+    if (!web_link(r, token, KP_LINK_SIGNUP, &c->l))
+        return NULL;
+    return c;
+}
+
+void
+web_pg_personal(web_req_t *r, const char *token)
+{
+    act_t *c = s_act_new(r, token);
+    if (c)
+        s_fetch(r, c);
+}
+
+/* The answer to an action: the new state with what was done, or the state now with why not. */
+static void
+s_act_done(void *arg, const Kumppani__V1__Reply *reply)
+{
+    web_req_t *r = arg;
+    act_t *c = r->cont_arg;
+    int code = s_code(reply);
+    const Kumppani__V1__Signup *s = s_reply_signup(r, reply);
+    if (s) {
+        kp_log_info("signup.self", "method=%s signup=%llu state=%d", c->method,
+                    (unsigned long long)s->id, (int)s->state);
+        c->vw.just_cancelled = s->state == SS(CANCELLED) && strstr(c->method, "cancel");
+        if (c->vw.just_cancelled)
+            c->vw.notice = NULL;
+        s_personal(r, 200, &c->l, c->token, s, &c->vw);
+        web_resume(r);
+        return;
+    }
+    kp_log_warn("signup.self_refused", "method=%s signup=%llu code=%d", c->method,
+                (unsigned long long)c->l.id, code);
+    c->vw.notice = NULL;
+    if (code == C(NOT_FOUND)) {
+        web_link_gone(r);
+    } else if (code == C(CONFLICT)) {
+        /* The offer's deadline passed, the event was cancelled, or the state moved on:
+         * show the state now and say so. */
+        c->vw.general = strstr(c->method, "offer") ? "err_offer_gone" : "err_state_moved";
+        c->status = 409;
+        s_fetch(r, c);
+        return;
     } else {
-        kp_log_warn("signup.cancel_failed", "signup=%llu code=%d", (unsigned long long)c->l.id,
-                    reply && reply->status ? (int)reply->status->code : -1);
-        kp_tx_t tx;
-        Kumppani__V1__Signup *s = NULL;
-        bool found = false;
-        if (web_tx(r, &tx) == 0)
-            web_store_signup_get(&tx, c->l.id, &s, &found);
-        s_personal(r, 503, &c->l, c->token, found ? s : NULL, false, false, "err_retry");
+        c->vw.general = "err_retry";
+        s_personal_local(r, c, 503);
     }
     web_resume(r);
+}
+
+static void
+s_act(web_req_t *r, const char *token, const char *method, const char *notice)
+{
+    if (!web_csrf_check(r))
+        return;
+    act_t *c = s_act_new(r, token);
+    if (!c)
+        return;
+    c->method = method;
+    c->vw.notice = notice;
+    Kumppani__V1__CancelSignupRequest rq = KUMPPANI__V1__CANCEL_SIGNUP_REQUEST__INIT;
+    rq.signup_id = c->l.id;
+    r->cont_arg = c;
+    if (web_bus_call(r->svc->bus_self, method, &rq.base, NULL, s_act_done, r)) {
+        web_error(r, 503, "err_unavailable");
+        return;
+    }
+    web_suspend(r);
 }
 
 void
 web_pg_personal_cancel(web_req_t *r, const char *token)
 {
-    if (!web_csrf_check(r))
-        return;
-    cancel_t *c = kp_arena_alloc(r->arena, sizeof *c);
-    if (!c) {
-        web_error(r, 503, "err_unavailable");
-        return;
-    }
-    if (!s_link(r, token, &c->l))
-        return;
-    c->token = token;
-    Kumppani__V1__CancelSignupRequest rq = KUMPPANI__V1__CANCEL_SIGNUP_REQUEST__INIT;
-    rq.signup_id = c->l.id;
-    r->cont_arg = c;
-    if (web_bus_call(r->svc->bus_pub, "events.signup.cancel", &rq.base, NULL, s_cancel_done, r)) {
-        web_error(r, 503, "err_unavailable");
-        return;
-    }
-    web_suspend(r);
+    s_act(r, token, "events.signup.cancel", NULL);
+}
+
+void
+web_pg_personal_leave(web_req_t *r, const char *token)
+{
+    s_act(r, token, "events.signup.leave_waitlist", "leave_done");
+}
+
+void
+web_pg_personal_accept(web_req_t *r, const char *token)
+{
+    s_act(r, token, "events.signup.accept_offer", "offer_accept_done");
+}
+
+void
+web_pg_personal_decline(web_req_t *r, const char *token)
+{
+    s_act(r, token, "events.signup.decline_offer", "offer_decline_done");
 }

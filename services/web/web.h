@@ -7,8 +7,9 @@
  *    http.c     libmicrohttpd inside the service's libuv loop: limits, security headers,
  *               the per-address rate limit, forms, cookies, suspend/resume around bus calls
  *    pages.c    the public pages: calendar, event, iCalendar, accessibility, privacy, static
- *    signup.c   the sign-up form, the confirmation, the personal page and its cancel
- *    bus.c      asynchronous DEALER calls to the events service (its own CURVE keys)
+ *    signup.c   the sign-up form, the confirmation, the personal page and its actions
+ *    links.c    the expert's offer page (/x/) and the requester's page (/r/)
+ *    bus.c      asynchronous DEALER calls to the events service and the broker
  *    token.c    CSRF tokens and form nonces (libsodium); personal links are kp_link
  *    text.c     languages, the operator's text files, dates in Helsinki time
  *    consume.c  following the events log into the read model
@@ -19,8 +20,9 @@
  *  - The web owns no personal data: its store holds published events (public facts) and, per
  *    sign-up, only its id, event, state and number of companions (to keep free places right).
  *    Names, contacts and needs go to the events service over the bus and are never stored,
- *    logged or put in a URL here. The accessibility feedback form writes to an operator's
- *    spool directory (the privacy notice says so).
+ *    logged or put in a URL here. The requester's page shows a confirmed expert's name and
+ *    contact as the broker answers them, per request, never kept. The accessibility
+ *    feedback form writes to an operator's spool directory (the privacy notice says so).
  *  - Logs carry route names, status codes and ids; never a path (a personal link carries a
  *    token), an address, a form value or a token.
  *  - Every page goes through a template, escaped by default; every response carries the
@@ -153,7 +155,10 @@ struct web_svc {
     const char *trusted_proxy; /* X-Forwarded-For is believed only from this address */
     const char *events_api;
     char events_pub[KP_Z85_KEY_LEN + 1];
-    kp_keypair_t pub_keys; /* the publisher key pair ("web-publisher") */
+    const char *broker_api; /* NULL: no expert pages */
+    char broker_pub[KP_Z85_KEY_LEN + 1];
+    kp_keypair_t pub_keys;  /* the publisher key pair ("web-publisher") */
+    kp_keypair_t self_keys; /* the personal links' key pair ("web-self", role selfservice) */
     bool have_keys;
     unsigned char csrf_key[32], link_key[32];
 
@@ -163,8 +168,10 @@ struct web_svc {
     uv_poll_t poll;
     uv_timer_t timer;
     bool handles_open;
-    web_bus_t *bus_read; /* the web's own key (role service): iCalendar */
-    web_bus_t *bus_pub;  /* the publisher key: sign-ups */
+    web_bus_t *bus_read;   /* the web's own key (role service): iCalendar */
+    web_bus_t *bus_pub;    /* the publisher key: sign-ups */
+    web_bus_t *bus_self;   /* the selfservice key: a person's actions on their sign-up */
+    web_bus_t *bus_broker; /* the selfservice key to the broker (NULL without broker-api) */
     web_tmpl_set_t *tmpl;
     kp_arena_t *text_arena;
     web_tv_t *texts[WEB_LANG_N];
@@ -245,6 +252,20 @@ void web_pg_signup_form(web_req_t *r, const char *arg);
 void web_pg_signup_submit(web_req_t *r, const char *arg);
 void web_pg_personal(web_req_t *r, const char *arg);
 void web_pg_personal_cancel(web_req_t *r, const char *arg);
+void web_pg_personal_leave(web_req_t *r, const char *arg);
+void web_pg_personal_accept(web_req_t *r, const char *arg);
+void web_pg_personal_decline(web_req_t *r, const char *arg);
+/* Checks a personal link of purpose; answers the clear 404 (forged, other purpose) or 410
+ * (expired) page and returns false. Never logs the token. */
+bool web_link(web_req_t *r, const char *token, unsigned purpose, kp_link_t *l);
+/* The clear 410 page of a link whose record is gone. */
+void web_link_gone(web_req_t *r);
+
+/* links.c */
+void web_pg_xoffer(web_req_t *r, const char *arg);
+void web_pg_xoffer_accept(web_req_t *r, const char *arg);
+void web_pg_xoffer_decline(web_req_t *r, const char *arg);
+void web_pg_request(web_req_t *r, const char *arg);
 
 /* api.c: the sign-up form's rules */
 typedef struct {

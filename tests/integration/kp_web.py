@@ -1,14 +1,20 @@
 """Helpers for the web service's integration tests (issue 13).
 
-WebSuite is the harness Suite with CURVE keys plus the web's two keys: "web" (role service:
-follows the events log, fetches iCalendar text) and "web-publisher" (role publisher: submits
-and cancels sign-ups, source "web"). web() starts kumppani-web on a free loopback port with
-the real templates; Session is a tiny cookie-keeping HTTP client (http.client), so tests see
-status codes and headers exactly as a browser would get them."""
+WebSuite is the harness Suite with CURVE keys plus the web's three keys: "web" (role service:
+follows the events log, fetches iCalendar text), "web-publisher" (role publisher: submits
+sign-ups, source "web") and "web-self" (role selfservice: a person's actions through their
+personal link, on the events service and the broker). web() starts kumppani-web on a free
+loopback port with the real templates; Session is a tiny cookie-keeping HTTP client
+(http.client), so tests see status codes and headers exactly as a browser would get them.
+link() makes a personal link as the notifier does (common/kp_link.h) with the web's secret."""
+import base64
+import hashlib
+import hmac
 import http.client
 import os
 import re
 import socket
+import struct
 import subprocess
 import time
 import urllib.parse
@@ -24,18 +30,34 @@ TEMPLATES = os.path.join(SRC, "services", "web", "templates")
 class WebSuite(Suite):
     def __init__(self):
         super().__init__(keys=True)
-        for name in ("web", "web-publisher"):
+        for name in ("web", "web-publisher", "web-self"):
             subprocess.check_call([os.path.join(BIN, "kumppani"), "keygen", name,
                                    "--dir", self.keys_dir], stdout=subprocess.DEVNULL)
         with open(os.path.join(self.keys_dir, "allow"), "a") as f:
             f.write("%s service  # the web: log and iCalendar\n" % self.pub("web"))
             f.write("%s publisher sources=web  # the web's sign-up form\n"
                     % self.pub("web-publisher"))
+            f.write("%s selfservice  # the web's personal links\n" % self.pub("web-self"))
+        # The link secret, as an operator makes it (the web would make one on first start;
+        # a test makes links before that).
+        self.link_key = os.urandom(32)
+        with open(os.path.join(self.keys_dir, "web-link.secret"), "w") as f:
+            f.write(self.link_key.hex() + "\n")
+        os.chmod(os.path.join(self.keys_dir, "web-link.secret"), 0o600)
         self.web_port = free_port()
         self.web_api = "tcp://127.0.0.1:%d" % free_port()
         self.base = "http://127.0.0.1:%d" % self.web_port
 
-    def web(self, extra=None):
+    def link(self, purpose, rid, ref=0, expires=None):
+        """The path of a personal link ("/s/<token>", "/x/...", "/r/...") signed with the
+        web's secret; expires: Unix seconds (default: a week from now)."""
+        return link_path(self.link_key, purpose, rid, ref,
+                         int(time.time()) + 7 * DAY if expires is None else expires)
+
+    def web(self, extra=None, broker_api=None):
+        if broker_api:
+            extra = ["--broker-api", broker_api, "--broker-key",
+                     os.path.join(self.keys_dir, "expert-broker.pub")] + (extra or [])
         args = ["--api", self.web_api, "--data-dir", os.path.join(self.dir, "web"),
                 "--http", "127.0.0.1:%d" % self.web_port, "--events-api", self.ev_api,
                 "--events-pub", self.ev_pub, "--templates", TEMPLATES, "--test-clock", "on",
@@ -52,6 +74,24 @@ class WebSuite(Suite):
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("the web did not listen")
+
+
+# Personal-link purposes (common/kp_link.h) and their paths.
+LINK_SIGNUP, LINK_EXPERT_OFFER, LINK_REQUEST = 1, 2, 3
+LINK_PATHS = {LINK_SIGNUP: "/s/", LINK_EXPERT_OFFER: "/x/", LINK_REQUEST: "/r/"}
+
+
+def link_token(key, purpose, rid, ref, expires):
+    """A personal-link token (common/kp_link.h): base64url without padding of the 26 bytes
+    [1, purpose, id u64 BE, ref u64 BE, expiry u64 BE] followed by HMAC-SHA512-256 of them (the
+    first 32 bytes of HMAC-SHA512, libsodium's crypto_auth) under the 32-byte secret."""
+    data = struct.pack(">BBQQQ", 1, purpose, rid, ref, expires)
+    mac = hmac.new(key, data, hashlib.sha512).digest()[:32]
+    return base64.urlsafe_b64encode(data + mac).decode().rstrip("=")
+
+
+def link_path(key, purpose, rid, ref, expires):
+    return LINK_PATHS[purpose] + link_token(key, purpose, rid, ref, expires)
 
 
 class Response:

@@ -85,6 +85,7 @@ test_roles(void **state)
     assert_int_equal(kp_role_parse("publisher"), KP_ROLE_PUBLISHER);
     assert_int_equal(kp_role_parse("reader"), KP_ROLE_READER);
     assert_int_equal(kp_role_parse("service"), KP_ROLE_SERVICE);
+    assert_int_equal(kp_role_parse("selfservice"), KP_ROLE_SELFSERVICE);
     assert_int_equal(kp_role_parse("Admin"), 0);
     assert_int_equal(kp_role_parse("admin "), 0);
     assert_int_equal(kp_role_parse(""), 0);
@@ -93,10 +94,11 @@ test_roles(void **state)
     assert_string_equal(kp_role_name(KP_ROLE_PUBLISHER), "publisher");
     assert_string_equal(kp_role_name(KP_ROLE_READER), "reader");
     assert_string_equal(kp_role_name(KP_ROLE_SERVICE), "service");
+    assert_string_equal(kp_role_name(KP_ROLE_SELFSERVICE), "selfservice");
     assert_string_equal(kp_role_name(0), "none");
     assert_string_equal(kp_role_name(KP_ROLE_ADMIN | KP_ROLE_READER), "none");
     /* Round trip over every bit. */
-    for (unsigned r = 1; r <= KP_ROLE_SERVICE; r <<= 1)
+    for (unsigned r = 1; r <= KP_ROLE_SELFSERVICE; r <<= 1)
         assert_int_equal(kp_role_parse(kp_role_name(r)), r);
 }
 

@@ -1,0 +1,306 @@
+/*  web/links.c: the expert's offer page (/x/<token>) and the requester's page (/r/<token>).
+ *
+ *  Both are personal links (kp_link, made by the notifier for its mails): /x/ names an offer
+ *  (id) and its request (ref), /r/ a request. The pages ask the broker over the bus with the
+ *  web's selfservice key, which may only see one offer's or one request's public facts and
+ *  answer one offer by id (broker.offer.view, broker.request.view, broker.offer.accept,
+ *  broker.offer.decline), so a web that is broken into cannot list experts or requesters.
+ *
+ *  The expert sees what, when (Helsinki time), where, the fee and the deadline, nothing about
+ *  the requester; Accept and Decline are POST forms with the CSRF token. An accepted offer may
+ *  be held until its wave is decided by rank (broker offer.c); the page says so. The requester
+ *  sees the state (filed, offers out, confirmed, unfilled, cancelled) and, once an expert is
+ *  confirmed, the expert's name and contact; nothing can be changed there. A link whose record
+ *  is gone gets a clear 410 page; logs carry route names and ids, never a token. */
+#include "kp_log.h"
+#include "kp_time.h"
+#include "kumppani/v1/broker.pb-c.h"
+#include "web.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define C(x) KUMPPANI__V1__CODE__CODE_##x
+#define OS(x) KUMPPANI__V1__OFFER_STATE__OFFER_STATE_##x
+#define RS(x) KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_##x
+
+typedef struct {
+    kp_link_t l;
+    const char *token;
+    const char *what;    /* the method, for the log */
+    const char *notice;  /* a text key: what was just done */
+    const char *general; /* a text key: why it was not done */
+    unsigned status;
+} xreq_t;
+
+static int
+s_code(const Kumppani__V1__Reply *reply)
+{
+    return reply && reply->status ? (int)reply->status->code : -1;
+}
+
+static xreq_t *
+s_begin(web_req_t *r, const char *token, unsigned purpose)
+{
+    xreq_t *c = kp_arena_alloc(r->arena, sizeof *c);
+    if (!c) {
+        web_error(r, 503, "err_unavailable");
+        return NULL;
+    }
+    memset(c, 0, sizeof *c);
+    c->token = token;
+    c->status = 200;
+    if (!web_link(r, token, purpose, &c->l))
+        return NULL;
+    if (!r->svc->bus_broker) {
+        web_error(r, 503, "err_unavailable");
+        return NULL;
+    }
+    r->cont_arg = c;
+    return c;
+}
+
+static bool
+s_call(web_req_t *r, const char *method, const ProtobufCMessage *body, web_bus_cb cb)
+{
+    if (web_bus_call(r->svc->bus_broker, method, body, NULL, cb, r)) {
+        web_error(r, 503, "err_unavailable");
+        return false;
+    }
+    web_suspend(r);
+    return true;
+}
+
+/* The public facts of a request, as the pages show them. */
+static void
+s_facts(web_req_t *r, web_tv_t *root, const Kumppani__V1__BrokerRequestInput *in)
+{
+    kp_arena_t *a = r->arena;
+    char buf[128], key[32];
+    web_tv_str(a, root, "what", in->title);
+    snprintf(key, sizeof key, "purpose_%d", (int)in->purpose);
+    web_tv_str(a, root, "purpose", web_text(r, key));
+    web_time_text(r, in->start_unix, buf, sizeof buf);
+    web_tv_str(a, root, "start", buf);
+    kp_time_iso(in->start_unix, buf, sizeof buf);
+    web_tv_str(a, root, "start_iso", buf);
+    web_tv_strf(a, root, "duration", "%u", in->duration_min);
+    web_tv_bool(a, root, "ongoing", in->ongoing);
+    web_tv_str(a, root, "place", in->place);
+    web_tv_str(a, root, "municipality", in->municipality);
+    web_tv_bool(a, root, "remote", in->remote);
+    snprintf(key, sizeof key, "lang_%s", in->language);
+    const char *lang = web_text(r, key);
+    web_tv_str(a, root, "language", strcmp(lang, key) == 0 ? in->language : lang);
+    char sep = r->lang == WEB_LANG_EN ? '.' : ',';
+    web_tv_strf(a, root, "fee", "%u%c%02u", in->fee_cents / 100, sep, in->fee_cents % 100);
+    if (in->travel_cents)
+        web_tv_strf(a, root, "travel", "%u%c%02u", in->travel_cents / 100, sep,
+                    in->travel_cents % 100);
+    web_time_text(r, in->answer_deadline_unix, buf, sizeof buf);
+    web_tv_str(a, root, "answer_deadline", buf);
+}
+
+/* ---- the expert's offer ------------------------------------------------------------------ */
+
+static void
+s_xoffer_render(web_req_t *r, xreq_t *c, const Kumppani__V1__OfferView *v)
+{
+    kp_arena_t *a = r->arena;
+    const Kumppani__V1__Offer *o = v->offer;
+    web_tv_t *root = web_root(r, "xoffer_title");
+    s_facts(r, root, v->request);
+    char buf[128];
+    web_time_text(r, o->deadline_ms / 1000, buf, sizeof buf);
+    web_tv_str(a, root, "deadline", buf);
+    kp_time_iso(o->deadline_ms / 1000, buf, sizeof buf);
+    web_tv_str(a, root, "deadline_iso", buf);
+    web_tv_strf(a, root, "accept_action", "/x/%s/accept", c->token);
+    web_tv_strf(a, root, "decline_action", "/x/%s/decline", c->token);
+    if (c->notice)
+        web_tv_str(a, root, "notice", web_text(r, c->notice));
+    if (c->general)
+        web_tv_str(a, root, "general", web_text(r, c->general));
+    bool req_closed = v->request_state == RS(CANCELLED) || v->request_state == RS(UNFILLED);
+    bool open = o->state == OS(OPEN), held = open && o->held_ms;
+    bool lapsed = o->state == OS(LAPSED) || (open && !held && o->deadline_ms <= kp_now_ms());
+    /* The offer's own fate first; a withdrawn or open offer of a closed request says why. */
+    const char *st = o->state == OS(ACCEPTED)   ? "x_state_accepted"
+                     : o->state == OS(DECLINED) ? "x_state_declined"
+                     : lapsed                   ? "x_state_lapsed"
+                     : req_closed               ? "x_state_request_closed"
+                     : held                     ? "x_state_held"
+                     : open                     ? "x_state_open"
+                                                : "x_state_withdrawn";
+    web_tv_str(a, root, "state_text", web_text(r, st));
+    web_tv_bool(a, root, "can_answer", open && !held && !lapsed && !req_closed);
+    web_page(r, c->status, "xoffer", root);
+}
+
+static void
+s_xoffer_done(void *arg, const Kumppani__V1__Reply *reply)
+{
+    web_req_t *r = arg;
+    xreq_t *c = r->cont_arg;
+    Kumppani__V1__OfferView *v = NULL;
+    if (s_code(reply) == C(OK))
+        v = kumppani__v1__offer_view__unpack(kp_arena_pbc(r->arena), reply->body.len,
+                                             reply->body.data);
+    if (v && v->offer && v->request)
+        s_xoffer_render(r, c, v);
+    else if (s_code(reply) == C(NOT_FOUND))
+        web_link_gone(r);
+    else {
+        kp_log_warn("xoffer.view", "offer=%llu code=%d", (unsigned long long)c->l.id,
+                    s_code(reply));
+        web_error(r, 503, "err_unavailable");
+    }
+    web_resume(r);
+}
+
+static void
+s_xoffer_view(web_req_t *r, xreq_t *c)
+{
+    Kumppani__V1__OfferRef rq = KUMPPANI__V1__OFFER_REF__INIT;
+    rq.offer_id = c->l.id;
+    r->cont_arg = c;
+    if (web_bus_call(r->svc->bus_broker, "broker.offer.view", &rq.base, NULL, s_xoffer_done, r)) {
+        web_error(r, 503, "err_unavailable");
+        web_resume(r);
+    }
+}
+
+void
+web_pg_xoffer(web_req_t *r, const char *token)
+{
+    xreq_t *c = s_begin(r, token, KP_LINK_EXPERT_OFFER);
+    Kumppani__V1__OfferRef rq = KUMPPANI__V1__OFFER_REF__INIT;
+    if (!c)
+        return;
+    rq.offer_id = c->l.id;
+    s_call(r, "broker.offer.view", &rq.base, s_xoffer_done);
+}
+
+/* The answer to Accept or Decline; then the offer as it is now. */
+static void
+s_xanswer_done(void *arg, const Kumppani__V1__Reply *reply)
+{
+    web_req_t *r = arg;
+    xreq_t *c = r->cont_arg;
+    int code = s_code(reply);
+    if (code == C(OK)) {
+        Kumppani__V1__OfferReply * or
+            = kumppani__v1__offer_reply__unpack(kp_arena_pbc(r->arena), reply->body.len,
+                                                reply->body.data);
+        kp_log_info("xoffer.answered", "method=%s offer=%llu", c->what,
+                    (unsigned long long)c->l.id);
+        if (strstr(c->what, "decline"))
+            c->notice = "x_done_declined";
+        else
+            c->notice = or && or->assignment ? "x_done_confirmed" : "x_done_held";
+    } else if (code == C(NOT_FOUND)) {
+        web_link_gone(r);
+        web_resume(r);
+        return;
+    } else {
+        kp_log_warn("xoffer.refused", "method=%s offer=%llu code=%d", c->what,
+                    (unsigned long long)c->l.id, code);
+        c->general = code == C(CONFLICT) ? "x_err_answer" : "err_retry";
+        c->status = code == C(CONFLICT) ? 409 : 503;
+    }
+    s_xoffer_view(r, c);
+}
+
+static void
+s_xanswer(web_req_t *r, const char *token, bool accept)
+{
+    if (!web_csrf_check(r))
+        return;
+    xreq_t *c = s_begin(r, token, KP_LINK_EXPERT_OFFER);
+    if (!c)
+        return;
+    if (accept) {
+        c->what = "broker.offer.accept";
+        Kumppani__V1__OfferRef rq = KUMPPANI__V1__OFFER_REF__INIT;
+        rq.offer_id = c->l.id;
+        s_call(r, c->what, &rq.base, s_xanswer_done);
+    } else {
+        c->what = "broker.offer.decline";
+        Kumppani__V1__DeclineOfferRequest rq = KUMPPANI__V1__DECLINE_OFFER_REQUEST__INIT;
+        rq.offer_id = c->l.id;
+        s_call(r, c->what, &rq.base, s_xanswer_done);
+    }
+}
+
+void
+web_pg_xoffer_accept(web_req_t *r, const char *token)
+{
+    s_xanswer(r, token, true);
+}
+
+void
+web_pg_xoffer_decline(web_req_t *r, const char *token)
+{
+    s_xanswer(r, token, false);
+}
+
+/* ---- the requester's request ------------------------------------------------------------- */
+
+static void
+s_request_done(void *arg, const Kumppani__V1__Reply *reply)
+{
+    web_req_t *r = arg;
+    xreq_t *c = r->cont_arg;
+    kp_arena_t *a = r->arena;
+    Kumppani__V1__RequestView *v = NULL;
+    if (s_code(reply) == C(OK))
+        v = kumppani__v1__request_view__unpack(kp_arena_pbc(a), reply->body.len, reply->body.data);
+    if (!v || !v->request || !v->request->input) {
+        if (s_code(reply) == C(NOT_FOUND))
+            web_link_gone(r);
+        else {
+            kp_log_warn("request.view", "request=%llu code=%d", (unsigned long long)c->l.id,
+                        s_code(reply));
+            web_error(r, 503, "err_unavailable");
+        }
+        web_resume(r);
+        return;
+    }
+    const Kumppani__V1__BrokerRequest *rq = v->request;
+    web_tv_t *root = web_root(r, "req_title");
+    s_facts(r, root, rq->input);
+    web_tv_strf(a, root, "needed", "%u", rq->input->experts_needed);
+    web_tv_strf(a, root, "confirmed_n", "%zu", v->n_experts);
+    const char *st = rq->state == RS(CANCELLED)  ? "req_state_cancelled"
+                     : rq->state == RS(UNFILLED) ? "req_state_unfilled"
+                     : rq->state == RS(FILLED)   ? "req_state_confirmed"
+                     : v->n_experts              ? "req_state_partly"
+                     : v->offers_open            ? "req_state_offered"
+                                                 : "req_state_filed";
+    web_tv_str(a, root, "state_text", web_text(r, st));
+    web_tv_bool(a, root, "open", rq->state == RS(OPEN));
+    web_tv_t *list = web_tv_list(a, root, "experts");
+    for (size_t i = 0; i < v->n_experts; i++) {
+        const Kumppani__V1__ConfirmedExpert *x = v->experts[i];
+        web_tv_t *it = web_tv_item(a, list);
+        web_tv_str(a, it, "name", x->name[0] ? x->name : web_text(r, "req_expert_erased"));
+        web_tv_str(a, it, "email", x->email);
+        web_tv_str(a, it, "phone", x->phone);
+        web_tv_bool(a, it, "completed",
+                    x->state == KUMPPANI__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_COMPLETED);
+    }
+    web_tv_bool(a, root, "has_experts", v->n_experts > 0);
+    web_page(r, 200, "request", root);
+    web_resume(r);
+}
+
+void
+web_pg_request(web_req_t *r, const char *token)
+{
+    xreq_t *c = s_begin(r, token, KP_LINK_REQUEST);
+    Kumppani__V1__BrokerRequestRef rq = KUMPPANI__V1__BROKER_REQUEST_REF__INIT;
+    if (!c)
+        return;
+    rq.request_id = c->l.id;
+    s_call(r, "broker.request.view", &rq.base, s_request_done);
+}
