@@ -6,15 +6,20 @@ WCAG 2.1 A and AA), and a screenshot of every page, saved under the build's web-
 directory (paths printed). Then tests/web/links.mjs: the personal-link pages (a waitlist offer
 on /s/, an expert's offer on /x/, the requester's /r/, a gone link) with axe in three
 languages, the offer and the expert's offer accepted with the keyboard alone, and the
-requester's page then showing the expert confirmed. Chromium, Node or the npm packages
+requester's page then showing the expert confirmed. The links the browser follows are the ones
+in the messages a real notifier sent to a real SMTP server (aiosmtpd): the offer mail, the
+expert's offer mail and the requester's filing mail; the resident of the first flow also
+received a confirmation whose link leads to the sign-up just cancelled. Chromium, Node or the npm packages
 missing is a failure, not a skip: scripts/setup installs them."""
 import os
+import re
 import shutil
 import subprocess
 
-from kp_harness import BIN, OK, PII, check, done, set_clock, signup_req
+import kp_notifier as kn
+from kp_harness import BIN, OK, PII, check, done, free_port, set_clock, signup_req
 from kp_broker import Broker, add_keys, file_request, open_offers, register
-from kp_web import (LINK_EXPERT_OFFER, LINK_REQUEST, LINK_SIGNUP, SRC, V, Session, WebSuite,
+from kp_web import (LINK_SIGNUP, SRC, V, Session, WebSuite,
                     create_event, personal_link, signup_fields, wait_page)
 
 WEBDIR = os.path.join(SRC, "tests", "web")
@@ -28,10 +33,36 @@ check(os.path.isdir(os.path.join(WEBDIR, "node_modules", "playwright-core")) and
       "playwright-core and axe-core are installed (npm ci in tests/web; scripts/setup)")
 if node and os.path.exists("/usr/bin/chromium"):
     s = WebSuite()
+    smtp = kn.Smtp()
     try:
-        add_keys(s, [("expert-broker", "service")])
+        add_keys(s, [("expert-broker", "service"), ("notifier", "service")])
         s.events()
         b = Broker(s).start()
+        n_api = "tcp://127.0.0.1:%d" % free_port()
+        kn.start_keyed(s, n_api, [
+            "--api", n_api, "--pub", "tcp://127.0.0.1:%d" % free_port(),
+            "--data-dir", os.path.join(s.dir, "notifier"), "--events-api", s.ev_api,
+            "--events-pub", s.ev_pub, "--events-key", os.path.join(s.keys_dir, "events.pub"),
+            "--broker-api", b.api, "--broker-pub", b.pub,
+            "--broker-key", os.path.join(s.keys_dir, "expert-broker.pub"),
+            "--smtp-url", "smtp://127.0.0.1:%d" % smtp.port, "--smtp-from", "kumppani@example.org",
+            "--smtp-tls", "off", "--retry-base-ms", "200", "--timeout-ms", "2000"])
+
+        def mailed_link(addr, letter, subject_word):
+            """The path of the personal link (/s/, /x/ or /r/) in the newest mail to addr whose
+            subject has subject_word, as the person would click it (the web's own address)."""
+            def find():
+                for m in reversed(kn.mails_to(smtp, addr)):
+                    if subject_word in str(m["Subject"]):
+                        for url in re.findall(r"(https?://\S+/%s/[A-Za-z0-9_-]+)" % letter,
+                                              kn.text(m)):
+                            if url.startswith(s.base):
+                                return url[len(s.base):]
+                return None
+            path = kn.wait_for(find, 20)
+            check(path is not None, "a mail to the person (%s) carries their /%s/ link"
+                  % (subject_word, letter))
+            return path or "/%s/none" % letter
         s.web(["--rate-per-s", "2000", "--rate-burst", "5000"], broker_api=b.api)
         admin = s.client(s.ev_api, "admin")
         eid = create_event(admin, "Kumppanuuspöytä: lähiluonto ja liikkuminen", capacity=20,
@@ -45,6 +76,11 @@ if node and os.path.exists("/usr/bin/chromium"):
         text = p.stdout.decode("utf-8", "replace")
         print(text)
         check(p.returncode == 0, "the browser flow, axe on every page and the screenshots passed")
+        # The resident's confirmation mail: its link leads to the sign-up the flow cancelled.
+        conf = mailed_link("maija.meikalainen@example.fi", "s", "")
+        page = Session(s.base).get(conf)
+        check(page.status == 200 and "Ilmoittautuminen on peruttu." in page.text,
+              "the confirmation mail's link opens the resident's own sign-up, now cancelled")
         # The personal-link pages: a waitlist offer (sign-ups by another system), an expert's
         # offer and the requester's page, links made as the notifier makes them.
         portal = s.client(s.ev_api, "publisher")
@@ -58,9 +94,15 @@ if node and os.path.exists("/usr/bin/chromium"):
         rq = file_request(b, "browser-req", title="Paneeli: asiakkaan ääni").request
         o = open_offers(b, rq.id)[0]
         wait_page(Session(s.base), "/events/%d" % eid2)
+        offer_path = mailed_link("p101@example.fi", "s", "Paikka tarjolla")
+        x_path = mailed_link("liisa.virtanen@example.fi", "x", "Tehtävätarjous")
+        r_path = mailed_link("tilaaja@example.fi", "r", "Pyyntö vastaanotettu")
+        check(kn.link_check(s, "s", offer_path[3:])[:2] == (su[1].id, eid2) and
+              kn.link_check(s, "x", x_path[3:])[:2] == (o.id, rq.id) and
+              kn.link_check(s, "r", r_path[3:])[0] == rq.id,
+              "the mailed links name the offered sign-up, the expert's offer and the request")
         p = subprocess.run([node, os.path.join(WEBDIR, "links.mjs"), s.base, OUT,
-                            s.link(LINK_SIGNUP, su[1].id, eid2),
-                            s.link(LINK_EXPERT_OFFER, o.id, rq.id), s.link(LINK_REQUEST, rq.id),
+                            offer_path, x_path, r_path,
                             s.link(LINK_SIGNUP, 987654, eid2)], cwd=WEBDIR,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=240)
         text = p.stdout.decode("utf-8", "replace")
@@ -84,4 +126,5 @@ if node and os.path.exists("/usr/bin/chromium"):
         check(len(shots) >= 28, "a screenshot of every page (%d) under %s" % (len(shots), OUT))
     finally:
         s.close()
+        smtp.stop()
 done()
