@@ -4,9 +4,8 @@ dir), table and --json output, CSV import/export through files, and exit codes (
 4 error answer)."""
 import json
 import os
-import subprocess
 
-from kp_harness import BIN, Suite, check, done
+from kp_harness import Suite, check, cli_runner, done
 from kp_registry import start_registry
 
 s = Suite()
@@ -15,10 +14,7 @@ try:
     env = dict(os.environ, KUMPPANI_REGISTRY_API=s.reg_api,
                KUMPPANI_KEYS="none")  # plain TCP
 
-    def kp(*args):
-        p = subprocess.run([os.path.join(BIN, "kumppani"), "registry"] + list(args), env=env,
-                           capture_output=True, text=True, timeout=30)
-        return p.returncode, p.stdout, p.stderr
+    kp = cli_runner(env, "registry")
 
     rc, out, err = kp("municipalities")
     check(rc == 0 and "Ähtäri" in out and out.count("\n") == 19, "municipalities table (%s)" % err)
