@@ -21,6 +21,7 @@
 #include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_pbjson.h"
 #include "kp_privacy.h"
 
 #include <jansson.h>
@@ -264,99 +265,6 @@ brk_retention_run(kp_tx_t *tx, unsigned days, size_t limit, size_t *erased, bool
 
 /* ---- broker.privacy.export --------------------------------------------------------------- */
 
-static size_t
-s_elem_size(ProtobufCType t)
-{
-    switch (t) {
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(void *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    default:
-        return 4;
-    }
-}
-
-json_t *brk_json_of(const ProtobufCMessage *m);
-
-static json_t *
-s_json_value(const ProtobufCFieldDescriptor *f, const void *p)
-{
-    switch (f->type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-        return json_integer(*(const int32_t *)p);
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-        return json_integer(*(const uint32_t *)p);
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-        return json_integer(*(const int64_t *)p);
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return json_integer((json_int_t) * (const uint64_t *)p);
-    case PROTOBUF_C_TYPE_FLOAT:
-        return json_real(*(const float *)p);
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return json_real(*(const double *)p);
-    case PROTOBUF_C_TYPE_BOOL:
-        return json_boolean(*(const protobuf_c_boolean *)p);
-    case PROTOBUF_C_TYPE_ENUM: {
-        const ProtobufCEnumValue *v =
-            protobuf_c_enum_descriptor_get_value(f->descriptor, *(const int *)p);
-        return v ? json_string(v->name) : json_integer(*(const int *)p);
-    }
-    case PROTOBUF_C_TYPE_STRING: {
-        const char *s = *(char *const *)p;
-        return json_string(s ? s : "");
-    }
-    case PROTOBUF_C_TYPE_MESSAGE: {
-        const ProtobufCMessage *m = *(ProtobufCMessage *const *)p;
-        return m ? brk_json_of(m) : json_null();
-    }
-    default:
-        return json_null(); /* bytes: the broker keeps none about a person */
-    }
-}
-
-/* A message as a JSON object: every field by its proto name, enums by their names. */
-json_t *
-brk_json_of(const ProtobufCMessage *m)
-{
-    json_t *o = json_object();
-    const ProtobufCMessageDescriptor *d = m->descriptor;
-    const char *base = (const char *)m;
-    for (unsigned i = 0; o && i < d->n_fields; i++) {
-        const ProtobufCFieldDescriptor *f = &d->fields[i];
-        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-            *(const uint32_t *)(base + f->quantifier_offset) != f->id)
-            continue;
-        if (f->label != PROTOBUF_C_LABEL_REPEATED) {
-            json_object_set_new(o, f->name, s_json_value(f, base + f->offset));
-            continue;
-        }
-        size_t n = *(const size_t *)(base + f->quantifier_offset);
-        const char *v = *(char *const *)(base + f->offset);
-        json_t *a = json_array();
-        for (size_t k = 0; a && k < n; k++)
-            json_array_append_new(a, s_json_value(f, v + k * s_elem_size(f->type)));
-        json_object_set_new(o, f->name, a);
-    }
-    return o;
-}
-
 typedef struct {
     uint64_t expert_id;
     json_t *offers;
@@ -375,7 +283,7 @@ s_export_offer(void *arg, uint64_t id, MDB_val *val)
         return 1;
     }
     if (o->expert_id == x->expert_id)
-        json_array_append_new(x->offers, brk_json_of(&o->base));
+        json_array_append_new(x->offers, kp_pbjson_message(&o->base));
     protobuf_c_message_free_unpacked(&o->base, NULL);
     return 0;
 }
@@ -388,7 +296,7 @@ s_export_expert(kp_tx_t *tx, uint64_t id, json_t *out)
     brk_expert_t *e = brk_get(tx, BRK_DB_EXPERTS, id, &rc);
     if (rc || !e)
         return rc;
-    json_t *j = brk_json_of(&e->base);
+    json_t *j = kp_pbjson_message(&e->base);
     const char *detail = "";
     bool found = false;
     if ((rc = brk_sensitive_get(tx, id, &detail, &found)))
@@ -403,7 +311,7 @@ s_export_expert(kp_tx_t *tx, uint64_t id, json_t *out)
         rc = brk_idx_load(tx, BRK_DB_EXP_ASGS, id, BRK_DB_ASGS, SUBJECT_MAX, &v, &n);
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, brk_json_of(v[i]));
+        json_array_append_new(a, kp_pbjson_message(v[i]));
     json_object_set_new(j, "assignments", a);
     json_array_append_new(out, j);
     return rc ? rc : x.rc;
@@ -428,7 +336,7 @@ brk_privacy_export(kp_call_t *call, void *svc)
     for (size_t i = 0; i < fr.n && !rc; i++) {
         brk_request_t *rq = brk_get(&tx, BRK_DB_REQUESTS, fr.ids[i], &rc);
         if (!rc && rq)
-            json_array_append_new(requests, brk_json_of(&rq->base));
+            json_array_append_new(requests, kp_pbjson_message(&rq->base));
     }
     if (rc) {
         json_decref(root);
