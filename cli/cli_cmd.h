@@ -89,6 +89,11 @@ struct cli_jview {
     const cli_jview_t *sub; /* a message field (or each element of a repeated one) */
 };
 
+/* The view "every field under its .proto name, times in Helsinki": as a NULL view, but an
+ * int64 field whose name ends in _ms is shown as CLI_J_TIME_MS and one ending in _unix as
+ * CLI_J_TIME_S, at any depth (the registry's rows, whose .proto has no views of its own). */
+extern const cli_jview_t cli_jview_times[];
+
 /* Row flags. */
 enum {
     CLI_POSITIONAL_ID = 1 << 0,  /* exactly one positive ID, stored as uint64 at id_at */

@@ -153,14 +153,42 @@ s_field_json(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd, cons
     return s_value_json(fd, p, v);
 }
 
+const cli_jview_t cli_jview_times[] = {{.key = "*"}, {0}};
+
+static bool
+s_ends_with(const char *s, const char *end)
+{
+    size_t n = strlen(s), e = strlen(end);
+    return n >= e && strcmp(s + n - e, end) == 0;
+}
+
+/* The entry of cli_jview_times for field fd: a time by its name, or the same view below. */
+static cli_jview_t
+s_times_entry(const ProtobufCFieldDescriptor *fd)
+{
+    cli_jview_t v = {.key = fd->name};
+    bool i64 = fd->type == PROTOBUF_C_TYPE_INT64 || fd->type == PROTOBUF_C_TYPE_SINT64 ||
+               fd->type == PROTOBUF_C_TYPE_SFIXED64;
+    if (i64 && s_ends_with(fd->name, "_ms"))
+        v.how = CLI_J_TIME_MS;
+    else if (i64 && s_ends_with(fd->name, "_unix"))
+        v.how = CLI_J_TIME_S;
+    else if (fd->type == PROTOBUF_C_TYPE_MESSAGE)
+        v.sub = cli_jview_times;
+    return v;
+}
+
 json_t *
 cli_json_view(const ProtobufCMessage *m, const cli_jview_t *view)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
     json_t *o = json_object();
-    if (!view) {
-        for (unsigned i = 0; i < d->n_fields; i++)
-            json_object_set_new(o, d->fields[i].name, s_field_json(m, &d->fields[i], NULL));
+    if (!view || view == cli_jview_times) {
+        for (unsigned i = 0; i < d->n_fields; i++) {
+            const ProtobufCFieldDescriptor *fd = &d->fields[i];
+            cli_jview_t v = s_times_entry(fd);
+            json_object_set_new(o, fd->name, s_field_json(m, fd, view ? &v : NULL));
+        }
         return o;
     }
     for (const cli_jview_t *v = view; v->key; v++) {

@@ -225,9 +225,9 @@ static void
 s_signup_row(const Kumppani__V1__Signup *s)
 {
     char r[CLI_NAME_MAX], st[CLI_NAME_MAX];
-    printf("%-8llu %-11s %-18s %-24s %-24s %s/%s\n", (unsigned long long)s->id,
-           cli_signup_state_name(s->state, st), cli_role_name(s->role, r), s->name, s->organisation,
-           s->source, s->external_id);
+    printf("%-8llu %-11s %-18s %-*s %-*s %s/%s\n", (unsigned long long)s->id,
+           cli_signup_state_name(s->state, st), cli_role_name(s->role, r), cli_col(s->name, 24),
+           s->name, cli_col(s->organisation, 24), s->organisation, s->source, s->external_id);
 }
 
 /* ---- replies: EventReply, SignupReply, EventTextReply ------------------------------------ */

@@ -415,6 +415,20 @@ try:
     check(out.returncode == 0 and got.profile.name == "Cli Uusinimi"
           and list(got.profile.expertise) == ["youth"] and not got.profile.availability,
           "CLI: expert-update replaces the profile")
+    # Issue 16: one field changes without repeating the profile (update_mask).
+    out = kp("broker", "expert-update", str(eid), "--only", "--phone", "+358401112223")
+    got = expert(eid)
+    check(out.returncode == 0 and got.profile.phone == "+358401112223"
+          and got.profile.name == "Cli Uusinimi" and got.profile.email == "cli@example.fi"
+          and list(got.profile.expertise) == ["youth"] and got.profile.remote_ok
+          and got.profile.home_org_id == 1,
+          "CLI: expert-update --only --phone changes the phone and keeps the rest (%s)"
+          % out.stderr.strip())
+    out = kp("broker", "expert-update", str(eid), "--only")
+    check(out.returncode == 2 and "--only" in out.stderr, "CLI: --only without a field: usage")
+    out = kp("broker", "expert-register", "--only", "--name", "X", "--org", "1")
+    check(out.returncode == 2 and "expert-update" in out.stderr,
+          "CLI: --only is refused by expert-register")
     out = kp("broker", "expert-update", str(eid), "--name", "X", "--email", "x@example.fi",
              "--org", "1", "--expertise", "youth", "--consent", "--availability", "8:09:00-10:00")
     check(out.returncode == 2 and "availability" in out.stderr,
