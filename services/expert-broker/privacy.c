@@ -45,33 +45,22 @@ typedef struct {
 } find_t;
 
 static int
-s_find_expert(void *arg, uint64_t id, MDB_val *val)
+s_find_expert(void *arg, uint64_t id, void *rec)
 {
     find_t *f = arg;
-    brk_expert_t *e = (void *)protobuf_c_message_unpack(&kumppani__v1__expert__descriptor, NULL,
-                                                        val->mv_size, val->mv_data);
-    if (!e) {
-        f->rc = KP_ECORRUPT;
-        return 1;
-    }
+    const brk_expert_t *e = rec;
     bool hit =
         !e->erased && e->profile && kp_privacy_matches(f->s, e->profile->email, e->profile->phone);
-    protobuf_c_message_free_unpacked(&e->base, NULL);
     if (hit && f->n < f->cap)
         f->ids[f->n++] = id;
     return 0;
 }
 
 static int
-s_find_request(void *arg, uint64_t id, MDB_val *val)
+s_find_request(void *arg, uint64_t id, void *rec)
 {
     find_t *f = arg;
-    brk_request_t *rq = (void *)protobuf_c_message_unpack(&kumppani__v1__broker_request__descriptor,
-                                                          NULL, val->mv_size, val->mv_data);
-    if (!rq) {
-        f->rc = KP_ECORRUPT;
-        return 1;
-    }
+    const brk_request_t *rq = rec;
     bool hit = brk_requester_held(rq);
     if (hit && f->s)
         hit = kp_privacy_matches(f->s, rq->input->contact_email, rq->input->contact_phone);
@@ -79,7 +68,6 @@ s_find_request(void *arg, uint64_t id, MDB_val *val)
         int64_t ended = brk_request_ended_ms(rq);
         hit = ended && ended < f->before_ms;
     }
-    protobuf_c_message_free_unpacked(&rq->base, NULL);
     if (hit && f->n == f->cap) {
         f->more = true;
         return 1;
@@ -95,7 +83,8 @@ s_find(kp_tx_t *tx, find_t *f, unsigned db)
     f->ids = kp_arena_alloc(tx->arena, f->cap * sizeof *f->ids);
     if (!f->ids)
         return KP_ENOMEM;
-    int rc = brk_each(tx, db, 0, db == BRK_DB_EXPERTS ? s_find_expert : s_find_request, f);
+    int rc =
+        brk_each_rec(tx, db, 0, false, db == BRK_DB_EXPERTS ? s_find_expert : s_find_request, f);
     return rc ? rc : f->rc;
 }
 
@@ -272,19 +261,13 @@ typedef struct {
 } offers_t;
 
 static int
-s_export_offer(void *arg, uint64_t id, MDB_val *val)
+s_export_offer(void *arg, uint64_t id, void *rec)
 {
     offers_t *x = arg;
+    const brk_offer_t *o = rec;
     (void)id;
-    brk_offer_t *o = (void *)protobuf_c_message_unpack(&kumppani__v1__offer__descriptor, NULL,
-                                                       val->mv_size, val->mv_data);
-    if (!o) {
-        x->rc = KP_ECORRUPT;
-        return 1;
-    }
     if (o->expert_id == x->expert_id)
         json_array_append_new(x->offers, kp_pbjson_message(&o->base));
-    protobuf_c_message_free_unpacked(&o->base, NULL);
     return 0;
 }
 
@@ -303,7 +286,7 @@ s_export_expert(kp_tx_t *tx, uint64_t id, json_t *out)
         return json_decref(j), rc;
     json_object_set_new(j, "sensitive_detail_text", json_string(found ? detail : ""));
     offers_t x = {id, json_array(), 0};
-    rc = brk_each(tx, BRK_DB_OFFERS, 0, s_export_offer, &x);
+    rc = brk_each_rec(tx, BRK_DB_OFFERS, 0, false, s_export_offer, &x);
     json_object_set_new(j, "offers", x.offers);
     void **v = NULL;
     size_t n = 0;
