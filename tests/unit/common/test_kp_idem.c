@@ -30,8 +30,6 @@
 
 #include "kp_test_run.h"
 
-#define DEADLINE_US (30 * 1000000LL)
-
 static uint64_t s_runs;
 
 static void
@@ -103,18 +101,7 @@ s_call(fx_t *fx, uint64_t rid, const char *method, const char *key, uint64_t eve
     rq.body.data = body;
     size_t n = kumppani__v1__request__pack(&rq, frame);
     assert_int_equal(zmq_send(fx->t.dealer, frame, n, 0), (int)n);
-    int64_t end = kp_mono_us() + DEADLINE_US;
-    for (;;) {
-        Kumppani__V1__Reply *r = kp_test_try_reply(fx->t.dealer, fx->a);
-        if (r) {
-            assert_int_equal(r->request_id, rid);
-            return r;
-        }
-        if (kp_mono_us() > end)
-            fail_msg("no reply to %s within the deadline", method);
-        uv_run(&fx->t.loop, UV_RUN_NOWAIT);
-        zmq_poll(&(zmq_pollitem_t){fx->t.dealer, 0, ZMQ_POLLIN, 0}, 1, 1);
-    }
+    return kp_test_srv_reply(&fx->t, fx->a, rid, method);
 }
 
 static uint64_t

@@ -40,7 +40,6 @@
 
 #include "kp_test_run.h"
 
-#define DEADLINE_US (30 * 1000000LL)
 #define DB_RECS 0
 #define DB_OTHER 1
 
@@ -174,18 +173,7 @@ s_call(fx_t *fx, uint64_t request_id, const char *method, uint64_t event_id)
     Kumppani__V1__EventRef ref = KUMPPANI__V1__EVENT_REF__INIT;
     ref.event_id = event_id;
     assert_true(kp_test_send(fx->t.dealer, request_id, method, &ref.base, 0));
-    int64_t end = kp_mono_us() + DEADLINE_US;
-    for (;;) {
-        Kumppani__V1__Reply *r = kp_test_try_reply(fx->t.dealer, fx->a);
-        if (r) {
-            assert_int_equal(r->request_id, request_id);
-            return r;
-        }
-        if (kp_mono_us() > end)
-            fail_msg("no reply to %s within the deadline", method);
-        uv_run(&fx->t.loop, UV_RUN_NOWAIT);
-        zmq_poll(&(zmq_pollitem_t){fx->t.dealer, 0, ZMQ_POLLIN, 0}, 1, 1);
-    }
+    return kp_test_srv_reply(&fx->t, fx->a, request_id, method);
 }
 
 static uint64_t
