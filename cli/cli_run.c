@@ -202,6 +202,35 @@ cli_json_view(const ProtobufCMessage *m, const cli_jview_t *view)
     return o;
 }
 
+/* ---- paged rows ---------------------------------------------------------------------------- */
+
+int
+cli_page_limit(cli_ctx_t *c, uint64_t max, uint32_t page_max, uint32_t *first)
+{
+    uint64_t limit = 0;
+    if (cli_num(c, "limit", false, 1, max, &limit))
+        return -1;
+    c->left = limit ? limit : UINT64_MAX; /* no --limit: every page */
+    *first = cli_page_size(c, page_max);
+    return 0;
+}
+
+uint32_t
+cli_page_size(const cli_ctx_t *c, uint32_t page_max)
+{
+    return c->left < page_max ? (uint32_t)c->left : page_max;
+}
+
+int
+cli_page_begin(cli_ctx_t *c, void (*header)(void))
+{
+    if (c->json)
+        c->out = json_array();
+    else
+        header();
+    return 1;
+}
+
 /* ---- options ----------------------------------------------------------------------------- */
 
 void *

@@ -49,6 +49,12 @@ s_org_row(const Kumppani__V1__Organisation *o)
            o->fields ? o->fields->home_municipality : "", o->fields ? o->fields->name_fi : "");
 }
 
+static void
+s_org_header(void)
+{
+    printf("%-6s %-9s %-4s %s\n", "ID", "STATUS", "HOME", "NAME");
+}
+
 static int
 s_print_org(cli_ctx_t *c, const ProtobufCMessage *m)
 {
@@ -174,9 +180,8 @@ static int
 s_search(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__SearchRequest *rq = (Kumppani__V1__SearchRequest *)m;
-    uint64_t limit = 0;
     const char *v;
-    if (cli_num(c, "limit", false, 1, 100000, &limit))
+    if (cli_page_limit(c, 100000, 200, &rq->limit))
         return -1;
     if (c->a->pos_n > 0)
         rq->query = (char *)c->a->pos[0];
@@ -201,8 +206,6 @@ s_search(cli_ctx_t *c, ProtobufCMessage *m)
         }
     }
     rq->cursor = cli_str(c, "cursor", rq->cursor);
-    c->left = limit ? limit : UINT64_MAX;
-    rq->limit = c->left < 200 ? (uint32_t)c->left : 200;
     return 0;
 }
 
@@ -211,13 +214,8 @@ s_search_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 {
     Kumppani__V1__SearchRequest *rq = (Kumppani__V1__SearchRequest *)m;
     const Kumppani__V1__SearchReply *r = (const Kumppani__V1__SearchReply *)reply;
-    if (!r) { /* before the first call */
-        if (c->json)
-            c->out = json_array();
-        else
-            printf("%-6s %-9s %-4s %s\n", "ID", "STATUS", "HOME", "NAME");
-        return 1;
-    }
+    if (!r)
+        return cli_page_begin(c, s_org_header);
     for (size_t i = 0; i < r->n_organisations && c->left > 0; i++, c->left--) {
         if (c->out)
             json_array_append_new(c->out,
@@ -228,7 +226,7 @@ s_search_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
     if (!r->next_cursor[0])
         return 0;
     rq->cursor = r->next_cursor; /* the reply lives in c->arena until the command ends */
-    rq->limit = c->left < 200 ? (uint32_t)c->left : 200;
+    rq->limit = cli_page_size(c, 200);
     if (c->left == 0) /* --limit reached: say where the next page starts (--json too) */
         fprintf(stderr, "more: --cursor %s\n", r->next_cursor);
     return c->left > 0;
