@@ -49,6 +49,15 @@ const char *cli_role_list(void);
 /* Parses a decimal number in [min, max] with nothing else around it. Returns 0 or -1. */
 int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* ---- table columns ----------------------------------------------------------------------
+ *
+ * printf pads "%-20s" by bytes, so a name with ä or ö (two bytes, one column) would end its
+ * column early. A column of text is printed as "%-*s" with cli_col(s, 20): the byte width
+ * that makes s take 20 columns on the terminal (it counts characters, kp_text_chars). */
+
+/* The printf width for s in a left-aligned column of width columns (at least width). */
+int cli_col(const char *s, int width);
+
 /* ---- arguments --------------------------------------------------------------------------
  *
  * Options are "--name value", "--name=value" or, for flags, "--name". "--" ends options.

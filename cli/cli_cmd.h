@@ -89,6 +89,11 @@ struct cli_jview {
     const cli_jview_t *sub; /* a message field (or each element of a repeated one) */
 };
 
+/* The view "every field under its .proto name, times in Helsinki": as a NULL view, but an
+ * int64 field whose name ends in _ms is shown as CLI_J_TIME_MS and one ending in _unix as
+ * CLI_J_TIME_S, at any depth (the registry's rows, whose .proto has no views of its own). */
+extern const cli_jview_t cli_jview_times[];
+
 /* Row flags. */
 enum {
     CLI_POSITIONAL_ID = 1 << 0,  /* exactly one positive ID, stored as uint64 at id_at */
@@ -212,6 +217,19 @@ char **cli_split(cli_ctx_t *c, const char *v, char sep, size_t *n);
 
 /* c->arena allocations that never fail (the arena is unbounded for the CLI). */
 void *cli_alloc(cli_ctx_t *c, size_t n);
+
+/* ---- paged rows (CLI_PAGED) --------------------------------------------------------------- */
+
+/* For a fill: reads --limit N (1..max; absent: every page) into c->left and sets *first to the
+ * size of the first page (at most page_max). Returns 0 or -1 (reported). */
+int cli_page_limit(cli_ctx_t *c, uint64_t max, uint32_t page_max, uint32_t *first);
+
+/* For a page function: the size of the next page, what --limit leaves, at most page_max. */
+uint32_t cli_page_size(const cli_ctx_t *c, uint32_t page_max);
+
+/* For a page function before the first call: with --json the items are collected in an array
+ * (c->out), otherwise header prints the table's header. Returns 1 (make the call). */
+int cli_page_begin(cli_ctx_t *c, void (*header)(void));
 
 /* ---- output ------------------------------------------------------------------------------ */
 

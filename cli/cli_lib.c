@@ -3,6 +3,7 @@
  *  Nothing here does I/O, so all of it is unit-tested (tests/unit/cli). Helsinki time is not
  *  here: the CLI uses the suite's one calendar, common/kp_time.h. */
 #include "cli.h"
+#include "kp_text.h"
 #include "kumppani/v1/events.pb-c.h"
 
 #include <ctype.h>
@@ -245,4 +246,10 @@ cli_keys_dir(const char *override, char *out, size_t len)
     else
         n = snprintf(out, len, "%s/keys", home && *home ? home : "./data");
     return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int
+cli_col(const char *s, int width)
+{
+    return width + (int)(strlen(s) - kp_text_chars(s));
 }

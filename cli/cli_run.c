@@ -15,6 +15,7 @@
  *  replies) and is freed here when the command ends; the connection too. Errors are one line
  *  on stderr naming the problem; the exit code says which kind (cli_cmd.h). */
 #include "cli_cmd.h"
+#include "kp_pbjson.h"
 #include "kp_time.h"
 #include "kp_zsock.h"
 
@@ -67,28 +68,11 @@ cli_json_str(const char *s)
     return json_string(s ? s : "");
 }
 
-/* The size of one element of a repeated field, as protobuf-c lays the array out. */
-static size_t
-s_type_size(const ProtobufCFieldDescriptor *fd)
+/* A message inside another, through the view of its field (kp_pbjson_sub_fn). */
+static json_t *
+s_sub_json(const ProtobufCMessage *m, const void *sub_view)
 {
-    switch (fd->type) {
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(void *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    default:
-        return 4;
-    }
+    return cli_json_view(m, sub_view);
 }
 
 /* One value of field fd at p, shown as view entry v says (NULL: plain). */
@@ -98,13 +82,13 @@ s_value_json(const ProtobufCFieldDescriptor *fd, const void *p, const cli_jview_
     char buf[CLI_TIME_MAX + CLI_NAME_MAX];
     switch (v ? v->how & CLI_J_HOW : CLI_J_PLAIN) {
     case CLI_J_TIME_S:
-        assert(s_type_size(fd) == 8);
+        assert(kp_pbjson_elem_size(fd) == 8);
         return cli_json_time(*(const int64_t *)p);
     case CLI_J_TIME_MS:
-        assert(s_type_size(fd) == 8);
+        assert(kp_pbjson_elem_size(fd) == 8);
         return cli_json_time(*(const int64_t *)p / 1000);
     case CLI_J_ISO_MS:
-        assert(s_type_size(fd) == 8);
+        assert(kp_pbjson_elem_size(fd) == 8);
         kp_time_iso(*(const int64_t *)p / 1000, buf, sizeof buf);
         return json_string(buf);
     case CLI_J_NAME:
@@ -127,45 +111,7 @@ s_value_json(const ProtobufCFieldDescriptor *fd, const void *p, const cli_jview_
     default:
         break;
     }
-    switch (fd->type) {
-    case PROTOBUF_C_TYPE_BOOL:
-        return json_boolean(*(const protobuf_c_boolean *)p);
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-        return json_integer(*(const int32_t *)p);
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-        return json_integer(*(const uint32_t *)p);
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-        return json_integer((json_int_t) * (const int64_t *)p);
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return json_integer((json_int_t) * (const uint64_t *)p);
-    case PROTOBUF_C_TYPE_FLOAT:
-        return json_real(*(const float *)p);
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return json_real(*(const double *)p);
-    case PROTOBUF_C_TYPE_STRING:
-        return cli_json_str(*(char *const *)p);
-    case PROTOBUF_C_TYPE_BYTES: {
-        const ProtobufCBinaryData *b = p;
-        return json_stringn((const char *)b->data, b->len);
-    }
-    case PROTOBUF_C_TYPE_ENUM: {
-        const ProtobufCEnumValue *ev =
-            protobuf_c_enum_descriptor_get_value(fd->descriptor, *(const int *)p);
-        return ev ? json_string(ev->name) : json_integer(*(const int *)p);
-    }
-    case PROTOBUF_C_TYPE_MESSAGE: {
-        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
-        return sub ? cli_json_view(sub, v ? v->sub : NULL) : json_null();
-    }
-    default:
-        return json_null();
-    }
+    return kp_pbjson_value(fd, p, s_sub_json, v ? v->sub : NULL);
 }
 
 /* True for 0, "", no bytes and an unset message. */
@@ -182,7 +128,7 @@ s_is_zero(const ProtobufCFieldDescriptor *fd, const void *p)
     case PROTOBUF_C_TYPE_BYTES:
         return ((const ProtobufCBinaryData *)p)->len == 0;
     default:
-        for (size_t i = 0; i < s_type_size(fd); i++)
+        for (size_t i = 0; i < kp_pbjson_elem_size(fd); i++)
             if (((const unsigned char *)p)[i])
                 return false;
         return true;
@@ -199,7 +145,7 @@ s_field_json(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd, cons
         const char *arr = *(char *const *)p;
         json_t *a = json_array();
         for (size_t k = 0; k < n; k++)
-            json_array_append_new(a, s_value_json(fd, arr + k * s_type_size(fd), v));
+            json_array_append_new(a, s_value_json(fd, arr + k * kp_pbjson_elem_size(fd), v));
         return a;
     }
     if (v && (v->how & CLI_J_OMIT_ZERO) && s_is_zero(fd, p))
@@ -207,14 +153,42 @@ s_field_json(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd, cons
     return s_value_json(fd, p, v);
 }
 
+const cli_jview_t cli_jview_times[] = {{.key = "*"}, {0}};
+
+static bool
+s_ends_with(const char *s, const char *end)
+{
+    size_t n = strlen(s), e = strlen(end);
+    return n >= e && strcmp(s + n - e, end) == 0;
+}
+
+/* The entry of cli_jview_times for field fd: a time by its name, or the same view below. */
+static cli_jview_t
+s_times_entry(const ProtobufCFieldDescriptor *fd)
+{
+    cli_jview_t v = {.key = fd->name};
+    bool i64 = fd->type == PROTOBUF_C_TYPE_INT64 || fd->type == PROTOBUF_C_TYPE_SINT64 ||
+               fd->type == PROTOBUF_C_TYPE_SFIXED64;
+    if (i64 && s_ends_with(fd->name, "_ms"))
+        v.how = CLI_J_TIME_MS;
+    else if (i64 && s_ends_with(fd->name, "_unix"))
+        v.how = CLI_J_TIME_S;
+    else if (fd->type == PROTOBUF_C_TYPE_MESSAGE)
+        v.sub = cli_jview_times;
+    return v;
+}
+
 json_t *
 cli_json_view(const ProtobufCMessage *m, const cli_jview_t *view)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
     json_t *o = json_object();
-    if (!view) {
-        for (unsigned i = 0; i < d->n_fields; i++)
-            json_object_set_new(o, d->fields[i].name, s_field_json(m, &d->fields[i], NULL));
+    if (!view || view == cli_jview_times) {
+        for (unsigned i = 0; i < d->n_fields; i++) {
+            const ProtobufCFieldDescriptor *fd = &d->fields[i];
+            cli_jview_t v = s_times_entry(fd);
+            json_object_set_new(o, fd->name, s_field_json(m, fd, view ? &v : NULL));
+        }
         return o;
     }
     for (const cli_jview_t *v = view; v->key; v++) {
@@ -226,6 +200,35 @@ cli_json_view(const ProtobufCMessage *m, const cli_jview_t *view)
             json_object_set_new(o, v->key, j);
     }
     return o;
+}
+
+/* ---- paged rows ---------------------------------------------------------------------------- */
+
+int
+cli_page_limit(cli_ctx_t *c, uint64_t max, uint32_t page_max, uint32_t *first)
+{
+    uint64_t limit = 0;
+    if (cli_num(c, "limit", false, 1, max, &limit))
+        return -1;
+    c->left = limit ? limit : UINT64_MAX; /* no --limit: every page */
+    *first = cli_page_size(c, page_max);
+    return 0;
+}
+
+uint32_t
+cli_page_size(const cli_ctx_t *c, uint32_t page_max)
+{
+    return c->left < page_max ? (uint32_t)c->left : page_max;
+}
+
+int
+cli_page_begin(cli_ctx_t *c, void (*header)(void))
+{
+    if (c->json)
+        c->out = json_array();
+    else
+        header();
+    return 1;
 }
 
 /* ---- options ----------------------------------------------------------------------------- */

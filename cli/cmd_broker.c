@@ -26,8 +26,9 @@ s_enum(const ProtobufCEnumDescriptor *d, int v)
 static void
 s_print_expert(const Kumppani__V1__Expert *e)
 {
-    printf("%-6llu %-28s %-8s %-6s org=%llu expertise=%zu cap=%u\n", (unsigned long long)e->id,
-           e->profile ? e->profile->name : "", e->paused ? "paused" : "active",
+    const char *name = e->profile ? e->profile->name : "";
+    printf("%-6llu %-*s %-8s %-6s org=%llu expertise=%zu cap=%u\n", (unsigned long long)e->id,
+           cli_col(name, 28), name, e->paused ? "paused" : "active",
            e->profile && e->profile->kind == KUMPPANI__V1__EXPERT_KIND__EXPERT_KIND_ACTOR
                ? "actor"
                : "expert",
@@ -288,22 +289,24 @@ s_trainings(cli_ctx_t *c, Kumppani__V1__ExpertInput *in, const char *v)
     return 0;
 }
 
-/* An expert profile from the options, shared by expert-register and expert-update. Returns
- * the profile (in c->arena), or NULL (reported). */
+/* An expert profile from the options, shared by expert-register and expert-update; with
+ * partial (expert-update --only) nothing is required, as only the options given are sent.
+ * Returns the profile (in c->arena), or NULL (reported). */
 static Kumppani__V1__ExpertInput *
-s_expert_input(cli_ctx_t *c)
+s_expert_input(cli_ctx_t *c, bool partial)
 {
     Kumppani__V1__ExpertInput *in = cli_alloc(c, sizeof *in);
     kumppani__v1__expert_input__init(in);
     uint64_t org = 0, cap = 0, person = 0;
-    if (cli_num(c, "org", true, 1, UINT64_MAX, &org) || cli_num(c, "cap", false, 0, 100, &cap) ||
+    if (cli_num(c, "org", !partial, 1, UINT64_MAX, &org) ||
+        cli_num(c, "cap", false, 0, 100, &cap) ||
         cli_num(c, "person", false, 1, UINT64_MAX, &person))
         return NULL;
     const char *kind = cli_arg(c->a, "kind");
     in->kind = kind && strcmp(kind, "actor") == 0 ? KUMPPANI__V1__EXPERT_KIND__EXPERT_KIND_ACTOR
                                                   : KUMPPANI__V1__EXPERT_KIND__EXPERT_KIND_EXPERT;
-    in->name = (char *)cli_arg(c->a, "name");
-    if (!in->name) {
+    in->name = cli_str(c, "name", "");
+    if (!partial && !cli_arg(c->a, "name")) {
         cli_err("--name is required");
         return NULL;
     }
@@ -330,14 +333,55 @@ static int
 s_expert_register(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__RegisterExpertRequest *req = (Kumppani__V1__RegisterExpertRequest *)m;
-    return (req->expert = s_expert_input(c)) ? 0 : -1;
+    if (cli_flag(c->a, "only")) {
+        cli_err("--only is for expert-update");
+        return -1;
+    }
+    return (req->expert = s_expert_input(c, false)) ? 0 : -1;
 }
+
+/* Each option of an expert profile and the ExpertInput field it sets (update_mask). */
+static const struct {
+    const char *opt, *field;
+} s_expert_fields[] = {
+    {"kind", "kind"},
+    {"name", "name"},
+    {"email", "email"},
+    {"phone", "phone"},
+    {"org", "home_org_id"},
+    {"expertise", "expertise"},
+    {"languages", "languages"},
+    {"municipalities", "municipalities"},
+    {"remote", "remote_ok"},
+    {"cap", "monthly_cap"},
+    {"blocked", "blocked_dates"},
+    {"consent", "consent"},
+    {"sensitive", "sensitive_detail_text"},
+    {"sensitive-consent", "sensitive_consent"},
+    {"availability", "availability"},
+    {"trainings", "trainings"},
+    {"person", "registry_person_id"},
+};
 
 static int
 s_expert_update(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__UpdateExpertRequest *req = (Kumppani__V1__UpdateExpertRequest *)m;
-    return (req->expert = s_expert_input(c)) ? 0 : -1;
+    bool only = cli_flag(c->a, "only");
+    if (!(req->expert = s_expert_input(c, only)))
+        return -1;
+    if (!only)
+        return 0;
+    size_t n = sizeof s_expert_fields / sizeof s_expert_fields[0];
+    req->update_mask = cli_alloc(c, n * sizeof *req->update_mask);
+    for (size_t i = 0; i < n; i++)
+        if (cli_arg(c->a, s_expert_fields[i].opt))
+            req->update_mask[req->n_update_mask++] = (char *)s_expert_fields[i].field;
+    if (req->n_update_mask == 0) {
+        cli_err("--only: give the options to change (e.g. --phone P)");
+        return -1;
+    }
+    return 0;
 }
 
 static int
@@ -569,6 +613,7 @@ static const cli_optspec_t o_expert[] = {
     {"sensitive", true},    {"sensitive-consent", false},
     {"availability", true}, {"trainings", true},
     {"person", true},       {"idempotency-key", true},
+    {"only", false}, /* expert-update only */
     {NULL, false},
 };
 static const cli_optspec_t o_request[] = {
@@ -606,8 +651,9 @@ const cli_cmd_t cli_cmds_broker[] = {
      .print = p_expert},
     {.words = "broker expert-update",
      .opts = o_expert,
-     .help = "Usage: kumppani broker expert-update ID (the options of expert-register)\n"
-             "Replaces the expert's whole profile with the one given.\n",
+     .help = "Usage: kumppani broker expert-update ID [--only] (the options of expert-register)\n"
+             "Replaces the expert's whole profile with the one given; with --only, changes just\n"
+             "the options given (e.g. --only --phone P) and keeps every other field.\n",
      .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.expert.update", update_expert_request, expert_reply),
      .id_at = offsetof(Kumppani__V1__UpdateExpertRequest, expert_id),

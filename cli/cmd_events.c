@@ -225,9 +225,9 @@ static void
 s_signup_row(const Kumppani__V1__Signup *s)
 {
     char r[CLI_NAME_MAX], st[CLI_NAME_MAX];
-    printf("%-8llu %-11s %-18s %-24s %-24s %s/%s\n", (unsigned long long)s->id,
-           cli_signup_state_name(s->state, st), cli_role_name(s->role, r), s->name, s->organisation,
-           s->source, s->external_id);
+    printf("%-8llu %-11s %-18s %-*s %-*s %s/%s\n", (unsigned long long)s->id,
+           cli_signup_state_name(s->state, st), cli_role_name(s->role, r), cli_col(s->name, 24),
+           s->name, cli_col(s->organisation, 24), s->organisation, s->source, s->external_id);
 }
 
 /* ---- replies: EventReply, SignupReply, EventTextReply ------------------------------------ */
@@ -441,14 +441,11 @@ static int
 s_list_fill(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__ListEventsRequest *rq = (Kumppani__V1__ListEventsRequest *)m;
-    uint64_t limit = 0;
-    if (cli_num(c, "after", false, 0, UINT64_MAX, &rq->after_id) ||
-        cli_num(c, "limit", false, 1, UINT32_MAX, &limit) ||
-        cli_num(c, "series", false, 1, UINT64_MAX, &rq->series_id))
-        return -1;
-    c->left = limit ? limit : UINT64_MAX; /* no --limit: page through all */
-    rq->limit = c->left < PAGE_EVENTS ? (uint32_t)c->left : PAGE_EVENTS;
-    return 0;
+    return cli_num(c, "after", false, 0, UINT64_MAX, &rq->after_id) ||
+                   cli_page_limit(c, UINT32_MAX, PAGE_EVENTS, &rq->limit) ||
+                   cli_num(c, "series", false, 1, UINT64_MAX, &rq->series_id)
+               ? -1
+               : 0;
 }
 
 static int
@@ -456,13 +453,8 @@ s_list_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 {
     Kumppani__V1__ListEventsRequest *rq = (Kumppani__V1__ListEventsRequest *)m;
     const Kumppani__V1__ListEventsReply *r = (const Kumppani__V1__ListEventsReply *)reply;
-    if (!r) { /* before the first call */
-        if (c->json)
-            c->out = json_array();
-        else
-            s_event_row_header();
-        return 1;
-    }
+    if (!r)
+        return cli_page_begin(c, s_event_row_header);
     size_t n = r->n_events;
     for (size_t i = 0; i < n && c->left > 0; i++, c->left--) {
         if (c->out)
@@ -471,7 +463,7 @@ s_list_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
             s_event_row(r->events[i]);
         rq->after_id = r->events[i]->id;
     }
-    rq->limit = c->left < PAGE_EVENTS ? (uint32_t)c->left : PAGE_EVENTS;
+    rq->limit = cli_page_size(c, PAGE_EVENTS);
     /* A series has at most 60 occurrences: one page. */
     return n > 0 && c->left > 0 && !rq->series_id;
 }
@@ -480,13 +472,10 @@ static int
 s_signups_fill(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__ListSignupsRequest *rq = (Kumppani__V1__ListSignupsRequest *)m;
-    uint64_t limit = 0;
-    if (cli_num(c, "after", false, 0, UINT64_MAX, &rq->after_id) ||
-        cli_num(c, "limit", false, 1, UINT32_MAX, &limit))
-        return -1;
-    c->left = limit ? limit : UINT64_MAX;
-    rq->limit = c->left < PAGE_SIGNUPS ? (uint32_t)c->left : PAGE_SIGNUPS;
-    return 0;
+    return cli_num(c, "after", false, 0, UINT64_MAX, &rq->after_id) ||
+                   cli_page_limit(c, UINT32_MAX, PAGE_SIGNUPS, &rq->limit)
+               ? -1
+               : 0;
 }
 
 static int
@@ -514,7 +503,7 @@ s_signups_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
             s_signup_row(r->signups[i]);
         rq->after_id = r->signups[i]->id;
     }
-    rq->limit = c->left < PAGE_SIGNUPS ? (uint32_t)c->left : PAGE_SIGNUPS;
+    rq->limit = cli_page_size(c, PAGE_SIGNUPS);
     return n > 0 && c->left > 0;
 }
 

@@ -49,6 +49,12 @@ s_org_row(const Kumppani__V1__Organisation *o)
            o->fields ? o->fields->home_municipality : "", o->fields ? o->fields->name_fi : "");
 }
 
+static void
+s_org_header(void)
+{
+    printf("%-6s %-9s %-4s %s\n", "ID", "STATUS", "HOME", "NAME");
+}
+
 static int
 s_print_org(cli_ctx_t *c, const ProtobufCMessage *m)
 {
@@ -174,9 +180,8 @@ static int
 s_search(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__SearchRequest *rq = (Kumppani__V1__SearchRequest *)m;
-    uint64_t limit = 0;
     const char *v;
-    if (cli_num(c, "limit", false, 1, 100000, &limit))
+    if (cli_page_limit(c, 100000, 200, &rq->limit))
         return -1;
     if (c->a->pos_n > 0)
         rq->query = (char *)c->a->pos[0];
@@ -201,8 +206,6 @@ s_search(cli_ctx_t *c, ProtobufCMessage *m)
         }
     }
     rq->cursor = cli_str(c, "cursor", rq->cursor);
-    c->left = limit ? limit : UINT64_MAX;
-    rq->limit = c->left < 200 ? (uint32_t)c->left : 200;
     return 0;
 }
 
@@ -211,24 +214,20 @@ s_search_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 {
     Kumppani__V1__SearchRequest *rq = (Kumppani__V1__SearchRequest *)m;
     const Kumppani__V1__SearchReply *r = (const Kumppani__V1__SearchReply *)reply;
-    if (!r) { /* before the first call */
-        if (c->json)
-            c->out = json_array();
-        else
-            printf("%-6s %-9s %-4s %s\n", "ID", "STATUS", "HOME", "NAME");
-        return 1;
-    }
+    if (!r)
+        return cli_page_begin(c, s_org_header);
     for (size_t i = 0; i < r->n_organisations && c->left > 0; i++, c->left--) {
         if (c->out)
-            json_array_append_new(c->out, cli_json_view(&r->organisations[i]->base, NULL));
+            json_array_append_new(c->out,
+                                  cli_json_view(&r->organisations[i]->base, cli_jview_times));
         else
             s_org_row(r->organisations[i]);
     }
     if (!r->next_cursor[0])
         return 0;
     rq->cursor = r->next_cursor; /* the reply lives in c->arena until the command ends */
-    rq->limit = c->left < 200 ? (uint32_t)c->left : 200;
-    if (c->left == 0 && !c->json) /* --limit reached: say where the next page starts */
+    rq->limit = cli_page_size(c, 200);
+    if (c->left == 0) /* --limit reached: say where the next page starts (--json too) */
         fprintf(stderr, "more: --cursor %s\n", r->next_cursor);
     return c->left > 0;
 }
@@ -241,9 +240,11 @@ s_print_munis(cli_ctx_t *c, const ProtobufCMessage *m)
     (void)c;
     const Kumppani__V1__ListMunicipalitiesReply *r = (const void *)m;
     printf("%-5s %-20s %-20s %s\n", "CODE", "NAME", "NAME (SV)", "REGION");
-    for (size_t i = 0; i < r->n_municipalities; i++)
-        printf("%-5s %-20s %-20s %s\n", r->municipalities[i]->code, r->municipalities[i]->name_fi,
-               r->municipalities[i]->name_sv, r->municipalities[i]->region_name);
+    for (size_t i = 0; i < r->n_municipalities; i++) {
+        const Kumppani__V1__Municipality *x = r->municipalities[i];
+        printf("%-5s %-*s %-*s %s\n", x->code, cli_col(x->name_fi, 20), x->name_fi,
+               cli_col(x->name_sv, 20), x->name_sv, x->region_name);
+    }
     return EXIT_OK_;
 }
 
@@ -421,8 +422,9 @@ s_print_idle(cli_ctx_t *c, const ProtobufCMessage *m)
         char last[CLI_TIME_MAX] = "never";
         if (x->last_meeting_unix)
             kp_time_iso(x->last_meeting_unix, last, sizeof last);
-        printf("%-5s person %-6llu %-30s last meeting %s\n", x->role->municipality_code,
-               (unsigned long long)x->role->person_id, x->person ? x->person->name : "", last);
+        const char *name = x->person ? x->person->name : "";
+        printf("%-5s person %-6llu %-*s last meeting %s\n", x->role->municipality_code,
+               (unsigned long long)x->role->person_id, cli_col(name, 30), name, last);
     }
     return EXIT_OK_;
 }
@@ -496,7 +498,7 @@ s_import_pass(cli_ctx_t *c, int kind, char *text, size_t len, bool dry, bool ski
         sum->skipped += r->skipped;
         for (size_t i = 0; i < r->n_errors; i++) {
             if (errs)
-                json_array_append_new(errs, cli_json_view(&r->errors[i]->base, NULL));
+                json_array_append_new(errs, cli_json_view(&r->errors[i]->base, cli_jview_times));
             else
                 fprintf(stderr, "line %u: %s\n", r->errors[i]->line, r->errors[i]->reason);
         }
@@ -658,6 +660,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      CLI_CALL("registry", "registry.org.register", register_organisation_request,
               organisation_reply),
      .fill = s_register,
+     .view = cli_jview_times,
      .print = s_print_org},
     {.words = "registry update",
      .opts = s_upd_opts,
@@ -667,6 +670,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      CLI_CALL("registry", "registry.org.update", update_organisation_request, organisation_reply),
      .id_at = offsetof(Kumppani__V1__UpdateOrganisationRequest, id),
      .fill = s_update,
+     .view = cli_jview_times,
      .print = s_print_org},
     {.words = "registry dissolve",
      .opts = s_on_opts,
@@ -677,6 +681,7 @@ const cli_cmd_t cli_cmds_registry[] = {
               organisation_reply),
      .id_at = offsetof(Kumppani__V1__DissolveOrganisationRequest, id),
      .fill = s_dissolve,
+     .view = cli_jview_times,
      .print = s_print_org},
     {.words = "registry remove",
      .opts = s_none,
@@ -685,6 +690,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.org.remove", organisation_ref, organisation_reply),
      .id_at = offsetof(Kumppani__V1__OrganisationRef, id),
+     .view = cli_jview_times,
      .print = s_print_org},
     {.words = "registry show",
      .opts = s_none,
@@ -692,13 +698,15 @@ const cli_cmd_t cli_cmds_registry[] = {
      .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.org.get", organisation_ref, organisation_reply),
      .id_at = offsetof(Kumppani__V1__OrganisationRef, id),
+     .view = cli_jview_times,
      .print = s_print_org},
     {.words = "registry search",
      .opts = s_search_opts,
      .help = "Usage: kumppani registry search [WORDS] [--municipality CODE] [--field F]\n"
              "         [--network ID] [--status active|dissolved] [--limit N] [--cursor C]\n"
              "Finds organisations whose name has words starting with WORDS, in Finnish order.\n"
-             "Without --limit, every page; with it, the next page's --cursor goes to stderr.\n",
+             "Without --limit, every page; with it, the next page's --cursor goes to stderr\n"
+             "(\"more: --cursor C\", with --json too, so that a script can page).\n",
      .flags = CLI_POSITIONAL_ANY | CLI_PAGED,
      CLI_CALL("registry", "registry.org.search", search_request, search_reply),
      .fill = s_search,
@@ -709,6 +717,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      CLI_CALL("registry", "registry.municipality.list", list_municipalities_request,
               list_municipalities_reply),
      .fill = s_munis,
+     .view = cli_jview_times,
      .print = s_print_munis},
     {.words = "registry person-add",
      .opts = s_person_opts,
@@ -717,6 +726,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .flags = CLI_IDEM_KEY,
      CLI_CALL("registry", "registry.person.add", add_person_request, person_reply),
      .fill = s_person_add,
+     .view = cli_jview_times,
      .print = s_print_person},
     {.words = "registry person",
      .opts = s_none,
@@ -724,6 +734,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.person.get", person_ref, person_reply),
      .id_at = offsetof(Kumppani__V1__PersonRef, person_id),
+     .view = cli_jview_times,
      .print = s_print_person},
     {.words = "registry erase",
      .opts = s_none,
@@ -732,6 +743,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.person.erase", person_ref, person_erased),
      .id_at = offsetof(Kumppani__V1__PersonRef, person_id),
+     .view = cli_jview_times,
      .print = s_print_erased},
     {.words = "registry assign",
      .opts = s_assign_opts,
@@ -743,6 +755,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .flags = CLI_IDEM_KEY,
      CLI_CALL("registry", "registry.role.assign", assign_role_request, role_reply),
      .fill = s_assign,
+     .view = cli_jview_times,
      .print = s_print_role},
     {.words = "registry end-role",
      .opts = s_on_opts,
@@ -752,6 +765,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      CLI_CALL("registry", "registry.role.end", end_role_request, role_reply),
      .id_at = offsetof(Kumppani__V1__EndRoleRequest, role_id),
      .fill = s_end_role,
+     .view = cli_jview_times,
      .print = s_print_role},
     {.words = "registry roles",
      .opts = s_roles_opts,
@@ -759,6 +773,7 @@ const cli_cmd_t cli_cmds_registry[] = {
              "[--all]\nLists current roles (--all: ended ones too) with the people.\n",
      CLI_CALL("registry", "registry.role.list", list_roles_request, list_roles_reply),
      .fill = s_roles,
+     .view = cli_jview_times,
      .print = s_print_roles},
     {.words = "registry gaps",
      .opts = s_region_opts,
@@ -766,6 +781,7 @@ const cli_cmd_t cli_cmds_registry[] = {
              "Municipalities with no current NGO contact person.\n",
      CLI_CALL("registry", "registry.coverage.gaps", coverage_gaps_request, coverage_gaps_reply),
      .fill = s_gaps,
+     .view = cli_jview_times,
      .print = s_print_gaps},
     {.words = "registry idle",
      .opts = s_idle_opts,
@@ -774,6 +790,7 @@ const cli_cmd_t cli_cmds_registry[] = {
              "as learned from the events service.\n",
      CLI_CALL("registry", "registry.coverage.idle", coverage_idle_request, coverage_idle_reply),
      .fill = s_idle,
+     .view = cli_jview_times,
      .print = s_print_idle},
     {.words = "registry import",
      .opts = s_import_opts,

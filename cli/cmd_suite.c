@@ -94,14 +94,11 @@ static int
 s_replay_fill(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__ReplayRequest *rq = (Kumppani__V1__ReplayRequest *)m;
-    uint64_t limit = 0;
-    rq->from_seq = 1;
-    if (cli_num(c, "from", false, 1, UINT64_MAX, &rq->from_seq) ||
-        cli_num(c, "limit", false, 1, UINT32_MAX, &limit))
-        return -1;
-    c->left = limit ? limit : UINT64_MAX; /* no --limit: up to the head */
-    rq->limit = c->left < PAGE_REPLAY ? (uint32_t)c->left : PAGE_REPLAY;
-    return 0;
+    rq->from_seq = 1; /* no --limit: up to the head */
+    return cli_num(c, "from", false, 1, UINT64_MAX, &rq->from_seq) ||
+                   cli_page_limit(c, UINT32_MAX, PAGE_REPLAY, &rq->limit)
+               ? -1
+               : 0;
 }
 
 /* A log entry: its payload only by length. */
@@ -114,18 +111,19 @@ static const cli_jview_t s_event_view[] = {
     {0},
 };
 
+static void
+s_replay_header(void)
+{
+    printf("%-10s %-25s %s\n", "SEQ", "TIME", "TYPE");
+}
+
 static int
 s_replay_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 {
     Kumppani__V1__ReplayRequest *rq = (Kumppani__V1__ReplayRequest *)m;
     const Kumppani__V1__ReplayPage *r = (const Kumppani__V1__ReplayPage *)reply;
-    if (!r) { /* before the first call */
-        if (c->json)
-            c->out = json_array();
-        else
-            printf("%-10s %-25s %s\n", "SEQ", "TIME", "TYPE");
-        return 1;
-    }
+    if (!r)
+        return cli_page_begin(c, s_replay_header);
     size_t n = r->n_events;
     for (size_t i = 0; i < n && c->left > 0; i++, c->left--) {
         const Kumppani__V1__Event *e = r->events[i];
@@ -138,7 +136,7 @@ s_replay_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
         }
         rq->from_seq = e->seq + 1;
     }
-    rq->limit = c->left < PAGE_REPLAY ? (uint32_t)c->left : PAGE_REPLAY;
+    rq->limit = cli_page_size(c, PAGE_REPLAY);
     return n > 0 && rq->from_seq <= r->head_seq && c->left > 0;
 }
 

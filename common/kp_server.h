@@ -69,6 +69,14 @@ typedef struct {
     kp_handler_fn fn;
 } kp_method_t;
 
+/* A row of a method table: KP_METHOD("events.event.create", KP_ROLE_ADMIN,
+ * create_event_request, evt_h_event_create), msg being the request message's protobuf-c name
+ * (kumppani.v1). */
+#define KP_METHOD(name, roles, msg, fn)                                                            \
+    {                                                                                              \
+        (name), (roles), &kumppani__v1__##msg##__descriptor, (fn)                                  \
+    }
+
 typedef struct {
     const char *service;      /* log source name and log svc= */
     const char *data_dir;     /* the LMDB environment's directory */

@@ -286,10 +286,7 @@ evt_signup_fields_ok(kp_call_t *call, const Kumppani__V1__SubmitSignupRequest *r
 #define READERS (KP_ROLE_ADMIN | KP_ROLE_READER | KP_ROLE_SERVICE)
 #define PUBLISHERS (KP_ROLE_ADMIN | KP_ROLE_PUBLISHER)
 #define SELF KP_ROLE_SELFSERVICE
-#define M(name, roles, msg, fn)                                                                    \
-    {                                                                                              \
-        name, roles, &kumppani__v1__##msg##__descriptor, fn                                        \
-    }
+#define M KP_METHOD /* the rows below */
 
 const kp_method_t evt_methods[] = {
     M("events.event.create", KP_ROLE_ADMIN, create_event_request, evt_h_event_create),

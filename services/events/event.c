@@ -11,6 +11,7 @@
 #include "events.h"
 #include "kp_check.h"
 #include "kp_err.h"
+#include "kp_idem.h"
 #include "kp_log.h"
 #include "kp_time.h"
 
@@ -79,16 +80,11 @@ evt_h_event_create(kp_call_t *call, void *svc)
     kp_tx_t T, *t = &T;
     kp_tx_of_call(t, call, svc);
     const Kumppani__V1__CreateEventRequest *rq = kp_call_body(call);
-    size_t klen;
-    const char *key = kp_call_idem_key(call, &klen);
-    if (klen == 0) {
-        kp_call_fail(call, C(INVALID), "field 'idempotency_key': required for create");
+    if (!kp_call_idem_key_ok(call, "create") || !evt_create_fields_ok(t, rq) ||
+        !evt_times_ok(call, t->now_ms / 1000, rq->start_unix, rq->end_unix,
+                      rq->signup_deadline_unix))
         return;
-    }
-    if (!evt_create_fields_ok(t, rq) || !evt_times_ok(call, t->now_ms / 1000, rq->start_unix,
-                                                      rq->end_unix, rq->signup_deadline_unix))
-        return;
-    if (kp_call_idem(call, key, klen))
+    if (kp_call_idem_required(call, "create"))
         return;
 
     evt_event_t ev = KUMPPANI__V1__EVENT_INFO__INIT;
@@ -208,12 +204,8 @@ evt_h_series_create(kp_call_t *call, void *svc)
     kp_tx_t T, *t = &T;
     kp_tx_of_call(t, call, svc);
     const Kumppani__V1__CreateSeriesRequest *rq = kp_call_body(call);
-    size_t klen;
-    const char *key = kp_call_idem_key(call, &klen);
-    if (klen == 0) {
-        kp_call_fail(call, C(INVALID), "field 'idempotency_key': required for create");
+    if (!kp_call_idem_key_ok(call, "create"))
         return;
-    }
     if (!rq->first) {
         kp_call_fail(call, C(INVALID), "field 'first': required");
         return;
@@ -233,7 +225,7 @@ evt_h_series_create(kp_call_t *call, void *svc)
     if (!evt_create_fields_ok(t, f) ||
         !evt_times_ok(call, t->now_ms / 1000, f->start_unix, f->end_unix, f->signup_deadline_unix))
         return;
-    if (kp_call_idem(call, key, klen))
+    if (kp_call_idem_required(call, "create"))
         return;
     int64_t dur = f->end_unix - f->start_unix;
     int64_t lead = f->signup_deadline_unix ? f->start_unix - f->signup_deadline_unix : -1;

@@ -203,10 +203,7 @@ brk_page(kp_call_t *call, kp_tx_t *tx, unsigned db, uint64_t after, uint32_t lim
 #define W (KP_ROLE_ADMIN | KP_ROLE_SERVICE)
 #define R (KP_ROLE_ADMIN | KP_ROLE_READER | KP_ROLE_SERVICE)
 #define SELF KP_ROLE_SELFSERVICE
-#define M(name, roles, type, fn)                                                                   \
-    {                                                                                              \
-        name, roles, &kumppani__v1__##type##__descriptor, fn                                       \
-    }
+#define M KP_METHOD /* the rows below */
 
 const kp_method_t brk_methods[] = {
     M("broker.expert.register", KP_ROLE_ADMIN, register_expert_request, brk_expert_register),

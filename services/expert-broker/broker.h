@@ -132,6 +132,12 @@ int brk_idx_each(kp_tx_t *tx, unsigned db, uint64_t a, int (*fn)(void *, uint64_
 /* Calls fn(arg, id, value) for records with id > after, ascending, until fn returns non-zero. */
 int brk_each(kp_tx_t *tx, unsigned db, uint64_t after, int (*fn)(void *, uint64_t, MDB_val *),
              void *arg);
+/* The same, each record decoded: fn(arg, id, rec) with rec a brk_*_t of db. keep: rec is
+ * decoded into tx->arena and lives with it (fn may keep it); otherwise it is freed when fn
+ * returns, so that a walk over a whole database stays bounded (fn copies what it keeps). A
+ * record that does not decode ends the walk: KP_ECORRUPT. */
+int brk_each_rec(kp_tx_t *tx, unsigned db, uint64_t after, bool keep,
+                 int (*fn)(void *arg, uint64_t id, void *rec), void *arg);
 
 /* Up to limit records of db with id > after, ascending, in tx->arena; state (requests only):
  * only those in that state (0: any). */

@@ -33,16 +33,11 @@ typedef struct {
 } erase_t;
 
 static int
-s_erase_offer(void *arg, uint64_t id, MDB_val *val)
+s_erase_offer(void *arg, uint64_t id, void *rec)
 {
     erase_t *x = arg;
+    brk_offer_t *o = rec;
     (void)id;
-    brk_offer_t *o = (void *)protobuf_c_message_unpack(
-        &kumppani__v1__offer__descriptor, kp_arena_pbc(x->tx->arena), val->mv_size, val->mv_data);
-    if (!o) {
-        x->rc = KP_ECORRUPT;
-        return 1;
-    }
     if (o->expert_id == x->expert_id && (o->state == OS(OPEN) || o->reason[0]) &&
         x->offers_n < ERASE_MAX)
         x->offers[x->offers_n++] = o;
@@ -124,7 +119,7 @@ brk_expert_erase_write(kp_tx_t *tx, brk_expert_t *e)
                  0};
     if (!x.offers || !x.asgs)
         return KP_ENOMEM;
-    if ((rc = brk_each(tx, BRK_DB_OFFERS, 0, s_erase_offer, &x)) || x.rc ||
+    if ((rc = brk_each_rec(tx, BRK_DB_OFFERS, 0, true, s_erase_offer, &x)) || x.rc ||
         (rc = brk_idx_each(tx, BRK_DB_EXP_ASGS, e->id, s_erase_asg_id, &x)))
         return rc ? rc : x.rc;
     size_t withdrawn = 0;

@@ -12,6 +12,7 @@
  *  Expert events carry no direct identifiers (s_expert_emit). Field rules are in api.c. */
 #include "broker.h"
 #include "kp_err.h"
+#include "kp_idem.h"
 #include "kp_log.h"
 
 #include <sodium.h>
@@ -97,15 +98,9 @@ brk_expert_register(kp_call_t *call, void *svc)
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__RegisterExpertRequest *rq = kp_call_body(call);
-    size_t klen;
-    const char *key = kp_call_idem_key(call, &klen);
-    if (klen == 0) {
-        kp_call_fail(call, C(INVALID), "field 'idempotency_key': required for register");
-        return;
-    }
     /* The idempotency key first (STYLE, the service loop): a retry gets its first answer even
      * when the request would no longer pass today's rules (a start now in the past). */
-    if (kp_call_idem(call, key, klen) || !brk_check_expert_input(call, &tx, rq->expert))
+    if (kp_call_idem_required(call, "register") || !brk_check_expert_input(call, &tx, rq->expert))
         return;
     brk_expert_t e = KUMPPANI__V1__EXPERT__INIT;
     int rc = kp_tx_next_id(&tx, "expert", &e.id);

@@ -69,21 +69,14 @@ s_csv_field(csv_t *x, const char *s, bool last)
 static void s_csv_line(csv_t *x, const brk_asg_t *a, const char *name, const char *title);
 
 static int
-s_csv_row(void *arg, uint64_t id, MDB_val *val)
+s_csv_row(void *arg, uint64_t id, void *rec)
 {
     csv_t *x = arg;
+    const brk_asg_t *a = rec;
     (void)id;
-    brk_asg_t *a = (void *)protobuf_c_message_unpack(&kumppani__v1__assignment__descriptor, NULL,
-                                                     val->mv_size, val->mv_data);
-    if (!a) {
-        x->rc = KP_ECORRUPT;
-        return 1;
-    }
     if (a->state != AS(COMPLETED) || a->completed_ms < x->from_ms || a->completed_ms >= x->to_ms ||
-        (x->unpaid_only && a->paid_ms)) {
-        protobuf_c_message_free_unpacked(&a->base, NULL);
+        (x->unpaid_only && a->paid_ms))
         return 0;
-    }
     brk_expert_t *e =
         s_heap_get(x, BRK_DB_EXPERTS, a->expert_id, &kumppani__v1__expert__descriptor);
     brk_request_t *rq = x->rc ? NULL
@@ -96,7 +89,6 @@ s_csv_row(void *arg, uint64_t id, MDB_val *val)
         x->full = true;
     else if (!x->rc)
         s_csv_line(x, a, name, rq->input->title);
-    protobuf_c_message_free_unpacked(&a->base, NULL);
     if (e)
         protobuf_c_message_free_unpacked(&e->base, NULL);
     if (rq)
@@ -159,7 +151,7 @@ brk_asg_export(kp_call_t *call, void *svc)
                        "fee_eur,travel_eur,total_eur,paid_date,payment_ref\n";
     memcpy(x.buf, head, strlen(head));
     x.len = strlen(head);
-    int rc = brk_each(&tx, BRK_DB_ASGS, body->after_id, s_csv_row, &x);
+    int rc = brk_each_rec(&tx, BRK_DB_ASGS, body->after_id, false, s_csv_row, &x);
     if (rc || x.rc) {
         kp_call_fail_err(call, rc ? rc : x.rc);
         return;

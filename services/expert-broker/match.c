@@ -249,14 +249,13 @@ s_asg_seen(void *arg, uint64_t asg_id)
 }
 
 static int
-s_expert_seen(void *arg, uint64_t id, MDB_val *val)
+s_expert_seen(void *arg, uint64_t id, void *rec)
 {
     explain_t *x = arg;
     kp_tx_t *tx = x->tx;
+    brk_expert_t *e = rec;
     (void)id;
-    brk_expert_t *e = (void *)protobuf_c_message_unpack(
-        &kumppani__v1__expert__descriptor, kp_arena_pbc(tx->arena), val->mv_size, val->mv_data);
-    if (!e || !e->profile) {
+    if (!e->profile) {
         x->rc = KP_ECORRUPT;
         return 1;
     }
@@ -311,7 +310,7 @@ brk_explain(kp_tx_t *tx, const brk_request_t *rq, Kumppani__V1__ExpertCandidate 
     brk_local(rq->input->start_unix, NULL, NULL, NULL, &x.month);
     int rc = brk_idx_each(tx, BRK_DB_REQ_OFFERS, rq->id, s_offer_seen, &x);
     if (!rc && !x.rc)
-        rc = brk_each(tx, BRK_DB_EXPERTS, 0, s_expert_seen, &x);
+        rc = brk_each_rec(tx, BRK_DB_EXPERTS, 0, true, s_expert_seen, &x);
     if (rc || x.rc)
         return rc ? rc : x.rc;
     brk_rank(x.v, x.n);

@@ -21,6 +21,7 @@
 #include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_pbjson.h"
 #include "kp_privacy.h"
 
 #include <jansson.h>
@@ -44,33 +45,22 @@ typedef struct {
 } find_t;
 
 static int
-s_find_expert(void *arg, uint64_t id, MDB_val *val)
+s_find_expert(void *arg, uint64_t id, void *rec)
 {
     find_t *f = arg;
-    brk_expert_t *e = (void *)protobuf_c_message_unpack(&kumppani__v1__expert__descriptor, NULL,
-                                                        val->mv_size, val->mv_data);
-    if (!e) {
-        f->rc = KP_ECORRUPT;
-        return 1;
-    }
+    const brk_expert_t *e = rec;
     bool hit =
         !e->erased && e->profile && kp_privacy_matches(f->s, e->profile->email, e->profile->phone);
-    protobuf_c_message_free_unpacked(&e->base, NULL);
     if (hit && f->n < f->cap)
         f->ids[f->n++] = id;
     return 0;
 }
 
 static int
-s_find_request(void *arg, uint64_t id, MDB_val *val)
+s_find_request(void *arg, uint64_t id, void *rec)
 {
     find_t *f = arg;
-    brk_request_t *rq = (void *)protobuf_c_message_unpack(&kumppani__v1__broker_request__descriptor,
-                                                          NULL, val->mv_size, val->mv_data);
-    if (!rq) {
-        f->rc = KP_ECORRUPT;
-        return 1;
-    }
+    const brk_request_t *rq = rec;
     bool hit = brk_requester_held(rq);
     if (hit && f->s)
         hit = kp_privacy_matches(f->s, rq->input->contact_email, rq->input->contact_phone);
@@ -78,7 +68,6 @@ s_find_request(void *arg, uint64_t id, MDB_val *val)
         int64_t ended = brk_request_ended_ms(rq);
         hit = ended && ended < f->before_ms;
     }
-    protobuf_c_message_free_unpacked(&rq->base, NULL);
     if (hit && f->n == f->cap) {
         f->more = true;
         return 1;
@@ -94,7 +83,8 @@ s_find(kp_tx_t *tx, find_t *f, unsigned db)
     f->ids = kp_arena_alloc(tx->arena, f->cap * sizeof *f->ids);
     if (!f->ids)
         return KP_ENOMEM;
-    int rc = brk_each(tx, db, 0, db == BRK_DB_EXPERTS ? s_find_expert : s_find_request, f);
+    int rc =
+        brk_each_rec(tx, db, 0, false, db == BRK_DB_EXPERTS ? s_find_expert : s_find_request, f);
     return rc ? rc : f->rc;
 }
 
@@ -264,99 +254,6 @@ brk_retention_run(kp_tx_t *tx, unsigned days, size_t limit, size_t *erased, bool
 
 /* ---- broker.privacy.export --------------------------------------------------------------- */
 
-static size_t
-s_elem_size(ProtobufCType t)
-{
-    switch (t) {
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(void *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    default:
-        return 4;
-    }
-}
-
-json_t *brk_json_of(const ProtobufCMessage *m);
-
-static json_t *
-s_json_value(const ProtobufCFieldDescriptor *f, const void *p)
-{
-    switch (f->type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-        return json_integer(*(const int32_t *)p);
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-        return json_integer(*(const uint32_t *)p);
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-        return json_integer(*(const int64_t *)p);
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return json_integer((json_int_t) * (const uint64_t *)p);
-    case PROTOBUF_C_TYPE_FLOAT:
-        return json_real(*(const float *)p);
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return json_real(*(const double *)p);
-    case PROTOBUF_C_TYPE_BOOL:
-        return json_boolean(*(const protobuf_c_boolean *)p);
-    case PROTOBUF_C_TYPE_ENUM: {
-        const ProtobufCEnumValue *v =
-            protobuf_c_enum_descriptor_get_value(f->descriptor, *(const int *)p);
-        return v ? json_string(v->name) : json_integer(*(const int *)p);
-    }
-    case PROTOBUF_C_TYPE_STRING: {
-        const char *s = *(char *const *)p;
-        return json_string(s ? s : "");
-    }
-    case PROTOBUF_C_TYPE_MESSAGE: {
-        const ProtobufCMessage *m = *(ProtobufCMessage *const *)p;
-        return m ? brk_json_of(m) : json_null();
-    }
-    default:
-        return json_null(); /* bytes: the broker keeps none about a person */
-    }
-}
-
-/* A message as a JSON object: every field by its proto name, enums by their names. */
-json_t *
-brk_json_of(const ProtobufCMessage *m)
-{
-    json_t *o = json_object();
-    const ProtobufCMessageDescriptor *d = m->descriptor;
-    const char *base = (const char *)m;
-    for (unsigned i = 0; o && i < d->n_fields; i++) {
-        const ProtobufCFieldDescriptor *f = &d->fields[i];
-        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-            *(const uint32_t *)(base + f->quantifier_offset) != f->id)
-            continue;
-        if (f->label != PROTOBUF_C_LABEL_REPEATED) {
-            json_object_set_new(o, f->name, s_json_value(f, base + f->offset));
-            continue;
-        }
-        size_t n = *(const size_t *)(base + f->quantifier_offset);
-        const char *v = *(char *const *)(base + f->offset);
-        json_t *a = json_array();
-        for (size_t k = 0; a && k < n; k++)
-            json_array_append_new(a, s_json_value(f, v + k * s_elem_size(f->type)));
-        json_object_set_new(o, f->name, a);
-    }
-    return o;
-}
-
 typedef struct {
     uint64_t expert_id;
     json_t *offers;
@@ -364,19 +261,13 @@ typedef struct {
 } offers_t;
 
 static int
-s_export_offer(void *arg, uint64_t id, MDB_val *val)
+s_export_offer(void *arg, uint64_t id, void *rec)
 {
     offers_t *x = arg;
+    const brk_offer_t *o = rec;
     (void)id;
-    brk_offer_t *o = (void *)protobuf_c_message_unpack(&kumppani__v1__offer__descriptor, NULL,
-                                                       val->mv_size, val->mv_data);
-    if (!o) {
-        x->rc = KP_ECORRUPT;
-        return 1;
-    }
     if (o->expert_id == x->expert_id)
-        json_array_append_new(x->offers, brk_json_of(&o->base));
-    protobuf_c_message_free_unpacked(&o->base, NULL);
+        json_array_append_new(x->offers, kp_pbjson_message(&o->base));
     return 0;
 }
 
@@ -388,14 +279,14 @@ s_export_expert(kp_tx_t *tx, uint64_t id, json_t *out)
     brk_expert_t *e = brk_get(tx, BRK_DB_EXPERTS, id, &rc);
     if (rc || !e)
         return rc;
-    json_t *j = brk_json_of(&e->base);
+    json_t *j = kp_pbjson_message(&e->base);
     const char *detail = "";
     bool found = false;
     if ((rc = brk_sensitive_get(tx, id, &detail, &found)))
         return json_decref(j), rc;
     json_object_set_new(j, "sensitive_detail_text", json_string(found ? detail : ""));
     offers_t x = {id, json_array(), 0};
-    rc = brk_each(tx, BRK_DB_OFFERS, 0, s_export_offer, &x);
+    rc = brk_each_rec(tx, BRK_DB_OFFERS, 0, false, s_export_offer, &x);
     json_object_set_new(j, "offers", x.offers);
     void **v = NULL;
     size_t n = 0;
@@ -403,7 +294,7 @@ s_export_expert(kp_tx_t *tx, uint64_t id, json_t *out)
         rc = brk_idx_load(tx, BRK_DB_EXP_ASGS, id, BRK_DB_ASGS, SUBJECT_MAX, &v, &n);
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, brk_json_of(v[i]));
+        json_array_append_new(a, kp_pbjson_message(v[i]));
     json_object_set_new(j, "assignments", a);
     json_array_append_new(out, j);
     return rc ? rc : x.rc;
@@ -428,7 +319,7 @@ brk_privacy_export(kp_call_t *call, void *svc)
     for (size_t i = 0; i < fr.n && !rc; i++) {
         brk_request_t *rq = brk_get(&tx, BRK_DB_REQUESTS, fr.ids[i], &rc);
         if (!rc && rq)
-            json_array_append_new(requests, brk_json_of(&rq->base));
+            json_array_append_new(requests, kp_pbjson_message(&rq->base));
     }
     if (rc) {
         json_decref(root);

@@ -9,6 +9,7 @@
 #include "broker.h"
 #include "kp_check.h"
 #include "kp_err.h"
+#include "kp_idem.h"
 #include "kp_log.h"
 
 #include <sodium.h>
@@ -42,15 +43,9 @@ brk_request_file(kp_call_t *call, void *svc)
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__FileRequestRequest *body = kp_call_body(call);
-    size_t klen;
-    const char *key = kp_call_idem_key(call, &klen);
-    if (klen == 0) {
-        kp_call_fail(call, C(INVALID), "field 'idempotency_key': required for file");
-        return;
-    }
     /* The idempotency key first (STYLE, the service loop): a retry gets its first answer even
      * when the request would no longer pass today's rules (a start now in the past). */
-    if (kp_call_idem(call, key, klen) || !brk_check_request_input(call, &tx, body->request))
+    if (kp_call_idem_required(call, "file") || !brk_check_request_input(call, &tx, body->request))
         return;
     brk_request_t rq = KUMPPANI__V1__BROKER_REQUEST__INIT;
     int rc = kp_tx_next_id(&tx, "request", &rq.id);

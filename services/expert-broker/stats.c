@@ -64,17 +64,11 @@ s_mark_eligible(stats_t *x, const brk_request_t *rq)
 }
 
 static int
-s_stats_req(void *arg, uint64_t id, MDB_val *val)
+s_stats_req(void *arg, uint64_t id, void *rec)
 {
     stats_t *x = arg;
+    const brk_request_t *rq = rec;
     (void)id;
-    brk_request_t *rq =
-        (void *)protobuf_c_message_unpack(&kumppani__v1__broker_request__descriptor,
-                                          kp_arena_pbc(x->tx->arena), val->mv_size, val->mv_data);
-    if (!rq) {
-        x->rc = KP_ECORRUPT;
-        return 1;
-    }
     if (rq->created_ms < x->from_ms || rq->created_ms >= x->to_ms)
         return 0;
     Kumppani__V1__BrokerStatsReply *r = x->r;
@@ -113,20 +107,12 @@ s_stats_req(void *arg, uint64_t id, MDB_val *val)
 }
 
 static int
-s_stats_expert(void *arg, uint64_t id, MDB_val *val)
+s_stats_expert(void *arg, uint64_t id, void *rec)
 {
     stats_t *x = arg;
     if (x->pe_n >= 20000)
         return 1;
-    brk_expert_t *e = (void *)protobuf_c_message_unpack(&kumppani__v1__expert__descriptor, NULL,
-                                                        val->mv_size, val->mv_data);
-    if (!e) {
-        x->rc = KP_ECORRUPT;
-        return 1;
-    }
-    bool erased = e->erased;
-    protobuf_c_message_free_unpacked(&e->base, NULL);
-    if (erased)
+    if (((const brk_expert_t *)rec)->erased)
         return 0;
     Kumppani__V1__ExpertCount *ec = kp_arena_alloc(x->tx->arena, sizeof *ec);
     if (!ec) {
@@ -140,17 +126,11 @@ s_stats_expert(void *arg, uint64_t id, MDB_val *val)
 }
 
 static int
-s_stats_asg(void *arg, uint64_t id, MDB_val *val)
+s_stats_asg(void *arg, uint64_t id, void *rec)
 {
     stats_t *x = arg;
+    const brk_asg_t *a = rec;
     (void)id;
-    brk_asg_t *a =
-        (void *)protobuf_c_message_unpack(&kumppani__v1__assignment__descriptor,
-                                          kp_arena_pbc(x->tx->arena), val->mv_size, val->mv_data);
-    if (!a) {
-        x->rc = KP_ECORRUPT;
-        return 1;
-    }
     if ((a->state != AS(CONFIRMED) && a->state != AS(COMPLETED)) || a->confirmed_ms < x->from_ms ||
         a->confirmed_ms >= x->to_ms)
         return 0;
@@ -194,11 +174,11 @@ brk_stats(kp_call_t *call, void *svc)
     x.scratch = kp_arena_new(8u << 20);
     int rc = x.fill && x.pe && x.scratch ? 0 : KP_ENOMEM;
     if (!rc)
-        rc = brk_each(&tx, BRK_DB_EXPERTS, 0, s_stats_expert, &x);
+        rc = brk_each_rec(&tx, BRK_DB_EXPERTS, 0, false, s_stats_expert, &x);
     if (!rc && !x.rc)
-        rc = brk_each(&tx, BRK_DB_REQUESTS, 0, s_stats_req, &x);
+        rc = brk_each_rec(&tx, BRK_DB_REQUESTS, 0, true, s_stats_req, &x);
     if (!rc && !x.rc)
-        rc = brk_each(&tx, BRK_DB_ASGS, 0, s_stats_asg, &x);
+        rc = brk_each_rec(&tx, BRK_DB_ASGS, 0, true, s_stats_asg, &x);
     kp_arena_destroy(&x.scratch);
     if (rc || x.rc) {
         kp_call_fail_err(call, rc ? rc : x.rc);

@@ -179,6 +179,41 @@ brk_each(kp_tx_t *tx, unsigned db, uint64_t after, int (*fn)(void *, uint64_t, M
     return rc > 0 ? 0 : rc;
 }
 
+typedef struct {
+    kp_tx_t *tx;
+    const ProtobufCMessageDescriptor *d;
+    bool keep;
+    int (*fn)(void *, uint64_t, void *);
+    void *arg;
+    int rc;
+} rec_walk_t;
+
+static int
+s_rec_decoded(void *arg, uint64_t id, MDB_val *val)
+{
+    rec_walk_t *w = arg;
+    ProtobufCMessage *m = protobuf_c_message_unpack(
+        w->d, w->keep ? kp_arena_pbc(w->tx->arena) : NULL, val->mv_size, val->mv_data);
+    if (!m) {
+        w->rc = KP_ECORRUPT;
+        return 1;
+    }
+    int stop = w->fn(w->arg, id, m);
+    if (!w->keep)
+        protobuf_c_message_free_unpacked(m, NULL);
+    return stop;
+}
+
+int
+brk_each_rec(kp_tx_t *tx, unsigned db, uint64_t after, bool keep,
+             int (*fn)(void *arg, uint64_t id, void *rec), void *arg)
+{
+    assert(db < BRK_DB_N && s_types[db]);
+    rec_walk_t w = {tx, s_types[db], keep, fn, arg, 0};
+    int rc = brk_each(tx, db, after, s_rec_decoded, &w);
+    return rc ? rc : w.rc;
+}
+
 /* ---- walks that collect --------------------------------------------------------------------- */
 
 typedef struct {

@@ -188,10 +188,7 @@ reg_fields_check(kp_tx_t *tx, reg_fields_t *f, char *why, size_t wl)
 /* ---- the method table -------------------------------------------------------------------- */
 
 #define READERS (KP_ROLE_ADMIN | KP_ROLE_READER | KP_ROLE_SERVICE)
-#define M(name, roles, msg, fn)                                                                    \
-    {                                                                                              \
-        name, roles, &kumppani__v1__##msg##__descriptor, fn                                        \
-    }
+#define M KP_METHOD /* the rows below */
 
 const kp_method_t reg_methods[] = {
     M("registry.municipality.add", KP_ROLE_ADMIN, municipality, reg_muni_add),

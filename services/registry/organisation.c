@@ -7,6 +7,7 @@
  *  and its index entries and ends its roles; both emit their event. CSV import writes through
  *  reg_org_write too, so every change, whatever its source, carries the same event. */
 #include "kp_err.h"
+#include "kp_idem.h"
 #include "kp_log.h"
 #include "registry.h"
 
@@ -111,18 +112,14 @@ reg_org_register(kp_call_t *call, void *svc)
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__RegisterOrganisationRequest *rq = kp_call_body(call);
-    size_t klen;
-    const char *key = kp_call_idem_key(call, &klen);
     char why[REG_WHY];
-    if (klen == 0) {
-        kp_call_fail(call, REG_C(INVALID), "field 'idempotency_key': required for register");
+    if (!kp_call_idem_key_ok(call, "register"))
         return;
-    }
     if (!rq->fields) {
         kp_call_fail(call, REG_C(INVALID), "field 'fields': required");
         return;
     }
-    if (kp_call_idem(call, key, klen))
+    if (kp_call_idem_required(call, "register"))
         return;
     reg_fields_t *f = rq->fields;
     const char *r = reg_fields_check(&tx, f, why, sizeof why);

@@ -22,6 +22,7 @@
  *  role.list shows the people behind the roles to admins and readers only. */
 #include "kp_check.h"
 #include "kp_err.h"
+#include "kp_idem.h"
 #include "kp_log.h"
 #include "kp_privacy.h"
 #include "registry.h"
@@ -433,13 +434,7 @@ reg_role_assign(kp_call_t *call, void *svc)
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__AssignRoleRequest *rq = kp_call_body(call);
-    size_t klen;
-    const char *key = kp_call_idem_key(call, &klen);
-    if (klen == 0) {
-        kp_call_fail(call, REG_C(INVALID), "field 'idempotency_key': required for assign");
-        return;
-    }
-    if (kp_call_idem(call, key, klen))
+    if (kp_call_idem_required(call, "assign"))
         return;
     reg_person_t *p = s_load(&tx, "person_id", rq->person_id);
     if (!p)

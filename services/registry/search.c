@@ -109,21 +109,32 @@ typedef struct {
     unsigned scanned;
 } page_t;
 
+/* The summary of the candidate at pos: *summary if the caller gave it, else read into *v
+ * (and *summary pointed at it). Returns 0 with *found, or a KP error. */
+static int
+s_summary(page_t *p, const uint8_t *pos, size_t pl, const MDB_val **summary, MDB_val *v,
+          bool *found)
+{
+    *found = true;
+    if (*summary)
+        return 0;
+    int rc = reg_summary_get(p->tx, pos, pl, v, found);
+    *summary = v;
+    return rc;
+}
+
 /* Checks the candidate at pos against the filters (reading its summary unless given) and
  * adds it to the page. Returns 1 when the page is full, 0 to go on, or a KP error. */
 static int
 s_take(page_t *p, const uint8_t *pos, size_t pl, const MDB_val *summary)
 {
     MDB_val v;
+    bool found;
+    int rc;
     if (p->out->n_organisations >= p->limit) {
         /* One more match exists beyond the page: there is a next page. */
-        if (!summary) {
-            bool found;
-            int rc = reg_summary_get(p->tx, pos, pl, &v, &found);
-            if (rc || !found)
-                return rc;
-            summary = &v;
-        }
+        if ((rc = s_summary(p, pos, pl, &summary, &v, &found)) || !found)
+            return rc;
         if (s_match(p->f, summary->mv_data, summary->mv_size)) {
             p->more = true;
             return 1;
@@ -133,18 +144,12 @@ s_take(page_t *p, const uint8_t *pos, size_t pl, const MDB_val *summary)
     p->scanned++;
     memcpy(p->last, pos, pl);
     p->last_len = pl;
-    if (!summary) {
-        bool found;
-        int rc = reg_summary_get(p->tx, pos, pl, &v, &found);
-        if (rc || !found)
-            return rc;
-        summary = &v;
-    }
+    if ((rc = s_summary(p, pos, pl, &summary, &v, &found)) || !found)
+        return rc;
     if (!s_match(p->f, summary->mv_data, summary->mv_size))
         return 0;
     reg_org_t *o;
-    bool found;
-    int rc = reg_org_get(p->tx, kp_be64_get(pos + pl - 8), &o, &found);
+    rc = reg_org_get(p->tx, kp_be64_get(pos + pl - 8), &o, &found);
     if (rc)
         return rc;
     if (found)

@@ -66,6 +66,16 @@ class Broker:
         assert r is not None and r.status.code == OK, (method, r and r.status)
         return body(r, cls)
 
+    def candidates(self, request_id):
+        """broker.request.explain: the request's candidates by expert id."""
+        ex = self.ok("broker.request.explain", B.BrokerRequestRef(request_id=request_id),
+                     B.ExplainRequestReply)
+        return {c.expert_id: c for c in ex.candidates}
+
+    def accept(self, offer_id):
+        """Accepts an offer (it must be answered OK); the OfferReply."""
+        return self.ok("broker.offer.accept", B.OfferRef(offer_id=offer_id), B.OfferReply)
+
 
 def expert_input(name, email, **kw):
     d = dict(kind=B.EXPERT_KIND_EXPERT, name=name, email=email, home_org_id=1,

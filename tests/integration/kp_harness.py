@@ -91,6 +91,57 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_for(cond, deadline_s, step_s=0.05):
+    """Calls cond until it returns something true or deadline_s passes; returns its last
+    value."""
+    end = time.time() + deadline_s
+    while time.time() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(step_s)
+    return cond()
+
+
+def raw_exchange(port, data, timeout=10, on_timeout=b""):
+    """Sends bytes on a fresh loopback connection; returns everything answered until the peer
+    closes, with on_timeout appended if it went silent for timeout seconds instead."""
+    k = socket.create_connection(("127.0.0.1", port), timeout)
+    k.sendall(data)
+    out = b""
+    try:
+        while True:
+            chunk = k.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except socket.timeout:
+        out += on_timeout
+    k.close()
+    return out
+
+
+def cli_runner(env, *words):
+    """A function that runs `kumppani WORDS ARGS...` with env and returns (exit code, stdout,
+    stderr)."""
+    def kp(*args):
+        p = subprocess.run([os.path.join(BIN, "kumppani")] + list(words) + list(args), env=env,
+                           capture_output=True, text=True, timeout=30)
+        return p.returncode, p.stdout, p.stderr
+    return kp
+
+
+def stop_popen(procs):
+    """Terminates each subprocess.Popen still running, killing it after 20 s."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
 class Proc:
     """A service child process with its own data dir and a log file."""
 

@@ -9,20 +9,20 @@ import os
 import re
 import struct
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
 import kp_harness
-from kp_harness import OK, Proc, body, free_port, wait_healthy
+from kp_harness import OK, Proc, body, free_port, wait_for, wait_healthy  # noqa: F401
 from kumppani.v1 import notifier_pb2 as N  # noqa: F401
 
 
 class Smtp:
-    """aiosmtpd on a free loopback port; .messages holds (rcpt_tos, raw bytes)."""
+    """aiosmtpd on a free port of host (loopback by default); .messages holds (rcpt_tos, raw
+    bytes)."""
 
-    def __init__(self):
+    def __init__(self, host="127.0.0.1"):
         self.messages = []
         self.lock = threading.Lock()
         outer = self
@@ -34,7 +34,7 @@ class Smtp:
                 return "250 OK"
 
         self.port = free_port()
-        self.ctl = Controller(H(), hostname="127.0.0.1", port=self.port)
+        self.ctl = Controller(H(), hostname=host, port=self.port)
         self.ctl.start()
 
     def parsed(self):
@@ -174,14 +174,17 @@ def set_clock(s, offset_ms, api=None):
     kp_harness.set_clock(s.client(api or s.ntf_api, "admin", server="notifier"), offset_ms)
 
 
-def wait_for(cond, deadline_s):
-    end = time.time() + deadline_s
-    while time.time() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    return cond()
+def keyed_args(s, smtp, api, pub=None):
+    """The settings every notifier on a keyed suite s has: its API at api (and pub, default a
+    free port), following s's events service with its key checked, mailing through smtp
+    without TLS, with short retries, leases and heartbeats. Add the test's own after them."""
+    return ["--api", api, "--pub", pub or "tcp://127.0.0.1:%d" % free_port(),
+            "--data-dir", os.path.join(s.dir, "notifier"),
+            "--events-api", s.ev_api, "--events-pub", s.ev_pub,
+            "--events-key", os.path.join(s.keys_dir, "events.pub"),
+            "--smtp-url", "smtp://127.0.0.1:%d" % smtp.port, "--smtp-from", "kumppani@example.org",
+            "--smtp-tls", "off", "--retry-base-ms", "200", "--lease-ms", "3000",
+            "--timeout-ms", "2000", "--heartbeat-ms", "200"]
 
 
 def start_keyed(s, api, args):

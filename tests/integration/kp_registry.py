@@ -1,5 +1,6 @@
 """Helpers for the registry service's integration tests (start it, build requests)."""
 import os
+import time
 
 from kp_harness import OK, PII, Proc, body, check, free_port, wait_healthy
 from kumppani.v1 import log_pb2 as L  # noqa: F401
@@ -74,3 +75,27 @@ def search(c, **kw):
     r = c.call("registry.org.search", R.SearchRequest(**kw))
     assert r.status.code == OK, r
     return body(r, R.SearchReply)
+
+
+def idle_after(c, seq, months=6, deadline_s=10):
+    """registry.coverage.idle as soon as the registry has applied the events log up to seq
+    (the last answer if it has not within deadline_s)."""
+    end, got = time.time() + deadline_s, None
+    while time.time() < end:
+        got = body(c.call("registry.coverage.idle", R.CoverageIdleRequest(months=months)),
+                   R.CoverageIdleReply)
+        if got.events_applied_seq >= seq:
+            break
+        time.sleep(0.2)
+    return got
+
+
+def open_stopped_store(s, p, c):
+    """Closes client c, stops the registry p (it leaves s.procs) and opens its LMDB store for
+    writing, as an older version would have left it; returns (store path, lmdb environment)."""
+    import lmdb
+    c.close()
+    p.stop()
+    s.procs.remove(p)
+    store = os.path.join(s.dir, "registry")
+    return store, lmdb.open(store, max_dbs=32, map_size=1 << 30)

@@ -17,9 +17,6 @@ s = Suite()
 try:
     b = Broker(s).start()
 
-    def accept(oid):
-        return b.ok("broker.offer.accept", B.OfferRef(offer_id=oid), B.OfferReply)
-
     def ranked(rid):
         return sorted(open_offers(b, rid), key=lambda x: x.rank)
 
@@ -36,7 +33,7 @@ try:
         o = ranked(rid)
         check(len(o) == 3 and [x.rank for x in o] == [1, 2, 3], "request %d: wave of three" % n)
         # everyone accepts at once, the lowest-ranked first
-        early_r = [accept(x.id) for x in reversed(o)]
+        early_r = [b.accept(x.id) for x in reversed(o)]
         early += sum(1 for x in early_r[:2] if x.HasField("assignment"))
         req = get_request(b, rid)
         won = [a.expert_id for a in req.assignments if a.state == B.ASSIGNMENT_STATE_CONFIRMED]
@@ -61,8 +58,8 @@ try:
                      requester_org_id=200, offer_hours=48)
     rid = r.request.id
     o = ranked(rid)
-    h3 = accept(o[2].id)
-    h2 = accept(o[1].id)
+    h3 = b.accept(o[2].id)
+    h2 = b.accept(o[1].id)
     check(not h3.HasField("assignment") and not h2.HasField("assignment")
           and h2.offer.held_ms > 0 and h2.offer.state == B.OFFER_STATE_OPEN,
           "held: lower-ranked acceptances are held while the top one has not answered")
@@ -86,8 +83,8 @@ try:
                      requester_org_id=201)
     rid = r.request.id
     o = ranked(rid)
-    accept(o[2].id)
-    accept(o[1].id)
+    b.accept(o[2].id)
+    b.accept(o[1].id)
     b.ok("broker.offer.decline", B.DeclineOfferRequest(offer_id=o[0].id, reason="ei käy"),
          B.OfferReply)
     req = get_request(b, rid)

@@ -4,26 +4,17 @@
 no answer), the registry read model (an expert's home organisation must be known to the
 registry; a dissolved organisation drops out) and the registry's PersonErased erasing a linked
 expert."""
-import os
 import time
 
-from kp_harness import OK, E, Proc, Suite, body, check, done, free_port, wait_healthy
+from kp_harness import OK, E, Suite, body, check, done
 from kp_broker import (B, Broker, add_keys, expert_input, file_request, log_types,
                        open_offers)
-from kp_registry import R, fields
+from kp_registry import R, fields, start_registry
 
 s = Suite(keys=True)
 try:
     add_keys(s, [("registry", "service"), ("expert-broker", "service"), ("reader", "reader")])
-    s.reg_api = "tcp://127.0.0.1:%d" % free_port()
-    s.reg_pub = "tcp://127.0.0.1:%d" % free_port()
-    reg = Proc("kumppani-registry", "registry",
-               ["--api", s.reg_api, "--pub", s.reg_pub, "--data-dir",
-                os.path.join(s.dir, "registry"), "--heartbeat-ms", "200", "--events-api", "off"]
-               + s.key_args("registry"), s.dir)
-    s.procs.append(reg)
-    reg.start()
-    wait_healthy(s.client(s.reg_api, "admin", server="registry"), server="registry", proc=reg)
+    reg = start_registry(s, s.key_args("registry"), plant=False)
     rc = s.client(s.reg_api, "admin", server="registry")
 
     b = Broker(s, extra=["--registry-api", s.reg_api, "--registry-pub", s.reg_pub]).start()

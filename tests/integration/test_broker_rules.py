@@ -20,11 +20,6 @@ s = Suite()
 try:
     b = Broker(s).start()
 
-    def explain(rid):
-        ex = b.ok("broker.request.explain", B.BrokerRequestRef(request_id=rid),
-                  B.ExplainRequestReply)
-        return {c.expert_id: c for c in ex.candidates}
-
     def expert(eid):
         return b.ok("broker.expert.get", B.ExpertRef(expert_id=eid), B.ExpertReply).expert
 
@@ -120,7 +115,7 @@ try:
     accept(o[0].id)
     rx = file_request(b, "cap-2", expertise=["substance-use"], start_unix=start,
                       answer_deadline_unix=start - 86400, requester_org_id=12, wave_size=5)
-    by = explain(rx.request.id)
+    by = b.candidates(rx.request.id)
     check("monthly-cap" in by[e_cap.id].reasons and not by[e_cap.id].eligible,
           "explain: monthly-cap when the cap is reached in that month")
     check("availability" in by[e_av.id].reasons and by[e_av.id].reasons == ["availability"],
@@ -144,7 +139,7 @@ try:
     time.sleep(0.01)
     accept(o[0].id)
     n2 = file_request(b, "rep-2", expertise=["youth"], requester_org_id=77)
-    by = explain(n2.request.id)
+    by = b.candidates(n2.request.id)
     o = open_offers(b, n2.request.id)
     check(o[0].expert_id == y2.id and by[y1.id].recent_same_requester and by[y1.id].eligible,
           "no repeat: y1 waited longer but had requester 77 recently, so y2 is asked first")
@@ -223,7 +218,7 @@ try:
     check(b.call("broker.expert.erase", B.ExpertRef(expert_id=ea.id)).status.code == E.CODE_OK,
           "erasing again is harmless")
     rr = file_request(b, "sens-3", expertise=["rare-diseases"], requester_org_id=33)
-    by = explain(rr.request.id)
+    by = b.candidates(rr.request.id)
     check("erased" in by[ea.id].reasons and not by[ea.id].eligible,
           "an erased expert is never a candidate")
 
@@ -420,6 +415,20 @@ try:
     check(out.returncode == 0 and got.profile.name == "Cli Uusinimi"
           and list(got.profile.expertise) == ["youth"] and not got.profile.availability,
           "CLI: expert-update replaces the profile")
+    # Issue 16: one field changes without repeating the profile (update_mask).
+    out = kp("broker", "expert-update", str(eid), "--only", "--phone", "+358401112223")
+    got = expert(eid)
+    check(out.returncode == 0 and got.profile.phone == "+358401112223"
+          and got.profile.name == "Cli Uusinimi" and got.profile.email == "cli@example.fi"
+          and list(got.profile.expertise) == ["youth"] and got.profile.remote_ok
+          and got.profile.home_org_id == 1,
+          "CLI: expert-update --only --phone changes the phone and keeps the rest (%s)"
+          % out.stderr.strip())
+    out = kp("broker", "expert-update", str(eid), "--only")
+    check(out.returncode == 2 and "--only" in out.stderr, "CLI: --only without a field: usage")
+    out = kp("broker", "expert-register", "--only", "--name", "X", "--org", "1")
+    check(out.returncode == 2 and "expert-update" in out.stderr,
+          "CLI: --only is refused by expert-register")
     out = kp("broker", "expert-update", str(eid), "--name", "X", "--email", "x@example.fi",
              "--org", "1", "--expertise", "youth", "--consent", "--availability", "8:09:00-10:00")
     check(out.returncode == 2 and "availability" in out.stderr,

@@ -15,14 +15,6 @@ s = Suite()
 try:
     b = Broker(s).start()
 
-    def accept(oid):
-        return b.ok("broker.offer.accept", B.OfferRef(offer_id=oid), B.OfferReply)
-
-    def explain(rid):
-        ex = b.ok("broker.request.explain", B.BrokerRequestRef(request_id=rid),
-                  B.ExplainRequestReply)
-        return {c.expert_id: c for c in ex.candidates}
-
     six = [register(b, "Aino Aaltonen", "aino.aaltonen@example.fi", expertise=["cancer"])]
     six += [register(b, "Syöpä %d" % i, "s%d@example.fi" % i, expertise=["cancer"])
             for i in range(1, 6)]
@@ -33,7 +25,7 @@ try:
         r = file_request(b, "st-%d" % n, expertise=["cancer"], requester_org_id=300 + n)
         o = open_offers(b, r.request.id)
         check(len(o) == 1, "stats: one offer for request %d" % n)
-        won.append(accept(o[0].id).assignment.expert_id)
+        won.append(b.accept(o[0].id).assignment.expert_id)
     check(len(set(won)) == 3, "stats: three different experts got one each")
     st = b.ok("broker.stats", B.BrokerStatsRequest(), B.BrokerStatsReply)
     el = {p.expert_id: p.eligible for p in st.per_expert}
@@ -55,28 +47,28 @@ try:
     yb = register(b, "Nuori B", "yb@example.fi", expertise=["youth"])
     r1 = file_request(b, "org-1", expertise=["youth"], requester_org_id=0,
                       requester_name="Kurikan kaupunki", contact_email="eka@kurikka.fi")
-    first = accept(open_offers(b, r1.request.id)[0].id).assignment.expert_id
+    first = b.accept(open_offers(b, r1.request.id)[0].id).assignment.expert_id
     r2 = file_request(b, "org-2", expertise=["youth"], requester_org_id=0,
                       requester_name="Kurikan Kaupunki", contact_email="toka@kurikka.fi")
-    ex = explain(r2.request.id)
+    ex = b.candidates(r2.request.id)
     check(ex[first].recent_same_requester and open_offers(b, r2.request.id)[0].expert_id != first,
           "no repeat: another contact of the same organisation is the same requester")
     b.ok("broker.request.cancel", B.CancelBrokerRequestRequest(
         request_id=r2.request.id, reason="testi"), B.BrokerRequestReply)
     r3 = file_request(b, "org-3", expertise=["youth"], requester_org_id=0,
                       requester_name="Ilmajoen kunta", contact_email="eka@kurikka.fi")
-    check(not explain(r3.request.id)[first].recent_same_requester,
+    check(not b.candidates(r3.request.id)[first].recent_same_requester,
           "no repeat: the same contact e-mail for another organisation is another requester")
     b.ok("broker.request.cancel", B.CancelBrokerRequestRequest(
         request_id=r3.request.id, reason="testi"), B.BrokerRequestReply)
     p1 = file_request(b, "person-1", expertise=["youth"], requester_org_id=0,
                       requester_kind=B.REQUESTER_PERSON, requester_name="Yksityinen",
                       contact_email="yks@example.fi")
-    pfirst = accept(open_offers(b, p1.request.id)[0].id).assignment.expert_id
+    pfirst = b.accept(open_offers(b, p1.request.id)[0].id).assignment.expert_id
     p2 = file_request(b, "person-2", expertise=["youth"], requester_org_id=0,
                       requester_kind=B.REQUESTER_PERSON, requester_name="Yksityinen",
                       contact_email="yks@example.fi")
-    check(not explain(p2.request.id)[pfirst].recent_same_requester,
+    check(not b.candidates(p2.request.id)[pfirst].recent_same_requester,
           "no repeat: a private person's request is its own requester (its id)")
     print("test time %.1f s" % (time.time() - T0))
 finally:

@@ -18,7 +18,7 @@ import urllib.request
 
 import yaml
 
-from kp_harness import BIN, check, done, free_port
+from kp_harness import BIN, check, done, free_port, stop_popen
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.dirname(os.path.dirname(BIN))  # <build>/tests/integration/bin -> <build>/tests
@@ -149,13 +149,7 @@ try:
         check('kumppani_log_head_seq{service="%s"}' % svc in text,
               "%s: Prometheus scrapes it over HTTP (KP_METRICS_HTTP)" % svc)
 finally:
-    for svc, p in procs:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+    stop_popen(p for _, p in procs)
     if not os.environ.get("KP_KEEP"):
         shutil.rmtree(work, ignore_errors=True)
 done()

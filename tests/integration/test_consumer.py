@@ -10,17 +10,8 @@
   duplicate effect."""
 import time
 
-from kp_harness import L, OK, Suite, V, body, check, done, make_event, signup_req, sink_stats
-
-
-def wait_for(cond, deadline_s):
-    end = time.time() + deadline_s
-    while time.time() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.1)
-    return cond()
+from kp_harness import (L, OK, Suite, V, body, check, done, make_event, signup_req, sink_stats,
+                        wait_for)
 
 
 def pump(c, eid, start, n, window=500):
@@ -88,32 +79,33 @@ try:
     sc.close()
     sink.stop()
 
+    def pump_while_dropping(every, behind, start, n):
+        """Starts the sink dropping every `every`th live event, lets it catch up to behind,
+        sends n sign-ups and waits until it reaches the new head. Returns (the sink, how many
+        were acknowledged, the new head, the sink's figures)."""
+        sink = s.sink(["--fault-drop-live-every", str(every)])
+        sc = s.client(s.sink_api, server="sink")
+        wait_for(lambda: sink_stats(sc).last_seq == behind, 30)
+        acked = pump(c, eid, start, n)
+        h = head(c)
+        wait_for(lambda: sink_stats(sc).last_seq == h, 30)
+        st = sink_stats(sc)
+        sc.close()
+        return sink, acked, h, st
+
     # Dropped live messages: every 7th dropped by the hook, including the tail.
-    sink = s.sink(["--fault-drop-live-every", "7"])
-    sc = s.client(s.sink_api, server="sink")
-    wait_for(lambda: sink_stats(sc).last_seq == h3, 30)
-    check(pump(c, eid, 300000, 700) == 700, "700 sign-ups acknowledged while the sink drops")
-    h4 = head(c)
-    wait_for(lambda: sink_stats(sc).last_seq == h4, 30)
-    st = sink_stats(sc)
+    sink, acked, h4, st = pump_while_dropping(7, h3, 300000, 700)
+    check(acked == 700, "700 sign-ups acknowledged while the sink drops")
     check(st.last_seq == h4 and st.applied_n == h4 and st.dup_n == 0 and st.gap_n == 0,
           "dropped live events are noticed and replayed (%d/%d)" % (st.last_seq, h4))
-    log = sink.logtext()
-    check("consumer.gap" in log, "the consumer logged the gaps it noticed")
-    sc.close()
+    check("consumer.gap" in sink.logtext(), "the consumer logged the gaps it noticed")
     sink.stop()
 
     # Every live event lost: only the heartbeats' head tells the consumer it is behind.
-    sink = s.sink(["--fault-drop-live-every", "1"])
-    sc = s.client(s.sink_api, server="sink")
-    wait_for(lambda: sink_stats(sc).last_seq == h4, 30)
-    check(pump(c, eid, 500000, 50) == 50, "50 sign-ups acknowledged while every live copy is lost")
-    h5 = head(c)
-    wait_for(lambda: sink_stats(sc).last_seq == h5, 30)
-    st = sink_stats(sc)
+    sink, acked, h5, st = pump_while_dropping(1, h4, 500000, 50)
+    check(acked == 50, "50 sign-ups acknowledged while every live copy is lost")
     check(st.last_seq == h5 and st.dup_n == 0 and st.gap_n == 0,
           "a lost tail is noticed from the heartbeat and replayed (%d/%d)" % (st.last_seq, h5))
-    sc.close()
     sink.stop()
     check("consumer.behind" in sink.logtext(), "the consumer logged that the heartbeat showed it behind")
 finally:

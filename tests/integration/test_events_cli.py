@@ -2,9 +2,8 @@
 usage errors (exit 2) and service refusals (exit 4) with clear messages."""
 import json
 import os
-import subprocess
 
-from kp_harness import BIN, Suite, check, done
+from kp_harness import Suite, check, cli_runner, done
 from kp_events import events_with_hooks, set_clock
 
 s = Suite()
@@ -13,10 +12,7 @@ try:
     env = dict(os.environ, KUMPPANI_EVENTS_API=s.ev_api,
                KUMPPANI_KEYS="none")  # plain TCP
 
-    def kp(*args):
-        p = subprocess.run([os.path.join(BIN, "kumppani")] + list(args), env=env,
-                           capture_output=True, text=True, timeout=30)
-        return p.returncode, p.stdout, p.stderr
+    kp = cli_runner(env)
 
     def kj(*args):
         rc, out, err = kp(*args, "--json")

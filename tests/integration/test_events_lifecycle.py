@@ -172,20 +172,22 @@ try:
     # Monthly on a day some months lack (31st): those months are skipped. Weekly across the
     # end of summer time keeps 18:00 Helsinki time (16:00Z before, 17:00Z after).
     import calendar
-    jan31 = calendar.timegm((2031, 1, 31, 16, 0, 0))  # 18:00 +02:00
-    r = c.call("events.series.create", V.CreateSeriesRequest(
-        first=V.CreateEventRequest(kind=V.KIND_SEMINAR, title="k", municipality_code="743",
-                                   start_unix=jan31, end_unix=jan31 + 3600),
-        frequency=V.SERIES_FREQUENCY_MONTHLY_DAY, count=3), key="series-31")
-    days = [time.gmtime(e.start_unix)[:4] for e in body(r, V.SeriesReply).events]
+
+    def series_starts(first_utc, frequency, count, key):
+        """The UTC (year, month, day, hour) of each occurrence of a one-hour series."""
+        start = calendar.timegm(first_utc)
+        r = c.call("events.series.create", V.CreateSeriesRequest(
+            first=V.CreateEventRequest(kind=V.KIND_SEMINAR, title="k", municipality_code="743",
+                                       start_unix=start, end_unix=start + 3600),
+            frequency=frequency, count=count), key=key)
+        return [time.gmtime(e.start_unix)[:4] for e in body(r, V.SeriesReply).events]
+
+    days = series_starts((2031, 1, 31, 16, 0, 0),  # 18:00 +02:00
+                         V.SERIES_FREQUENCY_MONTHLY_DAY, 3, "series-31")
     check(days == [(2031, 1, 31, 16), (2031, 3, 31, 15), (2031, 5, 31, 15)],
           "monthly by day skips months without the day, keeps Helsinki time")
-    oct20 = calendar.timegm((2031, 10, 20, 15, 0, 0))  # 18:00 +03:00
-    r = c.call("events.series.create", V.CreateSeriesRequest(
-        first=V.CreateEventRequest(kind=V.KIND_SEMINAR, title="k", municipality_code="743",
-                                   start_unix=oct20, end_unix=oct20 + 3600),
-        frequency=V.SERIES_FREQUENCY_WEEKLY, count=2), key="series-dst")
-    hours = [time.gmtime(e.start_unix)[:4] for e in body(r, V.SeriesReply).events]
+    hours = series_starts((2031, 10, 20, 15, 0, 0),  # 18:00 +03:00
+                          V.SERIES_FREQUENCY_WEEKLY, 2, "series-dst")
     check(hours == [(2031, 10, 20, 15), (2031, 10, 27, 16)], "weekly across the end of summer time")
 
     types = {t for t, _ in log_events(c)}

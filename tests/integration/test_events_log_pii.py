@@ -18,7 +18,7 @@ import kp_notifier as kn
 from kp_broker import add_keys
 from kp_harness import (OK, PII, E, L, Suite, V, body, check, done, free_port, planted_in,
                         signup_req)
-from kp_notifier import N, Smtp, start_keyed, wait_for
+from kp_notifier import N, Smtp, keyed_args, start_keyed, wait_for
 
 EXTRA = ["Yhdistys Esimerkki ry", "pyörätuoli ja induktiosilmukka", "gluteeniton ruokavalio"]
 
@@ -28,14 +28,7 @@ try:
     add_keys(s, [("notifier", "service"), ("reader", "reader")])
     s.events()
     api = "tcp://127.0.0.1:%d" % free_port()
-    args = ["--api", api, "--pub", "tcp://127.0.0.1:%d" % free_port(),
-            "--data-dir", os.path.join(s.dir, "notifier"),
-            "--events-api", s.ev_api, "--events-pub", s.ev_pub,
-            "--events-key", os.path.join(s.keys_dir, "events.pub"),
-            "--smtp-url", "smtp://127.0.0.1:%d" % smtp.port, "--smtp-from", "kumppani@example.org",
-            "--smtp-tls", "off", "--retry-base-ms", "200", "--lease-ms", "3000",
-            "--timeout-ms", "2000", "--heartbeat-ms", "200"]
-    p, nc = start_keyed(s, api, args)
+    p, nc = start_keyed(s, api, keyed_args(s, smtp, api))
     c = s.client(s.ev_api, "admin")
     start = int(time.time()) + 10 * 86400
     r = c.call("events.event.create", V.CreateEventRequest(

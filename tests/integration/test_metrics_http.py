@@ -14,7 +14,8 @@ import time
 import urllib.error
 import urllib.request
 
-from kp_harness import OK, V, Proc, Suite, body, check, done, free_port, make_event, signup_req
+from kp_harness import (OK, V, Proc, Suite, body, check, done, free_port, make_event,
+                        raw_exchange, signup_req)
 
 s = Suite()
 try:
@@ -53,19 +54,7 @@ try:
         check(e.code == 404, "another path: 404")
 
     def raw(data, wait=5):
-        k = socket.create_connection(("127.0.0.1", port), timeout=wait)
-        k.sendall(data)
-        out = b""
-        try:
-            while True:
-                b = k.recv(4096)
-                if not b:
-                    break
-                out += b
-        except socket.timeout:
-            out += b"<timeout>"
-        k.close()
-        return out
+        return raw_exchange(port, data, wait, on_timeout=b"<timeout>")
 
     check(raw(b"\x00\x01\x02 hello\r\n\r\n").startswith(b"HTTP/1.0 400"), "binary junk: 400")
     check(raw(b"GET /metrics HTTP/1.1\r\nX: " + b"a" * 6000).startswith(b"HTTP/1.0 431"),

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 
-from kp_harness import BIN, E, L, OK, V, Client, body, check, done, signup_req
+from kp_harness import BIN, E, L, OK, V, Client, body, check, done, signup_req, stop_popen
 
 if os.geteuid() != 0 or not shutil.which("nft") or not shutil.which("ip"):
     print("SKIP: needs root, ip and nft (scripts/setup installs them)")
@@ -168,27 +168,8 @@ try:
     setup_net()
     if "notifier" in ip:
         from kp_notifier import Smtp
-        import kp_notifier
         # The SMTP relay lives on the bridge host, reachable from the notifier's namespace.
-        from aiosmtpd.controller import Controller
-
-        class _Relay(Smtp):
-            def __init__(self):
-                self.messages = []
-                self.lock = threading.Lock()
-                outer = self
-
-                class H:
-                    async def handle_DATA(self, server, session, envelope):
-                        with outer.lock:
-                            outer.messages.append((list(envelope.rcpt_tos), envelope.content))
-                        return "250 OK"
-
-                self.port = kp_notifier.free_port()
-                self.ctl = Controller(H(), hostname="10.77.%d.1" % net, port=self.port)
-                self.ctl.start()
-
-        smtp = _Relay()
+        smtp = Smtp(host="10.77.%d.1" % net)
     for s, _ in HOSTS:
         start(s)
     end = time.time() + 30
@@ -302,13 +283,7 @@ try:
               % len(missing))
 finally:
     stop_stream.set()
-    for s, p in procs.items():
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+    stop_popen(procs.values())
     if smtp is not None:
         smtp.stop()
     teardown_net()

@@ -20,7 +20,7 @@ import kp_notifier as kn
 from kp_harness import OK, Suite, check, done, free_port
 from kp_broker import B, HOUR_MS, Broker, add_keys, file_request, get_request, open_offers, \
     register
-from kp_notifier import N, Smtp, start_keyed, text, wait_for
+from kp_notifier import N, Smtp, keyed_args, start_keyed, text, wait_for
 
 HEL = zoneinfo.ZoneInfo("Europe/Helsinki")
 COORD = "koordinaattori@example.org"
@@ -45,16 +45,10 @@ try:
 
     api = "tcp://127.0.0.1:%d" % free_port()
     pub = "tcp://127.0.0.1:%d" % free_port()
-    kd = s.keys_dir
-    args = ["--api", api, "--pub", pub, "--data-dir", os.path.join(s.dir, "notifier"),
-            "--events-api", s.ev_api, "--events-pub", s.ev_pub,
-            "--events-key", os.path.join(kd, "events.pub"),
-            "--broker-api", b.api, "--broker-pub", b.pub,
-            "--broker-key", os.path.join(kd, "expert-broker.pub"),
-            "--coordinator-email", COORD, "--coordinator-language", "en",
-            "--smtp-url", "smtp://127.0.0.1:%d" % smtp.port, "--smtp-from", "kumppani@example.org",
-            "--smtp-tls", "off", "--retry-base-ms", "200", "--lease-ms", "3000",
-            "--timeout-ms", "2000", "--heartbeat-ms", "200"]
+    args = keyed_args(s, smtp, api, pub) + [
+        "--broker-api", b.api, "--broker-pub", b.pub,
+        "--broker-key", os.path.join(s.keys_dir, "expert-broker.pub"),
+        "--coordinator-email", COORD, "--coordinator-language", "en"]
     p, nc = start_keyed(s, api, args)
 
     def mails_to(addr):

@@ -14,9 +14,9 @@ import re
 import subprocess
 import time
 
-from kp_harness import OK, E, L, Proc, Suite, body, check, done, free_port, wait_healthy
+from kp_harness import OK, E, L, Suite, body, check, done
 from kp_broker import B, Broker, add_keys, expert_input, log_types, request_input
-from kp_registry import R, fields, plant_person
+from kp_registry import R, fields, start_registry
 from kumppani.v1 import privacy_pb2 as P
 
 NAME, MAIL, PHONE = "Kanerva Kanarialintu-Testinen", "kanerva.kanari.7f3@example.fi", \
@@ -63,16 +63,7 @@ def canary_in_log(events):
 s = Suite(keys=True)
 try:
     add_keys(s, [("registry", "service"), ("expert-broker", "service")])
-    s.reg_api = "tcp://127.0.0.1:%d" % free_port()
-    s.reg_pub = "tcp://127.0.0.1:%d" % free_port()
-    reg = Proc("kumppani-registry", "registry",
-               ["--api", s.reg_api, "--pub", s.reg_pub, "--data-dir",
-                os.path.join(s.dir, "registry"), "--heartbeat-ms", "200", "--events-api", "off"]
-               + s.key_args("registry"), s.dir)
-    s.procs.append(reg)
-    reg.start()
-    wait_healthy(s.client(s.reg_api, "admin", server="registry"), server="registry", proc=reg)
-    plant_person(s)
+    reg = start_registry(s, s.key_args("registry"))
     rc = s.client(s.reg_api, "admin", server="registry")
     b = Broker(s, extra=["--registry-api", s.reg_api, "--registry-pub", s.reg_pub]).start()
 

@@ -26,7 +26,7 @@ import kp_notifier as kn
 from kp_broker import add_keys
 from kp_harness import (OK, E, L, Suite, V, body, check, done, free_port, note_sent,
                         signup_req)
-from kp_notifier import N, Smtp, start_keyed, wait_for
+from kp_notifier import N, Smtp, keyed_args, start_keyed, wait_for
 from kumppani.v1 import privacy_pb2 as P
 
 tag = uuid.uuid4().hex[:10]
@@ -69,14 +69,7 @@ try:
     add_keys(s, [("notifier", "service")])
     s.events(["--test-clock", "on"])
     api = "tcp://127.0.0.1:%d" % free_port()
-    args = ["--api", api, "--pub", "tcp://127.0.0.1:%d" % free_port(),
-            "--data-dir", os.path.join(s.dir, "notifier"),
-            "--events-api", s.ev_api, "--events-pub", s.ev_pub,
-            "--events-key", os.path.join(s.keys_dir, "events.pub"),
-            "--smtp-url", "smtp://127.0.0.1:%d" % smtp.port, "--smtp-from", "kumppani@example.org",
-            "--smtp-tls", "off", "--retry-base-ms", "200", "--lease-ms", "3000",
-            "--timeout-ms", "2000", "--heartbeat-ms", "200", "--test-clock", "on"]
-    p, nc = start_keyed(s, api, args)
+    p, nc = start_keyed(s, api, keyed_args(s, smtp, api) + ["--test-clock", "on"])
     c = s.client(s.ev_api, "admin")
     now = int(time.time())
     eids = []

@@ -4,9 +4,9 @@ dir), table and --json output, CSV import/export through files, and exit codes (
 4 error answer)."""
 import json
 import os
-import subprocess
+import re
 
-from kp_harness import BIN, Suite, check, done
+from kp_harness import Suite, check, cli_runner, done
 from kp_registry import start_registry
 
 s = Suite()
@@ -15,13 +15,15 @@ try:
     env = dict(os.environ, KUMPPANI_REGISTRY_API=s.reg_api,
                KUMPPANI_KEYS="none")  # plain TCP
 
-    def kp(*args):
-        p = subprocess.run([os.path.join(BIN, "kumppani"), "registry"] + list(args), env=env,
-                           capture_output=True, text=True, timeout=30)
-        return p.returncode, p.stdout, p.stderr
+    kp = cli_runner(env, "registry")
 
     rc, out, err = kp("municipalities")
     check(rc == 0 and "Ähtäri" in out and out.count("\n") == 19, "municipalities table (%s)" % err)
+    # Issue 16: columns are counted in characters, so ä and ö do not pull the next one left.
+    check(all(line[48:].startswith(("REGION", "Etelä-Pohjanmaa")) and line[47] == " "
+              for line in out.splitlines()),
+          "municipalities table: REGION starts in the same column on every line (Ähtäri, "
+          "Storå, Östermark)")
     rc, out, err = kp("register", "--name", "Lapuan Kyläyhdistys", "--home", "408", "--fields",
                       "village,youth", "--business-id", "0737546-2", "--acts-in", "743",
                       "--key", "cli-1", "--json")
@@ -45,6 +47,28 @@ try:
     check(rc == 0 and "Lapuan Kyläyhdistys" in out, "search table")
     rc, out, err = kp("search", "--municipality", "743", "--json")
     check(rc == 0 and [o["id"] for o in json.loads(out)] == [org["id"]], "search --json")
+    # Issue 16: times in --json are Helsinki ISO 8601, as in every other service's JSON.
+    iso = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[23]:00$")
+    got = json.loads(out)[0]
+    check(all(isinstance(got[k], str) and iso.match(got[k]) for k in ("created_ms", "updated_ms")),
+          "--json shows times as Helsinki ISO 8601 (%s)" % got["created_ms"])
+    # Issue 16: --json --limit pages with the cursor it writes to stderr, like the table does.
+    for i in range(4):
+        kp("register", "--name", "Sivuseura %d" % i, "--home", "301", "--fields", "youth",
+           "--key", "page-%d" % i)
+    seen, cursor, pages = [], None, 0
+    while pages < 10:
+        rc, out, err = kp("search", "--municipality", "301", "--json", "--limit", "3",
+                          *(["--cursor", cursor] if cursor else []))
+        pages += 1
+        seen += [o["fields"]["name_fi"] for o in json.loads(out)]
+        m = re.search(r"^more: --cursor (\S+)$", err, re.M)
+        if not m:
+            break
+        cursor = m.group(1)
+    check(seen == ["Sivuseura %d" % i for i in range(4)] and pages == 2,
+          "--json --limit 3: a script pages through all four with the cursor (%s, %d pages)"
+          % (seen, pages))
     rc, out, err = kp("person-add", "--name", "Anna Yhdyshenkilö", "--email", "anna@lapua.fi",
                       "--json")
     pid = str(json.loads(out)["person"]["id"])

@@ -6,13 +6,12 @@ letters still finds them, and the results keep the Finnish order (å, ä, ö aft
 Then the upgrade: the store is turned back into what schema 1 wrote (words in collation form,
 ä ö å as the bytes after z, in the words index and at the end of each byname summary; meta
 schema 1). The registry re-indexes it on open, so the same searches find the same names."""
-import os
 import struct
 
 import lmdb
 
 from kp_harness import check, done, Suite
-from kp_registry import R, register, search, start_registry
+from kp_registry import R, open_stopped_store, register, search, start_registry
 
 ORGS = [
     ("Ähtärin Eläkkeensaajat", "", "989"),
@@ -67,13 +66,9 @@ try:
         r = register(c, "fold%d" % i, name=fi, name_sv=sv, home=home, flds=[R.FIELD_VILLAGE])
         check(r.status.code == 0, "registered %s" % fi)
     run_queries(c, "schema 2")
-    c.close()
-    p.stop()
-    s.procs.remove(p)
 
     # Back to schema 1's layout.
-    store = os.path.join(s.dir, "registry")
-    env = lmdb.open(store, max_dbs=32, map_size=1 << 30)
+    store, env = open_stopped_store(s, p, c)
     meta, words, byname = (env.open_db(n) for n in (b"meta", b"words", b"byname"))
     with env.begin(write=True) as t:
         cur = t.cursor(db=words)

@@ -6,7 +6,7 @@ represent it), and erasure of a person (PersonErased; no personal data in the lo
 import time
 
 from kp_harness import E, OK, PII, Suite, V, body, check, done, set_clock
-from kp_registry import EP, R, head, register, replay, start_registry
+from kp_registry import EP, R, head, idle_after, register, replay, start_registry
 
 DAY_MS = 86400 * 1000
 s = Suite()
@@ -80,18 +80,8 @@ try:
     check(r.status.code == OK, "meeting created in events: %s" % r.status.message)
     m1 = body(r, V.EventReply).event.id
 
-    def idle_after(seq):
-        end, got = time.time() + 10, None
-        while time.time() < end:
-            got = body(c.call("registry.coverage.idle", R.CoverageIdleRequest(months=6)),
-                       R.CoverageIdleReply)
-            if got.events_applied_seq >= seq:
-                break
-            time.sleep(0.2)
-        return got
-
     # Issue 16: a draft convenes nobody; only once published does the meeting count.
-    idle = idle_after(1)
+    idle = idle_after(c, 1)
     check(idle.events_applied_seq >= 1, "registry followed the events log")
     check(sorted(x.person.id for x in idle.contact_persons) == sorted([maija, liisa]),
           "idle: a draft meeting counts for nobody (%s)" % [x.person.id for x in
@@ -99,7 +89,7 @@ try:
     applied = idle.events_applied_seq
     r = ev.call("events.event.publish", V.EventRef(event_id=m1))
     check(r.status.code == OK, "meeting published: %s" % r.status.message)
-    idle = idle_after(applied + 1)
+    idle = idle_after(c, applied + 1)
     check([x.person.id for x in idle.contact_persons] == [liisa] and
           idle.contact_persons[0].last_meeting_unix == 0,
           "idle: only Alavus's contact person (Seinäjoki met)")
@@ -117,7 +107,7 @@ try:
     check(r.status.code == OK, "meeting organised by an organisation: %s" % r.status.message)
     r = ev.call("events.event.publish", V.EventRef(event_id=body(r, V.EventReply).event.id))
     check(r.status.code == OK, "second meeting published: %s" % r.status.message)
-    idle = idle_after(applied + 2)
+    idle = idle_after(c, applied + 2)
     check(idle.events_applied_seq > applied, "registry applied the second meeting")
     check(list(idle.contact_persons) == [],
           "idle: Liisa convened through her organisation (organiser_organisation_id)")

@@ -4,14 +4,11 @@ state, so a draft counted as convening NGOs. A schema-1 store holding such a rec
 meeting stored as a plain meeting, the events offset past it) is upgraded on open: its meetings
 are dropped with the events offset and learned again from the events log, with the state, so
 the draft counts for nobody and the contact person is idle."""
-import os
 import struct
 import time
 
-import lmdb
-
 from kp_harness import OK, Suite, V, body, check, done, set_clock
-from kp_registry import R, start_registry
+from kp_registry import R, idle_after, open_stopped_store, start_registry
 
 DAY_MS = 86400 * 1000
 s = Suite()
@@ -35,26 +32,12 @@ try:
     check(r.status.code == OK, "a draft meeting in events")
     event_id = body(r, V.EventReply).event.id
 
-    def idle(seq):
-        end, got = time.time() + 10, None
-        while time.time() < end:
-            got = body(c.call("registry.coverage.idle", R.CoverageIdleRequest(months=6)),
-                       R.CoverageIdleReply)
-            if got.events_applied_seq >= seq:
-                break
-            time.sleep(0.2)
-        return got
-
-    got = idle(1)
+    got = idle_after(c, 1)
     check([x.person.id for x in got.contact_persons] == [pid], "schema 2: the draft counts "
           "for nobody")
-    c.close()
-    p.stop()
-    s.procs.remove(p)
 
     # What schema 1 kept: the meeting without its state (as if convened), meta schema 1.
-    store = os.path.join(s.dir, "registry")
-    env = lmdb.open(store, max_dbs=32, map_size=1 << 30)
+    _, env = open_stopped_store(s, p, c)
     meta, meetings, offsets = (env.open_db(n) for n in (b"meta", b"meetings", b"offsets"))
     with env.begin(write=True) as t:
         key = struct.pack(">Q", event_id)
@@ -69,14 +52,14 @@ try:
     p = start_registry(s, ["--test-clock", "on"], events=True)
     c = s.client(s.reg_api)
     set_clock(c, 30 * DAY_MS)
-    got = idle(1)
+    got = idle_after(c, 1)
     check(got.events_applied_seq >= 1 and [x.person.id for x in got.contact_persons] == [pid],
           "after the upgrade the meeting is learned again as a draft: still idle (%s)" %
           [x.person.id for x in got.contact_persons])
     check("registry.migrate" in p.logtext(), "the upgrade is logged")
     r = ev.call("events.event.publish", V.EventRef(event_id=event_id))
     check(r.status.code == OK, "published")
-    got = idle(2)
+    got = idle_after(c, 2)
     check(list(got.contact_persons) == [], "once published, the meeting counts")
     c.close()
 finally:

@@ -14,6 +14,7 @@ import threading
 import time
 
 from kp_harness import PII, E, L, OK, V, body, check, done, planted_in, set_clock
+from kp_harness import raw_exchange
 from kp_web import (Session, WebSuite, create_event, hidden, personal_link, signup_fields,
                     wait_page)
 
@@ -22,21 +23,7 @@ FIELDS = ("name", "email", "phone", "organisation", "companions", "accessibility
           "dietary_text")
 
 
-def raw(port, data, timeout=10):
-    """Sends bytes on a fresh connection; returns everything answered until close/timeout."""
-    s = socket.create_connection(("127.0.0.1", port), timeout)
-    s.sendall(data)
-    out = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-    except socket.timeout:
-        pass
-    s.close()
-    return out
+raw = raw_exchange  # bytes on a fresh connection, everything answered until close/timeout
 
 
 def signups(admin, eid):

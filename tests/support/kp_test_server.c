@@ -2,6 +2,7 @@
  *  header). Helpers assert with cmocka, so they are for test bodies, setups and teardowns. */
 #include "kp_test_server.h"
 
+#include "kp_time.h"
 #include "kp_wire.h"
 #include "kp_zsock.h"
 
@@ -106,6 +107,23 @@ kp_test_try_reply(void *sock, kp_arena_t *a)
     assert_non_null(r);
     assert_non_null(r->status);
     return r;
+}
+
+Kumppani__V1__Reply *
+kp_test_srv_reply(kp_test_srv_t *t, kp_arena_t *a, uint64_t request_id, const char *what)
+{
+    int64_t end = kp_mono_us() + 30 * 1000000LL;
+    for (;;) {
+        Kumppani__V1__Reply *r = kp_test_try_reply(t->dealer, a);
+        if (r) {
+            assert_int_equal(r->request_id, request_id);
+            return r;
+        }
+        if (kp_mono_us() > end)
+            fail_msg("no reply to %s within the deadline", what);
+        uv_run(&t->loop, UV_RUN_NOWAIT);
+        zmq_poll(&(zmq_pollitem_t){t->dealer, 0, ZMQ_POLLIN, 0}, 1, 1);
+    }
 }
 
 void *

@@ -62,6 +62,11 @@ int kp_test_srv_start(kp_test_srv_t *t, const char *name, kp_server_opts_t o, bo
  * Returns uv_loop_close's result. */
 int kp_test_srv_stop(kp_test_srv_t *t);
 
+/* Runs t's loop until the reply to request_id arrives on t->dealer, decoded into a (a test
+ * failure after 30 s, naming what was called). */
+Kumppani__V1__Reply *kp_test_srv_reply(kp_test_srv_t *t, kp_arena_t *a, uint64_t request_id,
+                                       const char *what);
+
 /* The body of r, an OK reply, decoded as d into a (asserted: the code and the decoding). */
 void *kp_test_ok_body(const Kumppani__V1__Reply *r, const ProtobufCMessageDescriptor *d,
                       kp_arena_t *a);

@@ -5,6 +5,7 @@
 #include "kp_time.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,6 +173,24 @@ test_numbers(void **state)
     assert_int_equal(cli_parse_u64("", 0, 100, &v), -1);
 }
 
+/* A column of text is as wide on the terminal with ä and ö as without (issue 16). */
+static void
+test_columns(void **state)
+{
+    (void)state;
+    char a[64], b[64];
+    snprintf(a, sizeof a, "%-*s|", cli_col("Ähtäri", 10), "Ähtäri");
+    snprintf(b, sizeof b, "%-*s|", cli_col("Ahtari", 10), "Ahtari");
+    assert_string_equal(a, "Ähtäri    |");
+    assert_string_equal(b, "Ahtari    |");
+    assert_int_equal(cli_col("Östermark", 12), 13);
+    assert_int_equal(cli_col("plain", 12), 12);
+    /* longer than the column: printed whole, as %-12s would */
+    snprintf(a, sizeof a, "%-*s|", cli_col("Seinäjoen Mielenterveysseura", 8),
+             "Seinäjoen Mielenterveysseura");
+    assert_string_equal(a, "Seinäjoen Mielenterveysseura|");
+}
+
 static const cli_optspec_t s_cmd[] = {{"kind", true}, {"consent", false}, {NULL, false}};
 static const cli_optspec_t s_glob[] = {{"json", false}, {"timeout", true}, {NULL, false}};
 
@@ -259,6 +278,6 @@ main(void)
 {
     kp_time_tz_init();
     return KP_TEST_RUN(NULL, NULL, test_time_parse, test_time_dst_spring, test_time_dst_autumn,
-                       test_time_bad, test_time_format, test_names, test_numbers, test_args,
-                       test_services);
+                       test_time_bad, test_time_format, test_names, test_numbers, test_columns,
+                       test_args, test_services);
 }

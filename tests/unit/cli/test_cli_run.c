@@ -23,7 +23,7 @@
 #include "kp_test_run.h"
 
 static const cli_optspec_t s_opts[] = {
-    {"idempotency-key", true}, {"endpoint", true}, {"fail", true}, {NULL, false}};
+    {"idempotency-key", true}, {"endpoint", true}, {"fail", true}, {"limit", true}, {NULL, false}};
 
 /* Parses argv into a and sets up a context for cmd. */
 static void
@@ -200,11 +200,59 @@ test_row_steps(void **state)
     assert_int_equal(s_run(3, down), EXIT_UNREACHABLE);
 }
 
+static int s_headers;
+
+static void
+s_header(void)
+{
+    s_headers++;
+}
+
+/* Paged rows: --limit sets what is left and the first page's size; each next page is what is
+ * left, at most a page; before the first call the table gets its header, --json an array. */
+static void
+test_paging(void **state)
+{
+    (void)state;
+    cli_ctx_t c;
+    cli_args_t a;
+    uint32_t first = 0;
+    s_ctx(&c, &a, &s_row, 0, NULL);
+    assert_int_equal(cli_page_limit(&c, 100000, 200, &first), 0);
+    assert_true(c.left == UINT64_MAX); /* no --limit: every page */
+    assert_int_equal(first, 200);
+    const char *lim[] = {"--limit", "450"};
+    s_ctx(&c, &a, &s_row, 2, lim);
+    assert_int_equal(cli_page_limit(&c, 100000, 200, &first), 0);
+    assert_int_equal(c.left, 450);
+    assert_int_equal(first, 200);
+    c.left -= 400;
+    assert_int_equal(cli_page_size(&c, 200), 50);
+    const char *big[] = {"--limit", "100001"};
+    s_ctx(&c, &a, &s_row, 2, big);
+    assert_int_equal(cli_page_limit(&c, 100000, 200, &first), -1);
+    const char *small[] = {"--limit", "3"};
+    s_ctx(&c, &a, &s_row, 2, small);
+    assert_int_equal(cli_page_limit(&c, 100000, 200, &first), 0);
+    assert_int_equal(first, 3);
+
+    s_headers = 0;
+    assert_int_equal(cli_page_begin(&c, s_header), 1);
+    assert_int_equal(s_headers, 1);
+    assert_null(c.out);
+    c.json = true;
+    assert_int_equal(cli_page_begin(&c, s_header), 1);
+    assert_int_equal(s_headers, 1);
+    assert_true(json_is_array(c.out) && json_array_size(c.out) == 0);
+    json_decref(c.out);
+}
+
 int
 main(void)
 {
     assert_int_equal(sodium_init() >= 0, 1);
     kp_time_tz_init();
     setenv("KUMPPANI_KEYS", "none", 1); /* plain TCP */
-    return KP_TEST_RUN(NULL, NULL, test_split, test_json_msg, test_json_view, test_row_steps);
+    return KP_TEST_RUN(NULL, NULL, test_split, test_json_msg, test_json_view, test_row_steps,
+                       test_paging);
 }

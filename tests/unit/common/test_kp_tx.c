@@ -9,9 +9,11 @@
  *
  *  The test methods: "test.load" (EventRef) answers the record stored under event_id, or
  *  whatever kp_rec_load answers; "test.put" (EventRef) stores the body under its event_id,
- *  emits a "Put" event and echoes the body, checking the unit it was given. */
+ *  emits a "Put" event and echoes the body, checking the unit it was given; "test.create" and
+ *  "test.check" start as an idempotent create does (kp_idem, at the end). */
 #include "kp_arena.h"
 #include "kp_err.h"
+#include "kp_idem.h"
 #include "kp_log.h"
 #include "kp_server.h"
 #include "kp_store.h"
@@ -40,7 +42,6 @@
 
 #include "kp_test_run.h"
 
-#define DEADLINE_US (30 * 1000000LL)
 #define DB_RECS 0
 #define DB_OTHER 1
 
@@ -88,9 +89,32 @@ s_put(kp_call_t *call, void *svc)
     kp_call_ok(call, &rq->base);
 }
 
+static uint64_t s_runs;
+
+static void
+s_create(kp_call_t *call, void *svc)
+{
+    (void)svc;
+    if (kp_call_idem_required(call, "create"))
+        return;
+    Kumppani__V1__EventRef r = KUMPPANI__V1__EVENT_REF__INIT;
+    r.event_id = ++s_runs;
+    kp_call_ok(call, &r.base);
+}
+
+static void
+s_check(kp_call_t *call, void *svc)
+{
+    (void)svc;
+    if (kp_call_idem_key_ok(call, "check"))
+        kp_call_ok(call, NULL);
+}
+
 static const kp_method_t s_methods[] = {
     {"test.load", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_load},
     {"test.put", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_put},
+    {"test.create", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_create},
+    {"test.check", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_check},
 };
 
 /* ---- fixture -------------------------------------------------------------------------------- */
@@ -174,18 +198,7 @@ s_call(fx_t *fx, uint64_t request_id, const char *method, uint64_t event_id)
     Kumppani__V1__EventRef ref = KUMPPANI__V1__EVENT_REF__INIT;
     ref.event_id = event_id;
     assert_true(kp_test_send(fx->t.dealer, request_id, method, &ref.base, 0));
-    int64_t end = kp_mono_us() + DEADLINE_US;
-    for (;;) {
-        Kumppani__V1__Reply *r = kp_test_try_reply(fx->t.dealer, fx->a);
-        if (r) {
-            assert_int_equal(r->request_id, request_id);
-            return r;
-        }
-        if (kp_mono_us() > end)
-            fail_msg("no reply to %s within the deadline", method);
-        uv_run(&fx->t.loop, UV_RUN_NOWAIT);
-        zmq_poll(&(zmq_pollitem_t){fx->t.dealer, 0, ZMQ_POLLIN, 0}, 1, 1);
-    }
+    return kp_test_srv_reply(&fx->t, fx->a, request_id, method);
 }
 
 static uint64_t
@@ -565,11 +578,78 @@ test_load_in_call(void **state)
     assert_int_equal(s_reply_event_id(r), 77);
 }
 
+/* ---- tests: the start of an idempotent create (kp_idem) --------------------------------------
+ *
+ * "test.create" counts its runs and answers the count in event_id, behind
+ * kp_call_idem_required; "test.check" answers OK behind kp_call_idem_key_ok. Without a key
+ * both refuse, naming the field and the method; with one the create runs once, the same
+ * request again gets the first answer (the handler does not run), the same key with other
+ * content is a conflict, another key runs again. */
+
+/* One call of method with body EventRef{event_id} under key ("" for none). */
+static Kumppani__V1__Reply *
+s_call_key(fx_t *fx, uint64_t rid, const char *method, const char *key, uint64_t event_id)
+{
+    uint8_t body[64], frame[256];
+    Kumppani__V1__EventRef ref = KUMPPANI__V1__EVENT_REF__INIT;
+    ref.event_id = event_id;
+    Kumppani__V1__Request rq = KUMPPANI__V1__REQUEST__INIT;
+    rq.request_id = rid;
+    rq.method = (char *)method;
+    rq.idempotency_key = (char *)key;
+    rq.body.len = kumppani__v1__event_ref__pack(&ref, body);
+    rq.body.data = body;
+    size_t n = kumppani__v1__request__pack(&rq, frame);
+    assert_int_equal(zmq_send(fx->t.dealer, frame, n, 0), (int)n);
+    return kp_test_srv_reply(&fx->t, fx->a, rid, method);
+}
+
+static uint64_t
+s_count(fx_t *fx, const Kumppani__V1__Reply *r)
+{
+    const Kumppani__V1__EventRef *ref =
+        kp_test_ok_body(r, &kumppani__v1__event_ref__descriptor, fx->a);
+    return ref->event_id;
+}
+
+static void
+test_idem_required(void **state)
+{
+    fx_t *fx = *state;
+    s_runs = 0;
+    Kumppani__V1__Reply *r = s_call_key(fx, 1, "test.create", "", 7);
+    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_INVALID);
+    assert_string_equal(r->status->message, "field 'idempotency_key': required for create");
+    assert_int_equal(s_runs, 0);
+    r = s_call_key(fx, 2, "test.check", "", 7);
+    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_INVALID);
+    assert_string_equal(r->status->message, "field 'idempotency_key': required for check");
+    r = s_call_key(fx, 3, "test.check", "k", 7);
+    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
+}
+
+static void
+test_idem_first_answer(void **state)
+{
+    fx_t *fx = *state;
+    s_runs = 0;
+    assert_int_equal(s_count(fx, s_call_key(fx, 1, "test.create", "key-1", 7)), 1);
+    /* the same request again: the first answer, and the handler did not run */
+    assert_int_equal(s_count(fx, s_call_key(fx, 2, "test.create", "key-1", 7)), 1);
+    assert_int_equal(s_runs, 1);
+    /* the same key with other content */
+    Kumppani__V1__Reply *r = s_call_key(fx, 3, "test.create", "key-1", 8);
+    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_CONFLICT);
+    assert_int_equal(s_runs, 1);
+    /* another key runs again */
+    assert_int_equal(s_count(fx, s_call_key(fx, 4, "test.create", "key-2", 7)), 2);
+}
+
 int
 main(void)
 {
     kp_log_init("test", KP_LOG_WARNING);
     return KP_TEST_RUN(s_setup, s_teardown, test_unit_outside_call, test_rec_round_trip,
                        test_rec_corrupt, test_raw_del, test_each, test_store_error,
-                       test_load_in_call);
+                       test_load_in_call, test_idem_required, test_idem_first_answer);
 }
