@@ -38,6 +38,10 @@ try:
                               stdout=subprocess.DEVNULL)
         shutil.move(os.path.join(work, s + ".pub"), os.path.join(pub, s + ".pub"))
         shutil.move(os.path.join(work, s + ".key"), os.path.join(priv, s + ".key"))
+    # The personal-link secret the web and the notifier share (README "Keys").
+    with open(os.path.join(priv, "web-link.secret"), "w") as f:
+        f.write(os.urandom(32).hex())
+    os.chmod(os.path.join(priv, "web-link.secret"), 0o600)
     with open(os.path.join(pub, "allow"), "w") as f:
         f.write("%s admin\n" % open(os.path.join(pub, "cli.pub")).read().strip())
         for s in services:
@@ -82,6 +86,12 @@ try:
 
     def local_path(v, svc):
         v = v.replace("/run/kumppani/public", pub).replace("/run/secrets", os.path.join(work, "secrets-" + svc))
+        # A bind mount of the checkout (the operator's template files): the checkout's path.
+        # (config writes it under the project directory, here work/).
+        for vol in cfg["services"][svc].get("volumes", []):
+            host, target = (vol.split(":") + [""])[:2] if isinstance(vol, str) else ("", "")
+            if host.startswith(work + "/services/"):
+                v = v.replace(target, os.path.join(ROOT, os.path.relpath(host, work)))
         return v.replace("/var/lib/kumppani", os.path.join(work, "var-" + svc))
 
     for svc in services:
