@@ -2,6 +2,7 @@
 #include "kp_link.h"
 
 #include "kp_err.h"
+#include "kp_store.h" /* kp_be64_put/get */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,31 +29,15 @@ kp_link_path(unsigned purpose)
     }
 }
 
-static void
-s_put64(unsigned char *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (unsigned char)v;
-}
-
-static uint64_t
-s_get64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 void
 kp_link_make(const unsigned char key[32], const kp_link_t *l, char *out)
 {
     unsigned char b[LINK_LEN + crypto_auth_BYTES];
     b[0] = 1;
     b[1] = (unsigned char)l->purpose;
-    s_put64(b + 2, l->id);
-    s_put64(b + 10, l->ref);
-    s_put64(b + 18, (uint64_t)l->expires_unix);
+    kp_be64_put(b + 2, l->id);
+    kp_be64_put(b + 10, l->ref);
+    kp_be64_put(b + 18, (uint64_t)l->expires_unix);
     crypto_auth(b + LINK_LEN, b, LINK_LEN, key);
     sodium_bin2base64(out, KP_LINK_TOKEN_MAX, b, sizeof b, B64);
 }
@@ -84,9 +69,9 @@ kp_link_check(const unsigned char key[32], const char *token, int64_t now_unix, 
         b[0] != 1 || crypto_auth_verify(b + LINK_LEN, b, LINK_LEN, key) != 0)
         return -1;
     l->purpose = b[1];
-    l->id = s_get64(b + 2);
-    l->ref = s_get64(b + 10);
-    l->expires_unix = (int64_t)s_get64(b + 18);
+    l->id = kp_be64_get(b + 2);
+    l->ref = kp_be64_get(b + 10);
+    l->expires_unix = (int64_t)kp_be64_get(b + 18);
     return now_unix >= l->expires_unix ? -2 : 0;
 }
 
