@@ -2,7 +2,10 @@
  *  held), recurring series, get and list.
  *
  *  Lifecycle: a draft is published (sign-ups open), may be rescheduled (state RESCHEDULED,
- *  sequence + 1, so calendars replace it) or cancelled, and is held once it has started.
+ *  sequence + 1, so calendars replace it) or cancelled (sequence + 1), and is held once it has
+ *  started. The sequence is the event's one iCalendar SEQUENCE (RFC 5545 3.8.7.4: raised by
+ *  every change of time or status), stored with the event and carried by every EventInfo on
+ *  the log, so that the feed and a calendar file a consumer builds from the log agree.
  *  Cancelled and held are final. Repeating a transition that has already happened answers the
  *  event unchanged. Every change is written in the turn together with the domain event that
  *  describes it (kp_tx_emit); a reschedule or cancel names every live sign-up
@@ -497,6 +500,7 @@ evt_h_event_cancel(kp_call_t *call, void *svc)
     }
     ev->state = ST(CANCELLED);
     ev->cancel_reason_text = rq->reason_text;
+    ev->sequence++; /* STATUS changes: calendars replace the event only for a higher one */
     ev->updated_ms = t->now_ms;
     int rc;
     if ((rc = evt_event_put(t, ev)) || (rc = s_emit_changed(t, "EventCancelled", ev, ev->start_unix,
@@ -529,9 +533,13 @@ evt_h_event_held(kp_call_t *call, void *svc)
         kp_call_fail(call, C(CONFLICT), "event has not started yet");
         return;
     }
+    /* A link left unset keeps the one given before: marking the materials later must not
+     * erase the memo (issue 16). */
     ev->state = ST(HELD);
-    ev->memo_url = rq->memo_url;
-    ev->materials_url = rq->materials_url;
+    if (rq->memo_url[0])
+        ev->memo_url = rq->memo_url;
+    if (rq->materials_url[0])
+        ev->materials_url = rq->materials_url;
     ev->updated_ms = t->now_ms;
     Kumppani__V1__EventReply r = KUMPPANI__V1__EVENT_REPLY__INIT;
     r.event = ev;

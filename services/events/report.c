@@ -6,9 +6,11 @@
  *  = + - @ so that a spreadsheet never runs it as a formula.
  *
  *  iCalendar: CRLF line ends, lines folded at 75 octets (never inside a UTF-8 sequence),
- *  TEXT values escaped (\\ \; \, and newlines as \n), times in UTC ("Z"), no ORGANIZER
- *  property (calendar programs would mail the organiser), UID "event-<id>@kumppani", SEQUENCE
- *  from reschedules, STATUS:CANCELLED for a cancelled event. */
+ *  TEXT values escaped (\\ \; \, and newlines as \n; URL is a URI and is not escaped), times
+ *  in UTC ("Z"), no ORGANIZER property (calendar programs would mail the organiser), UID
+ *  "event-<id>@kumppani", SEQUENCE the event's own sequence (raised by reschedule and cancel,
+ *  event.c; the same number every EventInfo on the log carries), STATUS:CANCELLED for a
+ *  cancelled event. */
 #include "events.h"
 #include "kp_check.h"
 #include "kp_err.h"
@@ -463,8 +465,14 @@ s_ical_event(buf_t *b, const evt_event_t *ev, int64_t now_ms)
         s_ical_text(b, "LOCATION", ev->place);
     else if (ev->online_url[0])
         s_ical_text(b, "LOCATION", ev->online_url);
-    if (ev->online_url[0])
-        s_ical_text(b, "URL", ev->online_url);
+    if (ev->online_url[0]) {
+        /* URL is a URI value, not TEXT: written as it is (a ';' in a link stays ';'). The
+         * field rules keep control characters and spaces out of links. */
+        char *l = kp_xmalloc(sizeof "URL:" + strlen(ev->online_url));
+        snprintf(l, sizeof "URL:" + strlen(ev->online_url), "URL:%s", ev->online_url);
+        s_ical_line(b, l);
+        free(l);
+    }
     buf_t d = {0};
     if (ev->theme[0]) {
         s_put(&d, ev->theme, strlen(ev->theme));
