@@ -706,6 +706,17 @@ s_stats(cli_ctx_t *c, ProtobufCMessage *m)
         return -1;
     rq->kind = k;
     rq->municipality_code = cli_str(c, "municipality", "");
+    static const char *const modes[] = {"any", "online", "online-only", "in-person", "hybrid"};
+    const char *mode = cli_arg(c->a, "mode");
+    for (int i = 0; mode && i < 5; i++)
+        if (strcmp(mode, modes[i]) == 0) {
+            rq->mode = i;
+            mode = NULL;
+        }
+    if (mode) {
+        cli_err("--mode must be one of: online, online-only, in-person, hybrid");
+        return -1;
+    }
     return 0;
 }
 
@@ -719,6 +730,9 @@ static const cli_jview_t s_stats_row_view[] = {
     {"waitlisted", "waitlisted_n", 0, NULL, NULL},
     {"attended", "attended_n", 0, NULL, NULL},
     {"no_show", "no_show_n", 0, NULL, NULL},
+    {"companions", "companions_n", 0, NULL, NULL},
+    {"people", "people_n", 0, NULL, NULL},
+    {"organisations", "organisations_n", 0, NULL, NULL},
     {0},
 };
 
@@ -755,20 +769,24 @@ s_stats_print(cli_ctx_t *c, const ProtobufCMessage *m)
     stats_group_t g[5];
     s_stats_groups(r, g);
     if (r->total)
-        printf("%u events (%u held, %u cancelled), %u participants, %u attended\n",
+        printf("%u events (%u held, %u cancelled), %u participants (+%u companions), %u "
+               "attended\n%u distinct people, %u distinct organisations\n",
                r->total->events_n, r->total->held_n, r->total->cancelled_n,
-               r->total->participants_n, r->total->attended_n);
+               r->total->participants_n, r->total->companions_n, r->total->attended_n,
+               r->total->people_n, r->total->organisations_n);
     const char *by = cli_arg(c->a, "by");
     for (size_t i = 0; i < 5; i++) {
         if (by && strcmp(by, g[i].name + 3) != 0)
             continue;
         Kumppani__V1__EventStatsRow **v = g[i].v;
-        printf("\n%s\n%-22s %6s %5s %9s %12s %10s %8s %7s\n", g[i].name + 3, "", "EVENTS", "HELD",
-               "CANCELLED", "PARTICIPANTS", "WAITLISTED", "ATTENDED", "NO-SHOW");
+        printf("\n%s\n%-22s %6s %5s %9s %12s %10s %10s %8s %7s %6s %5s\n", g[i].name + 3, "",
+               "EVENTS", "HELD", "CANCELLED", "PARTICIPANTS", "COMPANIONS", "WAITLISTED",
+               "ATTENDED", "NO-SHOW", "PEOPLE", "ORGS");
         for (size_t k = 0; k < g[i].n; k++)
-            printf("%-22s %6u %5u %9u %12u %10u %8u %7u%s%s\n", v[k]->key, v[k]->events_n,
-                   v[k]->held_n, v[k]->cancelled_n, v[k]->participants_n, v[k]->waitlisted_n,
-                   v[k]->attended_n, v[k]->no_show_n, v[k]->title && *v[k]->title ? "  " : "",
+            printf("%-22s %6u %5u %9u %12u %10u %10u %8u %7u %6u %5u%s%s\n", v[k]->key,
+                   v[k]->events_n, v[k]->held_n, v[k]->cancelled_n, v[k]->participants_n,
+                   v[k]->companions_n, v[k]->waitlisted_n, v[k]->attended_n, v[k]->no_show_n,
+                   v[k]->people_n, v[k]->organisations_n, v[k]->title && *v[k]->title ? "  " : "",
                    v[k]->title ? v[k]->title : "");
     }
     return EXIT_OK_;
@@ -904,7 +922,8 @@ static const cli_optspec_t s_feed_opts[] = {{"municipality", true}, {"kind", tru
                                             {"theme", true},        {"from", true},
                                             {"output", true},       {NULL, false}};
 static const cli_optspec_t s_stats_opts[] = {{"from", true}, {"to", true}, {"municipality", true},
-                                             {"kind", true}, {"by", true}, {NULL, false}};
+                                             {"kind", true}, {"by", true}, {"mode", true},
+                                             {NULL, false}};
 static const cli_optspec_t s_ref_opts[] = {
     {"source", true}, {"id", true}, {"signup", true}, {NULL, false}};
 static const cli_optspec_t s_att_opts[] = {
@@ -1119,10 +1138,13 @@ const cli_cmd_t cli_cmds_events[] = {
      .help = "Usage: kumppani events stats [--from \"YYYY-MM-DD HH:MM\"] [--to \"...\"]\n"
              "         [--municipality CODE] [--kind KIND] [--by "
              "kind|municipality|role|month|event]\n"
-             "Events, participants (with companions), attendance: in total and per kind,\n"
-             "municipality, role, month and event. Drafts are not counted; participants of "
-             "cancelled\n"
-             "events are not counted.\n",
+             "         [--mode online|online-only|in-person|hybrid]\n"
+             "Events, participants (confirmed sign-ups; their companions counted apart),\n"
+             "attendance (places), distinct people (by e-mail or phone) and organisations: in\n"
+             "total and per kind, municipality, role, month and event. --mode filters by the\n"
+             "event's links (online: it has an online link). Drafts are not counted; "
+             "participants of\n"
+             "cancelled events are not counted.\n",
      CLI_CALL(EV, "events.stats", event_stats_request, event_stats_reply),
      .fill = s_stats,
      .print = s_stats_print,
