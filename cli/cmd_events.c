@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define EV "events"
 #define PAGE_EVENTS 500u
@@ -868,6 +869,215 @@ s_attendance(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
+/* ---- attendance of many sign-ups (issue 16) ---------------------------------------------- */
+
+/* Adds one mark to the request (marks has room for cap). */
+static int
+s_bulk_add(cli_ctx_t *c, Kumppani__V1__BulkAttendanceRequest *rq, size_t cap, uint64_t id, int att)
+{
+    if (rq->n_marks == cap) {
+        cli_err("at most %zu marks in one call", cap);
+        return -1;
+    }
+    Kumppani__V1__SignupAttendanceRequest *m = kp_arena_alloc(c->arena, sizeof *m);
+    assert(m);
+    kumppani__v1__signup_attendance_request__init(m);
+    m->signup_id = id;
+    m->attendance = att;
+    rq->marks[rq->n_marks++] = m;
+    return 0;
+}
+
+/* --attended 1,2,3 and --no-show 4,5: ids separated by commas or spaces. */
+static int
+s_bulk_ids(cli_ctx_t *c, Kumppani__V1__BulkAttendanceRequest *rq, size_t cap, const char *opt,
+           int att)
+{
+    const char *v = cli_arg(c->a, opt);
+    if (!v)
+        return 0;
+    char num[24];
+    for (const char *p = v; *p;) {
+        size_t n = strcspn(p, ", ");
+        uint64_t id;
+        if (n && (n >= sizeof num ||
+                  (memcpy(num, p, n), num[n] = 0, cli_parse_u64(num, 1, UINT64_MAX, &id) != 0))) {
+            cli_err("--%s takes sign-up ids separated by commas", opt);
+            return -1;
+        }
+        if (n && s_bulk_add(c, rq, cap, id, att))
+            return -1;
+        p += n;
+        p += strspn(p, ", ");
+    }
+    return 0;
+}
+
+/* One CSV record of text at *pos (comma or semicolon sep, "..." with "" inside, CRLF or LF)
+ * into cells (at most cells_cap, each copied into the arena). Returns the number of cells,
+ * 0 at the end. */
+static size_t
+s_csv_record(cli_ctx_t *c, const char *text, size_t len, size_t *pos, char sep, char **cells,
+             size_t cells_cap)
+{
+    size_t i = *pos, n = 0;
+    if (i >= len)
+        return 0;
+    char *cell = kp_arena_alloc(c->arena, len - i + 1);
+    assert(cell);
+    for (;;) {
+        size_t w = 0;
+        bool quoted = i < len && text[i] == '"';
+        if (quoted)
+            i++;
+        while (i < len) {
+            char ch = text[i];
+            if (quoted && ch == '"') {
+                if (i + 1 < len && text[i + 1] == '"') {
+                    cell[w++] = '"';
+                    i += 2;
+                    continue;
+                }
+                quoted = false;
+                i++;
+                continue;
+            }
+            if (!quoted && (ch == sep || ch == '\n' || ch == '\r'))
+                break;
+            cell[w++] = ch;
+            i++;
+        }
+        cell[w] = 0;
+        if (n < cells_cap)
+            cells[n++] = kp_arena_memdup(c->arena, cell, w);
+        if (i < len && text[i] == sep) {
+            i++;
+            continue;
+        }
+        if (i < len && text[i] == '\r')
+            i++;
+        if (i < len && text[i] == '\n')
+            i++;
+        break;
+    }
+    *pos = i;
+    return n;
+}
+
+/* --csv FILE: the door list (events door-csv) with its "attendance" column filled in:
+ * "attended" or "no-show" ("" leaves the row out). Columns are found by their header names
+ * "signup" and "attendance"; comma or semicolon separated (as a spreadsheet saves it). */
+static int
+s_bulk_csv(cli_ctx_t *c, Kumppani__V1__BulkAttendanceRequest *rq, size_t cap)
+{
+    const char *path = cli_arg(c->a, "csv");
+    if (!path)
+        return 0;
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        cli_err("cannot open the file given to --csv");
+        return -1;
+    }
+    size_t fcap = 1 << 16, len = 0;
+    char *text = kp_arena_alloc(c->arena, fcap);
+    assert(text);
+    for (int ch; (ch = fgetc(f)) != EOF;) {
+        if (len + 1 == fcap) {
+            char *more = kp_arena_alloc(c->arena, fcap * 2);
+            assert(more);
+            memcpy(more, text, len);
+            text = more;
+            fcap *= 2;
+        }
+        text[len++] = (char)ch;
+    }
+    text[len] = 0;
+    if (f != stdin)
+        fclose(f);
+    size_t pos = 0;
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        pos = 3; /* a spreadsheet's byte order mark */
+    size_t eol = strcspn(text + pos, "\r\n");
+    char sep = memchr(text + pos, ';', eol) && !memchr(text + pos, ',', eol) ? ';' : ',';
+    char *cells[32];
+    size_t n = s_csv_record(c, text, len, &pos, sep, cells, 32);
+    int col_id = -1, col_att = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (strcasecmp(cells[i], "signup") == 0)
+            col_id = (int)i;
+        else if (strcasecmp(cells[i], "attendance") == 0)
+            col_att = (int)i;
+    }
+    if (col_id < 0 || col_att < 0) {
+        cli_err("--csv: the header needs the columns \"signup\" and \"attendance\" (the door "
+                "list of `events door-csv`)");
+        return -1;
+    }
+    for (unsigned line = 2; (n = s_csv_record(c, text, len, &pos, sep, cells, 32)) > 0; line++) {
+        if (n == 1 && !cells[0][0])
+            continue; /* an empty line */
+        const char *att = (size_t)col_att < n ? cells[col_att] : "";
+        const char *id = (size_t)col_id < n ? cells[col_id] : "";
+        if (!att[0])
+            continue;
+        uint64_t sid;
+        int a = strcasecmp(att, "attended") == 0  ? KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED
+                : strcasecmp(att, "no-show") == 0 ? KUMPPANI__V1__ATTENDANCE__ATTENDANCE_NO_SHOW
+                                                  : 0;
+        if (!a) {
+            cli_err("--csv line %u: column \"attendance\": attended, no-show or empty", line);
+            return -1;
+        }
+        if (cli_parse_u64(id, 1, UINT64_MAX, &sid) != 0) {
+            cli_err("--csv line %u: column \"signup\": a sign-up id", line);
+            return -1;
+        }
+        if (s_bulk_add(c, rq, cap, sid, a))
+            return -1;
+    }
+    return 0;
+}
+
+static int
+s_attendance_bulk(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    Kumppani__V1__BulkAttendanceRequest *rq = (Kumppani__V1__BulkAttendanceRequest *)m;
+    const size_t cap = 1000; /* the service's limit per call */
+    rq->marks = kp_arena_alloc(c->arena, cap * sizeof *rq->marks);
+    assert(rq->marks);
+    if (s_bulk_ids(c, rq, cap, "attended", KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED) ||
+        s_bulk_ids(c, rq, cap, "no-show", KUMPPANI__V1__ATTENDANCE__ATTENDANCE_NO_SHOW) ||
+        s_bulk_csv(c, rq, cap))
+        return -1;
+    if (rq->n_marks == 0) {
+        cli_err("nothing to mark: give --attended IDS, --no-show IDS or --csv FILE (with "
+                "attendance filled in)");
+        return -1;
+    }
+    return 0;
+}
+
+/* One line per sign-up; exit 4 when any mark was refused. */
+static int
+s_attendance_bulk_print(cli_ctx_t *c, const ProtobufCMessage *m)
+{
+    (void)c;
+    const Kumppani__V1__BulkAttendanceReply *r = (const Kumppani__V1__BulkAttendanceReply *)m;
+    printf("%-10s %s\n", "SIGNUP", "RESULT");
+    for (size_t i = 0; i < r->n_results; i++) {
+        const Kumppani__V1__AttendanceResult *x = r->results[i];
+        printf("%-10llu %s\n", (unsigned long long)x->signup_id,
+               x->code != KUMPPANI__V1__CODE__CODE_OK                           ? x->message
+               : x->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED ? "attended"
+                                                                                : "no-show");
+    }
+    printf("%u of %zu marked\n", r->marked_n, r->n_results);
+    return r->marked_n == r->n_results ? EXIT_OK_ : EXIT_SERVICE;
+}
+
+static const cli_optspec_t s_att_bulk_opts[] = {
+    {"attended", true}, {"no-show", true}, {"csv", true}, {NULL, false}};
+
 /* ---- the table --------------------------------------------------------------------------- */
 
 #define EVENT_FIELD_OPTS                                                                           \
@@ -1176,5 +1386,17 @@ const cli_cmd_t cli_cmds_events[] = {
      CLI_IN(signup_attendance_request),
      .fill = s_attendance,
      SIGNUP_OUT},
+    {.words = "events attendance-bulk",
+     .opts = s_att_bulk_opts,
+     .help = "Usage: kumppani events attendance-bulk [--attended IDS] [--no-show IDS] [--csv "
+             "FILE]\n"
+             "Marks many confirmed sign-ups of started events in one call (at most 1000): IDS\n"
+             "are sign-up ids separated by commas; FILE is the door list of `events door-csv`\n"
+             "with its \"attendance\" column filled in (attended, no-show, or empty to leave\n"
+             "the row out; - reads standard input). Each sign-up gets its own result; exit 4\n"
+             "when any was refused.\n",
+     CLI_CALL(EV, "events.signup.attendance_bulk", bulk_attendance_request, bulk_attendance_reply),
+     .fill = s_attendance_bulk,
+     .print = s_attendance_bulk_print},
     {0},
 };

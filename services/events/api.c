@@ -310,6 +310,8 @@ const kp_method_t evt_methods[] = {
       evt_h_signup_list),
     M("events.signup.attendance", KP_ROLE_ADMIN, signup_attendance_request,
       evt_h_signup_attendance),
+    M("events.signup.attendance_bulk", KP_ROLE_ADMIN, bulk_attendance_request,
+      evt_h_signup_attendance_bulk),
     M("events.signup.contact", KP_ROLE_ADMIN | KP_ROLE_SERVICE, signup_contact_request,
       evt_h_signup_contact),
     M("events.privacy.erase", KP_ROLE_ADMIN, data_subject, evt_h_privacy_erase),

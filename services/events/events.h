@@ -20,7 +20,8 @@
  *
  *  Files (the anatomy every service shares): main.c (wiring, kp_boot_main), api.c (the method
  *  table and field rules), event.c (events and series), signup.c (sign-ups, capacity, role
- *  balance, waitlist, offers, attendance; its rules take plain values), privacy.c (erasure and
+ *  balance, waitlist, offers; its rules take plain values), attendance.c (marking who came,
+ *  one sign-up or many), privacy.c (erasure and
  *  export of a person's sign-ups, issue 12), report.c (statistics,
  *  door CSV, iCalendar), timer.c (the offer deadline timer), consume.c (the registry's log),
  *  store.c (the only file calling mdb_*). Every handler and helper works on a kp_tx_t whose
@@ -113,6 +114,7 @@ void evt_h_signup_decline(kp_call_t *call, void *svc);
 void evt_h_signup_leave(kp_call_t *call, void *svc);
 void evt_h_signup_list(kp_call_t *call, void *svc);
 void evt_h_signup_attendance(kp_call_t *call, void *svc);
+void evt_h_signup_attendance_bulk(kp_call_t *call, void *svc);
 void evt_h_signup_contact(kp_call_t *call, void *svc);
 void evt_h_privacy_erase(kp_call_t *call, void *svc);
 void evt_h_privacy_export(kp_call_t *call, void *svc);
