@@ -1177,6 +1177,70 @@ static const cli_optspec_t s_att_opts[] = {
 #define TEXT_OUT                                                                                   \
     .service = EV, CLI_OUT(event_text_reply), .print = s_text_print, .view = s_text_view
 
+/* ---- a series from an occurrence on, and longer (issue 16) -------------------------------- */
+
+static int
+s_series_update(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    Kumppani__V1__UpdateSeriesRequest *rq = (Kumppani__V1__UpdateSeriesRequest *)m;
+    Kumppani__V1__CreateEventRequest *v = cli_alloc(c, sizeof *v);
+    kumppani__v1__create_event_request__init(v);
+    char **fields = cli_alloc(c, 16 * sizeof *fields);
+    size_t nf = 0;
+    uint64_t from = 1;
+    if (cli_num(c, "from", false, 1, UINT32_MAX, &from) || s_event_fields(c, v, fields, &nf))
+        return -1;
+    bool start = cli_arg(c->a, "start") != NULL;
+    if (start && (cli_time_opt(c, "start", true, &rq->start_unix) ||
+                  cli_time_opt(c, "end", true, &rq->end_unix)))
+        return -1;
+    if (!start && cli_arg(c->a, "end")) {
+        cli_err("--end goes with --start");
+        return -1;
+    }
+    if (nf == 0 && !start) {
+        cli_err("give at least one field to change, or --start and --end (see --help)");
+        return -1;
+    }
+    rq->from_index = (uint32_t)from;
+    rq->values = v;
+    rq->fields = fields;
+    rq->n_fields = nf;
+    rq->reason_text = cli_str(c, "reason", "");
+    return 0;
+}
+
+static int
+s_series_extend(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    static const char *const freqs[] = {NULL, "weekly", "biweekly", "monthly-day",
+                                        "monthly-weekday"};
+    Kumppani__V1__ExtendSeriesRequest *rq = (Kumppani__V1__ExtendSeriesRequest *)m;
+    uint64_t count = 0;
+    if (cli_num(c, "count", true, 1, 60, &count))
+        return -1;
+    const char *freq = cli_arg(c->a, "frequency");
+    for (int i = 1; i < 5 && freq; i++)
+        if (strcmp(freq, freqs[i]) == 0)
+            rq->frequency = i;
+    if (freq && !rq->frequency) {
+        cli_err("--frequency must be weekly, biweekly, monthly-day or monthly-weekday");
+        return -1;
+    }
+    rq->count = (uint32_t)count;
+    rq->publish = cli_flag(c->a, "publish");
+    return 0;
+}
+
+static const cli_optspec_t s_series_update_opts[] = {EVENT_FIELD_OPTS, {"from", true},
+                                                     {"start", true},  {"end", true},
+                                                     {"reason", true}, {NULL, false}};
+static const cli_optspec_t s_series_extend_opts[] = {{"count", true},
+                                                     {"frequency", true},
+                                                     {"publish", false},
+                                                     {"idempotency-key", true},
+                                                     {NULL, false}};
+
 const cli_cmd_t cli_cmds_events[] = {
     {.words = "events create",
      .opts = s_create_opts,
@@ -1398,5 +1462,32 @@ const cli_cmd_t cli_cmds_events[] = {
      CLI_CALL(EV, "events.signup.attendance_bulk", bulk_attendance_request, bulk_attendance_reply),
      .fill = s_attendance_bulk,
      .print = s_attendance_bulk_print},
+    {.words = "events series-update",
+     .opts = s_series_update_opts,
+     .help = "Usage: kumppani events series-update SERIES [--from N] [field options]\n"
+             "         [--start \"YYYY-MM-DD HH:MM\" --end \"...\" [--reason TEXT]]\n"
+             "Changes the occurrences of a series from occurrence N on (default 1), those not\n"
+             "started, cancelled or held: the fields given, and with --start/--end a new time\n"
+             "for occurrence N, the later ones moved by the same days to the same time of day\n"
+             "(each a reschedule: people are told). All are checked before any is changed.\n"
+             "Field options:\n" FIELDS_HELP,
+     .flags = CLI_POSITIONAL_ID,
+     CLI_CALL(EV, "events.series.update", update_series_request, series_reply),
+     .id_at = offsetof(Kumppani__V1__UpdateSeriesRequest, series_id),
+     .fill = s_series_update,
+     .print = s_series_print,
+     .view = s_series_view},
+    {.words = "events series-extend",
+     .opts = s_series_extend_opts,
+     .help = "Usage: kumppani events series-extend SERIES --count N [--frequency F] [--publish]\n"
+             "         [--idempotency-key K]\n"
+             "Adds N occurrences (1..60) after the last one, at the series' frequency (F for a\n"
+             "series made before the frequency was kept), with the last one's fields.\n",
+     .flags = CLI_POSITIONAL_ID | CLI_IDEM_KEY,
+     CLI_CALL(EV, "events.series.extend", extend_series_request, series_reply),
+     .id_at = offsetof(Kumppani__V1__ExtendSeriesRequest, series_id),
+     .fill = s_series_extend,
+     .print = s_series_print,
+     .view = s_series_view},
     {0},
 };

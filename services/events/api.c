@@ -298,6 +298,8 @@ const kp_method_t evt_methods[] = {
     M("events.event.get", READERS, event_ref, evt_h_event_get),
     M("events.event.list", READERS, list_events_request, evt_h_event_list),
     M("events.series.create", KP_ROLE_ADMIN, create_series_request, evt_h_series_create),
+    M("events.series.update", KP_ROLE_ADMIN, update_series_request, evt_h_series_update),
+    M("events.series.extend", KP_ROLE_ADMIN, extend_series_request, evt_h_series_extend),
     M(EVT_METHOD_SUBMIT, PUBLISHERS, submit_signup_request, evt_h_signup_submit),
     M("events.signup.cancel", PUBLISHERS, cancel_signup_request, evt_h_signup_cancel),
     /* A publisher may submit and cancel sign-ups, nothing else (DESIGN 7): a person leaves the

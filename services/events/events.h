@@ -107,6 +107,8 @@ void evt_h_event_held(kp_call_t *call, void *svc);
 void evt_h_event_get(kp_call_t *call, void *svc);
 void evt_h_event_list(kp_call_t *call, void *svc);
 void evt_h_series_create(kp_call_t *call, void *svc);
+void evt_h_series_update(kp_call_t *call, void *svc);
+void evt_h_series_extend(kp_call_t *call, void *svc);
 void evt_h_signup_submit(kp_call_t *call, void *svc);
 void evt_h_signup_cancel(kp_call_t *call, void *svc);
 void evt_h_signup_accept(kp_call_t *call, void *svc);
