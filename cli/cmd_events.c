@@ -72,6 +72,9 @@ static const cli_jview_t s_event_view[] = {
     {"no_show", "no_show_n", 0, NULL, NULL},
     {"role_rules", NULL, 0, NULL, s_rule_view},
     {"role_balance", "role_counts", 0, NULL, s_count_view},
+    {"convener_person_id", NULL, CLI_J_OMIT_ZERO, NULL, NULL},
+    {"series_frequency", NULL, CLI_J_NAME | CLI_J_ZERO_EMPTY | CLI_J_OMIT_ZERO, "SERIES_FREQUENCY_",
+     NULL},
     {0},
 };
 
@@ -345,9 +348,11 @@ s_event_fields(cli_ctx_t *c, Kumppani__V1__CreateEventRequest *rq, char **fields
                {"organiser-org", "organiser"},
                {"organiser-municipality", "organiser"},
                {"offer-window", "offer_window_minutes"},
-               {"role-rules", "role_rules"}};
-    uint64_t cap = 0, org = 0, win = 0;
-    if (cli_num(c, "capacity", false, 0, UINT32_MAX, &cap) ||
+               {"role-rules", "role_rules"},
+               {"convener", "convener"}};
+    uint64_t cap = 0, org = 0, win = 0, conv = 0;
+    if (cli_num(c, "convener", false, 0, UINT64_MAX, &conv) ||
+        cli_num(c, "capacity", false, 0, UINT32_MAX, &cap) ||
         cli_num(c, "organiser-org", false, 1, UINT64_MAX, &org) ||
         cli_num(c, "offer-window", false, 0, UINT32_MAX, &win))
         return -1;
@@ -362,6 +367,7 @@ s_event_fields(cli_ctx_t *c, Kumppani__V1__CreateEventRequest *rq, char **fields
     rq->organiser_organisation_id = org;
     rq->capacity = (uint32_t)cap;
     rq->offer_window_minutes = (uint32_t)win;
+    rq->convener_person_id = conv;
     if (s_role_rules(c, cli_arg(c->a, "role-rules"), &rq->role_rules, &rq->n_role_rules))
         return -1;
     if (fields)
@@ -435,6 +441,10 @@ s_create(cli_ctx_t *c, ProtobufCMessage *m)
         return -1;
     req->organiser_organisation_id = org;
     req->offer_window_minutes = (uint32_t)win;
+    uint64_t conv = 0;
+    if (cli_num(c, "convener", false, 0, UINT64_MAX, &conv))
+        return -1;
+    req->convener_person_id = conv;
     return s_role_rules(c, cli_arg(c->a, "role-rules"), &req->role_rules, &req->n_role_rules);
 }
 
@@ -1084,8 +1094,9 @@ static const cli_optspec_t s_att_bulk_opts[] = {
     {"title", true}, {"place", true}, {"online-url", true}, {"theme", true},                       \
         {"description", true}, {"language", true}, {"capacity", true}, {"municipality", true},     \
         {"organiser-org", true}, {"organiser-municipality", true}, {"offer-window", true},         \
+        {"role-rules", true},                                                                      \
     {                                                                                              \
-        "role-rules", true                                                                         \
+        "convener", true                                                                           \
     }
 
 static const cli_optspec_t s_create_opts[] = {
@@ -1106,6 +1117,7 @@ static const cli_optspec_t s_create_opts[] = {
     {"organiser-municipality", true},
     {"offer-window", true},
     {"role-rules", true},
+    {"convener", true},
     {NULL, false},
 };
 static const cli_optspec_t s_none_opts[] = {{NULL, false}};
@@ -1146,7 +1158,8 @@ static const cli_optspec_t s_att_opts[] = {
     "  --offer-window MINUTES  (0: promote from the waitlist at once; 5..10080: offer the\n"       \
     "                          freed place until a deadline, then pass it on)\n"                   \
     "  --role-rules \"ROLE:max=N,ROLE:pct=P,ROLE:reserve=R\"  caps and reservations per role,\n"   \
-    "                          e.g. \"civil-servant:pct=40,resident:reserve=5\"\n"
+    "                          e.g. \"civil-servant:pct=40,resident:reserve=5\"\n"                 \
+    "  --convener PERSON_ID    a contact-person meeting: the registry person who convenes it\n"
 
 #define REF_HELP "(--source S --id EXTID | --signup ID)"
 

@@ -208,6 +208,19 @@ evt_offer_window_ok(kp_call_t *call, uint32_t m)
     return true;
 }
 
+/* The convener of a meeting (issue 16): a registry person id, named for a contact-person
+ * meeting only (the registry ties the meeting to that person). */
+bool
+evt_convener_ok(kp_call_t *call, int kind, uint64_t person_id)
+{
+    if (person_id && kind != KUMPPANI__V1__EVENT_KIND__KIND_CONTACT_PERSON_MEETING) {
+        kp_call_fail(call, C(INVALID),
+                     "field 'convener_person_id': only for a contact-person meeting");
+        return false;
+    }
+    return true;
+}
+
 /* Every rule of a CreateEventRequest but the times. */
 bool
 evt_create_fields_ok(kp_tx_t *t, const Kumppani__V1__CreateEventRequest *rq)
@@ -228,6 +241,7 @@ evt_create_fields_ok(kp_tx_t *t, const Kumppani__V1__CreateEventRequest *rq)
            evt_capacity_ok(call, rq->capacity) &&
            evt_offer_window_ok(call, rq->offer_window_minutes) &&
            evt_role_rules_ok(call, rq->capacity, rq->role_rules, rq->n_role_rules) &&
+           evt_convener_ok(call, rq->kind, rq->convener_person_id) &&
            evt_organiser_ok(t, rq->organiser_organisation_id, rq->organiser_municipality_code);
 }
 

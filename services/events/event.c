@@ -78,6 +78,7 @@ s_event_from(evt_event_t *ev, const Kumppani__V1__CreateEventRequest *rq, int64_
     ev->offer_window_minutes = rq->offer_window_minutes;
     ev->role_rules = rq->role_rules;
     ev->n_role_rules = rq->n_role_rules;
+    ev->convener_person_id = rq->convener_person_id;
     ev->created_ms = ev->updated_ms = now_ms;
 }
 
@@ -296,9 +297,9 @@ s_has_field(const Kumppani__V1__UpdateEventRequest *rq, const char *name)
 }
 
 static const char *const s_update_fields[] = {
-    "title",     "place",    "online_url",        "theme",     "description",
-    "language",  "capacity", "municipality_code", "organiser", "offer_window_minutes",
-    "role_rules"};
+    "title",      "place",    "online_url",        "theme",     "description",
+    "language",   "capacity", "municipality_code", "organiser", "offer_window_minutes",
+    "role_rules", "convener"};
 
 /* The names in rq->fields are all known. Answers the call and returns false if not. */
 static bool
@@ -317,7 +318,8 @@ s_update_names_ok(kp_call_t *call, const Kumppani__V1__UpdateEventRequest *rq)
             kp_call_fail(call, C(INVALID),
                          "field 'fields': unknown name (title, place, online_url, theme, "
                          "description, language, capacity, municipality_code, organiser, "
-                         "offer_window_minutes, role_rules; times change by reschedule)");
+                         "offer_window_minutes, role_rules, convener; times change by "
+                         "reschedule)");
             return false;
         }
     }
@@ -353,6 +355,7 @@ s_update_one(kp_tx_t *t, evt_event_t *ev, const Kumppani__V1__UpdateEventRequest
          !evt_organiser_ok(t, v->organiser_organisation_id, v->organiser_municipality_code)) ||
         (s_has_field(rq, "offer_window_minutes") &&
          !evt_offer_window_ok(call, v->offer_window_minutes)) ||
+        (s_has_field(rq, "convener") && !evt_convener_ok(call, ev->kind, v->convener_person_id)) ||
         ((cap || rules) &&
          !evt_role_rules_ok(call, capacity, rules ? v->role_rules : ev->role_rules,
                             rules ? v->n_role_rules : ev->n_role_rules)))
@@ -384,6 +387,8 @@ s_update_one(kp_tx_t *t, evt_event_t *ev, const Kumppani__V1__UpdateEventRequest
     }
     if (s_has_field(rq, "offer_window_minutes"))
         ev->offer_window_minutes = v->offer_window_minutes;
+    if (s_has_field(rq, "convener"))
+        ev->convener_person_id = v->convener_person_id;
     if (rules) {
         ev->role_rules = v->role_rules;
         ev->n_role_rules = v->n_role_rules;
@@ -862,6 +867,7 @@ evt_h_series_extend(kp_call_t *call, void *svc)
     f.offer_window_minutes = last->offer_window_minutes;
     f.role_rules = last->role_rules;
     f.n_role_rules = last->n_role_rules;
+    f.convener_person_id = last->convener_person_id;
     int64_t dur = last->end_unix - last->start_unix;
     int64_t lead = last->signup_deadline_unix ? last->start_unix - last->signup_deadline_unix : -1;
     Kumppani__V1__SeriesReply r = KUMPPANI__V1__SERIES_REPLY__INIT;

@@ -94,6 +94,7 @@ bool evt_role_rules_ok(kp_call_t *call, uint32_t capacity, Kumppani__V1__RoleRul
                        size_t n);
 bool evt_organiser_ok(kp_tx_t *t, uint64_t org, const char *muni);
 bool evt_offer_window_ok(kp_call_t *call, uint32_t m);
+bool evt_convener_ok(kp_call_t *call, int kind, uint64_t person_id);
 bool evt_create_fields_ok(kp_tx_t *t, const Kumppani__V1__CreateEventRequest *rq);
 bool evt_signup_fields_ok(kp_call_t *call, const Kumppani__V1__SubmitSignupRequest *rq);
 

@@ -10,12 +10,19 @@
  *  nothing the second time. Errors carry the row's line number and name the column and the
  *  rule, never the value.
  *
+ *  Contact persons (issue 16; columns in registry.proto, CSV_KIND_CONTACT_PERSONS) go the same
+ *  two passes: a row matches the person with its e-mail or phone, or adds one (PersonAdded),
+ *  and makes them contact person of the municipality (ContactPersonAssigned) unless they
+ *  already are in those dates. Two rows naming the same person are one person; for the same
+ *  municipality the second is an error. Personal data never enters a reason or a log line.
+ *
  *  Export writes RFC 4180 CSV with ',' and quotes where needed. A cell that starts with
  *  = + - @ TAB or CR gets a leading ' so that a spreadsheet shows it as text instead of running
  *  it as a formula (OWASP "CSV injection"); import takes that ' off again, so an exported
  *  file imports unchanged. Lists (municipalities, fields, networks) are joined with '|'. */
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_privacy.h"
 #include "kp_text.h"
 #include "registry.h"
 
@@ -61,6 +68,10 @@ static const char *const s_org_cols[COL_ORG_N] = {"id",
                                                   "web",
                                                   "member_count",
                                                   "status"};
+
+enum { CPCOL_NAME, CPCOL_EMAIL, CPCOL_PHONE, CPCOL_MUNI, CPCOL_TITLE, CPCOL_START, CPCOL_N };
+static const char *const s_cp_cols[CPCOL_N] = {"name",         "email", "phone",
+                                               "municipality", "title", "start_date"};
 
 enum { MCOL_CODE, MCOL_NAME_FI, MCOL_NAME_SV, MCOL_REGION, MCOL_REGION_NAME, MCOL_N };
 static const char *const s_muni_cols[MCOL_N] = {"code", "name_fi", "name_sv", "region_code",
@@ -210,6 +221,15 @@ s_split(kp_arena_t *a, char *v, size_t *n)
 
 /* ---- import ------------------------------------------------------------------------------ */
 
+/* A contact-person row (issue 16): the person's data and the role it asks for. */
+typedef struct {
+    char *name, *email, *phone;
+    char *email_key, *phone_key; /* for rows naming the same person */
+    reg_role_t role;
+} cp_row_t;
+
+enum { CP_UNCHANGED, CP_UPDATED, CP_CREATED }; /* prow_t.status of a contact-person row */
+
 typedef struct {
     unsigned line;
     uint64_t match; /* existing organisation id, 0 = new */
@@ -217,6 +237,7 @@ typedef struct {
     int status;
     bool ok;
     char *key_b, *key_a, *key_n; /* for clashes between rows */
+    cp_row_t *cp;                /* contact persons */
 } prow_t;
 
 typedef struct {
@@ -393,6 +414,105 @@ s_same(const char *a, const char *b)
     return a && b && a[0] && strcmp(a, b) == 0;
 }
 
+/* "field 'x'" of an API rule is the "column 'x'" here (why is rewritten in place). */
+static const char *
+s_as_column(char *why)
+{
+    if (strncmp(why, "field ", 6) == 0) {
+        char tmp[WHY];
+        snprintf(tmp, sizeof tmp, "column %s", why + 6);
+        snprintf(why, WHY, "%s", tmp);
+    }
+    return why;
+}
+
+/* Checks a contact-person row and matches its person (by e-mail, else phone); pr->status
+ * says what the row would do. Returns NULL or a reason. */
+static const char *
+s_cp_row(kp_tx_t *tx, row_t *row, const int *col, prow_t *pr, const char *today, char *why)
+{
+    cp_row_t *cp = kp_arena_alloc(tx->arena, sizeof *cp);
+    if (!cp)
+        return "out of memory";
+    memset(cp, 0, sizeof *cp);
+    pr->cp = cp;
+    cp->name = s_cell(row, col, CPCOL_NAME);
+    cp->email = s_cell(row, col, CPCOL_EMAIL);
+    cp->phone = s_cell(row, col, CPCOL_PHONE);
+    char *muni = s_cell(row, col, CPCOL_MUNI), *title = s_cell(row, col, CPCOL_TITLE);
+    char *start = s_cell(row, col, CPCOL_START);
+    size_t nl = kp_text_chars(cp->name);
+    if (nl < 1 || nl > 200)
+        return "column 'name': 1..200 characters";
+    if (kp_text_chars(cp->email) > 254 || kp_text_chars(cp->phone) > 30)
+        return "columns 'email', 'phone': at most 254 and 30 characters";
+    if (!cp->email[0] && !cp->phone[0])
+        return "columns 'email' and 'phone': at least one (the person is matched by them)";
+    if (reg_contact_why(cp->email, cp->phone, why, WHY))
+        return s_as_column(why);
+    reg_muni_t *m;
+    bool found = false;
+    int rc;
+    if (strlen(muni) != 3 || strspn(muni, "0123456789") != 3 ||
+        (rc = reg_muni_get(tx, muni, &m, &found)) || !found)
+        return "column 'municipality': the code of a known municipality";
+    if (kp_text_chars(title) > 100)
+        return "column 'title': at most 100 characters";
+    if (start[0] && !reg_date_valid(start))
+        return "column 'start_date': a date YYYY-MM-DD";
+    uint64_t by_e = 0, by_p = 0;
+    if ((rc = reg_person_find(tx, cp->email, cp->phone, &by_e, &by_p)))
+        return "the registry could not be read";
+    if (by_e && by_p && by_e != by_p) {
+        snprintf(why, WHY, "columns 'email' and 'phone': belong to two people (%llu and %llu)",
+                 (unsigned long long)by_e, (unsigned long long)by_p);
+        return why;
+    }
+    reg_role_t *r = &cp->role;
+    kumppani__v1__role__init(r);
+    r->person_id = by_e ? by_e : by_p;
+    r->kind = REG_RK(CONTACT_PERSON);
+    r->municipality_code = muni;
+    r->title = title;
+    r->start_date = (char *)(start[0] ? start : kp_arena_memdup(tx->arena, today, 10));
+    r->end_date = "";
+    bool overlap = false;
+    if (r->person_id && (rc = reg_role_overlaps(tx, r, &overlap)))
+        return "the registry could not be read";
+    pr->status = !r->person_id ? CP_CREATED : overlap ? CP_UNCHANGED : CP_UPDATED;
+    size_t el = strlen(cp->email);
+    cp->email_key = kp_arena_alloc(tx->arena, el + 1);
+    cp->phone_key = kp_arena_alloc(tx->arena, 40);
+    if (!cp->email_key || !cp->phone_key || !r->start_date)
+        return "out of memory";
+    kp_text_ascii_lower(cp->email_key, el + 1, cp->email);
+    kp_privacy_phone_norm(cp->phone, cp->phone_key, 40);
+    return NULL;
+}
+
+/* Writes a checked contact-person row: the person (found again, as an earlier row may have
+ * added them), then the role unless they already hold it. */
+static int
+s_cp_write(kp_tx_t *tx, cp_row_t *cp)
+{
+    uint64_t by_e, by_p;
+    int rc = reg_person_find(tx, cp->email, cp->phone, &by_e, &by_p);
+    if (rc)
+        return rc;
+    reg_role_t *r = &cp->role;
+    r->person_id = by_e ? by_e : by_p;
+    if (!r->person_id) {
+        reg_person_t *p;
+        if ((rc = reg_person_create(tx, cp->name, cp->email, cp->phone, &p)))
+            return rc;
+        r->person_id = p->id;
+    }
+    bool overlap;
+    if ((rc = reg_role_overlaps(tx, r, &overlap)) || overlap)
+        return rc;
+    return reg_role_create(tx, r);
+}
+
 void
 reg_import(kp_call_t *call, void *svc)
 {
@@ -402,8 +522,10 @@ reg_import(kp_call_t *call, void *svc)
     kp_arena_t *a = tx.arena;
     char why[WHY];
     if (rq->kind != KUMPPANI__V1__CSV_KIND__CSV_KIND_ORGANISATIONS &&
-        rq->kind != KUMPPANI__V1__CSV_KIND__CSV_KIND_MUNICIPALITIES) {
-        kp_call_fail(call, REG_C(INVALID), "field 'kind': ORGANISATIONS or MUNICIPALITIES");
+        rq->kind != KUMPPANI__V1__CSV_KIND__CSV_KIND_MUNICIPALITIES &&
+        rq->kind != KUMPPANI__V1__CSV_KIND__CSV_KIND_CONTACT_PERSONS) {
+        kp_call_fail(call, REG_C(INVALID),
+                     "field 'kind': ORGANISATIONS, MUNICIPALITIES or CONTACT_PERSONS");
         return;
     }
     if (kp_text_check(rq->header, strlen(rq->header), false)) {
@@ -419,6 +541,9 @@ reg_import(kp_call_t *call, void *svc)
         return;
     }
     bool orgs = rq->kind == KUMPPANI__V1__CSV_KIND__CSV_KIND_ORGANISATIONS;
+    bool cps = rq->kind == KUMPPANI__V1__CSV_KIND__CSV_KIND_CONTACT_PERSONS;
+    char today[11];
+    reg_today(&tx, today);
     /* The header: the request's, or the first line of csv. */
     rd_t hr = {0}, r = {0};
     r.p = (const char *)rq->csv.data;
@@ -440,8 +565,14 @@ reg_import(kp_call_t *call, void *svc)
         kp_call_fail(call, REG_C(TOO_LARGE), "csv: too large to import in one request");
         return;
     }
-    if (!s_read_row(&hr, &row) ||
-        s_header(&row, orgs ? s_org_cols : s_muni_cols, orgs ? COL_ORG_N : MCOL_N, col, why)) {
+    if (!s_read_row(&hr, &row) || s_header(&row,
+                                           orgs  ? s_org_cols
+                                           : cps ? s_cp_cols
+                                                 : s_muni_cols,
+                                           orgs  ? COL_ORG_N
+                                           : cps ? CPCOL_N
+                                                 : MCOL_N,
+                                           col, why)) {
         kp_call_fail(call, REG_C(INVALID), "%s", row.n ? why : "header: missing");
         return;
     }
@@ -450,7 +581,13 @@ reg_import(kp_call_t *call, void *svc)
                      "header: columns name_fi, home_municipality and fields are required");
         return;
     }
-    if (!orgs && (col[MCOL_CODE] < 0 || col[MCOL_NAME_FI] < 0)) {
+    if (cps && (col[CPCOL_NAME] < 0 || col[CPCOL_MUNI] < 0 ||
+                (col[CPCOL_EMAIL] < 0 && col[CPCOL_PHONE] < 0))) {
+        kp_call_fail(call, REG_C(INVALID),
+                     "header: columns name, municipality and email or phone are required");
+        return;
+    }
+    if (!orgs && !cps && (col[MCOL_CODE] < 0 || col[MCOL_NAME_FI] < 0)) {
         kp_call_fail(call, REG_C(INVALID), "header: columns code and name_fi are required");
         return;
     }
@@ -487,7 +624,21 @@ reg_import(kp_call_t *call, void *svc)
         }
         if (!bad && orgs)
             bad = s_org_row(&tx, &row, col, pr, why);
-        if (!bad && !orgs) {
+        if (!bad && cps)
+            bad = s_cp_row(&tx, &row, col, pr, today, why);
+        for (size_t j = 0; !bad && cps && j + 1 < n; j++) {
+            const cp_row_t *o = rows[j].cp, *q = pr->cp;
+            if (!rows[j].ok ||
+                !(s_same(o->email_key, q->email_key) || s_same(o->phone_key, q->phone_key)))
+                continue;
+            if (strcmp(o->role.municipality_code, q->role.municipality_code) == 0) {
+                snprintf(why, WHY, "the same contact person as line %u", rows[j].line);
+                bad = why;
+            } else if (pr->status == CP_CREATED) {
+                pr->status = CP_UPDATED; /* the person an earlier row adds */
+            }
+        }
+        if (!bad && !orgs && !cps) {
             reg_muni_t *m = kp_arena_alloc(a, sizeof *m);
             if (!m) {
                 kp_call_fail_err(call, KP_ENOMEM);
@@ -527,7 +678,11 @@ reg_import(kp_call_t *call, void *svc)
             continue;
         }
         pr->ok = true;
-        if (orgs) {
+        if (cps) {
+            rep.created += pr->status == CP_CREATED;
+            rep.updated += pr->status == CP_UPDATED;
+            rep.unchanged += pr->status == CP_UNCHANGED;
+        } else if (orgs) {
             reg_org_t *old = NULL;
             bool found = false;
             int rc = pr->match ? reg_org_get(&tx, pr->match, &old, &found) : 0;
@@ -571,7 +726,9 @@ reg_import(kp_call_t *call, void *svc)
         if (!pr->ok)
             continue;
         int rc = 0;
-        if (orgs) {
+        if (cps) {
+            rc = s_cp_write(&tx, pr->cp);
+        } else if (orgs) {
             reg_org_t *old = NULL, *o;
             bool found = false;
             if (pr->match && (rc = reg_org_get(&tx, pr->match, &old, &found)))

@@ -685,3 +685,79 @@ reg_person_erase(kp_call_t *call, void *svc)
     }
     kp_call_ok(call, &e.base);
 }
+
+/* ---- for the contact-person CSV import (csv.c, issue 16) --------------------------------- */
+
+typedef struct {
+    const char *email, *phone;
+    uint64_t by_email, by_phone;
+} find_t;
+
+static bool
+s_find_hit(void *arg, const reg_person_t *p)
+{
+    find_t *f = arg;
+    if (!f->by_email && f->email[0] && kp_privacy_email_eq(f->email, p->email))
+        f->by_email = p->id;
+    if (!f->by_phone && f->phone[0] && kp_privacy_phone_eq(f->phone, p->phone))
+        f->by_phone = p->id;
+    return false;
+}
+
+int
+reg_person_find(kp_tx_t *tx, const char *email, const char *phone, uint64_t *by_email,
+                uint64_t *by_phone)
+{
+    find_t f = {email, phone, 0, 0};
+    uint64_t id;
+    size_t n;
+    int rc = reg_people_ids(tx, 0, s_find_hit, &f, &id, 1, &n);
+    *by_email = f.by_email;
+    *by_phone = f.by_phone;
+    return rc;
+}
+
+int
+reg_person_create(kp_tx_t *tx, const char *name, const char *email, const char *phone,
+                  reg_person_t **out)
+{
+    reg_person_t *p = kp_arena_alloc(tx->arena, sizeof *p);
+    if (!p)
+        return KP_ENOMEM;
+    kumppani__v1__person__init(p);
+    int rc = kp_tx_next_id(tx, "person", &p->id);
+    if (rc)
+        return rc;
+    p->name = (char *)name;
+    p->email = (char *)email;
+    p->phone = (char *)phone;
+    p->created_ms = p->updated_ms = tx->now_ms;
+    if ((rc = s_person_save(tx, p, "PersonAdded")))
+        return rc;
+    kp_log_info("person.added", "person=%llu", (unsigned long long)p->id);
+    *out = p;
+    return 0;
+}
+
+int
+reg_role_overlaps(kp_tx_t *tx, const reg_role_t *r, bool *overlap)
+{
+    uint8_t pid[8];
+    kp_be64_put(pid, r->person_id);
+    end_ctx_t c = {tx, NULL, NULL, 0, 0, r, false};
+    int rc = reg_roles_each(tx, 'p', pid, 8, s_overlap_one, &c);
+    *overlap = c.overlap;
+    return rc;
+}
+
+int
+reg_role_create(kp_tx_t *tx, reg_role_t *r)
+{
+    int rc = kp_tx_next_id(tx, "role", &r->id);
+    if (rc)
+        return rc;
+    r->created_ms = r->updated_ms = tx->now_ms;
+    if ((rc = reg_role_put(tx, r, true)))
+        return rc;
+    return s_emit_role(tx, r, true);
+}
