@@ -106,9 +106,11 @@ reg_meeting_record(kp_call_t *call, void *svc)
             return;
         }
     }
-    struct tm tm = {.tm_year = atoi(rq->held_on) - 1900,
-                    .tm_mon = atoi(rq->held_on + 5) - 1,
-                    .tm_mday = atoi(rq->held_on + 8),
+    /* reg_date_valid checked the form YYYY-MM-DD. */
+    const char *d = rq->held_on;
+    struct tm tm = {.tm_year = (int)strtol(d, NULL, 10) - 1900,
+                    .tm_mon = (int)strtol(d + 5, NULL, 10) - 1,
+                    .tm_mday = (int)strtol(d + 8, NULL, 10),
                     .tm_hour = 12};
     reg_meeting_t m = KUMPPANI__V1__CONTACT_PERSON_MEETING__INIT;
     if (kp_time_from_local(&tm, &m.start_unix)) {
