@@ -694,6 +694,11 @@ s_load_series(kp_tx_t *t, uint64_t series_id, size_t *n)
         kp_call_fail_err(t->call, rc);
         return NULL;
     }
+    if (acc.n == acc.cap) {
+        kp_call_fail(t->call, C(CONFLICT), "series %llu has more than %d occurrences",
+                     (unsigned long long)series_id, SERIES_MAX);
+        return NULL;
+    }
     if (acc.n == 0) {
         kp_call_fail(t->call, C(NOT_FOUND), "series %llu not found", (unsigned long long)series_id);
         return NULL;

@@ -426,10 +426,103 @@ s_as_column(char *why)
     return why;
 }
 
+/* The people's e-mails and phones, read once per import (a scan that decodes every person
+ * per row made an import of n rows cost n scans): keys as kp_privacy compares them (e-mail
+ * ASCII lower-case, phone digits and a leading '+'), grown as pass 2 adds people. */
+typedef struct {
+    kp_arena_t *a;
+    char **email, **phone;
+    uint64_t *id;
+    size_t n, cap;
+    bool oom;
+} ppl_t;
+
+static void
+s_ppl_add(ppl_t *x, uint64_t id, const char *email_key, const char *phone_key)
+{
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? 2 * x->cap : 256;
+        char **e = kp_arena_alloc(x->a, cap * sizeof *e),
+             **p = kp_arena_alloc(x->a, cap * sizeof *p);
+        uint64_t *i = kp_arena_alloc(x->a, cap * sizeof *i);
+        if (!e || !p || !i) {
+            x->oom = true;
+            return;
+        }
+        if (x->n) {
+            memcpy(e, x->email, x->n * sizeof *e);
+            memcpy(p, x->phone, x->n * sizeof *p);
+            memcpy(i, x->id, x->n * sizeof *i);
+        }
+        x->email = e, x->phone = p, x->id = i, x->cap = cap;
+    }
+    x->email[x->n] = (char *)email_key;
+    x->phone[x->n] = (char *)phone_key;
+    x->id[x->n++] = id;
+}
+
+/* The keys of v, into the arena (NULL when out of room). */
+static char *
+s_email_key(kp_arena_t *a, const char *v)
+{
+    size_t n = strlen(v);
+    char *k = kp_arena_alloc(a, n + 1);
+    if (k)
+        kp_text_ascii_lower(k, n + 1, v);
+    return k;
+}
+
+static char *
+s_phone_key(kp_arena_t *a, const char *v)
+{
+    char *k = kp_arena_alloc(a, 40);
+    if (k)
+        kp_privacy_phone_norm(v, k, 40);
+    return k;
+}
+
+static bool
+s_ppl_one(void *arg, const reg_person_t *p)
+{
+    ppl_t *x = arg;
+    char *e = s_email_key(x->a, p->email), *ph = s_phone_key(x->a, p->phone);
+    if (!e || !ph)
+        x->oom = true;
+    else
+        s_ppl_add(x, p->id, e, ph);
+    return false;
+}
+
+static int
+s_ppl_load(kp_tx_t *tx, ppl_t *x)
+{
+    memset(x, 0, sizeof *x);
+    x->a = tx->arena;
+    uint64_t id;
+    size_t n;
+    int rc = reg_people_ids(tx, 0, s_ppl_one, x, &id, 1, &n);
+    return rc ? rc : x->oom ? KP_ENOMEM : 0;
+}
+
+/* The people with this e-mail key and with this phone key (0: none; "" matches nobody). */
+static void
+s_ppl_find(const ppl_t *x, const char *email_key, const char *phone_key, uint64_t *by_e,
+           uint64_t *by_p)
+{
+    *by_e = *by_p = 0;
+    for (size_t i = 0; i < x->n; i++) {
+        if (!*by_e && email_key[0] && strcmp(email_key, x->email[i]) == 0)
+            *by_e = x->id[i];
+        if (!*by_p && phone_key[0] && strcmp(phone_key, x->phone[i]) == 0)
+            *by_p = x->id[i];
+    }
+}
+
 /* Checks a contact-person row and matches its person (by e-mail, else phone); pr->status
  * says what the row would do. Returns NULL or a reason. */
 static const char *
-s_cp_row(kp_tx_t *tx, row_t *row, const int *col, prow_t *pr, const char *today, char *why)
+s_cp_row(kp_tx_t *tx, const ppl_t *ppl, row_t *row, const int *col, prow_t *pr, const char *today,
+         char *why)
 {
     cp_row_t *cp = kp_arena_alloc(tx->arena, sizeof *cp);
     if (!cp)
@@ -460,9 +553,12 @@ s_cp_row(kp_tx_t *tx, row_t *row, const int *col, prow_t *pr, const char *today,
         return "column 'title': at most 100 characters";
     if (start[0] && !reg_date_valid(start))
         return "column 'start_date': a date YYYY-MM-DD";
+    cp->email_key = s_email_key(tx->arena, cp->email);
+    cp->phone_key = s_phone_key(tx->arena, cp->phone);
+    if (!cp->email_key || !cp->phone_key)
+        return "out of memory";
     uint64_t by_e = 0, by_p = 0;
-    if ((rc = reg_person_find(tx, cp->email, cp->phone, &by_e, &by_p)))
-        return "the registry could not be read";
+    s_ppl_find(ppl, cp->email_key, cp->phone_key, &by_e, &by_p);
     if (by_e && by_p && by_e != by_p) {
         snprintf(why, WHY, "columns 'email' and 'phone': belong to two people (%llu and %llu)",
                  (unsigned long long)by_e, (unsigned long long)by_p);
@@ -480,25 +576,17 @@ s_cp_row(kp_tx_t *tx, row_t *row, const int *col, prow_t *pr, const char *today,
     if (r->person_id && (rc = reg_role_overlaps(tx, r, &overlap)))
         return "the registry could not be read";
     pr->status = !r->person_id ? CP_CREATED : overlap ? CP_UNCHANGED : CP_UPDATED;
-    size_t el = strlen(cp->email);
-    cp->email_key = kp_arena_alloc(tx->arena, el + 1);
-    cp->phone_key = kp_arena_alloc(tx->arena, 40);
-    if (!cp->email_key || !cp->phone_key || !r->start_date)
-        return "out of memory";
-    kp_text_ascii_lower(cp->email_key, el + 1, cp->email);
-    kp_privacy_phone_norm(cp->phone, cp->phone_key, 40);
-    return NULL;
+    return r->start_date ? NULL : "out of memory";
 }
 
 /* Writes a checked contact-person row: the person (found again, as an earlier row may have
  * added them), then the role unless they already hold it. */
 static int
-s_cp_write(kp_tx_t *tx, cp_row_t *cp)
+s_cp_write(kp_tx_t *tx, ppl_t *ppl, cp_row_t *cp)
 {
     uint64_t by_e, by_p;
-    int rc = reg_person_find(tx, cp->email, cp->phone, &by_e, &by_p);
-    if (rc)
-        return rc;
+    int rc;
+    s_ppl_find(ppl, cp->email_key, cp->phone_key, &by_e, &by_p);
     reg_role_t *r = &cp->role;
     r->person_id = by_e ? by_e : by_p;
     if (!r->person_id) {
@@ -506,6 +594,9 @@ s_cp_write(kp_tx_t *tx, cp_row_t *cp)
         if ((rc = reg_person_create(tx, cp->name, cp->email, cp->phone, &p)))
             return rc;
         r->person_id = p->id;
+        s_ppl_add(ppl, p->id, cp->email_key, cp->phone_key);
+        if (ppl->oom)
+            return KP_ENOMEM;
     }
     bool overlap;
     if ((rc = reg_role_overlaps(tx, r, &overlap)) || overlap)
@@ -591,6 +682,12 @@ reg_import(kp_call_t *call, void *svc)
         kp_call_fail(call, REG_C(INVALID), "header: columns code and name_fi are required");
         return;
     }
+    ppl_t ppl = {0};
+    int prc = cps ? s_ppl_load(&tx, &ppl) : 0;
+    if (prc) {
+        kp_call_fail_err(call, prc);
+        return;
+    }
     if (!rq->header[0])
         r.p = nl ? nl + 1 : r.end;
     r.line = rq->first_line ? rq->first_line : 2;
@@ -625,7 +722,7 @@ reg_import(kp_call_t *call, void *svc)
         if (!bad && orgs)
             bad = s_org_row(&tx, &row, col, pr, why);
         if (!bad && cps)
-            bad = s_cp_row(&tx, &row, col, pr, today, why);
+            bad = s_cp_row(&tx, &ppl, &row, col, pr, today, why);
         for (size_t j = 0; !bad && cps && j + 1 < n; j++) {
             const cp_row_t *o = rows[j].cp, *q = pr->cp;
             if (!rows[j].ok ||
@@ -727,7 +824,7 @@ reg_import(kp_call_t *call, void *svc)
             continue;
         int rc = 0;
         if (cps) {
-            rc = s_cp_write(&tx, pr->cp);
+            rc = s_cp_write(&tx, &ppl, pr->cp);
         } else if (orgs) {
             reg_org_t *old = NULL, *o;
             bool found = false;

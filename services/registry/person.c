@@ -688,35 +688,6 @@ reg_person_erase(kp_call_t *call, void *svc)
 
 /* ---- for the contact-person CSV import (csv.c, issue 16) --------------------------------- */
 
-typedef struct {
-    const char *email, *phone;
-    uint64_t by_email, by_phone;
-} find_t;
-
-static bool
-s_find_hit(void *arg, const reg_person_t *p)
-{
-    find_t *f = arg;
-    if (!f->by_email && f->email[0] && kp_privacy_email_eq(f->email, p->email))
-        f->by_email = p->id;
-    if (!f->by_phone && f->phone[0] && kp_privacy_phone_eq(f->phone, p->phone))
-        f->by_phone = p->id;
-    return false;
-}
-
-int
-reg_person_find(kp_tx_t *tx, const char *email, const char *phone, uint64_t *by_email,
-                uint64_t *by_phone)
-{
-    find_t f = {email, phone, 0, 0};
-    uint64_t id;
-    size_t n;
-    int rc = reg_people_ids(tx, 0, s_find_hit, &f, &id, 1, &n);
-    *by_email = f.by_email;
-    *by_phone = f.by_phone;
-    return rc;
-}
-
 int
 reg_person_create(kp_tx_t *tx, const char *name, const char *email, const char *phone,
                   reg_person_t **out)

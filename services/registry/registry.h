@@ -211,10 +211,6 @@ void reg_meeting_list(kp_call_t *call, void *svc);
 
 /* ---- person.c helpers for the contact-person CSV import (csv.c) ------------------------ */
 
-/* The people with this e-mail and with this phone (0: none; "" matches nobody), compared as
- * privacy.c compares them. */
-int reg_person_find(kp_tx_t *tx, const char *email, const char *phone, uint64_t *by_email,
-                    uint64_t *by_phone);
 /* Adds a person (checked values) with PersonAdded; *out in the arena. */
 int reg_person_create(kp_tx_t *tx, const char *name, const char *email, const char *phone,
                       reg_person_t **out);
