@@ -23,6 +23,7 @@
 #include <string.h>
 
 #define CHUNK (60 * 1024)
+#define CP_CHUNK_ROWS 400 /* contact-person rows per request (registry.proto) */
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
@@ -477,6 +478,13 @@ s_import_pass(cli_ctx_t *c, int kind, char *text, size_t len, bool dry, bool ski
                 break;
             }
         }
+        /* Contact persons: at most CP_CHUNK_ROWS rows per request (the service's limit). */
+        for (size_t i = pos, rows = 0;
+             kind == KUMPPANI__V1__CSV_KIND__CSV_KIND_CONTACT_PERSONS && i < end; i++)
+            if (text[i] == '\n' && ++rows == CP_CHUNK_ROWS) {
+                end = i + 1;
+                break;
+            }
         Kumppani__V1__ImportRequest rq = KUMPPANI__V1__IMPORT_REQUEST__INIT;
         rq.kind = kind;
         rq.csv.data = (uint8_t *)text + pos;

@@ -34,6 +34,7 @@
 
 #define MAX_COLS 24
 #define MAX_ROWS 5000
+#define CP_MAX_ROWS 400 /* contact persons: each row may add a person and a role, with events */
 #define MAX_ERRORS 200
 #define WHY REG_WHY
 
@@ -224,7 +225,7 @@ s_split(kp_arena_t *a, char *v, size_t *n)
 /* A contact-person row (issue 16): the person's data and the role it asks for. */
 typedef struct {
     char *name, *email, *phone;
-    char *email_key, *phone_key; /* for rows naming the same person */
+    uint64_t email_key, phone_key; /* hashes (ppl_t), for rows naming the same person */
     reg_role_t role;
 } cp_row_t;
 
@@ -427,69 +428,71 @@ s_as_column(char *why)
 }
 
 /* The people's e-mails and phones, read once per import (a scan that decodes every person
- * per row made an import of n rows cost n scans): keys as kp_privacy compares them (e-mail
- * ASCII lower-case, phone digits and a leading '+'), grown as pass 2 adds people. */
+ * per row made an import of n rows cost n scans). Each is kept as a 64-bit hash (FNV-1a) of
+ * its key as kp_privacy compares them (e-mail ASCII lower-case, phone digits and a leading
+ * '+'; 0 for none), so that the index stays small in the request's bounded arena; pass 2 adds
+ * the people it creates. */
 typedef struct {
     kp_arena_t *a;
-    char **email, **phone;
-    uint64_t *id;
+    uint64_t *email, *phone, *id;
     size_t n, cap;
     bool oom;
 } ppl_t;
 
+static uint64_t
+s_key_hash(const char *k)
+{
+    if (!k[0])
+        return 0;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)k; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    return h ? h : 1;
+}
+
+static uint64_t
+s_email_hash(const char *v)
+{
+    char k[256];
+    kp_text_ascii_lower(k, sizeof k, v);
+    return s_key_hash(k);
+}
+
+static uint64_t
+s_phone_hash(const char *v)
+{
+    char k[40];
+    kp_privacy_phone_norm(v, k, sizeof k);
+    return s_key_hash(k);
+}
+
 static void
-s_ppl_add(ppl_t *x, uint64_t id, const char *email_key, const char *phone_key)
+s_ppl_add(ppl_t *x, uint64_t id, uint64_t email, uint64_t phone)
 {
     if (x->n == x->cap) {
         size_t cap = x->cap ? 2 * x->cap : 256;
-        char **e = kp_arena_alloc(x->a, cap * sizeof *e),
-             **p = kp_arena_alloc(x->a, cap * sizeof *p);
-        uint64_t *i = kp_arena_alloc(x->a, cap * sizeof *i);
+        uint64_t *e = kp_arena_alloc(x->a, cap * 8), *p = kp_arena_alloc(x->a, cap * 8),
+                 *i = kp_arena_alloc(x->a, cap * 8);
         if (!e || !p || !i) {
             x->oom = true;
             return;
         }
         if (x->n) {
-            memcpy(e, x->email, x->n * sizeof *e);
-            memcpy(p, x->phone, x->n * sizeof *p);
-            memcpy(i, x->id, x->n * sizeof *i);
+            memcpy(e, x->email, x->n * 8);
+            memcpy(p, x->phone, x->n * 8);
+            memcpy(i, x->id, x->n * 8);
         }
         x->email = e, x->phone = p, x->id = i, x->cap = cap;
     }
-    x->email[x->n] = (char *)email_key;
-    x->phone[x->n] = (char *)phone_key;
+    x->email[x->n] = email;
+    x->phone[x->n] = phone;
     x->id[x->n++] = id;
-}
-
-/* The keys of v, into the arena (NULL when out of room). */
-static char *
-s_email_key(kp_arena_t *a, const char *v)
-{
-    size_t n = strlen(v);
-    char *k = kp_arena_alloc(a, n + 1);
-    if (k)
-        kp_text_ascii_lower(k, n + 1, v);
-    return k;
-}
-
-static char *
-s_phone_key(kp_arena_t *a, const char *v)
-{
-    char *k = kp_arena_alloc(a, 40);
-    if (k)
-        kp_privacy_phone_norm(v, k, 40);
-    return k;
 }
 
 static bool
 s_ppl_one(void *arg, const reg_person_t *p)
 {
-    ppl_t *x = arg;
-    char *e = s_email_key(x->a, p->email), *ph = s_phone_key(x->a, p->phone);
-    if (!e || !ph)
-        x->oom = true;
-    else
-        s_ppl_add(x, p->id, e, ph);
+    s_ppl_add(arg, p->id, s_email_hash(p->email), s_phone_hash(p->phone));
     return false;
 }
 
@@ -504,16 +507,15 @@ s_ppl_load(kp_tx_t *tx, ppl_t *x)
     return rc ? rc : x->oom ? KP_ENOMEM : 0;
 }
 
-/* The people with this e-mail key and with this phone key (0: none; "" matches nobody). */
+/* The people with this e-mail and with this phone (hashes; 0: none). */
 static void
-s_ppl_find(const ppl_t *x, const char *email_key, const char *phone_key, uint64_t *by_e,
-           uint64_t *by_p)
+s_ppl_find(const ppl_t *x, uint64_t email, uint64_t phone, uint64_t *by_e, uint64_t *by_p)
 {
     *by_e = *by_p = 0;
     for (size_t i = 0; i < x->n; i++) {
-        if (!*by_e && email_key[0] && strcmp(email_key, x->email[i]) == 0)
+        if (!*by_e && email && email == x->email[i])
             *by_e = x->id[i];
-        if (!*by_p && phone_key[0] && strcmp(phone_key, x->phone[i]) == 0)
+        if (!*by_p && phone && phone == x->phone[i])
             *by_p = x->id[i];
     }
 }
@@ -553,10 +555,8 @@ s_cp_row(kp_tx_t *tx, const ppl_t *ppl, row_t *row, const int *col, prow_t *pr, 
         return "column 'title': at most 100 characters";
     if (start[0] && !reg_date_valid(start))
         return "column 'start_date': a date YYYY-MM-DD";
-    cp->email_key = s_email_key(tx->arena, cp->email);
-    cp->phone_key = s_phone_key(tx->arena, cp->phone);
-    if (!cp->email_key || !cp->phone_key)
-        return "out of memory";
+    cp->email_key = s_email_hash(cp->email);
+    cp->phone_key = s_phone_hash(cp->phone);
     uint64_t by_e = 0, by_p = 0;
     s_ppl_find(ppl, cp->email_key, cp->phone_key, &by_e, &by_p);
     if (by_e && by_p && by_e != by_p) {
@@ -699,8 +699,9 @@ reg_import(kp_call_t *call, void *svc)
     while (s_read_row(&r, &row)) {
         if (s_blank(&row))
             continue;
-        if (n >= MAX_ROWS) {
-            kp_call_fail(call, REG_C(TOO_LARGE), "csv: at most %d rows per request", MAX_ROWS);
+        if (n >= MAX_ROWS || (cps && n >= CP_MAX_ROWS)) {
+            kp_call_fail(call, REG_C(TOO_LARGE), "csv: at most %d rows per request",
+                         cps ? CP_MAX_ROWS : MAX_ROWS);
             return;
         }
         prow_t *pr = &rows[n++];
@@ -725,8 +726,8 @@ reg_import(kp_call_t *call, void *svc)
             bad = s_cp_row(&tx, &ppl, &row, col, pr, today, why);
         for (size_t j = 0; !bad && cps && j + 1 < n; j++) {
             const cp_row_t *o = rows[j].cp, *q = pr->cp;
-            if (!rows[j].ok ||
-                !(s_same(o->email_key, q->email_key) || s_same(o->phone_key, q->phone_key)))
+            if (!rows[j].ok || !((q->email_key && o->email_key == q->email_key) ||
+                                 (q->phone_key && o->phone_key == q->phone_key)))
                 continue;
             if (strcmp(o->role.municipality_code, q->role.municipality_code) == 0) {
                 snprintf(why, WHY, "the same contact person as line %u", rows[j].line);
