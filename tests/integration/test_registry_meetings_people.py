@@ -179,6 +179,21 @@ try:
     check(rc == 0 and "1 meeting(s)" in out and "recorded" in out, "registry meetings")
     rc, out, err = kp("registry", "meeting-record", "--person", str(b))
     check(rc == 2 and "--date" in err, "meeting-record without --date: usage error")
+
+    # A large file goes in chunks of at most 400 rows (a request's limit; 5000 short rows in
+    # 60 KiB chunks used to run out of the request's memory).
+    with open(path, "w") as f:
+        f.write("name,email,municipality\n")
+        for i in range(900):
+            f.write("Henkilö %d,h%d@example.fi,%s\n" % (i, i, ["301", "408", "743"][i % 3]))
+    rc, out, err = kp("registry", "import", path, "--kind", "contact-persons")
+    check(rc == 0 and "900 rows: 900 created" in out, "900 contact persons in one import (%s)"
+          % (out + err).strip()[:200])
+    lines = open(path).read().splitlines()[:402]  # the header and 401 rows
+    r = c.call("registry.csv.import", R.ImportRequest(kind=R.CSV_KIND_CONTACT_PERSONS,
+                                                      csv=("\n".join(lines) + "\n").encode()))
+    check(r.status.code == E.CODE_TOO_LARGE and "400 rows" in r.status.message,
+          "more than 400 rows in one request refused")
 finally:
     s.close()
 done()
