@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define EV "events"
 #define PAGE_EVENTS 500u
@@ -71,6 +72,9 @@ static const cli_jview_t s_event_view[] = {
     {"no_show", "no_show_n", 0, NULL, NULL},
     {"role_rules", NULL, 0, NULL, s_rule_view},
     {"role_balance", "role_counts", 0, NULL, s_count_view},
+    {"convener_person_id", NULL, CLI_J_OMIT_ZERO, NULL, NULL},
+    {"series_frequency", NULL, CLI_J_NAME | CLI_J_ZERO_EMPTY | CLI_J_OMIT_ZERO, "SERIES_FREQUENCY_",
+     NULL},
     {0},
 };
 
@@ -344,9 +348,11 @@ s_event_fields(cli_ctx_t *c, Kumppani__V1__CreateEventRequest *rq, char **fields
                {"organiser-org", "organiser"},
                {"organiser-municipality", "organiser"},
                {"offer-window", "offer_window_minutes"},
-               {"role-rules", "role_rules"}};
-    uint64_t cap = 0, org = 0, win = 0;
-    if (cli_num(c, "capacity", false, 0, UINT32_MAX, &cap) ||
+               {"role-rules", "role_rules"},
+               {"convener", "convener"}};
+    uint64_t cap = 0, org = 0, win = 0, conv = 0;
+    if (cli_num(c, "convener", false, 0, UINT64_MAX, &conv) ||
+        cli_num(c, "capacity", false, 0, UINT32_MAX, &cap) ||
         cli_num(c, "organiser-org", false, 1, UINT64_MAX, &org) ||
         cli_num(c, "offer-window", false, 0, UINT32_MAX, &win))
         return -1;
@@ -361,6 +367,7 @@ s_event_fields(cli_ctx_t *c, Kumppani__V1__CreateEventRequest *rq, char **fields
     rq->organiser_organisation_id = org;
     rq->capacity = (uint32_t)cap;
     rq->offer_window_minutes = (uint32_t)win;
+    rq->convener_person_id = conv;
     if (s_role_rules(c, cli_arg(c->a, "role-rules"), &rq->role_rules, &rq->n_role_rules))
         return -1;
     if (fields)
@@ -434,6 +441,10 @@ s_create(cli_ctx_t *c, ProtobufCMessage *m)
         return -1;
     req->organiser_organisation_id = org;
     req->offer_window_minutes = (uint32_t)win;
+    uint64_t conv = 0;
+    if (cli_num(c, "convener", false, 0, UINT64_MAX, &conv))
+        return -1;
+    req->convener_person_id = conv;
     return s_role_rules(c, cli_arg(c->a, "role-rules"), &req->role_rules, &req->n_role_rules);
 }
 
@@ -695,6 +706,17 @@ s_stats(cli_ctx_t *c, ProtobufCMessage *m)
         return -1;
     rq->kind = k;
     rq->municipality_code = cli_str(c, "municipality", "");
+    static const char *const modes[] = {"any", "online", "online-only", "in-person", "hybrid"};
+    const char *mode = cli_arg(c->a, "mode");
+    for (int i = 0; mode && i < 5; i++)
+        if (strcmp(mode, modes[i]) == 0) {
+            rq->mode = i;
+            mode = NULL;
+        }
+    if (mode) {
+        cli_err("--mode must be one of: online, online-only, in-person, hybrid");
+        return -1;
+    }
     return 0;
 }
 
@@ -708,6 +730,9 @@ static const cli_jview_t s_stats_row_view[] = {
     {"waitlisted", "waitlisted_n", 0, NULL, NULL},
     {"attended", "attended_n", 0, NULL, NULL},
     {"no_show", "no_show_n", 0, NULL, NULL},
+    {"companions", "companions_n", 0, NULL, NULL},
+    {"people", "people_n", 0, NULL, NULL},
+    {"organisations", "organisations_n", 0, NULL, NULL},
     {0},
 };
 
@@ -744,20 +769,24 @@ s_stats_print(cli_ctx_t *c, const ProtobufCMessage *m)
     stats_group_t g[5];
     s_stats_groups(r, g);
     if (r->total)
-        printf("%u events (%u held, %u cancelled), %u participants, %u attended\n",
+        printf("%u events (%u held, %u cancelled), %u participants (+%u companions), %u "
+               "attended\n%u distinct people, %u distinct organisations\n",
                r->total->events_n, r->total->held_n, r->total->cancelled_n,
-               r->total->participants_n, r->total->attended_n);
+               r->total->participants_n, r->total->companions_n, r->total->attended_n,
+               r->total->people_n, r->total->organisations_n);
     const char *by = cli_arg(c->a, "by");
     for (size_t i = 0; i < 5; i++) {
         if (by && strcmp(by, g[i].name + 3) != 0)
             continue;
         Kumppani__V1__EventStatsRow **v = g[i].v;
-        printf("\n%s\n%-22s %6s %5s %9s %12s %10s %8s %7s\n", g[i].name + 3, "", "EVENTS", "HELD",
-               "CANCELLED", "PARTICIPANTS", "WAITLISTED", "ATTENDED", "NO-SHOW");
+        printf("\n%s\n%-22s %6s %5s %9s %12s %10s %10s %8s %7s %6s %5s\n", g[i].name + 3, "",
+               "EVENTS", "HELD", "CANCELLED", "PARTICIPANTS", "COMPANIONS", "WAITLISTED",
+               "ATTENDED", "NO-SHOW", "PEOPLE", "ORGS");
         for (size_t k = 0; k < g[i].n; k++)
-            printf("%-22s %6u %5u %9u %12u %10u %8u %7u%s%s\n", v[k]->key, v[k]->events_n,
-                   v[k]->held_n, v[k]->cancelled_n, v[k]->participants_n, v[k]->waitlisted_n,
-                   v[k]->attended_n, v[k]->no_show_n, v[k]->title && *v[k]->title ? "  " : "",
+            printf("%-22s %6u %5u %9u %12u %10u %10u %8u %7u %6u %5u%s%s\n", v[k]->key,
+                   v[k]->events_n, v[k]->held_n, v[k]->cancelled_n, v[k]->participants_n,
+                   v[k]->companions_n, v[k]->waitlisted_n, v[k]->attended_n, v[k]->no_show_n,
+                   v[k]->people_n, v[k]->organisations_n, v[k]->title && *v[k]->title ? "  " : "",
                    v[k]->title ? v[k]->title : "");
     }
     return EXIT_OK_;
@@ -839,14 +868,224 @@ s_attendance(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
+/* ---- attendance of many sign-ups (issue 16) ---------------------------------------------- */
+
+/* Adds one mark to the request (marks has room for cap). */
+static int
+s_bulk_add(cli_ctx_t *c, Kumppani__V1__BulkAttendanceRequest *rq, size_t cap, uint64_t id, int att)
+{
+    if (rq->n_marks == cap) {
+        cli_err("at most %zu marks in one call", cap);
+        return -1;
+    }
+    Kumppani__V1__SignupAttendanceRequest *m = kp_arena_alloc(c->arena, sizeof *m);
+    assert(m);
+    kumppani__v1__signup_attendance_request__init(m);
+    m->signup_id = id;
+    m->attendance = att;
+    rq->marks[rq->n_marks++] = m;
+    return 0;
+}
+
+/* --attended 1,2,3 and --no-show 4,5: ids separated by commas or spaces. */
+static int
+s_bulk_ids(cli_ctx_t *c, Kumppani__V1__BulkAttendanceRequest *rq, size_t cap, const char *opt,
+           int att)
+{
+    const char *v = cli_arg(c->a, opt);
+    if (!v)
+        return 0;
+    char num[24];
+    for (const char *p = v; *p;) {
+        size_t n = strcspn(p, ", ");
+        uint64_t id;
+        if (n && (n >= sizeof num ||
+                  (memcpy(num, p, n), num[n] = 0, cli_parse_u64(num, 1, UINT64_MAX, &id) != 0))) {
+            cli_err("--%s takes sign-up ids separated by commas", opt);
+            return -1;
+        }
+        if (n && s_bulk_add(c, rq, cap, id, att))
+            return -1;
+        p += n;
+        p += strspn(p, ", ");
+    }
+    return 0;
+}
+
+/* One CSV record of text at *pos (comma or semicolon sep, "..." with "" inside, CRLF or LF)
+ * into cells (at most cells_cap, each copied into the arena). Returns the number of cells,
+ * 0 at the end. */
+static size_t
+s_csv_record(cli_ctx_t *c, const char *text, size_t len, size_t *pos, char sep, char **cells,
+             size_t cells_cap)
+{
+    size_t i = *pos, n = 0;
+    if (i >= len)
+        return 0;
+    char *cell = kp_arena_alloc(c->arena, len - i + 1);
+    assert(cell);
+    for (;;) {
+        size_t w = 0;
+        bool quoted = i < len && text[i] == '"';
+        if (quoted)
+            i++;
+        while (i < len) {
+            char ch = text[i];
+            if (quoted && ch == '"') {
+                if (i + 1 < len && text[i + 1] == '"') {
+                    cell[w++] = '"';
+                    i += 2;
+                    continue;
+                }
+                quoted = false;
+                i++;
+                continue;
+            }
+            if (!quoted && (ch == sep || ch == '\n' || ch == '\r'))
+                break;
+            cell[w++] = ch;
+            i++;
+        }
+        cell[w] = 0;
+        if (n < cells_cap)
+            cells[n++] = kp_arena_memdup(c->arena, cell, w);
+        if (i < len && text[i] == sep) {
+            i++;
+            continue;
+        }
+        if (i < len && text[i] == '\r')
+            i++;
+        if (i < len && text[i] == '\n')
+            i++;
+        break;
+    }
+    *pos = i;
+    return n;
+}
+
+/* --csv FILE: the door list (events door-csv) with its "attendance" column filled in:
+ * "attended" or "no-show" ("" leaves the row out). Columns are found by their header names
+ * "signup" and "attendance"; comma or semicolon separated (as a spreadsheet saves it). */
+static int
+s_bulk_csv(cli_ctx_t *c, Kumppani__V1__BulkAttendanceRequest *rq, size_t cap)
+{
+    const char *path = cli_arg(c->a, "csv");
+    if (!path)
+        return 0;
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        cli_err("cannot open the file given to --csv");
+        return -1;
+    }
+    size_t fcap = 1 << 16, len = 0;
+    char *text = kp_arena_alloc(c->arena, fcap);
+    assert(text);
+    for (int ch; (ch = fgetc(f)) != EOF;) {
+        if (len + 1 == fcap) {
+            char *more = kp_arena_alloc(c->arena, fcap * 2);
+            assert(more);
+            memcpy(more, text, len);
+            text = more;
+            fcap *= 2;
+        }
+        text[len++] = (char)ch;
+    }
+    text[len] = 0;
+    if (f != stdin)
+        fclose(f);
+    size_t pos = 0;
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        pos = 3; /* a spreadsheet's byte order mark */
+    size_t eol = strcspn(text + pos, "\r\n");
+    char sep = memchr(text + pos, ';', eol) && !memchr(text + pos, ',', eol) ? ';' : ',';
+    char *cells[32];
+    size_t n = s_csv_record(c, text, len, &pos, sep, cells, 32);
+    int col_id = -1, col_att = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (strcasecmp(cells[i], "signup") == 0)
+            col_id = (int)i;
+        else if (strcasecmp(cells[i], "attendance") == 0)
+            col_att = (int)i;
+    }
+    if (col_id < 0 || col_att < 0) {
+        cli_err("--csv: the header needs the columns \"signup\" and \"attendance\" (the door "
+                "list of `events door-csv`)");
+        return -1;
+    }
+    for (unsigned line = 2; (n = s_csv_record(c, text, len, &pos, sep, cells, 32)) > 0; line++) {
+        if (n == 1 && !cells[0][0])
+            continue; /* an empty line */
+        const char *att = (size_t)col_att < n ? cells[col_att] : "";
+        const char *id = (size_t)col_id < n ? cells[col_id] : "";
+        if (!att[0])
+            continue;
+        uint64_t sid;
+        int a = strcasecmp(att, "attended") == 0  ? KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED
+                : strcasecmp(att, "no-show") == 0 ? KUMPPANI__V1__ATTENDANCE__ATTENDANCE_NO_SHOW
+                                                  : 0;
+        if (!a) {
+            cli_err("--csv line %u: column \"attendance\": attended, no-show or empty", line);
+            return -1;
+        }
+        if (cli_parse_u64(id, 1, UINT64_MAX, &sid) != 0) {
+            cli_err("--csv line %u: column \"signup\": a sign-up id", line);
+            return -1;
+        }
+        if (s_bulk_add(c, rq, cap, sid, a))
+            return -1;
+    }
+    return 0;
+}
+
+static int
+s_attendance_bulk(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    Kumppani__V1__BulkAttendanceRequest *rq = (Kumppani__V1__BulkAttendanceRequest *)m;
+    const size_t cap = 1000; /* the service's limit per call */
+    rq->marks = kp_arena_alloc(c->arena, cap * sizeof *rq->marks);
+    assert(rq->marks);
+    if (s_bulk_ids(c, rq, cap, "attended", KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED) ||
+        s_bulk_ids(c, rq, cap, "no-show", KUMPPANI__V1__ATTENDANCE__ATTENDANCE_NO_SHOW) ||
+        s_bulk_csv(c, rq, cap))
+        return -1;
+    if (rq->n_marks == 0) {
+        cli_err("nothing to mark: give --attended IDS, --no-show IDS or --csv FILE (with "
+                "attendance filled in)");
+        return -1;
+    }
+    return 0;
+}
+
+/* One line per sign-up; exit 4 when any mark was refused. */
+static int
+s_attendance_bulk_print(cli_ctx_t *c, const ProtobufCMessage *m)
+{
+    (void)c;
+    const Kumppani__V1__BulkAttendanceReply *r = (const Kumppani__V1__BulkAttendanceReply *)m;
+    printf("%-10s %s\n", "SIGNUP", "RESULT");
+    for (size_t i = 0; i < r->n_results; i++) {
+        const Kumppani__V1__AttendanceResult *x = r->results[i];
+        printf("%-10llu %s\n", (unsigned long long)x->signup_id,
+               x->code != KUMPPANI__V1__CODE__CODE_OK                           ? x->message
+               : x->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED ? "attended"
+                                                                                : "no-show");
+    }
+    printf("%u of %zu marked\n", r->marked_n, r->n_results);
+    return r->marked_n == r->n_results ? EXIT_OK_ : EXIT_SERVICE;
+}
+
+static const cli_optspec_t s_att_bulk_opts[] = {
+    {"attended", true}, {"no-show", true}, {"csv", true}, {NULL, false}};
+
 /* ---- the table --------------------------------------------------------------------------- */
 
 #define EVENT_FIELD_OPTS                                                                           \
     {"title", true}, {"place", true}, {"online-url", true}, {"theme", true},                       \
         {"description", true}, {"language", true}, {"capacity", true}, {"municipality", true},     \
         {"organiser-org", true}, {"organiser-municipality", true}, {"offer-window", true},         \
+        {"role-rules", true},                                                                      \
     {                                                                                              \
-        "role-rules", true                                                                         \
+        "convener", true                                                                           \
     }
 
 static const cli_optspec_t s_create_opts[] = {
@@ -867,6 +1106,7 @@ static const cli_optspec_t s_create_opts[] = {
     {"organiser-municipality", true},
     {"offer-window", true},
     {"role-rules", true},
+    {"convener", true},
     {NULL, false},
 };
 static const cli_optspec_t s_none_opts[] = {{NULL, false}};
@@ -893,7 +1133,8 @@ static const cli_optspec_t s_feed_opts[] = {{"municipality", true}, {"kind", tru
                                             {"theme", true},        {"from", true},
                                             {"output", true},       {NULL, false}};
 static const cli_optspec_t s_stats_opts[] = {{"from", true}, {"to", true}, {"municipality", true},
-                                             {"kind", true}, {"by", true}, {NULL, false}};
+                                             {"kind", true}, {"by", true}, {"mode", true},
+                                             {NULL, false}};
 static const cli_optspec_t s_ref_opts[] = {
     {"source", true}, {"id", true}, {"signup", true}, {NULL, false}};
 static const cli_optspec_t s_att_opts[] = {
@@ -906,7 +1147,8 @@ static const cli_optspec_t s_att_opts[] = {
     "  --offer-window MINUTES  (0: promote from the waitlist at once; 5..10080: offer the\n"       \
     "                          freed place until a deadline, then pass it on)\n"                   \
     "  --role-rules \"ROLE:max=N,ROLE:pct=P,ROLE:reserve=R\"  caps and reservations per role,\n"   \
-    "                          e.g. \"civil-servant:pct=40,resident:reserve=5\"\n"
+    "                          e.g. \"civil-servant:pct=40,resident:reserve=5\"\n"                 \
+    "  --convener PERSON_ID    a contact-person meeting: the registry person who convenes it\n"
 
 #define REF_HELP "(--source S --id EXTID | --signup ID)"
 
@@ -936,6 +1178,70 @@ static const cli_optspec_t s_att_opts[] = {
     .method = m, CLI_IN(cancel_signup_request), .fill = s_signup_ref, .opts = s_ref_opts
 #define TEXT_OUT                                                                                   \
     .service = EV, CLI_OUT(event_text_reply), .print = s_text_print, .view = s_text_view
+
+/* ---- a series from an occurrence on, and longer (issue 16) -------------------------------- */
+
+static int
+s_series_update(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    Kumppani__V1__UpdateSeriesRequest *rq = (Kumppani__V1__UpdateSeriesRequest *)m;
+    Kumppani__V1__CreateEventRequest *v = cli_alloc(c, sizeof *v);
+    kumppani__v1__create_event_request__init(v);
+    char **fields = cli_alloc(c, 16 * sizeof *fields);
+    size_t nf = 0;
+    uint64_t from = 1;
+    if (cli_num(c, "from", false, 1, UINT32_MAX, &from) || s_event_fields(c, v, fields, &nf))
+        return -1;
+    bool start = cli_arg(c->a, "start") != NULL;
+    if (start && (cli_time_opt(c, "start", true, &rq->start_unix) ||
+                  cli_time_opt(c, "end", true, &rq->end_unix)))
+        return -1;
+    if (!start && cli_arg(c->a, "end")) {
+        cli_err("--end goes with --start");
+        return -1;
+    }
+    if (nf == 0 && !start) {
+        cli_err("give at least one field to change, or --start and --end (see --help)");
+        return -1;
+    }
+    rq->from_index = (uint32_t)from;
+    rq->values = v;
+    rq->fields = fields;
+    rq->n_fields = nf;
+    rq->reason_text = cli_str(c, "reason", "");
+    return 0;
+}
+
+static int
+s_series_extend(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    static const char *const freqs[] = {NULL, "weekly", "biweekly", "monthly-day",
+                                        "monthly-weekday"};
+    Kumppani__V1__ExtendSeriesRequest *rq = (Kumppani__V1__ExtendSeriesRequest *)m;
+    uint64_t count = 0;
+    if (cli_num(c, "count", true, 1, 60, &count))
+        return -1;
+    const char *freq = cli_arg(c->a, "frequency");
+    for (int i = 1; i < 5 && freq; i++)
+        if (strcmp(freq, freqs[i]) == 0)
+            rq->frequency = i;
+    if (freq && !rq->frequency) {
+        cli_err("--frequency must be weekly, biweekly, monthly-day or monthly-weekday");
+        return -1;
+    }
+    rq->count = (uint32_t)count;
+    rq->publish = cli_flag(c->a, "publish");
+    return 0;
+}
+
+static const cli_optspec_t s_series_update_opts[] = {EVENT_FIELD_OPTS, {"from", true},
+                                                     {"start", true},  {"end", true},
+                                                     {"reason", true}, {NULL, false}};
+static const cli_optspec_t s_series_extend_opts[] = {{"count", true},
+                                                     {"frequency", true},
+                                                     {"publish", false},
+                                                     {"idempotency-key", true},
+                                                     {NULL, false}};
 
 const cli_cmd_t cli_cmds_events[] = {
     {.words = "events create",
@@ -1108,10 +1414,13 @@ const cli_cmd_t cli_cmds_events[] = {
      .help = "Usage: kumppani events stats [--from \"YYYY-MM-DD HH:MM\"] [--to \"...\"]\n"
              "         [--municipality CODE] [--kind KIND] [--by "
              "kind|municipality|role|month|event]\n"
-             "Events, participants (with companions), attendance: in total and per kind,\n"
-             "municipality, role, month and event. Drafts are not counted; participants of "
-             "cancelled\n"
-             "events are not counted.\n",
+             "         [--mode online|online-only|in-person|hybrid]\n"
+             "Events, participants (confirmed sign-ups; their companions counted apart),\n"
+             "attendance (places), distinct people (by e-mail or phone) and organisations: in\n"
+             "total and per kind, municipality, role, month and event. --mode filters by the\n"
+             "event's links (online: it has an online link). Drafts are not counted; "
+             "participants of\n"
+             "cancelled events are not counted.\n",
      CLI_CALL(EV, "events.stats", event_stats_request, event_stats_reply),
      .fill = s_stats,
      .print = s_stats_print,
@@ -1143,5 +1452,44 @@ const cli_cmd_t cli_cmds_events[] = {
      CLI_IN(signup_attendance_request),
      .fill = s_attendance,
      SIGNUP_OUT},
+    {.words = "events attendance-bulk",
+     .opts = s_att_bulk_opts,
+     .help = "Usage: kumppani events attendance-bulk [--attended IDS] [--no-show IDS] [--csv "
+             "FILE]\n"
+             "Marks many confirmed sign-ups of started events in one call (at most 1000): IDS\n"
+             "are sign-up ids separated by commas; FILE is the door list of `events door-csv`\n"
+             "with its \"attendance\" column filled in (attended, no-show, or empty to leave\n"
+             "the row out; - reads standard input). Each sign-up gets its own result; exit 4\n"
+             "when any was refused.\n",
+     CLI_CALL(EV, "events.signup.attendance_bulk", bulk_attendance_request, bulk_attendance_reply),
+     .fill = s_attendance_bulk,
+     .print = s_attendance_bulk_print},
+    {.words = "events series-update",
+     .opts = s_series_update_opts,
+     .help = "Usage: kumppani events series-update SERIES [--from N] [field options]\n"
+             "         [--start \"YYYY-MM-DD HH:MM\" --end \"...\" [--reason TEXT]]\n"
+             "Changes the occurrences of a series from occurrence N on (default 1), those not\n"
+             "started, cancelled or held: the fields given, and with --start/--end a new time\n"
+             "for occurrence N, the later ones moved by the same days to the same time of day\n"
+             "(each a reschedule: people are told). All are checked before any is changed.\n"
+             "Field options:\n" FIELDS_HELP,
+     .flags = CLI_POSITIONAL_ID,
+     CLI_CALL(EV, "events.series.update", update_series_request, series_reply),
+     .id_at = offsetof(Kumppani__V1__UpdateSeriesRequest, series_id),
+     .fill = s_series_update,
+     .print = s_series_print,
+     .view = s_series_view},
+    {.words = "events series-extend",
+     .opts = s_series_extend_opts,
+     .help = "Usage: kumppani events series-extend SERIES --count N [--frequency F] [--publish]\n"
+             "         [--idempotency-key K]\n"
+             "Adds N occurrences (1..60) after the last one, at the series' frequency (F for a\n"
+             "series made before the frequency was kept), with the last one's fields.\n",
+     .flags = CLI_POSITIONAL_ID | CLI_IDEM_KEY,
+     CLI_CALL(EV, "events.series.extend", extend_series_request, series_reply),
+     .id_at = offsetof(Kumppani__V1__ExtendSeriesRequest, series_id),
+     .fill = s_series_extend,
+     .print = s_series_print,
+     .view = s_series_view},
     {0},
 };

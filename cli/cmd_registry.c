@@ -23,6 +23,7 @@
 #include <string.h>
 
 #define CHUNK (60 * 1024)
+#define CP_CHUNK_ROWS 400 /* contact-person rows per request (registry.proto) */
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
@@ -450,7 +451,9 @@ s_kind_csv(cli_ctx_t *c)
         return KUMPPANI__V1__CSV_KIND__CSV_KIND_ORGANISATIONS;
     if (strcmp(v, "municipalities") == 0)
         return KUMPPANI__V1__CSV_KIND__CSV_KIND_MUNICIPALITIES;
-    cli_err("--kind: organisations or municipalities");
+    if (strcmp(v, "contact-persons") == 0) /* import only (issue 16) */
+        return KUMPPANI__V1__CSV_KIND__CSV_KIND_CONTACT_PERSONS;
+    cli_err("--kind: organisations, municipalities or contact-persons (import)");
     return 0;
 }
 
@@ -477,6 +480,13 @@ s_import_pass(cli_ctx_t *c, int kind, char *text, size_t len, bool dry, bool ski
                 break;
             }
         }
+        /* Contact persons: at most CP_CHUNK_ROWS rows per request (the service's limit). */
+        for (size_t i = pos, rows = 0;
+             kind == KUMPPANI__V1__CSV_KIND__CSV_KIND_CONTACT_PERSONS && i < end; i++)
+            if (text[i] == '\n' && ++rows == CP_CHUNK_ROWS) {
+                end = i + 1;
+                break;
+            }
         Kumppani__V1__ImportRequest rq = KUMPPANI__V1__IMPORT_REQUEST__INIT;
         rq.kind = kind;
         rq.csv.data = (uint8_t *)text + pos;
@@ -647,6 +657,66 @@ static const cli_optspec_t s_export_opts[] = {{"kind", true},  {"municipality", 
     "employment, housing, veterans, other. Lists (--acts-in, --fields, --networks) are\n"          \
     "comma-separated; municipalities by official code (743 = Seinäjoki).\n"
 
+/* ---- meetings entered by hand (issue 16) -------------------------------------------------- */
+
+static int
+s_meeting_record(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    Kumppani__V1__RecordMeetingRequest *rq = (Kumppani__V1__RecordMeetingRequest *)m;
+    if (cli_num(c, "person", true, 1, UINT64_MAX, &rq->person_id))
+        return -1;
+    if (!cli_arg(c->a, "date")) {
+        cli_err("--date YYYY-MM-DD is required");
+        return -1;
+    }
+    rq->held_on = cli_str(c, "date", rq->held_on);
+    rq->municipality_code = cli_str(c, "municipality", rq->municipality_code);
+    return 0;
+}
+
+static void
+s_meeting_line(const Kumppani__V1__ContactPersonMeeting *x)
+{
+    char when[CLI_TIME_MAX];
+    if (x->held_on && x->held_on[0])
+        snprintf(when, sizeof when, "%s", x->held_on);
+    else
+        kp_time_iso(x->start_unix, when, sizeof when);
+    char src[40];
+    if (x->recorded_id)
+        snprintf(src, sizeof src, "recorded %llu", (unsigned long long)x->recorded_id);
+    else
+        snprintf(src, sizeof src, "event %llu", (unsigned long long)x->event_id);
+    printf("%-25s %-5s person %-6llu %-16s%s%s\n", when, x->municipality_code,
+           (unsigned long long)x->organiser_person_id, src, x->draft ? " draft" : "",
+           x->cancelled ? " cancelled" : "");
+}
+
+static int
+s_print_meeting(cli_ctx_t *c, const ProtobufCMessage *m)
+{
+    (void)c;
+    const Kumppani__V1__MeetingReply *r = (const void *)m;
+    if (r->meeting)
+        s_meeting_line(r->meeting);
+    return EXIT_OK_;
+}
+
+static int
+s_print_meetings(cli_ctx_t *c, const ProtobufCMessage *m)
+{
+    (void)c;
+    const Kumppani__V1__ListMeetingsReply *r = (const void *)m;
+    printf("%zu meeting(s)\n", r->n_meetings);
+    for (size_t i = 0; i < r->n_meetings; i++)
+        s_meeting_line(r->meetings[i]);
+    return EXIT_OK_;
+}
+
+static const cli_optspec_t s_meeting_record_opts[] = {
+    {"person", true},          {"date", true}, {"municipality", true},
+    {"idempotency-key", true}, {"key", true},  {NULL, false}};
+
 const cli_cmd_t cli_cmds_registry[] = {
     {.words = "registry register",
      .opts = s_reg_opts,
@@ -795,14 +865,17 @@ const cli_cmd_t cli_cmds_registry[] = {
     {.words = "registry import",
      .opts = s_import_opts,
      .help =
-         "Usage: kumppani registry import FILE|- [--kind organisations|municipalities]\n"
+         "Usage: kumppani registry import FILE|- [--kind "
+         "organisations|municipalities|contact-persons]\n"
          "         [--skip-invalid] [--dry-run]\n"
          "Imports CSV (',' or ';'). Every row is checked first; any bad row (reported with its\n"
          "line number) means nothing is written unless --skip-invalid. Importing the same file\n"
          "again changes nothing. Organisation columns: id, name_fi, name_sv, association_number,\n"
          "business_id, home_municipality, municipalities, fields, networks, email, phone, web,\n"
          "member_count, status (lists joined with '|'). Municipality columns: code, name_fi,\n"
-         "name_sv, region_code, region_name.\n",
+         "name_sv, region_code, region_name. Contact-person columns: name, email, phone,\n"
+         "municipality, title, start_date: a row finds the person by e-mail or phone (or adds\n"
+         "them) and makes them contact person of the municipality unless they already are.\n",
      .run = s_import},
     {.words = "registry export",
      .opts = s_export_opts,
@@ -814,5 +887,25 @@ const cli_cmd_t cli_cmds_registry[] = {
      CLI_CALL("registry", "registry.csv.export", export_request, export_reply),
      .fill = s_export,
      .page = s_export_page},
+    {.words = "registry meeting-record",
+     .opts = s_meeting_record_opts,
+     .help = "Usage: kumppani registry meeting-record --person ID --date YYYY-MM-DD\n"
+             "         [--municipality CODE] [--key K]\n"
+             "Enters a contact-person meeting that was held (one before go-live, or one held\n"
+             "without the events service), convened by the contact person ID; it counts for\n"
+             "'registry idle'. The municipality defaults to the person's as contact person.\n",
+     .flags = CLI_IDEM_KEY,
+     CLI_CALL("registry", "registry.meeting.record", record_meeting_request, meeting_reply),
+     .fill = s_meeting_record,
+     .print = s_print_meeting},
+    {.words = "registry meetings",
+     .opts = s_none,
+     .help = "Usage: kumppani registry meetings PERSON_ID\n"
+             "The meetings the person convened (named by the events service, or recorded),\n"
+             "latest first.\n",
+     .flags = CLI_POSITIONAL_ID,
+     CLI_CALL("registry", "registry.meeting.list", list_meetings_request, list_meetings_reply),
+     .id_at = offsetof(Kumppani__V1__ListMeetingsRequest, person_id),
+     .print = s_print_meetings},
     {0},
 };

@@ -210,6 +210,19 @@ evt_offer_window_ok(kp_call_t *call, uint32_t m)
     return true;
 }
 
+/* The convener of a meeting (issue 16): a registry person id, named for a contact-person
+ * meeting only (the registry ties the meeting to that person). */
+bool
+evt_convener_ok(kp_call_t *call, int kind, uint64_t person_id)
+{
+    if (person_id && kind != KUMPPANI__V1__EVENT_KIND__KIND_CONTACT_PERSON_MEETING) {
+        kp_call_fail(call, C(INVALID),
+                     "field 'convener_person_id': only for a contact-person meeting");
+        return false;
+    }
+    return true;
+}
+
 /* Every rule of a CreateEventRequest but the times. */
 bool
 evt_create_fields_ok(kp_tx_t *t, const Kumppani__V1__CreateEventRequest *rq)
@@ -230,6 +243,7 @@ evt_create_fields_ok(kp_tx_t *t, const Kumppani__V1__CreateEventRequest *rq)
            evt_capacity_ok(call, rq->capacity) &&
            evt_offer_window_ok(call, rq->offer_window_minutes) &&
            evt_role_rules_ok(call, rq->capacity, rq->role_rules, rq->n_role_rules) &&
+           evt_convener_ok(call, rq->kind, rq->convener_person_id) &&
            evt_organiser_ok(t, rq->organiser_organisation_id, rq->organiser_municipality_code);
 }
 
@@ -298,6 +312,8 @@ const kp_method_t evt_methods[] = {
     M("events.event.get", READERS, event_ref, evt_h_event_get),
     M("events.event.list", READERS, list_events_request, evt_h_event_list),
     M("events.series.create", KP_ROLE_ADMIN, create_series_request, evt_h_series_create),
+    M("events.series.update", KP_ROLE_ADMIN, update_series_request, evt_h_series_update),
+    M("events.series.extend", KP_ROLE_ADMIN, extend_series_request, evt_h_series_extend),
     M(EVT_METHOD_SUBMIT, PUBLISHERS, submit_signup_request, evt_h_signup_submit),
     M("events.signup.cancel", PUBLISHERS | SELF, cancel_signup_request, evt_h_signup_cancel),
     /* A publisher may submit and cancel sign-ups, nothing else (DESIGN 7): a person leaves the
@@ -315,6 +331,8 @@ const kp_method_t evt_methods[] = {
       evt_h_signup_list),
     M("events.signup.attendance", KP_ROLE_ADMIN, signup_attendance_request,
       evt_h_signup_attendance),
+    M("events.signup.attendance_bulk", KP_ROLE_ADMIN, bulk_attendance_request,
+      evt_h_signup_attendance_bulk),
     M("events.signup.contact", KP_ROLE_ADMIN | KP_ROLE_SERVICE, signup_contact_request,
       evt_h_signup_contact),
     M("events.privacy.erase", KP_ROLE_ADMIN, data_subject, evt_h_privacy_erase),

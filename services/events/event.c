@@ -1,8 +1,17 @@
 /*  events/event.c: the events — create, update, the lifecycle (publish, reschedule, cancel,
- *  held), recurring series, get and list.
+ *  held), recurring series (create; change from an occurrence on; extend), get and list.
+ *
+ *  A series is its occurrences: events sharing series_id, numbered by series_index, each
+ *  keeping the series' frequency. Changing a series from an occurrence on runs the same
+ *  update and reschedule as one event, over every occurrence concerned, in two passes (all
+ *  checked, then all changed) so that one refusal changes nothing. Extending repeats from the
+ *  last occurrence.
  *
  *  Lifecycle: a draft is published (sign-ups open), may be rescheduled (state RESCHEDULED,
- *  sequence + 1, so calendars replace it) or cancelled, and is held once it has started.
+ *  sequence + 1, so calendars replace it) or cancelled (sequence + 1), and is held once it has
+ *  started. The sequence is the event's one iCalendar SEQUENCE (RFC 5545 3.8.7.4: raised by
+ *  every change of time or status), stored with the event and carried by every EventInfo on
+ *  the log, so that the feed and a calendar file a consumer builds from the log agree.
  *  Cancelled and held are final. Repeating a transition that has already happened answers the
  *  event unchanged. Every change is written in the turn together with the domain event that
  *  describes it (kp_tx_emit); a reschedule or cancel names every live sign-up
@@ -15,6 +24,7 @@
 #include "kp_log.h"
 #include "kp_time.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define C(x) EVT_C(x)
@@ -69,6 +79,7 @@ s_event_from(evt_event_t *ev, const Kumppani__V1__CreateEventRequest *rq, int64_
     ev->offer_window_minutes = rq->offer_window_minutes;
     ev->role_rules = rq->role_rules;
     ev->n_role_rules = rq->n_role_rules;
+    ev->convener_person_id = rq->convener_person_id;
     ev->created_ms = ev->updated_ms = now_ms;
 }
 
@@ -248,6 +259,7 @@ evt_h_series_create(kp_call_t *call, void *svc)
         ev->signup_deadline_unix = lead >= 0 ? start - lead : 0;
         ev->series_id = r.series_id;
         ev->series_index = ++idx;
+        ev->series_frequency = rq->frequency;
         if (rq->publish)
             ev->state = ST(PUBLISHED);
         Kumppani__V1__EventReply er = KUMPPANI__V1__EVENT_REPLY__INIT;
@@ -277,20 +289,18 @@ s_has_field(const Kumppani__V1__UpdateEventRequest *rq, const char *name)
 }
 
 static const char *const s_update_fields[] = {
-    "title",     "place",    "online_url",        "theme",     "description",
-    "language",  "capacity", "municipality_code", "organiser", "offer_window_minutes",
-    "role_rules"};
+    "title",      "place",    "online_url",        "theme",     "description",
+    "language",   "capacity", "municipality_code", "organiser", "offer_window_minutes",
+    "role_rules", "convener"};
 
-void
-evt_h_event_update(kp_call_t *call, void *svc)
+/* The names in rq->fields are all known. Answers the call and returns false if not. */
+static bool
+s_update_names_ok(kp_call_t *call, const Kumppani__V1__UpdateEventRequest *rq)
 {
-    kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__UpdateEventRequest *rq = kp_call_body(call);
     const Kumppani__V1__CreateEventRequest *v = rq->values;
     if (!v || rq->n_fields == 0) {
         kp_call_fail(call, C(INVALID), "fields 'values' and 'fields': required");
-        return;
+        return false;
     }
     for (size_t i = 0; i < rq->n_fields; i++) {
         bool known = false;
@@ -300,17 +310,26 @@ evt_h_event_update(kp_call_t *call, void *svc)
             kp_call_fail(call, C(INVALID),
                          "field 'fields': unknown name (title, place, online_url, theme, "
                          "description, language, capacity, municipality_code, organiser, "
-                         "offer_window_minutes, role_rules; times change by reschedule)");
-            return;
+                         "offer_window_minutes, role_rules, convener; times change by "
+                         "reschedule)");
+            return false;
         }
     }
-    evt_event_t *ev = evt_load_event(t, rq->event_id);
-    if (!ev)
-        return;
+    return true;
+}
+
+/* Checks the update rq (names checked) of event ev and, if apply, applies it: the fields
+ * named, the EventUpdated event, a larger capacity filled from the waitlist. Answers the call
+ * and returns false on a refusal or a store error; without apply it writes nothing. */
+static bool
+s_update_one(kp_tx_t *t, evt_event_t *ev, const Kumppani__V1__UpdateEventRequest *rq, bool apply)
+{
+    kp_call_t *call = t->call;
+    const Kumppani__V1__CreateEventRequest *v = rq->values;
     if (ev->state == ST(CANCELLED) || ev->state == ST(HELD)) {
         kp_call_fail(call, C(CONFLICT), "event is %s; it can no longer be changed",
                      evt_state_name(ev->state));
-        return;
+        return false;
     }
     bool cap = s_has_field(rq, "capacity"), rules = s_has_field(rq, "role_rules");
     uint32_t capacity = cap ? v->capacity : ev->capacity;
@@ -328,15 +347,18 @@ evt_h_event_update(kp_call_t *call, void *svc)
          !evt_organiser_ok(t, v->organiser_organisation_id, v->organiser_municipality_code)) ||
         (s_has_field(rq, "offer_window_minutes") &&
          !evt_offer_window_ok(call, v->offer_window_minutes)) ||
+        (s_has_field(rq, "convener") && !evt_convener_ok(call, ev->kind, v->convener_person_id)) ||
         ((cap || rules) &&
          !evt_role_rules_ok(call, capacity, rules ? v->role_rules : ev->role_rules,
                             rules ? v->n_role_rules : ev->n_role_rules)))
-        return;
+        return false;
     if (cap && capacity && capacity < ev->confirmed_n + ev->offered_n) {
         kp_call_fail(call, C(CONFLICT),
                      "field 'capacity': below the places already confirmed or offered");
-        return;
+        return false;
     }
+    if (!apply)
+        return true;
     if (s_has_field(rq, "title"))
         ev->title = v->title;
     if (s_has_field(rq, "place"))
@@ -357,6 +379,8 @@ evt_h_event_update(kp_call_t *call, void *svc)
     }
     if (s_has_field(rq, "offer_window_minutes"))
         ev->offer_window_minutes = v->offer_window_minutes;
+    if (s_has_field(rq, "convener"))
+        ev->convener_person_id = v->convener_person_id;
     if (rules) {
         ev->role_rules = v->role_rules;
         ev->n_role_rules = v->n_role_rules;
@@ -369,10 +393,24 @@ evt_h_event_update(kp_call_t *call, void *svc)
     if ((rc = evt_event_put(t, ev)) || (rc = kp_tx_emit(t, "EventUpdated", &r.base)) ||
         (EVT_OPEN(ev) && (rc = evt_fill(t, ev))) || (rc = evt_event_put(t, ev))) {
         kp_call_fail_err(call, rc);
-        return;
+        return false;
     }
     kp_log_info("event.updated", "event=%llu fields=%zu", (unsigned long long)ev->id, rq->n_fields);
-    kp_call_ok(call, &r.base);
+    return true;
+}
+
+void
+evt_h_event_update(kp_call_t *call, void *svc)
+{
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
+    const Kumppani__V1__UpdateEventRequest *rq = kp_call_body(call);
+    if (!s_update_names_ok(call, rq))
+        return;
+    evt_event_t *ev = evt_load_event(t, rq->event_id);
+    if (!ev || !s_update_one(t, ev, rq, true))
+        return;
+    s_reply_event(call, ev);
 }
 
 void
@@ -424,6 +462,48 @@ s_emit_changed(kp_tx_t *t, const char *type, evt_event_t *ev, int64_t prev_start
     return rc ? rc : kp_tx_emit(t, type, &ch.base);
 }
 
+/* Checks a new time for ev and, if apply and it differs, applies it: state RESCHEDULED (a
+ * draft stays a draft), sequence + 1, EventRescheduled naming every live sign-up. *changed
+ * tells whether the time differs. Answers the call and returns false on a refusal or a store
+ * error; without apply it writes nothing. */
+static bool
+s_reschedule_one(kp_tx_t *t, evt_event_t *ev, int64_t start, int64_t end, int64_t deadline,
+                 const char *reason, bool apply, bool *changed)
+{
+    kp_call_t *call = t->call;
+    *changed = false;
+    if (ev->state != ST(DRAFT) && !EVT_OPEN(ev)) {
+        kp_call_fail(call, C(CONFLICT), "event is %s; it cannot be rescheduled",
+                     evt_state_name(ev->state));
+        return false;
+    }
+    if (!evt_times_ok(call, t->now_ms / 1000, start, end, deadline))
+        return false;
+    if (start == ev->start_unix && end == ev->end_unix && deadline == ev->signup_deadline_unix)
+        return true; /* the same time again changes nothing */
+    *changed = true;
+    if (!apply)
+        return true;
+    int64_t prev_start = ev->start_unix, prev_end = ev->end_unix;
+    ev->previous_start_unix = prev_start;
+    ev->start_unix = start;
+    ev->end_unix = end;
+    ev->signup_deadline_unix = deadline;
+    ev->sequence++;
+    if (ev->state != ST(DRAFT))
+        ev->state = ST(RESCHEDULED);
+    ev->updated_ms = t->now_ms;
+    int rc;
+    if ((rc = evt_event_put(t, ev)) ||
+        (rc = s_emit_changed(t, "EventRescheduled", ev, prev_start, prev_end, reason))) {
+        kp_call_fail_err(call, rc);
+        return false;
+    }
+    kp_log_info("event.rescheduled", "event=%llu sequence=%u", (unsigned long long)ev->id,
+                ev->sequence);
+    return true;
+}
+
 void
 evt_h_event_reschedule(kp_call_t *call, void *svc)
 {
@@ -433,38 +513,10 @@ evt_h_event_reschedule(kp_call_t *call, void *svc)
     if (!kp_check_text(call, "reason_text", rq->reason_text, 0, 1000))
         return;
     evt_event_t *ev = evt_load_event(t, rq->event_id);
-    if (!ev)
+    bool changed;
+    if (!ev || !s_reschedule_one(t, ev, rq->start_unix, rq->end_unix, rq->signup_deadline_unix,
+                                 rq->reason_text, true, &changed))
         return;
-    if (ev->state != ST(DRAFT) && !EVT_OPEN(ev)) {
-        kp_call_fail(call, C(CONFLICT), "event is %s; it cannot be rescheduled",
-                     evt_state_name(ev->state));
-        return;
-    }
-    if (!evt_times_ok(call, t->now_ms / 1000, rq->start_unix, rq->end_unix,
-                      rq->signup_deadline_unix))
-        return;
-    if (rq->start_unix == ev->start_unix && rq->end_unix == ev->end_unix &&
-        rq->signup_deadline_unix == ev->signup_deadline_unix) {
-        s_reply_event(call, ev); /* the same time again changes nothing */
-        return;
-    }
-    int64_t prev_start = ev->start_unix, prev_end = ev->end_unix;
-    ev->previous_start_unix = prev_start;
-    ev->start_unix = rq->start_unix;
-    ev->end_unix = rq->end_unix;
-    ev->signup_deadline_unix = rq->signup_deadline_unix;
-    ev->sequence++;
-    if (ev->state != ST(DRAFT))
-        ev->state = ST(RESCHEDULED);
-    ev->updated_ms = t->now_ms;
-    int rc;
-    if ((rc = evt_event_put(t, ev)) ||
-        (rc = s_emit_changed(t, "EventRescheduled", ev, prev_start, prev_end, rq->reason_text))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_log_info("event.rescheduled", "event=%llu sequence=%u", (unsigned long long)ev->id,
-                ev->sequence);
     s_reply_event(call, ev);
 }
 
@@ -489,6 +541,7 @@ evt_h_event_cancel(kp_call_t *call, void *svc)
     }
     ev->state = ST(CANCELLED);
     ev->cancel_reason_text = rq->reason_text;
+    ev->sequence++; /* STATUS changes: calendars replace the event only for a higher one */
     ev->updated_ms = t->now_ms;
     int rc;
     if ((rc = evt_event_put(t, ev)) || (rc = s_emit_changed(t, "EventCancelled", ev, ev->start_unix,
@@ -521,9 +574,13 @@ evt_h_event_held(kp_call_t *call, void *svc)
         kp_call_fail(call, C(CONFLICT), "event has not started yet");
         return;
     }
+    /* A link left unset keeps the one given before: marking the materials later must not
+     * erase the memo (issue 16). */
     ev->state = ST(HELD);
-    ev->memo_url = rq->memo_url;
-    ev->materials_url = rq->materials_url;
+    if (rq->memo_url[0])
+        ev->memo_url = rq->memo_url;
+    if (rq->materials_url[0])
+        ev->materials_url = rq->materials_url;
     ev->updated_ms = t->now_ms;
     Kumppani__V1__EventReply r = KUMPPANI__V1__EVENT_REPLY__INIT;
     r.event = ev;
@@ -585,5 +642,265 @@ evt_h_event_list(kp_call_t *call, void *svc)
     Kumppani__V1__ListEventsReply r = KUMPPANI__V1__LIST_EVENTS_REPLY__INIT;
     r.events = acc.v;
     r.n_events = acc.n;
+    kp_call_ok(call, &r.base);
+}
+
+/* ---- changing and extending a series (issue 16) ------------------------------------------ */
+
+typedef struct {
+    evt_event_t **v;
+    size_t n, cap;
+    uint64_t series_id;
+} series_acc_t;
+
+#define SERIES_MAX 2000 /* occurrences one call looks at */
+
+static int
+s_collect_series(void *arg, evt_event_t *ev)
+{
+    series_acc_t *acc = arg;
+    if (ev->series_id != acc->series_id)
+        return 0;
+    if (acc->n == acc->cap)
+        return 1;
+    acc->v[acc->n++] = ev;
+    return 0;
+}
+
+static int
+s_index_cmp(const void *a, const void *b)
+{
+    const evt_event_t *x = *(evt_event_t *const *)a, *y = *(evt_event_t *const *)b;
+    return x->series_index < y->series_index ? -1 : x->series_index > y->series_index;
+}
+
+/* The occurrences of a series, in index order, into acc; NULL after answering the call
+ * (NOT_FOUND for a series without any, or the store error). */
+static evt_event_t **
+s_load_series(kp_tx_t *t, uint64_t series_id, size_t *n)
+{
+    series_acc_t acc = {kp_arena_alloc(t->arena, SERIES_MAX * sizeof *acc.v), 0, SERIES_MAX,
+                        series_id};
+    int rc = acc.v ? evt_events_each(t, 0, 200000, s_collect_series, &acc) : KP_ENOMEM;
+    if (rc) {
+        kp_call_fail_err(t->call, rc);
+        return NULL;
+    }
+    if (acc.n == acc.cap) {
+        kp_call_fail(t->call, C(CONFLICT), "series %llu has more than %d occurrences",
+                     (unsigned long long)series_id, SERIES_MAX);
+        return NULL;
+    }
+    if (acc.n == 0) {
+        kp_call_fail(t->call, C(NOT_FOUND), "series %llu not found", (unsigned long long)series_id);
+        return NULL;
+    }
+    qsort(acc.v, acc.n, sizeof *acc.v, s_index_cmp);
+    *n = acc.n;
+    return acc.v;
+}
+
+/* The Helsinki day number of an instant (kp_time), and its wall-clock time in *tm. */
+static int
+s_local_day(int64_t t, struct tm *tm, int64_t *days)
+{
+    if (kp_time_local(t, tm))
+        return -1;
+    *days = s_days_from_civil(tm->tm_year + 1900, (unsigned)tm->tm_mon + 1, (unsigned)tm->tm_mday);
+    return 0;
+}
+
+void
+evt_h_series_update(kp_call_t *call, void *svc)
+{
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
+    const Kumppani__V1__UpdateSeriesRequest *rq = kp_call_body(call);
+    if (rq->series_id == 0) {
+        kp_call_fail(call, C(INVALID), "field 'series_id': required");
+        return;
+    }
+    if (rq->n_fields == 0 && rq->start_unix == 0) {
+        kp_call_fail(call, C(INVALID), "fields 'fields' or 'start_unix': give a change");
+        return;
+    }
+    Kumppani__V1__UpdateEventRequest up = KUMPPANI__V1__UPDATE_EVENT_REQUEST__INIT;
+    up.values = rq->values;
+    up.fields = rq->fields;
+    up.n_fields = rq->n_fields;
+    if ((rq->n_fields && !s_update_names_ok(call, &up)) ||
+        !kp_check_text(call, "reason_text", rq->reason_text, 0, 1000))
+        return;
+    size_t n;
+    evt_event_t **occ = s_load_series(t, rq->series_id, &n);
+    if (!occ)
+        return;
+    uint32_t from = rq->from_index ? rq->from_index : 1;
+    evt_event_t *first = NULL;
+    for (size_t i = 0; i < n && !first; i++)
+        if (occ[i]->series_index == from)
+            first = occ[i];
+    if (!first) {
+        kp_call_fail(call, C(NOT_FOUND), "field 'from_index': series %llu has no occurrence %u",
+                     (unsigned long long)rq->series_id, from);
+        return;
+    }
+    /* The new times: the day shift and the wall-clock time of the new start. */
+    struct tm new_tm, tm;
+    int64_t shift = 0, dur = rq->end_unix - rq->start_unix, d0, d1;
+    if (rq->start_unix) {
+        if (s_local_day(rq->start_unix, &new_tm, &d1) || s_local_day(first->start_unix, &tm, &d0)) {
+            kp_call_fail(call, C(INVALID), "field 'start_unix': not a time");
+            return;
+        }
+        shift = d1 - d0;
+    }
+    int64_t *starts = kp_arena_alloc(t->arena, n * sizeof *starts);
+    evt_event_t **done = kp_arena_alloc(t->arena, n * sizeof *done);
+    if (!starts || !done) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return;
+    }
+    /* Two passes: every occurrence checked, then every one changed. */
+    size_t done_n = 0;
+    for (int apply = 0; apply < 2; apply++) {
+        done_n = 0;
+        for (size_t i = 0; i < n; i++) {
+            evt_event_t *ev = occ[i];
+            if (ev->series_index < from || ev->state == ST(CANCELLED) || ev->state == ST(HELD) ||
+                ev->start_unix <= t->now_ms / 1000)
+                continue;
+            if (rq->n_fields) {
+                up.event_id = ev->id;
+                if (!s_update_one(t, ev, &up, apply))
+                    return;
+            }
+            if (rq->start_unix) {
+                int64_t days;
+                if (!apply) {
+                    if (s_local_day(ev->start_unix, &tm, &days)) {
+                        kp_call_fail(call, C(INVALID), "field 'start_unix': not a time");
+                        return;
+                    }
+                    starts[i] = ev == first ? rq->start_unix : s_at_local(days + shift, &new_tm);
+                }
+                int64_t lead =
+                    ev->signup_deadline_unix ? ev->start_unix - ev->signup_deadline_unix : -1;
+                bool changed;
+                if (!s_reschedule_one(t, ev, starts[i], starts[i] + dur,
+                                      lead >= 0 ? starts[i] - lead : 0, rq->reason_text, apply,
+                                      &changed))
+                    return;
+            }
+            done[done_n++] = ev;
+        }
+    }
+    if (done_n == 0) {
+        kp_call_fail(call, C(CONFLICT),
+                     "no occurrence from %u on can be changed (started, cancelled or held)", from);
+        return;
+    }
+    kp_log_info("series.updated", "series=%llu from=%u events=%zu fields=%zu times=%d",
+                (unsigned long long)rq->series_id, from, done_n, rq->n_fields, rq->start_unix != 0);
+    Kumppani__V1__SeriesReply r = KUMPPANI__V1__SERIES_REPLY__INIT;
+    r.series_id = rq->series_id;
+    r.events = done;
+    r.n_events = done_n;
+    kp_call_ok(call, &r.base);
+}
+
+void
+evt_h_series_extend(kp_call_t *call, void *svc)
+{
+    kp_tx_t T, *t = &T;
+    kp_tx_of_call(t, call, svc);
+    const Kumppani__V1__ExtendSeriesRequest *rq = kp_call_body(call);
+    size_t klen;
+    const char *key = kp_call_idem_key(call, &klen);
+    if (klen == 0) {
+        kp_call_fail(call, C(INVALID), "field 'idempotency_key': required for extend");
+        return;
+    }
+    if (rq->series_id == 0) {
+        kp_call_fail(call, C(INVALID), "field 'series_id': required");
+        return;
+    }
+    if (rq->count < 1 || rq->count > 60) {
+        kp_call_fail(call, C(INVALID), "field 'count': 1..60");
+        return;
+    }
+    if (rq->frequency < 0 ||
+        rq->frequency > KUMPPANI__V1__SERIES_FREQUENCY__SERIES_FREQUENCY_MONTHLY_WEEKDAY) {
+        kp_call_fail(call, C(INVALID), "field 'frequency': one of the SeriesFrequency values");
+        return;
+    }
+    if (kp_call_idem(call, key, klen))
+        return;
+    size_t n;
+    evt_event_t **occ = s_load_series(t, rq->series_id, &n);
+    if (!occ)
+        return;
+    const evt_event_t *last = occ[n - 1];
+    int freq = rq->frequency ? (int)rq->frequency : (int)last->series_frequency;
+    if (!freq) {
+        kp_call_fail(call, C(INVALID),
+                     "field 'frequency': required (the series was created before its frequency "
+                     "was kept)");
+        return;
+    }
+    /* The template: the last occurrence's fields. */
+    Kumppani__V1__CreateEventRequest f = KUMPPANI__V1__CREATE_EVENT_REQUEST__INIT;
+    f.kind = last->kind;
+    f.title = last->title;
+    f.municipality_code = last->municipality_code;
+    f.capacity = last->capacity;
+    f.place = last->place;
+    f.online_url = last->online_url;
+    f.language = last->language;
+    f.theme = last->theme;
+    f.organiser_organisation_id = last->organiser_organisation_id;
+    f.organiser_municipality_code = last->organiser_municipality_code;
+    f.description_text = last->description_text;
+    f.offer_window_minutes = last->offer_window_minutes;
+    f.role_rules = last->role_rules;
+    f.n_role_rules = last->n_role_rules;
+    f.convener_person_id = last->convener_person_id;
+    int64_t dur = last->end_unix - last->start_unix;
+    int64_t lead = last->signup_deadline_unix ? last->start_unix - last->signup_deadline_unix : -1;
+    Kumppani__V1__SeriesReply r = KUMPPANI__V1__SERIES_REPLY__INIT;
+    r.series_id = rq->series_id;
+    r.events = kp_arena_alloc(t->arena, rq->count * sizeof *r.events);
+    evt_event_t *evs = kp_arena_alloc(t->arena, rq->count * sizeof *evs);
+    int rc = r.events && evs ? 0 : KP_ENOMEM;
+    int64_t now_s = t->now_ms / 1000;
+    for (unsigned k = 1, idx = 0; !rc && idx < rq->count && k <= 4 * rq->count + 24; k++) {
+        int64_t start = s_occurrence(last->start_unix, freq, k);
+        if (start == 0 || start <= now_s)
+            continue;
+        evt_event_t *ev = &evs[idx];
+        kumppani__v1__event_info__init(ev);
+        s_event_from(ev, &f, t->now_ms);
+        ev->start_unix = start;
+        ev->end_unix = start + dur;
+        ev->signup_deadline_unix = lead >= 0 && start - lead > now_s ? start - lead : 0;
+        ev->series_id = rq->series_id;
+        ev->series_index = last->series_index + ++idx;
+        ev->series_frequency = freq;
+        if (rq->publish)
+            ev->state = ST(PUBLISHED);
+        Kumppani__V1__EventReply er = KUMPPANI__V1__EVENT_REPLY__INIT;
+        er.event = ev;
+        if ((rc = kp_tx_next_id(t, "event", &ev->id)) || (rc = evt_event_put(t, ev)) ||
+            (rc = kp_tx_emit(t, "EventCreated", &er.base)) ||
+            (rq->publish && (rc = kp_tx_emit(t, "EventPublished", &er.base))))
+            break;
+        r.events[r.n_events++] = ev;
+    }
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    kp_log_info("series.extended", "series=%llu events=%zu", (unsigned long long)rq->series_id,
+                r.n_events);
     kp_call_ok(call, &r.base);
 }

@@ -20,7 +20,8 @@
  *
  *  Files (the anatomy every service shares): main.c (wiring, kp_boot_main), api.c (the method
  *  table and field rules), event.c (events and series), signup.c (sign-ups, capacity, role
- *  balance, waitlist, offers, attendance; its rules take plain values), privacy.c (erasure and
+ *  balance, waitlist, offers; its rules take plain values), attendance.c (marking who came,
+ *  one sign-up or many), privacy.c (erasure and
  *  export of a person's sign-ups, issue 12), report.c (statistics,
  *  door CSV, iCalendar), timer.c (the offer deadline timer), consume.c (the registry's log),
  *  store.c (the only file calling mdb_*). Every handler and helper works on a kp_tx_t whose
@@ -93,6 +94,7 @@ bool evt_role_rules_ok(kp_call_t *call, uint32_t capacity, Kumppani__V1__RoleRul
                        size_t n);
 bool evt_organiser_ok(kp_tx_t *t, uint64_t org, const char *muni);
 bool evt_offer_window_ok(kp_call_t *call, uint32_t m);
+bool evt_convener_ok(kp_call_t *call, int kind, uint64_t person_id);
 bool evt_create_fields_ok(kp_tx_t *t, const Kumppani__V1__CreateEventRequest *rq);
 bool evt_signup_fields_ok(kp_call_t *call, const Kumppani__V1__SubmitSignupRequest *rq);
 
@@ -106,6 +108,8 @@ void evt_h_event_held(kp_call_t *call, void *svc);
 void evt_h_event_get(kp_call_t *call, void *svc);
 void evt_h_event_list(kp_call_t *call, void *svc);
 void evt_h_series_create(kp_call_t *call, void *svc);
+void evt_h_series_update(kp_call_t *call, void *svc);
+void evt_h_series_extend(kp_call_t *call, void *svc);
 void evt_h_signup_submit(kp_call_t *call, void *svc);
 void evt_h_signup_cancel(kp_call_t *call, void *svc);
 void evt_h_signup_accept(kp_call_t *call, void *svc);
@@ -114,6 +118,7 @@ void evt_h_signup_leave(kp_call_t *call, void *svc);
 void evt_h_signup_get(kp_call_t *call, void *svc);
 void evt_h_signup_list(kp_call_t *call, void *svc);
 void evt_h_signup_attendance(kp_call_t *call, void *svc);
+void evt_h_signup_attendance_bulk(kp_call_t *call, void *svc);
 void evt_h_signup_contact(kp_call_t *call, void *svc);
 void evt_h_privacy_erase(kp_call_t *call, void *svc);
 void evt_h_privacy_export(kp_call_t *call, void *svc);

@@ -6,13 +6,17 @@
  *  = + - @ so that a spreadsheet never runs it as a formula.
  *
  *  iCalendar: CRLF line ends, lines folded at 75 octets (never inside a UTF-8 sequence),
- *  TEXT values escaped (\\ \; \, and newlines as \n), times in UTC ("Z"), no ORGANIZER
- *  property (calendar programs would mail the organiser), UID "event-<id>@kumppani", SEQUENCE
- *  from reschedules, STATUS:CANCELLED for a cancelled event. */
+ *  TEXT values escaped (\\ \; \, and newlines as \n; URL is a URI and is not escaped), times
+ *  in UTC ("Z"), no ORGANIZER property (calendar programs would mail the organiser), UID
+ *  "event-<id>@kumppani", SEQUENCE the event's own sequence (raised by reschedule and cancel,
+ *  event.c; the same number every EventInfo on the log carries), STATUS:CANCELLED for a
+ *  cancelled event. */
 #include "events.h"
 #include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_privacy.h"
+#include "kp_text.h"
 #include "kp_time.h"
 
 #include <stdio.h>
@@ -195,14 +199,29 @@ s_row(kp_tx_t *t, rows_t *r, const char *key)
     return row;
 }
 
+/* Distinct people and organisations: every confirmed sign-up adds, for each row it counts in,
+ * a tag (the row, a 64-bit hash of its contact or organisation); sorting the tags and counting
+ * the distinct ones per row gives people_n and organisations_n. The top bit of the hash tells
+ * an organisation from a person. */
+typedef struct {
+    uintptr_t row;
+    uint64_t h;
+} tag_t;
+
+#define TAG_ORG (1ull << 63)
+#define CUR_N 6 /* rows a sign-up counts in: total, kind, municipality, month, event, role */
+
 typedef struct {
     kp_tx_t *t;
     const Kumppani__V1__EventStatsRequest *rq;
     Kumppani__V1__EventStatsRow total;
     rows_t kind, muni, role, month, event;
     evt_event_t *ev;
-    uint32_t role_seen; /* roles counted for the current event */
-    uint32_t signups_n; /* sign-ups of the current event, every state */
+    Kumppani__V1__EventStatsRow *cur[CUR_N]; /* the current event's rows (role: per sign-up) */
+    uint32_t role_seen;                      /* roles counted for the current event */
+    uint32_t signups_n;                      /* sign-ups of the current event, every state */
+    tag_t *tags;
+    size_t tags_n, tags_cap;
     int rc;
 } stats_t;
 
@@ -224,10 +243,107 @@ s_add_event(Kumppani__V1__EventStatsRow *row, const evt_event_t *ev)
     row->held_n += ev->state == ES(HELD);
     row->cancelled_n += ev->state == ES(CANCELLED);
     if (ev->state != ES(CANCELLED)) {
-        row->participants_n += ev->confirmed_n;
         row->waitlisted_n += ev->waitlisted_n;
         row->attended_n += ev->attended_n;
         row->no_show_n += ev->no_show_n;
+    }
+}
+
+static uint64_t
+s_fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ c[i]) * 0x100000001b3ull;
+    return h;
+}
+
+#define FNV0 0xcbf29ce484222325ull
+
+/* The person of a sign-up: its e-mail (ASCII case ignored), else its phone (digits and a
+ * leading '+', kp_privacy), else (erased) the sign-up itself. */
+static uint64_t
+s_person_hash(const evt_signup_t *s)
+{
+    char buf[256];
+    if (s->email && s->email[0]) {
+        kp_text_ascii_lower(buf, sizeof buf, s->email);
+        return s_fnv(s_fnv(FNV0, "e", 1), buf, strlen(buf)) & ~TAG_ORG;
+    }
+    if (s->phone && s->phone[0]) {
+        kp_privacy_phone_norm(s->phone, buf, sizeof buf);
+        return s_fnv(s_fnv(FNV0, "p", 1), buf, strlen(buf)) & ~TAG_ORG;
+    }
+    return s_fnv(s_fnv(FNV0, "s", 1), &s->id, sizeof s->id) & ~TAG_ORG;
+}
+
+/* An organisation's name with ASCII letters and Å Ä Ö lowered and runs of white space as one
+ * space, trimmed; 0 when it names none. */
+static uint64_t
+s_org_hash(const char *v)
+{
+    if (!v)
+        return 0;
+    uint64_t h = FNV0;
+    bool any = false, space = false;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        unsigned char c = *p;
+        if (c == ' ' || c == '\t' || c == '\n') {
+            space = any;
+            continue;
+        }
+        if (space)
+            h = s_fnv(h, " ", 1);
+        space = false;
+        any = true;
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + 32);
+        else if (c == 0xC3 && (p[1] == 0x84 || p[1] == 0x85 || p[1] == 0x96)) {
+            unsigned char lo[2] = {0xC3, (unsigned char)(p[1] + 0x20)};
+            h = s_fnv(h, lo, 2);
+            p++;
+            continue;
+        }
+        h = s_fnv(h, &c, 1);
+    }
+    return any ? h | TAG_ORG : 0;
+}
+
+static void
+s_tag(stats_t *st, const Kumppani__V1__EventStatsRow *row, uint64_t h)
+{
+    if (!row)
+        return;
+    if (st->tags_n == st->tags_cap) {
+        st->tags_cap = st->tags_cap ? st->tags_cap * 2 : 1024;
+        st->tags = kp_xrealloc(st->tags, st->tags_cap * sizeof *st->tags);
+    }
+    st->tags[st->tags_n++] = (tag_t){(uintptr_t)row, h};
+}
+
+static int
+s_tag_cmp(const void *a, const void *b)
+{
+    const tag_t *x = a, *y = b;
+    if (x->row != y->row)
+        return x->row < y->row ? -1 : 1;
+    return x->h < y->h ? -1 : x->h > y->h;
+}
+
+/* Counts the distinct people and organisations of each row from the tags. */
+static void
+s_distinct(stats_t *st)
+{
+    if (st->tags_n)
+        qsort(st->tags, st->tags_n, sizeof *st->tags, s_tag_cmp);
+    for (size_t i = 0; i < st->tags_n; i++) {
+        if (i && st->tags[i].row == st->tags[i - 1].row && st->tags[i].h == st->tags[i - 1].h)
+            continue;
+        Kumppani__V1__EventStatsRow *row = (Kumppani__V1__EventStatsRow *)st->tags[i].row;
+        if (st->tags[i].h & TAG_ORG)
+            row->organisations_n++;
+        else
+            row->people_n++;
     }
 }
 
@@ -256,10 +372,39 @@ s_stats_signup(void *arg, uint64_t id, int state)
         row->waitlisted_n += p;
         return 0;
     }
-    row->participants_n += p;
     row->attended_n += s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED ? p : 0;
     row->no_show_n += s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_NO_SHOW ? p : 0;
+    st->cur[CUR_N - 1] = row;
+    uint64_t person = s_person_hash(s), org = s_org_hash(s->organisation);
+    for (int i = 0; i < CUR_N; i++) {
+        if (!st->cur[i])
+            continue;
+        st->cur[i]->participants_n++;
+        st->cur[i]->companions_n += s->companions;
+        s_tag(st, st->cur[i], person);
+        if (org)
+            s_tag(st, st->cur[i], org);
+    }
     return 0;
+}
+
+/* Does the event's mode (from its links) pass the filter? */
+static bool
+s_mode_ok(const evt_event_t *ev, int mode)
+{
+    bool online = ev->online_url[0] != 0, place = ev->place[0] != 0;
+    switch (mode) {
+    case KUMPPANI__V1__EVENT_MODE__EVENT_MODE_ONLINE:
+        return online;
+    case KUMPPANI__V1__EVENT_MODE__EVENT_MODE_ONLINE_ONLY:
+        return online && !place;
+    case KUMPPANI__V1__EVENT_MODE__EVENT_MODE_IN_PERSON:
+        return !online;
+    case KUMPPANI__V1__EVENT_MODE__EVENT_MODE_HYBRID:
+        return online && place;
+    default:
+        return true;
+    }
 }
 
 /* The Helsinki month of an instant, "YYYY-MM" (kp_time). */
@@ -279,7 +424,7 @@ s_stats_event(void *arg, evt_event_t *ev)
     if (ev->state == ES(DRAFT) || (rq->from_unix && ev->start_unix < rq->from_unix) ||
         (rq->to_unix && ev->start_unix >= rq->to_unix) ||
         (rq->municipality_code[0] && strcmp(rq->municipality_code, ev->municipality_code)) ||
-        (rq->kind && (int)ev->kind != (int)rq->kind))
+        (rq->kind && (int)ev->kind != (int)rq->kind) || !s_mode_ok(ev, rq->mode))
         return 0;
     st->signups_n = 0;
     int rc = evt_signups_each(st->t, ev->id, 0, UINT32_MAX, s_stats_count, st);
@@ -304,6 +449,9 @@ s_stats_event(void *arg, evt_event_t *ev)
     }
     if (rows[3])
         rows[3]->title = ev->title;
+    st->cur[0] = &st->total;
+    for (int i = 0; i < 4; i++)
+        st->cur[1 + i] = rows[i];
     if (ev->state != ES(CANCELLED)) {
         st->role_seen = 0;
         rc = evt_signups_each(st->t, ev->id, 0, UINT32_MAX, s_stats_signup, st);
@@ -332,6 +480,10 @@ evt_h_stats(kp_call_t *call, void *svc)
         kp_call_fail(call, C(INVALID), "field 'kind': one of the EventKind values");
         return;
     }
+    if (rq->mode < 0 || rq->mode > KUMPPANI__V1__EVENT_MODE__EVENT_MODE_HYBRID) {
+        kp_call_fail(call, C(INVALID), "field 'mode': one of the EventMode values");
+        return;
+    }
     stats_t st = {.t = t, .rq = rq};
     kumppani__v1__event_stats_row__init(&st.total);
     st.total.key = "all";
@@ -345,9 +497,12 @@ evt_h_stats(kp_call_t *call, void *svc)
     }
     int rc = evt_events_each(t, 0, 100000, s_stats_event, &st);
     if (rc || st.rc) {
+        free(st.tags);
         kp_call_fail_err(call, rc ? rc : st.rc);
         return;
     }
+    s_distinct(&st);
+    free(st.tags);
     Kumppani__V1__EventStatsReply r = KUMPPANI__V1__EVENT_STATS_REPLY__INIT;
     r.total = &st.total;
     r.by_kind = st.kind.v;
@@ -463,8 +618,14 @@ s_ical_event(buf_t *b, const evt_event_t *ev, int64_t now_ms)
         s_ical_text(b, "LOCATION", ev->place);
     else if (ev->online_url[0])
         s_ical_text(b, "LOCATION", ev->online_url);
-    if (ev->online_url[0])
-        s_ical_text(b, "URL", ev->online_url);
+    if (ev->online_url[0]) {
+        /* URL is a URI value, not TEXT: written as it is (a ';' in a link stays ';'). The
+         * field rules keep control characters and spaces out of links. */
+        char *l = kp_xmalloc(sizeof "URL:" + strlen(ev->online_url));
+        snprintf(l, sizeof "URL:" + strlen(ev->online_url), "URL:%s", ev->online_url);
+        s_ical_line(b, l);
+        free(l);
+    }
     buf_t d = {0};
     if (ev->theme[0]) {
         s_put(&d, ev->theme, strlen(ev->theme));

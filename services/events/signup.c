@@ -1,4 +1,4 @@
-/*  events/signup.c: sign-ups, capacity, role balance, the waitlist, offers and attendance.
+/*  events/signup.c: sign-ups, capacity, role balance, the waitlist and offers.
  *
  *  Places. A sign-up takes 1 + companions places. The event counts places: confirmed_n,
  *  offered_n (held by open offers) and waitlisted_n, and per role in role_counts (confirmed
@@ -546,69 +546,7 @@ evt_h_signup_decline(kp_call_t *call, void *svc)
     s_reply_signup(call, s);
 }
 
-/* ---- attendance -------------------------------------------------------------------------- */
-
-void
-evt_h_signup_attendance(kp_call_t *call, void *svc)
-{
-    kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__SignupAttendanceRequest *rq = kp_call_body(call);
-    if (rq->attendance != KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED &&
-        rq->attendance != KUMPPANI__V1__ATTENDANCE__ATTENDANCE_NO_SHOW) {
-        kp_call_fail(call, C(INVALID), "field 'attendance': ATTENDED or NO_SHOW");
-        return;
-    }
-    if (!rq->signup_id) {
-        kp_call_fail(call, C(INVALID), "field 'signup_id': required");
-        return;
-    }
-    evt_signup_t *s = evt_load_signup(t, rq->signup_id);
-    if (!s)
-        return;
-    evt_event_t *ev = evt_load_event(t, s->event_id);
-    if (!ev)
-        return;
-    int rc;
-    if (s->state != SS(CONFIRMED)) {
-        kp_call_fail(call, C(CONFLICT), "only a confirmed sign-up can attend");
-        return;
-    }
-    if (ev->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_CANCELLED ||
-        ev->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_DRAFT) {
-        kp_call_fail(call, C(CONFLICT), "event is %s; attendance cannot be marked",
-                     evt_state_name(ev->state));
-        return;
-    }
-    if (ev->start_unix > t->now_ms / 1000) {
-        kp_call_fail(call, C(CONFLICT), "event has not started yet");
-        return;
-    }
-    if ((int)s->attendance == (int)rq->attendance) {
-        s_reply_signup(call, s); /* the same mark again changes nothing */
-        return;
-    }
-    uint32_t p = evt_places(s);
-    if (s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED)
-        ev->attended_n -= ev->attended_n >= p ? p : ev->attended_n;
-    else if (s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_NO_SHOW)
-        ev->no_show_n -= ev->no_show_n >= p ? p : ev->no_show_n;
-    if (rq->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED)
-        ev->attended_n += p;
-    else
-        ev->no_show_n += p;
-    s->attendance = rq->attendance;
-    s->updated_ms = ev->updated_ms = t->now_ms;
-    bool came = rq->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED;
-    if ((rc = evt_signup_put(t, s)) || (rc = evt_event_put(t, ev)) ||
-        (rc = s_emit_signup(t, came ? "SignupAttended" : "SignupNoShow", s))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_log_info("signup.attendance", "event=%llu signup=%llu attended=%d",
-                (unsigned long long)ev->id, (unsigned long long)s->id, came);
-    s_reply_signup(call, s);
-}
+/* Attendance (one sign-up or many): attendance.c. */
 
 /* ---- contact data at the moment of sending ------------------------------------------------- */
 

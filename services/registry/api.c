@@ -215,5 +215,8 @@ const kp_method_t reg_methods[] = {
       reg_cov_idle),
     M("registry.csv.import", KP_ROLE_ADMIN, import_request, reg_import),
     M("registry.csv.export", KP_ROLE_ADMIN | KP_ROLE_READER, export_request, reg_export),
+    M("registry.meeting.record", KP_ROLE_ADMIN, record_meeting_request, reg_meeting_record),
+    M("registry.meeting.list", KP_ROLE_ADMIN | KP_ROLE_READER, list_meetings_request,
+      reg_meeting_list),
 };
 const unsigned reg_methods_n = sizeof reg_methods / sizeof reg_methods[0];

@@ -6,7 +6,9 @@
  *  started within the last N months up to now, was published (a draft convenes nobody) and
  *  was not cancelled. A meeting counts for a contact person when an organisation they
  *  currently represent or chair organised it, or, when no organisation did, when it is
- *  organised by or (naming no organiser) held in their municipality (see consume.c). The
+ *  organised by or (naming no organiser) held in their municipality (see consume.c), and
+ *  a meeting that names its convener (from the events log, or entered with
+ *  registry.meeting.record, meeting.c) counts for that contact person alone. The
  *  reply says how far the registry has read the events log, so a caller can tell "idle"
  *  from "not heard yet". */
 #include "kp_err.h"
@@ -63,6 +65,7 @@ reg_cov_gaps(kp_call_t *call, void *svc)
 
 typedef struct {
     const char *muni;
+    uint64_t person_id; /* the contact person */
     const char *date;
     uint64_t orgs[ORGS_MAX]; /* the organisations the contact person represents or chairs */
     size_t orgs_n;
@@ -84,6 +87,8 @@ s_org_role(void *arg, reg_role_t *r)
 static bool
 s_theirs(const last_ctx_t *c, const reg_meeting_t *m, uint64_t org)
 {
+    if (m->organiser_person_id) /* it names its convener (issue 16) */
+        return m->organiser_person_id == c->person_id;
     if (!org)
         return strcmp(m->municipality_code, c->muni) == 0;
     for (size_t i = 0; i < c->orgs_n; i++)
@@ -116,7 +121,10 @@ s_idle_one(void *arg, reg_role_t *r)
     idle_ctx_t *c = arg;
     if (r->kind != REG_RK(CONTACT_PERSON) || !reg_role_current(r, c->date) || c->n >= c->cap)
         return 0;
-    last_ctx_t lc = {.muni = r->municipality_code, .date = c->date, .now_s = c->now_s};
+    last_ctx_t lc = {.muni = r->municipality_code,
+                     .person_id = r->person_id,
+                     .date = c->date,
+                     .now_s = c->now_s};
     uint8_t pid[8];
     kp_be64_put(pid, r->person_id);
     int rc = reg_roles_each(c->tx, 'p', pid, sizeof pid, s_org_role, &lc);

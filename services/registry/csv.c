@@ -10,12 +10,19 @@
  *  nothing the second time. Errors carry the row's line number and name the column and the
  *  rule, never the value.
  *
+ *  Contact persons (issue 16; columns in registry.proto, CSV_KIND_CONTACT_PERSONS) go the same
+ *  two passes: a row matches the person with its e-mail or phone, or adds one (PersonAdded),
+ *  and makes them contact person of the municipality (ContactPersonAssigned) unless they
+ *  already are in those dates. Two rows naming the same person are one person; for the same
+ *  municipality the second is an error. Personal data never enters a reason or a log line.
+ *
  *  Export writes RFC 4180 CSV with ',' and quotes where needed. A cell that starts with
  *  = + - @ TAB or CR gets a leading ' so that a spreadsheet shows it as text instead of running
  *  it as a formula (OWASP "CSV injection"); import takes that ' off again, so an exported
  *  file imports unchanged. Lists (municipalities, fields, networks) are joined with '|'. */
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_privacy.h"
 #include "kp_text.h"
 #include "registry.h"
 
@@ -27,6 +34,7 @@
 
 #define MAX_COLS 24
 #define MAX_ROWS 5000
+#define CP_MAX_ROWS 400 /* contact persons: each row may add a person and a role, with events */
 #define MAX_ERRORS 200
 #define WHY REG_WHY
 
@@ -61,6 +69,10 @@ static const char *const s_org_cols[COL_ORG_N] = {"id",
                                                   "web",
                                                   "member_count",
                                                   "status"};
+
+enum { CPCOL_NAME, CPCOL_EMAIL, CPCOL_PHONE, CPCOL_MUNI, CPCOL_TITLE, CPCOL_START, CPCOL_N };
+static const char *const s_cp_cols[CPCOL_N] = {"name",         "email", "phone",
+                                               "municipality", "title", "start_date"};
 
 enum { MCOL_CODE, MCOL_NAME_FI, MCOL_NAME_SV, MCOL_REGION, MCOL_REGION_NAME, MCOL_N };
 static const char *const s_muni_cols[MCOL_N] = {"code", "name_fi", "name_sv", "region_code",
@@ -210,6 +222,15 @@ s_split(kp_arena_t *a, char *v, size_t *n)
 
 /* ---- import ------------------------------------------------------------------------------ */
 
+/* A contact-person row (issue 16): the person's data and the role it asks for. */
+typedef struct {
+    char *name, *email, *phone;
+    uint64_t email_key, phone_key; /* hashes (ppl_t), for rows naming the same person */
+    reg_role_t role;
+} cp_row_t;
+
+enum { CP_UNCHANGED, CP_UPDATED, CP_CREATED }; /* prow_t.status of a contact-person row */
+
 typedef struct {
     unsigned line;
     uint64_t match; /* existing organisation id, 0 = new */
@@ -217,6 +238,7 @@ typedef struct {
     int status;
     bool ok;
     char *key_b, *key_a, *key_n; /* for clashes between rows */
+    cp_row_t *cp;                /* contact persons */
 } prow_t;
 
 typedef struct {
@@ -393,6 +415,195 @@ s_same(const char *a, const char *b)
     return a && b && a[0] && strcmp(a, b) == 0;
 }
 
+/* "field 'x'" of an API rule is the "column 'x'" here (why is rewritten in place). */
+static const char *
+s_as_column(char *why)
+{
+    if (strncmp(why, "field ", 6) == 0) {
+        char tmp[WHY];
+        snprintf(tmp, sizeof tmp, "column %s", why + 6);
+        snprintf(why, WHY, "%s", tmp);
+    }
+    return why;
+}
+
+/* The people's e-mails and phones, read once per import (a scan that decodes every person
+ * per row made an import of n rows cost n scans). Each is kept as a 64-bit hash (FNV-1a) of
+ * its key as kp_privacy compares them (e-mail ASCII lower-case, phone digits and a leading
+ * '+'; 0 for none), so that the index stays small in the request's bounded arena; pass 2 adds
+ * the people it creates. */
+typedef struct {
+    kp_arena_t *a;
+    uint64_t *email, *phone, *id;
+    size_t n, cap;
+    bool oom;
+} ppl_t;
+
+static uint64_t
+s_key_hash(const char *k)
+{
+    if (!k[0])
+        return 0;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)k; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    return h ? h : 1;
+}
+
+static uint64_t
+s_email_hash(const char *v)
+{
+    char k[256];
+    kp_text_ascii_lower(k, sizeof k, v);
+    return s_key_hash(k);
+}
+
+static uint64_t
+s_phone_hash(const char *v)
+{
+    char k[40];
+    kp_privacy_phone_norm(v, k, sizeof k);
+    return s_key_hash(k);
+}
+
+static void
+s_ppl_add(ppl_t *x, uint64_t id, uint64_t email, uint64_t phone)
+{
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? 2 * x->cap : 256;
+        uint64_t *e = kp_arena_alloc(x->a, cap * 8), *p = kp_arena_alloc(x->a, cap * 8),
+                 *i = kp_arena_alloc(x->a, cap * 8);
+        if (!e || !p || !i) {
+            x->oom = true;
+            return;
+        }
+        if (x->n) {
+            memcpy(e, x->email, x->n * 8);
+            memcpy(p, x->phone, x->n * 8);
+            memcpy(i, x->id, x->n * 8);
+        }
+        x->email = e, x->phone = p, x->id = i, x->cap = cap;
+    }
+    x->email[x->n] = email;
+    x->phone[x->n] = phone;
+    x->id[x->n++] = id;
+}
+
+static bool
+s_ppl_one(void *arg, const reg_person_t *p)
+{
+    s_ppl_add(arg, p->id, s_email_hash(p->email), s_phone_hash(p->phone));
+    return false;
+}
+
+static int
+s_ppl_load(kp_tx_t *tx, ppl_t *x)
+{
+    memset(x, 0, sizeof *x);
+    x->a = tx->arena;
+    uint64_t id;
+    size_t n;
+    int rc = reg_people_ids(tx, 0, s_ppl_one, x, &id, 1, &n);
+    return rc ? rc : x->oom ? KP_ENOMEM : 0;
+}
+
+/* The people with this e-mail and with this phone (hashes; 0: none). */
+static void
+s_ppl_find(const ppl_t *x, uint64_t email, uint64_t phone, uint64_t *by_e, uint64_t *by_p)
+{
+    *by_e = *by_p = 0;
+    for (size_t i = 0; i < x->n; i++) {
+        if (!*by_e && email && email == x->email[i])
+            *by_e = x->id[i];
+        if (!*by_p && phone && phone == x->phone[i])
+            *by_p = x->id[i];
+    }
+}
+
+/* Checks a contact-person row and matches its person (by e-mail, else phone); pr->status
+ * says what the row would do. Returns NULL or a reason. */
+static const char *
+s_cp_row(kp_tx_t *tx, const ppl_t *ppl, row_t *row, const int *col, prow_t *pr, const char *today,
+         char *why)
+{
+    cp_row_t *cp = kp_arena_alloc(tx->arena, sizeof *cp);
+    if (!cp)
+        return "out of memory";
+    memset(cp, 0, sizeof *cp);
+    pr->cp = cp;
+    cp->name = s_cell(row, col, CPCOL_NAME);
+    cp->email = s_cell(row, col, CPCOL_EMAIL);
+    cp->phone = s_cell(row, col, CPCOL_PHONE);
+    char *muni = s_cell(row, col, CPCOL_MUNI), *title = s_cell(row, col, CPCOL_TITLE);
+    char *start = s_cell(row, col, CPCOL_START);
+    size_t nl = kp_text_chars(cp->name);
+    if (nl < 1 || nl > 200)
+        return "column 'name': 1..200 characters";
+    if (kp_text_chars(cp->email) > 254 || kp_text_chars(cp->phone) > 30)
+        return "columns 'email', 'phone': at most 254 and 30 characters";
+    if (!cp->email[0] && !cp->phone[0])
+        return "columns 'email' and 'phone': at least one (the person is matched by them)";
+    if (reg_contact_why(cp->email, cp->phone, why, WHY))
+        return s_as_column(why);
+    reg_muni_t *m;
+    bool found = false;
+    int rc;
+    if (strlen(muni) != 3 || strspn(muni, "0123456789") != 3 ||
+        (rc = reg_muni_get(tx, muni, &m, &found)) || !found)
+        return "column 'municipality': the code of a known municipality";
+    if (kp_text_chars(title) > 100)
+        return "column 'title': at most 100 characters";
+    if (start[0] && !reg_date_valid(start))
+        return "column 'start_date': a date YYYY-MM-DD";
+    cp->email_key = s_email_hash(cp->email);
+    cp->phone_key = s_phone_hash(cp->phone);
+    uint64_t by_e = 0, by_p = 0;
+    s_ppl_find(ppl, cp->email_key, cp->phone_key, &by_e, &by_p);
+    if (by_e && by_p && by_e != by_p) {
+        snprintf(why, WHY, "columns 'email' and 'phone': belong to two people (%llu and %llu)",
+                 (unsigned long long)by_e, (unsigned long long)by_p);
+        return why;
+    }
+    reg_role_t *r = &cp->role;
+    kumppani__v1__role__init(r);
+    r->person_id = by_e ? by_e : by_p;
+    r->kind = REG_RK(CONTACT_PERSON);
+    r->municipality_code = muni;
+    r->title = title;
+    r->start_date = (char *)(start[0] ? start : kp_arena_memdup(tx->arena, today, 10));
+    r->end_date = "";
+    bool overlap = false;
+    if (r->person_id && (rc = reg_role_overlaps(tx, r, &overlap)))
+        return "the registry could not be read";
+    pr->status = !r->person_id ? CP_CREATED : overlap ? CP_UNCHANGED : CP_UPDATED;
+    return r->start_date ? NULL : "out of memory";
+}
+
+/* Writes a checked contact-person row: the person (found again, as an earlier row may have
+ * added them), then the role unless they already hold it. */
+static int
+s_cp_write(kp_tx_t *tx, ppl_t *ppl, cp_row_t *cp)
+{
+    uint64_t by_e, by_p;
+    int rc;
+    s_ppl_find(ppl, cp->email_key, cp->phone_key, &by_e, &by_p);
+    reg_role_t *r = &cp->role;
+    r->person_id = by_e ? by_e : by_p;
+    if (!r->person_id) {
+        reg_person_t *p;
+        if ((rc = reg_person_create(tx, cp->name, cp->email, cp->phone, &p)))
+            return rc;
+        r->person_id = p->id;
+        s_ppl_add(ppl, p->id, cp->email_key, cp->phone_key);
+        if (ppl->oom)
+            return KP_ENOMEM;
+    }
+    bool overlap;
+    if ((rc = reg_role_overlaps(tx, r, &overlap)) || overlap)
+        return rc;
+    return reg_role_create(tx, r);
+}
+
 void
 reg_import(kp_call_t *call, void *svc)
 {
@@ -402,8 +613,10 @@ reg_import(kp_call_t *call, void *svc)
     kp_arena_t *a = tx.arena;
     char why[WHY];
     if (rq->kind != KUMPPANI__V1__CSV_KIND__CSV_KIND_ORGANISATIONS &&
-        rq->kind != KUMPPANI__V1__CSV_KIND__CSV_KIND_MUNICIPALITIES) {
-        kp_call_fail(call, REG_C(INVALID), "field 'kind': ORGANISATIONS or MUNICIPALITIES");
+        rq->kind != KUMPPANI__V1__CSV_KIND__CSV_KIND_MUNICIPALITIES &&
+        rq->kind != KUMPPANI__V1__CSV_KIND__CSV_KIND_CONTACT_PERSONS) {
+        kp_call_fail(call, REG_C(INVALID),
+                     "field 'kind': ORGANISATIONS, MUNICIPALITIES or CONTACT_PERSONS");
         return;
     }
     if (kp_text_check(rq->header, strlen(rq->header), false)) {
@@ -419,6 +632,9 @@ reg_import(kp_call_t *call, void *svc)
         return;
     }
     bool orgs = rq->kind == KUMPPANI__V1__CSV_KIND__CSV_KIND_ORGANISATIONS;
+    bool cps = rq->kind == KUMPPANI__V1__CSV_KIND__CSV_KIND_CONTACT_PERSONS;
+    char today[11];
+    reg_today(&tx, today);
     /* The header: the request's, or the first line of csv. */
     rd_t hr = {0}, r = {0};
     r.p = (const char *)rq->csv.data;
@@ -440,8 +656,14 @@ reg_import(kp_call_t *call, void *svc)
         kp_call_fail(call, REG_C(TOO_LARGE), "csv: too large to import in one request");
         return;
     }
-    if (!s_read_row(&hr, &row) ||
-        s_header(&row, orgs ? s_org_cols : s_muni_cols, orgs ? COL_ORG_N : MCOL_N, col, why)) {
+    if (!s_read_row(&hr, &row) || s_header(&row,
+                                           orgs  ? s_org_cols
+                                           : cps ? s_cp_cols
+                                                 : s_muni_cols,
+                                           orgs  ? COL_ORG_N
+                                           : cps ? CPCOL_N
+                                                 : MCOL_N,
+                                           col, why)) {
         kp_call_fail(call, REG_C(INVALID), "%s", row.n ? why : "header: missing");
         return;
     }
@@ -450,8 +672,20 @@ reg_import(kp_call_t *call, void *svc)
                      "header: columns name_fi, home_municipality and fields are required");
         return;
     }
-    if (!orgs && (col[MCOL_CODE] < 0 || col[MCOL_NAME_FI] < 0)) {
+    if (cps && (col[CPCOL_NAME] < 0 || col[CPCOL_MUNI] < 0 ||
+                (col[CPCOL_EMAIL] < 0 && col[CPCOL_PHONE] < 0))) {
+        kp_call_fail(call, REG_C(INVALID),
+                     "header: columns name, municipality and email or phone are required");
+        return;
+    }
+    if (!orgs && !cps && (col[MCOL_CODE] < 0 || col[MCOL_NAME_FI] < 0)) {
         kp_call_fail(call, REG_C(INVALID), "header: columns code and name_fi are required");
+        return;
+    }
+    ppl_t ppl = {0};
+    int prc = cps ? s_ppl_load(&tx, &ppl) : 0;
+    if (prc) {
+        kp_call_fail_err(call, prc);
         return;
     }
     if (!rq->header[0])
@@ -465,8 +699,9 @@ reg_import(kp_call_t *call, void *svc)
     while (s_read_row(&r, &row)) {
         if (s_blank(&row))
             continue;
-        if (n >= MAX_ROWS) {
-            kp_call_fail(call, REG_C(TOO_LARGE), "csv: at most %d rows per request", MAX_ROWS);
+        if (n >= MAX_ROWS || (cps && n >= CP_MAX_ROWS)) {
+            kp_call_fail(call, REG_C(TOO_LARGE), "csv: at most %d rows per request",
+                         cps ? CP_MAX_ROWS : MAX_ROWS);
             return;
         }
         prow_t *pr = &rows[n++];
@@ -487,7 +722,21 @@ reg_import(kp_call_t *call, void *svc)
         }
         if (!bad && orgs)
             bad = s_org_row(&tx, &row, col, pr, why);
-        if (!bad && !orgs) {
+        if (!bad && cps)
+            bad = s_cp_row(&tx, &ppl, &row, col, pr, today, why);
+        for (size_t j = 0; !bad && cps && j + 1 < n; j++) {
+            const cp_row_t *o = rows[j].cp, *q = pr->cp;
+            if (!rows[j].ok || !((q->email_key && o->email_key == q->email_key) ||
+                                 (q->phone_key && o->phone_key == q->phone_key)))
+                continue;
+            if (strcmp(o->role.municipality_code, q->role.municipality_code) == 0) {
+                snprintf(why, WHY, "the same contact person as line %u", rows[j].line);
+                bad = why;
+            } else if (pr->status == CP_CREATED) {
+                pr->status = CP_UPDATED; /* the person an earlier row adds */
+            }
+        }
+        if (!bad && !orgs && !cps) {
             reg_muni_t *m = kp_arena_alloc(a, sizeof *m);
             if (!m) {
                 kp_call_fail_err(call, KP_ENOMEM);
@@ -527,7 +776,11 @@ reg_import(kp_call_t *call, void *svc)
             continue;
         }
         pr->ok = true;
-        if (orgs) {
+        if (cps) {
+            rep.created += pr->status == CP_CREATED;
+            rep.updated += pr->status == CP_UPDATED;
+            rep.unchanged += pr->status == CP_UNCHANGED;
+        } else if (orgs) {
             reg_org_t *old = NULL;
             bool found = false;
             int rc = pr->match ? reg_org_get(&tx, pr->match, &old, &found) : 0;
@@ -571,7 +824,9 @@ reg_import(kp_call_t *call, void *svc)
         if (!pr->ok)
             continue;
         int rc = 0;
-        if (orgs) {
+        if (cps) {
+            rc = s_cp_write(&tx, &ppl, pr->cp);
+        } else if (orgs) {
             reg_org_t *old = NULL, *o;
             bool found = false;
             if (pr->match && (rc = reg_org_get(&tx, pr->match, &old, &found)))

@@ -680,3 +680,50 @@ reg_person_erase(kp_call_t *call, void *svc)
     }
     kp_call_ok(call, &e.base);
 }
+
+/* ---- for the contact-person CSV import (csv.c, issue 16) --------------------------------- */
+
+int
+reg_person_create(kp_tx_t *tx, const char *name, const char *email, const char *phone,
+                  reg_person_t **out)
+{
+    reg_person_t *p = kp_arena_alloc(tx->arena, sizeof *p);
+    if (!p)
+        return KP_ENOMEM;
+    kumppani__v1__person__init(p);
+    int rc = kp_tx_next_id(tx, "person", &p->id);
+    if (rc)
+        return rc;
+    p->name = (char *)name;
+    p->email = (char *)email;
+    p->phone = (char *)phone;
+    p->created_ms = p->updated_ms = tx->now_ms;
+    if ((rc = s_person_save(tx, p, "PersonAdded")))
+        return rc;
+    kp_log_info("person.added", "person=%llu", (unsigned long long)p->id);
+    *out = p;
+    return 0;
+}
+
+int
+reg_role_overlaps(kp_tx_t *tx, const reg_role_t *r, bool *overlap)
+{
+    uint8_t pid[8];
+    kp_be64_put(pid, r->person_id);
+    end_ctx_t c = {tx, NULL, NULL, 0, 0, r, false};
+    int rc = reg_roles_each(tx, 'p', pid, 8, s_overlap_one, &c);
+    *overlap = c.overlap;
+    return rc;
+}
+
+int
+reg_role_create(kp_tx_t *tx, reg_role_t *r)
+{
+    int rc = kp_tx_next_id(tx, "role", &r->id);
+    if (rc)
+        return rc;
+    r->created_ms = r->updated_ms = tx->now_ms;
+    if ((rc = reg_role_put(tx, r, true)))
+        return rc;
+    return s_emit_role(tx, r, true);
+}

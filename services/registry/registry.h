@@ -3,11 +3,10 @@
  *
  *  Files: main.c (wiring), api.c (the method table and the field rules), organisation.c,
  *  municipality.c, person.c (people and their roles), coverage.c (gaps and idle contact
- *  persons), search.c, csv.c (import and export), seed.c (the first-start municipalities),
- *  consume.c (the events service's log), privacy.c (a person's data by e-mail or phone),
- *  collate.c (Finnish collation, pure functions) and
- *  store.c, the only file that calls LMDB: it owns the key layouts below and every walk over
- *  them.
+ *  persons), meeting.c (meetings entered by hand), search.c, csv.c (import and export), seed.c (the
+ * first-start municipalities), consume.c (the events service's log), privacy.c (a person's data by
+ * e-mail or phone), collate.c (Finnish collation, pure functions) and store.c, the only file that
+ * calls LMDB: it owns the key layouts below and every walk over them.
  *
  *  Store layout (integers big-endian so that LMDB keeps them in order; "sk" is the Finnish
  *  collation key of name_fi, see collate.c, which never holds a 0 byte):
@@ -25,6 +24,7 @@
  *      roles       role_id                            -> Role
  *      role_idx    'p' person_id role_id | 'm' code role_id | 'o' org_id role_id -> ""
  *      meetings    event_id (of the events service)   -> ContactPersonMeeting
+ *                  | 2^63 + recorded_id (entered with registry.meeting.record)
  *      meeting_org event_id                           -> org_id of the organisation that
  *                                                        organises it, if one does
  *                                                        (ContactPersonMeeting has no field
@@ -204,6 +204,21 @@ void reg_role_list(kp_call_t *call, void *svc);
 
 /* ---- coverage.c, search.c, csv.c --------------------------------------------------------- */
 
+/* ---- meeting.c: meetings entered by hand (issue 16) ------------------------------------ */
+
+void reg_meeting_record(kp_call_t *call, void *svc);
+void reg_meeting_list(kp_call_t *call, void *svc);
+
+/* ---- person.c helpers for the contact-person CSV import (csv.c) ------------------------ */
+
+/* Adds a person (checked values) with PersonAdded; *out in the arena. */
+int reg_person_create(kp_tx_t *tx, const char *name, const char *email, const char *phone,
+                      reg_person_t **out);
+/* Whether the person holds a role of r's kind and target overlapping r's dates. */
+int reg_role_overlaps(kp_tx_t *tx, const reg_role_t *r, bool *overlap);
+/* Stores a new role r (id given here) with its event. */
+int reg_role_create(kp_tx_t *tx, reg_role_t *r);
+
 void reg_cov_gaps(kp_call_t *call, void *svc);
 void reg_cov_idle(kp_call_t *call, void *svc);
 void reg_org_search(kp_call_t *call, void *svc);
@@ -266,7 +281,10 @@ int reg_role_put(kp_tx_t *tx, const reg_role_t *r, bool index);
 int reg_roles_each(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen,
                    int (*fn)(void *arg, reg_role_t *r), void *arg);
 
-/* Stores a meeting and the organisation that organises it (0: none). */
+#define REG_MEETING_RECORDED (1ull << 63) /* the key bit of a recorded meeting */
+
+/* Stores a meeting (keyed by event_id, or by recorded_id for a recorded one) and the
+ * organisation that organises it (0: none). */
 int reg_meeting_put(kp_tx_t *tx, const reg_meeting_t *m, uint64_t organiser_org);
 /* Calls fn(arg, meeting, organiser org or 0) for every meeting, in event id order. */
 int reg_meeting_each(kp_tx_t *tx, int (*fn)(void *arg, const reg_meeting_t *m, uint64_t org),

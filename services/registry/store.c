@@ -249,14 +249,17 @@ reg_roles_each(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen,
     return 0;
 }
 
+/* A recorded meeting (registry.meeting.record) is keyed by its id with the top bit set, so
+ * that it never meets an events service event id. */
 int
 reg_meeting_put(kp_tx_t *tx, const reg_meeting_t *m, uint64_t organiser_org)
 {
-    int rc = kp_rec_put_id(tx, REG_DB_MEETINGS, m->event_id, &m->base);
+    uint64_t id = m->recorded_id ? REG_MEETING_RECORDED | m->recorded_id : m->event_id;
+    int rc = kp_rec_put_id(tx, REG_DB_MEETINGS, id, &m->base);
     if (rc)
         return rc;
     uint8_t key[8], org[8];
-    kp_be64_put(key, m->event_id);
+    kp_be64_put(key, id);
     kp_be64_put(org, organiser_org);
     return organiser_org ? kp_raw_put(tx, REG_DB_MEETING_ORG, key, sizeof key, org, sizeof org)
                          : kp_raw_del(tx, REG_DB_MEETING_ORG, key, sizeof key, NULL);

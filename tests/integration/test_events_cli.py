@@ -125,7 +125,9 @@ try:
           "attended" in out, "events door-csv")
     st = kj("events", "stats", "--municipality", "743")
     check(st["total"]["events"] == 1 and st["total"]["held"] == 1 and
-          st["total"]["participants"] == 6 and st["total"]["attended"] == 2, "events stats --json")
+          st["total"]["participants"] + st["total"]["companions"] == 6 and
+          st["total"]["participants"] == 5 and st["total"]["attended"] == 2,
+          "events stats --json (companions apart from participants, issue 16)")
     rc, out, err = kp("events", "stats", "--by", "role")
     check(rc == 0 and "resident" in out and "PARTICIPANTS" in out, "events stats (table)")
     rc, out, err = kp("events", "get", eid)

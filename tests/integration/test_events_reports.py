@@ -36,19 +36,24 @@ try:
     st = body(c.call("events.stats", V.EventStatsRequest()), V.EventStatsReply)
     check(st.total.events_n == 4 and st.total.held_n == 1 and st.total.cancelled_n == 1,
           "totals: events, held, cancelled")
-    check(st.total.participants_n == 6 and st.total.attended_n == 3,
-          "participants with companions; cancelled events not counted")
+    check(st.total.participants_n + st.total.companions_n == 6 and st.total.attended_n == 3,
+          "places with companions; cancelled events not counted")
+    check(st.total.participants_n == 4 and st.total.companions_n == 2,
+          "participants without companions, companions apart (issue 16)")
     kinds = {r.key: r for r in st.by_kind}
-    check(kinds["partnership-table"].events_n == 3 and kinds["partnership-table"].participants_n == 5
+    check(kinds["partnership-table"].events_n == 3 and kinds["partnership-table"].participants_n == 3
+          and kinds["partnership-table"].companions_n == 2
           and kinds["seminar"].participants_n == 1, "per kind")
     munis = {r.key: r for r in st.by_municipality}
     check(munis["743"].events_n == 3 and munis["005"].participants_n == 1, "per municipality")
     roles = {r.key: r for r in st.by_role}
-    check(roles["resident"].participants_n == 4 and roles["ngo"].participants_n == 1 and
+    check(roles["resident"].participants_n == 2 and roles["resident"].companions_n == 2 and
+          roles["ngo"].participants_n == 1 and
           roles["civil-servant"].participants_n == 1 and roles["resident"].events_n == 2,
           "per role")
     evs = {r.key: r for r in st.by_event}
-    check(evs[str(t1.id)].participants_n == 4 and evs[str(t1.id)].title == t1.title, "per event")
+    check(evs[str(t1.id)].participants_n == 2 and evs[str(t1.id)].companions_n == 2 and
+          evs[str(t1.id)].title == t1.title, "per event")
     check(len(st.by_month) >= 1 and all(re.match(r"^\d{4}-\d{2}$", r.key) for r in st.by_month),
           "per month")
     st = body(c.call("events.stats", V.EventStatsRequest(
