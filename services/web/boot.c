@@ -12,6 +12,7 @@
  *  start opens the two bus sockets, follows the events log and starts the HTTP server; the
  *  server part's stop closes them in order: the buses first (their waiting calls answer and
  *  resume their connections), then the HTTP server. */
+#include "bo.h"
 #include "kp_err.h"
 #include "kp_log.h"
 #include "web.h"
@@ -36,20 +37,29 @@ s_uint(const kp_config_item_t *items, const char *name, unsigned *out, uint64_t 
     return 0;
 }
 
+/* The style sheet: static/site.css, then the back office's static/bo.css if it is there. */
 static int
 s_read_css(web_svc_t *svc)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/static/site.css", svc->templates_dir);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
     web_buf_t b = {.max = 1u << 20};
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        web_buf_add(&b, chunk, n);
-    fclose(f);
+    static const char *const files[] = {"site.css", "bo.css"};
+    for (int i = 0; i < 2; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/static/%s", svc->templates_dir, files[i]);
+        FILE *f = fopen(path, "rb");
+        if (!f) {
+            if (i == 0) {
+                web_buf_free(&b);
+                return -1;
+            }
+            continue;
+        }
+        char chunk[8192];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+            web_buf_add(&b, chunk, n);
+        fclose(f);
+    }
     svc->css = b.p;
     svc->css_len = b.n;
     return b.full ? -1 : 0;
@@ -117,7 +127,12 @@ web_configure(void *arg, const kp_config_item_t *items)
         fprintf(stderr, "kumppani-web: templates: static/site.css unreadable\n");
         return KP_ECONFIG;
     }
+    if (sodium_init() < 0 || bo_init() != 0)
+        return KP_ECONFIG;
     randombytes_buf(svc->csrf_key, sizeof svc->csrf_key);
+    if (s_uint(items, "session-minutes", &svc->session_minutes, 7 * 24 * 60) ||
+        svc->session_minutes == 0)
+        return KP_ECONFIG;
 
     const char *dir = kp_config_get(items, "keys-dir");
     if (dir && *dir) {
@@ -137,6 +152,12 @@ web_configure(void *arg, const kp_config_item_t *items)
             return KP_ECONFIG;
         }
         svc->have_keys = true;
+        const char *ok_name = kp_config_get(items, "office-key");
+        if (ok_name && *ok_name && kp_keypair_load(&svc->office_keys, dir, ok_name) == 0)
+            svc->have_office_key = true;
+        else
+            kp_log_warn("office.key", "what=\"no office key: the back office cannot reach the "
+                                      "events service\"");
     } else {
         randombytes_buf(svc->link_key, sizeof svc->link_key);
         kp_log_warn("link.key", "what=\"no keys-dir: personal links last only until restart\"");
@@ -157,6 +178,7 @@ s_stop(void *arg)
     web_svc_t *svc = arg;
     web_bus_destroy(&svc->bus_read);
     web_bus_destroy(&svc->bus_pub);
+    web_bus_destroy(&svc->bus_office);
     web_http_stop(svc);
 }
 
@@ -172,6 +194,10 @@ web_start(void *arg, kp_server_t *srv, const kp_boot_t *boot, const kp_config_it
     if (rc == 0)
         rc = web_bus_new(&svc->bus_pub, loop, kp_server_zctx(srv), svc->events_api,
                          svc->have_keys ? &svc->pub_keys : NULL, spub, svc->bus_timeout_ms);
+    if (rc == 0 && (svc->have_office_key || !svc->have_keys))
+        rc =
+            web_bus_new(&svc->bus_office, loop, kp_server_zctx(srv), svc->events_api,
+                        svc->have_office_key ? &svc->office_keys : NULL, spub, svc->bus_timeout_ms);
     if (rc)
         return rc;
     kp_server_part_t part = {.stop = s_stop, .arg = svc};
@@ -194,4 +220,5 @@ web_fini(void *arg)
     svc->css = NULL;
     sodium_memzero(svc->link_key, sizeof svc->link_key);
     sodium_memzero(&svc->pub_keys, sizeof svc->pub_keys);
+    sodium_memzero(&svc->office_keys, sizeof svc->office_keys);
 }

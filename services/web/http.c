@@ -100,6 +100,8 @@ s_headers(web_req_t *r, struct MHD_Response *resp, bool cacheable)
                  svc->secure_cookies ? "; Secure" : "");
         MHD_add_response_header(resp, "Set-Cookie", c);
     }
+    if (r->set_cookie)
+        MHD_add_response_header(resp, "Set-Cookie", r->set_cookie);
     if (r->set_lang_cookie) {
         snprintf(c, sizeof c, "kp_lang=%s; Path=/; Max-Age=31536000; SameSite=Lax%s",
                  web_lang_codes[r->lang], svc->secure_cookies ? "; Secure" : "");
