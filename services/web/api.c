@@ -47,6 +47,9 @@ const web_route_t web_routes[] = {
      bo_pg_participants_csv},
     {"office-door-csv", "GET", "/office/events/", "/door.csv", bo_pg_door_csv},
     {"office-event", "GET", "/office/events/", "", bo_pg_event},
+    {"office-orgs", "GET", "/office/organisations", NULL, bo_pg_orgs},
+    {"office-coverage", "GET", "/office/coverage", NULL, bo_pg_coverage},
+    {"office-broker", "GET", "/office/broker", NULL, bo_pg_broker},
 };
 const unsigned web_routes_n = sizeof web_routes / sizeof web_routes[0];
 

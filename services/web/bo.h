@@ -92,6 +92,15 @@ void bo_pg_sign_out_all(web_req_t *r, const char *arg);
 
 /* ---- pages (bo_pages.c) ------------------------------------------------------------------ */
 
+/* Calls method on bus for r with cb (r is suspended until bo_finish). False after answering
+ * 503 when the bus is missing or full. */
+bool bo_call(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
+             const ProtobufCMessage *body, const char *idem, web_bus_cb cb);
+/* Resumes r if a bus call suspended it (its answer is set). */
+void bo_finish(web_req_t *r);
+/* The code of a bus reply; -1 when none came. */
+int bo_code(const Kumppani__V1__Reply *rep);
+
 void bo_pg_home(web_req_t *r, const char *arg);
 void bo_pg_accounts(web_req_t *r, const char *arg);
 void bo_pg_account_add(web_req_t *r, const char *arg);
@@ -110,6 +119,12 @@ void bo_pg_checkin(web_req_t *r, const char *arg);
 void bo_pg_attendance(web_req_t *r, const char *arg);
 void bo_pg_participants_csv(web_req_t *r, const char *arg);
 void bo_pg_door_csv(web_req_t *r, const char *arg);
+
+/* ---- registry and broker (bo_registry.c, bo_broker.c) ------------------------------------ */
+
+void bo_pg_orgs(web_req_t *r, const char *arg);
+void bo_pg_coverage(web_req_t *r, const char *arg);
+void bo_pg_broker(web_req_t *r, const char *arg);
 
 /* ---- the method (bo_auth.c) -------------------------------------------------------------- */
 

@@ -62,26 +62,7 @@ s_call(web_req_t *r, const char *method, const ProtobufCMessage *body, const cha
        web_bus_cb cb)
 {
     op_t *o = r->cont_arg;
-    if (!r->svc->bus_office || web_bus_call(r->svc->bus_office, method, body, idem, cb, r) != 0) {
-        bo_error(r, o->acct, 503, "err_unavailable");
-        return false;
-    }
-    if (!r->suspended)
-        web_suspend(r);
-    return true;
-}
-
-static void
-s_finish(web_req_t *r)
-{
-    if (r->suspended)
-        web_resume(r);
-}
-
-static int
-s_code(const Kumppani__V1__Reply *rep)
-{
-    return rep && rep->status ? (int)rep->status->code : -1;
+    return bo_call(r, o->acct, r->svc->bus_office, method, body, idem, cb);
 }
 
 /* Answers a failed bus call (no reply: 503; the service's refusal: 409 or 400) and audits a
@@ -90,7 +71,7 @@ static void
 s_failed(web_req_t *r, const Kumppani__V1__Reply *rep, const char *method)
 {
     op_t *o = r->cont_arg;
-    int code = s_code(rep);
+    int code = bo_code(rep);
     kp_log_info("office.call", "method=%s code=%d", method, code);
     if (o->op != OP_VIEW && o->op != OP_CHECKIN && o->op != OP_CSV && o->op != OP_DOOR && code >= 0)
         bo_audit(r, o->acct->id, method, o->obj, "failed");
@@ -186,7 +167,7 @@ s_list_render(web_req_t *r)
     web_tv_strf(a, root, "count", "%u", n);
     web_tv_bool(a, root, "none", n == 0);
     web_page(r, 200, "bo_events", root);
-    s_finish(r);
+    bo_finish(r);
 }
 
 static void
@@ -195,18 +176,18 @@ s_list_done(void *arg, const Kumppani__V1__Reply *rep)
     web_req_t *r = arg;
     op_t *o = r->cont_arg;
     Kumppani__V1__ListEventsReply *lr = NULL;
-    if (s_code(rep) == C(OK))
+    if (bo_code(rep) == C(OK))
         lr = kumppani__v1__list_events_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
                                                      rep->body.data);
     if (!lr) {
         s_failed(r, rep, "events.event.list");
-        s_finish(r);
+        bo_finish(r);
         return;
     }
     web_event_t **v = kp_arena_alloc(r->arena, (o->evs_n + lr->n_events + 1) * sizeof *v);
     if (!v) {
         bo_error(r, o->acct, 503, "err_unavailable");
-        s_finish(r);
+        bo_finish(r);
         return;
     }
     if (o->evs_n)
@@ -221,7 +202,7 @@ s_list_done(void *arg, const Kumppani__V1__Reply *rep)
         rq.after_id = o->after;
         rq.limit = EV_PAGE;
         if (!s_call(r, "events.event.list", &rq.base, NULL, s_list_done))
-            s_finish(r);
+            bo_finish(r);
         return;
     }
     s_list_render(r);
@@ -355,16 +336,16 @@ s_create_done(void *arg, const Kumppani__V1__Reply *rep)
     web_req_t *r = arg;
     op_t *o = r->cont_arg;
     Kumppani__V1__EventReply *er = NULL;
-    if (s_code(rep) == C(OK))
+    if (bo_code(rep) == C(OK))
         er = kumppani__v1__event_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
                                                rep->body.data);
     if (!er || !er->event) {
-        if (s_code(rep) == C(INVALID) || s_code(rep) == C(CONFLICT)) {
+        if (bo_code(rep) == C(INVALID) || bo_code(rep) == C(CONFLICT)) {
             bo_audit(r, o->acct->id, "events.event.create", "", "failed");
             s_new_form(r, o->acct, 400, "bo_err_refused", "title");
         } else
             s_failed(r, rep, "events.event.create");
-        s_finish(r);
+        bo_finish(r);
         return;
     }
     char obj[32], loc[64];
@@ -372,7 +353,7 @@ s_create_done(void *arg, const Kumppani__V1__Reply *rep)
     bo_audit(r, o->acct->id, "events.event.create", obj, "ok");
     snprintf(loc, sizeof loc, "/office/events/%llu", (unsigned long long)er->event->id);
     bo_redirect(r, loc);
-    s_finish(r);
+    bo_finish(r);
 }
 
 void
@@ -454,7 +435,7 @@ s_list_signups(web_req_t *r)
     rq.after_id = o->after;
     rq.limit = SU_PAGE;
     if (!s_call(r, "events.signup.list", &rq.base, NULL, s_signups_done))
-        s_finish(r);
+        bo_finish(r);
 }
 
 static void
@@ -463,18 +444,18 @@ s_event_done(void *arg, const Kumppani__V1__Reply *rep)
     web_req_t *r = arg;
     op_t *o = r->cont_arg;
     Kumppani__V1__EventReply *er = NULL;
-    if (s_code(rep) == C(OK))
+    if (bo_code(rep) == C(OK))
         er = kumppani__v1__event_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
                                                rep->body.data);
     if (!er || !er->event) {
         s_failed(r, rep, "events.event.get");
-        s_finish(r);
+        bo_finish(r);
         return;
     }
     o->ev = er->event;
     if (!bo_muni_ok(o->acct, o->ev->municipality_code)) {
         bo_forbidden(r, o->acct, o->method, o->obj);
-        s_finish(r);
+        bo_finish(r);
         return;
     }
     s_step(r);
@@ -486,18 +467,18 @@ s_signups_done(void *arg, const Kumppani__V1__Reply *rep)
     web_req_t *r = arg;
     op_t *o = r->cont_arg;
     Kumppani__V1__ListSignupsReply *lr = NULL;
-    if (s_code(rep) == C(OK))
+    if (bo_code(rep) == C(OK))
         lr = kumppani__v1__list_signups_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
                                                       rep->body.data);
     if (!lr) {
         s_failed(r, rep, "events.signup.list");
-        s_finish(r);
+        bo_finish(r);
         return;
     }
     Kumppani__V1__Signup **v = kp_arena_alloc(r->arena, (o->su_n + lr->n_signups + 1) * sizeof *v);
     if (!v) {
         bo_error(r, o->acct, 503, "err_unavailable");
-        s_finish(r);
+        bo_finish(r);
         return;
     }
     if (o->su_n)
@@ -738,9 +719,9 @@ s_change_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     op_t *o = r->cont_arg;
-    if (s_code(rep) != C(OK)) {
+    if (bo_code(rep) != C(OK)) {
         s_failed(r, rep, o->method);
-        s_finish(r);
+        bo_finish(r);
         return;
     }
     bo_audit(r, o->acct->id, o->method, o->obj, "ok");
@@ -766,7 +747,7 @@ s_change_done(void *arg, const Kumppani__V1__Reply *rep)
                  done[o->op <= OP_CANCEL ? o->op : 0]);
     }
     bo_redirect(r, loc);
-    s_finish(r);
+    bo_finish(r);
 }
 
 static void
@@ -775,12 +756,12 @@ s_door_done(void *arg, const Kumppani__V1__Reply *rep)
     web_req_t *r = arg;
     op_t *o = r->cont_arg;
     Kumppani__V1__EventTextReply *t = NULL;
-    if (s_code(rep) == C(OK))
+    if (bo_code(rep) == C(OK))
         t = kumppani__v1__event_text_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
                                                    rep->body.data);
     if (!t) {
         s_failed(r, rep, "events.signup.door_csv");
-        s_finish(r);
+        bo_finish(r);
         return;
     }
     bo_audit(r, o->acct->id, "events.signup.door_csv", o->obj, "ok");
@@ -792,7 +773,7 @@ s_door_done(void *arg, const Kumppani__V1__Reply *rep)
              (unsigned long long)o->event_id);
     if (r->resp)
         MHD_add_response_header(r->resp, "Content-Disposition", cd);
-    s_finish(r);
+    bo_finish(r);
 }
 
 /* The next step of an event-scoped operation once the event (and, where needed, its
@@ -820,7 +801,7 @@ s_step(web_req_t *r)
         Kumppani__V1__EventRef rq = KUMPPANI__V1__EVENT_REF__INIT;
         rq.event_id = o->event_id;
         if (!s_call(r, "events.signup.door_csv", &rq.base, NULL, s_door_done))
-            s_finish(r);
+            bo_finish(r);
         return;
     }
     case OP_MARK: {
@@ -835,15 +816,15 @@ s_step(web_req_t *r)
         rq.signup_id = o->signup_id;
         rq.attendance = o->mark;
         if (!s_call(r, o->method, &rq.base, NULL, s_change_done))
-            s_finish(r);
+            bo_finish(r);
         return;
     }
     default:
         if (!s_call(r, o->method, o->body, NULL, s_change_done))
-            s_finish(r);
+            bo_finish(r);
         return;
     }
-    s_finish(r);
+    bo_finish(r);
 }
 
 /* ---- the routes -------------------------------------------------------------------------- */

@@ -10,6 +10,34 @@
 
 #define AUDIT_MAX 300
 
+/* ---- bus calls of office pages ----------------------------------------------------------- */
+
+bool
+bo_call(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
+        const ProtobufCMessage *body, const char *idem, web_bus_cb cb)
+{
+    if (!bus || web_bus_call(bus, method, body, idem, cb, r) != 0) {
+        bo_error(r, a, 503, "err_unavailable");
+        return false;
+    }
+    if (!r->suspended)
+        web_suspend(r);
+    return true;
+}
+
+void
+bo_finish(web_req_t *r)
+{
+    if (r->suspended)
+        web_resume(r);
+}
+
+int
+bo_code(const Kumppani__V1__Reply *rep)
+{
+    return rep && rep->status ? (int)rep->status->code : -1;
+}
+
 void
 bo_pg_home(web_req_t *r, const char *arg)
 {

@@ -134,6 +134,12 @@ web_configure(void *arg, const kp_config_item_t *items)
         svc->session_minutes == 0)
         return KP_ECONFIG;
 
+    svc->registry_api = kp_config_get(items, "registry-api");
+    svc->broker_api = kp_config_get(items, "broker-api");
+    if (svc->registry_api && !*svc->registry_api)
+        svc->registry_api = NULL;
+    if (svc->broker_api && !*svc->broker_api)
+        svc->broker_api = NULL;
     const char *dir = kp_config_get(items, "keys-dir");
     if (dir && *dir) {
         int rc = kp_keypair_load(&svc->pub_keys, dir, kp_config_get(items, "publisher-key"));
@@ -152,6 +158,9 @@ web_configure(void *arg, const kp_config_item_t *items)
             return KP_ECONFIG;
         }
         svc->have_keys = true;
+        if ((svc->registry_api && kp_boot_peer_key(items, "registry-key", svc->registry_pub)) ||
+            (svc->broker_api && kp_boot_peer_key(items, "broker-key", svc->broker_pub)))
+            return KP_ECONFIG;
         const char *ok_name = kp_config_get(items, "office-key");
         if (ok_name && *ok_name && kp_keypair_load(&svc->office_keys, dir, ok_name) == 0)
             svc->have_office_key = true;
@@ -179,6 +188,8 @@ s_stop(void *arg)
     web_bus_destroy(&svc->bus_read);
     web_bus_destroy(&svc->bus_pub);
     web_bus_destroy(&svc->bus_office);
+    web_bus_destroy(&svc->bus_registry);
+    web_bus_destroy(&svc->bus_broker);
     web_http_stop(svc);
 }
 
@@ -198,6 +209,14 @@ web_start(void *arg, kp_server_t *srv, const kp_boot_t *boot, const kp_config_it
         rc =
             web_bus_new(&svc->bus_office, loop, kp_server_zctx(srv), svc->events_api,
                         svc->have_office_key ? &svc->office_keys : NULL, spub, svc->bus_timeout_ms);
+    /* The back office's registry and broker pages, with the same office key. */
+    const kp_keypair_t *ok = svc->have_office_key ? &svc->office_keys : NULL;
+    if (rc == 0 && svc->registry_api && (ok || !svc->have_keys))
+        rc = web_bus_new(&svc->bus_registry, loop, kp_server_zctx(srv), svc->registry_api, ok,
+                         svc->have_keys ? svc->registry_pub : NULL, svc->bus_timeout_ms);
+    if (rc == 0 && svc->broker_api && (ok || !svc->have_keys))
+        rc = web_bus_new(&svc->bus_broker, loop, kp_server_zctx(srv), svc->broker_api, ok,
+                         svc->have_keys ? svc->broker_pub : NULL, svc->bus_timeout_ms);
     if (rc)
         return rc;
     kp_server_part_t part = {.stop = s_stop, .arg = svc};

@@ -29,6 +29,12 @@ main(int argc, char **argv)
         {"bus-timeout-ms", "5000", "how long a page waits for the events service", NULL},
         {"office-key", "web-office", "the back office's key pair (role admin at events)", NULL},
         {"session-minutes", "480", "a back-office sign-in lasts this long", NULL},
+        {"registry-api", NULL, "the registry's ROUTER, for the back office (unset: none)", NULL},
+        {"registry-key", "registry", "the registry's public key: a name in keys-dir or a path",
+         NULL},
+        {"broker-api", NULL, "the expert broker's ROUTER, for the back office (unset: none)", NULL},
+        {"broker-key", "expert-broker", "the broker's public key: a name in keys-dir or a path",
+         NULL},
         {0},
     };
     static web_svc_t svc;

@@ -165,6 +165,8 @@ struct web_svc {
     bool have_keys;
     kp_keypair_t office_keys; /* the back office's key pair ("web-office", role admin) */
     bool have_office_key;
+    const char *registry_api, *broker_api; /* NULL: the back office has no such pages */
+    char registry_pub[KP_Z85_KEY_LEN + 1], broker_pub[KP_Z85_KEY_LEN + 1];
     unsigned session_minutes;
     unsigned char csrf_key[32], link_key[32];
 
@@ -174,9 +176,10 @@ struct web_svc {
     uv_poll_t poll;
     uv_timer_t timer;
     bool handles_open;
-    web_bus_t *bus_read;   /* the web's own key (role service): iCalendar */
-    web_bus_t *bus_pub;    /* the publisher key: sign-ups */
-    web_bus_t *bus_office; /* the back office's admin key to the events service */
+    web_bus_t *bus_read;                  /* the web's own key (role service): iCalendar */
+    web_bus_t *bus_pub;                   /* the publisher key: sign-ups */
+    web_bus_t *bus_office;                /* the back office's admin key to the events service */
+    web_bus_t *bus_registry, *bus_broker; /* the same key to the registry and the broker */
     web_tmpl_set_t *tmpl;
     kp_arena_t *text_arena;
     web_tv_t *texts[WEB_LANG_N];

@@ -187,6 +187,40 @@ try:
     r = sj.get("/office/audit")
     check(r.status == 403, "the audit page is the regional coordinator's only")
 
+    # ---- reschedule and cancel (another table, in four days) ----
+    page = sj.get("/office/events/new")
+    later = time.strftime("%Y-%m-%d", time.localtime(time.time() + 4 * 86400))
+    r = sj.post("/office/events", dict(fields, csrf=hidden(page.text, "csrf"),
+                                       nonce=hidden(page.text, "nonce"), date=later,
+                                       title="Kumppanuuspöytä: liikunta"))
+    e2 = int(re.match(r"/office/events/(\d+)$", r.header("location")).group(1))
+    tok = csrf_of(sj, "/office/events/%d" % e2)
+    sj.post("/office/events/%d/publish" % e2, {"csrf": tok})
+    even_later = time.strftime("%Y-%m-%d", time.localtime(time.time() + 5 * 86400))
+    r = sj.post("/office/events/%d/reschedule" % e2, {"csrf": tok, "date": even_later,
+                                                     "start": "14:00", "end": "15:30",
+                                                     "reason": "Sali varattu"})
+    check(r.status == 303 and r.header("location").endswith("?done=rescheduled"),
+          "the contact person reschedules the table")
+    ev = body(admin.call("events.event.get", V.EventRef(event_id=e2)), V.EventReply).event
+    check(ev.state == V.EVENT_STATE_RESCHEDULED and ev.end_unix - ev.start_unix == 5400,
+          "the events service has the new time (rescheduled, 1 h 30 min)")
+    r = sj.post("/office/events/%d/cancel" % e2, {"csrf": tok, "reason": ""})
+    check(r.status == 400, "a cancel without a reason is refused (400)")
+    r = sj.post("/office/events/%d/cancel" % vid, {"csrf": tok, "reason": "Ei tarvita"})
+    check(r.status == 403, "cancelling the Vaasa event is refused (403)")
+    r = sj.post("/office/events/%d/cancel" % e2, {"csrf": tok, "reason": "Liian vähän "
+                                                  "ilmoittautuneita"})
+    check(r.status == 303, "the contact person cancels the table with a reason")
+    ev = body(admin.call("events.event.get", V.EventRef(event_id=e2)), V.EventReply).event
+    check(ev.state == V.EVENT_STATE_CANCELLED and "ilmoittautuneita" in ev.cancel_reason_text,
+          "the events service has it cancelled with the reason")
+    ev = body(admin.call("events.event.get", V.EventRef(event_id=vid)), V.EventReply).event
+    check(ev.state == V.EVENT_STATE_DRAFT, "the Vaasa event is still unchanged")
+    r = sj.post("/office/events/%d/publish" % e2, {"csrf": tok})
+    check(r.status == 409 and "does not allow" in r.text,
+          "publishing a cancelled event says the state does not allow it (409)")
+
     # ---- the expert coordinator has no events ----
     ex, r = office_sign_in(s.base, "asiantuntija", PW["asiantuntija"])
     check(r.status == 303, "the expert coordinator signs in")
@@ -252,6 +286,20 @@ try:
     check(not any(x in log for x in secrets), "the web's log carries no password or cookie")
     check("office.audit" in log and "action=events.event.get" in log,
           "the web's log has the audit lines (ids only)")
+
+    # ---- behind TLS: secure-cookies on ----
+    web.stop()
+    s.web(["--rate-per-s", "2000", "--rate-burst", "5000", "--secure-cookies", "on"])
+    b, r = office_sign_in(s.base, "alue", PW["alue"])
+    sc = [v for v in r.header_all("Set-Cookie") if "kp_session=" in v]
+    check(r.status == 303 and len(sc) == 1 and sc[0].startswith("__Host-kp_session=") and
+          "; Secure" in sc[0] and "HttpOnly" in sc[0] and "SameSite=Strict" in sc[0],
+          "with secure-cookies on the session cookie is __Host-kp_session, Secure")
+    check(r.header("strict-transport-security") is not None, "and HSTS is sent")
+    check(b.get("/office").status == 200, "it signs in")
+    plain = Session(s.base, "en")
+    plain.cookies["kp_session"] = b.cookies["__Host-kp_session"]
+    check(plain.get("/office").status == 303, "the cookie under the plain name is not taken")
 finally:
     s.close()
 done()

@@ -12,7 +12,9 @@ import shutil
 import subprocess
 import time
 
+from kp_broker import Broker, add_keys, file_request, register as register_expert
 from kp_harness import PII, V, body, check, done, set_clock, signup_req
+from kp_registry import R, register, start_registry
 from kp_web import SRC, WebSuite, office_account
 
 WEBDIR = os.path.join(SRC, "tests", "web")
@@ -40,8 +42,23 @@ def run(phase, cfg):
 if node and os.path.exists("/usr/bin/chromium"):
     s = WebSuite()
     try:
+        add_keys(s, [("registry", None), ("expert-broker", None)])
         s.events(["--test-clock", "on"])
-        s.web(["--rate-per-s", "2000", "--rate-burst", "5000"])
+        start_registry(s, extra=s.key_args("registry"))
+        brk = Broker(s).start()
+        s.web(["--rate-per-s", "2000", "--rate-burst", "5000", "--registry-api", s.reg_api,
+               "--broker-api", brk.api])
+        reg = s.client(s.reg_api, server="registry")
+        register(reg, "o1", name="Seinäjoen Mielenterveysseura", home="743",
+                 networks=["ngo-council"])
+        register(reg, "o2", name="Alajärven Nuorisoseura", home="005", flds=[R.FIELD_YOUTH])
+        pid = body(reg.call("registry.person.add", R.AddPersonRequest(name=PII[0], email=PII[1]),
+                            key="cp"), R.PersonReply).person.id
+        reg.call("registry.role.assign", R.AssignRoleRequest(
+            person_id=pid, kind=R.ROLE_KIND_CONTACT_PERSON, municipality_code="743",
+            title="järjestöyhdyshenkilö"), key="cp-role")
+        register_expert(brk, PII[7], PII[8])
+        file_request(brk, "req-1", title="Mielenterveyspaneeli Seinäjoella")
         admin = s.client(s.ev_api, "admin")
         cfg = {"regional": ["alue", "Aluekoordinaattori-2026!"],
                "municipal": ["seinajoki", "Yhteyshenkilo-Seinajoki-1"],
@@ -60,8 +77,8 @@ if node and os.path.exists("/usr/bin/chromium"):
             if f.startswith("office-"):
                 os.remove(os.path.join(OUT, f))
         rc, text, sm = run("create", cfg)
-        check(rc == 0, "phase 1: sign-in, accounts, the expert's refusal, a table created "
-              "and published; axe and screenshots")
+        check(rc == 0, "phase 1: sign-in, accounts, organisations, coverage, the broker, the "
+              "expert's refusal, a table created and published; axe and screenshots")
         eid = next((int(l.split()[1]) for l in text.splitlines() if l.startswith("event: ")), 0)
         check(eid > 0, "the browser made event %d" % eid)
         ev = body(admin.call("events.event.get", V.EventRef(event_id=eid)), V.EventReply).event

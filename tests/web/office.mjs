@@ -9,10 +9,11 @@
 //
 // In Debian's headless Chromium (playwright-core, a fresh profile per role):
 //  create: the sign-in page in three languages and with a wrong password; the regional
-//          coordinator's front page, accounts (adding one on the page) and events; the expert
-//          coordinator's front page and the refusal of the events list; the municipal contact
-//          person creates a partnership table for their municipality (first with an error),
-//          publishes it; prints "event: <id>".
+//          coordinator's front page, accounts (adding one on the page), events, organisation
+//          search, coverage and broker; the expert coordinator's front page, broker and the
+//          refusal of the events list; the municipal contact person creates a partnership
+//          table for their municipality (first with an error), publishes it, searches their
+//          organisations and sees their coverage; prints "event: <id>".
 //  door:   (the suite has signed people up and moved the events clock past the start) the
 //          contact person opens the event, checks people in on a phone-sized screen (search
 //          by name, one tap with the keyboard), downloads the participants CSV and the door
@@ -145,11 +146,32 @@ try {
     await both(reg, 'regional-account-added');
     await reg.goto(base + '/office/events');
     await both(reg, 'regional-events');
+    await reg.click('nav a[href="/office/organisations"]');
+    await reg.waitForURL('**/office/organisations');
+    await reg.fill('#f-q', 'alaj');
+    await reg.click('form[action="/office/organisations"] button[type=submit]');
+    await reg.waitForURL('**/office/organisations?*');
+    check((await reg.textContent('main table')).includes('Alajärven Nuorisoseura'),
+      'the organisation search finds Alajärven Nuorisoseura by "alaj"');
+    await both(reg, 'regional-organisations');
+    await reg.click('nav a[href="/office/coverage"]');
+    await reg.waitForURL('**/office/coverage');
+    check((await reg.textContent('table[aria-labelledby=gaps]')).includes('005'),
+      'coverage lists Alajärvi without a contact person');
+    await both(reg, 'regional-coverage');
+    await reg.click('nav a[href="/office/broker"]');
+    await reg.waitForURL('**/office/broker');
+    await both(reg, 'regional-broker');
 
     // ---- the expert coordinator -----------------------------------------------------------
     const ex = await person('fi-FI');
     await signIn(ex, cfg.expert);
     await both(ex, 'expert-home');
+    await ex.click('nav a[href="/office/broker"]');
+    await ex.waitForURL('**/office/broker');
+    check((await ex.textContent('main')).includes('Mielenterveyspaneeli Seinäjoella'),
+      'the expert coordinator sees the open request');
+    await both(ex, 'expert-broker');
     check(await status(ex, '/office/events') === 403, 'the expert coordinator has no events');
     await both(ex, 'expert-events-refused');
 
@@ -188,6 +210,12 @@ try {
     check((await mu.textContent('main table')).includes('nuorten harrastukset'),
       'the event is in the contact person\'s list');
     await both(mu, 'municipal-events');
+    await mu.goto(base + '/office/organisations');
+    check((await mu.textContent('main')).includes('Seinäjoen Mielenterveysseura'),
+      'the contact person\'s organisation search is Seinäjoki\'s');
+    await both(mu, 'municipal-organisations');
+    await mu.goto(base + '/office/coverage');
+    await both(mu, 'municipal-coverage');
     console.log(`event: ${eventId}`);
   } else if (phase === 'door') {
     // ---- at the door, on a phone ----------------------------------------------------------
