@@ -50,6 +50,7 @@ const web_route_t web_routes[] = {
     {"office-orgs", "GET", "/office/organisations", NULL, bo_pg_orgs},
     {"office-coverage", "GET", "/office/coverage", NULL, bo_pg_coverage},
     {"office-broker", "GET", "/office/broker", NULL, bo_pg_broker},
+    {"office-stats", "GET", "/office/stats", NULL, bo_pg_stats},
 };
 const unsigned web_routes_n = sizeof web_routes / sizeof web_routes[0];
 

@@ -7,6 +7,9 @@
  *    bo_pages.c   the home page, accounts (regional) and the audit page (regional)
  *    bo_events.c  events: list, create, publish, reschedule, cancel, participants, the door's
  *                 check-in and the exports, over the bus with the office key (role admin)
+ *    bo_registry.c  organisation search and the coverage view (the registry)
+ *    bo_broker.c  the broker's open requests and assignments
+ *    bo_stats.c   statistics of events as SVG charts with their tables
  *
  *  Invariants:
  *  - Every /office page but the sign-in needs a live session; every POST also a valid CSRF
@@ -125,6 +128,8 @@ void bo_pg_door_csv(web_req_t *r, const char *arg);
 void bo_pg_orgs(web_req_t *r, const char *arg);
 void bo_pg_coverage(web_req_t *r, const char *arg);
 void bo_pg_broker(web_req_t *r, const char *arg);
+/* bo_stats.c */
+void bo_pg_stats(web_req_t *r, const char *arg);
 
 /* ---- the method (bo_auth.c) -------------------------------------------------------------- */
 

@@ -221,6 +221,20 @@ try:
     check(r.status == 409 and "does not allow" in r.text,
           "publishing a cancelled event says the state does not allow it (409)")
 
+    # ---- statistics ----
+    r = regional.get("/office/stats?kind=1&from=%s" % time.strftime("%Y-%m-%d"))
+    m = re.search(r'aria-labelledby="c-muni-h">.*?<th scope="row">743</th><td>(\d+)</td>'
+                  r'<td>(\d+)</td>', r.text, re.S)
+    check(r.status == 200 and m and m.group(2) == "3" and "<svg" in r.text and
+          'role="img"' in r.text, "the statistics: Seinäjoki's partnership tables, 3 "
+          "participants, as an SVG chart with its table")
+    check(sj.get("/office/stats?municipality=905").status == 403,
+          "the contact person's statistics of Vaasa: 403")
+    r = sj.get("/office/stats")
+    check(r.status == 200 and '<th scope="row">905</th>' not in r.text,
+          "the contact person's statistics are Seinäjoki's")
+    check(regional.get("/office/stats?from=2026-13-01").status == 400, "a bad date is 400")
+
     # ---- the expert coordinator has no events ----
     ex, r = office_sign_in(s.base, "asiantuntija", PW["asiantuntija"])
     check(r.status == 303, "the expert coordinator signs in")

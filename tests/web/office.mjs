@@ -271,6 +271,8 @@ try {
       'another municipality\'s event is refused (403)');
     check((await mu.textContent('main')).includes('oikeutta'), 'and the page says so');
     await both(mu, 'municipal-other-event-refused');
+    await mu.goto(base + '/office/stats');
+    await both(mu, 'municipal-stats');
     // Sign out: the session ends.
     await mu.goto(base + '/office');
     await mu.click('form[action="/office/sign-out"] button[type=submit]');
@@ -281,6 +283,16 @@ try {
     // ---- the regional coordinator reads the audit -----------------------------------------
     const reg = await person('fi-FI');
     await signIn(reg, cfg.regional, 'en');
+    await reg.click('nav a[href="/office/stats"]');
+    await reg.waitForURL('**/office/stats');
+    await reg.selectOption('#f-kind', '1');
+    await reg.click('form[action="/office/stats"] button[type=submit]');
+    await reg.waitForURL('**/office/stats?*');
+    check(await reg.locator('svg.chart[role=img]').count() >= 3,
+      'the statistics show SVG charts');
+    check((await reg.textContent('p.summary')).includes('3'),
+      'the summary counts the table\'s participants');
+    await both(reg, 'regional-stats');
     await reg.click('nav a[href="/office/audit"]');
     await reg.waitForURL('**/office/audit');
     const refused = await reg.locator('tr.denied', { hasText: `event=${cfg.other_event}` })
