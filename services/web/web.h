@@ -14,10 +14,15 @@
  *    consume.c  following the events log into the read model
  *    store.c    the read model (the only file that touches LMDB, through kp_tx)
  *    tmpl.c     the template renderer
+ *    bo.h       the coordinators' back office under /office (bo_*.c): accounts, sessions,
+ *               roles, audit, and pages over the events, registry and broker buses
  *
  *  Invariants:
  *  - The web owns no personal data: its store holds published events (public facts) and, per
  *    sign-up, only its id, event, state and number of companions (to keep free places right).
+ *    The back office adds coordinators' accounts (a sign-in name, role, municipalities and an
+ *    Argon2id hash), session hashes and an audit of ids; the participants it shows are read
+ *    over the bus and never stored.
  *    Names, contacts and needs go to the events service over the bus and are never stored,
  *    logged or put in a URL here. The accessibility feedback form writes to an operator's
  *    spool directory (the privacy notice says so).
