@@ -30,6 +30,7 @@
 #define SU_PAGE 1000
 #define EV_MAX 5000
 #define SU_MAX 20000
+#define BULK_MAX 200
 
 enum { OP_VIEW, OP_PUBLISH, OP_RESCHEDULE, OP_CANCEL, OP_CHECKIN, OP_MARK, OP_CSV, OP_DOOR };
 
@@ -49,7 +50,8 @@ typedef struct {
     char obj[64];
     ProtobufCMessage *body;
     const char *muni; /* the list's filter */
-    uint64_t signup_id;
+    uint64_t *sids;   /* the sign-ups to mark (one tap: one; bulk: up to BULK_MAX) */
+    size_t sids_n, sid_i;
     int mark;
 } op_t;
 
@@ -655,11 +657,15 @@ s_checkin_page(web_req_t *r)
     web_tv_bool(a, root, "none", n == 0);
     web_tv_strf(a, root, "action", "/office/events/%llu/attendance", (unsigned long long)ev->id);
     web_tv_strf(a, root, "self", "/office/events/%llu/check-in", (unsigned long long)ev->id);
-    const char *m = web_query(r, "marked");
+    const char *m = web_query(r, "marked"), *mn = web_query(r, "n");
     if (m && (strcmp(m, "attended") == 0 || strcmp(m, "no_show") == 0)) {
         char key[32];
-        snprintf(key, sizeof key, "bo_marked_%s", m);
-        web_tv_str(a, root, "marked", web_text(r, key));
+        uint64_t cnt = web_parse_id(mn);
+        snprintf(key, sizeof key, cnt > 1 ? "bo_marked_%s_n" : "bo_marked_%s", m);
+        if (cnt > 1)
+            web_tv_strf(a, root, "marked", "%s %llu", web_text(r, key), (unsigned long long)cnt);
+        else
+            web_tv_str(a, root, "marked", web_text(r, key));
     }
     web_tv_bool(a, root, "not_started", ev->start_unix > kp_now_ms() / 1000);
     web_page(r, 200, "bo_checkin", root);
@@ -714,6 +720,22 @@ s_csv(web_req_t *r)
 
 /* ---- changes ----------------------------------------------------------------------------- */
 
+static void s_change_done(void *arg, const Kumppani__V1__Reply *rep);
+
+/* Marks the next sign-up of o->sids (one call at a time, each audited). */
+static void
+s_mark_next(web_req_t *r)
+{
+    op_t *o = r->cont_arg;
+    snprintf(o->obj, sizeof o->obj, "event=%llu signup=%llu", (unsigned long long)o->event_id,
+             (unsigned long long)o->sids[o->sid_i]);
+    Kumppani__V1__SignupAttendanceRequest rq = KUMPPANI__V1__SIGNUP_ATTENDANCE_REQUEST__INIT;
+    rq.signup_id = o->sids[o->sid_i];
+    rq.attendance = o->mark;
+    if (!s_call(r, o->method, &rq.base, NULL, s_change_done))
+        bo_finish(r);
+}
+
 static void
 s_change_done(void *arg, const Kumppani__V1__Reply *rep)
 {
@@ -725,7 +747,11 @@ s_change_done(void *arg, const Kumppani__V1__Reply *rep)
         return;
     }
     bo_audit(r, o->acct->id, o->method, o->obj, "ok");
-    char loc[160];
+    if (o->op == OP_MARK && ++o->sid_i < o->sids_n) {
+        s_mark_next(r);
+        return;
+    }
+    char loc[200];
     if (o->op == OP_MARK) {
         const char *q = web_field(r, "q");
         char qe[100] = "";
@@ -738,9 +764,9 @@ s_change_done(void *arg, const Kumppani__V1__Reply *rep)
                 k += (size_t)snprintf(qe + k, sizeof qe - k, "%%%02X", c);
         }
         qe[k] = 0;
-        snprintf(loc, sizeof loc, "/office/events/%llu/check-in?marked=%s&q=%s",
+        snprintf(loc, sizeof loc, "/office/events/%llu/check-in?marked=%s&n=%zu&q=%s",
                  (unsigned long long)o->event_id, o->mark == AT(ATTENDED) ? "attended" : "no_show",
-                 qe);
+                 o->sids_n, qe);
     } else {
         static const char *const done[] = {"", "published", "rescheduled", "cancelled"};
         snprintf(loc, sizeof loc, "/office/events/%llu?done=%s", (unsigned long long)o->event_id,
@@ -805,18 +831,20 @@ s_step(web_req_t *r)
         return;
     }
     case OP_MARK: {
-        bool mine = false;
-        for (size_t i = 0; i < o->su_n; i++)
-            mine |= o->su[i]->id == o->signup_id;
-        if (!mine) {
-            bo_forbidden(r, o->acct, o->method, o->obj);
-            break;
+        /* Every sign-up must be one of this event's, or nothing is marked. */
+        for (size_t k = 0; k < o->sids_n; k++) {
+            bool mine = false;
+            for (size_t i = 0; i < o->su_n && !mine; i++)
+                mine = o->su[i]->id == o->sids[k];
+            if (!mine) {
+                snprintf(o->obj, sizeof o->obj, "event=%llu signup=%llu",
+                         (unsigned long long)o->event_id, (unsigned long long)o->sids[k]);
+                bo_forbidden(r, o->acct, o->method, o->obj);
+                bo_finish(r);
+                return;
+            }
         }
-        Kumppani__V1__SignupAttendanceRequest rq = KUMPPANI__V1__SIGNUP_ATTENDANCE_REQUEST__INIT;
-        rq.signup_id = o->signup_id;
-        rq.attendance = o->mark;
-        if (!s_call(r, o->method, &rq.base, NULL, s_change_done))
-            bo_finish(r);
+        s_mark_next(r);
         return;
     }
     default:
@@ -941,21 +969,31 @@ bo_pg_attendance(web_req_t *r, const char *arg)
     bo_account_t *a = bo_require(r);
     if (!a)
         return;
-    uint64_t sid = web_parse_id(web_field(r, "signup"));
     const char *mark = web_field(r, "mark");
     int m = mark && strcmp(mark, "attended") == 0  ? AT(ATTENDED)
             : mark && strcmp(mark, "no_show") == 0 ? AT(NO_SHOW)
                                                    : 0;
-    if (!sid || !m) {
-        bo_error(r, a, 400, "err_form");
+    uint64_t *sids = kp_arena_alloc(r->arena, BULK_MAX * sizeof *sids);
+    size_t n = 0;
+    bool bad = !sids;
+    for (size_t i = 0; !bad && i < r->fields_n; i++)
+        if (strcmp(r->names[i], "signup") == 0) {
+            uint64_t id = web_parse_id(r->values[i]);
+            bad = !id || n == BULK_MAX;
+            if (!bad)
+                sids[n++] = id;
+        }
+    if (bad || !n || !m) {
+        bo_error(r, a, 400, n || bad ? "err_form" : "bo_err_none_chosen");
         return;
     }
     s_start(r, a, OP_MARK, arg, "events.signup.attendance");
     op_t *o = r->cont_arg;
     if (o) {
-        o->signup_id = sid;
+        o->sids = sids;
+        o->sids_n = n;
         o->mark = m;
         snprintf(o->obj, sizeof o->obj, "event=%llu signup=%llu", (unsigned long long)o->event_id,
-                 (unsigned long long)sid);
+                 (unsigned long long)sids[0]);
     }
 }

@@ -36,7 +36,7 @@
 #define CSP                                                                                        \
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "                   \
     "frame-ancestors 'none'; base-uri 'none'"
-#define FIELDS_MAX 32
+#define FIELDS_MAX 256 /* the back office's bulk marking at the door: many sign-ups */
 
 static bool s_path_ok(const char *p);
 

@@ -173,6 +173,22 @@ try:
     ev = body(admin.call("events.event.get", V.EventRef(event_id=eid)), V.EventReply).event
     check(ev.attended_n == 1 and ev.no_show_n == 1, "the events service counts 1 attended, "
           "1 no-show (%d, %d)" % (ev.attended_n, ev.no_show_n))
+    import urllib.parse
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    r = sj.post("/office/events/%d/attendance" % eid, urllib.parse.urlencode(
+        {"csrf": tok, "signup": [sids[0], 999999], "mark": "attended", "q": ""}, doseq=True),
+        headers=form)
+    check(r.status == 403, "bulk marking with a sign-up not of this event is refused (403)")
+    ev = body(admin.call("events.event.get", V.EventRef(event_id=eid)), V.EventReply).event
+    check(ev.attended_n == 1, "and marks nobody")
+    r = sj.post("/office/events/%d/attendance" % eid, urllib.parse.urlencode(
+        {"csrf": tok, "signup": [sids[0], sids[2]], "mark": "attended", "q": ""}, doseq=True),
+        headers=form)
+    check(r.status == 303 and "n=2" in (r.header("location") or ""),
+          "bulk marking: two chosen people attended at once")
+    ev = body(admin.call("events.event.get", V.EventRef(event_id=eid)), V.EventReply).event
+    check(ev.attended_n == 3 and ev.no_show_n == 0, "the events service counts 3 attended "
+          "(%d, %d)" % (ev.attended_n, ev.no_show_n))
     r = sj.post("/office/events/%d/attendance" % vid,
                 {"csrf": tok, "signup": str(sids[0]), "mark": "attended", "q": ""})
     check(r.status == 403, "marking through the Vaasa event is refused (403)")
@@ -254,8 +270,10 @@ try:
     check(has("events.event.create", "event=%d" % eid, "done") and
           has("events.event.publish", "event=%d" % eid, "done"),
           "and the contact person's create and publish")
-    check(has("events.signup.attendance", "event=%d signup=%d" % (eid, sids[1]), "done"),
-          "and the marking at the door")
+    check(has("events.signup.attendance", "event=%d signup=%d" % (eid, sids[1]), "done") and
+          has("events.signup.attendance", "event=%d signup=%d" % (eid, sids[2]), "done") and
+          has("events.signup.attendance", "event=%d signup=999999" % eid, "refused"),
+          "and the markings at the door, one audit entry per person, and the refused one")
     check(has("web.account.add", "account=5", "done"), "and the account added on the page")
     check(not any(x in r.text for x in PII + list(PW.values())),
           "the audit page carries no names or passwords")

@@ -244,9 +244,16 @@ try {
       'the person is marked attended');
     check((await mu.textContent('ul.checkin')).includes('Saapui'), 'and shows so in the list');
     await both(mu, 'municipal-check-in-marked');
+    // Bulk: choose two people, mark them both as did-not-come with one button.
     await mu.goto(`${base}/office/events/${cfg.event}/check-in`);
-    await mu.click('ul.checkin li:has-text("Matti") button[value=no_show]');
-    await mu.waitForURL(/marked=no_show/);
+    await mu.check('ul.checkin li:has-text("Matti") input[type=checkbox]');
+    await mu.check('ul.checkin li:has-text("Kalle") input[type=checkbox]');
+    await both(mu, 'municipal-check-in-bulk-chosen');
+    await mu.click('#bulk button[value=no_show]');
+    await mu.waitForURL(/marked=no_show&n=2/);
+    check((await mu.textContent('[role=status]')).includes('2'),
+      'two people marked at once');
+    await both(mu, 'municipal-check-in-bulk-marked');
     await mu.goto(`${base}/office/events/${cfg.event}`);
     const [dl] = await Promise.all([
       mu.waitForEvent('download'),
