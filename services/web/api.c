@@ -41,6 +41,7 @@ const web_route_t web_routes[] = {
     {"office-event-publish", "POST", "/office/events/", "/publish", bo_pg_event_publish},
     {"office-event-reschedule", "POST", "/office/events/", "/reschedule", bo_pg_event_reschedule},
     {"office-event-cancel", "POST", "/office/events/", "/cancel", bo_pg_event_cancel},
+    {"office-event-held", "POST", "/office/events/", "/held", bo_pg_event_held},
     {"office-checkin", "GET", "/office/events/", "/check-in", bo_pg_checkin},
     {"office-attendance", "POST", "/office/events/", "/attendance", bo_pg_attendance},
     {"office-participants-csv", "GET", "/office/events/", "/participants.csv",

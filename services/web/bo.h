@@ -118,6 +118,7 @@ void bo_pg_event(web_req_t *r, const char *arg);
 void bo_pg_event_publish(web_req_t *r, const char *arg);
 void bo_pg_event_reschedule(web_req_t *r, const char *arg);
 void bo_pg_event_cancel(web_req_t *r, const char *arg);
+void bo_pg_event_held(web_req_t *r, const char *arg);
 void bo_pg_checkin(web_req_t *r, const char *arg);
 void bo_pg_attendance(web_req_t *r, const char *arg);
 void bo_pg_participants_csv(web_req_t *r, const char *arg);

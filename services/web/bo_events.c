@@ -32,7 +32,17 @@
 #define SU_MAX 20000
 #define BULK_MAX 200
 
-enum { OP_VIEW, OP_PUBLISH, OP_RESCHEDULE, OP_CANCEL, OP_CHECKIN, OP_MARK, OP_CSV, OP_DOOR };
+enum {
+    OP_VIEW,
+    OP_PUBLISH,
+    OP_RESCHEDULE,
+    OP_CANCEL,
+    OP_HELD,
+    OP_CHECKIN,
+    OP_MARK,
+    OP_CSV,
+    OP_DOOR
+};
 
 typedef struct {
     bo_account_t *acct;
@@ -560,6 +570,10 @@ s_event_page(web_req_t *r)
     web_tv_bool(a, e, "can_publish", ev->state == ES(DRAFT));
     web_tv_bool(a, e, "can_reschedule", live || ev->state == ES(DRAFT));
     web_tv_bool(a, e, "can_cancel", live || ev->state == ES(DRAFT));
+    web_tv_bool(a, e, "can_hold",
+                (live || ev->state == ES(HELD)) && ev->start_unix <= kp_now_ms() / 1000);
+    web_tv_str(a, e, "memo_url", ev->memo_url);
+    web_tv_str(a, e, "materials_url", ev->materials_url);
     web_tv_strf(a, e, "waitlisted_n", "%u", ev->waitlisted_n);
     web_tv_strf(a, e, "offered_n", "%u", ev->offered_n);
     struct tm tm;
@@ -601,7 +615,7 @@ s_event_page(web_req_t *r)
     }
     const char *done = web_query(r, "done");
     if (done && (strcmp(done, "published") == 0 || strcmp(done, "rescheduled") == 0 ||
-                 strcmp(done, "cancelled") == 0 || strcmp(done, "created") == 0)) {
+                 strcmp(done, "cancelled") == 0 || strcmp(done, "held") == 0)) {
         char key[32];
         snprintf(key, sizeof key, "bo_done_%s", done);
         web_tv_str(a, root, "done", web_text(r, key));
@@ -768,9 +782,9 @@ s_change_done(void *arg, const Kumppani__V1__Reply *rep)
                  (unsigned long long)o->event_id, o->mark == AT(ATTENDED) ? "attended" : "no_show",
                  o->sids_n, qe);
     } else {
-        static const char *const done[] = {"", "published", "rescheduled", "cancelled"};
+        static const char *const done[] = {"", "published", "rescheduled", "cancelled", "held"};
         snprintf(loc, sizeof loc, "/office/events/%llu?done=%s", (unsigned long long)o->event_id,
-                 done[o->op <= OP_CANCEL ? o->op : 0]);
+                 done[o->op <= OP_HELD ? o->op : 0]);
     }
     bo_redirect(r, loc);
     bo_finish(r);
@@ -959,6 +973,40 @@ bo_pg_event_cancel(web_req_t *r, const char *arg)
     rq->event_id = web_parse_id(arg);
     rq->reason_text = (char *)reason;
     s_start(r, a, OP_CANCEL, arg, "events.event.cancel");
+    if (r->cont_arg)
+        ((op_t *)r->cont_arg)->body = &rq->base;
+}
+
+/* An https:// or http:// address of at most 1000 bytes, or "" (the events service checks it
+ * again). */
+static bool
+s_url_ok(const char *u)
+{
+    return !u || !*u ||
+           (strlen(u) <= 1000 && (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0));
+}
+
+void
+bo_pg_event_held(web_req_t *r, const char *arg)
+{
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return;
+    const char *memo = web_field(r, "memo_url"), *mat = web_field(r, "materials_url");
+    if (!s_url_ok(memo) || !s_url_ok(mat)) {
+        bo_error(r, a, 400, "bo_err_url");
+        return;
+    }
+    Kumppani__V1__HeldEventRequest *rq = kp_arena_alloc(r->arena, sizeof *rq);
+    if (!rq) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    kumppani__v1__held_event_request__init(rq);
+    rq->event_id = web_parse_id(arg);
+    rq->memo_url = (char *)(memo ? memo : "");
+    rq->materials_url = (char *)(mat ? mat : "");
+    s_start(r, a, OP_HELD, arg, "events.event.held");
     if (r->cont_arg)
         ((op_t *)r->cont_arg)->body = &rq->base;
 }

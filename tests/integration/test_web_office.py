@@ -200,6 +200,18 @@ try:
     door = sj.get("/office/events/%d/door.csv" % eid)
     check(door.status == 200 and door.header("content-type").startswith("text/csv"),
           "the door list downloads")
+    r = sj.post("/office/events/%d/held" % eid, {"csrf": tok, "memo_url": "javascript:x()"})
+    check(r.status == 400, "a memo link that is not a web address is refused (400)")
+    r = sj.post("/office/events/%d/held" % vid, {"csrf": tok, "memo_url": ""})
+    check(r.status == 403, "marking the Vaasa event held is refused (403)")
+    r = sj.post("/office/events/%d/held" % eid, {
+        "csrf": tok, "memo_url": "https://muistiot.example.fi/kylatalot",
+        "materials_url": "https://aineistot.example.fi/kylatalot"})
+    check(r.status == 303 and r.header("location").endswith("?done=held"),
+          "the contact person marks the table held with its memo and materials")
+    ev = body(admin.call("events.event.get", V.EventRef(event_id=eid)), V.EventReply).event
+    check(ev.state == V.EVENT_STATE_HELD and ev.memo_url.endswith("/kylatalot"),
+          "the events service has it held with the memo link")
     r = sj.get("/office/audit")
     check(r.status == 403, "the audit page is the regional coordinator's only")
 

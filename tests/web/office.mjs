@@ -274,6 +274,15 @@ try {
     check(fs.readFileSync(doorPath, 'utf8').includes('Liisa Virtanen'),
       'the door list downloads');
     fs.unlinkSync(doorPath);
+    // After the event: held, with the memo and materials.
+    await mu.goto(`${base}/office/events/${cfg.event}`);
+    await mu.fill('#h-memo', 'https://muistiot.example.fi/nuorten-harrastukset');
+    await mu.fill('#h-materials', 'https://aineistot.example.fi/nuorten-harrastukset');
+    await mu.click('form[action$="/held"] button[type=submit]');
+    await mu.waitForURL(/\?done=held$/);
+    check((await mu.textContent('dl.facts')).includes('muistiot.example.fi'),
+      'the event is held, its memo linked');
+    await both(mu, 'municipal-event-held');
     check(await status(mu, `/office/events/${cfg.other_event}`) === 403,
       'another municipality\'s event is refused (403)');
     check((await mu.textContent('main')).includes('oikeutta'), 'and the page says so');
