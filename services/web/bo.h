@@ -46,6 +46,8 @@ int bo_session_get(kp_tx_t *tx, const unsigned char key[32], Kumppani__V1__Offic
                    bool *found);
 int bo_session_put(kp_tx_t *tx, const unsigned char key[32], const Kumppani__V1__OfficeSession *s);
 int bo_session_del(kp_tx_t *tx, const unsigned char key[32]);
+/* Deletes up to max expired sessions. */
+int bo_sessions_prune(kp_tx_t *tx, unsigned max);
 int bo_audit_add(kp_tx_t *tx, Kumppani__V1__OfficeAudit *e);
 /* The newest audit entries first, at most max. */
 int bo_audit_each_rev(kp_tx_t *tx, unsigned max, int (*fn)(void *arg, Kumppani__V1__OfficeAudit *e),

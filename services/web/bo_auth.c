@@ -481,7 +481,7 @@ bo_pg_sign_in_post(web_req_t *r, const char *arg)
     s.epoch = a->session_epoch;
     s.created_ms = tx.now_ms;
     s.expires_ms = tx.now_ms + (int64_t)r->svc->session_minutes * 60000;
-    if (bo_account_put(&tx, a) || bo_session_put(&tx, key, &s)) {
+    if (bo_account_put(&tx, a) || bo_session_put(&tx, key, &s) || bo_sessions_prune(&tx, 256)) {
         web_error(r, 503, "err_unavailable");
         return;
     }

@@ -3,7 +3,7 @@
  *  accounts  account id (u64 BE) -> OfficeAccount (the password as crypto_pwhash_str only)
  *  users     sign-in name -> account id (u64 BE): one account per name
  *  sessions  SHA-256 of the session cookie (32 bytes) -> OfficeSession: the store never holds
- *            a cookie that would sign anyone in
+ *            a cookie that would sign anyone in; expired ones are removed at each sign-in
  *  audit     audit id (u64 BE, rising) -> OfficeAudit (ids only) */
 #include "bo.h"
 #include "kp_err.h"
@@ -139,4 +139,37 @@ bo_audit_each_rev(kp_tx_t *tx, unsigned max, int (*fn)(void *arg, Kumppani__V1__
     walk_t w = {.tx = tx, .afn = fn, .arg = arg, .left = max};
     int rc = kp_rec_each_rev(tx, WEB_DB_AUDIT, NULL, 0, NULL, 0, s_audit_one, &w);
     return rc > 0 ? 0 : rc;
+}
+
+typedef struct {
+    kp_tx_t *tx;
+    int64_t now_ms;
+    unsigned char (*keys)[32];
+    unsigned n, max;
+} prune_t;
+
+static int
+s_prune_one(void *arg, const MDB_val *key, const MDB_val *val)
+{
+    prune_t *p = arg;
+    Kumppani__V1__OfficeSession *s = kumppani__v1__office_session__unpack(
+        kp_arena_pbc(p->tx->arena), val->mv_size, val->mv_data);
+    if (key->mv_size == 32 && (!s || s->expires_ms <= p->now_ms))
+        memcpy(p->keys[p->n++], key->mv_data, 32);
+    return p->n == p->max;
+}
+
+int
+bo_sessions_prune(kp_tx_t *tx, unsigned max)
+{
+    prune_t p = {tx, tx->now_ms, kp_arena_alloc(tx->arena, (size_t)max * 32), 0, max};
+    if (!p.keys)
+        return KP_ENOMEM;
+    int rc = kp_rec_each(tx, WEB_DB_SESSIONS, NULL, 0, NULL, 0, s_prune_one, &p);
+    if (rc < 0)
+        return rc;
+    for (unsigned i = 0; i < p.n; i++)
+        if ((rc = bo_session_del(tx, p.keys[i])))
+            return rc;
+    return 0;
 }

@@ -12,6 +12,7 @@ changes nothing and shows in the audit; the expert coordinator has no events; th
 holds ids only."""
 import os
 import re
+import subprocess
 import time
 
 from kp_harness import PII, V, body, check, done, set_clock, signup_req
@@ -323,6 +324,20 @@ try:
     r = a1.post("/office/sign-out-all", {"csrf": csrf_of(a1, "/office")})
     check(r.status == 303 and a2.get("/office").status == 303,
           "sign-out everywhere ends the other session too")
+
+    # ---- sessions end after session-minutes (480); expired ones leave the store ----
+    def sessions_n():
+        out = subprocess.run(["mdb_stat", "-s", "sessions", os.path.join(s.dir, "web")],
+                             stdout=subprocess.PIPE, text=True).stdout
+        m = re.search(r"Entries: (\d+)", out)
+        return int(m.group(1)) if m else -1
+    before = sessions_n()
+    set_clock(s.client(s.web_api, "admin", server="web"), (9 * 60 + 16) * 60 * 1000)
+    check(regional.get("/office").status == 303, "after 8 hours the session has ended")
+    a3, r = office_sign_in(s.base, "alue", PW["alue"])
+    check(r.status == 303 and before > 1 and sessions_n() == 1,
+          "a sign-in removes the expired sessions from the store (%d -> %d)"
+          % (before, sessions_n()))
 
     # ---- nothing secret in the web's log ----
     log = web.logtext()

@@ -101,6 +101,23 @@ async function signIn(page, who, lang = 'en') {
   check(page.url().endsWith('/office'), `${who[0]} signs in`);
 }
 
+// The same with the keyboard alone: Tab to the fields, type, Enter.
+async function signInKeyboard(page, who, lang = 'en') {
+  await page.goto(`${base}/office/sign-in?lang=${lang}`);
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(() => document.activeElement.id === 'f-user')) break;
+  }
+  await page.keyboard.type(who[0]);
+  await page.keyboard.press('Tab');
+  check(await page.evaluate(() => document.activeElement.id === 'f-password'),
+    'Tab goes from the user name to the password');
+  await page.keyboard.type(who[1]);
+  await page.keyboard.press('Enter');
+  await page.waitForURL('**/office');
+  check(page.url().endsWith('/office'), `${who[0]} signs in with the keyboard alone`);
+}
+
 async function status(page, url) {
   const r = await page.goto(base + url);
   return r.status();
@@ -165,7 +182,7 @@ try {
 
     // ---- the expert coordinator -----------------------------------------------------------
     const ex = await person('fi-FI');
-    await signIn(ex, cfg.expert);
+    await signInKeyboard(ex, cfg.expert);
     await both(ex, 'expert-home');
     await ex.click('nav a[href="/office/broker"]');
     await ex.waitForURL('**/office/broker');
