@@ -50,6 +50,8 @@ const web_route_t web_routes[] = {
     {"office-event", "GET", "/office/events/", "", bo_pg_event},
     {"office-orgs", "GET", "/office/organisations", NULL, bo_pg_orgs},
     {"office-coverage", "GET", "/office/coverage", NULL, bo_pg_coverage},
+    {"office-import", "GET", "/office/import", NULL, bo_pg_import},
+    {"office-import", "POST", "/office/import", NULL, bo_pg_import_post},
     {"office-broker", "GET", "/office/broker", NULL, bo_pg_broker},
     {"office-stats", "GET", "/office/stats", NULL, bo_pg_stats},
 };

@@ -130,6 +130,8 @@ void bo_pg_door_csv(web_req_t *r, const char *arg);
 
 void bo_pg_orgs(web_req_t *r, const char *arg);
 void bo_pg_coverage(web_req_t *r, const char *arg);
+void bo_pg_import(web_req_t *r, const char *arg);
+void bo_pg_import_post(web_req_t *r, const char *arg);
 void bo_pg_broker(web_req_t *r, const char *arg);
 /* bo_stats.c */
 void bo_pg_stats(web_req_t *r, const char *arg);

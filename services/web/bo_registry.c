@@ -309,3 +309,132 @@ bo_pg_coverage(web_req_t *r, const char *arg)
     Kumppani__V1__CoverageGapsRequest rq = KUMPPANI__V1__COVERAGE_GAPS_REQUEST__INIT;
     bo_call(r, a, r->svc->bus_registry, "registry.coverage.gaps", &rq.base, NULL, s_gaps_done);
 }
+
+/* ---- CSV import (regional coordinator): the rows' errors as a table before anything is
+ * written (a dry run), then the import; one bad row writes nothing ------------------------- */
+
+typedef struct {
+    bo_account_t *acct;
+    bool dry;
+    int kind;
+} imp_t;
+
+static void
+s_import_page(web_req_t *r, const bo_account_t *a, unsigned status,
+              const Kumppani__V1__ImportReply *ir, bool dry)
+{
+    kp_arena_t *ar = r->arena;
+    web_tv_t *root = bo_root(r, a, "bo_import_title");
+    const char *kind = r->post ? web_field(r, "kind") : NULL;
+    web_tv_bool(ar, root, "kind_munis", kind && strcmp(kind, "2") == 0);
+    if (r->post)
+        web_tv_str(ar, root, "csv", web_field(r, "csv"));
+    if (ir) {
+        web_tv_t *res = web_tv_obj(ar, root, "result");
+        web_tv_strf(ar, res, "rows", "%u", ir->rows);
+        web_tv_strf(ar, res, "created", "%u", ir->created);
+        web_tv_strf(ar, res, "updated", "%u", ir->updated);
+        web_tv_strf(ar, res, "unchanged", "%u", ir->unchanged);
+        web_tv_bool(ar, res, "written", ir->written);
+        web_tv_bool(ar, res, "checked_ok", dry && ir->n_errors == 0);
+        web_tv_bool(ar, res, "has_errors", ir->n_errors > 0);
+        web_tv_strf(ar, res, "errors_n", "%zu", ir->n_errors);
+        web_tv_t *el = web_tv_list(ar, res, "errors");
+        for (size_t i = 0; i < ir->n_errors; i++) {
+            web_tv_t *it = web_tv_item(ar, el);
+            web_tv_strf(ar, it, "line", "%u", ir->errors[i]->line);
+            web_tv_str(ar, it, "reason", ir->errors[i]->reason);
+        }
+    }
+    web_page(r, status, "bo_import", root);
+}
+
+static void
+s_import_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    imp_t *im = r->cont_arg;
+    Kumppani__V1__ImportReply *ir = NULL;
+    int code = bo_code(rep);
+    if (code == C(OK) || code == C(INVALID))
+        ir = kumppani__v1__import_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
+                                                rep->body.data);
+    if (!ir && code == C(INVALID)) {
+        /* Refused as a whole (a header or a size): shown as one error of line 1. */
+        Kumppani__V1__RowError *e = kp_arena_alloc(r->arena, sizeof *e);
+        Kumppani__V1__RowError **ev = kp_arena_alloc(r->arena, sizeof *ev);
+        ir = kp_arena_alloc(r->arena, sizeof *ir);
+        if (e && ev && ir) {
+            kumppani__v1__row_error__init(e);
+            kumppani__v1__import_reply__init(ir);
+            e->line = 1;
+            e->reason =
+                kp_arena_memdup(r->arena, rep->status->message, strlen(rep->status->message) + 1);
+            ev[0] = e;
+            ir->errors = ev;
+            ir->n_errors = 1;
+        } else
+            ir = NULL;
+    }
+    if (!ir) {
+        bo_error(r, im->acct, 503, "err_unavailable");
+        bo_finish(r);
+        return;
+    }
+    if (!im->dry) {
+        char obj[48];
+        snprintf(obj, sizeof obj, "rows=%u created=%u updated=%u", ir->rows, ir->created,
+                 ir->updated);
+        bo_audit(r, im->acct->id, "registry.csv.import", obj, ir->written ? "ok" : "failed");
+    }
+    s_import_page(r, im->acct, ir->n_errors ? 400 : 200, ir, im->dry);
+    bo_finish(r);
+}
+
+void
+bo_pg_import(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return;
+    if (!bo_role_ok(a, BO_R(REGIONAL))) {
+        bo_forbidden(r, a, "registry.csv.import", "");
+        return;
+    }
+    s_import_page(r, a, 200, NULL, true);
+}
+
+void
+bo_pg_import_post(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return;
+    if (!bo_role_ok(a, BO_R(REGIONAL))) {
+        bo_forbidden(r, a, "registry.csv.import", "");
+        return;
+    }
+    const char *csv = web_field(r, "csv"), *kind = web_field(r, "kind"),
+               *act = web_field(r, "action");
+    imp_t *im = kp_arena_alloc(r->arena, sizeof *im);
+    if (!im || !csv || !*csv || !act || !kind || strlen(kind) != 1 || kind[0] < '1' ||
+        kind[0] > '2') {
+        if (im)
+            bo_error(r, a, 400, "bo_err_csv");
+        else
+            bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    im->acct = a;
+    im->dry = strcmp(act, "import") != 0;
+    im->kind = kind[0] - '0';
+    r->cont_arg = im;
+    Kumppani__V1__ImportRequest rq = KUMPPANI__V1__IMPORT_REQUEST__INIT;
+    rq.kind = im->kind;
+    rq.csv.data = (uint8_t *)csv;
+    rq.csv.len = strlen(csv);
+    rq.dry_run = im->dry;
+    bo_call(r, a, r->svc->bus_registry, "registry.csv.import", &rq.base, NULL, s_import_done);
+}

@@ -271,18 +271,22 @@ s_parse_form(web_req_t *r)
         char *v = eq ? eq + 1 : p + strlen(p);
         if (eq)
             *eq = 0;
-        if (!s_unescape(p) || !s_unescape(v) || r->fields_n == FIELDS_MAX ||
-            kp_text_check(p, strlen(p), false) != KP_TEXT_OK ||
-            kp_text_check(v, strlen(v), true) != KP_TEXT_OK) {
+        if (!s_unescape(p) || !s_unescape(v) || r->fields_n == FIELDS_MAX) {
             r->form_bad = true;
             return;
         }
-        /* Browsers send line breaks as CR LF; the events service refuses CR. */
+        /* Browsers send a textarea's line breaks as CR LF; the text rule (and the events
+         * service) refuses CR, so CRs go before the value is checked. */
         char *o = v;
         for (char *s = v; *s; s++)
             if (*s != '\r')
                 *o++ = *s;
         *o = 0;
+        if (kp_text_check(p, strlen(p), false) != KP_TEXT_OK ||
+            kp_text_check(v, strlen(v), true) != KP_TEXT_OK) {
+            r->form_bad = true;
+            return;
+        }
         r->names[r->fields_n] = p;
         r->values[r->fields_n++] = v;
     }

@@ -87,10 +87,35 @@ try:
     check(sj.get("/office/broker").status == 403, "the contact person has no broker page")
     check(al.get("/office/broker").status == 200, "the regional coordinator sees the broker")
 
+    # ---- CSV import: the rows' errors before anything is written ----
+    from kp_web import csrf_of
+    check(al.get("/office/import").status == 200, "the regional coordinator's import page")
+    check(sj.get("/office/import").status == 403, "the contact person has no import page")
+    bad = ("name_fi,home_municipality,fields\n"
+           "Kurikan Kyläyhdistys,301,village\n"
+           "Tuntematon seura,999,village\n")
+    tok = csrf_of(al, "/office/import")
+    r = al.post("/office/import", {"csrf": tok, "kind": "1", "csv": bad, "action": "check"})
+    rows = re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td></tr>", r.text)
+    check(r.status == 400 and [x[0] for x in rows] == ["3"] and "home_municipality" in rows[0][1],
+          "a dry run lists the bad row (line 3, its column) in a table (%s)" % rows)
+    r = al.post("/office/import", {"csrf": tok, "kind": "1", "csv": bad, "action": "import"})
+    check(r.status == 400 and "Kurikan" not in al.get("/office/organisations?q=kurikan").text,
+          "an import with a bad row writes nothing, not even the good row")
+    good = "name_fi,home_municipality,fields\nKurikan Kyläyhdistys,301,village\n"
+    r = al.post("/office/import", {"csrf": tok, "kind": "1", "csv": good, "action": "check"})
+    check(r.status == 200 and "Kurikan" not in al.get("/office/organisations?q=kurikan").text,
+          "a clean dry run writes nothing either")
+    r = al.post("/office/import", {"csrf": tok, "kind": "1", "csv": good, "action": "import"})
+    check(r.status == 200 and "Kurikan Kyläyhdistys" in
+          al.get("/office/organisations?q=kurikan").text, "the clean import writes the row")
+
     # ---- the audit ----
     r = al.get("/office/audit")
     check("registry.org.search" in r.text and "municipality=005" in r.text,
           "the refused search is in the audit")
+    check("registry.csv.import" in r.text and "rows=1 created=1" in r.text,
+          "and the import, by its counts")
 finally:
     s.close()
 done()

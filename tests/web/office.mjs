@@ -176,6 +176,15 @@ try {
     check((await reg.textContent('table[aria-labelledby=gaps]')).includes('005'),
       'coverage lists Alajärvi without a contact person');
     await both(reg, 'regional-coverage');
+    await reg.click('nav a[href="/office/import"]');
+    await reg.waitForURL('**/office/import');
+    await both(reg, 'regional-import');
+    await reg.fill('#f-csv', 'name_fi,home_municipality,fields\nKurikan Kyläyhdistys,301,village\n' +
+      'Tuntematon seura,999,village\n');
+    await Promise.all([reg.waitForURL('**/office/import'), reg.click('button[value=check]')]);
+    check((await reg.textContent('main table')).includes('home_municipality'),
+      'the import check shows the bad row in a table');
+    await both(reg, 'regional-import-errors');
     await reg.click('nav a[href="/office/broker"]');
     await reg.waitForURL('**/office/broker');
     await both(reg, 'regional-broker');
