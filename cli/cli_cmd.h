@@ -171,6 +171,7 @@ extern const cli_cmd_t cli_cmds_broker[];
 extern const cli_cmd_t cli_cmds_notifier[];
 extern const cli_cmd_t cli_cmds_suite[];
 extern const cli_cmd_t cli_cmds_privacy[];
+extern const cli_cmd_t cli_cmds_web[];
 
 /* ---- the runner (cli_run.c) -------------------------------------------------------------- */
 

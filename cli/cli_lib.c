@@ -207,6 +207,7 @@ static const cli_service_t s_services[] = {
     {"events", "KUMPPANI_EVENTS_API", "tcp://127.0.0.1:7201"},
     {"expert-broker", "KUMPPANI_EXPERT_BROKER_API", "tcp://127.0.0.1:7301"},
     {"notifier", "KUMPPANI_NOTIFIER_API", "tcp://127.0.0.1:7401"},
+    {"web", "KUMPPANI_WEB_API", "tcp://127.0.0.1:7501"},
 };
 
 const cli_service_t *
@@ -221,7 +222,7 @@ cli_service_find(const char *name)
 const char *
 cli_service_list(void)
 {
-    return "registry, events, expert-broker, notifier";
+    return "registry, events, expert-broker, notifier, web";
 }
 
 const char *

@@ -6,6 +6,7 @@
  *  The form rules mirror the events service's own (events/signup.c) so that a person gets
  *  each problem beside its field, in their language, before anything goes on the bus; the
  *  events service still checks everything again. */
+#include "bo.h"
 #include "kp_text.h"
 #include "web.h"
 
@@ -32,6 +33,34 @@ const web_route_t web_routes[] = {
     {"feedback", "POST", "/accessibility/feedback", NULL, web_pg_feedback},
     {"privacy", "GET", "/privacy", NULL, web_pg_privacy},
     {"static", "GET", "/static/", "", web_pg_static},
+    /* the back office (bo.h) */
+    {"office-sign-in", "GET", "/office/sign-in", NULL, bo_pg_sign_in},
+    {"office-sign-in", "POST", "/office/sign-in", NULL, bo_pg_sign_in_post},
+    {"office-sign-out", "POST", "/office/sign-out", NULL, bo_pg_sign_out},
+    {"office-sign-out-all", "POST", "/office/sign-out-all", NULL, bo_pg_sign_out_all},
+    {"office-home", "GET", "/office", NULL, bo_pg_home},
+    {"office-accounts", "GET", "/office/accounts", NULL, bo_pg_accounts},
+    {"office-account-add", "POST", "/office/accounts", NULL, bo_pg_account_add},
+    {"office-audit", "GET", "/office/audit", NULL, bo_pg_audit},
+    {"office-events", "GET", "/office/events", NULL, bo_pg_events},
+    {"office-event-new", "GET", "/office/events/new", NULL, bo_pg_event_new},
+    {"office-event-create", "POST", "/office/events", NULL, bo_pg_event_create},
+    {"office-event-publish", "POST", "/office/events/", "/publish", bo_pg_event_publish},
+    {"office-event-reschedule", "POST", "/office/events/", "/reschedule", bo_pg_event_reschedule},
+    {"office-event-cancel", "POST", "/office/events/", "/cancel", bo_pg_event_cancel},
+    {"office-event-held", "POST", "/office/events/", "/held", bo_pg_event_held},
+    {"office-checkin", "GET", "/office/events/", "/check-in", bo_pg_checkin},
+    {"office-attendance", "POST", "/office/events/", "/attendance", bo_pg_attendance},
+    {"office-participants-csv", "GET", "/office/events/", "/participants.csv",
+     bo_pg_participants_csv},
+    {"office-door-csv", "GET", "/office/events/", "/door.csv", bo_pg_door_csv},
+    {"office-event", "GET", "/office/events/", "", bo_pg_event},
+    {"office-orgs", "GET", "/office/organisations", NULL, bo_pg_orgs},
+    {"office-coverage", "GET", "/office/coverage", NULL, bo_pg_coverage},
+    {"office-import", "GET", "/office/import", NULL, bo_pg_import},
+    {"office-import", "POST", "/office/import", NULL, bo_pg_import_post},
+    {"office-broker", "GET", "/office/broker", NULL, bo_pg_broker},
+    {"office-stats", "GET", "/office/stats", NULL, bo_pg_stats},
 };
 const unsigned web_routes_n = sizeof web_routes / sizeof web_routes[0];
 

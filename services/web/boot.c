@@ -14,6 +14,7 @@
  *  start opens the two bus sockets, follows the events log and starts the HTTP server; the
  *  server part's stop closes them in order: the buses first (their waiting calls answer and
  *  resume their connections), then the HTTP server. */
+#include "bo.h"
 #include "kp_err.h"
 #include "kp_log.h"
 #include "web.h"
@@ -38,20 +39,29 @@ s_uint(const kp_config_item_t *items, const char *name, unsigned *out, uint64_t 
     return 0;
 }
 
+/* The style sheet: static/site.css, then the back office's static/bo.css if it is there. */
 static int
 s_read_css(web_svc_t *svc)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/static/site.css", svc->templates_dir);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
     web_buf_t b = {.max = 1u << 20};
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        web_buf_add(&b, chunk, n);
-    fclose(f);
+    static const char *const files[] = {"site.css", "bo.css"};
+    for (int i = 0; i < 2; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/static/%s", svc->templates_dir, files[i]);
+        FILE *f = fopen(path, "rb");
+        if (!f) {
+            if (i == 0) {
+                web_buf_free(&b);
+                return -1;
+            }
+            continue;
+        }
+        char chunk[8192];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+            web_buf_add(&b, chunk, n);
+        fclose(f);
+    }
     svc->css = b.p;
     svc->css_len = b.n;
     return b.full ? -1 : 0;
@@ -122,8 +132,16 @@ web_configure(void *arg, const kp_config_item_t *items)
         fprintf(stderr, "kumppani-web: templates: static/site.css unreadable\n");
         return KP_ECONFIG;
     }
+    if (sodium_init() < 0 || bo_init() != 0)
+        return KP_ECONFIG;
     randombytes_buf(svc->csrf_key, sizeof svc->csrf_key);
+    if (s_uint(items, "session-minutes", &svc->session_minutes, 7 * 24 * 60) ||
+        svc->session_minutes == 0)
+        return KP_ECONFIG;
 
+    svc->registry_api = kp_config_get(items, "registry-api");
+    if (svc->registry_api && !*svc->registry_api)
+        svc->registry_api = NULL;
     const char *dir = kp_config_get(items, "keys-dir");
     if (dir && *dir) {
         int rc = kp_keypair_load(&svc->pub_keys, dir, kp_config_get(items, "publisher-key"));
@@ -149,6 +167,14 @@ web_configure(void *arg, const kp_config_item_t *items)
             return KP_ECONFIG;
         }
         svc->have_keys = true;
+        if (svc->registry_api && kp_boot_peer_key(items, "registry-key", svc->registry_pub))
+            return KP_ECONFIG;
+        const char *ok_name = kp_config_get(items, "office-key");
+        if (ok_name && *ok_name && kp_keypair_load(&svc->office_keys, dir, ok_name) == 0)
+            svc->have_office_key = true;
+        else
+            kp_log_warn("office.key", "what=\"no office key: the back office cannot reach the "
+                                      "events service\"");
     } else {
         randombytes_buf(svc->link_key, sizeof svc->link_key);
         kp_log_warn("link.key", "what=\"no keys-dir: personal links last only until restart\"");
@@ -170,7 +196,10 @@ s_stop(void *arg)
     web_bus_destroy(&svc->bus_read);
     web_bus_destroy(&svc->bus_pub);
     web_bus_destroy(&svc->bus_self);
+    web_bus_destroy(&svc->bus_office);
+    web_bus_destroy(&svc->bus_registry);
     web_bus_destroy(&svc->bus_broker);
+    web_bus_destroy(&svc->bus_office_broker);
     web_http_stop(svc);
 }
 
@@ -192,6 +221,18 @@ web_start(void *arg, kp_server_t *srv, const kp_boot_t *boot, const kp_config_it
                          svc->bus_timeout_ms);
     if (rc == 0 && svc->broker_api)
         rc = web_bus_new(&svc->bus_broker, loop, kp_server_zctx(srv), svc->broker_api, self,
+                         svc->have_keys ? svc->broker_pub : NULL, svc->bus_timeout_ms);
+    if (rc == 0 && (svc->have_office_key || !svc->have_keys))
+        rc =
+            web_bus_new(&svc->bus_office, loop, kp_server_zctx(srv), svc->events_api,
+                        svc->have_office_key ? &svc->office_keys : NULL, spub, svc->bus_timeout_ms);
+    /* The back office's registry and broker pages, with the same office key. */
+    const kp_keypair_t *ok = svc->have_office_key ? &svc->office_keys : NULL;
+    if (rc == 0 && svc->registry_api && (ok || !svc->have_keys))
+        rc = web_bus_new(&svc->bus_registry, loop, kp_server_zctx(srv), svc->registry_api, ok,
+                         svc->have_keys ? svc->registry_pub : NULL, svc->bus_timeout_ms);
+    if (rc == 0 && svc->broker_api && (ok || !svc->have_keys))
+        rc = web_bus_new(&svc->bus_office_broker, loop, kp_server_zctx(srv), svc->broker_api, ok,
                          svc->have_keys ? svc->broker_pub : NULL, svc->bus_timeout_ms);
     if (rc)
         return rc;
@@ -216,4 +257,5 @@ web_fini(void *arg)
     sodium_memzero(svc->link_key, sizeof svc->link_key);
     sodium_memzero(&svc->pub_keys, sizeof svc->pub_keys);
     sodium_memzero(&svc->self_keys, sizeof svc->self_keys);
+    sodium_memzero(&svc->office_keys, sizeof svc->office_keys);
 }

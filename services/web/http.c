@@ -36,7 +36,7 @@
 #define CSP                                                                                        \
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "                   \
     "frame-ancestors 'none'; base-uri 'none'"
-#define FIELDS_MAX 32
+#define FIELDS_MAX 256 /* the back office's bulk marking at the door: many sign-ups */
 
 static bool s_path_ok(const char *p);
 
@@ -100,6 +100,8 @@ s_headers(web_req_t *r, struct MHD_Response *resp, bool cacheable)
                  svc->secure_cookies ? "; Secure" : "");
         MHD_add_response_header(resp, "Set-Cookie", c);
     }
+    if (r->set_cookie)
+        MHD_add_response_header(resp, "Set-Cookie", r->set_cookie);
     if (r->set_lang_cookie) {
         snprintf(c, sizeof c, "kp_lang=%s; Path=/; Max-Age=31536000; SameSite=Lax%s",
                  web_lang_codes[r->lang], svc->secure_cookies ? "; Secure" : "");
@@ -269,18 +271,22 @@ s_parse_form(web_req_t *r)
         char *v = eq ? eq + 1 : p + strlen(p);
         if (eq)
             *eq = 0;
-        if (!s_unescape(p) || !s_unescape(v) || r->fields_n == FIELDS_MAX ||
-            kp_text_check(p, strlen(p), false) != KP_TEXT_OK ||
-            kp_text_check(v, strlen(v), true) != KP_TEXT_OK) {
+        if (!s_unescape(p) || !s_unescape(v) || r->fields_n == FIELDS_MAX) {
             r->form_bad = true;
             return;
         }
-        /* Browsers send line breaks as CR LF; the events service refuses CR. */
+        /* Browsers send a textarea's line breaks as CR LF; the text rule (and the events
+         * service) refuses CR, so CRs go before the value is checked. */
         char *o = v;
         for (char *s = v; *s; s++)
             if (*s != '\r')
                 *o++ = *s;
         *o = 0;
+        if (kp_text_check(p, strlen(p), false) != KP_TEXT_OK ||
+            kp_text_check(v, strlen(v), true) != KP_TEXT_OK) {
+            r->form_bad = true;
+            return;
+        }
         r->names[r->fields_n] = p;
         r->values[r->fields_n++] = v;
     }

@@ -31,6 +31,14 @@ main(int argc, char **argv)
         {"trusted-proxy", NULL, "address of the TLS proxy whose X-Forwarded-For is believed", NULL},
         {"secure-cookies", "off", "on behind HTTPS: cookies Secure, HSTS sent", NULL},
         {"bus-timeout-ms", "5000", "how long a page waits for the events service", NULL},
+        {"office-key", "web-office", "the back office's key pair (role admin at events)", NULL},
+        {"session-minutes", "480", "a back-office sign-in lasts this long", NULL},
+        {"registry-api", NULL, "the registry's ROUTER, for the back office (unset: none)", NULL},
+        {"registry-key", "registry", "the registry's public key: a name in keys-dir or a path",
+         NULL},
+        {"broker-api", NULL, "the expert broker's ROUTER, for the back office (unset: none)", NULL},
+        {"broker-key", "expert-broker", "the broker's public key: a name in keys-dir or a path",
+         NULL},
         {0},
     };
     static web_svc_t svc;
@@ -41,6 +49,8 @@ main(int argc, char **argv)
         .dbs = web_db_names,
         .dbs_n = WEB_DB_N,
         .schema_version = WEB_SCHEMA_VERSION,
+        .methods = web_methods,
+        .methods_n = web_methods_n,
         .svc = &svc,
         .configure = web_configure,
         .start = web_start,

@@ -12,7 +12,8 @@
 
 #include <string.h>
 
-const char *const web_db_names[WEB_DB_N] = {"events", "starts", "signups"};
+const char *const web_db_names[WEB_DB_N] = {"events", "starts",   "signups", "accounts",
+                                            "users",  "sessions", "audit"};
 
 static void
 s_be64(unsigned char *p, uint64_t v)

@@ -1,10 +1,10 @@
 /*  web/text.c: the three languages, the operator's text files and dates in Helsinki time.
  *
- *  Every word a page shows comes from templates/text/<lang>.txt ("key = value" lines, '#'
- *  comments), loaded once at start into a value tree that each page attaches as "t". A key
- *  missing from sv or en falls back to fi at load time, so a page never shows a hole. The
- *  language of a request: ?lang= (then remembered in a cookie), else the kp_lang cookie, else
- *  the best match of Accept-Language, else Finnish. */
+ *  Every word a page shows comes from templates/text/<lang>.txt and, for the back office,
+ *  text/bo_<lang>.txt ("key = value" lines, '#' comments), loaded once at start into a value tree
+ * that each page attaches as "t". A key missing from sv or en falls back to fi at load time, so a
+ * page never shows a hole. The language of a request: ?lang= (then remembered in a cookie), else
+ * the kp_lang cookie, else the best match of Accept-Language, else Finnish. */
 #include "kp_time.h"
 #include "web.h"
 
@@ -67,17 +67,21 @@ web_lang_accept(const char *h)
     return best;
 }
 
+/* Reads text/<prefix><lang>.txt into the language's texts (made on the first file). */
 static int
-s_load_file(web_svc_t *svc, int lang, char *why, size_t why_len)
+s_load_file(web_svc_t *svc, int lang, const char *prefix, char *why, size_t why_len)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/text/%s.txt", svc->templates_dir, web_lang_codes[lang]);
+    snprintf(path, sizeof path, "%s/text/%s%s.txt", svc->templates_dir, prefix,
+             web_lang_codes[lang]);
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(why, why_len, "%s: cannot read", path);
         return -1;
     }
-    web_tv_t *t = svc->texts[lang] = web_tv_new(svc->text_arena);
+    if (!svc->texts[lang])
+        svc->texts[lang] = web_tv_new(svc->text_arena);
+    web_tv_t *t = svc->texts[lang];
     char line[4096];
     unsigned no = 0;
     int rc = 0;
@@ -106,10 +110,10 @@ s_load_file(web_svc_t *svc, int lang, char *why, size_t why_len)
 
 /* Copies every fi key missing from lang (fallback). */
 static void
-s_fallback(web_svc_t *svc, int lang, const char *dir)
+s_fallback(web_svc_t *svc, int lang, const char *dir, const char *prefix)
 {
     char path[4096], line[4096];
-    snprintf(path, sizeof path, "%s/text/fi.txt", dir);
+    snprintf(path, sizeof path, "%s/text/%sfi.txt", dir, prefix);
     FILE *f = fopen(path, "r");
     if (!f)
         return;
@@ -132,11 +136,14 @@ s_fallback(web_svc_t *svc, int lang, const char *dir)
 int
 web_texts_load(web_svc_t *svc, char *why, size_t why_len)
 {
+    /* The public pages' texts, then the back office's (text/bo_<lang>.txt). */
     for (int l = 0; l < WEB_LANG_N; l++)
-        if (s_load_file(svc, l, why, why_len))
+        if (s_load_file(svc, l, "", why, why_len) || s_load_file(svc, l, "bo_", why, why_len))
             return -1;
-    for (int l = 1; l < WEB_LANG_N; l++)
-        s_fallback(svc, l, svc->templates_dir);
+    for (int l = 1; l < WEB_LANG_N; l++) {
+        s_fallback(svc, l, svc->templates_dir, "");
+        s_fallback(svc, l, svc->templates_dir, "bo_");
+    }
     for (int l = 0; l < WEB_LANG_N; l++)
         web_tv_index(svc->text_arena, svc->texts[l]);
     if (kp_arena_refusals(svc->text_arena)) {

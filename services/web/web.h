@@ -15,10 +15,15 @@
  *    consume.c  following the events log into the read model
  *    store.c    the read model (the only file that touches LMDB, through kp_tx)
  *    tmpl.c     the template renderer
+ *    bo.h       the coordinators' back office under /office (bo_*.c): accounts, sessions,
+ *               roles, audit, and pages over the events, registry and broker buses
  *
  *  Invariants:
  *  - The web owns no personal data: its store holds published events (public facts) and, per
  *    sign-up, only its id, event, state and number of companions (to keep free places right).
+ *    The back office adds coordinators' accounts (a sign-in name, role, municipalities and an
+ *    Argon2id hash), session hashes and an audit of ids; the participants it shows are read
+ *    over the bus and never stored.
  *    Names, contacts and needs go to the events service over the bus and are never stored,
  *    logged or put in a URL here. The requester's page shows a confirmed expert's name and
  *    contact as the broker answers them, per request, never kept. The accessibility
@@ -40,6 +45,7 @@
 #include "kp_zsock.h"
 #include "kumppani/v1/envelope.pb-c.h"
 #include "kumppani/v1/events.pb-c.h"
+#include "kumppani/v1/web.pb-c.h"
 #include "tmpl.h"
 
 #include <microhttpd.h>
@@ -51,9 +57,13 @@
 /* ---- the read model (store.c) ------------------------------------------------------------ */
 
 enum {
-    WEB_DB_EVENTS,  /* event id (u64 BE) -> EventInfo (published, rescheduled, cancelled, held) */
-    WEB_DB_STARTS,  /* start_unix (u64 BE) + event id (u64 BE) -> "" : the calendar's order */
-    WEB_DB_SIGNUPS, /* sign-up id (u64 BE) -> Signup with id, event_id, state, companions only */
+    WEB_DB_EVENTS,   /* event id (u64 BE) -> EventInfo (published, rescheduled, cancelled, held) */
+    WEB_DB_STARTS,   /* start_unix (u64 BE) + event id (u64 BE) -> "" : the calendar's order */
+    WEB_DB_SIGNUPS,  /* sign-up id (u64 BE) -> Signup with id, event_id, state, companions only */
+    WEB_DB_ACCOUNTS, /* back office (bo_store.c): account id (u64 BE) -> OfficeAccount */
+    WEB_DB_USERS,    /* sign-in name -> account id (u64 BE) */
+    WEB_DB_SESSIONS, /* SHA-256 of the session cookie -> OfficeSession */
+    WEB_DB_AUDIT,    /* audit id (u64 BE) -> OfficeAudit */
     WEB_DB_N
 };
 extern const char *const web_db_names[WEB_DB_N];
@@ -131,6 +141,9 @@ typedef struct {
 
 extern const web_route_t web_routes[];
 extern const unsigned web_routes_n;
+/* The web's bus methods (bo_auth.c): web.account.add. */
+extern const kp_method_t web_methods[];
+extern const unsigned web_methods_n;
 
 #define WEB_RATE_SLOTS 4096
 
@@ -160,6 +173,11 @@ struct web_svc {
     kp_keypair_t pub_keys;  /* the publisher key pair ("web-publisher") */
     kp_keypair_t self_keys; /* the personal links' key pair ("web-self", role selfservice) */
     bool have_keys;
+    kp_keypair_t office_keys; /* the back office's key pair ("web-office", role admin) */
+    bool have_office_key;
+    const char *registry_api; /* NULL: the back office has no registry pages */
+    char registry_pub[KP_Z85_KEY_LEN + 1];
+    unsigned session_minutes;
     unsigned char csrf_key[32], link_key[32];
 
     /* state */
@@ -168,10 +186,13 @@ struct web_svc {
     uv_poll_t poll;
     uv_timer_t timer;
     bool handles_open;
-    web_bus_t *bus_read;   /* the web's own key (role service): iCalendar */
-    web_bus_t *bus_pub;    /* the publisher key: sign-ups */
-    web_bus_t *bus_self;   /* the selfservice key: a person's actions on their sign-up */
-    web_bus_t *bus_broker; /* the selfservice key to the broker (NULL without broker-api) */
+    web_bus_t *bus_read;          /* the web's own key (role service): iCalendar */
+    web_bus_t *bus_pub;           /* the publisher key: sign-ups */
+    web_bus_t *bus_self;          /* the selfservice key: a person's actions on their sign-up */
+    web_bus_t *bus_broker;        /* the selfservice key to the broker (NULL without broker-api) */
+    web_bus_t *bus_office;        /* the back office's admin key to the events service */
+    web_bus_t *bus_registry;      /* the same key to the registry */
+    web_bus_t *bus_office_broker; /* the same key to the broker (NULL without broker-api) */
     web_tmpl_set_t *tmpl;
     kp_arena_t *text_arena;
     web_tv_t *texts[WEB_LANG_N];
@@ -203,9 +224,11 @@ struct web_req {
     /* form fields (POST) */
     char **names, **values;
     size_t fields_n;
-    bool form_bad;   /* undecodable: invalid UTF-8 or control characters */
-    web_req_t *next; /* in svc->suspended */
-    void *cont_arg;  /* the continuation's state while suspended */
+    bool form_bad;          /* undecodable: invalid UTF-8 or control characters */
+    const char *set_cookie; /* another Set-Cookie header (the back office's session) */
+    void *office;           /* the back office's signed-in account (bo_auth.c), or NULL */
+    web_req_t *next;        /* in svc->suspended */
+    void *cont_arg;         /* the continuation's state while suspended */
 };
 
 /* http.c */

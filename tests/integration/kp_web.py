@@ -30,13 +30,14 @@ TEMPLATES = os.path.join(SRC, "services", "web", "templates")
 class WebSuite(Suite):
     def __init__(self):
         super().__init__(keys=True)
-        for name in ("web", "web-publisher", "web-self"):
+        for name in ("web", "web-publisher", "web-self", "web-office"):
             subprocess.check_call([os.path.join(BIN, "kumppani"), "keygen", name,
                                    "--dir", self.keys_dir], stdout=subprocess.DEVNULL)
         with open(os.path.join(self.keys_dir, "allow"), "a") as f:
             f.write("%s service  # the web: log and iCalendar\n" % self.pub("web"))
             f.write("%s publisher sources=web  # the web's sign-up form\n"
                     % self.pub("web-publisher"))
+            f.write("%s admin  # the web's back office\n" % self.pub("web-office"))
             f.write("%s selfservice  # the web's personal links\n" % self.pub("web-self"))
         # The link secret, as an operator makes it (the web would make one on first start;
         # a test makes links before that).
@@ -184,3 +185,35 @@ def create_event(admin, title, capacity=0, online="", start_in=7 * DAY, **kw):
     r = admin.call("events.event.publish", V.EventRef(event_id=eid))
     assert r.status.code == OK, r
     return eid
+
+
+# ---- the back office (issue 14) ------------------------------------------------------------
+
+def office_account(s, user, role, munis="", password=None, expect=0):
+    """Adds a back-office account with the CLI (kumppani web account-add, the admin key); the
+    password goes on standard input. Returns (exit code, output)."""
+    args = [os.path.join(BIN, "kumppani"), "--endpoint", s.web_api, "--keys", s.keys_dir,
+            "--key-name", "admin", "web", "account-add", "--user", user, "--role", role]
+    if munis:
+        args += ["--municipality", munis]
+    p = subprocess.run(args, input=(password or "") + "\n", stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=30)
+    if expect is not None:
+        check(p.returncode == expect, "web account-add %s exits %d (%d: %s)"
+              % (user, expect, p.returncode, p.stdout.strip()))
+    return p.returncode, p.stdout
+
+
+def office_sign_in(base, user, password, lang="en"):
+    """A Session signed in to the back office (the sign-in page first, for its CSRF token);
+    returns (session, the sign-in POST's response)."""
+    b = Session(base, lang)
+    page = b.get("/office/sign-in")
+    r = b.post("/office/sign-in", {"csrf": hidden(page.text, "csrf"), "user": user,
+                                   "password": password})
+    return b, r
+
+
+def csrf_of(sess, path):
+    """The CSRF token of the page at path."""
+    return hidden(sess.get(path).text, "csrf")

@@ -1,0 +1,117 @@
+/*  cmd_web.c: the web's commands: back-office accounts.
+ *
+ *  "web account-add" makes a coordinator's account (web.account.add, admin key). The password
+ *  is read from standard input (one line; on a terminal without echo), never from the command
+ *  line, where other users of the machine could see it in the process list. The web hashes it
+ *  (Argon2id); nothing prints it. */
+#include "cli_cmd.h"
+#include "kumppani/v1/web.pb-c.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+static const struct {
+    const char *name;
+    Kumppani__V1__OfficeRole role;
+} s_roles[] = {
+    {"regional", KUMPPANI__V1__OFFICE_ROLE__OFFICE_ROLE_REGIONAL},
+    {"municipal", KUMPPANI__V1__OFFICE_ROLE__OFFICE_ROLE_MUNICIPAL},
+    {"expert", KUMPPANI__V1__OFFICE_ROLE__OFFICE_ROLE_EXPERT},
+};
+
+/* One line of standard input (without its line break) into buf; on a terminal, asked for on
+ * stderr with the echo off. Returns 0 or -1 (reported). */
+static int
+s_password(char *buf, size_t len)
+{
+    bool tty = isatty(STDIN_FILENO);
+    struct termios old, quiet;
+    if (tty && tcgetattr(STDIN_FILENO, &old) == 0) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        fprintf(stderr, "Password: ");
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    } else
+        tty = false;
+    char *got = fgets(buf, (int)len, stdin);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fprintf(stderr, "\n");
+    }
+    if (!got) {
+        cli_err("give the password on standard input (one line)");
+        return -1;
+    }
+    size_t n = strlen(buf);
+    if (n == len - 1 && buf[n - 1] != '\n') {
+        cli_err("the password is too long");
+        return -1;
+    }
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = 0;
+    return 0;
+}
+
+static int
+s_account_add(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    Kumppani__V1__AddOfficeAccountRequest *rq = (Kumppani__V1__AddOfficeAccountRequest *)m;
+    if (c->a->pos_n) {
+        cli_err("unexpected argument '%s'", c->a->pos[0]);
+        return -1;
+    }
+    const char *user = cli_arg(c->a, "user"), *role = cli_arg(c->a, "role");
+    if (!user || !*user || !role) {
+        cli_err("--user and --role are required");
+        return -1;
+    }
+    rq->user = (char *)user;
+    for (size_t i = 0; i < sizeof s_roles / sizeof s_roles[0]; i++)
+        if (strcmp(role, s_roles[i].name) == 0)
+            rq->role = s_roles[i].role;
+    if (!rq->role) {
+        cli_err("--role is regional, municipal or expert");
+        return -1;
+    }
+    rq->municipalities = cli_split(c, cli_arg(c->a, "municipality"), ',', &rq->n_municipalities);
+    char *pw = cli_alloc(c, 1100);
+    if (s_password(pw, 1100))
+        return -1;
+    rq->password = pw;
+    return 0;
+}
+
+static int
+s_account_print(cli_ctx_t *c, const ProtobufCMessage *m)
+{
+    (void)c;
+    const Kumppani__V1__OfficeAccountReply *r = (const Kumppani__V1__OfficeAccountReply *)m;
+    const char *role = "?";
+    for (size_t i = 0; i < sizeof s_roles / sizeof s_roles[0]; i++)
+        if (r->role == s_roles[i].role)
+            role = s_roles[i].name;
+    printf("account %llu: %s, %s", (unsigned long long)r->id, r->user, role);
+    for (size_t i = 0; i < r->n_municipalities; i++)
+        printf("%s%s", i ? "," : " ", r->municipalities[i]);
+    printf("\n");
+    return EXIT_OK_;
+}
+
+static const cli_optspec_t s_add_opts[] = {
+    {"user", true}, {"role", true}, {"municipality", true}, {NULL, false}};
+
+const cli_cmd_t cli_cmds_web[] = {
+    {.words = "web account-add",
+     .opts = s_add_opts,
+     .help = "Usage: kumppani web account-add --user NAME --role regional|municipal|expert\n"
+             "                                [--municipality 091,049] < password\n"
+             "Adds a back-office account. The password (12..256 characters) is read from\n"
+             "standard input; a municipal contact person needs --municipality.\n",
+     .flags = CLI_POSITIONAL_ANY,
+     CLI_CALL("web", "web.account.add", add_office_account_request, office_account_reply),
+     .fill = s_account_add,
+     .print = s_account_print},
+    {0},
+};

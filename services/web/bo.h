@@ -1,0 +1,143 @@
+/*  web/bo.h: the coordinators' back office inside kumppani-web (pages under /office).
+ *
+ *  Anatomy:
+ *    bo_store.c   accounts, sign-in names, sessions and the audit in the web's store
+ *    bo_auth.c    passwords (Argon2id), sign-in and lockout, sessions and their cookie, sign-out
+ *                 (everywhere), the roles' scope, the audit, the method web.account.add
+ *    bo_pages.c   the home page, accounts (regional) and the audit page (regional)
+ *    bo_events.c  events: list, create, publish, reschedule, cancel, participants, the door's
+ *                 check-in and the exports, over the bus with the office key (role admin)
+ *    bo_registry.c  organisation search and the coverage view (the registry)
+ *    bo_broker.c  the broker's open requests and assignments
+ *    bo_stats.c   statistics of events as SVG charts with their tables
+ *
+ *  Invariants:
+ *  - Every /office page but the sign-in needs a live session; every POST also a valid CSRF
+ *    token (http.c's double-submit cookie, renewed at sign-in).
+ *  - A role or municipality that does not allow an action answers 403 (bo_forbidden), changes
+ *    nothing and is audited as "denied".
+ *  - The audit holds account ids, method names and object ids only; logs the same.
+ *  - Passwords are never stored, logged or shown; the store holds crypto_pwhash_str strings
+ *    and SHA-256 hashes of session cookies. */
+#ifndef WEB_BO_H
+#define WEB_BO_H
+
+#include "web.h"
+
+typedef Kumppani__V1__OfficeAccount bo_account_t;
+
+#define BO_ROLE(x) KUMPPANI__V1__OFFICE_ROLE__OFFICE_ROLE_##x
+#define BO_FAILS_MAX 5
+#define BO_LOCK_MS (15 * 60 * 1000)
+#define BO_PASSWORD_MIN 12
+#define BO_PASSWORD_MAX 256
+
+/* ---- the store (bo_store.c) -------------------------------------------------------------- */
+
+int bo_account_get(kp_tx_t *tx, uint64_t id, bo_account_t **out, bool *found);
+int bo_account_by_user(kp_tx_t *tx, const char *user, bo_account_t **out, bool *found);
+#define BO_TAKEN 1
+/* Stores a (a new one when a->id is 0: gets an id and its name entry). BO_TAKEN: the name is
+ * taken. */
+int bo_account_put(kp_tx_t *tx, bo_account_t *a);
+/* Calls fn for each account in id order. */
+int bo_accounts_each(kp_tx_t *tx, int (*fn)(void *arg, bo_account_t *a), void *arg);
+int bo_session_get(kp_tx_t *tx, const unsigned char key[32], Kumppani__V1__OfficeSession **out,
+                   bool *found);
+int bo_session_put(kp_tx_t *tx, const unsigned char key[32], const Kumppani__V1__OfficeSession *s);
+int bo_session_del(kp_tx_t *tx, const unsigned char key[32]);
+/* Deletes up to max expired sessions. */
+int bo_sessions_prune(kp_tx_t *tx, unsigned max);
+int bo_audit_add(kp_tx_t *tx, Kumppani__V1__OfficeAudit *e);
+/* The newest audit entries first, at most max. */
+int bo_audit_each_rev(kp_tx_t *tx, unsigned max, int (*fn)(void *arg, Kumppani__V1__OfficeAudit *e),
+                      void *arg);
+
+/* ---- sign-in, sessions, scope (bo_auth.c) ------------------------------------------------ */
+
+/* The signed-in account of r, or NULL after answering: a GET is sent to the sign-in page
+ * (303), a POST refused (403). A POST's CSRF token is checked here too. */
+bo_account_t *bo_require(web_req_t *r);
+/* True if acct may act on municipality code m (regional: any; municipal: its own). */
+bool bo_muni_ok(const bo_account_t *acct, const char *m);
+/* True if acct has one of the roles (a bit per OfficeRole value). */
+bool bo_role_ok(const bo_account_t *acct, unsigned roles);
+#define BO_R(x) (1u << BO_ROLE(x))
+/* Records an action in the audit (in the request's turn). object: "event=12" etc. */
+void bo_audit(web_req_t *r, uint64_t account_id, const char *action, const char *object,
+              const char *outcome);
+/* Answers 403 with the office's refusal page and audits it as "denied". */
+void bo_forbidden(web_req_t *r, const bo_account_t *acct, const char *action, const char *object);
+/* A root for an office page: web_root plus the account and the office navigation. */
+web_tv_t *bo_root(web_req_t *r, const bo_account_t *acct, const char *title_key);
+/* An office error page (status, text key). */
+void bo_error(web_req_t *r, const bo_account_t *acct, unsigned status, const char *msg_key);
+/* Answers 303 to location (a path of ours). */
+void bo_redirect(web_req_t *r, const char *location);
+/* A role's text key ("bo_role_1"). */
+const char *bo_role_key(int role);
+/* Checks a sign-in name: 3..64 of [a-z0-9._-]. */
+bool bo_user_ok(const char *u);
+/* Checks a municipality code list; fills the codes. Returns their count, or -1. */
+int bo_munis_parse(const char *list, char codes[][4], int max);
+/* Hashes a password (Argon2id, interactive limits) into out (crypto_pwhash_STRBYTES). */
+int bo_password_hash(const char *pw, char *out);
+
+/* The page's account creation (regional coordinator). Returns NULL with *id, or the text key
+ * of the first problem (its field in *field); nothing is written then. */
+const char *bo_account_add_form(web_req_t *r, const bo_account_t *by, uint64_t *id,
+                                const char **field);
+/* Once at start (boot.c): the dummy hash unknown sign-in names are checked against. */
+int bo_init(void);
+
+void bo_pg_sign_in(web_req_t *r, const char *arg);
+void bo_pg_sign_in_post(web_req_t *r, const char *arg);
+void bo_pg_sign_out(web_req_t *r, const char *arg);
+void bo_pg_sign_out_all(web_req_t *r, const char *arg);
+
+/* ---- pages (bo_pages.c) ------------------------------------------------------------------ */
+
+/* Calls method on bus for r with cb (r is suspended until bo_finish). False after answering
+ * 503 when the bus is missing or full. */
+bool bo_call(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
+             const ProtobufCMessage *body, const char *idem, web_bus_cb cb);
+/* Resumes r if a bus call suspended it (its answer is set). */
+void bo_finish(web_req_t *r);
+/* The code of a bus reply; -1 when none came. */
+int bo_code(const Kumppani__V1__Reply *rep);
+
+void bo_pg_home(web_req_t *r, const char *arg);
+void bo_pg_accounts(web_req_t *r, const char *arg);
+void bo_pg_account_add(web_req_t *r, const char *arg);
+void bo_pg_audit(web_req_t *r, const char *arg);
+
+/* ---- events (bo_events.c) ---------------------------------------------------------------- */
+
+void bo_pg_events(web_req_t *r, const char *arg);
+void bo_pg_event_new(web_req_t *r, const char *arg);
+void bo_pg_event_create(web_req_t *r, const char *arg);
+void bo_pg_event(web_req_t *r, const char *arg);
+void bo_pg_event_publish(web_req_t *r, const char *arg);
+void bo_pg_event_reschedule(web_req_t *r, const char *arg);
+void bo_pg_event_cancel(web_req_t *r, const char *arg);
+void bo_pg_event_held(web_req_t *r, const char *arg);
+void bo_pg_checkin(web_req_t *r, const char *arg);
+void bo_pg_attendance(web_req_t *r, const char *arg);
+void bo_pg_participants_csv(web_req_t *r, const char *arg);
+void bo_pg_door_csv(web_req_t *r, const char *arg);
+
+/* ---- registry and broker (bo_registry.c, bo_broker.c) ------------------------------------ */
+
+void bo_pg_orgs(web_req_t *r, const char *arg);
+void bo_pg_coverage(web_req_t *r, const char *arg);
+void bo_pg_import(web_req_t *r, const char *arg);
+void bo_pg_import_post(web_req_t *r, const char *arg);
+void bo_pg_broker(web_req_t *r, const char *arg);
+/* bo_stats.c */
+void bo_pg_stats(web_req_t *r, const char *arg);
+
+/* ---- the method (bo_auth.c) -------------------------------------------------------------- */
+
+void bo_h_account_add(kp_call_t *call, void *svc);
+
+#endif

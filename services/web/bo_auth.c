@@ -1,0 +1,545 @@
+/*  web/bo_auth.c: the back office's accounts, sign-in, sessions, roles and audit.
+ *
+ *  Passwords: libsodium crypto_pwhash_str (Argon2id) with the interactive limits, checked with
+ *  crypto_pwhash_str_verify (and rehashed at sign-in if the limits were raised). A sign-in
+ *  name that does not exist is checked against a dummy hash made at start, so the answer takes
+ *  as long as for a wrong password and says the same.
+ *
+ *  Lockout: BO_FAILS_MAX failed sign-ins of an account in a row lock it for BO_LOCK_MS on the
+ *  service clock (the test clock included); a locked account is refused without its password
+ *  being checked, and the refusal says that it is locked and for how long.
+ *
+ *  Sessions: a signed-in browser holds a random cookie (32 bytes, base64url) named kp_session,
+ *  or __Host-kp_session with Secure when secure-cookies is on (behind the TLS proxy); always
+ *  Path=/, HttpOnly, SameSite=Strict. On plain loopback HTTP (development, tests) the cookie
+ *  cannot be Secure, since the browser would not send it back. The store keys a session by
+ *  SHA-256 of its cookie. A sign-in always makes a new session (and a new CSRF cookie), so a
+ *  cookie planted before the sign-in never becomes a signed-in one (session fixation); the
+ *  cookie sent with the sign-in is deleted. Sign-out deletes the session; sign-out everywhere
+ *  raises the account's session epoch, which revokes every session made before.
+ *
+ *  Audit: bo_audit writes an OfficeAudit in the request's turn: account id, the action (a bus
+ *  method or office.*) and object ids, never a name or a value typed into a form. */
+#include "bo.h"
+#include "kp_err.h"
+#include "kp_log.h"
+#include "kp_text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define C(x) KUMPPANI__V1__CODE__CODE_##x
+#define B64CH "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+static char s_dummy_hash[crypto_pwhash_STRBYTES];
+
+/* ---- small rules ------------------------------------------------------------------------- */
+
+bool
+bo_user_ok(const char *u)
+{
+    size_t n = u ? strlen(u) : 0;
+    return n >= 3 && n <= 64 && strspn(u, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+int
+bo_munis_parse(const char *list, char codes[][4], int max)
+{
+    int n = 0;
+    const char *p = list ? list : "";
+    while (*p) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        if (!*p)
+            break;
+        size_t len = strspn(p, "0123456789");
+        if (len != 3 || (p[3] && p[3] != ',' && p[3] != ' ') || n == max)
+            return -1;
+        bool dup = false;
+        for (int i = 0; i < n; i++)
+            dup |= memcmp(codes[i], p, 3) == 0;
+        if (!dup) {
+            memcpy(codes[n], p, 3);
+            codes[n++][3] = 0;
+        }
+        p += 3;
+    }
+    return n;
+}
+
+int
+bo_password_hash(const char *pw, char *out)
+{
+    return crypto_pwhash_str(out, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                             crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0
+               ? 0
+               : KP_ENOMEM;
+}
+
+const char *
+bo_role_key(int role)
+{
+    switch (role) {
+    case BO_ROLE(REGIONAL):
+        return "bo_role_1";
+    case BO_ROLE(MUNICIPAL):
+        return "bo_role_2";
+    case BO_ROLE(EXPERT):
+        return "bo_role_3";
+    default:
+        return "bo_role_0";
+    }
+}
+
+bool
+bo_role_ok(const bo_account_t *acct, unsigned roles)
+{
+    return acct && acct->role > 0 && acct->role < 32 && (roles & (1u << acct->role));
+}
+
+bool
+bo_muni_ok(const bo_account_t *acct, const char *m)
+{
+    if (!acct || !m)
+        return false;
+    if (acct->role == BO_ROLE(REGIONAL))
+        return true;
+    if (acct->role != BO_ROLE(MUNICIPAL))
+        return false;
+    for (size_t i = 0; i < acct->n_municipalities; i++)
+        if (strcmp(acct->municipalities[i], m) == 0)
+            return true;
+    return false;
+}
+
+/* ---- accounts ---------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *field, *bus, *text; /* the field, the bus's rule, the page's text key */
+} acc_err_t;
+
+static const acc_err_t s_acc_errs[] = {
+    {"user", "3..64 of a-z, 0-9, '.', '_' and '-'", "bo_err_user"},
+    {"role", "regional, municipal or expert", "bo_err_role"},
+    {"municipalities", "three-digit codes, at least one for a municipal account", "bo_err_munis"},
+    {"password", "12..256 characters", "bo_err_password"},
+    {"user", "taken", "bo_err_user_taken"},
+};
+
+/* Checks and stores a new account. Returns 0 (a->id set), -1 - the index of an s_acc_errs
+ * rule that failed (nothing written), or a KP code. */
+static int
+s_account_new(kp_tx_t *tx, const char *user, int role, char **munis, size_t munis_n, const char *pw,
+              uint64_t by, bo_account_t *a)
+{
+    if (!bo_user_ok(user))
+        return -1;
+    if (role < BO_ROLE(REGIONAL) || role > BO_ROLE(EXPERT))
+        return -2;
+    if (munis_n > 64 || (role == BO_ROLE(MUNICIPAL) && munis_n == 0))
+        return -3;
+    for (size_t i = 0; i < munis_n; i++)
+        if (strlen(munis[i]) != 3 || strspn(munis[i], "0123456789") != 3)
+            return -3;
+    size_t pn = pw ? kp_text_chars(pw) : 0;
+    if (pn < BO_PASSWORD_MIN || pn > BO_PASSWORD_MAX || strlen(pw) > 1024)
+        return -4;
+    bo_account_t *old;
+    bool found;
+    int rc = bo_account_by_user(tx, user, &old, &found);
+    if (rc)
+        return rc;
+    if (found)
+        return -5;
+    char *hash = kp_arena_alloc(tx->arena, crypto_pwhash_STRBYTES);
+    if (!hash)
+        return KP_ENOMEM;
+    if ((rc = bo_password_hash(pw, hash)))
+        return rc;
+    kumppani__v1__office_account__init(a);
+    a->user = (char *)user;
+    a->role = role;
+    a->municipalities = munis;
+    a->n_municipalities = munis_n;
+    a->password_hash = hash;
+    a->created_ms = tx->now_ms;
+    a->created_by = by;
+    a->session_epoch = 1;
+    rc = bo_account_put(tx, a);
+    if (rc == BO_TAKEN)
+        rc = -5;
+    sodium_memzero(hash, crypto_pwhash_STRBYTES);
+    return rc;
+}
+
+static void
+s_audit_tx(kp_tx_t *tx, uint64_t account_id, const char *action, const char *object,
+           const char *outcome)
+{
+    Kumppani__V1__OfficeAudit e = KUMPPANI__V1__OFFICE_AUDIT__INIT;
+    e.at_ms = tx->now_ms;
+    e.account_id = account_id;
+    e.action = (char *)action;
+    e.object = (char *)(object ? object : "");
+    e.outcome = (char *)outcome;
+    if (bo_audit_add(tx, &e) == 0)
+        kp_log_info("office.audit", "audit=%llu account=%llu action=%s object=%s outcome=%s",
+                    (unsigned long long)e.id, (unsigned long long)account_id, action, e.object,
+                    outcome);
+}
+
+void
+bo_h_account_add(kp_call_t *call, void *svc)
+{
+    const Kumppani__V1__AddOfficeAccountRequest *rq = kp_call_body(call);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    bo_account_t a;
+    int rc = s_account_new(&tx, rq->user, (int)rq->role, rq->municipalities, rq->n_municipalities,
+                           rq->password, 0, &a);
+    if (rc < 0 && rc >= -5) {
+        const acc_err_t *e = &s_acc_errs[-rc - 1];
+        kp_call_fail(call, rc == -5 ? C(CONFLICT) : C(INVALID), "field '%s': %s", e->field, e->bus);
+        return;
+    }
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    char obj[32];
+    snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)a.id);
+    s_audit_tx(&tx, 0, "web.account.add", obj, "ok");
+    Kumppani__V1__OfficeAccountReply rep = KUMPPANI__V1__OFFICE_ACCOUNT_REPLY__INIT;
+    rep.id = a.id;
+    rep.user = a.user;
+    rep.role = a.role;
+    rep.municipalities = a.municipalities;
+    rep.n_municipalities = a.n_municipalities;
+    kp_call_ok(call, &rep.base);
+}
+
+const kp_method_t web_methods[] = {
+    {"web.account.add", KP_ROLE_ADMIN, &kumppani__v1__add_office_account_request__descriptor,
+     bo_h_account_add},
+};
+const unsigned web_methods_n = sizeof web_methods / sizeof web_methods[0];
+
+const char *
+bo_account_add_form(web_req_t *r, const bo_account_t *by, uint64_t *id, const char **field)
+{
+    const char *user = web_field(r, "user"), *role = web_field(r, "role"),
+               *munis = web_field(r, "municipalities"), *pw = web_field(r, "password");
+    char codes[64][4];
+    int n = bo_munis_parse(munis, codes, 64);
+    int rl = role && strlen(role) == 1 ? role[0] - '0' : 0;
+    kp_tx_t tx;
+    int rc = web_tx(r, &tx);
+    if (rc)
+        return "err_unavailable";
+    char **mv = kp_arena_alloc(r->arena, 64 * sizeof(char *));
+    for (int i = 0; mv && i < n; i++)
+        mv[i] = kp_arena_memdup(r->arena, codes[i], 4);
+    bo_account_t a;
+    rc = n < 0 ? -3 : s_account_new(&tx, user ? user : "", rl, mv, (size_t)n, pw, by->id, &a);
+    if (rc < 0 && rc >= -5) {
+        *field = s_acc_errs[-rc - 1].field;
+        return s_acc_errs[-rc - 1].text;
+    }
+    if (rc)
+        return "err_unavailable";
+    *id = a.id;
+    return NULL;
+}
+
+/* ---- audit, refusals, pages -------------------------------------------------------------- */
+
+void
+bo_audit(web_req_t *r, uint64_t account_id, const char *action, const char *object,
+         const char *outcome)
+{
+    kp_tx_t tx;
+    if (web_tx(r, &tx) == 0)
+        s_audit_tx(&tx, account_id, action, object, outcome);
+}
+
+web_tv_t *
+bo_root(web_req_t *r, const bo_account_t *acct, const char *title_key)
+{
+    kp_arena_t *a = r->arena;
+    web_tv_t *root = web_root(r, title_key);
+    if (!acct)
+        return root;
+    web_tv_t *o = web_tv_obj(a, root, "office");
+    web_tv_str(a, o, "user", acct->user);
+    web_tv_str(a, o, "role", web_text(r, bo_role_key(acct->role)));
+    web_buf_t m = {.max = 1024};
+    for (size_t i = 0; i < acct->n_municipalities; i++) {
+        web_buf_adds(&m, i ? ", " : "");
+        web_buf_adds(&m, acct->municipalities[i]);
+    }
+    if (m.p)
+        web_tv_str(a, o, "municipalities", m.p);
+    web_buf_free(&m);
+    web_tv_bool(a, o, "regional", acct->role == BO_ROLE(REGIONAL));
+    web_tv_bool(a, o, "events", bo_role_ok(acct, BO_R(REGIONAL) | BO_R(MUNICIPAL)));
+    web_tv_bool(a, o, "broker", bo_role_ok(acct, BO_R(REGIONAL) | BO_R(EXPERT)));
+    return root;
+}
+
+void
+bo_error(web_req_t *r, const bo_account_t *acct, unsigned status, const char *msg_key)
+{
+    web_tv_t *root = bo_root(r, acct, "err_title");
+    web_tv_strf(r->arena, root, "status", "%u", status);
+    web_tv_str(r->arena, root, "message", web_text(r, msg_key));
+    web_page(r, status, "bo_error", root);
+}
+
+void
+bo_forbidden(web_req_t *r, const bo_account_t *acct, const char *action, const char *object)
+{
+    bo_audit(r, acct ? acct->id : 0, action, object, "denied");
+    bo_error(r, acct, 403, "bo_err_forbidden");
+}
+
+void
+bo_redirect(web_req_t *r, const char *location)
+{
+    web_buf_t b = {0};
+    web_reply(r, 303, "text/plain; charset=utf-8", &b);
+    if (r->resp)
+        MHD_add_response_header(r->resp, "Location", location);
+}
+
+/* ---- sessions ---------------------------------------------------------------------------- */
+
+static const char *
+s_cookie_name(const web_svc_t *svc)
+{
+    return svc->secure_cookies ? "__Host-kp_session" : "kp_session";
+}
+
+/* The session cookie sent with r (well-formed), or NULL. */
+static const char *
+s_cookie(web_req_t *r)
+{
+    const char *c = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, s_cookie_name(r->svc));
+    return c && strlen(c) == WEB_COOKIE_LEN && strspn(c, B64CH) == WEB_COOKIE_LEN ? c : NULL;
+}
+
+static void
+s_key(const char *cookie, unsigned char key[32])
+{
+    crypto_hash_sha256(key, (const unsigned char *)cookie, strlen(cookie));
+}
+
+static void
+s_set_cookie(web_req_t *r, const char *value, bool clear)
+{
+    const web_svc_t *svc = r->svc;
+    char *h = kp_arena_alloc(r->arena, 200);
+    if (!h)
+        return;
+    snprintf(h, 200, "%s=%s; Path=/; HttpOnly; SameSite=Strict%s%s", s_cookie_name(svc),
+             clear ? "" : value, clear ? "; Max-Age=0" : "", svc->secure_cookies ? "; Secure" : "");
+    r->set_cookie = h;
+}
+
+/* The account of r's live session, or NULL. */
+static bo_account_t *
+s_signed_in(web_req_t *r, kp_tx_t *tx)
+{
+    const char *c = s_cookie(r);
+    if (!c || web_tx(r, tx))
+        return NULL;
+    unsigned char key[32];
+    s_key(c, key);
+    Kumppani__V1__OfficeSession *s;
+    bool found;
+    if (bo_session_get(tx, key, &s, &found) || !found)
+        return NULL;
+    bo_account_t *a;
+    if (s->expires_ms <= tx->now_ms || bo_account_get(tx, s->account_id, &a, &found) || !found ||
+        a->disabled || a->session_epoch != s->epoch)
+        return NULL;
+    return a;
+}
+
+bo_account_t *
+bo_require(web_req_t *r)
+{
+    kp_tx_t tx;
+    bo_account_t *a = s_signed_in(r, &tx);
+    if (!a) {
+        if (r->post) {
+            kp_log_info("office.refused", "route=%s what=\"not signed in\"", r->route);
+            bo_error(r, NULL, 403, "bo_err_signed_out");
+        } else
+            bo_redirect(r, "/office/sign-in");
+        return NULL;
+    }
+    if (r->post && !web_csrf_check(r))
+        return NULL;
+    r->office = a;
+    return a;
+}
+
+static void
+s_sign_in_page(web_req_t *r, unsigned status, const char *err)
+{
+    web_tv_t *root = bo_root(r, NULL, "bo_sign_in_title");
+    if (err)
+        web_tv_str(r->arena, root, "error", web_text(r, err));
+    if (r->post)
+        web_tv_str(r->arena, root, "user", web_field(r, "user"));
+    web_page(r, status, "bo_sign_in", root);
+}
+
+void
+bo_pg_sign_in(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    kp_tx_t tx;
+    if (s_signed_in(r, &tx)) {
+        bo_redirect(r, "/office");
+        return;
+    }
+    s_sign_in_page(r, 200, NULL);
+}
+
+void
+bo_pg_sign_in_post(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    if (!web_csrf_check(r))
+        return;
+    const char *user = web_field(r, "user"), *pw = web_field(r, "password");
+    if (!user || !pw || strlen(user) > 64 || strlen(pw) > 1024) {
+        s_sign_in_page(r, 400, "bo_err_sign_in");
+        return;
+    }
+    kp_tx_t tx;
+    bo_account_t *a = NULL;
+    bool found = false;
+    if (web_tx(r, &tx) || (bo_user_ok(user) && bo_account_by_user(&tx, user, &a, &found))) {
+        web_error(r, 503, "err_unavailable");
+        return;
+    }
+    if (found && a->locked_until_ms > tx.now_ms) {
+        char obj[32];
+        snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)a->id);
+        s_audit_tx(&tx, a->id, "office.sign_in", obj, "locked");
+        s_sign_in_page(r, 429, "bo_err_locked");
+        return;
+    }
+    bool ok =
+        crypto_pwhash_str_verify(found ? a->password_hash : s_dummy_hash, pw, strlen(pw)) == 0 &&
+        found && !a->disabled;
+    if (!found) {
+        s_audit_tx(&tx, 0, "office.sign_in", "", "failed");
+        s_sign_in_page(r, 403, "bo_err_sign_in");
+        return;
+    }
+    char obj[32];
+    snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)a->id);
+    if (!ok) {
+        a->failures++;
+        bool lock = a->failures >= BO_FAILS_MAX;
+        if (lock) {
+            a->failures = 0;
+            a->locked_until_ms = tx.now_ms + BO_LOCK_MS;
+        }
+        if (bo_account_put(&tx, a)) {
+            web_error(r, 503, "err_unavailable");
+            return;
+        }
+        s_audit_tx(&tx, a->id, "office.sign_in", obj, lock ? "locked" : "failed");
+        s_sign_in_page(r, lock ? 429 : 403, lock ? "bo_err_locked" : "bo_err_sign_in");
+        return;
+    }
+    a->failures = 0;
+    a->locked_until_ms = 0;
+    char *rehash = NULL;
+    if (crypto_pwhash_str_needs_rehash(a->password_hash, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                       crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0 &&
+        (rehash = kp_arena_alloc(r->arena, crypto_pwhash_STRBYTES)) &&
+        bo_password_hash(pw, rehash) == 0)
+        a->password_hash = rehash;
+    /* A new session, never the one the browser came with (session fixation). */
+    const char *old = s_cookie(r);
+    unsigned char key[32];
+    if (old) {
+        s_key(old, key);
+        bo_session_del(&tx, key);
+    }
+    char cookie[WEB_COOKIE_LEN + 1];
+    web_token_random(cookie);
+    s_key(cookie, key);
+    Kumppani__V1__OfficeSession s = KUMPPANI__V1__OFFICE_SESSION__INIT;
+    s.account_id = a->id;
+    s.epoch = a->session_epoch;
+    s.created_ms = tx.now_ms;
+    s.expires_ms = tx.now_ms + (int64_t)r->svc->session_minutes * 60000;
+    if (bo_account_put(&tx, a) || bo_session_put(&tx, key, &s) || bo_sessions_prune(&tx, 256)) {
+        web_error(r, 503, "err_unavailable");
+        return;
+    }
+    s_audit_tx(&tx, a->id, "office.sign_in", obj, "ok");
+    web_token_random(r->csrf_cookie);
+    r->new_csrf_cookie = true;
+    s_set_cookie(r, cookie, false);
+    bo_redirect(r, "/office");
+    sodium_memzero(cookie, sizeof cookie);
+}
+
+void
+bo_pg_sign_out(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return;
+    kp_tx_t tx;
+    unsigned char key[32];
+    s_key(s_cookie(r), key);
+    if (web_tx(r, &tx) || bo_session_del(&tx, key)) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    char obj[32];
+    snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)a->id);
+    s_audit_tx(&tx, a->id, "office.sign_out", obj, "ok");
+    s_set_cookie(r, NULL, true);
+    bo_redirect(r, "/office/sign-in");
+}
+
+void
+bo_pg_sign_out_all(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return;
+    kp_tx_t tx;
+    unsigned char key[32];
+    s_key(s_cookie(r), key);
+    a->session_epoch++;
+    if (web_tx(r, &tx) || bo_account_put(&tx, a) || bo_session_del(&tx, key)) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    char obj[32];
+    snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)a->id);
+    s_audit_tx(&tx, a->id, "office.sign_out_all", obj, "ok");
+    s_set_cookie(r, NULL, true);
+    bo_redirect(r, "/office/sign-in");
+}
+
+int
+bo_init(void)
+{
+    char pw[WEB_COOKIE_LEN + 1];
+    web_token_random(pw);
+    return bo_password_hash(pw, s_dummy_hash);
+}

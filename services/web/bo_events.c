@@ -1,0 +1,1047 @@
+/*  web/bo_events.c: the back office's events: the list (filtered by municipality within the
+ *  account's scope), the new-event form, an event's page (facts, role balance, participants by
+ *  state, publish / reschedule / cancel with a reason), the door's check-in page (search by
+ *  name, attended or no-show in one tap, plain form POSTs without JavaScript) and the exports
+ *  (participants CSV, the events service's door list).
+ *
+ *  Everything goes over the bus with the office key (role admin at events); the web checks the
+ *  account's role and municipalities itself before anything is asked: every event-scoped page
+ *  first fetches the event (events.event.get) and refuses (403, audited "denied") an event of
+ *  another municipality, before any participant is read or anything changed. A sign-up marked
+ *  at the door must be one of that event's (checked against its list).
+ *
+ *  Names and organisations of participants are shown to the coordinator and put in the CSV,
+ *  never stored or logged here. Every change is audited (account id, method, event id). */
+#include "bo.h"
+#include "kp_log.h"
+#include "kp_text.h"
+#include "kp_time.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define C(x) KUMPPANI__V1__CODE__CODE_##x
+#define ES(x) KUMPPANI__V1__EVENT_STATE__EVENT_STATE_##x
+#define SS(x) KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_##x
+#define AT(x) KUMPPANI__V1__ATTENDANCE__ATTENDANCE_##x
+#define EV_PAGE 500
+#define SU_PAGE 1000
+#define EV_MAX 5000
+#define SU_MAX 20000
+#define BULK_MAX 200
+
+enum {
+    OP_VIEW,
+    OP_PUBLISH,
+    OP_RESCHEDULE,
+    OP_CANCEL,
+    OP_HELD,
+    OP_CHECKIN,
+    OP_MARK,
+    OP_CSV,
+    OP_DOOR
+};
+
+typedef struct {
+    bo_account_t *acct;
+    int op;
+    uint64_t event_id;
+    web_event_t *ev;
+    /* collected pages */
+    Kumppani__V1__Signup **su;
+    size_t su_n;
+    web_event_t **evs;
+    size_t evs_n;
+    uint64_t after;
+    /* the action */
+    const char *method;
+    char obj[64];
+    ProtobufCMessage *body;
+    const char *muni; /* the list's filter */
+    uint64_t *sids;   /* the sign-ups to mark (one tap: one; bulk: up to BULK_MAX) */
+    size_t sids_n, sid_i;
+    int mark;
+} op_t;
+
+static void s_step(web_req_t *r);
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+static bool
+s_call(web_req_t *r, const char *method, const ProtobufCMessage *body, const char *idem,
+       web_bus_cb cb)
+{
+    op_t *o = r->cont_arg;
+    return bo_call(r, o->acct, r->svc->bus_office, method, body, idem, cb);
+}
+
+/* Answers a failed bus call (no reply: 503; the service's refusal: 409 or 400) and audits a
+ * change as failed. */
+static void
+s_failed(web_req_t *r, const Kumppani__V1__Reply *rep, const char *method)
+{
+    op_t *o = r->cont_arg;
+    int code = bo_code(rep);
+    kp_log_info("office.call", "method=%s code=%d", method, code);
+    if (o->op != OP_VIEW && o->op != OP_CHECKIN && o->op != OP_CSV && o->op != OP_DOOR && code >= 0)
+        bo_audit(r, o->acct->id, method, o->obj, "failed");
+    if (code == C(NOT_FOUND))
+        bo_error(r, o->acct, 404, "err_no_event");
+    else if (code == C(CONFLICT))
+        bo_error(r, o->acct, 409, "bo_err_conflict");
+    else if (code == C(INVALID))
+        bo_error(r, o->acct, 400, "bo_err_refused");
+    else
+        bo_error(r, o->acct, 503, "err_unavailable");
+}
+
+static op_t *
+s_op(web_req_t *r, bo_account_t *a, int op)
+{
+    op_t *o = kp_arena_alloc(r->arena, sizeof *o);
+    if (!o) {
+        bo_error(r, a, 503, "err_unavailable");
+        return NULL;
+    }
+    memset(o, 0, sizeof *o);
+    o->acct = a;
+    o->op = op;
+    r->cont_arg = o;
+    return o;
+}
+
+static const char *
+s_state_key(int st)
+{
+    static const char *const k[] = {"bo_es_0", "bo_es_1", "bo_es_2",
+                                    "bo_es_3", "bo_es_4", "bo_es_5"};
+    return st >= 0 && st <= 5 ? k[st] : k[0];
+}
+
+static void
+s_event_row(web_req_t *r, web_tv_t *o, const web_event_t *ev)
+{
+    kp_arena_t *a = r->arena;
+    web_event_values(r, o, ev);
+    web_tv_strf(a, o, "office_href", "/office/events/%llu", (unsigned long long)ev->id);
+    web_tv_str(a, o, "state", web_text(r, s_state_key(ev->state)));
+    web_tv_bool(a, o, "draft", ev->state == ES(DRAFT));
+    web_tv_strf(a, o, "confirmed", "%u", ev->confirmed_n);
+    web_tv_strf(a, o, "attended", "%u", ev->attended_n);
+    web_tv_strf(a, o, "no_show", "%u", ev->no_show_n);
+}
+
+/* ---- the list ---------------------------------------------------------------------------- */
+
+static int
+s_by_start(const void *x, const void *y)
+{
+    const web_event_t *a = *(web_event_t *const *)x, *b = *(web_event_t *const *)y;
+    return a->start_unix < b->start_unix ? -1 : a->start_unix > b->start_unix;
+}
+
+static void
+s_list_render(web_req_t *r)
+{
+    op_t *o = r->cont_arg;
+    kp_arena_t *a = r->arena;
+    web_tv_t *root = bo_root(r, o->acct, "bo_events_title");
+    qsort(o->evs, o->evs_n, sizeof *o->evs, s_by_start);
+    web_tv_t *list = web_tv_list(a, root, "events");
+    web_tv_t *munis = web_tv_list(a, root, "municipalities");
+    char seen[128][4];
+    unsigned seen_n = 0;
+    if (o->acct->role == BO_ROLE(MUNICIPAL))
+        for (size_t i = 0; i < o->acct->n_municipalities && seen_n < 128; i++)
+            snprintf(seen[seen_n++], 4, "%s", o->acct->municipalities[i]);
+    unsigned n = 0;
+    for (size_t i = 0; i < o->evs_n; i++) {
+        web_event_t *ev = o->evs[i];
+        if (!bo_muni_ok(o->acct, ev->municipality_code))
+            continue;
+        bool known = false;
+        for (unsigned j = 0; j < seen_n; j++)
+            known |= strcmp(seen[j], ev->municipality_code) == 0;
+        if (!known && seen_n < 128 && strlen(ev->municipality_code) == 3)
+            snprintf(seen[seen_n++], 4, "%s", ev->municipality_code);
+        if (o->muni && strcmp(o->muni, ev->municipality_code) != 0)
+            continue;
+        s_event_row(r, web_tv_item(a, list), ev);
+        n++;
+    }
+    for (unsigned j = 0; j < seen_n; j++) {
+        web_tv_t *it = web_tv_item(a, munis);
+        web_tv_str(a, it, "code", seen[j]);
+        web_tv_bool(a, it, "selected", o->muni && strcmp(o->muni, seen[j]) == 0);
+    }
+    web_tv_strf(a, root, "count", "%u", n);
+    web_tv_bool(a, root, "none", n == 0);
+    web_page(r, 200, "bo_events", root);
+    bo_finish(r);
+}
+
+static void
+s_list_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    op_t *o = r->cont_arg;
+    Kumppani__V1__ListEventsReply *lr = NULL;
+    if (bo_code(rep) == C(OK))
+        lr = kumppani__v1__list_events_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
+                                                     rep->body.data);
+    if (!lr) {
+        s_failed(r, rep, "events.event.list");
+        bo_finish(r);
+        return;
+    }
+    web_event_t **v = kp_arena_alloc(r->arena, (o->evs_n + lr->n_events + 1) * sizeof *v);
+    if (!v) {
+        bo_error(r, o->acct, 503, "err_unavailable");
+        bo_finish(r);
+        return;
+    }
+    if (o->evs_n)
+        memcpy(v, o->evs, o->evs_n * sizeof *v);
+    for (size_t i = 0; i < lr->n_events; i++) {
+        v[o->evs_n++] = lr->events[i];
+        o->after = lr->events[i]->id;
+    }
+    o->evs = v;
+    if (lr->n_events == EV_PAGE && o->evs_n < EV_MAX) {
+        Kumppani__V1__ListEventsRequest rq = KUMPPANI__V1__LIST_EVENTS_REQUEST__INIT;
+        rq.after_id = o->after;
+        rq.limit = EV_PAGE;
+        if (!s_call(r, "events.event.list", &rq.base, NULL, s_list_done))
+            bo_finish(r);
+        return;
+    }
+    s_list_render(r);
+}
+
+static bool
+s_muni_code(const char *m)
+{
+    return m && strlen(m) == 3 && strspn(m, "0123456789") == 3;
+}
+
+void
+bo_pg_events(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return;
+    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(MUNICIPAL))) {
+        bo_forbidden(r, a, "events.event.list", "");
+        return;
+    }
+    const char *m = web_query(r, "municipality");
+    if (m && *m && !s_muni_code(m)) {
+        bo_error(r, a, 400, "err_filter");
+        return;
+    }
+    if (m && *m && !bo_muni_ok(a, m)) {
+        char obj[32];
+        snprintf(obj, sizeof obj, "municipality=%s", m);
+        bo_forbidden(r, a, "events.event.list", obj);
+        return;
+    }
+    op_t *o = s_op(r, a, OP_VIEW);
+    if (!o)
+        return;
+    o->muni = m && *m ? m : NULL;
+    Kumppani__V1__ListEventsRequest rq = KUMPPANI__V1__LIST_EVENTS_REQUEST__INIT;
+    rq.limit = EV_PAGE;
+    s_call(r, "events.event.list", &rq.base, NULL, s_list_done);
+}
+
+/* ---- the new-event form ------------------------------------------------------------------ */
+
+static const char *const s_form_fields[] = {"title",    "kind",        "municipality", "date",
+                                            "start",    "end",         "capacity",     "place",
+                                            "language", "description", "nonce"};
+
+static void
+s_new_form(web_req_t *r, bo_account_t *a, unsigned status, const char *err, const char *field)
+{
+    kp_arena_t *ar = r->arena;
+    web_tv_t *root = bo_root(r, a, "bo_new_title");
+    web_tv_t *v = web_tv_obj(ar, root, "v");
+    if (r->post)
+        for (size_t i = 0; i < sizeof s_form_fields / sizeof s_form_fields[0]; i++)
+            web_tv_str(ar, v, s_form_fields[i], web_field(r, s_form_fields[i]));
+    else {
+        char nonce[WEB_COOKIE_LEN + 1];
+        web_token_random(nonce);
+        web_tv_str(ar, v, "nonce", nonce);
+        web_tv_str(ar, v, "capacity", "0");
+    }
+    if (err) {
+        web_tv_str(ar, root, "error", web_text(r, err));
+        web_tv_str(ar, root, "error_field", field);
+        web_tv_str(ar, web_tv_obj(ar, root, "err"), field, web_text(r, err));
+    }
+    const char *kind = r->post ? web_field(r, "kind") : NULL;
+    web_tv_t *kinds = web_tv_list(ar, root, "kinds");
+    for (int k = 1; k <= 9; k++) {
+        char key[16];
+        snprintf(key, sizeof key, "kind_%d", k);
+        web_tv_t *it = web_tv_item(ar, kinds);
+        web_tv_strf(ar, it, "value", "%d", k);
+        web_tv_str(ar, it, "name", web_text(r, key));
+        web_tv_bool(ar, it, "selected", kind ? kind[0] == '0' + k && !kind[1] : k == 1);
+    }
+    const char *lang = r->post ? web_field(r, "language") : "fi";
+    web_tv_t *langs = web_tv_list(ar, root, "languages");
+    for (int l = 0; l < WEB_LANG_N; l++) {
+        char key[16];
+        snprintf(key, sizeof key, "lang_%s", web_lang_codes[l]);
+        web_tv_t *it = web_tv_item(ar, langs);
+        web_tv_str(ar, it, "value", web_lang_codes[l]);
+        web_tv_str(ar, it, "name", web_text(r, key));
+        web_tv_bool(ar, it, "selected", lang && strcmp(lang, web_lang_codes[l]) == 0);
+    }
+    /* A municipal contact person chooses among their own municipalities. */
+    if (a->role == BO_ROLE(MUNICIPAL)) {
+        const char *m = r->post ? web_field(r, "municipality") : NULL;
+        web_tv_bool(ar, root, "munis_select", true);
+        web_tv_t *ml = web_tv_list(ar, root, "own_munis");
+        for (size_t i = 0; i < a->n_municipalities; i++) {
+            web_tv_t *it = web_tv_item(ar, ml);
+            web_tv_str(ar, it, "code", a->municipalities[i]);
+            web_tv_bool(ar, it, "selected", m && strcmp(m, a->municipalities[i]) == 0);
+        }
+    }
+    web_page(r, status, "bo_event_new", root);
+}
+
+void
+bo_pg_event_new(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return;
+    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(MUNICIPAL))) {
+        bo_forbidden(r, a, "events.event.create", "");
+        return;
+    }
+    s_new_form(r, a, 200, NULL, NULL);
+}
+
+/* "YYYY-MM-DD" + "HH:MM" in Helsinki time. */
+static bool
+s_when(const char *date, const char *hm, int64_t *out)
+{
+    if (!date || !hm || strlen(date) != 10 || strlen(hm) != 5)
+        return false;
+    char buf[32], why[128];
+    snprintf(buf, sizeof buf, "%s %s", date, hm);
+    return kp_time_parse_local(buf, out, why, sizeof why) == 0;
+}
+
+static void
+s_create_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    op_t *o = r->cont_arg;
+    Kumppani__V1__EventReply *er = NULL;
+    if (bo_code(rep) == C(OK))
+        er = kumppani__v1__event_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
+                                               rep->body.data);
+    if (!er || !er->event) {
+        if (bo_code(rep) == C(INVALID) || bo_code(rep) == C(CONFLICT)) {
+            bo_audit(r, o->acct->id, "events.event.create", "", "failed");
+            s_new_form(r, o->acct, 400, "bo_err_refused", "title");
+        } else
+            s_failed(r, rep, "events.event.create");
+        bo_finish(r);
+        return;
+    }
+    char obj[32], loc[64];
+    snprintf(obj, sizeof obj, "event=%llu", (unsigned long long)er->event->id);
+    bo_audit(r, o->acct->id, "events.event.create", obj, "ok");
+    snprintf(loc, sizeof loc, "/office/events/%llu", (unsigned long long)er->event->id);
+    bo_redirect(r, loc);
+    bo_finish(r);
+}
+
+void
+bo_pg_event_create(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return;
+    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(MUNICIPAL))) {
+        bo_forbidden(r, a, "events.event.create", "");
+        return;
+    }
+    const char *title = web_field(r, "title"), *kind = web_field(r, "kind"),
+               *m = web_field(r, "municipality"), *cap = web_field(r, "capacity"),
+               *place = web_field(r, "place"), *lang = web_field(r, "language"),
+               *desc = web_field(r, "description"), *nonce = web_field(r, "nonce");
+    int64_t start = 0, end = 0;
+    const char *err = NULL, *field = NULL;
+    if (!title || !*title || kp_text_chars(title) > 200 || strchr(title, '\n'))
+        err = "bo_err_title", field = "title";
+    else if (!kind || strlen(kind) != 1 || kind[0] < '1' || kind[0] > '9')
+        err = "bo_err_kind", field = "kind";
+    else if (!s_muni_code(m))
+        err = "bo_err_muni", field = "municipality";
+    else if (!s_when(web_field(r, "date"), web_field(r, "start"), &start))
+        err = "bo_err_date", field = "date";
+    else if (!s_when(web_field(r, "date"), web_field(r, "end"), &end) || end <= start)
+        err = "bo_err_end", field = "end";
+    else if (cap && *cap && (strspn(cap, "0123456789") != strlen(cap) || strlen(cap) > 5))
+        err = "bo_err_capacity", field = "capacity";
+    else if (place && (kp_text_chars(place) > 200 || strchr(place, '\n')))
+        err = "bo_err_place", field = "place";
+    else if (web_lang_parse(lang) < 0)
+        err = "bo_err_language", field = "language";
+    else if (desc && kp_text_chars(desc) > 4000)
+        err = "err_text_long", field = "description";
+    else if (!nonce || strlen(nonce) != WEB_COOKIE_LEN)
+        err = "err_form", field = "title";
+    if (err) {
+        s_new_form(r, a, 400, err, field);
+        return;
+    }
+    if (!bo_muni_ok(a, m)) {
+        char obj[32];
+        snprintf(obj, sizeof obj, "municipality=%s", m);
+        bo_forbidden(r, a, "events.event.create", obj);
+        return;
+    }
+    op_t *o = s_op(r, a, OP_VIEW);
+    if (!o)
+        return;
+    Kumppani__V1__CreateEventRequest rq = KUMPPANI__V1__CREATE_EVENT_REQUEST__INIT;
+    rq.kind = kind[0] - '0';
+    rq.title = (char *)title;
+    rq.municipality_code = (char *)m;
+    rq.start_unix = start;
+    rq.end_unix = end;
+    rq.capacity = cap && *cap ? (uint32_t)strtoul(cap, NULL, 10) : 0;
+    rq.place = (char *)(place ? place : "");
+    rq.language = (char *)lang;
+    rq.description_text = (char *)(desc ? desc : "");
+    rq.organiser_municipality_code = (char *)m;
+    char idem[80];
+    snprintf(idem, sizeof idem, "office-%s", nonce);
+    s_call(r, "events.event.create", &rq.base, idem, s_create_done);
+}
+
+/* ---- event-scoped pages: the event first, then its scope --------------------------------- */
+
+static void s_signups_done(void *arg, const Kumppani__V1__Reply *rep);
+
+static void
+s_list_signups(web_req_t *r)
+{
+    op_t *o = r->cont_arg;
+    Kumppani__V1__ListSignupsRequest rq = KUMPPANI__V1__LIST_SIGNUPS_REQUEST__INIT;
+    rq.event_id = o->event_id;
+    rq.after_id = o->after;
+    rq.limit = SU_PAGE;
+    if (!s_call(r, "events.signup.list", &rq.base, NULL, s_signups_done))
+        bo_finish(r);
+}
+
+static void
+s_event_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    op_t *o = r->cont_arg;
+    Kumppani__V1__EventReply *er = NULL;
+    if (bo_code(rep) == C(OK))
+        er = kumppani__v1__event_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
+                                               rep->body.data);
+    if (!er || !er->event) {
+        s_failed(r, rep, "events.event.get");
+        bo_finish(r);
+        return;
+    }
+    o->ev = er->event;
+    if (!bo_muni_ok(o->acct, o->ev->municipality_code)) {
+        bo_forbidden(r, o->acct, o->method, o->obj);
+        bo_finish(r);
+        return;
+    }
+    s_step(r);
+}
+
+static void
+s_signups_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    op_t *o = r->cont_arg;
+    Kumppani__V1__ListSignupsReply *lr = NULL;
+    if (bo_code(rep) == C(OK))
+        lr = kumppani__v1__list_signups_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
+                                                      rep->body.data);
+    if (!lr) {
+        s_failed(r, rep, "events.signup.list");
+        bo_finish(r);
+        return;
+    }
+    Kumppani__V1__Signup **v = kp_arena_alloc(r->arena, (o->su_n + lr->n_signups + 1) * sizeof *v);
+    if (!v) {
+        bo_error(r, o->acct, 503, "err_unavailable");
+        bo_finish(r);
+        return;
+    }
+    if (o->su_n)
+        memcpy(v, o->su, o->su_n * sizeof *v);
+    for (size_t i = 0; i < lr->n_signups; i++) {
+        v[o->su_n++] = lr->signups[i];
+        o->after = lr->signups[i]->id;
+    }
+    o->su = v;
+    if (lr->n_signups == SU_PAGE && o->su_n < SU_MAX) {
+        s_list_signups(r);
+        return;
+    }
+    o->after = UINT64_MAX; /* the list is complete */
+    s_step(r);
+}
+
+/* Starts an event-scoped operation: method and object name the action for the audit. */
+static void
+s_start(web_req_t *r, bo_account_t *a, int op, const char *arg, const char *method)
+{
+    uint64_t id = web_parse_id(arg);
+    if (!id) {
+        bo_error(r, a, 404, "err_no_event");
+        return;
+    }
+    op_t *o = s_op(r, a, op);
+    if (!o)
+        return;
+    o->event_id = id;
+    o->method = method;
+    snprintf(o->obj, sizeof o->obj, "event=%llu", (unsigned long long)id);
+    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(MUNICIPAL))) {
+        bo_forbidden(r, a, method, o->obj);
+        return;
+    }
+    Kumppani__V1__EventRef rq = KUMPPANI__V1__EVENT_REF__INIT;
+    rq.event_id = id;
+    s_call(r, "events.event.get", &rq.base, NULL, s_event_done);
+}
+
+/* ---- rendering --------------------------------------------------------------------------- */
+
+static const char *
+s_role_key(int role)
+{
+    static const char *const k[] = {"role_0", "role_1", "role_2", "role_3",
+                                    "role_4", "role_5", "role_6"};
+    return role >= 0 && role <= 6 ? k[role] : k[0];
+}
+
+static void
+s_signup_row(web_req_t *r, web_tv_t *it, const Kumppani__V1__Signup *s)
+{
+    kp_arena_t *a = r->arena;
+    web_tv_strf(a, it, "id", "%llu", (unsigned long long)s->id);
+    web_tv_str(a, it, "name", s->erased ? web_text(r, "bo_erased") : s->name);
+    web_tv_str(a, it, "organisation", s->organisation);
+    web_tv_str(a, it, "role", web_text(r, s_role_key(s->role)));
+    web_tv_strf(a, it, "companions", "%u", s->companions);
+    web_tv_bool(a, it, "attended", s->attendance == AT(ATTENDED));
+    web_tv_bool(a, it, "no_show", s->attendance == AT(NO_SHOW));
+    web_tv_bool(a, it, "needs", s->accessibility_text[0] || s->dietary_text[0]);
+}
+
+static void
+s_event_page(web_req_t *r)
+{
+    op_t *o = r->cont_arg;
+    kp_arena_t *a = r->arena;
+    web_event_t *ev = o->ev;
+    web_tv_t *root = bo_root(r, o->acct, "bo_event_title");
+    web_tv_str(a, root, "title", ev->title);
+    web_tv_t *e = web_tv_obj(a, root, "event");
+    s_event_row(r, e, ev);
+    bool live = ev->state == ES(PUBLISHED) || ev->state == ES(RESCHEDULED);
+    web_tv_bool(a, e, "can_publish", ev->state == ES(DRAFT));
+    web_tv_bool(a, e, "can_reschedule", live || ev->state == ES(DRAFT));
+    web_tv_bool(a, e, "can_cancel", live || ev->state == ES(DRAFT));
+    web_tv_bool(a, e, "can_hold",
+                (live || ev->state == ES(HELD)) && ev->start_unix <= kp_now_ms() / 1000);
+    web_tv_str(a, e, "memo_url", ev->memo_url);
+    web_tv_str(a, e, "materials_url", ev->materials_url);
+    web_tv_strf(a, e, "waitlisted_n", "%u", ev->waitlisted_n);
+    web_tv_strf(a, e, "offered_n", "%u", ev->offered_n);
+    struct tm tm;
+    if (kp_time_local(ev->start_unix, &tm) == 0) {
+        web_tv_strf(a, e, "date_v", "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+        web_tv_strf(a, e, "start_v", "%02d:%02d", tm.tm_hour, tm.tm_min);
+    }
+    if (kp_time_local(ev->end_unix, &tm) == 0)
+        web_tv_strf(a, e, "end_v", "%02d:%02d", tm.tm_hour, tm.tm_min);
+    web_tv_bool(a, root, "has_balance", ev->n_role_counts > 0);
+    web_tv_t *bal = web_tv_list(a, root, "balance");
+    for (size_t i = 0; i < ev->n_role_counts; i++) {
+        web_tv_t *it = web_tv_item(a, bal);
+        web_tv_str(a, it, "role", web_text(r, s_role_key(ev->role_counts[i]->role)));
+        web_tv_strf(a, it, "confirmed", "%u", ev->role_counts[i]->confirmed_n);
+        web_tv_strf(a, it, "waitlisted", "%u", ev->role_counts[i]->waitlisted_n);
+    }
+    static const struct {
+        int state;
+        const char *key, *list;
+    } groups[] = {{SS(CONFIRMED), "bo_ss_1", "confirmed"},
+                  {SS(OFFERED), "bo_ss_4", "offered"},
+                  {SS(WAITLISTED), "bo_ss_2", "waitlisted"},
+                  {SS(CANCELLED), "bo_ss_3", "cancelled"}};
+    web_tv_t *gl = web_tv_list(a, root, "groups");
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        web_tv_t *gi = web_tv_item(a, gl);
+        web_tv_str(a, gi, "heading", web_text(r, groups[g].key));
+        web_tv_str(a, gi, "id", groups[g].list);
+        web_tv_t *rows = web_tv_list(a, gi, "rows");
+        unsigned n = 0;
+        for (size_t i = 0; i < o->su_n; i++)
+            if ((int)o->su[i]->state == groups[g].state) {
+                s_signup_row(r, web_tv_item(a, rows), o->su[i]);
+                n++;
+            }
+        web_tv_strf(a, gi, "count", "%u", n);
+        web_tv_bool(a, gi, "empty", n == 0);
+    }
+    const char *done = web_query(r, "done");
+    if (done && (strcmp(done, "published") == 0 || strcmp(done, "rescheduled") == 0 ||
+                 strcmp(done, "cancelled") == 0 || strcmp(done, "held") == 0)) {
+        char key[32];
+        snprintf(key, sizeof key, "bo_done_%s", done);
+        web_tv_str(a, root, "done", web_text(r, key));
+    }
+    web_page(r, 200, "bo_event", root);
+}
+
+/* Case-insensitive (ASCII and the Finnish letters as bytes) substring match. */
+static bool
+s_name_match(const char *name, const char *q)
+{
+    if (!q || !*q)
+        return true;
+    size_t nl = strlen(name), ql = strlen(q);
+    for (size_t i = 0; i + ql <= nl; i++) {
+        size_t j = 0;
+        while (j < ql && tolower((unsigned char)name[i + j]) == tolower((unsigned char)q[j]))
+            j++;
+        if (j == ql)
+            return true;
+    }
+    return false;
+}
+
+static void
+s_checkin_page(web_req_t *r)
+{
+    op_t *o = r->cont_arg;
+    kp_arena_t *a = r->arena;
+    web_event_t *ev = o->ev;
+    web_tv_t *root = bo_root(r, o->acct, "bo_checkin_title");
+    web_tv_str(a, root, "title", ev->title);
+    web_tv_t *e = web_tv_obj(a, root, "event");
+    s_event_row(r, e, ev);
+    const char *q = web_query(r, "q");
+    if (q && kp_text_chars(q) > 100)
+        q = NULL;
+    web_tv_str(a, root, "q", q);
+    web_tv_t *rows = web_tv_list(a, root, "rows");
+    unsigned n = 0, all = 0;
+    for (size_t i = 0; i < o->su_n; i++) {
+        const Kumppani__V1__Signup *s = o->su[i];
+        if (s->state != SS(CONFIRMED))
+            continue;
+        all++;
+        if (!s_name_match(s->erased ? "" : s->name, q))
+            continue;
+        s_signup_row(r, web_tv_item(a, rows), s);
+        n++;
+    }
+    web_tv_strf(a, root, "count", "%u", n);
+    web_tv_strf(a, root, "all", "%u", all);
+    web_tv_bool(a, root, "none", n == 0);
+    web_tv_strf(a, root, "action", "/office/events/%llu/attendance", (unsigned long long)ev->id);
+    web_tv_strf(a, root, "self", "/office/events/%llu/check-in", (unsigned long long)ev->id);
+    const char *m = web_query(r, "marked"), *mn = web_query(r, "n");
+    if (m && (strcmp(m, "attended") == 0 || strcmp(m, "no_show") == 0)) {
+        char key[32];
+        uint64_t cnt = web_parse_id(mn);
+        snprintf(key, sizeof key, cnt > 1 ? "bo_marked_%s_n" : "bo_marked_%s", m);
+        if (cnt > 1)
+            web_tv_strf(a, root, "marked", "%s %llu", web_text(r, key), (unsigned long long)cnt);
+        else
+            web_tv_str(a, root, "marked", web_text(r, key));
+    }
+    web_tv_bool(a, root, "not_started", ev->start_unix > kp_now_ms() / 1000);
+    web_page(r, 200, "bo_checkin", root);
+}
+
+static void
+s_csv_cell(web_buf_t *b, const char *s, bool last)
+{
+    web_buf_adds(b, "\"");
+    if (s && (*s == '=' || *s == '+' || *s == '-' || *s == '@' || *s == '\t'))
+        web_buf_adds(b, "'"); /* a spreadsheet must not read it as a formula */
+    for (const char *p = s ? s : ""; *p; p++)
+        web_buf_add(b, *p == '"' ? "\"\"" : p, *p == '"' ? 2 : 1);
+    web_buf_adds(b, last ? "\"\r\n" : "\",");
+}
+
+static void
+s_csv(web_req_t *r)
+{
+    op_t *o = r->cont_arg;
+    web_buf_t b = {.max = 16u << 20};
+    static const char *const states[] = {"", "confirmed", "waitlisted", "cancelled", "offered"};
+    static const char *const att[] = {"", "attended", "no-show"};
+    web_buf_adds(&b, "\xEF\xBB\xBF"); /* a BOM, so that spreadsheets read UTF-8 */
+    web_buf_adds(&b, "signup_id,state,role,companions,name,organisation,attendance\r\n");
+    for (size_t i = 0; i < o->su_n; i++) {
+        const Kumppani__V1__Signup *s = o->su[i];
+        char id[24], comp[12];
+        snprintf(id, sizeof id, "%llu", (unsigned long long)s->id);
+        snprintf(comp, sizeof comp, "%u", s->companions);
+        s_csv_cell(&b, id, false);
+        s_csv_cell(&b, s->state <= 4 ? states[s->state] : "", false);
+        s_csv_cell(&b, web_text(r, s_role_key(s->role)), false);
+        s_csv_cell(&b, comp, false);
+        s_csv_cell(&b, s->erased ? "" : s->name, false);
+        s_csv_cell(&b, s->erased ? "" : s->organisation, false);
+        s_csv_cell(&b, s->attendance <= 2 ? att[s->attendance] : "", true);
+    }
+    if (b.full) {
+        web_buf_free(&b);
+        bo_error(r, o->acct, 503, "err_unavailable");
+        return;
+    }
+    bo_audit(r, o->acct->id, "office.participants_csv", o->obj, "ok");
+    web_reply(r, 200, "text/csv; charset=utf-8", &b);
+    char cd[96];
+    snprintf(cd, sizeof cd, "attachment; filename=\"participants-%llu.csv\"",
+             (unsigned long long)o->event_id);
+    if (r->resp)
+        MHD_add_response_header(r->resp, "Content-Disposition", cd);
+}
+
+/* ---- changes ----------------------------------------------------------------------------- */
+
+static void s_change_done(void *arg, const Kumppani__V1__Reply *rep);
+
+/* Marks the next sign-up of o->sids (one call at a time, each audited). */
+static void
+s_mark_next(web_req_t *r)
+{
+    op_t *o = r->cont_arg;
+    snprintf(o->obj, sizeof o->obj, "event=%llu signup=%llu", (unsigned long long)o->event_id,
+             (unsigned long long)o->sids[o->sid_i]);
+    Kumppani__V1__SignupAttendanceRequest rq = KUMPPANI__V1__SIGNUP_ATTENDANCE_REQUEST__INIT;
+    rq.signup_id = o->sids[o->sid_i];
+    rq.attendance = o->mark;
+    if (!s_call(r, o->method, &rq.base, NULL, s_change_done))
+        bo_finish(r);
+}
+
+static void
+s_change_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    op_t *o = r->cont_arg;
+    if (bo_code(rep) != C(OK)) {
+        s_failed(r, rep, o->method);
+        bo_finish(r);
+        return;
+    }
+    bo_audit(r, o->acct->id, o->method, o->obj, "ok");
+    if (o->op == OP_MARK && ++o->sid_i < o->sids_n) {
+        s_mark_next(r);
+        return;
+    }
+    char loc[200];
+    if (o->op == OP_MARK) {
+        const char *q = web_field(r, "q");
+        char qe[100] = "";
+        size_t k = 0;
+        for (const char *p = q ? q : ""; *p && k + 4 < sizeof qe; p++) {
+            unsigned char c = (unsigned char)*p;
+            if (isalnum(c))
+                qe[k++] = (char)c;
+            else
+                k += (size_t)snprintf(qe + k, sizeof qe - k, "%%%02X", c);
+        }
+        qe[k] = 0;
+        snprintf(loc, sizeof loc, "/office/events/%llu/check-in?marked=%s&n=%zu&q=%s",
+                 (unsigned long long)o->event_id, o->mark == AT(ATTENDED) ? "attended" : "no_show",
+                 o->sids_n, qe);
+    } else {
+        static const char *const done[] = {"", "published", "rescheduled", "cancelled", "held"};
+        snprintf(loc, sizeof loc, "/office/events/%llu?done=%s", (unsigned long long)o->event_id,
+                 done[o->op <= OP_HELD ? o->op : 0]);
+    }
+    bo_redirect(r, loc);
+    bo_finish(r);
+}
+
+static void
+s_door_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    op_t *o = r->cont_arg;
+    Kumppani__V1__EventTextReply *t = NULL;
+    if (bo_code(rep) == C(OK))
+        t = kumppani__v1__event_text_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
+                                                   rep->body.data);
+    if (!t) {
+        s_failed(r, rep, "events.signup.door_csv");
+        bo_finish(r);
+        return;
+    }
+    bo_audit(r, o->acct->id, "events.signup.door_csv", o->obj, "ok");
+    web_buf_t b = {0};
+    web_buf_adds(&b, t->text);
+    web_reply(r, 200, "text/csv; charset=utf-8", &b);
+    char cd[96];
+    snprintf(cd, sizeof cd, "attachment; filename=\"door-%llu.csv\"",
+             (unsigned long long)o->event_id);
+    if (r->resp)
+        MHD_add_response_header(r->resp, "Content-Disposition", cd);
+    bo_finish(r);
+}
+
+/* The next step of an event-scoped operation once the event (and, where needed, its
+ * sign-ups) are in. */
+static void
+s_step(web_req_t *r)
+{
+    op_t *o = r->cont_arg;
+    bool need_su = o->op == OP_VIEW || o->op == OP_CHECKIN || o->op == OP_MARK || o->op == OP_CSV;
+    if (need_su && o->after != UINT64_MAX) {
+        s_list_signups(r);
+        return;
+    }
+    switch (o->op) {
+    case OP_VIEW:
+        s_event_page(r);
+        break;
+    case OP_CHECKIN:
+        s_checkin_page(r);
+        break;
+    case OP_CSV:
+        s_csv(r);
+        break;
+    case OP_DOOR: {
+        Kumppani__V1__EventRef rq = KUMPPANI__V1__EVENT_REF__INIT;
+        rq.event_id = o->event_id;
+        if (!s_call(r, "events.signup.door_csv", &rq.base, NULL, s_door_done))
+            bo_finish(r);
+        return;
+    }
+    case OP_MARK: {
+        /* Every sign-up must be one of this event's, or nothing is marked. */
+        for (size_t k = 0; k < o->sids_n; k++) {
+            bool mine = false;
+            for (size_t i = 0; i < o->su_n && !mine; i++)
+                mine = o->su[i]->id == o->sids[k];
+            if (!mine) {
+                snprintf(o->obj, sizeof o->obj, "event=%llu signup=%llu",
+                         (unsigned long long)o->event_id, (unsigned long long)o->sids[k]);
+                bo_forbidden(r, o->acct, o->method, o->obj);
+                bo_finish(r);
+                return;
+            }
+        }
+        s_mark_next(r);
+        return;
+    }
+    default:
+        if (!s_call(r, o->method, o->body, NULL, s_change_done))
+            bo_finish(r);
+        return;
+    }
+    bo_finish(r);
+}
+
+/* ---- the routes -------------------------------------------------------------------------- */
+
+void
+bo_pg_event(web_req_t *r, const char *arg)
+{
+    bo_account_t *a = bo_require(r);
+    if (a)
+        s_start(r, a, OP_VIEW, arg, "events.event.get");
+}
+
+void
+bo_pg_checkin(web_req_t *r, const char *arg)
+{
+    bo_account_t *a = bo_require(r);
+    if (a)
+        s_start(r, a, OP_CHECKIN, arg, "events.signup.list");
+}
+
+void
+bo_pg_participants_csv(web_req_t *r, const char *arg)
+{
+    bo_account_t *a = bo_require(r);
+    if (a)
+        s_start(r, a, OP_CSV, arg, "office.participants_csv");
+}
+
+void
+bo_pg_door_csv(web_req_t *r, const char *arg)
+{
+    bo_account_t *a = bo_require(r);
+    if (a)
+        s_start(r, a, OP_DOOR, arg, "events.signup.door_csv");
+}
+
+void
+bo_pg_event_publish(web_req_t *r, const char *arg)
+{
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return;
+    Kumppani__V1__EventRef *rq = kp_arena_alloc(r->arena, sizeof *rq);
+    if (!rq) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    kumppani__v1__event_ref__init(rq);
+    rq->event_id = web_parse_id(arg);
+    s_start(r, a, OP_PUBLISH, arg, "events.event.publish");
+    if (r->cont_arg)
+        ((op_t *)r->cont_arg)->body = &rq->base;
+}
+
+void
+bo_pg_event_reschedule(web_req_t *r, const char *arg)
+{
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return;
+    int64_t start, end;
+    const char *date = web_field(r, "date"), *reason = web_field(r, "reason");
+    if (!s_when(date, web_field(r, "start"), &start) || !s_when(date, web_field(r, "end"), &end) ||
+        end <= start) {
+        bo_error(r, a, 400, "bo_err_date");
+        return;
+    }
+    if (reason && kp_text_chars(reason) > 1000) {
+        bo_error(r, a, 400, "err_text_long");
+        return;
+    }
+    Kumppani__V1__RescheduleEventRequest *rq = kp_arena_alloc(r->arena, sizeof *rq);
+    if (!rq) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    kumppani__v1__reschedule_event_request__init(rq);
+    rq->event_id = web_parse_id(arg);
+    rq->start_unix = start;
+    rq->end_unix = end;
+    rq->reason_text = (char *)(reason ? reason : "");
+    s_start(r, a, OP_RESCHEDULE, arg, "events.event.reschedule");
+    if (r->cont_arg)
+        ((op_t *)r->cont_arg)->body = &rq->base;
+}
+
+void
+bo_pg_event_cancel(web_req_t *r, const char *arg)
+{
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return;
+    const char *reason = web_field(r, "reason");
+    if (!reason || !*reason || kp_text_chars(reason) > 1000) {
+        bo_error(r, a, 400, "bo_err_reason");
+        return;
+    }
+    Kumppani__V1__CancelEventRequest *rq = kp_arena_alloc(r->arena, sizeof *rq);
+    if (!rq) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    kumppani__v1__cancel_event_request__init(rq);
+    rq->event_id = web_parse_id(arg);
+    rq->reason_text = (char *)reason;
+    s_start(r, a, OP_CANCEL, arg, "events.event.cancel");
+    if (r->cont_arg)
+        ((op_t *)r->cont_arg)->body = &rq->base;
+}
+
+/* An https:// or http:// address of at most 1000 bytes, or "" (the events service checks it
+ * again). */
+static bool
+s_url_ok(const char *u)
+{
+    return !u || !*u ||
+           (strlen(u) <= 1000 && (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0));
+}
+
+void
+bo_pg_event_held(web_req_t *r, const char *arg)
+{
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return;
+    const char *memo = web_field(r, "memo_url"), *mat = web_field(r, "materials_url");
+    if (!s_url_ok(memo) || !s_url_ok(mat)) {
+        bo_error(r, a, 400, "bo_err_url");
+        return;
+    }
+    Kumppani__V1__HeldEventRequest *rq = kp_arena_alloc(r->arena, sizeof *rq);
+    if (!rq) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    kumppani__v1__held_event_request__init(rq);
+    rq->event_id = web_parse_id(arg);
+    rq->memo_url = (char *)(memo ? memo : "");
+    rq->materials_url = (char *)(mat ? mat : "");
+    s_start(r, a, OP_HELD, arg, "events.event.held");
+    if (r->cont_arg)
+        ((op_t *)r->cont_arg)->body = &rq->base;
+}
+
+void
+bo_pg_attendance(web_req_t *r, const char *arg)
+{
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return;
+    const char *mark = web_field(r, "mark");
+    int m = mark && strcmp(mark, "attended") == 0  ? AT(ATTENDED)
+            : mark && strcmp(mark, "no_show") == 0 ? AT(NO_SHOW)
+                                                   : 0;
+    uint64_t *sids = kp_arena_alloc(r->arena, BULK_MAX * sizeof *sids);
+    size_t n = 0;
+    bool bad = !sids;
+    for (size_t i = 0; !bad && i < r->fields_n; i++)
+        if (strcmp(r->names[i], "signup") == 0) {
+            uint64_t id = web_parse_id(r->values[i]);
+            bad = !id || n == BULK_MAX;
+            if (!bad)
+                sids[n++] = id;
+        }
+    if (bad || !n || !m) {
+        bo_error(r, a, 400, n || bad ? "err_form" : "bo_err_none_chosen");
+        return;
+    }
+    s_start(r, a, OP_MARK, arg, "events.signup.attendance");
+    op_t *o = r->cont_arg;
+    if (o) {
+        o->sids = sids;
+        o->sids_n = n;
+        o->mark = m;
+        snprintf(o->obj, sizeof o->obj, "event=%llu signup=%llu", (unsigned long long)o->event_id,
+                 (unsigned long long)sids[0]);
+    }
+}

@@ -1,0 +1,440 @@
+/*  web/bo_registry.c: the back office's registry pages: the organisation search with the CLI's
+ *  filters (words, municipality, field, network, status; paged by the registry's cursor) and
+ *  the coverage view (municipalities without a contact person; contact persons who have not
+ *  convened their NGOs for N months).
+ *
+ *  Both read the registry over the bus with the office key. A municipal contact person sees
+ *  their own municipalities only: the search is always limited to one of them (the first by
+ *  default; another is 403, audited), and the coverage rows of other municipalities are left
+ *  out. The expert coordinator has neither page. */
+#include "bo.h"
+#include "kp_text.h"
+#include "kp_time.h"
+#include "kumppani/v1/registry.pb-c.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define C(x) KUMPPANI__V1__CODE__CODE_##x
+#define PAGE 50
+
+typedef struct {
+    bo_account_t *acct;
+    const char *q, *muni, *network;
+    int field, status;
+    unsigned months;
+    Kumppani__V1__CoverageGapsReply *gaps;
+} reg_t;
+
+static void
+s_urlenc(web_buf_t *b, const char *name, const char *v)
+{
+    if (!v || !*v)
+        return;
+    web_buf_addf(b, "%s%s=", b->n ? "&" : "?", name);
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.')
+            web_buf_add(b, (const char *)p, 1);
+        else
+            web_buf_addf(b, "%%%02X", *p);
+}
+
+static bool
+s_scope(web_req_t *r, bo_account_t *a, const char *method)
+{
+    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(MUNICIPAL))) {
+        bo_forbidden(r, a, method, "");
+        return false;
+    }
+    return true;
+}
+
+/* ---- the organisation search ------------------------------------------------------------- */
+
+static void
+s_orgs_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    reg_t *g = r->cont_arg;
+    kp_arena_t *a = r->arena;
+    Kumppani__V1__SearchReply *sr = NULL;
+    if (bo_code(rep) == C(OK))
+        sr = kumppani__v1__search_reply__unpack(kp_arena_pbc(a), rep->body.len, rep->body.data);
+    if (!sr) {
+        bo_error(r, g->acct, bo_code(rep) == C(INVALID) ? 400 : 503,
+                 bo_code(rep) == C(INVALID) ? "err_filter" : "err_unavailable");
+        bo_finish(r);
+        return;
+    }
+    web_tv_t *root = bo_root(r, g->acct, "bo_orgs_title");
+    web_tv_str(a, root, "q", g->q);
+    web_tv_str(a, root, "network", g->network);
+    web_tv_t *ml = web_tv_list(a, root, "munis");
+    if (g->acct->role == BO_ROLE(MUNICIPAL)) {
+        web_tv_bool(a, root, "munis_select", true);
+        for (size_t i = 0; i < g->acct->n_municipalities; i++) {
+            web_tv_t *it = web_tv_item(a, ml);
+            web_tv_str(a, it, "code", g->acct->municipalities[i]);
+            web_tv_bool(a, it, "selected", strcmp(g->acct->municipalities[i], g->muni) == 0);
+        }
+    } else
+        web_tv_str(a, root, "muni", g->muni);
+    web_tv_t *fl = web_tv_list(a, root, "fields");
+    for (int f = 1; f <= 15; f++) {
+        char key[16];
+        snprintf(key, sizeof key, "bo_field_%d", f);
+        web_tv_t *it = web_tv_item(a, fl);
+        web_tv_strf(a, it, "value", "%d", f);
+        web_tv_str(a, it, "name", web_text(r, key));
+        web_tv_bool(a, it, "selected", f == g->field);
+    }
+    web_tv_t *sl = web_tv_list(a, root, "statuses");
+    for (int st = 1; st <= 2; st++) {
+        char key[24];
+        snprintf(key, sizeof key, "bo_org_status_%d", st);
+        web_tv_t *it = web_tv_item(a, sl);
+        web_tv_strf(a, it, "value", "%d", st);
+        web_tv_str(a, it, "name", web_text(r, key));
+        web_tv_bool(a, it, "selected", st == g->status);
+    }
+    web_tv_t *list = web_tv_list(a, root, "orgs");
+    for (size_t i = 0; i < sr->n_organisations; i++) {
+        const Kumppani__V1__Organisation *o = sr->organisations[i];
+        const Kumppani__V1__OrganisationFields *f = o->fields;
+        if (!f)
+            continue;
+        web_tv_t *it = web_tv_item(a, list);
+        web_tv_strf(a, it, "id", "%llu", (unsigned long long)o->id);
+        web_tv_str(a, it, "name", f->name_fi);
+        web_tv_str(a, it, "name_sv", f->name_sv);
+        web_tv_str(a, it, "home", f->home_municipality);
+        web_buf_t b = {.max = 4096};
+        for (size_t k = 0; k < f->n_fields; k++) {
+            char key[16];
+            snprintf(key, sizeof key, "bo_field_%d", (int)f->fields[k]);
+            web_buf_adds(&b, k ? ", " : "");
+            web_buf_adds(&b, web_text(r, key));
+        }
+        web_tv_str(a, it, "fields", b.p ? b.p : "");
+        web_buf_free(&b);
+        b = (web_buf_t){.max = 4096};
+        for (size_t k = 0; k < f->n_networks; k++) {
+            web_buf_adds(&b, k ? ", " : "");
+            web_buf_adds(&b, f->networks[k]);
+        }
+        web_tv_str(a, it, "networks", b.p ? b.p : "");
+        web_buf_free(&b);
+        char key[24];
+        snprintf(key, sizeof key, "bo_org_status_%d", (int)o->status);
+        web_tv_str(a, it, "status", web_text(r, key));
+    }
+    web_tv_strf(a, root, "count", "%zu", sr->n_organisations);
+    web_tv_bool(a, root, "none", sr->n_organisations == 0);
+    if (sr->next_cursor && *sr->next_cursor) {
+        web_buf_t b = {.max = 4096};
+        s_urlenc(&b, "q", g->q);
+        s_urlenc(&b, "municipality", g->muni);
+        char num[8];
+        snprintf(num, sizeof num, "%d", g->field);
+        s_urlenc(&b, "field", g->field ? num : NULL);
+        s_urlenc(&b, "network", g->network);
+        snprintf(num, sizeof num, "%d", g->status);
+        s_urlenc(&b, "status", g->status ? num : NULL);
+        s_urlenc(&b, "cursor", sr->next_cursor);
+        web_tv_strf(a, root, "next", "/office/organisations%s", b.p ? b.p : "");
+        web_buf_free(&b);
+    }
+    web_page(r, 200, "bo_orgs", root);
+    bo_finish(r);
+}
+
+static int
+s_small(const char *v, int max)
+{
+    if (!v || !*v)
+        return 0;
+    if (strlen(v) > 2 || strspn(v, "0123456789") != strlen(v))
+        return -1;
+    int n = (int)strtol(v, NULL, 10);
+    return n > max ? -1 : n;
+}
+
+void
+bo_pg_orgs(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    bo_account_t *a = bo_require(r);
+    if (!a || !s_scope(r, a, "registry.org.search"))
+        return;
+    reg_t *g = kp_arena_alloc(r->arena, sizeof *g);
+    if (!g) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    memset(g, 0, sizeof *g);
+    g->acct = a;
+    g->q = web_query(r, "q");
+    g->muni = web_query(r, "municipality");
+    g->network = web_query(r, "network");
+    g->field = s_small(web_query(r, "field"), 15);
+    g->status = s_small(web_query(r, "status"), 2);
+    const char *cursor = web_query(r, "cursor");
+    if (g->muni && !*g->muni)
+        g->muni = NULL;
+    if ((g->q && kp_text_chars(g->q) > 200) || g->field < 0 || g->status < 0 ||
+        (g->muni && (strlen(g->muni) != 3 || strspn(g->muni, "0123456789") != 3)) ||
+        (g->network && strlen(g->network) > 64) || (cursor && strlen(cursor) > 512)) {
+        bo_error(r, a, 400, "err_filter");
+        return;
+    }
+    if (a->role == BO_ROLE(MUNICIPAL) && !g->muni && a->n_municipalities)
+        g->muni = a->municipalities[0];
+    if (a->role == BO_ROLE(MUNICIPAL) && !bo_muni_ok(a, g->muni)) {
+        char obj[32];
+        snprintf(obj, sizeof obj, "municipality=%.3s", g->muni ? g->muni : "");
+        bo_forbidden(r, a, "registry.org.search", obj);
+        return;
+    }
+    r->cont_arg = g;
+    Kumppani__V1__SearchRequest rq = KUMPPANI__V1__SEARCH_REQUEST__INIT;
+    rq.query = (char *)(g->q ? g->q : "");
+    rq.municipality = (char *)(g->muni ? g->muni : "");
+    rq.field = g->field;
+    rq.network = (char *)(g->network ? g->network : "");
+    rq.status = g->status;
+    rq.limit = PAGE;
+    rq.cursor = (char *)(cursor ? cursor : "");
+    bo_call(r, a, r->svc->bus_registry, "registry.org.search", &rq.base, NULL, s_orgs_done);
+}
+
+/* ---- coverage ---------------------------------------------------------------------------- */
+
+static void
+s_idle_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    reg_t *g = r->cont_arg;
+    kp_arena_t *a = r->arena;
+    Kumppani__V1__CoverageIdleReply *ir = NULL;
+    if (bo_code(rep) == C(OK))
+        ir = kumppani__v1__coverage_idle_reply__unpack(kp_arena_pbc(a), rep->body.len,
+                                                       rep->body.data);
+    if (!ir) {
+        bo_error(r, g->acct, 503, "err_unavailable");
+        bo_finish(r);
+        return;
+    }
+    web_tv_t *root = bo_root(r, g->acct, "bo_coverage_title");
+    web_tv_strf(a, root, "months", "%u", g->months);
+    web_tv_t *gl = web_tv_list(a, root, "gaps");
+    unsigned ng = 0, ni = 0;
+    for (size_t i = 0; i < g->gaps->n_municipalities; i++) {
+        const Kumppani__V1__Municipality *m = g->gaps->municipalities[i];
+        if (!bo_muni_ok(g->acct, m->code))
+            continue;
+        web_tv_t *it = web_tv_item(a, gl);
+        web_tv_str(a, it, "code", m->code);
+        web_tv_str(a, it, "name",
+                   r->lang == WEB_LANG_SV && m->name_sv[0] ? m->name_sv : m->name_fi);
+        web_tv_str(a, it, "region", m->region_name);
+        ng++;
+    }
+    web_tv_t *il = web_tv_list(a, root, "idle");
+    for (size_t i = 0; i < ir->n_contact_persons; i++) {
+        const Kumppani__V1__IdleContactPerson *c = ir->contact_persons[i];
+        if (!c->role || !bo_muni_ok(g->acct, c->role->municipality_code))
+            continue;
+        web_tv_t *it = web_tv_item(a, il);
+        web_tv_str(a, it, "muni", c->role->municipality_code);
+        web_tv_str(a, it, "name", c->person ? c->person->name : "");
+        web_tv_str(a, it, "title", c->role->title);
+        if (c->last_meeting_unix) {
+            char buf[128];
+            web_time_text(r, c->last_meeting_unix, buf, sizeof buf);
+            web_tv_str(a, it, "last", buf);
+        }
+        ni++;
+    }
+    web_tv_strf(a, root, "gaps_n", "%u", ng);
+    web_tv_strf(a, root, "idle_n", "%u", ni);
+    web_tv_bool(a, root, "no_gaps", ng == 0);
+    web_tv_bool(a, root, "no_idle", ni == 0);
+    web_page(r, 200, "bo_coverage", root);
+    bo_finish(r);
+}
+
+static void
+s_gaps_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    reg_t *g = r->cont_arg;
+    if (bo_code(rep) == C(OK))
+        g->gaps = kumppani__v1__coverage_gaps_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
+                                                            rep->body.data);
+    if (!g->gaps) {
+        bo_error(r, g->acct, 503, "err_unavailable");
+        bo_finish(r);
+        return;
+    }
+    Kumppani__V1__CoverageIdleRequest rq = KUMPPANI__V1__COVERAGE_IDLE_REQUEST__INIT;
+    rq.months = g->months;
+    if (!bo_call(r, g->acct, r->svc->bus_registry, "registry.coverage.idle", &rq.base, NULL,
+                 s_idle_done))
+        bo_finish(r);
+}
+
+void
+bo_pg_coverage(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    bo_account_t *a = bo_require(r);
+    if (!a || !s_scope(r, a, "registry.coverage.gaps"))
+        return;
+    int months = s_small(web_query(r, "months"), 60);
+    if (months < 0) {
+        bo_error(r, a, 400, "err_filter");
+        return;
+    }
+    reg_t *g = kp_arena_alloc(r->arena, sizeof *g);
+    if (!g) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    memset(g, 0, sizeof *g);
+    g->acct = a;
+    g->months = months ? (unsigned)months : 6;
+    r->cont_arg = g;
+    Kumppani__V1__CoverageGapsRequest rq = KUMPPANI__V1__COVERAGE_GAPS_REQUEST__INIT;
+    bo_call(r, a, r->svc->bus_registry, "registry.coverage.gaps", &rq.base, NULL, s_gaps_done);
+}
+
+/* ---- CSV import (regional coordinator): the rows' errors as a table before anything is
+ * written (a dry run), then the import; one bad row writes nothing ------------------------- */
+
+typedef struct {
+    bo_account_t *acct;
+    bool dry;
+    int kind;
+} imp_t;
+
+static void
+s_import_page(web_req_t *r, const bo_account_t *a, unsigned status,
+              const Kumppani__V1__ImportReply *ir, bool dry)
+{
+    kp_arena_t *ar = r->arena;
+    web_tv_t *root = bo_root(r, a, "bo_import_title");
+    const char *kind = r->post ? web_field(r, "kind") : NULL;
+    web_tv_bool(ar, root, "kind_munis", kind && strcmp(kind, "2") == 0);
+    if (r->post)
+        web_tv_str(ar, root, "csv", web_field(r, "csv"));
+    if (ir) {
+        web_tv_t *res = web_tv_obj(ar, root, "result");
+        web_tv_strf(ar, res, "rows", "%u", ir->rows);
+        web_tv_strf(ar, res, "created", "%u", ir->created);
+        web_tv_strf(ar, res, "updated", "%u", ir->updated);
+        web_tv_strf(ar, res, "unchanged", "%u", ir->unchanged);
+        web_tv_bool(ar, res, "written", ir->written);
+        web_tv_bool(ar, res, "checked_ok", dry && ir->n_errors == 0);
+        web_tv_bool(ar, res, "has_errors", ir->n_errors > 0);
+        web_tv_strf(ar, res, "errors_n", "%zu", ir->n_errors);
+        web_tv_t *el = web_tv_list(ar, res, "errors");
+        for (size_t i = 0; i < ir->n_errors; i++) {
+            web_tv_t *it = web_tv_item(ar, el);
+            web_tv_strf(ar, it, "line", "%u", ir->errors[i]->line);
+            web_tv_str(ar, it, "reason", ir->errors[i]->reason);
+        }
+    }
+    web_page(r, status, "bo_import", root);
+}
+
+static void
+s_import_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    imp_t *im = r->cont_arg;
+    Kumppani__V1__ImportReply *ir = NULL;
+    int code = bo_code(rep);
+    if (code == C(OK) || code == C(INVALID))
+        ir = kumppani__v1__import_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
+                                                rep->body.data);
+    if (!ir && code == C(INVALID)) {
+        /* Refused as a whole (a header or a size): shown as one error of line 1. */
+        Kumppani__V1__RowError *e = kp_arena_alloc(r->arena, sizeof *e);
+        Kumppani__V1__RowError **ev = kp_arena_alloc(r->arena, sizeof *ev);
+        ir = kp_arena_alloc(r->arena, sizeof *ir);
+        if (e && ev && ir) {
+            kumppani__v1__row_error__init(e);
+            kumppani__v1__import_reply__init(ir);
+            e->line = 1;
+            e->reason =
+                kp_arena_memdup(r->arena, rep->status->message, strlen(rep->status->message) + 1);
+            ev[0] = e;
+            ir->errors = ev;
+            ir->n_errors = 1;
+        } else
+            ir = NULL;
+    }
+    if (!ir) {
+        bo_error(r, im->acct, 503, "err_unavailable");
+        bo_finish(r);
+        return;
+    }
+    if (!im->dry) {
+        char obj[48];
+        snprintf(obj, sizeof obj, "rows=%u created=%u updated=%u", ir->rows, ir->created,
+                 ir->updated);
+        bo_audit(r, im->acct->id, "registry.csv.import", obj, ir->written ? "ok" : "failed");
+    }
+    s_import_page(r, im->acct, ir->n_errors ? 400 : 200, ir, im->dry);
+    bo_finish(r);
+}
+
+void
+bo_pg_import(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return;
+    if (!bo_role_ok(a, BO_R(REGIONAL))) {
+        bo_forbidden(r, a, "registry.csv.import", "");
+        return;
+    }
+    s_import_page(r, a, 200, NULL, true);
+}
+
+void
+bo_pg_import_post(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return;
+    if (!bo_role_ok(a, BO_R(REGIONAL))) {
+        bo_forbidden(r, a, "registry.csv.import", "");
+        return;
+    }
+    const char *csv = web_field(r, "csv"), *kind = web_field(r, "kind"),
+               *act = web_field(r, "action");
+    imp_t *im = kp_arena_alloc(r->arena, sizeof *im);
+    if (!im || !csv || !*csv || !act || !kind || strlen(kind) != 1 || kind[0] < '1' ||
+        kind[0] > '2') {
+        if (im)
+            bo_error(r, a, 400, "bo_err_csv");
+        else
+            bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    im->acct = a;
+    im->dry = strcmp(act, "import") != 0;
+    im->kind = kind[0] - '0';
+    r->cont_arg = im;
+    Kumppani__V1__ImportRequest rq = KUMPPANI__V1__IMPORT_REQUEST__INIT;
+    rq.kind = im->kind;
+    rq.csv.data = (uint8_t *)csv;
+    rq.csv.len = strlen(csv);
+    rq.dry_run = im->dry;
+    bo_call(r, a, r->svc->bus_registry, "registry.csv.import", &rq.base, NULL, s_import_done);
+}

@@ -1,0 +1,175 @@
+/*  web/bo_store.c: the back office's records in the web's store (through kp_tx).
+ *
+ *  accounts  account id (u64 BE) -> OfficeAccount (the password as crypto_pwhash_str only)
+ *  users     sign-in name -> account id (u64 BE): one account per name
+ *  sessions  SHA-256 of the session cookie (32 bytes) -> OfficeSession: the store never holds
+ *            a cookie that would sign anyone in; expired ones are removed at each sign-in
+ *  audit     audit id (u64 BE, rising) -> OfficeAudit (ids only) */
+#include "bo.h"
+#include "kp_err.h"
+
+#include <string.h>
+
+static void
+s_be64(unsigned char *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+static uint64_t
+s_get64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+int
+bo_account_get(kp_tx_t *tx, uint64_t id, bo_account_t **out, bool *found)
+{
+    return kp_rec_get_id(tx, WEB_DB_ACCOUNTS, id, &kumppani__v1__office_account__descriptor,
+                         (void **)out, found);
+}
+
+int
+bo_account_by_user(kp_tx_t *tx, const char *user, bo_account_t **out, bool *found)
+{
+    MDB_val v;
+    *found = false;
+    int rc = kp_raw_get(tx, WEB_DB_USERS, user, strlen(user), &v, found);
+    if (rc || !*found)
+        return rc;
+    if (v.mv_size != 8)
+        return KP_ECORRUPT;
+    return bo_account_get(tx, s_get64(v.mv_data), out, found);
+}
+
+int
+bo_account_put(kp_tx_t *tx, bo_account_t *a)
+{
+    int rc;
+    if (a->id == 0) {
+        MDB_val v;
+        bool taken = false;
+        if ((rc = kp_raw_get(tx, WEB_DB_USERS, a->user, strlen(a->user), &v, &taken)))
+            return rc;
+        if (taken)
+            return BO_TAKEN;
+        if ((rc = kp_tx_next_id(tx, "office-account", &a->id)))
+            return rc;
+        unsigned char k[8];
+        s_be64(k, a->id);
+        if ((rc = kp_raw_put(tx, WEB_DB_USERS, a->user, strlen(a->user), k, 8)))
+            return rc;
+    }
+    return kp_rec_put_id(tx, WEB_DB_ACCOUNTS, a->id, &a->base);
+}
+
+typedef struct {
+    kp_tx_t *tx;
+    int (*fn)(void *arg, bo_account_t *a);
+    int (*afn)(void *arg, Kumppani__V1__OfficeAudit *e);
+    void *arg;
+    unsigned left;
+} walk_t;
+
+static int
+s_acc_one(void *arg, const MDB_val *key, const MDB_val *val)
+{
+    (void)key;
+    walk_t *w = arg;
+    bo_account_t *a = kumppani__v1__office_account__unpack(kp_arena_pbc(w->tx->arena), val->mv_size,
+                                                           val->mv_data);
+    return a ? w->fn(w->arg, a) : 0;
+}
+
+int
+bo_accounts_each(kp_tx_t *tx, int (*fn)(void *arg, bo_account_t *a), void *arg)
+{
+    walk_t w = {.tx = tx, .fn = fn, .arg = arg};
+    return kp_rec_each(tx, WEB_DB_ACCOUNTS, NULL, 0, NULL, 0, s_acc_one, &w);
+}
+
+int
+bo_session_get(kp_tx_t *tx, const unsigned char key[32], Kumppani__V1__OfficeSession **out,
+               bool *found)
+{
+    return kp_rec_get(tx, WEB_DB_SESSIONS, key, 32, &kumppani__v1__office_session__descriptor,
+                      (void **)out, found);
+}
+
+int
+bo_session_put(kp_tx_t *tx, const unsigned char key[32], const Kumppani__V1__OfficeSession *s)
+{
+    return kp_rec_put(tx, WEB_DB_SESSIONS, key, 32, &s->base);
+}
+
+int
+bo_session_del(kp_tx_t *tx, const unsigned char key[32])
+{
+    return kp_raw_del(tx, WEB_DB_SESSIONS, key, 32, NULL);
+}
+
+int
+bo_audit_add(kp_tx_t *tx, Kumppani__V1__OfficeAudit *e)
+{
+    int rc = kp_tx_next_id(tx, "office-audit", &e->id);
+    return rc ? rc : kp_rec_put_id(tx, WEB_DB_AUDIT, e->id, &e->base);
+}
+
+static int
+s_audit_one(void *arg, const MDB_val *key, const MDB_val *val)
+{
+    (void)key;
+    walk_t *w = arg;
+    if (w->left == 0)
+        return 1;
+    w->left--;
+    Kumppani__V1__OfficeAudit *e =
+        kumppani__v1__office_audit__unpack(kp_arena_pbc(w->tx->arena), val->mv_size, val->mv_data);
+    return e ? w->afn(w->arg, e) : 0;
+}
+
+int
+bo_audit_each_rev(kp_tx_t *tx, unsigned max, int (*fn)(void *arg, Kumppani__V1__OfficeAudit *e),
+                  void *arg)
+{
+    walk_t w = {.tx = tx, .afn = fn, .arg = arg, .left = max};
+    int rc = kp_rec_each_rev(tx, WEB_DB_AUDIT, NULL, 0, NULL, 0, s_audit_one, &w);
+    return rc > 0 ? 0 : rc;
+}
+
+typedef struct {
+    kp_tx_t *tx;
+    int64_t now_ms;
+    unsigned char (*keys)[32];
+    unsigned n, max;
+} prune_t;
+
+static int
+s_prune_one(void *arg, const MDB_val *key, const MDB_val *val)
+{
+    prune_t *p = arg;
+    Kumppani__V1__OfficeSession *s = kumppani__v1__office_session__unpack(
+        kp_arena_pbc(p->tx->arena), val->mv_size, val->mv_data);
+    if (key->mv_size == 32 && (!s || s->expires_ms <= p->now_ms))
+        memcpy(p->keys[p->n++], key->mv_data, 32);
+    return p->n == p->max;
+}
+
+int
+bo_sessions_prune(kp_tx_t *tx, unsigned max)
+{
+    prune_t p = {tx, tx->now_ms, kp_arena_alloc(tx->arena, (size_t)max * 32), 0, max};
+    if (!p.keys)
+        return KP_ENOMEM;
+    int rc = kp_rec_each(tx, WEB_DB_SESSIONS, NULL, 0, NULL, 0, s_prune_one, &p);
+    if (rc < 0)
+        return rc;
+    for (unsigned i = 0; i < p.n; i++)
+        if ((rc = bo_session_del(tx, p.keys[i])))
+            return rc;
+    return 0;
+}
