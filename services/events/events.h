@@ -4,7 +4,7 @@
  *  Store layout (all keys big-endian so that LMDB keeps them in order):
  *      events      event_id                      -> EventInfo
  *      signups     signup_id                     -> Signup
- *      ev_signups  event_id . signup_id          -> state byte (list and waitlist order)
+ *      ev_signups  (empty since schema 4: the events' lists are in the key index, index.c)
  *      ev_email    (empty since schema 4: the e-mail index is in the key index, index.c)
  *      offers      deadline_ms . signup_id       -> (empty) open offers, earliest first
  *      reg_orgs    organisation_id               -> status byte (registry read model)
@@ -12,13 +12,13 @@
  *      evt_meta    name                          -> value ("log-scrub": a migration to do)
  *  plus kp_store's meta, log, idem and offsets. A sign-up's first answer is kp_server's
  *  idempotency record under NUL . be64(signup_id) (evt_first_key; schema 3 and before keyed
- *  it source NUL external_id, still read). Every key above arrives in order except the
- *  events' lists (one insertion point per event).
+ *  it source NUL external_id, still read). Every key a sign-up adds above arrives in order.
  *
  *  The key index (index.c, <data-dir>/index, not synced, rebuilt or caught up at start): the
- *  publisher's own id -> signup_id and, per event, the e-mail address -> signup_id of the
- *  live sign-up (one per person). It finds a resend or a duplicate address; the record in
- *  the store confirms every hit.
+ *  publisher's own id -> signup_id; per event, the e-mail address -> signup_id of the live
+ *  sign-up (one per person); and each event's list, event_id . signup_id -> state byte (list
+ *  and waitlist order). It finds a resend or a duplicate address (the record in the store
+ *  confirms every hit) and walks an event's sign-ups.
  *
  *  No state lives outside the store: a failed turn leaves nothing to undo in memory. The
  *  offer timer is armed from the offers table (its earliest key) after every turn that
@@ -202,7 +202,7 @@ int evt_log_scrub(kp_tx_t *t);
 int evt_event_get(kp_tx_t *t, uint64_t id, evt_event_t **out, bool *found);
 int evt_event_put(kp_tx_t *t, const evt_event_t *ev);
 int evt_signup_get(kp_tx_t *t, uint64_t id, evt_signup_t **out, bool *found);
-/* Stores the sign-up and its state byte in the event's list. */
+/* Stores the sign-up (the store) and its state byte in the event's list (the key index). */
 int evt_signup_put(kp_tx_t *t, const evt_signup_t *s);
 /* Open offers; both mark svc->offers_dirty. */
 int evt_offer_put(kp_tx_t *t, int64_t deadline_ms, uint64_t signup_id);
@@ -243,6 +243,8 @@ int evt_email_del(kp_tx_t *t, uint64_t event_id, const char *email);
 int evt_signup_by_ext(kp_tx_t *t, const char *source, const char *external_id, uint64_t *signup_id,
                       bool *found);
 int evt_ext_put(kp_tx_t *t, const char *source, const char *external_id, uint64_t signup_id);
+/* The sign-up's entry in its event's list (evt_signup_put; walked by evt_signups_each). */
+int evt_list_put(kp_tx_t *t, uint64_t event_id, uint64_t signup_id, int state);
 
 /* The key of a sign-up's first answer in kp_server's idempotency records (kp_call_idem_at):
  * NUL . be64(signup_id), in the order sign-ups arrive. Returns its length. */

@@ -16,6 +16,7 @@
  *  map, so the map starts small and grows between transactions (s_room):
  *      ext     H(source NUL external_id)               -> signup_id
  *      email   event_id . H(lower-case e-mail)          -> signup_id (live sign-ups)
+ *      list    event_id . signup_id                      -> state byte (each event's list)
  *      meta    "hkey" -> the 32-byte key of H; "through" -> the log head it reflects
  *  H is a keyed BLAKE2b of 16 bytes (libsodium): the index holds no e-mail address in clear.
  *  Its transaction follows the turn: begun on first use, committed (not synced) right after
@@ -61,7 +62,7 @@
 
 struct evt_index {
     MDB_env *env;
-    MDB_dbi ext, email, meta;
+    MDB_dbi ext, email, list, meta;
     MDB_txn *txn; /* the turn's, begun on first use */
     kp_server_t *srv;
     kp_arena_t *arena; /* decoding during a rebuild or catch-up */
@@ -187,12 +188,13 @@ s_env_open(evt_index_t *ix, size_t map_size, bool fresh)
     int rc = mdb_env_create(&ix->env);
     if (rc)
         return s_mdb("env_create", rc);
-    mdb_env_set_maxdbs(ix->env, 3);
+    mdb_env_set_maxdbs(ix->env, 4);
     mdb_env_set_mapsize(ix->env, map_size); /* an existing file larger than this keeps its size */
     if ((rc = mdb_env_open(ix->env, ix->dir, MDB_NOSYNC | MDB_WRITEMAP | MDB_NOTLS, 0600)) ||
         (rc = mdb_txn_begin(ix->env, NULL, 0, &txn)) ||
         (rc = mdb_dbi_open(txn, "ext", MDB_CREATE, &ix->ext)) ||
         (rc = mdb_dbi_open(txn, "email", MDB_CREATE, &ix->email)) ||
+        (rc = mdb_dbi_open(txn, "list", MDB_CREATE, &ix->list)) ||
         (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &ix->meta)))
         goto fail;
     MDB_val k = {4, "hkey"}, v;
@@ -255,11 +257,17 @@ s_put_through(evt_index_t *ix, MDB_txn *txn, uint64_t head)
 static int
 s_apply(evt_index_t *ix, MDB_txn *txn, const evt_signup_t *s)
 {
-    uint8_t ek[IX_HASH], mk[8 + IX_HASH], id[8];
+    uint8_t ek[IX_HASH], mk[8 + IX_HASH], id[8], lk[16], state = (uint8_t)s->state;
     kp_be64_put(id, s->id);
+    kp_be64_put(lk, s->event_id);
+    kp_be64_put(lk + 8, s->id);
     s_ext_key(ix, ek, s->source, s->external_id);
-    MDB_val k = {IX_HASH, ek}, v = {8, id};
-    int rc = mdb_put(txn, ix->ext, &k, &v, 0);
+    MDB_val k = {sizeof lk, lk}, v = {1, &state};
+    int rc = mdb_put(txn, ix->list, &k, &v, 0);
+    k = (MDB_val){IX_HASH, ek};
+    v = (MDB_val){8, id};
+    if (rc == 0)
+        rc = mdb_put(txn, ix->ext, &k, &v, 0);
     if (rc == 0 && s->state != SS(CANCELLED) && !s->erased && s->email && s->email[0]) {
         s_email_key(ix, mk, s->event_id, s->email);
         k = (MDB_val){sizeof mk, mk};
@@ -654,4 +662,50 @@ evt_ext_put(kp_tx_t *t, const char *source, const char *external_id, uint64_t si
     kp_be64_put(id, signup_id);
     MDB_val k = {sizeof key, key}, v = {8, id};
     return s_mdb("ext_put", mdb_put(txn, ix->ext, &k, &v, 0));
+}
+
+int
+evt_list_put(kp_tx_t *t, uint64_t event_id, uint64_t signup_id, int state)
+{
+    evt_index_t *ix;
+    MDB_txn *txn;
+    uint8_t key[16], b = (uint8_t)state;
+    int rc = s_txn(t, &ix, &txn);
+    if (rc)
+        return rc;
+    kp_be64_put(key, event_id);
+    kp_be64_put(key + 8, signup_id);
+    MDB_val k = {sizeof key, key}, v = {1, &b};
+    return s_mdb("list_put", mdb_put(txn, ix->list, &k, &v, 0));
+}
+
+int
+evt_signups_each(kp_tx_t *t, uint64_t event_id, uint64_t after_id, unsigned limit,
+                 int (*fn)(void *, uint64_t, int), void *arg)
+{
+    evt_index_t *ix;
+    MDB_txn *txn;
+    MDB_cursor *c;
+    uint8_t key[16];
+    int rc = s_txn(t, &ix, &txn);
+    if (rc)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, ix->list, &c)))
+        return s_mdb("list_cursor", rc);
+    kp_be64_put(key, event_id);
+    kp_be64_put(key + 8, after_id + 1);
+    MDB_val k = {sizeof key, key}, v;
+    unsigned n = 0;
+    /* fn may write (a retention pass erases as it walks): the cursor is the transaction's,
+     * which LMDB keeps valid across writes to its pages. */
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 16 || kp_be64_get(k.mv_data) != event_id || n++ == limit)
+            break;
+        int state = v.mv_size ? *(const uint8_t *)v.mv_data : 0;
+        if (fn(arg, kp_be64_get((const uint8_t *)k.mv_data + 8), state) != 0)
+            break;
+    }
+    mdb_cursor_close(c);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : s_mdb("list_walk", rc);
 }

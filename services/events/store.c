@@ -43,17 +43,12 @@ evt_signup_get(kp_tx_t *t, uint64_t id, evt_signup_t **out, bool *found)
                          found);
 }
 
-/* The record and its entry in the event's list (event_id . signup_id -> state byte). */
+/* The record and its entry in the event's list (the key index, index.c). */
 int
 evt_signup_put(kp_tx_t *t, const evt_signup_t *s)
 {
     int rc = kp_rec_put_id(t, EVT_DB_SIGNUPS, s->id, &s->base);
-    if (rc)
-        return rc;
-    uint8_t key[16], state = (uint8_t)s->state;
-    kp_be64_put(key, s->event_id);
-    kp_be64_put(key + 8, s->id);
-    return kp_raw_put(t, EVT_DB_EV_SIGNUPS, key, sizeof key, &state, 1);
+    return rc ? rc : evt_list_put(t, s->event_id, s->id, s->state);
 }
 
 size_t
@@ -105,36 +100,6 @@ evt_load_signup(kp_tx_t *t, uint64_t id)
 }
 
 /* ---- walks -------------------------------------------------------------------------------- */
-
-typedef struct {
-    unsigned n, limit;
-    int (*fn)(void *, uint64_t, int);
-    void *arg;
-} signups_walk_t;
-
-static int
-s_signup_entry(void *arg, const MDB_val *k, const MDB_val *v)
-{
-    signups_walk_t *w = arg;
-    if (k->mv_size != 16)
-        return 0;
-    if (w->n++ == w->limit)
-        return 1;
-    int state = v->mv_size ? *(const uint8_t *)v->mv_data : 0;
-    return w->fn(w->arg, kp_be64_get((const uint8_t *)k->mv_data + 8), state) != 0;
-}
-
-int
-evt_signups_each(kp_tx_t *t, uint64_t event_id, uint64_t after_id, unsigned limit,
-                 int (*fn)(void *, uint64_t, int), void *arg)
-{
-    uint8_t key[16];
-    kp_be64_put(key, event_id);
-    kp_be64_put(key + 8, after_id + 1);
-    signups_walk_t w = {0, limit, fn, arg};
-    int rc = kp_rec_each(t, EVT_DB_EV_SIGNUPS, key, 16, key, 8, s_signup_entry, &w);
-    return rc > 0 ? 0 : rc;
-}
 
 typedef struct {
     kp_tx_t *t;
@@ -428,15 +393,16 @@ s_v3_mark_scrub(MDB_txn *txn)
     return rc ? kp_err_from_mdb(rc) : 0;
 }
 
-/*  3 -> 4 (issue 15): the e-mail index leaves the synced store for the key index (index.c),
- *  which the first start builds from the signups table. The old table is emptied here (it
- *  held addresses in clear, which an erasure would no longer reach); first answers stored
- *  under the publisher's id stay where they are and are still read (signup.c, privacy.c). */
+/*  3 -> 4 (issue 15): the e-mail index and the events' lists leave the synced store for the
+ *  key index (index.c), which the first start builds from the signups table. The old tables
+ *  are emptied here (ev_email held addresses in clear, which an erasure would no longer
+ *  reach); first answers stored under the publisher's id stay where they are and are still
+ *  read (signup.c, privacy.c). */
 static int
-s_v4_drop_email(MDB_txn *txn)
+s_v4_drop(MDB_txn *txn, const char *name)
 {
     MDB_dbi dbi;
-    int rc = mdb_dbi_open(txn, "ev_email", 0, &dbi);
+    int rc = mdb_dbi_open(txn, name, 0, &dbi);
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc == 0)
@@ -451,7 +417,8 @@ evt_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to)
     (void)to;
     int rc = from < 2 ? s_v2_role_counts(txn) : 0;
     rc = rc == 0 && from < 3 ? s_v3_mark_scrub(txn) : rc;
-    return rc == 0 && from < 4 ? s_v4_drop_email(txn) : rc;
+    rc = rc == 0 && from < 4 ? s_v4_drop(txn, "ev_email") : rc;
+    return rc == 0 && from < 4 ? s_v4_drop(txn, "ev_signups") : rc;
 }
 
 /* The rewrite of one logged event: a sign-up event gets its public copy. */

@@ -16,8 +16,8 @@ import tempfile
 
 import lmdb
 
-from kp_harness import (BIN, OK, PII, E, Client, V, check, done, free_port, make_event, note_sent,
-                        signup_req, wait_healthy)
+from kp_harness import (BIN, OK, PII, E, Client, V, body, check, done, free_port, make_event,
+                        note_sent, signup_req, wait_healthy)
 
 d = tempfile.mkdtemp(prefix="kp-index-")
 store = os.path.join(d, "events")
@@ -87,7 +87,7 @@ finally:
 # Set the index back: its tables emptied, its mark at the first event of the log.
 env = lmdb.open(index, max_dbs=4)
 with env.begin(write=True) as t:
-    for name in (b"ext", b"email"):
+    for name in (b"ext", b"email", b"list"):
         t.drop(env.open_db(name, txn=t), delete=False)
     t.put(b"through", struct.pack(">Q", 1), db=env.open_db(b"meta", txn=t))
 env.close()
@@ -99,6 +99,11 @@ try:
     check("caught_up=" in text and "caught_up=0 " not in text,
           "after kill -9 the index is caught up from the log")
     same_answers(c, "caught up")
+    r = c.call("events.signup.list", V.ListSignupsRequest(event_id=eid))
+    got = [(x.external_id, x.state) for x in body(r, V.ListSignupsReply).signups]
+    check([e for e, _ in got] == ["%010d" % i for i in range(N)]
+          and got[0][1] == V.SIGNUP_STATE_CANCELLED,
+          "caught up: the event's list is whole, in order, with the cancel (%d)" % len(got))
     r = c.call("events.signup.submit", req(901, email="p0.%s" % PII[1]))
     check(r.status.code == OK, "the address of the cancelled sign-up signs up again")
     first.append(r.body)

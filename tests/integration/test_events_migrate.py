@@ -6,8 +6,9 @@ this version opens it:
 - schema < 3 (issue 12): every old sign-up event on the log is rewritten to its public copy
   (kp_store_log_rewrite): a replay of the whole log with the admin key finds none of the
   planted personal data; the sign-ups themselves keep it (the door list needs it);
-- schema < 4 (issue 15): the per-event e-mail index leaves the synced store (its table is
-  emptied) for the key index (<data-dir>/index), which the first start builds from the sign-ups:
+- schema < 4 (issue 15): the per-event e-mail index and the events' lists leave the synced
+  store (their tables are emptied) for the key index (<data-dir>/index), which the first start
+  builds from the sign-ups (the list reads in order):
   an address of a live old sign-up is still refused in its event, that of a cancelled one is
   not; a first answer stored under the publisher's id by the old program is still answered,
   byte for byte, to a resend;
@@ -149,6 +150,12 @@ for schema in (1, 2):
         check(r is not None and r.status.code == OK
               and body(r, V.SignupReply).signup.id == 6,
               "schema %d: the address of a cancelled old sign-up signs up again" % schema)
+        r = c.call("events.signup.list", V.ListSignupsRequest(event_id=1))
+        ids = [(x.id, x.state) for x in body(r, V.ListSignupsReply).signups] if r else None
+        check(ids is not None and [i for i, _ in ids] == [1, 2, 3, 4, 5, 6]
+              and ids[4][1] == V.SIGNUP_STATE_CANCELLED,
+              "schema %d: the event's list is built from the sign-ups, in order (%s)"
+              % (schema, ids))
         r = c.call("events.signup.contact", V.SignupContactRequest(signup_id=1))
         ct = body(r, V.SignupContactReply) if r.status.code == OK else None
         check(ct is not None and ct.email == PII[1] and ct.name == PII[0] and ct.phone == PII[2],
@@ -169,10 +176,11 @@ for schema in (1, 2):
         logdb = env.open_db(b"log", txn=t, create=False)
         rawlog = b"".join(val for _, val in t.cursor(db=logdb))
         emails = sum(1 for _ in t.cursor(db=env.open_db(b"ev_email", txn=t, create=False)))
+        emails += sum(1 for _ in t.cursor(db=env.open_db(b"ev_signups", txn=t, create=False)))
     env.close()
     check(v is not None and struct.unpack(">Q", v)[0] == 4, "the store records schema 4")
-    check(emails == 0, "schema %d: the e-mail table of the synced store is emptied (%d left)"
-          % (schema, emails))
+    check(emails == 0, "schema %d: the e-mail and list tables of the synced store are emptied "
+          "(%d left)" % (schema, emails))
     check("events.index\" rebuilt=5" in text or "rebuilt=5" in text,
           "schema %d: the key index is built from the 5 sign-ups at the first start" % schema)
     check(PII[1].encode() not in rawlog and "pyörätuoli".encode() not in rawlog,
