@@ -14,11 +14,14 @@
  *  commit writes no page with a system call (measured: without MDB_WRITEMAP ~780 pwrite64
  *  calls per turn took a quarter of the loop). With MDB_WRITEMAP the file is as large as the
  *  map, so the map starts small and grows between transactions (s_room):
- *      ext     H(source NUL external_id)               -> signup_id
+ *      ext     source NUL external_id                   -> signup_id
  *      email   event_id . H(lower-case e-mail)          -> signup_id (live sign-ups)
  *      list    event_id . signup_id                      -> state byte (each event's list)
- *      meta    "hkey" -> the 32-byte key of H; "through" -> the log head it reflects
- *  H is a keyed BLAKE2b of 16 bytes (libsodium): the index holds no e-mail address in clear.
+ *      meta    "hkey" -> the 32-byte key of H; "through" -> the log head it reflects;
+ *              "format" -> IX_FORMAT
+ *  H is a keyed BLAKE2b of 16 bytes (libsodium): the index holds no e-mail address in clear
+ *  (an erased address would stay on a freed page). The publisher's id is no personal data and
+ *  stays in clear, so that ids a publisher hands out in order are inserted in order.
  *  Its transaction follows the turn: begun on first use, committed (not synced) right after
  *  the synced commit (turn_done), aborted with the turn.
  *
@@ -55,6 +58,7 @@
 
 #define IX_HASH 16
 #define IX_HKEY 32
+#define IX_FORMAT 1 /* the layout below */
 #define IX_REBUILD_CHUNK 50000
 #define IX_MAP_MIN ((size_t)64 << 20)
 #define IX_HEADROOM ((size_t)64 << 20) /* free map before a transaction: a turn needs < 20 MiB */
@@ -86,13 +90,6 @@ static void
 s_hash(const evt_index_t *ix, uint8_t out[IX_HASH], const void *in, size_t len)
 {
     crypto_generichash(out, IX_HASH, in, len, ix->hkey, IX_HKEY);
-}
-
-static void
-s_ext_key(const evt_index_t *ix, uint8_t out[IX_HASH], const char *source, const char *external_id)
-{
-    char key[EVT_EXT_KEY_MAX];
-    s_hash(ix, out, key, evt_ext_key(key, source, external_id));
 }
 
 static void
@@ -211,6 +208,15 @@ s_env_open(evt_index_t *ix, size_t map_size, bool fresh)
     rc = mdb_get(txn, ix->meta, &k, &v);
     ix->have_through = rc == 0 && v.mv_size == 8;
     ix->through = ix->have_through ? kp_be64_get(v.mv_data) : 0;
+    /* An index of another layout is not read: without a mark it is rebuilt. */
+    uint8_t fmt = IX_FORMAT;
+    k = (MDB_val){6, "format"};
+    rc = mdb_get(txn, ix->meta, &k, &v);
+    if (rc != 0 || v.mv_size != 1 || *(const uint8_t *)v.mv_data != IX_FORMAT)
+        ix->have_through = false;
+    v = (MDB_val){1, &fmt};
+    if (rc == MDB_NOTFOUND && (rc = mdb_put(txn, ix->meta, &k, &v, 0)))
+        goto fail;
     rc = mdb_txn_commit(txn);
     txn = NULL;
     if (rc)
@@ -257,14 +263,14 @@ s_put_through(evt_index_t *ix, MDB_txn *txn, uint64_t head)
 static int
 s_apply(evt_index_t *ix, MDB_txn *txn, const evt_signup_t *s)
 {
-    uint8_t ek[IX_HASH], mk[8 + IX_HASH], id[8], lk[16], state = (uint8_t)s->state;
+    uint8_t mk[8 + IX_HASH], id[8], lk[16], state = (uint8_t)s->state;
+    char ek[EVT_EXT_KEY_MAX];
     kp_be64_put(id, s->id);
     kp_be64_put(lk, s->event_id);
     kp_be64_put(lk + 8, s->id);
-    s_ext_key(ix, ek, s->source, s->external_id);
     MDB_val k = {sizeof lk, lk}, v = {1, &state};
     int rc = mdb_put(txn, ix->list, &k, &v, 0);
-    k = (MDB_val){IX_HASH, ek};
+    k = (MDB_val){evt_ext_key(ek, s->source, s->external_id), ek};
     v = (MDB_val){8, id};
     if (rc == 0)
         rc = mdb_put(txn, ix->ext, &k, &v, 0);
@@ -630,15 +636,15 @@ evt_signup_by_ext(kp_tx_t *t, const char *source, const char *external_id, uint6
 {
     evt_index_t *ix;
     MDB_txn *txn;
-    uint8_t key[IX_HASH];
+    char key[EVT_EXT_KEY_MAX];
     *found = false;
     int rc = s_txn(t, &ix, &txn);
     if (rc)
         return rc;
-    s_ext_key(ix, key, source, external_id);
     uint64_t id = 0;
     bool hit = false;
-    if ((rc = s_get_id(txn, ix->ext, key, sizeof key, &id, &hit)) || !hit)
+    if ((rc = s_get_id(txn, ix->ext, key, evt_ext_key(key, source, external_id), &id, &hit)) ||
+        !hit)
         return rc;
     evt_signup_t *s;
     bool there = false;
@@ -654,13 +660,13 @@ evt_ext_put(kp_tx_t *t, const char *source, const char *external_id, uint64_t si
 {
     evt_index_t *ix;
     MDB_txn *txn;
-    uint8_t key[IX_HASH], id[8];
+    char key[EVT_EXT_KEY_MAX];
+    uint8_t id[8];
     int rc = s_txn(t, &ix, &txn);
     if (rc)
         return rc;
-    s_ext_key(ix, key, source, external_id);
     kp_be64_put(id, signup_id);
-    MDB_val k = {sizeof key, key}, v = {8, id};
+    MDB_val k = {evt_ext_key(key, source, external_id), key}, v = {8, id};
     return s_mdb("ext_put", mdb_put(txn, ix->ext, &k, &v, 0));
 }
 

@@ -8,7 +8,8 @@ synced store writes only keys in arrival order. Nothing may be given up for it:
   cancelled sign-up signs up again, and a cancel by the publisher's id finds its sign-up;
 - an index the boot id does not vouch for (as after an operating-system crash) is rebuilt from
   the sign-ups, with the same answers;
-- the index holds no e-mail address in clear."""
+- the index holds no e-mail address in clear (the publisher's id, no personal data, is kept
+  in clear so that ids handed out in order are inserted in order)."""
 import os
 import struct
 import subprocess
