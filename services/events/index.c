@@ -38,8 +38,8 @@
  *     trusted when its state is "clean" or "open" with the current boot id, and holds a
  *     "through" no higher than the store's head. Anything else (no index, an older store, a
  *     restored backup, another boot after a crash) rebuilds it.
- *  A commit of the index that fails after the synced one stops the service, whose next start
- *  catches up. */
+ *  A commit of the index that fails after the synced one ends the process before the turn is
+ *  answered; the next start catches up. */
 #include "events.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -457,11 +457,13 @@ s_turn_done(void *arg, int rc)
         crc = s_mdb("turn_commit", crc);
     }
     if (crc) {
-        /* The synced store holds the turn; the index does not. The next start catches up
-         * from the log; until then a resend could pass unrecognised, so stop here. */
-        kp_log_err("events.index", "op=commit err=%d what=\"%s\" action=stop", crc,
+        /* The synced store holds the turn; the index does not, and a resend could pass
+         * unrecognised. Nothing of the turn has been answered yet: end the process here
+         * (kp_server_stop would re-enter the turn's end), and the next start catches the
+         * index up from the log. */
+        kp_log_err("events.index", "op=commit err=%d what=\"%s\" action=exit", crc,
                    kp_strerror(crc));
-        kp_server_stop(ix->srv);
+        abort();
     }
 }
 
