@@ -447,6 +447,20 @@ kp_call_idem(kp_call_t *call, const void *key, size_t key_len)
 }
 
 int
+kp_call_idem_at(kp_call_t *call, const void *key, size_t key_len)
+{
+    size_t klen = 0;
+    if (key_len == 0 || key_len > 400)
+        return KP_EINVAL;
+    char *k = s_idem_key(call->srv->req_arena, call->m->name, key, key_len, &klen);
+    if (!k)
+        return KP_ENOMEM;
+    call->idem_key = k;
+    call->idem_len = klen;
+    return 0;
+}
+
+int
 kp_server_emit(kp_server_t *self, MDB_txn *txn, const char *type, const ProtobufCMessage *payload)
 {
     uint8_t *p = NULL, *ev;

@@ -209,6 +209,13 @@ void kp_call_ok(kp_call_t *call, const ProtobufCMessage *reply);
  * store error it answers the error and returns true. */
 bool kp_call_idem(kp_call_t *call, const void *key, size_t key_len);
 
+/* Stores this call's first answer under key (in the method's namespace) instead of the key
+ * given to kp_call_idem, without looking it up: for a service that finds the key of a resend
+ * through an index of its own and lets the record be keyed in arrival order (events keys a
+ * sign-up's first answer by its id, so that the synced store takes it as an append). Returns
+ * 0 or KP_ENOMEM / KP_EINVAL (over 400 bytes). */
+int kp_call_idem_at(kp_call_t *call, const void *key, size_t key_len);
+
 /* Appends a domain event (type, payload) to the log in the turn (this is a write: see
  * kp_call_wtxn); it is published after the turn commits. Returns 0 or a KP code (the caller
  * answers it with kp_call_fail_err). */

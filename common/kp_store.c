@@ -234,6 +234,12 @@ kp_store_usage(kp_store_t *self, uint64_t *used, uint64_t *map)
 }
 
 const char *
+kp_store_dir(const kp_store_t *self)
+{
+    return self->dir;
+}
+
+const char *
 kp_store_source(const kp_store_t *self)
 {
     return self->source;

@@ -55,6 +55,10 @@ MDB_dbi kp_store_dbi(const kp_store_t *self, unsigned i);
 
 MDB_env *kp_store_env(kp_store_t *self);
 
+/* The data directory the store was opened in (a service may keep files of its own beside
+ * data.mdb, such as a rebuildable index). */
+const char *kp_store_dir(const kp_store_t *self);
+
 /* Bytes of the map in use (last page number × page size) and the map size. */
 void kp_store_usage(kp_store_t *self, uint64_t *used, uint64_t *map);
 const char *kp_store_source(const kp_store_t *self);

@@ -4,15 +4,21 @@
  *  Store layout (all keys big-endian so that LMDB keeps them in order):
  *      events      event_id                      -> EventInfo
  *      signups     signup_id                     -> Signup
- *      ev_signups  event_id . signup_id          -> state byte (list and waitlist order)
- *      ev_email    event_id . lower-case e-mail  -> signup_id (one live sign-up per person)
+ *      ev_signups  (empty since schema 4: the events' lists are in the key index, index.c)
+ *      ev_email    (empty since schema 4: the e-mail index is in the key index, index.c)
  *      offers      deadline_ms . signup_id       -> (empty) open offers, earliest first
  *      reg_orgs    organisation_id               -> status byte (registry read model)
  *      reg_munis   municipality code             -> (empty) (registry read model)
  *      evt_meta    name                          -> value ("log-scrub": a migration to do)
- *  plus kp_store's meta, log, idem and offsets. A sign-up's idempotency record (source NUL
- *  external id -> first reply) is also how a cancel by the publisher's own id finds it
- *  (kp_server_idem_get).
+ *  plus kp_store's meta, log, idem and offsets. A sign-up's first answer is kp_server's
+ *  idempotency record under NUL . be64(signup_id) (evt_first_key; schema 3 and before keyed
+ *  it source NUL external_id, still read). Every key a sign-up adds above arrives in order.
+ *
+ *  The key index (index.c, <data-dir>/index, not synced, rebuilt or caught up at start): the
+ *  publisher's own id -> signup_id; per event, the e-mail address -> signup_id of the live
+ *  sign-up (one per person); and each event's list, event_id . signup_id -> state byte (list
+ *  and waitlist order). It finds a resend or a duplicate address (the record in the store
+ *  confirms every hit) and walks an event's sign-ups.
  *
  *  No state lives outside the store: a failed turn leaves nothing to undo in memory. The
  *  offer timer is armed from the offers table (its earliest key) after every turn that
@@ -24,7 +30,8 @@
  *  one sign-up or many), privacy.c (erasure and
  *  export of a person's sign-ups, issue 12), report.c (statistics,
  *  door CSV, iCalendar), timer.c (the offer deadline timer), consume.c (the registry's log),
- *  store.c (the only file calling mdb_*). Every handler and helper works on a kp_tx_t whose
+ *  store.c (the tables, calling mdb_*), index.c (the key index, the other file calling
+ *  mdb_*). Every handler and helper works on a kp_tx_t whose
  *  svc is the evt_svc_t below. */
 #ifndef EVT_EVENTS_H
 #define EVT_EVENTS_H
@@ -50,7 +57,7 @@ enum {
     EVT_DB_N
 };
 
-#define EVT_SCHEMA_VERSION 3
+#define EVT_SCHEMA_VERSION 4
 #define EVT_METHOD_SUBMIT "events.signup.submit"
 #define EVT_MAX_COMPANIONS 20
 
@@ -63,11 +70,15 @@ enum {
 typedef Kumppani__V1__EventInfo evt_event_t;
 typedef Kumppani__V1__Signup evt_signup_t;
 
-/* The service's own state: handles only, nothing derived from the store. */
+typedef struct evt_index evt_index_t;
+
+/* The service's own state: handles only, nothing derived from the store but the key index,
+ * which the store confirms (index.c). */
 typedef struct {
     kp_server_t *srv;
-    bool registry;     /* following the registry: organisers are checked against its model */
-    bool offers_dirty; /* this turn wrote the offers table: re-arm the timer after it */
+    evt_index_t *index; /* the key index (index.c) */
+    bool registry;      /* following the registry: organisers are checked against its model */
+    bool offers_dirty;  /* this turn wrote the offers table: re-arm the timer after it */
     bool timer_started;
     bool scrub_checked;        /* the timer's first pass looked for a log scrub to finish */
     int64_t retention_ms;      /* retention-days: personal data kept this long after the end */
@@ -197,12 +208,8 @@ int evt_log_scrub(kp_tx_t *t);
 int evt_event_get(kp_tx_t *t, uint64_t id, evt_event_t **out, bool *found);
 int evt_event_put(kp_tx_t *t, const evt_event_t *ev);
 int evt_signup_get(kp_tx_t *t, uint64_t id, evt_signup_t **out, bool *found);
-/* Stores the sign-up and its state byte in the event's list. */
+/* Stores the sign-up (the store) and its state byte in the event's list (the key index). */
 int evt_signup_put(kp_tx_t *t, const evt_signup_t *s);
-int evt_email_get(kp_tx_t *t, uint64_t event_id, const char *email, uint64_t *signup_id,
-                  bool *found);
-int evt_email_put(kp_tx_t *t, uint64_t event_id, const char *email, uint64_t signup_id);
-int evt_email_del(kp_tx_t *t, uint64_t event_id, const char *email);
 /* Open offers; both mark svc->offers_dirty. */
 int evt_offer_put(kp_tx_t *t, int64_t deadline_ms, uint64_t signup_id);
 int evt_offer_del(kp_tx_t *t, int64_t deadline_ms, uint64_t signup_id);
@@ -225,9 +232,30 @@ size_t evt_ext_key(char *key, const char *source, const char *external_id);
 /* external_id's rule (api.c): 1..128 characters, at most EVT_EXT_ID_MAX_LEN bytes. */
 bool evt_external_id_ok(kp_call_t *call, const char *v);
 
-/* Finds the sign-up submitted with (source, external_id) through its idempotency record. */
+/* ---- index.c: the key index ----------------------------------------------------------------
+ * Opens <data-dir>/index, rebuilds it or catches it up from the log before the first request,
+ * and joins it to the turn (a kp_server_part_t). Returns 0 or a KP code (logged). */
+int evt_index_open(evt_svc_t *svc);
+/* Closes it (after kp_server's stop); accepts a service without one. */
+void evt_index_close(evt_svc_t *svc);
+
+/* The live sign-up of this e-mail address (compared in lower case) in the event: *found and
+ * *signup_id. Returns 0 or a KP code. */
+int evt_email_get(kp_tx_t *t, uint64_t event_id, const char *email, uint64_t *signup_id,
+                  bool *found);
+int evt_email_put(kp_tx_t *t, uint64_t event_id, const char *email, uint64_t signup_id);
+int evt_email_del(kp_tx_t *t, uint64_t event_id, const char *email);
+/* The sign-up submitted with (source, external_id), and recording a new one. */
 int evt_signup_by_ext(kp_tx_t *t, const char *source, const char *external_id, uint64_t *signup_id,
                       bool *found);
+int evt_ext_put(kp_tx_t *t, const char *source, const char *external_id, uint64_t signup_id);
+/* The sign-up's entry in its event's list (evt_signup_put; walked by evt_signups_each). */
+int evt_list_put(kp_tx_t *t, uint64_t event_id, uint64_t signup_id, int state);
+
+/* The key of a sign-up's first answer in kp_server's idempotency records (kp_call_idem_at):
+ * NUL . be64(signup_id), in the order sign-ups arrive. Returns its length. */
+#define EVT_FIRST_KEY_LEN 9
+size_t evt_first_key(uint8_t key[EVT_FIRST_KEY_LEN], uint64_t signup_id);
 
 /* In a call: the event (or sign-up) with this id, or NULL after answering INVALID (event id
  * 0), NOT_FOUND "<what> <id> not found" or the store error. */

@@ -1,10 +1,8 @@
 /*  kumppani-events: wiring only (kp_boot_main). The work is in the files events.h lists.
- *
  *  Settings of its own: registry-api, registry-pub and registry-key (KP_BOOT_FOLLOW_ITEMS):
  *  follow the registry's log; organisers and municipality codes are then checked against its
  *  read model. retention-days (default 180): a sign-up's personal data is erased this long
- *  after its event ended (timer.c). The test clock is the common one (test-clock = on,
- *  sys.clock.set). */
+ *  after its event ended (timer.c). The test clock is the common one. */
 #include "events.h"
 
 static int
@@ -13,13 +11,15 @@ s_start(void *svcp, kp_server_t *srv, const kp_boot_t *boot, const kp_config_ite
     evt_svc_t *svc = svcp;
     svc->srv = srv;
     svc->arena = kp_arena_new(8u << 20);
-    int rc = evt_timer_start(svc, items);
+    int rc = evt_index_open(svc); /* before the timer's first pass reads it */
+    rc = rc ? rc : evt_timer_start(svc, items);
     return rc ? rc : evt_consume_start(svc, boot, items);
 }
 
 static void
 s_fini(void *svcp)
 {
+    evt_index_close(svcp);
     kp_arena_destroy(&((evt_svc_t *)svcp)->arena);
 }
 

@@ -150,13 +150,17 @@ evt_signup_erase(kp_tx_t *t, evt_signup_t *s, const char *reason, bool cancel)
         return KP_ENOMEM;
     kumppani__v1__signup_reply__pack(&r, buf);
     char key[EVT_EXT_KEY_MAX];
-    bool found;
+    uint8_t fk[EVT_FIRST_KEY_LEN];
+    bool found = false;
     MDB_txn *w = kp_tx_wtxn(t);
     if (!w)
         return KP_ESTORE;
-    if ((rc = kp_server_idem_replace(t->srv, w, EVT_METHOD_SUBMIT, key,
-                                     evt_ext_key(key, s->source, s->external_id), buf, len,
-                                     &found)) ||
+    /* Stored by id since schema 4, by the publisher's id before. */
+    if ((rc = kp_server_idem_replace(t->srv, w, EVT_METHOD_SUBMIT, fk, evt_first_key(fk, s->id),
+                                     buf, len, &found)) ||
+        (!found && (rc = kp_server_idem_replace(t->srv, w, EVT_METHOD_SUBMIT, key,
+                                                evt_ext_key(key, s->source, s->external_id), buf,
+                                                len, &found))) ||
         (rc = evt_signup_put(t, &pub)))
         return rc;
     Kumppani__V1__SignupErased e = KUMPPANI__V1__SIGNUP_ERASED__INIT;

@@ -264,10 +264,25 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
                      "field 'source': this key is not bound to that source (allow-list sources=)");
         return;
     }
-    /* The publisher's own id makes the request idempotent (evt_ext_key). */
-    char key[EVT_EXT_KEY_MAX];
-    if (kp_call_idem(call, key, evt_ext_key(key, rq->source, rq->external_id)))
+    /* The publisher's own id makes the request idempotent: the key index finds the sign-up
+     * it made, whose first answer is stored by id (evt_first_key). */
+    uint64_t first = 0;
+    bool known = false;
+    int rc = evt_signup_by_ext(t, rq->source, rq->external_id, &first, &known);
+    if (rc) {
+        kp_call_fail_err(call, rc);
         return;
+    }
+    if (known) {
+        uint8_t fk[EVT_FIRST_KEY_LEN];
+        char key[EVT_EXT_KEY_MAX]; /* where schema 3 and before stored the first answer */
+        if (kp_call_idem(call, fk, evt_first_key(fk, first)) ||
+            kp_call_idem(call, key, evt_ext_key(key, rq->source, rq->external_id)))
+            return;
+        kp_log_err("signup.first_answer", "signup=%llu state=missing", (unsigned long long)first);
+        kp_call_fail_err(call, KP_ECORRUPT);
+        return;
+    }
 
     evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
@@ -284,7 +299,6 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
                      (unsigned long long)ev->id);
         return;
     }
-    int rc;
     if (rq->email[0]) {
         uint64_t other;
         bool dup = false;
@@ -300,7 +314,9 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
         }
     }
     evt_signup_t s = KUMPPANI__V1__SIGNUP__INIT;
-    if ((rc = kp_tx_next_id(t, "signup", &s.id))) {
+    uint8_t fk[EVT_FIRST_KEY_LEN];
+    if ((rc = kp_tx_next_id(t, "signup", &s.id)) ||
+        (rc = kp_call_idem_at(call, fk, evt_first_key(fk, s.id)))) {
         kp_call_fail_err(call, rc);
         return;
     }
@@ -324,7 +340,7 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
     ev->updated_ms = s.created_ms;
     if ((rc = evt_count(t->arena, ev, &s, s.state, 1)) || (rc = evt_signup_put(t, &s)) ||
         (rq->email[0] && (rc = evt_email_put(t, ev->id, rq->email, s.id))) ||
-        (rc = evt_event_put(t, ev)) ||
+        (rc = evt_ext_put(t, rq->source, rq->external_id, s.id)) || (rc = evt_event_put(t, ev)) ||
         (rc = s_emit_signup(t, room ? "SignupConfirmed" : "SignupWaitlisted", &s))) {
         kp_call_fail_err(call, rc);
         return;

@@ -43,53 +43,12 @@ evt_signup_get(kp_tx_t *t, uint64_t id, evt_signup_t **out, bool *found)
                          found);
 }
 
-/* The record and its entry in the event's list (event_id . signup_id -> state byte). */
+/* The record and its entry in the event's list (the key index, index.c). */
 int
 evt_signup_put(kp_tx_t *t, const evt_signup_t *s)
 {
     int rc = kp_rec_put_id(t, EVT_DB_SIGNUPS, s->id, &s->base);
-    if (rc)
-        return rc;
-    uint8_t key[16], state = (uint8_t)s->state;
-    kp_be64_put(key, s->event_id);
-    kp_be64_put(key + 8, s->id);
-    return kp_raw_put(t, EVT_DB_EV_SIGNUPS, key, sizeof key, &state, 1);
-}
-
-/* key = event_id . lower(email); e-mail addresses are at most 254 bytes (kp_text). */
-static size_t
-s_email_key(uint8_t *key, uint64_t event_id, const char *email)
-{
-    kp_be64_put(key, event_id);
-    kp_text_ascii_lower((char *)key + 8, 256, email);
-    return 8 + strlen((char *)key + 8);
-}
-
-int
-evt_email_get(kp_tx_t *t, uint64_t event_id, const char *email, uint64_t *signup_id, bool *found)
-{
-    uint8_t key[8 + 256];
-    MDB_val v;
-    int rc = kp_raw_get(t, EVT_DB_EV_EMAIL, key, s_email_key(key, event_id, email), &v, found);
-    *found = *found && v.mv_size == 8;
-    if (*found)
-        *signup_id = kp_be64_get(v.mv_data);
-    return rc;
-}
-
-int
-evt_email_put(kp_tx_t *t, uint64_t event_id, const char *email, uint64_t signup_id)
-{
-    uint8_t key[8 + 256], val[8];
-    kp_be64_put(val, signup_id);
-    return kp_raw_put(t, EVT_DB_EV_EMAIL, key, s_email_key(key, event_id, email), val, 8);
-}
-
-int
-evt_email_del(kp_tx_t *t, uint64_t event_id, const char *email)
-{
-    uint8_t key[8 + 256];
-    return kp_raw_del(t, EVT_DB_EV_EMAIL, key, s_email_key(key, event_id, email), NULL);
+    return rc ? rc : evt_list_put(t, s->event_id, s->id, s->state);
 }
 
 size_t
@@ -101,24 +60,6 @@ evt_ext_key(char *key, const char *source, const char *external_id)
     key[s] = 0;
     memcpy(key + s + 1, external_id, e);
     return s + 1 + e;
-}
-
-int
-evt_signup_by_ext(kp_tx_t *t, const char *source, const char *external_id, uint64_t *signup_id,
-                  bool *found)
-{
-    char key[EVT_EXT_KEY_MAX];
-    MDB_val v;
-    int rc = kp_server_idem_get(t->srv, t->txn, EVT_METHOD_SUBMIT, key,
-                                evt_ext_key(key, source, external_id), found, &v);
-    if (rc || !*found)
-        return rc;
-    Kumppani__V1__SignupReply *r =
-        kumppani__v1__signup_reply__unpack(kp_arena_pbc(t->arena), v.mv_size, v.mv_data);
-    if (!r || !r->signup)
-        return KP_ECORRUPT;
-    *signup_id = r->signup->id;
-    return 0;
 }
 
 /* ---- loading what a request names (in a call) ---------------------------------------------
@@ -159,36 +100,6 @@ evt_load_signup(kp_tx_t *t, uint64_t id)
 }
 
 /* ---- walks -------------------------------------------------------------------------------- */
-
-typedef struct {
-    unsigned n, limit;
-    int (*fn)(void *, uint64_t, int);
-    void *arg;
-} signups_walk_t;
-
-static int
-s_signup_entry(void *arg, const MDB_val *k, const MDB_val *v)
-{
-    signups_walk_t *w = arg;
-    if (k->mv_size != 16)
-        return 0;
-    if (w->n++ == w->limit)
-        return 1;
-    int state = v->mv_size ? *(const uint8_t *)v->mv_data : 0;
-    return w->fn(w->arg, kp_be64_get((const uint8_t *)k->mv_data + 8), state) != 0;
-}
-
-int
-evt_signups_each(kp_tx_t *t, uint64_t event_id, uint64_t after_id, unsigned limit,
-                 int (*fn)(void *, uint64_t, int), void *arg)
-{
-    uint8_t key[16];
-    kp_be64_put(key, event_id);
-    kp_be64_put(key + 8, after_id + 1);
-    signups_walk_t w = {0, limit, fn, arg};
-    int rc = kp_rec_each(t, EVT_DB_EV_SIGNUPS, key, 16, key, 8, s_signup_entry, &w);
-    return rc > 0 ? 0 : rc;
-}
 
 typedef struct {
     kp_tx_t *t;
@@ -482,13 +393,32 @@ s_v3_mark_scrub(MDB_txn *txn)
     return rc ? kp_err_from_mdb(rc) : 0;
 }
 
+/*  3 -> 4 (issue 15): the e-mail index and the events' lists leave the synced store for the
+ *  key index (index.c), which the first start builds from the signups table. The old tables
+ *  are emptied here (ev_email held addresses in clear, which an erasure would no longer
+ *  reach); first answers stored under the publisher's id stay where they are and are still
+ *  read (signup.c, privacy.c). */
+static int
+s_v4_drop(MDB_txn *txn, const char *name)
+{
+    MDB_dbi dbi;
+    int rc = mdb_dbi_open(txn, name, 0, &dbi);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc == 0)
+        rc = mdb_drop(txn, dbi, 0);
+    return rc ? kp_err_from_mdb(rc) : 0;
+}
+
 int
 evt_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to)
 {
     (void)arg;
     (void)to;
     int rc = from < 2 ? s_v2_role_counts(txn) : 0;
-    return rc == 0 && from < 3 ? s_v3_mark_scrub(txn) : rc;
+    rc = rc == 0 && from < 3 ? s_v3_mark_scrub(txn) : rc;
+    rc = rc == 0 && from < 4 ? s_v4_drop(txn, "ev_email") : rc;
+    return rc == 0 && from < 4 ? s_v4_drop(txn, "ev_signups") : rc;
 }
 
 /* The rewrite of one logged event: a sign-up event gets its public copy. */

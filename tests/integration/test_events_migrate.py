@@ -6,7 +6,13 @@ this version opens it:
 - schema < 3 (issue 12): every old sign-up event on the log is rewritten to its public copy
   (kp_store_log_rewrite): a replay of the whole log with the admin key finds none of the
   planted personal data; the sign-ups themselves keep it (the door list needs it);
-and the store records schema 3. The compaction that follows takes the old bytes off data.mdb."""
+- schema < 4 (issue 15): the per-event e-mail index and the events' lists leave the synced
+  store (their tables are emptied) for the key index (<data-dir>/index), which the first start
+  builds from the sign-ups (the list reads in order):
+  an address of a live old sign-up is still refused in its event, that of a cancelled one is
+  not; a first answer stored under the publisher's id by the old program is still answered,
+  byte for byte, to a resend;
+and the store records schema 4. The compaction that follows takes the old bytes off data.mdb."""
 import os
 import struct
 import subprocess
@@ -15,8 +21,8 @@ import time
 
 import lmdb
 
-from kp_harness import (BIN, OK, PII, L, Client, V, body, check, done, free_port, note_sent,
-                        wait_healthy)
+from kp_harness import (BIN, OK, PII, E, L, Client, V, body, check, done, free_port,
+                        note_sent, signup_req, wait_healthy)
 
 now = int(time.time())
 
@@ -42,6 +48,8 @@ def old_store(d, schema):
         ev.role_counts.add(role=V.ROLE_NGO, waitlisted_n=1)
     with env.begin(write=True) as t:
         t.put(b"schema", struct.pack(">Q", schema), db=dbs["meta"])
+        t.put(b"id:event", struct.pack(">Q", 1), db=dbs["meta"])
+        t.put(b"id:signup", struct.pack(">Q", len(roles)), db=dbs["meta"])
         t.put(struct.pack(">Q", 1), ev.SerializeToString(), db=dbs["events"])
         seq = 0
         for i, (role, state) in enumerate(zip(roles, states), 1):
@@ -53,6 +61,13 @@ def old_store(d, schema):
                 s.email = PII[1]
             t.put(struct.pack(">Q", i), s.SerializeToString(), db=dbs["signups"])
             t.put(struct.pack(">QQ", 1, i), bytes([state]), db=dbs["ev_signups"])
+            if state != V.SIGNUP_STATE_CANCELLED:
+                t.put(struct.pack(">Q", 1) + s.email.lower().encode(), struct.pack(">Q", i),
+                      db=dbs["ev_email"])
+            # The first answer as the old program stored it: under source NUL external_id,
+            # the reply without a tag or hash (answered as it is).
+            t.put(b"events.signup.submit\0old\0" + str(i).encode(),
+                  V.SignupReply(signup=s).SerializeToString(), db=dbs["idem"])
             seq += 1
             typ = {V.SIGNUP_STATE_CONFIRMED: "SignupConfirmed",
                    V.SIGNUP_STATE_WAITLISTED: "SignupWaitlisted",
@@ -114,6 +129,33 @@ for schema in (1, 2):
               and s1.role == V.ROLE_RESIDENT and s1.consent_reminders and s1.language == "fi"
               and s1.external_id == "1" and s1.source == "old",
               "schema %d: the public copy keeps ids, role, consents, language" % schema)
+        old2 = V.SignupReply(signup=V.Signup(
+            id=2, event_id=1, source="old", external_id="2", name=PII[0], email="n2@example.fi",
+            phone=PII[2], organisation="Yhdistys ry", accessibility_text="pyörätuoli 2",
+            role=V.ROLE_RESIDENT, state=V.SIGNUP_STATE_CONFIRMED, consent_reminders=True,
+            language="fi")).SerializeToString()
+        r = c.call("events.signup.submit", signup_req(1, 2, source="old", external_id="2",
+                                                      email="n2@example.fi"))
+        check(r is not None and r.status.code == OK and r.body == old2,
+              "schema %d: a resend of an old sign-up gets the old program's first answer, byte "
+              "for byte" % schema)
+        r = c.call("events.signup.submit", signup_req(1, 7, source="old", external_id="new-7",
+                                                      email="N2@Example.fi"))
+        check(r is not None and r.status.code == E.CODE_CONFLICT and "e-mail" in r.status.message
+              and "sign-up 2" in r.status.message,
+              "schema %d: the address of a live old sign-up is refused in its event (%s)"
+              % (schema, r.status.message if r else None))
+        r = c.call("events.signup.submit", signup_req(1, 8, source="old", external_id="new-8",
+                                                      email="n5@example.fi"))
+        check(r is not None and r.status.code == OK
+              and body(r, V.SignupReply).signup.id == 6,
+              "schema %d: the address of a cancelled old sign-up signs up again" % schema)
+        r = c.call("events.signup.list", V.ListSignupsRequest(event_id=1))
+        ids = [(x.id, x.state) for x in body(r, V.ListSignupsReply).signups] if r else None
+        check(ids is not None and [i for i, _ in ids] == [1, 2, 3, 4, 5, 6]
+              and ids[4][1] == V.SIGNUP_STATE_CANCELLED,
+              "schema %d: the event's list is built from the sign-ups, in order (%s)"
+              % (schema, ids))
         r = c.call("events.signup.contact", V.SignupContactRequest(signup_id=1))
         ct = body(r, V.SignupContactReply) if r.status.code == OK else None
         check(ct is not None and ct.email == PII[1] and ct.name == PII[0] and ct.phone == PII[2],
@@ -133,8 +175,14 @@ for schema in (1, 2):
         v = t.get(b"schema", db=env.open_db(b"meta", txn=t, create=False))
         logdb = env.open_db(b"log", txn=t, create=False)
         rawlog = b"".join(val for _, val in t.cursor(db=logdb))
+        emails = sum(1 for _ in t.cursor(db=env.open_db(b"ev_email", txn=t, create=False)))
+        emails += sum(1 for _ in t.cursor(db=env.open_db(b"ev_signups", txn=t, create=False)))
     env.close()
-    check(v is not None and struct.unpack(">Q", v)[0] == 3, "the store records schema 3")
+    check(v is not None and struct.unpack(">Q", v)[0] == 4, "the store records schema 4")
+    check(emails == 0, "schema %d: the e-mail and list tables of the synced store are emptied "
+          "(%d left)" % (schema, emails))
+    check("events.index\" rebuilt=5" in text or "rebuilt=5" in text,
+          "schema %d: the key index is built from the 5 sign-ups at the first start" % schema)
     check(PII[1].encode() not in rawlog and "pyörätuoli".encode() not in rawlog,
           "schema %d: the stored log holds no personal data" % schema)
     subprocess.run(["rm", "-rf", d])

@@ -1,0 +1,140 @@
+"""The key index of the events service (issue 15): the publisher's own id and the e-mail per
+event are looked up in <data-dir>/index, an LMDB environment that is not synced, so that the
+synced store writes only keys in arrival order. Nothing may be given up for it:
+- while the service runs the index's state file says "open <boot id>", after a stop "clean";
+- killed (-9), the service catches the index up from the log at the next start: with the
+  index's tables emptied and its mark set back, every resend still gets its first answer byte
+  for byte, a resend with other content CONFLICT, a live address CONFLICT, the address of a
+  cancelled sign-up signs up again, and a cancel by the publisher's id finds its sign-up;
+- an index the boot id does not vouch for (as after an operating-system crash) is rebuilt from
+  the sign-ups, with the same answers;
+- the index holds no e-mail address in clear (the publisher's id, no personal data, is kept
+  in clear so that ids handed out in order are inserted in order)."""
+import os
+import struct
+import subprocess
+import tempfile
+
+import lmdb
+
+from kp_harness import (BIN, OK, PII, E, Client, V, body, check, done, free_port, make_event,
+                        note_sent, signup_req, wait_healthy)
+
+d = tempfile.mkdtemp(prefix="kp-index-")
+store = os.path.join(d, "events")
+index = os.path.join(store, "index")
+state = os.path.join(index, "state")
+api = "tcp://127.0.0.1:%d" % free_port()
+pub = "tcp://127.0.0.1:%d" % free_port()
+logpath = os.path.join(d, "events.log")
+
+
+def start():
+    log = open(logpath, "ab")
+    p = subprocess.Popen([os.path.join(BIN, "kumppani-events"), "--data-dir", store, "--api", api,
+                          "--pub", pub], stdout=log, stderr=log)
+    wait_healthy(Client(api), proc=None)
+    return p
+
+
+def log_text():
+    with open(logpath) as f:
+        return f.read()
+
+
+def boot_id():
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        return f.read().strip()
+
+
+def req(i, **kw):
+    kw.setdefault("email", "p%d.%s" % (i, PII[1]))
+    return signup_req(eid, i, **kw)
+
+
+def same_answers(c, what):
+    bad = [i for i in range(N) if c.call("events.signup.submit", req(i)).body != first[i]]
+    check(not bad, "%s: every resend gets its first answer byte for byte (%s)" % (what, bad))
+    r = c.call("events.signup.submit", req(4, name=PII[3]))
+    check(r.status.code == E.CODE_CONFLICT and "different content" in r.status.message,
+          "%s: a resend with other content is CONFLICT" % what)
+    r = c.call("events.signup.submit", req(900, email=("P3.%s" % PII[1]).upper()))
+    check(r.status.code == E.CODE_CONFLICT and "already signed up" in r.status.message,
+          "%s: the address of a live sign-up is refused (in any case)" % what)
+
+
+N = 12
+p = start()
+try:
+    c = Client(api)
+    eid = make_event(c)
+    first = []
+    for i in range(N):
+        r = c.call("events.signup.submit", req(i))
+        note_sent(req(i).SerializeToString())
+        check(r is not None and r.status.code == OK, "sign-up %d acknowledged" % i)
+        first.append(r.body)
+    r = c.call("events.signup.cancel", V.CancelSignupRequest(source="county-portal",
+                                                             external_id="%010d" % 0))
+    check(r is not None and r.status.code == OK, "a cancel by the publisher's id finds sign-up 0")
+    with open(state) as f:
+        check(f.read() == "open %s\n" % boot_id(), "the state says open with this boot's id")
+    same_answers(c, "running")
+    c.close()
+finally:
+    p.kill()  # -9: no stop, the index is as the last turn left it
+    p.wait(20)
+
+# Set the index back: its tables emptied, its mark at the first event of the log.
+env = lmdb.open(index, max_dbs=4)
+with env.begin(write=True) as t:
+    for name in (b"ext", b"email", b"list"):
+        t.drop(env.open_db(name, txn=t), delete=False)
+    t.put(b"through", struct.pack(">Q", 1), db=env.open_db(b"meta", txn=t))
+env.close()
+
+p = start()
+try:
+    c = Client(api)
+    text = log_text()
+    check("caught_up=" in text and "caught_up=0 " not in text,
+          "after kill -9 the index is caught up from the log")
+    same_answers(c, "caught up")
+    r = c.call("events.signup.list", V.ListSignupsRequest(event_id=eid))
+    got = [(x.external_id, x.state) for x in body(r, V.ListSignupsReply).signups]
+    check([e for e, _ in got] == ["%010d" % i for i in range(N)]
+          and got[0][1] == V.SIGNUP_STATE_CANCELLED,
+          "caught up: the event's list is whole, in order, with the cancel (%d)" % len(got))
+    r = c.call("events.signup.submit", req(901, email="p0.%s" % PII[1]))
+    check(r.status.code == OK, "the address of the cancelled sign-up signs up again")
+    first.append(r.body)
+    r = c.call("events.signup.cancel", V.CancelSignupRequest(source="county-portal",
+                                                             external_id="%010d" % 7))
+    check(r is not None and r.status.code == OK, "caught up: a cancel by the publisher's id")
+    c.close()
+finally:
+    p.terminate()
+    p.wait(20)
+with open(state) as f:
+    check(f.read() == "clean\n", "after a stop the state says clean")
+
+# An index the state does not vouch for (another boot after a crash) is rebuilt.
+with open(state, "w") as f:
+    f.write("open 00000000-0000-0000-0000-000000000000\n")
+p = start()
+try:
+    c = Client(api)
+    check("rebuilt=%d " % (N + 1) in log_text(),
+          "an index of another boot is rebuilt from the %d sign-ups" % (N + 1))
+    same_answers(c, "rebuilt")
+    c.close()
+finally:
+    p.terminate()
+    p.wait(20)
+
+with open(os.path.join(index, "data.mdb"), "rb") as f:
+    raw = f.read()
+check(PII[1].encode() not in raw and b"example.fi" not in raw,
+      "the index holds no e-mail address in clear")
+subprocess.run(["rm", "-rf", d])
+done()
