@@ -420,9 +420,11 @@ static const char *
 s_as_column(char *why)
 {
     if (strncmp(why, "field ", 6) == 0) {
-        char tmp[WHY];
-        snprintf(tmp, sizeof tmp, "column %s", why + 6);
-        snprintf(why, WHY, "%s", tmp);
+        char tmp[WHY + 1]; /* "column " is one byte longer than "field " */
+        int n = snprintf(tmp, sizeof tmp, "column %s", why + 6);
+        size_t len = n < 0 ? 0 : (size_t)n < WHY ? (size_t)n : WHY - 1;
+        memcpy(why, tmp, len);
+        why[len] = 0;
     }
     return why;
 }
