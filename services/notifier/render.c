@@ -651,8 +651,8 @@ s_lines(kp_arena_t *a, const char *which, const ntf_rec_t *r, const ntf_conf_t *
         static const char *const no[3] = {
             "Vastaa järjestäjälle. Jos et vastaa ajoissa, paikka tarjotaan seuraavalle.",
             "Svara arrangören. Om du inte svarar i tid erbjuds platsen till nästa.",
-            "Answer the organiser. If you do not answer in time, the place goes to the next "
-            "one."};
+            ("Answer the organiser. If you do not answer in time, the place goes to the next "
+             "one.")};
         if (r->deadline_ms)
             s_putf(&b, "%s %s%s%s.\n", by[lang], deadline, hel[lang][0] ? " " : "", hel[lang]);
         if (link[0])
