@@ -61,6 +61,9 @@ const web_route_t web_routes[] = {
     {"office-import", "POST", "/office/import", NULL, bo_pg_import_post},
     {"office-broker", "GET", "/office/broker", NULL, bo_pg_broker},
     {"office-stats", "GET", "/office/stats", NULL, bo_pg_stats},
+    {"office-sent", "GET", "/office/sent", NULL, bo_pg_sent},
+    {"office-sent", "POST", "/office/sent", NULL, bo_pg_sent_post},
+    {"office-sent-retry", "POST", "/office/sent/retry", NULL, bo_pg_sent_retry},
 };
 const unsigned web_routes_n = sizeof web_routes / sizeof web_routes[0];
 

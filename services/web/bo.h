@@ -10,6 +10,7 @@
  *    bo_registry.c  organisation search and the coverage view (the registry)
  *    bo_broker.c  the broker's open requests and assignments
  *    bo_stats.c   statistics of events as SVG charts with their tables
+ *    bo_sent.c    what the notifier sent (an address, an event), dead letters, opt-outs
  *
  *  Invariants:
  *  - Every /office page but the sign-in needs a live session; every POST also a valid CSRF
@@ -135,6 +136,10 @@ void bo_pg_import_post(web_req_t *r, const char *arg);
 void bo_pg_broker(web_req_t *r, const char *arg);
 /* bo_stats.c */
 void bo_pg_stats(web_req_t *r, const char *arg);
+/* bo_sent.c: what was sent, the dead letters and their retry, the opt-outs */
+void bo_pg_sent(web_req_t *r, const char *arg);
+void bo_pg_sent_post(web_req_t *r, const char *arg);
+void bo_pg_sent_retry(web_req_t *r, const char *arg);
 
 /* ---- the method (bo_auth.c) -------------------------------------------------------------- */
 
