@@ -134,6 +134,12 @@ void bo_pg_coverage(web_req_t *r, const char *arg);
 void bo_pg_import(web_req_t *r, const char *arg);
 void bo_pg_import_post(web_req_t *r, const char *arg);
 void bo_pg_broker(web_req_t *r, const char *arg);
+/* A request's offers and ranking (broker.request.explain); completing an assignment (POST);
+ * the payment export (CSV); the broker's statistics. */
+void bo_pg_broker_request(web_req_t *r, const char *arg);
+void bo_pg_broker_complete(web_req_t *r, const char *arg);
+void bo_pg_broker_export(web_req_t *r, const char *arg);
+void bo_pg_broker_stats(web_req_t *r, const char *arg);
 /* bo_stats.c */
 void bo_pg_stats(web_req_t *r, const char *arg);
 /* bo_sent.c: what was sent, the dead letters and their retry, the opt-outs */
