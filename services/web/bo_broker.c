@@ -199,7 +199,8 @@ s_explain_done(void *arg, const Kumppani__V1__Reply *rep)
         web_tv_strf(a, it, "expert", "%llu", (unsigned long long)f->expert_id);
         snprintf(key, sizeof key, "bo_offer_%d", (int)f->state);
         web_tv_str(a, it, "state", web_text(r, key));
-        web_tv_bool(a, it, "held", f->held_ms != 0);
+        web_tv_bool(a, it, "held",
+                    f->held_ms != 0 && f->state == KUMPPANI__V1__OFFER_STATE__OFFER_STATE_OPEN);
         web_tv_strf(a, it, "wave", "%u", f->wave);
         web_tv_strf(a, it, "rank", "%u", f->rank);
         s_ms_time(r, it, "made", f->made_ms);

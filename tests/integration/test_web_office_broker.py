@@ -6,15 +6,21 @@ Checked: a request's page with its open offers and their deadlines and the ranki
 (CSRF, bad fields 400, audited, a second completion 409); the payment export as a CSV download
 (audited, by its row count); the broker's statistics; a municipal contact person is refused
 (403, audited) on each."""
+import json
+import os
 import re
+import shutil
+import subprocess
 
 from kp_broker import B, Broker, add_keys, file_request, open_offers, register
 from kp_harness import PII, check, done
-from kp_web import WebSuite, csrf_of, office_account, office_sign_in
+from kp_web import SRC, WebSuite, csrf_of, office_account, office_sign_in
 
 PW = {"alue": "Aluekoordinaattori-2026!", "seinajoki": "Yhteyshenkilo-Seinajoki-1",
       "asiantuntija": "Asiantuntija-salasana-3"}
 DAY = 86400
+WEBDIR = os.path.join(SRC, "tests", "web")
+OUT = os.path.abspath(os.path.join(os.environ["KP_BIN_DIR"], "..", "web-browser"))
 
 s = WebSuite()
 try:
@@ -90,6 +96,30 @@ try:
     filled = re.search(r"Requests filled</th><td>(\d+)</td>", r.text)
     check(r.status == 200 and filed and filed.group(1) == "1" and filled and
           filled.group(1) == "1", "the statistics: 1 filed, 1 filled")
+
+    # ---- the browser: axe and screenshots (office-46.. -49-*.png) ----
+    if shutil.which("node") and os.path.exists("/usr/bin/chromium"):
+        rq2 = file_request(brk, "req-2", title="Työryhmä").request
+        asg2 = brk.accept(open_offers(brk, rq2.id)[0].id).assignment
+        brk.advance(15 * DAY * 1000)
+        cfg = {"mode": "broker", "first": 45, "expert": ["asiantuntija", PW["asiantuntija"]],
+               "municipal": ["seinajoki", PW["seinajoki"]], "request": rq2.id,
+               "assignment": asg2.id}
+        os.makedirs(OUT, exist_ok=True)
+        p = subprocess.run(["node", os.path.join(WEBDIR, "office_sent.mjs"), s.base, OUT,
+                            json.dumps(cfg)], cwd=WEBDIR, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=120)
+        text = p.stdout.decode("utf-8", "replace")
+        print(text)
+        sm = json.loads(text.strip().splitlines()[-1]) if text.strip() else {}
+        axes = sm.get("axe", [])
+        check(p.returncode == 0 and len(axes) == 4 and
+              all(a["violations"] == 0 for a in axes),
+              "the browser run: %d pages, axe 0 violations" % len(axes))
+        a2 = [x for x in brk.ok("broker.assignment.list", B.ListAssignmentsRequest(),
+                                B.ListAssignmentsReply).assignments if x.id == asg2.id][0]
+        check(a2.state == B.ASSIGNMENT_STATE_COMPLETED and a2.minutes == 180 and
+              a2.fee_cents == 9950, "the browser's completion reached the broker (3 h, 99,50 €)")
 
     # ---- roles, the audit ----
     sj, _ = office_sign_in(s.base, "seinajoki", PW["seinajoki"])

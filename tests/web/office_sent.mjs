@@ -12,7 +12,9 @@
 // with the form (a POST: the address is not in the URL) and an event; the expert coordinator's
 // page; the municipal contact person's refusal (403). Every page is checked by axe-core
 // (wcag2a, wcag2aa, wcag21a, wcag21aa; 0 violations) and saved as <outdir>/office-4N-<page>.png.
-// The last line is a JSON summary. Exit code 0 only if every check passed.
+// With "mode": "broker" ({"expert", "municipal", "request", "assignment", "first": 45}) it
+// shows the broker's pages instead: a request with its ranking, completing an assignment, the
+// statistics, the contact person's refusal. The last line is a JSON summary. Exit code 0 only if every check passed.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -32,7 +34,7 @@ fs.mkdirSync(outdir, { recursive: true });
 const failures = [];
 const shots = [];
 const axeResults = [];
-let shotN = 40;
+let shotN = cfg.first || 40;
 
 function check(cond, what) {
   console.log((cond ? 'ok: ' : 'FAIL: ') + what);
@@ -80,7 +82,40 @@ async function signIn(page, who, lang = 'en') {
   check(page.url().endsWith('/office'), `${who[0]} signs in`);
 }
 
+async function broker() {
+  // The expert coordinator: the queue, a request's offers and ranking, completing an assignment
+  // with the keyboard-reachable form, the statistics; the contact person's refusal.
+  const ex = await person('en-GB');
+  await signIn(ex, cfg.expert);
+  await ex.click('nav a[href="/office/broker"]');
+  await ex.waitForURL('**/office/broker');
+  // The request is filled (out of the open queue): by its address.
+  await ex.goto(`${base}/office/broker/requests/${cfg.request}`);
+  check((await ex.textContent('table[aria-labelledby=ranking]')).includes('already-assigned'),
+    'the ranking is explained');
+  await both(ex, 'expert-broker-request');
+  await ex.goto(base + '/office/broker');
+  await ex.fill(`#h-${cfg.assignment}`, '3');
+  await ex.fill(`#f-${cfg.assignment}`, '99,50');
+  await Promise.all([ex.waitForURL('**/office/broker?done=completed*'),
+    ex.click(`form[action="/office/broker/assignments/${cfg.assignment}/complete"] button`)]);
+  check((await ex.textContent('[role=status]')).includes('completed'),
+    'the assignment is completed on the page');
+  await both(ex, 'expert-broker-completed');
+  await ex.click('a[href="/office/broker/stats"]');
+  await ex.waitForURL('**/office/broker/stats');
+  await both(ex, 'expert-broker-stats');
+  const mu = await person('fi-FI');
+  await signIn(mu, cfg.municipal, 'fi');
+  const r = await mu.goto(`${base}/office/broker/requests/${cfg.request}`);
+  check(r.status() === 403, 'the contact person is refused the request page (403)');
+  await both(mu, 'municipal-broker-refused');
+}
+
 try {
+  if (cfg.mode === 'broker') {
+    await broker();
+  } else {
   const reg = await person('en-GB');
   await signIn(reg, cfg.regional);
   await reg.click('nav a[href="/office/sent"]');
@@ -121,6 +156,7 @@ try {
   const r = await mu.goto(base + '/office/sent');
   check(r.status() === 403, 'and the page is refused (403)');
   await both(mu, 'municipal-sent-refused');
+  }
 } catch (e) {
   check(false, 'the run: ' + (e && e.stack || e));
 } finally {
