@@ -60,7 +60,15 @@ const web_route_t web_routes[] = {
     {"office-import", "GET", "/office/import", NULL, bo_pg_import},
     {"office-import", "POST", "/office/import", NULL, bo_pg_import_post},
     {"office-broker", "GET", "/office/broker", NULL, bo_pg_broker},
+    {"office-broker-request", "GET", "/office/broker/requests/", "", bo_pg_broker_request},
+    {"office-broker-complete", "POST", "/office/broker/assignments/", "/complete",
+     bo_pg_broker_complete},
+    {"office-broker-export", "GET", "/office/broker/payments.csv", NULL, bo_pg_broker_export},
+    {"office-broker-stats", "GET", "/office/broker/stats", NULL, bo_pg_broker_stats},
     {"office-stats", "GET", "/office/stats", NULL, bo_pg_stats},
+    {"office-sent", "GET", "/office/sent", NULL, bo_pg_sent},
+    {"office-sent", "POST", "/office/sent", NULL, bo_pg_sent_post},
+    {"office-sent-retry", "POST", "/office/sent/retry", NULL, bo_pg_sent_retry},
 };
 const unsigned web_routes_n = sizeof web_routes / sizeof web_routes[0];
 

@@ -10,6 +10,7 @@
  *    bo_registry.c  organisation search and the coverage view (the registry)
  *    bo_broker.c  the broker's open requests and assignments
  *    bo_stats.c   statistics of events as SVG charts with their tables
+ *    bo_sent.c    what the notifier sent (an address, an event), dead letters, opt-outs
  *
  *  Invariants:
  *  - Every /office page but the sign-in needs a live session; every POST also a valid CSRF
@@ -133,8 +134,18 @@ void bo_pg_coverage(web_req_t *r, const char *arg);
 void bo_pg_import(web_req_t *r, const char *arg);
 void bo_pg_import_post(web_req_t *r, const char *arg);
 void bo_pg_broker(web_req_t *r, const char *arg);
+/* A request's offers and ranking (broker.request.explain); completing an assignment (POST);
+ * the payment export (CSV); the broker's statistics. */
+void bo_pg_broker_request(web_req_t *r, const char *arg);
+void bo_pg_broker_complete(web_req_t *r, const char *arg);
+void bo_pg_broker_export(web_req_t *r, const char *arg);
+void bo_pg_broker_stats(web_req_t *r, const char *arg);
 /* bo_stats.c */
 void bo_pg_stats(web_req_t *r, const char *arg);
+/* bo_sent.c: what was sent, the dead letters and their retry, the opt-outs */
+void bo_pg_sent(web_req_t *r, const char *arg);
+void bo_pg_sent_post(web_req_t *r, const char *arg);
+void bo_pg_sent_retry(web_req_t *r, const char *arg);
 
 /* ---- the method (bo_auth.c) -------------------------------------------------------------- */
 

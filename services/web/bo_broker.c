@@ -82,7 +82,11 @@ s_asg_done(void *arg, const Kumppani__V1__Reply *rep)
             web_tv_strf(a, it, "hours", "%u.%02u", s->minutes / 60, s->minutes % 60 * 100 / 60);
         if (s->fee_cents)
             web_tv_strf(a, it, "fee", "%u,%02u €", s->fee_cents / 100, s->fee_cents % 100);
+        web_tv_bool(a, it, "open",
+                    s->state == KUMPPANI__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_CONFIRMED);
     }
+    const char *done = web_query(r, "done");
+    web_tv_bool(a, root, "completed", done && strcmp(done, "completed") == 0);
     web_tv_strf(a, root, "assignments_n", "%zu", ar->n_assignments);
     web_tv_bool(a, root, "no_assignments", ar->n_assignments == 0);
     web_page(r, 200, "bo_broker", root);
@@ -132,4 +136,390 @@ bo_pg_broker(web_req_t *r, const char *arg)
     rq.state = KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_OPEN;
     rq.limit = LIST_MAX;
     bo_call(r, a, r->svc->bus_office_broker, "broker.request.list", &rq.base, NULL, s_reqs_done);
+}
+
+/* ---- one request: its offers with their deadlines and the ranking explained ---------------- */
+
+typedef struct {
+    bo_account_t *acct;
+    uint64_t id;
+    Kumppani__V1__BrokerRequestReply *req;
+} one_t;
+
+/* The account if it is a broker's (regional or expert coordinator), else NULL after answering
+ * (403 audited as action). */
+static bo_account_t *
+s_broker_acct(web_req_t *r, const char *action, const char *obj)
+{
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return NULL;
+    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(EXPERT))) {
+        bo_forbidden(r, a, action, obj);
+        return NULL;
+    }
+    return a;
+}
+
+static void
+s_ms_time(web_req_t *r, web_tv_t *o, const char *key, int64_t ms)
+{
+    s_time(r, o, key, ms / 1000);
+}
+
+static void
+s_explain_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    one_t *o = r->cont_arg;
+    kp_arena_t *a = r->arena;
+    Kumppani__V1__ExplainRequestReply *ex = NULL;
+    if (bo_code(rep) == C(OK))
+        ex = kumppani__v1__explain_request_reply__unpack(kp_arena_pbc(a), rep->body.len,
+                                                         rep->body.data);
+    if (!ex) {
+        bo_error(r, o->acct, 503, "err_unavailable");
+        bo_finish(r);
+        return;
+    }
+    const Kumppani__V1__BrokerRequest *q = o->req->request;
+    web_tv_t *root = bo_root(r, o->acct, "bo_brq_title");
+    web_tv_strf(a, root, "id", "%llu", (unsigned long long)o->id);
+    web_tv_str(a, root, "title", q && q->input ? q->input->title : "");
+    if (q && q->input)
+        s_time(r, root, "deadline", q->input->answer_deadline_unix);
+    web_tv_str(a, root, "rule", ex->rule);
+    char key[32];
+    web_tv_t *ol = web_tv_list(a, root, "offers");
+    size_t open_n = 0;
+    for (size_t i = 0; i < o->req->n_offers; i++) {
+        const Kumppani__V1__Offer *f = o->req->offers[i];
+        web_tv_t *it = web_tv_item(a, ol);
+        web_tv_strf(a, it, "id", "%llu", (unsigned long long)f->id);
+        web_tv_strf(a, it, "expert", "%llu", (unsigned long long)f->expert_id);
+        snprintf(key, sizeof key, "bo_offer_%d", (int)f->state);
+        web_tv_str(a, it, "state", web_text(r, key));
+        web_tv_bool(a, it, "held",
+                    f->held_ms != 0 && f->state == KUMPPANI__V1__OFFER_STATE__OFFER_STATE_OPEN);
+        web_tv_strf(a, it, "wave", "%u", f->wave);
+        web_tv_strf(a, it, "rank", "%u", f->rank);
+        s_ms_time(r, it, "made", f->made_ms);
+        s_ms_time(r, it, "deadline", f->deadline_ms);
+        open_n += f->state == KUMPPANI__V1__OFFER_STATE__OFFER_STATE_OPEN;
+    }
+    web_tv_strf(a, root, "offers_n", "%zu", o->req->n_offers);
+    web_tv_strf(a, root, "open_n", "%zu", open_n);
+    web_tv_bool(a, root, "no_offers", o->req->n_offers == 0);
+    web_tv_t *cl = web_tv_list(a, root, "candidates");
+    for (size_t i = 0; i < ex->n_candidates; i++) {
+        const Kumppani__V1__ExpertCandidate *c = ex->candidates[i];
+        web_tv_t *it = web_tv_item(a, cl);
+        web_tv_strf(a, it, "expert", "%llu", (unsigned long long)c->expert_id);
+        if (c->rank)
+            web_tv_strf(a, it, "rank", "%u", c->rank);
+        else
+            web_tv_str(a, it, "rank", "–");
+        web_tv_str(a, it, "eligible", web_text(r, c->eligible ? "bo_yes" : "bo_no"));
+        web_buf_t why = {.max = 1024};
+        for (size_t j = 0; j < c->n_reasons; j++) {
+            web_buf_adds(&why, j ? ", " : "");
+            web_buf_adds(&why, c->reasons[j]);
+        }
+        web_tv_str(a, it, "reasons", why.p ? why.p : "–");
+        web_buf_free(&why);
+        if (c->last_assigned_ms)
+            s_ms_time(r, it, "last", c->last_assigned_ms);
+        else
+            web_tv_str(a, it, "last", web_text(r, "bo_never"));
+        web_tv_strf(a, it, "n90", "%u", c->assignments_90d);
+        web_tv_str(a, it, "same", web_text(r, c->recent_same_requester ? "bo_yes" : "bo_no"));
+        if (c->offer_state) {
+            snprintf(key, sizeof key, "bo_offer_%d", (int)c->offer_state);
+            web_tv_str(a, it, "offer", web_text(r, key));
+        } else
+            web_tv_str(a, it, "offer", "–");
+    }
+    web_tv_strf(a, root, "candidates_n", "%zu", ex->n_candidates);
+    web_tv_bool(a, root, "no_candidates", ex->n_candidates == 0);
+    web_page(r, 200, "bo_broker_request", root);
+    bo_finish(r);
+}
+
+static void
+s_req_got(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    one_t *o = r->cont_arg;
+    int code = bo_code(rep);
+    if (code == C(OK))
+        o->req = kumppani__v1__broker_request_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
+                                                            rep->body.data);
+    if (!o->req) {
+        bo_error(r, o->acct, code == C(NOT_FOUND) ? 404 : 503,
+                 code == C(NOT_FOUND) ? "err_not_found" : "err_unavailable");
+        bo_finish(r);
+        return;
+    }
+    Kumppani__V1__BrokerRequestRef rq = KUMPPANI__V1__BROKER_REQUEST_REF__INIT;
+    rq.request_id = o->id;
+    if (!bo_call(r, o->acct, r->svc->bus_office_broker, "broker.request.explain", &rq.base, NULL,
+                 s_explain_done))
+        bo_finish(r);
+}
+
+void
+bo_pg_broker_request(web_req_t *r, const char *arg)
+{
+    bo_account_t *a = s_broker_acct(r, "broker.request.explain", "");
+    if (!a)
+        return;
+    uint64_t id = web_parse_id(arg);
+    one_t *o = id ? kp_arena_alloc(r->arena, sizeof *o) : NULL;
+    if (!o) {
+        bo_error(r, a, id ? 503 : 404, id ? "err_unavailable" : "err_not_found");
+        return;
+    }
+    memset(o, 0, sizeof *o);
+    o->acct = a;
+    o->id = id;
+    r->cont_arg = o;
+    Kumppani__V1__BrokerRequestRef rq = KUMPPANI__V1__BROKER_REQUEST_REF__INIT;
+    rq.request_id = id;
+    bo_call(r, a, r->svc->bus_office_broker, "broker.request.get", &rq.base, NULL, s_req_got);
+}
+
+/* ---- completing an assignment with hours and fee ---------------------------------------- */
+
+typedef struct {
+    bo_account_t *acct;
+    char obj[48];
+} cmp_t;
+
+/* "1,5" or "1.25" or "2" (at most two decimals) into hundredths; false if not such. */
+static bool
+s_hundredths(const char *s, uint32_t max, uint32_t *out)
+{
+    if (!s || !*s)
+        return false;
+    uint64_t v = 0;
+    int dec = -1;
+    for (; *s; s++) {
+        if ((*s == ',' || *s == '.') && dec < 0)
+            dec = 0;
+        else if (*s >= '0' && *s <= '9' && dec < 2) {
+            v = v * 10 + (uint64_t)(*s - '0');
+            if (dec >= 0)
+                dec++;
+            if (v > (uint64_t)max * 100)
+                return false;
+        } else
+            return false;
+    }
+    for (int d = dec < 0 ? 0 : dec; d < 2; d++)
+        v *= 10;
+    if (v > (uint64_t)max * 100)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+static void
+s_complete_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    cmp_t *c = r->cont_arg;
+    int code = bo_code(rep);
+    bo_audit(r, c->acct->id, "broker.assignment.complete", c->obj, code == C(OK) ? "ok" : "failed");
+    if (code == C(OK))
+        bo_redirect(r, "/office/broker?done=completed#asgs");
+    else if (code == C(NOT_FOUND) || code == C(CONFLICT) || code == C(INVALID))
+        bo_error(r, c->acct, code == C(NOT_FOUND) ? 404 : 409, "bo_err_complete");
+    else
+        bo_error(r, c->acct, 503, "err_unavailable");
+    bo_finish(r);
+}
+
+void
+bo_pg_broker_complete(web_req_t *r, const char *arg)
+{
+    char obj[48];
+    uint64_t id = web_parse_id(arg);
+    snprintf(obj, sizeof obj, "assignment=%llu", (unsigned long long)id);
+    bo_account_t *a = s_broker_acct(r, "broker.assignment.complete", obj);
+    if (!a)
+        return;
+    uint32_t hours, fee, travel = 0;
+    const char *tr = web_field(r, "travel");
+    if (!id || !s_hundredths(web_field(r, "hours"), 24 * 30, &hours) || hours == 0 ||
+        !s_hundredths(web_field(r, "fee"), 100000, &fee) ||
+        (tr && *tr && !s_hundredths(tr, 100000, &travel))) {
+        bo_error(r, a, 400, "bo_err_complete_fields");
+        return;
+    }
+    cmp_t *c = kp_arena_alloc(r->arena, sizeof *c);
+    if (!c) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    c->acct = a;
+    memcpy(c->obj, obj, sizeof obj);
+    r->cont_arg = c;
+    Kumppani__V1__CompleteAssignmentRequest rq = KUMPPANI__V1__COMPLETE_ASSIGNMENT_REQUEST__INIT;
+    rq.assignment_id = id;
+    rq.minutes = (hours * 60 + 50) / 100;
+    rq.fee_cents = fee;
+    rq.travel_cents = travel;
+    char idem[64];
+    snprintf(idem, sizeof idem, "web-complete-%llu", (unsigned long long)id);
+    bo_call(r, a, r->svc->bus_office_broker, "broker.assignment.complete", &rq.base, idem,
+            s_complete_done);
+}
+
+/* ---- the payment export (CSV, every page of it) ----------------------------------------- */
+
+typedef struct {
+    bo_account_t *acct;
+    web_buf_t csv;
+    bool unpaid;
+    unsigned rows;
+} exp_t;
+
+static void s_export_page(web_req_t *r, exp_t *e, uint64_t after);
+
+static void
+s_export_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    exp_t *e = r->cont_arg;
+    Kumppani__V1__AssignmentExportReply *x = NULL;
+    if (bo_code(rep) == C(OK))
+        x = kumppani__v1__assignment_export_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
+                                                          rep->body.data);
+    if (!x) {
+        web_buf_free(&e->csv);
+        bo_error(r, e->acct, 503, "err_unavailable");
+        bo_finish(r);
+        return;
+    }
+    const char *t = x->csv_text;
+    if (e->csv.n) { /* later pages: without their header line */
+        const char *nl = strchr(t, '\n');
+        t = nl ? nl + 1 : "";
+    }
+    web_buf_adds(&e->csv, t);
+    e->rows += x->rows;
+    if (x->next_after_id && x->rows) {
+        s_export_page(r, e, x->next_after_id);
+        return;
+    }
+    char obj[48];
+    snprintf(obj, sizeof obj, "rows=%u%s", e->rows, e->unpaid ? " unpaid" : "");
+    bo_audit(r, e->acct->id, "broker.assignment.export", obj, "ok");
+    web_reply(r, 200, "text/csv; charset=utf-8", &e->csv);
+    if (r->resp)
+        MHD_add_response_header(r->resp, "Content-Disposition",
+                                "attachment; filename=\"payments.csv\"");
+    bo_finish(r);
+}
+
+static void
+s_export_page(web_req_t *r, exp_t *e, uint64_t after)
+{
+    Kumppani__V1__AssignmentExportRequest rq = KUMPPANI__V1__ASSIGNMENT_EXPORT_REQUEST__INIT;
+    rq.after_id = after;
+    rq.unpaid_only = e->unpaid;
+    if (!bo_call(r, e->acct, r->svc->bus_office_broker, "broker.assignment.export", &rq.base, NULL,
+                 s_export_done)) {
+        web_buf_free(&e->csv);
+        bo_finish(r);
+    }
+}
+
+void
+bo_pg_broker_export(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    bo_account_t *a = s_broker_acct(r, "broker.assignment.export", "");
+    if (!a)
+        return;
+    exp_t *e = kp_arena_alloc(r->arena, sizeof *e);
+    if (!e) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    memset(e, 0, sizeof *e);
+    e->acct = a;
+    e->csv.max = 64u << 20;
+    const char *u = web_query(r, "unpaid");
+    e->unpaid = u && strcmp(u, "1") == 0;
+    r->cont_arg = e;
+    s_export_page(r, e, 0);
+}
+
+/* ---- the broker's statistics ------------------------------------------------------------ */
+
+static void
+s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    bo_account_t *acct = r->cont_arg;
+    kp_arena_t *a = r->arena;
+    Kumppani__V1__BrokerStatsReply *st = NULL;
+    if (bo_code(rep) == C(OK))
+        st = kumppani__v1__broker_stats_reply__unpack(kp_arena_pbc(a), rep->body.len,
+                                                      rep->body.data);
+    if (!st) {
+        bo_error(r, acct, 503, "err_unavailable");
+        bo_finish(r);
+        return;
+    }
+    web_tv_t *root = bo_root(r, acct, "bo_bst_title");
+    web_tv_t *l = web_tv_list(a, root, "rows");
+    struct {
+        const char *key;
+        uint32_t v;
+    } rows[] = {{"bo_bst_filed", st->requests_filed},
+                {"bo_bst_filled", st->requests_filled},
+                {"bo_bst_unfilled", st->requests_unfilled},
+                {"bo_bst_open", st->requests_open},
+                {"bo_bst_cancelled", st->requests_cancelled},
+                {"bo_bst_wg", st->working_groups},
+                {"bo_bst_wg_expert", st->working_groups_with_expert},
+                {"bo_bst_eligible", st->experts_eligible},
+                {"bo_bst_min", st->assignments_min},
+                {"bo_bst_max", st->assignments_max}};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        web_tv_t *it = web_tv_item(a, l);
+        web_tv_str(a, it, "what", web_text(r, rows[i].key));
+        web_tv_strf(a, it, "n", "%u", rows[i].v);
+    }
+    web_tv_t *it = web_tv_item(a, l);
+    web_tv_str(a, it, "what", web_text(r, "bo_bst_fill_median"));
+    web_tv_strf(a, it, "n", "%.1f h", (double)st->fill_ms_median / 3600000.0);
+    it = web_tv_item(a, l);
+    web_tv_str(a, it, "what", web_text(r, "bo_bst_gini"));
+    web_tv_strf(a, it, "n", "%.2f", st->gini);
+    web_tv_t *pl = web_tv_list(a, root, "experts");
+    for (size_t i = 0; i < st->n_per_expert; i++) {
+        const Kumppani__V1__ExpertCount *x = st->per_expert[i];
+        web_tv_t *e = web_tv_item(a, pl);
+        web_tv_strf(a, e, "expert", "%llu", (unsigned long long)x->expert_id);
+        web_tv_strf(a, e, "n", "%u", x->assignments);
+        web_tv_str(a, e, "eligible", web_text(r, x->eligible ? "bo_yes" : "bo_no"));
+    }
+    web_tv_bool(a, root, "no_experts", st->n_per_expert == 0);
+    web_page(r, 200, "bo_broker_stats", root);
+    bo_finish(r);
+}
+
+void
+bo_pg_broker_stats(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    bo_account_t *a = s_broker_acct(r, "broker.stats", "");
+    if (!a)
+        return;
+    r->cont_arg = a;
+    Kumppani__V1__BrokerStatsRequest rq = KUMPPANI__V1__BROKER_STATS_REQUEST__INIT;
+    bo_call(r, a, r->svc->bus_office_broker, "broker.stats", &rq.base, NULL, s_stats_done);
 }

@@ -142,6 +142,9 @@ web_configure(void *arg, const kp_config_item_t *items)
     svc->registry_api = kp_config_get(items, "registry-api");
     if (svc->registry_api && !*svc->registry_api)
         svc->registry_api = NULL;
+    svc->notifier_api = kp_config_get(items, "notifier-api");
+    if (svc->notifier_api && !*svc->notifier_api)
+        svc->notifier_api = NULL;
     const char *dir = kp_config_get(items, "keys-dir");
     if (dir && *dir) {
         int rc = kp_keypair_load(&svc->pub_keys, dir, kp_config_get(items, "publisher-key"));
@@ -168,6 +171,8 @@ web_configure(void *arg, const kp_config_item_t *items)
         }
         svc->have_keys = true;
         if (svc->registry_api && kp_boot_peer_key(items, "registry-key", svc->registry_pub))
+            return KP_ECONFIG;
+        if (svc->notifier_api && kp_boot_peer_key(items, "notifier-key", svc->notifier_pub))
             return KP_ECONFIG;
         const char *ok_name = kp_config_get(items, "office-key");
         if (ok_name && *ok_name && kp_keypair_load(&svc->office_keys, dir, ok_name) == 0)
@@ -200,6 +205,7 @@ s_stop(void *arg)
     web_bus_destroy(&svc->bus_registry);
     web_bus_destroy(&svc->bus_broker);
     web_bus_destroy(&svc->bus_office_broker);
+    web_bus_destroy(&svc->bus_notifier);
     web_http_stop(svc);
 }
 
@@ -234,6 +240,9 @@ web_start(void *arg, kp_server_t *srv, const kp_boot_t *boot, const kp_config_it
     if (rc == 0 && svc->broker_api && (ok || !svc->have_keys))
         rc = web_bus_new(&svc->bus_office_broker, loop, kp_server_zctx(srv), svc->broker_api, ok,
                          svc->have_keys ? svc->broker_pub : NULL, svc->bus_timeout_ms);
+    if (rc == 0 && svc->notifier_api && (ok || !svc->have_keys))
+        rc = web_bus_new(&svc->bus_notifier, loop, kp_server_zctx(srv), svc->notifier_api, ok,
+                         svc->have_keys ? svc->notifier_pub : NULL, svc->bus_timeout_ms);
     if (rc)
         return rc;
     kp_server_part_t part = {.stop = s_stop, .arg = svc};

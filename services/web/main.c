@@ -39,6 +39,9 @@ main(int argc, char **argv)
         {"broker-api", NULL, "the expert broker's ROUTER, for the back office (unset: none)", NULL},
         {"broker-key", "expert-broker", "the broker's public key: a name in keys-dir or a path",
          NULL},
+        {"notifier-api", NULL, "the notifier's ROUTER, for the back office (unset: none)", NULL},
+        {"notifier-key", "notifier", "the notifier's public key: a name in keys-dir or a path",
+         NULL},
         {0},
     };
     static web_svc_t svc;

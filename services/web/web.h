@@ -177,6 +177,8 @@ struct web_svc {
     bool have_office_key;
     const char *registry_api; /* NULL: the back office has no registry pages */
     char registry_pub[KP_Z85_KEY_LEN + 1];
+    const char *notifier_api; /* NULL: the back office has no "What was sent" page */
+    char notifier_pub[KP_Z85_KEY_LEN + 1];
     unsigned session_minutes;
     unsigned char csrf_key[32], link_key[32];
 
@@ -193,6 +195,7 @@ struct web_svc {
     web_bus_t *bus_office;        /* the back office's admin key to the events service */
     web_bus_t *bus_registry;      /* the same key to the registry */
     web_bus_t *bus_office_broker; /* the same key to the broker (NULL without broker-api) */
+    web_bus_t *bus_notifier;      /* the same key to the notifier (NULL without notifier-api) */
     web_tmpl_set_t *tmpl;
     kp_arena_t *text_arena;
     web_tv_t *texts[WEB_LANG_N];

@@ -1,0 +1,292 @@
+/*  web/bo_sent.c: the back office's "What was sent" (regional coordinator; the expert
+ *  coordinator sees the broker's messages only): for an address (a POST form field, so it is
+ *  in no URL or log) or an event, which messages went out, when (Helsinki time), by which
+ *  channel, with what result; the dead letters with a Retry button (POST, audited); the
+ *  opt-outs (regional only). Over the bus to the notifier with the office key (role admin on
+ *  the notifier's allow-list). The notifier's records show no address of a person; the page
+ *  shows none either, but the opt-outs' own addresses. */
+#include "bo.h"
+#include "kumppani/v1/notifier.pb-c.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define C(x) KUMPPANI__V1__CODE__CODE_##x
+#define DEAD_MAX 100
+#define KEY_MAX 200
+
+typedef struct {
+    bo_account_t *acct;
+    bool asked, regional;
+    const char *what; /* "bo_sent_for_address" or "bo_sent_for_event" */
+    uint64_t event_id;
+    Kumppani__V1__ListNotificationsReply *found, *dead;
+} snt_t;
+
+/* The broker's messages: the expert coordinator's. */
+static bool
+s_broker_kind(int k)
+{
+    return (k >= KUMPPANI__V1__MESSAGE_KIND__MESSAGE_KIND_EXPERT_OFFER &&
+            k <= KUMPPANI__V1__MESSAGE_KIND__MESSAGE_KIND_REQUEST_UNFILLED) ||
+           k >= KUMPPANI__V1__MESSAGE_KIND__MESSAGE_KIND_EXPERT_CANCELLED;
+}
+
+static void
+s_rows(web_req_t *r, snt_t *t, web_tv_t *root, const char *name,
+       const Kumppani__V1__ListNotificationsReply *l)
+{
+    kp_arena_t *a = r->arena;
+    web_tv_t *list = web_tv_list(a, root, name);
+    size_t n = 0;
+    for (size_t i = 0; l && i < l->n_notifications; i++) {
+        const Kumppani__V1__Notification *x = l->notifications[i];
+        if (!t->regional && !s_broker_kind((int)x->kind))
+            continue;
+        web_tv_t *it = web_tv_item(a, list);
+        char buf[128];
+        const Kumppani__V1__DeliveryAttempt *last =
+            x->n_attempts ? x->attempts[x->n_attempts - 1] : NULL;
+        int64_t when_ms = last ? last->time_ms : x->created_ms;
+        web_time_text(r, when_ms / 1000, buf, sizeof buf);
+        web_tv_str(a, it, "when", buf);
+        web_tv_str(a, it, "key", x->key);
+        snprintf(buf, sizeof buf, "bo_msg_%d", (int)x->kind);
+        web_tv_str(a, it, "kind", web_text(r, buf));
+        snprintf(buf, sizeof buf, "bo_ch_%d", (int)x->channel);
+        web_tv_str(a, it, "channel", web_text(r, buf));
+        snprintf(buf, sizeof buf, "bo_nst_%d", (int)x->state);
+        web_tv_str(a, it, "state", web_text(r, buf));
+        web_tv_str(a, it, "result", last ? last->result : "–");
+        web_tv_strf(a, it, "attempts", "%u", x->attempts_n);
+        if (x->event_id)
+            web_tv_strf(a, it, "event", "%llu", (unsigned long long)x->event_id);
+        else if (x->request_id)
+            web_tv_strf(a, it, "request", "%llu", (unsigned long long)x->request_id);
+        n++;
+    }
+    char key[48];
+    snprintf(key, sizeof key, "%s_n", name);
+    web_tv_strf(a, root, key, "%zu", n);
+    snprintf(key, sizeof key, "no_%s", name);
+    web_tv_bool(a, root, key, n == 0);
+}
+
+static void
+s_render(web_req_t *r, snt_t *t, const Kumppani__V1__OptOutListReply *oo)
+{
+    kp_arena_t *a = r->arena;
+    web_tv_t *root = bo_root(r, t->acct, "bo_sent_title");
+    web_tv_bool(a, root, "asked", t->asked);
+    if (t->asked) {
+        web_tv_str(a, root, "what", web_text(r, t->what));
+        s_rows(r, t, root, "found", t->found);
+    }
+    if (t->event_id)
+        web_tv_strf(a, root, "event_id", "%llu", (unsigned long long)t->event_id);
+    s_rows(r, t, root, "dead", t->dead);
+    web_tv_bool(a, root, "regional", t->regional);
+    if (oo) {
+        web_tv_t *ol = web_tv_list(a, root, "optouts");
+        for (size_t i = 0; i < oo->n_optouts; i++) {
+            web_tv_t *it = web_tv_item(a, ol);
+            char key[32];
+            snprintf(key, sizeof key, "bo_ch_%d", (int)oo->optouts[i]->channel);
+            web_tv_str(a, it, "channel", web_text(r, key));
+            web_tv_str(a, it, "address", oo->optouts[i]->address);
+        }
+        web_tv_strf(a, root, "optouts_n", "%zu", oo->n_optouts);
+        web_tv_bool(a, root, "no_optouts", oo->n_optouts == 0);
+    }
+    web_page(r, 200, "bo_sent", root);
+    bo_finish(r);
+}
+
+static void
+s_optouts_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    snt_t *t = r->cont_arg;
+    Kumppani__V1__OptOutListReply *oo = NULL;
+    if (bo_code(rep) == C(OK))
+        oo = kumppani__v1__opt_out_list_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
+                                                      rep->body.data);
+    if (!oo) {
+        bo_error(r, t->acct, 503, "err_unavailable");
+        bo_finish(r);
+        return;
+    }
+    s_render(r, t, oo);
+}
+
+static void
+s_dead_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    snt_t *t = r->cont_arg;
+    if (bo_code(rep) == C(OK))
+        t->dead = kumppani__v1__list_notifications_reply__unpack(kp_arena_pbc(r->arena),
+                                                                 rep->body.len, rep->body.data);
+    if (!t->dead) {
+        bo_error(r, t->acct, 503, "err_unavailable");
+        bo_finish(r);
+        return;
+    }
+    if (!t->regional) {
+        s_render(r, t, NULL);
+        return;
+    }
+    Kumppani__V1__OptOutListRequest rq = KUMPPANI__V1__OPT_OUT_LIST_REQUEST__INIT;
+    rq.limit = 1000;
+    if (!bo_call(r, t->acct, r->svc->bus_notifier, "notifier.optouts", &rq.base, NULL,
+                 s_optouts_done))
+        bo_finish(r);
+}
+
+static void
+s_dead(web_req_t *r, snt_t *t)
+{
+    Kumppani__V1__ListNotificationsRequest rq = KUMPPANI__V1__LIST_NOTIFICATIONS_REQUEST__INIT;
+    rq.limit = DEAD_MAX;
+    if (!bo_call(r, t->acct, r->svc->bus_notifier, "notifier.dead.list", &rq.base, NULL,
+                 s_dead_done))
+        bo_finish(r);
+}
+
+static void
+s_found_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    snt_t *t = r->cont_arg;
+    int code = bo_code(rep);
+    if (code == C(OK))
+        t->found = kumppani__v1__list_notifications_reply__unpack(kp_arena_pbc(r->arena),
+                                                                  rep->body.len, rep->body.data);
+    if (!t->found) {
+        bo_error(r, t->acct, code == C(INVALID) ? 400 : 503,
+                 code == C(INVALID) ? "bo_err_address" : "err_unavailable");
+        bo_finish(r);
+        return;
+    }
+    s_dead(r, t);
+}
+
+/* The account if it may see the page, else NULL after answering (403 audited). */
+static snt_t *
+s_begin(web_req_t *r, const char *action)
+{
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return NULL;
+    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(EXPERT))) {
+        bo_forbidden(r, a, action, "");
+        return NULL;
+    }
+    snt_t *t = kp_arena_alloc(r->arena, sizeof *t);
+    if (!t) {
+        bo_error(r, a, 503, "err_unavailable");
+        return NULL;
+    }
+    memset(t, 0, sizeof *t);
+    t->acct = a;
+    t->regional = a->role == BO_ROLE(REGIONAL);
+    r->cont_arg = t;
+    return t;
+}
+
+void
+bo_pg_sent(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    snt_t *t = s_begin(r, "notifier.dead.list");
+    if (!t)
+        return;
+    const char *ev = web_query(r, "event");
+    if (!ev || !*ev) {
+        s_dead(r, t);
+        return;
+    }
+    t->event_id = web_parse_id(ev);
+    if (!t->event_id) {
+        bo_error(r, t->acct, 400, "bo_err_id");
+        return;
+    }
+    t->asked = true;
+    t->what = "bo_sent_for_event";
+    Kumppani__V1__ListNotificationsRequest rq = KUMPPANI__V1__LIST_NOTIFICATIONS_REQUEST__INIT;
+    rq.event_id = t->event_id;
+    bo_call(r, t->acct, r->svc->bus_notifier, "notifier.schedule", &rq.base, NULL, s_found_done);
+}
+
+void
+bo_pg_sent_post(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    snt_t *t = s_begin(r, "notifier.sent");
+    if (!t)
+        return;
+    const char *addr = web_field(r, "address");
+    if (!addr || !*addr || strlen(addr) > 254) {
+        bo_error(r, t->acct, 400, "bo_err_address");
+        return;
+    }
+    t->asked = true;
+    t->what = "bo_sent_for_address";
+    Kumppani__V1__SentRequest rq = KUMPPANI__V1__SENT_REQUEST__INIT;
+    rq.address = (char *)addr;
+    rq.limit = 500;
+    bo_audit(r, t->acct->id, "notifier.sent", "", "ok");
+    bo_call(r, t->acct, r->svc->bus_notifier, "notifier.sent", &rq.base, NULL, s_found_done);
+}
+
+typedef struct {
+    bo_account_t *acct;
+    char obj[KEY_MAX + 8];
+} rty_t;
+
+static void
+s_retry_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    rty_t *t = r->cont_arg;
+    int code = bo_code(rep);
+    bo_audit(r, t->acct->id, "notifier.dead.retry", t->obj, code == C(OK) ? "ok" : "failed");
+    if (code == C(OK))
+        bo_redirect(r, "/office/sent?retried=1");
+    else {
+        bool gone = code == C(NOT_FOUND) || code == C(CONFLICT) || code == C(INVALID);
+        bo_error(r, t->acct, gone ? 409 : 503, gone ? "bo_err_retry" : "err_unavailable");
+    }
+    bo_finish(r);
+}
+
+void
+bo_pg_sent_retry(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return;
+    const char *key = web_field(r, "key");
+    bool broker = key && strncmp(key, "broker/", 7) == 0;
+    if (!bo_role_ok(a, BO_R(REGIONAL) | (broker ? BO_R(EXPERT) : 0))) {
+        bo_forbidden(r, a, "notifier.dead.retry", "");
+        return;
+    }
+    if (!key || !*key || strlen(key) > KEY_MAX) {
+        bo_error(r, a, 400, "bo_err_retry");
+        return;
+    }
+    rty_t *t = kp_arena_alloc(r->arena, sizeof *t);
+    if (!t) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    t->acct = a;
+    /* Keys are made of sources, ids and rules ("events/s42/remind24/..."): no personal data. */
+    snprintf(t->obj, sizeof t->obj, "key=%s", key);
+    r->cont_arg = t;
+    Kumppani__V1__NotificationRef rq = KUMPPANI__V1__NOTIFICATION_REF__INIT;
+    rq.key = (char *)key;
+    bo_call(r, a, r->svc->bus_notifier, "notifier.dead.retry", &rq.base, NULL, s_retry_done);
+}
