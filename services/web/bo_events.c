@@ -171,11 +171,10 @@ s_list_render(web_req_t *r)
         s_event_row(r, web_tv_item(a, list), ev);
         n++;
     }
-    for (unsigned j = 0; j < seen_n; j++) {
-        web_tv_t *it = web_tv_item(a, munis);
-        web_tv_str(a, it, "code", seen[j]);
-        web_tv_bool(a, it, "selected", o->muni && strcmp(o->muni, seen[j]) == 0);
-    }
+    const char *codes[128];
+    for (unsigned j = 0; j < seen_n; j++)
+        codes[j] = seen[j];
+    web_muni_options(r, munis, codes, seen_n, o->muni);
     web_tv_strf(a, root, "count", "%u", n);
     web_tv_bool(a, root, "none", n == 0);
     web_page(r, 200, "bo_events", root);
@@ -308,11 +307,8 @@ s_new_form(web_req_t *r, bo_account_t *a, unsigned status, const char *err, cons
         const char *m = r->post ? web_field(r, "municipality") : NULL;
         web_tv_bool(ar, root, "munis_select", true);
         web_tv_t *ml = web_tv_list(ar, root, "own_munis");
-        for (size_t i = 0; i < a->n_municipalities; i++) {
-            web_tv_t *it = web_tv_item(ar, ml);
-            web_tv_str(ar, it, "code", a->municipalities[i]);
-            web_tv_bool(ar, it, "selected", m && strcmp(m, a->municipalities[i]) == 0);
-        }
+        web_muni_options(r, ml, (const char *const *)a->municipalities,
+                         (unsigned)a->n_municipalities, m);
     }
     web_page(r, status, "bo_event_new", root);
 }
