@@ -258,9 +258,9 @@ bo_pg_events(web_req_t *r, const char *arg)
 
 /* ---- the new-event form ------------------------------------------------------------------ */
 
-static const char *const s_form_fields[] = {"title",    "kind",        "municipality", "date",
-                                            "start",    "end",         "capacity",     "place",
-                                            "language", "description", "nonce"};
+static const char *const s_form_fields[] = {
+    "title",    "kind",  "municipality", "date",        "start", "end",
+    "capacity", "place", "language",     "description", "nonce", "accessibility"};
 
 static void
 s_new_form(web_req_t *r, bo_account_t *a, unsigned status, const char *err, const char *field)
@@ -378,7 +378,8 @@ bo_pg_event_create(web_req_t *r, const char *arg)
     const char *title = web_field(r, "title"), *kind = web_field(r, "kind"),
                *m = web_field(r, "municipality"), *cap = web_field(r, "capacity"),
                *place = web_field(r, "place"), *lang = web_field(r, "language"),
-               *desc = web_field(r, "description"), *nonce = web_field(r, "nonce");
+               *desc = web_field(r, "description"), *nonce = web_field(r, "nonce"),
+               *acc = web_field(r, "accessibility");
     int64_t start = 0, end = 0;
     const char *err = NULL, *field = NULL;
     if (!title || !*title || kp_text_chars(title) > 200 || strchr(title, '\n'))
@@ -399,6 +400,8 @@ bo_pg_event_create(web_req_t *r, const char *arg)
         err = "bo_err_language", field = "language";
     else if (desc && kp_text_chars(desc) > 4000)
         err = "err_text_long", field = "description";
+    else if (acc && kp_text_chars(acc) > 1000)
+        err = "err_text_long", field = "accessibility";
     else if (!nonce || strlen(nonce) != WEB_COOKIE_LEN)
         err = "err_form", field = "title";
     if (err) {
@@ -424,6 +427,7 @@ bo_pg_event_create(web_req_t *r, const char *arg)
     rq.place = (char *)(place ? place : "");
     rq.language = (char *)lang;
     rq.description_text = (char *)(desc ? desc : "");
+    rq.accessibility_text = (char *)(acc ? acc : "");
     rq.organiser_municipality_code = (char *)m;
     char idem[80];
     snprintf(idem, sizeof idem, "office-%s", nonce);

@@ -53,6 +53,7 @@ web_event_values(web_req_t *r, web_tv_t *o, const web_event_t *ev)
     web_tv_str(a, o, "municipality_code", ev->municipality_code);
     web_tv_str(a, o, "theme", ev->theme);
     web_tv_str(a, o, "description", ev->description_text);
+    web_tv_str(a, o, "accessibility", ev->accessibility_text);
     snprintf(key, sizeof key, "lang_%s", ev->language[0] ? ev->language : "fi");
     web_tv_str(a, o, "language", web_text(r, key));
     web_tv_bool(a, o, "online", ev->online_url[0] != 0);

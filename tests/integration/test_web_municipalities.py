@@ -6,12 +6,13 @@ calendar's municipality filter lists names, not codes, in alphabetical order of 
 language (Swedish names on the Swedish page: not the codes' order); an event page names its
 municipality ("Seinäjoki", not "kunta 743"); a code the registry has not named yet is shown as
 the code until a municipality added to the registry names it on the calendar, the event page
-and the back office's list; names are escaped."""
+and the back office's list; names are escaped. And the place's accessibility facts (issue 13
+item 2) on the event page, escaped."""
 import re
 import time
 
 from kp_broker import add_keys
-from kp_harness import PII, check, done
+from kp_harness import check, done
 from kp_registry import R, start_registry
 from kp_web import Session, WebSuite, create_event, office_account, office_sign_in, wait_page
 
@@ -34,12 +35,20 @@ try:
     reg = s.client(s.reg_api, server="registry")
     ids = {}
     for code in ("989", "010", "743", "846", "145", "853"):
-        ids[code] = create_event(admin, "Kumppanuuspöytä %s" % code, municipality_code=code,
-                                 description_text="Yhteyshenkilö %s" % PII[0])
+        ids[code] = create_event(admin, "Kumppanuuspöytä %s" % code, municipality_code=code)
     fi = Session(s.base, "fi")
     r = wait_page(fi, "/events/%d" % ids["743"])
     check(r.status == 200 and "Seinäjoen kaupungintalo, Seinäjoki" in r.text and
           "kunta 743" not in r.text, "the event page names its municipality (Seinäjoki)")
+    acc = create_event(admin, "Esteettömyys", accessibility_text="Luiska <script>x</script>\nHissi")
+    r = wait_page(fi, "/events/%d" % acc)
+    check(r.status == 200 and "<dt>Esteettömyys</dt>" in r.text and
+          "Luiska &lt;script&gt;x&lt;/script&gt;\nHissi" in r.text and "<script>x" not in r.text,
+          "the event page shows the place's accessibility facts, escaped")
+    r = Session(s.base, "en").get("/events/%d" % acc)
+    check("<dt>Accessibility</dt>" in r.text, "... under its English heading")
+    check("<dt>Esteettömyys</dt>" not in fi.get("/events/%d" % ids["743"]).text,
+          "an event without them has no such heading")
     r = fi.get("/events/%d" % ids["853"])
     check(r.status == 200 and "Seinäjoen kaupungintalo, 853" in r.text,
           "a code the registry has not named is shown as the code")
