@@ -98,6 +98,33 @@ try:
           and "<td>743</td>" not in r.text, "the back office's list names municipalities")
     check([n for _, n in options(r.text)][:2] == ["Alavus", "Ilmajoki"],
           "the back office's filter lists names in Finnish order")
+
+    # The list's month calendar: a table of the Helsinki month, each event on its day.
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    from kp_harness import V, body
+    ev = body(admin.call("events.event.get", V.EventRef(event_id=ids["743"])), V.EventReply).event
+    st = datetime.fromtimestamp(ev.start_unix, ZoneInfo("Europe/Helsinki"))
+    r = al.get("/office/events?month=%04d-%02d" % (st.year, st.month))
+    month = re.search(r'<table class="month">(.*?)</table>', r.text, re.S)
+    names = ["tammikuu", "helmikuu", "maaliskuu", "huhtikuu", "toukokuu", "kesäkuu", "heinäkuu",
+             "elokuu", "syyskuu", "lokakuu", "marraskuu", "joulukuu"]
+    cell = month and re.search(r'<td><span class="day">%d</span><ul>(.*?)</ul></td>' % st.day,
+                               month.group(1), re.S)
+    check(r.status == 200 and month and
+          "<caption id=\"month-caption\">%s %d</caption>" % (names[st.month - 1], st.year)
+          in month.group(1) and month.group(1).count('<th scope="col">') == 7,
+          "the month calendar: a table with its caption and seven column headers")
+    check(cell and 'href="/office/events/%d"' % ids["743"] in cell.group(1) and
+          "%02d.%02d Kumppanuuspöytä 743" % (st.hour, st.minute) in cell.group(1),
+          "the event is on its Helsinki day, at its time")
+    nxt = "%04d-%02d" % (st.year + st.month // 12, st.month % 12 + 1)
+    r = al.get("/office/events?month=" + nxt)
+    check(r.status == 200 and "Kumppanuuspöytä 743" not in
+          re.search(r'<table class="month">(.*?)</table>', r.text, re.S).group(1),
+          "the next month's calendar does not have it")
+    check(al.get("/office/events?month=2026-13").status == 400 and
+          al.get("/office/events?month=x").status == 400, "a bad month is 400")
 finally:
     s.close()
 done()
