@@ -57,6 +57,7 @@ static const cli_jview_t s_event_view[] = {
     {"updated", "updated_ms", CLI_J_TIME_MS, NULL, NULL},
     {"theme", NULL, 0, NULL, NULL},
     {"description", "description_text", 0, NULL, NULL},
+    {"accessibility", "accessibility_text", 0, NULL, NULL},
     {"organiser_organisation_id", NULL, CLI_J_OMIT_ZERO, NULL, NULL},
     {"organiser_municipality", "organiser_municipality_code", 0, NULL, NULL},
     {"offered", "offered_n", 0, NULL, NULL},
@@ -342,6 +343,7 @@ s_event_fields(cli_ctx_t *c, Kumppani__V1__CreateEventRequest *rq, char **fields
                {"online-url", "online_url"},
                {"theme", "theme"},
                {"description", "description"},
+               {"accessibility", "accessibility"},
                {"language", "language"},
                {"capacity", "capacity"},
                {"municipality", "municipality_code"},
@@ -361,6 +363,7 @@ s_event_fields(cli_ctx_t *c, Kumppani__V1__CreateEventRequest *rq, char **fields
     rq->online_url = cli_str(c, "online-url", "");
     rq->theme = cli_str(c, "theme", "");
     rq->description_text = cli_str(c, "description", "");
+    rq->accessibility_text = cli_str(c, "accessibility", "");
     rq->language = cli_str(c, "language", "");
     rq->municipality_code = cli_str(c, "municipality", "");
     rq->organiser_municipality_code = cli_str(c, "organiser-municipality", "");
@@ -434,6 +437,7 @@ s_create(cli_ctx_t *c, ProtobufCMessage *m)
     req->online_url = cli_str(c, "online-url", "");
     req->theme = cli_str(c, "theme", "");
     req->description_text = cli_str(c, "description", "");
+    req->accessibility_text = cli_str(c, "accessibility", "");
     req->organiser_municipality_code = cli_str(c, "organiser-municipality", "");
     uint64_t org = 0, win = 0;
     if (cli_num(c, "organiser-org", false, 1, UINT64_MAX, &org) ||
@@ -1083,7 +1087,7 @@ static const cli_optspec_t s_att_bulk_opts[] = {
     {"title", true}, {"place", true}, {"online-url", true}, {"theme", true},                       \
         {"description", true}, {"language", true}, {"capacity", true}, {"municipality", true},     \
         {"organiser-org", true}, {"organiser-municipality", true}, {"offer-window", true},         \
-        {"role-rules", true},                                                                      \
+        {"role-rules", true}, {"accessibility", true},                                             \
     {                                                                                              \
         "convener", true                                                                           \
     }
@@ -1102,6 +1106,7 @@ static const cli_optspec_t s_create_opts[] = {
     {"idempotency-key", true},
     {"theme", true},
     {"description", true},
+    {"accessibility", true},
     {"organiser-org", true},
     {"organiser-municipality", true},
     {"offer-window", true},
@@ -1144,6 +1149,7 @@ static const cli_optspec_t s_att_opts[] = {
     "  --title T  --place P  --online-url U  --theme T  --description D  --language fi|sv|en\n"    \
     "  --capacity N  --municipality CODE  --organiser-org ORG_ID | --organiser-municipality "      \
     "CODE\n"                                                                                       \
+    "  --accessibility TEXT  the place's accessibility facts (public, at most 1,000)\n"            \
     "  --offer-window MINUTES  (0: promote from the waitlist at once; 5..10080: offer the\n"       \
     "                          freed place until a deadline, then pass it on)\n"                   \
     "  --role-rules \"ROLE:max=N,ROLE:pct=P,ROLE:reserve=R\"  caps and reservations per role,\n"   \
@@ -1252,6 +1258,7 @@ const cli_cmd_t cli_cmds_events[] = {
          "P]\n"
          "         [--online-url U] [--language fi|sv|en] [--deadline \"YYYY-MM-DD HH:MM\"]\n"
          "         [--idempotency-key K] [--theme T] [--description D]\n"
+         "         [--accessibility TEXT]  the place's accessibility facts (public)\n"
          "         [--organiser-org ORG_ID | --organiser-municipality CODE]\n"
          "         [--offer-window MINUTES] [--role-rules "
          "\"ROLE:max=N,ROLE:pct=P,ROLE:reserve=R\"]\n"

@@ -240,6 +240,7 @@ evt_create_fields_ok(kp_tx_t *t, const Kumppani__V1__CreateEventRequest *rq)
            kp_check_language(call, "language", rq->language) &&
            kp_check_text(call, "theme", rq->theme, 0, 100) &&
            kp_check_text(call, "description_text", rq->description_text, 0, 4000) &&
+           kp_check_text(call, "accessibility_text", rq->accessibility_text, 0, 1000) &&
            evt_capacity_ok(call, rq->capacity) &&
            evt_offer_window_ok(call, rq->offer_window_minutes) &&
            evt_role_rules_ok(call, rq->capacity, rq->role_rules, rq->n_role_rules) &&

@@ -76,6 +76,7 @@ s_event_from(evt_event_t *ev, const Kumppani__V1__CreateEventRequest *rq, int64_
     ev->organiser_organisation_id = rq->organiser_organisation_id;
     ev->organiser_municipality_code = rq->organiser_municipality_code;
     ev->description_text = rq->description_text;
+    ev->accessibility_text = rq->accessibility_text;
     ev->offer_window_minutes = rq->offer_window_minutes;
     ev->role_rules = rq->role_rules;
     ev->n_role_rules = rq->n_role_rules;
@@ -291,7 +292,7 @@ s_has_field(const Kumppani__V1__UpdateEventRequest *rq, const char *name)
 static const char *const s_update_fields[] = {
     "title",      "place",    "online_url",        "theme",     "description",
     "language",   "capacity", "municipality_code", "organiser", "offer_window_minutes",
-    "role_rules", "convener"};
+    "role_rules", "convener", "accessibility"};
 
 /* The names in rq->fields are all known. Answers the call and returns false if not. */
 static bool
@@ -310,8 +311,8 @@ s_update_names_ok(kp_call_t *call, const Kumppani__V1__UpdateEventRequest *rq)
             kp_call_fail(call, C(INVALID),
                          "field 'fields': unknown name (title, place, online_url, theme, "
                          "description, language, capacity, municipality_code, organiser, "
-                         "offer_window_minutes, role_rules, convener; times change by "
-                         "reschedule)");
+                         "offer_window_minutes, role_rules, convener, accessibility; times "
+                         "change by reschedule)");
             return false;
         }
     }
@@ -339,6 +340,8 @@ s_update_one(kp_tx_t *t, evt_event_t *ev, const Kumppani__V1__UpdateEventRequest
         (s_has_field(rq, "theme") && !kp_check_text(call, "theme", v->theme, 0, 100)) ||
         (s_has_field(rq, "description") &&
          !kp_check_text(call, "description_text", v->description_text, 0, 4000)) ||
+        (s_has_field(rq, "accessibility") &&
+         !kp_check_text(call, "accessibility_text", v->accessibility_text, 0, 1000)) ||
         (s_has_field(rq, "language") && !kp_check_language(call, "language", v->language)) ||
         (cap && !evt_capacity_ok(call, v->capacity)) ||
         (s_has_field(rq, "municipality_code") &&
@@ -369,6 +372,8 @@ s_update_one(kp_tx_t *t, evt_event_t *ev, const Kumppani__V1__UpdateEventRequest
         ev->theme = v->theme;
     if (s_has_field(rq, "description"))
         ev->description_text = v->description_text;
+    if (s_has_field(rq, "accessibility"))
+        ev->accessibility_text = v->accessibility_text;
     if (s_has_field(rq, "language"))
         ev->language = (char *)(v->language[0] ? v->language : "fi");
     if (s_has_field(rq, "municipality_code"))
@@ -861,6 +866,7 @@ evt_h_series_extend(kp_call_t *call, void *svc)
     f.organiser_organisation_id = last->organiser_organisation_id;
     f.organiser_municipality_code = last->organiser_municipality_code;
     f.description_text = last->description_text;
+    f.accessibility_text = last->accessibility_text;
     f.offer_window_minutes = last->offer_window_minutes;
     f.role_rules = last->role_rules;
     f.n_role_rules = last->n_role_rules;

@@ -632,6 +632,10 @@ s_ical_event(buf_t *b, const evt_event_t *ev, int64_t now_ms)
         s_put(&d, "\n", 1);
     }
     s_put(&d, ev->description_text, strlen(ev->description_text));
+    if (ev->accessibility_text[0]) {
+        s_put(&d, d.n ? "\n" : "", d.n ? 1 : 0);
+        s_put(&d, ev->accessibility_text, strlen(ev->accessibility_text));
+    }
     if (ev->state == ES(CANCELLED) && ev->cancel_reason_text[0]) {
         s_put(&d, d.n ? "\n" : "", d.n ? 1 : 0);
         s_put(&d, ev->cancel_reason_text, strlen(ev->cancel_reason_text));

@@ -60,6 +60,7 @@ typedef struct {
     char obj[64];
     ProtobufCMessage *body;
     const char *muni; /* the list's filter */
+    int year, month;  /* the list's month calendar (Helsinki) */
     uint64_t *sids;   /* the sign-ups to mark (one tap: one; bulk: up to BULK_MAX) */
     size_t sids_n, sid_i;
     int mark;
@@ -135,6 +136,77 @@ s_event_row(web_req_t *r, web_tv_t *o, const web_event_t *ev)
 
 /* ---- the list ---------------------------------------------------------------------------- */
 
+/* The month calendar under the list: a table of weeks (Monday first), each day with links to
+ * its events (the list's events: the same scope and filter), the previous and next month. */
+static void
+s_month(web_req_t *r, web_tv_t *root, web_event_t *const *evs, size_t n)
+{
+    op_t *o = r->cont_arg;
+    kp_arena_t *a = r->arena;
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y = o->year, m = o->month;
+    int days = mdays[m - 1] + (m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)));
+    struct tm t = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = 1, .tm_hour = 12};
+    int64_t first;
+    if (kp_time_from_local(&t, &first) || kp_time_local(first, &t))
+        return;
+    int lead = (t.tm_wday + 6) % 7; /* Monday first */
+    char key[16];
+    snprintf(key, sizeof key, "month_%d", m);
+    web_tv_strf(a, root, "month_name", "%s %d", web_text(r, key), y);
+    const char *q = o->muni ? o->muni : "";
+    web_tv_strf(a, root, "month_prev", "/office/events?month=%04d-%02d%s%s", m == 1 ? y - 1 : y,
+                m == 1 ? 12 : m - 1, *q ? "&municipality=" : "", q);
+    web_tv_strf(a, root, "month_next", "/office/events?month=%04d-%02d%s%s", m == 12 ? y + 1 : y,
+                m == 12 ? 1 : m + 1, *q ? "&municipality=" : "", q);
+    web_tv_t *wds = web_tv_list(a, root, "weekdays");
+    for (int i = 1; i <= 7; i++) {
+        web_tv_t *it = web_tv_item(a, wds);
+        snprintf(key, sizeof key, "wd_%d", i % 7);
+        web_tv_str(a, it, "short", web_text(r, key));
+        snprintf(key, sizeof key, "wdl_%d", i % 7);
+        web_tv_str(a, it, "long", web_text(r, key));
+    }
+    web_tv_t *cells[31] = {0}, *evl[31] = {0};
+    web_tv_t *weeks = web_tv_list(a, root, "weeks"), *week = NULL;
+    for (int c = 0; c < lead + days || c % 7; c++) {
+        if (c % 7 == 0)
+            week = web_tv_list(a, web_tv_item(a, weeks), "days");
+        web_tv_t *cell = web_tv_item(a, week);
+        int d = c - lead + 1;
+        if (d >= 1 && d <= days) {
+            web_tv_strf(a, cell, "day", "%d", d);
+            cells[d - 1] = cell;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct tm s;
+        if (kp_time_local(evs[i]->start_unix, &s) || s.tm_year != y - 1900 || s.tm_mon != m - 1)
+            continue;
+        int d = s.tm_mday - 1;
+        if (!evl[d]) {
+            evl[d] = web_tv_list(a, cells[d], "events");
+            web_tv_bool(a, cells[d], "busy", true);
+        }
+        web_tv_t *it = web_tv_item(a, evl[d]);
+        web_tv_strf(a, it, "href", "/office/events/%llu", (unsigned long long)evs[i]->id);
+        web_tv_strf(a, it, "time", "%02d.%02d", s.tm_hour, s.tm_min);
+        web_tv_str(a, it, "title", evs[i]->title);
+    }
+}
+
+/* "YYYY-MM" (2000..2100); false if it is not one. */
+static bool
+s_month_arg(const char *s, int *y, int *m)
+{
+    if (!s || strlen(s) != 7 || s[4] != '-' || strspn(s, "0123456789") != 4 ||
+        strspn(s + 5, "0123456789") != 2)
+        return false;
+    *y = (int)strtol(s, NULL, 10);
+    *m = (int)strtol(s + 5, NULL, 10);
+    return *y >= 2000 && *y <= 2100 && *m >= 1 && *m <= 12;
+}
+
 static int
 s_by_start(const void *x, const void *y)
 {
@@ -157,6 +229,7 @@ s_list_render(web_req_t *r)
         for (size_t i = 0; i < o->acct->n_municipalities && seen_n < 128; i++)
             snprintf(seen[seen_n++], 4, "%s", o->acct->municipalities[i]);
     unsigned n = 0;
+    web_event_t **shown = kp_arena_alloc(a, (o->evs_n + 1) * sizeof *shown);
     for (size_t i = 0; i < o->evs_n; i++) {
         web_event_t *ev = o->evs[i];
         if (!bo_muni_ok(o->acct, ev->municipality_code))
@@ -169,13 +242,16 @@ s_list_render(web_req_t *r)
         if (o->muni && strcmp(o->muni, ev->municipality_code) != 0)
             continue;
         s_event_row(r, web_tv_item(a, list), ev);
+        if (shown)
+            shown[n] = ev;
         n++;
     }
-    for (unsigned j = 0; j < seen_n; j++) {
-        web_tv_t *it = web_tv_item(a, munis);
-        web_tv_str(a, it, "code", seen[j]);
-        web_tv_bool(a, it, "selected", o->muni && strcmp(o->muni, seen[j]) == 0);
-    }
+    if (shown)
+        s_month(r, root, shown, n);
+    const char *codes[128];
+    for (unsigned j = 0; j < seen_n; j++)
+        codes[j] = seen[j];
+    web_muni_options(r, munis, codes, seen_n, o->muni);
     web_tv_strf(a, root, "count", "%u", n);
     web_tv_bool(a, root, "none", n == 0);
     web_page(r, 200, "bo_events", root);
@@ -237,10 +313,20 @@ bo_pg_events(web_req_t *r, const char *arg)
         bo_forbidden(r, a, "events.event.list", "");
         return;
     }
-    const char *m = web_query(r, "municipality");
-    if (m && *m && !s_muni_code(m)) {
+    const char *m = web_query(r, "municipality"), *month = web_query(r, "month");
+    int year, mon;
+    struct tm now;
+    if ((m && *m && !s_muni_code(m)) || (month && *month && !s_month_arg(month, &year, &mon))) {
         bo_error(r, a, 400, "err_filter");
         return;
+    }
+    if (!(month && *month)) {
+        if (kp_time_local(kp_now_ms() / 1000, &now)) {
+            bo_error(r, a, 503, "err_unavailable");
+            return;
+        }
+        year = now.tm_year + 1900;
+        mon = now.tm_mon + 1;
     }
     if (m && *m && !bo_muni_ok(a, m)) {
         char obj[32];
@@ -252,6 +338,8 @@ bo_pg_events(web_req_t *r, const char *arg)
     if (!o)
         return;
     o->muni = m && *m ? m : NULL;
+    o->year = year;
+    o->month = mon;
     Kumppani__V1__ListEventsRequest rq = KUMPPANI__V1__LIST_EVENTS_REQUEST__INIT;
     rq.limit = EV_PAGE;
     s_call(r, "events.event.list", &rq.base, NULL, s_list_done);
@@ -259,9 +347,9 @@ bo_pg_events(web_req_t *r, const char *arg)
 
 /* ---- the new-event form ------------------------------------------------------------------ */
 
-static const char *const s_form_fields[] = {"title",    "kind",        "municipality", "date",
-                                            "start",    "end",         "capacity",     "place",
-                                            "language", "description", "nonce"};
+static const char *const s_form_fields[] = {
+    "title",    "kind",  "municipality", "date",        "start", "end",
+    "capacity", "place", "language",     "description", "nonce", "accessibility"};
 
 static void
 s_new_form(web_req_t *r, bo_account_t *a, unsigned status, const char *err, const char *field)
@@ -308,11 +396,8 @@ s_new_form(web_req_t *r, bo_account_t *a, unsigned status, const char *err, cons
         const char *m = r->post ? web_field(r, "municipality") : NULL;
         web_tv_bool(ar, root, "munis_select", true);
         web_tv_t *ml = web_tv_list(ar, root, "own_munis");
-        for (size_t i = 0; i < a->n_municipalities; i++) {
-            web_tv_t *it = web_tv_item(ar, ml);
-            web_tv_str(ar, it, "code", a->municipalities[i]);
-            web_tv_bool(ar, it, "selected", m && strcmp(m, a->municipalities[i]) == 0);
-        }
+        web_muni_options(r, ml, (const char *const *)a->municipalities,
+                         (unsigned)a->n_municipalities, m);
     }
     web_page(r, status, "bo_event_new", root);
 }
@@ -382,7 +467,8 @@ bo_pg_event_create(web_req_t *r, const char *arg)
     const char *title = web_field(r, "title"), *kind = web_field(r, "kind"),
                *m = web_field(r, "municipality"), *cap = web_field(r, "capacity"),
                *place = web_field(r, "place"), *lang = web_field(r, "language"),
-               *desc = web_field(r, "description"), *nonce = web_field(r, "nonce");
+               *desc = web_field(r, "description"), *nonce = web_field(r, "nonce"),
+               *acc = web_field(r, "accessibility");
     int64_t start = 0, end = 0;
     const char *err = NULL, *field = NULL;
     if (!title || !*title || kp_text_chars(title) > 200 || strchr(title, '\n'))
@@ -403,6 +489,8 @@ bo_pg_event_create(web_req_t *r, const char *arg)
         err = "bo_err_language", field = "language";
     else if (desc && kp_text_chars(desc) > 4000)
         err = "err_text_long", field = "description";
+    else if (acc && kp_text_chars(acc) > 1000)
+        err = "err_text_long", field = "accessibility";
     else if (!nonce || strlen(nonce) != WEB_COOKIE_LEN)
         err = "err_form", field = "title";
     if (err) {
@@ -428,6 +516,7 @@ bo_pg_event_create(web_req_t *r, const char *arg)
     rq.place = (char *)(place ? place : "");
     rq.language = (char *)lang;
     rq.description_text = (char *)(desc ? desc : "");
+    rq.accessibility_text = (char *)(acc ? acc : "");
     rq.organiser_municipality_code = (char *)m;
     char idem[80];
     snprintf(idem, sizeof idem, "office-%s", nonce);

@@ -251,6 +251,12 @@ web_start(void *arg, kp_server_t *srv, const kp_boot_t *boot, const kp_config_it
     bool following = false;
     if ((rc = kp_boot_follow(boot, items, srv, "events", web_consume_apply, svc, &following)))
         return rc;
+    /* The registry's log for municipalities' names, when registry-pub is set (registry-api
+     * alone serves the back office's registry pages). */
+    const char *rpub = kp_config_get(items, "registry-pub");
+    if (rpub && *rpub &&
+        (rc = kp_boot_follow(boot, items, srv, "registry", web_consume_registry, svc, NULL)))
+        return rc;
     return web_http_start(svc);
 }
 

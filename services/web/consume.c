@@ -6,7 +6,10 @@
  *  state to its new one (the same rules as the events service: confirmed_n, offered_n and
  *  waitlisted_n count places, 1 + companions), so free places stay right between Event*
  *  events. Applied in the server's turn with the log offset, so each event has its effect
- *  exactly once (kp_consumer). Only ids, states and counts are kept (web.h). */
+ *  exactly once (kp_consumer). Only ids, states and counts are kept (web.h).
+ *
+ *  With registry-pub set the registry's log is followed too (source "registry"): each
+ *  MunicipalityAdded stores the municipality's names, so pages show names instead of codes. */
 #include "kp_err.h"
 #include "kp_log.h"
 #include "web.h"
@@ -90,4 +93,25 @@ web_consume_apply(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1_
         rc = 0;
     }
     return rc;
+}
+
+int
+web_consume_registry(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *e)
+{
+    if (strcmp(e->type, "MunicipalityAdded") != 0)
+        return 0;
+    web_svc_t *svc = arg;
+    kp_arena_reset(svc->consume_arena);
+    kp_tx_t tx;
+    int rc = kp_tx_begin(&tx, srv, txn, svc->consume_arena, svc);
+    if (rc)
+        return rc;
+    ProtobufCAllocator *al = kp_arena_pbc(svc->consume_arena);
+    Kumppani__V1__MunicipalityReply *m =
+        kumppani__v1__municipality_reply__unpack(al, e->payload.len, e->payload.data);
+    if (!m) {
+        kp_log_err("consume.decode", "seq=%llu type=%s", (unsigned long long)e->seq, e->type);
+        return 0;
+    }
+    return m->municipality ? web_store_muni_put(&tx, m->municipality) : 0;
 }

@@ -87,7 +87,7 @@ s_facts(web_req_t *r, web_tv_t *root, const Kumppani__V1__BrokerRequestInput *in
     web_tv_strf(a, root, "duration", "%u", in->duration_min);
     web_tv_bool(a, root, "ongoing", in->ongoing);
     web_tv_str(a, root, "place", in->place);
-    web_tv_str(a, root, "municipality", in->municipality);
+    web_tv_str(a, root, "municipality", web_muni_name(r, in->municipality));
     web_tv_bool(a, root, "remote", in->remote);
     snprintf(key, sizeof key, "lang_%s", in->language);
     const char *lang = web_text(r, key);

@@ -34,6 +34,8 @@ main(int argc, char **argv)
         {"office-key", "web-office", "the back office's key pair (role admin at events)", NULL},
         {"session-minutes", "480", "a back-office sign-in lasts this long", NULL},
         {"registry-api", NULL, "the registry's ROUTER, for the back office (unset: none)", NULL},
+        {"registry-pub", NULL, "the registry's PUB: follow its log for municipalities' names",
+         NULL},
         {"registry-key", "registry", "the registry's public key: a name in keys-dir or a path",
          NULL},
         {"broker-api", NULL, "the expert broker's ROUTER, for the back office (unset: none)", NULL},

@@ -49,9 +49,11 @@ web_event_values(web_req_t *r, web_tv_t *o, const web_event_t *ev)
     kp_time_iso(ev->start_unix, buf, sizeof buf);
     web_tv_str(a, o, "start_iso", buf);
     web_tv_str(a, o, "place", ev->place);
-    web_tv_str(a, o, "municipality", ev->municipality_code);
+    web_tv_str(a, o, "municipality", web_muni_name(r, ev->municipality_code));
+    web_tv_str(a, o, "municipality_code", ev->municipality_code);
     web_tv_str(a, o, "theme", ev->theme);
     web_tv_str(a, o, "description", ev->description_text);
+    web_tv_str(a, o, "accessibility", ev->accessibility_text);
     snprintf(key, sizeof key, "lang_%s", ev->language[0] ? ev->language : "fi");
     web_tv_str(a, o, "language", web_text(r, key));
     web_tv_bool(a, o, "online", ev->online_url[0] != 0);
@@ -80,6 +82,104 @@ web_event_values(web_req_t *r, web_tv_t *o, const web_event_t *ev)
     web_tv_strf(a, o, "waitlisted", "%u", ev->waitlisted_n);
 }
 
+/* ---- municipalities' names ---------------------------------------------------------------- */
+
+const char *
+web_muni_name(web_req_t *r, const char *code)
+{
+    kp_tx_t tx;
+    Kumppani__V1__Municipality *m;
+    bool found = false;
+    if (!code || web_tx(r, &tx) || web_store_muni_get(&tx, code, &m, &found) || !found)
+        return code ? code : "";
+    if (r->lang == WEB_LANG_SV && m->name_sv[0])
+        return m->name_sv;
+    return m->name_fi[0] ? m->name_fi : code;
+}
+
+/* The next letter of s as its place in the Finnish alphabet: letters case-folded, å ä ö
+ * (and æ ø) after z, w with v, other characters by their code point after the letters. */
+static unsigned
+s_fi_next(const unsigned char **s)
+{
+    const unsigned char *p = *s;
+    unsigned c = *p++;
+    if (c >= 0xc0 && (*p & 0xc0) == 0x80) { /* two-byte UTF-8 */
+        c = (c & 0x1f) << 6 | (*p++ & 0x3f);
+        while ((*p & 0xc0) == 0x80)
+            p++;
+    } else if (c >= 0x80) {
+        while ((*p & 0xc0) == 0x80)
+            p++;
+    }
+    *s = p;
+    if (c >= 'A' && c <= 'Z')
+        c += 'a' - 'A';
+    if (c >= 0xc0 && c <= 0xde && c != 0xd7)
+        c += 0x20; /* Latin-1 capitals */
+    switch (c) {
+    case 'w':
+        return 'v' * 4 + 1;
+    case 0xe5:
+        return 'z' * 4 + 4; /* å */
+    case 0xe4:
+    case 0xe6:
+        return 'z' * 4 + 8; /* ä æ */
+    case 0xf6:
+    case 0xf8:
+        return 'z' * 4 + 12; /* ö ø */
+    case 0xfc:
+        return 'y' * 4 + 1; /* ü with y */
+    case 0xe9:
+    case 0xe8:
+        return 'e' * 4 + 1;
+    default:
+        return c >= 'a' && c <= 'z' ? c * 4 : c < 'a' ? c : 0x1000 + c;
+    }
+}
+
+static int
+s_fi_cmp(const char *a, const char *b)
+{
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+    while (*x && *y) {
+        unsigned cx = s_fi_next(&x), cy = s_fi_next(&y);
+        if (cx != cy)
+            return cx < cy ? -1 : 1;
+    }
+    return *x ? 1 : *y ? -1 : strcmp(a, b);
+}
+
+typedef struct {
+    const char *code, *name;
+} muni_opt_t;
+
+static int
+s_by_name(const void *x, const void *y)
+{
+    const muni_opt_t *a = x, *b = y;
+    int c = s_fi_cmp(a->name, b->name);
+    return c ? c : strcmp(a->code, b->code);
+}
+
+void
+web_muni_options(web_req_t *r, web_tv_t *list, const char *const *codes, unsigned n,
+                 const char *selected)
+{
+    muni_opt_t *o = kp_arena_alloc(r->arena, (n ? n : 1) * sizeof *o);
+    if (!o)
+        return;
+    for (unsigned i = 0; i < n; i++)
+        o[i] = (muni_opt_t){codes[i], web_muni_name(r, codes[i])};
+    qsort(o, n, sizeof *o, s_by_name);
+    for (unsigned i = 0; i < n; i++) {
+        web_tv_t *it = web_tv_item(r->arena, list);
+        web_tv_str(r->arena, it, "code", o[i].code);
+        web_tv_str(r->arena, it, "name", o[i].name);
+        web_tv_bool(r->arena, it, "selected", selected && strcmp(selected, o[i].code) == 0);
+    }
+}
+
 /* ---- the calendar ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -101,13 +201,8 @@ s_cal_one(void *arg, web_event_t *ev)
     bool seen = false;
     for (unsigned i = 0; i < c->munis_n; i++)
         seen |= strcmp(c->seen[i], ev->municipality_code) == 0;
-    if (!seen && c->munis_n < 64 && strlen(ev->municipality_code) < 8) {
+    if (!seen && c->munis_n < 64 && strlen(ev->municipality_code) < 8)
         snprintf(c->seen[c->munis_n++], 8, "%s", ev->municipality_code);
-        web_tv_t *m = web_tv_item(c->r->arena, c->munis);
-        web_tv_str(c->r->arena, m, "code", ev->municipality_code);
-        web_tv_bool(c->r->arena, m, "selected",
-                    c->muni && strcmp(c->muni, ev->municipality_code) == 0);
-    }
     if ((c->muni && strcmp(c->muni, ev->municipality_code) != 0) ||
         (c->kind && (int)ev->kind != c->kind))
         return 0;
@@ -143,6 +238,10 @@ web_pg_calendar(web_req_t *r, const char *arg)
         web_error(r, 503, "err_unavailable");
         return;
     }
+    const char *codes[64];
+    for (unsigned i = 0; i < c.munis_n; i++)
+        codes[i] = c.seen[i];
+    web_muni_options(r, c.munis, codes, c.munis_n, c.muni);
     web_tv_t *kinds = web_tv_list(r->arena, root, "kinds");
     for (int k = 1; k <= 9; k++) {
         char key[16];

@@ -6,14 +6,17 @@
  *           in time order. Kept equal to events: a put removes the old start's entry.
  *  signups  sign-up id (u64 BE) -> a Signup holding only id, event_id, state, companions and
  *           offer_deadline_ms: what keeps free places right and lets a personal page show the
- *           state. No name, contact or need is ever written here. */
+ *           state. No name, contact or need is ever written here.
+ *  munis    municipality code as a number (u64 BE) -> Municipality, as the registry's log
+ *           last named it: public facts, shown instead of codes. */
 #include "kp_err.h"
 #include "web.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 const char *const web_db_names[WEB_DB_N] = {"events", "starts",   "signups", "accounts",
-                                            "users",  "sessions", "audit"};
+                                            "users",  "sessions", "audit",   "munis"};
 
 static void
 s_be64(unsigned char *p, uint64_t v)
@@ -134,4 +137,30 @@ web_store_signup_put(kp_tx_t *tx, const Kumppani__V1__Signup *s)
     m.companions = s->companions;
     m.offer_deadline_ms = s->offer_deadline_ms;
     return kp_rec_put_id(tx, WEB_DB_SIGNUPS, m.id, &m.base);
+}
+
+/* A municipality's code ("743") as a number; 0 when it is not one. */
+static uint64_t
+s_muni_code(const char *code)
+{
+    if (!code || !code[0] || strlen(code) > 8 || strspn(code, "0123456789") != strlen(code))
+        return 0;
+    return strtoull(code, NULL, 10);
+}
+
+int
+web_store_muni_put(kp_tx_t *tx, const Kumppani__V1__Municipality *m)
+{
+    uint64_t c = s_muni_code(m->code);
+    return c ? kp_rec_put_id(tx, WEB_DB_MUNIS, c, &m->base) : 0;
+}
+
+int
+web_store_muni_get(kp_tx_t *tx, const char *code, Kumppani__V1__Municipality **out, bool *found)
+{
+    uint64_t c = s_muni_code(code);
+    *found = false;
+    return c ? kp_rec_get_id(tx, WEB_DB_MUNIS, c, &kumppani__v1__municipality__descriptor,
+                             (void **)out, found)
+             : 0;
 }

@@ -45,6 +45,7 @@
 #include "kp_zsock.h"
 #include "kumppani/v1/envelope.pb-c.h"
 #include "kumppani/v1/events.pb-c.h"
+#include "kumppani/v1/registry.pb-c.h"
 #include "kumppani/v1/web.pb-c.h"
 #include "tmpl.h"
 
@@ -64,6 +65,7 @@ enum {
     WEB_DB_USERS,    /* sign-in name -> account id (u64 BE) */
     WEB_DB_SESSIONS, /* SHA-256 of the session cookie -> OfficeSession */
     WEB_DB_AUDIT,    /* audit id (u64 BE) -> OfficeAudit */
+    WEB_DB_MUNIS,    /* municipality code as a number (u64 BE) -> Municipality (registry's log) */
     WEB_DB_N
 };
 extern const char *const web_db_names[WEB_DB_N];
@@ -82,6 +84,11 @@ int web_store_events_from(kp_tx_t *tx, int64_t from_unix, int (*fn)(void *arg, w
 int web_store_signup_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__Signup **out, bool *found);
 /* Stores only id, event_id, state, companions and offer_deadline_ms of s. */
 int web_store_signup_put(kp_tx_t *tx, const Kumppani__V1__Signup *s);
+
+/* Municipalities as the registry's log names them (MunicipalityAdded). */
+int web_store_muni_put(kp_tx_t *tx, const Kumppani__V1__Municipality *m);
+int web_store_muni_get(kp_tx_t *tx, const char *code, Kumppani__V1__Municipality **out,
+                       bool *found);
 
 /* ---- the bus (bus.c) --------------------------------------------------------------------- */
 
@@ -270,6 +277,12 @@ void web_pg_privacy(web_req_t *r, const char *arg);
 void web_pg_static(web_req_t *r, const char *arg);
 /* Fills obj with an event's public facts for templates (time in Helsinki, kind, places). */
 void web_event_values(web_req_t *r, web_tv_t *obj, const web_event_t *ev);
+/* The name of municipality code in r's language (Swedish where it has one), or the code
+ * itself while the registry's log has not named it. Never NULL. */
+const char *web_muni_name(web_req_t *r, const char *code);
+/* Adds {code, name, selected} items to list for codes[0..n), by name in Finnish order. */
+void web_muni_options(web_req_t *r, web_tv_t *list, const char *const *codes, unsigned n,
+                      const char *selected);
 /* Parses a decimal id ("12"); 0 if it is not one. */
 uint64_t web_parse_id(const char *s);
 
@@ -316,5 +329,7 @@ void web_fini(void *svc);
 
 /* consume.c */
 int web_consume_apply(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
+/* The registry's log (with registry-pub): municipalities' names. */
+int web_consume_registry(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *ev);
 
 #endif

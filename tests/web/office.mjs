@@ -163,6 +163,18 @@ try {
     await both(reg, 'regional-account-added');
     await reg.goto(base + '/office/events');
     await both(reg, 'regional-events');
+    check(await reg.locator('table.month caption').count() === 1 &&
+      await reg.locator('table.month thead th[scope=col]').count() === 7,
+      'the events list has a month calendar: a table with a caption and 7 column headers');
+    await reg.click('nav.month-nav a[href*="month="]:last-child');
+    await reg.waitForURL('**/office/events?month=*');
+    // The Vaasa table starts in three days: its Helsinki month.
+    const ym = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Helsinki', year: 'numeric',
+      month: '2-digit' }).format(new Date(Date.now() + 3 * 86400e3));
+    await reg.goto(`${base}/office/events?month=${ym}`);
+    check((await reg.textContent('table.month')).includes('Vaasan kumppanuuspöytä'),
+      `the month calendar of ${ym} has the Vaasa table on its day`);
+    await both(reg, 'calendar');
     await reg.click('nav a[href="/office/organisations"]');
     await reg.waitForURL('**/office/organisations');
     await reg.fill('#f-q', 'alaj');
