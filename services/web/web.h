@@ -323,6 +323,8 @@ const char *web_text(web_req_t *r, const char *key);
 int web_texts_load(web_svc_t *svc, char *why, size_t why_len);
 
 /* boot.c: the kp_service_def_t hooks */
+/* The settings (boot.c), for main.c. */
+extern kp_config_item_t web_items[];
 int web_configure(void *svc, const kp_config_item_t *items);
 int web_start(void *svc, kp_server_t *srv, const kp_boot_t *boot, const kp_config_item_t *items);
 void web_fini(void *svc);
