@@ -7,24 +7,9 @@
  *  audit     audit id (u64 BE, rising) -> OfficeAudit (ids only) */
 #include "bo.h"
 #include "kp_err.h"
+#include "kp_store.h" /* kp_be64_put/get */
 
 #include <string.h>
-
-static void
-s_be64(unsigned char *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (unsigned char)v;
-}
-
-static uint64_t
-s_get64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
 
 int
 bo_account_get(kp_tx_t *tx, uint64_t id, bo_account_t **out, bool *found)
@@ -43,7 +28,7 @@ bo_account_by_user(kp_tx_t *tx, const char *user, bo_account_t **out, bool *foun
         return rc;
     if (v.mv_size != 8)
         return KP_ECORRUPT;
-    return bo_account_get(tx, s_get64(v.mv_data), out, found);
+    return bo_account_get(tx, kp_be64_get(v.mv_data), out, found);
 }
 
 int
@@ -60,7 +45,7 @@ bo_account_put(kp_tx_t *tx, bo_account_t *a)
         if ((rc = kp_tx_next_id(tx, "office-account", &a->id)))
             return rc;
         unsigned char k[8];
-        s_be64(k, a->id);
+        kp_be64_put(k, a->id);
         if ((rc = kp_raw_put(tx, WEB_DB_USERS, a->user, strlen(a->user), k, 8)))
             return rc;
     }

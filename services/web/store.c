@@ -10,6 +10,7 @@
  *  munis    municipality code as a number (u64 BE) -> Municipality, as the registry's log
  *           last named it: public facts, shown instead of codes. */
 #include "kp_err.h"
+#include "kp_store.h" /* kp_be64_put/get */
 #include "web.h"
 
 #include <stdlib.h>
@@ -19,26 +20,10 @@ const char *const web_db_names[WEB_DB_N] = {"events", "starts",   "signups", "ac
                                             "users",  "sessions", "audit",   "munis"};
 
 static void
-s_be64(unsigned char *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (unsigned char)v;
-}
-
-static uint64_t
-s_get64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static void
 s_start_key(unsigned char *k, int64_t start, uint64_t id)
 {
-    s_be64(k, (uint64_t)start ^ (1ull << 63));
-    s_be64(k + 8, id);
+    kp_be64_put(k, (uint64_t)start ^ (1ull << 63));
+    kp_be64_put(k + 8, id);
 }
 
 int
@@ -80,7 +65,7 @@ web_store_event_del(kp_tx_t *tx, uint64_t id)
     s_start_key(k, old->start_unix, id);
     if ((rc = kp_raw_del(tx, WEB_DB_STARTS, k, sizeof k, NULL)))
         return rc;
-    s_be64(k, id);
+    kp_be64_put(k, id);
     return kp_raw_del(tx, WEB_DB_EVENTS, k, 8, NULL);
 }
 
@@ -100,8 +85,8 @@ s_walk(void *arg, const MDB_val *key, const MDB_val *val)
         return 0;
     web_event_t *ev;
     bool found;
-    int rc =
-        web_store_event_get(w->tx, s_get64((const unsigned char *)key->mv_data + 8), &ev, &found);
+    int rc = web_store_event_get(w->tx, kp_be64_get((const unsigned char *)key->mv_data + 8), &ev,
+                                 &found);
     if (rc) {
         w->err = rc;
         return 1;
