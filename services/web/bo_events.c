@@ -258,6 +258,24 @@ s_list_render(web_req_t *r)
     bo_finish(r);
 }
 
+/* The pages of a paged list so far (have, n pointers) followed by a new page (page, k), in the
+ * request's arena; NULL (a 503 answered, the request finished) without memory. */
+static void *
+s_concat(web_req_t *r, op_t *o, const void *have, size_t n, const void *page, size_t k)
+{
+    void **v = kp_arena_alloc(r->arena, (n + k + 1) * sizeof *v);
+    if (!v) {
+        bo_error(r, o->acct, 503, "err_unavailable");
+        bo_finish(r);
+        return NULL;
+    }
+    if (n)
+        memcpy(v, have, n * sizeof *v);
+    if (k)
+        memcpy(v + n, page, k * sizeof *v);
+    return v;
+}
+
 static void
 s_list_done(void *arg, const Kumppani__V1__Reply *rep)
 {
@@ -272,19 +290,13 @@ s_list_done(void *arg, const Kumppani__V1__Reply *rep)
         bo_finish(r);
         return;
     }
-    web_event_t **v = kp_arena_alloc(r->arena, (o->evs_n + lr->n_events + 1) * sizeof *v);
-    if (!v) {
-        bo_error(r, o->acct, 503, "err_unavailable");
-        bo_finish(r);
+    web_event_t **v = s_concat(r, o, o->evs, o->evs_n, lr->events, lr->n_events);
+    if (!v)
         return;
-    }
-    if (o->evs_n)
-        memcpy(v, o->evs, o->evs_n * sizeof *v);
-    for (size_t i = 0; i < lr->n_events; i++) {
-        v[o->evs_n++] = lr->events[i];
-        o->after = lr->events[i]->id;
-    }
     o->evs = v;
+    o->evs_n += lr->n_events;
+    if (lr->n_events)
+        o->after = lr->events[lr->n_events - 1]->id;
     if (lr->n_events == EV_PAGE && o->evs_n < EV_MAX) {
         Kumppani__V1__ListEventsRequest rq = KUMPPANI__V1__LIST_EVENTS_REQUEST__INIT;
         rq.after_id = o->after;
@@ -576,19 +588,13 @@ s_signups_done(void *arg, const Kumppani__V1__Reply *rep)
         bo_finish(r);
         return;
     }
-    Kumppani__V1__Signup **v = kp_arena_alloc(r->arena, (o->su_n + lr->n_signups + 1) * sizeof *v);
-    if (!v) {
-        bo_error(r, o->acct, 503, "err_unavailable");
-        bo_finish(r);
+    Kumppani__V1__Signup **v = s_concat(r, o, o->su, o->su_n, lr->signups, lr->n_signups);
+    if (!v)
         return;
-    }
-    if (o->su_n)
-        memcpy(v, o->su, o->su_n * sizeof *v);
-    for (size_t i = 0; i < lr->n_signups; i++) {
-        v[o->su_n++] = lr->signups[i];
-        o->after = lr->signups[i]->id;
-    }
     o->su = v;
+    o->su_n += lr->n_signups;
+    if (lr->n_signups)
+        o->after = lr->signups[lr->n_signups - 1]->id;
     if (lr->n_signups == SU_PAGE && o->su_n < SU_MAX) {
         s_list_signups(r);
         return;
