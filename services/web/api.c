@@ -69,6 +69,13 @@ const web_route_t web_routes[] = {
     {"office-sent", "GET", "/office/sent", NULL, bo_pg_sent},
     {"office-sent", "POST", "/office/sent", NULL, bo_pg_sent_post},
     {"office-sent-retry", "POST", "/office/sent/retry", NULL, bo_pg_sent_retry},
+    {"office-org", "GET", "/office/organisations/", "", bo_pg_org},
+    {"office-org-edit", "POST", "/office/organisations/", "", bo_pg_org_edit},
+    {"office-people", "GET", "/office/people", NULL, bo_pg_people},
+    {"office-people", "POST", "/office/people", NULL, bo_pg_people_post},
+    {"office-person", "GET", "/office/people/", "", bo_pg_person},
+    {"office-role-add", "POST", "/office/people/", "/roles", bo_pg_role_add},
+    {"office-role-end", "POST", "/office/roles/", "/end", bo_pg_role_end},
 };
 const unsigned web_routes_n = sizeof web_routes / sizeof web_routes[0];
 
