@@ -166,6 +166,10 @@ try:
                R.OrganisationReply).organisation
     check(got.fields.member_count == 130 and hidden(r.text, "expected") == str(got.updated_ms),
           "nothing overwritten; the form now expects the current record")
+    register(reg, "o3", name="Lapuan Martat", home="408", business_id="0201256-6")
+    r = post(al, page, dict(form_of(al.get(page).text), business_id="0201256-6"))
+    check(r.status == 409 and "already registered to another organisation" in r.text and
+          'id="e-business_id"' in r.text, "another organisation's business ID is 409")
 
     # ---- scope ----
     other = "/office/organisations/%d" % o2.id
@@ -239,6 +243,12 @@ try:
     obj = "</code></td><td><code>person=%d role=%d</code>" % (pid, chair[0].id)
     check("registry.role.assign" + obj in audit and "registry.role.end" + obj in audit and
           PII[0] not in audit and PII[1] not in audit, "roles in the audit by ids, no names")
+
+    for lang, words in (("sv", "Redigera uppgifterna"), ("fi", "Muokkaa tietoja")):
+        r = al.get(page + "?lang=" + lang)
+        rp = al.get(pp)
+        check(words in r.text and not re.search(r"\bbo_[a-z_]+", r.text + rp.text),
+              "the pages in %s, every text found" % lang)
 
     # ---- the browser ----
     node = shutil.which("node")
