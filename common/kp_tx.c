@@ -49,6 +49,15 @@ kp_tx_wtxn(kp_tx_t *tx)
     return tx->call ? kp_call_wtxn(tx->call) : tx->txn;
 }
 
+void
+kp_tx_answer(kp_tx_t *tx, int rc, const ProtobufCMessage *reply)
+{
+    if (rc)
+        kp_call_fail_err(tx->call, rc);
+    else
+        kp_call_ok(tx->call, reply);
+}
+
 int
 kp_tx_emit(kp_tx_t *tx, const char *type, const ProtobufCMessage *payload)
 {

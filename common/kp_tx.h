@@ -53,6 +53,10 @@ int kp_tx_begin(kp_tx_t *tx, kp_server_t *srv, MDB_txn *txn, kp_arena_t *arena, 
 /* The transaction to write in. In a call this is kp_call_wtxn (see kp_server.h). */
 MDB_txn *kp_tx_wtxn(kp_tx_t *tx);
 
+/* Ends the unit's call: kp_call_fail_err(call, rc) when rc is a KP code, else
+ * kp_call_ok(call, reply). Only in a call. */
+void kp_tx_answer(kp_tx_t *tx, int rc, const ProtobufCMessage *reply);
+
 /* Appends a domain event in the turn (kp_call_emit / kp_server_emit). Returns 0 or a KP code. */
 int kp_tx_emit(kp_tx_t *tx, const char *type, const ProtobufCMessage *payload);
 

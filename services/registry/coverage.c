@@ -54,11 +54,7 @@ reg_cov_gaps(kp_call_t *call, void *svc)
         if (!c.any)
             r.municipalities[r.n_municipalities++] = m[i];
     }
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_call_ok(call, &r.base);
+    kp_tx_answer(&tx, rc, &r.base);
 }
 
 #define ORGS_MAX 32 /* organisations one contact person represents that count */
@@ -125,9 +121,7 @@ s_idle_one(void *arg, reg_role_t *r)
                      .person_id = r->person_id,
                      .date = c->date,
                      .now_s = c->now_s};
-    uint8_t pid[8];
-    kp_be64_put(pid, r->person_id);
-    int rc = reg_roles_each(c->tx, 'p', pid, sizeof pid, s_org_role, &lc);
+    int rc = reg_roles_of(c->tx, 'p', r->person_id, s_org_role, &lc);
     if (!rc)
         rc = reg_meeting_each(c->tx, s_last_one, &lc);
     if (rc || lc.last >= c->since_s)
@@ -171,11 +165,7 @@ reg_cov_idle(kp_call_t *call, void *svc)
     Kumppani__V1__CoverageIdleReply r = KUMPPANI__V1__COVERAGE_IDLE_REPLY__INIT;
     if (!rc)
         rc = kp_store_offset_get(tx.store, tx.txn, "events", &r.events_applied_seq);
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
     r.contact_persons = c.out;
     r.n_contact_persons = c.n;
-    kp_call_ok(call, &r.base);
+    kp_tx_answer(&tx, rc, &r.base);
 }

@@ -83,9 +83,7 @@ reg_meeting_record(kp_call_t *call, void *svc)
     if (!p)
         return;
     cp_ctx_t c = {.date = rq->held_on, .muni = rq->municipality_code};
-    uint8_t pid[8];
-    kp_be64_put(pid, p->id);
-    int rc = reg_roles_each(&tx, 'p', pid, sizeof pid, s_cp_role, &c);
+    int rc = reg_roles_of(&tx, 'p', p->id, s_cp_role, &c);
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
@@ -122,14 +120,11 @@ reg_meeting_record(kp_call_t *call, void *svc)
     m.held_on = rq->held_on;
     Kumppani__V1__MeetingReply r = KUMPPANI__V1__MEETING_REPLY__INIT;
     r.meeting = &m;
-    if ((rc = kp_tx_next_id(&tx, "meeting", &m.recorded_id)) ||
-        (rc = reg_meeting_put(&tx, &m, 0)) || (rc = kp_tx_emit(&tx, "MeetingRecorded", &r.base))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_log_info("meeting.recorded", "meeting=%llu person=%llu municipality=%s",
-                (unsigned long long)m.recorded_id, (unsigned long long)p->id, muni);
-    kp_call_ok(call, &r.base);
+    if (!(rc = kp_tx_next_id(&tx, "meeting", &m.recorded_id)) &&
+        !(rc = reg_meeting_put(&tx, &m, 0)) && !(rc = kp_tx_emit(&tx, "MeetingRecorded", &r.base)))
+        kp_log_info("meeting.recorded", "meeting=%llu person=%llu municipality=%s",
+                    (unsigned long long)m.recorded_id, (unsigned long long)p->id, muni);
+    kp_tx_answer(&tx, rc, &r.base);
 }
 
 typedef struct {

@@ -57,21 +57,12 @@ reg_muni_add(kp_call_t *call, void *svc)
         !kp_check_text(call, "region_code", m->region_code, 0, 8) ||
         !kp_check_text(call, "region_name", m->region_name, 0, 100))
         return;
-    bool changed;
-    int rc = reg_muni_write(&tx, m, &changed);
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    reg_muni_t *now;
-    bool found;
+    bool changed, found = false;
     Kumppani__V1__MunicipalityReply rep = KUMPPANI__V1__MUNICIPALITY_REPLY__INIT;
-    if ((rc = reg_muni_get(&tx, m->code, &now, &found)) || !found) {
-        kp_call_fail_err(call, rc ? rc : KP_ESTORE);
-        return;
-    }
-    rep.municipality = now;
-    kp_call_ok(call, &rep.base);
+    int rc = reg_muni_write(&tx, m, &changed);
+    if (!rc && !(rc = reg_muni_get(&tx, m->code, &rep.municipality, &found)) && !found)
+        rc = KP_ESTORE;
+    kp_tx_answer(&tx, rc, &rep.base);
 }
 
 void
@@ -82,9 +73,5 @@ reg_muni_list_h(kp_call_t *call, void *svc)
     const Kumppani__V1__ListMunicipalitiesRequest *rq = kp_call_body(call);
     Kumppani__V1__ListMunicipalitiesReply r = KUMPPANI__V1__LIST_MUNICIPALITIES_REPLY__INIT;
     int rc = reg_muni_list(&tx, rq->region_code, &r.municipalities, &r.n_municipalities);
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_call_ok(call, &r.base);
+    kp_tx_answer(&tx, rc, &r.base);
 }

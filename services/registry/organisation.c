@@ -14,12 +14,13 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Answers the call: the store error rc, or the organisation o. */
 static void
-s_reply_org(kp_call_t *call, reg_org_t *o)
+s_answer(kp_tx_t *tx, int rc, reg_org_t *o)
 {
     Kumppani__V1__OrganisationReply r = KUMPPANI__V1__ORGANISATION_REPLY__INIT;
     r.organisation = o;
-    kp_call_ok(call, &r.base);
+    kp_tx_answer(tx, rc, &r.base);
 }
 
 /* The organisation named by a request's id, or NULL after answering INVALID / NOT_FOUND. */
@@ -49,6 +50,20 @@ s_uniq_check(kp_tx_t *tx, const reg_fields_t *f, uint64_t self_id, char *why, si
         return why;
     }
     return NULL;
+}
+
+/* Checks and normalises the fields of a register or an update (self_id: the organisation
+ * updated, 0 for a new one); false after answering INVALID or CONFLICT. */
+static bool
+s_fields_ok(kp_tx_t *tx, reg_fields_t *f, uint64_t self_id)
+{
+    char why[REG_WHY];
+    const char *r = reg_fields_check(tx, f, why, sizeof why);
+    if (r)
+        kp_call_fail(tx->call, REG_C(INVALID), "%s", r);
+    else if ((r = s_uniq_check(tx, f, self_id, why, sizeof why)))
+        kp_call_fail(tx->call, REG_C(CONFLICT), "%s", r);
+    return r == NULL;
 }
 
 int
@@ -112,32 +127,17 @@ reg_org_register(kp_call_t *call, void *svc)
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__RegisterOrganisationRequest *rq = kp_call_body(call);
-    char why[REG_WHY];
     if (!kp_call_idem_key_ok(call, "register"))
         return;
     if (!rq->fields) {
         kp_call_fail(call, REG_C(INVALID), "field 'fields': required");
         return;
     }
-    if (kp_call_idem_required(call, "register"))
+    if (kp_call_idem_required(call, "register") || !s_fields_ok(&tx, rq->fields, 0))
         return;
-    reg_fields_t *f = rq->fields;
-    const char *r = reg_fields_check(&tx, f, why, sizeof why);
-    if (r) {
-        kp_call_fail(call, REG_C(INVALID), "%s", r);
-        return;
-    }
-    if ((r = s_uniq_check(&tx, f, 0, why, sizeof why))) {
-        kp_call_fail(call, REG_C(CONFLICT), "%s", r);
-        return;
-    }
-    reg_org_t *o;
-    int rc = reg_org_write(&tx, NULL, f, REG_ACTIVE, &o);
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    s_reply_org(call, o);
+    reg_org_t *o = NULL;
+    int rc = reg_org_write(&tx, NULL, rq->fields, REG_ACTIVE, &o);
+    s_answer(&tx, rc, o);
 }
 
 void
@@ -146,7 +146,6 @@ reg_org_update(kp_call_t *call, void *svc)
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__UpdateOrganisationRequest *rq = kp_call_body(call);
-    char why[REG_WHY];
     reg_org_t *old = s_load(&tx, rq->id);
     if (!old)
         return;
@@ -158,26 +157,15 @@ reg_org_update(kp_call_t *call, void *svc)
         kp_call_fail(call, REG_C(CONFLICT), "organisation changed since expected_updated_ms");
         return;
     }
-    const char *r = reg_fields_check(&tx, rq->fields, why, sizeof why);
-    if (r) {
-        kp_call_fail(call, REG_C(INVALID), "%s", r);
+    if (!s_fields_ok(&tx, rq->fields, old->id))
         return;
-    }
-    if ((r = s_uniq_check(&tx, rq->fields, old->id, why, sizeof why))) {
-        kp_call_fail(call, REG_C(CONFLICT), "%s", r);
-        return;
-    }
     if (reg_fields_equal(&tx, rq->fields, old->fields)) {
-        s_reply_org(call, old); /* nothing changed: no event */
+        s_answer(&tx, 0, old); /* nothing changed: no event */
         return;
     }
-    reg_org_t *o;
+    reg_org_t *o = NULL;
     int rc = reg_org_write(&tx, old, rq->fields, old->status, &o);
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    s_reply_org(call, o);
+    s_answer(&tx, rc, o);
 }
 
 void
@@ -205,17 +193,11 @@ reg_org_dissolve(kp_call_t *call, void *svc)
         return;
     }
     old->dissolved_on = (char *)(rq->dissolved_on[0] ? rq->dissolved_on : "");
-    reg_org_t *o;
-    uint8_t idb[8];
-    kp_be64_put(idb, old->id);
+    reg_org_t *o = NULL;
     int rc = reg_org_write(&tx, old, old->fields, REG_DISSOLVED, &o);
     if (!rc)
-        rc = reg_end_roles(&tx, 'o', idb, 8, o->dissolved_on, NULL, NULL);
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    s_reply_org(call, o);
+        rc = reg_end_roles(&tx, 'o', o->id, o->dissolved_on, NULL, NULL);
+    s_answer(&tx, rc, o);
 }
 
 void
@@ -229,23 +211,18 @@ reg_org_remove(kp_call_t *call, void *svc)
         return;
     char today[11];
     reg_today(&tx, today);
-    uint8_t idb[8];
-    kp_be64_put(idb, old->id);
     int rc = reg_org_del(&tx, old);
     if (!rc)
-        rc = reg_end_roles(&tx, 'o', idb, 8, today, NULL, NULL);
+        rc = reg_end_roles(&tx, 'o', old->id, today, NULL, NULL);
     old->status = REG_REMOVED;
     old->updated_ms = tx.now_ms;
     Kumppani__V1__OrganisationReply r = KUMPPANI__V1__ORGANISATION_REPLY__INIT;
     r.organisation = old;
     if (!rc)
         rc = kp_tx_emit(&tx, "OrganisationRemoved", &r.base);
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_log_info("org.removed", "org=%llu", (unsigned long long)old->id);
-    kp_call_ok(call, &r.base);
+    if (!rc)
+        kp_log_info("org.removed", "org=%llu", (unsigned long long)old->id);
+    kp_tx_answer(&tx, rc, &r.base);
 }
 
 void
@@ -256,5 +233,5 @@ reg_org_get_h(kp_call_t *call, void *svc)
     const Kumppani__V1__OrganisationRef *rq = kp_call_body(call);
     reg_org_t *o = s_load(&tx, rq->id);
     if (o)
-        s_reply_org(call, o);
+        s_answer(&tx, 0, o);
 }

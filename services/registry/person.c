@@ -112,12 +112,13 @@ s_person_save(kp_tx_t *tx, const reg_person_t *p, const char *event)
     return kp_tx_emit(tx, event, &ref.base);
 }
 
+/* Answers the call: the store error rc, or the person p. */
 static void
-s_reply_person(kp_call_t *call, reg_person_t *p)
+s_answer_person(kp_tx_t *tx, int rc, reg_person_t *p)
 {
     Kumppani__V1__PersonReply r = KUMPPANI__V1__PERSON_REPLY__INIT;
     r.person = p;
-    kp_call_ok(call, &r.base);
+    kp_tx_answer(tx, rc, &r.base);
 }
 
 void
@@ -146,7 +147,7 @@ reg_person_add(kp_call_t *call, void *svc)
     if (found) {
         reg_person_t *p = s_load(&tx, "person_id", id);
         if (p)
-            s_reply_person(call, p);
+            s_answer_person(&tx, 0, p);
         return;
     }
     if (s_duplicate(&tx, rq->email, rq->phone, 0))
@@ -166,7 +167,7 @@ reg_person_add(kp_call_t *call, void *svc)
         return;
     }
     kp_log_info("person.added", "person=%llu", (unsigned long long)p.id);
-    s_reply_person(call, &p);
+    s_answer_person(&tx, 0, &p);
 }
 
 void
@@ -180,7 +181,7 @@ reg_person_update(kp_call_t *call, void *svc)
         return;
     if (strcmp(p->name, rq->name) == 0 && strcmp(p->email, rq->email) == 0 &&
         strcmp(p->phone, rq->phone) == 0) {
-        s_reply_person(call, p);
+        s_answer_person(&tx, 0, p);
         return;
     }
     if (s_duplicate(&tx, rq->email, rq->phone, p->id))
@@ -189,12 +190,7 @@ reg_person_update(kp_call_t *call, void *svc)
     p->email = rq->email;
     p->phone = rq->phone;
     p->updated_ms = tx.now_ms;
-    int rc = s_person_save(&tx, p, "PersonUpdated");
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    s_reply_person(call, p);
+    s_answer_person(&tx, s_person_save(&tx, p, "PersonUpdated"), p);
 }
 
 /* ---- person search ----------------------------------------------------------------------- */
@@ -327,6 +323,23 @@ s_emit_role(kp_tx_t *tx, reg_role_t *r, bool assigned)
     return kp_tx_emit(tx, type, &rep.base);
 }
 
+/* Stores r (a new role with its index entries, or an ended one) with its event. */
+static int
+s_role_save(kp_tx_t *tx, reg_role_t *r, bool assigned)
+{
+    int rc = reg_role_put(tx, r, assigned);
+    return rc ? rc : s_emit_role(tx, r, assigned);
+}
+
+/* Answers the call: the store error rc, or the role r. */
+static void
+s_answer_role(kp_tx_t *tx, int rc, reg_role_t *r)
+{
+    Kumppani__V1__RoleReply rep = KUMPPANI__V1__ROLE_REPLY__INIT;
+    rep.role = r;
+    kp_tx_answer(tx, rc, &rep.base);
+}
+
 typedef struct {
     kp_tx_t *tx;
     const char *date;
@@ -344,17 +357,15 @@ s_end_one(void *arg, reg_role_t *r)
         return 0; /* already ended by then */
     r->end_date = (char *)(strcmp(r->start_date, c->date) > 0 ? r->start_date : c->date);
     r->updated_ms = c->tx->now_ms;
-    int rc = reg_role_put(c->tx, r, false);
-    if (!rc)
-        rc = s_emit_role(c->tx, r, false);
+    int rc = s_role_save(c->tx, r, false);
     if (!rc && c->ids && c->n < c->cap)
         c->ids[c->n++] = r->id;
     return rc;
 }
 
 int
-reg_end_roles(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen, const char *date,
-              uint64_t **ids, size_t *ids_n)
+reg_end_roles(kp_tx_t *tx, uint8_t tag, uint64_t id, const char *date, uint64_t **ids,
+              size_t *ids_n)
 {
     end_ctx_t c = {tx, date, NULL, 0, ROLES_LISTED, NULL, false};
     if (ids) {
@@ -362,7 +373,7 @@ reg_end_roles(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen, const char *
         if (!c.ids)
             return KP_ENOMEM;
     }
-    int rc = reg_roles_each(tx, tag, v, vlen, s_end_one, &c);
+    int rc = reg_roles_of(tx, tag, id, s_end_one, &c);
     if (ids) {
         *ids = c.ids;
         *ids_n = c.n;
@@ -465,30 +476,15 @@ reg_role_assign(kp_call_t *call, void *svc)
     r.title = rq->title;
     r.start_date = (char *)start;
     r.end_date = rq->end_date;
-    uint8_t pid[8];
-    kp_be64_put(pid, p->id);
-    end_ctx_t c = {&tx, NULL, NULL, 0, 0, &r, false};
-    int rc = reg_roles_each(&tx, 'p', pid, 8, s_overlap_one, &c);
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    if (c.overlap) {
+    bool overlap = false;
+    int rc = reg_role_overlaps(&tx, &r, &overlap);
+    if (!rc && overlap) {
         kp_call_fail(call, REG_C(CONFLICT), "the person already holds this role in these dates");
         return;
     }
-    if ((rc = kp_tx_next_id(&tx, "role", &r.id))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    r.created_ms = r.updated_ms = tx.now_ms;
-    Kumppani__V1__RoleReply rep = KUMPPANI__V1__ROLE_REPLY__INIT;
-    rep.role = &r;
-    if ((rc = reg_role_put(&tx, &r, true)) || (rc = s_emit_role(&tx, &r, true))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_call_ok(call, &rep.base);
+    if (!rc)
+        rc = reg_role_create(&tx, &r);
+    s_answer_role(&tx, rc, &r);
 }
 
 void
@@ -522,14 +518,7 @@ reg_role_end(kp_call_t *call, void *svc)
     }
     r->end_date = (char *)end;
     r->updated_ms = tx.now_ms;
-    Kumppani__V1__RoleReply rep = KUMPPANI__V1__ROLE_REPLY__INIT;
-    rep.role = r;
-    int rc;
-    if ((rc = reg_role_put(&tx, r, false)) || (rc = s_emit_role(&tx, r, false))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_call_ok(call, &rep.base);
+    s_answer_role(&tx, s_role_save(&tx, r, false), r);
 }
 
 typedef struct {
@@ -599,21 +588,15 @@ reg_role_list(kp_call_t *call, void *svc)
         kp_call_fail_err(call, KP_ENOMEM);
         return;
     }
-    uint8_t idb[8];
-    kp_be64_put(idb, rq->organisation_id);
     int rc = rq->municipality_code[0]
                  ? reg_roles_each(&tx, 'm', rq->municipality_code, 3, s_list_one, &c)
-                 : reg_roles_each(&tx, 'o', idb, 8, s_list_one, &c);
+                 : reg_roles_of(&tx, 'o', rq->organisation_id, s_list_one, &c);
     Kumppani__V1__ListRolesReply r = KUMPPANI__V1__LIST_ROLES_REPLY__INIT;
     r.roles = c.roles;
     r.n_roles = c.n;
     if (!rc && (kp_call_role(call) & (KP_ROLE_ADMIN | KP_ROLE_READER)))
         rc = s_people_of(&tx, c.roles, c.n, &r.people, &r.n_people);
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_call_ok(call, &r.base);
+    kp_tx_answer(&tx, rc, &r.base);
 }
 
 void
@@ -627,18 +610,12 @@ reg_person_get_h(kp_call_t *call, void *svc)
         return;
     list_ctx_t c = {0, true, "", NULL, 0, ROLES_LISTED};
     c.roles = kp_arena_alloc(tx.arena, c.cap * sizeof *c.roles);
-    uint8_t idb[8];
-    kp_be64_put(idb, p->id);
-    int rc = c.roles ? reg_roles_each(&tx, 'p', idb, 8, s_list_one, &c) : KP_ENOMEM;
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
+    int rc = c.roles ? reg_roles_of(&tx, 'p', p->id, s_list_one, &c) : KP_ENOMEM;
     Kumppani__V1__PersonReply r = KUMPPANI__V1__PERSON_REPLY__INIT;
     r.person = p;
     r.roles = c.roles;
     r.n_roles = c.n;
-    kp_call_ok(call, &r.base);
+    kp_tx_answer(&tx, rc, &r.base);
 }
 
 int
@@ -646,10 +623,8 @@ reg_person_erase_write(kp_tx_t *tx, reg_person_t *p, Kumppani__V1__PersonErased 
 {
     char today[11];
     reg_today(tx, today);
-    uint8_t idb[8];
-    kp_be64_put(idb, p->id);
     e->person_id = p->id;
-    int rc = reg_end_roles(tx, 'p', idb, 8, today, &e->ended_role_ids, &e->n_ended_role_ids);
+    int rc = reg_end_roles(tx, 'p', p->id, today, &e->ended_role_ids, &e->n_ended_role_ids);
     if (!rc)
         rc = reg_person_del(tx, p->id);
     if (!rc)
@@ -674,11 +649,7 @@ reg_person_erase(kp_call_t *call, void *svc)
         return;
     Kumppani__V1__PersonErased e = KUMPPANI__V1__PERSON_ERASED__INIT;
     int rc = reg_person_erase_write(&tx, p, &e);
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_call_ok(call, &e.base);
+    kp_tx_answer(&tx, rc, &e.base);
 }
 
 /* ---- for the contact-person CSV import (csv.c, issue 16) --------------------------------- */
@@ -708,10 +679,8 @@ reg_person_create(kp_tx_t *tx, const char *name, const char *email, const char *
 int
 reg_role_overlaps(kp_tx_t *tx, const reg_role_t *r, bool *overlap)
 {
-    uint8_t pid[8];
-    kp_be64_put(pid, r->person_id);
     end_ctx_t c = {tx, NULL, NULL, 0, 0, r, false};
-    int rc = reg_roles_each(tx, 'p', pid, 8, s_overlap_one, &c);
+    int rc = reg_roles_of(tx, 'p', r->person_id, s_overlap_one, &c);
     *overlap = c.overlap;
     return rc;
 }
@@ -723,7 +692,5 @@ reg_role_create(kp_tx_t *tx, reg_role_t *r)
     if (rc)
         return rc;
     r->created_ms = r->updated_ms = tx->now_ms;
-    if ((rc = reg_role_put(tx, r, true)))
-        return rc;
-    return s_emit_role(tx, r, true);
+    return s_role_save(tx, r, true);
 }

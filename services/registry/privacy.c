@@ -46,6 +46,31 @@ s_find(kp_tx_t *tx, const Kumppani__V1__DataSubject *s, size_t *n)
     return ids;
 }
 
+/* Calls fn(tx, p, arg) for each of the n people ids still held, until fn returns non-zero
+ * (returned). */
+static int
+s_each_person(kp_tx_t *tx, const uint64_t *ids, size_t n,
+              int (*fn)(kp_tx_t *tx, reg_person_t *p, void *arg), void *arg)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        reg_person_t *p = NULL;
+        bool found = false;
+        rc = reg_person_get(tx, ids[i], &p, &found);
+        if (!rc && found)
+            rc = fn(tx, p, arg);
+    }
+    return rc;
+}
+
+static int
+s_erase_one(kp_tx_t *tx, reg_person_t *p, void *arg)
+{
+    (void)arg;
+    Kumppani__V1__PersonErased e = KUMPPANI__V1__PERSON_ERASED__INIT;
+    return reg_person_erase_write(tx, p, &e);
+}
+
 void
 reg_privacy_erase(kp_call_t *call, void *svc)
 {
@@ -55,25 +80,14 @@ reg_privacy_erase(kp_call_t *call, void *svc)
     uint64_t *ids = s_find(&tx, kp_call_body(call), &n);
     if (!ids)
         return;
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        reg_person_t *p = NULL;
-        bool found = false;
-        rc = reg_person_get(&tx, ids[i], &p, &found);
-        Kumppani__V1__PersonErased e = KUMPPANI__V1__PERSON_ERASED__INIT;
-        if (!rc && found)
-            rc = reg_person_erase_write(&tx, p, &e);
-    }
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
+    int rc = s_each_person(&tx, ids, n, s_erase_one, NULL);
     Kumppani__V1__PrivacyEraseReply r = KUMPPANI__V1__PRIVACY_ERASE_REPLY__INIT;
     r.erased = (uint32_t)n;
     r.ids = ids;
     r.n_ids = n;
-    kp_log_notice("privacy.erased", "people=%zu", n);
-    kp_call_ok(call, &r.base);
+    if (!rc)
+        kp_log_notice("privacy.erased", "people=%zu", n);
+    kp_tx_answer(&tx, rc, &r.base);
 }
 
 static json_t *
@@ -95,6 +109,19 @@ s_role_one(void *arg, reg_role_t *r)
     return 0;
 }
 
+static int
+s_export_one(kp_tx_t *tx, reg_person_t *p, void *people)
+{
+    json_t *roles = json_array();
+    int rc = reg_roles_of(tx, 'p', p->id, s_role_one, roles);
+    json_array_append_new(people,
+                          json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:o}", "id", (json_int_t)p->id,
+                                    "name", p->name, "email", p->email, "phone", p->phone,
+                                    "created_ms", (json_int_t)p->created_ms, "updated_ms",
+                                    (json_int_t)p->updated_ms, "roles", roles));
+    return rc;
+}
+
 void
 reg_privacy_export(kp_call_t *call, void *svc)
 {
@@ -107,22 +134,7 @@ reg_privacy_export(kp_call_t *call, void *svc)
     json_t *root = json_object(), *people = json_array();
     json_object_set_new(root, "service", json_string("registry"));
     json_object_set_new(root, "people", people);
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        reg_person_t *p = NULL;
-        bool found = false;
-        if ((rc = reg_person_get(&tx, ids[i], &p, &found)) || !found)
-            continue;
-        json_t *roles = json_array();
-        uint8_t idb[8];
-        kp_be64_put(idb, p->id);
-        rc = reg_roles_each(&tx, 'p', idb, 8, s_role_one, roles);
-        json_array_append_new(people,
-                              json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:o}", "id",
-                                        (json_int_t)p->id, "name", p->name, "email", p->email,
-                                        "phone", p->phone, "created_ms", (json_int_t)p->created_ms,
-                                        "updated_ms", (json_int_t)p->updated_ms, "roles", roles));
-    }
+    int rc = s_each_person(&tx, ids, n, s_export_one, people);
     if (rc) {
         json_decref(root);
         kp_call_fail_err(call, rc);

@@ -179,10 +179,10 @@ void reg_muni_list_h(kp_call_t *call, void *svc);
 /* A role is current on day D when start_date <= D and (no end_date or D < end_date). */
 bool reg_role_current(const reg_role_t *r, const char *date);
 
-/* Ends the current roles under an index prefix ('p' person or 'o' organisation) on date,
- * emitting their events; collects the ids into ids (may be NULL). */
-int reg_end_roles(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen, const char *date,
-                  uint64_t **ids, size_t *ids_n);
+/* Ends the current roles of person ('p') or organisation ('o') id on date, emitting their
+ * events; collects the ids into ids (may be NULL). */
+int reg_end_roles(kp_tx_t *tx, uint8_t tag, uint64_t id, const char *date, uint64_t **ids,
+                  size_t *ids_n);
 
 void reg_person_add(kp_call_t *call, void *svc);
 void reg_person_search(kp_call_t *call, void *svc);
@@ -280,6 +280,9 @@ int reg_role_put(kp_tx_t *tx, const reg_role_t *r, bool index);
 /* Calls fn for every role under index prefix tag+v (ids collected first, so fn may write). */
 int reg_roles_each(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen,
                    int (*fn)(void *arg, reg_role_t *r), void *arg);
+/* The same under an id: tag 'p' (the person's roles) or 'o' (the organisation's). */
+int reg_roles_of(kp_tx_t *tx, uint8_t tag, uint64_t id, int (*fn)(void *arg, reg_role_t *r),
+                 void *arg);
 
 #define REG_MEETING_RECORDED (1ull << 63) /* the key bit of a recorded meeting */
 

@@ -392,9 +392,5 @@ reg_org_search(kp_call_t *call, void *svc)
         kp_call_fail(call, REG_C(INVALID), "field 'cursor': not a cursor this service gave");
         return;
     }
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_call_ok(call, &r.base);
+    kp_tx_answer(&tx, rc, &r.base);
 }

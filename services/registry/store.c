@@ -249,6 +249,14 @@ reg_roles_each(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen,
     return 0;
 }
 
+int
+reg_roles_of(kp_tx_t *tx, uint8_t tag, uint64_t id, int (*fn)(void *arg, reg_role_t *r), void *arg)
+{
+    uint8_t idb[8];
+    kp_be64_put(idb, id);
+    return reg_roles_each(tx, tag, idb, sizeof idb, fn, arg);
+}
+
 /* A recorded meeting (registry.meeting.record) is keyed by its id with the top bit set, so
  * that it never meets an events service event id. */
 int
