@@ -13,6 +13,7 @@
  *  role is often entered at go-live, after the meetings it convened). */
 #include "kp_check.h"
 #include "kp_err.h"
+#include "kp_idem.h"
 #include "kp_log.h"
 #include "kp_time.h"
 #include "registry.h"
@@ -59,12 +60,8 @@ reg_meeting_record(kp_call_t *call, void *svc)
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__RecordMeetingRequest *rq = kp_call_body(call);
-    size_t klen;
-    const char *key = kp_call_idem_key(call, &klen);
-    if (klen == 0) {
-        kp_call_fail(call, REG_C(INVALID), "field 'idempotency_key': required for record");
+    if (!kp_call_idem_key_ok(call, "record"))
         return;
-    }
     char today[11];
     reg_today(&tx, today);
     if (!reg_date_valid(rq->held_on) || strcmp(rq->held_on, today) > 0) {
@@ -76,10 +73,9 @@ reg_meeting_record(kp_call_t *call, void *svc)
         return;
     if (!reg_need_id(call, "person_id", rq->person_id))
         return;
-    if (kp_call_idem(call, key, klen))
+    if (kp_call_idem_required(call, "record"))
         return;
-    reg_person_t *p = kp_rec_load(&tx, REG_DB_PEOPLE, rq->person_id,
-                                  &kumppani__v1__person__descriptor, "person_id", "person");
+    reg_person_t *p = reg_person_load(&tx, "person_id", rq->person_id);
     if (!p)
         return;
     cp_ctx_t c = {.date = rq->held_on, .muni = rq->municipality_code};

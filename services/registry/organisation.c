@@ -23,13 +23,12 @@ s_answer(kp_tx_t *tx, int rc, reg_org_t *o)
     kp_tx_answer(tx, rc, &r.base);
 }
 
-/* The organisation named by a request's id, or NULL after answering INVALID / NOT_FOUND. */
-static reg_org_t *
-s_load(kp_tx_t *tx, uint64_t id)
+reg_org_t *
+reg_org_load(kp_tx_t *tx, const char *field, uint64_t id)
 {
-    if (!reg_need_id(tx->call, "id", id))
+    if (!reg_need_id(tx->call, field, id))
         return NULL;
-    return kp_rec_load(tx, REG_DB_ORGS, id, &kumppani__v1__organisation__descriptor, "id",
+    return kp_rec_load(tx, REG_DB_ORGS, id, &kumppani__v1__organisation__descriptor, field,
                        "organisation");
 }
 
@@ -146,7 +145,7 @@ reg_org_update(kp_call_t *call, void *svc)
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__UpdateOrganisationRequest *rq = kp_call_body(call);
-    reg_org_t *old = s_load(&tx, rq->id);
+    reg_org_t *old = reg_org_load(&tx, "id", rq->id);
     if (!old)
         return;
     if (!rq->fields) {
@@ -174,7 +173,7 @@ reg_org_dissolve(kp_call_t *call, void *svc)
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__DissolveOrganisationRequest *rq = kp_call_body(call);
-    reg_org_t *old = s_load(&tx, rq->id);
+    reg_org_t *old = reg_org_load(&tx, "id", rq->id);
     if (!old)
         return;
     char today[11];
@@ -206,7 +205,7 @@ reg_org_remove(kp_call_t *call, void *svc)
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__OrganisationRef *rq = kp_call_body(call);
-    reg_org_t *old = s_load(&tx, rq->id);
+    reg_org_t *old = reg_org_load(&tx, "id", rq->id);
     if (!old)
         return;
     char today[11];
@@ -231,7 +230,7 @@ reg_org_get_h(kp_call_t *call, void *svc)
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__OrganisationRef *rq = kp_call_body(call);
-    reg_org_t *o = s_load(&tx, rq->id);
+    reg_org_t *o = reg_org_load(&tx, "id", rq->id);
     if (o)
         s_answer(&tx, 0, o);
 }

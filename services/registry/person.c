@@ -91,9 +91,8 @@ s_duplicate(kp_tx_t *tx, const char *email, const char *phone, uint64_t self)
     return true;
 }
 
-/* The person named by a request's id, or NULL after answering INVALID / NOT_FOUND. */
-static reg_person_t *
-s_load(kp_tx_t *tx, const char *field, uint64_t id)
+reg_person_t *
+reg_person_load(kp_tx_t *tx, const char *field, uint64_t id)
 {
     if (!reg_need_id(tx->call, field, id))
         return NULL;
@@ -145,7 +144,7 @@ reg_person_add(kp_call_t *call, void *svc)
         return;
     }
     if (found) {
-        reg_person_t *p = s_load(&tx, "person_id", id);
+        reg_person_t *p = reg_person_load(&tx, "person_id", id);
         if (p)
             s_answer_person(&tx, 0, p);
         return;
@@ -176,7 +175,7 @@ reg_person_update(kp_call_t *call, void *svc)
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__UpdatePersonRequest *rq = kp_call_body(call);
-    reg_person_t *p = s_load(&tx, "person_id", rq->id);
+    reg_person_t *p = reg_person_load(&tx, "person_id", rq->id);
     if (!p || !s_person_check(call, rq->name, rq->email, rq->phone))
         return;
     if (strcmp(p->name, rq->name) == 0 && strcmp(p->email, rq->email) == 0 &&
@@ -424,11 +423,7 @@ s_role_target_ok(kp_tx_t *tx, const Kumppani__V1__AssignRoleRequest *rq, bool mu
                      "field 'municipality_code': not for this kind (use organisation_id)");
         return false;
     }
-    if (!reg_need_id(call, "organisation_id", rq->organisation_id))
-        return false;
-    reg_org_t *o =
-        kp_rec_load(tx, REG_DB_ORGS, rq->organisation_id, &kumppani__v1__organisation__descriptor,
-                    "organisation_id", "organisation");
+    reg_org_t *o = reg_org_load(tx, "organisation_id", rq->organisation_id);
     if (!o)
         return false;
     if (o->status != REG_ACTIVE) {
@@ -447,7 +442,7 @@ reg_role_assign(kp_call_t *call, void *svc)
     const Kumppani__V1__AssignRoleRequest *rq = kp_call_body(call);
     if (kp_call_idem_required(call, "assign"))
         return;
-    reg_person_t *p = s_load(&tx, "person_id", rq->person_id);
+    reg_person_t *p = reg_person_load(&tx, "person_id", rq->person_id);
     if (!p)
         return;
     if (rq->kind <= REG_RK(UNSPECIFIED) || rq->kind > REG_RK(CHAIR)) {
@@ -542,6 +537,20 @@ s_list_one(void *arg, reg_role_t *r)
     return 0;
 }
 
+/* Lists into c the roles of municipality code (tag 'm') or of person or organisation id (tag
+ * 'p', 'o') that pass c's filter (at most ROLES_LISTED, in the arena). */
+static int
+s_list(kp_tx_t *tx, list_ctx_t *c, uint8_t tag, const char *code, uint64_t id)
+{
+    c->n = 0;
+    c->cap = ROLES_LISTED;
+    c->roles = kp_arena_alloc(tx->arena, c->cap * sizeof *c->roles);
+    if (!c->roles)
+        return KP_ENOMEM;
+    return tag == 'm' ? reg_roles_each(tx, tag, code, 3, s_list_one, c)
+                      : reg_roles_of(tx, tag, id, s_list_one, c);
+}
+
 static int
 s_people_of(kp_tx_t *tx, reg_role_t **roles, size_t n, reg_person_t ***out, size_t *out_n)
 {
@@ -582,15 +591,9 @@ reg_role_list(kp_call_t *call, void *svc)
     if (rq->municipality_code[0] &&
         !kp_check_muni_code(call, "municipality_code", rq->municipality_code))
         return;
-    list_ctx_t c = {rq->kind, rq->include_ended, today, NULL, 0, ROLES_LISTED};
-    c.roles = kp_arena_alloc(tx.arena, c.cap * sizeof *c.roles);
-    if (!c.roles) {
-        kp_call_fail_err(call, KP_ENOMEM);
-        return;
-    }
-    int rc = rq->municipality_code[0]
-                 ? reg_roles_each(&tx, 'm', rq->municipality_code, 3, s_list_one, &c)
-                 : reg_roles_of(&tx, 'o', rq->organisation_id, s_list_one, &c);
+    list_ctx_t c = {rq->kind, rq->include_ended, today, NULL, 0, 0};
+    int rc = s_list(&tx, &c, rq->municipality_code[0] ? 'm' : 'o', rq->municipality_code,
+                    rq->organisation_id);
     Kumppani__V1__ListRolesReply r = KUMPPANI__V1__LIST_ROLES_REPLY__INIT;
     r.roles = c.roles;
     r.n_roles = c.n;
@@ -605,12 +608,11 @@ reg_person_get_h(kp_call_t *call, void *svc)
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__PersonRef *rq = kp_call_body(call);
-    reg_person_t *p = s_load(&tx, "person_id", rq->person_id);
+    reg_person_t *p = reg_person_load(&tx, "person_id", rq->person_id);
     if (!p)
         return;
-    list_ctx_t c = {0, true, "", NULL, 0, ROLES_LISTED};
-    c.roles = kp_arena_alloc(tx.arena, c.cap * sizeof *c.roles);
-    int rc = c.roles ? reg_roles_of(&tx, 'p', p->id, s_list_one, &c) : KP_ENOMEM;
+    list_ctx_t c = {0, true, "", NULL, 0, 0};
+    int rc = s_list(&tx, &c, 'p', NULL, p->id);
     Kumppani__V1__PersonReply r = KUMPPANI__V1__PERSON_REPLY__INIT;
     r.person = p;
     r.roles = c.roles;
@@ -644,7 +646,7 @@ reg_person_erase(kp_call_t *call, void *svc)
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__PersonRef *rq = kp_call_body(call);
-    reg_person_t *p = s_load(&tx, "person_id", rq->person_id);
+    reg_person_t *p = reg_person_load(&tx, "person_id", rq->person_id);
     if (!p)
         return;
     Kumppani__V1__PersonErased e = KUMPPANI__V1__PERSON_ERASED__INIT;

@@ -154,6 +154,10 @@ int reg_org_write(kp_tx_t *tx, reg_org_t *old, reg_fields_t *f, int status, reg_
 /* True if the two field sets encode to the same bytes. */
 bool reg_fields_equal(kp_tx_t *tx, const reg_fields_t *a, const reg_fields_t *b);
 
+/* The organisation with this id, or NULL after answering INVALID "field '<field>': required"
+ * (id 0) or NOT_FOUND (kp_rec_load). Only in a call. */
+reg_org_t *reg_org_load(kp_tx_t *tx, const char *field, uint64_t id);
+
 void reg_org_register(kp_call_t *call, void *svc);
 void reg_org_update(kp_call_t *call, void *svc);
 void reg_org_dissolve(kp_call_t *call, void *svc);
@@ -183,6 +187,9 @@ bool reg_role_current(const reg_role_t *r, const char *date);
  * events; collects the ids into ids (may be NULL). */
 int reg_end_roles(kp_tx_t *tx, uint8_t tag, uint64_t id, const char *date, uint64_t **ids,
                   size_t *ids_n);
+
+/* The person with this id, or NULL after answering (as reg_org_load). */
+reg_person_t *reg_person_load(kp_tx_t *tx, const char *field, uint64_t id);
 
 void reg_person_add(kp_call_t *call, void *svc);
 void reg_person_search(kp_call_t *call, void *svc);
