@@ -21,6 +21,17 @@ reg_today(const kp_tx_t *tx, char out[11])
     reg_date_of(tx->now_ms, out);
 }
 
+const char *
+reg_date_or_today(kp_tx_t *tx, const char *field, const char *given, char today[11])
+{
+    reg_today(tx, today);
+    const char *d = given[0] ? given : today;
+    if (reg_date_valid(d))
+        return d;
+    kp_call_fail(tx->call, REG_C(INVALID), "field '%s': a date YYYY-MM-DD", field);
+    return NULL;
+}
+
 bool
 reg_need_id(kp_call_t *call, const char *field, uint64_t id)
 {

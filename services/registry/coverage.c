@@ -37,12 +37,9 @@ reg_cov_gaps(kp_call_t *call, void *svc)
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__CoverageGapsRequest *rq = kp_call_body(call);
     char today[11];
-    reg_today(&tx, today);
-    const char *date = rq->on_date[0] ? rq->on_date : today;
-    if (!reg_date_valid(date)) {
-        kp_call_fail(call, REG_C(INVALID), "field 'on_date': a date YYYY-MM-DD");
+    const char *date = reg_date_or_today(&tx, "on_date", rq->on_date, today);
+    if (!date)
         return;
-    }
     reg_muni_t **m;
     size_t n;
     int rc = reg_muni_list(&tx, rq->region_code, &m, &n);

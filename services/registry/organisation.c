@@ -177,12 +177,10 @@ reg_org_dissolve(kp_call_t *call, void *svc)
     if (!old)
         return;
     char today[11];
-    reg_today(&tx, today);
-    if (rq->dissolved_on[0] && !reg_date_valid(rq->dissolved_on)) {
-        kp_call_fail(call, REG_C(INVALID), "field 'dissolved_on': a date YYYY-MM-DD");
+    const char *on = reg_date_or_today(&tx, "dissolved_on", rq->dissolved_on, today);
+    if (!on)
         return;
-    }
-    if (rq->dissolved_on[0] && strcmp(rq->dissolved_on, today) > 0) {
+    if (strcmp(on, today) > 0) {
         kp_call_fail(call, REG_C(INVALID), "field 'dissolved_on': not in the future");
         return;
     }

@@ -453,12 +453,9 @@ reg_role_assign(kp_call_t *call, void *svc)
     if (!s_role_target_ok(&tx, rq, muni_kind) || !kp_check_text(call, "title", rq->title, 0, 100))
         return;
     char today[11];
-    reg_today(&tx, today);
-    const char *start = rq->start_date[0] ? rq->start_date : today;
-    if (!reg_date_valid(start)) {
-        kp_call_fail(call, REG_C(INVALID), "field 'start_date': a date YYYY-MM-DD");
+    const char *start = reg_date_or_today(&tx, "start_date", rq->start_date, today);
+    if (!start)
         return;
-    }
     if (rq->end_date[0] && (!reg_date_valid(rq->end_date) || strcmp(rq->end_date, start) <= 0)) {
         kp_call_fail(call, REG_C(INVALID), "field 'end_date': a date YYYY-MM-DD after start_date");
         return;
@@ -495,12 +492,9 @@ reg_role_end(kp_call_t *call, void *svc)
     if (!r)
         return;
     char today[11];
-    reg_today(&tx, today);
-    const char *end = rq->end_date[0] ? rq->end_date : today;
-    if (!reg_date_valid(end)) {
-        kp_call_fail(call, REG_C(INVALID), "field 'end_date': a date YYYY-MM-DD");
+    const char *end = reg_date_or_today(&tx, "end_date", rq->end_date, today);
+    if (!end)
         return;
-    }
     if (r->end_date[0] && strcmp(r->end_date, today) <= 0) {
         kp_call_fail(call, REG_C(CONFLICT), "role %llu has already ended",
                      (unsigned long long)r->id);

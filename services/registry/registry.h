@@ -146,6 +146,10 @@ bool reg_need_id(kp_call_t *call, const char *field, uint64_t id);
 /* Today's Helsinki date of the unit, into out[11]. */
 void reg_today(const kp_tx_t *tx, char out[11]);
 
+/* The date given in a request's field, or today (the given one empty); today's date is also
+ * written to today. NULL after answering INVALID "field '<field>': a date YYYY-MM-DD". */
+const char *reg_date_or_today(kp_tx_t *tx, const char *field, const char *given, char today[11]);
+
 /* ---- organisation.c ---------------------------------------------------------------------- */
 
 /* Registers (old NULL) or updates an organisation from checked fields, with its event. */
