@@ -89,6 +89,16 @@ s_put(kp_call_t *call, void *svc)
     kp_call_ok(call, &rq->base);
 }
 
+/* Answers through kp_tx_answer: the store error KP_ECORRUPT for event 9, else the request. */
+static void
+s_answer(kp_call_t *call, void *svc)
+{
+    const Kumppani__V1__EventRef *rq = kp_call_body(call);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    kp_tx_answer(&tx, rq->event_id == 9 ? KP_ECORRUPT : 0, &rq->base);
+}
+
 static uint64_t s_runs;
 
 static void
@@ -115,6 +125,7 @@ static const kp_method_t s_methods[] = {
     {"test.put", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_put},
     {"test.create", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_create},
     {"test.check", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_check},
+    {"test.answer", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_answer},
 };
 
 /* ---- fixture -------------------------------------------------------------------------------- */
@@ -578,6 +589,21 @@ test_load_in_call(void **state)
     assert_int_equal(s_reply_event_id(r), 77);
 }
 
+/* kp_tx_answer: a KP code is answered as kp_call_fail_err answers it, without a body; 0 is
+ * the reply. */
+static void
+test_answer(void **state)
+{
+    fx_t *fx = *state;
+    Kumppani__V1__Reply *r = s_call(fx, 1, "test.answer", 9);
+    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_INTERNAL);
+    assert_string_equal(r->status->message, "internal error (stored data is corrupt)");
+    assert_int_equal(r->body.len, 0);
+    r = s_call(fx, 2, "test.answer", 4);
+    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
+    assert_int_equal(s_reply_event_id(r), 4);
+}
+
 /* ---- tests: the start of an idempotent create (kp_idem) --------------------------------------
  *
  * "test.create" counts its runs and answers the count in event_id, behind
@@ -651,5 +677,5 @@ main(void)
     kp_log_init("test", KP_LOG_WARNING);
     return KP_TEST_RUN(s_setup, s_teardown, test_unit_outside_call, test_rec_round_trip,
                        test_rec_corrupt, test_raw_del, test_each, test_store_error,
-                       test_load_in_call, test_idem_required, test_idem_first_answer);
+                       test_load_in_call, test_answer, test_idem_required, test_idem_first_answer);
 }
