@@ -294,7 +294,7 @@ bo_pg_account_scope(web_req_t *r, const char *arg)
 {
     bo_account_t *a, *t;
     kp_tx_t tx;
-    if (!(t = s_target(r, arg, "web.account.scope", &a, &tx)))
+    if (!(t = s_target(r, arg, "office.account.scope", &a, &tx)))
         return;
     char obj[32];
     snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)t->id);
@@ -311,7 +311,7 @@ bo_pg_account_scope(web_req_t *r, const char *arg)
     }
     int rc = n < 0 ? -3 : bo_account_scope(&tx, t, rl, mv, (size_t)n);
     if (rc == BO_LAST) {
-        bo_audit(r, a->id, "web.account.scope", obj, "refused");
+        bo_audit(r, a->id, "office.account.scope", obj, "refused");
         s_account(r, a, t, 409, NULL, "bo_err_last_regional", "role");
         return;
     }
@@ -324,7 +324,7 @@ bo_pg_account_scope(web_req_t *r, const char *arg)
         bo_error(r, a, 503, "err_unavailable");
         return;
     }
-    bo_audit(r, a->id, "web.account.scope", obj, "ok");
+    bo_audit(r, a->id, "office.account.scope", obj, "ok");
     s_account(r, a, t, 200, "bo_acc_done_scope", NULL, NULL);
 }
 
