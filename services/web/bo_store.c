@@ -4,7 +4,10 @@
  *  users     sign-in name -> account id (u64 BE): one account per name
  *  sessions  SHA-256 of the session cookie (32 bytes) -> OfficeSession: the store never holds
  *            a cookie that would sign anyone in; expired ones are removed at each sign-in
- *  audit     audit id (u64 BE, rising) -> OfficeAudit (ids only) */
+ *  audit     audit id (u64 BE, rising) -> OfficeAudit (ids only)
+ *
+ *  A removed account leaves nothing behind but its id in the audit: its record, its name entry
+ *  and its sessions are deleted together (bo_account_del). */
 #include "bo.h"
 #include "kp_err.h"
 #include "kp_store.h" /* kp_be64_put/get */
