@@ -19,6 +19,10 @@
  *  - A role or municipality that does not allow an action answers 403 (bo_forbidden), changes
  *    nothing and is audited as "denied".
  *  - The audit holds account ids, method names and object ids only; logs the same.
+ *  - An answer leaves only after what its request wrote (an audit entry, a failed sign-in's
+ *    count, a session) has committed (http.c's s_queue, kp_server_commit).
+ *  - The region keeps an enabled regional account: the last one cannot be disabled, removed or
+ *    given another role (BO_LAST).
  *  - Passwords are never stored, logged or shown; the store holds crypto_pwhash_str strings
  *    and SHA-256 hashes of session cookies. */
 #ifndef WEB_BO_H
