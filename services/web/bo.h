@@ -3,7 +3,8 @@
  *  Anatomy:
  *    bo_store.c   accounts, sign-in names, sessions and the audit in the web's store
  *    bo_auth.c    passwords (Argon2id), sign-in and lockout, sessions and their cookie, sign-out
- *                 (everywhere), the roles' scope, the audit, the method web.account.add
+ *                 (everywhere), the roles' scope, the audit, the methods web.account.add,
+ *                 .disable, .enable, .remove; an account's lifecycle; the own password page
  *    bo_pages.c   the home page, accounts (regional) and the audit page (regional)
  *    bo_events.c  events: list, create, publish, reschedule, cancel, participants, the door's
  *                 check-in and the exports, over the bus with the office key (role admin)
@@ -20,6 +21,10 @@
  *  - A role or municipality that does not allow an action answers 403 (bo_forbidden), changes
  *    nothing and is audited as "denied".
  *  - The audit holds account ids, method names and object ids only; logs the same.
+ *  - An answer leaves only after what its request wrote (an audit entry, a failed sign-in's
+ *    count, a session) has committed (http.c's s_queue, kp_server_commit).
+ *  - The region keeps an enabled regional account: the last one cannot be disabled, removed or
+ *    given another role (BO_LAST).
  *  - Passwords are never stored, logged or shown; the store holds crypto_pwhash_str strings
  *    and SHA-256 hashes of session cookies. */
 #ifndef WEB_BO_H
@@ -55,6 +60,8 @@ int bo_audit_add(kp_tx_t *tx, Kumppani__V1__OfficeAudit *e);
 /* The newest audit entries first, at most max. */
 int bo_audit_each_rev(kp_tx_t *tx, unsigned max, int (*fn)(void *arg, Kumppani__V1__OfficeAudit *e),
                       void *arg);
+/* Deletes an account, its sign-in name and every session of it. */
+int bo_account_del(kp_tx_t *tx, const bo_account_t *a);
 
 /* ---- sign-in, sessions, scope (bo_auth.c) ------------------------------------------------ */
 
@@ -90,6 +97,23 @@ int bo_password_hash(const char *pw, char *out);
  * of the first problem (its field in *field); nothing is written then. */
 const char *bo_account_add_form(web_req_t *r, const bo_account_t *by, uint64_t *id,
                                 const char **field);
+/* The account lifecycle, shared by the pages and the bus methods. BO_LAST: refused, a is the
+ * last enabled regional account (nothing written). */
+#define BO_LAST 2
+typedef enum { BO_DISABLE, BO_ENABLE, BO_REMOVE } bo_change_t;
+/* Disables a (its sessions end: the epoch rises), enables it (its lockout cleared) or removes
+ * it (bo_account_del). Returns 0, BO_LAST or a KP code. */
+int bo_account_change(kp_tx_t *tx, bo_account_t *a, bo_change_t op);
+/* Sets a's role and municipalities (the rules of an account's creation). Returns 0, BO_LAST (a
+ * regional account that is the last one would lose the role), -2 (the role), -3 (the
+ * municipalities) or a KP code. */
+int bo_account_scope(kp_tx_t *tx, bo_account_t *a, int role, char **munis, size_t munis_n);
+/* The method of a lifecycle change ("web.account.disable") and the audit's object. */
+const char *bo_change_method(bo_change_t op);
+/* The own password page (every signed-in account): GET and POST /office/password. */
+void bo_pg_password(web_req_t *r, const char *arg);
+void bo_pg_password_post(web_req_t *r, const char *arg);
+
 /* Once at start (boot.c): the dummy hash unknown sign-in names are checked against. */
 int bo_init(void);
 
@@ -113,6 +137,12 @@ void bo_pg_home(web_req_t *r, const char *arg);
 void bo_pg_accounts(web_req_t *r, const char *arg);
 void bo_pg_account_add(web_req_t *r, const char *arg);
 void bo_pg_audit(web_req_t *r, const char *arg);
+/* An account's page (regional): role and municipalities, disable or enable, remove. */
+void bo_pg_account(web_req_t *r, const char *arg);
+void bo_pg_account_scope(web_req_t *r, const char *arg);
+void bo_pg_account_disable(web_req_t *r, const char *arg);
+void bo_pg_account_enable(web_req_t *r, const char *arg);
+void bo_pg_account_remove(web_req_t *r, const char *arg);
 
 /* ---- events (bo_events.c) ---------------------------------------------------------------- */
 
@@ -162,5 +192,8 @@ void bo_pg_role_end(web_req_t *r, const char *arg);
 /* ---- the method (bo_auth.c) -------------------------------------------------------------- */
 
 void bo_h_account_add(kp_call_t *call, void *svc);
+void bo_h_account_disable(kp_call_t *call, void *svc);
+void bo_h_account_enable(kp_call_t *call, void *svc);
+void bo_h_account_remove(kp_call_t *call, void *svc);
 
 #endif
