@@ -69,6 +69,10 @@ const web_route_t web_routes[] = {
     {"office-sent", "GET", "/office/sent", NULL, bo_pg_sent},
     {"office-sent", "POST", "/office/sent", NULL, bo_pg_sent_post},
     {"office-sent-retry", "POST", "/office/sent/retry", NULL, bo_pg_sent_retry},
+    {"office-series-change", "POST", "/office/events/", "/series/change", bo_pg_series_change},
+    {"office-series-extend", "POST", "/office/events/", "/series/extend", bo_pg_series_extend},
+    {"office-promote", "POST", "/office/events/", "/promote", bo_pg_promote},
+    {"office-offer-extend", "POST", "/office/events/", "/extend-offer", bo_pg_offer_extend},
 };
 const unsigned web_routes_n = sizeof web_routes / sizeof web_routes[0];
 
