@@ -5,9 +5,10 @@ events.signup.extend_offer moves an open offer's deadline, never past the start,
 timer follows the new deadline (the offer outlives the old one, then expires at the new one).
 The log carries the usual sign-up events (public copies). (Only the admin role may call
 them: the method table; test_web_office_series calls them with the web's office key.)"""
+import os
 import time
 
-from kp_harness import Suite, V, E, OK, body, check, done
+from kp_harness import Suite, V, E, OK, body, check, cli_runner, done
 from kp_events import DAY, events_with_hooks, set_clock, create, get, signup, log_events, refused
 
 S = V.SignupReply
@@ -54,6 +55,24 @@ try:
     c.call("events.signup.cancel", V.CancelSignupRequest(signup_id=x.id))
     refused(promote(x.id, beyond=True), E.CODE_CONFLICT, ["not on the waitlist"],
             "a cancelled sign-up cannot be promoted")
+
+    # ---- the CLI: kumppani events promote / extend-offer ----
+    kp = cli_runner(dict(os.environ, KUMPPANI_EVENTS_API=s.ev_api, KUMPPANI_KEYS="none"))
+    ev = create(c, capacity=1, offer_window_minutes=60)
+    signup(c, ev.id, 21)
+    cw = signup(c, ev.id, 22)
+    rc, out, err = kp("events", "promote", "--signup", str(cw.id))
+    check(rc != 0 and "beyond_capacity" in err, "the CLI's promotion that does not fit is "
+          "refused, saying so (%d)" % rc)
+    rc, out, err = kp("events", "promote", "--signup", str(cw.id), "--beyond-capacity")
+    before = state(cw.id)
+    check(rc == 0 and before.state == V.SIGNUP_STATE_OFFERED,
+          "kumppani events promote --beyond-capacity offers the place (%s)" % err.strip())
+    rc, out, err = kp("events", "extend-offer", "--signup", str(cw.id), "--minutes", "30")
+    check(rc == 0 and state(cw.id).offer_deadline_ms == before.offer_deadline_ms + 30 * 60000,
+          "kumppani events extend-offer --minutes 30 moves the deadline (%s)" % err.strip())
+    rc, out, err = kp("events", "extend-offer", "--signup", str(cw.id), "--minutes", "0")
+    check(rc != 0 and "minutes" in err, "the CLI refuses 0 minutes naming the option")
 
     # ---- offers: a promotion offers; extending moves the deadline and the timer ----
     ev = create(c, capacity=1, offer_window_minutes=60, start_in_s=2 * DAY)
