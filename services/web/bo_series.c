@@ -7,7 +7,7 @@
  *  that differ from this occurrence's, and the time if it moved; each moved occurrence is a
  *  reschedule and its people are told) and "extend by N occurrences" (events.series.extend,
  *  at the series' own frequency, drafts or published). The new-event form's "repeat"
- *  fieldset makes a series at once (events.series.create).
+ *  fieldset makes a series at once (events.series.create), as drafts or all published.
  *
  *  Scope: every action first fetches the event by id and refuses (403, audited "denied") an
  *  account whose role or municipalities do not cover it, before anything is changed. The
@@ -253,8 +253,8 @@ bo_series_section(web_req_t *r, web_tv_t *root, const web_event_t *ev, web_event
     web_token_random(nonce);
     web_tv_str(a, s, "nonce", nonce);
     const char *done = web_query(r, "done");
-    if (done && (strcmp(done, "series_created") == 0 || strcmp(done, "series_changed") == 0 ||
-                 strcmp(done, "series_extended") == 0)) {
+    if (done && (strcmp(done, "series_created") == 0 || strcmp(done, "series_published") == 0 ||
+                 strcmp(done, "series_changed") == 0 || strcmp(done, "series_extended") == 0)) {
         char key[40];
         snprintf(key, sizeof key, "bo_done_%s", done);
         web_tv_str(a, root, "done", web_text(r, key));
@@ -280,6 +280,8 @@ bo_series_form(web_req_t *r, web_tv_t *root, web_tv_t *v)
     }
     const char *cnt = r->post ? web_field(r, "repeat_count") : NULL;
     web_tv_str(a, v, "repeat_count", cnt && *cnt ? cnt : "4");
+    const char *pub = r->post ? web_field(r, "repeat_publish") : NULL;
+    web_tv_bool(a, v, "repeat_publish", pub && strcmp(pub, "yes") == 0);
 }
 
 int
@@ -331,8 +333,9 @@ s_create_done(void *arg, const Kumppani__V1__Reply *rep)
     snprintf(obj, sizeof obj, "series=%llu event=%llu", (unsigned long long)sr->series_id,
              (unsigned long long)sr->events[0]->id);
     bo_audit(r, c->acct->id, "events.series.create", obj, "ok");
-    snprintf(loc, sizeof loc, "/office/events/%llu?done=series_created#series",
-             (unsigned long long)sr->events[0]->id);
+    snprintf(loc, sizeof loc, "/office/events/%llu?done=%s#series",
+             (unsigned long long)sr->events[0]->id,
+             sr->events[0]->state == ES(DRAFT) ? "series_created" : "series_published");
     bo_redirect(r, loc);
     bo_finish(r);
 }
@@ -352,6 +355,8 @@ bo_series_create(web_req_t *r, bo_account_t *a, Kumppani__V1__CreateEventRequest
     rq.first = first;
     rq.frequency = freq;
     rq.count = count;
+    const char *pub = web_field(r, "repeat_publish");
+    rq.publish = pub && strcmp(pub, "yes") == 0;
     bo_call(r, a, r->svc->bus_office, "events.series.create", &rq.base, idem, s_create_done);
 }
 

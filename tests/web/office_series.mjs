@@ -11,7 +11,7 @@
 //
 // In Debian's headless Chromium (playwright-core, a fresh profile per person, ./lib.mjs): the
 // contact person makes a series on the new-event form (first a refused repeat count, then
-// every two weeks, three times), changes it from its second occurrence on, extends it; on the
+// every two weeks, three times, published at once), changes it from its second occurrence on, extends it; on the
 // waitlist event a promotion that does not fit is refused (409), one beyond the capacity is
 // made with the keyboard and becomes an offer, whose deadline is then extended; the other
 // municipality's contact person is refused the occurrence (403). Every state is checked by
@@ -51,9 +51,13 @@ await b.run(async () => {
     'a repeat count of 1 is refused beside its field');
   await b.both(mu, 'series-new-refused');
   await mu.fill('#f-repeat_count', '3');
-  await submit(mu, 'form[action="/office/events"]', '**/office/events/*?done=series_created*');
+  await mu.check('#f-repeat_publish');
+  await submit(mu, 'form[action="/office/events"]', '**/office/events/*?done=series_published*');
   const rows = await mu.$$('table[aria-labelledby=series-occ] tbody tr');
   b.check(rows.length === 3, `the new series has 3 occurrences on its page (${rows.length})`);
+  const states = await mu.$$eval('table[aria-labelledby=series-occ] tbody tr td:nth-child(4)',
+    (tds) => tds.map((t) => t.textContent));
+  b.check(states.every((x) => x === 'published'), `all three are published (${states})`);
   b.check((await mu.textContent('[role=status]')).includes('series'), 'the page says so');
   await b.both(mu, 'series-created');
 
