@@ -2,7 +2,8 @@
  *  account's scope), the new-event form, an event's page (facts, role balance, participants by
  *  state, publish / reschedule / cancel with a reason), the door's check-in page (search by
  *  name, attended or no-show in one tap, plain form POSTs without JavaScript) and the exports
- *  (participants CSV, the events service's door list).
+ *  (participants CSV, the events service's door list). The page's series and waitlist sections
+ *  and their actions are bo_series.c and bo_waitlist.c.
  *
  *  Everything goes over the bus with the office key (role admin at events); the web checks the
  *  account's role and municipalities itself before anything is asked: every event-scoped page
