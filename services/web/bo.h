@@ -11,6 +11,8 @@
  *    bo_broker.c  the broker's open requests and assignments
  *    bo_stats.c   statistics of events as SVG charts with their tables
  *    bo_sent.c    what the notifier sent (an address, an event), dead letters, opt-outs
+ *    bo_orgs.c    an organisation's page: facts, its people, its events, the edit
+ *    bo_people.c  people by name, a person's roles, adding and ending a role
  *    bo_series.c  an event's series: its occurrences, change from one on, extend, create
  *    bo_waitlist.c  an event's waitlist in order and open offers: promote, extend an offer
  *
@@ -151,6 +153,15 @@ void bo_pg_sent(web_req_t *r, const char *arg);
 void bo_pg_sent_post(web_req_t *r, const char *arg);
 void bo_pg_sent_retry(web_req_t *r, const char *arg);
 
+/* bo_orgs.c: an organisation's page and its edit (registry.org.get/update, role.list) */
+void bo_pg_org(web_req_t *r, const char *arg);
+void bo_pg_org_edit(web_req_t *r, const char *arg);
+/* bo_people.c: people by name (a POST), a person's roles, adding and ending a role */
+void bo_pg_people(web_req_t *r, const char *arg);
+void bo_pg_people_post(web_req_t *r, const char *arg);
+void bo_pg_person(web_req_t *r, const char *arg);
+void bo_pg_role_add(web_req_t *r, const char *arg);
+void bo_pg_role_end(web_req_t *r, const char *arg);
 /* ---- series and the waitlist (bo_series.c, bo_waitlist.c) ------------------------------- */
 
 /* An event-scoped action of bo_series.c / bo_waitlist.c: the event is fetched and the
