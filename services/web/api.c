@@ -84,6 +84,10 @@ const web_route_t web_routes[] = {
     {"office-account-remove", "POST", "/office/accounts/", "/remove", bo_pg_account_remove},
     {"office-password", "GET", "/office/password", NULL, bo_pg_password},
     {"office-password", "POST", "/office/password", NULL, bo_pg_password_post},
+    {"office-series-change", "POST", "/office/events/", "/series/change", bo_pg_series_change},
+    {"office-series-extend", "POST", "/office/events/", "/series/extend", bo_pg_series_extend},
+    {"office-promote", "POST", "/office/events/", "/promote", bo_pg_promote},
+    {"office-offer-extend", "POST", "/office/events/", "/extend-offer", bo_pg_offer_extend},
 };
 const unsigned web_routes_n = sizeof web_routes / sizeof web_routes[0];
 

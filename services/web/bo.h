@@ -14,6 +14,8 @@
  *    bo_sent.c    what the notifier sent (an address, an event), dead letters, opt-outs
  *    bo_orgs.c    an organisation's page: facts, its people, its events, the edit
  *    bo_people.c  people by name, a person's roles, adding and ending a role
+ *    bo_series.c  an event's series: its occurrences, change from one on, extend, create
+ *    bo_waitlist.c  an event's waitlist in order and open offers: promote, extend an offer
  *
  *  Invariants:
  *  - Every /office page but the sign-in needs a live session; every POST also a valid CSRF
@@ -158,6 +160,8 @@ void bo_pg_checkin(web_req_t *r, const char *arg);
 void bo_pg_attendance(web_req_t *r, const char *arg);
 void bo_pg_participants_csv(web_req_t *r, const char *arg);
 void bo_pg_door_csv(web_req_t *r, const char *arg);
+/* "YYYY-MM-DD" + "HH:MM" in Helsinki time into *out; false if it is not one. */
+bool bo_when(const char *date, const char *hm, int64_t *out);
 
 /* ---- registry and broker (bo_registry.c, bo_broker.c) ------------------------------------ */
 
@@ -188,6 +192,50 @@ void bo_pg_people_post(web_req_t *r, const char *arg);
 void bo_pg_person(web_req_t *r, const char *arg);
 void bo_pg_role_add(web_req_t *r, const char *arg);
 void bo_pg_role_end(web_req_t *r, const char *arg);
+/* ---- series and the waitlist (bo_series.c, bo_waitlist.c) ------------------------------- */
+
+/* An event-scoped action of bo_series.c / bo_waitlist.c: the event is fetched and the
+ * account's role and municipality checked before then runs (r->cont_arg is the op). */
+typedef struct bo_evop bo_evop_t;
+struct bo_evop {
+    bo_account_t *acct;
+    uint64_t event_id;
+    web_event_t *ev; /* once fetched (the request's arena) */
+    const char *method;
+    char obj[64]; /* "event=N" or "event=N signup=M", for the audit */
+    void (*then)(web_req_t *r);
+    void *data; /* the action's own */
+};
+/* Starts op on event arg for method: 404 for a bad id, 403 (bo_forbidden) for a role or, once
+ * the event is in, a municipality out of scope; then runs. Returns the op or NULL after
+ * answering. */
+bo_evop_t *bo_evop_start(web_req_t *r, bo_account_t *a, const char *arg, const char *method,
+                         void (*then)(web_req_t *r));
+/* Answers a failed bus call of an op (404, 409, 400 or 503) and audits it as failed. */
+void bo_evop_failed(web_req_t *r, const Kumppani__V1__Reply *rep, const char *method);
+/* The occurrences of a series (events.event.list by series_id), in index order; then runs
+ * with them and r->cont_arg as before. False after answering. */
+bool bo_series_load(web_req_t *r, const bo_account_t *a, uint64_t series_id,
+                    void (*then)(web_req_t *r, web_event_t **occ, size_t n));
+/* The event page's series section (occurrences, change from this one on, extend) and its
+ * waitlist section (the waitlist in order, open offers, promote and extend). */
+void bo_series_section(web_req_t *r, web_tv_t *root, const web_event_t *ev, web_event_t **occ,
+                       size_t n);
+void bo_waitlist_section(web_req_t *r, web_tv_t *root, const web_event_t *ev,
+                         Kumppani__V1__Signup *const *su, size_t n);
+/* The new-event form's "repeat" fieldset (its values kept after a refusal). */
+void bo_series_form(web_req_t *r, web_tv_t *root, web_tv_t *v);
+/* The new-event form's repeat choice: 0 (none) or a SeriesFrequency with *count (2..60);
+ * -1 for a bad choice (its field in *field). */
+int bo_series_repeat(web_req_t *r, uint32_t *count, const char **field);
+/* Creates the series of first (events.series.create, idem) and answers with its first
+ * occurrence's page. */
+void bo_series_create(web_req_t *r, bo_account_t *a, Kumppani__V1__CreateEventRequest *first,
+                      int freq, uint32_t count, const char *idem);
+void bo_pg_series_change(web_req_t *r, const char *arg);
+void bo_pg_series_extend(web_req_t *r, const char *arg);
+void bo_pg_promote(web_req_t *r, const char *arg);
+void bo_pg_offer_extend(web_req_t *r, const char *arg);
 
 /* ---- the method (bo_auth.c) -------------------------------------------------------------- */
 
