@@ -69,6 +69,7 @@ const web_route_t web_routes[] = {
     {"office-sent", "GET", "/office/sent", NULL, bo_pg_sent},
     {"office-sent", "POST", "/office/sent", NULL, bo_pg_sent_post},
     {"office-sent-retry", "POST", "/office/sent/retry", NULL, bo_pg_sent_retry},
+    {"office-broker-paid", "POST", "/office/broker/paid", NULL, bo_pg_broker_paid},
 };
 const unsigned web_routes_n = sizeof web_routes / sizeof web_routes[0];
 
