@@ -97,6 +97,13 @@ typedef struct {
     void (*fini)(void *svc);
 } kp_service_def_t;
 
+/* The part of a kp_service_def_t every service spells alike: its name, its program's name and
+ * the tables its header declares under its prefixes p and P (p_db_names, P_DB_N,
+ * P_SCHEMA_VERSION, p_methods, p_methods_n). The rest (items, hooks, svc) follows it. */
+#define KP_SERVICE_TABLES(NAME, p, P)                                                              \
+    .name = NAME, .program = "kumppani-" NAME, .dbs = p##_db_names, .dbs_n = P##_DB_N,             \
+    .schema_version = P##_SCHEMA_VERSION, .methods = p##_methods, .methods_n = p##_methods_n
+
 /* Runs a service from its definition (see above). Returns the process exit code. */
 int kp_boot_main(const kp_service_def_t *def, int argc, char **argv);
 

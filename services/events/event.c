@@ -210,6 +210,56 @@ s_occurrence(int64_t first, int freq, unsigned k)
     return s_at_local(first_of + day - 1, &tm);
 }
 
+/* What the occurrences of one series share while they are made: the template's fields (their
+ * times give each occurrence's length and sign-up lead), the reply they are added to, and the
+ * moment a sign-up deadline must be after (else the occurrence has none). */
+typedef struct {
+    const Kumppani__V1__CreateEventRequest *f;
+    Kumppani__V1__SeriesReply *r;
+    uint64_t series_id;
+    int freq;
+    bool publish;
+    int64_t deadline_after;
+} s_series_t;
+
+static int
+s_series_alloc(kp_tx_t *t, Kumppani__V1__SeriesReply *r, unsigned count)
+{
+    r->events = kp_arena_alloc(t->arena, count * sizeof *r->events);
+    return r->events ? 0 : KP_ENOMEM;
+}
+
+/* One occurrence at start, number index in its series: stored, announced (EventCreated, and
+ * EventPublished when the series is published) and added to the reply. */
+static int
+s_series_add(kp_tx_t *t, const s_series_t *s, int64_t start, uint32_t index)
+{
+    const Kumppani__V1__CreateEventRequest *f = s->f;
+    evt_event_t *ev = kp_arena_alloc(t->arena, sizeof *ev);
+    if (!ev)
+        return KP_ENOMEM;
+    kumppani__v1__event_info__init(ev);
+    s_event_from(ev, f, t->now_ms);
+    int64_t lead = f->signup_deadline_unix ? f->start_unix - f->signup_deadline_unix : -1;
+    ev->start_unix = start;
+    ev->end_unix = start + (f->end_unix - f->start_unix);
+    ev->signup_deadline_unix = lead >= 0 && start - lead > s->deadline_after ? start - lead : 0;
+    ev->series_id = s->series_id;
+    ev->series_index = index;
+    ev->series_frequency = s->freq;
+    if (s->publish)
+        ev->state = ST(PUBLISHED);
+    Kumppani__V1__EventReply er = KUMPPANI__V1__EVENT_REPLY__INIT;
+    er.event = ev;
+    int rc;
+    if ((rc = kp_tx_next_id(t, "event", &ev->id)) || (rc = evt_event_put(t, ev)) ||
+        (rc = kp_tx_emit(t, "EventCreated", &er.base)) ||
+        (s->publish && (rc = kp_tx_emit(t, "EventPublished", &er.base))))
+        return rc;
+    s->r->events[s->r->n_events++] = ev;
+    return 0;
+}
+
 void
 evt_h_series_create(kp_call_t *call, void *svc)
 {
@@ -239,37 +289,16 @@ evt_h_series_create(kp_call_t *call, void *svc)
         return;
     if (kp_call_idem_required(call, "create"))
         return;
-    int64_t dur = f->end_unix - f->start_unix;
-    int64_t lead = f->signup_deadline_unix ? f->start_unix - f->signup_deadline_unix : -1;
     Kumppani__V1__SeriesReply r = KUMPPANI__V1__SERIES_REPLY__INIT;
-    r.events = kp_arena_alloc(t->arena, rq->count * sizeof *r.events);
-    evt_event_t *evs = kp_arena_alloc(t->arena, rq->count * sizeof *evs);
-    int rc = r.events && evs ? 0 : KP_ENOMEM;
+    int rc = s_series_alloc(t, &r, rq->count);
     if (!rc)
         rc = kp_tx_next_id(t, "series", &r.series_id);
+    s_series_t sr = {f, &r, r.series_id, rq->frequency, rq->publish, INT64_MIN};
     /* Monthly by day skips months without the day; at most 2 * count months are tried. */
-    for (unsigned k = 0, idx = 0; !rc && idx < rq->count && k < 2 * rq->count; k++) {
+    for (unsigned k = 0; !rc && r.n_events < rq->count && k < 2 * rq->count; k++) {
         int64_t start = s_occurrence(f->start_unix, rq->frequency, k);
-        if (start == 0)
-            continue;
-        evt_event_t *ev = &evs[idx];
-        kumppani__v1__event_info__init(ev);
-        s_event_from(ev, f, t->now_ms);
-        ev->start_unix = start;
-        ev->end_unix = start + dur;
-        ev->signup_deadline_unix = lead >= 0 ? start - lead : 0;
-        ev->series_id = r.series_id;
-        ev->series_index = ++idx;
-        ev->series_frequency = rq->frequency;
-        if (rq->publish)
-            ev->state = ST(PUBLISHED);
-        Kumppani__V1__EventReply er = KUMPPANI__V1__EVENT_REPLY__INIT;
-        er.event = ev;
-        if ((rc = kp_tx_next_id(t, "event", &ev->id)) || (rc = evt_event_put(t, ev)) ||
-            (rc = kp_tx_emit(t, "EventCreated", &er.base)) ||
-            (rq->publish && (rc = kp_tx_emit(t, "EventPublished", &er.base))))
-            break;
-        r.events[r.n_events++] = ev;
+        if (start != 0)
+            rc = s_series_add(t, &sr, start, (uint32_t)r.n_events + 1);
     }
     if (rc) {
         kp_call_fail_err(call, rc);
@@ -871,36 +900,18 @@ evt_h_series_extend(kp_call_t *call, void *svc)
     f.role_rules = last->role_rules;
     f.n_role_rules = last->n_role_rules;
     f.convener_person_id = last->convener_person_id;
-    int64_t dur = last->end_unix - last->start_unix;
-    int64_t lead = last->signup_deadline_unix ? last->start_unix - last->signup_deadline_unix : -1;
+    f.start_unix = last->start_unix; /* gives the length and the sign-up lead */
+    f.end_unix = last->end_unix;
+    f.signup_deadline_unix = last->signup_deadline_unix;
     Kumppani__V1__SeriesReply r = KUMPPANI__V1__SERIES_REPLY__INIT;
     r.series_id = rq->series_id;
-    r.events = kp_arena_alloc(t->arena, rq->count * sizeof *r.events);
-    evt_event_t *evs = kp_arena_alloc(t->arena, rq->count * sizeof *evs);
-    int rc = r.events && evs ? 0 : KP_ENOMEM;
+    int rc = s_series_alloc(t, &r, rq->count);
     int64_t now_s = t->now_ms / 1000;
-    for (unsigned k = 1, idx = 0; !rc && idx < rq->count && k <= 4 * rq->count + 24; k++) {
+    s_series_t sr = {&f, &r, rq->series_id, freq, rq->publish, now_s};
+    for (unsigned k = 1; !rc && r.n_events < rq->count && k <= 4 * rq->count + 24; k++) {
         int64_t start = s_occurrence(last->start_unix, freq, k);
-        if (start == 0 || start <= now_s)
-            continue;
-        evt_event_t *ev = &evs[idx];
-        kumppani__v1__event_info__init(ev);
-        s_event_from(ev, &f, t->now_ms);
-        ev->start_unix = start;
-        ev->end_unix = start + dur;
-        ev->signup_deadline_unix = lead >= 0 && start - lead > now_s ? start - lead : 0;
-        ev->series_id = rq->series_id;
-        ev->series_index = last->series_index + ++idx;
-        ev->series_frequency = freq;
-        if (rq->publish)
-            ev->state = ST(PUBLISHED);
-        Kumppani__V1__EventReply er = KUMPPANI__V1__EVENT_REPLY__INIT;
-        er.event = ev;
-        if ((rc = kp_tx_next_id(t, "event", &ev->id)) || (rc = evt_event_put(t, ev)) ||
-            (rc = kp_tx_emit(t, "EventCreated", &er.base)) ||
-            (rq->publish && (rc = kp_tx_emit(t, "EventPublished", &er.base))))
-            break;
-        r.events[r.n_events++] = ev;
+        if (start != 0 && start > now_s)
+            rc = s_series_add(t, &sr, start, last->series_index + (uint32_t)r.n_events + 1);
     }
     if (rc) {
         kp_call_fail_err(call, rc);

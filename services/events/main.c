@@ -34,15 +34,9 @@ main(int argc, char **argv)
          "days after an event's end until its sign-ups' personal data is erased (1..3650)", NULL},
         {0},
     };
-    kp_service_def_t def = {.name = "events",
-                            .program = "kumppani-events",
+    kp_service_def_t def = {KP_SERVICE_TABLES("events", evt, EVT),
                             .items = items,
-                            .dbs = evt_db_names,
-                            .dbs_n = EVT_DB_N,
-                            .schema_version = EVT_SCHEMA_VERSION,
                             .migrate = evt_migrate,
-                            .methods = evt_methods,
-                            .methods_n = evt_methods_n,
                             .svc = &svc,
                             .start = s_start,
                             .fini = s_fini};

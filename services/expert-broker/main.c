@@ -24,14 +24,8 @@ int
 main(int argc, char **argv)
 {
     kp_service_def_t def = {
-        .name = "expert-broker",
-        .program = "kumppani-expert-broker",
+        KP_SERVICE_TABLES("expert-broker", brk, BRK),
         .items = s_items,
-        .dbs = brk_db_names,
-        .dbs_n = BRK_DB_N,
-        .schema_version = BRK_SCHEMA_VERSION,
-        .methods = brk_methods,
-        .methods_n = brk_methods_n,
         .svc = &s_svc,
         .configure = brk_configure,
         .start = brk_start,

@@ -28,15 +28,9 @@ int
 main(int argc, char **argv)
 {
     const kp_service_def_t def = {
-        .name = "notifier",
-        .program = "kumppani-notifier",
+        KP_SERVICE_TABLES("notifier", ntf, NTF),
         .items = ntf_config_items,
-        .dbs = ntf_db_names,
-        .dbs_n = NTF_DB_N,
-        .schema_version = NTF_SCHEMA_VERSION,
         .migrate = ntf_migrate,
-        .methods = ntf_methods,
-        .methods_n = ntf_methods_n,
         .svc = &s_ntf,
         .configure = ntf_configure,
         .start = s_start,

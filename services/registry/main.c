@@ -34,15 +34,9 @@ main(int argc, char **argv)
         KP_BOOT_FOLLOW_ITEMS("events", "tcp://127.0.0.1:7201", "tcp://127.0.0.1:7202"),
         {0},
     };
-    kp_service_def_t def = {.name = "registry",
-                            .program = "kumppani-registry",
+    kp_service_def_t def = {KP_SERVICE_TABLES("registry", reg, REG),
                             .items = items,
-                            .dbs = reg_db_names,
-                            .dbs_n = REG_DB_N,
-                            .schema_version = REG_SCHEMA_VERSION,
                             .migrate = reg_migrate,
-                            .methods = reg_methods,
-                            .methods_n = reg_methods_n,
                             .svc = &svc,
                             .start = s_start,
                             .fini = s_fini};

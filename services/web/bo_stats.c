@@ -2,7 +2,8 @@
  *  role (events.stats over the bus), filtered by a period, a municipality and a kind, each as
  *  a server-rendered SVG bar chart with the same numbers in a table beside it (the chart is an
  *  image with a title; the table is what a screen reader reads). "Spring 2021: 11 partnership
- *  tables, 478 participants" is the period and the kind chosen once.
+ *  tables, 478 participants" is one choice of period (a year or its spring or autumn, or any
+ *  two dates) and the kind, with the mode (online, in person, hybrid) for "virtual" tables.
  *
  *  A municipal contact person sees their own municipalities only (the first by default,
  *  another is 403, audited); the expert coordinator has no statistics of events. The SVG is
@@ -22,8 +23,38 @@
 typedef struct {
     bo_account_t *acct;
     const char *from, *to, *muni;
-    int kind;
+    const char *period; /* "YYYY", "YYYY-spring" (January to June) or "YYYY-autumn"; NULL */
+    int kind, mode;     /* mode: an EventMode (0: any) */
 } st_t;
+
+/* The periods offered: for each year from five back to the next, the year and its halves. */
+static const char *const s_halves[] = {"", "-spring", "-autumn"};
+static const char *const s_half_keys[] = {"bo_stats_year", "bo_stats_spring", "bo_stats_autumn"};
+static const char *const s_modes[] = {"", "online", "online-only", "in-person", "hybrid"};
+
+/* A period "YYYY[-spring|-autumn]" as its first and last day ("YYYY-MM-DD"); false if it is
+ * not one. */
+static bool
+s_period(kp_arena_t *a, const char *p, const char **from, const char **to, int *year, int *half)
+{
+    int y = 0, n = 0;
+    if (sscanf(p, "%4d%n", &y, &n) != 1 || n != 4 || y < 1900 || y > 2999)
+        return false;
+    for (int h = 0; h < 3; h++)
+        if (strcmp(p + 4, s_halves[h]) == 0) {
+            char *f = kp_arena_alloc(a, 11), *t = kp_arena_alloc(a, 11);
+            if (!f || !t)
+                return false;
+            snprintf(f, 11, "%04d-%s", y, h == 2 ? "07-01" : "01-01");
+            snprintf(t, 11, "%04d-%s", y, h == 1 ? "06-30" : "12-31");
+            *from = f;
+            *to = t;
+            *year = y;
+            *half = h;
+            return true;
+        }
+    return false;
+}
 
 /* The enum value whose name (prefix dropped, lower case, '_' as '-') is key; 0 if none. */
 static int
@@ -134,6 +165,30 @@ s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
         }
     } else
         web_tv_str(a, root, "muni", s->muni);
+    struct tm now;
+    int y0 = kp_time_local(kp_now_ms() / 1000, &now) == 0 ? now.tm_year + 1900 : 2026;
+    web_tv_t *pl = web_tv_list(a, root, "periods");
+    for (int y = y0 + 1; y >= y0 - 5; y--)
+        for (int h = 0; h < 3; h++) {
+            web_tv_t *it = web_tv_item(a, pl);
+            char v[16];
+            snprintf(v, sizeof v, "%04d%s", y, s_halves[h]);
+            web_tv_str(a, it, "value", v);
+            web_tv_strf(a, it, "name", "%s %04d", web_text(r, s_half_keys[h]), y);
+            bool sel = s->period && strcmp(s->period, v) == 0;
+            web_tv_bool(a, it, "selected", sel);
+            if (sel)
+                web_tv_strf(a, root, "period_name", "%s %04d", web_text(r, s_half_keys[h]), y);
+        }
+    web_tv_t *mdl = web_tv_list(a, root, "modes");
+    for (int m = 1; m <= 4; m++) {
+        char key[32];
+        snprintf(key, sizeof key, "bo_stats_mode_%d", m);
+        web_tv_t *it = web_tv_item(a, mdl);
+        web_tv_str(a, it, "value", s_modes[m]);
+        web_tv_str(a, it, "name", web_text(r, key));
+        web_tv_bool(a, it, "selected", m == s->mode);
+    }
     web_tv_t *kl = web_tv_list(a, root, "kinds");
     for (int k = 1; k <= 9; k++) {
         char key[16];
@@ -194,10 +249,22 @@ bo_pg_stats(web_req_t *r, const char *arg)
     s->to = web_query(r, "to");
     s->muni = web_query(r, "municipality");
     const char *kind = web_query(r, "kind");
+    const char *mode = web_query(r, "mode");
+    s->period = web_query(r, "period");
     if (s->muni && !*s->muni)
         s->muni = NULL;
+    if (s->period && !*s->period)
+        s->period = NULL;
+    int year, half;
+    if (s->period && !s_period(r->arena, s->period, &s->from, &s->to, &year, &half)) {
+        bo_error(r, a, 400, "err_filter");
+        return;
+    }
+    for (int m = 1; mode && *mode && m <= 4; m++)
+        if (strcmp(mode, s_modes[m]) == 0)
+            s->mode = m;
     int64_t from = 0, to = 0;
-    if (!s_day(s->from, &from) || !s_day(s->to, &to) ||
+    if ((mode && *mode && !s->mode) || !s_day(s->from, &from) || !s_day(s->to, &to) ||
         (kind && *kind && (strlen(kind) != 1 || kind[0] < '1' || kind[0] > '9')) ||
         (s->muni && (strlen(s->muni) != 3 || strspn(s->muni, "0123456789") != 3))) {
         bo_error(r, a, 400, "err_filter");
@@ -218,5 +285,6 @@ bo_pg_stats(web_req_t *r, const char *arg)
     rq.to_unix = to ? to + 86400 : 0; /* the whole last day */
     rq.municipality_code = (char *)(s->muni ? s->muni : "");
     rq.kind = s->kind;
+    rq.mode = s->mode;
     bo_call(r, a, r->svc->bus_office, "events.stats", &rq.base, NULL, s_stats_done);
 }

@@ -9,18 +9,8 @@ main(int argc, char **argv)
 {
     static web_svc_t svc;
     kp_service_def_t def = {
-        .name = "web",
-        .program = "kumppani-web",
-        .items = web_items,
-        .dbs = web_db_names,
-        .dbs_n = WEB_DB_N,
-        .schema_version = WEB_SCHEMA_VERSION,
-        .methods = web_methods,
-        .methods_n = web_methods_n,
-        .svc = &svc,
-        .configure = web_configure,
-        .start = web_start,
-        .fini = web_fini,
+        KP_SERVICE_TABLES("web", web, WEB), .items = web_items, .svc = &svc,
+        .configure = web_configure,         .start = web_start, .fini = web_fini,
     };
     return kp_boot_main(&def, argc, argv);
 }

@@ -266,6 +266,29 @@ try:
     check(r.status == 200 and '<th scope="row">905</th>' not in r.text,
           "the contact person's statistics are Seinäjoki's")
     check(regional.get("/office/stats?from=2026-13-01").status == 400, "a bad date is 400")
+    # "Spring 2021: 11 virtual tables, 478 participants" is one choice of period and mode.
+    year, month = int(tomorrow[:4]), int(tomorrow[5:7])
+    half, other = ("spring", "autumn") if month <= 6 else ("autumn", "spring")
+
+    def muni_743(q):
+        r = regional.get("/office/stats?kind=1&" + q)
+        m = re.search(r'aria-labelledby="c-muni-h">.*?<th scope="row">743</th><td>(\d+)</td>'
+                      r'<td>(\d+)</td>', r.text, re.S)
+        return r, (m.group(2) if m else None)
+
+    r, n = muni_743("period=%d-%s" % (year, half))
+    check(r.status == 200 and n == "3" and ("%d</strong>: " % year) in r.text and 'value="%d-%s" selected' % (year, half) in r.text,
+          "the period %s %d: the table's 3 participants, the period named in the summary"
+          % (half, year))
+    r, n = muni_743("period=%d-%s" % (year, other))
+    check(r.status == 200 and n is None, "the other half of the year has none of them")
+    r, n = muni_743("period=%d&mode=in-person" % year)
+    check(r.status == 200 and n == "3", "the year, in person: 3")
+    r, n = muni_743("period=%d&mode=online-only" % year)
+    check(r.status == 200 and n is None, "the year, online only: none (the table has a place)")
+    check(regional.get("/office/stats?period=2021-winter").status == 400,
+          "a period that is not a year or its half is 400")
+    check(regional.get("/office/stats?mode=virtual").status == 400, "an unknown mode is 400")
 
     # ---- the expert coordinator has no events ----
     ex, r = office_sign_in(s.base, "asiantuntija", PW["asiantuntija"])

@@ -1,0 +1,140 @@
+// What every browser test of the web shares: a fresh Chromium profile per person, numbered
+// full-page screenshots, axe-core on the WCAG 2.1 A and AA rules, keyboard steps, the
+// back office's sign-in, and the JSON summary that the Python tests read (the last line:
+// {"failures": N, "screenshots": [...], "axe": [...]}; exit code 0 only if every check passed).
+//
+//   import { Browser } from './lib.mjs';
+//   const b = new Browser({ base, outdir, prefix: 'office-', first: 60 });
+//   await b.run(async () => {
+//     const page = await b.person('fi-FI');
+//     await b.signIn(page, ['user', 'password']);
+//     await b.both(page, 'home');          // office-61-home.png and axe
+//     b.check(await b.status(page, '/office/x') === 403, 'refused');
+//   });
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
+const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+export class Browser {
+  // base: the web's address; outdir: where screenshots go; prefix: their file name's start;
+  // first: the number before the first screenshot (default: how many with the prefix exist);
+  // mask: rewrites a page's URL for the summary (personal links' tokens stay out of it).
+  constructor({ base, outdir, prefix = '', first, mask = (u) => u }) {
+    this.base = base;
+    this.outdir = outdir;
+    this.prefix = prefix;
+    this.mask = mask;
+    fs.mkdirSync(outdir, { recursive: true });
+    this.n = first ?? fs.readdirSync(outdir)
+      .filter((f) => f.startsWith(prefix) && f.endsWith('.png')).length;
+    this.failures = [];
+    this.shots = [];
+    this.axeResults = [];
+    this.contexts = [];
+  }
+
+  check(cond, what) {
+    console.log((cond ? 'ok: ' : 'FAIL: ') + what);
+    if (!cond) this.failures.push(what);
+  }
+
+  async shot(page, name) {
+    const file = path.join(this.outdir,
+      this.prefix + String(++this.n).padStart(2, '0') + '-' + name + '.png');
+    await page.screenshot({ path: file, fullPage: true });
+    this.shots.push({ page: name, url: this.mask(page.url().replace(this.base, '')), file });
+    console.log('screenshot: ' + file);
+  }
+
+  async axe(page, name) {
+    await page.evaluate(AXE);
+    const r = await page.evaluate((values) =>
+      window.axe.run(document, { runOnly: { type: 'tag', values } }), WCAG);
+    const v = r.violations.map((x) => ({ id: x.id, impact: x.impact, nodes: x.nodes.length,
+      targets: x.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+    this.axeResults.push({ page: name, violations: v.length, passes: r.passes.length,
+      incomplete: r.incomplete.length });
+    this.check(v.length === 0,
+      `axe ${name}: ${v.length} violations, ${r.passes.length} rules passed` +
+      (v.length ? ' ' + JSON.stringify(v) : ''));
+  }
+
+  // A screenshot and axe for the page as it is now.
+  async both(page, name) {
+    await this.shot(page, name);
+    await this.axe(page, name);
+  }
+
+  // A fresh browser profile (no cookies) for one person; js: false turns the page's
+  // JavaScript off (the pages work without it).
+  async person(locale, { width = 1024, height = 768, js = true } = {}) {
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'kp-chromium-'));
+    const ctx = await chromium.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium', headless: true, args: ARGS, locale,
+      bypassCSP: true, viewport: { width, height }, javaScriptEnabled: js,
+      acceptDownloads: true,
+    });
+    this.contexts.push(ctx);
+    return ctx.pages()[0] || await ctx.newPage();
+  }
+
+  // The back office's sign-in form; waits for the front page.
+  async signIn(page, who, lang = 'en') {
+    await page.goto(`${this.base}/office/sign-in?lang=${lang}`);
+    await page.fill('#f-user', who[0]);
+    await page.fill('#f-password', who[1]);
+    await page.click('form[action="/office/sign-in"] button[type=submit]');
+    await page.waitForURL('**/office');
+    this.check(page.url().endsWith('/office'), `${who[0]} signs in`);
+  }
+
+  // Presses Tab until the focused element satisfies want({tag, id, text, href, type}), at
+  // most n times; answers the number of presses.
+  async tabTo(page, want, n = 80) {
+    for (let i = 0; i < n; i++) {
+      await page.keyboard.press('Tab');
+      const f = await page.evaluate(() => {
+        const e = document.activeElement;
+        return e ? { tag: e.tagName.toLowerCase(), id: e.id, text: (e.textContent || '').trim(),
+          href: e.getAttribute('href') || '', type: e.getAttribute('type') || '' } : null;
+      });
+      if (f && want(f)) return i + 1;
+    }
+    throw new Error('Tab never reached the wanted element on ' + page.url());
+  }
+
+  // The HTTP status of a GET of url (a path under base).
+  async status(page, url) {
+    const r = await page.goto(this.base + url);
+    return r.status();
+  }
+
+  // The text of the page's main element.
+  async text(page) {
+    return (await page.textContent('main')) || '';
+  }
+
+  // Runs the steps, records an exception as a failure, closes every browser, prints the
+  // summary and exits.
+  async run(steps) {
+    try {
+      await steps();
+    } catch (e) {
+      this.failures.push(String(e && e.stack || e));
+      console.log('FAIL: ' + (e && e.stack || e));
+    } finally {
+      for (const c of this.contexts) await c.close().catch(() => {});
+    }
+    console.log(JSON.stringify({ failures: this.failures.length, screenshots: this.shots,
+      axe: this.axeResults }));
+    process.exit(this.failures.length ? 1 : 0);
+  }
+}
