@@ -148,7 +148,7 @@ s_asg_done(void *arg, const Kumppani__V1__Reply *rep)
         }
         payable_n += completed && !s->paid_ms;
     }
-    web_tv_bool(a, root, "payable", payable_n > 0);
+    web_tv_bool(a, root, "any_payable", payable_n > 0);
     const char *done = web_query(r, "done");
     web_tv_bool(a, root, "completed", done && strcmp(done, "completed") == 0);
     if (done && strcmp(done, "paid") == 0) {
