@@ -7,15 +7,17 @@ schema-2 store with a broker message planted before the start is upgraded at ope
 record is found by its request, and the store records schema 3. Bad input: an address and a
 request id together, neither, a malformed address. The notifier's log carries no name or
 address of the expert (planted PII)."""
+import json
 import os
 import struct
+import subprocess
 import time
 
 import lmdb
 
 import kp_notifier as kn
 from kp_broker import B, Broker, add_keys, file_request, open_offers, register
-from kp_harness import OK, E, PII, Suite, check, done, free_port
+from kp_harness import BIN, OK, E, PII, Suite, check, done, free_port
 from kp_notifier import N, Smtp, start_keyed, wait_for
 
 REQ = "tilaaja@example.fi"  # kp_broker.request_input's contact person
@@ -112,6 +114,18 @@ try:
     check(sent(address="not an address").status.code == E.CODE_INVALID,
           "a malformed address: refused")
     check(sent(request_id=r1.id, limit=501).status.code == E.CODE_INVALID, "limit over 500")
+
+    # ---- the CLI: kumppani notifier sent --request ID ----------------------------------------
+    def cli(*args):
+        return subprocess.run([os.path.join(BIN, "kumppani"), "--endpoint", api, "--keys", kd,
+                               "--key-name", "admin", "notifier", "sent"] + list(args),
+                              capture_output=True, text=True, timeout=20)
+    out = cli("--request", str(r1.id), "--json")
+    got = json.loads(out.stdout) if out.returncode == 0 else []
+    check({x["key"] for x in got} == want1,
+          "notifier sent --request lists the request's four (%s)" % out.stderr.strip())
+    check(cli("--request", "1", "--to", PII[1]).returncode == 2 and cli().returncode == 2 and
+          cli("--request", "0").returncode != 0, "both, neither or request 0: refused")
 
     # ---- the store: schema 3 ------------------------------------------------------------------
     p.stop()
