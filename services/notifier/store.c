@@ -5,8 +5,8 @@
  *  Invariant: ntf_rec_put is the one place that keeps the due, by_event, by_request and dead
  *  indexes in step with a record: a record has a due entry exactly while it is SCHEDULED (at
  *  due_ms) or SENDING (at lease_until_ms), and a dead entry exactly while it is DEAD (ntf_rec_del
- *  removes all of a deleted record's entries). Everything here
- *  reads and writes in the unit's transaction; records decode into tx->arena. */
+ *  removes all of a deleted record's entries). Everything here reads and writes in the unit's
+ *  transaction; records decode into tx->arena. */
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
