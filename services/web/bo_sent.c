@@ -2,9 +2,9 @@
  *  coordinator sees the broker's messages only): for an address (a POST form field, so it is
  *  in no URL or log), an event or a broker request, which messages went out, when (Helsinki
  *  time), by which channel, with what result; the dead letters with a Retry button (POST,
- *  audited); the opt-outs (regional only). Over the bus to the notifier with the office key (role admin on
- *  the notifier's allow-list). The notifier's records show no address of a person; the page
- *  shows none either, but the opt-outs' own addresses. */
+ *  audited); the opt-outs (regional only). Over the bus to the notifier with the office key
+ *  (role admin on the notifier's allow-list). The notifier's records show no address of a
+ *  person; the page shows none either, but the opt-outs' own addresses. */
 #include "bo.h"
 #include "kumppani/v1/notifier.pb-c.h"
 
