@@ -88,6 +88,7 @@ const web_route_t web_routes[] = {
     {"office-series-extend", "POST", "/office/events/", "/series/extend", bo_pg_series_extend},
     {"office-promote", "POST", "/office/events/", "/promote", bo_pg_promote},
     {"office-offer-extend", "POST", "/office/events/", "/extend-offer", bo_pg_offer_extend},
+    {"office-broker-paid", "POST", "/office/broker/paid", NULL, bo_pg_broker_paid},
 };
 const unsigned web_routes_n = sizeof web_routes / sizeof web_routes[0];
 

@@ -176,6 +176,8 @@ void bo_pg_broker_request(web_req_t *r, const char *arg);
 void bo_pg_broker_complete(web_req_t *r, const char *arg);
 void bo_pg_broker_export(web_req_t *r, const char *arg);
 void bo_pg_broker_stats(web_req_t *r, const char *arg);
+/* Marking completed assignments paid (POST: ticked "assignment" boxes and/or pasted "ids"). */
+void bo_pg_broker_paid(web_req_t *r, const char *arg);
 /* bo_stats.c */
 void bo_pg_stats(web_req_t *r, const char *arg);
 /* bo_sent.c: what was sent, the dead letters and their retry, the opt-outs */
