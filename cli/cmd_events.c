@@ -1145,6 +1145,35 @@ static const cli_optspec_t s_ref_opts[] = {
 static const cli_optspec_t s_att_opts[] = {
     {"signup", true}, {"attended", false}, {"no-show", false}, {NULL, false}};
 
+/* ---- a coordinator's hand on the waitlist (issue 14) ------------------------------------- */
+
+static int
+s_promote(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    Kumppani__V1__PromoteSignupRequest *rq = (Kumppani__V1__PromoteSignupRequest *)m;
+    if (cli_num(c, "signup", true, 1, UINT64_MAX, &rq->signup_id))
+        return -1;
+    rq->beyond_capacity = cli_flag(c->a, "beyond-capacity");
+    return 0;
+}
+
+static int
+s_extend_offer(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    Kumppani__V1__ExtendOfferRequest *rq = (Kumppani__V1__ExtendOfferRequest *)m;
+    uint64_t min;
+    if (cli_num(c, "signup", true, 1, UINT64_MAX, &rq->signup_id) ||
+        cli_num(c, "minutes", true, 1, 10080, &min))
+        return -1;
+    rq->minutes = (uint32_t)min;
+    return 0;
+}
+
+static const cli_optspec_t s_promote_opts[] = {
+    {"signup", true}, {"beyond-capacity", false}, {NULL, false}};
+static const cli_optspec_t s_extend_offer_opts[] = {
+    {"signup", true}, {"minutes", true}, {NULL, false}};
+
 #define FIELDS_HELP                                                                                \
     "  --title T  --place P  --online-url U  --theme T  --description D  --language fi|sv|en\n"    \
     "  --capacity N  --municipality CODE  --organiser-org ORG_ID | --organiser-municipality "      \
@@ -1498,5 +1527,24 @@ const cli_cmd_t cli_cmds_events[] = {
      .fill = s_series_extend,
      .print = s_series_print,
      .view = s_series_view},
+    {.words = "events promote",
+     .opts = s_promote_opts,
+     .help = "Usage: kumppani events promote --signup ID [--beyond-capacity]\n"
+             "Moves a waitlisted sign-up up out of turn: offered the place when the event works\n"
+             "with offers, else confirmed. One that does not fit the capacity and role rules is\n"
+             "refused unless --beyond-capacity.\n",
+     .method = "events.signup.promote",
+     CLI_IN(promote_signup_request),
+     .fill = s_promote,
+     SIGNUP_OUT},
+    {.words = "events extend-offer",
+     .opts = s_extend_offer_opts,
+     .help = "Usage: kumppani events extend-offer --signup ID --minutes N\n"
+             "Moves an open offer's deadline N minutes (1..10080) later, never past the start;\n"
+             "the person is told.\n",
+     .method = "events.signup.extend_offer",
+     CLI_IN(extend_offer_request),
+     .fill = s_extend_offer,
+     SIGNUP_OUT},
     {0},
 };

@@ -196,19 +196,22 @@ s_optout_print(cli_ctx_t *c, const ProtobufCMessage *m)
     return EXIT_OK_;
 }
 
-/* notifier sent --to ADDRESS: what went to an address (newest first). */
+/* notifier sent --to ADDRESS | --request ID: what went to an address, or about a broker
+ * request (newest first). */
 static int
 s_sent(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__SentRequest *rq = (Kumppani__V1__SentRequest *)m;
     const char *to = cli_arg(c->a, "to");
-    if (!to || !to[0]) {
-        cli_err("usage: kumppani notifier sent --to ADDRESS [--limit N]");
+    bool by_req = cli_arg(c->a, "request") != NULL;
+    if ((!to || !to[0]) == !by_req) {
+        cli_err("usage: kumppani notifier sent --to ADDRESS | --request ID [--limit N]");
         return -1;
     }
-    if (cli_num32(c, "limit", false, 1, 500, &rq->limit))
+    if (cli_num32(c, "limit", false, 1, 500, &rq->limit) ||
+        (by_req && cli_num(c, "request", true, 1, UINT64_MAX, &rq->request_id)))
         return -1;
-    rq->address = (char *)to;
+    rq->address = (char *)(to ? to : "");
     return 0;
 }
 
@@ -256,7 +259,8 @@ static const cli_optspec_t s_none[] = {{NULL, false}};
 static const cli_optspec_t s_preview_opts[] = {{"raw", false}, {NULL, false}};
 static const cli_optspec_t s_dead_opts[] = {{"after", true}, {"limit", true}, {NULL, false}};
 static const cli_optspec_t s_optout_opts[] = {{"channel", true}, {"in", false}, {NULL, false}};
-static const cli_optspec_t s_sent_opts[] = {{"to", true}, {"limit", true}, {NULL, false}};
+static const cli_optspec_t s_sent_opts[] = {
+    {"to", true}, {"limit", true}, {"request", true}, {NULL, false}};
 static const cli_optspec_t s_optouts_opts[] = {{"after", true}, {"limit", true}, {NULL, false}};
 
 /* A call on one notification by its key that answers the notification. */
@@ -315,8 +319,9 @@ const cli_cmd_t cli_cmds_notifier[] = {
      .print = s_optout_print},
     {.words = "notifier sent",
      .opts = s_sent_opts,
-     .help = "Usage: kumppani notifier sent --to ADDRESS [--limit N]\nLists what was sent (or "
-             "tried) to an e-mail address or a phone number, newest first.\n",
+     .help = "Usage: kumppani notifier sent --to ADDRESS | --request ID [--limit N]\nLists what "
+             "was sent (or tried) to an e-mail address or a phone number, or about a broker "
+             "request, newest first.\n",
      NOTIFICATION_LIST("notifier.sent"),
      .fill = s_sent},
     {.words = "notifier optouts",

@@ -3,11 +3,13 @@
  *  "web account-add" makes a coordinator's account (web.account.add, admin key). The password
  *  is read from standard input (one line; on a terminal without echo), never from the command
  *  line, where other users of the machine could see it in the process list. The web hashes it
- *  (Argon2id); nothing prints it. */
+ *  (Argon2id); nothing prints it. "web account-disable", "-enable" and "-remove" name the
+ *  account by --user or --id (web.account.disable, .enable, .remove, admin key). */
 #include "cli_cmd.h"
 #include "kumppani/v1/web.pb-c.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
@@ -99,6 +101,47 @@ s_account_print(cli_ctx_t *c, const ProtobufCMessage *m)
     return EXIT_OK_;
 }
 
+/* account-disable, -enable, -remove: the account by --user NAME or --id N. */
+static int
+s_account_ref(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    Kumppani__V1__OfficeAccountRefRequest *rq = (Kumppani__V1__OfficeAccountRefRequest *)m;
+    if (c->a->pos_n) {
+        cli_err("unexpected argument '%s'", c->a->pos[0]);
+        return -1;
+    }
+    const char *user = cli_arg(c->a, "user"), *id = cli_arg(c->a, "id");
+    if ((!user || !*user) == (!id || !*id)) {
+        cli_err("give --user NAME or --id N (one of them)");
+        return -1;
+    }
+    if (user)
+        rq->user = (char *)user;
+    else {
+        char *end;
+        unsigned long long v = strtoull(id, &end, 10);
+        if (*end || v == 0 || id[0] == '-') {
+            cli_err("--id is a positive number");
+            return -1;
+        }
+        rq->id = v;
+    }
+    return 0;
+}
+
+static int
+s_account_state_print(cli_ctx_t *c, const ProtobufCMessage *m)
+{
+    const Kumppani__V1__OfficeAccountReply *r = (const Kumppani__V1__OfficeAccountReply *)m;
+    const char *what = strcmp(c->cmd->words, "web account-remove") == 0 ? "removed"
+                       : r->disabled                                    ? "disabled"
+                                                                        : "enabled";
+    printf("account %llu: %s\n", (unsigned long long)r->id, what);
+    return EXIT_OK_;
+}
+
+static const cli_optspec_t s_ref_opts[] = {{"user", true}, {"id", true}, {NULL, false}};
+
 static const cli_optspec_t s_add_opts[] = {
     {"user", true}, {"role", true}, {"municipality", true}, {NULL, false}};
 
@@ -113,5 +156,31 @@ const cli_cmd_t cli_cmds_web[] = {
      CLI_CALL("web", "web.account.add", add_office_account_request, office_account_reply),
      .fill = s_account_add,
      .print = s_account_print},
+    {.words = "web account-disable",
+     .opts = s_ref_opts,
+     .help = "Usage: kumppani web account-disable --user NAME | --id N\n"
+             "Disables a back-office account: it cannot sign in, and its sessions end at once.\n"
+             "The last enabled regional account cannot be disabled.\n",
+     .flags = CLI_POSITIONAL_ANY,
+     CLI_CALL("web", "web.account.disable", office_account_ref_request, office_account_reply),
+     .fill = s_account_ref,
+     .print = s_account_state_print},
+    {.words = "web account-enable",
+     .opts = s_ref_opts,
+     .help = "Usage: kumppani web account-enable --user NAME | --id N\n"
+             "Enables a disabled back-office account again and clears its lockout.\n",
+     .flags = CLI_POSITIONAL_ANY,
+     CLI_CALL("web", "web.account.enable", office_account_ref_request, office_account_reply),
+     .fill = s_account_ref,
+     .print = s_account_state_print},
+    {.words = "web account-remove",
+     .opts = s_ref_opts,
+     .help = "Usage: kumppani web account-remove --user NAME | --id N\n"
+             "Removes a back-office account with its sessions. The last enabled regional\n"
+             "account cannot be removed.\n",
+     .flags = CLI_POSITIONAL_ANY,
+     CLI_CALL("web", "web.account.remove", office_account_ref_request, office_account_reply),
+     .fill = s_account_ref,
+     .print = s_account_state_print},
     {0},
 };

@@ -82,6 +82,7 @@ struct kp_server {
     kp_arena_t *turn_arena, *req_arena;
     out_reply_t *replies;
     size_t replies_n, replies_cap;
+    size_t replies_committed, events_committed; /* of this turn, by kp_server_commit */
     out_event_t *events;
     size_t events_n, events_cap;
     unsigned turn_n;
@@ -495,13 +496,14 @@ kp_server_abort_turn(kp_server_t *self, int err)
     kp_log_err("turn.abort", "err=%d what=\"%s\" replies=%zu", err, kp_strerror(err),
                self->replies_n);
     kp_store_turn_abort(self->store);
-    for (size_t i = 0; i < self->replies_n; i++) {
+    /* What kp_server_commit already committed in this turn stands. */
+    for (size_t i = self->replies_committed; i < self->replies_n; i++) {
         out_reply_t *r = &self->replies[i];
         kp_wire_reply(self->turn_arena, r->request_id, KUMPPANI__V1__CODE__CODE_UNAVAILABLE,
                       "store could not write; nothing was written; retry later", NULL, 0, &r->bytes,
                       &r->len);
     }
-    self->events_n = 0;
+    self->events_n = self->events_committed;
     for (unsigned i = 0; i < self->parts_n; i++)
         if (self->parts[i].turn_done)
             self->parts[i].turn_done(self->parts[i].arg, err);
@@ -797,6 +799,34 @@ s_router_ready(kp_zwatch_t *zw, void *sock, void *arg)
 
 /* ---- the end of the turn ----------------------------------------------------------------- */
 
+int
+kp_server_commit(kp_server_t *self)
+{
+    if (!kp_store_turn_open(self->store))
+        return 0;
+    int rc = kp_store_turn_commit(self->store, &self->last_commit_ms);
+    if (rc) {
+        kp_log_err("turn.commit", "err=%d what=\"%s\" replies=%zu", rc, kp_strerror(rc),
+                   self->replies_n);
+        for (size_t i = self->replies_committed; i < self->replies_n; i++) {
+            out_reply_t *r = &self->replies[i];
+            kp_wire_reply(self->turn_arena, r->request_id, KUMPPANI__V1__CODE__CODE_UNAVAILABLE,
+                          "store could not commit; nothing was written; retry later", NULL, 0,
+                          &r->bytes, &r->len);
+        }
+        self->events_n = self->events_committed;
+    } else {
+        self->commits++;
+        self->committed_requests += self->replies_n - self->replies_committed;
+        self->events_committed = self->events_n;
+    }
+    self->replies_committed = self->replies_n;
+    for (unsigned i = 0; i < self->parts_n; i++)
+        if (self->parts[i].turn_done)
+            self->parts[i].turn_done(self->parts[i].arg, rc);
+    return rc;
+}
+
 static void
 s_end_turn(kp_server_t *self)
 {
@@ -805,27 +835,7 @@ s_end_turn(kp_server_t *self)
         self->turn_now_ms = 0; /* the next turn reads the clock afresh */
         return;
     }
-    int rc = 0;
-    if (had_txn) {
-        rc = kp_store_turn_commit(self->store, &self->last_commit_ms);
-        if (rc) {
-            kp_log_err("turn.commit", "err=%d what=\"%s\" replies=%zu", rc, kp_strerror(rc),
-                       self->replies_n);
-            for (size_t i = 0; i < self->replies_n; i++) {
-                out_reply_t *r = &self->replies[i];
-                kp_wire_reply(self->turn_arena, r->request_id, KUMPPANI__V1__CODE__CODE_UNAVAILABLE,
-                              "store could not commit; nothing was written; retry later", NULL, 0,
-                              &r->bytes, &r->len);
-            }
-            self->events_n = 0;
-        } else {
-            self->commits++;
-            self->committed_requests += self->replies_n;
-        }
-        for (unsigned i = 0; i < self->parts_n; i++)
-            if (self->parts[i].turn_done)
-                self->parts[i].turn_done(self->parts[i].arg, rc);
-    }
+    int rc = kp_server_commit(self);
     size_t dropped = 0, ev_dropped = 0;
     for (size_t i = 0; i < self->replies_n; i++) {
         out_reply_t *r = &self->replies[i];
@@ -849,8 +859,8 @@ s_end_turn(kp_server_t *self)
     self->events_dropped += ev_dropped;
     kp_log_debug("turn.end", "replies=%zu events=%zu events_dropped=%zu rc=%d", self->replies_n,
                  self->events_n, ev_dropped, rc);
-    self->replies_n = 0;
-    self->events_n = 0;
+    self->replies_n = self->replies_committed = 0;
+    self->events_n = self->events_committed = 0;
     self->turn_n = 0;
     self->turn_now_ms = 0;
     kp_arena_reset(self->turn_arena);

@@ -242,6 +242,13 @@ int kp_server_add_part(kp_server_t *self, const kp_server_part_t *part);
  * Returns 0 or a KP code. */
 int kp_server_txn(kp_server_t *self, MDB_txn **txn);
 
+/* Commits the turn's transaction now, before the turn ends, for a reply that leaves by
+ * another way than the ROUTER (the web's HTTP answers) and must not leave before what it
+ * acknowledges is on disk. The parts hear turn_done(rc); the replies and events queued so far
+ * still go out when the turn ends (as CODE_UNAVAILABLE and not at all when the commit failed).
+ * A no-op without an open transaction. Returns 0 or a KP code (logged). */
+int kp_server_commit(kp_server_t *self);
+
 /* Abandons the turn after a failed write outside a call: nothing of it is written, every
  * request of it is answered CODE_UNAVAILABLE, and the parts hear turn_done(err). */
 void kp_server_abort_turn(kp_server_t *self, int err);

@@ -342,5 +342,7 @@ const kp_method_t evt_methods[] = {
     M("events.stats", READERS, event_stats_request, evt_h_stats),
     M("events.ical.event", READERS, event_ref, evt_h_ical_event),
     M("events.ical.feed", READERS, ical_feed_request, evt_h_ical_feed),
+    M("events.signup.promote", KP_ROLE_ADMIN, promote_signup_request, evt_h_signup_promote),
+    M("events.signup.extend_offer", KP_ROLE_ADMIN, extend_offer_request, evt_h_signup_extend_offer),
 };
 const unsigned evt_methods_n = sizeof evt_methods / sizeof evt_methods[0];

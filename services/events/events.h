@@ -29,7 +29,8 @@
  *  balance, waitlist, offers; its rules take plain values), attendance.c (marking who came,
  *  one sign-up or many), privacy.c (erasure and
  *  export of a person's sign-ups, issue 12), report.c (statistics,
- *  door CSV, iCalendar), timer.c (the offer deadline timer), consume.c (the registry's log),
+ *  door CSV, iCalendar), timer.c (the offer deadline timer), offer.c (a coordinator promotes
+ *  from the waitlist or extends an offer), consume.c (the registry's log),
  *  store.c (the tables, calling mdb_*), index.c (the key index, the other file calling
  *  mdb_*). Every handler and helper works on a kp_tx_t whose
  *  svc is the evt_svc_t below. */
@@ -137,6 +138,9 @@ void evt_h_door_csv(kp_call_t *call, void *svc);
 void evt_h_stats(kp_call_t *call, void *svc);
 void evt_h_ical_event(kp_call_t *call, void *svc);
 void evt_h_ical_feed(kp_call_t *call, void *svc);
+/* offer.c: a coordinator promotes a waitlisted sign-up, or extends an open offer. */
+void evt_h_signup_promote(kp_call_t *call, void *svc);
+void evt_h_signup_extend_offer(kp_call_t *call, void *svc);
 
 /* event.c: "draft", "published", ... for messages. */
 const char *evt_state_name(int state);

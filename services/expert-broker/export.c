@@ -1,5 +1,6 @@
-/*  expert-broker/export.c: the payment export (CSV of completed assignments) and marking
- *  assignments paid.
+/*  expert-broker/export.c: the payment export (CSV of completed assignments, by completion
+ *  time in a period) and marking assignments paid (idempotent: a repeat is counted
+ *  already_paid and changes nothing; the newly marked ids go on the log as AssignmentsPaid).
  *
  *  The export is paged by assignment id (at most EXPORT_PAGE rows or one buffer per call,
  *  next_after_id continues); its records are decoded on the heap, not in the call's arena,
@@ -176,6 +177,13 @@ brk_asg_paid(kp_call_t *call, void *svc)
         return;
     }
     if (!kp_check_text(call, "payment_ref", body->payment_ref, 1, 100))
+        return;
+    /* Marking again changes nothing (already_paid counts them); with the envelope's
+     * idempotency key a retry also gets its first answer (e.g. the web's "mark these paid"
+     * sent twice). */
+    size_t klen;
+    const char *key = kp_call_idem_key(call, &klen);
+    if (klen && kp_call_idem(call, key, klen))
         return;
     brk_asg_t **v = kp_arena_alloc(tx.arena, body->n_assignment_ids * sizeof *v);
     uint64_t *ids = kp_arena_alloc(tx.arena, body->n_assignment_ids * sizeof *ids);

@@ -238,7 +238,7 @@ s_optout(kp_call_t *call, void *svc)
     kp_call_ok(call, &rep.base);
 }
 
-/* notifier.sent: what went to an address, newest first. */
+/* notifier.sent: what went to an address, or about a broker request, newest first. */
 static int
 s_newest_first(const void *a, const void *b)
 {
@@ -254,15 +254,21 @@ s_sent(kp_call_t *call, void *svc)
     uint32_t limit;
     if (!s_limit(call, rq->limit, &limit))
         return;
-    if (!kp_text_email_valid(rq->address) && !kp_text_phone_valid(rq->address)) {
-        kp_call_fail(call, C(INVALID), "field 'address': an e-mail address or a phone number");
+    if (rq->request_id && rq->address[0]) {
+        kp_call_fail(call, C(INVALID), "field 'request_id': give either it or 'address', not both");
+        return;
+    }
+    if (!rq->request_id && !kp_text_email_valid(rq->address) && !kp_text_phone_valid(rq->address)) {
+        kp_call_fail(call, C(INVALID),
+                     "field 'address': an e-mail address or a phone number (or a request_id)");
         return;
     }
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, n);
     char **keys;
     size_t keys_n;
-    int rc = ntf_sent_find(&tx, rq->address, &keys, &keys_n);
+    int rc = rq->request_id ? ntf_request_keys(&tx, rq->request_id, &keys, &keys_n)
+                            : ntf_sent_find(&tx, rq->address, &keys, &keys_n);
     ntf_rec_t **v = rc ? NULL : kp_arena_alloc(tx.arena, (keys_n + 1) * sizeof *v);
     if (!rc && !v)
         rc = KP_ENOMEM;
@@ -282,7 +288,7 @@ s_sent(kp_call_t *call, void *svc)
     Kumppani__V1__ListNotificationsReply rep = KUMPPANI__V1__LIST_NOTIFICATIONS_REPLY__INIT;
     rep.notifications = v;
     rep.n_notifications = vn < limit ? vn : limit;
-    kp_log_info("sent.list", "records=%zu", vn);
+    kp_log_info("sent.list", "records=%zu request=%llu", vn, (unsigned long long)rq->request_id);
     kp_call_ok(call, &rep.base);
 }
 

@@ -23,6 +23,8 @@
  *      contacts   role_id (8)                           -> Role (current contact persons)
  *      munis      code as a number (8)                  -> Municipality (names, from the
  *                                                          registry's log)
+ *      by_request request_id (8) . key                  -> "" (the messages of a broker
+ *                                                          request; schema 3)
  *  plus kp_store's meta, log, idem and offsets.
  *
  *  Exactly-once in effect: notifications are planned while the consumer applies an event, in
@@ -64,10 +66,11 @@ enum {
     NTF_DB_BRK_REQ,
     NTF_DB_CONTACTS,
     NTF_DB_MUNIS,
+    NTF_DB_BY_REQUEST,
     NTF_DB_N
 };
 
-#define NTF_SCHEMA_VERSION 2
+#define NTF_SCHEMA_VERSION 3
 #define NTF_KEY_MAX 200
 #define NTF_ATTEMPTS_KEPT 20
 #define NTF_KINDS_N 10 /* EventKind values 1..9 */
@@ -205,6 +208,8 @@ int ntf_rec_scan(kp_tx_t *tx, bool (*want)(void *, const ntf_rec_t *), void *arg
 int ntf_event_signups(kp_tx_t *tx, uint64_t event_id, uint64_t **ids, size_t *ids_n);
 /* Keys of the notifications of an event (any state), into an arena array. */
 int ntf_event_keys(kp_tx_t *tx, uint64_t event_id, char ***keys, size_t *keys_n);
+/* Keys of the notifications of a broker request (any state), into an arena array. */
+int ntf_request_keys(kp_tx_t *tx, uint64_t request_id, char ***keys, size_t *keys_n);
 int ntf_optout_get(kp_tx_t *tx, int channel, const char *address, bool *out);
 int ntf_optout_set(kp_tx_t *tx, int channel, const char *address, bool on);
 int ntf_state_get(kp_tx_t *tx, const char *name, bool *on);

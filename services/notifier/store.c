@@ -2,10 +2,11 @@
  *  (layout in notifier.h). The only file of the service that calls mdb_* (through the kp_tx
  *  record layer, which maps and logs every LMDB failure once).
  *
- *  Invariant: ntf_rec_put is the one place that keeps the due, by_event and dead indexes in
- *  step with a record: a record has a due entry exactly while it is SCHEDULED (at due_ms) or
- *  SENDING (at lease_until_ms), and a dead entry exactly while it is DEAD. Everything here
- *  reads and writes in the unit's transaction; records decode into tx->arena. */
+ *  Invariant: ntf_rec_put is the one place that keeps the due, by_event, by_request and dead
+ *  indexes in step with a record: a record has a due entry exactly while it is SCHEDULED (at
+ *  due_ms) or SENDING (at lease_until_ms), and a dead entry exactly while it is DEAD (ntf_rec_del
+ *  removes all of a deleted record's entries). Everything here reads and writes in the unit's
+ *  transaction; records decode into tx->arena. */
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
@@ -16,9 +17,9 @@
 
 #define ST(x) KUMPPANI__V1__NOTIFICATION_STATE__NOTIFICATION_STATE_##x
 
-const char *const ntf_db_names[NTF_DB_N] = {"ntf",    "due",     "by_event",   "dead",
-                                            "events", "signups", "ev_signups", "optout",
-                                            "state",  "brk_req", "contacts",   "munis"};
+const char *const ntf_db_names[NTF_DB_N] = {
+    "ntf",    "due",   "by_event", "dead",     "events", "signups",   "ev_signups",
+    "optout", "state", "brk_req",  "contacts", "munis",  "by_request"};
 
 /* A flag is a key with an empty value: present (on) or absent (off). */
 static int
@@ -86,6 +87,9 @@ ntf_rec_put(kp_tx_t *tx, const ntf_rec_t *old, const ntf_rec_t *r)
     if (!old && r->event_id &&
         (rc = s_flag(tx, NTF_DB_BY_EVENT, buf, s_idkey(buf, r->event_id, r->key), true)))
         return rc;
+    if (!old && r->request_id &&
+        (rc = s_flag(tx, NTF_DB_BY_REQUEST, buf, s_idkey(buf, r->request_id, r->key), true)))
+        return rc;
     return kp_rec_put(tx, NTF_DB_NTF, r->key, strlen(r->key), &r->base);
 }
 
@@ -103,6 +107,8 @@ ntf_rec_del(kp_tx_t *tx, const ntf_rec_t *old)
         rc = s_flag(tx, NTF_DB_DEAD, old->key, strlen(old->key), false);
     if (rc == 0 && old->event_id)
         rc = s_flag(tx, NTF_DB_BY_EVENT, buf, s_idkey(buf, old->event_id, old->key), false);
+    if (rc == 0 && old->request_id)
+        rc = s_flag(tx, NTF_DB_BY_REQUEST, buf, s_idkey(buf, old->request_id, old->key), false);
     return rc ? rc : kp_raw_del(tx, NTF_DB_NTF, old->key, strlen(old->key), NULL);
 }
 
@@ -392,6 +398,16 @@ ntf_event_keys(kp_tx_t *tx, uint64_t event_id, char ***keys, size_t *keys_n)
 {
     s_acc_t acc = {.a = tx->arena, .size = sizeof(char *), .text = true};
     int rc = s_prefix_collect(tx, NTF_DB_BY_EVENT, event_id, &acc);
+    *keys = acc.v;
+    *keys_n = acc.n;
+    return rc;
+}
+
+int
+ntf_request_keys(kp_tx_t *tx, uint64_t request_id, char ***keys, size_t *keys_n)
+{
+    s_acc_t acc = {.a = tx->arena, .size = sizeof(char *), .text = true};
+    int rc = s_prefix_collect(tx, NTF_DB_BY_REQUEST, request_id, &acc);
     *keys = acc.v;
     *keys_n = acc.n;
     return rc;
@@ -703,11 +719,50 @@ s_v2_rewrite(MDB_txn *txn, const char *db, bool signups, uint64_t *n)
     return rc == MDB_NOTFOUND ? 0 : rc > 0 ? kp_err_from_mdb(rc) : rc;
 }
 
+/*  2 -> 3: "What was sent" for a broker request (notifier.sent with request_id) walks the
+ *  by_request index, which ntf_rec_put keeps from schema 3 on. The records of older stores
+ *  already carry their request_id: the index is built from them here, in the opening
+ *  transaction (a crash before its commit leaves the store at schema 2, to be indexed again). */
+static int
+s_v3_index(MDB_txn *txn, uint64_t *n)
+{
+    MDB_dbi ntf, idx;
+    MDB_cursor *c = NULL;
+    int rc = mdb_dbi_open(txn, "ntf", 0, &ntf);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc || (rc = mdb_dbi_open(txn, "by_request", MDB_CREATE, &idx)) ||
+        (rc = mdb_cursor_open(txn, ntf, &c)))
+        return kp_err_from_mdb(rc);
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        ntf_rec_t *r = kumppani__v1__notification__unpack(NULL, v.mv_size, v.mv_data);
+        if (!r) {
+            rc = KP_ECORRUPT;
+            break;
+        }
+        uint64_t rid = r->request_id;
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+        if (!rid || k.mv_size > NTF_KEY_MAX)
+            continue;
+        uint8_t buf[8 + NTF_KEY_MAX];
+        kp_be64_put(buf, rid);
+        memcpy(buf + 8, k.mv_data, k.mv_size);
+        MDB_val ik = {8 + k.mv_size, buf}, iv = {0, (void *)""};
+        if ((rc = mdb_put(txn, idx, &ik, &iv, 0)) != 0)
+            break;
+        (*n)++;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc > 0 ? kp_err_from_mdb(rc) : rc;
+}
+
 int
 ntf_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to)
 {
     (void)to;
-    uint64_t n = 0;
+    uint64_t n = 0, indexed = 0;
     int rc = 0;
     if (from < 2 && (rc = s_v2_rewrite(txn, "signups", true, &n)) == 0)
         rc = s_v2_rewrite(txn, "ntf", false, &n);
@@ -715,5 +770,7 @@ ntf_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to)
         ((ntf_t *)arg)->migrated = true;
         kp_log_notice("notifier.migrate", "to=2 records=%llu", (unsigned long long)n);
     }
+    if (rc == 0 && from < 3 && (rc = s_v3_index(txn, &indexed)) == 0)
+        kp_log_notice("notifier.migrate", "to=3 indexed=%llu", (unsigned long long)indexed);
     return rc;
 }

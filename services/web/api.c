@@ -76,6 +76,19 @@ const web_route_t web_routes[] = {
     {"office-person", "GET", "/office/people/", "", bo_pg_person},
     {"office-role-add", "POST", "/office/people/", "/roles", bo_pg_role_add},
     {"office-role-end", "POST", "/office/roles/", "/end", bo_pg_role_end},
+    /* an account's lifecycle and the own password (bo_pages.c, bo_auth.c) */
+    {"office-account", "GET", "/office/accounts/", "", bo_pg_account},
+    {"office-account-scope", "POST", "/office/accounts/", "/scope", bo_pg_account_scope},
+    {"office-account-disable", "POST", "/office/accounts/", "/disable", bo_pg_account_disable},
+    {"office-account-enable", "POST", "/office/accounts/", "/enable", bo_pg_account_enable},
+    {"office-account-remove", "POST", "/office/accounts/", "/remove", bo_pg_account_remove},
+    {"office-password", "GET", "/office/password", NULL, bo_pg_password},
+    {"office-password", "POST", "/office/password", NULL, bo_pg_password_post},
+    {"office-series-change", "POST", "/office/events/", "/series/change", bo_pg_series_change},
+    {"office-series-extend", "POST", "/office/events/", "/series/extend", bo_pg_series_extend},
+    {"office-promote", "POST", "/office/events/", "/promote", bo_pg_promote},
+    {"office-offer-extend", "POST", "/office/events/", "/extend-offer", bo_pg_offer_extend},
+    {"office-broker-paid", "POST", "/office/broker/paid", NULL, bo_pg_broker_paid},
 };
 const unsigned web_routes_n = sizeof web_routes / sizeof web_routes[0];
 

@@ -3,7 +3,8 @@
  *  Anatomy:
  *    bo_store.c   accounts, sign-in names, sessions and the audit in the web's store
  *    bo_auth.c    passwords (Argon2id), sign-in and lockout, sessions and their cookie, sign-out
- *                 (everywhere), the roles' scope, the audit, the method web.account.add
+ *                 (everywhere), the roles' scope, the audit, the methods web.account.add,
+ *                 .disable, .enable, .remove; an account's lifecycle; the own password page
  *    bo_pages.c   the home page, accounts (regional) and the audit page (regional)
  *    bo_events.c  events: list, create, publish, reschedule, cancel, participants, the door's
  *                 check-in and the exports, over the bus with the office key (role admin)
@@ -13,6 +14,8 @@
  *    bo_sent.c    what the notifier sent (an address, an event), dead letters, opt-outs
  *    bo_orgs.c    an organisation's page: facts, its people, its events, the edit
  *    bo_people.c  people by name, a person's roles, adding and ending a role
+ *    bo_series.c  an event's series: its occurrences, change from one on, extend, create
+ *    bo_waitlist.c  an event's waitlist in order and open offers: promote, extend an offer
  *
  *  Invariants:
  *  - Every /office page but the sign-in needs a live session; every POST also a valid CSRF
@@ -20,6 +23,10 @@
  *  - A role or municipality that does not allow an action answers 403 (bo_forbidden), changes
  *    nothing and is audited as "denied".
  *  - The audit holds account ids, method names and object ids only; logs the same.
+ *  - An answer leaves only after what its request wrote (an audit entry, a failed sign-in's
+ *    count, a session) has committed (http.c's s_queue, kp_server_commit).
+ *  - The region keeps an enabled regional account: the last one cannot be disabled, removed or
+ *    given another role (BO_LAST).
  *  - Passwords are never stored, logged or shown; the store holds crypto_pwhash_str strings
  *    and SHA-256 hashes of session cookies. */
 #ifndef WEB_BO_H
@@ -55,6 +62,8 @@ int bo_audit_add(kp_tx_t *tx, Kumppani__V1__OfficeAudit *e);
 /* The newest audit entries first, at most max. */
 int bo_audit_each_rev(kp_tx_t *tx, unsigned max, int (*fn)(void *arg, Kumppani__V1__OfficeAudit *e),
                       void *arg);
+/* Deletes an account, its sign-in name and every session of it. */
+int bo_account_del(kp_tx_t *tx, const bo_account_t *a);
 
 /* ---- sign-in, sessions, scope (bo_auth.c) ------------------------------------------------ */
 
@@ -90,6 +99,23 @@ int bo_password_hash(const char *pw, char *out);
  * of the first problem (its field in *field); nothing is written then. */
 const char *bo_account_add_form(web_req_t *r, const bo_account_t *by, uint64_t *id,
                                 const char **field);
+/* The account lifecycle, shared by the pages and the bus methods. BO_LAST: refused, a is the
+ * last enabled regional account (nothing written). */
+#define BO_LAST 2
+typedef enum { BO_DISABLE, BO_ENABLE, BO_REMOVE } bo_change_t;
+/* Disables a (its sessions end: the epoch rises), enables it (its lockout cleared) or removes
+ * it (bo_account_del). Returns 0, BO_LAST or a KP code. */
+int bo_account_change(kp_tx_t *tx, bo_account_t *a, bo_change_t op);
+/* Sets a's role and municipalities (the rules of an account's creation). Returns 0, BO_LAST (a
+ * regional account that is the last one would lose the role), -2 (the role), -3 (the
+ * municipalities) or a KP code. */
+int bo_account_scope(kp_tx_t *tx, bo_account_t *a, int role, char **munis, size_t munis_n);
+/* The method of a lifecycle change ("web.account.disable") and the audit's object. */
+const char *bo_change_method(bo_change_t op);
+/* The own password page (every signed-in account): GET and POST /office/password. */
+void bo_pg_password(web_req_t *r, const char *arg);
+void bo_pg_password_post(web_req_t *r, const char *arg);
+
 /* Once at start (boot.c): the dummy hash unknown sign-in names are checked against. */
 int bo_init(void);
 
@@ -113,6 +139,12 @@ void bo_pg_home(web_req_t *r, const char *arg);
 void bo_pg_accounts(web_req_t *r, const char *arg);
 void bo_pg_account_add(web_req_t *r, const char *arg);
 void bo_pg_audit(web_req_t *r, const char *arg);
+/* An account's page (regional): role and municipalities, disable or enable, remove. */
+void bo_pg_account(web_req_t *r, const char *arg);
+void bo_pg_account_scope(web_req_t *r, const char *arg);
+void bo_pg_account_disable(web_req_t *r, const char *arg);
+void bo_pg_account_enable(web_req_t *r, const char *arg);
+void bo_pg_account_remove(web_req_t *r, const char *arg);
 
 /* ---- events (bo_events.c) ---------------------------------------------------------------- */
 
@@ -128,6 +160,8 @@ void bo_pg_checkin(web_req_t *r, const char *arg);
 void bo_pg_attendance(web_req_t *r, const char *arg);
 void bo_pg_participants_csv(web_req_t *r, const char *arg);
 void bo_pg_door_csv(web_req_t *r, const char *arg);
+/* "YYYY-MM-DD" + "HH:MM" in Helsinki time into *out; false if it is not one. */
+bool bo_when(const char *date, const char *hm, int64_t *out);
 
 /* ---- registry and broker (bo_registry.c, bo_broker.c) ------------------------------------ */
 
@@ -142,6 +176,8 @@ void bo_pg_broker_request(web_req_t *r, const char *arg);
 void bo_pg_broker_complete(web_req_t *r, const char *arg);
 void bo_pg_broker_export(web_req_t *r, const char *arg);
 void bo_pg_broker_stats(web_req_t *r, const char *arg);
+/* Marking completed assignments paid (POST: ticked "assignment" boxes and/or pasted "ids"). */
+void bo_pg_broker_paid(web_req_t *r, const char *arg);
 /* bo_stats.c */
 void bo_pg_stats(web_req_t *r, const char *arg);
 /* bo_sent.c: what was sent, the dead letters and their retry, the opt-outs */
@@ -158,9 +194,56 @@ void bo_pg_people_post(web_req_t *r, const char *arg);
 void bo_pg_person(web_req_t *r, const char *arg);
 void bo_pg_role_add(web_req_t *r, const char *arg);
 void bo_pg_role_end(web_req_t *r, const char *arg);
+/* ---- series and the waitlist (bo_series.c, bo_waitlist.c) ------------------------------- */
+
+/* An event-scoped action of bo_series.c / bo_waitlist.c: the event is fetched and the
+ * account's role and municipality checked before then runs (r->cont_arg is the op). */
+typedef struct bo_evop bo_evop_t;
+struct bo_evop {
+    bo_account_t *acct;
+    uint64_t event_id;
+    web_event_t *ev; /* once fetched (the request's arena) */
+    const char *method;
+    char obj[64]; /* "event=N" or "event=N signup=M", for the audit */
+    void (*then)(web_req_t *r);
+    void *data; /* the action's own */
+};
+/* Starts op on event arg for method: 404 for a bad id, 403 (bo_forbidden) for a role or, once
+ * the event is in, a municipality out of scope; then runs. Returns the op or NULL after
+ * answering. */
+bo_evop_t *bo_evop_start(web_req_t *r, bo_account_t *a, const char *arg, const char *method,
+                         void (*then)(web_req_t *r));
+/* Answers a failed bus call of an op (404, 409, 400 or 503) and audits it as failed. */
+void bo_evop_failed(web_req_t *r, const Kumppani__V1__Reply *rep, const char *method);
+/* The occurrences of a series (events.event.list by series_id), in index order; then runs
+ * with them and r->cont_arg as before. False after answering. */
+bool bo_series_load(web_req_t *r, const bo_account_t *a, uint64_t series_id,
+                    void (*then)(web_req_t *r, web_event_t **occ, size_t n));
+/* The event page's series section (occurrences, change from this one on, extend) and its
+ * waitlist section (the waitlist in order, open offers, promote and extend). */
+void bo_series_section(web_req_t *r, web_tv_t *root, const web_event_t *ev, web_event_t **occ,
+                       size_t n);
+void bo_waitlist_section(web_req_t *r, web_tv_t *root, const web_event_t *ev,
+                         Kumppani__V1__Signup *const *su, size_t n);
+/* The new-event form's "repeat" fieldset (its values kept after a refusal). */
+void bo_series_form(web_req_t *r, web_tv_t *root, web_tv_t *v);
+/* The new-event form's repeat choice: 0 (none) or a SeriesFrequency with *count (2..60);
+ * -1 for a bad choice (its field in *field). */
+int bo_series_repeat(web_req_t *r, uint32_t *count, const char **field);
+/* Creates the series of first (events.series.create, idem) and answers with its first
+ * occurrence's page. */
+void bo_series_create(web_req_t *r, bo_account_t *a, Kumppani__V1__CreateEventRequest *first,
+                      int freq, uint32_t count, const char *idem);
+void bo_pg_series_change(web_req_t *r, const char *arg);
+void bo_pg_series_extend(web_req_t *r, const char *arg);
+void bo_pg_promote(web_req_t *r, const char *arg);
+void bo_pg_offer_extend(web_req_t *r, const char *arg);
 
 /* ---- the method (bo_auth.c) -------------------------------------------------------------- */
 
 void bo_h_account_add(kp_call_t *call, void *svc);
+void bo_h_account_disable(kp_call_t *call, void *svc);
+void bo_h_account_enable(kp_call_t *call, void *svc);
+void bo_h_account_remove(kp_call_t *call, void *svc);
 
 #endif

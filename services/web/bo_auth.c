@@ -18,6 +18,12 @@
  *  cookie sent with the sign-in is deleted. Sign-out deletes the session; sign-out everywhere
  *  raises the account's session epoch, which revokes every session made before.
  *
+ *  Lifecycle: a disabled account's sessions end (its epoch rises) and it cannot sign in; enabled
+ *  again, it signs in afresh. A removed account is deleted with its name and sessions. The last
+ *  enabled regional account can be neither disabled, removed nor given another role, so the
+ *  region always keeps someone who manages accounts. A password change needs the current one
+ *  and ends every other session of the account.
+ *
  *  Audit: bo_audit writes an OfficeAudit in the request's turn: account id, the action (a bus
  *  method or office.*) and object ids, never a name or a value typed into a form. */
 #include "bo.h"
@@ -219,9 +225,176 @@ bo_h_account_add(kp_call_t *call, void *svc)
     kp_call_ok(call, &rep.base);
 }
 
+/* ---- an account's lifecycle ------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t except;
+    unsigned n;
+} regional_n_t;
+
+static int
+s_regional_one(void *arg, bo_account_t *a)
+{
+    regional_n_t *c = arg;
+    c->n += a->id != c->except && a->role == BO_ROLE(REGIONAL) && !a->disabled;
+    return 0;
+}
+
+/* True in *last when a is an enabled regional account and no other one is left: disabling,
+ * removing or demoting it would leave the region without anyone who can manage accounts. */
+static int
+s_last_regional(kp_tx_t *tx, const bo_account_t *a, bool *last)
+{
+    *last = false;
+    if (a->role != BO_ROLE(REGIONAL) || a->disabled)
+        return 0;
+    regional_n_t c = {a->id, 0};
+    int rc = bo_accounts_each(tx, s_regional_one, &c);
+    if (rc < 0)
+        return rc;
+    *last = c.n == 0;
+    return 0;
+}
+
+const char *
+bo_change_method(bo_change_t op)
+{
+    return op == BO_DISABLE  ? "web.account.disable"
+           : op == BO_ENABLE ? "web.account.enable"
+                             : "web.account.remove";
+}
+
+int
+bo_account_change(kp_tx_t *tx, bo_account_t *a, bo_change_t op)
+{
+    bool last = false;
+    int rc;
+    if (op != BO_ENABLE && (rc = s_last_regional(tx, a, &last)))
+        return rc;
+    if (last)
+        return BO_LAST;
+    switch (op) {
+    case BO_DISABLE:
+        /* The epoch rises, so every session of the account is refused from its next request
+         * on, and stays so after the account is enabled again. */
+        if (!a->disabled)
+            a->session_epoch++;
+        a->disabled = true;
+        return bo_account_put(tx, a);
+    case BO_ENABLE:
+        a->disabled = false;
+        a->failures = 0;
+        a->locked_until_ms = 0;
+        return bo_account_put(tx, a);
+    case BO_REMOVE:
+        return bo_account_del(tx, a);
+    }
+    return KP_EINVAL;
+}
+
+int
+bo_account_scope(kp_tx_t *tx, bo_account_t *a, int role, char **munis, size_t munis_n)
+{
+    if (role < BO_ROLE(REGIONAL) || role > BO_ROLE(EXPERT))
+        return -2;
+    if (munis_n > 64 || (role == BO_ROLE(MUNICIPAL) && munis_n == 0))
+        return -3;
+    for (size_t i = 0; i < munis_n; i++)
+        if (strlen(munis[i]) != 3 || strspn(munis[i], "0123456789") != 3)
+            return -3;
+    bool last = false;
+    int rc;
+    if (role != BO_ROLE(REGIONAL) && (rc = s_last_regional(tx, a, &last)))
+        return rc;
+    if (last)
+        return BO_LAST;
+    a->role = role;
+    a->municipalities = munis;
+    a->n_municipalities = munis_n;
+    return bo_account_put(tx, a);
+}
+
+static void
+s_h_change(kp_call_t *call, void *svc, bo_change_t op)
+{
+    const Kumppani__V1__OfficeAccountRefRequest *rq = kp_call_body(call);
+    kp_tx_t tx;
+    kp_tx_of_call(&tx, call, svc);
+    bo_account_t *a = NULL;
+    bool found = false;
+    int rc;
+    if (rq->user[0])
+        rc = bo_user_ok(rq->user) ? bo_account_by_user(&tx, rq->user, &a, &found) : 0;
+    else if (rq->id)
+        rc = bo_account_get(&tx, rq->id, &a, &found);
+    else {
+        kp_call_fail(call, C(INVALID), "field 'user': give a sign-in name (or field 'id')");
+        return;
+    }
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    if (!found) {
+        kp_call_fail(call, C(NOT_FOUND), "field '%s': no such account",
+                     rq->user[0] ? "user" : "id");
+        return;
+    }
+    char obj[32];
+    snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)a->id);
+    rc = bo_account_change(&tx, a, op);
+    if (rc == BO_LAST) {
+        /* Logged, not audited: a failed call writes nothing (kp_call_fail after a write would
+         * abandon the turn), and the refusal changed nothing. */
+        kp_log_info("office.refused", "method=%s %s what=\"the last regional account\"",
+                    bo_change_method(op), obj);
+        kp_call_fail(call, C(CONFLICT),
+                     "field 'user': the last enabled regional account cannot be disabled or "
+                     "removed; add or enable another regional account first");
+        return;
+    }
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    s_audit_tx(&tx, 0, bo_change_method(op), obj, "ok");
+    Kumppani__V1__OfficeAccountReply rep = KUMPPANI__V1__OFFICE_ACCOUNT_REPLY__INIT;
+    rep.id = a->id;
+    rep.user = a->user;
+    rep.role = a->role;
+    rep.municipalities = a->municipalities;
+    rep.n_municipalities = a->n_municipalities;
+    rep.disabled = a->disabled;
+    kp_call_ok(call, &rep.base);
+}
+
+void
+bo_h_account_disable(kp_call_t *call, void *svc)
+{
+    s_h_change(call, svc, BO_DISABLE);
+}
+
+void
+bo_h_account_enable(kp_call_t *call, void *svc)
+{
+    s_h_change(call, svc, BO_ENABLE);
+}
+
+void
+bo_h_account_remove(kp_call_t *call, void *svc)
+{
+    s_h_change(call, svc, BO_REMOVE);
+}
+
 const kp_method_t web_methods[] = {
     {"web.account.add", KP_ROLE_ADMIN, &kumppani__v1__add_office_account_request__descriptor,
      bo_h_account_add},
+    {"web.account.disable", KP_ROLE_ADMIN, &kumppani__v1__office_account_ref_request__descriptor,
+     bo_h_account_disable},
+    {"web.account.enable", KP_ROLE_ADMIN, &kumppani__v1__office_account_ref_request__descriptor,
+     bo_h_account_enable},
+    {"web.account.remove", KP_ROLE_ADMIN, &kumppani__v1__office_account_ref_request__descriptor,
+     bo_h_account_remove},
 };
 const unsigned web_methods_n = sizeof web_methods / sizeof web_methods[0];
 
@@ -346,6 +519,37 @@ s_set_cookie(web_req_t *r, const char *value, bool clear)
     r->set_cookie = h;
 }
 
+/* A new session of a at its current epoch, never the one the browser came with (session
+ * fixation): that one is deleted. Sets the session cookie and a new CSRF cookie on r. Returns 0
+ * or a KP code. */
+static int
+s_session_new(web_req_t *r, kp_tx_t *tx, const bo_account_t *a)
+{
+    const char *old = s_cookie(r);
+    unsigned char key[32];
+    int rc;
+    if (old) {
+        s_key(old, key);
+        if ((rc = bo_session_del(tx, key)))
+            return rc;
+    }
+    char cookie[WEB_COOKIE_LEN + 1];
+    web_token_random(cookie);
+    s_key(cookie, key);
+    Kumppani__V1__OfficeSession s = KUMPPANI__V1__OFFICE_SESSION__INIT;
+    s.account_id = a->id;
+    s.epoch = a->session_epoch;
+    s.created_ms = tx->now_ms;
+    s.expires_ms = tx->now_ms + (int64_t)r->svc->session_minutes * 60000;
+    if ((rc = bo_session_put(tx, key, &s)) == 0) {
+        web_token_random(r->csrf_cookie);
+        r->new_csrf_cookie = true;
+        s_set_cookie(r, cookie, false);
+    }
+    sodium_memzero(cookie, sizeof cookie);
+    return rc;
+}
+
 /* The account of r's live session, or NULL. */
 static bo_account_t *
 s_signed_in(web_req_t *r, kp_tx_t *tx)
@@ -466,31 +670,13 @@ bo_pg_sign_in_post(web_req_t *r, const char *arg)
         (rehash = kp_arena_alloc(r->arena, crypto_pwhash_STRBYTES)) &&
         bo_password_hash(pw, rehash) == 0)
         a->password_hash = rehash;
-    /* A new session, never the one the browser came with (session fixation). */
-    const char *old = s_cookie(r);
-    unsigned char key[32];
-    if (old) {
-        s_key(old, key);
-        bo_session_del(&tx, key);
-    }
-    char cookie[WEB_COOKIE_LEN + 1];
-    web_token_random(cookie);
-    s_key(cookie, key);
-    Kumppani__V1__OfficeSession s = KUMPPANI__V1__OFFICE_SESSION__INIT;
-    s.account_id = a->id;
-    s.epoch = a->session_epoch;
-    s.created_ms = tx.now_ms;
-    s.expires_ms = tx.now_ms + (int64_t)r->svc->session_minutes * 60000;
-    if (bo_account_put(&tx, a) || bo_session_put(&tx, key, &s) || bo_sessions_prune(&tx, 256)) {
+    if (bo_account_put(&tx, a) || s_session_new(r, &tx, a) || bo_sessions_prune(&tx, 256)) {
+        r->set_cookie = NULL;
         web_error(r, 503, "err_unavailable");
         return;
     }
     s_audit_tx(&tx, a->id, "office.sign_in", obj, "ok");
-    web_token_random(r->csrf_cookie);
-    r->new_csrf_cookie = true;
-    s_set_cookie(r, cookie, false);
     bo_redirect(r, "/office");
-    sodium_memzero(cookie, sizeof cookie);
 }
 
 void
@@ -534,6 +720,102 @@ bo_pg_sign_out_all(web_req_t *r, const char *arg)
     s_audit_tx(&tx, a->id, "office.sign_out_all", obj, "ok");
     s_set_cookie(r, NULL, true);
     bo_redirect(r, "/office/sign-in");
+}
+
+/* ---- the own password ------------------------------------------------------------------- */
+
+static void
+s_password_page(web_req_t *r, const bo_account_t *a, unsigned status, const char *err,
+                const char *field)
+{
+    web_tv_t *root = bo_root(r, a, "bo_pw_title");
+    kp_arena_t *ar = r->arena;
+    if (err) {
+        web_tv_str(ar, root, "error", web_text(r, err));
+        web_tv_str(ar, root, "error_field", field);
+        web_tv_str(ar, web_tv_obj(ar, root, "err"), field, web_text(r, err));
+    } else if (status == 200 && r->post)
+        web_tv_bool(ar, root, "changed", true);
+    web_page(r, status, "bo_password", root);
+}
+
+void
+bo_pg_password(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    bo_account_t *a = bo_require(r);
+    if (a)
+        s_password_page(r, a, 200, NULL, NULL);
+}
+
+/* The current password is checked like a sign-in's: a wrong one counts towards the lockout,
+ * and a locked account is refused without a check, so a borrowed session cannot be used to
+ * guess the password. A change raises the session epoch (every other session of the account
+ * ends) and gives this browser a new session and CSRF cookie. */
+void
+bo_pg_password_post(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return;
+    const char *cur = web_field(r, "current"), *pw = web_field(r, "password"),
+               *again = web_field(r, "password2");
+    char obj[32];
+    snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)a->id);
+    kp_tx_t tx;
+    if (web_tx(r, &tx)) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    if (a->locked_until_ms > tx.now_ms) {
+        s_audit_tx(&tx, a->id, "office.password", obj, "locked");
+        s_password_page(r, a, 429, "bo_err_locked", "current");
+        return;
+    }
+    if (!cur || strlen(cur) > 1024 ||
+        crypto_pwhash_str_verify(a->password_hash, cur, strlen(cur)) != 0) {
+        bool lock = ++a->failures >= BO_FAILS_MAX;
+        if (lock) {
+            a->failures = 0;
+            a->locked_until_ms = tx.now_ms + BO_LOCK_MS;
+        }
+        if (bo_account_put(&tx, a)) {
+            bo_error(r, a, 503, "err_unavailable");
+            return;
+        }
+        s_audit_tx(&tx, a->id, "office.password", obj, lock ? "locked" : "failed");
+        s_password_page(r, a, lock ? 429 : 403, lock ? "bo_err_locked" : "bo_err_pw_current",
+                        "current");
+        return;
+    }
+    size_t pn = pw ? kp_text_chars(pw) : 0;
+    if (pn < BO_PASSWORD_MIN || pn > BO_PASSWORD_MAX || strlen(pw) > 1024) {
+        s_password_page(r, a, 400, "bo_err_password", "password");
+        return;
+    }
+    if (!again || strcmp(pw, again) != 0) {
+        s_password_page(r, a, 400, "bo_err_pw_match", "password2");
+        return;
+    }
+    char *hash = kp_arena_alloc(r->arena, crypto_pwhash_STRBYTES);
+    if (!hash || bo_password_hash(pw, hash)) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    a->password_hash = hash;
+    a->failures = 0;
+    a->locked_until_ms = 0;
+    a->session_epoch++;
+    if (bo_account_put(&tx, a) || s_session_new(r, &tx, a)) {
+        r->set_cookie = NULL;
+        r->new_csrf_cookie = false;
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    sodium_memzero(hash, crypto_pwhash_STRBYTES);
+    s_audit_tx(&tx, a->id, "office.password", obj, "ok");
+    s_password_page(r, a, 200, NULL, NULL);
 }
 
 int

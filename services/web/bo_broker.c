@@ -1,9 +1,12 @@
 /*  web/bo_broker.c: the back office's broker page (expert and regional coordinators): the
  *  queue of open requests (what is asked, when, where, how many experts, how many accepted,
- *  the answer deadline, the offer wave) and the assignments, read-only, over the bus with the
- *  office key. A requester who is a person is shown by kind only: their name and contacts
- *  stay in the broker. */
+ *  the answer deadline, the offer wave) and the assignments, over the bus with the office key;
+ *  a request's offers and ranking, completion, marking completed assignments paid (one or
+ *  many, by ticking them or pasting the export's ids), the payment export and the statistics
+ *  for a period of Helsinki dates. A requester who is a person is shown by kind only: their
+ *  name and contacts stay in the broker. */
 #include "bo.h"
+#include "kp_time.h"
 #include "kumppani/v1/broker.pb-c.h"
 
 #include <stdio.h>
@@ -11,11 +14,61 @@
 
 #define C(x) KUMPPANI__V1__CODE__CODE_##x
 #define LIST_MAX 200
+#define PAID_MAX 1000 /* broker.assignment.paid's limit */
+#define REF_MAX 100
 
 typedef struct {
     bo_account_t *acct;
     Kumppani__V1__ListBrokerRequestsReply *reqs;
 } brk_t;
+
+/* "YYYY-MM-DD" of a moment in Helsinki. */
+static void
+s_day_text(int64_t unix_s, char out[16])
+{
+    char buf[32];
+    kp_time_format(unix_s, buf, sizeof buf); /* "YYYY-MM-DD HH:MM" */
+    snprintf(out, 16, "%.10s", buf);
+}
+
+/* A number of the page's own redirect (?marked=3), 0 when absent or not a number. */
+static uint64_t
+s_num(const char *s)
+{
+    return s && strcmp(s, "0") != 0 ? web_parse_id(s) : 0;
+}
+
+/* The period of ?from=YYYY-MM-DD&to=YYYY-MM-DD, Helsinki dates, both days included: [*from,
+ * *to) in Unix seconds, 0 for an open end. False for a malformed date or an empty period. The
+ * end is the midnight starting the day after "to" (kp_time_day_start of a moment 36 hours
+ * after its midnight, so that a day of 23 or 25 hours at a clock change ends right). */
+static bool
+s_period(web_req_t *r, const char **from_s, const char **to_s, int64_t *from, int64_t *to)
+{
+    const char *d[2] = {web_query(r, "from"), web_query(r, "to")};
+    int64_t v[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        char buf[32], why[96];
+        if (!d[i] || !*d[i]) {
+            d[i] = "";
+            continue;
+        }
+        if (strlen(d[i]) != 10 || d[i][4] != '-' || d[i][7] != '-')
+            return false;
+        snprintf(buf, sizeof buf, "%s 00:00", d[i]);
+        if (kp_time_parse_local(buf, &v[i], why, sizeof why) != 0)
+            return false;
+    }
+    if (v[1])
+        v[1] = kp_time_day_start(v[1] + 36 * 3600);
+    if (v[1] && v[1] <= v[0])
+        return false;
+    *from_s = d[0];
+    *to_s = d[1];
+    *from = v[0];
+    *to = v[1];
+    return true;
+}
 
 static void
 s_time(web_req_t *r, web_tv_t *o, const char *key, int64_t unix_s)
@@ -68,6 +121,7 @@ s_asg_done(void *arg, const Kumppani__V1__Reply *rep)
     web_tv_strf(a, root, "requests_n", "%zu", b->reqs->n_requests);
     web_tv_bool(a, root, "no_requests", b->reqs->n_requests == 0);
     web_tv_t *al = web_tv_list(a, root, "assignments");
+    size_t payable_n = 0;
     for (size_t i = 0; i < ar->n_assignments; i++) {
         const Kumppani__V1__Assignment *s = ar->assignments[i];
         web_tv_t *it = web_tv_item(a, al);
@@ -84,9 +138,24 @@ s_asg_done(void *arg, const Kumppani__V1__Reply *rep)
             web_tv_strf(a, it, "fee", "%u,%02u €", s->fee_cents / 100, s->fee_cents % 100);
         web_tv_bool(a, it, "open",
                     s->state == KUMPPANI__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_CONFIRMED);
+        bool completed = s->state == KUMPPANI__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_COMPLETED;
+        web_tv_bool(a, it, "payable", completed && !s->paid_ms);
+        if (completed && s->paid_ms) {
+            char day[16];
+            s_day_text(s->paid_ms / 1000, day);
+            web_tv_str(a, it, "paid", day);
+            web_tv_str(a, it, "paid_ref", s->payment_ref);
+        }
+        payable_n += completed && !s->paid_ms;
     }
+    web_tv_bool(a, root, "any_payable", payable_n > 0);
     const char *done = web_query(r, "done");
     web_tv_bool(a, root, "completed", done && strcmp(done, "completed") == 0);
+    if (done && strcmp(done, "paid") == 0) {
+        web_tv_t *pd = web_tv_obj(a, root, "paid_done");
+        web_tv_strf(a, pd, "marked", "%llu", (unsigned long long)s_num(web_query(r, "marked")));
+        web_tv_strf(a, pd, "already", "%llu", (unsigned long long)s_num(web_query(r, "already")));
+    }
     web_tv_strf(a, root, "assignments_n", "%zu", ar->n_assignments);
     web_tv_bool(a, root, "no_assignments", ar->n_assignments == 0);
     web_page(r, 200, "bo_broker", root);
@@ -382,6 +451,8 @@ typedef struct {
     web_buf_t csv;
     bool unpaid;
     unsigned rows;
+    const char *from_s, *to_s; /* the period's dates as asked ("" : open) */
+    int64_t from, to;
 } exp_t;
 
 static void s_export_page(web_req_t *r, exp_t *e, uint64_t after);
@@ -412,8 +483,9 @@ s_export_done(void *arg, const Kumppani__V1__Reply *rep)
         s_export_page(r, e, x->next_after_id);
         return;
     }
-    char obj[48];
-    snprintf(obj, sizeof obj, "rows=%u%s", e->rows, e->unpaid ? " unpaid" : "");
+    char obj[80];
+    snprintf(obj, sizeof obj, "rows=%u%s%s%.10s%s%.10s", e->rows, e->unpaid ? " unpaid" : "",
+             e->from_s[0] ? " from=" : "", e->from_s, e->to_s[0] ? " to=" : "", e->to_s);
     bo_audit(r, e->acct->id, "broker.assignment.export", obj, "ok");
     web_reply(r, 200, "text/csv; charset=utf-8", &e->csv);
     if (r->resp)
@@ -428,6 +500,8 @@ s_export_page(web_req_t *r, exp_t *e, uint64_t after)
     Kumppani__V1__AssignmentExportRequest rq = KUMPPANI__V1__ASSIGNMENT_EXPORT_REQUEST__INIT;
     rq.after_id = after;
     rq.unpaid_only = e->unpaid;
+    rq.from_unix = e->from;
+    rq.to_unix = e->to;
     if (!bo_call(r, e->acct, r->svc->bus_office_broker, "broker.assignment.export", &rq.base, NULL,
                  s_export_done)) {
         web_buf_free(&e->csv);
@@ -449,6 +523,10 @@ bo_pg_broker_export(web_req_t *r, const char *arg)
     }
     memset(e, 0, sizeof *e);
     e->acct = a;
+    if (!s_period(r, &e->from_s, &e->to_s, &e->from, &e->to)) {
+        bo_error(r, a, 400, "err_filter");
+        return;
+    }
     e->csv.max = 64u << 20;
     const char *u = web_query(r, "unpaid");
     e->unpaid = u && strcmp(u, "1") == 0;
@@ -458,11 +536,17 @@ bo_pg_broker_export(web_req_t *r, const char *arg)
 
 /* ---- the broker's statistics ------------------------------------------------------------ */
 
+typedef struct {
+    bo_account_t *acct;
+    const char *from_s, *to_s;
+} bst_t;
+
 static void
 s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
-    bo_account_t *acct = r->cont_arg;
+    bst_t *b = r->cont_arg;
+    bo_account_t *acct = b->acct;
     kp_arena_t *a = r->arena;
     Kumppani__V1__BrokerStatsReply *st = NULL;
     if (bo_code(rep) == C(OK))
@@ -474,6 +558,9 @@ s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
         return;
     }
     web_tv_t *root = bo_root(r, acct, "bo_bst_title");
+    web_tv_str(a, root, "from", b->from_s);
+    web_tv_str(a, root, "to", b->to_s);
+    web_tv_bool(a, root, "period", b->from_s[0] || b->to_s[0]);
     web_tv_t *l = web_tv_list(a, root, "rows");
     struct {
         const char *key;
@@ -519,7 +606,122 @@ bo_pg_broker_stats(web_req_t *r, const char *arg)
     bo_account_t *a = s_broker_acct(r, "broker.stats", "");
     if (!a)
         return;
-    r->cont_arg = a;
+    bst_t *b = kp_arena_alloc(r->arena, sizeof *b);
+    if (!b) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    b->acct = a;
     Kumppani__V1__BrokerStatsRequest rq = KUMPPANI__V1__BROKER_STATS_REQUEST__INIT;
+    if (!s_period(r, &b->from_s, &b->to_s, &rq.from_unix, &rq.to_unix)) {
+        bo_error(r, a, 400, "err_filter");
+        return;
+    }
+    r->cont_arg = b;
     bo_call(r, a, r->svc->bus_office_broker, "broker.stats", &rq.base, NULL, s_stats_done);
+}
+
+/* ---- marking completed assignments paid ---------------------------------------------------- */
+
+typedef struct {
+    bo_account_t *acct;
+    char obj[200];
+} pay_t;
+
+static void
+s_paid_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    pay_t *p = r->cont_arg;
+    int code = bo_code(rep);
+    Kumppani__V1__MarkPaidReply *mp = NULL;
+    if (code == C(OK))
+        mp = kumppani__v1__mark_paid_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
+                                                   rep->body.data);
+    bo_audit(r, p->acct->id, "broker.assignment.paid", p->obj, mp ? "ok" : "failed");
+    if (mp) {
+        char to[96];
+        snprintf(to, sizeof to, "/office/broker?done=paid&marked=%u&already=%u#asgs", mp->marked,
+                 mp->already_paid);
+        bo_redirect(r, to);
+    } else if (code == C(NOT_FOUND) || code == C(CONFLICT) || code == C(INVALID))
+        bo_error(r, p->acct,
+                 code == C(NOT_FOUND)  ? 404
+                 : code == C(CONFLICT) ? 409
+                                       : 400,
+                 "bo_err_paid");
+    else
+        bo_error(r, p->acct, 503, "err_unavailable");
+    bo_finish(r);
+}
+
+/* Adds the ids of text ("12 13, 14;15", as pasted from the export's first column) to ids;
+ * false for anything but ids and separators, or too many. */
+static bool
+s_paste_ids(const char *text, uint64_t *ids, size_t *n)
+{
+    while (text && *text) {
+        size_t sep = strspn(text, " \t\r\n,;");
+        text += sep;
+        size_t len = strspn(text, "0123456789");
+        if (!*text)
+            break;
+        char num[24];
+        if (len == 0 || len >= sizeof num || *n == PAID_MAX)
+            return false;
+        memcpy(num, text, len);
+        num[len] = 0;
+        if (!(ids[*n] = web_parse_id(num)))
+            return false;
+        (*n)++;
+        text += len;
+    }
+    return true;
+}
+
+void
+bo_pg_broker_paid(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    bo_account_t *a = s_broker_acct(r, "broker.assignment.paid", "");
+    if (!a)
+        return;
+    uint64_t *ids = kp_arena_alloc(r->arena, PAID_MAX * sizeof *ids);
+    pay_t *p = kp_arena_alloc(r->arena, sizeof *p);
+    if (!ids || !p) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    size_t n = 0;
+    bool bad = false;
+    for (size_t i = 0; !bad && i < r->fields_n; i++)
+        if (strcmp(r->names[i], "assignment") == 0) {
+            bad = n == PAID_MAX || !(ids[n] = web_parse_id(r->values[i]));
+            n += !bad;
+        }
+    const char *ref = web_field(r, "ref");
+    if (bad || !s_paste_ids(web_field(r, "ids"), ids, &n)) {
+        bo_error(r, a, 400, "bo_err_paid_ids");
+        return;
+    }
+    if (n == 0) {
+        bo_error(r, a, 400, "bo_err_paid_none");
+        return;
+    }
+    if (!ref || !*ref || strlen(ref) > REF_MAX) {
+        bo_error(r, a, 400, "bo_err_paid_ref");
+        return;
+    }
+    /* ids only: "assignments=3 first=12 last=14", never the payment reference's text */
+    p->acct = a;
+    snprintf(p->obj, sizeof p->obj, "assignments=%zu", n);
+    for (size_t i = 0, len = strlen(p->obj); i < n && len + 24 < sizeof p->obj; i++)
+        len += (size_t)snprintf(p->obj + len, sizeof p->obj - len, "%s%llu",
+                                i ? "," : " ids=", (unsigned long long)ids[i]);
+    r->cont_arg = p;
+    Kumppani__V1__MarkPaidRequest rq = KUMPPANI__V1__MARK_PAID_REQUEST__INIT;
+    rq.assignment_ids = ids;
+    rq.n_assignment_ids = n;
+    rq.payment_ref = (char *)ref;
+    bo_call(r, a, r->svc->bus_office_broker, "broker.assignment.paid", &rq.base, NULL, s_paid_done);
 }

@@ -2,7 +2,8 @@
  *  account's scope), the new-event form, an event's page (facts, role balance, participants by
  *  state, publish / reschedule / cancel with a reason), the door's check-in page (search by
  *  name, attended or no-show in one tap, plain form POSTs without JavaScript) and the exports
- *  (participants CSV, the events service's door list).
+ *  (participants CSV, the events service's door list). The page's series and waitlist sections
+ *  and their actions are bo_series.c and bo_waitlist.c.
  *
  *  Everything goes over the bus with the office key (role admin at events); the web checks the
  *  account's role and municipalities itself before anything is asked: every event-scoped page
@@ -64,6 +65,9 @@ typedef struct {
     uint64_t *sids;   /* the sign-ups to mark (one tap: one; bulk: up to BULK_MAX) */
     size_t sids_n, sid_i;
     int mark;
+    web_event_t **occ; /* the event's series (bo_series.c), once loaded */
+    size_t occ_n;
+    bool occ_loaded;
 } op_t;
 
 static void s_step(web_req_t *r);
@@ -411,6 +415,7 @@ s_new_form(web_req_t *r, bo_account_t *a, unsigned status, const char *err, cons
         web_muni_options(r, ml, (const char *const *)a->municipalities,
                          (unsigned)a->n_municipalities, m);
     }
+    bo_series_form(r, root, v);
     web_page(r, status, "bo_event_new", root);
 }
 
@@ -428,9 +433,8 @@ bo_pg_event_new(web_req_t *r, const char *arg)
     s_new_form(r, a, 200, NULL, NULL);
 }
 
-/* "YYYY-MM-DD" + "HH:MM" in Helsinki time. */
-static bool
-s_when(const char *date, const char *hm, int64_t *out)
+bool
+bo_when(const char *date, const char *hm, int64_t *out)
 {
     if (!date || !hm || strlen(date) != 10 || strlen(hm) != 5)
         return false;
@@ -489,9 +493,9 @@ bo_pg_event_create(web_req_t *r, const char *arg)
         err = "bo_err_kind", field = "kind";
     else if (!s_muni_code(m))
         err = "bo_err_muni", field = "municipality";
-    else if (!s_when(web_field(r, "date"), web_field(r, "start"), &start))
+    else if (!bo_when(web_field(r, "date"), web_field(r, "start"), &start))
         err = "bo_err_date", field = "date";
-    else if (!s_when(web_field(r, "date"), web_field(r, "end"), &end) || end <= start)
+    else if (!bo_when(web_field(r, "date"), web_field(r, "end"), &end) || end <= start)
         err = "bo_err_end", field = "end";
     else if (cap && *cap && (strspn(cap, "0123456789") != strlen(cap) || strlen(cap) > 5))
         err = "bo_err_capacity", field = "capacity";
@@ -505,6 +509,10 @@ bo_pg_event_create(web_req_t *r, const char *arg)
         err = "err_text_long", field = "accessibility";
     else if (!nonce || strlen(nonce) != WEB_COOKIE_LEN)
         err = "err_form", field = "title";
+    uint32_t count = 0;
+    int freq = err ? 0 : bo_series_repeat(r, &count, &field);
+    if (freq < 0)
+        err = "bo_err_repeat";
     if (err) {
         s_new_form(r, a, 400, err, field);
         return;
@@ -532,6 +540,10 @@ bo_pg_event_create(web_req_t *r, const char *arg)
     rq.organiser_municipality_code = (char *)m;
     char idem[80];
     snprintf(idem, sizeof idem, "office-%s", nonce);
+    if (freq > 0) {
+        bo_series_create(r, a, &rq, freq, count, idem);
+        return;
+    }
     s_call(r, "events.event.create", &rq.base, idem, s_create_done);
 }
 
@@ -708,6 +720,8 @@ s_event_page(web_req_t *r)
         web_tv_strf(a, gi, "count", "%u", n);
         web_tv_bool(a, gi, "empty", n == 0);
     }
+    bo_series_section(r, root, ev, o->occ, o->occ_n);
+    bo_waitlist_section(r, root, ev, o->su, o->su_n);
     const char *done = web_query(r, "done");
     if (done && (strcmp(done, "published") == 0 || strcmp(done, "rescheduled") == 0 ||
                  strcmp(done, "cancelled") == 0 || strcmp(done, "held") == 0)) {
@@ -911,8 +925,19 @@ s_door_done(void *arg, const Kumppani__V1__Reply *rep)
     bo_finish(r);
 }
 
+/* The series' occurrences are in (bo_series.c): on to the page. */
+static void
+s_occ_in(web_req_t *r, web_event_t **occ, size_t n)
+{
+    op_t *o = r->cont_arg;
+    o->occ = occ;
+    o->occ_n = n;
+    o->occ_loaded = true;
+    s_step(r);
+}
+
 /* The next step of an event-scoped operation once the event (and, where needed, its
- * sign-ups) are in. */
+ * sign-ups and series) are in. */
 static void
 s_step(web_req_t *r)
 {
@@ -920,6 +945,11 @@ s_step(web_req_t *r)
     bool need_su = o->op == OP_VIEW || o->op == OP_CHECKIN || o->op == OP_MARK || o->op == OP_CSV;
     if (need_su && o->after != UINT64_MAX) {
         s_list_signups(r);
+        return;
+    }
+    if (o->op == OP_VIEW && o->ev->series_id && !o->occ_loaded) {
+        if (!bo_series_load(r, o->acct, o->ev->series_id, s_occ_in))
+            bo_finish(r);
         return;
     }
     switch (o->op) {
@@ -1024,8 +1054,8 @@ bo_pg_event_reschedule(web_req_t *r, const char *arg)
         return;
     int64_t start, end;
     const char *date = web_field(r, "date"), *reason = web_field(r, "reason");
-    if (!s_when(date, web_field(r, "start"), &start) || !s_when(date, web_field(r, "end"), &end) ||
-        end <= start) {
+    if (!bo_when(date, web_field(r, "start"), &start) ||
+        !bo_when(date, web_field(r, "end"), &end) || end <= start) {
         bo_error(r, a, 400, "bo_err_date");
         return;
     }

@@ -1,6 +1,7 @@
 /*  web/bo_pages.c: the back office's home page, the accounts page (regional coordinator: the
- *  list and the form that adds an account) and the audit page (regional coordinator: the
- *  newest changes first, by account id, method and object ids). */
+ *  list and the form that adds an account), an account's page (its role and municipalities,
+ *  disable or enable, remove after a ticked confirmation) and the audit page (regional coordinator:
+ * the newest changes first, by account id, method and object ids). */
 #include "bo.h"
 #include "kp_log.h"
 #include "kp_time.h"
@@ -73,12 +74,13 @@ s_acc_one(void *arg, bo_account_t *a)
     web_tv_str(ar, it, "municipalities", m.p ? m.p : "–");
     web_buf_free(&m);
     web_tv_bool(ar, it, "locked", a->locked_until_ms > l->now_ms);
+    web_tv_bool(ar, it, "disabled", a->disabled);
     return 0;
 }
 
 static void
 s_accounts(web_req_t *r, const bo_account_t *a, unsigned status, const char *err, const char *field,
-           uint64_t added)
+           uint64_t added, const char *done)
 {
     web_tv_t *root = bo_root(r, a, "bo_accounts_title");
     kp_arena_t *ar = r->arena;
@@ -97,6 +99,8 @@ s_accounts(web_req_t *r, const bo_account_t *a, unsigned status, const char *err
     }
     if (added)
         web_tv_strf(ar, root, "added", "%llu", (unsigned long long)added);
+    if (done)
+        web_tv_str(ar, root, "done", web_text(r, done));
     const char *sel = err ? web_field(r, "role") : NULL;
     web_tv_t *roles = web_tv_list(ar, root, "roles");
     for (int i = 1; i <= 3; i++) {
@@ -119,7 +123,7 @@ bo_pg_accounts(web_req_t *r, const char *arg)
         bo_forbidden(r, a, "office.accounts", "");
         return;
     }
-    s_accounts(r, a, 200, NULL, NULL, 0);
+    s_accounts(r, a, 200, NULL, NULL, 0, NULL);
 }
 
 void
@@ -141,13 +145,187 @@ bo_pg_account_add(web_req_t *r, const char *arg)
         return;
     }
     if (err) {
-        s_accounts(r, a, 400, err, field, 0);
+        s_accounts(r, a, 400, err, field, 0, NULL);
         return;
     }
     char obj[32];
     snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)id);
     bo_audit(r, a->id, "web.account.add", obj, "ok");
-    s_accounts(r, a, 200, NULL, NULL, id);
+    s_accounts(r, a, 200, NULL, NULL, id, NULL);
+}
+
+/* ---- an account's page: role and municipalities, disable or enable, remove ---------------- */
+
+/* The page of account t (the regional coordinator a manages it). done/err: text keys. */
+static void
+s_account(web_req_t *r, const bo_account_t *a, const bo_account_t *t, unsigned status,
+          const char *done, const char *err, const char *field)
+{
+    web_tv_t *root = bo_root(r, a, "bo_acc_title");
+    kp_arena_t *ar = r->arena;
+    web_tv_t *o = web_tv_obj(ar, root, "account");
+    web_tv_strf(ar, o, "id", "%llu", (unsigned long long)t->id);
+    web_tv_str(ar, o, "user", t->user);
+    web_tv_str(ar, o, "role", web_text(r, bo_role_key(t->role)));
+    web_tv_bool(ar, o, "disabled", t->disabled);
+    web_tv_bool(ar, o, "self", t->id == a->id);
+    web_buf_t m = {.max = 1024};
+    for (size_t i = 0; i < t->n_municipalities; i++) {
+        web_buf_adds(&m, i ? ", " : "");
+        web_buf_adds(&m, t->municipalities[i]);
+    }
+    web_tv_str(ar, o, "municipalities", m.p ? m.p : "");
+    web_buf_free(&m);
+    if (done)
+        web_tv_str(ar, root, "done", web_text(r, done));
+    if (err) {
+        web_tv_str(ar, root, "error", web_text(r, err));
+        web_tv_str(ar, root, "error_field", field);
+        web_tv_str(ar, web_tv_obj(ar, root, "err"), field, web_text(r, err));
+    }
+    web_tv_t *roles = web_tv_list(ar, root, "roles");
+    for (int i = 1; i <= 3; i++) {
+        web_tv_t *it = web_tv_item(ar, roles);
+        web_tv_strf(ar, it, "value", "%d", i);
+        web_tv_str(ar, it, "name", web_text(r, bo_role_key(i)));
+        web_tv_bool(ar, it, "selected", (int)t->role == i);
+    }
+    web_page(r, status, "bo_account", root);
+}
+
+/* The signed-in regional coordinator and the account of the path, or NULL after answering
+ * (403 audited as method, 404, 503). */
+static bo_account_t *
+s_target(web_req_t *r, const char *arg, const char *method, bo_account_t **by, kp_tx_t *tx)
+{
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return NULL;
+    uint64_t id = web_parse_id(arg);
+    char obj[32];
+    snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)id);
+    if (!bo_role_ok(a, BO_R(REGIONAL))) {
+        bo_forbidden(r, a, method, id ? obj : "");
+        return NULL;
+    }
+    bo_account_t *t = NULL;
+    bool found = false;
+    if (web_tx(r, tx) || (id && bo_account_get(tx, id, &t, &found))) {
+        bo_error(r, a, 503, "err_unavailable");
+        return NULL;
+    }
+    if (!found) {
+        bo_error(r, a, 404, "bo_err_no_account");
+        return NULL;
+    }
+    *by = a;
+    return t;
+}
+
+void
+bo_pg_account(web_req_t *r, const char *arg)
+{
+    bo_account_t *a, *t;
+    kp_tx_t tx;
+    if ((t = s_target(r, arg, "office.accounts", &a, &tx)))
+        s_account(r, a, t, 200, NULL, NULL, NULL);
+}
+
+static void
+s_change(web_req_t *r, const char *arg, bo_change_t op)
+{
+    bo_account_t *a, *t;
+    kp_tx_t tx;
+    const char *method = bo_change_method(op);
+    if (!(t = s_target(r, arg, method, &a, &tx)))
+        return;
+    char obj[32];
+    snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)t->id);
+    if (op == BO_REMOVE && !web_field(r, "confirm")) {
+        s_account(r, a, t, 400, NULL, "bo_err_remove_confirm", "confirm");
+        return;
+    }
+    int rc = bo_account_change(&tx, t, op);
+    if (rc == BO_LAST) {
+        bo_audit(r, a->id, method, obj, "refused");
+        s_account(r, a, t, 409, NULL, "bo_err_last_regional",
+                  op == BO_REMOVE ? "confirm" : "state");
+        return;
+    }
+    if (rc) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    bo_audit(r, a->id, method, obj, "ok");
+    kp_log_info("office.account", "by=%llu %s change=%s", (unsigned long long)a->id, obj, method);
+    if (t->id == a->id && op != BO_ENABLE) {
+        /* One's own account: the session has just ended with it. */
+        bo_redirect(r, "/office/sign-in");
+        return;
+    }
+    if (op == BO_REMOVE) {
+        s_accounts(r, a, 200, NULL, NULL, 0, "bo_acc_done_removed");
+        return;
+    }
+    s_account(r, a, t, 200, op == BO_DISABLE ? "bo_acc_done_disabled" : "bo_acc_done_enabled", NULL,
+              NULL);
+}
+
+void
+bo_pg_account_disable(web_req_t *r, const char *arg)
+{
+    s_change(r, arg, BO_DISABLE);
+}
+
+void
+bo_pg_account_enable(web_req_t *r, const char *arg)
+{
+    s_change(r, arg, BO_ENABLE);
+}
+
+void
+bo_pg_account_remove(web_req_t *r, const char *arg)
+{
+    s_change(r, arg, BO_REMOVE);
+}
+
+void
+bo_pg_account_scope(web_req_t *r, const char *arg)
+{
+    bo_account_t *a, *t;
+    kp_tx_t tx;
+    if (!(t = s_target(r, arg, "office.account.scope", &a, &tx)))
+        return;
+    char obj[32];
+    snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)t->id);
+    const char *role = web_field(r, "role");
+    int rl = role && strlen(role) == 1 ? role[0] - '0' : 0;
+    char codes[64][4];
+    int n = bo_munis_parse(web_field(r, "municipalities"), codes, 64);
+    char **mv = kp_arena_alloc(r->arena, 64 * sizeof(char *));
+    for (int i = 0; mv && i < n; i++)
+        mv[i] = kp_arena_memdup(r->arena, codes[i], 4);
+    if (!mv) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    int rc = n < 0 ? -3 : bo_account_scope(&tx, t, rl, mv, (size_t)n);
+    if (rc == BO_LAST) {
+        bo_audit(r, a->id, "office.account.scope", obj, "refused");
+        s_account(r, a, t, 409, NULL, "bo_err_last_regional", "role");
+        return;
+    }
+    if (rc == -2 || rc == -3) {
+        s_account(r, a, t, 400, NULL, rc == -2 ? "bo_err_role" : "bo_err_munis",
+                  rc == -2 ? "role" : "municipalities");
+        return;
+    }
+    if (rc) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    bo_audit(r, a->id, "office.account.scope", obj, "ok");
+    s_account(r, a, t, 200, "bo_acc_done_scope", NULL, NULL);
 }
 
 /* ---- the audit --------------------------------------------------------------------------- */

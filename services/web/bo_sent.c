@@ -1,10 +1,10 @@
 /*  web/bo_sent.c: the back office's "What was sent" (regional coordinator; the expert
  *  coordinator sees the broker's messages only): for an address (a POST form field, so it is
- *  in no URL or log) or an event, which messages went out, when (Helsinki time), by which
- *  channel, with what result; the dead letters with a Retry button (POST, audited); the
- *  opt-outs (regional only). Over the bus to the notifier with the office key (role admin on
- *  the notifier's allow-list). The notifier's records show no address of a person; the page
- *  shows none either, but the opt-outs' own addresses. */
+ *  in no URL or log), an event or a broker request, which messages went out, when (Helsinki
+ *  time), by which channel, with what result; the dead letters with a Retry button (POST,
+ *  audited); the opt-outs (regional only). Over the bus to the notifier with the office key
+ *  (role admin on the notifier's allow-list). The notifier's records show no address of a
+ *  person; the page shows none either, but the opt-outs' own addresses. */
 #include "bo.h"
 #include "kumppani/v1/notifier.pb-c.h"
 
@@ -18,8 +18,8 @@
 typedef struct {
     bo_account_t *acct;
     bool asked, regional;
-    const char *what; /* "bo_sent_for_address" or "bo_sent_for_event" */
-    uint64_t event_id;
+    const char *what; /* "bo_sent_for_address", "bo_sent_for_event" or "_for_request" */
+    uint64_t event_id, request_id;
     Kumppani__V1__ListNotificationsReply *found, *dead;
 } snt_t;
 
@@ -84,6 +84,8 @@ s_render(web_req_t *r, snt_t *t, const Kumppani__V1__OptOutListReply *oo)
     }
     if (t->event_id)
         web_tv_strf(a, root, "event_id", "%llu", (unsigned long long)t->event_id);
+    if (t->request_id)
+        web_tv_strf(a, root, "request_id", "%llu", (unsigned long long)t->request_id);
     s_rows(r, t, root, "dead", t->dead);
     web_tv_bool(a, root, "regional", t->regional);
     if (oo) {
@@ -194,6 +196,27 @@ s_begin(web_req_t *r, const char *action)
     return t;
 }
 
+/* What was sent about a broker request (?request=N): its experts', its requester's and the
+ * coordinator's messages (notifier.sent by request_id; audited by the request's id). */
+static void
+s_for_request(web_req_t *r, snt_t *t, const char *id)
+{
+    t->request_id = web_parse_id(id);
+    if (!t->request_id) {
+        bo_error(r, t->acct, 400, "bo_err_id");
+        return;
+    }
+    t->asked = true;
+    t->what = "bo_sent_for_request";
+    char obj[48];
+    snprintf(obj, sizeof obj, "request=%llu", (unsigned long long)t->request_id);
+    bo_audit(r, t->acct->id, "notifier.sent", obj, "ok");
+    Kumppani__V1__SentRequest rq = KUMPPANI__V1__SENT_REQUEST__INIT;
+    rq.request_id = t->request_id;
+    rq.limit = 500;
+    bo_call(r, t->acct, r->svc->bus_notifier, "notifier.sent", &rq.base, NULL, s_found_done);
+}
+
 void
 bo_pg_sent(web_req_t *r, const char *arg)
 {
@@ -201,7 +224,11 @@ bo_pg_sent(web_req_t *r, const char *arg)
     snt_t *t = s_begin(r, "notifier.dead.list");
     if (!t)
         return;
-    const char *ev = web_query(r, "event");
+    const char *ev = web_query(r, "event"), *rqs = web_query(r, "request");
+    if (rqs && *rqs) {
+        s_for_request(r, t, rqs);
+        return;
+    }
     if (!ev || !*ev) {
         s_dead(r, t);
         return;

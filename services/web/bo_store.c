@@ -4,7 +4,10 @@
  *  users     sign-in name -> account id (u64 BE): one account per name
  *  sessions  SHA-256 of the session cookie (32 bytes) -> OfficeSession: the store never holds
  *            a cookie that would sign anyone in; expired ones are removed at each sign-in
- *  audit     audit id (u64 BE, rising) -> OfficeAudit (ids only) */
+ *  audit     audit id (u64 BE, rising) -> OfficeAudit (ids only)
+ *
+ *  A removed account leaves nothing behind but its id in the audit: its record, its name entry
+ *  and its sessions are deleted together (bo_account_del). */
 #include "bo.h"
 #include "kp_err.h"
 #include "kp_store.h" /* kp_be64_put/get */
@@ -157,4 +160,46 @@ bo_sessions_prune(kp_tx_t *tx, unsigned max)
         if ((rc = bo_session_del(tx, p.keys[i])))
             return rc;
     return 0;
+}
+
+typedef struct {
+    kp_tx_t *tx;
+    uint64_t account_id;
+    unsigned char (*keys)[32];
+    unsigned n, max;
+} of_t;
+
+static int
+s_of_one(void *arg, const MDB_val *key, const MDB_val *val)
+{
+    of_t *p = arg;
+    Kumppani__V1__OfficeSession *s = kumppani__v1__office_session__unpack(
+        kp_arena_pbc(p->tx->arena), val->mv_size, val->mv_data);
+    if (key->mv_size == 32 && s && s->account_id == p->account_id)
+        memcpy(p->keys[p->n++], key->mv_data, 32);
+    return p->n == p->max;
+}
+
+int
+bo_account_del(kp_tx_t *tx, const bo_account_t *a)
+{
+    /* The sessions first (a walk, then the deletes: no write while the cursor walks), in
+     * rounds of 256 until none is left. */
+    of_t p = {tx, a->id, kp_arena_alloc(tx->arena, 256 * 32), 0, 256};
+    if (!p.keys)
+        return KP_ENOMEM;
+    int rc;
+    do {
+        p.n = 0;
+        if ((rc = kp_rec_each(tx, WEB_DB_SESSIONS, NULL, 0, NULL, 0, s_of_one, &p)) < 0)
+            return rc;
+        for (unsigned i = 0; i < p.n; i++)
+            if ((rc = bo_session_del(tx, p.keys[i])))
+                return rc;
+    } while (p.n == p.max);
+    unsigned char k[8];
+    kp_be64_put(k, a->id);
+    if ((rc = kp_raw_del(tx, WEB_DB_USERS, a->user, strlen(a->user), NULL)))
+        return rc;
+    return kp_raw_del(tx, WEB_DB_ACCOUNTS, k, 8, NULL);
 }

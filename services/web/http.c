@@ -8,6 +8,12 @@
  *  made with web_bus_call, and resumed when the answer or the timeout comes; the timer is then
  *  fired at once so MHD sends the response in the same loop iteration.
  *
+ *  Durable before answered (DESIGN 2): MHD may write a response as soon as it is queued, long
+ *  before the loop's turn ends and commits. So s_queue commits the turn's transaction first
+ *  (kp_server_commit) whenever one is open: a request that wrote (an audit entry, a failed
+ *  sign-in's count, a session) is answered only after its write is on disk, and a failed commit
+ *  is answered 503. HTTP writes lose the group commit; they are a person's clicks.
+ *
  *  Limits: connections in total and per address (MHD), an idle timeout per connection, which
  *  drops slow clients (MHD), a memory limit per connection that bounds headers (MHD answers
  *  431), a body limit (413, from Content-Length at once, else while reading), a per-address
@@ -185,6 +191,13 @@ s_queue(web_req_t *r)
 {
     if (!r->resp)
         return MHD_NO;
+    /* Durable before answered: whatever this request wrote (an audit entry, a failed sign-in's
+     * count, a session) commits before MHD may write its answer, which it can do before the
+     * loop's turn ends. A turn with no write commits without a sync (LMDB). */
+    if (kp_store_turn_open(kp_server_store(r->svc->srv)) && kp_server_commit(r->svc->srv) != 0) {
+        r->set_cookie = NULL; /* the session it names was not written */
+        web_error(r, 503, "err_unavailable");
+    }
     enum MHD_Result ok = MHD_queue_response(r->conn, r->status, r->resp);
     MHD_destroy_response(r->resp);
     r->resp = NULL;

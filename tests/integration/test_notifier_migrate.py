@@ -54,7 +54,7 @@ try:
         v = t.get(b"schema", db=env.open_db(b"meta", txn=t, create=False))
         sv = t.get(struct.pack(">Q", 7), db=env.open_db(b"signups", txn=t, create=False))
     env.close()
-    check(struct.unpack(">Q", v)[0] == 2, "the store records schema 2")
+    check(struct.unpack(">Q", v)[0] == 3, "the store records schema 3 (2 and then 3 at once)")
     su = V.Signup.FromString(sv)
     check(su.has_email and su.has_phone and su.name == "" and su.accessibility_text == "",
           "the kept sign-up is its public copy")

@@ -32,7 +32,8 @@ if (!base || !outdir || !phase || !json) {
   process.exit(2);
 }
 const cfg = JSON.parse(json);
-const b = new Browser({ base, outdir, prefix: 'office-' });
+// Screenshots office-01.. (create), then on from where create stopped (door: cfg.first).
+const b = new Browser({ base, outdir, prefix: 'office-', first: cfg.first || 0 });
 
 // The same with the keyboard alone: Tab to the fields, type, Enter.
 async function signInKeyboard(page, who, lang = 'en') {

@@ -671,11 +671,65 @@ test_idem_first_answer(void **state)
     assert_int_equal(s_count(fx, s_call_key(fx, 4, "test.create", "key-2", 7)), 2);
 }
 
+/* ---- tests: committing before the turn ends (kp_server_commit) ---------------------------- */
+
+static int s_done_n, s_done_rc = -1;
+
+static void
+s_turn_done(void *arg, int rc)
+{
+    (void)arg;
+    s_done_n++;
+    s_done_rc = rc;
+}
+
+static void
+test_commit_now(void **state)
+{
+    fx_t *fx = *state;
+    kp_server_part_t part = {.turn_done = s_turn_done};
+    assert_int_equal(kp_server_add_part(fx->t.srv, &part), 0);
+    kp_store_t *st = kp_server_store(fx->t.srv);
+
+    /* Nothing open: a no-op the parts do not hear. */
+    s_done_n = 0;
+    assert_int_equal(kp_server_commit(fx->t.srv), 0);
+    assert_int_equal(s_done_n, 0);
+
+    /* A write and an event, committed in the middle of the turn: on disk at once, the log's
+     * head moved, the parts told. */
+    kp_tx_t tx;
+    s_begin(fx, &tx);
+    s_put_ref(&tx, 41, 1);
+    Kumppani__V1__EventRef ref = KUMPPANI__V1__EVENT_REF__INIT;
+    assert_int_equal(kp_tx_emit(&tx, "Put", &ref.base), 0);
+    unsigned char k41[8], k42[8];
+    kp_be64_put(k41, 41);
+    kp_be64_put(k42, 42);
+    assert_false(s_committed(fx, DB_RECS, k41, 8));
+    uint64_t head = kp_store_head(st);
+    assert_int_equal(kp_server_commit(fx->t.srv), 0);
+    assert_false(kp_store_turn_open(st));
+    assert_true(s_committed(fx, DB_RECS, k41, 8));
+    assert_int_equal(kp_store_head(st), head + 1);
+    assert_int_equal(s_done_n, 1);
+    assert_int_equal(s_done_rc, 0);
+
+    /* The same turn goes on in a new transaction, committed when the turn ends. */
+    s_begin(fx, &tx);
+    s_put_ref(&tx, 42, 2);
+    assert_false(s_committed(fx, DB_RECS, k42, 8));
+    s_commit(fx);
+    assert_true(s_committed(fx, DB_RECS, k42, 8));
+    assert_int_equal(s_done_n, 2);
+}
+
 int
 main(void)
 {
     kp_log_init("test", KP_LOG_WARNING);
     return KP_TEST_RUN(s_setup, s_teardown, test_unit_outside_call, test_rec_round_trip,
                        test_rec_corrupt, test_raw_del, test_each, test_store_error,
-                       test_load_in_call, test_answer, test_idem_required, test_idem_first_answer);
+                       test_load_in_call, test_answer, test_idem_required, test_idem_first_answer,
+                       test_commit_now);
 }

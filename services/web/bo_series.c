@@ -1,0 +1,527 @@
+/*  web/bo_series.c: an event's series in the back office (issue 14, item 2), and the
+ *  event-scoped start that the series and waitlist actions share (bo_evop_start).
+ *
+ *  A series is its occurrences: ordinary events sharing series_id, numbered by series_index
+ *  (the events service's event.c). The event page of an occurrence lists them all, with two
+ *  forms: "change from this occurrence on" (events.series.update from its index: the fields
+ *  that differ from this occurrence's, and the time if it moved; each moved occurrence is a
+ *  reschedule and its people are told) and "extend by N occurrences" (events.series.extend,
+ *  at the series' own frequency, drafts or published). The new-event form's "repeat"
+ *  fieldset makes a series at once (events.series.create), as drafts or all published.
+ *
+ *  Scope: every action first fetches the event by id and refuses (403, audited "denied") an
+ *  account whose role or municipalities do not cover it, before anything is changed. The
+ *  occurrences of a series share the first one's municipality (the forms here never change
+ *  it), so the occurrence's municipality is the series'. Every change is audited with ids
+ *  only; the events service's refusal answers 400 (bad data) or 409 (the state). */
+#include "bo.h"
+#include "kp_log.h"
+#include "kp_text.h"
+#include "kp_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define C(x) KUMPPANI__V1__CODE__CODE_##x
+#define ES(x) KUMPPANI__V1__EVENT_STATE__EVENT_STATE_##x
+#define SF(x) KUMPPANI__V1__SERIES_FREQUENCY__SERIES_FREQUENCY_##x
+#define OCC_PAGE 500
+#define OCC_MAX 2000
+
+/* ---- the event-scoped start -------------------------------------------------------------- */
+
+static void
+s_evop_event(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    bo_evop_t *o = r->cont_arg;
+    Kumppani__V1__EventReply *er = NULL;
+    if (bo_code(rep) == C(OK))
+        er = kumppani__v1__event_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
+                                               rep->body.data);
+    if (!er || !er->event) {
+        bo_evop_failed(r, rep, "events.event.get");
+        bo_finish(r);
+        return;
+    }
+    o->ev = er->event;
+    if (!bo_muni_ok(o->acct, o->ev->municipality_code)) {
+        bo_forbidden(r, o->acct, o->method, o->obj);
+        bo_finish(r);
+        return;
+    }
+    o->then(r);
+}
+
+bo_evop_t *
+bo_evop_start(web_req_t *r, bo_account_t *a, const char *arg, const char *method,
+              void (*then)(web_req_t *r))
+{
+    uint64_t id = web_parse_id(arg);
+    if (!id) {
+        bo_error(r, a, 404, "err_no_event");
+        return NULL;
+    }
+    bo_evop_t *o = kp_arena_alloc(r->arena, sizeof *o);
+    if (!o) {
+        bo_error(r, a, 503, "err_unavailable");
+        return NULL;
+    }
+    memset(o, 0, sizeof *o);
+    o->acct = a;
+    o->event_id = id;
+    o->method = method;
+    o->then = then;
+    snprintf(o->obj, sizeof o->obj, "event=%llu", (unsigned long long)id);
+    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(MUNICIPAL))) {
+        bo_forbidden(r, a, method, o->obj);
+        return NULL;
+    }
+    r->cont_arg = o;
+    Kumppani__V1__EventRef rq = KUMPPANI__V1__EVENT_REF__INIT;
+    rq.event_id = id;
+    if (!bo_call(r, a, r->svc->bus_office, "events.event.get", &rq.base, NULL, s_evop_event))
+        return NULL;
+    return o;
+}
+
+void
+bo_evop_failed(web_req_t *r, const Kumppani__V1__Reply *rep, const char *method)
+{
+    bo_evop_t *o = r->cont_arg;
+    int code = bo_code(rep);
+    kp_log_info("office.call", "method=%s code=%d", method, code);
+    if (code >= 0 && strcmp(method, "events.event.get") != 0 &&
+        strcmp(method, "events.signup.get") != 0)
+        bo_audit(r, o->acct->id, method, o->obj, "failed");
+    if (code == C(NOT_FOUND))
+        bo_error(r, o->acct, 404,
+                 strcmp(method, "events.event.get") == 0 ? "err_no_event" : "bo_err_not_found");
+    else if (code == C(CONFLICT))
+        bo_error(r, o->acct, 409, "bo_err_conflict");
+    else if (code == C(INVALID))
+        bo_error(r, o->acct, 400, "bo_err_refused");
+    else
+        bo_error(r, o->acct, 503, "err_unavailable");
+}
+
+/* ---- the occurrences --------------------------------------------------------------------- */
+
+typedef struct {
+    void *prev; /* r->cont_arg before */
+    const bo_account_t *acct;
+    uint64_t series_id, after;
+    web_event_t **occ;
+    size_t n;
+    void (*then)(web_req_t *r, web_event_t **occ, size_t n);
+} occ_t;
+
+static int
+s_by_index(const void *x, const void *y)
+{
+    const web_event_t *a = *(web_event_t *const *)x, *b = *(web_event_t *const *)y;
+    return a->series_index < b->series_index ? -1 : a->series_index > b->series_index;
+}
+
+static bool s_occ_page(web_req_t *r);
+
+static void
+s_occ_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    occ_t *q = r->cont_arg;
+    Kumppani__V1__ListEventsReply *lr = NULL;
+    if (bo_code(rep) == C(OK))
+        lr = kumppani__v1__list_events_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
+                                                     rep->body.data);
+    if (!lr) {
+        kp_log_info("office.call", "method=events.event.list code=%d", bo_code(rep));
+        r->cont_arg = q->prev;
+        bo_error(r, q->acct, 503, "err_unavailable");
+        bo_finish(r);
+        return;
+    }
+    web_event_t **v = kp_arena_alloc(r->arena, (q->n + lr->n_events + 1) * sizeof *v);
+    if (!v) {
+        r->cont_arg = q->prev;
+        bo_error(r, q->acct, 503, "err_unavailable");
+        bo_finish(r);
+        return;
+    }
+    if (q->n)
+        memcpy(v, q->occ, q->n * sizeof *v);
+    for (size_t i = 0; i < lr->n_events; i++)
+        v[q->n++] = lr->events[i];
+    q->occ = v;
+    if (lr->n_events)
+        q->after = lr->events[lr->n_events - 1]->id;
+    if (lr->n_events == OCC_PAGE && q->n < OCC_MAX) {
+        if (!s_occ_page(r))
+            bo_finish(r);
+        return;
+    }
+    qsort(q->occ, q->n, sizeof *q->occ, s_by_index);
+    r->cont_arg = q->prev;
+    q->then(r, q->occ, q->n);
+}
+
+static bool
+s_occ_page(web_req_t *r)
+{
+    occ_t *q = r->cont_arg;
+    Kumppani__V1__ListEventsRequest rq = KUMPPANI__V1__LIST_EVENTS_REQUEST__INIT;
+    rq.series_id = q->series_id;
+    rq.after_id = q->after;
+    rq.limit = OCC_PAGE;
+    if (bo_call(r, q->acct, r->svc->bus_office, "events.event.list", &rq.base, NULL, s_occ_done))
+        return true;
+    r->cont_arg = q->prev;
+    return false;
+}
+
+bool
+bo_series_load(web_req_t *r, const bo_account_t *a, uint64_t series_id,
+               void (*then)(web_req_t *r, web_event_t **occ, size_t n))
+{
+    occ_t *q = kp_arena_alloc(r->arena, sizeof *q);
+    if (!q) {
+        bo_error(r, a, 503, "err_unavailable");
+        return false;
+    }
+    *q = (occ_t){.prev = r->cont_arg, .acct = a, .series_id = series_id, .then = then};
+    r->cont_arg = q;
+    return s_occ_page(r);
+}
+
+/* ---- the section ------------------------------------------------------------------------- */
+
+static const char *const s_freq_names[] = {"", "weekly", "biweekly", "monthly_day",
+                                           "monthly_weekday"};
+
+/* An occurrence that a change from it on would still touch. */
+static bool
+s_changeable(const web_event_t *ev)
+{
+    return ev->state != ES(CANCELLED) && ev->state != ES(HELD) &&
+           ev->start_unix > kp_now_ms() / 1000;
+}
+
+void
+bo_series_section(web_req_t *r, web_tv_t *root, const web_event_t *ev, web_event_t **occ, size_t n)
+{
+    kp_arena_t *a = r->arena;
+    if (!ev->series_id)
+        return;
+    web_tv_t *s = web_tv_obj(a, root, "series");
+    web_tv_strf(a, s, "id", "%llu", (unsigned long long)ev->series_id);
+    web_tv_strf(a, s, "index", "%u", ev->series_index);
+    web_tv_strf(a, s, "event_id", "%llu", (unsigned long long)ev->id);
+    web_tv_strf(a, s, "count", "%zu", n);
+    int f = ev->series_frequency;
+    if (f > 0 && f <= SF(MONTHLY_WEEKDAY)) {
+        char key[40];
+        snprintf(key, sizeof key, "bo_repeat_%s", s_freq_names[f]);
+        web_tv_str(a, s, "frequency", web_text(r, key));
+    }
+    web_tv_t *list = web_tv_list(a, s, "occurrences");
+    for (size_t i = 0; i < n; i++) {
+        web_tv_t *it = web_tv_item(a, list);
+        char when[96], key[16];
+        web_time_text(r, occ[i]->start_unix, when, sizeof when);
+        web_tv_strf(a, it, "index", "%u", occ[i]->series_index);
+        web_tv_strf(a, it, "href", "/office/events/%llu", (unsigned long long)occ[i]->id);
+        web_tv_str(a, it, "when", when);
+        web_tv_str(a, it, "title", occ[i]->title);
+        snprintf(key, sizeof key, "bo_es_%d",
+                 occ[i]->state >= 0 && occ[i]->state <= 5 ? occ[i]->state : 0);
+        web_tv_str(a, it, "state", web_text(r, key));
+        web_tv_bool(a, it, "current", occ[i]->id == ev->id);
+    }
+    web_tv_bool(a, s, "can_change", s_changeable(ev));
+    web_tv_str(a, s, "title_v", ev->title);
+    web_tv_str(a, s, "place_v", ev->place);
+    web_tv_strf(a, s, "capacity_v", "%u", ev->capacity);
+    struct tm tm;
+    if (kp_time_local(ev->start_unix, &tm) == 0) {
+        web_tv_strf(a, s, "date_v", "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+        web_tv_strf(a, s, "start_v", "%02d:%02d", tm.tm_hour, tm.tm_min);
+    }
+    if (kp_time_local(ev->end_unix, &tm) == 0)
+        web_tv_strf(a, s, "end_v", "%02d:%02d", tm.tm_hour, tm.tm_min);
+    char nonce[WEB_COOKIE_LEN + 1];
+    web_token_random(nonce);
+    web_tv_str(a, s, "nonce", nonce);
+    const char *done = web_query(r, "done");
+    if (done && (strcmp(done, "series_created") == 0 || strcmp(done, "series_published") == 0 ||
+                 strcmp(done, "series_changed") == 0 || strcmp(done, "series_extended") == 0)) {
+        char key[40];
+        snprintf(key, sizeof key, "bo_done_%s", done);
+        web_tv_str(a, root, "done", web_text(r, key));
+    }
+}
+
+/* ---- the new-event form's repeat fieldset ------------------------------------------------ */
+
+void
+bo_series_form(web_req_t *r, web_tv_t *root, web_tv_t *v)
+{
+    kp_arena_t *a = r->arena;
+    const char *rep = r->post ? web_field(r, "repeat") : NULL;
+    web_tv_t *list = web_tv_list(a, root, "repeats");
+    for (int f = 0; f <= SF(MONTHLY_WEEKDAY); f++) {
+        char key[40];
+        snprintf(key, sizeof key, "bo_repeat_%s", f ? s_freq_names[f] : "none");
+        web_tv_t *it = web_tv_item(a, list);
+        web_tv_str(a, it, "value", f ? s_freq_names[f] : "none");
+        web_tv_str(a, it, "name", web_text(r, key));
+        web_tv_bool(a, it, "selected",
+                    rep ? strcmp(rep, f ? s_freq_names[f] : "none") == 0 : f == 0);
+    }
+    const char *cnt = r->post ? web_field(r, "repeat_count") : NULL;
+    web_tv_str(a, v, "repeat_count", cnt && *cnt ? cnt : "4");
+    const char *pub = r->post ? web_field(r, "repeat_publish") : NULL;
+    web_tv_bool(a, v, "repeat_publish", pub && strcmp(pub, "yes") == 0);
+}
+
+int
+bo_series_repeat(web_req_t *r, uint32_t *count, const char **field)
+{
+    const char *rep = web_field(r, "repeat"), *cnt = web_field(r, "repeat_count");
+    *field = "repeat";
+    if (!rep || !*rep || strcmp(rep, "none") == 0)
+        return 0;
+    int f = 0;
+    for (int i = 1; i <= SF(MONTHLY_WEEKDAY) && !f; i++)
+        if (strcmp(rep, s_freq_names[i]) == 0)
+            f = i;
+    if (!f)
+        return -1;
+    *field = "repeat_count";
+    if (!cnt || !*cnt || strlen(cnt) > 2 || strspn(cnt, "0123456789") != strlen(cnt))
+        return -1;
+    *count = (uint32_t)strtoul(cnt, NULL, 10);
+    return *count >= 2 && *count <= 60 ? f : -1;
+}
+
+/* ---- creating a series ------------------------------------------------------------------- */
+
+typedef struct {
+    bo_account_t *acct;
+} create_t;
+
+static void
+s_create_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    create_t *c = r->cont_arg;
+    Kumppani__V1__SeriesReply *sr = NULL;
+    if (bo_code(rep) == C(OK))
+        sr = kumppani__v1__series_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
+                                                rep->body.data);
+    if (!sr || !sr->n_events) {
+        int code = bo_code(rep);
+        kp_log_info("office.call", "method=events.series.create code=%d", code);
+        if (code >= 0)
+            bo_audit(r, c->acct->id, "events.series.create", "", "failed");
+        bo_error(r, c->acct, code == C(INVALID) || code == C(CONFLICT) ? 400 : 503,
+                 code == C(INVALID) || code == C(CONFLICT) ? "bo_err_refused" : "err_unavailable");
+        bo_finish(r);
+        return;
+    }
+    char obj[64], loc[96];
+    snprintf(obj, sizeof obj, "series=%llu event=%llu", (unsigned long long)sr->series_id,
+             (unsigned long long)sr->events[0]->id);
+    bo_audit(r, c->acct->id, "events.series.create", obj, "ok");
+    snprintf(loc, sizeof loc, "/office/events/%llu?done=%s#series",
+             (unsigned long long)sr->events[0]->id,
+             sr->events[0]->state == ES(DRAFT) ? "series_created" : "series_published");
+    bo_redirect(r, loc);
+    bo_finish(r);
+}
+
+void
+bo_series_create(web_req_t *r, bo_account_t *a, Kumppani__V1__CreateEventRequest *first, int freq,
+                 uint32_t count, const char *idem)
+{
+    create_t *c = kp_arena_alloc(r->arena, sizeof *c);
+    if (!c) {
+        bo_error(r, a, 503, "err_unavailable");
+        return;
+    }
+    c->acct = a;
+    r->cont_arg = c;
+    Kumppani__V1__CreateSeriesRequest rq = KUMPPANI__V1__CREATE_SERIES_REQUEST__INIT;
+    rq.first = first;
+    rq.frequency = freq;
+    rq.count = count;
+    const char *pub = web_field(r, "repeat_publish");
+    rq.publish = pub && strcmp(pub, "yes") == 0;
+    bo_call(r, a, r->svc->bus_office, "events.series.create", &rq.base, idem, s_create_done);
+}
+
+/* ---- changing and extending -------------------------------------------------------------- */
+
+static void
+s_series_done(void *arg, const Kumppani__V1__Reply *rep)
+{
+    web_req_t *r = arg;
+    bo_evop_t *o = r->cont_arg;
+    if (bo_code(rep) != C(OK)) {
+        bo_evop_failed(r, rep, o->method);
+        bo_finish(r);
+        return;
+    }
+    bo_audit(r, o->acct->id, o->method, o->obj, "ok");
+    char loc[96];
+    snprintf(loc, sizeof loc, "/office/events/%llu?done=%s#series", (unsigned long long)o->event_id,
+             strcmp(o->method, "events.series.extend") == 0 ? "series_extended" : "series_changed");
+    bo_redirect(r, loc);
+    bo_finish(r);
+}
+
+/* The event must be an occurrence; the object names the series too. */
+static bool
+s_in_series(web_req_t *r, bo_evop_t *o)
+{
+    if (!o->ev->series_id) {
+        bo_audit(r, o->acct->id, o->method, o->obj, "failed");
+        bo_error(r, o->acct, 409, "bo_err_no_series");
+        bo_finish(r);
+        return false;
+    }
+    snprintf(o->obj, sizeof o->obj, "event=%llu series=%llu", (unsigned long long)o->event_id,
+             (unsigned long long)o->ev->series_id);
+    return true;
+}
+
+static void
+s_change_step(web_req_t *r)
+{
+    bo_evop_t *o = r->cont_arg;
+    if (!s_in_series(r, o))
+        return;
+    const web_event_t *ev = o->ev;
+    const char *title = web_field(r, "title"), *place = web_field(r, "place"),
+               *cap = web_field(r, "capacity"), *date = web_field(r, "date"),
+               *reason = web_field(r, "reason");
+    Kumppani__V1__UpdateSeriesRequest *rq = kp_arena_alloc(r->arena, sizeof *rq);
+    Kumppani__V1__CreateEventRequest *v = kp_arena_alloc(r->arena, sizeof *v);
+    char **fields = kp_arena_alloc(r->arena, 3 * sizeof *fields);
+    if (!rq || !v || !fields) {
+        bo_error(r, o->acct, 503, "err_unavailable");
+        bo_finish(r);
+        return;
+    }
+    kumppani__v1__update_series_request__init(rq);
+    kumppani__v1__create_event_request__init(v);
+    rq->series_id = ev->series_id;
+    rq->from_index = ev->series_index;
+    rq->values = v;
+    rq->fields = fields;
+    if (title && *title && strcmp(title, ev->title) != 0) {
+        v->title = (char *)title;
+        fields[rq->n_fields++] = "title";
+    }
+    if (place && strcmp(place, ev->place) != 0) {
+        v->place = (char *)place;
+        fields[rq->n_fields++] = "place";
+    }
+    uint32_t c = cap && *cap ? (uint32_t)strtoul(cap, NULL, 10) : 0;
+    if (cap && c != ev->capacity) {
+        v->capacity = c;
+        fields[rq->n_fields++] = "capacity";
+    }
+    int64_t start = 0, end = 0;
+    if (date && *date) {
+        /* checked in bo_pg_series_change */
+        bo_when(date, web_field(r, "start"), &start);
+        bo_when(date, web_field(r, "end"), &end);
+        if (start != ev->start_unix || end != ev->end_unix) {
+            rq->start_unix = start;
+            rq->end_unix = end;
+            rq->reason_text = (char *)(reason ? reason : "");
+        }
+    }
+    if (!rq->n_fields && !rq->start_unix) {
+        bo_error(r, o->acct, 400, "bo_err_no_change");
+        bo_finish(r);
+        return;
+    }
+    if (!bo_call(r, o->acct, r->svc->bus_office, o->method, &rq->base, NULL, s_series_done))
+        bo_finish(r);
+}
+
+void
+bo_pg_series_change(web_req_t *r, const char *arg)
+{
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return;
+    const char *title = web_field(r, "title"), *place = web_field(r, "place"),
+               *cap = web_field(r, "capacity"), *date = web_field(r, "date"),
+               *reason = web_field(r, "reason");
+    int64_t start, end;
+    if (title && (kp_text_chars(title) > 200 || strchr(title, '\n'))) {
+        bo_error(r, a, 400, "bo_err_title");
+        return;
+    }
+    if (place && (kp_text_chars(place) > 200 || strchr(place, '\n'))) {
+        bo_error(r, a, 400, "bo_err_place");
+        return;
+    }
+    if (cap && *cap && (strspn(cap, "0123456789") != strlen(cap) || strlen(cap) > 5)) {
+        bo_error(r, a, 400, "bo_err_capacity");
+        return;
+    }
+    if (date && *date &&
+        (!bo_when(date, web_field(r, "start"), &start) ||
+         !bo_when(date, web_field(r, "end"), &end) || end <= start)) {
+        bo_error(r, a, 400, "bo_err_date");
+        return;
+    }
+    if (reason && kp_text_chars(reason) > 1000) {
+        bo_error(r, a, 400, "err_text_long");
+        return;
+    }
+    bo_evop_start(r, a, arg, "events.series.update", s_change_step);
+}
+
+static void
+s_extend_step(web_req_t *r)
+{
+    bo_evop_t *o = r->cont_arg;
+    if (!s_in_series(r, o))
+        return;
+    Kumppani__V1__ExtendSeriesRequest rq = KUMPPANI__V1__EXTEND_SERIES_REQUEST__INIT;
+    const char *freq = web_field(r, "frequency");
+    rq.series_id = o->ev->series_id;
+    rq.count = (uint32_t)strtoul(web_field(r, "count"), NULL, 10);
+    rq.publish = web_field(r, "publish") && strcmp(web_field(r, "publish"), "yes") == 0;
+    for (int f = 1; freq && f <= SF(MONTHLY_WEEKDAY); f++)
+        if (strcmp(freq, s_freq_names[f]) == 0)
+            rq.frequency = f;
+    char idem[80];
+    snprintf(idem, sizeof idem, "office-ext-%s", web_field(r, "nonce"));
+    if (!bo_call(r, o->acct, r->svc->bus_office, o->method, &rq.base, idem, s_series_done))
+        bo_finish(r);
+}
+
+void
+bo_pg_series_extend(web_req_t *r, const char *arg)
+{
+    bo_account_t *a = bo_require(r);
+    if (!a)
+        return;
+    const char *cnt = web_field(r, "count"), *nonce = web_field(r, "nonce");
+    if (!cnt || !*cnt || strlen(cnt) > 2 || strspn(cnt, "0123456789") != strlen(cnt) ||
+        strtoul(cnt, NULL, 10) < 1 || strtoul(cnt, NULL, 10) > 60) {
+        bo_error(r, a, 400, "bo_err_extend_count");
+        return;
+    }
+    if (!nonce || strlen(nonce) != WEB_COOKIE_LEN) {
+        bo_error(r, a, 400, "err_form");
+        return;
+    }
+    bo_evop_start(r, a, arg, "events.series.extend", s_extend_step);
+}
