@@ -589,6 +589,17 @@ bo_require(web_req_t *r)
     return a;
 }
 
+bo_account_t *
+bo_require_role(web_req_t *r, unsigned roles, const char *action)
+{
+    bo_account_t *a = bo_require(r);
+    if (a && !bo_role_ok(a, roles)) {
+        bo_forbidden(r, a, action, "");
+        return NULL;
+    }
+    return a;
+}
+
 static void
 s_sign_in_page(web_req_t *r, unsigned status, const char *err)
 {

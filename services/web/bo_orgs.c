@@ -559,12 +559,9 @@ s_begin(web_req_t *r, const char *arg, bool edit)
         bo_error(r, a, 404, "bo_err_no_org");
         return;
     }
-    org_t *o = kp_arena_alloc(r->arena, sizeof *o);
-    if (!o) {
-        bo_error(r, a, 503, "err_unavailable");
+    org_t *o = bo_zalloc(r, a, sizeof *o);
+    if (!o)
         return;
-    }
-    memset(o, 0, sizeof *o);
     o->acct = a;
     o->id = id;
     o->edit = edit;

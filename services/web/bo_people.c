@@ -53,12 +53,9 @@ s_begin(web_req_t *r, const char *action, const char *arg)
         bo_forbidden(r, a, action, obj);
         return NULL;
     }
-    ppl_t *p = kp_arena_alloc(r->arena, sizeof *p);
-    if (!p) {
-        bo_error(r, a, 503, "err_unavailable");
+    ppl_t *p = bo_zalloc(r, a, sizeof *p);
+    if (!p)
         return NULL;
-    }
-    memset(p, 0, sizeof *p);
     p->acct = a;
     p->status = 200;
     r->cont_arg = p;
