@@ -6,7 +6,7 @@
  *                 (everywhere), the roles' scope, the audit, the methods web.account.add,
  *                 .disable, .enable, .remove; an account's lifecycle; the own password page
  *    bo_pages.c   the home page, accounts (regional) and the audit page (regional); the bus
- *                 calls and the forms' choices every office page shares
+ *                 calls and the municipality filter every office page shares
  *    bo_events.c  events: list, create, publish, reschedule, cancel, participants, the door's
  *                 check-in and the exports, over the bus with the office key (role admin)
  *    bo_registry.c  organisation search and the coverage view (the registry)
@@ -143,10 +143,6 @@ int bo_code(const Kumppani__V1__Reply *rep);
 void bo_refused(web_req_t *r, const bo_account_t *acct, int code, const char *not_found_key);
 /* A zeroed block of the request's arena (a page's state); NULL after answering 503. */
 void *bo_zalloc(web_req_t *r, const bo_account_t *acct, size_t size);
-/* A form's choices 1..n as root's list: each with its value (N, or values[N] when given), its
- * text (key_prefix N: "kind_3") and whether it is the selected one. */
-void bo_choices(web_req_t *r, web_tv_t *root, const char *list, const char *key_prefix, int n,
-                const char *const *values, int selected);
 /* The municipality filter (templates/field_munis.html): a municipal account chooses among its
  * own ("munis_select", "munis"), any other types a code ("muni"). */
 void bo_munis_choice(web_req_t *r, web_tv_t *root, const bo_account_t *acct, const char *muni);

@@ -216,7 +216,7 @@ s_list_render(web_req_t *r)
     web_tv_t *root = bo_root(r, o->acct, "bo_events_title");
     qsort(o->evs, o->evs_n, sizeof *o->evs, s_by_start);
     web_tv_t *list = web_tv_list(a, root, "events");
-    web_tv_t *munis = web_tv_list(a, root, "municipalities");
+    web_tv_t *munis = web_select(r, root, "sel_municipality", "municipality", "cal_muni_name");
     char seen[128][4];
     unsigned seen_n = 0;
     if (o->acct->role == BO_ROLE(MUNICIPAL))

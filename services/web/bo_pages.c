@@ -3,7 +3,7 @@
  *  disable or enable, remove after a ticked confirmation) and the audit page (regional coordinator:
  * the newest changes first, by account id, method and object ids); and the bus calls that every
  * office page makes (bo_call, bo_finish, bo_code, bo_refused), its state (bo_zalloc) and the
- * forms' choices (bo_choices, bo_munis_choice). */
+ * municipality filter (bo_munis_choice). */
 #include "bo.h"
 #include "kp_log.h"
 #include "kp_time.h"
@@ -66,26 +66,7 @@ bo_refused(web_req_t *r, const bo_account_t *acct, int code, const char *not_fou
         bo_error(r, acct, 503, "err_unavailable");
 }
 
-/* ---- the forms' choices ----------------------------------------------------------------- */
-
-void
-bo_choices(web_req_t *r, web_tv_t *root, const char *list, const char *key_prefix, int n,
-           const char *const *values, int selected)
-{
-    kp_arena_t *a = r->arena;
-    web_tv_t *l = web_tv_list(a, root, list);
-    for (int i = 1; i <= n; i++) {
-        char key[48];
-        snprintf(key, sizeof key, "%s%d", key_prefix, i);
-        web_tv_t *it = web_tv_item(a, l);
-        if (values)
-            web_tv_str(a, it, "value", values[i]);
-        else
-            web_tv_strf(a, it, "value", "%d", i);
-        web_tv_str(a, it, "name", web_text(r, key));
-        web_tv_bool(a, it, "selected", i == selected);
-    }
-}
+/* ---- the municipality filter ------------------------------------------------------------ */
 
 void
 bo_munis_choice(web_req_t *r, web_tv_t *root, const bo_account_t *acct, const char *muni)
@@ -167,8 +148,8 @@ s_accounts(web_req_t *r, const bo_account_t *a, unsigned status, const char *err
     if (done)
         web_tv_str(ar, root, "done", web_text(r, done));
     const char *sel = err ? web_field(r, "role") : NULL;
-    bo_choices(r, root, "roles", "bo_role_", 3, NULL,
-               sel && sel[0] >= '1' && sel[0] <= '3' && !sel[1] ? sel[0] - '0' : 0);
+    web_choices(r, web_tv_list(ar, root, "roles"), "bo_role_", 3, NULL,
+                sel && sel[0] >= '1' && sel[0] <= '3' && !sel[1] ? sel[0] - '0' : 0);
     web_page(r, status, "bo_accounts", root);
 }
 
@@ -236,7 +217,7 @@ s_account(web_req_t *r, const bo_account_t *a, const bo_account_t *t, unsigned s
         web_tv_str(ar, root, "error_field", field);
         web_tv_str(ar, web_tv_obj(ar, root, "err"), field, web_text(r, err));
     }
-    bo_choices(r, root, "roles", "bo_role_", 3, NULL, (int)t->role);
+    web_choices(r, web_tv_list(ar, root, "roles"), "bo_role_", 3, NULL, (int)t->role);
     web_page(r, status, "bo_account", root);
 }
 

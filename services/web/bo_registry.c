@@ -72,8 +72,10 @@ s_orgs_done(void *arg, const Kumppani__V1__Reply *rep)
     web_tv_str(a, root, "q", g->q);
     web_tv_str(a, root, "network", g->network);
     bo_munis_choice(r, root, g->acct, g->muni);
-    bo_choices(r, root, "fields", "bo_field_", 15, NULL, g->field);
-    bo_choices(r, root, "statuses", "bo_org_status_", 2, NULL, g->status);
+    web_choices(r, web_select(r, root, "sel_field", "field", "bo_orgs_field"), "bo_field_", 15,
+                NULL, g->field);
+    web_choices(r, web_select(r, root, "sel_status", "status", "bo_col_status"), "bo_org_status_",
+                2, NULL, g->status);
     web_tv_t *list = web_tv_list(a, root, "orgs");
     for (size_t i = 0; i < sr->n_organisations; i++) {
         const Kumppani__V1__Organisation *o = sr->organisations[i];

@@ -171,8 +171,9 @@ s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
             if (sel)
                 web_tv_strf(a, root, "period_name", "%s %04d", web_text(r, s_half_keys[h]), y);
         }
-    bo_choices(r, root, "modes", "bo_stats_mode_", 4, s_modes, s->mode);
-    bo_choices(r, root, "kinds", "kind_", 9, NULL, s->kind);
+    web_choices(r, web_select(r, root, "sel_mode", "mode", "bo_stats_mode"), "bo_stats_mode_", 4,
+                s_modes, s->mode);
+    web_choices(r, web_select(r, root, "sel_kind", "kind", "cal_kind"), "kind_", 9, NULL, s->kind);
     const Kumppani__V1__EventStatsRow *t = sr->total;
     web_tv_strf(a, root, "events_n", "%u", t ? t->events_n : 0);
     web_tv_strf(a, root, "participants_n", "%u", t ? t->participants_n : 0);
