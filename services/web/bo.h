@@ -5,7 +5,8 @@
  *    bo_auth.c    passwords (Argon2id), sign-in and lockout, sessions and their cookie, sign-out
  *                 (everywhere), the roles' scope, the audit, the methods web.account.add,
  *                 .disable, .enable, .remove; an account's lifecycle; the own password page
- *    bo_pages.c   the home page, accounts (regional) and the audit page (regional)
+ *    bo_pages.c   the home page, accounts (regional) and the audit page (regional); the bus
+ *                 calls and the municipality filter every office page shares
  *    bo_events.c  events: list, create, publish, reschedule, cancel, participants, the door's
  *                 check-in and the exports, over the bus with the office key (role admin)
  *    bo_registry.c  organisation search and the coverage view (the registry)
@@ -70,6 +71,9 @@ int bo_account_del(kp_tx_t *tx, const bo_account_t *a);
 /* The signed-in account of r, or NULL after answering: a GET is sent to the sign-in page
  * (303), a POST refused (403). A POST's CSRF token is checked here too. */
 bo_account_t *bo_require(web_req_t *r);
+/* bo_require, then the account must have one of roles (BO_R bits): else NULL after answering
+ * 403 (bo_forbidden, action on no object). */
+bo_account_t *bo_require_role(web_req_t *r, unsigned roles, const char *action);
 /* True if acct may act on municipality code m (regional: any; municipal: its own). */
 bool bo_muni_ok(const bo_account_t *acct, const char *m);
 /* True if acct has one of the roles (a bit per OfficeRole value). */
@@ -134,6 +138,14 @@ bool bo_call(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *me
 void bo_finish(web_req_t *r);
 /* The code of a bus reply; -1 when none came. */
 int bo_code(const Kumppani__V1__Reply *rep);
+/* Answers a bus call's refusal by its code: NOT_FOUND 404 (not_found_key), CONFLICT 409,
+ * INVALID 400, else (none came) 503. */
+void bo_refused(web_req_t *r, const bo_account_t *acct, int code, const char *not_found_key);
+/* A zeroed block of the request's arena (a page's state); NULL after answering 503. */
+void *bo_zalloc(web_req_t *r, const bo_account_t *acct, size_t size);
+/* The municipality filter (templates/field_munis.html): a municipal account chooses among its
+ * own ("munis_select", "munis"), any other types a code ("muni"). */
+void bo_munis_choice(web_req_t *r, web_tv_t *root, const bo_account_t *acct, const char *muni);
 
 void bo_pg_home(web_req_t *r, const char *arg);
 void bo_pg_accounts(web_req_t *r, const char *arg);
@@ -162,6 +174,8 @@ void bo_pg_participants_csv(web_req_t *r, const char *arg);
 void bo_pg_door_csv(web_req_t *r, const char *arg);
 /* "YYYY-MM-DD" + "HH:MM" in Helsinki time into *out; false if it is not one. */
 bool bo_when(const char *date, const char *hm, int64_t *out);
+/* A sign-up role's text key ("role_1"). */
+const char *bo_signup_role_key(int role);
 
 /* ---- registry and broker (bo_registry.c, bo_broker.c) ------------------------------------ */
 
@@ -196,7 +210,7 @@ void bo_pg_role_add(web_req_t *r, const char *arg);
 void bo_pg_role_end(web_req_t *r, const char *arg);
 /* ---- series and the waitlist (bo_series.c, bo_waitlist.c) ------------------------------- */
 
-/* An event-scoped action of bo_series.c / bo_waitlist.c: the event is fetched and the
+/* An event-scoped action of bo_events.c, bo_series.c, bo_waitlist.c: the event is fetched and the
  * account's role and municipality checked before then runs (r->cont_arg is the op). */
 typedef struct bo_evop bo_evop_t;
 struct bo_evop {
@@ -206,7 +220,8 @@ struct bo_evop {
     const char *method;
     char obj[64]; /* "event=N" or "event=N signup=M", for the audit */
     void (*then)(web_req_t *r);
-    void *data; /* the action's own */
+    void *data;       /* the action's own */
+    bool audit_fetch; /* a failed fetch of the event is audited too (the event page's changes) */
 };
 /* Starts op on event arg for method: 404 for a bad id, 403 (bo_forbidden) for a role or, once
  * the event is in, a municipality out of scope; then runs. Returns the op or NULL after

@@ -589,6 +589,17 @@ bo_require(web_req_t *r)
     return a;
 }
 
+bo_account_t *
+bo_require_role(web_req_t *r, unsigned roles, const char *action)
+{
+    bo_account_t *a = bo_require(r);
+    if (a && !bo_role_ok(a, roles)) {
+        bo_forbidden(r, a, action, "");
+        return NULL;
+    }
+    return a;
+}
+
 static void
 s_sign_in_page(web_req_t *r, unsigned status, const char *err)
 {
@@ -679,47 +690,41 @@ bo_pg_sign_in_post(web_req_t *r, const char *arg)
     bo_redirect(r, "/office");
 }
 
-void
-bo_pg_sign_out(web_req_t *r, const char *arg)
+/* Ends this session, or with everywhere every session of the account (its epoch rises). */
+static void
+s_sign_out(web_req_t *r, bool everywhere)
 {
-    (void)arg;
     bo_account_t *a = bo_require(r);
     if (!a)
         return;
     kp_tx_t tx;
     unsigned char key[32];
     s_key(s_cookie(r), key);
-    if (web_tx(r, &tx) || bo_session_del(&tx, key)) {
+    if (everywhere)
+        a->session_epoch++;
+    if (web_tx(r, &tx) || (everywhere && bo_account_put(&tx, a)) || bo_session_del(&tx, key)) {
         bo_error(r, a, 503, "err_unavailable");
         return;
     }
     char obj[32];
     snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)a->id);
-    s_audit_tx(&tx, a->id, "office.sign_out", obj, "ok");
+    s_audit_tx(&tx, a->id, everywhere ? "office.sign_out_all" : "office.sign_out", obj, "ok");
     s_set_cookie(r, NULL, true);
     bo_redirect(r, "/office/sign-in");
+}
+
+void
+bo_pg_sign_out(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    s_sign_out(r, false);
 }
 
 void
 bo_pg_sign_out_all(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require(r);
-    if (!a)
-        return;
-    kp_tx_t tx;
-    unsigned char key[32];
-    s_key(s_cookie(r), key);
-    a->session_epoch++;
-    if (web_tx(r, &tx) || bo_account_put(&tx, a) || bo_session_del(&tx, key)) {
-        bo_error(r, a, 503, "err_unavailable");
-        return;
-    }
-    char obj[32];
-    snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)a->id);
-    s_audit_tx(&tx, a->id, "office.sign_out_all", obj, "ok");
-    s_set_cookie(r, NULL, true);
-    bo_redirect(r, "/office/sign-in");
+    s_sign_out(r, true);
 }
 
 /* ---- the own password ------------------------------------------------------------------- */

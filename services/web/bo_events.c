@@ -7,9 +7,9 @@
  *
  *  Everything goes over the bus with the office key (role admin at events); the web checks the
  *  account's role and municipalities itself before anything is asked: every event-scoped page
- *  first fetches the event (events.event.get) and refuses (403, audited "denied") an event of
- *  another municipality, before any participant is read or anything changed. A sign-up marked
- *  at the door must be one of that event's (checked against its list).
+ *  first fetches the event (events.event.get: bo_evop_start) and refuses (403, audited
+ *  "denied") an event of another municipality, before any participant is read or anything
+ *  changed. A sign-up marked at the door must be one of that event's (checked against its list).
  *
  *  Names and organisations of participants are shown to the coordinator and put in the CSV,
  *  never stored or logged here. Every change is audited (account id, method, event id). */
@@ -92,25 +92,15 @@ s_failed(web_req_t *r, const Kumppani__V1__Reply *rep, const char *method)
     kp_log_info("office.call", "method=%s code=%d", method, code);
     if (o->op != OP_VIEW && o->op != OP_CHECKIN && o->op != OP_CSV && o->op != OP_DOOR && code >= 0)
         bo_audit(r, o->acct->id, method, o->obj, "failed");
-    if (code == C(NOT_FOUND))
-        bo_error(r, o->acct, 404, "err_no_event");
-    else if (code == C(CONFLICT))
-        bo_error(r, o->acct, 409, "bo_err_conflict");
-    else if (code == C(INVALID))
-        bo_error(r, o->acct, 400, "bo_err_refused");
-    else
-        bo_error(r, o->acct, 503, "err_unavailable");
+    bo_refused(r, o->acct, code, "err_no_event");
 }
 
 static op_t *
 s_op(web_req_t *r, bo_account_t *a, int op)
 {
-    op_t *o = kp_arena_alloc(r->arena, sizeof *o);
-    if (!o) {
-        bo_error(r, a, 503, "err_unavailable");
+    op_t *o = bo_zalloc(r, a, sizeof *o);
+    if (!o)
         return NULL;
-    }
-    memset(o, 0, sizeof *o);
     o->acct = a;
     o->op = op;
     r->cont_arg = o;
@@ -226,7 +216,7 @@ s_list_render(web_req_t *r)
     web_tv_t *root = bo_root(r, o->acct, "bo_events_title");
     qsort(o->evs, o->evs_n, sizeof *o->evs, s_by_start);
     web_tv_t *list = web_tv_list(a, root, "events");
-    web_tv_t *munis = web_tv_list(a, root, "municipalities");
+    web_tv_t *munis = web_select(r, root, "sel_municipality", "municipality", "cal_muni_name");
     char seen[128][4];
     unsigned seen_n = 0;
     if (o->acct->role == BO_ROLE(MUNICIPAL))
@@ -322,13 +312,9 @@ void
 bo_pg_events(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require(r);
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.event.list");
     if (!a)
         return;
-    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(MUNICIPAL))) {
-        bo_forbidden(r, a, "events.event.list", "");
-        return;
-    }
     const char *m = web_query(r, "municipality"), *month = web_query(r, "month");
     int year, mon;
     struct tm now;
@@ -423,13 +409,9 @@ void
 bo_pg_event_new(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require(r);
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.event.create");
     if (!a)
         return;
-    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(MUNICIPAL))) {
-        bo_forbidden(r, a, "events.event.create", "");
-        return;
-    }
     s_new_form(r, a, 200, NULL, NULL);
 }
 
@@ -473,13 +455,9 @@ void
 bo_pg_event_create(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require(r);
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.event.create");
     if (!a)
         return;
-    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(MUNICIPAL))) {
-        bo_forbidden(r, a, "events.event.create", "");
-        return;
-    }
     const char *title = web_field(r, "title"), *kind = web_field(r, "kind"),
                *m = web_field(r, "municipality"), *cap = web_field(r, "capacity"),
                *place = web_field(r, "place"), *lang = web_field(r, "language"),
@@ -564,29 +542,6 @@ s_list_signups(web_req_t *r)
 }
 
 static void
-s_event_done(void *arg, const Kumppani__V1__Reply *rep)
-{
-    web_req_t *r = arg;
-    op_t *o = r->cont_arg;
-    Kumppani__V1__EventReply *er = NULL;
-    if (bo_code(rep) == C(OK))
-        er = kumppani__v1__event_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                               rep->body.data);
-    if (!er || !er->event) {
-        s_failed(r, rep, "events.event.get");
-        bo_finish(r);
-        return;
-    }
-    o->ev = er->event;
-    if (!bo_muni_ok(o->acct, o->ev->municipality_code)) {
-        bo_forbidden(r, o->acct, o->method, o->obj);
-        bo_finish(r);
-        return;
-    }
-    s_step(r);
-}
-
-static void
 s_signups_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
@@ -615,34 +570,41 @@ s_signups_done(void *arg, const Kumppani__V1__Reply *rep)
     s_step(r);
 }
 
-/* Starts an event-scoped operation: method and object name the action for the audit. */
+/* The event is in and in scope (bo_evop_start): the op goes on with it. */
 static void
+s_event_in(web_req_t *r)
+{
+    bo_evop_t *e = r->cont_arg;
+    op_t *o = e->data;
+    o->ev = e->ev;
+    memcpy(o->obj, e->obj, sizeof o->obj);
+    r->cont_arg = o;
+    s_step(r);
+}
+
+/* Starts an event-scoped operation (bo_evop_start): method and the op's object (set on the
+ * returned start's obj before the event is in) name the action for the audit. NULL after
+ * answering. */
+static bo_evop_t *
 s_start(web_req_t *r, bo_account_t *a, int op, const char *arg, const char *method)
 {
-    uint64_t id = web_parse_id(arg);
-    if (!id) {
-        bo_error(r, a, 404, "err_no_event");
-        return;
-    }
     op_t *o = s_op(r, a, op);
     if (!o)
-        return;
-    o->event_id = id;
+        return NULL;
     o->method = method;
-    snprintf(o->obj, sizeof o->obj, "event=%llu", (unsigned long long)id);
-    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(MUNICIPAL))) {
-        bo_forbidden(r, a, method, o->obj);
-        return;
-    }
-    Kumppani__V1__EventRef rq = KUMPPANI__V1__EVENT_REF__INIT;
-    rq.event_id = id;
-    s_call(r, "events.event.get", &rq.base, NULL, s_event_done);
+    o->event_id = web_parse_id(arg);
+    bo_evop_t *e = bo_evop_start(r, a, arg, method, s_event_in);
+    if (!e)
+        return NULL;
+    e->data = o;
+    e->audit_fetch = op != OP_VIEW && op != OP_CHECKIN && op != OP_CSV && op != OP_DOOR;
+    return e;
 }
 
 /* ---- rendering --------------------------------------------------------------------------- */
 
-static const char *
-s_role_key(int role)
+const char *
+bo_signup_role_key(int role)
 {
     static const char *const k[] = {"role_0", "role_1", "role_2", "role_3",
                                     "role_4", "role_5", "role_6"};
@@ -656,7 +618,7 @@ s_signup_row(web_req_t *r, web_tv_t *it, const Kumppani__V1__Signup *s)
     web_tv_strf(a, it, "id", "%llu", (unsigned long long)s->id);
     web_tv_str(a, it, "name", s->erased ? web_text(r, "bo_erased") : s->name);
     web_tv_str(a, it, "organisation", s->organisation);
-    web_tv_str(a, it, "role", web_text(r, s_role_key(s->role)));
+    web_tv_str(a, it, "role", web_text(r, bo_signup_role_key(s->role)));
     web_tv_strf(a, it, "companions", "%u", s->companions);
     web_tv_bool(a, it, "attended", s->attendance == AT(ATTENDED));
     web_tv_bool(a, it, "no_show", s->attendance == AT(NO_SHOW));
@@ -694,7 +656,7 @@ s_event_page(web_req_t *r)
     web_tv_t *bal = web_tv_list(a, root, "balance");
     for (size_t i = 0; i < ev->n_role_counts; i++) {
         web_tv_t *it = web_tv_item(a, bal);
-        web_tv_str(a, it, "role", web_text(r, s_role_key(ev->role_counts[i]->role)));
+        web_tv_str(a, it, "role", web_text(r, bo_signup_role_key(ev->role_counts[i]->role)));
         web_tv_strf(a, it, "confirmed", "%u", ev->role_counts[i]->confirmed_n);
         web_tv_strf(a, it, "waitlisted", "%u", ev->role_counts[i]->waitlisted_n);
     }
@@ -821,7 +783,7 @@ s_csv(web_req_t *r)
         snprintf(comp, sizeof comp, "%u", s->companions);
         s_csv_cell(&b, id, false);
         s_csv_cell(&b, s->state <= 4 ? states[s->state] : "", false);
-        s_csv_cell(&b, web_text(r, s_role_key(s->role)), false);
+        s_csv_cell(&b, web_text(r, bo_signup_role_key(s->role)), false);
         s_csv_cell(&b, comp, false);
         s_csv_cell(&b, s->erased ? "" : s->name, false);
         s_csv_cell(&b, s->erased ? "" : s->organisation, false);
@@ -996,36 +958,57 @@ s_step(web_req_t *r)
 
 /* ---- the routes -------------------------------------------------------------------------- */
 
-void
-bo_pg_event(web_req_t *r, const char *arg)
+/* An event-scoped page (a GET or the door's export): the account, then the op. */
+static void
+s_page(web_req_t *r, const char *arg, int op, const char *method)
 {
     bo_account_t *a = bo_require(r);
     if (a)
-        s_start(r, a, OP_VIEW, arg, "events.event.get");
+        s_start(r, a, op, arg, method);
+}
+
+/* A change's request body of type d, initialised; NULL after answering 503. */
+static void *
+s_body(web_req_t *r, const bo_account_t *a, const ProtobufCMessageDescriptor *d)
+{
+    ProtobufCMessage *m = bo_zalloc(r, a, d->sizeof_message);
+    if (m)
+        protobuf_c_message_init(d, m);
+    return m;
+}
+
+/* Starts a change of the event (method with body, asked once the event is in scope). */
+static void
+s_change(web_req_t *r, bo_account_t *a, int op, const char *arg, const char *method,
+         ProtobufCMessage *body)
+{
+    bo_evop_t *e = s_start(r, a, op, arg, method);
+    if (e)
+        ((op_t *)e->data)->body = body;
+}
+
+void
+bo_pg_event(web_req_t *r, const char *arg)
+{
+    s_page(r, arg, OP_VIEW, "events.event.get");
 }
 
 void
 bo_pg_checkin(web_req_t *r, const char *arg)
 {
-    bo_account_t *a = bo_require(r);
-    if (a)
-        s_start(r, a, OP_CHECKIN, arg, "events.signup.list");
+    s_page(r, arg, OP_CHECKIN, "events.signup.list");
 }
 
 void
 bo_pg_participants_csv(web_req_t *r, const char *arg)
 {
-    bo_account_t *a = bo_require(r);
-    if (a)
-        s_start(r, a, OP_CSV, arg, "office.participants_csv");
+    s_page(r, arg, OP_CSV, "office.participants_csv");
 }
 
 void
 bo_pg_door_csv(web_req_t *r, const char *arg)
 {
-    bo_account_t *a = bo_require(r);
-    if (a)
-        s_start(r, a, OP_DOOR, arg, "events.signup.door_csv");
+    s_page(r, arg, OP_DOOR, "events.signup.door_csv");
 }
 
 void
@@ -1034,16 +1017,11 @@ bo_pg_event_publish(web_req_t *r, const char *arg)
     bo_account_t *a = bo_require(r);
     if (!a)
         return;
-    Kumppani__V1__EventRef *rq = kp_arena_alloc(r->arena, sizeof *rq);
-    if (!rq) {
-        bo_error(r, a, 503, "err_unavailable");
+    Kumppani__V1__EventRef *rq = s_body(r, a, &kumppani__v1__event_ref__descriptor);
+    if (!rq)
         return;
-    }
-    kumppani__v1__event_ref__init(rq);
     rq->event_id = web_parse_id(arg);
-    s_start(r, a, OP_PUBLISH, arg, "events.event.publish");
-    if (r->cont_arg)
-        ((op_t *)r->cont_arg)->body = &rq->base;
+    s_change(r, a, OP_PUBLISH, arg, "events.event.publish", &rq->base);
 }
 
 void
@@ -1063,19 +1041,15 @@ bo_pg_event_reschedule(web_req_t *r, const char *arg)
         bo_error(r, a, 400, "err_text_long");
         return;
     }
-    Kumppani__V1__RescheduleEventRequest *rq = kp_arena_alloc(r->arena, sizeof *rq);
-    if (!rq) {
-        bo_error(r, a, 503, "err_unavailable");
+    Kumppani__V1__RescheduleEventRequest *rq =
+        s_body(r, a, &kumppani__v1__reschedule_event_request__descriptor);
+    if (!rq)
         return;
-    }
-    kumppani__v1__reschedule_event_request__init(rq);
     rq->event_id = web_parse_id(arg);
     rq->start_unix = start;
     rq->end_unix = end;
     rq->reason_text = (char *)(reason ? reason : "");
-    s_start(r, a, OP_RESCHEDULE, arg, "events.event.reschedule");
-    if (r->cont_arg)
-        ((op_t *)r->cont_arg)->body = &rq->base;
+    s_change(r, a, OP_RESCHEDULE, arg, "events.event.reschedule", &rq->base);
 }
 
 void
@@ -1089,17 +1063,13 @@ bo_pg_event_cancel(web_req_t *r, const char *arg)
         bo_error(r, a, 400, "bo_err_reason");
         return;
     }
-    Kumppani__V1__CancelEventRequest *rq = kp_arena_alloc(r->arena, sizeof *rq);
-    if (!rq) {
-        bo_error(r, a, 503, "err_unavailable");
+    Kumppani__V1__CancelEventRequest *rq =
+        s_body(r, a, &kumppani__v1__cancel_event_request__descriptor);
+    if (!rq)
         return;
-    }
-    kumppani__v1__cancel_event_request__init(rq);
     rq->event_id = web_parse_id(arg);
     rq->reason_text = (char *)reason;
-    s_start(r, a, OP_CANCEL, arg, "events.event.cancel");
-    if (r->cont_arg)
-        ((op_t *)r->cont_arg)->body = &rq->base;
+    s_change(r, a, OP_CANCEL, arg, "events.event.cancel", &rq->base);
 }
 
 /* An https:// or http:// address of at most 1000 bytes, or "" (the events service checks it
@@ -1122,18 +1092,14 @@ bo_pg_event_held(web_req_t *r, const char *arg)
         bo_error(r, a, 400, "bo_err_url");
         return;
     }
-    Kumppani__V1__HeldEventRequest *rq = kp_arena_alloc(r->arena, sizeof *rq);
-    if (!rq) {
-        bo_error(r, a, 503, "err_unavailable");
+    Kumppani__V1__HeldEventRequest *rq =
+        s_body(r, a, &kumppani__v1__held_event_request__descriptor);
+    if (!rq)
         return;
-    }
-    kumppani__v1__held_event_request__init(rq);
     rq->event_id = web_parse_id(arg);
     rq->memo_url = (char *)(memo ? memo : "");
     rq->materials_url = (char *)(mat ? mat : "");
-    s_start(r, a, OP_HELD, arg, "events.event.held");
-    if (r->cont_arg)
-        ((op_t *)r->cont_arg)->body = &rq->base;
+    s_change(r, a, OP_HELD, arg, "events.event.held", &rq->base);
 }
 
 void
@@ -1160,13 +1126,13 @@ bo_pg_attendance(web_req_t *r, const char *arg)
         bo_error(r, a, 400, n || bad ? "err_form" : "bo_err_none_chosen");
         return;
     }
-    s_start(r, a, OP_MARK, arg, "events.signup.attendance");
-    op_t *o = r->cont_arg;
+    bo_evop_t *e = s_start(r, a, OP_MARK, arg, "events.signup.attendance");
+    op_t *o = e ? e->data : NULL;
     if (o) {
         o->sids = sids;
         o->sids_n = n;
         o->mark = m;
-        snprintf(o->obj, sizeof o->obj, "event=%llu signup=%llu", (unsigned long long)o->event_id,
+        snprintf(e->obj, sizeof e->obj, "event=%llu signup=%llu", (unsigned long long)o->event_id,
                  (unsigned long long)sids[0]);
     }
 }

@@ -94,6 +94,28 @@ s_join(web_buf_t *b, const char *s)
     web_buf_adds(b, s);
 }
 
+/* o's key: the items joined with ", " (at most max bytes). */
+static void
+s_joined(kp_arena_t *a, web_tv_t *o, const char *key, char *const *items, size_t n, size_t max)
+{
+    web_buf_t b = {.max = max};
+    for (size_t i = 0; i < n; i++)
+        s_join(&b, items[i]);
+    web_tv_str(a, o, key, b.p ? b.p : "");
+    web_buf_free(&b);
+}
+
+/* The contact facts of f (e-mail, phone, web address, members) into o. */
+static void
+s_contact(kp_arena_t *a, web_tv_t *o, const Kumppani__V1__OrganisationFields *f)
+{
+    web_tv_str(a, o, "email", f->email);
+    web_tv_str(a, o, "phone", f->phone);
+    web_tv_str(a, o, "web", f->web);
+    if (f->member_count)
+        web_tv_strf(a, o, "member_count", "%u", f->member_count);
+}
+
 /* The form's values: as typed after a POST, else the record's. */
 static void
 s_form_values(web_req_t *r, org_t *o, web_tv_t *root)
@@ -127,21 +149,9 @@ s_form_values(web_req_t *r, org_t *o, web_tv_t *root)
         web_tv_str(a, v, "association_number", f->association_number);
         web_tv_str(a, v, "business_id", f->business_id);
         web_tv_str(a, v, "home_municipality", f->home_municipality);
-        web_buf_t b = {.max = 1024};
-        for (size_t i = 0; i < f->n_municipalities; i++)
-            s_join(&b, f->municipalities[i]);
-        web_tv_str(a, v, "municipalities", b.p ? b.p : "");
-        web_buf_free(&b);
-        b = (web_buf_t){.max = 2048};
-        for (size_t i = 0; i < f->n_networks; i++)
-            s_join(&b, f->networks[i]);
-        web_tv_str(a, v, "networks", b.p ? b.p : "");
-        web_buf_free(&b);
-        web_tv_str(a, v, "email", f->email);
-        web_tv_str(a, v, "phone", f->phone);
-        web_tv_str(a, v, "web", f->web);
-        if (f->member_count)
-            web_tv_strf(a, v, "member_count", "%u", f->member_count);
+        s_joined(a, v, "municipalities", f->municipalities, f->n_municipalities, 1024);
+        s_joined(a, v, "networks", f->networks, f->n_networks, 2048);
+        s_contact(a, v, f);
         for (size_t i = 0; i < f->n_fields; i++)
             if (f->fields[i] >= 1 && f->fields[i] <= 15)
                 checked |= 1u << f->fields[i];
@@ -210,16 +220,8 @@ s_render(web_req_t *r, org_t *o, const Kumppani__V1__ListRolesReply *lr)
     }
     web_tv_str(a, x, "fields", b.p ? b.p : "");
     web_buf_free(&b);
-    b = (web_buf_t){.max = 4096};
-    for (size_t i = 0; i < f->n_networks; i++)
-        s_join(&b, f->networks[i]);
-    web_tv_str(a, x, "networks", b.p ? b.p : "");
-    web_buf_free(&b);
-    web_tv_str(a, x, "email", f->email);
-    web_tv_str(a, x, "phone", f->phone);
-    web_tv_str(a, x, "web", f->web);
-    if (f->member_count)
-        web_tv_strf(a, x, "member_count", "%u", f->member_count);
+    s_joined(a, x, "networks", f->networks, f->n_networks, 4096);
+    s_contact(a, x, f);
     char key[32], buf[128];
     snprintf(key, sizeof key, "bo_org_status_%d", (int)g->status);
     web_tv_str(a, x, "status", web_text(r, key));
@@ -559,12 +561,9 @@ s_begin(web_req_t *r, const char *arg, bool edit)
         bo_error(r, a, 404, "bo_err_no_org");
         return;
     }
-    org_t *o = kp_arena_alloc(r->arena, sizeof *o);
-    if (!o) {
-        bo_error(r, a, 503, "err_unavailable");
+    org_t *o = bo_zalloc(r, a, sizeof *o);
+    if (!o)
         return;
-    }
-    memset(o, 0, sizeof *o);
     o->acct = a;
     o->id = id;
     o->edit = edit;

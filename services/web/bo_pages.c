@@ -1,7 +1,9 @@
 /*  web/bo_pages.c: the back office's home page, the accounts page (regional coordinator: the
  *  list and the form that adds an account), an account's page (its role and municipalities,
  *  disable or enable, remove after a ticked confirmation) and the audit page (regional coordinator:
- * the newest changes first, by account id, method and object ids). */
+ * the newest changes first, by account id, method and object ids); and the bus calls that every
+ * office page makes (bo_call, bo_finish, bo_code, bo_refused), its state (bo_zalloc) and the
+ * municipality filter (bo_munis_choice). */
 #include "bo.h"
 #include "kp_log.h"
 #include "kp_time.h"
@@ -37,6 +39,50 @@ int
 bo_code(const Kumppani__V1__Reply *rep)
 {
     return rep && rep->status ? (int)rep->status->code : -1;
+}
+
+void *
+bo_zalloc(web_req_t *r, const bo_account_t *acct, size_t size)
+{
+    void *p = kp_arena_alloc(r->arena, size);
+    if (!p) {
+        bo_error(r, acct, 503, "err_unavailable");
+        return NULL;
+    }
+    memset(p, 0, size);
+    return p;
+}
+
+void
+bo_refused(web_req_t *r, const bo_account_t *acct, int code, const char *not_found_key)
+{
+    if (code == KUMPPANI__V1__CODE__CODE_NOT_FOUND)
+        bo_error(r, acct, 404, not_found_key);
+    else if (code == KUMPPANI__V1__CODE__CODE_CONFLICT)
+        bo_error(r, acct, 409, "bo_err_conflict");
+    else if (code == KUMPPANI__V1__CODE__CODE_INVALID)
+        bo_error(r, acct, 400, "bo_err_refused");
+    else
+        bo_error(r, acct, 503, "err_unavailable");
+}
+
+/* ---- the municipality filter ------------------------------------------------------------ */
+
+void
+bo_munis_choice(web_req_t *r, web_tv_t *root, const bo_account_t *acct, const char *muni)
+{
+    kp_arena_t *a = r->arena;
+    web_tv_t *ml = web_tv_list(a, root, "munis");
+    if (acct->role != BO_ROLE(MUNICIPAL)) {
+        web_tv_str(a, root, "muni", muni);
+        return;
+    }
+    web_tv_bool(a, root, "munis_select", true);
+    for (size_t i = 0; i < acct->n_municipalities; i++) {
+        web_tv_t *it = web_tv_item(a, ml);
+        web_tv_str(a, it, "code", acct->municipalities[i]);
+        web_tv_bool(a, it, "selected", strcmp(acct->municipalities[i], muni) == 0);
+    }
 }
 
 void
@@ -102,13 +148,8 @@ s_accounts(web_req_t *r, const bo_account_t *a, unsigned status, const char *err
     if (done)
         web_tv_str(ar, root, "done", web_text(r, done));
     const char *sel = err ? web_field(r, "role") : NULL;
-    web_tv_t *roles = web_tv_list(ar, root, "roles");
-    for (int i = 1; i <= 3; i++) {
-        web_tv_t *it = web_tv_item(ar, roles);
-        web_tv_strf(ar, it, "value", "%d", i);
-        web_tv_str(ar, it, "name", web_text(r, bo_role_key(i)));
-        web_tv_bool(ar, it, "selected", sel && sel[0] == '0' + i && !sel[1]);
-    }
+    web_choices(r, web_tv_list(ar, root, "roles"), "bo_role_", 3, NULL,
+                sel && sel[0] >= '1' && sel[0] <= '3' && !sel[1] ? sel[0] - '0' : 0);
     web_page(r, status, "bo_accounts", root);
 }
 
@@ -116,13 +157,9 @@ void
 bo_pg_accounts(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require(r);
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "office.accounts");
     if (!a)
         return;
-    if (!bo_role_ok(a, BO_R(REGIONAL))) {
-        bo_forbidden(r, a, "office.accounts", "");
-        return;
-    }
     s_accounts(r, a, 200, NULL, NULL, 0, NULL);
 }
 
@@ -130,13 +167,9 @@ void
 bo_pg_account_add(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require(r);
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "web.account.add");
     if (!a)
         return;
-    if (!bo_role_ok(a, BO_R(REGIONAL))) {
-        bo_forbidden(r, a, "web.account.add", "");
-        return;
-    }
     uint64_t id = 0;
     const char *field = NULL;
     const char *err = bo_account_add_form(r, a, &id, &field);
@@ -175,6 +208,7 @@ s_account(web_req_t *r, const bo_account_t *a, const bo_account_t *t, unsigned s
         web_buf_adds(&m, t->municipalities[i]);
     }
     web_tv_str(ar, o, "municipalities", m.p ? m.p : "");
+    web_tv_str(ar, o, "v_munis", m.p ? m.p : ""); /* the scope form's (field_scope.html) */
     web_buf_free(&m);
     if (done)
         web_tv_str(ar, root, "done", web_text(r, done));
@@ -183,13 +217,7 @@ s_account(web_req_t *r, const bo_account_t *a, const bo_account_t *t, unsigned s
         web_tv_str(ar, root, "error_field", field);
         web_tv_str(ar, web_tv_obj(ar, root, "err"), field, web_text(r, err));
     }
-    web_tv_t *roles = web_tv_list(ar, root, "roles");
-    for (int i = 1; i <= 3; i++) {
-        web_tv_t *it = web_tv_item(ar, roles);
-        web_tv_strf(ar, it, "value", "%d", i);
-        web_tv_str(ar, it, "name", web_text(r, bo_role_key(i)));
-        web_tv_bool(ar, it, "selected", (int)t->role == i);
-    }
+    web_choices(r, web_tv_list(ar, root, "roles"), "bo_role_", 3, NULL, (int)t->role);
     web_page(r, status, "bo_account", root);
 }
 
@@ -362,13 +390,9 @@ void
 bo_pg_audit(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require(r);
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "office.audit");
     if (!a)
         return;
-    if (!bo_role_ok(a, BO_R(REGIONAL))) {
-        bo_forbidden(r, a, "office.audit", "");
-        return;
-    }
     web_tv_t *root = bo_root(r, a, "bo_audit_title");
     kp_tx_t tx;
     audit_list_t l = {r, &tx, web_tv_list(r->arena, root, "entries")};

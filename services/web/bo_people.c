@@ -53,12 +53,9 @@ s_begin(web_req_t *r, const char *action, const char *arg)
         bo_forbidden(r, a, action, obj);
         return NULL;
     }
-    ppl_t *p = kp_arena_alloc(r->arena, sizeof *p);
-    if (!p) {
-        bo_error(r, a, 503, "err_unavailable");
+    ppl_t *p = bo_zalloc(r, a, sizeof *p);
+    if (!p)
         return NULL;
-    }
-    memset(p, 0, sizeof *p);
     p->acct = a;
     p->status = 200;
     r->cont_arg = p;
@@ -257,15 +254,23 @@ s_next_org(web_req_t *r)
         bo_finish(r);
 }
 
+/* A registry.person.get reply's person into p->pr (left NULL when none came); its code. */
+static int
+s_person_in(web_req_t *r, ppl_t *p, const Kumppani__V1__Reply *rep)
+{
+    int code = bo_code(rep);
+    if (code == C(OK))
+        p->pr = kumppani__v1__person_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
+                                                   rep->body.data);
+    return code;
+}
+
 static void
 s_person_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
-    int code = bo_code(rep);
-    if (code == C(OK))
-        p->pr = kumppani__v1__person_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                   rep->body.data);
+    int code = s_person_in(r, p, rep);
     if (!p->pr || !p->pr->person) {
         bo_error(r, p->acct, code == C(NOT_FOUND) ? 404 : 503,
                  code == C(NOT_FOUND) ? "bo_err_no_person" : "err_unavailable");
@@ -443,10 +448,7 @@ s_end_person_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
-    int code = bo_code(rep);
-    if (code == C(OK))
-        p->pr = kumppani__v1__person_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                   rep->body.data);
+    int code = s_person_in(r, p, rep);
     bool theirs = false;
     for (size_t i = 0; p->pr && i < p->pr->n_roles && !theirs; i++)
         theirs = p->pr->roles[i]->id == p->role_id;

@@ -71,34 +71,11 @@ s_orgs_done(void *arg, const Kumppani__V1__Reply *rep)
     web_tv_t *root = bo_root(r, g->acct, "bo_orgs_title");
     web_tv_str(a, root, "q", g->q);
     web_tv_str(a, root, "network", g->network);
-    web_tv_t *ml = web_tv_list(a, root, "munis");
-    if (g->acct->role == BO_ROLE(MUNICIPAL)) {
-        web_tv_bool(a, root, "munis_select", true);
-        for (size_t i = 0; i < g->acct->n_municipalities; i++) {
-            web_tv_t *it = web_tv_item(a, ml);
-            web_tv_str(a, it, "code", g->acct->municipalities[i]);
-            web_tv_bool(a, it, "selected", strcmp(g->acct->municipalities[i], g->muni) == 0);
-        }
-    } else
-        web_tv_str(a, root, "muni", g->muni);
-    web_tv_t *fl = web_tv_list(a, root, "fields");
-    for (int f = 1; f <= 15; f++) {
-        char key[16];
-        snprintf(key, sizeof key, "bo_field_%d", f);
-        web_tv_t *it = web_tv_item(a, fl);
-        web_tv_strf(a, it, "value", "%d", f);
-        web_tv_str(a, it, "name", web_text(r, key));
-        web_tv_bool(a, it, "selected", f == g->field);
-    }
-    web_tv_t *sl = web_tv_list(a, root, "statuses");
-    for (int st = 1; st <= 2; st++) {
-        char key[24];
-        snprintf(key, sizeof key, "bo_org_status_%d", st);
-        web_tv_t *it = web_tv_item(a, sl);
-        web_tv_strf(a, it, "value", "%d", st);
-        web_tv_str(a, it, "name", web_text(r, key));
-        web_tv_bool(a, it, "selected", st == g->status);
-    }
+    bo_munis_choice(r, root, g->acct, g->muni);
+    web_choices(r, web_select(r, root, "sel_field", "field", "bo_orgs_field"), "bo_field_", 15,
+                NULL, g->field);
+    web_choices(r, web_select(r, root, "sel_status", "status", "bo_col_status"), "bo_org_status_",
+                2, NULL, g->status);
     web_tv_t *list = web_tv_list(a, root, "orgs");
     for (size_t i = 0; i < sr->n_organisations; i++) {
         const Kumppani__V1__Organisation *o = sr->organisations[i];
@@ -168,12 +145,9 @@ bo_pg_orgs(web_req_t *r, const char *arg)
     bo_account_t *a = bo_require(r);
     if (!a || !s_scope(r, a, "registry.org.search"))
         return;
-    reg_t *g = kp_arena_alloc(r->arena, sizeof *g);
-    if (!g) {
-        bo_error(r, a, 503, "err_unavailable");
+    reg_t *g = bo_zalloc(r, a, sizeof *g);
+    if (!g)
         return;
-    }
-    memset(g, 0, sizeof *g);
     g->acct = a;
     g->q = web_query(r, "q");
     g->muni = web_query(r, "municipality");
@@ -297,12 +271,9 @@ bo_pg_coverage(web_req_t *r, const char *arg)
         bo_error(r, a, 400, "err_filter");
         return;
     }
-    reg_t *g = kp_arena_alloc(r->arena, sizeof *g);
-    if (!g) {
-        bo_error(r, a, 503, "err_unavailable");
+    reg_t *g = bo_zalloc(r, a, sizeof *g);
+    if (!g)
         return;
-    }
-    memset(g, 0, sizeof *g);
     g->acct = a;
     g->months = months ? (unsigned)months : 6;
     r->cont_arg = g;
@@ -395,13 +366,9 @@ void
 bo_pg_import(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require(r);
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "registry.csv.import");
     if (!a)
         return;
-    if (!bo_role_ok(a, BO_R(REGIONAL))) {
-        bo_forbidden(r, a, "registry.csv.import", "");
-        return;
-    }
     s_import_page(r, a, 200, NULL, true);
 }
 
@@ -409,13 +376,9 @@ void
 bo_pg_import_post(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require(r);
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "registry.csv.import");
     if (!a)
         return;
-    if (!bo_role_ok(a, BO_R(REGIONAL))) {
-        bo_forbidden(r, a, "registry.csv.import", "");
-        return;
-    }
     const char *csv = web_field(r, "csv"), *kind = web_field(r, "kind"),
                *act = web_field(r, "action");
     imp_t *im = kp_arena_alloc(r->arena, sizeof *im);

@@ -1,5 +1,6 @@
 /*  web/bo_series.c: an event's series in the back office (issue 14, item 2), and the
- *  event-scoped start that the series and waitlist actions share (bo_evop_start).
+ *  event-scoped start that the event page's, the series' and the waitlist's actions share
+ *  (bo_evop_start).
  *
  *  A series is its occurrences: ordinary events sharing series_id, numbered by series_index
  *  (the events service's event.c). The event page of an occurrence lists them all, with two
@@ -63,12 +64,9 @@ bo_evop_start(web_req_t *r, bo_account_t *a, const char *arg, const char *method
         bo_error(r, a, 404, "err_no_event");
         return NULL;
     }
-    bo_evop_t *o = kp_arena_alloc(r->arena, sizeof *o);
-    if (!o) {
-        bo_error(r, a, 503, "err_unavailable");
+    bo_evop_t *o = bo_zalloc(r, a, sizeof *o);
+    if (!o)
         return NULL;
-    }
-    memset(o, 0, sizeof *o);
     o->acct = a;
     o->event_id = id;
     o->method = method;
@@ -92,18 +90,10 @@ bo_evop_failed(web_req_t *r, const Kumppani__V1__Reply *rep, const char *method)
     bo_evop_t *o = r->cont_arg;
     int code = bo_code(rep);
     kp_log_info("office.call", "method=%s code=%d", method, code);
-    if (code >= 0 && strcmp(method, "events.event.get") != 0 &&
-        strcmp(method, "events.signup.get") != 0)
+    bool fetch = strcmp(method, "events.event.get") == 0;
+    if (code >= 0 && (fetch ? o->audit_fetch : strcmp(method, "events.signup.get") != 0))
         bo_audit(r, o->acct->id, method, o->obj, "failed");
-    if (code == C(NOT_FOUND))
-        bo_error(r, o->acct, 404,
-                 strcmp(method, "events.event.get") == 0 ? "err_no_event" : "bo_err_not_found");
-    else if (code == C(CONFLICT))
-        bo_error(r, o->acct, 409, "bo_err_conflict");
-    else if (code == C(INVALID))
-        bo_error(r, o->acct, 400, "bo_err_refused");
-    else
-        bo_error(r, o->acct, 503, "err_unavailable");
+    bo_refused(r, o->acct, code, fetch ? "err_no_event" : "bo_err_not_found");
 }
 
 /* ---- the occurrences --------------------------------------------------------------------- */

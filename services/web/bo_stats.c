@@ -155,16 +155,7 @@ s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
     web_tv_t *root = bo_root(r, s->acct, "bo_stats_title");
     web_tv_str(a, root, "from", s->from);
     web_tv_str(a, root, "to", s->to);
-    if (s->acct->role == BO_ROLE(MUNICIPAL)) {
-        web_tv_bool(a, root, "munis_select", true);
-        web_tv_t *ml = web_tv_list(a, root, "munis");
-        for (size_t i = 0; i < s->acct->n_municipalities; i++) {
-            web_tv_t *it = web_tv_item(a, ml);
-            web_tv_str(a, it, "code", s->acct->municipalities[i]);
-            web_tv_bool(a, it, "selected", strcmp(s->acct->municipalities[i], s->muni) == 0);
-        }
-    } else
-        web_tv_str(a, root, "muni", s->muni);
+    bo_munis_choice(r, root, s->acct, s->muni);
     struct tm now;
     int y0 = kp_time_local(kp_now_ms() / 1000, &now) == 0 ? now.tm_year + 1900 : 2026;
     web_tv_t *pl = web_tv_list(a, root, "periods");
@@ -180,24 +171,9 @@ s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
             if (sel)
                 web_tv_strf(a, root, "period_name", "%s %04d", web_text(r, s_half_keys[h]), y);
         }
-    web_tv_t *mdl = web_tv_list(a, root, "modes");
-    for (int m = 1; m <= 4; m++) {
-        char key[32];
-        snprintf(key, sizeof key, "bo_stats_mode_%d", m);
-        web_tv_t *it = web_tv_item(a, mdl);
-        web_tv_str(a, it, "value", s_modes[m]);
-        web_tv_str(a, it, "name", web_text(r, key));
-        web_tv_bool(a, it, "selected", m == s->mode);
-    }
-    web_tv_t *kl = web_tv_list(a, root, "kinds");
-    for (int k = 1; k <= 9; k++) {
-        char key[16];
-        snprintf(key, sizeof key, "kind_%d", k);
-        web_tv_t *it = web_tv_item(a, kl);
-        web_tv_strf(a, it, "value", "%d", k);
-        web_tv_str(a, it, "name", web_text(r, key));
-        web_tv_bool(a, it, "selected", k == s->kind);
-    }
+    web_choices(r, web_select(r, root, "sel_mode", "mode", "bo_stats_mode"), "bo_stats_mode_", 4,
+                s_modes, s->mode);
+    web_choices(r, web_select(r, root, "sel_kind", "kind", "cal_kind"), "kind_", 9, NULL, s->kind);
     const Kumppani__V1__EventStatsRow *t = sr->total;
     web_tv_strf(a, root, "events_n", "%u", t ? t->events_n : 0);
     web_tv_strf(a, root, "participants_n", "%u", t ? t->participants_n : 0);
@@ -231,19 +207,12 @@ void
 bo_pg_stats(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require(r);
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.stats");
     if (!a)
         return;
-    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(MUNICIPAL))) {
-        bo_forbidden(r, a, "events.stats", "");
+    st_t *s = bo_zalloc(r, a, sizeof *s);
+    if (!s)
         return;
-    }
-    st_t *s = kp_arena_alloc(r->arena, sizeof *s);
-    if (!s) {
-        bo_error(r, a, 503, "err_unavailable");
-        return;
-    }
-    memset(s, 0, sizeof *s);
     s->acct = a;
     s->from = web_query(r, "from");
     s->to = web_query(r, "to");

@@ -30,14 +30,6 @@ static const unsigned s_extend_minutes[] = {60, 24 * 60, 2 * 24 * 60, 7 * 24 * 6
 
 /* ---- the section ------------------------------------------------------------------------- */
 
-static const char *
-s_role_key(int role)
-{
-    static const char *const k[] = {"role_0", "role_1", "role_2", "role_3",
-                                    "role_4", "role_5", "role_6"};
-    return role >= 0 && role <= 6 ? k[role] : k[0];
-}
-
 static void
 s_person(web_req_t *r, web_tv_t *it, const Kumppani__V1__Signup *s)
 {
@@ -45,7 +37,7 @@ s_person(web_req_t *r, web_tv_t *it, const Kumppani__V1__Signup *s)
     web_tv_strf(a, it, "id", "%llu", (unsigned long long)s->id);
     web_tv_str(a, it, "name", s->erased ? web_text(r, "bo_erased") : s->name);
     web_tv_str(a, it, "organisation", s->erased ? "" : s->organisation);
-    web_tv_str(a, it, "role", web_text(r, s_role_key(s->role)));
+    web_tv_str(a, it, "role", web_text(r, bo_signup_role_key(s->role)));
     web_tv_strf(a, it, "places", "%u", 1 + s->companions);
 }
 

@@ -1,6 +1,7 @@
 /*  web/pages.c: the public pages: the calendar (filters and their iCalendar URLs), an event,
  *  the iCalendar downloads, the accessibility statement with its feedback form, the privacy
- *  notice and the style sheet.
+ *  notice and the style sheet; and the filters' choices every page's form shares (web_select,
+ *  web_choices, web_muni_options).
  *
  *  Pages read the read model (store.c) in the server's turn and render templates; only the
  *  iCalendar downloads go over the bus (the events service makes iCalendar text), with the
@@ -175,8 +176,35 @@ web_muni_options(web_req_t *r, web_tv_t *list, const char *const *codes, unsigne
     for (unsigned i = 0; i < n; i++) {
         web_tv_t *it = web_tv_item(r->arena, list);
         web_tv_str(r->arena, it, "code", o[i].code);
+        web_tv_str(r->arena, it, "value", o[i].code);
         web_tv_str(r->arena, it, "name", o[i].name);
         web_tv_bool(r->arena, it, "selected", selected && strcmp(selected, o[i].code) == 0);
+    }
+}
+
+web_tv_t *
+web_select(web_req_t *r, web_tv_t *root, const char *key, const char *id, const char *label_key)
+{
+    web_tv_t *o = web_tv_obj(r->arena, root, key);
+    web_tv_str(r->arena, o, "id", id);
+    web_tv_str(r->arena, o, "label", web_text(r, label_key));
+    return web_tv_list(r->arena, o, "options");
+}
+
+void
+web_choices(web_req_t *r, web_tv_t *list, const char *key_prefix, int n, const char *const *values,
+            int selected)
+{
+    for (int i = 1; i <= n; i++) {
+        char key[48];
+        snprintf(key, sizeof key, "%s%d", key_prefix, i);
+        web_tv_t *it = web_tv_item(r->arena, list);
+        if (values)
+            web_tv_str(r->arena, it, "value", values[i]);
+        else
+            web_tv_strf(r->arena, it, "value", "%d", i);
+        web_tv_str(r->arena, it, "name", web_text(r, key));
+        web_tv_bool(r->arena, it, "selected", i == selected);
     }
 }
 
@@ -229,7 +257,7 @@ web_pg_calendar(web_req_t *r, const char *arg)
     c.kind = kind && strlen(kind) == 1 && kind[0] >= '1' && kind[0] <= '9' ? kind[0] - '0' : 0;
     c.now = kp_now_ms() / 1000;
     c.list = web_tv_list(r->arena, root, "events");
-    c.munis = web_tv_list(r->arena, root, "municipalities");
+    c.munis = web_select(r, root, "sel_municipality", "municipality", "cal_muni_name");
     kp_tx_t tx;
     int rc = web_tx(r, &tx);
     if (!rc)
@@ -242,15 +270,7 @@ web_pg_calendar(web_req_t *r, const char *arg)
     for (unsigned i = 0; i < c.munis_n; i++)
         codes[i] = c.seen[i];
     web_muni_options(r, c.munis, codes, c.munis_n, c.muni);
-    web_tv_t *kinds = web_tv_list(r->arena, root, "kinds");
-    for (int k = 1; k <= 9; k++) {
-        char key[16];
-        snprintf(key, sizeof key, "kind_%d", k);
-        web_tv_t *it = web_tv_item(r->arena, kinds);
-        web_tv_strf(r->arena, it, "value", "%d", k);
-        web_tv_str(r->arena, it, "name", web_text(r, key));
-        web_tv_bool(r->arena, it, "selected", k == c.kind);
-    }
+    web_choices(r, web_select(r, root, "sel_kind", "kind", "cal_kind"), "kind_", 9, NULL, c.kind);
     char q[64] = "";
     if (c.muni && c.kind)
         snprintf(q, sizeof q, "?municipality=%s&kind=%d", c.muni, c.kind);

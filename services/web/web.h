@@ -280,9 +280,18 @@ void web_event_values(web_req_t *r, web_tv_t *obj, const web_event_t *ev);
 /* The name of municipality code in r's language (Swedish where it has one), or the code
  * itself while the registry's log has not named it. Never NULL. */
 const char *web_muni_name(web_req_t *r, const char *code);
-/* Adds {code, name, selected} items to list for codes[0..n), by name in Finnish order. */
+/* Adds {code, value (the code), name, selected} items to list for codes[0..n), by name in
+ * Finnish order. */
 void web_muni_options(web_req_t *r, web_tv_t *list, const char *const *codes, unsigned n,
                       const char *selected);
+/* A filter's <select> with an "all" choice (templates/field_any.html): root's object key with
+ * id (the field's name), label (the text of label_key) and the list "options", returned. */
+web_tv_t *web_select(web_req_t *r, web_tv_t *root, const char *key, const char *id,
+                     const char *label_key);
+/* Adds choices 1..n to list: each with its value (N, or values[N] when given), its text
+ * (key_prefix N: "kind_3") and whether it is the selected one. */
+void web_choices(web_req_t *r, web_tv_t *list, const char *key_prefix, int n,
+                 const char *const *values, int selected);
 /* Parses a decimal id ("12"); 0 if it is not one. */
 uint64_t web_parse_id(const char *s);
 

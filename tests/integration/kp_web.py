@@ -11,8 +11,10 @@ import base64
 import hashlib
 import hmac
 import http.client
+import json
 import os
 import re
+import shutil
 import socket
 import struct
 import subprocess
@@ -189,6 +191,23 @@ def create_event(admin, title, capacity=0, online="", start_in=7 * DAY, **kw):
 
 # ---- the back office (issue 14) ------------------------------------------------------------
 
+def web_registry(s, events=None, broker=False, pub=False):
+    """Starts the events service (extra arguments events), the registry with CURVE keys, the
+    expert broker when asked, and kumppani-web with loose rate limits pointed at them (following
+    the registry's log too with pub). Returns (a registry client, the Broker or None)."""
+    from kp_broker import Broker, add_keys
+    from kp_registry import start_registry
+    add_keys(s, [("registry", None)] + ([("expert-broker", None)] if broker else []))
+    s.events(events)
+    start_registry(s, extra=s.key_args("registry"))
+    brk = Broker(s).start() if broker else None
+    args = ["--rate-per-s", "2000", "--rate-burst", "5000", "--registry-api", s.reg_api]
+    args += ["--registry-pub", s.reg_pub] if pub else []
+    args += ["--broker-api", brk.api] if brk else []
+    s.web(args)
+    return s.client(s.reg_api, server="registry"), brk
+
+
 def office_account(s, user, role, munis="", password=None, expect=0):
     """Adds a back-office account with the CLI (kumppani web account-add, the admin key); the
     password goes on standard input. Returns (exit code, output)."""
@@ -202,6 +221,45 @@ def office_account(s, user, role, munis="", password=None, expect=0):
         check(p.returncode == expect, "web account-add %s exits %d (%d: %s)"
               % (user, expect, p.returncode, p.stdout.strip()))
     return p.returncode, p.stdout
+
+
+# The tests' usual back-office accounts: sign-in name -> (role, municipalities, password).
+OFFICE = {"alue": ("regional", "", "Aluekoordinaattori-2026!"),
+          "seinajoki": ("municipal", "743", "Yhteyshenkilo-Seinajoki-1"),
+          "vaasa": ("municipal", "905", "Yhteyshenkilo-Vaasa-22"),
+          "asiantuntija": ("expert", "", "Asiantuntija-salasana-3")}
+OFFICE_PW = {user: a[2] for user, a in OFFICE.items()}
+
+
+def office_accounts(s, *users):
+    """Adds the named accounts of OFFICE in that order (office_account, each must succeed)."""
+    for user in users:
+        role, munis, password = OFFICE[user]
+        office_account(s, user, role, munis, password)
+
+
+def browser_ready(webdir):
+    """Checks that the browser tests can run: node, Debian's chromium, and playwright-core and
+    axe-core in webdir's node_modules. Returns node's path (None when missing)."""
+    node = shutil.which("node")
+    check(node is not None, "node is installed (scripts/setup)")
+    check(os.path.exists("/usr/bin/chromium"), "Debian's chromium is installed (scripts/setup)")
+    check(os.path.isdir(os.path.join(webdir, "node_modules", "playwright-core")) and
+          os.path.isdir(os.path.join(webdir, "node_modules", "axe-core")),
+          "playwright-core and axe-core are installed (npm ci in tests/web; scripts/setup)")
+    return node
+
+
+def run_browser(node, webdir, script, base, out, *args, cfg=None, timeout=150):
+    """Runs the browser script webdir/script on base with its screenshots under out, then args
+    and cfg as JSON; prints its output. Returns (exit code, the output, its summary: the JSON of
+    its last line, {} when it printed nothing)."""
+    argv = [node, os.path.join(webdir, script), base, out, *args, json.dumps(cfg)]
+    p = subprocess.run(argv, cwd=webdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=timeout)
+    text = p.stdout.decode("utf-8", "replace")
+    print(text)
+    return p.returncode, text, json.loads(text.strip().splitlines()[-1]) if text.strip() else {}
 
 
 def office_sign_in(base, user, password, lang="en"):

@@ -13,24 +13,18 @@ received a confirmation whose link leads to the sign-up just cancelled. Chromium
 missing is a failure, not a skip: scripts/setup installs them."""
 import os
 import re
-import shutil
 import subprocess
 
 import kp_notifier as kn
 from kp_harness import BIN, OK, PII, check, done, free_port, set_clock, signup_req
 from kp_broker import Broker, add_keys, file_request, open_offers, register
 from kp_web import (LINK_SIGNUP, SRC, V, Session, WebSuite,
-                    create_event, personal_link, signup_fields, wait_page)
+                    browser_ready, create_event, personal_link, signup_fields, wait_page)
 
 WEBDIR = os.path.join(SRC, "tests", "web")
 OUT = os.path.join(os.path.dirname(BIN), "web-browser")
 
-node = shutil.which("node")
-check(node is not None, "node is installed (scripts/setup)")
-check(os.path.exists("/usr/bin/chromium"), "Debian's chromium is installed (scripts/setup)")
-check(os.path.isdir(os.path.join(WEBDIR, "node_modules", "playwright-core")) and
-      os.path.isdir(os.path.join(WEBDIR, "node_modules", "axe-core")),
-      "playwright-core and axe-core are installed (npm ci in tests/web; scripts/setup)")
+node = browser_ready(WEBDIR)
 if node and os.path.exists("/usr/bin/chromium"):
     s = WebSuite()
     smtp = kn.Smtp()

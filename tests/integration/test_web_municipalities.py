@@ -11,10 +11,10 @@ item 2) on the event page, escaped."""
 import re
 import time
 
-from kp_broker import add_keys
 from kp_harness import check, done
-from kp_registry import R, start_registry
-from kp_web import Session, WebSuite, create_event, office_account, office_sign_in, wait_page
+from kp_registry import R
+from kp_web import (Session, WebSuite, create_event, office_account, office_sign_in, wait_page,
+                    web_registry)
 
 PW = "Aluekoordinaattori-2026!"
 
@@ -26,13 +26,8 @@ def options(html):
 
 s = WebSuite()
 try:
-    add_keys(s, [("registry", None)])
-    s.events()
-    start_registry(s, extra=s.key_args("registry"))
-    s.web(["--rate-per-s", "2000", "--rate-burst", "5000", "--registry-api", s.reg_api,
-           "--registry-pub", s.reg_pub])
+    reg, _ = web_registry(s, pub=True)
     admin = s.client(s.ev_api, "admin")
-    reg = s.client(s.reg_api, server="registry")
     ids = {}
     for code in ("989", "010", "743", "846", "145", "853"):
         ids[code] = create_event(admin, "Kumppanuuspöytä %s" % code, municipality_code=code)

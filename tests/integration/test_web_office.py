@@ -16,11 +16,10 @@ import subprocess
 import time
 
 from kp_harness import PII, V, body, check, done, set_clock, signup_req
-from kp_web import (OK, Session, WebSuite, csrf_of, hidden, office_account, office_sign_in)
+from kp_web import (OFFICE_PW, OK, Session, WebSuite, csrf_of, hidden, office_account,
+                    office_accounts, office_sign_in)
 
-PW = {"alue": "Aluekoordinaattori-2026!", "seinajoki": "Yhteyshenkilo-Seinajoki-1",
-      "vaasa": "Yhteyshenkilo-Vaasa-22", "asiantuntija": "Asiantuntija-salasana-3",
-      "lapua": "Lapuan-yhteyshenkilo-44"}
+PW = dict(OFFICE_PW, lapua="Lapuan-yhteyshenkilo-44")
 
 s = WebSuite()
 try:
@@ -30,10 +29,7 @@ try:
     pubc = s.client(s.ev_api, "web-publisher")
 
     # ---- accounts with the CLI ----
-    office_account(s, "alue", "regional", password=PW["alue"])
-    office_account(s, "seinajoki", "municipal", "743", PW["seinajoki"])
-    office_account(s, "vaasa", "municipal", "905", PW["vaasa"])
-    office_account(s, "asiantuntija", "expert", password=PW["asiantuntija"])
+    office_accounts(s, "alue", "seinajoki", "vaasa", "asiantuntija")
     rc, out = office_account(s, "alue", "regional", password=PW["alue"], expect=None)
     check(rc == 4 and "taken" in out, "a second account of the same name is refused (%s)"
           % out.strip())

@@ -22,7 +22,6 @@ killed with SIGKILL the moment the first answer arrives, then restarted: every a
 must have survived, so the fifth answer is the lockout (429) and the audit holds four "failed"
 and one "locked" for the account. Then the browser script (tests/web/office_accounts.mjs):
 screenshots office-80..87, axe-core 0 violations."""
-import json
 import os
 import re
 import shutil
@@ -32,7 +31,8 @@ import time
 import urllib.parse
 
 from kp_harness import BIN, PII, check, done, make_event, signup_req
-from kp_web import SRC, Session, WebSuite, csrf_of, hidden, office_account, office_sign_in
+from kp_web import (SRC, Session, WebSuite, csrf_of, hidden, office_account, office_sign_in,
+                    run_browser)
 
 PW = {"alue": "Aluekoordinaattori-2026!", "alue2": "Toinen-aluekoordinaattori-7",
       "seinajoki": "Yhteyshenkilo-Seinajoki-1", "poistuva": "Poistuva-tunnus-salasana-5",
@@ -321,14 +321,10 @@ try:
         cfg = {"regional": ["alue", PW["alue"]],
                "target": ["selain", PW["poistuva"], account_id(out)], "newPassword": BROWSER_PW}
         os.makedirs(OUT, exist_ok=True)
-        p = subprocess.run(["node", os.path.join(WEBDIR, "office_accounts.mjs"), s.base, OUT,
-                            json.dumps(cfg)], cwd=WEBDIR, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=150)
-        text = p.stdout.decode("utf-8", "replace")
-        print(text)
-        sm = json.loads(text.strip().splitlines()[-1]) if text.strip() else {}
+        rc, _, sm = run_browser("node", WEBDIR, "office_accounts.mjs", s.base, OUT, cfg=cfg,
+                                  timeout=150)
         axes = sm.get("axe", [])
-        check(p.returncode == 0 and len(axes) == 8 and all(a["violations"] == 0 for a in axes),
+        check(rc == 0 and len(axes) == 8 and all(a["violations"] == 0 for a in axes),
               "the browser run: %d pages, axe 0 violations" % len(axes))
         check(all(os.path.exists(x["file"]) for x in sm.get("screenshots", [])),
               "their screenshots under %s" % OUT)

@@ -6,49 +6,29 @@ person made (through the web's publisher key) and moves the events service's clo
 start, so the door can be worked. Each role signs in and does its day's work; every page is
 checked by axe (0 violations, WCAG 2.1 A and AA) and saved as a screenshot under the build's
 web-browser/ directory (office-NN-<page>.png, paths printed)."""
-import json
 import os
-import shutil
-import subprocess
 import time
 
-from kp_broker import Broker, add_keys, file_request, register as register_expert
+from kp_broker import file_request, register as register_expert
 from kp_harness import PII, V, body, check, done, set_clock, signup_req
-from kp_registry import R, register, start_registry
-from kp_web import SRC, WebSuite, office_account
+from kp_registry import R, register
+from kp_web import SRC, WebSuite, browser_ready, office_account, run_browser, web_registry
 
 WEBDIR = os.path.join(SRC, "tests", "web")
 OUT = os.path.join(os.environ["KP_BIN_DIR"], "..", "web-browser")
 OUT = os.path.abspath(OUT)
 
-node = shutil.which("node")
-check(node is not None, "node is installed (scripts/setup)")
-check(os.path.exists("/usr/bin/chromium"), "Debian's chromium is installed (scripts/setup)")
-check(os.path.isdir(os.path.join(WEBDIR, "node_modules", "playwright-core")) and
-      os.path.isdir(os.path.join(WEBDIR, "node_modules", "axe-core")),
-      "playwright-core and axe-core are installed (npm ci in tests/web; scripts/setup)")
+node = browser_ready(WEBDIR)
 
 
 def run(phase, cfg):
-    p = subprocess.run([node, os.path.join(WEBDIR, "office.mjs"), s.base, OUT, phase,
-                        json.dumps(cfg)], cwd=WEBDIR, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, timeout=240)
-    text = p.stdout.decode("utf-8", "replace")
-    print(text)
-    summary = json.loads(text.strip().splitlines()[-1]) if text.strip() else {}
-    return p.returncode, text, summary
+    return run_browser(node, WEBDIR, "office.mjs", s.base, OUT, phase, cfg=cfg, timeout=240)
 
 
 if node and os.path.exists("/usr/bin/chromium"):
     s = WebSuite()
     try:
-        add_keys(s, [("registry", None), ("expert-broker", None)])
-        s.events(["--test-clock", "on"])
-        start_registry(s, extra=s.key_args("registry"))
-        brk = Broker(s).start()
-        s.web(["--rate-per-s", "2000", "--rate-burst", "5000", "--registry-api", s.reg_api,
-               "--broker-api", brk.api])
-        reg = s.client(s.reg_api, server="registry")
+        reg, brk = web_registry(s, events=["--test-clock", "on"], broker=True)
         register(reg, "o1", name="Seinäjoen Mielenterveysseura", home="743",
                  networks=["ngo-council"])
         register(reg, "o2", name="Alajärven Nuorisoseura", home="005", flds=[R.FIELD_YOUTH])

@@ -9,7 +9,6 @@ another municipality's organisation (403, audited) and the people pages; a perso
 name through a POST (no name in any URL) and their page shows their roles; a role is added and
 ended through the page. Then tests/web/office_org.mjs in headless Chromium: the same pages with
 axe (0 violations) and screenshots office-70.., one edit done with the keyboard alone."""
-import json
 import os
 import re
 import shutil
@@ -17,11 +16,11 @@ import subprocess
 import time
 
 from kp_harness import PII, V, body, check, done
-from kp_registry import R, register, start_registry
-from kp_web import BIN, SRC, WebSuite, csrf_of, hidden, office_account, office_sign_in
+from kp_registry import R, register
+from kp_web import (BIN, OFFICE_PW, SRC, WebSuite, csrf_of, hidden, office_accounts,
+                    office_sign_in, run_browser, web_registry)
 
-PW = {"alue": "Aluekoordinaattori-2026!", "seinajoki": "Yhteyshenkilo-Seinajoki-1",
-      "asiantuntija": "Asiantuntija-salasana-3"}
+PW = OFFICE_PW
 WEBDIR = os.path.join(SRC, "tests", "web")
 OUT = os.path.abspath(os.path.join(os.environ["KP_BIN_DIR"], "..", "web-browser"))
 
@@ -49,16 +48,8 @@ def post(sess, path, fields):
 
 s = WebSuite()
 try:
-    from kp_broker import add_keys
-    add_keys(s, [("registry", None)])
-    s.events()
-    start_registry(s, extra=s.key_args("registry"))
-    s.web(["--rate-per-s", "2000", "--rate-burst", "5000", "--registry-api", s.reg_api,
-           "--registry-pub", s.reg_pub])
-    reg = s.client(s.reg_api, server="registry")
-    for user, role, munis in (("alue", "regional", ""), ("seinajoki", "municipal", "743"),
-                              ("asiantuntija", "expert", "")):
-        office_account(s, user, role, munis, PW[user])
+    reg, _ = web_registry(s, pub=True)
+    office_accounts(s, "alue", "seinajoki", "asiantuntija")
 
     o1 = body(register(reg, "o1", name="Seinäjoen Mielenterveysseura", home="743",
                        networks=["ngo-council"], business_id="0737546-2"),
@@ -260,13 +251,9 @@ try:
                 os.remove(os.path.join(OUT, fn))
         cfg = {"regional": ["alue", PW["alue"]], "municipal": ["seinajoki", PW["seinajoki"]],
                "org": o1.id, "other_org": o2.id, "person": pid, "name": first}
-        p = subprocess.run([node, os.path.join(WEBDIR, "office_org.mjs"), s.base, OUT,
-                            json.dumps(cfg)], cwd=WEBDIR, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=150)
-        text = p.stdout.decode("utf-8", "replace")
-        print(text)
-        sm = json.loads(text.strip().splitlines()[-1]) if text.strip() else {}
-        check(p.returncode == 0, "the browser: the pages, the keyboard edit, the refusal")
+        rc, _, sm = run_browser(node, WEBDIR, "office_org.mjs", s.base, OUT, cfg=cfg,
+                                  timeout=150)
+        check(rc == 0, "the browser: the pages, the keyboard edit, the refusal")
         axes, shots = sm.get("axe", []), sm.get("screenshots", [])
         check(len(axes) >= 6 and all(a["violations"] == 0 for a in axes),
               "axe: %d pages, 0 violations" % len(axes))

@@ -9,26 +9,17 @@ filtered to the account's municipalities; the broker's queue of open requests an
 assignments for the expert and regional coordinators, 403 for a contact person."""
 import re
 
-from kp_broker import B, Broker, add_keys, file_request, register as register_expert
+from kp_broker import B, file_request, register as register_expert
 from kp_harness import PII, body, check, done
-from kp_registry import R, register, start_registry
-from kp_web import WebSuite, office_account, office_sign_in
+from kp_registry import R, register
+from kp_web import OFFICE_PW, WebSuite, office_accounts, office_sign_in, web_registry
 
-PW = {"alue": "Aluekoordinaattori-2026!", "seinajoki": "Yhteyshenkilo-Seinajoki-1",
-      "asiantuntija": "Asiantuntija-salasana-3"}
+PW = OFFICE_PW
 
 s = WebSuite()
 try:
-    add_keys(s, [("registry", None), ("expert-broker", None)])
-    s.events()
-    start_registry(s, extra=s.key_args("registry"))
-    brk = Broker(s).start()
-    s.web(["--rate-per-s", "2000", "--rate-burst", "5000", "--registry-api", s.reg_api,
-           "--broker-api", brk.api])
-    reg = s.client(s.reg_api, server="registry")
-    for user, role, munis in (("alue", "regional", ""), ("seinajoki", "municipal", "743"),
-                              ("asiantuntija", "expert", "")):
-        office_account(s, user, role, munis, PW[user])
+    reg, brk = web_registry(s, broker=True)
+    office_accounts(s, "alue", "seinajoki", "asiantuntija")
 
     # ---- organisations ----
     r1 = register(reg, "o1", name="Seinäjoen Mielenterveysseura", home="743",

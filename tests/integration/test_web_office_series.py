@@ -14,24 +14,21 @@ extension of a person without an open offer is 409; another municipality's conta
 refused (403) on every new action, nothing changes, and the audit shows the refusals; a
 sign-up of another event through one's own event is 403; a form without its CSRF token is
 refused; the audit holds ids only. Personal data is planted (kp_harness PII)."""
-import json
 import os
 import re
 import shutil
-import subprocess
 import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from kp_harness import PII, V, body, check, done, set_clock, signup_req
-from kp_web import SRC, Session, WebSuite, create_event, csrf_of, hidden, office_account, \
-    office_sign_in
+from kp_web import (OFFICE_PW, SRC, Session, WebSuite, create_event, csrf_of, hidden,
+                    office_accounts, office_sign_in, run_browser)
 
 HEL = ZoneInfo("Europe/Helsinki")
 WEBDIR = os.path.join(SRC, "tests", "web")
 OUT = os.path.abspath(os.path.join(os.environ["KP_BIN_DIR"], "..", "web-browser"))
-PW = {"alue": "Aluekoordinaattori-2026!", "seinajoki": "Yhteyshenkilo-Seinajoki-1",
-      "vaasa": "Yhteyshenkilo-Vaasa-22"}
+PW = OFFICE_PW
 
 
 def occurrences(admin, series_id):
@@ -58,9 +55,7 @@ try:
     s.web(["--rate-per-s", "2000", "--rate-burst", "5000"])
     admin = s.client(s.ev_api, "admin")
     pubc = s.client(s.ev_api, "web-publisher")
-    office_account(s, "alue", "regional", password=PW["alue"])
-    office_account(s, "seinajoki", "municipal", "743", PW["seinajoki"])
-    office_account(s, "vaasa", "municipal", "905", PW["vaasa"])
+    office_accounts(s, "alue", "seinajoki", "vaasa")
     sj, r = office_sign_in(s.base, "seinajoki", PW["seinajoki"])
     check(r.status == 303, "the Seinäjoki contact person signs in")
     va, r = office_sign_in(s.base, "vaasa", PW["vaasa"])
@@ -288,13 +283,9 @@ try:
         cfg = {"municipal": ["seinajoki", PW["seinajoki"]], "other": ["vaasa", PW["vaasa"]],
                "occurrence": e2, "waitlist_event": bid, "waiting": bsids[1:], "first_day":
                (first_day + timedelta(days=3)).isoformat()}
-        p = subprocess.run([node, os.path.join(WEBDIR, "office_series.mjs"), s.base, OUT,
-                            json.dumps(cfg)], cwd=WEBDIR, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=150)
-        text = p.stdout.decode("utf-8", "replace")
-        print(text)
-        sm = json.loads(text.strip().splitlines()[-1]) if text.strip() else {}
-        check(p.returncode == 0, "the browser: a series created, changed and extended, the "
+        rc, _, sm = run_browser(node, WEBDIR, "office_series.mjs", s.base, OUT, cfg=cfg,
+                                  timeout=150)
+        check(rc == 0, "the browser: a series created, changed and extended, the "
               "waitlist promoted and an offer extended, the refusal; axe and screenshots")
         axes, shots = sm.get("axe", []), sm.get("screenshots", [])
         check(len(axes) == 10 and all(a["violations"] == 0 for a in axes),
