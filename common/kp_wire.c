@@ -94,10 +94,30 @@ s_wire_ok(const ProtobufCFieldDescriptor *f, unsigned wt)
     return wt == 2 && want != 2 && f->label == PROTOBUF_C_LABEL_REPEATED;
 }
 
+/* The fields a nested message lies in, innermost first; written out only for an error. */
+typedef struct walk_path {
+    const struct walk_path *up;
+    const char *name;
+} walk_path_t;
+
+/* "outer.inner." for path (empty for the top message). */
+static const char *
+s_prefix(char *out, size_t len, const walk_path_t *path)
+{
+    out[0] = 0;
+    if (path) {
+        s_prefix(out, len, path->up);
+        size_t n = strlen(out);
+        snprintf(out + n, len - n, "%s.", path->name);
+    }
+    return out;
+}
+
 static int
 s_walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, int depth,
-       const char *prefix, char *why, size_t why_len)
+       const walk_path_t *path, char *why, size_t why_len)
 {
+    char prefix[96];
     if (len == 0)
         return 0;
     const uint8_t *end = p + len;
@@ -145,13 +165,13 @@ s_walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, int de
             if (f && f->type == PROTOBUF_C_TYPE_STRING) {
                 int rc = kp_text_check(p, (size_t)n, s_ends_with(f->name, "_text"));
                 if (rc != KP_TEXT_OK) {
-                    snprintf(why, why_len, "field '%s%s': %s", prefix, f->name, kp_text_why(rc));
+                    snprintf(why, why_len, "field '%s%s': %s",
+                             s_prefix(prefix, sizeof prefix, path), f->name, kp_text_why(rc));
                     return KP_EINVAL;
                 }
             } else if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
-                char sub[96];
-                snprintf(sub, sizeof sub, "%s%s.", prefix, f->name);
-                int rc = s_walk(f->descriptor, p, (size_t)n, depth + 1, sub, why, why_len);
+                walk_path_t sub = {path, f->name};
+                int rc = s_walk(f->descriptor, p, (size_t)n, depth + 1, &sub, why, why_len);
                 if (rc)
                     return rc;
             }
@@ -162,8 +182,8 @@ s_walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, int de
             return KP_EDECODE;
         }
         if (wrong_type) {
-            snprintf(why, why_len, "field '%s%s': must be %s", prefix, f->name,
-                     s_type_name(f->type));
+            snprintf(why, why_len, "field '%s%s': must be %s",
+                     s_prefix(prefix, sizeof prefix, path), f->name, s_type_name(f->type));
             return KP_EINVAL;
         }
     }
@@ -180,7 +200,7 @@ kp_wire_check(const ProtobufCMessageDescriptor *d, const void *buf, size_t len, 
     }
     if (len == 0)
         return 0; /* an empty message; protobuf-c leaves empty bytes as {0, NULL} */
-    return s_walk(d, buf, len, 0, "", why, why_len);
+    return s_walk(d, buf, len, 0, NULL, why, why_len);
 }
 
 ProtobufCMessage *
