@@ -150,6 +150,7 @@ class Proc:
         self.log_path = os.path.join(workdir, name + ".log")
         self.env = dict(os.environ, **(env or {}))
         self.p = None
+        self.ended = False  # stopped or killed by the test (not on its own)
 
     def start(self):
         self.log = open(self.log_path, "ab")
@@ -158,11 +159,13 @@ class Proc:
         return self
 
     def kill9(self):
+        self.ended = True
         self.p.send_signal(signal.SIGKILL)
         self.p.wait(10)
         self.log.close()
 
     def stop(self):
+        self.ended = True
         if self.p and self.p.poll() is None:
             self.p.send_signal(signal.SIGTERM)
             try:
@@ -311,6 +314,12 @@ class Suite:
         for p in self.procs:
             if p.p and p.p.poll() is None:
                 p.stop()
+            elif p.p and not p.ended and p.p.returncode != 0:
+                # A service that ended by itself during the test (a crash, a sanitizer report):
+                # a failure, with the end of its log to see why.
+                tail = "\n".join(p.logtext().splitlines()[-40:])
+                check(False, "%s ended by itself with %d during the test:\n%s"
+                      % (p.name, p.p.returncode, tail))
         for p in self.procs:
             leaked = logs_leak([p.logtext()])
             check(not leaked, "%s log carries no personal data" % p.name)

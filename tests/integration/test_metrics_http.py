@@ -96,6 +96,7 @@ try:
     s.procs.append(p)
     p.start()
     rc = p.p.wait(timeout=10)
+    p.ended = True  # expected to stop by itself
     check(rc != 0 and "metrics.http_bind" in p.logtext(), "a taken port: the service stops (%d)"
           % rc)
 finally:
