@@ -282,7 +282,7 @@ s_export_expert(kp_tx_t *tx, uint64_t id, json_t *out)
     json_t *j = kp_pbjson_message(&e->base);
     const char *detail = "";
     bool found = false;
-    if ((rc = brk_sensitive_get(tx, id, &detail, &found)))
+    if ((rc = brk_text_get(tx, BRK_DB_SENSITIVE, id, &detail, &found)))
         return json_decref(j), rc;
     json_object_set_new(j, "sensitive_detail_text", json_string(found ? detail : ""));
     offers_t x = {id, json_array(), 0};
