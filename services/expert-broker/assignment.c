@@ -152,12 +152,10 @@ brk_asg_complete(kp_call_t *call, void *svc)
                      (unsigned long long)a->id);
         return;
     }
-    int rc;
-    brk_request_t *rq = brk_get(&tx, BRK_DB_REQUESTS, a->request_id, &rc);
-    if (rc || !rq) {
-        kp_call_fail_err(call, rc ? rc : KP_ECORRUPT);
+    brk_request_t *rq = brk_load_ref(&tx, a->request_id);
+    if (!rq)
         return;
-    }
+    int rc;
     a->state = AS(COMPLETED);
     a->completed_ms = tx.now_ms;
     a->minutes = body->minutes;

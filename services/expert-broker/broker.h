@@ -125,6 +125,10 @@ void *brk_get_heap(kp_tx_t *tx, unsigned db, uint64_t id, int *rc);
  * "<what> <id> not found" (or a store error) and returns NULL. */
 void *brk_load(kp_tx_t *tx, unsigned db, const char *field, const char *what, uint64_t id);
 
+/* In a call: the request a stored record refers to, or answers the store error or KP_ECORRUPT
+ * (the request is missing) and returns NULL. */
+brk_request_t *brk_load_ref(kp_tx_t *tx, uint64_t request_id);
+
 /* Two-part index keys a . b. */
 int brk_idx_put(kp_tx_t *tx, unsigned db, uint64_t a, uint64_t b);
 /* Calls fn(arg, b) for every b under a, ascending, until fn returns non-zero. */

@@ -103,6 +103,16 @@ brk_load(kp_tx_t *tx, unsigned db, const char *field, const char *what, uint64_t
     return m;
 }
 
+brk_request_t *
+brk_load_ref(kp_tx_t *tx, uint64_t request_id)
+{
+    int rc;
+    brk_request_t *rq = brk_get(tx, BRK_DB_REQUESTS, request_id, &rc);
+    if (rc || !rq)
+        kp_call_fail_err(tx->call, rc ? rc : KP_ECORRUPT);
+    return rq;
+}
+
 void *
 brk_get_heap(kp_tx_t *tx, unsigned db, uint64_t id, int *rc)
 {
