@@ -76,7 +76,7 @@ s_match(void *arg, evt_signup_t *s)
 }
 
 /* The ids of the subject's sign-ups that still hold personal data; answers the call INVALID
- * (no subject) or the store error and returns false. */
+ * (no subject), NOT_FOUND (no such sign-up) or the store error and returns false. */
 static bool
 s_subject(kp_tx_t *t, const Kumppani__V1__DataSubject *d, match_t *m)
 {
@@ -102,17 +102,21 @@ s_subject(kp_tx_t *t, const Kumppani__V1__DataSubject *d, match_t *m)
             }
             m->ids[m->n++] = s->id;
         }
-        return true;
+    } else {
+        kp_text_ascii_lower(m->email, sizeof m->email, d->email);
+        kp_privacy_phone_norm(d->phone, m->phone, sizeof m->phone);
+        if (d->phone[0] && !m->phone[0]) {
+            kp_call_fail(t->call, C(INVALID), "field 'phone': digits, with a leading + if any");
+            return false;
+        }
+        int rc = evt_signups_scan(t, s_match, m);
+        if (rc || m->rc) {
+            kp_call_fail_err(t->call, rc ? rc : m->rc);
+            return false;
+        }
     }
-    kp_text_ascii_lower(m->email, sizeof m->email, d->email);
-    kp_privacy_phone_norm(d->phone, m->phone, sizeof m->phone);
-    if (d->phone[0] && !m->phone[0]) {
-        kp_call_fail(t->call, C(INVALID), "field 'phone': digits, with a leading + if any");
-        return false;
-    }
-    int rc = evt_signups_scan(t, s_match, m);
-    if (rc || m->rc) {
-        kp_call_fail_err(t->call, rc ? rc : m->rc);
+    if (m->n == 0) {
+        kp_call_fail(t->call, C(NOT_FOUND), KP_PRIVACY_NOTHING);
         return false;
     }
     return true;
@@ -183,10 +187,6 @@ evt_h_privacy_erase(kp_call_t *call, void *svc)
     match_t m;
     if (!s_subject(t, kp_call_body(call), &m))
         return;
-    if (m.n == 0) {
-        kp_call_fail(call, C(NOT_FOUND), KP_PRIVACY_NOTHING);
-        return;
-    }
     for (size_t i = 0; i < m.n; i++) {
         evt_signup_t *s;
         bool found;
@@ -296,10 +296,6 @@ evt_h_privacy_export(kp_call_t *call, void *svc)
     match_t m;
     if (!s_subject(t, kp_call_body(call), &m))
         return;
-    if (m.n == 0) {
-        kp_call_fail(call, C(NOT_FOUND), KP_PRIVACY_NOTHING);
-        return;
-    }
     jbuf_t b = {.a = t->arena};
     s_put(&b, "{\"service\":\"events\",\"signups\":[", 31);
     for (size_t i = 0; i < m.n; i++) {

@@ -78,7 +78,7 @@ brk_check_expert_input(kp_call_t *call, kp_tx_t *tx, const Kumppani__V1__ExpertI
     if (brk_svc(tx)->registry_model) {
         const char *name;
         bool found;
-        int rc = brk_org_get(tx, p->home_org_id, &name, &found);
+        int rc = brk_text_get(tx, BRK_DB_ORGS, p->home_org_id, &name, &found);
         if (rc) {
             kp_call_fail_err(call, rc);
             return false;

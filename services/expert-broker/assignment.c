@@ -16,12 +16,13 @@
 #define RS(x) KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_##x
 #define AS(x) KUMPPANI__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_##x
 
+/* Ends the call: the error rc, or the assignment a. */
 static void
-s_reply_asg(kp_call_t *call, brk_asg_t *a)
+s_answer_asg(kp_tx_t *tx, int rc, brk_asg_t *a)
 {
     Kumppani__V1__AssignmentReply r = KUMPPANI__V1__ASSIGNMENT_REPLY__INIT;
     r.assignment = a;
-    kp_call_ok(call, &r.base);
+    kp_tx_answer(tx, rc, &r.base);
 }
 
 typedef struct {
@@ -121,12 +122,7 @@ brk_asg_cancel(kp_call_t *call, void *svc)
                      (unsigned long long)a->id);
         return;
     }
-    int rc = brk_asg_cancel_write(&tx, a, body->by, body->reason, true);
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    s_reply_asg(call, a);
+    s_answer_asg(&tx, brk_asg_cancel_write(&tx, a, body->by, body->reason, true), a);
 }
 
 void
@@ -156,24 +152,19 @@ brk_asg_complete(kp_call_t *call, void *svc)
                      (unsigned long long)a->id);
         return;
     }
-    int rc;
-    brk_request_t *rq = brk_get(&tx, BRK_DB_REQUESTS, a->request_id, &rc);
-    if (rc || !rq) {
-        kp_call_fail_err(call, rc ? rc : KP_ECORRUPT);
+    brk_request_t *rq = brk_load_ref(&tx, a->request_id);
+    if (!rq)
         return;
-    }
+    int rc;
     a->state = AS(COMPLETED);
     a->completed_ms = tx.now_ms;
     a->minutes = body->minutes;
     a->fee_cents = body->fee_cents ? body->fee_cents : rq->input->fee_cents;
     a->travel_cents = body->travel_cents ? body->travel_cents : rq->input->travel_cents;
-    if ((rc = kp_rec_put_id(&tx, BRK_DB_ASGS, a->id, &a->base)) ||
-        (rc = brk_emit(&tx, "AssignmentCompleted", &a->base))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_log_info("assignment.completed", "assignment=%llu", (unsigned long long)a->id);
-    s_reply_asg(call, a);
+    if (!(rc = kp_rec_put_id(&tx, BRK_DB_ASGS, a->id, &a->base)) &&
+        !(rc = brk_emit(&tx, "AssignmentCompleted", &a->base)))
+        kp_log_info("assignment.completed", "assignment=%llu", (unsigned long long)a->id);
+    s_answer_asg(&tx, rc, a);
 }
 
 void
@@ -211,13 +202,10 @@ brk_asg_feedback(kp_call_t *call, void *svc)
     f.comment_text = body->comment_text;
     f.given_ms = tx.now_ms;
     *slot = &f;
-    int rc;
-    if ((rc = kp_rec_put_id(&tx, BRK_DB_ASGS, a->id, &a->base)) ||
-        (rc = brk_emit(&tx, "FeedbackGiven", &a->base))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    s_reply_asg(call, a);
+    int rc = kp_rec_put_id(&tx, BRK_DB_ASGS, a->id, &a->base);
+    if (!rc)
+        rc = brk_emit(&tx, "FeedbackGiven", &a->base);
+    s_answer_asg(&tx, rc, a);
 }
 
 void

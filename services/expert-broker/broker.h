@@ -125,6 +125,10 @@ void *brk_get_heap(kp_tx_t *tx, unsigned db, uint64_t id, int *rc);
  * "<what> <id> not found" (or a store error) and returns NULL. */
 void *brk_load(kp_tx_t *tx, unsigned db, const char *field, const char *what, uint64_t id);
 
+/* In a call: the request a stored record refers to, or answers the store error or KP_ECORRUPT
+ * (the request is missing) and returns NULL. */
+brk_request_t *brk_load_ref(kp_tx_t *tx, uint64_t request_id);
+
 /* Two-part index keys a . b. */
 int brk_idx_put(kp_tx_t *tx, unsigned db, uint64_t a, uint64_t b);
 /* Calls fn(arg, b) for every b under a, ascending, until fn returns non-zero. */
@@ -157,15 +161,12 @@ int brk_due_next(kp_server_t *srv, int64_t *due_ms, bool *found);
 /* The earliest entry. */
 int brk_due_first(kp_tx_t *tx, int64_t *due_ms, int *kind, uint64_t *id, bool *found);
 
-/* The registry read model: the name of an active organisation (copied into tx->arena). */
-int brk_org_get(kp_tx_t *tx, uint64_t org_id, const char **name, bool *found);
-int brk_org_put(kp_tx_t *tx, uint64_t org_id, const char *name);
-int brk_org_del(kp_tx_t *tx, uint64_t org_id);
-
-/* An expert's sensitive detail (copied into tx->arena). */
-int brk_sensitive_get(kp_tx_t *tx, uint64_t expert_id, const char **text, bool *found);
-int brk_sensitive_put(kp_tx_t *tx, uint64_t expert_id, const char *text);
-int brk_sensitive_del(kp_tx_t *tx, uint64_t expert_id);
+/* A text under a u64 id in db (get copies it into tx->arena): BRK_DB_ORGS, the registry read
+ * model, holds the name of an active organisation by org id; BRK_DB_SENSITIVE an expert's
+ * sensitive detail by expert id. */
+int brk_text_get(kp_tx_t *tx, unsigned db, uint64_t id, const char **text, bool *found);
+int brk_text_put(kp_tx_t *tx, unsigned db, uint64_t id, const char *text);
+int brk_text_del(kp_tx_t *tx, unsigned db, uint64_t id);
 
 /* The hash of a request's requester token; *match tells whether hash is the one stored. */
 int brk_token_put(kp_tx_t *tx, uint64_t request_id, const uint8_t hash[32]);

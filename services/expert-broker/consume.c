@@ -65,9 +65,9 @@ s_organisation(kp_tx_t *tx, const Kumppani__V1__Event *ev, bool put)
     const Kumppani__V1__Organisation *o = r->organisation;
     if (o) {
         if (put && o->status == KUMPPANI__V1__ORG_STATUS__ORG_STATUS_ACTIVE && o->fields)
-            rc = brk_org_put(tx, o->id, o->fields->name_fi);
+            rc = brk_text_put(tx, BRK_DB_ORGS, o->id, o->fields->name_fi);
         else
-            rc = brk_org_del(tx, o->id);
+            rc = brk_text_del(tx, BRK_DB_ORGS, o->id);
         kp_log_debug("registry.org", "org=%llu type=%s", (unsigned long long)o->id, ev->type);
     }
     kumppani__v1__organisation_reply__free_unpacked(r, NULL);

@@ -107,7 +107,7 @@ brk_expert_erase_write(kp_tx_t *tx, brk_expert_t *e)
     e->has_sensitive_detail = false;
     e->home_org_name = "";
     int rc;
-    if ((rc = brk_sensitive_del(tx, e->id)) ||
+    if ((rc = brk_text_del(tx, BRK_DB_SENSITIVE, e->id)) ||
         (rc = kp_rec_put_id(tx, BRK_DB_EXPERTS, e->id, &e->base)))
         return rc;
     erase_t x = {tx,

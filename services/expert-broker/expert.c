@@ -28,7 +28,7 @@ s_org_name(kp_tx_t *tx, brk_expert_t *e)
     const char *name = "";
     bool found = false;
     e->home_org_name = "";
-    if (brk_org_get(tx, e->profile->home_org_id, &name, &found) == 0 && found)
+    if (brk_text_get(tx, BRK_DB_ORGS, e->profile->home_org_id, &name, &found) == 0 && found)
         e->home_org_name = (char *)name;
 }
 
@@ -67,10 +67,10 @@ s_expert_store(kp_tx_t *tx, brk_expert_t *e, const char *type)
     const char *detail = p->sensitive_detail_text;
     int rc = 0;
     if (!p->sensitive_consent) {
-        rc = brk_sensitive_del(tx, e->id);
+        rc = brk_text_del(tx, BRK_DB_SENSITIVE, e->id);
         e->has_sensitive_detail = false;
     } else if (detail[0]) {
-        rc = brk_sensitive_put(tx, e->id, detail);
+        rc = brk_text_put(tx, BRK_DB_SENSITIVE, e->id, detail);
         e->has_sensitive_detail = true;
     }
     p->sensitive_detail_text = "";
@@ -351,7 +351,7 @@ brk_sensitive_read(kp_call_t *call, void *svc)
         return;
     }
     const char *detail = NULL;
-    if ((rc = brk_sensitive_get(&tx, a->expert_id, &detail, &found))) {
+    if ((rc = brk_text_get(&tx, BRK_DB_SENSITIVE, a->expert_id, &detail, &found))) {
         kp_call_fail_err(call, rc);
         return;
     }

@@ -241,7 +241,6 @@ brk_fill(kp_tx_t *tx, brk_request_t *rq)
 static brk_offer_t *
 s_load_open_offer(kp_call_t *call, kp_tx_t *tx, uint64_t id, brk_request_t **rq)
 {
-    int rc;
     brk_offer_t *o = brk_load(tx, BRK_DB_OFFERS, "offer_id", "offer", id);
     if (!o)
         return NULL;
@@ -259,12 +258,8 @@ s_load_open_offer(kp_call_t *call, kp_tx_t *tx, uint64_t id, brk_request_t **rq)
                      o->state == OS(OPEN) ? "past its deadline" : names[o->state % 6]);
         return NULL;
     }
-    *rq = brk_get(tx, BRK_DB_REQUESTS, o->request_id, &rc);
-    if (rc || !*rq) {
-        kp_call_fail_err(call, rc ? rc : KP_ECORRUPT);
-        return NULL;
-    }
-    return o;
+    *rq = brk_load_ref(tx, o->request_id);
+    return *rq ? o : NULL;
 }
 
 void
@@ -352,12 +347,9 @@ brk_offer_view(kp_call_t *call, void *svc)
     brk_offer_t *o = brk_load(&tx, BRK_DB_OFFERS, "offer_id", "offer", body->offer_id);
     if (!o)
         return;
-    int rc;
-    brk_request_t *rq = brk_get(&tx, BRK_DB_REQUESTS, o->request_id, &rc);
-    if (rc || !rq) {
-        kp_call_fail_err(call, rc ? rc : KP_ECORRUPT);
+    brk_request_t *rq = brk_load_ref(&tx, o->request_id);
+    if (!rq)
         return;
-    }
     Kumppani__V1__OfferView v = KUMPPANI__V1__OFFER_VIEW__INIT;
     v.offer = o;
     v.request_state = rq->state;

@@ -157,12 +157,15 @@ brk_requesters_erase(kp_tx_t *tx, const uint64_t *ids, size_t n)
     return rc;
 }
 
-/* The subject's experts and requests; false after answering (a bad subject, nothing held,
- * a store error). */
+/* The experts (fe) and requests (fr) of the call's DataSubject; false after answering (a bad
+ * subject, nothing held, a store error). */
 static bool
-s_find_subject(kp_tx_t *tx, const Kumppani__V1__DataSubject *s, find_t *fe, find_t *fr)
+s_find_subject(kp_tx_t *tx, find_t *fe, find_t *fr)
 {
     kp_call_t *call = tx->call;
+    const Kumppani__V1__DataSubject *s = kp_call_body(call);
+    *fe = (find_t){.s = s, .cap = SUBJECT_MAX};
+    *fr = (find_t){.s = s, .cap = SUBJECT_MAX};
     if (!kp_privacy_subject_ok(call, s, false)) /* the broker holds no sign-ups */
         return false;
     int rc = s_find(tx, fe, BRK_DB_EXPERTS);
@@ -186,9 +189,8 @@ brk_privacy_erase(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__DataSubject *s = kp_call_body(call);
-    find_t fe = {.s = s, .cap = SUBJECT_MAX}, fr = {.s = s, .cap = SUBJECT_MAX};
-    if (!s_find_subject(&tx, s, &fe, &fr))
+    find_t fe, fr;
+    if (!s_find_subject(&tx, &fe, &fr))
         return;
     int rc = 0;
     /* broker.expert.erase's rule first, so that a refusal erases nothing. */
@@ -282,7 +284,7 @@ s_export_expert(kp_tx_t *tx, uint64_t id, json_t *out)
     json_t *j = kp_pbjson_message(&e->base);
     const char *detail = "";
     bool found = false;
-    if ((rc = brk_sensitive_get(tx, id, &detail, &found)))
+    if ((rc = brk_text_get(tx, BRK_DB_SENSITIVE, id, &detail, &found)))
         return json_decref(j), rc;
     json_object_set_new(j, "sensitive_detail_text", json_string(found ? detail : ""));
     offers_t x = {id, json_array(), 0};
@@ -305,9 +307,8 @@ brk_privacy_export(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__DataSubject *s = kp_call_body(call);
-    find_t fe = {.s = s, .cap = SUBJECT_MAX}, fr = {.s = s, .cap = SUBJECT_MAX};
-    if (!s_find_subject(&tx, s, &fe, &fr))
+    find_t fe, fr;
+    if (!s_find_subject(&tx, &fe, &fr))
         return;
     int rc = 0;
     json_t *root = json_object(), *experts = json_array(), *requests = json_array();

@@ -103,6 +103,16 @@ brk_load(kp_tx_t *tx, unsigned db, const char *field, const char *what, uint64_t
     return m;
 }
 
+brk_request_t *
+brk_load_ref(kp_tx_t *tx, uint64_t request_id)
+{
+    int rc;
+    brk_request_t *rq = brk_get(tx, BRK_DB_REQUESTS, request_id, &rc);
+    if (rc || !rq)
+        kp_call_fail_err(tx->call, rc ? rc : KP_ECORRUPT);
+    return rq;
+}
+
 void *
 brk_get_heap(kp_tx_t *tx, unsigned db, uint64_t id, int *rc)
 {
@@ -409,39 +419,21 @@ s_raw_del(kp_tx_t *tx, unsigned db, uint64_t id)
 }
 
 int
-brk_org_get(kp_tx_t *tx, uint64_t org_id, const char **name, bool *found)
+brk_text_get(kp_tx_t *tx, unsigned db, uint64_t id, const char **text, bool *found)
 {
-    return s_text_get(tx, BRK_DB_ORGS, org_id, name, found);
+    return s_text_get(tx, db, id, text, found);
 }
 
 int
-brk_org_put(kp_tx_t *tx, uint64_t org_id, const char *name)
+brk_text_put(kp_tx_t *tx, unsigned db, uint64_t id, const char *text)
 {
-    return s_raw_put(tx, BRK_DB_ORGS, org_id, name, strlen(name));
+    return s_raw_put(tx, db, id, text, strlen(text));
 }
 
 int
-brk_org_del(kp_tx_t *tx, uint64_t org_id)
+brk_text_del(kp_tx_t *tx, unsigned db, uint64_t id)
 {
-    return s_raw_del(tx, BRK_DB_ORGS, org_id);
-}
-
-int
-brk_sensitive_get(kp_tx_t *tx, uint64_t expert_id, const char **text, bool *found)
-{
-    return s_text_get(tx, BRK_DB_SENSITIVE, expert_id, text, found);
-}
-
-int
-brk_sensitive_put(kp_tx_t *tx, uint64_t expert_id, const char *text)
-{
-    return s_raw_put(tx, BRK_DB_SENSITIVE, expert_id, text, strlen(text));
-}
-
-int
-brk_sensitive_del(kp_tx_t *tx, uint64_t expert_id)
-{
-    return s_raw_del(tx, BRK_DB_SENSITIVE, expert_id);
+    return s_raw_del(tx, db, id);
 }
 
 int

@@ -44,6 +44,16 @@ s_load(kp_tx_t *tx, const char *key)
     return r;
 }
 
+/* Ends the call: the error rc, or the notifications v[0..vn). */
+static void
+s_answer_list(kp_tx_t *tx, int rc, ntf_rec_t **v, size_t vn)
+{
+    Kumppani__V1__ListNotificationsReply rep = KUMPPANI__V1__LIST_NOTIFICATIONS_REPLY__INIT;
+    rep.notifications = v;
+    rep.n_notifications = vn;
+    kp_tx_answer(tx, rc, &rep.base);
+}
+
 static void
 s_status(kp_call_t *call, void *svc)
 {
@@ -119,17 +129,10 @@ s_dead_list(kp_call_t *call, void *svc)
     }
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, n);
-    ntf_rec_t **v;
-    size_t vn;
+    ntf_rec_t **v = NULL;
+    size_t vn = 0;
     int rc = ntf_dead_page(&tx, rq->after_key, limit, &v, &vn);
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    Kumppani__V1__ListNotificationsReply rep = KUMPPANI__V1__LIST_NOTIFICATIONS_REPLY__INIT;
-    rep.notifications = v;
-    rep.n_notifications = vn;
-    kp_call_ok(call, &rep.base);
+    s_answer_list(&tx, rc, v, vn);
 }
 
 static void
@@ -160,17 +163,12 @@ s_schedule(kp_call_t *call, void *svc)
     }
     for (size_t i = 0; i < keys_n; i++) {
         bool found;
-        if ((rc = ntf_rec_get(&tx, keys[i], &v[vn], &found))) {
-            kp_call_fail_err(call, rc);
-            return;
-        }
+        if ((rc = ntf_rec_get(&tx, keys[i], &v[vn], &found)))
+            break;
         if (found)
             vn++;
     }
-    Kumppani__V1__ListNotificationsReply rep = KUMPPANI__V1__LIST_NOTIFICATIONS_REPLY__INIT;
-    rep.notifications = v;
-    rep.n_notifications = vn;
-    kp_call_ok(call, &rep.base);
+    s_answer_list(&tx, rc, v, vn);
 }
 
 static void

@@ -140,10 +140,20 @@ ntf_sent_find(kp_tx_t *tx, const char *address, char ***keys, size_t *keys_n)
     return rc;
 }
 
-/* The subject's records (keys) and opt-outs; answers INVALID without a subject. */
+/* What the notifier holds of a data subject: its records (keys) and its opt-outs. */
+typedef struct {
+    subject_t sj;
+    char **keys;
+    size_t keys_n;
+    bool oe, os; /* opted out by e-mail, by SMS */
+} found_t;
+
+/* Fills f from the call's DataSubject; answers INVALID (no subject), NOT_FOUND (nothing held)
+ * or the store error and returns false. */
 static bool
-s_find(kp_tx_t *tx, subject_t *sj, char ***keys, size_t *keys_n, bool *opt_email, bool *opt_sms)
+s_find(kp_tx_t *tx, found_t *f)
 {
+    subject_t *sj = &f->sj;
     const Kumppani__V1__DataSubject *d = kp_call_body(tx->call);
     memset(sj, 0, sizeof *sj);
     if (!d->email[0] && !d->phone[0]) {
@@ -157,17 +167,17 @@ s_find(kp_tx_t *tx, subject_t *sj, char ***keys, size_t *keys_n, bool *opt_email
         ntf_addr_hash(&n->conf, CH(EMAIL), sj->email, sj->email_hash);
     if (sj->phone[0])
         ntf_addr_hash(&n->conf, CH(SMS), d->phone, sj->phone_hash);
-    *opt_email = *opt_sms = false;
-    int rc = ntf_rec_scan(tx, s_want, sj, keys, keys_n);
+    f->oe = f->os = false;
+    int rc = ntf_rec_scan(tx, s_want, sj, &f->keys, &f->keys_n);
     if (rc == 0 && d->email[0])
-        rc = ntf_optout_get(tx, CH(EMAIL), d->email, opt_email);
+        rc = ntf_optout_get(tx, CH(EMAIL), d->email, &f->oe);
     if (rc == 0 && d->phone[0])
-        rc = ntf_optout_get(tx, CH(SMS), d->phone, opt_sms);
+        rc = ntf_optout_get(tx, CH(SMS), d->phone, &f->os);
     if (rc) {
         kp_call_fail_err(tx->call, rc);
         return false;
     }
-    if (*keys_n == 0 && !*opt_email && !*opt_sms) {
+    if (f->keys_n == 0 && !f->oe && !f->os) {
         kp_call_fail(tx->call, C(NOT_FOUND), KP_PRIVACY_NOTHING);
         return false;
     }
@@ -180,27 +190,24 @@ ntf_h_privacy_erase(kp_call_t *call, void *svc)
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
     const Kumppani__V1__DataSubject *d = kp_call_body(call);
-    subject_t sj;
-    char **keys;
-    size_t keys_n;
-    bool oe, os;
-    if (!s_find(&tx, &sj, &keys, &keys_n, &oe, &os))
+    found_t f;
+    if (!s_find(&tx, &f))
         return;
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < keys_n; i++)
-        rc = s_forget(&tx, keys[i], "erased");
-    if (rc == 0 && oe)
+    for (size_t i = 0; rc == 0 && i < f.keys_n; i++)
+        rc = s_forget(&tx, f.keys[i], "erased");
+    if (rc == 0 && f.oe)
         rc = ntf_optout_set(&tx, CH(EMAIL), d->email, false);
-    if (rc == 0 && os)
+    if (rc == 0 && f.os)
         rc = ntf_optout_set(&tx, CH(SMS), d->phone, false);
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
     }
     kp_server_compact_soon(tx.srv);
-    kp_log_notice("privacy.erased", "records=%zu optouts=%d", keys_n, (int)oe + (int)os);
+    kp_log_notice("privacy.erased", "records=%zu optouts=%d", f.keys_n, (int)f.oe + (int)f.os);
     Kumppani__V1__PrivacyEraseReply r = KUMPPANI__V1__PRIVACY_ERASE_REPLY__INIT;
-    r.erased = (uint32_t)(keys_n + oe + os);
+    r.erased = (uint32_t)(f.keys_n + f.oe + f.os);
     kp_call_ok(call, &r.base);
 }
 
@@ -229,11 +236,8 @@ ntf_h_privacy_export(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    subject_t sj;
-    char **keys;
-    size_t keys_n;
-    bool oe, os;
-    if (!s_find(&tx, &sj, &keys, &keys_n, &oe, &os))
+    found_t f;
+    if (!s_find(&tx, &f))
         return;
     size_t len = 0, cap = 1024;
     char *buf = kp_arena_alloc(tx.arena, cap), line[NTF_KEY_MAX + 200];
@@ -242,12 +246,12 @@ ntf_h_privacy_export(kp_call_t *call, void *svc)
     snprintf(line, sizeof line,
              "{\"service\":\"notifier\",\"opted_out_email\":%s,\"opted_out_sms\":%s,"
              "\"messages\":[",
-             oe ? "true" : "false", os ? "true" : "false");
+             f.oe ? "true" : "false", f.os ? "true" : "false");
     s_cat(tx.arena, &buf, &len, &cap, line);
-    for (size_t i = 0; i < keys_n; i++) {
+    for (size_t i = 0; i < f.keys_n; i++) {
         ntf_rec_t *r;
         bool found;
-        int rc = ntf_rec_get(&tx, keys[i], &r, &found);
+        int rc = ntf_rec_get(&tx, f.keys[i], &r, &found);
         if (rc) {
             kp_call_fail_err(call, rc);
             return;
