@@ -314,10 +314,11 @@ s_apply_raw(evt_index_t *ix, MDB_txn *txn, const MDB_val *val)
  * each table's (key, value) pairs in memory; each is sorted by key (memcmp, LMDB's order; a
  * later sign-up's pair sorts after an earlier one of the same key, and the last of equal keys
  * is kept, as mdb_put in id order would) and appended (MDB_APPEND: no page is split or
- * visited twice) in large transactions. Measured (README "Benchmark"): 1.7 M sign-ups 13.6 s
- * with a random put per key, ~1 s this way. Memory: ~17 bytes per sign-up for the lists,
- * 32 for the e-mails, 16 plus the key and 8 for the publisher's ids, freed as each is
- * written (README gives the peak). */
+ * visited twice) in transactions of IX_REBUILD_CHUNK pairs. Measured (README "Benchmark"):
+ * 10.3 M sign-ups 188 s with a random put per key, 42-44 s this way (about half of it the
+ * read and decoding of the records). Memory: 17 bytes per sign-up for the lists, 32 per live
+ * e-mail, 40 plus the key and 8 per publisher's id (and one array's copy while it is sorted):
+ * 1.6 GiB at 10.3 M. */
 typedef struct {
     uint8_t *p;
     size_t n, cap, size; /* elements of size bytes */
