@@ -115,18 +115,11 @@ s_account_ref(cli_ctx_t *c, ProtobufCMessage *m)
         cli_err("give --user NAME or --id N (one of them)");
         return -1;
     }
-    if (user)
+    if (user && *user) {
         rq->user = (char *)user;
-    else {
-        char *end;
-        unsigned long long v = strtoull(id, &end, 10);
-        if (*end || v == 0 || id[0] == '-') {
-            cli_err("--id is a positive number");
-            return -1;
-        }
-        rq->id = v;
+        return 0;
     }
-    return 0;
+    return cli_num(c, "id", true, 1, UINT64_MAX, &rq->id);
 }
 
 static int
@@ -141,6 +134,12 @@ s_account_state_print(cli_ctx_t *c, const ProtobufCMessage *m)
 }
 
 static const cli_optspec_t s_ref_opts[] = {{"user", true}, {"id", true}, {NULL, false}};
+
+/* A row that names one account by --user or --id and shows its state after METHOD. */
+#define ACCOUNT_REF_CALL(METHOD)                                                                   \
+    .opts = s_ref_opts, .flags = CLI_POSITIONAL_ANY,                                               \
+    CLI_CALL("web", METHOD, office_account_ref_request, office_account_reply),                     \
+    .fill = s_account_ref, .print = s_account_state_print
 
 static const cli_optspec_t s_add_opts[] = {
     {"user", true}, {"role", true}, {"municipality", true}, {NULL, false}};
@@ -157,30 +156,18 @@ const cli_cmd_t cli_cmds_web[] = {
      .fill = s_account_add,
      .print = s_account_print},
     {.words = "web account-disable",
-     .opts = s_ref_opts,
      .help = "Usage: kumppani web account-disable --user NAME | --id N\n"
              "Disables a back-office account: it cannot sign in, and its sessions end at once.\n"
              "The last enabled regional account cannot be disabled.\n",
-     .flags = CLI_POSITIONAL_ANY,
-     CLI_CALL("web", "web.account.disable", office_account_ref_request, office_account_reply),
-     .fill = s_account_ref,
-     .print = s_account_state_print},
+     ACCOUNT_REF_CALL("web.account.disable")},
     {.words = "web account-enable",
-     .opts = s_ref_opts,
      .help = "Usage: kumppani web account-enable --user NAME | --id N\n"
              "Enables a disabled back-office account again and clears its lockout.\n",
-     .flags = CLI_POSITIONAL_ANY,
-     CLI_CALL("web", "web.account.enable", office_account_ref_request, office_account_reply),
-     .fill = s_account_ref,
-     .print = s_account_state_print},
+     ACCOUNT_REF_CALL("web.account.enable")},
     {.words = "web account-remove",
-     .opts = s_ref_opts,
      .help = "Usage: kumppani web account-remove --user NAME | --id N\n"
              "Removes a back-office account with its sessions. The last enabled regional\n"
              "account cannot be removed.\n",
-     .flags = CLI_POSITIONAL_ANY,
-     CLI_CALL("web", "web.account.remove", office_account_ref_request, office_account_reply),
-     .fill = s_account_ref,
-     .print = s_account_state_print},
+     ACCOUNT_REF_CALL("web.account.remove")},
     {0},
 };
