@@ -256,6 +256,20 @@ int evt_ext_put(kp_tx_t *t, const char *source, const char *external_id, uint64_
 /* The sign-up's entry in its event's list (evt_signup_put; walked by evt_signups_each). */
 int evt_list_put(kp_tx_t *t, uint64_t event_id, uint64_t signup_id, int state);
 
+/* ---- keyhash.c: the index's (tag, signup_id) tables, a file each -------------------------
+ * evt_kh_open maps path (created anew, for about `entries` pairs, when fresh); 0 or a KP
+ * code (-ENOENT: no such file, KP_ECORRUPT: not such a table, -errno). put adds the pair unless it
+ * is there (growing the file first when needed); del clears it; each calls fn with every id under
+ * tag until fn returns non-zero, which it returns. Tags of 0 and 1 are the same tag. */
+typedef struct evt_khash evt_khash_t;
+int evt_kh_open(evt_khash_t **out, const char *path, uint64_t entries, bool fresh);
+void evt_kh_close(evt_khash_t *h);
+int evt_kh_sync(evt_khash_t *h);
+uint64_t evt_kh_live(const evt_khash_t *h);
+int evt_kh_put(evt_khash_t *h, uint64_t tag, uint64_t id);
+void evt_kh_del(evt_khash_t *h, uint64_t tag, uint64_t id);
+int evt_kh_each(const evt_khash_t *h, uint64_t tag, int (*fn)(void *, uint64_t), void *arg);
+
 /* The key of a sign-up's first answer in kp_server's idempotency records (kp_call_idem_at):
  * NUL . be64(signup_id), in the order sign-ups arrive. Returns its length. */
 #define EVT_FIRST_KEY_LEN 9

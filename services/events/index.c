@@ -10,24 +10,30 @@
  *  answer (kp_server's idem table under NUL . be64(id), see evt_first_key), the event's list
  *  and the log.
  *
- *  What. A second LMDB environment in <data-dir>/index, opened MDB_WRITEMAP | MDB_NOSYNC: its
- *  commit writes no page with a system call (measured: without MDB_WRITEMAP ~780 pwrite64
- *  calls per turn took a quarter of the loop). With MDB_WRITEMAP the file is as large as the
- *  map, so the map starts small and grows between transactions (s_room):
- *      ext     source NUL external_id                   -> signup_id
- *      email   event_id . H(lower-case e-mail)          -> signup_id (live sign-ups)
- *      list    event_id . signup_id                      -> state byte (each event's list)
- *      meta    "hkey" -> the 32-byte key of H; "through" -> the log head it reflects;
- *              "format" -> IX_FORMAT
- *  H is a keyed BLAKE2b of 16 bytes (libsodium): the index holds no e-mail address in clear
- *  (an erased address would stay on a freed page). The publisher's id is no personal data and
- *  stays in clear, so that ids a publisher hands out in order are inserted in order.
+ *  What. <data-dir>/index holds two hash tables and a second LMDB environment:
+ *      ext.hash    tag(source NUL external_id)            -> signup_id (keyhash.c)
+ *      email.hash  tag(event_id . lower-case e-mail)      -> signup_id (live sign-ups)
+ *      data.mdb    list  event_id . signup_id -> state byte (each event's list, in order)
+ *                  meta  "hkey" -> 32 random bytes, the keys of the tags; "through" -> the
+ *                        log head it reflects; "format" -> IX_FORMAT
+ *  A tag is a keyed SipHash of 64 bits (libsodium crypto_shorthash, the first 16 bytes of
+ *  hkey for ext, the last 16 for e-mail): the index holds no e-mail address, not even hashed
+ *  without its key. A put into a hash table writes 16 bytes in place; the LMDB environment is
+ *  opened MDB_WRITEMAP | MDB_NOSYNC and its commit writes no page with a system call
+ *  (measured: without MDB_WRITEMAP ~780 pwrite64 calls per turn took a quarter of the loop).
+ *  With MDB_WRITEMAP the file is as large as the map, so the map starts small and grows
+ *  between transactions (s_room). Measured (README "Benchmark"): the ext and e-mail tables
+ *  as LMDB B-trees took about half of the service's time per sign-up with 1,000,000 stored,
+ *  each random put copying and dirtying a page of its own.
  *  Its transaction follows the turn: begun on first use, committed (not synced) right after
- *  the synced commit (turn_done), aborted with the turn.
+ *  the synced commit (turn_done), aborted with the turn. The hash tables are written at once
+ *  (an aborted turn leaves pairs whose record says otherwise: stale, see below); a removal is
+ *  held until the turn has committed, so an aborted turn cannot lose a live pair.
  *
  *  The index is a hint; the synced store is the truth, so nothing is given up:
  *   - a hit is checked against the sign-up record (same source and external id; same event,
- *     same address, not cancelled, not erased); a stale entry counts as a miss;
+ *     same address, not cancelled, not erased); a stale entry or another key's with the same
+ *     tag counts as a miss, and the walk goes on to the next pair of that tag;
  *   - a miss must be real: every sign-up whose log event is above "through" is indexed again
  *     at start (catch-up from the log, which names every sign-up a turn touched), and an index
  *     that may have lost pages is rebuilt from the signups table (by id) before the first
@@ -56,9 +62,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define IX_HASH 16
 #define IX_HKEY 32
-#define IX_FORMAT 1 /* the layout below */
+#define IX_FORMAT 2 /* the layout above (1: ext and email were LMDB tables) */
 #define IX_REBUILD_CHUNK 50000
 #define IX_MAP_MIN ((size_t)64 << 20)
 #define IX_HEADROOM ((size_t)64 << 20) /* free map before a transaction: a turn needs < 20 MiB */
@@ -66,19 +71,23 @@
 
 struct evt_index {
     MDB_env *env;
-    MDB_dbi ext, email, list, meta;
+    MDB_dbi list, meta;
     MDB_txn *txn; /* the turn's, begun on first use */
+    evt_khash_t *ext, *email;
+    struct ix_del {
+        uint64_t tag, id;
+    } * dels; /* e-mail pairs to remove once the turn has committed */
+    size_t dels_n, dels_cap;
     kp_server_t *srv;
     kp_arena_t *arena; /* decoding during a rebuild or catch-up */
     uint8_t hkey[IX_HKEY];
     char dir[4096];
     uint64_t through;
     bool have_through;
-    /* The last e-mail key made: a sign-up looks its address up, then puts it (one hash). */
+    /* The last e-mail tag made: a sign-up looks its address up, then puts it (one hash). */
     bool memo_ok;
-    uint64_t memo_event;
+    uint64_t memo_event, memo_tag;
     char memo_email[256];
-    uint8_t memo_key[8 + IX_HASH];
 };
 
 static int
@@ -91,27 +100,35 @@ s_mdb(const char *op, int rc)
 
 /* ---- keys --------------------------------------------------------------------------------- */
 
-static void
-s_hash(const evt_index_t *ix, uint8_t out[IX_HASH], const void *in, size_t len)
+static uint64_t
+s_tag(const uint8_t key[crypto_shorthash_KEYBYTES], const void *in, size_t len)
 {
-    crypto_generichash(out, IX_HASH, in, len, ix->hkey, IX_HKEY);
+    uint8_t out[crypto_shorthash_BYTES];
+    crypto_shorthash(out, in, len, key);
+    return kp_be64_get(out);
 }
 
-static void
-s_email_key(evt_index_t *ix, uint8_t out[8 + IX_HASH], uint64_t event_id, const char *email)
+static uint64_t
+s_ext_tag(const evt_index_t *ix, const char *source, const char *external_id)
 {
-    char low[sizeof ix->memo_email];
-    kp_text_ascii_lower(low, sizeof low, email);
-    if (ix->memo_ok && ix->memo_event == event_id && strcmp(ix->memo_email, low) == 0) {
-        memcpy(out, ix->memo_key, sizeof ix->memo_key);
-        return;
-    }
-    kp_be64_put(out, event_id);
-    s_hash(ix, out + 8, low, strlen(low));
+    char key[EVT_EXT_KEY_MAX];
+    return s_tag(ix->hkey, key, evt_ext_key(key, source, external_id));
+}
+
+static uint64_t
+s_email_tag(evt_index_t *ix, uint64_t event_id, const char *email)
+{
+    uint8_t in[8 + 256];
+    char *low = (char *)in + 8;
+    kp_text_ascii_lower(low, 256, email);
+    if (ix->memo_ok && ix->memo_event == event_id && strcmp(ix->memo_email, low) == 0)
+        return ix->memo_tag;
+    kp_be64_put(in, event_id);
+    size_t len = strlen(low);
     ix->memo_ok = true;
     ix->memo_event = event_id;
-    memcpy(ix->memo_email, low, strlen(low) + 1);
-    memcpy(ix->memo_key, out, sizeof ix->memo_key);
+    memcpy(ix->memo_email, low, len + 1);
+    return ix->memo_tag = s_tag(ix->hkey + crypto_shorthash_KEYBYTES, in, 8 + len);
 }
 
 size_t
@@ -202,8 +219,6 @@ s_env_open(evt_index_t *ix, size_t map_size, bool fresh)
     mdb_env_set_mapsize(ix->env, map_size); /* an existing file larger than this keeps its size */
     if ((rc = mdb_env_open(ix->env, ix->dir, MDB_NOSYNC | MDB_WRITEMAP | MDB_NOTLS, 0600)) ||
         (rc = mdb_txn_begin(ix->env, NULL, 0, &txn)) ||
-        (rc = mdb_dbi_open(txn, "ext", MDB_CREATE, &ix->ext)) ||
-        (rc = mdb_dbi_open(txn, "email", MDB_CREATE, &ix->email)) ||
         (rc = mdb_dbi_open(txn, "list", MDB_CREATE, &ix->list)) ||
         (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &ix->meta)))
         goto fail;
@@ -277,23 +292,18 @@ s_put_through(evt_index_t *ix, MDB_txn *txn, uint64_t head)
 static int
 s_apply(evt_index_t *ix, MDB_txn *txn, const evt_signup_t *s)
 {
-    uint8_t mk[8 + IX_HASH], id[8], lk[16], state = (uint8_t)s->state;
-    char ek[EVT_EXT_KEY_MAX];
-    kp_be64_put(id, s->id);
+    uint8_t lk[16], state = (uint8_t)s->state;
     kp_be64_put(lk, s->event_id);
     kp_be64_put(lk + 8, s->id);
     MDB_val k = {sizeof lk, lk}, v = {1, &state};
     int rc = mdb_put(txn, ix->list, &k, &v, 0);
-    k = (MDB_val){evt_ext_key(ek, s->source, s->external_id), ek};
-    v = (MDB_val){8, id};
-    if (rc == 0)
-        rc = mdb_put(txn, ix->ext, &k, &v, 0);
-    if (rc == 0 && s->state != SS(CANCELLED) && !s->erased && s->email && s->email[0]) {
-        s_email_key(ix, mk, s->event_id, s->email);
-        k = (MDB_val){sizeof mk, mk};
-        rc = mdb_put(txn, ix->email, &k, &v, 0);
-    }
-    return s_mdb("apply", rc);
+    if (rc)
+        return s_mdb("apply", rc);
+    if ((rc = evt_kh_put(ix->ext, s_ext_tag(ix, s->source, s->external_id), s->id)))
+        return rc;
+    if (s->state != SS(CANCELLED) && !s->erased && s->email && s->email[0])
+        rc = evt_kh_put(ix->email, s_email_tag(ix, s->event_id, s->email), s->id);
+    return rc;
 }
 
 /* Decodes the sign-up record val and indexes it. */
@@ -310,15 +320,29 @@ s_apply_raw(evt_index_t *ix, MDB_txn *txn, const MDB_val *val)
     return s_apply(ix, txn, s);
 }
 
-/* Builds the index anew from the signups table. One read of the table (in id order) collects
- * each table's (key, value) pairs in memory; each is sorted by key (memcmp, LMDB's order; a
- * later sign-up's pair sorts after an earlier one of the same key, and the last of equal keys
- * is kept, as mdb_put in id order would) and appended (MDB_APPEND: no page is split or
- * visited twice) in transactions of IX_REBUILD_CHUNK pairs. Measured (README "Benchmark"):
- * 10.3 M sign-ups 188 s with a random put per key, 42-44 s this way (about half of it the
- * read and decoding of the records). Memory: 17 bytes per sign-up for the lists, 32 per live
- * e-mail, 40 plus the key and 8 per publisher's id (and one array's copy while it is sorted):
- * 1.6 GiB at 10.3 M. */
+/* Opens the two hash tables (new and sized for about `entries` pairs when fresh). */
+static int
+s_tables_open(evt_index_t *ix, uint64_t entries, bool fresh)
+{
+    char path[4300];
+    evt_kh_close(ix->ext);
+    evt_kh_close(ix->email);
+    ix->ext = ix->email = NULL;
+    snprintf(path, sizeof path, "%s/ext.hash", ix->dir);
+    int rc = evt_kh_open(&ix->ext, path, entries, fresh);
+    snprintf(path, sizeof path, "%s/email.hash", ix->dir);
+    if (rc == 0)
+        rc = evt_kh_open(&ix->email, path, entries, fresh);
+    return rc;
+}
+
+/* Builds the index anew from the signups table. One read of the table (in id order) puts
+ * each sign-up's tags into new hash tables sized for the count, and collects the lists'
+ * (key, state) pairs in memory; these are sorted (LMDB's order) and appended (MDB_APPEND: no
+ * page is split or visited twice) in transactions of IX_REBUILD_CHUNK pairs. Measured
+ * (README "Benchmark"): 10.3 M sign-ups 188 s with a random put per key into B-trees, 42-44 s
+ * sorted and appended, about half of it the read and decoding of the records. Memory: 17
+ * bytes per sign-up for the lists, and a copy of them while they are sorted. */
 typedef struct {
     uint8_t *p;
     size_t n, cap, size; /* elements of size bytes */
@@ -336,20 +360,12 @@ s_vec_add(ix_vec_t *v, size_t bytes)
     return at;
 }
 
-#define IX_LIST_REC 17  /* event_id . signup_id, state */
-#define IX_EMAIL_REC 32 /* event_id . H, signup_id: memcmp of the whole is (key, id) order */
+#define IX_LIST_REC 17 /* event_id . signup_id, state */
 
-#define IX_EXT_PFX 24 /* the key's first bytes, zero-padded, for the radix passes */
-typedef struct {
-    uint8_t pfx[IX_EXT_PFX];
-    size_t off; /* in the blob: the key, then the 8-byte signup_id */
-    size_t len;
-} ix_ext_ref_t;
-
-/* Sorts n records of size bytes: a stable radix sort on the first 6 bytes among the leading
- * plen that are not the same in every record (event ids, the hash, the ids' high bytes), then
- * cmp (a total order) on each run the radix left equal, if any. qsort alone took ~70 % of the
- * rebuild (memcmp through a callback, 20+ calls per record). */
+/* Sorts n records of size bytes by their first plen bytes (memcmp order; equal keys keep
+ * their order): a stable radix sort on the first 6 bytes among the leading plen that are not
+ * the same in every record (event ids, the ids' high bytes), then qsort on each run the radix
+ * left equal, if any. qsort alone took ~70 % of the rebuild. */
 static void
 s_sort(uint8_t *a, size_t n, size_t size, size_t plen, int (*cmp)(const void *, const void *))
 {
@@ -392,30 +408,10 @@ s_sort(uint8_t *a, size_t n, size_t size, size_t plen, int (*cmp)(const void *, 
     }
 }
 
-static const uint8_t *s_ext_blob; /* for the comparison below (qsort passes no argument) */
-
 static int
 s_cmp_list(const void *a, const void *b)
 {
     return memcmp(a, b, 16);
-}
-
-static int
-s_cmp_email(const void *a, const void *b)
-{
-    return memcmp(a, b, IX_EMAIL_REC);
-}
-
-static int
-s_cmp_ext(const void *a, const void *b)
-{
-    const ix_ext_ref_t *x = a, *y = b;
-    int c = memcmp(s_ext_blob + x->off, s_ext_blob + y->off, x->len < y->len ? x->len : y->len);
-    if (c == 0)
-        c = x->len < y->len ? -1 : x->len > y->len;
-    if (c == 0)
-        c = x->off < y->off ? -1 : x->off > y->off; /* the later sign-up last */
-    return c;
 }
 
 typedef struct {
@@ -451,17 +447,20 @@ s_rebuild(evt_index_t *ix, kp_store_t *store, uint64_t *n)
     MDB_txn *rt = NULL;
     MDB_cursor *c = NULL;
     MDB_val k, v;
-    ix_vec_t list = {.size = IX_LIST_REC}, email = {.size = IX_EMAIL_REC}, blob = {.size = 1},
-             refs = {.size = sizeof(ix_ext_ref_t)};
+    MDB_stat st;
+    MDB_dbi signups = kp_store_dbi(store, EVT_DB_SIGNUPS);
+    ix_vec_t list = {.size = IX_LIST_REC};
     ix_writer_t w = {.ix = ix};
     int rc = 0, mrc;
     int64_t t0 = kp_mono_us(), t1, t2;
     *n = 0;
     if ((mrc = mdb_txn_begin(kp_store_env(store), NULL, MDB_RDONLY, &rt)) ||
-        (mrc = mdb_cursor_open(rt, kp_store_dbi(store, EVT_DB_SIGNUPS), &c))) {
+        (mrc = mdb_stat(rt, signups, &st)) || (mrc = mdb_cursor_open(rt, signups, &c))) {
         rc = s_mdb("rebuild", mrc);
         goto out;
     }
+    if ((rc = s_tables_open(ix, st.ms_entries, true)))
+        goto out;
     for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0;
          mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         kp_arena_reset(ix->arena);
@@ -476,19 +475,11 @@ s_rebuild(evt_index_t *ix, kp_store_t *store, uint64_t *n)
         kp_be64_put(r, s->event_id);
         kp_be64_put(r + 8, s->id);
         r[16] = (uint8_t)s->state;
-        char ek[EVT_EXT_KEY_MAX];
-        size_t len = evt_ext_key(ek, s->source, s->external_id);
-        ix_ext_ref_t *ref = s_vec_add(&refs, sizeof *ref);
-        *ref = (ix_ext_ref_t){.off = blob.n, .len = len};
-        memcpy(ref->pfx, ek, len < IX_EXT_PFX ? len : IX_EXT_PFX);
-        r = s_vec_add(&blob, len + 8);
-        memcpy(r, ek, len);
-        kp_be64_put(r + len, s->id);
-        if (s->state != SS(CANCELLED) && !s->erased && s->email && s->email[0]) {
-            r = s_vec_add(&email, IX_EMAIL_REC);
-            s_email_key(ix, r, s->event_id, s->email);
-            kp_be64_put(r + 8 + IX_HASH, s->id);
-        }
+        if ((rc = evt_kh_put(ix->ext, s_ext_tag(ix, s->source, s->external_id), s->id)))
+            goto out;
+        if (s->state != SS(CANCELLED) && !s->erased && s->email && s->email[0] &&
+            (rc = evt_kh_put(ix->email, s_email_tag(ix, s->event_id, s->email), s->id)))
+            goto out;
         ++*n;
     }
     if (mrc != MDB_NOTFOUND) {
@@ -501,7 +492,7 @@ s_rebuild(evt_index_t *ix, kp_store_t *store, uint64_t *n)
     rt = NULL;
     t1 = kp_mono_us();
     /* Room for all of it at once: a page of appended pairs is nearly full. */
-    size_t need = list.n * (16 + 1 + 10) + email.n * (24 + 8 + 10) + blob.n + refs.n * 10;
+    size_t need = list.n * (16 + 1 + 10);
     if ((rc = s_room(ix, need + need / 4 + IX_HEADROOM)))
         goto out;
     s_sort(list.p, list.n, IX_LIST_REC, 16, s_cmp_list);
@@ -510,31 +501,6 @@ s_rebuild(evt_index_t *ix, kp_store_t *store, uint64_t *n)
         v = (MDB_val){1, list.p + i * IX_LIST_REC + 16};
         rc = s_append(&w, ix->list, &k, &v);
     }
-    free(list.p);
-    list.p = NULL;
-    s_sort(email.p, email.n, IX_EMAIL_REC, 8 + IX_HASH, s_cmp_email);
-    for (size_t i = 0; i < email.n && rc == 0; i++) {
-        uint8_t *r = email.p + i * IX_EMAIL_REC;
-        if (i + 1 < email.n && memcmp(r, r + IX_EMAIL_REC, 8 + IX_HASH) == 0)
-            continue; /* a later sign-up holds this key */
-        k = (MDB_val){8 + IX_HASH, r};
-        v = (MDB_val){8, r + 8 + IX_HASH};
-        rc = s_append(&w, ix->email, &k, &v);
-    }
-    free(email.p);
-    email.p = NULL;
-    s_ext_blob = blob.p;
-    ix_ext_ref_t *ref = (ix_ext_ref_t *)refs.p;
-    s_sort(refs.p, refs.n, sizeof *ref, IX_EXT_PFX, s_cmp_ext);
-    for (size_t i = 0; i < refs.n && rc == 0; i++) {
-        if (i + 1 < refs.n && ref[i].len == ref[i + 1].len &&
-            memcmp(blob.p + ref[i].off, blob.p + ref[i + 1].off, ref[i].len) == 0)
-            continue;
-        k = (MDB_val){ref[i].len, blob.p + ref[i].off};
-        v = (MDB_val){8, blob.p + ref[i].off + ref[i].len};
-        rc = s_append(&w, ix->ext, &k, &v);
-    }
-    s_ext_blob = NULL;
     t2 = kp_mono_us();
     if (rc)
         goto out;
@@ -552,9 +518,6 @@ s_rebuild(evt_index_t *ix, kp_store_t *store, uint64_t *n)
                 (long long)((t1 - t0) / 1000), (long long)((t2 - t1) / 1000));
 out:
     free(list.p);
-    free(email.p);
-    free(blob.p);
-    free(refs.p);
     if (c)
         mdb_cursor_close(c);
     if (rt)
@@ -652,6 +615,10 @@ static void
 s_turn_done(void *arg, int rc)
 {
     evt_index_t *ix = arg;
+    if (rc == 0)
+        for (size_t i = 0; i < ix->dels_n; i++)
+            evt_kh_del(ix->email, ix->dels[i].tag, ix->dels[i].id);
+    ix->dels_n = 0;
     if (!ix->txn)
         return;
     MDB_txn *txn = ix->txn;
@@ -686,15 +653,22 @@ s_stop(void *arg)
         mdb_txn_abort(ix->txn);
         ix->txn = NULL;
     }
+    ix->dels_n = 0;
     if (ix->env) {
         int rc = mdb_env_sync(ix->env, 1);
         mdb_env_close(ix->env);
         ix->env = NULL;
-        if (rc == 0)
+        int hrc = rc ? 0 : evt_kh_sync(ix->ext);
+        if (hrc == 0 && rc == 0)
+            hrc = evt_kh_sync(ix->email);
+        if (rc == 0 && hrc == 0)
             s_state_write(ix, "clean\n");
-        else
+        else if (rc)
             s_mdb("sync", rc);
     }
+    evt_kh_close(ix->ext);
+    evt_kh_close(ix->email);
+    ix->ext = ix->email = NULL;
 }
 
 void
@@ -705,6 +679,7 @@ evt_index_close(evt_svc_t *svc)
         return;
     s_stop(ix);
     kp_arena_destroy(&ix->arena);
+    free(ix->dels);
     free(ix);
     svc->index = NULL;
 }
@@ -730,8 +705,11 @@ evt_index_open(evt_svc_t *svc)
     int64_t t0 = kp_mono_us();
     bool trusted = s_state_trusted(ix, boot);
     int rc = s_env_open(ix, IX_MAP_MIN, !trusted);
-    if (rc == 0 && trusted && (!ix->have_through || ix->through > kp_store_head(store))) {
-        trusted = false; /* unfinished rebuild, or a store older than the index */
+    if (rc == 0 && trusted &&
+        (!ix->have_through || ix->through > kp_store_head(store) || s_tables_open(ix, 0, false))) {
+        /* an unfinished rebuild, a store older than the index, hash tables missing or not
+         * such tables */
+        trusted = false;
         mdb_env_close(ix->env);
         ix->env = NULL;
         rc = s_env_open(ix, IX_MAP_MIN, true);
@@ -771,76 +749,121 @@ s_txn(kp_tx_t *t, evt_index_t **ixp, MDB_txn **txn)
     return 0;
 }
 
+/* ---- the lookups the service makes --------------------------------------------------------- */
+
+/* A walk over the ids of one tag, each checked against its sign-up record by match. */
+typedef struct {
+    kp_tx_t *t;
+    bool (*match)(const void *key, const evt_signup_t *s);
+    const void *key;
+    uint64_t id;
+    int rc;
+} ix_find_t;
+
 static int
-s_get_id(MDB_txn *txn, MDB_dbi dbi, void *key, size_t len, uint64_t *id, bool *found)
+s_find_one(void *arg, uint64_t id)
 {
-    MDB_val k = {len, key}, v;
-    int rc = mdb_get(txn, dbi, &k, &v);
-    *found = rc == 0 && v.mv_size == 8;
-    if (*found)
-        *id = kp_be64_get(v.mv_data);
-    return s_mdb("get", rc);
+    ix_find_t *f = arg;
+    evt_signup_t *s;
+    bool there = false;
+    if ((f->rc = evt_signup_get(f->t, id, &s, &there)))
+        return 1;
+    if (!there || !f->match(f->key, s))
+        return 0; /* stale, or another key's tag */
+    f->id = id;
+    return 1;
 }
 
-/* ---- the lookups the service makes --------------------------------------------------------- */
+/* The first id under tag whose record matches key: *found and *id. */
+static int
+s_find(kp_tx_t *t, const evt_khash_t *h, uint64_t tag, const void *key,
+       bool (*match)(const void *, const evt_signup_t *), uint64_t *id, bool *found)
+{
+    ix_find_t f = {.t = t, .match = match, .key = key};
+    *found = evt_kh_each(h, tag, s_find_one, &f) != 0 && f.rc == 0;
+    if (*found)
+        *id = f.id;
+    return f.rc;
+}
+
+static int
+s_ready(kp_tx_t *t, evt_index_t **ixp)
+{
+    evt_index_t *ix = EVT_SVC(t)->index;
+    if (!ix || !ix->env || !ix->ext || !ix->email)
+        return KP_ESTORE;
+    *ixp = ix;
+    return 0;
+}
+
+typedef struct {
+    uint64_t event_id;
+    const char *email;
+    bool live; /* only a sign-up that is neither cancelled nor erased */
+} ix_email_key_t;
+
+static bool
+s_email_match(const void *key, const evt_signup_t *s)
+{
+    const ix_email_key_t *k = key;
+    if (s->event_id != k->event_id || (k->live && (s->state == SS(CANCELLED) || s->erased)))
+        return false;
+    char a[256], b[256];
+    kp_text_ascii_lower(a, sizeof a, k->email);
+    kp_text_ascii_lower(b, sizeof b, s->email);
+    return strcmp(a, b) == 0;
+}
 
 int
 evt_email_get(kp_tx_t *t, uint64_t event_id, const char *email, uint64_t *signup_id, bool *found)
 {
     evt_index_t *ix;
-    MDB_txn *txn;
-    uint8_t key[8 + IX_HASH];
     *found = false;
-    int rc = s_txn(t, &ix, &txn);
-    if (rc)
-        return rc;
-    s_email_key(ix, key, event_id, email);
-    uint64_t id = 0;
-    bool hit = false;
-    if ((rc = s_get_id(txn, ix->email, key, sizeof key, &id, &hit)) || !hit)
-        return rc;
-    /* Checked against the record: a stale entry (a cancel or erasure the index missed) is
-     * no sign-up of this address. */
-    evt_signup_t *s;
-    bool there = false;
-    if ((rc = evt_signup_get(t, id, &s, &there)) || !there)
-        return rc;
-    char a[256], b[256];
-    kp_text_ascii_lower(a, sizeof a, email);
-    kp_text_ascii_lower(b, sizeof b, s->email);
-    *found =
-        s->event_id == event_id && s->state != SS(CANCELLED) && !s->erased && strcmp(a, b) == 0;
-    *signup_id = id;
-    return 0;
+    int rc = s_ready(t, &ix);
+    ix_email_key_t key = {event_id, email, true};
+    return rc ? rc
+              : s_find(t, ix->email, s_email_tag(ix, event_id, email), &key, s_email_match,
+                       signup_id, found);
 }
 
 int
 evt_email_put(kp_tx_t *t, uint64_t event_id, const char *email, uint64_t signup_id)
 {
     evt_index_t *ix;
-    MDB_txn *txn;
-    uint8_t key[8 + IX_HASH], id[8];
-    int rc = s_txn(t, &ix, &txn);
-    if (rc)
-        return rc;
-    s_email_key(ix, key, event_id, email);
-    kp_be64_put(id, signup_id);
-    MDB_val k = {sizeof key, key}, v = {8, id};
-    return s_mdb("email_put", mdb_put(txn, ix->email, &k, &v, 0));
+    int rc = s_ready(t, &ix);
+    return rc ? rc : evt_kh_put(ix->email, s_email_tag(ix, event_id, email), signup_id);
 }
 
+/* Removes the address's pairs once the turn has committed (s_turn_done). */
 int
 evt_email_del(kp_tx_t *t, uint64_t event_id, const char *email)
 {
     evt_index_t *ix;
-    MDB_txn *txn;
-    uint8_t key[8 + IX_HASH];
-    int rc = s_txn(t, &ix, &txn);
+    int rc = s_ready(t, &ix);
     if (rc)
         return rc;
-    s_email_key(ix, key, event_id, email);
-    MDB_val k = {sizeof key, key};
-    return s_mdb("email_del", mdb_del(txn, ix->email, &k, NULL));
+    uint64_t tag = s_email_tag(ix, event_id, email), id = 0;
+    ix_email_key_t key = {event_id, email, false};
+    bool found = false;
+    if ((rc = s_find(t, ix->email, tag, &key, s_email_match, &id, &found)) || !found)
+        return rc;
+    if (ix->dels_n == ix->dels_cap) {
+        ix->dels_cap = ix->dels_cap ? ix->dels_cap * 2 : 64;
+        ix->dels = kp_xrealloc(ix->dels, ix->dels_cap * sizeof *ix->dels);
+    }
+    ix->dels[ix->dels_n++] = (struct ix_del){tag, id};
+    return 0;
+}
+
+typedef struct {
+    const char *source, *external_id;
+} ix_ext_key_t;
+
+static bool
+s_ext_match(const void *key, const evt_signup_t *s)
+{
+    const ix_ext_key_t *k = key;
+    return strcmp(s->source, k->source) == 0 && strcmp(s->external_id, k->external_id) == 0;
 }
 
 int
@@ -848,39 +871,20 @@ evt_signup_by_ext(kp_tx_t *t, const char *source, const char *external_id, uint6
                   bool *found)
 {
     evt_index_t *ix;
-    MDB_txn *txn;
-    char key[EVT_EXT_KEY_MAX];
     *found = false;
-    int rc = s_txn(t, &ix, &txn);
-    if (rc)
-        return rc;
-    uint64_t id = 0;
-    bool hit = false;
-    if ((rc = s_get_id(txn, ix->ext, key, evt_ext_key(key, source, external_id), &id, &hit)) ||
-        !hit)
-        return rc;
-    evt_signup_t *s;
-    bool there = false;
-    if ((rc = evt_signup_get(t, id, &s, &there)) || !there)
-        return rc;
-    *found = strcmp(s->source, source) == 0 && strcmp(s->external_id, external_id) == 0;
-    *signup_id = id;
-    return 0;
+    int rc = s_ready(t, &ix);
+    ix_ext_key_t key = {source, external_id};
+    return rc ? rc
+              : s_find(t, ix->ext, s_ext_tag(ix, source, external_id), &key, s_ext_match, signup_id,
+                       found);
 }
 
 int
 evt_ext_put(kp_tx_t *t, const char *source, const char *external_id, uint64_t signup_id)
 {
     evt_index_t *ix;
-    MDB_txn *txn;
-    char key[EVT_EXT_KEY_MAX];
-    uint8_t id[8];
-    int rc = s_txn(t, &ix, &txn);
-    if (rc)
-        return rc;
-    kp_be64_put(id, signup_id);
-    MDB_val k = {evt_ext_key(key, source, external_id), key}, v = {8, id};
-    return s_mdb("ext_put", mdb_put(txn, ix->ext, &k, &v, 0));
+    int rc = s_ready(t, &ix);
+    return rc ? rc : evt_kh_put(ix->ext, s_ext_tag(ix, source, external_id), signup_id);
 }
 
 int

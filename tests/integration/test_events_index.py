@@ -1,6 +1,7 @@
 """The key index of the events service (issue 15): the publisher's own id and the e-mail per
-event are looked up in <data-dir>/index, an LMDB environment that is not synced, so that the
-synced store writes only keys in arrival order. Nothing may be given up for it:
+event are looked up in <data-dir>/index (two hash tables of keyed 64-bit tags and an LMDB
+environment for the events' lists, none of it synced), so that the synced store writes only
+keys in arrival order. Nothing may be given up for it:
 - while the service runs the index's state file says "open <boot id>", after a stop "clean";
 - killed (-9), the service catches the index up from the log at the next start: with the
   index's tables emptied and its mark set back, every resend still gets its first answer byte
@@ -8,8 +9,8 @@ synced store writes only keys in arrival order. Nothing may be given up for it:
   cancelled sign-up signs up again, and a cancel by the publisher's id finds its sign-up;
 - an index the boot id does not vouch for (as after an operating-system crash) is rebuilt from
   the sign-ups, with the same answers;
-- the index holds no e-mail address in clear (the publisher's id, no personal data, is kept
-  in clear so that ids handed out in order are inserted in order)."""
+- the index holds no e-mail address and no publisher's id: only tags keyed with its own
+  random key."""
 import os
 import struct
 import subprocess
@@ -52,16 +53,37 @@ def req(i, **kw):
     return signup_req(eid, i, **kw)
 
 
+HEAD = 4096  # a hash table's header: magic, slots, used, live; then (tag, id) slots
+
+
+def hash_ids(name):
+    """The ids a hash table holds (its tags are keyed with the index's own key, which a
+    rebuild draws anew)."""
+    with open(os.path.join(index, name), "rb") as f:
+        raw = f.read()
+    check(raw[:8] == b"KPKHASH1", "%s is a hash table" % name)
+    cap, = struct.unpack_from("<Q", raw, 8)
+    slots = struct.unpack_from("<%dQ" % (2 * cap), raw, HEAD)
+    return sorted(slots[i + 1] for i in range(0, 2 * cap, 2) if slots[i] and slots[i + 1])
+
+
+def empty_hash(name):
+    path = os.path.join(index, name)
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:
+        f.seek(16)
+        f.write(struct.pack("<QQ", 0, 0))
+        f.seek(HEAD)
+        f.write(bytes(size - HEAD))
+
+
 def tables():
-    """The index's tables: ext and list as they are, the e-mail table's ids (its keys are
-    hashed with the index's own key, which a rebuild draws anew)."""
+    """The index's tables: the ids of the ext and e-mail tables, the lists as they are."""
     env = lmdb.open(index, max_dbs=4, readonly=True, lock=False)
     with env.begin() as t:
-        ext = list(t.cursor(db=env.open_db(b"ext", txn=t, create=False)))
         lst = list(t.cursor(db=env.open_db(b"list", txn=t, create=False)))
-        ids = sorted(v for _, v in t.cursor(db=env.open_db(b"email", txn=t, create=False)))
     env.close()
-    return ext, lst, ids
+    return hash_ids("ext.hash"), lst, hash_ids("email.hash")
 
 
 def same_answers(c, what):
@@ -100,10 +122,12 @@ finally:
 # Set the index back: its tables emptied, its mark at the first event of the log.
 env = lmdb.open(index, max_dbs=4)
 with env.begin(write=True) as t:
-    for name in (b"ext", b"email", b"list"):
-        t.drop(env.open_db(name, txn=t), delete=False)
+    t.drop(env.open_db(b"list", txn=t), delete=False)
     t.put(b"through", struct.pack(">Q", 1), db=env.open_db(b"meta", txn=t))
 env.close()
+empty_hash("ext.hash")
+empty_hash("email.hash")
+check(hash_ids("ext.hash") == [] and hash_ids("email.hash") == [], "the hash tables emptied")
 
 p = start()
 try:
@@ -149,9 +173,12 @@ check(got == kept and len(got[0]) == len(got[1]) == N + 1 and len(got[2]) == N -
       "the rebuilt index holds what the running service wrote (ids %d, lists %d, e-mails %d)"
       % tuple(len(x) for x in got))
 
-with open(os.path.join(index, "data.mdb"), "rb") as f:
-    raw = f.read()
-check(PII[1].encode() not in raw and b"example.fi" not in raw,
-      "the index holds no e-mail address in clear")
+raw = b""
+for name in ("data.mdb", "ext.hash", "email.hash"):
+    with open(os.path.join(index, name), "rb") as f:
+        raw += f.read()
+check(PII[1].encode() not in raw and b"example.fi" not in raw and b"county-portal" not in raw
+      and ("%010d" % 3).encode() not in raw,
+      "the index holds no e-mail address and no publisher's id in clear")
 subprocess.run(["rm", "-rf", d])
 done()

@@ -1,0 +1,181 @@
+/*  test_events_keyhash: the key index's hash tables (services/events/keyhash.c) on a real file:
+ *  every pair put is found under its tag and only there; one tag holds several ids (another key
+ *  with the same hash, a stale pair) and a walk meets each once; a put of a pair already there
+ *  adds nothing; a removal frees the slot for the next put; the table grows past 70 % into a
+ *  new file, keeping every pair; a closed table opens again as it was; a file that is not such
+ *  a table, or none, is refused. */
+#include "events.h"
+#include "kp_err.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// cmocka.h needs <setjmp.h>, <stdarg.h> and <stddef.h> before it.
+// clang-format off
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+// clang-format on
+
+typedef struct {
+    uint64_t ids[8];
+    size_t n;
+} seen_t;
+
+static int
+s_collect(void *arg, uint64_t id)
+{
+    seen_t *s = arg;
+    if (s->n < 8)
+        s->ids[s->n] = id;
+    s->n++;
+    return 0;
+}
+
+static seen_t
+s_ids(const evt_khash_t *h, uint64_t tag)
+{
+    seen_t s = {0};
+    assert_int_equal(evt_kh_each(h, tag, s_collect, &s), 0);
+    return s;
+}
+
+static uint64_t
+s_tag(uint64_t i)
+{
+    return (i * 0x9E3779B97F4A7C15ull) ^ (i << 7); /* spread, as a keyed hash would */
+}
+
+static void
+s_path(char *out, size_t len)
+{
+    snprintf(out, len, "%s/kp-keyhash-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    assert_non_null(mkdtemp(out));
+    strcat(out, "/t.hash");
+}
+
+static void
+test_put_each_del(void **state)
+{
+    (void)state;
+    char path[512];
+    s_path(path, sizeof path);
+    evt_khash_t *h = NULL;
+    assert_int_equal(evt_kh_open(&h, path, 10, true), 0);
+    for (uint64_t i = 1; i <= 1000; i++)
+        assert_int_equal(evt_kh_put(h, s_tag(i), i), 0);
+    assert_int_equal(evt_kh_live(h), 1000);
+    for (uint64_t i = 1; i <= 1000; i++) {
+        seen_t s = s_ids(h, s_tag(i));
+        assert_int_equal(s.n, 1);
+        assert_int_equal(s.ids[0], i);
+    }
+    assert_int_equal(s_ids(h, s_tag(5000)).n, 0); /* never put */
+
+    /* One tag, three ids: each met once, in the order put; a second put of a pair adds none. */
+    assert_int_equal(evt_kh_put(h, s_tag(7), 70), 0);
+    assert_int_equal(evt_kh_put(h, s_tag(7), 700), 0);
+    assert_int_equal(evt_kh_put(h, s_tag(7), 70), 0);
+    seen_t s = s_ids(h, s_tag(7));
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.ids[0], 7);
+    assert_int_equal(s.ids[1], 70);
+    assert_int_equal(s.ids[2], 700);
+    assert_int_equal(evt_kh_live(h), 1002);
+
+    /* Removing one pair leaves the tag's others, and its slot takes the next put. */
+    evt_kh_del(h, s_tag(7), 70);
+    s = s_ids(h, s_tag(7));
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.ids[1], 700);
+    evt_kh_del(h, s_tag(7), 12345); /* not there: nothing */
+    assert_int_equal(evt_kh_live(h), 1001);
+    assert_int_equal(evt_kh_put(h, s_tag(7), 71), 0);
+    s = s_ids(h, s_tag(7));
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.ids[1], 71); /* the freed slot, between the two others */
+    evt_kh_close(h);
+}
+
+static int
+s_stop_at_second(void *arg, uint64_t id)
+{
+    (void)id;
+    return ++*(int *)arg == 2 ? 42 : 0;
+}
+
+static void
+test_grow_and_reopen(void **state)
+{
+    (void)state;
+    char path[512];
+    s_path(path, sizeof path);
+    evt_khash_t *h = NULL;
+    assert_int_equal(evt_kh_open(&h, path, 0, true), 0);
+    struct stat st0, st1;
+    assert_int_equal(stat(path, &st0), 0);
+    /* Past 70 % of the smallest table (65,536 slots): it grows, twice. */
+    const uint64_t n = 200000;
+    for (uint64_t i = 1; i <= n; i++)
+        assert_int_equal(evt_kh_put(h, s_tag(i), i), 0);
+    evt_kh_del(h, s_tag(3), 3);
+    assert_int_equal(stat(path, &st1), 0);
+    assert_true(st1.st_size >= 4 * (st0.st_size - 4096)); /* 65,536 -> 262,144 slots */
+    assert_int_equal(evt_kh_sync(h), 0);
+    evt_kh_close(h);
+
+    assert_int_equal(evt_kh_open(&h, path, 0, false), 0);
+    assert_int_equal(evt_kh_live(h), n - 1);
+    for (uint64_t i = 1; i <= n; i++) {
+        seen_t s = s_ids(h, s_tag(i));
+        assert_int_equal(s.n, i == 3 ? 0 : 1);
+        if (i != 3)
+            assert_int_equal(s.ids[0], i);
+    }
+    int calls = 0;
+    assert_int_equal(evt_kh_put(h, s_tag(9), 90), 0);
+    assert_int_equal(evt_kh_each(h, s_tag(9), s_stop_at_second, &calls), 42);
+    assert_int_equal(calls, 2);
+    evt_kh_close(h);
+    /* No .new file is left beside it. */
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    assert_int_equal(access(tmp, F_OK), -1);
+}
+
+static void
+test_refused(void **state)
+{
+    (void)state;
+    char path[512];
+    s_path(path, sizeof path);
+    evt_khash_t *h = NULL;
+    assert_int_equal(evt_kh_open(&h, path, 0, false), -ENOENT); /* none: not made */
+    assert_int_equal(access(path, F_OK), -1);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    char junk[8192];
+    memset(junk, 'x', sizeof junk);
+    fwrite(junk, 1, sizeof junk, f);
+    fclose(f);
+    assert_int_equal(evt_kh_open(&h, path, 0, false), KP_ECORRUPT);
+    assert_int_equal(evt_kh_open(&h, path, 0, true), 0); /* fresh: made anew over it */
+    assert_int_equal(evt_kh_live(h), 0);
+    evt_kh_close(h);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_put_each_del),
+        cmocka_unit_test(test_grow_and_reopen),
+        cmocka_unit_test(test_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
