@@ -263,6 +263,10 @@ int evt_list_put(kp_tx_t *t, uint64_t event_id, uint64_t signup_id, int state);
  * tag until fn returns non-zero, which it returns. Tags of 0 and 1 are the same tag. */
 typedef struct evt_khash evt_khash_t;
 int evt_kh_open(evt_khash_t **out, const char *path, uint64_t entries, bool fresh);
+/* A new table in memory for path, written there by evt_kh_save (which then maps the file):
+ * a rebuild's random first writes into a new file's pages would each fault. */
+int evt_kh_open_mem(evt_khash_t **out, const char *path, uint64_t entries);
+int evt_kh_save(evt_khash_t *h);
 void evt_kh_close(evt_khash_t *h);
 int evt_kh_sync(evt_khash_t *h);
 uint64_t evt_kh_live(const evt_khash_t *h);

@@ -320,19 +320,22 @@ s_apply_raw(evt_index_t *ix, MDB_txn *txn, const MDB_val *val)
     return s_apply(ix, txn, s);
 }
 
-/* Opens the two hash tables (new and sized for about `entries` pairs when fresh). */
+/* Opens the two hash tables, or (fresh) makes them anew in memory for about `entries` pairs
+ * each, for s_rebuild to fill and save. */
 static int
 s_tables_open(evt_index_t *ix, uint64_t entries, bool fresh)
 {
     char path[4300];
-    evt_kh_close(ix->ext);
-    evt_kh_close(ix->email);
-    ix->ext = ix->email = NULL;
-    snprintf(path, sizeof path, "%s/ext.hash", ix->dir);
-    int rc = evt_kh_open(&ix->ext, path, entries, fresh);
-    snprintf(path, sizeof path, "%s/email.hash", ix->dir);
-    if (rc == 0)
-        rc = evt_kh_open(&ix->email, path, entries, fresh);
+    evt_khash_t **t[2] = {&ix->ext, &ix->email};
+    const char *name[2] = {"ext", "email"};
+    int rc = 0;
+    for (int i = 0; i < 2; i++) {
+        evt_kh_close(*t[i]);
+        *t[i] = NULL;
+        snprintf(path, sizeof path, "%s/%s.hash", ix->dir, name[i]);
+        if (rc == 0)
+            rc = fresh ? evt_kh_open_mem(t[i], path, entries) : evt_kh_open(t[i], path, 0, false);
+    }
     return rc;
 }
 
@@ -490,6 +493,8 @@ s_rebuild(evt_index_t *ix, kp_store_t *store, uint64_t *n)
     c = NULL;
     mdb_txn_abort(rt);
     rt = NULL;
+    if ((rc = evt_kh_save(ix->ext)) || (rc = evt_kh_save(ix->email)))
+        goto out;
     t1 = kp_mono_us();
     /* Room for all of it at once: a page of appended pairs is nearly full. */
     size_t need = list.n * (16 + 1 + 10);

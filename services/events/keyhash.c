@@ -15,6 +15,7 @@
  *  so a caller checks each candidate against the synced record, which is the truth. The
  *  table grows to twice its size, into a new file renamed over the old, before it is 70 %
  *  used. Nothing is synced here except at evt_kh_sync (a clean stop). */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include "events.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -59,6 +60,8 @@ s_errno(const evt_khash_t *h, const char *op)
     return -e;
 }
 
+typedef enum { KH_OPEN, KH_CREATE, KH_MEMORY } kh_mode_t;
+
 static void
 s_unmap(evt_khash_t *h)
 {
@@ -70,25 +73,27 @@ s_unmap(evt_khash_t *h)
     h->fd = -1;
 }
 
-/* Maps path (created with cap slots when create is set). */
+/* Maps the table of path (KH_OPEN), a new one of cap slots there (KH_CREATE), or a new one in
+ * memory (KH_MEMORY, for evt_kh_save to write out). */
 static int
-s_map(evt_khash_t *h, const char *path, uint64_t cap, bool create)
+s_map(evt_khash_t *h, const char *path, uint64_t cap, kh_mode_t mode)
 {
-    h->fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0), 0600);
-    if (h->fd < 0)
-        return s_errno(h, "open");
-    struct stat st;
-    if (fstat(h->fd, &st) != 0)
-        return s_errno(h, "stat");
-    if (create) {
-        if (ftruncate(h->fd, (off_t)(KH_HEAD + cap * sizeof(kh_slot_t))) != 0)
-            return s_errno(h, "truncate");
-        st.st_size = (off_t)(KH_HEAD + cap * sizeof(kh_slot_t));
+    bool create = mode != KH_OPEN;
+    struct stat st = {.st_size = (off_t)(KH_HEAD + cap * sizeof(kh_slot_t))};
+    if (mode != KH_MEMORY) {
+        h->fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0), 0600);
+        if (h->fd < 0)
+            return s_errno(h, "open");
+        if (create ? ftruncate(h->fd, st.st_size) != 0 : fstat(h->fd, &st) != 0)
+            return s_errno(h, "size");
     }
     if (st.st_size < KH_HEAD)
         return KP_ECORRUPT;
     h->map_len = (size_t)st.st_size;
-    h->map = mmap(NULL, h->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, h->fd, 0);
+    h->map =
+        mode == KH_MEMORY
+            ? mmap(NULL, h->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            : mmap(NULL, h->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, h->fd, 0);
     if (h->map == MAP_FAILED) {
         h->map = NULL;
         return s_errno(h, "mmap");
@@ -108,20 +113,18 @@ s_map(evt_khash_t *h, const char *path, uint64_t cap, bool create)
     return 0;
 }
 
-int
-evt_kh_open(evt_khash_t **out, const char *path, uint64_t entries, bool fresh)
+static int
+s_open(evt_khash_t **out, const char *path, uint64_t entries, kh_mode_t mode)
 {
+    if (mode == KH_OPEN && access(path, F_OK) != 0)
+        return -ENOENT;
     evt_khash_t *h = kp_xcalloc(1, sizeof *h);
     h->fd = -1;
     snprintf(h->path, sizeof h->path, "%s", path);
     uint64_t cap = KH_MIN_CAP;
     while (cap / 2 < entries)
         cap *= 2;
-    if (!fresh && access(path, F_OK) != 0) {
-        free(h);
-        return -ENOENT;
-    }
-    int rc = s_map(h, path, cap, fresh);
+    int rc = s_map(h, path, cap, mode);
     if (rc) {
         s_unmap(h);
         free(h);
@@ -129,6 +132,48 @@ evt_kh_open(evt_khash_t **out, const char *path, uint64_t entries, bool fresh)
     }
     *out = h;
     return 0;
+}
+
+int
+evt_kh_open(evt_khash_t **out, const char *path, uint64_t entries, bool fresh)
+{
+    return s_open(out, path, entries, fresh ? KH_CREATE : KH_OPEN);
+}
+
+int
+evt_kh_open_mem(evt_khash_t **out, const char *path, uint64_t entries)
+{
+    return s_open(out, path, entries, KH_MEMORY);
+}
+
+/* Writes a table made in memory to its file (beside, then renamed over) and maps that. */
+int
+evt_kh_save(evt_khash_t *h)
+{
+    if (h->fd >= 0)
+        return 0;
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.new", h->path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc = 0;
+    if (fd < 0)
+        return s_errno(h, "open");
+    for (size_t off = 0; off < h->map_len && rc == 0;) {
+        ssize_t n = write(fd, h->map + off, h->map_len - off);
+        if (n > 0)
+            off += (size_t)n;
+        else if (n < 0 && errno != EINTR)
+            rc = s_errno(h, "write");
+    }
+    if (close(fd) != 0 && rc == 0)
+        rc = s_errno(h, "close");
+    if (rc == 0 && rename(tmp, h->path) != 0)
+        rc = s_errno(h, "rename");
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    s_unmap(h);
+    return s_map(h, h->path, 0, KH_OPEN);
 }
 
 void
@@ -170,19 +215,21 @@ s_grow(evt_khash_t *h)
 {
     evt_khash_t n = {.fd = -1};
     char tmp[4300];
+    bool mem = h->fd < 0;
     snprintf(n.path, sizeof n.path, "%s", h->path);
     snprintf(tmp, sizeof tmp, "%s.new", h->path);
-    int rc = s_map(&n, tmp, h->head->cap * 2, true);
+    int rc = s_map(&n, tmp, h->head->cap * 2, mem ? KH_MEMORY : KH_CREATE);
     if (rc == 0) {
         for (uint64_t i = 0; i <= h->mask; i++)
             if (h->slot[i].tag && h->slot[i].id)
                 s_put_new(&n, h->slot[i].tag, h->slot[i].id);
-        if (rename(tmp, h->path) != 0)
+        if (!mem && rename(tmp, h->path) != 0)
             rc = s_errno(h, "rename");
     }
     if (rc) {
         s_unmap(&n);
-        unlink(tmp);
+        if (!mem)
+            unlink(tmp);
         return rc;
     }
     kp_log_info("events.keyhash", "grown=%llu live=%llu file=%s", (unsigned long long)n.head->cap,

@@ -2,8 +2,9 @@
  *  every pair put is found under its tag and only there; one tag holds several ids (another key
  *  with the same hash, a stale pair) and a walk meets each once; a put of a pair already there
  *  adds nothing; a removal frees the slot for the next put; the table grows past 70 % into a
- *  new file, keeping every pair; a closed table opens again as it was; a file that is not such
- *  a table, or none, is refused. */
+ *  new file, keeping every pair; a closed table opens again as it was; a table made in memory
+ *  (a rebuild) grows there, nothing is on disk until it is saved, and then the file holds it;
+ *  a file that is not such a table, or none, is refused. */
 #include "events.h"
 #include "kp_err.h"
 
@@ -149,6 +150,31 @@ test_grow_and_reopen(void **state)
 }
 
 static void
+test_memory_then_saved(void **state)
+{
+    (void)state;
+    char path[512];
+    s_path(path, sizeof path);
+    evt_khash_t *h = NULL;
+    assert_int_equal(evt_kh_open_mem(&h, path, 10), 0);
+    const uint64_t n = 100000; /* past 70 % of 65,536 slots: grows in memory */
+    for (uint64_t i = 1; i <= n; i++)
+        assert_int_equal(evt_kh_put(h, s_tag(i), i), 0);
+    assert_int_equal(access(path, F_OK), -1); /* nothing written yet */
+    assert_int_equal(evt_kh_save(h), 0);
+    assert_int_equal(evt_kh_put(h, s_tag(n + 1), n + 1), 0); /* the file's map from now on */
+    evt_kh_close(h);
+    assert_int_equal(evt_kh_open(&h, path, 0, false), 0);
+    assert_int_equal(evt_kh_live(h), n + 1);
+    for (uint64_t i = 1; i <= n + 1; i++) {
+        seen_t s = s_ids(h, s_tag(i));
+        assert_int_equal(s.n, 1);
+        assert_int_equal(s.ids[0], i);
+    }
+    evt_kh_close(h);
+}
+
+static void
 test_refused(void **state)
 {
     (void)state;
@@ -175,6 +201,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_put_each_del),
         cmocka_unit_test(test_grow_and_reopen),
+        cmocka_unit_test(test_memory_then_saved),
         cmocka_unit_test(test_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
