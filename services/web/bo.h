@@ -130,14 +130,9 @@ void bo_pg_sign_out_all(web_req_t *r, const char *arg);
 
 /* ---- pages (bo_pages.c) ------------------------------------------------------------------ */
 
-/* Calls method on bus for r with cb (r is suspended until bo_finish). False after answering
- * 503 when the bus is missing or full. */
+/* web_call, answering 503 when it fails (then false). r is resumed with web_finish. */
 bool bo_call(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
              const ProtobufCMessage *body, const char *idem, web_bus_cb cb);
-/* Resumes r if a bus call suspended it (its answer is set). */
-void bo_finish(web_req_t *r);
-/* The code of a bus reply; -1 when none came. */
-int bo_code(const Kumppani__V1__Reply *rep);
 /* Answers a bus call's refusal by its code: NOT_FOUND 404 (not_found_key), CONFLICT 409,
  * INVALID 400, else (none came) 503. */
 void bo_refused(web_req_t *r, const bo_account_t *acct, int code, const char *not_found_key);

@@ -133,6 +133,22 @@ static const acc_err_t s_acc_errs[] = {
     {"user", "taken", "bo_err_user_taken"},
 };
 
+/* The rule of an account's role and municipalities, the same at creation and at a change:
+ * 0, -2 (the role) or -3 (the municipalities: three-digit codes, at least one for a
+ * municipal account, at most 64). */
+static int
+s_scope_rule(int role, char **munis, size_t munis_n)
+{
+    if (role < BO_ROLE(REGIONAL) || role > BO_ROLE(EXPERT))
+        return -2;
+    if (munis_n > 64 || (role == BO_ROLE(MUNICIPAL) && munis_n == 0))
+        return -3;
+    for (size_t i = 0; i < munis_n; i++)
+        if (strlen(munis[i]) != 3 || strspn(munis[i], "0123456789") != 3)
+            return -3;
+    return 0;
+}
+
 /* Checks and stores a new account. Returns 0 (a->id set), -1 - the index of an s_acc_errs
  * rule that failed (nothing written), or a KP code. */
 static int
@@ -141,19 +157,15 @@ s_account_new(kp_tx_t *tx, const char *user, int role, char **munis, size_t muni
 {
     if (!bo_user_ok(user))
         return -1;
-    if (role < BO_ROLE(REGIONAL) || role > BO_ROLE(EXPERT))
-        return -2;
-    if (munis_n > 64 || (role == BO_ROLE(MUNICIPAL) && munis_n == 0))
-        return -3;
-    for (size_t i = 0; i < munis_n; i++)
-        if (strlen(munis[i]) != 3 || strspn(munis[i], "0123456789") != 3)
-            return -3;
+    int rc = s_scope_rule(role, munis, munis_n);
+    if (rc)
+        return rc;
     size_t pn = pw ? kp_text_chars(pw) : 0;
     if (pn < BO_PASSWORD_MIN || pn > BO_PASSWORD_MAX || strlen(pw) > 1024)
         return -4;
     bo_account_t *old;
     bool found;
-    int rc = bo_account_by_user(tx, user, &old, &found);
+    rc = bo_account_by_user(tx, user, &old, &found);
     if (rc)
         return rc;
     if (found)
@@ -295,15 +307,10 @@ bo_account_change(kp_tx_t *tx, bo_account_t *a, bo_change_t op)
 int
 bo_account_scope(kp_tx_t *tx, bo_account_t *a, int role, char **munis, size_t munis_n)
 {
-    if (role < BO_ROLE(REGIONAL) || role > BO_ROLE(EXPERT))
-        return -2;
-    if (munis_n > 64 || (role == BO_ROLE(MUNICIPAL) && munis_n == 0))
-        return -3;
-    for (size_t i = 0; i < munis_n; i++)
-        if (strlen(munis[i]) != 3 || strspn(munis[i], "0123456789") != 3)
-            return -3;
+    int rc = s_scope_rule(role, munis, munis_n);
+    if (rc)
+        return rc;
     bool last = false;
-    int rc;
     if (role != BO_ROLE(REGIONAL) && (rc = s_last_regional(tx, a, &last)))
         return rc;
     if (last)

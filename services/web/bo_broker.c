@@ -86,13 +86,11 @@ s_asg_done(void *arg, const Kumppani__V1__Reply *rep)
     web_req_t *r = arg;
     brk_t *b = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__ListAssignmentsReply *ar = NULL;
-    if (bo_code(rep) == C(OK))
-        ar = kumppani__v1__list_assignments_reply__unpack(kp_arena_pbc(a), rep->body.len,
-                                                          rep->body.data);
+    Kumppani__V1__ListAssignmentsReply *ar =
+        web_body(r, rep, &kumppani__v1__list_assignments_reply__descriptor);
     if (!ar) {
         bo_error(r, b->acct, 503, "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     web_tv_t *root = bo_root(r, b->acct, "bo_broker_title");
@@ -159,7 +157,7 @@ s_asg_done(void *arg, const Kumppani__V1__Reply *rep)
     web_tv_strf(a, root, "assignments_n", "%zu", ar->n_assignments);
     web_tv_bool(a, root, "no_assignments", ar->n_assignments == 0);
     web_page(r, 200, "bo_broker", root);
-    bo_finish(r);
+    web_finish(r);
 }
 
 static void
@@ -167,19 +165,17 @@ s_reqs_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     brk_t *b = r->cont_arg;
-    if (bo_code(rep) == C(OK))
-        b->reqs = kumppani__v1__list_broker_requests_reply__unpack(kp_arena_pbc(r->arena),
-                                                                   rep->body.len, rep->body.data);
+    b->reqs = web_body(r, rep, &kumppani__v1__list_broker_requests_reply__descriptor);
     if (!b->reqs) {
         bo_error(r, b->acct, 503, "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     Kumppani__V1__ListAssignmentsRequest rq = KUMPPANI__V1__LIST_ASSIGNMENTS_REQUEST__INIT;
     rq.limit = LIST_MAX;
     if (!bo_call(r, b->acct, r->svc->bus_office_broker, "broker.assignment.list", &rq.base, NULL,
                  s_asg_done))
-        bo_finish(r);
+        web_finish(r);
 }
 
 void
@@ -242,13 +238,11 @@ s_explain_done(void *arg, const Kumppani__V1__Reply *rep)
     web_req_t *r = arg;
     one_t *o = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__ExplainRequestReply *ex = NULL;
-    if (bo_code(rep) == C(OK))
-        ex = kumppani__v1__explain_request_reply__unpack(kp_arena_pbc(a), rep->body.len,
-                                                         rep->body.data);
+    Kumppani__V1__ExplainRequestReply *ex =
+        web_body(r, rep, &kumppani__v1__explain_request_reply__descriptor);
     if (!ex) {
         bo_error(r, o->acct, 503, "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     const Kumppani__V1__BrokerRequest *q = o->req->request;
@@ -311,7 +305,7 @@ s_explain_done(void *arg, const Kumppani__V1__Reply *rep)
     web_tv_strf(a, root, "candidates_n", "%zu", ex->n_candidates);
     web_tv_bool(a, root, "no_candidates", ex->n_candidates == 0);
     web_page(r, 200, "bo_broker_request", root);
-    bo_finish(r);
+    web_finish(r);
 }
 
 static void
@@ -319,21 +313,19 @@ s_req_got(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     one_t *o = r->cont_arg;
-    int code = bo_code(rep);
-    if (code == C(OK))
-        o->req = kumppani__v1__broker_request_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                            rep->body.data);
+    int code = web_code(rep);
+    o->req = web_body(r, rep, &kumppani__v1__broker_request_reply__descriptor);
     if (!o->req) {
         bo_error(r, o->acct, code == C(NOT_FOUND) ? 404 : 503,
                  code == C(NOT_FOUND) ? "err_not_found" : "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     Kumppani__V1__BrokerRequestRef rq = KUMPPANI__V1__BROKER_REQUEST_REF__INIT;
     rq.request_id = o->id;
     if (!bo_call(r, o->acct, r->svc->bus_office_broker, "broker.request.explain", &rq.base, NULL,
                  s_explain_done))
-        bo_finish(r);
+        web_finish(r);
 }
 
 void
@@ -397,7 +389,7 @@ s_complete_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     cmp_t *c = r->cont_arg;
-    int code = bo_code(rep);
+    int code = web_code(rep);
     bo_audit(r, c->acct->id, "broker.assignment.complete", c->obj, code == C(OK) ? "ok" : "failed");
     if (code == C(OK))
         bo_redirect(r, "/office/broker?done=completed#asgs");
@@ -405,7 +397,7 @@ s_complete_done(void *arg, const Kumppani__V1__Reply *rep)
         bo_error(r, c->acct, code == C(NOT_FOUND) ? 404 : 409, "bo_err_complete");
     else
         bo_error(r, c->acct, 503, "err_unavailable");
-    bo_finish(r);
+    web_finish(r);
 }
 
 void
@@ -462,14 +454,12 @@ s_export_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     exp_t *e = r->cont_arg;
-    Kumppani__V1__AssignmentExportReply *x = NULL;
-    if (bo_code(rep) == C(OK))
-        x = kumppani__v1__assignment_export_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                          rep->body.data);
+    Kumppani__V1__AssignmentExportReply *x =
+        web_body(r, rep, &kumppani__v1__assignment_export_reply__descriptor);
     if (!x) {
         web_buf_free(&e->csv);
         bo_error(r, e->acct, 503, "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     const char *t = x->csv_text;
@@ -491,7 +481,7 @@ s_export_done(void *arg, const Kumppani__V1__Reply *rep)
     if (r->resp)
         MHD_add_response_header(r->resp, "Content-Disposition",
                                 "attachment; filename=\"payments.csv\"");
-    bo_finish(r);
+    web_finish(r);
 }
 
 static void
@@ -505,7 +495,7 @@ s_export_page(web_req_t *r, exp_t *e, uint64_t after)
     if (!bo_call(r, e->acct, r->svc->bus_office_broker, "broker.assignment.export", &rq.base, NULL,
                  s_export_done)) {
         web_buf_free(&e->csv);
-        bo_finish(r);
+        web_finish(r);
     }
 }
 
@@ -548,13 +538,11 @@ s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
     bst_t *b = r->cont_arg;
     bo_account_t *acct = b->acct;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__BrokerStatsReply *st = NULL;
-    if (bo_code(rep) == C(OK))
-        st = kumppani__v1__broker_stats_reply__unpack(kp_arena_pbc(a), rep->body.len,
-                                                      rep->body.data);
+    Kumppani__V1__BrokerStatsReply *st =
+        web_body(r, rep, &kumppani__v1__broker_stats_reply__descriptor);
     if (!st) {
         bo_error(r, acct, 503, "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     web_tv_t *root = bo_root(r, acct, "bo_bst_title");
@@ -596,7 +584,7 @@ s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
     }
     web_tv_bool(a, root, "no_experts", st->n_per_expert == 0);
     web_page(r, 200, "bo_broker_stats", root);
-    bo_finish(r);
+    web_finish(r);
 }
 
 void
@@ -633,11 +621,8 @@ s_paid_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     pay_t *p = r->cont_arg;
-    int code = bo_code(rep);
-    Kumppani__V1__MarkPaidReply *mp = NULL;
-    if (code == C(OK))
-        mp = kumppani__v1__mark_paid_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                   rep->body.data);
+    int code = web_code(rep);
+    Kumppani__V1__MarkPaidReply *mp = web_body(r, rep, &kumppani__v1__mark_paid_reply__descriptor);
     bo_audit(r, p->acct->id, "broker.assignment.paid", p->obj, mp ? "ok" : "failed");
     if (mp) {
         char to[96];
@@ -652,7 +637,7 @@ s_paid_done(void *arg, const Kumppani__V1__Reply *rep)
                  "bo_err_paid");
     else
         bo_error(r, p->acct, 503, "err_unavailable");
-    bo_finish(r);
+    web_finish(r);
 }
 
 /* Adds the ids of text ("12 13, 14;15", as pasted from the export's first column) to ids;

@@ -88,7 +88,7 @@ static void
 s_failed(web_req_t *r, const Kumppani__V1__Reply *rep, const char *method)
 {
     op_t *o = r->cont_arg;
-    int code = bo_code(rep);
+    int code = web_code(rep);
     kp_log_info("office.call", "method=%s code=%d", method, code);
     if (o->op != OP_VIEW && o->op != OP_CHECKIN && o->op != OP_CSV && o->op != OP_DOOR && code >= 0)
         bo_audit(r, o->acct->id, method, o->obj, "failed");
@@ -249,7 +249,7 @@ s_list_render(web_req_t *r)
     web_tv_strf(a, root, "count", "%u", n);
     web_tv_bool(a, root, "none", n == 0);
     web_page(r, 200, "bo_events", root);
-    bo_finish(r);
+    web_finish(r);
 }
 
 /* The pages of a paged list so far (have, n pointers) followed by a new page (page, k), in the
@@ -260,7 +260,7 @@ s_concat(web_req_t *r, op_t *o, const void *have, size_t n, const void *page, si
     void **v = kp_arena_alloc(r->arena, (n + k + 1) * sizeof *v);
     if (!v) {
         bo_error(r, o->acct, 503, "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return NULL;
     }
     if (n)
@@ -275,13 +275,11 @@ s_list_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     op_t *o = r->cont_arg;
-    Kumppani__V1__ListEventsReply *lr = NULL;
-    if (bo_code(rep) == C(OK))
-        lr = kumppani__v1__list_events_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                     rep->body.data);
+    Kumppani__V1__ListEventsReply *lr =
+        web_body(r, rep, &kumppani__v1__list_events_reply__descriptor);
     if (!lr) {
         s_failed(r, rep, "events.event.list");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     web_event_t **v = s_concat(r, o, o->evs, o->evs_n, lr->events, lr->n_events);
@@ -296,7 +294,7 @@ s_list_done(void *arg, const Kumppani__V1__Reply *rep)
         rq.after_id = o->after;
         rq.limit = EV_PAGE;
         if (!s_call(r, "events.event.list", &rq.base, NULL, s_list_done))
-            bo_finish(r);
+            web_finish(r);
         return;
     }
     s_list_render(r);
@@ -430,17 +428,14 @@ s_create_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     op_t *o = r->cont_arg;
-    Kumppani__V1__EventReply *er = NULL;
-    if (bo_code(rep) == C(OK))
-        er = kumppani__v1__event_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                               rep->body.data);
+    Kumppani__V1__EventReply *er = web_body(r, rep, &kumppani__v1__event_reply__descriptor);
     if (!er || !er->event) {
-        if (bo_code(rep) == C(INVALID) || bo_code(rep) == C(CONFLICT)) {
+        if (web_code(rep) == C(INVALID) || web_code(rep) == C(CONFLICT)) {
             bo_audit(r, o->acct->id, "events.event.create", "", "failed");
             s_new_form(r, o->acct, 400, "bo_err_refused", "title");
         } else
             s_failed(r, rep, "events.event.create");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     char obj[32], loc[64];
@@ -448,7 +443,7 @@ s_create_done(void *arg, const Kumppani__V1__Reply *rep)
     bo_audit(r, o->acct->id, "events.event.create", obj, "ok");
     snprintf(loc, sizeof loc, "/office/events/%llu", (unsigned long long)er->event->id);
     bo_redirect(r, loc);
-    bo_finish(r);
+    web_finish(r);
 }
 
 void
@@ -538,7 +533,7 @@ s_list_signups(web_req_t *r)
     rq.after_id = o->after;
     rq.limit = SU_PAGE;
     if (!s_call(r, "events.signup.list", &rq.base, NULL, s_signups_done))
-        bo_finish(r);
+        web_finish(r);
 }
 
 static void
@@ -546,13 +541,11 @@ s_signups_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     op_t *o = r->cont_arg;
-    Kumppani__V1__ListSignupsReply *lr = NULL;
-    if (bo_code(rep) == C(OK))
-        lr = kumppani__v1__list_signups_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                      rep->body.data);
+    Kumppani__V1__ListSignupsReply *lr =
+        web_body(r, rep, &kumppani__v1__list_signups_reply__descriptor);
     if (!lr) {
         s_failed(r, rep, "events.signup.list");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     Kumppani__V1__Signup **v = s_concat(r, o, o->su, o->su_n, lr->signups, lr->n_signups);
@@ -818,7 +811,7 @@ s_mark_next(web_req_t *r)
     rq.signup_id = o->sids[o->sid_i];
     rq.attendance = o->mark;
     if (!s_call(r, o->method, &rq.base, NULL, s_change_done))
-        bo_finish(r);
+        web_finish(r);
 }
 
 static void
@@ -826,9 +819,9 @@ s_change_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     op_t *o = r->cont_arg;
-    if (bo_code(rep) != C(OK)) {
+    if (web_code(rep) != C(OK)) {
         s_failed(r, rep, o->method);
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     bo_audit(r, o->acct->id, o->method, o->obj, "ok");
@@ -858,7 +851,7 @@ s_change_done(void *arg, const Kumppani__V1__Reply *rep)
                  done[o->op <= OP_HELD ? o->op : 0]);
     }
     bo_redirect(r, loc);
-    bo_finish(r);
+    web_finish(r);
 }
 
 static void
@@ -866,13 +859,10 @@ s_door_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     op_t *o = r->cont_arg;
-    Kumppani__V1__EventTextReply *t = NULL;
-    if (bo_code(rep) == C(OK))
-        t = kumppani__v1__event_text_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                   rep->body.data);
+    Kumppani__V1__EventTextReply *t = web_body(r, rep, &kumppani__v1__event_text_reply__descriptor);
     if (!t) {
         s_failed(r, rep, "events.signup.door_csv");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     bo_audit(r, o->acct->id, "events.signup.door_csv", o->obj, "ok");
@@ -884,7 +874,7 @@ s_door_done(void *arg, const Kumppani__V1__Reply *rep)
              (unsigned long long)o->event_id);
     if (r->resp)
         MHD_add_response_header(r->resp, "Content-Disposition", cd);
-    bo_finish(r);
+    web_finish(r);
 }
 
 /* The series' occurrences are in (bo_series.c): on to the page. */
@@ -911,7 +901,7 @@ s_step(web_req_t *r)
     }
     if (o->op == OP_VIEW && o->ev->series_id && !o->occ_loaded) {
         if (!bo_series_load(r, o->acct, o->ev->series_id, s_occ_in))
-            bo_finish(r);
+            web_finish(r);
         return;
     }
     switch (o->op) {
@@ -928,7 +918,7 @@ s_step(web_req_t *r)
         Kumppani__V1__EventRef rq = KUMPPANI__V1__EVENT_REF__INIT;
         rq.event_id = o->event_id;
         if (!s_call(r, "events.signup.door_csv", &rq.base, NULL, s_door_done))
-            bo_finish(r);
+            web_finish(r);
         return;
     }
     case OP_MARK: {
@@ -941,7 +931,7 @@ s_step(web_req_t *r)
                 snprintf(o->obj, sizeof o->obj, "event=%llu signup=%llu",
                          (unsigned long long)o->event_id, (unsigned long long)o->sids[k]);
                 bo_forbidden(r, o->acct, o->method, o->obj);
-                bo_finish(r);
+                web_finish(r);
                 return;
             }
         }
@@ -950,10 +940,10 @@ s_step(web_req_t *r)
     }
     default:
         if (!s_call(r, o->method, o->body, NULL, s_change_done))
-            bo_finish(r);
+            web_finish(r);
         return;
     }
-    bo_finish(r);
+    web_finish(r);
 }
 
 /* ---- the routes -------------------------------------------------------------------------- */

@@ -277,17 +277,15 @@ s_roles_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     org_t *o = r->cont_arg;
-    Kumppani__V1__ListRolesReply *lr = NULL;
-    if (bo_code(rep) == C(OK))
-        lr = kumppani__v1__list_roles_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                    rep->body.data);
+    Kumppani__V1__ListRolesReply *lr =
+        web_body(r, rep, &kumppani__v1__list_roles_reply__descriptor);
     if (!lr) {
         bo_error(r, o->acct, 503, "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     s_render(r, o, lr);
-    bo_finish(r);
+    web_finish(r);
 }
 
 static void
@@ -298,7 +296,7 @@ s_roles(web_req_t *r)
     rq.organisation_id = o->id;
     if (!bo_call(r, o->acct, r->svc->bus_registry, "registry.role.list", &rq.base, NULL,
                  s_roles_done))
-        bo_finish(r);
+        web_finish(r);
 }
 
 /* ---- the edit ---------------------------------------------------------------------------- */
@@ -448,7 +446,7 @@ s_update_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     org_t *o = r->cont_arg;
-    int code = bo_code(rep);
+    int code = web_code(rep);
     kp_log_info("office.call", "method=registry.org.update org=%llu code=%d",
                 (unsigned long long)o->id, code);
     if (code == C(OK)) {
@@ -456,18 +454,18 @@ s_update_done(void *arg, const Kumppani__V1__Reply *rep)
         char loc[64];
         snprintf(loc, sizeof loc, "/office/organisations/%llu?saved=1", (unsigned long long)o->id);
         bo_redirect(r, loc);
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     if (code < 0 || (code != C(INVALID) && code != C(CONFLICT) && code != C(NOT_FOUND))) {
         bo_error(r, o->acct, 503, "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     bo_audit(r, o->acct->id, "registry.org.update", o->obj, "failed");
     if (code == C(NOT_FOUND)) {
         bo_error(r, o->acct, 404, "bo_err_no_org");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     /* The registry names the field and the rule ("field 'x': ..."), never the value. */
@@ -492,22 +490,20 @@ s_org_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     org_t *o = r->cont_arg;
-    int code = bo_code(rep);
-    Kumppani__V1__OrganisationReply * or = NULL;
-    if (code == C(OK))
-        or = kumppani__v1__organisation_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                      rep->body.data);
+    int code = web_code(rep);
+    Kumppani__V1__OrganisationReply * or
+        = web_body(r, rep, &kumppani__v1__organisation_reply__descriptor);
     if (! or || ! or->organisation || ! or->organisation->fields) {
         bo_error(r, o->acct, code == C(NOT_FOUND) ? 404 : 503,
                  code == C(NOT_FOUND) ? "bo_err_no_org" : "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     o->org = or->organisation;
     const char *action = o->edit ? "registry.org.update" : "registry.org.get";
     if (!s_in_scope(o->acct, o->org->fields)) {
         bo_forbidden(r, o->acct, action, o->obj);
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     if (!o->edit) {
@@ -518,7 +514,7 @@ s_org_done(void *arg, const Kumppani__V1__Reply *rep)
     const char *err = s_parse(r, o, &field);
     if (err && strcmp(err, "err_unavailable") == 0) {
         bo_error(r, o->acct, 503, err);
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     if (err) {
@@ -531,7 +527,7 @@ s_org_done(void *arg, const Kumppani__V1__Reply *rep)
     /* A municipal contact person may not move an organisation out of their municipalities. */
     if (!s_in_scope(o->acct, o->nf)) {
         bo_forbidden(r, o->acct, action, o->obj);
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     Kumppani__V1__UpdateOrganisationRequest rq = KUMPPANI__V1__UPDATE_ORGANISATION_REQUEST__INIT;
@@ -540,7 +536,7 @@ s_org_done(void *arg, const Kumppani__V1__Reply *rep)
     rq.expected_updated_ms = o->expected;
     if (!bo_call(r, o->acct, r->svc->bus_registry, "registry.org.update", &rq.base, NULL,
                  s_update_done))
-        bo_finish(r);
+        web_finish(r);
 }
 
 static void

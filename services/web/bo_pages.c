@@ -2,7 +2,7 @@
  *  list and the form that adds an account), an account's page (its role and municipalities,
  *  disable or enable, remove after a ticked confirmation) and the audit page (regional coordinator:
  * the newest changes first, by account id, method and object ids); and the bus calls that every
- * office page makes (bo_call, bo_finish, bo_code, bo_refused), its state (bo_zalloc) and the
+ * office page makes (bo_call over web_call, bo_refused), its state (bo_zalloc) and the
  * municipality filter (bo_munis_choice). */
 #include "bo.h"
 #include "kp_log.h"
@@ -19,26 +19,10 @@ bool
 bo_call(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
         const ProtobufCMessage *body, const char *idem, web_bus_cb cb)
 {
-    if (!bus || web_bus_call(bus, method, body, idem, cb, r) != 0) {
-        bo_error(r, a, 503, "err_unavailable");
-        return false;
-    }
-    if (!r->suspended)
-        web_suspend(r);
-    return true;
-}
-
-void
-bo_finish(web_req_t *r)
-{
-    if (r->suspended)
-        web_resume(r);
-}
-
-int
-bo_code(const Kumppani__V1__Reply *rep)
-{
-    return rep && rep->status ? (int)rep->status->code : -1;
+    if (web_call(r, bus, method, body, idem, cb))
+        return true;
+    bo_error(r, a, 503, "err_unavailable");
+    return false;
 }
 
 void *

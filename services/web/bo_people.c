@@ -96,21 +96,19 @@ s_search_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
-    int code = bo_code(rep);
-    Kumppani__V1__SearchPeopleReply *sr = NULL;
-    if (code == C(OK))
-        sr = kumppani__v1__search_people_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                       rep->body.data);
+    int code = web_code(rep);
+    Kumppani__V1__SearchPeopleReply *sr =
+        web_body(r, rep, &kumppani__v1__search_people_reply__descriptor);
     if (!sr && code == C(INVALID)) {
         p->status = 400;
         p->err = "bo_err_person_name";
     } else if (!sr) {
         bo_error(r, p->acct, 503, "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     s_search_page(r, p, sr);
-    bo_finish(r);
+    web_finish(r);
 }
 
 void
@@ -228,10 +226,8 @@ s_org_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
-    Kumppani__V1__OrganisationReply * or = NULL;
-    if (bo_code(rep) == C(OK))
-        or = kumppani__v1__organisation_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                      rep->body.data);
+    Kumppani__V1__OrganisationReply * or
+        = web_body(r, rep, &kumppani__v1__organisation_reply__descriptor);
     /* An organisation removed since is shown by its id alone. */
     if (or && or->organisation && or->organisation->fields)
         p->org_names[p->org_i] = or->organisation->fields->name_fi;
@@ -245,23 +241,21 @@ s_next_org(web_req_t *r)
     ppl_t *p = r->cont_arg;
     if (p->org_i >= p->orgs_n) {
         s_person_page(r, p);
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     Kumppani__V1__OrganisationRef rq = KUMPPANI__V1__ORGANISATION_REF__INIT;
     rq.id = p->org_ids[p->org_i];
     if (!bo_call(r, p->acct, r->svc->bus_registry, "registry.org.get", &rq.base, NULL, s_org_done))
-        bo_finish(r);
+        web_finish(r);
 }
 
 /* A registry.person.get reply's person into p->pr (left NULL when none came); its code. */
 static int
 s_person_in(web_req_t *r, ppl_t *p, const Kumppani__V1__Reply *rep)
 {
-    int code = bo_code(rep);
-    if (code == C(OK))
-        p->pr = kumppani__v1__person_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                   rep->body.data);
+    int code = web_code(rep);
+    p->pr = web_body(r, rep, &kumppani__v1__person_reply__descriptor);
     return code;
 }
 
@@ -274,7 +268,7 @@ s_person_done(void *arg, const Kumppani__V1__Reply *rep)
     if (!p->pr || !p->pr->person) {
         bo_error(r, p->acct, code == C(NOT_FOUND) ? 404 : 503,
                  code == C(NOT_FOUND) ? "bo_err_no_person" : "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     for (size_t i = 0; i < p->pr->n_roles && p->orgs_n < ORGS_MAX; i++) {
@@ -296,7 +290,7 @@ s_person(web_req_t *r, ppl_t *p)
     rq.person_id = p->person_id;
     if (!bo_call(r, p->acct, r->svc->bus_registry, "registry.person.get", &rq.base, NULL,
                  s_person_done))
-        bo_finish(r);
+        web_finish(r);
 }
 
 void
@@ -324,11 +318,8 @@ s_assign_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
-    int code = bo_code(rep);
-    Kumppani__V1__RoleReply *rr = NULL;
-    if (code == C(OK))
-        rr =
-            kumppani__v1__role_reply__unpack(kp_arena_pbc(r->arena), rep->body.len, rep->body.data);
+    int code = web_code(rep);
+    Kumppani__V1__RoleReply *rr = web_body(r, rep, &kumppani__v1__role_reply__descriptor);
     kp_log_info("office.call", "method=registry.role.assign person=%llu code=%d",
                 (unsigned long long)p->person_id, code);
     if (rr && rr->role) {
@@ -339,12 +330,12 @@ s_assign_done(void *arg, const Kumppani__V1__Reply *rep)
         snprintf(loc, sizeof loc, "/office/people/%llu?done=assigned",
                  (unsigned long long)p->person_id);
         bo_redirect(r, loc);
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     if (code != C(INVALID) && code != C(CONFLICT) && code != C(NOT_FOUND)) {
         bo_error(r, p->acct, 503, "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     snprintf(p->obj, sizeof p->obj, "person=%llu", (unsigned long long)p->person_id);
@@ -421,7 +412,7 @@ s_end_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
-    int code = bo_code(rep);
+    int code = web_code(rep);
     kp_log_info("office.call", "method=registry.role.end role=%llu code=%d",
                 (unsigned long long)p->role_id, code);
     if (code == C(OK)) {
@@ -439,7 +430,7 @@ s_end_done(void *arg, const Kumppani__V1__Reply *rep)
                  code == C(CONFLICT) ? "bo_err_role_ended" : "bo_err_role_refused");
     } else
         bo_error(r, p->acct, 503, "err_unavailable");
-    bo_finish(r);
+    web_finish(r);
 }
 
 /* The role must be the person's (the page's button names both). */
@@ -455,14 +446,14 @@ s_end_person_done(void *arg, const Kumppani__V1__Reply *rep)
     if (!theirs) {
         bo_error(r, p->acct, code == C(OK) || code == C(NOT_FOUND) ? 404 : 503,
                  code == C(OK) || code == C(NOT_FOUND) ? "bo_err_no_role" : "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     Kumppani__V1__EndRoleRequest rq = KUMPPANI__V1__END_ROLE_REQUEST__INIT;
     rq.role_id = p->role_id;
     rq.end_date = "";
     if (!bo_call(r, p->acct, r->svc->bus_registry, "registry.role.end", &rq.base, NULL, s_end_done))
-        bo_finish(r);
+        web_finish(r);
 }
 
 void

@@ -59,13 +59,11 @@ s_orgs_done(void *arg, const Kumppani__V1__Reply *rep)
     web_req_t *r = arg;
     reg_t *g = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__SearchReply *sr = NULL;
-    if (bo_code(rep) == C(OK))
-        sr = kumppani__v1__search_reply__unpack(kp_arena_pbc(a), rep->body.len, rep->body.data);
+    Kumppani__V1__SearchReply *sr = web_body(r, rep, &kumppani__v1__search_reply__descriptor);
     if (!sr) {
-        bo_error(r, g->acct, bo_code(rep) == C(INVALID) ? 400 : 503,
-                 bo_code(rep) == C(INVALID) ? "err_filter" : "err_unavailable");
-        bo_finish(r);
+        bo_error(r, g->acct, web_code(rep) == C(INVALID) ? 400 : 503,
+                 web_code(rep) == C(INVALID) ? "err_filter" : "err_unavailable");
+        web_finish(r);
         return;
     }
     web_tv_t *root = bo_root(r, g->acct, "bo_orgs_title");
@@ -124,7 +122,7 @@ s_orgs_done(void *arg, const Kumppani__V1__Reply *rep)
         web_buf_free(&b);
     }
     web_page(r, 200, "bo_orgs", root);
-    bo_finish(r);
+    web_finish(r);
 }
 
 static int
@@ -191,13 +189,11 @@ s_idle_done(void *arg, const Kumppani__V1__Reply *rep)
     web_req_t *r = arg;
     reg_t *g = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__CoverageIdleReply *ir = NULL;
-    if (bo_code(rep) == C(OK))
-        ir = kumppani__v1__coverage_idle_reply__unpack(kp_arena_pbc(a), rep->body.len,
-                                                       rep->body.data);
+    Kumppani__V1__CoverageIdleReply *ir =
+        web_body(r, rep, &kumppani__v1__coverage_idle_reply__descriptor);
     if (!ir) {
         bo_error(r, g->acct, 503, "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     web_tv_t *root = bo_root(r, g->acct, "bo_coverage_title");
@@ -236,7 +232,7 @@ s_idle_done(void *arg, const Kumppani__V1__Reply *rep)
     web_tv_bool(a, root, "no_gaps", ng == 0);
     web_tv_bool(a, root, "no_idle", ni == 0);
     web_page(r, 200, "bo_coverage", root);
-    bo_finish(r);
+    web_finish(r);
 }
 
 static void
@@ -244,19 +240,17 @@ s_gaps_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     reg_t *g = r->cont_arg;
-    if (bo_code(rep) == C(OK))
-        g->gaps = kumppani__v1__coverage_gaps_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                            rep->body.data);
+    g->gaps = web_body(r, rep, &kumppani__v1__coverage_gaps_reply__descriptor);
     if (!g->gaps) {
         bo_error(r, g->acct, 503, "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     Kumppani__V1__CoverageIdleRequest rq = KUMPPANI__V1__COVERAGE_IDLE_REQUEST__INIT;
     rq.months = g->months;
     if (!bo_call(r, g->acct, r->svc->bus_registry, "registry.coverage.idle", &rq.base, NULL,
                  s_idle_done))
-        bo_finish(r);
+        web_finish(r);
 }
 
 void
@@ -326,7 +320,7 @@ s_import_done(void *arg, const Kumppani__V1__Reply *rep)
     web_req_t *r = arg;
     imp_t *im = r->cont_arg;
     Kumppani__V1__ImportReply *ir = NULL;
-    int code = bo_code(rep);
+    int code = web_code(rep);
     if (code == C(OK) || code == C(INVALID))
         ir = kumppani__v1__import_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
                                                 rep->body.data);
@@ -349,7 +343,7 @@ s_import_done(void *arg, const Kumppani__V1__Reply *rep)
     }
     if (!ir) {
         bo_error(r, im->acct, 503, "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     if (!im->dry) {
@@ -359,7 +353,7 @@ s_import_done(void *arg, const Kumppani__V1__Reply *rep)
         bo_audit(r, im->acct->id, "registry.csv.import", obj, ir->written ? "ok" : "failed");
     }
     s_import_page(r, im->acct, ir->n_errors ? 400 : 200, ir, im->dry);
-    bo_finish(r);
+    web_finish(r);
 }
 
 void

@@ -101,7 +101,7 @@ s_render(web_req_t *r, snt_t *t, const Kumppani__V1__OptOutListReply *oo)
         web_tv_bool(a, root, "no_optouts", oo->n_optouts == 0);
     }
     web_page(r, 200, "bo_sent", root);
-    bo_finish(r);
+    web_finish(r);
 }
 
 static void
@@ -109,13 +109,11 @@ s_optouts_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     snt_t *t = r->cont_arg;
-    Kumppani__V1__OptOutListReply *oo = NULL;
-    if (bo_code(rep) == C(OK))
-        oo = kumppani__v1__opt_out_list_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                      rep->body.data);
+    Kumppani__V1__OptOutListReply *oo =
+        web_body(r, rep, &kumppani__v1__opt_out_list_reply__descriptor);
     if (!oo) {
         bo_error(r, t->acct, 503, "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     s_render(r, t, oo);
@@ -126,12 +124,10 @@ s_dead_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     snt_t *t = r->cont_arg;
-    if (bo_code(rep) == C(OK))
-        t->dead = kumppani__v1__list_notifications_reply__unpack(kp_arena_pbc(r->arena),
-                                                                 rep->body.len, rep->body.data);
+    t->dead = web_body(r, rep, &kumppani__v1__list_notifications_reply__descriptor);
     if (!t->dead) {
         bo_error(r, t->acct, 503, "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     if (!t->regional) {
@@ -142,7 +138,7 @@ s_dead_done(void *arg, const Kumppani__V1__Reply *rep)
     rq.limit = 1000;
     if (!bo_call(r, t->acct, r->svc->bus_notifier, "notifier.optouts", &rq.base, NULL,
                  s_optouts_done))
-        bo_finish(r);
+        web_finish(r);
 }
 
 static void
@@ -152,7 +148,7 @@ s_dead(web_req_t *r, snt_t *t)
     rq.limit = DEAD_MAX;
     if (!bo_call(r, t->acct, r->svc->bus_notifier, "notifier.dead.list", &rq.base, NULL,
                  s_dead_done))
-        bo_finish(r);
+        web_finish(r);
 }
 
 static void
@@ -160,14 +156,12 @@ s_found_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     snt_t *t = r->cont_arg;
-    int code = bo_code(rep);
-    if (code == C(OK))
-        t->found = kumppani__v1__list_notifications_reply__unpack(kp_arena_pbc(r->arena),
-                                                                  rep->body.len, rep->body.data);
+    int code = web_code(rep);
+    t->found = web_body(r, rep, &kumppani__v1__list_notifications_reply__descriptor);
     if (!t->found) {
         bo_error(r, t->acct, code == C(INVALID) ? 400 : 503,
                  code == C(INVALID) ? "bo_err_address" : "err_unavailable");
-        bo_finish(r);
+        web_finish(r);
         return;
     }
     s_dead(r, t);
@@ -276,7 +270,7 @@ s_retry_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     rty_t *t = r->cont_arg;
-    int code = bo_code(rep);
+    int code = web_code(rep);
     bo_audit(r, t->acct->id, "notifier.dead.retry", t->obj, code == C(OK) ? "ok" : "failed");
     if (code == C(OK))
         bo_redirect(r, "/office/sent?retried=1");
@@ -284,7 +278,7 @@ s_retry_done(void *arg, const Kumppani__V1__Reply *rep)
         bool gone = code == C(NOT_FOUND) || code == C(CONFLICT) || code == C(INVALID);
         bo_error(r, t->acct, gone ? 409 : 503, gone ? "bo_err_retry" : "err_unavailable");
     }
-    bo_finish(r);
+    web_finish(r);
 }
 
 void

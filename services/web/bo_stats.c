@@ -142,14 +142,12 @@ s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
     web_req_t *r = arg;
     st_t *s = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__EventStatsReply *sr = NULL;
-    if (bo_code(rep) == C(OK))
-        sr =
-            kumppani__v1__event_stats_reply__unpack(kp_arena_pbc(a), rep->body.len, rep->body.data);
+    Kumppani__V1__EventStatsReply *sr =
+        web_body(r, rep, &kumppani__v1__event_stats_reply__descriptor);
     if (!sr) {
-        bo_error(r, s->acct, bo_code(rep) == C(INVALID) ? 400 : 503,
-                 bo_code(rep) == C(INVALID) ? "err_filter" : "err_unavailable");
-        bo_finish(r);
+        bo_error(r, s->acct, web_code(rep) == C(INVALID) ? 400 : 503,
+                 web_code(rep) == C(INVALID) ? "err_filter" : "err_unavailable");
+        web_finish(r);
         return;
     }
     web_tv_t *root = bo_root(r, s->acct, "bo_stats_title");
@@ -185,7 +183,7 @@ s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
     s_chart(r, charts, "c-muni", "bo_stats_by_muni", sr->by_municipality, sr->n_by_municipality, 0);
     s_chart(r, charts, "c-role", "bo_stats_by_role", sr->by_role, sr->n_by_role, 2);
     web_page(r, 200, "bo_stats", root);
-    bo_finish(r);
+    web_finish(r);
 }
 
 /* "YYYY-MM-DD" at the Helsinki midnight starting it. */

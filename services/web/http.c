@@ -341,6 +341,38 @@ web_resume(web_req_t *r)
         uv_timer_start(&svc->timer, s_on_timer, 0, 0);
 }
 
+bool
+web_call(web_req_t *r, web_bus_t *bus, const char *method, const ProtobufCMessage *body,
+         const char *idem, web_bus_cb cb)
+{
+    if (!bus || web_bus_call(bus, method, body, idem, cb, r) != 0)
+        return false;
+    if (!r->suspended)
+        web_suspend(r);
+    return true;
+}
+
+void
+web_finish(web_req_t *r)
+{
+    if (r->suspended)
+        web_resume(r);
+}
+
+int
+web_code(const Kumppani__V1__Reply *rep)
+{
+    return rep && rep->status ? (int)rep->status->code : -1;
+}
+
+void *
+web_body(web_req_t *r, const Kumppani__V1__Reply *rep, const ProtobufCMessageDescriptor *d)
+{
+    if (web_code(rep) != KUMPPANI__V1__CODE__CODE_OK)
+        return NULL;
+    return protobuf_c_message_unpack(d, kp_arena_pbc(r->arena), rep->body.len, rep->body.data);
+}
+
 int
 web_tx(web_req_t *r, kp_tx_t *tx)
 {

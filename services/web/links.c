@@ -25,7 +25,7 @@
 #define RS(x) KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_##x
 
 typedef struct {
-    kp_link_t l;
+    kp_link_t l; /* first: web_link_state */
     const char *token;
     const char *what;    /* the method, for the log */
     const char *notice;  /* a text key: what was just done */
@@ -33,42 +33,29 @@ typedef struct {
     unsigned status;
 } xreq_t;
 
-static int
-s_code(const Kumppani__V1__Reply *reply)
-{
-    return reply && reply->status ? (int)reply->status->code : -1;
-}
-
 static xreq_t *
 s_begin(web_req_t *r, const char *token, unsigned purpose)
 {
-    xreq_t *c = kp_arena_alloc(r->arena, sizeof *c);
-    if (!c) {
-        web_error(r, 503, "err_unavailable");
+    xreq_t *c = web_link_state(r, token, purpose, sizeof *c);
+    if (!c)
         return NULL;
-    }
-    memset(c, 0, sizeof *c);
     c->token = token;
     c->status = 200;
-    if (!web_link(r, token, purpose, &c->l))
-        return NULL;
     if (!r->svc->bus_broker) {
         web_error(r, 503, "err_unavailable");
         return NULL;
     }
-    r->cont_arg = c;
     return c;
 }
 
-static bool
+/* Asks the broker; r answers 503 when the call cannot go. */
+static void
 s_call(web_req_t *r, const char *method, const ProtobufCMessage *body, web_bus_cb cb)
 {
-    if (web_bus_call(r->svc->bus_broker, method, body, NULL, cb, r)) {
+    if (!web_call(r, r->svc->bus_broker, method, body, NULL, cb)) {
         web_error(r, 503, "err_unavailable");
-        return false;
+        web_finish(r);
     }
-    web_suspend(r);
-    return true;
 }
 
 /* The public facts of a request, as the pages show them. */
@@ -142,17 +129,14 @@ s_xoffer_done(void *arg, const Kumppani__V1__Reply *reply)
 {
     web_req_t *r = arg;
     xreq_t *c = r->cont_arg;
-    Kumppani__V1__OfferView *v = NULL;
-    if (s_code(reply) == C(OK))
-        v = kumppani__v1__offer_view__unpack(kp_arena_pbc(r->arena), reply->body.len,
-                                             reply->body.data);
+    Kumppani__V1__OfferView *v = web_body(r, reply, &kumppani__v1__offer_view__descriptor);
     if (v && v->offer && v->request)
         s_xoffer_render(r, c, v);
-    else if (s_code(reply) == C(NOT_FOUND))
+    else if (web_code(reply) == C(NOT_FOUND))
         web_link_gone(r);
     else {
         kp_log_warn("xoffer.view", "offer=%llu code=%d", (unsigned long long)c->l.id,
-                    s_code(reply));
+                    web_code(reply));
         web_error(r, 503, "err_unavailable");
     }
     web_resume(r);
@@ -163,22 +147,15 @@ s_xoffer_view(web_req_t *r, xreq_t *c)
 {
     Kumppani__V1__OfferRef rq = KUMPPANI__V1__OFFER_REF__INIT;
     rq.offer_id = c->l.id;
-    r->cont_arg = c;
-    if (web_bus_call(r->svc->bus_broker, "broker.offer.view", &rq.base, NULL, s_xoffer_done, r)) {
-        web_error(r, 503, "err_unavailable");
-        web_resume(r);
-    }
+    s_call(r, "broker.offer.view", &rq.base, s_xoffer_done);
 }
 
 void
 web_pg_xoffer(web_req_t *r, const char *token)
 {
     xreq_t *c = s_begin(r, token, KP_LINK_EXPERT_OFFER);
-    Kumppani__V1__OfferRef rq = KUMPPANI__V1__OFFER_REF__INIT;
-    if (!c)
-        return;
-    rq.offer_id = c->l.id;
-    s_call(r, "broker.offer.view", &rq.base, s_xoffer_done);
+    if (c)
+        s_xoffer_view(r, c);
 }
 
 /* The answer to Accept or Decline; then the offer as it is now. */
@@ -187,11 +164,9 @@ s_xanswer_done(void *arg, const Kumppani__V1__Reply *reply)
 {
     web_req_t *r = arg;
     xreq_t *c = r->cont_arg;
-    int code = s_code(reply);
+    int code = web_code(reply);
     if (code == C(OK)) {
-        Kumppani__V1__OfferReply * or
-            = kumppani__v1__offer_reply__unpack(kp_arena_pbc(r->arena), reply->body.len,
-                                                reply->body.data);
+        Kumppani__V1__OfferReply * or = web_body(r, reply, &kumppani__v1__offer_reply__descriptor);
         kp_log_info("xoffer.answered", "method=%s offer=%llu", c->what,
                     (unsigned long long)c->l.id);
         if (strstr(c->what, "decline"))
@@ -252,15 +227,13 @@ s_request_done(void *arg, const Kumppani__V1__Reply *reply)
     web_req_t *r = arg;
     xreq_t *c = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__RequestView *v = NULL;
-    if (s_code(reply) == C(OK))
-        v = kumppani__v1__request_view__unpack(kp_arena_pbc(a), reply->body.len, reply->body.data);
+    Kumppani__V1__RequestView *v = web_body(r, reply, &kumppani__v1__request_view__descriptor);
     if (!v || !v->request || !v->request->input) {
-        if (s_code(reply) == C(NOT_FOUND))
+        if (web_code(reply) == C(NOT_FOUND))
             web_link_gone(r);
         else {
             kp_log_warn("request.view", "request=%llu code=%d", (unsigned long long)c->l.id,
-                        s_code(reply));
+                        web_code(reply));
             web_error(r, 503, "err_unavailable");
         }
         web_resume(r);

@@ -291,19 +291,16 @@ static void
 s_ics_done(void *arg, const Kumppani__V1__Reply *reply)
 {
     web_req_t *r = arg;
-    Kumppani__V1__EventTextReply *t = NULL;
-    if (reply && reply->status && reply->status->code == KUMPPANI__V1__CODE__CODE_OK)
-        t = kumppani__v1__event_text_reply__unpack(kp_arena_pbc(r->arena), reply->body.len,
-                                                   reply->body.data);
+    Kumppani__V1__EventTextReply *t =
+        web_body(r, reply, &kumppani__v1__event_text_reply__descriptor);
     if (t) {
         web_buf_t b = {0};
         web_buf_adds(&b, t->text);
         web_reply(r, 200, "text/calendar; charset=utf-8", &b);
-    } else if (reply && reply->status &&
-               reply->status->code == KUMPPANI__V1__CODE__CODE_NOT_FOUND) {
+    } else if (web_code(reply) == KUMPPANI__V1__CODE__CODE_NOT_FOUND) {
         web_error(r, 404, "err_not_found");
     } else {
-        kp_log_warn("http.ics", "code=%d", reply && reply->status ? (int)reply->status->code : -1);
+        kp_log_warn("http.ics", "code=%d", web_code(reply));
         web_error(r, 503, "err_unavailable");
     }
     web_resume(r);
@@ -312,11 +309,8 @@ s_ics_done(void *arg, const Kumppani__V1__Reply *reply)
 static void
 s_ics_call(web_req_t *r, const char *method, const ProtobufCMessage *body)
 {
-    if (web_bus_call(r->svc->bus_read, method, body, NULL, s_ics_done, r) != 0) {
+    if (!web_call(r, r->svc->bus_read, method, body, NULL, s_ics_done))
         web_error(r, 503, "err_unavailable");
-        return;
-    }
-    web_suspend(r);
 }
 
 void

@@ -298,11 +298,8 @@ web_pg_signup_submit(web_req_t *r, const char *arg)
     rq.dietary_text =
         (char *)(needs && web_field(r, "dietary_text") ? web_field(r, "dietary_text") : "");
     r->cont_arg = st;
-    if (web_bus_call(r->svc->bus_pub, "events.signup.submit", &rq.base, NULL, s_submit_done, r)) {
+    if (!web_call(r, r->svc->bus_pub, "events.signup.submit", &rq.base, NULL, s_submit_done))
         s_form(r, 503, ev, nonce, NULL, 0, "err_retry");
-        return;
-    }
-    web_suspend(r);
 }
 
 bool
@@ -328,9 +325,24 @@ web_link_gone(web_req_t *r)
     web_page(r, 410, "link", root);
 }
 
+void *
+web_link_state(web_req_t *r, const char *token, unsigned purpose, size_t size)
+{
+    void *p = kp_arena_alloc(r->arena, size);
+    if (!p) {
+        web_error(r, 503, "err_unavailable");
+        return NULL;
+    }
+    memset(p, 0, size);
+    if (!web_link(r, token, purpose, (kp_link_t *)p))
+        return NULL;
+    r->cont_arg = p;
+    return p;
+}
+
 /* A personal-page request in flight: the link, and what to say when it is rendered. */
 typedef struct {
-    kp_link_t l;
+    kp_link_t l; /* first: web_link_state */
     const char *token;
     const char *method; /* the action's method, for the log */
     view_t vw;
@@ -351,19 +363,10 @@ s_personal_local(web_req_t *r, act_t *c, unsigned status)
     s_personal(r, status, &c->l, c->token, found ? s : NULL, &c->vw);
 }
 
-static int
-s_code(const Kumppani__V1__Reply *reply)
-{
-    return reply && reply->status ? (int)reply->status->code : -1;
-}
-
 static const Kumppani__V1__Signup *
 s_reply_signup(web_req_t *r, const Kumppani__V1__Reply *reply)
 {
-    Kumppani__V1__SignupReply *sr = NULL;
-    if (s_code(reply) == C(OK))
-        sr = kumppani__v1__signup_reply__unpack(kp_arena_pbc(r->arena), reply->body.len,
-                                                reply->body.data);
+    Kumppani__V1__SignupReply *sr = web_body(r, reply, &kumppani__v1__signup_reply__descriptor);
     return sr ? sr->signup : NULL;
 }
 
@@ -377,7 +380,7 @@ s_fetch_done(void *arg, const Kumppani__V1__Reply *reply)
     const Kumppani__V1__Signup *s = s_reply_signup(r, reply);
     if (s && !s->erased)
         s_personal(r, c->status, &c->l, c->token, s, &c->vw);
-    else if (s || s_code(reply) == C(NOT_FOUND))
+    else if (s || web_code(reply) == C(NOT_FOUND))
         web_link_gone(r);
     else
         s_personal_local(r, c, c->status);
@@ -389,27 +392,20 @@ s_fetch(web_req_t *r, act_t *c)
 {
     Kumppani__V1__CancelSignupRequest rq = KUMPPANI__V1__CANCEL_SIGNUP_REQUEST__INIT;
     rq.signup_id = c->l.id;
-    r->cont_arg = c;
-    if (web_bus_call(r->svc->bus_self, "events.signup.get", &rq.base, NULL, s_fetch_done, r)) {
+    if (!web_call(r, r->svc->bus_self, "events.signup.get", &rq.base, NULL, s_fetch_done)) {
         s_personal_local(r, c, c->status);
-        return;
+        web_finish(r);
     }
-    web_suspend(r);
 }
 
 static act_t *
 s_act_new(web_req_t *r, const char *token)
 {
-    act_t *c = kp_arena_alloc(r->arena, sizeof *c);
-    if (!c) {
-        web_error(r, 503, "err_unavailable");
-        return NULL;
+    act_t *c = web_link_state(r, token, KP_LINK_SIGNUP, sizeof *c);
+    if (c) {
+        c->token = token;
+        c->status = 200;
     }
-    memset(c, 0, sizeof *c);
-    c->token = token;
-    c->status = 200;
-    if (!web_link(r, token, KP_LINK_SIGNUP, &c->l))
-        return NULL;
     return c;
 }
 
@@ -427,7 +423,7 @@ s_act_done(void *arg, const Kumppani__V1__Reply *reply)
 {
     web_req_t *r = arg;
     act_t *c = r->cont_arg;
-    int code = s_code(reply);
+    int code = web_code(reply);
     const Kumppani__V1__Signup *s = s_reply_signup(r, reply);
     if (s) {
         kp_log_info("signup.self", "method=%s signup=%llu state=%d", c->method,
@@ -470,12 +466,8 @@ s_act(web_req_t *r, const char *token, const char *method, const char *notice)
     c->vw.notice = notice;
     Kumppani__V1__CancelSignupRequest rq = KUMPPANI__V1__CANCEL_SIGNUP_REQUEST__INIT;
     rq.signup_id = c->l.id;
-    r->cont_arg = c;
-    if (web_bus_call(r->svc->bus_self, method, &rq.base, NULL, s_act_done, r)) {
+    if (!web_call(r, r->svc->bus_self, method, &rq.base, NULL, s_act_done))
         web_error(r, 503, "err_unavailable");
-        return;
-    }
-    web_suspend(r);
 }
 
 void

@@ -263,6 +263,16 @@ bool web_csrf_check(web_req_t *r);
 void web_suspend(web_req_t *r);
 /* Resumes r after its response was set with web_reply / web_page / web_error. */
 void web_resume(web_req_t *r);
+/* Calls method on bus for r with cb, suspending r (unless a call already did) until cb runs.
+ * False when bus is NULL, full or cannot send: cb will not run and nothing is answered. */
+bool web_call(web_req_t *r, web_bus_t *bus, const char *method, const ProtobufCMessage *body,
+              const char *idem, web_bus_cb cb);
+/* Resumes r if a bus call suspended it (its answer is set). */
+void web_finish(web_req_t *r);
+/* The code of a bus reply; -1 when none came. */
+int web_code(const Kumppani__V1__Reply *rep);
+/* A reply's body decoded as d into r's arena when its code is OK; else NULL. */
+void *web_body(web_req_t *r, const Kumppani__V1__Reply *rep, const ProtobufCMessageDescriptor *d);
 /* A unit of work on the read model for this request (joins the server's turn). */
 int web_tx(web_req_t *r, kp_tx_t *tx);
 
@@ -308,6 +318,10 @@ void web_pg_personal_decline(web_req_t *r, const char *arg);
 bool web_link(web_req_t *r, const char *token, unsigned purpose, kp_link_t *l);
 /* The clear 410 page of a link whose record is gone. */
 void web_link_gone(web_req_t *r);
+/* The zeroed state (size bytes) of a personal-link page, whose first member is the kp_link_t
+ * of token (checked for purpose, web_link); r->cont_arg is set to it. NULL after answering
+ * (503, or the link's 404/410 page). */
+void *web_link_state(web_req_t *r, const char *token, unsigned purpose, size_t size);
 
 /* links.c */
 void web_pg_xoffer(web_req_t *r, const char *arg);
