@@ -72,8 +72,8 @@ int bo_account_del(kp_tx_t *tx, const bo_account_t *a);
  * (303), a POST refused (403). A POST's CSRF token is checked here too. */
 bo_account_t *bo_require(web_req_t *r);
 /* bo_require, then the account must have one of roles (BO_R bits): else NULL after answering
- * 403 (bo_forbidden, action on no object). */
-bo_account_t *bo_require_role(web_req_t *r, unsigned roles, const char *action);
+ * 403 (bo_forbidden, action on object: "" for none). */
+bo_account_t *bo_require_role(web_req_t *r, unsigned roles, const char *action, const char *object);
 /* True if acct may act on municipality code m (regional: any; municipal: its own). */
 bool bo_muni_ok(const bo_account_t *acct, const char *m);
 /* True if acct has one of the roles (a bit per OfficeRole value). */

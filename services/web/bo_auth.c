@@ -597,11 +597,11 @@ bo_require(web_req_t *r)
 }
 
 bo_account_t *
-bo_require_role(web_req_t *r, unsigned roles, const char *action)
+bo_require_role(web_req_t *r, unsigned roles, const char *action, const char *object)
 {
     bo_account_t *a = bo_require(r);
     if (a && !bo_role_ok(a, roles)) {
-        bo_forbidden(r, a, action, "");
+        bo_forbidden(r, a, action, object);
         return NULL;
     }
     return a;

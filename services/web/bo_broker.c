@@ -16,6 +16,8 @@
 #define LIST_MAX 200
 #define PAID_MAX 1000 /* broker.assignment.paid's limit */
 #define REF_MAX 100
+/* The broker's pages are the regional and the expert coordinators'. */
+#define BROKER_ROLES (BO_R(REGIONAL) | BO_R(EXPERT))
 
 typedef struct {
     bo_account_t *acct;
@@ -182,19 +184,10 @@ void
 bo_pg_broker(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require(r);
-    if (!a)
+    bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.request.list", "");
+    brk_t *b = a ? bo_zalloc(r, a, sizeof *b) : NULL;
+    if (!b)
         return;
-    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(EXPERT))) {
-        bo_forbidden(r, a, "broker.request.list", "");
-        return;
-    }
-    brk_t *b = kp_arena_alloc(r->arena, sizeof *b);
-    if (!b) {
-        bo_error(r, a, 503, "err_unavailable");
-        return;
-    }
-    memset(b, 0, sizeof *b);
     b->acct = a;
     r->cont_arg = b;
     Kumppani__V1__ListBrokerRequestsRequest rq = KUMPPANI__V1__LIST_BROKER_REQUESTS_REQUEST__INIT;
@@ -210,21 +203,6 @@ typedef struct {
     uint64_t id;
     Kumppani__V1__BrokerRequestReply *req;
 } one_t;
-
-/* The account if it is a broker's (regional or expert coordinator), else NULL after answering
- * (403 audited as action). */
-static bo_account_t *
-s_broker_acct(web_req_t *r, const char *action, const char *obj)
-{
-    bo_account_t *a = bo_require(r);
-    if (!a)
-        return NULL;
-    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(EXPERT))) {
-        bo_forbidden(r, a, action, obj);
-        return NULL;
-    }
-    return a;
-}
 
 static void
 s_ms_time(web_req_t *r, web_tv_t *o, const char *key, int64_t ms)
@@ -331,7 +309,7 @@ s_req_got(void *arg, const Kumppani__V1__Reply *rep)
 void
 bo_pg_broker_request(web_req_t *r, const char *arg)
 {
-    bo_account_t *a = s_broker_acct(r, "broker.request.explain", "");
+    bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.request.explain", "");
     if (!a)
         return;
     uint64_t id = web_parse_id(arg);
@@ -406,7 +384,7 @@ bo_pg_broker_complete(web_req_t *r, const char *arg)
     char obj[48];
     uint64_t id = web_parse_id(arg);
     snprintf(obj, sizeof obj, "assignment=%llu", (unsigned long long)id);
-    bo_account_t *a = s_broker_acct(r, "broker.assignment.complete", obj);
+    bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.assignment.complete", obj);
     if (!a)
         return;
     uint32_t hours, fee, travel = 0;
@@ -503,7 +481,7 @@ void
 bo_pg_broker_export(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = s_broker_acct(r, "broker.assignment.export", "");
+    bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.assignment.export", "");
     if (!a)
         return;
     exp_t *e = kp_arena_alloc(r->arena, sizeof *e);
@@ -591,7 +569,7 @@ void
 bo_pg_broker_stats(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = s_broker_acct(r, "broker.stats", "");
+    bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.stats", "");
     if (!a)
         return;
     bst_t *b = kp_arena_alloc(r->arena, sizeof *b);
@@ -668,7 +646,7 @@ void
 bo_pg_broker_paid(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = s_broker_acct(r, "broker.assignment.paid", "");
+    bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.assignment.paid", "");
     if (!a)
         return;
     uint64_t *ids = kp_arena_alloc(r->arena, PAID_MAX * sizeof *ids);

@@ -310,7 +310,7 @@ void
 bo_pg_events(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.event.list");
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.event.list", "");
     if (!a)
         return;
     const char *m = web_query(r, "municipality"), *month = web_query(r, "month");
@@ -407,7 +407,8 @@ void
 bo_pg_event_new(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.event.create");
+    bo_account_t *a =
+        bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.event.create", "");
     if (!a)
         return;
     s_new_form(r, a, 200, NULL, NULL);
@@ -450,7 +451,8 @@ void
 bo_pg_event_create(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.event.create");
+    bo_account_t *a =
+        bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.event.create", "");
     if (!a)
         return;
     const char *title = web_field(r, "title"), *kind = web_field(r, "kind"),

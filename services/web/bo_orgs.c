@@ -542,17 +542,13 @@ s_org_done(void *arg, const Kumppani__V1__Reply *rep)
 static void
 s_begin(web_req_t *r, const char *arg, bool edit)
 {
-    bo_account_t *a = bo_require(r);
+    uint64_t id = web_parse_id(arg);
+    char obj[40];
+    snprintf(obj, sizeof obj, "organisation=%llu", (unsigned long long)id);
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL),
+                                      edit ? "registry.org.update" : "registry.org.get", obj);
     if (!a)
         return;
-    const char *action = edit ? "registry.org.update" : "registry.org.get";
-    uint64_t id = web_parse_id(arg);
-    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(MUNICIPAL))) {
-        char obj[40];
-        snprintf(obj, sizeof obj, "organisation=%llu", (unsigned long long)id);
-        bo_forbidden(r, a, action, obj);
-        return;
-    }
     if (!id) {
         bo_error(r, a, 404, "bo_err_no_org");
         return;
@@ -564,7 +560,7 @@ s_begin(web_req_t *r, const char *arg, bool edit)
     o->id = id;
     o->edit = edit;
     o->status = 200;
-    snprintf(o->obj, sizeof o->obj, "organisation=%llu", (unsigned long long)id);
+    snprintf(o->obj, sizeof o->obj, "%s", obj);
     r->cont_arg = o;
     Kumppani__V1__OrganisationRef rq = KUMPPANI__V1__ORGANISATION_REF__INIT;
     rq.id = id;

@@ -141,7 +141,7 @@ void
 bo_pg_accounts(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "office.accounts");
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "office.accounts", "");
     if (!a)
         return;
     s_accounts(r, a, 200, NULL, NULL, 0, NULL);
@@ -151,7 +151,7 @@ void
 bo_pg_account_add(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "web.account.add");
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "web.account.add", "");
     if (!a)
         return;
     uint64_t id = 0;
@@ -210,16 +210,13 @@ s_account(web_req_t *r, const bo_account_t *a, const bo_account_t *t, unsigned s
 static bo_account_t *
 s_target(web_req_t *r, const char *arg, const char *method, bo_account_t **by, kp_tx_t *tx)
 {
-    bo_account_t *a = bo_require(r);
+    uint64_t id = web_parse_id(arg);
+    char obj[32] = "";
+    if (id)
+        snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)id);
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), method, obj);
     if (!a)
         return NULL;
-    uint64_t id = web_parse_id(arg);
-    char obj[32];
-    snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)id);
-    if (!bo_role_ok(a, BO_R(REGIONAL))) {
-        bo_forbidden(r, a, method, id ? obj : "");
-        return NULL;
-    }
     bo_account_t *t = NULL;
     bool found = false;
     if (web_tx(r, tx) || (id && bo_account_get(tx, id, &t, &found))) {
@@ -374,7 +371,7 @@ void
 bo_pg_audit(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "office.audit");
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "office.audit", "");
     if (!a)
         return;
     web_tv_t *root = bo_root(r, a, "bo_audit_title");

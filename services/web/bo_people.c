@@ -41,19 +41,13 @@ typedef struct {
 static ppl_t *
 s_begin(web_req_t *r, const char *action, const char *arg)
 {
-    bo_account_t *a = bo_require(r);
-    if (!a)
-        return NULL;
-    if (!bo_role_ok(a, BO_R(REGIONAL))) {
-        char obj[40] = "";
-        uint64_t id = arg ? web_parse_id(arg) : 0;
-        if (id)
-            snprintf(obj, sizeof obj, "%s=%llu",
-                     strstr(r->path, "/office/roles/") ? "role" : "person", (unsigned long long)id);
-        bo_forbidden(r, a, action, obj);
-        return NULL;
-    }
-    ppl_t *p = bo_zalloc(r, a, sizeof *p);
+    char obj[40] = "";
+    uint64_t id = arg ? web_parse_id(arg) : 0;
+    if (id)
+        snprintf(obj, sizeof obj, "%s=%llu", strstr(r->path, "/office/roles/") ? "role" : "person",
+                 (unsigned long long)id);
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), action, obj);
+    ppl_t *p = a ? bo_zalloc(r, a, sizeof *p) : NULL;
     if (!p)
         return NULL;
     p->acct = a;

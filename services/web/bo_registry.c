@@ -41,15 +41,7 @@ s_urlenc(web_buf_t *b, const char *name, const char *v)
             web_buf_addf(b, "%%%02X", *p);
 }
 
-static bool
-s_scope(web_req_t *r, bo_account_t *a, const char *method)
-{
-    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(MUNICIPAL))) {
-        bo_forbidden(r, a, method, "");
-        return false;
-    }
-    return true;
-}
+#define SCOPE (BO_R(REGIONAL) | BO_R(MUNICIPAL))
 
 /* ---- the organisation search ------------------------------------------------------------- */
 
@@ -140,8 +132,8 @@ void
 bo_pg_orgs(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require(r);
-    if (!a || !s_scope(r, a, "registry.org.search"))
+    bo_account_t *a = bo_require_role(r, SCOPE, "registry.org.search", "");
+    if (!a)
         return;
     reg_t *g = bo_zalloc(r, a, sizeof *g);
     if (!g)
@@ -257,8 +249,8 @@ void
 bo_pg_coverage(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require(r);
-    if (!a || !s_scope(r, a, "registry.coverage.gaps"))
+    bo_account_t *a = bo_require_role(r, SCOPE, "registry.coverage.gaps", "");
+    if (!a)
         return;
     int months = s_small(web_query(r, "months"), 60);
     if (months < 0) {
@@ -360,7 +352,7 @@ void
 bo_pg_import(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "registry.csv.import");
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "registry.csv.import", "");
     if (!a)
         return;
     s_import_page(r, a, 200, NULL, true);
@@ -370,7 +362,7 @@ void
 bo_pg_import_post(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "registry.csv.import");
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "registry.csv.import", "");
     if (!a)
         return;
     const char *csv = web_field(r, "csv"), *kind = web_field(r, "kind"),

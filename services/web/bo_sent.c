@@ -171,19 +171,10 @@ s_found_done(void *arg, const Kumppani__V1__Reply *rep)
 static snt_t *
 s_begin(web_req_t *r, const char *action)
 {
-    bo_account_t *a = bo_require(r);
-    if (!a)
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(EXPERT), action, "");
+    snt_t *t = a ? bo_zalloc(r, a, sizeof *t) : NULL;
+    if (!t)
         return NULL;
-    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(EXPERT))) {
-        bo_forbidden(r, a, action, "");
-        return NULL;
-    }
-    snt_t *t = kp_arena_alloc(r->arena, sizeof *t);
-    if (!t) {
-        bo_error(r, a, 503, "err_unavailable");
-        return NULL;
-    }
-    memset(t, 0, sizeof *t);
     t->acct = a;
     t->regional = a->role == BO_ROLE(REGIONAL);
     r->cont_arg = t;

@@ -205,7 +205,7 @@ void
 bo_pg_stats(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.stats");
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.stats", "");
     if (!a)
         return;
     st_t *s = bo_zalloc(r, a, sizeof *s);

@@ -58,6 +58,20 @@ s_call(web_req_t *r, const char *method, const ProtobufCMessage *body, web_bus_c
     }
 }
 
+/* A page's record did not come: gone (the clear 410 page), or the broker did not answer (503,
+ * logged as event with the link's id under name). */
+static void
+s_unseen(web_req_t *r, const Kumppani__V1__Reply *reply, const char *event, const char *name)
+{
+    xreq_t *c = r->cont_arg;
+    if (web_code(reply) == C(NOT_FOUND)) {
+        web_link_gone(r);
+        return;
+    }
+    kp_log_warn(event, "%s=%llu code=%d", name, (unsigned long long)c->l.id, web_code(reply));
+    web_error(r, 503, "err_unavailable");
+}
+
 /* The public facts of a request, as the pages show them. */
 static void
 s_facts(web_req_t *r, web_tv_t *root, const Kumppani__V1__BrokerRequestInput *in)
@@ -102,8 +116,8 @@ s_xoffer_render(web_req_t *r, xreq_t *c, const Kumppani__V1__OfferView *v)
     web_tv_str(a, root, "deadline", buf);
     kp_time_iso(o->deadline_ms / 1000, buf, sizeof buf);
     web_tv_str(a, root, "deadline_iso", buf);
-    web_tv_strf(a, root, "accept_action", "/x/%s/accept", c->token);
-    web_tv_strf(a, root, "decline_action", "/x/%s/decline", c->token);
+    web_button(r, root, "accept", "x_accept_button", "/x/%s/accept", c->token);
+    web_button(r, root, "decline", "x_decline_button", "/x/%s/decline", c->token);
     if (c->notice)
         web_tv_str(a, root, "notice", web_text(r, c->notice));
     if (c->general)
@@ -132,13 +146,8 @@ s_xoffer_done(void *arg, const Kumppani__V1__Reply *reply)
     Kumppani__V1__OfferView *v = web_body(r, reply, &kumppani__v1__offer_view__descriptor);
     if (v && v->offer && v->request)
         s_xoffer_render(r, c, v);
-    else if (web_code(reply) == C(NOT_FOUND))
-        web_link_gone(r);
-    else {
-        kp_log_warn("xoffer.view", "offer=%llu code=%d", (unsigned long long)c->l.id,
-                    web_code(reply));
-        web_error(r, 503, "err_unavailable");
-    }
+    else
+        s_unseen(r, reply, "xoffer.view", "offer");
     web_resume(r);
 }
 
@@ -225,17 +234,10 @@ static void
 s_request_done(void *arg, const Kumppani__V1__Reply *reply)
 {
     web_req_t *r = arg;
-    xreq_t *c = r->cont_arg;
     kp_arena_t *a = r->arena;
     Kumppani__V1__RequestView *v = web_body(r, reply, &kumppani__v1__request_view__descriptor);
     if (!v || !v->request || !v->request->input) {
-        if (web_code(reply) == C(NOT_FOUND))
-            web_link_gone(r);
-        else {
-            kp_log_warn("request.view", "request=%llu code=%d", (unsigned long long)c->l.id,
-                        web_code(reply));
-            web_error(r, 503, "err_unavailable");
-        }
+        s_unseen(r, reply, "request.view", "request");
         web_resume(r);
         return;
     }

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +207,20 @@ web_choices(web_req_t *r, web_tv_t *list, const char *key_prefix, int n, const c
         web_tv_str(r->arena, it, "name", web_text(r, key));
         web_tv_bool(r->arena, it, "selected", i == selected);
     }
+}
+
+void
+web_button(web_req_t *r, web_tv_t *root, const char *key, const char *label_key, const char *fmt,
+           ...)
+{
+    char action[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(action, sizeof action, fmt, ap);
+    va_end(ap);
+    web_tv_t *o = web_tv_obj(r->arena, root, key);
+    web_tv_str(r->arena, o, "action", action);
+    web_tv_str(r->arena, o, "label", web_text(r, label_key));
 }
 
 /* ---- the calendar ------------------------------------------------------------------------ */

@@ -142,10 +142,10 @@ s_personal(web_req_t *r, unsigned status, const kp_link_t *l, const char *token,
     if (ev)
         web_event_values(r, web_tv_obj(a, root, "event"), ev);
     web_tv_strf(a, root, "link", "%s/s/%s", r->svc->base_url, token);
-    web_tv_strf(a, root, "cancel_action", "/s/%s/cancel", token);
-    web_tv_strf(a, root, "leave_action", "/s/%s/leave", token);
-    web_tv_strf(a, root, "accept_action", "/s/%s/accept", token);
-    web_tv_strf(a, root, "decline_action", "/s/%s/decline", token);
+    web_button(r, root, "cancel", "cancel_button", "/s/%s/cancel", token);
+    web_button(r, root, "leave", "leave_button", "/s/%s/leave", token);
+    web_button(r, root, "accept", "offer_accept_button", "/s/%s/accept", token);
+    web_button(r, root, "decline", "offer_decline_button", "/s/%s/decline", token);
     char buf[128];
     web_time_text(r, l->expires_unix, buf, sizeof buf);
     web_tv_str(a, root, "link_expires", buf);

@@ -302,6 +302,10 @@ web_tv_t *web_select(web_req_t *r, web_tv_t *root, const char *key, const char *
  * (key_prefix N: "kind_3") and whether it is the selected one. */
 void web_choices(web_req_t *r, web_tv_t *list, const char *key_prefix, int n,
                  const char *const *values, int selected);
+/* A one-button POST form (templates/post_button.html) under root's key: its action (a path
+ * made by fmt) and its button's text (label_key). */
+void web_button(web_req_t *r, web_tv_t *root, const char *key, const char *label_key,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Parses a decimal id ("12"); 0 if it is not one. */
 uint64_t web_parse_id(const char *s);
 
