@@ -88,8 +88,8 @@ void bo_forbidden(web_req_t *r, const bo_account_t *acct, const char *action, co
 web_tv_t *bo_root(web_req_t *r, const bo_account_t *acct, const char *title_key);
 /* An office error page (status, text key). */
 void bo_error(web_req_t *r, const bo_account_t *acct, unsigned status, const char *msg_key);
-/* Answers 303 to location (a path of ours). */
-void bo_redirect(web_req_t *r, const char *location);
+/* Answers 303 to the location (a path of ours) made by fmt. */
+void bo_redirect(web_req_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A role's text key ("bo_role_1"). */
 const char *bo_role_key(int role);
 /* Checks a sign-in name: 3..64 of [a-z0-9._-]. */
@@ -130,7 +130,7 @@ void bo_pg_sign_out_all(web_req_t *r, const char *arg);
 
 /* ---- pages (bo_pages.c) ------------------------------------------------------------------ */
 
-/* web_call, answering 503 when it fails (then false). r is resumed with web_finish. */
+/* web_call, answering 503 when it fails (then false). */
 bool bo_call(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
              const ProtobufCMessage *body, const char *idem, web_bus_cb cb);
 /* Answers a bus call's refusal by its code: NOT_FOUND 404 (not_found_key), CONFLICT 409,

@@ -31,6 +31,7 @@
 #include "kp_log.h"
 #include "kp_text.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -453,14 +454,7 @@ bo_root(web_req_t *r, const bo_account_t *acct, const char *title_key)
     web_tv_t *o = web_tv_obj(a, root, "office");
     web_tv_str(a, o, "user", acct->user);
     web_tv_str(a, o, "role", web_text(r, bo_role_key(acct->role)));
-    web_buf_t m = {.max = 1024};
-    for (size_t i = 0; i < acct->n_municipalities; i++) {
-        web_buf_adds(&m, i ? ", " : "");
-        web_buf_adds(&m, acct->municipalities[i]);
-    }
-    if (m.p)
-        web_tv_str(a, o, "municipalities", m.p);
-    web_buf_free(&m);
+    web_join(r, o, "municipalities", acct->municipalities, acct->n_municipalities, NULL);
     web_tv_bool(a, o, "regional", acct->role == BO_ROLE(REGIONAL));
     web_tv_bool(a, o, "events", bo_role_ok(acct, BO_R(REGIONAL) | BO_R(MUNICIPAL)));
     web_tv_bool(a, o, "broker", bo_role_ok(acct, BO_R(REGIONAL) | BO_R(EXPERT)));
@@ -484,8 +478,13 @@ bo_forbidden(web_req_t *r, const bo_account_t *acct, const char *action, const c
 }
 
 void
-bo_redirect(web_req_t *r, const char *location)
+bo_redirect(web_req_t *r, const char *fmt, ...)
 {
+    char location[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(location, sizeof location, fmt, ap);
+    va_end(ap);
     web_buf_t b = {0};
     web_reply(r, 303, "text/plain; charset=utf-8", &b);
     if (r->resp)

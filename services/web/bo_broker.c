@@ -92,7 +92,6 @@ s_asg_done(void *arg, const Kumppani__V1__Reply *rep)
         web_body(r, rep, &kumppani__v1__list_assignments_reply__descriptor);
     if (!ar) {
         bo_error(r, b->acct, 503, "err_unavailable");
-        web_finish(r);
         return;
     }
     web_tv_t *root = bo_root(r, b->acct, "bo_broker_title");
@@ -159,7 +158,6 @@ s_asg_done(void *arg, const Kumppani__V1__Reply *rep)
     web_tv_strf(a, root, "assignments_n", "%zu", ar->n_assignments);
     web_tv_bool(a, root, "no_assignments", ar->n_assignments == 0);
     web_page(r, 200, "bo_broker", root);
-    web_finish(r);
 }
 
 static void
@@ -170,14 +168,12 @@ s_reqs_done(void *arg, const Kumppani__V1__Reply *rep)
     b->reqs = web_body(r, rep, &kumppani__v1__list_broker_requests_reply__descriptor);
     if (!b->reqs) {
         bo_error(r, b->acct, 503, "err_unavailable");
-        web_finish(r);
         return;
     }
     Kumppani__V1__ListAssignmentsRequest rq = KUMPPANI__V1__LIST_ASSIGNMENTS_REQUEST__INIT;
     rq.limit = LIST_MAX;
-    if (!bo_call(r, b->acct, r->svc->bus_office_broker, "broker.assignment.list", &rq.base, NULL,
-                 s_asg_done))
-        web_finish(r);
+    bo_call(r, b->acct, r->svc->bus_office_broker, "broker.assignment.list", &rq.base, NULL,
+            s_asg_done);
 }
 
 void
@@ -220,7 +216,6 @@ s_explain_done(void *arg, const Kumppani__V1__Reply *rep)
         web_body(r, rep, &kumppani__v1__explain_request_reply__descriptor);
     if (!ex) {
         bo_error(r, o->acct, 503, "err_unavailable");
-        web_finish(r);
         return;
     }
     const Kumppani__V1__BrokerRequest *q = o->req->request;
@@ -261,13 +256,7 @@ s_explain_done(void *arg, const Kumppani__V1__Reply *rep)
         else
             web_tv_str(a, it, "rank", "–");
         web_tv_str(a, it, "eligible", web_text(r, c->eligible ? "bo_yes" : "bo_no"));
-        web_buf_t why = {.max = 1024};
-        for (size_t j = 0; j < c->n_reasons; j++) {
-            web_buf_adds(&why, j ? ", " : "");
-            web_buf_adds(&why, c->reasons[j]);
-        }
-        web_tv_str(a, it, "reasons", why.p ? why.p : "–");
-        web_buf_free(&why);
+        web_join(r, it, "reasons", c->reasons, c->n_reasons, "–");
         if (c->last_assigned_ms)
             s_ms_time(r, it, "last", c->last_assigned_ms);
         else
@@ -283,7 +272,6 @@ s_explain_done(void *arg, const Kumppani__V1__Reply *rep)
     web_tv_strf(a, root, "candidates_n", "%zu", ex->n_candidates);
     web_tv_bool(a, root, "no_candidates", ex->n_candidates == 0);
     web_page(r, 200, "bo_broker_request", root);
-    web_finish(r);
 }
 
 static void
@@ -296,14 +284,12 @@ s_req_got(void *arg, const Kumppani__V1__Reply *rep)
     if (!o->req) {
         bo_error(r, o->acct, code == C(NOT_FOUND) ? 404 : 503,
                  code == C(NOT_FOUND) ? "err_not_found" : "err_unavailable");
-        web_finish(r);
         return;
     }
     Kumppani__V1__BrokerRequestRef rq = KUMPPANI__V1__BROKER_REQUEST_REF__INIT;
     rq.request_id = o->id;
-    if (!bo_call(r, o->acct, r->svc->bus_office_broker, "broker.request.explain", &rq.base, NULL,
-                 s_explain_done))
-        web_finish(r);
+    bo_call(r, o->acct, r->svc->bus_office_broker, "broker.request.explain", &rq.base, NULL,
+            s_explain_done);
 }
 
 void
@@ -375,7 +361,6 @@ s_complete_done(void *arg, const Kumppani__V1__Reply *rep)
         bo_error(r, c->acct, code == C(NOT_FOUND) ? 404 : 409, "bo_err_complete");
     else
         bo_error(r, c->acct, 503, "err_unavailable");
-    web_finish(r);
 }
 
 void
@@ -437,7 +422,6 @@ s_export_done(void *arg, const Kumppani__V1__Reply *rep)
     if (!x) {
         web_buf_free(&e->csv);
         bo_error(r, e->acct, 503, "err_unavailable");
-        web_finish(r);
         return;
     }
     const char *t = x->csv_text;
@@ -459,7 +443,6 @@ s_export_done(void *arg, const Kumppani__V1__Reply *rep)
     if (r->resp)
         MHD_add_response_header(r->resp, "Content-Disposition",
                                 "attachment; filename=\"payments.csv\"");
-    web_finish(r);
 }
 
 static void
@@ -473,7 +456,6 @@ s_export_page(web_req_t *r, exp_t *e, uint64_t after)
     if (!bo_call(r, e->acct, r->svc->bus_office_broker, "broker.assignment.export", &rq.base, NULL,
                  s_export_done)) {
         web_buf_free(&e->csv);
-        web_finish(r);
     }
 }
 
@@ -520,7 +502,6 @@ s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
         web_body(r, rep, &kumppani__v1__broker_stats_reply__descriptor);
     if (!st) {
         bo_error(r, acct, 503, "err_unavailable");
-        web_finish(r);
         return;
     }
     web_tv_t *root = bo_root(r, acct, "bo_bst_title");
@@ -562,7 +543,6 @@ s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
     }
     web_tv_bool(a, root, "no_experts", st->n_per_expert == 0);
     web_page(r, 200, "bo_broker_stats", root);
-    web_finish(r);
 }
 
 void
@@ -603,10 +583,8 @@ s_paid_done(void *arg, const Kumppani__V1__Reply *rep)
     Kumppani__V1__MarkPaidReply *mp = web_body(r, rep, &kumppani__v1__mark_paid_reply__descriptor);
     bo_audit(r, p->acct->id, "broker.assignment.paid", p->obj, mp ? "ok" : "failed");
     if (mp) {
-        char to[96];
-        snprintf(to, sizeof to, "/office/broker?done=paid&marked=%u&already=%u#asgs", mp->marked,
-                 mp->already_paid);
-        bo_redirect(r, to);
+        bo_redirect(r, "/office/broker?done=paid&marked=%u&already=%u#asgs", mp->marked,
+                    mp->already_paid);
     } else if (code == C(NOT_FOUND) || code == C(CONFLICT) || code == C(INVALID))
         bo_error(r, p->acct,
                  code == C(NOT_FOUND)  ? 404
@@ -615,7 +593,6 @@ s_paid_done(void *arg, const Kumppani__V1__Reply *rep)
                  "bo_err_paid");
     else
         bo_error(r, p->acct, 503, "err_unavailable");
-    web_finish(r);
 }
 
 /* Adds the ids of text ("12 13, 14;15", as pasted from the export's first column) to ids;

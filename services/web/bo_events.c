@@ -249,7 +249,6 @@ s_list_render(web_req_t *r)
     web_tv_strf(a, root, "count", "%u", n);
     web_tv_bool(a, root, "none", n == 0);
     web_page(r, 200, "bo_events", root);
-    web_finish(r);
 }
 
 /* The pages of a paged list so far (have, n pointers) followed by a new page (page, k), in the
@@ -260,7 +259,6 @@ s_concat(web_req_t *r, op_t *o, const void *have, size_t n, const void *page, si
     void **v = kp_arena_alloc(r->arena, (n + k + 1) * sizeof *v);
     if (!v) {
         bo_error(r, o->acct, 503, "err_unavailable");
-        web_finish(r);
         return NULL;
     }
     if (n)
@@ -279,7 +277,6 @@ s_list_done(void *arg, const Kumppani__V1__Reply *rep)
         web_body(r, rep, &kumppani__v1__list_events_reply__descriptor);
     if (!lr) {
         s_failed(r, rep, "events.event.list");
-        web_finish(r);
         return;
     }
     web_event_t **v = s_concat(r, o, o->evs, o->evs_n, lr->events, lr->n_events);
@@ -293,8 +290,7 @@ s_list_done(void *arg, const Kumppani__V1__Reply *rep)
         Kumppani__V1__ListEventsRequest rq = KUMPPANI__V1__LIST_EVENTS_REQUEST__INIT;
         rq.after_id = o->after;
         rq.limit = EV_PAGE;
-        if (!s_call(r, "events.event.list", &rq.base, NULL, s_list_done))
-            web_finish(r);
+        s_call(r, "events.event.list", &rq.base, NULL, s_list_done);
         return;
     }
     s_list_render(r);
@@ -436,15 +432,12 @@ s_create_done(void *arg, const Kumppani__V1__Reply *rep)
             s_new_form(r, o->acct, 400, "bo_err_refused", "title");
         } else
             s_failed(r, rep, "events.event.create");
-        web_finish(r);
         return;
     }
-    char obj[32], loc[64];
+    char obj[32];
     snprintf(obj, sizeof obj, "event=%llu", (unsigned long long)er->event->id);
     bo_audit(r, o->acct->id, "events.event.create", obj, "ok");
-    snprintf(loc, sizeof loc, "/office/events/%llu", (unsigned long long)er->event->id);
-    bo_redirect(r, loc);
-    web_finish(r);
+    bo_redirect(r, "/office/events/%llu", (unsigned long long)er->event->id);
 }
 
 void
@@ -534,8 +527,7 @@ s_list_signups(web_req_t *r)
     rq.event_id = o->event_id;
     rq.after_id = o->after;
     rq.limit = SU_PAGE;
-    if (!s_call(r, "events.signup.list", &rq.base, NULL, s_signups_done))
-        web_finish(r);
+    s_call(r, "events.signup.list", &rq.base, NULL, s_signups_done);
 }
 
 static void
@@ -547,7 +539,6 @@ s_signups_done(void *arg, const Kumppani__V1__Reply *rep)
         web_body(r, rep, &kumppani__v1__list_signups_reply__descriptor);
     if (!lr) {
         s_failed(r, rep, "events.signup.list");
-        web_finish(r);
         return;
     }
     Kumppani__V1__Signup **v = s_concat(r, o, o->su, o->su_n, lr->signups, lr->n_signups);
@@ -812,8 +803,7 @@ s_mark_next(web_req_t *r)
     Kumppani__V1__SignupAttendanceRequest rq = KUMPPANI__V1__SIGNUP_ATTENDANCE_REQUEST__INIT;
     rq.signup_id = o->sids[o->sid_i];
     rq.attendance = o->mark;
-    if (!s_call(r, o->method, &rq.base, NULL, s_change_done))
-        web_finish(r);
+    s_call(r, o->method, &rq.base, NULL, s_change_done);
 }
 
 static void
@@ -823,7 +813,6 @@ s_change_done(void *arg, const Kumppani__V1__Reply *rep)
     op_t *o = r->cont_arg;
     if (web_code(rep) != C(OK)) {
         s_failed(r, rep, o->method);
-        web_finish(r);
         return;
     }
     bo_audit(r, o->acct->id, o->method, o->obj, "ok");
@@ -831,7 +820,6 @@ s_change_done(void *arg, const Kumppani__V1__Reply *rep)
         s_mark_next(r);
         return;
     }
-    char loc[200];
     if (o->op == OP_MARK) {
         const char *q = web_field(r, "q");
         char qe[100] = "";
@@ -844,16 +832,14 @@ s_change_done(void *arg, const Kumppani__V1__Reply *rep)
                 k += (size_t)snprintf(qe + k, sizeof qe - k, "%%%02X", c);
         }
         qe[k] = 0;
-        snprintf(loc, sizeof loc, "/office/events/%llu/check-in?marked=%s&n=%zu&q=%s",
-                 (unsigned long long)o->event_id, o->mark == AT(ATTENDED) ? "attended" : "no_show",
-                 o->sids_n, qe);
+        bo_redirect(r, "/office/events/%llu/check-in?marked=%s&n=%zu&q=%s",
+                    (unsigned long long)o->event_id,
+                    o->mark == AT(ATTENDED) ? "attended" : "no_show", o->sids_n, qe);
     } else {
         static const char *const done[] = {"", "published", "rescheduled", "cancelled", "held"};
-        snprintf(loc, sizeof loc, "/office/events/%llu?done=%s", (unsigned long long)o->event_id,
-                 done[o->op <= OP_HELD ? o->op : 0]);
+        bo_redirect(r, "/office/events/%llu?done=%s", (unsigned long long)o->event_id,
+                    done[o->op <= OP_HELD ? o->op : 0]);
     }
-    bo_redirect(r, loc);
-    web_finish(r);
 }
 
 static void
@@ -864,7 +850,6 @@ s_door_done(void *arg, const Kumppani__V1__Reply *rep)
     Kumppani__V1__EventTextReply *t = web_body(r, rep, &kumppani__v1__event_text_reply__descriptor);
     if (!t) {
         s_failed(r, rep, "events.signup.door_csv");
-        web_finish(r);
         return;
     }
     bo_audit(r, o->acct->id, "events.signup.door_csv", o->obj, "ok");
@@ -876,7 +861,6 @@ s_door_done(void *arg, const Kumppani__V1__Reply *rep)
              (unsigned long long)o->event_id);
     if (r->resp)
         MHD_add_response_header(r->resp, "Content-Disposition", cd);
-    web_finish(r);
 }
 
 /* The series' occurrences are in (bo_series.c): on to the page. */
@@ -902,8 +886,7 @@ s_step(web_req_t *r)
         return;
     }
     if (o->op == OP_VIEW && o->ev->series_id && !o->occ_loaded) {
-        if (!bo_series_load(r, o->acct, o->ev->series_id, s_occ_in))
-            web_finish(r);
+        bo_series_load(r, o->acct, o->ev->series_id, s_occ_in);
         return;
     }
     switch (o->op) {
@@ -919,8 +902,7 @@ s_step(web_req_t *r)
     case OP_DOOR: {
         Kumppani__V1__EventRef rq = KUMPPANI__V1__EVENT_REF__INIT;
         rq.event_id = o->event_id;
-        if (!s_call(r, "events.signup.door_csv", &rq.base, NULL, s_door_done))
-            web_finish(r);
+        s_call(r, "events.signup.door_csv", &rq.base, NULL, s_door_done);
         return;
     }
     case OP_MARK: {
@@ -933,7 +915,6 @@ s_step(web_req_t *r)
                 snprintf(o->obj, sizeof o->obj, "event=%llu signup=%llu",
                          (unsigned long long)o->event_id, (unsigned long long)o->sids[k]);
                 bo_forbidden(r, o->acct, o->method, o->obj);
-                web_finish(r);
                 return;
             }
         }
@@ -941,11 +922,9 @@ s_step(web_req_t *r)
         return;
     }
     default:
-        if (!s_call(r, o->method, o->body, NULL, s_change_done))
-            web_finish(r);
+        s_call(r, o->method, o->body, NULL, s_change_done);
         return;
     }
-    web_finish(r);
 }
 
 /* ---- the routes -------------------------------------------------------------------------- */

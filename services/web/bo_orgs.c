@@ -281,11 +281,9 @@ s_roles_done(void *arg, const Kumppani__V1__Reply *rep)
         web_body(r, rep, &kumppani__v1__list_roles_reply__descriptor);
     if (!lr) {
         bo_error(r, o->acct, 503, "err_unavailable");
-        web_finish(r);
         return;
     }
     s_render(r, o, lr);
-    web_finish(r);
 }
 
 static void
@@ -294,9 +292,7 @@ s_roles(web_req_t *r)
     org_t *o = r->cont_arg;
     Kumppani__V1__ListRolesRequest rq = KUMPPANI__V1__LIST_ROLES_REQUEST__INIT;
     rq.organisation_id = o->id;
-    if (!bo_call(r, o->acct, r->svc->bus_registry, "registry.role.list", &rq.base, NULL,
-                 s_roles_done))
-        web_finish(r);
+    bo_call(r, o->acct, r->svc->bus_registry, "registry.role.list", &rq.base, NULL, s_roles_done);
 }
 
 /* ---- the edit ---------------------------------------------------------------------------- */
@@ -451,21 +447,16 @@ s_update_done(void *arg, const Kumppani__V1__Reply *rep)
                 (unsigned long long)o->id, code);
     if (code == C(OK)) {
         bo_audit(r, o->acct->id, "registry.org.update", o->obj, "ok");
-        char loc[64];
-        snprintf(loc, sizeof loc, "/office/organisations/%llu?saved=1", (unsigned long long)o->id);
-        bo_redirect(r, loc);
-        web_finish(r);
+        bo_redirect(r, "/office/organisations/%llu?saved=1", (unsigned long long)o->id);
         return;
     }
     if (code < 0 || (code != C(INVALID) && code != C(CONFLICT) && code != C(NOT_FOUND))) {
         bo_error(r, o->acct, 503, "err_unavailable");
-        web_finish(r);
         return;
     }
     bo_audit(r, o->acct->id, "registry.org.update", o->obj, "failed");
     if (code == C(NOT_FOUND)) {
         bo_error(r, o->acct, 404, "bo_err_no_org");
-        web_finish(r);
         return;
     }
     /* The registry names the field and the rule ("field 'x': ..."), never the value. */
@@ -496,14 +487,12 @@ s_org_done(void *arg, const Kumppani__V1__Reply *rep)
     if (! or || ! or->organisation || ! or->organisation->fields) {
         bo_error(r, o->acct, code == C(NOT_FOUND) ? 404 : 503,
                  code == C(NOT_FOUND) ? "bo_err_no_org" : "err_unavailable");
-        web_finish(r);
         return;
     }
     o->org = or->organisation;
     const char *action = o->edit ? "registry.org.update" : "registry.org.get";
     if (!s_in_scope(o->acct, o->org->fields)) {
         bo_forbidden(r, o->acct, action, o->obj);
-        web_finish(r);
         return;
     }
     if (!o->edit) {
@@ -514,7 +503,6 @@ s_org_done(void *arg, const Kumppani__V1__Reply *rep)
     const char *err = s_parse(r, o, &field);
     if (err && strcmp(err, "err_unavailable") == 0) {
         bo_error(r, o->acct, 503, err);
-        web_finish(r);
         return;
     }
     if (err) {
@@ -527,16 +515,13 @@ s_org_done(void *arg, const Kumppani__V1__Reply *rep)
     /* A municipal contact person may not move an organisation out of their municipalities. */
     if (!s_in_scope(o->acct, o->nf)) {
         bo_forbidden(r, o->acct, action, o->obj);
-        web_finish(r);
         return;
     }
     Kumppani__V1__UpdateOrganisationRequest rq = KUMPPANI__V1__UPDATE_ORGANISATION_REQUEST__INIT;
     rq.id = o->id;
     rq.fields = o->nf;
     rq.expected_updated_ms = o->expected;
-    if (!bo_call(r, o->acct, r->svc->bus_registry, "registry.org.update", &rq.base, NULL,
-                 s_update_done))
-        web_finish(r);
+    bo_call(r, o->acct, r->svc->bus_registry, "registry.org.update", &rq.base, NULL, s_update_done);
 }
 
 static void

@@ -96,13 +96,7 @@ s_acc_one(void *arg, bo_account_t *a)
     web_tv_strf(ar, it, "id", "%llu", (unsigned long long)a->id);
     web_tv_str(ar, it, "user", a->user);
     web_tv_str(ar, it, "role", web_text(l->r, bo_role_key(a->role)));
-    web_buf_t m = {.max = 1024};
-    for (size_t i = 0; i < a->n_municipalities; i++) {
-        web_buf_adds(&m, i ? ", " : "");
-        web_buf_adds(&m, a->municipalities[i]);
-    }
-    web_tv_str(ar, it, "municipalities", m.p ? m.p : "–");
-    web_buf_free(&m);
+    web_join(l->r, it, "municipalities", a->municipalities, a->n_municipalities, "–");
     web_tv_bool(ar, it, "locked", a->locked_until_ms > l->now_ms);
     web_tv_bool(ar, it, "disabled", a->disabled);
     return 0;
@@ -186,14 +180,9 @@ s_account(web_req_t *r, const bo_account_t *a, const bo_account_t *t, unsigned s
     web_tv_str(ar, o, "role", web_text(r, bo_role_key(t->role)));
     web_tv_bool(ar, o, "disabled", t->disabled);
     web_tv_bool(ar, o, "self", t->id == a->id);
-    web_buf_t m = {.max = 1024};
-    for (size_t i = 0; i < t->n_municipalities; i++) {
-        web_buf_adds(&m, i ? ", " : "");
-        web_buf_adds(&m, t->municipalities[i]);
-    }
-    web_tv_str(ar, o, "municipalities", m.p ? m.p : "");
-    web_tv_str(ar, o, "v_munis", m.p ? m.p : ""); /* the scope form's (field_scope.html) */
-    web_buf_free(&m);
+    web_join(r, o, "municipalities", t->municipalities, t->n_municipalities, "");
+    /* the scope form's (field_scope.html) */
+    web_tv_str(ar, o, "v_munis", web_tv_get(o, "municipalities"));
     if (done)
         web_tv_str(ar, root, "done", web_text(r, done));
     if (err) {

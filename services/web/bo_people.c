@@ -98,11 +98,9 @@ s_search_done(void *arg, const Kumppani__V1__Reply *rep)
         p->err = "bo_err_person_name";
     } else if (!sr) {
         bo_error(r, p->acct, 503, "err_unavailable");
-        web_finish(r);
         return;
     }
     s_search_page(r, p, sr);
-    web_finish(r);
 }
 
 void
@@ -235,13 +233,11 @@ s_next_org(web_req_t *r)
     ppl_t *p = r->cont_arg;
     if (p->org_i >= p->orgs_n) {
         s_person_page(r, p);
-        web_finish(r);
         return;
     }
     Kumppani__V1__OrganisationRef rq = KUMPPANI__V1__ORGANISATION_REF__INIT;
     rq.id = p->org_ids[p->org_i];
-    if (!bo_call(r, p->acct, r->svc->bus_registry, "registry.org.get", &rq.base, NULL, s_org_done))
-        web_finish(r);
+    bo_call(r, p->acct, r->svc->bus_registry, "registry.org.get", &rq.base, NULL, s_org_done);
 }
 
 /* A registry.person.get reply's person into p->pr (left NULL when none came); its code. */
@@ -262,7 +258,6 @@ s_person_done(void *arg, const Kumppani__V1__Reply *rep)
     if (!p->pr || !p->pr->person) {
         bo_error(r, p->acct, code == C(NOT_FOUND) ? 404 : 503,
                  code == C(NOT_FOUND) ? "bo_err_no_person" : "err_unavailable");
-        web_finish(r);
         return;
     }
     for (size_t i = 0; i < p->pr->n_roles && p->orgs_n < ORGS_MAX; i++) {
@@ -282,9 +277,7 @@ s_person(web_req_t *r, ppl_t *p)
 {
     Kumppani__V1__PersonRef rq = KUMPPANI__V1__PERSON_REF__INIT;
     rq.person_id = p->person_id;
-    if (!bo_call(r, p->acct, r->svc->bus_registry, "registry.person.get", &rq.base, NULL,
-                 s_person_done))
-        web_finish(r);
+    bo_call(r, p->acct, r->svc->bus_registry, "registry.person.get", &rq.base, NULL, s_person_done);
 }
 
 void
@@ -320,16 +313,11 @@ s_assign_done(void *arg, const Kumppani__V1__Reply *rep)
         snprintf(p->obj, sizeof p->obj, "person=%llu role=%llu", (unsigned long long)p->person_id,
                  (unsigned long long)rr->role->id);
         bo_audit(r, p->acct->id, "registry.role.assign", p->obj, "ok");
-        char loc[64];
-        snprintf(loc, sizeof loc, "/office/people/%llu?done=assigned",
-                 (unsigned long long)p->person_id);
-        bo_redirect(r, loc);
-        web_finish(r);
+        bo_redirect(r, "/office/people/%llu?done=assigned", (unsigned long long)p->person_id);
         return;
     }
     if (code != C(INVALID) && code != C(CONFLICT) && code != C(NOT_FOUND)) {
         bo_error(r, p->acct, 503, "err_unavailable");
-        web_finish(r);
         return;
     }
     snprintf(p->obj, sizeof p->obj, "person=%llu", (unsigned long long)p->person_id);
@@ -411,10 +399,7 @@ s_end_done(void *arg, const Kumppani__V1__Reply *rep)
                 (unsigned long long)p->role_id, code);
     if (code == C(OK)) {
         bo_audit(r, p->acct->id, "registry.role.end", p->obj, "ok");
-        char loc[64];
-        snprintf(loc, sizeof loc, "/office/people/%llu?done=ended",
-                 (unsigned long long)p->person_id);
-        bo_redirect(r, loc);
+        bo_redirect(r, "/office/people/%llu?done=ended", (unsigned long long)p->person_id);
     } else if (code == C(CONFLICT) || code == C(INVALID) || code == C(NOT_FOUND)) {
         bo_audit(r, p->acct->id, "registry.role.end", p->obj, "failed");
         bo_error(r, p->acct,
@@ -424,7 +409,6 @@ s_end_done(void *arg, const Kumppani__V1__Reply *rep)
                  code == C(CONFLICT) ? "bo_err_role_ended" : "bo_err_role_refused");
     } else
         bo_error(r, p->acct, 503, "err_unavailable");
-    web_finish(r);
 }
 
 /* The role must be the person's (the page's button names both). */
@@ -440,14 +424,12 @@ s_end_person_done(void *arg, const Kumppani__V1__Reply *rep)
     if (!theirs) {
         bo_error(r, p->acct, code == C(OK) || code == C(NOT_FOUND) ? 404 : 503,
                  code == C(OK) || code == C(NOT_FOUND) ? "bo_err_no_role" : "err_unavailable");
-        web_finish(r);
         return;
     }
     Kumppani__V1__EndRoleRequest rq = KUMPPANI__V1__END_ROLE_REQUEST__INIT;
     rq.role_id = p->role_id;
     rq.end_date = "";
-    if (!bo_call(r, p->acct, r->svc->bus_registry, "registry.role.end", &rq.base, NULL, s_end_done))
-        web_finish(r);
+    bo_call(r, p->acct, r->svc->bus_registry, "registry.role.end", &rq.base, NULL, s_end_done);
 }
 
 void

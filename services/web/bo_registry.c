@@ -55,7 +55,6 @@ s_orgs_done(void *arg, const Kumppani__V1__Reply *rep)
     if (!sr) {
         bo_error(r, g->acct, web_code(rep) == C(INVALID) ? 400 : 503,
                  web_code(rep) == C(INVALID) ? "err_filter" : "err_unavailable");
-        web_finish(r);
         return;
     }
     web_tv_t *root = bo_root(r, g->acct, "bo_orgs_title");
@@ -114,7 +113,6 @@ s_orgs_done(void *arg, const Kumppani__V1__Reply *rep)
         web_buf_free(&b);
     }
     web_page(r, 200, "bo_orgs", root);
-    web_finish(r);
 }
 
 static int
@@ -185,7 +183,6 @@ s_idle_done(void *arg, const Kumppani__V1__Reply *rep)
         web_body(r, rep, &kumppani__v1__coverage_idle_reply__descriptor);
     if (!ir) {
         bo_error(r, g->acct, 503, "err_unavailable");
-        web_finish(r);
         return;
     }
     web_tv_t *root = bo_root(r, g->acct, "bo_coverage_title");
@@ -224,7 +221,6 @@ s_idle_done(void *arg, const Kumppani__V1__Reply *rep)
     web_tv_bool(a, root, "no_gaps", ng == 0);
     web_tv_bool(a, root, "no_idle", ni == 0);
     web_page(r, 200, "bo_coverage", root);
-    web_finish(r);
 }
 
 static void
@@ -235,14 +231,12 @@ s_gaps_done(void *arg, const Kumppani__V1__Reply *rep)
     g->gaps = web_body(r, rep, &kumppani__v1__coverage_gaps_reply__descriptor);
     if (!g->gaps) {
         bo_error(r, g->acct, 503, "err_unavailable");
-        web_finish(r);
         return;
     }
     Kumppani__V1__CoverageIdleRequest rq = KUMPPANI__V1__COVERAGE_IDLE_REQUEST__INIT;
     rq.months = g->months;
-    if (!bo_call(r, g->acct, r->svc->bus_registry, "registry.coverage.idle", &rq.base, NULL,
-                 s_idle_done))
-        web_finish(r);
+    bo_call(r, g->acct, r->svc->bus_registry, "registry.coverage.idle", &rq.base, NULL,
+            s_idle_done);
 }
 
 void
@@ -335,7 +329,6 @@ s_import_done(void *arg, const Kumppani__V1__Reply *rep)
     }
     if (!ir) {
         bo_error(r, im->acct, 503, "err_unavailable");
-        web_finish(r);
         return;
     }
     if (!im->dry) {
@@ -345,7 +338,6 @@ s_import_done(void *arg, const Kumppani__V1__Reply *rep)
         bo_audit(r, im->acct->id, "registry.csv.import", obj, ir->written ? "ok" : "failed");
     }
     s_import_page(r, im->acct, ir->n_errors ? 400 : 200, ir, im->dry);
-    web_finish(r);
 }
 
 void

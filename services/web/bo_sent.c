@@ -101,7 +101,6 @@ s_render(web_req_t *r, snt_t *t, const Kumppani__V1__OptOutListReply *oo)
         web_tv_bool(a, root, "no_optouts", oo->n_optouts == 0);
     }
     web_page(r, 200, "bo_sent", root);
-    web_finish(r);
 }
 
 static void
@@ -113,7 +112,6 @@ s_optouts_done(void *arg, const Kumppani__V1__Reply *rep)
         web_body(r, rep, &kumppani__v1__opt_out_list_reply__descriptor);
     if (!oo) {
         bo_error(r, t->acct, 503, "err_unavailable");
-        web_finish(r);
         return;
     }
     s_render(r, t, oo);
@@ -127,7 +125,6 @@ s_dead_done(void *arg, const Kumppani__V1__Reply *rep)
     t->dead = web_body(r, rep, &kumppani__v1__list_notifications_reply__descriptor);
     if (!t->dead) {
         bo_error(r, t->acct, 503, "err_unavailable");
-        web_finish(r);
         return;
     }
     if (!t->regional) {
@@ -136,9 +133,7 @@ s_dead_done(void *arg, const Kumppani__V1__Reply *rep)
     }
     Kumppani__V1__OptOutListRequest rq = KUMPPANI__V1__OPT_OUT_LIST_REQUEST__INIT;
     rq.limit = 1000;
-    if (!bo_call(r, t->acct, r->svc->bus_notifier, "notifier.optouts", &rq.base, NULL,
-                 s_optouts_done))
-        web_finish(r);
+    bo_call(r, t->acct, r->svc->bus_notifier, "notifier.optouts", &rq.base, NULL, s_optouts_done);
 }
 
 static void
@@ -146,9 +141,7 @@ s_dead(web_req_t *r, snt_t *t)
 {
     Kumppani__V1__ListNotificationsRequest rq = KUMPPANI__V1__LIST_NOTIFICATIONS_REQUEST__INIT;
     rq.limit = DEAD_MAX;
-    if (!bo_call(r, t->acct, r->svc->bus_notifier, "notifier.dead.list", &rq.base, NULL,
-                 s_dead_done))
-        web_finish(r);
+    bo_call(r, t->acct, r->svc->bus_notifier, "notifier.dead.list", &rq.base, NULL, s_dead_done);
 }
 
 static void
@@ -161,7 +154,6 @@ s_found_done(void *arg, const Kumppani__V1__Reply *rep)
     if (!t->found) {
         bo_error(r, t->acct, code == C(INVALID) ? 400 : 503,
                  code == C(INVALID) ? "bo_err_address" : "err_unavailable");
-        web_finish(r);
         return;
     }
     s_dead(r, t);
@@ -269,7 +261,6 @@ s_retry_done(void *arg, const Kumppani__V1__Reply *rep)
         bool gone = code == C(NOT_FOUND) || code == C(CONFLICT) || code == C(INVALID);
         bo_error(r, t->acct, gone ? 409 : 503, gone ? "bo_err_retry" : "err_unavailable");
     }
-    web_finish(r);
 }
 
 void

@@ -147,7 +147,6 @@ s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
     if (!sr) {
         bo_error(r, s->acct, web_code(rep) == C(INVALID) ? 400 : 503,
                  web_code(rep) == C(INVALID) ? "err_filter" : "err_unavailable");
-        web_finish(r);
         return;
     }
     web_tv_t *root = bo_root(r, s->acct, "bo_stats_title");
@@ -183,7 +182,6 @@ s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
     s_chart(r, charts, "c-muni", "bo_stats_by_muni", sr->by_municipality, sr->n_by_municipality, 0);
     s_chart(r, charts, "c-role", "bo_stats_by_role", sr->by_role, sr->n_by_role, 2);
     web_page(r, 200, "bo_stats", root);
-    web_finish(r);
 }
 
 /* "YYYY-MM-DD" at the Helsinki midnight starting it. */

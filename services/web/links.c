@@ -54,7 +54,6 @@ s_call(web_req_t *r, const char *method, const ProtobufCMessage *body, web_bus_c
 {
     if (!web_call(r, r->svc->bus_broker, method, body, NULL, cb)) {
         web_error(r, 503, "err_unavailable");
-        web_finish(r);
     }
 }
 
@@ -148,7 +147,6 @@ s_xoffer_done(void *arg, const Kumppani__V1__Reply *reply)
         s_xoffer_render(r, c, v);
     else
         s_unseen(r, reply, "xoffer.view", "offer");
-    web_resume(r);
 }
 
 static void
@@ -184,7 +182,6 @@ s_xanswer_done(void *arg, const Kumppani__V1__Reply *reply)
             c->notice = or && or->assignment ? "x_done_confirmed" : "x_done_held";
     } else if (code == C(NOT_FOUND)) {
         web_link_gone(r);
-        web_resume(r);
         return;
     } else {
         kp_log_warn("xoffer.refused", "method=%s offer=%llu code=%d", c->what,
@@ -238,7 +235,6 @@ s_request_done(void *arg, const Kumppani__V1__Reply *reply)
     Kumppani__V1__RequestView *v = web_body(r, reply, &kumppani__v1__request_view__descriptor);
     if (!v || !v->request || !v->request->input) {
         s_unseen(r, reply, "request.view", "request");
-        web_resume(r);
         return;
     }
     const Kumppani__V1__BrokerRequest *rq = v->request;
@@ -266,7 +262,6 @@ s_request_done(void *arg, const Kumppani__V1__Reply *reply)
     }
     web_tv_bool(a, root, "has_experts", v->n_experts > 0);
     web_page(r, 200, "request", root);
-    web_resume(r);
 }
 
 void

@@ -223,6 +223,19 @@ web_button(web_req_t *r, web_tv_t *root, const char *key, const char *label_key,
     web_tv_str(r->arena, o, "label", web_text(r, label_key));
 }
 
+void
+web_join(web_req_t *r, web_tv_t *obj, const char *key, char *const *items, size_t n,
+         const char *none)
+{
+    web_buf_t b = {.max = 1024};
+    for (size_t i = 0; i < n; i++) {
+        web_buf_adds(&b, i ? ", " : "");
+        web_buf_adds(&b, items[i]);
+    }
+    web_tv_str(r->arena, obj, key, b.p ? b.p : none);
+    web_buf_free(&b);
+}
+
 /* ---- the calendar ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -318,7 +331,6 @@ s_ics_done(void *arg, const Kumppani__V1__Reply *reply)
         kp_log_warn("http.ics", "code=%d", web_code(reply));
         web_error(r, 503, "err_unavailable");
     }
-    web_resume(r);
 }
 
 static void

@@ -240,7 +240,6 @@ s_submit_done(void *arg, const Kumppani__V1__Reply *reply)
         kp_log_warn("signup.failed", "event=%llu code=%d", (unsigned long long)st->event_id, code);
         s_form(r, 503, ev, st->nonce, NULL, 0, "err_retry");
     }
-    web_resume(r);
 }
 
 void
@@ -384,7 +383,6 @@ s_fetch_done(void *arg, const Kumppani__V1__Reply *reply)
         web_link_gone(r);
     else
         s_personal_local(r, c, c->status);
-    web_resume(r);
 }
 
 static void
@@ -394,7 +392,6 @@ s_fetch(web_req_t *r, act_t *c)
     rq.signup_id = c->l.id;
     if (!web_call(r, r->svc->bus_self, "events.signup.get", &rq.base, NULL, s_fetch_done)) {
         s_personal_local(r, c, c->status);
-        web_finish(r);
     }
 }
 
@@ -432,7 +429,6 @@ s_act_done(void *arg, const Kumppani__V1__Reply *reply)
         if (c->vw.just_cancelled)
             c->vw.notice = NULL;
         s_personal(r, 200, &c->l, c->token, s, &c->vw);
-        web_resume(r);
         return;
     }
     kp_log_warn("signup.self_refused", "method=%s signup=%llu code=%d", c->method,
@@ -451,7 +447,6 @@ s_act_done(void *arg, const Kumppani__V1__Reply *reply)
         c->vw.general = "err_retry";
         s_personal_local(r, c, 503);
     }
-    web_resume(r);
 }
 
 static void

@@ -259,16 +259,11 @@ web_tv_t *web_root(web_req_t *r, const char *title_key);
 void web_error(web_req_t *r, unsigned status, const char *msg_key);
 /* True if the POST carries a valid CSRF token; otherwise answers 403 and returns false. */
 bool web_csrf_check(web_req_t *r);
-/* Suspends r until web_resume (a bus call is under way). */
-void web_suspend(web_req_t *r);
-/* Resumes r after its response was set with web_reply / web_page / web_error. */
-void web_resume(web_req_t *r);
 /* Calls method on bus for r with cb, suspending r (unless a call already did) until cb runs.
- * False when bus is NULL, full or cannot send: cb will not run and nothing is answered. */
+ * False when bus is NULL, full or cannot send: cb will not run and nothing is answered. An
+ * answer set on a suspended request (web_reply, web_page, web_error) resumes it. */
 bool web_call(web_req_t *r, web_bus_t *bus, const char *method, const ProtobufCMessage *body,
               const char *idem, web_bus_cb cb);
-/* Resumes r if a bus call suspended it (its answer is set). */
-void web_finish(web_req_t *r);
 /* The code of a bus reply; -1 when none came. */
 int web_code(const Kumppani__V1__Reply *rep);
 /* A reply's body decoded as d into r's arena when its code is OK; else NULL. */
@@ -306,6 +301,9 @@ void web_choices(web_req_t *r, web_tv_t *list, const char *key_prefix, int n,
  * made by fmt) and its button's text (label_key). */
 void web_button(web_req_t *r, web_tv_t *root, const char *key, const char *label_key,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Sets obj's key to items[0..n) joined by ", ", or to none when n is 0 (NULL: nothing). */
+void web_join(web_req_t *r, web_tv_t *obj, const char *key, char *const *items, size_t n,
+              const char *none);
 /* Parses a decimal id ("12"); 0 if it is not one. */
 uint64_t web_parse_id(const char *s);
 

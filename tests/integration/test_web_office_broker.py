@@ -6,15 +6,14 @@ Checked: a request's page with its open offers and their deadlines and the ranki
 (CSRF, bad fields 400, audited, a second completion 409); the payment export as a CSV download
 (audited, by its row count); the broker's statistics; a municipal contact person is refused
 (403, audited) on each."""
-import json
 import os
 import re
 import shutil
-import subprocess
 
 from kp_broker import B, Broker, add_keys, file_request, open_offers, register
 from kp_harness import PII, check, done
-from kp_web import SRC, WebSuite, csrf_of, office_account, office_sign_in
+from kp_web import (SRC, WebSuite, browser_checked, csrf_of, office_account,
+                    office_sign_in)
 
 PW = {"alue": "Aluekoordinaattori-2026!", "seinajoki": "Yhteyshenkilo-Seinajoki-1",
       "asiantuntija": "Asiantuntija-salasana-3"}
@@ -105,17 +104,7 @@ try:
         cfg = {"mode": "broker", "first": 45, "expert": ["asiantuntija", PW["asiantuntija"]],
                "municipal": ["seinajoki", PW["seinajoki"]], "request": rq2.id,
                "assignment": asg2.id}
-        os.makedirs(OUT, exist_ok=True)
-        p = subprocess.run(["node", os.path.join(WEBDIR, "office_sent.mjs"), s.base, OUT,
-                            json.dumps(cfg)], cwd=WEBDIR, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=120)
-        text = p.stdout.decode("utf-8", "replace")
-        print(text)
-        sm = json.loads(text.strip().splitlines()[-1]) if text.strip() else {}
-        axes = sm.get("axe", [])
-        check(p.returncode == 0 and len(axes) == 4 and
-              all(a["violations"] == 0 for a in axes),
-              "the browser run: %d pages, axe 0 violations" % len(axes))
+        browser_checked("node", WEBDIR, "office_sent.mjs", s.base, OUT, cfg, 4, timeout=120)
         a2 = [x for x in brk.ok("broker.assignment.list", B.ListAssignmentsRequest(),
                                 B.ListAssignmentsReply).assignments if x.id == asg2.id][0]
         check(a2.state == B.ASSIGNMENT_STATE_COMPLETED and a2.minutes == 180 and
