@@ -230,6 +230,8 @@ OFFICE = {"alue": ("regional", "", "Aluekoordinaattori-2026!"),
           "vaasa": ("municipal", "905", "Yhteyshenkilo-Vaasa-22"),
           "asiantuntija": ("expert", "", "Asiantuntija-salasana-3")}
 OFFICE_PW = {user: a[2] for user, a in OFFICE.items()}
+WEBDIR = os.path.join(SRC, "tests", "web")  # the browser scripts (tests/web/*.mjs)
+BROWSER_OUT = os.path.abspath(os.path.join(BIN, "..", "web-browser"))  # their screenshots
 
 
 def office_accounts(s, *users):

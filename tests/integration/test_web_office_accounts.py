@@ -31,16 +31,15 @@ import time
 import urllib.parse
 
 from kp_harness import BIN, PII, check, done, make_event, signup_req
-from kp_web import (SRC, Session, WebSuite, browser_checked, csrf_of, hidden, office_account,
-                    office_sign_in)
+from kp_web import (BROWSER_OUT, Session, WEBDIR, WebSuite, browser_checked, csrf_of, hidden,
+                    office_account, office_sign_in)
 
 PW = {"alue": "Aluekoordinaattori-2026!", "alue2": "Toinen-aluekoordinaattori-7",
       "seinajoki": "Yhteyshenkilo-Seinajoki-1", "poistuva": "Poistuva-tunnus-salasana-5",
       "kesto": "Kestava-tunnus-salasana-9", "cli": "Komentorivin-tunnus-8"}
 NEW_PW = "Uusi-salasana-vaihdettu-42"
 BROWSER_PW = "Webbläsarens-nya-lösenord-3"
-WEBDIR = os.path.join(SRC, "tests", "web")
-OUT = os.path.abspath(os.path.join(os.environ["KP_BIN_DIR"], "..", "web-browser"))
+OUT = BROWSER_OUT
 WEB_ARGS = ["--rate-per-s", "2000", "--rate-burst", "5000"]
 
 

@@ -12,14 +12,12 @@ import shutil
 
 from kp_broker import B, Broker, add_keys, file_request, open_offers, register
 from kp_harness import PII, check, done
-from kp_web import (SRC, WebSuite, browser_checked, csrf_of, office_account,
-                    office_sign_in)
+from kp_web import (BROWSER_OUT, OFFICE_PW, WEBDIR, WebSuite, browser_checked, csrf_of,
+                    office_accounts, office_sign_in)
 
-PW = {"alue": "Aluekoordinaattori-2026!", "seinajoki": "Yhteyshenkilo-Seinajoki-1",
-      "asiantuntija": "Asiantuntija-salasana-3"}
+PW = OFFICE_PW
 DAY = 86400
-WEBDIR = os.path.join(SRC, "tests", "web")
-OUT = os.path.abspath(os.path.join(os.environ["KP_BIN_DIR"], "..", "web-browser"))
+OUT = BROWSER_OUT
 
 s = WebSuite()
 try:
@@ -27,9 +25,7 @@ try:
     s.events()
     brk = Broker(s).start()
     s.web(["--rate-per-s", "2000", "--rate-burst", "5000", "--broker-api", brk.api])
-    for user, role, munis in (("alue", "regional", ""), ("seinajoki", "municipal", "743"),
-                              ("asiantuntija", "expert", "")):
-        office_account(s, user, role, munis, PW[user])
+    office_accounts(s, "alue", "seinajoki", "asiantuntija")
 
     e1 = register(brk, PII[7], PII[8])
     e2 = register(brk, "Outi Asiantuntija", "outi.a@example.fi", languages=["sv"])

@@ -25,15 +25,13 @@ from zoneinfo import ZoneInfo
 import kp_notifier as kn
 from kp_broker import B, Broker, add_keys, file_request, open_offers, register
 from kp_harness import OK, PII, check, done, free_port
-from kp_web import (SRC, WebSuite, browser_checked, csrf_of, office_account,
-                    office_sign_in)
+from kp_web import (BROWSER_OUT, OFFICE_PW, WEBDIR, WebSuite, browser_checked, csrf_of,
+                    office_accounts, office_sign_in)
 
-PW = {"alue": "Aluekoordinaattori-2026!", "seinajoki": "Yhteyshenkilo-Seinajoki-1",
-      "asiantuntija": "Asiantuntija-salasana-3"}
+PW = OFFICE_PW
 DAY_MS = 86400 * 1000
 REQ = "tilaaja@example.fi"  # kp_broker.request_input's contact person
-WEBDIR = os.path.join(SRC, "tests", "web")
-OUT = os.path.abspath(os.path.join(os.environ["KP_BIN_DIR"], "..", "web-browser"))
+OUT = BROWSER_OUT
 HEL = ZoneInfo("Europe/Helsinki")
 
 
@@ -55,9 +53,7 @@ try:
     wp = s.web(["--rate-per-s", "2000", "--rate-burst", "5000", "--broker-api", brk.api,
                 "--notifier-api", ntf_api,
                 "--notifier-key", os.path.join(s.keys_dir, "notifier.pub")])
-    for user, role, munis in (("alue", "regional", ""), ("seinajoki", "municipal", "743"),
-                              ("asiantuntija", "expert", "")):
-        office_account(s, user, role, munis, PW[user])
+    office_accounts(s, "alue", "seinajoki", "asiantuntija")
 
     e1 = register(brk, PII[7], PII[8])
     e2 = register(brk, "Outi Asiantuntija", "outi.a@example.fi")

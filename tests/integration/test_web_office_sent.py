@@ -17,14 +17,12 @@ from zoneinfo import ZoneInfo
 from kp_broker import add_keys
 from kp_harness import OK, PII, V, body, check, done, free_port, signup_req
 from kp_notifier import N, Http, Smtp, keyed_args, mails_to, start_keyed, status, wait_for
-from kp_web import (SRC, WebSuite, browser_checked, csrf_of, office_account,
-                    office_sign_in)
+from kp_web import (BROWSER_OUT, OFFICE_PW, WEBDIR, WebSuite, browser_checked, csrf_of,
+                    office_accounts, office_sign_in)
 
-PW = {"alue": "Aluekoordinaattori-2026!", "seinajoki": "Yhteyshenkilo-Seinajoki-1",
-      "asiantuntija": "Asiantuntija-salasana-3"}
+PW = OFFICE_PW
 DAY = 86400
-WEBDIR = os.path.join(SRC, "tests", "web")
-OUT = os.path.abspath(os.path.join(os.environ["KP_BIN_DIR"], "..", "web-browser"))
+OUT = BROWSER_OUT
 
 s = WebSuite()
 smtp = Smtp()
@@ -39,9 +37,7 @@ try:
         "--webhook-secret", "s3cret"])
     wp = s.web(["--rate-per-s", "2000", "--rate-burst", "5000", "--notifier-api", ntf_api,
                 "--notifier-key", os.path.join(s.keys_dir, "notifier.pub")])
-    for user, role, munis in (("alue", "regional", ""), ("seinajoki", "municipal", "743"),
-                              ("asiantuntija", "expert", "")):
-        office_account(s, user, role, munis, PW[user])
+    office_accounts(s, "alue", "seinajoki", "asiantuntija")
 
     c = s.client(s.ev_api)
     now = int(time.time())
