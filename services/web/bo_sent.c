@@ -82,10 +82,21 @@ s_render(web_req_t *r, snt_t *t, const Kumppani__V1__OptOutListReply *oo)
         web_tv_str(a, root, "what", web_text(r, t->what));
         s_rows(r, t, root, "found", t->found);
     }
-    if (t->event_id)
-        web_tv_strf(a, root, "event_id", "%llu", (unsigned long long)t->event_id);
-    if (t->request_id)
-        web_tv_strf(a, root, "request_id", "%llu", (unsigned long long)t->request_id);
+    /* The lookups by an event's and by a broker request's id, each a GET form of its own. */
+    const struct {
+        const char *name;
+        uint64_t id;
+    } look[] = {{"event", t->event_id}, {"request", t->request_id}};
+    web_tv_t *ll = web_tv_list(a, root, "lookups");
+    for (size_t i = 0; i < 2; i++) {
+        web_tv_t *it = web_tv_item(a, ll);
+        char key[32];
+        snprintf(key, sizeof key, "bo_sent_%s", look[i].name);
+        web_tv_str(a, it, "name", look[i].name);
+        web_tv_str(a, it, "label", web_text(r, key));
+        if (look[i].id)
+            web_tv_strf(a, it, "value", "%llu", (unsigned long long)look[i].id);
+    }
     s_rows(r, t, root, "dead", t->dead);
     web_tv_bool(a, root, "regional", t->regional);
     if (oo) {
