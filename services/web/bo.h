@@ -72,8 +72,8 @@ int bo_account_del(kp_tx_t *tx, const bo_account_t *a);
  * (303), a POST refused (403). A POST's CSRF token is checked here too. */
 bo_account_t *bo_require(web_req_t *r);
 /* bo_require, then the account must have one of roles (BO_R bits): else NULL after answering
- * 403 (bo_forbidden, action on no object). */
-bo_account_t *bo_require_role(web_req_t *r, unsigned roles, const char *action);
+ * 403 (bo_forbidden, action on object: "" for none). */
+bo_account_t *bo_require_role(web_req_t *r, unsigned roles, const char *action, const char *object);
 /* True if acct may act on municipality code m (regional: any; municipal: its own). */
 bool bo_muni_ok(const bo_account_t *acct, const char *m);
 /* True if acct has one of the roles (a bit per OfficeRole value). */
@@ -88,8 +88,8 @@ void bo_forbidden(web_req_t *r, const bo_account_t *acct, const char *action, co
 web_tv_t *bo_root(web_req_t *r, const bo_account_t *acct, const char *title_key);
 /* An office error page (status, text key). */
 void bo_error(web_req_t *r, const bo_account_t *acct, unsigned status, const char *msg_key);
-/* Answers 303 to location (a path of ours). */
-void bo_redirect(web_req_t *r, const char *location);
+/* Answers 303 to the location (a path of ours) made by fmt. */
+void bo_redirect(web_req_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A role's text key ("bo_role_1"). */
 const char *bo_role_key(int role);
 /* Checks a sign-in name: 3..64 of [a-z0-9._-]. */
@@ -130,14 +130,9 @@ void bo_pg_sign_out_all(web_req_t *r, const char *arg);
 
 /* ---- pages (bo_pages.c) ------------------------------------------------------------------ */
 
-/* Calls method on bus for r with cb (r is suspended until bo_finish). False after answering
- * 503 when the bus is missing or full. */
+/* web_call, answering 503 when it fails (then false). */
 bool bo_call(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
              const ProtobufCMessage *body, const char *idem, web_bus_cb cb);
-/* Resumes r if a bus call suspended it (its answer is set). */
-void bo_finish(web_req_t *r);
-/* The code of a bus reply; -1 when none came. */
-int bo_code(const Kumppani__V1__Reply *rep);
 /* Answers a bus call's refusal by its code: NOT_FOUND 404 (not_found_key), CONFLICT 409,
  * INVALID 400, else (none came) 503. */
 void bo_refused(web_req_t *r, const bo_account_t *acct, int code, const char *not_found_key);

@@ -31,6 +31,7 @@
 #include "kp_log.h"
 #include "kp_text.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,22 @@ static const acc_err_t s_acc_errs[] = {
     {"user", "taken", "bo_err_user_taken"},
 };
 
+/* The rule of an account's role and municipalities, the same at creation and at a change:
+ * 0, -2 (the role) or -3 (the municipalities: three-digit codes, at least one for a
+ * municipal account, at most 64). */
+static int
+s_scope_rule(int role, char **munis, size_t munis_n)
+{
+    if (role < BO_ROLE(REGIONAL) || role > BO_ROLE(EXPERT))
+        return -2;
+    if (munis_n > 64 || (role == BO_ROLE(MUNICIPAL) && munis_n == 0))
+        return -3;
+    for (size_t i = 0; i < munis_n; i++)
+        if (strlen(munis[i]) != 3 || strspn(munis[i], "0123456789") != 3)
+            return -3;
+    return 0;
+}
+
 /* Checks and stores a new account. Returns 0 (a->id set), -1 - the index of an s_acc_errs
  * rule that failed (nothing written), or a KP code. */
 static int
@@ -141,19 +158,15 @@ s_account_new(kp_tx_t *tx, const char *user, int role, char **munis, size_t muni
 {
     if (!bo_user_ok(user))
         return -1;
-    if (role < BO_ROLE(REGIONAL) || role > BO_ROLE(EXPERT))
-        return -2;
-    if (munis_n > 64 || (role == BO_ROLE(MUNICIPAL) && munis_n == 0))
-        return -3;
-    for (size_t i = 0; i < munis_n; i++)
-        if (strlen(munis[i]) != 3 || strspn(munis[i], "0123456789") != 3)
-            return -3;
+    int rc = s_scope_rule(role, munis, munis_n);
+    if (rc)
+        return rc;
     size_t pn = pw ? kp_text_chars(pw) : 0;
     if (pn < BO_PASSWORD_MIN || pn > BO_PASSWORD_MAX || strlen(pw) > 1024)
         return -4;
     bo_account_t *old;
     bool found;
-    int rc = bo_account_by_user(tx, user, &old, &found);
+    rc = bo_account_by_user(tx, user, &old, &found);
     if (rc)
         return rc;
     if (found)
@@ -295,15 +308,10 @@ bo_account_change(kp_tx_t *tx, bo_account_t *a, bo_change_t op)
 int
 bo_account_scope(kp_tx_t *tx, bo_account_t *a, int role, char **munis, size_t munis_n)
 {
-    if (role < BO_ROLE(REGIONAL) || role > BO_ROLE(EXPERT))
-        return -2;
-    if (munis_n > 64 || (role == BO_ROLE(MUNICIPAL) && munis_n == 0))
-        return -3;
-    for (size_t i = 0; i < munis_n; i++)
-        if (strlen(munis[i]) != 3 || strspn(munis[i], "0123456789") != 3)
-            return -3;
+    int rc = s_scope_rule(role, munis, munis_n);
+    if (rc)
+        return rc;
     bool last = false;
-    int rc;
     if (role != BO_ROLE(REGIONAL) && (rc = s_last_regional(tx, a, &last)))
         return rc;
     if (last)
@@ -446,14 +454,7 @@ bo_root(web_req_t *r, const bo_account_t *acct, const char *title_key)
     web_tv_t *o = web_tv_obj(a, root, "office");
     web_tv_str(a, o, "user", acct->user);
     web_tv_str(a, o, "role", web_text(r, bo_role_key(acct->role)));
-    web_buf_t m = {.max = 1024};
-    for (size_t i = 0; i < acct->n_municipalities; i++) {
-        web_buf_adds(&m, i ? ", " : "");
-        web_buf_adds(&m, acct->municipalities[i]);
-    }
-    if (m.p)
-        web_tv_str(a, o, "municipalities", m.p);
-    web_buf_free(&m);
+    web_join(r, o, "municipalities", acct->municipalities, acct->n_municipalities, NULL);
     web_tv_bool(a, o, "regional", acct->role == BO_ROLE(REGIONAL));
     web_tv_bool(a, o, "events", bo_role_ok(acct, BO_R(REGIONAL) | BO_R(MUNICIPAL)));
     web_tv_bool(a, o, "broker", bo_role_ok(acct, BO_R(REGIONAL) | BO_R(EXPERT)));
@@ -477,8 +478,13 @@ bo_forbidden(web_req_t *r, const bo_account_t *acct, const char *action, const c
 }
 
 void
-bo_redirect(web_req_t *r, const char *location)
+bo_redirect(web_req_t *r, const char *fmt, ...)
 {
+    char location[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(location, sizeof location, fmt, ap);
+    va_end(ap);
     web_buf_t b = {0};
     web_reply(r, 303, "text/plain; charset=utf-8", &b);
     if (r->resp)
@@ -590,11 +596,11 @@ bo_require(web_req_t *r)
 }
 
 bo_account_t *
-bo_require_role(web_req_t *r, unsigned roles, const char *action)
+bo_require_role(web_req_t *r, unsigned roles, const char *action, const char *object)
 {
     bo_account_t *a = bo_require(r);
     if (a && !bo_role_ok(a, roles)) {
-        bo_forbidden(r, a, action, "");
+        bo_forbidden(r, a, action, object);
         return NULL;
     }
     return a;

@@ -16,6 +16,8 @@
 #define LIST_MAX 200
 #define PAID_MAX 1000 /* broker.assignment.paid's limit */
 #define REF_MAX 100
+/* The broker's pages are the regional and the expert coordinators'. */
+#define BROKER_ROLES (BO_R(REGIONAL) | BO_R(EXPERT))
 
 typedef struct {
     bo_account_t *acct;
@@ -86,13 +88,10 @@ s_asg_done(void *arg, const Kumppani__V1__Reply *rep)
     web_req_t *r = arg;
     brk_t *b = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__ListAssignmentsReply *ar = NULL;
-    if (bo_code(rep) == C(OK))
-        ar = kumppani__v1__list_assignments_reply__unpack(kp_arena_pbc(a), rep->body.len,
-                                                          rep->body.data);
+    Kumppani__V1__ListAssignmentsReply *ar =
+        web_body(r, rep, &kumppani__v1__list_assignments_reply__descriptor);
     if (!ar) {
         bo_error(r, b->acct, 503, "err_unavailable");
-        bo_finish(r);
         return;
     }
     web_tv_t *root = bo_root(r, b->acct, "bo_broker_title");
@@ -159,7 +158,6 @@ s_asg_done(void *arg, const Kumppani__V1__Reply *rep)
     web_tv_strf(a, root, "assignments_n", "%zu", ar->n_assignments);
     web_tv_bool(a, root, "no_assignments", ar->n_assignments == 0);
     web_page(r, 200, "bo_broker", root);
-    bo_finish(r);
 }
 
 static void
@@ -167,38 +165,25 @@ s_reqs_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     brk_t *b = r->cont_arg;
-    if (bo_code(rep) == C(OK))
-        b->reqs = kumppani__v1__list_broker_requests_reply__unpack(kp_arena_pbc(r->arena),
-                                                                   rep->body.len, rep->body.data);
+    b->reqs = web_body(r, rep, &kumppani__v1__list_broker_requests_reply__descriptor);
     if (!b->reqs) {
         bo_error(r, b->acct, 503, "err_unavailable");
-        bo_finish(r);
         return;
     }
     Kumppani__V1__ListAssignmentsRequest rq = KUMPPANI__V1__LIST_ASSIGNMENTS_REQUEST__INIT;
     rq.limit = LIST_MAX;
-    if (!bo_call(r, b->acct, r->svc->bus_office_broker, "broker.assignment.list", &rq.base, NULL,
-                 s_asg_done))
-        bo_finish(r);
+    bo_call(r, b->acct, r->svc->bus_office_broker, "broker.assignment.list", &rq.base, NULL,
+            s_asg_done);
 }
 
 void
 bo_pg_broker(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require(r);
-    if (!a)
+    bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.request.list", "");
+    brk_t *b = a ? bo_zalloc(r, a, sizeof *b) : NULL;
+    if (!b)
         return;
-    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(EXPERT))) {
-        bo_forbidden(r, a, "broker.request.list", "");
-        return;
-    }
-    brk_t *b = kp_arena_alloc(r->arena, sizeof *b);
-    if (!b) {
-        bo_error(r, a, 503, "err_unavailable");
-        return;
-    }
-    memset(b, 0, sizeof *b);
     b->acct = a;
     r->cont_arg = b;
     Kumppani__V1__ListBrokerRequestsRequest rq = KUMPPANI__V1__LIST_BROKER_REQUESTS_REQUEST__INIT;
@@ -215,21 +200,6 @@ typedef struct {
     Kumppani__V1__BrokerRequestReply *req;
 } one_t;
 
-/* The account if it is a broker's (regional or expert coordinator), else NULL after answering
- * (403 audited as action). */
-static bo_account_t *
-s_broker_acct(web_req_t *r, const char *action, const char *obj)
-{
-    bo_account_t *a = bo_require(r);
-    if (!a)
-        return NULL;
-    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(EXPERT))) {
-        bo_forbidden(r, a, action, obj);
-        return NULL;
-    }
-    return a;
-}
-
 static void
 s_ms_time(web_req_t *r, web_tv_t *o, const char *key, int64_t ms)
 {
@@ -242,13 +212,10 @@ s_explain_done(void *arg, const Kumppani__V1__Reply *rep)
     web_req_t *r = arg;
     one_t *o = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__ExplainRequestReply *ex = NULL;
-    if (bo_code(rep) == C(OK))
-        ex = kumppani__v1__explain_request_reply__unpack(kp_arena_pbc(a), rep->body.len,
-                                                         rep->body.data);
+    Kumppani__V1__ExplainRequestReply *ex =
+        web_body(r, rep, &kumppani__v1__explain_request_reply__descriptor);
     if (!ex) {
         bo_error(r, o->acct, 503, "err_unavailable");
-        bo_finish(r);
         return;
     }
     const Kumppani__V1__BrokerRequest *q = o->req->request;
@@ -289,13 +256,7 @@ s_explain_done(void *arg, const Kumppani__V1__Reply *rep)
         else
             web_tv_str(a, it, "rank", "–");
         web_tv_str(a, it, "eligible", web_text(r, c->eligible ? "bo_yes" : "bo_no"));
-        web_buf_t why = {.max = 1024};
-        for (size_t j = 0; j < c->n_reasons; j++) {
-            web_buf_adds(&why, j ? ", " : "");
-            web_buf_adds(&why, c->reasons[j]);
-        }
-        web_tv_str(a, it, "reasons", why.p ? why.p : "–");
-        web_buf_free(&why);
+        web_join(r, it, "reasons", c->reasons, c->n_reasons, "–");
         if (c->last_assigned_ms)
             s_ms_time(r, it, "last", c->last_assigned_ms);
         else
@@ -311,7 +272,6 @@ s_explain_done(void *arg, const Kumppani__V1__Reply *rep)
     web_tv_strf(a, root, "candidates_n", "%zu", ex->n_candidates);
     web_tv_bool(a, root, "no_candidates", ex->n_candidates == 0);
     web_page(r, 200, "bo_broker_request", root);
-    bo_finish(r);
 }
 
 static void
@@ -319,27 +279,23 @@ s_req_got(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     one_t *o = r->cont_arg;
-    int code = bo_code(rep);
-    if (code == C(OK))
-        o->req = kumppani__v1__broker_request_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                            rep->body.data);
+    int code = web_code(rep);
+    o->req = web_body(r, rep, &kumppani__v1__broker_request_reply__descriptor);
     if (!o->req) {
         bo_error(r, o->acct, code == C(NOT_FOUND) ? 404 : 503,
                  code == C(NOT_FOUND) ? "err_not_found" : "err_unavailable");
-        bo_finish(r);
         return;
     }
     Kumppani__V1__BrokerRequestRef rq = KUMPPANI__V1__BROKER_REQUEST_REF__INIT;
     rq.request_id = o->id;
-    if (!bo_call(r, o->acct, r->svc->bus_office_broker, "broker.request.explain", &rq.base, NULL,
-                 s_explain_done))
-        bo_finish(r);
+    bo_call(r, o->acct, r->svc->bus_office_broker, "broker.request.explain", &rq.base, NULL,
+            s_explain_done);
 }
 
 void
 bo_pg_broker_request(web_req_t *r, const char *arg)
 {
-    bo_account_t *a = s_broker_acct(r, "broker.request.explain", "");
+    bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.request.explain", "");
     if (!a)
         return;
     uint64_t id = web_parse_id(arg);
@@ -397,7 +353,7 @@ s_complete_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     cmp_t *c = r->cont_arg;
-    int code = bo_code(rep);
+    int code = web_code(rep);
     bo_audit(r, c->acct->id, "broker.assignment.complete", c->obj, code == C(OK) ? "ok" : "failed");
     if (code == C(OK))
         bo_redirect(r, "/office/broker?done=completed#asgs");
@@ -405,7 +361,6 @@ s_complete_done(void *arg, const Kumppani__V1__Reply *rep)
         bo_error(r, c->acct, code == C(NOT_FOUND) ? 404 : 409, "bo_err_complete");
     else
         bo_error(r, c->acct, 503, "err_unavailable");
-    bo_finish(r);
 }
 
 void
@@ -414,7 +369,7 @@ bo_pg_broker_complete(web_req_t *r, const char *arg)
     char obj[48];
     uint64_t id = web_parse_id(arg);
     snprintf(obj, sizeof obj, "assignment=%llu", (unsigned long long)id);
-    bo_account_t *a = s_broker_acct(r, "broker.assignment.complete", obj);
+    bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.assignment.complete", obj);
     if (!a)
         return;
     uint32_t hours, fee, travel = 0;
@@ -462,14 +417,11 @@ s_export_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     exp_t *e = r->cont_arg;
-    Kumppani__V1__AssignmentExportReply *x = NULL;
-    if (bo_code(rep) == C(OK))
-        x = kumppani__v1__assignment_export_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                          rep->body.data);
+    Kumppani__V1__AssignmentExportReply *x =
+        web_body(r, rep, &kumppani__v1__assignment_export_reply__descriptor);
     if (!x) {
         web_buf_free(&e->csv);
         bo_error(r, e->acct, 503, "err_unavailable");
-        bo_finish(r);
         return;
     }
     const char *t = x->csv_text;
@@ -491,7 +443,6 @@ s_export_done(void *arg, const Kumppani__V1__Reply *rep)
     if (r->resp)
         MHD_add_response_header(r->resp, "Content-Disposition",
                                 "attachment; filename=\"payments.csv\"");
-    bo_finish(r);
 }
 
 static void
@@ -505,7 +456,6 @@ s_export_page(web_req_t *r, exp_t *e, uint64_t after)
     if (!bo_call(r, e->acct, r->svc->bus_office_broker, "broker.assignment.export", &rq.base, NULL,
                  s_export_done)) {
         web_buf_free(&e->csv);
-        bo_finish(r);
     }
 }
 
@@ -513,7 +463,7 @@ void
 bo_pg_broker_export(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = s_broker_acct(r, "broker.assignment.export", "");
+    bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.assignment.export", "");
     if (!a)
         return;
     exp_t *e = kp_arena_alloc(r->arena, sizeof *e);
@@ -548,13 +498,10 @@ s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
     bst_t *b = r->cont_arg;
     bo_account_t *acct = b->acct;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__BrokerStatsReply *st = NULL;
-    if (bo_code(rep) == C(OK))
-        st = kumppani__v1__broker_stats_reply__unpack(kp_arena_pbc(a), rep->body.len,
-                                                      rep->body.data);
+    Kumppani__V1__BrokerStatsReply *st =
+        web_body(r, rep, &kumppani__v1__broker_stats_reply__descriptor);
     if (!st) {
         bo_error(r, acct, 503, "err_unavailable");
-        bo_finish(r);
         return;
     }
     web_tv_t *root = bo_root(r, acct, "bo_bst_title");
@@ -596,14 +543,13 @@ s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
     }
     web_tv_bool(a, root, "no_experts", st->n_per_expert == 0);
     web_page(r, 200, "bo_broker_stats", root);
-    bo_finish(r);
 }
 
 void
 bo_pg_broker_stats(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = s_broker_acct(r, "broker.stats", "");
+    bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.stats", "");
     if (!a)
         return;
     bst_t *b = kp_arena_alloc(r->arena, sizeof *b);
@@ -633,17 +579,12 @@ s_paid_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     pay_t *p = r->cont_arg;
-    int code = bo_code(rep);
-    Kumppani__V1__MarkPaidReply *mp = NULL;
-    if (code == C(OK))
-        mp = kumppani__v1__mark_paid_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                   rep->body.data);
+    int code = web_code(rep);
+    Kumppani__V1__MarkPaidReply *mp = web_body(r, rep, &kumppani__v1__mark_paid_reply__descriptor);
     bo_audit(r, p->acct->id, "broker.assignment.paid", p->obj, mp ? "ok" : "failed");
     if (mp) {
-        char to[96];
-        snprintf(to, sizeof to, "/office/broker?done=paid&marked=%u&already=%u#asgs", mp->marked,
-                 mp->already_paid);
-        bo_redirect(r, to);
+        bo_redirect(r, "/office/broker?done=paid&marked=%u&already=%u#asgs", mp->marked,
+                    mp->already_paid);
     } else if (code == C(NOT_FOUND) || code == C(CONFLICT) || code == C(INVALID))
         bo_error(r, p->acct,
                  code == C(NOT_FOUND)  ? 404
@@ -652,7 +593,6 @@ s_paid_done(void *arg, const Kumppani__V1__Reply *rep)
                  "bo_err_paid");
     else
         bo_error(r, p->acct, 503, "err_unavailable");
-    bo_finish(r);
 }
 
 /* Adds the ids of text ("12 13, 14;15", as pasted from the export's first column) to ids;
@@ -683,7 +623,7 @@ void
 bo_pg_broker_paid(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = s_broker_acct(r, "broker.assignment.paid", "");
+    bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.assignment.paid", "");
     if (!a)
         return;
     uint64_t *ids = kp_arena_alloc(r->arena, PAID_MAX * sizeof *ids);

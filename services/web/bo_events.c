@@ -88,7 +88,7 @@ static void
 s_failed(web_req_t *r, const Kumppani__V1__Reply *rep, const char *method)
 {
     op_t *o = r->cont_arg;
-    int code = bo_code(rep);
+    int code = web_code(rep);
     kp_log_info("office.call", "method=%s code=%d", method, code);
     if (o->op != OP_VIEW && o->op != OP_CHECKIN && o->op != OP_CSV && o->op != OP_DOOR && code >= 0)
         bo_audit(r, o->acct->id, method, o->obj, "failed");
@@ -249,7 +249,6 @@ s_list_render(web_req_t *r)
     web_tv_strf(a, root, "count", "%u", n);
     web_tv_bool(a, root, "none", n == 0);
     web_page(r, 200, "bo_events", root);
-    bo_finish(r);
 }
 
 /* The pages of a paged list so far (have, n pointers) followed by a new page (page, k), in the
@@ -260,7 +259,6 @@ s_concat(web_req_t *r, op_t *o, const void *have, size_t n, const void *page, si
     void **v = kp_arena_alloc(r->arena, (n + k + 1) * sizeof *v);
     if (!v) {
         bo_error(r, o->acct, 503, "err_unavailable");
-        bo_finish(r);
         return NULL;
     }
     if (n)
@@ -275,13 +273,10 @@ s_list_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     op_t *o = r->cont_arg;
-    Kumppani__V1__ListEventsReply *lr = NULL;
-    if (bo_code(rep) == C(OK))
-        lr = kumppani__v1__list_events_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                     rep->body.data);
+    Kumppani__V1__ListEventsReply *lr =
+        web_body(r, rep, &kumppani__v1__list_events_reply__descriptor);
     if (!lr) {
         s_failed(r, rep, "events.event.list");
-        bo_finish(r);
         return;
     }
     web_event_t **v = s_concat(r, o, o->evs, o->evs_n, lr->events, lr->n_events);
@@ -295,8 +290,7 @@ s_list_done(void *arg, const Kumppani__V1__Reply *rep)
         Kumppani__V1__ListEventsRequest rq = KUMPPANI__V1__LIST_EVENTS_REQUEST__INIT;
         rq.after_id = o->after;
         rq.limit = EV_PAGE;
-        if (!s_call(r, "events.event.list", &rq.base, NULL, s_list_done))
-            bo_finish(r);
+        s_call(r, "events.event.list", &rq.base, NULL, s_list_done);
         return;
     }
     s_list_render(r);
@@ -312,7 +306,7 @@ void
 bo_pg_events(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.event.list");
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.event.list", "");
     if (!a)
         return;
     const char *m = web_query(r, "municipality"), *month = web_query(r, "month");
@@ -409,7 +403,8 @@ void
 bo_pg_event_new(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.event.create");
+    bo_account_t *a =
+        bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.event.create", "");
     if (!a)
         return;
     s_new_form(r, a, 200, NULL, NULL);
@@ -430,32 +425,27 @@ s_create_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     op_t *o = r->cont_arg;
-    Kumppani__V1__EventReply *er = NULL;
-    if (bo_code(rep) == C(OK))
-        er = kumppani__v1__event_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                               rep->body.data);
+    Kumppani__V1__EventReply *er = web_body(r, rep, &kumppani__v1__event_reply__descriptor);
     if (!er || !er->event) {
-        if (bo_code(rep) == C(INVALID) || bo_code(rep) == C(CONFLICT)) {
+        if (web_code(rep) == C(INVALID) || web_code(rep) == C(CONFLICT)) {
             bo_audit(r, o->acct->id, "events.event.create", "", "failed");
             s_new_form(r, o->acct, 400, "bo_err_refused", "title");
         } else
             s_failed(r, rep, "events.event.create");
-        bo_finish(r);
         return;
     }
-    char obj[32], loc[64];
+    char obj[32];
     snprintf(obj, sizeof obj, "event=%llu", (unsigned long long)er->event->id);
     bo_audit(r, o->acct->id, "events.event.create", obj, "ok");
-    snprintf(loc, sizeof loc, "/office/events/%llu", (unsigned long long)er->event->id);
-    bo_redirect(r, loc);
-    bo_finish(r);
+    bo_redirect(r, "/office/events/%llu", (unsigned long long)er->event->id);
 }
 
 void
 bo_pg_event_create(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.event.create");
+    bo_account_t *a =
+        bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.event.create", "");
     if (!a)
         return;
     const char *title = web_field(r, "title"), *kind = web_field(r, "kind"),
@@ -537,8 +527,7 @@ s_list_signups(web_req_t *r)
     rq.event_id = o->event_id;
     rq.after_id = o->after;
     rq.limit = SU_PAGE;
-    if (!s_call(r, "events.signup.list", &rq.base, NULL, s_signups_done))
-        bo_finish(r);
+    s_call(r, "events.signup.list", &rq.base, NULL, s_signups_done);
 }
 
 static void
@@ -546,13 +535,10 @@ s_signups_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     op_t *o = r->cont_arg;
-    Kumppani__V1__ListSignupsReply *lr = NULL;
-    if (bo_code(rep) == C(OK))
-        lr = kumppani__v1__list_signups_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                      rep->body.data);
+    Kumppani__V1__ListSignupsReply *lr =
+        web_body(r, rep, &kumppani__v1__list_signups_reply__descriptor);
     if (!lr) {
         s_failed(r, rep, "events.signup.list");
-        bo_finish(r);
         return;
     }
     Kumppani__V1__Signup **v = s_concat(r, o, o->su, o->su_n, lr->signups, lr->n_signups);
@@ -817,8 +803,7 @@ s_mark_next(web_req_t *r)
     Kumppani__V1__SignupAttendanceRequest rq = KUMPPANI__V1__SIGNUP_ATTENDANCE_REQUEST__INIT;
     rq.signup_id = o->sids[o->sid_i];
     rq.attendance = o->mark;
-    if (!s_call(r, o->method, &rq.base, NULL, s_change_done))
-        bo_finish(r);
+    s_call(r, o->method, &rq.base, NULL, s_change_done);
 }
 
 static void
@@ -826,9 +811,8 @@ s_change_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     op_t *o = r->cont_arg;
-    if (bo_code(rep) != C(OK)) {
+    if (web_code(rep) != C(OK)) {
         s_failed(r, rep, o->method);
-        bo_finish(r);
         return;
     }
     bo_audit(r, o->acct->id, o->method, o->obj, "ok");
@@ -836,7 +820,6 @@ s_change_done(void *arg, const Kumppani__V1__Reply *rep)
         s_mark_next(r);
         return;
     }
-    char loc[200];
     if (o->op == OP_MARK) {
         const char *q = web_field(r, "q");
         char qe[100] = "";
@@ -849,16 +832,14 @@ s_change_done(void *arg, const Kumppani__V1__Reply *rep)
                 k += (size_t)snprintf(qe + k, sizeof qe - k, "%%%02X", c);
         }
         qe[k] = 0;
-        snprintf(loc, sizeof loc, "/office/events/%llu/check-in?marked=%s&n=%zu&q=%s",
-                 (unsigned long long)o->event_id, o->mark == AT(ATTENDED) ? "attended" : "no_show",
-                 o->sids_n, qe);
+        bo_redirect(r, "/office/events/%llu/check-in?marked=%s&n=%zu&q=%s",
+                    (unsigned long long)o->event_id,
+                    o->mark == AT(ATTENDED) ? "attended" : "no_show", o->sids_n, qe);
     } else {
         static const char *const done[] = {"", "published", "rescheduled", "cancelled", "held"};
-        snprintf(loc, sizeof loc, "/office/events/%llu?done=%s", (unsigned long long)o->event_id,
-                 done[o->op <= OP_HELD ? o->op : 0]);
+        bo_redirect(r, "/office/events/%llu?done=%s", (unsigned long long)o->event_id,
+                    done[o->op <= OP_HELD ? o->op : 0]);
     }
-    bo_redirect(r, loc);
-    bo_finish(r);
 }
 
 static void
@@ -866,13 +847,9 @@ s_door_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     op_t *o = r->cont_arg;
-    Kumppani__V1__EventTextReply *t = NULL;
-    if (bo_code(rep) == C(OK))
-        t = kumppani__v1__event_text_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                   rep->body.data);
+    Kumppani__V1__EventTextReply *t = web_body(r, rep, &kumppani__v1__event_text_reply__descriptor);
     if (!t) {
         s_failed(r, rep, "events.signup.door_csv");
-        bo_finish(r);
         return;
     }
     bo_audit(r, o->acct->id, "events.signup.door_csv", o->obj, "ok");
@@ -884,7 +861,6 @@ s_door_done(void *arg, const Kumppani__V1__Reply *rep)
              (unsigned long long)o->event_id);
     if (r->resp)
         MHD_add_response_header(r->resp, "Content-Disposition", cd);
-    bo_finish(r);
 }
 
 /* The series' occurrences are in (bo_series.c): on to the page. */
@@ -910,8 +886,7 @@ s_step(web_req_t *r)
         return;
     }
     if (o->op == OP_VIEW && o->ev->series_id && !o->occ_loaded) {
-        if (!bo_series_load(r, o->acct, o->ev->series_id, s_occ_in))
-            bo_finish(r);
+        bo_series_load(r, o->acct, o->ev->series_id, s_occ_in);
         return;
     }
     switch (o->op) {
@@ -927,8 +902,7 @@ s_step(web_req_t *r)
     case OP_DOOR: {
         Kumppani__V1__EventRef rq = KUMPPANI__V1__EVENT_REF__INIT;
         rq.event_id = o->event_id;
-        if (!s_call(r, "events.signup.door_csv", &rq.base, NULL, s_door_done))
-            bo_finish(r);
+        s_call(r, "events.signup.door_csv", &rq.base, NULL, s_door_done);
         return;
     }
     case OP_MARK: {
@@ -941,7 +915,6 @@ s_step(web_req_t *r)
                 snprintf(o->obj, sizeof o->obj, "event=%llu signup=%llu",
                          (unsigned long long)o->event_id, (unsigned long long)o->sids[k]);
                 bo_forbidden(r, o->acct, o->method, o->obj);
-                bo_finish(r);
                 return;
             }
         }
@@ -949,11 +922,9 @@ s_step(web_req_t *r)
         return;
     }
     default:
-        if (!s_call(r, o->method, o->body, NULL, s_change_done))
-            bo_finish(r);
+        s_call(r, o->method, o->body, NULL, s_change_done);
         return;
     }
-    bo_finish(r);
 }
 
 /* ---- the routes -------------------------------------------------------------------------- */

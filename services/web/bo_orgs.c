@@ -277,17 +277,13 @@ s_roles_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     org_t *o = r->cont_arg;
-    Kumppani__V1__ListRolesReply *lr = NULL;
-    if (bo_code(rep) == C(OK))
-        lr = kumppani__v1__list_roles_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                    rep->body.data);
+    Kumppani__V1__ListRolesReply *lr =
+        web_body(r, rep, &kumppani__v1__list_roles_reply__descriptor);
     if (!lr) {
         bo_error(r, o->acct, 503, "err_unavailable");
-        bo_finish(r);
         return;
     }
     s_render(r, o, lr);
-    bo_finish(r);
 }
 
 static void
@@ -296,9 +292,7 @@ s_roles(web_req_t *r)
     org_t *o = r->cont_arg;
     Kumppani__V1__ListRolesRequest rq = KUMPPANI__V1__LIST_ROLES_REQUEST__INIT;
     rq.organisation_id = o->id;
-    if (!bo_call(r, o->acct, r->svc->bus_registry, "registry.role.list", &rq.base, NULL,
-                 s_roles_done))
-        bo_finish(r);
+    bo_call(r, o->acct, r->svc->bus_registry, "registry.role.list", &rq.base, NULL, s_roles_done);
 }
 
 /* ---- the edit ---------------------------------------------------------------------------- */
@@ -448,26 +442,21 @@ s_update_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     org_t *o = r->cont_arg;
-    int code = bo_code(rep);
+    int code = web_code(rep);
     kp_log_info("office.call", "method=registry.org.update org=%llu code=%d",
                 (unsigned long long)o->id, code);
     if (code == C(OK)) {
         bo_audit(r, o->acct->id, "registry.org.update", o->obj, "ok");
-        char loc[64];
-        snprintf(loc, sizeof loc, "/office/organisations/%llu?saved=1", (unsigned long long)o->id);
-        bo_redirect(r, loc);
-        bo_finish(r);
+        bo_redirect(r, "/office/organisations/%llu?saved=1", (unsigned long long)o->id);
         return;
     }
     if (code < 0 || (code != C(INVALID) && code != C(CONFLICT) && code != C(NOT_FOUND))) {
         bo_error(r, o->acct, 503, "err_unavailable");
-        bo_finish(r);
         return;
     }
     bo_audit(r, o->acct->id, "registry.org.update", o->obj, "failed");
     if (code == C(NOT_FOUND)) {
         bo_error(r, o->acct, 404, "bo_err_no_org");
-        bo_finish(r);
         return;
     }
     /* The registry names the field and the rule ("field 'x': ..."), never the value. */
@@ -492,22 +481,18 @@ s_org_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     org_t *o = r->cont_arg;
-    int code = bo_code(rep);
-    Kumppani__V1__OrganisationReply * or = NULL;
-    if (code == C(OK))
-        or = kumppani__v1__organisation_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                      rep->body.data);
+    int code = web_code(rep);
+    Kumppani__V1__OrganisationReply * or
+        = web_body(r, rep, &kumppani__v1__organisation_reply__descriptor);
     if (! or || ! or->organisation || ! or->organisation->fields) {
         bo_error(r, o->acct, code == C(NOT_FOUND) ? 404 : 503,
                  code == C(NOT_FOUND) ? "bo_err_no_org" : "err_unavailable");
-        bo_finish(r);
         return;
     }
     o->org = or->organisation;
     const char *action = o->edit ? "registry.org.update" : "registry.org.get";
     if (!s_in_scope(o->acct, o->org->fields)) {
         bo_forbidden(r, o->acct, action, o->obj);
-        bo_finish(r);
         return;
     }
     if (!o->edit) {
@@ -518,7 +503,6 @@ s_org_done(void *arg, const Kumppani__V1__Reply *rep)
     const char *err = s_parse(r, o, &field);
     if (err && strcmp(err, "err_unavailable") == 0) {
         bo_error(r, o->acct, 503, err);
-        bo_finish(r);
         return;
     }
     if (err) {
@@ -531,32 +515,25 @@ s_org_done(void *arg, const Kumppani__V1__Reply *rep)
     /* A municipal contact person may not move an organisation out of their municipalities. */
     if (!s_in_scope(o->acct, o->nf)) {
         bo_forbidden(r, o->acct, action, o->obj);
-        bo_finish(r);
         return;
     }
     Kumppani__V1__UpdateOrganisationRequest rq = KUMPPANI__V1__UPDATE_ORGANISATION_REQUEST__INIT;
     rq.id = o->id;
     rq.fields = o->nf;
     rq.expected_updated_ms = o->expected;
-    if (!bo_call(r, o->acct, r->svc->bus_registry, "registry.org.update", &rq.base, NULL,
-                 s_update_done))
-        bo_finish(r);
+    bo_call(r, o->acct, r->svc->bus_registry, "registry.org.update", &rq.base, NULL, s_update_done);
 }
 
 static void
 s_begin(web_req_t *r, const char *arg, bool edit)
 {
-    bo_account_t *a = bo_require(r);
+    uint64_t id = web_parse_id(arg);
+    char obj[40];
+    snprintf(obj, sizeof obj, "organisation=%llu", (unsigned long long)id);
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL),
+                                      edit ? "registry.org.update" : "registry.org.get", obj);
     if (!a)
         return;
-    const char *action = edit ? "registry.org.update" : "registry.org.get";
-    uint64_t id = web_parse_id(arg);
-    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(MUNICIPAL))) {
-        char obj[40];
-        snprintf(obj, sizeof obj, "organisation=%llu", (unsigned long long)id);
-        bo_forbidden(r, a, action, obj);
-        return;
-    }
     if (!id) {
         bo_error(r, a, 404, "bo_err_no_org");
         return;
@@ -568,7 +545,7 @@ s_begin(web_req_t *r, const char *arg, bool edit)
     o->id = id;
     o->edit = edit;
     o->status = 200;
-    snprintf(o->obj, sizeof o->obj, "organisation=%llu", (unsigned long long)id);
+    snprintf(o->obj, sizeof o->obj, "%s", obj);
     r->cont_arg = o;
     Kumppani__V1__OrganisationRef rq = KUMPPANI__V1__ORGANISATION_REF__INIT;
     rq.id = id;

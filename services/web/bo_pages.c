@@ -2,7 +2,7 @@
  *  list and the form that adds an account), an account's page (its role and municipalities,
  *  disable or enable, remove after a ticked confirmation) and the audit page (regional coordinator:
  * the newest changes first, by account id, method and object ids); and the bus calls that every
- * office page makes (bo_call, bo_finish, bo_code, bo_refused), its state (bo_zalloc) and the
+ * office page makes (bo_call over web_call, bo_refused), its state (bo_zalloc) and the
  * municipality filter (bo_munis_choice). */
 #include "bo.h"
 #include "kp_log.h"
@@ -19,26 +19,10 @@ bool
 bo_call(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
         const ProtobufCMessage *body, const char *idem, web_bus_cb cb)
 {
-    if (!bus || web_bus_call(bus, method, body, idem, cb, r) != 0) {
-        bo_error(r, a, 503, "err_unavailable");
-        return false;
-    }
-    if (!r->suspended)
-        web_suspend(r);
-    return true;
-}
-
-void
-bo_finish(web_req_t *r)
-{
-    if (r->suspended)
-        web_resume(r);
-}
-
-int
-bo_code(const Kumppani__V1__Reply *rep)
-{
-    return rep && rep->status ? (int)rep->status->code : -1;
+    if (web_call(r, bus, method, body, idem, cb))
+        return true;
+    bo_error(r, a, 503, "err_unavailable");
+    return false;
 }
 
 void *
@@ -112,13 +96,7 @@ s_acc_one(void *arg, bo_account_t *a)
     web_tv_strf(ar, it, "id", "%llu", (unsigned long long)a->id);
     web_tv_str(ar, it, "user", a->user);
     web_tv_str(ar, it, "role", web_text(l->r, bo_role_key(a->role)));
-    web_buf_t m = {.max = 1024};
-    for (size_t i = 0; i < a->n_municipalities; i++) {
-        web_buf_adds(&m, i ? ", " : "");
-        web_buf_adds(&m, a->municipalities[i]);
-    }
-    web_tv_str(ar, it, "municipalities", m.p ? m.p : "–");
-    web_buf_free(&m);
+    web_join(l->r, it, "municipalities", a->municipalities, a->n_municipalities, "–");
     web_tv_bool(ar, it, "locked", a->locked_until_ms > l->now_ms);
     web_tv_bool(ar, it, "disabled", a->disabled);
     return 0;
@@ -157,7 +135,7 @@ void
 bo_pg_accounts(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "office.accounts");
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "office.accounts", "");
     if (!a)
         return;
     s_accounts(r, a, 200, NULL, NULL, 0, NULL);
@@ -167,7 +145,7 @@ void
 bo_pg_account_add(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "web.account.add");
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "web.account.add", "");
     if (!a)
         return;
     uint64_t id = 0;
@@ -202,14 +180,9 @@ s_account(web_req_t *r, const bo_account_t *a, const bo_account_t *t, unsigned s
     web_tv_str(ar, o, "role", web_text(r, bo_role_key(t->role)));
     web_tv_bool(ar, o, "disabled", t->disabled);
     web_tv_bool(ar, o, "self", t->id == a->id);
-    web_buf_t m = {.max = 1024};
-    for (size_t i = 0; i < t->n_municipalities; i++) {
-        web_buf_adds(&m, i ? ", " : "");
-        web_buf_adds(&m, t->municipalities[i]);
-    }
-    web_tv_str(ar, o, "municipalities", m.p ? m.p : "");
-    web_tv_str(ar, o, "v_munis", m.p ? m.p : ""); /* the scope form's (field_scope.html) */
-    web_buf_free(&m);
+    web_join(r, o, "municipalities", t->municipalities, t->n_municipalities, "");
+    /* the scope form's (field_scope.html) */
+    web_tv_str(ar, o, "v_munis", web_tv_get(o, "municipalities"));
     if (done)
         web_tv_str(ar, root, "done", web_text(r, done));
     if (err) {
@@ -226,16 +199,13 @@ s_account(web_req_t *r, const bo_account_t *a, const bo_account_t *t, unsigned s
 static bo_account_t *
 s_target(web_req_t *r, const char *arg, const char *method, bo_account_t **by, kp_tx_t *tx)
 {
-    bo_account_t *a = bo_require(r);
+    uint64_t id = web_parse_id(arg);
+    char obj[32] = "";
+    if (id)
+        snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)id);
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), method, obj);
     if (!a)
         return NULL;
-    uint64_t id = web_parse_id(arg);
-    char obj[32];
-    snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)id);
-    if (!bo_role_ok(a, BO_R(REGIONAL))) {
-        bo_forbidden(r, a, method, id ? obj : "");
-        return NULL;
-    }
     bo_account_t *t = NULL;
     bool found = false;
     if (web_tx(r, tx) || (id && bo_account_get(tx, id, &t, &found))) {
@@ -390,7 +360,7 @@ void
 bo_pg_audit(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "office.audit");
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "office.audit", "");
     if (!a)
         return;
     web_tv_t *root = bo_root(r, a, "bo_audit_title");

@@ -41,19 +41,13 @@ typedef struct {
 static ppl_t *
 s_begin(web_req_t *r, const char *action, const char *arg)
 {
-    bo_account_t *a = bo_require(r);
-    if (!a)
-        return NULL;
-    if (!bo_role_ok(a, BO_R(REGIONAL))) {
-        char obj[40] = "";
-        uint64_t id = arg ? web_parse_id(arg) : 0;
-        if (id)
-            snprintf(obj, sizeof obj, "%s=%llu",
-                     strstr(r->path, "/office/roles/") ? "role" : "person", (unsigned long long)id);
-        bo_forbidden(r, a, action, obj);
-        return NULL;
-    }
-    ppl_t *p = bo_zalloc(r, a, sizeof *p);
+    char obj[40] = "";
+    uint64_t id = arg ? web_parse_id(arg) : 0;
+    if (id)
+        snprintf(obj, sizeof obj, "%s=%llu", strstr(r->path, "/office/roles/") ? "role" : "person",
+                 (unsigned long long)id);
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), action, obj);
+    ppl_t *p = a ? bo_zalloc(r, a, sizeof *p) : NULL;
     if (!p)
         return NULL;
     p->acct = a;
@@ -96,21 +90,17 @@ s_search_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
-    int code = bo_code(rep);
-    Kumppani__V1__SearchPeopleReply *sr = NULL;
-    if (code == C(OK))
-        sr = kumppani__v1__search_people_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                       rep->body.data);
+    int code = web_code(rep);
+    Kumppani__V1__SearchPeopleReply *sr =
+        web_body(r, rep, &kumppani__v1__search_people_reply__descriptor);
     if (!sr && code == C(INVALID)) {
         p->status = 400;
         p->err = "bo_err_person_name";
     } else if (!sr) {
         bo_error(r, p->acct, 503, "err_unavailable");
-        bo_finish(r);
         return;
     }
     s_search_page(r, p, sr);
-    bo_finish(r);
 }
 
 void
@@ -228,10 +218,8 @@ s_org_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
-    Kumppani__V1__OrganisationReply * or = NULL;
-    if (bo_code(rep) == C(OK))
-        or = kumppani__v1__organisation_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                      rep->body.data);
+    Kumppani__V1__OrganisationReply * or
+        = web_body(r, rep, &kumppani__v1__organisation_reply__descriptor);
     /* An organisation removed since is shown by its id alone. */
     if (or && or->organisation && or->organisation->fields)
         p->org_names[p->org_i] = or->organisation->fields->name_fi;
@@ -245,23 +233,19 @@ s_next_org(web_req_t *r)
     ppl_t *p = r->cont_arg;
     if (p->org_i >= p->orgs_n) {
         s_person_page(r, p);
-        bo_finish(r);
         return;
     }
     Kumppani__V1__OrganisationRef rq = KUMPPANI__V1__ORGANISATION_REF__INIT;
     rq.id = p->org_ids[p->org_i];
-    if (!bo_call(r, p->acct, r->svc->bus_registry, "registry.org.get", &rq.base, NULL, s_org_done))
-        bo_finish(r);
+    bo_call(r, p->acct, r->svc->bus_registry, "registry.org.get", &rq.base, NULL, s_org_done);
 }
 
 /* A registry.person.get reply's person into p->pr (left NULL when none came); its code. */
 static int
 s_person_in(web_req_t *r, ppl_t *p, const Kumppani__V1__Reply *rep)
 {
-    int code = bo_code(rep);
-    if (code == C(OK))
-        p->pr = kumppani__v1__person_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                   rep->body.data);
+    int code = web_code(rep);
+    p->pr = web_body(r, rep, &kumppani__v1__person_reply__descriptor);
     return code;
 }
 
@@ -274,7 +258,6 @@ s_person_done(void *arg, const Kumppani__V1__Reply *rep)
     if (!p->pr || !p->pr->person) {
         bo_error(r, p->acct, code == C(NOT_FOUND) ? 404 : 503,
                  code == C(NOT_FOUND) ? "bo_err_no_person" : "err_unavailable");
-        bo_finish(r);
         return;
     }
     for (size_t i = 0; i < p->pr->n_roles && p->orgs_n < ORGS_MAX; i++) {
@@ -294,9 +277,7 @@ s_person(web_req_t *r, ppl_t *p)
 {
     Kumppani__V1__PersonRef rq = KUMPPANI__V1__PERSON_REF__INIT;
     rq.person_id = p->person_id;
-    if (!bo_call(r, p->acct, r->svc->bus_registry, "registry.person.get", &rq.base, NULL,
-                 s_person_done))
-        bo_finish(r);
+    bo_call(r, p->acct, r->svc->bus_registry, "registry.person.get", &rq.base, NULL, s_person_done);
 }
 
 void
@@ -324,27 +305,19 @@ s_assign_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
-    int code = bo_code(rep);
-    Kumppani__V1__RoleReply *rr = NULL;
-    if (code == C(OK))
-        rr =
-            kumppani__v1__role_reply__unpack(kp_arena_pbc(r->arena), rep->body.len, rep->body.data);
+    int code = web_code(rep);
+    Kumppani__V1__RoleReply *rr = web_body(r, rep, &kumppani__v1__role_reply__descriptor);
     kp_log_info("office.call", "method=registry.role.assign person=%llu code=%d",
                 (unsigned long long)p->person_id, code);
     if (rr && rr->role) {
         snprintf(p->obj, sizeof p->obj, "person=%llu role=%llu", (unsigned long long)p->person_id,
                  (unsigned long long)rr->role->id);
         bo_audit(r, p->acct->id, "registry.role.assign", p->obj, "ok");
-        char loc[64];
-        snprintf(loc, sizeof loc, "/office/people/%llu?done=assigned",
-                 (unsigned long long)p->person_id);
-        bo_redirect(r, loc);
-        bo_finish(r);
+        bo_redirect(r, "/office/people/%llu?done=assigned", (unsigned long long)p->person_id);
         return;
     }
     if (code != C(INVALID) && code != C(CONFLICT) && code != C(NOT_FOUND)) {
         bo_error(r, p->acct, 503, "err_unavailable");
-        bo_finish(r);
         return;
     }
     snprintf(p->obj, sizeof p->obj, "person=%llu", (unsigned long long)p->person_id);
@@ -421,15 +394,12 @@ s_end_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
-    int code = bo_code(rep);
+    int code = web_code(rep);
     kp_log_info("office.call", "method=registry.role.end role=%llu code=%d",
                 (unsigned long long)p->role_id, code);
     if (code == C(OK)) {
         bo_audit(r, p->acct->id, "registry.role.end", p->obj, "ok");
-        char loc[64];
-        snprintf(loc, sizeof loc, "/office/people/%llu?done=ended",
-                 (unsigned long long)p->person_id);
-        bo_redirect(r, loc);
+        bo_redirect(r, "/office/people/%llu?done=ended", (unsigned long long)p->person_id);
     } else if (code == C(CONFLICT) || code == C(INVALID) || code == C(NOT_FOUND)) {
         bo_audit(r, p->acct->id, "registry.role.end", p->obj, "failed");
         bo_error(r, p->acct,
@@ -439,7 +409,6 @@ s_end_done(void *arg, const Kumppani__V1__Reply *rep)
                  code == C(CONFLICT) ? "bo_err_role_ended" : "bo_err_role_refused");
     } else
         bo_error(r, p->acct, 503, "err_unavailable");
-    bo_finish(r);
 }
 
 /* The role must be the person's (the page's button names both). */
@@ -455,14 +424,12 @@ s_end_person_done(void *arg, const Kumppani__V1__Reply *rep)
     if (!theirs) {
         bo_error(r, p->acct, code == C(OK) || code == C(NOT_FOUND) ? 404 : 503,
                  code == C(OK) || code == C(NOT_FOUND) ? "bo_err_no_role" : "err_unavailable");
-        bo_finish(r);
         return;
     }
     Kumppani__V1__EndRoleRequest rq = KUMPPANI__V1__END_ROLE_REQUEST__INIT;
     rq.role_id = p->role_id;
     rq.end_date = "";
-    if (!bo_call(r, p->acct, r->svc->bus_registry, "registry.role.end", &rq.base, NULL, s_end_done))
-        bo_finish(r);
+    bo_call(r, p->acct, r->svc->bus_registry, "registry.role.end", &rq.base, NULL, s_end_done);
 }
 
 void

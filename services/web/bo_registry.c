@@ -41,15 +41,7 @@ s_urlenc(web_buf_t *b, const char *name, const char *v)
             web_buf_addf(b, "%%%02X", *p);
 }
 
-static bool
-s_scope(web_req_t *r, bo_account_t *a, const char *method)
-{
-    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(MUNICIPAL))) {
-        bo_forbidden(r, a, method, "");
-        return false;
-    }
-    return true;
-}
+#define SCOPE (BO_R(REGIONAL) | BO_R(MUNICIPAL))
 
 /* ---- the organisation search ------------------------------------------------------------- */
 
@@ -59,13 +51,10 @@ s_orgs_done(void *arg, const Kumppani__V1__Reply *rep)
     web_req_t *r = arg;
     reg_t *g = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__SearchReply *sr = NULL;
-    if (bo_code(rep) == C(OK))
-        sr = kumppani__v1__search_reply__unpack(kp_arena_pbc(a), rep->body.len, rep->body.data);
+    Kumppani__V1__SearchReply *sr = web_body(r, rep, &kumppani__v1__search_reply__descriptor);
     if (!sr) {
-        bo_error(r, g->acct, bo_code(rep) == C(INVALID) ? 400 : 503,
-                 bo_code(rep) == C(INVALID) ? "err_filter" : "err_unavailable");
-        bo_finish(r);
+        bo_error(r, g->acct, web_code(rep) == C(INVALID) ? 400 : 503,
+                 web_code(rep) == C(INVALID) ? "err_filter" : "err_unavailable");
         return;
     }
     web_tv_t *root = bo_root(r, g->acct, "bo_orgs_title");
@@ -124,7 +113,6 @@ s_orgs_done(void *arg, const Kumppani__V1__Reply *rep)
         web_buf_free(&b);
     }
     web_page(r, 200, "bo_orgs", root);
-    bo_finish(r);
 }
 
 static int
@@ -142,8 +130,8 @@ void
 bo_pg_orgs(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require(r);
-    if (!a || !s_scope(r, a, "registry.org.search"))
+    bo_account_t *a = bo_require_role(r, SCOPE, "registry.org.search", "");
+    if (!a)
         return;
     reg_t *g = bo_zalloc(r, a, sizeof *g);
     if (!g)
@@ -191,13 +179,10 @@ s_idle_done(void *arg, const Kumppani__V1__Reply *rep)
     web_req_t *r = arg;
     reg_t *g = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__CoverageIdleReply *ir = NULL;
-    if (bo_code(rep) == C(OK))
-        ir = kumppani__v1__coverage_idle_reply__unpack(kp_arena_pbc(a), rep->body.len,
-                                                       rep->body.data);
+    Kumppani__V1__CoverageIdleReply *ir =
+        web_body(r, rep, &kumppani__v1__coverage_idle_reply__descriptor);
     if (!ir) {
         bo_error(r, g->acct, 503, "err_unavailable");
-        bo_finish(r);
         return;
     }
     web_tv_t *root = bo_root(r, g->acct, "bo_coverage_title");
@@ -236,7 +221,6 @@ s_idle_done(void *arg, const Kumppani__V1__Reply *rep)
     web_tv_bool(a, root, "no_gaps", ng == 0);
     web_tv_bool(a, root, "no_idle", ni == 0);
     web_page(r, 200, "bo_coverage", root);
-    bo_finish(r);
 }
 
 static void
@@ -244,27 +228,23 @@ s_gaps_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     reg_t *g = r->cont_arg;
-    if (bo_code(rep) == C(OK))
-        g->gaps = kumppani__v1__coverage_gaps_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                            rep->body.data);
+    g->gaps = web_body(r, rep, &kumppani__v1__coverage_gaps_reply__descriptor);
     if (!g->gaps) {
         bo_error(r, g->acct, 503, "err_unavailable");
-        bo_finish(r);
         return;
     }
     Kumppani__V1__CoverageIdleRequest rq = KUMPPANI__V1__COVERAGE_IDLE_REQUEST__INIT;
     rq.months = g->months;
-    if (!bo_call(r, g->acct, r->svc->bus_registry, "registry.coverage.idle", &rq.base, NULL,
-                 s_idle_done))
-        bo_finish(r);
+    bo_call(r, g->acct, r->svc->bus_registry, "registry.coverage.idle", &rq.base, NULL,
+            s_idle_done);
 }
 
 void
 bo_pg_coverage(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require(r);
-    if (!a || !s_scope(r, a, "registry.coverage.gaps"))
+    bo_account_t *a = bo_require_role(r, SCOPE, "registry.coverage.gaps", "");
+    if (!a)
         return;
     int months = s_small(web_query(r, "months"), 60);
     if (months < 0) {
@@ -326,7 +306,7 @@ s_import_done(void *arg, const Kumppani__V1__Reply *rep)
     web_req_t *r = arg;
     imp_t *im = r->cont_arg;
     Kumppani__V1__ImportReply *ir = NULL;
-    int code = bo_code(rep);
+    int code = web_code(rep);
     if (code == C(OK) || code == C(INVALID))
         ir = kumppani__v1__import_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
                                                 rep->body.data);
@@ -349,7 +329,6 @@ s_import_done(void *arg, const Kumppani__V1__Reply *rep)
     }
     if (!ir) {
         bo_error(r, im->acct, 503, "err_unavailable");
-        bo_finish(r);
         return;
     }
     if (!im->dry) {
@@ -359,14 +338,13 @@ s_import_done(void *arg, const Kumppani__V1__Reply *rep)
         bo_audit(r, im->acct->id, "registry.csv.import", obj, ir->written ? "ok" : "failed");
     }
     s_import_page(r, im->acct, ir->n_errors ? 400 : 200, ir, im->dry);
-    bo_finish(r);
 }
 
 void
 bo_pg_import(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "registry.csv.import");
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "registry.csv.import", "");
     if (!a)
         return;
     s_import_page(r, a, 200, NULL, true);
@@ -376,7 +354,7 @@ void
 bo_pg_import_post(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "registry.csv.import");
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "registry.csv.import", "");
     if (!a)
         return;
     const char *csv = web_field(r, "csv"), *kind = web_field(r, "kind"),

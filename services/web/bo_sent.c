@@ -82,10 +82,21 @@ s_render(web_req_t *r, snt_t *t, const Kumppani__V1__OptOutListReply *oo)
         web_tv_str(a, root, "what", web_text(r, t->what));
         s_rows(r, t, root, "found", t->found);
     }
-    if (t->event_id)
-        web_tv_strf(a, root, "event_id", "%llu", (unsigned long long)t->event_id);
-    if (t->request_id)
-        web_tv_strf(a, root, "request_id", "%llu", (unsigned long long)t->request_id);
+    /* The lookups by an event's and by a broker request's id, each a GET form of its own. */
+    const struct {
+        const char *name;
+        uint64_t id;
+    } look[] = {{"event", t->event_id}, {"request", t->request_id}};
+    web_tv_t *ll = web_tv_list(a, root, "lookups");
+    for (size_t i = 0; i < 2; i++) {
+        web_tv_t *it = web_tv_item(a, ll);
+        char key[32];
+        snprintf(key, sizeof key, "bo_sent_%s", look[i].name);
+        web_tv_str(a, it, "name", look[i].name);
+        web_tv_str(a, it, "label", web_text(r, key));
+        if (look[i].id)
+            web_tv_strf(a, it, "value", "%llu", (unsigned long long)look[i].id);
+    }
     s_rows(r, t, root, "dead", t->dead);
     web_tv_bool(a, root, "regional", t->regional);
     if (oo) {
@@ -101,7 +112,6 @@ s_render(web_req_t *r, snt_t *t, const Kumppani__V1__OptOutListReply *oo)
         web_tv_bool(a, root, "no_optouts", oo->n_optouts == 0);
     }
     web_page(r, 200, "bo_sent", root);
-    bo_finish(r);
 }
 
 static void
@@ -109,13 +119,10 @@ s_optouts_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     snt_t *t = r->cont_arg;
-    Kumppani__V1__OptOutListReply *oo = NULL;
-    if (bo_code(rep) == C(OK))
-        oo = kumppani__v1__opt_out_list_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                      rep->body.data);
+    Kumppani__V1__OptOutListReply *oo =
+        web_body(r, rep, &kumppani__v1__opt_out_list_reply__descriptor);
     if (!oo) {
         bo_error(r, t->acct, 503, "err_unavailable");
-        bo_finish(r);
         return;
     }
     s_render(r, t, oo);
@@ -126,12 +133,9 @@ s_dead_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     snt_t *t = r->cont_arg;
-    if (bo_code(rep) == C(OK))
-        t->dead = kumppani__v1__list_notifications_reply__unpack(kp_arena_pbc(r->arena),
-                                                                 rep->body.len, rep->body.data);
+    t->dead = web_body(r, rep, &kumppani__v1__list_notifications_reply__descriptor);
     if (!t->dead) {
         bo_error(r, t->acct, 503, "err_unavailable");
-        bo_finish(r);
         return;
     }
     if (!t->regional) {
@@ -140,9 +144,7 @@ s_dead_done(void *arg, const Kumppani__V1__Reply *rep)
     }
     Kumppani__V1__OptOutListRequest rq = KUMPPANI__V1__OPT_OUT_LIST_REQUEST__INIT;
     rq.limit = 1000;
-    if (!bo_call(r, t->acct, r->svc->bus_notifier, "notifier.optouts", &rq.base, NULL,
-                 s_optouts_done))
-        bo_finish(r);
+    bo_call(r, t->acct, r->svc->bus_notifier, "notifier.optouts", &rq.base, NULL, s_optouts_done);
 }
 
 static void
@@ -150,9 +152,7 @@ s_dead(web_req_t *r, snt_t *t)
 {
     Kumppani__V1__ListNotificationsRequest rq = KUMPPANI__V1__LIST_NOTIFICATIONS_REQUEST__INIT;
     rq.limit = DEAD_MAX;
-    if (!bo_call(r, t->acct, r->svc->bus_notifier, "notifier.dead.list", &rq.base, NULL,
-                 s_dead_done))
-        bo_finish(r);
+    bo_call(r, t->acct, r->svc->bus_notifier, "notifier.dead.list", &rq.base, NULL, s_dead_done);
 }
 
 static void
@@ -160,14 +160,11 @@ s_found_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     snt_t *t = r->cont_arg;
-    int code = bo_code(rep);
-    if (code == C(OK))
-        t->found = kumppani__v1__list_notifications_reply__unpack(kp_arena_pbc(r->arena),
-                                                                  rep->body.len, rep->body.data);
+    int code = web_code(rep);
+    t->found = web_body(r, rep, &kumppani__v1__list_notifications_reply__descriptor);
     if (!t->found) {
         bo_error(r, t->acct, code == C(INVALID) ? 400 : 503,
                  code == C(INVALID) ? "bo_err_address" : "err_unavailable");
-        bo_finish(r);
         return;
     }
     s_dead(r, t);
@@ -177,19 +174,10 @@ s_found_done(void *arg, const Kumppani__V1__Reply *rep)
 static snt_t *
 s_begin(web_req_t *r, const char *action)
 {
-    bo_account_t *a = bo_require(r);
-    if (!a)
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(EXPERT), action, "");
+    snt_t *t = a ? bo_zalloc(r, a, sizeof *t) : NULL;
+    if (!t)
         return NULL;
-    if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(EXPERT))) {
-        bo_forbidden(r, a, action, "");
-        return NULL;
-    }
-    snt_t *t = kp_arena_alloc(r->arena, sizeof *t);
-    if (!t) {
-        bo_error(r, a, 503, "err_unavailable");
-        return NULL;
-    }
-    memset(t, 0, sizeof *t);
     t->acct = a;
     t->regional = a->role == BO_ROLE(REGIONAL);
     r->cont_arg = t;
@@ -276,7 +264,7 @@ s_retry_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     rty_t *t = r->cont_arg;
-    int code = bo_code(rep);
+    int code = web_code(rep);
     bo_audit(r, t->acct->id, "notifier.dead.retry", t->obj, code == C(OK) ? "ok" : "failed");
     if (code == C(OK))
         bo_redirect(r, "/office/sent?retried=1");
@@ -284,7 +272,6 @@ s_retry_done(void *arg, const Kumppani__V1__Reply *rep)
         bool gone = code == C(NOT_FOUND) || code == C(CONFLICT) || code == C(INVALID);
         bo_error(r, t->acct, gone ? 409 : 503, gone ? "bo_err_retry" : "err_unavailable");
     }
-    bo_finish(r);
 }
 
 void

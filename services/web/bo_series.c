@@ -37,19 +37,14 @@ s_evop_event(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     bo_evop_t *o = r->cont_arg;
-    Kumppani__V1__EventReply *er = NULL;
-    if (bo_code(rep) == C(OK))
-        er = kumppani__v1__event_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                               rep->body.data);
+    Kumppani__V1__EventReply *er = web_body(r, rep, &kumppani__v1__event_reply__descriptor);
     if (!er || !er->event) {
         bo_evop_failed(r, rep, "events.event.get");
-        bo_finish(r);
         return;
     }
     o->ev = er->event;
     if (!bo_muni_ok(o->acct, o->ev->municipality_code)) {
         bo_forbidden(r, o->acct, o->method, o->obj);
-        bo_finish(r);
         return;
     }
     o->then(r);
@@ -88,7 +83,7 @@ void
 bo_evop_failed(web_req_t *r, const Kumppani__V1__Reply *rep, const char *method)
 {
     bo_evop_t *o = r->cont_arg;
-    int code = bo_code(rep);
+    int code = web_code(rep);
     kp_log_info("office.call", "method=%s code=%d", method, code);
     bool fetch = strcmp(method, "events.event.get") == 0;
     if (code >= 0 && (fetch ? o->audit_fetch : strcmp(method, "events.signup.get") != 0))
@@ -121,22 +116,18 @@ s_occ_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     occ_t *q = r->cont_arg;
-    Kumppani__V1__ListEventsReply *lr = NULL;
-    if (bo_code(rep) == C(OK))
-        lr = kumppani__v1__list_events_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                     rep->body.data);
+    Kumppani__V1__ListEventsReply *lr =
+        web_body(r, rep, &kumppani__v1__list_events_reply__descriptor);
     if (!lr) {
-        kp_log_info("office.call", "method=events.event.list code=%d", bo_code(rep));
+        kp_log_info("office.call", "method=events.event.list code=%d", web_code(rep));
         r->cont_arg = q->prev;
         bo_error(r, q->acct, 503, "err_unavailable");
-        bo_finish(r);
         return;
     }
     web_event_t **v = kp_arena_alloc(r->arena, (q->n + lr->n_events + 1) * sizeof *v);
     if (!v) {
         r->cont_arg = q->prev;
         bo_error(r, q->acct, 503, "err_unavailable");
-        bo_finish(r);
         return;
     }
     if (q->n)
@@ -147,8 +138,7 @@ s_occ_done(void *arg, const Kumppani__V1__Reply *rep)
     if (lr->n_events)
         q->after = lr->events[lr->n_events - 1]->id;
     if (lr->n_events == OCC_PAGE && q->n < OCC_MAX) {
-        if (!s_occ_page(r))
-            bo_finish(r);
+        s_occ_page(r);
         return;
     }
     qsort(q->occ, q->n, sizeof *q->occ, s_by_index);
@@ -305,29 +295,22 @@ s_create_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     create_t *c = r->cont_arg;
-    Kumppani__V1__SeriesReply *sr = NULL;
-    if (bo_code(rep) == C(OK))
-        sr = kumppani__v1__series_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                rep->body.data);
+    Kumppani__V1__SeriesReply *sr = web_body(r, rep, &kumppani__v1__series_reply__descriptor);
     if (!sr || !sr->n_events) {
-        int code = bo_code(rep);
+        int code = web_code(rep);
         kp_log_info("office.call", "method=events.series.create code=%d", code);
         if (code >= 0)
             bo_audit(r, c->acct->id, "events.series.create", "", "failed");
         bo_error(r, c->acct, code == C(INVALID) || code == C(CONFLICT) ? 400 : 503,
                  code == C(INVALID) || code == C(CONFLICT) ? "bo_err_refused" : "err_unavailable");
-        bo_finish(r);
         return;
     }
-    char obj[64], loc[96];
+    char obj[64];
     snprintf(obj, sizeof obj, "series=%llu event=%llu", (unsigned long long)sr->series_id,
              (unsigned long long)sr->events[0]->id);
     bo_audit(r, c->acct->id, "events.series.create", obj, "ok");
-    snprintf(loc, sizeof loc, "/office/events/%llu?done=%s#series",
-             (unsigned long long)sr->events[0]->id,
-             sr->events[0]->state == ES(DRAFT) ? "series_created" : "series_published");
-    bo_redirect(r, loc);
-    bo_finish(r);
+    bo_redirect(r, "/office/events/%llu?done=%s#series", (unsigned long long)sr->events[0]->id,
+                sr->events[0]->state == ES(DRAFT) ? "series_created" : "series_published");
 }
 
 void
@@ -357,17 +340,14 @@ s_series_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     bo_evop_t *o = r->cont_arg;
-    if (bo_code(rep) != C(OK)) {
+    if (web_code(rep) != C(OK)) {
         bo_evop_failed(r, rep, o->method);
-        bo_finish(r);
         return;
     }
     bo_audit(r, o->acct->id, o->method, o->obj, "ok");
-    char loc[96];
-    snprintf(loc, sizeof loc, "/office/events/%llu?done=%s#series", (unsigned long long)o->event_id,
-             strcmp(o->method, "events.series.extend") == 0 ? "series_extended" : "series_changed");
-    bo_redirect(r, loc);
-    bo_finish(r);
+    bo_redirect(r, "/office/events/%llu?done=%s#series", (unsigned long long)o->event_id,
+                strcmp(o->method, "events.series.extend") == 0 ? "series_extended"
+                                                               : "series_changed");
 }
 
 /* The event must be an occurrence; the object names the series too. */
@@ -377,7 +357,6 @@ s_in_series(web_req_t *r, bo_evop_t *o)
     if (!o->ev->series_id) {
         bo_audit(r, o->acct->id, o->method, o->obj, "failed");
         bo_error(r, o->acct, 409, "bo_err_no_series");
-        bo_finish(r);
         return false;
     }
     snprintf(o->obj, sizeof o->obj, "event=%llu series=%llu", (unsigned long long)o->event_id,
@@ -400,7 +379,6 @@ s_change_step(web_req_t *r)
     char **fields = kp_arena_alloc(r->arena, 3 * sizeof *fields);
     if (!rq || !v || !fields) {
         bo_error(r, o->acct, 503, "err_unavailable");
-        bo_finish(r);
         return;
     }
     kumppani__v1__update_series_request__init(rq);
@@ -435,11 +413,9 @@ s_change_step(web_req_t *r)
     }
     if (!rq->n_fields && !rq->start_unix) {
         bo_error(r, o->acct, 400, "bo_err_no_change");
-        bo_finish(r);
         return;
     }
-    if (!bo_call(r, o->acct, r->svc->bus_office, o->method, &rq->base, NULL, s_series_done))
-        bo_finish(r);
+    bo_call(r, o->acct, r->svc->bus_office, o->method, &rq->base, NULL, s_series_done);
 }
 
 void
@@ -493,8 +469,7 @@ s_extend_step(web_req_t *r)
             rq.frequency = f;
     char idem[80];
     snprintf(idem, sizeof idem, "office-ext-%s", web_field(r, "nonce"));
-    if (!bo_call(r, o->acct, r->svc->bus_office, o->method, &rq.base, idem, s_series_done))
-        bo_finish(r);
+    bo_call(r, o->acct, r->svc->bus_office, o->method, &rq.base, idem, s_series_done);
 }
 
 void

@@ -142,14 +142,11 @@ s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
     web_req_t *r = arg;
     st_t *s = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__EventStatsReply *sr = NULL;
-    if (bo_code(rep) == C(OK))
-        sr =
-            kumppani__v1__event_stats_reply__unpack(kp_arena_pbc(a), rep->body.len, rep->body.data);
+    Kumppani__V1__EventStatsReply *sr =
+        web_body(r, rep, &kumppani__v1__event_stats_reply__descriptor);
     if (!sr) {
-        bo_error(r, s->acct, bo_code(rep) == C(INVALID) ? 400 : 503,
-                 bo_code(rep) == C(INVALID) ? "err_filter" : "err_unavailable");
-        bo_finish(r);
+        bo_error(r, s->acct, web_code(rep) == C(INVALID) ? 400 : 503,
+                 web_code(rep) == C(INVALID) ? "err_filter" : "err_unavailable");
         return;
     }
     web_tv_t *root = bo_root(r, s->acct, "bo_stats_title");
@@ -185,7 +182,6 @@ s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
     s_chart(r, charts, "c-muni", "bo_stats_by_muni", sr->by_municipality, sr->n_by_municipality, 0);
     s_chart(r, charts, "c-role", "bo_stats_by_role", sr->by_role, sr->n_by_role, 2);
     web_page(r, 200, "bo_stats", root);
-    bo_finish(r);
 }
 
 /* "YYYY-MM-DD" at the Helsinki midnight starting it. */
@@ -207,7 +203,7 @@ void
 bo_pg_stats(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.stats");
+    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.stats", "");
     if (!a)
         return;
     st_t *s = bo_zalloc(r, a, sizeof *s);

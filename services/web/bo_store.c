@@ -129,74 +129,63 @@ bo_audit_each_rev(kp_tx_t *tx, unsigned max, int (*fn)(void *arg, Kumppani__V1__
     return rc > 0 ? 0 : rc;
 }
 
-typedef struct {
-    kp_tx_t *tx;
-    int64_t now_ms;
-    unsigned char (*keys)[32];
-    unsigned n, max;
-} prune_t;
-
-static int
-s_prune_one(void *arg, const MDB_val *key, const MDB_val *val)
-{
-    prune_t *p = arg;
-    Kumppani__V1__OfficeSession *s = kumppani__v1__office_session__unpack(
-        kp_arena_pbc(p->tx->arena), val->mv_size, val->mv_data);
-    if (key->mv_size == 32 && (!s || s->expires_ms <= p->now_ms))
-        memcpy(p->keys[p->n++], key->mv_data, 32);
-    return p->n == p->max;
-}
-
-int
-bo_sessions_prune(kp_tx_t *tx, unsigned max)
-{
-    prune_t p = {tx, tx->now_ms, kp_arena_alloc(tx->arena, (size_t)max * 32), 0, max};
-    if (!p.keys)
-        return KP_ENOMEM;
-    int rc = kp_rec_each(tx, WEB_DB_SESSIONS, NULL, 0, NULL, 0, s_prune_one, &p);
-    if (rc < 0)
-        return rc;
-    for (unsigned i = 0; i < p.n; i++)
-        if ((rc = bo_session_del(tx, p.keys[i])))
-            return rc;
-    return 0;
-}
-
+/* A walk over the sessions that picks those to delete: the expired ones (account_id 0) or
+ * every one of an account. The keys are collected first and deleted after the walk, since
+ * nothing may be written while the cursor walks. */
 typedef struct {
     kp_tx_t *tx;
     uint64_t account_id;
     unsigned char (*keys)[32];
     unsigned n, max;
-} of_t;
+} sweep_t;
 
 static int
-s_of_one(void *arg, const MDB_val *key, const MDB_val *val)
+s_sweep_one(void *arg, const MDB_val *key, const MDB_val *val)
 {
-    of_t *p = arg;
+    sweep_t *p = arg;
     Kumppani__V1__OfficeSession *s = kumppani__v1__office_session__unpack(
         kp_arena_pbc(p->tx->arena), val->mv_size, val->mv_data);
-    if (key->mv_size == 32 && s && s->account_id == p->account_id)
+    bool pick =
+        p->account_id ? s && s->account_id == p->account_id : !s || s->expires_ms <= p->tx->now_ms;
+    if (key->mv_size == 32 && pick)
         memcpy(p->keys[p->n++], key->mv_data, 32);
     return p->n == p->max;
+}
+
+/* Deletes up to max sessions of the sweep's kind; *n: how many were. */
+static int
+s_sweep(kp_tx_t *tx, uint64_t account_id, unsigned max, unsigned *n)
+{
+    sweep_t p = {tx, account_id, kp_arena_alloc(tx->arena, (size_t)max * 32), 0, max};
+    if (!p.keys)
+        return KP_ENOMEM;
+    int rc = kp_rec_each(tx, WEB_DB_SESSIONS, NULL, 0, NULL, 0, s_sweep_one, &p);
+    if (rc < 0)
+        return rc;
+    for (unsigned i = 0; i < p.n; i++)
+        if ((rc = bo_session_del(tx, p.keys[i])))
+            return rc;
+    *n = p.n;
+    return 0;
+}
+
+int
+bo_sessions_prune(kp_tx_t *tx, unsigned max)
+{
+    unsigned n;
+    return s_sweep(tx, 0, max, &n);
 }
 
 int
 bo_account_del(kp_tx_t *tx, const bo_account_t *a)
 {
-    /* The sessions first (a walk, then the deletes: no write while the cursor walks), in
-     * rounds of 256 until none is left. */
-    of_t p = {tx, a->id, kp_arena_alloc(tx->arena, 256 * 32), 0, 256};
-    if (!p.keys)
-        return KP_ENOMEM;
+    /* The sessions first, in rounds of 256 until none is left. */
+    unsigned n;
     int rc;
     do {
-        p.n = 0;
-        if ((rc = kp_rec_each(tx, WEB_DB_SESSIONS, NULL, 0, NULL, 0, s_of_one, &p)) < 0)
+        if ((rc = s_sweep(tx, a->id, 256, &n)))
             return rc;
-        for (unsigned i = 0; i < p.n; i++)
-            if ((rc = bo_session_del(tx, p.keys[i])))
-                return rc;
-    } while (p.n == p.max);
+    } while (n == 256);
     unsigned char k[8];
     kp_be64_put(k, a->id);
     if ((rc = kp_raw_del(tx, WEB_DB_USERS, a->user, strlen(a->user), NULL)))

@@ -106,24 +106,16 @@ s_act_done(void *arg, const Kumppani__V1__Reply *rep)
 {
     web_req_t *r = arg;
     bo_evop_t *o = r->cont_arg;
-    Kumppani__V1__SignupReply *sr = NULL;
-    if (bo_code(rep) == C(OK))
-        sr = kumppani__v1__signup_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                rep->body.data);
+    Kumppani__V1__SignupReply *sr = web_body(r, rep, &kumppani__v1__signup_reply__descriptor);
     if (!sr || !sr->signup) {
         bo_evop_failed(r, rep, o->method);
-        bo_finish(r);
         return;
     }
     bo_audit(r, o->acct->id, o->method, o->obj, "ok");
     const char *done = strcmp(o->method, "events.signup.extend_offer") == 0 ? "offer_extended"
                        : sr->signup->state == SS(OFFERED)                   ? "offered"
                                                                             : "promoted";
-    char loc[96];
-    snprintf(loc, sizeof loc, "/office/events/%llu?done=%s#waitlist",
-             (unsigned long long)o->event_id, done);
-    bo_redirect(r, loc);
-    bo_finish(r);
+    bo_redirect(r, "/office/events/%llu?done=%s#waitlist", (unsigned long long)o->event_id, done);
 }
 
 /* The sign-up is in: it must be this event's, then the action is asked. */
@@ -133,34 +125,26 @@ s_signup_done(void *arg, const Kumppani__V1__Reply *rep)
     web_req_t *r = arg;
     bo_evop_t *o = r->cont_arg;
     act_t *x = o->data;
-    Kumppani__V1__SignupReply *sr = NULL;
-    if (bo_code(rep) == C(OK))
-        sr = kumppani__v1__signup_reply__unpack(kp_arena_pbc(r->arena), rep->body.len,
-                                                rep->body.data);
+    Kumppani__V1__SignupReply *sr = web_body(r, rep, &kumppani__v1__signup_reply__descriptor);
     if (!sr || !sr->signup) {
         bo_evop_failed(r, rep, "events.signup.get");
-        bo_finish(r);
         return;
     }
     if (sr->signup->event_id != o->event_id) {
         bo_forbidden(r, o->acct, o->method, o->obj);
-        bo_finish(r);
         return;
     }
-    bool ok;
     if (strcmp(o->method, "events.signup.promote") == 0) {
         Kumppani__V1__PromoteSignupRequest rq = KUMPPANI__V1__PROMOTE_SIGNUP_REQUEST__INIT;
         rq.signup_id = x->signup_id;
         rq.beyond_capacity = x->beyond;
-        ok = bo_call(r, o->acct, r->svc->bus_office, o->method, &rq.base, NULL, s_act_done);
+        bo_call(r, o->acct, r->svc->bus_office, o->method, &rq.base, NULL, s_act_done);
     } else {
         Kumppani__V1__ExtendOfferRequest rq = KUMPPANI__V1__EXTEND_OFFER_REQUEST__INIT;
         rq.signup_id = x->signup_id;
         rq.minutes = x->minutes;
-        ok = bo_call(r, o->acct, r->svc->bus_office, o->method, &rq.base, NULL, s_act_done);
+        bo_call(r, o->acct, r->svc->bus_office, o->method, &rq.base, NULL, s_act_done);
     }
-    if (!ok)
-        bo_finish(r);
 }
 
 static void
@@ -172,9 +156,7 @@ s_act_step(web_req_t *r)
              (unsigned long long)x->signup_id);
     Kumppani__V1__CancelSignupRequest rq = KUMPPANI__V1__CANCEL_SIGNUP_REQUEST__INIT;
     rq.signup_id = x->signup_id;
-    if (!bo_call(r, o->acct, r->svc->bus_office, "events.signup.get", &rq.base, NULL,
-                 s_signup_done))
-        bo_finish(r);
+    bo_call(r, o->acct, r->svc->bus_office, "events.signup.get", &rq.base, NULL, s_signup_done);
 }
 
 static void

@@ -66,16 +66,23 @@ s_signup(kp_tx_t *tx, const Kumppani__V1__Signup *s)
     return web_store_signup_put(tx, s);
 }
 
-int
-web_consume_apply(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *e)
+/* The unit of work of one followed event (arg: the web_svc_t), on a fresh consume arena. */
+static int
+s_tx(void *arg, kp_server_t *srv, MDB_txn *txn, kp_tx_t *tx)
 {
     web_svc_t *svc = arg;
     kp_arena_reset(svc->consume_arena);
+    return kp_tx_begin(tx, srv, txn, svc->consume_arena, svc);
+}
+
+int
+web_consume_apply(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Event *e)
+{
     kp_tx_t tx;
-    int rc = kp_tx_begin(&tx, srv, txn, svc->consume_arena, svc);
+    int rc = s_tx(arg, srv, txn, &tx);
     if (rc)
         return rc;
-    ProtobufCAllocator *al = kp_arena_pbc(svc->consume_arena);
+    ProtobufCAllocator *al = kp_arena_pbc(tx.arena);
     const ProtobufCBinaryData *p = &e->payload;
     if (strcmp(e->type, "EventRescheduled") == 0 || strcmp(e->type, "EventCancelled") == 0) {
         Kumppani__V1__EventChanged *m = kumppani__v1__event_changed__unpack(al, p->len, p->data);
@@ -100,13 +107,11 @@ web_consume_registry(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__
 {
     if (strcmp(e->type, "MunicipalityAdded") != 0)
         return 0;
-    web_svc_t *svc = arg;
-    kp_arena_reset(svc->consume_arena);
     kp_tx_t tx;
-    int rc = kp_tx_begin(&tx, srv, txn, svc->consume_arena, svc);
+    int rc = s_tx(arg, srv, txn, &tx);
     if (rc)
         return rc;
-    ProtobufCAllocator *al = kp_arena_pbc(svc->consume_arena);
+    ProtobufCAllocator *al = kp_arena_pbc(tx.arena);
     Kumppani__V1__MunicipalityReply *m =
         kumppani__v1__municipality_reply__unpack(al, e->payload.len, e->payload.data);
     if (!m) {

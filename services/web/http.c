@@ -4,9 +4,10 @@
  *  uv_poll_t, and a uv_timer_t follows MHD_get_timeout; each wake-up calls MHD_run and re-arms
  *  the timer. So every request runs on the loop thread, between the server's turns, and may
  *  read the read model through the turn's transaction (web_tx). A request that needs the bus
- *  (a sign-up, a cancel, an iCalendar feed) is suspended (MHD_suspend_connection), its call
- *  made with web_bus_call, and resumed when the answer or the timeout comes; the timer is then
- *  fired at once so MHD sends the response in the same loop iteration.
+ *  (a sign-up, a cancel, an iCalendar feed) is suspended (MHD_suspend_connection) by web_call,
+ *  and resumed by setting its answer (web_reply, under web_page and web_error) when the bus's
+ *  answer or the timeout comes; the timer is then fired at once so MHD sends the response in
+ *  the same loop iteration. So a page cannot forget to resume, nor resume twice.
  *
  *  Durable before answered (DESIGN 2): MHD may write a response as soon as it is queued, long
  *  before the loop's turn ends and commits. So s_queue commits the turn's transaction first
@@ -115,6 +116,8 @@ s_headers(web_req_t *r, struct MHD_Response *resp, bool cacheable)
     }
 }
 
+static void s_finish(web_req_t *r);
+
 void
 web_reply(web_req_t *r, unsigned status, const char *ctype, web_buf_t *body)
 {
@@ -128,14 +131,17 @@ web_reply(web_req_t *r, unsigned status, const char *ctype, web_buf_t *body)
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     }
     web_buf_free(body ? body : &(web_buf_t){0});
-    if (!resp)
-        return;
-    MHD_add_response_header(resp, "Content-Type", ctype);
-    s_headers(r, resp, status == 200 && strncmp(ctype, "text/css", 8) == 0);
-    if (status == 429)
-        MHD_add_response_header(resp, "Retry-After", "1");
-    r->resp = resp;
-    r->status = status;
+    if (resp) {
+        MHD_add_response_header(resp, "Content-Type", ctype);
+        s_headers(r, resp, status == 200 && strncmp(ctype, "text/css", 8) == 0);
+        if (status == 429)
+            MHD_add_response_header(resp, "Retry-After", "1");
+        r->resp = resp;
+        r->status = status;
+    }
+    /* The answer is set: a request a bus call suspended resumes. It leaves when MHD next runs,
+     * after this turn's commit (s_queue), so a caller may still add a header or an audit. */
+    s_finish(r);
 }
 
 web_tv_t *
@@ -317,8 +323,8 @@ web_csrf_check(web_req_t *r)
     return true;
 }
 
-void
-web_suspend(web_req_t *r)
+static void
+s_suspend(web_req_t *r)
 {
     MHD_suspend_connection(r->conn);
     r->suspended = true;
@@ -326,10 +332,13 @@ web_suspend(web_req_t *r)
     r->svc->suspended = r;
 }
 
-void
-web_resume(web_req_t *r)
+/* Resumes r if a bus call suspended it (web_reply: its answer is set). */
+static void
+s_finish(web_req_t *r)
 {
     web_svc_t *svc = r->svc;
+    if (!r->suspended)
+        return;
     for (web_req_t **p = &svc->suspended; *p; p = &(*p)->next)
         if (*p == r) {
             *p = r->next;
@@ -339,6 +348,31 @@ web_resume(web_req_t *r)
     MHD_resume_connection(r->conn);
     if (svc->handles_open)
         uv_timer_start(&svc->timer, s_on_timer, 0, 0);
+}
+
+bool
+web_call(web_req_t *r, web_bus_t *bus, const char *method, const ProtobufCMessage *body,
+         const char *idem, web_bus_cb cb)
+{
+    if (!bus || web_bus_call(bus, method, body, idem, cb, r) != 0)
+        return false;
+    if (!r->suspended)
+        s_suspend(r);
+    return true;
+}
+
+int
+web_code(const Kumppani__V1__Reply *rep)
+{
+    return rep && rep->status ? (int)rep->status->code : -1;
+}
+
+void *
+web_body(web_req_t *r, const Kumppani__V1__Reply *rep, const ProtobufCMessageDescriptor *d)
+{
+    if (web_code(rep) != KUMPPANI__V1__CODE__CODE_OK)
+        return NULL;
+    return protobuf_c_message_unpack(d, kp_arena_pbc(r->arena), rep->body.len, rep->body.data);
 }
 
 int
@@ -645,8 +679,7 @@ web_http_stop(web_svc_t *svc)
      * already answered their calls, which resumed them. Anything left is answered here. */
     while (svc->suspended) {
         web_req_t *r = svc->suspended;
-        web_error(r, 503, "err_unavailable");
-        web_resume(r);
+        web_error(r, 503, "err_unavailable"); /* resumes it */
     }
     if (svc->handles_open) {
         uv_poll_stop(&svc->poll);

@@ -25,7 +25,7 @@
 #define RS(x) KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_##x
 
 typedef struct {
-    kp_link_t l;
+    kp_link_t l; /* first: web_link_state */
     const char *token;
     const char *what;    /* the method, for the log */
     const char *notice;  /* a text key: what was just done */
@@ -33,42 +33,42 @@ typedef struct {
     unsigned status;
 } xreq_t;
 
-static int
-s_code(const Kumppani__V1__Reply *reply)
-{
-    return reply && reply->status ? (int)reply->status->code : -1;
-}
-
 static xreq_t *
 s_begin(web_req_t *r, const char *token, unsigned purpose)
 {
-    xreq_t *c = kp_arena_alloc(r->arena, sizeof *c);
-    if (!c) {
-        web_error(r, 503, "err_unavailable");
+    xreq_t *c = web_link_state(r, token, purpose, sizeof *c);
+    if (!c)
         return NULL;
-    }
-    memset(c, 0, sizeof *c);
     c->token = token;
     c->status = 200;
-    if (!web_link(r, token, purpose, &c->l))
-        return NULL;
     if (!r->svc->bus_broker) {
         web_error(r, 503, "err_unavailable");
         return NULL;
     }
-    r->cont_arg = c;
     return c;
 }
 
-static bool
+/* Asks the broker; r answers 503 when the call cannot go. */
+static void
 s_call(web_req_t *r, const char *method, const ProtobufCMessage *body, web_bus_cb cb)
 {
-    if (web_bus_call(r->svc->bus_broker, method, body, NULL, cb, r)) {
+    if (!web_call(r, r->svc->bus_broker, method, body, NULL, cb)) {
         web_error(r, 503, "err_unavailable");
-        return false;
     }
-    web_suspend(r);
-    return true;
+}
+
+/* A page's record did not come: gone (the clear 410 page), or the broker did not answer (503,
+ * logged as event with the link's id under name). */
+static void
+s_unseen(web_req_t *r, const Kumppani__V1__Reply *reply, const char *event, const char *name)
+{
+    xreq_t *c = r->cont_arg;
+    if (web_code(reply) == C(NOT_FOUND)) {
+        web_link_gone(r);
+        return;
+    }
+    kp_log_warn(event, "%s=%llu code=%d", name, (unsigned long long)c->l.id, web_code(reply));
+    web_error(r, 503, "err_unavailable");
 }
 
 /* The public facts of a request, as the pages show them. */
@@ -115,8 +115,8 @@ s_xoffer_render(web_req_t *r, xreq_t *c, const Kumppani__V1__OfferView *v)
     web_tv_str(a, root, "deadline", buf);
     kp_time_iso(o->deadline_ms / 1000, buf, sizeof buf);
     web_tv_str(a, root, "deadline_iso", buf);
-    web_tv_strf(a, root, "accept_action", "/x/%s/accept", c->token);
-    web_tv_strf(a, root, "decline_action", "/x/%s/decline", c->token);
+    web_button(r, root, "accept", "x_accept_button", "/x/%s/accept", c->token);
+    web_button(r, root, "decline", "x_decline_button", "/x/%s/decline", c->token);
     if (c->notice)
         web_tv_str(a, root, "notice", web_text(r, c->notice));
     if (c->general)
@@ -142,20 +142,11 @@ s_xoffer_done(void *arg, const Kumppani__V1__Reply *reply)
 {
     web_req_t *r = arg;
     xreq_t *c = r->cont_arg;
-    Kumppani__V1__OfferView *v = NULL;
-    if (s_code(reply) == C(OK))
-        v = kumppani__v1__offer_view__unpack(kp_arena_pbc(r->arena), reply->body.len,
-                                             reply->body.data);
+    Kumppani__V1__OfferView *v = web_body(r, reply, &kumppani__v1__offer_view__descriptor);
     if (v && v->offer && v->request)
         s_xoffer_render(r, c, v);
-    else if (s_code(reply) == C(NOT_FOUND))
-        web_link_gone(r);
-    else {
-        kp_log_warn("xoffer.view", "offer=%llu code=%d", (unsigned long long)c->l.id,
-                    s_code(reply));
-        web_error(r, 503, "err_unavailable");
-    }
-    web_resume(r);
+    else
+        s_unseen(r, reply, "xoffer.view", "offer");
 }
 
 static void
@@ -163,22 +154,15 @@ s_xoffer_view(web_req_t *r, xreq_t *c)
 {
     Kumppani__V1__OfferRef rq = KUMPPANI__V1__OFFER_REF__INIT;
     rq.offer_id = c->l.id;
-    r->cont_arg = c;
-    if (web_bus_call(r->svc->bus_broker, "broker.offer.view", &rq.base, NULL, s_xoffer_done, r)) {
-        web_error(r, 503, "err_unavailable");
-        web_resume(r);
-    }
+    s_call(r, "broker.offer.view", &rq.base, s_xoffer_done);
 }
 
 void
 web_pg_xoffer(web_req_t *r, const char *token)
 {
     xreq_t *c = s_begin(r, token, KP_LINK_EXPERT_OFFER);
-    Kumppani__V1__OfferRef rq = KUMPPANI__V1__OFFER_REF__INIT;
-    if (!c)
-        return;
-    rq.offer_id = c->l.id;
-    s_call(r, "broker.offer.view", &rq.base, s_xoffer_done);
+    if (c)
+        s_xoffer_view(r, c);
 }
 
 /* The answer to Accept or Decline; then the offer as it is now. */
@@ -187,11 +171,9 @@ s_xanswer_done(void *arg, const Kumppani__V1__Reply *reply)
 {
     web_req_t *r = arg;
     xreq_t *c = r->cont_arg;
-    int code = s_code(reply);
+    int code = web_code(reply);
     if (code == C(OK)) {
-        Kumppani__V1__OfferReply * or
-            = kumppani__v1__offer_reply__unpack(kp_arena_pbc(r->arena), reply->body.len,
-                                                reply->body.data);
+        Kumppani__V1__OfferReply * or = web_body(r, reply, &kumppani__v1__offer_reply__descriptor);
         kp_log_info("xoffer.answered", "method=%s offer=%llu", c->what,
                     (unsigned long long)c->l.id);
         if (strstr(c->what, "decline"))
@@ -200,7 +182,6 @@ s_xanswer_done(void *arg, const Kumppani__V1__Reply *reply)
             c->notice = or && or->assignment ? "x_done_confirmed" : "x_done_held";
     } else if (code == C(NOT_FOUND)) {
         web_link_gone(r);
-        web_resume(r);
         return;
     } else {
         kp_log_warn("xoffer.refused", "method=%s offer=%llu code=%d", c->what,
@@ -250,20 +231,10 @@ static void
 s_request_done(void *arg, const Kumppani__V1__Reply *reply)
 {
     web_req_t *r = arg;
-    xreq_t *c = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__RequestView *v = NULL;
-    if (s_code(reply) == C(OK))
-        v = kumppani__v1__request_view__unpack(kp_arena_pbc(a), reply->body.len, reply->body.data);
+    Kumppani__V1__RequestView *v = web_body(r, reply, &kumppani__v1__request_view__descriptor);
     if (!v || !v->request || !v->request->input) {
-        if (s_code(reply) == C(NOT_FOUND))
-            web_link_gone(r);
-        else {
-            kp_log_warn("request.view", "request=%llu code=%d", (unsigned long long)c->l.id,
-                        s_code(reply));
-            web_error(r, 503, "err_unavailable");
-        }
-        web_resume(r);
+        s_unseen(r, reply, "request.view", "request");
         return;
     }
     const Kumppani__V1__BrokerRequest *rq = v->request;
@@ -291,7 +262,6 @@ s_request_done(void *arg, const Kumppani__V1__Reply *reply)
     }
     web_tv_bool(a, root, "has_experts", v->n_experts > 0);
     web_page(r, 200, "request", root);
-    web_resume(r);
 }
 
 void

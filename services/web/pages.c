@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +209,33 @@ web_choices(web_req_t *r, web_tv_t *list, const char *key_prefix, int n, const c
     }
 }
 
+void
+web_button(web_req_t *r, web_tv_t *root, const char *key, const char *label_key, const char *fmt,
+           ...)
+{
+    char action[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(action, sizeof action, fmt, ap);
+    va_end(ap);
+    web_tv_t *o = web_tv_obj(r->arena, root, key);
+    web_tv_str(r->arena, o, "action", action);
+    web_tv_str(r->arena, o, "label", web_text(r, label_key));
+}
+
+void
+web_join(web_req_t *r, web_tv_t *obj, const char *key, char *const *items, size_t n,
+         const char *none)
+{
+    web_buf_t b = {.max = 1024};
+    for (size_t i = 0; i < n; i++) {
+        web_buf_adds(&b, i ? ", " : "");
+        web_buf_adds(&b, items[i]);
+    }
+    web_tv_str(r->arena, obj, key, b.p ? b.p : none);
+    web_buf_free(&b);
+}
+
 /* ---- the calendar ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -291,32 +319,25 @@ static void
 s_ics_done(void *arg, const Kumppani__V1__Reply *reply)
 {
     web_req_t *r = arg;
-    Kumppani__V1__EventTextReply *t = NULL;
-    if (reply && reply->status && reply->status->code == KUMPPANI__V1__CODE__CODE_OK)
-        t = kumppani__v1__event_text_reply__unpack(kp_arena_pbc(r->arena), reply->body.len,
-                                                   reply->body.data);
+    Kumppani__V1__EventTextReply *t =
+        web_body(r, reply, &kumppani__v1__event_text_reply__descriptor);
     if (t) {
         web_buf_t b = {0};
         web_buf_adds(&b, t->text);
         web_reply(r, 200, "text/calendar; charset=utf-8", &b);
-    } else if (reply && reply->status &&
-               reply->status->code == KUMPPANI__V1__CODE__CODE_NOT_FOUND) {
+    } else if (web_code(reply) == KUMPPANI__V1__CODE__CODE_NOT_FOUND) {
         web_error(r, 404, "err_not_found");
     } else {
-        kp_log_warn("http.ics", "code=%d", reply && reply->status ? (int)reply->status->code : -1);
+        kp_log_warn("http.ics", "code=%d", web_code(reply));
         web_error(r, 503, "err_unavailable");
     }
-    web_resume(r);
 }
 
 static void
 s_ics_call(web_req_t *r, const char *method, const ProtobufCMessage *body)
 {
-    if (web_bus_call(r->svc->bus_read, method, body, NULL, s_ics_done, r) != 0) {
+    if (!web_call(r, r->svc->bus_read, method, body, NULL, s_ics_done))
         web_error(r, 503, "err_unavailable");
-        return;
-    }
-    web_suspend(r);
 }
 
 void

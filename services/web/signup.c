@@ -142,10 +142,10 @@ s_personal(web_req_t *r, unsigned status, const kp_link_t *l, const char *token,
     if (ev)
         web_event_values(r, web_tv_obj(a, root, "event"), ev);
     web_tv_strf(a, root, "link", "%s/s/%s", r->svc->base_url, token);
-    web_tv_strf(a, root, "cancel_action", "/s/%s/cancel", token);
-    web_tv_strf(a, root, "leave_action", "/s/%s/leave", token);
-    web_tv_strf(a, root, "accept_action", "/s/%s/accept", token);
-    web_tv_strf(a, root, "decline_action", "/s/%s/decline", token);
+    web_button(r, root, "cancel", "cancel_button", "/s/%s/cancel", token);
+    web_button(r, root, "leave", "leave_button", "/s/%s/leave", token);
+    web_button(r, root, "accept", "offer_accept_button", "/s/%s/accept", token);
+    web_button(r, root, "decline", "offer_decline_button", "/s/%s/decline", token);
     char buf[128];
     web_time_text(r, l->expires_unix, buf, sizeof buf);
     web_tv_str(a, root, "link_expires", buf);
@@ -240,7 +240,6 @@ s_submit_done(void *arg, const Kumppani__V1__Reply *reply)
         kp_log_warn("signup.failed", "event=%llu code=%d", (unsigned long long)st->event_id, code);
         s_form(r, 503, ev, st->nonce, NULL, 0, "err_retry");
     }
-    web_resume(r);
 }
 
 void
@@ -298,11 +297,8 @@ web_pg_signup_submit(web_req_t *r, const char *arg)
     rq.dietary_text =
         (char *)(needs && web_field(r, "dietary_text") ? web_field(r, "dietary_text") : "");
     r->cont_arg = st;
-    if (web_bus_call(r->svc->bus_pub, "events.signup.submit", &rq.base, NULL, s_submit_done, r)) {
+    if (!web_call(r, r->svc->bus_pub, "events.signup.submit", &rq.base, NULL, s_submit_done))
         s_form(r, 503, ev, nonce, NULL, 0, "err_retry");
-        return;
-    }
-    web_suspend(r);
 }
 
 bool
@@ -328,9 +324,24 @@ web_link_gone(web_req_t *r)
     web_page(r, 410, "link", root);
 }
 
+void *
+web_link_state(web_req_t *r, const char *token, unsigned purpose, size_t size)
+{
+    void *p = kp_arena_alloc(r->arena, size);
+    if (!p) {
+        web_error(r, 503, "err_unavailable");
+        return NULL;
+    }
+    memset(p, 0, size);
+    if (!web_link(r, token, purpose, (kp_link_t *)p))
+        return NULL;
+    r->cont_arg = p;
+    return p;
+}
+
 /* A personal-page request in flight: the link, and what to say when it is rendered. */
 typedef struct {
-    kp_link_t l;
+    kp_link_t l; /* first: web_link_state */
     const char *token;
     const char *method; /* the action's method, for the log */
     view_t vw;
@@ -351,19 +362,10 @@ s_personal_local(web_req_t *r, act_t *c, unsigned status)
     s_personal(r, status, &c->l, c->token, found ? s : NULL, &c->vw);
 }
 
-static int
-s_code(const Kumppani__V1__Reply *reply)
-{
-    return reply && reply->status ? (int)reply->status->code : -1;
-}
-
 static const Kumppani__V1__Signup *
 s_reply_signup(web_req_t *r, const Kumppani__V1__Reply *reply)
 {
-    Kumppani__V1__SignupReply *sr = NULL;
-    if (s_code(reply) == C(OK))
-        sr = kumppani__v1__signup_reply__unpack(kp_arena_pbc(r->arena), reply->body.len,
-                                                reply->body.data);
+    Kumppani__V1__SignupReply *sr = web_body(r, reply, &kumppani__v1__signup_reply__descriptor);
     return sr ? sr->signup : NULL;
 }
 
@@ -377,11 +379,10 @@ s_fetch_done(void *arg, const Kumppani__V1__Reply *reply)
     const Kumppani__V1__Signup *s = s_reply_signup(r, reply);
     if (s && !s->erased)
         s_personal(r, c->status, &c->l, c->token, s, &c->vw);
-    else if (s || s_code(reply) == C(NOT_FOUND))
+    else if (s || web_code(reply) == C(NOT_FOUND))
         web_link_gone(r);
     else
         s_personal_local(r, c, c->status);
-    web_resume(r);
 }
 
 static void
@@ -389,27 +390,19 @@ s_fetch(web_req_t *r, act_t *c)
 {
     Kumppani__V1__CancelSignupRequest rq = KUMPPANI__V1__CANCEL_SIGNUP_REQUEST__INIT;
     rq.signup_id = c->l.id;
-    r->cont_arg = c;
-    if (web_bus_call(r->svc->bus_self, "events.signup.get", &rq.base, NULL, s_fetch_done, r)) {
+    if (!web_call(r, r->svc->bus_self, "events.signup.get", &rq.base, NULL, s_fetch_done)) {
         s_personal_local(r, c, c->status);
-        return;
     }
-    web_suspend(r);
 }
 
 static act_t *
 s_act_new(web_req_t *r, const char *token)
 {
-    act_t *c = kp_arena_alloc(r->arena, sizeof *c);
-    if (!c) {
-        web_error(r, 503, "err_unavailable");
-        return NULL;
+    act_t *c = web_link_state(r, token, KP_LINK_SIGNUP, sizeof *c);
+    if (c) {
+        c->token = token;
+        c->status = 200;
     }
-    memset(c, 0, sizeof *c);
-    c->token = token;
-    c->status = 200;
-    if (!web_link(r, token, KP_LINK_SIGNUP, &c->l))
-        return NULL;
     return c;
 }
 
@@ -427,7 +420,7 @@ s_act_done(void *arg, const Kumppani__V1__Reply *reply)
 {
     web_req_t *r = arg;
     act_t *c = r->cont_arg;
-    int code = s_code(reply);
+    int code = web_code(reply);
     const Kumppani__V1__Signup *s = s_reply_signup(r, reply);
     if (s) {
         kp_log_info("signup.self", "method=%s signup=%llu state=%d", c->method,
@@ -436,7 +429,6 @@ s_act_done(void *arg, const Kumppani__V1__Reply *reply)
         if (c->vw.just_cancelled)
             c->vw.notice = NULL;
         s_personal(r, 200, &c->l, c->token, s, &c->vw);
-        web_resume(r);
         return;
     }
     kp_log_warn("signup.self_refused", "method=%s signup=%llu code=%d", c->method,
@@ -455,7 +447,6 @@ s_act_done(void *arg, const Kumppani__V1__Reply *reply)
         c->vw.general = "err_retry";
         s_personal_local(r, c, 503);
     }
-    web_resume(r);
 }
 
 static void
@@ -470,12 +461,8 @@ s_act(web_req_t *r, const char *token, const char *method, const char *notice)
     c->vw.notice = notice;
     Kumppani__V1__CancelSignupRequest rq = KUMPPANI__V1__CANCEL_SIGNUP_REQUEST__INIT;
     rq.signup_id = c->l.id;
-    r->cont_arg = c;
-    if (web_bus_call(r->svc->bus_self, method, &rq.base, NULL, s_act_done, r)) {
+    if (!web_call(r, r->svc->bus_self, method, &rq.base, NULL, s_act_done))
         web_error(r, 503, "err_unavailable");
-        return;
-    }
-    web_suspend(r);
 }
 
 void

@@ -259,10 +259,15 @@ web_tv_t *web_root(web_req_t *r, const char *title_key);
 void web_error(web_req_t *r, unsigned status, const char *msg_key);
 /* True if the POST carries a valid CSRF token; otherwise answers 403 and returns false. */
 bool web_csrf_check(web_req_t *r);
-/* Suspends r until web_resume (a bus call is under way). */
-void web_suspend(web_req_t *r);
-/* Resumes r after its response was set with web_reply / web_page / web_error. */
-void web_resume(web_req_t *r);
+/* Calls method on bus for r with cb, suspending r (unless a call already did) until cb runs.
+ * False when bus is NULL, full or cannot send: cb will not run and nothing is answered. An
+ * answer set on a suspended request (web_reply, web_page, web_error) resumes it. */
+bool web_call(web_req_t *r, web_bus_t *bus, const char *method, const ProtobufCMessage *body,
+              const char *idem, web_bus_cb cb);
+/* The code of a bus reply; -1 when none came. */
+int web_code(const Kumppani__V1__Reply *rep);
+/* A reply's body decoded as d into r's arena when its code is OK; else NULL. */
+void *web_body(web_req_t *r, const Kumppani__V1__Reply *rep, const ProtobufCMessageDescriptor *d);
 /* A unit of work on the read model for this request (joins the server's turn). */
 int web_tx(web_req_t *r, kp_tx_t *tx);
 
@@ -292,6 +297,13 @@ web_tv_t *web_select(web_req_t *r, web_tv_t *root, const char *key, const char *
  * (key_prefix N: "kind_3") and whether it is the selected one. */
 void web_choices(web_req_t *r, web_tv_t *list, const char *key_prefix, int n,
                  const char *const *values, int selected);
+/* A one-button POST form (templates/post_button.html) under root's key: its action (a path
+ * made by fmt) and its button's text (label_key). */
+void web_button(web_req_t *r, web_tv_t *root, const char *key, const char *label_key,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Sets obj's key to items[0..n) joined by ", ", or to none when n is 0 (NULL: nothing). */
+void web_join(web_req_t *r, web_tv_t *obj, const char *key, char *const *items, size_t n,
+              const char *none);
 /* Parses a decimal id ("12"); 0 if it is not one. */
 uint64_t web_parse_id(const char *s);
 
@@ -308,6 +320,10 @@ void web_pg_personal_decline(web_req_t *r, const char *arg);
 bool web_link(web_req_t *r, const char *token, unsigned purpose, kp_link_t *l);
 /* The clear 410 page of a link whose record is gone. */
 void web_link_gone(web_req_t *r);
+/* The zeroed state (size bytes) of a personal-link page, whose first member is the kp_link_t
+ * of token (checked for purpose, web_link); r->cont_arg is set to it. NULL after answering
+ * (503, or the link's 404/410 page). */
+void *web_link_state(web_req_t *r, const char *token, unsigned purpose, size_t size);
 
 /* links.c */
 void web_pg_xoffer(web_req_t *r, const char *arg);

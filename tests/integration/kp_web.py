@@ -151,12 +151,13 @@ def hidden(html, name):
     return m.group(1) if m else None
 
 
-def wait_page(sess, path, status=200, deadline_s=10):
-    """Polls path until it answers status (the read model follows the log)."""
+def wait_page(sess, path, status=200, deadline_s=10, text=None):
+    """Polls path until it answers status, with text in its page when given (the read model
+    follows the log); returns the last answer."""
     end = time.time() + deadline_s
     while True:
         r = sess.get(path)
-        if r.status == status or time.time() > end:
+        if (r.status == status and (text is None or text in r.text)) or time.time() > end:
             return r
         time.sleep(0.05)
 
@@ -229,6 +230,8 @@ OFFICE = {"alue": ("regional", "", "Aluekoordinaattori-2026!"),
           "vaasa": ("municipal", "905", "Yhteyshenkilo-Vaasa-22"),
           "asiantuntija": ("expert", "", "Asiantuntija-salasana-3")}
 OFFICE_PW = {user: a[2] for user, a in OFFICE.items()}
+WEBDIR = os.path.join(SRC, "tests", "web")  # the browser scripts (tests/web/*.mjs)
+BROWSER_OUT = os.path.abspath(os.path.join(BIN, "..", "web-browser"))  # their screenshots
 
 
 def office_accounts(s, *users):
@@ -260,6 +263,20 @@ def run_browser(node, webdir, script, base, out, *args, cfg=None, timeout=150):
     text = p.stdout.decode("utf-8", "replace")
     print(text)
     return p.returncode, text, json.loads(text.strip().splitlines()[-1]) if text.strip() else {}
+
+
+def browser_checked(node, webdir, script, base, out, cfg, pages, timeout=150):
+    """run_browser (out made first) and the checks every browser run ends with: it exited 0, axe
+    ran on `pages` page states with 0 violations each, and every screenshot it names was saved.
+    Returns its summary."""
+    os.makedirs(out, exist_ok=True)
+    rc, _, sm = run_browser(node, webdir, script, base, out, cfg=cfg, timeout=timeout)
+    axes = sm.get("axe", [])
+    check(rc == 0 and len(axes) == pages and all(a["violations"] == 0 for a in axes),
+          "the browser run (%s): %d page states, axe 0 violations" % (script, len(axes)))
+    check(all(os.path.exists(x["file"]) for x in sm.get("screenshots", [])),
+          "their screenshots under %s" % out)
+    return sm
 
 
 def office_sign_in(base, user, password, lang="en"):

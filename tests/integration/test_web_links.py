@@ -150,10 +150,7 @@ try:
     r = admin.call("events.event.cancel", V.CancelEventRequest(event_id=eid2,
                                                                 reason_text="Sairastuminen"))
     check(r.status.code == OK, "the event is cancelled")
-    end = time.time() + 10
-    while "on peruttu" not in sess.get(lc).text and time.time() < end:
-        time.sleep(0.05)
-    r = sess.get(lc)
+    r = wait_page(sess, lc, text="on peruttu")
     check(r.status == 200 and "Tapahtuma on peruttu" in r.text and not forms(r.text),
           "a cancelled event's link gets a clear page with nothing to press")
     r = admin.call("events.privacy.erase", P.DataSubject(signup_id=c1.id))
@@ -218,10 +215,7 @@ try:
     lx3 = s.link(LINK_EXPERT_OFFER, o3.id, rq2.id)
     page3 = sess.get(lx3).text
     b.advance(49 * 3600 * 1000, settle_s=0)
-    end = time.time() + 10
-    while "ei vastattu" not in sess.get(lx3).text and time.time() < end:
-        time.sleep(0.05)
-    r = sess.get(lx3)
+    r = wait_page(sess, lx3, text="ei vastattu")
     check(r.status == 200 and "ei vastattu määräaikaan" in r.text and not forms(r.text),
           "a lapsed expert offer's page says so and offers nothing to press")
     r = post(sess, lx3 + "/accept", page3)

@@ -31,16 +31,15 @@ import time
 import urllib.parse
 
 from kp_harness import BIN, PII, check, done, make_event, signup_req
-from kp_web import (SRC, Session, WebSuite, csrf_of, hidden, office_account, office_sign_in,
-                    run_browser)
+from kp_web import (BROWSER_OUT, Session, WEBDIR, WebSuite, browser_checked, csrf_of, hidden,
+                    office_account, office_sign_in)
 
 PW = {"alue": "Aluekoordinaattori-2026!", "alue2": "Toinen-aluekoordinaattori-7",
       "seinajoki": "Yhteyshenkilo-Seinajoki-1", "poistuva": "Poistuva-tunnus-salasana-5",
       "kesto": "Kestava-tunnus-salasana-9", "cli": "Komentorivin-tunnus-8"}
 NEW_PW = "Uusi-salasana-vaihdettu-42"
 BROWSER_PW = "Webbläsarens-nya-lösenord-3"
-WEBDIR = os.path.join(SRC, "tests", "web")
-OUT = os.path.abspath(os.path.join(os.environ["KP_BIN_DIR"], "..", "web-browser"))
+OUT = BROWSER_OUT
 WEB_ARGS = ["--rate-per-s", "2000", "--rate-burst", "5000"]
 
 
@@ -320,14 +319,7 @@ try:
         _, out = office_account(s, "selain", "municipal", "743", PW["poistuva"])
         cfg = {"regional": ["alue", PW["alue"]],
                "target": ["selain", PW["poistuva"], account_id(out)], "newPassword": BROWSER_PW}
-        os.makedirs(OUT, exist_ok=True)
-        rc, _, sm = run_browser("node", WEBDIR, "office_accounts.mjs", s.base, OUT, cfg=cfg,
-                                  timeout=150)
-        axes = sm.get("axe", [])
-        check(rc == 0 and len(axes) == 8 and all(a["violations"] == 0 for a in axes),
-              "the browser run: %d pages, axe 0 violations" % len(axes))
-        check(all(os.path.exists(x["file"]) for x in sm.get("screenshots", [])),
-              "their screenshots under %s" % OUT)
+        browser_checked("node", WEBDIR, "office_accounts.mjs", s.base, OUT, cfg, 8)
         b, r = office_sign_in(s.base, "selain", BROWSER_PW)
         check(r.status == 303, "the password changed in the browser signs in")
     else:

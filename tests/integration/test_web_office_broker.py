@@ -6,21 +6,18 @@ Checked: a request's page with its open offers and their deadlines and the ranki
 (CSRF, bad fields 400, audited, a second completion 409); the payment export as a CSV download
 (audited, by its row count); the broker's statistics; a municipal contact person is refused
 (403, audited) on each."""
-import json
 import os
 import re
 import shutil
-import subprocess
 
 from kp_broker import B, Broker, add_keys, file_request, open_offers, register
 from kp_harness import PII, check, done
-from kp_web import SRC, WebSuite, csrf_of, office_account, office_sign_in
+from kp_web import (BROWSER_OUT, OFFICE_PW, WEBDIR, WebSuite, browser_checked, csrf_of,
+                    office_accounts, office_sign_in)
 
-PW = {"alue": "Aluekoordinaattori-2026!", "seinajoki": "Yhteyshenkilo-Seinajoki-1",
-      "asiantuntija": "Asiantuntija-salasana-3"}
+PW = OFFICE_PW
 DAY = 86400
-WEBDIR = os.path.join(SRC, "tests", "web")
-OUT = os.path.abspath(os.path.join(os.environ["KP_BIN_DIR"], "..", "web-browser"))
+OUT = BROWSER_OUT
 
 s = WebSuite()
 try:
@@ -28,9 +25,7 @@ try:
     s.events()
     brk = Broker(s).start()
     s.web(["--rate-per-s", "2000", "--rate-burst", "5000", "--broker-api", brk.api])
-    for user, role, munis in (("alue", "regional", ""), ("seinajoki", "municipal", "743"),
-                              ("asiantuntija", "expert", "")):
-        office_account(s, user, role, munis, PW[user])
+    office_accounts(s, "alue", "seinajoki", "asiantuntija")
 
     e1 = register(brk, PII[7], PII[8])
     e2 = register(brk, "Outi Asiantuntija", "outi.a@example.fi", languages=["sv"])
@@ -105,17 +100,7 @@ try:
         cfg = {"mode": "broker", "first": 45, "expert": ["asiantuntija", PW["asiantuntija"]],
                "municipal": ["seinajoki", PW["seinajoki"]], "request": rq2.id,
                "assignment": asg2.id}
-        os.makedirs(OUT, exist_ok=True)
-        p = subprocess.run(["node", os.path.join(WEBDIR, "office_sent.mjs"), s.base, OUT,
-                            json.dumps(cfg)], cwd=WEBDIR, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=120)
-        text = p.stdout.decode("utf-8", "replace")
-        print(text)
-        sm = json.loads(text.strip().splitlines()[-1]) if text.strip() else {}
-        axes = sm.get("axe", [])
-        check(p.returncode == 0 and len(axes) == 4 and
-              all(a["violations"] == 0 for a in axes),
-              "the browser run: %d pages, axe 0 violations" % len(axes))
+        browser_checked("node", WEBDIR, "office_sent.mjs", s.base, OUT, cfg, 4, timeout=120)
         a2 = [x for x in brk.ok("broker.assignment.list", B.ListAssignmentsRequest(),
                                 B.ListAssignmentsReply).assignments if x.id == asg2.id][0]
         check(a2.state == B.ASSIGNMENT_STATE_COMPLETED and a2.minutes == 180 and

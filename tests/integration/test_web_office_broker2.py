@@ -16,25 +16,22 @@ SMTP server) over CURVE, and kumppani-web with its office key. Checked:
 - a municipal contact person is refused (403, audited) on each;
 - in Chromium (tests/web/office_broker2.mjs): the same with the keyboard, axe 0 violations,
   screenshots office-90..96."""
-import json
 import os
 import re
 import shutil
-import subprocess
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import kp_notifier as kn
 from kp_broker import B, Broker, add_keys, file_request, open_offers, register
 from kp_harness import OK, PII, check, done, free_port
-from kp_web import SRC, WebSuite, csrf_of, office_account, office_sign_in
+from kp_web import (BROWSER_OUT, OFFICE_PW, WEBDIR, WebSuite, browser_checked, csrf_of,
+                    office_accounts, office_sign_in)
 
-PW = {"alue": "Aluekoordinaattori-2026!", "seinajoki": "Yhteyshenkilo-Seinajoki-1",
-      "asiantuntija": "Asiantuntija-salasana-3"}
+PW = OFFICE_PW
 DAY_MS = 86400 * 1000
 REQ = "tilaaja@example.fi"  # kp_broker.request_input's contact person
-WEBDIR = os.path.join(SRC, "tests", "web")
-OUT = os.path.abspath(os.path.join(os.environ["KP_BIN_DIR"], "..", "web-browser"))
+OUT = BROWSER_OUT
 HEL = ZoneInfo("Europe/Helsinki")
 
 
@@ -56,9 +53,7 @@ try:
     wp = s.web(["--rate-per-s", "2000", "--rate-burst", "5000", "--broker-api", brk.api,
                 "--notifier-api", ntf_api,
                 "--notifier-key", os.path.join(s.keys_dir, "notifier.pub")])
-    for user, role, munis in (("alue", "regional", ""), ("seinajoki", "municipal", "743"),
-                              ("asiantuntija", "expert", "")):
-        office_account(s, user, role, munis, PW[user])
+    office_accounts(s, "alue", "seinajoki", "asiantuntija")
 
     e1 = register(brk, PII[7], PII[8])
     e2 = register(brk, "Outi Asiantuntija", "outi.a@example.fi")
@@ -184,19 +179,7 @@ try:
         cfg = {"expert": ["asiantuntija", PW["asiantuntija"]],
                "municipal": ["seinajoki", PW["seinajoki"]], "request": rid,
                "assignment": asg[2], "from": d[0], "to": d[2], "first": 89}
-        os.makedirs(OUT, exist_ok=True)
-        p = subprocess.run(["node", os.path.join(WEBDIR, "office_broker2.mjs"), s.base, OUT,
-                            json.dumps(cfg)], cwd=WEBDIR, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=150)
-        text = p.stdout.decode("utf-8", "replace")
-        print(text)
-        sm = json.loads(text.strip().splitlines()[-1]) if text.strip() else {}
-        axes = sm.get("axe", [])
-        check(p.returncode == 0 and len(axes) == 7 and
-              all(a["violations"] == 0 for a in axes),
-              "the browser run: %d page states, axe 0 violations" % len(axes))
-        check(all(os.path.exists(x["file"]) for x in sm.get("screenshots", [])),
-              "their screenshots under %s" % OUT)
+        browser_checked("node", WEBDIR, "office_broker2.mjs", s.base, OUT, cfg, 7)
         check(paid_ms()[asg[2]] > 0 and csv_ids("/office/broker/payments.csv?unpaid=1")[1] == [],
               "the browser marked the third paid: nothing unpaid left")
 

@@ -17,12 +17,11 @@ import time
 
 from kp_harness import PII, V, body, check, done
 from kp_registry import R, register
-from kp_web import (BIN, OFFICE_PW, SRC, WebSuite, csrf_of, hidden, office_accounts,
+from kp_web import (BIN, BROWSER_OUT, OFFICE_PW, WEBDIR, WebSuite, csrf_of, hidden, office_accounts,
                     office_sign_in, run_browser, web_registry)
 
 PW = OFFICE_PW
-WEBDIR = os.path.join(SRC, "tests", "web")
-OUT = os.path.abspath(os.path.join(os.environ["KP_BIN_DIR"], "..", "web-browser"))
+OUT = BROWSER_OUT
 
 
 def form_of(html):

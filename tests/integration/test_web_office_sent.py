@@ -7,11 +7,9 @@ neither the address nor the name), what went out about an event, by channel and 
 Finnish time; the dead letters with a Retry button (CSRF, audited, the letter scheduled again);
 the opt-outs for the regional coordinator; the expert coordinator sees broker messages only and
 no opt-outs; a municipal contact person is refused (403) and the refusal audited."""
-import json
 import os
 import re
 import shutil
-import subprocess
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -19,13 +17,12 @@ from zoneinfo import ZoneInfo
 from kp_broker import add_keys
 from kp_harness import OK, PII, V, body, check, done, free_port, signup_req
 from kp_notifier import N, Http, Smtp, keyed_args, mails_to, start_keyed, status, wait_for
-from kp_web import SRC, WebSuite, csrf_of, office_account, office_sign_in
+from kp_web import (BROWSER_OUT, OFFICE_PW, WEBDIR, WebSuite, browser_checked, csrf_of,
+                    office_accounts, office_sign_in)
 
-PW = {"alue": "Aluekoordinaattori-2026!", "seinajoki": "Yhteyshenkilo-Seinajoki-1",
-      "asiantuntija": "Asiantuntija-salasana-3"}
+PW = OFFICE_PW
 DAY = 86400
-WEBDIR = os.path.join(SRC, "tests", "web")
-OUT = os.path.abspath(os.path.join(os.environ["KP_BIN_DIR"], "..", "web-browser"))
+OUT = BROWSER_OUT
 
 s = WebSuite()
 smtp = Smtp()
@@ -40,9 +37,7 @@ try:
         "--webhook-secret", "s3cret"])
     wp = s.web(["--rate-per-s", "2000", "--rate-burst", "5000", "--notifier-api", ntf_api,
                 "--notifier-key", os.path.join(s.keys_dir, "notifier.pub")])
-    for user, role, munis in (("alue", "regional", ""), ("seinajoki", "municipal", "743"),
-                              ("asiantuntija", "expert", "")):
-        office_account(s, user, role, munis, PW[user])
+    office_accounts(s, "alue", "seinajoki", "asiantuntija")
 
     c = s.client(s.ev_api)
     now = int(time.time())
@@ -141,19 +136,7 @@ try:
     if shutil.which("node") and os.path.exists("/usr/bin/chromium"):
         cfg = {"regional": ["alue", PW["alue"]], "expert": ["asiantuntija", PW["asiantuntija"]],
                "municipal": ["seinajoki", PW["seinajoki"]], "address": PII[1], "event": eid}
-        os.makedirs(OUT, exist_ok=True)
-        p = subprocess.run(["node", os.path.join(WEBDIR, "office_sent.mjs"), s.base, OUT,
-                            json.dumps(cfg)], cwd=WEBDIR, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=120)
-        text = p.stdout.decode("utf-8", "replace")
-        print(text)
-        sm = json.loads(text.strip().splitlines()[-1]) if text.strip() else {}
-        axes = sm.get("axe", [])
-        check(p.returncode == 0 and len(axes) == 5 and
-              all(a["violations"] == 0 for a in axes),
-              "the browser run: %d pages, axe 0 violations" % len(axes))
-        check(all(os.path.exists(x["file"]) for x in sm.get("screenshots", [])),
-              "their screenshots under %s" % OUT)
+        browser_checked("node", WEBDIR, "office_sent.mjs", s.base, OUT, cfg, 5, timeout=120)
 
     # ---- the audit; the web's log ----
     r = al.get("/office/audit")

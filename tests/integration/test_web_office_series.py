@@ -22,12 +22,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from kp_harness import PII, V, body, check, done, set_clock, signup_req
-from kp_web import (OFFICE_PW, SRC, Session, WebSuite, create_event, csrf_of, hidden,
+from kp_web import (BROWSER_OUT, OFFICE_PW, WEBDIR, WebSuite, create_event, csrf_of, hidden,
                     office_accounts, office_sign_in, run_browser)
 
 HEL = ZoneInfo("Europe/Helsinki")
-WEBDIR = os.path.join(SRC, "tests", "web")
-OUT = os.path.abspath(os.path.join(os.environ["KP_BIN_DIR"], "..", "web-browser"))
+OUT = BROWSER_OUT
 PW = OFFICE_PW
 
 

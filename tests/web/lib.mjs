@@ -5,6 +5,7 @@
 //
 //   import { Browser } from './lib.mjs';
 //   const b = new Browser({ base, outdir, prefix: 'office-', first: 60 });
+//   (an office script's arguments and Browser: const { base, cfg, b } = officeScript(...))
 //   await b.run(async () => {
 //     const page = await b.person('fi-FI');
 //     await b.signIn(page, ['user', 'password']);
@@ -137,4 +138,17 @@ export class Browser {
       axe: this.axeResults }));
     process.exit(this.failures.length ? 1 : 0);
   }
+}
+
+// The start of an office script run as `node <script> <base-url> <outdir> <json>`: its
+// config (the JSON) and a Browser whose screenshots office-NN-*.png are numbered on from
+// cfg.first, else from first. Exits 2 with the usage when an argument is missing.
+export function officeScript(script, first) {
+  const [base, outdir, json] = process.argv.slice(2);
+  if (!base || !outdir || !json) {
+    console.error(`usage: node ${script} <base-url> <outdir> <json>`);
+    process.exit(2);
+  }
+  const cfg = JSON.parse(json);
+  return { base, cfg, b: new Browser({ base, outdir, prefix: 'office-', first: cfg.first ?? first }) };
 }

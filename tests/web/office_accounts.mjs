@@ -13,15 +13,9 @@
 // (a wrong current password first: the error beside its field). Every page is checked by
 // axe-core (wcag2a, wcag2aa, wcag21a, wcag21aa; 0 violations) and saved as
 // <outdir>/office-8N-<page>.png.
-import { Browser } from './lib.mjs';
+import { officeScript } from './lib.mjs';
 
-const [base, outdir, json] = process.argv.slice(2);
-if (!base || !outdir || !json) {
-  console.error('usage: node office_accounts.mjs <base-url> <outdir> <json>');
-  process.exit(2);
-}
-const cfg = JSON.parse(json);
-const b = new Browser({ base, outdir, prefix: 'office-', first: 79 });
+const { base, cfg, b } = officeScript('office_accounts.mjs', 79);
 const [tuser, tpass, tid] = cfg.target;
 
 await b.run(async () => {

@@ -15,15 +15,9 @@
 // empty selection; the municipal contact person is refused (403). Every state is checked by
 // axe-core (WCAG 2.1 A and AA, 0 violations) and saved as <outdir>/office-9N-<name>.png.
 import fs from 'node:fs';
-import { Browser } from './lib.mjs';
+import { officeScript } from './lib.mjs';
 
-const [base, outdir, json] = process.argv.slice(2);
-if (!base || !outdir || !json) {
-  console.error('usage: node office_broker2.mjs <base-url> <outdir> <json>');
-  process.exit(2);
-}
-const cfg = JSON.parse(json);
-const b = new Browser({ base, outdir, prefix: 'office-', first: cfg.first ?? 89 });
+const { base, cfg, b } = officeScript('office_broker2.mjs', 89);
 
 await b.run(async () => {
   const ex = await b.person('en-GB');

@@ -6,11 +6,9 @@
 // refused beside its field, finds a person by name (a POST: the address never holds the
 // name), opens their roles and adds one; the municipal contact person is refused another
 // municipality's organisation. Every page: a screenshot (office-70..79) and axe.
-import { Browser } from './lib.mjs';
+import { officeScript } from './lib.mjs';
 
-const [base, outdir, cfgText] = process.argv.slice(2);
-const cfg = JSON.parse(cfgText);
-const b = new Browser({ base, outdir, prefix: 'office-', first: 69 });
+const { base, cfg, b } = officeScript('office_org.mjs', 69);
 const orgPath = `/office/organisations/${cfg.org}`;
 
 await b.run(async () => {

@@ -14,15 +14,9 @@
 // (wcag2a, wcag2aa, wcag21a, wcag21aa; 0 violations) and saved as <outdir>/office-4N-<page>.png.
 // With "mode": "broker" ({"expert", "municipal", "request", "assignment", "first": 45}) it
 // shows the broker's pages instead: a request with its ranking, completing an assignment, the
-import { Browser } from './lib.mjs';
+import { officeScript } from './lib.mjs';
 
-const [base, outdir, json] = process.argv.slice(2);
-if (!base || !outdir || !json) {
-  console.error('usage: node office_sent.mjs <base-url> <outdir> <json>');
-  process.exit(2);
-}
-const cfg = JSON.parse(json);
-const b = new Browser({ base, outdir, prefix: 'office-', first: cfg.first || 40 });
+const { base, cfg, b } = officeScript('office_sent.mjs', 40);
 
 async function broker() {
   // The expert coordinator: the queue, a request's offers and ranking, completing an assignment

@@ -17,15 +17,9 @@
 // municipality's contact person is refused the occurrence (403). Every state is checked by
 // axe-core (0 violations) and saved as <outdir>/office-6N-<name>.png. The last line is a JSON
 // summary; exit code 0 only if every check passed.
-import { Browser } from './lib.mjs';
+import { officeScript } from './lib.mjs';
 
-const [base, outdir, json] = process.argv.slice(2);
-if (!base || !outdir || !json) {
-  console.error('usage: node office_series.mjs <base-url> <outdir> <json>');
-  process.exit(2);
-}
-const cfg = JSON.parse(json);
-const b = new Browser({ base, outdir, prefix: 'office-', first: 60 });
+const { base, cfg, b } = officeScript('office_series.mjs', 60);
 
 async function submit(page, form, url) {
   await Promise.all([page.waitForURL(url), page.click(`${form} button[type=submit]`)]);
