@@ -90,8 +90,7 @@ void
 evt_h_event_create(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__CreateEventRequest *rq = kp_call_body(call);
+    const Kumppani__V1__CreateEventRequest *rq = kp_tx_open(t, call, svc);
     if (!kp_call_idem_key_ok(call, "create") || !evt_create_fields_ok(t, rq) ||
         !evt_times_ok(call, t->now_ms / 1000, rq->start_unix, rq->end_unix,
                       rq->signup_deadline_unix))
@@ -264,8 +263,7 @@ void
 evt_h_series_create(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__CreateSeriesRequest *rq = kp_call_body(call);
+    const Kumppani__V1__CreateSeriesRequest *rq = kp_tx_open(t, call, svc);
     if (!kp_call_idem_key_ok(call, "create"))
         return;
     if (!rq->first) {
@@ -437,8 +435,7 @@ void
 evt_h_event_update(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__UpdateEventRequest *rq = kp_call_body(call);
+    const Kumppani__V1__UpdateEventRequest *rq = kp_tx_open(t, call, svc);
     if (!s_update_names_ok(call, rq))
         return;
     evt_event_t *ev = evt_load_event(t, rq->event_id);
@@ -451,8 +448,7 @@ void
 evt_h_event_publish(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__EventRef *rq = kp_call_body(call);
+    const Kumppani__V1__EventRef *rq = kp_tx_open(t, call, svc);
     evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
@@ -542,8 +538,7 @@ void
 evt_h_event_reschedule(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__RescheduleEventRequest *rq = kp_call_body(call);
+    const Kumppani__V1__RescheduleEventRequest *rq = kp_tx_open(t, call, svc);
     if (!kp_check_text(call, "reason_text", rq->reason_text, 0, 1000))
         return;
     evt_event_t *ev = evt_load_event(t, rq->event_id);
@@ -558,8 +553,7 @@ void
 evt_h_event_cancel(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__CancelEventRequest *rq = kp_call_body(call);
+    const Kumppani__V1__CancelEventRequest *rq = kp_tx_open(t, call, svc);
     if (!kp_check_text(call, "reason_text", rq->reason_text, 1, 1000))
         return;
     evt_event_t *ev = evt_load_event(t, rq->event_id);
@@ -591,8 +585,7 @@ void
 evt_h_event_held(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__HeldEventRequest *rq = kp_call_body(call);
+    const Kumppani__V1__HeldEventRequest *rq = kp_tx_open(t, call, svc);
     if (!evt_url_ok(call, "memo_url", rq->memo_url, false) ||
         !evt_url_ok(call, "materials_url", rq->materials_url, false))
         return;
@@ -631,8 +624,7 @@ void
 evt_h_event_get(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__EventRef *rq = kp_call_body(call);
+    const Kumppani__V1__EventRef *rq = kp_tx_open(t, call, svc);
     evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (ev)
         s_reply_event(call, ev);
@@ -658,8 +650,7 @@ void
 evt_h_event_list(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__ListEventsRequest *rq = kp_call_body(call);
+    const Kumppani__V1__ListEventsRequest *rq = kp_tx_open(t, call, svc);
     unsigned limit = rq->limit == 0 ? 100 : rq->limit;
     if (limit > 500) {
         kp_call_fail(call, C(INVALID), "field 'limit': at most 500");
@@ -748,8 +739,7 @@ void
 evt_h_series_update(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__UpdateSeriesRequest *rq = kp_call_body(call);
+    const Kumppani__V1__UpdateSeriesRequest *rq = kp_tx_open(t, call, svc);
     if (rq->series_id == 0) {
         kp_call_fail(call, C(INVALID), "field 'series_id': required");
         return;
@@ -847,8 +837,7 @@ void
 evt_h_series_extend(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__ExtendSeriesRequest *rq = kp_call_body(call);
+    const Kumppani__V1__ExtendSeriesRequest *rq = kp_tx_open(t, call, svc);
     size_t klen;
     const char *key = kp_call_idem_key(call, &klen);
     if (klen == 0) {

@@ -183,9 +183,9 @@ void
 evt_h_privacy_erase(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
+    const Kumppani__V1__DataSubject *rq = kp_tx_open(t, call, svc);
     match_t m;
-    if (!s_subject(t, kp_call_body(call), &m))
+    if (!s_subject(t, rq, &m))
         return;
     for (size_t i = 0; i < m.n; i++) {
         evt_signup_t *s;
@@ -292,9 +292,9 @@ void
 evt_h_privacy_export(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
+    const Kumppani__V1__DataSubject *rq = kp_tx_open(t, call, svc);
     match_t m;
-    if (!s_subject(t, kp_call_body(call), &m))
+    if (!s_subject(t, rq, &m))
         return;
     jbuf_t b = {.a = t->arena};
     s_put(&b, "{\"service\":\"events\",\"signups\":[", 31);

@@ -105,8 +105,7 @@ void
 brk_asg_cancel(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__CancelAssignmentRequest *body = kp_call_body(call);
+    const Kumppani__V1__CancelAssignmentRequest *body = kp_tx_open(&tx, call, svc);
     brk_asg_t *a = brk_load(&tx, BRK_DB_ASGS, "assignment_id", "assignment", body->assignment_id);
     if (!a)
         return;
@@ -129,8 +128,7 @@ void
 brk_asg_complete(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__CompleteAssignmentRequest *body = kp_call_body(call);
+    const Kumppani__V1__CompleteAssignmentRequest *body = kp_tx_open(&tx, call, svc);
     brk_asg_t *a = brk_load(&tx, BRK_DB_ASGS, "assignment_id", "assignment", body->assignment_id);
     if (!a)
         return;
@@ -171,8 +169,7 @@ void
 brk_asg_feedback(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__AssignmentFeedbackRequest *body = kp_call_body(call);
+    const Kumppani__V1__AssignmentFeedbackRequest *body = kp_tx_open(&tx, call, svc);
     brk_asg_t *a = brk_load(&tx, BRK_DB_ASGS, "assignment_id", "assignment", body->assignment_id);
     if (!a)
         return;
@@ -212,8 +209,7 @@ void
 brk_asg_list(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__ListAssignmentsRequest *body = kp_call_body(call);
+    const Kumppani__V1__ListAssignmentsRequest *body = kp_tx_open(&tx, call, svc);
     Kumppani__V1__ListAssignmentsReply r = KUMPPANI__V1__LIST_ASSIGNMENTS_REPLY__INIT;
     uint32_t limit = body->limit ? body->limit : 100;
     if (limit > 500) {

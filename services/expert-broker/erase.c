@@ -184,8 +184,7 @@ void
 brk_expert_erase(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__ExpertRef *body = kp_call_body(call);
+    const Kumppani__V1__ExpertRef *body = kp_tx_open(&tx, call, svc);
     brk_expert_t *e = brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", body->expert_id);
     if (!e)
         return;

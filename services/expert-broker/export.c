@@ -132,8 +132,7 @@ void
 brk_asg_export(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__AssignmentExportRequest *body = kp_call_body(call);
+    const Kumppani__V1__AssignmentExportRequest *body = kp_tx_open(&tx, call, svc);
     if (body->from_unix < 0 || (body->to_unix && body->to_unix <= body->from_unix)) {
         kp_call_fail(call, C(INVALID), "field 'to_unix': after from_unix (0: no end)");
         return;
@@ -170,8 +169,7 @@ void
 brk_asg_paid(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__MarkPaidRequest *body = kp_call_body(call);
+    const Kumppani__V1__MarkPaidRequest *body = kp_tx_open(&tx, call, svc);
     if (body->n_assignment_ids < 1 || body->n_assignment_ids > EXPORT_PAGE) {
         kp_call_fail(call, C(INVALID), "field 'assignment_ids': 1..%d required", EXPORT_PAGE);
         return;

@@ -266,8 +266,7 @@ void
 brk_offer_accept(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__OfferRef *body = kp_call_body(call);
+    const Kumppani__V1__OfferRef *body = kp_tx_open(&tx, call, svc);
     brk_request_t *rq;
     brk_offer_t *o = s_load_open_offer(call, &tx, body->offer_id, &rq);
     if (!o)
@@ -293,8 +292,7 @@ void
 brk_offer_decline(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__DeclineOfferRequest *body = kp_call_body(call);
+    const Kumppani__V1__DeclineOfferRequest *body = kp_tx_open(&tx, call, svc);
     brk_request_t *rq;
     brk_offer_t *o = s_load_open_offer(call, &tx, body->offer_id, &rq);
     if (!o || !kp_check_text(call, "reason", body->reason, 0, 500))
@@ -342,8 +340,7 @@ void
 brk_offer_view(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__OfferRef *body = kp_call_body(call);
+    const Kumppani__V1__OfferRef *body = kp_tx_open(&tx, call, svc);
     brk_offer_t *o = brk_load(&tx, BRK_DB_OFFERS, "offer_id", "offer", body->offer_id);
     if (!o)
         return;

@@ -158,8 +158,7 @@ void
 brk_stats(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__BrokerStatsRequest *body = kp_call_body(call);
+    const Kumppani__V1__BrokerStatsRequest *body = kp_tx_open(&tx, call, svc);
     if (body->from_unix < 0 || (body->to_unix && body->to_unix <= body->from_unix)) {
         kp_call_fail(call, C(INVALID), "field 'to_unix': after from_unix (0: no end)");
         return;

@@ -188,8 +188,7 @@ void
 ntf_h_privacy_erase(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__DataSubject *d = kp_call_body(call);
+    const Kumppani__V1__DataSubject *d = kp_tx_open(&tx, call, svc);
     found_t f;
     if (!s_find(&tx, &f))
         return;
