@@ -25,21 +25,13 @@ s_answer_asg(kp_tx_t *tx, int rc, brk_asg_t *a)
     kp_tx_answer(tx, rc, &r.base);
 }
 
-typedef struct {
-    kp_tx_t *tx;
-    int64_t last;
-    int rc;
-} last_t;
-
 static int
-s_last_one(void *arg, uint64_t id)
+s_last_one(void *arg, void *rec)
 {
-    last_t *x = arg;
-    brk_asg_t *a = brk_get(x->tx, BRK_DB_ASGS, id, &x->rc);
-    if (x->rc)
-        return 1;
-    if (a && (a->state == AS(CONFIRMED) || a->state == AS(COMPLETED)) && a->confirmed_ms > x->last)
-        x->last = a->confirmed_ms;
+    int64_t *last = arg;
+    const brk_asg_t *a = rec;
+    if ((a->state == AS(CONFIRMED) || a->state == AS(COMPLETED)) && a->confirmed_ms > *last)
+        *last = a->confirmed_ms;
     return 0;
 }
 
@@ -52,12 +44,12 @@ s_expert_relast(kp_tx_t *tx, uint64_t expert_id)
     brk_expert_t *e = brk_get(tx, BRK_DB_EXPERTS, expert_id, &rc);
     if (rc || !e)
         return rc ? rc : KP_ECORRUPT;
-    last_t x = {tx, 0, 0};
-    if ((rc = brk_idx_each(tx, BRK_DB_EXP_ASGS, expert_id, s_last_one, &x)) || x.rc)
-        return rc ? rc : x.rc;
-    if (x.last == e->last_assigned_ms)
+    int64_t last = 0;
+    if ((rc = brk_idx_each_rec(tx, BRK_DB_EXP_ASGS, expert_id, BRK_DB_ASGS, s_last_one, &last)))
+        return rc;
+    if (last == e->last_assigned_ms)
         return 0;
-    e->last_assigned_ms = x.last;
+    e->last_assigned_ms = last;
     return kp_rec_put_id(tx, BRK_DB_EXPERTS, e->id, &e->base);
 }
 

@@ -133,6 +133,11 @@ brk_request_t *brk_load_ref(kp_tx_t *tx, uint64_t request_id);
 int brk_idx_put(kp_tx_t *tx, unsigned db, uint64_t a, uint64_t b);
 /* Calls fn(arg, b) for every b under a, ascending, until fn returns non-zero. */
 int brk_idx_each(kp_tx_t *tx, unsigned db, uint64_t a, int (*fn)(void *, uint64_t), void *arg);
+/* The same, each record of rec_db decoded into tx->arena: fn(arg, rec) with rec a brk_*_t of
+ * rec_db (an id whose record is missing is skipped). Returns 0 or a store error; fn reports
+ * its own failures through arg. */
+int brk_idx_each_rec(kp_tx_t *tx, unsigned idx_db, uint64_t a, unsigned rec_db,
+                     int (*fn)(void *arg, void *rec), void *arg);
 /* Calls fn(arg, id, value) for records with id > after, ascending, until fn returns non-zero. */
 int brk_each(kp_tx_t *tx, unsigned db, uint64_t after, int (*fn)(void *, uint64_t, MDB_val *),
              void *arg);

@@ -201,14 +201,10 @@ typedef struct {
 } explain_t;
 
 static int
-s_offer_seen(void *arg, uint64_t offer_id)
+s_offer_seen(void *arg, void *rec)
 {
     explain_t *x = arg;
-    brk_offer_t *o = brk_get(x->tx, BRK_DB_OFFERS, offer_id, &x->rc);
-    if (x->rc)
-        return 1;
-    if (!o)
-        return 0;
+    const brk_offer_t *o = rec;
     if (x->offered_n == x->offered_cap) {
         size_t nc = x->offered_cap ? x->offered_cap * 2 : 64;
         uint64_t *nv = kp_arena_alloc(x->tx->arena, nc * sizeof *nv);
@@ -231,14 +227,12 @@ s_offer_seen(void *arg, uint64_t offer_id)
 }
 
 static int
-s_asg_seen(void *arg, uint64_t asg_id)
+s_asg_seen(void *arg, void *rec)
 {
     explain_t *x = arg;
-    brk_asg_t *a = brk_get(x->tx, BRK_DB_ASGS, asg_id, &x->rc);
-    if (x->rc)
-        return 1;
-    if (!a || !brk_history_add(&x->h, a, x->month, x->rq->id, x->tx->now_ms,
-                               brk_svc(x->tx)->no_repeat_weeks))
+    const brk_asg_t *a = rec;
+    if (!brk_history_add(&x->h, a, x->month, x->rq->id, x->tx->now_ms,
+                         brk_svc(x->tx)->no_repeat_weeks))
         return 0;
     brk_request_t *other = brk_get(x->tx, BRK_DB_REQUESTS, a->request_id, &x->rc);
     if (x->rc)
@@ -267,7 +261,7 @@ s_expert_seen(void *arg, uint64_t id, void *rec)
     }
     kumppani__v1__expert_candidate__init(cd);
     memset(&x->h, 0, sizeof x->h);
-    int rc = brk_idx_each(tx, BRK_DB_EXP_ASGS, e->id, s_asg_seen, x);
+    int rc = brk_idx_each_rec(tx, BRK_DB_EXP_ASGS, e->id, BRK_DB_ASGS, s_asg_seen, x);
     if (rc || x->rc) {
         x->rc = rc ? rc : x->rc;
         return 1;
@@ -308,7 +302,7 @@ brk_explain(kp_tx_t *tx, const brk_request_t *rq, Kumppani__V1__ExpertCandidate 
     explain_t x = {.tx = tx, .rq = rq};
     x.rkey = brk_requester_key(tx, rq);
     brk_local(rq->input->start_unix, NULL, NULL, NULL, &x.month);
-    int rc = brk_idx_each(tx, BRK_DB_REQ_OFFERS, rq->id, s_offer_seen, &x);
+    int rc = brk_idx_each_rec(tx, BRK_DB_REQ_OFFERS, rq->id, BRK_DB_OFFERS, s_offer_seen, &x);
     if (!rc && !x.rc)
         rc = brk_each_rec(tx, BRK_DB_EXPERTS, 0, true, s_expert_seen, &x);
     if (rc || x.rc)
