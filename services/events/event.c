@@ -57,6 +57,22 @@ s_reply_event(kp_call_t *call, evt_event_t *ev)
     kp_call_ok(call, &r.base);
 }
 
+/* Ends a change of ev's state: stores ev (updated now), appends type with it, logs log_id and
+ * answers the call with ev, or with the store error. */
+static void
+s_save_answer(kp_tx_t *t, evt_event_t *ev, const char *type, const char *log_id)
+{
+    ev->updated_ms = t->now_ms;
+    Kumppani__V1__EventReply r = KUMPPANI__V1__EVENT_REPLY__INIT;
+    r.event = ev;
+    int rc = evt_event_put(t, ev);
+    if (!rc)
+        rc = kp_tx_emit(t, type, &r.base);
+    if (!rc)
+        kp_log_info(log_id, "event=%llu", (unsigned long long)ev->id);
+    kp_tx_answer(t, rc, &r.base);
+}
+
 /* Fills a new event from a request (strings borrowed from rq). */
 static void
 s_event_from(evt_event_t *ev, const Kumppani__V1__CreateEventRequest *rq, int64_t now_ms)
@@ -466,16 +482,7 @@ evt_h_event_publish(kp_call_t *call, void *svc)
         return;
     }
     ev->state = ST(PUBLISHED);
-    ev->updated_ms = t->now_ms;
-    Kumppani__V1__EventReply r = KUMPPANI__V1__EVENT_REPLY__INIT;
-    r.event = ev;
-    int rc;
-    if ((rc = evt_event_put(t, ev)) || (rc = kp_tx_emit(t, "EventPublished", &r.base))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_log_info("event.published", "event=%llu", (unsigned long long)ev->id);
-    kp_call_ok(call, &r.base);
+    s_save_answer(t, ev, "EventPublished", "event.published");
 }
 
 /* Emits an EventChanged naming every live sign-up. */
@@ -608,16 +615,7 @@ evt_h_event_held(kp_call_t *call, void *svc)
         ev->memo_url = rq->memo_url;
     if (rq->materials_url[0])
         ev->materials_url = rq->materials_url;
-    ev->updated_ms = t->now_ms;
-    Kumppani__V1__EventReply r = KUMPPANI__V1__EVENT_REPLY__INIT;
-    r.event = ev;
-    int rc;
-    if ((rc = evt_event_put(t, ev)) || (rc = kp_tx_emit(t, "EventHeld", &r.base))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_log_info("event.held", "event=%llu", (unsigned long long)ev->id);
-    kp_call_ok(call, &r.base);
+    s_save_answer(t, ev, "EventHeld", "event.held");
 }
 
 void
