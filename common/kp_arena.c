@@ -183,3 +183,18 @@ kp_arena_pbc(kp_arena_t *self)
 {
     return &self->pbc;
 }
+
+void *
+kp_arena_grow(kp_arena_t *self, void *v, size_t n, size_t *cap, size_t size, size_t first)
+{
+    if (n < *cap)
+        return v;
+    size_t nc = *cap ? *cap * 2 : first;
+    void *nv = nc >= *cap && nc <= SIZE_MAX / size ? kp_arena_alloc(self, nc * size) : NULL;
+    if (!nv)
+        return NULL;
+    if (n)
+        memcpy(nv, v, n * size);
+    *cap = nc;
+    return nv;
+}

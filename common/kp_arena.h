@@ -47,4 +47,10 @@ void *kp_xcalloc(size_t n, size_t size);
 void *kp_xrealloc(void *p, size_t n);
 char *kp_xstrdup(const char *s);
 
+/* Room for one more element in an array kept in the arena: returns v itself when n < *cap,
+ * otherwise a new array in the arena with room for twice *cap elements of size bytes (first
+ * when *cap is 0), holding a copy of v's n elements, and sets *cap to that room (v stays in
+ * the arena until it is reset). NULL when the arena refuses (*cap unchanged). */
+void *kp_arena_grow(kp_arena_t *self, void *v, size_t n, size_t *cap, size_t size, size_t first);
+
 #endif

@@ -59,18 +59,12 @@ s_match(void *arg, evt_signup_t *s)
     }
     if (!hit)
         return 0;
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 16;
-        uint64_t *v = kp_arena_alloc(m->t->arena, cap * sizeof *v);
-        if (!v) {
-            m->rc = KP_ENOMEM;
-            return 1;
-        }
-        if (m->n)
-            memcpy(v, m->ids, m->n * sizeof *v);
-        m->ids = v;
-        m->cap = cap;
+    uint64_t *v = kp_arena_grow(m->t->arena, m->ids, m->n, &m->cap, sizeof *v, 16);
+    if (!v) {
+        m->rc = KP_ENOMEM;
+        return 1;
     }
+    m->ids = v;
     m->ids[m->n++] = s->id;
     return 0;
 }

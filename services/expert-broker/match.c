@@ -191,9 +191,8 @@ typedef struct {
     const brk_request_t *rq;
     const char *rkey;
     int month;
-    uint64_t *offered; /* expert ids with an offer on this request */
-    int *offer_state;
-    size_t offered_n, offered_cap;
+    const brk_offer_t **offers; /* the offers made on this request (in the arena) */
+    size_t offers_n, offers_cap;
     Kumppani__V1__ExpertCandidate **v;
     size_t n, cap;
     brk_history_t h; /* per expert, while scanning its assignments */
@@ -205,24 +204,14 @@ s_offer_seen(void *arg, void *rec)
 {
     explain_t *x = arg;
     const brk_offer_t *o = rec;
-    if (x->offered_n == x->offered_cap) {
-        size_t nc = x->offered_cap ? x->offered_cap * 2 : 64;
-        uint64_t *nv = kp_arena_alloc(x->tx->arena, nc * sizeof *nv);
-        int *ns = kp_arena_alloc(x->tx->arena, nc * sizeof *ns);
-        if (!nv || !ns) {
-            x->rc = KP_ENOMEM;
-            return 1;
-        }
-        if (x->offered_n) {
-            memcpy(nv, x->offered, x->offered_n * sizeof *nv);
-            memcpy(ns, x->offer_state, x->offered_n * sizeof *ns);
-        }
-        x->offered = nv;
-        x->offer_state = ns;
-        x->offered_cap = nc;
+    const brk_offer_t **nv =
+        kp_arena_grow(x->tx->arena, x->offers, x->offers_n, &x->offers_cap, sizeof *nv, 64);
+    if (!nv) {
+        x->rc = KP_ENOMEM;
+        return 1;
     }
-    x->offered[x->offered_n] = o->expert_id;
-    x->offer_state[x->offered_n++] = o->state;
+    x->offers = nv;
+    x->offers[x->offers_n++] = o;
     return 0;
 }
 
@@ -266,9 +255,9 @@ s_expert_seen(void *arg, uint64_t id, void *rec)
         x->rc = rc ? rc : x->rc;
         return 1;
     }
-    for (size_t i = 0; i < x->offered_n; i++)
-        if (x->offered[i] == e->id) {
-            x->h.offer_state = x->offer_state[i];
+    for (size_t i = 0; i < x->offers_n; i++)
+        if (x->offers[i]->expert_id == e->id) {
+            x->h.offer_state = x->offers[i]->state;
             break;
         }
     size_t wn = brk_ineligible(e, x->rq->input, &x->h, why);
@@ -280,18 +269,13 @@ s_expert_seen(void *arg, uint64_t id, void *rec)
     cd->eligible = wn == 0;
     cd->reasons = (char **)why;
     cd->n_reasons = wn;
-    if (x->n == x->cap) {
-        size_t nc = x->cap ? x->cap * 2 : 64;
-        Kumppani__V1__ExpertCandidate **nv = kp_arena_alloc(tx->arena, nc * sizeof *nv);
-        if (!nv) {
-            x->rc = KP_ENOMEM;
-            return 1;
-        }
-        if (x->n)
-            memcpy(nv, x->v, x->n * sizeof *nv);
-        x->v = nv;
-        x->cap = nc;
+    Kumppani__V1__ExpertCandidate **nv =
+        kp_arena_grow(tx->arena, x->v, x->n, &x->cap, sizeof *nv, 64);
+    if (!nv) {
+        x->rc = KP_ENOMEM;
+        return 1;
     }
+    x->v = nv;
     x->v[x->n++] = cd;
     return 0;
 }
