@@ -193,6 +193,12 @@ bool brk_check_expert_input(kp_call_t *call, kp_tx_t *tx, const Kumppani__V1__Ex
 bool brk_check_request_input(kp_call_t *call, kp_tx_t *tx,
                              const Kumppani__V1__BrokerRequestInput *in);
 
+/* The time window of a report (broker.stats, broker.assignment.export): from_unix (>= 0) up
+ * to to_unix (0: no end), as [*from_ms, *to_ms) in milliseconds; or answers the call INVALID
+ * and returns false. */
+bool brk_window(kp_call_t *call, int64_t from_unix, int64_t to_unix, int64_t *from_ms,
+                int64_t *to_ms);
+
 /* A page of db after `after` (limit 0: 100, at most max; state as brk_list), or answers the
  * call and returns false. */
 bool brk_page(kp_call_t *call, kp_tx_t *tx, unsigned db, uint64_t after, uint32_t limit,
