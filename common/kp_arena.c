@@ -183,3 +183,56 @@ kp_arena_pbc(kp_arena_t *self)
 {
     return &self->pbc;
 }
+
+void *
+kp_arena_grow(kp_arena_t *self, void *v, size_t n, size_t *cap, size_t size, size_t first)
+{
+    if (n < *cap)
+        return v;
+    size_t nc = *cap ? *cap * 2 : first;
+    void *nv = nc >= *cap && nc <= SIZE_MAX / size ? kp_arena_alloc(self, nc * size) : NULL;
+    if (!nv)
+        return NULL;
+    if (n)
+        memcpy(nv, v, n * size);
+    *cap = nc;
+    return nv;
+}
+
+void
+kp_arena_str_put(kp_arena_str_t *self, const char *s, size_t n)
+{
+    if (self->oom)
+        return;
+    if (self->len + n + 1 > self->cap) {
+        size_t cap = self->cap ? self->cap : 256;
+        while (cap < self->len + n + 1)
+            cap *= 2;
+        char *p = kp_arena_alloc(self->a, cap);
+        if (!p) {
+            self->oom = true;
+            return;
+        }
+        if (self->len)
+            memcpy(p, self->p, self->len);
+        self->p = p;
+        self->cap = cap;
+    }
+    memcpy(self->p + self->len, s, n);
+    self->len += n;
+    self->p[self->len] = 0;
+}
+
+void
+kp_arena_str_puts(kp_arena_str_t *self, const char *s)
+{
+    kp_arena_str_put(self, s, strlen(s));
+}
+
+char *
+kp_arena_str_done(kp_arena_str_t *self)
+{
+    if (!self->oom && !self->p)
+        kp_arena_str_put(self, "", 0);
+    return self->oom ? NULL : self->p;
+}

@@ -8,6 +8,7 @@
 #define KP_ARENA_H
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct kp_arena kp_arena_t;
@@ -46,5 +47,34 @@ void *kp_xmalloc(size_t n);
 void *kp_xcalloc(size_t n, size_t size);
 void *kp_xrealloc(void *p, size_t n);
 char *kp_xstrdup(const char *s);
+
+/* Room for one more element in an array kept in the arena: returns v itself when n < *cap,
+ * otherwise a new array in the arena with room for twice *cap elements of size bytes (first
+ * when *cap is 0), holding a copy of v's n elements, and sets *cap to that room (v stays in
+ * the arena until it is reset). NULL when the arena refuses (*cap unchanged). */
+void *kp_arena_grow(kp_arena_t *self, void *v, size_t n, size_t *cap, size_t size, size_t first);
+
+/* ---- text built in the arena ------------------------------------------------------------- */
+
+/* A NUL-terminated text that grows in an arena, embedded by value: start it as
+ * (kp_arena_str_t){.a = arena}. The room doubles as needed (256 bytes first); the old room
+ * stays in the arena until it is reset. When the arena refuses room, oom is set and every
+ * later put does nothing. p is NULL until the first put. */
+typedef struct {
+    kp_arena_t *a;
+    char *p;
+    size_t len, cap;
+    bool oom;
+} kp_arena_str_t;
+
+/* Appends the n bytes at s. */
+void kp_arena_str_put(kp_arena_str_t *self, const char *s, size_t n);
+
+/* Appends the string s. */
+void kp_arena_str_puts(kp_arena_str_t *self, const char *s);
+
+/* The text ("" when nothing was put), valid as long as the arena; NULL when the arena refused
+ * room. */
+char *kp_arena_str_done(kp_arena_str_t *self);
 
 #endif

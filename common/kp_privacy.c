@@ -87,3 +87,16 @@ kp_privacy_export_ok(kp_call_t *call, const char *service, json_t *root)
     kp_call_ok(call, &r.base);
     free(text);
 }
+
+void
+kp_privacy_export_text(kp_call_t *call, const char *service, const char *json)
+{
+    if (!json) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return;
+    }
+    Kumppani__V1__PrivacyExportReply r = KUMPPANI__V1__PRIVACY_EXPORT_REPLY__INIT;
+    r.service = (char *)service;
+    r.json = (char *)json;
+    kp_call_ok(call, &r.base);
+}

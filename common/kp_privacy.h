@@ -37,4 +37,8 @@ bool kp_privacy_subject_ok(kp_call_t *call, const Kumppani__V1__DataSubject *s, 
 /* Answers an export: root (taken, freed here) as one compact JSON document from service. */
 void kp_privacy_export_ok(kp_call_t *call, const char *service, json_t *root);
 
+/* Answers an export whose JSON document from service is already text (borrowed; NULL: it
+ * could not be built for want of memory, answered KP_ENOMEM). */
+void kp_privacy_export_text(kp_call_t *call, const char *service, const char *json);
+
 #endif

@@ -243,3 +243,10 @@ kp_tx_next_id(kp_tx_t *tx, const char *name, uint64_t *id)
 {
     return kp_store_next_id(tx->store, kp_tx_wtxn(tx), name, id);
 }
+
+const void *
+kp_tx_open(kp_tx_t *tx, kp_call_t *call, void *svc)
+{
+    kp_tx_of_call(tx, call, svc);
+    return kp_call_body(call);
+}

@@ -122,4 +122,11 @@ int kp_rec_count(kp_tx_t *tx, unsigned db, uint64_t *n);
 /* Hands out the next id of the named counter (kp_store_next_id; a write). */
 int kp_tx_next_id(kp_tx_t *tx, const char *name, uint64_t *id);
 
+/* ---- the start of a handler -------------------------------------------------------------- */
+
+/* The unit of a call (kp_tx_of_call) and the call's request body (kp_call_body), in the one
+ * step every handler begins with. The body is the method's request message, decoded into the
+ * call's arena and borrowed until the call ends. Cannot fail. */
+const void *kp_tx_open(kp_tx_t *tx, kp_call_t *call, void *svc);
+
 #endif

@@ -117,8 +117,7 @@ void
 evt_h_signup_attendance(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__SignupAttendanceRequest *rq = kp_call_body(call);
+    const Kumppani__V1__SignupAttendanceRequest *rq = kp_tx_open(t, call, svc);
     mark_t m;
     int rc = s_mark(t, rq->signup_id, rq->attendance, &m);
     if (rc) {
@@ -138,8 +137,7 @@ void
 evt_h_signup_attendance_bulk(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__BulkAttendanceRequest *rq = kp_call_body(call);
+    const Kumppani__V1__BulkAttendanceRequest *rq = kp_tx_open(t, call, svc);
     if (rq->n_marks == 0 || rq->n_marks > BULK_MAX) {
         kp_call_fail(call, C(INVALID), "field 'marks': 1..%d", BULK_MAX);
         return;

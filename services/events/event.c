@@ -57,6 +57,22 @@ s_reply_event(kp_call_t *call, evt_event_t *ev)
     kp_call_ok(call, &r.base);
 }
 
+/* Ends a change of ev's state: stores ev (updated now), appends type with it, logs log_id and
+ * answers the call with ev, or with the store error. */
+static void
+s_save_answer(kp_tx_t *t, evt_event_t *ev, const char *type, const char *log_id)
+{
+    ev->updated_ms = t->now_ms;
+    Kumppani__V1__EventReply r = KUMPPANI__V1__EVENT_REPLY__INIT;
+    r.event = ev;
+    int rc = evt_event_put(t, ev);
+    if (!rc)
+        rc = kp_tx_emit(t, type, &r.base);
+    if (!rc)
+        kp_log_info(log_id, "event=%llu", (unsigned long long)ev->id);
+    kp_tx_answer(t, rc, &r.base);
+}
+
 /* Fills a new event from a request (strings borrowed from rq). */
 static void
 s_event_from(evt_event_t *ev, const Kumppani__V1__CreateEventRequest *rq, int64_t now_ms)
@@ -90,8 +106,7 @@ void
 evt_h_event_create(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__CreateEventRequest *rq = kp_call_body(call);
+    const Kumppani__V1__CreateEventRequest *rq = kp_tx_open(t, call, svc);
     if (!kp_call_idem_key_ok(call, "create") || !evt_create_fields_ok(t, rq) ||
         !evt_times_ok(call, t->now_ms / 1000, rq->start_unix, rq->end_unix,
                       rq->signup_deadline_unix))
@@ -264,8 +279,7 @@ void
 evt_h_series_create(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__CreateSeriesRequest *rq = kp_call_body(call);
+    const Kumppani__V1__CreateSeriesRequest *rq = kp_tx_open(t, call, svc);
     if (!kp_call_idem_key_ok(call, "create"))
         return;
     if (!rq->first) {
@@ -437,8 +451,7 @@ void
 evt_h_event_update(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__UpdateEventRequest *rq = kp_call_body(call);
+    const Kumppani__V1__UpdateEventRequest *rq = kp_tx_open(t, call, svc);
     if (!s_update_names_ok(call, rq))
         return;
     evt_event_t *ev = evt_load_event(t, rq->event_id);
@@ -451,8 +464,7 @@ void
 evt_h_event_publish(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__EventRef *rq = kp_call_body(call);
+    const Kumppani__V1__EventRef *rq = kp_tx_open(t, call, svc);
     evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
@@ -470,16 +482,7 @@ evt_h_event_publish(kp_call_t *call, void *svc)
         return;
     }
     ev->state = ST(PUBLISHED);
-    ev->updated_ms = t->now_ms;
-    Kumppani__V1__EventReply r = KUMPPANI__V1__EVENT_REPLY__INIT;
-    r.event = ev;
-    int rc;
-    if ((rc = evt_event_put(t, ev)) || (rc = kp_tx_emit(t, "EventPublished", &r.base))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_log_info("event.published", "event=%llu", (unsigned long long)ev->id);
-    kp_call_ok(call, &r.base);
+    s_save_answer(t, ev, "EventPublished", "event.published");
 }
 
 /* Emits an EventChanged naming every live sign-up. */
@@ -542,8 +545,7 @@ void
 evt_h_event_reschedule(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__RescheduleEventRequest *rq = kp_call_body(call);
+    const Kumppani__V1__RescheduleEventRequest *rq = kp_tx_open(t, call, svc);
     if (!kp_check_text(call, "reason_text", rq->reason_text, 0, 1000))
         return;
     evt_event_t *ev = evt_load_event(t, rq->event_id);
@@ -558,8 +560,7 @@ void
 evt_h_event_cancel(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__CancelEventRequest *rq = kp_call_body(call);
+    const Kumppani__V1__CancelEventRequest *rq = kp_tx_open(t, call, svc);
     if (!kp_check_text(call, "reason_text", rq->reason_text, 1, 1000))
         return;
     evt_event_t *ev = evt_load_event(t, rq->event_id);
@@ -591,8 +592,7 @@ void
 evt_h_event_held(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__HeldEventRequest *rq = kp_call_body(call);
+    const Kumppani__V1__HeldEventRequest *rq = kp_tx_open(t, call, svc);
     if (!evt_url_ok(call, "memo_url", rq->memo_url, false) ||
         !evt_url_ok(call, "materials_url", rq->materials_url, false))
         return;
@@ -615,24 +615,14 @@ evt_h_event_held(kp_call_t *call, void *svc)
         ev->memo_url = rq->memo_url;
     if (rq->materials_url[0])
         ev->materials_url = rq->materials_url;
-    ev->updated_ms = t->now_ms;
-    Kumppani__V1__EventReply r = KUMPPANI__V1__EVENT_REPLY__INIT;
-    r.event = ev;
-    int rc;
-    if ((rc = evt_event_put(t, ev)) || (rc = kp_tx_emit(t, "EventHeld", &r.base))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_log_info("event.held", "event=%llu", (unsigned long long)ev->id);
-    kp_call_ok(call, &r.base);
+    s_save_answer(t, ev, "EventHeld", "event.held");
 }
 
 void
 evt_h_event_get(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__EventRef *rq = kp_call_body(call);
+    const Kumppani__V1__EventRef *rq = kp_tx_open(t, call, svc);
     evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (ev)
         s_reply_event(call, ev);
@@ -658,8 +648,7 @@ void
 evt_h_event_list(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__ListEventsRequest *rq = kp_call_body(call);
+    const Kumppani__V1__ListEventsRequest *rq = kp_tx_open(t, call, svc);
     unsigned limit = rq->limit == 0 ? 100 : rq->limit;
     if (limit > 500) {
         kp_call_fail(call, C(INVALID), "field 'limit': at most 500");
@@ -748,8 +737,7 @@ void
 evt_h_series_update(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__UpdateSeriesRequest *rq = kp_call_body(call);
+    const Kumppani__V1__UpdateSeriesRequest *rq = kp_tx_open(t, call, svc);
     if (rq->series_id == 0) {
         kp_call_fail(call, C(INVALID), "field 'series_id': required");
         return;
@@ -847,8 +835,7 @@ void
 evt_h_series_extend(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__ExtendSeriesRequest *rq = kp_call_body(call);
+    const Kumppani__V1__ExtendSeriesRequest *rq = kp_tx_open(t, call, svc);
     size_t klen;
     const char *key = kp_call_idem_key(call, &klen);
     if (klen == 0) {

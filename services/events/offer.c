@@ -67,8 +67,7 @@ void
 evt_h_signup_promote(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__PromoteSignupRequest *rq = kp_call_body(call);
+    const Kumppani__V1__PromoteSignupRequest *rq = kp_tx_open(t, call, svc);
     evt_event_t *ev;
     evt_signup_t *s = s_begin(call, t, rq->signup_id, &ev);
     if (!s)
@@ -117,8 +116,7 @@ void
 evt_h_signup_extend_offer(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__ExtendOfferRequest *rq = kp_call_body(call);
+    const Kumppani__V1__ExtendOfferRequest *rq = kp_tx_open(t, call, svc);
     if (rq->minutes < 1 || rq->minutes > OFFER_EXTEND_MAX) {
         kp_call_fail(call, C(INVALID), "field 'minutes': 1..%d", OFFER_EXTEND_MAX);
         return;

@@ -59,18 +59,12 @@ s_match(void *arg, evt_signup_t *s)
     }
     if (!hit)
         return 0;
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 16;
-        uint64_t *v = kp_arena_alloc(m->t->arena, cap * sizeof *v);
-        if (!v) {
-            m->rc = KP_ENOMEM;
-            return 1;
-        }
-        if (m->n)
-            memcpy(v, m->ids, m->n * sizeof *v);
-        m->ids = v;
-        m->cap = cap;
+    uint64_t *v = kp_arena_grow(m->t->arena, m->ids, m->n, &m->cap, sizeof *v, 16);
+    if (!v) {
+        m->rc = KP_ENOMEM;
+        return 1;
     }
+    m->ids = v;
     m->ids[m->n++] = s->id;
     return 0;
 }
@@ -183,9 +177,9 @@ void
 evt_h_privacy_erase(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
+    const Kumppani__V1__DataSubject *rq = kp_tx_open(t, call, svc);
     match_t m;
-    if (!s_subject(t, kp_call_body(call), &m))
+    if (!s_subject(t, rq, &m))
         return;
     for (size_t i = 0; i < m.n; i++) {
         evt_signup_t *s;
@@ -208,73 +202,44 @@ evt_h_privacy_erase(kp_call_t *call, void *svc)
 
 /* ---- export: one JSON document ------------------------------------------------------------- */
 
-typedef struct {
-    kp_arena_t *a;
-    char *p;
-    size_t len, cap;
-    bool oom;
-} jbuf_t;
-
 static void
-s_put(jbuf_t *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->cap ? b->cap * 2 : 1024) + n;
-        char *p = kp_arena_alloc(b->a, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        if (b->len)
-            memcpy(p, b->p, b->len);
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-
-static void
-s_putu(jbuf_t *b, unsigned long long v)
+s_putu(kp_arena_str_t *b, unsigned long long v)
 {
     char tmp[32];
     int n = snprintf(tmp, sizeof tmp, "%llu", v);
-    s_put(b, tmp, (size_t)n);
+    kp_arena_str_put(b, tmp, (size_t)n);
 }
 
 /* "name":"escaped value" (with a leading comma unless first). */
 static void
-s_str(jbuf_t *b, const char *name, const char *v, bool first)
+s_str(kp_arena_str_t *b, const char *name, const char *v, bool first)
 {
     if (!first)
-        s_put(b, ",", 1);
-    s_put(b, "\"", 1);
-    s_put(b, name, strlen(name));
-    s_put(b, "\":\"", 3);
+        kp_arena_str_puts(b, ",");
+    kp_arena_str_puts(b, "\"");
+    kp_arena_str_puts(b, name);
+    kp_arena_str_puts(b, "\":\"");
     for (const unsigned char *q = (const unsigned char *)v; *q; q++) {
         if (*q == '"' || *q == '\\') {
             char e[2] = {'\\', (char)*q};
-            s_put(b, e, 2);
+            kp_arena_str_put(b, e, 2);
         } else if (*q < 0x20) {
             char e[7];
             snprintf(e, sizeof e, "\\u%04x", (unsigned)*q);
-            s_put(b, e, 6);
+            kp_arena_str_put(b, e, 6);
         } else {
-            s_put(b, (const char *)q, 1);
+            kp_arena_str_put(b, (const char *)q, 1);
         }
     }
-    s_put(b, "\"", 1);
+    kp_arena_str_puts(b, "\"");
 }
 
 static void
-s_num(jbuf_t *b, const char *name, unsigned long long v)
+s_num(kp_arena_str_t *b, const char *name, unsigned long long v)
 {
-    s_put(b, ",\"", 2);
-    s_put(b, name, strlen(name));
-    s_put(b, "\":", 2);
+    kp_arena_str_puts(b, ",\"");
+    kp_arena_str_puts(b, name);
+    kp_arena_str_puts(b, "\":");
     s_putu(b, v);
 }
 
@@ -292,12 +257,12 @@ void
 evt_h_privacy_export(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
+    const Kumppani__V1__DataSubject *rq = kp_tx_open(t, call, svc);
     match_t m;
-    if (!s_subject(t, kp_call_body(call), &m))
+    if (!s_subject(t, rq, &m))
         return;
-    jbuf_t b = {.a = t->arena};
-    s_put(&b, "{\"service\":\"events\",\"signups\":[", 31);
+    kp_arena_str_t b = {.a = t->arena};
+    kp_arena_str_puts(&b, "{\"service\":\"events\",\"signups\":[");
     for (size_t i = 0; i < m.n; i++) {
         evt_signup_t *s;
         evt_event_t *ev = NULL;
@@ -311,7 +276,7 @@ evt_h_privacy_export(kp_call_t *call, void *svc)
         }
         if (!found)
             continue;
-        s_put(&b, i ? ",{" : "{", i ? 2 : 1);
+        kp_arena_str_puts(&b, i ? ",{" : "{");
         s_str(&b, "name", s->name, true);
         s_str(&b, "email", s->email, false);
         s_str(&b, "phone", s->phone, false);
@@ -329,18 +294,11 @@ evt_h_privacy_export(kp_call_t *call, void *svc)
         s_num(&b, "role", (unsigned long long)s->role);
         s_num(&b, "companions", s->companions);
         s_num(&b, "created_ms", (unsigned long long)s->created_ms);
-        s_put(&b, ",\"consent_reminders\":", 21);
-        s_put(&b, s->consent_reminders ? "true" : "false", s->consent_reminders ? 4 : 5);
-        s_put(&b, ",\"consent_needs\":", 17);
-        s_put(&b, s->consent_needs ? "true}" : "false}", s->consent_needs ? 5 : 6);
+        kp_arena_str_puts(&b, ",\"consent_reminders\":");
+        kp_arena_str_puts(&b, s->consent_reminders ? "true" : "false");
+        kp_arena_str_puts(&b, ",\"consent_needs\":");
+        kp_arena_str_puts(&b, s->consent_needs ? "true}" : "false}");
     }
-    s_put(&b, "]}", 2);
-    if (b.oom) {
-        kp_call_fail_err(call, KP_ENOMEM);
-        return;
-    }
-    Kumppani__V1__PrivacyExportReply r = KUMPPANI__V1__PRIVACY_EXPORT_REPLY__INIT;
-    r.service = (char *)"events";
-    r.json = b.p;
-    kp_call_ok(call, &r.base);
+    kp_arena_str_puts(&b, "]}");
+    kp_privacy_export_text(call, "events", kp_arena_str_done(&b));
 }

@@ -148,8 +148,7 @@ void
 evt_h_door_csv(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__EventRef *rq = kp_call_body(call);
+    const Kumppani__V1__EventRef *rq = kp_tx_open(t, call, svc);
     evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
@@ -467,8 +466,7 @@ void
 evt_h_stats(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__EventStatsRequest *rq = kp_call_body(call);
+    const Kumppani__V1__EventStatsRequest *rq = kp_tx_open(t, call, svc);
     if (rq->from_unix < 0 || rq->to_unix < 0 || (rq->to_unix && rq->to_unix <= rq->from_unix)) {
         kp_call_fail(call, C(INVALID), "field 'to_unix': after from_unix (0: no bound)");
         return;
@@ -652,8 +650,7 @@ void
 evt_h_ical_event(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__EventRef *rq = kp_call_body(call);
+    const Kumppani__V1__EventRef *rq = kp_tx_open(t, call, svc);
     evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
@@ -694,8 +691,7 @@ void
 evt_h_ical_feed(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__IcalFeedRequest *rq = kp_call_body(call);
+    const Kumppani__V1__IcalFeedRequest *rq = kp_tx_open(t, call, svc);
     if ((rq->municipality_code[0] &&
          !evt_municipality_ok(t, "municipality_code", rq->municipality_code)) ||
         !kp_check_text(call, "theme", rq->theme, 0, 100))

@@ -134,6 +134,18 @@ brk_check_expert_input(kp_call_t *call, kp_tx_t *tx, const Kumppani__V1__ExpertI
 }
 
 bool
+brk_window(kp_call_t *call, int64_t from_unix, int64_t to_unix, int64_t *from_ms, int64_t *to_ms)
+{
+    if (from_unix < 0 || (to_unix && to_unix <= from_unix)) {
+        kp_call_fail(call, C(INVALID), "field 'to_unix': after from_unix (0: no end)");
+        return false;
+    }
+    *from_ms = from_unix * 1000;
+    *to_ms = to_unix ? to_unix * 1000 : INT64_MAX;
+    return true;
+}
+
+bool
 brk_check_request_input(kp_call_t *call, kp_tx_t *tx, const Kumppani__V1__BrokerRequestInput *in)
 {
     if (!in)

@@ -25,21 +25,13 @@ s_answer_asg(kp_tx_t *tx, int rc, brk_asg_t *a)
     kp_tx_answer(tx, rc, &r.base);
 }
 
-typedef struct {
-    kp_tx_t *tx;
-    int64_t last;
-    int rc;
-} last_t;
-
 static int
-s_last_one(void *arg, uint64_t id)
+s_last_one(void *arg, void *rec)
 {
-    last_t *x = arg;
-    brk_asg_t *a = brk_get(x->tx, BRK_DB_ASGS, id, &x->rc);
-    if (x->rc)
-        return 1;
-    if (a && (a->state == AS(CONFIRMED) || a->state == AS(COMPLETED)) && a->confirmed_ms > x->last)
-        x->last = a->confirmed_ms;
+    int64_t *last = arg;
+    const brk_asg_t *a = rec;
+    if ((a->state == AS(CONFIRMED) || a->state == AS(COMPLETED)) && a->confirmed_ms > *last)
+        *last = a->confirmed_ms;
     return 0;
 }
 
@@ -52,12 +44,12 @@ s_expert_relast(kp_tx_t *tx, uint64_t expert_id)
     brk_expert_t *e = brk_get(tx, BRK_DB_EXPERTS, expert_id, &rc);
     if (rc || !e)
         return rc ? rc : KP_ECORRUPT;
-    last_t x = {tx, 0, 0};
-    if ((rc = brk_idx_each(tx, BRK_DB_EXP_ASGS, expert_id, s_last_one, &x)) || x.rc)
-        return rc ? rc : x.rc;
-    if (x.last == e->last_assigned_ms)
+    int64_t last = 0;
+    if ((rc = brk_idx_each_rec(tx, BRK_DB_EXP_ASGS, expert_id, BRK_DB_ASGS, s_last_one, &last)))
+        return rc;
+    if (last == e->last_assigned_ms)
         return 0;
-    e->last_assigned_ms = x.last;
+    e->last_assigned_ms = last;
     return kp_rec_put_id(tx, BRK_DB_EXPERTS, e->id, &e->base);
 }
 
@@ -105,8 +97,7 @@ void
 brk_asg_cancel(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__CancelAssignmentRequest *body = kp_call_body(call);
+    const Kumppani__V1__CancelAssignmentRequest *body = kp_tx_open(&tx, call, svc);
     brk_asg_t *a = brk_load(&tx, BRK_DB_ASGS, "assignment_id", "assignment", body->assignment_id);
     if (!a)
         return;
@@ -129,8 +120,7 @@ void
 brk_asg_complete(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__CompleteAssignmentRequest *body = kp_call_body(call);
+    const Kumppani__V1__CompleteAssignmentRequest *body = kp_tx_open(&tx, call, svc);
     brk_asg_t *a = brk_load(&tx, BRK_DB_ASGS, "assignment_id", "assignment", body->assignment_id);
     if (!a)
         return;
@@ -171,8 +161,7 @@ void
 brk_asg_feedback(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__AssignmentFeedbackRequest *body = kp_call_body(call);
+    const Kumppani__V1__AssignmentFeedbackRequest *body = kp_tx_open(&tx, call, svc);
     brk_asg_t *a = brk_load(&tx, BRK_DB_ASGS, "assignment_id", "assignment", body->assignment_id);
     if (!a)
         return;
@@ -212,8 +201,7 @@ void
 brk_asg_list(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__ListAssignmentsRequest *body = kp_call_body(call);
+    const Kumppani__V1__ListAssignmentsRequest *body = kp_tx_open(&tx, call, svc);
     Kumppani__V1__ListAssignmentsReply r = KUMPPANI__V1__LIST_ASSIGNMENTS_REPLY__INIT;
     uint32_t limit = body->limit ? body->limit : 100;
     if (limit > 500) {

@@ -133,6 +133,11 @@ brk_request_t *brk_load_ref(kp_tx_t *tx, uint64_t request_id);
 int brk_idx_put(kp_tx_t *tx, unsigned db, uint64_t a, uint64_t b);
 /* Calls fn(arg, b) for every b under a, ascending, until fn returns non-zero. */
 int brk_idx_each(kp_tx_t *tx, unsigned db, uint64_t a, int (*fn)(void *, uint64_t), void *arg);
+/* The same, each record of rec_db decoded into tx->arena: fn(arg, rec) with rec a brk_*_t of
+ * rec_db (an id whose record is missing is skipped). Returns 0 or a store error; fn reports
+ * its own failures through arg. */
+int brk_idx_each_rec(kp_tx_t *tx, unsigned idx_db, uint64_t a, unsigned rec_db,
+                     int (*fn)(void *arg, void *rec), void *arg);
 /* Calls fn(arg, id, value) for records with id > after, ascending, until fn returns non-zero. */
 int brk_each(kp_tx_t *tx, unsigned db, uint64_t after, int (*fn)(void *, uint64_t, MDB_val *),
              void *arg);
@@ -187,6 +192,12 @@ int brk_idem_rewrite(kp_tx_t *tx, const char *method, const ProtobufCMessageDesc
 bool brk_check_expert_input(kp_call_t *call, kp_tx_t *tx, const Kumppani__V1__ExpertInput *p);
 bool brk_check_request_input(kp_call_t *call, kp_tx_t *tx,
                              const Kumppani__V1__BrokerRequestInput *in);
+
+/* The time window of a report (broker.stats, broker.assignment.export): from_unix (>= 0) up
+ * to to_unix (0: no end), as [*from_ms, *to_ms) in milliseconds; or answers the call INVALID
+ * and returns false. */
+bool brk_window(kp_call_t *call, int64_t from_unix, int64_t to_unix, int64_t *from_ms,
+                int64_t *to_ms);
 
 /* A page of db after `after` (limit 0: 100, at most max; state as brk_list), or answers the
  * call and returns false. */

@@ -44,15 +44,6 @@ s_erase_offer(void *arg, uint64_t id, void *rec)
     return 0;
 }
 
-static int
-s_erase_asg_id(void *arg, uint64_t id)
-{
-    erase_t *x = arg;
-    if (x->asgs_n < ERASE_MAX)
-        x->asgs[x->asgs_n++] = id;
-    return 0;
-}
-
 /* The expert's assignments stay (pseudonymous: ids, times, hours, fees); confirmed ones are
  * cancelled, free-text feedback and cancel reasons (which may name the person) cleared. */
 static int
@@ -120,7 +111,7 @@ brk_expert_erase_write(kp_tx_t *tx, brk_expert_t *e)
     if (!x.offers || !x.asgs)
         return KP_ENOMEM;
     if ((rc = brk_each_rec(tx, BRK_DB_OFFERS, 0, true, s_erase_offer, &x)) || x.rc ||
-        (rc = brk_idx_each(tx, BRK_DB_EXP_ASGS, e->id, s_erase_asg_id, &x)))
+        (rc = brk_idx_ids(tx, BRK_DB_EXP_ASGS, e->id, x.asgs, ERASE_MAX, &x.asgs_n)))
         return rc ? rc : x.rc;
     size_t withdrawn = 0;
     for (size_t i = 0; i < x.offers_n; i++) {
@@ -155,37 +146,28 @@ brk_expert_erase_write(kp_tx_t *tx, brk_expert_t *e)
     return 0;
 }
 
-typedef struct {
-    kp_tx_t *tx;
-    uint32_t unpaid;
-    int rc;
-} unpaid_t;
-
 static int
-s_unpaid_one(void *arg, uint64_t id)
+s_unpaid_one(void *arg, void *rec)
 {
-    unpaid_t *x = arg;
-    brk_asg_t *a = brk_get(x->tx, BRK_DB_ASGS, id, &x->rc);
-    if (a && a->state == AS(COMPLETED) && !a->paid_ms)
-        x->unpaid++;
-    return x->rc != 0;
+    uint32_t *unpaid = arg;
+    const brk_asg_t *a = rec;
+    if (a->state == AS(COMPLETED) && !a->paid_ms)
+        (*unpaid)++;
+    return 0;
 }
 
 int
 brk_expert_unpaid(kp_tx_t *tx, uint64_t expert_id, uint32_t *unpaid)
 {
-    unpaid_t u = {tx, 0, 0};
-    int rc = brk_idx_each(tx, BRK_DB_EXP_ASGS, expert_id, s_unpaid_one, &u);
-    *unpaid = u.unpaid;
-    return rc ? rc : u.rc;
+    *unpaid = 0;
+    return brk_idx_each_rec(tx, BRK_DB_EXP_ASGS, expert_id, BRK_DB_ASGS, s_unpaid_one, unpaid);
 }
 
 void
 brk_expert_erase(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__ExpertRef *body = kp_call_body(call);
+    const Kumppani__V1__ExpertRef *body = kp_tx_open(&tx, call, svc);
     brk_expert_t *e = brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", body->expert_id);
     if (!e)
         return;

@@ -96,8 +96,7 @@ void
 brk_expert_register(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__RegisterExpertRequest *rq = kp_call_body(call);
+    const Kumppani__V1__RegisterExpertRequest *rq = kp_tx_open(&tx, call, svc);
     /* The idempotency key first (STYLE, the service loop): a retry gets its first answer even
      * when the request would no longer pass today's rules (a start now in the past). */
     if (kp_call_idem_required(call, "register") || !brk_check_expert_input(call, &tx, rq->expert))
@@ -173,8 +172,7 @@ void
 brk_expert_update(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__UpdateExpertRequest *rq = kp_call_body(call);
+    const Kumppani__V1__UpdateExpertRequest *rq = kp_tx_open(&tx, call, svc);
     brk_expert_t *e = brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", rq->expert_id);
     if (!e || !s_not_erased(call, e))
         return;
@@ -198,8 +196,7 @@ void
 brk_expert_pause(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__PauseExpertRequest *rq = kp_call_body(call);
+    const Kumppani__V1__PauseExpertRequest *rq = kp_tx_open(&tx, call, svc);
     brk_expert_t *e = brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", rq->expert_id);
     if (!e || !s_not_erased(call, e))
         return;
@@ -220,8 +217,7 @@ void
 brk_expert_get(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__ExpertRef *rq = kp_call_body(call);
+    const Kumppani__V1__ExpertRef *rq = kp_tx_open(&tx, call, svc);
     brk_expert_t *e = brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", rq->expert_id);
     if (e)
         brk_reply_expert(call, &tx, e);
@@ -231,8 +227,7 @@ void
 brk_expert_list(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__ListExpertsRequest *rq = kp_call_body(call);
+    const Kumppani__V1__ListExpertsRequest *rq = kp_tx_open(&tx, call, svc);
     void **v;
     size_t n;
     if (!brk_page(call, &tx, BRK_DB_EXPERTS, rq->after_id, rq->limit, 500, 0, &v, &n))
@@ -318,8 +313,7 @@ void
 brk_sensitive_read(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__SensitiveReadRequest *body = kp_call_body(call);
+    const Kumppani__V1__SensitiveReadRequest *body = kp_tx_open(&tx, call, svc);
     brk_asg_t *a = brk_load(&tx, BRK_DB_ASGS, "assignment_id", "assignment", body->assignment_id);
     if (!a)
         return;
@@ -393,8 +387,7 @@ void
 brk_audit_list(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__ListBrokerAuditRequest *body = kp_call_body(call);
+    const Kumppani__V1__ListBrokerAuditRequest *body = kp_tx_open(&tx, call, svc);
     void **v;
     size_t n;
     if (!brk_page(call, &tx, BRK_DB_AUDIT, body->after_id, body->limit, 1000, 0, &v, &n))

@@ -132,16 +132,10 @@ void
 brk_asg_export(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__AssignmentExportRequest *body = kp_call_body(call);
-    if (body->from_unix < 0 || (body->to_unix && body->to_unix <= body->from_unix)) {
-        kp_call_fail(call, C(INVALID), "field 'to_unix': after from_unix (0: no end)");
+    const Kumppani__V1__AssignmentExportRequest *body = kp_tx_open(&tx, call, svc);
+    csv_t x = {.tx = &tx, .unpaid_only = body->unpaid_only};
+    if (!brk_window(call, body->from_unix, body->to_unix, &x.from_ms, &x.to_ms))
         return;
-    }
-    csv_t x = {.tx = &tx,
-               .from_ms = body->from_unix * 1000,
-               .to_ms = body->to_unix ? body->to_unix * 1000 : INT64_MAX,
-               .unpaid_only = body->unpaid_only};
     x.cap = 768 * 1024;
     x.buf = kp_arena_alloc(tx.arena, x.cap);
     if (!x.buf) {
@@ -170,8 +164,7 @@ void
 brk_asg_paid(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__MarkPaidRequest *body = kp_call_body(call);
+    const Kumppani__V1__MarkPaidRequest *body = kp_tx_open(&tx, call, svc);
     if (body->n_assignment_ids < 1 || body->n_assignment_ids > EXPORT_PAGE) {
         kp_call_fail(call, C(INVALID), "field 'assignment_ids': 1..%d required", EXPORT_PAGE);
         return;

@@ -191,9 +191,8 @@ typedef struct {
     const brk_request_t *rq;
     const char *rkey;
     int month;
-    uint64_t *offered; /* expert ids with an offer on this request */
-    int *offer_state;
-    size_t offered_n, offered_cap;
+    const brk_offer_t **offers; /* the offers made on this request (in the arena) */
+    size_t offers_n, offers_cap;
     Kumppani__V1__ExpertCandidate **v;
     size_t n, cap;
     brk_history_t h; /* per expert, while scanning its assignments */
@@ -201,44 +200,28 @@ typedef struct {
 } explain_t;
 
 static int
-s_offer_seen(void *arg, uint64_t offer_id)
+s_offer_seen(void *arg, void *rec)
 {
     explain_t *x = arg;
-    brk_offer_t *o = brk_get(x->tx, BRK_DB_OFFERS, offer_id, &x->rc);
-    if (x->rc)
+    const brk_offer_t *o = rec;
+    const brk_offer_t **nv =
+        kp_arena_grow(x->tx->arena, x->offers, x->offers_n, &x->offers_cap, sizeof *nv, 64);
+    if (!nv) {
+        x->rc = KP_ENOMEM;
         return 1;
-    if (!o)
-        return 0;
-    if (x->offered_n == x->offered_cap) {
-        size_t nc = x->offered_cap ? x->offered_cap * 2 : 64;
-        uint64_t *nv = kp_arena_alloc(x->tx->arena, nc * sizeof *nv);
-        int *ns = kp_arena_alloc(x->tx->arena, nc * sizeof *ns);
-        if (!nv || !ns) {
-            x->rc = KP_ENOMEM;
-            return 1;
-        }
-        if (x->offered_n) {
-            memcpy(nv, x->offered, x->offered_n * sizeof *nv);
-            memcpy(ns, x->offer_state, x->offered_n * sizeof *ns);
-        }
-        x->offered = nv;
-        x->offer_state = ns;
-        x->offered_cap = nc;
     }
-    x->offered[x->offered_n] = o->expert_id;
-    x->offer_state[x->offered_n++] = o->state;
+    x->offers = nv;
+    x->offers[x->offers_n++] = o;
     return 0;
 }
 
 static int
-s_asg_seen(void *arg, uint64_t asg_id)
+s_asg_seen(void *arg, void *rec)
 {
     explain_t *x = arg;
-    brk_asg_t *a = brk_get(x->tx, BRK_DB_ASGS, asg_id, &x->rc);
-    if (x->rc)
-        return 1;
-    if (!a || !brk_history_add(&x->h, a, x->month, x->rq->id, x->tx->now_ms,
-                               brk_svc(x->tx)->no_repeat_weeks))
+    const brk_asg_t *a = rec;
+    if (!brk_history_add(&x->h, a, x->month, x->rq->id, x->tx->now_ms,
+                         brk_svc(x->tx)->no_repeat_weeks))
         return 0;
     brk_request_t *other = brk_get(x->tx, BRK_DB_REQUESTS, a->request_id, &x->rc);
     if (x->rc)
@@ -267,14 +250,14 @@ s_expert_seen(void *arg, uint64_t id, void *rec)
     }
     kumppani__v1__expert_candidate__init(cd);
     memset(&x->h, 0, sizeof x->h);
-    int rc = brk_idx_each(tx, BRK_DB_EXP_ASGS, e->id, s_asg_seen, x);
+    int rc = brk_idx_each_rec(tx, BRK_DB_EXP_ASGS, e->id, BRK_DB_ASGS, s_asg_seen, x);
     if (rc || x->rc) {
         x->rc = rc ? rc : x->rc;
         return 1;
     }
-    for (size_t i = 0; i < x->offered_n; i++)
-        if (x->offered[i] == e->id) {
-            x->h.offer_state = x->offer_state[i];
+    for (size_t i = 0; i < x->offers_n; i++)
+        if (x->offers[i]->expert_id == e->id) {
+            x->h.offer_state = x->offers[i]->state;
             break;
         }
     size_t wn = brk_ineligible(e, x->rq->input, &x->h, why);
@@ -286,18 +269,13 @@ s_expert_seen(void *arg, uint64_t id, void *rec)
     cd->eligible = wn == 0;
     cd->reasons = (char **)why;
     cd->n_reasons = wn;
-    if (x->n == x->cap) {
-        size_t nc = x->cap ? x->cap * 2 : 64;
-        Kumppani__V1__ExpertCandidate **nv = kp_arena_alloc(tx->arena, nc * sizeof *nv);
-        if (!nv) {
-            x->rc = KP_ENOMEM;
-            return 1;
-        }
-        if (x->n)
-            memcpy(nv, x->v, x->n * sizeof *nv);
-        x->v = nv;
-        x->cap = nc;
+    Kumppani__V1__ExpertCandidate **nv =
+        kp_arena_grow(tx->arena, x->v, x->n, &x->cap, sizeof *nv, 64);
+    if (!nv) {
+        x->rc = KP_ENOMEM;
+        return 1;
     }
+    x->v = nv;
     x->v[x->n++] = cd;
     return 0;
 }
@@ -308,7 +286,7 @@ brk_explain(kp_tx_t *tx, const brk_request_t *rq, Kumppani__V1__ExpertCandidate 
     explain_t x = {.tx = tx, .rq = rq};
     x.rkey = brk_requester_key(tx, rq);
     brk_local(rq->input->start_unix, NULL, NULL, NULL, &x.month);
-    int rc = brk_idx_each(tx, BRK_DB_REQ_OFFERS, rq->id, s_offer_seen, &x);
+    int rc = brk_idx_each_rec(tx, BRK_DB_REQ_OFFERS, rq->id, BRK_DB_OFFERS, s_offer_seen, &x);
     if (!rc && !x.rc)
         rc = brk_each_rec(tx, BRK_DB_EXPERTS, 0, true, s_expert_seen, &x);
     if (rc || x.rc)

@@ -52,22 +52,28 @@ brk_offer_close(kp_tx_t *tx, brk_offer_t *o, Kumppani__V1__OfferState state, con
 }
 
 typedef struct {
-    kp_tx_t *tx;
     brk_offer_t **open;
     size_t open_n;
-    int rc;
 } open_acc_t;
 
 static int
-s_open_offer(void *arg, uint64_t id)
+s_open_offer(void *arg, void *rec)
 {
     open_acc_t *acc = arg;
-    brk_offer_t *o = brk_get(acc->tx, BRK_DB_OFFERS, id, &acc->rc);
-    if (acc->rc)
-        return 1;
-    if (o && o->state == OS(OPEN) && acc->open_n < 256)
+    brk_offer_t *o = rec;
+    if (o->state == OS(OPEN) && acc->open_n < 256)
         acc->open[acc->open_n++] = o;
     return 0;
+}
+
+/* The request's open offers (at most 256) into acc, in the arena. Returns 0 or a KP code. */
+static int
+s_open_offers(kp_tx_t *tx, const brk_request_t *rq, open_acc_t *acc)
+{
+    *acc = (open_acc_t){kp_arena_alloc(tx->arena, 256 * sizeof(brk_offer_t *)), 0};
+    if (!acc->open)
+        return KP_ENOMEM;
+    return brk_idx_each_rec(tx, BRK_DB_REQ_OFFERS, rq->id, BRK_DB_OFFERS, s_open_offer, acc);
 }
 
 static int
@@ -104,12 +110,10 @@ s_make_offer(kp_tx_t *tx, brk_request_t *rq, uint64_t expert_id, uint32_t rank)
 int
 brk_offers_withdraw(kp_tx_t *tx, brk_request_t *rq)
 {
-    open_acc_t acc = {tx, kp_arena_alloc(tx->arena, 256 * sizeof(brk_offer_t *)), 0, 0};
-    if (!acc.open)
-        return KP_ENOMEM;
-    int rc = brk_idx_each(tx, BRK_DB_REQ_OFFERS, rq->id, s_open_offer, &acc);
-    if (rc || acc.rc)
-        return rc ? rc : acc.rc;
+    open_acc_t acc;
+    int rc = s_open_offers(tx, rq, &acc);
+    if (rc)
+        return rc;
     for (size_t i = 0; i < acc.open_n; i++) {
         if (acc.open[i]->held_ms)
             acc.open[i]->reason = "not needed";
@@ -197,12 +201,10 @@ s_fill(kp_tx_t *tx, brk_request_t *rq, uint64_t want, brk_asg_t **got)
     if (rq->state != RS(OPEN))
         return 0;
     const Kumppani__V1__BrokerRequestInput *in = rq->input;
-    open_acc_t acc = {tx, kp_arena_alloc(tx->arena, 256 * sizeof(brk_offer_t *)), 0, 0};
-    if (!acc.open)
-        return KP_ENOMEM;
-    int rc = brk_idx_each(tx, BRK_DB_REQ_OFFERS, rq->id, s_open_offer, &acc);
-    if (rc || acc.rc)
-        return rc ? rc : acc.rc;
+    open_acc_t acc;
+    int rc = s_open_offers(tx, rq, &acc);
+    if (rc)
+        return rc;
     if ((rc = s_resolve(tx, rq, acc.open, acc.open_n, want, got)))
         return rc;
     if (rq->accepted_n >= in->experts_needed)
@@ -266,8 +268,7 @@ void
 brk_offer_accept(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__OfferRef *body = kp_call_body(call);
+    const Kumppani__V1__OfferRef *body = kp_tx_open(&tx, call, svc);
     brk_request_t *rq;
     brk_offer_t *o = s_load_open_offer(call, &tx, body->offer_id, &rq);
     if (!o)
@@ -293,8 +294,7 @@ void
 brk_offer_decline(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__DeclineOfferRequest *body = kp_call_body(call);
+    const Kumppani__V1__DeclineOfferRequest *body = kp_tx_open(&tx, call, svc);
     brk_request_t *rq;
     brk_offer_t *o = s_load_open_offer(call, &tx, body->offer_id, &rq);
     if (!o || !kp_check_text(call, "reason", body->reason, 0, 500))
@@ -342,8 +342,7 @@ void
 brk_offer_view(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__OfferRef *body = kp_call_body(call);
+    const Kumppani__V1__OfferRef *body = kp_tx_open(&tx, call, svc);
     brk_offer_t *o = brk_load(&tx, BRK_DB_OFFERS, "offer_id", "offer", body->offer_id);
     if (!o)
         return;

@@ -41,8 +41,7 @@ void
 brk_request_file(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__FileRequestRequest *body = kp_call_body(call);
+    const Kumppani__V1__FileRequestRequest *body = kp_tx_open(&tx, call, svc);
     /* The idempotency key first (STYLE, the service loop): a retry gets its first answer even
      * when the request would no longer pass today's rules (a start now in the past). */
     if (kp_call_idem_required(call, "file") || !brk_check_request_input(call, &tx, body->request))
@@ -79,8 +78,7 @@ void
 brk_request_get(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__BrokerRequestRef *rq = kp_call_body(call);
+    const Kumppani__V1__BrokerRequestRef *rq = kp_tx_open(&tx, call, svc);
     brk_request_t *r = brk_load(&tx, BRK_DB_REQUESTS, "request_id", "request", rq->request_id);
     if (r)
         s_reply_request(call, &tx, r, NULL);
@@ -90,8 +88,7 @@ void
 brk_request_list(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__ListBrokerRequestsRequest *rq = kp_call_body(call);
+    const Kumppani__V1__ListBrokerRequestsRequest *rq = kp_tx_open(&tx, call, svc);
     if (rq->state < 0 || rq->state > RS(CANCELLED)) {
         kp_call_fail(call, C(INVALID), "field 'state': one of the RequestState values");
         return;
@@ -110,8 +107,7 @@ void
 brk_request_cancel(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__CancelBrokerRequestRequest *body = kp_call_body(call);
+    const Kumppani__V1__CancelBrokerRequestRequest *body = kp_tx_open(&tx, call, svc);
     brk_request_t *rq = brk_load(&tx, BRK_DB_REQUESTS, "request_id", "request", body->request_id);
     if (!rq || !kp_check_text(call, "reason", body->reason, 1, 500))
         return;
@@ -146,8 +142,7 @@ void
 brk_request_extend(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__ExtendBrokerRequestRequest *body = kp_call_body(call);
+    const Kumppani__V1__ExtendBrokerRequestRequest *body = kp_tx_open(&tx, call, svc);
     brk_request_t *rq = brk_load(&tx, BRK_DB_REQUESTS, "request_id", "request", body->request_id);
     if (!rq)
         return;
@@ -190,8 +185,7 @@ void
 brk_request_explain(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__BrokerRequestRef *body = kp_call_body(call);
+    const Kumppani__V1__BrokerRequestRef *body = kp_tx_open(&tx, call, svc);
     brk_request_t *rq = brk_load(&tx, BRK_DB_REQUESTS, "request_id", "request", body->request_id);
     if (!rq)
         return;
@@ -264,8 +258,7 @@ void
 brk_request_view(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__BrokerRequestRef *ref = kp_call_body(call);
+    const Kumppani__V1__BrokerRequestRef *ref = kp_tx_open(&tx, call, svc);
     brk_request_t *rq = brk_load(&tx, BRK_DB_REQUESTS, "request_id", "request", ref->request_id);
     if (!rq)
         return;

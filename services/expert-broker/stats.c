@@ -158,17 +158,11 @@ void
 brk_stats(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__BrokerStatsRequest *body = kp_call_body(call);
-    if (body->from_unix < 0 || (body->to_unix && body->to_unix <= body->from_unix)) {
-        kp_call_fail(call, C(INVALID), "field 'to_unix': after from_unix (0: no end)");
-        return;
-    }
+    const Kumppani__V1__BrokerStatsRequest *body = kp_tx_open(&tx, call, svc);
     Kumppani__V1__BrokerStatsReply r = KUMPPANI__V1__BROKER_STATS_REPLY__INIT;
-    stats_t x = {.tx = &tx,
-                 .from_ms = body->from_unix * 1000,
-                 .to_ms = body->to_unix ? body->to_unix * 1000 : INT64_MAX,
-                 .r = &r};
+    stats_t x = {.tx = &tx, .r = &r};
+    if (!brk_window(call, body->from_unix, body->to_unix, &x.from_ms, &x.to_ms))
+        return;
     x.fill = kp_arena_alloc(tx.arena, 100000 * sizeof *x.fill);
     x.pe = kp_arena_alloc(tx.arena, 20000 * sizeof *x.pe);
     x.scratch = kp_arena_new(8u << 20);

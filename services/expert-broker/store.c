@@ -166,6 +166,33 @@ brk_idx_each(kp_tx_t *tx, unsigned db, uint64_t a, int (*fn)(void *, uint64_t), 
     return rc > 0 ? 0 : rc; /* stopped early by fn */
 }
 
+typedef struct {
+    kp_tx_t *tx;
+    unsigned rec_db;
+    int (*fn)(void *, void *);
+    void *arg;
+    int rc;
+} idx_rec_t;
+
+static int
+s_idx_rec_one(void *arg, uint64_t id)
+{
+    idx_rec_t *w = arg;
+    void *m = brk_get(w->tx, w->rec_db, id, &w->rc);
+    if (w->rc)
+        return 1;
+    return m ? w->fn(w->arg, m) : 0;
+}
+
+int
+brk_idx_each_rec(kp_tx_t *tx, unsigned idx_db, uint64_t a, unsigned rec_db,
+                 int (*fn)(void *arg, void *rec), void *arg)
+{
+    idx_rec_t w = {tx, rec_db, fn, arg, 0};
+    int rc = brk_idx_each(tx, idx_db, a, s_idx_rec_one, &w);
+    return rc ? rc : w.rc;
+}
+
 static int
 s_rec_one(void *arg, const MDB_val *key, const MDB_val *val)
 {
@@ -232,7 +259,6 @@ typedef struct {
     void **v;
     size_t n, cap;
     int state; /* requests: 0 any */
-    unsigned rec_db;
     int rc;
 } collect_t;
 
@@ -258,7 +284,7 @@ brk_list(kp_tx_t *tx, unsigned db, uint64_t after, size_t limit, int state, void
 {
     assert(db < BRK_DB_N && s_types[db]);
     collect_t l = {
-        tx, s_types[db], kp_arena_alloc(tx->arena, limit * sizeof(void *)), 0, limit, state, db, 0};
+        tx, s_types[db], kp_arena_alloc(tx->arena, limit * sizeof(void *)), 0, limit, state, 0};
     *v = l.v;
     *n = 0;
     int rc = l.v ? brk_each(tx, db, after, s_list_one, &l) : KP_ENOMEM;
@@ -267,14 +293,11 @@ brk_list(kp_tx_t *tx, unsigned db, uint64_t after, size_t limit, int state, void
 }
 
 static int
-s_idx_load_one(void *arg, uint64_t id)
+s_idx_load_one(void *arg, void *rec)
 {
     collect_t *x = arg;
-    void *m = brk_get(x->tx, x->rec_db, id, &x->rc);
-    if (x->rc)
-        return 1;
-    if (m && x->n < x->cap)
-        x->v[x->n++] = m;
+    if (x->n < x->cap)
+        x->v[x->n++] = rec;
     return x->n >= x->cap;
 }
 
@@ -282,13 +305,13 @@ int
 brk_idx_load(kp_tx_t *tx, unsigned idx_db, uint64_t a, unsigned rec_db, size_t cap, void ***v,
              size_t *n)
 {
-    collect_t x = {
-        tx, s_types[rec_db], kp_arena_alloc(tx->arena, cap * sizeof(void *)), 0, cap, 0, rec_db, 0};
+    collect_t x = {tx, s_types[rec_db], kp_arena_alloc(tx->arena, cap * sizeof(void *)), 0, cap, 0,
+                   0};
     *v = x.v;
     *n = 0;
-    int rc = x.v ? brk_idx_each(tx, idx_db, a, s_idx_load_one, &x) : KP_ENOMEM;
+    int rc = x.v ? brk_idx_each_rec(tx, idx_db, a, rec_db, s_idx_load_one, &x) : KP_ENOMEM;
     *n = x.n;
-    return rc ? rc : x.rc;
+    return rc;
 }
 
 typedef struct {

@@ -44,6 +44,15 @@ s_load(kp_tx_t *tx, const char *key)
     return r;
 }
 
+/* Ends the call: the error rc, or the notification r. */
+static void
+s_answer(kp_tx_t *tx, int rc, ntf_rec_t *r)
+{
+    Kumppani__V1__NotificationReply rep = KUMPPANI__V1__NOTIFICATION_REPLY__INIT;
+    rep.notification = r;
+    kp_tx_answer(tx, rc, &rep.base);
+}
+
 /* Ends the call: the error rc, or the notifications v[0..vn). */
 static void
 s_answer_list(kp_tx_t *tx, int rc, ntf_rec_t **v, size_t vn)
@@ -57,24 +66,19 @@ s_answer_list(kp_tx_t *tx, int rc, ntf_rec_t **v, size_t vn)
 static void
 s_status(kp_call_t *call, void *svc)
 {
-    const Kumppani__V1__NotificationRef *rq = kp_call_body(call);
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__NotificationRef *rq = kp_tx_open(&tx, call, svc);
     ntf_rec_t *r = s_load(&tx, rq->key);
-    if (!r)
-        return;
-    Kumppani__V1__NotificationReply rep = KUMPPANI__V1__NOTIFICATION_REPLY__INIT;
-    rep.notification = r;
-    kp_call_ok(call, &rep.base);
+    if (r)
+        s_answer(&tx, 0, r);
 }
 
 static void
 s_preview(kp_call_t *call, void *svc)
 {
     ntf_t *n = svc;
-    const Kumppani__V1__NotificationRef *rq = kp_call_body(call);
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, n);
+    const Kumppani__V1__NotificationRef *rq = kp_tx_open(&tx, call, n);
     ntf_rec_t *r = s_load(&tx, rq->key);
     if (!r)
         return;
@@ -104,6 +108,26 @@ s_preview(kp_call_t *call, void *svc)
     kp_call_ok(call, &rep.base);
 }
 
+/* The notifications of keys[0..keys_n) still held (a key whose record is gone is skipped),
+ * into *out (in the arena). Returns 0 or a KP code. */
+static int
+s_recs(kp_tx_t *tx, char **keys, size_t keys_n, ntf_rec_t ***out, size_t *out_n)
+{
+    *out_n = 0;
+    *out = kp_arena_alloc(tx->arena, (keys_n + 1) * sizeof **out);
+    if (!*out)
+        return KP_ENOMEM;
+    for (size_t i = 0; i < keys_n; i++) {
+        bool found;
+        int rc = ntf_rec_get(tx, keys[i], &(*out)[*out_n], &found);
+        if (rc)
+            return rc;
+        if (found)
+            (*out_n)++;
+    }
+    return 0;
+}
+
 static bool
 s_limit(kp_call_t *call, uint32_t limit, uint32_t *out)
 {
@@ -119,7 +143,8 @@ static void
 s_dead_list(kp_call_t *call, void *svc)
 {
     ntf_t *n = svc;
-    const Kumppani__V1__ListNotificationsRequest *rq = kp_call_body(call);
+    kp_tx_t tx;
+    const Kumppani__V1__ListNotificationsRequest *rq = kp_tx_open(&tx, call, n);
     uint32_t limit;
     if (!s_limit(call, rq->limit, &limit))
         return;
@@ -127,8 +152,6 @@ s_dead_list(kp_call_t *call, void *svc)
         kp_call_fail(call, C(INVALID), "field 'after_key': at most %d characters", NTF_KEY_MAX);
         return;
     }
-    kp_tx_t tx;
-    kp_tx_of_call(&tx, call, n);
     ntf_rec_t **v = NULL;
     size_t vn = 0;
     int rc = ntf_dead_page(&tx, rq->after_key, limit, &v, &vn);
@@ -139,35 +162,19 @@ static void
 s_schedule(kp_call_t *call, void *svc)
 {
     ntf_t *n = svc;
-    const Kumppani__V1__ListNotificationsRequest *rq = kp_call_body(call);
+    kp_tx_t tx;
+    const Kumppani__V1__ListNotificationsRequest *rq = kp_tx_open(&tx, call, n);
     if (rq->event_id == 0) {
         kp_call_fail(call, C(INVALID), "field 'event_id': required");
         return;
     }
-    kp_tx_t tx;
-    kp_tx_of_call(&tx, call, n);
     char **keys;
     size_t keys_n;
-    int rc = ntf_event_keys(&tx, rq->event_id, &keys, &keys_n);
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    if (keys_n > 2000)
-        keys_n = 2000;
-    ntf_rec_t **v = kp_arena_alloc(tx.arena, (keys_n + 1) * sizeof *v);
+    ntf_rec_t **v = NULL;
     size_t vn = 0;
-    if (!v) {
-        kp_call_fail_err(call, KP_ENOMEM);
-        return;
-    }
-    for (size_t i = 0; i < keys_n; i++) {
-        bool found;
-        if ((rc = ntf_rec_get(&tx, keys[i], &v[vn], &found)))
-            break;
-        if (found)
-            vn++;
-    }
+    int rc = ntf_event_keys(&tx, rq->event_id, &keys, &keys_n);
+    if (!rc)
+        rc = s_recs(&tx, keys, keys_n < 2000 ? keys_n : 2000, &v, &vn);
     s_answer_list(&tx, rc, v, vn);
 }
 
@@ -175,9 +182,8 @@ static void
 s_retry(kp_call_t *call, void *svc)
 {
     ntf_t *n = svc;
-    const Kumppani__V1__NotificationRef *rq = kp_call_body(call);
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, n);
+    const Kumppani__V1__NotificationRef *rq = kp_tx_open(&tx, call, n);
     ntf_rec_t *old = s_load(&tx, rq->key);
     if (!old)
         return;
@@ -204,16 +210,15 @@ s_retry(kp_call_t *call, void *svc)
     }
     kp_log_info("dead.retry", "channel=%d", r->channel);
     ntf_kick(n);
-    Kumppani__V1__NotificationReply rep = KUMPPANI__V1__NOTIFICATION_REPLY__INIT;
-    rep.notification = r;
-    kp_call_ok(call, &rep.base);
+    s_answer(&tx, 0, r);
 }
 
 static void
 s_optout(kp_call_t *call, void *svc)
 {
     ntf_t *n = svc;
-    const Kumppani__V1__OptOutRequest *rq = kp_call_body(call);
+    kp_tx_t tx;
+    const Kumppani__V1__OptOutRequest *rq = kp_tx_open(&tx, call, n);
     if (rq->channel != CH(EMAIL) && rq->channel != CH(SMS)) {
         kp_call_fail(call, C(INVALID), "field 'channel': CHANNEL_EMAIL or CHANNEL_SMS");
         return;
@@ -223,8 +228,6 @@ s_optout(kp_call_t *call, void *svc)
         kp_call_fail(call, C(INVALID), "field 'address': an e-mail or phone number of the channel");
         return;
     }
-    kp_tx_t tx;
-    kp_tx_of_call(&tx, call, n);
     int rc = ntf_optout_set(&tx, rq->channel, rq->address, !rq->opt_in);
     if (rc) {
         kp_call_fail_err(call, rc);
@@ -248,7 +251,8 @@ static void
 s_sent(kp_call_t *call, void *svc)
 {
     ntf_t *n = svc;
-    const Kumppani__V1__SentRequest *rq = kp_call_body(call);
+    kp_tx_t tx;
+    const Kumppani__V1__SentRequest *rq = kp_tx_open(&tx, call, n);
     uint32_t limit;
     if (!s_limit(call, rq->limit, &limit))
         return;
@@ -261,21 +265,14 @@ s_sent(kp_call_t *call, void *svc)
                      "field 'address': an e-mail address or a phone number (or a request_id)");
         return;
     }
-    kp_tx_t tx;
-    kp_tx_of_call(&tx, call, n);
     char **keys;
     size_t keys_n;
     int rc = rq->request_id ? ntf_request_keys(&tx, rq->request_id, &keys, &keys_n)
                             : ntf_sent_find(&tx, rq->address, &keys, &keys_n);
-    ntf_rec_t **v = rc ? NULL : kp_arena_alloc(tx.arena, (keys_n + 1) * sizeof *v);
-    if (!rc && !v)
-        rc = KP_ENOMEM;
+    ntf_rec_t **v = NULL;
     size_t vn = 0;
-    for (size_t i = 0; rc == 0 && i < keys_n; i++) {
-        bool found;
-        if ((rc = ntf_rec_get(&tx, keys[i], &v[vn], &found)) == 0 && found)
-            vn++;
-    }
+    if (!rc)
+        rc = s_recs(&tx, keys, keys_n, &v, &vn);
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
@@ -295,13 +292,12 @@ static void
 s_optouts(kp_call_t *call, void *svc)
 {
     ntf_t *n = svc;
-    const Kumppani__V1__OptOutListRequest *rq = kp_call_body(call);
+    kp_tx_t tx;
+    const Kumppani__V1__OptOutListRequest *rq = kp_tx_open(&tx, call, n);
     if (rq->limit > 1000 || strlen(rq->after_address) > 260) {
         kp_call_fail(call, C(INVALID), "field 'limit': at most 1000 (0: 100)");
         return;
     }
-    kp_tx_t tx;
-    kp_tx_of_call(&tx, call, n);
     int *ch;
     char **addr;
     size_t vn;

@@ -129,6 +129,23 @@ typedef struct {
     const char *reason; /* EventRescheduled, EventCancelled: the coordinator's reason */
 } s_ctx_t;
 
+/* The payload of the event being applied, decoded as d into the unit's arena; NULL when it
+ * does not decode. */
+static void *
+s_payload(const s_ctx_t *c, const ProtobufCMessageDescriptor *d)
+{
+    return protobuf_c_message_unpack(d, kp_arena_pbc(c->tx->arena), c->ev->payload.len,
+                                     c->ev->payload.data);
+}
+
+/* Skips an event whose payload lacks what its type promises (logged; the log goes on). */
+static int
+s_undecodable(const s_ctx_t *c)
+{
+    kp_log_warn("plan.undecodable", "seq=%llu", (unsigned long long)c->ev->seq);
+    return 0;
+}
+
 static const char *
 s_ch_name(int ch)
 {
@@ -270,12 +287,9 @@ static int
 s_signup_event(s_ctx_t *c, const char *type)
 {
     const Kumppani__V1__Event *ev = c->ev;
-    Kumppani__V1__SignupReply *sr = kumppani__v1__signup_reply__unpack(
-        kp_arena_pbc(c->tx->arena), ev->payload.len, ev->payload.data);
-    if (!sr || !sr->signup) {
-        kp_log_warn("plan.undecodable", "seq=%llu", (unsigned long long)ev->seq);
-        return 0;
-    }
+    Kumppani__V1__SignupReply *sr = s_payload(c, &kumppani__v1__signup_reply__descriptor);
+    if (!sr || !sr->signup)
+        return s_undecodable(c);
     Kumppani__V1__Signup *s = sr->signup;
     ntf_signup_public(s);
     Kumppani__V1__EventInfo *e = NULL;
@@ -320,13 +334,9 @@ s_signup_event(s_ctx_t *c, const char *type)
 static int
 s_signup_erased(s_ctx_t *c)
 {
-    const Kumppani__V1__Event *ev = c->ev;
-    Kumppani__V1__SignupErased *e = kumppani__v1__signup_erased__unpack(
-        kp_arena_pbc(c->tx->arena), ev->payload.len, ev->payload.data);
-    if (!e) {
-        kp_log_warn("plan.undecodable", "seq=%llu", (unsigned long long)ev->seq);
-        return 0;
-    }
+    Kumppani__V1__SignupErased *e = s_payload(c, &kumppani__v1__signup_erased__descriptor);
+    if (!e)
+        return s_undecodable(c);
     return ntf_signup_erased(c->tx, e->event_id, e->signup_id);
 }
 
@@ -336,12 +346,9 @@ s_event_event(s_ctx_t *c, const char *type)
     const Kumppani__V1__Event *ev = c->ev;
     /* EventReply and EventChanged (events' later payload of EventRescheduled and
      * EventCancelled) both carry the event as field 1; EventChanged also the reason. */
-    Kumppani__V1__EventChanged *er = kumppani__v1__event_changed__unpack(
-        kp_arena_pbc(c->tx->arena), ev->payload.len, ev->payload.data);
-    if (!er || !er->event) {
-        kp_log_warn("plan.undecodable", "seq=%llu", (unsigned long long)ev->seq);
-        return 0;
-    }
+    Kumppani__V1__EventChanged *er = s_payload(c, &kumppani__v1__event_changed__descriptor);
+    if (!er || !er->event)
+        return s_undecodable(c);
     Kumppani__V1__EventInfo *e = er->event;
     c->reason =
         er->reason_text && er->reason_text[0] ? er->reason_text
@@ -430,16 +437,14 @@ ntf_plan_events(kp_tx_t *tx, const Kumppani__V1__Event *ev)
         rc = s_signup_erased(&c);
     } else if (strncmp(t, "Signup", 6) == 0) {
         rc = s_signup_event(&c, t);
-        Kumppani__V1__SignupReply *sr = kumppani__v1__signup_reply__unpack(
-            kp_arena_pbc(c.tx->arena), ev->payload.len, ev->payload.data);
+        Kumppani__V1__SignupReply *sr = s_payload(&c, &kumppani__v1__signup_reply__descriptor);
         if (sr && sr->signup) {
             event_id = sr->signup->event_id;
             signup_id = sr->signup->id;
         }
     } else if (strncmp(t, "Event", 5) == 0) {
         rc = s_event_event(&c, t);
-        Kumppani__V1__EventReply *er = kumppani__v1__event_reply__unpack(
-            kp_arena_pbc(c.tx->arena), ev->payload.len, ev->payload.data);
+        Kumppani__V1__EventReply *er = s_payload(&c, &kumppani__v1__event_reply__descriptor);
         if (er && er->event)
             event_id = er->event->id;
     }
@@ -515,8 +520,8 @@ s_broker_event(s_ctx_t *c, const char *t)
     const Kumppani__V1__Event *ev = c->ev;
     char key[NTF_KEY_MAX];
     if (strncmp(t, "Request", 7) == 0) {
-        Kumppani__V1__BrokerRequestReply *rr = kumppani__v1__broker_request_reply__unpack(
-            kp_arena_pbc(c->tx->arena), ev->payload.len, ev->payload.data);
+        Kumppani__V1__BrokerRequestReply *rr =
+            s_payload(c, &kumppani__v1__broker_request_reply__descriptor);
         if (!rr || !rr->request)
             return 0;
         Kumppani__V1__BrokerRequest *rq = rr->request;
@@ -558,8 +563,7 @@ s_broker_event(s_ctx_t *c, const char *t)
     }
     if (strcmp(t, "OfferMade") == 0 || strcmp(t, "OfferLapsingSoon") == 0 ||
         strcmp(t, "OfferWithdrawn") == 0) {
-        Kumppani__V1__Offer *o = kumppani__v1__offer__unpack(kp_arena_pbc(c->tx->arena),
-                                                             ev->payload.len, ev->payload.data);
+        Kumppani__V1__Offer *o = s_payload(c, &kumppani__v1__offer__descriptor);
         if (!o || !o->expert_id)
             return 0;
         int kind = t[5] == 'M'   ? MK(EXPERT_OFFER)
@@ -573,8 +577,7 @@ s_broker_event(s_ctx_t *c, const char *t)
                                  0);
     }
     if (strcmp(t, "AssignmentConfirmed") == 0 || strcmp(t, "AssignmentCancelled") == 0) {
-        Kumppani__V1__Assignment *as = kumppani__v1__assignment__unpack(
-            kp_arena_pbc(c->tx->arena), ev->payload.len, ev->payload.data);
+        Kumppani__V1__Assignment *as = s_payload(c, &kumppani__v1__assignment__descriptor);
         if (!as || !as->expert_id)
             return 0;
         unsigned long long aid = (unsigned long long)as->id;

@@ -188,8 +188,7 @@ void
 ntf_h_privacy_erase(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__DataSubject *d = kp_call_body(call);
+    const Kumppani__V1__DataSubject *d = kp_tx_open(&tx, call, svc);
     found_t f;
     if (!s_find(&tx, &f))
         return;
@@ -211,26 +210,6 @@ ntf_h_privacy_erase(kp_call_t *call, void *svc)
     kp_call_ok(call, &r.base);
 }
 
-static void
-s_cat(kp_arena_t *a, char **buf, size_t *len, size_t *cap, const char *s)
-{
-    size_t n = strlen(s);
-    if (!*buf)
-        return;
-    if (*len + n + 1 > *cap) {
-        size_t nc = *cap * 2 + n;
-        char *nb = kp_arena_alloc(a, nc);
-        if (nb)
-            memcpy(nb, *buf, *len);
-        *buf = nb;
-        *cap = nc;
-        if (!nb)
-            return;
-    }
-    memcpy(*buf + *len, s, n + 1);
-    *len += n;
-}
-
 void
 ntf_h_privacy_export(kp_call_t *call, void *svc)
 {
@@ -239,15 +218,13 @@ ntf_h_privacy_export(kp_call_t *call, void *svc)
     found_t f;
     if (!s_find(&tx, &f))
         return;
-    size_t len = 0, cap = 1024;
-    char *buf = kp_arena_alloc(tx.arena, cap), line[NTF_KEY_MAX + 200];
-    if (buf)
-        buf[0] = 0;
+    kp_arena_str_t b = {.a = tx.arena};
+    char line[NTF_KEY_MAX + 200];
     snprintf(line, sizeof line,
              "{\"service\":\"notifier\",\"opted_out_email\":%s,\"opted_out_sms\":%s,"
              "\"messages\":[",
              f.oe ? "true" : "false", f.os ? "true" : "false");
-    s_cat(tx.arena, &buf, &len, &cap, line);
+    kp_arena_str_puts(&b, line);
     for (size_t i = 0; i < f.keys_n; i++) {
         ntf_rec_t *r;
         bool found;
@@ -264,17 +241,10 @@ ntf_h_privacy_export(kp_call_t *call, void *svc)
                  "\"created_ms\":%lld,\"attempts\":%u}",
                  i ? "," : "", r->key, (int)r->kind, (int)r->channel, (int)r->state,
                  (long long)r->created_ms, r->attempts_n);
-        s_cat(tx.arena, &buf, &len, &cap, line);
+        kp_arena_str_puts(&b, line);
     }
-    s_cat(tx.arena, &buf, &len, &cap, "]}");
-    if (!buf) {
-        kp_call_fail_err(call, KP_ENOMEM);
-        return;
-    }
-    Kumppani__V1__PrivacyExportReply r = KUMPPANI__V1__PRIVACY_EXPORT_REPLY__INIT;
-    r.service = (char *)"notifier";
-    r.json = buf;
-    kp_call_ok(call, &r.base);
+    kp_arena_str_puts(&b, "]}");
+    kp_privacy_export_text(call, "notifier", kp_arena_str_done(&b));
 }
 
 /* ---- retention ------------------------------------------------------------------------------ */

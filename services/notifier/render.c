@@ -26,44 +26,8 @@
 
 /* ---- a growing string in an arena ------------------------------------------------------- */
 
-typedef struct {
-    kp_arena_t *a;
-    char *p;
-    size_t len, cap;
-    bool oom;
-} s_buf_t;
-
-static void
-s_put(s_buf_t *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->cap ? b->cap : 256);
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *np = kp_arena_alloc(b->a, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        if (b->len)
-            memcpy(np, b->p, b->len);
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-
-static void
-s_puts(s_buf_t *b, const char *s)
-{
-    s_put(b, s, strlen(s));
-}
-
-static void __attribute__((format(printf, 2, 3))) s_putf(s_buf_t *b, const char *fmt, ...)
+/* printf into b; one piece is cut at 1023 bytes. */
+static void __attribute__((format(printf, 2, 3))) s_putf(kp_arena_str_t *b, const char *fmt, ...)
 {
     char tmp[1024];
     va_list ap;
@@ -71,17 +35,7 @@ static void __attribute__((format(printf, 2, 3))) s_putf(s_buf_t *b, const char 
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     if (n > 0)
-        s_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-static char *
-s_done(s_buf_t *b)
-{
-    if (b->oom)
-        return NULL;
-    if (!b->p)
-        s_put(b, "", 0);
-    return b->oom ? NULL : b->p;
+        kp_arena_str_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
 /* ---- templates -------------------------------------------------------------------------- */
@@ -609,7 +563,7 @@ static char *
 s_lines(kp_arena_t *a, const char *which, const ntf_rec_t *r, const ntf_conf_t *cf, int lang,
         const char *link, const char *deadline)
 {
-    s_buf_t b = {.a = a};
+    kp_arena_str_t b = {.a = a};
     if (!strcmp(which, "place_line")) {
         static const char *const pl[3] = {"Paikka", "Plats", "Where"};
         static const char *const on[3] = {"Etäyhteys", "Distansanslutning", "Online"};
@@ -688,7 +642,7 @@ s_lines(kp_arena_t *a, const char *which, const ntf_rec_t *r, const ntf_conf_t *
         }
     }
     (void)cf;
-    return s_done(&b);
+    return kp_arena_str_done(&b);
 }
 
 /* A digest's events, a line each: when, title, place, and a mark for a new time. */
@@ -696,30 +650,30 @@ static char *
 s_digest_list(kp_arena_t *a, const ntf_rec_t *r, int lang)
 {
     static const char *const moved[3] = {" (siirretty)", " (flyttat)", " (rescheduled)"};
-    s_buf_t b = {.a = a};
+    kp_arena_str_t b = {.a = a};
     for (size_t i = 0; i < r->n_digest_items; i++) {
         const Kumppani__V1__DigestItem *it = r->digest_items[i];
         char when[64];
         s_when(when, sizeof when, it->start_unix, lang);
-        s_puts(&b, "- ");
-        s_puts(&b, when);
-        s_puts(&b, ": ");
-        s_puts(&b, it->title);
+        kp_arena_str_puts(&b, "- ");
+        kp_arena_str_puts(&b, when);
+        kp_arena_str_puts(&b, ": ");
+        kp_arena_str_puts(&b, it->title);
         if (it->place[0]) {
-            s_puts(&b, ", ");
-            s_puts(&b, it->place);
+            kp_arena_str_puts(&b, ", ");
+            kp_arena_str_puts(&b, it->place);
         }
-        s_puts(&b, it->rescheduled ? moved[lang] : "");
-        s_puts(&b, "\n");
+        kp_arena_str_puts(&b, it->rescheduled ? moved[lang] : "");
+        kp_arena_str_puts(&b, "\n");
     }
-    return s_done(&b);
+    return kp_arena_str_done(&b);
 }
 
 static char *
 s_fill(kp_arena_t *a, const char *tmpl, const ntf_rec_t *r, const char *when, const ntf_conf_t *cf,
        int lang, const char *link)
 {
-    s_buf_t b = {.a = a};
+    kp_arena_str_t b = {.a = a};
     char deadline[64], request[24], answer[KP_LINK_TOKEN_MAX + 1200], days[16];
     s_when(deadline, sizeof deadline, r->deadline_ms / 1000, lang);
     snprintf(request, sizeof request, "%llu", (unsigned long long)r->request_id);
@@ -761,15 +715,15 @@ s_fill(kp_arena_t *a, const char *tmpl, const ntf_rec_t *r, const char *when, co
                 }
             }
             if (v) {
-                s_puts(&b, v);
+                kp_arena_str_puts(&b, v);
                 p += skip;
                 continue;
             }
         }
-        s_put(&b, p, 1);
+        kp_arena_str_put(&b, p, 1);
         p++;
     }
-    return s_done(&b);
+    return kp_arena_str_done(&b);
 }
 
 /* ---- encodings -------------------------------------------------------------------------- */
@@ -777,10 +731,10 @@ s_fill(kp_arena_t *a, const char *tmpl, const ntf_rec_t *r, const char *when, co
 char *
 ntf_render_encoded_word(kp_arena_t *a, const char *s)
 {
-    s_buf_t b = {.a = a};
+    kp_arena_str_t b = {.a = a};
     size_t len = strlen(s), i = 0;
     if (len == 0)
-        return s_done(&b);
+        return kp_arena_str_done(&b);
     while (i < len) {
         size_t n = len - i > 45 ? 45 : len - i;
         /* Never split a UTF-8 sequence between two encoded-words (RFC 2047 6.3). */
@@ -790,26 +744,26 @@ ntf_render_encoded_word(kp_arena_t *a, const char *s)
         sodium_bin2base64(b64, sizeof b64, (const unsigned char *)s + i, n,
                           sodium_base64_VARIANT_ORIGINAL);
         if (i)
-            s_puts(&b, "\r\n ");
-        s_puts(&b, "=?UTF-8?B?");
-        s_puts(&b, b64);
-        s_puts(&b, "?=");
+            kp_arena_str_puts(&b, "\r\n ");
+        kp_arena_str_puts(&b, "=?UTF-8?B?");
+        kp_arena_str_puts(&b, b64);
+        kp_arena_str_puts(&b, "?=");
         i += n;
     }
-    return s_done(&b);
+    return kp_arena_str_done(&b);
 }
 
 static void
-s_json_str(s_buf_t *b, const char *s)
+s_json_str(kp_arena_str_t *b, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == '"' || *p == '\\') {
             char e[2] = {'\\', (char)*p};
-            s_put(b, e, 2);
+            kp_arena_str_put(b, e, 2);
         } else if (*p < 0x20 || *p == 0x7f) {
             s_putf(b, "\\u%04x", *p);
         } else {
-            s_put(b, (const char *)p, 1);
+            kp_arena_str_put(b, (const char *)p, 1);
         }
     }
 }
@@ -817,7 +771,7 @@ s_json_str(s_buf_t *b, const char *s)
 char *
 ntf_render_sms_body(kp_arena_t *a, const char *tmpl, const char *to, const char *text)
 {
-    s_buf_t b = {.a = a};
+    kp_arena_str_t b = {.a = a};
     for (const char *p = tmpl; *p;) {
         if (strncmp(p, "{to}", 4) == 0) {
             s_json_str(&b, to);
@@ -826,10 +780,10 @@ ntf_render_sms_body(kp_arena_t *a, const char *tmpl, const char *to, const char 
             s_json_str(&b, text);
             p += 6;
         } else {
-            s_put(&b, p++, 1);
+            kp_arena_str_put(&b, p++, 1);
         }
     }
-    return s_done(&b);
+    return kp_arena_str_done(&b);
 }
 
 static const char *
@@ -852,44 +806,44 @@ ntf_render_message_id(kp_arena_t *a, const char *key, const char *from)
     char hex[33];
     crypto_generichash(h, sizeof h, (const unsigned char *)key, strlen(key), NULL, 0);
     sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-    s_buf_t b = {.a = a};
+    kp_arena_str_t b = {.a = a};
     s_putf(&b, "<%s.kumppani@%s>", hex, s_domain(from));
-    return s_done(&b);
+    return kp_arena_str_done(&b);
 }
 
 /* Text with LF as CRLF (and any stray CR dropped). */
 static void
-s_put_crlf(s_buf_t *b, const char *s)
+s_put_crlf(kp_arena_str_t *b, const char *s)
 {
     for (const char *p = s; *p; p++) {
         if (*p == '\r')
             continue;
         if (*p == '\n')
-            s_put(b, "\r\n", 2);
+            kp_arena_str_put(b, "\r\n", 2);
         else
-            s_put(b, p, 1);
+            kp_arena_str_put(b, p, 1);
     }
 }
 
 /* ---- iCalendar ---------------------------------------------------------------------------- */
 
 static void
-s_ical_line(s_buf_t *b, const char *name, const char *value, bool escape)
+s_ical_line(kp_arena_str_t *b, const char *name, const char *value, bool escape)
 {
-    s_buf_t l = {.a = b->a};
-    s_puts(&l, name);
-    s_puts(&l, ":");
+    kp_arena_str_t l = {.a = b->a};
+    kp_arena_str_puts(&l, name);
+    kp_arena_str_puts(&l, ":");
     for (const char *p = value ? value : ""; *p; p++) {
         if (escape && (*p == '\\' || *p == ';' || *p == ',')) {
             char e[2] = {'\\', *p};
-            s_put(&l, e, 2);
+            kp_arena_str_put(&l, e, 2);
         } else if (escape && *p == '\n') {
-            s_puts(&l, "\\n");
+            kp_arena_str_puts(&l, "\\n");
         } else if ((unsigned char)*p >= 0x20 && *p != 0x7f) {
-            s_put(&l, p, 1);
+            kp_arena_str_put(&l, p, 1);
         }
     }
-    const char *s = s_done(&l);
+    const char *s = kp_arena_str_done(&l);
     if (!s) {
         b->oom = true;
         return;
@@ -900,12 +854,12 @@ s_ical_line(s_buf_t *b, const char *name, const char *value, bool escape)
         while (n > 1 && i + n < len && ((unsigned char)s[i + n] & 0xC0) == 0x80)
             n--;
         if (i)
-            s_puts(b, "\r\n ");
-        s_put(b, s + i, n);
+            kp_arena_str_puts(b, "\r\n ");
+        kp_arena_str_put(b, s + i, n);
         i += n;
         width = 74;
     }
-    s_puts(b, "\r\n");
+    kp_arena_str_puts(b, "\r\n");
 }
 
 static void
@@ -920,11 +874,11 @@ s_ical_time(char *buf, size_t len, int64_t t)
 static char *
 s_ical(kp_arena_t *a, const ntf_rec_t *r, int64_t now_ms, bool cancel)
 {
-    s_buf_t b = {.a = a};
+    kp_arena_str_t b = {.a = a};
     char t[32], uid[64], seq[16];
-    s_puts(&b, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Kumppani//Notifier//EN\r\n");
-    s_puts(&b, cancel ? "METHOD:CANCEL\r\n" : "METHOD:PUBLISH\r\n");
-    s_puts(&b, "BEGIN:VEVENT\r\n");
+    kp_arena_str_puts(&b, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Kumppani//Notifier//EN\r\n");
+    kp_arena_str_puts(&b, cancel ? "METHOD:CANCEL\r\n" : "METHOD:PUBLISH\r\n");
+    kp_arena_str_puts(&b, "BEGIN:VEVENT\r\n");
     /* An expert's assignment is its own calendar entry (one per assignment, confirmed then
      * perhaps cancelled: SEQUENCE 0, then 1); an event's follows the event's sequence, the
      * same as the events service's feed. */
@@ -951,8 +905,8 @@ s_ical(kp_arena_t *a, const ntf_rec_t *r, int64_t now_ms, bool cancel)
     if (r->event_url && r->event_url[0])
         s_ical_line(&b, "URL", r->event_url, false);
     s_ical_line(&b, "STATUS", cancel ? "CANCELLED" : "CONFIRMED", false);
-    s_puts(&b, "END:VEVENT\r\nEND:VCALENDAR\r\n");
-    return s_done(&b);
+    kp_arena_str_puts(&b, "END:VEVENT\r\nEND:VCALENDAR\r\n");
+    return kp_arena_str_done(&b);
 }
 
 /* ---- the message ---------------------------------------------------------------------------- */
@@ -995,7 +949,7 @@ ntf_render(const ntf_t *n, kp_arena_t *a, const ntf_rec_t *r, int64_t now_ms, nt
     if (!out->ical)
         return KP_ENOMEM;
     if (r->channel == CH(SMS)) {
-        s_buf_t b = {.a = a};
+        kp_arena_str_t b = {.a = a};
         s_putf(&b, "%s, %s", out->subject, when);
         if (r->kind == MK(OFFERED) || r->kind == MK(EXPERT_OFFER) ||
             r->kind == MK(EXPERT_DEADLINE)) {
@@ -1006,10 +960,10 @@ ntf_render(const ntf_t *n, kp_arena_t *a, const ntf_rec_t *r, int64_t now_ms, nt
                 s_putf(&b, "; %s %s", by[lang], deadline);
         }
         if (link[0]) {
-            s_puts(&b, " ");
-            s_puts(&b, link);
+            kp_arena_str_puts(&b, " ");
+            kp_arena_str_puts(&b, link);
         }
-        out->text = s_done(&b);
+        out->text = kp_arena_str_done(&b);
         out->message = (char *)"";
         return out->text ? 0 : KP_ENOMEM;
     }
@@ -1029,18 +983,18 @@ ntf_render(const ntf_t *n, kp_arena_t *a, const ntf_rec_t *r, int64_t now_ms, nt
     if (kp_time_local(now_ms / 1000, &tm) != 0 ||
         strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
         return KP_EINVAL;
-    s_buf_t b = {.a = a};
+    kp_arena_str_t b = {.a = a};
     s_putf(&b, "From: %s <%s>\r\n", from_name, n->conf.smtp_from);
     if (name[0])
         s_putf(&b, "To: %s <%s>\r\n", name, r->address);
     else
         s_putf(&b, "To: <%s>\r\n", r->address);
-    s_puts(&b, "Subject: ");
-    s_puts(&b, subject);
-    s_puts(&b, "\r\n");
+    kp_arena_str_puts(&b, "Subject: ");
+    kp_arena_str_puts(&b, subject);
+    kp_arena_str_puts(&b, "\r\n");
     s_putf(&b, "Date: %s\r\nMessage-ID: %s\r\n", date, msgid);
     s_putf(&b, "X-Kumppani-Key: %s\r\n", r->key);
-    s_puts(&b, "MIME-Version: 1.0\r\nAuto-Submitted: auto-generated\r\n");
+    kp_arena_str_puts(&b, "MIME-Version: 1.0\r\nAuto-Submitted: auto-generated\r\n");
     if (r->kind == MK(REMINDER) || r->kind == MK(SEE_YOU_SOON) || r->kind == MK(DIGEST)) {
         /* RFC 2369: the coordinator (or the sender's mailbox) records the opt-out
          * (notifier.optout) */
@@ -1063,10 +1017,10 @@ ntf_render(const ntf_t *n, kp_arena_t *a, const ntf_rec_t *r, int64_t now_ms, nt
                "Content-Transfer-Encoding: 8bit\r\n"
                "Content-Disposition: attachment; filename=\"event.ics\"\r\n\r\n",
                bhex, cancel ? "CANCEL" : "PUBLISH");
-        s_puts(&b, out->ical);
+        kp_arena_str_puts(&b, out->ical);
     }
     s_putf(&b, "\r\n--kp-%s--\r\n", bhex);
-    out->message = s_done(&b);
+    out->message = kp_arena_str_done(&b);
     if (!out->message)
         return KP_ENOMEM;
     out->message_len = b.len;

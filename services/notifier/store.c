@@ -306,16 +306,10 @@ s_scan_one(void *arg, const MDB_val *k, const MDB_val *v)
         return KP_ECORRUPT;
     if (!sc->want(sc->arg, r))
         return 0;
-    if (sc->n == sc->cap) {
-        size_t cap = sc->cap ? sc->cap * 2 : 64;
-        char **nv = kp_arena_alloc(sc->tx->arena, cap * sizeof *nv);
-        if (!nv)
-            return KP_ENOMEM;
-        if (sc->n)
-            memcpy(nv, sc->v, sc->n * sizeof *nv);
-        sc->v = nv;
-        sc->cap = cap;
-    }
+    char **nv = kp_arena_grow(sc->tx->arena, sc->v, sc->n, &sc->cap, sizeof *nv, 64);
+    if (!nv)
+        return KP_ENOMEM;
+    sc->v = nv;
     char *key = kp_arena_alloc(sc->tx->arena, k->mv_size + 1);
     if (!key)
         return KP_ENOMEM;
@@ -347,16 +341,10 @@ typedef struct {
 static int
 s_push(s_acc_t *acc, const void *item)
 {
-    if (acc->n == acc->cap) {
-        size_t cap = acc->cap ? acc->cap * 2 : 64;
-        void *nv = kp_arena_alloc(acc->a, cap * acc->size);
-        if (!nv)
-            return KP_ENOMEM;
-        if (acc->n)
-            memcpy(nv, acc->v, acc->n * acc->size);
-        acc->v = nv;
-        acc->cap = cap;
-    }
+    void *nv = kp_arena_grow(acc->a, acc->v, acc->n, &acc->cap, acc->size, 64);
+    if (!nv)
+        return KP_ENOMEM;
+    acc->v = nv;
     memcpy((char *)acc->v + acc->n++ * acc->size, item, acc->size);
     return 0;
 }

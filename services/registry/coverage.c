@@ -34,8 +34,7 @@ void
 reg_cov_gaps(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__CoverageGapsRequest *rq = kp_call_body(call);
+    const Kumppani__V1__CoverageGapsRequest *rq = kp_tx_open(&tx, call, svc);
     char today[11];
     const char *date = reg_date_or_today(&tx, "on_date", rq->on_date, today);
     if (!date)
@@ -142,8 +141,7 @@ void
 reg_cov_idle(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__CoverageIdleRequest *rq = kp_call_body(call);
+    const Kumppani__V1__CoverageIdleRequest *rq = kp_tx_open(&tx, call, svc);
     unsigned months = rq->months ? rq->months : 6;
     if (months > 60) {
         kp_call_fail(call, REG_C(INVALID), "field 'months': 1..60");

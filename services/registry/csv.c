@@ -610,8 +610,7 @@ void
 reg_import(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__ImportRequest *rq = kp_call_body(call);
+    const Kumppani__V1__ImportRequest *rq = kp_tx_open(&tx, call, svc);
     kp_arena_t *a = tx.arena;
     char why[WHY];
     if (rq->kind != KUMPPANI__V1__CSV_KIND__CSV_KIND_ORGANISATIONS &&
@@ -1002,8 +1001,7 @@ void
 reg_export(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__ExportRequest *rq = kp_call_body(call);
+    const Kumppani__V1__ExportRequest *rq = kp_tx_open(&tx, call, svc);
     kp_arena_t *a = tx.arena;
     unsigned limit = rq->limit ? rq->limit : 500;
     if (limit > 2000) {

@@ -58,8 +58,7 @@ void
 reg_meeting_record(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__RecordMeetingRequest *rq = kp_call_body(call);
+    const Kumppani__V1__RecordMeetingRequest *rq = kp_tx_open(&tx, call, svc);
     if (!kp_call_idem_key_ok(call, "record"))
         return;
     char today[11];
@@ -160,8 +159,7 @@ void
 reg_meeting_list(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__ListMeetingsRequest *rq = kp_call_body(call);
+    const Kumppani__V1__ListMeetingsRequest *rq = kp_tx_open(&tx, call, svc);
     if (!reg_need_id(call, "person_id", rq->person_id))
         return;
     list_ctx_t c = {rq->person_id, kp_arena_alloc(tx.arena, LIST_MAX * sizeof *c.v), 0};

@@ -49,8 +49,7 @@ void
 reg_muni_add(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const reg_muni_t *m = kp_call_body(call);
+    const reg_muni_t *m = kp_tx_open(&tx, call, svc);
     if (!kp_check_muni_code(call, "code", m->code) ||
         !kp_check_text(call, "name_fi", m->name_fi, 1, 100) ||
         !kp_check_text(call, "name_sv", m->name_sv, 0, 100) ||
@@ -69,8 +68,7 @@ void
 reg_muni_list_h(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__ListMunicipalitiesRequest *rq = kp_call_body(call);
+    const Kumppani__V1__ListMunicipalitiesRequest *rq = kp_tx_open(&tx, call, svc);
     Kumppani__V1__ListMunicipalitiesReply r = KUMPPANI__V1__LIST_MUNICIPALITIES_REPLY__INIT;
     int rc = reg_muni_list(&tx, rq->region_code, &r.municipalities, &r.n_municipalities);
     kp_tx_answer(&tx, rc, &r.base);

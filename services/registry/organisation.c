@@ -124,8 +124,7 @@ void
 reg_org_register(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__RegisterOrganisationRequest *rq = kp_call_body(call);
+    const Kumppani__V1__RegisterOrganisationRequest *rq = kp_tx_open(&tx, call, svc);
     if (!kp_call_idem_key_ok(call, "register"))
         return;
     if (!rq->fields) {
@@ -143,8 +142,7 @@ void
 reg_org_update(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__UpdateOrganisationRequest *rq = kp_call_body(call);
+    const Kumppani__V1__UpdateOrganisationRequest *rq = kp_tx_open(&tx, call, svc);
     reg_org_t *old = reg_org_load(&tx, "id", rq->id);
     if (!old)
         return;
@@ -171,8 +169,7 @@ void
 reg_org_dissolve(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__DissolveOrganisationRequest *rq = kp_call_body(call);
+    const Kumppani__V1__DissolveOrganisationRequest *rq = kp_tx_open(&tx, call, svc);
     reg_org_t *old = reg_org_load(&tx, "id", rq->id);
     if (!old)
         return;
@@ -201,8 +198,7 @@ void
 reg_org_remove(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__OrganisationRef *rq = kp_call_body(call);
+    const Kumppani__V1__OrganisationRef *rq = kp_tx_open(&tx, call, svc);
     reg_org_t *old = reg_org_load(&tx, "id", rq->id);
     if (!old)
         return;
@@ -226,8 +222,7 @@ void
 reg_org_get_h(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__OrganisationRef *rq = kp_call_body(call);
+    const Kumppani__V1__OrganisationRef *rq = kp_tx_open(&tx, call, svc);
     reg_org_t *o = reg_org_load(&tx, "id", rq->id);
     if (o)
         s_answer(&tx, 0, o);

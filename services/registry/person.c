@@ -124,8 +124,7 @@ void
 reg_person_add(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__AddPersonRequest *rq = kp_call_body(call);
+    const Kumppani__V1__AddPersonRequest *rq = kp_tx_open(&tx, call, svc);
     size_t klen;
     const char *key = kp_call_idem_key(call, &klen);
     if (klen == 0 || klen > 200) {
@@ -173,8 +172,7 @@ void
 reg_person_update(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__UpdatePersonRequest *rq = kp_call_body(call);
+    const Kumppani__V1__UpdatePersonRequest *rq = kp_tx_open(&tx, call, svc);
     reg_person_t *p = reg_person_load(&tx, "person_id", rq->id);
     if (!p || !s_person_check(call, rq->name, rq->email, rq->phone))
         return;
@@ -249,8 +247,7 @@ void
 reg_person_search(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__SearchPeopleRequest *rq = kp_call_body(call);
+    const Kumppani__V1__SearchPeopleRequest *rq = kp_tx_open(&tx, call, svc);
     if (rq->limit > PEOPLE_PAGE_MAX) {
         kp_call_fail(call, REG_C(INVALID), "field 'limit': at most 200");
         return;
@@ -438,8 +435,7 @@ void
 reg_role_assign(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__AssignRoleRequest *rq = kp_call_body(call);
+    const Kumppani__V1__AssignRoleRequest *rq = kp_tx_open(&tx, call, svc);
     if (kp_call_idem_required(call, "assign"))
         return;
     reg_person_t *p = reg_person_load(&tx, "person_id", rq->person_id);
@@ -483,8 +479,7 @@ void
 reg_role_end(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__EndRoleRequest *rq = kp_call_body(call);
+    const Kumppani__V1__EndRoleRequest *rq = kp_tx_open(&tx, call, svc);
     if (!reg_need_id(call, "role_id", rq->role_id))
         return;
     reg_role_t *r = kp_rec_load(&tx, REG_DB_ROLES, rq->role_id, &kumppani__v1__role__descriptor,
@@ -573,8 +568,7 @@ void
 reg_role_list(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__ListRolesRequest *rq = kp_call_body(call);
+    const Kumppani__V1__ListRolesRequest *rq = kp_tx_open(&tx, call, svc);
     char today[11];
     reg_today(&tx, today);
     if (!!rq->municipality_code[0] == !!rq->organisation_id) {
@@ -600,8 +594,7 @@ void
 reg_person_get_h(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__PersonRef *rq = kp_call_body(call);
+    const Kumppani__V1__PersonRef *rq = kp_tx_open(&tx, call, svc);
     reg_person_t *p = reg_person_load(&tx, "person_id", rq->person_id);
     if (!p)
         return;
@@ -638,8 +631,7 @@ void
 reg_person_erase(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__PersonRef *rq = kp_call_body(call);
+    const Kumppani__V1__PersonRef *rq = kp_tx_open(&tx, call, svc);
     reg_person_t *p = reg_person_load(&tx, "person_id", rq->person_id);
     if (!p)
         return;

@@ -75,9 +75,9 @@ void
 reg_privacy_erase(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__DataSubject *rq = kp_tx_open(&tx, call, svc);
     size_t n = 0;
-    uint64_t *ids = s_find(&tx, kp_call_body(call), &n);
+    uint64_t *ids = s_find(&tx, rq, &n);
     if (!ids)
         return;
     int rc = s_each_person(&tx, ids, n, s_erase_one, NULL);
@@ -126,9 +126,9 @@ void
 reg_privacy_export(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
+    const Kumppani__V1__DataSubject *rq = kp_tx_open(&tx, call, svc);
     size_t n = 0;
-    uint64_t *ids = s_find(&tx, kp_call_body(call), &n);
+    uint64_t *ids = s_find(&tx, rq, &n);
     if (!ids)
         return;
     json_t *root = json_object(), *people = json_array();

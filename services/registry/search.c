@@ -360,8 +360,7 @@ void
 reg_org_search(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
-    const Kumppani__V1__SearchRequest *rq = kp_call_body(call);
+    const Kumppani__V1__SearchRequest *rq = kp_tx_open(&tx, call, svc);
     if (rq->limit > 200) {
         kp_call_fail(call, REG_C(INVALID), "field 'limit': at most 200");
         return;
