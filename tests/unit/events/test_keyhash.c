@@ -55,9 +55,10 @@ s_tag(uint64_t i)
 static void
 s_path(char *out, size_t len)
 {
-    snprintf(out, len, "%s/kp-keyhash-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(out));
-    strcat(out, "/t.hash");
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/kp-keyhash-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    snprintf(out, len, "%s/t.hash", dir);
 }
 
 static void
