@@ -61,6 +61,17 @@ s_path(char *out, size_t len)
     snprintf(out, len, "%s/t.hash", dir);
 }
 
+/* Removes the table's file and its directory. */
+static void
+s_rm(const char *path)
+{
+    unlink(path);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", path);
+    *strrchr(dir, '/') = 0;
+    assert_int_equal(rmdir(dir), 0);
+}
+
 static void
 test_put_each_del(void **state)
 {
@@ -102,6 +113,7 @@ test_put_each_del(void **state)
     assert_int_equal(s.n, 3);
     assert_int_equal(s.ids[1], 71); /* the freed slot, between the two others */
     evt_kh_close(h);
+    s_rm(path);
 }
 
 static int
@@ -121,13 +133,13 @@ test_grow_and_reopen(void **state)
     assert_int_equal(evt_kh_open(&h, path, 0, true), 0);
     struct stat st0, st1;
     assert_int_equal(stat(path, &st0), 0);
-    /* Past 70 % of the smallest table (65,536 slots): it grows, twice. */
-    const uint64_t n = 200000;
+    /* Past 70 % of the smallest table (2^20 slots): it grows, twice. */
+    const uint64_t n = 1500000;
     for (uint64_t i = 1; i <= n; i++)
         assert_int_equal(evt_kh_put(h, s_tag(i), i), 0);
     evt_kh_del(h, s_tag(3), 3);
     assert_int_equal(stat(path, &st1), 0);
-    assert_true(st1.st_size >= 4 * (st0.st_size - 4096)); /* 65,536 -> 262,144 slots */
+    assert_true(st1.st_size >= 4 * (st0.st_size - 4096)); /* 2^20 -> 2^22 slots */
     assert_int_equal(evt_kh_sync(h), 0);
     evt_kh_close(h);
 
@@ -148,6 +160,7 @@ test_grow_and_reopen(void **state)
     char tmp[600];
     snprintf(tmp, sizeof tmp, "%s.new", path);
     assert_int_equal(access(tmp, F_OK), -1);
+    s_rm(path);
 }
 
 static void
@@ -158,7 +171,7 @@ test_memory_then_saved(void **state)
     s_path(path, sizeof path);
     evt_khash_t *h = NULL;
     assert_int_equal(evt_kh_open_mem(&h, path, 10), 0);
-    const uint64_t n = 100000; /* past 70 % of 65,536 slots: grows in memory */
+    const uint64_t n = 800000; /* past 70 % of 2^20 slots: grows in memory */
     for (uint64_t i = 1; i <= n; i++)
         assert_int_equal(evt_kh_put(h, s_tag(i), i), 0);
     assert_int_equal(access(path, F_OK), -1); /* nothing written yet */
@@ -173,6 +186,7 @@ test_memory_then_saved(void **state)
         assert_int_equal(s.ids[0], i);
     }
     evt_kh_close(h);
+    s_rm(path);
 }
 
 static void
@@ -194,6 +208,7 @@ test_refused(void **state)
     assert_int_equal(evt_kh_open(&h, path, 0, true), 0); /* fresh: made anew over it */
     assert_int_equal(evt_kh_live(h), 0);
     evt_kh_close(h);
+    s_rm(path);
 }
 
 int
