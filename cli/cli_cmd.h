@@ -136,6 +136,8 @@ struct cli_cmd {
     const char *noun;   /* what unwrap holds, for the message when it is missing: "an event" */
     cli_print_fn print;
     const cli_jview_t *view; /* --json: the view of the reply (NULL: every field) */
+    const char *items;       /* --json: this repeated message field of the reply as an array,
+                                each element through view, rather than the reply */
     cli_json_fn json;        /* --json computed rather than viewed (instead of view) */
     cli_page_fn page;        /* CLI_PAGED: instead of print and json */
     /* Not one method call: the whole command. */

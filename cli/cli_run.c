@@ -476,6 +476,17 @@ s_idem_key(cli_ctx_t *c, char *buf, const char **opt)
     return buf;
 }
 
+/* The elements of repeated message field `field` of m, each through view, as a JSON array. */
+static json_t *
+s_items_json(const ProtobufCMessage *m, const char *field, const cli_jview_t *view)
+{
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, field);
+    assert(fd && fd->label == PROTOBUF_C_LABEL_REPEATED && fd->type == PROTOBUF_C_TYPE_MESSAGE);
+    cli_jview_t v = {.key = field, .sub = view};
+    return s_field_json(m, fd, &v);
+}
+
 /* Prints a single reply: the row's unwrapped field or the whole reply, as text or --json. */
 static int
 s_output(cli_ctx_t *c, const ProtobufCMessage *reply)
@@ -494,7 +505,9 @@ s_output(cli_ctx_t *c, const ProtobufCMessage *reply)
     }
     if (!c->json)
         return cmd->print(c, shown);
-    json_t *j = cmd->json ? cmd->json(c, shown) : cli_json_view(shown, cmd->view);
+    json_t *j = cmd->json    ? cmd->json(c, shown)
+                : cmd->items ? s_items_json(shown, cmd->items, cmd->view)
+                             : cli_json_view(shown, cmd->view);
     return j ? cli_json_print(j) : EXIT_OTHER;
 }
 

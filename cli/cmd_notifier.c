@@ -140,17 +140,6 @@ s_preview_print(cli_ctx_t *c, const ProtobufCMessage *m)
     return EXIT_OK_;
 }
 
-static json_t *
-s_list_json(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    const Kumppani__V1__ListNotificationsReply *r = (const Kumppani__V1__ListNotificationsReply *)m;
-    json_t *arr = json_array();
-    for (size_t i = 0; i < r->n_notifications; i++)
-        json_array_append_new(arr, cli_json_view(&r->notifications[i]->base, s_notification_view));
-    return arr;
-}
-
 static int
 s_list_print(cli_ctx_t *c, const ProtobufCMessage *m)
 {
@@ -228,17 +217,6 @@ s_optouts(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
-static json_t *
-s_optouts_json(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    const Kumppani__V1__OptOutListReply *r = (const Kumppani__V1__OptOutListReply *)m;
-    json_t *arr = json_array();
-    for (size_t i = 0; i < r->n_optouts; i++)
-        json_array_append_new(arr, cli_json_view(&r->optouts[i]->base, s_optout_entry_view));
-    return arr;
-}
-
 static int
 s_optouts_print(cli_ctx_t *c, const ProtobufCMessage *m)
 {
@@ -271,7 +249,7 @@ static const cli_optspec_t s_optouts_opts[] = {{"after", true}, {"limit", true},
 /* A call that answers a list of notifications (a table, or the list as JSON). */
 #define NOTIFICATION_LIST(m)                                                                       \
     CLI_CALL("notifier", m, list_notifications_request, list_notifications_reply),                 \
-        .json = s_list_json, .print = s_list_print
+        .items = "notifications", .view = s_notification_view, .print = s_list_print
 
 const cli_cmd_t cli_cmds_notifier[] = {
     {.words = "notifier status",
@@ -330,7 +308,8 @@ const cli_cmd_t cli_cmds_notifier[] = {
              "addresses that opted out, by channel.\n",
      CLI_CALL("notifier", "notifier.optouts", opt_out_list_request, opt_out_list_reply),
      .fill = s_optouts,
-     .json = s_optouts_json,
+     .items = "optouts",
+     .view = s_optout_entry_view,
      .print = s_optouts_print},
     {0},
 };
