@@ -543,39 +543,6 @@ s_update(cli_ctx_t *c, ProtobufCMessage *m)
 }
 
 static int
-s_reschedule(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__RescheduleEventRequest *rq = (Kumppani__V1__RescheduleEventRequest *)m;
-    if (cli_time_opt(c, "start", true, &rq->start_unix) ||
-        cli_time_opt(c, "end", true, &rq->end_unix) ||
-        cli_time_opt(c, "deadline", false, &rq->signup_deadline_unix))
-        return -1;
-    rq->reason_text = cli_str(c, "reason", "");
-    return 0;
-}
-
-static int
-s_cancel(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__CancelEventRequest *rq = (Kumppani__V1__CancelEventRequest *)m;
-    if (!cli_arg(c->a, "reason")) {
-        cli_err("--reason is required");
-        return -1;
-    }
-    rq->reason_text = cli_str(c, "reason", "");
-    return 0;
-}
-
-static int
-s_held(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__HeldEventRequest *rq = (Kumppani__V1__HeldEventRequest *)m;
-    rq->memo_url = cli_str(c, "memo", "");
-    rq->materials_url = cli_str(c, "materials", "");
-    return 0;
-}
-
-static int
 s_series(cli_ctx_t *c, ProtobufCMessage *m)
 {
     static const char *const freqs[] = {NULL, "weekly", "biweekly", "monthly-day",
@@ -1375,7 +1342,11 @@ const cli_cmd_t cli_cmds_events[] = {
      .method = "events.event.reschedule",
      CLI_IN(reschedule_event_request),
      .id_at = offsetof(Kumppani__V1__RescheduleEventRequest, event_id),
-     .fill = s_reschedule,
+     .set = (const cli_optfield_t[]){{"start", .field = "start_unix", .required = true},
+                                     {"end", .field = "end_unix", .required = true},
+                                     {"deadline", .field = "signup_deadline_unix"},
+                                     {"reason", .field = "reason_text"},
+                                     {0}},
      EVENT_OUT},
     {.words = "events cancel",
      .opts = s_cancel_opts,
@@ -1385,7 +1356,7 @@ const cli_cmd_t cli_cmds_events[] = {
      .method = "events.event.cancel",
      CLI_IN(cancel_event_request),
      .id_at = offsetof(Kumppani__V1__CancelEventRequest, event_id),
-     .fill = s_cancel,
+     .set = (const cli_optfield_t[]){{"reason", .field = "reason_text", .required = true}, {0}},
      EVENT_OUT},
     {.words = "events held",
      .opts = s_held_opts,
@@ -1395,7 +1366,9 @@ const cli_cmd_t cli_cmds_events[] = {
      .method = "events.event.held",
      CLI_IN(held_event_request),
      .id_at = offsetof(Kumppani__V1__HeldEventRequest, event_id),
-     .fill = s_held,
+     .set = (const cli_optfield_t[]){{"memo", .field = "memo_url"},
+                                     {"materials", .field = "materials_url"},
+                                     {0}},
      EVENT_OUT},
     {.words = "events series",
      .opts = s_series_opts,

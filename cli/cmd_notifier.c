@@ -152,16 +152,6 @@ s_list_print(cli_ctx_t *c, const ProtobufCMessage *m)
 }
 
 static int
-s_dead(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__ListNotificationsRequest *rq = (Kumppani__V1__ListNotificationsRequest *)m;
-    if (cli_num32(c, "limit", false, 1, 500, &rq->limit))
-        return -1;
-    rq->after_key = cli_str(c, "after", "");
-    return 0;
-}
-
-static int
 s_optout(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__OptOutRequest *rq = (Kumppani__V1__OptOutRequest *)m;
@@ -206,16 +196,6 @@ s_sent(cli_ctx_t *c, ProtobufCMessage *m)
 
 static const cli_jview_t s_optout_entry_view[] = {
     {"channel", NULL, CLI_J_SHORT, "CHANNEL_", NULL}, {"address", NULL, 0, NULL, NULL}, {0}};
-
-static int
-s_optouts(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__OptOutListRequest *rq = (Kumppani__V1__OptOutListRequest *)m;
-    if (cli_num32(c, "limit", false, 1, 1000, &rq->limit))
-        return -1;
-    rq->after_address = cli_str(c, "after", "");
-    return 0;
-}
 
 static int
 s_optouts_print(cli_ctx_t *c, const ProtobufCMessage *m)
@@ -272,7 +252,9 @@ const cli_cmd_t cli_cmds_notifier[] = {
      .help = "Usage: kumppani notifier dead [--after KEY] [--limit N]\nLists dead letters "
              "(notifications whose retries ran out).\n",
      NOTIFICATION_LIST("notifier.dead.list"),
-     .fill = s_dead},
+     .set = (const cli_optfield_t[]){{"limit", .min = 1, .max = 500},
+                                     {"after", .field = "after_key"},
+                                     {0}}},
     {.words = "notifier retry",
      .opts = s_none,
      .help =
@@ -307,7 +289,9 @@ const cli_cmd_t cli_cmds_notifier[] = {
      .help = "Usage: kumppani notifier optouts [--after CHANNEL:ADDRESS] [--limit N]\nLists the "
              "addresses that opted out, by channel.\n",
      CLI_CALL("notifier", "notifier.optouts", opt_out_list_request, opt_out_list_reply),
-     .fill = s_optouts,
+     .set = (const cli_optfield_t[]){{"limit", .min = 1, .max = 1000},
+                                     {"after", .field = "after_address"},
+                                     {0}},
      .items = "optouts",
      .view = s_optout_entry_view,
      .print = s_optouts_print},

@@ -170,14 +170,6 @@ s_update(cli_ctx_t *c, ProtobufCMessage *m)
 }
 
 static int
-s_dissolve(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__DissolveOrganisationRequest *rq = (Kumppani__V1__DissolveOrganisationRequest *)m;
-    rq->dissolved_on = cli_str(c, "on", rq->dissolved_on);
-    return 0;
-}
-
-static int
 s_search(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__SearchRequest *rq = (Kumppani__V1__SearchRequest *)m;
@@ -247,14 +239,6 @@ s_print_munis(cli_ctx_t *c, const ProtobufCMessage *m)
                cli_col(x->name_sv, 20), x->name_sv, x->region_name);
     }
     return EXIT_OK_;
-}
-
-static int
-s_munis(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__ListMunicipalitiesRequest *rq = (Kumppani__V1__ListMunicipalitiesRequest *)m;
-    rq->region_code = cli_str(c, "region", rq->region_code);
-    return 0;
 }
 
 static int
@@ -750,7 +734,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      CLI_CALL("registry", "registry.org.dissolve", dissolve_organisation_request,
               organisation_reply),
      .id_at = offsetof(Kumppani__V1__DissolveOrganisationRequest, id),
-     .fill = s_dissolve,
+     .set = (const cli_optfield_t[]){{"on", .field = "dissolved_on"}, {0}},
      .view = cli_jview_times,
      .print = s_print_org},
     {.words = "registry remove",
@@ -786,7 +770,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .help = "Usage: kumppani registry municipalities [--region CODE]\nLists municipalities.\n",
      CLI_CALL("registry", "registry.municipality.list", list_municipalities_request,
               list_municipalities_reply),
-     .fill = s_munis,
+     .set = (const cli_optfield_t[]){{"region", .field = "region_code"}, {0}},
      .view = cli_jview_times,
      .print = s_print_munis},
     {.words = "registry person-add",
