@@ -495,30 +495,6 @@ s_paid(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
-static int
-s_stats(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__BrokerStatsRequest *req = (Kumppani__V1__BrokerStatsRequest *)m;
-    return cli_time_opt(c, "from", false, &req->from_unix) ||
-                   cli_time_opt(c, "to", false, &req->to_unix)
-               ? -1
-               : 0;
-}
-
-static int
-s_audit(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__ListBrokerAuditRequest *req = (Kumppani__V1__ListBrokerAuditRequest *)m;
-    return cli_num(c, "after", false, 0, UINT64_MAX, &req->after_id);
-}
-
-static int
-s_sensitive(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    ((Kumppani__V1__SensitiveReadRequest *)m)->requester_token = cli_str(c, "token", "");
-    return 0;
-}
-
 /* ---- the table ---------------------------------------------------------------------------- */
 
 static const cli_optspec_t o_none[] = {{NULL, false}};
@@ -763,13 +739,14 @@ const cli_cmd_t cli_cmds_broker[] = {
      .opts = o_range,
      .help = "Usage: kumppani broker stats [--from ...] [--to ...]\n",
      CLI_CALL(SVC, "broker.stats", broker_stats_request, broker_stats_reply),
-     .fill = s_stats,
+     .set =
+         (const cli_optfield_t[]){{"from", .field = "from_unix"}, {"to", .field = "to_unix"}, {0}},
      .print = p_stats},
     {.words = "broker audit",
      .opts = o_page,
      .help = "Usage: kumppani broker audit [--after ID]\n",
      CLI_CALL(SVC, "broker.audit.list", list_broker_audit_request, list_broker_audit_reply),
-     .fill = s_audit,
+     .set = (const cli_optfield_t[]){{"after", .field = "after_id", .max = UINT64_MAX}, {0}},
      .print = p_audit},
     {.words = "broker sensitive",
      .opts = o_token,
@@ -779,7 +756,7 @@ const cli_cmd_t cli_cmds_broker[] = {
      .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.sensitive.read", sensitive_read_request, sensitive_read_reply),
      .id_at = offsetof(Kumppani__V1__SensitiveReadRequest, assignment_id),
-     .fill = s_sensitive,
+     .set = (const cli_optfield_t[]){{"token", .field = "requester_token"}, {0}},
      .print = p_sensitive},
     {0},
 };

@@ -1114,28 +1114,6 @@ static const cli_optspec_t s_att_opts[] = {
 
 /* ---- a coordinator's hand on the waitlist (issue 14) ------------------------------------- */
 
-static int
-s_promote(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__PromoteSignupRequest *rq = (Kumppani__V1__PromoteSignupRequest *)m;
-    if (cli_num(c, "signup", true, 1, UINT64_MAX, &rq->signup_id))
-        return -1;
-    rq->beyond_capacity = cli_flag(c->a, "beyond-capacity");
-    return 0;
-}
-
-static int
-s_extend_offer(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__ExtendOfferRequest *rq = (Kumppani__V1__ExtendOfferRequest *)m;
-    uint64_t min;
-    if (cli_num(c, "signup", true, 1, UINT64_MAX, &rq->signup_id) ||
-        cli_num(c, "minutes", true, 1, 10080, &min))
-        return -1;
-    rq->minutes = (uint32_t)min;
-    return 0;
-}
-
 static const cli_optspec_t s_promote_opts[] = {
     {"signup", true}, {"beyond-capacity", false}, {NULL, false}};
 static const cli_optspec_t s_extend_offer_opts[] = {
@@ -1508,7 +1486,10 @@ const cli_cmd_t cli_cmds_events[] = {
              "refused unless --beyond-capacity.\n",
      .method = "events.signup.promote",
      CLI_IN(promote_signup_request),
-     .fill = s_promote,
+     .set = (const cli_optfield_t[]){{"signup", .field = "signup_id", .required = true, .min = 1,
+                                      .max = UINT64_MAX},
+                                     {"beyond-capacity", .field = "beyond_capacity"},
+                                     {0}},
      SIGNUP_OUT},
     {.words = "events extend-offer",
      .opts = s_extend_offer_opts,
@@ -1517,7 +1498,10 @@ const cli_cmd_t cli_cmds_events[] = {
              "the person is told.\n",
      .method = "events.signup.extend_offer",
      CLI_IN(extend_offer_request),
-     .fill = s_extend_offer,
+     .set = (const cli_optfield_t[]){{"signup", .field = "signup_id", .required = true, .min = 1,
+                                      .max = UINT64_MAX},
+                                     {"minutes", .required = true, .min = 1, .max = 10080},
+                                     {0}},
      SIGNUP_OUT},
     {0},
 };
