@@ -2,7 +2,9 @@
  *  that executes a row.
  *
  *  Design. Almost every command is one method call: a row names the service, the method, the
- *  request and reply descriptors, a fill function (options -> request), a print function
+ *  request and reply descriptors, the options copied into request fields (.set, by each
+ *  field's type: string, number in a range, Helsinki time, flag), a fill function for the rest
+ *  (options -> request), a print function
  *  (reply -> table or text) and flags for the shared steps: a positional ID copied into the
  *  request, an idempotency key, paging. cli_run_row does everything else the same way for
  *  every row: check the positional arguments, fill, make the key, connect, call, decode,
@@ -104,6 +106,18 @@ enum {
     CLI_IN_SUMMARY = 1 << 5,     /* named in the usage summary; not listed again */
 };
 
+/* An option copied into a field of the request, by the field's type: a string (def when absent,
+ * "" for def NULL), a number in [min, max] (uint32 or uint64), a Helsinki time "YYYY-MM-DD HH:MM"
+ * (int64 Unix seconds) or a flag (bool). A row lists these in the order they are checked; the
+ * runner asserts that each field exists and has one of those types. */
+typedef struct {
+    const char *opt;   /* --opt */
+    const char *field; /* the request's field (NULL: the same as opt) */
+    bool required;
+    uint64_t min, max; /* numbers */
+    const char *def;   /* strings */
+} cli_optfield_t;
+
 /* Fills the request from the options. Returns 0, -1 for a usage error (reported), or an exit
  * code (reported). */
 typedef int (*cli_fill_fn)(cli_ctx_t *c, ProtobufCMessage *req);
@@ -129,13 +143,17 @@ struct cli_cmd {
     const char *service;
     const char *method;
     const ProtobufCMessageDescriptor *in, *out;
-    size_t id_at;       /* CLI_POSITIONAL_ID: offset of the uint64 ID in the request */
-    cli_fill_fn fill;   /* NULL: the request is the ID alone, or empty */
-    const char *unwrap; /* a message field of the reply that must be set: print and --json
-                           show it rather than the reply */
-    const char *noun;   /* what unwrap holds, for the message when it is missing: "an event" */
+    size_t id_at;              /* CLI_POSITIONAL_ID: offset of the uint64 ID in the request */
+    const cli_optfield_t *set; /* options copied into the request (ended by opt NULL), before
+                                  fill */
+    cli_fill_fn fill;          /* NULL: the request is the ID alone, the set options, or empty */
+    const char *unwrap;        /* a message field of the reply that must be set: print and --json
+                                  show it rather than the reply */
+    const char *noun; /* what unwrap holds, for the message when it is missing: "an event" */
     cli_print_fn print;
     const cli_jview_t *view; /* --json: the view of the reply (NULL: every field) */
+    const char *items;       /* --json: this repeated message field of the reply as an array,
+                                each element through view, rather than the reply */
     cli_json_fn json;        /* --json computed rather than viewed (instead of view) */
     cli_page_fn page;        /* CLI_PAGED: instead of print and json */
     /* Not one method call: the whole command. */

@@ -454,6 +454,47 @@ cli_call(cli_ctx_t *c, const char *service, const char *method, const char *idem
 
 /* ---- the runner -------------------------------------------------------------------------- */
 
+/* Copies the row's set options into req (see cli_optfield_t). Returns 0 or -1 (reported). */
+static int
+s_set_fields(cli_ctx_t *c, ProtobufCMessage *req)
+{
+    for (const cli_optfield_t *o = c->cmd->set; o->opt; o++) {
+        const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field_by_name(
+            req->descriptor, o->field ? o->field : o->opt);
+        assert(fd && fd->label == PROTOBUF_C_LABEL_NONE); /* a row names its request's fields */
+        void *p = (char *)req + fd->offset;
+        int rc = 0;
+        switch (fd->type) {
+        case PROTOBUF_C_TYPE_STRING:
+            if (o->required && !cli_arg(c->a, o->opt)) {
+                cli_err("--%s is required", o->opt);
+                return -1;
+            }
+            *(char **)p = cli_str(c, o->opt, o->def ? o->def : "");
+            break;
+        case PROTOBUF_C_TYPE_UINT32:
+            assert(o->max && o->max <= UINT32_MAX);
+            rc = cli_num32(c, o->opt, o->required, (uint32_t)o->min, (uint32_t)o->max, p);
+            break;
+        case PROTOBUF_C_TYPE_UINT64:
+            assert(o->max);
+            rc = cli_num(c, o->opt, o->required, o->min, o->max, p);
+            break;
+        case PROTOBUF_C_TYPE_INT64:
+            rc = cli_time_opt(c, o->opt, o->required, p);
+            break;
+        case PROTOBUF_C_TYPE_BOOL:
+            *(protobuf_c_boolean *)p = cli_flag(c->a, o->opt);
+            break;
+        default:
+            assert(!"an option for a field of this type");
+        }
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
 /* The key of a CLI_IDEM_KEY row: --idempotency-key or --key (whichever the row has), else a
  * random one into buf (33 bytes). NULL for an empty key (reported). */
 static const char *
@@ -476,6 +517,17 @@ s_idem_key(cli_ctx_t *c, char *buf, const char **opt)
     return buf;
 }
 
+/* The elements of repeated message field `field` of m, each through view, as a JSON array. */
+static json_t *
+s_items_json(const ProtobufCMessage *m, const char *field, const cli_jview_t *view)
+{
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, field);
+    assert(fd && fd->label == PROTOBUF_C_LABEL_REPEATED && fd->type == PROTOBUF_C_TYPE_MESSAGE);
+    cli_jview_t v = {.key = field, .sub = view};
+    return s_field_json(m, fd, &v);
+}
+
 /* Prints a single reply: the row's unwrapped field or the whole reply, as text or --json. */
 static int
 s_output(cli_ctx_t *c, const ProtobufCMessage *reply)
@@ -494,7 +546,9 @@ s_output(cli_ctx_t *c, const ProtobufCMessage *reply)
     }
     if (!c->json)
         return cmd->print(c, shown);
-    json_t *j = cmd->json ? cmd->json(c, shown) : cli_json_view(shown, cmd->view);
+    json_t *j = cmd->json    ? cmd->json(c, shown)
+                : cmd->items ? s_items_json(shown, cmd->items, cmd->view)
+                             : cli_json_view(shown, cmd->view);
     return j ? cli_json_print(j) : EXIT_OTHER;
 }
 
@@ -517,6 +571,8 @@ s_row(cli_ctx_t *c)
         return EXIT_USAGE;
     }
     c->left = UINT64_MAX;
+    if (cmd->set && s_set_fields(c, req))
+        return EXIT_USAGE;
     int rc = cmd->fill ? cmd->fill(c, req) : 0;
     if (rc)
         return rc < 0 ? EXIT_USAGE : rc;

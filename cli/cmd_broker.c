@@ -476,80 +476,6 @@ s_request_file(cli_ctx_t *c, ProtobufCMessage *m)
 }
 
 static int
-s_request_cancel(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    ((Kumppani__V1__CancelBrokerRequestRequest *)m)->reason = cli_str(c, "reason", "");
-    return 0;
-}
-
-static int
-s_request_extend(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__ExtendBrokerRequestRequest *req = (Kumppani__V1__ExtendBrokerRequestRequest *)m;
-    return cli_time_opt(c, "deadline", true, &req->answer_deadline_unix);
-}
-
-static int
-s_offer_decline(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    ((Kumppani__V1__DeclineOfferRequest *)m)->reason = cli_str(c, "reason", "");
-    return 0;
-}
-
-static int
-s_asg_cancel(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__CancelAssignmentRequest *req = (Kumppani__V1__CancelAssignmentRequest *)m;
-    req->by = cli_str(c, "by", "coordinator");
-    req->reason = cli_str(c, "reason", "");
-    return 0;
-}
-
-static int
-s_asg_complete(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__CompleteAssignmentRequest *req = (Kumppani__V1__CompleteAssignmentRequest *)m;
-    return cli_num32(c, "minutes", true, 1, 10080, &req->minutes) ||
-                   cli_num32(c, "fee-cents", false, 0, 10000000, &req->fee_cents) ||
-                   cli_num32(c, "travel-cents", false, 0, 10000000, &req->travel_cents)
-               ? -1
-               : 0;
-}
-
-static int
-s_asg_feedback(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__AssignmentFeedbackRequest *req = (Kumppani__V1__AssignmentFeedbackRequest *)m;
-    if (cli_num32(c, "rating", true, 1, 5, &req->rating))
-        return -1;
-    req->side = cli_str(c, "side", "");
-    req->comment_text = cli_str(c, "comment", "");
-    return 0;
-}
-
-static int
-s_asgs(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__ListAssignmentsRequest *req = (Kumppani__V1__ListAssignmentsRequest *)m;
-    return cli_num(c, "expert", false, 1, UINT64_MAX, &req->expert_id) ||
-                   cli_num(c, "after", false, 0, UINT64_MAX, &req->after_id)
-               ? -1
-               : 0;
-}
-
-static int
-s_export(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__AssignmentExportRequest *req = (Kumppani__V1__AssignmentExportRequest *)m;
-    if (cli_time_opt(c, "from", false, &req->from_unix) ||
-        cli_time_opt(c, "to", false, &req->to_unix) ||
-        cli_num(c, "after", false, 0, UINT64_MAX, &req->after_id))
-        return -1;
-    req->unpaid_only = cli_flag(c->a, "unpaid");
-    return 0;
-}
-
-static int
 s_paid(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__MarkPaidRequest *req = (Kumppani__V1__MarkPaidRequest *)m;
@@ -566,30 +492,6 @@ s_paid(cli_ctx_t *c, ProtobufCMessage *m)
     req->assignment_ids = ids;
     req->n_assignment_ids = (size_t)c->a->pos_n;
     req->payment_ref = cli_str(c, "ref", "");
-    return 0;
-}
-
-static int
-s_stats(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__BrokerStatsRequest *req = (Kumppani__V1__BrokerStatsRequest *)m;
-    return cli_time_opt(c, "from", false, &req->from_unix) ||
-                   cli_time_opt(c, "to", false, &req->to_unix)
-               ? -1
-               : 0;
-}
-
-static int
-s_audit(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__ListBrokerAuditRequest *req = (Kumppani__V1__ListBrokerAuditRequest *)m;
-    return cli_num(c, "after", false, 0, UINT64_MAX, &req->after_id);
-}
-
-static int
-s_sensitive(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    ((Kumppani__V1__SensitiveReadRequest *)m)->requester_token = cli_str(c, "token", "");
     return 0;
 }
 
@@ -725,7 +627,7 @@ const cli_cmd_t cli_cmds_broker[] = {
      .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.request.cancel", cancel_broker_request_request, broker_request_reply),
      .id_at = offsetof(Kumppani__V1__CancelBrokerRequestRequest, request_id),
-     .fill = s_request_cancel,
+     .set = (const cli_optfield_t[]){{.opt = "reason"}, {0}},
      .print = p_request},
     {.words = "broker requests",
      .opts = o_page,
@@ -746,7 +648,7 @@ const cli_cmd_t cli_cmds_broker[] = {
      .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.offer.decline", decline_offer_request, offer_reply),
      .id_at = offsetof(Kumppani__V1__DeclineOfferRequest, offer_id),
-     .fill = s_offer_decline,
+     .set = (const cli_optfield_t[]){{.opt = "reason"}, {0}},
      .print = p_offer},
     {.words = "broker assignment-cancel",
      .opts = o_cancel_asg,
@@ -755,7 +657,7 @@ const cli_cmd_t cli_cmds_broker[] = {
      .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.assignment.cancel", cancel_assignment_request, assignment_reply),
      .id_at = offsetof(Kumppani__V1__CancelAssignmentRequest, assignment_id),
-     .fill = s_asg_cancel,
+     .set = (const cli_optfield_t[]){{"by", .def = "coordinator"}, {.opt = "reason"}, {0}},
      .print = p_asg},
     {.words = "broker assignment-complete",
      .opts = o_complete,
@@ -764,7 +666,10 @@ const cli_cmd_t cli_cmds_broker[] = {
      .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.assignment.complete", complete_assignment_request, assignment_reply),
      .id_at = offsetof(Kumppani__V1__CompleteAssignmentRequest, assignment_id),
-     .fill = s_asg_complete,
+     .set = (const cli_optfield_t[]){{"minutes", .required = true, .min = 1, .max = 10080},
+                                     {"fee-cents", .field = "fee_cents", .max = 10000000},
+                                     {"travel-cents", .field = "travel_cents", .max = 10000000},
+                                     {0}},
      .print = p_asg},
     {.words = "broker feedback",
      .opts = o_feedback,
@@ -773,13 +678,18 @@ const cli_cmd_t cli_cmds_broker[] = {
      .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.assignment.feedback", assignment_feedback_request, assignment_reply),
      .id_at = offsetof(Kumppani__V1__AssignmentFeedbackRequest, assignment_id),
-     .fill = s_asg_feedback,
+     .set = (const cli_optfield_t[]){{"rating", .required = true, .min = 1, .max = 5},
+                                     {.opt = "side"},
+                                     {"comment", .field = "comment_text"},
+                                     {0}},
      .print = p_asg},
     {.words = "broker assignments",
      .opts = o_asgs,
      .help = "Usage: kumppani broker assignments [--expert ID] [--after ID]\n",
      CLI_CALL(SVC, "broker.assignment.list", list_assignments_request, list_assignments_reply),
-     .fill = s_asgs,
+     .set = (const cli_optfield_t[]){{"expert", .field = "expert_id", .min = 1, .max = UINT64_MAX},
+                                     {"after", .field = "after_id", .max = UINT64_MAX},
+                                     {0}},
      .print = p_asgs},
     {.words = "broker export",
      .opts = o_export,
@@ -789,7 +699,11 @@ const cli_cmd_t cli_cmds_broker[] = {
          "Completed assignments as CSV, for payment, 1000 rows a page (the next page's --after is\n"
          "printed on stderr). --unpaid leaves out those marked paid.\n",
      CLI_CALL(SVC, "broker.assignment.export", assignment_export_request, assignment_export_reply),
-     .fill = s_export,
+     .set = (const cli_optfield_t[]){{"from", .field = "from_unix"},
+                                     {"to", .field = "to_unix"},
+                                     {"after", .field = "after_id", .max = UINT64_MAX},
+                                     {"unpaid", .field = "unpaid_only"},
+                                     {0}},
      .print = p_export},
     {.words = "broker request-extend",
      .opts = o_deadline,
@@ -799,7 +713,9 @@ const cli_cmd_t cli_cmds_broker[] = {
      .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.request.extend", extend_broker_request_request, broker_request_reply),
      .id_at = offsetof(Kumppani__V1__ExtendBrokerRequestRequest, request_id),
-     .fill = s_request_extend,
+     .set =
+         (const cli_optfield_t[]){{"deadline", .field = "answer_deadline_unix", .required = true},
+                                  {0}},
      .print = p_request},
     {.words = "broker paid",
      .opts = o_ref,
@@ -823,13 +739,14 @@ const cli_cmd_t cli_cmds_broker[] = {
      .opts = o_range,
      .help = "Usage: kumppani broker stats [--from ...] [--to ...]\n",
      CLI_CALL(SVC, "broker.stats", broker_stats_request, broker_stats_reply),
-     .fill = s_stats,
+     .set =
+         (const cli_optfield_t[]){{"from", .field = "from_unix"}, {"to", .field = "to_unix"}, {0}},
      .print = p_stats},
     {.words = "broker audit",
      .opts = o_page,
      .help = "Usage: kumppani broker audit [--after ID]\n",
      CLI_CALL(SVC, "broker.audit.list", list_broker_audit_request, list_broker_audit_reply),
-     .fill = s_audit,
+     .set = (const cli_optfield_t[]){{"after", .field = "after_id", .max = UINT64_MAX}, {0}},
      .print = p_audit},
     {.words = "broker sensitive",
      .opts = o_token,
@@ -839,7 +756,7 @@ const cli_cmd_t cli_cmds_broker[] = {
      .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.sensitive.read", sensitive_read_request, sensitive_read_reply),
      .id_at = offsetof(Kumppani__V1__SensitiveReadRequest, assignment_id),
-     .fill = s_sensitive,
+     .set = (const cli_optfield_t[]){{"token", .field = "requester_token"}, {0}},
      .print = p_sensitive},
     {0},
 };

@@ -543,39 +543,6 @@ s_update(cli_ctx_t *c, ProtobufCMessage *m)
 }
 
 static int
-s_reschedule(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__RescheduleEventRequest *rq = (Kumppani__V1__RescheduleEventRequest *)m;
-    if (cli_time_opt(c, "start", true, &rq->start_unix) ||
-        cli_time_opt(c, "end", true, &rq->end_unix) ||
-        cli_time_opt(c, "deadline", false, &rq->signup_deadline_unix))
-        return -1;
-    rq->reason_text = cli_str(c, "reason", "");
-    return 0;
-}
-
-static int
-s_cancel(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__CancelEventRequest *rq = (Kumppani__V1__CancelEventRequest *)m;
-    if (!cli_arg(c->a, "reason")) {
-        cli_err("--reason is required");
-        return -1;
-    }
-    rq->reason_text = cli_str(c, "reason", "");
-    return 0;
-}
-
-static int
-s_held(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__HeldEventRequest *rq = (Kumppani__V1__HeldEventRequest *)m;
-    rq->memo_url = cli_str(c, "memo", "");
-    rq->materials_url = cli_str(c, "materials", "");
-    return 0;
-}
-
-static int
 s_series(cli_ctx_t *c, ProtobufCMessage *m)
 {
     static const char *const freqs[] = {NULL, "weekly", "biweekly", "monthly-day",
@@ -1147,28 +1114,6 @@ static const cli_optspec_t s_att_opts[] = {
 
 /* ---- a coordinator's hand on the waitlist (issue 14) ------------------------------------- */
 
-static int
-s_promote(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__PromoteSignupRequest *rq = (Kumppani__V1__PromoteSignupRequest *)m;
-    if (cli_num(c, "signup", true, 1, UINT64_MAX, &rq->signup_id))
-        return -1;
-    rq->beyond_capacity = cli_flag(c->a, "beyond-capacity");
-    return 0;
-}
-
-static int
-s_extend_offer(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__ExtendOfferRequest *rq = (Kumppani__V1__ExtendOfferRequest *)m;
-    uint64_t min;
-    if (cli_num(c, "signup", true, 1, UINT64_MAX, &rq->signup_id) ||
-        cli_num(c, "minutes", true, 1, 10080, &min))
-        return -1;
-    rq->minutes = (uint32_t)min;
-    return 0;
-}
-
 static const cli_optspec_t s_promote_opts[] = {
     {"signup", true}, {"beyond-capacity", false}, {NULL, false}};
 static const cli_optspec_t s_extend_offer_opts[] = {
@@ -1375,7 +1320,11 @@ const cli_cmd_t cli_cmds_events[] = {
      .method = "events.event.reschedule",
      CLI_IN(reschedule_event_request),
      .id_at = offsetof(Kumppani__V1__RescheduleEventRequest, event_id),
-     .fill = s_reschedule,
+     .set = (const cli_optfield_t[]){{"start", .field = "start_unix", .required = true},
+                                     {"end", .field = "end_unix", .required = true},
+                                     {"deadline", .field = "signup_deadline_unix"},
+                                     {"reason", .field = "reason_text"},
+                                     {0}},
      EVENT_OUT},
     {.words = "events cancel",
      .opts = s_cancel_opts,
@@ -1385,7 +1334,7 @@ const cli_cmd_t cli_cmds_events[] = {
      .method = "events.event.cancel",
      CLI_IN(cancel_event_request),
      .id_at = offsetof(Kumppani__V1__CancelEventRequest, event_id),
-     .fill = s_cancel,
+     .set = (const cli_optfield_t[]){{"reason", .field = "reason_text", .required = true}, {0}},
      EVENT_OUT},
     {.words = "events held",
      .opts = s_held_opts,
@@ -1395,7 +1344,9 @@ const cli_cmd_t cli_cmds_events[] = {
      .method = "events.event.held",
      CLI_IN(held_event_request),
      .id_at = offsetof(Kumppani__V1__HeldEventRequest, event_id),
-     .fill = s_held,
+     .set = (const cli_optfield_t[]){{"memo", .field = "memo_url"},
+                                     {"materials", .field = "materials_url"},
+                                     {0}},
      EVENT_OUT},
     {.words = "events series",
      .opts = s_series_opts,
@@ -1535,7 +1486,10 @@ const cli_cmd_t cli_cmds_events[] = {
              "refused unless --beyond-capacity.\n",
      .method = "events.signup.promote",
      CLI_IN(promote_signup_request),
-     .fill = s_promote,
+     .set = (const cli_optfield_t[]){{"signup", .field = "signup_id", .required = true, .min = 1,
+                                      .max = UINT64_MAX},
+                                     {"beyond-capacity", .field = "beyond_capacity"},
+                                     {0}},
      SIGNUP_OUT},
     {.words = "events extend-offer",
      .opts = s_extend_offer_opts,
@@ -1544,7 +1498,10 @@ const cli_cmd_t cli_cmds_events[] = {
              "the person is told.\n",
      .method = "events.signup.extend_offer",
      CLI_IN(extend_offer_request),
-     .fill = s_extend_offer,
+     .set = (const cli_optfield_t[]){{"signup", .field = "signup_id", .required = true, .min = 1,
+                                      .max = UINT64_MAX},
+                                     {"minutes", .required = true, .min = 1, .max = 10080},
+                                     {0}},
      SIGNUP_OUT},
     {0},
 };

@@ -140,17 +140,6 @@ s_preview_print(cli_ctx_t *c, const ProtobufCMessage *m)
     return EXIT_OK_;
 }
 
-static json_t *
-s_list_json(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    const Kumppani__V1__ListNotificationsReply *r = (const Kumppani__V1__ListNotificationsReply *)m;
-    json_t *arr = json_array();
-    for (size_t i = 0; i < r->n_notifications; i++)
-        json_array_append_new(arr, cli_json_view(&r->notifications[i]->base, s_notification_view));
-    return arr;
-}
-
 static int
 s_list_print(cli_ctx_t *c, const ProtobufCMessage *m)
 {
@@ -160,16 +149,6 @@ s_list_print(cli_ctx_t *c, const ProtobufCMessage *m)
     for (size_t i = 0; i < r->n_notifications; i++)
         s_row(r->notifications[i]);
     return EXIT_OK_;
-}
-
-static int
-s_dead(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__ListNotificationsRequest *rq = (Kumppani__V1__ListNotificationsRequest *)m;
-    if (cli_num32(c, "limit", false, 1, 500, &rq->limit))
-        return -1;
-    rq->after_key = cli_str(c, "after", "");
-    return 0;
 }
 
 static int
@@ -219,27 +198,6 @@ static const cli_jview_t s_optout_entry_view[] = {
     {"channel", NULL, CLI_J_SHORT, "CHANNEL_", NULL}, {"address", NULL, 0, NULL, NULL}, {0}};
 
 static int
-s_optouts(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__OptOutListRequest *rq = (Kumppani__V1__OptOutListRequest *)m;
-    if (cli_num32(c, "limit", false, 1, 1000, &rq->limit))
-        return -1;
-    rq->after_address = cli_str(c, "after", "");
-    return 0;
-}
-
-static json_t *
-s_optouts_json(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    const Kumppani__V1__OptOutListReply *r = (const Kumppani__V1__OptOutListReply *)m;
-    json_t *arr = json_array();
-    for (size_t i = 0; i < r->n_optouts; i++)
-        json_array_append_new(arr, cli_json_view(&r->optouts[i]->base, s_optout_entry_view));
-    return arr;
-}
-
-static int
 s_optouts_print(cli_ctx_t *c, const ProtobufCMessage *m)
 {
     (void)c;
@@ -271,7 +229,7 @@ static const cli_optspec_t s_optouts_opts[] = {{"after", true}, {"limit", true},
 /* A call that answers a list of notifications (a table, or the list as JSON). */
 #define NOTIFICATION_LIST(m)                                                                       \
     CLI_CALL("notifier", m, list_notifications_request, list_notifications_reply),                 \
-        .json = s_list_json, .print = s_list_print
+        .items = "notifications", .view = s_notification_view, .print = s_list_print
 
 const cli_cmd_t cli_cmds_notifier[] = {
     {.words = "notifier status",
@@ -294,7 +252,9 @@ const cli_cmd_t cli_cmds_notifier[] = {
      .help = "Usage: kumppani notifier dead [--after KEY] [--limit N]\nLists dead letters "
              "(notifications whose retries ran out).\n",
      NOTIFICATION_LIST("notifier.dead.list"),
-     .fill = s_dead},
+     .set = (const cli_optfield_t[]){{"limit", .min = 1, .max = 500},
+                                     {"after", .field = "after_key"},
+                                     {0}}},
     {.words = "notifier retry",
      .opts = s_none,
      .help =
@@ -329,8 +289,11 @@ const cli_cmd_t cli_cmds_notifier[] = {
      .help = "Usage: kumppani notifier optouts [--after CHANNEL:ADDRESS] [--limit N]\nLists the "
              "addresses that opted out, by channel.\n",
      CLI_CALL("notifier", "notifier.optouts", opt_out_list_request, opt_out_list_reply),
-     .fill = s_optouts,
-     .json = s_optouts_json,
+     .set = (const cli_optfield_t[]){{"limit", .min = 1, .max = 1000},
+                                     {"after", .field = "after_address"},
+                                     {0}},
+     .items = "optouts",
+     .view = s_optout_entry_view,
      .print = s_optouts_print},
     {0},
 };

@@ -170,14 +170,6 @@ s_update(cli_ctx_t *c, ProtobufCMessage *m)
 }
 
 static int
-s_dissolve(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__DissolveOrganisationRequest *rq = (Kumppani__V1__DissolveOrganisationRequest *)m;
-    rq->dissolved_on = cli_str(c, "on", rq->dissolved_on);
-    return 0;
-}
-
-static int
 s_search(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__SearchRequest *rq = (Kumppani__V1__SearchRequest *)m;
@@ -250,14 +242,6 @@ s_print_munis(cli_ctx_t *c, const ProtobufCMessage *m)
 }
 
 static int
-s_munis(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__ListMunicipalitiesRequest *rq = (Kumppani__V1__ListMunicipalitiesRequest *)m;
-    rq->region_code = cli_str(c, "region", rq->region_code);
-    return 0;
-}
-
-static int
 s_print_person(cli_ctx_t *c, const ProtobufCMessage *m)
 {
     (void)c;
@@ -273,20 +257,6 @@ s_print_person(cli_ctx_t *c, const ProtobufCMessage *m)
                x->end_date);
     }
     return EXIT_OK_;
-}
-
-static int
-s_person_add(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__AddPersonRequest *rq = (Kumppani__V1__AddPersonRequest *)m;
-    if (!cli_arg(c->a, "name")) {
-        cli_err("--name is required");
-        return -1;
-    }
-    rq->name = cli_str(c, "name", "");
-    rq->email = cli_str(c, "email", rq->email);
-    rq->phone = cli_str(c, "phone", rq->phone);
-    return 0;
 }
 
 static int
@@ -344,14 +314,6 @@ s_assign(cli_ctx_t *c, ProtobufCMessage *m)
 }
 
 static int
-s_end_role(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__EndRoleRequest *rq = (Kumppani__V1__EndRoleRequest *)m;
-    rq->end_date = cli_str(c, "on", rq->end_date);
-    return 0;
-}
-
-static int
 s_print_roles(cli_ctx_t *c, const ProtobufCMessage *m)
 {
     (void)c;
@@ -399,15 +361,6 @@ s_print_gaps(cli_ctx_t *c, const ProtobufCMessage *m)
     for (size_t i = 0; i < r->n_municipalities; i++)
         printf("%-5s %s\n", r->municipalities[i]->code, r->municipalities[i]->name_fi);
     return EXIT_OK_;
-}
-
-static int
-s_gaps(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__CoverageGapsRequest *rq = (Kumppani__V1__CoverageGapsRequest *)m;
-    rq->region_code = cli_str(c, "region", rq->region_code);
-    rq->on_date = cli_str(c, "on", rq->on_date);
-    return 0;
 }
 
 static int
@@ -750,7 +703,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      CLI_CALL("registry", "registry.org.dissolve", dissolve_organisation_request,
               organisation_reply),
      .id_at = offsetof(Kumppani__V1__DissolveOrganisationRequest, id),
-     .fill = s_dissolve,
+     .set = (const cli_optfield_t[]){{"on", .field = "dissolved_on"}, {0}},
      .view = cli_jview_times,
      .print = s_print_org},
     {.words = "registry remove",
@@ -786,7 +739,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .help = "Usage: kumppani registry municipalities [--region CODE]\nLists municipalities.\n",
      CLI_CALL("registry", "registry.municipality.list", list_municipalities_request,
               list_municipalities_reply),
-     .fill = s_munis,
+     .set = (const cli_optfield_t[]){{"region", .field = "region_code"}, {0}},
      .view = cli_jview_times,
      .print = s_print_munis},
     {.words = "registry person-add",
@@ -795,7 +748,9 @@ const cli_cmd_t cli_cmds_registry[] = {
              "Adds a person (a contact person, representative or official).\n",
      .flags = CLI_IDEM_KEY,
      CLI_CALL("registry", "registry.person.add", add_person_request, person_reply),
-     .fill = s_person_add,
+     .set =
+         (const cli_optfield_t[]){
+             {"name", .required = true}, {.opt = "email"}, {.opt = "phone"}, {0}},
      .view = cli_jview_times,
      .print = s_print_person},
     {.words = "registry person",
@@ -834,7 +789,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.role.end", end_role_request, role_reply),
      .id_at = offsetof(Kumppani__V1__EndRoleRequest, role_id),
-     .fill = s_end_role,
+     .set = (const cli_optfield_t[]){{"on", .field = "end_date"}, {0}},
      .view = cli_jview_times,
      .print = s_print_role},
     {.words = "registry roles",
@@ -850,7 +805,9 @@ const cli_cmd_t cli_cmds_registry[] = {
      .help = "Usage: kumppani registry gaps [--region CODE] [--on YYYY-MM-DD]\n"
              "Municipalities with no current NGO contact person.\n",
      CLI_CALL("registry", "registry.coverage.gaps", coverage_gaps_request, coverage_gaps_reply),
-     .fill = s_gaps,
+     .set = (const cli_optfield_t[]){{"region", .field = "region_code"},
+                                     {"on", .field = "on_date"},
+                                     {0}},
      .view = cli_jview_times,
      .print = s_print_gaps},
     {.words = "registry idle",

@@ -60,10 +60,6 @@ static int
 s_account_add(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__AddOfficeAccountRequest *rq = (Kumppani__V1__AddOfficeAccountRequest *)m;
-    if (c->a->pos_n) {
-        cli_err("unexpected argument '%s'", c->a->pos[0]);
-        return -1;
-    }
     const char *user = cli_arg(c->a, "user"), *role = cli_arg(c->a, "role");
     if (!user || !*user || !role) {
         cli_err("--user and --role are required");
@@ -106,10 +102,6 @@ static int
 s_account_ref(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__OfficeAccountRefRequest *rq = (Kumppani__V1__OfficeAccountRefRequest *)m;
-    if (c->a->pos_n) {
-        cli_err("unexpected argument '%s'", c->a->pos[0]);
-        return -1;
-    }
     const char *user = cli_arg(c->a, "user"), *id = cli_arg(c->a, "id");
     if ((!user || !*user) == (!id || !*id)) {
         cli_err("give --user NAME or --id N (one of them)");
@@ -137,8 +129,7 @@ static const cli_optspec_t s_ref_opts[] = {{"user", true}, {"id", true}, {NULL, 
 
 /* A row that names one account by --user or --id and shows its state after METHOD. */
 #define ACCOUNT_REF_CALL(METHOD)                                                                   \
-    .opts = s_ref_opts, .flags = CLI_POSITIONAL_ANY,                                               \
-    CLI_CALL("web", METHOD, office_account_ref_request, office_account_reply),                     \
+    .opts = s_ref_opts, CLI_CALL("web", METHOD, office_account_ref_request, office_account_reply), \
     .fill = s_account_ref, .print = s_account_state_print
 
 static const cli_optspec_t s_add_opts[] = {
@@ -151,7 +142,6 @@ const cli_cmd_t cli_cmds_web[] = {
              "                                [--municipality 091,049] < password\n"
              "Adds a back-office account. The password (12..256 characters) is read from\n"
              "standard input; a municipal contact person needs --municipality.\n",
-     .flags = CLI_POSITIONAL_ANY,
      CLI_CALL("web", "web.account.add", add_office_account_request, office_account_reply),
      .fill = s_account_add,
      .print = s_account_print},

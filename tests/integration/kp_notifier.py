@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from aiosmtpd.controller import Controller
 
 import kp_harness
+from kp_broker import Broker, add_keys
 from kp_harness import OK, Proc, body, free_port, wait_for, wait_healthy  # noqa: F401
 from kumppani.v1 import notifier_pb2 as N  # noqa: F401
 
@@ -185,6 +186,20 @@ def keyed_args(s, smtp, api, pub=None):
             "--smtp-url", "smtp://127.0.0.1:%d" % smtp.port, "--smtp-from", "kumppani@example.org",
             "--smtp-tls", "off", "--retry-base-ms", "200", "--lease-ms", "3000",
             "--timeout-ms", "2000", "--heartbeat-ms", "200"]
+
+
+def with_broker(s):
+    """On a keyed suite s: key pairs for the expert broker and the notifier, the events service
+    and a started broker; returns the broker (kp_broker.Broker)."""
+    add_keys(s, [("expert-broker", "service"), ("notifier", "service")])
+    s.events()
+    return Broker(s).start()
+
+
+def broker_args(s, b):
+    """The settings that make a notifier on keyed suite s follow broker b, its key checked."""
+    return ["--broker-api", b.api, "--broker-pub", b.pub,
+            "--broker-key", os.path.join(s.keys_dir, "expert-broker.pub")]
 
 
 def start_keyed(s, api, args):

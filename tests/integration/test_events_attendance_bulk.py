@@ -6,9 +6,8 @@ import csv
 import io
 import json
 import os
-import subprocess
 
-from kp_harness import BIN, PII, Suite, V, E, OK, body, check, done
+from kp_harness import PII, Suite, V, E, OK, body, check, cli_runner, done
 from kp_events import DAY, events_with_hooks, set_clock, create, get, signup, log_events, refused
 
 ATT, NO = V.ATTENDANCE_ATTENDED, V.ATTENDANCE_NO_SHOW
@@ -61,12 +60,7 @@ try:
           "one log event per change, none for a repeat or a refusal (%s)" % types)
 
     # The CLI: ids, then the door list back.
-    env = dict(os.environ, KUMPPANI_EVENTS_API=s.ev_api, KUMPPANI_KEYS="none")
-
-    def kp(*args):
-        p = subprocess.run([os.path.join(BIN, "kumppani")] + list(args), env=env,
-                           capture_output=True, text=True, timeout=30)
-        return p.returncode, p.stdout, p.stderr
+    kp = cli_runner(dict(os.environ, KUMPPANI_EVENTS_API=s.ev_api, KUMPPANI_KEYS="none"))
 
     rc, out, err = kp("events", "attendance-bulk", "--no-show", "%d,%d" % (s1.id, s4.id))
     check(rc == 4 and "only a confirmed sign-up can attend" in out and "1 of 2 marked" in out,

@@ -6,11 +6,10 @@ events series-extend."""
 import datetime
 import json
 import os
-import subprocess
 import time
 from zoneinfo import ZoneInfo
 
-from kp_harness import BIN, Suite, V, E, OK, body, check, done
+from kp_harness import Suite, V, E, OK, body, check, cli_runner, done
 from kp_events import DAY, events_with_hooks, get, signup, log_events, head, refused
 
 HKI = ZoneInfo("Europe/Helsinki")
@@ -140,12 +139,7 @@ try:
           "a frequency given: two weeks after, as a draft")
 
     # ---- the CLI.
-    env = dict(os.environ, KUMPPANI_EVENTS_API=s.ev_api, KUMPPANI_KEYS="none")
-
-    def kp(*args):
-        p = subprocess.run([os.path.join(BIN, "kumppani")] + list(args), env=env,
-                           capture_output=True, text=True, timeout=30)
-        return p.returncode, p.stdout, p.stderr
+    kp = cli_runner(dict(os.environ, KUMPPANI_EVENTS_API=s.ev_api, KUMPPANI_KEYS="none"))
 
     rc, out, err = kp("events", "series-update", str(sid), "--from", "5", "--place", "Sali",
                       "--json")

@@ -4,9 +4,8 @@ distinct people (one per contact: e-mail ignoring case, else the phone's digits)
 organisations (case and spaces ignored), in total and in every breakdown."""
 import json
 import os
-import subprocess
 
-from kp_harness import BIN, PII, Suite, V, E, body, check, done
+from kp_harness import PII, Suite, V, E, body, check, cli_runner, done
 from kp_events import DAY, events_with_hooks, create, signup, refused
 
 
@@ -60,12 +59,7 @@ try:
     refused(c.call("events.stats", V.EventStatsRequest(mode=9)), E.CODE_INVALID, ["mode"],
             "an unknown mode refused")
 
-    env = dict(os.environ, KUMPPANI_EVENTS_API=s.ev_api, KUMPPANI_KEYS="none")
-
-    def kp(*args):
-        p = subprocess.run([os.path.join(BIN, "kumppani")] + list(args), env=env,
-                           capture_output=True, text=True, timeout=30)
-        return p.returncode, p.stdout, p.stderr
+    kp = cli_runner(dict(os.environ, KUMPPANI_EVENTS_API=s.ev_api, KUMPPANI_KEYS="none"))
 
     rc, out, err = kp("events", "stats", "--mode", "online", "--json")
     t = json.loads(out)["total"] if rc == 0 else {}

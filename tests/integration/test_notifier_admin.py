@@ -14,6 +14,7 @@ import subprocess
 import time
 
 from kp_harness import BIN, OK, PII, V, Suite, body, check, done, signup_req
+from kp_events import create
 from kp_notifier import N, Http, Smtp, mails_to, notifier, set_clock, status, text, wait_for
 
 DAY = 86400
@@ -35,14 +36,8 @@ try:
                               timeout=20)
 
     def event(title, start):
-        r = c.call("events.event.create", V.CreateEventRequest(
-            kind=V.KIND_PARTNERSHIP_TABLE, title=title, municipality_code="743",
-            start_unix=start, end_unix=start + 7200, place="Seinäjoki", language="fi"),
-            key="ev-" + title)
-        eid = body(r, V.EventReply).event.id
-        check(c.call("events.event.publish", V.EventRef(event_id=eid)).status.code == OK,
-              "published " + title)
-        return eid
+        return create(c, key="ev-" + title, title=title, start_unix=start,
+                      end_unix=start + 7200, place="Seinäjoki").id
 
     # ---- reasons reach the participants --------------------------------------------------------
     e1 = event("Siirtyvä pöytä", now + 10 * DAY)

@@ -14,13 +14,12 @@ over CURVE, a real SMTP server (aiosmtpd) and a real SMS gateway receiver:
 import base64
 import email
 import email.policy
-import os
 import re
 
 import kp_notifier as kn
 from kp_harness import OK, Suite, check, done, free_port
-from kp_broker import B, Broker, add_keys, file_request, open_offers, register
-from kp_notifier import Http, Smtp, start_keyed, text, wait_for
+from kp_broker import B, file_request, open_offers, register
+from kp_notifier import Http, Smtp, start_keyed, text, wait_for, with_broker
 
 COORD = "koordinaattori@example.org"
 REQ = "tilaaja@example.fi"  # kp_broker.request_input's contact person
@@ -29,26 +28,16 @@ s = Suite(keys=True)
 smtp = Smtp()
 http = Http()
 try:
-    add_keys(s, [("expert-broker", "service"), ("notifier", "service")])
-    s.events()
-    b = Broker(s).start()
+    b = with_broker(s)
     a = register(b, "Aino Aaltonen", "aino.aaltonen@example.fi", languages=["fi"])
     ph = register(b, "Puhelin Pirkko", "", phone="+358401234567", expertise=["youth"])
 
     api = "tcp://127.0.0.1:%d" % free_port()
     pub = "tcp://127.0.0.1:%d" % free_port()
-    kd = s.keys_dir
-    args = ["--api", api, "--pub", pub, "--data-dir", os.path.join(s.dir, "notifier"),
-            "--events-api", s.ev_api, "--events-pub", s.ev_pub,
-            "--events-key", os.path.join(kd, "events.pub"),
-            "--broker-api", b.api, "--broker-pub", b.pub,
-            "--broker-key", os.path.join(kd, "expert-broker.pub"),
-            "--coordinator-email", COORD, "--coordinator-language", "en",
-            "--smtp-url", "smtp://127.0.0.1:%d" % smtp.port, "--smtp-from", "kumppani@example.org",
-            "--smtp-tls", "off", "--sms-url", http.url("/sms"), "--sms-user", "kumppani",
-            "--sms-password", "gw-pass", "--quiet-from-h", "0", "--quiet-to-h", "0",
-            "--retry-base-ms", "200", "--lease-ms", "3000", "--timeout-ms", "2000",
-            "--heartbeat-ms", "200"]
+    args = kn.keyed_args(s, smtp, api, pub) + kn.broker_args(s, b) + [
+        "--coordinator-email", COORD, "--coordinator-language", "en",
+        "--sms-url", http.url("/sms"), "--sms-user", "kumppani", "--sms-password", "gw-pass",
+        "--quiet-from-h", "0", "--quiet-to-h", "0"]
     p, nc = start_keyed(s, api, args)
 
     def mails(addr, word=""):

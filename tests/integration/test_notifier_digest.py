@@ -103,15 +103,9 @@ try:
     def set_clock(at_s):
         kn.set_clock(s, int((at_s - time.time()) * 1000), api)
 
-    kd = s.keys_dir
-    args = ["--api", api, "--pub", pub, "--data-dir", os.path.join(s.dir, "notifier"),
-            "--events-api", s.ev_api, "--events-pub", s.ev_pub,
-            "--events-key", os.path.join(kd, "events.pub"),
-            "--registry-api", s.reg_api, "--registry-pub", s.reg_pub,
-            "--registry-key", os.path.join(kd, "registry.pub"),
-            "--smtp-url", "smtp://127.0.0.1:%d" % smtp.port, "--smtp-from", "kumppani@example.org",
-            "--smtp-tls", "off", "--test-clock", "on", "--retry-base-ms", "200",
-            "--lease-ms", "3000", "--timeout-ms", "2000", "--heartbeat-ms", "200"]
+    args = kn.keyed_args(s, smtp, api, pub) + [
+        "--registry-api", s.reg_api, "--registry-pub", s.reg_pub,
+        "--registry-key", os.path.join(s.keys_dir, "registry.pub"), "--test-clock", "on"]
     p, nc = start_keyed(s, api, args)
     set_clock(T_S - 3600)
 

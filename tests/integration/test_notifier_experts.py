@@ -12,15 +12,15 @@ own `service` key) for the expert's address, name and language when a message is
   with "expert-erased" (logged with ids only), not retried;
 - a restart sends nothing twice; no name or address is in the notifier's record or log."""
 import datetime
-import os
 import time
 import zoneinfo
 
 import kp_notifier as kn
 from kp_harness import OK, Suite, check, done, free_port
-from kp_broker import B, HOUR_MS, Broker, add_keys, file_request, get_request, open_offers, \
+from kp_broker import B, HOUR_MS, file_request, get_request, open_offers, \
     register
-from kp_notifier import N, Smtp, keyed_args, start_keyed, text, wait_for
+from kp_notifier import N, Smtp, broker_args, keyed_args, start_keyed, text, wait_for, \
+    with_broker
 
 HEL = zoneinfo.ZoneInfo("Europe/Helsinki")
 COORD = "koordinaattori@example.org"
@@ -28,9 +28,7 @@ COORD = "koordinaattori@example.org"
 s = Suite(keys=True)
 smtp = Smtp()
 try:
-    add_keys(s, [("expert-broker", "service"), ("notifier", "service")])
-    s.events()
-    b = Broker(s).start()
+    b = with_broker(s)
 
     a = register(b, "Aino Aaltonen", "aino.aaltonen@example.fi", languages=["fi"])
     bb = register(b, "Björn Berg", "bjorn.berg@example.fi", languages=["sv", "fi"])
@@ -45,9 +43,7 @@ try:
 
     api = "tcp://127.0.0.1:%d" % free_port()
     pub = "tcp://127.0.0.1:%d" % free_port()
-    args = keyed_args(s, smtp, api, pub) + [
-        "--broker-api", b.api, "--broker-pub", b.pub,
-        "--broker-key", os.path.join(s.keys_dir, "expert-broker.pub"),
+    args = keyed_args(s, smtp, api, pub) + broker_args(s, b) + [
         "--coordinator-email", COORD, "--coordinator-language", "en"]
     p, nc = start_keyed(s, api, args)
 

@@ -15,6 +15,7 @@ import collections
 import time
 
 from kp_harness import OK, V, Suite, body, check, done, signup_req
+from kp_events import create
 from kp_notifier import N, Http, Smtp, notifier, set_clock, wait_for
 
 s = Suite()
@@ -32,14 +33,8 @@ try:
     start = now + 3 * 86400
 
     def event(title, start_unix):
-        r = c.call("events.event.create", V.CreateEventRequest(
-            kind=V.KIND_PARTNERSHIP_TABLE, title=title, municipality_code="743",
-            start_unix=start_unix, end_unix=start_unix + 3600, place="Seinäjoki", language="fi"),
-            key="ev-" + title)
-        eid = body(r, V.EventReply).event.id
-        check(c.call("events.event.publish", V.EventRef(event_id=eid)).status.code == OK,
-              "event published")
-        return eid
+        return create(c, key="ev-" + title, title=title, start_unix=start_unix,
+                      end_unix=start_unix + 3600, place="Seinäjoki").id
 
     # ---- burst with SIGKILL ----
     e1 = event("Burst", start)

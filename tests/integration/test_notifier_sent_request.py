@@ -16,18 +16,16 @@ import time
 import lmdb
 
 import kp_notifier as kn
-from kp_broker import B, Broker, add_keys, file_request, open_offers, register
+from kp_broker import B, file_request, open_offers, register
 from kp_harness import BIN, OK, E, PII, Suite, check, done, free_port
-from kp_notifier import N, Smtp, start_keyed, wait_for
+from kp_notifier import N, Smtp, start_keyed, wait_for, with_broker
 
 REQ = "tilaaja@example.fi"  # kp_broker.request_input's contact person
 
 s = Suite(keys=True)
 smtp = Smtp()
 try:
-    add_keys(s, [("expert-broker", "service"), ("notifier", "service")])
-    s.events()
-    b = Broker(s).start()
+    b = with_broker(s)
     ex = register(b, PII[0], PII[1], languages=["fi"])
 
     # ---- a schema-2 store with one old broker message, not indexed by request ---------------
@@ -47,9 +45,7 @@ try:
 
     api = "tcp://127.0.0.1:%d" % free_port()
     kd = s.keys_dir
-    args = kn.keyed_args(s, smtp, api) + [
-        "--broker-api", b.api, "--broker-pub", b.pub,
-        "--broker-key", os.path.join(kd, "expert-broker.pub"),
+    args = kn.keyed_args(s, smtp, api) + kn.broker_args(s, b) + [
         "--quiet-from-h", "0", "--quiet-to-h", "0"]
     p, nc = start_keyed(s, api, args)
 

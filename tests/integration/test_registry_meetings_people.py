@@ -6,12 +6,11 @@ go-live; contact persons imported from CSV (per-row errors, dry run, skip-invali
 file twice changes nothing)."""
 import datetime
 import os
-import subprocess
 import time
 from zoneinfo import ZoneInfo
 
-from kp_harness import BIN, E, OK, PII, Suite, V, body, check, done, set_clock
-from kp_registry import R, L, head, replay, start_registry
+from kp_harness import E, OK, PII, Suite, V, body, check, cli_runner, done, set_clock
+from kp_registry import R, L, head, idle_after, replay, start_registry
 
 DAY = 86400
 HKI = ZoneInfo("Europe/Helsinki")
@@ -53,13 +52,7 @@ try:
     ev_head = body(ev.call("sys.health", L.HealthRequest()), L.HealthReply).head_seq
 
     def idle(months=6):
-        end, got = time.time() + 10, None
-        while time.time() < end:
-            got = body(c.call("registry.coverage.idle", R.CoverageIdleRequest(months=months)),
-                       R.CoverageIdleReply)
-            if got.events_applied_seq >= ev_head:
-                break
-            time.sleep(0.2)
+        got = idle_after(c, ev_head, months)
         return {x.person.id: x.last_meeting_unix for x in got.contact_persons}
 
     got = idle()
@@ -159,12 +152,7 @@ try:
           "the same file again changes nothing")
 
     # ---- the CLI.
-    env = dict(os.environ, KUMPPANI_REGISTRY_API=s.reg_api, KUMPPANI_KEYS="none")
-
-    def kp(*args):
-        p = subprocess.run([os.path.join(BIN, "kumppani")] + list(args), env=env,
-                           capture_output=True, text=True, timeout=30)
-        return p.returncode, p.stdout, p.stderr
+    kp = cli_runner(dict(os.environ, KUMPPANI_REGISTRY_API=s.reg_api, KUMPPANI_KEYS="none"))
 
     path = os.path.join(s.dir, "cp.csv")
     with open(path, "w") as f:

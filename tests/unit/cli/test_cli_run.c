@@ -23,7 +23,9 @@
 #include "kp_test_run.h"
 
 static const cli_optspec_t s_opts[] = {
-    {"idempotency-key", true}, {"endpoint", true}, {"fail", true}, {"limit", true}, {NULL, false}};
+    {"idempotency-key", true}, {"endpoint", true}, {"fail", true},  {"limit", true},
+    {"address", true},         {"language", true}, {"start", true}, {"attempts", true},
+    {"event", true},           {"urgent", false},  {NULL, false}};
 
 /* Parses argv into a and sets up a context for cmd. */
 static void
@@ -165,12 +167,13 @@ static const cli_cmd_t s_row = {
     .print = s_print,
 };
 
+/* Runs row with argv; returns its exit code. */
 static int
-s_run(int argc, const char **argv)
+s_run(const cli_cmd_t *row, int argc, const char **argv)
 {
     cli_ctx_t c;
     cli_args_t a;
-    s_ctx(&c, &a, &s_row, argc, argv);
+    s_ctx(&c, &a, row, argc, argv);
     return cli_run_row(&c);
 }
 
@@ -179,25 +182,89 @@ test_row_steps(void **state)
 {
     (void)state;
     const char *none[] = {"--fail", "0"};
-    assert_int_equal(s_run(2, none), EXIT_USAGE); /* no ID */
+    assert_int_equal(s_run(&s_row, 2, none), EXIT_USAGE); /* no ID */
     const char *two[] = {"1", "2"};
-    assert_int_equal(s_run(2, two), EXIT_USAGE);
+    assert_int_equal(s_run(&s_row, 2, two), EXIT_USAGE);
     const char *zero[] = {"0"};
-    assert_int_equal(s_run(1, zero), EXIT_USAGE);
+    assert_int_equal(s_run(&s_row, 1, zero), EXIT_USAGE);
 
     s_seen_id = 0;
     const char *usage[] = {"42", "--fail", "-1"};
-    assert_int_equal(s_run(3, usage), EXIT_USAGE);
+    assert_int_equal(s_run(&s_row, 3, usage), EXIT_USAGE);
     assert_int_equal(s_seen_id, 42); /* stored at id_at before fill */
     const char *other[] = {"42", "--fail", "1"};
-    assert_int_equal(s_run(3, other), EXIT_OTHER);
+    assert_int_equal(s_run(&s_row, 3, other), EXIT_OTHER);
 
     const char *empty_key[] = {"42", "--idempotency-key", ""};
-    assert_int_equal(s_run(3, empty_key), EXIT_USAGE);
+    assert_int_equal(s_run(&s_row, 3, empty_key), EXIT_USAGE);
 
     /* Nothing listens on port 1: one attempt of 50 ms, then exit 3. */
     const char *down[] = {"42", "--endpoint", "tcp://127.0.0.1:1"};
-    assert_int_equal(s_run(3, down), EXIT_UNREACHABLE);
+    assert_int_equal(s_run(&s_row, 3, down), EXIT_UNREACHABLE);
+}
+
+/* A row whose options are copied into the request (.set), by the fields' types (a message with
+ * one of each); the fill that follows keeps a copy of the request and stops the row before it
+ * connects. */
+static Kumppani__V1__Notification s_seen;
+static int s_filled;
+
+static int
+s_keep(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    (void)c;
+    s_seen = *(Kumppani__V1__Notification *)m;
+    s_filled++;
+    return EXIT_OTHER;
+}
+
+static const cli_cmd_t s_set_row = {
+    .words = "test set",
+    CLI_CALL("notifier", "test.set", notification, notification),
+    .set = (const cli_optfield_t[]){{"address", .required = true},
+                                    {"language", .def = "fi"},
+                                    {"start", .field = "event_start_unix"},
+                                    {"attempts", .field = "attempts_n", .min = 1, .max = 20},
+                                    {"event", .field = "event_id", .max = UINT64_MAX},
+                                    {.opt = "urgent"},
+                                    {0}},
+    .fill = s_keep,
+    .print = s_print,
+};
+
+static void
+test_row_set(void **state)
+{
+    (void)state;
+    s_filled = 0;
+    const char *all[] = {"--address", "k1", "--language", "sv", "--start", "2025-01-15 10:00",
+                         "--event",   "7",  "--attempts", "20", "--urgent"};
+    assert_int_equal(s_run(&s_set_row, 11, all), EXIT_OTHER);
+    assert_int_equal(s_filled, 1); /* the fill runs after the options are set */
+    assert_string_equal(s_seen.address, "k1");
+    assert_string_equal(s_seen.language, "sv");
+    assert_int_equal(s_seen.event_start_unix, 1736928000);
+    assert_int_equal(s_seen.event_id, 7);
+    assert_int_equal(s_seen.attempts_n, 20);
+    assert_true(s_seen.urgent);
+    /* Absent: the string's default, and the zero of the others. */
+    const char *address[] = {"--address", ""};
+    assert_int_equal(s_run(&s_set_row, 2, address), EXIT_OTHER);
+    assert_string_equal(s_seen.address, "");
+    assert_string_equal(s_seen.language, "fi");
+    assert_int_equal(s_seen.event_start_unix, 0);
+    assert_int_equal(s_seen.attempts_n, 0);
+    assert_false(s_seen.urgent);
+    assert_int_equal(s_filled, 2);
+    /* A required one missing, a number out of its range, a time that is not one: a usage
+     * error before the fill. */
+    const char *none[] = {"--language", "en"};
+    assert_int_equal(s_run(&s_set_row, 2, none), EXIT_USAGE);
+    const char *big[] = {"--address", "k", "--attempts", "21"};
+    assert_int_equal(s_run(&s_set_row, 4, big), EXIT_USAGE);
+    const char *bad[] = {"--address", "k", "--start", "2025-13-01 10:00"};
+    assert_int_equal(s_run(&s_set_row, 4, bad), EXIT_USAGE);
+    assert_int_equal(s_filled, 2);
 }
 
 static int s_headers;
@@ -254,5 +321,5 @@ main(void)
     kp_time_tz_init();
     setenv("KUMPPANI_KEYS", "none", 1); /* plain TCP */
     return KP_TEST_RUN(NULL, NULL, test_split, test_json_msg, test_json_view, test_row_steps,
-                       test_paging);
+                       test_row_set, test_paging);
 }
