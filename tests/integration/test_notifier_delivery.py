@@ -41,7 +41,10 @@ try:
     set_clock(s, off22)  # 22:00 in Helsinki: quiet hours for SMS
     c = s.client(s.ev_api)
     now = int(time.time())
-    start = now + 10 * 86400
+    # At noon in Helsinki, 9.5 to 10.5 days ahead: its 7- and 1-day reminders fall in the day,
+    # outside the SMS quiet hours, whatever the time this test runs.
+    noon = datetime.datetime.now(HEL).replace(hour=12, minute=0, second=0, microsecond=0)
+    start = int((noon + datetime.timedelta(days=10)).timestamp())
     r = c.call("events.event.create", V.CreateEventRequest(
         kind=V.KIND_PARTNERSHIP_TABLE, title=".Kumppanuuspöytä: hyvinvointi",
         municipality_code="743", start_unix=start, end_unix=start + 7200,
