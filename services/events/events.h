@@ -77,9 +77,10 @@ typedef struct evt_index evt_index_t;
  * which the store confirms (index.c). */
 typedef struct {
     kp_server_t *srv;
-    evt_index_t *index; /* the key index (index.c) */
-    bool registry;      /* following the registry: organisers are checked against its model */
-    bool offers_dirty;  /* this turn wrote the offers table: re-arm the timer after it */
+    evt_index_t *index;    /* the key index (index.c) */
+    const char *index_dir; /* index-dir: where it lives; "" for <data-dir>/index */
+    bool registry;         /* following the registry: organisers are checked against its model */
+    bool offers_dirty;     /* this turn wrote the offers table: re-arm the timer after it */
     bool timer_started;
     bool scrub_checked;        /* the timer's first pass looked for a log scrub to finish */
     int64_t retention_ms;      /* retention-days: personal data kept this long after the end */

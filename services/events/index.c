@@ -698,7 +698,10 @@ evt_index_open(evt_svc_t *svc)
     evt_index_t *ix = kp_xcalloc(1, sizeof *ix);
     ix->srv = svc->srv;
     ix->arena = kp_arena_new(4u << 20);
-    snprintf(ix->dir, sizeof ix->dir, "%s/index", kp_store_dir(store));
+    if (svc->index_dir && svc->index_dir[0])
+        snprintf(ix->dir, sizeof ix->dir, "%s", svc->index_dir);
+    else
+        snprintf(ix->dir, sizeof ix->dir, "%s/index", kp_store_dir(store));
     svc->index = ix;
     if (mkdir(ix->dir, 0700) != 0 && errno != EEXIST) {
         int rc = -errno;

@@ -2,7 +2,8 @@
  *  Settings of its own: registry-api, registry-pub and registry-key (KP_BOOT_FOLLOW_ITEMS):
  *  follow the registry's log; organisers and municipality codes are then checked against its
  *  read model. retention-days (default 180): a sign-up's personal data is erased this long
- *  after its event ended (timer.c). The test clock is the common one. */
+ *  after its event ended (timer.c). index-dir: the key index's directory (index.c). The test
+ *  clock is the common one. */
 #include "events.h"
 
 static int
@@ -11,6 +12,7 @@ s_start(void *svcp, kp_server_t *srv, const kp_boot_t *boot, const kp_config_ite
     evt_svc_t *svc = svcp;
     svc->srv = srv;
     svc->arena = kp_arena_new(8u << 20);
+    svc->index_dir = kp_config_get(items, "index-dir");
     int rc = evt_index_open(svc); /* before the timer's first pass reads it */
     rc = rc ? rc : evt_timer_start(svc, items);
     return rc ? rc : evt_consume_start(svc, boot, items);
@@ -32,6 +34,10 @@ main(int argc, char **argv)
         KP_BOOT_FOLLOW_ITEMS("registry", NULL, NULL),
         {"retention-days", "180",
          "days after an event's end until its sign-ups' personal data is erased (1..3650)", NULL},
+        {"index-dir", "",
+         "where the key index lives (default <data-dir>/index; on tmpfs it is rebuilt after a "
+         "reboot)",
+         NULL},
         {0},
     };
     kp_service_def_t def = {KP_SERVICE_TABLES("events", evt, EVT),
