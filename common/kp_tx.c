@@ -250,3 +250,11 @@ kp_tx_open(kp_tx_t *tx, kp_call_t *call, void *svc)
     kp_tx_of_call(tx, call, svc);
     return kp_call_body(call);
 }
+
+int
+kp_raw_set(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, const void *val,
+           size_t val_len)
+{
+    return val ? kp_raw_put(tx, db, key, key_len, val, val_len)
+               : kp_raw_del(tx, db, key, key_len, NULL);
+}

@@ -129,4 +129,12 @@ int kp_tx_next_id(kp_tx_t *tx, const char *name, uint64_t *id);
  * call's arena and borrowed until the call ends. Cannot fail. */
 const void *kp_tx_open(kp_tx_t *tx, kp_call_t *call, void *svc);
 
+/* ---- an index entry kept in step --------------------------------------------------------- */
+
+/* Stores val (val_len bytes) under key, or, when val is NULL, deletes key (absent already is
+ * no error): the one call for an index entry that a record's write adds and its removal takes
+ * away. Returns 0 or a KP code (a write). */
+int kp_raw_set(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, const void *val,
+               size_t val_len);
+
 #endif

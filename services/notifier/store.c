@@ -25,7 +25,7 @@ const char *const ntf_db_names[NTF_DB_N] = {
 static int
 s_flag(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, bool on)
 {
-    return on ? kp_raw_put(tx, db, key, key_len, "", 0) : kp_raw_del(tx, db, key, key_len, NULL);
+    return kp_raw_set(tx, db, key, key_len, on ? "" : NULL, 0);
 }
 
 static int

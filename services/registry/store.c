@@ -269,8 +269,8 @@ reg_meeting_put(kp_tx_t *tx, const reg_meeting_t *m, uint64_t organiser_org)
     uint8_t key[8], org[8];
     kp_be64_put(key, id);
     kp_be64_put(org, organiser_org);
-    return organiser_org ? kp_raw_put(tx, REG_DB_MEETING_ORG, key, sizeof key, org, sizeof org)
-                         : kp_raw_del(tx, REG_DB_MEETING_ORG, key, sizeof key, NULL);
+    return kp_raw_set(tx, REG_DB_MEETING_ORG, key, sizeof key, organiser_org ? org : NULL,
+                      sizeof org);
 }
 
 typedef struct {
@@ -476,7 +476,7 @@ s_index_op(void *arg, const uint8_t *key, size_t len)
     unsigned db = key[0] == 'F' ? REG_DB_FACETS : REG_DB_WORDS;
     const uint8_t *k = key[0] == 'F' ? key + 1 : key;
     size_t kl = key[0] == 'F' ? len - 1 : len;
-    return c->del ? kp_raw_del(c->tx, db, k, kl, NULL) : kp_raw_put(c->tx, db, k, kl, "", 0);
+    return kp_raw_set(c->tx, db, k, kl, c->del ? NULL : "", 0);
 }
 
 static int
@@ -490,8 +490,7 @@ s_uniq(kp_tx_t *tx, char tag, const char *v, uint64_t id, bool del)
     memcpy(key + 1, v, n);
     uint8_t idb[8];
     kp_be64_put(idb, id);
-    return del ? kp_raw_del(tx, REG_DB_UNIQ, key, n + 1, NULL)
-               : kp_raw_put(tx, REG_DB_UNIQ, key, n + 1, idb, sizeof idb);
+    return kp_raw_set(tx, REG_DB_UNIQ, key, n + 1, del ? NULL : idb, sizeof idb);
 }
 
 static int
@@ -499,8 +498,8 @@ s_index(kp_tx_t *tx, const reg_org_t *o, bool del)
 {
     uint8_t pos[REG_POS_MAX], sum[2048];
     size_t pl = s_pos(o, pos);
-    int rc = del ? kp_raw_del(tx, REG_DB_BYNAME, pos, pl, NULL)
-                 : kp_raw_put(tx, REG_DB_BYNAME, pos, pl, sum, s_summary(o, sum, sizeof sum));
+    size_t sl = del ? 0 : s_summary(o, sum, sizeof sum);
+    int rc = kp_raw_set(tx, REG_DB_BYNAME, pos, pl, del ? NULL : sum, sl);
     if (rc)
         return rc;
     idx_ctx_t c = {tx, del};
