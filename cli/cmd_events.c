@@ -1135,6 +1135,16 @@ static const cli_optspec_t s_att_opts[] = {
     "--consent-needs, the person's consent to that use.\n"                                         \
     "See also: kumppani signup cancel --help\n"
 
+/* Sign-up submit, one row under each of its two names ("signup", "events signup"). */
+#define SUBMIT_ROW(WORDS)                                                                          \
+    {                                                                                              \
+        .words = WORDS, .opts = s_submit_opts,                                                     \
+        .help = "Usage: kumppani " WORDS                                                           \
+                " --event ID --source S --id EXTID --name N [--email E]\n" SUBMIT_HELP,            \
+        .flags = CLI_IN_SUMMARY, .method = "events.signup.submit", CLI_IN(submit_signup_request),  \
+        .fill = s_submit, SIGNUP_OUT                                                               \
+    }
+
 /* The columns every row of a kind shares. */
 #define EVENT_OUT                                                                                  \
     .service = EV, CLI_OUT(event_reply), .unwrap = "event", .noun = "an event",                    \
@@ -1273,24 +1283,8 @@ const cli_cmd_t cli_cmds_events[] = {
      .flags = CLI_IN_SUMMARY,
      SIGNUP_REF("events.signup.cancel"),
      SIGNUP_OUT},
-    {.words = "signup",
-     .opts = s_submit_opts,
-     .help = "Usage: kumppani signup --event ID --source S --id EXTID --name N [--email "
-             "E]\n" SUBMIT_HELP,
-     .flags = CLI_IN_SUMMARY,
-     .method = "events.signup.submit",
-     CLI_IN(submit_signup_request),
-     .fill = s_submit,
-     SIGNUP_OUT},
-    {.words = "events signup",
-     .opts = s_submit_opts,
-     .help = "Usage: kumppani events signup --event ID --source S --id EXTID --name N [--email "
-             "E]\n" SUBMIT_HELP,
-     .flags = CLI_IN_SUMMARY,
-     .method = "events.signup.submit",
-     CLI_IN(submit_signup_request),
-     .fill = s_submit,
-     SIGNUP_OUT},
+    SUBMIT_ROW("signup"),
+    SUBMIT_ROW("events signup"),
     {.words = "events update",
      .opts = s_update_opts,
      .help = "Usage: kumppani events update ID [field options]\n"
