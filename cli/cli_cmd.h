@@ -109,7 +109,8 @@ enum {
 /* An option copied into a field of the request, by the field's type: a string (def when absent,
  * "" for def NULL), a number in [min, max] (uint32 or uint64), a Helsinki time "YYYY-MM-DD HH:MM"
  * (int64 Unix seconds) or a flag (bool). A row lists these in the order they are checked; the
- * runner asserts that each field exists and has one of those types. */
+ * runner asserts that each field exists and has one of those types. Each is also the option's
+ * entry for the parser (cli_set_specs), so the row does not name it again in .opts. */
 typedef struct {
     const char *opt;   /* --opt */
     const char *field; /* the request's field (NULL: the same as opt) */
@@ -135,8 +136,8 @@ typedef json_t *(*cli_json_fn)(cli_ctx_t *c, const ProtobufCMessage *reply);
 typedef int (*cli_page_fn)(cli_ctx_t *c, ProtobufCMessage *req, const ProtobufCMessage *reply);
 
 struct cli_cmd {
-    const char *words; /* "events create" */
-    const cli_optspec_t *opts;
+    const char *words;         /* "events create" */
+    const cli_optspec_t *opts; /* the options besides those of .set (NULL: none) */
     const char *help;
     unsigned flags;
     /* A method call. */
@@ -195,6 +196,11 @@ extern const cli_cmd_t cli_cmds_web[];
 
 /* Runs c->cmd: its run function, or the row as described above. Returns an exit code. */
 int cli_run_row(cli_ctx_t *c);
+
+/* The parser entries of the row's .set options into out (CLI_OPTS_MAX + 1 entries, ended by
+ * name NULL): a flag for a bool field, an option with a value for the others. A row lists in
+ * .opts only the options its fill, run or idempotency key read; the parser takes both lists. */
+void cli_set_specs(const cli_cmd_t *cmd, cli_optspec_t *out);
 
 /* Connects to the named service (see --endpoint, --keys). Returns EXIT_OK_ with *out, or an
  * exit code (reported). Caller frees *out with kpc_destroy. */

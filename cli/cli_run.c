@@ -454,6 +454,20 @@ cli_call(cli_ctx_t *c, const char *service, const char *method, const char *idem
 
 /* ---- the runner -------------------------------------------------------------------------- */
 
+void
+cli_set_specs(const cli_cmd_t *cmd, cli_optspec_t *out)
+{
+    size_t n = 0;
+    for (const cli_optfield_t *o = cmd->set; o && o->opt; o++) {
+        assert(n < CLI_OPTS_MAX);
+        const ProtobufCFieldDescriptor *fd =
+            protobuf_c_message_descriptor_get_field_by_name(cmd->in, o->field ? o->field : o->opt);
+        assert(fd); /* a row names its request's fields */
+        out[n++] = (cli_optspec_t){o->opt, fd->type != PROTOBUF_C_TYPE_BOOL};
+    }
+    out[n] = (cli_optspec_t){NULL, false};
+}
+
 /* Copies the row's set options into req (see cli_optfield_t). Returns 0 or -1 (reported). */
 static int
 s_set_fields(cli_ctx_t *c, ProtobufCMessage *req)

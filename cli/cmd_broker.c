@@ -499,12 +499,7 @@ s_paid(cli_ctx_t *c, ProtobufCMessage *m)
 
 static const cli_optspec_t o_none[] = {{NULL, false}};
 static const cli_optspec_t o_page[] = {{"after", true}, {"limit", true}, {NULL, false}};
-static const cli_optspec_t o_reason[] = {{"reason", true}, {NULL, false}};
-static const cli_optspec_t o_range[] = {{"from", true}, {"to", true}, {NULL, false}};
-static const cli_optspec_t o_export[] = {
-    {"from", true}, {"to", true}, {"after", true}, {"unpaid", false}, {NULL, false}};
 static const cli_optspec_t o_ref[] = {{"ref", true}, {NULL, false}};
-static const cli_optspec_t o_deadline[] = {{"deadline", true}, {NULL, false}};
 static const cli_optspec_t o_expert[] = {
     {"kind", true},         {"name", true},
     {"email", true},        {"phone", true},
@@ -526,13 +521,6 @@ static const cli_optspec_t o_request[] = {
     {"experts", true},      {"fee-cents", true},      {"travel-cents", true},    {"deadline", true},
     {"offer-hours", true},  {"wave", true},           {"idempotency-key", true}, {NULL, false},
 };
-static const cli_optspec_t o_cancel_asg[] = {{"by", true}, {"reason", true}, {NULL, false}};
-static const cli_optspec_t o_complete[] = {
-    {"minutes", true}, {"fee-cents", true}, {"travel-cents", true}, {NULL, false}};
-static const cli_optspec_t o_feedback[] = {
-    {"side", true}, {"rating", true}, {"comment", true}, {NULL, false}};
-static const cli_optspec_t o_asgs[] = {{"expert", true}, {"after", true}, {NULL, false}};
-static const cli_optspec_t o_token[] = {{"token", true}, {NULL, false}};
 
 const cli_cmd_t cli_cmds_broker[] = {
     {.words = "broker expert-register",
@@ -622,7 +610,6 @@ const cli_cmd_t cli_cmds_broker[] = {
      .id_at = offsetof(Kumppani__V1__BrokerRequestRef, request_id),
      .print = p_explain},
     {.words = "broker request-cancel",
-     .opts = o_reason,
      .help = "Usage: kumppani broker request-cancel ID --reason TEXT\n",
      .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.request.cancel", cancel_broker_request_request, broker_request_reply),
@@ -643,7 +630,6 @@ const cli_cmd_t cli_cmds_broker[] = {
      .id_at = offsetof(Kumppani__V1__OfferRef, offer_id),
      .print = p_offer},
     {.words = "broker offer-decline",
-     .opts = o_reason,
      .help = "Usage: kumppani broker offer-decline OFFER_ID [--reason TEXT]\n",
      .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.offer.decline", decline_offer_request, offer_reply),
@@ -651,7 +637,6 @@ const cli_cmd_t cli_cmds_broker[] = {
      .set = (const cli_optfield_t[]){{.opt = "reason"}, {0}},
      .print = p_offer},
     {.words = "broker assignment-cancel",
-     .opts = o_cancel_asg,
      .help = "Usage: kumppani broker assignment-cancel ID --by expert|requester|coordinator "
              "--reason T\n",
      .flags = CLI_POSITIONAL_ID,
@@ -660,7 +645,6 @@ const cli_cmd_t cli_cmds_broker[] = {
      .set = (const cli_optfield_t[]){{"by", .def = "coordinator"}, {.opt = "reason"}, {0}},
      .print = p_asg},
     {.words = "broker assignment-complete",
-     .opts = o_complete,
      .help = "Usage: kumppani broker assignment-complete ID --minutes N [--fee-cents N] "
              "[--travel-cents N]\n",
      .flags = CLI_POSITIONAL_ID,
@@ -672,7 +656,6 @@ const cli_cmd_t cli_cmds_broker[] = {
                                      {0}},
      .print = p_asg},
     {.words = "broker feedback",
-     .opts = o_feedback,
      .help = "Usage: kumppani broker feedback ID --side expert|requester --rating 1..5 "
              "[--comment T]\n",
      .flags = CLI_POSITIONAL_ID,
@@ -684,7 +667,6 @@ const cli_cmd_t cli_cmds_broker[] = {
                                      {0}},
      .print = p_asg},
     {.words = "broker assignments",
-     .opts = o_asgs,
      .help = "Usage: kumppani broker assignments [--expert ID] [--after ID]\n",
      CLI_CALL(SVC, "broker.assignment.list", list_assignments_request, list_assignments_reply),
      .set = (const cli_optfield_t[]){{"expert", .field = "expert_id", .min = 1, .max = UINT64_MAX},
@@ -692,7 +674,6 @@ const cli_cmd_t cli_cmds_broker[] = {
                                      {0}},
      .print = p_asgs},
     {.words = "broker export",
-     .opts = o_export,
      .help =
          "Usage: kumppani broker export [--from \"YYYY-MM-DD HH:MM\"] [--to ...] [--after ID] "
          "[--unpaid]\n"
@@ -706,7 +687,6 @@ const cli_cmd_t cli_cmds_broker[] = {
                                      {0}},
      .print = p_export},
     {.words = "broker request-extend",
-     .opts = o_deadline,
      .help = "Usage: kumppani broker request-extend ID --deadline \"YYYY-MM-DD HH:MM\"\n"
              "A new answer deadline; an unfilled request opens again and offers go to whoever has\n"
              "become eligible since (those already asked are not asked again).\n",
@@ -736,7 +716,6 @@ const cli_cmd_t cli_cmds_broker[] = {
      .id_at = offsetof(Kumppani__V1__ExpertRef, expert_id),
      .print = p_expert},
     {.words = "broker stats",
-     .opts = o_range,
      .help = "Usage: kumppani broker stats [--from ...] [--to ...]\n",
      CLI_CALL(SVC, "broker.stats", broker_stats_request, broker_stats_reply),
      .set =
@@ -749,7 +728,6 @@ const cli_cmd_t cli_cmds_broker[] = {
      .set = (const cli_optfield_t[]){{"after", .field = "after_id", .max = UINT64_MAX}, {0}},
      .print = p_audit},
     {.words = "broker sensitive",
-     .opts = o_token,
      .help =
          "Usage: kumppani broker sensitive ASSIGNMENT_ID --token REQUESTER_TOKEN\n"
          "Shows an accepted expert's sensitive detail to the requester; every read is audited.\n",

@@ -1096,10 +1096,6 @@ static const cli_optspec_t s_series_opts[] = {
     EVENT_FIELD_OPTS,          {"kind", true},  {"start", true},     {"end", true},
     {"deadline", true},        {"count", true}, {"frequency", true}, {"publish", false},
     {"idempotency-key", true}, {NULL, false}};
-static const cli_optspec_t s_resched_opts[] = {
-    {"start", true}, {"end", true}, {"deadline", true}, {"reason", true}, {NULL, false}};
-static const cli_optspec_t s_cancel_opts[] = {{"reason", true}, {NULL, false}};
-static const cli_optspec_t s_held_opts[] = {{"memo", true}, {"materials", true}, {NULL, false}};
 static const cli_optspec_t s_output_opts[] = {{"output", true}, {NULL, false}};
 static const cli_optspec_t s_feed_opts[] = {{"municipality", true}, {"kind", true},
                                             {"theme", true},        {"from", true},
@@ -1113,11 +1109,6 @@ static const cli_optspec_t s_att_opts[] = {
     {"signup", true}, {"attended", false}, {"no-show", false}, {NULL, false}};
 
 /* ---- a coordinator's hand on the waitlist (issue 14) ------------------------------------- */
-
-static const cli_optspec_t s_promote_opts[] = {
-    {"signup", true}, {"beyond-capacity", false}, {NULL, false}};
-static const cli_optspec_t s_extend_offer_opts[] = {
-    {"signup", true}, {"minutes", true}, {NULL, false}};
 
 #define FIELDS_HELP                                                                                \
     "  --title T  --place P  --online-url U  --theme T  --description D  --language fi|sv|en\n"    \
@@ -1143,6 +1134,16 @@ static const cli_optspec_t s_extend_offer_opts[] = {
     "--dietary state needs (shown on the door list only); they are stored only with\n"             \
     "--consent-needs, the person's consent to that use.\n"                                         \
     "See also: kumppani signup cancel --help\n"
+
+/* Sign-up submit, one row under each of its two names ("signup", "events signup"). */
+#define SUBMIT_ROW(WORDS)                                                                          \
+    {                                                                                              \
+        .words = WORDS, .opts = s_submit_opts,                                                     \
+        .help = "Usage: kumppani " WORDS                                                           \
+                " --event ID --source S --id EXTID --name N [--email E]\n" SUBMIT_HELP,            \
+        .flags = CLI_IN_SUMMARY, .method = "events.signup.submit", CLI_IN(submit_signup_request),  \
+        .fill = s_submit, SIGNUP_OUT                                                               \
+    }
 
 /* The columns every row of a kind shares. */
 #define EVENT_OUT                                                                                  \
@@ -1282,24 +1283,8 @@ const cli_cmd_t cli_cmds_events[] = {
      .flags = CLI_IN_SUMMARY,
      SIGNUP_REF("events.signup.cancel"),
      SIGNUP_OUT},
-    {.words = "signup",
-     .opts = s_submit_opts,
-     .help = "Usage: kumppani signup --event ID --source S --id EXTID --name N [--email "
-             "E]\n" SUBMIT_HELP,
-     .flags = CLI_IN_SUMMARY,
-     .method = "events.signup.submit",
-     CLI_IN(submit_signup_request),
-     .fill = s_submit,
-     SIGNUP_OUT},
-    {.words = "events signup",
-     .opts = s_submit_opts,
-     .help = "Usage: kumppani events signup --event ID --source S --id EXTID --name N [--email "
-             "E]\n" SUBMIT_HELP,
-     .flags = CLI_IN_SUMMARY,
-     .method = "events.signup.submit",
-     CLI_IN(submit_signup_request),
-     .fill = s_submit,
-     SIGNUP_OUT},
+    SUBMIT_ROW("signup"),
+    SUBMIT_ROW("events signup"),
     {.words = "events update",
      .opts = s_update_opts,
      .help = "Usage: kumppani events update ID [field options]\n"
@@ -1312,7 +1297,6 @@ const cli_cmd_t cli_cmds_events[] = {
      .fill = s_update,
      EVENT_OUT},
     {.words = "events reschedule",
-     .opts = s_resched_opts,
      .help = "Usage: kumppani events reschedule ID --start \"YYYY-MM-DD HH:MM\" --end \"...\"\n"
              "         [--deadline \"...\"] [--reason TEXT]\n"
              "Gives the event a new time (Helsinki); every signed-up person is told.\n",
@@ -1327,7 +1311,6 @@ const cli_cmd_t cli_cmds_events[] = {
                                      {0}},
      EVENT_OUT},
     {.words = "events cancel",
-     .opts = s_cancel_opts,
      .help = "Usage: kumppani events cancel ID --reason TEXT\n"
              "Cancels the event; every signed-up person is told, with the reason.\n",
      .flags = CLI_POSITIONAL_ID,
@@ -1337,7 +1320,6 @@ const cli_cmd_t cli_cmds_events[] = {
      .set = (const cli_optfield_t[]){{"reason", .field = "reason_text", .required = true}, {0}},
      EVENT_OUT},
     {.words = "events held",
-     .opts = s_held_opts,
      .help = "Usage: kumppani events held ID [--memo URL] [--materials URL]\n"
              "Marks a started event held, with links to its memo and materials.\n",
      .flags = CLI_POSITIONAL_ID,
@@ -1479,7 +1461,6 @@ const cli_cmd_t cli_cmds_events[] = {
      .print = s_series_print,
      .view = s_series_view},
     {.words = "events promote",
-     .opts = s_promote_opts,
      .help = "Usage: kumppani events promote --signup ID [--beyond-capacity]\n"
              "Moves a waitlisted sign-up up out of turn: offered the place when the event works\n"
              "with offers, else confirmed. One that does not fit the capacity and role rules is\n"
@@ -1492,7 +1473,6 @@ const cli_cmd_t cli_cmds_events[] = {
                                      {0}},
      SIGNUP_OUT},
     {.words = "events extend-offer",
-     .opts = s_extend_offer_opts,
      .help = "Usage: kumppani events extend-offer --signup ID --minutes N\n"
              "Moves an open offer's deadline N minutes (1..10080) later, never past the start;\n"
              "the person is told.\n",

@@ -215,11 +215,9 @@ s_optouts_print(cli_ctx_t *c, const ProtobufCMessage *m)
 
 static const cli_optspec_t s_none[] = {{NULL, false}};
 static const cli_optspec_t s_preview_opts[] = {{"raw", false}, {NULL, false}};
-static const cli_optspec_t s_dead_opts[] = {{"after", true}, {"limit", true}, {NULL, false}};
 static const cli_optspec_t s_optout_opts[] = {{"channel", true}, {"in", false}, {NULL, false}};
 static const cli_optspec_t s_sent_opts[] = {
     {"to", true}, {"limit", true}, {"request", true}, {NULL, false}};
-static const cli_optspec_t s_optouts_opts[] = {{"after", true}, {"limit", true}, {NULL, false}};
 
 /* A call on one notification by its key that answers the notification. */
 #define NOTIFICATION_CALL(m)                                                                       \
@@ -248,7 +246,6 @@ const cli_cmd_t cli_cmds_notifier[] = {
      .view = s_preview_view,
      .print = s_preview_print},
     {.words = "notifier dead",
-     .opts = s_dead_opts,
      .help = "Usage: kumppani notifier dead [--after KEY] [--limit N]\nLists dead letters "
              "(notifications whose retries ran out).\n",
      NOTIFICATION_LIST("notifier.dead.list"),
@@ -285,7 +282,6 @@ const cli_cmd_t cli_cmds_notifier[] = {
      NOTIFICATION_LIST("notifier.sent"),
      .fill = s_sent},
     {.words = "notifier optouts",
-     .opts = s_optouts_opts,
      .help = "Usage: kumppani notifier optouts [--after CHANNEL:ADDRESS] [--limit N]\nLists the "
              "addresses that opted out, by channel.\n",
      CLI_CALL("notifier", "notifier.optouts", opt_out_list_request, opt_out_list_reply),

@@ -584,13 +584,11 @@ s_export_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 static const cli_optspec_t s_reg_opts[] = {ORG_OPTS, {"key", true}, {NULL, false}};
 static const cli_optspec_t s_upd_opts[] = {ORG_OPTS, {NULL, false}};
 static const cli_optspec_t s_none[] = {{NULL, false}};
-static const cli_optspec_t s_on_opts[] = {{"on", true}, {NULL, false}};
 static const cli_optspec_t s_search_opts[] = {
     {"municipality", true}, {"field", true},  {"network", true}, {"status", true},
     {"limit", true},        {"cursor", true}, {NULL, false}};
 static const cli_optspec_t s_region_opts[] = {{"region", true}, {"on", true}, {NULL, false}};
-static const cli_optspec_t s_person_opts[] = {
-    {"name", true}, {"email", true}, {"phone", true}, {"key", true}, {NULL, false}};
+static const cli_optspec_t s_key_opts[] = {{"key", true}, {NULL, false}};
 static const cli_optspec_t s_assign_opts[] = {
     {"person", true},       {"kind", true},  {"municipality", true},
     {"organisation", true}, {"title", true}, {"from", true},
@@ -696,7 +694,6 @@ const cli_cmd_t cli_cmds_registry[] = {
      .view = cli_jview_times,
      .print = s_print_org},
     {.words = "registry dissolve",
-     .opts = s_on_opts,
      .help = "Usage: kumppani registry dissolve ID [--on YYYY-MM-DD]\n"
              "Marks an organisation dissolved (default today) and ends its people's roles.\n",
      .flags = CLI_POSITIONAL_ID,
@@ -743,7 +740,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .view = cli_jview_times,
      .print = s_print_munis},
     {.words = "registry person-add",
-     .opts = s_person_opts,
+     .opts = s_key_opts,
      .help = "Usage: kumppani registry person-add --name NAME [--email E] [--phone P] [--key K]\n"
              "Adds a person (a contact person, representative or official).\n",
      .flags = CLI_IDEM_KEY,
@@ -783,7 +780,6 @@ const cli_cmd_t cli_cmds_registry[] = {
      .view = cli_jview_times,
      .print = s_print_role},
     {.words = "registry end-role",
-     .opts = s_on_opts,
      .help = "Usage: kumppani registry end-role ROLE_ID [--on YYYY-MM-DD]\nEnds a role (default "
              "today).\n",
      .flags = CLI_POSITIONAL_ID,
@@ -801,7 +797,6 @@ const cli_cmd_t cli_cmds_registry[] = {
      .view = cli_jview_times,
      .print = s_print_roles},
     {.words = "registry gaps",
-     .opts = s_region_opts,
      .help = "Usage: kumppani registry gaps [--region CODE] [--on YYYY-MM-DD]\n"
              "Municipalities with no current NGO contact person.\n",
      CLI_CALL("registry", "registry.coverage.gaps", coverage_gaps_request, coverage_gaps_reply),

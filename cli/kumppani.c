@@ -155,8 +155,10 @@ main(int argc, char **argv)
     for (int j = i + used; j < argc; j++)
         rest[rest_n++] = argv[j];
     cli_args_t a;
-    const cli_optspec_t *const specs[] = {cmd->opts, s_global_opts};
-    int prc = cli_args_parse(&a, rest_n, rest, specs, 2);
+    cli_optspec_t set_specs[CLI_OPTS_MAX + 1];
+    cli_set_specs(cmd, set_specs);
+    const cli_optspec_t *const specs[] = {cmd->opts, set_specs, s_global_opts};
+    int prc = cli_args_parse(&a, rest_n, rest, specs, 3);
     free(rest);
     if (prc != 0) {
         cli_err("%s: %s (see kumppani %s --help)", cmd->words, a.err, cmd->words);

@@ -267,6 +267,37 @@ test_row_set(void **state)
     assert_int_equal(s_filled, 2);
 }
 
+/* The .set options are also the parser's entries: the bool field a flag, the others options
+ * with a value; a row without .set has none. */
+static void
+test_row_set_specs(void **state)
+{
+    (void)state;
+    cli_optspec_t specs[CLI_OPTS_MAX + 1];
+    cli_set_specs(&s_row, specs);
+    assert_null(specs[0].name);
+    cli_set_specs(&s_set_row, specs);
+    const char *names[] = {"address", "language", "start", "attempts", "event", "urgent"};
+    for (size_t i = 0; i < 6; i++) {
+        assert_string_equal(specs[i].name, names[i]);
+        assert_int_equal(specs[i].has_arg, i < 5);
+    }
+    assert_null(specs[6].name);
+    /* Parsed with them alone: a value for an option, none for the flag, nothing else. */
+    const cli_optspec_t *const only[] = {specs};
+    cli_args_t a;
+    char *ok[] = {"--urgent", "--event", "7"};
+    assert_int_equal(cli_args_parse(&a, 3, ok, only, 1), 0);
+    assert_string_equal(cli_arg(&a, "event"), "7");
+    assert_true(cli_flag(&a, "urgent"));
+    char *flag_value[] = {"--urgent=yes"};
+    assert_int_equal(cli_args_parse(&a, 1, flag_value, only, 1), -1);
+    char *missing[] = {"--event"};
+    assert_int_equal(cli_args_parse(&a, 1, missing, only, 1), -1);
+    char *unknown[] = {"--limit", "3"};
+    assert_int_equal(cli_args_parse(&a, 2, unknown, only, 1), -1);
+}
+
 static int s_headers;
 
 static void
@@ -321,5 +352,5 @@ main(void)
     kp_time_tz_init();
     setenv("KUMPPANI_KEYS", "none", 1); /* plain TCP */
     return KP_TEST_RUN(NULL, NULL, test_split, test_json_msg, test_json_view, test_row_steps,
-                       test_row_set, test_paging);
+                       test_row_set, test_row_set_specs, test_paging);
 }
