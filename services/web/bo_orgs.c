@@ -273,9 +273,8 @@ s_render(web_req_t *r, org_t *o, const Kumppani__V1__ListRolesReply *lr)
 }
 
 static void
-s_roles_done(void *arg, const Kumppani__V1__Reply *rep)
+s_roles_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     org_t *o = r->cont_arg;
     Kumppani__V1__ListRolesReply *lr =
         web_body(r, rep, &kumppani__v1__list_roles_reply__descriptor);
@@ -438,9 +437,8 @@ s_parse(web_req_t *r, org_t *o, const char **field)
 }
 
 static void
-s_update_done(void *arg, const Kumppani__V1__Reply *rep)
+s_update_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     org_t *o = r->cont_arg;
     int code = web_code(rep);
     kp_log_info("office.call", "method=registry.org.update org=%llu code=%d",
@@ -477,9 +475,8 @@ s_update_done(void *arg, const Kumppani__V1__Reply *rep)
 }
 
 static void
-s_org_done(void *arg, const Kumppani__V1__Reply *rep)
+s_org_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     org_t *o = r->cont_arg;
     int code = web_code(rep);
     Kumppani__V1__OrganisationReply * or

@@ -86,9 +86,8 @@ s_search_page(web_req_t *r, ppl_t *p, const Kumppani__V1__SearchPeopleReply *sr)
 }
 
 static void
-s_search_done(void *arg, const Kumppani__V1__Reply *rep)
+s_search_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
     int code = web_code(rep);
     Kumppani__V1__SearchPeopleReply *sr =
@@ -214,9 +213,8 @@ s_person_page(web_req_t *r, ppl_t *p)
 static void s_next_org(web_req_t *r);
 
 static void
-s_org_done(void *arg, const Kumppani__V1__Reply *rep)
+s_org_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
     Kumppani__V1__OrganisationReply * or
         = web_body(r, rep, &kumppani__v1__organisation_reply__descriptor);
@@ -250,9 +248,8 @@ s_person_in(web_req_t *r, ppl_t *p, const Kumppani__V1__Reply *rep)
 }
 
 static void
-s_person_done(void *arg, const Kumppani__V1__Reply *rep)
+s_person_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
     int code = s_person_in(r, p, rep);
     if (!p->pr || !p->pr->person) {
@@ -301,9 +298,8 @@ bo_pg_person(web_req_t *r, const char *arg)
 /* ---- adding a role ----------------------------------------------------------------------- */
 
 static void
-s_assign_done(void *arg, const Kumppani__V1__Reply *rep)
+s_assign_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
     int code = web_code(rep);
     Kumppani__V1__RoleReply *rr = web_body(r, rep, &kumppani__v1__role_reply__descriptor);
@@ -390,9 +386,8 @@ bo_pg_role_add(web_req_t *r, const char *arg)
 /* ---- ending a role ----------------------------------------------------------------------- */
 
 static void
-s_end_done(void *arg, const Kumppani__V1__Reply *rep)
+s_end_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
     int code = web_code(rep);
     kp_log_info("office.call", "method=registry.role.end role=%llu code=%d",
@@ -413,9 +408,8 @@ s_end_done(void *arg, const Kumppani__V1__Reply *rep)
 
 /* The role must be the person's (the page's button names both). */
 static void
-s_end_person_done(void *arg, const Kumppani__V1__Reply *rep)
+s_end_person_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
     int code = s_person_in(r, p, rep);
     bool theirs = false;
