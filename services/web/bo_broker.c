@@ -574,17 +574,11 @@ s_paid_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     int code = web_code(rep);
     Kumppani__V1__MarkPaidReply *mp = web_body(r, rep, &kumppani__v1__mark_paid_reply__descriptor);
     bo_audit(r, p->acct->id, "broker.assignment.paid", p->obj, mp ? "ok" : "failed");
-    if (mp) {
+    if (mp)
         bo_redirect(r, "/office/broker?done=paid&marked=%u&already=%u#asgs", mp->marked,
                     mp->already_paid);
-    } else if (code == C(NOT_FOUND) || code == C(CONFLICT) || code == C(INVALID))
-        bo_error(r, p->acct,
-                 code == C(NOT_FOUND)  ? 404
-                 : code == C(CONFLICT) ? 409
-                                       : 400,
-                 "bo_err_paid");
     else
-        bo_error(r, p->acct, 503, "err_unavailable");
+        bo_refused_as(r, p->acct, code, "bo_err_paid", "bo_err_paid", "bo_err_paid");
 }
 
 /* Adds the ids of text ("12 13, 14;15", as pasted from the export's first column) to ids;

@@ -40,12 +40,19 @@ bo_zalloc(web_req_t *r, const bo_account_t *acct, size_t size)
 void
 bo_refused(web_req_t *r, const bo_account_t *acct, int code, const char *not_found_key)
 {
+    bo_refused_as(r, acct, code, not_found_key, "bo_err_conflict", "bo_err_refused");
+}
+
+void
+bo_refused_as(web_req_t *r, const bo_account_t *acct, int code, const char *not_found_key,
+              const char *conflict_key, const char *invalid_key)
+{
     if (code == KUMPPANI__V1__CODE__CODE_NOT_FOUND)
         bo_error(r, acct, 404, not_found_key);
     else if (code == KUMPPANI__V1__CODE__CODE_CONFLICT)
-        bo_error(r, acct, 409, "bo_err_conflict");
+        bo_error(r, acct, 409, conflict_key);
     else if (code == KUMPPANI__V1__CODE__CODE_INVALID)
-        bo_error(r, acct, 400, "bo_err_refused");
+        bo_error(r, acct, 400, invalid_key);
     else
         bo_error(r, acct, 503, "err_unavailable");
 }

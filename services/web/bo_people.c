@@ -395,15 +395,12 @@ s_end_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     if (code == C(OK)) {
         bo_audit(r, p->acct->id, "registry.role.end", p->obj, "ok");
         bo_redirect(r, "/office/people/%llu?done=ended", (unsigned long long)p->person_id);
-    } else if (code == C(CONFLICT) || code == C(INVALID) || code == C(NOT_FOUND)) {
+        return;
+    }
+    if (code == C(CONFLICT) || code == C(INVALID) || code == C(NOT_FOUND))
         bo_audit(r, p->acct->id, "registry.role.end", p->obj, "failed");
-        bo_error(r, p->acct,
-                 code == C(CONFLICT)    ? 409
-                 : code == C(NOT_FOUND) ? 404
-                                        : 400,
-                 code == C(CONFLICT) ? "bo_err_role_ended" : "bo_err_role_refused");
-    } else
-        bo_error(r, p->acct, 503, "err_unavailable");
+    bo_refused_as(r, p->acct, code, "bo_err_role_refused", "bo_err_role_ended",
+                  "bo_err_role_refused");
 }
 
 /* The role must be the person's (the page's button names both). */
