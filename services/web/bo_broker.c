@@ -278,8 +278,7 @@ s_req_got(web_req_t *r, const Kumppani__V1__Reply *rep)
     int code = web_code(rep);
     o->req = web_body(r, rep, &kumppani__v1__broker_request_reply__descriptor);
     if (!o->req) {
-        bo_error(r, o->acct, code == C(NOT_FOUND) ? 404 : 503,
-                 code == C(NOT_FOUND) ? "err_not_found" : "err_unavailable");
+        bo_missing(r, o->acct, code == C(NOT_FOUND), "err_not_found");
         return;
     }
     Kumppani__V1__BrokerRequestRef rq = KUMPPANI__V1__BROKER_REQUEST_REF__INIT;

@@ -482,8 +482,7 @@ s_org_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     Kumppani__V1__OrganisationReply * or
         = web_body(r, rep, &kumppani__v1__organisation_reply__descriptor);
     if (! or || ! or->organisation || ! or->organisation->fields) {
-        bo_error(r, o->acct, code == C(NOT_FOUND) ? 404 : 503,
-                 code == C(NOT_FOUND) ? "bo_err_no_org" : "err_unavailable");
+        bo_missing(r, o->acct, code == C(NOT_FOUND), "bo_err_no_org");
         return;
     }
     o->org = or->organisation;

@@ -253,8 +253,7 @@ s_person_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     ppl_t *p = r->cont_arg;
     int code = s_person_in(r, p, rep);
     if (!p->pr || !p->pr->person) {
-        bo_error(r, p->acct, code == C(NOT_FOUND) ? 404 : 503,
-                 code == C(NOT_FOUND) ? "bo_err_no_person" : "err_unavailable");
+        bo_missing(r, p->acct, code == C(NOT_FOUND), "bo_err_no_person");
         return;
     }
     for (size_t i = 0; i < p->pr->n_roles && p->orgs_n < ORGS_MAX; i++) {
@@ -413,8 +412,7 @@ s_end_person_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     for (size_t i = 0; p->pr && i < p->pr->n_roles && !theirs; i++)
         theirs = p->pr->roles[i]->id == p->role_id;
     if (!theirs) {
-        bo_error(r, p->acct, code == C(OK) || code == C(NOT_FOUND) ? 404 : 503,
-                 code == C(OK) || code == C(NOT_FOUND) ? "bo_err_no_role" : "err_unavailable");
+        bo_missing(r, p->acct, code == C(OK) || code == C(NOT_FOUND), "bo_err_no_role");
         return;
     }
     Kumppani__V1__EndRoleRequest rq = KUMPPANI__V1__END_ROLE_REQUEST__INIT;
