@@ -136,6 +136,12 @@ bool bo_call(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *me
 /* Answers a bus call's refusal by its code: NOT_FOUND 404 (not_found_key), CONFLICT 409,
  * INVALID 400, else (none came) 503. */
 void bo_refused(web_req_t *r, const bo_account_t *acct, int code, const char *not_found_key);
+/* bo_refused with the page's own text keys for each refusal. */
+void bo_refused_as(web_req_t *r, const bo_account_t *acct, int code, const char *not_found_key,
+                   const char *conflict_key, const char *invalid_key);
+/* Answers a read that found nothing: 404 (not_found_key) when missing (the service said so),
+ * else 503 (none came, or another refusal). */
+void bo_missing(web_req_t *r, const bo_account_t *acct, bool missing, const char *not_found_key);
 /* A zeroed block of the request's arena (a page's state); NULL after answering 503. */
 void *bo_zalloc(web_req_t *r, const bo_account_t *acct, size_t size);
 /* The municipality filter (templates/field_munis.html): a municipal account chooses among its

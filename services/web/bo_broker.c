@@ -83,9 +83,8 @@ s_time(web_req_t *r, web_tv_t *o, const char *key, int64_t unix_s)
 }
 
 static void
-s_asg_done(void *arg, const Kumppani__V1__Reply *rep)
+s_asg_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     brk_t *b = r->cont_arg;
     kp_arena_t *a = r->arena;
     Kumppani__V1__ListAssignmentsReply *ar =
@@ -161,9 +160,8 @@ s_asg_done(void *arg, const Kumppani__V1__Reply *rep)
 }
 
 static void
-s_reqs_done(void *arg, const Kumppani__V1__Reply *rep)
+s_reqs_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     brk_t *b = r->cont_arg;
     b->reqs = web_body(r, rep, &kumppani__v1__list_broker_requests_reply__descriptor);
     if (!b->reqs) {
@@ -207,9 +205,8 @@ s_ms_time(web_req_t *r, web_tv_t *o, const char *key, int64_t ms)
 }
 
 static void
-s_explain_done(void *arg, const Kumppani__V1__Reply *rep)
+s_explain_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     one_t *o = r->cont_arg;
     kp_arena_t *a = r->arena;
     Kumppani__V1__ExplainRequestReply *ex =
@@ -275,15 +272,13 @@ s_explain_done(void *arg, const Kumppani__V1__Reply *rep)
 }
 
 static void
-s_req_got(void *arg, const Kumppani__V1__Reply *rep)
+s_req_got(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     one_t *o = r->cont_arg;
     int code = web_code(rep);
     o->req = web_body(r, rep, &kumppani__v1__broker_request_reply__descriptor);
     if (!o->req) {
-        bo_error(r, o->acct, code == C(NOT_FOUND) ? 404 : 503,
-                 code == C(NOT_FOUND) ? "err_not_found" : "err_unavailable");
+        bo_missing(r, o->acct, code == C(NOT_FOUND), "err_not_found");
         return;
     }
     Kumppani__V1__BrokerRequestRef rq = KUMPPANI__V1__BROKER_REQUEST_REF__INIT;
@@ -349,9 +344,8 @@ s_hundredths(const char *s, uint32_t max, uint32_t *out)
 }
 
 static void
-s_complete_done(void *arg, const Kumppani__V1__Reply *rep)
+s_complete_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     cmp_t *c = r->cont_arg;
     int code = web_code(rep);
     bo_audit(r, c->acct->id, "broker.assignment.complete", c->obj, code == C(OK) ? "ok" : "failed");
@@ -413,9 +407,8 @@ typedef struct {
 static void s_export_page(web_req_t *r, exp_t *e, uint64_t after);
 
 static void
-s_export_done(void *arg, const Kumppani__V1__Reply *rep)
+s_export_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     exp_t *e = r->cont_arg;
     Kumppani__V1__AssignmentExportReply *x =
         web_body(r, rep, &kumppani__v1__assignment_export_reply__descriptor);
@@ -492,9 +485,8 @@ typedef struct {
 } bst_t;
 
 static void
-s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
+s_stats_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     bst_t *b = r->cont_arg;
     bo_account_t *acct = b->acct;
     kp_arena_t *a = r->arena;
@@ -575,24 +567,17 @@ typedef struct {
 } pay_t;
 
 static void
-s_paid_done(void *arg, const Kumppani__V1__Reply *rep)
+s_paid_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     pay_t *p = r->cont_arg;
     int code = web_code(rep);
     Kumppani__V1__MarkPaidReply *mp = web_body(r, rep, &kumppani__v1__mark_paid_reply__descriptor);
     bo_audit(r, p->acct->id, "broker.assignment.paid", p->obj, mp ? "ok" : "failed");
-    if (mp) {
+    if (mp)
         bo_redirect(r, "/office/broker?done=paid&marked=%u&already=%u#asgs", mp->marked,
                     mp->already_paid);
-    } else if (code == C(NOT_FOUND) || code == C(CONFLICT) || code == C(INVALID))
-        bo_error(r, p->acct,
-                 code == C(NOT_FOUND)  ? 404
-                 : code == C(CONFLICT) ? 409
-                                       : 400,
-                 "bo_err_paid");
     else
-        bo_error(r, p->acct, 503, "err_unavailable");
+        bo_refused_as(r, p->acct, code, "bo_err_paid", "bo_err_paid", "bo_err_paid");
 }
 
 /* Adds the ids of text ("12 13, 14;15", as pasted from the export's first column) to ids;

@@ -269,9 +269,8 @@ s_concat(web_req_t *r, op_t *o, const void *have, size_t n, const void *page, si
 }
 
 static void
-s_list_done(void *arg, const Kumppani__V1__Reply *rep)
+s_list_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     op_t *o = r->cont_arg;
     Kumppani__V1__ListEventsReply *lr =
         web_body(r, rep, &kumppani__v1__list_events_reply__descriptor);
@@ -421,9 +420,8 @@ bo_when(const char *date, const char *hm, int64_t *out)
 }
 
 static void
-s_create_done(void *arg, const Kumppani__V1__Reply *rep)
+s_create_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     op_t *o = r->cont_arg;
     Kumppani__V1__EventReply *er = web_body(r, rep, &kumppani__v1__event_reply__descriptor);
     if (!er || !er->event) {
@@ -517,7 +515,7 @@ bo_pg_event_create(web_req_t *r, const char *arg)
 
 /* ---- event-scoped pages: the event first, then its scope --------------------------------- */
 
-static void s_signups_done(void *arg, const Kumppani__V1__Reply *rep);
+static void s_signups_done(web_req_t *r, const Kumppani__V1__Reply *rep);
 
 static void
 s_list_signups(web_req_t *r)
@@ -531,9 +529,8 @@ s_list_signups(web_req_t *r)
 }
 
 static void
-s_signups_done(void *arg, const Kumppani__V1__Reply *rep)
+s_signups_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     op_t *o = r->cont_arg;
     Kumppani__V1__ListSignupsReply *lr =
         web_body(r, rep, &kumppani__v1__list_signups_reply__descriptor);
@@ -791,7 +788,7 @@ s_csv(web_req_t *r)
 
 /* ---- changes ----------------------------------------------------------------------------- */
 
-static void s_change_done(void *arg, const Kumppani__V1__Reply *rep);
+static void s_change_done(web_req_t *r, const Kumppani__V1__Reply *rep);
 
 /* Marks the next sign-up of o->sids (one call at a time, each audited). */
 static void
@@ -807,9 +804,8 @@ s_mark_next(web_req_t *r)
 }
 
 static void
-s_change_done(void *arg, const Kumppani__V1__Reply *rep)
+s_change_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     op_t *o = r->cont_arg;
     if (web_code(rep) != C(OK)) {
         s_failed(r, rep, o->method);
@@ -843,9 +839,8 @@ s_change_done(void *arg, const Kumppani__V1__Reply *rep)
 }
 
 static void
-s_door_done(void *arg, const Kumppani__V1__Reply *rep)
+s_door_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     op_t *o = r->cont_arg;
     Kumppani__V1__EventTextReply *t = web_body(r, rep, &kumppani__v1__event_text_reply__descriptor);
     if (!t) {

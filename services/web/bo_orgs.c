@@ -273,9 +273,8 @@ s_render(web_req_t *r, org_t *o, const Kumppani__V1__ListRolesReply *lr)
 }
 
 static void
-s_roles_done(void *arg, const Kumppani__V1__Reply *rep)
+s_roles_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     org_t *o = r->cont_arg;
     Kumppani__V1__ListRolesReply *lr =
         web_body(r, rep, &kumppani__v1__list_roles_reply__descriptor);
@@ -315,28 +314,33 @@ static const struct {
     {"member_count", "bo_err_org_members"},
 };
 
-/* Splits a list ("a, b c") into at most max arena strings; -1 if there are more. */
-static int
-s_split(kp_arena_t *a, const char *list, char ***out, int max)
+/* Splits a list ("a, b c") into at most max arena strings (*out, *n), each of which ok accepts;
+ * false if there are more, or one is not accepted. */
+static bool
+s_split(kp_arena_t *a, const char *list, char ***out, size_t *n, size_t max,
+        bool (*ok)(const char *))
 {
-    char **v = kp_arena_alloc(a, (size_t)max * sizeof *v);
-    int n = 0;
+    char **v = kp_arena_alloc(a, max * sizeof *v);
+    size_t k = 0;
     const char *p = list ? list : "";
     if (!v)
-        return -1;
+        return false;
     while (*p) {
         p += strspn(p, ", \t");
         size_t len = strcspn(p, ", \t");
         if (!len)
             break;
-        if (n == max || !(v[n] = kp_arena_alloc(a, len + 1)))
-            return -1;
-        memcpy(v[n], p, len);
-        v[n++][len] = 0;
+        if (k == max || !(v[k] = kp_arena_alloc(a, len + 1)))
+            return false;
+        memcpy(v[k], p, len);
+        v[k][len] = 0;
+        if (!ok(v[k++]))
+            return false;
         p += len;
     }
     *out = v;
-    return n;
+    *n = k;
+    return true;
 }
 
 static bool
@@ -383,13 +387,9 @@ s_parse(web_req_t *r, org_t *o, const char **field)
     if (!kp_is_muni_code(f->home_municipality))
         return "bo_err_muni";
     *field = "municipalities";
-    int n = s_split(a, web_field(r, "municipalities"), &f->municipalities, MUNIS_MAX);
-    if (n < 0)
+    if (!s_split(a, web_field(r, "municipalities"), &f->municipalities, &f->n_municipalities,
+                 MUNIS_MAX, kp_is_muni_code))
         return "bo_err_org_munis";
-    f->n_municipalities = (size_t)n;
-    for (size_t i = 0; i < f->n_municipalities; i++)
-        if (!kp_is_muni_code(f->municipalities[i]))
-            return "bo_err_org_munis";
     *field = "fields";
     f->fields = kp_arena_alloc(a, 15 * sizeof *f->fields);
     if (!f->fields)
@@ -408,13 +408,8 @@ s_parse(web_req_t *r, org_t *o, const char **field)
     if (!f->n_fields)
         return "bo_err_org_fields";
     *field = "networks";
-    n = s_split(a, web_field(r, "networks"), &f->networks, NETS_MAX);
-    if (n < 0)
+    if (!s_split(a, web_field(r, "networks"), &f->networks, &f->n_networks, NETS_MAX, s_network_ok))
         return "bo_err_org_networks";
-    f->n_networks = (size_t)n;
-    for (size_t i = 0; i < f->n_networks; i++)
-        if (!s_network_ok(f->networks[i]))
-            return "bo_err_org_networks";
     *field = "email";
     if (strlen(f->email) > 254 || (*f->email && !kp_text_email_valid(f->email)))
         return "err_email";
@@ -438,9 +433,8 @@ s_parse(web_req_t *r, org_t *o, const char **field)
 }
 
 static void
-s_update_done(void *arg, const Kumppani__V1__Reply *rep)
+s_update_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     org_t *o = r->cont_arg;
     int code = web_code(rep);
     kp_log_info("office.call", "method=registry.org.update org=%llu code=%d",
@@ -477,16 +471,14 @@ s_update_done(void *arg, const Kumppani__V1__Reply *rep)
 }
 
 static void
-s_org_done(void *arg, const Kumppani__V1__Reply *rep)
+s_org_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     org_t *o = r->cont_arg;
     int code = web_code(rep);
     Kumppani__V1__OrganisationReply * or
         = web_body(r, rep, &kumppani__v1__organisation_reply__descriptor);
     if (! or || ! or->organisation || ! or->organisation->fields) {
-        bo_error(r, o->acct, code == C(NOT_FOUND) ? 404 : 503,
-                 code == C(NOT_FOUND) ? "bo_err_no_org" : "err_unavailable");
+        bo_missing(r, o->acct, code == C(NOT_FOUND), "bo_err_no_org");
         return;
     }
     o->org = or->organisation;

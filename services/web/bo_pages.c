@@ -2,8 +2,8 @@
  *  list and the form that adds an account), an account's page (its role and municipalities,
  *  disable or enable, remove after a ticked confirmation) and the audit page (regional coordinator:
  * the newest changes first, by account id, method and object ids); and the bus calls that every
- * office page makes (bo_call over web_call, bo_refused), its state (bo_zalloc) and the
- * municipality filter (bo_munis_choice). */
+ * office page makes (bo_call over web_call; their answers bo_refused, bo_missing), its state
+ * (bo_zalloc) and the municipality filter (bo_munis_choice). */
 #include "bo.h"
 #include "kp_log.h"
 #include "kp_time.h"
@@ -40,12 +40,28 @@ bo_zalloc(web_req_t *r, const bo_account_t *acct, size_t size)
 void
 bo_refused(web_req_t *r, const bo_account_t *acct, int code, const char *not_found_key)
 {
+    bo_refused_as(r, acct, code, not_found_key, "bo_err_conflict", "bo_err_refused");
+}
+
+void
+bo_refused_as(web_req_t *r, const bo_account_t *acct, int code, const char *not_found_key,
+              const char *conflict_key, const char *invalid_key)
+{
     if (code == KUMPPANI__V1__CODE__CODE_NOT_FOUND)
         bo_error(r, acct, 404, not_found_key);
     else if (code == KUMPPANI__V1__CODE__CODE_CONFLICT)
-        bo_error(r, acct, 409, "bo_err_conflict");
+        bo_error(r, acct, 409, conflict_key);
     else if (code == KUMPPANI__V1__CODE__CODE_INVALID)
-        bo_error(r, acct, 400, "bo_err_refused");
+        bo_error(r, acct, 400, invalid_key);
+    else
+        bo_error(r, acct, 503, "err_unavailable");
+}
+
+void
+bo_missing(web_req_t *r, const bo_account_t *acct, bool missing, const char *not_found_key)
+{
+    if (missing)
+        bo_error(r, acct, 404, not_found_key);
     else
         bo_error(r, acct, 503, "err_unavailable");
 }

@@ -86,9 +86,8 @@ s_search_page(web_req_t *r, ppl_t *p, const Kumppani__V1__SearchPeopleReply *sr)
 }
 
 static void
-s_search_done(void *arg, const Kumppani__V1__Reply *rep)
+s_search_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
     int code = web_code(rep);
     Kumppani__V1__SearchPeopleReply *sr =
@@ -214,9 +213,8 @@ s_person_page(web_req_t *r, ppl_t *p)
 static void s_next_org(web_req_t *r);
 
 static void
-s_org_done(void *arg, const Kumppani__V1__Reply *rep)
+s_org_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
     Kumppani__V1__OrganisationReply * or
         = web_body(r, rep, &kumppani__v1__organisation_reply__descriptor);
@@ -250,14 +248,12 @@ s_person_in(web_req_t *r, ppl_t *p, const Kumppani__V1__Reply *rep)
 }
 
 static void
-s_person_done(void *arg, const Kumppani__V1__Reply *rep)
+s_person_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
     int code = s_person_in(r, p, rep);
     if (!p->pr || !p->pr->person) {
-        bo_error(r, p->acct, code == C(NOT_FOUND) ? 404 : 503,
-                 code == C(NOT_FOUND) ? "bo_err_no_person" : "err_unavailable");
+        bo_missing(r, p->acct, code == C(NOT_FOUND), "bo_err_no_person");
         return;
     }
     for (size_t i = 0; i < p->pr->n_roles && p->orgs_n < ORGS_MAX; i++) {
@@ -301,9 +297,8 @@ bo_pg_person(web_req_t *r, const char *arg)
 /* ---- adding a role ----------------------------------------------------------------------- */
 
 static void
-s_assign_done(void *arg, const Kumppani__V1__Reply *rep)
+s_assign_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
     int code = web_code(rep);
     Kumppani__V1__RoleReply *rr = web_body(r, rep, &kumppani__v1__role_reply__descriptor);
@@ -390,9 +385,8 @@ bo_pg_role_add(web_req_t *r, const char *arg)
 /* ---- ending a role ----------------------------------------------------------------------- */
 
 static void
-s_end_done(void *arg, const Kumppani__V1__Reply *rep)
+s_end_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
     int code = web_code(rep);
     kp_log_info("office.call", "method=registry.role.end role=%llu code=%d",
@@ -400,30 +394,25 @@ s_end_done(void *arg, const Kumppani__V1__Reply *rep)
     if (code == C(OK)) {
         bo_audit(r, p->acct->id, "registry.role.end", p->obj, "ok");
         bo_redirect(r, "/office/people/%llu?done=ended", (unsigned long long)p->person_id);
-    } else if (code == C(CONFLICT) || code == C(INVALID) || code == C(NOT_FOUND)) {
+        return;
+    }
+    if (code == C(CONFLICT) || code == C(INVALID) || code == C(NOT_FOUND))
         bo_audit(r, p->acct->id, "registry.role.end", p->obj, "failed");
-        bo_error(r, p->acct,
-                 code == C(CONFLICT)    ? 409
-                 : code == C(NOT_FOUND) ? 404
-                                        : 400,
-                 code == C(CONFLICT) ? "bo_err_role_ended" : "bo_err_role_refused");
-    } else
-        bo_error(r, p->acct, 503, "err_unavailable");
+    bo_refused_as(r, p->acct, code, "bo_err_role_refused", "bo_err_role_ended",
+                  "bo_err_role_refused");
 }
 
 /* The role must be the person's (the page's button names both). */
 static void
-s_end_person_done(void *arg, const Kumppani__V1__Reply *rep)
+s_end_person_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     ppl_t *p = r->cont_arg;
     int code = s_person_in(r, p, rep);
     bool theirs = false;
     for (size_t i = 0; p->pr && i < p->pr->n_roles && !theirs; i++)
         theirs = p->pr->roles[i]->id == p->role_id;
     if (!theirs) {
-        bo_error(r, p->acct, code == C(OK) || code == C(NOT_FOUND) ? 404 : 503,
-                 code == C(OK) || code == C(NOT_FOUND) ? "bo_err_no_role" : "err_unavailable");
+        bo_missing(r, p->acct, code == C(OK) || code == C(NOT_FOUND), "bo_err_no_role");
         return;
     }
     Kumppani__V1__EndRoleRequest rq = KUMPPANI__V1__END_ROLE_REQUEST__INIT;

@@ -46,9 +46,8 @@ s_urlenc(web_buf_t *b, const char *name, const char *v)
 /* ---- the organisation search ------------------------------------------------------------- */
 
 static void
-s_orgs_done(void *arg, const Kumppani__V1__Reply *rep)
+s_orgs_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     reg_t *g = r->cont_arg;
     kp_arena_t *a = r->arena;
     Kumppani__V1__SearchReply *sr = web_body(r, rep, &kumppani__v1__search_reply__descriptor);
@@ -174,9 +173,8 @@ bo_pg_orgs(web_req_t *r, const char *arg)
 /* ---- coverage ---------------------------------------------------------------------------- */
 
 static void
-s_idle_done(void *arg, const Kumppani__V1__Reply *rep)
+s_idle_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     reg_t *g = r->cont_arg;
     kp_arena_t *a = r->arena;
     Kumppani__V1__CoverageIdleReply *ir =
@@ -224,9 +222,8 @@ s_idle_done(void *arg, const Kumppani__V1__Reply *rep)
 }
 
 static void
-s_gaps_done(void *arg, const Kumppani__V1__Reply *rep)
+s_gaps_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     reg_t *g = r->cont_arg;
     g->gaps = web_body(r, rep, &kumppani__v1__coverage_gaps_reply__descriptor);
     if (!g->gaps) {
@@ -301,9 +298,8 @@ s_import_page(web_req_t *r, const bo_account_t *a, unsigned status,
 }
 
 static void
-s_import_done(void *arg, const Kumppani__V1__Reply *rep)
+s_import_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     imp_t *im = r->cont_arg;
     Kumppani__V1__ImportReply *ir = NULL;
     int code = web_code(rep);

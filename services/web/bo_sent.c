@@ -115,9 +115,8 @@ s_render(web_req_t *r, snt_t *t, const Kumppani__V1__OptOutListReply *oo)
 }
 
 static void
-s_optouts_done(void *arg, const Kumppani__V1__Reply *rep)
+s_optouts_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     snt_t *t = r->cont_arg;
     Kumppani__V1__OptOutListReply *oo =
         web_body(r, rep, &kumppani__v1__opt_out_list_reply__descriptor);
@@ -129,9 +128,8 @@ s_optouts_done(void *arg, const Kumppani__V1__Reply *rep)
 }
 
 static void
-s_dead_done(void *arg, const Kumppani__V1__Reply *rep)
+s_dead_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     snt_t *t = r->cont_arg;
     t->dead = web_body(r, rep, &kumppani__v1__list_notifications_reply__descriptor);
     if (!t->dead) {
@@ -156,9 +154,8 @@ s_dead(web_req_t *r, snt_t *t)
 }
 
 static void
-s_found_done(void *arg, const Kumppani__V1__Reply *rep)
+s_found_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     snt_t *t = r->cont_arg;
     int code = web_code(rep);
     t->found = web_body(r, rep, &kumppani__v1__list_notifications_reply__descriptor);
@@ -260,9 +257,8 @@ typedef struct {
 } rty_t;
 
 static void
-s_retry_done(void *arg, const Kumppani__V1__Reply *rep)
+s_retry_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     rty_t *t = r->cont_arg;
     int code = web_code(rep);
     bo_audit(r, t->acct->id, "notifier.dead.retry", t->obj, code == C(OK) ? "ok" : "failed");

@@ -33,9 +33,8 @@
 /* ---- the event-scoped start -------------------------------------------------------------- */
 
 static void
-s_evop_event(void *arg, const Kumppani__V1__Reply *rep)
+s_evop_event(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     bo_evop_t *o = r->cont_arg;
     Kumppani__V1__EventReply *er = web_body(r, rep, &kumppani__v1__event_reply__descriptor);
     if (!er || !er->event) {
@@ -112,9 +111,8 @@ s_by_index(const void *x, const void *y)
 static bool s_occ_page(web_req_t *r);
 
 static void
-s_occ_done(void *arg, const Kumppani__V1__Reply *rep)
+s_occ_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     occ_t *q = r->cont_arg;
     Kumppani__V1__ListEventsReply *lr =
         web_body(r, rep, &kumppani__v1__list_events_reply__descriptor);
@@ -291,9 +289,8 @@ typedef struct {
 } create_t;
 
 static void
-s_create_done(void *arg, const Kumppani__V1__Reply *rep)
+s_create_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     create_t *c = r->cont_arg;
     Kumppani__V1__SeriesReply *sr = web_body(r, rep, &kumppani__v1__series_reply__descriptor);
     if (!sr || !sr->n_events) {
@@ -336,9 +333,8 @@ bo_series_create(web_req_t *r, bo_account_t *a, Kumppani__V1__CreateEventRequest
 /* ---- changing and extending -------------------------------------------------------------- */
 
 static void
-s_series_done(void *arg, const Kumppani__V1__Reply *rep)
+s_series_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     bo_evop_t *o = r->cont_arg;
     if (web_code(rep) != C(OK)) {
         bo_evop_failed(r, rep, o->method);

@@ -137,9 +137,8 @@ s_chart(web_req_t *r, web_tv_t *charts, const char *id, const char *title_key,
 }
 
 static void
-s_stats_done(void *arg, const Kumppani__V1__Reply *rep)
+s_stats_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     st_t *s = r->cont_arg;
     kp_arena_t *a = r->arena;
     Kumppani__V1__EventStatsReply *sr =

@@ -102,9 +102,8 @@ typedef struct {
 } act_t;
 
 static void
-s_act_done(void *arg, const Kumppani__V1__Reply *rep)
+s_act_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     bo_evop_t *o = r->cont_arg;
     Kumppani__V1__SignupReply *sr = web_body(r, rep, &kumppani__v1__signup_reply__descriptor);
     if (!sr || !sr->signup) {
@@ -120,9 +119,8 @@ s_act_done(void *arg, const Kumppani__V1__Reply *rep)
 
 /* The sign-up is in: it must be this event's, then the action is asked. */
 static void
-s_signup_done(void *arg, const Kumppani__V1__Reply *rep)
+s_signup_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
-    web_req_t *r = arg;
     bo_evop_t *o = r->cont_arg;
     act_t *x = o->data;
     Kumppani__V1__SignupReply *sr = web_body(r, rep, &kumppani__v1__signup_reply__descriptor);

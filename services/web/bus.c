@@ -1,7 +1,7 @@
 /*  web/bus.c: asynchronous calls to the events service over one DEALER socket.
  *
- *  A call sends a Request with a fresh request_id and remembers (id, callback, deadline) in a
- *  bounded table; replies are matched by id when the socket becomes readable (kp_zwatch), and
+ *  A call sends a Request with a fresh request_id and remembers (id, callback, request, deadline)
+ * in a bounded table; replies are matched by id when the socket becomes readable (kp_zwatch), and
  *  a timer answers the calls whose deadline passed with NULL. Each callback runs exactly once,
  *  never inside web_bus_call, always from the loop, so the HTTP side can suspend a connection
  *  before its answer can arrive. A reply for a forgotten id (timed out) is dropped. The socket
@@ -21,7 +21,7 @@
 typedef struct {
     uint64_t id;
     web_bus_cb cb;
-    void *arg;
+    web_req_t *r;
     int64_t deadline_us;
 } pending_t;
 
@@ -40,7 +40,7 @@ s_take(web_bus_t *self, unsigned i, const Kumppani__V1__Reply *reply)
 {
     pending_t p = self->pending[i];
     self->pending[i] = self->pending[--self->pending_n];
-    p.cb(p.arg, reply);
+    p.cb(p.r, reply);
 }
 
 static void
@@ -114,7 +114,7 @@ web_bus_new(web_bus_t **out, uv_loop_t *loop, void *zctx, const char *endpoint,
 
 int
 web_bus_call(web_bus_t *self, const char *method, const ProtobufCMessage *body,
-             const char *idem_key, web_bus_cb cb, void *arg)
+             const char *idem_key, web_bus_cb cb, web_req_t *r)
 {
     if (self->pending_n == PENDING_MAX)
         return KP_EFULL;
@@ -139,7 +139,7 @@ web_bus_call(web_bus_t *self, const char *method, const ProtobufCMessage *body,
         return KP_EFULL;
     }
     self->pending[self->pending_n++] =
-        (pending_t){rq.request_id, cb, arg, kp_mono_us() + (int64_t)self->timeout_ms * 1000};
+        (pending_t){rq.request_id, cb, r, kp_mono_us() + (int64_t)self->timeout_ms * 1000};
     return 0;
 }
 

@@ -138,9 +138,8 @@ s_xoffer_render(web_req_t *r, xreq_t *c, const Kumppani__V1__OfferView *v)
 }
 
 static void
-s_xoffer_done(void *arg, const Kumppani__V1__Reply *reply)
+s_xoffer_done(web_req_t *r, const Kumppani__V1__Reply *reply)
 {
-    web_req_t *r = arg;
     xreq_t *c = r->cont_arg;
     Kumppani__V1__OfferView *v = web_body(r, reply, &kumppani__v1__offer_view__descriptor);
     if (v && v->offer && v->request)
@@ -167,9 +166,8 @@ web_pg_xoffer(web_req_t *r, const char *token)
 
 /* The answer to Accept or Decline; then the offer as it is now. */
 static void
-s_xanswer_done(void *arg, const Kumppani__V1__Reply *reply)
+s_xanswer_done(web_req_t *r, const Kumppani__V1__Reply *reply)
 {
-    web_req_t *r = arg;
     xreq_t *c = r->cont_arg;
     int code = web_code(reply);
     if (code == C(OK)) {
@@ -228,9 +226,8 @@ web_pg_xoffer_decline(web_req_t *r, const char *token)
 /* ---- the requester's request ------------------------------------------------------------- */
 
 static void
-s_request_done(void *arg, const Kumppani__V1__Reply *reply)
+s_request_done(web_req_t *r, const Kumppani__V1__Reply *reply)
 {
-    web_req_t *r = arg;
     kp_arena_t *a = r->arena;
     Kumppani__V1__RequestView *v = web_body(r, reply, &kumppani__v1__request_view__descriptor);
     if (!v || !v->request || !v->request->input) {

@@ -316,9 +316,8 @@ web_pg_calendar(web_req_t *r, const char *arg)
 /* ---- iCalendar over the bus -------------------------------------------------------------- */
 
 static void
-s_ics_done(void *arg, const Kumppani__V1__Reply *reply)
+s_ics_done(web_req_t *r, const Kumppani__V1__Reply *reply)
 {
-    web_req_t *r = arg;
     Kumppani__V1__EventTextReply *t =
         web_body(r, reply, &kumppani__v1__event_text_reply__descriptor);
     if (t) {

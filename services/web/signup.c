@@ -205,9 +205,8 @@ s_refused_field(const char *msg)
 }
 
 static void
-s_submit_done(void *arg, const Kumppani__V1__Reply *reply)
+s_submit_done(web_req_t *r, const Kumppani__V1__Reply *reply)
 {
-    web_req_t *r = arg;
     submit_t *st = r->cont_arg;
     web_event_t *ev = s_load_event(r, st->event_id);
     int code = reply && reply->status ? (int)reply->status->code : -1;
@@ -372,9 +371,8 @@ s_reply_signup(web_req_t *r, const Kumppani__V1__Reply *reply)
 /* The sign-up as the events service has it now (events.signup.get): the read model may lag
  * behind an action or not know an erased sign-up is gone. */
 static void
-s_fetch_done(void *arg, const Kumppani__V1__Reply *reply)
+s_fetch_done(web_req_t *r, const Kumppani__V1__Reply *reply)
 {
-    web_req_t *r = arg;
     act_t *c = r->cont_arg;
     const Kumppani__V1__Signup *s = s_reply_signup(r, reply);
     if (s && !s->erased)
@@ -416,9 +414,8 @@ web_pg_personal(web_req_t *r, const char *token)
 
 /* The answer to an action: the new state with what was done, or the state now with why not. */
 static void
-s_act_done(void *arg, const Kumppani__V1__Reply *reply)
+s_act_done(web_req_t *r, const Kumppani__V1__Reply *reply)
 {
-    web_req_t *r = arg;
     act_t *c = r->cont_arg;
     int code = web_code(reply);
     const Kumppani__V1__Signup *s = s_reply_signup(r, reply);

@@ -93,10 +93,11 @@ int web_store_muni_get(kp_tx_t *tx, const char *code, Kumppani__V1__Municipality
 /* ---- the bus (bus.c) --------------------------------------------------------------------- */
 
 typedef struct web_bus web_bus_t;
+typedef struct web_req web_req_t;
 
-/* The answer to a call: reply is NULL when none came in time (or the bus closed). The reply
- * and its body are valid during the callback only. */
-typedef void (*web_bus_cb)(void *arg, const Kumppani__V1__Reply *reply);
+/* The answer to a call of request r: reply is NULL when none came in time (or the bus closed).
+ * The reply and its body are valid during the callback only. */
+typedef void (*web_bus_cb)(web_req_t *r, const Kumppani__V1__Reply *reply);
 
 /* A DEALER socket to endpoint in zctx, watched in loop. kp NULL: plain TCP. Caller owns the
  * result; web_bus_destroy. Returns 0 or a KP code. */
@@ -106,7 +107,7 @@ int web_bus_new(web_bus_t **out, uv_loop_t *loop, void *zctx, const char *endpoi
 /* Sends a request; cb runs exactly once later (never inside this call). Returns 0, or
  * KP_EFULL when too many calls wait or the socket cannot take it (cb does not run). */
 int web_bus_call(web_bus_t *self, const char *method, const ProtobufCMessage *body,
-                 const char *idem_key, web_bus_cb cb, void *arg);
+                 const char *idem_key, web_bus_cb cb, web_req_t *r);
 
 /* Answers every waiting call with NULL, closes the socket and its watcher. Accepts NULL. */
 void web_bus_destroy(web_bus_t **self_p);
@@ -135,7 +136,6 @@ int web_lang_accept(const char *header);
 
 /* ---- the service ------------------------------------------------------------------------- */
 
-typedef struct web_req web_req_t;
 typedef struct web_svc web_svc_t;
 
 typedef struct {

@@ -17,7 +17,7 @@ import subprocess
 
 import kp_notifier as kn
 from kp_harness import BIN, OK, PII, check, done, free_port, set_clock, signup_req
-from kp_broker import Broker, add_keys, file_request, open_offers, register
+from kp_broker import file_request, open_offers, register
 from kp_web import (LINK_SIGNUP, SRC, V, Session, WebSuite,
                     browser_ready, create_event, personal_link, signup_fields, wait_page)
 
@@ -29,18 +29,9 @@ if node and os.path.exists("/usr/bin/chromium"):
     s = WebSuite()
     smtp = kn.Smtp()
     try:
-        add_keys(s, [("expert-broker", "service"), ("notifier", "service")])
-        s.events()
-        b = Broker(s).start()
+        b = kn.with_broker(s)
         n_api = "tcp://127.0.0.1:%d" % free_port()
-        kn.start_keyed(s, n_api, [
-            "--api", n_api, "--pub", "tcp://127.0.0.1:%d" % free_port(),
-            "--data-dir", os.path.join(s.dir, "notifier"), "--events-api", s.ev_api,
-            "--events-pub", s.ev_pub, "--events-key", os.path.join(s.keys_dir, "events.pub"),
-            "--broker-api", b.api, "--broker-pub", b.pub,
-            "--broker-key", os.path.join(s.keys_dir, "expert-broker.pub"),
-            "--smtp-url", "smtp://127.0.0.1:%d" % smtp.port, "--smtp-from", "kumppani@example.org",
-            "--smtp-tls", "off", "--retry-base-ms", "200", "--timeout-ms", "2000"])
+        kn.start_keyed(s, n_api, kn.keyed_args(s, smtp, n_api) + kn.broker_args(s, b))
 
         def mailed_link(addr, letter, subject_word):
             """The path of the personal link (/s/, /x/ or /r/) in the newest mail to addr whose

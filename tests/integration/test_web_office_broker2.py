@@ -23,7 +23,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import kp_notifier as kn
-from kp_broker import B, Broker, add_keys, file_request, open_offers, register
+from kp_broker import B, file_request, open_offers, register
 from kp_harness import OK, PII, check, done, free_port
 from kp_web import (BROWSER_OUT, OFFICE_PW, WEBDIR, WebSuite, browser_checked, csrf_of,
                     office_accounts, office_sign_in)
@@ -42,9 +42,7 @@ def day(ms):
 s = WebSuite()
 smtp = kn.Smtp()
 try:
-    add_keys(s, [("expert-broker", "service"), ("notifier", "service")])
-    s.events()
-    brk = Broker(s).start()
+    brk = kn.with_broker(s)
     ntf_api = "tcp://127.0.0.1:%d" % free_port()
     _, nc = kn.start_keyed(s, ntf_api, kn.keyed_args(s, smtp, ntf_api) + [
         "--broker-api", brk.api, "--broker-pub", brk.pub,

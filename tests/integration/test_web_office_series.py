@@ -186,24 +186,27 @@ try:
     check("/promote" in page.text and 'name="beyond"' in page.text,
           "with a promote form per person")
     tok = hidden(page.text, "csrf")
-    r = sj.post("/office/events/%d/promote" % wid, {"csrf": tok, "signup": str(sids[2])})
+
+    def wl_post(action, form, who=sj):
+        """Posts a waitlist form of the event page ("promote", "extend-offer") as who."""
+        return who.post("/office/events/%d/%s" % (wid, action), form)
+
+    r = wl_post("promote", {"csrf": tok, "signup": str(sids[2])})
     check(r.status == 409, "promoting a person who does not fit the capacity is 409")
     check(get_signup(admin, sids[2]).state == V.SIGNUP_STATE_WAITLISTED, "and they still wait")
-    r = va.post("/office/events/%d/promote" % wid, {"csrf": csrf_of(va, "/office"),
-                                                   "signup": str(sids[2]), "beyond": "yes"})
+    r = wl_post("promote", {"csrf": csrf_of(va, "/office"), "signup": str(sids[2]),
+                            "beyond": "yes"}, who=va)
     check(r.status == 403, "the Vaasa contact person promoting on Seinäjoki's event: 403")
-    r = sj.post("/office/events/%d/promote" % wid, {"csrf": tok, "signup": str(vsids[1]),
-                                                   "beyond": "yes"})
+    r = wl_post("promote", {"csrf": tok, "signup": str(vsids[1]), "beyond": "yes"})
     check(r.status == 403, "promoting another event's sign-up through one's own event: 403")
     check(get_signup(admin, vsids[1]).state == V.SIGNUP_STATE_WAITLISTED, "and it still waits")
-    r = sj.post("/office/events/%d/promote" % wid, {"signup": str(sids[2]), "beyond": "yes"})
+    r = wl_post("promote", {"signup": str(sids[2]), "beyond": "yes"})
     check(r.status == 403, "a promotion without its CSRF token is refused (403)")
     check(get_signup(admin, sids[2]).state == V.SIGNUP_STATE_WAITLISTED, "and changes nothing")
-    r = sj.post("/office/events/%d/promote" % wid, {"csrf": tok, "signup": "x"})
+    r = wl_post("promote", {"csrf": tok, "signup": "x"})
     check(r.status == 400, "a promotion without a person is 400")
     t0 = int(time.time() * 1000)
-    r = sj.post("/office/events/%d/promote" % wid, {"csrf": tok, "signup": str(sids[2]),
-                                                   "beyond": "yes"})
+    r = wl_post("promote", {"csrf": tok, "signup": str(sids[2]), "beyond": "yes"})
     check(r.status == 303 and r.header("location").endswith("?done=offered#waitlist"),
           "promoting beyond the capacity offers the place (the event works with offers)")
     su = get_signup(admin, sids[2])
@@ -214,28 +217,23 @@ try:
     offers = page.text[page.text.find('id="wl-offers"'):]
     check("Kalle Kuusinen" in offers and "/extend-offer" in offers and 'role="status"' in page.text,
           "the open offer is listed with its deadline and an extend form")
-    r = sj.post("/office/events/%d/extend-offer" % wid, {"csrf": tok, "signup": str(sids[2]),
-                                                        "minutes": "7"})
+    r = wl_post("extend-offer", {"csrf": tok, "signup": str(sids[2]), "minutes": "7"})
     check(r.status == 400, "an extension not among the choices is 400")
-    r = sj.post("/office/events/%d/extend-offer" % wid, {"csrf": tok, "signup": str(sids[3]),
-                                                        "minutes": "1440"})
+    r = wl_post("extend-offer", {"csrf": tok, "signup": str(sids[3]), "minutes": "1440"})
     check(r.status == 409, "extending a person without an open offer is 409")
-    r = va.post("/office/events/%d/extend-offer" % wid, {"csrf": csrf_of(va, "/office"),
-                                                        "signup": str(sids[2]),
-                                                        "minutes": "1440"})
+    r = wl_post("extend-offer", {"csrf": csrf_of(va, "/office"), "signup": str(sids[2]),
+                                 "minutes": "1440"}, who=va)
     check(r.status == 403, "the Vaasa contact person extending the offer: 403")
     check(get_signup(admin, sids[2]).offer_deadline_ms == su.offer_deadline_ms,
           "and the deadline is unchanged")
-    r = sj.post("/office/events/%d/extend-offer" % wid, {"csrf": tok, "signup": str(sids[2]),
-                                                        "minutes": "1440"})
+    r = wl_post("extend-offer", {"csrf": tok, "signup": str(sids[2]), "minutes": "1440"})
     check(r.status == 303 and r.header("location").endswith("?done=offer_extended#waitlist"),
           "the contact person extends the offer by a day")
     su2 = get_signup(admin, sids[2])
     check(su2.state == V.SIGNUP_STATE_OFFERED and
           su2.offer_deadline_ms == su.offer_deadline_ms + 86400 * 1000,
           "the events service has the deadline a day later")
-    r = sj.post("/office/events/%d/promote" % wid, {"csrf": tok, "signup": str(sids[3]),
-                                                   "beyond": "yes"})
+    r = wl_post("promote", {"csrf": tok, "signup": str(sids[3]), "beyond": "yes"})
     check(r.status == 303, "the last waitlisted person is offered a place too")
     ev = get_event(admin, wid)
     check(ev.confirmed_n == 2 and ev.offered_n == 2 and ev.waitlisted_n == 0,
