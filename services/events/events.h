@@ -269,6 +269,7 @@ int evt_kh_open(evt_khash_t **out, const char *path, uint64_t entries, bool fres
 int evt_kh_open_mem(evt_khash_t **out, const char *path, uint64_t entries);
 int evt_kh_save(evt_khash_t *h);
 void evt_kh_close(evt_khash_t *h);
+/* Writes a table's file to disk; -EINVAL for none or one still in memory (not saved). */
 int evt_kh_sync(evt_khash_t *h);
 uint64_t evt_kh_live(const evt_khash_t *h);
 int evt_kh_put(evt_khash_t *h, uint64_t tag, uint64_t id);

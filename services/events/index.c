@@ -10,7 +10,8 @@
  *  answer (kp_server's idem table under NUL . be64(id), see evt_first_key), the event's list
  *  and the log.
  *
- *  What. <data-dir>/index holds two hash tables and a second LMDB environment:
+ *  What. <data-dir>/index (or the index-dir setting) holds two hash tables and a second LMDB
+ *  environment:
  *      ext.hash    tag(source NUL external_id)            -> signup_id (keyhash.c)
  *      email.hash  tag(event_id . lower-case e-mail)      -> signup_id (live sign-ups)
  *      data.mdb    list  event_id . signup_id -> state byte (each event's list, in order)
@@ -663,13 +664,12 @@ s_stop(void *arg)
         int rc = mdb_env_sync(ix->env, 1);
         mdb_env_close(ix->env);
         ix->env = NULL;
-        int hrc = rc ? 0 : evt_kh_sync(ix->ext);
-        if (hrc == 0 && rc == 0)
-            hrc = evt_kh_sync(ix->email);
-        if (rc == 0 && hrc == 0)
-            s_state_write(ix, "clean\n");
-        else if (rc)
+        /* "clean" only when everything reached the disk (a start that failed before its
+         * tables were saved leaves them absent or in memory: rebuilt next time). */
+        if (rc)
             s_mdb("sync", rc);
+        else if (evt_kh_sync(ix->ext) == 0 && evt_kh_sync(ix->email) == 0)
+            s_state_write(ix, "clean\n");
     }
     evt_kh_close(ix->ext);
     evt_kh_close(ix->email);
@@ -705,7 +705,10 @@ evt_index_open(evt_svc_t *svc)
     svc->index = ix;
     if (mkdir(ix->dir, 0700) != 0 && errno != EEXIST) {
         int rc = -errno;
-        kp_log_err("events.index", "op=mkdir errno=%d", errno);
+        kp_log_err("events.index",
+                   "op=mkdir dir=\"%s\" what=\"%s\" (the index-dir setting, or "
+                   "<data-dir>/index)",
+                   ix->dir, kp_strerror(rc));
         return rc;
     }
     char boot[64], line[128];

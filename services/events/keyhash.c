@@ -199,6 +199,8 @@ evt_kh_close(evt_khash_t *h)
 int
 evt_kh_sync(evt_khash_t *h)
 {
+    if (!h || h->fd < 0)
+        return -EINVAL; /* none, or one in memory that was never saved: nothing to vouch for */
     return msync(h->map, h->map_len, MS_SYNC) == 0 ? 0 : s_errno(h, "msync");
 }
 

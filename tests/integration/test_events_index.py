@@ -191,6 +191,15 @@ for run in ("built elsewhere", "elsewhere again"):
 check(log_text().count("rebuilt=") == rebuilds + 1 and os.path.exists(os.path.join(alt, "ext.hash")),
       "an index in another directory is rebuilt once, then caught up")
 
+# An index directory that cannot be made: the service does not start, and says which and why.
+bad = os.path.join(state, "x")  # below a file
+with open(logpath, "ab") as log:
+    rc = subprocess.run([os.path.join(BIN, "kumppani-events"), "--data-dir", store, "--api", api,
+                         "--pub", pub, "--index-dir", bad], stdout=log, stderr=log,
+                        timeout=30).returncode
+check(rc != 0 and ('dir="%s"' % bad) in log_text() and "Not a directory" in log_text(),
+      "an index-dir that cannot be made stops the start with its name and reason (exit %d)" % rc)
+
 raw = b""
 for name in ("data.mdb", "ext.hash", "email.hash"):
     with open(os.path.join(index, name), "rb") as f:

@@ -3,7 +3,8 @@
  *  with the same hash, a stale pair) and a walk meets each once; a put of a pair already there
  *  adds nothing; a removal frees the slot for the next put; the table grows past 70 % into a
  *  new file, keeping every pair; a closed table opens again as it was; a table made in memory
- *  (a rebuild) grows there, nothing is on disk until it is saved, and then the file holds it;
+ *  (a rebuild) grows there, nothing is on disk until it is saved (nor can it be synced), and
+ *  then the file holds it;
  *  a file that is not such a table, or none, is refused. */
 #include "events.h"
 #include "kp_err.h"
@@ -55,10 +56,29 @@ s_tag(uint64_t i)
 static void
 s_path(char *out, size_t len)
 {
-    char dir[400];
-    snprintf(dir, sizeof dir, "%s/kp-keyhash-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    char dir[] = "/tmp/kp-keyhash-XXXXXX";
     assert_non_null(mkdtemp(dir));
     snprintf(out, len, "%s/t.hash", dir);
+}
+
+/* Puts (s_tag(i), i) for i in 1..n. */
+static void
+s_put_range(evt_khash_t *h, uint64_t n)
+{
+    for (uint64_t i = 1; i <= n; i++)
+        assert_int_equal(evt_kh_put(h, s_tag(i), i), 0);
+}
+
+/* Each i in 1..n is the one id under s_tag(i), but `gone`, which is under none. */
+static void
+s_expect_range(const evt_khash_t *h, uint64_t n, uint64_t gone)
+{
+    for (uint64_t i = 1; i <= n; i++) {
+        seen_t s = s_ids(h, s_tag(i));
+        assert_int_equal(s.n, i == gone ? 0 : 1);
+        if (i != gone)
+            assert_int_equal(s.ids[0], i);
+    }
 }
 
 /* Removes the table's file and its directory. */
@@ -80,14 +100,9 @@ test_put_each_del(void **state)
     s_path(path, sizeof path);
     evt_khash_t *h = NULL;
     assert_int_equal(evt_kh_open(&h, path, 10, true), 0);
-    for (uint64_t i = 1; i <= 1000; i++)
-        assert_int_equal(evt_kh_put(h, s_tag(i), i), 0);
+    s_put_range(h, 1000);
     assert_int_equal(evt_kh_live(h), 1000);
-    for (uint64_t i = 1; i <= 1000; i++) {
-        seen_t s = s_ids(h, s_tag(i));
-        assert_int_equal(s.n, 1);
-        assert_int_equal(s.ids[0], i);
-    }
+    s_expect_range(h, 1000, 0);
     assert_int_equal(s_ids(h, s_tag(5000)).n, 0); /* never put */
 
     /* One tag, three ids: each met once, in the order put; a second put of a pair adds none. */
@@ -135,8 +150,7 @@ test_grow_and_reopen(void **state)
     assert_int_equal(stat(path, &st0), 0);
     /* Past 70 % of the smallest table (2^20 slots): it grows, twice. */
     const uint64_t n = 1500000;
-    for (uint64_t i = 1; i <= n; i++)
-        assert_int_equal(evt_kh_put(h, s_tag(i), i), 0);
+    s_put_range(h, n);
     evt_kh_del(h, s_tag(3), 3);
     assert_int_equal(stat(path, &st1), 0);
     assert_true(st1.st_size >= 4 * (st0.st_size - 4096)); /* 2^20 -> 2^22 slots */
@@ -145,12 +159,7 @@ test_grow_and_reopen(void **state)
 
     assert_int_equal(evt_kh_open(&h, path, 0, false), 0);
     assert_int_equal(evt_kh_live(h), n - 1);
-    for (uint64_t i = 1; i <= n; i++) {
-        seen_t s = s_ids(h, s_tag(i));
-        assert_int_equal(s.n, i == 3 ? 0 : 1);
-        if (i != 3)
-            assert_int_equal(s.ids[0], i);
-    }
+    s_expect_range(h, n, 3);
     int calls = 0;
     assert_int_equal(evt_kh_put(h, s_tag(9), 90), 0);
     assert_int_equal(evt_kh_each(h, s_tag(9), s_stop_at_second, &calls), 42);
@@ -172,19 +181,16 @@ test_memory_then_saved(void **state)
     evt_khash_t *h = NULL;
     assert_int_equal(evt_kh_open_mem(&h, path, 10), 0);
     const uint64_t n = 800000; /* past 70 % of 2^20 slots: grows in memory */
-    for (uint64_t i = 1; i <= n; i++)
-        assert_int_equal(evt_kh_put(h, s_tag(i), i), 0);
-    assert_int_equal(access(path, F_OK), -1); /* nothing written yet */
+    s_put_range(h, n);
+    assert_int_equal(access(path, F_OK), -1);  /* nothing written yet */
+    assert_int_equal(evt_kh_sync(h), -EINVAL); /* in memory: nothing to vouch for */
     assert_int_equal(evt_kh_save(h), 0);
+    assert_int_equal(evt_kh_sync(h), 0);
     assert_int_equal(evt_kh_put(h, s_tag(n + 1), n + 1), 0); /* the file's map from now on */
     evt_kh_close(h);
     assert_int_equal(evt_kh_open(&h, path, 0, false), 0);
     assert_int_equal(evt_kh_live(h), n + 1);
-    for (uint64_t i = 1; i <= n + 1; i++) {
-        seen_t s = s_ids(h, s_tag(i));
-        assert_int_equal(s.n, 1);
-        assert_int_equal(s.ids[0], i);
-    }
+    s_expect_range(h, n + 1, 0);
     evt_kh_close(h);
     s_rm(path);
 }
