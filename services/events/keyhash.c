@@ -110,8 +110,10 @@ s_map(evt_khash_t *h, const char *path, uint64_t cap, kh_mode_t mode)
         h->head->used = h->head->live = 0;
     }
     cap = h->head->cap;
-    if (memcmp(h->head->magic, KH_MAGIC, 8) != 0 || cap < KH_MIN_CAP || (cap & (cap - 1)) ||
-        h->map_len != KH_HEAD + cap * sizeof(kh_slot_t) || h->head->used > cap)
+    /* Any power of two is read (the first size may change); a full table would never end a
+     * probe, and a grown one is never above 70 %. */
+    if (memcmp(h->head->magic, KH_MAGIC, 8) != 0 || cap < 2 || (cap & (cap - 1)) ||
+        h->map_len != KH_HEAD + cap * sizeof(kh_slot_t) || h->head->used >= cap)
         return KP_ECORRUPT;
     h->mask = cap - 1;
     return 0;

@@ -214,6 +214,16 @@ test_refused(void **state)
     assert_int_equal(evt_kh_open(&h, path, 0, true), 0); /* fresh: made anew over it */
     assert_int_equal(evt_kh_live(h), 0);
     evt_kh_close(h);
+    /* A header that says every slot is used (a probe would never end) is refused too. */
+    f = fopen(path, "r+");
+    assert_non_null(f);
+    uint64_t cap = 0;
+    assert_int_equal(fseek(f, 8, SEEK_SET), 0);
+    assert_int_equal(fread(&cap, sizeof cap, 1, f), 1);
+    assert_int_equal(fseek(f, 16, SEEK_SET), 0);
+    assert_int_equal(fwrite(&cap, sizeof cap, 1, f), 1); /* used = cap */
+    fclose(f);
+    assert_int_equal(evt_kh_open(&h, path, 0, false), KP_ECORRUPT);
     s_rm(path);
 }
 
