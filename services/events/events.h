@@ -257,20 +257,25 @@ int evt_ext_put(kp_tx_t *t, const char *source, const char *external_id, uint64_
 /* The sign-up's entry in its event's list (evt_signup_put; walked by evt_signups_each). */
 int evt_list_put(kp_tx_t *t, uint64_t event_id, uint64_t signup_id, int state);
 
-/* ---- keyhash.c: the index's (tag, signup_id) tables, a file each -------------------------
- * evt_kh_open maps path (created anew, for about `entries` pairs, when fresh); 0 or a KP
- * code (-ENOENT: no such file, KP_ECORRUPT: not such a table, -errno). put adds the pair unless it
- * is there (growing the file first when needed); del clears it; each calls fn with every id under
- * tag until fn returns non-zero, which it returns. Tags of 0 and 1 are the same tag. */
+/* ---- keyhash.c: the index's (tag, signup_id) tables, in memory, a file each -------------
+ * evt_kh_open reads the table of path into memory, or (fresh) makes a new empty one for about
+ * `entries` pairs, written at its first save; 0 or a KP code (-ENOENT: no such file,
+ * KP_ECORRUPT: not such a table, -errno). put adds the pair unless it is there (growing the
+ * table first when needed); del clears it; each calls fn with every id under tag until fn
+ * returns non-zero, which it returns. Tags of 0 and 1 are the same tag.
+ * evt_kh_save writes every changed part and then the header saying the file reflects the log
+ * through `through` (fdatasync when sync; a new or grown table goes to a new file, synced,
+ * renamed over the old). evt_kh_flush continues a save pass, writing at most `parts` changed
+ * parts; when the pass ends, the header says `head` as it was when the pass began. Both
+ * return 0 or -errno (logged); what failed stays to be written. evt_kh_through is what the
+ * file (as read, or last saved) vouches for; evt_kh_parts the table's number of parts. */
 typedef struct evt_khash evt_khash_t;
 int evt_kh_open(evt_khash_t **out, const char *path, uint64_t entries, bool fresh);
-/* A new table in memory for path, written there by evt_kh_save (which then maps the file):
- * a rebuild's random first writes into a new file's pages would each fault. */
-int evt_kh_open_mem(evt_khash_t **out, const char *path, uint64_t entries);
-int evt_kh_save(evt_khash_t *h);
+int evt_kh_save(evt_khash_t *h, uint64_t through, bool sync);
+int evt_kh_flush(evt_khash_t *h, uint64_t head, size_t parts);
+uint64_t evt_kh_through(const evt_khash_t *h);
+size_t evt_kh_parts(const evt_khash_t *h);
 void evt_kh_close(evt_khash_t *h);
-/* Writes a table's file to disk; -EINVAL for none or one still in memory (not saved). */
-int evt_kh_sync(evt_khash_t *h);
 uint64_t evt_kh_live(const evt_khash_t *h);
 int evt_kh_put(evt_khash_t *h, uint64_t tag, uint64_t id);
 void evt_kh_del(evt_khash_t *h, uint64_t tag, uint64_t id);

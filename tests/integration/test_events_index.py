@@ -3,8 +3,9 @@ event are looked up in <data-dir>/index (two hash tables of keyed 64-bit tags an
 environment for the events' lists, none of it synced), so that the synced store writes only
 keys in arrival order. Nothing may be given up for it:
 - while the service runs the index's state file says "open <boot id>", after a stop "clean";
-- killed (-9), the service catches the index up from the log at the next start: with the
-  index's tables emptied and its mark set back, every resend still gets its first answer byte
+- killed (-9), the service catches the index up from the log at the next start, from the
+  position its hash tables' files were last saved at (they live in memory and are saved a part
+  at a time); with the index's tables emptied and its mark set back, every resend still gets its first answer byte
   for byte, a resend with other content CONFLICT, a live address CONFLICT, the address of a
   cancelled sign-up signs up again, and a cancel by the publisher's id finds its sign-up;
 - an index the boot id does not vouch for (as after an operating-system crash) is rebuilt from
@@ -53,7 +54,7 @@ def req(i, **kw):
     return signup_req(eid, i, **kw)
 
 
-HEAD = 4096  # a hash table's header: magic, slots, used, live; then (tag, id) slots
+HEAD = 4096  # a hash table's header: magic, slots, used, live, through; then (tag, id) slots
 
 
 def hash_ids(name):
@@ -61,7 +62,7 @@ def hash_ids(name):
     rebuild draws anew)."""
     with open(os.path.join(index, name), "rb") as f:
         raw = f.read()
-    check(raw[:8] == b"KPKHASH1", "%s is a hash table" % name)
+    check(raw[:8] == b"KPKHASH2", "%s is a hash table" % name)
     cap, = struct.unpack_from("<Q", raw, 8)
     slots = struct.unpack_from("<%dQ" % (2 * cap), raw, HEAD)
     return sorted(slots[i + 1] for i in range(0, 2 * cap, 2) if slots[i] and slots[i + 1])
@@ -72,9 +73,14 @@ def empty_hash(name):
     size = os.path.getsize(path)
     with open(path, "r+b") as f:
         f.seek(16)
-        f.write(struct.pack("<QQ", 0, 0))
+        f.write(struct.pack("<QQQ", 0, 0, 1))  # used, live, through: the first event
         f.seek(HEAD)
         f.write(bytes(size - HEAD))
+
+
+def saved_through(name):
+    with open(os.path.join(index, name), "rb") as f:
+        return struct.unpack_from("<Q", f.read(48), 40)[0]
 
 
 def tables():
@@ -117,6 +123,20 @@ try:
     c.close()
 finally:
     p.kill()  # -9: no stop, the index is as the last turn left it
+    p.wait(20)
+
+# As the kill left it: caught up from the older position the two tables' files were saved at.
+frm = min(saved_through("ext.hash"), saved_through("email.hash"))
+p = start()
+try:
+    c = Client(api)
+    text = log_text()
+    check(("from=%d " % frm) in text and "caught_up=" in text,
+          "after kill -9 the index is caught up from its tables' saved position (%d)" % frm)
+    same_answers(c, "killed")
+    c.close()
+finally:
+    p.kill()
     p.wait(20)
 
 # Set the index back: its tables emptied, its mark at the first event of the log.

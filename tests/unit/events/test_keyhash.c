@@ -1,11 +1,13 @@
-/*  test_events_keyhash: the key index's hash tables (services/events/keyhash.c) on a real file:
- *  every pair put is found under its tag and only there; one tag holds several ids (another key
- *  with the same hash, a stale pair) and a walk meets each once; a put of a pair already there
- *  adds nothing; a removal frees the slot for the next put; the table grows past 70 % into a
- *  new file, keeping every pair; a closed table opens again as it was; a table made in memory
- *  (a rebuild) grows there, nothing is on disk until it is saved (nor can it be synced), and
- *  then the file holds it;
- *  a file that is not such a table, or none, is refused. */
+/*  test_events_keyhash: the key index's hash tables (services/events/keyhash.c), in memory and
+ *  saved to a real file: every pair put is found under its tag and only there; one tag holds
+ *  several ids (another key with the same hash, a stale pair) and a walk meets each once; a put
+ *  of a pair already there adds nothing; a removal frees the slot for the next put; the table
+ *  grows past 70 %, keeping every pair, and its next save writes a file of the new size; a
+ *  saved table opens again as it was, with the log position it was saved with; nothing is on
+ *  disk before a save, and what was put after the last save is not in the file; a save pass
+ *  writes a few parts at a time and moves the file's position only when the pass ends, and a
+ *  file read in the middle of a pass (as after a kill) counts its slots as they are;
+ *  a file that is not such a table (or of the earlier format), or none, is refused. */
 #include "events.h"
 #include "kp_err.h"
 
@@ -146,6 +148,7 @@ test_grow_and_reopen(void **state)
     s_path(path, sizeof path);
     evt_khash_t *h = NULL;
     assert_int_equal(evt_kh_open(&h, path, 0, true), 0);
+    assert_int_equal(evt_kh_save(h, 1, true), 0);
     struct stat st0, st1;
     assert_int_equal(stat(path, &st0), 0);
     /* Past 70 % of the smallest table (2^20 slots): it grows, twice. */
@@ -153,12 +156,15 @@ test_grow_and_reopen(void **state)
     s_put_range(h, n);
     evt_kh_del(h, s_tag(3), 3);
     assert_int_equal(stat(path, &st1), 0);
+    assert_int_equal(st1.st_size, st0.st_size); /* in memory until saved */
+    assert_int_equal(evt_kh_save(h, 77, true), 0);
+    assert_int_equal(stat(path, &st1), 0);
     assert_true(st1.st_size >= 4 * (st0.st_size - 4096)); /* 2^20 -> 2^22 slots */
-    assert_int_equal(evt_kh_sync(h), 0);
     evt_kh_close(h);
 
     assert_int_equal(evt_kh_open(&h, path, 0, false), 0);
     assert_int_equal(evt_kh_live(h), n - 1);
+    assert_int_equal(evt_kh_through(h), 77);
     s_expect_range(h, n, 3);
     int calls = 0;
     assert_int_equal(evt_kh_put(h, s_tag(9), 90), 0);
@@ -173,25 +179,86 @@ test_grow_and_reopen(void **state)
 }
 
 static void
-test_memory_then_saved(void **state)
+test_new_then_saved(void **state)
 {
     (void)state;
     char path[512];
     s_path(path, sizeof path);
     evt_khash_t *h = NULL;
-    assert_int_equal(evt_kh_open_mem(&h, path, 10), 0);
+    assert_int_equal(evt_kh_open(&h, path, 10, true), 0);
     const uint64_t n = 800000; /* past 70 % of 2^20 slots: grows in memory */
     s_put_range(h, n);
-    assert_int_equal(access(path, F_OK), -1);  /* nothing written yet */
-    assert_int_equal(evt_kh_sync(h), -EINVAL); /* in memory: nothing to vouch for */
-    assert_int_equal(evt_kh_save(h), 0);
-    assert_int_equal(evt_kh_sync(h), 0);
-    assert_int_equal(evt_kh_put(h, s_tag(n + 1), n + 1), 0); /* the file's map from now on */
+    assert_int_equal(access(path, F_OK), -1); /* nothing written yet */
+    assert_int_equal(evt_kh_save(h, 5, false), 0);
+    assert_int_equal(evt_kh_put(h, s_tag(n + 1), n + 1), 0); /* after the save: memory only */
     evt_kh_close(h);
     assert_int_equal(evt_kh_open(&h, path, 0, false), 0);
-    assert_int_equal(evt_kh_live(h), n + 1);
-    s_expect_range(h, n + 1, 0);
+    assert_int_equal(evt_kh_live(h), n);
+    assert_int_equal(evt_kh_through(h), 5);
+    s_expect_range(h, n, 0);
+    assert_int_equal(s_ids(h, s_tag(n + 1)).n, 0);
     evt_kh_close(h);
+    s_rm(path);
+}
+
+/* A save pass: parts written a few at a time, the file's position moved at its end only. */
+static void
+test_flush_pass(void **state)
+{
+    (void)state;
+    char path[512];
+    s_path(path, sizeof path);
+    evt_khash_t *h = NULL, *f = NULL;
+    assert_int_equal(evt_kh_open(&h, path, 0, true), 0);
+    s_put_range(h, 1000);
+    assert_int_equal(evt_kh_save(h, 10, true), 0);
+    for (uint64_t i = 1001; i <= 3000; i++) /* pairs spread over most parts */
+        assert_int_equal(evt_kh_put(h, s_tag(i), i), 0);
+    evt_kh_del(h, s_tag(7), 7);
+    size_t parts = evt_kh_parts(h), calls = 0;
+    assert_true(parts > 200);
+    /* Two parts written: the file (as a kill would leave it) still says 10, holds some of the
+     * new pairs, and its counts are the slots it holds. */
+    assert_int_equal(evt_kh_flush(h, 20, 2), 0);
+    assert_int_equal(evt_kh_open(&f, path, 0, false), 0);
+    assert_int_equal(evt_kh_through(f), 10);
+    uint64_t present = 0;
+    for (uint64_t i = 1; i <= 3000; i++)
+        present += s_ids(f, s_tag(i)).n;
+    assert_true(present > 1000 && present < 3000);
+    assert_int_equal(evt_kh_live(f), present);
+    evt_kh_close(f);
+    /* A put after the pass began (head 20) is written when the pass reaches its part, or in
+     * the next pass; the position the file gives is the pass's start. */
+    assert_int_equal(evt_kh_put(h, s_tag(5000), 5000), 0);
+    do {
+        assert_int_equal(evt_kh_flush(h, 30, 1), 0);
+        assert_int_equal(evt_kh_open(&f, path, 0, false), 0);
+        uint64_t through = evt_kh_through(f);
+        evt_kh_close(f);
+        if (through != 10) {
+            assert_int_equal(through, 20);
+            break;
+        }
+    } while (++calls <= parts);
+    assert_true(calls < parts); /* ended by the pass, not by the bound */
+    assert_int_equal(evt_kh_open(&f, path, 0, false), 0);
+    assert_int_equal(evt_kh_live(f), 3000 - 1 + (s_ids(f, s_tag(5000)).n));
+    s_expect_range(f, 3000, 7);
+    evt_kh_close(f);
+    /* A table grown since its last save is written whole by the next flush. */
+    struct stat st0, st1;
+    assert_int_equal(stat(path, &st0), 0);
+    for (uint64_t i = 3001; i <= 740000; i++)
+        assert_int_equal(evt_kh_put(h, s_tag(i), i), 0);
+    assert_int_equal(evt_kh_flush(h, 40, 1), 0);
+    assert_int_equal(stat(path, &st1), 0);
+    assert_int_equal(st1.st_size - 4096, 2 * (st0.st_size - 4096));
+    evt_kh_close(h);
+    assert_int_equal(evt_kh_open(&f, path, 0, false), 0);
+    assert_int_equal(evt_kh_through(f), 40);
+    assert_int_equal(evt_kh_live(f), 740000 - 1); /* 7 removed; 5000 put twice */
+    evt_kh_close(f);
     s_rm(path);
 }
 
@@ -213,6 +280,19 @@ test_refused(void **state)
     assert_int_equal(evt_kh_open(&h, path, 0, false), KP_ECORRUPT);
     assert_int_equal(evt_kh_open(&h, path, 0, true), 0); /* fresh: made anew over it */
     assert_int_equal(evt_kh_live(h), 0);
+    assert_int_equal(evt_kh_save(h, 0, true), 0);
+    evt_kh_close(h);
+    /* The earlier format (a file mapped shared, with no log position) is not read. */
+    f = fopen(path, "r+");
+    assert_non_null(f);
+    assert_int_equal(fwrite("KPKHASH1", 8, 1, f), 1);
+    fclose(f);
+    assert_int_equal(evt_kh_open(&h, path, 0, false), KP_ECORRUPT);
+    f = fopen(path, "r+");
+    assert_non_null(f);
+    assert_int_equal(fwrite("KPKHASH2", 8, 1, f), 1);
+    fclose(f);
+    assert_int_equal(evt_kh_open(&h, path, 0, false), 0);
     evt_kh_close(h);
     /* A header that says every slot is used (a probe would never end) is refused too. */
     f = fopen(path, "r+");
@@ -231,9 +311,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_put_each_del),
-        cmocka_unit_test(test_grow_and_reopen),
-        cmocka_unit_test(test_memory_then_saved),
+        cmocka_unit_test(test_put_each_del),   cmocka_unit_test(test_grow_and_reopen),
+        cmocka_unit_test(test_new_then_saved), cmocka_unit_test(test_flush_pass),
         cmocka_unit_test(test_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
