@@ -133,6 +133,10 @@ void bo_pg_sign_out_all(web_req_t *r, const char *arg);
 /* web_call, answering 503 when it fails (then false). */
 bool bo_call(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
              const ProtobufCMessage *body, const char *idem, web_bus_cb cb);
+/* The body of a bus call's reply (web_body), or NULL after answering 503 (none came, or the
+ * service refused: a page that answers each refusal in its own way uses web_body). */
+void *bo_body(web_req_t *r, const bo_account_t *acct, const Kumppani__V1__Reply *rep,
+              const ProtobufCMessageDescriptor *d);
 /* Answers a bus call's refusal by its code: NOT_FOUND 404 (not_found_key), CONFLICT 409,
  * INVALID 400, else (none came) 503. */
 void bo_refused(web_req_t *r, const bo_account_t *acct, int code, const char *not_found_key);

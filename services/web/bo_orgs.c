@@ -277,11 +277,9 @@ s_roles_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     org_t *o = r->cont_arg;
     Kumppani__V1__ListRolesReply *lr =
-        web_body(r, rep, &kumppani__v1__list_roles_reply__descriptor);
-    if (!lr) {
-        bo_error(r, o->acct, 503, "err_unavailable");
+        bo_body(r, o->acct, rep, &kumppani__v1__list_roles_reply__descriptor);
+    if (!lr)
         return;
-    }
     s_render(r, o, lr);
 }
 

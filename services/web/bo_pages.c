@@ -37,6 +37,16 @@ bo_zalloc(web_req_t *r, const bo_account_t *acct, size_t size)
     return p;
 }
 
+void *
+bo_body(web_req_t *r, const bo_account_t *acct, const Kumppani__V1__Reply *rep,
+        const ProtobufCMessageDescriptor *d)
+{
+    void *body = web_body(r, rep, d);
+    if (!body)
+        bo_error(r, acct, 503, "err_unavailable");
+    return body;
+}
+
 void
 bo_refused(web_req_t *r, const bo_account_t *acct, int code, const char *not_found_key)
 {

@@ -178,11 +178,9 @@ s_idle_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     reg_t *g = r->cont_arg;
     kp_arena_t *a = r->arena;
     Kumppani__V1__CoverageIdleReply *ir =
-        web_body(r, rep, &kumppani__v1__coverage_idle_reply__descriptor);
-    if (!ir) {
-        bo_error(r, g->acct, 503, "err_unavailable");
+        bo_body(r, g->acct, rep, &kumppani__v1__coverage_idle_reply__descriptor);
+    if (!ir)
         return;
-    }
     web_tv_t *root = bo_root(r, g->acct, "bo_coverage_title");
     web_tv_strf(a, root, "months", "%u", g->months);
     web_tv_t *gl = web_tv_list(a, root, "gaps");
@@ -225,11 +223,9 @@ static void
 s_gaps_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     reg_t *g = r->cont_arg;
-    g->gaps = web_body(r, rep, &kumppani__v1__coverage_gaps_reply__descriptor);
-    if (!g->gaps) {
-        bo_error(r, g->acct, 503, "err_unavailable");
+    g->gaps = bo_body(r, g->acct, rep, &kumppani__v1__coverage_gaps_reply__descriptor);
+    if (!g->gaps)
         return;
-    }
     Kumppani__V1__CoverageIdleRequest rq = KUMPPANI__V1__COVERAGE_IDLE_REQUEST__INIT;
     rq.months = g->months;
     bo_call(r, g->acct, r->svc->bus_registry, "registry.coverage.idle", &rq.base, NULL,

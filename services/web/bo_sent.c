@@ -119,11 +119,9 @@ s_optouts_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     snt_t *t = r->cont_arg;
     Kumppani__V1__OptOutListReply *oo =
-        web_body(r, rep, &kumppani__v1__opt_out_list_reply__descriptor);
-    if (!oo) {
-        bo_error(r, t->acct, 503, "err_unavailable");
+        bo_body(r, t->acct, rep, &kumppani__v1__opt_out_list_reply__descriptor);
+    if (!oo)
         return;
-    }
     s_render(r, t, oo);
 }
 
@@ -131,11 +129,9 @@ static void
 s_dead_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     snt_t *t = r->cont_arg;
-    t->dead = web_body(r, rep, &kumppani__v1__list_notifications_reply__descriptor);
-    if (!t->dead) {
-        bo_error(r, t->acct, 503, "err_unavailable");
+    t->dead = bo_body(r, t->acct, rep, &kumppani__v1__list_notifications_reply__descriptor);
+    if (!t->dead)
         return;
-    }
     if (!t->regional) {
         s_render(r, t, NULL);
         return;
