@@ -477,18 +477,38 @@ bo_forbidden(web_req_t *r, const bo_account_t *acct, const char *action, const c
     bo_error(r, acct, 403, "bo_err_forbidden");
 }
 
-void
-bo_redirect(web_req_t *r, const char *fmt, ...)
+static void
+s_redirect_v(web_req_t *r, const char *fmt, va_list ap)
 {
     char location[256];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(location, sizeof location, fmt, ap);
-    va_end(ap);
     web_buf_t b = {0};
     web_reply(r, 303, "text/plain; charset=utf-8", &b);
     if (r->resp)
         MHD_add_response_header(r->resp, "Location", location);
+}
+
+void
+bo_redirect(web_req_t *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_redirect_v(r, fmt, ap);
+    va_end(ap);
+}
+
+bool
+bo_changed(web_req_t *r, const bo_account_t *acct, int code, const char *method, const char *obj,
+           const char *fmt, ...)
+{
+    if (code != KUMPPANI__V1__CODE__CODE_OK)
+        return false;
+    bo_audit(r, acct->id, method, obj, "ok");
+    va_list ap;
+    va_start(ap, fmt);
+    s_redirect_v(r, fmt, ap);
+    va_end(ap);
+    return true;
 }
 
 /* ---- sessions ---------------------------------------------------------------------------- */

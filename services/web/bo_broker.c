@@ -368,11 +368,9 @@ bo_pg_broker_complete(web_req_t *r, const char *arg)
         bo_error(r, a, 400, "bo_err_complete_fields");
         return;
     }
-    cmp_t *c = kp_arena_alloc(r->arena, sizeof *c);
-    if (!c) {
-        bo_error(r, a, 503, "err_unavailable");
+    cmp_t *c = bo_zalloc(r, a, sizeof *c);
+    if (!c)
         return;
-    }
     c->acct = a;
     memcpy(c->obj, obj, sizeof obj);
     r->cont_arg = c;
@@ -450,14 +448,9 @@ bo_pg_broker_export(web_req_t *r, const char *arg)
 {
     (void)arg;
     bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.assignment.export", "");
-    if (!a)
+    exp_t *e = a ? bo_zalloc(r, a, sizeof *e) : NULL;
+    if (!e)
         return;
-    exp_t *e = kp_arena_alloc(r->arena, sizeof *e);
-    if (!e) {
-        bo_error(r, a, 503, "err_unavailable");
-        return;
-    }
-    memset(e, 0, sizeof *e);
     e->acct = a;
     if (!s_period(r, &e->from_s, &e->to_s, &e->from, &e->to)) {
         bo_error(r, a, 400, "err_filter");
@@ -533,13 +526,9 @@ bo_pg_broker_stats(web_req_t *r, const char *arg)
 {
     (void)arg;
     bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.stats", "");
-    if (!a)
+    bst_t *b = a ? bo_zalloc(r, a, sizeof *b) : NULL;
+    if (!b)
         return;
-    bst_t *b = kp_arena_alloc(r->arena, sizeof *b);
-    if (!b) {
-        bo_error(r, a, 503, "err_unavailable");
-        return;
-    }
     b->acct = a;
     Kumppani__V1__BrokerStatsRequest rq = KUMPPANI__V1__BROKER_STATS_REQUEST__INIT;
     if (!s_period(r, &b->from_s, &b->to_s, &rq.from_unix, &rq.to_unix)) {

@@ -437,11 +437,9 @@ s_update_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     int code = web_code(rep);
     kp_log_info("office.call", "method=registry.org.update org=%llu code=%d",
                 (unsigned long long)o->id, code);
-    if (code == C(OK)) {
-        bo_audit(r, o->acct->id, "registry.org.update", o->obj, "ok");
-        bo_redirect(r, "/office/organisations/%llu?saved=1", (unsigned long long)o->id);
+    if (bo_changed(r, o->acct, code, "registry.org.update", o->obj,
+                   "/office/organisations/%llu?saved=1", (unsigned long long)o->id))
         return;
-    }
     if (code < 0 || (code != C(INVALID) && code != C(CONFLICT) && code != C(NOT_FOUND))) {
         bo_error(r, o->acct, 503, "err_unavailable");
         return;

@@ -50,12 +50,10 @@ s_orgs_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     reg_t *g = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__SearchReply *sr = web_body(r, rep, &kumppani__v1__search_reply__descriptor);
-    if (!sr) {
-        bo_error(r, g->acct, web_code(rep) == C(INVALID) ? 400 : 503,
-                 web_code(rep) == C(INVALID) ? "err_filter" : "err_unavailable");
+    Kumppani__V1__SearchReply *sr =
+        bo_body_invalid(r, g->acct, rep, &kumppani__v1__search_reply__descriptor, "err_filter");
+    if (!sr)
         return;
-    }
     web_tv_t *root = bo_root(r, g->acct, "bo_orgs_title");
     web_tv_str(a, root, "q", g->q);
     web_tv_str(a, root, "network", g->network);
@@ -150,14 +148,8 @@ bo_pg_orgs(web_req_t *r, const char *arg)
         bo_error(r, a, 400, "err_filter");
         return;
     }
-    if (a->role == BO_ROLE(MUNICIPAL) && !g->muni && a->n_municipalities)
-        g->muni = a->municipalities[0];
-    if (a->role == BO_ROLE(MUNICIPAL) && !bo_muni_ok(a, g->muni)) {
-        char obj[32];
-        snprintf(obj, sizeof obj, "municipality=%.3s", g->muni ? g->muni : "");
-        bo_forbidden(r, a, "registry.org.search", obj);
+    if (!bo_muni_filter(r, a, &g->muni, "registry.org.search"))
         return;
-    }
     r->cont_arg = g;
     Kumppani__V1__SearchRequest rq = KUMPPANI__V1__SEARCH_REQUEST__INIT;
     rq.query = (char *)(g->q ? g->q : "");

@@ -153,13 +153,10 @@ static void
 s_found_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     snt_t *t = r->cont_arg;
-    int code = web_code(rep);
-    t->found = web_body(r, rep, &kumppani__v1__list_notifications_reply__descriptor);
-    if (!t->found) {
-        bo_error(r, t->acct, code == C(INVALID) ? 400 : 503,
-                 code == C(INVALID) ? "bo_err_address" : "err_unavailable");
+    t->found = bo_body_invalid(r, t->acct, rep, &kumppani__v1__list_notifications_reply__descriptor,
+                               "bo_err_address");
+    if (!t->found)
         return;
-    }
     s_dead(r, t);
 }
 
@@ -283,11 +280,9 @@ bo_pg_sent_retry(web_req_t *r, const char *arg)
         bo_error(r, a, 400, "bo_err_retry");
         return;
     }
-    rty_t *t = kp_arena_alloc(r->arena, sizeof *t);
-    if (!t) {
-        bo_error(r, a, 503, "err_unavailable");
+    rty_t *t = bo_zalloc(r, a, sizeof *t);
+    if (!t)
         return;
-    }
     t->acct = a;
     /* Keys are made of sources, ids and rules ("events/s42/remind24/..."): no personal data. */
     snprintf(t->obj, sizeof t->obj, "key=%s", key);
