@@ -27,6 +27,7 @@
  *  Audit: bo_audit writes an OfficeAudit in the request's turn: account id, the action (a bus
  *  method or office.*) and object ids, never a name or a value typed into a form. */
 #include "bo.h"
+#include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
@@ -145,7 +146,7 @@ s_scope_rule(int role, char **munis, size_t munis_n)
     if (munis_n > 64 || (role == BO_ROLE(MUNICIPAL) && munis_n == 0))
         return -3;
     for (size_t i = 0; i < munis_n; i++)
-        if (strlen(munis[i]) != 3 || strspn(munis[i], "0123456789") != 3)
+        if (!kp_is_muni_code(munis[i]))
             return -3;
     return 0;
 }

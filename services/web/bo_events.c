@@ -14,6 +14,7 @@
  *  Names and organisations of participants are shown to the coordinator and put in the CSV,
  *  never stored or logged here. Every change is audited (account id, method, event id). */
 #include "bo.h"
+#include "kp_check.h"
 #include "kp_log.h"
 #include "kp_text.h"
 #include "kp_time.h"
@@ -278,12 +279,6 @@ s_list_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     s_list_render(r);
 }
 
-static bool
-s_muni_code(const char *m)
-{
-    return m && strlen(m) == 3 && strspn(m, "0123456789") == 3;
-}
-
 void
 bo_pg_events(web_req_t *r, const char *arg)
 {
@@ -294,7 +289,7 @@ bo_pg_events(web_req_t *r, const char *arg)
     const char *m = web_query(r, "municipality"), *month = web_query(r, "month");
     int year, mon;
     struct tm now;
-    if ((m && *m && !s_muni_code(m)) || (month && *month && !s_month_arg(month, &year, &mon))) {
+    if ((m && *m && !kp_is_muni_code(m)) || (month && *month && !s_month_arg(month, &year, &mon))) {
         bo_error(r, a, 400, "err_filter");
         return;
     }
@@ -434,7 +429,7 @@ bo_pg_event_create(web_req_t *r, const char *arg)
         err = "bo_err_title", field = "title";
     else if (!kind || strlen(kind) != 1 || kind[0] < '1' || kind[0] > '9')
         err = "bo_err_kind", field = "kind";
-    else if (!s_muni_code(m))
+    else if (!kp_is_muni_code(m))
         err = "bo_err_muni", field = "municipality";
     else if (!bo_when(web_field(r, "date"), web_field(r, "start"), &start))
         err = "bo_err_date", field = "date";

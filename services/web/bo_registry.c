@@ -8,6 +8,7 @@
  *  default; another is 403, audited), and the coverage rows of other municipalities are left
  *  out. The expert coordinator has neither page. */
 #include "bo.h"
+#include "kp_check.h"
 #include "kp_text.h"
 #include "kp_time.h"
 #include "kumppani/v1/registry.pb-c.h"
@@ -143,8 +144,8 @@ bo_pg_orgs(web_req_t *r, const char *arg)
     if (g->muni && !*g->muni)
         g->muni = NULL;
     if ((g->q && kp_text_chars(g->q) > 200) || g->field < 0 || g->status < 0 ||
-        (g->muni && (strlen(g->muni) != 3 || strspn(g->muni, "0123456789") != 3)) ||
-        (g->network && strlen(g->network) > 64) || (cursor && strlen(cursor) > 512)) {
+        (g->muni && !kp_is_muni_code(g->muni)) || (g->network && strlen(g->network) > 64) ||
+        (cursor && strlen(cursor) > 512)) {
         bo_error(r, a, 400, "err_filter");
         return;
     }

@@ -9,6 +9,7 @@
  *  another is 403, audited); the expert coordinator has no statistics of events. The SVG is
  *  built here from numbers and our own texts, each text escaped. */
 #include "bo.h"
+#include "kp_check.h"
 #include "kp_time.h"
 
 #include <stdio.h>
@@ -226,7 +227,7 @@ bo_pg_stats(web_req_t *r, const char *arg)
     int64_t from = 0, to = 0;
     if ((mode && *mode && !s->mode) || !s_day(s->from, &from) || !s_day(s->to, &to) ||
         (kind && *kind && (strlen(kind) != 1 || kind[0] < '1' || kind[0] > '9')) ||
-        (s->muni && (strlen(s->muni) != 3 || strspn(s->muni, "0123456789") != 3))) {
+        (s->muni && !kp_is_muni_code(s->muni))) {
         bo_error(r, a, 400, "err_filter");
         return;
     }
