@@ -94,6 +94,8 @@ void bo_redirect(web_req_t *r, const char *fmt, ...) __attribute__((format(print
  * made by fmt, then true; else false with nothing answered (the page answers the refusal). */
 bool bo_changed(web_req_t *r, const bo_account_t *acct, int code, const char *method,
                 const char *obj, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Answers 200 with the CSV in b (web_reply takes it) as a download named by fmt. */
+void bo_csv(web_req_t *r, web_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A role's text key ("bo_role_1"). */
 const char *bo_role_key(int role);
 /* Checks a sign-in name: 3..64 of [a-z0-9._-]. */

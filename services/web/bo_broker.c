@@ -423,10 +423,7 @@ s_export_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     snprintf(obj, sizeof obj, "rows=%u%s%s%.10s%s%.10s", e->rows, e->unpaid ? " unpaid" : "",
              e->from_s[0] ? " from=" : "", e->from_s, e->to_s[0] ? " to=" : "", e->to_s);
     bo_audit(r, e->acct->id, "broker.assignment.export", obj, "ok");
-    web_reply(r, 200, "text/csv; charset=utf-8", &e->csv);
-    if (r->resp)
-        MHD_add_response_header(r->resp, "Content-Disposition",
-                                "attachment; filename=\"payments.csv\"");
+    bo_csv(r, &e->csv, "payments.csv");
 }
 
 static void

@@ -750,12 +750,7 @@ s_csv(web_req_t *r)
         return;
     }
     bo_audit(r, o->acct->id, "office.participants_csv", o->obj, "ok");
-    web_reply(r, 200, "text/csv; charset=utf-8", &b);
-    char cd[96];
-    snprintf(cd, sizeof cd, "attachment; filename=\"participants-%llu.csv\"",
-             (unsigned long long)o->event_id);
-    if (r->resp)
-        MHD_add_response_header(r->resp, "Content-Disposition", cd);
+    bo_csv(r, &b, "participants-%llu.csv", (unsigned long long)o->event_id);
 }
 
 /* ---- changes ----------------------------------------------------------------------------- */
@@ -822,12 +817,7 @@ s_door_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     bo_audit(r, o->acct->id, "events.signup.door_csv", o->obj, "ok");
     web_buf_t b = {0};
     web_buf_adds(&b, t->text);
-    web_reply(r, 200, "text/csv; charset=utf-8", &b);
-    char cd[96];
-    snprintf(cd, sizeof cd, "attachment; filename=\"door-%llu.csv\"",
-             (unsigned long long)o->event_id);
-    if (r->resp)
-        MHD_add_response_header(r->resp, "Content-Disposition", cd);
+    bo_csv(r, &b, "door-%llu.csv", (unsigned long long)o->event_id);
 }
 
 /* The series' occurrences are in (bo_series.c): on to the page. */

@@ -8,6 +8,7 @@
 #include "kp_log.h"
 #include "kp_time.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +36,21 @@ bo_zalloc(web_req_t *r, const bo_account_t *acct, size_t size)
     }
     memset(p, 0, size);
     return p;
+}
+
+void
+bo_csv(web_req_t *r, web_buf_t *b, const char *fmt, ...)
+{
+    char name[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    char cd[96];
+    snprintf(cd, sizeof cd, "attachment; filename=\"%s\"", name);
+    web_reply(r, 200, "text/csv; charset=utf-8", b);
+    if (r->resp)
+        MHD_add_response_header(r->resp, "Content-Disposition", cd);
 }
 
 void *
