@@ -90,6 +90,12 @@ web_tv_t *bo_root(web_req_t *r, const bo_account_t *acct, const char *title_key)
 void bo_error(web_req_t *r, const bo_account_t *acct, unsigned status, const char *msg_key);
 /* Answers 303 to the location (a path of ours) made by fmt. */
 void bo_redirect(web_req_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A change's reply: when code is OK, audits method on obj as "ok" and answers 303 to the path
+ * made by fmt, then true; else false with nothing answered (the page answers the refusal). */
+bool bo_changed(web_req_t *r, const bo_account_t *acct, int code, const char *method,
+                const char *obj, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Answers 200 with the CSV in b (web_reply takes it) as a download named by fmt. */
+void bo_csv(web_req_t *r, web_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A role's text key ("bo_role_1"). */
 const char *bo_role_key(int role);
 /* Checks a sign-in name: 3..64 of [a-z0-9._-]. */
@@ -133,6 +139,14 @@ void bo_pg_sign_out_all(web_req_t *r, const char *arg);
 /* web_call, answering 503 when it fails (then false). */
 bool bo_call(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
              const ProtobufCMessage *body, const char *idem, web_bus_cb cb);
+/* The body of a bus call's reply (web_body), or NULL after answering 503 (none came, or the
+ * service refused: a page that answers each refusal in its own way uses web_body). */
+void *bo_body(web_req_t *r, const bo_account_t *acct, const Kumppani__V1__Reply *rep,
+              const ProtobufCMessageDescriptor *d);
+/* bo_body, but a refusal as INVALID (what the page asked for, e.g. its filter) answers 400 with
+ * the text invalid_key. */
+void *bo_body_invalid(web_req_t *r, const bo_account_t *acct, const Kumppani__V1__Reply *rep,
+                      const ProtobufCMessageDescriptor *d, const char *invalid_key);
 /* Answers a bus call's refusal by its code: NOT_FOUND 404 (not_found_key), CONFLICT 409,
  * INVALID 400, else (none came) 503. */
 void bo_refused(web_req_t *r, const bo_account_t *acct, int code, const char *not_found_key);
@@ -144,9 +158,17 @@ void bo_refused_as(web_req_t *r, const bo_account_t *acct, int code, const char 
 void bo_missing(web_req_t *r, const bo_account_t *acct, bool missing, const char *not_found_key);
 /* A zeroed block of the request's arena (a page's state); NULL after answering 503. */
 void *bo_zalloc(web_req_t *r, const bo_account_t *acct, size_t size);
+/* A paged list so far (have, n pointers) followed by a reply's page (page, k) in the request's
+ * arena, with room for one more; NULL after answering 503 (no memory). */
+void *bo_concat(web_req_t *r, const bo_account_t *acct, const void *have, size_t n,
+                const void *page, size_t k);
 /* The municipality filter (templates/field_munis.html): a municipal account chooses among its
  * own ("munis_select", "munis"), any other types a code ("muni"). */
 void bo_munis_choice(web_req_t *r, web_tv_t *root, const bo_account_t *acct, const char *muni);
+/* A municipality filter's code for action (*muni: NULL or three digits): a municipal account
+ * without one gets its first own municipality; one out of its own is refused. False after
+ * answering 403 (bo_forbidden, "municipality=NNN"). */
+bool bo_muni_filter(web_req_t *r, const bo_account_t *acct, const char **muni, const char *action);
 
 void bo_pg_home(web_req_t *r, const char *arg);
 void bo_pg_accounts(web_req_t *r, const char *arg);

@@ -27,6 +27,7 @@
  *  Audit: bo_audit writes an OfficeAudit in the request's turn: account id, the action (a bus
  *  method or office.*) and object ids, never a name or a value typed into a form. */
 #include "bo.h"
+#include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
@@ -145,7 +146,7 @@ s_scope_rule(int role, char **munis, size_t munis_n)
     if (munis_n > 64 || (role == BO_ROLE(MUNICIPAL) && munis_n == 0))
         return -3;
     for (size_t i = 0; i < munis_n; i++)
-        if (strlen(munis[i]) != 3 || strspn(munis[i], "0123456789") != 3)
+        if (!kp_is_muni_code(munis[i]))
             return -3;
     return 0;
 }
@@ -477,18 +478,38 @@ bo_forbidden(web_req_t *r, const bo_account_t *acct, const char *action, const c
     bo_error(r, acct, 403, "bo_err_forbidden");
 }
 
-void
-bo_redirect(web_req_t *r, const char *fmt, ...)
+static void
+s_redirect_v(web_req_t *r, const char *fmt, va_list ap)
 {
     char location[256];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(location, sizeof location, fmt, ap);
-    va_end(ap);
     web_buf_t b = {0};
     web_reply(r, 303, "text/plain; charset=utf-8", &b);
     if (r->resp)
         MHD_add_response_header(r->resp, "Location", location);
+}
+
+void
+bo_redirect(web_req_t *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_redirect_v(r, fmt, ap);
+    va_end(ap);
+}
+
+bool
+bo_changed(web_req_t *r, const bo_account_t *acct, int code, const char *method, const char *obj,
+           const char *fmt, ...)
+{
+    if (code != KUMPPANI__V1__CODE__CODE_OK)
+        return false;
+    bo_audit(r, acct->id, method, obj, "ok");
+    va_list ap;
+    va_start(ap, fmt);
+    s_redirect_v(r, fmt, ap);
+    va_end(ap);
+    return true;
 }
 
 /* ---- sessions ---------------------------------------------------------------------------- */

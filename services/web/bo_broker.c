@@ -88,11 +88,9 @@ s_asg_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     brk_t *b = r->cont_arg;
     kp_arena_t *a = r->arena;
     Kumppani__V1__ListAssignmentsReply *ar =
-        web_body(r, rep, &kumppani__v1__list_assignments_reply__descriptor);
-    if (!ar) {
-        bo_error(r, b->acct, 503, "err_unavailable");
+        bo_body(r, b->acct, rep, &kumppani__v1__list_assignments_reply__descriptor);
+    if (!ar)
         return;
-    }
     web_tv_t *root = bo_root(r, b->acct, "bo_broker_title");
     web_tv_t *rl = web_tv_list(a, root, "requests");
     for (size_t i = 0; i < b->reqs->n_requests; i++) {
@@ -163,11 +161,9 @@ static void
 s_reqs_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     brk_t *b = r->cont_arg;
-    b->reqs = web_body(r, rep, &kumppani__v1__list_broker_requests_reply__descriptor);
-    if (!b->reqs) {
-        bo_error(r, b->acct, 503, "err_unavailable");
+    b->reqs = bo_body(r, b->acct, rep, &kumppani__v1__list_broker_requests_reply__descriptor);
+    if (!b->reqs)
         return;
-    }
     Kumppani__V1__ListAssignmentsRequest rq = KUMPPANI__V1__LIST_ASSIGNMENTS_REQUEST__INIT;
     rq.limit = LIST_MAX;
     bo_call(r, b->acct, r->svc->bus_office_broker, "broker.assignment.list", &rq.base, NULL,
@@ -210,11 +206,9 @@ s_explain_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     one_t *o = r->cont_arg;
     kp_arena_t *a = r->arena;
     Kumppani__V1__ExplainRequestReply *ex =
-        web_body(r, rep, &kumppani__v1__explain_request_reply__descriptor);
-    if (!ex) {
-        bo_error(r, o->acct, 503, "err_unavailable");
+        bo_body(r, o->acct, rep, &kumppani__v1__explain_request_reply__descriptor);
+    if (!ex)
         return;
-    }
     const Kumppani__V1__BrokerRequest *q = o->req->request;
     web_tv_t *root = bo_root(r, o->acct, "bo_brq_title");
     web_tv_strf(a, root, "id", "%llu", (unsigned long long)o->id);
@@ -374,11 +368,9 @@ bo_pg_broker_complete(web_req_t *r, const char *arg)
         bo_error(r, a, 400, "bo_err_complete_fields");
         return;
     }
-    cmp_t *c = kp_arena_alloc(r->arena, sizeof *c);
-    if (!c) {
-        bo_error(r, a, 503, "err_unavailable");
+    cmp_t *c = bo_zalloc(r, a, sizeof *c);
+    if (!c)
         return;
-    }
     c->acct = a;
     memcpy(c->obj, obj, sizeof obj);
     r->cont_arg = c;
@@ -411,10 +403,9 @@ s_export_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     exp_t *e = r->cont_arg;
     Kumppani__V1__AssignmentExportReply *x =
-        web_body(r, rep, &kumppani__v1__assignment_export_reply__descriptor);
+        bo_body(r, e->acct, rep, &kumppani__v1__assignment_export_reply__descriptor);
     if (!x) {
         web_buf_free(&e->csv);
-        bo_error(r, e->acct, 503, "err_unavailable");
         return;
     }
     const char *t = x->csv_text;
@@ -432,10 +423,7 @@ s_export_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     snprintf(obj, sizeof obj, "rows=%u%s%s%.10s%s%.10s", e->rows, e->unpaid ? " unpaid" : "",
              e->from_s[0] ? " from=" : "", e->from_s, e->to_s[0] ? " to=" : "", e->to_s);
     bo_audit(r, e->acct->id, "broker.assignment.export", obj, "ok");
-    web_reply(r, 200, "text/csv; charset=utf-8", &e->csv);
-    if (r->resp)
-        MHD_add_response_header(r->resp, "Content-Disposition",
-                                "attachment; filename=\"payments.csv\"");
+    bo_csv(r, &e->csv, "payments.csv");
 }
 
 static void
@@ -457,14 +445,9 @@ bo_pg_broker_export(web_req_t *r, const char *arg)
 {
     (void)arg;
     bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.assignment.export", "");
-    if (!a)
+    exp_t *e = a ? bo_zalloc(r, a, sizeof *e) : NULL;
+    if (!e)
         return;
-    exp_t *e = kp_arena_alloc(r->arena, sizeof *e);
-    if (!e) {
-        bo_error(r, a, 503, "err_unavailable");
-        return;
-    }
-    memset(e, 0, sizeof *e);
     e->acct = a;
     if (!s_period(r, &e->from_s, &e->to_s, &e->from, &e->to)) {
         bo_error(r, a, 400, "err_filter");
@@ -491,11 +474,9 @@ s_stats_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     bo_account_t *acct = b->acct;
     kp_arena_t *a = r->arena;
     Kumppani__V1__BrokerStatsReply *st =
-        web_body(r, rep, &kumppani__v1__broker_stats_reply__descriptor);
-    if (!st) {
-        bo_error(r, acct, 503, "err_unavailable");
+        bo_body(r, acct, rep, &kumppani__v1__broker_stats_reply__descriptor);
+    if (!st)
         return;
-    }
     web_tv_t *root = bo_root(r, acct, "bo_bst_title");
     web_tv_str(a, root, "from", b->from_s);
     web_tv_str(a, root, "to", b->to_s);
@@ -542,13 +523,9 @@ bo_pg_broker_stats(web_req_t *r, const char *arg)
 {
     (void)arg;
     bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.stats", "");
-    if (!a)
+    bst_t *b = a ? bo_zalloc(r, a, sizeof *b) : NULL;
+    if (!b)
         return;
-    bst_t *b = kp_arena_alloc(r->arena, sizeof *b);
-    if (!b) {
-        bo_error(r, a, 503, "err_unavailable");
-        return;
-    }
     b->acct = a;
     Kumppani__V1__BrokerStatsRequest rq = KUMPPANI__V1__BROKER_STATS_REQUEST__INIT;
     if (!s_period(r, &b->from_s, &b->to_s, &rq.from_unix, &rq.to_unix)) {

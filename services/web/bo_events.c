@@ -14,6 +14,7 @@
  *  Names and organisations of participants are shown to the coordinator and put in the CSV,
  *  never stored or logged here. Every change is audited (account id, method, event id). */
 #include "bo.h"
+#include "kp_check.h"
 #include "kp_log.h"
 #include "kp_text.h"
 #include "kp_time.h"
@@ -251,23 +252,6 @@ s_list_render(web_req_t *r)
     web_page(r, 200, "bo_events", root);
 }
 
-/* The pages of a paged list so far (have, n pointers) followed by a new page (page, k), in the
- * request's arena; NULL (a 503 answered, the request finished) without memory. */
-static void *
-s_concat(web_req_t *r, op_t *o, const void *have, size_t n, const void *page, size_t k)
-{
-    void **v = kp_arena_alloc(r->arena, (n + k + 1) * sizeof *v);
-    if (!v) {
-        bo_error(r, o->acct, 503, "err_unavailable");
-        return NULL;
-    }
-    if (n)
-        memcpy(v, have, n * sizeof *v);
-    if (k)
-        memcpy(v + n, page, k * sizeof *v);
-    return v;
-}
-
 static void
 s_list_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
@@ -278,7 +262,7 @@ s_list_done(web_req_t *r, const Kumppani__V1__Reply *rep)
         s_failed(r, rep, "events.event.list");
         return;
     }
-    web_event_t **v = s_concat(r, o, o->evs, o->evs_n, lr->events, lr->n_events);
+    web_event_t **v = bo_concat(r, o->acct, o->evs, o->evs_n, lr->events, lr->n_events);
     if (!v)
         return;
     o->evs = v;
@@ -295,12 +279,6 @@ s_list_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     s_list_render(r);
 }
 
-static bool
-s_muni_code(const char *m)
-{
-    return m && strlen(m) == 3 && strspn(m, "0123456789") == 3;
-}
-
 void
 bo_pg_events(web_req_t *r, const char *arg)
 {
@@ -311,7 +289,7 @@ bo_pg_events(web_req_t *r, const char *arg)
     const char *m = web_query(r, "municipality"), *month = web_query(r, "month");
     int year, mon;
     struct tm now;
-    if ((m && *m && !s_muni_code(m)) || (month && *month && !s_month_arg(month, &year, &mon))) {
+    if ((m && *m && !kp_is_muni_code(m)) || (month && *month && !s_month_arg(month, &year, &mon))) {
         bo_error(r, a, 400, "err_filter");
         return;
     }
@@ -367,15 +345,9 @@ s_new_form(web_req_t *r, bo_account_t *a, unsigned status, const char *err, cons
         web_tv_str(ar, web_tv_obj(ar, root, "err"), field, web_text(r, err));
     }
     const char *kind = r->post ? web_field(r, "kind") : NULL;
-    web_tv_t *kinds = web_tv_list(ar, root, "kinds");
-    for (int k = 1; k <= 9; k++) {
-        char key[16];
-        snprintf(key, sizeof key, "kind_%d", k);
-        web_tv_t *it = web_tv_item(ar, kinds);
-        web_tv_strf(ar, it, "value", "%d", k);
-        web_tv_str(ar, it, "name", web_text(r, key));
-        web_tv_bool(ar, it, "selected", kind ? kind[0] == '0' + k && !kind[1] : k == 1);
-    }
+    /* The kind asked for again after a refusal ("1".."9"), else the first. */
+    int kind_n = !kind ? 1 : kind[0] >= '1' && kind[0] <= '9' && !kind[1] ? kind[0] - '0' : 0;
+    web_choices(r, web_tv_list(ar, root, "kinds"), "kind_", 9, NULL, kind_n);
     const char *lang = r->post ? web_field(r, "language") : "fi";
     web_tv_t *langs = web_tv_list(ar, root, "languages");
     for (int l = 0; l < WEB_LANG_N; l++) {
@@ -457,7 +429,7 @@ bo_pg_event_create(web_req_t *r, const char *arg)
         err = "bo_err_title", field = "title";
     else if (!kind || strlen(kind) != 1 || kind[0] < '1' || kind[0] > '9')
         err = "bo_err_kind", field = "kind";
-    else if (!s_muni_code(m))
+    else if (!kp_is_muni_code(m))
         err = "bo_err_muni", field = "municipality";
     else if (!bo_when(web_field(r, "date"), web_field(r, "start"), &start))
         err = "bo_err_date", field = "date";
@@ -538,7 +510,7 @@ s_signups_done(web_req_t *r, const Kumppani__V1__Reply *rep)
         s_failed(r, rep, "events.signup.list");
         return;
     }
-    Kumppani__V1__Signup **v = s_concat(r, o, o->su, o->su_n, lr->signups, lr->n_signups);
+    Kumppani__V1__Signup **v = bo_concat(r, o->acct, o->su, o->su_n, lr->signups, lr->n_signups);
     if (!v)
         return;
     o->su = v;
@@ -778,12 +750,7 @@ s_csv(web_req_t *r)
         return;
     }
     bo_audit(r, o->acct->id, "office.participants_csv", o->obj, "ok");
-    web_reply(r, 200, "text/csv; charset=utf-8", &b);
-    char cd[96];
-    snprintf(cd, sizeof cd, "attachment; filename=\"participants-%llu.csv\"",
-             (unsigned long long)o->event_id);
-    if (r->resp)
-        MHD_add_response_header(r->resp, "Content-Disposition", cd);
+    bo_csv(r, &b, "participants-%llu.csv", (unsigned long long)o->event_id);
 }
 
 /* ---- changes ----------------------------------------------------------------------------- */
@@ -850,12 +817,7 @@ s_door_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     bo_audit(r, o->acct->id, "events.signup.door_csv", o->obj, "ok");
     web_buf_t b = {0};
     web_buf_adds(&b, t->text);
-    web_reply(r, 200, "text/csv; charset=utf-8", &b);
-    char cd[96];
-    snprintf(cd, sizeof cd, "attachment; filename=\"door-%llu.csv\"",
-             (unsigned long long)o->event_id);
-    if (r->resp)
-        MHD_add_response_header(r->resp, "Content-Disposition", cd);
+    bo_csv(r, &b, "door-%llu.csv", (unsigned long long)o->event_id);
 }
 
 /* The series' occurrences are in (bo_series.c): on to the page. */

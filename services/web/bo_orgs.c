@@ -277,11 +277,9 @@ s_roles_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     org_t *o = r->cont_arg;
     Kumppani__V1__ListRolesReply *lr =
-        web_body(r, rep, &kumppani__v1__list_roles_reply__descriptor);
-    if (!lr) {
-        bo_error(r, o->acct, 503, "err_unavailable");
+        bo_body(r, o->acct, rep, &kumppani__v1__list_roles_reply__descriptor);
+    if (!lr)
         return;
-    }
     s_render(r, o, lr);
 }
 
@@ -439,11 +437,9 @@ s_update_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     int code = web_code(rep);
     kp_log_info("office.call", "method=registry.org.update org=%llu code=%d",
                 (unsigned long long)o->id, code);
-    if (code == C(OK)) {
-        bo_audit(r, o->acct->id, "registry.org.update", o->obj, "ok");
-        bo_redirect(r, "/office/organisations/%llu?saved=1", (unsigned long long)o->id);
+    if (bo_changed(r, o->acct, code, "registry.org.update", o->obj,
+                   "/office/organisations/%llu?saved=1", (unsigned long long)o->id))
         return;
-    }
     if (code < 0 || (code != C(INVALID) && code != C(CONFLICT) && code != C(NOT_FOUND))) {
         bo_error(r, o->acct, 503, "err_unavailable");
         return;

@@ -8,6 +8,7 @@
 #include "kp_log.h"
 #include "kp_time.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +36,56 @@ bo_zalloc(web_req_t *r, const bo_account_t *acct, size_t size)
     }
     memset(p, 0, size);
     return p;
+}
+
+void
+bo_csv(web_req_t *r, web_buf_t *b, const char *fmt, ...)
+{
+    char name[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    char cd[96];
+    snprintf(cd, sizeof cd, "attachment; filename=\"%s\"", name);
+    web_reply(r, 200, "text/csv; charset=utf-8", b);
+    if (r->resp)
+        MHD_add_response_header(r->resp, "Content-Disposition", cd);
+}
+
+void *
+bo_body(web_req_t *r, const bo_account_t *acct, const Kumppani__V1__Reply *rep,
+        const ProtobufCMessageDescriptor *d)
+{
+    return bo_body_invalid(r, acct, rep, d, NULL);
+}
+
+void *
+bo_body_invalid(web_req_t *r, const bo_account_t *acct, const Kumppani__V1__Reply *rep,
+                const ProtobufCMessageDescriptor *d, const char *invalid_key)
+{
+    void *body = web_body(r, rep, d);
+    if (body)
+        return body;
+    if (invalid_key && web_code(rep) == KUMPPANI__V1__CODE__CODE_INVALID)
+        bo_error(r, acct, 400, invalid_key);
+    else
+        bo_error(r, acct, 503, "err_unavailable");
+    return NULL;
+}
+
+void *
+bo_concat(web_req_t *r, const bo_account_t *acct, const void *have, size_t n, const void *page,
+          size_t k)
+{
+    void **v = bo_zalloc(r, acct, (n + k + 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    if (n)
+        memcpy(v, have, n * sizeof *v);
+    if (k)
+        memcpy(v + n, page, k * sizeof *v);
+    return v;
 }
 
 void
@@ -83,6 +134,21 @@ bo_munis_choice(web_req_t *r, web_tv_t *root, const bo_account_t *acct, const ch
         web_tv_str(a, it, "code", acct->municipalities[i]);
         web_tv_bool(a, it, "selected", strcmp(acct->municipalities[i], muni) == 0);
     }
+}
+
+bool
+bo_muni_filter(web_req_t *r, const bo_account_t *acct, const char **muni, const char *action)
+{
+    if (acct->role != BO_ROLE(MUNICIPAL))
+        return true;
+    if (!*muni && acct->n_municipalities)
+        *muni = acct->municipalities[0];
+    if (bo_muni_ok(acct, *muni))
+        return true;
+    char obj[32];
+    snprintf(obj, sizeof obj, "municipality=%.3s", *muni ? *muni : "");
+    bo_forbidden(r, acct, action, obj);
+    return false;
 }
 
 void

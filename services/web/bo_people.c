@@ -391,11 +391,9 @@ s_end_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     int code = web_code(rep);
     kp_log_info("office.call", "method=registry.role.end role=%llu code=%d",
                 (unsigned long long)p->role_id, code);
-    if (code == C(OK)) {
-        bo_audit(r, p->acct->id, "registry.role.end", p->obj, "ok");
-        bo_redirect(r, "/office/people/%llu?done=ended", (unsigned long long)p->person_id);
+    if (bo_changed(r, p->acct, code, "registry.role.end", p->obj, "/office/people/%llu?done=ended",
+                   (unsigned long long)p->person_id))
         return;
-    }
     if (code == C(CONFLICT) || code == C(INVALID) || code == C(NOT_FOUND))
         bo_audit(r, p->acct->id, "registry.role.end", p->obj, "failed");
     bo_refused_as(r, p->acct, code, "bo_err_role_refused", "bo_err_role_ended",

@@ -8,6 +8,7 @@
  *  default; another is 403, audited), and the coverage rows of other municipalities are left
  *  out. The expert coordinator has neither page. */
 #include "bo.h"
+#include "kp_check.h"
 #include "kp_text.h"
 #include "kp_time.h"
 #include "kumppani/v1/registry.pb-c.h"
@@ -50,12 +51,10 @@ s_orgs_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     reg_t *g = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__SearchReply *sr = web_body(r, rep, &kumppani__v1__search_reply__descriptor);
-    if (!sr) {
-        bo_error(r, g->acct, web_code(rep) == C(INVALID) ? 400 : 503,
-                 web_code(rep) == C(INVALID) ? "err_filter" : "err_unavailable");
+    Kumppani__V1__SearchReply *sr =
+        bo_body_invalid(r, g->acct, rep, &kumppani__v1__search_reply__descriptor, "err_filter");
+    if (!sr)
         return;
-    }
     web_tv_t *root = bo_root(r, g->acct, "bo_orgs_title");
     web_tv_str(a, root, "q", g->q);
     web_tv_str(a, root, "network", g->network);
@@ -145,19 +144,13 @@ bo_pg_orgs(web_req_t *r, const char *arg)
     if (g->muni && !*g->muni)
         g->muni = NULL;
     if ((g->q && kp_text_chars(g->q) > 200) || g->field < 0 || g->status < 0 ||
-        (g->muni && (strlen(g->muni) != 3 || strspn(g->muni, "0123456789") != 3)) ||
-        (g->network && strlen(g->network) > 64) || (cursor && strlen(cursor) > 512)) {
+        (g->muni && !kp_is_muni_code(g->muni)) || (g->network && strlen(g->network) > 64) ||
+        (cursor && strlen(cursor) > 512)) {
         bo_error(r, a, 400, "err_filter");
         return;
     }
-    if (a->role == BO_ROLE(MUNICIPAL) && !g->muni && a->n_municipalities)
-        g->muni = a->municipalities[0];
-    if (a->role == BO_ROLE(MUNICIPAL) && !bo_muni_ok(a, g->muni)) {
-        char obj[32];
-        snprintf(obj, sizeof obj, "municipality=%.3s", g->muni ? g->muni : "");
-        bo_forbidden(r, a, "registry.org.search", obj);
+    if (!bo_muni_filter(r, a, &g->muni, "registry.org.search"))
         return;
-    }
     r->cont_arg = g;
     Kumppani__V1__SearchRequest rq = KUMPPANI__V1__SEARCH_REQUEST__INIT;
     rq.query = (char *)(g->q ? g->q : "");
@@ -178,11 +171,9 @@ s_idle_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     reg_t *g = r->cont_arg;
     kp_arena_t *a = r->arena;
     Kumppani__V1__CoverageIdleReply *ir =
-        web_body(r, rep, &kumppani__v1__coverage_idle_reply__descriptor);
-    if (!ir) {
-        bo_error(r, g->acct, 503, "err_unavailable");
+        bo_body(r, g->acct, rep, &kumppani__v1__coverage_idle_reply__descriptor);
+    if (!ir)
         return;
-    }
     web_tv_t *root = bo_root(r, g->acct, "bo_coverage_title");
     web_tv_strf(a, root, "months", "%u", g->months);
     web_tv_t *gl = web_tv_list(a, root, "gaps");
@@ -225,11 +216,9 @@ static void
 s_gaps_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     reg_t *g = r->cont_arg;
-    g->gaps = web_body(r, rep, &kumppani__v1__coverage_gaps_reply__descriptor);
-    if (!g->gaps) {
-        bo_error(r, g->acct, 503, "err_unavailable");
+    g->gaps = bo_body(r, g->acct, rep, &kumppani__v1__coverage_gaps_reply__descriptor);
+    if (!g->gaps)
         return;
-    }
     Kumppani__V1__CoverageIdleRequest rq = KUMPPANI__V1__COVERAGE_IDLE_REQUEST__INIT;
     rq.months = g->months;
     bo_call(r, g->acct, r->svc->bus_registry, "registry.coverage.idle", &rq.base, NULL,

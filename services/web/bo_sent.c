@@ -119,11 +119,9 @@ s_optouts_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     snt_t *t = r->cont_arg;
     Kumppani__V1__OptOutListReply *oo =
-        web_body(r, rep, &kumppani__v1__opt_out_list_reply__descriptor);
-    if (!oo) {
-        bo_error(r, t->acct, 503, "err_unavailable");
+        bo_body(r, t->acct, rep, &kumppani__v1__opt_out_list_reply__descriptor);
+    if (!oo)
         return;
-    }
     s_render(r, t, oo);
 }
 
@@ -131,11 +129,9 @@ static void
 s_dead_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     snt_t *t = r->cont_arg;
-    t->dead = web_body(r, rep, &kumppani__v1__list_notifications_reply__descriptor);
-    if (!t->dead) {
-        bo_error(r, t->acct, 503, "err_unavailable");
+    t->dead = bo_body(r, t->acct, rep, &kumppani__v1__list_notifications_reply__descriptor);
+    if (!t->dead)
         return;
-    }
     if (!t->regional) {
         s_render(r, t, NULL);
         return;
@@ -157,13 +153,10 @@ static void
 s_found_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     snt_t *t = r->cont_arg;
-    int code = web_code(rep);
-    t->found = web_body(r, rep, &kumppani__v1__list_notifications_reply__descriptor);
-    if (!t->found) {
-        bo_error(r, t->acct, code == C(INVALID) ? 400 : 503,
-                 code == C(INVALID) ? "bo_err_address" : "err_unavailable");
+    t->found = bo_body_invalid(r, t->acct, rep, &kumppani__v1__list_notifications_reply__descriptor,
+                               "bo_err_address");
+    if (!t->found)
         return;
-    }
     s_dead(r, t);
 }
 
@@ -287,11 +280,9 @@ bo_pg_sent_retry(web_req_t *r, const char *arg)
         bo_error(r, a, 400, "bo_err_retry");
         return;
     }
-    rty_t *t = kp_arena_alloc(r->arena, sizeof *t);
-    if (!t) {
-        bo_error(r, a, 503, "err_unavailable");
+    rty_t *t = bo_zalloc(r, a, sizeof *t);
+    if (!t)
         return;
-    }
     t->acct = a;
     /* Keys are made of sources, ids and rules ("events/s42/remind24/..."): no personal data. */
     snprintf(t->obj, sizeof t->obj, "key=%s", key);

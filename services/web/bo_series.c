@@ -122,17 +122,13 @@ s_occ_done(web_req_t *r, const Kumppani__V1__Reply *rep)
         bo_error(r, q->acct, 503, "err_unavailable");
         return;
     }
-    web_event_t **v = kp_arena_alloc(r->arena, (q->n + lr->n_events + 1) * sizeof *v);
+    web_event_t **v = bo_concat(r, q->acct, q->occ, q->n, lr->events, lr->n_events);
     if (!v) {
         r->cont_arg = q->prev;
-        bo_error(r, q->acct, 503, "err_unavailable");
         return;
     }
-    if (q->n)
-        memcpy(v, q->occ, q->n * sizeof *v);
-    for (size_t i = 0; i < lr->n_events; i++)
-        v[q->n++] = lr->events[i];
     q->occ = v;
+    q->n += lr->n_events;
     if (lr->n_events)
         q->after = lr->events[lr->n_events - 1]->id;
     if (lr->n_events == OCC_PAGE && q->n < OCC_MAX) {
@@ -162,11 +158,9 @@ bool
 bo_series_load(web_req_t *r, const bo_account_t *a, uint64_t series_id,
                void (*then)(web_req_t *r, web_event_t **occ, size_t n))
 {
-    occ_t *q = kp_arena_alloc(r->arena, sizeof *q);
-    if (!q) {
-        bo_error(r, a, 503, "err_unavailable");
+    occ_t *q = bo_zalloc(r, a, sizeof *q);
+    if (!q)
         return false;
-    }
     *q = (occ_t){.prev = r->cont_arg, .acct = a, .series_id = series_id, .then = then};
     r->cont_arg = q;
     return s_occ_page(r);
@@ -314,11 +308,9 @@ void
 bo_series_create(web_req_t *r, bo_account_t *a, Kumppani__V1__CreateEventRequest *first, int freq,
                  uint32_t count, const char *idem)
 {
-    create_t *c = kp_arena_alloc(r->arena, sizeof *c);
-    if (!c) {
-        bo_error(r, a, 503, "err_unavailable");
+    create_t *c = bo_zalloc(r, a, sizeof *c);
+    if (!c)
         return;
-    }
     c->acct = a;
     r->cont_arg = c;
     Kumppani__V1__CreateSeriesRequest rq = KUMPPANI__V1__CREATE_SERIES_REQUEST__INIT;
@@ -336,14 +328,11 @@ static void
 s_series_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     bo_evop_t *o = r->cont_arg;
-    if (web_code(rep) != C(OK)) {
+    const char *done =
+        strcmp(o->method, "events.series.extend") == 0 ? "series_extended" : "series_changed";
+    if (!bo_changed(r, o->acct, web_code(rep), o->method, o->obj,
+                    "/office/events/%llu?done=%s#series", (unsigned long long)o->event_id, done))
         bo_evop_failed(r, rep, o->method);
-        return;
-    }
-    bo_audit(r, o->acct->id, o->method, o->obj, "ok");
-    bo_redirect(r, "/office/events/%llu?done=%s#series", (unsigned long long)o->event_id,
-                strcmp(o->method, "events.series.extend") == 0 ? "series_extended"
-                                                               : "series_changed");
 }
 
 /* The event must be an occurrence; the object names the series too. */

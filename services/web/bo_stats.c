@@ -9,13 +9,13 @@
  *  another is 403, audited); the expert coordinator has no statistics of events. The SVG is
  *  built here from numbers and our own texts, each text escaped. */
 #include "bo.h"
+#include "kp_check.h"
 #include "kp_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define C(x) KUMPPANI__V1__CODE__CODE_##x
 #define BAR_W 300
 #define LABEL_W 190
 #define ROW_H 26
@@ -141,13 +141,10 @@ s_stats_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     st_t *s = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__EventStatsReply *sr =
-        web_body(r, rep, &kumppani__v1__event_stats_reply__descriptor);
-    if (!sr) {
-        bo_error(r, s->acct, web_code(rep) == C(INVALID) ? 400 : 503,
-                 web_code(rep) == C(INVALID) ? "err_filter" : "err_unavailable");
+    Kumppani__V1__EventStatsReply *sr = bo_body_invalid(
+        r, s->acct, rep, &kumppani__v1__event_stats_reply__descriptor, "err_filter");
+    if (!sr)
         return;
-    }
     web_tv_t *root = bo_root(r, s->acct, "bo_stats_title");
     web_tv_str(a, root, "from", s->from);
     web_tv_str(a, root, "to", s->to);
@@ -230,19 +227,13 @@ bo_pg_stats(web_req_t *r, const char *arg)
     int64_t from = 0, to = 0;
     if ((mode && *mode && !s->mode) || !s_day(s->from, &from) || !s_day(s->to, &to) ||
         (kind && *kind && (strlen(kind) != 1 || kind[0] < '1' || kind[0] > '9')) ||
-        (s->muni && (strlen(s->muni) != 3 || strspn(s->muni, "0123456789") != 3))) {
+        (s->muni && !kp_is_muni_code(s->muni))) {
         bo_error(r, a, 400, "err_filter");
         return;
     }
     s->kind = kind && *kind ? kind[0] - '0' : 0;
-    if (a->role == BO_ROLE(MUNICIPAL) && !s->muni && a->n_municipalities)
-        s->muni = a->municipalities[0];
-    if (a->role == BO_ROLE(MUNICIPAL) && !bo_muni_ok(a, s->muni)) {
-        char obj[32];
-        snprintf(obj, sizeof obj, "municipality=%.3s", s->muni ? s->muni : "");
-        bo_forbidden(r, a, "events.stats", obj);
+    if (!bo_muni_filter(r, a, &s->muni, "events.stats"))
         return;
-    }
     r->cont_arg = s;
     Kumppani__V1__EventStatsRequest rq = KUMPPANI__V1__EVENT_STATS_REQUEST__INIT;
     rq.from_unix = from;

@@ -168,11 +168,9 @@ s_act(web_req_t *r, const char *arg, const char *method, act_t *x)
         bo_error(r, a, 400, "bo_err_none_chosen");
         return;
     }
-    act_t *keep = kp_arena_alloc(r->arena, sizeof *keep);
-    if (!keep) {
-        bo_error(r, a, 503, "err_unavailable");
+    act_t *keep = bo_zalloc(r, a, sizeof *keep);
+    if (!keep)
         return;
-    }
     *keep = *x;
     bo_evop_t *o = bo_evop_start(r, a, arg, method, s_act_step);
     if (o)

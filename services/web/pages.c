@@ -7,6 +7,7 @@
  *  iCalendar downloads go over the bus (the events service makes iCalendar text), with the
  *  connection suspended meanwhile. Drafts are never in the read model, so no page, and no
  *  iCalendar request, can reveal one. */
+#include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
@@ -268,12 +269,6 @@ s_cal_one(void *arg, web_event_t *ev)
     return 0;
 }
 
-static bool
-s_muni_ok(const char *m)
-{
-    return m && strlen(m) == 3 && strspn(m, "0123456789") == 3;
-}
-
 void
 web_pg_calendar(web_req_t *r, const char *arg)
 {
@@ -281,7 +276,7 @@ web_pg_calendar(web_req_t *r, const char *arg)
     web_tv_t *root = web_root(r, "cal_title");
     const char *muni = web_query(r, "municipality"), *kind = web_query(r, "kind");
     cal_t c = {.r = r};
-    c.muni = s_muni_ok(muni) ? muni : NULL;
+    c.muni = kp_is_muni_code(muni) ? muni : NULL;
     c.kind = kind && strlen(kind) == 1 && kind[0] >= '1' && kind[0] <= '9' ? kind[0] - '0' : 0;
     c.now = kp_now_ms() / 1000;
     c.list = web_tv_list(r->arena, root, "events");
@@ -345,7 +340,7 @@ web_pg_calendar_ics(web_req_t *r, const char *arg)
     (void)arg;
     Kumppani__V1__IcalFeedRequest rq = KUMPPANI__V1__ICAL_FEED_REQUEST__INIT;
     const char *muni = web_query(r, "municipality"), *kind = web_query(r, "kind");
-    if ((muni && !s_muni_ok(muni)) ||
+    if ((muni && !kp_is_muni_code(muni)) ||
         (kind && !(strlen(kind) == 1 && kind[0] >= '1' && kind[0] <= '9'))) {
         web_error(r, 400, "err_filter");
         return;

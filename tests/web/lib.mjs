@@ -74,6 +74,12 @@ export class Browser {
     await this.axe(page, name);
   }
 
+  // Follows the office navigation's link to href (a path) and waits for its page.
+  async navTo(page, href) {
+    await page.click(`nav a[href="${href}"]`);
+    await page.waitForURL('**' + href);
+  }
+
   // A fresh browser profile (no cookies) for one person; js: false turns the page's
   // JavaScript off (the pages work without it).
   async person(locale, { width = 1024, height = 768, js = true } = {}) {
@@ -116,6 +122,13 @@ export class Browser {
   async status(page, url) {
     const r = await page.goto(this.base + url);
     return r.status();
+  }
+
+  // Checks that a GET of url (a path under base) is refused (403), then takes the refusal
+  // page's screenshot and axe as name.
+  async refused(page, url, what, name) {
+    this.check(await this.status(page, url) === 403, what);
+    await this.both(page, name);
   }
 
   // The text of the page's main element.

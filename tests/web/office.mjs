@@ -72,8 +72,7 @@ await b.run(async () => {
     const reg = await b.person('fi-FI');
     await b.signIn(reg, cfg.regional);
     await b.both(reg, 'regional-home');
-    await reg.click('nav a[href="/office/accounts"]');
-    await reg.waitForURL('**/office/accounts');
+    await b.navTo(reg, '/office/accounts');
     await b.both(reg, 'regional-accounts');
     await reg.fill('#f-user', 'kauhava');
     await reg.selectOption('#f-role', '2');
@@ -104,21 +103,18 @@ await b.run(async () => {
     b.check((await reg.textContent('table.month')).includes('Vaasan kumppanuuspöytä'),
       `the month calendar of ${ym} has the Vaasa table on its day`);
     await b.both(reg, 'calendar');
-    await reg.click('nav a[href="/office/organisations"]');
-    await reg.waitForURL('**/office/organisations');
+    await b.navTo(reg, '/office/organisations');
     await reg.fill('#f-q', 'alaj');
     await reg.click('form[action="/office/organisations"] button[type=submit]');
     await reg.waitForURL('**/office/organisations?*');
     b.check((await reg.textContent('main table')).includes('Alajärven Nuorisoseura'),
       'the organisation search finds Alajärven Nuorisoseura by "alaj"');
     await b.both(reg, 'regional-organisations');
-    await reg.click('nav a[href="/office/coverage"]');
-    await reg.waitForURL('**/office/coverage');
+    await b.navTo(reg, '/office/coverage');
     b.check((await reg.textContent('table[aria-labelledby=gaps]')).includes('005'),
       'coverage lists Alajärvi without a contact person');
     await b.both(reg, 'regional-coverage');
-    await reg.click('nav a[href="/office/import"]');
-    await reg.waitForURL('**/office/import');
+    await b.navTo(reg, '/office/import');
     await b.both(reg, 'regional-import');
     await reg.fill('#f-csv', 'name_fi,home_municipality,fields\nKurikan Kyläyhdistys,301,village\n' +
       'Tuntematon seura,999,village\n');
@@ -126,28 +122,25 @@ await b.run(async () => {
     b.check((await reg.textContent('main table')).includes('home_municipality'),
       'the import check shows the bad row in a table');
     await b.both(reg, 'regional-import-errors');
-    await reg.click('nav a[href="/office/broker"]');
-    await reg.waitForURL('**/office/broker');
+    await b.navTo(reg, '/office/broker');
     await b.both(reg, 'regional-broker');
 
     // ---- the expert coordinator -----------------------------------------------------------
     const ex = await b.person('fi-FI');
     await signInKeyboard(ex, cfg.expert);
     await b.both(ex, 'expert-home');
-    await ex.click('nav a[href="/office/broker"]');
-    await ex.waitForURL('**/office/broker');
+    await b.navTo(ex, '/office/broker');
     b.check((await ex.textContent('main')).includes('Mielenterveyspaneeli Seinäjoella'),
       'the expert coordinator sees the open request');
     await b.both(ex, 'expert-broker');
-    b.check(await b.status(ex, '/office/events') === 403, 'the expert coordinator has no events');
-    await b.both(ex, 'expert-events-refused');
+    await b.refused(ex, '/office/events', 'the expert coordinator has no events',
+      'expert-events-refused');
 
     // ---- the municipal contact person creates and publishes a table ------------------------
     const mu = await b.person('fi-FI');
     await b.signIn(mu, cfg.municipal, 'fi');
     await b.both(mu, 'municipal-home');
-    await mu.click('nav a[href="/office/events/new"]');
-    await mu.waitForURL('**/office/events/new');
+    await b.navTo(mu, '/office/events/new');
     await b.both(mu, 'municipal-new-event');
     const d = new Date(Date.now() + 86400 * 1000);
     const day = d.toISOString().slice(0, 10);
@@ -266,8 +259,7 @@ await b.run(async () => {
     // ---- the regional coordinator reads the audit -----------------------------------------
     const reg = await b.person('fi-FI');
     await b.signIn(reg, cfg.regional, 'en');
-    await reg.click('nav a[href="/office/stats"]');
-    await reg.waitForURL('**/office/stats');
+    await b.navTo(reg, '/office/stats');
     await reg.selectOption('#f-kind', '1');
     // The table is tomorrow: its year as the period, in person.
     await reg.selectOption('#f-period', String(new Date(Date.now() + 86400e3).getFullYear()));
@@ -279,8 +271,7 @@ await b.run(async () => {
     b.check((await reg.textContent('p.summary')).includes('3'),
       'the summary counts the table\'s participants');
     await b.both(reg, 'regional-stats');
-    await reg.click('nav a[href="/office/audit"]');
-    await reg.waitForURL('**/office/audit');
+    await b.navTo(reg, '/office/audit');
     const refused = await reg.locator('tr.denied', { hasText: `event=${cfg.other_event}` })
       .count();
     b.check(refused >= 1, `the audit shows the refused attempt on event ${cfg.other_event}`);

@@ -88,9 +88,8 @@ await b.run(async () => {
   // ---- the municipal contact person ----
   const mu = await b.person('en-GB');
   await b.signIn(mu, cfg.municipal);
-  b.check(await b.status(mu, `/office/sent?request=${cfg.request}`) === 403,
-    'the contact person cannot see what was sent for a request (403)');
-  await b.both(mu, 'sent-request-refused');
+  await b.refused(mu, `/office/sent?request=${cfg.request}`,
+    'the contact person cannot see what was sent for a request (403)', 'sent-request-refused');
   b.check(await b.status(mu, '/office/broker/stats?from=' + cfg.from) === 403,
     'nor the broker statistics (403)');
 });

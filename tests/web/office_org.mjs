@@ -66,9 +66,8 @@ await b.run(async () => {
   // The municipal contact person: another municipality's organisation is refused.
   const mp = await b.person('fi-FI');
   await b.signIn(mp, cfg.municipal, 'fi');
-  b.check(await b.status(mp, `/office/organisations/${cfg.other_org}`) === 403,
-    "another municipality's organisation is 403");
-  await b.both(mp, 'org-refused');
+  await b.refused(mp, `/office/organisations/${cfg.other_org}`,
+    "another municipality's organisation is 403", 'org-refused');
   b.check(await b.status(mp, orgPath) === 200, 'their own organisation opens');
   await b.both(mp, 'org-municipal');
 });

@@ -23,8 +23,7 @@ async function broker() {
   // with the keyboard-reachable form, the statistics; the contact person's refusal.
   const ex = await b.person('en-GB');
   await b.signIn(ex, cfg.expert);
-  await ex.click('nav a[href="/office/broker"]');
-  await ex.waitForURL('**/office/broker');
+  await b.navTo(ex, '/office/broker');
   // The request is filled (out of the open queue): by its address.
   await ex.goto(`${base}/office/broker/requests/${cfg.request}`);
   b.check((await ex.textContent('table[aria-labelledby=ranking]')).includes('already-assigned'),
@@ -43,9 +42,8 @@ async function broker() {
   await b.both(ex, 'expert-broker-stats');
   const mu = await b.person('fi-FI');
   await b.signIn(mu, cfg.municipal, 'fi');
-  const r = await mu.goto(`${base}/office/broker/requests/${cfg.request}`);
-  b.check(r.status() === 403, 'the contact person is refused the request page (403)');
-  await b.both(mu, 'municipal-broker-refused');
+  await b.refused(mu, `/office/broker/requests/${cfg.request}`,
+    'the contact person is refused the request page (403)', 'municipal-broker-refused');
 }
 
 await b.run(async () => {
@@ -54,8 +52,7 @@ await b.run(async () => {
   } else {
   const reg = await b.person('en-GB');
   await b.signIn(reg, cfg.regional);
-  await reg.click('nav a[href="/office/sent"]');
-  await reg.waitForURL('**/office/sent');
+  await b.navTo(reg, '/office/sent');
   b.check((await reg.textContent('table[aria-labelledby=dead]')).includes('Retry'),
     'the dead letters have Retry buttons');
   b.check((await reg.textContent('table[aria-labelledby=optouts]')).includes('opt.out@example.fi'),
@@ -79,8 +76,7 @@ await b.run(async () => {
 
   const ex = await b.person('fi-FI');
   await b.signIn(ex, cfg.expert, 'fi');
-  await ex.click('nav a[href="/office/sent"]');
-  await ex.waitForURL('**/office/sent');
+  await b.navTo(ex, '/office/sent');
   b.check(!(await ex.content()).includes('opt.out@example.fi'),
     'the expert coordinator sees no opt-outs');
   await b.both(ex, 'expert-sent');
@@ -89,8 +85,6 @@ await b.run(async () => {
   await b.signIn(mu, cfg.municipal, 'fi');
   b.check(await mu.locator('nav a[href="/office/sent"]').count() === 0,
     'the contact person has no "What was sent" in the navigation');
-  const r = await mu.goto(base + '/office/sent');
-  b.check(r.status() === 403, 'and the page is refused (403)');
-  await b.both(mu, 'municipal-sent-refused');
+  await b.refused(mu, '/office/sent', 'and the page is refused (403)', 'municipal-sent-refused');
   }
 });

@@ -100,7 +100,6 @@ await b.run(async () => {
   // ---- another municipality ----
   const other = await b.person('sv-FI');
   await b.signIn(other, cfg.other, 'sv');
-  b.check(await b.status(other, `/office/events/${cfg.occurrence}`) === 403,
-    'the other municipality\'s contact person is refused the occurrence (403)');
-  await b.both(other, 'series-refused');
+  await b.refused(other, `/office/events/${cfg.occurrence}`,
+    'the other municipality\'s contact person is refused the occurrence (403)', 'series-refused');
 });
