@@ -2,9 +2,10 @@
  *  and the erasure of one sign-up that they and the retention pass (timer.c) share.
  *
  *  A data subject is named by e-mail (compared case-insensitively), phone (its digits and a
- *  leading + compared) or one sign-up id. Sign-ups are found by a walk over the signups table:
- *  there is no index by e-mail or phone across events, because such an index would itself be
- *  personal data kept for every sign-up, for a request that comes rarely.
+ *  leading + compared; kp_privacy_matches, as in every service) or one sign-up id. Sign-ups are
+ * found by a walk over the signups table: there is no index by e-mail or phone across events,
+ * because such an index would itself be personal data kept for every sign-up, for a request that
+ * comes rarely.
  *
  *  Erasing a sign-up (evt_signup_erase):
  *    1. a live sign-up is cancelled first (reason "erasure"), so its place passes on as on any
@@ -23,7 +24,6 @@
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_privacy.h"
-#include "kp_text.h"
 #include "kumppani/v1/privacy.pb-c.h"
 
 #include <stdio.h>
@@ -32,11 +32,11 @@
 #define C(x) EVT_C(x)
 #define SS(x) KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_##x
 
-/* A privacy request: its unit of work, the subject's folded e-mail and phone, and the ids of the
- * sign-ups found (in the arena). */
+/* A privacy request: its unit of work, the subject, and the ids of the sign-ups found (in the
+ * arena). */
 typedef struct {
     kp_tx_t tx;
-    char email[256], phone[64];
+    const Kumppani__V1__DataSubject *subject;
     uint64_t *ids;
     size_t n, cap;
     int rc;
@@ -46,20 +46,7 @@ static int
 s_match(void *arg, evt_signup_t *s)
 {
     match_t *m = arg;
-    if (s->erased)
-        return 0;
-    bool hit = false;
-    if (m->email[0] && s->email[0]) {
-        char e[256];
-        kp_text_ascii_lower(e, sizeof e, s->email);
-        hit = strcmp(e, m->email) == 0;
-    }
-    if (!hit && m->phone[0] && s->phone[0]) {
-        char p[64];
-        kp_privacy_phone_norm(s->phone, p, sizeof p);
-        hit = strcmp(p, m->phone) == 0;
-    }
-    if (!hit)
+    if (s->erased || !kp_privacy_matches(m->subject, s->email, s->phone))
         return 0;
     uint64_t *v = kp_arena_grow(m->tx.arena, m->ids, m->n, &m->cap, sizeof *v, 16);
     if (!v) {
@@ -80,6 +67,7 @@ s_open(match_t *m, kp_call_t *call, void *svc)
     memset(m, 0, sizeof *m);
     kp_tx_t *t = &m->tx;
     const Kumppani__V1__DataSubject *d = kp_tx_open(t, call, svc);
+    m->subject = d;
     if (!d->email[0] && !d->phone[0] && !d->signup_id) {
         kp_call_fail(t->call, C(INVALID), "field 'email': an e-mail, a phone or a signup_id");
         return false;
@@ -101,9 +89,9 @@ s_open(match_t *m, kp_call_t *call, void *svc)
             m->ids[m->n++] = s->id;
         }
     } else {
-        kp_text_ascii_lower(m->email, sizeof m->email, d->email);
-        kp_privacy_phone_norm(d->phone, m->phone, sizeof m->phone);
-        if (d->phone[0] && !m->phone[0]) {
+        char phone[64];
+        kp_privacy_phone_norm(d->phone, phone, sizeof phone);
+        if (d->phone[0] && !phone[0]) {
             kp_call_fail(t->call, C(INVALID), "field 'phone': digits, with a leading + if any");
             return false;
         }
