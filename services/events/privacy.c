@@ -2,9 +2,10 @@
  *  and the erasure of one sign-up that they and the retention pass (timer.c) share.
  *
  *  A data subject is named by e-mail (compared case-insensitively), phone (its digits and a
- *  leading + compared) or one sign-up id. Sign-ups are found by a walk over the signups table:
- *  there is no index by e-mail or phone across events, because such an index would itself be
- *  personal data kept for every sign-up, for a request that comes rarely.
+ *  leading + compared; kp_privacy_matches, as in every service) or one sign-up id. Sign-ups are
+ * found by a walk over the signups table: there is no index by e-mail or phone across events,
+ * because such an index would itself be personal data kept for every sign-up, for a request that
+ * comes rarely.
  *
  *  Erasing a sign-up (evt_signup_erase):
  *    1. a live sign-up is cancelled first (reason "erasure"), so its place passes on as on any
@@ -23,7 +24,6 @@
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_privacy.h"
-#include "kp_text.h"
 #include "kumppani/v1/privacy.pb-c.h"
 
 #include <stdio.h>
@@ -32,9 +32,11 @@
 #define C(x) EVT_C(x)
 #define SS(x) KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_##x
 
+/* A privacy request: its unit of work, the subject, and the ids of the sign-ups found (in the
+ * arena). */
 typedef struct {
-    kp_tx_t *t;
-    char email[256], phone[64];
+    kp_tx_t tx;
+    const Kumppani__V1__DataSubject *subject;
     uint64_t *ids;
     size_t n, cap;
     int rc;
@@ -44,22 +46,9 @@ static int
 s_match(void *arg, evt_signup_t *s)
 {
     match_t *m = arg;
-    if (s->erased)
+    if (s->erased || !kp_privacy_matches(m->subject, s->email, s->phone))
         return 0;
-    bool hit = false;
-    if (m->email[0] && s->email[0]) {
-        char e[256];
-        kp_text_ascii_lower(e, sizeof e, s->email);
-        hit = strcmp(e, m->email) == 0;
-    }
-    if (!hit && m->phone[0] && s->phone[0]) {
-        char p[64];
-        kp_privacy_phone_norm(s->phone, p, sizeof p);
-        hit = strcmp(p, m->phone) == 0;
-    }
-    if (!hit)
-        return 0;
-    uint64_t *v = kp_arena_grow(m->t->arena, m->ids, m->n, &m->cap, sizeof *v, 16);
+    uint64_t *v = kp_arena_grow(m->tx.arena, m->ids, m->n, &m->cap, sizeof *v, 16);
     if (!v) {
         m->rc = KP_ENOMEM;
         return 1;
@@ -69,13 +58,16 @@ s_match(void *arg, evt_signup_t *s)
     return 0;
 }
 
-/* The ids of the subject's sign-ups that still hold personal data; answers the call INVALID
- * (no subject), NOT_FOUND (no such sign-up) or the store error and returns false. */
+/* The start of both handlers: opens the call and finds the ids of the subject's sign-ups that
+ * still hold personal data; answers the call INVALID (no subject), NOT_FOUND (no such sign-up)
+ * or the store error and returns false. */
 static bool
-s_subject(kp_tx_t *t, const Kumppani__V1__DataSubject *d, match_t *m)
+s_open(match_t *m, kp_call_t *call, void *svc)
 {
     memset(m, 0, sizeof *m);
-    m->t = t;
+    kp_tx_t *t = &m->tx;
+    const Kumppani__V1__DataSubject *d = kp_tx_open(t, call, svc);
+    m->subject = d;
     if (!d->email[0] && !d->phone[0] && !d->signup_id) {
         kp_call_fail(t->call, C(INVALID), "field 'email': an e-mail, a phone or a signup_id");
         return false;
@@ -97,9 +89,9 @@ s_subject(kp_tx_t *t, const Kumppani__V1__DataSubject *d, match_t *m)
             m->ids[m->n++] = s->id;
         }
     } else {
-        kp_text_ascii_lower(m->email, sizeof m->email, d->email);
-        kp_privacy_phone_norm(d->phone, m->phone, sizeof m->phone);
-        if (d->phone[0] && !m->phone[0]) {
+        char phone[64];
+        kp_privacy_phone_norm(d->phone, phone, sizeof phone);
+        if (d->phone[0] && !phone[0]) {
             kp_call_fail(t->call, C(INVALID), "field 'phone': digits, with a leading + if any");
             return false;
         }
@@ -176,17 +168,15 @@ evt_signup_erase(kp_tx_t *t, evt_signup_t *s, const char *reason, bool cancel)
 void
 evt_h_privacy_erase(kp_call_t *call, void *svc)
 {
-    kp_tx_t T, *t = &T;
-    const Kumppani__V1__DataSubject *rq = kp_tx_open(t, call, svc);
     match_t m;
-    if (!s_subject(t, rq, &m))
+    if (!s_open(&m, call, svc))
         return;
     for (size_t i = 0; i < m.n; i++) {
         evt_signup_t *s;
         bool found;
-        int rc = evt_signup_get(t, m.ids[i], &s, &found);
+        int rc = evt_signup_get(&m.tx, m.ids[i], &s, &found);
         if (!rc && found)
-            rc = evt_signup_erase(t, s, "request", true);
+            rc = evt_signup_erase(&m.tx, s, "request", true);
         if (rc) {
             kp_call_fail_err(call, rc);
             return;
@@ -256,20 +246,18 @@ s_state(int st)
 void
 evt_h_privacy_export(kp_call_t *call, void *svc)
 {
-    kp_tx_t T, *t = &T;
-    const Kumppani__V1__DataSubject *rq = kp_tx_open(t, call, svc);
     match_t m;
-    if (!s_subject(t, rq, &m))
+    if (!s_open(&m, call, svc))
         return;
-    kp_arena_str_t b = {.a = t->arena};
+    kp_arena_str_t b = {.a = m.tx.arena};
     kp_arena_str_puts(&b, "{\"service\":\"events\",\"signups\":[");
     for (size_t i = 0; i < m.n; i++) {
         evt_signup_t *s;
         evt_event_t *ev = NULL;
         bool found, ev_found = false;
-        int rc = evt_signup_get(t, m.ids[i], &s, &found);
+        int rc = evt_signup_get(&m.tx, m.ids[i], &s, &found);
         if (!rc && found)
-            rc = evt_event_get(t, s->event_id, &ev, &ev_found);
+            rc = evt_event_get(&m.tx, s->event_id, &ev, &ev_found);
         if (rc) {
             kp_call_fail_err(call, rc);
             return;

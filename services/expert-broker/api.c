@@ -43,6 +43,22 @@ s_lang_ok(const char *v)
     return strlen(v) == 2 && v[0] >= 'a' && v[0] <= 'z' && v[1] >= 'a' && v[1] <= 'z';
 }
 
+/* A list field of lo..hi items (lo 0: at most hi), each passing ok (the rule named in the
+ * answer otherwise). Answers the call and returns false when it breaks either. */
+static bool
+s_list_ok(kp_call_t *call, const char *field, char **v, size_t n, size_t lo, size_t hi,
+          bool (*ok)(const char *), const char *rule)
+{
+    if (lo && (n < lo || n > hi))
+        FAIL(C(INVALID), "field '%s': %zu..%zu required", field, lo, hi);
+    if (n > hi)
+        FAIL(C(INVALID), "field '%s': at most %zu", field, hi);
+    for (size_t i = 0; i < n; i++)
+        if (!ok(v[i]))
+            FAIL(C(INVALID), "field '%s[%zu]': %s", field, i, rule);
+    return true;
+}
+
 static bool
 s_expertise(kp_call_t *call, char **v, size_t n)
 {
@@ -96,18 +112,12 @@ brk_check_expert_input(kp_call_t *call, kp_tx_t *tx, const Kumppani__V1__ExpertI
         if (!kp_is_date(t->completed_date))
             FAIL(C(INVALID), "field 'trainings[%zu].completed_date': YYYY-MM-DD required", i);
     }
-    if (!s_expertise(call, p->expertise, p->n_expertise))
+    if (!s_expertise(call, p->expertise, p->n_expertise) ||
+        !s_list_ok(call, "languages", p->languages, p->n_languages, 1, 10, s_lang_ok,
+                   "two lower-case letters (ISO 639-1)") ||
+        !s_list_ok(call, "municipalities", p->municipalities, p->n_municipalities, 0, 400,
+                   kp_is_muni_code, "three digits (e.g. 743)"))
         return false;
-    if (p->n_languages == 0 || p->n_languages > 10)
-        FAIL(C(INVALID), "field 'languages': 1..10 required");
-    for (size_t i = 0; i < p->n_languages; i++)
-        if (!s_lang_ok(p->languages[i]))
-            FAIL(C(INVALID), "field 'languages[%zu]': two lower-case letters (ISO 639-1)", i);
-    if (p->n_municipalities > 400)
-        FAIL(C(INVALID), "field 'municipalities': at most 400");
-    for (size_t i = 0; i < p->n_municipalities; i++)
-        if (!kp_is_muni_code(p->municipalities[i]))
-            FAIL(C(INVALID), "field 'municipalities[%zu]': three digits (e.g. 743)", i);
     if (p->n_municipalities == 0 && !p->remote_ok)
         FAIL(C(INVALID), "field 'municipalities': at least one, unless remote_ok");
     if (p->n_availability > 50)
@@ -119,11 +129,9 @@ brk_check_expert_input(kp_call_t *call, kp_tx_t *tx, const Kumppani__V1__ExpertI
             FAIL(C(INVALID),
                  "field 'availability[%zu]': weekday 1..7, from_minute < to_minute <= 1440", i);
     }
-    if (p->n_blocked_dates > 400)
-        FAIL(C(INVALID), "field 'blocked_dates': at most 400");
-    for (size_t i = 0; i < p->n_blocked_dates; i++)
-        if (!kp_is_date(p->blocked_dates[i]))
-            FAIL(C(INVALID), "field 'blocked_dates[%zu]': YYYY-MM-DD required", i);
+    if (!s_list_ok(call, "blocked_dates", p->blocked_dates, p->n_blocked_dates, 0, 400, kp_is_date,
+                   "YYYY-MM-DD required"))
+        return false;
     if (p->monthly_cap > 100)
         FAIL(C(INVALID), "field 'monthly_cap': at most 100 (0: no cap)");
     if (!kp_check_text(call, "sensitive_detail_text", p->sensitive_detail_text, 0, 4000))

@@ -25,6 +25,16 @@ s_answer_asg(kp_tx_t *tx, int rc, brk_asg_t *a)
     kp_tx_answer(tx, rc, &r.base);
 }
 
+/* True if assignment a is in state st (named what); otherwise answers CODE_CONFLICT. */
+static bool
+s_asg_in(kp_call_t *call, const brk_asg_t *a, Kumppani__V1__AssignmentState st, const char *what)
+{
+    if (a->state == st)
+        return true;
+    kp_call_fail(call, C(CONFLICT), "assignment %llu is not %s", (unsigned long long)a->id, what);
+    return false;
+}
+
 static int
 s_last_one(void *arg, void *rec)
 {
@@ -106,13 +116,9 @@ brk_asg_cancel(kp_call_t *call, void *svc)
         kp_call_fail(call, C(INVALID), "field 'by': expert, requester or coordinator");
         return;
     }
-    if (!kp_check_text(call, "reason", body->reason, 1, 500))
+    if (!kp_check_text(call, "reason", body->reason, 1, 500) ||
+        !s_asg_in(call, a, AS(CONFIRMED), "confirmed"))
         return;
-    if (a->state != AS(CONFIRMED)) {
-        kp_call_fail(call, C(CONFLICT), "assignment %llu is not confirmed",
-                     (unsigned long long)a->id);
-        return;
-    }
     s_answer_asg(&tx, brk_asg_cancel_write(&tx, a, body->by, body->reason, true), a);
 }
 
@@ -132,11 +138,8 @@ brk_asg_complete(kp_call_t *call, void *svc)
         kp_call_fail(call, C(INVALID), "field 'fee_cents': at most 100000 euro (also travel)");
         return;
     }
-    if (a->state != AS(CONFIRMED)) {
-        kp_call_fail(call, C(CONFLICT), "assignment %llu is not confirmed",
-                     (unsigned long long)a->id);
+    if (!s_asg_in(call, a, AS(CONFIRMED), "confirmed"))
         return;
-    }
     if (a->start_unix * 1000 > tx.now_ms) {
         kp_call_fail(call, C(CONFLICT), "assignment %llu has not started yet",
                      (unsigned long long)a->id);
@@ -174,13 +177,9 @@ brk_asg_feedback(kp_call_t *call, void *svc)
         kp_call_fail(call, C(INVALID), "field 'rating': 1..5");
         return;
     }
-    if (!kp_check_text(call, "comment_text", body->comment_text, 0, 2000))
+    if (!kp_check_text(call, "comment_text", body->comment_text, 0, 2000) ||
+        !s_asg_in(call, a, AS(COMPLETED), "completed"))
         return;
-    if (a->state != AS(COMPLETED)) {
-        kp_call_fail(call, C(CONFLICT), "assignment %llu is not completed",
-                     (unsigned long long)a->id);
-        return;
-    }
     Kumppani__V1__AssignmentFeedback **slot = expert ? &a->expert_feedback : &a->requester_feedback;
     if (*slot) {
         kp_call_fail(call, C(CONFLICT), "the %s has already given feedback", body->side);

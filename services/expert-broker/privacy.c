@@ -41,7 +41,6 @@ typedef struct {
     uint64_t *ids;
     size_t n, cap;
     bool more; /* stopped at cap */
-    int rc;
 } find_t;
 
 static int
@@ -83,9 +82,7 @@ s_find(kp_tx_t *tx, find_t *f, unsigned db)
     f->ids = kp_arena_alloc(tx->arena, f->cap * sizeof *f->ids);
     if (!f->ids)
         return KP_ENOMEM;
-    int rc =
-        brk_each_rec(tx, db, 0, false, db == BRK_DB_EXPERTS ? s_find_expert : s_find_request, f);
-    return rc ? rc : f->rc;
+    return brk_each_rec(tx, db, 0, false, db == BRK_DB_EXPERTS ? s_find_expert : s_find_request, f);
 }
 
 /* ---- erasing requesters ------------------------------------------------------------------ */
@@ -259,7 +256,6 @@ brk_retention_run(kp_tx_t *tx, unsigned days, size_t limit, size_t *erased, bool
 typedef struct {
     uint64_t expert_id;
     json_t *offers;
-    int rc;
 } offers_t;
 
 static int
@@ -287,19 +283,19 @@ s_export_expert(kp_tx_t *tx, uint64_t id, json_t *out)
     if ((rc = brk_text_get(tx, BRK_DB_SENSITIVE, id, &detail, &found)))
         return json_decref(j), rc;
     json_object_set_new(j, "sensitive_detail_text", json_string(found ? detail : ""));
-    offers_t x = {id, json_array(), 0};
+    offers_t x = {id, json_array()};
     rc = brk_each_rec(tx, BRK_DB_OFFERS, 0, false, s_export_offer, &x);
     json_object_set_new(j, "offers", x.offers);
     void **v = NULL;
     size_t n = 0;
-    if (!rc && !x.rc)
+    if (!rc)
         rc = brk_idx_load(tx, BRK_DB_EXP_ASGS, id, BRK_DB_ASGS, SUBJECT_MAX, &v, &n);
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(a, kp_pbjson_message(v[i]));
     json_object_set_new(j, "assignments", a);
     json_array_append_new(out, j);
-    return rc ? rc : x.rc;
+    return rc;
 }
 
 void

@@ -24,21 +24,24 @@ s_key_ok(kp_call_t *call, const char *key)
     return true;
 }
 
-/* The notification of key, or NULL after answering the call (bad key, not found, store). */
+/* The start of a handler whose request is a NotificationRef: opens the unit of work and loads
+ * the notification the request names, or returns NULL after answering the call (bad key, not
+ * found, store). */
 static ntf_rec_t *
-s_load(kp_tx_t *tx, const char *key)
+s_open(kp_tx_t *tx, kp_call_t *call, void *svc)
 {
-    if (!s_key_ok(tx->call, key))
+    const Kumppani__V1__NotificationRef *rq = kp_tx_open(tx, call, svc);
+    if (!s_key_ok(call, rq->key))
         return NULL;
     ntf_rec_t *r = NULL;
     bool found = false;
-    int rc = ntf_rec_get(tx, key, &r, &found);
+    int rc = ntf_rec_get(tx, rq->key, &r, &found);
     if (rc) {
-        kp_call_fail_err(tx->call, rc);
+        kp_call_fail_err(call, rc);
         return NULL;
     }
     if (!found) {
-        kp_call_fail(tx->call, C(NOT_FOUND), "notification not found");
+        kp_call_fail(call, C(NOT_FOUND), "notification not found");
         return NULL;
     }
     return r;
@@ -67,8 +70,7 @@ static void
 s_status(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    const Kumppani__V1__NotificationRef *rq = kp_tx_open(&tx, call, svc);
-    ntf_rec_t *r = s_load(&tx, rq->key);
+    ntf_rec_t *r = s_open(&tx, call, svc);
     if (r)
         s_answer(&tx, 0, r);
 }
@@ -78,8 +80,7 @@ s_preview(kp_call_t *call, void *svc)
 {
     ntf_t *n = svc;
     kp_tx_t tx;
-    const Kumppani__V1__NotificationRef *rq = kp_tx_open(&tx, call, n);
-    ntf_rec_t *r = s_load(&tx, rq->key);
+    ntf_rec_t *r = s_open(&tx, call, svc);
     if (!r)
         return;
     /* A recipient asked at delivery time is not stored: the preview shows a stand-in. */
@@ -142,9 +143,8 @@ s_limit(kp_call_t *call, uint32_t limit, uint32_t *out)
 static void
 s_dead_list(kp_call_t *call, void *svc)
 {
-    ntf_t *n = svc;
     kp_tx_t tx;
-    const Kumppani__V1__ListNotificationsRequest *rq = kp_tx_open(&tx, call, n);
+    const Kumppani__V1__ListNotificationsRequest *rq = kp_tx_open(&tx, call, svc);
     uint32_t limit;
     if (!s_limit(call, rq->limit, &limit))
         return;
@@ -161,9 +161,8 @@ s_dead_list(kp_call_t *call, void *svc)
 static void
 s_schedule(kp_call_t *call, void *svc)
 {
-    ntf_t *n = svc;
     kp_tx_t tx;
-    const Kumppani__V1__ListNotificationsRequest *rq = kp_tx_open(&tx, call, n);
+    const Kumppani__V1__ListNotificationsRequest *rq = kp_tx_open(&tx, call, svc);
     if (rq->event_id == 0) {
         kp_call_fail(call, C(INVALID), "field 'event_id': required");
         return;
@@ -181,10 +180,8 @@ s_schedule(kp_call_t *call, void *svc)
 static void
 s_retry(kp_call_t *call, void *svc)
 {
-    ntf_t *n = svc;
     kp_tx_t tx;
-    const Kumppani__V1__NotificationRef *rq = kp_tx_open(&tx, call, n);
-    ntf_rec_t *old = s_load(&tx, rq->key);
+    ntf_rec_t *old = s_open(&tx, call, svc);
     if (!old)
         return;
     if (old->state != ST(DEAD)) {
@@ -193,7 +190,7 @@ s_retry(kp_call_t *call, void *svc)
     }
     ntf_rec_t *r;
     bool found;
-    int rc = ntf_rec_get(&tx, rq->key, &r, &found); /* the copy to change */
+    int rc = ntf_rec_get(&tx, old->key, &r, &found); /* the copy to change */
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
@@ -209,16 +206,15 @@ s_retry(kp_call_t *call, void *svc)
         return;
     }
     kp_log_info("dead.retry", "channel=%d", r->channel);
-    ntf_kick(n);
+    ntf_kick(svc);
     s_answer(&tx, 0, r);
 }
 
 static void
 s_optout(kp_call_t *call, void *svc)
 {
-    ntf_t *n = svc;
     kp_tx_t tx;
-    const Kumppani__V1__OptOutRequest *rq = kp_tx_open(&tx, call, n);
+    const Kumppani__V1__OptOutRequest *rq = kp_tx_open(&tx, call, svc);
     if (rq->channel != CH(EMAIL) && rq->channel != CH(SMS)) {
         kp_call_fail(call, C(INVALID), "field 'channel': CHANNEL_EMAIL or CHANNEL_SMS");
         return;
@@ -250,9 +246,8 @@ s_newest_first(const void *a, const void *b)
 static void
 s_sent(kp_call_t *call, void *svc)
 {
-    ntf_t *n = svc;
     kp_tx_t tx;
-    const Kumppani__V1__SentRequest *rq = kp_tx_open(&tx, call, n);
+    const Kumppani__V1__SentRequest *rq = kp_tx_open(&tx, call, svc);
     uint32_t limit;
     if (!s_limit(call, rq->limit, &limit))
         return;
@@ -291,9 +286,8 @@ s_sent(kp_call_t *call, void *svc)
 static void
 s_optouts(kp_call_t *call, void *svc)
 {
-    ntf_t *n = svc;
     kp_tx_t tx;
-    const Kumppani__V1__OptOutListRequest *rq = kp_tx_open(&tx, call, n);
+    const Kumppani__V1__OptOutListRequest *rq = kp_tx_open(&tx, call, svc);
     if (rq->limit > 1000 || strlen(rq->after_address) > 260) {
         kp_call_fail(call, C(INVALID), "field 'limit': at most 1000 (0: 100)");
         return;

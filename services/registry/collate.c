@@ -188,6 +188,23 @@ reg_words(const char *s, void (*fn)(void *, const uint8_t *, size_t), void *arg)
     return words;
 }
 
+static void
+s_query_word(void *arg, const uint8_t *w, size_t n)
+{
+    reg_query_words_t *q = arg;
+    if (q->n >= REG_QUERY_WORDS)
+        return;
+    memcpy(q->w[q->n], w, n);
+    q->len[q->n++] = n;
+}
+
+void
+reg_query_words(const char *s, reg_query_words_t *q)
+{
+    q->n = 0;
+    reg_words(s, s_query_word, q);
+}
+
 bool
 reg_business_id_valid(const char *s)
 {

@@ -193,31 +193,14 @@ reg_person_update(kp_call_t *call, void *svc)
 /* ---- person search ----------------------------------------------------------------------- */
 
 #define PEOPLE_PAGE_MAX 200
-#define NAME_WORDS 8
-
-typedef struct {
-    uint8_t w[NAME_WORDS][REG_WORD_MAX];
-    size_t wn[NAME_WORDS];
-    unsigned n;
-} name_words_t;
-
-static void
-s_name_word(void *arg, const uint8_t *w, size_t n)
-{
-    name_words_t *nw = arg;
-    if (nw->n >= NAME_WORDS)
-        return;
-    memcpy(nw->w[nw->n], w, n);
-    nw->wn[nw->n++] = n;
-}
 
 typedef struct {
     const Kumppani__V1__SearchPeopleRequest *rq;
-    name_words_t q; /* the query's name words */
+    reg_query_words_t q; /* the query's name words */
 } people_q_t;
 
 typedef struct {
-    const name_words_t *q;
+    const reg_query_words_t *q;
     unsigned matched; /* bit i: query word i is a prefix of some name word */
 } prefix_t;
 
@@ -226,7 +209,7 @@ s_prefix_word(void *arg, const uint8_t *w, size_t n)
 {
     prefix_t *pf = arg;
     for (unsigned i = 0; i < pf->q->n; i++)
-        if (n >= pf->q->wn[i] && memcmp(w, pf->q->w[i], pf->q->wn[i]) == 0)
+        if (n >= pf->q->len[i] && memcmp(w, pf->q->w[i], pf->q->len[i]) == 0)
             pf->matched |= 1u << i;
 }
 
@@ -267,7 +250,7 @@ reg_person_search(kp_call_t *call, void *svc)
         from = v + 1;
     }
     people_q_t c = {.rq = rq};
-    reg_words(rq->name, s_name_word, &c.q);
+    reg_query_words(rq->name, &c.q);
     size_t limit = rq->limit ? rq->limit : 20, n = 0;
     uint64_t *ids = kp_arena_alloc(tx.arena, (limit + 1) * sizeof *ids);
     int rc = ids ? reg_people_ids(&tx, from, s_people_hit, &c, ids, limit + 1, &n) : KP_ENOMEM;

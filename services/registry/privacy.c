@@ -26,24 +26,34 @@ s_hit(void *arg, const reg_person_t *p)
     return kp_privacy_matches(arg, p->email, p->phone);
 }
 
-/* The ids of the subject's people, or NULL after answering (INVALID, NOT_FOUND, an error). */
-static uint64_t *
-s_find(kp_tx_t *tx, const Kumppani__V1__DataSubject *s, size_t *n)
+/* A privacy request: its unit of work and the ids of the subject's people (in the arena). */
+typedef struct {
+    kp_tx_t tx;
+    uint64_t *ids;
+    size_t n;
+} subject_t;
+
+/* The start of both handlers: opens the call and finds the subject's people. Returns false
+ * after answering (INVALID, NOT_FOUND, an error). */
+static bool
+s_open(subject_t *s, kp_call_t *call, void *svc)
 {
-    kp_call_t *call = tx->call;
-    if (!kp_privacy_subject_ok(call, s, false)) /* the registry holds no sign-ups */
-        return NULL;
-    uint64_t *ids = kp_arena_alloc(tx->arena, SUBJECT_MAX * sizeof *ids);
-    int rc = ids ? reg_people_ids(tx, 0, s_hit, (void *)s, ids, SUBJECT_MAX, n) : KP_ENOMEM;
+    const Kumppani__V1__DataSubject *d = kp_tx_open(&s->tx, call, svc);
+    s->n = 0;
+    if (!kp_privacy_subject_ok(call, d, false)) /* the registry holds no sign-ups */
+        return false;
+    s->ids = kp_arena_alloc(s->tx.arena, SUBJECT_MAX * sizeof *s->ids);
+    int rc = s->ids ? reg_people_ids(&s->tx, 0, s_hit, (void *)d, s->ids, SUBJECT_MAX, &s->n)
+                    : KP_ENOMEM;
     if (rc) {
         kp_call_fail_err(call, rc);
-        return NULL;
+        return false;
     }
-    if (*n == 0) {
+    if (s->n == 0) {
         kp_call_fail(call, REG_C(NOT_FOUND), KP_PRIVACY_NOTHING);
-        return NULL;
+        return false;
     }
-    return ids;
+    return true;
 }
 
 /* Calls fn(tx, p, arg) for each of the n people ids still held, until fn returns non-zero
@@ -74,20 +84,17 @@ s_erase_one(kp_tx_t *tx, reg_person_t *p, void *arg)
 void
 reg_privacy_erase(kp_call_t *call, void *svc)
 {
-    kp_tx_t tx;
-    const Kumppani__V1__DataSubject *rq = kp_tx_open(&tx, call, svc);
-    size_t n = 0;
-    uint64_t *ids = s_find(&tx, rq, &n);
-    if (!ids)
+    subject_t s;
+    if (!s_open(&s, call, svc))
         return;
-    int rc = s_each_person(&tx, ids, n, s_erase_one, NULL);
+    int rc = s_each_person(&s.tx, s.ids, s.n, s_erase_one, NULL);
     Kumppani__V1__PrivacyEraseReply r = KUMPPANI__V1__PRIVACY_ERASE_REPLY__INIT;
-    r.erased = (uint32_t)n;
-    r.ids = ids;
-    r.n_ids = n;
+    r.erased = (uint32_t)s.n;
+    r.ids = s.ids;
+    r.n_ids = s.n;
     if (!rc)
-        kp_log_notice("privacy.erased", "people=%zu", n);
-    kp_tx_answer(&tx, rc, &r.base);
+        kp_log_notice("privacy.erased", "people=%zu", s.n);
+    kp_tx_answer(&s.tx, rc, &r.base);
 }
 
 static json_t *
@@ -125,21 +132,18 @@ s_export_one(kp_tx_t *tx, reg_person_t *p, void *people)
 void
 reg_privacy_export(kp_call_t *call, void *svc)
 {
-    kp_tx_t tx;
-    const Kumppani__V1__DataSubject *rq = kp_tx_open(&tx, call, svc);
-    size_t n = 0;
-    uint64_t *ids = s_find(&tx, rq, &n);
-    if (!ids)
+    subject_t s;
+    if (!s_open(&s, call, svc))
         return;
     json_t *root = json_object(), *people = json_array();
     json_object_set_new(root, "service", json_string("registry"));
     json_object_set_new(root, "people", people);
-    int rc = s_each_person(&tx, ids, n, s_export_one, people);
+    int rc = s_each_person(&s.tx, s.ids, s.n, s_export_one, people);
     if (rc) {
         json_decref(root);
         kp_call_fail_err(call, rc);
         return;
     }
     kp_privacy_export_ok(call, "registry", root);
-    kp_log_info("privacy.exported", "people=%zu", n);
+    kp_log_info("privacy.exported", "people=%zu", s.n);
 }

@@ -113,6 +113,18 @@ size_t reg_sortkey(const char *s, uint8_t *out, size_t cap);
  * hold these words (schema 2; an older store is re-indexed on open, reg_migrate). */
 unsigned reg_words(const char *s, void (*fn)(void *, const uint8_t *, size_t), void *arg);
 
+/* The words of a query (reg_words), the first REG_QUERY_WORDS of them: what a search matches,
+ * each word as a prefix of a stored word. */
+typedef struct {
+    uint8_t w[REG_QUERY_WORDS][REG_WORD_MAX];
+    size_t len[REG_QUERY_WORDS];
+    unsigned n;
+} reg_query_words_t;
+
+/* Fills *q with the words of s (reg_words); words after the first REG_QUERY_WORDS are left
+ * out. */
+void reg_query_words(const char *s, reg_query_words_t *q);
+
 /* Y-tunnus: "NNNNNNN-C" with the check digit C (weights 7 9 10 5 8 4 2, mod 11). */
 bool reg_business_id_valid(const char *s);
 

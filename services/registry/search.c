@@ -26,29 +26,13 @@
 #define STEP_BUDGET 200000 /* seeks per page at most */
 
 typedef struct {
-    uint8_t w[REG_WORD_MAX];
-    size_t n;
-} qword_t;
-
-typedef struct {
-    qword_t q[REG_QUERY_WORDS];
-    unsigned qn;
+    reg_query_words_t q;
     const char *muni;
     int field;
     const char *net;
     size_t net_len;
     int status;
 } filter_t;
-
-static void
-s_qword(void *arg, const uint8_t *w, size_t n)
-{
-    filter_t *f = arg;
-    if (f->qn >= REG_QUERY_WORDS)
-        return;
-    memcpy(f->q[f->qn].w, w, n);
-    f->q[f->qn++].n = n;
-}
 
 /* Does the summary s (len n) pass every filter? */
 static bool
@@ -80,15 +64,16 @@ s_match(const filter_t *f, const uint8_t *s, size_t n)
     if (!ok)
         return false;
     /* Words: every query word is a prefix of some name word. */
-    for (unsigned q = 0; q < f->qn; q++) {
-        const qword_t *w = &f->q[q];
+    for (unsigned q = 0; q < f->q.n; q++) {
+        const uint8_t *w = f->q.w[q];
+        size_t wl = f->q.len[q];
         bool hit = false;
         size_t j = i;
         while (j < n && !hit) {
             size_t e = j;
             while (e < n && s[e] != ' ')
                 e++;
-            if (e - j >= w->n && memcmp(s + j, w->w, w->n) == 0)
+            if (e - j >= wl && memcmp(s + j, w, wl) == 0)
                 hit = true;
             j = e + 1;
         }
@@ -251,7 +236,7 @@ s_search(kp_tx_t *tx, const Kumppani__V1__SearchRequest *rq, Kumppani__V1__Searc
 {
     kp_arena_t *a = tx->arena;
     filter_t f = {0};
-    reg_words(rq->query, s_qword, &f);
+    reg_query_words(rq->query, &f.q);
     f.muni = rq->municipality[0] ? rq->municipality : NULL;
     f.field = rq->field;
     f.net = rq->network[0] ? rq->network : NULL;
@@ -282,15 +267,15 @@ s_search(kp_tx_t *tx, const Kumppani__V1__SearchRequest *rq, Kumppani__V1__Searc
     {
         reg_stream_t *st[REG_QUERY_WORDS + 4];
         unsigned k = 0;
-        for (unsigned i = 0; i < f.qn + 4; i++) {
+        for (unsigned i = 0; i < f.q.n + 4; i++) {
             reg_stream_t *s = kp_arena_alloc(a, sizeof *s);
             if (!s)
                 rc = KP_ENOMEM;
             else
                 memset(s, 0, sizeof *s);
-            if (!rc && i < f.qn) {
+            if (!rc && i < f.q.n) {
                 bool usable;
-                rc = reg_stream_word(tx, s, f.q[i].w, f.q[i].n, &usable);
+                rc = reg_stream_word(tx, s, f.q.w[i], f.q.len[i], &usable);
                 if (!rc && usable)
                     st[k++] = s;
                 continue;
@@ -298,13 +283,13 @@ s_search(kp_tx_t *tx, const Kumppani__V1__SearchRequest *rq, Kumppani__V1__Searc
             if (rc)
                 break;
             uint8_t fb = (uint8_t)f.field, sb = (uint8_t)f.status;
-            if (i == f.qn && f.muni)
+            if (i == f.q.n && f.muni)
                 rc = reg_stream_facet(tx, s, 'm', f.muni, 3);
-            else if (i == f.qn + 1 && f.field)
+            else if (i == f.q.n + 1 && f.field)
                 rc = reg_stream_facet(tx, s, 'f', &fb, 1);
-            else if (i == f.qn + 2 && f.net && f.net_len < REG_PRE_MAX - 2)
+            else if (i == f.q.n + 2 && f.net && f.net_len < REG_PRE_MAX - 2)
                 rc = reg_stream_facet(tx, s, 'n', f.net, f.net_len);
-            else if (i == f.qn + 3 && f.status)
+            else if (i == f.q.n + 3 && f.status)
                 rc = reg_stream_facet(tx, s, 's', &sb, 1);
             else
                 continue;
