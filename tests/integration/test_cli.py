@@ -93,6 +93,9 @@ try:
         rc, out, err = kp(*args)
         check(rc == 2 and "unexpected argument 'extra'" in err,
               "%s: a stray argument is a usage error, exit 2 (%s)" % (args[0], err.strip()))
+    rc, out, err = kp("health", "--timeout", "0")
+    check(rc == 2 and "--timeout must be a whole number from 1 to 600000" in err,
+          "a global option out of range is a usage error, exit 2 (%s)" % err.strip())
     # Privacy: a service that holds nothing answers NOT_FOUND, which is an answer; one that
     # cannot be reached fails the command (exit 3), since it may still hold the person.
     others = {"KUMPPANI_%s_API" % n: "tcp://127.0.0.1:%d" % free_port()
