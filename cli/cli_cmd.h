@@ -216,7 +216,17 @@ int cli_call(cli_ctx_t *c, const char *service, const char *method, const char *
              const ProtobufCMessage *req, const ProtobufCMessageDescriptor *out_desc,
              ProtobufCMessage **out);
 
+/* cli_call without an idempotency key for a question that "nothing here" answers: a NOT_FOUND
+ * answer is EXIT_OK_ with *out NULL (not reported); any other error is reported as by cli_call.
+ * (The privacy commands: a service that holds nothing of a person answers NOT_FOUND.) */
+int cli_call_or_none(cli_ctx_t *c, const char *service, const char *method,
+                     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *out_desc,
+                     ProtobufCMessage **out);
+
 /* ---- options ----------------------------------------------------------------------------- */
+
+/* Refuses positional arguments (a command that takes none). Returns 0 or -1 (reported). */
+int cli_no_pos(cli_ctx_t *c);
 
 /* One line on stderr: "kumppani: <message>". */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

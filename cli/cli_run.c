@@ -411,10 +411,11 @@ cli_outcome(cli_ctx_t *c, int rc, const kpc_status_t *st)
     return EXIT_OK_;
 }
 
-/* One call on an open connection; the reply is decoded into c->arena. */
+/* One call on an open connection; the reply is decoded into c->arena. With none_ok, a
+ * NOT_FOUND answer is EXIT_OK_ with *out left as it is (not reported). */
 static int
 s_call(cli_ctx_t *c, kpc_t *kc, const char *method, const char *idem, const ProtobufCMessage *req,
-       const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out)
+       const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out, bool none_ok)
 {
     uint8_t *body = NULL;
     size_t len = 0;
@@ -426,6 +427,10 @@ s_call(cli_ctx_t *c, kpc_t *kc, const char *method, const char *idem, const Prot
     kpc_reply_t reply;
     int rc = kpc_call(kc, method, idem, body, len, &reply);
     free(body);
+    if (none_ok && rc == 0 && reply.status.code == KUMPPANI__V1__CODE__CODE_NOT_FOUND) {
+        kpc_reply_fini(&reply);
+        return EXIT_OK_;
+    }
     int ex = cli_outcome(c, rc, rc == 0 ? &reply.status : NULL);
     if (ex == EXIT_OK_) {
         *out =
@@ -439,17 +444,44 @@ s_call(cli_ctx_t *c, kpc_t *kc, const char *method, const char *idem, const Prot
     return ex;
 }
 
+/* cli_call and cli_call_or_none: connect, one call, close. */
+static int
+s_call_once(cli_ctx_t *c, const char *service, const char *method, const char *idem,
+            const ProtobufCMessage *req, const ProtobufCMessageDescriptor *out_desc,
+            ProtobufCMessage **out, bool none_ok)
+{
+    kpc_t *kc;
+    int ex = cli_connect(c, service, &kc);
+    if (ex == EXIT_OK_)
+        ex = s_call(c, kc, method, idem, req, out_desc, out, none_ok);
+    kpc_destroy(&kc);
+    return ex;
+}
+
 int
 cli_call(cli_ctx_t *c, const char *service, const char *method, const char *idem,
          const ProtobufCMessage *req, const ProtobufCMessageDescriptor *out_desc,
          ProtobufCMessage **out)
 {
-    kpc_t *kc;
-    int ex = cli_connect(c, service, &kc);
-    if (ex == EXIT_OK_)
-        ex = s_call(c, kc, method, idem, req, out_desc, out);
-    kpc_destroy(&kc);
-    return ex;
+    return s_call_once(c, service, method, idem, req, out_desc, out, false);
+}
+
+int
+cli_call_or_none(cli_ctx_t *c, const char *service, const char *method, const ProtobufCMessage *req,
+                 const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out)
+{
+    *out = NULL;
+    return s_call_once(c, service, method, NULL, req, out_desc, out, true);
+}
+
+int
+cli_no_pos(cli_ctx_t *c)
+{
+    if (c->a->pos_n) {
+        cli_err("unexpected argument '%s'", c->a->pos[0]);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- the runner -------------------------------------------------------------------------- */
@@ -580,8 +612,7 @@ s_row(cli_ctx_t *c)
             return EXIT_USAGE;
         }
         memcpy((char *)req + cmd->id_at, &id, sizeof id);
-    } else if (!(cmd->flags & CLI_POSITIONAL_ANY) && c->a->pos_n) {
-        cli_err("unexpected argument '%s'", c->a->pos[0]);
+    } else if (!(cmd->flags & CLI_POSITIONAL_ANY) && cli_no_pos(c)) {
         return EXIT_USAGE;
     }
     c->left = UINT64_MAX;
@@ -605,7 +636,7 @@ s_row(cli_ctx_t *c)
 
     if (!(cmd->flags & CLI_PAGED)) {
         ProtobufCMessage *reply = NULL;
-        ex = s_call(c, c->kc, cmd->method, key, req, cmd->out, &reply);
+        ex = s_call(c, c->kc, cmd->method, key, req, cmd->out, &reply, false);
         if (ex == EXIT_UNREACHABLE && key)
             fprintf(stderr, "kumppani: to retry without creating a duplicate, add --%s %s\n",
                     key_opt, key);
@@ -614,7 +645,7 @@ s_row(cli_ctx_t *c)
     cmd->page(c, req, NULL);
     for (c->first = true;; c->first = false) {
         ProtobufCMessage *reply = NULL;
-        ex = s_call(c, c->kc, cmd->method, key, req, cmd->out, &reply);
+        ex = s_call(c, c->kc, cmd->method, key, req, cmd->out, &reply, false);
         if (ex || !cmd->page(c, req, reply))
             break;
     }

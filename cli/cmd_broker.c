@@ -392,32 +392,6 @@ s_expert_pause(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
-/* --after ID [--limit N]: experts and requests. */
-static int
-s_page(cli_ctx_t *c, uint64_t *after_id, uint32_t *limit_n)
-{
-    uint64_t limit = 0;
-    if (cli_num(c, "after", false, 0, UINT64_MAX, after_id) ||
-        cli_num(c, "limit", false, 1, 500, &limit))
-        return -1;
-    *limit_n = (uint32_t)limit;
-    return 0;
-}
-
-static int
-s_experts(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__ListExpertsRequest *req = (Kumppani__V1__ListExpertsRequest *)m;
-    return s_page(c, &req->after_id, &req->limit);
-}
-
-static int
-s_requests(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__ListBrokerRequestsRequest *req = (Kumppani__V1__ListBrokerRequestsRequest *)m;
-    return s_page(c, &req->after_id, &req->limit);
-}
-
 static int
 s_request_file(cli_ctx_t *c, ProtobufCMessage *m)
 {
@@ -499,6 +473,9 @@ s_paid(cli_ctx_t *c, ProtobufCMessage *m)
 
 static const cli_optspec_t o_none[] = {{NULL, false}};
 static const cli_optspec_t o_page[] = {{"after", true}, {"limit", true}, {NULL, false}};
+/* --after ID [--limit N]: the pages of experts and of requests. */
+static const cli_optfield_t o_page_set[] = {
+    {"after", .field = "after_id", .max = UINT64_MAX}, {"limit", .min = 1, .max = 500}, {0}};
 static const cli_optspec_t o_ref[] = {{"ref", true}, {NULL, false}};
 static const cli_optspec_t o_expert[] = {
     {"kind", true},         {"name", true},
@@ -572,10 +549,9 @@ const cli_cmd_t cli_cmds_broker[] = {
      .id_at = offsetof(Kumppani__V1__PauseExpertRequest, expert_id),
      .print = p_expert},
     {.words = "broker experts",
-     .opts = o_page,
      .help = "Usage: kumppani broker experts [--after ID] [--limit N]\n",
      CLI_CALL(SVC, "broker.expert.list", list_experts_request, list_experts_reply),
-     .fill = s_experts,
+     .set = o_page_set,
      .print = p_experts},
     {.words = "broker request-file",
      .opts = o_request,
@@ -617,10 +593,9 @@ const cli_cmd_t cli_cmds_broker[] = {
      .set = (const cli_optfield_t[]){{.opt = "reason"}, {0}},
      .print = p_request},
     {.words = "broker requests",
-     .opts = o_page,
      .help = "Usage: kumppani broker requests [--after ID] [--limit N]\n",
      CLI_CALL(SVC, "broker.request.list", list_broker_requests_request, list_broker_requests_reply),
-     .fill = s_requests,
+     .set = o_page_set,
      .print = p_requests},
     {.words = "broker offer-accept",
      .opts = o_none,

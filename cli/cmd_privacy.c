@@ -38,10 +38,8 @@ s_subject(cli_ctx_t *c, Kumppani__V1__DataSubject *s)
 {
     const char *email = cli_arg(c->a, "email"), *phone = cli_arg(c->a, "phone"),
                *signup = cli_arg(c->a, "signup");
-    if (c->a->pos_n) {
-        cli_err("unexpected argument '%s'", c->a->pos[0]);
+    if (cli_no_pos(c))
         return -1;
-    }
     if ((email != NULL) + (phone != NULL) + (signup != NULL) != 1) {
         cli_err("name the person by exactly one of --email, --phone and --signup");
         return -1;
@@ -64,48 +62,6 @@ s_subject(cli_ctx_t *c, Kumppani__V1__DataSubject *s)
     return 0;
 }
 
-/* One service's answer: 0 answered (*found says whether it held anything), or an exit code. */
-static int
-s_ask(cli_ctx_t *c, const s_holder_t *h, const char *verb, const Kumppani__V1__DataSubject *s,
-      const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out, bool *found)
-{
-    kpc_t *kc;
-    *found = false;
-    int ex = cli_connect(c, h->service, &kc);
-    if (ex != EXIT_OK_)
-        return ex;
-    char method[64];
-    snprintf(method, sizeof method, "%s.privacy.%s", h->prefix, verb);
-    size_t len = kumppani__v1__data_subject__get_packed_size(s);
-    uint8_t *body = kp_xmalloc(len ? len : 1);
-    kumppani__v1__data_subject__pack(s, body);
-    kpc_reply_t reply;
-    int rc = kpc_call(kc, method, NULL, body, len, &reply);
-    free(body);
-    if (rc == 0 && reply.status.code == KUMPPANI__V1__CODE__CODE_NOT_FOUND) {
-        /* Holds nothing of the subject. (UNKNOWN_METHOD is a failure: that service version
-         * cannot erase, and may hold the person.) */
-        kpc_reply_fini(&reply);
-        kpc_destroy(&kc);
-        return EXIT_OK_;
-    }
-    ex = cli_outcome(c, rc, rc == 0 ? &reply.status : NULL);
-    if (ex == EXIT_OK_) {
-        *out =
-            protobuf_c_message_unpack(out_desc, kp_arena_pbc(c->arena), reply.body_len, reply.body);
-        if (!*out) {
-            cli_err("the %s service sent a reply this client cannot decode", h->service);
-            ex = EXIT_OTHER;
-        } else {
-            *found = true;
-        }
-    }
-    if (rc == 0)
-        kpc_reply_fini(&reply);
-    kpc_destroy(&kc);
-    return ex;
-}
-
 /* What a command does with one service's answer: ex is its exit code, r the decoded reply when
  * the service held something (else NULL). */
 typedef void (*s_answer_fn)(void *arg, const s_holder_t *h, int ex, const ProtobufCMessage *r);
@@ -118,13 +74,16 @@ s_ask_all(cli_ctx_t *c, const char *verb, const Kumppani__V1__DataSubject *s,
 {
     int worst = EXIT_OK_;
     for (size_t i = 0; i < HOLDERS_N; i++) {
-        c->service = s_holders[i].service;
-        ProtobufCMessage *out = NULL;
-        bool found;
-        int ex = s_ask(c, &s_holders[i], verb, s, out_desc, &out, &found);
+        const s_holder_t *h = &s_holders[i];
+        char method[64];
+        snprintf(method, sizeof method, "%s.privacy.%s", h->prefix, verb);
+        /* NOT_FOUND: holds nothing of the subject. (UNKNOWN_METHOD is a failure: that service
+         * version cannot erase, and may hold the person.) */
+        ProtobufCMessage *out;
+        int ex = cli_call_or_none(c, h->service, method, &s->base, out_desc, &out);
         if (ex != EXIT_OK_ && worst == EXIT_OK_)
             worst = ex;
-        fn(arg, &s_holders[i], ex, found ? out : NULL);
+        fn(arg, h, ex, ex == EXIT_OK_ ? out : NULL);
     }
     return worst;
 }

@@ -198,21 +198,17 @@ s_health_of(cli_ctx_t *c, const char *service)
     return (Kumppani__V1__HealthReply *)out; /* in c->arena */
 }
 
-/* Refuses positional arguments. Returns 0 or -1 (reported). */
-static int
-s_no_pos(cli_ctx_t *c)
+/* How far a consumer is behind its source (0 when it has caught up). */
+static uint64_t
+s_lag(const Kumppani__V1__ConsumerLag *l)
 {
-    if (c->a->pos_n) {
-        cli_err("unexpected argument '%s'", c->a->pos[0]);
-        return -1;
-    }
-    return 0;
+    return l->source_head_seq > l->applied_seq ? l->source_head_seq - l->applied_seq : 0;
 }
 
 static int
 s_status(cli_ctx_t *c)
 {
-    if (s_no_pos(c))
+    if (cli_no_pos(c))
         return EXIT_USAGE;
     json_t *arr = c->json ? json_array() : NULL;
     int down = 0;
@@ -236,11 +232,7 @@ s_status(cli_ctx_t *c)
                     json_t *x = json_object();
                     json_object_set_new(x, "source", cli_json_str(l->source));
                     json_object_set_new(x, "applied_seq", json_integer((json_int_t)l->applied_seq));
-                    json_object_set_new(
-                        x, "lag",
-                        json_integer((json_int_t)(l->source_head_seq > l->applied_seq
-                                                      ? l->source_head_seq - l->applied_seq
-                                                      : 0)));
+                    json_object_set_new(x, "lag", json_integer((json_int_t)s_lag(l)));
                     json_object_set_new(x, "connected", json_boolean(l->connected));
                     json_array_append_new(cons, x);
                 }
@@ -252,10 +244,7 @@ s_status(cli_ctx_t *c)
                    (unsigned long long)h->head_seq, (unsigned long long)h->commits);
             for (size_t k = 0; k < h->n_consumers; k++) {
                 const Kumppani__V1__ConsumerLag *l = h->consumers[k];
-                printf("%s%s lag %llu%s", k ? ", " : "", l->source,
-                       (unsigned long long)(l->source_head_seq > l->applied_seq
-                                                ? l->source_head_seq - l->applied_seq
-                                                : 0),
+                printf("%s%s lag %llu%s", k ? ", " : "", l->source, (unsigned long long)s_lag(l),
                        l->connected ? "" : " (disconnected)");
             }
             printf("%s\n", h->n_consumers ? "" : "-");
@@ -271,7 +260,7 @@ s_status(cli_ctx_t *c)
 static int
 s_metrics(cli_ctx_t *c)
 {
-    if (s_no_pos(c))
+    if (cli_no_pos(c))
         return EXIT_USAGE;
     int headers = 1;
     for (size_t i = 0; i < SERVICES_N; i++) {

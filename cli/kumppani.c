@@ -88,23 +88,6 @@ s_cmd_find(int argc, char **argv, int *used)
     return NULL;
 }
 
-/* Parses an int global option in [min, max] into *out (unchanged if absent). */
-static int
-s_global_int(const cli_args_t *a, const char *name, uint64_t min, uint64_t max, int *out)
-{
-    uint64_t v;
-    const char *s = cli_arg(a, name);
-    if (!s)
-        return 0;
-    if (cli_parse_u64(s, min, max, &v) != 0) {
-        cli_err("--%s must be a whole number from %llu to %llu", name, (unsigned long long)min,
-                (unsigned long long)max);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -169,14 +152,12 @@ main(int argc, char **argv)
         fputs("\n" GLOBAL_HELP, stdout);
         return EXIT_OK_;
     }
-    cli_ctx_t c = {.a = &a,
-                   .cmd = cmd,
-                   .json = cli_flag(&a, "json"),
-                   .timeout_ms = KPC_TIMEOUT_MS_DEFAULT,
-                   .attempts = KPC_ATTEMPTS_DEFAULT,
-                   .service = "events"};
-    if (s_global_int(&a, "timeout", 1, 600000, &c.timeout_ms) ||
-        s_global_int(&a, "attempts", 1, 100, &c.attempts))
+    cli_ctx_t c = {.a = &a, .cmd = cmd, .json = cli_flag(&a, "json"), .service = "events"};
+    uint64_t timeout_ms = KPC_TIMEOUT_MS_DEFAULT, attempts = KPC_ATTEMPTS_DEFAULT;
+    if (cli_num(&c, "timeout", false, 1, 600000, &timeout_ms) ||
+        cli_num(&c, "attempts", false, 1, 100, &attempts))
         return EXIT_USAGE;
+    c.timeout_ms = (int)timeout_ms;
+    c.attempts = (int)attempts;
     return cli_run_row(&c);
 }

@@ -21,10 +21,13 @@ from kumppani.v1 import notifier_pb2 as N  # noqa: F401
 
 class Smtp:
     """aiosmtpd on a free port of host (loopback by default); .messages holds (rcpt_tos, raw
-    bytes)."""
+    bytes) and .sessions, for the same message, (whether the session was TLS, the login it
+    authenticated with or None). controller takes aiosmtpd Controller settings such as
+    tls_context, require_starttls, auth_required and authenticator."""
 
-    def __init__(self, host="127.0.0.1"):
+    def __init__(self, host="127.0.0.1", **controller):
         self.messages = []
+        self.sessions = []
         self.lock = threading.Lock()
         outer = self
 
@@ -32,10 +35,11 @@ class Smtp:
             async def handle_DATA(self, server, session, envelope):
                 with outer.lock:
                     outer.messages.append((list(envelope.rcpt_tos), envelope.content))
+                    outer.sessions.append((session.ssl is not None, session.auth_data))
                 return "250 OK"
 
         self.port = free_port()
-        self.ctl = Controller(H(), hostname=host, port=self.port)
+        self.ctl = Controller(H(), hostname=host, port=self.port, **controller)
         self.ctl.start()
 
     def parsed(self):

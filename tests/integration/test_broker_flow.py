@@ -227,6 +227,20 @@ try:
     out = subprocess.run(cli + ["--json", "broker", "experts"], capture_output=True, text=True)
     check(out.returncode == 0 and len(json.loads(out.stdout)["experts"]) == 4,
           "CLI: broker experts --json")
+    ids = [int(e["id"]) for e in json.loads(out.stdout)["experts"]] if out.returncode == 0 else []
+    out = subprocess.run(cli + ["--json", "broker", "experts", "--after", str(ids[0]), "--limit",
+                                "2"], capture_output=True, text=True)
+    check(out.returncode == 0
+          and [int(e["id"]) for e in json.loads(out.stdout)["experts"]] == ids[1:3],
+          "CLI: broker experts --after ID --limit 2: the next two")
+    out = subprocess.run(cli + ["--json", "broker", "requests", "--limit", "1"],
+                         capture_output=True, text=True)
+    check(out.returncode == 0 and len(json.loads(out.stdout)["requests"]) == 1,
+          "CLI: broker requests --limit 1")
+    out = subprocess.run(cli + ["broker", "requests", "--limit", "501"], capture_output=True,
+                         text=True)
+    check(out.returncode == 2 and "--limit must be a whole number from 1 to 500" in out.stderr,
+          "CLI: a --limit out of range is a usage error")
     out = subprocess.run(cli + ["broker", "explain", str(rid)], capture_output=True,
                          text=True)
     check(out.returncode == 0 and "language" in out.stdout and "rule:" in out.stdout,

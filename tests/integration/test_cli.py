@@ -88,6 +88,26 @@ try:
                       "--municipality", "743", "--start", "2001-01-01 10:00", "--end",
                       "2001-01-01 11:00")
     check(rc == 4 and "start_unix" in err, "time in the past: exit 4 naming the field")
+    for args in (("status", "extra"), ("metrics", "extra"), ("events", "list", "extra"),
+                 ("privacy", "erase", "--email", "nobody@example.fi", "extra")):
+        rc, out, err = kp(*args)
+        check(rc == 2 and "unexpected argument 'extra'" in err,
+              "%s: a stray argument is a usage error, exit 2 (%s)" % (args[0], err.strip()))
+    rc, out, err = kp("health", "--timeout", "0")
+    check(rc == 2 and "--timeout must be a whole number from 1 to 600000" in err,
+          "a global option out of range is a usage error, exit 2 (%s)" % err.strip())
+    # Privacy: a service that holds nothing answers NOT_FOUND, which is an answer; one that
+    # cannot be reached fails the command (exit 3), since it may still hold the person.
+    others = {"KUMPPANI_%s_API" % n: "tcp://127.0.0.1:%d" % free_port()
+              for n in ("REGISTRY", "EXPERT_BROKER", "NOTIFIER")}
+    env.update(others)
+    rc, out, err = kp("privacy", "erase", "--email", "nobody@example.fi", "--timeout", "300",
+                      "--attempts", "1")
+    check(rc == 3 and out.count("NOT REACHED") == 3 and "held nothing" in out,
+          "privacy erase: events held nothing, the three others not reached: exit 3 (%s)"
+          % out.strip())
+    for k in others:
+        del env[k]
     env["KUMPPANI_EVENTS_API"] = "tcp://127.0.0.1:%d" % free_port()
     t0 = time.time()
     rc, out, err = kp("health", "--timeout", "300", "--attempts", "2")

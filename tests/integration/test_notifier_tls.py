@@ -6,44 +6,24 @@ dead letter)."""
 import os
 import ssl
 import subprocess
-import threading
 import time
 
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from kp_harness import OK, V, Suite, body, check, done, free_port, signup_req, make_event
-from kp_notifier import N, notifier, wait_for
+from kp_notifier import N, Smtp, notifier, wait_for
 
 
-class TlsSmtp:
-    def __init__(self, cert, key):
-        self.got = []
-        self.lock = threading.Lock()
-        outer = self
+def tls_smtp(cert, key):
+    """An SMTP sink that offers STARTTLS with the certificate and requires AUTH as kumppani /
+    salasana."""
+    def auth(server, session, envelope, mechanism, data):
+        ok = data.login == b"kumppani" and data.password == b"salasana"
+        return AuthResult(success=ok, auth_data=data.login)
 
-        class H:
-            async def handle_DATA(self, server, session, envelope):
-                with outer.lock:
-                    outer.got.append((session.ssl is not None, session.auth_data,
-                                      envelope.content))
-                return "250 OK"
-
-        def auth(server, session, envelope, mechanism, data):
-            ok = data.login == b"kumppani" and data.password == b"salasana"
-            return AuthResult(success=ok, auth_data=data.login)
-
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(cert, key)
-        self.port = free_port()
-        self.ctl = Controller(H(), hostname="127.0.0.1", port=self.port, tls_context=ctx,
-                              require_starttls=True, auth_required=True,
-                              authenticator=auth)
-        self.ctl.start()
-
-    def count(self):
-        with self.lock:
-            return len(self.got)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    return Smtp(tls_context=ctx, require_starttls=True, auth_required=True, authenticator=auth)
 
 
 s = Suite()
@@ -53,7 +33,7 @@ subprocess.check_call(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes
                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
                        "-keyout", key, "-out", cert], stdout=subprocess.DEVNULL,
                       stderr=subprocess.DEVNULL)
-smtp = TlsSmtp(cert, key)
+smtp = tls_smtp(cert, key)
 try:
     s.events()
     notifier(s, smtp, extra=["--smtp-ca-file", cert, "--smtp-user", "kumppani",
@@ -62,8 +42,8 @@ try:
     eid = make_event(c)
     check(c.call("events.signup.submit", signup_req(eid, 1)).status.code == OK, "sign-up")
     check(wait_for(lambda: smtp.count() == 1, 20), "the confirmation arrived over STARTTLS")
-    if smtp.got:
-        tls, login, raw = smtp.got[0]
+    if smtp.messages:
+        (tls, login), (_, raw) = smtp.sessions[0], smtp.messages[0]
         check(tls, "the session was TLS")
         check(login == b"kumppani", "authenticated as the configured user")
         check(b"Message-ID:" in raw, "a whole message")

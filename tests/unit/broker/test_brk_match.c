@@ -21,6 +21,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 #define OS(x) KUMPPANI__V1__OFFER_STATE__OFFER_STATE_##x
 #define AS(x) KUMPPANI__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_##x
 #define DAY_MS (24LL * 3600 * 1000)
@@ -385,20 +387,10 @@ int
 main(void)
 {
     kp_time_tz_init();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_eligible_baseline, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_expertise, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_language, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_area_and_remote, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_availability_window, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_availability_is_helsinki_time, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_blocked_date, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_consent_paused_erased, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_monthly_cap_and_offers, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_reasons_in_rule_order, s_setup, s_teardown),
-        cmocka_unit_test(test_history_counts),
-        cmocka_unit_test(test_requester_key),
-        cmocka_unit_test(test_fair_ranking),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    /* Every test gets the fixture; the last three build their own data and leave it be. */
+    return KP_TEST_RUN(
+        s_setup, s_teardown, test_eligible_baseline, test_expertise, test_language,
+        test_area_and_remote, test_availability_window, test_availability_is_helsinki_time,
+        test_blocked_date, test_consent_paused_erased, test_monthly_cap_and_offers,
+        test_reasons_in_rule_order, test_history_counts, test_requester_key, test_fair_ranking);
 }

@@ -16,6 +16,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 #define RS(x) KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_##x
 
 static void
@@ -90,11 +92,5 @@ t_ended(void **state)
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_email),
-        cmocka_unit_test(t_phone),
-        cmocka_unit_test(t_held),
-        cmocka_unit_test(t_ended),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(NULL, NULL, t_email, t_phone, t_held, t_ended);
 }

@@ -18,6 +18,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 #define SS(x) KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_##x
 #define RESIDENT KUMPPANI__V1__PARTICIPANT_ROLE__ROLE_RESIDENT
 #define NGO KUMPPANI__V1__PARTICIPANT_ROLE__ROLE_NGO
@@ -349,22 +351,9 @@ test_counts(void **state)
 int
 main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
-    const struct CMUnitTest tests[] = {
-        T(test_capacity),
-        T(test_capacity_counts_offers),
-        T(test_no_capacity_no_limit),
-        T(test_group_places),
-        T(test_group_all_or_none),
-        T(test_role_max_percent),
-        T(test_role_max_percent_group),
-        T(test_role_max_n),
-        T(test_role_reserved),
-        T(test_role_reserved_released),
-        T(test_promotion_order),
-        T(test_promotion_first_come),
-        T(test_promotion_respects_roles),
-        T(test_counts),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(s_setup, s_teardown, test_capacity, test_capacity_counts_offers,
+                       test_no_capacity_no_limit, test_group_places, test_group_all_or_none,
+                       test_role_max_percent, test_role_max_percent_group, test_role_max_n,
+                       test_role_reserved, test_role_reserved_released, test_promotion_order,
+                       test_promotion_first_come, test_promotion_respects_roles, test_counts);
 }

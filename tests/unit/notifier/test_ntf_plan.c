@@ -15,6 +15,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 /* Unix ms of a Helsinki wall-clock time. */
 static int64_t
 s_at(int y, int mo, int d, int h, int mi)
@@ -24,14 +26,6 @@ s_at(int y, int mo, int d, int h, int mi)
     int64_t s;
     assert_int_equal(kp_time_from_local(&tm, &s), 0);
     return s * 1000;
-}
-
-static int
-s_setup(void **state)
-{
-    (void)state;
-    kp_time_tz_init();
-    return 0;
 }
 
 /* When a message due at `due` (Helsinki wall clock) may go, with quiet hours from..to. */
@@ -102,10 +96,7 @@ test_reminders_setting(void **state)
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quiet_hours),
-        cmocka_unit_test(test_quiet_across_summer_time),
-        cmocka_unit_test(test_reminders_setting),
-    };
-    return cmocka_run_group_tests(tests, s_setup, NULL);
+    kp_time_tz_init();
+    return KP_TEST_RUN(NULL, NULL, test_quiet_hours, test_quiet_across_summer_time,
+                       test_reminders_setting);
 }

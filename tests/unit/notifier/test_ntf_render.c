@@ -22,21 +22,12 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 #define MK(x) KUMPPANI__V1__MESSAGE_KIND__MESSAGE_KIND_##x
 #define CH(x) KUMPPANI__V1__NOTIFICATION_CHANNEL__CHANNEL_##x
 
 static ntf_t s_n;
-
-static int
-s_setup(void **state)
-{
-    (void)state;
-    assert_true(sodium_init() >= 0);
-    kp_time_tz_init();
-    s_n.conf.smtp_from = "noreply@kumppani.example";
-    s_n.conf.smtp_from_name = "Kumppani";
-    return 0;
-}
 
 static ntf_rec_t
 s_rec(const char *name, const char *title)
@@ -263,11 +254,11 @@ test_templates_operator(void **state)
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_no_header_injection), cmocka_unit_test(test_encoded_word_roundtrip),
-        cmocka_unit_test(test_message_id_stable),   cmocka_unit_test(test_ical),
-        cmocka_unit_test(test_languages_and_sms),   cmocka_unit_test(test_templates_shipped),
-        cmocka_unit_test(test_templates_operator),
-    };
-    return cmocka_run_group_tests(tests, s_setup, NULL);
+    assert_true(sodium_init() >= 0);
+    kp_time_tz_init();
+    s_n.conf.smtp_from = "noreply@kumppani.example";
+    s_n.conf.smtp_from_name = "Kumppani";
+    return KP_TEST_RUN(NULL, NULL, test_no_header_injection, test_encoded_word_roundtrip,
+                       test_message_id_stable, test_ical, test_languages_and_sms,
+                       test_templates_shipped, test_templates_operator);
 }

@@ -14,6 +14,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 static int
 s_cmp(const char *a, const char *b)
 {
@@ -137,10 +139,6 @@ test_dates(void **state)
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_finnish_order), cmocka_unit_test(test_words),
-        cmocka_unit_test(test_words_folded),  cmocka_unit_test(test_business_id),
-        cmocka_unit_test(test_dates),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(NULL, NULL, test_finnish_order, test_words, test_words_folded,
+                       test_business_id, test_dates);
 }

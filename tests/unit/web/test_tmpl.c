@@ -15,6 +15,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 static kp_arena_t *A;
 
 static char *
@@ -158,14 +160,8 @@ int
 main(void)
 {
     A = kp_arena_new(1u << 20);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_escape),
-        cmocka_unit_test(test_sections),
-        cmocka_unit_test(test_partials_and_attach),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_bounds),
-    };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = KP_TEST_RUN(NULL, NULL, test_escape, test_sections, test_partials_and_attach,
+                         test_errors, test_bounds);
     kp_arena_destroy(&A);
     return rc;
 }

@@ -14,6 +14,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 static unsigned char K1[32], K2[32];
 
 static void
@@ -53,9 +55,5 @@ main(void)
 {
     randombytes_buf(K1, sizeof K1);
     randombytes_buf(K2, sizeof K2);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csrf),
-        cmocka_unit_test(test_lang),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(NULL, NULL, test_csrf, test_lang);
 }
