@@ -18,6 +18,7 @@ import os
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 
 import lmdb
@@ -225,8 +226,6 @@ check(log_text().count("rebuilt=") == rebuilds + 1 and os.path.exists(os.path.jo
 # about 30 s): the files hold parts of the pass and the position saved at the last stop. The
 # next start catches up from there, and every acknowledged sign-up is found again by its id and
 # its address.
-import threading  # noqa: E402
-
 pre = min(saved_through("ext.hash"), saved_through("email.hash"))  # the last stop's head
 p = start()
 acked = {}
