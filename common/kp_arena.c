@@ -184,13 +184,19 @@ kp_arena_pbc(kp_arena_t *self)
     return &self->pbc;
 }
 
-void *
-kp_arena_grow(kp_arena_t *self, void *v, size_t n, size_t *cap, size_t size, size_t first)
+/* The one growth rule of arrays and texts in an arena: returns v itself when its room *cap
+ * holds need elements of size bytes; otherwise a new array in the arena whose room is *cap
+ * (first when 0) doubled until it holds need, holding a copy of v's n elements, and sets *cap to
+ * that room. NULL, *cap unchanged, when the arena refuses or the bytes would overflow size_t. */
+static void *
+s_grow(kp_arena_t *self, void *v, size_t n, size_t need, size_t *cap, size_t size, size_t first)
 {
-    if (n < *cap)
+    if (need <= *cap)
         return v;
-    size_t nc = *cap ? *cap * 2 : first;
-    void *nv = nc >= *cap && nc <= SIZE_MAX / size ? kp_arena_alloc(self, nc * size) : NULL;
+    size_t nc = *cap ? *cap : first;
+    while (nc && nc < need && nc <= SIZE_MAX / 2)
+        nc *= 2;
+    void *nv = nc >= need && nc <= SIZE_MAX / size ? kp_arena_alloc(self, nc * size) : NULL;
     if (!nv)
         return NULL;
     if (n)
@@ -199,25 +205,23 @@ kp_arena_grow(kp_arena_t *self, void *v, size_t n, size_t *cap, size_t size, siz
     return nv;
 }
 
+void *
+kp_arena_grow(kp_arena_t *self, void *v, size_t n, size_t *cap, size_t size, size_t first)
+{
+    return s_grow(self, v, n, n + 1, cap, size, first);
+}
+
 void
 kp_arena_str_put(kp_arena_str_t *self, const char *s, size_t n)
 {
     if (self->oom)
         return;
-    if (self->len + n + 1 > self->cap) {
-        size_t cap = self->cap ? self->cap : 256;
-        while (cap < self->len + n + 1)
-            cap *= 2;
-        char *p = kp_arena_alloc(self->a, cap);
-        if (!p) {
-            self->oom = true;
-            return;
-        }
-        if (self->len)
-            memcpy(p, self->p, self->len);
-        self->p = p;
-        self->cap = cap;
+    char *p = s_grow(self->a, self->p, self->len, self->len + n + 1, &self->cap, 1, 256);
+    if (!p) {
+        self->oom = true;
+        return;
     }
+    self->p = p;
     memcpy(self->p + self->len, s, n);
     self->len += n;
     self->p[self->len] = 0;

@@ -26,6 +26,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "kp_test_run.h"
+
 typedef struct {
     uint64_t ids[8];
     size_t n;
@@ -55,14 +57,6 @@ s_tag(uint64_t i)
     return (i * 0x9E3779B97F4A7C15ull) ^ (i << 7); /* spread, as a keyed hash would */
 }
 
-static void
-s_path(char *out, size_t len)
-{
-    char dir[] = "/tmp/kp-keyhash-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    snprintf(out, len, "%s/t.hash", dir);
-}
-
 /* Puts (s_tag(i), i) for i in 1..n. */
 static void
 s_put_range(evt_khash_t *h, uint64_t n)
@@ -83,23 +77,38 @@ s_expect_range(const evt_khash_t *h, uint64_t n, uint64_t gone)
     }
 }
 
-/* Removes the table's file and its directory. */
-static void
-s_rm(const char *path)
+/* The fixture: each test gets in *state the path of a table file in a fresh directory of its
+ * own, and the file and the directory are removed after it (the test fails if the directory
+ * does not go: something else was left in it). */
+static int
+s_setup(void **state)
 {
+    char dir[] = "/tmp/kp-keyhash-XXXXXX";
+    char *path = malloc(512);
+    if (!path || !mkdtemp(dir)) {
+        free(path);
+        return -1;
+    }
+    snprintf(path, 512, "%s/t.hash", dir);
+    *state = path;
+    return 0;
+}
+
+static int
+s_teardown(void **state)
+{
+    char *path = *state;
     unlink(path);
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s", path);
-    *strrchr(dir, '/') = 0;
-    assert_int_equal(rmdir(dir), 0);
+    *strrchr(path, '/') = 0;
+    int rc = rmdir(path);
+    free(path);
+    return rc;
 }
 
 static void
 test_put_each_del(void **state)
 {
-    (void)state;
-    char path[512];
-    s_path(path, sizeof path);
+    const char *path = *state;
     evt_khash_t *h = NULL;
     assert_int_equal(evt_kh_open(&h, path, 10, true), 0);
     s_put_range(h, 1000);
@@ -130,7 +139,6 @@ test_put_each_del(void **state)
     assert_int_equal(s.n, 3);
     assert_int_equal(s.ids[1], 71); /* the freed slot, between the two others */
     evt_kh_close(h);
-    s_rm(path);
 }
 
 static int
@@ -143,9 +151,7 @@ s_stop_at_second(void *arg, uint64_t id)
 static void
 test_grow_and_reopen(void **state)
 {
-    (void)state;
-    char path[512];
-    s_path(path, sizeof path);
+    const char *path = *state;
     evt_khash_t *h = NULL;
     assert_int_equal(evt_kh_open(&h, path, 0, true), 0);
     assert_int_equal(evt_kh_save(h, 1, true), 0);
@@ -175,15 +181,12 @@ test_grow_and_reopen(void **state)
     char tmp[600];
     snprintf(tmp, sizeof tmp, "%s.new", path);
     assert_int_equal(access(tmp, F_OK), -1);
-    s_rm(path);
 }
 
 static void
 test_new_then_saved(void **state)
 {
-    (void)state;
-    char path[512];
-    s_path(path, sizeof path);
+    const char *path = *state;
     evt_khash_t *h = NULL;
     assert_int_equal(evt_kh_open(&h, path, 10, true), 0);
     const uint64_t n = 800000; /* past 70 % of 2^20 slots: grows in memory */
@@ -198,16 +201,13 @@ test_new_then_saved(void **state)
     s_expect_range(h, n, 0);
     assert_int_equal(s_ids(h, s_tag(n + 1)).n, 0);
     evt_kh_close(h);
-    s_rm(path);
 }
 
 /* A save pass: parts written a few at a time, the file's position moved at its end only. */
 static void
 test_flush_pass(void **state)
 {
-    (void)state;
-    char path[512];
-    s_path(path, sizeof path);
+    const char *path = *state;
     evt_khash_t *h = NULL, *f = NULL;
     assert_int_equal(evt_kh_open(&h, path, 0, true), 0);
     s_put_range(h, 1000);
@@ -259,15 +259,12 @@ test_flush_pass(void **state)
     assert_int_equal(evt_kh_through(f), 40);
     assert_int_equal(evt_kh_live(f), 740000 - 1); /* 7 removed; 5000 put twice */
     evt_kh_close(f);
-    s_rm(path);
 }
 
 static void
 test_refused(void **state)
 {
-    (void)state;
-    char path[512];
-    s_path(path, sizeof path);
+    const char *path = *state;
     evt_khash_t *h = NULL;
     assert_int_equal(evt_kh_open(&h, path, 0, false), -ENOENT); /* none: not made */
     assert_int_equal(access(path, F_OK), -1);
@@ -304,16 +301,11 @@ test_refused(void **state)
     assert_int_equal(fwrite(&cap, sizeof cap, 1, f), 1); /* used = cap */
     fclose(f);
     assert_int_equal(evt_kh_open(&h, path, 0, false), KP_ECORRUPT);
-    s_rm(path);
 }
 
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_put_each_del),   cmocka_unit_test(test_grow_and_reopen),
-        cmocka_unit_test(test_new_then_saved), cmocka_unit_test(test_flush_pass),
-        cmocka_unit_test(test_refused),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return KP_TEST_RUN(s_setup, s_teardown, test_put_each_del, test_grow_and_reopen,
+                       test_new_then_saved, test_flush_pass, test_refused);
 }

@@ -34,26 +34,38 @@ s_render(web_tmpl_set_t *set, const char *src, const web_tv_t *root)
     return out;
 }
 
+/* The fixture: each test gets a new, empty template set in *state; it is destroyed after the
+ * test, which fails if the destructor does not clear the pointer. */
+static int
+s_setup(void **state)
+{
+    *state = web_tmpl_set_new();
+    return 0;
+}
+
+static int
+s_teardown(void **state)
+{
+    web_tmpl_set_destroy((web_tmpl_set_t **)state);
+    return *state ? -1 : 0;
+}
+
 static void
 test_escape(void **state)
 {
-    (void)state;
-    web_tmpl_set_t *set = web_tmpl_set_new();
+    web_tmpl_set_t *set = *state;
     web_tv_t *root = web_tv_new(A);
     web_tv_str(A, root, "x", "<script>alert('x')</script> & \"q\"");
     assert_string_equal(s_render(set, "[{{x}}]", root),
                         "[&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;]");
     assert_string_equal(s_render(set, "[{{{x}}}]", root), "[<script>alert('x')</script> & \"q\"]");
     assert_string_equal(s_render(set, "[{{ missing }}]", root), "[]");
-    web_tmpl_set_destroy(&set);
-    assert_null(set);
 }
 
 static void
 test_sections(void **state)
 {
-    (void)state;
-    web_tmpl_set_t *set = web_tmpl_set_new();
+    web_tmpl_set_t *set = *state;
     web_tv_t *root = web_tv_new(A);
     web_tv_str(A, root, "title", "root");
     web_tv_t *l = web_tv_list(A, root, "items");
@@ -74,14 +86,12 @@ test_sections(void **state)
                         "inner root inner");
     assert_string_equal(s_render(set, "{{#ev.title}}has{{/ev.title}}{{! a comment }}", root),
                         "has");
-    web_tmpl_set_destroy(&set);
 }
 
 static void
 test_partials_and_attach(void **state)
 {
-    (void)state;
-    web_tmpl_set_t *set = web_tmpl_set_new();
+    web_tmpl_set_t *set = *state;
     char why[200];
     assert_int_equal(web_tmpl_add(set, "head", "<h>{{t.hi}}</h>", 15, why, sizeof why), 0);
     assert_true(web_tmpl_has(set, "head"));
@@ -112,14 +122,12 @@ test_partials_and_attach(void **state)
     assert_int_equal(web_tmpl_render(set, "loop", root, &b), -1);
     assert_int_equal(web_tmpl_render(set, "nope", root, &b), -1);
     web_buf_free(&b);
-    web_tmpl_set_destroy(&set);
 }
 
 static void
 test_errors(void **state)
 {
-    (void)state;
-    web_tmpl_set_t *set = web_tmpl_set_new();
+    web_tmpl_set_t *set = *state;
     char why[200];
     const char *bad[] = {"a\n{{x", "{{#a}}b", "{{#a}}{{/b}}", "{{/a}}", "{{}}", "{{{x}}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -134,7 +142,6 @@ test_errors(void **state)
         memcpy(deep + i * 6, "{{#a}}", 7);
     assert_int_equal(web_tmpl_add(set, "deep", deep, strlen(deep), why, sizeof why), -1);
     assert_false(web_tmpl_has(set, "bad"));
-    web_tmpl_set_destroy(&set);
 }
 
 static void
@@ -160,7 +167,7 @@ int
 main(void)
 {
     A = kp_arena_new(1u << 20);
-    int rc = KP_TEST_RUN(NULL, NULL, test_escape, test_sections, test_partials_and_attach,
+    int rc = KP_TEST_RUN(s_setup, s_teardown, test_escape, test_sections, test_partials_and_attach,
                          test_errors, test_bounds);
     kp_arena_destroy(&A);
     return rc;
