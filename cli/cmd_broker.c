@@ -472,7 +472,6 @@ s_paid(cli_ctx_t *c, ProtobufCMessage *m)
 /* ---- the table ---------------------------------------------------------------------------- */
 
 static const cli_optspec_t o_none[] = {{NULL, false}};
-static const cli_optspec_t o_page[] = {{"after", true}, {"limit", true}, {NULL, false}};
 /* --after ID [--limit N]: the pages of experts and of requests. */
 static const cli_optfield_t o_page_set[] = {
     {"after", .field = "after_id", .max = UINT64_MAX}, {"limit", .min = 1, .max = 500}, {0}};
@@ -697,10 +696,13 @@ const cli_cmd_t cli_cmds_broker[] = {
          (const cli_optfield_t[]){{"from", .field = "from_unix"}, {"to", .field = "to_unix"}, {0}},
      .print = p_stats},
     {.words = "broker audit",
-     .opts = o_page,
-     .help = "Usage: kumppani broker audit [--after ID]\n",
+     .help = "Usage: kumppani broker audit [--after ID] [--limit N]\n"
+             "The audit of sensitive-detail reads and refused attempts, oldest first: the\n"
+             "entries after ID, at most N of them (1..1000; default 100).\n",
      CLI_CALL(SVC, "broker.audit.list", list_broker_audit_request, list_broker_audit_reply),
-     .set = (const cli_optfield_t[]){{"after", .field = "after_id", .max = UINT64_MAX}, {0}},
+     .set = (const cli_optfield_t[]){{"after", .field = "after_id", .max = UINT64_MAX},
+                                     {"limit", .min = 1, .max = 1000},
+                                     {0}},
      .print = p_audit},
     {.words = "broker sensitive",
      .help =

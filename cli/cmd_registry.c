@@ -587,7 +587,6 @@ static const cli_optspec_t s_none[] = {{NULL, false}};
 static const cli_optspec_t s_search_opts[] = {
     {"municipality", true}, {"field", true},  {"network", true}, {"status", true},
     {"limit", true},        {"cursor", true}, {NULL, false}};
-static const cli_optspec_t s_region_opts[] = {{"region", true}, {"on", true}, {NULL, false}};
 static const cli_optspec_t s_key_opts[] = {{"key", true}, {NULL, false}};
 static const cli_optspec_t s_assign_opts[] = {
     {"person", true},       {"kind", true},  {"municipality", true},
@@ -732,7 +731,6 @@ const cli_cmd_t cli_cmds_registry[] = {
      .fill = s_search,
      .page = s_search_page},
     {.words = "registry municipalities",
-     .opts = s_region_opts,
      .help = "Usage: kumppani registry municipalities [--region CODE]\nLists municipalities.\n",
      CLI_CALL("registry", "registry.municipality.list", list_municipalities_request,
               list_municipalities_reply),

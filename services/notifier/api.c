@@ -288,8 +288,12 @@ s_optouts(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     const Kumppani__V1__OptOutListRequest *rq = kp_tx_open(&tx, call, svc);
-    if (rq->limit > 1000 || strlen(rq->after_address) > 260) {
+    if (rq->limit > 1000) {
         kp_call_fail(call, C(INVALID), "field 'limit': at most 1000 (0: 100)");
+        return;
+    }
+    if (strlen(rq->after_address) > 260) {
+        kp_call_fail(call, C(INVALID), "field 'after_address': at most 260 bytes");
         return;
     }
     int *ch;

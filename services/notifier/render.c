@@ -4,9 +4,11 @@
  *  Header safety: every header value that comes from outside (the recipient's name, the event
  *  title in the subject) is written as RFC 2047 encoded-words (base64), so no byte of it can
  *  end a header line; addresses are checked with kp_text_email_valid before use. Text parts
- *  are UTF-8, 8bit, with CRLF line ends; the SMTP dot-stuffing of lines that start with '.'
- *  is done by libcurl's SMTP upload. The iCalendar part escapes text per RFC 5545, folds lines
- *  at 75 octets without splitting a UTF-8 sequence, and has no ORGANIZER property. */
+ *  are UTF-8, 8bit, with CRLF line ends, or base64 when a line is longer than a message may
+ *  carry (998 bytes); the SMTP dot-stuffing of lines that start with '.' is done by libcurl's
+ *  SMTP upload. A piece of text is never cut inside a UTF-8 character. The iCalendar part
+ *  escapes text per RFC 5545, folds lines at 75 octets without splitting a UTF-8 sequence, and
+ *  has no ORGANIZER property. */
 #include "kp_err.h"
 #include "kp_link.h"
 #include "kp_text.h"
@@ -26,16 +28,56 @@
 
 /* ---- a growing string in an arena ------------------------------------------------------- */
 
-/* printf into b; one piece is cut at 1023 bytes. */
+/* The longest piece s_putf writes. The values a piece holds come from checked fields (the
+ * longest, a reason, is at most 1000 characters: 4000 bytes of UTF-8), so nothing real comes
+ * near it; it only bounds what a bug could ask of the arena. */
+#define S_PIECE_MAX (16 * 1024)
+
+/* The length of the longest prefix of the UTF-8 text s[0..len) that does not end inside a
+ * character: len, or the start of a last character that lost some of its bytes. */
+static size_t
+s_utf8_whole(const char *s, size_t len)
+{
+    size_t i = len;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--; /* s[i - 1] starts the last character */
+    if (i == 0)
+        return 0;
+    unsigned char c = (unsigned char)s[i - 1];
+    size_t need = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    return len - (i - 1) >= need ? len : i - 1;
+}
+
+/* printf into b. A piece longer than the stack buffer is formatted again in the arena, whole
+ * up to S_PIECE_MAX bytes; beyond that it is cut at a character boundary, so that a message
+ * never carries half a character (a reason full of ä and ö was once cut at 1023 bytes, in the
+ * middle of one). When the arena refuses room, b is marked out of memory, as its own puts do. */
 static void __attribute__((format(printf, 2, 3))) s_putf(kp_arena_str_t *b, const char *fmt, ...)
 {
     char tmp[1024];
-    va_list ap;
+    va_list ap, again;
     va_start(ap, fmt);
+    va_copy(again, ap);
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    if (n > 0)
-        kp_arena_str_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+    const char *s = tmp;
+    size_t len = n > 0 ? (size_t)n : 0;
+    if (len >= sizeof tmp) {
+        size_t room = len < S_PIECE_MAX ? len + 1 : S_PIECE_MAX;
+        char *big = kp_arena_alloc(b->a, room);
+        if (!big) {
+            b->oom = true;
+            len = 0;
+        } else {
+            vsnprintf(big, room, fmt, again);
+            s = big;
+            if (len >= room)
+                len = s_utf8_whole(big, room - 1);
+        }
+    }
+    va_end(again);
+    if (len)
+        kp_arena_str_put(b, s, len);
 }
 
 /* ---- templates -------------------------------------------------------------------------- */
@@ -825,6 +867,47 @@ s_put_crlf(kp_arena_str_t *b, const char *s)
     }
 }
 
+/* RFC 5322 2.1.1: a line of a message is at most 998 bytes before its CRLF (SMTP servers
+ * refuse longer ones: aiosmtpd answers "500 Line too long"). */
+#define S_LINE_MAX 998
+
+/* True when a line of s (lines end at '\n'; a CR is dropped) is longer than S_LINE_MAX. */
+static bool
+s_has_long_line(const char *s)
+{
+    size_t n = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p == '\n')
+            n = 0;
+        else if (*p != '\r' && ++n > S_LINE_MAX)
+            return true;
+    }
+    return false;
+}
+
+/* s with CRLF line ends (as s_put_crlf) in base64 (RFC 2045 6.8), 76 characters a line: the
+ * text part of a message that has a line too long to send as it is, so that it reaches the
+ * reader whole. */
+static void
+s_put_crlf_base64(kp_arena_str_t *b, const char *s)
+{
+    kp_arena_str_t t = {.a = b->a};
+    s_put_crlf(&t, s);
+    const char *crlf = kp_arena_str_done(&t);
+    if (!crlf) {
+        b->oom = true;
+        return;
+    }
+    for (size_t i = 0; i < t.len; i += 57) { /* 57 bytes make one line of 76 characters */
+        size_t n = t.len - i < 57 ? t.len - i : 57;
+        char line[77];
+        sodium_bin2base64(line, sizeof line, (const unsigned char *)crlf + i, n,
+                          sodium_base64_VARIANT_ORIGINAL);
+        kp_arena_str_puts(b, line);
+        kp_arena_str_puts(b, "\r\n");
+    }
+}
+
 /* ---- iCalendar ---------------------------------------------------------------------------- */
 
 static void
@@ -1006,11 +1089,15 @@ ntf_render(const ntf_t *n, kp_arena_t *a, const ntf_rec_t *r, int64_t now_ms, nt
     }
     s_putf(&b, "Content-Language: %s\r\n", lang == 1 ? "sv" : lang == 2 ? "en" : "fi");
     s_putf(&b, "Content-Type: multipart/mixed; boundary=\"kp-%s\"\r\n\r\n", bhex);
+    bool long_line = s_has_long_line(out->text);
     s_putf(&b,
            "--kp-%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-           "Content-Transfer-Encoding: 8bit\r\n\r\n",
-           bhex);
-    s_put_crlf(&b, out->text);
+           "Content-Transfer-Encoding: %s\r\n\r\n",
+           bhex, long_line ? "base64" : "8bit");
+    if (long_line)
+        s_put_crlf_base64(&b, out->text);
+    else
+        s_put_crlf(&b, out->text);
     if (out->ical[0]) {
         s_putf(&b,
                "\r\n--kp-%s\r\nContent-Type: text/calendar; charset=utf-8; method=%s\r\n"

@@ -241,6 +241,27 @@ try:
                          text=True)
     check(out.returncode == 2 and "--limit must be a whole number from 1 to 500" in out.stderr,
           "CLI: a --limit out of range is a usage error")
+    # broker audit --limit N: at most N entries (it was accepted and ignored: every entry).
+    out = subprocess.run(cli + ["--json", "broker", "audit"], capture_output=True, text=True)
+    aud = [int(x["id"]) for x in json.loads(out.stdout)["entries"]] if out.returncode == 0 else []
+    check(len(aud) == 2, "CLI: broker audit lists the read and the refused attempt (%s)" % aud)
+    out = subprocess.run(cli + ["--json", "broker", "audit", "--limit", "1"], capture_output=True,
+                         text=True)
+    check(out.returncode == 0
+          and [int(x["id"]) for x in json.loads(out.stdout)["entries"]] == aud[:1],
+          "CLI: broker audit --limit 1: the first entry only")
+    out = subprocess.run(cli + ["broker", "audit", "--after", str(aud[0]), "--limit", "1"],
+                         capture_output=True, text=True)
+    check(out.returncode == 0 and out.stdout.count("\n") == 1
+          and out.stdout.startswith("%-6d " % aud[1]),
+          "CLI: broker audit --after ID --limit 1: the next one (%s)" % out.stdout)
+    out = subprocess.run(cli + ["broker", "audit", "--limit", "1001"], capture_output=True,
+                         text=True)
+    check(out.returncode == 2 and "--limit must be a whole number from 1 to 1000" in out.stderr,
+          "CLI: broker audit --limit beyond the broker's page is a usage error (%s)" % out.stderr)
+    out = subprocess.run(cli + ["broker", "audit", "--help"], capture_output=True, text=True)
+    check(out.returncode == 0 and "[--limit N]" in out.stdout and "1..1000" in out.stdout,
+          "CLI: broker audit --help names --limit")
     out = subprocess.run(cli + ["broker", "explain", str(rid)], capture_output=True,
                          text=True)
     check(out.returncode == 0 and "language" in out.stdout and "rule:" in out.stdout,

@@ -13,7 +13,7 @@ import os
 import subprocess
 import time
 
-from kp_harness import BIN, OK, PII, V, Suite, body, check, done, signup_req
+from kp_harness import BIN, OK, PII, E, V, Suite, body, check, done, signup_req
 from kp_events import create
 from kp_notifier import N, Http, Smtp, mails_to, notifier, set_clock, status, text, wait_for
 
@@ -161,6 +161,21 @@ try:
     out = cli("optouts", "--json")
     check(out.returncode == 0 and {"channel": "EMAIL", "address": "opt.out@example.fi"}
           in json.loads(out.stdout), "notifier optouts --json")
+    # A bad page names the field that is wrong (a long after_address was reported as 'limit').
+    r = nc.call("notifier.optouts", N.OptOutListRequest(after_address="a" * 261))
+    check(r.status.code == E.CODE_INVALID and "field 'after_address'" in r.status.message
+          and "limit" not in r.status.message,
+          "optouts: a 261-byte after_address is refused naming it (%s)" % r.status.message)
+    r = nc.call("notifier.optouts", N.OptOutListRequest(limit=1001))
+    check(r.status.code == E.CODE_INVALID and "field 'limit'" in r.status.message,
+          "optouts: limit 1001 is refused naming limit (%s)" % r.status.message)
+    r = nc.call("notifier.optouts", N.OptOutListRequest(after_address="1:" + "a" * 258, limit=1))
+    oo = body(r, N.OptOutListReply).optouts if r.status.code == OK else None
+    check(oo is not None and [x.address for x in oo] == ["opt.out@example.fi"],
+          "optouts: a 260-byte after_address is a page (%s)" % r.status.message)
+    r = nc.call("notifier.optouts", N.OptOutListRequest(limit=1000))
+    check(r.status.code == OK and len(body(r, N.OptOutListReply).optouts) == 2,
+          "optouts: limit 1000 is a page (%s)" % r.status.message)
 finally:
     s.close()
     smtp.stop()

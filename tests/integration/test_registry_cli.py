@@ -24,6 +24,15 @@ try:
               for line in out.splitlines()),
           "municipalities table: REGION starts in the same column on every line (Ähtäri, "
           "Storå, Östermark)")
+    rc, out2, err = kp("municipalities", "--region", "14")
+    check(rc == 0 and out2 == out, "municipalities --region 14: the seeded region (%s)" % err)
+    rc, out2, err = kp("municipalities", "--region", "99")
+    check(rc == 0 and out2.count("\n") == 1, "municipalities --region 99: none (%s)" % err)
+    # registry.municipality.list has no date: --on was accepted and never read, so it is
+    # refused like any unknown option.
+    rc, out2, err = kp("municipalities", "--on", "2020-01-01")
+    check(rc == 2 and "unknown option --on" in err and out2 == "",
+          "municipalities --on is refused as an unknown option (%d: %s)" % (rc, err.strip()))
     rc, out, err = kp("register", "--name", "Lapuan Kyläyhdistys", "--home", "408", "--fields",
                       "village,youth", "--business-id", "0737546-2", "--acts-in", "743",
                       "--key", "cli-1", "--json")
