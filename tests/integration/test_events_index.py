@@ -87,10 +87,18 @@ def saved_through(name):
         return struct.unpack_from("<Q", f.read(40), 32)[0]
 
 
-def last_catch_up():
-    """The last catch-up's log line: (sign-ups indexed again, the position it began at)."""
+def saved_from():
+    """The older of the positions the two tables' files were saved at."""
+    return min(saved_through("ext.hash"), saved_through("email.hash"))
+
+
+def start_caught_up():
+    """A start after a kill: (the process, the position the files held, sign-ups indexed again
+    and the position the catch-up began at, from its log line)."""
+    frm = saved_from()
+    p = start()
     m = [ln for ln in log_text().splitlines() if "caught_up=" in ln][-1]
-    return int(m.split("caught_up=")[1].split()[0]), int(m.split(" from=")[1].split()[0])
+    return p, frm, int(m.split("caught_up=")[1].split()[0]), int(m.split(" from=")[1].split()[0])
 
 
 def tables():
@@ -136,11 +144,9 @@ finally:
     p.wait(20)
 
 # As the kill left it: caught up from the older position the two tables' files were saved at.
-frm = min(saved_through("ext.hash"), saved_through("email.hash"))
-p = start()
+p, frm, n, began = start_caught_up()
 try:
     c = Client(api)
-    n, began = last_catch_up()
     check(began == frm and n > 0,
           "after kill -9 the index is caught up from its tables' saved position (%d: %d from %d)"
           % (frm, n, began))
@@ -226,7 +232,7 @@ check(log_text().count("rebuilt=") == rebuilds + 1 and os.path.exists(os.path.jo
 # about 30 s): the files hold parts of the pass and the position saved at the last stop. The
 # next start catches up from there, and every acknowledged sign-up is found again by its id and
 # its address.
-pre = min(saved_through("ext.hash"), saved_through("email.hash"))  # the last stop's head
+pre = saved_from()  # the last stop's head
 p = start()
 acked = {}
 try:
@@ -252,11 +258,9 @@ try:
 finally:
     p.kill()
     p.wait(20)
-frm = min(saved_through("ext.hash"), saved_through("email.hash"))
-p = start()
+p, frm, n, began = start_caught_up()
 try:
     c = Client(api)
-    n, began = last_catch_up()
     # A pass that ended during the load saved a later position: what it covers is not caught up.
     check(began == frm >= pre > 0 and n + (began - pre) >= len(acked) > 200,
           "killed under load: caught up %d sign-ups from the saved position %d (%d before the "
