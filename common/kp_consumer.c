@@ -20,9 +20,9 @@
 #include <string.h>
 #include <zmq.h>
 
-#define KP_CONSUMER_BUDGET 1024
+#define KP_CONSUMER_BUDGET 4096 /* live events read per wake-up */
 #define KP_CONSUMER_FIFO 8192
-#define KP_REPLAY_PAGE 1000
+#define KP_REPLAY_PAGE 4000 /* the most log.replay gives (kp_server.c) */
 
 typedef struct {
     uint64_t seq;

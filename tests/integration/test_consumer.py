@@ -4,6 +4,7 @@
 - a consumer stopped while 20,000 events are written catches up to exactly 20,000 with no
   duplicate effect;
 - a consumer started late gets the whole history;
+- log.replay pages hold up to 4,000 events and stay under the 1 MiB a peer accepts;
 - live messages dropped on the wire (the consumer's fault hook) are noticed from the next
   event or, for the tail, from a heartbeat, and replayed;
 - a consumer killed with SIGKILL mid-stream resumes from its stored offset without a
@@ -57,6 +58,27 @@ try:
     check(pump(c, eid, 100000, 20000) == 20000, "20,000 sign-ups acknowledged while sink is down")
     h2 = head(c)
     check(h2 == h + 20000, "20,000 events in the log")
+    # log.replay pages: at most 4,000 events and 960 KiB of events (a page stays under the
+    # 1 MiB a peer accepts); walked from 1, they give every event once, in order.
+    seqs, sizes = [], []
+    frm = 1
+    while frm <= h2:
+        page = body(c.call("log.replay", L.ReplayRequest(from_seq=frm, limit=5000)), L.ReplayPage)
+        ev = list(page.events)
+        if not ev:
+            break
+        nbytes = sum(len(e.SerializeToString()) for e in ev)
+        nxt = c.call("log.replay", L.ReplayRequest(from_seq=ev[-1].seq + 1, limit=1))
+        more = list(body(nxt, L.ReplayPage).events)
+        full = len(ev) == 4000 or (more and nbytes + len(more[0].SerializeToString()) > 960 << 10)
+        sizes.append((len(ev), nbytes, len(page.SerializeToString()), bool(full or not more)))
+        seqs += [e.seq for e in ev]
+        frm = ev[-1].seq + 1
+    check(seqs == list(range(1, h2 + 1)), "log.replay pages give every event once, in order")
+    check(sizes[0][0] > 1000 and all(n <= 4000 and b <= 960 << 10 and wire < 1 << 20 and full
+                                     for n, b, wire, full in sizes),
+          "each replay page is full (4,000 events or 960 KiB) and under 1 MiB on the wire %s"
+          % sizes[:3])
     sink = s.sink()
     sc = s.client(s.sink_api, server="sink")
     wait_for(lambda: sink_stats(sc).last_seq == h2, 60)
