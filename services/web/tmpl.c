@@ -96,26 +96,66 @@ web_tv_new(kp_arena_t *a)
     return s_node(a, TV_OBJ, NULL);
 }
 
-void
-web_tv_str(kp_arena_t *a, web_tv_t *obj, const char *key, const char *s)
+/* Adds key = the len bytes at s (copied into the arena) to obj. */
+static void
+s_put(kp_arena_t *a, web_tv_t *obj, const char *key, const char *s, size_t len)
 {
     if (!obj || !s)
         return;
     web_tv_t *v = s_node(a, TV_STR, key);
-    if (!v || !(v->s = kp_arena_memdup(a, s, strlen(s))))
+    if (!v || !(v->s = kp_arena_memdup(a, s, len)))
         return;
     s_append(obj, v);
 }
 
 void
+web_tv_str(kp_arena_t *a, web_tv_t *obj, const char *key, const char *s)
+{
+    s_put(a, obj, key, s, s ? strlen(s) : 0);
+}
+
+/* The longest value web_tv_strf keeps, in bytes. Its values are numbers, links and short
+ * labels; a link carries a query or a path, which the service bounds at a few kilobytes. */
+#define STRF_MAX 16384
+
+/* The largest n <= len such that s[n] does not fall inside a UTF-8 character (s is valid). */
+static size_t
+s_utf8_cut(const char *s, size_t len)
+{
+    while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+        len--;
+    return len;
+}
+
+/* A value longer than the stack buffer is formatted again into a buffer of its own size (a
+ * link with a long search query or a long path once came out cut short, in the middle of a
+ * character). Past STRF_MAX it is cut, on a character boundary, so a page never carries
+ * invalid UTF-8. */
+void
 web_tv_strf(kp_arena_t *a, web_tv_t *obj, const char *key, const char *fmt, ...)
 {
+    if (!obj)
+        return;
     char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    web_tv_str(a, obj, key, buf);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof buf) {
+        s_put(a, obj, key, buf, (size_t)n);
+        return;
+    }
+    /* Past the bound, one byte more is formatted: s_utf8_cut reads the byte after the cut. */
+    size_t len = (size_t)n > STRF_MAX ? STRF_MAX : (size_t)n;
+    char *big = kp_xmalloc(len + 2);
+    va_start(ap, fmt);
+    vsnprintf(big, len + 2, fmt, ap);
+    va_end(ap);
+    len = s_utf8_cut(big, len);
+    s_put(a, obj, key, big, len);
+    free(big);
 }
 
 void

@@ -33,7 +33,8 @@ typedef struct web_tv web_tv_t;
 /* A new empty object in arena a; NULL when the arena is full. */
 web_tv_t *web_tv_new(kp_arena_t *a);
 
-/* Sets key to a copy of s (NULL: nothing). obj may be NULL (then nothing happens). */
+/* Sets key to a copy of s (NULL: nothing). obj may be NULL (then nothing happens).
+ * web_tv_strf formats the value; one longer than 16 KiB is cut on a UTF-8 character boundary. */
 void web_tv_str(kp_arena_t *a, web_tv_t *obj, const char *key, const char *s);
 void web_tv_strf(kp_arena_t *a, web_tv_t *obj, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -16,6 +16,7 @@
 // clang-format on
 
 #include "kp_test_run.h"
+#include "kp_text.h"
 
 static kp_arena_t *A;
 
@@ -163,12 +164,39 @@ test_bounds(void **state)
     kp_arena_destroy(&small);
 }
 
+/* A formatted value longer than the old 1,024-byte buffer: a link carrying a long Finnish
+ * search query came out cut at byte 1,023, in the middle of an "ä", and the page carried
+ * invalid UTF-8. It is now kept whole, and past the 16 KiB bound cut between characters. */
+static void
+test_strf_long_utf8(void **state)
+{
+    web_tmpl_set_t *set = *state;
+    enum { LONG_N = 3000, HUGE_N = 20000 };
+    static char q[2 * HUGE_N + 1];
+    for (int i = 0; i < HUGE_N; i++)
+        memcpy(q + 2 * i, "\xc3\xa4", 2); /* ä */
+    web_tv_t *root = web_tv_new(A);
+    q[2 * LONG_N] = 0;
+    web_tv_strf(A, root, "long", "/office/organisations?q=%s", q);
+    q[2 * LONG_N] = (char)0xc3;
+    web_tv_strf(A, root, "huge", "?%s", q); /* '?' puts the bound in the middle of an ä */
+    const char *l = web_tv_get(root, "long");
+    assert_int_equal(strlen(l), strlen("/office/organisations?q=") + 2 * LONG_N);
+    assert_memory_equal(l + strlen("/office/organisations?q="), q, 2 * LONG_N);
+    const char *h = web_tv_get(root, "huge");
+    assert_int_equal(strlen(h), 16383);
+    assert_int_equal(kp_text_check(h, strlen(h), false), KP_TEXT_OK);
+    char *out = s_render(set, "<a href=\"{{long}}\">{{huge}}</a>", root);
+    assert_int_equal(kp_text_check(out, strlen(out), false), KP_TEXT_OK);
+    assert_non_null(strstr(out, "\xc3\xa4</a>"));
+}
+
 int
 main(void)
 {
     A = kp_arena_new(1u << 20);
     int rc = KP_TEST_RUN(s_setup, s_teardown, test_escape, test_sections, test_partials_and_attach,
-                         test_errors, test_bounds);
+                         test_errors, test_bounds, test_strf_long_utf8);
     kp_arena_destroy(&A);
     return rc;
 }
