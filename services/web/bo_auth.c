@@ -478,7 +478,7 @@ bo_forbidden(web_req_t *r, const bo_account_t *acct, const char *action, const c
     bo_error(r, acct, 403, "bo_err_forbidden");
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 s_redirect_v(web_req_t *r, const char *fmt, va_list ap)
 {
     char location[256];
