@@ -4,6 +4,8 @@ metrics, hot backup and restore, clean stop.
 
 - `scripts/suite run` starts every built service with CURVE keys made on first start;
 - `scripts/suite status` answers from each service's own health reply;
+- the suite's own processes killed with SIGKILL leave the services running, and `suite stop`
+  still stops every one of them;
 - a service killed with SIGKILL is restarted by the supervisor, which says so, and its
   acknowledged data is still there;
 - each service writes Prometheus metrics for node_exporter's textfile collector;
@@ -225,8 +227,29 @@ try:
     rc, out, err = kp("privacy", "export", "--email", "p1@example.fi")
     check(rc == 0 and "p1@example.fi" not in json.dumps(json.loads(out).get("services")),
           "after the erasure the export holds nothing of the person")
-    check(suite("stop")[0] == 0, "suite stop again")
-    p.wait(90)
+    # The suite's own processes killed with SIGKILL (the supervisors too): the services, in
+    # sessions of their own, keep running; `suite stop` still stops them all.
+    pids = {f[:-4]: int(open(os.path.join(home, "run", f)).read())
+            for f in os.listdir(os.path.join(home, "run")) if f.endswith(".pid") and f != "suite.pid"}
+    sups = [int(d) for d in os.listdir("/proc") if d.isdigit() and os.path.exists("/proc/%s/stat" % d)
+            and open("/proc/%s/stat" % d).read().rsplit(")", 1)[1].split()[1] == str(p.pid)]
+    for x in [p.pid] + sups:
+        os.kill(x, signal.SIGKILL)
+    p.wait(30)
+    check(suite("status")[0] == 0, "with the suite's own processes killed its services still answer")
+    rc, out, err = suite("stop")
+    deadline = time.time() + 30
+    while time.time() < deadline and any(os.path.exists("/proc/%d" % x) and
+                                         open("/proc/%d/stat" % x).read().rsplit(")", 1)[1].split()[0] != "Z"
+                                         for x in pids.values()):
+        time.sleep(0.2)
+    alive = [n for n, x in pids.items() if os.path.exists("/proc/%d" % x)
+             and open("/proc/%d/stat" % x).read().rsplit(")", 1)[1].split()[0] != "Z"]
+    check(rc == 0 and "left running" in err and not alive and
+          not [f for f in os.listdir(os.path.join(home, "run")) if f.endswith(".pid")],
+          "suite stop stops the services a killed suite left running (%s; alive %s)"
+          % (err.strip(), alive))
+    check(suite("stop")[1:] == ("", "suite: not running\n"), "and then says the suite is not running")
     p = None
 
     # Upgrades: a store of a newer schema is refused with a clear message, untouched.
