@@ -158,6 +158,12 @@ void bo_refused_as(web_req_t *r, const bo_account_t *acct, int code, const char 
 void bo_missing(web_req_t *r, const bo_account_t *acct, bool missing, const char *not_found_key);
 /* A zeroed block of the request's arena (a page's state); NULL after answering 503. */
 void *bo_zalloc(web_req_t *r, const bo_account_t *acct, size_t size);
+/* The zeroed state (size bytes) of an office page, whose first member is its account
+ * (bo_account_t *acct), set to acct; r->cont_arg is set to it. NULL after answering 503. */
+void *bo_state(web_req_t *r, bo_account_t *acct, size_t size);
+/* bo_require_role (roles, action on object), then the page's state (bo_state). NULL after
+ * answering. */
+void *bo_begin(web_req_t *r, unsigned roles, const char *action, const char *object, size_t size);
 /* A paged list so far (have, n pointers) followed by a reply's page (page, k) in the request's
  * arena, with room for one more; NULL after answering 503 (no memory). */
 void *bo_concat(web_req_t *r, const bo_account_t *acct, const void *have, size_t n,

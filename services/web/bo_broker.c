@@ -72,14 +72,12 @@ s_period(web_req_t *r, const char **from_s, const char **to_s, int64_t *from, in
     return true;
 }
 
+/* A moment's time text under key; nothing for 0 (not set). */
 static void
 s_time(web_req_t *r, web_tv_t *o, const char *key, int64_t unix_s)
 {
-    char buf[128];
-    if (!unix_s)
-        return;
-    web_time_text(r, unix_s, buf, sizeof buf);
-    web_tv_str(r->arena, o, key, buf);
+    if (unix_s)
+        web_tv_time(r, o, key, unix_s);
 }
 
 static void
@@ -99,13 +97,10 @@ s_asg_done(web_req_t *r, const Kumppani__V1__Reply *rep)
         if (!in)
             continue;
         web_tv_t *it = web_tv_item(a, rl);
-        char key[32];
         web_tv_strf(a, it, "id", "%llu", (unsigned long long)q->id);
         web_tv_str(a, it, "title", in->title);
-        snprintf(key, sizeof key, "bo_purpose_%d", (int)in->purpose);
-        web_tv_str(a, it, "purpose", web_text(r, key));
-        snprintf(key, sizeof key, "bo_requester_%d", (int)in->requester_kind);
-        web_tv_str(a, it, "requester", web_text(r, key));
+        web_tv_textf(r, it, "purpose", "bo_purpose_%d", (int)in->purpose);
+        web_tv_textf(r, it, "requester", "bo_requester_%d", (int)in->requester_kind);
         s_time(r, it, "start", in->start_unix);
         s_time(r, it, "deadline", in->answer_deadline_unix);
         web_tv_str(a, it, "where", in->municipality[0] ? in->municipality : "–");
@@ -114,19 +109,16 @@ s_asg_done(web_req_t *r, const Kumppani__V1__Reply *rep)
         web_tv_strf(a, it, "accepted", "%u", q->accepted_n);
         web_tv_strf(a, it, "wave", "%u", q->wave);
     }
-    web_tv_strf(a, root, "requests_n", "%zu", b->reqs->n_requests);
-    web_tv_bool(a, root, "no_requests", b->reqs->n_requests == 0);
+    web_tv_count(a, root, "requests", b->reqs->n_requests);
     web_tv_t *al = web_tv_list(a, root, "assignments");
     size_t payable_n = 0;
     for (size_t i = 0; i < ar->n_assignments; i++) {
         const Kumppani__V1__Assignment *s = ar->assignments[i];
         web_tv_t *it = web_tv_item(a, al);
-        char key[32];
         web_tv_strf(a, it, "id", "%llu", (unsigned long long)s->id);
         web_tv_strf(a, it, "request", "%llu", (unsigned long long)s->request_id);
         web_tv_strf(a, it, "expert", "%llu", (unsigned long long)s->expert_id);
-        snprintf(key, sizeof key, "bo_asg_%d", (int)s->state);
-        web_tv_str(a, it, "state", web_text(r, key));
+        web_tv_textf(r, it, "state", "bo_asg_%d", (int)s->state);
         s_time(r, it, "start", s->start_unix);
         if (s->minutes)
             web_tv_strf(a, it, "hours", "%u.%02u", s->minutes / 60, s->minutes % 60 * 100 / 60);
@@ -152,8 +144,7 @@ s_asg_done(web_req_t *r, const Kumppani__V1__Reply *rep)
         web_tv_strf(a, pd, "marked", "%llu", (unsigned long long)s_num(web_query(r, "marked")));
         web_tv_strf(a, pd, "already", "%llu", (unsigned long long)s_num(web_query(r, "already")));
     }
-    web_tv_strf(a, root, "assignments_n", "%zu", ar->n_assignments);
-    web_tv_bool(a, root, "no_assignments", ar->n_assignments == 0);
+    web_tv_count(a, root, "assignments", ar->n_assignments);
     web_page(r, 200, "bo_broker", root);
 }
 
@@ -174,16 +165,14 @@ void
 bo_pg_broker(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.request.list", "");
-    brk_t *b = a ? bo_zalloc(r, a, sizeof *b) : NULL;
+    brk_t *b = bo_begin(r, BROKER_ROLES, "broker.request.list", "", sizeof *b);
     if (!b)
         return;
-    b->acct = a;
-    r->cont_arg = b;
     Kumppani__V1__ListBrokerRequestsRequest rq = KUMPPANI__V1__LIST_BROKER_REQUESTS_REQUEST__INIT;
     rq.state = KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_OPEN;
     rq.limit = LIST_MAX;
-    bo_call(r, a, r->svc->bus_office_broker, "broker.request.list", &rq.base, NULL, s_reqs_done);
+    bo_call(r, b->acct, r->svc->bus_office_broker, "broker.request.list", &rq.base, NULL,
+            s_reqs_done);
 }
 
 /* ---- one request: its offers with their deadlines and the ranking explained ---------------- */
@@ -216,7 +205,6 @@ s_explain_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     if (q && q->input)
         s_time(r, root, "deadline", q->input->answer_deadline_unix);
     web_tv_str(a, root, "rule", ex->rule);
-    char key[32];
     web_tv_t *ol = web_tv_list(a, root, "offers");
     size_t open_n = 0;
     for (size_t i = 0; i < o->req->n_offers; i++) {
@@ -224,8 +212,7 @@ s_explain_done(web_req_t *r, const Kumppani__V1__Reply *rep)
         web_tv_t *it = web_tv_item(a, ol);
         web_tv_strf(a, it, "id", "%llu", (unsigned long long)f->id);
         web_tv_strf(a, it, "expert", "%llu", (unsigned long long)f->expert_id);
-        snprintf(key, sizeof key, "bo_offer_%d", (int)f->state);
-        web_tv_str(a, it, "state", web_text(r, key));
+        web_tv_textf(r, it, "state", "bo_offer_%d", (int)f->state);
         web_tv_bool(a, it, "held",
                     f->held_ms != 0 && f->state == KUMPPANI__V1__OFFER_STATE__OFFER_STATE_OPEN);
         web_tv_strf(a, it, "wave", "%u", f->wave);
@@ -255,13 +242,11 @@ s_explain_done(web_req_t *r, const Kumppani__V1__Reply *rep)
         web_tv_strf(a, it, "n90", "%u", c->assignments_90d);
         web_tv_str(a, it, "same", web_text(r, c->recent_same_requester ? "bo_yes" : "bo_no"));
         if (c->offer_state) {
-            snprintf(key, sizeof key, "bo_offer_%d", (int)c->offer_state);
-            web_tv_str(a, it, "offer", web_text(r, key));
+            web_tv_textf(r, it, "offer", "bo_offer_%d", (int)c->offer_state);
         } else
             web_tv_str(a, it, "offer", "–");
     }
-    web_tv_strf(a, root, "candidates_n", "%zu", ex->n_candidates);
-    web_tv_bool(a, root, "no_candidates", ex->n_candidates == 0);
+    web_tv_count(a, root, "candidates", ex->n_candidates);
     web_page(r, 200, "bo_broker_request", root);
 }
 
@@ -288,15 +273,14 @@ bo_pg_broker_request(web_req_t *r, const char *arg)
     if (!a)
         return;
     uint64_t id = web_parse_id(arg);
-    one_t *o = id ? kp_arena_alloc(r->arena, sizeof *o) : NULL;
-    if (!o) {
-        bo_error(r, a, id ? 503 : 404, id ? "err_unavailable" : "err_not_found");
+    if (!id) {
+        bo_error(r, a, 404, "err_not_found");
         return;
     }
-    memset(o, 0, sizeof *o);
-    o->acct = a;
+    one_t *o = bo_state(r, a, sizeof *o);
+    if (!o)
+        return;
     o->id = id;
-    r->cont_arg = o;
     Kumppani__V1__BrokerRequestRef rq = KUMPPANI__V1__BROKER_REQUEST_REF__INIT;
     rq.request_id = id;
     bo_call(r, a, r->svc->bus_office_broker, "broker.request.get", &rq.base, NULL, s_req_got);
@@ -368,12 +352,10 @@ bo_pg_broker_complete(web_req_t *r, const char *arg)
         bo_error(r, a, 400, "bo_err_complete_fields");
         return;
     }
-    cmp_t *c = bo_zalloc(r, a, sizeof *c);
+    cmp_t *c = bo_state(r, a, sizeof *c);
     if (!c)
         return;
-    c->acct = a;
     memcpy(c->obj, obj, sizeof obj);
-    r->cont_arg = c;
     Kumppani__V1__CompleteAssignmentRequest rq = KUMPPANI__V1__COMPLETE_ASSIGNMENT_REQUEST__INIT;
     rq.assignment_id = id;
     rq.minutes = (hours * 60 + 50) / 100;
@@ -444,19 +426,16 @@ void
 bo_pg_broker_export(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.assignment.export", "");
-    exp_t *e = a ? bo_zalloc(r, a, sizeof *e) : NULL;
+    exp_t *e = bo_begin(r, BROKER_ROLES, "broker.assignment.export", "", sizeof *e);
     if (!e)
         return;
-    e->acct = a;
     if (!s_period(r, &e->from_s, &e->to_s, &e->from, &e->to)) {
-        bo_error(r, a, 400, "err_filter");
+        bo_error(r, e->acct, 400, "err_filter");
         return;
     }
     e->csv.max = 64u << 20;
     const char *u = web_query(r, "unpaid");
     e->unpaid = u && strcmp(u, "1") == 0;
-    r->cont_arg = e;
     s_export_page(r, e, 0);
 }
 
@@ -522,18 +501,15 @@ void
 bo_pg_broker_stats(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.stats", "");
-    bst_t *b = a ? bo_zalloc(r, a, sizeof *b) : NULL;
+    bst_t *b = bo_begin(r, BROKER_ROLES, "broker.stats", "", sizeof *b);
     if (!b)
         return;
-    b->acct = a;
     Kumppani__V1__BrokerStatsRequest rq = KUMPPANI__V1__BROKER_STATS_REQUEST__INIT;
     if (!s_period(r, &b->from_s, &b->to_s, &rq.from_unix, &rq.to_unix)) {
-        bo_error(r, a, 400, "err_filter");
+        bo_error(r, b->acct, 400, "err_filter");
         return;
     }
-    r->cont_arg = b;
-    bo_call(r, a, r->svc->bus_office_broker, "broker.stats", &rq.base, NULL, s_stats_done);
+    bo_call(r, b->acct, r->svc->bus_office_broker, "broker.stats", &rq.base, NULL, s_stats_done);
 }
 
 /* ---- marking completed assignments paid ---------------------------------------------------- */

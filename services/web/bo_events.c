@@ -99,12 +99,9 @@ s_failed(web_req_t *r, const Kumppani__V1__Reply *rep, const char *method)
 static op_t *
 s_op(web_req_t *r, bo_account_t *a, int op)
 {
-    op_t *o = bo_zalloc(r, a, sizeof *o);
-    if (!o)
-        return NULL;
-    o->acct = a;
-    o->op = op;
-    r->cont_arg = o;
+    op_t *o = bo_state(r, a, sizeof *o);
+    if (o)
+        o->op = op;
     return o;
 }
 
@@ -157,10 +154,8 @@ s_month(web_req_t *r, web_tv_t *root, web_event_t *const *evs, size_t n)
     web_tv_t *wds = web_tv_list(a, root, "weekdays");
     for (int i = 1; i <= 7; i++) {
         web_tv_t *it = web_tv_item(a, wds);
-        snprintf(key, sizeof key, "wd_%d", i % 7);
-        web_tv_str(a, it, "short", web_text(r, key));
-        snprintf(key, sizeof key, "wdl_%d", i % 7);
-        web_tv_str(a, it, "long", web_text(r, key));
+        web_tv_textf(r, it, "short", "wd_%d", i % 7);
+        web_tv_textf(r, it, "long", "wdl_%d", i % 7);
     }
     web_tv_t *cells[31] = {0}, *evl[31] = {0};
     web_tv_t *weeks = web_tv_list(a, root, "weeks"), *week = NULL;
@@ -641,11 +636,8 @@ s_event_page(web_req_t *r)
     bo_waitlist_section(r, root, ev, o->su, o->su_n);
     const char *done = web_query(r, "done");
     if (done && (strcmp(done, "published") == 0 || strcmp(done, "rescheduled") == 0 ||
-                 strcmp(done, "cancelled") == 0 || strcmp(done, "held") == 0)) {
-        char key[32];
-        snprintf(key, sizeof key, "bo_done_%s", done);
-        web_tv_str(a, root, "done", web_text(r, key));
-    }
+                 strcmp(done, "cancelled") == 0 || strcmp(done, "held") == 0))
+        web_tv_textf(r, root, "done", "bo_done_%s", done);
     web_page(r, 200, "bo_event", root);
 }
 

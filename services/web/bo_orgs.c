@@ -222,12 +222,9 @@ s_render(web_req_t *r, org_t *o, const Kumppani__V1__ListRolesReply *lr)
     web_buf_free(&b);
     s_joined(a, x, "networks", f->networks, f->n_networks, 4096);
     s_contact(a, x, f);
-    char key[32], buf[128];
-    snprintf(key, sizeof key, "bo_org_status_%d", (int)g->status);
-    web_tv_str(a, x, "status", web_text(r, key));
+    web_tv_textf(r, x, "status", "bo_org_status_%d", (int)g->status);
     web_tv_str(a, x, "dissolved_on", g->dissolved_on);
-    web_time_text(r, g->updated_ms / 1000, buf, sizeof buf);
-    web_tv_str(a, x, "updated", buf);
+    web_tv_time(r, x, "updated", g->updated_ms / 1000);
     if (web_query(r, "saved"))
         web_tv_str(a, root, "done", web_text(r, "bo_org_saved"));
 
@@ -247,14 +244,12 @@ s_render(web_req_t *r, org_t *o, const Kumppani__V1__ListRolesReply *lr)
         web_tv_str(a, it, "email", p ? p->email : "");
         web_tv_str(a, it, "phone", p ? p->phone : "");
         web_tv_bool(a, it, "link", regional);
-        snprintf(key, sizeof key, "bo_rk_%d", (int)rl->kind);
-        web_tv_str(a, it, "kind", web_text(r, key));
+        web_tv_textf(r, it, "kind", "bo_rk_%d", (int)rl->kind);
         web_tv_str(a, it, "title", rl->title);
         web_tv_str(a, it, "start", rl->start_date);
         pn++;
     }
-    web_tv_strf(a, root, "people_n", "%zu", pn);
-    web_tv_bool(a, root, "no_people", pn == 0);
+    web_tv_count(a, root, "people", pn);
 
     /* Its published events from half a year back (the web's read model). */
     ev_walk_t w = {r, g->id, web_tv_list(a, root, "events"), 0};
@@ -526,15 +521,13 @@ s_begin(web_req_t *r, const char *arg, bool edit)
         bo_error(r, a, 404, "bo_err_no_org");
         return;
     }
-    org_t *o = bo_zalloc(r, a, sizeof *o);
+    org_t *o = bo_state(r, a, sizeof *o);
     if (!o)
         return;
-    o->acct = a;
     o->id = id;
     o->edit = edit;
     o->status = 200;
     snprintf(o->obj, sizeof o->obj, "%s", obj);
-    r->cont_arg = o;
     Kumppani__V1__OrganisationRef rq = KUMPPANI__V1__ORGANISATION_REF__INIT;
     rq.id = id;
     bo_call(r, a, r->svc->bus_registry, "registry.org.get", &rq.base, NULL, s_org_done);

@@ -3,11 +3,12 @@
  *  disable or enable, remove after a ticked confirmation) and the audit page (regional coordinator:
  * the newest changes first, by account id, method and object ids); and the bus calls that every
  * office page makes (bo_call over web_call; their answers bo_refused, bo_missing), its state
- * (bo_zalloc) and the municipality filter (bo_munis_choice). */
+ * (bo_zalloc, bo_state, bo_begin) and the municipality filter (bo_munis_choice). */
 #include "bo.h"
 #include "kp_log.h"
 #include "kp_time.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +37,26 @@ bo_zalloc(web_req_t *r, const bo_account_t *acct, size_t size)
     }
     memset(p, 0, size);
     return p;
+}
+
+void *
+bo_state(web_req_t *r, bo_account_t *acct, size_t size)
+{
+    assert(size >= sizeof acct);
+    /* A pointer to a struct points to its first member too (C11 6.7.2.1). */
+    bo_account_t **p = bo_zalloc(r, acct, size);
+    if (!p)
+        return NULL;
+    *p = acct;
+    r->cont_arg = p;
+    return p;
+}
+
+void *
+bo_begin(web_req_t *r, unsigned roles, const char *action, const char *object, size_t size)
+{
+    bo_account_t *a = bo_require_role(r, roles, action, object);
+    return a ? bo_state(r, a, size) : NULL;
 }
 
 void
@@ -423,17 +444,14 @@ s_audit_one(void *arg, Kumppani__V1__OfficeAudit *e)
     kp_arena_t *ar = l->r->arena;
     web_tv_t *it = web_tv_item(ar, l->list);
     char buf[128];
-    web_time_text(l->r, e->at_ms / 1000, buf, sizeof buf);
-    web_tv_str(ar, it, "at", buf);
+    web_tv_time(l->r, it, "at", e->at_ms / 1000);
     kp_time_iso(e->at_ms / 1000, buf, sizeof buf);
     web_tv_str(ar, it, "at_iso", buf);
     web_tv_strf(ar, it, "account", "%llu", (unsigned long long)e->account_id);
     web_tv_str(ar, it, "action", e->action);
     web_tv_str(ar, it, "object", e->object[0] ? e->object : "–");
     web_tv_str(ar, it, "outcome", e->outcome);
-    char key[48];
-    snprintf(key, sizeof key, "bo_outcome_%s", e->outcome);
-    web_tv_str(ar, it, "outcome_text", web_text(l->r, key));
+    web_tv_textf(l->r, it, "outcome_text", "bo_outcome_%s", e->outcome);
     web_tv_bool(ar, it, "denied", strcmp(e->outcome, "denied") == 0);
     return 0;
 }

@@ -46,13 +46,9 @@ s_begin(web_req_t *r, const char *action, const char *arg)
     if (id)
         snprintf(obj, sizeof obj, "%s=%llu", strstr(r->path, "/office/roles/") ? "role" : "person",
                  (unsigned long long)id);
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), action, obj);
-    ppl_t *p = a ? bo_zalloc(r, a, sizeof *p) : NULL;
-    if (!p)
-        return NULL;
-    p->acct = a;
-    p->status = 200;
-    r->cont_arg = p;
+    ppl_t *p = bo_begin(r, BO_R(REGIONAL), action, obj, sizeof *p);
+    if (p)
+        p->status = 200;
     return p;
 }
 
@@ -154,8 +150,7 @@ s_person_page(web_req_t *r, ppl_t *p)
         const Kumppani__V1__Role *rl = p->pr->roles[i];
         web_tv_t *it = web_tv_item(a, list);
         web_tv_strf(a, it, "id", "%llu", (unsigned long long)rl->id);
-        snprintf(key, sizeof key, "bo_rk_%d", (int)rl->kind);
-        web_tv_str(a, it, "kind", web_text(r, key));
+        web_tv_textf(r, it, "kind", "bo_rk_%d", (int)rl->kind);
         if (rl->municipality_code[0]) {
             const char *n = web_muni_name(r, rl->municipality_code);
             if (strcmp(n, rl->municipality_code) == 0)
@@ -176,8 +171,7 @@ s_person_page(web_req_t *r, ppl_t *p)
         web_tv_str(a, it, "end", rl->end_date);
         web_tv_bool(a, it, "current", !rl->end_date[0]);
     }
-    web_tv_strf(a, root, "roles_n", "%zu", p->pr->n_roles);
-    web_tv_bool(a, root, "no_roles", p->pr->n_roles == 0);
+    web_tv_count(a, root, "roles", p->pr->n_roles);
     if (p->done)
         web_tv_str(a, root, "done", web_text(r, p->done));
     /* The add-role form: as typed after a refused POST, else a fresh nonce. */

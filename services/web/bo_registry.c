@@ -90,9 +90,7 @@ s_orgs_done(web_req_t *r, const Kumppani__V1__Reply *rep)
         }
         web_tv_str(a, it, "networks", b.p ? b.p : "");
         web_buf_free(&b);
-        char key[24];
-        snprintf(key, sizeof key, "bo_org_status_%d", (int)o->status);
-        web_tv_str(a, it, "status", web_text(r, key));
+        web_tv_textf(r, it, "status", "bo_org_status_%d", (int)o->status);
     }
     web_tv_strf(a, root, "count", "%zu", sr->n_organisations);
     web_tv_bool(a, root, "none", sr->n_organisations == 0);
@@ -128,13 +126,10 @@ void
 bo_pg_orgs(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, SCOPE, "registry.org.search", "");
-    if (!a)
-        return;
-    reg_t *g = bo_zalloc(r, a, sizeof *g);
+    reg_t *g = bo_begin(r, SCOPE, "registry.org.search", "", sizeof *g);
     if (!g)
         return;
-    g->acct = a;
+    bo_account_t *a = g->acct;
     g->q = web_query(r, "q");
     g->muni = web_query(r, "municipality");
     g->network = web_query(r, "network");
@@ -151,7 +146,6 @@ bo_pg_orgs(web_req_t *r, const char *arg)
     }
     if (!bo_muni_filter(r, a, &g->muni, "registry.org.search"))
         return;
-    r->cont_arg = g;
     Kumppani__V1__SearchRequest rq = KUMPPANI__V1__SEARCH_REQUEST__INIT;
     rq.query = (char *)(g->q ? g->q : "");
     rq.municipality = (char *)(g->muni ? g->muni : "");
@@ -198,17 +192,12 @@ s_idle_done(web_req_t *r, const Kumppani__V1__Reply *rep)
         web_tv_str(a, it, "muni", c->role->municipality_code);
         web_tv_str(a, it, "name", c->person ? c->person->name : "");
         web_tv_str(a, it, "title", c->role->title);
-        if (c->last_meeting_unix) {
-            char buf[128];
-            web_time_text(r, c->last_meeting_unix, buf, sizeof buf);
-            web_tv_str(a, it, "last", buf);
-        }
+        if (c->last_meeting_unix)
+            web_tv_time(r, it, "last", c->last_meeting_unix);
         ni++;
     }
-    web_tv_strf(a, root, "gaps_n", "%u", ng);
-    web_tv_strf(a, root, "idle_n", "%u", ni);
-    web_tv_bool(a, root, "no_gaps", ng == 0);
-    web_tv_bool(a, root, "no_idle", ni == 0);
+    web_tv_count(a, root, "gaps", ng);
+    web_tv_count(a, root, "idle", ni);
     web_page(r, 200, "bo_coverage", root);
 }
 
@@ -237,12 +226,10 @@ bo_pg_coverage(web_req_t *r, const char *arg)
         bo_error(r, a, 400, "err_filter");
         return;
     }
-    reg_t *g = bo_zalloc(r, a, sizeof *g);
+    reg_t *g = bo_state(r, a, sizeof *g);
     if (!g)
         return;
-    g->acct = a;
     g->months = months ? (unsigned)months : 6;
-    r->cont_arg = g;
     Kumppani__V1__CoverageGapsRequest rq = KUMPPANI__V1__COVERAGE_GAPS_REQUEST__INIT;
     bo_call(r, a, r->svc->bus_registry, "registry.coverage.gaps", &rq.base, NULL, s_gaps_done);
 }
@@ -339,24 +326,18 @@ void
 bo_pg_import_post(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "registry.csv.import", "");
-    if (!a)
+    imp_t *im = bo_begin(r, BO_R(REGIONAL), "registry.csv.import", "", sizeof *im);
+    if (!im)
         return;
+    bo_account_t *a = im->acct;
     const char *csv = web_field(r, "csv"), *kind = web_field(r, "kind"),
                *act = web_field(r, "action");
-    imp_t *im = kp_arena_alloc(r->arena, sizeof *im);
-    if (!im || !csv || !*csv || !act || !kind || strlen(kind) != 1 || kind[0] < '1' ||
-        kind[0] > '2') {
-        if (im)
-            bo_error(r, a, 400, "bo_err_csv");
-        else
-            bo_error(r, a, 503, "err_unavailable");
+    if (!csv || !*csv || !act || !kind || strlen(kind) != 1 || kind[0] < '1' || kind[0] > '2') {
+        bo_error(r, a, 400, "bo_err_csv");
         return;
     }
-    im->acct = a;
     im->dry = strcmp(act, "import") != 0;
     im->kind = kind[0] - '0';
-    r->cont_arg = im;
     Kumppani__V1__ImportRequest rq = KUMPPANI__V1__IMPORT_REQUEST__INIT;
     rq.kind = im->kind;
     rq.csv.data = (uint8_t *)csv;

@@ -44,19 +44,14 @@ s_rows(web_req_t *r, snt_t *t, web_tv_t *root, const char *name,
         if (!t->regional && !s_broker_kind((int)x->kind))
             continue;
         web_tv_t *it = web_tv_item(a, list);
-        char buf[128];
         const Kumppani__V1__DeliveryAttempt *last =
             x->n_attempts ? x->attempts[x->n_attempts - 1] : NULL;
         int64_t when_ms = last ? last->time_ms : x->created_ms;
-        web_time_text(r, when_ms / 1000, buf, sizeof buf);
-        web_tv_str(a, it, "when", buf);
+        web_tv_time(r, it, "when", when_ms / 1000);
         web_tv_str(a, it, "key", x->key);
-        snprintf(buf, sizeof buf, "bo_msg_%d", (int)x->kind);
-        web_tv_str(a, it, "kind", web_text(r, buf));
-        snprintf(buf, sizeof buf, "bo_ch_%d", (int)x->channel);
-        web_tv_str(a, it, "channel", web_text(r, buf));
-        snprintf(buf, sizeof buf, "bo_nst_%d", (int)x->state);
-        web_tv_str(a, it, "state", web_text(r, buf));
+        web_tv_textf(r, it, "kind", "bo_msg_%d", (int)x->kind);
+        web_tv_textf(r, it, "channel", "bo_ch_%d", (int)x->channel);
+        web_tv_textf(r, it, "state", "bo_nst_%d", (int)x->state);
         web_tv_str(a, it, "result", last ? last->result : "–");
         web_tv_strf(a, it, "attempts", "%u", x->attempts_n);
         if (x->event_id)
@@ -103,13 +98,10 @@ s_render(web_req_t *r, snt_t *t, const Kumppani__V1__OptOutListReply *oo)
         web_tv_t *ol = web_tv_list(a, root, "optouts");
         for (size_t i = 0; i < oo->n_optouts; i++) {
             web_tv_t *it = web_tv_item(a, ol);
-            char key[32];
-            snprintf(key, sizeof key, "bo_ch_%d", (int)oo->optouts[i]->channel);
-            web_tv_str(a, it, "channel", web_text(r, key));
+            web_tv_textf(r, it, "channel", "bo_ch_%d", (int)oo->optouts[i]->channel);
             web_tv_str(a, it, "address", oo->optouts[i]->address);
         }
-        web_tv_strf(a, root, "optouts_n", "%zu", oo->n_optouts);
-        web_tv_bool(a, root, "no_optouts", oo->n_optouts == 0);
+        web_tv_count(a, root, "optouts", oo->n_optouts);
     }
     web_page(r, 200, "bo_sent", root);
 }
@@ -164,13 +156,9 @@ s_found_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 static snt_t *
 s_begin(web_req_t *r, const char *action)
 {
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(EXPERT), action, "");
-    snt_t *t = a ? bo_zalloc(r, a, sizeof *t) : NULL;
-    if (!t)
-        return NULL;
-    t->acct = a;
-    t->regional = a->role == BO_ROLE(REGIONAL);
-    r->cont_arg = t;
+    snt_t *t = bo_begin(r, BO_R(REGIONAL) | BO_R(EXPERT), action, "", sizeof *t);
+    if (t)
+        t->regional = t->acct->role == BO_ROLE(REGIONAL);
     return t;
 }
 
@@ -280,13 +268,11 @@ bo_pg_sent_retry(web_req_t *r, const char *arg)
         bo_error(r, a, 400, "bo_err_retry");
         return;
     }
-    rty_t *t = bo_zalloc(r, a, sizeof *t);
+    rty_t *t = bo_state(r, a, sizeof *t);
     if (!t)
         return;
-    t->acct = a;
     /* Keys are made of sources, ids and rules ("events/s42/remind24/..."): no personal data. */
     snprintf(t->obj, sizeof t->obj, "key=%s", key);
-    r->cont_arg = t;
     Kumppani__V1__NotificationRef rq = KUMPPANI__V1__NOTIFICATION_REF__INIT;
     rq.key = (char *)key;
     bo_call(r, a, r->svc->bus_notifier, "notifier.dead.retry", &rq.base, NULL, s_retry_done);

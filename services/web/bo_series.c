@@ -58,10 +58,9 @@ bo_evop_start(web_req_t *r, bo_account_t *a, const char *arg, const char *method
         bo_error(r, a, 404, "err_no_event");
         return NULL;
     }
-    bo_evop_t *o = bo_zalloc(r, a, sizeof *o);
+    bo_evop_t *o = bo_state(r, a, sizeof *o);
     if (!o)
         return NULL;
-    o->acct = a;
     o->event_id = id;
     o->method = method;
     o->then = then;
@@ -70,7 +69,6 @@ bo_evop_start(web_req_t *r, bo_account_t *a, const char *arg, const char *method
         bo_forbidden(r, a, method, o->obj);
         return NULL;
     }
-    r->cont_arg = o;
     Kumppani__V1__EventRef rq = KUMPPANI__V1__EVENT_REF__INIT;
     rq.event_id = id;
     if (!bo_call(r, a, r->svc->bus_office, "events.event.get", &rq.base, NULL, s_evop_event))
@@ -191,23 +189,17 @@ bo_series_section(web_req_t *r, web_tv_t *root, const web_event_t *ev, web_event
     web_tv_strf(a, s, "event_id", "%llu", (unsigned long long)ev->id);
     web_tv_strf(a, s, "count", "%zu", n);
     int f = ev->series_frequency;
-    if (f > 0 && f <= SF(MONTHLY_WEEKDAY)) {
-        char key[40];
-        snprintf(key, sizeof key, "bo_repeat_%s", s_freq_names[f]);
-        web_tv_str(a, s, "frequency", web_text(r, key));
-    }
+    if (f > 0 && f <= SF(MONTHLY_WEEKDAY))
+        web_tv_textf(r, s, "frequency", "bo_repeat_%s", s_freq_names[f]);
     web_tv_t *list = web_tv_list(a, s, "occurrences");
     for (size_t i = 0; i < n; i++) {
         web_tv_t *it = web_tv_item(a, list);
-        char when[96], key[16];
-        web_time_text(r, occ[i]->start_unix, when, sizeof when);
         web_tv_strf(a, it, "index", "%u", occ[i]->series_index);
         web_tv_strf(a, it, "href", "/office/events/%llu", (unsigned long long)occ[i]->id);
-        web_tv_str(a, it, "when", when);
+        web_tv_time(r, it, "when", occ[i]->start_unix);
         web_tv_str(a, it, "title", occ[i]->title);
-        snprintf(key, sizeof key, "bo_es_%d",
-                 occ[i]->state >= 0 && occ[i]->state <= 5 ? occ[i]->state : 0);
-        web_tv_str(a, it, "state", web_text(r, key));
+        web_tv_textf(r, it, "state", "bo_es_%d",
+                     occ[i]->state >= 0 && occ[i]->state <= 5 ? occ[i]->state : 0);
         web_tv_bool(a, it, "current", occ[i]->id == ev->id);
     }
     web_tv_bool(a, s, "can_change", s_changeable(ev));
@@ -226,11 +218,8 @@ bo_series_section(web_req_t *r, web_tv_t *root, const web_event_t *ev, web_event
     web_tv_str(a, s, "nonce", nonce);
     const char *done = web_query(r, "done");
     if (done && (strcmp(done, "series_created") == 0 || strcmp(done, "series_published") == 0 ||
-                 strcmp(done, "series_changed") == 0 || strcmp(done, "series_extended") == 0)) {
-        char key[40];
-        snprintf(key, sizeof key, "bo_done_%s", done);
-        web_tv_str(a, root, "done", web_text(r, key));
-    }
+                 strcmp(done, "series_changed") == 0 || strcmp(done, "series_extended") == 0))
+        web_tv_textf(r, root, "done", "bo_done_%s", done);
 }
 
 /* ---- the new-event form's repeat fieldset ------------------------------------------------ */
@@ -308,11 +297,9 @@ void
 bo_series_create(web_req_t *r, bo_account_t *a, Kumppani__V1__CreateEventRequest *first, int freq,
                  uint32_t count, const char *idem)
 {
-    create_t *c = bo_zalloc(r, a, sizeof *c);
+    create_t *c = bo_state(r, a, sizeof *c);
     if (!c)
         return;
-    c->acct = a;
-    r->cont_arg = c;
     Kumppani__V1__CreateSeriesRequest rq = KUMPPANI__V1__CREATE_SERIES_REQUEST__INIT;
     rq.first = first;
     rq.frequency = freq;

@@ -199,13 +199,10 @@ void
 bo_pg_stats(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.stats", "");
-    if (!a)
-        return;
-    st_t *s = bo_zalloc(r, a, sizeof *s);
+    st_t *s = bo_begin(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.stats", "", sizeof *s);
     if (!s)
         return;
-    s->acct = a;
+    bo_account_t *a = s->acct;
     s->from = web_query(r, "from");
     s->to = web_query(r, "to");
     s->muni = web_query(r, "municipality");
@@ -234,7 +231,6 @@ bo_pg_stats(web_req_t *r, const char *arg)
     s->kind = kind && *kind ? kind[0] - '0' : 0;
     if (!bo_muni_filter(r, a, &s->muni, "events.stats"))
         return;
-    r->cont_arg = s;
     Kumppani__V1__EventStatsRequest rq = KUMPPANI__V1__EVENT_STATS_REQUEST__INIT;
     rq.from_unix = from;
     rq.to_unix = to ? to + 86400 : 0; /* the whole last day */

@@ -65,9 +65,7 @@ bo_waitlist_section(web_req_t *r, web_tv_t *root, const web_event_t *ev,
         } else if (s->state == SS(OFFERED)) {
             web_tv_t *it = web_tv_item(a, ol);
             s_person(r, it, s);
-            char when[96];
-            web_time_text(r, s->offer_deadline_ms / 1000, when, sizeof when);
-            web_tv_str(a, it, "deadline", when);
+            web_tv_time(r, it, "deadline", s->offer_deadline_ms / 1000);
             web_tv_t *ch = web_tv_list(a, it, "choices");
             for (size_t k = 0; k < EXTEND_N; k++) {
                 char key[32];
@@ -80,17 +78,12 @@ bo_waitlist_section(web_req_t *r, web_tv_t *root, const web_event_t *ev,
             on++;
         }
     }
-    web_tv_strf(a, w, "waiting_n", "%u", wn);
-    web_tv_strf(a, w, "offers_n", "%u", on);
-    web_tv_bool(a, w, "no_waiting", wn == 0);
-    web_tv_bool(a, w, "no_offers", on == 0);
+    web_tv_count(a, w, "waiting", wn);
+    web_tv_count(a, w, "offers", on);
     const char *done = web_query(r, "done");
     if (done && (strcmp(done, "promoted") == 0 || strcmp(done, "offered") == 0 ||
-                 strcmp(done, "offer_extended") == 0)) {
-        char key[40];
-        snprintf(key, sizeof key, "bo_done_%s", done);
-        web_tv_str(a, root, "done", web_text(r, key));
-    }
+                 strcmp(done, "offer_extended") == 0))
+        web_tv_textf(r, root, "done", "bo_done_%s", done);
 }
 
 /* ---- the actions ------------------------------------------------------------------------- */

@@ -78,10 +78,8 @@ s_facts(web_req_t *r, web_tv_t *root, const Kumppani__V1__BrokerRequestInput *in
     kp_arena_t *a = r->arena;
     char buf[128], key[32];
     web_tv_str(a, root, "what", in->title);
-    snprintf(key, sizeof key, "purpose_%d", (int)in->purpose);
-    web_tv_str(a, root, "purpose", web_text(r, key));
-    web_time_text(r, in->start_unix, buf, sizeof buf);
-    web_tv_str(a, root, "start", buf);
+    web_tv_textf(r, root, "purpose", "purpose_%d", (int)in->purpose);
+    web_tv_time(r, root, "start", in->start_unix);
     kp_time_iso(in->start_unix, buf, sizeof buf);
     web_tv_str(a, root, "start_iso", buf);
     web_tv_strf(a, root, "duration", "%u", in->duration_min);
@@ -97,8 +95,7 @@ s_facts(web_req_t *r, web_tv_t *root, const Kumppani__V1__BrokerRequestInput *in
     if (in->travel_cents)
         web_tv_strf(a, root, "travel", "%u%c%02u", in->travel_cents / 100, sep,
                     in->travel_cents % 100);
-    web_time_text(r, in->answer_deadline_unix, buf, sizeof buf);
-    web_tv_str(a, root, "answer_deadline", buf);
+    web_tv_time(r, root, "answer_deadline", in->answer_deadline_unix);
 }
 
 /* ---- the expert's offer ------------------------------------------------------------------ */
@@ -111,8 +108,7 @@ s_xoffer_render(web_req_t *r, xreq_t *c, const Kumppani__V1__OfferView *v)
     web_tv_t *root = web_root(r, "xoffer_title");
     s_facts(r, root, v->request);
     char buf[128];
-    web_time_text(r, o->deadline_ms / 1000, buf, sizeof buf);
-    web_tv_str(a, root, "deadline", buf);
+    web_tv_time(r, root, "deadline", o->deadline_ms / 1000);
     kp_time_iso(o->deadline_ms / 1000, buf, sizeof buf);
     web_tv_str(a, root, "deadline_iso", buf);
     web_button(r, root, "accept", "x_accept_button", "/x/%s/accept", c->token);

@@ -37,18 +37,15 @@ void
 web_event_values(web_req_t *r, web_tv_t *o, const web_event_t *ev)
 {
     kp_arena_t *a = r->arena;
-    char buf[128], key[32];
+    char buf[128];
     web_tv_strf(a, o, "id", "%llu", (unsigned long long)ev->id);
     web_tv_strf(a, o, "href", "/events/%llu", (unsigned long long)ev->id);
     web_tv_strf(a, o, "ics_href", "/events/%llu.ics", (unsigned long long)ev->id);
     web_tv_strf(a, o, "signup_href", "/events/%llu/signup", (unsigned long long)ev->id);
     web_tv_str(a, o, "title", ev->title);
-    snprintf(key, sizeof key, "kind_%d", (int)ev->kind);
-    web_tv_str(a, o, "kind", web_text(r, key));
-    web_time_text(r, ev->start_unix, buf, sizeof buf);
-    web_tv_str(a, o, "start", buf);
-    web_time_text(r, ev->end_unix, buf, sizeof buf);
-    web_tv_str(a, o, "end", buf);
+    web_tv_textf(r, o, "kind", "kind_%d", (int)ev->kind);
+    web_tv_time(r, o, "start", ev->start_unix);
+    web_tv_time(r, o, "end", ev->end_unix);
     kp_time_iso(ev->start_unix, buf, sizeof buf);
     web_tv_str(a, o, "start_iso", buf);
     web_tv_str(a, o, "place", ev->place);
@@ -57,8 +54,7 @@ web_event_values(web_req_t *r, web_tv_t *o, const web_event_t *ev)
     web_tv_str(a, o, "theme", ev->theme);
     web_tv_str(a, o, "description", ev->description_text);
     web_tv_str(a, o, "accessibility", ev->accessibility_text);
-    snprintf(key, sizeof key, "lang_%s", ev->language[0] ? ev->language : "fi");
-    web_tv_str(a, o, "language", web_text(r, key));
+    web_tv_textf(r, o, "language", "lang_%s", ev->language[0] ? ev->language : "fi");
     web_tv_bool(a, o, "online", ev->online_url[0] != 0);
     bool cancelled = ev->state == ES(CANCELLED), held = ev->state == ES(HELD);
     web_tv_bool(a, o, "cancelled", cancelled);
@@ -70,8 +66,7 @@ web_event_values(web_req_t *r, web_tv_t *o, const web_event_t *ev)
     bool open = (ev->state == ES(PUBLISHED) || ev->state == ES(RESCHEDULED)) && now < deadline;
     web_tv_bool(a, o, "open", open);
     web_tv_bool(a, o, "closed", !open && !cancelled);
-    web_time_text(r, deadline, buf, sizeof buf);
-    web_tv_str(a, o, "deadline", buf);
+    web_tv_time(r, o, "deadline", deadline);
     if (ev->capacity == 0) {
         web_tv_bool(a, o, "unlimited", true);
     } else {
@@ -235,6 +230,16 @@ web_join(web_req_t *r, web_tv_t *obj, const char *key, char *const *items, size_
     }
     web_tv_str(r->arena, obj, key, b.p ? b.p : none);
     web_buf_free(&b);
+}
+
+void
+web_tv_count(kp_arena_t *a, web_tv_t *obj, const char *name, size_t n)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%s_n", name);
+    web_tv_strf(a, obj, key, "%zu", n);
+    snprintf(key, sizeof key, "no_%s", name);
+    web_tv_bool(a, obj, key, n == 0);
 }
 
 /* ---- the calendar ------------------------------------------------------------------------ */

@@ -147,8 +147,7 @@ s_personal(web_req_t *r, unsigned status, const kp_link_t *l, const char *token,
     web_button(r, root, "accept", "offer_accept_button", "/s/%s/accept", token);
     web_button(r, root, "decline", "offer_decline_button", "/s/%s/decline", token);
     char buf[128];
-    web_time_text(r, l->expires_unix, buf, sizeof buf);
-    web_tv_str(a, root, "link_expires", buf);
+    web_tv_time(r, root, "link_expires", l->expires_unix);
     web_tv_bool(a, root, "just_signed", vw->just_signed);
     web_tv_bool(a, root, "just_cancelled", vw->just_cancelled);
     if (vw->notice)
@@ -175,8 +174,7 @@ s_personal(web_req_t *r, unsigned status, const kp_link_t *l, const char *token,
         bool open = s->offer_deadline_ms > kp_now_ms();
         web_tv_bool(a, root, "can_answer", open);
         web_tv_bool(a, root, "offer_lapsed", !open);
-        web_time_text(r, s->offer_deadline_ms / 1000, buf, sizeof buf);
-        web_tv_str(a, root, "offer_deadline", buf);
+        web_tv_time(r, root, "offer_deadline", s->offer_deadline_ms / 1000);
         kp_time_iso(s->offer_deadline_ms / 1000, buf, sizeof buf);
         web_tv_str(a, root, "offer_deadline_iso", buf);
     }

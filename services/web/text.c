@@ -9,6 +9,7 @@
 #include "web.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,17 @@ web_text(web_req_t *r, const char *key)
 }
 
 void
+web_tv_textf(web_req_t *r, web_tv_t *obj, const char *key, const char *fmt, ...)
+{
+    char text_key[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text_key, sizeof text_key, fmt, ap);
+    va_end(ap);
+    web_tv_str(r->arena, obj, key, web_text(r, text_key));
+}
+
+void
 web_time_text(web_req_t *r, int64_t unix_s, char *out, size_t len)
 {
     struct tm tm;
@@ -176,4 +188,12 @@ web_time_text(web_req_t *r, int64_t unix_s, char *out, size_t len)
     else
         snprintf(out, len, "%s %d.%d.%d %s %d.%02d", web_text(r, wd), tm.tm_mday, tm.tm_mon + 1,
                  tm.tm_year + 1900, web_text(r, "at"), tm.tm_hour, tm.tm_min);
+}
+
+void
+web_tv_time(web_req_t *r, web_tv_t *obj, const char *key, int64_t unix_s)
+{
+    char buf[128];
+    web_time_text(r, unix_s, buf, sizeof buf);
+    web_tv_str(r->arena, obj, key, buf);
 }

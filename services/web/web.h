@@ -304,6 +304,9 @@ void web_button(web_req_t *r, web_tv_t *root, const char *key, const char *label
 /* Sets obj's key to items[0..n) joined by ", ", or to none when n is 0 (NULL: nothing). */
 void web_join(web_req_t *r, web_tv_t *obj, const char *key, char *const *items, size_t n,
               const char *none);
+/* A list's count and its empty case, as the templates name them: sets obj's "<name>_n" to n
+ * and "no_<name>" when n is 0. */
+void web_tv_count(kp_arena_t *a, web_tv_t *obj, const char *name, size_t n);
 /* Parses a decimal id ("12"); 0 if it is not one. */
 uint64_t web_parse_id(const char *s);
 
@@ -344,7 +347,13 @@ unsigned web_signup_rules(web_req_t *r, web_ferr_t *errs);
 /* text.c */
 /* "ti 24.11.2026 klo 17.00" style, in the request's language, Helsinki time. */
 void web_time_text(web_req_t *r, int64_t unix_s, char *out, size_t len);
+/* Sets obj's key to the time text of unix_s (web_time_text). */
+void web_tv_time(web_req_t *r, web_tv_t *obj, const char *key, int64_t unix_s);
+/* The text of key in r's language; the key itself when no text file has it. */
 const char *web_text(web_req_t *r, const char *key);
+/* Sets obj's key to the text whose key fmt makes (web_text): an enum's words ("bo_asg_%d"). */
+void web_tv_textf(web_req_t *r, web_tv_t *obj, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 int web_texts_load(web_svc_t *svc, char *why, size_t why_len);
 
 /* boot.c: the kp_service_def_t hooks */
