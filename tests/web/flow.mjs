@@ -67,8 +67,7 @@ await b.run(async () => {
   await b.shot(page, 'signup-errors');
   const errText = await page.textContent('.error-summary');
   b.check(errText && errText.includes('Nimi'), 'the error summary names the name field');
-  b.check(await page.getAttribute('#f-name', 'aria-invalid') === 'true',
-    'the name field is marked invalid, with its message beside it');
+  await b.invalid(page, '#f-name', 'the name field is marked invalid, with its message beside it');
   b.check(await page.inputValue('#f-email') === 'maija.meikalainen@example.fi',
     'the values sent stay filled in');
   // From the summary's link to the field, by keyboard.

@@ -74,6 +74,18 @@ export class Browser {
     await this.axe(page, name);
   }
 
+  // Sends the form whose action is action (a path) with its submit button and waits for the
+  // answer's page.
+  async submit(page, action) {
+    await page.click(`form[action="${action}"] button[type=submit]`);
+    await page.waitForLoadState();
+  }
+
+  // Checks that the field sel is marked invalid (aria-invalid="true").
+  async invalid(page, sel, what) {
+    this.check(await page.getAttribute(sel, 'aria-invalid') === 'true', what);
+  }
+
   // Follows the office navigation's link to href (a path) and waits for its page.
   async navTo(page, href) {
     await page.click(`nav a[href="${href}"]`);

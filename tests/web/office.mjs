@@ -62,8 +62,7 @@ await b.run(async () => {
     }
     await anon.fill('#f-user', cfg.regional[0]);
     await anon.fill('#f-password', 'not the password');
-    await anon.click('form[action="/office/sign-in"] button[type=submit]');
-    await anon.waitForLoadState();
+    await b.submit(anon, '/office/sign-in');
     b.check((await anon.textContent('[role=alert]')).includes('Wrong user name or password'),
       'a wrong password is refused with a message');
     await b.both(anon, 'sign-in-wrong-password');
@@ -78,14 +77,11 @@ await b.run(async () => {
     await reg.selectOption('#f-role', '2');
     await reg.fill('#f-municipalities', '233');
     await reg.fill('#f-password', 'short');
-    await reg.click('form[action="/office/accounts"] button[type=submit]');
-    await reg.waitForLoadState();
-    b.check(await reg.getAttribute('#f-password', 'aria-invalid') === 'true',
-      'a short password is marked invalid on the accounts page');
+    await b.submit(reg, '/office/accounts');
+    await b.invalid(reg, '#f-password', 'a short password is marked invalid on the accounts page');
     await b.both(reg, 'regional-accounts-error');
     await reg.fill('#f-password', 'Kauhavan-yhteyshenkilo-1');
-    await reg.click('form[action="/office/accounts"] button[type=submit]');
-    await reg.waitForLoadState();
+    await b.submit(reg, '/office/accounts');
     b.check((await reg.textContent('main table')).includes('kauhava'),
       'the new account is in the list');
     await b.both(reg, 'regional-account-added');
@@ -149,10 +145,8 @@ await b.run(async () => {
     await mu.fill('#f-end', '19:00');
     await mu.fill('#f-capacity', '25');
     await mu.fill('#f-place', 'Seinäjoen pääkirjasto, Apila-sali');
-    await mu.click('form[action="/office/events"] button[type=submit]');
-    await mu.waitForLoadState();
-    b.check(await mu.getAttribute('#f-title', 'aria-invalid') === 'true',
-      'a missing title is shown beside the field');
+    await b.submit(mu, '/office/events');
+    await b.invalid(mu, '#f-title', 'a missing title is shown beside the field');
     await b.both(mu, 'municipal-new-event-error');
     await mu.fill('#f-title', 'Kumppanuuspöytä: nuorten harrastukset');
     await mu.selectOption('#f-kind', '1');
