@@ -25,6 +25,7 @@
 #include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_pbcopy.h"
 #include "kp_text.h"
 
 #include <string.h>
@@ -320,20 +321,8 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
         kp_call_fail_err(call, rc);
         return;
     }
-    s.event_id = ev->id;
-    s.source = rq->source;
-    s.external_id = rq->external_id;
-    s.name = rq->name;
-    s.email = rq->email;
-    s.phone = rq->phone;
-    s.organisation = rq->organisation;
-    s.role = rq->role;
-    s.consent_reminders = rq->consent_reminders;
+    kp_pbcopy_shared(&s.base, &rq->base); /* every field of the request (event_id: ev->id) */
     s.language = (char *)(rq->language[0] ? rq->language : ev->language);
-    s.companions = rq->companions;
-    s.accessibility_text = rq->accessibility_text;
-    s.dietary_text = rq->dietary_text;
-    s.consent_needs = rq->consent_needs;
     s.created_ms = s.updated_ms = t->now_ms;
     s.state = evt_arrival_state(ev, &s);
     bool room = s.state == SS(CONFIRMED);
