@@ -643,14 +643,10 @@ evt_h_event_list(kp_call_t *call, void *svc)
     /* A series filter scans further; bounded so that one call stays short. */
     unsigned scan = rq->series_id ? 20000 : limit;
     int rc = acc.v ? evt_events_each(t, rq->after_id, scan, s_collect_event, &acc) : KP_ENOMEM;
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
     Kumppani__V1__ListEventsReply r = KUMPPANI__V1__LIST_EVENTS_REPLY__INIT;
     r.events = acc.v;
     r.n_events = acc.n;
-    kp_call_ok(call, &r.base);
+    kp_tx_answer(t, rc, &r.base);
 }
 
 /* ---- changing and extending a series (issue 16) ------------------------------------------ */
