@@ -441,15 +441,19 @@ evt_offer_end(kp_tx_t *t, evt_signup_t *s, const char *reason)
 }
 
 /* The common start of cancel, leave, accept and decline (as kp_tx_open): the call's unit of
- * work, the sign-up and its event; or NULL, the call answered. */
+ * work, the sign-up and its event; or NULL, the call answered. A sign-up already in state done
+ * (-1: none) is answered as it is: doing the same again changes nothing. */
 static evt_signup_t *
-s_open(kp_tx_t *t, kp_call_t *call, void *svc, evt_event_t **ev)
+s_open(kp_tx_t *t, kp_call_t *call, void *svc, int done, evt_event_t **ev)
 {
     evt_signup_t *s = s_find(call, t, kp_tx_open(t, call, svc));
-    if (!s)
+    if (!s || !(*ev = evt_load_event(t, s->event_id)))
         return NULL;
-    *ev = evt_load_event(t, s->event_id);
-    return *ev ? s : NULL;
+    if ((int)s->state == done) {
+        s_answer_signup(t, 0, s);
+        return NULL;
+    }
+    return s;
 }
 
 /* Cancelling and leaving the waitlist: the same change, with a reason; cancelling again
@@ -459,13 +463,9 @@ s_withdraw(kp_call_t *call, void *svc, bool waitlist_only)
 {
     kp_tx_t T, *t = &T;
     evt_event_t *ev;
-    evt_signup_t *s = s_open(t, call, svc, &ev);
+    evt_signup_t *s = s_open(t, call, svc, SS(CANCELLED), &ev);
     if (!s)
         return;
-    if (s->state == SS(CANCELLED)) {
-        s_answer_signup(t, 0, s);
-        return;
-    }
     if (waitlist_only && s->state != SS(WAITLISTED) && s->state != SS(OFFERED)) {
         kp_call_fail(call, C(CONFLICT), "sign-up %llu is not on the waitlist (cancel it instead)",
                      (unsigned long long)s->id);
@@ -491,14 +491,8 @@ evt_h_signup_accept(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
     evt_event_t *ev;
-    evt_signup_t *s = s_open(t, call, svc, &ev);
-    if (!s)
-        return;
-    if (s->state == SS(CONFIRMED)) {
-        s_answer_signup(t, 0, s); /* accepting twice changes nothing */
-        return;
-    }
-    if (!s_holds_offer(call, s))
+    evt_signup_t *s = s_open(t, call, svc, SS(CONFIRMED), &ev);
+    if (!s || !s_holds_offer(call, s))
         return;
     if (!EVT_OPEN(ev)) {
         kp_call_fail(call, C(CONFLICT), "event is %s; the offer can no longer be accepted",
@@ -531,7 +525,7 @@ evt_h_signup_decline(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
     evt_event_t *ev;
-    evt_signup_t *s = s_open(t, call, svc, &ev);
+    evt_signup_t *s = s_open(t, call, svc, -1, &ev); /* declining twice: no open offer */
     if (s && s_holds_offer(call, s))
         s_answer_signup(t, evt_signup_cancel(t, ev, s, "offer-declined"), s);
 }
