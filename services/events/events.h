@@ -153,6 +153,10 @@ const char *evt_state_name(int state);
  * carries and what an erased sign-up keeps. */
 void evt_signup_public(const evt_signup_t *s, evt_signup_t *out);
 
+/* Appends the sign-up event type carrying s's public copy (a SignupReply): the log is
+ * replayed to every consumer and reader key, forever (issue 12). Returns 0 or a KP code. */
+int evt_signup_emit(kp_tx_t *t, const char *type, const evt_signup_t *s);
+
 /* The rules, on plain values (no store): places of a sign-up (1 + companions); whether p
  * places of role fit the event now; the state of a new sign-up (CONFIRMED if it fits whole,
  * else WAITLISTED); the index in waiting (in order of arrival) of the first waitlisted sign-up
@@ -291,8 +295,9 @@ int evt_kh_each(const evt_khash_t *h, uint64_t tag, int (*fn)(void *, uint64_t),
 #define EVT_FIRST_KEY_LEN 9
 size_t evt_first_key(uint8_t key[EVT_FIRST_KEY_LEN], uint64_t signup_id);
 
-/* In a call: the event (or sign-up) with this id, or NULL after answering INVALID (event id
- * 0), NOT_FOUND "<what> <id> not found" or the store error. */
+/* In a call: the event (or sign-up) with this id, or NULL after answering INVALID (id 0:
+ * "field 'event_id' (or 'signup_id'): required"), NOT_FOUND "<what> <id> not found" or the
+ * store error. */
 evt_event_t *evt_load_event(kp_tx_t *t, uint64_t id);
 evt_signup_t *evt_load_signup(kp_tx_t *t, uint64_t id);
 

@@ -15,16 +15,6 @@
 #define SS(x) KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_##x
 #define OFFER_EXTEND_MAX 10080
 
-static int
-s_emit(kp_tx_t *t, const char *type, const evt_signup_t *s)
-{
-    evt_signup_t pub;
-    evt_signup_public(s, &pub);
-    Kumppani__V1__SignupReply r = KUMPPANI__V1__SIGNUP_REPLY__INIT;
-    r.signup = &pub;
-    return kp_tx_emit(t, type, &r.base);
-}
-
 static void
 s_reply(kp_call_t *call, evt_signup_t *s)
 {
@@ -36,12 +26,8 @@ s_reply(kp_call_t *call, evt_signup_t *s)
 /* The sign-up and its event, or NULL after answering. The event must be open and not
  * started. */
 static evt_signup_t *
-s_begin(kp_call_t *call, kp_tx_t *t, uint64_t signup_id, evt_event_t **ev)
+s_begin(kp_tx_t *t, uint64_t signup_id, evt_event_t **ev)
 {
-    if (!signup_id) {
-        kp_call_fail(call, C(INVALID), "field 'signup_id': required");
-        return NULL;
-    }
     evt_signup_t *s = evt_load_signup(t, signup_id);
     if (!s || !(*ev = evt_load_event(t, s->event_id)))
         return NULL;
@@ -69,7 +55,7 @@ evt_h_signup_promote(kp_call_t *call, void *svc)
     kp_tx_t T, *t = &T;
     const Kumppani__V1__PromoteSignupRequest *rq = kp_tx_open(t, call, svc);
     evt_event_t *ev;
-    evt_signup_t *s = s_begin(call, t, rq->signup_id, &ev);
+    evt_signup_t *s = s_begin(t, rq->signup_id, &ev);
     if (!s)
         return;
     if (s->state == SS(CONFIRMED) || s->state == SS(OFFERED)) {
@@ -103,7 +89,7 @@ evt_h_signup_promote(kp_call_t *call, void *svc)
     }
     if (rc || (rc = evt_count(t->arena, ev, s, s->state, 1)) || (rc = evt_signup_put(t, s)) ||
         (rc = evt_event_put(t, ev)) ||
-        (rc = s_emit(t, offer ? "SignupOffered" : "SignupPromoted", s))) {
+        (rc = evt_signup_emit(t, offer ? "SignupOffered" : "SignupPromoted", s))) {
         kp_call_fail_err(call, rc);
         return;
     }
@@ -122,7 +108,7 @@ evt_h_signup_extend_offer(kp_call_t *call, void *svc)
         return;
     }
     evt_event_t *ev;
-    evt_signup_t *s = s_begin(call, t, rq->signup_id, &ev);
+    evt_signup_t *s = s_begin(t, rq->signup_id, &ev);
     if (!s)
         return;
     if (s->state != SS(OFFERED) || t->now_ms >= s->offer_deadline_ms) {
@@ -148,7 +134,7 @@ evt_h_signup_extend_offer(kp_call_t *call, void *svc)
     }
     s->offer_deadline_ms = dl;
     s->updated_ms = t->now_ms;
-    if ((rc = evt_signup_put(t, s)) || (rc = s_emit(t, "SignupOffered", s))) {
+    if ((rc = evt_signup_put(t, s)) || (rc = evt_signup_emit(t, "SignupOffered", s))) {
         kp_call_fail_err(call, rc);
         return;
     }

@@ -25,6 +25,7 @@
 #include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_pbcopy.h"
 #include "kp_text.h"
 
 #include <string.h>
@@ -145,10 +146,9 @@ evt_signup_public(const evt_signup_t *s, evt_signup_t *out)
     out->accessibility_text = out->dietary_text = empty;
 }
 
-/* Every sign-up event carries the public copy only (issue 12): the log is replayed to every
- * consumer and reader key, forever. */
-static int
-s_emit_signup(kp_tx_t *t, const char *type, const evt_signup_t *s)
+/* Every sign-up event carries the public copy only (issue 12). */
+int
+evt_signup_emit(kp_tx_t *t, const char *type, const evt_signup_t *s)
 {
     evt_signup_t pub;
     evt_signup_public(s, &pub);
@@ -239,7 +239,7 @@ evt_fill(kp_tx_t *t, evt_event_t *ev)
                 return rc;
         }
         if ((rc = evt_count(t->arena, ev, s, s->state, 1)) || (rc = evt_signup_put(t, s)) ||
-            (rc = s_emit_signup(t, offer ? "SignupOffered" : "SignupPromoted", s)))
+            (rc = evt_signup_emit(t, offer ? "SignupOffered" : "SignupPromoted", s)))
             return rc;
         kp_log_info(offer ? "signup.offered" : "signup.promoted", "event=%llu signup=%llu",
                     (unsigned long long)ev->id, (unsigned long long)s->id);
@@ -253,8 +253,7 @@ void
 evt_h_signup_submit(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__SubmitSignupRequest *rq = kp_call_body(call);
+    const Kumppani__V1__SubmitSignupRequest *rq = kp_tx_open(t, call, svc);
     if (!evt_signup_fields_ok(call, rq))
         return;
     /* A publisher's key submits only under the sources it is bound to (DESIGN 7), checked
@@ -320,20 +319,8 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
         kp_call_fail_err(call, rc);
         return;
     }
-    s.event_id = ev->id;
-    s.source = rq->source;
-    s.external_id = rq->external_id;
-    s.name = rq->name;
-    s.email = rq->email;
-    s.phone = rq->phone;
-    s.organisation = rq->organisation;
-    s.role = rq->role;
-    s.consent_reminders = rq->consent_reminders;
+    kp_pbcopy_shared(&s.base, &rq->base); /* every field of the request (event_id: ev->id) */
     s.language = (char *)(rq->language[0] ? rq->language : ev->language);
-    s.companions = rq->companions;
-    s.accessibility_text = rq->accessibility_text;
-    s.dietary_text = rq->dietary_text;
-    s.consent_needs = rq->consent_needs;
     s.created_ms = s.updated_ms = t->now_ms;
     s.state = evt_arrival_state(ev, &s);
     bool room = s.state == SS(CONFIRMED);
@@ -341,7 +328,7 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
     if ((rc = evt_count(t->arena, ev, &s, s.state, 1)) || (rc = evt_signup_put(t, &s)) ||
         (rq->email[0] && (rc = evt_email_put(t, ev->id, rq->email, s.id))) ||
         (rc = evt_ext_put(t, rq->source, rq->external_id, s.id)) || (rc = evt_event_put(t, ev)) ||
-        (rc = s_emit_signup(t, room ? "SignupConfirmed" : "SignupWaitlisted", &s))) {
+        (rc = evt_signup_emit(t, room ? "SignupConfirmed" : "SignupWaitlisted", &s))) {
         kp_call_fail_err(call, rc);
         return;
     }
@@ -399,13 +386,24 @@ s_self_copy(kp_call_t *call, evt_signup_t *s, evt_signup_t *pub)
     return pub;
 }
 
+/* Ends the call: the error rc, or the sign-up s as its caller may see it (s_self_copy). */
 static void
-s_reply_signup(kp_call_t *call, evt_signup_t *s)
+s_answer_signup(kp_tx_t *t, int rc, evt_signup_t *s)
 {
     Kumppani__V1__SignupReply r = KUMPPANI__V1__SIGNUP_REPLY__INIT;
     evt_signup_t pub;
-    r.signup = s_self_copy(call, s, &pub);
-    kp_call_ok(call, &r.base);
+    r.signup = s_self_copy(t->call, s, &pub);
+    kp_tx_answer(t, rc, &r.base);
+}
+
+/* True if s holds an open offer; otherwise answers the call CODE_CONFLICT. */
+static bool
+s_holds_offer(kp_call_t *call, const evt_signup_t *s)
+{
+    if (s->state == SS(OFFERED))
+        return true;
+    kp_call_fail(call, C(CONFLICT), "sign-up %llu has no open offer", (unsigned long long)s->id);
+    return false;
 }
 
 int
@@ -421,7 +419,7 @@ evt_signup_cancel(kp_tx_t *t, evt_event_t *ev, evt_signup_t *s, const char *reas
     s->offer_deadline_ms = 0;
     s->updated_ms = ev->updated_ms = t->now_ms;
     if ((rc = evt_signup_put(t, s)) || (s->email[0] && (rc = evt_email_del(t, ev->id, s->email))) ||
-        (rc = s_emit_signup(t, "SignupCancelled", s)) ||
+        (rc = evt_signup_emit(t, "SignupCancelled", s)) ||
         (was != SS(WAITLISTED) && (rc = evt_fill(t, ev))) || (rc = evt_event_put(t, ev)))
         return rc;
     kp_log_info("signup.cancelled", "event=%llu signup=%llu reason=%s", (unsigned long long)ev->id,
@@ -442,15 +440,20 @@ evt_offer_end(kp_tx_t *t, evt_signup_t *s, const char *reason)
     return evt_signup_cancel(t, ev, s, reason);
 }
 
-/* The common start of cancel, leave, accept and decline: the sign-up and its event. */
+/* The common start of cancel, leave, accept and decline (as kp_tx_open): the call's unit of
+ * work, the sign-up and its event; or NULL, the call answered. A sign-up already in state done
+ * (-1: none) is answered as it is: doing the same again changes nothing. */
 static evt_signup_t *
-s_begin(kp_call_t *call, kp_tx_t *t, evt_event_t **ev)
+s_open(kp_tx_t *t, kp_call_t *call, void *svc, int done, evt_event_t **ev)
 {
-    evt_signup_t *s = s_find(call, t, kp_call_body(call));
-    if (!s)
+    evt_signup_t *s = s_find(call, t, kp_tx_open(t, call, svc));
+    if (!s || !(*ev = evt_load_event(t, s->event_id)))
         return NULL;
-    *ev = evt_load_event(t, s->event_id);
-    return *ev ? s : NULL;
+    if ((int)s->state == done) {
+        s_answer_signup(t, 0, s);
+        return NULL;
+    }
+    return s;
 }
 
 /* Cancelling and leaving the waitlist: the same change, with a reason; cancelling again
@@ -459,26 +462,16 @@ static void
 s_withdraw(kp_call_t *call, void *svc, bool waitlist_only)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
     evt_event_t *ev;
-    evt_signup_t *s = s_begin(call, t, &ev);
+    evt_signup_t *s = s_open(t, call, svc, SS(CANCELLED), &ev);
     if (!s)
         return;
-    if (s->state == SS(CANCELLED)) {
-        s_reply_signup(call, s);
-        return;
-    }
     if (waitlist_only && s->state != SS(WAITLISTED) && s->state != SS(OFFERED)) {
         kp_call_fail(call, C(CONFLICT), "sign-up %llu is not on the waitlist (cancel it instead)",
                      (unsigned long long)s->id);
         return;
     }
-    int rc = evt_signup_cancel(t, ev, s, waitlist_only ? "left-waitlist" : "request");
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    s_reply_signup(call, s);
+    s_answer_signup(t, evt_signup_cancel(t, ev, s, waitlist_only ? "left-waitlist" : "request"), s);
 }
 
 void
@@ -497,20 +490,10 @@ void
 evt_h_signup_accept(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
     evt_event_t *ev;
-    evt_signup_t *s = s_begin(call, t, &ev);
-    if (!s)
+    evt_signup_t *s = s_open(t, call, svc, SS(CONFIRMED), &ev);
+    if (!s || !s_holds_offer(call, s))
         return;
-    if (s->state == SS(CONFIRMED)) {
-        s_reply_signup(call, s); /* accepting twice changes nothing */
-        return;
-    }
-    if (s->state != SS(OFFERED)) {
-        kp_call_fail(call, C(CONFLICT), "sign-up %llu has no open offer",
-                     (unsigned long long)s->id);
-        return;
-    }
     if (!EVT_OPEN(ev)) {
         kp_call_fail(call, C(CONFLICT), "event is %s; the offer can no longer be accepted",
                      evt_state_name(ev->state));
@@ -530,36 +513,21 @@ evt_h_signup_accept(kp_call_t *call, void *svc)
     s->state = SS(CONFIRMED);
     s->offer_deadline_ms = 0;
     s->updated_ms = ev->updated_ms = t->now_ms;
-    if ((rc = evt_count(t->arena, ev, s, SS(CONFIRMED), 1)) || (rc = evt_signup_put(t, s)) ||
-        (rc = evt_event_put(t, ev)) || (rc = s_emit_signup(t, "SignupPromoted", s))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_log_info("signup.accepted", "event=%llu signup=%llu", (unsigned long long)ev->id,
-                (unsigned long long)s->id);
-    s_reply_signup(call, s);
+    if (!(rc = evt_count(t->arena, ev, s, SS(CONFIRMED), 1)) && !(rc = evt_signup_put(t, s)) &&
+        !(rc = evt_event_put(t, ev)) && !(rc = evt_signup_emit(t, "SignupPromoted", s)))
+        kp_log_info("signup.accepted", "event=%llu signup=%llu", (unsigned long long)ev->id,
+                    (unsigned long long)s->id);
+    s_answer_signup(t, rc, s);
 }
 
 void
 evt_h_signup_decline(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
     evt_event_t *ev;
-    evt_signup_t *s = s_begin(call, t, &ev);
-    if (!s)
-        return;
-    if (s->state != SS(OFFERED)) {
-        kp_call_fail(call, C(CONFLICT), "sign-up %llu has no open offer",
-                     (unsigned long long)s->id);
-        return;
-    }
-    int rc = evt_signup_cancel(t, ev, s, "offer-declined");
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    s_reply_signup(call, s);
+    evt_signup_t *s = s_open(t, call, svc, -1, &ev); /* declining twice: no open offer */
+    if (s && s_holds_offer(call, s))
+        s_answer_signup(t, evt_signup_cancel(t, ev, s, "offer-declined"), s);
 }
 
 /* Attendance (one sign-up or many): attendance.c. */
@@ -570,12 +538,7 @@ void
 evt_h_signup_contact(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__SignupContactRequest *rq = kp_call_body(call);
-    if (!rq->signup_id) {
-        kp_call_fail(call, C(INVALID), "field 'signup_id': required");
-        return;
-    }
+    const Kumppani__V1__SignupContactRequest *rq = kp_tx_open(t, call, svc);
     evt_signup_t *s = evt_load_signup(t, rq->signup_id);
     if (!s)
         return;
@@ -620,8 +583,7 @@ void
 evt_h_signup_list(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__ListSignupsRequest *rq = kp_call_body(call);
+    const Kumppani__V1__ListSignupsRequest *rq = kp_tx_open(t, call, svc);
     unsigned limit = rq->limit == 0 ? 100 : rq->limit;
     if (limit > 1000) {
         kp_call_fail(call, C(INVALID), "field 'limit': at most 1000");
@@ -633,15 +595,11 @@ evt_h_signup_list(kp_call_t *call, void *svc)
     signup_acc_t acc = {t, kp_arena_alloc(t->arena, limit * sizeof *acc.v), 0, 0};
     int rc = acc.v ? evt_signups_each(t, ev->id, rq->after_id, limit, s_collect_signup, &acc)
                    : KP_ENOMEM;
-    if (rc || acc.rc) {
-        kp_call_fail_err(call, rc ? rc : acc.rc);
-        return;
-    }
     Kumppani__V1__ListSignupsReply r = KUMPPANI__V1__LIST_SIGNUPS_REPLY__INIT;
     r.event = ev;
     r.signups = acc.v;
     r.n_signups = acc.n;
-    kp_call_ok(call, &r.base);
+    kp_tx_answer(t, rc ? rc : acc.rc, &r.base);
 }
 
 typedef struct {
@@ -689,13 +647,8 @@ void
 evt_h_signup_get(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    kp_tx_of_call(t, call, svc);
-    const Kumppani__V1__CancelSignupRequest *rq = kp_call_body(call);
-    if (!rq->signup_id) {
-        kp_call_fail(call, C(INVALID), "field 'signup_id': required");
-        return;
-    }
+    const Kumppani__V1__CancelSignupRequest *rq = kp_tx_open(t, call, svc);
     evt_signup_t *s = evt_load_signup(t, rq->signup_id);
     if (s)
-        s_reply_signup(call, s);
+        s_answer_signup(t, 0, s);
 }

@@ -67,14 +67,18 @@ evt_ext_key(char *key, const char *source, const char *external_id)
  * Like kp_rec_load, but the answer is "<what> <id> not found": clients and tests read the id
  * back from the message, where kp_rec_load names the field. */
 
+/* rec, or NULL after answering: id 0 (the request's field is required), the store error rc, or
+ * not found. */
 static void *
-s_load(kp_tx_t *t, uint64_t id, bool found, int rc, void *rec, const char *what)
+s_load(kp_tx_t *t, const char *field, const char *what, uint64_t id, int rc, bool found, void *rec)
 {
-    if (rc)
+    if (id == 0)
+        kp_call_fail(t->call, EVT_C(INVALID), "field '%s': required", field);
+    else if (rc)
         kp_call_fail_err(t->call, rc);
     else if (!found)
         kp_call_fail(t->call, EVT_C(NOT_FOUND), "%s %llu not found", what, (unsigned long long)id);
-    return rc || !found ? NULL : rec;
+    return id == 0 || rc || !found ? NULL : rec;
 }
 
 evt_event_t *
@@ -82,12 +86,8 @@ evt_load_event(kp_tx_t *t, uint64_t id)
 {
     evt_event_t *ev = NULL;
     bool found = false;
-    if (id == 0) {
-        kp_call_fail(t->call, EVT_C(INVALID), "field 'event_id': required");
-        return NULL;
-    }
-    int rc = evt_event_get(t, id, &ev, &found);
-    return s_load(t, id, found, rc, ev, "event");
+    int rc = id ? evt_event_get(t, id, &ev, &found) : 0;
+    return s_load(t, "event_id", "event", id, rc, found, ev);
 }
 
 evt_signup_t *
@@ -95,8 +95,8 @@ evt_load_signup(kp_tx_t *t, uint64_t id)
 {
     evt_signup_t *s = NULL;
     bool found = false;
-    int rc = evt_signup_get(t, id, &s, &found);
-    return s_load(t, id, found, rc, s, "sign-up");
+    int rc = id ? evt_signup_get(t, id, &s, &found) : 0;
+    return s_load(t, "signup_id", "sign-up", id, rc, found, s);
 }
 
 /* ---- walks -------------------------------------------------------------------------------- */

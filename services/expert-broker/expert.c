@@ -14,6 +14,7 @@
 #include "kp_err.h"
 #include "kp_idem.h"
 #include "kp_log.h"
+#include "kp_pbcopy.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -112,24 +113,6 @@ brk_expert_register(kp_call_t *call, void *svc)
     brk_reply_expert(call, &tx, &e);
 }
 
-/* The size of one field's slot in a protobuf-c message (LABEL_NONE fields of ExpertInput). */
-static size_t
-s_slot_size(const ProtobufCFieldDescriptor *f)
-{
-    switch (f->type) {
-    case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(void *);
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_INT64:
-        return sizeof(uint64_t);
-    default:
-        return sizeof(uint32_t); /* uint32, enum */
-    }
-}
-
 /* The stored profile with the fields named in the mask taken from `in` (in tx->arena), or
  * answers the call and returns NULL. */
 static Kumppani__V1__ExpertInput *
@@ -157,13 +140,7 @@ s_profile_merge(kp_call_t *call, kp_tx_t *tx, const Kumppani__V1__ExpertInput *s
                          f ? "named twice" : "not a field of ExpertInput");
             return NULL;
         }
-        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            memcpy((char *)m + f->quantifier_offset, (const char *)in + f->quantifier_offset,
-                   sizeof(size_t));
-            memcpy((char *)m + f->offset, (const char *)in + f->offset, sizeof(void *));
-        } else {
-            memcpy((char *)m + f->offset, (const char *)in + f->offset, s_slot_size(f));
-        }
+        kp_pbcopy_field(&m->base, &in->base, f);
     }
     return m;
 }

@@ -264,6 +264,16 @@ s_load_open_offer(kp_call_t *call, kp_tx_t *tx, uint64_t id, brk_request_t **rq)
     return *rq ? o : NULL;
 }
 
+/* Ends the call: the error rc, or the offer o with the assignment a it confirmed (if any). */
+static void
+s_answer_offer(kp_tx_t *tx, int rc, brk_offer_t *o, brk_asg_t *a)
+{
+    Kumppani__V1__OfferReply r = KUMPPANI__V1__OFFER_REPLY__INIT;
+    r.offer = o;
+    r.assignment = a;
+    kp_tx_answer(tx, rc, &r.base);
+}
+
 void
 brk_offer_accept(kp_call_t *call, void *svc)
 {
@@ -284,10 +294,7 @@ brk_offer_accept(kp_call_t *call, void *svc)
     }
     kp_log_info("offer.held", "offer=%llu request=%llu confirmed=%d", (unsigned long long)o->id,
                 (unsigned long long)rq->id, a != NULL);
-    Kumppani__V1__OfferReply r = KUMPPANI__V1__OFFER_REPLY__INIT;
-    r.offer = o;
-    r.assignment = a;
-    kp_call_ok(call, &r.base);
+    s_answer_offer(&tx, 0, o, a);
 }
 
 void
@@ -300,14 +307,10 @@ brk_offer_decline(kp_call_t *call, void *svc)
     if (!o || !kp_check_text(call, "reason", body->reason, 0, 500))
         return;
     o->reason = body->reason;
-    int rc;
-    if ((rc = brk_offer_close(&tx, o, OS(DECLINED), "OfferDeclined")) || (rc = brk_fill(&tx, rq))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    Kumppani__V1__OfferReply r = KUMPPANI__V1__OFFER_REPLY__INIT;
-    r.offer = o;
-    kp_call_ok(call, &r.base);
+    int rc = brk_offer_close(&tx, o, OS(DECLINED), "OfferDeclined");
+    if (!rc)
+        rc = brk_fill(&tx, rq);
+    s_answer_offer(&tx, rc, o, NULL);
 }
 
 /* ---- personal links ---------------------------------------------------------------------- */

@@ -154,13 +154,12 @@ brk_requesters_erase(kp_tx_t *tx, const uint64_t *ids, size_t n)
     return rc;
 }
 
-/* The experts (fe) and requests (fr) of the call's DataSubject; false after answering (a bad
- * subject, nothing held, a store error). */
+/* Opens the call's unit of work (as kp_tx_open) and finds the experts (fe) and requests (fr)
+ * of its DataSubject; false after answering (a bad subject, nothing held, a store error). */
 static bool
-s_find_subject(kp_tx_t *tx, find_t *fe, find_t *fr)
+s_open_subject(kp_tx_t *tx, kp_call_t *call, void *svc, find_t *fe, find_t *fr)
 {
-    kp_call_t *call = tx->call;
-    const Kumppani__V1__DataSubject *s = kp_call_body(call);
+    const Kumppani__V1__DataSubject *s = kp_tx_open(tx, call, svc);
     *fe = (find_t){.s = s, .cap = SUBJECT_MAX};
     *fr = (find_t){.s = s, .cap = SUBJECT_MAX};
     if (!kp_privacy_subject_ok(call, s, false)) /* the broker holds no sign-ups */
@@ -181,32 +180,39 @@ s_find_subject(kp_tx_t *tx, find_t *fe, find_t *fr)
 
 /* ---- broker.privacy.erase ---------------------------------------------------------------- */
 
+/* broker.expert.erase's rule, checked for every expert before anything is erased, so that a
+ * refusal erases nothing: true when each has every completed assignment paid, else false
+ * after answering. */
+static bool
+s_all_paid(kp_tx_t *tx, const find_t *fe)
+{
+    for (size_t i = 0; i < fe->n; i++) {
+        uint32_t unpaid = 0;
+        int rc = brk_expert_unpaid(tx, fe->ids[i], &unpaid);
+        if (rc) {
+            kp_call_fail_err(tx->call, rc);
+            return false;
+        }
+        if (unpaid) {
+            kp_call_fail(tx->call, C(CONFLICT),
+                         "expert %llu has %u completed assignments not marked paid: an expert "
+                         "is erased only when every completed assignment is paid "
+                         "(broker.assignment.paid); nothing was erased",
+                         (unsigned long long)fe->ids[i], unpaid);
+            return false;
+        }
+    }
+    return true;
+}
+
 void
 brk_privacy_erase(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
     find_t fe, fr;
-    if (!s_find_subject(&tx, &fe, &fr))
+    if (!s_open_subject(&tx, call, svc, &fe, &fr) || !s_all_paid(&tx, &fe))
         return;
-    int rc = 0;
-    /* broker.expert.erase's rule first, so that a refusal erases nothing. */
-    for (size_t i = 0; i < fe.n; i++) {
-        uint32_t unpaid = 0;
-        if ((rc = brk_expert_unpaid(&tx, fe.ids[i], &unpaid))) {
-            kp_call_fail_err(call, rc);
-            return;
-        }
-        if (unpaid) {
-            kp_call_fail(call, C(CONFLICT),
-                         "expert %llu has %u completed assignments not marked paid: an expert "
-                         "is erased only when every completed assignment is paid "
-                         "(broker.assignment.paid); nothing was erased",
-                         (unsigned long long)fe.ids[i], unpaid);
-            return;
-        }
-    }
-    rc = brk_requesters_erase(&tx, fr.ids, fr.n);
+    int rc = brk_requesters_erase(&tx, fr.ids, fr.n);
     for (size_t i = 0; i < fe.n && !rc; i++) {
         brk_expert_t *e = brk_get(&tx, BRK_DB_EXPERTS, fe.ids[i], &rc);
         if (!rc && e)
@@ -302,9 +308,8 @@ void
 brk_privacy_export(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    kp_tx_of_call(&tx, call, svc);
     find_t fe, fr;
-    if (!s_find_subject(&tx, &fe, &fr))
+    if (!s_open_subject(&tx, call, svc, &fe, &fr))
         return;
     int rc = 0;
     json_t *root = json_object(), *experts = json_array(), *requests = json_array();
