@@ -267,7 +267,7 @@ int evt_list_put(kp_tx_t *t, uint64_t event_id, uint64_t signup_id, int state);
  * KP_ECORRUPT: not such a table, -errno). put adds the pair unless it is there (growing the
  * table first when needed); del clears it; each calls fn with every id under tag until fn
  * returns non-zero, which it returns. Tags of 0 and 1 are the same tag. put_many puts n pairs
- * in the order of their slots (reordering pairs; 0, or KP_ENOMEM with nothing put).
+ * (growing the table once for all of them first).
  * evt_kh_save writes every changed part and then the header saying the file reflects the log
  * through `through` (fdatasync when sync; a new or grown table goes to a new file, synced,
  * renamed over the old). evt_kh_flush continues a save pass, writing at most `parts` changed
@@ -286,7 +286,7 @@ int evt_kh_put(evt_khash_t *h, uint64_t tag, uint64_t id);
 typedef struct {
     uint64_t tag, id;
 } evt_kh_pair_t;
-int evt_kh_put_many(evt_khash_t *h, evt_kh_pair_t *pairs, size_t n);
+int evt_kh_put_many(evt_khash_t *h, const evt_kh_pair_t *pairs, size_t n);
 void evt_kh_del(evt_khash_t *h, uint64_t tag, uint64_t id);
 int evt_kh_each(const evt_khash_t *h, uint64_t tag, int (*fn)(void *, uint64_t), void *arg);
 

@@ -366,33 +366,17 @@ s_tables_from(const evt_index_t *ix)
     return a < b ? a : b;
 }
 
-/* Builds the index anew from the signups table. One read of the table (in id order) puts
- * each sign-up's tags into new hash tables sized for the count, and collects the lists'
- * (key, state) pairs in memory; these are sorted (LMDB's order) and appended (MDB_APPEND: no
- * page is split or visited twice) in transactions of IX_REBUILD_CHUNK pairs. Measured
- * (README "Benchmark"): 10.3 M sign-ups 188 s with a random put per key into B-trees, 42-44 s
- * sorted and appended, about half of it the read and decoding of the records. Memory: 17
- * bytes per sign-up for the lists, and a copy of them while they are sorted. */
+/* The rebuild (s_rebuild): the sign-ups' tags go into new hash tables sized for the count,
+ * and the lists' (key, state) pairs are collected in memory, sorted (LMDB's order) and appended
+ * (MDB_APPEND: no page is split or visited twice) in transactions of IX_REBUILD_CHUNK pairs.
+ * Measured (README "Benchmark"): 10.3 M sign-ups 188 s with a random put per key into B-trees,
+ * 42-44 s sorted and appended. */
 typedef struct {
     uint8_t *p;
-    size_t n, cap, size; /* elements of size bytes */
+    size_t n; /* records of IX_LIST_REC bytes */
 } ix_vec_t;
 
-static void *
-s_vec_add(ix_vec_t *v, size_t bytes)
-{
-    if (v->n * v->size + bytes > v->cap) {
-        v->cap = v->cap ? v->cap * 2 : (size_t)1 << 20;
-        v->p = kp_xrealloc(v->p, v->cap);
-    }
-    void *at = v->p + v->n * v->size;
-    v->n += bytes / v->size;
-    return at;
-}
-
-#define IX_LIST_REC 17
-#define IX_AHEAD                                                                                   \
-    16 /* records a rebuild's put looks ahead (s_fill) */ /* event_id . signup_id, state */
+#define IX_LIST_REC 17 /* event_id . signup_id, state */
 
 /* Sorts n records of size bytes by their first plen bytes (memcmp order; equal keys keep
  * their order): a stable radix sort on the first 6 bytes among the leading plen that are not
@@ -472,24 +456,27 @@ s_append(ix_writer_t *w, MDB_dbi dbi, MDB_val *k, MDB_val *v)
     return 0;
 }
 
-/* What s_rebuild needs of one sign-up record, made on a reading thread. */
+/* A rebuild's three arrays, one slot per id of the signups table: the (tag, id) pairs of the
+ * ext and e-mail tables and the lists' records. Each reading thread fills its own part. */
 typedef struct {
-    uint64_t ext, email, id, event_id; /* email 0: no live address to index */
-    uint8_t state;
-} ix_rec_t;
+    evt_kh_pair_t *ext, *email;
+    uint8_t *list; /* IX_LIST_REC each */
+} ix_out_t;
 
-/* A share of a rebuild's read: the records with ids in [from, to) (to 0: to the end). */
+/* A share of a rebuild's read: the records with ids in [from, to) (to 0: to the end), written
+ * from index `at` of the arrays on; n, email_n how many it wrote. */
 typedef struct {
     const evt_index_t *ix;
     MDB_env *env;
     MDB_dbi dbi;
     uint64_t from, to;
-    ix_vec_t recs; /* of ix_rec_t */
-    int mdb, rc;   /* an LMDB error, or KP_ECORRUPT for a record that does not decode */
+    ix_out_t out;
+    size_t at, room, n, email_n;
+    int mdb, rc; /* an LMDB error, or KP_ECORRUPT (a record that does not decode, too many) */
 } ix_share_t;
 
-/* Reads and decodes a share (on its own thread: its own read transaction, arena and buffers;
- * the index is only read, for the tags' key). */
+/* Reads and decodes a share (on its own thread: its own read transaction and arena; the index
+ * is only read, for the tags' key). */
 static void
 s_read_share(void *arg)
 {
@@ -512,20 +499,22 @@ s_read_share(void *arg)
             break;
         kp_arena_reset(a);
         evt_signup_t *s = kumppani__v1__signup__unpack(kp_arena_pbc(a), v.mv_size, v.mv_data);
-        if (!s) {
+        if (!s || sh->n == sh->room) {
             sh->rc = KP_ECORRUPT;
             goto out;
         }
-        ix_rec_t *r = s_vec_add(&sh->recs, sizeof *r);
-        *r = (ix_rec_t){.ext = s_ext_tag(sh->ix, s->source, s->external_id),
-                        .id = s->id,
-                        .event_id = s->event_id,
-                        .state = (uint8_t)s->state};
+        size_t i = sh->at + sh->n++;
+        sh->out.ext[i] = (evt_kh_pair_t){s_ext_tag(sh->ix, s->source, s->external_id), s->id};
         if (s->state != SS(CANCELLED) && !s->erased && s->email && s->email[0]) {
             uint8_t in[8 + 256];
             kp_text_ascii_lower((char *)in + 8, 256, s->email);
-            r->email = s_email_tag_low(sh->ix, s->event_id, in, strlen((char *)in + 8));
+            sh->out.email[sh->at + sh->email_n++] = (evt_kh_pair_t){
+                s_email_tag_low(sh->ix, s->event_id, in, strlen((char *)in + 8)), s->id};
         }
+        uint8_t *l = sh->out.list + i * IX_LIST_REC;
+        kp_be64_put(l, s->event_id);
+        kp_be64_put(l + 8, s->id);
+        l[16] = (uint8_t)s->state;
     }
     if (mrc != MDB_NOTFOUND)
         sh->mdb = mrc;
@@ -537,11 +526,11 @@ out:
     kp_arena_destroy(&a);
 }
 
-/* Puts one kind of tag of every record read into its table, then saves the table. */
+/* Puts the pairs of one table (both shares' parts), then saves the table. */
 typedef struct {
     evt_khash_t *h;
-    const ix_share_t *sh; /* the two shares */
-    bool email;
+    evt_kh_pair_t *part[2];
+    size_t n[2];
     uint64_t head;
     int rc;
     int64_t save_us; /* of which the save */
@@ -551,21 +540,8 @@ static void
 s_fill(void *arg)
 {
     ix_fill_t *f = arg;
-    size_t n = 0;
-    evt_kh_pair_t *pairs = malloc((f->sh[0].recs.n + f->sh[1].recs.n + 1) * sizeof *pairs);
-    if (!pairs) {
-        f->rc = KP_ENOMEM;
-        return;
-    }
-    for (int i = 0; i < 2; i++)
-        for (size_t j = 0; j < f->sh[i].recs.n; j++) {
-            const ix_rec_t *r = (const ix_rec_t *)f->sh[i].recs.p + j;
-            uint64_t tag = f->email ? r->email : r->ext;
-            if (tag)
-                pairs[n++] = (evt_kh_pair_t){tag, r->id};
-        }
-    f->rc = evt_kh_put_many(f->h, pairs, n);
-    free(pairs);
+    for (int i = 0; i < 2 && f->rc == 0; i++)
+        f->rc = evt_kh_put_many(f->h, f->part[i], f->n[i]);
     int64_t t0 = kp_mono_us();
     if (f->rc == 0)
         f->rc = evt_kh_save(f->h, f->head, true);
@@ -619,16 +595,18 @@ s_write_lists(evt_index_t *ix, ix_vec_t *list, ix_writer_t *w)
 /* Builds the index anew from the signups table, on the two cores (nothing else runs yet):
  * two threads read and decode half of the ids each, then two fill and save a hash table each
  * while this one sorts and writes the lists. Measured (README "Benchmark"), 10.3 M sign-ups
- * on one thread: 27.8 s, of which reading and decoding ~20 s. */
+ * on one thread: 27.8-31.5 s, of which reading and decoding ~20 s. Memory: 49 bytes an id,
+ * allocated once (touching new memory is much of the cost on a virtual machine). */
 static int
 s_rebuild(evt_index_t *ix, kp_store_t *store, uint64_t *n)
 {
     MDB_env *env = kp_store_env(store);
     MDB_dbi signups = kp_store_dbi(store, EVT_DB_SIGNUPS);
-    ix_vec_t list = {.size = IX_LIST_REC};
     ix_writer_t w = {.ix = ix};
-    ix_share_t sh[2] = {{.ix = ix, .env = env, .dbi = signups, .recs = {.size = sizeof(ix_rec_t)}},
-                        {.ix = ix, .env = env, .dbi = signups, .recs = {.size = sizeof(ix_rec_t)}}};
+    ix_share_t sh[2] = {{.ix = ix, .env = env, .dbi = signups},
+                        {.ix = ix, .env = env, .dbi = signups}};
+    ix_out_t out = {0};
+    ix_vec_t list;
     uint64_t first, last;
     size_t entries = 0;
     int rc = 0, mrc;
@@ -638,8 +616,16 @@ s_rebuild(evt_index_t *ix, kp_store_t *store, uint64_t *n)
         rc = s_mdb("rebuild", mrc);
         goto out;
     }
+    size_t ids = entries ? (size_t)(last - first + 1) : 0;
+    out.ext = kp_xmalloc((ids + 1) * sizeof *out.ext);
+    out.email = kp_xmalloc((ids + 1) * sizeof *out.email);
+    out.list = kp_xmalloc((ids + 1) * IX_LIST_REC);
+    uint64_t mid = first + (last - first) / 2 + 1;
+    sh[0].out = sh[1].out = out;
     sh[0].from = first;
-    sh[0].to = sh[1].from = first + (last - first) / 2 + 1;
+    sh[0].to = sh[1].from = mid;
+    sh[0].room = sh[1].at = ids ? (size_t)(mid - first) : 0;
+    sh[1].room = ids - sh[0].room;
     uv_thread_t th;
     bool threaded = uv_thread_create(&th, s_read_share, &sh[1]) == 0;
     s_read_share(&sh[0]);
@@ -659,20 +645,18 @@ s_rebuild(evt_index_t *ix, kp_store_t *store, uint64_t *n)
     /* Each table filled and saved on a thread of its own (they share nothing, and the saves
      * wait for the disk), while this thread writes the lists. */
     uint64_t head = kp_store_head(store);
-    ix_fill_t fill[2] = {{ix->ext, sh, false, head, 0, 0}, {ix->email, sh, true, head, 0, 0}};
+    ix_fill_t fill[2] = {
+        {ix->ext, {out.ext, out.ext + sh[1].at}, {sh[0].n, sh[1].n}, head, 0, 0},
+        {ix->email, {out.email, out.email + sh[1].at}, {sh[0].email_n, sh[1].email_n}, head, 0, 0}};
     uv_thread_t fth[2];
     bool fthreaded[2];
     for (int i = 0; i < 2; i++)
         fthreaded[i] = uv_thread_create(&fth[i], s_fill, &fill[i]) == 0;
-    for (int i = 0; i < 2; i++)
-        for (size_t j = 0; j < sh[i].recs.n; j++) {
-            const ix_rec_t *r = (const ix_rec_t *)sh[i].recs.p + j;
-            uint8_t *l = s_vec_add(&list, IX_LIST_REC);
-            kp_be64_put(l, r->event_id);
-            kp_be64_put(l + 8, r->id);
-            l[16] = r->state;
-        }
-    *n = sh[0].recs.n + sh[1].recs.n;
+    /* The second share's records follow the first's (ids that were never used leave a gap). */
+    memmove(out.list + sh[0].n * IX_LIST_REC, out.list + sh[1].at * IX_LIST_REC,
+            sh[1].n * IX_LIST_REC);
+    list.p = out.list;
+    list.n = *n = sh[0].n + sh[1].n;
     rc = s_write_lists(ix, &list, &w);
     t2 = kp_mono_us();
     for (int i = 0; i < 2; i++) {
@@ -700,9 +684,9 @@ s_rebuild(evt_index_t *ix, kp_store_t *store, uint64_t *n)
         (long long)((fill[0].save_us > fill[1].save_us ? fill[0].save_us : fill[1].save_us) /
                     1000));
 out:
-    free(list.p);
-    free(sh[0].recs.p);
-    free(sh[1].recs.p);
+    free(out.ext);
+    free(out.email);
+    free(out.list);
     if (w.wt)
         mdb_txn_abort(w.wt);
     return rc;

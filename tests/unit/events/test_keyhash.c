@@ -303,9 +303,38 @@ test_refused(void **state)
     assert_int_equal(evt_kh_open(&h, path, 0, false), KP_ECORRUPT);
 }
 
+/* A rebuild's puts: many at once into a table too small for them (it grows once, first),
+ * with a pair already there and two ids under one tag; the same as putting them one by one. */
+static void
+test_put_many(void **state)
+{
+    const char *path = *state;
+    evt_khash_t *h = NULL;
+    assert_int_equal(evt_kh_open(&h, path, 0, true), 0);
+    const uint64_t n = 1000000;
+    assert_int_equal(evt_kh_put(h, s_tag(5), 5), 0);
+    evt_kh_pair_t *pairs = malloc((n + 1) * sizeof *pairs);
+    assert_non_null(pairs);
+    for (uint64_t i = 1; i <= n; i++)
+        pairs[i - 1] = (evt_kh_pair_t){s_tag(i), i};
+    pairs[n] = (evt_kh_pair_t){s_tag(7), 70}; /* a second id under 7's tag */
+    assert_int_equal(evt_kh_put_many(h, pairs, n + 1), 0);
+    free(pairs);
+    assert_int_equal(evt_kh_live(h), n + 1); /* 5 was there already: not put twice */
+    for (uint64_t i = 1; i <= n; i++)
+        if (i != 7)
+            assert_int_equal(s_ids(h, s_tag(i)).n, 1);
+    seen_t s = s_ids(h, s_tag(7));
+    assert_int_equal(s.n, 2);
+    assert_true((s.ids[0] == 7 && s.ids[1] == 70) || (s.ids[0] == 70 && s.ids[1] == 7));
+    assert_int_equal(evt_kh_put_many(h, NULL, 0), 0);
+    assert_int_equal(evt_kh_live(h), n + 1);
+    evt_kh_close(h);
+}
+
 int
 main(void)
 {
     return KP_TEST_RUN(s_setup, s_teardown, test_put_each_del, test_grow_and_reopen,
-                       test_new_then_saved, test_flush_pass, test_refused);
+                       test_new_then_saved, test_flush_pass, test_refused, test_put_many);
 }
