@@ -509,24 +509,32 @@ s_reopen(kp_store_t *self)
     mdb_env_set_mapsize(self->env, self->map_size);
     if ((rc = mdb_env_open(self->env, self->dir, MDB_NOTLS, 0600)) != 0 ||
         (rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn)) != 0)
-        goto fail;
+        goto done;
     for (unsigned i = 0; i < DB_BUILTIN_N; i++)
         if ((rc = mdb_dbi_open(txn, builtin[i], 0, &self->builtin[i])) != 0)
-            goto fail;
+            goto done;
     for (unsigned i = 0; i < self->dbs_n; i++)
         if ((rc = mdb_dbi_open(txn, self->db_names[i], 0, &self->dbs[i])) != 0)
-            goto fail;
-    rc = mdb_txn_commit(txn); /* keeps the handles open for the environment */
-    txn = NULL;
-    if (rc)
-        goto fail;
-    return 0;
-fail:
-    if (txn)
-        mdb_txn_abort(txn);
-    mdb_env_close(self->env);
-    self->env = NULL;
-    return s_mdb("reopen", rc);
+            goto done;
+done:
+    rc = kp_store_env_opened(&self->env, txn, rc);
+    return rc ? s_mdb("reopen", rc) : 0;
+}
+
+int
+kp_store_env_opened(MDB_env **env, MDB_txn *txn, int rc)
+{
+    if (rc == 0 && txn) {
+        rc = mdb_txn_commit(txn); /* frees the txn even when it fails */
+        txn = NULL;
+    }
+    if (rc) {
+        if (txn)
+            mdb_txn_abort(txn);
+        mdb_env_close(*env);
+        *env = NULL;
+    }
+    return rc;
 }
 
 static int

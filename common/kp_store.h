@@ -55,6 +55,12 @@ MDB_dbi kp_store_dbi(const kp_store_t *self, unsigned i);
 
 MDB_env *kp_store_env(kp_store_t *self);
 
+/* The end of opening an LMDB environment (the store's, or a service's own such as an index):
+ * with rc 0 the transaction that opened its tables is committed, which keeps their handles;
+ * otherwise, or when that commit fails, the transaction (if any) is aborted and the
+ * environment closed (*env NULL). Returns the LMDB code. */
+int kp_store_env_opened(MDB_env **env, MDB_txn *txn, int rc);
+
 /* The data directory the store was opened in (a service may keep files of its own beside
  * data.mdb, such as a rebuildable index). */
 const char *kp_store_dir(const kp_store_t *self);

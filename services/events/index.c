@@ -237,7 +237,7 @@ s_env_open(evt_index_t *ix, size_t map_size, bool fresh)
         (rc = mdb_txn_begin(ix->env, NULL, 0, &txn)) ||
         (rc = mdb_dbi_open(txn, "list", MDB_CREATE, &ix->list)) ||
         (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &ix->meta)))
-        goto fail;
+        goto done;
     MDB_val k = {4, "hkey"}, v;
     ix->memo_ok = false; /* the key of H may change below */
     rc = mdb_get(txn, ix->meta, &k, &v);
@@ -247,7 +247,7 @@ s_env_open(evt_index_t *ix, size_t map_size, bool fresh)
         randombytes_buf(ix->hkey, IX_HKEY);
         v = (MDB_val){IX_HKEY, ix->hkey};
         if ((rc = mdb_put(txn, ix->meta, &k, &v, 0)))
-            goto fail;
+            goto done;
     }
     k = (MDB_val){7, "through"};
     rc = mdb_get(txn, ix->meta, &k, &v);
@@ -260,19 +260,10 @@ s_env_open(evt_index_t *ix, size_t map_size, bool fresh)
     if (rc != 0 || v.mv_size != 1 || *(const uint8_t *)v.mv_data != IX_FORMAT)
         ix->have_through = false;
     v = (MDB_val){1, &fmt};
-    if (rc == MDB_NOTFOUND && (rc = mdb_put(txn, ix->meta, &k, &v, 0)))
-        goto fail;
-    rc = mdb_txn_commit(txn);
-    txn = NULL;
-    if (rc)
-        goto fail;
-    return 0;
-fail:
-    if (txn)
-        mdb_txn_abort(txn);
-    mdb_env_close(ix->env);
-    ix->env = NULL;
-    return s_mdb("env_open", rc);
+    rc = rc == MDB_NOTFOUND ? mdb_put(txn, ix->meta, &k, &v, 0) : 0;
+done:
+    rc = kp_store_env_opened(&ix->env, txn, rc);
+    return rc ? s_mdb("env_open", rc) : 0;
 }
 
 /* Grows the map (and so the file) before a write transaction when less than need bytes of
