@@ -23,8 +23,8 @@ s_reply(kp_call_t *call, evt_signup_t *s)
     kp_call_ok(call, &r.base);
 }
 
-/* The sign-up and its event, or NULL after answering. The event must be open and not
- * started. */
+/* The sign-up and its event, or NULL after answering. Whether the waitlist may move (the event
+ * open and not started) is s_open's, for the handlers that move it. */
 static evt_signup_t *
 s_begin(kp_tx_t *t, uint64_t signup_id, evt_event_t **ev)
 {

@@ -107,12 +107,17 @@ try:
     check(r.status.code == OK and body(r, S).signup.state == V.SIGNUP_STATE_CONFIRMED,
           "offer accepted by the publisher's own id")
     check(get(c, ev.id).confirmed_n == 1 and get(c, ev.id).offered_n == 0, "counts after accept")
+    r = c.call("events.signup.accept_offer", V.CancelSignupRequest(signup_id=w2.id))
+    check(r.status.code == OK and body(r, S).signup.state == V.SIGNUP_STATE_CONFIRMED and
+          get(c, ev.id).confirmed_n == 1, "accepting again answers the confirmed sign-up as it is")
     w3 = signup(c, ev.id, 14)
     w4 = signup(c, ev.id, 15)
     cancel(w2.id)
     r = c.call("events.signup.decline_offer", V.CancelSignupRequest(signup_id=w3.id))
     check(r.status.code == OK and body(r, S).signup.cancel_reason == "offer-declined",
           "offer declined")
+    refused(c.call("events.signup.decline_offer", V.CancelSignupRequest(signup_id=w3.id)),
+            E.CODE_CONFLICT, ["no open offer"], "declining again is refused: no open offer")
     sl = {x.id: x for x in body(c.call("events.signup.list", V.ListSignupsRequest(
         event_id=ev.id)), V.ListSignupsReply).signups}
     check(sl[w4.id].state == V.SIGNUP_STATE_OFFERED, "a declined offer passes on at once")
