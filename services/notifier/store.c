@@ -6,7 +6,17 @@
  *  indexes in step with a record: a record has a due entry exactly while it is SCHEDULED (at
  *  due_ms) or SENDING (at lease_until_ms), and a dead entry exactly while it is DEAD (ntf_rec_del
  *  removes all of a deleted record's entries). Everything here reads and writes in the unit's
- *  transaction; records decode into tx->arena. */
+ *  transaction; records decode into tx->arena.
+ *
+ *  Puts (issue 15, the catch-up of the events log from zero: 1.3 million sign-up events, 4,000
+ *  a replay page, one synced turn a page). Profiled (perf, DWARF call graphs), puts took 41 %
+ *  of the notifier's CPU, the reads before them 12 % and the commit 16 %. So planning puts a
+ *  notification once with MDB_NOOVERWRITE instead of reading its key and then putting it (a
+ *  known key is refused untouched, as the read found it before), and the keys that grow (a due
+ *  entry at the turn's time, a sign-up's id) go in with MDB_APPEND: one descent without key
+ *  compares, and pages split full instead of half-full. In the profile the reads fell from
+ *  7.6 % to 2.0 % of the CPU. What remains is the two index entries of 100 insertion points
+ *  each (by_event, ev_signups: a quarter of the CPU), the record puts and the commit. */
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
