@@ -54,6 +54,20 @@ test_shared_fields(void **state)
                      kumppani__v1__create_event_request__descriptor.n_fields);
     assert_string_equal(back.title, "Kumppanuuspöytä");
     assert_int_equal(back.n_role_rules, 1);
+
+    /* Again, from another request: the pairs of fields found the first time serve, with this
+     * request's values. */
+    Kumppani__V1__CreateEventRequest rq2 = KUMPPANI__V1__CREATE_EVENT_REQUEST__INIT;
+    rq2.title = "Toinen";
+    rq2.capacity = 12;
+    Kumppani__V1__EventInfo ev2 = KUMPPANI__V1__EVENT_INFO__INIT;
+    ev2.id = 8;
+    assert_int_equal(kp_pbcopy_shared(&ev2.base, &rq2.base),
+                     kumppani__v1__create_event_request__descriptor.n_fields);
+    assert_ptr_equal(ev2.title, rq2.title);
+    assert_int_equal(ev2.capacity, 12);
+    assert_int_equal(ev2.n_role_rules, 0);
+    assert_int_equal(ev2.id, 8);
 }
 
 static void
