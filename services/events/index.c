@@ -607,16 +607,20 @@ s_rebuild(evt_index_t *ix, kp_store_t *store, uint64_t *n)
         rc = s_mdb("rebuild", mrc);
         goto out;
     }
-    size_t ids = entries ? (size_t)(last - first + 1) : 0;
-    out.ext = kp_xmalloc((ids + 1) * sizeof *out.ext);
-    out.email = kp_xmalloc((ids + 1) * sizeof *out.email);
-    out.list = kp_xmalloc((ids + 1) * IX_LIST_REC);
+    /* A share holds at most its ids, and at most every record: ids deleted (by retention)
+     * leave gaps that take no room beyond the table's count. */
     uint64_t mid = first + (last - first) / 2 + 1;
+    size_t half0 = entries ? (size_t)(mid - first) : 0,
+           half1 = entries ? (size_t)(last - mid + 1) : 0;
+    size_t room0 = half0 < entries ? half0 : entries, room1 = half1 < entries ? half1 : entries;
+    out.ext = kp_xmalloc((room0 + room1 + 1) * sizeof *out.ext);
+    out.email = kp_xmalloc((room0 + room1 + 1) * sizeof *out.email);
+    out.list = kp_xmalloc((room0 + room1 + 1) * IX_LIST_REC);
     sh[0].out = sh[1].out = out;
     sh[0].from = first;
     sh[0].to = sh[1].from = mid;
-    sh[0].room = sh[1].at = ids ? (size_t)(mid - first) : 0;
-    sh[1].room = ids - sh[0].room;
+    sh[0].room = sh[1].at = room0;
+    sh[1].room = room1;
     uv_thread_t th;
     bool threaded = uv_thread_create(&th, s_read_share, &sh[1]) == 0;
     s_read_share(&sh[0]);
