@@ -94,9 +94,21 @@ int
 kp_raw_put(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, const void *val,
            size_t val_len)
 {
+    return kp_raw_put_flags(tx, db, key, key_len, val, val_len, 0);
+}
+
+int
+kp_raw_put_flags(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, const void *val,
+                 size_t val_len, unsigned flags)
+{
     MDB_val k = {key_len, (void *)key}, v = {val_len, (void *)val};
     MDB_txn *w = kp_tx_wtxn(tx);
-    return kp_tx_err(tx, "put", db, mdb_put(w, kp_tx_dbi(tx, db), &k, &v, 0));
+    int rc = mdb_put(w, kp_tx_dbi(tx, db), &k, &v, flags);
+    if (rc == MDB_KEYEXIST && (flags & MDB_APPEND)) /* not above the last key */
+        rc = mdb_put(w, kp_tx_dbi(tx, db), &k, &v, flags & ~(unsigned)MDB_APPEND);
+    if (rc == MDB_KEYEXIST && (flags & MDB_NOOVERWRITE))
+        return 1;
+    return kp_tx_err(tx, "put", db, rc);
 }
 
 int
@@ -131,11 +143,18 @@ kp_rec_get(kp_tx_t *tx, unsigned db, const void *key, size_t key_len,
 int
 kp_rec_put(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, const ProtobufCMessage *m)
 {
+    return kp_rec_put_flags(tx, db, key, key_len, m, 0);
+}
+
+int
+kp_rec_put_flags(kp_tx_t *tx, unsigned db, const void *key, size_t key_len,
+                 const ProtobufCMessage *m, unsigned flags)
+{
     uint8_t *bytes;
     size_t len;
     if (kp_wire_pack(tx->arena, m, &bytes, &len))
         return KP_ENOMEM;
-    return kp_raw_put(tx, db, key, key_len, bytes, len);
+    return kp_raw_put_flags(tx, db, key, key_len, bytes, len, flags);
 }
 
 int

@@ -78,6 +78,9 @@ int kp_rec_get(kp_tx_t *tx, unsigned db, const void *key, size_t key_len,
 /* Encodes and stores m under key (a write). Returns 0 or a KP code (logged). */
 int kp_rec_put(kp_tx_t *tx, unsigned db, const void *key, size_t key_len,
                const ProtobufCMessage *m);
+/* The same with LMDB's put flags, as kp_raw_put_flags (1: a known key, nothing written). */
+int kp_rec_put_flags(kp_tx_t *tx, unsigned db, const void *key, size_t key_len,
+                     const ProtobufCMessage *m, unsigned flags);
 
 /* The same with a big-endian u64 key (records keyed by id, kept in id order). */
 int kp_rec_get_id(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessageDescriptor *d,
@@ -97,6 +100,13 @@ int kp_raw_get(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, MDB_va
 /* Stores raw bytes under key (a write). Returns 0 or a KP code. */
 int kp_raw_put(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, const void *val,
                size_t val_len);
+
+/* kp_raw_put with LMDB's put flags. MDB_NOOVERWRITE refuses a known key: returns 1 and writes
+ * nothing. MDB_APPEND is for a key that usually grows (a time, an id): one descent without key
+ * compares and full pages; a key not above the last is put the ordinary way. Returns 0, 1 or a
+ * KP code (logged). */
+int kp_raw_put_flags(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, const void *val,
+                     size_t val_len, unsigned flags);
 
 /* Deletes key (a write). Returns 0 (with *found if given: false when it was absent) or a KP
  * code. */

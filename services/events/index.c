@@ -447,8 +447,8 @@ s_append(ix_writer_t *w, MDB_dbi dbi, MDB_val *k, MDB_val *v)
     return 0;
 }
 
-/* A rebuild's three arrays, one slot per id of the signups table: the (tag, id) pairs of the
- * ext and e-mail tables and the lists' records. Each reading thread fills its own part. */
+/* A rebuild's three arrays, room for each share's records: the (tag, id) pairs of the ext and
+ * e-mail tables and the lists' records. Each reading thread fills its own part. */
 typedef struct {
     evt_kh_pair_t *ext, *email;
     uint8_t *list; /* IX_LIST_REC each */
@@ -586,7 +586,7 @@ s_write_lists(evt_index_t *ix, ix_vec_t *list, ix_writer_t *w)
 /* Builds the index anew from the signups table, on the two cores (nothing else runs yet):
  * two threads read and decode half of the ids each, then two fill and save a hash table each
  * while this one sorts and writes the lists. Measured (README "Benchmark"), 10.3 M sign-ups
- * on one thread: 27.8-31.5 s, of which reading and decoding ~20 s. Memory: 49 bytes an id,
+ * on one thread: 27.8-31.5 s, of which reading and decoding ~20 s. Memory: 49 bytes a record,
  * allocated once (touching new memory is much of the cost on a virtual machine). */
 static int
 s_rebuild(evt_index_t *ix, kp_store_t *store, uint64_t *n)

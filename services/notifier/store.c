@@ -23,7 +23,6 @@
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
-#include "kp_wire.h"
 #include "notifier.h"
 
 #include <stdlib.h>
@@ -49,34 +48,10 @@ s_flag_get(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, bool *on)
     return kp_raw_get(tx, db, key, key_len, &v, on);
 }
 
-/* Stores val under key with LMDB flags. Returns 0, 1 when LMDB refused with MDB_KEYEXIST (a
- * known key under MDB_NOOVERWRITE, or a key not above the last under MDB_APPEND; nothing was
- * written), or a KP code (logged). */
-static int
-s_put(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, const void *val, size_t val_len,
-      unsigned flags)
-{
-    MDB_val k = {key_len, (void *)key}, v = {val_len, (void *)val};
-    int rc = mdb_put(kp_tx_wtxn(tx), kp_tx_dbi(tx, db), &k, &v, flags);
-    return rc == MDB_KEYEXIST ? 1 : kp_tx_err(tx, "put", db, rc);
-}
-
-/* Stores val under a key that is usually above every key of db (a time or an id that grows):
- * MDB_APPEND finds the last page without comparing keys on the way down, and a full page
- * splits into a full one and a new one instead of two half-full ones. A key that is not
- * above the last one is put the ordinary way. Returns 0 or a KP code. */
-static int
-s_put_append(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, const void *val,
-             size_t val_len)
-{
-    int rc = s_put(tx, db, key, key_len, val, val_len, MDB_APPEND);
-    return rc == 1 ? s_put(tx, db, key, key_len, val, val_len, 0) : rc;
-}
-
 static int
 s_flag_append(kp_tx_t *tx, unsigned db, const void *key, size_t key_len)
 {
-    return s_put_append(tx, db, key, key_len, "", 0);
+    return kp_raw_put_flags(tx, db, key, key_len, "", 0, MDB_APPEND);
 }
 
 /* id (8) . key */
@@ -171,14 +146,11 @@ ntf_rec_del(kp_tx_t *tx, const ntf_rec_t *old)
 int
 ntf_rec_plan(kp_tx_t *tx, const ntf_rec_t *r, bool *planned)
 {
-    uint8_t *bytes;
-    size_t len, key_len = strlen(r->key);
+    size_t key_len = strlen(r->key);
     *planned = false;
     if (key_len > NTF_KEY_MAX)
         return KP_EINVAL;
-    if (kp_wire_pack(tx->arena, &r->base, &bytes, &len))
-        return KP_ENOMEM;
-    int rc = s_put(tx, NTF_DB_NTF, r->key, key_len, bytes, len, MDB_NOOVERWRITE);
+    int rc = kp_rec_put_flags(tx, NTF_DB_NTF, r->key, key_len, &r->base, MDB_NOOVERWRITE);
     if (rc)
         return rc == 1 ? 0 : rc;
     *planned = true;
@@ -334,12 +306,8 @@ ntf_signup_put(kp_tx_t *tx, const Kumppani__V1__Signup *s)
     kp_be64_put(ek + 8, s->id);
     bool live = s->state != KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_CANCELLED;
     int rc = s_flag(tx, NTF_DB_EV_SIGNUPS, ek, 16, live);
-    uint8_t *bytes;
-    size_t len;
-    if (rc == 0 && kp_wire_pack(tx->arena, &s->base, &bytes, &len))
-        rc = KP_ENOMEM;
     /* sign-up ids grow: a new sign-up goes after the last one */
-    return rc ? rc : s_put_append(tx, NTF_DB_SIGNUPS, ek + 8, 8, bytes, len);
+    return rc ? rc : kp_rec_put_flags(tx, NTF_DB_SIGNUPS, ek + 8, 8, &s->base, MDB_APPEND);
 }
 
 int

@@ -374,6 +374,37 @@ test_rec_corrupt(void **state)
 
 /* ---- tests: raw values ---------------------------------------------------------------------- */
 
+/* Put flags: NOOVERWRITE refuses a known key untouched; APPEND takes a key below the last
+ * the ordinary way. */
+static void
+test_put_flags(void **state)
+{
+    fx_t *fx = *state;
+    kp_tx_t tx;
+    s_begin(fx, &tx);
+    assert_int_equal(kp_raw_put_flags(&tx, DB_RECS, "k5", 2, "five", 4, MDB_APPEND), 0);
+    assert_int_equal(kp_raw_put_flags(&tx, DB_RECS, "k9", 2, "nine", 4, MDB_APPEND), 0);
+    assert_int_equal(kp_raw_put_flags(&tx, DB_RECS, "k1", 2, "one", 3, MDB_APPEND), 0);
+    assert_int_equal(kp_raw_put_flags(&tx, DB_RECS, "k5", 2, "FIVE", 4, MDB_NOOVERWRITE), 1);
+    assert_int_equal(kp_raw_put_flags(&tx, DB_RECS, "k7", 2, "seven", 5, MDB_NOOVERWRITE), 0);
+    s_commit(fx);
+
+    s_begin(fx, &tx);
+    const char *keys[] = {"k1", "k5", "k7", "k9"}, *vals[] = {"one", "five", "seven", "nine"};
+    for (int i = 0; i < 4; i++) {
+        MDB_val v;
+        bool found = false;
+        assert_int_equal(kp_raw_get(&tx, DB_RECS, keys[i], 2, &v, &found), 0);
+        assert_true(found);
+        assert_int_equal(v.mv_size, strlen(vals[i]));
+        assert_memory_equal(v.mv_data, vals[i], v.mv_size);
+    }
+    uint64_t n = 0;
+    assert_int_equal(kp_rec_count(&tx, DB_RECS, &n), 0);
+    assert_int_equal(n, 4);
+    s_commit(fx);
+}
+
 static void
 test_raw_del(void **state)
 {
@@ -729,7 +760,7 @@ main(void)
 {
     kp_log_init("test", KP_LOG_WARNING);
     return KP_TEST_RUN(s_setup, s_teardown, test_unit_outside_call, test_rec_round_trip,
-                       test_rec_corrupt, test_raw_del, test_each, test_store_error,
+                       test_rec_corrupt, test_put_flags, test_raw_del, test_each, test_store_error,
                        test_load_in_call, test_answer, test_idem_required, test_idem_first_answer,
                        test_commit_now);
 }
