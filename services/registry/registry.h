@@ -207,34 +207,12 @@ int reg_end_roles(kp_tx_t *tx, uint8_t tag, uint64_t id, const char *date, uint6
 /* The person with this id, or NULL after answering (as reg_org_load). */
 reg_person_t *reg_person_load(kp_tx_t *tx, const char *field, uint64_t id);
 
-void reg_person_add(kp_call_t *call, void *svc);
-void reg_person_search(kp_call_t *call, void *svc);
-void reg_person_update(kp_call_t *call, void *svc);
-void reg_person_get_h(kp_call_t *call, void *svc);
-void reg_person_erase(kp_call_t *call, void *svc);
 /* Erases a person: current roles ended (their events), the record deleted, PersonErased (ids
  * only, into *e) on the log, compaction after the turn. Writes. */
 int reg_person_erase_write(kp_tx_t *tx, reg_person_t *p, Kumppani__V1__PersonErased *e);
 
-/* ---- privacy.c: registry.privacy.erase and .export by e-mail or phone ------------------- */
-
-/* E-mails and phones are compared as kp_privacy does (kp_privacy_email_eq, _phone_eq). */
-void reg_privacy_erase(kp_call_t *call, void *svc);
-void reg_privacy_export(kp_call_t *call, void *svc);
-void reg_role_assign(kp_call_t *call, void *svc);
-void reg_role_end(kp_call_t *call, void *svc);
-void reg_role_list(kp_call_t *call, void *svc);
-
-/* ---- coverage.c, search.c, csv.c --------------------------------------------------------- */
-
-/* ---- meeting.c: meetings entered by hand (issue 16) ------------------------------------ */
-
-void reg_meeting_record(kp_call_t *call, void *svc);
-void reg_meeting_list(kp_call_t *call, void *svc);
-
-/* ---- person.c helpers for the contact-person CSV import (csv.c) ------------------------ */
-
-/* Adds a person (checked values) with PersonAdded; *out in the arena. */
+/* For the contact-person CSV import (csv.c): adds a person (checked values) with PersonAdded;
+ * *out in the arena. */
 int reg_person_create(kp_tx_t *tx, const char *name, const char *email, const char *phone,
                       reg_person_t **out);
 /* Whether the person holds a role of r's kind and target overlapping r's dates. */
@@ -242,11 +220,33 @@ int reg_role_overlaps(kp_tx_t *tx, const reg_role_t *r, bool *overlap);
 /* Stores a new role r (id given here) with its event. */
 int reg_role_create(kp_tx_t *tx, reg_role_t *r);
 
+void reg_person_add(kp_call_t *call, void *svc);
+void reg_person_search(kp_call_t *call, void *svc);
+void reg_person_update(kp_call_t *call, void *svc);
+void reg_person_get_h(kp_call_t *call, void *svc);
+void reg_person_erase(kp_call_t *call, void *svc);
+void reg_role_assign(kp_call_t *call, void *svc);
+void reg_role_end(kp_call_t *call, void *svc);
+void reg_role_list(kp_call_t *call, void *svc);
+
+/* ---- privacy.c: registry.privacy.erase and .export by e-mail or phone ------------------- */
+
+/* E-mails and phones are compared as kp_privacy does (kp_privacy_email_eq, _phone_eq). */
+void reg_privacy_erase(kp_call_t *call, void *svc);
+void reg_privacy_export(kp_call_t *call, void *svc);
+
+/* ---- coverage.c, search.c, csv.c --------------------------------------------------------- */
+
 void reg_cov_gaps(kp_call_t *call, void *svc);
 void reg_cov_idle(kp_call_t *call, void *svc);
 void reg_org_search(kp_call_t *call, void *svc);
 void reg_import(kp_call_t *call, void *svc);
 void reg_export(kp_call_t *call, void *svc);
+
+/* ---- meeting.c: meetings entered by hand (issue 16) ------------------------------------ */
+
+void reg_meeting_record(kp_call_t *call, void *svc);
+void reg_meeting_list(kp_call_t *call, void *svc);
 
 /* ---- seed.c, consume.c ------------------------------------------------------------------- */
 
