@@ -3,22 +3,32 @@
 
 #include "kp_text.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #define INVALID KUMPPANI__V1__CODE__CODE_INVALID
 
 bool
+kp_check_fail(kp_call_t *call, const char *fmt, ...)
+{
+    char msg[256]; /* the size of a call's message (kp_server.c) */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    kp_call_fail(call, INVALID, "%s", msg);
+    return false;
+}
+
+bool
 kp_check_text(kp_call_t *call, const char *field, const char *v, size_t min, size_t max)
 {
     size_t n = kp_text_chars(v ? v : "");
-    if (n < min) {
-        kp_call_fail(call, INVALID, "field '%s': required", field);
-        return false;
-    }
-    if (n > max) {
-        kp_call_fail(call, INVALID, "field '%s': at most %zu characters", field, max);
-        return false;
-    }
+    if (n < min)
+        return kp_check_fail(call, "field '%s': required", field);
+    if (n > max)
+        return kp_check_fail(call, "field '%s': at most %zu characters", field, max);
     return true;
 }
 
@@ -34,8 +44,7 @@ kp_check_muni_code(kp_call_t *call, const char *field, const char *v)
 {
     if (kp_is_muni_code(v))
         return true;
-    kp_call_fail(call, INVALID, "field '%s': three digits (e.g. 743)", field);
-    return false;
+    return kp_check_fail(call, "field '%s': three digits (e.g. 743)", field);
 }
 
 bool
@@ -43,25 +52,20 @@ kp_check_language(kp_call_t *call, const char *field, const char *v)
 {
     if (!v || !*v || strcmp(v, "fi") == 0 || strcmp(v, "sv") == 0 || strcmp(v, "en") == 0)
         return true;
-    kp_call_fail(call, INVALID, "field '%s': one of fi, sv, en", field);
-    return false;
+    return kp_check_fail(call, "field '%s': one of fi, sv, en", field);
 }
 
 bool
 kp_check_name(kp_call_t *call, const char *field, const char *v, size_t max)
 {
     size_t n = v ? strlen(v) : 0;
-    if (n == 0 || n > max) {
-        kp_call_fail(call, INVALID, "field '%s': 1..%zu characters required", field, max);
-        return false;
-    }
+    if (n == 0 || n > max)
+        return kp_check_fail(call, "field '%s': 1..%zu characters required", field, max);
     for (size_t i = 0; i < n; i++) {
         char c = v[i];
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-' || c == ':')) {
-            kp_call_fail(call, INVALID, "field '%s': only a-z, 0-9, '.', '_', ':' and '-'", field);
-            return false;
-        }
+              c == '-' || c == ':'))
+            return kp_check_fail(call, "field '%s': only a-z, 0-9, '.', '_', ':' and '-'", field);
     }
     return true;
 }
@@ -88,8 +92,7 @@ kp_check_date(kp_call_t *call, const char *field, const char *v, bool optional)
 {
     if ((optional && (!v || !*v)) || kp_is_date(v))
         return true;
-    kp_call_fail(call, INVALID, "field '%s': a date YYYY-MM-DD", field);
-    return false;
+    return kp_check_fail(call, "field '%s': a date YYYY-MM-DD", field);
 }
 
 bool
@@ -98,20 +101,24 @@ kp_check_contact(kp_call_t *call, const char *email_field, const char *email,
 {
     email = email ? email : "";
     phone = phone ? phone : "";
-    if (!email[0] && !phone[0]) {
-        kp_call_fail(call, INVALID, "field '%s': an e-mail or a phone number is required",
-                     email_field);
-        return false;
-    }
-    if (email[0] && !kp_text_email_valid(email)) {
-        kp_call_fail(call, INVALID, "field '%s': not a valid e-mail address", email_field);
-        return false;
-    }
-    if (phone[0] && !kp_text_phone_valid(phone)) {
-        kp_call_fail(call, INVALID,
-                     "field '%s': digits, spaces and dashes with an optional leading +",
-                     phone_field);
-        return false;
-    }
+    if (!email[0] && !phone[0])
+        return kp_check_fail(call, "field '%s': an e-mail or a phone number is required",
+                             email_field);
+    if (email[0] && !kp_text_email_valid(email))
+        return kp_check_fail(call, "field '%s': not a valid e-mail address", email_field);
+    if (phone[0] && !kp_text_phone_valid(phone))
+        return kp_check_fail(
+            call, "field '%s': digits, spaces and dashes with an optional leading +", phone_field);
     return true;
+}
+
+uint32_t
+kp_check_limit(kp_call_t *call, uint32_t limit, uint32_t dflt, uint32_t max)
+{
+    if (limit > max) {
+        kp_call_fail(call, INVALID, "field 'limit': at most %u (0: %u)", (unsigned)max,
+                     (unsigned)dflt);
+        return 0;
+    }
+    return limit ? limit : dflt;
 }

@@ -11,6 +11,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+/* Answers CODE_INVALID with the message (the field and the rule it broke, never the submitted
+ * value) and returns false, so that a rule of a service reads
+ * `if (n > 6) return kp_check_fail(call, "field 'role_rules': at most one rule per role");`. */
+bool kp_check_fail(kp_call_t *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* min..max characters (code points); min 1 means required. */
 bool kp_check_text(kp_call_t *call, const char *field, const char *v, size_t min, size_t max);
@@ -35,5 +41,9 @@ bool kp_is_date(const char *v);
 /* At least one of e-mail and phone, each valid when given. */
 bool kp_check_contact(kp_call_t *call, const char *email_field, const char *email,
                       const char *phone_field, const char *phone);
+
+/* A page size, the `limit` of a list request: 0 means dflt (1..max). Returns the page size, or
+ * 0 after answering "field 'limit': at most max (0: dflt)" when limit is above max. */
+uint32_t kp_check_limit(kp_call_t *call, uint32_t limit, uint32_t dflt, uint32_t max);
 
 #endif

@@ -28,17 +28,12 @@ bool
 evt_source_ok(kp_call_t *call, const char *v)
 {
     size_t n = strlen(v);
-    if (n == 0 || n > 64) {
-        kp_call_fail(call, C(INVALID), "field 'source': 1..64 characters required");
-        return false;
-    }
+    if (n == 0 || n > 64)
+        return kp_check_fail(call, "field 'source': 1..64 characters required");
     for (size_t i = 0; i < n; i++) {
         char c = v[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-')) {
-            kp_call_fail(call, C(INVALID), "field 'source': only a-z, 0-9, '.', '_' and '-'");
-            return false;
-        }
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return kp_check_fail(call, "field 'source': only a-z, 0-9, '.', '_' and '-'");
     }
     return true;
 }
@@ -57,10 +52,8 @@ evt_municipality_ok(kp_tx_t *t, const char *field, const char *v)
             kp_call_fail_err(call, rc);
             return false;
         }
-        if (!found) {
-            kp_call_fail(call, C(INVALID), "field '%s': not a municipality of the registry", field);
-            return false;
-        }
+        if (!found)
+            return kp_check_fail(call, "field '%s': not a municipality of the registry", field);
     }
     return true;
 }
@@ -70,15 +63,11 @@ evt_url_ok(kp_call_t *call, const char *field, const char *v, bool required)
 {
     if (!kp_check_text(call, field, v, required ? 1 : 0, 500))
         return false;
-    if (v[0] && strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) {
-        kp_call_fail(call, C(INVALID), "field '%s': must start with https:// or http://", field);
-        return false;
-    }
+    if (v[0] && strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
+        return kp_check_fail(call, "field '%s': must start with https:// or http://", field);
     for (const char *p = v; *p; p++)
-        if (*p == ' ') {
-            kp_call_fail(call, C(INVALID), "field '%s': no spaces in a link", field);
-            return false;
-        }
+        if (*p == ' ')
+            return kp_check_fail(call, "field '%s': no spaces in a link", field);
     return true;
 }
 
@@ -87,81 +76,54 @@ evt_url_ok(kp_call_t *call, const char *field, const char *v, bool required)
 bool
 evt_times_ok(kp_call_t *call, int64_t now_s, int64_t start, int64_t end, int64_t deadline)
 {
-    if (start <= now_s) {
-        kp_call_fail(call, C(INVALID), "field 'start_unix': must be in the future");
-        return false;
-    }
-    if (end <= start || end - start > MAX_DURATION_S) {
-        kp_call_fail(call, C(INVALID), "field 'end_unix': after the start, within 14 days");
-        return false;
-    }
-    if (deadline && (deadline <= now_s || deadline > start)) {
-        kp_call_fail(call, C(INVALID),
-                     "field 'signup_deadline_unix': in the future and not after the start");
-        return false;
-    }
+    if (start <= now_s)
+        return kp_check_fail(call, "field 'start_unix': must be in the future");
+    if (end <= start || end - start > MAX_DURATION_S)
+        return kp_check_fail(call, "field 'end_unix': after the start, within 14 days");
+    if (deadline && (deadline <= now_s || deadline > start))
+        return kp_check_fail(call,
+                             "field 'signup_deadline_unix': in the future and not after the start");
     return true;
 }
 
 bool
 evt_capacity_ok(kp_call_t *call, uint32_t capacity)
 {
-    if (capacity > 100000) {
-        kp_call_fail(call, C(INVALID), "field 'capacity': at most 100000 (0: no limit)");
-        return false;
-    }
+    if (capacity > 100000)
+        return kp_check_fail(call, "field 'capacity': at most 100000 (0: no limit)");
     return true;
 }
 
 bool
 evt_role_rules_ok(kp_call_t *call, uint32_t capacity, Kumppani__V1__RoleRule **rules, size_t n)
 {
-    if (n > 6) {
-        kp_call_fail(call, C(INVALID), "field 'role_rules': at most one rule per role");
-        return false;
-    }
+    if (n > 6)
+        return kp_check_fail(call, "field 'role_rules': at most one rule per role");
     uint64_t reserved = 0;
     unsigned seen = 0;
     for (size_t i = 0; i < n; i++) {
         const Kumppani__V1__RoleRule *r = rules[i];
         if (r->role <= KUMPPANI__V1__PARTICIPANT_ROLE__ROLE_UNSPECIFIED ||
-            r->role > KUMPPANI__V1__PARTICIPANT_ROLE__ROLE_EXPERIENCE_EXPERT) {
-            kp_call_fail(call, C(INVALID),
-                         "field 'role_rules.role': one of the ParticipantRole "
-                         "values");
-            return false;
-        }
-        if (seen & (1u << r->role)) {
-            kp_call_fail(call, C(INVALID), "field 'role_rules': at most one rule per role");
-            return false;
-        }
+            r->role > KUMPPANI__V1__PARTICIPANT_ROLE__ROLE_EXPERIENCE_EXPERT)
+            return kp_check_fail(call, "field 'role_rules.role': one of the ParticipantRole "
+                                       "values");
+        if (seen & (1u << r->role))
+            return kp_check_fail(call, "field 'role_rules': at most one rule per role");
         seen |= 1u << r->role;
-        if (r->max_percent > 100) {
-            kp_call_fail(call, C(INVALID), "field 'role_rules.max_percent': 0..100");
-            return false;
-        }
-        if ((r->max_percent || r->reserved_n) && capacity == 0) {
-            kp_call_fail(call, C(INVALID),
-                         "field 'role_rules': percentages and reservations "
-                         "need a capacity");
-            return false;
-        }
-        if (r->max_n && r->reserved_n > r->max_n) {
-            kp_call_fail(call, C(INVALID), "field 'role_rules.reserved_n': not above max_n");
-            return false;
-        }
-        if (r->max_n > 100000) {
-            kp_call_fail(call, C(INVALID), "field 'role_rules.max_n': at most 100000");
-            return false;
-        }
+        if (r->max_percent > 100)
+            return kp_check_fail(call, "field 'role_rules.max_percent': 0..100");
+        if ((r->max_percent || r->reserved_n) && capacity == 0)
+            return kp_check_fail(call, "field 'role_rules': percentages and reservations "
+                                       "need a capacity");
+        if (r->max_n && r->reserved_n > r->max_n)
+            return kp_check_fail(call, "field 'role_rules.reserved_n': not above max_n");
+        if (r->max_n > 100000)
+            return kp_check_fail(call, "field 'role_rules.max_n': at most 100000");
         reserved += r->reserved_n;
     }
-    if (capacity && reserved > capacity) {
-        kp_call_fail(call, C(INVALID),
-                     "field 'role_rules.reserved_n': reservations exceed the "
-                     "capacity");
-        return false;
-    }
+    if (capacity && reserved > capacity)
+        return kp_check_fail(call, "field 'role_rules.reserved_n': reservations exceed the "
+                                   "capacity");
     return true;
 }
 
@@ -169,12 +131,9 @@ bool
 evt_organiser_ok(kp_tx_t *t, uint64_t org, const char *muni)
 {
     kp_call_t *call = t->call;
-    if (org && muni[0]) {
-        kp_call_fail(call, C(INVALID),
-                     "field 'organiser': an organisation or a municipality, "
-                     "not both");
-        return false;
-    }
+    if (org && muni[0])
+        return kp_check_fail(call, "field 'organiser': an organisation or a municipality, "
+                                   "not both");
     if (muni[0])
         return evt_municipality_ok(t, "organiser_municipality_code", muni);
     if (org && EVT_SVC(t)->registry) {
@@ -185,16 +144,12 @@ evt_organiser_ok(kp_tx_t *t, uint64_t org, const char *muni)
             kp_call_fail_err(call, rc);
             return false;
         }
-        if (!found) {
-            kp_call_fail(call, C(INVALID),
-                         "field 'organiser_organisation_id': not an organisation of the registry");
-            return false;
-        }
-        if (status != 1 /* ORG_STATUS_ACTIVE */) {
-            kp_call_fail(call, C(INVALID),
-                         "field 'organiser_organisation_id': the organisation is dissolved");
-            return false;
-        }
+        if (!found)
+            return kp_check_fail(
+                call, "field 'organiser_organisation_id': not an organisation of the registry");
+        if (status != 1 /* ORG_STATUS_ACTIVE */)
+            return kp_check_fail(
+                call, "field 'organiser_organisation_id': the organisation is dissolved");
     }
     return true;
 }
@@ -202,11 +157,9 @@ evt_organiser_ok(kp_tx_t *t, uint64_t org, const char *muni)
 bool
 evt_offer_window_ok(kp_call_t *call, uint32_t m)
 {
-    if (m && (m < 5 || m > 10080)) {
-        kp_call_fail(call, C(INVALID),
-                     "field 'offer_window_minutes': 0 (automatic promotion) or 5..10080");
-        return false;
-    }
+    if (m && (m < 5 || m > 10080))
+        return kp_check_fail(call,
+                             "field 'offer_window_minutes': 0 (automatic promotion) or 5..10080");
     return true;
 }
 
@@ -215,11 +168,8 @@ evt_offer_window_ok(kp_call_t *call, uint32_t m)
 bool
 evt_convener_ok(kp_call_t *call, int kind, uint64_t person_id)
 {
-    if (person_id && kind != KUMPPANI__V1__EVENT_KIND__KIND_CONTACT_PERSON_MEETING) {
-        kp_call_fail(call, C(INVALID),
-                     "field 'convener_person_id': only for a contact-person meeting");
-        return false;
-    }
+    if (person_id && kind != KUMPPANI__V1__EVENT_KIND__KIND_CONTACT_PERSON_MEETING)
+        return kp_check_fail(call, "field 'convener_person_id': only for a contact-person meeting");
     return true;
 }
 
@@ -229,10 +179,8 @@ evt_create_fields_ok(kp_tx_t *t, const Kumppani__V1__CreateEventRequest *rq)
 {
     kp_call_t *call = t->call;
     if (rq->kind <= KUMPPANI__V1__EVENT_KIND__KIND_UNSPECIFIED ||
-        rq->kind > KUMPPANI__V1__EVENT_KIND__KIND_OTHER) {
-        kp_call_fail(call, C(INVALID), "field 'kind': required, one of the EventKind values");
-        return false;
-    }
+        rq->kind > KUMPPANI__V1__EVENT_KIND__KIND_OTHER)
+        return kp_check_fail(call, "field 'kind': required, one of the EventKind values");
     return kp_check_text(call, "title", rq->title, 1, 200) &&
            evt_municipality_ok(t, "municipality_code", rq->municipality_code) &&
            kp_check_text(call, "place", rq->place, 0, 300) &&
@@ -257,21 +205,17 @@ evt_external_id_ok(kp_call_t *call, const char *v)
 {
     if (!kp_check_text(call, "external_id", v, 1, 128))
         return false;
-    if (strlen(v) > EVT_EXT_ID_MAX_LEN) {
-        kp_call_fail(call, C(INVALID), "field 'external_id': at most %d bytes (UTF-8)",
-                     EVT_EXT_ID_MAX_LEN);
-        return false;
-    }
+    if (strlen(v) > EVT_EXT_ID_MAX_LEN)
+        return kp_check_fail(call, "field 'external_id': at most %d bytes (UTF-8)",
+                             EVT_EXT_ID_MAX_LEN);
     return true;
 }
 
 bool
 evt_signup_fields_ok(kp_call_t *call, const Kumppani__V1__SubmitSignupRequest *rq)
 {
-    if (rq->event_id == 0) {
-        kp_call_fail(call, C(INVALID), "field 'event_id': required");
-        return false;
-    }
+    if (rq->event_id == 0)
+        return kp_check_fail(call, "field 'event_id': required");
     if (!evt_source_ok(call, rq->source) || !evt_external_id_ok(call, rq->external_id) ||
         !kp_check_text(call, "name", rq->name, 1, 200) ||
         !kp_check_text(call, "organisation", rq->organisation, 0, 200) ||
@@ -281,20 +225,14 @@ evt_signup_fields_ok(kp_call_t *call, const Kumppani__V1__SubmitSignupRequest *r
         !kp_check_contact(call, "email", rq->email, "phone", rq->phone))
         return false;
     /* Needs can reveal health (GDPR Art. 9): stored only with explicit consent (issue 12). */
-    if (!rq->consent_needs && (rq->accessibility_text[0] || rq->dietary_text[0])) {
-        kp_call_fail(call, C(INVALID), "field '%s': stored only with consent_needs",
-                     rq->accessibility_text[0] ? "accessibility_text" : "dietary_text");
-        return false;
-    }
+    if (!rq->consent_needs && (rq->accessibility_text[0] || rq->dietary_text[0]))
+        return kp_check_fail(call, "field '%s': stored only with consent_needs",
+                             rq->accessibility_text[0] ? "accessibility_text" : "dietary_text");
     if (rq->role <= KUMPPANI__V1__PARTICIPANT_ROLE__ROLE_UNSPECIFIED ||
-        rq->role > KUMPPANI__V1__PARTICIPANT_ROLE__ROLE_EXPERIENCE_EXPERT) {
-        kp_call_fail(call, C(INVALID), "field 'role': required, one of the ParticipantRole values");
-        return false;
-    }
-    if (rq->companions > EVT_MAX_COMPANIONS) {
-        kp_call_fail(call, C(INVALID), "field 'companions': at most %d", EVT_MAX_COMPANIONS);
-        return false;
-    }
+        rq->role > KUMPPANI__V1__PARTICIPANT_ROLE__ROLE_EXPERIENCE_EXPERT)
+        return kp_check_fail(call, "field 'role': required, one of the ParticipantRole values");
+    if (rq->companions > EVT_MAX_COMPANIONS)
+        return kp_check_fail(call, "field 'companions': at most %d", EVT_MAX_COMPANIONS);
     return true;
 }
 

@@ -327,10 +327,8 @@ static bool
 s_update_names_ok(kp_call_t *call, const Kumppani__V1__UpdateEventRequest *rq)
 {
     const Kumppani__V1__CreateEventRequest *v = rq->values;
-    if (!v || rq->n_fields == 0) {
-        kp_call_fail(call, C(INVALID), "fields 'values' and 'fields': required");
-        return false;
-    }
+    if (!v || rq->n_fields == 0)
+        return kp_check_fail(call, "fields 'values' and 'fields': required");
     for (size_t i = 0; i < rq->n_fields; i++) {
         bool known = false;
         for (size_t j = 0; j < sizeof s_update_fields / sizeof *s_update_fields; j++)
@@ -634,11 +632,9 @@ evt_h_event_list(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
     const Kumppani__V1__ListEventsRequest *rq = kp_tx_open(t, call, svc);
-    unsigned limit = rq->limit == 0 ? 100 : rq->limit;
-    if (limit > 500) {
-        kp_call_fail(call, C(INVALID), "field 'limit': at most 500");
+    uint32_t limit = kp_check_limit(call, rq->limit, 100, 500);
+    if (!limit)
         return;
-    }
     event_acc_t acc = {kp_arena_alloc(t->arena, limit * sizeof *acc.v), 0, limit, rq->series_id};
     /* A series filter scans further; bounded so that one call stays short. */
     unsigned scan = rq->series_id ? 20000 : limit;

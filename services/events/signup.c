@@ -584,11 +584,9 @@ evt_h_signup_list(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
     const Kumppani__V1__ListSignupsRequest *rq = kp_tx_open(t, call, svc);
-    unsigned limit = rq->limit == 0 ? 100 : rq->limit;
-    if (limit > 1000) {
-        kp_call_fail(call, C(INVALID), "field 'limit': at most 1000");
+    uint32_t limit = kp_check_limit(call, rq->limit, 100, 1000);
+    if (!limit)
         return;
-    }
     evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;

@@ -21,11 +21,6 @@
 #include <string.h>
 
 #define C(x) KUMPPANI__V1__CODE__CODE_##x
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        kp_call_fail(call, __VA_ARGS__);                                                           \
-        return false;                                                                              \
-    } while (0)
 
 /* The documented vocabulary of expertise areas (broker.proto, README). */
 static const char *const s_vocab[] = {
@@ -50,12 +45,12 @@ s_list_ok(kp_call_t *call, const char *field, char **v, size_t n, size_t lo, siz
           bool (*ok)(const char *), const char *rule)
 {
     if (lo && (n < lo || n > hi))
-        FAIL(C(INVALID), "field '%s': %zu..%zu required", field, lo, hi);
+        return kp_check_fail(call, "field '%s': %zu..%zu required", field, lo, hi);
     if (n > hi)
-        FAIL(C(INVALID), "field '%s': at most %zu", field, hi);
+        return kp_check_fail(call, "field '%s': at most %zu", field, hi);
     for (size_t i = 0; i < n; i++)
         if (!ok(v[i]))
-            FAIL(C(INVALID), "field '%s[%zu]': %s", field, i, rule);
+            return kp_check_fail(call, "field '%s[%zu]': %s", field, i, rule);
     return true;
 }
 
@@ -63,15 +58,16 @@ static bool
 s_expertise(kp_call_t *call, char **v, size_t n)
 {
     if (n == 0)
-        FAIL(C(INVALID), "field 'expertise': at least one area required");
+        return kp_check_fail(call, "field 'expertise': at least one area required");
     if (n > 20)
-        FAIL(C(INVALID), "field 'expertise': at most 20 areas");
+        return kp_check_fail(call, "field 'expertise': at most 20 areas");
     for (size_t i = 0; i < n; i++) {
         bool ok = false;
         for (size_t j = 0; j < sizeof s_vocab / sizeof s_vocab[0] && !ok; j++)
             ok = strcmp(v[i], s_vocab[j]) == 0;
         if (!ok)
-            FAIL(C(INVALID), "field 'expertise[%zu]': not in the vocabulary (see broker.proto)", i);
+            return kp_check_fail(
+                call, "field 'expertise[%zu]': not in the vocabulary (see broker.proto)", i);
     }
     return true;
 }
@@ -80,17 +76,19 @@ bool
 brk_check_expert_input(kp_call_t *call, kp_tx_t *tx, const Kumppani__V1__ExpertInput *p)
 {
     if (!p)
-        FAIL(C(INVALID), "field 'expert': required");
+        return kp_check_fail(call, "field 'expert': required");
     if (p->kind != KUMPPANI__V1__EXPERT_KIND__EXPERT_KIND_EXPERT &&
         p->kind != KUMPPANI__V1__EXPERT_KIND__EXPERT_KIND_ACTOR)
-        FAIL(C(INVALID), "field 'kind': required, EXPERT_KIND_EXPERT or EXPERT_KIND_ACTOR");
+        return kp_check_fail(call,
+                             "field 'kind': required, EXPERT_KIND_EXPERT or EXPERT_KIND_ACTOR");
     if (!kp_check_text(call, "name", p->name, 1, 200) ||
         !kp_check_contact(call, "email", p->email, "phone", p->phone))
         return false;
     if (!p->consent)
-        FAIL(C(INVALID), "field 'consent': the expert's consent to be brokered is required");
+        return kp_check_fail(call,
+                             "field 'consent': the expert's consent to be brokered is required");
     if (p->home_org_id == 0)
-        FAIL(C(INVALID), "field 'home_org_id': required");
+        return kp_check_fail(call, "field 'home_org_id': required");
     if (brk_svc(tx)->registry_model) {
         const char *name;
         bool found;
@@ -99,18 +97,22 @@ brk_check_expert_input(kp_call_t *call, kp_tx_t *tx, const Kumppani__V1__ExpertI
             kp_call_fail_err(call, rc);
             return false;
         }
-        if (!found)
-            FAIL(C(NOT_FOUND), "field 'home_org_id': no such organisation in the registry");
+        if (!found) {
+            kp_call_fail(call, C(NOT_FOUND),
+                         "field 'home_org_id': no such organisation in the registry");
+            return false;
+        }
     }
     if (p->n_trainings > 50)
-        FAIL(C(INVALID), "field 'trainings': at most 50");
+        return kp_check_fail(call, "field 'trainings': at most 50");
     for (size_t i = 0; i < p->n_trainings; i++) {
         const Kumppani__V1__ExpertTraining *t = p->trainings[i];
         if (!kp_check_text(call, "trainings.course", t->course, 1, 200) ||
             !kp_check_text(call, "trainings.organiser", t->organiser, 0, 200))
             return false;
         if (!kp_is_date(t->completed_date))
-            FAIL(C(INVALID), "field 'trainings[%zu].completed_date': YYYY-MM-DD required", i);
+            return kp_check_fail(call, "field 'trainings[%zu].completed_date': YYYY-MM-DD required",
+                                 i);
     }
     if (!s_expertise(call, p->expertise, p->n_expertise) ||
         !s_list_ok(call, "languages", p->languages, p->n_languages, 1, 10, s_lang_ok,
@@ -119,35 +121,35 @@ brk_check_expert_input(kp_call_t *call, kp_tx_t *tx, const Kumppani__V1__ExpertI
                    kp_is_muni_code, "three digits (e.g. 743)"))
         return false;
     if (p->n_municipalities == 0 && !p->remote_ok)
-        FAIL(C(INVALID), "field 'municipalities': at least one, unless remote_ok");
+        return kp_check_fail(call, "field 'municipalities': at least one, unless remote_ok");
     if (p->n_availability > 50)
-        FAIL(C(INVALID), "field 'availability': at most 50 windows");
+        return kp_check_fail(call, "field 'availability': at most 50 windows");
     for (size_t i = 0; i < p->n_availability; i++) {
         const Kumppani__V1__WeeklySlot *s = p->availability[i];
         if (s->weekday < 1 || s->weekday > 7 || s->from_minute > 1439 || s->to_minute > 1440 ||
             s->to_minute <= s->from_minute)
-            FAIL(C(INVALID),
-                 "field 'availability[%zu]': weekday 1..7, from_minute < to_minute <= 1440", i);
+            return kp_check_fail(
+                call, "field 'availability[%zu]': weekday 1..7, from_minute < to_minute <= 1440",
+                i);
     }
     if (!s_list_ok(call, "blocked_dates", p->blocked_dates, p->n_blocked_dates, 0, 400, kp_is_date,
                    "YYYY-MM-DD required"))
         return false;
     if (p->monthly_cap > 100)
-        FAIL(C(INVALID), "field 'monthly_cap': at most 100 (0: no cap)");
+        return kp_check_fail(call, "field 'monthly_cap': at most 100 (0: no cap)");
     if (!kp_check_text(call, "sensitive_detail_text", p->sensitive_detail_text, 0, 4000))
         return false;
     if (p->sensitive_detail_text[0] && !p->sensitive_consent)
-        FAIL(C(INVALID), "field 'sensitive_detail_text': stored only with sensitive_consent");
+        return kp_check_fail(call,
+                             "field 'sensitive_detail_text': stored only with sensitive_consent");
     return true;
 }
 
 bool
 brk_window(kp_call_t *call, int64_t from_unix, int64_t to_unix, int64_t *from_ms, int64_t *to_ms)
 {
-    if (from_unix < 0 || (to_unix && to_unix <= from_unix)) {
-        kp_call_fail(call, C(INVALID), "field 'to_unix': after from_unix (0: no end)");
-        return false;
-    }
+    if (from_unix < 0 || (to_unix && to_unix <= from_unix))
+        return kp_check_fail(call, "field 'to_unix': after from_unix (0: no end)");
     *from_ms = from_unix * 1000;
     *to_ms = to_unix ? to_unix * 1000 : INT64_MAX;
     return true;
@@ -157,11 +159,12 @@ bool
 brk_check_request_input(kp_call_t *call, kp_tx_t *tx, const Kumppani__V1__BrokerRequestInput *in)
 {
     if (!in)
-        FAIL(C(INVALID), "field 'request': required");
+        return kp_check_fail(call, "field 'request': required");
     int64_t now_s = tx->now_ms / 1000;
     if (in->requester_kind < KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON ||
         in->requester_kind > KUMPPANI__V1__REQUESTER_KIND__REQUESTER_MUNICIPALITY)
-        FAIL(C(INVALID), "field 'requester_kind': required, person, organisation or municipality");
+        return kp_check_fail(
+            call, "field 'requester_kind': required, person, organisation or municipality");
     if (!kp_check_text(call, "requester_name", in->requester_name, 1, 200) ||
         !kp_check_text(call, "contact_name", in->contact_name, 0, 200) ||
         !kp_check_contact(call, "contact_email", in->contact_email, "contact_phone",
@@ -169,37 +172,37 @@ brk_check_request_input(kp_call_t *call, kp_tx_t *tx, const Kumppani__V1__Broker
         return false;
     if (in->purpose < KUMPPANI__V1__PURPOSE__PURPOSE_WORKING_GROUP ||
         in->purpose > KUMPPANI__V1__PURPOSE__PURPOSE_TRAINING)
-        FAIL(C(INVALID), "field 'purpose': required, one of the Purpose values");
+        return kp_check_fail(call, "field 'purpose': required, one of the Purpose values");
     if (!kp_check_text(call, "title", in->title, 1, 200) ||
         !kp_check_text(call, "description_text", in->description_text, 0, 4000) ||
         !s_expertise(call, in->expertise, in->n_expertise))
         return false;
     if (in->start_unix <= now_s)
-        FAIL(C(INVALID), "field 'start_unix': must be in the future");
+        return kp_check_fail(call, "field 'start_unix': must be in the future");
     if (in->start_unix > now_s + 3LL * 366 * 86400)
-        FAIL(C(INVALID), "field 'start_unix': within three years");
+        return kp_check_fail(call, "field 'start_unix': within three years");
     if (in->duration_min < 15 || in->duration_min > 24 * 60)
-        FAIL(C(INVALID), "field 'duration_min': 15..1440 minutes");
+        return kp_check_fail(call, "field 'duration_min': 15..1440 minutes");
     if (in->municipality[0] && !kp_check_muni_code(call, "municipality", in->municipality))
         return false;
     if (!in->municipality[0] && !in->remote)
-        FAIL(C(INVALID), "field 'municipality': required unless remote");
+        return kp_check_fail(call, "field 'municipality': required unless remote");
     if (!kp_check_text(call, "place", in->place, 0, 300))
         return false;
     if (!s_lang_ok(in->language))
-        FAIL(C(INVALID), "field 'language': two lower-case letters (ISO 639-1)");
+        return kp_check_fail(call, "field 'language': two lower-case letters (ISO 639-1)");
     if (in->experts_needed < 1 || in->experts_needed > 20)
-        FAIL(C(INVALID), "field 'experts_needed': 1..20");
+        return kp_check_fail(call, "field 'experts_needed': 1..20");
     if (in->fee_cents > 10000000 || in->travel_cents > 10000000)
-        FAIL(C(INVALID), "field 'fee_cents': at most 100000 euro (also travel_cents)");
+        return kp_check_fail(call, "field 'fee_cents': at most 100000 euro (also travel_cents)");
     if (in->answer_deadline_unix <= now_s)
-        FAIL(C(INVALID), "field 'answer_deadline_unix': must be in the future");
+        return kp_check_fail(call, "field 'answer_deadline_unix': must be in the future");
     if (in->answer_deadline_unix > in->start_unix)
-        FAIL(C(INVALID), "field 'answer_deadline_unix': not after start_unix");
+        return kp_check_fail(call, "field 'answer_deadline_unix': not after start_unix");
     if (in->offer_hours > 720)
-        FAIL(C(INVALID), "field 'offer_hours': at most 720 (0: 48)");
+        return kp_check_fail(call, "field 'offer_hours': at most 720 (0: 48)");
     if (in->wave_size && (in->wave_size < in->experts_needed || in->wave_size > 50))
-        FAIL(C(INVALID), "field 'wave_size': experts_needed..50 (0: experts_needed)");
+        return kp_check_fail(call, "field 'wave_size': experts_needed..50 (0: experts_needed)");
     return true;
 }
 
@@ -207,9 +210,9 @@ bool
 brk_page(kp_call_t *call, kp_tx_t *tx, unsigned db, uint64_t after, uint32_t limit, uint32_t max,
          int state, void ***v, size_t *n)
 {
-    size_t lim = limit ? limit : 100;
-    if (lim > max)
-        FAIL(C(INVALID), "field 'limit': at most %u", max);
+    uint32_t lim = kp_check_limit(call, limit, 100, max);
+    if (!lim)
+        return false;
     int rc = brk_list(tx, db, after, lim, state, v, n);
     if (rc) {
         kp_call_fail_err(call, rc);

@@ -202,11 +202,9 @@ brk_asg_list(kp_call_t *call, void *svc)
     kp_tx_t tx;
     const Kumppani__V1__ListAssignmentsRequest *body = kp_tx_open(&tx, call, svc);
     Kumppani__V1__ListAssignmentsReply r = KUMPPANI__V1__LIST_ASSIGNMENTS_REPLY__INIT;
-    uint32_t limit = body->limit ? body->limit : 100;
-    if (limit > 500) {
-        kp_call_fail(call, C(INVALID), "field 'limit': at most 500");
+    uint32_t limit = kp_check_limit(call, body->limit, 100, 500);
+    if (!limit)
         return;
-    }
     if (body->expert_id) {
         if (!brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", body->expert_id))
             return;

@@ -1,5 +1,6 @@
 /*  notifier/api.c: the request handlers (status, preview, dead letters, retry, the schedule of
  *  an event, opt-out). Validate, then write; errors name the field and the rule. */
+#include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_text.h"
@@ -17,10 +18,8 @@ static bool
 s_key_ok(kp_call_t *call, const char *key)
 {
     size_t n = strlen(key);
-    if (n == 0 || n > NTF_KEY_MAX) {
-        kp_call_fail(call, C(INVALID), "field 'key': 1..%d characters required", NTF_KEY_MAX);
-        return false;
-    }
+    if (n == 0 || n > NTF_KEY_MAX)
+        return kp_check_fail(call, "field 'key': 1..%d characters required", NTF_KEY_MAX);
     return true;
 }
 
@@ -129,24 +128,13 @@ s_recs(kp_tx_t *tx, char **keys, size_t keys_n, ntf_rec_t ***out, size_t *out_n)
     return 0;
 }
 
-static bool
-s_limit(kp_call_t *call, uint32_t limit, uint32_t *out)
-{
-    if (limit > 500) {
-        kp_call_fail(call, C(INVALID), "field 'limit': at most 500 (0: 100)");
-        return false;
-    }
-    *out = limit ? limit : 100;
-    return true;
-}
-
 static void
 s_dead_list(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     const Kumppani__V1__ListNotificationsRequest *rq = kp_tx_open(&tx, call, svc);
-    uint32_t limit;
-    if (!s_limit(call, rq->limit, &limit))
+    uint32_t limit = kp_check_limit(call, rq->limit, 100, 500);
+    if (!limit)
         return;
     if (strlen(rq->after_key) > NTF_KEY_MAX) {
         kp_call_fail(call, C(INVALID), "field 'after_key': at most %d characters", NTF_KEY_MAX);
@@ -248,8 +236,8 @@ s_sent(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     const Kumppani__V1__SentRequest *rq = kp_tx_open(&tx, call, svc);
-    uint32_t limit;
-    if (!s_limit(call, rq->limit, &limit))
+    uint32_t limit = kp_check_limit(call, rq->limit, 100, 500);
+    if (!limit)
         return;
     if (rq->request_id && rq->address[0]) {
         kp_call_fail(call, C(INVALID), "field 'request_id': give either it or 'address', not both");
@@ -275,11 +263,8 @@ s_sent(kp_call_t *call, void *svc)
     qsort(v, vn, sizeof *v, s_newest_first);
     for (size_t i = 0; i < vn; i++) /* the reply shows no address of a person */
         v[i]->address = v[i]->recipient_name = (char *)"";
-    Kumppani__V1__ListNotificationsReply rep = KUMPPANI__V1__LIST_NOTIFICATIONS_REPLY__INIT;
-    rep.notifications = v;
-    rep.n_notifications = vn < limit ? vn : limit;
     kp_log_info("sent.list", "records=%zu request=%llu", vn, (unsigned long long)rq->request_id);
-    kp_call_ok(call, &rep.base);
+    s_answer_list(&tx, 0, v, vn < limit ? vn : limit);
 }
 
 /* notifier.optouts: the opt-out list, by channel and address. */
@@ -288,10 +273,9 @@ s_optouts(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     const Kumppani__V1__OptOutListRequest *rq = kp_tx_open(&tx, call, svc);
-    if (rq->limit > 1000) {
-        kp_call_fail(call, C(INVALID), "field 'limit': at most 1000 (0: 100)");
+    uint32_t limit = kp_check_limit(call, rq->limit, 100, 1000);
+    if (!limit)
         return;
-    }
     if (strlen(rq->after_address) > 260) {
         kp_call_fail(call, C(INVALID), "field 'after_address': at most 260 bytes");
         return;
@@ -299,7 +283,7 @@ s_optouts(kp_call_t *call, void *svc)
     int *ch;
     char **addr;
     size_t vn;
-    int rc = ntf_optout_page(&tx, rq->after_address, rq->limit ? rq->limit : 100, &ch, &addr, &vn);
+    int rc = ntf_optout_page(&tx, rq->after_address, limit, &ch, &addr, &vn);
     Kumppani__V1__OptOutEntry *ents = rc ? NULL : kp_arena_alloc(tx.arena, (vn + 1) * sizeof *ents);
     Kumppani__V1__OptOutEntry **ptrs =
         rc ? NULL : kp_arena_alloc(tx.arena, (vn + 1) * sizeof *ptrs);

@@ -37,8 +37,7 @@ reg_need_id(kp_call_t *call, const char *field, uint64_t id)
 {
     if (id)
         return true;
-    kp_call_fail(call, REG_C(INVALID), "field '%s': required", field);
-    return false;
+    return kp_check_fail(call, "field '%s': required", field);
 }
 
 /* ---- field rules ------------------------------------------------------------------------- */

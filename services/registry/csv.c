@@ -20,6 +20,7 @@
  *  = + - @ TAB or CR gets a leading ' so that a spreadsheet shows it as text instead of running
  *  it as a formula (OWASP "CSV injection"); import takes that ' off again, so an exported
  *  file imports unchanged. Lists (municipalities, fields, networks) are joined with '|'. */
+#include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_privacy.h"
@@ -1003,11 +1004,9 @@ reg_export(kp_call_t *call, void *svc)
     kp_tx_t tx;
     const Kumppani__V1__ExportRequest *rq = kp_tx_open(&tx, call, svc);
     kp_arena_t *a = tx.arena;
-    unsigned limit = rq->limit ? rq->limit : 500;
-    if (limit > 2000) {
-        kp_call_fail(call, REG_C(INVALID), "field 'limit': at most 2000");
+    uint32_t limit = kp_check_limit(call, rq->limit, 500, 2000);
+    if (!limit)
         return;
-    }
     bool orgs = rq->kind == KUMPPANI__V1__CSV_KIND__CSV_KIND_ORGANISATIONS;
     if (!orgs && rq->kind != KUMPPANI__V1__CSV_KIND__CSV_KIND_MUNICIPALITIES) {
         kp_call_fail(call, REG_C(INVALID), "field 'kind': ORGANISATIONS or MUNICIPALITIES");

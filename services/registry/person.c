@@ -43,10 +43,8 @@ s_person_check(kp_call_t *call, const char *name, const char *email, const char 
         return false;
     char why[REG_WHY];
     const char *r = reg_contact_why(email, phone, why, sizeof why);
-    if (r) {
-        kp_call_fail(call, REG_C(INVALID), "%s", r);
-        return false;
-    }
+    if (r)
+        return kp_check_fail(call, "%s", r);
     return true;
 }
 
@@ -231,10 +229,9 @@ reg_person_search(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     const Kumppani__V1__SearchPeopleRequest *rq = kp_tx_open(&tx, call, svc);
-    if (rq->limit > PEOPLE_PAGE_MAX) {
-        kp_call_fail(call, REG_C(INVALID), "field 'limit': at most 200");
+    uint32_t limit = kp_check_limit(call, rq->limit, 20, PEOPLE_PAGE_MAX);
+    if (!limit)
         return;
-    }
     if (!kp_check_text(call, "name", rq->name, 0, 200) ||
         !kp_check_text(call, "email", rq->email, 0, 254) ||
         !kp_check_text(call, "phone", rq->phone, 0, 30))
@@ -251,7 +248,7 @@ reg_person_search(kp_call_t *call, void *svc)
     }
     people_q_t c = {.rq = rq};
     reg_query_words(rq->name, &c.q);
-    size_t limit = rq->limit ? rq->limit : 20, n = 0;
+    size_t n = 0;
     uint64_t *ids = kp_arena_alloc(tx.arena, (limit + 1) * sizeof *ids);
     int rc = ids ? reg_people_ids(&tx, from, s_people_hit, &c, ids, limit + 1, &n) : KP_ENOMEM;
     Kumppani__V1__SearchPeopleReply r = KUMPPANI__V1__SEARCH_PEOPLE_REPLY__INIT;
@@ -383,12 +380,9 @@ s_role_target_ok(kp_tx_t *tx, const Kumppani__V1__AssignRoleRequest *rq, bool mu
 {
     kp_call_t *call = tx->call;
     if (muni_kind) {
-        if (rq->organisation_id || !kp_is_muni_code(rq->municipality_code)) {
-            kp_call_fail(call, REG_C(INVALID),
-                         "field 'municipality_code': required for this kind (and no "
-                         "organisation_id)");
-            return false;
-        }
+        if (rq->organisation_id || !kp_is_muni_code(rq->municipality_code))
+            return kp_check_fail(call, "field 'municipality_code': required for this kind (and no "
+                                       "organisation_id)");
         reg_muni_t *m;
         bool found;
         int rc = reg_muni_get(tx, rq->municipality_code, &m, &found);
@@ -398,11 +392,9 @@ s_role_target_ok(kp_tx_t *tx, const Kumppani__V1__AssignRoleRequest *rq, bool mu
             kp_call_fail(call, REG_C(NOT_FOUND), "field 'municipality_code': unknown municipality");
         return !rc && found;
     }
-    if (rq->municipality_code[0]) {
-        kp_call_fail(call, REG_C(INVALID),
-                     "field 'municipality_code': not for this kind (use organisation_id)");
-        return false;
-    }
+    if (rq->municipality_code[0])
+        return kp_check_fail(call,
+                             "field 'municipality_code': not for this kind (use organisation_id)");
     reg_org_t *o = reg_org_load(tx, "organisation_id", rq->organisation_id);
     if (!o)
         return false;

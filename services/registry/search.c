@@ -230,9 +230,11 @@ s_walk_take(void *arg, const uint8_t *pos, size_t pos_len, const MDB_val *summar
     return s_take(p, pos, pos_len, summary);
 }
 
-/* The search (see SearchRequest) into out. On a bad cursor returns KP_EINVAL. */
+/* The search (see SearchRequest), at most limit organisations, into out. On a bad cursor
+ * returns KP_EINVAL. */
 static int
-s_search(kp_tx_t *tx, const Kumppani__V1__SearchRequest *rq, Kumppani__V1__SearchReply *out)
+s_search(kp_tx_t *tx, const Kumppani__V1__SearchRequest *rq, uint32_t limit,
+         Kumppani__V1__SearchReply *out)
 {
     kp_arena_t *a = tx->arena;
     filter_t f = {0};
@@ -242,7 +244,7 @@ s_search(kp_tx_t *tx, const Kumppani__V1__SearchRequest *rq, Kumppani__V1__Searc
     f.net = rq->network[0] ? rq->network : NULL;
     f.net_len = strlen(rq->network);
     f.status = rq->status;
-    page_t p = {.tx = tx, .f = &f, .out = out, .limit = rq->limit ? rq->limit : 20};
+    page_t p = {.tx = tx, .f = &f, .out = out, .limit = limit};
     out->organisations = kp_arena_alloc(a, p.limit * sizeof *out->organisations);
     if (!out->organisations)
         return KP_ENOMEM;
@@ -346,10 +348,9 @@ reg_org_search(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     const Kumppani__V1__SearchRequest *rq = kp_tx_open(&tx, call, svc);
-    if (rq->limit > 200) {
-        kp_call_fail(call, REG_C(INVALID), "field 'limit': at most 200");
+    uint32_t limit = kp_check_limit(call, rq->limit, 20, 200);
+    if (!limit)
         return;
-    }
     if (!kp_check_text(call, "query", rq->query, 0, 200))
         return;
     if (rq->municipality[0] && !kp_is_muni_code(rq->municipality)) {
@@ -370,7 +371,7 @@ reg_org_search(kp_call_t *call, void *svc)
     }
     Kumppani__V1__SearchReply r = KUMPPANI__V1__SEARCH_REPLY__INIT;
     int64_t t0 = kp_mono_us();
-    int rc = s_search(&tx, rq, &r);
+    int rc = s_search(&tx, rq, limit, &r);
     r.server_us = (uint32_t)(kp_mono_us() - t0);
     if (rc == KP_EINVAL) {
         kp_call_fail(call, REG_C(INVALID), "field 'cursor': not a cursor this service gave");

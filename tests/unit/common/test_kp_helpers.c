@@ -4,15 +4,18 @@
  *  leaves *cap alone when the arena refuses), kp_arena_str_* (text that grows in the arena,
  *  "" when nothing was put, NULL once the arena refused), and, on a real kp_server, kp_tx_open
  *  (the unit of the call and its decoded body), kp_privacy_export_text (the export reply, or
- *  UNAVAILABLE when the document could not be built) and kp_raw_set (a value stores, NULL
- *  deletes). */
+ *  UNAVAILABLE when the document could not be built), kp_raw_set (a value stores, NULL
+ *  deletes) and kp_check_limit (a list's page size: 0 means the default, above the most is
+ *  CODE_INVALID naming the field and the rule). */
 #include "kp_arena.h"
+#include "kp_check.h"
 #include "kp_log.h"
 #include "kp_privacy.h"
 #include "kp_server.h"
 #include "kp_test_server.h"
 #include "kp_tx.h"
 #include "kumppani/v1/envelope.pb-c.h"
+#include "kumppani/v1/events.pb-c.h"
 #include "kumppani/v1/privacy.pb-c.h"
 
 #include <setjmp.h>
@@ -150,8 +153,22 @@ s_export(kp_call_t *call, void *svc)
     kp_privacy_export_text(call, "helpers", json);
 }
 
+/* "test.limit": kp_check_limit(limit, 100, 500); the page size comes back in the reply's
+ * limit. */
+static void
+s_limit(kp_call_t *call, void *svc)
+{
+    kp_tx_t tx;
+    const Kumppani__V1__ListEventsRequest *rq = kp_tx_open(&tx, call, svc);
+    Kumppani__V1__ListEventsRequest r = KUMPPANI__V1__LIST_EVENTS_REQUEST__INIT;
+    r.limit = kp_check_limit(call, rq->limit, 100, 500);
+    if (r.limit)
+        kp_call_ok(call, &r.base);
+}
+
 static const kp_method_t s_methods[] = {
     {"test.export", KP_ROLE_ALL, &kumppani__v1__data_subject__descriptor, s_export},
+    {"test.limit", KP_ROLE_ALL, &kumppani__v1__list_events_request__descriptor, s_limit},
 };
 
 static Kumppani__V1__Reply *
@@ -161,6 +178,15 @@ s_call_export(kp_test_srv_t *t, kp_arena_t *a, uint64_t request_id, const char *
     ds.email = (char *)email;
     assert_true(kp_test_send(t->dealer, request_id, "test.export", &ds.base, 0));
     return kp_test_srv_reply(t, a, request_id, "test.export");
+}
+
+static Kumppani__V1__Reply *
+s_call_limit(kp_test_srv_t *t, kp_arena_t *a, uint64_t request_id, uint32_t limit)
+{
+    Kumppani__V1__ListEventsRequest rq = KUMPPANI__V1__LIST_EVENTS_REQUEST__INIT;
+    rq.limit = limit;
+    assert_true(kp_test_send(t->dealer, request_id, "test.limit", &rq.base, 0));
+    return kp_test_srv_reply(t, a, request_id, "test.limit");
 }
 
 /* One server for the helpers that need a unit of work or a call. */
@@ -206,6 +232,19 @@ test_on_a_server(void **state)
     r = s_call_export(&t, a, 2, "");
     assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_UNAVAILABLE);
     assert_non_null(strstr(r->status->message, "retry later"));
+    assert_int_equal(r->body.len, 0);
+
+    /* kp_check_limit: 0 is the default, 1..max as asked, above max refused with the rule. */
+    const uint32_t asked[] = {0, 1, 7, 500}, page[] = {100, 1, 7, 500};
+    for (size_t i = 0; i < sizeof asked / sizeof *asked; i++) {
+        r = s_call_limit(&t, a, 10 + i, asked[i]);
+        Kumppani__V1__ListEventsRequest *l =
+            kp_test_ok_body(r, &kumppani__v1__list_events_request__descriptor, a);
+        assert_int_equal(l->limit, page[i]);
+    }
+    r = s_call_limit(&t, a, 20, 501);
+    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_INVALID);
+    assert_string_equal(r->status->message, "field 'limit': at most 500 (0: 100)");
     assert_int_equal(r->body.len, 0);
 
     kp_arena_destroy(&a);
