@@ -113,6 +113,18 @@ s_only(fx_t *f, const char *reason)
     assert_string_equal(f->why[0], reason);
 }
 
+/* The expert's only weekly slot: weekday (1 = Monday), from_minute to to_minute. */
+static void
+s_slot(fx_t *f, uint32_t weekday, uint32_t from_minute, uint32_t to_minute)
+{
+    f->slots[0] = &f->slot;
+    f->p.availability = f->slots;
+    f->p.n_availability = 1;
+    f->slot.weekday = weekday;
+    f->slot.from_minute = from_minute;
+    f->slot.to_minute = to_minute;
+}
+
 static void
 test_eligible_baseline(void **state)
 {
@@ -161,12 +173,7 @@ static void
 test_availability_window(void **state)
 {
     fx_t *f = *state;
-    f->slots[0] = &f->slot;
-    f->p.availability = f->slots;
-    f->p.n_availability = 1;
-    f->slot.weekday = 1; /* Monday 9:00-11:30 holds 10:00 + 90 min */
-    f->slot.from_minute = 9 * 60;
-    f->slot.to_minute = 11 * 60 + 30;
+    s_slot(f, 1, 9 * 60, 11 * 60 + 30); /* Monday 9:00-11:30 holds 10:00 + 90 min */
     assert_int_equal(s_why(f), 0);
     f->slot.to_minute = 11 * 60 + 29; /* the end must fit too */
     s_only(f, "availability");
@@ -184,12 +191,7 @@ static void
 test_availability_is_helsinki_time(void **state)
 {
     fx_t *f = *state;
-    f->slots[0] = &f->slot;
-    f->p.availability = f->slots;
-    f->p.n_availability = 1;
-    f->slot.weekday = 1;
-    f->slot.from_minute = 10 * 60;
-    f->slot.to_minute = 12 * 60;
+    s_slot(f, 1, 10 * 60, 12 * 60);
     /* Summer time: 10:00 in Helsinki is 07:00 UTC; the window is read in Helsinki time. */
     f->in.start_unix = s_local(2027, 6, 14, 10, 0);
     assert_int_equal(s_why(f), 0);

@@ -44,13 +44,22 @@ t_phone(void **state)
     assert_false(kp_privacy_phone_eq("n/a", "none"));
 }
 
+/* An empty request whose input is in (emptied too): what a rule reads of a request. */
+static brk_request_t
+s_request(Kumppani__V1__BrokerRequestInput *in)
+{
+    brk_request_t rq = KUMPPANI__V1__BROKER_REQUEST__INIT;
+    kumppani__v1__broker_request_input__init(in);
+    rq.input = in;
+    return rq;
+}
+
 static void
 t_held(void **state)
 {
     (void)state;
-    Kumppani__V1__BrokerRequestInput in = KUMPPANI__V1__BROKER_REQUEST_INPUT__INIT;
-    brk_request_t rq = KUMPPANI__V1__BROKER_REQUEST__INIT;
-    rq.input = &in;
+    Kumppani__V1__BrokerRequestInput in;
+    brk_request_t rq = s_request(&in);
     in.requester_kind = KUMPPANI__V1__REQUESTER_KIND__REQUESTER_ORGANISATION;
     in.requester_name = "Seinäjoen kaupunki";
     assert_false(brk_requester_held(&rq)); /* an organisation's name is not a person's */
@@ -70,9 +79,8 @@ static void
 t_ended(void **state)
 {
     (void)state;
-    Kumppani__V1__BrokerRequestInput in = KUMPPANI__V1__BROKER_REQUEST_INPUT__INIT;
-    brk_request_t rq = KUMPPANI__V1__BROKER_REQUEST__INIT;
-    rq.input = &in;
+    Kumppani__V1__BrokerRequestInput in;
+    brk_request_t rq = s_request(&in);
     in.start_unix = 2000000000;
     in.duration_min = 90;
     rq.created_ms = 1000;

@@ -494,6 +494,30 @@ s_wait_applied(fx_t *fx, uint64_t want)
     assert_int_equal(s.records, want);
 }
 
+/* Starts src, and dst following it live (heard), dst's log captured, with every drop_every-th
+ * live event lost on the way. */
+static void
+s_start_dropping(fx_t *fx, unsigned drop_every)
+{
+    s_src_start(fx);
+    fx->drop_every = drop_every;
+    s_capture_begin(fx);
+    s_dst_start(fx);
+    s_wait_heard(fx);
+}
+
+/* Starts src, and dst following it live (heard), dst's apply failing fail_left times at the
+ * event of seq fail_seq. */
+static void
+s_start_failing(fx_t *fx, uint64_t fail_seq, unsigned fail_left)
+{
+    s_src_start(fx);
+    fx->fail_seq = fail_seq;
+    fx->fail_left = fail_left;
+    s_dst_start(fx);
+    s_wait_heard(fx);
+}
+
 /* ---- tests ---------------------------------------------------------------------------------- */
 
 /* Events written while dst is not running are applied once when it starts; after a restart
@@ -534,11 +558,7 @@ static void
 test_gap(void **state)
 {
     fx_t *fx = *state;
-    s_src_start(fx);
-    fx->drop_every = 3;
-    s_capture_begin(fx);
-    s_dst_start(fx);
-    s_wait_heard(fx);
+    s_start_dropping(fx, 3);
     for (int batch = 0; batch < 6; batch++) {
         s_put_events(fx, 10);
         for (int i = 0; i < 5; i++)
@@ -567,11 +587,7 @@ static void
 test_apply_fails(void **state)
 {
     fx_t *fx = *state;
-    s_src_start(fx);
-    fx->fail_seq = 5;
-    fx->fail_left = 3;
-    s_dst_start(fx);
-    s_wait_heard(fx);
+    s_start_failing(fx, 5, 3);
     s_put_events(fx, 10);
 
     int64_t end = kp_mono_us() + WAIT_US;
@@ -610,11 +626,7 @@ static void
 test_retry_turn_time(void **state)
 {
     fx_t *fx = *state;
-    s_src_start(fx);
-    fx->fail_seq = 3;
-    fx->fail_left = 1;
-    s_dst_start(fx);
-    s_wait_heard(fx);
+    s_start_failing(fx, 3, 1);
     s_put_events(fx, 5);
     s_wait_applied(fx, 5);
     assert_int_equal(fx->calls_of[3], 2);
@@ -639,11 +651,7 @@ static void
 test_lost_tail(void **state)
 {
     fx_t *fx = *state;
-    s_src_start(fx);
-    fx->drop_every = 10;
-    s_capture_begin(fx);
-    s_dst_start(fx);
-    s_wait_heard(fx);
+    s_start_dropping(fx, 10);
     s_put_events(fx, 10); /* live events 1..9 arrive, the 10th is lost */
     s_wait_applied(fx, 10);
     assert_int_equal(fx->apply_calls, 10);

@@ -1,8 +1,9 @@
 /*  test_kp_store: the LMDB environment, the turn, the sequence
  *  log, and the small tables every service has.
  *
- *  Real LMDB files in a fresh mkdtemp directory per test; "reopen" means kp_store_close and
- *  kp_store_open again, so what survives is what reached the files. */
+ *  Real LMDB files in a fresh mkdtemp directory per test, where the fixture opens the store
+ *  (schema 2, one service database "kv"); "reopen" means kp_store_close and kp_store_open
+ *  again, so what survives is what reached the files. */
 #include "kp_arena.h"
 #include "kp_err.h"
 #include "kp_store.h"
@@ -52,7 +53,7 @@ s_setup(void **state)
                                  .schema_version = 2};
     fx->a = kp_arena_new(1 << 20);
     *state = fx;
-    return 0;
+    return kp_store_open(&fx->st, &fx->opts) == 0 ? 0 : -1;
 }
 
 static int
@@ -98,6 +99,15 @@ s_turn(fx_t *fx)
     return txn;
 }
 
+/* A fresh read-only transaction: committed data only. The caller aborts it. */
+static MDB_txn *
+s_snapshot(fx_t *fx)
+{
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(kp_store_env(fx->st), NULL, MDB_RDONLY, &txn), 0);
+    return txn;
+}
+
 /* Commits the turn. */
 static void
 s_commit(fx_t *fx)
@@ -136,8 +146,7 @@ s_put(fx_t *fx, MDB_txn *txn, const char *key)
 static bool
 s_has(fx_t *fx, const char *key)
 {
-    MDB_txn *txn;
-    assert_int_equal(mdb_txn_begin(kp_store_env(fx->st), NULL, MDB_RDONLY, &txn), 0);
+    MDB_txn *txn = s_snapshot(fx);
     MDB_val k = {strlen(key), (void *)key}, v;
     int rc = mdb_get(txn, kp_store_dbi(fx->st, 0), &k, &v);
     mdb_txn_abort(txn);
@@ -173,8 +182,7 @@ static reads_t
 s_read(fx_t *fx, uint64_t from, unsigned limit, size_t max_bytes, unsigned stop_after)
 {
     reads_t r = {.stop_after = stop_after};
-    MDB_txn *txn;
-    assert_int_equal(mdb_txn_begin(kp_store_env(fx->st), NULL, MDB_RDONLY, &txn), 0);
+    MDB_txn *txn = s_snapshot(fx);
     assert_int_equal(kp_store_log_read(fx->st, txn, from, limit, max_bytes, s_collect, &r), 0);
     mdb_txn_abort(txn);
     return r;
@@ -186,7 +194,6 @@ static void
 test_open_creates(void **state)
 {
     fx_t *fx = *state;
-    s_open(fx);
     struct stat st;
     assert_int_equal(stat(fx->dir, &st), 0);
     assert_true(S_ISDIR(st.st_mode));
@@ -196,8 +203,7 @@ test_open_creates(void **state)
     assert_false(kp_store_turn_open(fx->st));
     assert_string_equal(kp_store_source(fx->st), "events");
     /* The four built-in databases and the service's own exist (opening without CREATE). */
-    MDB_txn *txn;
-    assert_int_equal(mdb_txn_begin(kp_store_env(fx->st), NULL, MDB_RDONLY, &txn), 0);
+    MDB_txn *txn = s_snapshot(fx);
     static const char *const names[] = {"meta", "log", "idem", "offsets", "kv"};
     for (size_t i = 0; i < 5; i++) {
         MDB_dbi dbi;
@@ -223,10 +229,8 @@ static void
 test_next_id(void **state)
 {
     fx_t *fx = *state;
-    s_open(fx);
-    MDB_txn *txn;
     uint64_t id = 0;
-    txn = s_turn(fx);
+    MDB_txn *txn = s_turn(fx);
     for (uint64_t want = 1; want <= 3; want++) {
         assert_int_equal(kp_store_next_id(fx->st, txn, "event", &id), 0);
         assert_int_equal(id, want);
@@ -261,7 +265,6 @@ static void
 test_log_order_and_paging(void **state)
 {
     fx_t *fx = *state;
-    s_open(fx);
     static const char *const types[] = {"A", "Bb", "Ccc", "Dddd", "Eeeee"};
     MDB_txn *txn;
     /* Two batches in one turn: three events, then two. */
@@ -326,7 +329,6 @@ static void
 test_turn_abort(void **state)
 {
     fx_t *fx = *state;
-    s_open(fx);
     MDB_txn *txn = s_turn(fx);
     assert_int_equal(s_append(fx, txn, "A"), 1);
     s_commit(fx);
@@ -354,11 +356,9 @@ static void
 test_idem(void **state)
 {
     fx_t *fx = *state;
-    s_open(fx);
-    MDB_txn *txn;
     bool found = true;
     MDB_val v;
-    txn = s_turn(fx);
+    MDB_txn *txn = s_turn(fx);
     assert_int_equal(kp_store_idem_get(fx->st, txn, "m\0k1", 4, &found, &v), 0);
     assert_false(found);
     assert_int_equal(kp_store_idem_put(fx->st, txn, "m\0k1", 4, "reply-1", 7), 0);
@@ -380,7 +380,7 @@ test_idem(void **state)
     s_commit(fx);
 
     s_reopen(fx);
-    assert_int_equal(mdb_txn_begin(kp_store_env(fx->st), NULL, MDB_RDONLY, &txn), 0);
+    txn = s_snapshot(fx);
     assert_int_equal(kp_store_idem_get(fx->st, txn, "m\0k1", 4, &found, &v), 0);
     assert_true(found);
     assert_memory_equal(v.mv_data, "reply-1", 7);
@@ -391,10 +391,8 @@ static void
 test_offsets(void **state)
 {
     fx_t *fx = *state;
-    s_open(fx);
-    MDB_txn *txn;
     uint64_t seq = 99;
-    txn = s_turn(fx);
+    MDB_txn *txn = s_turn(fx);
     assert_int_equal(kp_store_offset_get(fx->st, txn, "registry", &seq), 0);
     assert_int_equal(seq, 0); /* never applied */
     assert_int_equal(kp_store_offset_put(fx->st, txn, "registry", 41), 0);
@@ -404,7 +402,7 @@ test_offsets(void **state)
     assert_true(seq == 0x0102030405060708ull);
     s_commit(fx);
     s_reopen(fx);
-    assert_int_equal(mdb_txn_begin(kp_store_env(fx->st), NULL, MDB_RDONLY, &txn), 0);
+    txn = s_snapshot(fx);
     assert_int_equal(kp_store_offset_get(fx->st, txn, "events", &seq), 0);
     assert_int_equal(seq, 7);
     assert_int_equal(kp_store_offset_get(fx->st, txn, "registry", &seq), 0);
@@ -415,8 +413,7 @@ test_offsets(void **state)
 static void
 test_schema_version(void **state)
 {
-    fx_t *fx = *state;
-    s_open(fx); /* writes schema 2 */
+    fx_t *fx = *state; /* the store open, with schema 2 */
     kp_store_close(&fx->st);
     fx->opts.schema_version = 1; /* an older program */
     kp_store_t *st = NULL;
@@ -454,7 +451,6 @@ static void
 test_compact_erases_bytes(void **state)
 {
     fx_t *fx = *state;
-    s_open(fx);
     static const char canary[] = "canary-Kaarina-Kuolema@example.fi";
     MDB_txn *txn = s_turn(fx);
     for (int i = 0; i < 50; i++) {
@@ -537,7 +533,6 @@ static void
 test_log_rewrite(void **state)
 {
     fx_t *fx = *state;
-    s_open(fx);
     MDB_txn *txn;
     uint8_t *ev;
     size_t ev_len;

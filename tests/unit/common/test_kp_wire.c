@@ -24,6 +24,7 @@
 // clang-format on
 
 #include "kp_test_run.h"
+#include "kp_unit.h"
 
 #define REQ (&kumppani__v1__request__descriptor)
 #define SIGNUP (&kumppani__v1__submit_signup_request__descriptor)
@@ -447,15 +448,21 @@ static void
 test_code_name(void **state)
 {
     (void)state;
-    assert_string_equal(kp_wire_code_name(KUMPPANI__V1__CODE__CODE_OK), "OK");
-    assert_string_equal(kp_wire_code_name(KUMPPANI__V1__CODE__CODE_BAD_REQUEST), "BAD_REQUEST");
-    assert_string_equal(kp_wire_code_name(KUMPPANI__V1__CODE__CODE_INVALID), "INVALID");
-    assert_string_equal(kp_wire_code_name(KUMPPANI__V1__CODE__CODE_UNKNOWN_METHOD),
-                        "UNKNOWN_METHOD");
-    assert_string_equal(kp_wire_code_name(KUMPPANI__V1__CODE__CODE_TOO_LARGE), "TOO_LARGE");
-    assert_string_equal(kp_wire_code_name(KUMPPANI__V1__CODE__CODE_INTERNAL), "INTERNAL");
-    assert_string_equal(kp_wire_code_name(10), "UNKNOWN");
-    assert_string_equal(kp_wire_code_name(-1), "UNKNOWN");
+    static const struct {
+        int code;
+        const char *name;
+    } names[] = {
+        {KUMPPANI__V1__CODE__CODE_OK, "OK"},
+        {KUMPPANI__V1__CODE__CODE_BAD_REQUEST, "BAD_REQUEST"},
+        {KUMPPANI__V1__CODE__CODE_INVALID, "INVALID"},
+        {KUMPPANI__V1__CODE__CODE_UNKNOWN_METHOD, "UNKNOWN_METHOD"},
+        {KUMPPANI__V1__CODE__CODE_TOO_LARGE, "TOO_LARGE"},
+        {KUMPPANI__V1__CODE__CODE_INTERNAL, "INTERNAL"},
+        {10, "UNKNOWN"},
+        {-1, "UNKNOWN"},
+    };
+    for (size_t i = 0; i < KP_UNIT_N(names); i++)
+        assert_string_equal(kp_wire_code_name(names[i].code), names[i].name);
 }
 
 int

@@ -25,17 +25,18 @@
 
 #include "kp_test_run.h"
 
-typedef struct {
-    char dir[64];
-} fx_t;
+/* The fixture is a fresh directory: *state is its path. */
+#define ROOT_MAX 64
 
 static int
 s_setup(void **state)
 {
-    fx_t *fx = calloc(1, sizeof *fx);
-    if (!kp_test_tmpdir(fx->dir, sizeof fx->dir, "kp_zsock"))
+    char *root = malloc(ROOT_MAX);
+    if (!root || !kp_test_tmpdir(root, ROOT_MAX, "kp_zsock")) {
+        free(root);
         return -1;
-    *state = fx;
+    }
+    *state = root;
     return 0;
 }
 
@@ -43,16 +44,16 @@ s_setup(void **state)
 static int
 s_teardown(void **state)
 {
-    fx_t *fx = *state;
+    char *root = *state;
     static const char *const names[] = {"keys/svc.key", "keys/svc.pub", "svc.key", "svc.pub",
                                         "allow",        "bad.key",      "keys"};
     char path[128];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", fx->dir, names[i]);
+        snprintf(path, sizeof path, "%s/%s", root, names[i]);
         (void)remove(path);
     }
-    int rc = rmdir(fx->dir);
-    free(fx);
+    int rc = rmdir(root);
+    free(root);
     return rc;
 }
 
@@ -134,9 +135,9 @@ test_z85(void **state)
 static void
 test_keypair_files(void **state)
 {
-    fx_t *fx = *state;
+    const char *root = *state;
     char dir[96], path[160];
-    snprintf(dir, sizeof dir, "%s/keys", fx->dir); /* created by save */
+    snprintf(dir, sizeof dir, "%s/keys", root); /* created by save */
     kp_keypair_t kp, back;
     assert_int_equal(kp_keypair_generate(&kp), 0);
     assert_int_equal(kp_keypair_save(&kp, dir, "svc"), 0);
@@ -171,22 +172,22 @@ test_keypair_files(void **state)
 static void
 test_keypair_load_errors(void **state)
 {
-    fx_t *fx = *state;
+    const char *root = *state;
     kp_keypair_t kp;
-    assert_int_equal(kp_keypair_load(&kp, fx->dir, "missing"), -ENOENT);
-    s_write(fx->dir, "bad.key", "not a key\n");
-    assert_int_equal(kp_keypair_load(&kp, fx->dir, "bad"), KP_EKEY);
+    assert_int_equal(kp_keypair_load(&kp, root, "missing"), -ENOENT);
+    s_write(root, "bad.key", "not a key\n");
+    assert_int_equal(kp_keypair_load(&kp, root, "bad"), KP_EKEY);
     char pub[KP_Z85_KEY_LEN + 1], path[128];
-    snprintf(path, sizeof path, "%s/bad.key", fx->dir);
+    snprintf(path, sizeof path, "%s/bad.key", root);
     assert_int_equal(kp_pubkey_load(pub, path), KP_EKEY);
-    snprintf(path, sizeof path, "%s/nope.pub", fx->dir);
+    snprintf(path, sizeof path, "%s/nope.pub", root);
     assert_int_equal(kp_pubkey_load(pub, path), -ENOENT);
 }
 
 static void
 test_allow_load(void **state)
 {
-    fx_t *fx = *state;
+    const char *root = *state;
     kp_keypair_t k1, k2, k3;
     s_keypair(&k1);
     s_keypair(&k2);
@@ -200,9 +201,9 @@ test_allow_load(void **state)
              "  %s\tpublisher\n"
              "# %s reader (commented out)\n",
              k1.pub, k2.pub, k3.pub);
-    s_write(fx->dir, "allow", text);
+    s_write(root, "allow", text);
     char path[128];
-    snprintf(path, sizeof path, "%s/allow", fx->dir);
+    snprintf(path, sizeof path, "%s/allow", root);
     kp_allow_t *allow = NULL;
     assert_int_equal(kp_allow_load(&allow, path), 0);
     assert_non_null(allow);
@@ -242,11 +243,11 @@ test_allow_load(void **state)
 static void
 test_allow_malformed(void **state)
 {
-    fx_t *fx = *state;
+    const char *root = *state;
     kp_keypair_t k;
     s_keypair(&k);
     char path[128], text[256];
-    snprintf(path, sizeof path, "%s/allow", fx->dir);
+    snprintf(path, sizeof path, "%s/allow", root);
     char key39[KP_Z85_KEY_LEN];
     memcpy(key39, k.pub, 39);
     key39[39] = 0;
@@ -267,7 +268,7 @@ test_allow_malformed(void **state)
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
         snprintf(text, sizeof text, "%s%s%s", lines[i].before, lines[i].key, lines[i].after);
-        s_write(fx->dir, "allow", text);
+        s_write(root, "allow", text);
         kp_allow_t *allow = NULL;
         int rc = kp_allow_load(&allow, path);
         if (rc != KP_ECONFIG)
@@ -275,7 +276,7 @@ test_allow_malformed(void **state)
         assert_null(allow); /* nothing half-loaded */
     }
     kp_allow_t *allow = NULL;
-    snprintf(path, sizeof path, "%s/no-such-file", fx->dir);
+    snprintf(path, sizeof path, "%s/no-such-file", root);
     assert_int_equal(kp_allow_load(&allow, path), -ENOENT);
 }
 
@@ -284,7 +285,7 @@ test_allow_malformed(void **state)
 static void
 test_allow_sources(void **state)
 {
-    fx_t *fx = *state;
+    const char *root = *state;
     kp_keypair_t k1, k2, k3;
     s_keypair(&k1);
     s_keypair(&k2);
@@ -295,8 +296,8 @@ test_allow_sources(void **state)
              "%s publisher\n"
              "%s admin\n",
              k1.pub, k2.pub, k3.pub);
-    s_write(fx->dir, "allow", text);
-    snprintf(path, sizeof path, "%s/allow", fx->dir);
+    s_write(root, "allow", text);
+    snprintf(path, sizeof path, "%s/allow", root);
     kp_allow_t *allow = NULL;
     assert_int_equal(kp_allow_load(&allow, path), 0);
     uint8_t raw[32];
