@@ -28,6 +28,11 @@
  * Returns buf. */
 const char *cli_enum_name(const ProtobufCEnumDescriptor *d, const char *prefix, int v, char *buf);
 
+/* The value name of v without prefix ("REMINDER" for MESSAGE_KIND_REMINDER), the whole value
+ * name if it lacks the prefix, or "unknown" for a value the schema lacks. Static (the
+ * descriptor's own string). */
+const char *cli_enum_short(const ProtobufCEnumDescriptor *d, const char *prefix, int v);
+
 /* The readable name of an EventKind, ParticipantRole, EventState, SignupState value into buf
  * (CLI_NAME_MAX bytes); "unspecified" for 0 and "unknown-N" for a value the schema lacks.
  * Returns buf. */

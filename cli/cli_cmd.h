@@ -15,9 +15,10 @@
  *  A command that is not one call (keygen, CSV import, status of the whole suite) has a run
  *  function instead of a method.
  *
- *  Tables: cmd_events.c, cmd_registry.c, cmd_broker.c, cmd_notifier.c hold each service's
- *  rows; cmd_suite.c the commands about the suite or any service (keygen, health, log replay,
- *  status, metrics). kumppani.c holds main and the table of tables.
+ *  Tables: cmd_events.c, cmd_registry.c, cmd_broker.c, cmd_notifier.c, cmd_web.c hold each
+ *  service's rows; cmd_suite.c the commands about the suite or any service (keygen, health,
+ *  log replay, status, metrics, privacy erase and export). kumppani.c holds main and the
+ *  table of tables.
  *
  *  Ownership. Everything a command allocates (option lists, decoded replies) comes from c->arena,
  *  which the runner frees when the command ends; fill and print functions never free.
@@ -189,7 +190,6 @@ extern const cli_cmd_t cli_cmds_registry[];
 extern const cli_cmd_t cli_cmds_broker[];
 extern const cli_cmd_t cli_cmds_notifier[];
 extern const cli_cmd_t cli_cmds_suite[];
-extern const cli_cmd_t cli_cmds_privacy[];
 extern const cli_cmd_t cli_cmds_web[];
 
 /* ---- the runner (cli_run.c) -------------------------------------------------------------- */

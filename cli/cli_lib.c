@@ -34,6 +34,16 @@ cli_enum_name(const ProtobufCEnumDescriptor *d, const char *prefix, int v, char 
     return buf;
 }
 
+const char *
+cli_enum_short(const ProtobufCEnumDescriptor *d, const char *prefix, int v)
+{
+    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+    if (!ev)
+        return "unknown";
+    size_t pl = strlen(prefix);
+    return strncmp(ev->name, prefix, pl) == 0 ? ev->name + pl : ev->name;
+}
+
 static int
 s_enum_parse(const ProtobufCEnumDescriptor *d, const char *prefix, const char *name, int *out)
 {

@@ -96,15 +96,9 @@ s_value_json(const ProtobufCFieldDescriptor *fd, const void *p, const cli_jview_
         if (*(const int *)p == 0 && (v->how & CLI_J_ZERO_EMPTY))
             return json_string("");
         return json_string(cli_enum_name(fd->descriptor, v->prefix, *(const int *)p, buf));
-    case CLI_J_SHORT: {
+    case CLI_J_SHORT:
         assert(fd->type == PROTOBUF_C_TYPE_ENUM);
-        const ProtobufCEnumValue *ev =
-            protobuf_c_enum_descriptor_get_value(fd->descriptor, *(const int *)p);
-        size_t pl = strlen(v->prefix);
-        return json_string(!ev                                     ? "unknown"
-                           : strncmp(ev->name, v->prefix, pl) == 0 ? ev->name + pl
-                                                                   : ev->name);
-    }
+        return json_string(cli_enum_short(fd->descriptor, v->prefix, *(const int *)p));
     case CLI_J_LEN:
         assert(fd->type == PROTOBUF_C_TYPE_BYTES);
         return json_integer((json_int_t)((const ProtobufCBinaryData *)p)->len);

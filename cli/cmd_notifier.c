@@ -11,31 +11,21 @@
 #include <string.h>
 
 static const char *
-s_enum(const ProtobufCEnumDescriptor *d, int v, const char *prefix)
-{
-    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
-    if (!ev)
-        return "unknown";
-    size_t pl = strlen(prefix);
-    return strncmp(ev->name, prefix, pl) == 0 ? ev->name + pl : ev->name;
-}
-
-static const char *
 s_state(int v)
 {
-    return s_enum(&kumppani__v1__notification_state__descriptor, v, "NOTIFICATION_STATE_");
+    return cli_enum_short(&kumppani__v1__notification_state__descriptor, "NOTIFICATION_STATE_", v);
 }
 
 static const char *
 s_kind(int v)
 {
-    return s_enum(&kumppani__v1__message_kind__descriptor, v, "MESSAGE_KIND_");
+    return cli_enum_short(&kumppani__v1__message_kind__descriptor, "MESSAGE_KIND_", v);
 }
 
 static const char *
 s_channel(int v)
 {
-    return s_enum(&kumppani__v1__notification_channel__descriptor, v, "CHANNEL_");
+    return cli_enum_short(&kumppani__v1__notification_channel__descriptor, "CHANNEL_", v);
 }
 
 static void
@@ -219,11 +209,13 @@ static const cli_optspec_t s_optout_opts[] = {{"channel", true}, {"in", false}, 
 static const cli_optspec_t s_sent_opts[] = {
     {"to", true}, {"limit", true}, {"request", true}, {NULL, false}};
 
+/* A call on one notification by its key (the one positional argument), answered by out_t. */
+#define NOTIFICATION_REF(m, out_t)                                                                 \
+    .flags = CLI_POSITIONAL_ANY, CLI_CALL("notifier", m, notification_ref, out_t), .fill = s_key
 /* A call on one notification by its key that answers the notification. */
 #define NOTIFICATION_CALL(m)                                                                       \
-    .flags = CLI_POSITIONAL_ANY, CLI_CALL("notifier", m, notification_ref, notification_reply),    \
-    .unwrap = "notification", .noun = "a notification", .fill = s_key,                             \
-    .view = s_notification_view, .print = s_show_print
+    NOTIFICATION_REF(m, notification_reply), .unwrap = "notification", .noun = "a notification",   \
+                                             .view = s_notification_view, .print = s_show_print
 /* A call that answers a list of notifications (a table, or the list as JSON). */
 #define NOTIFICATION_LIST(m)                                                                       \
     CLI_CALL("notifier", m, list_notifications_request, list_notifications_reply),                 \
@@ -240,9 +232,7 @@ const cli_cmd_t cli_cmds_notifier[] = {
      .help =
          "Usage: kumppani notifier preview KEY [--raw]\nShows the message as it would be sent now "
          "(--raw: the whole e-mail).\n",
-     .flags = CLI_POSITIONAL_ANY,
-     CLI_CALL("notifier", "notifier.preview", notification_ref, preview_reply),
-     .fill = s_key,
+     NOTIFICATION_REF("notifier.preview", preview_reply),
      .view = s_preview_view,
      .print = s_preview_print},
     {.words = "notifier dead",

@@ -27,8 +27,7 @@ static const cli_optspec_t s_global_opts[] = {
 
 /* The table of tables, in the order of the usage list. */
 static const cli_cmd_t *const s_tables[] = {cli_cmds_events,   cli_cmds_registry, cli_cmds_broker,
-                                            cli_cmds_notifier, cli_cmds_privacy,  cli_cmds_suite,
-                                            cli_cmds_web};
+                                            cli_cmds_notifier, cli_cmds_suite,    cli_cmds_web};
 #define TABLES_N (sizeof s_tables / sizeof s_tables[0])
 
 static void
