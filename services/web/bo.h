@@ -131,8 +131,10 @@ int bo_init(void);
 
 void bo_pg_sign_in(web_req_t *r, const char *arg);
 void bo_pg_sign_in_post(web_req_t *r, const char *arg);
+/* Signing out (POST): this session, or with the route's op BO_EVERYWHERE every session of
+ * the account. */
+#define BO_EVERYWHERE 1
 void bo_pg_sign_out(web_req_t *r, const char *arg);
-void bo_pg_sign_out_all(web_req_t *r, const char *arg);
 
 /* ---- pages (bo_pages.c) ------------------------------------------------------------------ */
 
@@ -183,9 +185,8 @@ void bo_pg_audit(web_req_t *r, const char *arg);
 /* An account's page (regional): role and municipalities, disable or enable, remove. */
 void bo_pg_account(web_req_t *r, const char *arg);
 void bo_pg_account_scope(web_req_t *r, const char *arg);
-void bo_pg_account_disable(web_req_t *r, const char *arg);
-void bo_pg_account_enable(web_req_t *r, const char *arg);
-void bo_pg_account_remove(web_req_t *r, const char *arg);
+/* An account's lifecycle change (POST): the route's op, a bo_change_t. */
+void bo_pg_account_change(web_req_t *r, const char *arg);
 
 /* ---- events (bo_events.c) ---------------------------------------------------------------- */
 
@@ -228,9 +229,9 @@ void bo_pg_sent(web_req_t *r, const char *arg);
 void bo_pg_sent_post(web_req_t *r, const char *arg);
 void bo_pg_sent_retry(web_req_t *r, const char *arg);
 
-/* bo_orgs.c: an organisation's page and its edit (registry.org.get/update, role.list) */
+/* bo_orgs.c: an organisation's page (GET) and its edit (POST) (registry.org.get/update,
+ * role.list) */
 void bo_pg_org(web_req_t *r, const char *arg);
-void bo_pg_org_edit(web_req_t *r, const char *arg);
 /* bo_people.c: people by name (a POST), a person's roles, adding and ending a role */
 void bo_pg_people(web_req_t *r, const char *arg);
 void bo_pg_people_post(web_req_t *r, const char *arg);

@@ -742,14 +742,7 @@ void
 bo_pg_sign_out(web_req_t *r, const char *arg)
 {
     (void)arg;
-    s_sign_out(r, false);
-}
-
-void
-bo_pg_sign_out_all(web_req_t *r, const char *arg)
-{
-    (void)arg;
-    s_sign_out(r, true);
+    s_sign_out(r, r->route_op == BO_EVERYWHERE);
 }
 
 /* ---- the own password ------------------------------------------------------------------- */

@@ -536,11 +536,5 @@ s_begin(web_req_t *r, const char *arg, bool edit)
 void
 bo_pg_org(web_req_t *r, const char *arg)
 {
-    s_begin(r, arg, false);
-}
-
-void
-bo_pg_org_edit(web_req_t *r, const char *arg)
-{
-    s_begin(r, arg, true);
+    s_begin(r, arg, r->post);
 }

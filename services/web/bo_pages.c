@@ -373,21 +373,9 @@ s_change(web_req_t *r, const char *arg, bo_change_t op)
 }
 
 void
-bo_pg_account_disable(web_req_t *r, const char *arg)
+bo_pg_account_change(web_req_t *r, const char *arg)
 {
-    s_change(r, arg, BO_DISABLE);
-}
-
-void
-bo_pg_account_enable(web_req_t *r, const char *arg)
-{
-    s_change(r, arg, BO_ENABLE);
-}
-
-void
-bo_pg_account_remove(web_req_t *r, const char *arg)
-{
-    s_change(r, arg, BO_REMOVE);
+    s_change(r, arg, (bo_change_t)r->route_op);
 }
 
 void
