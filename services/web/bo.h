@@ -141,14 +141,19 @@ void bo_pg_sign_out(web_req_t *r, const char *arg);
 /* web_call, answering 503 when it fails (then false). */
 bool bo_call(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
              const ProtobufCMessage *body, const char *idem, web_bus_cb cb);
+/* A page's step with the body of a bus call's reply (bo_get); r->cont_arg is the page's state
+ * as it was at the call. The body lives in the request's arena. */
+typedef void (*bo_body_cb)(web_req_t *r, void *body);
+/* bo_call for a reply of type d: then runs with its body; none came, or the service refused,
+ * answers 503 (with invalid_key, not NULL, a refusal as INVALID, of what the page asked for, e.g.
+ * its filter, answers 400 with that text). False after answering (the call could not be made). */
+bool bo_get(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
+            const ProtobufCMessage *body, const ProtobufCMessageDescriptor *d,
+            const char *invalid_key, bo_body_cb then);
 /* The body of a bus call's reply (web_body), or NULL after answering 503 (none came, or the
  * service refused: a page that answers each refusal in its own way uses web_body). */
 void *bo_body(web_req_t *r, const bo_account_t *acct, const Kumppani__V1__Reply *rep,
               const ProtobufCMessageDescriptor *d);
-/* bo_body, but a refusal as INVALID (what the page asked for, e.g. its filter) answers 400 with
- * the text invalid_key. */
-void *bo_body_invalid(web_req_t *r, const bo_account_t *acct, const Kumppani__V1__Reply *rep,
-                      const ProtobufCMessageDescriptor *d, const char *invalid_key);
 /* Answers a bus call's refusal by its code: NOT_FOUND 404 (not_found_key), CONFLICT 409,
  * INVALID 400, else (none came) 503. */
 void bo_refused(web_req_t *r, const bo_account_t *acct, int code, const char *not_found_key);
