@@ -131,22 +131,29 @@ int bo_init(void);
 
 void bo_pg_sign_in(web_req_t *r, const char *arg);
 void bo_pg_sign_in_post(web_req_t *r, const char *arg);
+/* Signing out (POST): this session, or with the route's op BO_EVERYWHERE every session of
+ * the account. */
+#define BO_EVERYWHERE 1
 void bo_pg_sign_out(web_req_t *r, const char *arg);
-void bo_pg_sign_out_all(web_req_t *r, const char *arg);
 
 /* ---- pages (bo_pages.c) ------------------------------------------------------------------ */
 
 /* web_call, answering 503 when it fails (then false). */
 bool bo_call(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
              const ProtobufCMessage *body, const char *idem, web_bus_cb cb);
+/* A page's step with the body of a bus call's reply (bo_get); r->cont_arg is the page's state
+ * as it was at the call. The body lives in the request's arena. */
+typedef void (*bo_body_cb)(web_req_t *r, void *body);
+/* bo_call for a reply of type d: then runs with its body; none came, or the service refused,
+ * answers 503 (with invalid_key, not NULL, a refusal as INVALID, of what the page asked for, e.g.
+ * its filter, answers 400 with that text). False after answering (the call could not be made). */
+bool bo_get(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
+            const ProtobufCMessage *body, const ProtobufCMessageDescriptor *d,
+            const char *invalid_key, bo_body_cb then);
 /* The body of a bus call's reply (web_body), or NULL after answering 503 (none came, or the
  * service refused: a page that answers each refusal in its own way uses web_body). */
 void *bo_body(web_req_t *r, const bo_account_t *acct, const Kumppani__V1__Reply *rep,
               const ProtobufCMessageDescriptor *d);
-/* bo_body, but a refusal as INVALID (what the page asked for, e.g. its filter) answers 400 with
- * the text invalid_key. */
-void *bo_body_invalid(web_req_t *r, const bo_account_t *acct, const Kumppani__V1__Reply *rep,
-                      const ProtobufCMessageDescriptor *d, const char *invalid_key);
 /* Answers a bus call's refusal by its code: NOT_FOUND 404 (not_found_key), CONFLICT 409,
  * INVALID 400, else (none came) 503. */
 void bo_refused(web_req_t *r, const bo_account_t *acct, int code, const char *not_found_key);
@@ -183,9 +190,8 @@ void bo_pg_audit(web_req_t *r, const char *arg);
 /* An account's page (regional): role and municipalities, disable or enable, remove. */
 void bo_pg_account(web_req_t *r, const char *arg);
 void bo_pg_account_scope(web_req_t *r, const char *arg);
-void bo_pg_account_disable(web_req_t *r, const char *arg);
-void bo_pg_account_enable(web_req_t *r, const char *arg);
-void bo_pg_account_remove(web_req_t *r, const char *arg);
+/* An account's lifecycle change (POST): the route's op, a bo_change_t. */
+void bo_pg_account_change(web_req_t *r, const char *arg);
 
 /* ---- events (bo_events.c) ---------------------------------------------------------------- */
 
@@ -228,9 +234,9 @@ void bo_pg_sent(web_req_t *r, const char *arg);
 void bo_pg_sent_post(web_req_t *r, const char *arg);
 void bo_pg_sent_retry(web_req_t *r, const char *arg);
 
-/* bo_orgs.c: an organisation's page and its edit (registry.org.get/update, role.list) */
+/* bo_orgs.c: an organisation's page (GET) and its edit (POST) (registry.org.get/update,
+ * role.list) */
 void bo_pg_org(web_req_t *r, const char *arg);
-void bo_pg_org_edit(web_req_t *r, const char *arg);
 /* bo_people.c: people by name (a POST), a person's roles, adding and ending a role */
 void bo_pg_people(web_req_t *r, const char *arg);
 void bo_pg_people_post(web_req_t *r, const char *arg);

@@ -30,6 +30,7 @@
 #include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_pbcopy.h"
 #include "kp_text.h"
 
 #include <stdarg.h>
@@ -209,6 +210,16 @@ s_audit_tx(kp_tx_t *tx, uint64_t account_id, const char *action, const char *obj
                     outcome);
 }
 
+/* Answers a method with the account as it is (OfficeAccountReply holds the fields of the
+ * account that are not secret, under the same names). */
+static void
+s_reply_account(kp_call_t *call, const bo_account_t *a)
+{
+    Kumppani__V1__OfficeAccountReply rep = KUMPPANI__V1__OFFICE_ACCOUNT_REPLY__INIT;
+    kp_pbcopy_shared(&rep.base, &a->base);
+    kp_call_ok(call, &rep.base);
+}
+
 void
 bo_h_account_add(kp_call_t *call, void *svc)
 {
@@ -230,13 +241,7 @@ bo_h_account_add(kp_call_t *call, void *svc)
     char obj[32];
     snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)a.id);
     s_audit_tx(&tx, 0, "web.account.add", obj, "ok");
-    Kumppani__V1__OfficeAccountReply rep = KUMPPANI__V1__OFFICE_ACCOUNT_REPLY__INIT;
-    rep.id = a.id;
-    rep.user = a.user;
-    rep.role = a.role;
-    rep.municipalities = a.municipalities;
-    rep.n_municipalities = a.n_municipalities;
-    kp_call_ok(call, &rep.base);
+    s_reply_account(call, &a);
 }
 
 /* ---- an account's lifecycle ------------------------------------------------------------- */
@@ -367,14 +372,7 @@ s_h_change(kp_call_t *call, void *svc, bo_change_t op)
         return;
     }
     s_audit_tx(&tx, 0, bo_change_method(op), obj, "ok");
-    Kumppani__V1__OfficeAccountReply rep = KUMPPANI__V1__OFFICE_ACCOUNT_REPLY__INIT;
-    rep.id = a->id;
-    rep.user = a->user;
-    rep.role = a->role;
-    rep.municipalities = a->municipalities;
-    rep.n_municipalities = a->n_municipalities;
-    rep.disabled = a->disabled;
-    kp_call_ok(call, &rep.base);
+    s_reply_account(call, a);
 }
 
 void
@@ -744,14 +742,7 @@ void
 bo_pg_sign_out(web_req_t *r, const char *arg)
 {
     (void)arg;
-    s_sign_out(r, false);
-}
-
-void
-bo_pg_sign_out_all(web_req_t *r, const char *arg)
-{
-    (void)arg;
-    s_sign_out(r, true);
+    s_sign_out(r, r->route_op == BO_EVERYWHERE);
 }
 
 /* ---- the own password ------------------------------------------------------------------- */

@@ -81,14 +81,11 @@ s_time(web_req_t *r, web_tv_t *o, const char *key, int64_t unix_s)
 }
 
 static void
-s_asg_done(web_req_t *r, const Kumppani__V1__Reply *rep)
+s_asg_done(web_req_t *r, void *body)
 {
     brk_t *b = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__ListAssignmentsReply *ar =
-        bo_body(r, b->acct, rep, &kumppani__v1__list_assignments_reply__descriptor);
-    if (!ar)
-        return;
+    Kumppani__V1__ListAssignmentsReply *ar = body;
     web_tv_t *root = bo_root(r, b->acct, "bo_broker_title");
     web_tv_t *rl = web_tv_list(a, root, "requests");
     for (size_t i = 0; i < b->reqs->n_requests; i++) {
@@ -149,16 +146,14 @@ s_asg_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 }
 
 static void
-s_reqs_done(web_req_t *r, const Kumppani__V1__Reply *rep)
+s_reqs_done(web_req_t *r, void *body)
 {
     brk_t *b = r->cont_arg;
-    b->reqs = bo_body(r, b->acct, rep, &kumppani__v1__list_broker_requests_reply__descriptor);
-    if (!b->reqs)
-        return;
+    b->reqs = body;
     Kumppani__V1__ListAssignmentsRequest rq = KUMPPANI__V1__LIST_ASSIGNMENTS_REQUEST__INIT;
     rq.limit = LIST_MAX;
-    bo_call(r, b->acct, r->svc->bus_office_broker, "broker.assignment.list", &rq.base, NULL,
-            s_asg_done);
+    bo_get(r, b->acct, r->svc->bus_office_broker, "broker.assignment.list", &rq.base,
+           &kumppani__v1__list_assignments_reply__descriptor, NULL, s_asg_done);
 }
 
 void
@@ -171,8 +166,8 @@ bo_pg_broker(web_req_t *r, const char *arg)
     Kumppani__V1__ListBrokerRequestsRequest rq = KUMPPANI__V1__LIST_BROKER_REQUESTS_REQUEST__INIT;
     rq.state = KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_OPEN;
     rq.limit = LIST_MAX;
-    bo_call(r, b->acct, r->svc->bus_office_broker, "broker.request.list", &rq.base, NULL,
-            s_reqs_done);
+    bo_get(r, b->acct, r->svc->bus_office_broker, "broker.request.list", &rq.base,
+           &kumppani__v1__list_broker_requests_reply__descriptor, NULL, s_reqs_done);
 }
 
 /* ---- one request: its offers with their deadlines and the ranking explained ---------------- */
@@ -190,14 +185,11 @@ s_ms_time(web_req_t *r, web_tv_t *o, const char *key, int64_t ms)
 }
 
 static void
-s_explain_done(web_req_t *r, const Kumppani__V1__Reply *rep)
+s_explain_done(web_req_t *r, void *body)
 {
     one_t *o = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__ExplainRequestReply *ex =
-        bo_body(r, o->acct, rep, &kumppani__v1__explain_request_reply__descriptor);
-    if (!ex)
-        return;
+    Kumppani__V1__ExplainRequestReply *ex = body;
     const Kumppani__V1__BrokerRequest *q = o->req->request;
     web_tv_t *root = bo_root(r, o->acct, "bo_brq_title");
     web_tv_strf(a, root, "id", "%llu", (unsigned long long)o->id);
@@ -262,8 +254,8 @@ s_req_got(web_req_t *r, const Kumppani__V1__Reply *rep)
     }
     Kumppani__V1__BrokerRequestRef rq = KUMPPANI__V1__BROKER_REQUEST_REF__INIT;
     rq.request_id = o->id;
-    bo_call(r, o->acct, r->svc->bus_office_broker, "broker.request.explain", &rq.base, NULL,
-            s_explain_done);
+    bo_get(r, o->acct, r->svc->bus_office_broker, "broker.request.explain", &rq.base,
+           &kumppani__v1__explain_request_reply__descriptor, NULL, s_explain_done);
 }
 
 void
@@ -447,15 +439,12 @@ typedef struct {
 } bst_t;
 
 static void
-s_stats_done(web_req_t *r, const Kumppani__V1__Reply *rep)
+s_stats_done(web_req_t *r, void *body)
 {
     bst_t *b = r->cont_arg;
     bo_account_t *acct = b->acct;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__BrokerStatsReply *st =
-        bo_body(r, acct, rep, &kumppani__v1__broker_stats_reply__descriptor);
-    if (!st)
-        return;
+    Kumppani__V1__BrokerStatsReply *st = body;
     web_tv_t *root = bo_root(r, acct, "bo_bst_title");
     web_tv_str(a, root, "from", b->from_s);
     web_tv_str(a, root, "to", b->to_s);
@@ -509,7 +498,8 @@ bo_pg_broker_stats(web_req_t *r, const char *arg)
         bo_error(r, b->acct, 400, "err_filter");
         return;
     }
-    bo_call(r, b->acct, r->svc->bus_office_broker, "broker.stats", &rq.base, NULL, s_stats_done);
+    bo_get(r, b->acct, r->svc->bus_office_broker, "broker.stats", &rq.base,
+           &kumppani__v1__broker_stats_reply__descriptor, NULL, s_stats_done);
 }
 
 /* ---- marking completed assignments paid ---------------------------------------------------- */

@@ -188,9 +188,12 @@ s_event_one(void *arg, web_event_t *ev)
     return ++w->n >= EV_MAX;
 }
 
+/* The page, with the organisation's roles (a ListRolesReply). */
 static void
-s_render(web_req_t *r, org_t *o, const Kumppani__V1__ListRolesReply *lr)
+s_render(web_req_t *r, void *roles)
 {
+    org_t *o = r->cont_arg;
+    const Kumppani__V1__ListRolesReply *lr = roles;
     kp_arena_t *a = r->arena;
     const org_rec_t *g = o->org;
     const Kumppani__V1__OrganisationFields *f = g->fields;
@@ -268,23 +271,13 @@ s_render(web_req_t *r, org_t *o, const Kumppani__V1__ListRolesReply *lr)
 }
 
 static void
-s_roles_done(web_req_t *r, const Kumppani__V1__Reply *rep)
-{
-    org_t *o = r->cont_arg;
-    Kumppani__V1__ListRolesReply *lr =
-        bo_body(r, o->acct, rep, &kumppani__v1__list_roles_reply__descriptor);
-    if (!lr)
-        return;
-    s_render(r, o, lr);
-}
-
-static void
 s_roles(web_req_t *r)
 {
     org_t *o = r->cont_arg;
     Kumppani__V1__ListRolesRequest rq = KUMPPANI__V1__LIST_ROLES_REQUEST__INIT;
     rq.organisation_id = o->id;
-    bo_call(r, o->acct, r->svc->bus_registry, "registry.role.list", &rq.base, NULL, s_roles_done);
+    bo_get(r, o->acct, r->svc->bus_registry, "registry.role.list", &rq.base,
+           &kumppani__v1__list_roles_reply__descriptor, NULL, s_render);
 }
 
 /* ---- the edit ---------------------------------------------------------------------------- */
@@ -536,11 +529,5 @@ s_begin(web_req_t *r, const char *arg, bool edit)
 void
 bo_pg_org(web_req_t *r, const char *arg)
 {
-    s_begin(r, arg, false);
-}
-
-void
-bo_pg_org_edit(web_req_t *r, const char *arg)
-{
-    s_begin(r, arg, true);
+    s_begin(r, arg, r->post);
 }

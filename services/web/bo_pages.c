@@ -27,6 +27,56 @@ bo_call(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
     return false;
 }
 
+/* bo_body, but with invalid_key a refusal as INVALID answers 400 with that text. */
+static void *
+s_body(web_req_t *r, const bo_account_t *acct, const Kumppani__V1__Reply *rep,
+       const ProtobufCMessageDescriptor *d, const char *invalid_key)
+{
+    void *body = web_body(r, rep, d);
+    if (body)
+        return body;
+    if (invalid_key && web_code(rep) == KUMPPANI__V1__CODE__CODE_INVALID)
+        bo_error(r, acct, 400, invalid_key);
+    else
+        bo_error(r, acct, 503, "err_unavailable");
+    return NULL;
+}
+
+/* A call of bo_get: the page's state and what its reply needs. */
+typedef struct {
+    void *state; /* r->cont_arg at the call */
+    const bo_account_t *acct;
+    const ProtobufCMessageDescriptor *d;
+    const char *invalid_key;
+    bo_body_cb then;
+} get_t;
+
+static void
+s_got(web_req_t *r, const Kumppani__V1__Reply *rep)
+{
+    get_t *g = r->cont_arg;
+    r->cont_arg = g->state;
+    void *body = s_body(r, g->acct, rep, g->d, g->invalid_key);
+    if (body)
+        g->then(r, body);
+}
+
+bool
+bo_get(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
+       const ProtobufCMessage *body, const ProtobufCMessageDescriptor *d, const char *invalid_key,
+       bo_body_cb then)
+{
+    get_t *g = bo_zalloc(r, a, sizeof *g);
+    if (!g)
+        return false;
+    *g = (get_t){r->cont_arg, a, d, invalid_key, then};
+    r->cont_arg = g;
+    if (bo_call(r, a, bus, method, body, NULL, s_got))
+        return true;
+    r->cont_arg = g->state;
+    return false;
+}
+
 void *
 bo_zalloc(web_req_t *r, const bo_account_t *acct, size_t size)
 {
@@ -78,21 +128,7 @@ void *
 bo_body(web_req_t *r, const bo_account_t *acct, const Kumppani__V1__Reply *rep,
         const ProtobufCMessageDescriptor *d)
 {
-    return bo_body_invalid(r, acct, rep, d, NULL);
-}
-
-void *
-bo_body_invalid(web_req_t *r, const bo_account_t *acct, const Kumppani__V1__Reply *rep,
-                const ProtobufCMessageDescriptor *d, const char *invalid_key)
-{
-    void *body = web_body(r, rep, d);
-    if (body)
-        return body;
-    if (invalid_key && web_code(rep) == KUMPPANI__V1__CODE__CODE_INVALID)
-        bo_error(r, acct, 400, invalid_key);
-    else
-        bo_error(r, acct, 503, "err_unavailable");
-    return NULL;
+    return s_body(r, acct, rep, d, NULL);
 }
 
 void *
@@ -373,21 +409,9 @@ s_change(web_req_t *r, const char *arg, bo_change_t op)
 }
 
 void
-bo_pg_account_disable(web_req_t *r, const char *arg)
+bo_pg_account_change(web_req_t *r, const char *arg)
 {
-    s_change(r, arg, BO_DISABLE);
-}
-
-void
-bo_pg_account_enable(web_req_t *r, const char *arg)
-{
-    s_change(r, arg, BO_ENABLE);
-}
-
-void
-bo_pg_account_remove(web_req_t *r, const char *arg)
-{
-    s_change(r, arg, BO_REMOVE);
+    s_change(r, arg, (bo_change_t)r->route_op);
 }
 
 void

@@ -47,14 +47,11 @@ s_urlenc(web_buf_t *b, const char *name, const char *v)
 /* ---- the organisation search ------------------------------------------------------------- */
 
 static void
-s_orgs_done(web_req_t *r, const Kumppani__V1__Reply *rep)
+s_orgs_done(web_req_t *r, void *body)
 {
     reg_t *g = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__SearchReply *sr =
-        bo_body_invalid(r, g->acct, rep, &kumppani__v1__search_reply__descriptor, "err_filter");
-    if (!sr)
-        return;
+    Kumppani__V1__SearchReply *sr = body;
     web_tv_t *root = bo_root(r, g->acct, "bo_orgs_title");
     web_tv_str(a, root, "q", g->q);
     web_tv_str(a, root, "network", g->network);
@@ -154,20 +151,18 @@ bo_pg_orgs(web_req_t *r, const char *arg)
     rq.status = g->status;
     rq.limit = PAGE;
     rq.cursor = (char *)(cursor ? cursor : "");
-    bo_call(r, a, r->svc->bus_registry, "registry.org.search", &rq.base, NULL, s_orgs_done);
+    bo_get(r, a, r->svc->bus_registry, "registry.org.search", &rq.base,
+           &kumppani__v1__search_reply__descriptor, "err_filter", s_orgs_done);
 }
 
 /* ---- coverage ---------------------------------------------------------------------------- */
 
 static void
-s_idle_done(web_req_t *r, const Kumppani__V1__Reply *rep)
+s_idle_done(web_req_t *r, void *body)
 {
     reg_t *g = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__CoverageIdleReply *ir =
-        bo_body(r, g->acct, rep, &kumppani__v1__coverage_idle_reply__descriptor);
-    if (!ir)
-        return;
+    Kumppani__V1__CoverageIdleReply *ir = body;
     web_tv_t *root = bo_root(r, g->acct, "bo_coverage_title");
     web_tv_strf(a, root, "months", "%u", g->months);
     web_tv_t *gl = web_tv_list(a, root, "gaps");
@@ -202,16 +197,14 @@ s_idle_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 }
 
 static void
-s_gaps_done(web_req_t *r, const Kumppani__V1__Reply *rep)
+s_gaps_done(web_req_t *r, void *body)
 {
     reg_t *g = r->cont_arg;
-    g->gaps = bo_body(r, g->acct, rep, &kumppani__v1__coverage_gaps_reply__descriptor);
-    if (!g->gaps)
-        return;
+    g->gaps = body;
     Kumppani__V1__CoverageIdleRequest rq = KUMPPANI__V1__COVERAGE_IDLE_REQUEST__INIT;
     rq.months = g->months;
-    bo_call(r, g->acct, r->svc->bus_registry, "registry.coverage.idle", &rq.base, NULL,
-            s_idle_done);
+    bo_get(r, g->acct, r->svc->bus_registry, "registry.coverage.idle", &rq.base,
+           &kumppani__v1__coverage_idle_reply__descriptor, NULL, s_idle_done);
 }
 
 void
@@ -231,7 +224,8 @@ bo_pg_coverage(web_req_t *r, const char *arg)
         return;
     g->months = months ? (unsigned)months : 6;
     Kumppani__V1__CoverageGapsRequest rq = KUMPPANI__V1__COVERAGE_GAPS_REQUEST__INIT;
-    bo_call(r, a, r->svc->bus_registry, "registry.coverage.gaps", &rq.base, NULL, s_gaps_done);
+    bo_get(r, a, r->svc->bus_registry, "registry.coverage.gaps", &rq.base,
+           &kumppani__v1__coverage_gaps_reply__descriptor, NULL, s_gaps_done);
 }
 
 /* ---- CSV import (regional coordinator): the rows' errors as a table before anything is

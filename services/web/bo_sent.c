@@ -67,9 +67,12 @@ s_rows(web_req_t *r, snt_t *t, web_tv_t *root, const char *name,
     web_tv_bool(a, root, key, n == 0);
 }
 
+/* The page, with the opt-outs (a regional coordinator's: an OptOutListReply) or NULL. */
 static void
-s_render(web_req_t *r, snt_t *t, const Kumppani__V1__OptOutListReply *oo)
+s_render(web_req_t *r, void *optouts)
 {
+    snt_t *t = r->cont_arg;
+    const Kumppani__V1__OptOutListReply *oo = optouts;
     kp_arena_t *a = r->arena;
     web_tv_t *root = bo_root(r, t->acct, "bo_sent_title");
     web_tv_bool(a, root, "asked", t->asked);
@@ -107,30 +110,18 @@ s_render(web_req_t *r, snt_t *t, const Kumppani__V1__OptOutListReply *oo)
 }
 
 static void
-s_optouts_done(web_req_t *r, const Kumppani__V1__Reply *rep)
+s_dead_done(web_req_t *r, void *dead)
 {
     snt_t *t = r->cont_arg;
-    Kumppani__V1__OptOutListReply *oo =
-        bo_body(r, t->acct, rep, &kumppani__v1__opt_out_list_reply__descriptor);
-    if (!oo)
-        return;
-    s_render(r, t, oo);
-}
-
-static void
-s_dead_done(web_req_t *r, const Kumppani__V1__Reply *rep)
-{
-    snt_t *t = r->cont_arg;
-    t->dead = bo_body(r, t->acct, rep, &kumppani__v1__list_notifications_reply__descriptor);
-    if (!t->dead)
-        return;
+    t->dead = dead;
     if (!t->regional) {
-        s_render(r, t, NULL);
+        s_render(r, NULL);
         return;
     }
     Kumppani__V1__OptOutListRequest rq = KUMPPANI__V1__OPT_OUT_LIST_REQUEST__INIT;
     rq.limit = 1000;
-    bo_call(r, t->acct, r->svc->bus_notifier, "notifier.optouts", &rq.base, NULL, s_optouts_done);
+    bo_get(r, t->acct, r->svc->bus_notifier, "notifier.optouts", &rq.base,
+           &kumppani__v1__opt_out_list_reply__descriptor, NULL, s_render);
 }
 
 static void
@@ -138,18 +129,25 @@ s_dead(web_req_t *r, snt_t *t)
 {
     Kumppani__V1__ListNotificationsRequest rq = KUMPPANI__V1__LIST_NOTIFICATIONS_REQUEST__INIT;
     rq.limit = DEAD_MAX;
-    bo_call(r, t->acct, r->svc->bus_notifier, "notifier.dead.list", &rq.base, NULL, s_dead_done);
+    bo_get(r, t->acct, r->svc->bus_notifier, "notifier.dead.list", &rq.base,
+           &kumppani__v1__list_notifications_reply__descriptor, NULL, s_dead_done);
 }
 
 static void
-s_found_done(web_req_t *r, const Kumppani__V1__Reply *rep)
+s_found_done(web_req_t *r, void *found)
 {
     snt_t *t = r->cont_arg;
-    t->found = bo_body_invalid(r, t->acct, rep, &kumppani__v1__list_notifications_reply__descriptor,
-                               "bo_err_address");
-    if (!t->found)
-        return;
+    t->found = found;
     s_dead(r, t);
+}
+
+/* Asks the notifier for what was sent (method: notifier.sent or .schedule, rq its request);
+ * then the dead letters. */
+static void
+s_find(web_req_t *r, snt_t *t, const char *method, const ProtobufCMessage *rq)
+{
+    bo_get(r, t->acct, r->svc->bus_notifier, method, rq,
+           &kumppani__v1__list_notifications_reply__descriptor, "bo_err_address", s_found_done);
 }
 
 /* The account if it may see the page, else NULL after answering (403 audited). */
@@ -180,7 +178,7 @@ s_for_request(web_req_t *r, snt_t *t, const char *id)
     Kumppani__V1__SentRequest rq = KUMPPANI__V1__SENT_REQUEST__INIT;
     rq.request_id = t->request_id;
     rq.limit = 500;
-    bo_call(r, t->acct, r->svc->bus_notifier, "notifier.sent", &rq.base, NULL, s_found_done);
+    s_find(r, t, "notifier.sent", &rq.base);
 }
 
 void
@@ -208,7 +206,7 @@ bo_pg_sent(web_req_t *r, const char *arg)
     t->what = "bo_sent_for_event";
     Kumppani__V1__ListNotificationsRequest rq = KUMPPANI__V1__LIST_NOTIFICATIONS_REQUEST__INIT;
     rq.event_id = t->event_id;
-    bo_call(r, t->acct, r->svc->bus_notifier, "notifier.schedule", &rq.base, NULL, s_found_done);
+    s_find(r, t, "notifier.schedule", &rq.base);
 }
 
 void
@@ -229,7 +227,7 @@ bo_pg_sent_post(web_req_t *r, const char *arg)
     rq.address = (char *)addr;
     rq.limit = 500;
     bo_audit(r, t->acct->id, "notifier.sent", "", "ok");
-    bo_call(r, t->acct, r->svc->bus_notifier, "notifier.sent", &rq.base, NULL, s_found_done);
+    s_find(r, t, "notifier.sent", &rq.base);
 }
 
 typedef struct {

@@ -137,14 +137,11 @@ s_chart(web_req_t *r, web_tv_t *charts, const char *id, const char *title_key,
 }
 
 static void
-s_stats_done(web_req_t *r, const Kumppani__V1__Reply *rep)
+s_stats_done(web_req_t *r, void *body)
 {
     st_t *s = r->cont_arg;
     kp_arena_t *a = r->arena;
-    Kumppani__V1__EventStatsReply *sr = bo_body_invalid(
-        r, s->acct, rep, &kumppani__v1__event_stats_reply__descriptor, "err_filter");
-    if (!sr)
-        return;
+    Kumppani__V1__EventStatsReply *sr = body;
     web_tv_t *root = bo_root(r, s->acct, "bo_stats_title");
     web_tv_str(a, root, "from", s->from);
     web_tv_str(a, root, "to", s->to);
@@ -237,5 +234,6 @@ bo_pg_stats(web_req_t *r, const char *arg)
     rq.municipality_code = (char *)(s->muni ? s->muni : "");
     rq.kind = s->kind;
     rq.mode = s->mode;
-    bo_call(r, a, r->svc->bus_office, "events.stats", &rq.base, NULL, s_stats_done);
+    bo_get(r, a, r->svc->bus_office, "events.stats", &rq.base,
+           &kumppani__v1__event_stats_reply__descriptor, "err_filter", s_stats_done);
 }

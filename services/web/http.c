@@ -508,6 +508,7 @@ s_dispatch(web_req_t *r)
         if (strcmp(rt->method, m) != 0)
             continue;
         r->route = rt->name;
+        r->route_op = rt->op;
         if (r->post) {
             const char *ct = web_header(r, "Content-Type");
             if (!ct || strncmp(ct, "application/x-www-form-urlencoded", 33) != 0) {

@@ -208,15 +208,9 @@ s_xanswer(web_req_t *r, const char *token, bool accept)
 }
 
 void
-web_pg_xoffer_accept(web_req_t *r, const char *token)
+web_pg_xoffer_answer(web_req_t *r, const char *token)
 {
-    s_xanswer(r, token, true);
-}
-
-void
-web_pg_xoffer_decline(web_req_t *r, const char *token)
-{
-    s_xanswer(r, token, false);
+    s_xanswer(r, token, r->route_op == WEB_OP_ACCEPT);
 }
 
 /* ---- the requester's request ------------------------------------------------------------- */

@@ -24,6 +24,7 @@
 #include "kp_time.h"
 #include "web.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -461,25 +462,17 @@ s_act(web_req_t *r, const char *token, const char *method, const char *notice)
 }
 
 void
-web_pg_personal_cancel(web_req_t *r, const char *token)
+web_pg_personal_act(web_req_t *r, const char *token)
 {
-    s_act(r, token, "events.signup.cancel", NULL);
-}
-
-void
-web_pg_personal_leave(web_req_t *r, const char *token)
-{
-    s_act(r, token, "events.signup.leave_waitlist", "leave_done");
-}
-
-void
-web_pg_personal_accept(web_req_t *r, const char *token)
-{
-    s_act(r, token, "events.signup.accept_offer", "offer_accept_done");
-}
-
-void
-web_pg_personal_decline(web_req_t *r, const char *token)
-{
-    s_act(r, token, "events.signup.decline_offer", "offer_decline_done");
+    /* Each action's method and the notice shown after it (by the route's op). */
+    static const struct {
+        const char *method, *notice;
+    } acts[] = {
+        [WEB_OP_CANCEL] = {"events.signup.cancel", NULL},
+        [WEB_OP_LEAVE] = {"events.signup.leave_waitlist", "leave_done"},
+        [WEB_OP_ACCEPT] = {"events.signup.accept_offer", "offer_accept_done"},
+        [WEB_OP_DECLINE] = {"events.signup.decline_offer", "offer_decline_done"},
+    };
+    assert(r->route_op >= WEB_OP_CANCEL && r->route_op <= WEB_OP_DECLINE);
+    s_act(r, token, acts[r->route_op].method, acts[r->route_op].notice);
 }

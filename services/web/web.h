@@ -144,7 +144,11 @@ typedef struct {
     const char *prefix; /* the path, or its start when the route takes an argument */
     const char *suffix; /* after the argument ("" for none, NULL: no argument) */
     void (*fn)(web_req_t *r, const char *arg);
+    int op; /* for a handler that serves several routes: which one (r->route_op); else 0 */
 } web_route_t;
+
+/* The ops of the personal links' actions (web_pg_personal_act, web_pg_xoffer_answer). */
+enum { WEB_OP_CANCEL = 1, WEB_OP_LEAVE, WEB_OP_ACCEPT, WEB_OP_DECLINE };
 
 extern const web_route_t web_routes[];
 extern const unsigned web_routes_n;
@@ -228,6 +232,7 @@ struct web_req {
     char csrf_cookie[WEB_COOKIE_LEN + 1];
     bool new_csrf_cookie;
     const char *route;
+    int route_op; /* the route's op (web_route_t) */
     /* the response being made */
     struct MHD_Response *resp;
     unsigned status;
@@ -314,10 +319,9 @@ uint64_t web_parse_id(const char *s);
 void web_pg_signup_form(web_req_t *r, const char *arg);
 void web_pg_signup_submit(web_req_t *r, const char *arg);
 void web_pg_personal(web_req_t *r, const char *arg);
-void web_pg_personal_cancel(web_req_t *r, const char *arg);
-void web_pg_personal_leave(web_req_t *r, const char *arg);
-void web_pg_personal_accept(web_req_t *r, const char *arg);
-void web_pg_personal_decline(web_req_t *r, const char *arg);
+/* A personal link's action (POST): its route's op, WEB_OP_CANCEL, _LEAVE (the waitlist),
+ * _ACCEPT or _DECLINE (an offered place). */
+void web_pg_personal_act(web_req_t *r, const char *arg);
 /* Checks a personal link of purpose; answers the clear 404 (forged, other purpose) or 410
  * (expired) page and returns false. Never logs the token. */
 bool web_link(web_req_t *r, const char *token, unsigned purpose, kp_link_t *l);
@@ -330,8 +334,8 @@ void *web_link_state(web_req_t *r, const char *token, unsigned purpose, size_t s
 
 /* links.c */
 void web_pg_xoffer(web_req_t *r, const char *arg);
-void web_pg_xoffer_accept(web_req_t *r, const char *arg);
-void web_pg_xoffer_decline(web_req_t *r, const char *arg);
+/* An expert's answer to an offer (POST): its route's op, WEB_OP_ACCEPT or WEB_OP_DECLINE. */
+void web_pg_xoffer_answer(web_req_t *r, const char *arg);
 void web_pg_request(web_req_t *r, const char *arg);
 
 /* api.c: the sign-up form's rules */
