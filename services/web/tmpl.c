@@ -7,6 +7,7 @@
  *  hundred values. */
 #include "tmpl.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -359,14 +360,28 @@ typedef struct {
     int type;
     const char *s; /* text, or the name */
     size_t len;
-    size_t end; /* sections: index past the closing tag */
+    size_t end;         /* sections: index past the closing tag */
+    size_t arg, args_n; /* partials: the first argument in the template's args, how many */
 } node_t;
+
+/* A partial's argument: key=name (the value the name has where the partial is called),
+ * key="text" (the text, NUL-terminated in the template's copy of its source) or key (a flag). */
+enum { ARG_NAME, ARG_TEXT, ARG_FLAG };
+
+#define MAX_ARGS 16
+
+typedef struct {
+    int kind;
+    const char *key, *val;
+    size_t key_len, val_len;
+} arg_t;
 
 typedef struct {
     char *name;
     char *src;
     node_t *nodes;
     size_t n;
+    arg_t *args;
 } tmpl_t;
 
 struct web_tmpl_set {
@@ -390,6 +405,7 @@ web_tmpl_set_destroy(web_tmpl_set_t **self_p)
         free(self->v[i].name);
         free(self->v[i].src);
         free(self->v[i].nodes);
+        free(self->v[i].args);
     }
     free(self->v);
     free(self);
@@ -429,6 +445,64 @@ s_trim(const char **s, size_t *len)
         (*len)--;
 }
 
+static bool
+s_word_char(char c, bool dots)
+{
+    return isalnum((unsigned char)c) || c == '_' || (dots && c == '.');
+}
+
+/* Splits a partial's tag "name key=value ..." (len bytes at s, in the template's own copy of
+ * its source) into the name, left in *len, and its arguments, appended to *args (*args_n of
+ * them, *cap allocated) and counted in *n. Returns 0, or -1 when an argument is not key=name,
+ * key="text" or key, or there are more than MAX_ARGS. */
+static int
+s_args(char *s, size_t *len, arg_t **args, size_t *args_n, size_t *cap, size_t *n)
+{
+    char *p = s, *end = s + *len;
+    while (p < end && !isspace((unsigned char)*p))
+        p++;
+    *len = (size_t)(p - s);
+    size_t first = *args_n;
+    while (p < end) {
+        if (isspace((unsigned char)*p)) {
+            p++;
+            continue;
+        }
+        arg_t a = {.kind = ARG_FLAG, .key = p};
+        while (p < end && s_word_char(*p, false))
+            p++;
+        a.key_len = (size_t)(p - a.key);
+        if (!a.key_len || *args_n - first == MAX_ARGS)
+            return -1;
+        if (p < end && *p == '=') {
+            a.val = ++p;
+            if (p < end && *p == '"') {
+                a.kind = ARG_TEXT;
+                a.val = ++p;
+                while (p < end && *p != '"')
+                    p++;
+                if (p == end)
+                    return -1;
+                *p++ = 0;
+            } else {
+                a.kind = ARG_NAME;
+                while (p < end && s_word_char(*p, true))
+                    p++;
+            }
+            a.val_len = (size_t)(p - a.val);
+            if (!a.val_len && a.kind == ARG_NAME)
+                return -1;
+        }
+        if (p < end && !isspace((unsigned char)*p))
+            return -1;
+        if (*args_n == *cap)
+            *args = kp_xrealloc(*args, (*cap = *cap ? 2 * *cap : 16) * sizeof **args);
+        (*args)[(*args_n)++] = a;
+    }
+    *n = *args_n - first;
+    return 0;
+}
+
 int
 web_tmpl_add(web_tmpl_set_t *self, const char *name, const char *src_in, size_t src_len, char *why,
              size_t why_len)
@@ -436,8 +510,9 @@ web_tmpl_add(web_tmpl_set_t *self, const char *name, const char *src_in, size_t 
     char *src = kp_xmalloc(src_len + 1);
     memcpy(src, src_in, src_len);
     src[src_len] = 0;
-    size_t cap = 64, n = 0;
+    size_t cap = 64, n = 0, args_n = 0, args_cap = 0;
     node_t *nodes = kp_xmalloc(cap * sizeof *nodes);
+    arg_t *args = NULL;
     size_t open[MAX_DEPTH];
     unsigned depth = 0;
     const char *p = src, *end = src + src_len;
@@ -448,7 +523,7 @@ web_tmpl_add(web_tmpl_set_t *self, const char *name, const char *src_in, size_t 
         if (!tag)
             tag = end;
         if (tag > p)
-            nodes[n++] = (node_t){N_TEXT, p, (size_t)(tag - p), 0};
+            nodes[n++] = (node_t){.type = N_TEXT, .s = p, .len = (size_t)(tag - p)};
         if (tag == end)
             break;
         bool triple = tag[2] == '{';
@@ -494,7 +569,17 @@ web_tmpl_add(web_tmpl_set_t *self, const char *name, const char *src_in, size_t 
             }
             open[depth++] = n;
         }
-        nodes[n++] = (node_t){type, nm, nl, 0};
+        node_t nd = {.type = type, .s = nm, .len = nl, .arg = args_n};
+        if (type == N_PARTIAL) {
+            if (s_args(src + (nm - src), &nd.len, &args, &args_n, &args_cap, &nd.args_n) != 0) {
+                snprintf(why, why_len,
+                         "line %u: a partial's arguments are key=name, key=\"text\" or key "
+                         "(at most %d)",
+                         s_line(src, tag), MAX_ARGS);
+                goto fail;
+            }
+        }
+        nodes[n++] = nd;
     }
     if (depth) {
         snprintf(why, why_len, "section {{#%.*s}} is not closed", (int)nodes[open[depth - 1]].len,
@@ -502,9 +587,10 @@ web_tmpl_add(web_tmpl_set_t *self, const char *name, const char *src_in, size_t 
         goto fail;
     }
     self->v = kp_xrealloc(self->v, (self->n + 1) * sizeof *self->v);
-    self->v[self->n++] = (tmpl_t){kp_xstrdup(name), src, nodes, n};
+    self->v[self->n++] = (tmpl_t){kp_xstrdup(name), src, nodes, n, args};
     return 0;
 fail:
+    free(args);
     free(nodes);
     free(src);
     return -1;
@@ -600,6 +686,28 @@ s_push(render_t *r, const web_tv_t *ctx, const tmpl_t *t, size_t from, size_t to
     return rc;
 }
 
+/* Renders partial p, called by node nd of t with arguments, in a context of its own over the
+ * caller's: each argument a copy of the value its name has here (a name with no value gives
+ * "", so that it hides a value of that key further out), its text, or "1" for a flag. The
+ * context lives on the stack while p renders. */
+static int
+s_call(render_t *r, const tmpl_t *t, const node_t *nd, const tmpl_t *p)
+{
+    web_tv_t ctx = {.type = TV_OBJ}, vals[MAX_ARGS];
+    for (size_t i = 0; i < nd->args_n; i++) {
+        const arg_t *a = &t->args[nd->arg + i];
+        const web_tv_t *v = a->kind == ARG_NAME ? s_lookup(r, a->val, a->val_len) : NULL;
+        vals[i] = v ? *v : (web_tv_t){.type = TV_STR};
+        if (!v)
+            vals[i].s = a->kind == ARG_TEXT ? a->val : a->kind == ARG_FLAG ? "1" : "";
+        vals[i].key = a->key;
+        vals[i].key_len = a->key_len;
+        vals[i].next = vals[i].hnext = NULL;
+        s_append(&ctx, &vals[i]);
+    }
+    return s_push(r, &ctx, p, 0, p->n);
+}
+
 static int
 s_run(render_t *r, const tmpl_t *t, size_t from, size_t to)
 {
@@ -643,7 +751,7 @@ s_run(render_t *r, const tmpl_t *t, size_t from, size_t to)
             if (!p || r->partials >= MAX_DEPTH)
                 return -1;
             r->partials++;
-            int rc = s_run(r, p, 0, p->n);
+            int rc = nd->args_n ? s_call(r, t, nd, p) : s_run(r, p, 0, p->n);
             r->partials--;
             if (rc)
                 return rc;

@@ -10,6 +10,10 @@
  *                          a value or an object: once if present and not ""
  *    {{^name}}..{{/name}}  once if name is missing, "" or an empty list
  *    {{>name}}             another template of the same set, in the current context
+ *    {{>name k=a.b k="text" k}}  the same with arguments: a context of its own over the
+ *                          current one holds k = the value a.b has here (a missing one is "",
+ *                          which hides any k further out), the text, or "1" (a flag); names
+ *                          the call does not give are looked up outwards as usual
  *    {{! comment }}
  *  Names may be dotted (t.title): the first part is looked up from the innermost context
  *  outwards, the rest inside it. A missing name renders as nothing.
@@ -84,7 +88,8 @@ web_tmpl_set_t *web_tmpl_set_new(void);
 void web_tmpl_set_destroy(web_tmpl_set_t **self_p);
 
 /* Compiles src (copied) under name. Returns 0, or -1 with a reason and line in why (an
- * unclosed tag or section, a section closed by another name, too deep nesting). */
+ * unclosed tag or section, a section closed by another name, too deep nesting, a partial's
+ * argument that is not key=name, key="text" or key, or more than 16 of them). */
 int web_tmpl_add(web_tmpl_set_t *self, const char *name, const char *src, size_t len, char *why,
                  size_t why_len);
 

@@ -45,25 +45,21 @@ await b.run(async () => {
   await page.keyboard.press('Tab');
   b.check(await page.evaluate(() => document.activeElement.classList.contains('skip')),
     'the first Tab reaches the skip link');
-  let tabs = await b.tabTo(page, (f) => f.tag === 'a' && f.href === `/events/${eventId}`);
-  await page.keyboard.press('Enter');
+  let tabs = await b.pressOn(page, (f) => f.tag === 'a' && f.href === `/events/${eventId}`,
+    'Enter');
   await page.waitForURL(`**/events/${eventId}`);
   await b.shot(page, 'event');
   b.check(true, `event reached with ${tabs} Tabs and Enter`);
-  tabs = await b.tabTo(page, (f) => f.tag === 'a' && f.href === `/events/${eventId}/signup`);
-  await page.keyboard.press('Enter');
+  tabs = await b.pressOn(page, (f) => f.tag === 'a' && f.href === `/events/${eventId}/signup`,
+    'Enter');
   await page.waitForURL(`**/events/${eventId}/signup`);
   await b.shot(page, 'signup-form');
   b.check(true, `sign-up form reached with ${tabs} Tabs and Enter`);
 
   // Send it once with the name missing: the error is summarised and shown beside the field.
-  await b.tabTo(page, (f) => f.id === 'f-email');
-  await page.keyboard.type('maija.meikalainen@example.fi');
-  await b.tabTo(page, (f) => f.id === 'f-role');
-  await page.keyboard.press('ArrowDown');
-  await b.tabTo(page, (f) => f.tag === 'button' && f.type === 'submit');
-  await page.keyboard.press('Enter');
-  await page.waitForLoadState();
+  await b.typeInto(page, 'f-email', 'maija.meikalainen@example.fi');
+  await b.pressOn(page, (f) => f.id === 'f-role', 'ArrowDown');
+  await b.sendByKeys(page);
   await b.shot(page, 'signup-errors');
   const errText = await page.textContent('.error-summary');
   b.check(errText && errText.includes('Nimi'), 'the error summary names the name field');
@@ -72,8 +68,7 @@ await b.run(async () => {
     'the values sent stay filled in');
   // From the summary's link to the field, by keyboard.
   await page.keyboard.press('Tab'); // skip link
-  await b.tabTo(page, (f) => f.tag === 'a' && f.href === '#f-name');
-  await page.keyboard.press('Enter');
+  await b.pressOn(page, (f) => f.tag === 'a' && f.href === '#f-name', 'Enter');
   // Following the summary's link moves focus to the field (or just before it).
   if (await page.evaluate(() => document.activeElement.id) !== 'f-name') {
     await b.tabTo(page, (f) => f.id === 'f-name', 5);
@@ -81,22 +76,16 @@ await b.run(async () => {
   b.check(await page.evaluate(() => document.activeElement.id) === 'f-name',
     'the summary link leads the keyboard to the name field');
   await page.keyboard.type('Maija Meikäläinen');
-  await b.tabTo(page, (f) => f.id === 'f-consent_reminders');
-  await page.keyboard.press('Space');
+  await b.pressOn(page, (f) => f.id === 'f-consent_reminders', 'Space');
   b.check(await page.isChecked('#f-consent_reminders'), 'Space ticks the reminders consent');
-  await b.tabTo(page, (f) => f.id === 'f-accessibility_text');
-  await page.keyboard.type('Induktiosilmukka');
-  await b.tabTo(page, (f) => f.id === 'f-consent_needs');
-  await page.keyboard.press('Space');
-  await b.tabTo(page, (f) => f.tag === 'button' && f.type === 'submit');
-  await page.keyboard.press('Enter');
-  await page.waitForLoadState();
+  await b.typeInto(page, 'f-accessibility_text', 'Induktiosilmukka');
+  await b.pressOn(page, (f) => f.id === 'f-consent_needs', 'Space');
+  await b.sendByKeys(page);
   await b.shot(page, 'confirmation');
   const h1 = await page.textContent('h1');
   b.check(h1.includes('Olet ilmoittautunut') || h1.includes('Olet jonossa'),
     'the confirmation says signed up: ' + h1.trim());
-  tabs = await b.tabTo(page, (f) => f.tag === 'a' && f.href.includes('/s/'));
-  await page.keyboard.press('Enter');
+  tabs = await b.pressOn(page, (f) => f.tag === 'a' && f.href.includes('/s/'), 'Enter');
   await page.waitForURL('**/s/**');
   // The read model follows the log; reload (F5 by keyboard) until the state shows.
   for (let i = 0; i < 50; i++) {
@@ -107,8 +96,7 @@ await b.run(async () => {
   await b.shot(page, 'personal');
   b.check((await page.textContent('main')).includes('Paikkasi on vahvistettu'),
     'the personal page shows the confirmed sign-up');
-  await b.tabTo(page, (f) => f.tag === 'button' && f.text.includes('Peru'));
-  await page.keyboard.press('Space');
+  await b.pressOn(page, (f) => f.tag === 'button' && f.text.includes('Peru'), 'Space');
   await page.waitForLoadState();
   await page.waitForSelector('.done');
   await b.shot(page, 'personal-cancelled');
@@ -146,9 +134,8 @@ await b.run(async () => {
   await p2.click('button[type=submit]');
   await p2.waitForLoadState();
   await b.axe(p2, 'signup-errors');
-  await p2.fill('#f-name', 'Liisa Virtanen');
-  await p2.fill('#f-email', 'liisa.virtanen@example.fi');
-  await p2.selectOption('#f-role', '2');
+  await b.fill(p2, { '#f-name': 'Liisa Virtanen', '#f-email': 'liisa.virtanen@example.fi',
+    '#f-role': '2' });
   await p2.click('button[type=submit]');
   await p2.waitForLoadState();
   await b.axe(p2, 'confirmation');

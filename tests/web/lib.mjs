@@ -1,6 +1,6 @@
 // What every browser test of the web shares: a fresh Chromium profile per person, numbered
-// full-page screenshots, axe-core on the WCAG 2.1 A and AA rules, keyboard steps, the
-// back office's sign-in, and the JSON summary that the Python tests read (the last line:
+// full-page screenshots, axe-core on the WCAG 2.1 A and AA rules, keyboard steps, filling a
+// form, the back office's sign-in, and the JSON summary that the Python tests read (the last line:
 // {"failures": N, "screenshots": [...], "axe": [...]}; exit code 0 only if every check passed).
 //
 //   import { Browser } from './lib.mjs';
@@ -81,6 +81,18 @@ export class Browser {
     await page.waitForLoadState();
   }
 
+  // Fills a form's fields: each selector in fields gets its value (a <select> has the option of
+  // that value chosen), in the order given.
+  async fill(page, fields) {
+    for (const [sel, value] of Object.entries(fields)) {
+      if (await page.locator(sel).evaluate((e) => e.tagName === 'SELECT')) {
+        await page.selectOption(sel, value);
+      } else {
+        await page.fill(sel, value);
+      }
+    }
+  }
+
   // Checks that the field sel is marked invalid (aria-invalid="true").
   async invalid(page, sel, what) {
     this.check(await page.getAttribute(sel, 'aria-invalid') === 'true', what);
@@ -128,6 +140,27 @@ export class Browser {
       if (f && want(f)) return i + 1;
     }
     throw new Error('Tab never reached the wanted element on ' + page.url());
+  }
+
+  // Keyboard only: Tabs to the element want picks (as tabTo), then presses key there (Enter
+  // follows a link, Space ticks a box); answers the number of Tab presses.
+  async pressOn(page, want, key) {
+    const tabs = await this.tabTo(page, want);
+    await page.keyboard.press(key);
+    return tabs;
+  }
+
+  // Keyboard only: Tabs to the field whose id is id, then types text into it.
+  async typeInto(page, id, text) {
+    await this.tabTo(page, (f) => f.id === id);
+    await page.keyboard.type(text);
+  }
+
+  // Keyboard only: Tabs to the form's submit button, presses Enter and waits for the answer's
+  // page.
+  async sendByKeys(page) {
+    await this.pressOn(page, (f) => f.tag === 'button' && f.type === 'submit', 'Enter');
+    await page.waitForLoadState();
   }
 
   // The HTTP status of a GET of url (a path under base).

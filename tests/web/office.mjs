@@ -73,10 +73,8 @@ await b.run(async () => {
     await b.both(reg, 'regional-home');
     await b.navTo(reg, '/office/accounts');
     await b.both(reg, 'regional-accounts');
-    await reg.fill('#f-user', 'kauhava');
-    await reg.selectOption('#f-role', '2');
-    await reg.fill('#f-municipalities', '233');
-    await reg.fill('#f-password', 'short');
+    await b.fill(reg, { '#f-user': 'kauhava', '#f-role': '2', '#f-municipalities': '233',
+      '#f-password': 'short' });
     await b.submit(reg, '/office/accounts');
     await b.invalid(reg, '#f-password', 'a short password is marked invalid on the accounts page');
     await b.both(reg, 'regional-accounts-error');
@@ -140,11 +138,8 @@ await b.run(async () => {
     await b.both(mu, 'municipal-new-event');
     const d = new Date(Date.now() + 86400 * 1000);
     const day = d.toISOString().slice(0, 10);
-    await mu.fill('#f-date', day);
-    await mu.fill('#f-start', '17:00');
-    await mu.fill('#f-end', '19:00');
-    await mu.fill('#f-capacity', '25');
-    await mu.fill('#f-place', 'Seinäjoen pääkirjasto, Apila-sali');
+    await b.fill(mu, { '#f-date': day, '#f-start': '17:00', '#f-end': '19:00', '#f-capacity': '25',
+      '#f-place': 'Seinäjoen pääkirjasto, Apila-sali' });
     await b.submit(mu, '/office/events');
     await b.invalid(mu, '#f-title', 'a missing title is shown beside the field');
     await b.both(mu, 'municipal-new-event-error');

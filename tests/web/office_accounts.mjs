@@ -68,20 +68,17 @@ await b.run(async () => {
   await target.waitForURL('**/office/password');
   b.check((await target.textContent('h1')).trim() === 'Byt lösenord', 'the Swedish password page');
   await b.both(target, 'password-sv');
-  await target.fill('#f-current', 'inte-det-ratta-losenordet');
-  await target.fill('#f-password', cfg.newPassword);
-  await target.fill('#f-password2', cfg.newPassword);
+  await b.fill(target, { '#f-current': 'inte-det-ratta-losenordet',
+    '#f-password': cfg.newPassword, '#f-password2': cfg.newPassword });
   await target.click('form[action="/office/password"] button[type=submit]');
   await target.waitForSelector('.error-summary');
   b.check((await target.getAttribute('#f-current', 'aria-invalid')) === 'true' &&
     (await b.text(target)).includes('Det nuvarande lösenordet är inte rätt'),
     'a wrong current password is refused in Swedish, beside its field');
   await b.both(target, 'password-sv-wrong');
-  await target.fill('#f-current', tpass);
-  await target.fill('#f-password', cfg.newPassword);
-  await target.fill('#f-password2', cfg.newPassword);
-  await b.tabTo(target, (f) => f.tag === 'button' && f.text === 'Byt lösenord');
-  await target.keyboard.press('Enter');
+  await b.fill(target, { '#f-current': tpass, '#f-password': cfg.newPassword,
+    '#f-password2': cfg.newPassword });
+  await b.pressOn(target, (f) => f.tag === 'button' && f.text === 'Byt lösenord', 'Enter');
   await target.waitForSelector('.done');
   b.check((await b.text(target)).includes('Lösenordet har bytts'), 'the password is changed');
   await b.both(target, 'password-sv-done');

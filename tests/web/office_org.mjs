@@ -56,9 +56,8 @@ await b.run(async () => {
   b.check(roles.includes('NGO contact person') && roles.includes('representative'),
     'the person page lists their roles');
   await b.both(page, 'person');
-  await page.selectOption('#f-kind', '3');
-  await page.fill('#f-municipality', '743');
-  await page.fill('#f-title', 'hyvinvointikoordinaattori');
+  await b.fill(page, { '#f-kind': '3', '#f-municipality': '743',
+    '#f-title': 'hyvinvointikoordinaattori' });
   await Promise.all([page.waitForURL('**?done=assigned'), page.click('#f-add')]);
   b.check((await b.text(page)).includes('municipal official'), 'the official role added');
   await b.both(page, 'person-role-added');

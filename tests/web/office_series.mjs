@@ -31,13 +31,9 @@ await b.run(async () => {
 
   // ---- a series from the new-event form ----
   await mu.goto(base + '/office/events/new');
-  await mu.fill('#f-title', 'Lähiöiden kumppanuuspöytä');
-  await mu.fill('#f-date', cfg.first_day);
-  await mu.fill('#f-start', '17:00');
-  await mu.fill('#f-end', '18:30');
-  await mu.fill('#f-capacity', '15');
-  await mu.selectOption('#f-repeat', 'biweekly');
-  await mu.fill('#f-repeat_count', '1');
+  await b.fill(mu, { '#f-title': 'Lähiöiden kumppanuuspöytä', '#f-date': cfg.first_day,
+    '#f-start': '17:00', '#f-end': '18:30', '#f-capacity': '15', '#f-repeat': 'biweekly',
+    '#f-repeat_count': '1' });
   await b.axe(mu, 'series-new-form'); // the same form is shot below with its error
   await mu.click('form[action="/office/events"] button[type=submit]');
   await mu.waitForSelector('.error-summary');

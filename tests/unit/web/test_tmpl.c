@@ -1,6 +1,7 @@
 /*  Unit tests of web/tmpl.c: escaping by default, raw values, sections over lists, objects
- *  and values, inverted sections, dotted names and the context stack, partials, comments,
- *  compile errors with their line, and the bounds (nesting, output size, full arena). */
+ *  and values, inverted sections, dotted names and the context stack, partials (with
+ *  arguments), comments, compile errors with their line, and the bounds (nesting, output
+ *  size, full arena). */
 #include "tmpl.h"
 
 #include <stdint.h>
@@ -125,6 +126,44 @@ test_partials_and_attach(void **state)
     web_buf_free(&b);
 }
 
+/* A partial called with arguments sees them over the caller's context: a name's value (an
+ * object or a list too), a text, a flag; a missing name hides the caller's value of its key. */
+static void
+test_partial_arguments(void **state)
+{
+    web_tmpl_set_t *set = *state;
+    char why[200];
+    const char *f = "<{{id}}|{{label}}|{{#hint}}h:{{hint}}{{/hint}}|{{#flag}}F{{/flag}}|"
+                    "{{#opts}}{{.}}{{name}};{{/opts}}|{{x.y}}|{{outer}}>";
+    assert_int_equal(web_tmpl_add(set, "f", f, strlen(f), why, sizeof why), 0);
+    web_tv_t *root = web_tv_new(A);
+    web_tv_str(A, root, "hint", "root's hint");
+    web_tv_str(A, root, "outer", "o");
+    web_tv_str(A, root, "id", "root id");
+    web_tv_str(A, web_tv_obj(A, root, "t"), "lab", "A & B");
+    web_tv_str(A, web_tv_obj(A, web_tv_obj(A, root, "deep"), "x"), "y", "xy");
+    web_tv_t *l = web_tv_list(A, root, "list");
+    web_tv_str(A, web_tv_item(A, l), "name", "one");
+    web_tv_str(A, web_tv_item(A, l), "name", "two");
+    assert_string_equal(
+        s_render(set, "{{>f id=\"name_fi\" label=t.lab hint=t.none flag opts=list x=deep.x}}",
+                 root),
+        "<name_fi|A &amp; B||F|one;two;|xy|o>");
+    assert_string_equal(s_render(set, "{{>f\n  label=\"\" hint=outer}}", root),
+                        "<root id||h:o||||o>");
+    /* The arguments are the partial's alone: after it, the caller's values are back. */
+    assert_string_equal(s_render(set, "{{>f id=\"a\"}}{{id}}{{hint}}", root),
+                        "<a||h:root&#39;s hint||||o>root idroot&#39;s hint");
+    /* Arguments that are none of the three forms stop the compile with the line. */
+    const char *bad[] = {"\n{{>f id=}}", "\n{{>f id=\"x}}", "\n{{>f =x}}", "\n{{>f id=\"a\"b}}",
+                         "\n{{>f a b c d e f g h i j k l m n o p q}}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        why[0] = 0;
+        assert_int_equal(web_tmpl_add(set, "bad", bad[i], strlen(bad[i]), why, sizeof why), -1);
+        assert_non_null(strstr(why, "line 2: a partial's arguments"));
+    }
+}
+
 static void
 test_errors(void **state)
 {
@@ -196,7 +235,7 @@ main(void)
 {
     A = kp_arena_new(1u << 20);
     int rc = KP_TEST_RUN(s_setup, s_teardown, test_escape, test_sections, test_partials_and_attach,
-                         test_errors, test_bounds, test_strf_long_utf8);
+                         test_partial_arguments, test_errors, test_bounds, test_strf_long_utf8);
     kp_arena_destroy(&A);
     return rc;
 }
