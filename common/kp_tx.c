@@ -130,14 +130,22 @@ kp_rec_get(kp_tx_t *tx, unsigned db, const void *key, size_t key_len,
     int rc = kp_raw_get(tx, db, key, key_len, &v, found);
     if (rc || !*found)
         return rc;
-    void *m = protobuf_c_message_unpack(d, kp_arena_pbc(tx->arena), v.mv_size, v.mv_data);
+    void *m = kp_rec_decode(tx, db, d, &v);
     if (!m) {
-        kp_log_err("store.corrupt", "svc=%s db=%u type=%s", kp_server_name(tx->srv), db, d->name);
         *found = false;
         return KP_ECORRUPT;
     }
     *out = m;
     return 0;
+}
+
+void *
+kp_rec_decode(kp_tx_t *tx, unsigned db, const ProtobufCMessageDescriptor *d, const MDB_val *v)
+{
+    void *m = protobuf_c_message_unpack(d, kp_arena_pbc(tx->arena), v->mv_size, v->mv_data);
+    if (!m)
+        kp_log_err("store.corrupt", "svc=%s db=%u type=%s", kp_server_name(tx->srv), db, d->name);
+    return m;
 }
 
 int

@@ -75,6 +75,12 @@ int kp_tx_err(const kp_tx_t *tx, const char *op, unsigned db, int rc);
 int kp_rec_get(kp_tx_t *tx, unsigned db, const void *key, size_t key_len,
                const ProtobufCMessageDescriptor *d, void **out, bool *found);
 
+/* Decodes a record's stored bytes v (as a walk hands them over) into tx->arena. Returns the
+ * message, or NULL for bytes that do not decode, logged once as store.corrupt with the
+ * service, db and type (the same line as kp_rec_get's). */
+void *kp_rec_decode(kp_tx_t *tx, unsigned db, const ProtobufCMessageDescriptor *d,
+                    const MDB_val *v);
+
 /* Encodes and stores m under key (a write). Returns 0 or a KP code (logged). */
 int kp_rec_put(kp_tx_t *tx, unsigned db, const void *key, size_t key_len,
                const ProtobufCMessage *m);

@@ -333,8 +333,7 @@ static int
 s_scan_one(void *arg, const MDB_val *k, const MDB_val *v)
 {
     s_scan_t *sc = arg;
-    ntf_rec_t *r =
-        kumppani__v1__notification__unpack(kp_arena_pbc(sc->tx->arena), v->mv_size, v->mv_data);
+    ntf_rec_t *r = kp_rec_decode(sc->tx, NTF_DB_NTF, &kumppani__v1__notification__descriptor, v);
     if (!r)
         return KP_ECORRUPT;
     if (!sc->want(sc->arg, r))
@@ -574,6 +573,7 @@ ntf_contact_del(kp_tx_t *tx, uint64_t role_id)
 /* Every value of a database decoded as one message type, through a filter. */
 typedef struct {
     kp_tx_t *tx;
+    unsigned db;
     const ProtobufCMessageDescriptor *d;
     s_acc_t acc;
     bool (*keep)(void *arg, const ProtobufCMessage *m);
@@ -585,8 +585,7 @@ s_msg_one(void *arg, const MDB_val *k, const MDB_val *v)
 {
     (void)k;
     s_each_t *e = arg;
-    ProtobufCMessage *m =
-        protobuf_c_message_unpack(e->d, kp_arena_pbc(e->tx->arena), v->mv_size, v->mv_data);
+    ProtobufCMessage *m = kp_rec_decode(e->tx, e->db, e->d, v);
     if (!m)
         return KP_ECORRUPT;
     return !e->keep || e->keep(e->keep_arg, m) ? s_push(&e->acc, &m) : 0;
@@ -595,6 +594,7 @@ s_msg_one(void *arg, const MDB_val *k, const MDB_val *v)
 static int
 s_msgs(s_each_t *e, unsigned db, void ***out, size_t *out_n)
 {
+    e->db = db;
     e->acc.a = e->tx->arena;
     e->acc.size = sizeof(void *);
     int rc = kp_rec_each(e->tx, db, NULL, 0, NULL, 0, s_msg_one, e);

@@ -59,8 +59,7 @@ s_muni_one(void *arg, const MDB_val *k, const MDB_val *v)
     munis_ctx_t *c = arg;
     if (c->n >= c->cap)
         return 1;
-    reg_muni_t *m =
-        kumppani__v1__municipality__unpack(kp_arena_pbc(c->tx->arena), v->mv_size, v->mv_data);
+    reg_muni_t *m = kp_rec_decode(c->tx, REG_DB_MUNIS, &kumppani__v1__municipality__descriptor, v);
     if (!m)
         return KP_ECORRUPT;
     if (!c->region || !c->region[0] || strcmp(c->region, m->region_code) == 0)
@@ -283,10 +282,10 @@ static int
 s_meeting_one(void *arg, const MDB_val *k, const MDB_val *v)
 {
     meeting_ctx_t *c = arg;
-    reg_meeting_t *m = kumppani__v1__contact_person_meeting__unpack(kp_arena_pbc(c->tx->arena),
-                                                                    v->mv_size, v->mv_data);
+    reg_meeting_t *m =
+        kp_rec_decode(c->tx, REG_DB_MEETINGS, &kumppani__v1__contact_person_meeting__descriptor, v);
     if (!m)
-        return 0; /* an undecodable record counts as no meeting */
+        return 0; /* an undecodable record counts as no meeting (logged) */
     MDB_val org;
     bool found;
     int rc = kp_raw_get(c->tx, REG_DB_MEETING_ORG, k->mv_data, k->mv_size, &org, &found);
@@ -322,8 +321,7 @@ s_org_one(void *arg, const MDB_val *k, const MDB_val *v)
 {
     (void)k;
     org_each_t *c = arg;
-    reg_org_t *o =
-        kumppani__v1__organisation__unpack(kp_arena_pbc(c->tx->arena), v->mv_size, v->mv_data);
+    reg_org_t *o = kp_rec_decode(c->tx, REG_DB_ORGS, &kumppani__v1__organisation__descriptor, v);
     return o ? c->fn(c->arg, o) : KP_ECORRUPT;
 }
 

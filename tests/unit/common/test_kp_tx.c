@@ -369,6 +369,15 @@ test_rec_corrupt(void **state)
                                 &out, &found),
                      KP_ECORRUPT);
     assert_false(found);
+    /* A walk's bytes: the same bytes do not decode; a good record's do, into the unit's arena. */
+    MDB_val bad = {sizeof junk, (void *)junk};
+    assert_null(kp_rec_decode(&tx, DB_RECS, &kumppani__v1__event_ref__descriptor, &bad));
+    static const uint8_t good[] = {0x08, 0x2a}; /* event_id = 42 */
+    MDB_val ok = {sizeof good, (void *)good};
+    Kumppani__V1__EventRef *ref =
+        kp_rec_decode(&tx, DB_RECS, &kumppani__v1__event_ref__descriptor, &ok);
+    assert_non_null(ref);
+    assert_int_equal(ref->event_id, 42);
     s_commit(fx);
 }
 
