@@ -9,7 +9,7 @@
  *
  *  A bulk call answers every mark on its own (code and message, as a single call would have
  *  answered it): one refused mark does not stop the others. A store error fails the whole
- *  call, and then nothing of it is written (the call's child transaction is aborted). */
+ *  call, and then nothing of it is written (kp_server aborts the turn). */
 #include "events.h"
 #include "kp_err.h"
 #include "kp_log.h"
