@@ -11,8 +11,8 @@
  *  write-protects it, and the next put into that page faults into the file system
  *  (page_mkwrite, a time stamp, the journal). Measured: with 10,000,000 stored, tables of
  *  512 MiB and random puts, nearly every put faulted: 12,000 sign-ups/s instead of 40,000
- *  (README "Benchmark"). In anonymous memory (huge pages where the kernel gives them) a put never
- *  faults, and what reaches the file is written by the service, in 64 KiB parts.
+ *  (README "Benchmark"). In anonymous memory (huge pages where the kernel gives them) a put
+ *  never faults, and what reaches the file is written by the service, in 64 KiB parts.
  *
  *  Saving. A part changed since it was last written is marked. evt_kh_flush, called after each
  *  turn (index.c), continues a pass over the table that writes the marked parts, a few at a
