@@ -163,7 +163,7 @@ evt_offer_window_ok(kp_call_t *call, uint32_t m)
     return true;
 }
 
-/* The convener of a meeting (issue 16): a registry person id, named for a contact-person
+/* The convener of a meeting: a registry person id, named for a contact-person
  * meeting only (the registry ties the meeting to that person). */
 bool
 evt_convener_ok(kp_call_t *call, int kind, uint64_t person_id)
@@ -198,8 +198,8 @@ evt_create_fields_ok(kp_tx_t *t, const Kumppani__V1__CreateEventRequest *rq)
 
 /* Every rule of a SubmitSignupRequest. */
 /* A publisher's own id: 1..128 characters and at most EVT_EXT_ID_MAX_LEN bytes, so that the
- * idempotency key made of it always fits (a long id of four-byte characters was refused with
- * a message about a field 'idempotency_key' the publisher never sent). */
+ * idempotency key made of it always fits; a longer one (four-byte characters) is refused
+ * naming 'external_id', never the 'idempotency_key' the publisher did not send. */
 bool
 evt_external_id_ok(kp_call_t *call, const char *v)
 {
@@ -224,7 +224,7 @@ evt_signup_fields_ok(kp_call_t *call, const Kumppani__V1__SubmitSignupRequest *r
         !kp_check_text(call, "dietary_text", rq->dietary_text, 0, 500) ||
         !kp_check_contact(call, "email", rq->email, "phone", rq->phone))
         return false;
-    /* Needs can reveal health (GDPR Art. 9): stored only with explicit consent (issue 12). */
+    /* Needs can reveal health (GDPR Art. 9): stored only with explicit consent. */
     if (!rq->consent_needs && (rq->accessibility_text[0] || rq->dietary_text[0]))
         return kp_check_fail(call, "field '%s': stored only with consent_needs",
                              rq->accessibility_text[0] ? "accessibility_text" : "dietary_text");

@@ -1,15 +1,15 @@
 /*  events/attendance.c: marking who came — one sign-up (events.signup.attendance) or many in
- *  one call (events.signup.attendance_bulk, issue 16: a coordinator marks the door list back
- *  at once instead of one command per sign-up).
+ *  one call (events.signup.attendance_bulk: a coordinator marks the door list back at once
+ *  instead of one command per sign-up).
  *
  *  Both go through s_mark, which checks one mark and applies it: only a confirmed sign-up of
  *  a started event that is neither a draft nor cancelled can be marked; marking the same again
  *  changes nothing. The event keeps the places (with companions) marked attended and no-show;
- *  each change is one SignupAttended or SignupNoShow on the log (the public copy, issue 12).
+ *  each change is one SignupAttended or SignupNoShow on the log (the public copy).
  *
  *  A bulk call answers every mark on its own (code and message, as a single call would have
  *  answered it): one refused mark does not stop the others. A store error fails the whole
- *  call, and then nothing of it is written (the call's child transaction is aborted). */
+ *  call, and then nothing of it is written (kp_server aborts the turn). */
 #include "events.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -100,7 +100,7 @@ s_mark(kp_tx_t *t, uint64_t signup_id, int attendance, mark_t *m)
     s->attendance = attendance;
     s->updated_ms = ev->updated_ms = t->now_ms;
     bool came = attendance == ATT(ATTENDED);
-    /* Every sign-up event carries the public copy only (issue 12). */
+    /* Every sign-up event carries the public copy only. */
     evt_signup_t pub;
     evt_signup_public(s, &pub);
     Kumppani__V1__SignupReply r = KUMPPANI__V1__SIGNUP_REPLY__INIT;

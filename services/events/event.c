@@ -591,8 +591,8 @@ evt_h_event_held(kp_call_t *call, void *svc)
         kp_call_fail(call, C(CONFLICT), "event has not started yet");
         return;
     }
-    /* A link left unset keeps the one given before: marking the materials later must not
-     * erase the memo (issue 16). */
+    /* A link left unset keeps the one given before: marking the materials later does not
+     * erase the memo. */
     ev->state = ST(HELD);
     if (rq->memo_url[0])
         ev->memo_url = rq->memo_url;
@@ -645,7 +645,7 @@ evt_h_event_list(kp_call_t *call, void *svc)
     kp_tx_answer(t, rc, &r.base);
 }
 
-/* ---- changing and extending a series (issue 16) ------------------------------------------ */
+/* ---- changing and extending a series ----------------------------------------------------- */
 
 typedef struct {
     evt_event_t **v;

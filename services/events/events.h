@@ -4,8 +4,8 @@
  *  Store layout (all keys big-endian so that LMDB keeps them in order):
  *      events      event_id                      -> EventInfo
  *      signups     signup_id                     -> Signup
- *      ev_signups  (empty since schema 4: the events' lists are in the key index, index.c)
- *      ev_email    (empty since schema 4: the e-mail index is in the key index, index.c)
+ *      ev_signups  (kept empty: the events' lists are in the key index, index.c)
+ *      ev_email    (kept empty: the e-mail index is in the key index, index.c)
  *      offers      deadline_ms . signup_id       -> (empty) open offers, earliest first
  *      reg_orgs    organisation_id               -> status byte (registry read model)
  *      reg_munis   municipality code             -> (empty) (registry read model)
@@ -27,13 +27,11 @@
  *  Files (the anatomy every service shares): main.c (wiring, kp_boot_main), api.c (the method
  *  table and field rules), event.c (events and series), signup.c (sign-ups, capacity, role
  *  balance, waitlist, offers; its rules take plain values), attendance.c (marking who came,
- *  one sign-up or many), privacy.c (erasure and
- *  export of a person's sign-ups, issue 12), report.c (statistics,
- *  door CSV, iCalendar), timer.c (the offer deadline timer), offer.c (a coordinator promotes
- *  from the waitlist or extends an offer), consume.c (the registry's log),
- *  store.c (the tables, calling mdb_*), index.c (the key index, the other file calling
- *  mdb_*). Every handler and helper works on a kp_tx_t whose
- *  svc is the evt_svc_t below. */
+ *  one sign-up or many), privacy.c (erasure and export of a person's sign-ups), report.c
+ *  (statistics, door CSV, iCalendar), timer.c (the offer deadline timer), offer.c (a
+ *  coordinator promotes from the waitlist or extends an offer), consume.c (the registry's
+ *  log), store.c (the tables, calling mdb_*), index.c (the key index, the other file calling
+ *  mdb_*). Every handler and helper works on a kp_tx_t whose svc is the evt_svc_t below. */
 #ifndef EVT_EVENTS_H
 #define EVT_EVENTS_H
 
@@ -154,7 +152,7 @@ const char *evt_state_name(int state);
 void evt_signup_public(const evt_signup_t *s, evt_signup_t *out);
 
 /* Appends the sign-up event type carrying s's public copy (a SignupReply): the log is
- * replayed to every consumer and reader key, forever (issue 12). Returns 0 or a KP code. */
+ * replayed to every consumer and reader key, forever. Returns 0 or a KP code. */
 int evt_signup_emit(kp_tx_t *t, const char *type, const evt_signup_t *s);
 
 /* The rules, on plain values (no store): places of a sign-up (1 + companions); whether p

@@ -1,12 +1,12 @@
-/*  events/index.c: the key index, the randomly keyed lookups kept off the synced write path
- *  (issue 15). Besides store.c, the only file of the service that calls mdb_*.
+/*  events/index.c: the key index, the randomly keyed lookups kept off the synced write path.
+ *  Besides store.c, the only file of the service that calls mdb_*.
  *
  *  Why. A sign-up is found again by two random keys: the publisher's own id (source NUL
  *  external_id, for idempotency and for a cancel by that id) and the e-mail address per event
  *  (one live sign-up per person). In the synced store each random key lands on its own B-tree
- *  page, so a commit of a few hundred sign-ups wrote ~1,000 random 4 KiB pages and its
- *  fdatasync and pwrite took ~40 ms per turn (README "Benchmark"). Everything the synced store
- *  now writes per sign-up is keyed in arrival order: the record (signups, by id), its first
+ *  page (measured: a commit of a few hundred sign-ups writes ~1,000 random 4 KiB pages, and
+ *  its fdatasync and pwrite take ~40 ms per turn; README "Benchmark"). Everything the synced
+ *  store writes per sign-up is keyed in arrival order: the record (signups, by id), its first
  *  answer (kp_server's idem table under NUL . be64(id), see evt_first_key), the event's list
  *  and the log.
  *

@@ -3,16 +3,16 @@
  *  process's own memory while the service runs and is saved to its file, with the log position
  *  it reflects, a part at a time.
  *
- *  Why not a B-tree. Each random key put into the LMDB index copied and dirtied a page of its
- *  own; with 1,000,000 stored the index's puts and lookups took about half of the service's time
- *  per sign-up (README "Benchmark"). Here a put writes 16 bytes in place.
+ *  Why not a B-tree. Each random key put into an LMDB index copies and dirties a page of its
+ *  own (measured: with 1,000,000 stored the index's puts and lookups took about half of the
+ *  service's time per sign-up; README "Benchmark"). Here a put writes 16 bytes in place.
  *
- *  Why not a file mapped shared (the first version). Each time the kernel wrote a page of the
- *  mapping back, it write-protected it, and the next put into that page faulted into the file
- *  system (page_mkwrite, a time stamp, the journal). With 10,000,000 stored, tables of 512 MiB
- *  and random puts, nearly every put faulted: 12,000 sign-ups/s instead of 40,000 (README
- *  "Benchmark"). In anonymous memory (huge pages where the kernel gives them) a put never
- *  faults, and what reaches the file is written by the service, in 64 KiB parts.
+ *  Why not a file mapped shared. Each time the kernel writes a page of the mapping back, it
+ *  write-protects it, and the next put into that page faults into the file system
+ *  (page_mkwrite, a time stamp, the journal). Measured: with 10,000,000 stored, tables of
+ *  512 MiB and random puts, nearly every put faulted: 12,000 sign-ups/s instead of 40,000
+ *  (README "Benchmark"). In anonymous memory (huge pages where the kernel gives them) a put
+ *  never faults, and what reaches the file is written by the service, in 64 KiB parts.
  *
  *  Saving. A part changed since it was last written is marked. evt_kh_flush, called after each
  *  turn (index.c), continues a pass over the table that writes the marked parts, a few at a

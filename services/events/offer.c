@@ -1,5 +1,5 @@
-/*  events/offer.c: a coordinator's hand on the waitlist (issue 14): promoting one waitlisted
- *  sign-up out of its turn, and extending an open offer's deadline.
+/*  events/offer.c: a coordinator's hand on the waitlist: promoting one waitlisted sign-up out
+ *  of its turn, and extending an open offer's deadline.
  *
  *  Both keep the rules of signup.c: the counts move through evt_count, an offer lives in the
  *  offers table under its deadline (so the timer in timer.c sees the new one), and the same

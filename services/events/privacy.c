@@ -1,5 +1,5 @@
-/*  events/privacy.c: personal data requests about participants (GDPR Art. 15 and 17, issue 12)
- *  and the erasure of one sign-up that they and the retention pass (timer.c) share.
+/*  events/privacy.c: personal data requests about participants (GDPR Art. 15 and 17) and the
+ *  erasure of one sign-up that they and the retention pass (timer.c) share.
  *
  *  A data subject is named by e-mail (compared case-insensitively), phone (its digits and a
  *  leading + compared; kp_privacy_matches, as in every service) or one sign-up id. Sign-ups are
@@ -145,7 +145,7 @@ evt_signup_erase(kp_tx_t *t, evt_signup_t *s, const char *reason, bool cancel)
     MDB_txn *w = kp_tx_wtxn(t);
     if (!w)
         return KP_ESTORE;
-    /* Stored by id since schema 4, by the publisher's id before. */
+    /* Stored by id; in a store of schema 3 or before, by the publisher's id. */
     if ((rc = kp_server_idem_replace(t->srv, w, EVT_METHOD_SUBMIT, fk, evt_first_key(fk, s->id),
                                      buf, len, &found)) ||
         (!found && (rc = kp_server_idem_replace(t->srv, w, EVT_METHOD_SUBMIT, key,

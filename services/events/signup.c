@@ -146,7 +146,7 @@ evt_signup_public(const evt_signup_t *s, evt_signup_t *out)
     out->accessibility_text = out->dietary_text = empty;
 }
 
-/* Every sign-up event carries the public copy only (issue 12). */
+/* Every sign-up event carries the public copy only. */
 int
 evt_signup_emit(kp_tx_t *t, const char *type, const evt_signup_t *s)
 {

@@ -373,7 +373,7 @@ done:
     return rc > 0 || (rc <= MDB_KEYEXIST && rc >= MDB_LAST_ERRCODE) ? kp_err_from_mdb(rc) : rc;
 }
 
-/*  2 -> 3 (issue 12): the log carries only public copies of sign-ups. Old entries are
+/*  2 -> 3: the log carries only public copies of sign-ups. Old entries are
  *  rewritten with kp_store_log_rewrite, which needs the kp_store_t that the migrate hook does
  *  not receive (it runs inside kp_store_open). So the hook records a marker "log-scrub" in
  *  evt_meta, in the opening transaction, and the first pass of the timer (evt_log_scrub, in
@@ -393,11 +393,11 @@ s_v3_mark_scrub(MDB_txn *txn)
     return rc ? kp_err_from_mdb(rc) : 0;
 }
 
-/*  3 -> 4 (issue 15): the e-mail index and the events' lists leave the synced store for the
- *  key index (index.c), which the first start builds from the signups table. The old tables
- *  are emptied here (ev_email held addresses in clear, which an erasure would no longer
- *  reach); first answers stored under the publisher's id stay where they are and are still
- *  read (signup.c, privacy.c). */
+/*  3 -> 4: the e-mail index and the events' lists leave the synced store for the key index
+ *  (index.c), which the first start builds from the signups table. The old tables are emptied
+ *  here (ev_email held addresses in clear, which an erasure does not reach); first answers
+ *  stored under the publisher's id stay where they are and are still read (signup.c,
+ *  privacy.c). */
 static int
 s_v4_drop(MDB_txn *txn, const char *name)
 {

@@ -8,8 +8,8 @@
  *  next offer and their events commit together before anything is published; then it
  *  re-arms.
  *
- *  Retention (issue 12): at start, hourly, and when the test clock moves, the same timer's pass
- *  walks the events: every sign-up of an event that ended more than retention-days ago has its
+ *  Retention: at start, hourly, and when the test clock moves, the same timer's pass walks the
+ *  events: every sign-up of an event that ended more than retention-days ago has its
  *  personal data erased as on a request (privacy.c), without cancelling (the event is over),
  *  so the statistics keep it; the event is then marked retention_done and not walked again.
  *  At most RETAIN_MAX sign-ups per pass (one turn stays short); the rest go in the next pass,

@@ -271,7 +271,7 @@ ntf_config_start(ntf_t *n, kp_server_t *srv, const kp_boot_t *boot, const kp_con
      * time. */
     n->conf.broker_api = kp_config_get(items, "broker-api");
     n->conf.registry_api = kp_config_get(items, "registry-api");
-    /* ... and sign-up messages the events service (events.signup.contact, issue 12). */
+    /* ... and sign-up messages the events service (events.signup.contact). */
     n->conf.events_api = kp_config_get(items, "events-api");
     n->conf.have_keys = boot->have_keys;
     if (!boot->have_keys)

@@ -36,7 +36,7 @@
 
 /* Messages whose recipient is asked at delivery time, and never stored: experts from the
  * broker (broker.expert.get), contact persons from the registry (registry.person.get), and
- * sign-ups from the events service (events.signup.contact, issue 12). */
+ * sign-ups from the events service (events.signup.contact). */
 enum { LK_NONE = -1, LK_BROKER, LK_REGISTRY, LK_EVENTS, LK_REQUEST, LK_N };
 
 typedef struct {

@@ -4,7 +4,7 @@
  *  Files: main.c wiring (kp_boot_main); config.c the settings; api.c the request handlers;
  *  store.c the records and indexes (the only caller of mdb_*); consume.c the followed logs;
  *  plan.c the rules that plan notifications; timer.c the schedule's timers; deliver.c leases,
- *  outcomes and recipient lookups; privacy.c erasure, export and history retention (issue 12);
+ *  outcomes and recipient lookups; privacy.c erasure, export and history retention;
  *  transfer.c the transfers (libcurl); render.c what is sent.
  *
  *  Store layout (keys big-endian where numeric, so that LMDB keeps them in order):
@@ -91,8 +91,8 @@ typedef struct {
     const char *sms_url, *sms_body;
     const char *sms_user, *sms_password; /* the gateway's credentials (HTTP basic); NULL: none */
     const char *sms_auth_header;         /* or a whole header, "Authorization: Bearer ..." */
-    /* personal links (issue 13): <web-url>/s|x|r/<token> under the link secret; web_url[0]
-     * == 0: the messages carry no link */
+    /* personal links: <web-url>/s|x|r/<token> under the link secret; web_url[0] == 0: the
+     * messages carry no link */
     char web_url[512];
     bool have_link;
     unsigned char link_key[32];
@@ -106,8 +106,8 @@ typedef struct {
     /* planning: reminder hours before the start per EventKind (0-terminated lists) */
     unsigned reminders[NTF_KINDS_N][8];
     unsigned quiet_from_h, quiet_to_h;
-    /* issue 12: finished notifications (history, dead letters) are deleted this long after
-     * their last activity (history-retention-days) */
+    /* finished notifications (history, dead letters) are deleted this long after their last
+     * activity (history-retention-days) */
     int64_t history_retention_ms;
     /* expert-broker messages: coordinator address and language (unset: no unfilled notice) */
     const char *coordinator_email, *coordinator_language;
@@ -263,7 +263,7 @@ int ntf_plan_parse_reminders(ntf_conf_t *conf, const char *spec);
 /* The next time at or after t_ms that an SMS may go out (quiet hours, Helsinki). */
 int64_t ntf_quiet_next(const ntf_conf_t *conf, int64_t t_ms);
 
-/* ---- privacy.c: personal data requests (issue 12). */
+/* ---- privacy.c: personal data requests. */
 /* On "SignupErased": cancels every pending notification of the sign-up, empties the name and
  * address of all of them (the history), forgets the sign-up, and compacts after the turn. */
 int ntf_signup_erased(kp_tx_t *tx, uint64_t event_id, uint64_t signup_id);

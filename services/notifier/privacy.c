@@ -1,9 +1,9 @@
-/*  notifier/privacy.c: what the notifier does about a person's data (issue 12).
+/*  notifier/privacy.c: what the notifier does about a person's data.
  *
- *  Since issue 12 the notifier keeps no name, e-mail or phone of a sign-up: it asks the events
- *  service when it sends (deliver.c). What may still name a person: the address in records of
- *  messages planned before that change or sent to an address given in the configuration
- *  (the coordinator), and opt-out entries (an address). So:
+ *  The notifier keeps no name, e-mail or phone of a sign-up: it asks the events service when
+ *  it sends (deliver.c), and a store of an older schema is emptied of them on upgrade
+ *  (store.c). What may name a person: the address in records of messages sent to an address
+ *  given in the configuration (the coordinator), and opt-out entries (an address). So:
  *    - "SignupErased" on the events log: every pending (scheduled or leased) message of that
  *      sign-up is cancelled — none is sent afterwards, as a lookup for a lease already out is
  *      answered NOT_FOUND too — the name and address of all its records (the history) are

@@ -50,8 +50,8 @@ s_utf8_whole(const char *s, size_t len)
 
 /* printf into b. A piece longer than the stack buffer is formatted again in the arena, whole
  * up to S_PIECE_MAX bytes; beyond that it is cut at a character boundary, so that a message
- * never carries half a character (a reason full of ä and ö was once cut at 1023 bytes, in the
- * middle of one). When the arena refuses room, b is marked out of memory, as its own puts do. */
+ * never carries half a character. When the arena refuses room, b is marked out of memory, as
+ * its own puts do. */
 static void __attribute__((format(printf, 2, 3))) s_putf(kp_arena_str_t *b, const char *fmt, ...)
 {
     char tmp[1024];

@@ -13,10 +13,9 @@
  *  record's municipality is the organising municipality when there is one, else the one the
  *  meeting is held in. Coverage (coverage.c) counts a meeting organised by an organisation
  *  for the contact persons who represent or chair it, and any other for the contact persons
- *  of its municipality. (This file used to look for an organiser person id in EventInfo,
- *  which had none, so an organising organisation was never seen.) Since issue 16 a meeting may
- *  name the contact person who convenes it (EventInfo.convener_person_id), kept as the
- *  record's organiser_person_id: it then counts for that person alone. */
+ *  of its municipality. A meeting may name the contact person who convenes it
+ *  (EventInfo.convener_person_id), kept as the record's organiser_person_id: it then counts
+ *  for that person alone. */
 #include "kp_log.h"
 #include "registry.h"
 
@@ -41,7 +40,7 @@ reg_consume_apply(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1_
         m.municipality_code = e->organiser_municipality_code[0] ? e->organiser_municipality_code
                                                                 : e->municipality_code;
         m.start_unix = e->start_unix;
-        m.organiser_person_id = e->convener_person_id; /* issue 16: the convener, if named */
+        m.organiser_person_id = e->convener_person_id; /* the convener, if named */
         m.cancelled = e->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_CANCELLED;
         m.draft = e->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_DRAFT ||
                   e->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_UNSPECIFIED;

@@ -79,7 +79,7 @@ s_org_role(void *arg, reg_role_t *r)
 static bool
 s_theirs(const last_ctx_t *c, const reg_meeting_t *m, uint64_t org)
 {
-    if (m->organiser_person_id) /* it names its convener (issue 16) */
+    if (m->organiser_person_id) /* it names its convener */
         return m->organiser_person_id == c->person_id;
     if (!org)
         return strcmp(m->municipality_code, c->muni) == 0;

@@ -10,8 +10,8 @@
  *  nothing the second time. Errors carry the row's line number and name the column and the
  *  rule, never the value.
  *
- *  Contact persons (issue 16; columns in registry.proto, CSV_KIND_CONTACT_PERSONS) go the same
- *  two passes: a row matches the person with its e-mail or phone, or adds one (PersonAdded),
+ *  Contact persons (columns in registry.proto, CSV_KIND_CONTACT_PERSONS) go the same two
+ *  passes: a row matches the person with its e-mail or phone, or adds one (PersonAdded),
  *  and makes them contact person of the municipality (ContactPersonAssigned) unless they
  *  already are in those dates. Two rows naming the same person are one person; for the same
  *  municipality the second is an error. Personal data never enters a reason or a log line.
@@ -223,7 +223,7 @@ s_split(kp_arena_t *a, char *v, size_t *n)
 
 /* ---- import ------------------------------------------------------------------------------ */
 
-/* A contact-person row (issue 16): the person's data and the role it asks for. */
+/* A contact-person row: the person's data and the role it asks for. */
 typedef struct {
     char *name, *email, *phone;
     uint64_t email_key, phone_key; /* hashes (ppl_t), for rows naming the same person */

@@ -1,4 +1,4 @@
-/*  registry/meeting.c: contact-person meetings entered by hand (issue 16).
+/*  registry/meeting.c: contact-person meetings entered by hand.
  *
  *  The registry learns meetings from the events service's log (consume.c). Meetings held
  *  before the suite was in use, or held without the events service, would leave every

@@ -615,7 +615,7 @@ reg_person_erase(kp_call_t *call, void *svc)
     kp_tx_answer(&tx, rc, &e.base);
 }
 
-/* ---- for the contact-person CSV import (csv.c, issue 16) --------------------------------- */
+/* ---- for the contact-person CSV import (csv.c) ------------------------------------------- */
 
 int
 reg_person_create(kp_tx_t *tx, const char *name, const char *email, const char *phone,

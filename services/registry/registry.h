@@ -243,7 +243,7 @@ void reg_org_search(kp_call_t *call, void *svc);
 void reg_import(kp_call_t *call, void *svc);
 void reg_export(kp_call_t *call, void *svc);
 
-/* ---- meeting.c: meetings entered by hand (issue 16) ------------------------------------ */
+/* ---- meeting.c: meetings entered by hand ------------------------------------------------- */
 
 void reg_meeting_record(kp_call_t *call, void *svc);
 void reg_meeting_list(kp_call_t *call, void *svc);
