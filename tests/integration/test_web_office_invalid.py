@@ -1,0 +1,105 @@
+# timeout: 180
+"""The back office's refused fields are wired to their errors (WCAG 2.1 3.3.1 Error
+Identification, 4.1.2 Name, Role, Value): the events service and kumppani-web with CURVE keys;
+accounts made with the CLI.
+
+Each form is sent with one field the server refuses: the new event's kind, language,
+municipality (a municipal account's select), repeat and repeat count; a new account's role and
+password; an account's role (field_scope) and the removal's unticked box; the own password's
+current one; the people search's name. Over HTTP the answer's control carries
+aria-invalid="true" and an aria-describedby that names its error's element, which holds the
+error's text. Then tests/web/office_invalid.mjs does the same in Chromium, where the summary's
+link must also move the focus to the field: axe-core 0 violations, screenshots office-100..110.
+Personal data is planted (a sign-up under a planted name): no log carries it."""
+import os
+import re
+
+from kp_harness import check, done, make_event, signup_req
+from kp_web import (BROWSER_OUT, OFFICE_PW, WEBDIR, WebSuite, browser_checked, browser_ready,
+                    csrf_of, office_account, office_accounts, office_sign_in)
+
+PW = OFFICE_PW
+TARGET_PW = "Kohdetunnuksen-salasana-5"
+
+
+def control(html, fid):
+    """The start tag of the control whose id is fid ('' when missing)."""
+    m = re.search(r'<(?:input|select|textarea)\b[^>]*\bid="%s"[^>]*>' % re.escape(fid), html)
+    return m.group(0) if m else ""
+
+
+def wired(r, field, status=400):
+    """Checks that the answer r refused field: its control is aria-invalid, and its
+    aria-describedby names an element holding the summary's error text."""
+    tag = control(r.text, "f-" + field)
+    summary = re.search(r'<a href="#f-%s">([^<]+)</a>' % re.escape(field), r.text)
+    ids = re.search(r'aria-describedby="([^"]*)"', tag)
+    held = [re.search(r'id="%s">([^<]*)<' % re.escape(i), r.text) for i in
+            (ids.group(1).split() if ids else [])]
+    check(r.status == status and summary is not None and 'aria-invalid="true"' in tag and
+          any(h and summary.group(1) in h.group(1) for h in held),
+          "%s refused (%d): marked invalid and described by its error (%s)"
+          % (field, r.status, tag))
+
+
+s = WebSuite()
+try:
+    s.events()
+    web = s.web(["--rate-per-s", "2000", "--rate-burst", "5000"])
+    admin = s.client(s.ev_api, "admin")
+    pubc = s.client(s.ev_api, "web-publisher")
+    eid = make_event(admin)
+    rr = pubc.call("events.signup.submit", signup_req(eid, 1, source="web"), key="su-1")
+    check(rr is not None and rr.status.code == 0, "a person signs up (planted personal data)")
+    office_accounts(s, "alue", "seinajoki")
+    _, out = office_account(s, "kohde", "municipal", "743", TARGET_PW)
+    m = re.search(r"account (\d+):", out)
+    target = int(m.group(1)) if m else 0
+    check(target > 0, "the account to change is made (%d)" % target)
+
+    # ---- over HTTP --------------------------------------------------------------------------
+    al, _ = office_sign_in(s.base, "alue", PW["alue"])
+    form = {"title": "Kumppanuuspöytä", "kind": "1", "municipality": "743",
+            "date": "2099-06-01", "start": "17:00", "end": "19:00", "capacity": "0",
+            "language": "fi", "nonce": "n" * 43}
+    for field, bad in (("kind", "0"), ("language", "xx"), ("repeat", "daily")):
+        r = al.post("/office/events", dict(form, csrf=csrf_of(al, "/office"), **{field: bad}))
+        wired(r, field)
+    r = al.post("/office/events", dict(form, csrf=csrf_of(al, "/office"), repeat="weekly",
+                                       repeat_count="1"))
+    wired(r, "repeat_count")
+    r = al.post("/office/accounts", {"csrf": csrf_of(al, "/office"), "user": "uusi.tunnus",
+                                     "role": "9", "password": "Uuden-tunnuksen-salasana-1"})
+    wired(r, "role")
+    r = al.post("/office/accounts", {"csrf": csrf_of(al, "/office"), "user": "uusi.tunnus",
+                                     "role": "3", "password": "lyhyt"})
+    wired(r, "password")
+    r = al.post("/office/accounts/%d/scope" % target, {"csrf": csrf_of(al, "/office"),
+                                                       "role": "7", "municipalities": "743"})
+    wired(r, "role")
+    r = al.post("/office/accounts/%d/remove" % target, {"csrf": csrf_of(al, "/office")})
+    wired(r, "confirm")
+    r = al.post("/office/people", {"csrf": csrf_of(al, "/office"), "name": ""})
+    wired(r, "name")
+    sj, _ = office_sign_in(s.base, "seinajoki", PW["seinajoki"])
+    r = sj.post("/office/events", dict(form, csrf=csrf_of(sj, "/office"), municipality="abc"))
+    wired(r, "municipality")
+    check('<select id="f-municipality"' in r.text, "(the contact person's municipality: a select)")
+    r = sj.post("/office/password", {"csrf": csrf_of(sj, "/office"), "current": "ei-oikea-1",
+                                     "password": "Uusi-salasana-42-x",
+                                     "password2": "Uusi-salasana-42-x"})
+    wired(r, "current", 403)
+
+    # ---- in Chromium: the same, the summary's links, axe and screenshots --------------------
+    node = browser_ready(WEBDIR)
+    if node:
+        cfg = {"regional": ["alue", PW["alue"]], "municipal": ["seinajoki", PW["seinajoki"]],
+               "target": target}
+        browser_checked(node, WEBDIR, "office_invalid.mjs", s.base, BROWSER_OUT, cfg, 11)
+    log = web.logtext()
+    check(not any(x in log for x in (PW["alue"], PW["seinajoki"], TARGET_PW, "lyhyt",
+                                     "Uuden-tunnuksen-salasana-1", "ei-oikea")),
+          "the web's log carries no password")
+finally:
+    s.close()
+done()

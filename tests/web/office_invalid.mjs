@@ -1,0 +1,114 @@
+// Browser test of the back office's refused fields (WCAG 2.1 3.3.1 and 4.1.2), run by
+// tests/integration/test_web_office_invalid.py:
+//
+//   node tests/web/office_invalid.mjs <base-url> <outdir> '<json>'
+//
+// json: {"regional": [user, password], "municipal": [user, password], "target": account id}
+//
+// In Debian's headless Chromium (playwright-core, a fresh profile per person), each form is sent
+// with one field the server refuses: a <select> gets a value it does not offer (an option added
+// through the page), a text field a value out of its rule. On the page that answers, the field
+// must carry aria-invalid="true" and an aria-describedby naming an element that holds the
+// error's text (the summary's), the summary's link must move the focus to it, and axe-core
+// (wcag2a, wcag2aa, wcag21a, wcag21aa) must find 0 violations; each page is saved as
+// <outdir>/office-1NN-<page>.png.
+import { officeScript } from './lib.mjs';
+
+const { base, cfg, b } = officeScript('office_invalid.mjs', 99);
+
+// Gives the <select> sel a value it does not offer: an option of that value is added first.
+async function offMenu(page, sel, value) {
+  await page.locator(sel).evaluate((e, v) => {
+    e.add(new Option(v, v));
+    e.value = v;
+  }, value);
+}
+
+// The answer refused the field sel (#f-x): it is marked invalid, described by its error's text,
+// reached from the summary's link; then the page's screenshot and axe as name.
+async function refused(page, sel, name) {
+  const summary = page.locator(`.error-summary a[href="${sel}"]`);
+  b.check(await summary.count() === 1, `${name}: the error summary links to ${sel}`);
+  const text = (await summary.first().textContent() || '').trim();
+  await b.invalid(page, sel, `${name}: ${sel} is marked aria-invalid="true"`);
+  const described = await page.locator(sel).evaluate((e) =>
+    (e.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean)
+      .map((id) => (document.getElementById(id) || {}).textContent || ''));
+  b.check(text !== '' && described.some((t) => t.includes(text)),
+    `${name}: ${sel}'s aria-describedby names its error "${text}" (${JSON.stringify(described)})`);
+  b.check(await page.locator(sel).evaluate((e) =>
+    (e.closest('.field, .check') || e).classList.contains('invalid')),
+  `${name}: ${sel}'s field has the invalid class`);
+  await summary.first().click();
+  b.check(await page.evaluate(() => document.activeElement && document.activeElement.id) ===
+    sel.slice(1), `${name}: the summary's link moves the focus to ${sel}`);
+  await b.both(page, name);
+}
+
+// The new-event form filled in right (a municipal account's municipality is its select's).
+async function newEvent(page) {
+  await page.goto(`${base}/office/events/new?lang=en`);
+  const day = new Date(Date.now() + 7 * 86400 * 1000).toISOString().slice(0, 10);
+  await b.fill(page, { '#f-title': 'Kumppanuuspöytä', '#f-date': day, '#f-start': '17:00',
+    '#f-end': '19:00' });
+  if (await page.locator('#f-municipality').evaluate((e) => e.tagName !== 'SELECT')) {
+    await page.fill('#f-municipality', '743');
+  }
+}
+
+// The new-event form filled in right but for the <select> sel, given value; then refused.
+async function newEventOff(page, sel, value, name) {
+  await newEvent(page);
+  await offMenu(page, sel, value);
+  await b.submit(page, '/office/events');
+  await refused(page, sel, name);
+}
+
+await b.run(async () => {
+  const reg = await b.person('en-GB');
+  await b.signIn(reg, cfg.regional, 'en');
+
+  // ---- the new event: each select, and the repeat's count ---------------------------------
+  await newEventOff(reg, '#f-kind', '0', 'new-event-kind');
+  await newEventOff(reg, '#f-language', 'xx', 'new-event-language');
+  await newEventOff(reg, '#f-repeat', 'daily', 'new-event-repeat');
+
+  await newEvent(reg);
+  await b.fill(reg, { '#f-repeat': 'weekly', '#f-repeat_count': '1' });
+  await b.submit(reg, '/office/events');
+  await refused(reg, '#f-repeat_count', 'new-event-repeat-count');
+
+  // ---- a new account: its role, its password ----------------------------------------------
+  await reg.goto(`${base}/office/accounts?lang=en`);
+  await b.fill(reg, { '#f-user': 'uusi.tunnus', '#f-password': 'Uuden-tunnuksen-salasana-1' });
+  await offMenu(reg, '#f-role', '9');
+  await b.submit(reg, '/office/accounts');
+  await refused(reg, '#f-role', 'accounts-role');
+  await b.fill(reg, { '#f-user': 'uusi.tunnus', '#f-role': '3', '#f-password': 'lyhyt' });
+  await b.submit(reg, '/office/accounts');
+  await refused(reg, '#f-password', 'accounts-password');
+
+  // ---- an account's page: the role (field_scope), the removal's box -----------------------
+  const acc = `/office/accounts/${cfg.target}`;
+  await reg.goto(`${base}${acc}?lang=en`);
+  await offMenu(reg, '#f-role', '7');
+  await b.submit(reg, `${acc}/scope`);
+  await refused(reg, '#f-role', 'account-role');
+  await b.submit(reg, `${acc}/remove`);
+  await refused(reg, '#f-confirm', 'account-remove-unconfirmed');
+
+  // ---- the own password, the people search ------------------------------------------------
+  await reg.goto(`${base}/office/password?lang=en`);
+  await b.fill(reg, { '#f-current': 'ei-oikea-salasana-1', '#f-password': 'Uusi-salasana-42-x',
+    '#f-password2': 'Uusi-salasana-42-x' });
+  await b.submit(reg, '/office/password');
+  await refused(reg, '#f-current', 'password-current');
+  await reg.goto(`${base}/office/people?lang=en`);
+  await b.submit(reg, '/office/people');
+  await refused(reg, '#f-name', 'people-name');
+
+  // ---- a municipal contact person's municipality: a select of their own -------------------
+  const mu = await b.person('fi-FI');
+  await b.signIn(mu, cfg.municipal, 'fi');
+  await newEventOff(mu, '#f-municipality', 'abc', 'new-event-municipality');
+});
