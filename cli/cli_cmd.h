@@ -146,6 +146,8 @@ struct cli_cmd {
     const char *method;
     const ProtobufCMessageDescriptor *in, *out;
     size_t id_at;              /* CLI_POSITIONAL_ID: offset of the uint64 ID in the request */
+    const char *id_noun;       /* what the ID names, for messages ("organisation"); NULL: the
+                                  ID field's name without "_id" (request_id: "request") */
     const cli_optfield_t *set; /* options copied into the request (ended by opt NULL), before
                                   fill */
     cli_fill_fn fill;          /* NULL: the request is the ID alone, the set options, or empty */
@@ -196,6 +198,12 @@ extern const cli_cmd_t cli_cmds_web[];
 
 /* Runs c->cmd: its run function, or the row as described above. Returns an exit code. */
 int cli_run_row(cli_ctx_t *c);
+
+/* The name of a CLI_POSITIONAL_ID row's ID for messages, into buf (len bytes): the row's
+ * id_noun, else the name of the request field at id_at without its "_id" ('_' read as a
+ * space), followed by " ID": "request ID", "organisation ID". Asserts that the field exists
+ * and that a field named plainly "id" comes with an id_noun (a row's bug). Returns buf. */
+const char *cli_id_name(const cli_cmd_t *cmd, char *buf, size_t len);
 
 /* The parser entries of the row's .set options into out (CLI_OPTS_MAX + 1 entries, ended by
  * name NULL): a flag for a bool field, an option with a value for the others. A row lists in

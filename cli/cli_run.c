@@ -592,6 +592,30 @@ s_output(cli_ctx_t *c, const ProtobufCMessage *reply)
     return j ? cli_json_print(j) : EXIT_OTHER;
 }
 
+const char *
+cli_id_name(const cli_cmd_t *cmd, char *buf, size_t len)
+{
+    const ProtobufCFieldDescriptor *fd = NULL;
+    for (unsigned i = 0; i < cmd->in->n_fields && !fd; i++)
+        if (cmd->in->fields[i].offset == cmd->id_at &&
+            cmd->in->fields[i].label != PROTOBUF_C_LABEL_REPEATED)
+            fd = &cmd->in->fields[i];
+    assert(fd && fd->type == PROTOBUF_C_TYPE_UINT64);
+    const char *noun = cmd->id_noun;
+    size_t n = noun ? strlen(noun) : strlen(fd->name);
+    if (!noun) {
+        assert(strcmp(fd->name, "id") != 0); /* "id" alone says nothing: the row names it */
+        noun = fd->name;
+        if (n > 3 && strcmp(noun + n - 3, "_id") == 0)
+            n -= 3;
+    }
+    snprintf(buf, len, "%.*s ID", (int)n, noun);
+    for (char *p = buf; *p; p++)
+        if (*p == '_')
+            *p = ' ';
+    return buf;
+}
+
 static int
 s_row(cli_ctx_t *c)
 {
@@ -602,7 +626,8 @@ s_row(cli_ctx_t *c)
     if (cmd->flags & CLI_POSITIONAL_ID) {
         uint64_t id;
         if (c->a->pos_n != 1 || cli_parse_u64(c->a->pos[0], 1, UINT64_MAX, &id) != 0) {
-            cli_err("expected one event ID (a positive number)");
+            char name[64];
+            cli_err("expected one %s (a positive number)", cli_id_name(cmd, name, sizeof name));
             return EXIT_USAGE;
         }
         memcpy((char *)req + cmd->id_at, &id, sizeof id);

@@ -135,7 +135,9 @@ int kpc_event_publish(kpc_t *self, uint64_t event_id, Kumppani__V1__EventReply *
 /* "events.event.get". */
 int kpc_event_get(kpc_t *self, uint64_t event_id, Kumppani__V1__EventReply **out, kpc_status_t *st);
 
-/* "events.event.list": events with id > after_id, ascending, at most limit (1..500). */
+/* "events.event.list": events with id > after_id, ascending, drafts too, at most limit
+ * (0: 100; above 500 the service answers CODE_INVALID). Page on with after_id = the last id
+ * received, until a page comes back empty. */
 int kpc_event_list(kpc_t *self, uint64_t after_id, uint32_t limit,
                    Kumppani__V1__ListEventsReply **out, kpc_status_t *st);
 
@@ -144,15 +146,22 @@ int kpc_event_list(kpc_t *self, uint64_t after_id, uint32_t limit,
 int kpc_signup_submit(kpc_t *self, const Kumppani__V1__SubmitSignupRequest *req,
                       Kumppani__V1__SignupReply **out, kpc_status_t *st);
 
-/* "events.signup.cancel": by source + external_id, or by signup_id. */
+/* "events.signup.cancel": by source + external_id, or by signup_id (source and external_id
+ * ""). Cancelling a cancelled sign-up answers with it unchanged; a freed place goes to the
+ * waitlist. An unknown sign-up is CODE_NOT_FOUND. */
 int kpc_signup_cancel(kpc_t *self, const Kumppani__V1__CancelSignupRequest *req,
                       Kumppani__V1__SignupReply **out, kpc_status_t *st);
 
-/* "events.signup.list": the event's sign-ups with id > after_id, at most limit (0: 100). */
+/* "events.signup.list": the event's sign-ups (cancelled ones too) with id > after_id,
+ * ascending, at most limit (0: 100; at most 1000), and the event with its counts. Page on
+ * with after_id = the last id received. An unknown event is CODE_NOT_FOUND. */
 int kpc_signup_list(kpc_t *self, uint64_t event_id, uint64_t after_id, uint32_t limit,
                     Kumppani__V1__ListSignupsReply **out, kpc_status_t *st);
 
-/* "log.replay": the service's log from from_seq on, at most limit events (0: 1000). */
+/* "log.replay": the service's log from from_seq on (the first seq is 1), in order, at most
+ * limit events (0 or above 4000: 4000) and at most about 960 KiB of them, so a page may hold
+ * fewer. Ask again from the last seq + 1 while it is below the page's head_seq; from past the
+ * head, the page is empty. */
 int kpc_log_replay(kpc_t *self, uint64_t from_seq, uint32_t limit, Kumppani__V1__ReplayPage **out,
                    kpc_status_t *st);
 

@@ -93,6 +93,17 @@ try:
         rc, out, err = kp(*args)
         check(rc == 2 and "unexpected argument 'extra'" in err,
               "%s: a stray argument is a usage error, exit 2 (%s)" % (args[0], err.strip()))
+    # A bad positional ID: a usage error (exit 2) naming what the command's ID is, for the
+    # broker's and the registry's commands as for the events service's.
+    for args, noun in ((("broker", "request", "show", "abc"), "request ID"),
+                       (("broker", "offer-accept", "x1"), "offer ID"),
+                       (("registry", "show", "abc"), "organisation ID"),
+                       (("registry", "person", "0"), "person ID"),
+                       (("events", "get", "abc"), "event ID")):
+        rc, out, err = kp(*args)
+        check(rc == 2 and err == "kumppani: expected one %s (a positive number)\n" % noun,
+              "kumppani %s: exit 2 naming the %s (%d, %s)"
+              % (" ".join(args), noun, rc, err.strip()))
     rc, out, err = kp("health", "--timeout", "0")
     check(rc == 2 and "--timeout must be a whole number from 1 to 600000" in err,
           "a global option out of range is a usage error, exit 2 (%s)" % err.strip())

@@ -1,0 +1,140 @@
+/*  test_cli_rows: the command rows of every service (cmd_*.c) as the runner sees them. A row
+ *  with a positional ID names that ID in its usage error from its own data (the ID field's
+ *  name, or the row's id_noun): "request ID" for a broker request, "organisation ID" for a
+ *  registry organisation, never "event ID" for what is not an event. The message is checked
+ *  word for word as the runner writes it on stderr, with its exit code (2). */
+#include "cli_cmd.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+// cmocka.h needs <setjmp.h>, <stdarg.h> and <stddef.h> before it.
+// clang-format off
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+// clang-format on
+
+#include "kp_test_run.h"
+
+static const cli_cmd_t *const s_tables[] = {cli_cmds_events,   cli_cmds_registry, cli_cmds_broker,
+                                            cli_cmds_notifier, cli_cmds_suite,    cli_cmds_web};
+
+/* The row whose words are words (asserted to exist). */
+static const cli_cmd_t *
+s_find(const char *words)
+{
+    for (size_t t = 0; t < sizeof s_tables / sizeof *s_tables; t++)
+        for (const cli_cmd_t *r = s_tables[t]; r->words; r++)
+            if (strcmp(r->words, words) == 0)
+                return r;
+    fail_msg("no row '%s'", words);
+    return NULL;
+}
+
+/* Runs row with the positional arguments pos (and no options) and returns its exit code, with
+ * what it wrote on stderr in err. */
+static int
+s_run(const cli_cmd_t *row, int argc, const char **pos, char *err, size_t err_len)
+{
+    static const cli_optspec_t none[] = {{NULL, false}};
+    const cli_optspec_t *const specs[] = {none};
+    cli_args_t a;
+    assert_int_equal(cli_args_parse(&a, argc, (char **)pos, specs, 1), 0);
+    cli_ctx_t c = {.a = &a, .cmd = row, .timeout_ms = 50, .attempts = 1};
+
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_true(dup2(fileno(f), STDERR_FILENO) >= 0);
+    int ex = cli_run_row(&c);
+    fflush(stderr);
+    assert_true(dup2(saved, STDERR_FILENO) >= 0);
+    close(saved);
+    rewind(f);
+    size_t n = fread(err, 1, err_len - 1, f);
+    err[n] = '\0';
+    fclose(f);
+    return ex;
+}
+
+/* A bad ID (not a number, 0, none, two) is a usage error naming the row's own ID, in the same
+ * words for every row: a coordinator typing `kumppani broker request show abc` is told about
+ * a request ID. */
+static void
+test_bad_id_names_the_id(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *words, *name;
+    } rows[] = {
+        {"broker request", "request ID"},         {"broker request-cancel", "request ID"},
+        {"broker expert", "expert ID"},           {"broker offer-accept", "offer ID"},
+        {"broker feedback", "assignment ID"},     {"registry show", "organisation ID"},
+        {"registry dissolve", "organisation ID"}, {"registry person", "person ID"},
+        {"registry end-role", "role ID"},         {"registry meetings", "person ID"},
+        {"events series-extend", "series ID"},    {"events get", "event ID"},
+        {"events signups", "event ID"},           {"notifier schedule", "event ID"},
+    };
+    const char *abc[] = {"abc"}, *zero[] = {"0"}, *two[] = {"show", "abc"};
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        const cli_cmd_t *row = s_find(rows[i].words);
+        char want[128], err[512];
+        snprintf(want, sizeof want, "kumppani: expected one %s (a positive number)\n",
+                 rows[i].name);
+        assert_int_equal(s_run(row, 1, abc, err, sizeof err), EXIT_USAGE);
+        assert_string_equal(err, want);
+        assert_int_equal(s_run(row, 1, zero, err, sizeof err), EXIT_USAGE);
+        assert_string_equal(err, want);
+        assert_int_equal(s_run(row, 2, two, err, sizeof err), EXIT_USAGE);
+        assert_string_equal(err, want);
+        assert_int_equal(s_run(row, 0, NULL, err, sizeof err), EXIT_USAGE);
+        assert_string_equal(err, want);
+    }
+}
+
+/* Every row with a positional ID has a name for it (cli_id_name asserts that a field named
+ * plainly "id" comes with the row's id_noun): "<words> ID", nothing empty, no "_", and "event
+ * ID" only where the ID field is an event's. */
+static void
+test_every_id_row_named(void **state)
+{
+    (void)state;
+    int rows_n = 0, events_n = 0;
+    for (size_t t = 0; t < sizeof s_tables / sizeof *s_tables; t++)
+        for (const cli_cmd_t *r = s_tables[t]; r->words; r++) {
+            if (!(r->flags & CLI_POSITIONAL_ID))
+                continue;
+            char name[64];
+            const char *s = cli_id_name(r, name, sizeof name);
+            size_t n = strlen(s);
+            assert_true(n > 3 && strcmp(s + n - 3, " ID") == 0);
+            assert_null(strchr(s, '_'));
+            const ProtobufCFieldDescriptor *fd = NULL;
+            for (unsigned i = 0; i < r->in->n_fields; i++)
+                if (r->in->fields[i].offset == r->id_at)
+                    fd = &r->in->fields[i];
+            assert_non_null(fd);
+            if (strcmp(s, "event ID") == 0) {
+                assert_string_equal(fd->name, "event_id");
+                events_n++;
+            }
+            rows_n++;
+        }
+    /* Rows of events, registry, broker and notifier; most are not about an event. */
+    assert_true(rows_n >= 30);
+    assert_true(events_n > 0 && events_n < rows_n / 2);
+}
+
+int
+main(void)
+{
+    setenv("KUMPPANI_KEYS", "none", 1);
+    return KP_TEST_RUN(NULL, NULL, test_bad_id_names_the_id, test_every_id_row_named);
+}
