@@ -276,7 +276,8 @@ void
 ntf_signup_public(Kumppani__V1__Signup *s)
 {
     static char empty[] = "";
-    /* An event logged before issue 12 still carries the contacts: keep only whether they exist. */
+    /* An event logged by an older events service carries the contacts: keep only whether they
+     * exist. */
     s->has_email = s->has_email || (s->email && s->email[0]);
     s->has_phone = s->has_phone || (s->phone && s->phone[0]);
     s->name = s->email = s->phone = s->organisation = empty;

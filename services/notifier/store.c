@@ -8,7 +8,7 @@
  *  removes all of a deleted record's entries). Everything here reads and writes in the unit's
  *  transaction; records decode into tx->arena.
  *
- *  Puts (issue 15, the catch-up of the events log from zero: 1.3 million sign-up events, 4,000
+ *  Puts (measured: the catch-up of the events log from zero, 1.3 million sign-up events, 4,000
  *  a replay page, one synced turn a page). Profiled (perf, DWARF call graphs), puts took 41 %
  *  of the notifier's CPU, the reads before them 12 % and the commit 16 %. So planning puts a
  *  notification once with MDB_NOOVERWRITE instead of reading its key and then putting it (a
@@ -653,7 +653,7 @@ ntf_events_coming(kp_tx_t *tx, const char *code, int64_t from_unix, int64_t to_u
 
 /* ---- upgrades (kp_store_opts_t.migrate) -----------------------------------------------------
  *
- *  1 -> 2 (issue 12): the notifier keeps no personal data of a sign-up. A store written by
+ *  1 -> 2: the notifier keeps no personal data of a sign-up. A store written by
  *  schema 1 holds whole Signups (name, e-mail, phone, texts) in `signups` and the name and
  *  address in the sign-up messages' records; both are emptied here, in the opening
  *  transaction (the address is asked from the events service when a message is sent). The

@@ -1,4 +1,4 @@
-/*  web/bo_series.c: an event's series in the back office (issue 14, item 2), and the
+/*  web/bo_series.c: an event's series in the back office, and the
  *  event-scoped start that the event page's, the series' and the waitlist's actions share
  *  (bo_evop_start).
  *

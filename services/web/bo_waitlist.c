@@ -1,5 +1,5 @@
-/*  web/bo_waitlist.c: an event's waitlist and open offers in the back office (issue 14,
- *  item 2): the waitlist in its order (the order of arrival: sign-up ids ascending, as the
+/*  web/bo_waitlist.c: an event's waitlist and open offers in the back office: the
+ *  waitlist in its order (the order of arrival: sign-up ids ascending, as the
  *  events service fills freed places), the open offers with their answer deadlines, and two
  *  actions, each a POST form with its CSRF token:
  *    - promote: one waitlisted person moves up out of turn (events.signup.promote): offered
