@@ -395,6 +395,9 @@ s_turn_done(void *arg, int rc)
                     (unsigned long long)self->applied);
         self->pending = self->applied;
         self->failed = true; /* the timer replays shortly */
+        /* A page asked for in that turn follows what was just undone: its answer is ignored
+         * (s_on_page), not taken for a hole in the log. */
+        self->replaying = false;
     }
 }
 

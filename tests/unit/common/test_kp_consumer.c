@@ -50,9 +50,10 @@
 #include "kp_test_run.h"
 
 #define WAIT_US (10 * 1000000LL) /* each wait; the whole file stays under ctest's 60 s */
-#define MAX_SEQ 2048
+#define MAX_SEQ 4096
 #define TRIES_MAX 8
 #define PAYLOAD_BASE 1000
+#define KP_TEST_PAGE 4000 /* the events a replay page holds (KP_REPLAY_PAGE in kp_consumer.c) */
 
 /* ---- the fixture ---------------------------------------------------------------------------- */
 
@@ -72,6 +73,7 @@ typedef struct {
     unsigned apply_calls, calls_of[MAX_SEQ + 1];
     int64_t try_turn_ms[TRIES_MAX], try_real_ms[TRIES_MAX]; /* the applies of fail_seq */
     bool bad_event;
+    bool aborted; /* test_rollback_with_page_in_flight's turn abort has happened */
     /* stderr captured into a file */
     int saved_stderr;
     char log_path[96];
@@ -665,10 +667,56 @@ test_lost_tail(void **state)
     assert_null(s_log_line(fx, "consumer.gap", NULL, &end));
 }
 
+/* dst's loop, before kp_server's end of turn (libuv runs the prepare handle started last
+ * first): once page 1's last event has been applied, the turn goes, as when a request of the
+ * same turn fails after writing. By then the consumer has asked for page 2. */
+static void
+s_abort_after_page(uv_prepare_t *h)
+{
+    fx_t *fx = h->data;
+    if (fx->aborted || fx->calls_of[KP_TEST_PAGE] == 0)
+        return;
+    fx->aborted = true;
+    kp_server_abort_turn(fx->dst, KP_ESTORE);
+}
+
+/* A turn that goes for another reason while the consumer's next page is already asked for:
+ * the page applied in that turn is gone, so the answer to that request no longer follows what
+ * was committed. The consumer gives that request up and replays from its offset, without
+ * taking the answer for a hole in the log (consumer.hole is an error an operator would chase)
+ * and without applying anything twice. */
+static void
+test_rollback_with_page_in_flight(void **state)
+{
+    fx_t *fx = *state;
+    s_src_start(fx);
+    s_put_events(fx, KP_TEST_PAGE + 10);
+    s_capture_begin(fx);
+    s_dst_start(fx); /* its consumer asks for page 1 at once */
+    uv_prepare_t abort_prep;
+    uv_prepare_init(&fx->dst_loop, &abort_prep);
+    abort_prep.data = fx;
+    uv_prepare_start(&abort_prep, s_abort_after_page);
+    s_wait_applied(fx, KP_TEST_PAGE + 10);
+    uv_close((uv_handle_t *)&abort_prep, NULL);
+    uv_run(&fx->dst_loop, UV_RUN_NOWAIT);
+    assert_true(fx->aborted);
+    /* Page 1's events were applied twice (the aborted turn, then the replay), committed once. */
+    assert_int_equal(fx->calls_of[1], 2);
+    assert_int_equal(fx->calls_of[KP_TEST_PAGE + 10], 1);
+    s_dst_stop(fx);
+    s_capture_end(fx);
+    const char *end;
+    assert_non_null(s_log_line(fx, "consumer.rollback", "to=0", &end));
+    /* The answer to the request given up was not taken for a hole. */
+    assert_null(s_log_line(fx, "consumer.hole", NULL, &end));
+    assert_int_equal(s_log_value(fx, "consumer.stop", "applied"), KP_TEST_PAGE + 10);
+}
+
 int
 main(void)
 {
     kp_log_init("test", KP_LOG_WARNING);
     return KP_TEST_RUN(s_setup, s_teardown, test_catch_up, test_gap, test_apply_fails,
-                       test_lost_tail, test_retry_turn_time);
+                       test_lost_tail, test_retry_turn_time, test_rollback_with_page_in_flight);
 }
