@@ -69,9 +69,10 @@ typedef struct {
     web_event_t **occ; /* the event's series (bo_series.c), once loaded */
     size_t occ_n;
     bool occ_loaded;
-    /* A refused reschedule or cancel (OP_VIEW with form set): the page again, with err (a
-     * text key) beside the form's field err_field and the values sent (400). */
-    int form;
+    /* A refused form of the page (OP_VIEW with form set): the page again, with err (a
+     * text key) beside the form's field err_field and the values sent (400); on the list,
+     * the refused municipality filter's error. */
+    const char *form; /* "reschedule", "cancel" or "extend" (the series') */
     const char *err, *err_field;
 } op_t;
 
@@ -216,7 +217,15 @@ s_list_render(web_req_t *r)
     web_tv_t *root = bo_root(r, o->acct, "bo_events_title");
     qsort(o->evs, o->evs_n, sizeof *o->evs, s_by_start);
     web_tv_t *list = web_tv_list(a, root, "events");
-    web_tv_t *munis = web_select(r, root, "sel_municipality", "municipality", "cal_muni_name");
+    web_tv_t *sel = web_tv_obj(a, root, "sel_municipality");
+    web_tv_str(a, sel, "id", "municipality");
+    web_tv_str(a, sel, "label", web_text(r, "cal_muni_name"));
+    web_tv_t *munis = web_tv_list(a, sel, "options");
+    if (o->err) {
+        web_tv_str(a, sel, "invalid", web_text(r, o->err));
+        web_tv_str(a, root, "error", web_text(r, o->err));
+        web_tv_str(a, root, "error_field", "municipality");
+    }
     char seen[128][4];
     unsigned seen_n = 0;
     if (o->acct->role == BO_ROLE(MUNICIPAL))
@@ -248,7 +257,7 @@ s_list_render(web_req_t *r)
     web_muni_options(r, munis, codes, seen_n, o->muni);
     web_tv_strf(a, root, "count", "%u", n);
     web_tv_bool(a, root, "none", n == 0);
-    web_page(r, 200, "bo_events", root);
+    web_page(r, o->err ? 400 : 200, "bo_events", root);
 }
 
 static void
@@ -288,9 +297,16 @@ bo_pg_events(web_req_t *r, const char *arg)
     const char *m = web_query(r, "municipality"), *month = web_query(r, "month");
     int year, mon;
     struct tm now;
-    if ((m && *m && !kp_is_muni_code(m)) || (month && *month && !s_month_arg(month, &year, &mon))) {
+    /* The month comes from the page's own links; the municipality is the form's: refused, the
+     * list is shown unfiltered with the error beside it (400). */
+    if (month && *month && !s_month_arg(month, &year, &mon)) {
         bo_error(r, a, 400, "err_filter");
         return;
+    }
+    const char *refused = NULL;
+    if (m && *m && !kp_is_muni_code(m)) {
+        refused = "bo_err_muni_filter";
+        m = NULL;
     }
     if (!(month && *month)) {
         if (kp_time_local(kp_now_ms() / 1000, &now)) {
@@ -310,6 +326,7 @@ bo_pg_events(web_req_t *r, const char *arg)
     if (!o)
         return;
     o->muni = m && *m ? m : NULL;
+    o->err = refused;
     o->year = year;
     o->month = mon;
     Kumppani__V1__ListEventsRequest rq = KUMPPANI__V1__LIST_EVENTS_REQUEST__INIT;
@@ -580,7 +597,8 @@ s_signup_row(web_req_t *r, web_tv_t *it, const Kumppani__V1__Signup *s)
 }
 
 /* The reschedule and cancel forms' values (root's v): the event's time, or after a refusal
- * of one of them (o->err) the values sent, with the error beside its field. A refused form
+ * of one of them or of the series' extension (o->err) the values sent, with the error beside
+ * its field. A refused form
  * the event no longer offers (open: it can be rescheduled or cancelled) answers the error
  * page instead: false after answering. */
 static bool
@@ -595,13 +613,17 @@ s_event_form(web_req_t *r, web_tv_t *root, const op_t *o, bool open)
     }
     if (kp_time_local(o->ev->end_unix, &tm) == 0)
         web_tv_strf(a, v, "end", "%02d:%02d", tm.tm_hour, tm.tm_min);
+    web_tv_str(a, v, "count", "4");
     if (!o->err)
         return true;
-    if (!open) {
+    bool extend = strcmp(o->form, "extend") == 0;
+    if (extend ? !o->ev->series_id : !open) {
         bo_error(r, o->acct, 400, o->err);
         return false;
     }
-    if (o->form == OP_RESCHEDULE) {
+    if (extend)
+        web_tv_str(a, v, "count", web_field(r, "count"));
+    else if (strcmp(o->form, "reschedule") == 0) {
         web_tv_str(a, v, "date", web_field(r, "date"));
         web_tv_str(a, v, "start", web_field(r, "start"));
         web_tv_str(a, v, "end", web_field(r, "end"));
@@ -941,11 +963,9 @@ s_change(web_req_t *r, bo_account_t *a, int op, const char *arg, const char *met
         ((op_t *)e->data)->body = body;
 }
 
-/* The event's form (OP_RESCHEDULE or OP_CANCEL) refused its field: the event's page again,
- * once the event is in scope, with the error beside the field (s_event_form). */
-static void
-s_refused(web_req_t *r, bo_account_t *a, const char *arg, int form, const char *err,
-          const char *field)
+void
+bo_event_refused(web_req_t *r, bo_account_t *a, const char *arg, const char *form, const char *err,
+                 const char *field)
 {
     bo_evop_t *e = s_start(r, a, OP_VIEW, arg, "events.event.get");
     if (!e)
@@ -1002,15 +1022,15 @@ bo_pg_event_reschedule(web_req_t *r, const char *arg)
     int64_t start, end;
     const char *date = web_field(r, "date"), *reason = web_field(r, "reason");
     if (!bo_when(date, web_field(r, "start"), &start)) {
-        s_refused(r, a, arg, OP_RESCHEDULE, "bo_err_date", "date");
+        bo_event_refused(r, a, arg, "reschedule", "bo_err_date", "date");
         return;
     }
     if (!bo_when(date, web_field(r, "end"), &end) || end <= start) {
-        s_refused(r, a, arg, OP_RESCHEDULE, "bo_err_end", "end");
+        bo_event_refused(r, a, arg, "reschedule", "bo_err_end", "end");
         return;
     }
     if (reason && kp_text_chars(reason) > 1000) {
-        s_refused(r, a, arg, OP_RESCHEDULE, "err_text_long", "new_reason");
+        bo_event_refused(r, a, arg, "reschedule", "err_text_long", "new_reason");
         return;
     }
     Kumppani__V1__RescheduleEventRequest *rq =
@@ -1032,7 +1052,7 @@ bo_pg_event_cancel(web_req_t *r, const char *arg)
         return;
     const char *reason = web_field(r, "reason");
     if (!reason || !*reason || kp_text_chars(reason) > 1000) {
-        s_refused(r, a, arg, OP_CANCEL, "bo_err_reason", "reason");
+        bo_event_refused(r, a, arg, "cancel", "bo_err_reason", "reason");
         return;
     }
     Kumppani__V1__CancelEventRequest *rq =

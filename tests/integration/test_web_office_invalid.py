@@ -8,18 +8,19 @@ municipality (a municipal account's select), repeat and repeat count; a new acco
 password; an account's role (field_scope) and the removal's unticked box; the own password's
 current one; the people search's name; an event's reschedule (its end, its reason) and cancel
 (its reason), which answer the event's page again (400, not the error page) with the values sent
-and still need the CSRF token. The new event's kind refused shows its empty "Choose…" option,
+and still need the CSRF token; the events list's municipality filter (the list again,
+unfiltered, 400); the series' extension's count (the event's page again). The new event's kind refused shows its empty "Choose…" option,
 not the first kind. Over HTTP the answer's control carries
 aria-invalid="true" and an aria-describedby that names its error's element, which holds the
 error's text. Then tests/web/office_invalid.mjs does the same in Chromium, where the summary's
-link must also move the focus to the field: axe-core 0 violations, screenshots office-100..113.
+link must also move the focus to the field: axe-core 0 violations, screenshots office-100..115.
 Personal data is planted (a sign-up under a planted name): no log carries it."""
 import os
 import re
 
 from kp_harness import V, body, check, done, make_event, signup_req
 from kp_web import (BROWSER_OUT, OFFICE_PW, WEBDIR, WebSuite, browser_checked, browser_ready,
-                    csrf_of, office_account, office_accounts, office_sign_in)
+                    csrf_of, hidden, office_account, office_accounts, office_sign_in)
 
 PW = OFFICE_PW
 TARGET_PW = "Kohdetunnuksen-salasana-5"
@@ -96,6 +97,22 @@ try:
     check(al.post(path + "/cancel", {"reason": ""}).status == 403 and
           al.post(path + "/reschedule", resched).status == 403,
           "without the CSRF token neither form is shown again (403)")
+    r = al.post("/office/events", dict(form, csrf=csrf_of(al, "/office"), repeat="weekly",
+                                       repeat_count="2"))
+    m = re.match(r"/office/events/(\d+)", r.header("location") or "")
+    sid = int(m.group(1)) if m else 0
+    check(r.status == 303 and sid > 0, "a weekly series of two is made (%d)" % sid)
+    spath = "/office/events/%d" % sid
+    page = al.get(spath)
+    r = al.post(spath + "/series/extend", {"csrf": hidden(page.text, "csrf"), "count": "61",
+                                            "nonce": hidden(page.text, "nonce")})
+    wired(r, "count")
+    check('value="61"' in control(r.text, "f-count") and 'id="series-extend"' in r.text,
+          "a refused extension: the event's page again, the count sent kept")
+    r = al.get("/office/events?municipality=abc")
+    wired(r, "municipality")
+    check("<h1>Events</h1>" in r.text and "Kumppanuuspöytä: hyvinvointi" in r.text,
+          "a refused municipality filter: the events page again, unfiltered")
     ev = admin.call("events.event.get", V.EventRef(event_id=eid))
     check(ev is not None and body(ev, V.EventReply).event.state == V.EVENT_STATE_PUBLISHED,
           "the refused forms changed nothing (the event is still published)")
@@ -128,8 +145,8 @@ try:
     node = browser_ready(WEBDIR)
     if node:
         cfg = {"regional": ["alue", PW["alue"]], "municipal": ["seinajoki", PW["seinajoki"]],
-               "target": target, "event": eid}
-        browser_checked(node, WEBDIR, "office_invalid.mjs", s.base, BROWSER_OUT, cfg, 14)
+               "target": target, "event": eid, "series": sid}
+        browser_checked(node, WEBDIR, "office_invalid.mjs", s.base, BROWSER_OUT, cfg, 16)
     log = web.logtext()
     check(not any(x in log for x in (PW["alue"], PW["seinajoki"], TARGET_PW, "lyhyt",
                                      "Uuden-tunnuksen-salasana-1", "ei-oikea")),

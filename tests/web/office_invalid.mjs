@@ -4,7 +4,8 @@
 //   node tests/web/office_invalid.mjs <base-url> <outdir> '<json>'
 //
 // json: {"regional": [user, password], "municipal": [user, password], "target": account id,
-//        "event": an event of the regional account's (published, in the future)}
+//        "event": an event of the regional account's (published, in the future),
+//        "series": an event of a weekly series of theirs}
 //
 // In Debian's headless Chromium (playwright-core, a fresh profile per person), each form is sent
 // with one field the server refuses: a <select> gets a value it does not offer (an option added
@@ -12,7 +13,7 @@
 // must carry aria-invalid="true" and an aria-describedby naming an element that holds the
 // error's text (the summary's), the summary's link must move the focus to it, and axe-core
 // (wcag2a, wcag2aa, wcag21a, wcag21aa) must find 0 violations; each page is saved as
-// <outdir>/office-1NN-<page>.png (100..113). The event page's reschedule and cancel forms, refused,
+// <outdir>/office-1NN-<page>.png (100..115). The event page's reschedule and cancel forms, refused,
 // must answer that page again (not the error page) with the values sent.
 import { officeScript } from './lib.mjs';
 
@@ -114,6 +115,25 @@ await b.run(async () => {
   b.check(await reg.locator('#f-end').inputValue() !== '16:00',
     'event-cancel: the reschedule form has the event\'s own time again');
   await refused(reg, '#f-reason', 'event-cancel-reason');
+
+  // ---- a series' extension: its count ----------------------------------------------------
+  const sp = `/office/events/${cfg.series}`;
+  await reg.goto(`${base}${sp}?lang=en`);
+  await reg.fill('#f-count', '61');
+  await b.submit(reg, `${sp}/series/extend`);
+  b.check(await reg.locator('#series-extend').count() === 1 &&
+    await reg.locator('#f-count').inputValue() === '61',
+  'series-extend: the event\'s page again, the count sent kept');
+  await refused(reg, '#f-count', 'series-extend-count');
+
+  // ---- the events list's municipality filter ------------------------------------------------
+  await reg.goto(`${base}/office/events?lang=en`);
+  await offMenu(reg, '#f-municipality', 'abc');
+  await b.submit(reg, '/office/events');
+  b.check(await reg.locator('table caption#events-caption').count() === 1 &&
+    await reg.locator('#f-municipality').inputValue() === '',
+  'events-filter: the events page again, its list unfiltered ("all" chosen)');
+  await refused(reg, '#f-municipality', 'events-filter-municipality');
 
   // ---- a new account: its role, its password ----------------------------------------------
   await reg.goto(`${base}/office/accounts?lang=en`);
