@@ -271,6 +271,12 @@ bool bo_series_load(web_req_t *r, const bo_account_t *a, uint64_t series_id,
                     void (*then)(web_req_t *r, web_event_t **occ, size_t n));
 /* The event page's series section (occurrences, change from this one on, extend) and its
  * waitlist section (the waitlist in order, open offers, promote and extend). */
+/* A form of the event's page (arg: its id) refused its field: form "reschedule", "cancel" or
+ * "extend" (the series'), err a text key, field the control's id without "f-". Once the event
+ * is in scope, its page again (400) with the error beside the field and the values sent; the
+ * error page when the event no longer offers that form. */
+void bo_event_refused(web_req_t *r, bo_account_t *a, const char *arg, const char *form,
+                      const char *err, const char *field);
 void bo_series_section(web_req_t *r, web_tv_t *root, const web_event_t *ev, web_event_t **occ,
                        size_t n);
 void bo_waitlist_section(web_req_t *r, web_tv_t *root, const web_event_t *ev,

@@ -69,6 +69,11 @@ typedef struct {
     web_event_t **occ; /* the event's series (bo_series.c), once loaded */
     size_t occ_n;
     bool occ_loaded;
+    /* A refused form of the page (OP_VIEW with form set): the page again, with err (a
+     * text key) beside the form's field err_field and the values sent (400); on the list,
+     * the refused municipality filter's error. */
+    const char *form; /* "reschedule", "cancel" or "extend" (the series') */
+    const char *err, *err_field;
 } op_t;
 
 static void s_step(web_req_t *r);
@@ -212,7 +217,15 @@ s_list_render(web_req_t *r)
     web_tv_t *root = bo_root(r, o->acct, "bo_events_title");
     qsort(o->evs, o->evs_n, sizeof *o->evs, s_by_start);
     web_tv_t *list = web_tv_list(a, root, "events");
-    web_tv_t *munis = web_select(r, root, "sel_municipality", "municipality", "cal_muni_name");
+    web_tv_t *sel = web_tv_obj(a, root, "sel_municipality");
+    web_tv_str(a, sel, "id", "municipality");
+    web_tv_str(a, sel, "label", web_text(r, "cal_muni_name"));
+    web_tv_t *munis = web_tv_list(a, sel, "options");
+    if (o->err) {
+        web_tv_str(a, sel, "invalid", web_text(r, o->err));
+        web_tv_str(a, root, "error", web_text(r, o->err));
+        web_tv_str(a, root, "error_field", "municipality");
+    }
     char seen[128][4];
     unsigned seen_n = 0;
     if (o->acct->role == BO_ROLE(MUNICIPAL))
@@ -244,7 +257,7 @@ s_list_render(web_req_t *r)
     web_muni_options(r, munis, codes, seen_n, o->muni);
     web_tv_strf(a, root, "count", "%u", n);
     web_tv_bool(a, root, "none", n == 0);
-    web_page(r, 200, "bo_events", root);
+    web_page(r, o->err ? 400 : 200, "bo_events", root);
 }
 
 static void
@@ -284,9 +297,16 @@ bo_pg_events(web_req_t *r, const char *arg)
     const char *m = web_query(r, "municipality"), *month = web_query(r, "month");
     int year, mon;
     struct tm now;
-    if ((m && *m && !kp_is_muni_code(m)) || (month && *month && !s_month_arg(month, &year, &mon))) {
+    /* The month comes from the page's own links; the municipality is the form's: refused, the
+     * list is shown unfiltered with the error beside it (400). */
+    if (month && *month && !s_month_arg(month, &year, &mon)) {
         bo_error(r, a, 400, "err_filter");
         return;
+    }
+    const char *refused = NULL;
+    if (m && *m && !kp_is_muni_code(m)) {
+        refused = "bo_err_muni_filter";
+        m = NULL;
     }
     if (!(month && *month)) {
         if (kp_time_local(kp_now_ms() / 1000, &now)) {
@@ -306,6 +326,7 @@ bo_pg_events(web_req_t *r, const char *arg)
     if (!o)
         return;
     o->muni = m && *m ? m : NULL;
+    o->err = refused;
     o->year = year;
     o->month = mon;
     Kumppani__V1__ListEventsRequest rq = KUMPPANI__V1__LIST_EVENTS_REQUEST__INIT;
@@ -575,6 +596,46 @@ s_signup_row(web_req_t *r, web_tv_t *it, const Kumppani__V1__Signup *s)
     web_tv_bool(a, it, "needs", s->accessibility_text[0] || s->dietary_text[0]);
 }
 
+/* The reschedule and cancel forms' values (root's v): the event's time, or after a refusal
+ * of one of them or of the series' extension (o->err) the values sent, with the error beside
+ * its field. A refused form
+ * the event no longer offers (open: it can be rescheduled or cancelled) answers the error
+ * page instead: false after answering. */
+static bool
+s_event_form(web_req_t *r, web_tv_t *root, const op_t *o, bool open)
+{
+    kp_arena_t *a = r->arena;
+    web_tv_t *v = web_tv_obj(a, root, "v");
+    struct tm tm;
+    if (kp_time_local(o->ev->start_unix, &tm) == 0) {
+        web_tv_strf(a, v, "date", "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+        web_tv_strf(a, v, "start", "%02d:%02d", tm.tm_hour, tm.tm_min);
+    }
+    if (kp_time_local(o->ev->end_unix, &tm) == 0)
+        web_tv_strf(a, v, "end", "%02d:%02d", tm.tm_hour, tm.tm_min);
+    web_tv_str(a, v, "count", "4");
+    if (!o->err)
+        return true;
+    bool extend = strcmp(o->form, "extend") == 0;
+    if (extend ? !o->ev->series_id : !open) {
+        bo_error(r, o->acct, 400, o->err);
+        return false;
+    }
+    if (extend)
+        web_tv_str(a, v, "count", web_field(r, "count"));
+    else if (strcmp(o->form, "reschedule") == 0) {
+        web_tv_str(a, v, "date", web_field(r, "date"));
+        web_tv_str(a, v, "start", web_field(r, "start"));
+        web_tv_str(a, v, "end", web_field(r, "end"));
+        web_tv_str(a, v, "new_reason", web_field(r, "reason"));
+    } else
+        web_tv_str(a, v, "reason", web_field(r, "reason"));
+    web_tv_str(a, root, "error", web_text(r, o->err));
+    web_tv_str(a, root, "error_field", o->err_field);
+    web_tv_str(a, web_tv_obj(a, root, "err"), o->err_field, web_text(r, o->err));
+    return true;
+}
+
 static void
 s_event_page(web_req_t *r)
 {
@@ -595,13 +656,6 @@ s_event_page(web_req_t *r)
     web_tv_str(a, e, "materials_url", ev->materials_url);
     web_tv_strf(a, e, "waitlisted_n", "%u", ev->waitlisted_n);
     web_tv_strf(a, e, "offered_n", "%u", ev->offered_n);
-    struct tm tm;
-    if (kp_time_local(ev->start_unix, &tm) == 0) {
-        web_tv_strf(a, e, "date_v", "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-        web_tv_strf(a, e, "start_v", "%02d:%02d", tm.tm_hour, tm.tm_min);
-    }
-    if (kp_time_local(ev->end_unix, &tm) == 0)
-        web_tv_strf(a, e, "end_v", "%02d:%02d", tm.tm_hour, tm.tm_min);
     web_tv_bool(a, root, "has_balance", ev->n_role_counts > 0);
     web_tv_t *bal = web_tv_list(a, root, "balance");
     for (size_t i = 0; i < ev->n_role_counts; i++) {
@@ -634,11 +688,13 @@ s_event_page(web_req_t *r)
     }
     bo_series_section(r, root, ev, o->occ, o->occ_n);
     bo_waitlist_section(r, root, ev, o->su, o->su_n);
+    if (!s_event_form(r, root, o, live || ev->state == ES(DRAFT)))
+        return;
     const char *done = web_query(r, "done");
     if (done && (strcmp(done, "published") == 0 || strcmp(done, "rescheduled") == 0 ||
                  strcmp(done, "cancelled") == 0 || strcmp(done, "held") == 0))
         web_tv_textf(r, root, "done", "bo_done_%s", done);
-    web_page(r, 200, "bo_event", root);
+    web_page(r, o->err ? 400 : 200, "bo_event", root);
 }
 
 /* Case-insensitive (ASCII and the Finnish letters as bytes) substring match. */
@@ -908,6 +964,19 @@ s_change(web_req_t *r, bo_account_t *a, int op, const char *arg, const char *met
 }
 
 void
+bo_event_refused(web_req_t *r, bo_account_t *a, const char *arg, const char *form, const char *err,
+                 const char *field)
+{
+    bo_evop_t *e = s_start(r, a, OP_VIEW, arg, "events.event.get");
+    if (!e)
+        return;
+    op_t *o = e->data;
+    o->form = form;
+    o->err = err;
+    o->err_field = field;
+}
+
+void
 bo_pg_event(web_req_t *r, const char *arg)
 {
     s_page(r, arg, OP_VIEW, "events.event.get");
@@ -952,13 +1021,16 @@ bo_pg_event_reschedule(web_req_t *r, const char *arg)
         return;
     int64_t start, end;
     const char *date = web_field(r, "date"), *reason = web_field(r, "reason");
-    if (!bo_when(date, web_field(r, "start"), &start) ||
-        !bo_when(date, web_field(r, "end"), &end) || end <= start) {
-        bo_error(r, a, 400, "bo_err_date");
+    if (!bo_when(date, web_field(r, "start"), &start)) {
+        bo_event_refused(r, a, arg, "reschedule", "bo_err_date", "date");
+        return;
+    }
+    if (!bo_when(date, web_field(r, "end"), &end) || end <= start) {
+        bo_event_refused(r, a, arg, "reschedule", "bo_err_end", "end");
         return;
     }
     if (reason && kp_text_chars(reason) > 1000) {
-        bo_error(r, a, 400, "err_text_long");
+        bo_event_refused(r, a, arg, "reschedule", "err_text_long", "new_reason");
         return;
     }
     Kumppani__V1__RescheduleEventRequest *rq =
@@ -980,7 +1052,7 @@ bo_pg_event_cancel(web_req_t *r, const char *arg)
         return;
     const char *reason = web_field(r, "reason");
     if (!reason || !*reason || kp_text_chars(reason) > 1000) {
-        bo_error(r, a, 400, "bo_err_reason");
+        bo_event_refused(r, a, arg, "cancel", "bo_err_reason", "reason");
         return;
     }
     Kumppani__V1__CancelEventRequest *rq =

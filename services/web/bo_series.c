@@ -453,7 +453,7 @@ bo_pg_series_extend(web_req_t *r, const char *arg)
     const char *cnt = web_field(r, "count"), *nonce = web_field(r, "nonce");
     if (!cnt || !*cnt || strlen(cnt) > 2 || strspn(cnt, "0123456789") != strlen(cnt) ||
         strtoul(cnt, NULL, 10) < 1 || strtoul(cnt, NULL, 10) > 60) {
-        bo_error(r, a, 400, "bo_err_extend_count");
+        bo_event_refused(r, a, arg, "extend", "bo_err_extend_count", "count");
         return;
     }
     if (!nonce || strlen(nonce) != WEB_COOKIE_LEN) {

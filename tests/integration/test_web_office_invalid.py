@@ -6,17 +6,21 @@ accounts made with the CLI.
 Each form is sent with one field the server refuses: the new event's kind, language,
 municipality (a municipal account's select), repeat and repeat count; a new account's role and
 password; an account's role (field_scope) and the removal's unticked box; the own password's
-current one; the people search's name. Over HTTP the answer's control carries
+current one; the people search's name; an event's reschedule (its end, its reason) and cancel
+(its reason), which answer the event's page again (400, not the error page) with the values sent
+and still need the CSRF token; the events list's municipality filter (the list again,
+unfiltered, 400); the series' extension's count (the event's page again). The new event's kind refused shows its empty "Choose…" option,
+not the first kind. Over HTTP the answer's control carries
 aria-invalid="true" and an aria-describedby that names its error's element, which holds the
 error's text. Then tests/web/office_invalid.mjs does the same in Chromium, where the summary's
-link must also move the focus to the field: axe-core 0 violations, screenshots office-100..110.
+link must also move the focus to the field: axe-core 0 violations, screenshots office-100..115.
 Personal data is planted (a sign-up under a planted name): no log carries it."""
 import os
 import re
 
-from kp_harness import check, done, make_event, signup_req
+from kp_harness import V, body, check, done, make_event, signup_req
 from kp_web import (BROWSER_OUT, OFFICE_PW, WEBDIR, WebSuite, browser_checked, browser_ready,
-                    csrf_of, office_account, office_accounts, office_sign_in)
+                    csrf_of, hidden, office_account, office_accounts, office_sign_in)
 
 PW = OFFICE_PW
 TARGET_PW = "Kohdetunnuksen-salasana-5"
@@ -65,6 +69,53 @@ try:
     for field, bad in (("kind", "0"), ("language", "xx"), ("repeat", "daily")):
         r = al.post("/office/events", dict(form, csrf=csrf_of(al, "/office"), **{field: bad}))
         wired(r, field)
+    for bad in ("0", ""):
+        r = al.post("/office/events", dict(form, csrf=csrf_of(al, "/office"), kind=bad))
+        wired(r, "kind")
+        sel = re.search(r'<select id="f-kind".*?</select>', r.text, re.S)
+        sel = sel.group(0) if sel else ""
+        check(re.search(r'>\s*<option value="">[^<]+</option>', sel) is not None and
+              " selected" not in sel, "the refused kind (%r) shows the empty first option, "
+              "none chosen" % bad)
+    path = "/office/events/%d" % eid
+    resched = {"date": "2099-06-01", "start": "17:00", "end": "16:00", "reason": "Sali"}
+    r = al.post(path + "/reschedule", dict(resched, csrf=csrf_of(al, path)))
+    wired(r, "end")
+    check("<h1>Kumppanuuspöytä: hyvinvointi</h1>" in r.text and 'value="2099-06-01"' in
+          control(r.text, "f-date") and 'value="16:00"' in control(r.text, "f-end") and
+          re.search(r'id="f-new_reason"[^>]*>Sali</textarea>', r.text) is not None,
+          "a refused reschedule: the event's page again, with the values sent")
+    r = al.post(path + "/reschedule", dict(resched, end="19:00", reason="x" * 1001,
+                                           csrf=csrf_of(al, path)))
+    wired(r, "new_reason")
+    r = al.post(path + "/cancel", {"csrf": csrf_of(al, path), "reason": ""})
+    wired(r, "reason")
+    r = al.post(path + "/cancel", {"csrf": csrf_of(al, path), "reason": "Peruttu " * 130})
+    wired(r, "reason")
+    check(re.search(r'id="f-reason"[^>]*>(Peruttu ){130}</textarea>', r.text) is not None,
+          "a refused cancel keeps the reason sent")
+    check(al.post(path + "/cancel", {"reason": ""}).status == 403 and
+          al.post(path + "/reschedule", resched).status == 403,
+          "without the CSRF token neither form is shown again (403)")
+    r = al.post("/office/events", dict(form, csrf=csrf_of(al, "/office"), repeat="weekly",
+                                       repeat_count="2"))
+    m = re.match(r"/office/events/(\d+)", r.header("location") or "")
+    sid = int(m.group(1)) if m else 0
+    check(r.status == 303 and sid > 0, "a weekly series of two is made (%d)" % sid)
+    spath = "/office/events/%d" % sid
+    page = al.get(spath)
+    r = al.post(spath + "/series/extend", {"csrf": hidden(page.text, "csrf"), "count": "61",
+                                            "nonce": hidden(page.text, "nonce")})
+    wired(r, "count")
+    check('value="61"' in control(r.text, "f-count") and 'id="series-extend"' in r.text,
+          "a refused extension: the event's page again, the count sent kept")
+    r = al.get("/office/events?municipality=abc")
+    wired(r, "municipality")
+    check("<h1>Events</h1>" in r.text and "Kumppanuuspöytä: hyvinvointi" in r.text,
+          "a refused municipality filter: the events page again, unfiltered")
+    ev = admin.call("events.event.get", V.EventRef(event_id=eid))
+    check(ev is not None and body(ev, V.EventReply).event.state == V.EVENT_STATE_PUBLISHED,
+          "the refused forms changed nothing (the event is still published)")
     r = al.post("/office/events", dict(form, csrf=csrf_of(al, "/office"), repeat="weekly",
                                        repeat_count="1"))
     wired(r, "repeat_count")
@@ -94,8 +145,8 @@ try:
     node = browser_ready(WEBDIR)
     if node:
         cfg = {"regional": ["alue", PW["alue"]], "municipal": ["seinajoki", PW["seinajoki"]],
-               "target": target}
-        browser_checked(node, WEBDIR, "office_invalid.mjs", s.base, BROWSER_OUT, cfg, 11)
+               "target": target, "event": eid, "series": sid}
+        browser_checked(node, WEBDIR, "office_invalid.mjs", s.base, BROWSER_OUT, cfg, 16)
     log = web.logtext()
     check(not any(x in log for x in (PW["alue"], PW["seinajoki"], TARGET_PW, "lyhyt",
                                      "Uuden-tunnuksen-salasana-1", "ei-oikea")),

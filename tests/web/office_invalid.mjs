@@ -3,7 +3,9 @@
 //
 //   node tests/web/office_invalid.mjs <base-url> <outdir> '<json>'
 //
-// json: {"regional": [user, password], "municipal": [user, password], "target": account id}
+// json: {"regional": [user, password], "municipal": [user, password], "target": account id,
+//        "event": an event of the regional account's (published, in the future),
+//        "series": an event of a weekly series of theirs}
 //
 // In Debian's headless Chromium (playwright-core, a fresh profile per person), each form is sent
 // with one field the server refuses: a <select> gets a value it does not offer (an option added
@@ -11,7 +13,8 @@
 // must carry aria-invalid="true" and an aria-describedby naming an element that holds the
 // error's text (the summary's), the summary's link must move the focus to it, and axe-core
 // (wcag2a, wcag2aa, wcag21a, wcag21aa) must find 0 violations; each page is saved as
-// <outdir>/office-1NN-<page>.png.
+// <outdir>/office-1NN-<page>.png (100..115). The event page's reschedule and cancel forms, refused,
+// must answer that page again (not the error page) with the values sent.
 import { officeScript } from './lib.mjs';
 
 const { base, cfg, b } = officeScript('office_invalid.mjs', 99);
@@ -70,6 +73,16 @@ await b.run(async () => {
 
   // ---- the new event: each select, and the repeat's count ---------------------------------
   await newEventOff(reg, '#f-kind', '0', 'new-event-kind');
+  b.check(await reg.locator('#f-kind').inputValue() === '',
+    'new-event-kind: the refused kind shows the empty "Choose…" option, not the first kind');
+  await newEvent(reg);
+  b.check(await reg.locator('#f-kind option').first().getAttribute('value') === '',
+    'new-event-kind: the kind\'s first option is the empty "Choose…"');
+  await reg.selectOption('#f-kind', '');
+  await b.submit(reg, '/office/events');
+  await refused(reg, '#f-kind', 'new-event-kind-empty');
+  b.check(await reg.locator('#f-kind').inputValue() === '',
+    'new-event-kind-empty: still on "Choose…"');
   await newEventOff(reg, '#f-language', 'xx', 'new-event-language');
   await newEventOff(reg, '#f-repeat', 'daily', 'new-event-repeat');
 
@@ -77,6 +90,50 @@ await b.run(async () => {
   await b.fill(reg, { '#f-repeat': 'weekly', '#f-repeat_count': '1' });
   await b.submit(reg, '/office/events');
   await refused(reg, '#f-repeat_count', 'new-event-repeat-count');
+
+  // ---- an event's reschedule (the end before the start) and cancel (too long a reason) --------
+  const ev = `/office/events/${cfg.event}`;
+  const h1 = async (page) => (await page.locator('h1').textContent() || '').trim();
+  await reg.goto(`${base}${ev}?lang=en`);
+  const title = await h1(reg);
+  const day = await reg.locator('#f-date').inputValue();
+  await b.fill(reg, { '#f-start': '17:00', '#f-end': '16:00', '#f-new_reason': 'Sali varattu' });
+  await b.submit(reg, `${ev}/reschedule`);
+  b.check(await h1(reg) === title && await reg.locator(`form[action="${ev}/cancel"]`).count() === 1,
+    `event-reschedule: the event's page again ("${await h1(reg)}"), not the error page`);
+  b.check(await reg.locator('#f-date').inputValue() === day &&
+    await reg.locator('#f-start').inputValue() === '17:00' &&
+    await reg.locator('#f-end').inputValue() === '16:00' &&
+    await reg.locator('#f-new_reason').inputValue() === 'Sali varattu',
+  'event-reschedule: the values sent are kept');
+  await refused(reg, '#f-end', 'event-reschedule-end');
+  const long = 'Peruttu '.repeat(130);
+  await reg.fill('#f-reason', long);
+  await b.submit(reg, `${ev}/cancel`);
+  b.check(await h1(reg) === title && await reg.locator('#f-reason').inputValue() === long,
+    'event-cancel: the event\'s page again, the reason sent kept');
+  b.check(await reg.locator('#f-end').inputValue() !== '16:00',
+    'event-cancel: the reschedule form has the event\'s own time again');
+  await refused(reg, '#f-reason', 'event-cancel-reason');
+
+  // ---- a series' extension: its count ----------------------------------------------------
+  const sp = `/office/events/${cfg.series}`;
+  await reg.goto(`${base}${sp}?lang=en`);
+  await reg.fill('#f-count', '61');
+  await b.submit(reg, `${sp}/series/extend`);
+  b.check(await reg.locator('#series-extend').count() === 1 &&
+    await reg.locator('#f-count').inputValue() === '61',
+  'series-extend: the event\'s page again, the count sent kept');
+  await refused(reg, '#f-count', 'series-extend-count');
+
+  // ---- the events list's municipality filter ------------------------------------------------
+  await reg.goto(`${base}/office/events?lang=en`);
+  await offMenu(reg, '#f-municipality', 'abc');
+  await b.submit(reg, '/office/events');
+  b.check(await reg.locator('table caption#events-caption').count() === 1 &&
+    await reg.locator('#f-municipality').inputValue() === '',
+  'events-filter: the events page again, its list unfiltered ("all" chosen)');
+  await refused(reg, '#f-municipality', 'events-filter-municipality');
 
   // ---- a new account: its role, its password ----------------------------------------------
   await reg.goto(`${base}/office/accounts?lang=en`);

@@ -62,7 +62,7 @@ await b.run(async () => {
     titles[1].includes('kirjasto') && titles[2].includes('kirjasto'),
     'the second and third occurrences have the new title, the first not');
   await b.both(mu, 'series-changed');
-  await mu.fill('#x-count', '2');
+  await mu.fill('#f-count', '2');
   await mu.check('#x-publish');
   await submit(mu, 'form[action$="/series/extend"]', '**?done=series_extended*');
   const n = (await mu.$$('table[aria-labelledby=series-occ] tbody tr')).length;
