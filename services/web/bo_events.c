@@ -458,9 +458,9 @@ bo_pg_event_create(web_req_t *r, const char *arg)
     else if (web_lang_parse(lang) < 0)
         err = "bo_err_language", field = "language";
     else if (desc && kp_text_chars(desc) > 4000)
-        err = "err_text_long", field = "description";
+        err = "err_text_long_4000", field = "description";
     else if (acc && kp_text_chars(acc) > 1000)
-        err = "err_text_long", field = "accessibility";
+        err = "err_text_long_1000", field = "accessibility";
     else if (!nonce || strlen(nonce) != WEB_COOKIE_LEN)
         err = "err_form", field = "title";
     uint32_t count = 0;
@@ -1030,7 +1030,7 @@ bo_pg_event_reschedule(web_req_t *r, const char *arg)
         return;
     }
     if (reason && kp_text_chars(reason) > 1000) {
-        bo_event_refused(r, a, arg, "reschedule", "err_text_long", "new_reason");
+        bo_event_refused(r, a, arg, "reschedule", "err_text_long_1000", "new_reason");
         return;
     }
     Kumppani__V1__RescheduleEventRequest *rq =

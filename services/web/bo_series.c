@@ -419,7 +419,7 @@ bo_pg_series_change(web_req_t *r, const char *arg)
         return;
     }
     if (reason && kp_text_chars(reason) > 1000) {
-        bo_error(r, a, 400, "err_text_long");
+        bo_error(r, a, 400, "err_text_long_1000");
         return;
     }
     bo_evop_start(r, a, arg, "events.series.update", s_change_step);

@@ -445,7 +445,7 @@ web_pg_feedback(web_req_t *r, const char *arg)
     if (!msg || !*msg)
         errs[n++] = (web_ferr_t){"message", "err_feedback_required"};
     else if (kp_text_chars(msg) > 4000)
-        errs[n++] = (web_ferr_t){"message", "err_text_long"};
+        errs[n++] = (web_ferr_t){"message", "err_text_long_4000"};
     if (contact && (kp_text_chars(contact) > 200 || strchr(contact, '\n')))
         errs[n++] = (web_ferr_t){"contact", "err_contact_long"};
     if (n) {

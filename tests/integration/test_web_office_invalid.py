@@ -88,6 +88,9 @@ try:
     r = al.post(path + "/reschedule", dict(resched, end="19:00", reason="x" * 1001,
                                            csrf=csrf_of(al, path)))
     wired(r, "new_reason")
+    check(re.search(r"(enintään|at most|högst) 1000 (merkkiä|characters|tecken)", r.text)
+          is not None,
+          "the reason's error names its own limit, 1000 characters")
     r = al.post(path + "/cancel", {"csrf": csrf_of(al, path), "reason": ""})
     wired(r, "reason")
     r = al.post(path + "/cancel", {"csrf": csrf_of(al, path), "reason": "Peruttu " * 130})
