@@ -295,7 +295,7 @@ bo_pg_events(web_req_t *r, const char *arg)
     if (!a)
         return;
     const char *m = web_query(r, "municipality"), *month = web_query(r, "month");
-    int year, mon;
+    int year = 0, mon = 0; /* set below: from the month asked for, else this month */
     struct tm now;
     /* The month comes from the page's own links; the municipality is the form's: refused, the
      * list is shown unfiltered with the error beside it (400). */
