@@ -58,6 +58,40 @@ s_reply_event(kp_call_t *call, evt_event_t *ev)
     kp_call_ok(call, &r.base);
 }
 
+evt_event_t *
+evt_open_event(kp_tx_t *t, kp_call_t *call, void *svc)
+{
+    const Kumppani__V1__EventRef *rq = kp_tx_open(t, call, svc);
+    return evt_load_event(t, rq->event_id);
+}
+
+typedef struct {
+    evt_keep_fn *keep;
+    const void *arg;
+    evt_event_t **v;
+    size_t n, cap;
+} where_t;
+
+static int
+s_where(void *arg, evt_event_t *ev)
+{
+    where_t *w = arg;
+    if (!w->keep || w->keep(w->arg, ev))
+        w->v[w->n++] = ev;
+    return w->n == w->cap;
+}
+
+int
+evt_events_where(kp_tx_t *t, uint64_t after_id, unsigned scan, evt_keep_fn *keep, const void *arg,
+                 size_t cap, evt_event_t ***v, size_t *n)
+{
+    where_t w = {keep, arg, kp_arena_alloc(t->arena, cap * sizeof *w.v), 0, cap};
+    int rc = w.v ? evt_events_each(t, after_id, scan, s_where, &w) : KP_ENOMEM;
+    *v = w.v;
+    *n = w.n;
+    return rc;
+}
+
 /* Ends a change of ev's state: stores ev (updated now), appends type with it, logs log_id and
  * answers the call with ev, or with the store error. */
 static void
@@ -447,8 +481,7 @@ void
 evt_h_event_publish(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    const Kumppani__V1__EventRef *rq = kp_tx_open(t, call, svc);
-    evt_event_t *ev = evt_load_event(t, rq->event_id);
+    evt_event_t *ev = evt_open_event(t, call, svc);
     if (!ev)
         return;
     if (EVT_OPEN(ev)) {
@@ -605,26 +638,16 @@ void
 evt_h_event_get(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    const Kumppani__V1__EventRef *rq = kp_tx_open(t, call, svc);
-    evt_event_t *ev = evt_load_event(t, rq->event_id);
+    evt_event_t *ev = evt_open_event(t, call, svc);
     if (ev)
         s_reply_event(call, ev);
 }
 
-typedef struct {
-    evt_event_t **v;
-    size_t n, limit;
-    uint64_t series_id;
-} event_acc_t;
-
-static int
-s_collect_event(void *arg, evt_event_t *ev)
+/* evt_keep_fn: an occurrence of the series *arg (a uint64_t). */
+static bool
+s_of_series(const void *arg, const evt_event_t *ev)
 {
-    event_acc_t *acc = arg;
-    if (acc->series_id && ev->series_id != acc->series_id)
-        return 0;
-    acc->v[acc->n++] = ev;
-    return acc->n == acc->limit;
+    return ev->series_id == *(const uint64_t *)arg;
 }
 
 void
@@ -635,37 +658,17 @@ evt_h_event_list(kp_call_t *call, void *svc)
     uint32_t limit = kp_check_limit(call, rq->limit, 100, 500);
     if (!limit)
         return;
-    event_acc_t acc = {kp_arena_alloc(t->arena, limit * sizeof *acc.v), 0, limit, rq->series_id};
     /* A series filter scans further; bounded so that one call stays short. */
     unsigned scan = rq->series_id ? 20000 : limit;
-    int rc = acc.v ? evt_events_each(t, rq->after_id, scan, s_collect_event, &acc) : KP_ENOMEM;
     Kumppani__V1__ListEventsReply r = KUMPPANI__V1__LIST_EVENTS_REPLY__INIT;
-    r.events = acc.v;
-    r.n_events = acc.n;
+    int rc = evt_events_where(t, rq->after_id, scan, rq->series_id ? s_of_series : NULL,
+                              &rq->series_id, limit, &r.events, &r.n_events);
     kp_tx_answer(t, rc, &r.base);
 }
 
 /* ---- changing and extending a series ----------------------------------------------------- */
 
-typedef struct {
-    evt_event_t **v;
-    size_t n, cap;
-    uint64_t series_id;
-} series_acc_t;
-
 #define SERIES_MAX 2000 /* occurrences one call looks at */
-
-static int
-s_collect_series(void *arg, evt_event_t *ev)
-{
-    series_acc_t *acc = arg;
-    if (ev->series_id != acc->series_id)
-        return 0;
-    if (acc->n == acc->cap)
-        return 1;
-    acc->v[acc->n++] = ev;
-    return 0;
-}
 
 static int
 s_index_cmp(const void *a, const void *b)
@@ -674,30 +677,29 @@ s_index_cmp(const void *a, const void *b)
     return x->series_index < y->series_index ? -1 : x->series_index > y->series_index;
 }
 
-/* The occurrences of a series, in index order, into acc; NULL after answering the call
- * (NOT_FOUND for a series without any, or the store error). */
+/* The occurrences of a series, in index order (*n of them); NULL after answering the call
+ * (NOT_FOUND for a series without any, CONFLICT for one of SERIES_MAX or more, or the store
+ * error). */
 static evt_event_t **
 s_load_series(kp_tx_t *t, uint64_t series_id, size_t *n)
 {
-    series_acc_t acc = {kp_arena_alloc(t->arena, SERIES_MAX * sizeof *acc.v), 0, SERIES_MAX,
-                        series_id};
-    int rc = acc.v ? evt_events_each(t, 0, 200000, s_collect_series, &acc) : KP_ENOMEM;
+    evt_event_t **v;
+    int rc = evt_events_where(t, 0, 200000, s_of_series, &series_id, SERIES_MAX, &v, n);
     if (rc) {
         kp_call_fail_err(t->call, rc);
         return NULL;
     }
-    if (acc.n == acc.cap) {
+    if (*n == SERIES_MAX) {
         kp_call_fail(t->call, C(CONFLICT), "series %llu has more than %d occurrences",
                      (unsigned long long)series_id, SERIES_MAX);
         return NULL;
     }
-    if (acc.n == 0) {
+    if (*n == 0) {
         kp_call_fail(t->call, C(NOT_FOUND), "series %llu not found", (unsigned long long)series_id);
         return NULL;
     }
-    qsort(acc.v, acc.n, sizeof *acc.v, s_index_cmp);
-    *n = acc.n;
-    return acc.v;
+    qsort(v, *n, sizeof *v, s_index_cmp);
+    return v;
 }
 
 /* The Helsinki day number of an instant (kp_time), and its wall-clock time in *tm. */

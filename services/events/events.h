@@ -144,6 +144,18 @@ void evt_h_signup_extend_offer(kp_call_t *call, void *svc);
 /* event.c: "draft", "published", ... for messages. */
 const char *evt_state_name(int state);
 
+/* event.c: opens the call (kp_tx_open) of a handler whose request is an EventRef and loads
+ * its event: the event, or NULL after answering (as evt_load_event). */
+evt_event_t *evt_open_event(kp_tx_t *t, kp_call_t *call, void *svc);
+
+/* event.c: whether the walk keeps ev; arg is the walker's. */
+typedef bool evt_keep_fn(const void *arg, const evt_event_t *ev);
+/* event.c: the events with id > after_id, ascending, that keep accepts (NULL: all), looking
+ * at no more than scan events and stopping at cap kept: into an array in the unit's arena
+ * (*v, *n). Returns 0 or a KP code. */
+int evt_events_where(kp_tx_t *t, uint64_t after_id, unsigned scan, evt_keep_fn *keep,
+                     const void *arg, size_t cap, evt_event_t ***v, size_t *n);
+
 /* ---- signup.c ------------------------------------------------------------------------------ */
 
 /* The public copy of s (shallow, into *out): every personal field (name, e-mail, phone,

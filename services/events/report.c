@@ -148,8 +148,7 @@ void
 evt_h_door_csv(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    const Kumppani__V1__EventRef *rq = kp_tx_open(t, call, svc);
-    evt_event_t *ev = evt_load_event(t, rq->event_id);
+    evt_event_t *ev = evt_open_event(t, call, svc);
     if (!ev)
         return;
     buf_t b = {0};
@@ -650,8 +649,7 @@ void
 evt_h_ical_event(kp_call_t *call, void *svc)
 {
     kp_tx_t T, *t = &T;
-    const Kumppani__V1__EventRef *rq = kp_tx_open(t, call, svc);
-    evt_event_t *ev = evt_load_event(t, rq->event_id);
+    evt_event_t *ev = evt_open_event(t, call, svc);
     if (!ev)
         return;
     if (ev->state == ES(DRAFT)) {
@@ -667,24 +665,21 @@ evt_h_ical_event(kp_call_t *call, void *svc)
     s_text_reply(call, "text/calendar; charset=utf-8", fn, &b);
 }
 
+/* The feed's filter (evt_keep_fn's arg). */
 typedef struct {
     const Kumppani__V1__IcalFeedRequest *rq;
-    buf_t *b;
-    int64_t from, now_ms;
-    unsigned n;
+    int64_t from;
 } feed_t;
 
-static int
-s_feed_event(void *arg, evt_event_t *ev)
+static bool
+s_in_feed(const void *arg, const evt_event_t *ev)
 {
-    feed_t *f = arg;
-    if (ev->state == ES(DRAFT) || ev->state == ES(HELD) || ev->end_unix <= f->from ||
-        (f->rq->municipality_code[0] && strcmp(f->rq->municipality_code, ev->municipality_code)) ||
-        (f->rq->kind && (int)ev->kind != (int)f->rq->kind) ||
-        (f->rq->theme[0] && strcmp(f->rq->theme, ev->theme)))
-        return 0;
-    s_ical_event(f->b, ev, f->now_ms);
-    return ++f->n >= 500;
+    const feed_t *f = arg;
+    return ev->state != ES(DRAFT) && ev->state != ES(HELD) && ev->end_unix > f->from &&
+           (!f->rq->municipality_code[0] ||
+            !strcmp(f->rq->municipality_code, ev->municipality_code)) &&
+           (!f->rq->kind || (int)ev->kind == (int)f->rq->kind) &&
+           (!f->rq->theme[0] || !strcmp(f->rq->theme, ev->theme));
 }
 
 void
@@ -704,16 +699,19 @@ evt_h_ical_feed(kp_call_t *call, void *svc)
         kp_call_fail(call, C(INVALID), "field 'from_unix': 0 (now) or a time");
         return;
     }
-    buf_t b = {0};
-    s_ical_begin(&b);
-    s_ical_line(&b, "X-WR-CALNAME:Kumppani");
-    feed_t f = {rq, &b, rq->from_unix ? rq->from_unix : t->now_ms / 1000, t->now_ms, 0};
-    int rc = evt_events_each(t, 0, 100000, s_feed_event, &f);
+    feed_t f = {rq, rq->from_unix ? rq->from_unix : t->now_ms / 1000};
+    evt_event_t **v;
+    size_t n;
+    int rc = evt_events_where(t, 0, 100000, s_in_feed, &f, 500, &v, &n);
     if (rc) {
-        free(b.p);
         kp_call_fail_err(call, rc);
         return;
     }
+    buf_t b = {0};
+    s_ical_begin(&b);
+    s_ical_line(&b, "X-WR-CALNAME:Kumppani");
+    for (size_t i = 0; i < n; i++)
+        s_ical_event(&b, v[i], t->now_ms);
     s_ical_line(&b, "END:VCALENDAR");
     s_text_reply(call, "text/calendar; charset=utf-8", "kumppani.ics", &b);
 }

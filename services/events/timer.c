@@ -33,25 +33,20 @@ static void s_on_timer(uv_timer_t *h);
 
 typedef struct {
     kp_tx_t *t;
-    int64_t before_unix; /* events that ended before this */
     unsigned erased;
     bool more; /* stopped at RETAIN_MAX */
-    uint64_t *ev_ids;
-    size_t ev_n, ev_cap;
     int rc;
 } retain_t;
 
-static int
-s_retain_event(void *arg, evt_event_t *ev)
+#define RETAIN_EVENTS 256 /* due events one pass takes at most */
+
+/* evt_keep_fn: an event whose retention is due: it ended before *arg (an int64_t, unix
+ * seconds) and is no draft. */
+static bool
+s_retention_due(const void *arg, const evt_event_t *ev)
 {
-    retain_t *r = arg;
-    if (ev->retention_done || ev->end_unix >= r->before_unix ||
-        ev->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_DRAFT)
-        return 0;
-    if (r->ev_n == r->ev_cap)
-        return 1;
-    r->ev_ids[r->ev_n++] = ev->id;
-    return 0;
+    return !ev->retention_done && ev->end_unix < *(const int64_t *)arg &&
+           ev->state != KUMPPANI__V1__EVENT_STATE__EVENT_STATE_DRAFT;
 }
 
 static int
@@ -79,19 +74,20 @@ s_retain_signup(void *arg, uint64_t id, int state)
 static int
 s_retain(kp_tx_t *t, evt_svc_t *svc)
 {
-    retain_t r = {.t = t, .before_unix = (t->now_ms - svc->retention_ms) / 1000, .ev_cap = 256};
-    r.ev_ids = kp_arena_alloc(t->arena, r.ev_cap * sizeof *r.ev_ids);
-    if (!r.ev_ids)
-        return KP_ENOMEM;
-    int rc = evt_events_each(t, 0, UINT32_MAX, s_retain_event, &r);
-    for (size_t i = 0; rc == 0 && i < r.ev_n && !r.more; i++) {
-        if ((rc = evt_signups_each(t, r.ev_ids[i], 0, UINT32_MAX, s_retain_signup, &r)) || r.rc)
+    retain_t r = {.t = t};
+    int64_t before_unix = (t->now_ms - svc->retention_ms) / 1000;
+    evt_event_t **due;
+    size_t due_n;
+    int rc = evt_events_where(t, 0, UINT32_MAX, s_retention_due, &before_unix, RETAIN_EVENTS, &due,
+                              &due_n);
+    for (size_t i = 0; rc == 0 && i < due_n && !r.more; i++) {
+        if ((rc = evt_signups_each(t, due[i]->id, 0, UINT32_MAX, s_retain_signup, &r)) || r.rc)
             break;
         if (r.more)
             break;
         evt_event_t *ev;
         bool found;
-        if ((rc = evt_event_get(t, r.ev_ids[i], &ev, &found)) || !found)
+        if ((rc = evt_event_get(t, due[i]->id, &ev, &found)) || !found)
             continue;
         ev->retention_done = true;
         rc = evt_event_put(t, ev);
@@ -99,7 +95,8 @@ s_retain(kp_tx_t *t, evt_svc_t *svc)
     rc = rc ? rc : r.rc;
     if (rc == 0 && r.erased)
         kp_log_notice("retention.erased", "signups=%u more=%d", r.erased, r.more);
-    svc->retention_next_ms = r.more || r.ev_n == r.ev_cap ? t->now_ms : t->now_ms + RETAIN_EVERY_MS;
+    svc->retention_next_ms =
+        r.more || due_n == RETAIN_EVENTS ? t->now_ms : t->now_ms + RETAIN_EVERY_MS;
     return rc;
 }
 
