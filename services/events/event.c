@@ -65,31 +65,21 @@ evt_open_event(kp_tx_t *t, kp_call_t *call, void *svc)
     return evt_load_event(t, rq->event_id);
 }
 
-typedef struct {
-    evt_keep_fn *keep;
-    const void *arg;
-    evt_event_t **v;
-    size_t n, cap;
-} where_t;
-
 static int
 s_where(void *arg, evt_event_t *ev)
 {
-    where_t *w = arg;
+    evt_where_t *w = arg;
     if (!w->keep || w->keep(w->arg, ev))
         w->v[w->n++] = ev;
     return w->n == w->cap;
 }
 
 int
-evt_events_where(kp_tx_t *t, uint64_t after_id, unsigned scan, evt_keep_fn *keep, const void *arg,
-                 size_t cap, evt_event_t ***v, size_t *n)
+evt_events_where(kp_tx_t *t, uint64_t after_id, unsigned scan, evt_where_t *w)
 {
-    where_t w = {keep, arg, kp_arena_alloc(t->arena, cap * sizeof *w.v), 0, cap};
-    int rc = w.v ? evt_events_each(t, after_id, scan, s_where, &w) : KP_ENOMEM;
-    *v = w.v;
-    *n = w.n;
-    return rc;
+    w->n = 0;
+    w->v = kp_arena_alloc(t->arena, w->cap * sizeof *w->v);
+    return w->v ? evt_events_each(t, after_id, scan, s_where, w) : KP_ENOMEM;
 }
 
 /* Ends a change of ev's state: stores ev (updated now), appends type with it, logs log_id and
@@ -660,9 +650,12 @@ evt_h_event_list(kp_call_t *call, void *svc)
         return;
     /* A series filter scans further; bounded so that one call stays short. */
     unsigned scan = rq->series_id ? 20000 : limit;
+    evt_where_t w = {
+        .keep = rq->series_id ? s_of_series : NULL, .arg = &rq->series_id, .cap = limit};
+    int rc = evt_events_where(t, rq->after_id, scan, &w);
     Kumppani__V1__ListEventsReply r = KUMPPANI__V1__LIST_EVENTS_REPLY__INIT;
-    int rc = evt_events_where(t, rq->after_id, scan, rq->series_id ? s_of_series : NULL,
-                              &rq->series_id, limit, &r.events, &r.n_events);
+    r.events = w.v;
+    r.n_events = w.n;
     kp_tx_answer(t, rc, &r.base);
 }
 
@@ -683,23 +676,24 @@ s_index_cmp(const void *a, const void *b)
 static evt_event_t **
 s_load_series(kp_tx_t *t, uint64_t series_id, size_t *n)
 {
-    evt_event_t **v;
-    int rc = evt_events_where(t, 0, 200000, s_of_series, &series_id, SERIES_MAX, &v, n);
+    evt_where_t w = {.keep = s_of_series, .arg = &series_id, .cap = SERIES_MAX};
+    int rc = evt_events_where(t, 0, 200000, &w);
     if (rc) {
         kp_call_fail_err(t->call, rc);
         return NULL;
     }
-    if (*n == SERIES_MAX) {
+    if (w.n == SERIES_MAX) {
         kp_call_fail(t->call, C(CONFLICT), "series %llu has more than %d occurrences",
                      (unsigned long long)series_id, SERIES_MAX);
         return NULL;
     }
-    if (*n == 0) {
+    if (w.n == 0) {
         kp_call_fail(t->call, C(NOT_FOUND), "series %llu not found", (unsigned long long)series_id);
         return NULL;
     }
-    qsort(v, *n, sizeof *v, s_index_cmp);
-    return v;
+    qsort(w.v, w.n, sizeof *w.v, s_index_cmp);
+    *n = w.n;
+    return w.v;
 }
 
 /* The Helsinki day number of an instant (kp_time), and its wall-clock time in *tm. */

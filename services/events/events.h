@@ -148,13 +148,20 @@ const char *evt_state_name(int state);
  * its event: the event, or NULL after answering (as evt_load_event). */
 evt_event_t *evt_open_event(kp_tx_t *t, kp_call_t *call, void *svc);
 
-/* event.c: whether the walk keeps ev; arg is the walker's. */
+/* event.c: whether a walk keeps ev; arg is the walk's. */
 typedef bool evt_keep_fn(const void *arg, const evt_event_t *ev);
-/* event.c: the events with id > after_id, ascending, that keep accepts (NULL: all), looking
- * at no more than scan events and stopping at cap kept: into an array in the unit's arena
- * (*v, *n). Returns 0 or a KP code. */
-int evt_events_where(kp_tx_t *t, uint64_t after_id, unsigned scan, evt_keep_fn *keep,
-                     const void *arg, size_t cap, evt_event_t ***v, size_t *n);
+/* A walk over the events (evt_events_where): keep (NULL: every event) decides with arg; the
+ * first cap events kept land in v (in the unit's arena), n of them. */
+typedef struct {
+    evt_keep_fn *keep;
+    const void *arg;
+    size_t cap;
+    evt_event_t **v;
+    size_t n;
+} evt_where_t;
+/* event.c: walks the events with id > after_id, ascending, looking at no more than scan of
+ * them, and stops when w->cap are kept. Returns 0 or a KP code. */
+int evt_events_where(kp_tx_t *t, uint64_t after_id, unsigned scan, evt_where_t *w);
 
 /* ---- signup.c ------------------------------------------------------------------------------ */
 

@@ -700,9 +700,8 @@ evt_h_ical_feed(kp_call_t *call, void *svc)
         return;
     }
     feed_t f = {rq, rq->from_unix ? rq->from_unix : t->now_ms / 1000};
-    evt_event_t **v;
-    size_t n;
-    int rc = evt_events_where(t, 0, 100000, s_in_feed, &f, 500, &v, &n);
+    evt_where_t w = {.keep = s_in_feed, .arg = &f, .cap = 500};
+    int rc = evt_events_where(t, 0, 100000, &w);
     if (rc) {
         kp_call_fail_err(call, rc);
         return;
@@ -710,8 +709,8 @@ evt_h_ical_feed(kp_call_t *call, void *svc)
     buf_t b = {0};
     s_ical_begin(&b);
     s_ical_line(&b, "X-WR-CALNAME:Kumppani");
-    for (size_t i = 0; i < n; i++)
-        s_ical_event(&b, v[i], t->now_ms);
+    for (size_t i = 0; i < w.n; i++)
+        s_ical_event(&b, w.v[i], t->now_ms);
     s_ical_line(&b, "END:VCALENDAR");
     s_text_reply(call, "text/calendar; charset=utf-8", "kumppani.ics", &b);
 }

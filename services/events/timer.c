@@ -76,18 +76,16 @@ s_retain(kp_tx_t *t, evt_svc_t *svc)
 {
     retain_t r = {.t = t};
     int64_t before_unix = (t->now_ms - svc->retention_ms) / 1000;
-    evt_event_t **due;
-    size_t due_n;
-    int rc = evt_events_where(t, 0, UINT32_MAX, s_retention_due, &before_unix, RETAIN_EVENTS, &due,
-                              &due_n);
-    for (size_t i = 0; rc == 0 && i < due_n && !r.more; i++) {
-        if ((rc = evt_signups_each(t, due[i]->id, 0, UINT32_MAX, s_retain_signup, &r)) || r.rc)
+    evt_where_t due = {.keep = s_retention_due, .arg = &before_unix, .cap = RETAIN_EVENTS};
+    int rc = evt_events_where(t, 0, UINT32_MAX, &due);
+    for (size_t i = 0; rc == 0 && i < due.n && !r.more; i++) {
+        if ((rc = evt_signups_each(t, due.v[i]->id, 0, UINT32_MAX, s_retain_signup, &r)) || r.rc)
             break;
         if (r.more)
             break;
         evt_event_t *ev;
         bool found;
-        if ((rc = evt_event_get(t, due[i]->id, &ev, &found)) || !found)
+        if ((rc = evt_event_get(t, due.v[i]->id, &ev, &found)) || !found)
             continue;
         ev->retention_done = true;
         rc = evt_event_put(t, ev);
@@ -96,7 +94,7 @@ s_retain(kp_tx_t *t, evt_svc_t *svc)
     if (rc == 0 && r.erased)
         kp_log_notice("retention.erased", "signups=%u more=%d", r.erased, r.more);
     svc->retention_next_ms =
-        r.more || due_n == RETAIN_EVENTS ? t->now_ms : t->now_ms + RETAIN_EVERY_MS;
+        r.more || due.n == RETAIN_EVENTS ? t->now_ms : t->now_ms + RETAIN_EVERY_MS;
     return rc;
 }
 
