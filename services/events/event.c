@@ -34,20 +34,12 @@
 const char *
 evt_state_name(int state)
 {
-    switch (state) {
-    case ST(DRAFT):
-        return "draft";
-    case ST(PUBLISHED):
-        return "published";
-    case ST(CANCELLED):
-        return "cancelled";
-    case ST(HELD):
-        return "held";
-    case ST(RESCHEDULED):
-        return "rescheduled";
-    default:
-        return "unknown";
-    }
+    static const char *const names[] = {
+        [ST(DRAFT)] = "draft", [ST(PUBLISHED)] = "published",     [ST(CANCELLED)] = "cancelled",
+        [ST(HELD)] = "held",   [ST(RESCHEDULED)] = "rescheduled",
+    };
+    bool known = state >= 0 && (size_t)state < sizeof names / sizeof *names && names[state];
+    return known ? names[state] : "unknown";
 }
 
 static void
