@@ -244,8 +244,9 @@ void brk_privacy_export(kp_call_t *call, void *svc);
 
 /* ---- expert.c ------------------------------------------------------------------------------ */
 
-/* Answers with the expert (and its home organisation's name from the read model). */
-void brk_reply_expert(kp_call_t *call, kp_tx_t *tx, brk_expert_t *e);
+/* Ends the call: the error rc, or the expert (and its home organisation's name from the read
+ * model). */
+void brk_answer_expert(kp_call_t *call, kp_tx_t *tx, int rc, brk_expert_t *e);
 
 /* Writes the audit entries of the refused reads in svc->refused (and their
  * SensitiveDetailRefused events), then empties it. Writes. */
