@@ -19,6 +19,7 @@
  *  the lease expires (the one at-least-once boundary; the Message-ID is the same). */
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_pbcopy.h"
 #include "kp_time.h"
 #include "kp_wire.h"
 #include "kp_zwatch.h"
@@ -102,12 +103,7 @@ static void
 s_emit(kp_tx_t *tx, const ntf_rec_t *r, const char *type, const char *result)
 {
     Kumppani__V1__NotificationOutcome o = KUMPPANI__V1__NOTIFICATION_OUTCOME__INIT;
-    o.key = r->key;
-    o.kind = r->kind;
-    o.channel = r->channel;
-    o.event_id = r->event_id;
-    o.signup_id = r->signup_id;
-    o.attempts_n = r->attempts_n;
+    kp_pbcopy_shared(&o.base, &r->base); /* key, kind, channel, event and sign-up, attempts */
     o.result = (char *)result;
     int rc = kp_tx_emit(tx, type, &o.base);
     if (rc)
