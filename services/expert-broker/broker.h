@@ -353,6 +353,8 @@ int64_t brk_request_ended_ms(const brk_request_t *rq);
 /* Whether a request still holds its requester's personal data (a contact field, or a private
  * requester's name). */
 bool brk_requester_held(const brk_request_t *rq);
+/* Empties that data in `in` (the log's copy, an erased requester, its idempotency record). */
+void brk_requester_clear(Kumppani__V1__BrokerRequestInput *in);
 
 /* The candidates for a request: every expert, eligible ones first in rank order. Allocated in
  * tx->arena. */

@@ -306,6 +306,14 @@ brk_requester_held(const brk_request_t *rq)
                    in->requester_name[0]));
 }
 
+void
+brk_requester_clear(Kumppani__V1__BrokerRequestInput *in)
+{
+    in->contact_name = in->contact_email = in->contact_phone = (char *)"";
+    if (in->requester_kind == KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON)
+        in->requester_name = (char *)"";
+}
+
 int64_t
 brk_request_ended_ms(const brk_request_t *rq)
 {
