@@ -244,8 +244,9 @@ void brk_privacy_export(kp_call_t *call, void *svc);
 
 /* ---- expert.c ------------------------------------------------------------------------------ */
 
-/* Answers with the expert (and its home organisation's name from the read model). */
-void brk_reply_expert(kp_call_t *call, kp_tx_t *tx, brk_expert_t *e);
+/* Ends the call: the error rc, or the expert (and its home organisation's name from the read
+ * model). */
+void brk_answer_expert(kp_call_t *call, kp_tx_t *tx, int rc, brk_expert_t *e);
 
 /* Writes the audit entries of the refused reads in svc->refused (and their
  * SensitiveDetailRefused events), then empties it. Writes. */
@@ -352,6 +353,8 @@ int64_t brk_request_ended_ms(const brk_request_t *rq);
 /* Whether a request still holds its requester's personal data (a contact field, or a private
  * requester's name). */
 bool brk_requester_held(const brk_request_t *rq);
+/* Empties that data in `in` (the log's copy, an erased requester, its idempotency record). */
+void brk_requester_clear(Kumppani__V1__BrokerRequestInput *in);
 
 /* The candidates for a request: every expert, eligible ones first in rank order. Allocated in
  * tx->arena. */

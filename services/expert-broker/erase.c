@@ -184,10 +184,5 @@ brk_expert_erase(kp_call_t *call, void *svc)
                      (unsigned long long)e->id, unpaid);
         return;
     }
-    rc = brk_expert_erase_write(&tx, e);
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    brk_reply_expert(call, &tx, e);
+    brk_answer_expert(call, &tx, brk_expert_erase_write(&tx, e), e);
 }

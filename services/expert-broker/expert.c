@@ -34,8 +34,12 @@ s_org_name(kp_tx_t *tx, brk_expert_t *e)
 }
 
 void
-brk_reply_expert(kp_call_t *call, kp_tx_t *tx, brk_expert_t *e)
+brk_answer_expert(kp_call_t *call, kp_tx_t *tx, int rc, brk_expert_t *e)
 {
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
     s_org_name(tx, e);
     Kumppani__V1__ExpertReply r = KUMPPANI__V1__EXPERT_REPLY__INIT;
     r.expert = e;
@@ -83,14 +87,16 @@ s_expert_store(kp_tx_t *tx, brk_expert_t *e, const char *type)
     return 0;
 }
 
-static bool
-s_not_erased(kp_call_t *call, const brk_expert_t *e)
+/* The expert to change: NULL when the call is answered (not found, or erased: CONFLICT). */
+static brk_expert_t *
+s_live_expert(kp_call_t *call, kp_tx_t *tx, uint64_t id)
 {
-    if (e->erased) {
+    brk_expert_t *e = brk_load(tx, BRK_DB_EXPERTS, "expert_id", "expert", id);
+    if (e && e->erased) {
         kp_call_fail(call, C(CONFLICT), "expert %llu is erased", (unsigned long long)e->id);
-        return false;
+        return NULL;
     }
-    return true;
+    return e;
 }
 
 void
@@ -106,11 +112,9 @@ brk_expert_register(kp_call_t *call, void *svc)
     int rc = kp_tx_next_id(&tx, "expert", &e.id);
     e.profile = rq->expert;
     e.created_ms = e.updated_ms = tx.now_ms;
-    if (rc || (rc = s_expert_store(&tx, &e, "ExpertRegistered"))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    brk_reply_expert(call, &tx, &e);
+    if (!rc)
+        rc = s_expert_store(&tx, &e, "ExpertRegistered");
+    brk_answer_expert(call, &tx, rc, &e);
 }
 
 /* The stored profile with the fields named in the mask taken from `in` (in tx->arena), or
@@ -150,8 +154,8 @@ brk_expert_update(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     const Kumppani__V1__UpdateExpertRequest *rq = kp_tx_open(&tx, call, svc);
-    brk_expert_t *e = brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", rq->expert_id);
-    if (!e || !s_not_erased(call, e))
+    brk_expert_t *e = s_live_expert(call, &tx, rq->expert_id);
+    if (!e)
         return;
     Kumppani__V1__ExpertInput *p = rq->expert;
     if (rq->n_update_mask && !(p = s_profile_merge(call, &tx, e->profile, rq->expert,
@@ -161,12 +165,7 @@ brk_expert_update(kp_call_t *call, void *svc)
         return;
     e->profile = p;
     e->updated_ms = tx.now_ms;
-    int rc = s_expert_store(&tx, e, "ExpertUpdated");
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    brk_reply_expert(call, &tx, e);
+    brk_answer_expert(call, &tx, s_expert_store(&tx, e, "ExpertUpdated"), e);
 }
 
 void
@@ -174,20 +173,17 @@ brk_expert_pause(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     const Kumppani__V1__PauseExpertRequest *rq = kp_tx_open(&tx, call, svc);
-    brk_expert_t *e = brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", rq->expert_id);
-    if (!e || !s_not_erased(call, e))
+    brk_expert_t *e = s_live_expert(call, &tx, rq->expert_id);
+    if (!e)
         return;
+    int rc = 0;
     if (e->paused != rq->paused) {
         e->paused = rq->paused;
         e->updated_ms = tx.now_ms;
-        int rc;
-        if ((rc = kp_rec_put_id(&tx, BRK_DB_EXPERTS, e->id, &e->base)) ||
-            (rc = s_expert_emit(&tx, "ExpertUpdated", e))) {
-            kp_call_fail_err(call, rc);
-            return;
-        }
+        if (!(rc = kp_rec_put_id(&tx, BRK_DB_EXPERTS, e->id, &e->base)))
+            rc = s_expert_emit(&tx, "ExpertUpdated", e);
     }
-    brk_reply_expert(call, &tx, e);
+    brk_answer_expert(call, &tx, rc, e);
 }
 
 void
@@ -197,7 +193,7 @@ brk_expert_get(kp_call_t *call, void *svc)
     const Kumppani__V1__ExpertRef *rq = kp_tx_open(&tx, call, svc);
     brk_expert_t *e = brk_load(&tx, BRK_DB_EXPERTS, "expert_id", "expert", rq->expert_id);
     if (e)
-        brk_reply_expert(call, &tx, e);
+        brk_answer_expert(call, &tx, 0, e);
 }
 
 void

@@ -199,6 +199,14 @@ typedef struct {
     int rc;
 } explain_t;
 
+/* Stops a walk of brk_explain with the error rc. */
+static int
+s_stop(explain_t *x, int rc)
+{
+    x->rc = rc;
+    return 1;
+}
+
 static int
 s_offer_seen(void *arg, void *rec)
 {
@@ -206,10 +214,8 @@ s_offer_seen(void *arg, void *rec)
     const brk_offer_t *o = rec;
     const brk_offer_t **nv =
         kp_arena_grow(x->tx->arena, x->offers, x->offers_n, &x->offers_cap, sizeof *nv, 64);
-    if (!nv) {
-        x->rc = KP_ENOMEM;
-        return 1;
-    }
+    if (!nv)
+        return s_stop(x, KP_ENOMEM);
     x->offers = nv;
     x->offers[x->offers_n++] = o;
     return 0;
@@ -238,23 +244,17 @@ s_expert_seen(void *arg, uint64_t id, void *rec)
     kp_tx_t *tx = x->tx;
     brk_expert_t *e = rec;
     (void)id;
-    if (!e->profile) {
-        x->rc = KP_ECORRUPT;
-        return 1;
-    }
+    if (!e->profile)
+        return s_stop(x, KP_ECORRUPT);
     Kumppani__V1__ExpertCandidate *cd = kp_arena_alloc(tx->arena, sizeof *cd);
     const char **why = kp_arena_alloc(tx->arena, BRK_REASONS_MAX * sizeof *why);
-    if (!cd || !why) {
-        x->rc = KP_ENOMEM;
-        return 1;
-    }
+    if (!cd || !why)
+        return s_stop(x, KP_ENOMEM);
     kumppani__v1__expert_candidate__init(cd);
     memset(&x->h, 0, sizeof x->h);
     int rc = brk_idx_each_rec(tx, BRK_DB_EXP_ASGS, e->id, BRK_DB_ASGS, s_asg_seen, x);
-    if (rc || x->rc) {
-        x->rc = rc ? rc : x->rc;
-        return 1;
-    }
+    if (rc || x->rc)
+        return s_stop(x, rc ? rc : x->rc);
     for (size_t i = 0; i < x->offers_n; i++)
         if (x->offers[i]->expert_id == e->id) {
             x->h.offer_state = x->offers[i]->state;
@@ -271,10 +271,8 @@ s_expert_seen(void *arg, uint64_t id, void *rec)
     cd->n_reasons = wn;
     Kumppani__V1__ExpertCandidate **nv =
         kp_arena_grow(tx->arena, x->v, x->n, &x->cap, sizeof *nv, 64);
-    if (!nv) {
-        x->rc = KP_ENOMEM;
-        return 1;
-    }
+    if (!nv)
+        return s_stop(x, KP_ENOMEM);
     x->v = nv;
     x->v[x->n++] = cd;
     return 0;
@@ -306,6 +304,14 @@ brk_requester_held(const brk_request_t *rq)
     return in && (in->contact_name[0] || in->contact_email[0] || in->contact_phone[0] ||
                   (in->requester_kind == KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON &&
                    in->requester_name[0]));
+}
+
+void
+brk_requester_clear(Kumppani__V1__BrokerRequestInput *in)
+{
+    in->contact_name = in->contact_email = in->contact_phone = (char *)"";
+    if (in->requester_kind == KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON)
+        in->requester_name = (char *)"";
 }
 
 int64_t

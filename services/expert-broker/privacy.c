@@ -116,9 +116,7 @@ s_fix_filed(void *arg, kp_tx_t *tx, const ProtobufCMessage *m)
     *c = *r;
     *rq = *r->request;
     *in = *r->request->input;
-    in->contact_name = in->contact_email = in->contact_phone = (char *)"";
-    if (in->requester_kind == KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON)
-        in->requester_name = (char *)"";
+    brk_requester_clear(in);
     rq->input = in;
     c->request = rq;
     return &c->base;
@@ -132,10 +130,7 @@ brk_requesters_erase(kp_tx_t *tx, const uint64_t *ids, size_t n)
         brk_request_t *rq = brk_get(tx, BRK_DB_REQUESTS, ids[i], &rc);
         if (rc || !rq || !rq->input)
             continue;
-        Kumppani__V1__BrokerRequestInput *in = rq->input;
-        in->contact_name = in->contact_email = in->contact_phone = (char *)"";
-        if (in->requester_kind == KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON)
-            in->requester_name = (char *)"";
+        brk_requester_clear(rq->input);
         Kumppani__V1__BrokerRequestRef ref = KUMPPANI__V1__BROKER_REQUEST_REF__INIT;
         ref.request_id = rq->id;
         if ((rc = kp_rec_put_id(tx, BRK_DB_REQUESTS, rq->id, &rq->base)) == 0)

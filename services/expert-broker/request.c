@@ -220,9 +220,7 @@ brk_emit_request(kp_tx_t *tx, const char *type, brk_request_t *rq)
     Kumppani__V1__BrokerRequestInput in;
     if (rq->input) {
         in = *rq->input;
-        in.contact_name = in.contact_email = in.contact_phone = (char *)"";
-        if (in.requester_kind == KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON)
-            in.requester_name = (char *)"";
+        brk_requester_clear(&in);
         pub.input = &in;
     }
     r.request = &pub;

@@ -19,6 +19,7 @@
  *  the lease expires (the one at-least-once boundary; the Message-ID is the same). */
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_pbcopy.h"
 #include "kp_time.h"
 #include "kp_wire.h"
 #include "kp_zwatch.h"
@@ -102,12 +103,7 @@ static void
 s_emit(kp_tx_t *tx, const ntf_rec_t *r, const char *type, const char *result)
 {
     Kumppani__V1__NotificationOutcome o = KUMPPANI__V1__NOTIFICATION_OUTCOME__INIT;
-    o.key = r->key;
-    o.kind = r->kind;
-    o.channel = r->channel;
-    o.event_id = r->event_id;
-    o.signup_id = r->signup_id;
-    o.attempts_n = r->attempts_n;
+    kp_pbcopy_shared(&o.base, &r->base); /* key, kind, channel, event and sign-up, attempts */
     o.result = (char *)result;
     int rc = kp_tx_emit(tx, type, &o.base);
     if (rc)
@@ -455,16 +451,12 @@ s_look_who(ntf_dlv_t *d, const s_look_t *l, const Kumppani__V1__Reply *rep, kp_a
         return 0;
     if (code != KUMPPANI__V1__CODE__CODE_OK)
         return -1;
-    who->phone = "";
-    who->language = NULL;
     if (l->target == LK_EVENTS) {
         Kumppani__V1__SignupContactReply *cr = kumppani__v1__signup_contact_reply__unpack(
             kp_arena_pbc(a), rep->body.len, rep->body.data);
         if (!cr)
             return -1;
-        who->address = cr->email;
-        who->phone = cr->phone;
-        who->name = cr->name;
+        *who = (s_who_t){.address = cr->email, .phone = cr->phone, .name = cr->name};
         return 0;
     }
     if (l->target == LK_BROKER) {
@@ -476,10 +468,7 @@ s_look_who(ntf_dlv_t *d, const s_look_t *l, const Kumppani__V1__Reply *rep, kp_a
         *gone = er->expert->erased || !p;
         if (*gone)
             return 0;
-        who->address = p->email;
-        who->phone = p->phone;
-        who->name = p->name;
-        who->language = "fi";
+        *who = (s_who_t){.address = p->email, .phone = p->phone, .name = p->name, .language = "fi"};
         for (size_t i = 0; i < p->n_languages; i++)
             if (!strcmp(p->languages[i], "fi") || !strcmp(p->languages[i], "sv") ||
                 !strcmp(p->languages[i], "en")) {
@@ -497,19 +486,18 @@ s_look_who(ntf_dlv_t *d, const s_look_t *l, const Kumppani__V1__Reply *rep, kp_a
         *gone = !in || (!in->contact_email[0] && !in->contact_phone[0] && !in->contact_name[0]);
         if (*gone)
             return 0;
-        who->address = in->contact_email;
-        who->phone = in->contact_phone;
-        who->name = in->contact_name;
-        who->language = NULL;
+        *who = (s_who_t){
+            .address = in->contact_email, .phone = in->contact_phone, .name = in->contact_name};
         return 0;
     }
     Kumppani__V1__PersonReply *pr =
         kumppani__v1__person_reply__unpack(kp_arena_pbc(a), rep->body.len, rep->body.data);
     if (!pr || !pr->person)
         return -1;
-    who->address = pr->person->email;
-    who->name = pr->person->name;
-    who->language = d->n->conf.digest_language;
+    *who = (s_who_t){.address = pr->person->email,
+                     .phone = "",
+                     .name = pr->person->name,
+                     .language = d->n->conf.digest_language};
     return 0;
 }
 

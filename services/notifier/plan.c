@@ -159,6 +159,20 @@ s_sms_kind(int kind)
            kind == MK(EVENT_CANCELLED) || kind == MK(OFFERED) || kind == MK(PROMOTED);
 }
 
+/* A new notification, scheduled now (due and created at the turn's time): the rest is zero. */
+static ntf_rec_t
+s_rec_new(const kp_tx_t *tx, const char *key, int kind, int channel, const char *source)
+{
+    ntf_rec_t r = KUMPPANI__V1__NOTIFICATION__INIT;
+    r.key = (char *)key;
+    r.kind = kind;
+    r.channel = channel;
+    r.state = ST(SCHEDULED);
+    r.due_ms = r.created_ms = tx->now_ms;
+    r.source = (char *)source;
+    return r;
+}
+
 /* Plans kind for sign-up s on each of its channels. key_fmt has one %s for the channel. */
 static int
 s_plan_signup(s_ctx_t *c, const Kumppani__V1__Signup *s, const Kumppani__V1__EventInfo *e, int kind,
@@ -171,18 +185,12 @@ s_plan_signup(s_ctx_t *c, const Kumppani__V1__Signup *s, const Kumppani__V1__Eve
         (s_sms_kind(kind) || chans_n == 0))
         chans[chans_n++] = CH(SMS);
     for (int i = 0; i < chans_n; i++) {
-        ntf_rec_t r = KUMPPANI__V1__NOTIFICATION__INIT;
         char key[NTF_KEY_MAX + 1];
         snprintf(key, sizeof key, "%s/%s", key_base, s_ch_name(chans[i]));
-        r.key = key;
-        r.kind = kind;
-        r.channel = chans[i];
-        r.state = ST(SCHEDULED);
+        ntf_rec_t r = s_rec_new(c->tx, key, kind, chans[i], "events");
         r.due_ms = due_ms;
         if (chans[i] == CH(SMS) && !urgent)
             r.due_ms = ntf_quiet_next(&c->n->conf, due_ms);
-        r.created_ms = c->tx->now_ms;
-        r.source = (char *)"events";
         r.source_seq = c->ev->seq;
         r.event_id = s->event_id;
         r.signup_id = s->id;
@@ -415,13 +423,7 @@ ntf_plan_webhook(kp_tx_t *tx, const Kumppani__V1__Event *ev, const char *source,
              "\"event_id\":%llu,\"signup_id\":%llu}",
              key, source, (unsigned long long)ev->seq, type, (long long)ev->time_ms,
              (unsigned long long)event_id, (unsigned long long)signup_id);
-    ntf_rec_t r = KUMPPANI__V1__NOTIFICATION__INIT;
-    r.key = key;
-    r.kind = MK(WEBHOOK);
-    r.channel = CH(WEBHOOK);
-    r.state = ST(SCHEDULED);
-    r.due_ms = r.created_ms = tx->now_ms;
-    r.source = (char *)source;
+    ntf_rec_t r = s_rec_new(tx, key, MK(WEBHOOK), CH(WEBHOOK), source);
     r.source_seq = ev->seq;
     r.event_id = event_id;
     r.signup_id = signup_id;
@@ -478,18 +480,12 @@ static int
 s_plan_broker_msg(s_ctx_t *c, int kind, const char *key, uint64_t request_id, uint64_t expert_id,
                   uint64_t offer_id, int64_t deadline_ms, uint64_t assignment_id)
 {
-    ntf_rec_t r = KUMPPANI__V1__NOTIFICATION__INIT;
     Kumppani__V1__BrokerRequest *rq = NULL;
     bool found = false;
     int rc = ntf_brkreq_get(c->tx, request_id, &rq, &found);
     if (rc)
         return rc;
-    r.key = (char *)key;
-    r.kind = kind;
-    r.channel = CH(EMAIL);
-    r.state = ST(SCHEDULED);
-    r.due_ms = r.created_ms = c->tx->now_ms;
-    r.source = (char *)"expert-broker";
+    ntf_rec_t r = s_rec_new(c->tx, key, kind, CH(EMAIL), "expert-broker");
     r.source_seq = c->ev->seq;
     r.request_id = request_id;
     r.expert_id = expert_id;
@@ -645,13 +641,7 @@ s_digest_one(kp_tx_t *tx, const Kumppani__V1__Role *role, const char *date, int6
     char key[NTF_KEY_MAX];
     snprintf(key, sizeof key, "digest/%s/m%s/p%llu/email", date, role->municipality_code,
              (unsigned long long)role->person_id);
-    ntf_rec_t r = KUMPPANI__V1__NOTIFICATION__INIT;
-    r.key = key;
-    r.kind = MK(DIGEST);
-    r.channel = CH(EMAIL);
-    r.state = ST(SCHEDULED);
-    r.due_ms = r.created_ms = tx->now_ms;
-    r.source = (char *)"registry";
+    ntf_rec_t r = s_rec_new(tx, key, MK(DIGEST), CH(EMAIL), "registry");
     r.person_id = role->person_id;
     r.municipality_code = role->municipality_code;
     r.language = (char *)n->conf.digest_language;

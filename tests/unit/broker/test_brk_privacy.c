@@ -1,7 +1,8 @@
 /*  test_brk_privacy: the broker's personal-data rules on plain values
  *  (common/kp_privacy.c: kp_privacy_email_eq, kp_privacy_phone_eq; match.c: brk_requester_held,
- *  brk_request_ended_ms), which decide whom broker.privacy.erase/export and the retention pass
- *  of privacy.c touch. Each assertion fails if its rule is wrong or missing. */
+ *  brk_requester_clear, brk_request_ended_ms), which decide whom broker.privacy.erase/export
+ *  and the retention pass of privacy.c touch. Each assertion fails if its rule is wrong or
+ *  missing. */
 #include "broker.h"
 #include "kp_privacy.h"
 
@@ -72,6 +73,25 @@ t_held(void **state)
     in.requester_kind = KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON;
     assert_true(brk_requester_held(&rq)); /* a private requester's own name */
     in.requester_name = "";
+    assert_false(brk_requester_held(&rq));
+    /* brk_requester_clear empties what brk_requester_held looks at, and nothing else */
+    in.requester_kind = KUMPPANI__V1__REQUESTER_KIND__REQUESTER_ORGANISATION;
+    in.requester_name = "Seinäjoen kaupunki";
+    in.contact_name = "Olli";
+    in.contact_email = "olli@example.fi";
+    in.contact_phone = "+358401234567";
+    in.title = "Mielenterveysilta";
+    brk_requester_clear(&in);
+    assert_false(brk_requester_held(&rq));
+    assert_string_equal(in.contact_name, "");
+    assert_string_equal(in.contact_email, "");
+    assert_string_equal(in.contact_phone, "");
+    assert_string_equal(in.requester_name, "Seinäjoen kaupunki"); /* an organisation stays */
+    assert_string_equal(in.title, "Mielenterveysilta");
+    in.requester_kind = KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON;
+    in.requester_name = "Liisa Virtanen";
+    brk_requester_clear(&in);
+    assert_string_equal(in.requester_name, ""); /* a private requester's own name goes */
     assert_false(brk_requester_held(&rq));
 }
 
