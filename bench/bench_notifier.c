@@ -25,6 +25,7 @@
  *
  *  Output: RESULT count=... mails_per_s=... webhooks_per_s=... Exit status 0 only if every
  *  message arrived in time. Targets (issue 6): >= 2,000 mails/s, >= 10,000 webhooks/s. */
+#include "bench_util.h"
 #include "kp_time.h"
 #include "kumppani.h"
 
@@ -446,13 +447,7 @@ out:
     kpc_destroy(&kc);
     s_stop(n_pid);
     s_stop(ev_pid);
-    if (!keep) {
-        char cmd[200];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            rc = 1;
-    } else {
-        fprintf(stderr, "bench: kept %s\n", dir);
-    }
+    if (bench_cleanup(dir, keep) != 0)
+        rc = 1;
     return rc;
 }

@@ -361,13 +361,6 @@ out:
     kill(pid, SIGTERM);
     int st;
     waitpid(pid, &st, 0);
-    if (!keep) {
-        char cmd[600];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "cannot remove %s\n", dir);
-    } else {
-        printf("kept %s\n", dir);
-    }
+    bench_cleanup(dir, keep); /* a directory left behind is named, the figures stand */
     return rc || !WIFEXITED(st) || WEXITSTATUS(st) ? 1 : 0;
 }

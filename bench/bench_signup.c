@@ -998,11 +998,8 @@ s_call(bench_t *b, void *sock, bench_svc_t *svc, const char *method, const char 
         if (zmq_poll(&it, 1, left_ms > 100 ? 100 : (long)left_ms) <= 0)
             continue;
         zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m);
+        if (!kp_zsock_try_recv(sock, &m))
             continue;
-        }
         kp_arena_reset(b->arena);
         Kumppani__V1__Reply *r =
             kumppani__v1__reply__unpack(kp_arena_pbc(b->arena), zmq_msg_size(&m), zmq_msg_data(&m));

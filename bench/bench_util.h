@@ -2,7 +2,10 @@
 #ifndef KP_BENCH_UTIL_H
 #define KP_BENCH_UTIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* qsort order of int64_t values, ascending. */
 static inline int
@@ -10,6 +13,23 @@ bench_cmp_i64(const void *x, const void *y)
 {
     int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
     return (a > b) - (a < b);
+}
+
+/* The end of a run: removes its data directory dir (files and all), or with keep names it
+ * on stdout. Returns 0, or -1 when the directory could not be removed (named on stderr). */
+static inline int
+bench_cleanup(const char *dir, bool keep)
+{
+    if (keep) {
+        printf("kept %s\n", dir);
+        return 0;
+    }
+    char cmd[4200];
+    if ((size_t)snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir) >= sizeof cmd || system(cmd) != 0) {
+        fprintf(stderr, "cannot remove %s\n", dir);
+        return -1;
+    }
+    return 0;
 }
 
 #endif

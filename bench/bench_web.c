@@ -31,6 +31,7 @@
  *  Latency is request written -> response complete (CLOCK_MONOTONIC). Exit status 0 only if
  *  every response was 200 and both services stopped cleanly. */
 #define _GNU_SOURCE /* memmem, usleep */
+#include "bench_util.h"
 #include "kp_time.h"
 #include "kumppani/v1/envelope.pb-c.h"
 #include "kumppani/v1/events.pb-c.h"
@@ -73,13 +74,6 @@ typedef struct {
     int64_t sent_us;
     bool busy;
 } conn_t;
-
-static int
-s_cmp(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 static double
 s_pct(int64_t *v, size_t n, double p)
@@ -278,7 +272,7 @@ s_load(load_t *L, size_t (*make)(uint64_t i, char *buf, void *arg), void *arg)
             close(c[i].fd);
         free(c[i].buf);
     }
-    qsort(L->lat, L->done, sizeof *L->lat, s_cmp);
+    qsort(L->lat, L->done, sizeof *L->lat, bench_cmp_i64);
 }
 
 static size_t
@@ -505,13 +499,7 @@ out:
         rc = 1;
         keep = true;
     }
-    if (!keep) {
-        char cmd[4300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            rc = 1;
-    } else {
-        printf("kept %s\n", dir);
-    }
+    if (bench_cleanup(dir, keep) != 0)
+        rc = 1;
     return rc;
 }

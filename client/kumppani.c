@@ -202,11 +202,8 @@ static int
 s_recv_match(kpc_t *self, uint64_t want_id, kpc_reply_t *reply)
 {
     zmq_msg_t m;
-    zmq_msg_init(&m);
-    if (zmq_msg_recv(&m, self->sock, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&m);
+    if (!kp_zsock_try_recv(self->sock, &m))
         return -1;
-    }
     int found = 0;
     bool multi = zmq_msg_more(&m);
     while (zmq_msg_more(&m) && zmq_msg_recv(&m, self->sock, ZMQ_DONTWAIT) >= 0)

@@ -186,3 +186,15 @@ kp_config_uint(const kp_config_item_t *items, const char *name, uint64_t *out)
     *out = n;
     return 0;
 }
+
+int
+kp_config_range(const kp_config_item_t *items, const char *name, uint64_t min, uint64_t max,
+                uint64_t *out)
+{
+    int rc = kp_config_uint(items, name, out);
+    if (rc || (*out >= min && *out <= max))
+        return rc; /* not a number: kp_config_uint said so */
+    fprintf(stderr, "config: '%s' must be a whole number from %llu to %llu\n", name,
+            (unsigned long long)min, (unsigned long long)max);
+    return KP_ECONFIG;
+}

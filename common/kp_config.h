@@ -33,4 +33,9 @@ const char *kp_config_get(const kp_config_item_t *items, const char *name);
 /* Parses the value of name as an unsigned number; returns 0 or KP_ECONFIG (message printed). */
 int kp_config_uint(const kp_config_item_t *items, const char *name, uint64_t *out);
 
+/* kp_config_uint and a rule: the number must lie in min..max (unset counts as 0). Returns 0,
+ * or KP_ECONFIG after printing "config: 'name' must be a whole number from min to max". */
+int kp_config_range(const kp_config_item_t *items, const char *name, uint64_t min, uint64_t max,
+                    uint64_t *out);
+
 #endif

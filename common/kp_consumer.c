@@ -13,6 +13,7 @@
 #include "kp_log.h"
 #include "kp_time.h"
 #include "kp_wire.h"
+#include "kp_zsock.h"
 #include "kp_zwatch.h"
 
 #include <stdio.h>
@@ -226,11 +227,8 @@ s_dealer_ready(kp_zwatch_t *zw, void *sock, void *arg)
     kp_consumer_t *self = arg;
     for (int i = 0; i < 16; i++) {
         zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m);
+        if (!kp_zsock_try_recv(sock, &m))
             return;
-        }
         kp_arena_reset(self->arena);
         char why[KP_WIRE_WHY];
         int err;
@@ -297,11 +295,8 @@ s_sub_ready(kp_zwatch_t *zw, void *sock, void *arg)
     kp_consumer_t *self = arg;
     for (int i = 0; i < KP_CONSUMER_BUDGET; i++) {
         zmq_msg_t topic, body;
-        zmq_msg_init(&topic);
-        if (zmq_msg_recv(&topic, sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&topic);
+        if (!kp_zsock_try_recv(sock, &topic))
             return;
-        }
         zmq_msg_init(&body);
         bool ok = zmq_msg_more(&topic) && zmq_msg_recv(&body, sock, ZMQ_DONTWAIT) >= 0;
         if (ok && zmq_msg_more(&body)) { /* not ours: drop the rest of the message */
@@ -339,11 +334,8 @@ s_mon_ready(kp_zwatch_t *zw, void *sock, void *arg)
     kp_consumer_t *self = arg;
     for (int i = 0; i < 64; i++) {
         zmq_msg_t ev, addr;
-        zmq_msg_init(&ev);
-        if (zmq_msg_recv(&ev, sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&ev);
+        if (!kp_zsock_try_recv(sock, &ev))
             return;
-        }
         zmq_msg_init(&addr);
         if (zmq_msg_more(&ev))
             zmq_msg_recv(&addr, sock, ZMQ_DONTWAIT);

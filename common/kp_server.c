@@ -768,9 +768,7 @@ s_router_ready(kp_zwatch_t *zw, void *sock, void *arg)
         bool more = true, bad = false;
         while (more) {
             zmq_msg_t m;
-            zmq_msg_init(&m);
-            if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&m);
+            if (!kp_zsock_try_recv(sock, &m)) {
                 if (n == 0)
                     return; /* EAGAIN: drained */
                 bad = true; /* cannot happen: multipart messages arrive whole */

@@ -7,6 +7,17 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Table 3-7, the well-formed sequences beyond ASCII: a range of lead bytes, the number of
+ * continuation bytes after it, and the range the first of them must lie in (the others lie in
+ * 80..BF). The narrow first ranges rule out overlongs (E0, F0), surrogates (ED) and code
+ * points above U+10FFFF (F4); C0, C1 and F5..FF lead nothing. */
+static const struct {
+    uint8_t lead_lo, lead_hi, n, next_lo, next_hi;
+} s_utf8[] = {{0xc2, 0xdf, 1, 0x80, 0xbf}, {0xe0, 0xe0, 2, 0xa0, 0xbf}, {0xe1, 0xec, 2, 0x80, 0xbf},
+              {0xed, 0xed, 2, 0x80, 0x9f}, {0xee, 0xef, 2, 0x80, 0xbf}, {0xf0, 0xf0, 3, 0x90, 0xbf},
+              {0xf1, 0xf3, 3, 0x80, 0xbf}, {0xf4, 0xf4, 3, 0x80, 0x8f}};
+#define KP_UTF8_LEADS (sizeof s_utf8 / sizeof s_utf8[0])
+
 int
 kp_text_check(const void *p, size_t len, bool multiline)
 {
@@ -23,29 +34,14 @@ kp_text_check(const void *p, size_t len, bool multiline)
             s++;
             continue;
         }
-        uint32_t cp;
-        size_t n;
-        uint8_t lo = 0x80, hi = 0xbf;
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-            if (c == 0xe0)
-                lo = 0xa0;
-            else if (c == 0xed)
-                hi = 0x9f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-            if (c == 0xf0)
-                lo = 0x90;
-            else if (c == 0xf4)
-                hi = 0x8f;
-        } else {
+        size_t r = 0;
+        while (r < KP_UTF8_LEADS && (c < s_utf8[r].lead_lo || c > s_utf8[r].lead_hi))
+            r++;
+        if (r == KP_UTF8_LEADS)
             return KP_TEXT_EUTF8;
-        }
+        size_t n = s_utf8[r].n;
+        uint8_t lo = s_utf8[r].next_lo, hi = s_utf8[r].next_hi;
+        uint32_t cp = c & (0x7fu >> (n + 1)); /* the lead byte's payload bits */
         if ((size_t)(end - s) <= n)
             return KP_TEXT_EUTF8;
         for (size_t i = 1; i <= n; i++) {

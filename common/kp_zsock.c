@@ -412,11 +412,8 @@ s_zap_handle(kp_zap_t *self)
     int n = 0, more = 1;
     while (more) {
         zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, self->sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m);
+        if (!kp_zsock_try_recv(self->sock, &m))
             break;
-        }
         more = zmq_msg_more(&m);
         if (n < 8)
             f[n++] = m;

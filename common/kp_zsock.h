@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
+#include <zmq.h>
 
 #define KP_ZAP_DOMAIN "kumppani"
 #define KP_Z85_KEY_LEN 40
@@ -116,5 +117,18 @@ void kp_zap_close(kp_zap_t **self_p);
 /* Counters for health and tests. */
 uint64_t kp_zap_admitted(const kp_zap_t *self);
 uint64_t kp_zap_denied(const kp_zap_t *self);
+
+/* Receives the next frame of sock without waiting (the drain of kp_zwatch, a poll's answer).
+ * Returns true with *m holding the frame (the caller closes it), or false when none waits or
+ * the receive failed (*m is already closed). Inline: it is on every request's path. */
+static inline bool
+kp_zsock_try_recv(void *sock, zmq_msg_t *m)
+{
+    zmq_msg_init(m);
+    if (zmq_msg_recv(m, sock, ZMQ_DONTWAIT) >= 0)
+        return true;
+    zmq_msg_close(m);
+    return false;
+}
 
 #endif

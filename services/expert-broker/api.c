@@ -17,7 +17,6 @@
 #include "kp_err.h"
 #include "kp_log.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #define C(x) KUMPPANI__V1__CODE__CODE_##x
@@ -266,17 +265,11 @@ int
 brk_configure(void *arg, const kp_config_item_t *items)
 {
     brk_svc_t *svc = arg;
-    uint64_t weeks;
-    if (kp_config_uint(items, "no-repeat-weeks", &weeks) != 0 || weeks > 520) {
-        fprintf(stderr, "kumppani-expert-broker: no-repeat-weeks must be 0..520\n");
+    uint64_t weeks, days;
+    if (kp_config_range(items, "no-repeat-weeks", 0, 520, &weeks) ||
+        kp_config_range(items, "retention-days", 0, 36500, &days))
         return KP_ECONFIG;
-    }
     svc->no_repeat_weeks = (unsigned)weeks;
-    uint64_t days;
-    if (kp_config_uint(items, "retention-days", &days) != 0 || days > 36500) {
-        fprintf(stderr, "kumppani-expert-broker: retention-days must be 0..36500\n");
-        return KP_ECONFIG;
-    }
     svc->retention_days = (unsigned)days;
     svc->arena = kp_arena_new(8u << 20);
     return 0;

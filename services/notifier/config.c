@@ -143,10 +143,8 @@ ntf_configure(void *svc, const kp_config_item_t *items)
         c->web_url[wl] = 0;
     }
     uint64_t ld;
-    if (kp_config_uint(items, "link-days", &ld) || ld < 1 || ld > 3650) {
-        fprintf(stderr, "kumppani-notifier: link-days 1..3650\n");
+    if (kp_config_range(items, "link-days", 1, 3650, &ld))
         return KP_ECONFIG;
-    }
     c->link_days_s = (int64_t)ld * 86400;
     c->templates_dir = kp_config_get(items, "templates");
     if (c->templates_dir && c->templates_dir[0]) {
@@ -169,29 +167,25 @@ ntf_configure(void *svc, const kp_config_item_t *items)
         return KP_ECONFIG;
     }
     uint64_t qf, qt, dw, dh, dd;
-    if (kp_config_uint(items, "digest-weekday", &dw) || kp_config_uint(items, "digest-hour", &dh) ||
-        kp_config_uint(items, "digest-days", &dd) || dw > 7 || dh > 23 || dd < 1 || dd > 60) {
-        fprintf(stderr, "kumppani-notifier: digest-weekday 0..7, digest-hour 0..23, "
-                        "digest-days 1..60\n");
+    if (kp_config_range(items, "digest-weekday", 0, 7, &dw) ||
+        kp_config_range(items, "digest-hour", 0, 23, &dh) ||
+        kp_config_range(items, "digest-days", 1, 60, &dd))
         return KP_ECONFIG;
-    }
     c->digest_weekday = (unsigned)dw;
     c->digest_hour = (unsigned)dh;
     c->digest_days = (unsigned)dd;
-    if (kp_config_uint(items, "retry-base-ms", &c->retry_base_ms) ||
-        kp_config_uint(items, "retry-max", &c->retry_max) ||
+    if (kp_config_range(items, "retry-base-ms", 1, UINT64_MAX, &c->retry_base_ms) ||
+        kp_config_range(items, "retry-max", 1, UINT64_MAX, &c->retry_max) ||
         kp_config_uint(items, "horizon-s", &c->horizon_ms) ||
-        kp_config_uint(items, "lease-ms", &c->lease_ms) ||
-        kp_config_uint(items, "inflight-max", &c->inflight_max) ||
-        kp_config_uint(items, "timeout-ms", &c->timeout_ms) ||
-        kp_config_uint(items, "quiet-from-h", &qf) || kp_config_uint(items, "quiet-to-h", &qt))
+        kp_config_range(items, "lease-ms", 1000, UINT64_MAX, &c->lease_ms) ||
+        kp_config_range(items, "inflight-max", 1, 1024, &c->inflight_max) ||
+        kp_config_range(items, "timeout-ms", 1, UINT64_MAX, &c->timeout_ms) ||
+        kp_config_range(items, "quiet-from-h", 0, 23, &qf) ||
+        kp_config_range(items, "quiet-to-h", 0, 23, &qt))
         return KP_ECONFIG;
     c->horizon_ms *= 1000;
-    if (qf > 23 || qt > 23 || c->retry_base_ms == 0 || c->retry_max == 0 || c->lease_ms < 1000 ||
-        c->inflight_max == 0 || c->inflight_max > 1024 || c->timeout_ms == 0 ||
-        c->timeout_ms >= c->lease_ms) {
-        fprintf(stderr, "kumppani-notifier: quiet hours 0..23, retry-base-ms, retry-max, "
-                        "inflight-max (1..1024) > 0, lease-ms >= 1000 and above timeout-ms\n");
+    if (c->timeout_ms >= c->lease_ms) {
+        fprintf(stderr, "kumppani-notifier: timeout-ms must be below lease-ms\n");
         return KP_ECONFIG;
     }
     c->quiet_from_h = (unsigned)qf;
@@ -208,10 +202,8 @@ ntf_configure(void *svc, const kp_config_item_t *items)
         return KP_ECONFIG;
     }
     uint64_t hd;
-    if (kp_config_uint(items, "history-retention-days", &hd) || hd < 1 || hd > 3650) {
-        fprintf(stderr, "kumppani-notifier: history-retention-days 1..3650\n");
+    if (kp_config_range(items, "history-retention-days", 1, 3650, &hd))
         return KP_ECONFIG;
-    }
     c->history_retention_ms = (int64_t)hd * 86400 * 1000;
     n->plan_arena = kp_arena_new(4 << 20);
     n->dlv_arena = kp_arena_new(4 << 20);

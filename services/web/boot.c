@@ -25,18 +25,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* A number setting 0..max into an unsigned field. */
 static int
 s_uint(const kp_config_item_t *items, const char *name, unsigned *out, uint64_t max)
 {
     uint64_t v;
-    if (kp_config_uint(items, name, &v))
-        return KP_ECONFIG;
-    if (v > max) {
-        fprintf(stderr, "kumppani-web: %s: at most %llu\n", name, (unsigned long long)max);
-        return KP_ECONFIG;
-    }
+    int rc = kp_config_range(items, name, 0, max, &v);
     *out = (unsigned)v;
-    return 0;
+    return rc;
 }
 
 /* The settings (kumppani-web --help prints them). */

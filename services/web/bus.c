@@ -50,11 +50,8 @@ s_readable(kp_zwatch_t *zw, void *sock, void *arg)
     web_bus_t *self = arg;
     for (int budget = 0; budget < 256; budget++) {
         zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&msg);
+        if (!kp_zsock_try_recv(sock, &msg))
             break;
-        }
         Kumppani__V1__Reply *r =
             kumppani__v1__reply__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
         zmq_msg_close(&msg);

@@ -213,6 +213,25 @@ test_uint(void **state)
     assert_int_equal(kp_config_uint(fx->items, "heartbeat-ms", &v), KP_ECONFIG);
 }
 
+static void
+test_range(void **state)
+{
+    fx_t *fx = *state;
+    uint64_t v = 99;
+    assert_int_equal(kp_config_range(fx->items, "batch-max", 1, 2048, &v), 0);
+    assert_int_equal(v, 2048); /* the default, at the top of the range */
+    assert_int_equal(kp_config_range(fx->items, "batch-max", 1, 2047, &v), KP_ECONFIG);
+    assert_int_equal(kp_config_range(fx->items, "heartbeat-ms", 0, 10, &v), 0);
+    assert_int_equal(v, 0); /* unset counts as 0 ... */
+    assert_int_equal(kp_config_range(fx->items, "heartbeat-ms", 1, 10, &v), KP_ECONFIG);
+    assert_int_equal(s_load(fx, "--heartbeat-ms", "7", NULL), 0); /* ... and is refused below 1 */
+    assert_int_equal(kp_config_range(fx->items, "heartbeat-ms", 7, 7, &v), 0);
+    assert_int_equal(v, 7);
+    assert_int_equal(kp_config_range(fx->items, "heartbeat-ms", 8, 10, &v), KP_ECONFIG);
+    assert_int_equal(s_load(fx, "--heartbeat-ms", "7x", NULL), 0);
+    assert_int_equal(kp_config_range(fx->items, "heartbeat-ms", 0, 10, &v), KP_ECONFIG);
+}
+
 /* A peer's public key: a name in keys-dir or a path; anything else is KP_EKEY. */
 static int
 s_peer(const char *dir, const char *val, char *out)
@@ -255,5 +274,5 @@ int
 main(void)
 {
     return KP_TEST_RUN(s_setup, s_teardown, test_defaults, test_precedence, test_flag_forms,
-                       test_errors, test_help, test_uint, test_peer_key);
+                       test_errors, test_help, test_uint, test_range, test_peer_key);
 }
