@@ -253,15 +253,13 @@ void
 bo_pg_sent_retry(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require(r);
-    if (!a)
-        return;
+    /* An expert coordinator may retry the broker's own dead letters, a regional any. */
     const char *key = web_field(r, "key");
     bool broker = key && strncmp(key, "broker/", 7) == 0;
-    if (!bo_role_ok(a, BO_R(REGIONAL) | (broker ? BO_R(EXPERT) : 0))) {
-        bo_forbidden(r, a, "notifier.dead.retry", "");
+    bo_account_t *a =
+        bo_require_role(r, BO_R(REGIONAL) | (broker ? BO_R(EXPERT) : 0), "notifier.dead.retry", "");
+    if (!a)
         return;
-    }
     if (!key || !*key || strlen(key) > KEY_MAX) {
         bo_error(r, a, 400, "bo_err_retry");
         return;
