@@ -141,6 +141,11 @@ void bo_pg_sign_out(web_req_t *r, const char *arg);
 /* web_call, answering 503 when it fails (then false). */
 bool bo_call(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
              const ProtobufCMessage *body, const char *idem, web_bus_cb cb);
+/* The code of a bus call's reply (web_code), logged (office.call: the method and the code). */
+int bo_code(const Kumppani__V1__Reply *rep, const char *method);
+/* bo_code, with what the call was about in the line too, made by fmt ("org=12"). */
+int bo_code_of(const Kumppani__V1__Reply *rep, const char *method, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* A page's step with the body of a bus call's reply (bo_get); r->cont_arg is the page's state
  * as it was at the call. The body lives in the request's arena. */
 typedef void (*bo_body_cb)(web_req_t *r, void *body);

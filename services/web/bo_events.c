@@ -15,7 +15,6 @@
  *  never stored or logged here. Every change is audited (account id, method, event id). */
 #include "bo.h"
 #include "kp_check.h"
-#include "kp_log.h"
 #include "kp_text.h"
 #include "kp_time.h"
 
@@ -94,8 +93,7 @@ static void
 s_failed(web_req_t *r, const Kumppani__V1__Reply *rep, const char *method)
 {
     op_t *o = r->cont_arg;
-    int code = web_code(rep);
-    kp_log_info("office.call", "method=%s code=%d", method, code);
+    int code = bo_code(rep, method);
     if (o->op != OP_VIEW && o->op != OP_CHECKIN && o->op != OP_CSV && o->op != OP_DOOR && code >= 0)
         bo_audit(r, o->acct->id, method, o->obj, "failed");
     bo_refused(r, o->acct, code, "err_no_event");

@@ -28,6 +28,27 @@ bo_call(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
     return false;
 }
 
+int
+bo_code(const Kumppani__V1__Reply *rep, const char *method)
+{
+    int code = web_code(rep);
+    kp_log_info("office.call", "method=%s code=%d", method, code);
+    return code;
+}
+
+int
+bo_code_of(const Kumppani__V1__Reply *rep, const char *method, const char *fmt, ...)
+{
+    char obj[96];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(obj, sizeof obj, fmt, ap);
+    va_end(ap);
+    int code = web_code(rep);
+    kp_log_info("office.call", "method=%s %s code=%d", method, obj, code);
+    return code;
+}
+
 /* bo_body, but with invalid_key a refusal as INVALID answers 400 with that text. */
 static void *
 s_body(web_req_t *r, const bo_account_t *acct, const Kumppani__V1__Reply *rep,
@@ -169,7 +190,7 @@ s_list_done(web_req_t *r, const Kumppani__V1__Reply *rep)
             l->failed(r, rep, l->def->method);
             return;
         }
-        kp_log_info("office.call", "method=%s code=%d", l->def->method, web_code(rep));
+        bo_code(rep, l->def->method);
         bo_error(r, l->acct, 503, "err_unavailable");
         return;
     }

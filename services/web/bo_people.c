@@ -13,7 +13,6 @@
  *  them and never stored or logged here. */
 #include "bo.h"
 #include "kp_check.h"
-#include "kp_log.h"
 #include "kp_text.h"
 #include "kumppani/v1/registry.pb-c.h"
 
@@ -294,10 +293,9 @@ static void
 s_assign_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     ppl_t *p = r->cont_arg;
-    int code = web_code(rep);
+    int code =
+        bo_code_of(rep, "registry.role.assign", "person=%llu", (unsigned long long)p->person_id);
     Kumppani__V1__RoleReply *rr = web_body(r, rep, &kumppani__v1__role_reply__descriptor);
-    kp_log_info("office.call", "method=registry.role.assign person=%llu code=%d",
-                (unsigned long long)p->person_id, code);
     if (rr && rr->role) {
         snprintf(p->obj, sizeof p->obj, "person=%llu role=%llu", (unsigned long long)p->person_id,
                  (unsigned long long)rr->role->id);
@@ -382,9 +380,7 @@ static void
 s_end_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     ppl_t *p = r->cont_arg;
-    int code = web_code(rep);
-    kp_log_info("office.call", "method=registry.role.end role=%llu code=%d",
-                (unsigned long long)p->role_id, code);
+    int code = bo_code_of(rep, "registry.role.end", "role=%llu", (unsigned long long)p->role_id);
     if (bo_changed(r, p->acct, code, "registry.role.end", p->obj, "/office/people/%llu?done=ended",
                    (unsigned long long)p->person_id))
         return;

@@ -16,7 +16,6 @@
  *  it), so the occurrence's municipality is the series'. Every change is audited with ids
  *  only; the events service's refusal answers 400 (bad data) or 409 (the state). */
 #include "bo.h"
-#include "kp_log.h"
 #include "kp_text.h"
 #include "kp_time.h"
 
@@ -80,8 +79,7 @@ void
 bo_evop_failed(web_req_t *r, const Kumppani__V1__Reply *rep, const char *method)
 {
     bo_evop_t *o = r->cont_arg;
-    int code = web_code(rep);
-    kp_log_info("office.call", "method=%s code=%d", method, code);
+    int code = bo_code(rep, method);
     bool fetch = strcmp(method, "events.event.get") == 0;
     if (code >= 0 && (fetch ? o->audit_fetch : strcmp(method, "events.signup.get") != 0))
         bo_audit(r, o->acct->id, method, o->obj, "failed");
@@ -222,8 +220,7 @@ s_create_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     create_t *c = r->cont_arg;
     Kumppani__V1__SeriesReply *sr = web_body(r, rep, &kumppani__v1__series_reply__descriptor);
     if (!sr || !sr->n_events) {
-        int code = web_code(rep);
-        kp_log_info("office.call", "method=events.series.create code=%d", code);
+        int code = bo_code(rep, "events.series.create");
         if (code >= 0)
             bo_audit(r, c->acct->id, "events.series.create", "", "failed");
         bo_error(r, c->acct, code == C(INVALID) || code == C(CONFLICT) ? 400 : 503,
