@@ -561,7 +561,6 @@ bo_pg_account_scope(web_req_t *r, const char *arg)
 
 typedef struct {
     web_req_t *r;
-    kp_tx_t *tx;
     web_tv_t *list;
 } audit_list_t;
 
@@ -593,7 +592,7 @@ bo_pg_audit(web_req_t *r, const char *arg)
         return;
     web_tv_t *root = bo_root(r, a, "bo_audit_title");
     kp_tx_t tx;
-    audit_list_t l = {r, &tx, web_tv_list(r->arena, root, "entries")};
+    audit_list_t l = {r, web_tv_list(r->arena, root, "entries")};
     if (web_tx(r, &tx) || bo_audit_each_rev(&tx, AUDIT_MAX, s_audit_one, &l) < 0) {
         bo_error(r, a, 503, "err_unavailable");
         return;
