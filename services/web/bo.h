@@ -141,6 +141,11 @@ void bo_pg_sign_out(web_req_t *r, const char *arg);
 /* web_call, answering 503 when it fails (then false). */
 bool bo_call(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
              const ProtobufCMessage *body, const char *idem, web_bus_cb cb);
+/* The code of a bus call's reply (web_code), logged (office.call: the method and the code). */
+int bo_code(const Kumppani__V1__Reply *rep, const char *method);
+/* bo_code, with what the call was about in the line too, made by fmt ("org=12"). */
+int bo_code_of(const Kumppani__V1__Reply *rep, const char *method, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* A page's step with the body of a bus call's reply (bo_get); r->cont_arg is the page's state
  * as it was at the call. The body lives in the request's arena. */
 typedef void (*bo_body_cb)(web_req_t *r, void *body);
@@ -171,10 +176,24 @@ void *bo_state(web_req_t *r, bo_account_t *acct, size_t size);
 /* bo_require_role (roles, action on object), then the page's state (bo_state). NULL after
  * answering. */
 void *bo_begin(web_req_t *r, unsigned roles, const char *action, const char *object, size_t size);
-/* A paged list so far (have, n pointers) followed by a reply's page (page, k) in the request's
- * arena, with room for one more; NULL after answering 503 (no memory). */
-void *bo_concat(web_req_t *r, const bo_account_t *acct, const void *have, size_t n,
-                const void *page, size_t k);
+/* A list read page by page: method, its reply's type and the repeated field items holding the
+ * page (messages with an "id"), page_n items a page, at most max in all. */
+typedef struct {
+    const char *method;
+    const ProtobufCMessageDescriptor *reply;
+    const char *items;
+    size_t page_n, max;
+} bo_list_t;
+/* A list's items (in the request's arena, in the service's order); r->cont_arg as at the call. */
+typedef void (*bo_list_cb)(web_req_t *r, void **items, size_t n);
+/* A failed call's answer (rep: none came, or the service's refusal); r->cont_arg as at the call. */
+typedef void (*bo_fail_cb)(web_req_t *r, const Kumppani__V1__Reply *rep, const char *method);
+/* Every page of the list def: rq (scalar fields only: it is copied) is asked page_n at a time,
+ * its after_id the last id so far, until a page comes short or max items are in; then runs with
+ * them. A page that does not come runs failed (NULL: answers 503). False after answering 503 (the
+ * first call could not be made). */
+bool bo_list_all(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const bo_list_t *def,
+                 const ProtobufCMessage *rq, bo_list_cb then, bo_fail_cb failed);
 /* The municipality filter (templates/field_munis.html): a municipal account chooses among its
  * own ("munis_select", "munis"), any other types a code ("muni"). */
 void bo_munis_choice(web_req_t *r, web_tv_t *root, const bo_account_t *acct, const char *muni);
@@ -265,12 +284,12 @@ bo_evop_t *bo_evop_start(web_req_t *r, bo_account_t *a, const char *arg, const c
                          void (*then)(web_req_t *r));
 /* Answers a failed bus call of an op (404, 409, 400 or 503) and audits it as failed. */
 void bo_evop_failed(web_req_t *r, const Kumppani__V1__Reply *rep, const char *method);
-/* The occurrences of a series (events.event.list by series_id), in index order; then runs
- * with them and r->cont_arg as before. False after answering. */
-bool bo_series_load(web_req_t *r, const bo_account_t *a, uint64_t series_id,
-                    void (*then)(web_req_t *r, web_event_t **occ, size_t n));
-/* The event page's series section (occurrences, change from this one on, extend) and its
- * waitlist section (the waitlist in order, open offers, promote and extend). */
+/* The occurrences of a series (events.event.list by series_id: bo_list_all, its items
+ * web_event_t pointers, a failed page answered 503). False after answering. */
+bool bo_series_load(web_req_t *r, const bo_account_t *a, uint64_t series_id, bo_list_cb then);
+/* The event page's series section (occurrences, in any order: shown by index; change from this
+ * one on, extend) and its waitlist section (the waitlist in order, open offers, promote and
+ * extend). */
 /* A form of the event's page (arg: its id) refused its field: form "reschedule", "cancel" or
  * "extend" (the series'), err a text key, field the control's id without "f-". Once the event
  * is in scope, its page again (400) with the error beside the field and the values sent; the

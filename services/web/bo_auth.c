@@ -89,16 +89,9 @@ bo_password_hash(const char *pw, char *out)
 const char *
 bo_role_key(int role)
 {
-    switch (role) {
-    case BO_ROLE(REGIONAL):
-        return "bo_role_1";
-    case BO_ROLE(MUNICIPAL):
-        return "bo_role_2";
-    case BO_ROLE(EXPERT):
-        return "bo_role_3";
-    default:
-        return "bo_role_0";
-    }
+    /* The keys are named by the OfficeRole values (web.proto). */
+    static const char *const k[] = {"bo_role_0", "bo_role_1", "bo_role_2", "bo_role_3"};
+    return role > 0 && role <= BO_ROLE(EXPERT) ? k[role] : k[0];
 }
 
 bool

@@ -15,7 +15,6 @@
  *  never stored or logged here. Every change is audited (account id, method, event id). */
 #include "bo.h"
 #include "kp_check.h"
-#include "kp_log.h"
 #include "kp_text.h"
 #include "kp_time.h"
 
@@ -54,9 +53,9 @@ typedef struct {
     /* collected pages */
     Kumppani__V1__Signup **su;
     size_t su_n;
+    bool su_loaded;
     web_event_t **evs;
     size_t evs_n;
-    uint64_t after;
     /* the action */
     const char *method;
     char obj[64];
@@ -94,8 +93,7 @@ static void
 s_failed(web_req_t *r, const Kumppani__V1__Reply *rep, const char *method)
 {
     op_t *o = r->cont_arg;
-    int code = web_code(rep);
-    kp_log_info("office.call", "method=%s code=%d", method, code);
+    int code = bo_code(rep, method);
     if (o->op != OP_VIEW && o->op != OP_CHECKIN && o->op != OP_CSV && o->op != OP_DOOR && code >= 0)
         bo_audit(r, o->acct->id, method, o->obj, "failed");
     bo_refused(r, o->acct, code, "err_no_event");
@@ -260,30 +258,15 @@ s_list_render(web_req_t *r)
     web_page(r, o->err ? 400 : 200, "bo_events", root);
 }
 
+static const bo_list_t s_events = {
+    "events.event.list", &kumppani__v1__list_events_reply__descriptor, "events", EV_PAGE, EV_MAX};
+
 static void
-s_list_done(web_req_t *r, const Kumppani__V1__Reply *rep)
+s_listed(web_req_t *r, void **items, size_t n)
 {
     op_t *o = r->cont_arg;
-    Kumppani__V1__ListEventsReply *lr =
-        web_body(r, rep, &kumppani__v1__list_events_reply__descriptor);
-    if (!lr) {
-        s_failed(r, rep, "events.event.list");
-        return;
-    }
-    web_event_t **v = bo_concat(r, o->acct, o->evs, o->evs_n, lr->events, lr->n_events);
-    if (!v)
-        return;
-    o->evs = v;
-    o->evs_n += lr->n_events;
-    if (lr->n_events)
-        o->after = lr->events[lr->n_events - 1]->id;
-    if (lr->n_events == EV_PAGE && o->evs_n < EV_MAX) {
-        Kumppani__V1__ListEventsRequest rq = KUMPPANI__V1__LIST_EVENTS_REQUEST__INIT;
-        rq.after_id = o->after;
-        rq.limit = EV_PAGE;
-        s_call(r, "events.event.list", &rq.base, NULL, s_list_done);
-        return;
-    }
+    o->evs = (web_event_t **)items;
+    o->evs_n = n;
     s_list_render(r);
 }
 
@@ -330,8 +313,7 @@ bo_pg_events(web_req_t *r, const char *arg)
     o->year = year;
     o->month = mon;
     Kumppani__V1__ListEventsRequest rq = KUMPPANI__V1__LIST_EVENTS_REQUEST__INIT;
-    rq.limit = EV_PAGE;
-    s_call(r, "events.event.list", &rq.base, NULL, s_list_done);
+    bo_list_all(r, a, r->svc->bus_office, &s_events, &rq.base, s_listed, s_failed);
 }
 
 /* ---- the new-event form ------------------------------------------------------------------ */
@@ -503,41 +485,17 @@ bo_pg_event_create(web_req_t *r, const char *arg)
 
 /* ---- event-scoped pages: the event first, then its scope --------------------------------- */
 
-static void s_signups_done(web_req_t *r, const Kumppani__V1__Reply *rep);
+static const bo_list_t s_signups = {"events.signup.list",
+                                    &kumppani__v1__list_signups_reply__descriptor, "signups",
+                                    SU_PAGE, SU_MAX};
 
 static void
-s_list_signups(web_req_t *r)
+s_signups_in(web_req_t *r, void **items, size_t n)
 {
     op_t *o = r->cont_arg;
-    Kumppani__V1__ListSignupsRequest rq = KUMPPANI__V1__LIST_SIGNUPS_REQUEST__INIT;
-    rq.event_id = o->event_id;
-    rq.after_id = o->after;
-    rq.limit = SU_PAGE;
-    s_call(r, "events.signup.list", &rq.base, NULL, s_signups_done);
-}
-
-static void
-s_signups_done(web_req_t *r, const Kumppani__V1__Reply *rep)
-{
-    op_t *o = r->cont_arg;
-    Kumppani__V1__ListSignupsReply *lr =
-        web_body(r, rep, &kumppani__v1__list_signups_reply__descriptor);
-    if (!lr) {
-        s_failed(r, rep, "events.signup.list");
-        return;
-    }
-    Kumppani__V1__Signup **v = bo_concat(r, o->acct, o->su, o->su_n, lr->signups, lr->n_signups);
-    if (!v)
-        return;
-    o->su = v;
-    o->su_n += lr->n_signups;
-    if (lr->n_signups)
-        o->after = lr->signups[lr->n_signups - 1]->id;
-    if (lr->n_signups == SU_PAGE && o->su_n < SU_MAX) {
-        s_list_signups(r);
-        return;
-    }
-    o->after = UINT64_MAX; /* the list is complete */
+    o->su = (Kumppani__V1__Signup **)items;
+    o->su_n = n;
+    o->su_loaded = true;
     s_step(r);
 }
 
@@ -870,10 +828,10 @@ s_door_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 
 /* The series' occurrences are in (bo_series.c): on to the page. */
 static void
-s_occ_in(web_req_t *r, web_event_t **occ, size_t n)
+s_occ_in(web_req_t *r, void **occ, size_t n)
 {
     op_t *o = r->cont_arg;
-    o->occ = occ;
+    o->occ = (web_event_t **)occ;
     o->occ_n = n;
     o->occ_loaded = true;
     s_step(r);
@@ -886,8 +844,10 @@ s_step(web_req_t *r)
 {
     op_t *o = r->cont_arg;
     bool need_su = o->op == OP_VIEW || o->op == OP_CHECKIN || o->op == OP_MARK || o->op == OP_CSV;
-    if (need_su && o->after != UINT64_MAX) {
-        s_list_signups(r);
+    if (need_su && !o->su_loaded) {
+        Kumppani__V1__ListSignupsRequest rq = KUMPPANI__V1__LIST_SIGNUPS_REQUEST__INIT;
+        rq.event_id = o->event_id;
+        bo_list_all(r, o->acct, r->svc->bus_office, &s_signups, &rq.base, s_signups_in, s_failed);
         return;
     }
     if (o->op == OP_VIEW && o->ev->series_id && !o->occ_loaded) {

@@ -16,7 +16,6 @@
  *  stored, logged or put in a URL here. */
 #include "bo.h"
 #include "kp_check.h"
-#include "kp_log.h"
 #include "kp_text.h"
 #include "kumppani/v1/registry.pb-c.h"
 
@@ -422,9 +421,7 @@ static void
 s_update_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     org_t *o = r->cont_arg;
-    int code = web_code(rep);
-    kp_log_info("office.call", "method=registry.org.update org=%llu code=%d",
-                (unsigned long long)o->id, code);
+    int code = bo_code_of(rep, "registry.org.update", "org=%llu", (unsigned long long)o->id);
     if (bo_changed(r, o->acct, code, "registry.org.update", o->obj,
                    "/office/organisations/%llu?saved=1", (unsigned long long)o->id))
         return;

@@ -2,8 +2,9 @@
  *  list and the form that adds an account), an account's page (its role and municipalities,
  *  disable or enable, remove after a ticked confirmation) and the audit page (regional coordinator:
  * the newest changes first, by account id, method and object ids); and the bus calls that every
- * office page makes (bo_call over web_call; their answers bo_refused, bo_missing), its state
- * (bo_zalloc, bo_state, bo_begin) and the municipality filter (bo_munis_choice). */
+ * office page makes (bo_call over web_call; their answers bo_refused, bo_missing; a list's every
+ * page, bo_list_all), its state (bo_zalloc, bo_state, bo_begin) and the municipality filter
+ * (bo_munis_choice). */
 #include "bo.h"
 #include "kp_log.h"
 #include "kp_time.h"
@@ -25,6 +26,27 @@ bo_call(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const char *method,
         return true;
     bo_error(r, a, 503, "err_unavailable");
     return false;
+}
+
+int
+bo_code(const Kumppani__V1__Reply *rep, const char *method)
+{
+    int code = web_code(rep);
+    kp_log_info("office.call", "method=%s code=%d", method, code);
+    return code;
+}
+
+int
+bo_code_of(const Kumppani__V1__Reply *rep, const char *method, const char *fmt, ...)
+{
+    char obj[96];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(obj, sizeof obj, fmt, ap);
+    va_end(ap);
+    int code = web_code(rep);
+    kp_log_info("office.call", "method=%s %s code=%d", method, obj, code);
+    return code;
 }
 
 /* bo_body, but with invalid_key a refusal as INVALID answers 400 with that text. */
@@ -131,18 +153,101 @@ bo_body(web_req_t *r, const bo_account_t *acct, const Kumppani__V1__Reply *rep,
     return s_body(r, acct, rep, d, NULL);
 }
 
-void *
-bo_concat(web_req_t *r, const bo_account_t *acct, const void *have, size_t n, const void *page,
-          size_t k)
+/* ---- a list, page by page --------------------------------------------------------------- */
+
+typedef struct {
+    void *prev; /* r->cont_arg before */
+    const bo_account_t *acct;
+    web_bus_t *bus;
+    const bo_list_t *def;
+    ProtobufCMessage *rq; /* the caller's, copied: its after_id moves on page by page */
+    void **items;         /* so far, with room for one more */
+    size_t n;
+    bo_list_cb then;
+    bo_fail_cb failed;
+} list_t;
+
+/* The scalar field name of m (a uint64 or a uint32). */
+static void *
+s_field(const ProtobufCMessage *m, const char *name)
 {
-    void **v = bo_zalloc(r, acct, (n + k + 1) * sizeof *v);
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
+    assert(f && f->label != PROTOBUF_C_LABEL_REPEATED);
+    return (char *)m + f->offset;
+}
+
+static bool s_list_page(web_req_t *r, list_t *l);
+
+static void
+s_list_done(web_req_t *r, const Kumppani__V1__Reply *rep)
+{
+    list_t *l = r->cont_arg;
+    const ProtobufCMessage *body = web_body(r, rep, l->def->reply);
+    r->cont_arg = l->prev;
+    if (!body) {
+        if (l->failed) {
+            l->failed(r, rep, l->def->method);
+            return;
+        }
+        bo_code(rep, l->def->method);
+        bo_error(r, l->acct, 503, "err_unavailable");
+        return;
+    }
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(l->def->reply, l->def->items);
+    assert(f && f->label == PROTOBUF_C_LABEL_REPEATED && f->type == PROTOBUF_C_TYPE_MESSAGE);
+    size_t k = *(const size_t *)((const char *)body + f->quantifier_offset);
+    ProtobufCMessage *const *page =
+        *(ProtobufCMessage *const *const *)((const char *)body + f->offset);
+    void **v = bo_zalloc(r, l->acct, (l->n + k + 1) * sizeof *v);
     if (!v)
-        return NULL;
-    if (n)
-        memcpy(v, have, n * sizeof *v);
+        return;
+    if (l->n)
+        memcpy(v, l->items, l->n * sizeof *v);
     if (k)
-        memcpy(v + n, page, k * sizeof *v);
-    return v;
+        memcpy(v + l->n, page, k * sizeof *v);
+    l->items = v;
+    l->n += k;
+    if (k)
+        *(uint64_t *)s_field(l->rq, "after_id") = *(const uint64_t *)s_field(page[k - 1], "id");
+    if (k == l->def->page_n && l->n < l->def->max) {
+        r->cont_arg = l;
+        s_list_page(r, l);
+        return;
+    }
+    l->then(r, l->items, l->n);
+}
+
+/* Asks for the next page; false after answering 503 (r->cont_arg as before the list). */
+static bool
+s_list_page(web_req_t *r, list_t *l)
+{
+    if (bo_call(r, l->acct, l->bus, l->def->method, l->rq, NULL, s_list_done))
+        return true;
+    r->cont_arg = l->prev;
+    return false;
+}
+
+bool
+bo_list_all(web_req_t *r, const bo_account_t *a, web_bus_t *bus, const bo_list_t *def,
+            const ProtobufCMessage *rq, bo_list_cb then, bo_fail_cb failed)
+{
+    list_t *l = bo_zalloc(r, a, sizeof *l);
+    ProtobufCMessage *copy = l ? bo_zalloc(r, a, rq->descriptor->sizeof_message) : NULL;
+    if (!copy)
+        return false;
+    memcpy(copy, rq, rq->descriptor->sizeof_message);
+    *(uint32_t *)s_field(copy, "limit") = (uint32_t)def->page_n;
+    *l = (list_t){.prev = r->cont_arg,
+                  .acct = a,
+                  .bus = bus,
+                  .def = def,
+                  .rq = copy,
+                  .then = then,
+                  .failed = failed};
+    r->cont_arg = l;
+    return s_list_page(r, l);
 }
 
 void
@@ -213,9 +318,8 @@ bo_pg_home(web_req_t *r, const char *arg)
 {
     (void)arg;
     bo_account_t *a = bo_require(r);
-    if (!a)
-        return;
-    web_page(r, 200, "bo_home", bo_root(r, a, "bo_home_title"));
+    if (a)
+        web_page(r, 200, "bo_home", bo_root(r, a, "bo_home_title"));
 }
 
 /* ---- accounts ---------------------------------------------------------------------------- */
@@ -457,7 +561,6 @@ bo_pg_account_scope(web_req_t *r, const char *arg)
 
 typedef struct {
     web_req_t *r;
-    kp_tx_t *tx;
     web_tv_t *list;
 } audit_list_t;
 
@@ -489,7 +592,7 @@ bo_pg_audit(web_req_t *r, const char *arg)
         return;
     web_tv_t *root = bo_root(r, a, "bo_audit_title");
     kp_tx_t tx;
-    audit_list_t l = {r, &tx, web_tv_list(r->arena, root, "entries")};
+    audit_list_t l = {r, web_tv_list(r->arena, root, "entries")};
     if (web_tx(r, &tx) || bo_audit_each_rev(&tx, AUDIT_MAX, s_audit_one, &l) < 0) {
         bo_error(r, a, 503, "err_unavailable");
         return;

@@ -13,7 +13,6 @@
  *  them and never stored or logged here. */
 #include "bo.h"
 #include "kp_check.h"
-#include "kp_log.h"
 #include "kp_text.h"
 #include "kumppani/v1/registry.pb-c.h"
 
@@ -49,6 +48,18 @@ s_begin(web_req_t *r, const char *action, const char *arg)
     ppl_t *p = bo_begin(r, BO_R(REGIONAL), action, obj, sizeof *p);
     if (p)
         p->status = 200;
+    return p;
+}
+
+/* s_begin for a person's page (arg: their id): 404 for a bad id. */
+static ppl_t *
+s_person_begin(web_req_t *r, const char *action, const char *arg)
+{
+    ppl_t *p = s_begin(r, action, arg);
+    if (p && !(p->person_id = web_parse_id(arg))) {
+        bo_error(r, p->acct, 404, "bo_err_no_person");
+        return NULL;
+    }
     return p;
 }
 
@@ -261,25 +272,28 @@ s_person_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     s_next_org(r);
 }
 
+/* Reads the person (registry.person.get); then runs with the reply. */
+static void
+s_person_read(web_req_t *r, ppl_t *p, web_bus_cb then)
+{
+    Kumppani__V1__PersonRef rq = KUMPPANI__V1__PERSON_REF__INIT;
+    rq.person_id = p->person_id;
+    bo_call(r, p->acct, r->svc->bus_registry, "registry.person.get", &rq.base, NULL, then);
+}
+
 /* Reads the person (and then their organisations' names) and shows the page. */
 static void
 s_person(web_req_t *r, ppl_t *p)
 {
-    Kumppani__V1__PersonRef rq = KUMPPANI__V1__PERSON_REF__INIT;
-    rq.person_id = p->person_id;
-    bo_call(r, p->acct, r->svc->bus_registry, "registry.person.get", &rq.base, NULL, s_person_done);
+    s_person_read(r, p, s_person_done);
 }
 
 void
 bo_pg_person(web_req_t *r, const char *arg)
 {
-    ppl_t *p = s_begin(r, "registry.person.get", arg);
+    ppl_t *p = s_person_begin(r, "registry.person.get", arg);
     if (!p)
         return;
-    if (!(p->person_id = web_parse_id(arg))) {
-        bo_error(r, p->acct, 404, "bo_err_no_person");
-        return;
-    }
     const char *done = web_query(r, "done");
     if (done && strcmp(done, "assigned") == 0)
         p->done = "bo_role_assigned";
@@ -294,10 +308,9 @@ static void
 s_assign_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     ppl_t *p = r->cont_arg;
-    int code = web_code(rep);
+    int code =
+        bo_code_of(rep, "registry.role.assign", "person=%llu", (unsigned long long)p->person_id);
     Kumppani__V1__RoleReply *rr = web_body(r, rep, &kumppani__v1__role_reply__descriptor);
-    kp_log_info("office.call", "method=registry.role.assign person=%llu code=%d",
-                (unsigned long long)p->person_id, code);
     if (rr && rr->role) {
         snprintf(p->obj, sizeof p->obj, "person=%llu role=%llu", (unsigned long long)p->person_id,
                  (unsigned long long)rr->role->id);
@@ -332,13 +345,9 @@ s_assign_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 void
 bo_pg_role_add(web_req_t *r, const char *arg)
 {
-    ppl_t *p = s_begin(r, "registry.role.assign", arg);
+    ppl_t *p = s_person_begin(r, "registry.role.assign", arg);
     if (!p)
         return;
-    if (!(p->person_id = web_parse_id(arg))) {
-        bo_error(r, p->acct, 404, "bo_err_no_person");
-        return;
-    }
     const char *kind = web_field(r, "kind"), *m = web_field(r, "municipality"),
                *org = web_field(r, "organisation"), *title = web_field(r, "title"),
                *start = web_field(r, "start_date"), *nonce = web_field(r, "nonce");
@@ -382,9 +391,7 @@ static void
 s_end_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 {
     ppl_t *p = r->cont_arg;
-    int code = web_code(rep);
-    kp_log_info("office.call", "method=registry.role.end role=%llu code=%d",
-                (unsigned long long)p->role_id, code);
+    int code = bo_code_of(rep, "registry.role.end", "role=%llu", (unsigned long long)p->role_id);
     if (bo_changed(r, p->acct, code, "registry.role.end", p->obj, "/office/people/%llu?done=ended",
                    (unsigned long long)p->person_id))
         return;
@@ -427,8 +434,5 @@ bo_pg_role_end(web_req_t *r, const char *arg)
     }
     snprintf(p->obj, sizeof p->obj, "person=%llu role=%llu", (unsigned long long)p->person_id,
              (unsigned long long)p->role_id);
-    Kumppani__V1__PersonRef rq = KUMPPANI__V1__PERSON_REF__INIT;
-    rq.person_id = p->person_id;
-    bo_call(r, p->acct, r->svc->bus_registry, "registry.person.get", &rq.base, NULL,
-            s_end_person_done);
+    s_person_read(r, p, s_end_person_done);
 }

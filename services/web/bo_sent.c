@@ -17,8 +17,10 @@
 
 typedef struct {
     bo_account_t *acct;
-    bool asked, regional;
-    const char *what; /* "bo_sent_for_address", "bo_sent_for_event" or "_for_request" */
+    bool regional;
+    /* what was asked: "bo_sent_for_address", "bo_sent_for_event" or "_for_request"; NULL for
+     * the page without a lookup */
+    const char *what;
     uint64_t event_id, request_id;
     Kumppani__V1__ListNotificationsReply *found, *dead;
 } snt_t;
@@ -75,8 +77,8 @@ s_render(web_req_t *r, void *optouts)
     const Kumppani__V1__OptOutListReply *oo = optouts;
     kp_arena_t *a = r->arena;
     web_tv_t *root = bo_root(r, t->acct, "bo_sent_title");
-    web_tv_bool(a, root, "asked", t->asked);
-    if (t->asked) {
+    web_tv_bool(a, root, "asked", t->what != NULL);
+    if (t->what) {
         web_tv_str(a, root, "what", web_text(r, t->what));
         s_rows(r, t, root, "found", t->found);
     }
@@ -141,11 +143,12 @@ s_found_done(web_req_t *r, void *found)
     s_dead(r, t);
 }
 
-/* Asks the notifier for what was sent (method: notifier.sent or .schedule, rq its request);
- * then the dead letters. */
+/* Asks the notifier for what was sent (what: the lookup's text key; method: notifier.sent or
+ * .schedule, rq its request); then the dead letters. */
 static void
-s_find(web_req_t *r, snt_t *t, const char *method, const ProtobufCMessage *rq)
+s_find(web_req_t *r, snt_t *t, const char *what, const char *method, const ProtobufCMessage *rq)
 {
+    t->what = what;
     bo_get(r, t->acct, r->svc->bus_notifier, method, rq,
            &kumppani__v1__list_notifications_reply__descriptor, "bo_err_address", s_found_done);
 }
@@ -170,15 +173,13 @@ s_for_request(web_req_t *r, snt_t *t, const char *id)
         bo_error(r, t->acct, 400, "bo_err_id");
         return;
     }
-    t->asked = true;
-    t->what = "bo_sent_for_request";
     char obj[48];
     snprintf(obj, sizeof obj, "request=%llu", (unsigned long long)t->request_id);
     bo_audit(r, t->acct->id, "notifier.sent", obj, "ok");
     Kumppani__V1__SentRequest rq = KUMPPANI__V1__SENT_REQUEST__INIT;
     rq.request_id = t->request_id;
     rq.limit = 500;
-    s_find(r, t, "notifier.sent", &rq.base);
+    s_find(r, t, "bo_sent_for_request", "notifier.sent", &rq.base);
 }
 
 void
@@ -202,11 +203,9 @@ bo_pg_sent(web_req_t *r, const char *arg)
         bo_error(r, t->acct, 400, "bo_err_id");
         return;
     }
-    t->asked = true;
-    t->what = "bo_sent_for_event";
     Kumppani__V1__ListNotificationsRequest rq = KUMPPANI__V1__LIST_NOTIFICATIONS_REQUEST__INIT;
     rq.event_id = t->event_id;
-    s_find(r, t, "notifier.schedule", &rq.base);
+    s_find(r, t, "bo_sent_for_event", "notifier.schedule", &rq.base);
 }
 
 void
@@ -221,13 +220,11 @@ bo_pg_sent_post(web_req_t *r, const char *arg)
         bo_error(r, t->acct, 400, "bo_err_address");
         return;
     }
-    t->asked = true;
-    t->what = "bo_sent_for_address";
     Kumppani__V1__SentRequest rq = KUMPPANI__V1__SENT_REQUEST__INIT;
     rq.address = (char *)addr;
     rq.limit = 500;
     bo_audit(r, t->acct->id, "notifier.sent", "", "ok");
-    s_find(r, t, "notifier.sent", &rq.base);
+    s_find(r, t, "bo_sent_for_address", "notifier.sent", &rq.base);
 }
 
 typedef struct {
@@ -253,15 +250,13 @@ void
 bo_pg_sent_retry(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require(r);
-    if (!a)
-        return;
+    /* An expert coordinator may retry the broker's own dead letters, a regional any. */
     const char *key = web_field(r, "key");
     bool broker = key && strncmp(key, "broker/", 7) == 0;
-    if (!bo_role_ok(a, BO_R(REGIONAL) | (broker ? BO_R(EXPERT) : 0))) {
-        bo_forbidden(r, a, "notifier.dead.retry", "");
+    bo_account_t *a =
+        bo_require_role(r, BO_R(REGIONAL) | (broker ? BO_R(EXPERT) : 0), "notifier.dead.retry", "");
+    if (!a)
         return;
-    }
     if (!key || !*key || strlen(key) > KEY_MAX) {
         bo_error(r, a, 400, "bo_err_retry");
         return;

@@ -16,7 +16,6 @@
  *  it), so the occurrence's municipality is the series'. Every change is audited with ids
  *  only; the events service's refusal answers 400 (bad data) or 409 (the state). */
 #include "bo.h"
-#include "kp_log.h"
 #include "kp_text.h"
 #include "kp_time.h"
 
@@ -80,8 +79,7 @@ void
 bo_evop_failed(web_req_t *r, const Kumppani__V1__Reply *rep, const char *method)
 {
     bo_evop_t *o = r->cont_arg;
-    int code = web_code(rep);
-    kp_log_info("office.call", "method=%s code=%d", method, code);
+    int code = bo_code(rep, method);
     bool fetch = strcmp(method, "events.event.get") == 0;
     if (code >= 0 && (fetch ? o->audit_fetch : strcmp(method, "events.signup.get") != 0))
         bo_audit(r, o->acct->id, method, o->obj, "failed");
@@ -90,78 +88,22 @@ bo_evop_failed(web_req_t *r, const Kumppani__V1__Reply *rep, const char *method)
 
 /* ---- the occurrences --------------------------------------------------------------------- */
 
-typedef struct {
-    void *prev; /* r->cont_arg before */
-    const bo_account_t *acct;
-    uint64_t series_id, after;
-    web_event_t **occ;
-    size_t n;
-    void (*then)(web_req_t *r, web_event_t **occ, size_t n);
-} occ_t;
+static const bo_list_t s_occurrences = {
+    "events.event.list", &kumppani__v1__list_events_reply__descriptor, "events", OCC_PAGE, OCC_MAX};
+
+bool
+bo_series_load(web_req_t *r, const bo_account_t *a, uint64_t series_id, bo_list_cb then)
+{
+    Kumppani__V1__ListEventsRequest rq = KUMPPANI__V1__LIST_EVENTS_REQUEST__INIT;
+    rq.series_id = series_id;
+    return bo_list_all(r, a, r->svc->bus_office, &s_occurrences, &rq.base, then, NULL);
+}
 
 static int
 s_by_index(const void *x, const void *y)
 {
     const web_event_t *a = *(web_event_t *const *)x, *b = *(web_event_t *const *)y;
     return a->series_index < b->series_index ? -1 : a->series_index > b->series_index;
-}
-
-static bool s_occ_page(web_req_t *r);
-
-static void
-s_occ_done(web_req_t *r, const Kumppani__V1__Reply *rep)
-{
-    occ_t *q = r->cont_arg;
-    Kumppani__V1__ListEventsReply *lr =
-        web_body(r, rep, &kumppani__v1__list_events_reply__descriptor);
-    if (!lr) {
-        kp_log_info("office.call", "method=events.event.list code=%d", web_code(rep));
-        r->cont_arg = q->prev;
-        bo_error(r, q->acct, 503, "err_unavailable");
-        return;
-    }
-    web_event_t **v = bo_concat(r, q->acct, q->occ, q->n, lr->events, lr->n_events);
-    if (!v) {
-        r->cont_arg = q->prev;
-        return;
-    }
-    q->occ = v;
-    q->n += lr->n_events;
-    if (lr->n_events)
-        q->after = lr->events[lr->n_events - 1]->id;
-    if (lr->n_events == OCC_PAGE && q->n < OCC_MAX) {
-        s_occ_page(r);
-        return;
-    }
-    qsort(q->occ, q->n, sizeof *q->occ, s_by_index);
-    r->cont_arg = q->prev;
-    q->then(r, q->occ, q->n);
-}
-
-static bool
-s_occ_page(web_req_t *r)
-{
-    occ_t *q = r->cont_arg;
-    Kumppani__V1__ListEventsRequest rq = KUMPPANI__V1__LIST_EVENTS_REQUEST__INIT;
-    rq.series_id = q->series_id;
-    rq.after_id = q->after;
-    rq.limit = OCC_PAGE;
-    if (bo_call(r, q->acct, r->svc->bus_office, "events.event.list", &rq.base, NULL, s_occ_done))
-        return true;
-    r->cont_arg = q->prev;
-    return false;
-}
-
-bool
-bo_series_load(web_req_t *r, const bo_account_t *a, uint64_t series_id,
-               void (*then)(web_req_t *r, web_event_t **occ, size_t n))
-{
-    occ_t *q = bo_zalloc(r, a, sizeof *q);
-    if (!q)
-        return false;
-    *q = (occ_t){.prev = r->cont_arg, .acct = a, .series_id = series_id, .then = then};
-    r->cont_arg = q;
-    return s_occ_page(r);
 }
 
 /* ---- the section ------------------------------------------------------------------------- */
@@ -183,6 +125,7 @@ bo_series_section(web_req_t *r, web_tv_t *root, const web_event_t *ev, web_event
     kp_arena_t *a = r->arena;
     if (!ev->series_id)
         return;
+    qsort(occ, n, sizeof *occ, s_by_index);
     web_tv_t *s = web_tv_obj(a, root, "series");
     web_tv_strf(a, s, "id", "%llu", (unsigned long long)ev->series_id);
     web_tv_strf(a, s, "index", "%u", ev->series_index);
@@ -277,8 +220,7 @@ s_create_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     create_t *c = r->cont_arg;
     Kumppani__V1__SeriesReply *sr = web_body(r, rep, &kumppani__v1__series_reply__descriptor);
     if (!sr || !sr->n_events) {
-        int code = web_code(rep);
-        kp_log_info("office.call", "method=events.series.create code=%d", code);
+        int code = bo_code(rep, "events.series.create");
         if (code >= 0)
             bo_audit(r, c->acct->id, "events.series.create", "", "failed");
         bo_error(r, c->acct, code == C(INVALID) || code == C(CONFLICT) ? 400 : 503,
