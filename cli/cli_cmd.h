@@ -2,17 +2,16 @@
  *  that executes a row.
  *
  *  Design. Almost every command is one method call: a row names the service, the method, the
- *  request and reply descriptors, the options copied into request fields (.set, by each
- *  field's type: string, number in a range, Helsinki time, flag), a fill function for the rest
- *  (options -> request), a print function
- *  (reply -> table or text) and flags for the shared steps: a positional ID copied into the
- *  request, an idempotency key, paging. cli_run_row does everything else the same way for
- *  every row: check the positional arguments, fill, make the key, connect, call, decode,
- *  print and free. --json goes through the one descriptor walker (cli_json_view): every field
- *  under its .proto name, or, where the row names a view (cli_jview_t), the fields, keys and
- *  conversions of that view (the events and notifier JSON that scripts read since the first
- *  release uses readable names and Helsinki times, not the .proto names).
- *  A command that is not one call (keygen, CSV import, status of the whole suite) has a run
+ *  request and reply descriptors, the request field that takes a positional ID, the options
+ *  copied into request fields (.set, by each field's type: string, number in a range, Helsinki
+ *  time, flag), a fill function for the rest (options -> request), a print function
+ *  (reply -> table or text) and flags for the shared steps: an idempotency key, paging.
+ *  cli_run_row does everything else the same way for every row: check the positional
+ *  arguments, fill, make the key, connect, call, decode, print and free. --json goes through the
+ * one descriptor walker (cli_json_view): every field under its .proto name, or, where the row names
+ * a view (cli_jview_t), the fields, keys and conversions of that view (the events and notifier JSON
+ * that scripts read since the first release uses readable names and Helsinki times, not the .proto
+ * names). A command that is not one call (keygen, CSV import, status of the whole suite) has a run
  *  function instead of a method.
  *
  *  Tables: cmd_events.c, cmd_registry.c, cmd_broker.c, cmd_notifier.c, cmd_web.c hold each
@@ -99,7 +98,6 @@ extern const cli_jview_t cli_jview_times[];
 
 /* Row flags. */
 enum {
-    CLI_POSITIONAL_ID = 1 << 0,  /* exactly one positive ID, stored as uint64 at id_at */
     CLI_POSITIONAL_ANY = 1 << 1, /* fill reads the positional arguments itself */
     CLI_IDEM_KEY = 1 << 2,       /* send --idempotency-key (or --key) K, or a random key */
     CLI_PAGED = 1 << 3,          /* call again while page() asks for more */
@@ -145,9 +143,10 @@ struct cli_cmd {
     const char *service;
     const char *method;
     const ProtobufCMessageDescriptor *in, *out;
-    size_t id_at;              /* CLI_POSITIONAL_ID: offset of the uint64 ID in the request */
+    const char *id_field;      /* the uint64 field of the request that takes the one positional
+                                  argument, a positive ID (NULL: no such argument) */
     const char *id_noun;       /* what the ID names, for messages ("organisation"); NULL: the
-                                  ID field's name without "_id" (request_id: "request") */
+                                  id_field without "_id" (request_id: "request") */
     const cli_optfield_t *set; /* options copied into the request (ended by opt NULL), before
                                   fill */
     cli_fill_fn fill;          /* NULL: the request is the ID alone, the set options, or empty */
@@ -199,10 +198,10 @@ extern const cli_cmd_t cli_cmds_web[];
 /* Runs c->cmd: its run function, or the row as described above. Returns an exit code. */
 int cli_run_row(cli_ctx_t *c);
 
-/* The name of a CLI_POSITIONAL_ID row's ID for messages, into buf (len bytes): the row's
- * id_noun, else the name of the request field at id_at without its "_id" ('_' read as a
- * space), followed by " ID": "request ID", "organisation ID". Asserts that the field exists
- * and that a field named plainly "id" comes with an id_noun (a row's bug). Returns buf. */
+/* The name of the ID of a row with an id_field, for messages, into buf (len bytes): the row's
+ * id_noun, else id_field without its "_id" ('_' read as a space), followed by " ID":
+ * "request ID", "organisation ID". Asserts that the field exists and that a field named
+ * plainly "id" comes with an id_noun (a row's bug). Returns buf. */
 const char *cli_id_name(const cli_cmd_t *cmd, char *buf, size_t len);
 
 /* The parser entries of the row's .set options into out (CLI_OPTS_MAX + 1 entries, ended by

@@ -592,15 +592,20 @@ s_output(cli_ctx_t *c, const ProtobufCMessage *reply)
     return j ? cli_json_print(j) : EXIT_OTHER;
 }
 
+/* The request's field id_field (a uint64, not repeated: asserted, as a row's bug). */
+static const ProtobufCFieldDescriptor *
+s_id_fd(const cli_cmd_t *cmd)
+{
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field_by_name(cmd->in, cmd->id_field);
+    assert(fd && fd->type == PROTOBUF_C_TYPE_UINT64 && fd->label != PROTOBUF_C_LABEL_REPEATED);
+    return fd;
+}
+
 const char *
 cli_id_name(const cli_cmd_t *cmd, char *buf, size_t len)
 {
-    const ProtobufCFieldDescriptor *fd = NULL;
-    for (unsigned i = 0; i < cmd->in->n_fields && !fd; i++)
-        if (cmd->in->fields[i].offset == cmd->id_at &&
-            cmd->in->fields[i].label != PROTOBUF_C_LABEL_REPEATED)
-            fd = &cmd->in->fields[i];
-    assert(fd && fd->type == PROTOBUF_C_TYPE_UINT64);
+    const ProtobufCFieldDescriptor *fd = s_id_fd(cmd);
     const char *noun = cmd->id_noun;
     size_t n = noun ? strlen(noun) : strlen(fd->name);
     if (!noun) {
@@ -623,14 +628,14 @@ s_row(cli_ctx_t *c)
     ProtobufCMessage *req = cli_alloc(c, cmd->in->sizeof_message);
     protobuf_c_message_init(cmd->in, req);
 
-    if (cmd->flags & CLI_POSITIONAL_ID) {
+    if (cmd->id_field) {
         uint64_t id;
         if (c->a->pos_n != 1 || cli_parse_u64(c->a->pos[0], 1, UINT64_MAX, &id) != 0) {
             char name[64];
             cli_err("expected one %s (a positive number)", cli_id_name(cmd, name, sizeof name));
             return EXIT_USAGE;
         }
-        memcpy((char *)req + cmd->id_at, &id, sizeof id);
+        memcpy((char *)req + s_id_fd(cmd)->offset, &id, sizeof id);
     } else if (!(cmd->flags & CLI_POSITIONAL_ANY) && cli_no_pos(c)) {
         return EXIT_USAGE;
     }

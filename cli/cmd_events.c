@@ -1081,7 +1081,6 @@ static const cli_optspec_t s_create_opts[] = {
     {"convener", true},
     {NULL, false},
 };
-static const cli_optspec_t s_none_opts[] = {{NULL, false}};
 static const cli_optspec_t s_page_opts[] = {{"after", true}, {"limit", true}, {NULL, false}};
 static const cli_optspec_t s_list_opts[] = {
     {"after", true}, {"limit", true}, {"series", true}, {NULL, false}};
@@ -1149,9 +1148,7 @@ static const cli_optspec_t s_att_opts[] = {
 #define EVENT_OUT                                                                                  \
     .service = EV, CLI_OUT(event_reply), .unwrap = "event", .noun = "an event",                    \
     .print = s_event_print, .view = s_event_view
-#define EVENT_REF(m, more)                                                                         \
-    .method = m, CLI_IN(event_ref), .flags = CLI_POSITIONAL_ID | (more),                           \
-    .id_at = offsetof(Kumppani__V1__EventRef, event_id)
+#define EVENT_REF(m, more) .method = m, CLI_IN(event_ref), .id_field = "event_id", .flags = (more)
 #define SIGNUP_OUT                                                                                 \
     .service = EV, CLI_OUT(signup_reply), .unwrap = "signup", .noun = "a sign-up",                 \
     .print = s_signup_print, .view = s_signup_view
@@ -1249,12 +1246,10 @@ const cli_cmd_t cli_cmds_events[] = {
      .fill = s_create,
      EVENT_OUT},
     {.words = "events publish",
-     .opts = s_none_opts,
      .help = "Usage: kumppani events publish ID\nPublishes a draft event: it opens for sign-ups.\n",
      EVENT_REF("events.event.publish", CLI_IN_SUMMARY),
      EVENT_OUT},
     {.words = "events get",
-     .opts = s_none_opts,
      .help = "Usage: kumppani events get ID\nShows one event.\n",
      EVENT_REF("events.event.get", CLI_IN_SUMMARY),
      EVENT_OUT},
@@ -1271,9 +1266,9 @@ const cli_cmd_t cli_cmds_events[] = {
      .opts = s_page_opts,
      .help = "Usage: kumppani events signups ID [--after SIGNUP_ID] [--limit N]\n"
              "Lists the event's sign-ups, ascending; without --limit, every page.\n",
-     .flags = CLI_POSITIONAL_ID | CLI_PAGED | CLI_IN_SUMMARY,
+     .flags = CLI_PAGED | CLI_IN_SUMMARY,
      CLI_CALL(EV, "events.signup.list", list_signups_request, list_signups_reply),
-     .id_at = offsetof(Kumppani__V1__ListSignupsRequest, event_id),
+     .id_field = "event_id",
      .fill = s_signups_fill,
      .page = s_signups_page},
     {.words = "signup cancel",
@@ -1290,20 +1285,18 @@ const cli_cmd_t cli_cmds_events[] = {
      .help = "Usage: kumppani events update ID [field options]\n"
              "Changes the fields given, of one event (one occurrence of a series). Times change\n"
              "only with 'events reschedule', so that people are told. Field options:\n" FIELDS_HELP,
-     .flags = CLI_POSITIONAL_ID,
      .method = "events.event.update",
      CLI_IN(update_event_request),
-     .id_at = offsetof(Kumppani__V1__UpdateEventRequest, event_id),
+     .id_field = "event_id",
      .fill = s_update,
      EVENT_OUT},
     {.words = "events reschedule",
      .help = "Usage: kumppani events reschedule ID --start \"YYYY-MM-DD HH:MM\" --end \"...\"\n"
              "         [--deadline \"...\"] [--reason TEXT]\n"
              "Gives the event a new time (Helsinki); every signed-up person is told.\n",
-     .flags = CLI_POSITIONAL_ID,
      .method = "events.event.reschedule",
      CLI_IN(reschedule_event_request),
-     .id_at = offsetof(Kumppani__V1__RescheduleEventRequest, event_id),
+     .id_field = "event_id",
      .set = (const cli_optfield_t[]){{"start", .field = "start_unix", .required = true},
                                      {"end", .field = "end_unix", .required = true},
                                      {"deadline", .field = "signup_deadline_unix"},
@@ -1313,19 +1306,17 @@ const cli_cmd_t cli_cmds_events[] = {
     {.words = "events cancel",
      .help = "Usage: kumppani events cancel ID --reason TEXT\n"
              "Cancels the event; every signed-up person is told, with the reason.\n",
-     .flags = CLI_POSITIONAL_ID,
      .method = "events.event.cancel",
      CLI_IN(cancel_event_request),
-     .id_at = offsetof(Kumppani__V1__CancelEventRequest, event_id),
+     .id_field = "event_id",
      .set = (const cli_optfield_t[]){{"reason", .field = "reason_text", .required = true}, {0}},
      EVENT_OUT},
     {.words = "events held",
      .help = "Usage: kumppani events held ID [--memo URL] [--materials URL]\n"
              "Marks a started event held, with links to its memo and materials.\n",
-     .flags = CLI_POSITIONAL_ID,
      .method = "events.event.held",
      CLI_IN(held_event_request),
-     .id_at = offsetof(Kumppani__V1__HeldEventRequest, event_id),
+     .id_field = "event_id",
      .set = (const cli_optfield_t[]){{"memo", .field = "memo_url"},
                                      {"materials", .field = "materials_url"},
                                      {0}},
@@ -1347,7 +1338,6 @@ const cli_cmd_t cli_cmds_events[] = {
      .print = s_series_print,
      .view = s_series_view},
     {.words = "events balance",
-     .opts = s_none_opts,
      .help = "Usage: kumppani events balance ID\n"
              "Shows the live role balance: places per role, caps and reservations.\n",
      EVENT_REF("events.event.get", 0),
@@ -1442,9 +1432,8 @@ const cli_cmd_t cli_cmds_events[] = {
              "for occurrence N, the later ones moved by the same days to the same time of day\n"
              "(each a reschedule: people are told). All are checked before any is changed.\n"
              "Field options:\n" FIELDS_HELP,
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL(EV, "events.series.update", update_series_request, series_reply),
-     .id_at = offsetof(Kumppani__V1__UpdateSeriesRequest, series_id),
+     .id_field = "series_id",
      .fill = s_series_update,
      .print = s_series_print,
      .view = s_series_view},
@@ -1454,9 +1443,9 @@ const cli_cmd_t cli_cmds_events[] = {
              "         [--idempotency-key K]\n"
              "Adds N occurrences (1..60) after the last one, at the series' frequency (F for a\n"
              "series made before the frequency was kept), with the last one's fields.\n",
-     .flags = CLI_POSITIONAL_ID | CLI_IDEM_KEY,
+     .flags = CLI_IDEM_KEY,
      CLI_CALL(EV, "events.series.extend", extend_series_request, series_reply),
-     .id_at = offsetof(Kumppani__V1__ExtendSeriesRequest, series_id),
+     .id_field = "series_id",
      .fill = s_series_extend,
      .print = s_series_print,
      .view = s_series_view},

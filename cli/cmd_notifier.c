@@ -203,7 +203,6 @@ s_optouts_print(cli_ctx_t *c, const ProtobufCMessage *m)
 
 /* ---- the table --------------------------------------------------------------------------- */
 
-static const cli_optspec_t s_none[] = {{NULL, false}};
 static const cli_optspec_t s_preview_opts[] = {{"raw", false}, {NULL, false}};
 static const cli_optspec_t s_optout_opts[] = {{"channel", true}, {"in", false}, {NULL, false}};
 static const cli_optspec_t s_sent_opts[] = {
@@ -223,7 +222,6 @@ static const cli_optspec_t s_sent_opts[] = {
 
 const cli_cmd_t cli_cmds_notifier[] = {
     {.words = "notifier status",
-     .opts = s_none,
      .help = "Usage: kumppani notifier status KEY\nShows a notification: state, due time and its "
              "delivery history.\n",
      NOTIFICATION_CALL("notifier.status")},
@@ -243,17 +241,14 @@ const cli_cmd_t cli_cmds_notifier[] = {
                                      {"after", .field = "after_key"},
                                      {0}}},
     {.words = "notifier retry",
-     .opts = s_none,
      .help =
          "Usage: kumppani notifier retry KEY\nSends a dead letter again (a new retry horizon).\n",
      NOTIFICATION_CALL("notifier.dead.retry")},
     {.words = "notifier schedule",
-     .opts = s_none,
      .help = "Usage: kumppani notifier schedule EVENT_ID\nLists every notification of an event: "
              "reminders, notices, their state and due time.\n",
-     .flags = CLI_POSITIONAL_ID,
      NOTIFICATION_LIST("notifier.schedule"),
-     .id_at = offsetof(Kumppani__V1__ListNotificationsRequest, event_id)},
+     .id_field = "event_id"},
     {.words = "notifier optout",
      .opts = s_optout_opts,
      .help =

@@ -583,7 +583,6 @@ s_export_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 
 static const cli_optspec_t s_reg_opts[] = {ORG_OPTS, {"key", true}, {NULL, false}};
 static const cli_optspec_t s_upd_opts[] = {ORG_OPTS, {NULL, false}};
-static const cli_optspec_t s_none[] = {{NULL, false}};
 static const cli_optspec_t s_search_opts[] = {
     {"municipality", true}, {"field", true},  {"network", true}, {"status", true},
     {"limit", true},        {"cursor", true}, {NULL, false}};
@@ -686,9 +685,8 @@ const cli_cmd_t cli_cmds_registry[] = {
      .opts = s_upd_opts,
      .help = "Usage: kumppani registry update ID [the options of register]\n"
              "Changes the named fields of an organisation (lists are replaced as a whole).\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.org.update", update_organisation_request, organisation_reply),
-     .id_at = offsetof(Kumppani__V1__UpdateOrganisationRequest, id),
+     .id_field = "id",
      .id_noun = "organisation",
      .fill = s_update,
      .view = cli_jview_times,
@@ -696,30 +694,25 @@ const cli_cmd_t cli_cmds_registry[] = {
     {.words = "registry dissolve",
      .help = "Usage: kumppani registry dissolve ID [--on YYYY-MM-DD]\n"
              "Marks an organisation dissolved (default today) and ends its people's roles.\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.org.dissolve", dissolve_organisation_request,
               organisation_reply),
-     .id_at = offsetof(Kumppani__V1__DissolveOrganisationRequest, id),
+     .id_field = "id",
      .id_noun = "organisation",
      .set = (const cli_optfield_t[]){{"on", .field = "dissolved_on"}, {0}},
      .view = cli_jview_times,
      .print = s_print_org},
     {.words = "registry remove",
-     .opts = s_none,
      .help = "Usage: kumppani registry remove ID\nDeletes a mistaken entry (use dissolve for an "
              "organisation that ended).\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.org.remove", organisation_ref, organisation_reply),
-     .id_at = offsetof(Kumppani__V1__OrganisationRef, id),
+     .id_field = "id",
      .id_noun = "organisation",
      .view = cli_jview_times,
      .print = s_print_org},
     {.words = "registry show",
-     .opts = s_none,
      .help = "Usage: kumppani registry show ID\nShows one organisation.\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.org.get", organisation_ref, organisation_reply),
-     .id_at = offsetof(Kumppani__V1__OrganisationRef, id),
+     .id_field = "id",
      .id_noun = "organisation",
      .view = cli_jview_times,
      .print = s_print_org},
@@ -753,20 +746,16 @@ const cli_cmd_t cli_cmds_registry[] = {
      .view = cli_jview_times,
      .print = s_print_person},
     {.words = "registry person",
-     .opts = s_none,
      .help = "Usage: kumppani registry person ID\nShows a person and their roles.\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.person.get", person_ref, person_reply),
-     .id_at = offsetof(Kumppani__V1__PersonRef, person_id),
+     .id_field = "person_id",
      .view = cli_jview_times,
      .print = s_print_person},
     {.words = "registry erase",
-     .opts = s_none,
      .help = "Usage: kumppani registry erase PERSON_ID\n"
              "Erases a person's data and ends their roles; other services hear PersonErased.\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.person.erase", person_ref, person_erased),
-     .id_at = offsetof(Kumppani__V1__PersonRef, person_id),
+     .id_field = "person_id",
      .view = cli_jview_times,
      .print = s_print_erased},
     {.words = "registry assign",
@@ -784,9 +773,8 @@ const cli_cmd_t cli_cmds_registry[] = {
     {.words = "registry end-role",
      .help = "Usage: kumppani registry end-role ROLE_ID [--on YYYY-MM-DD]\nEnds a role (default "
              "today).\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.role.end", end_role_request, role_reply),
-     .id_at = offsetof(Kumppani__V1__EndRoleRequest, role_id),
+     .id_field = "role_id",
      .set = (const cli_optfield_t[]){{"on", .field = "end_date"}, {0}},
      .view = cli_jview_times,
      .print = s_print_role},
@@ -853,13 +841,11 @@ const cli_cmd_t cli_cmds_registry[] = {
      .fill = s_meeting_record,
      .print = s_print_meeting},
     {.words = "registry meetings",
-     .opts = s_none,
      .help = "Usage: kumppani registry meetings PERSON_ID\n"
              "The meetings the person convened (named by the events service, or recorded),\n"
              "latest first.\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.meeting.list", list_meetings_request, list_meetings_reply),
-     .id_at = offsetof(Kumppani__V1__ListMeetingsRequest, person_id),
+     .id_field = "person_id",
      .print = s_print_meetings},
     {0},
 };

@@ -441,7 +441,6 @@ s_export(cli_ctx_t *c)
     return worst;
 }
 
-static const cli_optspec_t s_none[] = {{NULL, false}};
 static const cli_optspec_t s_keygen_opts[] = {{"dir", true}, {NULL, false}};
 static const cli_optspec_t s_replay_opts[] = {
     {"service", true}, {"from", true}, {"limit", true}, {NULL, false}};
@@ -481,7 +480,6 @@ const cli_cmd_t cli_cmds_suite[] = {
      .print = s_health_print,
      .view = s_health_view},
     {.words = "status",
-     .opts = s_none,
      .help = "Usage: kumppani status\n"
              "Asks every service (registry, events, expert-broker, notifier) for its health and "
              "shows\n"
@@ -491,7 +489,6 @@ const cli_cmd_t cli_cmds_suite[] = {
              "($KUMPPANI_<SERVICE>_API); give --timeout 1000 --attempts 1 for a quick look.\n",
      .run = s_status},
     {.words = "metrics",
-     .opts = s_none,
      .help = "Usage: kumppani metrics\n"
              "Prints every service's health in the Prometheus text format (for a scraper or\n"
              "node_exporter's textfile collector); a service that does not answer shows "

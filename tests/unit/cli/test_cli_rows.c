@@ -109,18 +109,17 @@ test_every_id_row_named(void **state)
     int rows_n = 0, events_n = 0;
     for (size_t t = 0; t < sizeof s_tables / sizeof *s_tables; t++)
         for (const cli_cmd_t *r = s_tables[t]; r->words; r++) {
-            if (!(r->flags & CLI_POSITIONAL_ID))
+            if (!r->id_field)
                 continue;
             char name[64];
             const char *s = cli_id_name(r, name, sizeof name);
             size_t n = strlen(s);
             assert_true(n > 3 && strcmp(s + n - 3, " ID") == 0);
             assert_null(strchr(s, '_'));
-            const ProtobufCFieldDescriptor *fd = NULL;
-            for (unsigned i = 0; i < r->in->n_fields; i++)
-                if (r->in->fields[i].offset == r->id_at)
-                    fd = &r->in->fields[i];
+            const ProtobufCFieldDescriptor *fd =
+                protobuf_c_message_descriptor_get_field_by_name(r->in, r->id_field);
             assert_non_null(fd);
+            assert_int_equal(fd->type, PROTOBUF_C_TYPE_UINT64);
             if (strcmp(s, "event ID") == 0) {
                 assert_string_equal(fd->name, "event_id");
                 events_n++;

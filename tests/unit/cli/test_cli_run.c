@@ -160,9 +160,9 @@ s_print(cli_ctx_t *c, const ProtobufCMessage *m)
 static const cli_cmd_t s_row = {
     .words = "test row",
     .opts = s_opts,
-    .flags = CLI_POSITIONAL_ID | CLI_IDEM_KEY,
+    .flags = CLI_IDEM_KEY,
     CLI_CALL("events", "log.replay", replay_request, replay_page),
-    .id_at = offsetof(Kumppani__V1__ReplayRequest, from_seq),
+    .id_field = "from_seq",
     .fill = s_fill,
     .print = s_print,
 };
@@ -191,7 +191,7 @@ test_row_steps(void **state)
     s_seen_id = 0;
     const char *usage[] = {"42", "--fail", "-1"};
     assert_int_equal(s_run(&s_row, 3, usage), EXIT_USAGE);
-    assert_int_equal(s_seen_id, 42); /* stored at id_at before fill */
+    assert_int_equal(s_seen_id, 42); /* stored in id_field before fill */
     const char *other[] = {"42", "--fail", "1"};
     assert_int_equal(s_run(&s_row, 3, other), EXIT_OTHER);
 
