@@ -129,9 +129,11 @@ typedef int (*cli_print_fn)(cli_ctx_t *c, const ProtobufCMessage *reply);
  * cannot (reported). */
 typedef json_t *(*cli_json_fn)(cli_ctx_t *c, const ProtobufCMessage *reply);
 
-/* Handles one page (text rows, or collects into c->out) and moves req to the next page.
- * Returns 1 for another call, 0 when done. Called once with reply NULL after connecting,
- * before the first call (for a table header). */
+/* Prints one message as text: one line of a table, or a message that has a fixed text. */
+typedef void (*cli_line_fn)(const ProtobufCMessage *m);
+
+/* Handles one page (text rows, or collects into c->out; a row with .rows: cli_page_rows) and
+ * moves req to the next page. Returns 1 for another call, 0 when done. */
 typedef int (*cli_page_fn)(cli_ctx_t *c, ProtobufCMessage *req, const ProtobufCMessage *reply);
 
 struct cli_cmd {
@@ -154,6 +156,13 @@ struct cli_cmd {
                                   show it rather than the reply */
     const char *noun; /* what unwrap holds, for the message when it is missing: "an event" */
     cli_print_fn print;
+    /* Text as a table, instead of print: header() if any, then line() for each element of the
+     * message field rows of the reply (a repeated one, or a single one when set), or for the
+     * reply itself when rows is NULL. A paged row shows each page's elements so, and with
+     * --json collects them through view. */
+    const char *rows;
+    void (*header)(void);
+    cli_line_fn line;
     const cli_jview_t *view; /* --json: the view of the reply (NULL: every field) */
     const char *items;       /* --json: this repeated message field of the reply as an array,
                                 each element through view, rather than the reply */
@@ -269,9 +278,11 @@ int cli_page_limit(cli_ctx_t *c, uint64_t max, uint32_t page_max, uint32_t *firs
 /* For a page function: the size of the next page, what --limit leaves, at most page_max. */
 uint32_t cli_page_size(const cli_ctx_t *c, uint32_t page_max);
 
-/* For a page function before the first call: with --json the items are collected in an array
- * (c->out), otherwise header prints the table's header. Returns 1 (make the call). */
-int cli_page_begin(cli_ctx_t *c, void (*header)(void));
+/* For the page function of a row with .rows: hands over the elements of that field of the
+ * reply while --limit leaves rows (counting c->left down): with --json each is added to c->out
+ * through the row's view, otherwise printed by its line. Returns the last one handed over (for
+ * the next page's cursor), or NULL for none. */
+const ProtobufCMessage *cli_page_rows(cli_ctx_t *c, const ProtobufCMessage *reply);
 
 /* ---- output ------------------------------------------------------------------------------ */
 

@@ -215,14 +215,40 @@ cli_page_size(const cli_ctx_t *c, uint32_t page_max)
     return c->left < page_max ? (uint32_t)c->left : page_max;
 }
 
-int
-cli_page_begin(cli_ctx_t *c, void (*header)(void))
+/* The elements of message field `field` of m: the array and its length (a single field: the
+ * one message, or none when unset), or m itself for field NULL. */
+static const ProtobufCMessage *const *
+s_elems(const ProtobufCMessage *const *m, const char *field, size_t *n)
 {
-    if (c->json)
-        c->out = json_array();
-    else
-        header();
-    return 1;
+    *n = 1;
+    if (!field)
+        return m;
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field_by_name((*m)->descriptor, field);
+    assert(fd && fd->type == PROTOBUF_C_TYPE_MESSAGE); /* a row names its reply's fields */
+    const char *p = (const char *)*m + fd->offset;
+    if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+        *n = *(const size_t *)((const char *)*m + fd->quantifier_offset);
+        return *(const ProtobufCMessage *const *const *)p;
+    }
+    const ProtobufCMessage *const *one = (const ProtobufCMessage *const *)p;
+    *n = *one != NULL;
+    return one;
+}
+
+const ProtobufCMessage *
+cli_page_rows(cli_ctx_t *c, const ProtobufCMessage *reply)
+{
+    size_t n;
+    const ProtobufCMessage *const *e = s_elems(&reply, c->cmd->rows, &n), *last = NULL;
+    for (size_t i = 0; i < n && c->left > 0; i++, c->left--) {
+        if (c->out)
+            json_array_append_new(c->out, cli_json_view(e[i], c->cmd->view));
+        else
+            c->cmd->line(e[i]);
+        last = e[i];
+    }
+    return last;
 }
 
 /* ---- options ----------------------------------------------------------------------------- */
@@ -584,6 +610,15 @@ s_output(cli_ctx_t *c, const ProtobufCMessage *reply)
             return EXIT_OTHER;
         }
     }
+    if (!c->json && cmd->line) {
+        if (cmd->header)
+            cmd->header();
+        size_t n;
+        const ProtobufCMessage *const *e = s_elems(&shown, cmd->rows, &n);
+        for (size_t i = 0; i < n; i++)
+            cmd->line(e[i]);
+        return EXIT_OK_;
+    }
     if (!c->json)
         return cmd->print(c, shown);
     json_t *j = cmd->json    ? cmd->json(c, shown)
@@ -666,7 +701,10 @@ s_row(cli_ctx_t *c)
                     key_opt, key);
         return ex ? ex : s_output(c, reply);
     }
-    cmd->page(c, req, NULL);
+    if (cmd->rows && c->json)
+        c->out = json_array();
+    else if (cmd->header && !c->json)
+        cmd->header();
     for (c->first = true;; c->first = false) {
         ProtobufCMessage *reply = NULL;
         ex = s_call(c, c->kc, cmd->method, key, req, cmd->out, &reply, false);

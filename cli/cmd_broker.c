@@ -24,8 +24,9 @@ s_enum(const ProtobufCEnumDescriptor *d, int v)
 /* ---- printers ----------------------------------------------------------------------------- */
 
 static void
-s_print_expert(const Kumppani__V1__Expert *e)
+s_expert_row(const ProtobufCMessage *m)
 {
+    const Kumppani__V1__Expert *e = (const Kumppani__V1__Expert *)m;
     const char *name = e->profile ? e->profile->name : "";
     printf("%-6llu %-*s %-8s %-6s org=%llu expertise=%zu cap=%u\n", (unsigned long long)e->id,
            cli_col(name, 28), name, e->paused ? "paused" : "active",
@@ -36,23 +37,10 @@ s_print_expert(const Kumppani__V1__Expert *e)
            e->profile ? e->profile->n_expertise : 0, e->profile ? e->profile->monthly_cap : 0);
 }
 
-static int
-p_expert(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_experts_header(void)
 {
-    (void)c;
-    s_print_expert(((const Kumppani__V1__ExpertReply *)m)->expert);
-    return EXIT_OK_;
-}
-
-static int
-p_experts(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    const Kumppani__V1__ListExpertsReply *r = (const void *)m;
     printf("%-6s %-28s %-8s %-6s\n", "ID", "NAME", "STATE", "KIND");
-    for (size_t i = 0; i < r->n_experts; i++)
-        s_print_expert(r->experts[i]);
-    return EXIT_OK_;
 }
 
 static void
@@ -87,19 +75,19 @@ p_request(cli_ctx_t *c, const ProtobufCMessage *m)
     return EXIT_OK_;
 }
 
-static int
-p_requests(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_requests_header(void)
 {
-    (void)c;
-    const Kumppani__V1__ListBrokerRequestsReply *r = (const void *)m;
     printf("%-6s %-24s %-8s %s\n", "ID", "STATE", "ACCEPTED", "TITLE");
-    for (size_t i = 0; i < r->n_requests; i++) {
-        const Kumppani__V1__BrokerRequest *q = r->requests[i];
-        printf("%-6llu %-24s %u/%-6u %s\n", (unsigned long long)q->id,
-               s_enum(&kumppani__v1__request_state__descriptor, q->state), q->accepted_n,
-               q->input->experts_needed, q->input->title);
-    }
-    return EXIT_OK_;
+}
+
+static void
+s_request_row(const ProtobufCMessage *m)
+{
+    const Kumppani__V1__BrokerRequest *q = (const Kumppani__V1__BrokerRequest *)m;
+    printf("%-6llu %-24s %u/%-6u %s\n", (unsigned long long)q->id,
+           s_enum(&kumppani__v1__request_state__descriptor, q->state), q->accepted_n,
+           q->input->experts_needed, q->input->title);
 }
 
 static int
@@ -136,31 +124,14 @@ p_offer(cli_ctx_t *c, const ProtobufCMessage *m)
 }
 
 static void
-s_print_asg(const Kumppani__V1__Assignment *a)
+s_asg_row(const ProtobufCMessage *m)
 {
+    const Kumppani__V1__Assignment *a = (const Kumppani__V1__Assignment *)m;
     printf("%-6llu request %-6llu expert %-6llu %-28s min %u fee %u.%02u\n",
            (unsigned long long)a->id, (unsigned long long)a->request_id,
            (unsigned long long)a->expert_id,
            s_enum(&kumppani__v1__assignment_state__descriptor, a->state), a->minutes,
            a->fee_cents / 100, a->fee_cents % 100);
-}
-
-static int
-p_asg(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    s_print_asg(((const Kumppani__V1__AssignmentReply *)m)->assignment);
-    return EXIT_OK_;
-}
-
-static int
-p_asgs(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    const Kumppani__V1__ListAssignmentsReply *r = (const void *)m;
-    for (size_t i = 0; i < r->n_assignments; i++)
-        s_print_asg(r->assignments[i]);
-    return EXIT_OK_;
 }
 
 static int
@@ -203,19 +174,14 @@ p_stats(cli_ctx_t *c, const ProtobufCMessage *m)
     return EXIT_OK_;
 }
 
-static int
-p_audit(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_audit_row(const ProtobufCMessage *m)
 {
-    (void)c;
-    const Kumppani__V1__ListBrokerAuditReply *r = (const void *)m;
-    for (size_t i = 0; i < r->n_entries; i++) {
-        char t[CLI_TIME_MAX];
-        kp_time_format(r->entries[i]->time_ms / 1000, t, sizeof t);
-        printf("%-6llu %s expert %llu assignment %llu %s\n", (unsigned long long)r->entries[i]->id,
-               t, (unsigned long long)r->entries[i]->expert_id,
-               (unsigned long long)r->entries[i]->assignment_id, r->entries[i]->what);
-    }
-    return EXIT_OK_;
+    const Kumppani__V1__BrokerAuditEntry *x = (const Kumppani__V1__BrokerAuditEntry *)m;
+    char t[CLI_TIME_MAX];
+    kp_time_format(x->time_ms / 1000, t, sizeof t);
+    printf("%-6llu %s expert %llu assignment %llu %s\n", (unsigned long long)x->id, t,
+           (unsigned long long)x->expert_id, (unsigned long long)x->assignment_id, x->what);
 }
 
 static int
@@ -513,7 +479,8 @@ const cli_cmd_t cli_cmds_broker[] = {
      .flags = CLI_IDEM_KEY,
      CLI_CALL(SVC, "broker.expert.register", register_expert_request, expert_reply),
      .fill = s_expert_register,
-     .print = p_expert},
+     .rows = "expert",
+     .line = s_expert_row},
     {.words = "broker expert-update",
      .opts = o_expert,
      .help = "Usage: kumppani broker expert-update ID [--only] (the options of expert-register)\n"
@@ -522,28 +489,34 @@ const cli_cmd_t cli_cmds_broker[] = {
      CLI_CALL(SVC, "broker.expert.update", update_expert_request, expert_reply),
      .id_field = "expert_id",
      .fill = s_expert_update,
-     .print = p_expert},
+     .rows = "expert",
+     .line = s_expert_row},
     {.words = "broker expert",
      .help = "Usage: kumppani broker expert ID\n",
      CLI_CALL(SVC, "broker.expert.get", expert_ref, expert_reply),
      .id_field = "expert_id",
-     .print = p_expert},
+     .rows = "expert",
+     .line = s_expert_row},
     {.words = "broker expert-pause",
      .help = "Usage: kumppani broker expert-pause ID\nPaused experts get no offers.\n",
      CLI_CALL(SVC, "broker.expert.pause", pause_expert_request, expert_reply),
      .id_field = "expert_id",
      .fill = s_expert_pause,
-     .print = p_expert},
+     .rows = "expert",
+     .line = s_expert_row},
     {.words = "broker expert-resume",
      .help = "Usage: kumppani broker expert-resume ID\n",
      CLI_CALL(SVC, "broker.expert.pause", pause_expert_request, expert_reply),
      .id_field = "expert_id",
-     .print = p_expert},
+     .rows = "expert",
+     .line = s_expert_row},
     {.words = "broker experts",
      .help = "Usage: kumppani broker experts [--after ID] [--limit N]\n",
      CLI_CALL(SVC, "broker.expert.list", list_experts_request, list_experts_reply),
      .set = o_page_set,
-     .print = p_experts},
+     .rows = "experts",
+     .header = s_experts_header,
+     .line = s_expert_row},
     {.words = "broker request-file",
      .opts = o_request,
      .help =
@@ -582,7 +555,9 @@ const cli_cmd_t cli_cmds_broker[] = {
      .help = "Usage: kumppani broker requests [--after ID] [--limit N]\n",
      CLI_CALL(SVC, "broker.request.list", list_broker_requests_request, list_broker_requests_reply),
      .set = o_page_set,
-     .print = p_requests},
+     .rows = "requests",
+     .header = s_requests_header,
+     .line = s_request_row},
     {.words = "broker offer-accept",
      .help = "Usage: kumppani broker offer-accept OFFER_ID\n",
      CLI_CALL(SVC, "broker.offer.accept", offer_ref, offer_reply),
@@ -600,7 +575,8 @@ const cli_cmd_t cli_cmds_broker[] = {
      CLI_CALL(SVC, "broker.assignment.cancel", cancel_assignment_request, assignment_reply),
      .id_field = "assignment_id",
      .set = (const cli_optfield_t[]){{"by", .def = "coordinator"}, {.opt = "reason"}, {0}},
-     .print = p_asg},
+     .rows = "assignment",
+     .line = s_asg_row},
     {.words = "broker assignment-complete",
      .help = "Usage: kumppani broker assignment-complete ID --minutes N [--fee-cents N] "
              "[--travel-cents N]\n",
@@ -610,7 +586,8 @@ const cli_cmd_t cli_cmds_broker[] = {
                                      {"fee-cents", .field = "fee_cents", .max = 10000000},
                                      {"travel-cents", .field = "travel_cents", .max = 10000000},
                                      {0}},
-     .print = p_asg},
+     .rows = "assignment",
+     .line = s_asg_row},
     {.words = "broker feedback",
      .help = "Usage: kumppani broker feedback ID --side expert|requester --rating 1..5 "
              "[--comment T]\n",
@@ -620,14 +597,16 @@ const cli_cmd_t cli_cmds_broker[] = {
                                      {.opt = "side"},
                                      {"comment", .field = "comment_text"},
                                      {0}},
-     .print = p_asg},
+     .rows = "assignment",
+     .line = s_asg_row},
     {.words = "broker assignments",
      .help = "Usage: kumppani broker assignments [--expert ID] [--after ID]\n",
      CLI_CALL(SVC, "broker.assignment.list", list_assignments_request, list_assignments_reply),
      .set = (const cli_optfield_t[]){{"expert", .field = "expert_id", .min = 1, .max = UINT64_MAX},
                                      {"after", .field = "after_id", .max = UINT64_MAX},
                                      {0}},
-     .print = p_asgs},
+     .rows = "assignments",
+     .line = s_asg_row},
     {.words = "broker export",
      .help =
          "Usage: kumppani broker export [--from \"YYYY-MM-DD HH:MM\"] [--to ...] [--after ID] "
@@ -666,7 +645,8 @@ const cli_cmd_t cli_cmds_broker[] = {
              "confirmed assignments cancelled; assignments stay under the id only.\n",
      CLI_CALL(SVC, "broker.expert.erase", expert_ref, expert_reply),
      .id_field = "expert_id",
-     .print = p_expert},
+     .rows = "expert",
+     .line = s_expert_row},
     {.words = "broker stats",
      .help = "Usage: kumppani broker stats [--from ...] [--to ...]\n",
      CLI_CALL(SVC, "broker.stats", broker_stats_request, broker_stats_reply),
@@ -681,7 +661,8 @@ const cli_cmd_t cli_cmds_broker[] = {
      .set = (const cli_optfield_t[]){{"after", .field = "after_id", .max = UINT64_MAX},
                                      {"limit", .min = 1, .max = 1000},
                                      {0}},
-     .print = p_audit},
+     .rows = "entries",
+     .line = s_audit_row},
     {.words = "broker sensitive",
      .help =
          "Usage: kumppani broker sensitive ASSIGNMENT_ID --token REQUESTER_TOKEN\n"

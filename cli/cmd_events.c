@@ -3,11 +3,11 @@
  *  series, balance, door CSV, iCalendar, statistics; sign-up submit, cancel, offers, the
  *  waitlist and attendance.
  *
- *  Events and sign-ups have their own JSON view and text (s_event_json, s_event_print, ...):
+ *  Events and sign-ups have their own JSON views and text (s_event_view, s_event_text, ...):
  *  readable enum names ("partnership-table"), times in Helsinki ISO 8601, and the key names
  *  scripts and the integration tests read since the first release; they are not the .proto
- *  field names, so these rows do not use the descriptor walker. Times are taken and shown in
- *  Europe/Helsinki (kp_time). */
+ *  field names, so these rows give the descriptor walker their views. Times are taken and
+ *  shown in Europe/Helsinki (kp_time). */
 #include "cli_cmd.h"
 #include "kp_time.h"
 
@@ -104,21 +104,10 @@ static const cli_jview_t s_signup_view[] = {
     {0},
 };
 
-static json_t *
-s_event_json(const Kumppani__V1__EventInfo *e)
-{
-    return cli_json_view(&e->base, s_event_view);
-}
-
-static json_t *
-s_signup_json(const Kumppani__V1__Signup *s)
-{
-    return cli_json_view(&s->base, s_signup_view);
-}
-
 static void
-s_event_text(const Kumppani__V1__EventInfo *e)
+s_event_text(const ProtobufCMessage *m)
 {
+    const Kumppani__V1__EventInfo *e = (const Kumppani__V1__EventInfo *)m;
     char k[CLI_NAME_MAX], s[CLI_NAME_MAX], t1[CLI_TIME_MAX], t2[CLI_TIME_MAX], dl[CLI_TIME_MAX];
     kp_time_format(e->start_unix, t1, sizeof t1);
     kp_time_format(e->end_unix, t2, sizeof t2);
@@ -187,8 +176,9 @@ s_event_row_header(void)
 }
 
 static void
-s_event_row(const Kumppani__V1__EventInfo *e)
+s_event_row(const ProtobufCMessage *m)
 {
+    const Kumppani__V1__EventInfo *e = (const Kumppani__V1__EventInfo *)m;
     char k[CLI_NAME_MAX], s[CLI_NAME_MAX], t1[CLI_TIME_MAX], t2[CLI_TIME_MAX], n[32];
     kp_time_format(e->start_unix, t1, sizeof t1);
     kp_time_format(e->end_unix, t2, sizeof t2);
@@ -202,8 +192,9 @@ s_event_row(const Kumppani__V1__EventInfo *e)
 }
 
 static void
-s_signup_text(const Kumppani__V1__Signup *s)
+s_signup_text(const ProtobufCMessage *m)
 {
+    const Kumppani__V1__Signup *s = (const Kumppani__V1__Signup *)m;
     char r[CLI_NAME_MAX], st[CLI_NAME_MAX];
     printf("signup        %llu\n", (unsigned long long)s->id);
     printf("event         %llu\n", (unsigned long long)s->event_id);
@@ -236,22 +227,6 @@ s_signup_row(const Kumppani__V1__Signup *s)
 }
 
 /* ---- replies: EventReply, SignupReply, EventTextReply ------------------------------------ */
-
-static int
-s_event_print(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    s_event_text((const Kumppani__V1__EventInfo *)m);
-    return EXIT_OK_;
-}
-
-static int
-s_signup_print(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    s_signup_text((const Kumppani__V1__Signup *)m);
-    return EXIT_OK_;
-}
 
 /* A text reply to --output FILE or stdout. */
 static int
@@ -467,20 +442,12 @@ static int
 s_list_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 {
     Kumppani__V1__ListEventsRequest *rq = (Kumppani__V1__ListEventsRequest *)m;
-    const Kumppani__V1__ListEventsReply *r = (const Kumppani__V1__ListEventsReply *)reply;
-    if (!r)
-        return cli_page_begin(c, s_event_row_header);
-    size_t n = r->n_events;
-    for (size_t i = 0; i < n && c->left > 0; i++, c->left--) {
-        if (c->out)
-            json_array_append_new(c->out, s_event_json(r->events[i]));
-        else
-            s_event_row(r->events[i]);
-        rq->after_id = r->events[i]->id;
-    }
+    const Kumppani__V1__EventInfo *last = (const void *)cli_page_rows(c, reply);
+    if (last)
+        rq->after_id = last->id;
     rq->limit = cli_page_size(c, PAGE_EVENTS);
     /* A series has at most 60 occurrences: one page. */
-    return n > 0 && c->left > 0 && !rq->series_id;
+    return last && c->left > 0 && !rq->series_id;
 }
 
 static int
@@ -498,12 +465,10 @@ s_signups_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 {
     Kumppani__V1__ListSignupsRequest *rq = (Kumppani__V1__ListSignupsRequest *)m;
     const Kumppani__V1__ListSignupsReply *r = (const Kumppani__V1__ListSignupsReply *)reply;
-    if (!r)
-        return 1;
     if (c->first && c->json) {
         c->out = json_object();
         if (r->event)
-            json_object_set_new(c->out, "event", s_event_json(r->event));
+            json_object_set_new(c->out, "event", cli_json_view(&r->event->base, s_event_view));
         json_object_set_new(c->out, "signups", json_array());
     } else if (c->first && r->event) {
         printf("event %llu: %s\n\n", (unsigned long long)r->event->id, r->event->title);
@@ -513,7 +478,8 @@ s_signups_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
     size_t n = r->n_signups;
     for (size_t i = 0; i < n && c->left > 0; i++, c->left--) {
         if (c->out)
-            json_array_append_new(json_object_get(c->out, "signups"), s_signup_json(r->signups[i]));
+            json_array_append_new(json_object_get(c->out, "signups"),
+                                  cli_json_view(&r->signups[i]->base, s_signup_view));
         else
             s_signup_row(r->signups[i]);
         rq->after_id = r->signups[i]->id;
@@ -586,7 +552,7 @@ s_series_print(cli_ctx_t *c, const ProtobufCMessage *m)
     printf("series %llu: %zu events\n\n", (unsigned long long)r->series_id, r->n_events);
     s_event_row_header();
     for (size_t i = 0; i < r->n_events; i++)
-        s_event_row(r->events[i]);
+        s_event_row(&r->events[i]->base);
     return EXIT_OK_;
 }
 
@@ -1147,11 +1113,11 @@ static const cli_optspec_t s_att_opts[] = {
 /* The columns every row of a kind shares. */
 #define EVENT_OUT                                                                                  \
     .service = EV, CLI_OUT(event_reply), .unwrap = "event", .noun = "an event",                    \
-    .print = s_event_print, .view = s_event_view
+    .line = s_event_text, .view = s_event_view
 #define EVENT_REF(m, more) .method = m, CLI_IN(event_ref), .id_field = "event_id", .flags = (more)
 #define SIGNUP_OUT                                                                                 \
     .service = EV, CLI_OUT(signup_reply), .unwrap = "signup", .noun = "a sign-up",                 \
-    .print = s_signup_print, .view = s_signup_view
+    .line = s_signup_text, .view = s_signup_view
 #define SIGNUP_REF(m)                                                                              \
     .method = m, CLI_IN(cancel_signup_request), .fill = s_signup_ref, .opts = s_ref_opts
 #define TEXT_OUT                                                                                   \
@@ -1261,6 +1227,10 @@ const cli_cmd_t cli_cmds_events[] = {
      .flags = CLI_PAGED | CLI_IN_SUMMARY,
      CLI_CALL(EV, "events.event.list", list_events_request, list_events_reply),
      .fill = s_list_fill,
+     .rows = "events",
+     .header = s_event_row_header,
+     .line = s_event_row,
+     .view = s_event_view,
      .page = s_list_page},
     {.words = "events signups",
      .opts = s_page_opts,

@@ -77,8 +77,9 @@ s_row_header(void)
 }
 
 static void
-s_row(const Kumppani__V1__Notification *n)
+s_row(const ProtobufCMessage *m)
 {
+    const Kumppani__V1__Notification *n = (const Kumppani__V1__Notification *)m;
     char due[CLI_TIME_MAX];
     s_ms(n->due_ms, due, sizeof due);
     printf("%-16s %-10s %-8s %-10.10s %-8u %s\n", due, s_state(n->state), s_channel(n->channel),
@@ -97,10 +98,9 @@ s_key(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
-static int
-s_show_print(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_show_text(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__Notification *n = (const Kumppani__V1__Notification *)m;
     char t[CLI_TIME_MAX];
     printf("key:       %s\nkind:      %s\nchannel:   %s\nstate:     %s\n", n->key, s_kind(n->kind),
@@ -115,7 +115,6 @@ s_show_print(cli_ctx_t *c, const ProtobufCMessage *m)
         s_ms(n->attempts[i]->time_ms, t, sizeof t);
         printf("  %s  %-4s %s\n", t, n->attempts[i]->ok ? "ok" : "fail", n->attempts[i]->result);
     }
-    return EXIT_OK_;
 }
 
 static int
@@ -127,17 +126,6 @@ s_preview_print(cli_ctx_t *c, const ProtobufCMessage *m)
     else
         printf("Subject: %s\n\n%s%s%s", r->subject, r->body_text,
                r->ical_text[0] ? "\n--- iCalendar ---\n" : "", r->ical_text);
-    return EXIT_OK_;
-}
-
-static int
-s_list_print(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    const Kumppani__V1__ListNotificationsReply *r = (const Kumppani__V1__ListNotificationsReply *)m;
-    s_row_header();
-    for (size_t i = 0; i < r->n_notifications; i++)
-        s_row(r->notifications[i]);
     return EXIT_OK_;
 }
 
@@ -214,11 +202,12 @@ static const cli_optspec_t s_sent_opts[] = {
 /* A call on one notification by its key that answers the notification. */
 #define NOTIFICATION_CALL(m)                                                                       \
     NOTIFICATION_REF(m, notification_reply), .unwrap = "notification", .noun = "a notification",   \
-                                             .view = s_notification_view, .print = s_show_print
+                                             .view = s_notification_view, .line = s_show_text
 /* A call that answers a list of notifications (a table, or the list as JSON). */
 #define NOTIFICATION_LIST(m)                                                                       \
     CLI_CALL("notifier", m, list_notifications_request, list_notifications_reply),                 \
-        .items = "notifications", .view = s_notification_view, .print = s_list_print
+        .items = "notifications", .view = s_notification_view, .rows = "notifications",            \
+        .header = s_row_header, .line = s_row
 
 const cli_cmd_t cli_cmds_notifier[] = {
     {.words = "notifier status",

@@ -44,8 +44,9 @@ s_field_parse(const char *s)
 }
 
 static void
-s_org_row(const Kumppani__V1__Organisation *o)
+s_org_row(const ProtobufCMessage *m)
 {
+    const Kumppani__V1__Organisation *o = (const Kumppani__V1__Organisation *)m;
     printf("%-6llu %-9s %-4s %s\n", (unsigned long long)o->id, s_status(o->status),
            o->fields ? o->fields->home_municipality : "", o->fields ? o->fields->name_fi : "");
 }
@@ -207,15 +208,7 @@ s_search_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 {
     Kumppani__V1__SearchRequest *rq = (Kumppani__V1__SearchRequest *)m;
     const Kumppani__V1__SearchReply *r = (const Kumppani__V1__SearchReply *)reply;
-    if (!r)
-        return cli_page_begin(c, s_org_header);
-    for (size_t i = 0; i < r->n_organisations && c->left > 0; i++, c->left--) {
-        if (c->out)
-            json_array_append_new(c->out,
-                                  cli_json_view(&r->organisations[i]->base, cli_jview_times));
-        else
-            s_org_row(r->organisations[i]);
-    }
+    cli_page_rows(c, reply);
     if (!r->next_cursor[0])
         return 0;
     rq->cursor = r->next_cursor; /* the reply lives in c->arena until the command ends */
@@ -227,18 +220,18 @@ s_search_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 
 /* ---- municipalities, people, roles, coverage --------------------------------------------- */
 
-static int
-s_print_munis(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_munis_header(void)
 {
-    (void)c;
-    const Kumppani__V1__ListMunicipalitiesReply *r = (const void *)m;
     printf("%-5s %-20s %-20s %s\n", "CODE", "NAME", "NAME (SV)", "REGION");
-    for (size_t i = 0; i < r->n_municipalities; i++) {
-        const Kumppani__V1__Municipality *x = r->municipalities[i];
-        printf("%-5s %-*s %-*s %s\n", x->code, cli_col(x->name_fi, 20), x->name_fi,
-               cli_col(x->name_sv, 20), x->name_sv, x->region_name);
-    }
-    return EXIT_OK_;
+}
+
+static void
+s_muni_row(const ProtobufCMessage *m)
+{
+    const Kumppani__V1__Municipality *x = (const Kumppani__V1__Municipality *)m;
+    printf("%-5s %-*s %-*s %s\n", x->code, cli_col(x->name_fi, 20), x->name_fi,
+           cli_col(x->name_sv, 20), x->name_sv, x->region_name);
 }
 
 static int
@@ -283,16 +276,13 @@ s_kind_parse(const char *v)
     return 0;
 }
 
-static int
-s_print_role(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_role_line(const ProtobufCMessage *m)
 {
-    (void)c;
-    const Kumppani__V1__Role *x = ((const Kumppani__V1__RoleReply *)m)->role;
-    if (x)
-        printf("role %llu: person %llu, kind %d, %s%s, %s..%s\n", (unsigned long long)x->id,
-               (unsigned long long)x->person_id, x->kind, x->municipality_code,
-               x->organisation_id ? "organisation" : "", x->start_date, x->end_date);
-    return EXIT_OK_;
+    const Kumppani__V1__Role *x = (const Kumppani__V1__Role *)m;
+    printf("role %llu: person %llu, kind %d, %s%s, %s..%s\n", (unsigned long long)x->id,
+           (unsigned long long)x->person_id, x->kind, x->municipality_code,
+           x->organisation_id ? "organisation" : "", x->start_date, x->end_date);
 }
 
 static int
@@ -564,8 +554,6 @@ s_export_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 {
     Kumppani__V1__ExportRequest *rq = (Kumppani__V1__ExportRequest *)m;
     const Kumppani__V1__ExportReply *r = (const Kumppani__V1__ExportReply *)reply;
-    if (!r)
-        return 1;
     fwrite(r->csv.data, 1, r->csv.len, c->file);
     rq->after_id = r->next_after_id;
     return rq->after_id != 0;
@@ -624,8 +612,9 @@ s_meeting_record(cli_ctx_t *c, ProtobufCMessage *m)
 }
 
 static void
-s_meeting_line(const Kumppani__V1__ContactPersonMeeting *x)
+s_meeting_line(const ProtobufCMessage *m)
 {
+    const Kumppani__V1__ContactPersonMeeting *x = (const Kumppani__V1__ContactPersonMeeting *)m;
     char when[CLI_TIME_MAX];
     if (x->held_on && x->held_on[0])
         snprintf(when, sizeof when, "%s", x->held_on);
@@ -642,23 +631,13 @@ s_meeting_line(const Kumppani__V1__ContactPersonMeeting *x)
 }
 
 static int
-s_print_meeting(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    const Kumppani__V1__MeetingReply *r = (const void *)m;
-    if (r->meeting)
-        s_meeting_line(r->meeting);
-    return EXIT_OK_;
-}
-
-static int
 s_print_meetings(cli_ctx_t *c, const ProtobufCMessage *m)
 {
     (void)c;
     const Kumppani__V1__ListMeetingsReply *r = (const void *)m;
     printf("%zu meeting(s)\n", r->n_meetings);
     for (size_t i = 0; i < r->n_meetings; i++)
-        s_meeting_line(r->meetings[i]);
+        s_meeting_line(&r->meetings[i]->base);
     return EXIT_OK_;
 }
 
@@ -726,6 +705,10 @@ const cli_cmd_t cli_cmds_registry[] = {
      .flags = CLI_POSITIONAL_ANY | CLI_PAGED,
      CLI_CALL("registry", "registry.org.search", search_request, search_reply),
      .fill = s_search,
+     .rows = "organisations",
+     .header = s_org_header,
+     .line = s_org_row,
+     .view = cli_jview_times,
      .page = s_search_page},
     {.words = "registry municipalities",
      .help = "Usage: kumppani registry municipalities [--region CODE]\nLists municipalities.\n",
@@ -733,7 +716,9 @@ const cli_cmd_t cli_cmds_registry[] = {
               list_municipalities_reply),
      .set = (const cli_optfield_t[]){{"region", .field = "region_code"}, {0}},
      .view = cli_jview_times,
-     .print = s_print_munis},
+     .rows = "municipalities",
+     .header = s_munis_header,
+     .line = s_muni_row},
     {.words = "registry person-add",
      .opts = s_key_opts,
      .help = "Usage: kumppani registry person-add --name NAME [--email E] [--phone P] [--key K]\n"
@@ -769,7 +754,8 @@ const cli_cmd_t cli_cmds_registry[] = {
      CLI_CALL("registry", "registry.role.assign", assign_role_request, role_reply),
      .fill = s_assign,
      .view = cli_jview_times,
-     .print = s_print_role},
+     .rows = "role",
+     .line = s_role_line},
     {.words = "registry end-role",
      .help = "Usage: kumppani registry end-role ROLE_ID [--on YYYY-MM-DD]\nEnds a role (default "
              "today).\n",
@@ -777,7 +763,8 @@ const cli_cmd_t cli_cmds_registry[] = {
      .id_field = "role_id",
      .set = (const cli_optfield_t[]){{"on", .field = "end_date"}, {0}},
      .view = cli_jview_times,
-     .print = s_print_role},
+     .rows = "role",
+     .line = s_role_line},
     {.words = "registry roles",
      .opts = s_roles_opts,
      .help = "Usage: kumppani registry roles (--municipality CODE | --organisation ID) [--kind K] "
@@ -839,7 +826,8 @@ const cli_cmd_t cli_cmds_registry[] = {
      .flags = CLI_IDEM_KEY,
      CLI_CALL("registry", "registry.meeting.record", record_meeting_request, meeting_reply),
      .fill = s_meeting_record,
-     .print = s_print_meeting},
+     .rows = "meeting",
+     .line = s_meeting_line},
     {.words = "registry meetings",
      .help = "Usage: kumppani registry meetings PERSON_ID\n"
              "The meetings the person convened (named by the events service, or recorded),\n"

@@ -119,27 +119,25 @@ s_replay_header(void)
     printf("%-10s %-25s %s\n", "SEQ", "TIME", "TYPE");
 }
 
+static void
+s_replay_row(const ProtobufCMessage *m)
+{
+    const Kumppani__V1__Event *e = (const Kumppani__V1__Event *)m;
+    char t[CLI_TIME_MAX];
+    kp_time_iso(e->time_ms / 1000, t, sizeof t);
+    printf("%-10llu %-25s %s\n", (unsigned long long)e->seq, t, e->type);
+}
+
 static int
 s_replay_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 {
     Kumppani__V1__ReplayRequest *rq = (Kumppani__V1__ReplayRequest *)m;
     const Kumppani__V1__ReplayPage *r = (const Kumppani__V1__ReplayPage *)reply;
-    if (!r)
-        return cli_page_begin(c, s_replay_header);
-    size_t n = r->n_events;
-    for (size_t i = 0; i < n && c->left > 0; i++, c->left--) {
-        const Kumppani__V1__Event *e = r->events[i];
-        if (c->out) {
-            json_array_append_new(c->out, cli_json_view(&e->base, s_event_view));
-        } else {
-            char t[CLI_TIME_MAX];
-            kp_time_iso(e->time_ms / 1000, t, sizeof t);
-            printf("%-10llu %-25s %s\n", (unsigned long long)e->seq, t, e->type);
-        }
-        rq->from_seq = e->seq + 1;
-    }
+    const Kumppani__V1__Event *last = (const void *)cli_page_rows(c, reply);
+    if (last)
+        rq->from_seq = last->seq + 1;
     rq->limit = cli_page_size(c, PAGE_REPLAY);
-    return n > 0 && rq->from_seq <= r->head_seq && c->left > 0;
+    return last && rq->from_seq <= r->head_seq && c->left > 0;
 }
 
 static const cli_jview_t s_consumer_view[] = {
@@ -467,6 +465,10 @@ const cli_cmd_t cli_cmds_suite[] = {
      CLI_IN(replay_request),
      CLI_OUT(replay_page),
      .fill = s_replay_fill,
+     .rows = "events",
+     .header = s_replay_header,
+     .line = s_replay_row,
+     .view = s_event_view,
      .page = s_replay_page},
     {.words = "health",
      .opts = s_health_opts,

@@ -299,6 +299,8 @@ test_row_set_specs(void **state)
 }
 
 static int s_headers;
+static uint64_t s_lines[8];
+static size_t s_lines_n;
 
 static void
 s_header(void)
@@ -306,8 +308,38 @@ s_header(void)
     s_headers++;
 }
 
+/* Records the seq of each log entry shown as a line. */
+static void
+s_line(const ProtobufCMessage *m)
+{
+    assert_true(s_lines_n < 8);
+    s_lines[s_lines_n++] = ((const Kumppani__V1__Event *)m)->seq;
+}
+
+static int
+s_no_page(cli_ctx_t *c, ProtobufCMessage *req, const ProtobufCMessage *reply)
+{
+    (void)c;
+    (void)req;
+    (void)reply;
+    fail_msg("no reply to page through");
+    return 0;
+}
+
+static const cli_cmd_t s_paged_row = {
+    .words = "test paged",
+    .flags = CLI_PAGED,
+    CLI_CALL("events", "log.replay", replay_request, replay_page),
+    .rows = "events",
+    .header = s_header,
+    .line = s_line,
+    .page = s_no_page,
+};
+
 /* Paged rows: --limit sets what is left and the first page's size; each next page is what is
- * left, at most a page; before the first call the table gets its header, --json an array. */
+ * left, at most a page; before the first call the table gets its header, --json an array; a
+ * page's rows go to the line function (or, with --json, to that array) while --limit leaves
+ * rows. */
 static void
 test_paging(void **state)
 {
@@ -334,14 +366,45 @@ test_paging(void **state)
     assert_int_equal(cli_page_limit(&c, 100000, 200, &first), 0);
     assert_int_equal(first, 3);
 
+    /* The header comes before the first call (nothing listens on port 1: exit 3); --json
+     * prints no header. */
+    const char *down[] = {"--endpoint", "tcp://127.0.0.1:1"};
     s_headers = 0;
-    assert_int_equal(cli_page_begin(&c, s_header), 1);
+    s_ctx(&c, &a, &s_paged_row, 2, down);
+    assert_int_equal(cli_run_row(&c), EXIT_UNREACHABLE);
+    assert_int_equal(s_headers, 1);
+    s_ctx(&c, &a, &s_paged_row, 2, down);
+    c.json = true;
+    assert_int_equal(cli_run_row(&c), EXIT_UNREACHABLE);
     assert_int_equal(s_headers, 1);
     assert_null(c.out);
-    c.json = true;
-    assert_int_equal(cli_page_begin(&c, s_header), 1);
-    assert_int_equal(s_headers, 1);
-    assert_true(json_is_array(c.out) && json_array_size(c.out) == 0);
+
+    /* A page of three entries with two rows left: the first two, the last of them returned. */
+    Kumppani__V1__Event ev[3], *evp[3];
+    for (size_t i = 0; i < 3; i++) {
+        kumppani__v1__event__init(&ev[i]);
+        ev[i].seq = 10 + i;
+        evp[i] = &ev[i];
+    }
+    Kumppani__V1__ReplayPage page = KUMPPANI__V1__REPLAY_PAGE__INIT;
+    page.events = evp;
+    page.n_events = 3;
+    s_ctx(&c, &a, &s_paged_row, 0, NULL);
+    c.left = 2;
+    s_lines_n = 0;
+    assert_ptr_equal(cli_page_rows(&c, &page.base), &ev[1].base);
+    assert_int_equal(s_lines_n, 2);
+    assert_int_equal(s_lines[0], 10);
+    assert_int_equal(s_lines[1], 11);
+    assert_int_equal(c.left, 0);
+    assert_null(cli_page_rows(&c, &page.base)); /* nothing left: nothing shown */
+    assert_int_equal(s_lines_n, 2);
+    c.left = UINT64_MAX;
+    c.out = json_array();
+    assert_ptr_equal(cli_page_rows(&c, &page.base), &ev[2].base);
+    assert_int_equal(s_lines_n, 2);
+    assert_int_equal(json_array_size(c.out), 3);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(c.out, 2), "seq")), 12);
     json_decref(c.out);
 }
 
