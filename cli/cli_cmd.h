@@ -129,6 +129,13 @@ typedef int (*cli_print_fn)(cli_ctx_t *c, const ProtobufCMessage *reply);
  * cannot (reported). */
 typedef json_t *(*cli_json_fn)(cli_ctx_t *c, const ProtobufCMessage *reply);
 
+/* A column of a table's header: its title, left-aligned in width characters (0: as it is). An
+ * array of them ends with title NULL. */
+typedef struct {
+    const char *title;
+    int width;
+} cli_col_t;
+
 /* Prints one message as text: one line of a table, or a message that has a fixed text. */
 typedef void (*cli_line_fn)(const ProtobufCMessage *m);
 
@@ -156,12 +163,12 @@ struct cli_cmd {
                                   show it rather than the reply */
     const char *noun; /* what unwrap holds, for the message when it is missing: "an event" */
     cli_print_fn print;
-    /* Text as a table, instead of print: header() if any, then line() for each element of the
-     * message field rows of the reply (a repeated one, or a single one when set), or for the
-     * reply itself when rows is NULL. A paged row shows each page's elements so, and with
-     * --json collects them through view. */
+    /* Text as a table, instead of print: the header's columns if any, then line() for each
+     * element of the message field rows of the reply (a repeated one, or a single one when
+     * set), or for the reply itself when rows is NULL. A paged row shows each page's elements
+     * so, and with --json collects them through view. */
     const char *rows;
-    void (*header)(void);
+    const cli_col_t *header;
     cli_line_fn line;
     const cli_jview_t *view; /* --json: the view of the reply (NULL: every field) */
     const char *items;       /* --json: this repeated message field of the reply as an array,
@@ -285,6 +292,9 @@ uint32_t cli_page_size(const cli_ctx_t *c, uint32_t page_max);
 const ProtobufCMessage *cli_page_rows(cli_ctx_t *c, const ProtobufCMessage *reply);
 
 /* ---- output ------------------------------------------------------------------------------ */
+
+/* Prints a table's header on stdout: the titles of cols, each in its width, one space apart. */
+void cli_header(const cli_col_t *cols);
 
 /* Prints root as indented JSON on stdout and frees it. Returns EXIT_OK_. */
 int cli_json_print(json_t *root);

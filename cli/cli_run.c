@@ -42,6 +42,14 @@ cli_err(const char *fmt, ...)
     va_end(ap);
 }
 
+void
+cli_header(const cli_col_t *cols)
+{
+    for (const cli_col_t *k = cols; k->title; k++)
+        printf("%s%-*s", k == cols ? "" : " ", k->width, k->title);
+    putchar('\n');
+}
+
 int
 cli_json_print(json_t *root)
 {
@@ -612,7 +620,7 @@ s_output(cli_ctx_t *c, const ProtobufCMessage *reply)
     }
     if (!c->json && cmd->line) {
         if (cmd->header)
-            cmd->header();
+            cli_header(cmd->header);
         size_t n;
         const ProtobufCMessage *const *e = s_elems(&shown, cmd->rows, &n);
         for (size_t i = 0; i < n; i++)
@@ -704,7 +712,7 @@ s_row(cli_ctx_t *c)
     if (cmd->rows && c->json)
         c->out = json_array();
     else if (cmd->header && !c->json)
-        cmd->header();
+        cli_header(cmd->header);
     for (c->first = true;; c->first = false) {
         ProtobufCMessage *reply = NULL;
         ex = s_call(c, c->kc, cmd->method, key, req, cmd->out, &reply, false);

@@ -37,11 +37,7 @@ s_expert_row(const ProtobufCMessage *m)
            e->profile ? e->profile->n_expertise : 0, e->profile ? e->profile->monthly_cap : 0);
 }
 
-static void
-s_experts_header(void)
-{
-    printf("%-6s %-28s %-8s %-6s\n", "ID", "NAME", "STATE", "KIND");
-}
+static const cli_col_t s_experts_cols[] = {{"ID", 6}, {"NAME", 28}, {"STATE", 8}, {"KIND", 6}, {0}};
 
 static void
 s_print_offer(const Kumppani__V1__Offer *o)
@@ -75,11 +71,8 @@ p_request(cli_ctx_t *c, const ProtobufCMessage *m)
     return EXIT_OK_;
 }
 
-static void
-s_requests_header(void)
-{
-    printf("%-6s %-24s %-8s %s\n", "ID", "STATE", "ACCEPTED", "TITLE");
-}
+static const cli_col_t s_requests_cols[] = {
+    {"ID", 6}, {"STATE", 24}, {"ACCEPTED", 8}, {"TITLE", 0}, {0}};
 
 static void
 s_request_row(const ProtobufCMessage *m)
@@ -90,13 +83,15 @@ s_request_row(const ProtobufCMessage *m)
            q->input->experts_needed, q->input->title);
 }
 
+static const cli_col_t s_explain_cols[] = {
+    {"EXPERT", 6}, {"RANK", 5}, {"LAST ASSIGNED", 22}, {"90D/REPEAT", 10}, {"WHY NOT", 0}, {0}};
+
 static int
 p_explain(cli_ctx_t *c, const ProtobufCMessage *m)
 {
     (void)c;
     const Kumppani__V1__ExplainRequestReply *r = (const void *)m;
-    printf("%-6s %-5s %-22s %-10s %s\n", "EXPERT", "RANK", "LAST ASSIGNED", "90D/REPEAT",
-           "WHY NOT");
+    cli_header(s_explain_cols);
     for (size_t i = 0; i < r->n_candidates; i++) {
         const Kumppani__V1__ExpertCandidate *cd = r->candidates[i];
         char t[CLI_TIME_MAX] = "never", why[256] = "";
@@ -515,7 +510,7 @@ const cli_cmd_t cli_cmds_broker[] = {
      CLI_CALL(SVC, "broker.expert.list", list_experts_request, list_experts_reply),
      .set = o_page_set,
      .rows = "experts",
-     .header = s_experts_header,
+     .header = s_experts_cols,
      .line = s_expert_row},
     {.words = "broker request-file",
      .opts = o_request,
@@ -556,7 +551,7 @@ const cli_cmd_t cli_cmds_broker[] = {
      CLI_CALL(SVC, "broker.request.list", list_broker_requests_request, list_broker_requests_reply),
      .set = o_page_set,
      .rows = "requests",
-     .header = s_requests_header,
+     .header = s_requests_cols,
      .line = s_request_row},
     {.words = "broker offer-accept",
      .help = "Usage: kumppani broker offer-accept OFFER_ID\n",

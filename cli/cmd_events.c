@@ -168,12 +168,9 @@ s_event_text(const ProtobufCMessage *m)
     }
 }
 
-static void
-s_event_row_header(void)
-{
-    printf("%-6s %-22s %-10s %-16s %-16s %-5s %-11s %s\n", "ID", "KIND", "STATE", "START", "END",
-           "MUNI", "SIGNUPS", "TITLE");
-}
+static const cli_col_t s_event_cols[] = {{"ID", 6},       {"KIND", 22}, {"STATE", 10},
+                                         {"START", 16},   {"END", 16},  {"MUNI", 5},
+                                         {"SIGNUPS", 11}, {"TITLE", 0}, {0}};
 
 static void
 s_event_row(const ProtobufCMessage *m)
@@ -460,6 +457,11 @@ s_signups_fill(cli_ctx_t *c, ProtobufCMessage *m)
                : 0;
 }
 
+static const cli_col_t s_signup_cols[] = {
+    {"ID", 8},    {"STATE", 11},        {"ROLE", 18},
+    {"NAME", 24}, {"ORGANISATION", 24}, {"SOURCE/EXTERNAL-ID", 0},
+    {0}};
+
 static int
 s_signups_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 {
@@ -472,8 +474,7 @@ s_signups_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
         json_object_set_new(c->out, "signups", json_array());
     } else if (c->first && r->event) {
         printf("event %llu: %s\n\n", (unsigned long long)r->event->id, r->event->title);
-        printf("%-8s %-11s %-18s %-24s %-24s %s\n", "ID", "STATE", "ROLE", "NAME", "ORGANISATION",
-               "SOURCE/EXTERNAL-ID");
+        cli_header(s_signup_cols);
     }
     size_t n = r->n_signups;
     for (size_t i = 0; i < n && c->left > 0; i++, c->left--) {
@@ -550,7 +551,7 @@ s_series_print(cli_ctx_t *c, const ProtobufCMessage *m)
     (void)c;
     const Kumppani__V1__SeriesReply *r = (const Kumppani__V1__SeriesReply *)m;
     printf("series %llu: %zu events\n\n", (unsigned long long)r->series_id, r->n_events);
-    s_event_row_header();
+    cli_header(s_event_cols);
     for (size_t i = 0; i < r->n_events; i++)
         s_event_row(&r->events[i]->base);
     return EXIT_OK_;
@@ -999,7 +1000,7 @@ s_attendance_bulk_print(cli_ctx_t *c, const ProtobufCMessage *m)
 {
     (void)c;
     const Kumppani__V1__BulkAttendanceReply *r = (const Kumppani__V1__BulkAttendanceReply *)m;
-    printf("%-10s %s\n", "SIGNUP", "RESULT");
+    cli_header((const cli_col_t[]){{"SIGNUP", 10}, {"RESULT", 0}, {0}});
     for (size_t i = 0; i < r->n_results; i++) {
         const Kumppani__V1__AttendanceResult *x = r->results[i];
         printf("%-10llu %s\n", (unsigned long long)x->signup_id,
@@ -1228,7 +1229,7 @@ const cli_cmd_t cli_cmds_events[] = {
      CLI_CALL(EV, "events.event.list", list_events_request, list_events_reply),
      .fill = s_list_fill,
      .rows = "events",
-     .header = s_event_row_header,
+     .header = s_event_cols,
      .line = s_event_row,
      .view = s_event_view,
      .page = s_list_page},

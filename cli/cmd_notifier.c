@@ -70,11 +70,8 @@ static const cli_jview_t s_preview_view[] = {
 
 static const cli_jview_t s_optout_view[] = {{"opted_out", NULL, 0, NULL, NULL}, {0}};
 
-static void
-s_row_header(void)
-{
-    printf("%-16s %-10s %-8s %-10s %-8s %s\n", "DUE", "STATE", "CHANNEL", "KIND", "TRIES", "KEY");
-}
+static const cli_col_t s_cols[] = {
+    {"DUE", 16}, {"STATE", 10}, {"CHANNEL", 8}, {"KIND", 10}, {"TRIES", 8}, {"KEY", 0}, {0}};
 
 static void
 s_row(const ProtobufCMessage *m)
@@ -180,7 +177,7 @@ s_optouts_print(cli_ctx_t *c, const ProtobufCMessage *m)
 {
     (void)c;
     const Kumppani__V1__OptOutListReply *r = (const Kumppani__V1__OptOutListReply *)m;
-    printf("%-8s %s\n", "CHANNEL", "ADDRESS");
+    cli_header((const cli_col_t[]){{"CHANNEL", 8}, {"ADDRESS", 0}, {0}});
     for (size_t i = 0; i < r->n_optouts; i++)
         printf("%-8s %s\n", s_channel(r->optouts[i]->channel), r->optouts[i]->address);
     if (r->n_optouts)
@@ -207,7 +204,7 @@ static const cli_optspec_t s_sent_opts[] = {
 #define NOTIFICATION_LIST(m)                                                                       \
     CLI_CALL("notifier", m, list_notifications_request, list_notifications_reply),                 \
         .items = "notifications", .view = s_notification_view, .rows = "notifications",            \
-        .header = s_row_header, .line = s_row
+        .header = s_cols, .line = s_row
 
 const cli_cmd_t cli_cmds_notifier[] = {
     {.words = "notifier status",

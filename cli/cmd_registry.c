@@ -51,11 +51,7 @@ s_org_row(const ProtobufCMessage *m)
            o->fields ? o->fields->home_municipality : "", o->fields ? o->fields->name_fi : "");
 }
 
-static void
-s_org_header(void)
-{
-    printf("%-6s %-9s %-4s %s\n", "ID", "STATUS", "HOME", "NAME");
-}
+static const cli_col_t s_org_cols[] = {{"ID", 6}, {"STATUS", 9}, {"HOME", 4}, {"NAME", 0}, {0}};
 
 static int
 s_print_org(cli_ctx_t *c, const ProtobufCMessage *m)
@@ -220,11 +216,8 @@ s_search_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 
 /* ---- municipalities, people, roles, coverage --------------------------------------------- */
 
-static void
-s_munis_header(void)
-{
-    printf("%-5s %-20s %-20s %s\n", "CODE", "NAME", "NAME (SV)", "REGION");
-}
+static const cli_col_t s_muni_cols[] = {
+    {"CODE", 5}, {"NAME", 20}, {"NAME (SV)", 20}, {"REGION", 0}, {0}};
 
 static void
 s_muni_row(const ProtobufCMessage *m)
@@ -303,13 +296,15 @@ s_assign(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
+static const cli_col_t s_role_cols[] = {{"ROLE", 6},  {"PERSON", 7}, {"KIND", 5}, {"WHERE", 12},
+                                        {"FROM", 10}, {"UNTIL", 10}, {"NAME", 0}, {0}};
+
 static int
 s_print_roles(cli_ctx_t *c, const ProtobufCMessage *m)
 {
     (void)c;
     const Kumppani__V1__ListRolesReply *r = (const void *)m;
-    printf("%-6s %-7s %-5s %-12s %-10s %-10s %s\n", "ROLE", "PERSON", "KIND", "WHERE", "FROM",
-           "UNTIL", "NAME");
+    cli_header(s_role_cols);
     for (size_t i = 0; i < r->n_roles; i++) {
         const Kumppani__V1__Role *x = r->roles[i];
         const char *name = "";
@@ -706,7 +701,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      CLI_CALL("registry", "registry.org.search", search_request, search_reply),
      .fill = s_search,
      .rows = "organisations",
-     .header = s_org_header,
+     .header = s_org_cols,
      .line = s_org_row,
      .view = cli_jview_times,
      .page = s_search_page},
@@ -717,7 +712,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .set = (const cli_optfield_t[]){{"region", .field = "region_code"}, {0}},
      .view = cli_jview_times,
      .rows = "municipalities",
-     .header = s_munis_header,
+     .header = s_muni_cols,
      .line = s_muni_row},
     {.words = "registry person-add",
      .opts = s_key_opts,

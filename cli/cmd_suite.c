@@ -113,11 +113,7 @@ static const cli_jview_t s_event_view[] = {
     {0},
 };
 
-static void
-s_replay_header(void)
-{
-    printf("%-10s %-25s %s\n", "SEQ", "TIME", "TYPE");
-}
+static const cli_col_t s_replay_cols[] = {{"SEQ", 10}, {"TIME", 25}, {"TYPE", 0}, {0}};
 
 static void
 s_replay_row(const ProtobufCMessage *m)
@@ -466,7 +462,7 @@ const cli_cmd_t cli_cmds_suite[] = {
      CLI_OUT(replay_page),
      .fill = s_replay_fill,
      .rows = "events",
-     .header = s_replay_header,
+     .header = s_replay_cols,
      .line = s_replay_row,
      .view = s_event_view,
      .page = s_replay_page},

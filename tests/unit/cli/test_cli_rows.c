@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 // cmocka.h needs <setjmp.h>, <stdarg.h> and <stddef.h> before it.
 // clang-format off
@@ -19,6 +18,7 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "cli_capture.h"
 #include "kp_test_run.h"
 
 static const cli_cmd_t *const s_tables[] = {cli_cmds_events,   cli_cmds_registry, cli_cmds_broker,
@@ -46,22 +46,7 @@ s_run(const cli_cmd_t *row, int argc, const char **pos, char *err, size_t err_le
     cli_args_t a;
     assert_int_equal(cli_args_parse(&a, argc, (char **)pos, specs, 1), 0);
     cli_ctx_t c = {.a = &a, .cmd = row, .timeout_ms = 50, .attempts = 1};
-
-    FILE *f = tmpfile();
-    assert_non_null(f);
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    assert_true(saved >= 0);
-    assert_true(dup2(fileno(f), STDERR_FILENO) >= 0);
-    int ex = cli_run_row(&c);
-    fflush(stderr);
-    assert_true(dup2(saved, STDERR_FILENO) >= 0);
-    close(saved);
-    rewind(f);
-    size_t n = fread(err, 1, err_len - 1, f);
-    err[n] = '\0';
-    fclose(f);
-    return ex;
+    return cli_capture_run(&c, stderr, err, err_len);
 }
 
 /* A bad ID (not a number, 0, none, two) is a usage error naming the row's own ID, in the same

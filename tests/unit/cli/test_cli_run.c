@@ -20,6 +20,7 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "cli_capture.h"
 #include "kp_test_run.h"
 
 static const cli_optspec_t s_opts[] = {
@@ -298,15 +299,8 @@ test_row_set_specs(void **state)
     assert_int_equal(cli_args_parse(&a, 2, unknown, only, 1), -1);
 }
 
-static int s_headers;
 static uint64_t s_lines[8];
 static size_t s_lines_n;
-
-static void
-s_header(void)
-{
-    s_headers++;
-}
 
 /* Records the seq of each log entry shown as a line. */
 static void
@@ -331,7 +325,7 @@ static const cli_cmd_t s_paged_row = {
     .flags = CLI_PAGED,
     CLI_CALL("events", "log.replay", replay_request, replay_page),
     .rows = "events",
-    .header = s_header,
+    .header = (const cli_col_t[]){{"SEQ", 5}, {"TYPE", 0}, {0}},
     .line = s_line,
     .page = s_no_page,
 };
@@ -366,17 +360,17 @@ test_paging(void **state)
     assert_int_equal(cli_page_limit(&c, 100000, 200, &first), 0);
     assert_int_equal(first, 3);
 
-    /* The header comes before the first call (nothing listens on port 1: exit 3); --json
-     * prints no header. */
+    /* The header comes before the first call (nothing listens on port 1: exit 3), each title
+     * in its width; --json prints no header. */
     const char *down[] = {"--endpoint", "tcp://127.0.0.1:1"};
-    s_headers = 0;
+    char out[64];
     s_ctx(&c, &a, &s_paged_row, 2, down);
-    assert_int_equal(cli_run_row(&c), EXIT_UNREACHABLE);
-    assert_int_equal(s_headers, 1);
+    assert_int_equal(cli_capture_run(&c, stdout, out, sizeof out), EXIT_UNREACHABLE);
+    assert_string_equal(out, "SEQ   TYPE\n");
     s_ctx(&c, &a, &s_paged_row, 2, down);
     c.json = true;
-    assert_int_equal(cli_run_row(&c), EXIT_UNREACHABLE);
-    assert_int_equal(s_headers, 1);
+    assert_int_equal(cli_capture_run(&c, stdout, out, sizeof out), EXIT_UNREACHABLE);
+    assert_string_equal(out, "");
     assert_null(c.out);
 
     /* A page of three entries with two rows left: the first two, the last of them returned. */
