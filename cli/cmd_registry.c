@@ -179,8 +179,6 @@ s_search(cli_ctx_t *c, ProtobufCMessage *m)
         cli_err("search takes one query (quote several words)");
         return -1;
     }
-    rq->municipality = cli_str(c, "municipality", rq->municipality);
-    rq->network = cli_str(c, "network", rq->network);
     if ((v = cli_arg(c->a, "field")) && !(rq->field = s_field_parse(v))) {
         cli_err("--field: not a field of activity (see registry register --help)");
         return -1;
@@ -195,7 +193,6 @@ s_search(cli_ctx_t *c, ProtobufCMessage *m)
             return -1;
         }
     }
-    rq->cursor = cli_str(c, "cursor", rq->cursor);
     return 0;
 }
 
@@ -530,8 +527,6 @@ s_export(cli_ctx_t *c, ProtobufCMessage *m)
     const char *v;
     if (!(rq->kind = s_kind_csv(c)))
         return -1;
-    rq->municipality = cli_str(c, "municipality", rq->municipality);
-    rq->network = cli_str(c, "network", rq->network);
     if ((v = cli_arg(c->a, "field")) && !(rq->field = s_field_parse(v))) {
         cli_err("--field: not a field of activity");
         return -1;
@@ -567,8 +562,7 @@ s_export_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 static const cli_optspec_t s_reg_opts[] = {ORG_OPTS, {"key", true}, {NULL, false}};
 static const cli_optspec_t s_upd_opts[] = {ORG_OPTS, {NULL, false}};
 static const cli_optspec_t s_search_opts[] = {
-    {"municipality", true}, {"field", true},  {"network", true}, {"status", true},
-    {"limit", true},        {"cursor", true}, {NULL, false}};
+    {"field", true}, {"status", true}, {"limit", true}, {NULL, false}};
 static const cli_optspec_t s_key_opts[] = {{"key", true}, {NULL, false}};
 static const cli_optspec_t s_assign_opts[] = {
     {"person", true},       {"kind", true},  {"municipality", true},
@@ -579,9 +573,8 @@ static const cli_optspec_t s_roles_opts[] = {
 static const cli_optspec_t s_idle_opts[] = {{"months", true}, {"region", true}, {NULL, false}};
 static const cli_optspec_t s_import_opts[] = {
     {"kind", true}, {"skip-invalid", false}, {"dry-run", false}, {NULL, false}};
-static const cli_optspec_t s_export_opts[] = {{"kind", true},  {"municipality", true},
-                                              {"field", true}, {"network", true},
-                                              {"out", true},   {NULL, false}};
+static const cli_optspec_t s_export_opts[] = {
+    {"kind", true}, {"field", true}, {"out", true}, {NULL, false}};
 
 #define FIELDS_HELP                                                                                \
     "Fields of activity: mental-health, substance-use, disability, older-people,\n"                \
@@ -699,6 +692,9 @@ const cli_cmd_t cli_cmds_registry[] = {
              "(\"more: --cursor C\", with --json too, so that a script can page).\n",
      .flags = CLI_POSITIONAL_ANY | CLI_PAGED,
      CLI_CALL("registry", "registry.org.search", search_request, search_reply),
+     .set =
+         (const cli_optfield_t[]){
+             {.opt = "municipality"}, {.opt = "network"}, {.opt = "cursor"}, {0}},
      .fill = s_search,
      .rows = "organisations",
      .header = s_org_cols,
@@ -809,6 +805,7 @@ const cli_cmd_t cli_cmds_registry[] = {
          "Writes CSV; cells a spreadsheet would run as formulas get a leading '.\n",
      .flags = CLI_PAGED,
      CLI_CALL("registry", "registry.csv.export", export_request, export_reply),
+     .set = (const cli_optfield_t[]){{.opt = "municipality"}, {.opt = "network"}, {0}},
      .fill = s_export,
      .page = s_export_page},
     {.words = "registry meeting-record",
