@@ -101,7 +101,8 @@ enum {
     CLI_POSITIONAL_ANY = 1 << 1, /* fill reads the positional arguments itself */
     CLI_IDEM_KEY = 1 << 2,       /* send --idempotency-key (or --key) K, or a random key */
     CLI_PAGED = 1 << 3,          /* call again while page() asks for more */
-    CLI_SERVICE_OPT = 1 << 4,    /* the service is --service NAME (default events) */
+    CLI_SERVICE_OPT = 1 << 4,    /* the service is --service NAME (default events); the row's
+                                    service is NULL */
     CLI_IN_SUMMARY = 1 << 5,     /* named in the usage summary; not listed again */
 };
 
@@ -183,6 +184,10 @@ struct cli_cmd {
 #define CLI_OUT(t) .out = &kumppani__v1__##t##__descriptor
 /* The method a row calls: its service and name, its request and reply types. */
 #define CLI_CALL(svc, m, in_t, out_t) .service = (svc), .method = (m), CLI_IN(in_t), CLI_OUT(out_t)
+
+/* The text of a row as lines (rows, header, line): fn for each element of the reply's field,
+ * under the columns cols (NULL: no header). */
+#define CLI_LINES(field, cols, fn) .rows = (field), .header = (cols), .line = (fn)
 
 #define GLOBAL_HELP                                                                                \
     "Global options:\n"                                                                            \

@@ -203,8 +203,8 @@ static const cli_optspec_t s_sent_opts[] = {
 /* A call that answers a list of notifications (a table, or the list as JSON). */
 #define NOTIFICATION_LIST(m)                                                                       \
     CLI_CALL("notifier", m, list_notifications_request, list_notifications_reply),                 \
-        .items = "notifications", .view = s_notification_view, .rows = "notifications",            \
-        .header = s_cols, .line = s_row
+        .items = "notifications", .view = s_notification_view,                                     \
+        CLI_LINES("notifications", s_cols, s_row)
 
 const cli_cmd_t cli_cmds_notifier[] = {
     {.words = "notifier status",

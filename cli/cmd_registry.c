@@ -696,9 +696,7 @@ const cli_cmd_t cli_cmds_registry[] = {
          (const cli_optfield_t[]){
              {.opt = "municipality"}, {.opt = "network"}, {.opt = "cursor"}, {0}},
      .fill = s_search,
-     .rows = "organisations",
-     .header = s_org_cols,
-     .line = s_org_row,
+     CLI_LINES("organisations", s_org_cols, s_org_row),
      .view = cli_jview_times,
      .page = s_search_page},
     {.words = "registry municipalities",
@@ -707,9 +705,7 @@ const cli_cmd_t cli_cmds_registry[] = {
               list_municipalities_reply),
      .set = (const cli_optfield_t[]){{"region", .field = "region_code"}, {0}},
      .view = cli_jview_times,
-     .rows = "municipalities",
-     .header = s_muni_cols,
-     .line = s_muni_row},
+     CLI_LINES("municipalities", s_muni_cols, s_muni_row)},
     {.words = "registry person-add",
      .opts = s_key_opts,
      .help = "Usage: kumppani registry person-add --name NAME [--email E] [--phone P] [--key K]\n"
@@ -745,8 +741,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      CLI_CALL("registry", "registry.role.assign", assign_role_request, role_reply),
      .fill = s_assign,
      .view = cli_jview_times,
-     .rows = "role",
-     .line = s_role_line},
+     CLI_LINES("role", NULL, s_role_line)},
     {.words = "registry end-role",
      .help = "Usage: kumppani registry end-role ROLE_ID [--on YYYY-MM-DD]\nEnds a role (default "
              "today).\n",
@@ -754,8 +749,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .id_field = "role_id",
      .set = (const cli_optfield_t[]){{"on", .field = "end_date"}, {0}},
      .view = cli_jview_times,
-     .rows = "role",
-     .line = s_role_line},
+     CLI_LINES("role", NULL, s_role_line)},
     {.words = "registry roles",
      .opts = s_roles_opts,
      .help = "Usage: kumppani registry roles (--municipality CODE | --organisation ID) [--kind K] "
@@ -818,8 +812,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .flags = CLI_IDEM_KEY,
      CLI_CALL("registry", "registry.meeting.record", record_meeting_request, meeting_reply),
      .fill = s_meeting_record,
-     .rows = "meeting",
-     .line = s_meeting_line},
+     CLI_LINES("meeting", NULL, s_meeting_line)},
     {.words = "registry meetings",
      .help = "Usage: kumppani registry meetings PERSON_ID\n"
              "The meetings the person convened (named by the events service, or recorded),\n"
