@@ -164,10 +164,10 @@ struct cli_cmd {
                                   show it rather than the reply */
     const char *noun; /* what unwrap holds, for the message when it is missing: "an event" */
     cli_print_fn print;
-    /* Text as a table, instead of print: the header's columns if any, then line() for each
-     * element of the message field rows of the reply (a repeated one, or a single one when
-     * set), or for the reply itself when rows is NULL. A paged row shows each page's elements
-     * so, and with --json collects them through view. */
+    /* Text as a table: print (if any: the caption), the header's columns (if any), then
+     * line() for each element of the message field rows of the reply (a repeated one, or a
+     * single one when set), or for the reply itself when rows is NULL. A paged row shows each
+     * page's elements so, and with --json collects them through view. */
     const char *rows;
     const cli_col_t *header;
     cli_line_fn line;

@@ -619,6 +619,9 @@ s_output(cli_ctx_t *c, const ProtobufCMessage *reply)
         }
     }
     if (!c->json && cmd->line) {
+        int ex = cmd->print ? cmd->print(c, shown) : EXIT_OK_;
+        if (ex)
+            return ex;
         if (cmd->header)
             cli_header(cmd->header);
         size_t n;

@@ -163,10 +163,14 @@ p_stats(cli_ctx_t *c, const ProtobufCMessage *m)
            r->assignments_max, r->gini);
     printf("working groups %u, with an expert %u\n", r->working_groups,
            r->working_groups_with_expert);
-    for (size_t i = 0; i < r->n_per_expert; i++)
-        printf("  expert %-6llu %u\n", (unsigned long long)r->per_expert[i]->expert_id,
-               r->per_expert[i]->assignments);
     return EXIT_OK_;
+}
+
+static void
+s_per_expert_row(const ProtobufCMessage *m)
+{
+    const Kumppani__V1__ExpertCount *x = (const Kumppani__V1__ExpertCount *)m;
+    printf("  expert %-6llu %u\n", (unsigned long long)x->expert_id, x->assignments);
 }
 
 static void
@@ -633,7 +637,8 @@ const cli_cmd_t cli_cmds_broker[] = {
      CLI_CALL(SVC, "broker.stats", broker_stats_request, broker_stats_reply),
      .set =
          (const cli_optfield_t[]){{"from", .field = "from_unix"}, {"to", .field = "to_unix"}, {0}},
-     .print = p_stats},
+     .print = p_stats,
+     CLI_LINES("per_expert", NULL, s_per_expert_row)},
     {.words = "broker audit",
      .help = "Usage: kumppani broker audit [--after ID] [--limit N]\n"
              "The audit of sensitive-detail reads and refused attempts, oldest first: the\n"

@@ -551,9 +551,6 @@ s_series_print(cli_ctx_t *c, const ProtobufCMessage *m)
     (void)c;
     const Kumppani__V1__SeriesReply *r = (const Kumppani__V1__SeriesReply *)m;
     printf("series %llu: %zu events\n\n", (unsigned long long)r->series_id, r->n_events);
-    cli_header(s_event_cols);
-    for (size_t i = 0; i < r->n_events; i++)
-        s_event_row(&r->events[i]->base);
     return EXIT_OK_;
 }
 
@@ -1121,6 +1118,9 @@ static const cli_optspec_t s_att_opts[] = {
     .line = s_signup_text, .view = s_signup_view
 #define SIGNUP_REF(m)                                                                              \
     .method = m, CLI_IN(cancel_signup_request), .fill = s_signup_ref, .opts = s_ref_opts
+/* A series' occurrences: its caption, then a table of events. */
+#define SERIES_OUT                                                                                 \
+    .print = s_series_print, CLI_LINES("events", s_event_cols, s_event_row), .view = s_series_view
 #define TEXT_OUT                                                                                   \
     .service = EV, CLI_OUT(event_text_reply), .print = s_text_print, .view = s_text_view
 
@@ -1304,8 +1304,7 @@ const cli_cmd_t cli_cmds_events[] = {
      .flags = CLI_IDEM_KEY,
      CLI_CALL(EV, "events.series.create", create_series_request, series_reply),
      .fill = s_series,
-     .print = s_series_print,
-     .view = s_series_view},
+     SERIES_OUT},
     {.words = "events balance",
      .help = "Usage: kumppani events balance ID\n"
              "Shows the live role balance: places per role, caps and reservations.\n",
@@ -1404,8 +1403,7 @@ const cli_cmd_t cli_cmds_events[] = {
      CLI_CALL(EV, "events.series.update", update_series_request, series_reply),
      .id_field = "series_id",
      .fill = s_series_update,
-     .print = s_series_print,
-     .view = s_series_view},
+     SERIES_OUT},
     {.words = "events series-extend",
      .opts = s_series_extend_opts,
      .help = "Usage: kumppani events series-extend SERIES --count N [--frequency F] [--publish]\n"
@@ -1416,8 +1414,7 @@ const cli_cmd_t cli_cmds_events[] = {
      CLI_CALL(EV, "events.series.extend", extend_series_request, series_reply),
      .id_field = "series_id",
      .fill = s_series_extend,
-     .print = s_series_print,
-     .view = s_series_view},
+     SERIES_OUT},
     {.words = "events promote",
      .help = "Usage: kumppani events promote --signup ID [--beyond-capacity]\n"
              "Moves a waitlisted sign-up up out of turn: offered the place when the event works\n"

@@ -340,9 +340,14 @@ s_print_gaps(cli_ctx_t *c, const ProtobufCMessage *m)
     (void)c;
     const Kumppani__V1__CoverageGapsReply *r = (const void *)m;
     printf("%zu municipalities without a current NGO contact person\n", r->n_municipalities);
-    for (size_t i = 0; i < r->n_municipalities; i++)
-        printf("%-5s %s\n", r->municipalities[i]->code, r->municipalities[i]->name_fi);
     return EXIT_OK_;
+}
+
+static void
+s_gap_row(const ProtobufCMessage *m)
+{
+    const Kumppani__V1__Municipality *x = (const Kumppani__V1__Municipality *)m;
+    printf("%-5s %s\n", x->code, x->name_fi);
 }
 
 static int
@@ -353,16 +358,19 @@ s_print_idle(cli_ctx_t *c, const ProtobufCMessage *m)
     printf("%zu contact person(s) without a contact-person meeting (events log read to seq "
            "%llu)\n",
            r->n_contact_persons, (unsigned long long)r->events_applied_seq);
-    for (size_t i = 0; i < r->n_contact_persons; i++) {
-        const Kumppani__V1__IdleContactPerson *x = r->contact_persons[i];
-        char last[CLI_TIME_MAX] = "never";
-        if (x->last_meeting_unix)
-            kp_time_iso(x->last_meeting_unix, last, sizeof last);
-        const char *name = x->person ? x->person->name : "";
-        printf("%-5s person %-6llu %-*s last meeting %s\n", x->role->municipality_code,
-               (unsigned long long)x->role->person_id, cli_col(name, 30), name, last);
-    }
     return EXIT_OK_;
+}
+
+static void
+s_idle_row(const ProtobufCMessage *m)
+{
+    const Kumppani__V1__IdleContactPerson *x = (const Kumppani__V1__IdleContactPerson *)m;
+    char last[CLI_TIME_MAX] = "never";
+    if (x->last_meeting_unix)
+        kp_time_iso(x->last_meeting_unix, last, sizeof last);
+    const char *name = x->person ? x->person->name : "";
+    printf("%-5s person %-6llu %-*s last meeting %s\n", x->role->municipality_code,
+           (unsigned long long)x->role->person_id, cli_col(name, 30), name, last);
 }
 
 static int
@@ -624,8 +632,6 @@ s_print_meetings(cli_ctx_t *c, const ProtobufCMessage *m)
     (void)c;
     const Kumppani__V1__ListMeetingsReply *r = (const void *)m;
     printf("%zu meeting(s)\n", r->n_meetings);
-    for (size_t i = 0; i < r->n_meetings; i++)
-        s_meeting_line(&r->meetings[i]->base);
     return EXIT_OK_;
 }
 
@@ -766,7 +772,8 @@ const cli_cmd_t cli_cmds_registry[] = {
                                      {"on", .field = "on_date"},
                                      {0}},
      .view = cli_jview_times,
-     .print = s_print_gaps},
+     .print = s_print_gaps,
+     CLI_LINES("municipalities", NULL, s_gap_row)},
     {.words = "registry idle",
      .opts = s_idle_opts,
      .help = "Usage: kumppani registry idle [--months N] [--region CODE]\n"
@@ -775,7 +782,8 @@ const cli_cmd_t cli_cmds_registry[] = {
      CLI_CALL("registry", "registry.coverage.idle", coverage_idle_request, coverage_idle_reply),
      .fill = s_idle,
      .view = cli_jview_times,
-     .print = s_print_idle},
+     .print = s_print_idle,
+     CLI_LINES("contact_persons", NULL, s_idle_row)},
     {.words = "registry import",
      .opts = s_import_opts,
      .help =
@@ -819,6 +827,7 @@ const cli_cmd_t cli_cmds_registry[] = {
              "latest first.\n",
      CLI_CALL("registry", "registry.meeting.list", list_meetings_request, list_meetings_reply),
      .id_field = "person_id",
-     .print = s_print_meetings},
+     .print = s_print_meetings,
+     CLI_LINES("meetings", NULL, s_meeting_line)},
     {0},
 };
