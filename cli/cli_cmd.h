@@ -2,17 +2,16 @@
  *  that executes a row.
  *
  *  Design. Almost every command is one method call: a row names the service, the method, the
- *  request and reply descriptors, the options copied into request fields (.set, by each
- *  field's type: string, number in a range, Helsinki time, flag), a fill function for the rest
- *  (options -> request), a print function
- *  (reply -> table or text) and flags for the shared steps: a positional ID copied into the
- *  request, an idempotency key, paging. cli_run_row does everything else the same way for
- *  every row: check the positional arguments, fill, make the key, connect, call, decode,
- *  print and free. --json goes through the one descriptor walker (cli_json_view): every field
- *  under its .proto name, or, where the row names a view (cli_jview_t), the fields, keys and
- *  conversions of that view (the events and notifier JSON that scripts read since the first
- *  release uses readable names and Helsinki times, not the .proto names).
- *  A command that is not one call (keygen, CSV import, status of the whole suite) has a run
+ *  request and reply descriptors, the request field that takes a positional ID, the options
+ *  copied into request fields (.set, by each field's type: string, number in a range, Helsinki
+ *  time, flag), a fill function for the rest (options -> request), a print function
+ *  (reply -> table or text) and flags for the shared steps: an idempotency key, paging.
+ *  cli_run_row does everything else the same way for every row: check the positional
+ *  arguments, fill, make the key, connect, call, decode, print and free. --json goes through the
+ * one descriptor walker (cli_json_view): every field under its .proto name, or, where the row names
+ * a view (cli_jview_t), the fields, keys and conversions of that view (the events and notifier JSON
+ * that scripts read since the first release uses readable names and Helsinki times, not the .proto
+ * names). A command that is not one call (keygen, CSV import, status of the whole suite) has a run
  *  function instead of a method.
  *
  *  Tables: cmd_events.c, cmd_registry.c, cmd_broker.c, cmd_notifier.c, cmd_web.c hold each
@@ -99,11 +98,11 @@ extern const cli_jview_t cli_jview_times[];
 
 /* Row flags. */
 enum {
-    CLI_POSITIONAL_ID = 1 << 0,  /* exactly one positive ID, stored as uint64 at id_at */
     CLI_POSITIONAL_ANY = 1 << 1, /* fill reads the positional arguments itself */
     CLI_IDEM_KEY = 1 << 2,       /* send --idempotency-key (or --key) K, or a random key */
     CLI_PAGED = 1 << 3,          /* call again while page() asks for more */
-    CLI_SERVICE_OPT = 1 << 4,    /* the service is --service NAME (default events) */
+    CLI_SERVICE_OPT = 1 << 4,    /* the service is --service NAME (default events); the row's
+                                    service is NULL */
     CLI_IN_SUMMARY = 1 << 5,     /* named in the usage summary; not listed again */
 };
 
@@ -131,9 +130,18 @@ typedef int (*cli_print_fn)(cli_ctx_t *c, const ProtobufCMessage *reply);
  * cannot (reported). */
 typedef json_t *(*cli_json_fn)(cli_ctx_t *c, const ProtobufCMessage *reply);
 
-/* Handles one page (text rows, or collects into c->out) and moves req to the next page.
- * Returns 1 for another call, 0 when done. Called once with reply NULL after connecting,
- * before the first call (for a table header). */
+/* A column of a table's header: its title, left-aligned in width characters (0: as it is). An
+ * array of them ends with title NULL. */
+typedef struct {
+    const char *title;
+    int width;
+} cli_col_t;
+
+/* Prints one message as text: one line of a table, or a message that has a fixed text. */
+typedef void (*cli_line_fn)(const ProtobufCMessage *m);
+
+/* Handles one page (text rows, or collects into c->out; a row with .rows: cli_page_rows) and
+ * moves req to the next page. Returns 1 for another call, 0 when done. */
 typedef int (*cli_page_fn)(cli_ctx_t *c, ProtobufCMessage *req, const ProtobufCMessage *reply);
 
 struct cli_cmd {
@@ -145,9 +153,10 @@ struct cli_cmd {
     const char *service;
     const char *method;
     const ProtobufCMessageDescriptor *in, *out;
-    size_t id_at;              /* CLI_POSITIONAL_ID: offset of the uint64 ID in the request */
+    const char *id_field;      /* the uint64 field of the request that takes the one positional
+                                  argument, a positive ID (NULL: no such argument) */
     const char *id_noun;       /* what the ID names, for messages ("organisation"); NULL: the
-                                  ID field's name without "_id" (request_id: "request") */
+                                  id_field without "_id" (request_id: "request") */
     const cli_optfield_t *set; /* options copied into the request (ended by opt NULL), before
                                   fill */
     cli_fill_fn fill;          /* NULL: the request is the ID alone, the set options, or empty */
@@ -155,6 +164,13 @@ struct cli_cmd {
                                   show it rather than the reply */
     const char *noun; /* what unwrap holds, for the message when it is missing: "an event" */
     cli_print_fn print;
+    /* Text as a table: print (if any: the caption), the header's columns (if any), then
+     * line() for each element of the message field rows of the reply (a repeated one, or a
+     * single one when set), or for the reply itself when rows is NULL. A paged row shows each
+     * page's elements so, and with --json collects them through view. */
+    const char *rows;
+    const cli_col_t *header;
+    cli_line_fn line;
     const cli_jview_t *view; /* --json: the view of the reply (NULL: every field) */
     const char *items;       /* --json: this repeated message field of the reply as an array,
                                 each element through view, rather than the reply */
@@ -168,6 +184,10 @@ struct cli_cmd {
 #define CLI_OUT(t) .out = &kumppani__v1__##t##__descriptor
 /* The method a row calls: its service and name, its request and reply types. */
 #define CLI_CALL(svc, m, in_t, out_t) .service = (svc), .method = (m), CLI_IN(in_t), CLI_OUT(out_t)
+
+/* The text of a row as lines (rows, header, line): fn for each element of the reply's field,
+ * under the columns cols (NULL: no header). */
+#define CLI_LINES(field, cols, fn) .rows = (field), .header = (cols), .line = (fn)
 
 #define GLOBAL_HELP                                                                                \
     "Global options:\n"                                                                            \
@@ -199,10 +219,10 @@ extern const cli_cmd_t cli_cmds_web[];
 /* Runs c->cmd: its run function, or the row as described above. Returns an exit code. */
 int cli_run_row(cli_ctx_t *c);
 
-/* The name of a CLI_POSITIONAL_ID row's ID for messages, into buf (len bytes): the row's
- * id_noun, else the name of the request field at id_at without its "_id" ('_' read as a
- * space), followed by " ID": "request ID", "organisation ID". Asserts that the field exists
- * and that a field named plainly "id" comes with an id_noun (a row's bug). Returns buf. */
+/* The name of the ID of a row with an id_field, for messages, into buf (len bytes): the row's
+ * id_noun, else id_field without its "_id" ('_' read as a space), followed by " ID":
+ * "request ID", "organisation ID". Asserts that the field exists and that a field named
+ * plainly "id" comes with an id_noun (a row's bug). Returns buf. */
 const char *cli_id_name(const cli_cmd_t *cmd, char *buf, size_t len);
 
 /* The parser entries of the row's .set options into out (CLI_OPTS_MAX + 1 entries, ended by
@@ -270,11 +290,16 @@ int cli_page_limit(cli_ctx_t *c, uint64_t max, uint32_t page_max, uint32_t *firs
 /* For a page function: the size of the next page, what --limit leaves, at most page_max. */
 uint32_t cli_page_size(const cli_ctx_t *c, uint32_t page_max);
 
-/* For a page function before the first call: with --json the items are collected in an array
- * (c->out), otherwise header prints the table's header. Returns 1 (make the call). */
-int cli_page_begin(cli_ctx_t *c, void (*header)(void));
+/* For the page function of a row with .rows: hands over the elements of that field of the
+ * reply while --limit leaves rows (counting c->left down): with --json each is added to c->out
+ * through the row's view, otherwise printed by its line. Returns the last one handed over (for
+ * the next page's cursor), or NULL for none. */
+const ProtobufCMessage *cli_page_rows(cli_ctx_t *c, const ProtobufCMessage *reply);
 
 /* ---- output ------------------------------------------------------------------------------ */
+
+/* Prints a table's header on stdout: the titles of cols, each in its width, one space apart. */
+void cli_header(const cli_col_t *cols);
 
 /* Prints root as indented JSON on stdout and frees it. Returns EXIT_OK_. */
 int cli_json_print(json_t *root);

@@ -42,6 +42,14 @@ cli_err(const char *fmt, ...)
     va_end(ap);
 }
 
+void
+cli_header(const cli_col_t *cols)
+{
+    for (const cli_col_t *k = cols; k->title; k++)
+        printf("%s%-*s", k == cols ? "" : " ", k->width, k->title);
+    putchar('\n');
+}
+
 int
 cli_json_print(json_t *root)
 {
@@ -215,14 +223,40 @@ cli_page_size(const cli_ctx_t *c, uint32_t page_max)
     return c->left < page_max ? (uint32_t)c->left : page_max;
 }
 
-int
-cli_page_begin(cli_ctx_t *c, void (*header)(void))
+/* The elements of message field `field` of m: the array and its length (a single field: the
+ * one message, or none when unset), or m itself for field NULL. */
+static const ProtobufCMessage *const *
+s_elems(const ProtobufCMessage *const *m, const char *field, size_t *n)
 {
-    if (c->json)
-        c->out = json_array();
-    else
-        header();
-    return 1;
+    *n = 1;
+    if (!field)
+        return m;
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field_by_name((*m)->descriptor, field);
+    assert(fd && fd->type == PROTOBUF_C_TYPE_MESSAGE); /* a row names its reply's fields */
+    const char *p = (const char *)*m + fd->offset;
+    if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+        *n = *(const size_t *)((const char *)*m + fd->quantifier_offset);
+        return *(const ProtobufCMessage *const *const *)p;
+    }
+    const ProtobufCMessage *const *one = (const ProtobufCMessage *const *)p;
+    *n = *one != NULL;
+    return one;
+}
+
+const ProtobufCMessage *
+cli_page_rows(cli_ctx_t *c, const ProtobufCMessage *reply)
+{
+    size_t n;
+    const ProtobufCMessage *const *e = s_elems(&reply, c->cmd->rows, &n), *last = NULL;
+    for (size_t i = 0; i < n && c->left > 0; i++, c->left--) {
+        if (c->out)
+            json_array_append_new(c->out, cli_json_view(e[i], c->cmd->view));
+        else
+            c->cmd->line(e[i]);
+        last = e[i];
+    }
+    return last;
 }
 
 /* ---- options ----------------------------------------------------------------------------- */
@@ -584,6 +618,18 @@ s_output(cli_ctx_t *c, const ProtobufCMessage *reply)
             return EXIT_OTHER;
         }
     }
+    if (!c->json && cmd->line) {
+        int ex = cmd->print ? cmd->print(c, shown) : EXIT_OK_;
+        if (ex)
+            return ex;
+        if (cmd->header)
+            cli_header(cmd->header);
+        size_t n;
+        const ProtobufCMessage *const *e = s_elems(&shown, cmd->rows, &n);
+        for (size_t i = 0; i < n; i++)
+            cmd->line(e[i]);
+        return EXIT_OK_;
+    }
     if (!c->json)
         return cmd->print(c, shown);
     json_t *j = cmd->json    ? cmd->json(c, shown)
@@ -592,15 +638,20 @@ s_output(cli_ctx_t *c, const ProtobufCMessage *reply)
     return j ? cli_json_print(j) : EXIT_OTHER;
 }
 
+/* The request's field id_field (a uint64, not repeated: asserted, as a row's bug). */
+static const ProtobufCFieldDescriptor *
+s_id_fd(const cli_cmd_t *cmd)
+{
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field_by_name(cmd->in, cmd->id_field);
+    assert(fd && fd->type == PROTOBUF_C_TYPE_UINT64 && fd->label != PROTOBUF_C_LABEL_REPEATED);
+    return fd;
+}
+
 const char *
 cli_id_name(const cli_cmd_t *cmd, char *buf, size_t len)
 {
-    const ProtobufCFieldDescriptor *fd = NULL;
-    for (unsigned i = 0; i < cmd->in->n_fields && !fd; i++)
-        if (cmd->in->fields[i].offset == cmd->id_at &&
-            cmd->in->fields[i].label != PROTOBUF_C_LABEL_REPEATED)
-            fd = &cmd->in->fields[i];
-    assert(fd && fd->type == PROTOBUF_C_TYPE_UINT64);
+    const ProtobufCFieldDescriptor *fd = s_id_fd(cmd);
     const char *noun = cmd->id_noun;
     size_t n = noun ? strlen(noun) : strlen(fd->name);
     if (!noun) {
@@ -623,14 +674,14 @@ s_row(cli_ctx_t *c)
     ProtobufCMessage *req = cli_alloc(c, cmd->in->sizeof_message);
     protobuf_c_message_init(cmd->in, req);
 
-    if (cmd->flags & CLI_POSITIONAL_ID) {
+    if (cmd->id_field) {
         uint64_t id;
         if (c->a->pos_n != 1 || cli_parse_u64(c->a->pos[0], 1, UINT64_MAX, &id) != 0) {
             char name[64];
             cli_err("expected one %s (a positive number)", cli_id_name(cmd, name, sizeof name));
             return EXIT_USAGE;
         }
-        memcpy((char *)req + cmd->id_at, &id, sizeof id);
+        memcpy((char *)req + s_id_fd(cmd)->offset, &id, sizeof id);
     } else if (!(cmd->flags & CLI_POSITIONAL_ANY) && cli_no_pos(c)) {
         return EXIT_USAGE;
     }
@@ -661,7 +712,10 @@ s_row(cli_ctx_t *c)
                     key_opt, key);
         return ex ? ex : s_output(c, reply);
     }
-    cmd->page(c, req, NULL);
+    if (cmd->rows && c->json)
+        c->out = json_array();
+    else if (cmd->header && !c->json)
+        cli_header(cmd->header);
     for (c->first = true;; c->first = false) {
         ProtobufCMessage *reply = NULL;
         ex = s_call(c, c->kc, cmd->method, key, req, cmd->out, &reply, false);

@@ -24,8 +24,9 @@ s_enum(const ProtobufCEnumDescriptor *d, int v)
 /* ---- printers ----------------------------------------------------------------------------- */
 
 static void
-s_print_expert(const Kumppani__V1__Expert *e)
+s_expert_row(const ProtobufCMessage *m)
 {
+    const Kumppani__V1__Expert *e = (const Kumppani__V1__Expert *)m;
     const char *name = e->profile ? e->profile->name : "";
     printf("%-6llu %-*s %-8s %-6s org=%llu expertise=%zu cap=%u\n", (unsigned long long)e->id,
            cli_col(name, 28), name, e->paused ? "paused" : "active",
@@ -36,24 +37,7 @@ s_print_expert(const Kumppani__V1__Expert *e)
            e->profile ? e->profile->n_expertise : 0, e->profile ? e->profile->monthly_cap : 0);
 }
 
-static int
-p_expert(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    s_print_expert(((const Kumppani__V1__ExpertReply *)m)->expert);
-    return EXIT_OK_;
-}
-
-static int
-p_experts(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    const Kumppani__V1__ListExpertsReply *r = (const void *)m;
-    printf("%-6s %-28s %-8s %-6s\n", "ID", "NAME", "STATE", "KIND");
-    for (size_t i = 0; i < r->n_experts; i++)
-        s_print_expert(r->experts[i]);
-    return EXIT_OK_;
-}
+static const cli_col_t s_experts_cols[] = {{"ID", 6}, {"NAME", 28}, {"STATE", 8}, {"KIND", 6}, {0}};
 
 static void
 s_print_offer(const Kumppani__V1__Offer *o)
@@ -87,28 +71,27 @@ p_request(cli_ctx_t *c, const ProtobufCMessage *m)
     return EXIT_OK_;
 }
 
-static int
-p_requests(cli_ctx_t *c, const ProtobufCMessage *m)
+static const cli_col_t s_requests_cols[] = {
+    {"ID", 6}, {"STATE", 24}, {"ACCEPTED", 8}, {"TITLE", 0}, {0}};
+
+static void
+s_request_row(const ProtobufCMessage *m)
 {
-    (void)c;
-    const Kumppani__V1__ListBrokerRequestsReply *r = (const void *)m;
-    printf("%-6s %-24s %-8s %s\n", "ID", "STATE", "ACCEPTED", "TITLE");
-    for (size_t i = 0; i < r->n_requests; i++) {
-        const Kumppani__V1__BrokerRequest *q = r->requests[i];
-        printf("%-6llu %-24s %u/%-6u %s\n", (unsigned long long)q->id,
-               s_enum(&kumppani__v1__request_state__descriptor, q->state), q->accepted_n,
-               q->input->experts_needed, q->input->title);
-    }
-    return EXIT_OK_;
+    const Kumppani__V1__BrokerRequest *q = (const Kumppani__V1__BrokerRequest *)m;
+    printf("%-6llu %-24s %u/%-6u %s\n", (unsigned long long)q->id,
+           s_enum(&kumppani__v1__request_state__descriptor, q->state), q->accepted_n,
+           q->input->experts_needed, q->input->title);
 }
+
+static const cli_col_t s_explain_cols[] = {
+    {"EXPERT", 6}, {"RANK", 5}, {"LAST ASSIGNED", 22}, {"90D/REPEAT", 10}, {"WHY NOT", 0}, {0}};
 
 static int
 p_explain(cli_ctx_t *c, const ProtobufCMessage *m)
 {
     (void)c;
     const Kumppani__V1__ExplainRequestReply *r = (const void *)m;
-    printf("%-6s %-5s %-22s %-10s %s\n", "EXPERT", "RANK", "LAST ASSIGNED", "90D/REPEAT",
-           "WHY NOT");
+    cli_header(s_explain_cols);
     for (size_t i = 0; i < r->n_candidates; i++) {
         const Kumppani__V1__ExpertCandidate *cd = r->candidates[i];
         char t[CLI_TIME_MAX] = "never", why[256] = "";
@@ -136,31 +119,14 @@ p_offer(cli_ctx_t *c, const ProtobufCMessage *m)
 }
 
 static void
-s_print_asg(const Kumppani__V1__Assignment *a)
+s_asg_row(const ProtobufCMessage *m)
 {
+    const Kumppani__V1__Assignment *a = (const Kumppani__V1__Assignment *)m;
     printf("%-6llu request %-6llu expert %-6llu %-28s min %u fee %u.%02u\n",
            (unsigned long long)a->id, (unsigned long long)a->request_id,
            (unsigned long long)a->expert_id,
            s_enum(&kumppani__v1__assignment_state__descriptor, a->state), a->minutes,
            a->fee_cents / 100, a->fee_cents % 100);
-}
-
-static int
-p_asg(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    s_print_asg(((const Kumppani__V1__AssignmentReply *)m)->assignment);
-    return EXIT_OK_;
-}
-
-static int
-p_asgs(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    const Kumppani__V1__ListAssignmentsReply *r = (const void *)m;
-    for (size_t i = 0; i < r->n_assignments; i++)
-        s_print_asg(r->assignments[i]);
-    return EXIT_OK_;
 }
 
 static int
@@ -197,25 +163,24 @@ p_stats(cli_ctx_t *c, const ProtobufCMessage *m)
            r->assignments_max, r->gini);
     printf("working groups %u, with an expert %u\n", r->working_groups,
            r->working_groups_with_expert);
-    for (size_t i = 0; i < r->n_per_expert; i++)
-        printf("  expert %-6llu %u\n", (unsigned long long)r->per_expert[i]->expert_id,
-               r->per_expert[i]->assignments);
     return EXIT_OK_;
 }
 
-static int
-p_audit(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_per_expert_row(const ProtobufCMessage *m)
 {
-    (void)c;
-    const Kumppani__V1__ListBrokerAuditReply *r = (const void *)m;
-    for (size_t i = 0; i < r->n_entries; i++) {
-        char t[CLI_TIME_MAX];
-        kp_time_format(r->entries[i]->time_ms / 1000, t, sizeof t);
-        printf("%-6llu %s expert %llu assignment %llu %s\n", (unsigned long long)r->entries[i]->id,
-               t, (unsigned long long)r->entries[i]->expert_id,
-               (unsigned long long)r->entries[i]->assignment_id, r->entries[i]->what);
-    }
-    return EXIT_OK_;
+    const Kumppani__V1__ExpertCount *x = (const Kumppani__V1__ExpertCount *)m;
+    printf("  expert %-6llu %u\n", (unsigned long long)x->expert_id, x->assignments);
+}
+
+static void
+s_audit_row(const ProtobufCMessage *m)
+{
+    const Kumppani__V1__BrokerAuditEntry *x = (const Kumppani__V1__BrokerAuditEntry *)m;
+    char t[CLI_TIME_MAX];
+    kp_time_format(x->time_ms / 1000, t, sizeof t);
+    printf("%-6llu %s expert %llu assignment %llu %s\n", (unsigned long long)x->id, t,
+           (unsigned long long)x->expert_id, (unsigned long long)x->assignment_id, x->what);
 }
 
 static int
@@ -471,7 +436,6 @@ s_paid(cli_ctx_t *c, ProtobufCMessage *m)
 
 /* ---- the table ---------------------------------------------------------------------------- */
 
-static const cli_optspec_t o_none[] = {{NULL, false}};
 /* --after ID [--limit N]: the pages of experts and of requests. */
 static const cli_optfield_t o_page_set[] = {
     {"after", .field = "after_id", .max = UINT64_MAX}, {"limit", .min = 1, .max = 500}, {0}};
@@ -514,44 +478,37 @@ const cli_cmd_t cli_cmds_broker[] = {
      .flags = CLI_IDEM_KEY,
      CLI_CALL(SVC, "broker.expert.register", register_expert_request, expert_reply),
      .fill = s_expert_register,
-     .print = p_expert},
+     CLI_LINES("expert", NULL, s_expert_row)},
     {.words = "broker expert-update",
      .opts = o_expert,
      .help = "Usage: kumppani broker expert-update ID [--only] (the options of expert-register)\n"
              "Replaces the expert's whole profile with the one given; with --only, changes just\n"
              "the options given (e.g. --only --phone P) and keeps every other field.\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.expert.update", update_expert_request, expert_reply),
-     .id_at = offsetof(Kumppani__V1__UpdateExpertRequest, expert_id),
+     .id_field = "expert_id",
      .fill = s_expert_update,
-     .print = p_expert},
+     CLI_LINES("expert", NULL, s_expert_row)},
     {.words = "broker expert",
-     .opts = o_none,
      .help = "Usage: kumppani broker expert ID\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.expert.get", expert_ref, expert_reply),
-     .id_at = offsetof(Kumppani__V1__ExpertRef, expert_id),
-     .print = p_expert},
+     .id_field = "expert_id",
+     CLI_LINES("expert", NULL, s_expert_row)},
     {.words = "broker expert-pause",
-     .opts = o_none,
      .help = "Usage: kumppani broker expert-pause ID\nPaused experts get no offers.\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.expert.pause", pause_expert_request, expert_reply),
-     .id_at = offsetof(Kumppani__V1__PauseExpertRequest, expert_id),
+     .id_field = "expert_id",
      .fill = s_expert_pause,
-     .print = p_expert},
+     CLI_LINES("expert", NULL, s_expert_row)},
     {.words = "broker expert-resume",
-     .opts = o_none,
      .help = "Usage: kumppani broker expert-resume ID\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.expert.pause", pause_expert_request, expert_reply),
-     .id_at = offsetof(Kumppani__V1__PauseExpertRequest, expert_id),
-     .print = p_expert},
+     .id_field = "expert_id",
+     CLI_LINES("expert", NULL, s_expert_row)},
     {.words = "broker experts",
      .help = "Usage: kumppani broker experts [--after ID] [--limit N]\n",
      CLI_CALL(SVC, "broker.expert.list", list_experts_request, list_experts_reply),
      .set = o_page_set,
-     .print = p_experts},
+     CLI_LINES("experts", s_experts_cols, s_expert_row)},
     {.words = "broker request-file",
      .opts = o_request,
      .help =
@@ -570,83 +527,72 @@ const cli_cmd_t cli_cmds_broker[] = {
      .fill = s_request_file,
      .print = p_request},
     {.words = "broker request",
-     .opts = o_none,
      .help = "Usage: kumppani broker request ID\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.request.get", broker_request_ref, broker_request_reply),
-     .id_at = offsetof(Kumppani__V1__BrokerRequestRef, request_id),
+     .id_field = "request_id",
      .print = p_request},
     {.words = "broker explain",
-     .opts = o_none,
      .help = "Usage: kumppani broker explain ID\n"
              "Every expert: eligible or why not, and the ranking keys.\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.request.explain", broker_request_ref, explain_request_reply),
-     .id_at = offsetof(Kumppani__V1__BrokerRequestRef, request_id),
+     .id_field = "request_id",
      .print = p_explain},
     {.words = "broker request-cancel",
      .help = "Usage: kumppani broker request-cancel ID --reason TEXT\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.request.cancel", cancel_broker_request_request, broker_request_reply),
-     .id_at = offsetof(Kumppani__V1__CancelBrokerRequestRequest, request_id),
+     .id_field = "request_id",
      .set = (const cli_optfield_t[]){{.opt = "reason"}, {0}},
      .print = p_request},
     {.words = "broker requests",
      .help = "Usage: kumppani broker requests [--after ID] [--limit N]\n",
      CLI_CALL(SVC, "broker.request.list", list_broker_requests_request, list_broker_requests_reply),
      .set = o_page_set,
-     .print = p_requests},
+     CLI_LINES("requests", s_requests_cols, s_request_row)},
     {.words = "broker offer-accept",
-     .opts = o_none,
      .help = "Usage: kumppani broker offer-accept OFFER_ID\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.offer.accept", offer_ref, offer_reply),
-     .id_at = offsetof(Kumppani__V1__OfferRef, offer_id),
+     .id_field = "offer_id",
      .print = p_offer},
     {.words = "broker offer-decline",
      .help = "Usage: kumppani broker offer-decline OFFER_ID [--reason TEXT]\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.offer.decline", decline_offer_request, offer_reply),
-     .id_at = offsetof(Kumppani__V1__DeclineOfferRequest, offer_id),
+     .id_field = "offer_id",
      .set = (const cli_optfield_t[]){{.opt = "reason"}, {0}},
      .print = p_offer},
     {.words = "broker assignment-cancel",
      .help = "Usage: kumppani broker assignment-cancel ID --by expert|requester|coordinator "
              "--reason T\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.assignment.cancel", cancel_assignment_request, assignment_reply),
-     .id_at = offsetof(Kumppani__V1__CancelAssignmentRequest, assignment_id),
+     .id_field = "assignment_id",
      .set = (const cli_optfield_t[]){{"by", .def = "coordinator"}, {.opt = "reason"}, {0}},
-     .print = p_asg},
+     CLI_LINES("assignment", NULL, s_asg_row)},
     {.words = "broker assignment-complete",
      .help = "Usage: kumppani broker assignment-complete ID --minutes N [--fee-cents N] "
              "[--travel-cents N]\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.assignment.complete", complete_assignment_request, assignment_reply),
-     .id_at = offsetof(Kumppani__V1__CompleteAssignmentRequest, assignment_id),
+     .id_field = "assignment_id",
      .set = (const cli_optfield_t[]){{"minutes", .required = true, .min = 1, .max = 10080},
                                      {"fee-cents", .field = "fee_cents", .max = 10000000},
                                      {"travel-cents", .field = "travel_cents", .max = 10000000},
                                      {0}},
-     .print = p_asg},
+     CLI_LINES("assignment", NULL, s_asg_row)},
     {.words = "broker feedback",
      .help = "Usage: kumppani broker feedback ID --side expert|requester --rating 1..5 "
              "[--comment T]\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.assignment.feedback", assignment_feedback_request, assignment_reply),
-     .id_at = offsetof(Kumppani__V1__AssignmentFeedbackRequest, assignment_id),
+     .id_field = "assignment_id",
      .set = (const cli_optfield_t[]){{"rating", .required = true, .min = 1, .max = 5},
                                      {.opt = "side"},
                                      {"comment", .field = "comment_text"},
                                      {0}},
-     .print = p_asg},
+     CLI_LINES("assignment", NULL, s_asg_row)},
     {.words = "broker assignments",
      .help = "Usage: kumppani broker assignments [--expert ID] [--after ID]\n",
      CLI_CALL(SVC, "broker.assignment.list", list_assignments_request, list_assignments_reply),
      .set = (const cli_optfield_t[]){{"expert", .field = "expert_id", .min = 1, .max = UINT64_MAX},
                                      {"after", .field = "after_id", .max = UINT64_MAX},
                                      {0}},
-     .print = p_asgs},
+     CLI_LINES("assignments", NULL, s_asg_row)},
     {.words = "broker export",
      .help =
          "Usage: kumppani broker export [--from \"YYYY-MM-DD HH:MM\"] [--to ...] [--after ID] "
@@ -664,9 +610,8 @@ const cli_cmd_t cli_cmds_broker[] = {
      .help = "Usage: kumppani broker request-extend ID --deadline \"YYYY-MM-DD HH:MM\"\n"
              "A new answer deadline; an unfilled request opens again and offers go to whoever has\n"
              "become eligible since (those already asked are not asked again).\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.request.extend", extend_broker_request_request, broker_request_reply),
-     .id_at = offsetof(Kumppani__V1__ExtendBrokerRequestRequest, request_id),
+     .id_field = "request_id",
      .set =
          (const cli_optfield_t[]){{"deadline", .field = "answer_deadline_unix", .required = true},
                                   {0}},
@@ -681,20 +626,19 @@ const cli_cmd_t cli_cmds_broker[] = {
      .fill = s_paid,
      .print = p_paid},
     {.words = "broker expert-erase",
-     .opts = o_none,
      .help = "Usage: kumppani broker expert-erase ID\n"
              "Erases the expert's personal data and sensitive detail; open offers are withdrawn,\n"
              "confirmed assignments cancelled; assignments stay under the id only.\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.expert.erase", expert_ref, expert_reply),
-     .id_at = offsetof(Kumppani__V1__ExpertRef, expert_id),
-     .print = p_expert},
+     .id_field = "expert_id",
+     CLI_LINES("expert", NULL, s_expert_row)},
     {.words = "broker stats",
      .help = "Usage: kumppani broker stats [--from ...] [--to ...]\n",
      CLI_CALL(SVC, "broker.stats", broker_stats_request, broker_stats_reply),
      .set =
          (const cli_optfield_t[]){{"from", .field = "from_unix"}, {"to", .field = "to_unix"}, {0}},
-     .print = p_stats},
+     .print = p_stats,
+     CLI_LINES("per_expert", NULL, s_per_expert_row)},
     {.words = "broker audit",
      .help = "Usage: kumppani broker audit [--after ID] [--limit N]\n"
              "The audit of sensitive-detail reads and refused attempts, oldest first: the\n"
@@ -703,14 +647,13 @@ const cli_cmd_t cli_cmds_broker[] = {
      .set = (const cli_optfield_t[]){{"after", .field = "after_id", .max = UINT64_MAX},
                                      {"limit", .min = 1, .max = 1000},
                                      {0}},
-     .print = p_audit},
+     CLI_LINES("entries", NULL, s_audit_row)},
     {.words = "broker sensitive",
      .help =
          "Usage: kumppani broker sensitive ASSIGNMENT_ID --token REQUESTER_TOKEN\n"
          "Shows an accepted expert's sensitive detail to the requester; every read is audited.\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL(SVC, "broker.sensitive.read", sensitive_read_request, sensitive_read_reply),
-     .id_at = offsetof(Kumppani__V1__SensitiveReadRequest, assignment_id),
+     .id_field = "assignment_id",
      .set = (const cli_optfield_t[]){{"token", .field = "requester_token"}, {0}},
      .print = p_sensitive},
     {0},

@@ -3,11 +3,11 @@
  *  series, balance, door CSV, iCalendar, statistics; sign-up submit, cancel, offers, the
  *  waitlist and attendance.
  *
- *  Events and sign-ups have their own JSON view and text (s_event_json, s_event_print, ...):
+ *  Events and sign-ups have their own JSON views and text (s_event_view, s_event_text, ...):
  *  readable enum names ("partnership-table"), times in Helsinki ISO 8601, and the key names
  *  scripts and the integration tests read since the first release; they are not the .proto
- *  field names, so these rows do not use the descriptor walker. Times are taken and shown in
- *  Europe/Helsinki (kp_time). */
+ *  field names, so these rows give the descriptor walker their views. Times are taken and
+ *  shown in Europe/Helsinki (kp_time). */
 #include "cli_cmd.h"
 #include "kp_time.h"
 
@@ -104,21 +104,10 @@ static const cli_jview_t s_signup_view[] = {
     {0},
 };
 
-static json_t *
-s_event_json(const Kumppani__V1__EventInfo *e)
-{
-    return cli_json_view(&e->base, s_event_view);
-}
-
-static json_t *
-s_signup_json(const Kumppani__V1__Signup *s)
-{
-    return cli_json_view(&s->base, s_signup_view);
-}
-
 static void
-s_event_text(const Kumppani__V1__EventInfo *e)
+s_event_text(const ProtobufCMessage *m)
 {
+    const Kumppani__V1__EventInfo *e = (const Kumppani__V1__EventInfo *)m;
     char k[CLI_NAME_MAX], s[CLI_NAME_MAX], t1[CLI_TIME_MAX], t2[CLI_TIME_MAX], dl[CLI_TIME_MAX];
     kp_time_format(e->start_unix, t1, sizeof t1);
     kp_time_format(e->end_unix, t2, sizeof t2);
@@ -179,16 +168,14 @@ s_event_text(const Kumppani__V1__EventInfo *e)
     }
 }
 
-static void
-s_event_row_header(void)
-{
-    printf("%-6s %-22s %-10s %-16s %-16s %-5s %-11s %s\n", "ID", "KIND", "STATE", "START", "END",
-           "MUNI", "SIGNUPS", "TITLE");
-}
+static const cli_col_t s_event_cols[] = {{"ID", 6},       {"KIND", 22}, {"STATE", 10},
+                                         {"START", 16},   {"END", 16},  {"MUNI", 5},
+                                         {"SIGNUPS", 11}, {"TITLE", 0}, {0}};
 
 static void
-s_event_row(const Kumppani__V1__EventInfo *e)
+s_event_row(const ProtobufCMessage *m)
 {
+    const Kumppani__V1__EventInfo *e = (const Kumppani__V1__EventInfo *)m;
     char k[CLI_NAME_MAX], s[CLI_NAME_MAX], t1[CLI_TIME_MAX], t2[CLI_TIME_MAX], n[32];
     kp_time_format(e->start_unix, t1, sizeof t1);
     kp_time_format(e->end_unix, t2, sizeof t2);
@@ -202,8 +189,9 @@ s_event_row(const Kumppani__V1__EventInfo *e)
 }
 
 static void
-s_signup_text(const Kumppani__V1__Signup *s)
+s_signup_text(const ProtobufCMessage *m)
 {
+    const Kumppani__V1__Signup *s = (const Kumppani__V1__Signup *)m;
     char r[CLI_NAME_MAX], st[CLI_NAME_MAX];
     printf("signup        %llu\n", (unsigned long long)s->id);
     printf("event         %llu\n", (unsigned long long)s->event_id);
@@ -236,22 +224,6 @@ s_signup_row(const Kumppani__V1__Signup *s)
 }
 
 /* ---- replies: EventReply, SignupReply, EventTextReply ------------------------------------ */
-
-static int
-s_event_print(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    s_event_text((const Kumppani__V1__EventInfo *)m);
-    return EXIT_OK_;
-}
-
-static int
-s_signup_print(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    s_signup_text((const Kumppani__V1__Signup *)m);
-    return EXIT_OK_;
-}
 
 /* A text reply to --output FILE or stdout. */
 static int
@@ -467,20 +439,12 @@ static int
 s_list_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 {
     Kumppani__V1__ListEventsRequest *rq = (Kumppani__V1__ListEventsRequest *)m;
-    const Kumppani__V1__ListEventsReply *r = (const Kumppani__V1__ListEventsReply *)reply;
-    if (!r)
-        return cli_page_begin(c, s_event_row_header);
-    size_t n = r->n_events;
-    for (size_t i = 0; i < n && c->left > 0; i++, c->left--) {
-        if (c->out)
-            json_array_append_new(c->out, s_event_json(r->events[i]));
-        else
-            s_event_row(r->events[i]);
-        rq->after_id = r->events[i]->id;
-    }
+    const Kumppani__V1__EventInfo *last = (const void *)cli_page_rows(c, reply);
+    if (last)
+        rq->after_id = last->id;
     rq->limit = cli_page_size(c, PAGE_EVENTS);
     /* A series has at most 60 occurrences: one page. */
-    return n > 0 && c->left > 0 && !rq->series_id;
+    return last && c->left > 0 && !rq->series_id;
 }
 
 static int
@@ -493,27 +457,30 @@ s_signups_fill(cli_ctx_t *c, ProtobufCMessage *m)
                : 0;
 }
 
+static const cli_col_t s_signup_cols[] = {
+    {"ID", 8},    {"STATE", 11},        {"ROLE", 18},
+    {"NAME", 24}, {"ORGANISATION", 24}, {"SOURCE/EXTERNAL-ID", 0},
+    {0}};
+
 static int
 s_signups_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 {
     Kumppani__V1__ListSignupsRequest *rq = (Kumppani__V1__ListSignupsRequest *)m;
     const Kumppani__V1__ListSignupsReply *r = (const Kumppani__V1__ListSignupsReply *)reply;
-    if (!r)
-        return 1;
     if (c->first && c->json) {
         c->out = json_object();
         if (r->event)
-            json_object_set_new(c->out, "event", s_event_json(r->event));
+            json_object_set_new(c->out, "event", cli_json_view(&r->event->base, s_event_view));
         json_object_set_new(c->out, "signups", json_array());
     } else if (c->first && r->event) {
         printf("event %llu: %s\n\n", (unsigned long long)r->event->id, r->event->title);
-        printf("%-8s %-11s %-18s %-24s %-24s %s\n", "ID", "STATE", "ROLE", "NAME", "ORGANISATION",
-               "SOURCE/EXTERNAL-ID");
+        cli_header(s_signup_cols);
     }
     size_t n = r->n_signups;
     for (size_t i = 0; i < n && c->left > 0; i++, c->left--) {
         if (c->out)
-            json_array_append_new(json_object_get(c->out, "signups"), s_signup_json(r->signups[i]));
+            json_array_append_new(json_object_get(c->out, "signups"),
+                                  cli_json_view(&r->signups[i]->base, s_signup_view));
         else
             s_signup_row(r->signups[i]);
         rq->after_id = r->signups[i]->id;
@@ -584,9 +551,6 @@ s_series_print(cli_ctx_t *c, const ProtobufCMessage *m)
     (void)c;
     const Kumppani__V1__SeriesReply *r = (const Kumppani__V1__SeriesReply *)m;
     printf("series %llu: %zu events\n\n", (unsigned long long)r->series_id, r->n_events);
-    s_event_row_header();
-    for (size_t i = 0; i < r->n_events; i++)
-        s_event_row(r->events[i]);
     return EXIT_OK_;
 }
 
@@ -1033,7 +997,7 @@ s_attendance_bulk_print(cli_ctx_t *c, const ProtobufCMessage *m)
 {
     (void)c;
     const Kumppani__V1__BulkAttendanceReply *r = (const Kumppani__V1__BulkAttendanceReply *)m;
-    printf("%-10s %s\n", "SIGNUP", "RESULT");
+    cli_header((const cli_col_t[]){{"SIGNUP", 10}, {"RESULT", 0}, {0}});
     for (size_t i = 0; i < r->n_results; i++) {
         const Kumppani__V1__AttendanceResult *x = r->results[i];
         printf("%-10llu %s\n", (unsigned long long)x->signup_id,
@@ -1081,7 +1045,6 @@ static const cli_optspec_t s_create_opts[] = {
     {"convener", true},
     {NULL, false},
 };
-static const cli_optspec_t s_none_opts[] = {{NULL, false}};
 static const cli_optspec_t s_page_opts[] = {{"after", true}, {"limit", true}, {NULL, false}};
 static const cli_optspec_t s_list_opts[] = {
     {"after", true}, {"limit", true}, {"series", true}, {NULL, false}};
@@ -1148,15 +1111,16 @@ static const cli_optspec_t s_att_opts[] = {
 /* The columns every row of a kind shares. */
 #define EVENT_OUT                                                                                  \
     .service = EV, CLI_OUT(event_reply), .unwrap = "event", .noun = "an event",                    \
-    .print = s_event_print, .view = s_event_view
-#define EVENT_REF(m, more)                                                                         \
-    .method = m, CLI_IN(event_ref), .flags = CLI_POSITIONAL_ID | (more),                           \
-    .id_at = offsetof(Kumppani__V1__EventRef, event_id)
+    .line = s_event_text, .view = s_event_view
+#define EVENT_REF(m, more) .method = m, CLI_IN(event_ref), .id_field = "event_id", .flags = (more)
 #define SIGNUP_OUT                                                                                 \
     .service = EV, CLI_OUT(signup_reply), .unwrap = "signup", .noun = "a sign-up",                 \
-    .print = s_signup_print, .view = s_signup_view
+    .line = s_signup_text, .view = s_signup_view
 #define SIGNUP_REF(m)                                                                              \
     .method = m, CLI_IN(cancel_signup_request), .fill = s_signup_ref, .opts = s_ref_opts
+/* A series' occurrences: its caption, then a table of events. */
+#define SERIES_OUT                                                                                 \
+    .print = s_series_print, CLI_LINES("events", s_event_cols, s_event_row), .view = s_series_view
 #define TEXT_OUT                                                                                   \
     .service = EV, CLI_OUT(event_text_reply), .print = s_text_print, .view = s_text_view
 
@@ -1249,12 +1213,10 @@ const cli_cmd_t cli_cmds_events[] = {
      .fill = s_create,
      EVENT_OUT},
     {.words = "events publish",
-     .opts = s_none_opts,
      .help = "Usage: kumppani events publish ID\nPublishes a draft event: it opens for sign-ups.\n",
      EVENT_REF("events.event.publish", CLI_IN_SUMMARY),
      EVENT_OUT},
     {.words = "events get",
-     .opts = s_none_opts,
      .help = "Usage: kumppani events get ID\nShows one event.\n",
      EVENT_REF("events.event.get", CLI_IN_SUMMARY),
      EVENT_OUT},
@@ -1266,14 +1228,16 @@ const cli_cmd_t cli_cmds_events[] = {
      .flags = CLI_PAGED | CLI_IN_SUMMARY,
      CLI_CALL(EV, "events.event.list", list_events_request, list_events_reply),
      .fill = s_list_fill,
+     CLI_LINES("events", s_event_cols, s_event_row),
+     .view = s_event_view,
      .page = s_list_page},
     {.words = "events signups",
      .opts = s_page_opts,
      .help = "Usage: kumppani events signups ID [--after SIGNUP_ID] [--limit N]\n"
              "Lists the event's sign-ups, ascending; without --limit, every page.\n",
-     .flags = CLI_POSITIONAL_ID | CLI_PAGED | CLI_IN_SUMMARY,
+     .flags = CLI_PAGED | CLI_IN_SUMMARY,
      CLI_CALL(EV, "events.signup.list", list_signups_request, list_signups_reply),
-     .id_at = offsetof(Kumppani__V1__ListSignupsRequest, event_id),
+     .id_field = "event_id",
      .fill = s_signups_fill,
      .page = s_signups_page},
     {.words = "signup cancel",
@@ -1290,20 +1254,18 @@ const cli_cmd_t cli_cmds_events[] = {
      .help = "Usage: kumppani events update ID [field options]\n"
              "Changes the fields given, of one event (one occurrence of a series). Times change\n"
              "only with 'events reschedule', so that people are told. Field options:\n" FIELDS_HELP,
-     .flags = CLI_POSITIONAL_ID,
      .method = "events.event.update",
      CLI_IN(update_event_request),
-     .id_at = offsetof(Kumppani__V1__UpdateEventRequest, event_id),
+     .id_field = "event_id",
      .fill = s_update,
      EVENT_OUT},
     {.words = "events reschedule",
      .help = "Usage: kumppani events reschedule ID --start \"YYYY-MM-DD HH:MM\" --end \"...\"\n"
              "         [--deadline \"...\"] [--reason TEXT]\n"
              "Gives the event a new time (Helsinki); every signed-up person is told.\n",
-     .flags = CLI_POSITIONAL_ID,
      .method = "events.event.reschedule",
      CLI_IN(reschedule_event_request),
-     .id_at = offsetof(Kumppani__V1__RescheduleEventRequest, event_id),
+     .id_field = "event_id",
      .set = (const cli_optfield_t[]){{"start", .field = "start_unix", .required = true},
                                      {"end", .field = "end_unix", .required = true},
                                      {"deadline", .field = "signup_deadline_unix"},
@@ -1313,19 +1275,17 @@ const cli_cmd_t cli_cmds_events[] = {
     {.words = "events cancel",
      .help = "Usage: kumppani events cancel ID --reason TEXT\n"
              "Cancels the event; every signed-up person is told, with the reason.\n",
-     .flags = CLI_POSITIONAL_ID,
      .method = "events.event.cancel",
      CLI_IN(cancel_event_request),
-     .id_at = offsetof(Kumppani__V1__CancelEventRequest, event_id),
+     .id_field = "event_id",
      .set = (const cli_optfield_t[]){{"reason", .field = "reason_text", .required = true}, {0}},
      EVENT_OUT},
     {.words = "events held",
      .help = "Usage: kumppani events held ID [--memo URL] [--materials URL]\n"
              "Marks a started event held, with links to its memo and materials.\n",
-     .flags = CLI_POSITIONAL_ID,
      .method = "events.event.held",
      CLI_IN(held_event_request),
-     .id_at = offsetof(Kumppani__V1__HeldEventRequest, event_id),
+     .id_field = "event_id",
      .set = (const cli_optfield_t[]){{"memo", .field = "memo_url"},
                                      {"materials", .field = "materials_url"},
                                      {0}},
@@ -1344,10 +1304,8 @@ const cli_cmd_t cli_cmds_events[] = {
      .flags = CLI_IDEM_KEY,
      CLI_CALL(EV, "events.series.create", create_series_request, series_reply),
      .fill = s_series,
-     .print = s_series_print,
-     .view = s_series_view},
+     SERIES_OUT},
     {.words = "events balance",
-     .opts = s_none_opts,
      .help = "Usage: kumppani events balance ID\n"
              "Shows the live role balance: places per role, caps and reservations.\n",
      EVENT_REF("events.event.get", 0),
@@ -1442,24 +1400,21 @@ const cli_cmd_t cli_cmds_events[] = {
              "for occurrence N, the later ones moved by the same days to the same time of day\n"
              "(each a reschedule: people are told). All are checked before any is changed.\n"
              "Field options:\n" FIELDS_HELP,
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL(EV, "events.series.update", update_series_request, series_reply),
-     .id_at = offsetof(Kumppani__V1__UpdateSeriesRequest, series_id),
+     .id_field = "series_id",
      .fill = s_series_update,
-     .print = s_series_print,
-     .view = s_series_view},
+     SERIES_OUT},
     {.words = "events series-extend",
      .opts = s_series_extend_opts,
      .help = "Usage: kumppani events series-extend SERIES --count N [--frequency F] [--publish]\n"
              "         [--idempotency-key K]\n"
              "Adds N occurrences (1..60) after the last one, at the series' frequency (F for a\n"
              "series made before the frequency was kept), with the last one's fields.\n",
-     .flags = CLI_POSITIONAL_ID | CLI_IDEM_KEY,
+     .flags = CLI_IDEM_KEY,
      CLI_CALL(EV, "events.series.extend", extend_series_request, series_reply),
-     .id_at = offsetof(Kumppani__V1__ExtendSeriesRequest, series_id),
+     .id_field = "series_id",
      .fill = s_series_extend,
-     .print = s_series_print,
-     .view = s_series_view},
+     SERIES_OUT},
     {.words = "events promote",
      .help = "Usage: kumppani events promote --signup ID [--beyond-capacity]\n"
              "Moves a waitlisted sign-up up out of turn: offered the place when the event works\n"

@@ -70,15 +70,13 @@ static const cli_jview_t s_preview_view[] = {
 
 static const cli_jview_t s_optout_view[] = {{"opted_out", NULL, 0, NULL, NULL}, {0}};
 
-static void
-s_row_header(void)
-{
-    printf("%-16s %-10s %-8s %-10s %-8s %s\n", "DUE", "STATE", "CHANNEL", "KIND", "TRIES", "KEY");
-}
+static const cli_col_t s_cols[] = {
+    {"DUE", 16}, {"STATE", 10}, {"CHANNEL", 8}, {"KIND", 10}, {"TRIES", 8}, {"KEY", 0}, {0}};
 
 static void
-s_row(const Kumppani__V1__Notification *n)
+s_row(const ProtobufCMessage *m)
 {
+    const Kumppani__V1__Notification *n = (const Kumppani__V1__Notification *)m;
     char due[CLI_TIME_MAX];
     s_ms(n->due_ms, due, sizeof due);
     printf("%-16s %-10s %-8s %-10.10s %-8u %s\n", due, s_state(n->state), s_channel(n->channel),
@@ -97,10 +95,9 @@ s_key(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
-static int
-s_show_print(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_show_text(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__Notification *n = (const Kumppani__V1__Notification *)m;
     char t[CLI_TIME_MAX];
     printf("key:       %s\nkind:      %s\nchannel:   %s\nstate:     %s\n", n->key, s_kind(n->kind),
@@ -115,7 +112,6 @@ s_show_print(cli_ctx_t *c, const ProtobufCMessage *m)
         s_ms(n->attempts[i]->time_ms, t, sizeof t);
         printf("  %s  %-4s %s\n", t, n->attempts[i]->ok ? "ok" : "fail", n->attempts[i]->result);
     }
-    return EXIT_OK_;
 }
 
 static int
@@ -127,17 +123,6 @@ s_preview_print(cli_ctx_t *c, const ProtobufCMessage *m)
     else
         printf("Subject: %s\n\n%s%s%s", r->subject, r->body_text,
                r->ical_text[0] ? "\n--- iCalendar ---\n" : "", r->ical_text);
-    return EXIT_OK_;
-}
-
-static int
-s_list_print(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    const Kumppani__V1__ListNotificationsReply *r = (const Kumppani__V1__ListNotificationsReply *)m;
-    s_row_header();
-    for (size_t i = 0; i < r->n_notifications; i++)
-        s_row(r->notifications[i]);
     return EXIT_OK_;
 }
 
@@ -192,7 +177,7 @@ s_optouts_print(cli_ctx_t *c, const ProtobufCMessage *m)
 {
     (void)c;
     const Kumppani__V1__OptOutListReply *r = (const Kumppani__V1__OptOutListReply *)m;
-    printf("%-8s %s\n", "CHANNEL", "ADDRESS");
+    cli_header((const cli_col_t[]){{"CHANNEL", 8}, {"ADDRESS", 0}, {0}});
     for (size_t i = 0; i < r->n_optouts; i++)
         printf("%-8s %s\n", s_channel(r->optouts[i]->channel), r->optouts[i]->address);
     if (r->n_optouts)
@@ -203,7 +188,6 @@ s_optouts_print(cli_ctx_t *c, const ProtobufCMessage *m)
 
 /* ---- the table --------------------------------------------------------------------------- */
 
-static const cli_optspec_t s_none[] = {{NULL, false}};
 static const cli_optspec_t s_preview_opts[] = {{"raw", false}, {NULL, false}};
 static const cli_optspec_t s_optout_opts[] = {{"channel", true}, {"in", false}, {NULL, false}};
 static const cli_optspec_t s_sent_opts[] = {
@@ -215,15 +199,15 @@ static const cli_optspec_t s_sent_opts[] = {
 /* A call on one notification by its key that answers the notification. */
 #define NOTIFICATION_CALL(m)                                                                       \
     NOTIFICATION_REF(m, notification_reply), .unwrap = "notification", .noun = "a notification",   \
-                                             .view = s_notification_view, .print = s_show_print
+                                             .view = s_notification_view, .line = s_show_text
 /* A call that answers a list of notifications (a table, or the list as JSON). */
 #define NOTIFICATION_LIST(m)                                                                       \
     CLI_CALL("notifier", m, list_notifications_request, list_notifications_reply),                 \
-        .items = "notifications", .view = s_notification_view, .print = s_list_print
+        .items = "notifications", .view = s_notification_view,                                     \
+        CLI_LINES("notifications", s_cols, s_row)
 
 const cli_cmd_t cli_cmds_notifier[] = {
     {.words = "notifier status",
-     .opts = s_none,
      .help = "Usage: kumppani notifier status KEY\nShows a notification: state, due time and its "
              "delivery history.\n",
      NOTIFICATION_CALL("notifier.status")},
@@ -243,17 +227,14 @@ const cli_cmd_t cli_cmds_notifier[] = {
                                      {"after", .field = "after_key"},
                                      {0}}},
     {.words = "notifier retry",
-     .opts = s_none,
      .help =
          "Usage: kumppani notifier retry KEY\nSends a dead letter again (a new retry horizon).\n",
      NOTIFICATION_CALL("notifier.dead.retry")},
     {.words = "notifier schedule",
-     .opts = s_none,
      .help = "Usage: kumppani notifier schedule EVENT_ID\nLists every notification of an event: "
              "reminders, notices, their state and due time.\n",
-     .flags = CLI_POSITIONAL_ID,
      NOTIFICATION_LIST("notifier.schedule"),
-     .id_at = offsetof(Kumppani__V1__ListNotificationsRequest, event_id)},
+     .id_field = "event_id"},
     {.words = "notifier optout",
      .opts = s_optout_opts,
      .help =

@@ -44,17 +44,14 @@ s_field_parse(const char *s)
 }
 
 static void
-s_org_row(const Kumppani__V1__Organisation *o)
+s_org_row(const ProtobufCMessage *m)
 {
+    const Kumppani__V1__Organisation *o = (const Kumppani__V1__Organisation *)m;
     printf("%-6llu %-9s %-4s %s\n", (unsigned long long)o->id, s_status(o->status),
            o->fields ? o->fields->home_municipality : "", o->fields ? o->fields->name_fi : "");
 }
 
-static void
-s_org_header(void)
-{
-    printf("%-6s %-9s %-4s %s\n", "ID", "STATUS", "HOME", "NAME");
-}
+static const cli_col_t s_org_cols[] = {{"ID", 6}, {"STATUS", 9}, {"HOME", 4}, {"NAME", 0}, {0}};
 
 static int
 s_print_org(cli_ctx_t *c, const ProtobufCMessage *m)
@@ -182,8 +179,6 @@ s_search(cli_ctx_t *c, ProtobufCMessage *m)
         cli_err("search takes one query (quote several words)");
         return -1;
     }
-    rq->municipality = cli_str(c, "municipality", rq->municipality);
-    rq->network = cli_str(c, "network", rq->network);
     if ((v = cli_arg(c->a, "field")) && !(rq->field = s_field_parse(v))) {
         cli_err("--field: not a field of activity (see registry register --help)");
         return -1;
@@ -198,7 +193,6 @@ s_search(cli_ctx_t *c, ProtobufCMessage *m)
             return -1;
         }
     }
-    rq->cursor = cli_str(c, "cursor", rq->cursor);
     return 0;
 }
 
@@ -207,15 +201,7 @@ s_search_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 {
     Kumppani__V1__SearchRequest *rq = (Kumppani__V1__SearchRequest *)m;
     const Kumppani__V1__SearchReply *r = (const Kumppani__V1__SearchReply *)reply;
-    if (!r)
-        return cli_page_begin(c, s_org_header);
-    for (size_t i = 0; i < r->n_organisations && c->left > 0; i++, c->left--) {
-        if (c->out)
-            json_array_append_new(c->out,
-                                  cli_json_view(&r->organisations[i]->base, cli_jview_times));
-        else
-            s_org_row(r->organisations[i]);
-    }
+    cli_page_rows(c, reply);
     if (!r->next_cursor[0])
         return 0;
     rq->cursor = r->next_cursor; /* the reply lives in c->arena until the command ends */
@@ -227,18 +213,15 @@ s_search_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 
 /* ---- municipalities, people, roles, coverage --------------------------------------------- */
 
-static int
-s_print_munis(cli_ctx_t *c, const ProtobufCMessage *m)
+static const cli_col_t s_muni_cols[] = {
+    {"CODE", 5}, {"NAME", 20}, {"NAME (SV)", 20}, {"REGION", 0}, {0}};
+
+static void
+s_muni_row(const ProtobufCMessage *m)
 {
-    (void)c;
-    const Kumppani__V1__ListMunicipalitiesReply *r = (const void *)m;
-    printf("%-5s %-20s %-20s %s\n", "CODE", "NAME", "NAME (SV)", "REGION");
-    for (size_t i = 0; i < r->n_municipalities; i++) {
-        const Kumppani__V1__Municipality *x = r->municipalities[i];
-        printf("%-5s %-*s %-*s %s\n", x->code, cli_col(x->name_fi, 20), x->name_fi,
-               cli_col(x->name_sv, 20), x->name_sv, x->region_name);
-    }
-    return EXIT_OK_;
+    const Kumppani__V1__Municipality *x = (const Kumppani__V1__Municipality *)m;
+    printf("%-5s %-*s %-*s %s\n", x->code, cli_col(x->name_fi, 20), x->name_fi,
+           cli_col(x->name_sv, 20), x->name_sv, x->region_name);
 }
 
 static int
@@ -283,16 +266,13 @@ s_kind_parse(const char *v)
     return 0;
 }
 
-static int
-s_print_role(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_role_line(const ProtobufCMessage *m)
 {
-    (void)c;
-    const Kumppani__V1__Role *x = ((const Kumppani__V1__RoleReply *)m)->role;
-    if (x)
-        printf("role %llu: person %llu, kind %d, %s%s, %s..%s\n", (unsigned long long)x->id,
-               (unsigned long long)x->person_id, x->kind, x->municipality_code,
-               x->organisation_id ? "organisation" : "", x->start_date, x->end_date);
-    return EXIT_OK_;
+    const Kumppani__V1__Role *x = (const Kumppani__V1__Role *)m;
+    printf("role %llu: person %llu, kind %d, %s%s, %s..%s\n", (unsigned long long)x->id,
+           (unsigned long long)x->person_id, x->kind, x->municipality_code,
+           x->organisation_id ? "organisation" : "", x->start_date, x->end_date);
 }
 
 static int
@@ -313,13 +293,15 @@ s_assign(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
+static const cli_col_t s_role_cols[] = {{"ROLE", 6},  {"PERSON", 7}, {"KIND", 5}, {"WHERE", 12},
+                                        {"FROM", 10}, {"UNTIL", 10}, {"NAME", 0}, {0}};
+
 static int
 s_print_roles(cli_ctx_t *c, const ProtobufCMessage *m)
 {
     (void)c;
     const Kumppani__V1__ListRolesReply *r = (const void *)m;
-    printf("%-6s %-7s %-5s %-12s %-10s %-10s %s\n", "ROLE", "PERSON", "KIND", "WHERE", "FROM",
-           "UNTIL", "NAME");
+    cli_header(s_role_cols);
     for (size_t i = 0; i < r->n_roles; i++) {
         const Kumppani__V1__Role *x = r->roles[i];
         const char *name = "";
@@ -358,9 +340,14 @@ s_print_gaps(cli_ctx_t *c, const ProtobufCMessage *m)
     (void)c;
     const Kumppani__V1__CoverageGapsReply *r = (const void *)m;
     printf("%zu municipalities without a current NGO contact person\n", r->n_municipalities);
-    for (size_t i = 0; i < r->n_municipalities; i++)
-        printf("%-5s %s\n", r->municipalities[i]->code, r->municipalities[i]->name_fi);
     return EXIT_OK_;
+}
+
+static void
+s_gap_row(const ProtobufCMessage *m)
+{
+    const Kumppani__V1__Municipality *x = (const Kumppani__V1__Municipality *)m;
+    printf("%-5s %s\n", x->code, x->name_fi);
 }
 
 static int
@@ -371,16 +358,19 @@ s_print_idle(cli_ctx_t *c, const ProtobufCMessage *m)
     printf("%zu contact person(s) without a contact-person meeting (events log read to seq "
            "%llu)\n",
            r->n_contact_persons, (unsigned long long)r->events_applied_seq);
-    for (size_t i = 0; i < r->n_contact_persons; i++) {
-        const Kumppani__V1__IdleContactPerson *x = r->contact_persons[i];
-        char last[CLI_TIME_MAX] = "never";
-        if (x->last_meeting_unix)
-            kp_time_iso(x->last_meeting_unix, last, sizeof last);
-        const char *name = x->person ? x->person->name : "";
-        printf("%-5s person %-6llu %-*s last meeting %s\n", x->role->municipality_code,
-               (unsigned long long)x->role->person_id, cli_col(name, 30), name, last);
-    }
     return EXIT_OK_;
+}
+
+static void
+s_idle_row(const ProtobufCMessage *m)
+{
+    const Kumppani__V1__IdleContactPerson *x = (const Kumppani__V1__IdleContactPerson *)m;
+    char last[CLI_TIME_MAX] = "never";
+    if (x->last_meeting_unix)
+        kp_time_iso(x->last_meeting_unix, last, sizeof last);
+    const char *name = x->person ? x->person->name : "";
+    printf("%-5s person %-6llu %-*s last meeting %s\n", x->role->municipality_code,
+           (unsigned long long)x->role->person_id, cli_col(name, 30), name, last);
 }
 
 static int
@@ -545,8 +535,6 @@ s_export(cli_ctx_t *c, ProtobufCMessage *m)
     const char *v;
     if (!(rq->kind = s_kind_csv(c)))
         return -1;
-    rq->municipality = cli_str(c, "municipality", rq->municipality);
-    rq->network = cli_str(c, "network", rq->network);
     if ((v = cli_arg(c->a, "field")) && !(rq->field = s_field_parse(v))) {
         cli_err("--field: not a field of activity");
         return -1;
@@ -564,8 +552,6 @@ s_export_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 {
     Kumppani__V1__ExportRequest *rq = (Kumppani__V1__ExportRequest *)m;
     const Kumppani__V1__ExportReply *r = (const Kumppani__V1__ExportReply *)reply;
-    if (!r)
-        return 1;
     fwrite(r->csv.data, 1, r->csv.len, c->file);
     rq->after_id = r->next_after_id;
     return rq->after_id != 0;
@@ -583,10 +569,8 @@ s_export_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 
 static const cli_optspec_t s_reg_opts[] = {ORG_OPTS, {"key", true}, {NULL, false}};
 static const cli_optspec_t s_upd_opts[] = {ORG_OPTS, {NULL, false}};
-static const cli_optspec_t s_none[] = {{NULL, false}};
 static const cli_optspec_t s_search_opts[] = {
-    {"municipality", true}, {"field", true},  {"network", true}, {"status", true},
-    {"limit", true},        {"cursor", true}, {NULL, false}};
+    {"field", true}, {"status", true}, {"limit", true}, {NULL, false}};
 static const cli_optspec_t s_key_opts[] = {{"key", true}, {NULL, false}};
 static const cli_optspec_t s_assign_opts[] = {
     {"person", true},       {"kind", true},  {"municipality", true},
@@ -597,9 +581,8 @@ static const cli_optspec_t s_roles_opts[] = {
 static const cli_optspec_t s_idle_opts[] = {{"months", true}, {"region", true}, {NULL, false}};
 static const cli_optspec_t s_import_opts[] = {
     {"kind", true}, {"skip-invalid", false}, {"dry-run", false}, {NULL, false}};
-static const cli_optspec_t s_export_opts[] = {{"kind", true},  {"municipality", true},
-                                              {"field", true}, {"network", true},
-                                              {"out", true},   {NULL, false}};
+static const cli_optspec_t s_export_opts[] = {
+    {"kind", true}, {"field", true}, {"out", true}, {NULL, false}};
 
 #define FIELDS_HELP                                                                                \
     "Fields of activity: mental-health, substance-use, disability, older-people,\n"                \
@@ -625,8 +608,9 @@ s_meeting_record(cli_ctx_t *c, ProtobufCMessage *m)
 }
 
 static void
-s_meeting_line(const Kumppani__V1__ContactPersonMeeting *x)
+s_meeting_line(const ProtobufCMessage *m)
 {
+    const Kumppani__V1__ContactPersonMeeting *x = (const Kumppani__V1__ContactPersonMeeting *)m;
     char when[CLI_TIME_MAX];
     if (x->held_on && x->held_on[0])
         snprintf(when, sizeof when, "%s", x->held_on);
@@ -643,23 +627,11 @@ s_meeting_line(const Kumppani__V1__ContactPersonMeeting *x)
 }
 
 static int
-s_print_meeting(cli_ctx_t *c, const ProtobufCMessage *m)
-{
-    (void)c;
-    const Kumppani__V1__MeetingReply *r = (const void *)m;
-    if (r->meeting)
-        s_meeting_line(r->meeting);
-    return EXIT_OK_;
-}
-
-static int
 s_print_meetings(cli_ctx_t *c, const ProtobufCMessage *m)
 {
     (void)c;
     const Kumppani__V1__ListMeetingsReply *r = (const void *)m;
     printf("%zu meeting(s)\n", r->n_meetings);
-    for (size_t i = 0; i < r->n_meetings; i++)
-        s_meeting_line(r->meetings[i]);
     return EXIT_OK_;
 }
 
@@ -686,9 +658,8 @@ const cli_cmd_t cli_cmds_registry[] = {
      .opts = s_upd_opts,
      .help = "Usage: kumppani registry update ID [the options of register]\n"
              "Changes the named fields of an organisation (lists are replaced as a whole).\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.org.update", update_organisation_request, organisation_reply),
-     .id_at = offsetof(Kumppani__V1__UpdateOrganisationRequest, id),
+     .id_field = "id",
      .id_noun = "organisation",
      .fill = s_update,
      .view = cli_jview_times,
@@ -696,30 +667,25 @@ const cli_cmd_t cli_cmds_registry[] = {
     {.words = "registry dissolve",
      .help = "Usage: kumppani registry dissolve ID [--on YYYY-MM-DD]\n"
              "Marks an organisation dissolved (default today) and ends its people's roles.\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.org.dissolve", dissolve_organisation_request,
               organisation_reply),
-     .id_at = offsetof(Kumppani__V1__DissolveOrganisationRequest, id),
+     .id_field = "id",
      .id_noun = "organisation",
      .set = (const cli_optfield_t[]){{"on", .field = "dissolved_on"}, {0}},
      .view = cli_jview_times,
      .print = s_print_org},
     {.words = "registry remove",
-     .opts = s_none,
      .help = "Usage: kumppani registry remove ID\nDeletes a mistaken entry (use dissolve for an "
              "organisation that ended).\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.org.remove", organisation_ref, organisation_reply),
-     .id_at = offsetof(Kumppani__V1__OrganisationRef, id),
+     .id_field = "id",
      .id_noun = "organisation",
      .view = cli_jview_times,
      .print = s_print_org},
     {.words = "registry show",
-     .opts = s_none,
      .help = "Usage: kumppani registry show ID\nShows one organisation.\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.org.get", organisation_ref, organisation_reply),
-     .id_at = offsetof(Kumppani__V1__OrganisationRef, id),
+     .id_field = "id",
      .id_noun = "organisation",
      .view = cli_jview_times,
      .print = s_print_org},
@@ -732,7 +698,12 @@ const cli_cmd_t cli_cmds_registry[] = {
              "(\"more: --cursor C\", with --json too, so that a script can page).\n",
      .flags = CLI_POSITIONAL_ANY | CLI_PAGED,
      CLI_CALL("registry", "registry.org.search", search_request, search_reply),
+     .set =
+         (const cli_optfield_t[]){
+             {.opt = "municipality"}, {.opt = "network"}, {.opt = "cursor"}, {0}},
      .fill = s_search,
+     CLI_LINES("organisations", s_org_cols, s_org_row),
+     .view = cli_jview_times,
      .page = s_search_page},
     {.words = "registry municipalities",
      .help = "Usage: kumppani registry municipalities [--region CODE]\nLists municipalities.\n",
@@ -740,7 +711,7 @@ const cli_cmd_t cli_cmds_registry[] = {
               list_municipalities_reply),
      .set = (const cli_optfield_t[]){{"region", .field = "region_code"}, {0}},
      .view = cli_jview_times,
-     .print = s_print_munis},
+     CLI_LINES("municipalities", s_muni_cols, s_muni_row)},
     {.words = "registry person-add",
      .opts = s_key_opts,
      .help = "Usage: kumppani registry person-add --name NAME [--email E] [--phone P] [--key K]\n"
@@ -753,20 +724,16 @@ const cli_cmd_t cli_cmds_registry[] = {
      .view = cli_jview_times,
      .print = s_print_person},
     {.words = "registry person",
-     .opts = s_none,
      .help = "Usage: kumppani registry person ID\nShows a person and their roles.\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.person.get", person_ref, person_reply),
-     .id_at = offsetof(Kumppani__V1__PersonRef, person_id),
+     .id_field = "person_id",
      .view = cli_jview_times,
      .print = s_print_person},
     {.words = "registry erase",
-     .opts = s_none,
      .help = "Usage: kumppani registry erase PERSON_ID\n"
              "Erases a person's data and ends their roles; other services hear PersonErased.\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.person.erase", person_ref, person_erased),
-     .id_at = offsetof(Kumppani__V1__PersonRef, person_id),
+     .id_field = "person_id",
      .view = cli_jview_times,
      .print = s_print_erased},
     {.words = "registry assign",
@@ -780,16 +747,15 @@ const cli_cmd_t cli_cmds_registry[] = {
      CLI_CALL("registry", "registry.role.assign", assign_role_request, role_reply),
      .fill = s_assign,
      .view = cli_jview_times,
-     .print = s_print_role},
+     CLI_LINES("role", NULL, s_role_line)},
     {.words = "registry end-role",
      .help = "Usage: kumppani registry end-role ROLE_ID [--on YYYY-MM-DD]\nEnds a role (default "
              "today).\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.role.end", end_role_request, role_reply),
-     .id_at = offsetof(Kumppani__V1__EndRoleRequest, role_id),
+     .id_field = "role_id",
      .set = (const cli_optfield_t[]){{"on", .field = "end_date"}, {0}},
      .view = cli_jview_times,
-     .print = s_print_role},
+     CLI_LINES("role", NULL, s_role_line)},
     {.words = "registry roles",
      .opts = s_roles_opts,
      .help = "Usage: kumppani registry roles (--municipality CODE | --organisation ID) [--kind K] "
@@ -806,7 +772,8 @@ const cli_cmd_t cli_cmds_registry[] = {
                                      {"on", .field = "on_date"},
                                      {0}},
      .view = cli_jview_times,
-     .print = s_print_gaps},
+     .print = s_print_gaps,
+     CLI_LINES("municipalities", NULL, s_gap_row)},
     {.words = "registry idle",
      .opts = s_idle_opts,
      .help = "Usage: kumppani registry idle [--months N] [--region CODE]\n"
@@ -815,7 +782,8 @@ const cli_cmd_t cli_cmds_registry[] = {
      CLI_CALL("registry", "registry.coverage.idle", coverage_idle_request, coverage_idle_reply),
      .fill = s_idle,
      .view = cli_jview_times,
-     .print = s_print_idle},
+     .print = s_print_idle,
+     CLI_LINES("contact_persons", NULL, s_idle_row)},
     {.words = "registry import",
      .opts = s_import_opts,
      .help =
@@ -839,6 +807,7 @@ const cli_cmd_t cli_cmds_registry[] = {
          "Writes CSV; cells a spreadsheet would run as formulas get a leading '.\n",
      .flags = CLI_PAGED,
      CLI_CALL("registry", "registry.csv.export", export_request, export_reply),
+     .set = (const cli_optfield_t[]){{.opt = "municipality"}, {.opt = "network"}, {0}},
      .fill = s_export,
      .page = s_export_page},
     {.words = "registry meeting-record",
@@ -851,15 +820,14 @@ const cli_cmd_t cli_cmds_registry[] = {
      .flags = CLI_IDEM_KEY,
      CLI_CALL("registry", "registry.meeting.record", record_meeting_request, meeting_reply),
      .fill = s_meeting_record,
-     .print = s_print_meeting},
+     CLI_LINES("meeting", NULL, s_meeting_line)},
     {.words = "registry meetings",
-     .opts = s_none,
      .help = "Usage: kumppani registry meetings PERSON_ID\n"
              "The meetings the person convened (named by the events service, or recorded),\n"
              "latest first.\n",
-     .flags = CLI_POSITIONAL_ID,
      CLI_CALL("registry", "registry.meeting.list", list_meetings_request, list_meetings_reply),
-     .id_at = offsetof(Kumppani__V1__ListMeetingsRequest, person_id),
-     .print = s_print_meetings},
+     .id_field = "person_id",
+     .print = s_print_meetings,
+     CLI_LINES("meetings", NULL, s_meeting_line)},
     {0},
 };

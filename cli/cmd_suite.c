@@ -113,10 +113,15 @@ static const cli_jview_t s_event_view[] = {
     {0},
 };
 
+static const cli_col_t s_replay_cols[] = {{"SEQ", 10}, {"TIME", 25}, {"TYPE", 0}, {0}};
+
 static void
-s_replay_header(void)
+s_replay_row(const ProtobufCMessage *m)
 {
-    printf("%-10s %-25s %s\n", "SEQ", "TIME", "TYPE");
+    const Kumppani__V1__Event *e = (const Kumppani__V1__Event *)m;
+    char t[CLI_TIME_MAX];
+    kp_time_iso(e->time_ms / 1000, t, sizeof t);
+    printf("%-10llu %-25s %s\n", (unsigned long long)e->seq, t, e->type);
 }
 
 static int
@@ -124,22 +129,11 @@ s_replay_page(cli_ctx_t *c, ProtobufCMessage *m, const ProtobufCMessage *reply)
 {
     Kumppani__V1__ReplayRequest *rq = (Kumppani__V1__ReplayRequest *)m;
     const Kumppani__V1__ReplayPage *r = (const Kumppani__V1__ReplayPage *)reply;
-    if (!r)
-        return cli_page_begin(c, s_replay_header);
-    size_t n = r->n_events;
-    for (size_t i = 0; i < n && c->left > 0; i++, c->left--) {
-        const Kumppani__V1__Event *e = r->events[i];
-        if (c->out) {
-            json_array_append_new(c->out, cli_json_view(&e->base, s_event_view));
-        } else {
-            char t[CLI_TIME_MAX];
-            kp_time_iso(e->time_ms / 1000, t, sizeof t);
-            printf("%-10llu %-25s %s\n", (unsigned long long)e->seq, t, e->type);
-        }
-        rq->from_seq = e->seq + 1;
-    }
+    const Kumppani__V1__Event *last = (const void *)cli_page_rows(c, reply);
+    if (last)
+        rq->from_seq = last->seq + 1;
     rq->limit = cli_page_size(c, PAGE_REPLAY);
-    return n > 0 && rq->from_seq <= r->head_seq && c->left > 0;
+    return last && rq->from_seq <= r->head_seq && c->left > 0;
 }
 
 static const cli_jview_t s_consumer_view[] = {
@@ -441,7 +435,6 @@ s_export(cli_ctx_t *c)
     return worst;
 }
 
-static const cli_optspec_t s_none[] = {{NULL, false}};
 static const cli_optspec_t s_keygen_opts[] = {{"dir", true}, {NULL, false}};
 static const cli_optspec_t s_replay_opts[] = {
     {"service", true}, {"from", true}, {"limit", true}, {NULL, false}};
@@ -464,10 +457,10 @@ const cli_cmd_t cli_cmds_suite[] = {
              "--limit,\n"
              "up to the head. NAME defaults to events.\n",
      .flags = CLI_SERVICE_OPT | CLI_PAGED | CLI_IN_SUMMARY,
-     .method = "log.replay",
-     CLI_IN(replay_request),
-     CLI_OUT(replay_page),
+     CLI_CALL(NULL, "log.replay", replay_request, replay_page),
      .fill = s_replay_fill,
+     CLI_LINES("events", s_replay_cols, s_replay_row),
+     .view = s_event_view,
      .page = s_replay_page},
     {.words = "health",
      .opts = s_health_opts,
@@ -475,13 +468,10 @@ const cli_cmd_t cli_cmds_suite[] = {
              "Shows a service's health: log head, commits, consumer lag. NAME defaults to "
              "events.\n",
      .flags = CLI_SERVICE_OPT | CLI_IN_SUMMARY,
-     .method = "sys.health",
-     CLI_IN(health_request),
-     CLI_OUT(health_reply),
+     CLI_CALL(NULL, "sys.health", health_request, health_reply),
      .print = s_health_print,
      .view = s_health_view},
     {.words = "status",
-     .opts = s_none,
      .help = "Usage: kumppani status\n"
              "Asks every service (registry, events, expert-broker, notifier) for its health and "
              "shows\n"
@@ -491,7 +481,6 @@ const cli_cmd_t cli_cmds_suite[] = {
              "($KUMPPANI_<SERVICE>_API); give --timeout 1000 --attempts 1 for a quick look.\n",
      .run = s_status},
     {.words = "metrics",
-     .opts = s_none,
      .help = "Usage: kumppani metrics\n"
              "Prints every service's health in the Prometheus text format (for a scraper or\n"
              "node_exporter's textfile collector); a service that does not answer shows "

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 // cmocka.h needs <setjmp.h>, <stdarg.h> and <stddef.h> before it.
 // clang-format off
@@ -19,6 +18,7 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "cli_capture.h"
 #include "kp_test_run.h"
 
 static const cli_cmd_t *const s_tables[] = {cli_cmds_events,   cli_cmds_registry, cli_cmds_broker,
@@ -46,22 +46,7 @@ s_run(const cli_cmd_t *row, int argc, const char **pos, char *err, size_t err_le
     cli_args_t a;
     assert_int_equal(cli_args_parse(&a, argc, (char **)pos, specs, 1), 0);
     cli_ctx_t c = {.a = &a, .cmd = row, .timeout_ms = 50, .attempts = 1};
-
-    FILE *f = tmpfile();
-    assert_non_null(f);
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    assert_true(saved >= 0);
-    assert_true(dup2(fileno(f), STDERR_FILENO) >= 0);
-    int ex = cli_run_row(&c);
-    fflush(stderr);
-    assert_true(dup2(saved, STDERR_FILENO) >= 0);
-    close(saved);
-    rewind(f);
-    size_t n = fread(err, 1, err_len - 1, f);
-    err[n] = '\0';
-    fclose(f);
-    return ex;
+    return cli_capture_run(&c, stderr, err, err_len);
 }
 
 /* A bad ID (not a number, 0, none, two) is a usage error naming the row's own ID, in the same
@@ -109,18 +94,17 @@ test_every_id_row_named(void **state)
     int rows_n = 0, events_n = 0;
     for (size_t t = 0; t < sizeof s_tables / sizeof *s_tables; t++)
         for (const cli_cmd_t *r = s_tables[t]; r->words; r++) {
-            if (!(r->flags & CLI_POSITIONAL_ID))
+            if (!r->id_field)
                 continue;
             char name[64];
             const char *s = cli_id_name(r, name, sizeof name);
             size_t n = strlen(s);
             assert_true(n > 3 && strcmp(s + n - 3, " ID") == 0);
             assert_null(strchr(s, '_'));
-            const ProtobufCFieldDescriptor *fd = NULL;
-            for (unsigned i = 0; i < r->in->n_fields; i++)
-                if (r->in->fields[i].offset == r->id_at)
-                    fd = &r->in->fields[i];
+            const ProtobufCFieldDescriptor *fd =
+                protobuf_c_message_descriptor_get_field_by_name(r->in, r->id_field);
             assert_non_null(fd);
+            assert_int_equal(fd->type, PROTOBUF_C_TYPE_UINT64);
             if (strcmp(s, "event ID") == 0) {
                 assert_string_equal(fd->name, "event_id");
                 events_n++;

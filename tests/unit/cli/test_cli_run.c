@@ -20,6 +20,7 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "cli_capture.h"
 #include "kp_test_run.h"
 
 static const cli_optspec_t s_opts[] = {
@@ -160,9 +161,9 @@ s_print(cli_ctx_t *c, const ProtobufCMessage *m)
 static const cli_cmd_t s_row = {
     .words = "test row",
     .opts = s_opts,
-    .flags = CLI_POSITIONAL_ID | CLI_IDEM_KEY,
+    .flags = CLI_IDEM_KEY,
     CLI_CALL("events", "log.replay", replay_request, replay_page),
-    .id_at = offsetof(Kumppani__V1__ReplayRequest, from_seq),
+    .id_field = "from_seq",
     .fill = s_fill,
     .print = s_print,
 };
@@ -191,7 +192,7 @@ test_row_steps(void **state)
     s_seen_id = 0;
     const char *usage[] = {"42", "--fail", "-1"};
     assert_int_equal(s_run(&s_row, 3, usage), EXIT_USAGE);
-    assert_int_equal(s_seen_id, 42); /* stored at id_at before fill */
+    assert_int_equal(s_seen_id, 42); /* stored in id_field before fill */
     const char *other[] = {"42", "--fail", "1"};
     assert_int_equal(s_run(&s_row, 3, other), EXIT_OTHER);
 
@@ -298,16 +299,41 @@ test_row_set_specs(void **state)
     assert_int_equal(cli_args_parse(&a, 2, unknown, only, 1), -1);
 }
 
-static int s_headers;
+static uint64_t s_lines[8];
+static size_t s_lines_n;
 
+/* Records the seq of each log entry shown as a line. */
 static void
-s_header(void)
+s_line(const ProtobufCMessage *m)
 {
-    s_headers++;
+    assert_true(s_lines_n < 8);
+    s_lines[s_lines_n++] = ((const Kumppani__V1__Event *)m)->seq;
 }
 
+static int
+s_no_page(cli_ctx_t *c, ProtobufCMessage *req, const ProtobufCMessage *reply)
+{
+    (void)c;
+    (void)req;
+    (void)reply;
+    fail_msg("no reply to page through");
+    return 0;
+}
+
+static const cli_cmd_t s_paged_row = {
+    .words = "test paged",
+    .flags = CLI_PAGED,
+    CLI_CALL("events", "log.replay", replay_request, replay_page),
+    .rows = "events",
+    .header = (const cli_col_t[]){{"SEQ", 5}, {"TYPE", 0}, {0}},
+    .line = s_line,
+    .page = s_no_page,
+};
+
 /* Paged rows: --limit sets what is left and the first page's size; each next page is what is
- * left, at most a page; before the first call the table gets its header, --json an array. */
+ * left, at most a page; before the first call the table gets its header, --json an array; a
+ * page's rows go to the line function (or, with --json, to that array) while --limit leaves
+ * rows. */
 static void
 test_paging(void **state)
 {
@@ -334,14 +360,45 @@ test_paging(void **state)
     assert_int_equal(cli_page_limit(&c, 100000, 200, &first), 0);
     assert_int_equal(first, 3);
 
-    s_headers = 0;
-    assert_int_equal(cli_page_begin(&c, s_header), 1);
-    assert_int_equal(s_headers, 1);
-    assert_null(c.out);
+    /* The header comes before the first call (nothing listens on port 1: exit 3), each title
+     * in its width; --json prints no header. */
+    const char *down[] = {"--endpoint", "tcp://127.0.0.1:1"};
+    char out[64];
+    s_ctx(&c, &a, &s_paged_row, 2, down);
+    assert_int_equal(cli_capture_run(&c, stdout, out, sizeof out), EXIT_UNREACHABLE);
+    assert_string_equal(out, "SEQ   TYPE\n");
+    s_ctx(&c, &a, &s_paged_row, 2, down);
     c.json = true;
-    assert_int_equal(cli_page_begin(&c, s_header), 1);
-    assert_int_equal(s_headers, 1);
-    assert_true(json_is_array(c.out) && json_array_size(c.out) == 0);
+    assert_int_equal(cli_capture_run(&c, stdout, out, sizeof out), EXIT_UNREACHABLE);
+    assert_string_equal(out, "");
+    assert_null(c.out);
+
+    /* A page of three entries with two rows left: the first two, the last of them returned. */
+    Kumppani__V1__Event ev[3], *evp[3];
+    for (size_t i = 0; i < 3; i++) {
+        kumppani__v1__event__init(&ev[i]);
+        ev[i].seq = 10 + i;
+        evp[i] = &ev[i];
+    }
+    Kumppani__V1__ReplayPage page = KUMPPANI__V1__REPLAY_PAGE__INIT;
+    page.events = evp;
+    page.n_events = 3;
+    s_ctx(&c, &a, &s_paged_row, 0, NULL);
+    c.left = 2;
+    s_lines_n = 0;
+    assert_ptr_equal(cli_page_rows(&c, &page.base), &ev[1].base);
+    assert_int_equal(s_lines_n, 2);
+    assert_int_equal(s_lines[0], 10);
+    assert_int_equal(s_lines[1], 11);
+    assert_int_equal(c.left, 0);
+    assert_null(cli_page_rows(&c, &page.base)); /* nothing left: nothing shown */
+    assert_int_equal(s_lines_n, 2);
+    c.left = UINT64_MAX;
+    c.out = json_array();
+    assert_ptr_equal(cli_page_rows(&c, &page.base), &ev[2].base);
+    assert_int_equal(s_lines_n, 2);
+    assert_int_equal(json_array_size(c.out), 3);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(c.out, 2), "seq")), 12);
     json_decref(c.out);
 }
 
