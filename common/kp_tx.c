@@ -182,6 +182,14 @@ kp_rec_put_id(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessage *m)
     return kp_rec_put(tx, db, key, sizeof key, m);
 }
 
+int
+kp_rec_del_id(kp_tx_t *tx, unsigned db, uint64_t id)
+{
+    uint8_t key[8];
+    kp_be64_put(key, id);
+    return kp_raw_del(tx, db, key, sizeof key, NULL);
+}
+
 void *
 kp_rec_load(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessageDescriptor *d,
             const char *field, const char *what)

@@ -93,6 +93,34 @@ int kp_rec_get_id(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessageD
                   void **out, bool *found);
 int kp_rec_put_id(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessage *m);
 
+/* Deletes the record under this id (a write; absent already is no error). Returns 0 or a KP
+ * code. */
+int kp_rec_del_id(kp_tx_t *tx, unsigned db, uint64_t id);
+
+/* A service's typed accessors of the records a database keeps under their id, each defined in
+ * its store.c as one row (the declaration stays in the service's header):
+ *     KP_REC_ID_GET(reg_person_get, REG_DB_PEOPLE, reg_person_t, kumppani__v1__person__descriptor)
+ * defines int reg_person_get(kp_tx_t *tx, uint64_t id, reg_person_t **out, bool *found): that
+ * is kp_rec_get_id in that database as that message type. KP_REC_ID_PUT(name, db, type)
+ * defines int name(kp_tx_t *tx, const type *rec), kp_rec_put_id under rec->id, and
+ * KP_REC_ID_DEL(name, db) int name(kp_tx_t *tx, uint64_t id), kp_rec_del_id. The rows expand
+ * to the very functions they replace, so a hot path pays nothing for them. */
+#define KP_REC_ID_GET(name, db, type, desc)                                                        \
+    int name(kp_tx_t *tx, uint64_t id, type **out, bool *found)                                    \
+    {                                                                                              \
+        return kp_rec_get_id(tx, db, id, &desc, (void **)out, found);                              \
+    }
+#define KP_REC_ID_PUT(name, db, type)                                                              \
+    int name(kp_tx_t *tx, const type *rec)                                                         \
+    {                                                                                              \
+        return kp_rec_put_id(tx, db, rec->id, &rec->base);                                         \
+    }
+#define KP_REC_ID_DEL(name, db)                                                                    \
+    int name(kp_tx_t *tx, uint64_t id)                                                             \
+    {                                                                                              \
+        return kp_rec_del_id(tx, db, id);                                                          \
+    }
+
 /* Loads the record with this id, or answers the call CODE_NOT_FOUND "field '<field>': no such
  * <what>" and returns NULL (also on a store error, answered with kp_call_fail_err). Only in a
  * call. */

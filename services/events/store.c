@@ -23,25 +23,9 @@ const char *const evt_db_names[EVT_DB_N] = {"events", "signups",  "ev_signups", 
 
 /* ---- events and sign-ups ------------------------------------------------------------------ */
 
-int
-evt_event_get(kp_tx_t *t, uint64_t id, evt_event_t **out, bool *found)
-{
-    return kp_rec_get_id(t, EVT_DB_EVENTS, id, &kumppani__v1__event_info__descriptor, (void **)out,
-                         found);
-}
-
-int
-evt_event_put(kp_tx_t *t, const evt_event_t *ev)
-{
-    return kp_rec_put_id(t, EVT_DB_EVENTS, ev->id, &ev->base);
-}
-
-int
-evt_signup_get(kp_tx_t *t, uint64_t id, evt_signup_t **out, bool *found)
-{
-    return kp_rec_get_id(t, EVT_DB_SIGNUPS, id, &kumppani__v1__signup__descriptor, (void **)out,
-                         found);
-}
+KP_REC_ID_GET(evt_event_get, EVT_DB_EVENTS, evt_event_t, kumppani__v1__event_info__descriptor)
+KP_REC_ID_PUT(evt_event_put, EVT_DB_EVENTS, evt_event_t)
+KP_REC_ID_GET(evt_signup_get, EVT_DB_SIGNUPS, evt_signup_t, kumppani__v1__signup__descriptor)
 
 /* The record and its entry in the event's list (the key index, index.c). */
 int
@@ -247,13 +231,7 @@ evt_reg_org_put(kp_tx_t *t, uint64_t org_id, int status)
     return kp_raw_put(t, EVT_DB_REG_ORGS, key, 8, &b, 1);
 }
 
-int
-evt_reg_org_del(kp_tx_t *t, uint64_t org_id)
-{
-    uint8_t key[8];
-    kp_be64_put(key, org_id);
-    return kp_raw_del(t, EVT_DB_REG_ORGS, key, 8, NULL);
-}
+KP_REC_ID_DEL(evt_reg_org_del, EVT_DB_REG_ORGS)
 
 int
 evt_reg_muni_get(kp_tx_t *t, const char *code, bool *found)

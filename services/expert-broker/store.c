@@ -433,14 +433,6 @@ s_raw_put(kp_tx_t *tx, unsigned db, uint64_t id, const void *p, size_t n)
     return kp_raw_put(tx, db, k, sizeof k, p, n);
 }
 
-static int
-s_raw_del(kp_tx_t *tx, unsigned db, uint64_t id)
-{
-    uint8_t k[8];
-    kp_be64_put(k, id);
-    return kp_raw_del(tx, db, k, sizeof k, NULL);
-}
-
 int
 brk_text_get(kp_tx_t *tx, unsigned db, uint64_t id, const char **text, bool *found)
 {
@@ -456,7 +448,7 @@ brk_text_put(kp_tx_t *tx, unsigned db, uint64_t id, const char *text)
 int
 brk_text_del(kp_tx_t *tx, unsigned db, uint64_t id)
 {
-    return s_raw_del(tx, db, id);
+    return kp_rec_del_id(tx, db, id);
 }
 
 int

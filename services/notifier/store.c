@@ -278,25 +278,11 @@ ntf_dead_page(kp_tx_t *tx, const char *after_key, uint32_t limit, ntf_rec_t ***o
 
 /* ---- what the notifier heard from the events service --------------------------------------- */
 
-int
-ntf_event_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__EventInfo **out, bool *found)
-{
-    return kp_rec_get_id(tx, NTF_DB_EVENTS, id, &kumppani__v1__event_info__descriptor, (void **)out,
-                         found);
-}
-
-int
-ntf_event_put(kp_tx_t *tx, const Kumppani__V1__EventInfo *e)
-{
-    return kp_rec_put_id(tx, NTF_DB_EVENTS, e->id, &e->base);
-}
-
-int
-ntf_signup_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__Signup **out, bool *found)
-{
-    return kp_rec_get_id(tx, NTF_DB_SIGNUPS, id, &kumppani__v1__signup__descriptor, (void **)out,
-                         found);
-}
+KP_REC_ID_GET(ntf_event_get, NTF_DB_EVENTS, Kumppani__V1__EventInfo,
+              kumppani__v1__event_info__descriptor)
+KP_REC_ID_PUT(ntf_event_put, NTF_DB_EVENTS, Kumppani__V1__EventInfo)
+KP_REC_ID_GET(ntf_signup_get, NTF_DB_SIGNUPS, Kumppani__V1__Signup,
+              kumppani__v1__signup__descriptor)
 
 int
 ntf_signup_put(kp_tx_t *tx, const Kumppani__V1__Signup *s)
@@ -521,18 +507,9 @@ ntf_state_set(kp_tx_t *tx, const char *name, bool on)
 
 /* ---- what the notifier heard from the expert-broker and the registry ---------------------- */
 
-int
-ntf_brkreq_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__BrokerRequest **out, bool *found)
-{
-    return kp_rec_get_id(tx, NTF_DB_BRK_REQ, id, &kumppani__v1__broker_request__descriptor,
-                         (void **)out, found);
-}
-
-int
-ntf_brkreq_put(kp_tx_t *tx, const Kumppani__V1__BrokerRequest *rq)
-{
-    return kp_rec_put_id(tx, NTF_DB_BRK_REQ, rq->id, &rq->base);
-}
+KP_REC_ID_GET(ntf_brkreq_get, NTF_DB_BRK_REQ, Kumppani__V1__BrokerRequest,
+              kumppani__v1__broker_request__descriptor)
+KP_REC_ID_PUT(ntf_brkreq_put, NTF_DB_BRK_REQ, Kumppani__V1__BrokerRequest)
 
 int
 ntf_muni_put(kp_tx_t *tx, const Kumppani__V1__Municipality *m)
@@ -556,19 +533,8 @@ ntf_muni_get(kp_tx_t *tx, const char *code, Kumppani__V1__Municipality **out, bo
                          found);
 }
 
-int
-ntf_contact_put(kp_tx_t *tx, const Kumppani__V1__Role *role)
-{
-    return kp_rec_put_id(tx, NTF_DB_CONTACTS, role->id, &role->base);
-}
-
-int
-ntf_contact_del(kp_tx_t *tx, uint64_t role_id)
-{
-    uint8_t k[8];
-    kp_be64_put(k, role_id);
-    return s_flag(tx, NTF_DB_CONTACTS, k, 8, false);
-}
+KP_REC_ID_PUT(ntf_contact_put, NTF_DB_CONTACTS, Kumppani__V1__Role)
+KP_REC_ID_DEL(ntf_contact_del, NTF_DB_CONTACTS)
 
 /* Every value of a database decoded as one message type, through a filter. */
 typedef struct {

@@ -89,26 +89,9 @@ reg_muni_count(kp_tx_t *tx, uint64_t *n)
 
 /* ---- people, roles, meetings ------------------------------------------------------------- */
 
-int
-reg_person_get(kp_tx_t *tx, uint64_t id, reg_person_t **out, bool *found)
-{
-    return kp_rec_get_id(tx, REG_DB_PEOPLE, id, &kumppani__v1__person__descriptor, (void **)out,
-                         found);
-}
-
-int
-reg_person_put(kp_tx_t *tx, const reg_person_t *p)
-{
-    return kp_rec_put_id(tx, REG_DB_PEOPLE, p->id, &p->base);
-}
-
-int
-reg_person_del(kp_tx_t *tx, uint64_t id)
-{
-    uint8_t key[8];
-    kp_be64_put(key, id);
-    return kp_raw_del(tx, REG_DB_PEOPLE, key, sizeof key, NULL);
-}
+KP_REC_ID_GET(reg_person_get, REG_DB_PEOPLE, reg_person_t, kumppani__v1__person__descriptor)
+KP_REC_ID_PUT(reg_person_put, REG_DB_PEOPLE, reg_person_t)
+KP_REC_ID_DEL(reg_person_del, REG_DB_PEOPLE)
 
 typedef struct {
     bool (*hit)(void *, const reg_person_t *);
@@ -169,12 +152,7 @@ reg_pidem_put(kp_tx_t *tx, const void *key, size_t key_len, uint64_t id)
     return kp_raw_put(tx, REG_DB_PIDEM, key, key_len, idb, sizeof idb);
 }
 
-int
-reg_role_get(kp_tx_t *tx, uint64_t id, reg_role_t **out, bool *found)
-{
-    return kp_rec_get_id(tx, REG_DB_ROLES, id, &kumppani__v1__role__descriptor, (void **)out,
-                         found);
-}
+KP_REC_ID_GET(reg_role_get, REG_DB_ROLES, reg_role_t, kumppani__v1__role__descriptor)
 
 int
 reg_role_put(kp_tx_t *tx, const reg_role_t *r, bool index)
@@ -303,12 +281,7 @@ reg_meeting_each(kp_tx_t *tx, int (*fn)(void *arg, const reg_meeting_t *m, uint6
 
 /* ---- organisations and their index entries ----------------------------------------------- */
 
-int
-reg_org_get(kp_tx_t *tx, uint64_t id, reg_org_t **out, bool *found)
-{
-    return kp_rec_get_id(tx, REG_DB_ORGS, id, &kumppani__v1__organisation__descriptor, (void **)out,
-                         found);
-}
+KP_REC_ID_GET(reg_org_get, REG_DB_ORGS, reg_org_t, kumppani__v1__organisation__descriptor)
 
 typedef struct {
     kp_tx_t *tx;
@@ -629,9 +602,7 @@ reg_org_del(kp_tx_t *tx, const reg_org_t *old)
     int rc;
     if ((rc = s_index(tx, old, true)))
         return rc;
-    uint8_t key[8];
-    kp_be64_put(key, old->id);
-    return kp_raw_del(tx, REG_DB_ORGS, key, sizeof key, NULL);
+    return kp_rec_del_id(tx, REG_DB_ORGS, old->id);
 }
 
 int

@@ -26,12 +26,7 @@ s_start_key(unsigned char *k, int64_t start, uint64_t id)
     kp_be64_put(k + 8, id);
 }
 
-int
-web_store_event_get(kp_tx_t *tx, uint64_t id, web_event_t **out, bool *found)
-{
-    return kp_rec_get_id(tx, WEB_DB_EVENTS, id, &kumppani__v1__event_info__descriptor, (void **)out,
-                         found);
-}
+KP_REC_ID_GET(web_store_event_get, WEB_DB_EVENTS, web_event_t, kumppani__v1__event_info__descriptor)
 
 int
 web_store_event_put(kp_tx_t *tx, const web_event_t *ev)
@@ -65,8 +60,7 @@ web_store_event_del(kp_tx_t *tx, uint64_t id)
     s_start_key(k, old->start_unix, id);
     if ((rc = kp_raw_del(tx, WEB_DB_STARTS, k, sizeof k, NULL)))
         return rc;
-    kp_be64_put(k, id);
-    return kp_raw_del(tx, WEB_DB_EVENTS, k, 8, NULL);
+    return kp_rec_del_id(tx, WEB_DB_EVENTS, id);
 }
 
 typedef struct {
@@ -105,12 +99,8 @@ web_store_events_from(kp_tx_t *tx, int64_t from_unix, int (*fn)(void *arg, web_e
     return w.err ? w.err : rc;
 }
 
-int
-web_store_signup_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__Signup **out, bool *found)
-{
-    return kp_rec_get_id(tx, WEB_DB_SIGNUPS, id, &kumppani__v1__signup__descriptor, (void **)out,
-                         found);
-}
+KP_REC_ID_GET(web_store_signup_get, WEB_DB_SIGNUPS, Kumppani__V1__Signup,
+              kumppani__v1__signup__descriptor)
 
 int
 web_store_signup_put(kp_tx_t *tx, const Kumppani__V1__Signup *s)

@@ -346,6 +346,57 @@ test_rec_round_trip(void **state)
     s_commit(fx);
 }
 
+/* A service's typed rows (KP_REC_ID_*): records keyed by their id, in a test database, declared
+ * as a service's header declares them. */
+int info_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__EventInfo **out, bool *found);
+int info_put(kp_tx_t *tx, const Kumppani__V1__EventInfo *ev);
+int info_del(kp_tx_t *tx, uint64_t id);
+
+KP_REC_ID_GET(info_get, DB_RECS, Kumppani__V1__EventInfo, kumppani__v1__event_info__descriptor)
+KP_REC_ID_PUT(info_put, DB_RECS, Kumppani__V1__EventInfo)
+KP_REC_ID_DEL(info_del, DB_RECS)
+
+/* The rows are kp_rec_*_id under the record's id: the same key (the id big-endian), the same
+ * record; the delete removes it, and deleting it again is no error. */
+static void
+test_rec_typed_rows(void **state)
+{
+    fx_t *fx = *state;
+    kp_tx_t tx;
+    s_begin(fx, &tx);
+    Kumppani__V1__EventInfo in = KUMPPANI__V1__EVENT_INFO__INIT;
+    in.id = 0x0102030405060708ull;
+    in.capacity = 12;
+    assert_int_equal(info_put(&tx, &in), 0);
+    s_commit(fx);
+    static const uint8_t key[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    assert_true(s_committed(fx, DB_RECS, key, sizeof key));
+
+    s_begin(fx, &tx);
+    Kumppani__V1__EventInfo *out = NULL;
+    bool found = false;
+    assert_int_equal(info_get(&tx, in.id, &out, &found), 0);
+    assert_true(found);
+    assert_int_equal(out->id, in.id);
+    assert_int_equal(out->capacity, 12);
+    void *raw = NULL;
+    assert_int_equal(
+        kp_rec_get_id(&tx, DB_RECS, in.id, &kumppani__v1__event_info__descriptor, &raw, &found), 0);
+    assert_true(found);
+    assert_int_equal(((Kumppani__V1__EventInfo *)raw)->capacity, 12);
+    found = true;
+    assert_int_equal(info_get(&tx, in.id + 1, &out, &found), 0);
+    assert_false(found);
+
+    assert_int_equal(info_del(&tx, in.id), 0);
+    found = true;
+    assert_int_equal(info_get(&tx, in.id, &out, &found), 0);
+    assert_false(found);
+    assert_int_equal(kp_rec_del_id(&tx, DB_RECS, in.id), 0); /* absent already */
+    s_commit(fx);
+    assert_false(s_committed(fx, DB_RECS, key, sizeof key));
+}
+
 /* Bytes that do not decode: KP_ECORRUPT, found=false, *out untouched. */
 static void
 test_rec_corrupt(void **state)
@@ -769,7 +820,7 @@ main(void)
 {
     kp_log_init("test", KP_LOG_WARNING);
     return KP_TEST_RUN(s_setup, s_teardown, test_unit_outside_call, test_rec_round_trip,
-                       test_rec_corrupt, test_put_flags, test_raw_del, test_each, test_store_error,
-                       test_load_in_call, test_answer, test_idem_required, test_idem_first_answer,
-                       test_commit_now);
+                       test_rec_typed_rows, test_rec_corrupt, test_put_flags, test_raw_del,
+                       test_each, test_store_error, test_load_in_call, test_answer,
+                       test_idem_required, test_idem_first_answer, test_commit_now);
 }
