@@ -9,6 +9,7 @@
 #include "kp_time.h"
 #include "kp_wire.h"
 
+#include <assert.h>
 #include <string.h>
 
 void
@@ -262,6 +263,52 @@ kp_rec_each_rev(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, con
                 size_t prefix_len, int (*fn)(void *, const MDB_val *, const MDB_val *), void *arg)
 {
     return s_each(tx, db, from, from_len, prefix, prefix_len, fn, arg, true);
+}
+
+typedef struct {
+    kp_tx_t *tx;
+    unsigned db;
+    const ProtobufCMessageDescriptor *d;
+    size_t key_len;
+    int (*rec_fn)(void *, void *);
+    int (*id_fn)(void *, uint64_t);
+    void *arg;
+} s_walk_t;
+
+static int
+s_walk_rec(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    (void)k;
+    s_walk_t *w = arg;
+    void *m = kp_rec_decode(w->tx, w->db, w->d, v);
+    return m ? w->rec_fn(w->arg, m) : KP_ECORRUPT;
+}
+
+int
+kp_rec_walk(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
+            const ProtobufCMessageDescriptor *d, int (*fn)(void *arg, void *rec), void *arg)
+{
+    s_walk_t w = {.tx = tx, .db = db, .d = d, .rec_fn = fn, .arg = arg};
+    return s_each(tx, db, from, from_len, NULL, 0, s_walk_rec, &w, false);
+}
+
+static int
+s_walk_id(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    (void)v;
+    s_walk_t *w = arg;
+    if (k->mv_size != w->key_len)
+        return 0;
+    return w->id_fn(w->arg, kp_be64_get((const uint8_t *)k->mv_data + k->mv_size - 8));
+}
+
+int
+kp_rec_each_id(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, const void *prefix,
+               size_t prefix_len, size_t key_len, int (*fn)(void *arg, uint64_t id), void *arg)
+{
+    assert(key_len >= 8);
+    s_walk_t w = {.tx = tx, .db = db, .key_len = key_len, .id_fn = fn, .arg = arg};
+    return s_each(tx, db, from, from_len, prefix, prefix_len, s_walk_id, &w, false);
 }
 
 int

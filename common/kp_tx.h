@@ -160,6 +160,19 @@ int kp_rec_each_rev(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
                     size_t prefix_len, int (*fn)(void *arg, const MDB_val *key, const MDB_val *val),
                     void *arg);
 
+/* kp_rec_each with each value decoded as a d message into tx->arena (kp_rec_decode):
+ * fn(arg, rec) for each entry until fn returns non-zero (that value is returned) or the entries
+ * end. A value that does not decode stops the walk: KP_ECORRUPT, logged once as store.corrupt.
+ * Returns 0, fn's non-zero value, KP_ECORRUPT or a store error. */
+int kp_rec_walk(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
+                const ProtobufCMessageDescriptor *d, int (*fn)(void *arg, void *rec), void *arg);
+
+/* An index walk: kp_rec_each over an index whose keys end with a record's id (u64 big-endian),
+ * calling fn(arg, id) for each key of exactly key_len bytes (others are passed over). Returns
+ * as kp_rec_each. */
+int kp_rec_each_id(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, const void *prefix,
+                   size_t prefix_len, size_t key_len, int (*fn)(void *arg, uint64_t id), void *arg);
+
 /* Number of entries in the database. */
 int kp_rec_count(kp_tx_t *tx, unsigned db, uint64_t *n);
 

@@ -539,7 +539,6 @@ KP_REC_ID_DEL(ntf_contact_del, NTF_DB_CONTACTS)
 /* Every value of a database decoded as one message type, through a filter. */
 typedef struct {
     kp_tx_t *tx;
-    unsigned db;
     const ProtobufCMessageDescriptor *d;
     s_acc_t acc;
     bool (*keep)(void *arg, const ProtobufCMessage *m);
@@ -547,23 +546,18 @@ typedef struct {
 } s_each_t;
 
 static int
-s_msg_one(void *arg, const MDB_val *k, const MDB_val *v)
+s_msg_one(void *arg, void *rec)
 {
-    (void)k;
     s_each_t *e = arg;
-    ProtobufCMessage *m = kp_rec_decode(e->tx, e->db, e->d, v);
-    if (!m)
-        return KP_ECORRUPT;
-    return !e->keep || e->keep(e->keep_arg, m) ? s_push(&e->acc, &m) : 0;
+    return !e->keep || e->keep(e->keep_arg, rec) ? s_push(&e->acc, &rec) : 0;
 }
 
 static int
 s_msgs(s_each_t *e, unsigned db, void ***out, size_t *out_n)
 {
-    e->db = db;
     e->acc.a = e->tx->arena;
     e->acc.size = sizeof(void *);
-    int rc = kp_rec_each(e->tx, db, NULL, 0, NULL, 0, s_msg_one, e);
+    int rc = kp_rec_walk(e->tx, db, NULL, 0, e->d, s_msg_one, e);
     *out = e->acc.v;
     *out_n = e->acc.n;
     return rc;
@@ -669,21 +663,9 @@ s_v2_rewrite(MDB_txn *txn, const char *db, bool signups, uint64_t *n)
                 change = true;
             }
         }
-        int prc = 0;
-        if (change) {
-            size_t len = protobuf_c_message_get_packed_size(m);
-            uint8_t *buf = malloc(len ? len : 1);
-            if (!buf) {
-                prc = KP_ENOMEM;
-            } else {
-                protobuf_c_message_pack(m, buf);
-                MDB_val nv = {len, buf};
-                prc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT);
-                prc = prc ? kp_err_from_mdb(prc) : 0;
-                free(buf);
-                (*n)++;
-            }
-        }
+        int prc = change ? kp_store_repack(c, &k, m) : 0;
+        if (change && !prc)
+            (*n)++;
         /* give the decoded message its own strings back before freeing it */
         if (signups && change) {
             Kumppani__V1__Signup *s = (Kumppani__V1__Signup *)m;

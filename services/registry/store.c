@@ -46,37 +46,33 @@ reg_muni_put(kp_tx_t *tx, const reg_muni_t *m)
 }
 
 typedef struct {
-    kp_tx_t *tx;
     const char *region;
     reg_muni_t **out;
     size_t n, cap;
 } munis_ctx_t;
 
+/* Stops when the list is full, so that no record past it is decoded. */
 static int
-s_muni_one(void *arg, const MDB_val *k, const MDB_val *v)
+s_muni_one(void *arg, void *rec)
 {
-    (void)k;
     munis_ctx_t *c = arg;
-    if (c->n >= c->cap)
-        return 1;
-    reg_muni_t *m = kp_rec_decode(c->tx, REG_DB_MUNIS, &kumppani__v1__municipality__descriptor, v);
-    if (!m)
-        return KP_ECORRUPT;
+    reg_muni_t *m = rec;
     if (!c->region || !c->region[0] || strcmp(c->region, m->region_code) == 0)
         c->out[c->n++] = m;
-    return 0;
+    return c->n >= c->cap;
 }
 
 int
 reg_muni_list(kp_tx_t *tx, const char *region, reg_muni_t ***out, size_t *n)
 {
-    munis_ctx_t c = {tx, region, NULL, 0, 400};
+    munis_ctx_t c = {region, NULL, 0, 400};
     c.out = kp_arena_alloc(tx->arena, c.cap * sizeof *c.out);
     *out = c.out;
     *n = 0;
     if (!c.out)
         return KP_ENOMEM;
-    int rc = kp_rec_each(tx, REG_DB_MUNIS, NULL, 0, NULL, 0, s_muni_one, &c);
+    int rc = kp_rec_walk(tx, REG_DB_MUNIS, NULL, 0, &kumppani__v1__municipality__descriptor,
+                         s_muni_one, &c);
     *n = c.n;
     return rc > 0 ? 0 : rc;
 }
@@ -184,20 +180,17 @@ reg_role_put(kp_tx_t *tx, const reg_role_t *r, bool index)
 #define ROLES_MAX 1024 /* roles under one index prefix that a walk visits */
 
 typedef struct {
-    size_t pn;
     uint64_t *ids;
     size_t n;
 } role_ids_t;
 
 static int
-s_role_id(void *arg, const MDB_val *k, const MDB_val *v)
+s_role_id(void *arg, uint64_t id)
 {
-    (void)v;
     role_ids_t *c = arg;
     if (c->n >= ROLES_MAX)
         return 1;
-    if (k->mv_size == c->pn + 8)
-        c->ids[c->n++] = kp_be64_get((const uint8_t *)k->mv_data + c->pn);
+    c->ids[c->n++] = id;
     return 0;
 }
 
@@ -210,8 +203,8 @@ reg_roles_each(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen,
     memcpy(prefix + 1, v, vlen);
     size_t pn = 1 + vlen;
     uint64_t ids[ROLES_MAX];
-    role_ids_t c = {pn, ids, 0};
-    int rc = kp_rec_each(tx, REG_DB_ROLE_IDX, prefix, pn, prefix, pn, s_role_id, &c);
+    role_ids_t c = {ids, 0};
+    int rc = kp_rec_each_id(tx, REG_DB_ROLE_IDX, prefix, pn, prefix, pn, pn + 8, s_role_id, &c);
     if (rc < 0)
         return rc;
     /* Collected first: fn may write (and LMDB cursors do not survive writes well). */
@@ -284,18 +277,15 @@ reg_meeting_each(kp_tx_t *tx, int (*fn)(void *arg, const reg_meeting_t *m, uint6
 KP_REC_ID_GET(reg_org_get, REG_DB_ORGS, reg_org_t, kumppani__v1__organisation__descriptor)
 
 typedef struct {
-    kp_tx_t *tx;
     int (*fn)(void *, reg_org_t *);
     void *arg;
 } org_each_t;
 
 static int
-s_org_one(void *arg, const MDB_val *k, const MDB_val *v)
+s_org_one(void *arg, void *rec)
 {
-    (void)k;
     org_each_t *c = arg;
-    reg_org_t *o = kp_rec_decode(c->tx, REG_DB_ORGS, &kumppani__v1__organisation__descriptor, v);
-    return o ? c->fn(c->arg, o) : KP_ECORRUPT;
+    return c->fn(c->arg, rec);
 }
 
 int
@@ -303,8 +293,9 @@ reg_org_each(kp_tx_t *tx, uint64_t from_id, int (*fn)(void *arg, reg_org_t *o), 
 {
     uint8_t key[8];
     kp_be64_put(key, from_id);
-    org_each_t c = {tx, fn, arg};
-    return kp_rec_each(tx, REG_DB_ORGS, key, sizeof key, NULL, 0, s_org_one, &c);
+    org_each_t c = {fn, arg};
+    return kp_rec_walk(tx, REG_DB_ORGS, key, sizeof key, &kumppani__v1__organisation__descriptor,
+                       s_org_one, &c);
 }
 
 /* "sk 0 id" of an organisation into pos; returns its length. */

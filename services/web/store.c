@@ -71,16 +71,12 @@ typedef struct {
 } walk_t;
 
 static int
-s_walk(void *arg, const MDB_val *key, const MDB_val *val)
+s_walk(void *arg, uint64_t id)
 {
-    (void)val;
     walk_t *w = arg;
-    if (key->mv_size != 16)
-        return 0;
     web_event_t *ev;
     bool found;
-    int rc = web_store_event_get(w->tx, kp_be64_get((const unsigned char *)key->mv_data + 8), &ev,
-                                 &found);
+    int rc = web_store_event_get(w->tx, id, &ev, &found);
     if (rc) {
         w->err = rc;
         return 1;
@@ -95,7 +91,7 @@ web_store_events_from(kp_tx_t *tx, int64_t from_unix, int (*fn)(void *arg, web_e
     unsigned char k[16];
     s_start_key(k, from_unix, 0);
     walk_t w = {tx, fn, arg, 0};
-    int rc = kp_rec_each(tx, WEB_DB_STARTS, k, sizeof k, NULL, 0, s_walk, &w);
+    int rc = kp_rec_each_id(tx, WEB_DB_STARTS, k, sizeof k, NULL, 0, sizeof k, s_walk, &w);
     return w.err ? w.err : rc;
 }
 

@@ -550,6 +550,78 @@ s_walk(kp_tx_t *tx, bool rev, const char *from, const char *prefix, unsigned sto
                  want_rc, want);
 }
 
+/* ---- tests: decoded and index walks ------------------------------------------------------- */
+
+typedef struct {
+    uint64_t got[8];
+    unsigned n, stop_after;
+} ids_seen_t;
+
+static int
+s_ref_seen(void *arg, void *rec)
+{
+    ids_seen_t *w = arg;
+    w->got[w->n++] = ((Kumppani__V1__EventRef *)rec)->event_id;
+    return w->stop_after && w->n == w->stop_after ? 7 : 0;
+}
+
+static int
+s_id_seen(void *arg, uint64_t id)
+{
+    ids_seen_t *w = arg;
+    w->got[w->n++] = id;
+    return w->stop_after && w->n == w->stop_after ? 7 : 0;
+}
+
+/* kp_rec_walk hands over decoded records in key order from a key, stops where fn says (its
+ * value back) and on a record that does not decode (KP_ECORRUPT); kp_rec_each_id hands over the
+ * id at the end of each key of the given length, within the prefix. */
+static void
+test_walks(void **state)
+{
+    fx_t *fx = *state;
+    kp_tx_t tx;
+    s_begin(fx, &tx);
+    s_put_ref(&tx, 1, 10);
+    s_put_ref(&tx, 2, 20);
+    s_put_ref(&tx, 3, 30);
+    ids_seen_t w = {0};
+    const ProtobufCMessageDescriptor *d = &kumppani__v1__event_ref__descriptor;
+    assert_int_equal(kp_rec_walk(&tx, DB_RECS, NULL, 0, d, s_ref_seen, &w), 0);
+    assert_int_equal(w.n, 3);
+    assert_int_equal(w.got[0], 10);
+    assert_int_equal(w.got[2], 30);
+    static const uint8_t from2[8] = {0, 0, 0, 0, 0, 0, 0, 2};
+    w = (ids_seen_t){.stop_after = 1};
+    assert_int_equal(kp_rec_walk(&tx, DB_RECS, from2, 8, d, s_ref_seen, &w), 7);
+    assert_int_equal(w.n, 1);
+    assert_int_equal(w.got[0], 20);
+    static const uint8_t junk[] = {0xff, 0xff, 0xff};
+    static const uint8_t key4[8] = {0, 0, 0, 0, 0, 0, 0, 4};
+    assert_int_equal(kp_raw_put(&tx, DB_RECS, key4, 8, junk, sizeof junk), 0);
+    w = (ids_seen_t){0};
+    assert_int_equal(kp_rec_walk(&tx, DB_RECS, NULL, 0, d, s_ref_seen, &w), KP_ECORRUPT);
+    assert_int_equal(w.n, 3);
+
+    /* An index: "a" . id and "b" . id, and a stray key of another length. */
+    uint8_t k[9];
+    for (uint64_t id = 5; id <= 7; id++) {
+        k[0] = id == 6 ? 'b' : 'a';
+        kp_be64_put(k + 1, id);
+        assert_int_equal(kp_raw_put(&tx, DB_OTHER, k, 9, "", 0), 0);
+    }
+    assert_int_equal(kp_raw_put(&tx, DB_OTHER, "a-stray", 7, "", 0), 0);
+    w = (ids_seen_t){0};
+    assert_int_equal(kp_rec_each_id(&tx, DB_OTHER, "a", 1, "a", 1, 9, s_id_seen, &w), 0);
+    assert_int_equal(w.n, 2);
+    assert_int_equal(w.got[0], 5);
+    assert_int_equal(w.got[1], 7);
+    w = (ids_seen_t){.stop_after = 1};
+    assert_int_equal(kp_rec_each_id(&tx, DB_OTHER, NULL, 0, NULL, 0, 9, s_id_seen, &w), 7);
+    assert_int_equal(w.got[0], 5);
+    s_commit(fx);
+}
+
 /* A key LMDB refuses (longer than its 511-byte limit) is a store error for a write, returned
  * (and logged) by the record layer; it aborts nothing: the turn's other writes commit. */
 static void
@@ -821,6 +893,6 @@ main(void)
     kp_log_init("test", KP_LOG_WARNING);
     return KP_TEST_RUN(s_setup, s_teardown, test_unit_outside_call, test_rec_round_trip,
                        test_rec_typed_rows, test_rec_corrupt, test_put_flags, test_raw_del,
-                       test_each, test_store_error, test_load_in_call, test_answer,
+                       test_each, test_walks, test_store_error, test_load_in_call, test_answer,
                        test_idem_required, test_idem_first_answer, test_commit_now);
 }
