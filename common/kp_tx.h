@@ -160,6 +160,12 @@ int kp_rec_each_rev(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
                     size_t prefix_len, int (*fn)(void *arg, const MDB_val *key, const MDB_val *val),
                     void *arg);
 
+/* kp_rec_each from the first key above from (from_len 0: the first key): a page that starts
+ * after the last key of the page before. */
+int kp_rec_each_after(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
+                      const void *prefix, size_t prefix_len,
+                      int (*fn)(void *arg, const MDB_val *key, const MDB_val *val), void *arg);
+
 /* kp_rec_each with each value decoded as a d message into tx->arena (kp_rec_decode):
  * fn(arg, rec) for each entry until fn returns non-zero (that value is returned) or the entries
  * end. A value that does not decode stops the walk: KP_ECORRUPT, logged once as store.corrupt.

@@ -235,8 +235,6 @@ ntf_due_drop(kp_tx_t *tx, int64_t due_ms, const char *key)
 
 typedef struct {
     kp_tx_t *tx;
-    const char *after;
-    size_t after_len;
     ntf_rec_t **v;
     size_t n, limit;
 } s_page_t;
@@ -248,9 +246,6 @@ s_dead_one(void *arg, const MDB_val *k, const MDB_val *v)
     s_page_t *p = arg;
     if (p->n >= p->limit)
         return 1;
-    if (p->after_len && k->mv_size == p->after_len &&
-        memcmp(k->mv_data, p->after, p->after_len) == 0)
-        return 0; /* the page starts after this key */
     char *key = kp_arena_memdup(p->tx->arena, k->mv_data, k->mv_size);
     bool found;
     if (!key)
@@ -266,11 +261,12 @@ s_dead_one(void *arg, const MDB_val *k, const MDB_val *v)
 int
 ntf_dead_page(kp_tx_t *tx, const char *after_key, uint32_t limit, ntf_rec_t ***out, size_t *out_n)
 {
-    s_page_t p = {.tx = tx, .after = after_key, .after_len = strlen(after_key), .limit = limit};
+    s_page_t p = {.tx = tx, .limit = limit};
     p.v = kp_arena_alloc(tx->arena, (limit ? limit : 1) * sizeof *p.v);
     if (!p.v)
         return KP_ENOMEM;
-    int rc = kp_rec_each(tx, NTF_DB_DEAD, after_key, p.after_len, NULL, 0, s_dead_one, &p);
+    int rc =
+        kp_rec_each_after(tx, NTF_DB_DEAD, after_key, strlen(after_key), NULL, 0, s_dead_one, &p);
     *out = p.v;
     *out_n = p.n;
     return rc < 0 ? rc : 0;
@@ -445,8 +441,7 @@ ntf_optout_set(kp_tx_t *tx, int channel, const char *address, bool on)
 
 typedef struct {
     kp_tx_t *tx;
-    const uint8_t *after;
-    size_t after_len, n, limit;
+    size_t n, limit;
     int *ch;
     char **addr;
 } s_opage_t;
@@ -458,8 +453,7 @@ s_optout_one(void *arg, const MDB_val *k, const MDB_val *v)
     s_opage_t *p = arg;
     if (p->n >= p->limit)
         return 1;
-    if (k->mv_size < 2 || (p->after_len && k->mv_size == p->after_len &&
-                           memcmp(k->mv_data, p->after, p->after_len) == 0))
+    if (k->mv_size < 2)
         return 0;
     const uint8_t *b = k->mv_data;
     char *a = kp_arena_alloc(p->tx->arena, k->mv_size);
@@ -481,12 +475,12 @@ ntf_optout_page(kp_tx_t *tx, const char *after, uint32_t limit, int **channels, 
     size_t after_len = 0;
     if (after && after[0] >= '1' && after[0] <= '3' && after[1] == ':')
         after_len = s_optkey(buf, sizeof buf, after[0] - '0', after + 2);
-    s_opage_t p = {.tx = tx, .after = buf, .after_len = after_len, .limit = limit};
+    s_opage_t p = {.tx = tx, .limit = limit};
     p.ch = kp_arena_alloc(tx->arena, (limit ? limit : 1) * sizeof *p.ch);
     p.addr = kp_arena_alloc(tx->arena, (limit ? limit : 1) * sizeof *p.addr);
     if (!p.ch || !p.addr)
         return KP_ENOMEM;
-    int rc = kp_rec_each(tx, NTF_DB_OPTOUT, buf, after_len, NULL, 0, s_optout_one, &p);
+    int rc = kp_rec_each_after(tx, NTF_DB_OPTOUT, buf, after_len, NULL, 0, s_optout_one, &p);
     *channels = p.ch;
     *addresses = p.addr;
     *n = p.n;

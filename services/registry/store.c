@@ -880,8 +880,6 @@ reg_stream_word(kp_tx_t *tx, reg_stream_t *s, const uint8_t *w, size_t wn, bool 
 
 typedef struct {
     size_t pn;
-    const uint8_t *start;
-    size_t start_len;
     bool summaries;
     int (*fn)(void *, const uint8_t *, size_t, const MDB_val *);
     void *arg;
@@ -891,9 +889,8 @@ static int
 s_walk_one(void *arg, const MDB_val *k, const MDB_val *v)
 {
     walk_t *w = arg;
-    if (k->mv_size <= w->pn || (w->start_len > w->pn && k->mv_size == w->start_len &&
-                                memcmp(k->mv_data, w->start, w->start_len) == 0))
-        return 0; /* strictly after the cursor */
+    if (k->mv_size <= w->pn)
+        return 0;
     return w->fn(w->arg, (const uint8_t *)k->mv_data + w->pn, k->mv_size - w->pn,
                  w->summaries ? v : NULL);
 }
@@ -917,6 +914,7 @@ reg_order_walk(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen, const uint8
         start[pn++] = 0;
     }
     memcpy(start + pn, after, after_len);
-    walk_t w = {pn, start, pn + after_len, db == REG_DB_BYNAME, fn, arg};
-    return kp_rec_each(tx, db, start, pn + after_len, start, pn, s_walk_one, &w);
+    walk_t w = {pn, db == REG_DB_BYNAME, fn, arg};
+    /* strictly after the cursor */
+    return kp_rec_each_after(tx, db, start, pn + after_len, start, pn, s_walk_one, &w);
 }

@@ -702,6 +702,26 @@ test_each(void **state)
     assert_int_equal(n, 6);
     assert_int_equal(kp_rec_count(&tx, DB_OTHER, &n), 0);
     assert_int_equal(n, 0);
+    /* From the first key above from: a page after the last key of the page before. */
+    static const struct {
+        const char *from, *prefix, *want;
+    } after[] = {
+        {"a2", "a", "a3"},
+        {"a2", NULL, "a3 b1 b2 c"},
+        {"a25", NULL, "a3 b1 b2 c"}, /* from between two keys: as kp_rec_each */
+        {NULL, NULL, "a1 a2 a3 b1 b2 c"},
+        {"c", NULL, ""},
+        {"a3", "a", ""},
+    };
+    for (size_t i = 0; i < sizeof after / sizeof after[0]; i++) {
+        walk_t w = {0};
+        const char *f = after[i].from, *p = after[i].prefix;
+        assert_int_equal(kp_rec_each_after(&tx, DB_RECS, f, f ? strlen(f) : 0, p, p ? strlen(p) : 0,
+                                           s_visit, &w),
+                         0);
+        assert_string_equal(w.seen, after[i].want);
+    }
+
     /* An empty database walks to nothing. */
     walk_t w = {0};
     assert_int_equal(kp_rec_each(&tx, DB_OTHER, NULL, 0, NULL, 0, s_visit, &w), 0);
