@@ -330,6 +330,27 @@ kp_rec_each_id(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, cons
     return s_each(tx, db, from, from_len, prefix, prefix_len, s_walk_id, &w, S_FROM);
 }
 
+static int
+s_walk_idx(void *arg, uint64_t id)
+{
+    s_walk_t *w = arg;
+    void *m = NULL;
+    bool found = false;
+    int rc = kp_rec_get_id(w->tx, w->db, id, w->d, &m, &found);
+    if (rc)
+        return rc;
+    return found ? w->rec_fn(w->arg, m) : 0;
+}
+
+int
+kp_rec_each_idx(kp_tx_t *tx, unsigned idx_db, const void *from, size_t from_len, const void *prefix,
+                size_t prefix_len, size_t key_len, unsigned rec_db,
+                const ProtobufCMessageDescriptor *d, int (*fn)(void *arg, void *rec), void *arg)
+{
+    s_walk_t w = {.tx = tx, .db = rec_db, .d = d, .rec_fn = fn, .arg = arg};
+    return kp_rec_each_id(tx, idx_db, from, from_len, prefix, prefix_len, key_len, s_walk_idx, &w);
+}
+
 int
 kp_rec_count(kp_tx_t *tx, unsigned db, uint64_t *n)
 {

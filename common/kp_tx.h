@@ -179,6 +179,15 @@ int kp_rec_walk(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
 int kp_rec_each_id(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, const void *prefix,
                    size_t prefix_len, size_t key_len, int (*fn)(void *arg, uint64_t id), void *arg);
 
+/* An index walk that loads what the index points at: for each id kp_rec_each_id hands over,
+ * the record with that id in rec_db, decoded as d (kp_rec_get_id), goes to fn(arg, rec); an id
+ * without a record is passed over. A store error or KP_ECORRUPT stops the walk and is
+ * returned. Returns as kp_rec_each. */
+int kp_rec_each_idx(kp_tx_t *tx, unsigned idx_db, const void *from, size_t from_len,
+                    const void *prefix, size_t prefix_len, size_t key_len, unsigned rec_db,
+                    const ProtobufCMessageDescriptor *d, int (*fn)(void *arg, void *rec),
+                    void *arg);
+
 /* Number of entries in the database. */
 int kp_rec_count(kp_tx_t *tx, unsigned db, uint64_t *n);
 

@@ -149,31 +149,17 @@ brk_idx_each(kp_tx_t *tx, unsigned db, uint64_t a, int (*fn)(void *, uint64_t), 
     return rc > 0 ? 0 : rc; /* stopped early by fn */
 }
 
-typedef struct {
-    kp_tx_t *tx;
-    unsigned rec_db;
-    int (*fn)(void *, void *);
-    void *arg;
-    int rc;
-} idx_rec_t;
-
-static int
-s_idx_rec_one(void *arg, uint64_t id)
-{
-    idx_rec_t *w = arg;
-    void *m = brk_get(w->tx, w->rec_db, id, &w->rc);
-    if (w->rc)
-        return 1;
-    return m ? w->fn(w->arg, m) != 0 : 0;
-}
-
 int
 brk_idx_each_rec(kp_tx_t *tx, unsigned idx_db, uint64_t a, unsigned rec_db,
                  int (*fn)(void *arg, void *rec), void *arg)
 {
-    idx_rec_t w = {tx, rec_db, fn, arg, 0};
-    int rc = brk_idx_each(tx, idx_db, a, s_idx_rec_one, &w);
-    return rc ? rc : w.rc;
+    assert(rec_db < BRK_DB_N && s_types[rec_db]);
+    uint8_t k[16];
+    kp_be64_put(k, a);
+    kp_be64_put(k + 8, 0);
+    int rc =
+        kp_rec_each_idx(tx, idx_db, k, sizeof k, k, 8, sizeof k, rec_db, s_types[rec_db], fn, arg);
+    return rc > 0 ? 0 : rc; /* stopped early by fn */
 }
 
 typedef struct {

@@ -64,24 +64,15 @@ web_store_event_del(kp_tx_t *tx, uint64_t id)
 }
 
 typedef struct {
-    kp_tx_t *tx;
     int (*fn)(void *arg, web_event_t *ev);
     void *arg;
-    int err;
 } walk_t;
 
 static int
-s_walk(void *arg, uint64_t id)
+s_event(void *arg, void *rec)
 {
     walk_t *w = arg;
-    web_event_t *ev;
-    bool found;
-    int rc = web_store_event_get(w->tx, id, &ev, &found);
-    if (rc) {
-        w->err = rc;
-        return 1;
-    }
-    return found ? w->fn(w->arg, ev) : 0;
+    return w->fn(w->arg, rec);
 }
 
 int
@@ -90,9 +81,9 @@ web_store_events_from(kp_tx_t *tx, int64_t from_unix, int (*fn)(void *arg, web_e
 {
     unsigned char k[16];
     s_start_key(k, from_unix, 0);
-    walk_t w = {tx, fn, arg, 0};
-    int rc = kp_rec_each_id(tx, WEB_DB_STARTS, k, sizeof k, NULL, 0, sizeof k, s_walk, &w);
-    return w.err ? w.err : rc;
+    walk_t w = {fn, arg};
+    return kp_rec_each_idx(tx, WEB_DB_STARTS, k, sizeof k, NULL, 0, sizeof k, WEB_DB_EVENTS,
+                           &kumppani__v1__event_info__descriptor, s_event, &w);
 }
 
 KP_REC_ID_GET(web_store_signup_get, WEB_DB_SIGNUPS, Kumppani__V1__Signup,

@@ -619,6 +619,22 @@ test_walks(void **state)
     w = (ids_seen_t){.stop_after = 1};
     assert_int_equal(kp_rec_each_id(&tx, DB_OTHER, NULL, 0, NULL, 0, 9, s_id_seen, &w), 7);
     assert_int_equal(w.got[0], 5);
+
+    /* kp_rec_each_idx loads what the index points at, passing over ids without a record
+     * (5 and 7 have none yet) and stopping on one that does not decode (4). */
+    s_put_ref(&tx, 7, 70);
+    w = (ids_seen_t){0};
+    assert_int_equal(kp_rec_each_idx(&tx, DB_OTHER, "a", 1, "a", 1, 9, DB_RECS, d, s_ref_seen, &w),
+                     0);
+    assert_int_equal(w.n, 1);
+    assert_int_equal(w.got[0], 70);
+    k[0] = 'c';
+    kp_be64_put(k + 1, 4);
+    assert_int_equal(kp_raw_put(&tx, DB_OTHER, k, 9, "", 0), 0);
+    w = (ids_seen_t){0};
+    assert_int_equal(kp_rec_each_idx(&tx, DB_OTHER, "c", 1, "c", 1, 9, DB_RECS, d, s_ref_seen, &w),
+                     KP_ECORRUPT);
+    assert_int_equal(w.n, 0);
     s_commit(fx);
 }
 
