@@ -391,20 +391,8 @@ kp_store_log_rewrite(kp_store_t *self, MDB_txn *txn, kp_store_rewrite_fn fn, voi
             ProtobufCBinaryData old = ev->payload;
             ev->payload.data = payload;
             ev->payload.len = payload_len;
-            size_t len = kumppani__v1__event__get_packed_size(ev);
-            uint8_t *buf = malloc(len ? len : 1);
-            if (!buf) {
-                frc = KP_ENOMEM;
-            } else {
-                kumppani__v1__event__pack(ev, buf);
-                MDB_val nv = {len, buf};
-                rc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT);
-                free(buf);
-                if (rc)
-                    frc = s_mdb("log_rewrite", rc);
-                else
-                    n++;
-            }
+            if ((frc = kp_store_repack(c, &k, &ev->base)) == 0)
+                n++;
             ev->payload = old; /* the caller's bytes are not freed with the event */
         }
         kumppani__v1__event__free_unpacked(ev, NULL);
@@ -417,6 +405,24 @@ kp_store_log_rewrite(kp_store_t *self, MDB_txn *txn, kp_store_rewrite_fn fn, voi
     if (frc)
         return frc;
     return (rc == 0 || rc == MDB_NOTFOUND) ? 0 : s_mdb("log_rewrite", rc);
+}
+
+int
+kp_store_repack(MDB_cursor *c, const MDB_val *key, const ProtobufCMessage *m)
+{
+    /* The key a cursor hands back points into its page, which a put of another size moves
+     * (LMDB deletes the node and inserts it again): the put is given a copy, kept in front of
+     * the value in the one allocation. */
+    size_t len = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = malloc(key->mv_size + len + 1);
+    if (!buf)
+        return KP_ENOMEM;
+    memcpy(buf, key->mv_data, key->mv_size);
+    protobuf_c_message_pack(m, buf + key->mv_size);
+    MDB_val k = {key->mv_size, buf}, v = {len, buf + key->mv_size};
+    int rc = mdb_cursor_put(c, &k, &v, MDB_CURRENT);
+    free(buf);
+    return s_mdb("repack", rc);
 }
 
 int

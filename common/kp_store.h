@@ -134,6 +134,12 @@ typedef int (*kp_store_rewrite_fn)(void *arg, const Kumppani__V1__Event *ev, uin
 int kp_store_log_rewrite(kp_store_t *self, MDB_txn *txn, kp_store_rewrite_fn fn, void *arg,
                          uint64_t *rewritten);
 
+/* Replaces the value of the entry the cursor stands on (key) with m encoded, in place
+ * (mdb_cursor_put with MDB_CURRENT): a rewrite of stored records, such as an upgrade's in a
+ * migrate hook, which works on the opening transaction. Returns 0, KP_ENOMEM or a KP code from
+ * LMDB (logged as store.mdb op=repack). */
+int kp_store_repack(MDB_cursor *c, const MDB_val *key, const ProtobufCMessage *m);
+
 /* ---- small tables every service has ------------------------------------------------------ */
 
 /* Looks up an idempotency key. Returns 0 with *found and the borrowed value, or a store

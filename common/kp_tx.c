@@ -9,6 +9,7 @@
 #include "kp_time.h"
 #include "kp_wire.h"
 
+#include <assert.h>
 #include <string.h>
 
 void
@@ -182,6 +183,14 @@ kp_rec_put_id(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessage *m)
     return kp_rec_put(tx, db, key, sizeof key, m);
 }
 
+int
+kp_rec_del_id(kp_tx_t *tx, unsigned db, uint64_t id)
+{
+    uint8_t key[8];
+    kp_be64_put(key, id);
+    return kp_raw_del(tx, db, key, sizeof key, NULL);
+}
+
 void *
 kp_rec_load(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessageDescriptor *d,
             const char *field, const char *what)
@@ -208,10 +217,20 @@ s_in_prefix(const MDB_val *k, const void *prefix, size_t prefix_len)
            (k->mv_size >= prefix_len && memcmp(k->mv_data, prefix, prefix_len) == 0);
 }
 
+static bool
+s_is_key(const MDB_val *k, const void *key, size_t key_len)
+{
+    return k->mv_size == key_len && memcmp(k->mv_data, key, key_len) == 0;
+}
+
+/* How a walk starts: at the first key >= from, the first key > from, or the last <= from. */
+enum { S_FROM, S_AFTER, S_REV };
+
 static int
 s_each(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, const void *prefix,
-       size_t prefix_len, int (*fn)(void *, const MDB_val *, const MDB_val *), void *arg, bool rev)
+       size_t prefix_len, int (*fn)(void *, const MDB_val *, const MDB_val *), void *arg, int start)
 {
+    bool rev = start == S_REV;
     MDB_cursor *cur;
     int rc = mdb_cursor_open(tx->txn, kp_tx_dbi(tx, db), &cur);
     if (rc)
@@ -219,6 +238,8 @@ s_each(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, const void *
     MDB_val k = {from_len, (void *)from}, v;
     if (!rev) {
         rc = mdb_cursor_get(cur, &k, &v, from_len ? MDB_SET_RANGE : MDB_FIRST);
+        if (rc == 0 && start == S_AFTER && from_len && s_is_key(&k, from, from_len))
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     } else if (from_len == 0) {
         rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
     } else {
@@ -226,7 +247,7 @@ s_each(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, const void *
         rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
         if (rc == MDB_NOTFOUND)
             rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-        else if (rc == 0 && (k.mv_size != from_len || memcmp(k.mv_data, from, from_len) != 0))
+        else if (rc == 0 && !s_is_key(&k, from, from_len))
             rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
     }
     int out = 0;
@@ -246,14 +267,88 @@ int
 kp_rec_each(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, const void *prefix,
             size_t prefix_len, int (*fn)(void *, const MDB_val *, const MDB_val *), void *arg)
 {
-    return s_each(tx, db, from, from_len, prefix, prefix_len, fn, arg, false);
+    return s_each(tx, db, from, from_len, prefix, prefix_len, fn, arg, S_FROM);
+}
+
+int
+kp_rec_each_after(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, const void *prefix,
+                  size_t prefix_len, int (*fn)(void *, const MDB_val *, const MDB_val *), void *arg)
+{
+    return s_each(tx, db, from, from_len, prefix, prefix_len, fn, arg, S_AFTER);
 }
 
 int
 kp_rec_each_rev(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, const void *prefix,
                 size_t prefix_len, int (*fn)(void *, const MDB_val *, const MDB_val *), void *arg)
 {
-    return s_each(tx, db, from, from_len, prefix, prefix_len, fn, arg, true);
+    return s_each(tx, db, from, from_len, prefix, prefix_len, fn, arg, S_REV);
+}
+
+typedef struct {
+    kp_tx_t *tx;
+    unsigned db;
+    const ProtobufCMessageDescriptor *d;
+    size_t key_len;
+    int (*rec_fn)(void *, void *);
+    int (*id_fn)(void *, uint64_t);
+    void *arg;
+} s_walk_t;
+
+static int
+s_walk_rec(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    (void)k;
+    s_walk_t *w = arg;
+    void *m = kp_rec_decode(w->tx, w->db, w->d, v);
+    return m ? w->rec_fn(w->arg, m) : KP_ECORRUPT;
+}
+
+int
+kp_rec_walk(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
+            const ProtobufCMessageDescriptor *d, int (*fn)(void *arg, void *rec), void *arg)
+{
+    s_walk_t w = {.tx = tx, .db = db, .d = d, .rec_fn = fn, .arg = arg};
+    return s_each(tx, db, from, from_len, NULL, 0, s_walk_rec, &w, S_FROM);
+}
+
+static int
+s_walk_id(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    (void)v;
+    s_walk_t *w = arg;
+    if (k->mv_size != w->key_len)
+        return 0;
+    return w->id_fn(w->arg, kp_be64_get((const uint8_t *)k->mv_data + k->mv_size - 8));
+}
+
+int
+kp_rec_each_id(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, const void *prefix,
+               size_t prefix_len, size_t key_len, int (*fn)(void *arg, uint64_t id), void *arg)
+{
+    assert(key_len >= 8);
+    s_walk_t w = {.tx = tx, .db = db, .key_len = key_len, .id_fn = fn, .arg = arg};
+    return s_each(tx, db, from, from_len, prefix, prefix_len, s_walk_id, &w, S_FROM);
+}
+
+static int
+s_walk_idx(void *arg, uint64_t id)
+{
+    s_walk_t *w = arg;
+    void *m = NULL;
+    bool found = false;
+    int rc = kp_rec_get_id(w->tx, w->db, id, w->d, &m, &found);
+    if (rc)
+        return rc;
+    return found ? w->rec_fn(w->arg, m) : 0;
+}
+
+int
+kp_rec_each_idx(kp_tx_t *tx, unsigned idx_db, const void *from, size_t from_len, const void *prefix,
+                size_t prefix_len, size_t key_len, unsigned rec_db,
+                const ProtobufCMessageDescriptor *d, int (*fn)(void *arg, void *rec), void *arg)
+{
+    s_walk_t w = {.tx = tx, .db = rec_db, .d = d, .rec_fn = fn, .arg = arg};
+    return kp_rec_each_id(tx, idx_db, from, from_len, prefix, prefix_len, key_len, s_walk_idx, &w);
 }
 
 int

@@ -93,6 +93,34 @@ int kp_rec_get_id(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessageD
                   void **out, bool *found);
 int kp_rec_put_id(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessage *m);
 
+/* Deletes the record under this id (a write; absent already is no error). Returns 0 or a KP
+ * code. */
+int kp_rec_del_id(kp_tx_t *tx, unsigned db, uint64_t id);
+
+/* A service's typed accessors of the records a database keeps under their id, each defined in
+ * its store.c as one row (the declaration stays in the service's header):
+ *     KP_REC_ID_GET(reg_person_get, REG_DB_PEOPLE, reg_person_t, kumppani__v1__person__descriptor)
+ * defines int reg_person_get(kp_tx_t *tx, uint64_t id, reg_person_t **out, bool *found): that
+ * is kp_rec_get_id in that database as that message type. KP_REC_ID_PUT(name, db, type)
+ * defines int name(kp_tx_t *tx, const type *rec), kp_rec_put_id under rec->id, and
+ * KP_REC_ID_DEL(name, db) int name(kp_tx_t *tx, uint64_t id), kp_rec_del_id. The rows expand
+ * to the very functions they replace, so a hot path pays nothing for them. */
+#define KP_REC_ID_GET(name, db, type, desc)                                                        \
+    int name(kp_tx_t *tx, uint64_t id, type **out, bool *found)                                    \
+    {                                                                                              \
+        return kp_rec_get_id(tx, db, id, &desc, (void **)out, found);                              \
+    }
+#define KP_REC_ID_PUT(name, db, type)                                                              \
+    int name(kp_tx_t *tx, const type *rec)                                                         \
+    {                                                                                              \
+        return kp_rec_put_id(tx, db, rec->id, &rec->base);                                         \
+    }
+#define KP_REC_ID_DEL(name, db)                                                                    \
+    int name(kp_tx_t *tx, uint64_t id)                                                             \
+    {                                                                                              \
+        return kp_rec_del_id(tx, db, id);                                                          \
+    }
+
 /* Loads the record with this id, or answers the call CODE_NOT_FOUND "field '<field>': no such
  * <what>" and returns NULL (also on a store error, answered with kp_call_fail_err). Only in a
  * call. */
@@ -130,6 +158,34 @@ int kp_rec_each(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, con
 /* The same, from the last key <= from (or the very last when from_len is 0) backwards. */
 int kp_rec_each_rev(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, const void *prefix,
                     size_t prefix_len, int (*fn)(void *arg, const MDB_val *key, const MDB_val *val),
+                    void *arg);
+
+/* kp_rec_each from the first key above from (from_len 0: the first key): a page that starts
+ * after the last key of the page before. */
+int kp_rec_each_after(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
+                      const void *prefix, size_t prefix_len,
+                      int (*fn)(void *arg, const MDB_val *key, const MDB_val *val), void *arg);
+
+/* kp_rec_each with each value decoded as a d message into tx->arena (kp_rec_decode):
+ * fn(arg, rec) for each entry until fn returns non-zero (that value is returned) or the entries
+ * end. A value that does not decode stops the walk: KP_ECORRUPT, logged once as store.corrupt.
+ * Returns 0, fn's non-zero value, KP_ECORRUPT or a store error. */
+int kp_rec_walk(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
+                const ProtobufCMessageDescriptor *d, int (*fn)(void *arg, void *rec), void *arg);
+
+/* An index walk: kp_rec_each over an index whose keys end with a record's id (u64 big-endian),
+ * calling fn(arg, id) for each key of exactly key_len bytes (others are passed over). Returns
+ * as kp_rec_each. */
+int kp_rec_each_id(kp_tx_t *tx, unsigned db, const void *from, size_t from_len, const void *prefix,
+                   size_t prefix_len, size_t key_len, int (*fn)(void *arg, uint64_t id), void *arg);
+
+/* An index walk that loads what the index points at: for each id kp_rec_each_id hands over,
+ * the record with that id in rec_db, decoded as d (kp_rec_get_id), goes to fn(arg, rec); an id
+ * without a record is passed over. A store error or KP_ECORRUPT stops the walk and is
+ * returned. Returns as kp_rec_each. */
+int kp_rec_each_idx(kp_tx_t *tx, unsigned idx_db, const void *from, size_t from_len,
+                    const void *prefix, size_t prefix_len, size_t key_len, unsigned rec_db,
+                    const ProtobufCMessageDescriptor *d, int (*fn)(void *arg, void *rec),
                     void *arg);
 
 /* Number of entries in the database. */

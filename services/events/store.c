@@ -23,25 +23,9 @@ const char *const evt_db_names[EVT_DB_N] = {"events", "signups",  "ev_signups", 
 
 /* ---- events and sign-ups ------------------------------------------------------------------ */
 
-int
-evt_event_get(kp_tx_t *t, uint64_t id, evt_event_t **out, bool *found)
-{
-    return kp_rec_get_id(t, EVT_DB_EVENTS, id, &kumppani__v1__event_info__descriptor, (void **)out,
-                         found);
-}
-
-int
-evt_event_put(kp_tx_t *t, const evt_event_t *ev)
-{
-    return kp_rec_put_id(t, EVT_DB_EVENTS, ev->id, &ev->base);
-}
-
-int
-evt_signup_get(kp_tx_t *t, uint64_t id, evt_signup_t **out, bool *found)
-{
-    return kp_rec_get_id(t, EVT_DB_SIGNUPS, id, &kumppani__v1__signup__descriptor, (void **)out,
-                         found);
-}
+KP_REC_ID_GET(evt_event_get, EVT_DB_EVENTS, evt_event_t, kumppani__v1__event_info__descriptor)
+KP_REC_ID_PUT(evt_event_put, EVT_DB_EVENTS, evt_event_t)
+KP_REC_ID_GET(evt_signup_get, EVT_DB_SIGNUPS, evt_signup_t, kumppani__v1__signup__descriptor)
 
 /* The record and its entry in the event's list (the key index, index.c). */
 int
@@ -101,70 +85,51 @@ evt_load_signup(kp_tx_t *t, uint64_t id)
 
 /* ---- walks -------------------------------------------------------------------------------- */
 
+/* The records go through kp_rec_walk, which decodes them and stops on a corrupt one; fn's
+ * "stop" (non-zero) ends the walk without being an error. */
 typedef struct {
-    kp_tx_t *t;
-    int (*fn)(void *, evt_signup_t *);
+    int (*signup_fn)(void *, evt_signup_t *);
+    int (*event_fn)(void *, evt_event_t *);
     void *arg;
-    int rc;
-} signups_scan_t;
+    unsigned n, limit; /* events given, and how many at most (0: no bound) */
+} walk_t;
 
 static int
-s_scan_entry(void *arg, const MDB_val *k, const MDB_val *v)
+s_signup_entry(void *arg, void *rec)
 {
-    (void)k;
-    signups_scan_t *w = arg;
-    evt_signup_t *s =
-        kumppani__v1__signup__unpack(kp_arena_pbc(w->t->arena), v->mv_size, v->mv_data);
-    if (!s) {
-        kp_log_err("store.corrupt", "svc=events db=%u", (unsigned)EVT_DB_SIGNUPS);
-        w->rc = KP_ECORRUPT;
-        return 1;
-    }
-    return w->fn(w->arg, s) != 0;
+    walk_t *w = arg;
+    return w->signup_fn(w->arg, rec) != 0;
 }
 
 int
 evt_signups_scan(kp_tx_t *t, int (*fn)(void *, evt_signup_t *), void *arg)
 {
-    signups_scan_t w = {t, fn, arg, 0};
-    int rc = kp_rec_each(t, EVT_DB_SIGNUPS, NULL, 0, NULL, 0, s_scan_entry, &w);
-    return w.rc ? w.rc : rc > 0 ? 0 : rc;
+    walk_t w = {.signup_fn = fn, .arg = arg};
+    int rc = kp_rec_walk(t, EVT_DB_SIGNUPS, NULL, 0, &kumppani__v1__signup__descriptor,
+                         s_signup_entry, &w);
+    return rc > 0 ? 0 : rc;
 }
 
-typedef struct {
-    kp_tx_t *t;
-    unsigned n, limit;
-    int (*fn)(void *, evt_event_t *);
-    void *arg;
-    int rc;
-} events_walk_t;
-
+/* Stops after the limit-th event, so that no record past the page is decoded. */
 static int
-s_event_entry(void *arg, const MDB_val *k, const MDB_val *v)
+s_event_entry(void *arg, void *rec)
 {
-    (void)k;
-    events_walk_t *w = arg;
-    if (w->n++ == w->limit)
-        return 1;
-    evt_event_t *ev =
-        kumppani__v1__event_info__unpack(kp_arena_pbc(w->t->arena), v->mv_size, v->mv_data);
-    if (!ev) {
-        kp_log_err("store.corrupt", "svc=events db=%u", (unsigned)EVT_DB_EVENTS);
-        w->rc = KP_ECORRUPT;
-        return 1;
-    }
-    return w->fn(w->arg, ev) != 0;
+    walk_t *w = arg;
+    return w->event_fn(w->arg, rec) != 0 || ++w->n == w->limit;
 }
 
 int
 evt_events_each(kp_tx_t *t, uint64_t after_id, unsigned limit, int (*fn)(void *, evt_event_t *),
                 void *arg)
 {
+    if (limit == 0)
+        return 0;
     uint8_t key[8];
     kp_be64_put(key, after_id + 1);
-    events_walk_t w = {t, 0, limit, fn, arg, 0};
-    int rc = kp_rec_each(t, EVT_DB_EVENTS, key, 8, NULL, 0, s_event_entry, &w);
-    return w.rc ? w.rc : rc > 0 ? 0 : rc;
+    walk_t w = {.event_fn = fn, .arg = arg, .limit = limit};
+    int rc = kp_rec_walk(t, EVT_DB_EVENTS, key, 8, &kumppani__v1__event_info__descriptor,
+                         s_event_entry, &w);
+    return rc > 0 ? 0 : rc;
 }
 
 /* ---- offers: deadline_ms . signup_id -> "" ------------------------------------------------ */
@@ -247,13 +212,7 @@ evt_reg_org_put(kp_tx_t *t, uint64_t org_id, int status)
     return kp_raw_put(t, EVT_DB_REG_ORGS, key, 8, &b, 1);
 }
 
-int
-evt_reg_org_del(kp_tx_t *t, uint64_t org_id)
-{
-    uint8_t key[8];
-    kp_be64_put(key, org_id);
-    return kp_raw_del(t, EVT_DB_REG_ORGS, key, 8, NULL);
-}
+KP_REC_ID_DEL(evt_reg_org_del, EVT_DB_REG_ORGS)
 
 int
 evt_reg_muni_get(kp_tx_t *t, const char *code, bool *found)
@@ -343,20 +302,10 @@ s_v2_role_counts(MDB_txn *txn)
         Kumppani__V1__RoleCount **old = ev->role_counts;
         ev->n_role_counts = n;
         ev->role_counts = ptrs;
-        size_t len = kumppani__v1__event_info__get_packed_size(ev);
-        uint8_t *buf = malloc(len ? len : 1);
-        if (buf)
-            kumppani__v1__event_info__pack(ev, buf);
+        rc = kp_store_repack(ec, &k, &ev->base);
         ev->n_role_counts = old_n;
         ev->role_counts = old;
         kumppani__v1__event_info__free_unpacked(ev, NULL);
-        if (!buf) {
-            rc = KP_ENOMEM;
-            goto done;
-        }
-        MDB_val nv = {len, buf};
-        rc = mdb_cursor_put(ec, &k, &nv, MDB_CURRENT);
-        free(buf);
         if (rc)
             goto done;
         n_events++;

@@ -139,59 +139,33 @@ brk_idx_put(kp_tx_t *tx, unsigned db, uint64_t a, uint64_t b)
     return kp_raw_put(tx, db, k, sizeof k, "", 0);
 }
 
-typedef struct {
-    int (*fn)(void *, uint64_t);
-    int (*rec_fn)(void *, uint64_t, MDB_val *);
-    void *arg;
-} walk_t;
-
-static int
-s_idx_one(void *arg, const MDB_val *key, const MDB_val *val)
-{
-    walk_t *w = arg;
-    (void)val;
-    if (key->mv_size != 16)
-        return 0;
-    return w->fn(w->arg, kp_be64_get((const uint8_t *)key->mv_data + 8)) ? 1 : 0;
-}
-
 int
 brk_idx_each(kp_tx_t *tx, unsigned db, uint64_t a, int (*fn)(void *, uint64_t), void *arg)
 {
     uint8_t k[16];
     kp_be64_put(k, a);
     kp_be64_put(k + 8, 0);
-    walk_t w = {fn, NULL, arg};
-    int rc = kp_rec_each(tx, db, k, sizeof k, k, 8, s_idx_one, &w);
+    int rc = kp_rec_each_id(tx, db, k, sizeof k, k, 8, sizeof k, fn, arg);
     return rc > 0 ? 0 : rc; /* stopped early by fn */
-}
-
-typedef struct {
-    kp_tx_t *tx;
-    unsigned rec_db;
-    int (*fn)(void *, void *);
-    void *arg;
-    int rc;
-} idx_rec_t;
-
-static int
-s_idx_rec_one(void *arg, uint64_t id)
-{
-    idx_rec_t *w = arg;
-    void *m = brk_get(w->tx, w->rec_db, id, &w->rc);
-    if (w->rc)
-        return 1;
-    return m ? w->fn(w->arg, m) : 0;
 }
 
 int
 brk_idx_each_rec(kp_tx_t *tx, unsigned idx_db, uint64_t a, unsigned rec_db,
                  int (*fn)(void *arg, void *rec), void *arg)
 {
-    idx_rec_t w = {tx, rec_db, fn, arg, 0};
-    int rc = brk_idx_each(tx, idx_db, a, s_idx_rec_one, &w);
-    return rc ? rc : w.rc;
+    assert(rec_db < BRK_DB_N && s_types[rec_db]);
+    uint8_t k[16];
+    kp_be64_put(k, a);
+    kp_be64_put(k + 8, 0);
+    int rc =
+        kp_rec_each_idx(tx, idx_db, k, sizeof k, k, 8, sizeof k, rec_db, s_types[rec_db], fn, arg);
+    return rc > 0 ? 0 : rc; /* stopped early by fn */
 }
+
+typedef struct {
+    int (*fn)(void *, uint64_t, MDB_val *);
+    void *arg;
+} walk_t;
 
 static int
 s_rec_one(void *arg, const MDB_val *key, const MDB_val *val)
@@ -200,7 +174,7 @@ s_rec_one(void *arg, const MDB_val *key, const MDB_val *val)
     if (key->mv_size != 8)
         return 0;
     MDB_val v = *val;
-    return w->rec_fn(w->arg, kp_be64_get(key->mv_data), &v) ? 1 : 0;
+    return w->fn(w->arg, kp_be64_get(key->mv_data), &v) ? 1 : 0;
 }
 
 int
@@ -211,7 +185,7 @@ brk_each(kp_tx_t *tx, unsigned db, uint64_t after, int (*fn)(void *, uint64_t, M
         return 0;
     uint8_t k[8];
     kp_be64_put(k, after + 1);
-    walk_t w = {NULL, fn, arg};
+    walk_t w = {fn, arg};
     int rc = kp_rec_each(tx, db, k, sizeof k, NULL, 0, s_rec_one, &w);
     return rc > 0 ? 0 : rc;
 }
@@ -433,14 +407,6 @@ s_raw_put(kp_tx_t *tx, unsigned db, uint64_t id, const void *p, size_t n)
     return kp_raw_put(tx, db, k, sizeof k, p, n);
 }
 
-static int
-s_raw_del(kp_tx_t *tx, unsigned db, uint64_t id)
-{
-    uint8_t k[8];
-    kp_be64_put(k, id);
-    return kp_raw_del(tx, db, k, sizeof k, NULL);
-}
-
 int
 brk_text_get(kp_tx_t *tx, unsigned db, uint64_t id, const char **text, bool *found)
 {
@@ -456,7 +422,7 @@ brk_text_put(kp_tx_t *tx, unsigned db, uint64_t id, const char *text)
 int
 brk_text_del(kp_tx_t *tx, unsigned db, uint64_t id)
 {
-    return s_raw_del(tx, db, id);
+    return kp_rec_del_id(tx, db, id);
 }
 
 int

@@ -235,8 +235,6 @@ ntf_due_drop(kp_tx_t *tx, int64_t due_ms, const char *key)
 
 typedef struct {
     kp_tx_t *tx;
-    const char *after;
-    size_t after_len;
     ntf_rec_t **v;
     size_t n, limit;
 } s_page_t;
@@ -248,9 +246,6 @@ s_dead_one(void *arg, const MDB_val *k, const MDB_val *v)
     s_page_t *p = arg;
     if (p->n >= p->limit)
         return 1;
-    if (p->after_len && k->mv_size == p->after_len &&
-        memcmp(k->mv_data, p->after, p->after_len) == 0)
-        return 0; /* the page starts after this key */
     char *key = kp_arena_memdup(p->tx->arena, k->mv_data, k->mv_size);
     bool found;
     if (!key)
@@ -266,11 +261,12 @@ s_dead_one(void *arg, const MDB_val *k, const MDB_val *v)
 int
 ntf_dead_page(kp_tx_t *tx, const char *after_key, uint32_t limit, ntf_rec_t ***out, size_t *out_n)
 {
-    s_page_t p = {.tx = tx, .after = after_key, .after_len = strlen(after_key), .limit = limit};
+    s_page_t p = {.tx = tx, .limit = limit};
     p.v = kp_arena_alloc(tx->arena, (limit ? limit : 1) * sizeof *p.v);
     if (!p.v)
         return KP_ENOMEM;
-    int rc = kp_rec_each(tx, NTF_DB_DEAD, after_key, p.after_len, NULL, 0, s_dead_one, &p);
+    int rc =
+        kp_rec_each_after(tx, NTF_DB_DEAD, after_key, strlen(after_key), NULL, 0, s_dead_one, &p);
     *out = p.v;
     *out_n = p.n;
     return rc < 0 ? rc : 0;
@@ -278,25 +274,11 @@ ntf_dead_page(kp_tx_t *tx, const char *after_key, uint32_t limit, ntf_rec_t ***o
 
 /* ---- what the notifier heard from the events service --------------------------------------- */
 
-int
-ntf_event_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__EventInfo **out, bool *found)
-{
-    return kp_rec_get_id(tx, NTF_DB_EVENTS, id, &kumppani__v1__event_info__descriptor, (void **)out,
-                         found);
-}
-
-int
-ntf_event_put(kp_tx_t *tx, const Kumppani__V1__EventInfo *e)
-{
-    return kp_rec_put_id(tx, NTF_DB_EVENTS, e->id, &e->base);
-}
-
-int
-ntf_signup_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__Signup **out, bool *found)
-{
-    return kp_rec_get_id(tx, NTF_DB_SIGNUPS, id, &kumppani__v1__signup__descriptor, (void **)out,
-                         found);
-}
+KP_REC_ID_GET(ntf_event_get, NTF_DB_EVENTS, Kumppani__V1__EventInfo,
+              kumppani__v1__event_info__descriptor)
+KP_REC_ID_PUT(ntf_event_put, NTF_DB_EVENTS, Kumppani__V1__EventInfo)
+KP_REC_ID_GET(ntf_signup_get, NTF_DB_SIGNUPS, Kumppani__V1__Signup,
+              kumppani__v1__signup__descriptor)
 
 int
 ntf_signup_put(kp_tx_t *tx, const Kumppani__V1__Signup *s)
@@ -459,8 +441,7 @@ ntf_optout_set(kp_tx_t *tx, int channel, const char *address, bool on)
 
 typedef struct {
     kp_tx_t *tx;
-    const uint8_t *after;
-    size_t after_len, n, limit;
+    size_t n, limit;
     int *ch;
     char **addr;
 } s_opage_t;
@@ -472,8 +453,7 @@ s_optout_one(void *arg, const MDB_val *k, const MDB_val *v)
     s_opage_t *p = arg;
     if (p->n >= p->limit)
         return 1;
-    if (k->mv_size < 2 || (p->after_len && k->mv_size == p->after_len &&
-                           memcmp(k->mv_data, p->after, p->after_len) == 0))
+    if (k->mv_size < 2)
         return 0;
     const uint8_t *b = k->mv_data;
     char *a = kp_arena_alloc(p->tx->arena, k->mv_size);
@@ -495,12 +475,12 @@ ntf_optout_page(kp_tx_t *tx, const char *after, uint32_t limit, int **channels, 
     size_t after_len = 0;
     if (after && after[0] >= '1' && after[0] <= '3' && after[1] == ':')
         after_len = s_optkey(buf, sizeof buf, after[0] - '0', after + 2);
-    s_opage_t p = {.tx = tx, .after = buf, .after_len = after_len, .limit = limit};
+    s_opage_t p = {.tx = tx, .limit = limit};
     p.ch = kp_arena_alloc(tx->arena, (limit ? limit : 1) * sizeof *p.ch);
     p.addr = kp_arena_alloc(tx->arena, (limit ? limit : 1) * sizeof *p.addr);
     if (!p.ch || !p.addr)
         return KP_ENOMEM;
-    int rc = kp_rec_each(tx, NTF_DB_OPTOUT, buf, after_len, NULL, 0, s_optout_one, &p);
+    int rc = kp_rec_each_after(tx, NTF_DB_OPTOUT, buf, after_len, NULL, 0, s_optout_one, &p);
     *channels = p.ch;
     *addresses = p.addr;
     *n = p.n;
@@ -521,18 +501,9 @@ ntf_state_set(kp_tx_t *tx, const char *name, bool on)
 
 /* ---- what the notifier heard from the expert-broker and the registry ---------------------- */
 
-int
-ntf_brkreq_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__BrokerRequest **out, bool *found)
-{
-    return kp_rec_get_id(tx, NTF_DB_BRK_REQ, id, &kumppani__v1__broker_request__descriptor,
-                         (void **)out, found);
-}
-
-int
-ntf_brkreq_put(kp_tx_t *tx, const Kumppani__V1__BrokerRequest *rq)
-{
-    return kp_rec_put_id(tx, NTF_DB_BRK_REQ, rq->id, &rq->base);
-}
+KP_REC_ID_GET(ntf_brkreq_get, NTF_DB_BRK_REQ, Kumppani__V1__BrokerRequest,
+              kumppani__v1__broker_request__descriptor)
+KP_REC_ID_PUT(ntf_brkreq_put, NTF_DB_BRK_REQ, Kumppani__V1__BrokerRequest)
 
 int
 ntf_muni_put(kp_tx_t *tx, const Kumppani__V1__Municipality *m)
@@ -556,24 +527,12 @@ ntf_muni_get(kp_tx_t *tx, const char *code, Kumppani__V1__Municipality **out, bo
                          found);
 }
 
-int
-ntf_contact_put(kp_tx_t *tx, const Kumppani__V1__Role *role)
-{
-    return kp_rec_put_id(tx, NTF_DB_CONTACTS, role->id, &role->base);
-}
-
-int
-ntf_contact_del(kp_tx_t *tx, uint64_t role_id)
-{
-    uint8_t k[8];
-    kp_be64_put(k, role_id);
-    return s_flag(tx, NTF_DB_CONTACTS, k, 8, false);
-}
+KP_REC_ID_PUT(ntf_contact_put, NTF_DB_CONTACTS, Kumppani__V1__Role)
+KP_REC_ID_DEL(ntf_contact_del, NTF_DB_CONTACTS)
 
 /* Every value of a database decoded as one message type, through a filter. */
 typedef struct {
     kp_tx_t *tx;
-    unsigned db;
     const ProtobufCMessageDescriptor *d;
     s_acc_t acc;
     bool (*keep)(void *arg, const ProtobufCMessage *m);
@@ -581,23 +540,18 @@ typedef struct {
 } s_each_t;
 
 static int
-s_msg_one(void *arg, const MDB_val *k, const MDB_val *v)
+s_msg_one(void *arg, void *rec)
 {
-    (void)k;
     s_each_t *e = arg;
-    ProtobufCMessage *m = kp_rec_decode(e->tx, e->db, e->d, v);
-    if (!m)
-        return KP_ECORRUPT;
-    return !e->keep || e->keep(e->keep_arg, m) ? s_push(&e->acc, &m) : 0;
+    return !e->keep || e->keep(e->keep_arg, rec) ? s_push(&e->acc, &rec) : 0;
 }
 
 static int
 s_msgs(s_each_t *e, unsigned db, void ***out, size_t *out_n)
 {
-    e->db = db;
     e->acc.a = e->tx->arena;
     e->acc.size = sizeof(void *);
-    int rc = kp_rec_each(e->tx, db, NULL, 0, NULL, 0, s_msg_one, e);
+    int rc = kp_rec_walk(e->tx, db, NULL, 0, e->d, s_msg_one, e);
     *out = e->acc.v;
     *out_n = e->acc.n;
     return rc;
@@ -703,21 +657,9 @@ s_v2_rewrite(MDB_txn *txn, const char *db, bool signups, uint64_t *n)
                 change = true;
             }
         }
-        int prc = 0;
-        if (change) {
-            size_t len = protobuf_c_message_get_packed_size(m);
-            uint8_t *buf = malloc(len ? len : 1);
-            if (!buf) {
-                prc = KP_ENOMEM;
-            } else {
-                protobuf_c_message_pack(m, buf);
-                MDB_val nv = {len, buf};
-                prc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT);
-                prc = prc ? kp_err_from_mdb(prc) : 0;
-                free(buf);
-                (*n)++;
-            }
-        }
+        int prc = change ? kp_store_repack(c, &k, m) : 0;
+        if (change && !prc)
+            (*n)++;
         /* give the decoded message its own strings back before freeing it */
         if (signups && change) {
             Kumppani__V1__Signup *s = (Kumppani__V1__Signup *)m;

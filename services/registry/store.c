@@ -46,37 +46,33 @@ reg_muni_put(kp_tx_t *tx, const reg_muni_t *m)
 }
 
 typedef struct {
-    kp_tx_t *tx;
     const char *region;
     reg_muni_t **out;
     size_t n, cap;
 } munis_ctx_t;
 
+/* Stops when the list is full, so that no record past it is decoded. */
 static int
-s_muni_one(void *arg, const MDB_val *k, const MDB_val *v)
+s_muni_one(void *arg, void *rec)
 {
-    (void)k;
     munis_ctx_t *c = arg;
-    if (c->n >= c->cap)
-        return 1;
-    reg_muni_t *m = kp_rec_decode(c->tx, REG_DB_MUNIS, &kumppani__v1__municipality__descriptor, v);
-    if (!m)
-        return KP_ECORRUPT;
+    reg_muni_t *m = rec;
     if (!c->region || !c->region[0] || strcmp(c->region, m->region_code) == 0)
         c->out[c->n++] = m;
-    return 0;
+    return c->n >= c->cap;
 }
 
 int
 reg_muni_list(kp_tx_t *tx, const char *region, reg_muni_t ***out, size_t *n)
 {
-    munis_ctx_t c = {tx, region, NULL, 0, 400};
+    munis_ctx_t c = {region, NULL, 0, 400};
     c.out = kp_arena_alloc(tx->arena, c.cap * sizeof *c.out);
     *out = c.out;
     *n = 0;
     if (!c.out)
         return KP_ENOMEM;
-    int rc = kp_rec_each(tx, REG_DB_MUNIS, NULL, 0, NULL, 0, s_muni_one, &c);
+    int rc = kp_rec_walk(tx, REG_DB_MUNIS, NULL, 0, &kumppani__v1__municipality__descriptor,
+                         s_muni_one, &c);
     *n = c.n;
     return rc > 0 ? 0 : rc;
 }
@@ -89,26 +85,9 @@ reg_muni_count(kp_tx_t *tx, uint64_t *n)
 
 /* ---- people, roles, meetings ------------------------------------------------------------- */
 
-int
-reg_person_get(kp_tx_t *tx, uint64_t id, reg_person_t **out, bool *found)
-{
-    return kp_rec_get_id(tx, REG_DB_PEOPLE, id, &kumppani__v1__person__descriptor, (void **)out,
-                         found);
-}
-
-int
-reg_person_put(kp_tx_t *tx, const reg_person_t *p)
-{
-    return kp_rec_put_id(tx, REG_DB_PEOPLE, p->id, &p->base);
-}
-
-int
-reg_person_del(kp_tx_t *tx, uint64_t id)
-{
-    uint8_t key[8];
-    kp_be64_put(key, id);
-    return kp_raw_del(tx, REG_DB_PEOPLE, key, sizeof key, NULL);
-}
+KP_REC_ID_GET(reg_person_get, REG_DB_PEOPLE, reg_person_t, kumppani__v1__person__descriptor)
+KP_REC_ID_PUT(reg_person_put, REG_DB_PEOPLE, reg_person_t)
+KP_REC_ID_DEL(reg_person_del, REG_DB_PEOPLE)
 
 typedef struct {
     bool (*hit)(void *, const reg_person_t *);
@@ -169,12 +148,7 @@ reg_pidem_put(kp_tx_t *tx, const void *key, size_t key_len, uint64_t id)
     return kp_raw_put(tx, REG_DB_PIDEM, key, key_len, idb, sizeof idb);
 }
 
-int
-reg_role_get(kp_tx_t *tx, uint64_t id, reg_role_t **out, bool *found)
-{
-    return kp_rec_get_id(tx, REG_DB_ROLES, id, &kumppani__v1__role__descriptor, (void **)out,
-                         found);
-}
+KP_REC_ID_GET(reg_role_get, REG_DB_ROLES, reg_role_t, kumppani__v1__role__descriptor)
 
 int
 reg_role_put(kp_tx_t *tx, const reg_role_t *r, bool index)
@@ -206,20 +180,17 @@ reg_role_put(kp_tx_t *tx, const reg_role_t *r, bool index)
 #define ROLES_MAX 1024 /* roles under one index prefix that a walk visits */
 
 typedef struct {
-    size_t pn;
     uint64_t *ids;
     size_t n;
 } role_ids_t;
 
 static int
-s_role_id(void *arg, const MDB_val *k, const MDB_val *v)
+s_role_id(void *arg, uint64_t id)
 {
-    (void)v;
     role_ids_t *c = arg;
     if (c->n >= ROLES_MAX)
         return 1;
-    if (k->mv_size == c->pn + 8)
-        c->ids[c->n++] = kp_be64_get((const uint8_t *)k->mv_data + c->pn);
+    c->ids[c->n++] = id;
     return 0;
 }
 
@@ -232,8 +203,8 @@ reg_roles_each(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen,
     memcpy(prefix + 1, v, vlen);
     size_t pn = 1 + vlen;
     uint64_t ids[ROLES_MAX];
-    role_ids_t c = {pn, ids, 0};
-    int rc = kp_rec_each(tx, REG_DB_ROLE_IDX, prefix, pn, prefix, pn, s_role_id, &c);
+    role_ids_t c = {ids, 0};
+    int rc = kp_rec_each_id(tx, REG_DB_ROLE_IDX, prefix, pn, prefix, pn, pn + 8, s_role_id, &c);
     if (rc < 0)
         return rc;
     /* Collected first: fn may write (and LMDB cursors do not survive writes well). */
@@ -303,26 +274,18 @@ reg_meeting_each(kp_tx_t *tx, int (*fn)(void *arg, const reg_meeting_t *m, uint6
 
 /* ---- organisations and their index entries ----------------------------------------------- */
 
-int
-reg_org_get(kp_tx_t *tx, uint64_t id, reg_org_t **out, bool *found)
-{
-    return kp_rec_get_id(tx, REG_DB_ORGS, id, &kumppani__v1__organisation__descriptor, (void **)out,
-                         found);
-}
+KP_REC_ID_GET(reg_org_get, REG_DB_ORGS, reg_org_t, kumppani__v1__organisation__descriptor)
 
 typedef struct {
-    kp_tx_t *tx;
     int (*fn)(void *, reg_org_t *);
     void *arg;
 } org_each_t;
 
 static int
-s_org_one(void *arg, const MDB_val *k, const MDB_val *v)
+s_org_one(void *arg, void *rec)
 {
-    (void)k;
     org_each_t *c = arg;
-    reg_org_t *o = kp_rec_decode(c->tx, REG_DB_ORGS, &kumppani__v1__organisation__descriptor, v);
-    return o ? c->fn(c->arg, o) : KP_ECORRUPT;
+    return c->fn(c->arg, rec);
 }
 
 int
@@ -330,8 +293,9 @@ reg_org_each(kp_tx_t *tx, uint64_t from_id, int (*fn)(void *arg, reg_org_t *o), 
 {
     uint8_t key[8];
     kp_be64_put(key, from_id);
-    org_each_t c = {tx, fn, arg};
-    return kp_rec_each(tx, REG_DB_ORGS, key, sizeof key, NULL, 0, s_org_one, &c);
+    org_each_t c = {fn, arg};
+    return kp_rec_walk(tx, REG_DB_ORGS, key, sizeof key, &kumppani__v1__organisation__descriptor,
+                       s_org_one, &c);
 }
 
 /* "sk 0 id" of an organisation into pos; returns its length. */
@@ -629,9 +593,7 @@ reg_org_del(kp_tx_t *tx, const reg_org_t *old)
     int rc;
     if ((rc = s_index(tx, old, true)))
         return rc;
-    uint8_t key[8];
-    kp_be64_put(key, old->id);
-    return kp_raw_del(tx, REG_DB_ORGS, key, sizeof key, NULL);
+    return kp_rec_del_id(tx, REG_DB_ORGS, old->id);
 }
 
 int
@@ -918,8 +880,6 @@ reg_stream_word(kp_tx_t *tx, reg_stream_t *s, const uint8_t *w, size_t wn, bool 
 
 typedef struct {
     size_t pn;
-    const uint8_t *start;
-    size_t start_len;
     bool summaries;
     int (*fn)(void *, const uint8_t *, size_t, const MDB_val *);
     void *arg;
@@ -929,9 +889,8 @@ static int
 s_walk_one(void *arg, const MDB_val *k, const MDB_val *v)
 {
     walk_t *w = arg;
-    if (k->mv_size <= w->pn || (w->start_len > w->pn && k->mv_size == w->start_len &&
-                                memcmp(k->mv_data, w->start, w->start_len) == 0))
-        return 0; /* strictly after the cursor */
+    if (k->mv_size <= w->pn)
+        return 0;
     return w->fn(w->arg, (const uint8_t *)k->mv_data + w->pn, k->mv_size - w->pn,
                  w->summaries ? v : NULL);
 }
@@ -955,6 +914,7 @@ reg_order_walk(kp_tx_t *tx, uint8_t tag, const void *v, size_t vlen, const uint8
         start[pn++] = 0;
     }
     memcpy(start + pn, after, after_len);
-    walk_t w = {pn, start, pn + after_len, db == REG_DB_BYNAME, fn, arg};
-    return kp_rec_each(tx, db, start, pn + after_len, start, pn, s_walk_one, &w);
+    walk_t w = {pn, db == REG_DB_BYNAME, fn, arg};
+    /* strictly after the cursor */
+    return kp_rec_each_after(tx, db, start, pn + after_len, start, pn, s_walk_one, &w);
 }

@@ -14,12 +14,8 @@
 
 #include <string.h>
 
-int
-bo_account_get(kp_tx_t *tx, uint64_t id, bo_account_t **out, bool *found)
-{
-    return kp_rec_get_id(tx, WEB_DB_ACCOUNTS, id, &kumppani__v1__office_account__descriptor,
-                         (void **)out, found);
-}
+KP_REC_ID_GET(bo_account_get, WEB_DB_ACCOUNTS, bo_account_t,
+              kumppani__v1__office_account__descriptor)
 
 int
 bo_account_by_user(kp_tx_t *tx, const char *user, bo_account_t **out, bool *found)
@@ -186,9 +182,7 @@ bo_account_del(kp_tx_t *tx, const bo_account_t *a)
         if ((rc = s_sweep(tx, a->id, 256, &n)))
             return rc;
     } while (n == 256);
-    unsigned char k[8];
-    kp_be64_put(k, a->id);
     if ((rc = kp_raw_del(tx, WEB_DB_USERS, a->user, strlen(a->user), NULL)))
         return rc;
-    return kp_raw_del(tx, WEB_DB_ACCOUNTS, k, 8, NULL);
+    return kp_rec_del_id(tx, WEB_DB_ACCOUNTS, a->id);
 }

@@ -26,12 +26,7 @@ s_start_key(unsigned char *k, int64_t start, uint64_t id)
     kp_be64_put(k + 8, id);
 }
 
-int
-web_store_event_get(kp_tx_t *tx, uint64_t id, web_event_t **out, bool *found)
-{
-    return kp_rec_get_id(tx, WEB_DB_EVENTS, id, &kumppani__v1__event_info__descriptor, (void **)out,
-                         found);
-}
+KP_REC_ID_GET(web_store_event_get, WEB_DB_EVENTS, web_event_t, kumppani__v1__event_info__descriptor)
 
 int
 web_store_event_put(kp_tx_t *tx, const web_event_t *ev)
@@ -65,33 +60,19 @@ web_store_event_del(kp_tx_t *tx, uint64_t id)
     s_start_key(k, old->start_unix, id);
     if ((rc = kp_raw_del(tx, WEB_DB_STARTS, k, sizeof k, NULL)))
         return rc;
-    kp_be64_put(k, id);
-    return kp_raw_del(tx, WEB_DB_EVENTS, k, 8, NULL);
+    return kp_rec_del_id(tx, WEB_DB_EVENTS, id);
 }
 
 typedef struct {
-    kp_tx_t *tx;
     int (*fn)(void *arg, web_event_t *ev);
     void *arg;
-    int err;
 } walk_t;
 
 static int
-s_walk(void *arg, const MDB_val *key, const MDB_val *val)
+s_event(void *arg, void *rec)
 {
-    (void)val;
     walk_t *w = arg;
-    if (key->mv_size != 16)
-        return 0;
-    web_event_t *ev;
-    bool found;
-    int rc = web_store_event_get(w->tx, kp_be64_get((const unsigned char *)key->mv_data + 8), &ev,
-                                 &found);
-    if (rc) {
-        w->err = rc;
-        return 1;
-    }
-    return found ? w->fn(w->arg, ev) : 0;
+    return w->fn(w->arg, rec);
 }
 
 int
@@ -100,17 +81,13 @@ web_store_events_from(kp_tx_t *tx, int64_t from_unix, int (*fn)(void *arg, web_e
 {
     unsigned char k[16];
     s_start_key(k, from_unix, 0);
-    walk_t w = {tx, fn, arg, 0};
-    int rc = kp_rec_each(tx, WEB_DB_STARTS, k, sizeof k, NULL, 0, s_walk, &w);
-    return w.err ? w.err : rc;
+    walk_t w = {fn, arg};
+    return kp_rec_each_idx(tx, WEB_DB_STARTS, k, sizeof k, NULL, 0, sizeof k, WEB_DB_EVENTS,
+                           &kumppani__v1__event_info__descriptor, s_event, &w);
 }
 
-int
-web_store_signup_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__Signup **out, bool *found)
-{
-    return kp_rec_get_id(tx, WEB_DB_SIGNUPS, id, &kumppani__v1__signup__descriptor, (void **)out,
-                         found);
-}
+KP_REC_ID_GET(web_store_signup_get, WEB_DB_SIGNUPS, Kumppani__V1__Signup,
+              kumppani__v1__signup__descriptor)
 
 int
 web_store_signup_put(kp_tx_t *tx, const Kumppani__V1__Signup *s)

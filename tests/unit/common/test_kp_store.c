@@ -563,6 +563,45 @@ test_log_rewrite(void **state)
     assert_true(s_count_in_file(data, "scrubbed") > 0);
 }
 
+/* A record rewritten in place where the cursor stands: the entry keeps its key, takes the new
+ * message's bytes, and its neighbours stay as they were. */
+static void
+test_repack(void **state)
+{
+    fx_t *fx = *state;
+    MDB_txn *txn = s_turn(fx);
+    s_put(fx, txn, "a");
+    s_put(fx, txn, "b");
+    s_put(fx, txn, "c");
+    MDB_cursor *c;
+    assert_int_equal(mdb_cursor_open(txn, kp_store_dbi(fx->st, 0), &c), 0);
+    MDB_val k = {1, "b"}, v;
+    assert_int_equal(mdb_cursor_get(c, &k, &v, MDB_SET_KEY), 0);
+    Kumppani__V1__Event m = KUMPPANI__V1__EVENT__INIT;
+    m.seq = 42;
+    m.type = "Repacked";
+    assert_int_equal(kp_store_repack(c, &k, &m.base), 0);
+    mdb_cursor_close(c);
+    s_commit(fx);
+
+    txn = s_snapshot(fx);
+    MDB_stat st;
+    assert_int_equal(mdb_stat(txn, kp_store_dbi(fx->st, 0), &st), 0);
+    assert_int_equal(st.ms_entries, 3);
+    k = (MDB_val){1, "b"};
+    assert_int_equal(mdb_get(txn, kp_store_dbi(fx->st, 0), &k, &v), 0);
+    Kumppani__V1__Event *back = kumppani__v1__event__unpack(NULL, v.mv_size, v.mv_data);
+    assert_non_null(back);
+    assert_int_equal(back->seq, 42);
+    assert_string_equal(back->type, "Repacked");
+    kumppani__v1__event__free_unpacked(back, NULL);
+    k = (MDB_val){1, "c"};
+    assert_int_equal(mdb_get(txn, kp_store_dbi(fx->st, 0), &k, &v), 0);
+    assert_int_equal(v.mv_size, 1);
+    assert_memory_equal(v.mv_data, "1", 1);
+    mdb_txn_abort(txn);
+}
+
 static void
 test_be64(void **state)
 {
@@ -581,5 +620,6 @@ main(void)
 {
     return KP_TEST_RUN(s_setup, s_teardown, test_open_creates, test_next_id,
                        test_log_order_and_paging, test_turn_abort, test_idem, test_offsets,
-                       test_schema_version, test_compact_erases_bytes, test_log_rewrite, test_be64);
+                       test_schema_version, test_compact_erases_bytes, test_log_rewrite,
+                       test_repack, test_be64);
 }

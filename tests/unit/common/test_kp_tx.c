@@ -346,6 +346,57 @@ test_rec_round_trip(void **state)
     s_commit(fx);
 }
 
+/* A service's typed rows (KP_REC_ID_*): records keyed by their id, in a test database, declared
+ * as a service's header declares them. */
+int info_get(kp_tx_t *tx, uint64_t id, Kumppani__V1__EventInfo **out, bool *found);
+int info_put(kp_tx_t *tx, const Kumppani__V1__EventInfo *ev);
+int info_del(kp_tx_t *tx, uint64_t id);
+
+KP_REC_ID_GET(info_get, DB_RECS, Kumppani__V1__EventInfo, kumppani__v1__event_info__descriptor)
+KP_REC_ID_PUT(info_put, DB_RECS, Kumppani__V1__EventInfo)
+KP_REC_ID_DEL(info_del, DB_RECS)
+
+/* The rows are kp_rec_*_id under the record's id: the same key (the id big-endian), the same
+ * record; the delete removes it, and deleting it again is no error. */
+static void
+test_rec_typed_rows(void **state)
+{
+    fx_t *fx = *state;
+    kp_tx_t tx;
+    s_begin(fx, &tx);
+    Kumppani__V1__EventInfo in = KUMPPANI__V1__EVENT_INFO__INIT;
+    in.id = 0x0102030405060708ull;
+    in.capacity = 12;
+    assert_int_equal(info_put(&tx, &in), 0);
+    s_commit(fx);
+    static const uint8_t key[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    assert_true(s_committed(fx, DB_RECS, key, sizeof key));
+
+    s_begin(fx, &tx);
+    Kumppani__V1__EventInfo *out = NULL;
+    bool found = false;
+    assert_int_equal(info_get(&tx, in.id, &out, &found), 0);
+    assert_true(found);
+    assert_int_equal(out->id, in.id);
+    assert_int_equal(out->capacity, 12);
+    void *raw = NULL;
+    assert_int_equal(
+        kp_rec_get_id(&tx, DB_RECS, in.id, &kumppani__v1__event_info__descriptor, &raw, &found), 0);
+    assert_true(found);
+    assert_int_equal(((Kumppani__V1__EventInfo *)raw)->capacity, 12);
+    found = true;
+    assert_int_equal(info_get(&tx, in.id + 1, &out, &found), 0);
+    assert_false(found);
+
+    assert_int_equal(info_del(&tx, in.id), 0);
+    found = true;
+    assert_int_equal(info_get(&tx, in.id, &out, &found), 0);
+    assert_false(found);
+    assert_int_equal(kp_rec_del_id(&tx, DB_RECS, in.id), 0); /* absent already */
+    s_commit(fx);
+    assert_false(s_committed(fx, DB_RECS, key, sizeof key));
+}
+
 /* Bytes that do not decode: KP_ECORRUPT, found=false, *out untouched. */
 static void
 test_rec_corrupt(void **state)
@@ -499,6 +550,94 @@ s_walk(kp_tx_t *tx, bool rev, const char *from, const char *prefix, unsigned sto
                  want_rc, want);
 }
 
+/* ---- tests: decoded and index walks ------------------------------------------------------- */
+
+typedef struct {
+    uint64_t got[8];
+    unsigned n, stop_after;
+} ids_seen_t;
+
+static int
+s_ref_seen(void *arg, void *rec)
+{
+    ids_seen_t *w = arg;
+    w->got[w->n++] = ((Kumppani__V1__EventRef *)rec)->event_id;
+    return w->stop_after && w->n == w->stop_after ? 7 : 0;
+}
+
+static int
+s_id_seen(void *arg, uint64_t id)
+{
+    ids_seen_t *w = arg;
+    w->got[w->n++] = id;
+    return w->stop_after && w->n == w->stop_after ? 7 : 0;
+}
+
+/* kp_rec_walk hands over decoded records in key order from a key, stops where fn says (its
+ * value back) and on a record that does not decode (KP_ECORRUPT); kp_rec_each_id hands over the
+ * id at the end of each key of the given length, within the prefix. */
+static void
+test_walks(void **state)
+{
+    fx_t *fx = *state;
+    kp_tx_t tx;
+    s_begin(fx, &tx);
+    s_put_ref(&tx, 1, 10);
+    s_put_ref(&tx, 2, 20);
+    s_put_ref(&tx, 3, 30);
+    ids_seen_t w = {0};
+    const ProtobufCMessageDescriptor *d = &kumppani__v1__event_ref__descriptor;
+    assert_int_equal(kp_rec_walk(&tx, DB_RECS, NULL, 0, d, s_ref_seen, &w), 0);
+    assert_int_equal(w.n, 3);
+    assert_int_equal(w.got[0], 10);
+    assert_int_equal(w.got[2], 30);
+    static const uint8_t from2[8] = {0, 0, 0, 0, 0, 0, 0, 2};
+    w = (ids_seen_t){.stop_after = 1};
+    assert_int_equal(kp_rec_walk(&tx, DB_RECS, from2, 8, d, s_ref_seen, &w), 7);
+    assert_int_equal(w.n, 1);
+    assert_int_equal(w.got[0], 20);
+    static const uint8_t junk[] = {0xff, 0xff, 0xff};
+    static const uint8_t key4[8] = {0, 0, 0, 0, 0, 0, 0, 4};
+    assert_int_equal(kp_raw_put(&tx, DB_RECS, key4, 8, junk, sizeof junk), 0);
+    w = (ids_seen_t){0};
+    assert_int_equal(kp_rec_walk(&tx, DB_RECS, NULL, 0, d, s_ref_seen, &w), KP_ECORRUPT);
+    assert_int_equal(w.n, 3);
+
+    /* An index: "a" . id and "b" . id, and a stray key of another length. */
+    uint8_t k[9];
+    for (uint64_t id = 5; id <= 7; id++) {
+        k[0] = id == 6 ? 'b' : 'a';
+        kp_be64_put(k + 1, id);
+        assert_int_equal(kp_raw_put(&tx, DB_OTHER, k, 9, "", 0), 0);
+    }
+    assert_int_equal(kp_raw_put(&tx, DB_OTHER, "a-stray", 7, "", 0), 0);
+    w = (ids_seen_t){0};
+    assert_int_equal(kp_rec_each_id(&tx, DB_OTHER, "a", 1, "a", 1, 9, s_id_seen, &w), 0);
+    assert_int_equal(w.n, 2);
+    assert_int_equal(w.got[0], 5);
+    assert_int_equal(w.got[1], 7);
+    w = (ids_seen_t){.stop_after = 1};
+    assert_int_equal(kp_rec_each_id(&tx, DB_OTHER, NULL, 0, NULL, 0, 9, s_id_seen, &w), 7);
+    assert_int_equal(w.got[0], 5);
+
+    /* kp_rec_each_idx loads what the index points at, passing over ids without a record
+     * (5 and 7 have none yet) and stopping on one that does not decode (4). */
+    s_put_ref(&tx, 7, 70);
+    w = (ids_seen_t){0};
+    assert_int_equal(kp_rec_each_idx(&tx, DB_OTHER, "a", 1, "a", 1, 9, DB_RECS, d, s_ref_seen, &w),
+                     0);
+    assert_int_equal(w.n, 1);
+    assert_int_equal(w.got[0], 70);
+    k[0] = 'c';
+    kp_be64_put(k + 1, 4);
+    assert_int_equal(kp_raw_put(&tx, DB_OTHER, k, 9, "", 0), 0);
+    w = (ids_seen_t){0};
+    assert_int_equal(kp_rec_each_idx(&tx, DB_OTHER, "c", 1, "c", 1, 9, DB_RECS, d, s_ref_seen, &w),
+                     KP_ECORRUPT);
+    assert_int_equal(w.n, 0);
+    s_commit(fx);
+}
+
 /* A key LMDB refuses (longer than its 511-byte limit) is a store error for a write, returned
  * (and logged) by the record layer; it aborts nothing: the turn's other writes commit. */
 static void
@@ -579,6 +718,26 @@ test_each(void **state)
     assert_int_equal(n, 6);
     assert_int_equal(kp_rec_count(&tx, DB_OTHER, &n), 0);
     assert_int_equal(n, 0);
+    /* From the first key above from: a page after the last key of the page before. */
+    static const struct {
+        const char *from, *prefix, *want;
+    } after[] = {
+        {"a2", "a", "a3"},
+        {"a2", NULL, "a3 b1 b2 c"},
+        {"a25", NULL, "a3 b1 b2 c"}, /* from between two keys: as kp_rec_each */
+        {NULL, NULL, "a1 a2 a3 b1 b2 c"},
+        {"c", NULL, ""},
+        {"a3", "a", ""},
+    };
+    for (size_t i = 0; i < sizeof after / sizeof after[0]; i++) {
+        walk_t w = {0};
+        const char *f = after[i].from, *p = after[i].prefix;
+        assert_int_equal(kp_rec_each_after(&tx, DB_RECS, f, f ? strlen(f) : 0, p, p ? strlen(p) : 0,
+                                           s_visit, &w),
+                         0);
+        assert_string_equal(w.seen, after[i].want);
+    }
+
     /* An empty database walks to nothing. */
     walk_t w = {0};
     assert_int_equal(kp_rec_each(&tx, DB_OTHER, NULL, 0, NULL, 0, s_visit, &w), 0);
@@ -769,7 +928,7 @@ main(void)
 {
     kp_log_init("test", KP_LOG_WARNING);
     return KP_TEST_RUN(s_setup, s_teardown, test_unit_outside_call, test_rec_round_trip,
-                       test_rec_corrupt, test_put_flags, test_raw_del, test_each, test_store_error,
-                       test_load_in_call, test_answer, test_idem_required, test_idem_first_answer,
-                       test_commit_now);
+                       test_rec_typed_rows, test_rec_corrupt, test_put_flags, test_raw_del,
+                       test_each, test_walks, test_store_error, test_load_in_call, test_answer,
+                       test_idem_required, test_idem_first_answer, test_commit_now);
 }
