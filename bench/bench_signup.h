@@ -26,7 +26,6 @@
 
 #include <limits.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,11 +81,6 @@ typedef struct {
 } bench_tally_t;
 
 typedef struct {
-    bench_tally_t tally[KP_BENCH_MAX_PROCS];
-    atomic_uint_fast64_t acked[KP_BENCH_MAX_PROCS]; /* for the progress lines */
-} bench_shared_t;
-
-typedef struct {
     bench_opts_t o;
     char work[PATH_MAX], store[PATH_MAX], keys[PATH_MAX];
     bool made_work; /* mkdtemp'ed: removed at the end unless --keep */
@@ -111,28 +105,6 @@ typedef struct {
     void *map;
     size_t map_len;
 } bench_phase_t;
-
-/* One publisher process's state. */
-typedef struct {
-    void *sock;
-    unsigned idx; /* 1-based over all processes */
-    uint64_t next_ext;
-    unsigned in_flight;
-    char source[32]; /* ordered: one per client (its counter is the id); random: per process */
-} bench_client_t;
-
-typedef struct {
-    const bench_t *b;
-    unsigned proc, nc, window, seconds;
-    uint64_t quota;
-    bench_client_t clients[KP_BENCH_MAX_CLIENTS];
-    int64_t *sent_us; /* by request index; -1 once answered */
-    int64_t *lat_us;  /* NULL: latencies not kept */
-    bench_tally_t t;
-    atomic_uint_fast64_t *acked;
-    uint64_t rng;
-    kp_arena_t *arena;
-} bench_pub_t;
 
 /* Set by SIGINT and SIGTERM: every loop ends as a finished one. */
 extern volatile sig_atomic_t bench_interrupted;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,34 @@
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
+
+/* The mapping shared with the publisher processes (each writes its own slot). */
+typedef struct {
+    bench_tally_t tally[KP_BENCH_MAX_PROCS];
+    atomic_uint_fast64_t acked[KP_BENCH_MAX_PROCS]; /* for the progress lines */
+} bench_shared_t;
+
+/* One publisher process's state. */
+typedef struct {
+    void *sock;
+    unsigned idx; /* 1-based over all processes */
+    uint64_t next_ext;
+    unsigned in_flight;
+    char source[32]; /* ordered: one per client (its counter is the id); random: per process */
+} bench_client_t;
+
+typedef struct {
+    const bench_t *b;
+    unsigned proc, nc, window, seconds;
+    uint64_t quota;
+    bench_client_t clients[KP_BENCH_MAX_CLIENTS];
+    int64_t *sent_us; /* by request index; -1 once answered */
+    int64_t *lat_us;  /* NULL: latencies not kept */
+    bench_tally_t t;
+    atomic_uint_fast64_t *acked;
+    uint64_t rng;
+    kp_arena_t *arena;
+} bench_pub_t;
 
 /* ---- a sign-up ---------------------------------------------------------------------------- */
 
