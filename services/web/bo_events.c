@@ -433,7 +433,7 @@ bo_pg_event_create(web_req_t *r, const char *arg)
         err = "bo_err_date", field = "date";
     else if (!bo_when(web_field(r, "date"), web_field(r, "end"), &end) || end <= start)
         err = "bo_err_end", field = "end";
-    else if (cap && *cap && (strspn(cap, "0123456789") != strlen(cap) || strlen(cap) > 5))
+    else if (cap && *cap && web_digits(cap, 5, 99999) < 0)
         err = "bo_err_capacity", field = "capacity";
     else if (place && (kp_text_chars(place) > 200 || strchr(place, '\n')))
         err = "bo_err_place", field = "place";

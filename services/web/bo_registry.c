@@ -111,12 +111,7 @@ s_orgs_done(web_req_t *r, void *body)
 static int
 s_small(const char *v, int max)
 {
-    if (!v || !*v)
-        return 0;
-    if (strlen(v) > 2 || strspn(v, "0123456789") != strlen(v))
-        return -1;
-    int n = (int)strtol(v, NULL, 10);
-    return n > max ? -1 : n;
+    return v && *v ? (int)web_digits(v, 2, max) : 0;
 }
 
 void

@@ -209,10 +209,11 @@ bo_series_repeat(web_req_t *r, uint32_t *count, const char **field)
     if (!f)
         return -1;
     *field = "repeat_count";
-    if (!cnt || !*cnt || strlen(cnt) > 2 || strspn(cnt, "0123456789") != strlen(cnt))
+    long n = web_digits(cnt, 2, 60);
+    if (n < 2)
         return -1;
-    *count = (uint32_t)strtoul(cnt, NULL, 10);
-    return *count >= 2 && *count <= 60 ? f : -1;
+    *count = (uint32_t)n;
+    return f;
 }
 
 /* ---- creating a series ------------------------------------------------------------------- */
@@ -354,7 +355,7 @@ bo_pg_series_change(web_req_t *r, const char *arg)
         err = "bo_err_title", field = "series_title";
     else if (place && (kp_text_chars(place) > 200 || strchr(place, '\n')))
         err = "bo_err_place", field = "series_place";
-    else if (cap && *cap && (strspn(cap, "0123456789") != strlen(cap) || strlen(cap) > 5))
+    else if (cap && *cap && web_digits(cap, 5, 99999) < 0)
         err = "bo_err_capacity", field = "series_capacity";
     else if (date && *date &&
              (!bo_when(date, web_field(r, "start"), &start) ||
@@ -395,8 +396,7 @@ bo_pg_series_extend(web_req_t *r, const char *arg)
     if (!a)
         return;
     const char *cnt = web_field(r, "count"), *nonce = web_field(r, "nonce");
-    if (!cnt || !*cnt || strlen(cnt) > 2 || strspn(cnt, "0123456789") != strlen(cnt) ||
-        strtoul(cnt, NULL, 10) < 1 || strtoul(cnt, NULL, 10) > 60) {
+    if (web_digits(cnt, 2, 60) < 1) {
         bo_event_refused(r, a, arg, "extend", "bo_err_extend_count", "count");
         return;
     }
