@@ -134,8 +134,7 @@ web_signup_rules(web_req_t *r, web_ferr_t *errs)
     if (strlen(role) != 1 || role[0] < '1' || role[0] > '6')
         s_err(errs, &n, "role", "err_role");
     const char *comp = s_val(r, "companions");
-    if (*comp && (strspn(comp, "0123456789") != strlen(comp) || strlen(comp) > 2 ||
-                  strtoul(comp, NULL, 10) > 20))
+    if (*comp && web_digits(comp, 2, 20) < 0)
         s_err(errs, &n, "companions", "err_companions");
     const char *acc = s_val(r, "accessibility_text"), *diet = s_val(r, "dietary_text");
     if (kp_text_chars(acc) > 500)

@@ -290,14 +290,18 @@ bool bo_series_load(web_req_t *r, const bo_account_t *a, uint64_t series_id, bo_
 /* The event page's series section (occurrences, in any order: shown by index; change from this
  * one on, extend) and its waitlist section (the waitlist in order, open offers, promote and
  * extend). */
-/* A form of the event's page (arg: its id) refused its field: form "reschedule", "cancel" or
- * "extend" (the series'), err a text key, field the control's id without "f-". Once the event
- * is in scope, its page again (400) with the error beside the field and the values sent; the
- * error page when the event no longer offers that form. */
+/* A form of the event's page (arg: its id) refused its field: form "reschedule", "cancel",
+ * "held", or the series' "change" or "extend", err a text key, field the control's id without "f-".
+ * Once the event is in scope, its page again (400) with the error beside the field and the values
+ * sent; the error page when the event no longer offers that form. */
 void bo_event_refused(web_req_t *r, bo_account_t *a, const char *arg, const char *form,
                       const char *err, const char *field);
+/* The event's series section (root's series) with occ, its n occurrences; its change form
+ * shows the event's values, or with sent the values a refused change sent. */
 void bo_series_section(web_req_t *r, web_tv_t *root, const web_event_t *ev, web_event_t **occ,
-                       size_t n);
+                       size_t n, bool sent);
+/* Whether ev's series can still be changed from it (neither cancelled, held nor started). */
+bool bo_series_changeable(const web_event_t *ev);
 void bo_waitlist_section(web_req_t *r, web_tv_t *root, const web_event_t *ev,
                          Kumppani__V1__Signup *const *su, size_t n);
 /* The new-event form's "repeat" fieldset (its values kept after a refusal). */

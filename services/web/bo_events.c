@@ -71,7 +71,7 @@ typedef struct {
     /* A refused form of the page (OP_VIEW with form set): the page again, with err (a
      * text key) beside the form's field err_field and the values sent (400); on the list,
      * the refused municipality filter's error. */
-    const char *form; /* "reschedule", "cancel" or "extend" (the series') */
+    const char *form; /* "reschedule", "cancel", "held", "change" or "extend" (the series') */
     const char *err, *err_field;
 } op_t;
 
@@ -433,7 +433,7 @@ bo_pg_event_create(web_req_t *r, const char *arg)
         err = "bo_err_date", field = "date";
     else if (!bo_when(web_field(r, "date"), web_field(r, "end"), &end) || end <= start)
         err = "bo_err_end", field = "end";
-    else if (cap && *cap && (strspn(cap, "0123456789") != strlen(cap) || strlen(cap) > 5))
+    else if (cap && *cap && web_digits(cap, 5, 99999) < 0)
         err = "bo_err_capacity", field = "capacity";
     else if (place && (kp_text_chars(place) > 200 || strchr(place, '\n')))
         err = "bo_err_place", field = "place";
@@ -554,13 +554,13 @@ s_signup_row(web_req_t *r, web_tv_t *it, const Kumppani__V1__Signup *s)
     web_tv_bool(a, it, "needs", s->accessibility_text[0] || s->dietary_text[0]);
 }
 
-/* The reschedule and cancel forms' values (root's v): the event's time, or after a refusal
- * of one of them or of the series' extension (o->err) the values sent, with the error beside
- * its field. A refused form
- * the event no longer offers (open: it can be rescheduled or cancelled) answers the error
- * page instead: false after answering. */
+/* The reschedule, cancel and held forms' values (root's v): the event's time and links, or
+ * after a refusal of one of them or of the series' change or extension (o->err) the values
+ * sent, with the error beside its field. A refused form the event no longer offers (open: it
+ * can be rescheduled or cancelled; hold: it can be marked held; its series can be changed or
+ * extended) answers the error page instead: false after answering. */
 static bool
-s_event_form(web_req_t *r, web_tv_t *root, const op_t *o, bool open)
+s_event_form(web_req_t *r, web_tv_t *root, const op_t *o, bool open, bool hold)
 {
     kp_arena_t *a = r->arena;
     web_tv_t *v = web_tv_obj(a, root, "v");
@@ -572,21 +572,30 @@ s_event_form(web_req_t *r, web_tv_t *root, const op_t *o, bool open)
     if (kp_time_local(o->ev->end_unix, &tm) == 0)
         web_tv_strf(a, v, "end", "%02d:%02d", tm.tm_hour, tm.tm_min);
     web_tv_str(a, v, "count", "4");
+    web_tv_str(a, v, "memo_url", o->ev->memo_url);
+    web_tv_str(a, v, "materials_url", o->ev->materials_url);
     if (!o->err)
         return true;
-    bool extend = strcmp(o->form, "extend") == 0;
-    if (extend ? !o->ev->series_id : !open) {
+    bool extend = strcmp(o->form, "extend") == 0, held = strcmp(o->form, "held") == 0,
+         change = strcmp(o->form, "change") == 0;
+    if (extend   ? !o->ev->series_id
+        : change ? !o->ev->series_id || !bo_series_changeable(o->ev)
+        : held   ? !hold
+                 : !open) {
         bo_error(r, o->acct, 400, o->err);
         return false;
     }
     if (extend)
         web_tv_str(a, v, "count", web_field(r, "count"));
-    else if (strcmp(o->form, "reschedule") == 0) {
+    else if (held) {
+        web_tv_str(a, v, "memo_url", web_field(r, "memo_url"));
+        web_tv_str(a, v, "materials_url", web_field(r, "materials_url"));
+    } else if (strcmp(o->form, "reschedule") == 0) {
         web_tv_str(a, v, "date", web_field(r, "date"));
         web_tv_str(a, v, "start", web_field(r, "start"));
         web_tv_str(a, v, "end", web_field(r, "end"));
         web_tv_str(a, v, "new_reason", web_field(r, "reason"));
-    } else
+    } else if (!change) /* (a change's: the series section's, bo_series_section) */
         web_tv_str(a, v, "reason", web_field(r, "reason"));
     web_tv_str(a, root, "error", web_text(r, o->err));
     web_tv_str(a, root, "error_field", o->err_field);
@@ -608,8 +617,8 @@ s_event_page(web_req_t *r)
     web_tv_bool(a, e, "can_publish", ev->state == ES(DRAFT));
     web_tv_bool(a, e, "can_reschedule", live || ev->state == ES(DRAFT));
     web_tv_bool(a, e, "can_cancel", live || ev->state == ES(DRAFT));
-    web_tv_bool(a, e, "can_hold",
-                (live || ev->state == ES(HELD)) && ev->start_unix <= kp_now_ms() / 1000);
+    bool hold = (live || ev->state == ES(HELD)) && ev->start_unix <= kp_now_ms() / 1000;
+    web_tv_bool(a, e, "can_hold", hold);
     web_tv_str(a, e, "memo_url", ev->memo_url);
     web_tv_str(a, e, "materials_url", ev->materials_url);
     web_tv_strf(a, e, "waitlisted_n", "%u", ev->waitlisted_n);
@@ -644,9 +653,9 @@ s_event_page(web_req_t *r)
         web_tv_strf(a, gi, "count", "%u", n);
         web_tv_bool(a, gi, "empty", n == 0);
     }
-    bo_series_section(r, root, ev, o->occ, o->occ_n);
+    bo_series_section(r, root, ev, o->occ, o->occ_n, o->err && strcmp(o->form, "change") == 0);
     bo_waitlist_section(r, root, ev, o->su, o->su_n);
-    if (!s_event_form(r, root, o, live || ev->state == ES(DRAFT)))
+    if (!s_event_form(r, root, o, live || ev->state == ES(DRAFT), hold))
         return;
     const char *done = web_query(r, "done");
     if (done && (strcmp(done, "published") == 0 || strcmp(done, "rescheduled") == 0 ||
@@ -1041,7 +1050,8 @@ bo_pg_event_held(web_req_t *r, const char *arg)
         return;
     const char *memo = web_field(r, "memo_url"), *mat = web_field(r, "materials_url");
     if (!s_url_ok(memo) || !s_url_ok(mat)) {
-        bo_error(r, a, 400, "bo_err_url");
+        bo_event_refused(r, a, arg, "held", "bo_err_url",
+                         s_url_ok(memo) ? "materials_url" : "memo_url");
         return;
     }
     Kumppani__V1__HeldEventRequest *rq =

@@ -68,11 +68,8 @@ s_in_scope(const bo_account_t *acct, const Kumppani__V1__OrganisationFields *f)
 static int
 s_field_no(const char *v)
 {
-    size_t n = strlen(v);
-    if (n < 1 || n > 2 || strspn(v, "0123456789") != n)
-        return 0;
-    long k = strtol(v, NULL, 10);
-    return k >= 1 && k <= 15 ? (int)k : 0;
+    long k = web_digits(v, 2, 15);
+    return k >= 1 ? (int)k : 0;
 }
 
 /* "Seinäjoki (743)", or the code alone while the registry's log has not named it. */
@@ -406,7 +403,7 @@ s_parse(web_req_t *r, org_t *o, const char **field)
         (*f->web && strncmp(f->web, "https://", 8) != 0 && strncmp(f->web, "http://", 7) != 0))
         return "bo_err_org_web";
     *field = "member_count";
-    if (strlen(mc) > 8 || strspn(mc, "0123456789") != strlen(mc))
+    if (*mc && web_digits(mc, 8, 99999999) < 0)
         return "bo_err_org_members";
     f->member_count = (uint32_t)strtoul(mc, NULL, 10);
     *field = "name_fi";

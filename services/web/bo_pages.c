@@ -345,6 +345,14 @@ s_acc_one(void *arg, bo_account_t *a)
     return 0;
 }
 
+/* The role a refused form sent (its field role: "1".."3"), or 0 (none chosen). */
+static int
+s_role_sent(web_req_t *r)
+{
+    const char *sel = web_field(r, "role");
+    return sel && sel[0] >= '1' && sel[0] <= '3' && !sel[1] ? sel[0] - '0' : 0;
+}
+
 static void
 s_accounts(web_req_t *r, const bo_account_t *a, unsigned status, const char *err, const char *field,
            uint64_t added, const char *done)
@@ -368,9 +376,7 @@ s_accounts(web_req_t *r, const bo_account_t *a, unsigned status, const char *err
         web_tv_strf(ar, root, "added", "%llu", (unsigned long long)added);
     if (done)
         web_tv_str(ar, root, "done", web_text(r, done));
-    const char *sel = err ? web_field(r, "role") : NULL;
-    web_choices(r, web_tv_list(ar, root, "roles"), "bo_role_", 3, NULL,
-                sel && sel[0] >= '1' && sel[0] <= '3' && !sel[1] ? sel[0] - '0' : 0);
+    web_choices(r, web_tv_list(ar, root, "roles"), "bo_role_", 3, NULL, err ? s_role_sent(r) : 0);
     web_page(r, status, "bo_accounts", root);
 }
 
@@ -424,8 +430,10 @@ s_account(web_req_t *r, const bo_account_t *a, const bo_account_t *t, unsigned s
     web_tv_bool(ar, o, "disabled", t->disabled);
     web_tv_bool(ar, o, "self", t->id == a->id);
     web_join(r, o, "municipalities", t->municipalities, t->n_municipalities, "");
-    /* the scope form's (field_scope.html) */
-    web_tv_str(ar, o, "v_munis", web_tv_get(o, "municipalities"));
+    /* the scope form's (field_scope.html): the account's, or after its refusal the values sent */
+    bool sent = field && (strcmp(field, "role") == 0 || strcmp(field, "municipalities") == 0);
+    web_tv_str(ar, o, "v_munis",
+               sent ? web_field(r, "municipalities") : web_tv_get(o, "municipalities"));
     if (done)
         web_tv_str(ar, root, "done", web_text(r, done));
     if (err) {
@@ -433,7 +441,8 @@ s_account(web_req_t *r, const bo_account_t *a, const bo_account_t *t, unsigned s
         web_tv_str(ar, root, "error_field", field);
         web_tv_str(ar, web_tv_obj(ar, root, "err"), field, web_text(r, err));
     }
-    web_choices(r, web_tv_list(ar, root, "roles"), "bo_role_", 3, NULL, (int)t->role);
+    web_choices(r, web_tv_list(ar, root, "roles"), "bo_role_", 3, NULL,
+                sent ? s_role_sent(r) : (int)t->role);
     web_page(r, status, "bo_account", root);
 }
 

@@ -111,12 +111,7 @@ s_orgs_done(web_req_t *r, void *body)
 static int
 s_small(const char *v, int max)
 {
-    if (!v || !*v)
-        return 0;
-    if (strlen(v) > 2 || strspn(v, "0123456789") != strlen(v))
-        return -1;
-    int n = (int)strtol(v, NULL, 10);
-    return n > max ? -1 : n;
+    return v && *v ? (int)web_digits(v, 2, max) : 0;
 }
 
 void
@@ -239,14 +234,20 @@ typedef struct {
 
 static void
 s_import_page(web_req_t *r, const bo_account_t *a, unsigned status,
-              const Kumppani__V1__ImportReply *ir, bool dry)
+              const Kumppani__V1__ImportReply *ir, bool dry, const char *err, const char *field)
 {
     kp_arena_t *ar = r->arena;
     web_tv_t *root = bo_root(r, a, "bo_import_title");
     const char *kind = r->post ? web_field(r, "kind") : NULL;
-    web_tv_bool(ar, root, "kind_munis", kind && strcmp(kind, "2") == 0);
+    web_choices(r, web_tv_list(ar, root, "kinds"), "bo_import_kind_", 2, NULL,
+                kind && strcmp(kind, "2") == 0 ? 2 : 1);
     if (r->post)
         web_tv_str(ar, root, "csv", web_field(r, "csv"));
+    if (err) {
+        web_tv_str(ar, root, "error", web_text(r, err));
+        web_tv_str(ar, root, "error_field", field);
+        web_tv_str(ar, web_tv_obj(ar, root, "err"), field, web_text(r, err));
+    }
     if (ir) {
         web_tv_t *res = web_tv_obj(ar, root, "result");
         web_tv_strf(ar, res, "rows", "%u", ir->rows);
@@ -303,7 +304,7 @@ s_import_done(web_req_t *r, const Kumppani__V1__Reply *rep)
                  ir->updated);
         bo_audit(r, im->acct->id, "registry.csv.import", obj, ir->written ? "ok" : "failed");
     }
-    s_import_page(r, im->acct, ir->n_errors ? 400 : 200, ir, im->dry);
+    s_import_page(r, im->acct, ir->n_errors ? 400 : 200, ir, im->dry, NULL, NULL);
 }
 
 void
@@ -313,7 +314,7 @@ bo_pg_import(web_req_t *r, const char *arg)
     bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "registry.csv.import", "");
     if (!a)
         return;
-    s_import_page(r, a, 200, NULL, true);
+    s_import_page(r, a, 200, NULL, true, NULL, NULL);
 }
 
 void
@@ -326,8 +327,12 @@ bo_pg_import_post(web_req_t *r, const char *arg)
     bo_account_t *a = im->acct;
     const char *csv = web_field(r, "csv"), *kind = web_field(r, "kind"),
                *act = web_field(r, "action");
-    if (!csv || !*csv || !act || !kind || strlen(kind) != 1 || kind[0] < '1' || kind[0] > '2') {
-        bo_error(r, a, 400, "bo_err_csv");
+    if (!kind || strlen(kind) != 1 || kind[0] < '1' || kind[0] > '2') {
+        s_import_page(r, a, 400, NULL, true, "bo_err_import_kind", "kind");
+        return;
+    }
+    if (!csv || !*csv || !act) {
+        s_import_page(r, a, 400, NULL, true, "bo_err_csv", "csv");
         return;
     }
     im->dry = strcmp(act, "import") != 0;

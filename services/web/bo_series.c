@@ -112,15 +112,16 @@ static const char *const s_freq_names[] = {"", "weekly", "biweekly", "monthly_da
                                            "monthly_weekday"};
 
 /* An occurrence that a change from it on would still touch. */
-static bool
-s_changeable(const web_event_t *ev)
+bool
+bo_series_changeable(const web_event_t *ev)
 {
     return ev->state != ES(CANCELLED) && ev->state != ES(HELD) &&
            ev->start_unix > kp_now_ms() / 1000;
 }
 
 void
-bo_series_section(web_req_t *r, web_tv_t *root, const web_event_t *ev, web_event_t **occ, size_t n)
+bo_series_section(web_req_t *r, web_tv_t *root, const web_event_t *ev, web_event_t **occ, size_t n,
+                  bool sent)
 {
     kp_arena_t *a = r->arena;
     if (!ev->series_id)
@@ -145,7 +146,7 @@ bo_series_section(web_req_t *r, web_tv_t *root, const web_event_t *ev, web_event
                      occ[i]->state >= 0 && occ[i]->state <= 5 ? occ[i]->state : 0);
         web_tv_bool(a, it, "current", occ[i]->id == ev->id);
     }
-    web_tv_bool(a, s, "can_change", s_changeable(ev));
+    web_tv_bool(a, s, "can_change", bo_series_changeable(ev));
     web_tv_str(a, s, "title_v", ev->title);
     web_tv_str(a, s, "place_v", ev->place);
     web_tv_strf(a, s, "capacity_v", "%u", ev->capacity);
@@ -156,6 +157,12 @@ bo_series_section(web_req_t *r, web_tv_t *root, const web_event_t *ev, web_event
     }
     if (kp_time_local(ev->end_unix, &tm) == 0)
         web_tv_strf(a, s, "end_v", "%02d:%02d", tm.tm_hour, tm.tm_min);
+    /* a refused change: the values sent, over the event's (field f's value is f_v) */
+    static const char *const sent_fields[][2] = {
+        {"title", "title_v"}, {"place", "place_v"}, {"capacity", "capacity_v"}, {"date", "date_v"},
+        {"start", "start_v"}, {"end", "end_v"},     {"reason", "reason_v"}};
+    for (size_t i = 0; sent && i < sizeof sent_fields / sizeof sent_fields[0]; i++)
+        web_tv_str(a, s, sent_fields[i][1], web_field(r, sent_fields[i][0]));
     char nonce[WEB_COOKIE_LEN + 1];
     web_token_random(nonce);
     web_tv_str(a, s, "nonce", nonce);
@@ -202,10 +209,11 @@ bo_series_repeat(web_req_t *r, uint32_t *count, const char **field)
     if (!f)
         return -1;
     *field = "repeat_count";
-    if (!cnt || !*cnt || strlen(cnt) > 2 || strspn(cnt, "0123456789") != strlen(cnt))
+    long n = web_digits(cnt, 2, 60);
+    if (n < 2)
         return -1;
-    *count = (uint32_t)strtoul(cnt, NULL, 10);
-    return *count >= 2 && *count <= 60 ? f : -1;
+    *count = (uint32_t)n;
+    return f;
 }
 
 /* ---- creating a series ------------------------------------------------------------------- */
@@ -342,26 +350,21 @@ bo_pg_series_change(web_req_t *r, const char *arg)
                *cap = web_field(r, "capacity"), *date = web_field(r, "date"),
                *reason = web_field(r, "reason");
     int64_t start, end;
-    if (title && (kp_text_chars(title) > 200 || strchr(title, '\n'))) {
-        bo_error(r, a, 400, "bo_err_title");
-        return;
-    }
-    if (place && (kp_text_chars(place) > 200 || strchr(place, '\n'))) {
-        bo_error(r, a, 400, "bo_err_place");
-        return;
-    }
-    if (cap && *cap && (strspn(cap, "0123456789") != strlen(cap) || strlen(cap) > 5)) {
-        bo_error(r, a, 400, "bo_err_capacity");
-        return;
-    }
-    if (date && *date &&
-        (!bo_when(date, web_field(r, "start"), &start) ||
-         !bo_when(date, web_field(r, "end"), &end) || end <= start)) {
-        bo_error(r, a, 400, "bo_err_date");
-        return;
-    }
-    if (reason && kp_text_chars(reason) > 1000) {
-        bo_error(r, a, 400, "err_text_long_1000");
+    const char *err = NULL, *field = NULL;
+    if (title && (kp_text_chars(title) > 200 || strchr(title, '\n')))
+        err = "bo_err_title", field = "series_title";
+    else if (place && (kp_text_chars(place) > 200 || strchr(place, '\n')))
+        err = "bo_err_place", field = "series_place";
+    else if (cap && *cap && web_digits(cap, 5, 99999) < 0)
+        err = "bo_err_capacity", field = "series_capacity";
+    else if (date && *date &&
+             (!bo_when(date, web_field(r, "start"), &start) ||
+              !bo_when(date, web_field(r, "end"), &end) || end <= start))
+        err = "bo_err_date", field = "series_date";
+    else if (reason && kp_text_chars(reason) > 1000)
+        err = "err_text_long_1000", field = "series_reason";
+    if (err) {
+        bo_event_refused(r, a, arg, "change", err, field);
         return;
     }
     bo_evop_start(r, a, arg, "events.series.update", s_change_step);
@@ -393,8 +396,7 @@ bo_pg_series_extend(web_req_t *r, const char *arg)
     if (!a)
         return;
     const char *cnt = web_field(r, "count"), *nonce = web_field(r, "nonce");
-    if (!cnt || !*cnt || strlen(cnt) > 2 || strspn(cnt, "0123456789") != strlen(cnt) ||
-        strtoul(cnt, NULL, 10) < 1 || strtoul(cnt, NULL, 10) > 60) {
+    if (web_digits(cnt, 2, 60) < 1) {
         bo_event_refused(r, a, arg, "extend", "bo_err_extend_count", "count");
         return;
     }

@@ -25,14 +25,6 @@
 #define ES(x) KUMPPANI__V1__EVENT_STATE__EVENT_STATE_##x
 #define CAL_MAX 200
 
-uint64_t
-web_parse_id(const char *s)
-{
-    if (!s || !*s || strlen(s) > 19 || strspn(s, "0123456789") != strlen(s) || s[0] == '0')
-        return 0;
-    return strtoull(s, NULL, 10);
-}
-
 void
 web_event_values(web_req_t *r, web_tv_t *o, const web_event_t *ev)
 {

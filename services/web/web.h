@@ -312,8 +312,13 @@ void web_join(web_req_t *r, web_tv_t *obj, const char *key, char *const *items, 
 /* A list's count and its empty case, as the templates name them: sets obj's "<name>_n" to n
  * and "no_<name>" when n is 0. */
 void web_tv_count(kp_arena_t *a, web_tv_t *obj, const char *name, size_t n);
+
+/* number.c */
 /* Parses a decimal id ("12"); 0 if it is not one. */
 uint64_t web_parse_id(const char *s);
+/* The number a form value s gives: 1 to digits (at most 9) decimal digits and nothing else, at
+ * most max; -1 when it is not one (NULL and "" included). */
+long web_digits(const char *s, size_t digits, long max);
 
 /* signup.c */
 void web_pg_signup_form(web_req_t *r, const char *arg);

@@ -9,14 +9,18 @@ password; an account's role (field_scope) and the removal's unticked box; the ow
 current one; the people search's name; an event's reschedule (its end, its reason) and cancel
 (its reason), which answer the event's page again (400, not the error page) with the values sent
 and still need the CSRF token; the events list's municipality filter (the list again,
-unfiltered, 400); the series' extension's count (the event's page again). The new event's kind refused shows its empty "Choose…" option,
-not the first kind. Over HTTP the answer's control carries
-aria-invalid="true" and an aria-describedby that names its error's element, which holds the
+unfiltered, 400); the series' extension's count and its change's capacity and title, and a
+started event's "held" form's memo and materials links (the event's page again, the values
+sent kept); an account's scope refused shows the role and municipalities sent, not the saved
+ones; the CSV import's kind and its missing rows (the import page again, the rows sent kept).
+The new event's kind refused shows its empty "Choose…" option, not the first kind. Over HTTP
+the answer's control carries aria-invalid="true" and an aria-describedby that names its error's element, which holds the
 error's text. Then tests/web/office_invalid.mjs does the same in Chromium, where the summary's
-link must also move the focus to the field: axe-core 0 violations, screenshots office-100..115.
+link must also move the focus to the field: axe-core 0 violations, screenshots office-100..119.
 Personal data is planted (a sign-up under a planted name): no log carries it."""
 import os
 import re
+import time
 
 from kp_harness import V, body, check, done, make_event, signup_req
 from kp_web import (BROWSER_OUT, OFFICE_PW, WEBDIR, WebSuite, browser_checked, browser_ready,
@@ -53,6 +57,9 @@ try:
     admin = s.client(s.ev_api, "admin")
     pubc = s.client(s.ev_api, "web-publisher")
     eid = make_event(admin)
+    # An event about to start (its "held" form is offered once it has started).
+    hid = make_event(admin, start_in_s=3)
+    t0 = time.time()
     rr = pubc.call("events.signup.submit", signup_req(eid, 1, source="web"), key="su-1")
     check(rr is not None and rr.status.code == 0, "a person signs up (planted personal data)")
     office_accounts(s, "alue", "seinajoki")
@@ -112,6 +119,28 @@ try:
     wired(r, "count")
     check('value="61"' in control(r.text, "f-count") and 'id="series-extend"' in r.text,
           "a refused extension: the event's page again, the count sent kept")
+    time.sleep(max(0.0, 3.5 - (time.time() - t0)))
+    hpath = "/office/events/%d" % hid
+    for field, other in (("memo_url", "materials_url"), ("materials_url", "memo_url")):
+        r = al.post(hpath + "/held", {"csrf": csrf_of(al, hpath), field: "muistio.example.fi",
+                                      other: "https://aineisto.example.fi/a"})
+        wired(r, field)
+        check("<h1>Kumppanuuspöytä: hyvinvointi</h1>" in r.text and
+              'value="muistio.example.fi"' in control(r.text, "f-" + field) and
+              'value="https://aineisto.example.fi/a"' in control(r.text, "f-" + other),
+              "a refused held form (%s): the event's page again, the links sent kept" % field)
+    r = al.post(spath + "/series/change", {
+        "csrf": csrf_of(al, spath), "title": "Kumppanuuspöytä: liikunta", "place": "Kirjasto",
+        "capacity": "paljon", "date": "2099-06-01", "start": "17:00", "end": "19:00",
+        "reason": "Tilat"})
+    wired(r, "series_capacity")
+    check('value="paljon"' in control(r.text, "f-series_capacity") and
+          'value="Kumppanuuspöytä: liikunta"' in control(r.text, "f-series_title") and
+          'value="Kirjasto"' in control(r.text, "f-series_place") and
+          re.search(r'id="f-series_reason"[^>]*>Tilat</textarea>', r.text) is not None,
+          "a refused series change: the event's page again, the values sent kept")
+    r = al.post(spath + "/series/change", {"csrf": csrf_of(al, spath), "title": "x" * 201})
+    wired(r, "series_title")
     r = al.get("/office/events?municipality=abc")
     wired(r, "municipality")
     check("<h1>Events</h1>" in r.text and "Kumppanuuspöytä: hyvinvointi" in r.text,
@@ -131,8 +160,25 @@ try:
     r = al.post("/office/accounts/%d/scope" % target, {"csrf": csrf_of(al, "/office"),
                                                        "role": "7", "municipalities": "743"})
     wired(r, "role")
+    r = al.post("/office/accounts/%d/scope" % target, {"csrf": csrf_of(al, "/office"),
+                                                       "role": "3", "municipalities": "74"})
+    wired(r, "municipalities")
+    sel = re.search(r'<select id="f-role".*?</select>', r.text, re.S)
+    check(sel is not None and re.search(r'<option value="3" selected>', sel.group(0)) and
+          'value="74"' in control(r.text, "f-municipalities"),
+          "a refused scope: the account's page with the role and municipalities sent")
     r = al.post("/office/accounts/%d/remove" % target, {"csrf": csrf_of(al, "/office")})
     wired(r, "confirm")
+    csv = "nimi;kunta\r\nKyläyhdistys;743"
+    r = al.post("/office/import", {"csrf": csrf_of(al, "/office"), "kind": "3", "csv": csv,
+                                   "action": "check"})
+    wired(r, "kind")
+    check(re.search(r'id="f-csv"[^>]*>nimi;kunta\r?\nKyläyhdistys;743</textarea>', r.text)
+          is not None and 'id="f-kind"' in r.text,
+          "a refused import's kind: the import page again, the rows sent kept")
+    r = al.post("/office/import", {"csrf": csrf_of(al, "/office"), "kind": "1", "csv": "",
+                                   "action": "check"})
+    wired(r, "csv")
     r = al.post("/office/people", {"csrf": csrf_of(al, "/office"), "name": ""})
     wired(r, "name")
     sj, _ = office_sign_in(s.base, "seinajoki", PW["seinajoki"])
@@ -148,8 +194,8 @@ try:
     node = browser_ready(WEBDIR)
     if node:
         cfg = {"regional": ["alue", PW["alue"]], "municipal": ["seinajoki", PW["seinajoki"]],
-               "target": target, "event": eid, "series": sid}
-        browser_checked(node, WEBDIR, "office_invalid.mjs", s.base, BROWSER_OUT, cfg, 16)
+               "target": target, "event": eid, "series": sid, "held": hid}
+        browser_checked(node, WEBDIR, "office_invalid.mjs", s.base, BROWSER_OUT, cfg, 20)
     log = web.logtext()
     check(not any(x in log for x in (PW["alue"], PW["seinajoki"], TARGET_PW, "lyhyt",
                                      "Uuden-tunnuksen-salasana-1", "ei-oikea")),

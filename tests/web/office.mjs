@@ -225,8 +225,8 @@ await b.run(async () => {
     fs.unlinkSync(doorPath);
     // After the event: held, with the memo and materials.
     await mu.goto(`${base}/office/events/${cfg.event}`);
-    await mu.fill('#h-memo', 'https://muistiot.example.fi/nuorten-harrastukset');
-    await mu.fill('#h-materials', 'https://aineistot.example.fi/nuorten-harrastukset');
+    await mu.fill('#f-memo_url', 'https://muistiot.example.fi/nuorten-harrastukset');
+    await mu.fill('#f-materials_url', 'https://aineistot.example.fi/nuorten-harrastukset');
     await mu.click('form[action$="/held"] button[type=submit]');
     await mu.waitForURL(/\?done=held$/);
     b.check((await mu.textContent('dl.facts')).includes('muistiot.example.fi'),

@@ -5,7 +5,8 @@
 //
 // json: {"regional": [user, password], "municipal": [user, password], "target": account id,
 //        "event": an event of the regional account's (published, in the future),
-//        "series": an event of a weekly series of theirs}
+//        "series": an event of a weekly series of theirs, "held": an event of theirs that has
+//        started}
 //
 // In Debian's headless Chromium (playwright-core, a fresh profile per person), each form is sent
 // with one field the server refuses: a <select> gets a value it does not offer (an option added
@@ -13,7 +14,7 @@
 // must carry aria-invalid="true" and an aria-describedby naming an element that holds the
 // error's text (the summary's), the summary's link must move the focus to it, and axe-core
 // (wcag2a, wcag2aa, wcag21a, wcag21aa) must find 0 violations; each page is saved as
-// <outdir>/office-1NN-<page>.png (100..115). The event page's reschedule and cancel forms, refused,
+// <outdir>/office-1NN-<page>.png (100..119). The event page's reschedule and cancel forms, refused,
 // must answer that page again (not the error page) with the values sent.
 import { officeScript } from './lib.mjs';
 
@@ -168,4 +169,48 @@ await b.run(async () => {
   const mu = await b.person('fi-FI');
   await b.signIn(mu, cfg.municipal, 'fi');
   await newEventOff(mu, '#f-municipality', 'abc', 'new-event-municipality');
+
+  // ---- an account's scope refused: the role and municipalities sent, not the saved ones ----
+  await reg.goto(`${base}${acc}?lang=en`);
+  await b.fill(reg, { '#f-role': '3', '#f-municipalities': '74' });
+  await b.submit(reg, `${acc}/scope`);
+  b.check(await reg.locator('#f-role').inputValue() === '3' &&
+    await reg.locator('#f-municipalities').inputValue() === '74',
+  'account-scope: the role and municipalities sent are kept');
+  await refused(reg, '#f-municipalities', 'account-scope-municipalities');
+
+  // ---- a started event's "held" form: a memo link that is not a web address -----------------
+  const hp = `/office/events/${cfg.held}`;
+  await reg.goto(`${base}${hp}?lang=en`);
+  const held = await h1(reg);
+  await b.fill(reg, { '#f-memo_url': 'muistio.example.fi',
+    '#f-materials_url': 'https://aineisto.example.fi/a' });
+  await b.submit(reg, `${hp}/held`);
+  b.check(await h1(reg) === held &&
+    await reg.locator('#f-memo_url').inputValue() === 'muistio.example.fi' &&
+    await reg.locator('#f-materials_url').inputValue() === 'https://aineisto.example.fi/a',
+  'event-held: the event\'s page again, the links sent kept');
+  await refused(reg, '#f-memo_url', 'event-held-memo');
+
+  // ---- a series' change: its capacity not a number --------------------------------------------
+  await reg.goto(`${base}${sp}?lang=en`);
+  await b.fill(reg, { '#f-series_place': 'Kirjasto', '#f-series_capacity': 'paljon',
+    '#f-series_reason': 'Tilat' });
+  await b.submit(reg, `${sp}/series/change`);
+  b.check(await reg.locator('#series-change').count() === 1 &&
+    await reg.locator('#f-series_place').inputValue() === 'Kirjasto' &&
+    await reg.locator('#f-series_capacity').inputValue() === 'paljon' &&
+    await reg.locator('#f-series_reason').inputValue() === 'Tilat',
+  'series-change: the event\'s page again, the values sent kept');
+  await refused(reg, '#f-series_capacity', 'series-change-capacity');
+
+  // ---- the CSV import: a kind it does not offer -----------------------------------------------
+  await reg.goto(`${base}/office/import?lang=en`);
+  await reg.fill('#f-csv', 'nimi;kunta\nKyläyhdistys;743');
+  await offMenu(reg, '#f-kind', '3');
+  await reg.click('button[name="action"][value="check"]');
+  await reg.waitForLoadState();
+  b.check(await reg.locator('#f-csv').inputValue() === 'nimi;kunta\nKyläyhdistys;743',
+    'import-kind: the import page again, the rows sent kept');
+  await refused(reg, '#f-kind', 'import-kind');
 });

@@ -52,9 +52,9 @@ await b.run(async () => {
 
   // ---- change from the second occurrence on, then extend ----
   await mu.click('table[aria-labelledby=series-occ] tbody tr:nth-child(2) a');
-  await mu.waitForSelector('#s-title');
-  await mu.fill('#s-title', 'Lähiöiden kumppanuuspöytä (kirjasto)');
-  await mu.fill('#s-place', 'Seinäjoen kirjasto');
+  await mu.waitForSelector('#f-series_title');
+  await mu.fill('#f-series_title', 'Lähiöiden kumppanuuspöytä (kirjasto)');
+  await mu.fill('#f-series_place', 'Seinäjoen kirjasto');
   await submit(mu, 'form[action$="/series/change"]', '**?done=series_changed*');
   const titles = await mu.$$eval('table[aria-labelledby=series-occ] tbody tr td:nth-child(3)',
     (tds) => tds.map((t) => t.textContent));
