@@ -111,7 +111,9 @@ brk_requesters_erase(kp_tx_t *tx, const uint64_t *ids, size_t n)
 }
 
 /* Opens the call's unit of work (as kp_tx_open) and finds the experts (fe) and requests (fr)
- * of its DataSubject; false after answering (a bad subject, nothing held, a store error). */
+ * of its DataSubject, at most SUBJECT_MAX of each ('more' when a walk stopped there, which the
+ * log says: a second erasure finds the rest, an export holds the first SUBJECT_MAX); false
+ * after answering (a bad subject, nothing held, a store error). */
 static bool
 s_open_subject(kp_tx_t *tx, kp_call_t *call, void *svc, brk_find_t *fe, brk_find_t *fr)
 {
@@ -189,7 +191,8 @@ brk_privacy_erase(kp_call_t *call, void *svc)
     memcpy(r.ids, fr.ids, fr.n * sizeof *r.ids);
     memcpy(r.ids + fr.n, fe.ids, fe.n * sizeof *r.ids);
     kp_server_compact_soon(tx.srv);
-    kp_log_notice("privacy.erased", "requests=%zu experts=%zu", fr.n, fe.n);
+    kp_log_notice("privacy.erased", "requests=%zu experts=%zu more=%d", fr.n, fe.n,
+                  fr.more || fe.more);
     kp_call_ok(call, &r.base);
 }
 
@@ -285,5 +288,6 @@ brk_privacy_export(kp_call_t *call, void *svc)
         return;
     }
     kp_privacy_export_ok(call, "expert-broker", root);
-    kp_log_info("privacy.exported", "requests=%zu experts=%zu", fr.n, fe.n);
+    kp_log_info("privacy.exported", "requests=%zu experts=%zu more=%d", fr.n, fe.n,
+                fr.more || fe.more);
 }
