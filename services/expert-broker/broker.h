@@ -356,6 +356,23 @@ bool brk_requester_held(const brk_request_t *rq);
 /* Empties that data in `in` (the log's copy, an erased requester, its idempotency record). */
 void brk_requester_clear(Kumppani__V1__BrokerRequestInput *in);
 
+/* The records a privacy call or the retention pass touches, found by walking a database
+ * (brk_each_rec with these callbacks): the ids in ids[0..n), at most cap of them; more when the
+ * walk stopped at the cap with more records to handle. */
+typedef struct {
+    const Kumppani__V1__DataSubject *s; /* NULL: retention (by age) */
+    int64_t before_ms;                  /* retention: ended before this */
+    uint64_t *ids;
+    size_t n, cap;
+    bool more; /* stopped at cap */
+} brk_find_t;
+
+/* Walk callbacks (arg a brk_find_t): the experts whose profile names the subject s; the
+ * requests that still hold a requester who is s or, with s NULL, that ended before
+ * before_ms. */
+int brk_find_expert(void *arg, uint64_t id, void *rec);
+int brk_find_request(void *arg, uint64_t id, void *rec);
+
 /* The candidates for a request: every expert, eligible ones first in rank order. Allocated in
  * tx->arena. */
 int brk_explain(kp_tx_t *tx, const brk_request_t *rq, Kumppani__V1__ExpertCandidate ***out,

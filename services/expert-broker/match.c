@@ -26,6 +26,7 @@
  *  request ended when it closed (unfilled, cancelled) or, filled, when its event was over. */
 #include "broker.h"
 #include "kp_err.h"
+#include "kp_privacy.h"
 #include "kp_text.h"
 #include "kp_time.h"
 
@@ -312,6 +313,43 @@ brk_requester_clear(Kumppani__V1__BrokerRequestInput *in)
     in->contact_name = in->contact_email = in->contact_phone = (char *)"";
     if (in->requester_kind == KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON)
         in->requester_name = (char *)"";
+}
+
+/* Keeps the id of a found record; at the cap, stops the walk and notes that there is more. */
+static int
+s_find_keep(brk_find_t *f, uint64_t id)
+{
+    if (f->n == f->cap) {
+        f->more = true;
+        return 1;
+    }
+    f->ids[f->n++] = id;
+    return 0;
+}
+
+int
+brk_find_expert(void *arg, uint64_t id, void *rec)
+{
+    brk_find_t *f = arg;
+    const brk_expert_t *e = rec;
+    bool hit =
+        !e->erased && e->profile && kp_privacy_matches(f->s, e->profile->email, e->profile->phone);
+    return hit ? s_find_keep(f, id) : 0;
+}
+
+int
+brk_find_request(void *arg, uint64_t id, void *rec)
+{
+    brk_find_t *f = arg;
+    const brk_request_t *rq = rec;
+    bool hit = brk_requester_held(rq);
+    if (hit && f->s)
+        hit = kp_privacy_matches(f->s, rq->input->contact_email, rq->input->contact_phone);
+    if (hit && !f->s) {
+        int64_t ended = brk_request_ended_ms(rq);
+        hit = ended && ended < f->before_ms;
+    }
+    return hit ? s_find_keep(f, id) : 0;
 }
 
 int64_t

@@ -35,54 +35,15 @@
 
 /* ---- finding the subject's records ------------------------------------------------------- */
 
-typedef struct {
-    const Kumppani__V1__DataSubject *s; /* NULL: retention (by age) */
-    int64_t before_ms;                  /* retention: ended before this */
-    uint64_t *ids;
-    size_t n, cap;
-    bool more; /* stopped at cap */
-} find_t;
-
+/* Walks db with the callback of match.c that finds f's records; the ids go to the arena. */
 static int
-s_find_expert(void *arg, uint64_t id, void *rec)
-{
-    find_t *f = arg;
-    const brk_expert_t *e = rec;
-    bool hit =
-        !e->erased && e->profile && kp_privacy_matches(f->s, e->profile->email, e->profile->phone);
-    if (hit && f->n < f->cap)
-        f->ids[f->n++] = id;
-    return 0;
-}
-
-static int
-s_find_request(void *arg, uint64_t id, void *rec)
-{
-    find_t *f = arg;
-    const brk_request_t *rq = rec;
-    bool hit = brk_requester_held(rq);
-    if (hit && f->s)
-        hit = kp_privacy_matches(f->s, rq->input->contact_email, rq->input->contact_phone);
-    if (hit && !f->s) {
-        int64_t ended = brk_request_ended_ms(rq);
-        hit = ended && ended < f->before_ms;
-    }
-    if (hit && f->n == f->cap) {
-        f->more = true;
-        return 1;
-    }
-    if (hit)
-        f->ids[f->n++] = id;
-    return 0;
-}
-
-static int
-s_find(kp_tx_t *tx, find_t *f, unsigned db)
+s_find(kp_tx_t *tx, brk_find_t *f, unsigned db)
 {
     f->ids = kp_arena_alloc(tx->arena, f->cap * sizeof *f->ids);
     if (!f->ids)
         return KP_ENOMEM;
-    return brk_each_rec(tx, db, 0, false, db == BRK_DB_EXPERTS ? s_find_expert : s_find_request, f);
+    return brk_each_rec(tx, db, 0, false, db == BRK_DB_EXPERTS ? brk_find_expert : brk_find_request,
+                        f);
 }
 
 /* ---- erasing requesters ------------------------------------------------------------------ */
@@ -150,13 +111,15 @@ brk_requesters_erase(kp_tx_t *tx, const uint64_t *ids, size_t n)
 }
 
 /* Opens the call's unit of work (as kp_tx_open) and finds the experts (fe) and requests (fr)
- * of its DataSubject; false after answering (a bad subject, nothing held, a store error). */
+ * of its DataSubject, at most SUBJECT_MAX of each ('more' when a walk stopped there, which the
+ * log says: a second erasure finds the rest, an export holds the first SUBJECT_MAX); false
+ * after answering (a bad subject, nothing held, a store error). */
 static bool
-s_open_subject(kp_tx_t *tx, kp_call_t *call, void *svc, find_t *fe, find_t *fr)
+s_open_subject(kp_tx_t *tx, kp_call_t *call, void *svc, brk_find_t *fe, brk_find_t *fr)
 {
     const Kumppani__V1__DataSubject *s = kp_tx_open(tx, call, svc);
-    *fe = (find_t){.s = s, .cap = SUBJECT_MAX};
-    *fr = (find_t){.s = s, .cap = SUBJECT_MAX};
+    *fe = (brk_find_t){.s = s, .cap = SUBJECT_MAX};
+    *fr = (brk_find_t){.s = s, .cap = SUBJECT_MAX};
     if (!kp_privacy_subject_ok(call, s, false)) /* the broker holds no sign-ups */
         return false;
     int rc = s_find(tx, fe, BRK_DB_EXPERTS);
@@ -179,7 +142,7 @@ s_open_subject(kp_tx_t *tx, kp_call_t *call, void *svc, find_t *fe, find_t *fr)
  * refusal erases nothing: true when each has every completed assignment paid, else false
  * after answering. */
 static bool
-s_all_paid(kp_tx_t *tx, const find_t *fe)
+s_all_paid(kp_tx_t *tx, const brk_find_t *fe)
 {
     for (size_t i = 0; i < fe->n; i++) {
         uint32_t unpaid = 0;
@@ -204,7 +167,7 @@ void
 brk_privacy_erase(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    find_t fe, fr;
+    brk_find_t fe, fr;
     if (!s_open_subject(&tx, call, svc, &fe, &fr) || !s_all_paid(&tx, &fe))
         return;
     int rc = brk_requesters_erase(&tx, fr.ids, fr.n);
@@ -228,7 +191,8 @@ brk_privacy_erase(kp_call_t *call, void *svc)
     memcpy(r.ids, fr.ids, fr.n * sizeof *r.ids);
     memcpy(r.ids + fr.n, fe.ids, fe.n * sizeof *r.ids);
     kp_server_compact_soon(tx.srv);
-    kp_log_notice("privacy.erased", "requests=%zu experts=%zu", fr.n, fe.n);
+    kp_log_notice("privacy.erased", "requests=%zu experts=%zu more=%d", fr.n, fe.n,
+                  fr.more || fe.more);
     kp_call_ok(call, &r.base);
 }
 
@@ -241,7 +205,7 @@ brk_retention_run(kp_tx_t *tx, unsigned days, size_t limit, size_t *erased, bool
     *more = false;
     if (!days)
         return 0;
-    find_t f = {.s = NULL, .before_ms = tx->now_ms - (int64_t)days * 86400000, .cap = limit};
+    brk_find_t f = {.s = NULL, .before_ms = tx->now_ms - (int64_t)days * 86400000, .cap = limit};
     int rc = s_find(tx, &f, BRK_DB_REQUESTS);
     if (!rc)
         rc = brk_requesters_erase(tx, f.ids, f.n);
@@ -303,7 +267,7 @@ void
 brk_privacy_export(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
-    find_t fe, fr;
+    brk_find_t fe, fr;
     if (!s_open_subject(&tx, call, svc, &fe, &fr))
         return;
     int rc = 0;
@@ -324,5 +288,6 @@ brk_privacy_export(kp_call_t *call, void *svc)
         return;
     }
     kp_privacy_export_ok(call, "expert-broker", root);
-    kp_log_info("privacy.exported", "requests=%zu experts=%zu", fr.n, fe.n);
+    kp_log_info("privacy.exported", "requests=%zu experts=%zu more=%d", fr.n, fe.n,
+                fr.more || fe.more);
 }

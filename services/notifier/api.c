@@ -128,18 +128,62 @@ s_recs(kp_tx_t *tx, char **keys, size_t keys_n, ntf_rec_t ***out, size_t *out_n)
     return 0;
 }
 
+/* The field rules of each request (kp_check.h): each answers CODE_INVALID naming the field and
+ * the rule and returns false, or returns true. The page size is kp_check_limit's. */
+static bool
+s_dead_list_ok(kp_call_t *call, const Kumppani__V1__ListNotificationsRequest *rq)
+{
+    if (strlen(rq->after_key) > NTF_KEY_MAX)
+        return kp_check_fail(call, "field 'after_key': at most %d characters", NTF_KEY_MAX);
+    return true;
+}
+
+static bool
+s_schedule_ok(kp_call_t *call, const Kumppani__V1__ListNotificationsRequest *rq)
+{
+    if (rq->event_id == 0)
+        return kp_check_fail(call, "field 'event_id': required");
+    return true;
+}
+
+static bool
+s_optout_ok(kp_call_t *call, const Kumppani__V1__OptOutRequest *rq)
+{
+    if (rq->channel != CH(EMAIL) && rq->channel != CH(SMS))
+        return kp_check_fail(call, "field 'channel': CHANNEL_EMAIL or CHANNEL_SMS");
+    if (rq->channel == CH(EMAIL) ? !kp_text_email_valid(rq->address)
+                                 : !kp_text_phone_valid(rq->address))
+        return kp_check_fail(call, "field 'address': an e-mail or phone number of the channel");
+    return true;
+}
+
+static bool
+s_sent_ok(kp_call_t *call, const Kumppani__V1__SentRequest *rq)
+{
+    if (rq->request_id && rq->address[0])
+        return kp_check_fail(call, "field 'request_id': give either it or 'address', not both");
+    if (!rq->request_id && !kp_text_email_valid(rq->address) && !kp_text_phone_valid(rq->address))
+        return kp_check_fail(
+            call, "field 'address': an e-mail address or a phone number (or a request_id)");
+    return true;
+}
+
+static bool
+s_optouts_ok(kp_call_t *call, const Kumppani__V1__OptOutListRequest *rq)
+{
+    if (strlen(rq->after_address) > 260)
+        return kp_check_fail(call, "field 'after_address': at most 260 bytes");
+    return true;
+}
+
 static void
 s_dead_list(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     const Kumppani__V1__ListNotificationsRequest *rq = kp_tx_open(&tx, call, svc);
     uint32_t limit = kp_check_limit(call, rq->limit, 100, 500);
-    if (!limit)
+    if (!limit || !s_dead_list_ok(call, rq))
         return;
-    if (strlen(rq->after_key) > NTF_KEY_MAX) {
-        kp_call_fail(call, C(INVALID), "field 'after_key': at most %d characters", NTF_KEY_MAX);
-        return;
-    }
     ntf_rec_t **v = NULL;
     size_t vn = 0;
     int rc = ntf_dead_page(&tx, rq->after_key, limit, &v, &vn);
@@ -151,10 +195,8 @@ s_schedule(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     const Kumppani__V1__ListNotificationsRequest *rq = kp_tx_open(&tx, call, svc);
-    if (rq->event_id == 0) {
-        kp_call_fail(call, C(INVALID), "field 'event_id': required");
+    if (!s_schedule_ok(call, rq))
         return;
-    }
     char **keys;
     size_t keys_n;
     ntf_rec_t **v = NULL;
@@ -203,15 +245,8 @@ s_optout(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     const Kumppani__V1__OptOutRequest *rq = kp_tx_open(&tx, call, svc);
-    if (rq->channel != CH(EMAIL) && rq->channel != CH(SMS)) {
-        kp_call_fail(call, C(INVALID), "field 'channel': CHANNEL_EMAIL or CHANNEL_SMS");
+    if (!s_optout_ok(call, rq))
         return;
-    }
-    if (rq->channel == CH(EMAIL) ? !kp_text_email_valid(rq->address)
-                                 : !kp_text_phone_valid(rq->address)) {
-        kp_call_fail(call, C(INVALID), "field 'address': an e-mail or phone number of the channel");
-        return;
-    }
     int rc = ntf_optout_set(&tx, rq->channel, rq->address, !rq->opt_in);
     if (rc) {
         kp_call_fail_err(call, rc);
@@ -237,17 +272,8 @@ s_sent(kp_call_t *call, void *svc)
     kp_tx_t tx;
     const Kumppani__V1__SentRequest *rq = kp_tx_open(&tx, call, svc);
     uint32_t limit = kp_check_limit(call, rq->limit, 100, 500);
-    if (!limit)
+    if (!limit || !s_sent_ok(call, rq))
         return;
-    if (rq->request_id && rq->address[0]) {
-        kp_call_fail(call, C(INVALID), "field 'request_id': give either it or 'address', not both");
-        return;
-    }
-    if (!rq->request_id && !kp_text_email_valid(rq->address) && !kp_text_phone_valid(rq->address)) {
-        kp_call_fail(call, C(INVALID),
-                     "field 'address': an e-mail address or a phone number (or a request_id)");
-        return;
-    }
     char **keys;
     size_t keys_n;
     int rc = rq->request_id ? ntf_request_keys(&tx, rq->request_id, &keys, &keys_n)
@@ -274,12 +300,8 @@ s_optouts(kp_call_t *call, void *svc)
     kp_tx_t tx;
     const Kumppani__V1__OptOutListRequest *rq = kp_tx_open(&tx, call, svc);
     uint32_t limit = kp_check_limit(call, rq->limit, 100, 1000);
-    if (!limit)
+    if (!limit || !s_optouts_ok(call, rq))
         return;
-    if (strlen(rq->after_address) > 260) {
-        kp_call_fail(call, C(INVALID), "field 'after_address': at most 260 bytes");
-        return;
-    }
     int *ch;
     char **addr;
     size_t vn;

@@ -22,6 +22,7 @@
 #include "kp_pbcopy.h"
 #include "kp_time.h"
 #include "kp_wire.h"
+#include "kp_zsock.h"
 #include "kp_zwatch.h"
 #include "notifier.h"
 
@@ -563,11 +564,8 @@ s_lsock_ready(kp_zwatch_t *zw, void *sock, void *arg)
     ntf_dlv_t *d = arg;
     for (int i = 0; i < 64 && !d->n->stopping; i++) {
         zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m);
+        if (!kp_zsock_try_recv(sock, &m))
             return;
-        }
         /* s_look_done resets the deliverer's arena: the reply is decoded on the heap */
         Kumppani__V1__Reply *rep =
             kumppani__v1__reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));

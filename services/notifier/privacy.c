@@ -15,6 +15,7 @@
  *  moves): a finished notification (delivered, cancelled, dead: the history and the dead
  *  letters) is deleted history-retention-days after its last activity.
  *  Log lines carry ids and counts only. */
+#include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_privacy.h"
@@ -156,10 +157,8 @@ s_find(kp_tx_t *tx, found_t *f)
     subject_t *sj = &f->sj;
     const Kumppani__V1__DataSubject *d = kp_call_body(tx->call);
     memset(sj, 0, sizeof *sj);
-    if (!d->email[0] && !d->phone[0]) {
-        kp_call_fail(tx->call, C(INVALID), "field 'email': an e-mail or a phone");
-        return false;
-    }
+    if (!d->email[0] && !d->phone[0])
+        return kp_check_fail(tx->call, "field 'email': an e-mail or a phone");
     kp_text_ascii_lower(sj->email, sizeof sj->email, d->email);
     kp_privacy_phone_norm(d->phone, sj->phone, sizeof sj->phone);
     const ntf_t *n = tx->svc;

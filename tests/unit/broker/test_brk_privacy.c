@@ -117,8 +117,49 @@ t_ended(void **state)
     assert_int_equal(brk_request_ended_ms(&rq), (2000000000LL + 90 * 60) * 1000);
 }
 
+/* The walk that finds a subject's records stops at its cap and says there is more, for experts
+ * as for requests: a caller learns that the list is cut, and the walk does not read the rest
+ * of the database. A cap of 2 over three matching records of each kind (the shipped callbacks,
+ * driven as brk_each_rec drives them). */
+static void
+t_find_cap(void **state)
+{
+    (void)state;
+    Kumppani__V1__DataSubject s = KUMPPANI__V1__DATA_SUBJECT__INIT;
+    s.email = "liisa.v@example.fi";
+    Kumppani__V1__ExpertInput p = KUMPPANI__V1__EXPERT_INPUT__INIT, other = p;
+    p.email = "Liisa.V@example.fi";
+    other.email = "olli@example.fi";
+    brk_expert_t e = KUMPPANI__V1__EXPERT__INIT;
+    Kumppani__V1__BrokerRequestInput in;
+    brk_request_t rq = s_request(&in);
+    in.contact_email = "liisa.v@example.fi";
+    uint64_t ids[2];
+    brk_find_t fe = {.s = &s, .ids = ids, .cap = 2};
+    e.profile = &other; /* not the subject: neither kept nor counted */
+    assert_int_equal(brk_find_expert(&fe, 1, &e), 0);
+    e.profile = &p;
+    assert_int_equal(brk_find_expert(&fe, 2, &e), 0);
+    assert_int_equal(brk_find_expert(&fe, 3, &e), 0);
+    assert_false(fe.more);
+    assert_int_equal(brk_find_expert(&fe, 4, &e), 1); /* the third: the walk stops */
+    assert_true(fe.more);
+    assert_int_equal(fe.n, 2);
+    assert_int_equal(ids[0], 2);
+    assert_int_equal(ids[1], 3);
+    brk_find_t fr = {.s = &s, .ids = ids, .cap = 2};
+    assert_int_equal(brk_find_request(&fr, 5, &rq), 0);
+    assert_int_equal(brk_find_request(&fr, 6, &rq), 0);
+    assert_false(fr.more);
+    assert_int_equal(brk_find_request(&fr, 7, &rq), 1);
+    assert_true(fr.more);
+    assert_int_equal(fr.n, 2);
+    assert_int_equal(ids[0], 5);
+    assert_int_equal(ids[1], 6);
+}
+
 int
 main(void)
 {
-    return KP_TEST_RUN(NULL, NULL, t_email, t_phone, t_held, t_ended);
+    return KP_TEST_RUN(NULL, NULL, t_email, t_phone, t_held, t_ended, t_find_cap);
 }
