@@ -530,6 +530,12 @@ s_ical_line(buf_t *b, const char *line)
     s_put(b, "\r\n", 2);
 }
 
+/* What a byte of a TEXT value becomes (RFC 5545 3.3.11): backslash, semicolon, comma and
+ * newline escaped, a carriage return dropped (a CRLF is one newline); NULL: itself. */
+static const char *const s_ical_escape[256] = {
+    ['\\'] = "\\\\", [';'] = "\\;", [','] = "\\,", ['\n'] = "\\n", ['\r'] = "",
+};
+
 /* name:value with value escaped as TEXT. */
 static void
 s_ical_text(buf_t *b, const char *name, const char *v)
@@ -538,24 +544,8 @@ s_ical_text(buf_t *b, const char *name, const char *v)
     s_put(&l, name, strlen(name));
     s_put(&l, ":", 1);
     for (const char *p = v; *p; p++) {
-        switch (*p) {
-        case '\\':
-            s_put(&l, "\\\\", 2);
-            break;
-        case ';':
-            s_put(&l, "\\;", 2);
-            break;
-        case ',':
-            s_put(&l, "\\,", 2);
-            break;
-        case '\n':
-            s_put(&l, "\\n", 2);
-            break;
-        case '\r':
-            break;
-        default:
-            s_put(&l, p, 1);
-        }
+        const char *e = s_ical_escape[(unsigned char)*p];
+        s_put(&l, e ? e : p, e ? strlen(e) : 1);
     }
     s_ical_line(b, l.p);
     free(l.p);
