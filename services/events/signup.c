@@ -587,17 +587,13 @@ evt_signup_records(kp_tx_t *t, uint64_t event_id, uint64_t after_id, unsigned li
     return rc ? rc : w.rc;
 }
 
-typedef struct {
-    evt_signup_t **v;
-    size_t n;
-} signup_acc_t;
-
+/* evt_signup_fn: s into the reply *arg (its array holds the page). */
 static int
 s_collect_signup(void *arg, evt_signup_t *s, int state)
 {
     (void)state;
-    signup_acc_t *acc = arg;
-    acc->v[acc->n++] = s;
+    Kumppani__V1__ListSignupsReply *r = arg;
+    r->signups[r->n_signups++] = s;
     return 0;
 }
 
@@ -612,13 +608,11 @@ evt_h_signup_list(kp_call_t *call, void *svc)
     evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
-    signup_acc_t acc = {kp_arena_alloc(t->arena, limit * sizeof *acc.v), 0};
-    int rc = acc.v ? evt_signup_records(t, ev->id, rq->after_id, limit, 0, s_collect_signup, &acc)
-                   : KP_ENOMEM;
     Kumppani__V1__ListSignupsReply r = KUMPPANI__V1__LIST_SIGNUPS_REPLY__INIT;
     r.event = ev;
-    r.signups = acc.v;
-    r.n_signups = acc.n;
+    r.signups = kp_arena_alloc(t->arena, limit * sizeof *r.signups);
+    int rc = r.signups ? evt_signup_records(t, ev->id, rq->after_id, limit, 0, s_collect_signup, &r)
+                       : KP_ENOMEM;
     kp_tx_answer(t, rc, &r.base);
 }
 
