@@ -26,6 +26,7 @@
 #include "kp_time.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -368,11 +369,13 @@ s_update_names_ok(kp_call_t *call, const Kumppani__V1__UpdateEventRequest *rq)
         for (size_t j = 0; j < UPDATABLE_N; j++)
             known = known || strcmp(rq->fields[i], s_updatable[j].name) == 0;
         if (!known) {
+            char names[256];
+            size_t o = 0;
+            for (size_t j = 0; j < UPDATABLE_N; j++)
+                o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", j ? ", " : "",
+                                      s_updatable[j].name);
             kp_call_fail(call, C(INVALID),
-                         "field 'fields': unknown name (title, place, online_url, theme, "
-                         "description, language, capacity, municipality_code, organiser, "
-                         "offer_window_minutes, role_rules, convener, accessibility; times "
-                         "change by reschedule)");
+                         "field 'fields': unknown name (%s; times change by reschedule)", names);
             return false;
         }
     }
