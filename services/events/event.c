@@ -25,6 +25,8 @@
 #include "kp_pbcopy.h"
 #include "kp_time.h"
 
+#include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -333,10 +335,27 @@ s_has_field(const Kumppani__V1__UpdateEventRequest *rq, const char *name)
     return false;
 }
 
-static const char *const s_update_fields[] = {
-    "title",      "place",    "online_url",        "theme",     "description",
-    "language",   "capacity", "municipality_code", "organiser", "offer_window_minutes",
-    "role_rules", "convener", "accessibility"};
+/* The names an update takes, each with the fields it changes: fields of its values (a
+ * CreateEventRequest) and of the event, under the same names. */
+static const struct {
+    const char *name;
+    const char *fields[2];
+} s_updatable[] = {
+    {"title", {"title"}},
+    {"place", {"place"}},
+    {"online_url", {"online_url"}},
+    {"theme", {"theme"}},
+    {"description", {"description_text"}},
+    {"language", {"language"}},
+    {"capacity", {"capacity"}},
+    {"municipality_code", {"municipality_code"}},
+    {"organiser", {"organiser_organisation_id", "organiser_municipality_code"}},
+    {"offer_window_minutes", {"offer_window_minutes"}},
+    {"role_rules", {"role_rules"}},
+    {"convener", {"convener_person_id"}},
+    {"accessibility", {"accessibility_text"}},
+};
+#define UPDATABLE_N (sizeof s_updatable / sizeof *s_updatable)
 
 /* The names in rq->fields are all known. Answers the call and returns false if not. */
 static bool
@@ -347,18 +366,43 @@ s_update_names_ok(kp_call_t *call, const Kumppani__V1__UpdateEventRequest *rq)
         return kp_check_fail(call, "fields 'values' and 'fields': required");
     for (size_t i = 0; i < rq->n_fields; i++) {
         bool known = false;
-        for (size_t j = 0; j < sizeof s_update_fields / sizeof *s_update_fields; j++)
-            known = known || strcmp(rq->fields[i], s_update_fields[j]) == 0;
+        for (size_t j = 0; j < UPDATABLE_N; j++)
+            known = known || strcmp(rq->fields[i], s_updatable[j].name) == 0;
         if (!known) {
+            char names[256];
+            size_t o = 0;
+            for (size_t j = 0; j < UPDATABLE_N; j++)
+                o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", j ? ", " : "",
+                                      s_updatable[j].name);
             kp_call_fail(call, C(INVALID),
-                         "field 'fields': unknown name (title, place, online_url, theme, "
-                         "description, language, capacity, municipality_code, organiser, "
-                         "offer_window_minutes, role_rules, convener, accessibility; times "
-                         "change by reschedule)");
+                         "field 'fields': unknown name (%s; times change by reschedule)", names);
             return false;
         }
     }
     return true;
+}
+
+/* Takes into ev the fields rq names from its values (strings and arrays borrowed): ev's own
+ * values go into a request, the named fields over them, and the request back into ev. */
+static void
+s_update_apply(evt_event_t *ev, const Kumppani__V1__UpdateEventRequest *rq)
+{
+    const ProtobufCMessageDescriptor *d = &kumppani__v1__create_event_request__descriptor;
+    Kumppani__V1__CreateEventRequest cur = KUMPPANI__V1__CREATE_EVENT_REQUEST__INIT;
+    kp_pbcopy_shared(&cur.base, &ev->base);
+    for (size_t i = 0; i < UPDATABLE_N; i++) {
+        if (!s_has_field(rq, s_updatable[i].name))
+            continue;
+        for (size_t j = 0; j < 2 && s_updatable[i].fields[j]; j++) {
+            const ProtobufCFieldDescriptor *f =
+                protobuf_c_message_descriptor_get_field_by_name(d, s_updatable[i].fields[j]);
+            assert(f); /* the table names fields of the request */
+            kp_pbcopy_field(&cur.base, &rq->values->base, f);
+        }
+    }
+    kp_pbcopy_shared(&ev->base, &cur.base);
+    if (s_has_field(rq, "language") && !ev->language[0])
+        ev->language = (char *)"fi";
 }
 
 /* Checks the update rq (names checked) of event ev and, if apply, applies it: the fields
@@ -404,35 +448,7 @@ s_update_one(kp_tx_t *t, evt_event_t *ev, const Kumppani__V1__UpdateEventRequest
     }
     if (!apply)
         return true;
-    if (s_has_field(rq, "title"))
-        ev->title = v->title;
-    if (s_has_field(rq, "place"))
-        ev->place = v->place;
-    if (s_has_field(rq, "online_url"))
-        ev->online_url = v->online_url;
-    if (s_has_field(rq, "theme"))
-        ev->theme = v->theme;
-    if (s_has_field(rq, "description"))
-        ev->description_text = v->description_text;
-    if (s_has_field(rq, "accessibility"))
-        ev->accessibility_text = v->accessibility_text;
-    if (s_has_field(rq, "language"))
-        ev->language = (char *)(v->language[0] ? v->language : "fi");
-    if (s_has_field(rq, "municipality_code"))
-        ev->municipality_code = v->municipality_code;
-    if (s_has_field(rq, "organiser")) {
-        ev->organiser_organisation_id = v->organiser_organisation_id;
-        ev->organiser_municipality_code = v->organiser_municipality_code;
-    }
-    if (s_has_field(rq, "offer_window_minutes"))
-        ev->offer_window_minutes = v->offer_window_minutes;
-    if (s_has_field(rq, "convener"))
-        ev->convener_person_id = v->convener_person_id;
-    if (rules) {
-        ev->role_rules = v->role_rules;
-        ev->n_role_rules = v->n_role_rules;
-    }
-    ev->capacity = capacity;
+    s_update_apply(ev, rq);
     ev->updated_ms = t->now_ms;
     Kumppani__V1__EventReply r = KUMPPANI__V1__EVENT_REPLY__INIT;
     r.event = ev;

@@ -193,6 +193,16 @@ int evt_fill(kp_tx_t *t, evt_event_t *ev);
  * KP code. */
 int evt_signup_cancel(kp_tx_t *t, evt_event_t *ev, evt_signup_t *s, const char *reason);
 
+/* A walk's step over a sign-up record (evt_signup_records): state is its indexed state;
+ * non-zero stops the walk. */
+typedef int evt_signup_fn(void *arg, evt_signup_t *s, int state);
+/* Calls fn with the record of each of the event's sign-ups with id > after_id, ascending (as
+ * evt_signups_each: at most limit index entries), whose indexed state is in states (a mask of
+ * 1u << state; 0: every state); an entry whose record is gone is skipped, and the record of a
+ * state not asked for is not read. Returns 0 or a KP code (the walk's or the record read's). */
+int evt_signup_records(kp_tx_t *t, uint64_t event_id, uint64_t after_id, unsigned limit,
+                       unsigned states, evt_signup_fn *fn, void *arg);
+
 /* ---- privacy.c ------------------------------------------------------------------------------ */
 
 /* Erases the personal data of sign-up s (privacy.c explains the steps): cancels it first if

@@ -107,24 +107,16 @@ s_csv_field(buf_t *b, const char *v, bool last)
 }
 
 typedef struct {
-    kp_tx_t *t;
     buf_t *b;
-    int rc;
     unsigned rows;
 } csv_acc_t;
 
+/* evt_signup_fn: a confirmed sign-up's row. */
 static int
-s_csv_row(void *arg, uint64_t id, int state)
+s_csv_row(void *arg, evt_signup_t *s, int state)
 {
+    (void)state;
     csv_acc_t *a = arg;
-    if (state != SS(CONFIRMED))
-        return 0;
-    evt_signup_t *s;
-    bool found;
-    if ((a->rc = evt_signup_get(a->t, id, &s, &found)))
-        return 1;
-    if (!found)
-        return 0;
     char num[32], role[48];
     snprintf(num, sizeof num, "%llu", (unsigned long long)s->id);
     s_csv_field(a->b, num, false);
@@ -157,11 +149,11 @@ evt_h_door_csv(kp_call_t *call, void *svc)
           "\"dietary\",\"attendance\"\r\n",
           strlen("\"signup\",\"name\",\"organisation\",\"role\",\"companions\",\"accessibility\","
                  "\"dietary\",\"attendance\"\r\n"));
-    csv_acc_t a = {t, &b, 0, 0};
-    int rc = evt_signups_each(t, ev->id, 0, UINT32_MAX, s_csv_row, &a);
-    if (rc || a.rc) {
+    csv_acc_t a = {&b, 0};
+    int rc = evt_signup_records(t, ev->id, 0, UINT32_MAX, 1u << SS(CONFIRMED), s_csv_row, &a);
+    if (rc) {
         free(b.p);
-        kp_call_fail_err(call, rc ? rc : a.rc);
+        kp_call_fail_err(call, rc);
         return;
     }
     char fn[64];
@@ -345,18 +337,11 @@ s_distinct(stats_t *st)
     }
 }
 
+/* evt_signup_fn: a confirmed or waitlisted sign-up in the rows of its event. */
 static int
-s_stats_signup(void *arg, uint64_t id, int state)
+s_stats_signup(void *arg, evt_signup_t *s, int state)
 {
     stats_t *st = arg;
-    if (state != SS(CONFIRMED) && state != SS(WAITLISTED))
-        return 0;
-    evt_signup_t *s;
-    bool found;
-    if ((st->rc = evt_signup_get(st->t, id, &s, &found)))
-        return 1;
-    if (!found)
-        return 0;
     char name[48];
     Kumppani__V1__EventStatsRow *row = s_row(st->t, &st->role, s_role(s->role, name));
     if (!row)
@@ -452,9 +437,10 @@ s_stats_event(void *arg, evt_event_t *ev)
         st->cur[1 + i] = rows[i];
     if (ev->state != ES(CANCELLED)) {
         st->role_seen = 0;
-        rc = evt_signups_each(st->t, ev->id, 0, UINT32_MAX, s_stats_signup, st);
-        if (rc || st->rc) {
-            st->rc = rc ? rc : st->rc;
+        rc = evt_signup_records(st->t, ev->id, 0, UINT32_MAX,
+                                1u << SS(CONFIRMED) | 1u << SS(WAITLISTED), s_stats_signup, st);
+        if (rc) {
+            st->rc = rc;
             return 1;
         }
     }
@@ -544,6 +530,12 @@ s_ical_line(buf_t *b, const char *line)
     s_put(b, "\r\n", 2);
 }
 
+/* What a byte of a TEXT value becomes (RFC 5545 3.3.11): backslash, semicolon, comma and
+ * newline escaped, a carriage return dropped (a CRLF is one newline); NULL: itself. */
+static const char *const s_ical_escape[256] = {
+    ['\\'] = "\\\\", [';'] = "\\;", [','] = "\\,", ['\n'] = "\\n", ['\r'] = "",
+};
+
 /* name:value with value escaped as TEXT. */
 static void
 s_ical_text(buf_t *b, const char *name, const char *v)
@@ -552,24 +544,8 @@ s_ical_text(buf_t *b, const char *name, const char *v)
     s_put(&l, name, strlen(name));
     s_put(&l, ":", 1);
     for (const char *p = v; *p; p++) {
-        switch (*p) {
-        case '\\':
-            s_put(&l, "\\\\", 2);
-            break;
-        case ';':
-            s_put(&l, "\\;", 2);
-            break;
-        case ',':
-            s_put(&l, "\\,", 2);
-            break;
-        case '\n':
-            s_put(&l, "\\n", 2);
-            break;
-        case '\r':
-            break;
-        default:
-            s_put(&l, p, 1);
-        }
+        const char *e = s_ical_escape[(unsigned char)*p];
+        s_put(&l, e ? e : p, e ? strlen(e) : 1);
     }
     s_ical_line(b, l.p);
     free(l.p);

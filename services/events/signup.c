@@ -559,23 +559,41 @@ evt_h_signup_contact(kp_call_t *call, void *svc)
 
 typedef struct {
     kp_tx_t *t;
-    evt_signup_t **v;
-    size_t n;
+    unsigned states;
+    evt_signup_fn *fn;
+    void *arg;
     int rc;
-} signup_acc_t;
+} records_t;
 
 static int
-s_collect_signup(void *arg, uint64_t id, int state)
+s_record(void *arg, uint64_t id, int state)
+{
+    records_t *w = arg;
+    if (w->states && (state < 0 || state > 31 || !(w->states & 1u << state)))
+        return 0; /* not asked for: its record is not read */
+    evt_signup_t *s;
+    bool found;
+    if ((w->rc = evt_signup_get(w->t, id, &s, &found)))
+        return 1;
+    return found ? w->fn(w->arg, s, state) : 0; /* an entry whose record is gone: skipped */
+}
+
+int
+evt_signup_records(kp_tx_t *t, uint64_t event_id, uint64_t after_id, unsigned limit,
+                   unsigned states, evt_signup_fn *fn, void *arg)
+{
+    records_t w = {t, states, fn, arg, 0};
+    int rc = evt_signups_each(t, event_id, after_id, limit, s_record, &w);
+    return rc ? rc : w.rc;
+}
+
+/* evt_signup_fn: s into the reply *arg (its array holds the page). */
+static int
+s_collect_signup(void *arg, evt_signup_t *s, int state)
 {
     (void)state;
-    signup_acc_t *acc = arg;
-    bool found;
-    evt_signup_t *s;
-    acc->rc = evt_signup_get(acc->t, id, &s, &found);
-    if (acc->rc)
-        return 1;
-    if (found)
-        acc->v[acc->n++] = s;
+    Kumppani__V1__ListSignupsReply *r = arg;
+    r->signups[r->n_signups++] = s;
     return 0;
 }
 
@@ -590,14 +608,12 @@ evt_h_signup_list(kp_call_t *call, void *svc)
     evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
-    signup_acc_t acc = {t, kp_arena_alloc(t->arena, limit * sizeof *acc.v), 0, 0};
-    int rc = acc.v ? evt_signups_each(t, ev->id, rq->after_id, limit, s_collect_signup, &acc)
-                   : KP_ENOMEM;
     Kumppani__V1__ListSignupsReply r = KUMPPANI__V1__LIST_SIGNUPS_REPLY__INIT;
     r.event = ev;
-    r.signups = acc.v;
-    r.n_signups = acc.n;
-    kp_tx_answer(t, rc ? rc : acc.rc, &r.base);
+    r.signups = kp_arena_alloc(t->arena, limit * sizeof *r.signups);
+    int rc = r.signups ? evt_signup_records(t, ev->id, rq->after_id, limit, 0, s_collect_signup, &r)
+                       : KP_ENOMEM;
+    kp_tx_answer(t, rc, &r.base);
 }
 
 typedef struct {

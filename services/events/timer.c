@@ -49,16 +49,13 @@ s_retention_due(const void *arg, const evt_event_t *ev)
            ev->state != KUMPPANI__V1__EVENT_STATE__EVENT_STATE_DRAFT;
 }
 
+/* evt_signup_fn: erases s's personal data, if not yet erased and the pass has room. */
 static int
-s_retain_signup(void *arg, uint64_t id, int state)
+s_retain_signup(void *arg, evt_signup_t *s, int state)
 {
     (void)state;
     retain_t *r = arg;
-    evt_signup_t *s;
-    bool found;
-    if ((r->rc = evt_signup_get(r->t, id, &s, &found)))
-        return 1;
-    if (!found || s->erased)
+    if (s->erased)
         return 0;
     if (r->erased == RETAIN_MAX) {
         r->more = true;
@@ -79,7 +76,8 @@ s_retain(kp_tx_t *t, evt_svc_t *svc)
     evt_where_t due = {.keep = s_retention_due, .arg = &before_unix, .cap = RETAIN_EVENTS};
     int rc = evt_events_where(t, 0, UINT32_MAX, &due);
     for (size_t i = 0; rc == 0 && i < due.n && !r.more; i++) {
-        if ((rc = evt_signups_each(t, due.v[i]->id, 0, UINT32_MAX, s_retain_signup, &r)) || r.rc)
+        if ((rc = evt_signup_records(t, due.v[i]->id, 0, UINT32_MAX, 0, s_retain_signup, &r)) ||
+            r.rc)
             break;
         if (r.more)
             break;
