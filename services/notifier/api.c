@@ -327,21 +327,21 @@ s_optouts(kp_call_t *call, void *svc)
     kp_call_ok(call, &rep.base);
 }
 
+/* ---- the method table -------------------------------------------------------------------- */
+
 #define READ (KP_ROLE_ADMIN | KP_ROLE_READER | KP_ROLE_SERVICE)
+#define M KP_METHOD /* the rows below */
+
 const kp_method_t ntf_methods[] = {
-    {"notifier.status", READ, &kumppani__v1__notification_ref__descriptor, s_status},
-    {"notifier.preview", READ, &kumppani__v1__notification_ref__descriptor, s_preview},
-    {"notifier.dead.list", READ, &kumppani__v1__list_notifications_request__descriptor,
-     s_dead_list},
-    {"notifier.schedule", READ, &kumppani__v1__list_notifications_request__descriptor, s_schedule},
-    {"notifier.privacy.erase", KP_ROLE_ADMIN, &kumppani__v1__data_subject__descriptor,
-     ntf_h_privacy_erase},
-    {"notifier.privacy.export", KP_ROLE_ADMIN, &kumppani__v1__data_subject__descriptor,
-     ntf_h_privacy_export},
-    {"notifier.dead.retry", KP_ROLE_ADMIN, &kumppani__v1__notification_ref__descriptor, s_retry},
-    {"notifier.sent", KP_ROLE_ADMIN, &kumppani__v1__sent_request__descriptor, s_sent},
-    {"notifier.optouts", KP_ROLE_ADMIN, &kumppani__v1__opt_out_list_request__descriptor, s_optouts},
-    {"notifier.optout", KP_ROLE_ADMIN | KP_ROLE_SERVICE, &kumppani__v1__opt_out_request__descriptor,
-     s_optout},
+    M("notifier.status", READ, notification_ref, s_status),
+    M("notifier.preview", READ, notification_ref, s_preview),
+    M("notifier.dead.list", READ, list_notifications_request, s_dead_list),
+    M("notifier.schedule", READ, list_notifications_request, s_schedule),
+    M("notifier.privacy.erase", KP_ROLE_ADMIN, data_subject, ntf_h_privacy_erase),
+    M("notifier.privacy.export", KP_ROLE_ADMIN, data_subject, ntf_h_privacy_export),
+    M("notifier.dead.retry", KP_ROLE_ADMIN, notification_ref, s_retry),
+    M("notifier.sent", KP_ROLE_ADMIN, sent_request, s_sent),
+    M("notifier.optouts", KP_ROLE_ADMIN, opt_out_list_request, s_optouts),
+    M("notifier.optout", KP_ROLE_ADMIN | KP_ROLE_SERVICE, opt_out_request, s_optout),
 };
 const unsigned ntf_methods_n = sizeof ntf_methods / sizeof ntf_methods[0];
