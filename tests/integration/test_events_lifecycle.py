@@ -169,6 +169,40 @@ try:
     r = c.call("events.event.update", V.UpdateEventRequest(
         event_id=third.id, values=V.CreateEventRequest(title=""), fields=["title"]))
     refused(r, E.CODE_INVALID, ["title"], "update validates its fields")
+
+    # Every field an update may name, in one call; what it does not name stays.
+    m = create(c, publish=False, kind=V.KIND_CONTACT_PERSON_MEETING, capacity=20,
+               organiser_municipality_code="743")
+    new = dict(title="Yhdyshenkilötapaaminen", place="Valtuustosali",
+               online_url="https://meet.example.fi/yh", theme="järjestöyhteistyö",
+               description_text="Kevään vuorot", language="sv", capacity=30,
+               municipality_code="091", organiser_organisation_id=0,
+               organiser_municipality_code="091", offer_window_minutes=90,
+               role_rules=[V.RoleRule(role=V.ROLE_NGO, max_n=10)], convener_person_id=77,
+               accessibility_text="Esteetön sisäänkäynti")
+    names = ["title", "place", "online_url", "theme", "description", "language", "capacity",
+             "municipality_code", "organiser", "offer_window_minutes", "role_rules", "convener",
+             "accessibility"]
+    r = c.call("events.event.update", V.UpdateEventRequest(
+        event_id=m.id, values=V.CreateEventRequest(**new), fields=names))
+    check(r.status.code == OK, "an update naming every field accepted")
+    u = get(c, m.id)
+    for f, v in new.items():
+        got = list(getattr(u, f)) if f == "role_rules" else getattr(u, f)
+        check(got == v, "update took %s" % f)
+    check((u.kind, u.start_unix, u.end_unix, u.state) == (m.kind, m.start_unix, m.end_unix,
+                                                          m.state),
+          "what an update cannot name stays (kind, times, state)")
+    r = c.call("events.event.update", V.UpdateEventRequest(
+        event_id=m.id, values=V.CreateEventRequest(language="", convener_person_id=0),
+        fields=["language", "organiser", "convener"]))
+    check(r.status.code == OK, "language, organiser and convener emptied")
+    u2 = get(c, m.id)
+    check(u2.language == "fi" and u2.organiser_municipality_code == "" and
+          u2.organiser_organisation_id == 0 and u2.convener_person_id == 0,
+          "an empty language is Finnish; organiser and convener cleared")
+    check((u2.title, u2.capacity, u2.online_url) == (new["title"], 30, new["online_url"]),
+          "fields not named keep the first update's values")
     r = c.call("events.event.cancel", V.CancelEventRequest(event_id=sr.events[3].id,
                                                            reason_text="kesätauko"))
     lst = body(c.call("events.event.list", V.ListEventsRequest(series_id=sr.series_id)),
