@@ -88,6 +88,9 @@ void bo_forbidden(web_req_t *r, const bo_account_t *acct, const char *action, co
 web_tv_t *bo_root(web_req_t *r, const bo_account_t *acct, const char *title_key);
 /* An office error page (status, text key). */
 void bo_error(web_req_t *r, const bo_account_t *acct, unsigned status, const char *msg_key);
+/* A refused field on the page root: the error (text key err) in the page's summary ("error",
+ * linking to "error_field") and beside the field (err.<field>). */
+void bo_field_error(web_req_t *r, web_tv_t *root, const char *err, const char *field);
 /* Answers 303 to the location (a path of ours) made by fmt. */
 void bo_redirect(web_req_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A change's reply: when code is OK, audits method on obj as "ok" and answers 303 to the path
@@ -291,7 +294,8 @@ bool bo_series_load(web_req_t *r, const bo_account_t *a, uint64_t series_id, bo_
  * one on, extend) and its waitlist section (the waitlist in order, open offers, promote and
  * extend). */
 /* A form of the event's page (arg: its id) refused its field: form "reschedule", "cancel",
- * "held", or the series' "change" or "extend", err a text key, field the control's id without "f-".
+ * "held", the series' "change" or "extend", or the waitlist's "offer" (field "minutes-<sign-up
+ * id>", the offer's row), err a text key, field the control's id without "f-".
  * Once the event is in scope, its page again (400) with the error beside the field and the values
  * sent; the error page when the event no longer offers that form. */
 void bo_event_refused(web_req_t *r, bo_account_t *a, const char *arg, const char *form,
@@ -302,8 +306,11 @@ void bo_series_section(web_req_t *r, web_tv_t *root, const web_event_t *ev, web_
                        size_t n, bool sent);
 /* Whether ev's series can still be changed from it (neither cancelled, held nor started). */
 bool bo_series_changeable(const web_event_t *ev);
-void bo_waitlist_section(web_req_t *r, web_tv_t *root, const web_event_t *ev,
-                         Kumppani__V1__Signup *const *su, size_t n);
+/* The event's waitlist section (root's wl) from its n sign-ups su; refused: the error (a text
+ * key) of the extension the request sent, shown beside the row of the sign-up it names (false
+ * when the section has no such row). */
+bool bo_waitlist_section(web_req_t *r, web_tv_t *root, const web_event_t *ev,
+                         Kumppani__V1__Signup *const *su, size_t n, const char *refused);
 /* The new-event form's "repeat" fieldset (its values kept after a refusal). */
 void bo_series_form(web_req_t *r, web_tv_t *root, web_tv_t *v);
 /* The new-event form's repeat choice: 0 (none) or a SeriesFrequency with *count (2..60);

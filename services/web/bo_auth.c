@@ -463,6 +463,15 @@ bo_error(web_req_t *r, const bo_account_t *acct, unsigned status, const char *ms
 }
 
 void
+bo_field_error(web_req_t *r, web_tv_t *root, const char *err, const char *field)
+{
+    kp_arena_t *ar = r->arena;
+    web_tv_str(ar, root, "error", web_text(r, err));
+    web_tv_str(ar, root, "error_field", field);
+    web_tv_str(ar, web_tv_obj(ar, root, "err"), field, web_text(r, err));
+}
+
+void
 bo_forbidden(web_req_t *r, const bo_account_t *acct, const char *action, const char *object)
 {
     bo_audit(r, acct ? acct->id : 0, action, object, "denied");
@@ -746,11 +755,9 @@ s_password_page(web_req_t *r, const bo_account_t *a, unsigned status, const char
 {
     web_tv_t *root = bo_root(r, a, "bo_pw_title");
     kp_arena_t *ar = r->arena;
-    if (err) {
-        web_tv_str(ar, root, "error", web_text(r, err));
-        web_tv_str(ar, root, "error_field", field);
-        web_tv_str(ar, web_tv_obj(ar, root, "err"), field, web_text(r, err));
-    } else if (status == 200 && r->post)
+    if (err)
+        bo_field_error(r, root, err, field);
+    else if (status == 200 && r->post)
         web_tv_bool(ar, root, "changed", true);
     web_page(r, status, "bo_password", root);
 }

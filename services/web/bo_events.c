@@ -215,15 +215,11 @@ s_list_render(web_req_t *r)
     web_tv_t *root = bo_root(r, o->acct, "bo_events_title");
     qsort(o->evs, o->evs_n, sizeof *o->evs, s_by_start);
     web_tv_t *list = web_tv_list(a, root, "events");
-    web_tv_t *sel = web_tv_obj(a, root, "sel_municipality");
-    web_tv_str(a, sel, "id", "municipality");
-    web_tv_str(a, sel, "label", web_text(r, "cal_muni_name"));
-    web_tv_t *munis = web_tv_list(a, sel, "options");
-    if (o->err) {
-        web_tv_str(a, sel, "invalid", web_text(r, o->err));
-        web_tv_str(a, root, "error", web_text(r, o->err));
-        web_tv_str(a, root, "error_field", "municipality");
-    }
+    const char *refused = o->err ? "municipality" : NULL;
+    web_tv_t *munis =
+        web_select(r, root, "sel_municipality", "municipality", "cal_muni_name", refused, o->err);
+    if (o->err)
+        bo_field_error(r, root, o->err, refused);
     char seen[128][4];
     unsigned seen_n = 0;
     if (o->acct->role == BO_ROLE(MUNICIPAL))
@@ -555,8 +551,9 @@ s_signup_row(web_req_t *r, web_tv_t *it, const Kumppani__V1__Signup *s)
 }
 
 /* The reschedule, cancel and held forms' values (root's v): the event's time and links, or
- * after a refusal of one of them or of the series' change or extension (o->err) the values
- * sent, with the error beside its field. A refused form the event no longer offers (open: it
+ * after a refusal of one of them or of the series' change or extension or an offer's extension
+ * (o->err) the values sent (a change's are the series section's, an offer's row the
+ * waitlist's), with the error beside its field. A refused form the event no longer offers (open: it
  * can be rescheduled or cancelled; hold: it can be marked held; its series can be changed or
  * extended) answers the error page instead: false after answering. */
 static bool
@@ -595,11 +592,9 @@ s_event_form(web_req_t *r, web_tv_t *root, const op_t *o, bool open, bool hold)
         web_tv_str(a, v, "start", web_field(r, "start"));
         web_tv_str(a, v, "end", web_field(r, "end"));
         web_tv_str(a, v, "new_reason", web_field(r, "reason"));
-    } else if (!change) /* (a change's: the series section's, bo_series_section) */
+    } else if (strcmp(o->form, "cancel") == 0)
         web_tv_str(a, v, "reason", web_field(r, "reason"));
-    web_tv_str(a, root, "error", web_text(r, o->err));
-    web_tv_str(a, root, "error_field", o->err_field);
-    web_tv_str(a, web_tv_obj(a, root, "err"), o->err_field, web_text(r, o->err));
+    bo_field_error(r, root, o->err, o->err_field);
     return true;
 }
 
@@ -654,7 +649,11 @@ s_event_page(web_req_t *r)
         web_tv_bool(a, gi, "empty", n == 0);
     }
     bo_series_section(r, root, ev, o->occ, o->occ_n, o->err && strcmp(o->form, "change") == 0);
-    bo_waitlist_section(r, root, ev, o->su, o->su_n);
+    bool offer = o->err && strcmp(o->form, "offer") == 0;
+    if (!bo_waitlist_section(r, root, ev, o->su, o->su_n, offer ? o->err : NULL)) {
+        bo_error(r, o->acct, 400, o->err); /* no such open offer on the page */
+        return;
+    }
     if (!s_event_form(r, root, o, live || ev->state == ES(DRAFT), hold))
         return;
     const char *done = web_query(r, "done");

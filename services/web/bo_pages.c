@@ -366,9 +366,7 @@ s_accounts(web_req_t *r, const bo_account_t *a, unsigned status, const char *err
         return;
     }
     if (err) {
-        web_tv_str(ar, root, "error", web_text(r, err));
-        web_tv_str(ar, root, "error_field", field);
-        web_tv_str(ar, web_tv_obj(ar, root, "err"), field, web_text(r, err));
+        bo_field_error(r, root, err, field);
         web_tv_str(ar, root, "v_user", web_field(r, "user"));
         web_tv_str(ar, root, "v_munis", web_field(r, "municipalities"));
     }
@@ -436,11 +434,8 @@ s_account(web_req_t *r, const bo_account_t *a, const bo_account_t *t, unsigned s
                sent ? web_field(r, "municipalities") : web_tv_get(o, "municipalities"));
     if (done)
         web_tv_str(ar, root, "done", web_text(r, done));
-    if (err) {
-        web_tv_str(ar, root, "error", web_text(r, err));
-        web_tv_str(ar, root, "error_field", field);
-        web_tv_str(ar, web_tv_obj(ar, root, "err"), field, web_text(r, err));
-    }
+    if (err)
+        bo_field_error(r, root, err, field);
     web_choices(r, web_tv_list(ar, root, "roles"), "bo_role_", 3, NULL,
                 sent ? s_role_sent(r) : (int)t->role);
     web_page(r, status, "bo_account", root);

@@ -26,6 +26,10 @@ typedef struct {
     const char *q, *muni, *network;
     int field, status;
     unsigned months;
+    const char *months_err; /* the coverage's months refused: its text key (the page 400) */
+    /* The search's filter refused: its error (a text key) and field; the page shows the search
+     * unfiltered (a municipal contact person's first municipality) with the values sent (400). */
+    const char *err, *err_field;
     Kumppani__V1__CoverageGapsReply *gaps;
 } reg_t;
 
@@ -53,13 +57,16 @@ s_orgs_done(web_req_t *r, void *body)
     kp_arena_t *a = r->arena;
     Kumppani__V1__SearchReply *sr = body;
     web_tv_t *root = bo_root(r, g->acct, "bo_orgs_title");
+    if (g->err)
+        bo_field_error(r, root, g->err, g->err_field);
     web_tv_str(a, root, "q", g->q);
     web_tv_str(a, root, "network", g->network);
     bo_munis_choice(r, root, g->acct, g->muni);
-    web_choices(r, web_select(r, root, "sel_field", "field", "bo_orgs_field"), "bo_field_", 15,
-                NULL, g->field);
-    web_choices(r, web_select(r, root, "sel_status", "status", "bo_col_status"), "bo_org_status_",
-                2, NULL, g->status);
+    web_choices(r, web_select(r, root, "sel_field", "field", "bo_orgs_field", g->err_field, g->err),
+                "bo_field_", 15, NULL, g->field);
+    web_choices(r,
+                web_select(r, root, "sel_status", "status", "bo_col_status", g->err_field, g->err),
+                "bo_org_status_", 2, NULL, g->status);
     web_tv_t *list = web_tv_list(a, root, "orgs");
     for (size_t i = 0; i < sr->n_organisations; i++) {
         const Kumppani__V1__Organisation *o = sr->organisations[i];
@@ -91,7 +98,7 @@ s_orgs_done(web_req_t *r, void *body)
     }
     web_tv_strf(a, root, "count", "%zu", sr->n_organisations);
     web_tv_bool(a, root, "none", sr->n_organisations == 0);
-    if (sr->next_cursor && *sr->next_cursor) {
+    if (sr->next_cursor && *sr->next_cursor && !g->err) {
         web_buf_t b = {.max = 4096};
         s_urlenc(&b, "q", g->q);
         s_urlenc(&b, "municipality", g->muni);
@@ -105,13 +112,36 @@ s_orgs_done(web_req_t *r, void *body)
         web_tv_strf(a, root, "next", "/office/organisations%s", b.p ? b.p : "");
         web_buf_free(&b);
     }
-    web_page(r, 200, "bo_orgs", root);
+    web_page(r, g->err ? 400 : 200, "bo_orgs", root);
 }
 
 static int
 s_small(const char *v, int max)
 {
     return v && *v ? (int)web_digits(v, 2, max) : 0;
+}
+
+/* The search's first field refused, with its error (a text key) in *err; NULL if none. */
+static const char *
+s_orgs_refused(const reg_t *g, const bo_account_t *a, int field, int status, const char **err)
+{
+    if (g->q && kp_text_chars(g->q) > 200) {
+        *err = "bo_err_orgs_q";
+        return "q";
+    }
+    if (g->muni && !kp_is_muni_code(g->muni)) {
+        *err = a->role == BO_ROLE(MUNICIPAL) ? "bo_err_muni_filter" : "bo_err_muni";
+        return "municipality";
+    }
+    if (field < 0 || status < 0) {
+        *err = field < 0 ? "bo_err_orgs_field" : "bo_err_orgs_status";
+        return field < 0 ? "field" : "status";
+    }
+    if (g->network && strlen(g->network) > 64) {
+        *err = "bo_err_orgs_network";
+        return "network";
+    }
+    return NULL;
 }
 
 void
@@ -125,27 +155,33 @@ bo_pg_orgs(web_req_t *r, const char *arg)
     g->q = web_query(r, "q");
     g->muni = web_query(r, "municipality");
     g->network = web_query(r, "network");
-    g->field = s_small(web_query(r, "field"), 15);
-    g->status = s_small(web_query(r, "status"), 2);
+    int field = s_small(web_query(r, "field"), 15);
+    int status = s_small(web_query(r, "status"), 2);
     const char *cursor = web_query(r, "cursor");
     if (g->muni && !*g->muni)
         g->muni = NULL;
-    if ((g->q && kp_text_chars(g->q) > 200) || g->field < 0 || g->status < 0 ||
-        (g->muni && !kp_is_muni_code(g->muni)) || (g->network && strlen(g->network) > 64) ||
-        (cursor && strlen(cursor) > 512)) {
+    if (cursor && strlen(cursor) > 512) { /* (the page's own "more" link) */
         bo_error(r, a, 400, "err_filter");
         return;
     }
-    if (!bo_muni_filter(r, a, &g->muni, "registry.org.search"))
+    /* Refused, the search is made unfiltered; the words, code and network typed stay in their
+     * fields, a choice off its menu shows "all". */
+    g->err_field = s_orgs_refused(g, a, field, status, &g->err);
+    g->field = g->err ? 0 : field;
+    g->status = g->err ? 0 : status;
+    const char *muni = g->err ? NULL : g->muni;
+    if (!bo_muni_filter(r, a, &muni, "registry.org.search"))
         return;
+    if (muni)
+        g->muni = muni;
     Kumppani__V1__SearchRequest rq = KUMPPANI__V1__SEARCH_REQUEST__INIT;
-    rq.query = (char *)(g->q ? g->q : "");
-    rq.municipality = (char *)(g->muni ? g->muni : "");
+    rq.query = (char *)(g->q && !g->err ? g->q : "");
+    rq.municipality = (char *)(muni ? muni : "");
     rq.field = g->field;
-    rq.network = (char *)(g->network ? g->network : "");
+    rq.network = (char *)(g->network && !g->err ? g->network : "");
     rq.status = g->status;
     rq.limit = PAGE;
-    rq.cursor = (char *)(cursor ? cursor : "");
+    rq.cursor = (char *)(cursor && !g->err ? cursor : "");
     bo_get(r, a, r->svc->bus_registry, "registry.org.search", &rq.base,
            &kumppani__v1__search_reply__descriptor, "err_filter", s_orgs_done);
 }
@@ -159,7 +195,11 @@ s_idle_done(web_req_t *r, void *body)
     kp_arena_t *a = r->arena;
     Kumppani__V1__CoverageIdleReply *ir = body;
     web_tv_t *root = bo_root(r, g->acct, "bo_coverage_title");
-    web_tv_strf(a, root, "months", "%u", g->months);
+    if (g->months_err) {
+        web_tv_str(a, root, "months", web_query(r, "months"));
+        bo_field_error(r, root, g->months_err, "months");
+    } else
+        web_tv_strf(a, root, "months", "%u", g->months);
     web_tv_t *gl = web_tv_list(a, root, "gaps");
     unsigned ng = 0, ni = 0;
     for (size_t i = 0; i < g->gaps->n_municipalities; i++) {
@@ -188,7 +228,7 @@ s_idle_done(web_req_t *r, void *body)
     }
     web_tv_count(a, root, "gaps", ng);
     web_tv_count(a, root, "idle", ni);
-    web_page(r, 200, "bo_coverage", root);
+    web_page(r, g->months_err ? 400 : 200, "bo_coverage", root);
 }
 
 static void
@@ -209,15 +249,14 @@ bo_pg_coverage(web_req_t *r, const char *arg)
     bo_account_t *a = bo_require_role(r, SCOPE, "registry.coverage.gaps", "");
     if (!a)
         return;
+    /* The months refused: the page for the default six, the months sent and the error beside
+     * them (400). */
     int months = s_small(web_query(r, "months"), 60);
-    if (months < 0) {
-        bo_error(r, a, 400, "err_filter");
-        return;
-    }
     reg_t *g = bo_state(r, a, sizeof *g);
     if (!g)
         return;
-    g->months = months ? (unsigned)months : 6;
+    g->months = months > 0 ? (unsigned)months : 6;
+    g->months_err = months < 0 ? "bo_err_months" : NULL;
     Kumppani__V1__CoverageGapsRequest rq = KUMPPANI__V1__COVERAGE_GAPS_REQUEST__INIT;
     bo_get(r, a, r->svc->bus_registry, "registry.coverage.gaps", &rq.base,
            &kumppani__v1__coverage_gaps_reply__descriptor, NULL, s_gaps_done);
@@ -243,11 +282,8 @@ s_import_page(web_req_t *r, const bo_account_t *a, unsigned status,
                 kind && strcmp(kind, "2") == 0 ? 2 : 1);
     if (r->post)
         web_tv_str(ar, root, "csv", web_field(r, "csv"));
-    if (err) {
-        web_tv_str(ar, root, "error", web_text(r, err));
-        web_tv_str(ar, root, "error_field", field);
-        web_tv_str(ar, web_tv_obj(ar, root, "err"), field, web_text(r, err));
-    }
+    if (err)
+        bo_field_error(r, root, err, field);
     if (ir) {
         web_tv_t *res = web_tv_obj(ar, root, "result");
         web_tv_strf(ar, res, "rows", "%u", ir->rows);

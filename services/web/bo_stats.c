@@ -25,6 +25,9 @@ typedef struct {
     const char *from, *to, *muni;
     const char *period; /* "YYYY", "YYYY-spring" (January to June) or "YYYY-autumn"; NULL */
     int kind, mode;     /* mode: an EventMode (0: any) */
+    /* A refused filter: its error (a text key) and field; the page shows the statistics
+     * unfiltered (a municipal contact person's first municipality) with the values sent (400). */
+    const char *err, *err_field;
 } st_t;
 
 /* The periods offered: for each year from five back to the next, the year and its halves. */
@@ -143,6 +146,8 @@ s_stats_done(web_req_t *r, void *body)
     kp_arena_t *a = r->arena;
     Kumppani__V1__EventStatsReply *sr = body;
     web_tv_t *root = bo_root(r, s->acct, "bo_stats_title");
+    if (s->err)
+        bo_field_error(r, root, s->err, s->err_field);
     web_tv_str(a, root, "from", s->from);
     web_tv_str(a, root, "to", s->to);
     bo_munis_choice(r, root, s->acct, s->muni);
@@ -158,12 +163,13 @@ s_stats_done(web_req_t *r, void *body)
             web_tv_strf(a, it, "name", "%s %04d", web_text(r, s_half_keys[h]), y);
             bool sel = s->period && strcmp(s->period, v) == 0;
             web_tv_bool(a, it, "selected", sel);
-            if (sel)
+            if (sel && !s->err)
                 web_tv_strf(a, root, "period_name", "%s %04d", web_text(r, s_half_keys[h]), y);
         }
-    web_choices(r, web_select(r, root, "sel_mode", "mode", "bo_stats_mode"), "bo_stats_mode_", 4,
-                s_modes, s->mode);
-    web_choices(r, web_select(r, root, "sel_kind", "kind", "cal_kind"), "kind_", 9, NULL, s->kind);
+    web_choices(r, web_select(r, root, "sel_mode", "mode", "bo_stats_mode", s->err_field, s->err),
+                "bo_stats_mode_", 4, s_modes, s->mode);
+    web_choices(r, web_select(r, root, "sel_kind", "kind", "cal_kind", s->err_field, s->err),
+                "kind_", 9, NULL, s->kind);
     const Kumppani__V1__EventStatsRow *t = sr->total;
     web_tv_strf(a, root, "events_n", "%u", t ? t->events_n : 0);
     web_tv_strf(a, root, "participants_n", "%u", t ? t->participants_n : 0);
@@ -174,7 +180,7 @@ s_stats_done(web_req_t *r, void *body)
     s_chart(r, charts, "c-kind", "bo_stats_by_kind", sr->by_kind, sr->n_by_kind, 1);
     s_chart(r, charts, "c-muni", "bo_stats_by_muni", sr->by_municipality, sr->n_by_municipality, 0);
     s_chart(r, charts, "c-role", "bo_stats_by_role", sr->by_role, sr->n_by_role, 2);
-    web_page(r, 200, "bo_stats", root);
+    web_page(r, s->err ? 400 : 200, "bo_stats", root);
 }
 
 /* "YYYY-MM-DD" at the Helsinki midnight starting it. */
@@ -190,6 +196,14 @@ s_day(const char *d, int64_t *out)
         return false;
     snprintf(buf, sizeof buf, "%s 00:00", d);
     return kp_time_parse_local(buf, out, why, sizeof why) == 0;
+}
+
+/* The filter's field refused, with its error's text key. */
+static void
+s_refuse(st_t *s, const char *err, const char *field)
+{
+    s->err = err;
+    s->err_field = field;
 }
 
 void
@@ -211,27 +225,40 @@ bo_pg_stats(web_req_t *r, const char *arg)
     if (s->period && !*s->period)
         s->period = NULL;
     int year, half;
-    if (s->period && !s_period(r->arena, s->period, &s->from, &s->to, &year, &half)) {
-        bo_error(r, a, 400, "err_filter");
-        return;
-    }
     for (int m = 1; mode && *mode && m <= 4; m++)
         if (strcmp(mode, s_modes[m]) == 0)
             s->mode = m;
+    /* The first field refused, beside which its error is shown. */
     int64_t from = 0, to = 0;
-    if ((mode && *mode && !s->mode) || !s_day(s->from, &from) || !s_day(s->to, &to) ||
-        (kind && *kind && (strlen(kind) != 1 || kind[0] < '1' || kind[0] > '9')) ||
-        (s->muni && !kp_is_muni_code(s->muni))) {
-        bo_error(r, a, 400, "err_filter");
-        return;
+    if (s->period && !s_period(r->arena, s->period, &s->from, &s->to, &year, &half))
+        s_refuse(s, "bo_err_period", "period");
+    else if (mode && *mode && !s->mode)
+        s_refuse(s, "bo_err_mode", "mode");
+    else if (!s_day(s->from, &from))
+        s_refuse(s, "bo_err_day", "from");
+    else if (!s_day(s->to, &to))
+        s_refuse(s, "bo_err_day", "to");
+    else if (kind && *kind && (strlen(kind) != 1 || kind[0] < '1' || kind[0] > '9'))
+        s_refuse(s, "bo_err_kind", "kind");
+    else if (s->muni && !kp_is_muni_code(s->muni))
+        s_refuse(s, a->role == BO_ROLE(MUNICIPAL) ? "bo_err_muni_filter" : "bo_err_muni",
+                 "municipality");
+    const char *muni = s->muni;
+    if (s->err) {
+        from = to = 0;
+        s->mode = 0;
+        kind = NULL;
+        muni = NULL; /* a typed one stays in the field */
     }
     s->kind = kind && *kind ? kind[0] - '0' : 0;
-    if (!bo_muni_filter(r, a, &s->muni, "events.stats"))
+    if (!bo_muni_filter(r, a, &muni, "events.stats"))
         return;
+    if (muni)
+        s->muni = muni;
     Kumppani__V1__EventStatsRequest rq = KUMPPANI__V1__EVENT_STATS_REQUEST__INIT;
     rq.from_unix = from;
     rq.to_unix = to ? to + 86400 : 0; /* the whole last day */
-    rq.municipality_code = (char *)(s->muni ? s->muni : "");
+    rq.municipality_code = (char *)(muni ? muni : "");
     rq.kind = s->kind;
     rq.mode = s->mode;
     bo_get(r, a, r->svc->bus_office, "events.stats", &rq.base,

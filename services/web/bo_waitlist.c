@@ -41,10 +41,12 @@ s_person(web_req_t *r, web_tv_t *it, const Kumppani__V1__Signup *s)
     web_tv_strf(a, it, "places", "%u", 1 + s->companions);
 }
 
-void
+bool
 bo_waitlist_section(web_req_t *r, web_tv_t *root, const web_event_t *ev,
-                    Kumppani__V1__Signup *const *su, size_t n)
+                    Kumppani__V1__Signup *const *su, size_t n, const char *refused)
 {
+    uint64_t refused_id = refused ? web_parse_id(web_field(r, "signup")) : 0;
+    bool shown = false;
     kp_arena_t *a = r->arena;
     web_tv_t *w = web_tv_obj(a, root, "wl");
     bool open = (ev->state == ES(PUBLISHED) || ev->state == ES(RESCHEDULED)) &&
@@ -66,6 +68,10 @@ bo_waitlist_section(web_req_t *r, web_tv_t *root, const web_event_t *ev,
             web_tv_t *it = web_tv_item(a, ol);
             s_person(r, it, s);
             web_tv_time(r, it, "deadline", s->offer_deadline_ms / 1000);
+            if (open && refused_id && s->id == refused_id) {
+                web_tv_str(a, it, "invalid", web_text(r, refused));
+                shown = true;
+            }
             web_tv_t *ch = web_tv_list(a, it, "choices");
             for (size_t k = 0; k < EXTEND_N; k++) {
                 char key[32];
@@ -84,6 +90,7 @@ bo_waitlist_section(web_req_t *r, web_tv_t *root, const web_event_t *ev,
     if (done && (strcmp(done, "promoted") == 0 || strcmp(done, "offered") == 0 ||
                  strcmp(done, "offer_extended") == 0))
         web_tv_textf(r, root, "done", "bo_done_%s", done);
+    return !refused || shown;
 }
 
 /* ---- the actions ------------------------------------------------------------------------- */
@@ -189,10 +196,15 @@ bo_pg_offer_extend(web_req_t *r, const char *arg)
         if (strcmp(m, v) == 0)
             x.minutes = s_extend_minutes[k];
     }
-    if (!x.minutes) {
+    if (!x.minutes) { /* the event's page again, the error beside the offer's row */
         bo_account_t *a = bo_require(r);
+        char *field = a ? kp_arena_alloc(r->arena, 32) : NULL; /* NULL: a full arena (a 500) */
+        if (field)
+            snprintf(field, 32, "minutes-%llu",
+                     (unsigned long long)web_parse_id(web_field(r, "signup")));
         if (a)
-            bo_error(r, a, 400, "bo_err_extend_minutes");
+            bo_event_refused(r, a, arg, "offer", "bo_err_extend_minutes",
+                             field ? field : "minutes");
         return;
     }
     s_act(r, arg, "events.signup.extend_offer", &x);

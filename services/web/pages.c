@@ -172,11 +172,14 @@ web_muni_options(web_req_t *r, web_tv_t *list, const char *const *codes, unsigne
 }
 
 web_tv_t *
-web_select(web_req_t *r, web_tv_t *root, const char *key, const char *id, const char *label_key)
+web_select(web_req_t *r, web_tv_t *root, const char *key, const char *id, const char *label_key,
+           const char *err_field, const char *err_key)
 {
     web_tv_t *o = web_tv_obj(r->arena, root, key);
     web_tv_str(r->arena, o, "id", id);
     web_tv_str(r->arena, o, "label", web_text(r, label_key));
+    if (err_field && strcmp(err_field, id) == 0)
+        web_tv_str(r->arena, o, "invalid", web_text(r, err_key));
     return web_tv_list(r->arena, o, "options");
 }
 
@@ -277,7 +280,7 @@ web_pg_calendar(web_req_t *r, const char *arg)
     c.kind = kind && strlen(kind) == 1 && kind[0] >= '1' && kind[0] <= '9' ? kind[0] - '0' : 0;
     c.now = kp_now_ms() / 1000;
     c.list = web_tv_list(r->arena, root, "events");
-    c.munis = web_select(r, root, "sel_municipality", "municipality", "cal_muni_name");
+    c.munis = web_select(r, root, "sel_municipality", "municipality", "cal_muni_name", NULL, NULL);
     kp_tx_t tx;
     int rc = web_tx(r, &tx);
     if (!rc)
@@ -290,7 +293,8 @@ web_pg_calendar(web_req_t *r, const char *arg)
     for (unsigned i = 0; i < c.munis_n; i++)
         codes[i] = c.seen[i];
     web_muni_options(r, c.munis, codes, c.munis_n, c.muni);
-    web_choices(r, web_select(r, root, "sel_kind", "kind", "cal_kind"), "kind_", 9, NULL, c.kind);
+    web_choices(r, web_select(r, root, "sel_kind", "kind", "cal_kind", NULL, NULL), "kind_", 9,
+                NULL, c.kind);
     char q[64] = "";
     if (c.muni && c.kind)
         snprintf(q, sizeof q, "?municipality=%s&kind=%d", c.muni, c.kind);

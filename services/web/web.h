@@ -295,9 +295,10 @@ const char *web_muni_name(web_req_t *r, const char *code);
 void web_muni_options(web_req_t *r, web_tv_t *list, const char *const *codes, unsigned n,
                       const char *selected);
 /* A filter's <select> with an "all" choice (templates/field_any.html): root's object key with
- * id (the field's name), label (the text of label_key) and the list "options", returned. */
+ * id (the field's name), label (the text of label_key) and the list "options", returned; when
+ * the filter refused this field (err_field is id), invalid: the text of err_key. */
 web_tv_t *web_select(web_req_t *r, web_tv_t *root, const char *key, const char *id,
-                     const char *label_key);
+                     const char *label_key, const char *err_field, const char *err_key);
 /* Adds choices 1..n to list: each with its value (N, or values[N] when given), its text
  * (key_prefix N: "kind_3") and whether it is the selected one. */
 void web_choices(web_req_t *r, web_tv_t *list, const char *key_prefix, int n,

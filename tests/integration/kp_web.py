@@ -195,7 +195,8 @@ def create_event(admin, title, capacity=0, online="", start_in=7 * DAY, **kw):
 def web_registry(s, events=None, broker=False, pub=False):
     """Starts the events service (extra arguments events), the registry with CURVE keys, the
     expert broker when asked, and kumppani-web with loose rate limits pointed at them (following
-    the registry's log too with pub). Returns (a registry client, the Broker or None)."""
+    the registry's log too with pub; the web's Proc is s.web_proc). Returns (a registry client,
+    the Broker or None)."""
     from kp_broker import Broker, add_keys
     from kp_registry import start_registry
     add_keys(s, [("registry", None)] + ([("expert-broker", None)] if broker else []))
@@ -205,8 +206,30 @@ def web_registry(s, events=None, broker=False, pub=False):
     args = ["--rate-per-s", "2000", "--rate-burst", "5000", "--registry-api", s.reg_api]
     args += ["--registry-pub", s.reg_pub] if pub else []
     args += ["--broker-api", brk.api] if brk else []
-    s.web(args)
+    s.web_proc = s.web(args)
     return s.client(s.reg_api, server="registry"), brk
+
+
+# ---- a refused office form's field (WCAG 2.1 3.3.1, 4.1.2) -----------------------------------
+
+def control(html, fid):
+    """The start tag of the control whose id is fid ('' when missing)."""
+    m = re.search(r'<(?:input|select|textarea)\b[^>]*\bid="%s"[^>]*>' % re.escape(fid), html)
+    return m.group(0) if m else ""
+
+
+def wired(r, field, status=400):
+    """Checks that the answer r refused field: its control is aria-invalid, and its
+    aria-describedby names an element holding the summary's error text."""
+    tag = control(r.text, "f-" + field)
+    summary = re.search(r'<a href="#f-%s">([^<]+)</a>' % re.escape(field), r.text)
+    ids = re.search(r'aria-describedby="([^"]*)"', tag)
+    held = [re.search(r'id="%s">([^<]*)<' % re.escape(i), r.text) for i in
+            (ids.group(1).split() if ids else [])]
+    check(r.status == status and summary is not None and 'aria-invalid="true"' in tag and
+          any(h and summary.group(1) in h.group(1) for h in held),
+          "%s refused (%d): marked invalid and described by its error (%s)"
+          % (field, r.status, tag))
 
 
 def office_account(s, user, role, munis="", password=None, expect=0):

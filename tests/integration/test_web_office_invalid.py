@@ -1,7 +1,7 @@
 # timeout: 180
 """The back office's refused fields are wired to their errors (WCAG 2.1 3.3.1 Error
-Identification, 4.1.2 Name, Role, Value): the events service and kumppani-web with CURVE keys;
-accounts made with the CLI.
+Identification, 4.1.2 Name, Role, Value): the events service, the registry and kumppani-web
+with CURVE keys; accounts made with the CLI.
 
 Each form is sent with one field the server refuses: the new event's kind, language,
 municipality (a municipal account's select), repeat and repeat count; a new account's role and
@@ -12,48 +12,33 @@ and still need the CSRF token; the events list's municipality filter (the list a
 unfiltered, 400); the series' extension's count and its change's capacity and title, and a
 started event's "held" form's memo and materials links (the event's page again, the values
 sent kept); an account's scope refused shows the role and municipalities sent, not the saved
-ones; the CSV import's kind and its missing rows (the import page again, the rows sent kept).
+ones; the CSV import's kind and its missing rows (the import page again, the rows sent kept); an
+open offer's extension by a time not offered (the event's page again, the error beside the
+offer's row; the error page for a sign-up without an open offer); the
+coverage's months, each field of the statistics' filter and of the organisation search (the
+page again, 400, a typed value kept, a contact person's municipality their own).
 The new event's kind refused shows its empty "Choose…" option, not the first kind. Over HTTP
 the answer's control carries aria-invalid="true" and an aria-describedby that names its error's element, which holds the
 error's text. Then tests/web/office_invalid.mjs does the same in Chromium, where the summary's
-link must also move the focus to the field: axe-core 0 violations, screenshots office-100..119.
+link must also move the focus to the field: axe-core 0 violations, screenshots office-100..125.
 Personal data is planted (a sign-up under a planted name): no log carries it."""
 import os
 import re
 import time
+import urllib.parse
 
 from kp_harness import V, body, check, done, make_event, signup_req
 from kp_web import (BROWSER_OUT, OFFICE_PW, WEBDIR, WebSuite, browser_checked, browser_ready,
-                    csrf_of, hidden, office_account, office_accounts, office_sign_in)
+                    control, create_event, csrf_of, hidden, office_account, office_accounts,
+                    office_sign_in, web_registry, wired)
 
 PW = OFFICE_PW
 TARGET_PW = "Kohdetunnuksen-salasana-5"
 
-
-def control(html, fid):
-    """The start tag of the control whose id is fid ('' when missing)."""
-    m = re.search(r'<(?:input|select|textarea)\b[^>]*\bid="%s"[^>]*>' % re.escape(fid), html)
-    return m.group(0) if m else ""
-
-
-def wired(r, field, status=400):
-    """Checks that the answer r refused field: its control is aria-invalid, and its
-    aria-describedby names an element holding the summary's error text."""
-    tag = control(r.text, "f-" + field)
-    summary = re.search(r'<a href="#f-%s">([^<]+)</a>' % re.escape(field), r.text)
-    ids = re.search(r'aria-describedby="([^"]*)"', tag)
-    held = [re.search(r'id="%s">([^<]*)<' % re.escape(i), r.text) for i in
-            (ids.group(1).split() if ids else [])]
-    check(r.status == status and summary is not None and 'aria-invalid="true"' in tag and
-          any(h and summary.group(1) in h.group(1) for h in held),
-          "%s refused (%d): marked invalid and described by its error (%s)"
-          % (field, r.status, tag))
-
-
 s = WebSuite()
 try:
-    s.events()
-    web = s.web(["--rate-per-s", "2000", "--rate-burst", "5000"])
+    web_registry(s)
+    web = s.web_proc
     admin = s.client(s.ev_api, "admin")
     pubc = s.client(s.ev_api, "web-publisher")
     eid = make_event(admin)
@@ -62,6 +47,15 @@ try:
     t0 = time.time()
     rr = pubc.call("events.signup.submit", signup_req(eid, 1, source="web"), key="su-1")
     check(rr is not None and rr.status.code == 0, "a person signs up (planted personal data)")
+    # An event that works with offers, full, and a second person offered a place beyond it.
+    oid = create_event(admin, "Jonopöytä", capacity=1, offer_window_minutes=60)
+    osu = [body(pubc.call("events.signup.submit", signup_req(oid, 10 + i, source="web"),
+                          key="o%d" % i), V.SignupReply).signup.id for i in range(2)]
+    rr = admin.call("events.signup.promote", V.PromoteSignupRequest(signup_id=osu[1],
+                                                                    beyond_capacity=True))
+    check(rr is not None and rr.status.code == 0 and
+          body(rr, V.SignupReply).signup.state == V.SIGNUP_STATE_OFFERED,
+          "the waitlisted person is offered a place (%d)" % osu[1])
     office_accounts(s, "alue", "seinajoki")
     _, out = office_account(s, "kohde", "municipal", "743", TARGET_PW)
     m = re.search(r"account (\d+):", out)
@@ -181,7 +175,47 @@ try:
     wired(r, "csv")
     r = al.post("/office/people", {"csrf": csrf_of(al, "/office"), "name": ""})
     wired(r, "name")
+    opath = "/office/events/%d" % oid
+    r = al.post(opath + "/extend-offer", {"csrf": csrf_of(al, opath), "signup": str(osu[1]),
+                                          "minutes": "7"})
+    wired(r, "minutes-%d" % osu[1])
+    check("<h1>Jonopöytä</h1>" in r.text and r.text.count('class="error"') == 1 and
+          'id="e-minutes-%d"' % osu[1] in r.text,
+          "a refused extension of an offer: the event's page again, the error beside its row")
+    r = al.post(opath + "/extend-offer", {"csrf": csrf_of(al, opath), "signup": str(osu[0]),
+                                          "minutes": "7"})
+    check(r.status == 400 and "<h1>Jonopöytä</h1>" not in r.text,
+          "a refused extension of a sign-up without an open offer: the error page (400)")
+    r = al.get("/office/coverage?months=61")
+    wired(r, "months")
+    check('value="61"' in control(r.text, "f-months") and 'action="/office/coverage"' in r.text,
+          "a refused coverage's months: the coverage page again, the months sent kept")
+    for field, query, kept in (("period", "period=2026-winter", None),
+                               ("mode", "mode=hovering", None),
+                               ("from", "from=2026-13-01", "2026-13-01"),
+                               ("to", "from=2026-01-01&to=1.6.2026", "1.6.2026"),
+                               ("kind", "kind=0", None),
+                               ("municipality", "municipality=abc", "abc")):
+        r = al.get("/office/stats?" + query)
+        wired(r, field)
+        check(r.text.count('class="chart-box"') == 4 and
+              (kept is None or 'value="%s"' % kept in control(r.text, "f-" + field)),
+              "a refused statistics filter (%s): the statistics again, the value sent kept"
+              % field)
+    long_q = "sana " * 41
+    for field, value, kept in (("q", long_q, long_q), ("municipality", "abc", "abc"),
+                               ("field", "99", None), ("network", "n" * 65, "n" * 65),
+                               ("status", "7", None)):
+        r = al.get("/office/organisations?" + urllib.parse.urlencode({field: value}))
+        wired(r, field)
+        check('action="/office/organisations"' in r.text and
+              (kept is None or 'value="%s"' % kept in control(r.text, "f-" + field)),
+              "a refused organisation search (%s): the search again, the value sent kept" % field)
     sj, _ = office_sign_in(s.base, "seinajoki", PW["seinajoki"])
+    r = sj.get("/office/stats?municipality=abc")
+    wired(r, "municipality")
+    check('<select id="f-municipality"' in r.text and 'selected>743<' in r.text,
+          "a contact person's refused municipality: the statistics of their own (a select)")
     r = sj.post("/office/events", dict(form, csrf=csrf_of(sj, "/office"), municipality="abc"))
     wired(r, "municipality")
     check('<select id="f-municipality"' in r.text, "(the contact person's municipality: a select)")
@@ -194,8 +228,9 @@ try:
     node = browser_ready(WEBDIR)
     if node:
         cfg = {"regional": ["alue", PW["alue"]], "municipal": ["seinajoki", PW["seinajoki"]],
-               "target": target, "event": eid, "series": sid, "held": hid}
-        browser_checked(node, WEBDIR, "office_invalid.mjs", s.base, BROWSER_OUT, cfg, 20)
+               "target": target, "event": eid, "series": sid, "held": hid,
+               "offer_event": oid, "offer": osu[1]}
+        browser_checked(node, WEBDIR, "office_invalid.mjs", s.base, BROWSER_OUT, cfg, 26)
     log = web.logtext()
     check(not any(x in log for x in (PW["alue"], PW["seinajoki"], TARGET_PW, "lyhyt",
                                      "Uuden-tunnuksen-salasana-1", "ei-oikea")),

@@ -6,7 +6,7 @@
 // json: {"regional": [user, password], "municipal": [user, password], "target": account id,
 //        "event": an event of the regional account's (published, in the future),
 //        "series": an event of a weekly series of theirs, "held": an event of theirs that has
-//        started}
+//        started, "offer_event": an event with "offer": a sign-up holding an open offer}
 //
 // In Debian's headless Chromium (playwright-core, a fresh profile per person), each form is sent
 // with one field the server refuses: a <select> gets a value it does not offer (an option added
@@ -14,8 +14,10 @@
 // must carry aria-invalid="true" and an aria-describedby naming an element that holds the
 // error's text (the summary's), the summary's link must move the focus to it, and axe-core
 // (wcag2a, wcag2aa, wcag21a, wcag21aa) must find 0 violations; each page is saved as
-// <outdir>/office-1NN-<page>.png (100..119). The event page's reschedule and cancel forms, refused,
-// must answer that page again (not the error page) with the values sent.
+// <outdir>/office-1NN-<page>.png (100..125). The event page's reschedule and cancel forms, refused,
+// must answer that page again (not the error page) with the values sent; so must an offer's
+// extension, the coverage's months, the statistics' filter and the organisation search (their
+// page, 400).
 import { officeScript } from './lib.mjs';
 
 const { base, cfg, b } = officeScript('office_invalid.mjs', 99);
@@ -26,6 +28,14 @@ async function offMenu(page, sel, value) {
     e.add(new Option(v, v));
     e.value = v;
   }, value);
+}
+
+// Sends the form whose action is action (a path); the answer's HTTP status.
+async function sentStatus(page, action) {
+  const answer = page.waitForResponse((r) => r.request().isNavigationRequest() &&
+    r.request().frame() === page.mainFrame());
+  await b.submit(page, action);
+  return (await answer).status();
 }
 
 // The answer refused the field sel (#f-x): it is marked invalid, described by its error's text,
@@ -213,4 +223,41 @@ await b.run(async () => {
   b.check(await reg.locator('#f-csv').inputValue() === 'nimi;kunta\nKyläyhdistys;743',
     'import-kind: the import page again, the rows sent kept');
   await refused(reg, '#f-kind', 'import-kind');
+
+  // ---- an open offer's extension: a time it does not offer, beside the offer's row -----------
+  const op = `/office/events/${cfg.offer_event}`;
+  const minutes = `#f-minutes-${cfg.offer}`;
+  await reg.goto(`${base}${op}?lang=en`);
+  const offerTitle = await h1(reg);
+  await offMenu(reg, minutes, '7');
+  b.check(await sentStatus(reg, `${op}/extend-offer`) === 400 && await h1(reg) === offerTitle &&
+    await reg.locator(`${minutes}`).count() === 1,
+  'offer-extend: 400, the event\'s page again with the offer\'s row');
+  await refused(reg, minutes, 'offer-extend-minutes');
+
+  // ---- the coverage's months, the statistics' filter, the organisation search: their page
+  // again, 400
+  // (a code typed is kept; a choice off the menu shows the menu's first, "all" or "dates")
+  const filters = [
+    { page: reg, path: '/office/coverage', sel: '#f-months', typed: '61', name: 'coverage-months' },
+    { page: reg, path: '/office/stats', sel: '#f-municipality', typed: 'abc',
+      name: 'stats-municipality' },
+    { page: reg, path: '/office/stats', sel: '#f-period', off: '2026-winter', name: 'stats-period' },
+    { page: mu, path: '/office/stats', sel: '#f-kind', off: '0', name: 'stats-kind' },
+    { page: reg, path: '/office/organisations', sel: '#f-q', typed: 'sana '.repeat(41),
+      name: 'orgs-words' },
+  ];
+  for (const f of filters) {
+    await f.page.goto(`${base}${f.path}?lang=en`);
+    if (f.typed) {
+      await f.page.fill(f.sel, f.typed);
+    } else {
+      await offMenu(f.page, f.sel, f.off);
+    }
+    b.check(await sentStatus(f.page, f.path) === 400 &&
+      await f.page.locator(`form[action="${f.path}"] ${f.sel}`).count() === 1 &&
+      await f.page.locator(f.sel).inputValue() === (f.typed || ''),
+    `${f.name}: 400, the page's filter again, ${f.sel} showing "${f.typed || ''}"`);
+    await refused(f.page, f.sel, f.name);
+  }
 });

@@ -86,7 +86,7 @@ await b.run(async () => {
   b.check(offers.length > 0, 'the promoted person holds an open offer, with its deadline');
   const before = await mu.textContent(`table[aria-labelledby=wl-offers] tbody tr td:nth-child(5)`);
   await b.both(mu, 'waitlist-offered');
-  await mu.selectOption(`#m-${w1}`, '2880');
+  await mu.selectOption(`#f-minutes-${w1}`, '2880');
   await Promise.all([mu.waitForURL('**?done=offer_extended*'), mu.click(`#extend-${w1}`)]);
   const after = await mu.textContent(`table[aria-labelledby=wl-offers] tbody tr td:nth-child(5)`);
   b.check(after !== before, `the deadline moved (${before} -> ${after})`);
