@@ -201,6 +201,41 @@ s_put_ref(kp_tx_t *tx, uint64_t id, uint64_t event_id)
     assert_int_equal(kp_rec_put_id(tx, DB_RECS, id, &ref.base), 0);
 }
 
+/* The event id of the EventRef stored under id in db, or -1 when there is none (then the read
+ * left *out untouched and said found=false without an error). */
+static int64_t
+s_ref_at(kp_tx_t *tx, unsigned db, uint64_t id)
+{
+    int64_t seen[2];
+    for (int i = 0; i < 2; i++) { /* found is set whatever it held before */
+        void *sentinel = &sentinel, *out = sentinel;
+        bool found = i == 1;
+        assert_int_equal(
+            kp_rec_get_id(tx, db, id, &kumppani__v1__event_ref__descriptor, &out, &found), 0);
+        if (found)
+            assert_non_null(out);
+        else
+            assert_ptr_equal(out, sentinel);
+        seen[i] = found ? (int64_t)((Kumppani__V1__EventRef *)out)->event_id : -1;
+    }
+    assert_int_equal(seen[0], seen[1]);
+    return seen[0];
+}
+
+/* Asserts the raw value under key in db: want's bytes, or absent when want is NULL. */
+static void
+s_expect_raw(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, const char *want)
+{
+    MDB_val v;
+    bool found = want == NULL;
+    assert_int_equal(kp_raw_get(tx, db, key, key_len, &v, &found), 0);
+    assert_int_equal(found, want != NULL);
+    if (want) {
+        assert_int_equal(v.mv_size, strlen(want));
+        assert_memory_equal(v.mv_data, want, v.mv_size);
+    }
+}
+
 /* ---- the client ----------------------------------------------------------------------------- */
 
 static Kumppani__V1__Reply *
@@ -286,31 +321,16 @@ test_rec_round_trip(void **state)
     s_put_ref(&tx, 1, 10);
 
     /* Read back in the same turn. */
-    void *out = NULL;
-    bool found = false;
-    assert_int_equal(
-        kp_rec_get_id(&tx, DB_RECS, 7, &kumppani__v1__event_ref__descriptor, &out, &found), 0);
-    assert_true(found);
-    assert_non_null(out);
-    assert_int_equal(((Kumppani__V1__EventRef *)out)->event_id, 4242);
-
+    assert_int_equal(s_ref_at(&tx, DB_RECS, 7), 4242);
     /* A missing id: found=false, *out untouched, no error. */
-    void *sentinel = &found;
-    out = sentinel;
-    found = true;
-    assert_int_equal(
-        kp_rec_get_id(&tx, DB_RECS, 8, &kumppani__v1__event_ref__descriptor, &out, &found), 0);
-    assert_false(found);
-    assert_ptr_equal(out, sentinel);
+    assert_int_equal(s_ref_at(&tx, DB_RECS, 8), -1);
     /* The same id in another database is another record. */
-    found = true;
-    assert_int_equal(
-        kp_rec_get_id(&tx, DB_OTHER, 7, &kumppani__v1__event_ref__descriptor, &out, &found), 0);
-    assert_false(found);
+    assert_int_equal(s_ref_at(&tx, DB_OTHER, 7), -1);
 
     /* The key is the id big-endian, so records walk in id order. */
     static const uint8_t key7[8] = {0, 0, 0, 0, 0, 0, 0, 7};
     MDB_val v;
+    bool found = false;
     assert_int_equal(kp_raw_get(&tx, DB_RECS, key7, sizeof key7, &v, &found), 0);
     assert_true(found);
     Kumppani__V1__EventRef *raw = kumppani__v1__event_ref__unpack(NULL, v.mv_size, v.mv_data);
@@ -320,13 +340,7 @@ test_rec_round_trip(void **state)
 
     /* A message with every field at its default packs to nothing; it is still a record. */
     s_put_ref(&tx, 3, 0);
-    out = NULL;
-    found = false;
-    assert_int_equal(
-        kp_rec_get_id(&tx, DB_RECS, 3, &kumppani__v1__event_ref__descriptor, &out, &found), 0);
-    assert_true(found);
-    assert_non_null(out);
-    assert_int_equal(((Kumppani__V1__EventRef *)out)->event_id, 0);
+    assert_int_equal(s_ref_at(&tx, DB_RECS, 3), 0);
 
     /* Overwriting replaces. */
     s_put_ref(&tx, 1, 11);
@@ -335,11 +349,7 @@ test_rec_round_trip(void **state)
 
     /* Committed: a later turn reads the same. */
     s_begin(fx, &tx);
-    found = false;
-    assert_int_equal(
-        kp_rec_get_id(&tx, DB_RECS, 1, &kumppani__v1__event_ref__descriptor, &out, &found), 0);
-    assert_true(found);
-    assert_int_equal(((Kumppani__V1__EventRef *)out)->event_id, 11);
+    assert_int_equal(s_ref_at(&tx, DB_RECS, 1), 11);
     uint64_t n = 0;
     assert_int_equal(kp_rec_count(&tx, DB_RECS, &n), 0);
     assert_int_equal(n, 4); /* 1, 3, 7, 256 */
@@ -451,14 +461,8 @@ test_put_flags(void **state)
 
     s_begin(fx, &tx);
     const char *keys[] = {"k1", "k5", "k7", "k9"}, *vals[] = {"one", "five", "seven", "nine"};
-    for (int i = 0; i < 4; i++) {
-        MDB_val v;
-        bool found = false;
-        assert_int_equal(kp_raw_get(&tx, DB_RECS, keys[i], 2, &v, &found), 0);
-        assert_true(found);
-        assert_int_equal(v.mv_size, strlen(vals[i]));
-        assert_memory_equal(v.mv_data, vals[i], v.mv_size);
-    }
+    for (int i = 0; i < 4; i++)
+        s_expect_raw(&tx, DB_RECS, keys[i], 2, vals[i]);
     uint64_t n = 0;
     assert_int_equal(kp_rec_count(&tx, DB_RECS, &n), 0);
     assert_int_equal(n, 4);
@@ -481,19 +485,11 @@ test_raw_del(void **state)
     s_commit(fx);
 
     s_begin(fx, &tx);
-    MDB_val v;
+    s_expect_raw(&tx, DB_RECS, "k2", 2, "value-2");
     bool found = false;
-    assert_int_equal(kp_raw_get(&tx, DB_RECS, "k2", 2, &v, &found), 0);
-    assert_true(found);
-    assert_int_equal(v.mv_size, 7);
-    assert_memory_equal(v.mv_data, "value-2", 7);
-
-    found = false;
     assert_int_equal(kp_raw_del(&tx, DB_RECS, "k1", 2, &found), 0);
     assert_true(found);
-    found = true;
-    assert_int_equal(kp_raw_get(&tx, DB_RECS, "k1", 2, &v, &found), 0);
-    assert_false(found);
+    s_expect_raw(&tx, DB_RECS, "k1", 2, NULL);
     /* Deleting what is not there is not an error; found says so. */
     found = true;
     assert_int_equal(kp_raw_del(&tx, DB_RECS, "k1", 2, &found), 0);
