@@ -278,9 +278,9 @@ int reg_org_get(kp_tx_t *tx, uint64_t id, reg_org_t **out, bool *found);
  * are removed first. */
 int reg_org_put(kp_tx_t *tx, const reg_org_t *org, const reg_org_t *old);
 int reg_org_del(kp_tx_t *tx, const reg_org_t *old);
-/* Calls fn(arg, org) for each organisation with id >= from_id in id order until fn returns
- * non-zero (returned when positive; negative is an error). */
-int reg_org_each(kp_tx_t *tx, uint64_t from_id, int (*fn)(void *arg, reg_org_t *o), void *arg);
+/* Calls fn(arg, org) for each organisation (a reg_org_t in the arena) with id >= from_id in id
+ * order until fn returns non-zero (returned when positive; negative is an error). */
+int reg_org_each(kp_tx_t *tx, uint64_t from_id, int (*fn)(void *arg, void *org), void *arg);
 /* 'b' or 'a' unique key -> org id (0 if none). */
 int reg_uniq_get(kp_tx_t *tx, char tag, const char *v, uint64_t *id);
 /* An organisation with this name_fi (same collation key) and home municipality (0 if none). */
