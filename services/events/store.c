@@ -51,11 +51,15 @@ evt_ext_key(char *key, const char *source, const char *external_id)
  * Like kp_rec_load, but the answer is "<what> <id> not found": clients and tests read the id
  * back from the message, where kp_rec_load names the field. */
 
-/* rec, or NULL after answering: id 0 (the request's field is required), the store error rc, or
- * not found. */
+/* The record with this id in db, decoded as d, or NULL after answering: id 0 (the request's
+ * field is required), a store error, or not found. */
 static void *
-s_load(kp_tx_t *t, const char *field, const char *what, uint64_t id, int rc, bool found, void *rec)
+s_load(kp_tx_t *t, unsigned db, const ProtobufCMessageDescriptor *d, const char *field,
+       const char *what, uint64_t id)
 {
+    void *rec = NULL;
+    bool found = false;
+    int rc = id ? kp_rec_get_id(t, db, id, d, &rec, &found) : 0;
     if (id == 0)
         kp_call_fail(t->call, EVT_C(INVALID), "field '%s': required", field);
     else if (rc)
@@ -68,19 +72,13 @@ s_load(kp_tx_t *t, const char *field, const char *what, uint64_t id, int rc, boo
 evt_event_t *
 evt_load_event(kp_tx_t *t, uint64_t id)
 {
-    evt_event_t *ev = NULL;
-    bool found = false;
-    int rc = id ? evt_event_get(t, id, &ev, &found) : 0;
-    return s_load(t, "event_id", "event", id, rc, found, ev);
+    return s_load(t, EVT_DB_EVENTS, &kumppani__v1__event_info__descriptor, "event_id", "event", id);
 }
 
 evt_signup_t *
 evt_load_signup(kp_tx_t *t, uint64_t id)
 {
-    evt_signup_t *s = NULL;
-    bool found = false;
-    int rc = id ? evt_signup_get(t, id, &s, &found) : 0;
-    return s_load(t, "signup_id", "sign-up", id, rc, found, s);
+    return s_load(t, EVT_DB_SIGNUPS, &kumppani__v1__signup__descriptor, "signup_id", "sign-up", id);
 }
 
 /* ---- walks -------------------------------------------------------------------------------- */

@@ -16,18 +16,11 @@
 
 #include <string.h>
 
-typedef struct {
-    const char *date;
-    bool any;
-} cur_ctx_t;
-
+/* reg_roles_each's fn: stops the walk (1) at a contact person current on the date arg. */
 static int
-s_has_current(void *arg, reg_role_t *r)
+s_current_cp(void *arg, reg_role_t *r)
 {
-    cur_ctx_t *c = arg;
-    if (r->kind == REG_RK(CONTACT_PERSON) && reg_role_current(r, c->date))
-        c->any = true;
-    return 0;
+    return r->kind == REG_RK(CONTACT_PERSON) && reg_role_current(r, arg);
 }
 
 void
@@ -44,13 +37,10 @@ reg_cov_gaps(kp_call_t *call, void *svc)
     int rc = reg_muni_list(&tx, rq->region_code, &m, &n);
     Kumppani__V1__CoverageGapsReply r = KUMPPANI__V1__COVERAGE_GAPS_REPLY__INIT;
     r.municipalities = m;
-    for (size_t i = 0; !rc && i < n; i++) {
-        cur_ctx_t c = {date, false};
-        rc = reg_roles_each(&tx, 'm', m[i]->code, 3, s_has_current, &c);
-        if (!c.any)
+    for (size_t i = 0; rc >= 0 && i < n; i++)
+        if (!(rc = reg_roles_each(&tx, 'm', m[i]->code, 3, s_current_cp, (void *)date)))
             r.municipalities[r.n_municipalities++] = m[i];
-    }
-    kp_tx_answer(&tx, rc, &r.base);
+    kp_tx_answer(&tx, rc > 0 ? 0 : rc, &r.base);
 }
 
 #define ORGS_MAX 32 /* organisations one contact person represents that count */

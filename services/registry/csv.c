@@ -984,9 +984,10 @@ s_out_org(out_t *o, kp_arena_t *a, const reg_org_t *g)
 }
 
 static int
-s_export_one(void *arg, reg_org_t *g)
+s_export_one(void *arg, void *org)
 {
     exp_t *x = arg;
+    reg_org_t *g = org;
     if (x->rows >= x->limit || x->o->n > x->o->cap - 8192) {
         x->stopped_at = g->id;
         return 1;

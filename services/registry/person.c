@@ -92,9 +92,7 @@ s_duplicate(kp_tx_t *tx, const char *email, const char *phone, uint64_t self)
 reg_person_t *
 reg_person_load(kp_tx_t *tx, const char *field, uint64_t id)
 {
-    if (!reg_need_id(tx->call, field, id))
-        return NULL;
-    return kp_rec_load(tx, REG_DB_PEOPLE, id, &kumppani__v1__person__descriptor, field, "person");
+    return reg_rec_load(tx, REG_DB_PEOPLE, &kumppani__v1__person__descriptor, field, "person", id);
 }
 
 /* Stores p with its event (PersonAdded or PersonUpdated: the id only). */
@@ -455,10 +453,8 @@ reg_role_end(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     const Kumppani__V1__EndRoleRequest *rq = kp_tx_open(&tx, call, svc);
-    if (!reg_need_id(call, "role_id", rq->role_id))
-        return;
-    reg_role_t *r = kp_rec_load(&tx, REG_DB_ROLES, rq->role_id, &kumppani__v1__role__descriptor,
-                                "role_id", "role");
+    reg_role_t *r = reg_rec_load(&tx, REG_DB_ROLES, &kumppani__v1__role__descriptor, "role_id",
+                                 "role", rq->role_id);
     if (!r)
         return;
     char today[11];

@@ -155,6 +155,11 @@ bool reg_network_ok(const char *v);
 /* Answers CODE_INVALID "field '<field>': required" for a zero id and returns false. */
 bool reg_need_id(kp_call_t *call, const char *field, uint64_t id);
 
+/* The record with this id in db (a d message), or NULL after answering INVALID "field
+ * '<field>': required" (id 0, reg_need_id) or NOT_FOUND (kp_rec_load). Only in a call. */
+void *reg_rec_load(kp_tx_t *tx, unsigned db, const ProtobufCMessageDescriptor *d, const char *field,
+                   const char *what, uint64_t id);
+
 /* Today's Helsinki date of the unit, into out[11]. */
 void reg_today(const kp_tx_t *tx, char out[11]);
 
@@ -170,8 +175,7 @@ int reg_org_write(kp_tx_t *tx, reg_org_t *old, reg_fields_t *f, int status, reg_
 /* True if the two field sets encode to the same bytes. */
 bool reg_fields_equal(kp_tx_t *tx, const reg_fields_t *a, const reg_fields_t *b);
 
-/* The organisation with this id, or NULL after answering INVALID "field '<field>': required"
- * (id 0) or NOT_FOUND (kp_rec_load). Only in a call. */
+/* The organisation with this id, or NULL after answering (reg_rec_load). */
 reg_org_t *reg_org_load(kp_tx_t *tx, const char *field, uint64_t id);
 
 void reg_org_register(kp_call_t *call, void *svc);
@@ -204,7 +208,7 @@ bool reg_role_current(const reg_role_t *r, const char *date);
 int reg_end_roles(kp_tx_t *tx, uint8_t tag, uint64_t id, const char *date, uint64_t **ids,
                   size_t *ids_n);
 
-/* The person with this id, or NULL after answering (as reg_org_load). */
+/* The person with this id, or NULL after answering (reg_rec_load). */
 reg_person_t *reg_person_load(kp_tx_t *tx, const char *field, uint64_t id);
 
 /* Erases a person: current roles ended (their events), the record deleted, PersonErased (ids
@@ -278,9 +282,9 @@ int reg_org_get(kp_tx_t *tx, uint64_t id, reg_org_t **out, bool *found);
  * are removed first. */
 int reg_org_put(kp_tx_t *tx, const reg_org_t *org, const reg_org_t *old);
 int reg_org_del(kp_tx_t *tx, const reg_org_t *old);
-/* Calls fn(arg, org) for each organisation with id >= from_id in id order until fn returns
- * non-zero (returned when positive; negative is an error). */
-int reg_org_each(kp_tx_t *tx, uint64_t from_id, int (*fn)(void *arg, reg_org_t *o), void *arg);
+/* Calls fn(arg, org) for each organisation (a reg_org_t in the arena) with id >= from_id in id
+ * order until fn returns non-zero (returned when positive; negative is an error). */
+int reg_org_each(kp_tx_t *tx, uint64_t from_id, int (*fn)(void *arg, void *org), void *arg);
 /* 'b' or 'a' unique key -> org id (0 if none). */
 int reg_uniq_get(kp_tx_t *tx, char tag, const char *v, uint64_t *id);
 /* An organisation with this name_fi (same collation key) and home municipality (0 if none). */

@@ -276,26 +276,13 @@ reg_meeting_each(kp_tx_t *tx, int (*fn)(void *arg, const reg_meeting_t *m, uint6
 
 KP_REC_ID_GET(reg_org_get, REG_DB_ORGS, reg_org_t, kumppani__v1__organisation__descriptor)
 
-typedef struct {
-    int (*fn)(void *, reg_org_t *);
-    void *arg;
-} org_each_t;
-
-static int
-s_org_one(void *arg, void *rec)
-{
-    org_each_t *c = arg;
-    return c->fn(c->arg, rec);
-}
-
 int
-reg_org_each(kp_tx_t *tx, uint64_t from_id, int (*fn)(void *arg, reg_org_t *o), void *arg)
+reg_org_each(kp_tx_t *tx, uint64_t from_id, int (*fn)(void *arg, void *org), void *arg)
 {
     uint8_t key[8];
     kp_be64_put(key, from_id);
-    org_each_t c = {fn, arg};
     return kp_rec_walk(tx, REG_DB_ORGS, key, sizeof key, &kumppani__v1__organisation__descriptor,
-                       s_org_one, &c);
+                       fn, arg);
 }
 
 /* "sk 0 id" of an organisation into pos; returns its length. */
