@@ -18,6 +18,7 @@
 #include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_pbcopy.h"
 
 #include <stdlib.h>
 
@@ -315,6 +316,8 @@ brk_offer_decline(kp_call_t *call, void *svc)
 
 /* ---- personal links ---------------------------------------------------------------------- */
 
+/* The public facts are the fields named in pub; the requester, the contact person and the
+ * description are among those left out. */
 Kumppani__V1__BrokerRequestInput *
 brk_request_public(kp_tx_t *tx, const Kumppani__V1__BrokerRequestInput *in)
 {
@@ -322,21 +325,15 @@ brk_request_public(kp_tx_t *tx, const Kumppani__V1__BrokerRequestInput *in)
     if (!p)
         return NULL;
     kumppani__v1__broker_request_input__init(p);
-    if (!in)
-        return p;
-    p->title = in->title;
-    p->purpose = in->purpose;
-    p->start_unix = in->start_unix;
-    p->duration_min = in->duration_min;
-    p->ongoing = in->ongoing;
-    p->municipality = in->municipality;
-    p->place = in->place;
-    p->remote = in->remote;
-    p->language = in->language;
-    p->fee_cents = in->fee_cents;
-    p->travel_cents = in->travel_cents;
-    p->answer_deadline_unix = in->answer_deadline_unix;
-    p->experts_needed = in->experts_needed;
+    static const char *const pub[] = {"title",         "purpose",      "start_unix",
+                                      "duration_min",  "ongoing",      "municipality",
+                                      "place",         "remote",       "language",
+                                      "fee_cents",     "travel_cents", "answer_deadline_unix",
+                                      "experts_needed"};
+    const ProtobufCMessageDescriptor *d = &kumppani__v1__broker_request_input__descriptor;
+    for (size_t i = 0; in && i < sizeof pub / sizeof pub[0]; i++)
+        kp_pbcopy_field(&p->base, &in->base,
+                        protobuf_c_message_descriptor_get_field_by_name(d, pub[i]));
     return p;
 }
 

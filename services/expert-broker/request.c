@@ -19,22 +19,29 @@
 #define RS(x) KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_##x
 #define AS(x) KUMPPANI__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_##x
 
+/* The offers (at most 500) and assignments (at most 100) of request rq, in tx->arena. Returns 0
+ * or a KP code. */
+static int
+s_links(kp_tx_t *tx, const brk_request_t *rq, void ***o, size_t *on, void ***a, size_t *an)
+{
+    int rc = brk_idx_load(tx, BRK_DB_REQ_OFFERS, rq->id, BRK_DB_OFFERS, 500, o, on);
+    return rc ? rc : brk_idx_load(tx, BRK_DB_REQ_ASGS, rq->id, BRK_DB_ASGS, 100, a, an);
+}
+
+/* Ends the call: the error rc, or the request rq with its offers and assignments (and the
+ * requester's token when filed). */
 static void
-s_reply_request(kp_call_t *call, kp_tx_t *tx, brk_request_t *rq, const char *token)
+s_reply_request(kp_tx_t *tx, int rc, brk_request_t *rq, const char *token)
 {
     Kumppani__V1__BrokerRequestReply r = KUMPPANI__V1__BROKER_REQUEST_REPLY__INIT;
     r.request = rq;
     r.requester_token = (char *)(token ? token : "");
-    void **o, **a;
-    int rc;
-    if ((rc = brk_idx_load(tx, BRK_DB_REQ_OFFERS, rq->id, BRK_DB_OFFERS, 500, &o, &r.n_offers)) ||
-        (rc = brk_idx_load(tx, BRK_DB_REQ_ASGS, rq->id, BRK_DB_ASGS, 100, &a, &r.n_assignments))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
+    void **o = NULL, **a = NULL;
+    if (!rc)
+        rc = s_links(tx, rq, &o, &r.n_offers, &a, &r.n_assignments);
     r.offers = (brk_offer_t **)o;
     r.assignments = (brk_asg_t **)a;
-    kp_call_ok(call, &r.base);
+    kp_tx_answer(tx, rc, &r.base);
 }
 
 void
@@ -48,10 +55,6 @@ brk_request_file(kp_call_t *call, void *svc)
         return;
     brk_request_t rq = KUMPPANI__V1__BROKER_REQUEST__INIT;
     int rc = kp_tx_next_id(&tx, "request", &rq.id);
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
     rq.input = body->request;
     rq.state = RS(OPEN);
     rq.created_ms = tx.now_ms;
@@ -62,16 +65,14 @@ brk_request_file(kp_call_t *call, void *svc)
     randombytes_buf(raw, sizeof raw);
     sodium_bin2hex(token, sizeof token, raw, sizeof raw);
     crypto_generichash(hash, sizeof hash, (unsigned char *)token, 32, NULL, 0);
-    if ((rc = kp_rec_put_id(&tx, BRK_DB_REQUESTS, rq.id, &rq.base)) ||
-        (rc = brk_token_put(&tx, rq.id, hash)) ||
-        (rc = brk_due_put(&tx, rq.input->answer_deadline_unix * 1000, BRK_DUE_ANSWER, rq.id)) ||
-        (rc = brk_emit_request(&tx, "RequestFiled", &rq)) || (rc = brk_fill(&tx, &rq))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_log_info("request.filed", "request=%llu purpose=%d needed=%u wave=%u",
-                (unsigned long long)rq.id, rq.input->purpose, rq.input->experts_needed, rq.wave);
-    s_reply_request(call, &tx, &rq, token);
+    if (!rc && !(rc = kp_rec_put_id(&tx, BRK_DB_REQUESTS, rq.id, &rq.base)) &&
+        !(rc = brk_token_put(&tx, rq.id, hash)) &&
+        !(rc = brk_due_put(&tx, rq.input->answer_deadline_unix * 1000, BRK_DUE_ANSWER, rq.id)) &&
+        !(rc = brk_emit_request(&tx, "RequestFiled", &rq)) && !(rc = brk_fill(&tx, &rq)))
+        kp_log_info("request.filed", "request=%llu purpose=%d needed=%u wave=%u",
+                    (unsigned long long)rq.id, rq.input->purpose, rq.input->experts_needed,
+                    rq.wave);
+    s_reply_request(&tx, rc, &rq, token);
 }
 
 void
@@ -81,7 +82,7 @@ brk_request_get(kp_call_t *call, void *svc)
     const Kumppani__V1__BrokerRequestRef *rq = kp_tx_open(&tx, call, svc);
     brk_request_t *r = brk_load(&tx, BRK_DB_REQUESTS, "request_id", "request", rq->request_id);
     if (r)
-        s_reply_request(call, &tx, r, NULL);
+        s_reply_request(&tx, 0, r, NULL);
 }
 
 void
@@ -112,7 +113,7 @@ brk_request_cancel(kp_call_t *call, void *svc)
     if (!rq || !kp_check_text(call, "reason", body->reason, 1, 500))
         return;
     if (rq->state == RS(CANCELLED)) {
-        s_reply_request(call, &tx, rq, NULL);
+        s_reply_request(&tx, 0, rq, NULL);
         return;
     }
     if (rq->state != RS(OPEN) && rq->state != RS(FILLED)) {
@@ -131,11 +132,9 @@ brk_request_cancel(kp_call_t *call, void *svc)
     }
     rq->state = RS(OPEN); /* so that brk_request_close withdraws what is open */
     rq->cancel_reason = body->reason;
-    if (rc || (rc = brk_request_close(&tx, rq, RS(CANCELLED), "RequestCancelled"))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    s_reply_request(call, &tx, rq, NULL);
+    if (!rc)
+        rc = brk_request_close(&tx, rq, RS(CANCELLED), "RequestCancelled");
+    s_reply_request(&tx, rc, rq, NULL);
 }
 
 void
@@ -169,16 +168,13 @@ brk_request_extend(kp_call_t *call, void *svc)
     rq->input->answer_deadline_unix = ans;
     rq->state = RS(OPEN);
     rq->closed_ms = 0;
-    if (rc || (rc = brk_due_put(&tx, ans * 1000, BRK_DUE_ANSWER, rq->id)) ||
-        (rc = kp_rec_put_id(&tx, BRK_DB_REQUESTS, rq->id, &rq->base)) ||
-        (rc = brk_emit_request(&tx, reopen ? "RequestReopened" : "RequestUpdated", rq)) ||
-        (rc = brk_fill(&tx, rq))) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    kp_log_info("request.extended", "request=%llu reopened=%d state=%d", (unsigned long long)rq->id,
-                reopen, (int)rq->state);
-    s_reply_request(call, &tx, rq, NULL);
+    if (!rc && !(rc = brk_due_put(&tx, ans * 1000, BRK_DUE_ANSWER, rq->id)) &&
+        !(rc = kp_rec_put_id(&tx, BRK_DB_REQUESTS, rq->id, &rq->base)) &&
+        !(rc = brk_emit_request(&tx, reopen ? "RequestReopened" : "RequestUpdated", rq)) &&
+        !(rc = brk_fill(&tx, rq)))
+        kp_log_info("request.extended", "request=%llu reopened=%d state=%d",
+                    (unsigned long long)rq->id, reopen, (int)rq->state);
+    s_reply_request(&tx, rc, rq, NULL);
 }
 
 void
@@ -270,9 +266,8 @@ brk_request_view(kp_call_t *call, void *svc)
     v.request = &pub;
     void **o, **a;
     size_t on, an;
-    int rc;
-    if ((rc = brk_idx_load(&tx, BRK_DB_REQ_OFFERS, rq->id, BRK_DB_OFFERS, 500, &o, &on)) ||
-        (rc = brk_idx_load(&tx, BRK_DB_REQ_ASGS, rq->id, BRK_DB_ASGS, 100, &a, &an))) {
+    int rc = s_links(&tx, rq, &o, &on, &a, &an);
+    if (rc) {
         kp_call_fail_err(call, rc);
         return;
     }

@@ -228,25 +228,16 @@ brk_each_rec(kp_tx_t *tx, unsigned db, uint64_t after, bool keep,
 /* ---- walks that collect --------------------------------------------------------------------- */
 
 typedef struct {
-    kp_tx_t *tx;
-    const ProtobufCMessageDescriptor *d;
     void **v;
     size_t n, cap;
     int state; /* requests: 0 any */
-    int rc;
 } collect_t;
 
 static int
-s_list_one(void *arg, uint64_t id, MDB_val *val)
+s_list_one(void *arg, uint64_t id, void *m)
 {
     collect_t *l = arg;
     (void)id;
-    void *m =
-        protobuf_c_message_unpack(l->d, kp_arena_pbc(l->tx->arena), val->mv_size, val->mv_data);
-    if (!m) {
-        l->rc = KP_ECORRUPT;
-        return 1;
-    }
     if (l->state && ((brk_request_t *)m)->state != (Kumppani__V1__RequestState)l->state)
         return 0;
     l->v[l->n++] = m;
@@ -256,14 +247,12 @@ s_list_one(void *arg, uint64_t id, MDB_val *val)
 int
 brk_list(kp_tx_t *tx, unsigned db, uint64_t after, size_t limit, int state, void ***v, size_t *n)
 {
-    assert(db < BRK_DB_N && s_types[db]);
-    collect_t l = {
-        tx, s_types[db], kp_arena_alloc(tx->arena, limit * sizeof(void *)), 0, limit, state, 0};
+    collect_t l = {kp_arena_alloc(tx->arena, limit * sizeof(void *)), 0, limit, state};
     *v = l.v;
     *n = 0;
-    int rc = l.v ? brk_each(tx, db, after, s_list_one, &l) : KP_ENOMEM;
+    int rc = l.v ? brk_each_rec(tx, db, after, true, s_list_one, &l) : KP_ENOMEM;
     *n = l.n;
-    return rc ? rc : l.rc;
+    return rc;
 }
 
 static int
@@ -279,8 +268,7 @@ int
 brk_idx_load(kp_tx_t *tx, unsigned idx_db, uint64_t a, unsigned rec_db, size_t cap, void ***v,
              size_t *n)
 {
-    collect_t x = {tx, s_types[rec_db], kp_arena_alloc(tx->arena, cap * sizeof(void *)), 0, cap, 0,
-                   0};
+    collect_t x = {kp_arena_alloc(tx->arena, cap * sizeof(void *)), 0, cap, 0};
     *v = x.v;
     *n = 0;
     int rc = x.v ? brk_idx_each_rec(tx, idx_db, a, rec_db, s_idx_load_one, &x) : KP_ENOMEM;
