@@ -191,23 +191,38 @@ kp_rec_del_id(kp_tx_t *tx, unsigned db, uint64_t id)
     return kp_raw_del(tx, db, key, sizeof key, NULL);
 }
 
+static void *
+s_rec_load(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessageDescriptor *d,
+           const char *field, const char *what, bool name_id)
+{
+    void *m = NULL;
+    bool found = false;
+    int rc = id ? kp_rec_get_id(tx, db, id, d, &m, &found) : 0;
+    if (!id)
+        kp_call_fail(tx->call, KUMPPANI__V1__CODE__CODE_INVALID, "field '%s': required", field);
+    else if (rc)
+        kp_call_fail_err(tx->call, rc);
+    else if (!found && name_id)
+        kp_call_fail(tx->call, KUMPPANI__V1__CODE__CODE_NOT_FOUND, "%s %llu not found", what,
+                     (unsigned long long)id);
+    else if (!found)
+        kp_call_fail(tx->call, KUMPPANI__V1__CODE__CODE_NOT_FOUND, "field '%s': no such %s", field,
+                     what);
+    return id && !rc && found ? m : NULL;
+}
+
 void *
 kp_rec_load(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessageDescriptor *d,
             const char *field, const char *what)
 {
-    void *m = NULL;
-    bool found = false;
-    int rc = kp_rec_get_id(tx, db, id, d, &m, &found);
-    if (rc) {
-        kp_call_fail_err(tx->call, rc);
-        return NULL;
-    }
-    if (!found) {
-        kp_call_fail(tx->call, KUMPPANI__V1__CODE__CODE_NOT_FOUND, "field '%s': no such %s", field,
-                     what);
-        return NULL;
-    }
-    return m;
+    return s_rec_load(tx, db, id, d, field, what, false);
+}
+
+void *
+kp_rec_need(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessageDescriptor *d,
+            const char *field, const char *what)
+{
+    return s_rec_load(tx, db, id, d, field, what, true);
 }
 
 static bool

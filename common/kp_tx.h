@@ -121,10 +121,16 @@ int kp_rec_del_id(kp_tx_t *tx, unsigned db, uint64_t id);
         return kp_rec_del_id(tx, db, id);                                                          \
     }
 
-/* Loads the record with this id, or answers the call CODE_NOT_FOUND "field '<field>': no such
- * <what>" and returns NULL (also on a store error, answered with kp_call_fail_err). Only in a
- * call. */
+/* Loads the record with this id named by the request's field, or answers the call and returns
+ * NULL: id 0 is CODE_INVALID "field '<field>': required", a store error is answered with
+ * kp_call_fail_err, a missing record is CODE_NOT_FOUND "field '<field>': no such <what>". Only
+ * in a call. */
 void *kp_rec_load(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessageDescriptor *d,
+                  const char *field, const char *what);
+
+/* kp_rec_load whose CODE_NOT_FOUND names the record and its id: "<what> <id> not found" (the
+ * events' and the broker's wording: their clients read the id back from the message). */
+void *kp_rec_need(kp_tx_t *tx, unsigned db, uint64_t id, const ProtobufCMessageDescriptor *d,
                   const char *field, const char *what);
 
 /* Raw values: the borrowed bytes under key. Returns 0 with *found, or a store error. */

@@ -46,39 +46,20 @@ evt_ext_key(char *key, const char *source, const char *external_id)
     return s + 1 + e;
 }
 
-/* ---- loading what a request names (in a call) ---------------------------------------------
- *
- * Like kp_rec_load, but the answer is "<what> <id> not found": clients and tests read the id
- * back from the message, where kp_rec_load names the field. */
-
-/* The record with this id in db, decoded as d, or NULL after answering: id 0 (the request's
- * field is required), a store error, or not found. */
-static void *
-s_load(kp_tx_t *t, unsigned db, const ProtobufCMessageDescriptor *d, const char *field,
-       const char *what, uint64_t id)
-{
-    void *rec = NULL;
-    bool found = false;
-    int rc = id ? kp_rec_get_id(t, db, id, d, &rec, &found) : 0;
-    if (id == 0)
-        kp_call_fail(t->call, EVT_C(INVALID), "field '%s': required", field);
-    else if (rc)
-        kp_call_fail_err(t->call, rc);
-    else if (!found)
-        kp_call_fail(t->call, EVT_C(NOT_FOUND), "%s %llu not found", what, (unsigned long long)id);
-    return id == 0 || rc || !found ? NULL : rec;
-}
+/* ---- loading what a request names (in a call: kp_rec_need) -------------------------------- */
 
 evt_event_t *
 evt_load_event(kp_tx_t *t, uint64_t id)
 {
-    return s_load(t, EVT_DB_EVENTS, &kumppani__v1__event_info__descriptor, "event_id", "event", id);
+    return kp_rec_need(t, EVT_DB_EVENTS, id, &kumppani__v1__event_info__descriptor, "event_id",
+                       "event");
 }
 
 evt_signup_t *
 evt_load_signup(kp_tx_t *t, uint64_t id)
 {
-    return s_load(t, EVT_DB_SIGNUPS, &kumppani__v1__signup__descriptor, "signup_id", "sign-up", id);
+    return kp_rec_need(t, EVT_DB_SIGNUPS, id, &kumppani__v1__signup__descriptor, "signup_id",
+                       "sign-up");
 }
 
 /* ---- walks -------------------------------------------------------------------------------- */

@@ -90,17 +90,7 @@ brk_get(kp_tx_t *tx, unsigned db, uint64_t id, int *rc)
 void *
 brk_load(kp_tx_t *tx, unsigned db, const char *field, const char *what, uint64_t id)
 {
-    if (!id) {
-        kp_call_fail(tx->call, C(INVALID), "field '%s': required", field);
-        return NULL;
-    }
-    int rc;
-    void *m = brk_get(tx, db, id, &rc);
-    if (rc)
-        kp_call_fail_err(tx->call, rc);
-    else if (!m)
-        kp_call_fail(tx->call, C(NOT_FOUND), "%s %llu not found", what, (unsigned long long)id);
-    return m;
+    return kp_rec_need(tx, db, id, s_types[db], field, what);
 }
 
 brk_request_t *

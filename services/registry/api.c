@@ -40,13 +40,6 @@ reg_need_id(kp_call_t *call, const char *field, uint64_t id)
     return kp_check_fail(call, "field '%s': required", field);
 }
 
-void *
-reg_rec_load(kp_tx_t *tx, unsigned db, const ProtobufCMessageDescriptor *d, const char *field,
-             const char *what, uint64_t id)
-{
-    return reg_need_id(tx->call, field, id) ? kp_rec_load(tx, db, id, d, field, what) : NULL;
-}
-
 /* ---- field rules ------------------------------------------------------------------------- */
 
 static const char *

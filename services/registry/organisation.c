@@ -26,8 +26,8 @@ s_answer(kp_tx_t *tx, int rc, reg_org_t *o)
 reg_org_t *
 reg_org_load(kp_tx_t *tx, const char *field, uint64_t id)
 {
-    return reg_rec_load(tx, REG_DB_ORGS, &kumppani__v1__organisation__descriptor, field,
-                        "organisation", id);
+    return kp_rec_load(tx, REG_DB_ORGS, id, &kumppani__v1__organisation__descriptor, field,
+                       "organisation");
 }
 
 /* CONFLICT if business_id or association_number belongs to another organisation. Returns

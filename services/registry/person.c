@@ -92,7 +92,7 @@ s_duplicate(kp_tx_t *tx, const char *email, const char *phone, uint64_t self)
 reg_person_t *
 reg_person_load(kp_tx_t *tx, const char *field, uint64_t id)
 {
-    return reg_rec_load(tx, REG_DB_PEOPLE, &kumppani__v1__person__descriptor, field, "person", id);
+    return kp_rec_load(tx, REG_DB_PEOPLE, id, &kumppani__v1__person__descriptor, field, "person");
 }
 
 /* Stores p with its event (PersonAdded or PersonUpdated: the id only). */
@@ -453,8 +453,8 @@ reg_role_end(kp_call_t *call, void *svc)
 {
     kp_tx_t tx;
     const Kumppani__V1__EndRoleRequest *rq = kp_tx_open(&tx, call, svc);
-    reg_role_t *r = reg_rec_load(&tx, REG_DB_ROLES, &kumppani__v1__role__descriptor, "role_id",
-                                 "role", rq->role_id);
+    reg_role_t *r = kp_rec_load(&tx, REG_DB_ROLES, rq->role_id, &kumppani__v1__role__descriptor,
+                                "role_id", "role");
     if (!r)
         return;
     char today[11];

@@ -155,11 +155,6 @@ bool reg_network_ok(const char *v);
 /* Answers CODE_INVALID "field '<field>': required" for a zero id and returns false. */
 bool reg_need_id(kp_call_t *call, const char *field, uint64_t id);
 
-/* The record with this id in db (a d message), or NULL after answering INVALID "field
- * '<field>': required" (id 0, reg_need_id) or NOT_FOUND (kp_rec_load). Only in a call. */
-void *reg_rec_load(kp_tx_t *tx, unsigned db, const ProtobufCMessageDescriptor *d, const char *field,
-                   const char *what, uint64_t id);
-
 /* Today's Helsinki date of the unit, into out[11]. */
 void reg_today(const kp_tx_t *tx, char out[11]);
 
@@ -175,7 +170,7 @@ int reg_org_write(kp_tx_t *tx, reg_org_t *old, reg_fields_t *f, int status, reg_
 /* True if the two field sets encode to the same bytes. */
 bool reg_fields_equal(kp_tx_t *tx, const reg_fields_t *a, const reg_fields_t *b);
 
-/* The organisation with this id, or NULL after answering (reg_rec_load). */
+/* The organisation with this id, or NULL after answering (kp_rec_load). */
 reg_org_t *reg_org_load(kp_tx_t *tx, const char *field, uint64_t id);
 
 void reg_org_register(kp_call_t *call, void *svc);
@@ -208,7 +203,7 @@ bool reg_role_current(const reg_role_t *r, const char *date);
 int reg_end_roles(kp_tx_t *tx, uint8_t tag, uint64_t id, const char *date, uint64_t **ids,
                   size_t *ids_n);
 
-/* The person with this id, or NULL after answering (reg_rec_load). */
+/* The person with this id, or NULL after answering (kp_rec_load). */
 reg_person_t *reg_person_load(kp_tx_t *tx, const char *field, uint64_t id);
 
 /* Erases a person: current roles ended (their events), the record deleted, PersonErased (ids

@@ -51,17 +51,33 @@ static int s_svc_marker; /* the "service state" handed to handlers and units */
 
 static const char *const s_dbs[] = {"recs", "other"};
 
+typedef void *(*load_fn)(kp_tx_t *, unsigned, uint64_t, const ProtobufCMessageDescriptor *,
+                         const char *, const char *);
+
+/* Answers the EventRef the request names, loaded by load (kp_rec_load or kp_rec_need). */
 static void
-s_load(kp_call_t *call, void *svc)
+s_load_by(kp_call_t *call, void *svc, load_fn load)
 {
     const Kumppani__V1__EventRef *rq = kp_call_body(call);
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    Kumppani__V1__EventRef *m = kp_rec_load(
-        &tx, DB_RECS, rq->event_id, &kumppani__v1__event_ref__descriptor, "event_id", "event");
+    Kumppani__V1__EventRef *m =
+        load(&tx, DB_RECS, rq->event_id, &kumppani__v1__event_ref__descriptor, "event_id", "event");
     if (!m)
         return; /* answered */
     kp_call_ok(call, &m->base);
+}
+
+static void
+s_load(kp_call_t *call, void *svc)
+{
+    s_load_by(call, svc, kp_rec_load);
+}
+
+static void
+s_need(kp_call_t *call, void *svc)
+{
+    s_load_by(call, svc, kp_rec_need);
 }
 
 static void
@@ -122,6 +138,7 @@ s_check(kp_call_t *call, void *svc)
 
 static const kp_method_t s_methods[] = {
     {"test.load", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_load},
+    {"test.need", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_need},
     {"test.put", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_put},
     {"test.create", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_create},
     {"test.check", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_check},
@@ -771,6 +788,25 @@ test_load_in_call(void **state)
     r = s_call(fx, 3, "test.load", 9);
     assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_INTERNAL);
     assert_string_equal(r->status->message, "internal error (stored data is corrupt)");
+
+    /* Id 0: the field is required, whatever the store holds under 0. */
+    r = s_call(fx, 6, "test.load", 0);
+    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_INVALID);
+    assert_string_equal(r->status->message, "field 'event_id': required");
+
+    /* kp_rec_need: the same, but NOT_FOUND names the record and its id. */
+    r = s_call(fx, 7, "test.need", 5);
+    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
+    assert_int_equal(s_reply_event_id(r), 5005);
+    r = s_call(fx, 8, "test.need", 6);
+    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_NOT_FOUND);
+    assert_string_equal(r->status->message, "event 6 not found");
+    assert_int_equal(r->body.len, 0);
+    r = s_call(fx, 9, "test.need", 0);
+    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_INVALID);
+    assert_string_equal(r->status->message, "field 'event_id': required");
+    r = s_call(fx, 10, "test.need", 9);
+    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_INTERNAL);
 
     /* A write in a call: stored, emitted and committed before the reply. */
     r = s_call(fx, 4, "test.put", 77);
