@@ -45,6 +45,8 @@ enum {
 };
 #define KP_ROLE_ALL                                                                                \
     (KP_ROLE_ADMIN | KP_ROLE_PUBLISHER | KP_ROLE_READER | KP_ROLE_SERVICE | KP_ROLE_SELFSERVICE)
+/* Who may read a service's records: the operators, read-only tools and the other services. */
+#define KP_ROLES_READ (KP_ROLE_ADMIN | KP_ROLE_READER | KP_ROLE_SERVICE)
 
 /* Parses a role name; returns its bit, or 0 for an unknown name. */
 unsigned kp_role_parse(const char *name);

@@ -236,7 +236,6 @@ evt_signup_fields_ok(kp_call_t *call, const Kumppani__V1__SubmitSignupRequest *r
     return true;
 }
 
-#define READERS (KP_ROLE_ADMIN | KP_ROLE_READER | KP_ROLE_SERVICE)
 #define PUBLISHERS (KP_ROLE_ADMIN | KP_ROLE_PUBLISHER)
 #define SELF KP_ROLE_SELFSERVICE
 #define M KP_METHOD /* the rows below */
@@ -248,8 +247,8 @@ const kp_method_t evt_methods[] = {
     M("events.event.reschedule", KP_ROLE_ADMIN, reschedule_event_request, evt_h_event_reschedule),
     M("events.event.cancel", KP_ROLE_ADMIN, cancel_event_request, evt_h_event_cancel),
     M("events.event.held", KP_ROLE_ADMIN, held_event_request, evt_h_event_held),
-    M("events.event.get", READERS, event_ref, evt_h_event_get),
-    M("events.event.list", READERS, list_events_request, evt_h_event_list),
+    M("events.event.get", KP_ROLES_READ, event_ref, evt_h_event_get),
+    M("events.event.list", KP_ROLES_READ, list_events_request, evt_h_event_list),
     M("events.series.create", KP_ROLE_ADMIN, create_series_request, evt_h_series_create),
     M("events.series.update", KP_ROLE_ADMIN, update_series_request, evt_h_series_update),
     M("events.series.extend", KP_ROLE_ADMIN, extend_series_request, evt_h_series_extend),
@@ -277,9 +276,9 @@ const kp_method_t evt_methods[] = {
     M("events.privacy.erase", KP_ROLE_ADMIN, data_subject, evt_h_privacy_erase),
     M("events.privacy.export", KP_ROLE_ADMIN, data_subject, evt_h_privacy_export),
     M("events.signup.door_csv", KP_ROLE_ADMIN | KP_ROLE_READER, event_ref, evt_h_door_csv),
-    M("events.stats", READERS, event_stats_request, evt_h_stats),
-    M("events.ical.event", READERS, event_ref, evt_h_ical_event),
-    M("events.ical.feed", READERS, ical_feed_request, evt_h_ical_feed),
+    M("events.stats", KP_ROLES_READ, event_stats_request, evt_h_stats),
+    M("events.ical.event", KP_ROLES_READ, event_ref, evt_h_ical_event),
+    M("events.ical.feed", KP_ROLES_READ, ical_feed_request, evt_h_ical_feed),
     M("events.signup.promote", KP_ROLE_ADMIN, promote_signup_request, evt_h_signup_promote),
     M("events.signup.extend_offer", KP_ROLE_ADMIN, extend_offer_request, evt_h_signup_extend_offer),
 };

@@ -4,9 +4,9 @@
  *  assignment, export, erase, stats) checks every field and the store through the turn's
  *  transaction first, with the rules below and common/kp_check.h; an error names the field and
  *  the rule and never echoes a value. Only then does it write (kp_tx_wtxn) together with the
- *  events that describe the change. Roles: W (admin, service) for the work of the broker, R
- *  (also readers) for reading, admin alone for the expert register, erasure, extension,
- *  payments, the audit and the personal-data requests (broker.privacy.*, privacy.c);
+ *  events that describe the change. Roles: W (admin, service) for the work of the broker,
+ *  KP_ROLES_READ (also readers) for reading, admin alone for the expert register, erasure,
+ * extension, payments, the audit and the personal-data requests (broker.privacy.*, privacy.c);
  *  selfservice (the web's personal links) for answering one offer by id and the two views.
  *
  *  The service's own settings (no-repeat-weeks, retention-days) and its start (timer, registry) are
@@ -223,7 +223,6 @@ brk_page(kp_call_t *call, kp_tx_t *tx, unsigned db, uint64_t after, uint32_t lim
 /* ---- the method table ----------------------------------------------------------------------- */
 
 #define W (KP_ROLE_ADMIN | KP_ROLE_SERVICE)
-#define R (KP_ROLE_ADMIN | KP_ROLE_READER | KP_ROLE_SERVICE)
 #define SELF KP_ROLE_SELFSERVICE
 #define M KP_METHOD /* the rows below */
 
@@ -231,14 +230,14 @@ const kp_method_t brk_methods[] = {
     M("broker.expert.register", KP_ROLE_ADMIN, register_expert_request, brk_expert_register),
     M("broker.expert.update", KP_ROLE_ADMIN, update_expert_request, brk_expert_update),
     M("broker.expert.pause", W, pause_expert_request, brk_expert_pause),
-    M("broker.expert.get", R, expert_ref, brk_expert_get),
+    M("broker.expert.get", KP_ROLES_READ, expert_ref, brk_expert_get),
     M("broker.expert.erase", KP_ROLE_ADMIN, expert_ref, brk_expert_erase),
-    M("broker.expert.list", R, list_experts_request, brk_expert_list),
+    M("broker.expert.list", KP_ROLES_READ, list_experts_request, brk_expert_list),
     M("broker.request.file", W, file_request_request, brk_request_file),
-    M("broker.request.get", R, broker_request_ref, brk_request_get),
-    M("broker.request.list", R, list_broker_requests_request, brk_request_list),
+    M("broker.request.get", KP_ROLES_READ, broker_request_ref, brk_request_get),
+    M("broker.request.list", KP_ROLES_READ, list_broker_requests_request, brk_request_list),
     M("broker.request.cancel", W, cancel_broker_request_request, brk_request_cancel),
-    M("broker.request.explain", R, broker_request_ref, brk_request_explain),
+    M("broker.request.explain", KP_ROLES_READ, broker_request_ref, brk_request_explain),
     M("broker.request.extend", KP_ROLE_ADMIN, extend_broker_request_request, brk_request_extend),
     /* The web's personal links (selfservice): answer one offer, see one offer or request. */
     M("broker.offer.accept", W | SELF, offer_ref, brk_offer_accept),
@@ -248,12 +247,12 @@ const kp_method_t brk_methods[] = {
     M("broker.assignment.cancel", W, cancel_assignment_request, brk_asg_cancel),
     M("broker.assignment.complete", W, complete_assignment_request, brk_asg_complete),
     M("broker.assignment.feedback", W, assignment_feedback_request, brk_asg_feedback),
-    M("broker.assignment.list", R, list_assignments_request, brk_asg_list),
+    M("broker.assignment.list", KP_ROLES_READ, list_assignments_request, brk_asg_list),
     M("broker.assignment.export", KP_ROLE_ADMIN, assignment_export_request, brk_asg_export),
     M("broker.assignment.paid", KP_ROLE_ADMIN, mark_paid_request, brk_asg_paid),
     M("broker.sensitive.read", W, sensitive_read_request, brk_sensitive_read),
     M("broker.audit.list", KP_ROLE_ADMIN, list_broker_audit_request, brk_audit_list),
-    M("broker.stats", R, broker_stats_request, brk_stats),
+    M("broker.stats", KP_ROLES_READ, broker_stats_request, brk_stats),
     M("broker.privacy.erase", KP_ROLE_ADMIN, data_subject, brk_privacy_erase),
     M("broker.privacy.export", KP_ROLE_ADMIN, data_subject, brk_privacy_export),
 };

@@ -329,14 +329,13 @@ s_optouts(kp_call_t *call, void *svc)
 
 /* ---- the method table -------------------------------------------------------------------- */
 
-#define READ (KP_ROLE_ADMIN | KP_ROLE_READER | KP_ROLE_SERVICE)
 #define M KP_METHOD /* the rows below */
 
 const kp_method_t ntf_methods[] = {
-    M("notifier.status", READ, notification_ref, s_status),
-    M("notifier.preview", READ, notification_ref, s_preview),
-    M("notifier.dead.list", READ, list_notifications_request, s_dead_list),
-    M("notifier.schedule", READ, list_notifications_request, s_schedule),
+    M("notifier.status", KP_ROLES_READ, notification_ref, s_status),
+    M("notifier.preview", KP_ROLES_READ, notification_ref, s_preview),
+    M("notifier.dead.list", KP_ROLES_READ, list_notifications_request, s_dead_list),
+    M("notifier.schedule", KP_ROLES_READ, list_notifications_request, s_schedule),
     M("notifier.privacy.erase", KP_ROLE_ADMIN, data_subject, ntf_h_privacy_erase),
     M("notifier.privacy.export", KP_ROLE_ADMIN, data_subject, ntf_h_privacy_export),
     M("notifier.dead.retry", KP_ROLE_ADMIN, notification_ref, s_retry),

@@ -197,21 +197,20 @@ reg_fields_check(kp_tx_t *tx, reg_fields_t *f, char *why, size_t wl)
 
 /* ---- the method table -------------------------------------------------------------------- */
 
-#define READERS (KP_ROLE_ADMIN | KP_ROLE_READER | KP_ROLE_SERVICE)
 #define M KP_METHOD /* the rows below */
 
 const kp_method_t reg_methods[] = {
     M("registry.municipality.add", KP_ROLE_ADMIN, municipality, reg_muni_add),
-    M("registry.municipality.list", READERS, list_municipalities_request, reg_muni_list_h),
+    M("registry.municipality.list", KP_ROLES_READ, list_municipalities_request, reg_muni_list_h),
     M("registry.org.register", KP_ROLE_ADMIN, register_organisation_request, reg_org_register),
     M("registry.org.update", KP_ROLE_ADMIN, update_organisation_request, reg_org_update),
     M("registry.org.dissolve", KP_ROLE_ADMIN, dissolve_organisation_request, reg_org_dissolve),
     M("registry.org.remove", KP_ROLE_ADMIN, organisation_ref, reg_org_remove),
-    M("registry.org.get", READERS, organisation_ref, reg_org_get_h),
-    M("registry.org.search", READERS, search_request, reg_org_search),
+    M("registry.org.get", KP_ROLES_READ, organisation_ref, reg_org_get_h),
+    M("registry.org.search", KP_ROLES_READ, search_request, reg_org_search),
     M("registry.person.add", KP_ROLE_ADMIN, add_person_request, reg_person_add),
     M("registry.person.update", KP_ROLE_ADMIN, update_person_request, reg_person_update),
-    M("registry.person.get", READERS, person_ref, reg_person_get_h),
+    M("registry.person.get", KP_ROLES_READ, person_ref, reg_person_get_h),
     M("registry.person.search", KP_ROLE_ADMIN | KP_ROLE_READER, search_people_request,
       reg_person_search),
     M("registry.person.erase", KP_ROLE_ADMIN, person_ref, reg_person_erase),
@@ -219,8 +218,8 @@ const kp_method_t reg_methods[] = {
     M("registry.privacy.export", KP_ROLE_ADMIN, data_subject, reg_privacy_export),
     M("registry.role.assign", KP_ROLE_ADMIN, assign_role_request, reg_role_assign),
     M("registry.role.end", KP_ROLE_ADMIN, end_role_request, reg_role_end),
-    M("registry.role.list", READERS, list_roles_request, reg_role_list),
-    M("registry.coverage.gaps", READERS, coverage_gaps_request, reg_cov_gaps),
+    M("registry.role.list", KP_ROLES_READ, list_roles_request, reg_role_list),
+    M("registry.coverage.gaps", KP_ROLES_READ, coverage_gaps_request, reg_cov_gaps),
     M("registry.coverage.idle", KP_ROLE_ADMIN | KP_ROLE_READER, coverage_idle_request,
       reg_cov_idle),
     M("registry.csv.import", KP_ROLE_ADMIN, import_request, reg_import),
