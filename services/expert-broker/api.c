@@ -6,7 +6,7 @@
  *  the rule and never echoes a value. Only then does it write (kp_tx_wtxn) together with the
  *  events that describe the change. Roles: W (admin, service) for the work of the broker,
  *  KP_ROLES_READ (also readers) for reading, admin alone for the expert register, erasure,
- * extension, payments, the audit and the personal-data requests (broker.privacy.*, privacy.c);
+ *  extension, payments, the audit and the personal-data requests (broker.privacy.*, privacy.c);
  *  selfservice (the web's personal links) for answering one offer by id and the two views.
  *
  *  The service's own settings (no-repeat-weeks, retention-days) and its start (timer, registry) are
