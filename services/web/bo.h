@@ -176,6 +176,11 @@ void *bo_zalloc(web_req_t *r, const bo_account_t *acct, size_t size);
 /* The zeroed state (size bytes) of an office page, whose first member is its account
  * (bo_account_t *acct), set to acct; r->cont_arg is set to it. NULL after answering 503. */
 void *bo_state(web_req_t *r, bo_account_t *acct, size_t size);
+/* bo_state for a page about one object, whose state's first members are its account and the
+ * object's id (bo_account_t *acct; uint64_t id): the id is arg's, and an arg that is no id answers
+ * 404 (not_found_key). NULL after answering. */
+void *bo_state_id(web_req_t *r, bo_account_t *acct, const char *arg, const char *not_found_key,
+                  size_t size);
 /* bo_require_role (roles, action on object), then the page's state (bo_state). NULL after
  * answering. */
 void *bo_begin(web_req_t *r, unsigned roles, const char *action, const char *object, size_t size);
@@ -238,8 +243,8 @@ const char *bo_signup_role_key(int role);
 
 void bo_pg_orgs(web_req_t *r, const char *arg);
 void bo_pg_coverage(web_req_t *r, const char *arg);
+/* The CSV import: its form (GET), a dry run or the import (POST). */
 void bo_pg_import(web_req_t *r, const char *arg);
-void bo_pg_import_post(web_req_t *r, const char *arg);
 void bo_pg_broker(web_req_t *r, const char *arg);
 /* A request's offers and ranking (broker.request.explain); completing an assignment (POST);
  * the payment export (CSV); the broker's statistics. */
@@ -251,9 +256,9 @@ void bo_pg_broker_stats(web_req_t *r, const char *arg);
 void bo_pg_broker_paid(web_req_t *r, const char *arg);
 /* bo_stats.c */
 void bo_pg_stats(web_req_t *r, const char *arg);
-/* bo_sent.c: what was sent, the dead letters and their retry, the opt-outs */
+/* bo_sent.c: what was sent, the dead letters and their retry, the opt-outs (GET; the lookup by an
+ * address, POST) */
 void bo_pg_sent(web_req_t *r, const char *arg);
-void bo_pg_sent_post(web_req_t *r, const char *arg);
 void bo_pg_sent_retry(web_req_t *r, const char *arg);
 
 /* bo_orgs.c: an organisation's page (GET) and its edit (POST) (registry.org.get/update,

@@ -125,6 +125,25 @@ bo_state(web_req_t *r, bo_account_t *acct, size_t size)
 }
 
 void *
+bo_state_id(web_req_t *r, bo_account_t *acct, const char *arg, const char *not_found_key,
+            size_t size)
+{
+    struct {
+        bo_account_t *acct;
+        uint64_t id;
+    } * h;
+    assert(size >= sizeof *h);
+    uint64_t id = web_parse_id(arg);
+    if (!id) {
+        bo_error(r, acct, 404, not_found_key);
+        return NULL;
+    }
+    if ((h = bo_state(r, acct, size)))
+        h->id = id;
+    return h;
+}
+
+void *
 bo_begin(web_req_t *r, unsigned roles, const char *action, const char *object, size_t size)
 {
     bo_account_t *a = bo_require_role(r, roles, action, object);
