@@ -209,6 +209,9 @@ void bo_munis_choice(web_req_t *r, web_tv_t *root, const bo_account_t *acct, con
  * without one gets its first own municipality; one out of its own is refused. False after
  * answering 403 (bo_forbidden, "municipality=NNN"). */
 bool bo_muni_filter(web_req_t *r, const bo_account_t *acct, const char **muni, const char *action);
+/* True if acct may act on municipality m (bo_muni_ok); else false after answering 403
+ * (bo_forbidden, "municipality=NNN"). */
+bool bo_muni_allowed(web_req_t *r, const bo_account_t *acct, const char *m, const char *action);
 
 void bo_pg_home(web_req_t *r, const char *arg);
 void bo_pg_accounts(web_req_t *r, const char *arg);
@@ -223,17 +226,17 @@ void bo_pg_account_change(web_req_t *r, const char *arg);
 /* ---- events (bo_events.c) ---------------------------------------------------------------- */
 
 void bo_pg_events(web_req_t *r, const char *arg);
+/* The new-event form (GET) and the event it makes (POST). */
 void bo_pg_event_new(web_req_t *r, const char *arg);
-void bo_pg_event_create(web_req_t *r, const char *arg);
+/* An event's pages (GET), by their route's op: the page, the door's check-in, the participants'
+ * CSV, the events service's door list. */
+enum { BO_EV_PAGE, BO_EV_CHECKIN, BO_EV_CSV, BO_EV_DOOR };
 void bo_pg_event(web_req_t *r, const char *arg);
 void bo_pg_event_publish(web_req_t *r, const char *arg);
 void bo_pg_event_reschedule(web_req_t *r, const char *arg);
 void bo_pg_event_cancel(web_req_t *r, const char *arg);
 void bo_pg_event_held(web_req_t *r, const char *arg);
-void bo_pg_checkin(web_req_t *r, const char *arg);
 void bo_pg_attendance(web_req_t *r, const char *arg);
-void bo_pg_participants_csv(web_req_t *r, const char *arg);
-void bo_pg_door_csv(web_req_t *r, const char *arg);
 /* "YYYY-MM-DD" + "HH:MM" in Helsinki time into *out; false if it is not one. */
 bool bo_when(const char *date, const char *hm, int64_t *out);
 /* A sign-up role's text key ("role_1"). */

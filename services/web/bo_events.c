@@ -18,6 +18,7 @@
 #include "kp_text.h"
 #include "kp_time.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,12 +296,8 @@ bo_pg_events(web_req_t *r, const char *arg)
         year = now.tm_year + 1900;
         mon = now.tm_mon + 1;
     }
-    if (m && *m && !bo_muni_ok(a, m)) {
-        char obj[32];
-        snprintf(obj, sizeof obj, "municipality=%s", m);
-        bo_forbidden(r, a, "events.event.list", obj);
+    if (m && *m && !bo_muni_allowed(r, a, m, "events.event.list"))
         return;
-    }
     op_t *o = s_op(r, a, OP_VIEW);
     if (!o)
         return;
@@ -364,17 +361,6 @@ s_new_form(web_req_t *r, bo_account_t *a, unsigned status, const char *err, cons
     web_page(r, status, "bo_event_new", root);
 }
 
-void
-bo_pg_event_new(web_req_t *r, const char *arg)
-{
-    (void)arg;
-    bo_account_t *a =
-        bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.event.create", "");
-    if (!a)
-        return;
-    s_new_form(r, a, 200, NULL, NULL);
-}
-
 bool
 bo_when(const char *date, const char *hm, int64_t *out)
 {
@@ -405,13 +391,17 @@ s_create_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 }
 
 void
-bo_pg_event_create(web_req_t *r, const char *arg)
+bo_pg_event_new(web_req_t *r, const char *arg)
 {
     (void)arg;
     bo_account_t *a =
         bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.event.create", "");
     if (!a)
         return;
+    if (!r->post) {
+        s_new_form(r, a, 200, NULL, NULL);
+        return;
+    }
     const char *title = web_field(r, "title"), *kind = web_field(r, "kind"),
                *m = web_field(r, "municipality"), *cap = web_field(r, "capacity"),
                *place = web_field(r, "place"), *lang = web_field(r, "language"),
@@ -449,12 +439,8 @@ bo_pg_event_create(web_req_t *r, const char *arg)
         s_new_form(r, a, 400, err, field);
         return;
     }
-    if (!bo_muni_ok(a, m)) {
-        char obj[32];
-        snprintf(obj, sizeof obj, "municipality=%s", m);
-        bo_forbidden(r, a, "events.event.create", obj);
+    if (!bo_muni_allowed(r, a, m, "events.event.create"))
         return;
-    }
     op_t *o = s_op(r, a, OP_VIEW);
     if (!o)
         return;
@@ -902,33 +888,26 @@ s_step(web_req_t *r)
 
 /* ---- the routes -------------------------------------------------------------------------- */
 
-/* An event-scoped page (a GET or the door's export): the account, then the op. */
-static void
-s_page(web_req_t *r, const char *arg, int op, const char *method)
-{
-    bo_account_t *a = bo_require(r);
-    if (a)
-        s_start(r, a, op, arg, method);
-}
-
-/* A change's request body of type d, initialised; NULL after answering 503. */
+/* Starts a change of event arg: method with a request of type d, asked once the event is in
+ * scope. Returns the request, its event_id set, for the caller to fill in before the turn ends;
+ * NULL after answering. */
 static void *
-s_body(web_req_t *r, const bo_account_t *a, const ProtobufCMessageDescriptor *d)
-{
-    ProtobufCMessage *m = bo_zalloc(r, a, d->sizeof_message);
-    if (m)
-        protobuf_c_message_init(d, m);
-    return m;
-}
-
-/* Starts a change of the event (method with body, asked once the event is in scope). */
-static void
 s_change(web_req_t *r, bo_account_t *a, int op, const char *arg, const char *method,
-         ProtobufCMessage *body)
+         const ProtobufCMessageDescriptor *d)
 {
+    const ProtobufCFieldDescriptor *id =
+        protobuf_c_message_descriptor_get_field_by_name(d, "event_id");
+    assert(id && id->type == PROTOBUF_C_TYPE_UINT64);
+    ProtobufCMessage *m = bo_zalloc(r, a, d->sizeof_message);
+    if (!m)
+        return NULL;
+    protobuf_c_message_init(d, m);
+    *(uint64_t *)((char *)m + id->offset) = web_parse_id(arg);
     bo_evop_t *e = s_start(r, a, op, arg, method);
-    if (e)
-        ((op_t *)e->data)->body = body;
+    if (!e)
+        return NULL;
+    ((op_t *)e->data)->body = m;
+    return m;
 }
 
 void
@@ -947,38 +926,25 @@ bo_event_refused(web_req_t *r, bo_account_t *a, const char *arg, const char *for
 void
 bo_pg_event(web_req_t *r, const char *arg)
 {
-    s_page(r, arg, OP_VIEW, "events.event.get");
-}
-
-void
-bo_pg_checkin(web_req_t *r, const char *arg)
-{
-    s_page(r, arg, OP_CHECKIN, "events.signup.list");
-}
-
-void
-bo_pg_participants_csv(web_req_t *r, const char *arg)
-{
-    s_page(r, arg, OP_CSV, "office.participants_csv");
-}
-
-void
-bo_pg_door_csv(web_req_t *r, const char *arg)
-{
-    s_page(r, arg, OP_DOOR, "events.signup.door_csv");
+    static const struct {
+        int op;
+        const char *method;
+    } pages[] = {[BO_EV_PAGE] = {OP_VIEW, "events.event.get"},
+                 [BO_EV_CHECKIN] = {OP_CHECKIN, "events.signup.list"},
+                 [BO_EV_CSV] = {OP_CSV, "office.participants_csv"},
+                 [BO_EV_DOOR] = {OP_DOOR, "events.signup.door_csv"}};
+    bo_account_t *a = bo_require(r);
+    if (a)
+        s_start(r, a, pages[r->route_op].op, arg, pages[r->route_op].method);
 }
 
 void
 bo_pg_event_publish(web_req_t *r, const char *arg)
 {
     bo_account_t *a = bo_require(r);
-    if (!a)
-        return;
-    Kumppani__V1__EventRef *rq = s_body(r, a, &kumppani__v1__event_ref__descriptor);
-    if (!rq)
-        return;
-    rq->event_id = web_parse_id(arg);
-    s_change(r, a, OP_PUBLISH, arg, "events.event.publish", &rq->base);
+    if (a)
+        s_change(r, a, OP_PUBLISH, arg, "events.event.publish",
+                 &kumppani__v1__event_ref__descriptor);
 }
 
 void
@@ -1002,14 +968,13 @@ bo_pg_event_reschedule(web_req_t *r, const char *arg)
         return;
     }
     Kumppani__V1__RescheduleEventRequest *rq =
-        s_body(r, a, &kumppani__v1__reschedule_event_request__descriptor);
+        s_change(r, a, OP_RESCHEDULE, arg, "events.event.reschedule",
+                 &kumppani__v1__reschedule_event_request__descriptor);
     if (!rq)
         return;
-    rq->event_id = web_parse_id(arg);
     rq->start_unix = start;
     rq->end_unix = end;
     rq->reason_text = (char *)(reason ? reason : "");
-    s_change(r, a, OP_RESCHEDULE, arg, "events.event.reschedule", &rq->base);
 }
 
 void
@@ -1024,12 +989,10 @@ bo_pg_event_cancel(web_req_t *r, const char *arg)
         return;
     }
     Kumppani__V1__CancelEventRequest *rq =
-        s_body(r, a, &kumppani__v1__cancel_event_request__descriptor);
-    if (!rq)
-        return;
-    rq->event_id = web_parse_id(arg);
-    rq->reason_text = (char *)reason;
-    s_change(r, a, OP_CANCEL, arg, "events.event.cancel", &rq->base);
+        s_change(r, a, OP_CANCEL, arg, "events.event.cancel",
+                 &kumppani__v1__cancel_event_request__descriptor);
+    if (rq)
+        rq->reason_text = (char *)reason;
 }
 
 /* An https:// or http:// address of at most 1000 bytes, or "" (the events service checks it
@@ -1053,14 +1016,12 @@ bo_pg_event_held(web_req_t *r, const char *arg)
                          s_url_ok(memo) ? "materials_url" : "memo_url");
         return;
     }
-    Kumppani__V1__HeldEventRequest *rq =
-        s_body(r, a, &kumppani__v1__held_event_request__descriptor);
+    Kumppani__V1__HeldEventRequest *rq = s_change(r, a, OP_HELD, arg, "events.event.held",
+                                                  &kumppani__v1__held_event_request__descriptor);
     if (!rq)
         return;
-    rq->event_id = web_parse_id(arg);
     rq->memo_url = (char *)(memo ? memo : "");
     rq->materials_url = (char *)(mat ? mat : "");
-    s_change(r, a, OP_HELD, arg, "events.event.held", &rq->base);
 }
 
 void

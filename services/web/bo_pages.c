@@ -324,10 +324,16 @@ bo_muni_filter(web_req_t *r, const bo_account_t *acct, const char **muni, const 
         return true;
     if (!*muni && acct->n_municipalities)
         *muni = acct->municipalities[0];
-    if (bo_muni_ok(acct, *muni))
+    return bo_muni_allowed(r, acct, *muni, action);
+}
+
+bool
+bo_muni_allowed(web_req_t *r, const bo_account_t *acct, const char *m, const char *action)
+{
+    if (bo_muni_ok(acct, m))
         return true;
     char obj[32];
-    snprintf(obj, sizeof obj, "municipality=%.3s", *muni ? *muni : "");
+    snprintf(obj, sizeof obj, "municipality=%.3s", m ? m : "");
     bo_forbidden(r, acct, action, obj);
     return false;
 }
