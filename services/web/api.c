@@ -42,7 +42,7 @@ const web_route_t web_routes[] = {
     {"office-sign-out-all", "POST", "/office/sign-out-all", NULL, bo_pg_sign_out, BO_EVERYWHERE},
     {"office-home", "GET", "/office", NULL, bo_pg_home, 0},
     {"office-accounts", "GET", "/office/accounts", NULL, bo_pg_accounts, 0},
-    {"office-account-add", "POST", "/office/accounts", NULL, bo_pg_account_add, 0},
+    {"office-account-add", "POST", "/office/accounts", NULL, bo_pg_accounts, 0},
     {"office-audit", "GET", "/office/audit", NULL, bo_pg_audit, 0},
     {"office-events", "GET", "/office/events", NULL, bo_pg_events, 0},
     {"office-event-new", "GET", "/office/events/new", NULL, bo_pg_event_new, 0},

@@ -214,8 +214,8 @@ bool bo_muni_filter(web_req_t *r, const bo_account_t *acct, const char **muni, c
 bool bo_muni_allowed(web_req_t *r, const bo_account_t *acct, const char *m, const char *action);
 
 void bo_pg_home(web_req_t *r, const char *arg);
+/* The accounts (GET) and a new one (POST). */
 void bo_pg_accounts(web_req_t *r, const char *arg);
-void bo_pg_account_add(web_req_t *r, const char *arg);
 void bo_pg_audit(web_req_t *r, const char *arg);
 /* An account's page (regional): role and municipalities, disable or enable, remove. */
 void bo_pg_account(web_req_t *r, const char *arg);
