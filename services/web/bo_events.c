@@ -471,13 +471,21 @@ static const bo_list_t s_signups = {"events.signup.list",
                                     &kumppani__v1__list_signups_reply__descriptor, "signups",
                                     SU_PAGE, SU_MAX};
 
+/* A list of the op is in (bo_list_all): its sign-ups, always asked first (s_step), else its
+ * series' occurrences (bo_series.c); on to the next step. */
 static void
-s_signups_in(web_req_t *r, void **items, size_t n)
+s_list_in(web_req_t *r, void **items, size_t n)
 {
     op_t *o = r->cont_arg;
-    o->su = (Kumppani__V1__Signup **)items;
-    o->su_n = n;
-    o->su_loaded = true;
+    if (!o->su_loaded) {
+        o->su = (Kumppani__V1__Signup **)items;
+        o->su_n = n;
+        o->su_loaded = true;
+    } else {
+        o->occ = (web_event_t **)items;
+        o->occ_n = n;
+        o->occ_loaded = true;
+    }
     s_step(r);
 }
 
@@ -584,16 +592,25 @@ s_event_form(web_req_t *r, web_tv_t *root, const op_t *o, bool open, bool hold)
     return true;
 }
 
+static void s_checkin_page(web_req_t *r, web_tv_t *root);
+
+/* The event's page, or its check-in page (OP_CHECKIN): both open with the event's title and
+ * facts. */
 static void
 s_event_page(web_req_t *r)
 {
     op_t *o = r->cont_arg;
     kp_arena_t *a = r->arena;
     web_event_t *ev = o->ev;
-    web_tv_t *root = bo_root(r, o->acct, "bo_event_title");
+    web_tv_t *root =
+        bo_root(r, o->acct, o->op == OP_CHECKIN ? "bo_checkin_title" : "bo_event_title");
     web_tv_str(a, root, "title", ev->title);
     web_tv_t *e = web_tv_obj(a, root, "event");
     s_event_row(r, e, ev);
+    if (o->op == OP_CHECKIN) {
+        s_checkin_page(r, root);
+        return;
+    }
     bool live = ev->state == ES(PUBLISHED) || ev->state == ES(RESCHEDULED);
     web_tv_bool(a, e, "can_publish", ev->state == ES(DRAFT));
     web_tv_bool(a, e, "can_reschedule", live || ev->state == ES(DRAFT));
@@ -666,16 +683,13 @@ s_name_match(const char *name, const char *q)
     return false;
 }
 
+/* The check-in page's own part: the confirmed sign-ups found by name, to be marked. */
 static void
-s_checkin_page(web_req_t *r)
+s_checkin_page(web_req_t *r, web_tv_t *root)
 {
     op_t *o = r->cont_arg;
     kp_arena_t *a = r->arena;
     web_event_t *ev = o->ev;
-    web_tv_t *root = bo_root(r, o->acct, "bo_checkin_title");
-    web_tv_str(a, root, "title", ev->title);
-    web_tv_t *e = web_tv_obj(a, root, "event");
-    s_event_row(r, e, ev);
     const char *q = web_query(r, "q");
     if (q && kp_text_chars(q) > 100)
         q = NULL;
@@ -820,17 +834,6 @@ s_door_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     bo_csv(r, &b, "door-%llu.csv", (unsigned long long)o->event_id);
 }
 
-/* The series' occurrences are in (bo_series.c): on to the page. */
-static void
-s_occ_in(web_req_t *r, void **occ, size_t n)
-{
-    op_t *o = r->cont_arg;
-    o->occ = (web_event_t **)occ;
-    o->occ_n = n;
-    o->occ_loaded = true;
-    s_step(r);
-}
-
 /* The next step of an event-scoped operation once the event (and, where needed, its
  * sign-ups and series) are in. */
 static void
@@ -841,19 +844,17 @@ s_step(web_req_t *r)
     if (need_su && !o->su_loaded) {
         Kumppani__V1__ListSignupsRequest rq = KUMPPANI__V1__LIST_SIGNUPS_REQUEST__INIT;
         rq.event_id = o->event_id;
-        bo_list_all(r, o->acct, r->svc->bus_office, &s_signups, &rq.base, s_signups_in, s_failed);
+        bo_list_all(r, o->acct, r->svc->bus_office, &s_signups, &rq.base, s_list_in, s_failed);
         return;
     }
     if (o->op == OP_VIEW && o->ev->series_id && !o->occ_loaded) {
-        bo_series_load(r, o->acct, o->ev->series_id, s_occ_in);
+        bo_series_load(r, o->acct, o->ev->series_id, s_list_in);
         return;
     }
     switch (o->op) {
     case OP_VIEW:
-        s_event_page(r);
-        break;
     case OP_CHECKIN:
-        s_checkin_page(r);
+        s_event_page(r);
         break;
     case OP_CSV:
         s_csv(r);
@@ -888,17 +889,18 @@ s_step(web_req_t *r)
 
 /* ---- the routes -------------------------------------------------------------------------- */
 
-/* Starts a change of event arg: method with a request of type d, asked once the event is in
- * scope. Returns the request, its event_id set, for the caller to fill in before the turn ends;
- * NULL after answering. */
+/* Starts a change of event arg by the signed-in account (bo_require): method with a request of
+ * type d, asked once the event is in scope. Returns the request, its event_id set, for the caller
+ * to fill in before the turn ends; NULL after answering. */
 static void *
-s_change(web_req_t *r, bo_account_t *a, int op, const char *arg, const char *method,
+s_change(web_req_t *r, int op, const char *arg, const char *method,
          const ProtobufCMessageDescriptor *d)
 {
     const ProtobufCFieldDescriptor *id =
         protobuf_c_message_descriptor_get_field_by_name(d, "event_id");
     assert(id && id->type == PROTOBUF_C_TYPE_UINT64);
-    ProtobufCMessage *m = bo_zalloc(r, a, d->sizeof_message);
+    bo_account_t *a = bo_require(r);
+    ProtobufCMessage *m = a ? bo_zalloc(r, a, d->sizeof_message) : NULL;
     if (!m)
         return NULL;
     protobuf_c_message_init(d, m);
@@ -923,6 +925,16 @@ bo_event_refused(web_req_t *r, bo_account_t *a, const char *arg, const char *for
     o->err_field = field;
 }
 
+/* A change form's field refused (bo_event_refused), for the signed-in account (bo_require). The
+ * forms' fields are checked before the account: nothing is answered until bo_require passes. */
+static void
+s_refused(web_req_t *r, const char *arg, const char *form, const char *err, const char *field)
+{
+    bo_account_t *a = bo_require(r);
+    if (a)
+        bo_event_refused(r, a, arg, form, err, field);
+}
+
 void
 bo_pg_event(web_req_t *r, const char *arg)
 {
@@ -941,34 +953,28 @@ bo_pg_event(web_req_t *r, const char *arg)
 void
 bo_pg_event_publish(web_req_t *r, const char *arg)
 {
-    bo_account_t *a = bo_require(r);
-    if (a)
-        s_change(r, a, OP_PUBLISH, arg, "events.event.publish",
-                 &kumppani__v1__event_ref__descriptor);
+    s_change(r, OP_PUBLISH, arg, "events.event.publish", &kumppani__v1__event_ref__descriptor);
 }
 
 void
 bo_pg_event_reschedule(web_req_t *r, const char *arg)
 {
-    bo_account_t *a = bo_require(r);
-    if (!a)
-        return;
     int64_t start, end;
     const char *date = web_field(r, "date"), *reason = web_field(r, "reason");
     if (!bo_when(date, web_field(r, "start"), &start)) {
-        bo_event_refused(r, a, arg, "reschedule", "bo_err_date", "date");
+        s_refused(r, arg, "reschedule", "bo_err_date", "date");
         return;
     }
     if (!bo_when(date, web_field(r, "end"), &end) || end <= start) {
-        bo_event_refused(r, a, arg, "reschedule", "bo_err_end", "end");
+        s_refused(r, arg, "reschedule", "bo_err_end", "end");
         return;
     }
     if (reason && kp_text_chars(reason) > 1000) {
-        bo_event_refused(r, a, arg, "reschedule", "err_text_long_1000", "new_reason");
+        s_refused(r, arg, "reschedule", "err_text_long_1000", "new_reason");
         return;
     }
     Kumppani__V1__RescheduleEventRequest *rq =
-        s_change(r, a, OP_RESCHEDULE, arg, "events.event.reschedule",
+        s_change(r, OP_RESCHEDULE, arg, "events.event.reschedule",
                  &kumppani__v1__reschedule_event_request__descriptor);
     if (!rq)
         return;
@@ -980,17 +986,13 @@ bo_pg_event_reschedule(web_req_t *r, const char *arg)
 void
 bo_pg_event_cancel(web_req_t *r, const char *arg)
 {
-    bo_account_t *a = bo_require(r);
-    if (!a)
-        return;
     const char *reason = web_field(r, "reason");
     if (!reason || !*reason || kp_text_chars(reason) > 1000) {
-        bo_event_refused(r, a, arg, "cancel", "bo_err_reason", "reason");
+        s_refused(r, arg, "cancel", "bo_err_reason", "reason");
         return;
     }
-    Kumppani__V1__CancelEventRequest *rq =
-        s_change(r, a, OP_CANCEL, arg, "events.event.cancel",
-                 &kumppani__v1__cancel_event_request__descriptor);
+    Kumppani__V1__CancelEventRequest *rq = s_change(
+        r, OP_CANCEL, arg, "events.event.cancel", &kumppani__v1__cancel_event_request__descriptor);
     if (rq)
         rq->reason_text = (char *)reason;
 }
@@ -1007,16 +1009,12 @@ s_url_ok(const char *u)
 void
 bo_pg_event_held(web_req_t *r, const char *arg)
 {
-    bo_account_t *a = bo_require(r);
-    if (!a)
-        return;
     const char *memo = web_field(r, "memo_url"), *mat = web_field(r, "materials_url");
     if (!s_url_ok(memo) || !s_url_ok(mat)) {
-        bo_event_refused(r, a, arg, "held", "bo_err_url",
-                         s_url_ok(memo) ? "materials_url" : "memo_url");
+        s_refused(r, arg, "held", "bo_err_url", s_url_ok(memo) ? "materials_url" : "memo_url");
         return;
     }
-    Kumppani__V1__HeldEventRequest *rq = s_change(r, a, OP_HELD, arg, "events.event.held",
+    Kumppani__V1__HeldEventRequest *rq = s_change(r, OP_HELD, arg, "events.event.held",
                                                   &kumppani__v1__held_event_request__descriptor);
     if (!rq)
         return;
