@@ -945,6 +945,7 @@ bo_pg_event(web_req_t *r, const char *arg)
                  [BO_EV_CHECKIN] = {OP_CHECKIN, "events.signup.list"},
                  [BO_EV_CSV] = {OP_CSV, "office.participants_csv"},
                  [BO_EV_DOOR] = {OP_DOOR, "events.signup.door_csv"}};
+    assert(r->route_op >= BO_EV_PAGE && r->route_op <= BO_EV_DOOR);
     bo_account_t *a = bo_require(r);
     if (a)
         s_start(r, a, pages[r->route_op].op, arg, pages[r->route_op].method);
