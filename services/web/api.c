@@ -3,7 +3,7 @@
  *  Routes match the decoded path exactly, or as prefix + one argument (no '/') + suffix.
  *  HEAD is answered as GET (MHD sends no body). Every POST route checks its CSRF token first.
  *  A row's last column, its op, tells a handler that serves several routes which one it is
- *  answering (a personal link's action, an account's change); 0 for the others.
+ *  answering (a personal link's action, an account's change, an event's page); 0 for the others.
  *
  *  The form rules mirror the events service's own (events/signup.c) so that a person gets
  *  each problem beside its field, in their language, before anything goes on the bus; the
@@ -42,26 +42,26 @@ const web_route_t web_routes[] = {
     {"office-sign-out-all", "POST", "/office/sign-out-all", NULL, bo_pg_sign_out, BO_EVERYWHERE},
     {"office-home", "GET", "/office", NULL, bo_pg_home, 0},
     {"office-accounts", "GET", "/office/accounts", NULL, bo_pg_accounts, 0},
-    {"office-account-add", "POST", "/office/accounts", NULL, bo_pg_account_add, 0},
+    {"office-account-add", "POST", "/office/accounts", NULL, bo_pg_accounts, 0},
     {"office-audit", "GET", "/office/audit", NULL, bo_pg_audit, 0},
     {"office-events", "GET", "/office/events", NULL, bo_pg_events, 0},
     {"office-event-new", "GET", "/office/events/new", NULL, bo_pg_event_new, 0},
-    {"office-event-create", "POST", "/office/events", NULL, bo_pg_event_create, 0},
+    {"office-event-create", "POST", "/office/events", NULL, bo_pg_event_new, 0},
     {"office-event-publish", "POST", "/office/events/", "/publish", bo_pg_event_publish, 0},
     {"office-event-reschedule", "POST", "/office/events/", "/reschedule", bo_pg_event_reschedule,
      0},
     {"office-event-cancel", "POST", "/office/events/", "/cancel", bo_pg_event_cancel, 0},
     {"office-event-held", "POST", "/office/events/", "/held", bo_pg_event_held, 0},
-    {"office-checkin", "GET", "/office/events/", "/check-in", bo_pg_checkin, 0},
+    {"office-checkin", "GET", "/office/events/", "/check-in", bo_pg_event, BO_EV_CHECKIN},
     {"office-attendance", "POST", "/office/events/", "/attendance", bo_pg_attendance, 0},
-    {"office-participants-csv", "GET", "/office/events/", "/participants.csv",
-     bo_pg_participants_csv, 0},
-    {"office-door-csv", "GET", "/office/events/", "/door.csv", bo_pg_door_csv, 0},
-    {"office-event", "GET", "/office/events/", "", bo_pg_event, 0},
+    {"office-participants-csv", "GET", "/office/events/", "/participants.csv", bo_pg_event,
+     BO_EV_CSV},
+    {"office-door-csv", "GET", "/office/events/", "/door.csv", bo_pg_event, BO_EV_DOOR},
+    {"office-event", "GET", "/office/events/", "", bo_pg_event, BO_EV_PAGE},
     {"office-orgs", "GET", "/office/organisations", NULL, bo_pg_orgs, 0},
     {"office-coverage", "GET", "/office/coverage", NULL, bo_pg_coverage, 0},
     {"office-import", "GET", "/office/import", NULL, bo_pg_import, 0},
-    {"office-import", "POST", "/office/import", NULL, bo_pg_import_post, 0},
+    {"office-import", "POST", "/office/import", NULL, bo_pg_import, 0},
     {"office-broker", "GET", "/office/broker", NULL, bo_pg_broker, 0},
     {"office-broker-request", "GET", "/office/broker/requests/", "", bo_pg_broker_request, 0},
     {"office-broker-complete", "POST", "/office/broker/assignments/", "/complete",
@@ -70,7 +70,7 @@ const web_route_t web_routes[] = {
     {"office-broker-stats", "GET", "/office/broker/stats", NULL, bo_pg_broker_stats, 0},
     {"office-stats", "GET", "/office/stats", NULL, bo_pg_stats, 0},
     {"office-sent", "GET", "/office/sent", NULL, bo_pg_sent, 0},
-    {"office-sent", "POST", "/office/sent", NULL, bo_pg_sent_post, 0},
+    {"office-sent", "POST", "/office/sent", NULL, bo_pg_sent, 0},
     {"office-sent-retry", "POST", "/office/sent/retry", NULL, bo_pg_sent_retry, 0},
     {"office-org", "GET", "/office/organisations/", "", bo_pg_org, 0},
     {"office-org-edit", "POST", "/office/organisations/", "", bo_pg_org, 0},

@@ -176,6 +176,11 @@ void *bo_zalloc(web_req_t *r, const bo_account_t *acct, size_t size);
 /* The zeroed state (size bytes) of an office page, whose first member is its account
  * (bo_account_t *acct), set to acct; r->cont_arg is set to it. NULL after answering 503. */
 void *bo_state(web_req_t *r, bo_account_t *acct, size_t size);
+/* bo_state for a page about one object, whose state's first members are its account and the
+ * object's id (bo_account_t *acct; uint64_t id): the id is arg's, and an arg that is no id answers
+ * 404 (not_found_key). NULL after answering. */
+void *bo_state_id(web_req_t *r, bo_account_t *acct, const char *arg, const char *not_found_key,
+                  size_t size);
 /* bo_require_role (roles, action on object), then the page's state (bo_state). NULL after
  * answering. */
 void *bo_begin(web_req_t *r, unsigned roles, const char *action, const char *object, size_t size);
@@ -204,10 +209,13 @@ void bo_munis_choice(web_req_t *r, web_tv_t *root, const bo_account_t *acct, con
  * without one gets its first own municipality; one out of its own is refused. False after
  * answering 403 (bo_forbidden, "municipality=NNN"). */
 bool bo_muni_filter(web_req_t *r, const bo_account_t *acct, const char **muni, const char *action);
+/* True if acct may act on municipality m (bo_muni_ok); else false after answering 403
+ * (bo_forbidden, "municipality=NNN"). */
+bool bo_muni_allowed(web_req_t *r, const bo_account_t *acct, const char *m, const char *action);
 
 void bo_pg_home(web_req_t *r, const char *arg);
+/* The accounts (GET) and a new one (POST). */
 void bo_pg_accounts(web_req_t *r, const char *arg);
-void bo_pg_account_add(web_req_t *r, const char *arg);
 void bo_pg_audit(web_req_t *r, const char *arg);
 /* An account's page (regional): role and municipalities, disable or enable, remove. */
 void bo_pg_account(web_req_t *r, const char *arg);
@@ -218,17 +226,17 @@ void bo_pg_account_change(web_req_t *r, const char *arg);
 /* ---- events (bo_events.c) ---------------------------------------------------------------- */
 
 void bo_pg_events(web_req_t *r, const char *arg);
+/* The new-event form (GET) and the event it makes (POST). */
 void bo_pg_event_new(web_req_t *r, const char *arg);
-void bo_pg_event_create(web_req_t *r, const char *arg);
+/* An event's pages (GET), by their route's op: the page, the door's check-in, the participants'
+ * CSV, the events service's door list. */
+enum { BO_EV_PAGE, BO_EV_CHECKIN, BO_EV_CSV, BO_EV_DOOR };
 void bo_pg_event(web_req_t *r, const char *arg);
 void bo_pg_event_publish(web_req_t *r, const char *arg);
 void bo_pg_event_reschedule(web_req_t *r, const char *arg);
 void bo_pg_event_cancel(web_req_t *r, const char *arg);
 void bo_pg_event_held(web_req_t *r, const char *arg);
-void bo_pg_checkin(web_req_t *r, const char *arg);
 void bo_pg_attendance(web_req_t *r, const char *arg);
-void bo_pg_participants_csv(web_req_t *r, const char *arg);
-void bo_pg_door_csv(web_req_t *r, const char *arg);
 /* "YYYY-MM-DD" + "HH:MM" in Helsinki time into *out; false if it is not one. */
 bool bo_when(const char *date, const char *hm, int64_t *out);
 /* A sign-up role's text key ("role_1"). */
@@ -238,8 +246,8 @@ const char *bo_signup_role_key(int role);
 
 void bo_pg_orgs(web_req_t *r, const char *arg);
 void bo_pg_coverage(web_req_t *r, const char *arg);
+/* The CSV import: its form (GET), a dry run or the import (POST). */
 void bo_pg_import(web_req_t *r, const char *arg);
-void bo_pg_import_post(web_req_t *r, const char *arg);
 void bo_pg_broker(web_req_t *r, const char *arg);
 /* A request's offers and ranking (broker.request.explain); completing an assignment (POST);
  * the payment export (CSV); the broker's statistics. */
@@ -251,9 +259,9 @@ void bo_pg_broker_stats(web_req_t *r, const char *arg);
 void bo_pg_broker_paid(web_req_t *r, const char *arg);
 /* bo_stats.c */
 void bo_pg_stats(web_req_t *r, const char *arg);
-/* bo_sent.c: what was sent, the dead letters and their retry, the opt-outs */
+/* bo_sent.c: what was sent, the dead letters and their retry, the opt-outs (GET; the lookup by an
+ * address, POST) */
 void bo_pg_sent(web_req_t *r, const char *arg);
-void bo_pg_sent_post(web_req_t *r, const char *arg);
 void bo_pg_sent_retry(web_req_t *r, const char *arg);
 
 /* bo_orgs.c: an organisation's page (GET) and its edit (POST) (registry.org.get/update,

@@ -264,17 +264,11 @@ bo_pg_broker_request(web_req_t *r, const char *arg)
     bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.request.explain", "");
     if (!a)
         return;
-    uint64_t id = web_parse_id(arg);
-    if (!id) {
-        bo_error(r, a, 404, "err_not_found");
-        return;
-    }
-    one_t *o = bo_state(r, a, sizeof *o);
+    one_t *o = bo_state_id(r, a, arg, "err_not_found", sizeof *o);
     if (!o)
         return;
-    o->id = id;
     Kumppani__V1__BrokerRequestRef rq = KUMPPANI__V1__BROKER_REQUEST_REF__INIT;
-    rq.request_id = id;
+    rq.request_id = o->id;
     bo_call(r, a, r->svc->bus_office_broker, "broker.request.get", &rq.base, NULL, s_req_got);
 }
 

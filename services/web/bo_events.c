@@ -18,6 +18,7 @@
 #include "kp_text.h"
 #include "kp_time.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,12 +296,8 @@ bo_pg_events(web_req_t *r, const char *arg)
         year = now.tm_year + 1900;
         mon = now.tm_mon + 1;
     }
-    if (m && *m && !bo_muni_ok(a, m)) {
-        char obj[32];
-        snprintf(obj, sizeof obj, "municipality=%s", m);
-        bo_forbidden(r, a, "events.event.list", obj);
+    if (m && *m && !bo_muni_allowed(r, a, m, "events.event.list"))
         return;
-    }
     op_t *o = s_op(r, a, OP_VIEW);
     if (!o)
         return;
@@ -364,17 +361,6 @@ s_new_form(web_req_t *r, bo_account_t *a, unsigned status, const char *err, cons
     web_page(r, status, "bo_event_new", root);
 }
 
-void
-bo_pg_event_new(web_req_t *r, const char *arg)
-{
-    (void)arg;
-    bo_account_t *a =
-        bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.event.create", "");
-    if (!a)
-        return;
-    s_new_form(r, a, 200, NULL, NULL);
-}
-
 bool
 bo_when(const char *date, const char *hm, int64_t *out)
 {
@@ -405,13 +391,17 @@ s_create_done(web_req_t *r, const Kumppani__V1__Reply *rep)
 }
 
 void
-bo_pg_event_create(web_req_t *r, const char *arg)
+bo_pg_event_new(web_req_t *r, const char *arg)
 {
     (void)arg;
     bo_account_t *a =
         bo_require_role(r, BO_R(REGIONAL) | BO_R(MUNICIPAL), "events.event.create", "");
     if (!a)
         return;
+    if (!r->post) {
+        s_new_form(r, a, 200, NULL, NULL);
+        return;
+    }
     const char *title = web_field(r, "title"), *kind = web_field(r, "kind"),
                *m = web_field(r, "municipality"), *cap = web_field(r, "capacity"),
                *place = web_field(r, "place"), *lang = web_field(r, "language"),
@@ -449,12 +439,8 @@ bo_pg_event_create(web_req_t *r, const char *arg)
         s_new_form(r, a, 400, err, field);
         return;
     }
-    if (!bo_muni_ok(a, m)) {
-        char obj[32];
-        snprintf(obj, sizeof obj, "municipality=%s", m);
-        bo_forbidden(r, a, "events.event.create", obj);
+    if (!bo_muni_allowed(r, a, m, "events.event.create"))
         return;
-    }
     op_t *o = s_op(r, a, OP_VIEW);
     if (!o)
         return;
@@ -485,13 +471,21 @@ static const bo_list_t s_signups = {"events.signup.list",
                                     &kumppani__v1__list_signups_reply__descriptor, "signups",
                                     SU_PAGE, SU_MAX};
 
+/* A list of the op is in (bo_list_all): its sign-ups, always asked first (s_step), else its
+ * series' occurrences (bo_series.c); on to the next step. */
 static void
-s_signups_in(web_req_t *r, void **items, size_t n)
+s_list_in(web_req_t *r, void **items, size_t n)
 {
     op_t *o = r->cont_arg;
-    o->su = (Kumppani__V1__Signup **)items;
-    o->su_n = n;
-    o->su_loaded = true;
+    if (!o->su_loaded) {
+        o->su = (Kumppani__V1__Signup **)items;
+        o->su_n = n;
+        o->su_loaded = true;
+    } else {
+        o->occ = (web_event_t **)items;
+        o->occ_n = n;
+        o->occ_loaded = true;
+    }
     s_step(r);
 }
 
@@ -598,16 +592,25 @@ s_event_form(web_req_t *r, web_tv_t *root, const op_t *o, bool open, bool hold)
     return true;
 }
 
+static void s_checkin_page(web_req_t *r, web_tv_t *root);
+
+/* The event's page, or its check-in page (OP_CHECKIN): both open with the event's title and
+ * facts. */
 static void
 s_event_page(web_req_t *r)
 {
     op_t *o = r->cont_arg;
     kp_arena_t *a = r->arena;
     web_event_t *ev = o->ev;
-    web_tv_t *root = bo_root(r, o->acct, "bo_event_title");
+    web_tv_t *root =
+        bo_root(r, o->acct, o->op == OP_CHECKIN ? "bo_checkin_title" : "bo_event_title");
     web_tv_str(a, root, "title", ev->title);
     web_tv_t *e = web_tv_obj(a, root, "event");
     s_event_row(r, e, ev);
+    if (o->op == OP_CHECKIN) {
+        s_checkin_page(r, root);
+        return;
+    }
     bool live = ev->state == ES(PUBLISHED) || ev->state == ES(RESCHEDULED);
     web_tv_bool(a, e, "can_publish", ev->state == ES(DRAFT));
     web_tv_bool(a, e, "can_reschedule", live || ev->state == ES(DRAFT));
@@ -680,16 +683,13 @@ s_name_match(const char *name, const char *q)
     return false;
 }
 
+/* The check-in page's own part: the confirmed sign-ups found by name, to be marked. */
 static void
-s_checkin_page(web_req_t *r)
+s_checkin_page(web_req_t *r, web_tv_t *root)
 {
     op_t *o = r->cont_arg;
     kp_arena_t *a = r->arena;
     web_event_t *ev = o->ev;
-    web_tv_t *root = bo_root(r, o->acct, "bo_checkin_title");
-    web_tv_str(a, root, "title", ev->title);
-    web_tv_t *e = web_tv_obj(a, root, "event");
-    s_event_row(r, e, ev);
     const char *q = web_query(r, "q");
     if (q && kp_text_chars(q) > 100)
         q = NULL;
@@ -834,17 +834,6 @@ s_door_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     bo_csv(r, &b, "door-%llu.csv", (unsigned long long)o->event_id);
 }
 
-/* The series' occurrences are in (bo_series.c): on to the page. */
-static void
-s_occ_in(web_req_t *r, void **occ, size_t n)
-{
-    op_t *o = r->cont_arg;
-    o->occ = (web_event_t **)occ;
-    o->occ_n = n;
-    o->occ_loaded = true;
-    s_step(r);
-}
-
 /* The next step of an event-scoped operation once the event (and, where needed, its
  * sign-ups and series) are in. */
 static void
@@ -855,19 +844,17 @@ s_step(web_req_t *r)
     if (need_su && !o->su_loaded) {
         Kumppani__V1__ListSignupsRequest rq = KUMPPANI__V1__LIST_SIGNUPS_REQUEST__INIT;
         rq.event_id = o->event_id;
-        bo_list_all(r, o->acct, r->svc->bus_office, &s_signups, &rq.base, s_signups_in, s_failed);
+        bo_list_all(r, o->acct, r->svc->bus_office, &s_signups, &rq.base, s_list_in, s_failed);
         return;
     }
     if (o->op == OP_VIEW && o->ev->series_id && !o->occ_loaded) {
-        bo_series_load(r, o->acct, o->ev->series_id, s_occ_in);
+        bo_series_load(r, o->acct, o->ev->series_id, s_list_in);
         return;
     }
     switch (o->op) {
     case OP_VIEW:
-        s_event_page(r);
-        break;
     case OP_CHECKIN:
-        s_checkin_page(r);
+        s_event_page(r);
         break;
     case OP_CSV:
         s_csv(r);
@@ -902,33 +889,27 @@ s_step(web_req_t *r)
 
 /* ---- the routes -------------------------------------------------------------------------- */
 
-/* An event-scoped page (a GET or the door's export): the account, then the op. */
-static void
-s_page(web_req_t *r, const char *arg, int op, const char *method)
-{
-    bo_account_t *a = bo_require(r);
-    if (a)
-        s_start(r, a, op, arg, method);
-}
-
-/* A change's request body of type d, initialised; NULL after answering 503. */
+/* Starts a change of event arg by the signed-in account (bo_require): method with a request of
+ * type d, asked once the event is in scope. Returns the request, its event_id set, for the caller
+ * to fill in before the turn ends; NULL after answering. */
 static void *
-s_body(web_req_t *r, const bo_account_t *a, const ProtobufCMessageDescriptor *d)
+s_change(web_req_t *r, int op, const char *arg, const char *method,
+         const ProtobufCMessageDescriptor *d)
 {
-    ProtobufCMessage *m = bo_zalloc(r, a, d->sizeof_message);
-    if (m)
-        protobuf_c_message_init(d, m);
-    return m;
-}
-
-/* Starts a change of the event (method with body, asked once the event is in scope). */
-static void
-s_change(web_req_t *r, bo_account_t *a, int op, const char *arg, const char *method,
-         ProtobufCMessage *body)
-{
+    const ProtobufCFieldDescriptor *id =
+        protobuf_c_message_descriptor_get_field_by_name(d, "event_id");
+    assert(id && id->type == PROTOBUF_C_TYPE_UINT64);
+    bo_account_t *a = bo_require(r);
+    ProtobufCMessage *m = a ? bo_zalloc(r, a, d->sizeof_message) : NULL;
+    if (!m)
+        return NULL;
+    protobuf_c_message_init(d, m);
+    *(uint64_t *)((char *)m + id->offset) = web_parse_id(arg);
     bo_evop_t *e = s_start(r, a, op, arg, method);
-    if (e)
-        ((op_t *)e->data)->body = body;
+    if (!e)
+        return NULL;
+    ((op_t *)e->data)->body = m;
+    return m;
 }
 
 void
@@ -944,92 +925,77 @@ bo_event_refused(web_req_t *r, bo_account_t *a, const char *arg, const char *for
     o->err_field = field;
 }
 
+/* A change form's field refused (bo_event_refused), for the signed-in account (bo_require). The
+ * forms' fields are checked before the account: nothing is answered until bo_require passes. */
+static void
+s_refused(web_req_t *r, const char *arg, const char *form, const char *err, const char *field)
+{
+    bo_account_t *a = bo_require(r);
+    if (a)
+        bo_event_refused(r, a, arg, form, err, field);
+}
+
 void
 bo_pg_event(web_req_t *r, const char *arg)
 {
-    s_page(r, arg, OP_VIEW, "events.event.get");
-}
-
-void
-bo_pg_checkin(web_req_t *r, const char *arg)
-{
-    s_page(r, arg, OP_CHECKIN, "events.signup.list");
-}
-
-void
-bo_pg_participants_csv(web_req_t *r, const char *arg)
-{
-    s_page(r, arg, OP_CSV, "office.participants_csv");
-}
-
-void
-bo_pg_door_csv(web_req_t *r, const char *arg)
-{
-    s_page(r, arg, OP_DOOR, "events.signup.door_csv");
+    static const struct {
+        int op;
+        const char *method;
+    } pages[] = {[BO_EV_PAGE] = {OP_VIEW, "events.event.get"},
+                 [BO_EV_CHECKIN] = {OP_CHECKIN, "events.signup.list"},
+                 [BO_EV_CSV] = {OP_CSV, "office.participants_csv"},
+                 [BO_EV_DOOR] = {OP_DOOR, "events.signup.door_csv"}};
+    assert(r->route_op >= BO_EV_PAGE && r->route_op <= BO_EV_DOOR);
+    bo_account_t *a = bo_require(r);
+    if (a)
+        s_start(r, a, pages[r->route_op].op, arg, pages[r->route_op].method);
 }
 
 void
 bo_pg_event_publish(web_req_t *r, const char *arg)
 {
-    bo_account_t *a = bo_require(r);
-    if (!a)
-        return;
-    Kumppani__V1__EventRef *rq = s_body(r, a, &kumppani__v1__event_ref__descriptor);
-    if (!rq)
-        return;
-    rq->event_id = web_parse_id(arg);
-    s_change(r, a, OP_PUBLISH, arg, "events.event.publish", &rq->base);
+    s_change(r, OP_PUBLISH, arg, "events.event.publish", &kumppani__v1__event_ref__descriptor);
 }
 
 void
 bo_pg_event_reschedule(web_req_t *r, const char *arg)
 {
-    bo_account_t *a = bo_require(r);
-    if (!a)
-        return;
     int64_t start, end;
     const char *date = web_field(r, "date"), *reason = web_field(r, "reason");
     if (!bo_when(date, web_field(r, "start"), &start)) {
-        bo_event_refused(r, a, arg, "reschedule", "bo_err_date", "date");
+        s_refused(r, arg, "reschedule", "bo_err_date", "date");
         return;
     }
     if (!bo_when(date, web_field(r, "end"), &end) || end <= start) {
-        bo_event_refused(r, a, arg, "reschedule", "bo_err_end", "end");
+        s_refused(r, arg, "reschedule", "bo_err_end", "end");
         return;
     }
     if (reason && kp_text_chars(reason) > 1000) {
-        bo_event_refused(r, a, arg, "reschedule", "err_text_long_1000", "new_reason");
+        s_refused(r, arg, "reschedule", "err_text_long_1000", "new_reason");
         return;
     }
     Kumppani__V1__RescheduleEventRequest *rq =
-        s_body(r, a, &kumppani__v1__reschedule_event_request__descriptor);
+        s_change(r, OP_RESCHEDULE, arg, "events.event.reschedule",
+                 &kumppani__v1__reschedule_event_request__descriptor);
     if (!rq)
         return;
-    rq->event_id = web_parse_id(arg);
     rq->start_unix = start;
     rq->end_unix = end;
     rq->reason_text = (char *)(reason ? reason : "");
-    s_change(r, a, OP_RESCHEDULE, arg, "events.event.reschedule", &rq->base);
 }
 
 void
 bo_pg_event_cancel(web_req_t *r, const char *arg)
 {
-    bo_account_t *a = bo_require(r);
-    if (!a)
-        return;
     const char *reason = web_field(r, "reason");
     if (!reason || !*reason || kp_text_chars(reason) > 1000) {
-        bo_event_refused(r, a, arg, "cancel", "bo_err_reason", "reason");
+        s_refused(r, arg, "cancel", "bo_err_reason", "reason");
         return;
     }
-    Kumppani__V1__CancelEventRequest *rq =
-        s_body(r, a, &kumppani__v1__cancel_event_request__descriptor);
-    if (!rq)
-        return;
-    rq->event_id = web_parse_id(arg);
-    rq->reason_text = (char *)reason;
-    s_change(r, a, OP_CANCEL, arg, "events.event.cancel", &rq->base);
+    Kumppani__V1__CancelEventRequest *rq = s_change(
+        r, OP_CANCEL, arg, "events.event.cancel", &kumppani__v1__cancel_event_request__descriptor);
+    if (rq)
+        rq->reason_text = (char *)reason;
 }
 
 /* An https:// or http:// address of at most 1000 bytes, or "" (the events service checks it
@@ -1044,23 +1010,17 @@ s_url_ok(const char *u)
 void
 bo_pg_event_held(web_req_t *r, const char *arg)
 {
-    bo_account_t *a = bo_require(r);
-    if (!a)
-        return;
     const char *memo = web_field(r, "memo_url"), *mat = web_field(r, "materials_url");
     if (!s_url_ok(memo) || !s_url_ok(mat)) {
-        bo_event_refused(r, a, arg, "held", "bo_err_url",
-                         s_url_ok(memo) ? "materials_url" : "memo_url");
+        s_refused(r, arg, "held", "bo_err_url", s_url_ok(memo) ? "materials_url" : "memo_url");
         return;
     }
-    Kumppani__V1__HeldEventRequest *rq =
-        s_body(r, a, &kumppani__v1__held_event_request__descriptor);
+    Kumppani__V1__HeldEventRequest *rq = s_change(r, OP_HELD, arg, "events.event.held",
+                                                  &kumppani__v1__held_event_request__descriptor);
     if (!rq)
         return;
-    rq->event_id = web_parse_id(arg);
     rq->memo_url = (char *)(memo ? memo : "");
     rq->materials_url = (char *)(mat ? mat : "");
-    s_change(r, a, OP_HELD, arg, "events.event.held", &rq->base);
 }
 
 void

@@ -504,14 +504,9 @@ s_begin(web_req_t *r, const char *arg, bool edit)
                                       edit ? "registry.org.update" : "registry.org.get", obj);
     if (!a)
         return;
-    if (!id) {
-        bo_error(r, a, 404, "bo_err_no_org");
-        return;
-    }
-    org_t *o = bo_state(r, a, sizeof *o);
+    org_t *o = bo_state_id(r, a, arg, "bo_err_no_org", sizeof *o);
     if (!o)
         return;
-    o->id = id;
     o->edit = edit;
     o->status = 200;
     snprintf(o->obj, sizeof o->obj, "%s", obj);

@@ -125,6 +125,25 @@ bo_state(web_req_t *r, bo_account_t *acct, size_t size)
 }
 
 void *
+bo_state_id(web_req_t *r, bo_account_t *acct, const char *arg, const char *not_found_key,
+            size_t size)
+{
+    struct {
+        bo_account_t *acct;
+        uint64_t id;
+    } * h;
+    assert(size >= sizeof *h);
+    uint64_t id = web_parse_id(arg);
+    if (!id) {
+        bo_error(r, acct, 404, not_found_key);
+        return NULL;
+    }
+    if ((h = bo_state(r, acct, size)))
+        h->id = id;
+    return h;
+}
+
+void *
 bo_begin(web_req_t *r, unsigned roles, const char *action, const char *object, size_t size)
 {
     bo_account_t *a = bo_require_role(r, roles, action, object);
@@ -305,10 +324,16 @@ bo_muni_filter(web_req_t *r, const bo_account_t *acct, const char **muni, const 
         return true;
     if (!*muni && acct->n_municipalities)
         *muni = acct->municipalities[0];
-    if (bo_muni_ok(acct, *muni))
+    return bo_muni_allowed(r, acct, *muni, action);
+}
+
+bool
+bo_muni_allowed(web_req_t *r, const bo_account_t *acct, const char *m, const char *action)
+{
+    if (bo_muni_ok(acct, m))
         return true;
     char obj[32];
-    snprintf(obj, sizeof obj, "municipality=%.3s", *muni ? *muni : "");
+    snprintf(obj, sizeof obj, "municipality=%.3s", m ? m : "");
     bo_forbidden(r, acct, action, obj);
     return false;
 }
@@ -324,16 +349,18 @@ bo_pg_home(web_req_t *r, const char *arg)
 
 /* ---- accounts ---------------------------------------------------------------------------- */
 
+/* A page's list filled by a walk over the store (the accounts, the audit): an item a record;
+ * now_ms is the turn's time (an account's lock). */
 typedef struct {
     web_req_t *r;
     web_tv_t *list;
     int64_t now_ms;
-} acc_list_t;
+} walk_t;
 
 static int
 s_acc_one(void *arg, bo_account_t *a)
 {
-    acc_list_t *l = arg;
+    walk_t *l = arg;
     kp_arena_t *ar = l->r->arena;
     web_tv_t *it = web_tv_item(ar, l->list);
     web_tv_strf(ar, it, "id", "%llu", (unsigned long long)a->id);
@@ -359,7 +386,7 @@ s_accounts(web_req_t *r, const bo_account_t *a, unsigned status, const char *err
 {
     web_tv_t *root = bo_root(r, a, "bo_accounts_title");
     kp_arena_t *ar = r->arena;
-    acc_list_t l = {r, web_tv_list(ar, root, "accounts"), 0};
+    walk_t l = {r, web_tv_list(ar, root, "accounts"), 0};
     kp_tx_t tx;
     if (web_tx(r, &tx) || (l.now_ms = tx.now_ms, bo_accounts_each(&tx, s_acc_one, &l)) < 0) {
         bo_error(r, a, 503, "err_unavailable");
@@ -382,19 +409,14 @@ void
 bo_pg_accounts(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "office.accounts", "");
+    bo_account_t *a =
+        bo_require_role(r, BO_R(REGIONAL), r->post ? "web.account.add" : "office.accounts", "");
     if (!a)
         return;
-    s_accounts(r, a, 200, NULL, NULL, 0, NULL);
-}
-
-void
-bo_pg_account_add(web_req_t *r, const char *arg)
-{
-    (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "web.account.add", "");
-    if (!a)
+    if (!r->post) {
+        s_accounts(r, a, 200, NULL, NULL, 0, NULL);
         return;
+    }
     uint64_t id = 0;
     const char *field = NULL;
     const char *err = bo_account_add_form(r, a, &id, &field);
@@ -563,15 +585,10 @@ bo_pg_account_scope(web_req_t *r, const char *arg)
 
 /* ---- the audit --------------------------------------------------------------------------- */
 
-typedef struct {
-    web_req_t *r;
-    web_tv_t *list;
-} audit_list_t;
-
 static int
 s_audit_one(void *arg, Kumppani__V1__OfficeAudit *e)
 {
-    audit_list_t *l = arg;
+    walk_t *l = arg;
     kp_arena_t *ar = l->r->arena;
     web_tv_t *it = web_tv_item(ar, l->list);
     char buf[128];
@@ -596,7 +613,7 @@ bo_pg_audit(web_req_t *r, const char *arg)
         return;
     web_tv_t *root = bo_root(r, a, "bo_audit_title");
     kp_tx_t tx;
-    audit_list_t l = {r, web_tv_list(r->arena, root, "entries")};
+    walk_t l = {r, web_tv_list(r->arena, root, "entries"), 0};
     if (web_tx(r, &tx) || bo_audit_each_rev(&tx, AUDIT_MAX, s_audit_one, &l) < 0) {
         bo_error(r, a, 503, "err_unavailable");
         return;

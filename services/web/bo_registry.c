@@ -347,20 +347,14 @@ void
 bo_pg_import(web_req_t *r, const char *arg)
 {
     (void)arg;
-    bo_account_t *a = bo_require_role(r, BO_R(REGIONAL), "registry.csv.import", "");
-    if (!a)
-        return;
-    s_import_page(r, a, 200, NULL, true, NULL, NULL);
-}
-
-void
-bo_pg_import_post(web_req_t *r, const char *arg)
-{
-    (void)arg;
     imp_t *im = bo_begin(r, BO_R(REGIONAL), "registry.csv.import", "", sizeof *im);
     if (!im)
         return;
     bo_account_t *a = im->acct;
+    if (!r->post) {
+        s_import_page(r, a, 200, NULL, true, NULL, NULL);
+        return;
+    }
     const char *csv = web_field(r, "csv"), *kind = web_field(r, "kind"),
                *act = web_field(r, "action");
     if (!kind || strlen(kind) != 1 || kind[0] < '1' || kind[0] > '2') {

@@ -153,16 +153,6 @@ s_find(web_req_t *r, snt_t *t, const char *what, const char *method, const Proto
            &kumppani__v1__list_notifications_reply__descriptor, "bo_err_address", s_found_done);
 }
 
-/* The account if it may see the page, else NULL after answering (403 audited). */
-static snt_t *
-s_begin(web_req_t *r, const char *action)
-{
-    snt_t *t = bo_begin(r, BO_R(REGIONAL) | BO_R(EXPERT), action, "", sizeof *t);
-    if (t)
-        t->regional = t->acct->role == BO_ROLE(REGIONAL);
-    return t;
-}
-
 /* What was sent about a broker request (?request=N): its experts', its requester's and the
  * coordinator's messages (notifier.sent by request_id; audited by the request's id). */
 static void
@@ -182,13 +172,30 @@ s_for_request(web_req_t *r, snt_t *t, const char *id)
     s_find(r, t, "bo_sent_for_request", "notifier.sent", &rq.base);
 }
 
+/* The page (GET): the dead letters, with what was sent about ?request=N or ?event=N; the lookup
+ * by an address is its POST. */
 void
 bo_pg_sent(web_req_t *r, const char *arg)
 {
     (void)arg;
-    snt_t *t = s_begin(r, "notifier.dead.list");
+    snt_t *t = bo_begin(r, BO_R(REGIONAL) | BO_R(EXPERT),
+                        r->post ? "notifier.sent" : "notifier.dead.list", "", sizeof *t);
     if (!t)
         return;
+    t->regional = t->acct->role == BO_ROLE(REGIONAL);
+    if (r->post) {
+        const char *addr = web_field(r, "address");
+        if (!addr || !*addr || strlen(addr) > 254) {
+            bo_error(r, t->acct, 400, "bo_err_address");
+            return;
+        }
+        Kumppani__V1__SentRequest rq = KUMPPANI__V1__SENT_REQUEST__INIT;
+        rq.address = (char *)addr;
+        rq.limit = 500;
+        bo_audit(r, t->acct->id, "notifier.sent", "", "ok");
+        s_find(r, t, "bo_sent_for_address", "notifier.sent", &rq.base);
+        return;
+    }
     const char *ev = web_query(r, "event"), *rqs = web_query(r, "request");
     if (rqs && *rqs) {
         s_for_request(r, t, rqs);
@@ -206,25 +213,6 @@ bo_pg_sent(web_req_t *r, const char *arg)
     Kumppani__V1__ListNotificationsRequest rq = KUMPPANI__V1__LIST_NOTIFICATIONS_REQUEST__INIT;
     rq.event_id = t->event_id;
     s_find(r, t, "bo_sent_for_event", "notifier.schedule", &rq.base);
-}
-
-void
-bo_pg_sent_post(web_req_t *r, const char *arg)
-{
-    (void)arg;
-    snt_t *t = s_begin(r, "notifier.sent");
-    if (!t)
-        return;
-    const char *addr = web_field(r, "address");
-    if (!addr || !*addr || strlen(addr) > 254) {
-        bo_error(r, t->acct, 400, "bo_err_address");
-        return;
-    }
-    Kumppani__V1__SentRequest rq = KUMPPANI__V1__SENT_REQUEST__INIT;
-    rq.address = (char *)addr;
-    rq.limit = 500;
-    bo_audit(r, t->acct->id, "notifier.sent", "", "ok");
-    s_find(r, t, "bo_sent_for_address", "notifier.sent", &rq.base);
 }
 
 typedef struct {

@@ -52,24 +52,18 @@ bo_evop_t *
 bo_evop_start(web_req_t *r, bo_account_t *a, const char *arg, const char *method,
               void (*then)(web_req_t *r))
 {
-    uint64_t id = web_parse_id(arg);
-    if (!id) {
-        bo_error(r, a, 404, "err_no_event");
-        return NULL;
-    }
-    bo_evop_t *o = bo_state(r, a, sizeof *o);
+    bo_evop_t *o = bo_state_id(r, a, arg, "err_no_event", sizeof *o);
     if (!o)
         return NULL;
-    o->event_id = id;
     o->method = method;
     o->then = then;
-    snprintf(o->obj, sizeof o->obj, "event=%llu", (unsigned long long)id);
+    snprintf(o->obj, sizeof o->obj, "event=%llu", (unsigned long long)o->event_id);
     if (!bo_role_ok(a, BO_R(REGIONAL) | BO_R(MUNICIPAL))) {
         bo_forbidden(r, a, method, o->obj);
         return NULL;
     }
     Kumppani__V1__EventRef rq = KUMPPANI__V1__EVENT_REF__INIT;
-    rq.event_id = id;
+    rq.event_id = o->event_id;
     if (!bo_call(r, a, r->svc->bus_office, "events.event.get", &rq.base, NULL, s_evop_event))
         return NULL;
     return o;
