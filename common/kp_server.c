@@ -149,6 +149,12 @@ kp_call_body(kp_call_t *call)
     return call->body;
 }
 
+int
+kp_call_op(const kp_call_t *call)
+{
+    return call->m->op;
+}
+
 MDB_txn *
 kp_call_txn(kp_call_t *call)
 {
@@ -633,13 +639,12 @@ s_clock_set(kp_call_t *call, void *svc)
     kp_call_ok(call, &r.base);
 }
 
-static const kp_method_t s_clock_method = {"sys.clock.set", KP_ROLE_ADMIN,
-                                           &kumppani__v1__clock_request__descriptor, s_clock_set};
+static const kp_method_t s_clock_method =
+    KP_METHOD("sys.clock.set", KP_ROLE_ADMIN, clock_request, s_clock_set);
 
 static const kp_method_t s_builtin[] = {
-    {"log.replay", KP_ROLE_ADMIN | KP_ROLE_SERVICE | KP_ROLE_READER,
-     &kumppani__v1__replay_request__descriptor, s_replay},
-    {"sys.health", KP_ROLE_ALL, &kumppani__v1__health_request__descriptor, s_health},
+    KP_METHOD("log.replay", KP_ROLES_READ, replay_request, s_replay),
+    KP_METHOD("sys.health", KP_ROLE_ALL, health_request, s_health),
 };
 
 static const kp_method_t *

@@ -67,14 +67,16 @@ typedef struct {
     unsigned roles;                       /* KP_ROLE_* bits admitted */
     const ProtobufCMessageDescriptor *in; /* the body's message type */
     kp_handler_fn fn;
+    int op; /* handed to fn as kp_call_op: one handler for methods that differ in one choice */
 } kp_method_t;
 
 /* A row of a method table: KP_METHOD("events.event.create", KP_ROLE_ADMIN,
  * create_event_request, evt_h_event_create), msg being the request message's protobuf-c name
- * (kumppani.v1). */
-#define KP_METHOD(name, roles, msg, fn)                                                            \
+ * (kumppani.v1). KP_METHOD_OP adds the row's op. */
+#define KP_METHOD(name, roles, msg, fn) KP_METHOD_OP(name, roles, msg, fn, 0)
+#define KP_METHOD_OP(name, roles, msg, fn, op)                                                     \
     {                                                                                              \
-        (name), (roles), &kumppani__v1__##msg##__descriptor, (fn)                                  \
+        (name), (roles), &kumppani__v1__##msg##__descriptor, (fn), (op)                            \
     }
 
 typedef struct {
@@ -162,6 +164,9 @@ kp_server_t *kp_call_server(kp_call_t *call);
 
 /* The decoded, checked body (a message of the method's `in` type). Valid during the call. */
 const void *kp_call_body(kp_call_t *call);
+
+/* The op of the call's method row (KP_METHOD_OP; 0 for a KP_METHOD row). */
+int kp_call_op(const kp_call_t *call);
 
 /* The turn's transaction, for reading. Valid during the call. */
 MDB_txn *kp_call_txn(kp_call_t *call);

@@ -253,7 +253,8 @@ const kp_method_t evt_methods[] = {
     M("events.series.update", KP_ROLE_ADMIN, update_series_request, evt_h_series_update),
     M("events.series.extend", KP_ROLE_ADMIN, extend_series_request, evt_h_series_extend),
     M(EVT_METHOD_SUBMIT, PUBLISHERS, submit_signup_request, evt_h_signup_submit),
-    M("events.signup.cancel", PUBLISHERS | SELF, cancel_signup_request, evt_h_signup_cancel),
+    KP_METHOD_OP("events.signup.cancel", PUBLISHERS | SELF, cancel_signup_request,
+                 evt_h_signup_withdraw, EVT_CANCEL),
     /* A publisher may submit and cancel sign-ups, nothing else (DESIGN 7): a person leaves the
      * waitlist or declines an offer through it by cancelling. The person themself answers an
      * offer on their personal page: the web's selfservice key may call these, on any sign-up
@@ -262,8 +263,8 @@ const kp_method_t evt_methods[] = {
       evt_h_signup_accept),
     M("events.signup.decline_offer", KP_ROLE_ADMIN | SELF, cancel_signup_request,
       evt_h_signup_decline),
-    M("events.signup.leave_waitlist", KP_ROLE_ADMIN | SELF, cancel_signup_request,
-      evt_h_signup_leave),
+    KP_METHOD_OP("events.signup.leave_waitlist", KP_ROLE_ADMIN | SELF, cancel_signup_request,
+                 evt_h_signup_withdraw, EVT_LEAVE),
     M("events.signup.get", KP_ROLE_ADMIN | SELF, cancel_signup_request, evt_h_signup_get),
     M("events.signup.list", KP_ROLE_ADMIN | KP_ROLE_READER, list_signups_request,
       evt_h_signup_list),

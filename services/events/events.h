@@ -122,10 +122,11 @@ void evt_h_series_create(kp_call_t *call, void *svc);
 void evt_h_series_update(kp_call_t *call, void *svc);
 void evt_h_series_extend(kp_call_t *call, void *svc);
 void evt_h_signup_submit(kp_call_t *call, void *svc);
-void evt_h_signup_cancel(kp_call_t *call, void *svc);
+/* events.signup.cancel and (op EVT_LEAVE) events.signup.leave_waitlist. */
+enum { EVT_CANCEL, EVT_LEAVE };
+void evt_h_signup_withdraw(kp_call_t *call, void *svc);
 void evt_h_signup_accept(kp_call_t *call, void *svc);
 void evt_h_signup_decline(kp_call_t *call, void *svc);
-void evt_h_signup_leave(kp_call_t *call, void *svc);
 void evt_h_signup_get(kp_call_t *call, void *svc);
 void evt_h_signup_list(kp_call_t *call, void *svc);
 void evt_h_signup_attendance(kp_call_t *call, void *svc);

@@ -456,11 +456,13 @@ s_open(kp_tx_t *t, kp_call_t *call, void *svc, int done, evt_event_t **ev)
     return s;
 }
 
-/* Cancelling and leaving the waitlist: the same change, with a reason; cancelling again
- * changes nothing. Leaving is only for a sign-up on the waitlist or holding an offer. */
-static void
-s_withdraw(kp_call_t *call, void *svc, bool waitlist_only)
+/* Cancelling and leaving the waitlist (the row's op EVT_LEAVE): the same change, with a
+ * reason; cancelling again changes nothing. Leaving is only for a sign-up on the waitlist or
+ * holding an offer. */
+void
+evt_h_signup_withdraw(kp_call_t *call, void *svc)
 {
+    bool waitlist_only = kp_call_op(call) == EVT_LEAVE;
     kp_tx_t T, *t = &T;
     evt_event_t *ev;
     evt_signup_t *s = s_open(t, call, svc, SS(CANCELLED), &ev);
@@ -472,18 +474,6 @@ s_withdraw(kp_call_t *call, void *svc, bool waitlist_only)
         return;
     }
     s_answer_signup(t, evt_signup_cancel(t, ev, s, waitlist_only ? "left-waitlist" : "request"), s);
-}
-
-void
-evt_h_signup_cancel(kp_call_t *call, void *svc)
-{
-    s_withdraw(call, svc, false);
-}
-
-void
-evt_h_signup_leave(kp_call_t *call, void *svc)
-{
-    s_withdraw(call, svc, true);
 }
 
 void

@@ -336,8 +336,7 @@ void bo_pg_offer_extend(web_req_t *r, const char *arg);
 /* ---- the method (bo_auth.c) -------------------------------------------------------------- */
 
 void bo_h_account_add(kp_call_t *call, void *svc);
-void bo_h_account_disable(kp_call_t *call, void *svc);
-void bo_h_account_enable(kp_call_t *call, void *svc);
-void bo_h_account_remove(kp_call_t *call, void *svc);
+/* web.account.disable, enable and remove: the row's op is the bo_change_t. */
+void bo_h_account_change(kp_call_t *call, void *svc);
 
 #endif

@@ -321,9 +321,10 @@ bo_account_scope(kp_tx_t *tx, bo_account_t *a, int role, char **munis, size_t mu
     return bo_account_put(tx, a);
 }
 
-static void
-s_h_change(kp_call_t *call, void *svc, bo_change_t op)
+void
+bo_h_account_change(kp_call_t *call, void *svc)
 {
+    bo_change_t op = (bo_change_t)kp_call_op(call);
     const Kumppani__V1__OfficeAccountRefRequest *rq = kp_call_body(call);
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
@@ -368,33 +369,14 @@ s_h_change(kp_call_t *call, void *svc, bo_change_t op)
     s_reply_account(call, a);
 }
 
-void
-bo_h_account_disable(kp_call_t *call, void *svc)
-{
-    s_h_change(call, svc, BO_DISABLE);
-}
-
-void
-bo_h_account_enable(kp_call_t *call, void *svc)
-{
-    s_h_change(call, svc, BO_ENABLE);
-}
-
-void
-bo_h_account_remove(kp_call_t *call, void *svc)
-{
-    s_h_change(call, svc, BO_REMOVE);
-}
-
 const kp_method_t web_methods[] = {
-    {"web.account.add", KP_ROLE_ADMIN, &kumppani__v1__add_office_account_request__descriptor,
-     bo_h_account_add},
-    {"web.account.disable", KP_ROLE_ADMIN, &kumppani__v1__office_account_ref_request__descriptor,
-     bo_h_account_disable},
-    {"web.account.enable", KP_ROLE_ADMIN, &kumppani__v1__office_account_ref_request__descriptor,
-     bo_h_account_enable},
-    {"web.account.remove", KP_ROLE_ADMIN, &kumppani__v1__office_account_ref_request__descriptor,
-     bo_h_account_remove},
+    KP_METHOD("web.account.add", KP_ROLE_ADMIN, add_office_account_request, bo_h_account_add),
+    KP_METHOD_OP("web.account.disable", KP_ROLE_ADMIN, office_account_ref_request,
+                 bo_h_account_change, BO_DISABLE),
+    KP_METHOD_OP("web.account.enable", KP_ROLE_ADMIN, office_account_ref_request,
+                 bo_h_account_change, BO_ENABLE),
+    KP_METHOD_OP("web.account.remove", KP_ROLE_ADMIN, office_account_ref_request,
+                 bo_h_account_change, BO_REMOVE),
 };
 const unsigned web_methods_n = sizeof web_methods / sizeof web_methods[0];
 

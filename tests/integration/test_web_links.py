@@ -271,7 +271,8 @@ try:
                           ("expert-broker", "services/expert-broker/api.c", self_br)]:
         with open(os.path.join(SRC, path)) as f:
             src = f.read()
-        names = set(re.findall(r'M\(\s*"([a-z_.]+)"', src)) | {"log.replay", "sys.clock.set"}
+        names = set(re.findall(r'(?:M|KP_METHOD_OP)\(\s*"([a-z_.]+)"', src))
+        names |= {"log.replay", "sys.clock.set"}
         if "EVT_METHOD_SUBMIT" in src:
             names.add("events.signup.submit")
         check(allowed[svc] <= names, "the %s table has the selfservice methods" % svc)

@@ -88,7 +88,7 @@ s_stats(kp_call_t *call, void *svc)
 }
 
 static const kp_method_t s_methods[] = {
-    {"sink.stats", KP_ROLE_ALL, &kumppani__v1__health_request__descriptor, s_stats},
+    KP_METHOD("sink.stats", KP_ROLE_ALL, health_request, s_stats),
 };
 
 int

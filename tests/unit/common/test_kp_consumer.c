@@ -98,7 +98,7 @@ s_src_put(kp_call_t *call, void *svc)
 }
 
 static const kp_method_t s_src_methods[] = {
-    {"test.put", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_src_put},
+    KP_METHOD("test.put", KP_ROLE_ALL, event_ref, s_src_put),
 };
 
 /* dst's apply: counts the event under its seq, then fails if told to (after writing, so the

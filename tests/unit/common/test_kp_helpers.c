@@ -167,8 +167,8 @@ s_limit(kp_call_t *call, void *svc)
 }
 
 static const kp_method_t s_methods[] = {
-    {"test.export", KP_ROLE_ALL, &kumppani__v1__data_subject__descriptor, s_export},
-    {"test.limit", KP_ROLE_ALL, &kumppani__v1__list_events_request__descriptor, s_limit},
+    KP_METHOD("test.export", KP_ROLE_ALL, data_subject, s_export),
+    KP_METHOD("test.limit", KP_ROLE_ALL, list_events_request, s_limit),
 };
 
 static Kumppani__V1__Reply *

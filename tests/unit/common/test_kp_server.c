@@ -101,9 +101,9 @@ s_silent(kp_call_t *call, void *svc)
 }
 
 static const kp_method_t s_methods[] = {
-    {"test.put", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_put},
-    {"test.signup", KP_ROLE_ALL, &kumppani__v1__submit_signup_request__descriptor, s_signup},
-    {"test.silent", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_silent},
+    KP_METHOD("test.put", KP_ROLE_ALL, event_ref, s_put),
+    KP_METHOD("test.signup", KP_ROLE_ALL, submit_signup_request, s_signup),
+    KP_METHOD("test.silent", KP_ROLE_ALL, event_ref, s_silent),
 };
 
 /* ---- fixture -------------------------------------------------------------------------------- */

@@ -51,33 +51,19 @@ static int s_svc_marker; /* the "service state" handed to handlers and units */
 
 static const char *const s_dbs[] = {"recs", "other"};
 
-typedef void *(*load_fn)(kp_tx_t *, unsigned, uint64_t, const ProtobufCMessageDescriptor *,
-                         const char *, const char *);
-
-/* Answers the EventRef the request names, loaded by load (kp_rec_load or kp_rec_need). */
+/* Answers the EventRef the request names, loaded by kp_rec_load, or by kp_rec_need when the
+ * row's op is 1 ("test.need"). */
 static void
-s_load_by(kp_call_t *call, void *svc, load_fn load)
+s_load(kp_call_t *call, void *svc)
 {
     const Kumppani__V1__EventRef *rq = kp_call_body(call);
     kp_tx_t tx;
     kp_tx_of_call(&tx, call, svc);
-    Kumppani__V1__EventRef *m =
-        load(&tx, DB_RECS, rq->event_id, &kumppani__v1__event_ref__descriptor, "event_id", "event");
+    Kumppani__V1__EventRef *m = (kp_call_op(call) == 1 ? kp_rec_need : kp_rec_load)(
+        &tx, DB_RECS, rq->event_id, &kumppani__v1__event_ref__descriptor, "event_id", "event");
     if (!m)
         return; /* answered */
     kp_call_ok(call, &m->base);
-}
-
-static void
-s_load(kp_call_t *call, void *svc)
-{
-    s_load_by(call, svc, kp_rec_load);
-}
-
-static void
-s_need(kp_call_t *call, void *svc)
-{
-    s_load_by(call, svc, kp_rec_need);
 }
 
 static void
@@ -137,12 +123,12 @@ s_check(kp_call_t *call, void *svc)
 }
 
 static const kp_method_t s_methods[] = {
-    {"test.load", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_load},
-    {"test.need", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_need},
-    {"test.put", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_put},
-    {"test.create", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_create},
-    {"test.check", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_check},
-    {"test.answer", KP_ROLE_ALL, &kumppani__v1__event_ref__descriptor, s_answer},
+    KP_METHOD("test.load", KP_ROLE_ALL, event_ref, s_load),
+    KP_METHOD_OP("test.need", KP_ROLE_ALL, event_ref, s_load, 1),
+    KP_METHOD("test.put", KP_ROLE_ALL, event_ref, s_put),
+    KP_METHOD("test.create", KP_ROLE_ALL, event_ref, s_create),
+    KP_METHOD("test.check", KP_ROLE_ALL, event_ref, s_check),
+    KP_METHOD("test.answer", KP_ROLE_ALL, event_ref, s_answer),
 };
 
 /* ---- fixture -------------------------------------------------------------------------------- */
