@@ -513,3 +513,22 @@ kp_zap_denied(const kp_zap_t *self)
 {
     return self->denied;
 }
+
+void
+kp_zsock_each_reply(void *sock, unsigned budget,
+                    int (*fn)(void *arg, const Kumppani__V1__Reply *reply), void *arg)
+{
+    int stop = 0;
+    for (unsigned i = 0; i < budget && !stop; i++) {
+        zmq_msg_t m;
+        if (!kp_zsock_try_recv(sock, &m))
+            return;
+        Kumppani__V1__Reply *r =
+            kumppani__v1__reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+        zmq_msg_close(&m);
+        if (!r)
+            continue;
+        stop = fn(arg, r);
+        kumppani__v1__reply__free_unpacked(r, NULL);
+    }
+}

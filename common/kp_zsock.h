@@ -18,6 +18,8 @@
 #ifndef KP_ZSOCK_H
 #define KP_ZSOCK_H
 
+#include "kumppani/v1/envelope.pb-c.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -132,5 +134,12 @@ kp_zsock_try_recv(void *sock, zmq_msg_t *m)
     zmq_msg_close(m);
     return false;
 }
+
+/* A client's side of the bus: reads up to budget replies waiting on sock (a DEALER) without
+ * blocking, each decoded on the heap, and hands each that decodes to fn(arg, reply); the reply
+ * is freed when fn returns, and a frame that does not decode is dropped. Stops early when fn
+ * returns non-zero or nothing waits. */
+void kp_zsock_each_reply(void *sock, unsigned budget,
+                         int (*fn)(void *arg, const Kumppani__V1__Reply *reply), void *arg);
 
 #endif

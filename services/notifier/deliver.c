@@ -557,32 +557,38 @@ out:
     }
 }
 
+typedef struct {
+    ntf_dlv_t *d;
+    void *sock;
+} lreply_t;
+
+/* A look-up's reply (decoded on the heap: s_look_done resets the deliverer's arena) ends the
+ * look-up that asked this socket with its id. */
+static int
+s_lreply(void *arg, const Kumppani__V1__Reply *rep)
+{
+    lreply_t *a = arg;
+    ntf_dlv_t *d = a->d;
+    for (s_look_t **pp = &d->looks; *pp; pp = &(*pp)->next) {
+        s_look_t *l = *pp;
+        if (l->rid != rep->request_id || d->lsock[l->target] != a->sock)
+            continue;
+        *pp = l->next;
+        d->looks_n--;
+        s_look_done(d, l, rep);
+        s_look_free(l);
+        break;
+    }
+    return d->n->stopping;
+}
+
 static void
 s_lsock_ready(kp_zwatch_t *zw, void *sock, void *arg)
 {
     (void)zw;
-    ntf_dlv_t *d = arg;
-    for (int i = 0; i < 64 && !d->n->stopping; i++) {
-        zmq_msg_t m;
-        if (!kp_zsock_try_recv(sock, &m))
-            return;
-        /* s_look_done resets the deliverer's arena: the reply is decoded on the heap */
-        Kumppani__V1__Reply *rep =
-            kumppani__v1__reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-        for (s_look_t **pp = &d->looks; rep && *pp; pp = &(*pp)->next) {
-            s_look_t *l = *pp;
-            if (l->rid != rep->request_id || d->lsock[l->target] != sock)
-                continue;
-            *pp = l->next;
-            d->looks_n--;
-            s_look_done(d, l, rep);
-            s_look_free(l);
-            break;
-        }
-        if (rep)
-            kumppani__v1__reply__free_unpacked(rep, NULL);
-        zmq_msg_close(&m);
-    }
+    lreply_t a = {arg, sock};
+    if (!a.d->n->stopping)
+        kp_zsock_each_reply(sock, 64, s_lreply, &a);
 }
 
 static int

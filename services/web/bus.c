@@ -43,27 +43,24 @@ s_take(web_bus_t *self, unsigned i, const Kumppani__V1__Reply *reply)
     p.cb(p.r, reply);
 }
 
+/* A reply goes to the pending request with its id (none: it came after its time-out). */
+static int
+s_match(void *arg, const Kumppani__V1__Reply *r)
+{
+    web_bus_t *self = arg;
+    for (unsigned i = 0; i < self->pending_n; i++)
+        if (self->pending[i].id == r->request_id) {
+            s_take(self, i, r);
+            break;
+        }
+    return 0;
+}
+
 static void
 s_readable(kp_zwatch_t *zw, void *sock, void *arg)
 {
     (void)zw;
-    web_bus_t *self = arg;
-    for (int budget = 0; budget < 256; budget++) {
-        zmq_msg_t msg;
-        if (!kp_zsock_try_recv(sock, &msg))
-            break;
-        Kumppani__V1__Reply *r =
-            kumppani__v1__reply__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
-        zmq_msg_close(&msg);
-        if (!r)
-            continue;
-        for (unsigned i = 0; i < self->pending_n; i++)
-            if (self->pending[i].id == r->request_id) {
-                s_take(self, i, r);
-                break;
-            }
-        kumppani__v1__reply__free_unpacked(r, NULL);
-    }
+    kp_zsock_each_reply(sock, 256, s_match, arg);
 }
 
 static void

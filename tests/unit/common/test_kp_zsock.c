@@ -1,4 +1,4 @@
-/*  test_kp_zsock: roles, Z85 keys, key files and the allow-list.
+/*  test_kp_zsock: roles, Z85 keys, key files, the allow-list and reading replies.
  *
  *  Files go to a fresh mkdtemp directory per test, removed afterwards. The allow-list tests
  *  look keys up the way the ZAP handler does: by the 32 decoded bytes, not the text. */
@@ -322,10 +322,69 @@ test_allow_sources(void **state)
     kp_allow_destroy(&allow);
 }
 
+/* ---- kp_zsock_each_reply ---------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t ids[8];
+    unsigned n, stop_at;
+} seen_t;
+
+static int
+s_seen(void *arg, const Kumppani__V1__Reply *r)
+{
+    seen_t *s = arg;
+    s->ids[s->n++] = r->request_id;
+    return s->n == s->stop_at;
+}
+
+static void
+s_send_reply(void *sock, uint64_t id)
+{
+    Kumppani__V1__Reply r = KUMPPANI__V1__REPLY__INIT;
+    r.request_id = id;
+    uint8_t buf[32];
+    size_t len = kumppani__v1__reply__pack(&r, buf);
+    assert_int_equal(zmq_send(sock, buf, len, 0), (int)len);
+}
+
+/* Each waiting reply in order, up to the budget; a frame that is no Reply is dropped; fn's
+ * non-zero stops; nothing waiting returns at once. */
+static void
+test_each_reply(void **state)
+{
+    (void)state;
+    void *ctx = zmq_ctx_new(), *rx = zmq_socket(ctx, ZMQ_PAIR), *tx = zmq_socket(ctx, ZMQ_PAIR);
+    assert_int_equal(zmq_bind(rx, "inproc://each-reply"), 0);
+    assert_int_equal(zmq_connect(tx, "inproc://each-reply"), 0);
+    seen_t s = {{0}, 0, 0};
+    kp_zsock_each_reply(rx, 8, s_seen, &s);
+    assert_int_equal(s.n, 0);
+
+    s_send_reply(tx, 1);
+    assert_int_equal(zmq_send(tx, "\xff\xff", 2, 0), 2); /* not a Reply */
+    for (uint64_t id = 2; id <= 5; id++)
+        s_send_reply(tx, id);
+    kp_zsock_each_reply(rx, 3, s_seen, &s); /* the budget counts frames, the bad one too */
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.ids[0], 1);
+    assert_int_equal(s.ids[1], 2);
+    s.stop_at = 3;
+    kp_zsock_each_reply(rx, 8, s_seen, &s); /* stops after the third */
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.ids[2], 3);
+    s.stop_at = 0;
+    kp_zsock_each_reply(rx, 8, s_seen, &s);
+    assert_int_equal(s.n, 5);
+    assert_int_equal(s.ids[4], 5);
+    zmq_close(rx);
+    zmq_close(tx);
+    zmq_ctx_term(ctx);
+}
+
 int
 main(void)
 {
     return KP_TEST_RUN(s_setup, s_teardown, test_roles, test_z85, test_keypair_files,
                        test_keypair_load_errors, test_allow_load, test_allow_malformed,
-                       test_allow_sources);
+                       test_allow_sources, test_each_reply);
 }
