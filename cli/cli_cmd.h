@@ -230,6 +230,11 @@ const char *cli_id_name(const cli_cmd_t *cmd, char *buf, size_t len);
  * .opts only the options its fill, run or idempotency key read; the parser takes both lists. */
 void cli_set_specs(const cli_cmd_t *cmd, cli_optspec_t *out);
 
+/* Copies the options of set (ended by opt NULL) into the fields of req, in that order: the
+ * runner does so for a row's .set, a fill for a message inside its request. Returns 0 or -1
+ * (reported). */
+int cli_set_fields(cli_ctx_t *c, ProtobufCMessage *req, const cli_optfield_t *set);
+
 /* Connects to the named service (see --endpoint, --keys). Returns EXIT_OK_ with *out, or an
  * exit code (reported). Caller frees *out with kpc_destroy. */
 int cli_connect(cli_ctx_t *c, const char *service, kpc_t **out);

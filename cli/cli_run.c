@@ -528,11 +528,10 @@ cli_set_specs(const cli_cmd_t *cmd, cli_optspec_t *out)
     out[n] = (cli_optspec_t){NULL, false};
 }
 
-/* Copies the row's set options into req (see cli_optfield_t). Returns 0 or -1 (reported). */
-static int
-s_set_fields(cli_ctx_t *c, ProtobufCMessage *req)
+int
+cli_set_fields(cli_ctx_t *c, ProtobufCMessage *req, const cli_optfield_t *set)
 {
-    for (const cli_optfield_t *o = c->cmd->set; o->opt; o++) {
+    for (const cli_optfield_t *o = set; o->opt; o++) {
         const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field_by_name(
             req->descriptor, o->field ? o->field : o->opt);
         assert(fd && fd->label == PROTOBUF_C_LABEL_NONE); /* a row names its request's fields */
@@ -686,7 +685,7 @@ s_row(cli_ctx_t *c)
         return EXIT_USAGE;
     }
     c->left = UINT64_MAX;
-    if (cmd->set && s_set_fields(c, req))
+    if (cmd->set && cli_set_fields(c, req, cmd->set))
         return EXIT_USAGE;
     int rc = cmd->fill ? cmd->fill(c, req) : 0;
     if (rc)

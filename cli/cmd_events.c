@@ -303,6 +303,20 @@ bad:
     return -1;
 }
 
+/* The texts of an event copied as they are: create's row, and the values of series and update
+ * (s_create checks --title and --municipality). */
+static const cli_optfield_t s_event_texts[] = {
+    {.opt = "title"},
+    {"municipality", .field = "municipality_code"},
+    {.opt = "place"},
+    {"online-url", .field = "online_url"},
+    {.opt = "theme"},
+    {"description", .field = "description_text"},
+    {"accessibility", .field = "accessibility_text"},
+    {"organiser-municipality", .field = "organiser_municipality_code"},
+    {0},
+};
+
 /* The event fields shared by series and update, from the options present. Marks each option
  * given in fields (for update). Returns 0 or -1 (reported). */
 static int
@@ -324,26 +338,14 @@ s_event_fields(cli_ctx_t *c, Kumppani__V1__CreateEventRequest *rq, char **fields
                {"offer-window", "offer_window_minutes"},
                {"role-rules", "role_rules"},
                {"convener", "convener"}};
-    uint64_t cap = 0, org = 0, win = 0, conv = 0;
-    if (cli_num(c, "convener", false, 0, UINT64_MAX, &conv) ||
-        cli_num(c, "capacity", false, 0, UINT32_MAX, &cap) ||
-        cli_num(c, "organiser-org", false, 1, UINT64_MAX, &org) ||
-        cli_num(c, "offer-window", false, 0, UINT32_MAX, &win))
+    if (cli_num(c, "convener", false, 0, UINT64_MAX, &rq->convener_person_id) ||
+        cli_num32(c, "capacity", false, 0, UINT32_MAX, &rq->capacity) ||
+        cli_num(c, "organiser-org", false, 1, UINT64_MAX, &rq->organiser_organisation_id) ||
+        cli_num32(c, "offer-window", false, 0, UINT32_MAX, &rq->offer_window_minutes))
         return -1;
-    rq->title = cli_str(c, "title", "");
-    rq->place = cli_str(c, "place", "");
-    rq->online_url = cli_str(c, "online-url", "");
-    rq->theme = cli_str(c, "theme", "");
-    rq->description_text = cli_str(c, "description", "");
-    rq->accessibility_text = cli_str(c, "accessibility", "");
     rq->language = cli_str(c, "language", "");
-    rq->municipality_code = cli_str(c, "municipality", "");
-    rq->organiser_municipality_code = cli_str(c, "organiser-municipality", "");
-    rq->organiser_organisation_id = org;
-    rq->capacity = (uint32_t)cap;
-    rq->offer_window_minutes = (uint32_t)win;
-    rq->convener_person_id = conv;
-    if (s_role_rules(c, cli_arg(c->a, "role-rules"), &rq->role_rules, &rq->n_role_rules))
+    if (cli_set_fields(c, &rq->base, s_event_texts) ||
+        s_role_rules(c, cli_arg(c->a, "role-rules"), &rq->role_rules, &rq->n_role_rules))
         return -1;
     if (fields)
         for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
@@ -354,6 +356,28 @@ s_event_fields(cli_ctx_t *c, Kumppani__V1__CreateEventRequest *rq, char **fields
                 fields[(*nf)++] = (char *)map[i].field;
         }
     return 0;
+}
+
+/* The changes of update and series-update: the values of the options given into a new
+ * *values and their field names into *fields (both in c->arena). Returns 0 or -1 (reported). */
+static int
+s_event_changes(cli_ctx_t *c, Kumppani__V1__CreateEventRequest **values, char ***fields, size_t *nf)
+{
+    *values = cli_alloc(c, sizeof **values);
+    kumppani__v1__create_event_request__init(*values);
+    *fields = cli_alloc(c, 16 * sizeof **fields);
+    *nf = 0;
+    return s_event_fields(c, *values, *fields, nf);
+}
+
+/* --frequency F: the SeriesFrequency named F, or 0 when absent or unknown. */
+static int
+s_frequency(cli_ctx_t *c)
+{
+    int f = 0;
+    cli_enum_parse(&kumppani__v1__series_frequency__descriptor, "SERIES_FREQUENCY_",
+                   cli_arg(c->a, "frequency"), &f);
+    return f;
 }
 
 /* --kind KIND, optional (0 when absent). Returns 0 or -1 (reported). */
@@ -375,9 +399,8 @@ static int
 s_create(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__CreateEventRequest *req = (Kumppani__V1__CreateEventRequest *)m;
-    const char *kind = cli_arg(c->a, "kind");
+    const char *kind = cli_arg(c->a, "kind"), *lang = cli_arg(c->a, "language");
     int k;
-    uint64_t cap = 0;
     if (!kind) {
         cli_err("--kind is required (one of: %s)", cli_kind_list());
         return -1;
@@ -387,40 +410,24 @@ s_create(cli_ctx_t *c, ProtobufCMessage *m)
         return -1;
     }
     req->kind = (Kumppani__V1__EventKind)k;
-    req->title = (char *)cli_arg(c->a, "title");
-    req->municipality_code = (char *)cli_arg(c->a, "municipality");
-    if (!req->title || !req->municipality_code) {
-        cli_err("--%s is required", req->title ? "municipality" : "title");
+    if (!cli_arg(c->a, "title") || !cli_arg(c->a, "municipality")) {
+        cli_err("--%s is required", cli_arg(c->a, "title") ? "municipality" : "title");
         return -1;
     }
     if (cli_time_opt(c, "start", true, &req->start_unix) ||
         cli_time_opt(c, "end", true, &req->end_unix) ||
         cli_time_opt(c, "deadline", false, &req->signup_deadline_unix) ||
-        cli_num(c, "capacity", false, 0, UINT32_MAX, &cap))
+        cli_num32(c, "capacity", false, 0, UINT32_MAX, &req->capacity))
         return -1;
-    req->capacity = (uint32_t)cap;
-    const char *lang = cli_arg(c->a, "language");
     if (lang && strcmp(lang, "fi") && strcmp(lang, "sv") && strcmp(lang, "en")) {
         cli_err("--language must be fi, sv or en");
         return -1;
     }
     req->language = (char *)(lang ? lang : "fi");
-    req->place = cli_str(c, "place", "");
-    req->online_url = cli_str(c, "online-url", "");
-    req->theme = cli_str(c, "theme", "");
-    req->description_text = cli_str(c, "description", "");
-    req->accessibility_text = cli_str(c, "accessibility", "");
-    req->organiser_municipality_code = cli_str(c, "organiser-municipality", "");
-    uint64_t org = 0, win = 0;
-    if (cli_num(c, "organiser-org", false, 1, UINT64_MAX, &org) ||
-        cli_num(c, "offer-window", false, 0, UINT32_MAX, &win))
+    if (cli_num(c, "organiser-org", false, 1, UINT64_MAX, &req->organiser_organisation_id) ||
+        cli_num32(c, "offer-window", false, 0, UINT32_MAX, &req->offer_window_minutes) ||
+        cli_num(c, "convener", false, 0, UINT64_MAX, &req->convener_person_id))
         return -1;
-    req->organiser_organisation_id = org;
-    req->offer_window_minutes = (uint32_t)win;
-    uint64_t conv = 0;
-    if (cli_num(c, "convener", false, 0, UINT64_MAX, &conv))
-        return -1;
-    req->convener_person_id = conv;
     return s_role_rules(c, cli_arg(c->a, "role-rules"), &req->role_rules, &req->n_role_rules);
 }
 
@@ -493,31 +500,22 @@ static int
 s_update(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__UpdateEventRequest *rq = (Kumppani__V1__UpdateEventRequest *)m;
-    Kumppani__V1__CreateEventRequest *v = cli_alloc(c, sizeof *v);
-    kumppani__v1__create_event_request__init(v);
-    char **fields = cli_alloc(c, 16 * sizeof *fields);
-    size_t nf = 0;
-    if (s_event_fields(c, v, fields, &nf))
+    if (s_event_changes(c, &rq->values, &rq->fields, &rq->n_fields))
         return -1;
-    if (nf == 0) {
+    if (rq->n_fields == 0) {
         cli_err("give at least one field to change (see --help)");
         return -1;
     }
-    rq->values = v;
-    rq->fields = fields;
-    rq->n_fields = nf;
     return 0;
 }
 
 static int
 s_series(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    static const char *const freqs[] = {NULL, "weekly", "biweekly", "monthly-day",
-                                        "monthly-weekday"};
     Kumppani__V1__CreateSeriesRequest *rq = (Kumppani__V1__CreateSeriesRequest *)m;
     Kumppani__V1__CreateEventRequest *f = cli_alloc(c, sizeof *f);
     kumppani__v1__create_event_request__init(f);
-    const char *kind = cli_arg(c->a, "kind"), *freq = cli_arg(c->a, "frequency");
+    const char *kind = cli_arg(c->a, "kind");
     int k;
     uint64_t count = 0;
     if (cli_num(c, "count", true, 2, 60, &count))
@@ -526,10 +524,7 @@ s_series(cli_ctx_t *c, ProtobufCMessage *m)
         cli_err("--kind is required (one of: %s)", cli_kind_list());
         return -1;
     }
-    for (int i = 1; i < 5 && freq; i++)
-        if (strcmp(freq, freqs[i]) == 0)
-            rq->frequency = i;
-    if (!rq->frequency) {
+    if (!(rq->frequency = s_frequency(c))) {
         cli_err("--frequency is required: weekly, biweekly, monthly-day or monthly-weekday");
         return -1;
     }
@@ -729,19 +724,32 @@ s_stats_print(cli_ctx_t *c, const ProtobufCMessage *m)
 
 /* ---- sign-ups ---------------------------------------------------------------------------- */
 
+/* The options of a sign-up copied as they are (the runner checks the required ones first). */
+static const cli_optfield_t s_submit_set[] = {
+    {"event", .field = "event_id", .required = true, .min = 1, .max = UINT64_MAX},
+    {"source", .required = true},
+    {"id", .field = "external_id", .required = true},
+    {"name", .required = true},
+    {.opt = "email"},
+    {.opt = "phone"},
+    {.opt = "organisation"},
+    {"consent", .field = "consent_reminders"},
+    {"consent-needs", .field = "consent_needs"},
+    {.opt = "language"},
+    {"accessibility", .field = "accessibility_text"},
+    {"dietary", .field = "dietary_text"},
+    {0},
+};
+
 static int
 s_submit(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__SubmitSignupRequest *req = (Kumppani__V1__SubmitSignupRequest *)m;
     int role;
-    if (cli_num(c, "event", true, 1, UINT64_MAX, &req->event_id))
+    if (!cli_arg(c->a, "role")) {
+        cli_err("--role is required");
         return -1;
-    static const char *const required[] = {"source", "id", "name", "role"};
-    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-        if (!cli_arg(c->a, required[i])) {
-            cli_err("--%s is required", required[i]);
-            return -1;
-        }
+    }
     if (cli_role_parse(cli_arg(c->a, "role"), &role) != 0) {
         cli_err("--role must be one of: %s", cli_role_list());
         return -1;
@@ -750,23 +758,8 @@ s_submit(cli_ctx_t *c, ProtobufCMessage *m)
         cli_err("give --email, --phone or both");
         return -1;
     }
-    req->source = cli_str(c, "source", "");
-    req->external_id = cli_str(c, "id", "");
-    req->name = cli_str(c, "name", "");
-    req->email = cli_str(c, "email", "");
-    req->phone = cli_str(c, "phone", "");
-    req->organisation = cli_str(c, "organisation", "");
     req->role = (Kumppani__V1__ParticipantRole)role;
-    req->consent_reminders = cli_flag(c->a, "consent");
-    req->consent_needs = cli_flag(c->a, "consent-needs");
-    req->language = cli_str(c, "language", "");
-    uint64_t comp = 0;
-    if (cli_num(c, "companions", false, 0, 20, &comp))
-        return -1;
-    req->companions = (uint32_t)comp;
-    req->accessibility_text = cli_str(c, "accessibility", "");
-    req->dietary_text = cli_str(c, "dietary", "");
-    return 0;
+    return cli_num32(c, "companions", false, 0, 20, &req->companions);
 }
 
 /* A sign-up by source and external id, or by its id (cancel, offers, the waitlist). */
@@ -1024,36 +1017,15 @@ static const cli_optspec_t s_att_bulk_opts[] = {
     }
 
 static const cli_optspec_t s_create_opts[] = {
-    {"kind", true},
-    {"title", true},
-    {"municipality", true},
-    {"start", true},
-    {"end", true},
-    {"capacity", true},
-    {"place", true},
-    {"online-url", true},
-    {"language", true},
-    {"deadline", true},
-    {"idempotency-key", true},
-    {"theme", true},
-    {"description", true},
-    {"accessibility", true},
-    {"organiser-org", true},
-    {"organiser-municipality", true},
-    {"offer-window", true},
-    {"role-rules", true},
-    {"convener", true},
-    {NULL, false},
+    {"kind", true},          {"start", true},           {"end", true},
+    {"capacity", true},      {"language", true},        {"deadline", true},
+    {"organiser-org", true}, {"offer-window", true},    {"role-rules", true},
+    {"convener", true},      {"idempotency-key", true}, {NULL, false},
 };
 static const cli_optspec_t s_page_opts[] = {{"after", true}, {"limit", true}, {NULL, false}};
 static const cli_optspec_t s_list_opts[] = {
     {"after", true}, {"limit", true}, {"series", true}, {NULL, false}};
-static const cli_optspec_t s_submit_opts[] = {
-    {"event", true},    {"source", true},         {"id", true},           {"name", true},
-    {"email", true},    {"phone", true},          {"organisation", true}, {"role", true},
-    {"consent", false}, {"language", true},       {"companions", true},   {"accessibility", true},
-    {"dietary", true},  {"consent-needs", false}, {NULL, false},
-};
+static const cli_optspec_t s_submit_opts[] = {{"role", true}, {"companions", true}, {NULL, false}};
 static const cli_optspec_t s_update_opts[] = {EVENT_FIELD_OPTS, {NULL, false}};
 static const cli_optspec_t s_series_opts[] = {
     EVENT_FIELD_OPTS,          {"kind", true},  {"start", true},     {"end", true},
@@ -1101,7 +1073,7 @@ static const cli_optspec_t s_att_opts[] = {
 /* Sign-up submit, one row under each of its two names ("signup", "events signup"). */
 #define SUBMIT_ROW(WORDS)                                                                          \
     {                                                                                              \
-        .words = WORDS, .opts = s_submit_opts,                                                     \
+        .words = WORDS, .opts = s_submit_opts, .set = s_submit_set,                                \
         .help = "Usage: kumppani " WORDS                                                           \
                 " --event ID --source S --id EXTID --name N [--email E]\n" SUBMIT_HELP,            \
         .flags = CLI_IN_SUMMARY, .method = "events.signup.submit", CLI_IN(submit_signup_request),  \
@@ -1130,12 +1102,9 @@ static int
 s_series_update(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__UpdateSeriesRequest *rq = (Kumppani__V1__UpdateSeriesRequest *)m;
-    Kumppani__V1__CreateEventRequest *v = cli_alloc(c, sizeof *v);
-    kumppani__v1__create_event_request__init(v);
-    char **fields = cli_alloc(c, 16 * sizeof *fields);
-    size_t nf = 0;
-    uint64_t from = 1;
-    if (cli_num(c, "from", false, 1, UINT32_MAX, &from) || s_event_fields(c, v, fields, &nf))
+    rq->from_index = 1;
+    if (cli_num32(c, "from", false, 1, UINT32_MAX, &rq->from_index) ||
+        s_event_changes(c, &rq->values, &rq->fields, &rq->n_fields))
         return -1;
     bool start = cli_arg(c->a, "start") != NULL;
     if (start && (cli_time_opt(c, "start", true, &rq->start_unix) ||
@@ -1145,14 +1114,10 @@ s_series_update(cli_ctx_t *c, ProtobufCMessage *m)
         cli_err("--end goes with --start");
         return -1;
     }
-    if (nf == 0 && !start) {
+    if (rq->n_fields == 0 && !start) {
         cli_err("give at least one field to change, or --start and --end (see --help)");
         return -1;
     }
-    rq->from_index = (uint32_t)from;
-    rq->values = v;
-    rq->fields = fields;
-    rq->n_fields = nf;
     rq->reason_text = cli_str(c, "reason", "");
     return 0;
 }
@@ -1160,17 +1125,11 @@ s_series_update(cli_ctx_t *c, ProtobufCMessage *m)
 static int
 s_series_extend(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    static const char *const freqs[] = {NULL, "weekly", "biweekly", "monthly-day",
-                                        "monthly-weekday"};
     Kumppani__V1__ExtendSeriesRequest *rq = (Kumppani__V1__ExtendSeriesRequest *)m;
     uint64_t count = 0;
     if (cli_num(c, "count", true, 1, 60, &count))
         return -1;
-    const char *freq = cli_arg(c->a, "frequency");
-    for (int i = 1; i < 5 && freq; i++)
-        if (strcmp(freq, freqs[i]) == 0)
-            rq->frequency = i;
-    if (freq && !rq->frequency) {
+    if (!(rq->frequency = s_frequency(c)) && cli_arg(c->a, "frequency")) {
         cli_err("--frequency must be weekly, biweekly, monthly-day or monthly-weekday");
         return -1;
     }
@@ -1191,6 +1150,7 @@ static const cli_optspec_t s_series_extend_opts[] = {{"count", true},
 const cli_cmd_t cli_cmds_events[] = {
     {.words = "events create",
      .opts = s_create_opts,
+     .set = s_event_texts,
      .help =
          "Usage: kumppani events create --kind KIND --title T --municipality CODE\n"
          "         --start \"YYYY-MM-DD HH:MM\" --end \"YYYY-MM-DD HH:MM\" [--capacity N] [--place "
