@@ -357,58 +357,53 @@ s_expert_pause(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
+/* The options of request-file copied into its BrokerRequestInput, in the order they are checked
+ * (then --purpose). */
+static const cli_optfield_t s_request_input[] = {
+    {"start", .field = "start_unix", .required = true},
+    {"deadline", .field = "answer_deadline_unix", .required = true},
+    {"minutes", .field = "duration_min", .min = 15, .max = 1440},
+    {"experts", .field = "experts_needed", .min = 1, .max = 20},
+    {"fee-cents", .field = "fee_cents", .max = 10000000},
+    {"travel-cents", .field = "travel_cents", .max = 10000000},
+    {"org", .field = "requester_org_id", .max = UINT64_MAX},
+    {"offer-hours", .field = "offer_hours", .max = 720},
+    {"wave", .field = "wave_size", .max = 50},
+    {"requester", .field = "requester_name"},
+    {"contact", .field = "contact_name"},
+    {"email", .field = "contact_email"},
+    {"phone", .field = "contact_phone"},
+    {.opt = "title"},
+    {.opt = "municipality"},
+    {.opt = "place"},
+    {"language", .def = "fi"},
+    {.opt = "remote"},
+    {.opt = "ongoing"},
+    {0},
+};
+
 static int
 s_request_file(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    static const char *const purposes[] = {
-        "", "working-group", "lecture", "panel", "client-panel", "development", "training"};
     Kumppani__V1__FileRequestRequest *req = (Kumppani__V1__FileRequestRequest *)m;
     Kumppani__V1__BrokerRequestInput *in = cli_alloc(c, sizeof *in);
     kumppani__v1__broker_request_input__init(in);
-    uint64_t dur = 60, need = 1, fee = 0, travel = 0, org = 0, hours = 0, wave = 0;
-    if (cli_time_opt(c, "start", true, &in->start_unix) ||
-        cli_time_opt(c, "deadline", true, &in->answer_deadline_unix) ||
-        cli_num(c, "minutes", false, 15, 1440, &dur) ||
-        cli_num(c, "experts", false, 1, 20, &need) ||
-        cli_num(c, "fee-cents", false, 0, 10000000, &fee) ||
-        cli_num(c, "travel-cents", false, 0, 10000000, &travel) ||
-        cli_num(c, "org", false, 0, UINT64_MAX, &org) ||
-        cli_num(c, "offer-hours", false, 0, 720, &hours) || cli_num(c, "wave", false, 0, 50, &wave))
+    in->duration_min = 60;
+    in->experts_needed = 1;
+    int purpose = 0, kind = KUMPPANI__V1__REQUESTER_KIND__REQUESTER_ORGANISATION;
+    const char *rk = cli_arg(c->a, "requester-kind");
+    if (cli_set_fields(c, &in->base, s_request_input))
         return -1;
-    const char *pur = cli_arg(c->a, "purpose");
-    for (int i = 1; pur && i < 7; i++)
-        if (strcmp(pur, purposes[i]) == 0)
-            in->purpose = (Kumppani__V1__Purpose)i;
-    if (!in->purpose) {
+    if (cli_enum_parse(&kumppani__v1__purpose__descriptor, "PURPOSE_", cli_arg(c->a, "purpose"),
+                       &purpose)) {
         cli_err("--purpose is required: working-group, lecture, panel, client-panel, "
                 "development, training");
         return -1;
     }
-    const char *rk = cli_arg(c->a, "requester-kind");
-    in->requester_kind =
-        !rk || strcmp(rk, "organisation") == 0
-            ? KUMPPANI__V1__REQUESTER_KIND__REQUESTER_ORGANISATION
-        : strcmp(rk, "person") == 0       ? KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON
-        : strcmp(rk, "municipality") == 0 ? KUMPPANI__V1__REQUESTER_KIND__REQUESTER_MUNICIPALITY
-                                          : KUMPPANI__V1__REQUESTER_KIND__REQUESTER_UNSPECIFIED;
-    in->requester_name = cli_str(c, "requester", "");
-    in->contact_name = cli_str(c, "contact", "");
-    in->contact_email = cli_str(c, "email", "");
-    in->contact_phone = cli_str(c, "phone", "");
-    in->title = cli_str(c, "title", "");
-    in->municipality = cli_str(c, "municipality", "");
-    in->place = cli_str(c, "place", "");
-    in->language = cli_str(c, "language", "fi");
-    in->description_text = "";
-    in->requester_org_id = org;
-    in->duration_min = (uint32_t)dur;
-    in->experts_needed = (uint32_t)need;
-    in->fee_cents = (uint32_t)fee;
-    in->travel_cents = (uint32_t)travel;
-    in->offer_hours = (uint32_t)hours;
-    in->wave_size = (uint32_t)wave;
-    in->remote = cli_flag(c->a, "remote");
-    in->ongoing = cli_flag(c->a, "ongoing");
+    if (rk && cli_enum_parse(&kumppani__v1__requester_kind__descriptor, "REQUESTER_", rk, &kind))
+        kind = KUMPPANI__V1__REQUESTER_KIND__REQUESTER_UNSPECIFIED;
+    in->purpose = purpose;
+    in->requester_kind = kind;
     in->expertise = cli_split(c, cli_arg(c->a, "expertise"), ',', &in->n_expertise);
     req->request = in;
     return 0;

@@ -252,18 +252,12 @@ s_print_erased(cli_ctx_t *c, const ProtobufCMessage *m)
     return EXIT_OK_;
 }
 
+/* The RoleKind named v (contact person for NULL), or 0 for an unknown name. */
 static int
 s_kind_parse(const char *v)
 {
-    if (!v || strcmp(v, "contact-person") == 0)
-        return KUMPPANI__V1__ROLE_KIND__ROLE_KIND_CONTACT_PERSON;
-    if (strcmp(v, "representative") == 0)
-        return KUMPPANI__V1__ROLE_KIND__ROLE_KIND_REPRESENTATIVE;
-    if (strcmp(v, "official") == 0)
-        return KUMPPANI__V1__ROLE_KIND__ROLE_KIND_OFFICIAL;
-    if (strcmp(v, "chair") == 0)
-        return KUMPPANI__V1__ROLE_KIND__ROLE_KIND_CHAIR;
-    return 0;
+    int k = KUMPPANI__V1__ROLE_KIND__ROLE_KIND_CONTACT_PERSON;
+    return v && cli_enum_parse(&kumppani__v1__role_kind__descriptor, "ROLE_KIND_", v, &k) ? 0 : k;
 }
 
 static void
@@ -390,12 +384,9 @@ static int
 s_kind_csv(cli_ctx_t *c)
 {
     const char *v = cli_arg(c->a, "kind");
-    if (!v || strcmp(v, "organisations") == 0)
-        return KUMPPANI__V1__CSV_KIND__CSV_KIND_ORGANISATIONS;
-    if (strcmp(v, "municipalities") == 0)
-        return KUMPPANI__V1__CSV_KIND__CSV_KIND_MUNICIPALITIES;
-    if (strcmp(v, "contact-persons") == 0) /* import only (issue 16) */
-        return KUMPPANI__V1__CSV_KIND__CSV_KIND_CONTACT_PERSONS;
+    int k = KUMPPANI__V1__CSV_KIND__CSV_KIND_ORGANISATIONS; /* contact-persons: import only */
+    if (!v || cli_enum_parse(&kumppani__v1__csv_kind__descriptor, "CSV_KIND_", v, &k) == 0)
+        return k;
     cli_err("--kind: organisations, municipalities or contact-persons (import)");
     return 0;
 }
