@@ -435,8 +435,7 @@ static int
 s_list_fill(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__ListEventsRequest *rq = (Kumppani__V1__ListEventsRequest *)m;
-    return cli_num(c, "after", false, 0, UINT64_MAX, &rq->after_id) ||
-                   cli_page_limit(c, UINT32_MAX, PAGE_EVENTS, &rq->limit) ||
+    return cli_page_limit(c, UINT32_MAX, PAGE_EVENTS, &rq->limit) ||
                    cli_num(c, "series", false, 1, UINT64_MAX, &rq->series_id)
                ? -1
                : 0;
@@ -458,10 +457,7 @@ static int
 s_signups_fill(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__ListSignupsRequest *rq = (Kumppani__V1__ListSignupsRequest *)m;
-    return cli_num(c, "after", false, 0, UINT64_MAX, &rq->after_id) ||
-                   cli_page_limit(c, UINT32_MAX, PAGE_SIGNUPS, &rq->limit)
-               ? -1
-               : 0;
+    return cli_page_limit(c, UINT32_MAX, PAGE_SIGNUPS, &rq->limit);
 }
 
 static const cli_col_t s_signup_cols[] = {
@@ -618,11 +614,9 @@ s_ical_feed(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__IcalFeedRequest *rq = (Kumppani__V1__IcalFeedRequest *)m;
     int k;
-    if (cli_time_opt(c, "from", false, &rq->from_unix) || s_kind_opt(c, &k))
+    if (s_kind_opt(c, &k))
         return -1;
     rq->kind = k;
-    rq->municipality_code = cli_str(c, "municipality", "");
-    rq->theme = cli_str(c, "theme", "");
     return 0;
 }
 
@@ -630,23 +624,17 @@ static int
 s_stats(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__EventStatsRequest *rq = (Kumppani__V1__EventStatsRequest *)m;
-    int k;
-    if (cli_time_opt(c, "from", false, &rq->from_unix) ||
-        cli_time_opt(c, "to", false, &rq->to_unix) || s_kind_opt(c, &k))
+    const char *mode = cli_arg(c->a, "mode");
+    int k, md = 0;
+    if (s_kind_opt(c, &k))
         return -1;
     rq->kind = k;
-    rq->municipality_code = cli_str(c, "municipality", "");
-    static const char *const modes[] = {"any", "online", "online-only", "in-person", "hybrid"};
-    const char *mode = cli_arg(c->a, "mode");
-    for (int i = 0; mode && i < 5; i++)
-        if (strcmp(mode, modes[i]) == 0) {
-            rq->mode = i;
-            mode = NULL;
-        }
-    if (mode) {
+    if (mode && strcmp(mode, "any") != 0 &&
+        cli_enum_parse(&kumppani__v1__event_mode__descriptor, "EVENT_MODE_", mode, &md)) {
         cli_err("--mode must be one of: online, online-only, in-person, hybrid");
         return -1;
     }
+    rq->mode = md;
     return 0;
 }
 
@@ -762,21 +750,25 @@ s_submit(cli_ctx_t *c, ProtobufCMessage *m)
     return cli_num32(c, "companions", false, 0, 20, &req->companions);
 }
 
-/* A sign-up by source and external id, or by its id (cancel, offers, the waitlist). */
+/* A sign-up by source and external id, or by its id (cancel, offers, the waitlist): the options,
+ * and the check that one of the two is given. */
+static const cli_optfield_t s_ref_set[] = {
+    {"signup", .field = "signup_id", .min = 1, .max = UINT64_MAX},
+    {.opt = "source"},
+    {"id", .field = "external_id"},
+    {0},
+};
+
 static int
 s_signup_ref(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__CancelSignupRequest *rq = (Kumppani__V1__CancelSignupRequest *)m;
     const char *source = cli_arg(c->a, "source"), *ext = cli_arg(c->a, "id");
-    if (cli_num(c, "signup", false, 1, UINT64_MAX, &rq->signup_id))
-        return -1;
     bool by_ext = source && ext, by_id = rq->signup_id != 0;
     if (by_ext == by_id || (!by_ext && (source || ext))) {
         cli_err("give either --source and --id, or --signup");
         return -1;
     }
-    rq->source = cli_str(c, "source", "");
-    rq->external_id = cli_str(c, "id", "");
     return 0;
 }
 
@@ -784,8 +776,6 @@ static int
 s_attendance(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__SignupAttendanceRequest *rq = (Kumppani__V1__SignupAttendanceRequest *)m;
-    if (cli_num(c, "signup", true, 1, UINT64_MAX, &rq->signup_id))
-        return -1;
     bool yes = cli_flag(c->a, "attended"), no = cli_flag(c->a, "no-show");
     if (yes == no) {
         cli_err("give --attended or --no-show");
@@ -1022,9 +1012,11 @@ static const cli_optspec_t s_create_opts[] = {
     {"organiser-org", true}, {"offer-window", true},    {"role-rules", true},
     {"convener", true},      {"idempotency-key", true}, {NULL, false},
 };
-static const cli_optspec_t s_page_opts[] = {{"after", true}, {"limit", true}, {NULL, false}};
-static const cli_optspec_t s_list_opts[] = {
-    {"after", true}, {"limit", true}, {"series", true}, {NULL, false}};
+static const cli_optspec_t s_page_opts[] = {{"limit", true}, {NULL, false}};
+static const cli_optspec_t s_list_opts[] = {{"limit", true}, {"series", true}, {NULL, false}};
+/* --after ID: the pages of events and of sign-ups. */
+static const cli_optfield_t s_after_set[] = {{"after", .field = "after_id", .max = UINT64_MAX},
+                                             {0}};
 static const cli_optspec_t s_submit_opts[] = {{"role", true}, {"companions", true}, {NULL, false}};
 static const cli_optspec_t s_update_opts[] = {EVENT_FIELD_OPTS, {NULL, false}};
 static const cli_optspec_t s_series_opts[] = {
@@ -1032,16 +1024,10 @@ static const cli_optspec_t s_series_opts[] = {
     {"deadline", true},        {"count", true}, {"frequency", true}, {"publish", false},
     {"idempotency-key", true}, {NULL, false}};
 static const cli_optspec_t s_output_opts[] = {{"output", true}, {NULL, false}};
-static const cli_optspec_t s_feed_opts[] = {{"municipality", true}, {"kind", true},
-                                            {"theme", true},        {"from", true},
-                                            {"output", true},       {NULL, false}};
-static const cli_optspec_t s_stats_opts[] = {{"from", true}, {"to", true}, {"municipality", true},
-                                             {"kind", true}, {"by", true}, {"mode", true},
-                                             {NULL, false}};
-static const cli_optspec_t s_ref_opts[] = {
-    {"source", true}, {"id", true}, {"signup", true}, {NULL, false}};
-static const cli_optspec_t s_att_opts[] = {
-    {"signup", true}, {"attended", false}, {"no-show", false}, {NULL, false}};
+static const cli_optspec_t s_feed_opts[] = {{"kind", true}, {"output", true}, {NULL, false}};
+static const cli_optspec_t s_stats_opts[] = {
+    {"kind", true}, {"by", true}, {"mode", true}, {NULL, false}};
+static const cli_optspec_t s_att_opts[] = {{"attended", false}, {"no-show", false}, {NULL, false}};
 
 /* ---- a coordinator's hand on the waitlist (issue 14) ------------------------------------- */
 
@@ -1089,7 +1075,7 @@ static const cli_optspec_t s_att_opts[] = {
     .service = EV, CLI_OUT(signup_reply), .unwrap = "signup", .noun = "a sign-up",                 \
     .line = s_signup_text, .view = s_signup_view
 #define SIGNUP_REF(m)                                                                              \
-    .method = m, CLI_IN(cancel_signup_request), .fill = s_signup_ref, .opts = s_ref_opts
+    .method = m, CLI_IN(cancel_signup_request), .fill = s_signup_ref, .set = s_ref_set
 /* A series' occurrences: its caption, then a table of events. */
 #define SERIES_OUT                                                                                 \
     .print = s_series_print, CLI_LINES("events", s_event_cols, s_event_row), .view = s_series_view
@@ -1187,6 +1173,7 @@ const cli_cmd_t cli_cmds_events[] = {
              "With --series, only the occurrences of that series.\n",
      .flags = CLI_PAGED | CLI_IN_SUMMARY,
      CLI_CALL(EV, "events.event.list", list_events_request, list_events_reply),
+     .set = s_after_set,
      .fill = s_list_fill,
      CLI_LINES("events", s_event_cols, s_event_row),
      .view = s_event_view,
@@ -1198,6 +1185,7 @@ const cli_cmd_t cli_cmds_events[] = {
      .flags = CLI_PAGED | CLI_IN_SUMMARY,
      CLI_CALL(EV, "events.signup.list", list_signups_request, list_signups_reply),
      .id_field = "event_id",
+     .set = s_after_set,
      .fill = s_signups_fill,
      .page = s_signups_page},
     {.words = "signup cancel",
@@ -1294,6 +1282,10 @@ const cli_cmd_t cli_cmds_events[] = {
              "The upcoming events as an iCalendar feed.\n",
      .method = "events.ical.feed",
      CLI_IN(ical_feed_request),
+     .set = (const cli_optfield_t[]){{"from", .field = "from_unix"},
+                                     {"municipality", .field = "municipality_code"},
+                                     {.opt = "theme"},
+                                     {0}},
      .fill = s_ical_feed,
      TEXT_OUT},
     {.words = "events stats",
@@ -1309,6 +1301,10 @@ const cli_cmd_t cli_cmds_events[] = {
              "participants of\n"
              "cancelled events are not counted.\n",
      CLI_CALL(EV, "events.stats", event_stats_request, event_stats_reply),
+     .set = (const cli_optfield_t[]){{"from", .field = "from_unix"},
+                                     {"to", .field = "to_unix"},
+                                     {"municipality", .field = "municipality_code"},
+                                     {0}},
      .fill = s_stats,
      .print = s_stats_print,
      .view = s_stats_view},
@@ -1337,6 +1333,9 @@ const cli_cmd_t cli_cmds_events[] = {
              "Marks a confirmed sign-up of a started event.\n",
      .method = "events.signup.attendance",
      CLI_IN(signup_attendance_request),
+     .set =
+         (const cli_optfield_t[]){
+             {"signup", .field = "signup_id", .required = true, .min = 1, .max = UINT64_MAX}, {0}},
      .fill = s_attendance,
      SIGNUP_OUT},
     {.words = "events attendance-bulk",

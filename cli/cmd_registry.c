@@ -273,17 +273,10 @@ static int
 s_assign(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__AssignRoleRequest *rq = (Kumppani__V1__AssignRoleRequest *)m;
-    if (cli_num(c, "person", true, 1, UINT64_MAX, &rq->person_id) ||
-        cli_num(c, "organisation", false, 1, UINT64_MAX, &rq->organisation_id))
-        return -1;
     if (!(rq->kind = s_kind_parse(cli_arg(c->a, "kind")))) {
         cli_err("--kind: contact-person, official, representative or chair");
         return -1;
     }
-    rq->municipality_code = cli_str(c, "municipality", rq->municipality_code);
-    rq->title = cli_str(c, "title", rq->title);
-    rq->start_date = cli_str(c, "from", rq->start_date);
-    rq->end_date = cli_str(c, "until", rq->end_date);
     return 0;
 }
 
@@ -317,14 +310,10 @@ static int
 s_roles(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__ListRolesRequest *rq = (Kumppani__V1__ListRolesRequest *)m;
-    if (cli_num(c, "organisation", false, 1, UINT64_MAX, &rq->organisation_id))
-        return -1;
-    rq->municipality_code = cli_str(c, "municipality", rq->municipality_code);
     if (cli_arg(c->a, "kind") && !(rq->kind = s_kind_parse(cli_arg(c->a, "kind")))) {
         cli_err("--kind: contact-person, official, representative or chair");
         return -1;
     }
-    rq->include_ended = cli_flag(c->a, "all");
     return 0;
 }
 
@@ -563,12 +552,8 @@ static const cli_optspec_t s_upd_opts[] = {ORG_OPTS, {NULL, false}};
 static const cli_optspec_t s_search_opts[] = {
     {"field", true}, {"status", true}, {"limit", true}, {NULL, false}};
 static const cli_optspec_t s_key_opts[] = {{"key", true}, {NULL, false}};
-static const cli_optspec_t s_assign_opts[] = {
-    {"person", true},       {"kind", true},  {"municipality", true},
-    {"organisation", true}, {"title", true}, {"from", true},
-    {"until", true},        {"key", true},   {NULL, false}};
-static const cli_optspec_t s_roles_opts[] = {
-    {"municipality", true}, {"organisation", true}, {"kind", true}, {"all", false}, {NULL, false}};
+static const cli_optspec_t s_assign_opts[] = {{"kind", true}, {"key", true}, {NULL, false}};
+static const cli_optspec_t s_roles_opts[] = {{"kind", true}, {NULL, false}};
 static const cli_optspec_t s_idle_opts[] = {{"months", true}, {"region", true}, {NULL, false}};
 static const cli_optspec_t s_import_opts[] = {
     {"kind", true}, {"skip-invalid", false}, {"dry-run", false}, {NULL, false}};
@@ -586,15 +571,11 @@ static const cli_optspec_t s_export_opts[] = {
 static int
 s_meeting_record(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    Kumppani__V1__RecordMeetingRequest *rq = (Kumppani__V1__RecordMeetingRequest *)m;
-    if (cli_num(c, "person", true, 1, UINT64_MAX, &rq->person_id))
-        return -1;
+    (void)m;
     if (!cli_arg(c->a, "date")) {
         cli_err("--date YYYY-MM-DD is required");
         return -1;
     }
-    rq->held_on = cli_str(c, "date", rq->held_on);
-    rq->municipality_code = cli_str(c, "municipality", rq->municipality_code);
     return 0;
 }
 
@@ -627,8 +608,7 @@ s_print_meetings(cli_ctx_t *c, const ProtobufCMessage *m)
 }
 
 static const cli_optspec_t s_meeting_record_opts[] = {
-    {"person", true},          {"date", true}, {"municipality", true},
-    {"idempotency-key", true}, {"key", true},  {NULL, false}};
+    {"idempotency-key", true}, {"key", true}, {NULL, false}};
 
 const cli_cmd_t cli_cmds_registry[] = {
     {.words = "registry register",
@@ -736,6 +716,15 @@ const cli_cmd_t cli_cmds_registry[] = {
          "Gives a person a role (default: NGO contact person of a municipality, from today).\n",
      .flags = CLI_IDEM_KEY,
      CLI_CALL("registry", "registry.role.assign", assign_role_request, role_reply),
+     .set =
+         (const cli_optfield_t[]){
+             {"person", .field = "person_id", .required = true, .min = 1, .max = UINT64_MAX},
+             {"organisation", .field = "organisation_id", .min = 1, .max = UINT64_MAX},
+             {"municipality", .field = "municipality_code"},
+             {.opt = "title"},
+             {"from", .field = "start_date"},
+             {"until", .field = "end_date"},
+             {0}},
      .fill = s_assign,
      .view = cli_jview_times,
      CLI_LINES("role", NULL, s_role_line)},
@@ -752,6 +741,11 @@ const cli_cmd_t cli_cmds_registry[] = {
      .help = "Usage: kumppani registry roles (--municipality CODE | --organisation ID) [--kind K] "
              "[--all]\nLists current roles (--all: ended ones too) with the people.\n",
      CLI_CALL("registry", "registry.role.list", list_roles_request, list_roles_reply),
+     .set = (const cli_optfield_t[]){{"organisation", .field = "organisation_id", .min = 1,
+                                      .max = UINT64_MAX},
+                                     {"municipality", .field = "municipality_code"},
+                                     {"all", .field = "include_ended"},
+                                     {0}},
      .fill = s_roles,
      .view = cli_jview_times,
      .print = s_print_roles},
@@ -810,6 +804,11 @@ const cli_cmd_t cli_cmds_registry[] = {
              "'registry idle'. The municipality defaults to the person's as contact person.\n",
      .flags = CLI_IDEM_KEY,
      CLI_CALL("registry", "registry.meeting.record", record_meeting_request, meeting_reply),
+     .set = (const cli_optfield_t[]){{"person", .field = "person_id", .required = true, .min = 1,
+                                      .max = UINT64_MAX},
+                                     {"date", .field = "held_on"},
+                                     {"municipality", .field = "municipality_code"},
+                                     {0}},
      .fill = s_meeting_record,
      CLI_LINES("meeting", NULL, s_meeting_line)},
     {.words = "registry meetings",
