@@ -425,7 +425,6 @@ s_paid(cli_ctx_t *c, ProtobufCMessage *m)
         }
     req->assignment_ids = ids;
     req->n_assignment_ids = (size_t)c->a->pos_n;
-    req->payment_ref = cli_str(c, "ref", "");
     return 0;
 }
 
@@ -434,7 +433,6 @@ s_paid(cli_ctx_t *c, ProtobufCMessage *m)
 /* --after ID [--limit N]: the pages of experts and of requests. */
 static const cli_optfield_t o_page_set[] = {
     {"after", .field = "after_id", .max = UINT64_MAX}, {"limit", .min = 1, .max = 500}, {0}};
-static const cli_optspec_t o_ref[] = {{"ref", true}, {NULL, false}};
 static const cli_optspec_t o_expert[] = {
     {"kind", true},         {"name", true},
     {"email", true},        {"phone", true},
@@ -612,12 +610,12 @@ const cli_cmd_t cli_cmds_broker[] = {
                                   {0}},
      .print = p_request},
     {.words = "broker paid",
-     .opts = o_ref,
      .help =
          "Usage: kumppani broker paid ASSIGNMENT_ID... --ref PAYMENT_BATCH\n"
          "Marks completed assignments paid (shown in the export's paid_date and payment_ref).\n",
      .flags = CLI_POSITIONAL_ANY,
      CLI_CALL(SVC, "broker.assignment.paid", mark_paid_request, mark_paid_reply),
+     .set = (const cli_optfield_t[]){{"ref", .field = "payment_ref"}, {0}},
      .fill = s_paid,
      .print = p_paid},
     {.words = "broker expert-erase",
