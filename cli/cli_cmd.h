@@ -164,13 +164,15 @@ struct cli_cmd {
                                   show it rather than the reply */
     const char *noun; /* what unwrap holds, for the message when it is missing: "an event" */
     cli_print_fn print;
-    /* Text as a table: print (if any: the caption), the header's columns (if any), then
-     * line() for each element of the message field rows of the reply (a repeated one, or a
-     * single one when set), or for the reply itself when rows is NULL. A paged row shows each
-     * page's elements so, and with --json collects them through view. */
+    /* Text as lines: the caption (if any), the header's columns (if any), then line() for
+     * each element of the message field rows of the reply (a repeated one, or a single one
+     * when set), or for the reply itself when rows is NULL; print only where the text needs
+     * the command or decides the exit code. A paged row shows each page's elements so, and
+     * with --json collects them through view. */
     const char *rows;
     const cli_col_t *header;
     cli_line_fn line;
+    cli_line_fn caption;
     const cli_jview_t *view; /* --json: the view of the reply (NULL: every field) */
     const char *items;       /* --json: this repeated message field of the reply as an array,
                                 each element through view, rather than the reply */

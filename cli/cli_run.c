@@ -618,9 +618,8 @@ s_output(cli_ctx_t *c, const ProtobufCMessage *reply)
         }
     }
     if (!c->json && cmd->line) {
-        int ex = cmd->print ? cmd->print(c, shown) : EXIT_OK_;
-        if (ex)
-            return ex;
+        if (cmd->caption)
+            cmd->caption(shown);
         if (cmd->header)
             cli_header(cmd->header);
         size_t n;

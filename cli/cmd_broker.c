@@ -49,10 +49,9 @@ s_print_offer(const Kumppani__V1__Offer *o)
            s_enum(&kumppani__v1__offer_state__descriptor, o->state), t);
 }
 
-static int
-p_request(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+p_request(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__BrokerRequestReply *r = (const void *)m;
     const Kumppani__V1__BrokerRequest *q = r->request;
     char t[CLI_TIME_MAX];
@@ -68,7 +67,6 @@ p_request(cli_ctx_t *c, const ProtobufCMessage *m)
                s_enum(&kumppani__v1__assignment_state__descriptor, r->assignments[i]->state));
     if (r->requester_token[0])
         printf("requester token (keep it; shown once): %s\n", r->requester_token);
-    return EXIT_OK_;
 }
 
 static const cli_col_t s_requests_cols[] = {
@@ -86,10 +84,9 @@ s_request_row(const ProtobufCMessage *m)
 static const cli_col_t s_explain_cols[] = {
     {"EXPERT", 6}, {"RANK", 5}, {"LAST ASSIGNED", 22}, {"90D/REPEAT", 10}, {"WHY NOT", 0}, {0}};
 
-static int
-p_explain(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+p_explain(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__ExplainRequestReply *r = (const void *)m;
     cli_header(s_explain_cols);
     for (size_t i = 0; i < r->n_candidates; i++) {
@@ -104,18 +101,15 @@ p_explain(cli_ctx_t *c, const ProtobufCMessage *m)
                cd->assignments_90d, cd->recent_same_requester ? "yes" : "no", why);
     }
     printf("rule: %s\n", r->rule);
-    return EXIT_OK_;
 }
 
-static int
-p_offer(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+p_offer(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__OfferReply *r = (const void *)m;
     s_print_offer(r->offer);
     if (r->assignment)
         printf("  assignment %llu confirmed\n", (unsigned long long)r->assignment->id);
-    return EXIT_OK_;
 }
 
 static void
@@ -129,31 +123,26 @@ s_asg_row(const ProtobufCMessage *m)
            a->fee_cents / 100, a->fee_cents % 100);
 }
 
-static int
-p_export(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+p_export(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__AssignmentExportReply *r = (const void *)m;
     fputs(r->csv_text, stdout);
     if (r->next_after_id)
         fprintf(stderr, "more rows: kumppani broker export --after %llu (same range)\n",
                 (unsigned long long)r->next_after_id);
-    return EXIT_OK_;
 }
 
-static int
-p_paid(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+p_paid(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__MarkPaidReply *r = (const void *)m;
     printf("marked paid %u, already paid %u\n", r->marked, r->already_paid);
-    return EXIT_OK_;
 }
 
-static int
-p_stats(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+p_stats(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__BrokerStatsReply *r = (const void *)m;
     printf("requests filed %u, filled %u, unfilled %u, open %u, cancelled %u\n", r->requests_filed,
            r->requests_filled, r->requests_unfilled, r->requests_open, r->requests_cancelled);
@@ -163,7 +152,6 @@ p_stats(cli_ctx_t *c, const ProtobufCMessage *m)
            r->assignments_max, r->gini);
     printf("working groups %u, with an expert %u\n", r->working_groups,
            r->working_groups_with_expert);
-    return EXIT_OK_;
 }
 
 static void
@@ -183,14 +171,12 @@ s_audit_row(const ProtobufCMessage *m)
            (unsigned long long)x->expert_id, (unsigned long long)x->assignment_id, x->what);
 }
 
-static int
-p_sensitive(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+p_sensitive(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__SensitiveReadReply *r = (const void *)m;
     printf("expert %llu (read audited as %llu):\n%s\n", (unsigned long long)r->expert_id,
            (unsigned long long)r->audit_id, r->sensitive_detail_text);
-    return EXIT_OK_;
 }
 
 /* ---- fill functions ----------------------------------------------------------------------- */
@@ -518,24 +504,24 @@ const cli_cmd_t cli_cmds_broker[] = {
      .flags = CLI_IDEM_KEY,
      CLI_CALL(SVC, "broker.request.file", file_request_request, broker_request_reply),
      .fill = s_request_file,
-     .print = p_request},
+     .line = p_request},
     {.words = "broker request",
      .help = "Usage: kumppani broker request ID\n",
      CLI_CALL(SVC, "broker.request.get", broker_request_ref, broker_request_reply),
      .id_field = "request_id",
-     .print = p_request},
+     .line = p_request},
     {.words = "broker explain",
      .help = "Usage: kumppani broker explain ID\n"
              "Every expert: eligible or why not, and the ranking keys.\n",
      CLI_CALL(SVC, "broker.request.explain", broker_request_ref, explain_request_reply),
      .id_field = "request_id",
-     .print = p_explain},
+     .line = p_explain},
     {.words = "broker request-cancel",
      .help = "Usage: kumppani broker request-cancel ID --reason TEXT\n",
      CLI_CALL(SVC, "broker.request.cancel", cancel_broker_request_request, broker_request_reply),
      .id_field = "request_id",
      .set = (const cli_optfield_t[]){{.opt = "reason"}, {0}},
-     .print = p_request},
+     .line = p_request},
     {.words = "broker requests",
      .help = "Usage: kumppani broker requests [--after ID] [--limit N]\n",
      CLI_CALL(SVC, "broker.request.list", list_broker_requests_request, list_broker_requests_reply),
@@ -545,13 +531,13 @@ const cli_cmd_t cli_cmds_broker[] = {
      .help = "Usage: kumppani broker offer-accept OFFER_ID\n",
      CLI_CALL(SVC, "broker.offer.accept", offer_ref, offer_reply),
      .id_field = "offer_id",
-     .print = p_offer},
+     .line = p_offer},
     {.words = "broker offer-decline",
      .help = "Usage: kumppani broker offer-decline OFFER_ID [--reason TEXT]\n",
      CLI_CALL(SVC, "broker.offer.decline", decline_offer_request, offer_reply),
      .id_field = "offer_id",
      .set = (const cli_optfield_t[]){{.opt = "reason"}, {0}},
-     .print = p_offer},
+     .line = p_offer},
     {.words = "broker assignment-cancel",
      .help = "Usage: kumppani broker assignment-cancel ID --by expert|requester|coordinator "
              "--reason T\n",
@@ -598,7 +584,7 @@ const cli_cmd_t cli_cmds_broker[] = {
                                      {"after", .field = "after_id", .max = UINT64_MAX},
                                      {"unpaid", .field = "unpaid_only"},
                                      {0}},
-     .print = p_export},
+     .line = p_export},
     {.words = "broker request-extend",
      .help = "Usage: kumppani broker request-extend ID --deadline \"YYYY-MM-DD HH:MM\"\n"
              "A new answer deadline; an unfilled request opens again and offers go to whoever has\n"
@@ -608,7 +594,7 @@ const cli_cmd_t cli_cmds_broker[] = {
      .set =
          (const cli_optfield_t[]){{"deadline", .field = "answer_deadline_unix", .required = true},
                                   {0}},
-     .print = p_request},
+     .line = p_request},
     {.words = "broker paid",
      .help =
          "Usage: kumppani broker paid ASSIGNMENT_ID... --ref PAYMENT_BATCH\n"
@@ -617,7 +603,7 @@ const cli_cmd_t cli_cmds_broker[] = {
      CLI_CALL(SVC, "broker.assignment.paid", mark_paid_request, mark_paid_reply),
      .set = (const cli_optfield_t[]){{"ref", .field = "payment_ref"}, {0}},
      .fill = s_paid,
-     .print = p_paid},
+     .line = p_paid},
     {.words = "broker expert-erase",
      .help = "Usage: kumppani broker expert-erase ID\n"
              "Erases the expert's personal data and sensitive detail; open offers are withdrawn,\n"
@@ -630,7 +616,7 @@ const cli_cmd_t cli_cmds_broker[] = {
      CLI_CALL(SVC, "broker.stats", broker_stats_request, broker_stats_reply),
      .set =
          (const cli_optfield_t[]){{"from", .field = "from_unix"}, {"to", .field = "to_unix"}, {0}},
-     .print = p_stats,
+     .caption = p_stats,
      CLI_LINES("per_expert", NULL, s_per_expert_row)},
     {.words = "broker audit",
      .help = "Usage: kumppani broker audit [--after ID] [--limit N]\n"
@@ -648,6 +634,6 @@ const cli_cmd_t cli_cmds_broker[] = {
      CLI_CALL(SVC, "broker.sensitive.read", sensitive_read_request, sensitive_read_reply),
      .id_field = "assignment_id",
      .set = (const cli_optfield_t[]){{"token", .field = "requester_token"}, {0}},
-     .print = p_sensitive},
+     .line = p_sensitive},
     {0},
 };

@@ -536,13 +536,11 @@ s_series(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
-static int
-s_series_print(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_series_print(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__SeriesReply *r = (const Kumppani__V1__SeriesReply *)m;
     printf("series %llu: %zu events\n\n", (unsigned long long)r->series_id, r->n_events);
-    return EXIT_OK_;
 }
 
 static const cli_jview_t s_series_view[] = {
@@ -1078,7 +1076,7 @@ static const cli_optspec_t s_att_opts[] = {{"attended", false}, {"no-show", fals
     .method = m, CLI_IN(cancel_signup_request), .fill = s_signup_ref, .set = s_ref_set
 /* A series' occurrences: its caption, then a table of events. */
 #define SERIES_OUT                                                                                 \
-    .print = s_series_print, CLI_LINES("events", s_event_cols, s_event_row), .view = s_series_view
+    .caption = s_series_print, CLI_LINES("events", s_event_cols, s_event_row), .view = s_series_view
 #define TEXT_OUT                                                                                   \
     .service = EV, CLI_OUT(event_text_reply), .print = s_text_print, .view = s_text_view
 

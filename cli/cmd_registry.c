@@ -53,14 +53,13 @@ s_org_row(const ProtobufCMessage *m)
 
 static const cli_col_t s_org_cols[] = {{"ID", 6}, {"STATUS", 9}, {"HOME", 4}, {"NAME", 0}, {0}};
 
-static int
-s_print_org(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_print_org(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__Organisation *o =
         ((const Kumppani__V1__OrganisationReply *)m)->organisation;
     if (!o || !o->fields)
-        return EXIT_OK_;
+        return;
     const Kumppani__V1__OrganisationFields *f = o->fields;
     printf("id            %llu\nname          %s\n", (unsigned long long)o->id, f->name_fi);
     if (f->name_sv[0])
@@ -81,7 +80,6 @@ s_print_org(cli_ctx_t *c, const ProtobufCMessage *m)
         printf(" %s", f->networks[i]);
     printf("\ne-mail        %s\nphone         %s\nweb           %s\nmembers       %u\n", f->email,
            f->phone, f->web, f->member_count);
-    return EXIT_OK_;
 }
 
 /* Fills f from the options, replacing what they name (the lists are in c->arena; f's earlier
@@ -224,10 +222,9 @@ s_muni_row(const ProtobufCMessage *m)
            cli_col(x->name_sv, 20), x->name_sv, x->region_name);
 }
 
-static int
-s_print_person(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_print_person(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__PersonReply *r = (const void *)m;
     if (r->person)
         printf("id      %llu\nname    %s\ne-mail  %s\nphone   %s\n",
@@ -239,17 +236,14 @@ s_print_person(cli_ctx_t *c, const ProtobufCMessage *m)
                x->municipality_code, x->organisation_id ? " organisation" : "", x->start_date,
                x->end_date);
     }
-    return EXIT_OK_;
 }
 
-static int
-s_print_erased(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_print_erased(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__PersonErased *r = (const void *)m;
     printf("person %llu erased; %zu role(s) ended\n", (unsigned long long)r->person_id,
            r->n_ended_role_ids);
-    return EXIT_OK_;
 }
 
 /* The RoleKind named v (contact person for NULL), or 0 for an unknown name. */
@@ -283,10 +277,9 @@ s_assign(cli_ctx_t *c, ProtobufCMessage *m)
 static const cli_col_t s_role_cols[] = {{"ROLE", 6},  {"PERSON", 7}, {"KIND", 5}, {"WHERE", 12},
                                         {"FROM", 10}, {"UNTIL", 10}, {"NAME", 0}, {0}};
 
-static int
-s_print_roles(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_print_roles(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__ListRolesReply *r = (const void *)m;
     cli_header(s_role_cols);
     for (size_t i = 0; i < r->n_roles; i++) {
@@ -303,7 +296,6 @@ s_print_roles(cli_ctx_t *c, const ProtobufCMessage *m)
         printf("%-6llu %-7llu %-5d %-12s %-10s %-10s %s\n", (unsigned long long)x->id,
                (unsigned long long)x->person_id, x->kind, where, x->start_date, x->end_date, name);
     }
-    return EXIT_OK_;
 }
 
 static int
@@ -317,13 +309,11 @@ s_roles(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
-static int
-s_print_gaps(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_print_gaps(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__CoverageGapsReply *r = (const void *)m;
     printf("%zu municipalities without a current NGO contact person\n", r->n_municipalities);
-    return EXIT_OK_;
 }
 
 static void
@@ -333,15 +323,13 @@ s_gap_row(const ProtobufCMessage *m)
     printf("%-5s %s\n", x->code, x->name_fi);
 }
 
-static int
-s_print_idle(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_print_idle(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__CoverageIdleReply *r = (const void *)m;
     printf("%zu contact person(s) without a contact-person meeting (events log read to seq "
            "%llu)\n",
            r->n_contact_persons, (unsigned long long)r->events_applied_seq);
-    return EXIT_OK_;
 }
 
 static void
@@ -598,13 +586,11 @@ s_meeting_line(const ProtobufCMessage *m)
            x->cancelled ? " cancelled" : "");
 }
 
-static int
-s_print_meetings(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_print_meetings(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__ListMeetingsReply *r = (const void *)m;
     printf("%zu meeting(s)\n", r->n_meetings);
-    return EXIT_OK_;
 }
 
 static const cli_optspec_t s_meeting_record_opts[] = {
@@ -624,7 +610,7 @@ const cli_cmd_t cli_cmds_registry[] = {
               organisation_reply),
      .fill = s_register,
      .view = cli_jview_times,
-     .print = s_print_org},
+     .line = s_print_org},
     {.words = "registry update",
      .opts = s_upd_opts,
      .help = "Usage: kumppani registry update ID [the options of register]\n"
@@ -634,7 +620,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .id_noun = "organisation",
      .fill = s_update,
      .view = cli_jview_times,
-     .print = s_print_org},
+     .line = s_print_org},
     {.words = "registry dissolve",
      .help = "Usage: kumppani registry dissolve ID [--on YYYY-MM-DD]\n"
              "Marks an organisation dissolved (default today) and ends its people's roles.\n",
@@ -644,7 +630,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .id_noun = "organisation",
      .set = (const cli_optfield_t[]){{"on", .field = "dissolved_on"}, {0}},
      .view = cli_jview_times,
-     .print = s_print_org},
+     .line = s_print_org},
     {.words = "registry remove",
      .help = "Usage: kumppani registry remove ID\nDeletes a mistaken entry (use dissolve for an "
              "organisation that ended).\n",
@@ -652,14 +638,14 @@ const cli_cmd_t cli_cmds_registry[] = {
      .id_field = "id",
      .id_noun = "organisation",
      .view = cli_jview_times,
-     .print = s_print_org},
+     .line = s_print_org},
     {.words = "registry show",
      .help = "Usage: kumppani registry show ID\nShows one organisation.\n",
      CLI_CALL("registry", "registry.org.get", organisation_ref, organisation_reply),
      .id_field = "id",
      .id_noun = "organisation",
      .view = cli_jview_times,
-     .print = s_print_org},
+     .line = s_print_org},
     {.words = "registry search",
      .opts = s_search_opts,
      .help = "Usage: kumppani registry search [WORDS] [--municipality CODE] [--field F]\n"
@@ -693,20 +679,20 @@ const cli_cmd_t cli_cmds_registry[] = {
          (const cli_optfield_t[]){
              {"name", .required = true}, {.opt = "email"}, {.opt = "phone"}, {0}},
      .view = cli_jview_times,
-     .print = s_print_person},
+     .line = s_print_person},
     {.words = "registry person",
      .help = "Usage: kumppani registry person ID\nShows a person and their roles.\n",
      CLI_CALL("registry", "registry.person.get", person_ref, person_reply),
      .id_field = "person_id",
      .view = cli_jview_times,
-     .print = s_print_person},
+     .line = s_print_person},
     {.words = "registry erase",
      .help = "Usage: kumppani registry erase PERSON_ID\n"
              "Erases a person's data and ends their roles; other services hear PersonErased.\n",
      CLI_CALL("registry", "registry.person.erase", person_ref, person_erased),
      .id_field = "person_id",
      .view = cli_jview_times,
-     .print = s_print_erased},
+     .line = s_print_erased},
     {.words = "registry assign",
      .opts = s_assign_opts,
      .help =
@@ -748,7 +734,7 @@ const cli_cmd_t cli_cmds_registry[] = {
                                      {0}},
      .fill = s_roles,
      .view = cli_jview_times,
-     .print = s_print_roles},
+     .line = s_print_roles},
     {.words = "registry gaps",
      .help = "Usage: kumppani registry gaps [--region CODE] [--on YYYY-MM-DD]\n"
              "Municipalities with no current NGO contact person.\n",
@@ -757,7 +743,7 @@ const cli_cmd_t cli_cmds_registry[] = {
                                      {"on", .field = "on_date"},
                                      {0}},
      .view = cli_jview_times,
-     .print = s_print_gaps,
+     .caption = s_print_gaps,
      CLI_LINES("municipalities", NULL, s_gap_row)},
     {.words = "registry idle",
      .opts = s_idle_opts,
@@ -767,7 +753,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      CLI_CALL("registry", "registry.coverage.idle", coverage_idle_request, coverage_idle_reply),
      .fill = s_idle,
      .view = cli_jview_times,
-     .print = s_print_idle,
+     .caption = s_print_idle,
      CLI_LINES("contact_persons", NULL, s_idle_row)},
     {.words = "registry import",
      .opts = s_import_opts,
@@ -817,7 +803,7 @@ const cli_cmd_t cli_cmds_registry[] = {
              "latest first.\n",
      CLI_CALL("registry", "registry.meeting.list", list_meetings_request, list_meetings_reply),
      .id_field = "person_id",
-     .print = s_print_meetings,
+     .caption = s_print_meetings,
      CLI_LINES("meetings", NULL, s_meeting_line)},
     {0},
 };
