@@ -107,7 +107,8 @@ enum {
 };
 
 /* An option copied into a field of the request, by the field's type: a string (def when absent,
- * "" for def NULL), a number in [min, max] (uint32 or uint64), a Helsinki time "YYYY-MM-DD HH:MM"
+ * "" for def NULL), a number in [min, max] (uint32 or uint64; def as decimal text when absent,
+ * else the field is left as it is), a Helsinki time "YYYY-MM-DD HH:MM"
  * (int64 Unix seconds) or a flag (bool). A row lists these in the order they are checked; the
  * runner asserts that each field exists and has one of those types. Each is also the option's
  * entry for the parser (cli_set_specs), so the row does not name it again in .opts. */
@@ -116,7 +117,7 @@ typedef struct {
     const char *field; /* the request's field (NULL: the same as opt) */
     bool required;
     uint64_t min, max; /* numbers */
-    const char *def;   /* strings */
+    const char *def;   /* the value when absent (see above) */
 } cli_optfield_t;
 
 /* Fills the request from the options. Returns 0, -1 for a usage error (reported), or an exit

@@ -528,6 +528,16 @@ cli_set_specs(const cli_cmd_t *cmd, cli_optspec_t *out)
     out[n] = (cli_optspec_t){NULL, false};
 }
 
+/* A number option's default, def (decimal text: a row's bug otherwise). */
+static uint64_t
+s_num_def(const char *def)
+{
+    uint64_t v;
+    int rc = cli_parse_u64(def, 0, UINT64_MAX, &v);
+    assert(rc == 0);
+    return rc == 0 ? v : 0;
+}
+
 int
 cli_set_fields(cli_ctx_t *c, ProtobufCMessage *req, const cli_optfield_t *set)
 {
@@ -547,10 +557,14 @@ cli_set_fields(cli_ctx_t *c, ProtobufCMessage *req, const cli_optfield_t *set)
             break;
         case PROTOBUF_C_TYPE_UINT32:
             assert(o->max && o->max <= UINT32_MAX);
+            if (o->def)
+                *(uint32_t *)p = (uint32_t)s_num_def(o->def);
             rc = cli_num32(c, o->opt, o->required, (uint32_t)o->min, (uint32_t)o->max, p);
             break;
         case PROTOBUF_C_TYPE_UINT64:
             assert(o->max);
+            if (o->def)
+                *(uint64_t *)p = s_num_def(o->def);
             rc = cli_num(c, o->opt, o->required, o->min, o->max, p);
             break;
         case PROTOBUF_C_TYPE_INT64:

@@ -348,8 +348,8 @@ s_expert_pause(cli_ctx_t *c, ProtobufCMessage *m)
 static const cli_optfield_t s_request_input[] = {
     {"start", .field = "start_unix", .required = true},
     {"deadline", .field = "answer_deadline_unix", .required = true},
-    {"minutes", .field = "duration_min", .min = 15, .max = 1440},
-    {"experts", .field = "experts_needed", .min = 1, .max = 20},
+    {"minutes", .field = "duration_min", .min = 15, .max = 1440, .def = "60"},
+    {"experts", .field = "experts_needed", .min = 1, .max = 20, .def = "1"},
     {"fee-cents", .field = "fee_cents", .max = 10000000},
     {"travel-cents", .field = "travel_cents", .max = 10000000},
     {"org", .field = "requester_org_id", .max = UINT64_MAX},
@@ -374,8 +374,6 @@ s_request_file(cli_ctx_t *c, ProtobufCMessage *m)
     Kumppani__V1__FileRequestRequest *req = (Kumppani__V1__FileRequestRequest *)m;
     Kumppani__V1__BrokerRequestInput *in = cli_alloc(c, sizeof *in);
     kumppani__v1__broker_request_input__init(in);
-    in->duration_min = 60;
-    in->experts_needed = 1;
     int purpose = 0, kind = KUMPPANI__V1__REQUESTER_KIND__REQUESTER_ORGANISATION;
     const char *rk = cli_arg(c->a, "requester-kind");
     if (cli_set_fields(c, &in->base, s_request_input))

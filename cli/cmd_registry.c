@@ -344,17 +344,6 @@ s_idle_row(const ProtobufCMessage *m)
            (unsigned long long)x->role->person_id, cli_col(name, 30), name, last);
 }
 
-static int
-s_idle(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__CoverageIdleRequest *rq = (Kumppani__V1__CoverageIdleRequest *)m;
-    rq->months = 6;
-    if (cli_num32(c, "months", false, 1, 60, &rq->months))
-        return -1;
-    rq->region_code = cli_str(c, "region", rq->region_code);
-    return 0;
-}
-
 /* ---- CSV --------------------------------------------------------------------------------- */
 
 static int
@@ -542,7 +531,6 @@ static const cli_optspec_t s_search_opts[] = {
 static const cli_optspec_t s_key_opts[] = {{"key", true}, {NULL, false}};
 static const cli_optspec_t s_assign_opts[] = {{"kind", true}, {"key", true}, {NULL, false}};
 static const cli_optspec_t s_roles_opts[] = {{"kind", true}, {NULL, false}};
-static const cli_optspec_t s_idle_opts[] = {{"months", true}, {"region", true}, {NULL, false}};
 static const cli_optspec_t s_import_opts[] = {
     {"kind", true}, {"skip-invalid", false}, {"dry-run", false}, {NULL, false}};
 static const cli_optspec_t s_export_opts[] = {
@@ -746,12 +734,13 @@ const cli_cmd_t cli_cmds_registry[] = {
      .caption = s_print_gaps,
      CLI_LINES("municipalities", NULL, s_gap_row)},
     {.words = "registry idle",
-     .opts = s_idle_opts,
      .help = "Usage: kumppani registry idle [--months N] [--region CODE]\n"
              "Contact persons with no contact-person meeting in the last N months (default 6),\n"
              "as learned from the events service.\n",
      CLI_CALL("registry", "registry.coverage.idle", coverage_idle_request, coverage_idle_reply),
-     .fill = s_idle,
+     .set = (const cli_optfield_t[]){{"months", .min = 1, .max = 60, .def = "6"},
+                                     {"region", .field = "region_code"},
+                                     {0}},
      .view = cli_jview_times,
      .caption = s_print_idle,
      CLI_LINES("contact_persons", NULL, s_idle_row)},
