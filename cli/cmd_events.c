@@ -244,13 +244,6 @@ s_text_print(cli_ctx_t *c, const ProtobufCMessage *m)
     return EXIT_OK_;
 }
 
-static const cli_jview_t s_text_view[] = {
-    {"content_type", NULL, 0, NULL, NULL},
-    {"filename", NULL, 0, NULL, NULL},
-    {"text", NULL, 0, NULL, NULL},
-    {0},
-};
-
 /* ---- fill helpers ------------------------------------------------------------------------ */
 
 /* Parses --role-rules "ROLE:max=N,ROLE:pct=P,ROLE:reserve=R" (several keys of one role merge)
@@ -1077,8 +1070,7 @@ static const cli_optspec_t s_att_opts[] = {{"attended", false}, {"no-show", fals
 /* A series' occurrences: its caption, then a table of events. */
 #define SERIES_OUT                                                                                 \
     .caption = s_series_print, CLI_LINES("events", s_event_cols, s_event_row), .view = s_series_view
-#define TEXT_OUT                                                                                   \
-    .service = EV, CLI_OUT(event_text_reply), .print = s_text_print, .view = s_text_view
+#define TEXT_OUT .service = EV, CLI_OUT(event_text_reply), .print = s_text_print
 
 /* ---- a series from an occurrence on, and longer (issue 16) -------------------------------- */
 

@@ -68,8 +68,6 @@ static const cli_jview_t s_preview_view[] = {
     {0},
 };
 
-static const cli_jview_t s_optout_view[] = {{"opted_out", NULL, 0, NULL, NULL}, {0}};
-
 static const cli_col_t s_cols[] = {
     {"DUE", 16}, {"STATE", 10}, {"CHANNEL", 8}, {"KIND", 10}, {"TRIES", 8}, {"KEY", 0}, {0}};
 
@@ -239,7 +237,6 @@ const cli_cmd_t cli_cmds_notifier[] = {
      .flags = CLI_POSITIONAL_ANY,
      CLI_CALL("notifier", "notifier.optout", opt_out_request, opt_out_reply),
      .fill = s_optout,
-     .view = s_optout_view,
      .line = s_optout_print},
     {.words = "notifier sent",
      .opts = s_sent_opts,
