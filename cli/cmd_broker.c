@@ -246,30 +246,31 @@ s_trainings(cli_ctx_t *c, Kumppani__V1__ExpertInput *in, const char *v)
 static Kumppani__V1__ExpertInput *
 s_expert_input(cli_ctx_t *c, bool partial)
 {
+    /* The options copied as they are, checked after --org and before --name. */
+    static const cli_optfield_t copied[] = {
+        {"cap", .field = "monthly_cap", .max = 100},
+        {"person", .field = "registry_person_id", .min = 1, .max = UINT64_MAX},
+        {.opt = "name"},
+        {.opt = "email"},
+        {.opt = "phone"},
+        {"remote", .field = "remote_ok"},
+        {.opt = "consent"},
+        {"sensitive-consent", .field = "sensitive_consent"},
+        {"sensitive", .field = "sensitive_detail_text"},
+        {0},
+    };
     Kumppani__V1__ExpertInput *in = cli_alloc(c, sizeof *in);
     kumppani__v1__expert_input__init(in);
-    uint64_t org = 0, cap = 0, person = 0;
-    if (cli_num(c, "org", !partial, 1, UINT64_MAX, &org) ||
-        cli_num(c, "cap", false, 0, 100, &cap) ||
-        cli_num(c, "person", false, 1, UINT64_MAX, &person))
+    if (cli_num(c, "org", !partial, 1, UINT64_MAX, &in->home_org_id) ||
+        cli_set_fields(c, &in->base, copied))
         return NULL;
     const char *kind = cli_arg(c->a, "kind");
     in->kind = kind && strcmp(kind, "actor") == 0 ? KUMPPANI__V1__EXPERT_KIND__EXPERT_KIND_ACTOR
                                                   : KUMPPANI__V1__EXPERT_KIND__EXPERT_KIND_EXPERT;
-    in->name = cli_str(c, "name", "");
     if (!partial && !cli_arg(c->a, "name")) {
         cli_err("--name is required");
         return NULL;
     }
-    in->email = cli_str(c, "email", "");
-    in->phone = cli_str(c, "phone", "");
-    in->home_org_id = org;
-    in->registry_person_id = person;
-    in->monthly_cap = (uint32_t)cap;
-    in->remote_ok = cli_flag(c->a, "remote");
-    in->consent = cli_flag(c->a, "consent");
-    in->sensitive_consent = cli_flag(c->a, "sensitive-consent");
-    in->sensitive_detail_text = cli_str(c, "sensitive", "");
     in->expertise = cli_split(c, cli_arg(c->a, "expertise"), ',', &in->n_expertise);
     in->languages = cli_split(c, cli_str(c, "languages", "fi"), ',', &in->n_languages);
     in->municipalities = cli_split(c, cli_arg(c->a, "municipalities"), ',', &in->n_municipalities);
