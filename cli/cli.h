@@ -33,6 +33,11 @@ const char *cli_enum_name(const ProtobufCEnumDescriptor *d, const char *prefix, 
  * descriptor's own string). */
 const char *cli_enum_short(const ProtobufCEnumDescriptor *d, const char *prefix, int v);
 
+/* Parses the readable name (not "unspecified") of a value of any enum whose value names start
+ * with prefix into *out; NULL or an unknown name leaves *out. Returns 0 or -1. */
+int cli_enum_parse(const ProtobufCEnumDescriptor *d, const char *prefix, const char *name,
+                   int *out);
+
 /* The readable name of an EventKind, ParticipantRole, EventState, SignupState value into buf
  * (CLI_NAME_MAX bytes); "unspecified" for 0 and "unknown-N" for a value the schema lacks.
  * Returns buf. */

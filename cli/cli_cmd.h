@@ -107,7 +107,8 @@ enum {
 };
 
 /* An option copied into a field of the request, by the field's type: a string (def when absent,
- * "" for def NULL), a number in [min, max] (uint32 or uint64), a Helsinki time "YYYY-MM-DD HH:MM"
+ * "" for def NULL), a number in [min, max] (uint32 or uint64; def as decimal text when absent,
+ * else the field is left as it is), a Helsinki time "YYYY-MM-DD HH:MM"
  * (int64 Unix seconds) or a flag (bool). A row lists these in the order they are checked; the
  * runner asserts that each field exists and has one of those types. Each is also the option's
  * entry for the parser (cli_set_specs), so the row does not name it again in .opts. */
@@ -116,7 +117,7 @@ typedef struct {
     const char *field; /* the request's field (NULL: the same as opt) */
     bool required;
     uint64_t min, max; /* numbers */
-    const char *def;   /* strings */
+    const char *def;   /* the value when absent (see above) */
 } cli_optfield_t;
 
 /* Fills the request from the options. Returns 0, -1 for a usage error (reported), or an exit
@@ -164,13 +165,15 @@ struct cli_cmd {
                                   show it rather than the reply */
     const char *noun; /* what unwrap holds, for the message when it is missing: "an event" */
     cli_print_fn print;
-    /* Text as a table: print (if any: the caption), the header's columns (if any), then
-     * line() for each element of the message field rows of the reply (a repeated one, or a
-     * single one when set), or for the reply itself when rows is NULL. A paged row shows each
-     * page's elements so, and with --json collects them through view. */
+    /* Text as lines: the caption (if any), the header's columns (if any), then line() for
+     * each element of the message field rows of the reply (a repeated one, or a single one
+     * when set), or for the reply itself when rows is NULL; print only where the text needs
+     * the command or decides the exit code. A paged row shows each page's elements so, and
+     * with --json collects them through view. */
     const char *rows;
     const cli_col_t *header;
     cli_line_fn line;
+    cli_line_fn caption;
     const cli_jview_t *view; /* --json: the view of the reply (NULL: every field) */
     const char *items;       /* --json: this repeated message field of the reply as an array,
                                 each element through view, rather than the reply */
@@ -229,6 +232,11 @@ const char *cli_id_name(const cli_cmd_t *cmd, char *buf, size_t len);
  * name NULL): a flag for a bool field, an option with a value for the others. A row lists in
  * .opts only the options its fill, run or idempotency key read; the parser takes both lists. */
 void cli_set_specs(const cli_cmd_t *cmd, cli_optspec_t *out);
+
+/* Copies the options of set (ended by opt NULL) into the fields of req, in that order: the
+ * runner does so for a row's .set, a fill for a message inside its request. Returns 0 or -1
+ * (reported). */
+int cli_set_fields(cli_ctx_t *c, ProtobufCMessage *req, const cli_optfield_t *set);
 
 /* Connects to the named service (see --endpoint, --keys). Returns EXIT_OK_ with *out, or an
  * exit code (reported). Caller frees *out with kpc_destroy. */

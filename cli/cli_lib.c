@@ -44,8 +44,8 @@ cli_enum_short(const ProtobufCEnumDescriptor *d, const char *prefix, int v)
     return strncmp(ev->name, prefix, pl) == 0 ? ev->name + pl : ev->name;
 }
 
-static int
-s_enum_parse(const ProtobufCEnumDescriptor *d, const char *prefix, const char *name, int *out)
+int
+cli_enum_parse(const ProtobufCEnumDescriptor *d, const char *prefix, const char *name, int *out)
 {
     char buf[CLI_NAME_MAX];
     if (!name)
@@ -92,13 +92,13 @@ CLI_ENUM_NAMER(cli_signup_state_name, signup_state, "SIGNUP_STATE_")
 int
 cli_kind_parse(const char *name, int *out)
 {
-    return s_enum_parse(&kumppani__v1__event_kind__descriptor, "KIND_", name, out);
+    return cli_enum_parse(&kumppani__v1__event_kind__descriptor, "KIND_", name, out);
 }
 
 int
 cli_role_parse(const char *name, int *out)
 {
-    return s_enum_parse(&kumppani__v1__participant_role__descriptor, "ROLE_", name, out);
+    return cli_enum_parse(&kumppani__v1__participant_role__descriptor, "ROLE_", name, out);
 }
 
 const char *

@@ -528,11 +528,20 @@ cli_set_specs(const cli_cmd_t *cmd, cli_optspec_t *out)
     out[n] = (cli_optspec_t){NULL, false};
 }
 
-/* Copies the row's set options into req (see cli_optfield_t). Returns 0 or -1 (reported). */
-static int
-s_set_fields(cli_ctx_t *c, ProtobufCMessage *req)
+/* A number option's default, def (decimal text: a row's bug otherwise). */
+static uint64_t
+s_num_def(const char *def)
 {
-    for (const cli_optfield_t *o = c->cmd->set; o->opt; o++) {
+    uint64_t v;
+    int rc = cli_parse_u64(def, 0, UINT64_MAX, &v);
+    assert(rc == 0);
+    return rc == 0 ? v : 0;
+}
+
+int
+cli_set_fields(cli_ctx_t *c, ProtobufCMessage *req, const cli_optfield_t *set)
+{
+    for (const cli_optfield_t *o = set; o->opt; o++) {
         const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field_by_name(
             req->descriptor, o->field ? o->field : o->opt);
         assert(fd && fd->label == PROTOBUF_C_LABEL_NONE); /* a row names its request's fields */
@@ -548,10 +557,14 @@ s_set_fields(cli_ctx_t *c, ProtobufCMessage *req)
             break;
         case PROTOBUF_C_TYPE_UINT32:
             assert(o->max && o->max <= UINT32_MAX);
+            if (o->def)
+                *(uint32_t *)p = (uint32_t)s_num_def(o->def);
             rc = cli_num32(c, o->opt, o->required, (uint32_t)o->min, (uint32_t)o->max, p);
             break;
         case PROTOBUF_C_TYPE_UINT64:
             assert(o->max);
+            if (o->def)
+                *(uint64_t *)p = s_num_def(o->def);
             rc = cli_num(c, o->opt, o->required, o->min, o->max, p);
             break;
         case PROTOBUF_C_TYPE_INT64:
@@ -619,9 +632,8 @@ s_output(cli_ctx_t *c, const ProtobufCMessage *reply)
         }
     }
     if (!c->json && cmd->line) {
-        int ex = cmd->print ? cmd->print(c, shown) : EXIT_OK_;
-        if (ex)
-            return ex;
+        if (cmd->caption)
+            cmd->caption(shown);
         if (cmd->header)
             cli_header(cmd->header);
         size_t n;
@@ -686,7 +698,7 @@ s_row(cli_ctx_t *c)
         return EXIT_USAGE;
     }
     c->left = UINT64_MAX;
-    if (cmd->set && s_set_fields(c, req))
+    if (cmd->set && cli_set_fields(c, req, cmd->set))
         return EXIT_USAGE;
     int rc = cmd->fill ? cmd->fill(c, req) : 0;
     if (rc)

@@ -49,10 +49,9 @@ s_print_offer(const Kumppani__V1__Offer *o)
            s_enum(&kumppani__v1__offer_state__descriptor, o->state), t);
 }
 
-static int
-p_request(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+p_request(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__BrokerRequestReply *r = (const void *)m;
     const Kumppani__V1__BrokerRequest *q = r->request;
     char t[CLI_TIME_MAX];
@@ -68,7 +67,6 @@ p_request(cli_ctx_t *c, const ProtobufCMessage *m)
                s_enum(&kumppani__v1__assignment_state__descriptor, r->assignments[i]->state));
     if (r->requester_token[0])
         printf("requester token (keep it; shown once): %s\n", r->requester_token);
-    return EXIT_OK_;
 }
 
 static const cli_col_t s_requests_cols[] = {
@@ -86,10 +84,9 @@ s_request_row(const ProtobufCMessage *m)
 static const cli_col_t s_explain_cols[] = {
     {"EXPERT", 6}, {"RANK", 5}, {"LAST ASSIGNED", 22}, {"90D/REPEAT", 10}, {"WHY NOT", 0}, {0}};
 
-static int
-p_explain(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+p_explain(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__ExplainRequestReply *r = (const void *)m;
     cli_header(s_explain_cols);
     for (size_t i = 0; i < r->n_candidates; i++) {
@@ -104,18 +101,15 @@ p_explain(cli_ctx_t *c, const ProtobufCMessage *m)
                cd->assignments_90d, cd->recent_same_requester ? "yes" : "no", why);
     }
     printf("rule: %s\n", r->rule);
-    return EXIT_OK_;
 }
 
-static int
-p_offer(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+p_offer(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__OfferReply *r = (const void *)m;
     s_print_offer(r->offer);
     if (r->assignment)
         printf("  assignment %llu confirmed\n", (unsigned long long)r->assignment->id);
-    return EXIT_OK_;
 }
 
 static void
@@ -129,31 +123,26 @@ s_asg_row(const ProtobufCMessage *m)
            a->fee_cents / 100, a->fee_cents % 100);
 }
 
-static int
-p_export(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+p_export(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__AssignmentExportReply *r = (const void *)m;
     fputs(r->csv_text, stdout);
     if (r->next_after_id)
         fprintf(stderr, "more rows: kumppani broker export --after %llu (same range)\n",
                 (unsigned long long)r->next_after_id);
-    return EXIT_OK_;
 }
 
-static int
-p_paid(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+p_paid(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__MarkPaidReply *r = (const void *)m;
     printf("marked paid %u, already paid %u\n", r->marked, r->already_paid);
-    return EXIT_OK_;
 }
 
-static int
-p_stats(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+p_stats(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__BrokerStatsReply *r = (const void *)m;
     printf("requests filed %u, filled %u, unfilled %u, open %u, cancelled %u\n", r->requests_filed,
            r->requests_filled, r->requests_unfilled, r->requests_open, r->requests_cancelled);
@@ -163,7 +152,6 @@ p_stats(cli_ctx_t *c, const ProtobufCMessage *m)
            r->assignments_max, r->gini);
     printf("working groups %u, with an expert %u\n", r->working_groups,
            r->working_groups_with_expert);
-    return EXIT_OK_;
 }
 
 static void
@@ -183,14 +171,12 @@ s_audit_row(const ProtobufCMessage *m)
            (unsigned long long)x->expert_id, (unsigned long long)x->assignment_id, x->what);
 }
 
-static int
-p_sensitive(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+p_sensitive(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__SensitiveReadReply *r = (const void *)m;
     printf("expert %llu (read audited as %llu):\n%s\n", (unsigned long long)r->expert_id,
            (unsigned long long)r->audit_id, r->sensitive_detail_text);
-    return EXIT_OK_;
 }
 
 /* ---- fill functions ----------------------------------------------------------------------- */
@@ -260,30 +246,31 @@ s_trainings(cli_ctx_t *c, Kumppani__V1__ExpertInput *in, const char *v)
 static Kumppani__V1__ExpertInput *
 s_expert_input(cli_ctx_t *c, bool partial)
 {
+    /* The options copied as they are, checked after --org and before --name. */
+    static const cli_optfield_t copied[] = {
+        {"cap", .field = "monthly_cap", .max = 100},
+        {"person", .field = "registry_person_id", .min = 1, .max = UINT64_MAX},
+        {.opt = "name"},
+        {.opt = "email"},
+        {.opt = "phone"},
+        {"remote", .field = "remote_ok"},
+        {.opt = "consent"},
+        {"sensitive-consent", .field = "sensitive_consent"},
+        {"sensitive", .field = "sensitive_detail_text"},
+        {0},
+    };
     Kumppani__V1__ExpertInput *in = cli_alloc(c, sizeof *in);
     kumppani__v1__expert_input__init(in);
-    uint64_t org = 0, cap = 0, person = 0;
-    if (cli_num(c, "org", !partial, 1, UINT64_MAX, &org) ||
-        cli_num(c, "cap", false, 0, 100, &cap) ||
-        cli_num(c, "person", false, 1, UINT64_MAX, &person))
+    if (cli_num(c, "org", !partial, 1, UINT64_MAX, &in->home_org_id) ||
+        cli_set_fields(c, &in->base, copied))
         return NULL;
     const char *kind = cli_arg(c->a, "kind");
     in->kind = kind && strcmp(kind, "actor") == 0 ? KUMPPANI__V1__EXPERT_KIND__EXPERT_KIND_ACTOR
                                                   : KUMPPANI__V1__EXPERT_KIND__EXPERT_KIND_EXPERT;
-    in->name = cli_str(c, "name", "");
     if (!partial && !cli_arg(c->a, "name")) {
         cli_err("--name is required");
         return NULL;
     }
-    in->email = cli_str(c, "email", "");
-    in->phone = cli_str(c, "phone", "");
-    in->home_org_id = org;
-    in->registry_person_id = person;
-    in->monthly_cap = (uint32_t)cap;
-    in->remote_ok = cli_flag(c->a, "remote");
-    in->consent = cli_flag(c->a, "consent");
-    in->sensitive_consent = cli_flag(c->a, "sensitive-consent");
-    in->sensitive_detail_text = cli_str(c, "sensitive", "");
     in->expertise = cli_split(c, cli_arg(c->a, "expertise"), ',', &in->n_expertise);
     in->languages = cli_split(c, cli_str(c, "languages", "fi"), ',', &in->n_languages);
     in->municipalities = cli_split(c, cli_arg(c->a, "municipalities"), ',', &in->n_municipalities);
@@ -357,58 +344,51 @@ s_expert_pause(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
+/* The options of request-file copied into its BrokerRequestInput, in the order they are checked
+ * (then --purpose). */
+static const cli_optfield_t s_request_input[] = {
+    {"start", .field = "start_unix", .required = true},
+    {"deadline", .field = "answer_deadline_unix", .required = true},
+    {"minutes", .field = "duration_min", .min = 15, .max = 1440, .def = "60"},
+    {"experts", .field = "experts_needed", .min = 1, .max = 20, .def = "1"},
+    {"fee-cents", .field = "fee_cents", .max = 10000000},
+    {"travel-cents", .field = "travel_cents", .max = 10000000},
+    {"org", .field = "requester_org_id", .max = UINT64_MAX},
+    {"offer-hours", .field = "offer_hours", .max = 720},
+    {"wave", .field = "wave_size", .max = 50},
+    {"requester", .field = "requester_name"},
+    {"contact", .field = "contact_name"},
+    {"email", .field = "contact_email"},
+    {"phone", .field = "contact_phone"},
+    {.opt = "title"},
+    {.opt = "municipality"},
+    {.opt = "place"},
+    {"language", .def = "fi"},
+    {.opt = "remote"},
+    {.opt = "ongoing"},
+    {0},
+};
+
 static int
 s_request_file(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    static const char *const purposes[] = {
-        "", "working-group", "lecture", "panel", "client-panel", "development", "training"};
     Kumppani__V1__FileRequestRequest *req = (Kumppani__V1__FileRequestRequest *)m;
     Kumppani__V1__BrokerRequestInput *in = cli_alloc(c, sizeof *in);
     kumppani__v1__broker_request_input__init(in);
-    uint64_t dur = 60, need = 1, fee = 0, travel = 0, org = 0, hours = 0, wave = 0;
-    if (cli_time_opt(c, "start", true, &in->start_unix) ||
-        cli_time_opt(c, "deadline", true, &in->answer_deadline_unix) ||
-        cli_num(c, "minutes", false, 15, 1440, &dur) ||
-        cli_num(c, "experts", false, 1, 20, &need) ||
-        cli_num(c, "fee-cents", false, 0, 10000000, &fee) ||
-        cli_num(c, "travel-cents", false, 0, 10000000, &travel) ||
-        cli_num(c, "org", false, 0, UINT64_MAX, &org) ||
-        cli_num(c, "offer-hours", false, 0, 720, &hours) || cli_num(c, "wave", false, 0, 50, &wave))
+    int purpose = 0, kind = KUMPPANI__V1__REQUESTER_KIND__REQUESTER_ORGANISATION;
+    const char *rk = cli_arg(c->a, "requester-kind");
+    if (cli_set_fields(c, &in->base, s_request_input))
         return -1;
-    const char *pur = cli_arg(c->a, "purpose");
-    for (int i = 1; pur && i < 7; i++)
-        if (strcmp(pur, purposes[i]) == 0)
-            in->purpose = (Kumppani__V1__Purpose)i;
-    if (!in->purpose) {
+    if (cli_enum_parse(&kumppani__v1__purpose__descriptor, "PURPOSE_", cli_arg(c->a, "purpose"),
+                       &purpose)) {
         cli_err("--purpose is required: working-group, lecture, panel, client-panel, "
                 "development, training");
         return -1;
     }
-    const char *rk = cli_arg(c->a, "requester-kind");
-    in->requester_kind =
-        !rk || strcmp(rk, "organisation") == 0
-            ? KUMPPANI__V1__REQUESTER_KIND__REQUESTER_ORGANISATION
-        : strcmp(rk, "person") == 0       ? KUMPPANI__V1__REQUESTER_KIND__REQUESTER_PERSON
-        : strcmp(rk, "municipality") == 0 ? KUMPPANI__V1__REQUESTER_KIND__REQUESTER_MUNICIPALITY
-                                          : KUMPPANI__V1__REQUESTER_KIND__REQUESTER_UNSPECIFIED;
-    in->requester_name = cli_str(c, "requester", "");
-    in->contact_name = cli_str(c, "contact", "");
-    in->contact_email = cli_str(c, "email", "");
-    in->contact_phone = cli_str(c, "phone", "");
-    in->title = cli_str(c, "title", "");
-    in->municipality = cli_str(c, "municipality", "");
-    in->place = cli_str(c, "place", "");
-    in->language = cli_str(c, "language", "fi");
-    in->description_text = "";
-    in->requester_org_id = org;
-    in->duration_min = (uint32_t)dur;
-    in->experts_needed = (uint32_t)need;
-    in->fee_cents = (uint32_t)fee;
-    in->travel_cents = (uint32_t)travel;
-    in->offer_hours = (uint32_t)hours;
-    in->wave_size = (uint32_t)wave;
-    in->remote = cli_flag(c->a, "remote");
-    in->ongoing = cli_flag(c->a, "ongoing");
+    if (rk && cli_enum_parse(&kumppani__v1__requester_kind__descriptor, "REQUESTER_", rk, &kind))
+        kind = KUMPPANI__V1__REQUESTER_KIND__REQUESTER_UNSPECIFIED;
+    in->purpose = purpose;
+    in->requester_kind = kind;
     in->expertise = cli_split(c, cli_arg(c->a, "expertise"), ',', &in->n_expertise);
     req->request = in;
     return 0;
@@ -430,7 +410,6 @@ s_paid(cli_ctx_t *c, ProtobufCMessage *m)
         }
     req->assignment_ids = ids;
     req->n_assignment_ids = (size_t)c->a->pos_n;
-    req->payment_ref = cli_str(c, "ref", "");
     return 0;
 }
 
@@ -439,7 +418,6 @@ s_paid(cli_ctx_t *c, ProtobufCMessage *m)
 /* --after ID [--limit N]: the pages of experts and of requests. */
 static const cli_optfield_t o_page_set[] = {
     {"after", .field = "after_id", .max = UINT64_MAX}, {"limit", .min = 1, .max = 500}, {0}};
-static const cli_optspec_t o_ref[] = {{"ref", true}, {NULL, false}};
 static const cli_optspec_t o_expert[] = {
     {"kind", true},         {"name", true},
     {"email", true},        {"phone", true},
@@ -525,24 +503,24 @@ const cli_cmd_t cli_cmds_broker[] = {
      .flags = CLI_IDEM_KEY,
      CLI_CALL(SVC, "broker.request.file", file_request_request, broker_request_reply),
      .fill = s_request_file,
-     .print = p_request},
+     .line = p_request},
     {.words = "broker request",
      .help = "Usage: kumppani broker request ID\n",
      CLI_CALL(SVC, "broker.request.get", broker_request_ref, broker_request_reply),
      .id_field = "request_id",
-     .print = p_request},
+     .line = p_request},
     {.words = "broker explain",
      .help = "Usage: kumppani broker explain ID\n"
              "Every expert: eligible or why not, and the ranking keys.\n",
      CLI_CALL(SVC, "broker.request.explain", broker_request_ref, explain_request_reply),
      .id_field = "request_id",
-     .print = p_explain},
+     .line = p_explain},
     {.words = "broker request-cancel",
      .help = "Usage: kumppani broker request-cancel ID --reason TEXT\n",
      CLI_CALL(SVC, "broker.request.cancel", cancel_broker_request_request, broker_request_reply),
      .id_field = "request_id",
      .set = (const cli_optfield_t[]){{.opt = "reason"}, {0}},
-     .print = p_request},
+     .line = p_request},
     {.words = "broker requests",
      .help = "Usage: kumppani broker requests [--after ID] [--limit N]\n",
      CLI_CALL(SVC, "broker.request.list", list_broker_requests_request, list_broker_requests_reply),
@@ -552,13 +530,13 @@ const cli_cmd_t cli_cmds_broker[] = {
      .help = "Usage: kumppani broker offer-accept OFFER_ID\n",
      CLI_CALL(SVC, "broker.offer.accept", offer_ref, offer_reply),
      .id_field = "offer_id",
-     .print = p_offer},
+     .line = p_offer},
     {.words = "broker offer-decline",
      .help = "Usage: kumppani broker offer-decline OFFER_ID [--reason TEXT]\n",
      CLI_CALL(SVC, "broker.offer.decline", decline_offer_request, offer_reply),
      .id_field = "offer_id",
      .set = (const cli_optfield_t[]){{.opt = "reason"}, {0}},
-     .print = p_offer},
+     .line = p_offer},
     {.words = "broker assignment-cancel",
      .help = "Usage: kumppani broker assignment-cancel ID --by expert|requester|coordinator "
              "--reason T\n",
@@ -605,7 +583,7 @@ const cli_cmd_t cli_cmds_broker[] = {
                                      {"after", .field = "after_id", .max = UINT64_MAX},
                                      {"unpaid", .field = "unpaid_only"},
                                      {0}},
-     .print = p_export},
+     .line = p_export},
     {.words = "broker request-extend",
      .help = "Usage: kumppani broker request-extend ID --deadline \"YYYY-MM-DD HH:MM\"\n"
              "A new answer deadline; an unfilled request opens again and offers go to whoever has\n"
@@ -615,16 +593,16 @@ const cli_cmd_t cli_cmds_broker[] = {
      .set =
          (const cli_optfield_t[]){{"deadline", .field = "answer_deadline_unix", .required = true},
                                   {0}},
-     .print = p_request},
+     .line = p_request},
     {.words = "broker paid",
-     .opts = o_ref,
      .help =
          "Usage: kumppani broker paid ASSIGNMENT_ID... --ref PAYMENT_BATCH\n"
          "Marks completed assignments paid (shown in the export's paid_date and payment_ref).\n",
      .flags = CLI_POSITIONAL_ANY,
      CLI_CALL(SVC, "broker.assignment.paid", mark_paid_request, mark_paid_reply),
+     .set = (const cli_optfield_t[]){{"ref", .field = "payment_ref"}, {0}},
      .fill = s_paid,
-     .print = p_paid},
+     .line = p_paid},
     {.words = "broker expert-erase",
      .help = "Usage: kumppani broker expert-erase ID\n"
              "Erases the expert's personal data and sensitive detail; open offers are withdrawn,\n"
@@ -637,7 +615,7 @@ const cli_cmd_t cli_cmds_broker[] = {
      CLI_CALL(SVC, "broker.stats", broker_stats_request, broker_stats_reply),
      .set =
          (const cli_optfield_t[]){{"from", .field = "from_unix"}, {"to", .field = "to_unix"}, {0}},
-     .print = p_stats,
+     .caption = p_stats,
      CLI_LINES("per_expert", NULL, s_per_expert_row)},
     {.words = "broker audit",
      .help = "Usage: kumppani broker audit [--after ID] [--limit N]\n"
@@ -655,6 +633,6 @@ const cli_cmd_t cli_cmds_broker[] = {
      CLI_CALL(SVC, "broker.sensitive.read", sensitive_read_request, sensitive_read_reply),
      .id_field = "assignment_id",
      .set = (const cli_optfield_t[]){{"token", .field = "requester_token"}, {0}},
-     .print = p_sensitive},
+     .line = p_sensitive},
     {0},
 };

@@ -244,13 +244,6 @@ s_text_print(cli_ctx_t *c, const ProtobufCMessage *m)
     return EXIT_OK_;
 }
 
-static const cli_jview_t s_text_view[] = {
-    {"content_type", NULL, 0, NULL, NULL},
-    {"filename", NULL, 0, NULL, NULL},
-    {"text", NULL, 0, NULL, NULL},
-    {0},
-};
-
 /* ---- fill helpers ------------------------------------------------------------------------ */
 
 /* Parses --role-rules "ROLE:max=N,ROLE:pct=P,ROLE:reserve=R" (several keys of one role merge)
@@ -303,6 +296,20 @@ bad:
     return -1;
 }
 
+/* The texts of an event copied as they are: create's row, and the values of series and update
+ * (s_create checks --title and --municipality). */
+static const cli_optfield_t s_event_texts[] = {
+    {.opt = "title"},
+    {"municipality", .field = "municipality_code"},
+    {.opt = "place"},
+    {"online-url", .field = "online_url"},
+    {.opt = "theme"},
+    {"description", .field = "description_text"},
+    {"accessibility", .field = "accessibility_text"},
+    {"organiser-municipality", .field = "organiser_municipality_code"},
+    {0},
+};
+
 /* The event fields shared by series and update, from the options present. Marks each option
  * given in fields (for update). Returns 0 or -1 (reported). */
 static int
@@ -324,26 +331,14 @@ s_event_fields(cli_ctx_t *c, Kumppani__V1__CreateEventRequest *rq, char **fields
                {"offer-window", "offer_window_minutes"},
                {"role-rules", "role_rules"},
                {"convener", "convener"}};
-    uint64_t cap = 0, org = 0, win = 0, conv = 0;
-    if (cli_num(c, "convener", false, 0, UINT64_MAX, &conv) ||
-        cli_num(c, "capacity", false, 0, UINT32_MAX, &cap) ||
-        cli_num(c, "organiser-org", false, 1, UINT64_MAX, &org) ||
-        cli_num(c, "offer-window", false, 0, UINT32_MAX, &win))
+    if (cli_num(c, "convener", false, 0, UINT64_MAX, &rq->convener_person_id) ||
+        cli_num32(c, "capacity", false, 0, UINT32_MAX, &rq->capacity) ||
+        cli_num(c, "organiser-org", false, 1, UINT64_MAX, &rq->organiser_organisation_id) ||
+        cli_num32(c, "offer-window", false, 0, UINT32_MAX, &rq->offer_window_minutes))
         return -1;
-    rq->title = cli_str(c, "title", "");
-    rq->place = cli_str(c, "place", "");
-    rq->online_url = cli_str(c, "online-url", "");
-    rq->theme = cli_str(c, "theme", "");
-    rq->description_text = cli_str(c, "description", "");
-    rq->accessibility_text = cli_str(c, "accessibility", "");
     rq->language = cli_str(c, "language", "");
-    rq->municipality_code = cli_str(c, "municipality", "");
-    rq->organiser_municipality_code = cli_str(c, "organiser-municipality", "");
-    rq->organiser_organisation_id = org;
-    rq->capacity = (uint32_t)cap;
-    rq->offer_window_minutes = (uint32_t)win;
-    rq->convener_person_id = conv;
-    if (s_role_rules(c, cli_arg(c->a, "role-rules"), &rq->role_rules, &rq->n_role_rules))
+    if (cli_set_fields(c, &rq->base, s_event_texts) ||
+        s_role_rules(c, cli_arg(c->a, "role-rules"), &rq->role_rules, &rq->n_role_rules))
         return -1;
     if (fields)
         for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
@@ -354,6 +349,28 @@ s_event_fields(cli_ctx_t *c, Kumppani__V1__CreateEventRequest *rq, char **fields
                 fields[(*nf)++] = (char *)map[i].field;
         }
     return 0;
+}
+
+/* The changes of update and series-update: the values of the options given into a new
+ * *values and their field names into *fields (both in c->arena). Returns 0 or -1 (reported). */
+static int
+s_event_changes(cli_ctx_t *c, Kumppani__V1__CreateEventRequest **values, char ***fields, size_t *nf)
+{
+    *values = cli_alloc(c, sizeof **values);
+    kumppani__v1__create_event_request__init(*values);
+    *fields = cli_alloc(c, 16 * sizeof **fields);
+    *nf = 0;
+    return s_event_fields(c, *values, *fields, nf);
+}
+
+/* --frequency F: the SeriesFrequency named F, or 0 when absent or unknown. */
+static int
+s_frequency(cli_ctx_t *c)
+{
+    int f = 0;
+    cli_enum_parse(&kumppani__v1__series_frequency__descriptor, "SERIES_FREQUENCY_",
+                   cli_arg(c->a, "frequency"), &f);
+    return f;
 }
 
 /* --kind KIND, optional (0 when absent). Returns 0 or -1 (reported). */
@@ -375,9 +392,8 @@ static int
 s_create(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__CreateEventRequest *req = (Kumppani__V1__CreateEventRequest *)m;
-    const char *kind = cli_arg(c->a, "kind");
+    const char *kind = cli_arg(c->a, "kind"), *lang = cli_arg(c->a, "language");
     int k;
-    uint64_t cap = 0;
     if (!kind) {
         cli_err("--kind is required (one of: %s)", cli_kind_list());
         return -1;
@@ -387,40 +403,24 @@ s_create(cli_ctx_t *c, ProtobufCMessage *m)
         return -1;
     }
     req->kind = (Kumppani__V1__EventKind)k;
-    req->title = (char *)cli_arg(c->a, "title");
-    req->municipality_code = (char *)cli_arg(c->a, "municipality");
-    if (!req->title || !req->municipality_code) {
-        cli_err("--%s is required", req->title ? "municipality" : "title");
+    if (!cli_arg(c->a, "title") || !cli_arg(c->a, "municipality")) {
+        cli_err("--%s is required", cli_arg(c->a, "title") ? "municipality" : "title");
         return -1;
     }
     if (cli_time_opt(c, "start", true, &req->start_unix) ||
         cli_time_opt(c, "end", true, &req->end_unix) ||
         cli_time_opt(c, "deadline", false, &req->signup_deadline_unix) ||
-        cli_num(c, "capacity", false, 0, UINT32_MAX, &cap))
+        cli_num32(c, "capacity", false, 0, UINT32_MAX, &req->capacity))
         return -1;
-    req->capacity = (uint32_t)cap;
-    const char *lang = cli_arg(c->a, "language");
     if (lang && strcmp(lang, "fi") && strcmp(lang, "sv") && strcmp(lang, "en")) {
         cli_err("--language must be fi, sv or en");
         return -1;
     }
     req->language = (char *)(lang ? lang : "fi");
-    req->place = cli_str(c, "place", "");
-    req->online_url = cli_str(c, "online-url", "");
-    req->theme = cli_str(c, "theme", "");
-    req->description_text = cli_str(c, "description", "");
-    req->accessibility_text = cli_str(c, "accessibility", "");
-    req->organiser_municipality_code = cli_str(c, "organiser-municipality", "");
-    uint64_t org = 0, win = 0;
-    if (cli_num(c, "organiser-org", false, 1, UINT64_MAX, &org) ||
-        cli_num(c, "offer-window", false, 0, UINT32_MAX, &win))
+    if (cli_num(c, "organiser-org", false, 1, UINT64_MAX, &req->organiser_organisation_id) ||
+        cli_num32(c, "offer-window", false, 0, UINT32_MAX, &req->offer_window_minutes) ||
+        cli_num(c, "convener", false, 0, UINT64_MAX, &req->convener_person_id))
         return -1;
-    req->organiser_organisation_id = org;
-    req->offer_window_minutes = (uint32_t)win;
-    uint64_t conv = 0;
-    if (cli_num(c, "convener", false, 0, UINT64_MAX, &conv))
-        return -1;
-    req->convener_person_id = conv;
     return s_role_rules(c, cli_arg(c->a, "role-rules"), &req->role_rules, &req->n_role_rules);
 }
 
@@ -428,8 +428,7 @@ static int
 s_list_fill(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__ListEventsRequest *rq = (Kumppani__V1__ListEventsRequest *)m;
-    return cli_num(c, "after", false, 0, UINT64_MAX, &rq->after_id) ||
-                   cli_page_limit(c, UINT32_MAX, PAGE_EVENTS, &rq->limit) ||
+    return cli_page_limit(c, UINT32_MAX, PAGE_EVENTS, &rq->limit) ||
                    cli_num(c, "series", false, 1, UINT64_MAX, &rq->series_id)
                ? -1
                : 0;
@@ -451,10 +450,7 @@ static int
 s_signups_fill(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__ListSignupsRequest *rq = (Kumppani__V1__ListSignupsRequest *)m;
-    return cli_num(c, "after", false, 0, UINT64_MAX, &rq->after_id) ||
-                   cli_page_limit(c, UINT32_MAX, PAGE_SIGNUPS, &rq->limit)
-               ? -1
-               : 0;
+    return cli_page_limit(c, UINT32_MAX, PAGE_SIGNUPS, &rq->limit);
 }
 
 static const cli_col_t s_signup_cols[] = {
@@ -493,31 +489,22 @@ static int
 s_update(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__UpdateEventRequest *rq = (Kumppani__V1__UpdateEventRequest *)m;
-    Kumppani__V1__CreateEventRequest *v = cli_alloc(c, sizeof *v);
-    kumppani__v1__create_event_request__init(v);
-    char **fields = cli_alloc(c, 16 * sizeof *fields);
-    size_t nf = 0;
-    if (s_event_fields(c, v, fields, &nf))
+    if (s_event_changes(c, &rq->values, &rq->fields, &rq->n_fields))
         return -1;
-    if (nf == 0) {
+    if (rq->n_fields == 0) {
         cli_err("give at least one field to change (see --help)");
         return -1;
     }
-    rq->values = v;
-    rq->fields = fields;
-    rq->n_fields = nf;
     return 0;
 }
 
 static int
 s_series(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    static const char *const freqs[] = {NULL, "weekly", "biweekly", "monthly-day",
-                                        "monthly-weekday"};
     Kumppani__V1__CreateSeriesRequest *rq = (Kumppani__V1__CreateSeriesRequest *)m;
     Kumppani__V1__CreateEventRequest *f = cli_alloc(c, sizeof *f);
     kumppani__v1__create_event_request__init(f);
-    const char *kind = cli_arg(c->a, "kind"), *freq = cli_arg(c->a, "frequency");
+    const char *kind = cli_arg(c->a, "kind");
     int k;
     uint64_t count = 0;
     if (cli_num(c, "count", true, 2, 60, &count))
@@ -526,10 +513,7 @@ s_series(cli_ctx_t *c, ProtobufCMessage *m)
         cli_err("--kind is required (one of: %s)", cli_kind_list());
         return -1;
     }
-    for (int i = 1; i < 5 && freq; i++)
-        if (strcmp(freq, freqs[i]) == 0)
-            rq->frequency = i;
-    if (!rq->frequency) {
+    if (!(rq->frequency = s_frequency(c))) {
         cli_err("--frequency is required: weekly, biweekly, monthly-day or monthly-weekday");
         return -1;
     }
@@ -545,13 +529,11 @@ s_series(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
-static int
-s_series_print(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_series_print(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__SeriesReply *r = (const Kumppani__V1__SeriesReply *)m;
     printf("series %llu: %zu events\n\n", (unsigned long long)r->series_id, r->n_events);
-    return EXIT_OK_;
 }
 
 static const cli_jview_t s_series_view[] = {
@@ -623,11 +605,9 @@ s_ical_feed(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__IcalFeedRequest *rq = (Kumppani__V1__IcalFeedRequest *)m;
     int k;
-    if (cli_time_opt(c, "from", false, &rq->from_unix) || s_kind_opt(c, &k))
+    if (s_kind_opt(c, &k))
         return -1;
     rq->kind = k;
-    rq->municipality_code = cli_str(c, "municipality", "");
-    rq->theme = cli_str(c, "theme", "");
     return 0;
 }
 
@@ -635,23 +615,17 @@ static int
 s_stats(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__EventStatsRequest *rq = (Kumppani__V1__EventStatsRequest *)m;
-    int k;
-    if (cli_time_opt(c, "from", false, &rq->from_unix) ||
-        cli_time_opt(c, "to", false, &rq->to_unix) || s_kind_opt(c, &k))
+    const char *mode = cli_arg(c->a, "mode");
+    int k, md = 0;
+    if (s_kind_opt(c, &k))
         return -1;
     rq->kind = k;
-    rq->municipality_code = cli_str(c, "municipality", "");
-    static const char *const modes[] = {"any", "online", "online-only", "in-person", "hybrid"};
-    const char *mode = cli_arg(c->a, "mode");
-    for (int i = 0; mode && i < 5; i++)
-        if (strcmp(mode, modes[i]) == 0) {
-            rq->mode = i;
-            mode = NULL;
-        }
-    if (mode) {
+    if (mode && strcmp(mode, "any") != 0 &&
+        cli_enum_parse(&kumppani__v1__event_mode__descriptor, "EVENT_MODE_", mode, &md)) {
         cli_err("--mode must be one of: online, online-only, in-person, hybrid");
         return -1;
     }
+    rq->mode = md;
     return 0;
 }
 
@@ -729,19 +703,32 @@ s_stats_print(cli_ctx_t *c, const ProtobufCMessage *m)
 
 /* ---- sign-ups ---------------------------------------------------------------------------- */
 
+/* The options of a sign-up copied as they are (the runner checks the required ones first). */
+static const cli_optfield_t s_submit_set[] = {
+    {"event", .field = "event_id", .required = true, .min = 1, .max = UINT64_MAX},
+    {"source", .required = true},
+    {"id", .field = "external_id", .required = true},
+    {"name", .required = true},
+    {.opt = "email"},
+    {.opt = "phone"},
+    {.opt = "organisation"},
+    {"consent", .field = "consent_reminders"},
+    {"consent-needs", .field = "consent_needs"},
+    {.opt = "language"},
+    {"accessibility", .field = "accessibility_text"},
+    {"dietary", .field = "dietary_text"},
+    {0},
+};
+
 static int
 s_submit(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__SubmitSignupRequest *req = (Kumppani__V1__SubmitSignupRequest *)m;
     int role;
-    if (cli_num(c, "event", true, 1, UINT64_MAX, &req->event_id))
+    if (!cli_arg(c->a, "role")) {
+        cli_err("--role is required");
         return -1;
-    static const char *const required[] = {"source", "id", "name", "role"};
-    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-        if (!cli_arg(c->a, required[i])) {
-            cli_err("--%s is required", required[i]);
-            return -1;
-        }
+    }
     if (cli_role_parse(cli_arg(c->a, "role"), &role) != 0) {
         cli_err("--role must be one of: %s", cli_role_list());
         return -1;
@@ -750,40 +737,29 @@ s_submit(cli_ctx_t *c, ProtobufCMessage *m)
         cli_err("give --email, --phone or both");
         return -1;
     }
-    req->source = cli_str(c, "source", "");
-    req->external_id = cli_str(c, "id", "");
-    req->name = cli_str(c, "name", "");
-    req->email = cli_str(c, "email", "");
-    req->phone = cli_str(c, "phone", "");
-    req->organisation = cli_str(c, "organisation", "");
     req->role = (Kumppani__V1__ParticipantRole)role;
-    req->consent_reminders = cli_flag(c->a, "consent");
-    req->consent_needs = cli_flag(c->a, "consent-needs");
-    req->language = cli_str(c, "language", "");
-    uint64_t comp = 0;
-    if (cli_num(c, "companions", false, 0, 20, &comp))
-        return -1;
-    req->companions = (uint32_t)comp;
-    req->accessibility_text = cli_str(c, "accessibility", "");
-    req->dietary_text = cli_str(c, "dietary", "");
-    return 0;
+    return cli_num32(c, "companions", false, 0, 20, &req->companions);
 }
 
-/* A sign-up by source and external id, or by its id (cancel, offers, the waitlist). */
+/* A sign-up by source and external id, or by its id (cancel, offers, the waitlist): the options,
+ * and the check that one of the two is given. */
+static const cli_optfield_t s_ref_set[] = {
+    {"signup", .field = "signup_id", .min = 1, .max = UINT64_MAX},
+    {.opt = "source"},
+    {"id", .field = "external_id"},
+    {0},
+};
+
 static int
 s_signup_ref(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__CancelSignupRequest *rq = (Kumppani__V1__CancelSignupRequest *)m;
     const char *source = cli_arg(c->a, "source"), *ext = cli_arg(c->a, "id");
-    if (cli_num(c, "signup", false, 1, UINT64_MAX, &rq->signup_id))
-        return -1;
     bool by_ext = source && ext, by_id = rq->signup_id != 0;
     if (by_ext == by_id || (!by_ext && (source || ext))) {
         cli_err("give either --source and --id, or --signup");
         return -1;
     }
-    rq->source = cli_str(c, "source", "");
-    rq->external_id = cli_str(c, "id", "");
     return 0;
 }
 
@@ -791,8 +767,6 @@ static int
 s_attendance(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__SignupAttendanceRequest *rq = (Kumppani__V1__SignupAttendanceRequest *)m;
-    if (cli_num(c, "signup", true, 1, UINT64_MAX, &rq->signup_id))
-        return -1;
     bool yes = cli_flag(c->a, "attended"), no = cli_flag(c->a, "no-show");
     if (yes == no) {
         cli_err("give --attended or --no-show");
@@ -1024,52 +998,27 @@ static const cli_optspec_t s_att_bulk_opts[] = {
     }
 
 static const cli_optspec_t s_create_opts[] = {
-    {"kind", true},
-    {"title", true},
-    {"municipality", true},
-    {"start", true},
-    {"end", true},
-    {"capacity", true},
-    {"place", true},
-    {"online-url", true},
-    {"language", true},
-    {"deadline", true},
-    {"idempotency-key", true},
-    {"theme", true},
-    {"description", true},
-    {"accessibility", true},
-    {"organiser-org", true},
-    {"organiser-municipality", true},
-    {"offer-window", true},
-    {"role-rules", true},
-    {"convener", true},
-    {NULL, false},
+    {"kind", true},          {"start", true},           {"end", true},
+    {"capacity", true},      {"language", true},        {"deadline", true},
+    {"organiser-org", true}, {"offer-window", true},    {"role-rules", true},
+    {"convener", true},      {"idempotency-key", true}, {NULL, false},
 };
-static const cli_optspec_t s_page_opts[] = {{"after", true}, {"limit", true}, {NULL, false}};
-static const cli_optspec_t s_list_opts[] = {
-    {"after", true}, {"limit", true}, {"series", true}, {NULL, false}};
-static const cli_optspec_t s_submit_opts[] = {
-    {"event", true},    {"source", true},         {"id", true},           {"name", true},
-    {"email", true},    {"phone", true},          {"organisation", true}, {"role", true},
-    {"consent", false}, {"language", true},       {"companions", true},   {"accessibility", true},
-    {"dietary", true},  {"consent-needs", false}, {NULL, false},
-};
+static const cli_optspec_t s_page_opts[] = {{"limit", true}, {NULL, false}};
+static const cli_optspec_t s_list_opts[] = {{"limit", true}, {"series", true}, {NULL, false}};
+/* --after ID: the pages of events and of sign-ups. */
+static const cli_optfield_t s_after_set[] = {{"after", .field = "after_id", .max = UINT64_MAX},
+                                             {0}};
+static const cli_optspec_t s_submit_opts[] = {{"role", true}, {"companions", true}, {NULL, false}};
 static const cli_optspec_t s_update_opts[] = {EVENT_FIELD_OPTS, {NULL, false}};
 static const cli_optspec_t s_series_opts[] = {
     EVENT_FIELD_OPTS,          {"kind", true},  {"start", true},     {"end", true},
     {"deadline", true},        {"count", true}, {"frequency", true}, {"publish", false},
     {"idempotency-key", true}, {NULL, false}};
 static const cli_optspec_t s_output_opts[] = {{"output", true}, {NULL, false}};
-static const cli_optspec_t s_feed_opts[] = {{"municipality", true}, {"kind", true},
-                                            {"theme", true},        {"from", true},
-                                            {"output", true},       {NULL, false}};
-static const cli_optspec_t s_stats_opts[] = {{"from", true}, {"to", true}, {"municipality", true},
-                                             {"kind", true}, {"by", true}, {"mode", true},
-                                             {NULL, false}};
-static const cli_optspec_t s_ref_opts[] = {
-    {"source", true}, {"id", true}, {"signup", true}, {NULL, false}};
-static const cli_optspec_t s_att_opts[] = {
-    {"signup", true}, {"attended", false}, {"no-show", false}, {NULL, false}};
+static const cli_optspec_t s_feed_opts[] = {{"kind", true}, {"output", true}, {NULL, false}};
+static const cli_optspec_t s_stats_opts[] = {
+    {"kind", true}, {"by", true}, {"mode", true}, {NULL, false}};
+static const cli_optspec_t s_att_opts[] = {{"attended", false}, {"no-show", false}, {NULL, false}};
 
 /* ---- a coordinator's hand on the waitlist (issue 14) ------------------------------------- */
 
@@ -1101,7 +1050,7 @@ static const cli_optspec_t s_att_opts[] = {
 /* Sign-up submit, one row under each of its two names ("signup", "events signup"). */
 #define SUBMIT_ROW(WORDS)                                                                          \
     {                                                                                              \
-        .words = WORDS, .opts = s_submit_opts,                                                     \
+        .words = WORDS, .opts = s_submit_opts, .set = s_submit_set,                                \
         .help = "Usage: kumppani " WORDS                                                           \
                 " --event ID --source S --id EXTID --name N [--email E]\n" SUBMIT_HELP,            \
         .flags = CLI_IN_SUMMARY, .method = "events.signup.submit", CLI_IN(submit_signup_request),  \
@@ -1117,12 +1066,11 @@ static const cli_optspec_t s_att_opts[] = {
     .service = EV, CLI_OUT(signup_reply), .unwrap = "signup", .noun = "a sign-up",                 \
     .line = s_signup_text, .view = s_signup_view
 #define SIGNUP_REF(m)                                                                              \
-    .method = m, CLI_IN(cancel_signup_request), .fill = s_signup_ref, .opts = s_ref_opts
+    .method = m, CLI_IN(cancel_signup_request), .fill = s_signup_ref, .set = s_ref_set
 /* A series' occurrences: its caption, then a table of events. */
 #define SERIES_OUT                                                                                 \
-    .print = s_series_print, CLI_LINES("events", s_event_cols, s_event_row), .view = s_series_view
-#define TEXT_OUT                                                                                   \
-    .service = EV, CLI_OUT(event_text_reply), .print = s_text_print, .view = s_text_view
+    .caption = s_series_print, CLI_LINES("events", s_event_cols, s_event_row), .view = s_series_view
+#define TEXT_OUT .service = EV, CLI_OUT(event_text_reply), .print = s_text_print
 
 /* ---- a series from an occurrence on, and longer (issue 16) -------------------------------- */
 
@@ -1130,12 +1078,9 @@ static int
 s_series_update(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__UpdateSeriesRequest *rq = (Kumppani__V1__UpdateSeriesRequest *)m;
-    Kumppani__V1__CreateEventRequest *v = cli_alloc(c, sizeof *v);
-    kumppani__v1__create_event_request__init(v);
-    char **fields = cli_alloc(c, 16 * sizeof *fields);
-    size_t nf = 0;
-    uint64_t from = 1;
-    if (cli_num(c, "from", false, 1, UINT32_MAX, &from) || s_event_fields(c, v, fields, &nf))
+    rq->from_index = 1;
+    if (cli_num32(c, "from", false, 1, UINT32_MAX, &rq->from_index) ||
+        s_event_changes(c, &rq->values, &rq->fields, &rq->n_fields))
         return -1;
     bool start = cli_arg(c->a, "start") != NULL;
     if (start && (cli_time_opt(c, "start", true, &rq->start_unix) ||
@@ -1145,14 +1090,10 @@ s_series_update(cli_ctx_t *c, ProtobufCMessage *m)
         cli_err("--end goes with --start");
         return -1;
     }
-    if (nf == 0 && !start) {
+    if (rq->n_fields == 0 && !start) {
         cli_err("give at least one field to change, or --start and --end (see --help)");
         return -1;
     }
-    rq->from_index = (uint32_t)from;
-    rq->values = v;
-    rq->fields = fields;
-    rq->n_fields = nf;
     rq->reason_text = cli_str(c, "reason", "");
     return 0;
 }
@@ -1160,17 +1101,11 @@ s_series_update(cli_ctx_t *c, ProtobufCMessage *m)
 static int
 s_series_extend(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    static const char *const freqs[] = {NULL, "weekly", "biweekly", "monthly-day",
-                                        "monthly-weekday"};
     Kumppani__V1__ExtendSeriesRequest *rq = (Kumppani__V1__ExtendSeriesRequest *)m;
     uint64_t count = 0;
     if (cli_num(c, "count", true, 1, 60, &count))
         return -1;
-    const char *freq = cli_arg(c->a, "frequency");
-    for (int i = 1; i < 5 && freq; i++)
-        if (strcmp(freq, freqs[i]) == 0)
-            rq->frequency = i;
-    if (freq && !rq->frequency) {
+    if (!(rq->frequency = s_frequency(c)) && cli_arg(c->a, "frequency")) {
         cli_err("--frequency must be weekly, biweekly, monthly-day or monthly-weekday");
         return -1;
     }
@@ -1191,6 +1126,7 @@ static const cli_optspec_t s_series_extend_opts[] = {{"count", true},
 const cli_cmd_t cli_cmds_events[] = {
     {.words = "events create",
      .opts = s_create_opts,
+     .set = s_event_texts,
      .help =
          "Usage: kumppani events create --kind KIND --title T --municipality CODE\n"
          "         --start \"YYYY-MM-DD HH:MM\" --end \"YYYY-MM-DD HH:MM\" [--capacity N] [--place "
@@ -1227,6 +1163,7 @@ const cli_cmd_t cli_cmds_events[] = {
              "With --series, only the occurrences of that series.\n",
      .flags = CLI_PAGED | CLI_IN_SUMMARY,
      CLI_CALL(EV, "events.event.list", list_events_request, list_events_reply),
+     .set = s_after_set,
      .fill = s_list_fill,
      CLI_LINES("events", s_event_cols, s_event_row),
      .view = s_event_view,
@@ -1238,6 +1175,7 @@ const cli_cmd_t cli_cmds_events[] = {
      .flags = CLI_PAGED | CLI_IN_SUMMARY,
      CLI_CALL(EV, "events.signup.list", list_signups_request, list_signups_reply),
      .id_field = "event_id",
+     .set = s_after_set,
      .fill = s_signups_fill,
      .page = s_signups_page},
     {.words = "signup cancel",
@@ -1334,6 +1272,10 @@ const cli_cmd_t cli_cmds_events[] = {
              "The upcoming events as an iCalendar feed.\n",
      .method = "events.ical.feed",
      CLI_IN(ical_feed_request),
+     .set = (const cli_optfield_t[]){{"from", .field = "from_unix"},
+                                     {"municipality", .field = "municipality_code"},
+                                     {.opt = "theme"},
+                                     {0}},
      .fill = s_ical_feed,
      TEXT_OUT},
     {.words = "events stats",
@@ -1349,6 +1291,10 @@ const cli_cmd_t cli_cmds_events[] = {
              "participants of\n"
              "cancelled events are not counted.\n",
      CLI_CALL(EV, "events.stats", event_stats_request, event_stats_reply),
+     .set = (const cli_optfield_t[]){{"from", .field = "from_unix"},
+                                     {"to", .field = "to_unix"},
+                                     {"municipality", .field = "municipality_code"},
+                                     {0}},
      .fill = s_stats,
      .print = s_stats_print,
      .view = s_stats_view},
@@ -1377,6 +1323,9 @@ const cli_cmd_t cli_cmds_events[] = {
              "Marks a confirmed sign-up of a started event.\n",
      .method = "events.signup.attendance",
      CLI_IN(signup_attendance_request),
+     .set =
+         (const cli_optfield_t[]){
+             {"signup", .field = "signup_id", .required = true, .min = 1, .max = UINT64_MAX}, {0}},
      .fill = s_attendance,
      SIGNUP_OUT},
     {.words = "events attendance-bulk",

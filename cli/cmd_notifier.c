@@ -68,8 +68,6 @@ static const cli_jview_t s_preview_view[] = {
     {0},
 };
 
-static const cli_jview_t s_optout_view[] = {{"opted_out", NULL, 0, NULL, NULL}, {0}};
-
 static const cli_col_t s_cols[] = {
     {"DUE", 16}, {"STATE", 10}, {"CHANNEL", 8}, {"KIND", 10}, {"TRIES", 8}, {"KEY", 0}, {0}};
 
@@ -142,12 +140,10 @@ s_optout(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
-static int
-s_optout_print(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_optout_print(const ProtobufCMessage *m)
 {
-    (void)c;
     printf("%s\n", ((const Kumppani__V1__OptOutReply *)m)->opted_out ? "opted out" : "opted in");
-    return EXIT_OK_;
 }
 
 /* notifier sent --to ADDRESS | --request ID: what went to an address, or about a broker
@@ -172,10 +168,9 @@ s_sent(cli_ctx_t *c, ProtobufCMessage *m)
 static const cli_jview_t s_optout_entry_view[] = {
     {"channel", NULL, CLI_J_SHORT, "CHANNEL_", NULL}, {"address", NULL, 0, NULL, NULL}, {0}};
 
-static int
-s_optouts_print(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_optouts_print(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__OptOutListReply *r = (const Kumppani__V1__OptOutListReply *)m;
     cli_header((const cli_col_t[]){{"CHANNEL", 8}, {"ADDRESS", 0}, {0}});
     for (size_t i = 0; i < r->n_optouts; i++)
@@ -183,7 +178,6 @@ s_optouts_print(cli_ctx_t *c, const ProtobufCMessage *m)
     if (r->n_optouts)
         printf("(next page: --after %d:%s)\n", (int)r->optouts[r->n_optouts - 1]->channel,
                r->optouts[r->n_optouts - 1]->address);
-    return EXIT_OK_;
 }
 
 /* ---- the table --------------------------------------------------------------------------- */
@@ -243,8 +237,7 @@ const cli_cmd_t cli_cmds_notifier[] = {
      .flags = CLI_POSITIONAL_ANY,
      CLI_CALL("notifier", "notifier.optout", opt_out_request, opt_out_reply),
      .fill = s_optout,
-     .view = s_optout_view,
-     .print = s_optout_print},
+     .line = s_optout_print},
     {.words = "notifier sent",
      .opts = s_sent_opts,
      .help = "Usage: kumppani notifier sent --to ADDRESS | --request ID [--limit N]\nLists what "
@@ -261,6 +254,6 @@ const cli_cmd_t cli_cmds_notifier[] = {
                                      {0}},
      .items = "optouts",
      .view = s_optout_entry_view,
-     .print = s_optouts_print},
+     .line = s_optouts_print},
     {0},
 };

@@ -53,14 +53,13 @@ s_org_row(const ProtobufCMessage *m)
 
 static const cli_col_t s_org_cols[] = {{"ID", 6}, {"STATUS", 9}, {"HOME", 4}, {"NAME", 0}, {0}};
 
-static int
-s_print_org(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_print_org(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__Organisation *o =
         ((const Kumppani__V1__OrganisationReply *)m)->organisation;
     if (!o || !o->fields)
-        return EXIT_OK_;
+        return;
     const Kumppani__V1__OrganisationFields *f = o->fields;
     printf("id            %llu\nname          %s\n", (unsigned long long)o->id, f->name_fi);
     if (f->name_sv[0])
@@ -81,7 +80,6 @@ s_print_org(cli_ctx_t *c, const ProtobufCMessage *m)
         printf(" %s", f->networks[i]);
     printf("\ne-mail        %s\nphone         %s\nweb           %s\nmembers       %u\n", f->email,
            f->phone, f->web, f->member_count);
-    return EXIT_OK_;
 }
 
 /* Fills f from the options, replacing what they name (the lists are in c->arena; f's earlier
@@ -224,10 +222,9 @@ s_muni_row(const ProtobufCMessage *m)
            cli_col(x->name_sv, 20), x->name_sv, x->region_name);
 }
 
-static int
-s_print_person(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_print_person(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__PersonReply *r = (const void *)m;
     if (r->person)
         printf("id      %llu\nname    %s\ne-mail  %s\nphone   %s\n",
@@ -239,31 +236,22 @@ s_print_person(cli_ctx_t *c, const ProtobufCMessage *m)
                x->municipality_code, x->organisation_id ? " organisation" : "", x->start_date,
                x->end_date);
     }
-    return EXIT_OK_;
 }
 
-static int
-s_print_erased(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_print_erased(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__PersonErased *r = (const void *)m;
     printf("person %llu erased; %zu role(s) ended\n", (unsigned long long)r->person_id,
            r->n_ended_role_ids);
-    return EXIT_OK_;
 }
 
+/* The RoleKind named v (contact person for NULL), or 0 for an unknown name. */
 static int
 s_kind_parse(const char *v)
 {
-    if (!v || strcmp(v, "contact-person") == 0)
-        return KUMPPANI__V1__ROLE_KIND__ROLE_KIND_CONTACT_PERSON;
-    if (strcmp(v, "representative") == 0)
-        return KUMPPANI__V1__ROLE_KIND__ROLE_KIND_REPRESENTATIVE;
-    if (strcmp(v, "official") == 0)
-        return KUMPPANI__V1__ROLE_KIND__ROLE_KIND_OFFICIAL;
-    if (strcmp(v, "chair") == 0)
-        return KUMPPANI__V1__ROLE_KIND__ROLE_KIND_CHAIR;
-    return 0;
+    int k = KUMPPANI__V1__ROLE_KIND__ROLE_KIND_CONTACT_PERSON;
+    return v && cli_enum_parse(&kumppani__v1__role_kind__descriptor, "ROLE_KIND_", v, &k) ? 0 : k;
 }
 
 static void
@@ -279,27 +267,19 @@ static int
 s_assign(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__AssignRoleRequest *rq = (Kumppani__V1__AssignRoleRequest *)m;
-    if (cli_num(c, "person", true, 1, UINT64_MAX, &rq->person_id) ||
-        cli_num(c, "organisation", false, 1, UINT64_MAX, &rq->organisation_id))
-        return -1;
     if (!(rq->kind = s_kind_parse(cli_arg(c->a, "kind")))) {
         cli_err("--kind: contact-person, official, representative or chair");
         return -1;
     }
-    rq->municipality_code = cli_str(c, "municipality", rq->municipality_code);
-    rq->title = cli_str(c, "title", rq->title);
-    rq->start_date = cli_str(c, "from", rq->start_date);
-    rq->end_date = cli_str(c, "until", rq->end_date);
     return 0;
 }
 
 static const cli_col_t s_role_cols[] = {{"ROLE", 6},  {"PERSON", 7}, {"KIND", 5}, {"WHERE", 12},
                                         {"FROM", 10}, {"UNTIL", 10}, {"NAME", 0}, {0}};
 
-static int
-s_print_roles(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_print_roles(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__ListRolesReply *r = (const void *)m;
     cli_header(s_role_cols);
     for (size_t i = 0; i < r->n_roles; i++) {
@@ -316,31 +296,24 @@ s_print_roles(cli_ctx_t *c, const ProtobufCMessage *m)
         printf("%-6llu %-7llu %-5d %-12s %-10s %-10s %s\n", (unsigned long long)x->id,
                (unsigned long long)x->person_id, x->kind, where, x->start_date, x->end_date, name);
     }
-    return EXIT_OK_;
 }
 
 static int
 s_roles(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__ListRolesRequest *rq = (Kumppani__V1__ListRolesRequest *)m;
-    if (cli_num(c, "organisation", false, 1, UINT64_MAX, &rq->organisation_id))
-        return -1;
-    rq->municipality_code = cli_str(c, "municipality", rq->municipality_code);
     if (cli_arg(c->a, "kind") && !(rq->kind = s_kind_parse(cli_arg(c->a, "kind")))) {
         cli_err("--kind: contact-person, official, representative or chair");
         return -1;
     }
-    rq->include_ended = cli_flag(c->a, "all");
     return 0;
 }
 
-static int
-s_print_gaps(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_print_gaps(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__CoverageGapsReply *r = (const void *)m;
     printf("%zu municipalities without a current NGO contact person\n", r->n_municipalities);
-    return EXIT_OK_;
 }
 
 static void
@@ -350,15 +323,13 @@ s_gap_row(const ProtobufCMessage *m)
     printf("%-5s %s\n", x->code, x->name_fi);
 }
 
-static int
-s_print_idle(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_print_idle(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__CoverageIdleReply *r = (const void *)m;
     printf("%zu contact person(s) without a contact-person meeting (events log read to seq "
            "%llu)\n",
            r->n_contact_persons, (unsigned long long)r->events_applied_seq);
-    return EXIT_OK_;
 }
 
 static void
@@ -373,29 +344,15 @@ s_idle_row(const ProtobufCMessage *m)
            (unsigned long long)x->role->person_id, cli_col(name, 30), name, last);
 }
 
-static int
-s_idle(cli_ctx_t *c, ProtobufCMessage *m)
-{
-    Kumppani__V1__CoverageIdleRequest *rq = (Kumppani__V1__CoverageIdleRequest *)m;
-    rq->months = 6;
-    if (cli_num32(c, "months", false, 1, 60, &rq->months))
-        return -1;
-    rq->region_code = cli_str(c, "region", rq->region_code);
-    return 0;
-}
-
 /* ---- CSV --------------------------------------------------------------------------------- */
 
 static int
 s_kind_csv(cli_ctx_t *c)
 {
     const char *v = cli_arg(c->a, "kind");
-    if (!v || strcmp(v, "organisations") == 0)
-        return KUMPPANI__V1__CSV_KIND__CSV_KIND_ORGANISATIONS;
-    if (strcmp(v, "municipalities") == 0)
-        return KUMPPANI__V1__CSV_KIND__CSV_KIND_MUNICIPALITIES;
-    if (strcmp(v, "contact-persons") == 0) /* import only (issue 16) */
-        return KUMPPANI__V1__CSV_KIND__CSV_KIND_CONTACT_PERSONS;
+    int k = KUMPPANI__V1__CSV_KIND__CSV_KIND_ORGANISATIONS; /* contact-persons: import only */
+    if (!v || cli_enum_parse(&kumppani__v1__csv_kind__descriptor, "CSV_KIND_", v, &k) == 0)
+        return k;
     cli_err("--kind: organisations, municipalities or contact-persons (import)");
     return 0;
 }
@@ -572,13 +529,8 @@ static const cli_optspec_t s_upd_opts[] = {ORG_OPTS, {NULL, false}};
 static const cli_optspec_t s_search_opts[] = {
     {"field", true}, {"status", true}, {"limit", true}, {NULL, false}};
 static const cli_optspec_t s_key_opts[] = {{"key", true}, {NULL, false}};
-static const cli_optspec_t s_assign_opts[] = {
-    {"person", true},       {"kind", true},  {"municipality", true},
-    {"organisation", true}, {"title", true}, {"from", true},
-    {"until", true},        {"key", true},   {NULL, false}};
-static const cli_optspec_t s_roles_opts[] = {
-    {"municipality", true}, {"organisation", true}, {"kind", true}, {"all", false}, {NULL, false}};
-static const cli_optspec_t s_idle_opts[] = {{"months", true}, {"region", true}, {NULL, false}};
+static const cli_optspec_t s_assign_opts[] = {{"kind", true}, {"key", true}, {NULL, false}};
+static const cli_optspec_t s_roles_opts[] = {{"kind", true}, {NULL, false}};
 static const cli_optspec_t s_import_opts[] = {
     {"kind", true}, {"skip-invalid", false}, {"dry-run", false}, {NULL, false}};
 static const cli_optspec_t s_export_opts[] = {
@@ -595,15 +547,11 @@ static const cli_optspec_t s_export_opts[] = {
 static int
 s_meeting_record(cli_ctx_t *c, ProtobufCMessage *m)
 {
-    Kumppani__V1__RecordMeetingRequest *rq = (Kumppani__V1__RecordMeetingRequest *)m;
-    if (cli_num(c, "person", true, 1, UINT64_MAX, &rq->person_id))
-        return -1;
+    (void)m;
     if (!cli_arg(c->a, "date")) {
         cli_err("--date YYYY-MM-DD is required");
         return -1;
     }
-    rq->held_on = cli_str(c, "date", rq->held_on);
-    rq->municipality_code = cli_str(c, "municipality", rq->municipality_code);
     return 0;
 }
 
@@ -626,18 +574,15 @@ s_meeting_line(const ProtobufCMessage *m)
            x->cancelled ? " cancelled" : "");
 }
 
-static int
-s_print_meetings(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_print_meetings(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__ListMeetingsReply *r = (const void *)m;
     printf("%zu meeting(s)\n", r->n_meetings);
-    return EXIT_OK_;
 }
 
 static const cli_optspec_t s_meeting_record_opts[] = {
-    {"person", true},          {"date", true}, {"municipality", true},
-    {"idempotency-key", true}, {"key", true},  {NULL, false}};
+    {"idempotency-key", true}, {"key", true}, {NULL, false}};
 
 const cli_cmd_t cli_cmds_registry[] = {
     {.words = "registry register",
@@ -653,7 +598,7 @@ const cli_cmd_t cli_cmds_registry[] = {
               organisation_reply),
      .fill = s_register,
      .view = cli_jview_times,
-     .print = s_print_org},
+     .line = s_print_org},
     {.words = "registry update",
      .opts = s_upd_opts,
      .help = "Usage: kumppani registry update ID [the options of register]\n"
@@ -663,7 +608,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .id_noun = "organisation",
      .fill = s_update,
      .view = cli_jview_times,
-     .print = s_print_org},
+     .line = s_print_org},
     {.words = "registry dissolve",
      .help = "Usage: kumppani registry dissolve ID [--on YYYY-MM-DD]\n"
              "Marks an organisation dissolved (default today) and ends its people's roles.\n",
@@ -673,7 +618,7 @@ const cli_cmd_t cli_cmds_registry[] = {
      .id_noun = "organisation",
      .set = (const cli_optfield_t[]){{"on", .field = "dissolved_on"}, {0}},
      .view = cli_jview_times,
-     .print = s_print_org},
+     .line = s_print_org},
     {.words = "registry remove",
      .help = "Usage: kumppani registry remove ID\nDeletes a mistaken entry (use dissolve for an "
              "organisation that ended).\n",
@@ -681,14 +626,14 @@ const cli_cmd_t cli_cmds_registry[] = {
      .id_field = "id",
      .id_noun = "organisation",
      .view = cli_jview_times,
-     .print = s_print_org},
+     .line = s_print_org},
     {.words = "registry show",
      .help = "Usage: kumppani registry show ID\nShows one organisation.\n",
      CLI_CALL("registry", "registry.org.get", organisation_ref, organisation_reply),
      .id_field = "id",
      .id_noun = "organisation",
      .view = cli_jview_times,
-     .print = s_print_org},
+     .line = s_print_org},
     {.words = "registry search",
      .opts = s_search_opts,
      .help = "Usage: kumppani registry search [WORDS] [--municipality CODE] [--field F]\n"
@@ -722,20 +667,20 @@ const cli_cmd_t cli_cmds_registry[] = {
          (const cli_optfield_t[]){
              {"name", .required = true}, {.opt = "email"}, {.opt = "phone"}, {0}},
      .view = cli_jview_times,
-     .print = s_print_person},
+     .line = s_print_person},
     {.words = "registry person",
      .help = "Usage: kumppani registry person ID\nShows a person and their roles.\n",
      CLI_CALL("registry", "registry.person.get", person_ref, person_reply),
      .id_field = "person_id",
      .view = cli_jview_times,
-     .print = s_print_person},
+     .line = s_print_person},
     {.words = "registry erase",
      .help = "Usage: kumppani registry erase PERSON_ID\n"
              "Erases a person's data and ends their roles; other services hear PersonErased.\n",
      CLI_CALL("registry", "registry.person.erase", person_ref, person_erased),
      .id_field = "person_id",
      .view = cli_jview_times,
-     .print = s_print_erased},
+     .line = s_print_erased},
     {.words = "registry assign",
      .opts = s_assign_opts,
      .help =
@@ -745,6 +690,15 @@ const cli_cmd_t cli_cmds_registry[] = {
          "Gives a person a role (default: NGO contact person of a municipality, from today).\n",
      .flags = CLI_IDEM_KEY,
      CLI_CALL("registry", "registry.role.assign", assign_role_request, role_reply),
+     .set =
+         (const cli_optfield_t[]){
+             {"person", .field = "person_id", .required = true, .min = 1, .max = UINT64_MAX},
+             {"organisation", .field = "organisation_id", .min = 1, .max = UINT64_MAX},
+             {"municipality", .field = "municipality_code"},
+             {.opt = "title"},
+             {"from", .field = "start_date"},
+             {"until", .field = "end_date"},
+             {0}},
      .fill = s_assign,
      .view = cli_jview_times,
      CLI_LINES("role", NULL, s_role_line)},
@@ -761,9 +715,14 @@ const cli_cmd_t cli_cmds_registry[] = {
      .help = "Usage: kumppani registry roles (--municipality CODE | --organisation ID) [--kind K] "
              "[--all]\nLists current roles (--all: ended ones too) with the people.\n",
      CLI_CALL("registry", "registry.role.list", list_roles_request, list_roles_reply),
+     .set = (const cli_optfield_t[]){{"organisation", .field = "organisation_id", .min = 1,
+                                      .max = UINT64_MAX},
+                                     {"municipality", .field = "municipality_code"},
+                                     {"all", .field = "include_ended"},
+                                     {0}},
      .fill = s_roles,
      .view = cli_jview_times,
-     .print = s_print_roles},
+     .line = s_print_roles},
     {.words = "registry gaps",
      .help = "Usage: kumppani registry gaps [--region CODE] [--on YYYY-MM-DD]\n"
              "Municipalities with no current NGO contact person.\n",
@@ -772,17 +731,18 @@ const cli_cmd_t cli_cmds_registry[] = {
                                      {"on", .field = "on_date"},
                                      {0}},
      .view = cli_jview_times,
-     .print = s_print_gaps,
+     .caption = s_print_gaps,
      CLI_LINES("municipalities", NULL, s_gap_row)},
     {.words = "registry idle",
-     .opts = s_idle_opts,
      .help = "Usage: kumppani registry idle [--months N] [--region CODE]\n"
              "Contact persons with no contact-person meeting in the last N months (default 6),\n"
              "as learned from the events service.\n",
      CLI_CALL("registry", "registry.coverage.idle", coverage_idle_request, coverage_idle_reply),
-     .fill = s_idle,
+     .set = (const cli_optfield_t[]){{"months", .min = 1, .max = 60, .def = "6"},
+                                     {"region", .field = "region_code"},
+                                     {0}},
      .view = cli_jview_times,
-     .print = s_print_idle,
+     .caption = s_print_idle,
      CLI_LINES("contact_persons", NULL, s_idle_row)},
     {.words = "registry import",
      .opts = s_import_opts,
@@ -819,6 +779,11 @@ const cli_cmd_t cli_cmds_registry[] = {
              "'registry idle'. The municipality defaults to the person's as contact person.\n",
      .flags = CLI_IDEM_KEY,
      CLI_CALL("registry", "registry.meeting.record", record_meeting_request, meeting_reply),
+     .set = (const cli_optfield_t[]){{"person", .field = "person_id", .required = true, .min = 1,
+                                      .max = UINT64_MAX},
+                                     {"date", .field = "held_on"},
+                                     {"municipality", .field = "municipality_code"},
+                                     {0}},
      .fill = s_meeting_record,
      CLI_LINES("meeting", NULL, s_meeting_line)},
     {.words = "registry meetings",
@@ -827,7 +792,7 @@ const cli_cmd_t cli_cmds_registry[] = {
              "latest first.\n",
      CLI_CALL("registry", "registry.meeting.list", list_meetings_request, list_meetings_reply),
      .id_field = "person_id",
-     .print = s_print_meetings,
+     .caption = s_print_meetings,
      CLI_LINES("meetings", NULL, s_meeting_line)},
     {0},
 };

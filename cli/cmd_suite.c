@@ -96,11 +96,7 @@ static int
 s_replay_fill(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__ReplayRequest *rq = (Kumppani__V1__ReplayRequest *)m;
-    rq->from_seq = 1; /* no --limit: up to the head */
-    return cli_num(c, "from", false, 1, UINT64_MAX, &rq->from_seq) ||
-                   cli_page_limit(c, UINT32_MAX, PAGE_REPLAY, &rq->limit)
-               ? -1
-               : 0;
+    return cli_page_limit(c, UINT32_MAX, PAGE_REPLAY, &rq->limit); /* none: up to the head */
 }
 
 /* A log entry: its payload only by length. */
@@ -436,8 +432,7 @@ s_export(cli_ctx_t *c)
 }
 
 static const cli_optspec_t s_keygen_opts[] = {{"dir", true}, {NULL, false}};
-static const cli_optspec_t s_replay_opts[] = {
-    {"service", true}, {"from", true}, {"limit", true}, {NULL, false}};
+static const cli_optspec_t s_replay_opts[] = {{"service", true}, {"limit", true}, {NULL, false}};
 static const cli_optspec_t s_health_opts[] = {{"service", true}, {NULL, false}};
 
 const cli_cmd_t cli_cmds_suite[] = {
@@ -458,6 +453,9 @@ const cli_cmd_t cli_cmds_suite[] = {
              "up to the head. NAME defaults to events.\n",
      .flags = CLI_SERVICE_OPT | CLI_PAGED | CLI_IN_SUMMARY,
      CLI_CALL(NULL, "log.replay", replay_request, replay_page),
+     .set =
+         (const cli_optfield_t[]){
+             {"from", .field = "from_seq", .min = 1, .max = UINT64_MAX, .def = "1"}, {0}},
      .fill = s_replay_fill,
      CLI_LINES("events", s_replay_cols, s_replay_row),
      .view = s_event_view,

@@ -81,10 +81,9 @@ s_account_add(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
-static int
-s_account_print(cli_ctx_t *c, const ProtobufCMessage *m)
+static void
+s_account_print(const ProtobufCMessage *m)
 {
-    (void)c;
     const Kumppani__V1__OfficeAccountReply *r = (const Kumppani__V1__OfficeAccountReply *)m;
     const char *role = "?";
     for (size_t i = 0; i < sizeof s_roles / sizeof s_roles[0]; i++)
@@ -94,7 +93,6 @@ s_account_print(cli_ctx_t *c, const ProtobufCMessage *m)
     for (size_t i = 0; i < r->n_municipalities; i++)
         printf("%s%s", i ? "," : " ", r->municipalities[i]);
     printf("\n");
-    return EXIT_OK_;
 }
 
 /* account-disable, -enable, -remove: the account by --user NAME or --id N. */
@@ -144,7 +142,7 @@ const cli_cmd_t cli_cmds_web[] = {
              "standard input; a municipal contact person needs --municipality.\n",
      CLI_CALL("web", "web.account.add", add_office_account_request, office_account_reply),
      .fill = s_account_add,
-     .print = s_account_print},
+     .line = s_account_print},
     {.words = "web account-disable",
      .help = "Usage: kumppani web account-disable --user NAME | --id N\n"
              "Disables a back-office account: it cannot sign in, and its sessions end at once.\n"
