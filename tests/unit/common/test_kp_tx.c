@@ -759,49 +759,38 @@ test_load_in_call(void **state)
     assert_int_equal(kp_raw_put(&tx, DB_RECS, key9, sizeof key9, junk, sizeof junk), 0);
     s_commit(fx);
 
-    /* Found: the record itself. */
-    Kumppani__V1__Reply *r = s_call(fx, 1, "test.load", 5);
-    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
-    assert_int_equal(s_reply_event_id(r), 5005);
-
-    /* Missing: NOT_FOUND naming the field and the kind, no body. */
-    r = s_call(fx, 2, "test.load", 6);
-    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_NOT_FOUND);
-    assert_string_equal(r->status->message, "field 'event_id': no such event");
-    assert_int_equal(r->body.len, 0);
-
-    /* Undecodable: an internal error, not NOT_FOUND and not OK. */
-    r = s_call(fx, 3, "test.load", 9);
-    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_INTERNAL);
-    assert_string_equal(r->status->message, "internal error (stored data is corrupt)");
-
-    /* Id 0: the field is required, whatever the store holds under 0. */
-    r = s_call(fx, 6, "test.load", 0);
-    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_INVALID);
-    assert_string_equal(r->status->message, "field 'event_id': required");
-
-    /* kp_rec_need: the same, but NOT_FOUND names the record and its id. */
-    r = s_call(fx, 7, "test.need", 5);
-    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
-    assert_int_equal(s_reply_event_id(r), 5005);
-    r = s_call(fx, 8, "test.need", 6);
-    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_NOT_FOUND);
-    assert_string_equal(r->status->message, "event 6 not found");
-    assert_int_equal(r->body.len, 0);
-    r = s_call(fx, 9, "test.need", 0);
-    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_INVALID);
-    assert_string_equal(r->status->message, "field 'event_id': required");
-    r = s_call(fx, 10, "test.need", 9);
-    assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_INTERNAL);
+    /* Both loads (kp_rec_need names the record and its id where kp_rec_load names the field):
+     * found, the record itself; missing, NOT_FOUND in the load's wording and no body;
+     * undecodable, an internal error; id 0, the field is required whatever is stored. */
+    static const struct {
+        const char *method, *missing;
+    } loads[] = {{"test.load", "field 'event_id': no such event"},
+                 {"test.need", "event 6 not found"}};
+    Kumppani__V1__Reply *r;
+    for (uint64_t i = 0; i < 2; i++) {
+        r = s_call(fx, 10 * i + 1, loads[i].method, 5);
+        assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
+        assert_int_equal(s_reply_event_id(r), 5005);
+        r = s_call(fx, 10 * i + 2, loads[i].method, 6);
+        assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_NOT_FOUND);
+        assert_string_equal(r->status->message, loads[i].missing);
+        assert_int_equal(r->body.len, 0);
+        r = s_call(fx, 10 * i + 3, loads[i].method, 9);
+        assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_INTERNAL);
+        assert_string_equal(r->status->message, "internal error (stored data is corrupt)");
+        r = s_call(fx, 10 * i + 4, loads[i].method, 0);
+        assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_INVALID);
+        assert_string_equal(r->status->message, "field 'event_id': required");
+    }
 
     /* A write in a call: stored, emitted and committed before the reply. */
-    r = s_call(fx, 4, "test.put", 77);
+    r = s_call(fx, 30, "test.put", 77);
     assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
     assert_int_equal(s_reply_event_id(r), 77);
     static const uint8_t key77[8] = {0, 0, 0, 0, 0, 0, 0, 77};
     assert_true(s_committed(fx, DB_RECS, key77, sizeof key77));
     assert_int_equal(kp_store_head(kp_server_store(fx->t.srv)), 1);
-    r = s_call(fx, 5, "test.load", 77);
+    r = s_call(fx, 31, "test.load", 77);
     assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_OK);
     assert_int_equal(s_reply_event_id(r), 77);
 }
