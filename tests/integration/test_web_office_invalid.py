@@ -19,11 +19,12 @@ coverage's months, each field of the statistics' filter and of the organisation 
 page again, 400, a typed value kept, a contact person's municipality their own); the broker's
 completion of an assignment (its hours, fee, travel costs: the error beside that assignment's
 row) and marking paid (ids not numbers, none chosen, no reference): the broker's page again,
-400, the values sent kept, nothing changed.
+400, the values sent kept, nothing changed; a bulk mark of attendance with no one ticked (the
+check-in page again, 400, the error above the list, named by the bulk form's fieldset).
 The new event's kind refused shows its empty "Choose…" option, not the first kind. Over HTTP
 the answer's control carries aria-invalid="true" and an aria-describedby that names its error's element, which holds the
 error's text. Then tests/web/office_invalid.mjs does the same in Chromium, where the summary's
-link must also move the focus to the field: axe-core 0 violations, screenshots office-100..127.
+link must also move the focus to the field: axe-core 0 violations, screenshots office-100..128.
 Personal data is planted (a sign-up under a planted name): no log carries it."""
 import os
 import re
@@ -245,6 +246,18 @@ try:
                       B.ListAssignmentsReply).assignments
     check([a.state for a in done_asg] == [B.ASSIGNMENT_STATE_CONFIRMED],
           "the refused broker forms changed nothing (the assignment still confirmed)")
+    kpath = "/office/events/%d/check-in" % eid
+    r = al.post("/office/events/%d/attendance" % eid, {"csrf": csrf_of(al, kpath),
+                                                        "mark": "attended", "q": ""})
+    summary = re.search(r'<a href="#f-signup">([^<]+)</a>', r.text)
+    fs = re.search(r'<fieldset id="f-signup"[^>]*>', r.text)
+    err = re.search(r'<p class="error" id="e-signup">([^<]*)</p>\s*<ul class="checkin"', r.text)
+    check(r.status == 400 and "<h1>Check-in: " in r.text and summary is not None and
+          fs is not None and 'aria-describedby="e-signup"' in fs.group(0) and
+          'aria-invalid="true"' in fs.group(0) and err is not None and
+          summary.group(1) in err.group(1) and "Choose at least one person" in err.group(1),
+          "a bulk mark with no one ticked: the check-in page again (400), the error above the "
+          "list, named by the bulk form's fieldset and linked from the summary")
     sj, _ = office_sign_in(s.base, "seinajoki", PW["seinajoki"])
     r = sj.get("/office/stats?municipality=abc")
     wired(r, "municipality")
@@ -264,7 +277,7 @@ try:
         cfg = {"regional": ["alue", PW["alue"]], "municipal": ["seinajoki", PW["seinajoki"]],
                "target": target, "event": eid, "series": sid, "held": hid,
                "offer_event": oid, "offer": osu[1], "assignment": asg.id}
-        browser_checked(node, WEBDIR, "office_invalid.mjs", s.base, BROWSER_OUT, cfg, 28)
+        browser_checked(node, WEBDIR, "office_invalid.mjs", s.base, BROWSER_OUT, cfg, 29)
     log = web.logtext()
     check(not any(x in log for x in (PW["alue"], PW["seinajoki"], TARGET_PW, "lyhyt",
                                      "Uuden-tunnuksen-salasana-1", "ei-oikea")),

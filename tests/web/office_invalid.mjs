@@ -15,10 +15,11 @@
 // must carry aria-invalid="true" and an aria-describedby naming an element that holds the
 // error's text (the summary's), the summary's link must move the focus to it, and axe-core
 // (wcag2a, wcag2aa, wcag21a, wcag21aa) must find 0 violations; each page is saved as
-// <outdir>/office-1NN-<page>.png (100..127). The event page's reschedule and cancel forms, refused,
+// <outdir>/office-1NN-<page>.png (100..128). The event page's reschedule and cancel forms, refused,
 // must answer that page again (not the error page) with the values sent; so must an offer's
 // extension, the coverage's months, the statistics' filter, the organisation search, and the
-// broker's completion of an assignment and marking paid (their page, 400).
+// broker's completion of an assignment and marking paid, and the check-in page's bulk mark with no
+// one ticked (their page, 400).
 import { officeScript } from './lib.mjs';
 
 const { base, cfg, b } = officeScript('office_invalid.mjs', 99);
@@ -280,4 +281,16 @@ await b.run(async () => {
     await reg.locator('#f-ref').inputValue() === 'erä 2026-12',
   'broker-paid: 400, the broker\'s page again, the reference sent kept');
   await refused(reg, '#f-ids', 'broker-paid-none');
+
+  // ---- the check-in page's bulk mark with no one ticked: the page again, 400, the error
+  // above the list, named by the bulk form's fieldset
+  await reg.goto(`${base}${ev}/check-in?lang=en`);
+  const checkin = await h1(reg);
+  const marked = reg.waitForResponse((r) => r.request().isNavigationRequest());
+  await reg.click('#bulk button[value="attended"]');
+  await reg.waitForLoadState();
+  b.check((await marked).status() === 400 && await h1(reg) === checkin &&
+    await reg.locator('#e-signup + ul.checkin').count() === 1,
+  'checkin-none: 400, the check-in page again, the error above the list');
+  await refused(reg, '#f-signup', 'checkin-none');
 });
