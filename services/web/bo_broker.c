@@ -22,6 +22,11 @@
 typedef struct {
     bo_account_t *acct;
     Kumppani__V1__ListBrokerRequestsReply *reqs;
+    /* A refused form shown again (400): its error (a text key) beside its field, what: "hours",
+     * "fee" or "travel" of assignment asg's completion (control f-<what>-<asg>), or "ids" or
+     * "ref" of marking paid (asg 0, control f-<what>). */
+    const char *err, *what;
+    uint64_t asg;
 } brk_t;
 
 /* "YYYY-MM-DD" of a moment in Helsinki. */
@@ -38,6 +43,16 @@ static uint64_t
 s_num(const char *s)
 {
     return s && strcmp(s, "0") != 0 ? web_parse_id(s) : 0;
+}
+
+/* Whether the form sent assignment id among its ticked boxes ("assignment"). */
+static bool
+s_ticked(web_req_t *r, uint64_t id)
+{
+    for (size_t i = 0; i < r->fields_n; i++)
+        if (strcmp(r->names[i], "assignment") == 0 && web_parse_id(r->values[i]) == id)
+            return true;
+    return false;
 }
 
 /* The period of ?from=YYYY-MM-DD&to=YYYY-MM-DD, Helsinki dates, both days included: [*from,
@@ -87,6 +102,18 @@ s_asg_done(web_req_t *r, void *body)
     kp_arena_t *a = r->arena;
     Kumppani__V1__ListAssignmentsReply *ar = body;
     web_tv_t *root = bo_root(r, b->acct, "bo_broker_title");
+    if (b->err) {
+        char *field = kp_arena_alloc(a, 32); /* the key of root's err.<field>: kept */
+        if (field)
+            snprintf(field, 32, "%s-%llu", b->what, (unsigned long long)b->asg);
+        bo_field_error(r, root, b->err, b->asg && field ? field : b->what);
+        if (!b->asg) { /* marking paid: the ids and reference typed */
+            web_tv_t *v = web_tv_obj(a, root, "v");
+            web_tv_str(a, v, "ids", web_field(r, "ids"));
+            web_tv_str(a, v, "ref", web_field(r, "ref"));
+        }
+    }
+    bool shown = !b->asg; /* the refused completion's row is on the page */
     web_tv_t *rl = web_tv_list(a, root, "requests");
     for (size_t i = 0; i < b->reqs->n_requests; i++) {
         const Kumppani__V1__BrokerRequest *q = b->reqs->requests[i];
@@ -121,10 +148,19 @@ s_asg_done(web_req_t *r, void *body)
             web_tv_strf(a, it, "hours", "%u.%02u", s->minutes / 60, s->minutes % 60 * 100 / 60);
         if (s->fee_cents)
             web_tv_strf(a, it, "fee", "%u,%02u €", s->fee_cents / 100, s->fee_cents % 100);
-        web_tv_bool(a, it, "open",
-                    s->state == KUMPPANI__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_CONFIRMED);
+        bool open = s->state == KUMPPANI__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_CONFIRMED;
+        web_tv_bool(a, it, "open", open);
+        if (open && b->asg && s->id == b->asg) { /* its completion refused: the values sent */
+            web_tv_t *sent = web_tv_obj(a, it, "sent");
+            web_tv_str(a, sent, "hours", web_field(r, "hours"));
+            web_tv_str(a, sent, "fee", web_field(r, "fee"));
+            web_tv_str(a, sent, "travel", web_field(r, "travel"));
+            web_tv_str(a, web_tv_obj(a, it, "err"), b->what, web_text(r, b->err));
+            shown = true;
+        }
         bool completed = s->state == KUMPPANI__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_COMPLETED;
         web_tv_bool(a, it, "payable", completed && !s->paid_ms);
+        web_tv_bool(a, it, "ticked", b->err && !b->asg && s_ticked(r, s->id));
         if (completed && s->paid_ms) {
             char day[16];
             s_day_text(s->paid_ms / 1000, day);
@@ -142,7 +178,10 @@ s_asg_done(web_req_t *r, void *body)
         web_tv_strf(a, pd, "already", "%llu", (unsigned long long)s_num(web_query(r, "already")));
     }
     web_tv_count(a, root, "assignments", ar->n_assignments);
-    web_page(r, 200, "bo_broker", root);
+    if (shown)
+        web_page(r, b->err ? 400 : 200, "bo_broker", root);
+    else
+        bo_error(r, b->acct, 400, b->err);
 }
 
 static void
@@ -156,18 +195,38 @@ s_reqs_done(web_req_t *r, void *body)
            &kumppani__v1__list_assignments_reply__descriptor, NULL, s_asg_done);
 }
 
-void
-bo_pg_broker(web_req_t *r, const char *arg)
+/* The broker's page for b (r's state). */
+static void
+s_broker_page(web_req_t *r, brk_t *b)
 {
-    (void)arg;
-    brk_t *b = bo_begin(r, BROKER_ROLES, "broker.request.list", "", sizeof *b);
-    if (!b)
-        return;
     Kumppani__V1__ListBrokerRequestsRequest rq = KUMPPANI__V1__LIST_BROKER_REQUESTS_REQUEST__INIT;
     rq.state = KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_OPEN;
     rq.limit = LIST_MAX;
     bo_get(r, b->acct, r->svc->bus_office_broker, "broker.request.list", &rq.base,
            &kumppani__v1__list_broker_requests_reply__descriptor, NULL, s_reqs_done);
+}
+
+void
+bo_pg_broker(web_req_t *r, const char *arg)
+{
+    (void)arg;
+    brk_t *b = bo_begin(r, BROKER_ROLES, "broker.request.list", "", sizeof *b);
+    if (b)
+        s_broker_page(r, b);
+}
+
+/* The broker's page again (400) with a refused form's error (a text key) beside its field: what
+ * of assignment asg's completion, or of marking paid (asg 0); see brk_t. */
+static void
+s_broker_refused(web_req_t *r, bo_account_t *a, const char *err, const char *what, uint64_t asg)
+{
+    brk_t *b = bo_state(r, a, sizeof *b);
+    if (!b)
+        return;
+    b->err = err;
+    b->what = what;
+    b->asg = asg;
+    s_broker_page(r, b);
 }
 
 /* ---- one request: its offers with their deadlines and the ranking explained ---------------- */
@@ -330,12 +389,26 @@ bo_pg_broker_complete(web_req_t *r, const char *arg)
     bo_account_t *a = bo_require_role(r, BROKER_ROLES, "broker.assignment.complete", obj);
     if (!a)
         return;
+    if (!id) {
+        bo_error(r, a, 404, "err_not_found");
+        return;
+    }
     uint32_t hours, fee, travel = 0;
     const char *tr = web_field(r, "travel");
-    if (!id || !s_hundredths(web_field(r, "hours"), 24 * 30, &hours) || hours == 0 ||
-        !s_hundredths(web_field(r, "fee"), 100000, &fee) ||
-        (tr && *tr && !s_hundredths(tr, 100000, &travel))) {
-        bo_error(r, a, 400, "bo_err_complete_fields");
+    /* The first field refused: the page again, its error beside it in the assignment's row. */
+    const char *what = NULL, *err = NULL;
+    if (!s_hundredths(web_field(r, "hours"), 24 * 30, &hours) || hours == 0) {
+        what = "hours";
+        err = "bo_err_hours";
+    } else if (!s_hundredths(web_field(r, "fee"), 100000, &fee)) {
+        what = "fee";
+        err = "bo_err_fee";
+    } else if (tr && *tr && !s_hundredths(tr, 100000, &travel)) {
+        what = "travel";
+        err = "bo_err_travel";
+    }
+    if (what) {
+        s_broker_refused(r, a, err, what, id);
         return;
     }
     cmp_t *c = bo_state(r, a, sizeof *c);
@@ -562,16 +635,18 @@ bo_pg_broker_paid(web_req_t *r, const char *arg)
             n += !bad;
         }
     const char *ref = web_field(r, "ref");
-    if (bad || !s_paste_ids(web_field(r, "ids"), ids, &n)) {
+    if (bad) { /* a box's own value, not a number */
         bo_error(r, a, 400, "bo_err_paid_ids");
         return;
     }
-    if (n == 0) {
-        bo_error(r, a, 400, "bo_err_paid_none");
+    /* What a person typed or left out: the page again, the error beside the field. */
+    bool pasted = s_paste_ids(web_field(r, "ids"), ids, &n);
+    if (!pasted || n == 0) {
+        s_broker_refused(r, a, pasted ? "bo_err_paid_none" : "bo_err_paid_ids", "ids", 0);
         return;
     }
     if (!ref || !*ref || strlen(ref) > REF_MAX) {
-        bo_error(r, a, 400, "bo_err_paid_ref");
+        s_broker_refused(r, a, "bo_err_paid_ref", "ref", 0);
         return;
     }
     /* ids only: "assignments=3 first=12 last=14", never the payment reference's text */

@@ -71,7 +71,8 @@ typedef struct {
     bool occ_loaded;
     /* A refused form of the page (OP_VIEW with form set): the page again, with err (a
      * text key) beside the form's field err_field and the values sent (400); on the list,
-     * the refused municipality filter's error. */
+     * the refused municipality filter's error; on the check-in page (OP_CHECKIN), a bulk mark
+     * with no one ticked. */
     const char *form; /* "reschedule", "cancel", "held", "change" or "extend" (the series') */
     const char *err, *err_field;
 } op_t;
@@ -690,7 +691,10 @@ s_checkin_page(web_req_t *r, web_tv_t *root)
     op_t *o = r->cont_arg;
     kp_arena_t *a = r->arena;
     web_event_t *ev = o->ev;
-    const char *q = web_query(r, "q");
+    /* A refused bulk mark (o->err) answers the page again with the search its form sent. */
+    const char *q = o->err ? web_field(r, "q") : web_query(r, "q");
+    if (o->err)
+        bo_field_error(r, root, o->err, o->err_field);
     if (q && kp_text_chars(q) > 100)
         q = NULL;
     web_tv_str(a, root, "q", q);
@@ -722,7 +726,7 @@ s_checkin_page(web_req_t *r, web_tv_t *root)
             web_tv_str(a, root, "marked", web_text(r, key));
     }
     web_tv_bool(a, root, "not_started", ev->start_unix > kp_now_ms() / 1000);
-    web_page(r, 200, "bo_checkin", root);
+    web_page(r, o->err ? 400 : 200, "bo_checkin", root);
 }
 
 static void
@@ -1043,8 +1047,17 @@ bo_pg_attendance(web_req_t *r, const char *arg)
             if (!bad)
                 sids[n++] = id;
         }
-    if (bad || !n || !m) {
-        bo_error(r, a, 400, n || bad ? "err_form" : "bo_err_none_chosen");
+    if (!bad && !n) { /* no one ticked: the check-in page again, the error above the list */
+        bo_evop_t *e = s_start(r, a, OP_CHECKIN, arg, "events.signup.list");
+        if (e) {
+            op_t *o = e->data;
+            o->err = "bo_err_none_chosen";
+            o->err_field = "signup";
+        }
+        return;
+    }
+    if (bad || !m) {
+        bo_error(r, a, 400, "err_form");
         return;
     }
     bo_evop_t *e = s_start(r, a, OP_MARK, arg, "events.signup.attendance");

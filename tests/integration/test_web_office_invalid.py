@@ -1,7 +1,7 @@
 # timeout: 180
 """The back office's refused fields are wired to their errors (WCAG 2.1 3.3.1 Error
-Identification, 4.1.2 Name, Role, Value): the events service, the registry and kumppani-web
-with CURVE keys; accounts made with the CLI.
+Identification, 4.1.2 Name, Role, Value): the events service, the registry, the expert broker and
+kumppani-web with CURVE keys; accounts made with the CLI.
 
 Each form is sent with one field the server refuses: the new event's kind, language,
 municipality (a municipal account's select), repeat and repeat count; a new account's role and
@@ -16,17 +16,22 @@ ones; the CSV import's kind and its missing rows (the import page again, the row
 open offer's extension by a time not offered (the event's page again, the error beside the
 offer's row; the error page for a sign-up without an open offer); the
 coverage's months, each field of the statistics' filter and of the organisation search (the
-page again, 400, a typed value kept, a contact person's municipality their own).
+page again, 400, a typed value kept, a contact person's municipality their own); the broker's
+completion of an assignment (its hours, fee, travel costs: the error beside that assignment's
+row) and marking paid (ids not numbers, none chosen, no reference): the broker's page again,
+400, the values sent kept, nothing changed; a bulk mark of attendance with no one ticked (the
+check-in page again, 400, the error above the list, named by the bulk form's fieldset).
 The new event's kind refused shows its empty "Choose…" option, not the first kind. Over HTTP
 the answer's control carries aria-invalid="true" and an aria-describedby that names its error's element, which holds the
 error's text. Then tests/web/office_invalid.mjs does the same in Chromium, where the summary's
-link must also move the focus to the field: axe-core 0 violations, screenshots office-100..125.
+link must also move the focus to the field: axe-core 0 violations, screenshots office-100..128.
 Personal data is planted (a sign-up under a planted name): no log carries it."""
 import os
 import re
 import time
 import urllib.parse
 
+from kp_broker import B, file_request, open_offers, register
 from kp_harness import V, body, check, done, make_event, signup_req
 from kp_web import (BROWSER_OUT, OFFICE_PW, WEBDIR, WebSuite, browser_checked, browser_ready,
                     control, create_event, csrf_of, hidden, office_account, office_accounts,
@@ -37,7 +42,7 @@ TARGET_PW = "Kohdetunnuksen-salasana-5"
 
 s = WebSuite()
 try:
-    web_registry(s)
+    _, brk = web_registry(s, broker=True)
     web = s.web_proc
     admin = s.client(s.ev_api, "admin")
     pubc = s.client(s.ev_api, "web-publisher")
@@ -56,6 +61,11 @@ try:
     check(rr is not None and rr.status.code == 0 and
           body(rr, V.SignupReply).signup.state == V.SIGNUP_STATE_OFFERED,
           "the waitlisted person is offered a place (%d)" % osu[1])
+    # A request of the broker's with its offer accepted: a confirmed assignment to complete.
+    register(brk, "Eeva Asiantuntija", "eeva.a@example.fi")
+    brq = file_request(brk, "req-1", title="Mielenterveyspaneeli").request
+    asg = brk.accept(open_offers(brk, brq.id)[0].id).assignment
+    check(asg.id > 0, "the broker's assignment to complete (%d)" % asg.id)
     office_accounts(s, "alue", "seinajoki")
     _, out = office_account(s, "kohde", "municipal", "743", TARGET_PW)
     m = re.search(r"account (\d+):", out)
@@ -211,6 +221,43 @@ try:
         check('action="/office/organisations"' in r.text and
               (kept is None or 'value="%s"' % kept in control(r.text, "f-" + field)),
               "a refused organisation search (%s): the search again, the value sent kept" % field)
+    cpath = "/office/broker/assignments/%d/complete" % asg.id
+    for field, sent in (("hours", {"hours": "0", "fee": "150", "travel": ""}),
+                        ("fee", {"hours": "2,5", "fee": "sata", "travel": "20"}),
+                        ("travel", {"hours": "2,5", "fee": "150", "travel": "-3"})):
+        r = al.post(cpath, dict(sent, csrf=csrf_of(al, "/office/broker")))
+        wired(r, "%s-%d" % (field, asg.id))
+        check("<h1>Expert broker</h1>" in r.text and r.text.count('class="error"') == 1 and
+              all('value="%s"' % v in control(r.text, "f-%s-%d" % (k, asg.id))
+                  for k, v in sent.items()),
+              "a refused completion (%s): the broker's page again, the values sent kept" % field)
+    for field, sent, says in (
+            ("ids", {"ids": "%d 12x" % asg.id, "ref": "erä 1"}, "must be numbers"),
+            ("ids", {"ids": "", "ref": "erä 1"}, "Choose at least one assignment"),
+            ("ref", {"ids": str(asg.id), "ref": "x" * 101}, "Give the payment reference")):
+        r = al.post("/office/broker/paid", dict(sent, csrf=csrf_of(al, "/office/broker")))
+        wired(r, field)
+        check("<h1>Expert broker</h1>" in r.text and says in r.text and
+              re.search(r'id="f-ids"[^>]*>%s</textarea>' % re.escape(sent["ids"]), r.text)
+              is not None and 'value="%s"' % sent["ref"] in control(r.text, "f-ref"),
+              "a refused marking paid (%s, %s): the broker's page again, the values sent kept"
+              % (field, says))
+    done_asg = brk.ok("broker.assignment.list", B.ListAssignmentsRequest(limit=10),
+                      B.ListAssignmentsReply).assignments
+    check([a.state for a in done_asg] == [B.ASSIGNMENT_STATE_CONFIRMED],
+          "the refused broker forms changed nothing (the assignment still confirmed)")
+    kpath = "/office/events/%d/check-in" % eid
+    r = al.post("/office/events/%d/attendance" % eid, {"csrf": csrf_of(al, kpath),
+                                                        "mark": "attended", "q": ""})
+    summary = re.search(r'<a href="#f-signup">([^<]+)</a>', r.text)
+    fs = re.search(r'<fieldset id="f-signup"[^>]*>', r.text)
+    err = re.search(r'<p class="error" id="e-signup">([^<]*)</p>\s*<ul class="checkin"', r.text)
+    check(r.status == 400 and "<h1>Check-in: " in r.text and summary is not None and
+          fs is not None and 'aria-describedby="e-signup"' in fs.group(0) and
+          'aria-invalid="true"' in fs.group(0) and err is not None and
+          summary.group(1) in err.group(1) and "Choose at least one person" in err.group(1),
+          "a bulk mark with no one ticked: the check-in page again (400), the error above the "
+          "list, named by the bulk form's fieldset and linked from the summary")
     sj, _ = office_sign_in(s.base, "seinajoki", PW["seinajoki"])
     r = sj.get("/office/stats?municipality=abc")
     wired(r, "municipality")
@@ -229,8 +276,8 @@ try:
     if node:
         cfg = {"regional": ["alue", PW["alue"]], "municipal": ["seinajoki", PW["seinajoki"]],
                "target": target, "event": eid, "series": sid, "held": hid,
-               "offer_event": oid, "offer": osu[1]}
-        browser_checked(node, WEBDIR, "office_invalid.mjs", s.base, BROWSER_OUT, cfg, 26)
+               "offer_event": oid, "offer": osu[1], "assignment": asg.id}
+        browser_checked(node, WEBDIR, "office_invalid.mjs", s.base, BROWSER_OUT, cfg, 29)
     log = web.logtext()
     check(not any(x in log for x in (PW["alue"], PW["seinajoki"], TARGET_PW, "lyhyt",
                                      "Uuden-tunnuksen-salasana-1", "ei-oikea")),

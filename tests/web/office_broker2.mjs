@@ -68,7 +68,7 @@ await b.run(async () => {
   await b.tabTo(ex, (f) => f.id === `p-${cfg.assignment}`, 200);
   await ex.keyboard.press('Space');
   b.check(await ex.isChecked(`#p-${cfg.assignment}`), 'the assignment is ticked with Space');
-  await ex.fill('#p-ref', 'erä 2026-12');
+  await ex.fill('#f-ref', 'erä 2026-12');
   await Promise.all([ex.waitForURL('**/office/broker?done=paid*'),
     ex.click('#paid-form button[type=submit]')]);
   const st = await ex.textContent('.done[role=status]');
@@ -78,7 +78,7 @@ await b.run(async () => {
   await b.both(ex, 'broker-paid-done');
 
   // ---- nothing chosen: the refusal, nothing changed ----
-  await ex.fill('#p-ref', 'erä 2026-12');
+  await ex.fill('#f-ref', 'erä 2026-12');
   const [resp] = await Promise.all([ex.waitForNavigation(),
     ex.click('#paid-form button[type=submit]')]);
   b.check(resp && resp.status() === 400 &&

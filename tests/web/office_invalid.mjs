@@ -6,7 +6,8 @@
 // json: {"regional": [user, password], "municipal": [user, password], "target": account id,
 //        "event": an event of the regional account's (published, in the future),
 //        "series": an event of a weekly series of theirs, "held": an event of theirs that has
-//        started, "offer_event": an event with "offer": a sign-up holding an open offer}
+//        started, "offer_event": an event with "offer": a sign-up holding an open offer,
+//        "assignment": the broker's confirmed assignment, not yet completed}
 //
 // In Debian's headless Chromium (playwright-core, a fresh profile per person), each form is sent
 // with one field the server refuses: a <select> gets a value it does not offer (an option added
@@ -14,10 +15,11 @@
 // must carry aria-invalid="true" and an aria-describedby naming an element that holds the
 // error's text (the summary's), the summary's link must move the focus to it, and axe-core
 // (wcag2a, wcag2aa, wcag21a, wcag21aa) must find 0 violations; each page is saved as
-// <outdir>/office-1NN-<page>.png (100..125). The event page's reschedule and cancel forms, refused,
+// <outdir>/office-1NN-<page>.png (100..128). The event page's reschedule and cancel forms, refused,
 // must answer that page again (not the error page) with the values sent; so must an offer's
-// extension, the coverage's months, the statistics' filter and the organisation search (their
-// page, 400).
+// extension, the coverage's months, the statistics' filter, the organisation search, and the
+// broker's completion of an assignment and marking paid, and the check-in page's bulk mark with no
+// one ticked (their page, 400).
 import { officeScript } from './lib.mjs';
 
 const { base, cfg, b } = officeScript('office_invalid.mjs', 99);
@@ -260,4 +262,35 @@ await b.run(async () => {
     `${f.name}: 400, the page's filter again, ${f.sel} showing "${f.typed || ''}"`);
     await refused(f.page, f.sel, f.name);
   }
+
+  // ---- the broker: an assignment's completion with a fee that is no sum, marking paid with
+  // nothing chosen: the broker's page again, 400, the values typed kept
+  const cp = `/office/broker/assignments/${cfg.assignment}/complete`;
+  await reg.goto(`${base}/office/broker?lang=en`);
+  await b.fill(reg, { [`#f-hours-${cfg.assignment}`]: '2,5',
+    [`#f-fee-${cfg.assignment}`]: 'sata' });
+  b.check(await sentStatus(reg, cp) === 400 && await h1(reg) === 'Expert broker' &&
+    await reg.locator(`#f-hours-${cfg.assignment}`).inputValue() === '2,5' &&
+    await reg.locator(`#f-fee-${cfg.assignment}`).inputValue() === 'sata',
+  'broker-complete: 400, the broker\'s page again, the hours and fee sent kept');
+  await refused(reg, `#f-fee-${cfg.assignment}`, 'broker-complete-fee');
+  await reg.goto(`${base}/office/broker?lang=en`);
+  await reg.fill('#f-ref', 'erä 2026-12');
+  b.check(await sentStatus(reg, '/office/broker/paid') === 400 &&
+    await h1(reg) === 'Expert broker' &&
+    await reg.locator('#f-ref').inputValue() === 'erä 2026-12',
+  'broker-paid: 400, the broker\'s page again, the reference sent kept');
+  await refused(reg, '#f-ids', 'broker-paid-none');
+
+  // ---- the check-in page's bulk mark with no one ticked: the page again, 400, the error
+  // above the list, named by the bulk form's fieldset
+  await reg.goto(`${base}${ev}/check-in?lang=en`);
+  const checkin = await h1(reg);
+  const marked = reg.waitForResponse((r) => r.request().isNavigationRequest());
+  await reg.click('#bulk button[value="attended"]');
+  await reg.waitForLoadState();
+  b.check((await marked).status() === 400 && await h1(reg) === checkin &&
+    await reg.locator('#e-signup + ul.checkin').count() === 1,
+  'checkin-none: 400, the check-in page again, the error above the list');
+  await refused(reg, '#f-signup', 'checkin-none');
 });

@@ -30,8 +30,8 @@ async function broker() {
     'the ranking is explained');
   await b.both(ex, 'expert-broker-request');
   await ex.goto(base + '/office/broker');
-  await ex.fill(`#h-${cfg.assignment}`, '3');
-  await ex.fill(`#f-${cfg.assignment}`, '99,50');
+  await ex.fill(`#f-hours-${cfg.assignment}`, '3');
+  await ex.fill(`#f-fee-${cfg.assignment}`, '99,50');
   await Promise.all([ex.waitForURL('**/office/broker?done=completed*'),
     ex.click(`form[action="/office/broker/assignments/${cfg.assignment}/complete"] button`)]);
   b.check((await ex.textContent('[role=status]')).includes('completed'),
