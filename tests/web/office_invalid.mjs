@@ -55,6 +55,11 @@ async function refused(page, sel, name) {
   b.check(await page.locator(sel).evaluate((e) =>
     (e.closest('.field, .check') || e).classList.contains('invalid')),
   `${name}: ${sel}'s field has the invalid class`);
+  const colours = [await page.locator(sel).evaluate((e) => e.type === 'checkbox'
+    ? getComputedStyle(e).outlineColor : getComputedStyle(e).borderTopColor),
+  await summary.first().evaluate((e) => getComputedStyle(e).color)];
+  b.check(colours[0] === colours[1],
+    `${name}: ${sel} is outlined in the errors' colour (${colours.join(' / ')})`);
   await summary.first().click();
   b.check(await page.evaluate(() => document.activeElement && document.activeElement.id) ===
     sel.slice(1), `${name}: the summary's link moves the focus to ${sel}`);
