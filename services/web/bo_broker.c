@@ -23,8 +23,9 @@ typedef struct {
     bo_account_t *acct;
     Kumppani__V1__ListBrokerRequestsReply *reqs;
     /* A refused form shown again (400): its error (a text key) beside its field, what: "hours",
-     * "fee" or "travel" of assignment asg's completion (control f-<what>-<asg>), or "ids" or
-     * "ref" of marking paid (asg 0, control f-<what>). */
+     * "fee" or "travel" of assignment asg's completion (control f-<what>-<asg>), "ids" or "ref"
+     * of marking paid, or "from" or "to" of the payment export's period (asg 0, control
+     * f-<what>). */
     const char *err, *what;
     uint64_t asg;
 } brk_t;
@@ -56,35 +57,43 @@ s_ticked(web_req_t *r, uint64_t id)
 }
 
 /* The period of ?from=YYYY-MM-DD&to=YYYY-MM-DD, Helsinki dates, both days included: [*from,
- * *to) in Unix seconds, 0 for an open end. False for a malformed date or an empty period. The
- * end is the midnight starting the day after "to" (kp_time_day_start of a moment 36 hours
- * after its midnight, so that a day of 23 or 25 hours at a clock change ends right). */
-static bool
-s_period(web_req_t *r, const char **from_s, const char **to_s, int64_t *from, int64_t *to)
+ * *to) in Unix seconds, 0 for an open end; *from_s and *to_s the dates as sent ("" : open). NULL
+ * for a period, else the field refused ("from" or "to") with its error's text key in *err: a
+ * malformed date, or "to" before "from". The end is the midnight starting the day after "to"
+ * (kp_time_day_start of a moment 36 hours after its midnight, so that a day of 23 or 25 hours at
+ * a clock change ends right). */
+static const char *
+s_period(web_req_t *r, const char **from_s, const char **to_s, int64_t *from, int64_t *to,
+         const char **err)
 {
+    static const char *const name[2] = {"from", "to"};
     const char *d[2] = {web_query(r, "from"), web_query(r, "to")};
     int64_t v[2] = {0, 0};
+    for (int i = 0; i < 2; i++)
+        if (!d[i])
+            d[i] = "";
+    *from_s = d[0];
+    *to_s = d[1];
     for (int i = 0; i < 2; i++) {
         char buf[32], why[96];
-        if (!d[i] || !*d[i]) {
-            d[i] = "";
+        if (!*d[i])
             continue;
-        }
-        if (strlen(d[i]) != 10 || d[i][4] != '-' || d[i][7] != '-')
-            return false;
         snprintf(buf, sizeof buf, "%s 00:00", d[i]);
-        if (kp_time_parse_local(buf, &v[i], why, sizeof why) != 0)
-            return false;
+        if (strlen(d[i]) != 10 || d[i][4] != '-' || d[i][7] != '-' ||
+            kp_time_parse_local(buf, &v[i], why, sizeof why) != 0) {
+            *err = "bo_err_day";
+            return name[i];
+        }
     }
     if (v[1])
         v[1] = kp_time_day_start(v[1] + 36 * 3600);
-    if (v[1] && v[1] <= v[0])
-        return false;
-    *from_s = d[0];
-    *to_s = d[1];
+    if (v[1] && v[1] <= v[0]) {
+        *err = "bo_err_day_order";
+        return "to";
+    }
     *from = v[0];
     *to = v[1];
-    return true;
+    return NULL;
 }
 
 /* A moment's time text under key; nothing for 0 (not set). */
@@ -93,6 +102,13 @@ s_time(web_req_t *r, web_tv_t *o, const char *key, int64_t unix_s)
 {
     if (unix_s)
         web_tv_time(r, o, key, unix_s);
+}
+
+/* Whether b is the payment export's period refused. */
+static bool
+s_export_refused(const brk_t *b)
+{
+    return b->err && (strcmp(b->what, "from") == 0 || strcmp(b->what, "to") == 0);
 }
 
 static void
@@ -107,7 +123,12 @@ s_asg_done(web_req_t *r, void *body)
         if (field)
             snprintf(field, 32, "%s-%llu", b->what, (unsigned long long)b->asg);
         bo_field_error(r, root, b->err, b->asg && field ? field : b->what);
-        if (!b->asg) { /* marking paid: the ids and reference typed */
+        if (s_export_refused(b)) { /* its dates and choice as sent */
+            web_tv_str(a, root, "from", web_query(r, "from"));
+            web_tv_str(a, root, "to", web_query(r, "to"));
+            const char *u = web_query(r, "unpaid");
+            web_tv_bool(a, root, "x_all", !u || strcmp(u, "1") != 0);
+        } else if (!b->asg) { /* marking paid: the ids and reference typed */
             web_tv_t *v = web_tv_obj(a, root, "v");
             web_tv_str(a, v, "ids", web_field(r, "ids"));
             web_tv_str(a, v, "ref", web_field(r, "ref"));
@@ -488,8 +509,9 @@ bo_pg_broker_export(web_req_t *r, const char *arg)
     exp_t *e = bo_begin(r, BROKER_ROLES, "broker.assignment.export", "", sizeof *e);
     if (!e)
         return;
-    if (!s_period(r, &e->from_s, &e->to_s, &e->from, &e->to)) {
-        bo_error(r, e->acct, 400, "err_filter");
+    const char *err, *refused = s_period(r, &e->from_s, &e->to_s, &e->from, &e->to, &err);
+    if (refused) { /* the broker's page again, the error beside the date */
+        s_broker_refused(r, e->acct, err, refused, 0);
         return;
     }
     e->csv.max = 64u << 20;
@@ -503,6 +525,9 @@ bo_pg_broker_export(web_req_t *r, const char *arg)
 typedef struct {
     bo_account_t *acct;
     const char *from_s, *to_s;
+    /* A refused date: its error (a text key) and field ("from" or "to"); the statistics are
+     * shown for all time with the dates sent (400). */
+    const char *err, *err_field;
 } bst_t;
 
 static void
@@ -513,9 +538,11 @@ s_stats_done(web_req_t *r, void *body)
     kp_arena_t *a = r->arena;
     Kumppani__V1__BrokerStatsReply *st = body;
     web_tv_t *root = bo_root(r, acct, "bo_bst_title");
+    if (b->err)
+        bo_field_error(r, root, b->err, b->err_field);
     web_tv_str(a, root, "from", b->from_s);
     web_tv_str(a, root, "to", b->to_s);
-    web_tv_bool(a, root, "period", b->from_s[0] || b->to_s[0]);
+    web_tv_bool(a, root, "period", !b->err && (b->from_s[0] || b->to_s[0]));
     web_tv_t *l = web_tv_list(a, root, "rows");
     struct {
         const char *key;
@@ -550,7 +577,7 @@ s_stats_done(web_req_t *r, void *body)
         web_tv_str(a, e, "eligible", web_text(r, x->eligible ? "bo_yes" : "bo_no"));
     }
     web_tv_bool(a, root, "no_experts", st->n_per_expert == 0);
-    web_page(r, 200, "bo_broker_stats", root);
+    web_page(r, b->err ? 400 : 200, "bo_broker_stats", root);
 }
 
 void
@@ -561,10 +588,8 @@ bo_pg_broker_stats(web_req_t *r, const char *arg)
     if (!b)
         return;
     Kumppani__V1__BrokerStatsRequest rq = KUMPPANI__V1__BROKER_STATS_REQUEST__INIT;
-    if (!s_period(r, &b->from_s, &b->to_s, &rq.from_unix, &rq.to_unix)) {
-        bo_error(r, b->acct, 400, "err_filter");
-        return;
-    }
+    /* refused, the statistics of all time (rq's period left open) */
+    b->err_field = s_period(r, &b->from_s, &b->to_s, &rq.from_unix, &rq.to_unix, &b->err);
     bo_get(r, b->acct, r->svc->bus_office_broker, "broker.stats", &rq.base,
            &kumppani__v1__broker_stats_reply__descriptor, NULL, s_stats_done);
 }

@@ -19,12 +19,14 @@ coverage's months, each field of the statistics' filter and of the organisation 
 page again, 400, a typed value kept, a contact person's municipality their own); the broker's
 completion of an assignment (its hours, fee, travel costs: the error beside that assignment's
 row) and marking paid (ids not numbers, none chosen, no reference): the broker's page again,
-400, the values sent kept, nothing changed; a bulk mark of attendance with no one ticked (the
+400, the values sent kept, nothing changed; the payment export's and the broker's statistics'
+period (a malformed date, the end before the start: the page again, 400, the dates and the
+"unpaid only" choice sent kept, the statistics of all time); a bulk mark of attendance with no one ticked (the
 check-in page again, 400, the error above the list, named by the bulk form's fieldset).
 The new event's kind refused shows its empty "Choose…" option, not the first kind. Over HTTP
 the answer's control carries aria-invalid="true" and an aria-describedby that names its error's element, which holds the
 error's text. Then tests/web/office_invalid.mjs does the same in Chromium, where the summary's
-link must also move the focus to the field: axe-core 0 violations, screenshots office-100..128.
+link must also move the focus to the field: axe-core 0 violations, screenshots office-100..130.
 Personal data is planted (a sign-up under a planted name): no log carries it."""
 import os
 import re
@@ -242,6 +244,24 @@ try:
               is not None and 'value="%s"' % sent["ref"] in control(r.text, "f-ref"),
               "a refused marking paid (%s, %s): the broker's page again, the values sent kept"
               % (field, says))
+    for field, query, says in (("from", "from=2026-13-01&to=2026-12-31", "YYYY-MM-DD"),
+                               ("to", "from=2026-06-01&to=1.6.2026", "YYYY-MM-DD"),
+                               ("to", "from=2026-06-02&to=2026-06-01", "before the start")):
+        sent = dict(urllib.parse.parse_qsl(query))
+        for path, h1, ok in (
+                ("/office/broker/payments.csv?unpaid=1&", "<h1>Expert broker</h1>",
+                 lambda t: "checked" in control(t, "x-unpaid")),
+                ("/office/broker/payments.csv?", "<h1>Expert broker</h1>",
+                 lambda t: "checked" not in control(t, "x-unpaid")),
+                ("/office/broker/stats?", "<h1>Broker statistics</h1>",
+                 lambda t: "Requests and assignments, all time" in t)):
+            r = al.get(path + query)
+            wired(r, field)
+            check(h1 in r.text and says in r.text and r.text.count('class="error"') == 1 and
+                  ok(r.text) and all('value="%s"' % v in control(r.text, "f-" + k)
+                                     for k, v in sent.items()),
+                  "a refused period (%s %s): %s again, the dates sent kept"
+                  % (path, query, h1))
     done_asg = brk.ok("broker.assignment.list", B.ListAssignmentsRequest(limit=10),
                       B.ListAssignmentsReply).assignments
     check([a.state for a in done_asg] == [B.ASSIGNMENT_STATE_CONFIRMED],
@@ -277,7 +297,7 @@ try:
         cfg = {"regional": ["alue", PW["alue"]], "municipal": ["seinajoki", PW["seinajoki"]],
                "target": target, "event": eid, "series": sid, "held": hid,
                "offer_event": oid, "offer": osu[1], "assignment": asg.id}
-        browser_checked(node, WEBDIR, "office_invalid.mjs", s.base, BROWSER_OUT, cfg, 29)
+        browser_checked(node, WEBDIR, "office_invalid.mjs", s.base, BROWSER_OUT, cfg, 31)
     log = web.logtext()
     check(not any(x in log for x in (PW["alue"], PW["seinajoki"], TARGET_PW, "lyhyt",
                                      "Uuden-tunnuksen-salasana-1", "ei-oikea")),

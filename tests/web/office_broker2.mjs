@@ -55,8 +55,8 @@ await b.run(async () => {
 
   // ---- the payment export for a period (a download) ----
   await ex.goto(base + '/office/broker');
-  await ex.fill('#x-from', cfg.from);
-  await ex.fill('#x-to', cfg.to);
+  await ex.fill('#f-from', cfg.from);
+  await ex.fill('#f-to', cfg.to);
   const [dl] = await Promise.all([ex.waitForEvent('download'),
     ex.click('form[action="/office/broker/payments.csv"] button')]);
   const csv = fs.readFileSync(await dl.path(), 'utf8');

@@ -15,10 +15,11 @@
 // must carry aria-invalid="true" and an aria-describedby naming an element that holds the
 // error's text (the summary's), the summary's link must move the focus to it, and axe-core
 // (wcag2a, wcag2aa, wcag21a, wcag21aa) must find 0 violations; each page is saved as
-// <outdir>/office-1NN-<page>.png (100..128). The event page's reschedule and cancel forms, refused,
+// <outdir>/office-1NN-<page>.png (100..130). The event page's reschedule and cancel forms, refused,
 // must answer that page again (not the error page) with the values sent; so must an offer's
 // extension, the coverage's months, the statistics' filter, the organisation search, and the
-// broker's completion of an assignment and marking paid, and the check-in page's bulk mark with no
+// broker's completion of an assignment and marking paid, the payment export's and the broker
+// statistics' period, and the check-in page's bulk mark with no
 // one ticked (their page, 400).
 import { officeScript } from './lib.mjs';
 
@@ -286,7 +287,6 @@ await b.run(async () => {
     await reg.locator('#f-ref').inputValue() === 'erä 2026-12',
   'broker-paid: 400, the broker\'s page again, the reference sent kept');
   await refused(reg, '#f-ids', 'broker-paid-none');
-
   // ---- the check-in page's bulk mark with no one ticked: the page again, 400, the error
   // above the list, named by the bulk form's fieldset
   await reg.goto(`${base}${ev}/check-in?lang=en`);
@@ -298,4 +298,18 @@ await b.run(async () => {
     await reg.locator('#e-signup + ul.checkin').count() === 1,
   'checkin-none: 400, the check-in page again, the error above the list');
   await refused(reg, '#f-signup', 'checkin-none');
+
+  // ---- the broker's payment export and statistics with a period ending before it starts: the
+  // page again, 400, the dates typed kept
+  for (const [path, action, title, name] of [
+    ['/office/broker', '/office/broker/payments.csv', 'Expert broker', 'broker-export-to'],
+    ['/office/broker/stats', '/office/broker/stats', 'Broker statistics', 'broker-stats-to']]) {
+    await reg.goto(`${base}${path}?lang=en`);
+    await b.fill(reg, { '#f-from': '2026-06-02', '#f-to': '2026-06-01' });
+    b.check(await sentStatus(reg, action) === 400 && await h1(reg) === title &&
+      await reg.locator('#f-from').inputValue() === '2026-06-02' &&
+      await reg.locator('#f-to').inputValue() === '2026-06-01',
+    `${name}: 400, the page again, the dates sent kept`);
+    await refused(reg, '#f-to', name);
+  }
 });
