@@ -23,6 +23,7 @@ typedef struct {
     const char *what;
     uint64_t event_id, request_id;
     Kumppani__V1__ListNotificationsReply *found, *dead;
+    const char *err; /* the address typed refused: its error (a text key), the page 400 */
 } snt_t;
 
 /* The broker's messages: the expert coordinator's. */
@@ -77,6 +78,10 @@ s_render(web_req_t *r, void *optouts)
     const Kumppani__V1__OptOutListReply *oo = optouts;
     kp_arena_t *a = r->arena;
     web_tv_t *root = bo_root(r, t->acct, "bo_sent_title");
+    if (t->err) { /* the address typed, kept in its field */
+        bo_field_error(r, root, t->err, "address");
+        web_tv_str(a, web_tv_obj(a, root, "v"), "address", web_field(r, "address"));
+    }
     web_tv_bool(a, root, "asked", t->what != NULL);
     if (t->what) {
         web_tv_str(a, root, "what", web_text(r, t->what));
@@ -108,7 +113,7 @@ s_render(web_req_t *r, void *optouts)
         }
         web_tv_count(a, root, "optouts", oo->n_optouts);
     }
-    web_page(r, 200, "bo_sent", root);
+    web_page(r, t->err ? 400 : 200, "bo_sent", root);
 }
 
 static void
@@ -185,8 +190,9 @@ bo_pg_sent(web_req_t *r, const char *arg)
     t->regional = t->acct->role == BO_ROLE(REGIONAL);
     if (r->post) {
         const char *addr = web_field(r, "address");
-        if (!addr || !*addr || strlen(addr) > 254) {
-            bo_error(r, t->acct, 400, "bo_err_address");
+        if (!addr || !*addr || strlen(addr) > 254) { /* the page again, the error beside it */
+            t->err = "bo_err_address";
+            s_dead(r, t);
             return;
         }
         Kumppani__V1__SentRequest rq = KUMPPANI__V1__SENT_REQUEST__INIT;

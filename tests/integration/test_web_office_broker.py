@@ -92,12 +92,12 @@ try:
     check(r.status == 200 and filed and filed.group(1) == "1" and filled and
           filled.group(1) == "1", "the statistics: 1 filed, 1 filled")
 
-    # ---- the browser: axe and screenshots (office-46.. -49-*.png) ----
+    # ---- the browser: axe and screenshots (office-47.. -50-*.png) ----
     if shutil.which("node") and os.path.exists("/usr/bin/chromium"):
         rq2 = file_request(brk, "req-2", title="Työryhmä").request
         asg2 = brk.accept(open_offers(brk, rq2.id)[0].id).assignment
         brk.advance(15 * DAY * 1000)
-        cfg = {"mode": "broker", "first": 45, "expert": ["asiantuntija", PW["asiantuntija"]],
+        cfg = {"mode": "broker", "first": 46, "expert": ["asiantuntija", PW["asiantuntija"]],
                "municipal": ["seinajoki", PW["seinajoki"]], "request": rq2.id,
                "assignment": asg2.id}
         browser_checked("node", WEBDIR, "office_sent.mjs", s.base, OUT, cfg, 4, timeout=120)

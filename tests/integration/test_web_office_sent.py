@@ -71,6 +71,19 @@ try:
     hel = ["%d/%d/%d %s" % (t.day, t.month, t.year, t.strftime("%H:%M")) for t in hel]
     check(when is not None and "%s %s" % when.groups() in hel,
           "at the time it went, in Helsinki time (%s, now %s)" % (when and when.groups(), hel))
+    # No address, or one too long to be one: the page again (400), what was typed kept, the
+    # error beside the field and in the summary.
+    for typed in ("", "a" * 255):
+        r = al.post("/office/sent", {"csrf": tok, "address": typed})
+        field = re.search(r'<input[^>]*id="f-address"[^>]*>', r.text)
+        check(r.status == 400 and "<h1>What was sent" in r.text and field is not None and
+              'aria-invalid="true"' in field.group(0) and "e-address" in field.group(0) and
+              'value="%s"' % typed in field.group(0) and
+              re.search(r'<p class="error" id="e-address">[^<]*Give an e-mail address',
+                        r.text) is not None and
+              'class="error-summary"' in r.text and 'href="#f-address"' in r.text,
+              "an address of %d characters: the page again (400), the error beside the field, "
+              "the value kept (%d)" % (len(typed), r.status))
     r = al.post("/office/sent", {"csrf": tok, "address": "not an address"})
     check(r.status == 400, "a malformed address is 400 (%d)" % r.status)
     r = al.post("/office/sent", {"csrf": tok, "address": "nobody@example.fi"})
@@ -136,7 +149,7 @@ try:
     if shutil.which("node") and os.path.exists("/usr/bin/chromium"):
         cfg = {"regional": ["alue", PW["alue"]], "expert": ["asiantuntija", PW["asiantuntija"]],
                "municipal": ["seinajoki", PW["seinajoki"]], "address": PII[1], "event": eid}
-        browser_checked("node", WEBDIR, "office_sent.mjs", s.base, OUT, cfg, 5, timeout=120)
+        browser_checked("node", WEBDIR, "office_sent.mjs", s.base, OUT, cfg, 6, timeout=120)
 
     # ---- the audit; the web's log ----
     r = al.get("/office/audit")

@@ -8,11 +8,12 @@
 //        "address": an address messages went to, "event": an event id}
 //
 // In Debian's headless Chromium (playwright-core, a fresh profile per role): the regional
-// coordinator opens the page from the navigation (dead letters, opt-outs), searches an address
-// with the form (a POST: the address is not in the URL) and an event; the expert coordinator's
+// coordinator opens the page from the navigation (dead letters, opt-outs), searches with no
+// address (refused beside the field), searches an address with the form (a POST: the address is
+// not in the URL) and an event; the expert coordinator's
 // page; the municipal contact person's refusal (403). Every page is checked by axe-core
 // (wcag2a, wcag2aa, wcag21a, wcag21aa; 0 violations) and saved as <outdir>/office-4N-<page>.png.
-// With "mode": "broker" ({"expert", "municipal", "request", "assignment", "first": 45}) it
+// With "mode": "broker" ({"expert", "municipal", "request", "assignment", "first": 46}) it
 // shows the broker's pages instead: a request with its ranking, completing an assignment, the
 import { officeScript } from './lib.mjs';
 
@@ -58,6 +59,13 @@ await b.run(async () => {
   b.check((await reg.textContent('table[aria-labelledby=optouts]')).includes('opt.out@example.fi'),
     'the opt-outs are listed');
   await b.both(reg, 'regional-sent');
+  // No address: the page again, the field marked and named by its error.
+  await Promise.all([reg.waitForLoadState(),
+    reg.click('form[method=post][action="/office/sent"] button[type=submit]')]);
+  await b.invalid(reg, '#f-address', 'an empty address search: the field is marked invalid');
+  b.check(await reg.locator('.error-summary a[href="#f-address"]').count() === 1,
+    'an empty address search: the summary links to the field');
+  await b.both(reg, 'regional-sent-address-empty');
   await reg.fill('#f-address', cfg.address);
   await Promise.all([reg.waitForLoadState(),
     reg.click('form[method=post][action="/office/sent"] button[type=submit]')]);
