@@ -157,8 +157,8 @@ s_find(kp_tx_t *tx, found_t *f)
     subject_t *sj = &f->sj;
     const Kumppani__V1__DataSubject *d = kp_call_body(tx->call);
     memset(sj, 0, sizeof *sj);
-    if (!d->email[0] && !d->phone[0])
-        return kp_check_fail(tx->call, "field 'email': an e-mail or a phone");
+    if (!kp_privacy_subject_ok(tx->call, d, false)) /* the notifier holds no sign-ups */
+        return false;
     kp_text_ascii_lower(sj->email, sizeof sj->email, d->email);
     kp_privacy_phone_norm(d->phone, sj->phone, sizeof sj->phone);
     const ntf_t *n = tx->svc;

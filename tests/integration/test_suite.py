@@ -227,6 +227,22 @@ try:
     rc, out, err = kp("privacy", "export", "--email", "p1@example.fi")
     check(rc == 0 and "p1@example.fi" not in json.dumps(json.loads(out).get("services")),
           "after the erasure the export holds nothing of the person")
+    # A person named by a sign-up's id: only the events service holds sign-ups; the other three
+    # answer that they hold nothing, which is an answer (exit 0), not a failure.
+    rc, out, err = kp("events", "signups", str(eid), "--json")
+    rows = json.loads(out) if rc == 0 else {}
+    rows = rows["signups"] if isinstance(rows, dict) else rows
+    sid = [r["id"] for r in rows if r["external_id"] == "s-0002"]
+    rc, out, err = kp("privacy", "export", "--signup", str(sid[0]) if sid else "0")
+    doc = json.loads(out) if rc == 0 else {}
+    check(rc == 0 and "p2@example.fi" in json.dumps(doc.get("services", {}).get("events")),
+          "privacy export --signup: the sign-up, every service answered (%s)" % err.strip())
+    rc, out, err = kp("privacy", "erase", "--signup", str(sid[0]) if sid else "0", "--json")
+    res = {x["service"]: x for x in json.loads(out)} if rc == 0 else {}
+    check(rc == 0 and res.get("events", {}).get("erased") == 1 and
+          all(x["answered"] for x in res.values()) and len(res) == 4,
+          "privacy erase --signup: events erased it, the three others held nothing (%s %s)"
+          % (out.strip(), err.strip()))
     # The suite's own processes killed with SIGKILL (the supervisors too): the services, in
     # sessions of their own, keep running; `suite stop` still stops them all.
     pids = {f[:-4]: int(open(os.path.join(home, "run", f)).read())
