@@ -326,6 +326,14 @@ kp_rec_walk(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
     return s_each(tx, db, from, from_len, NULL, 0, s_walk_rec, &w, S_FROM);
 }
 
+int
+kp_rec_walk_rev(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
+                const ProtobufCMessageDescriptor *d, int (*fn)(void *arg, void *rec), void *arg)
+{
+    s_walk_t w = {.tx = tx, .db = db, .d = d, .rec_fn = fn, .arg = arg};
+    return s_each(tx, db, from, from_len, NULL, 0, s_walk_rec, &w, S_REV);
+}
+
 static int
 s_walk_id(void *arg, const MDB_val *k, const MDB_val *v)
 {

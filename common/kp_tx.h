@@ -179,6 +179,11 @@ int kp_rec_each_after(kp_tx_t *tx, unsigned db, const void *from, size_t from_le
 int kp_rec_walk(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
                 const ProtobufCMessageDescriptor *d, int (*fn)(void *arg, void *rec), void *arg);
 
+/* The same, from the last key <= from (or the very last when from_len is 0) backwards. */
+int kp_rec_walk_rev(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
+                    const ProtobufCMessageDescriptor *d, int (*fn)(void *arg, void *rec),
+                    void *arg);
+
 /* An index walk: kp_rec_each over an index whose keys end with a record's id (u64 big-endian),
  * calling fn(arg, id) for each key of exactly key_len bytes (others are passed over). Returns
  * as kp_rec_each. */

@@ -51,8 +51,9 @@ int bo_account_by_user(kp_tx_t *tx, const char *user, bo_account_t **out, bool *
 /* Stores a (a new one when a->id is 0: gets an id and its name entry). BO_TAKEN: the name is
  * taken. */
 int bo_account_put(kp_tx_t *tx, bo_account_t *a);
-/* Calls fn for each account in id order. */
-int bo_accounts_each(kp_tx_t *tx, int (*fn)(void *arg, bo_account_t *a), void *arg);
+/* Calls fn(arg, a bo_account_t) for each account in id order, as kp_rec_walk (a record that
+ * does not decode: KP_ECORRUPT, logged). */
+int bo_accounts_each(kp_tx_t *tx, int (*fn)(void *arg, void *account), void *arg);
 int bo_session_get(kp_tx_t *tx, const unsigned char key[32], Kumppani__V1__OfficeSession **out,
                    bool *found);
 int bo_session_put(kp_tx_t *tx, const unsigned char key[32], const Kumppani__V1__OfficeSession *s);
@@ -60,9 +61,9 @@ int bo_session_del(kp_tx_t *tx, const unsigned char key[32]);
 /* Deletes up to max expired sessions. */
 int bo_sessions_prune(kp_tx_t *tx, unsigned max);
 int bo_audit_add(kp_tx_t *tx, Kumppani__V1__OfficeAudit *e);
-/* The newest audit entries first, at most max. */
-int bo_audit_each_rev(kp_tx_t *tx, unsigned max, int (*fn)(void *arg, Kumppani__V1__OfficeAudit *e),
-                      void *arg);
+/* Calls fn(arg, a Kumppani__V1__OfficeAudit) for each audit entry, the newest first, as
+ * kp_rec_walk_rev (fn returns non-zero to stop). */
+int bo_audit_each_rev(kp_tx_t *tx, int (*fn)(void *arg, void *entry), void *arg);
 /* Deletes an account, its sign-in name and every session of it. */
 int bo_account_del(kp_tx_t *tx, const bo_account_t *a);
 

@@ -245,9 +245,10 @@ typedef struct {
 } regional_n_t;
 
 static int
-s_regional_one(void *arg, bo_account_t *a)
+s_regional_one(void *arg, void *rec)
 {
     regional_n_t *c = arg;
+    const bo_account_t *a = rec;
     c->n += a->id != c->except && a->role == BO_ROLE(REGIONAL) && !a->disabled;
     return 0;
 }

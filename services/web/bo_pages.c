@@ -355,12 +355,14 @@ typedef struct {
     web_req_t *r;
     web_tv_t *list;
     int64_t now_ms;
+    unsigned left; /* the audit: entries still to show */
 } walk_t;
 
 static int
-s_acc_one(void *arg, bo_account_t *a)
+s_acc_one(void *arg, void *rec)
 {
     walk_t *l = arg;
+    const bo_account_t *a = rec;
     kp_arena_t *ar = l->r->arena;
     web_tv_t *it = web_tv_item(ar, l->list);
     web_tv_strf(ar, it, "id", "%llu", (unsigned long long)a->id);
@@ -386,7 +388,7 @@ s_accounts(web_req_t *r, const bo_account_t *a, unsigned status, const char *err
 {
     web_tv_t *root = bo_root(r, a, "bo_accounts_title");
     kp_arena_t *ar = r->arena;
-    walk_t l = {r, web_tv_list(ar, root, "accounts"), 0};
+    walk_t l = {r, web_tv_list(ar, root, "accounts"), 0, 0};
     kp_tx_t tx;
     if (web_tx(r, &tx) || (l.now_ms = tx.now_ms, bo_accounts_each(&tx, s_acc_one, &l)) < 0) {
         bo_error(r, a, 503, "err_unavailable");
@@ -586,9 +588,12 @@ bo_pg_account_scope(web_req_t *r, const char *arg)
 /* ---- the audit --------------------------------------------------------------------------- */
 
 static int
-s_audit_one(void *arg, Kumppani__V1__OfficeAudit *e)
+s_audit_one(void *arg, void *rec)
 {
     walk_t *l = arg;
+    const Kumppani__V1__OfficeAudit *e = rec;
+    if (l->left-- == 0)
+        return 1;
     kp_arena_t *ar = l->r->arena;
     web_tv_t *it = web_tv_item(ar, l->list);
     char buf[128];
@@ -613,8 +618,8 @@ bo_pg_audit(web_req_t *r, const char *arg)
         return;
     web_tv_t *root = bo_root(r, a, "bo_audit_title");
     kp_tx_t tx;
-    walk_t l = {r, web_tv_list(r->arena, root, "entries"), 0};
-    if (web_tx(r, &tx) || bo_audit_each_rev(&tx, AUDIT_MAX, s_audit_one, &l) < 0) {
+    walk_t l = {r, web_tv_list(r->arena, root, "entries"), 0, AUDIT_MAX};
+    if (web_tx(r, &tx) || bo_audit_each_rev(&tx, s_audit_one, &l) < 0) {
         bo_error(r, a, 503, "err_unavailable");
         return;
     }

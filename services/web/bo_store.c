@@ -51,29 +51,11 @@ bo_account_put(kp_tx_t *tx, bo_account_t *a)
     return kp_rec_put_id(tx, WEB_DB_ACCOUNTS, a->id, &a->base);
 }
 
-typedef struct {
-    kp_tx_t *tx;
-    int (*fn)(void *arg, bo_account_t *a);
-    int (*afn)(void *arg, Kumppani__V1__OfficeAudit *e);
-    void *arg;
-    unsigned left;
-} walk_t;
-
-static int
-s_acc_one(void *arg, const MDB_val *key, const MDB_val *val)
-{
-    (void)key;
-    walk_t *w = arg;
-    bo_account_t *a = kumppani__v1__office_account__unpack(kp_arena_pbc(w->tx->arena), val->mv_size,
-                                                           val->mv_data);
-    return a ? w->fn(w->arg, a) : 0;
-}
-
 int
-bo_accounts_each(kp_tx_t *tx, int (*fn)(void *arg, bo_account_t *a), void *arg)
+bo_accounts_each(kp_tx_t *tx, int (*fn)(void *arg, void *account), void *arg)
 {
-    walk_t w = {.tx = tx, .fn = fn, .arg = arg};
-    return kp_rec_each(tx, WEB_DB_ACCOUNTS, NULL, 0, NULL, 0, s_acc_one, &w);
+    return kp_rec_walk(tx, WEB_DB_ACCOUNTS, NULL, 0, &kumppani__v1__office_account__descriptor, fn,
+                       arg);
 }
 
 int
@@ -103,26 +85,11 @@ bo_audit_add(kp_tx_t *tx, Kumppani__V1__OfficeAudit *e)
     return rc ? rc : kp_rec_put_id(tx, WEB_DB_AUDIT, e->id, &e->base);
 }
 
-static int
-s_audit_one(void *arg, const MDB_val *key, const MDB_val *val)
-{
-    (void)key;
-    walk_t *w = arg;
-    if (w->left == 0)
-        return 1;
-    w->left--;
-    Kumppani__V1__OfficeAudit *e =
-        kumppani__v1__office_audit__unpack(kp_arena_pbc(w->tx->arena), val->mv_size, val->mv_data);
-    return e ? w->afn(w->arg, e) : 0;
-}
-
 int
-bo_audit_each_rev(kp_tx_t *tx, unsigned max, int (*fn)(void *arg, Kumppani__V1__OfficeAudit *e),
-                  void *arg)
+bo_audit_each_rev(kp_tx_t *tx, int (*fn)(void *arg, void *entry), void *arg)
 {
-    walk_t w = {.tx = tx, .afn = fn, .arg = arg, .left = max};
-    int rc = kp_rec_each_rev(tx, WEB_DB_AUDIT, NULL, 0, NULL, 0, s_audit_one, &w);
-    return rc > 0 ? 0 : rc;
+    return kp_rec_walk_rev(tx, WEB_DB_AUDIT, NULL, 0, &kumppani__v1__office_audit__descriptor, fn,
+                           arg);
 }
 
 /* A walk over the sessions that picks those to delete: the expired ones (account_id 0) or

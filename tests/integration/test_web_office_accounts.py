@@ -26,9 +26,12 @@ import os
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import time
 import urllib.parse
+
+import lmdb
 
 from kp_harness import BIN, PII, check, done, make_event, signup_req
 from kp_web import (BROWSER_OUT, Session, WEBDIR, WebSuite, browser_checked, csrf_of, hidden,
@@ -330,6 +333,22 @@ try:
     secrets = list(PW.values()) + [NEW_PW, BROWSER_PW, old_cookie, al.cookies["kp_session"]]
     check(not any(x in log for x in secrets), "the web's log carries no password or cookie")
     check("change=web.account.disable" in log, "the log has the changes (ids only)")
+
+    # ---- a damaged account record is reported, not passed over ----
+    # The accounts page lists every account; one whose record no longer decodes must not just
+    # vanish from it (nor from the count that keeps the last regional account): the page says
+    # the service is unavailable and the log names the store and the damage (no content).
+    web.stop()
+    env = lmdb.open(os.path.join(s.dir, "web"), max_dbs=32, map_size=1 << 30)
+    with env.begin(write=True) as t:
+        t.put(struct.pack(">Q", 999), b"\xff\xff\xff", db=env.open_db(b"accounts", txn=t))
+    env.close()
+    web = s.web(WEB_ARGS)
+    al, _ = office_sign_in(s.base, "alue", PW["alue"])
+    check(al.get("/office/accounts").status == 503,
+          "the accounts page answers 503 while an account record is damaged")
+    check(al.get("/office/audit").status == 200, "the audit, another record kind, still shows")
+    check("store.corrupt" in web.logtext(), "the log says the store holds a damaged record")
 finally:
     s.close()
 done()

@@ -572,9 +572,10 @@ s_id_seen(void *arg, uint64_t id)
     return w->stop_after && w->n == w->stop_after ? 7 : 0;
 }
 
-/* kp_rec_walk hands over decoded records in key order from a key, stops where fn says (its
- * value back) and on a record that does not decode (KP_ECORRUPT); kp_rec_each_id hands over the
- * id at the end of each key of the given length, within the prefix. */
+/* kp_rec_walk hands over decoded records in key order from a key (kp_rec_walk_rev backwards),
+ * stops where fn says (its value back) and on a record that does not decode (KP_ECORRUPT);
+ * kp_rec_each_id hands over the id at the end of each key of the given length, within the prefix.
+ */
 static void
 test_walks(void **state)
 {
@@ -595,12 +596,24 @@ test_walks(void **state)
     assert_int_equal(kp_rec_walk(&tx, DB_RECS, from2, 8, d, s_ref_seen, &w), 7);
     assert_int_equal(w.n, 1);
     assert_int_equal(w.got[0], 20);
+    w = (ids_seen_t){0};
+    assert_int_equal(kp_rec_walk_rev(&tx, DB_RECS, NULL, 0, d, s_ref_seen, &w), 0);
+    assert_int_equal(w.n, 3);
+    assert_int_equal(w.got[0], 30);
+    assert_int_equal(w.got[2], 10);
+    w = (ids_seen_t){.stop_after = 2};
+    assert_int_equal(kp_rec_walk_rev(&tx, DB_RECS, from2, 8, d, s_ref_seen, &w), 7);
+    assert_int_equal(w.got[0], 20);
+    assert_int_equal(w.got[1], 10);
     static const uint8_t junk[] = {0xff, 0xff, 0xff};
     static const uint8_t key4[8] = {0, 0, 0, 0, 0, 0, 0, 4};
     assert_int_equal(kp_raw_put(&tx, DB_RECS, key4, 8, junk, sizeof junk), 0);
     w = (ids_seen_t){0};
     assert_int_equal(kp_rec_walk(&tx, DB_RECS, NULL, 0, d, s_ref_seen, &w), KP_ECORRUPT);
     assert_int_equal(w.n, 3);
+    w = (ids_seen_t){0};
+    assert_int_equal(kp_rec_walk_rev(&tx, DB_RECS, NULL, 0, d, s_ref_seen, &w), KP_ECORRUPT);
+    assert_int_equal(w.n, 0);
 
     /* An index: "a" . id and "b" . id, and a stray key of another length. */
     uint8_t k[9];
