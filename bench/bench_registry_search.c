@@ -134,14 +134,6 @@ s_call(const char *method, const ProtobufCMessage *body, uint8_t **out, size_t *
     }
 }
 
-static double
-s_pct(int64_t *v, size_t n, double p)
-{
-    qsort(v, n, sizeof *v, bench_cmp_i64);
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return (double)v[i] / 1000.0;
-}
-
 /* A prefix of 2..5 letters (whole UTF-8 characters) of w. */
 static void
 s_prefix(const char *w, char *out, size_t cap)
@@ -345,8 +337,10 @@ main(int argc, char **argv)
         }
         if (rc)
             break;
-        double sp50 = s_pct(srv, n_q, 0.5), sp99 = s_pct(srv, n_q, 0.99);
-        double cp50 = s_pct(cli, n_q, 0.5), cp99 = s_pct(cli, n_q, 0.99);
+        qsort(srv, n_q, sizeof *srv, bench_cmp_i64);
+        qsort(cli, n_q, sizeof *cli, bench_cmp_i64);
+        double sp50 = bench_pct(srv, n_q, 50) / 1000, sp99 = bench_pct(srv, n_q, 99) / 1000;
+        double cp50 = bench_pct(cli, n_q, 50) / 1000, cp99 = bench_pct(cli, n_q, 99) / 1000;
         printf("%-22s %7.3fms %7.3fms %7.3fms %7.3fms %8.1f %9.0f\n", s_qname[q], sp50 / 1000,
                sp99 / 1000, cp50 / 1000, cp99 / 1000, results / n_q, scanned / n_q);
         printf("RESULT query=%s orgs=%u n=%u server_p50_ms=%.3f server_p99_ms=%.3f "

@@ -103,20 +103,6 @@ s_on_signal(int sig)
 
 /* ---- results ------------------------------------------------------------------------------ */
 
-/* Nearest-rank percentile of sorted v[0..n-1], in milliseconds. */
-static double
-s_pct_ms(const int64_t *v, uint64_t n, double p)
-{
-    if (n == 0)
-        return 0;
-    uint64_t rank = (uint64_t)((p / 100.0) * (double)n + 0.999999);
-    if (rank < 1)
-        rank = 1;
-    if (rank > n)
-        rank = n;
-    return (double)v[rank - 1] / 1000.0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -257,7 +243,8 @@ done:
         double elapsed_s = ph.elapsed_s;
         double rate = elapsed_s > 0 ? (double)t->ok / elapsed_s : 0;
         qsort(ph.lat, ph.lat_n, sizeof *ph.lat, bench_cmp_i64);
-        double p50 = s_pct_ms(ph.lat, ph.lat_n, 50), p99 = s_pct_ms(ph.lat, ph.lat_n, 99);
+        double p50 = bench_pct(ph.lat, ph.lat_n, 50) / 1000,
+               p99 = bench_pct(ph.lat, ph.lat_n, 99) / 1000;
         double max = ph.lat_n ? (double)ph.lat[ph.lat_n - 1] / 1000.0 : 0;
         /* The first health probe's own turn is inside the delta (see the header comment). */
         uint64_t commits = c1 - c0 > 0 ? c1 - c0 - 1 : 0;

@@ -3,6 +3,7 @@
 #define KP_BENCH_UTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,18 @@ bench_cmp_i64(const void *x, const void *y)
 {
     int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
     return (a > b) - (a < b);
+}
+
+/* The pct-th percentile (1..100) of the n values v, sorted ascending, by nearest rank: the
+ * smallest value with at least pct per cent of them at or below it (100: the largest); 0 when
+ * n is 0. Every benchmark reports its percentiles this way, in v's own unit. */
+static inline double
+bench_pct(const int64_t *v, size_t n, unsigned pct)
+{
+    if (n == 0)
+        return 0;
+    size_t rank = ((size_t)pct * n + 99) / 100;
+    return (double)v[rank ? rank - 1 : 0];
 }
 
 /* The end of a run: removes its data directory dir (files and all), or with keep names it

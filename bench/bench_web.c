@@ -75,15 +75,6 @@ typedef struct {
     bool busy;
 } conn_t;
 
-static double
-s_pct(int64_t *v, size_t n, double p)
-{
-    if (!n)
-        return 0;
-    size_t i = (size_t)(p * (double)(n - 1));
-    return (double)v[i] / 1000.0;
-}
-
 static pid_t
 s_spawn(const char *dir, const char *name, char *const argv[])
 {
@@ -456,8 +447,8 @@ main(int argc, char **argv)
     printf("calendar: %llu requests over %d keep-alive connections in %.2f s: %.0f requests/s\n",
            (unsigned long long)L.done, nconn, L.elapsed_s, rps);
     printf("calendar latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms; non-200 %llu\n",
-           s_pct(L.lat, L.done, .5), s_pct(L.lat, L.done, .99), s_pct(L.lat, L.done, 1),
-           (unsigned long long)L.non200);
+           bench_pct(L.lat, L.done, 50) / 1000, bench_pct(L.lat, L.done, 99) / 1000,
+           bench_pct(L.lat, L.done, 100) / 1000, (unsigned long long)L.non200);
 
     load_t S = {port, nconn, signups, seconds, calloc(signups + 1, sizeof(int64_t)), 0, 0, 0};
     double sps = 0;
@@ -478,14 +469,14 @@ main(int argc, char **argv)
         printf("sign-ups: %llu form posts end to end in %.2f s: %.0f sign-ups/s\n",
                (unsigned long long)S.done, S.elapsed_s, sps);
         printf("sign-up latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms; non-200 %llu\n",
-               s_pct(S.lat, S.done, .5), s_pct(S.lat, S.done, .99), s_pct(S.lat, S.done, 1),
-               (unsigned long long)S.non200);
+               bench_pct(S.lat, S.done, 50) / 1000, bench_pct(S.lat, S.done, 99) / 1000,
+               bench_pct(S.lat, S.done, 100) / 1000, (unsigned long long)S.non200);
     }
     printf("RESULT calendar_rps=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f non200=%llu "
            "signups_per_s=%.0f signup_p50_ms=%.2f signup_p99_ms=%.2f\n",
-           rps, s_pct(L.lat, L.done, .5), s_pct(L.lat, L.done, .99), s_pct(L.lat, L.done, 1),
-           (unsigned long long)(L.non200 + S.non200), sps, s_pct(S.lat, S.done, .5),
-           s_pct(S.lat, S.done, .99));
+           rps, bench_pct(L.lat, L.done, 50) / 1000, bench_pct(L.lat, L.done, 99) / 1000,
+           bench_pct(L.lat, L.done, 100) / 1000, (unsigned long long)(L.non200 + S.non200), sps,
+           bench_pct(S.lat, S.done, 50) / 1000, bench_pct(S.lat, S.done, 99) / 1000);
     if (L.non200 || S.non200)
         rc = 1;
     free(L.lat);
