@@ -98,7 +98,11 @@ s_failed(web_req_t *r, const Kumppani__V1__Reply *rep, const char *method)
     int code = bo_code(rep, method);
     if (o->op != OP_VIEW && o->op != OP_CHECKIN && o->op != OP_CSV && o->op != OP_DOOR && code >= 0)
         bo_audit(r, o->acct->id, method, o->obj, "failed");
-    bo_refused(r, o->acct, code, "err_no_event");
+    /* A mark of attendance refused before the event's start: the events service's refusal,
+     * saying why. */
+    bool early = o->op == OP_MARK && o->ev && o->ev->start_unix > kp_now_ms() / 1000;
+    bo_refused_as(r, o->acct, code, "err_no_event",
+                  early ? "bo_err_not_started" : "bo_err_conflict", "bo_err_refused");
 }
 
 static op_t *
@@ -691,6 +695,13 @@ s_checkin_page(web_req_t *r, web_tv_t *root)
     op_t *o = r->cont_arg;
     kp_arena_t *a = r->arena;
     web_event_t *ev = o->ev;
+    /* Before the start the list and the search only: nothing can be marked yet (the events
+     * service refuses a mark), so a bulk mark with no one ticked is refused as early. */
+    bool not_started = ev->start_unix > kp_now_ms() / 1000;
+    if (o->err && not_started) {
+        bo_error(r, o->acct, 409, "bo_err_not_started");
+        return;
+    }
     /* A refused bulk mark (o->err) answers the page again with the search its form sent. */
     const char *q = o->err ? web_field(r, "q") : web_query(r, "q");
     if (o->err)
@@ -725,7 +736,7 @@ s_checkin_page(web_req_t *r, web_tv_t *root)
         else
             web_tv_str(a, root, "marked", web_text(r, key));
     }
-    web_tv_bool(a, root, "not_started", ev->start_unix > kp_now_ms() / 1000);
+    web_tv_bool(a, root, "not_started", not_started);
     web_page(r, o->err ? 400 : 200, "bo_checkin", root);
 }
 

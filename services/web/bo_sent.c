@@ -6,6 +6,7 @@
  *  (role admin on the notifier's allow-list). The notifier's records show no address of a
  *  person; the page shows none either, but the opt-outs' own addresses. */
 #include "bo.h"
+#include "kp_text.h"
 #include "kumppani/v1/notifier.pb-c.h"
 
 #include <stdio.h>
@@ -148,14 +149,34 @@ s_found_done(web_req_t *r, void *found)
     s_dead(r, t);
 }
 
-/* Asks the notifier for what was sent (what: the lookup's text key; method: notifier.sent or
- * .schedule, rq its request); then the dead letters. */
+/* Asks the notifier for what was sent about an event or a request (what: the lookup's text key;
+ * method: notifier.sent or .schedule, rq its request); then the dead letters. */
 static void
 s_find(web_req_t *r, snt_t *t, const char *what, const char *method, const ProtobufCMessage *rq)
 {
     t->what = what;
     bo_get(r, t->acct, r->svc->bus_notifier, method, rq,
-           &kumppani__v1__list_notifications_reply__descriptor, "bo_err_address", s_found_done);
+           &kumppani__v1__list_notifications_reply__descriptor, "bo_err_id", s_found_done);
+}
+
+/* What went to the address typed: the notifier's list, or its refusal of the address (INVALID:
+ * the page again, 400, the error beside the field and the text typed kept). */
+static void
+s_address_done(web_req_t *r, const Kumppani__V1__Reply *rep)
+{
+    snt_t *t = r->cont_arg;
+    void *found = web_body(r, rep, &kumppani__v1__list_notifications_reply__descriptor);
+    if (found) {
+        s_found_done(r, found);
+        return;
+    }
+    if (web_code(rep) != C(INVALID)) {
+        bo_error(r, t->acct, 503, "err_unavailable");
+        return;
+    }
+    t->what = NULL;
+    t->err = "bo_err_address_form";
+    s_dead(r, t);
 }
 
 /* What was sent about a broker request (?request=N): its experts', its requester's and the
@@ -189,9 +210,14 @@ bo_pg_sent(web_req_t *r, const char *arg)
         return;
     t->regional = t->acct->role == BO_ROLE(REGIONAL);
     if (r->post) {
+        /* An e-mail address or a phone number (the notifier's rule, kp_text.h); else the page
+         * again, the error beside the field. */
         const char *addr = web_field(r, "address");
-        if (!addr || !*addr || strlen(addr) > 254) { /* the page again, the error beside it */
+        if (!addr || !*addr || strlen(addr) > 254)
             t->err = "bo_err_address";
+        else if (!kp_text_email_valid(addr) && !kp_text_phone_valid(addr))
+            t->err = "bo_err_address_form";
+        if (t->err) {
             s_dead(r, t);
             return;
         }
@@ -199,7 +225,8 @@ bo_pg_sent(web_req_t *r, const char *arg)
         rq.address = (char *)addr;
         rq.limit = 500;
         bo_audit(r, t->acct->id, "notifier.sent", "", "ok");
-        s_find(r, t, "bo_sent_for_address", "notifier.sent", &rq.base);
+        t->what = "bo_sent_for_address";
+        bo_call(r, t->acct, r->svc->bus_notifier, "notifier.sent", &rq.base, NULL, s_address_done);
         return;
     }
     const char *ev = web_query(r, "event"), *rqs = web_query(r, "request");

@@ -22,11 +22,15 @@ row) and marking paid (ids not numbers, none chosen, no reference): the broker's
 400, the values sent kept, nothing changed; the payment export's and the broker's statistics'
 period (a malformed date, the end before the start: the page again, 400, the dates and the
 "unpaid only" choice sent kept, the statistics of all time); a bulk mark of attendance with no one ticked (the
-check-in page again, 400, the error above the list, named by the bulk form's fieldset).
+check-in page again, 400, the error above the list, named by the bulk form's fieldset). Before an
+event's start its check-in page has the list and the search but no marking controls, and a mark
+sent all the same is refused (409, saying the event has not started; no one marked); once it
+has started, the controls are there.
 The new event's kind refused shows its empty "Choose…" option, not the first kind. Over HTTP
 the answer's control carries aria-invalid="true" and an aria-describedby that names its error's element, which holds the
 error's text. Then tests/web/office_invalid.mjs does the same in Chromium, where the summary's
-link must also move the focus to the field: axe-core 0 violations, screenshots office-100..130.
+link must also move the focus to the field: axe-core 0 violations, screenshots office-100..130
+(and office-132, the check-in page before the start).
 Personal data is planted (a sign-up under a planted name): no log carries it."""
 import os
 import re
@@ -34,7 +38,7 @@ import time
 import urllib.parse
 
 from kp_broker import B, file_request, open_offers, register
-from kp_harness import V, body, check, done, make_event, signup_req
+from kp_harness import PII, V, body, check, done, make_event, signup_req
 from kp_web import (BROWSER_OUT, OFFICE_PW, WEBDIR, WebSuite, browser_checked, browser_ready,
                     control, create_event, csrf_of, hidden, office_account, office_accounts,
                     office_sign_in, web_registry, wired)
@@ -54,6 +58,9 @@ try:
     t0 = time.time()
     rr = pubc.call("events.signup.submit", signup_req(eid, 1, source="web"), key="su-1")
     check(rr is not None and rr.status.code == 0, "a person signs up (planted personal data)")
+    esu = body(rr, V.SignupReply).signup.id
+    rr = pubc.call("events.signup.submit", signup_req(hid, 2, source="web"), key="su-2")
+    check(rr is not None and rr.status.code == 0, "and to the event about to start")
     # An event that works with offers, full, and a second person offered a place beyond it.
     oid = create_event(admin, "Jonopöytä", capacity=1, offer_window_minutes=60)
     osu = [body(pubc.call("events.signup.submit", signup_req(oid, 10 + i, source="web"),
@@ -266,8 +273,36 @@ try:
                       B.ListAssignmentsReply).assignments
     check([a.state for a in done_asg] == [B.ASSIGNMENT_STATE_CONFIRMED],
           "the refused broker forms changed nothing (the assignment still confirmed)")
+    # The check-in page before the event's start: the list and the search, no marking controls;
+    # a mark sent all the same (one, ticked or none ticked) is refused saying why, and marks no one.
     kpath = "/office/events/%d/check-in" % eid
-    r = al.post("/office/events/%d/attendance" % eid, {"csrf": csrf_of(al, kpath),
+    r = al.get(kpath)
+    check(r.status == 200 and "has not started yet" in r.text and PII[0] in r.text and
+          'role="search"' in r.text and 'name="mark"' not in r.text and
+          'type="checkbox"' not in r.text and 'id="bulk"' not in r.text,
+          "the check-in page before the start: the note, the list and the search, but no "
+          "marking buttons, no checkboxes, no bulk form")
+    apath = "/office/events/%d/attendance" % eid
+    for what, sent in (("one tap", {"signup": str(esu)}), ("a bulk mark", {"signup": [esu]}),
+                       ("a bulk mark with no one ticked", {})):
+        r = al.post(apath, urllib.parse.urlencode(
+            dict(sent, csrf=csrf_of(al, kpath), mark="attended", q=""), doseq=True),
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        check(r.status == 409 and "The event has not started yet" in r.text and
+              "Nothing was marked." in r.text,
+              "%s before the start is refused (409), saying the event has not started (%d)"
+              % (what, r.status))
+    su = body(admin.call("events.signup.list", V.ListSignupsRequest(event_id=eid)),
+              V.ListSignupsReply).signups
+    check([x.attendance for x in su] == [V.ATTENDANCE_UNSPECIFIED],
+          "and no one is marked (%s)" % [x.attendance for x in su])
+    kpath = "/office/events/%d/check-in" % hid
+    r = al.get(kpath)
+    check(r.status == 200 and "has not started yet" not in r.text and
+          'name="mark" value="attended"' in r.text and 'type="checkbox"' in r.text and
+          'id="bulk"' in r.text,
+          "once the event has started: the marking buttons, the checkboxes and the bulk form")
+    r = al.post("/office/events/%d/attendance" % hid, {"csrf": csrf_of(al, kpath),
                                                         "mark": "attended", "q": ""})
     summary = re.search(r'<a href="#f-signup">([^<]+)</a>', r.text)
     fs = re.search(r'<fieldset id="f-signup"[^>]*>', r.text)
@@ -297,7 +332,7 @@ try:
         cfg = {"regional": ["alue", PW["alue"]], "municipal": ["seinajoki", PW["seinajoki"]],
                "target": target, "event": eid, "series": sid, "held": hid,
                "offer_event": oid, "offer": osu[1], "assignment": asg.id}
-        browser_checked(node, WEBDIR, "office_invalid.mjs", s.base, BROWSER_OUT, cfg, 31)
+        browser_checked(node, WEBDIR, "office_invalid.mjs", s.base, BROWSER_OUT, cfg, 32)
     log = web.logtext()
     check(not any(x in log for x in (PW["alue"], PW["seinajoki"], TARGET_PW, "lyhyt",
                                      "Uuden-tunnuksen-salasana-1", "ei-oikea")),

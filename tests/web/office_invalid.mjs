@@ -4,10 +4,10 @@
 //   node tests/web/office_invalid.mjs <base-url> <outdir> '<json>'
 //
 // json: {"regional": [user, password], "municipal": [user, password], "target": account id,
-//        "event": an event of the regional account's (published, in the future),
+//        "event": an event of the regional account's (published, in the future, a sign-up),
 //        "series": an event of a weekly series of theirs, "held": an event of theirs that has
-//        started, "offer_event": an event with "offer": a sign-up holding an open offer,
-//        "assignment": the broker's confirmed assignment, not yet completed}
+//        started (a sign-up), "offer_event": an event with "offer": a sign-up holding an open
+//        offer, "assignment": the broker's confirmed assignment, not yet completed}
 //
 // In Debian's headless Chromium (playwright-core, a fresh profile per person), each form is sent
 // with one field the server refuses: a <select> gets a value it does not offer (an option added
@@ -20,7 +20,8 @@
 // extension, the coverage's months, the statistics' filter, the organisation search, and the
 // broker's completion of an assignment and marking paid, the payment export's and the broker
 // statistics' period, and the check-in page's bulk mark with no
-// one ticked (their page, 400).
+// one ticked (their page, 400). The check-in page of an event not yet started shows no marking
+// controls (office-132-checkin-not-started.png).
 import { officeScript } from './lib.mjs';
 
 const { base, cfg, b } = officeScript('office_invalid.mjs', 99);
@@ -287,9 +288,21 @@ await b.run(async () => {
     await reg.locator('#f-ref').inputValue() === 'erä 2026-12',
   'broker-paid: 400, the broker\'s page again, the reference sent kept');
   await refused(reg, '#f-ids', 'broker-paid-none');
-  // ---- the check-in page's bulk mark with no one ticked: the page again, 400, the error
-  // above the list, named by the bulk form's fieldset
+  // ---- the check-in page before the event's start: the note, the list and the search, but
+  // nothing to mark with (its screenshot office-132)
   await reg.goto(`${base}${ev}/check-in?lang=en`);
+  b.check((await b.text(reg)).includes('The event has not started yet') &&
+    await reg.locator('ul.checkin > li').count() === 1 &&
+    await reg.locator('form[role=search] #q').count() === 1 &&
+    await reg.locator('button[name=mark], input[type=checkbox], #bulk').count() === 0,
+  'checkin-not-started: the note, the person listed, the search, no marking controls');
+  const n = b.n;
+  b.n = 131;
+  await b.both(reg, 'checkin-not-started');
+  b.n = n;
+  // ---- the check-in page's bulk mark with no one ticked (the event has started): the page
+  // again, 400, the error above the list, named by the bulk form's fieldset
+  await reg.goto(`${base}/office/events/${cfg.held}/check-in?lang=en`);
   const checkin = await h1(reg);
   const marked = reg.waitForResponse((r) => r.request().isNavigationRequest());
   await reg.click('#bulk button[value="attended"]');

@@ -9,10 +9,12 @@
 //
 // In Debian's headless Chromium (playwright-core, a fresh profile per role): the regional
 // coordinator opens the page from the navigation (dead letters, opt-outs), searches with no
-// address (refused beside the field), searches an address with the form (a POST: the address is
-// not in the URL) and an event; the expert coordinator's
+// address and with something that is no address (each refused beside the field, the text typed
+// kept), searches an address with the form (a POST: the address is not in the URL) and an event;
+// the expert coordinator's
 // page; the municipal contact person's refusal (403). Every page is checked by axe-core
-// (wcag2a, wcag2aa, wcag21a, wcag21aa; 0 violations) and saved as <outdir>/office-4N-<page>.png.
+// (wcag2a, wcag2aa, wcag21a, wcag21aa; 0 violations) and saved as <outdir>/office-4N-<page>.png
+// (the refused malformed address as office-131-<page>.png).
 // With "mode": "broker" ({"expert", "municipal", "request", "assignment", "first": 46}) it
 // shows the broker's pages instead: a request with its ranking, completing an assignment, the
 import { officeScript } from './lib.mjs';
@@ -66,6 +68,30 @@ await b.run(async () => {
   b.check(await reg.locator('.error-summary a[href="#f-address"]').count() === 1,
     'an empty address search: the summary links to the field');
   await b.both(reg, 'regional-sent-address-empty');
+  // Something that is no address: the page again (400), the text typed kept, the field marked
+  // and described by the error, which the summary links to (its screenshot office-131).
+  await reg.fill('#f-address', 'not an address');
+  const answer = reg.waitForResponse((r) => r.request().isNavigationRequest());
+  await reg.click('form[method=post][action="/office/sent"] button[type=submit]');
+  b.check((await answer).status() === 400, 'no address: the page again, 400');
+  await reg.waitForLoadState();
+  await b.invalid(reg, '#f-address', 'no address: the field is marked invalid');
+  b.check(await reg.inputValue('#f-address') === 'not an address',
+    'no address: the text typed is kept in the field');
+  const said = ((await reg.textContent('.error-summary a[href="#f-address"]')) || '').trim();
+  const described = await reg.locator('#f-address').evaluate((e) =>
+    (e.getAttribute('aria-describedby') || '').split(/\s+/)
+      .map((id) => (document.getElementById(id) || {}).textContent || '').join(' '));
+  b.check(said.includes('neither an e-mail address nor a phone number') &&
+    described.includes(said),
+  `no address: the error beside the field and in the summary ("${said}")`);
+  await reg.click('.error-summary a[href="#f-address"]');
+  b.check(await reg.evaluate(() => document.activeElement && document.activeElement.id) ===
+    'f-address', "no address: the summary's link moves the focus to the field");
+  const n = b.n;
+  b.n = 130;
+  await b.both(reg, 'regional-sent-address-refused');
+  b.n = n;
   await reg.fill('#f-address', cfg.address);
   await Promise.all([reg.waitForLoadState(),
     reg.click('form[method=post][action="/office/sent"] button[type=submit]')]);
