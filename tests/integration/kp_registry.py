@@ -62,6 +62,17 @@ def org_of(r):
     return body(r, R.OrganisationReply).organisation
 
 
+def contact_person(c, name, email, muni="743", key="cp"):
+    """Adds a person (keys key and key-role) as the municipality's NGO contact person; returns
+    the person's id."""
+    pid = body(c.call("registry.person.add", R.AddPersonRequest(name=name, email=email),
+                      key=key), R.PersonReply).person.id
+    c.call("registry.role.assign", R.AssignRoleRequest(
+        person_id=pid, kind=R.ROLE_KIND_CONTACT_PERSON, municipality_code=muni,
+        title="järjestöyhdyshenkilö"), key=key + "-role")
+    return pid
+
+
 def head(c):
     return body(c.call("sys.health", L.HealthRequest()), L.HealthReply).head_seq
 

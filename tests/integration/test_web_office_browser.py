@@ -11,7 +11,7 @@ import time
 
 from kp_broker import file_request, register as register_expert
 from kp_harness import PII, V, body, check, done, set_clock, signup_req
-from kp_registry import R, register
+from kp_registry import R, contact_person, register
 from kp_web import SRC, WebSuite, browser_ready, office_account, run_browser, web_registry
 
 WEBDIR = os.path.join(SRC, "tests", "web")
@@ -32,11 +32,7 @@ if node and os.path.exists("/usr/bin/chromium"):
         register(reg, "o1", name="Seinäjoen Mielenterveysseura", home="743",
                  networks=["ngo-council"])
         register(reg, "o2", name="Alajärven Nuorisoseura", home="005", flds=[R.FIELD_YOUTH])
-        pid = body(reg.call("registry.person.add", R.AddPersonRequest(name=PII[0], email=PII[1]),
-                            key="cp"), R.PersonReply).person.id
-        reg.call("registry.role.assign", R.AssignRoleRequest(
-            person_id=pid, kind=R.ROLE_KIND_CONTACT_PERSON, municipality_code="743",
-            title="järjestöyhdyshenkilö"), key="cp-role")
+        contact_person(reg, PII[0], PII[1])
         register_expert(brk, PII[7], PII[8])
         file_request(brk, "req-1", title="Mielenterveyspaneeli Seinäjoella")
         admin = s.client(s.ev_api, "admin")

@@ -12,7 +12,7 @@ import time
 
 from kp_broker import file_request, register as register_expert
 from kp_harness import PII, V, body, check, done, signup_req
-from kp_registry import R, org_of, register
+from kp_registry import contact_person, org_of, register
 from kp_web import BROWSER_OUT, WEBDIR, WebSuite, browser_checked, browser_ready, office_account
 from kp_web import web_registry
 
@@ -23,11 +23,7 @@ if node and os.path.exists("/usr/bin/chromium"):
         reg, brk = web_registry(s, broker=True)
         org = org_of(register(reg, "o1", name="Seinäjoen Seudun Mielenterveysseura ry",
                               home="743"))
-        pid = body(reg.call("registry.person.add", R.AddPersonRequest(name=PII[0], email=PII[1]),
-                            key="cp"), R.PersonReply).person.id
-        reg.call("registry.role.assign", R.AssignRoleRequest(
-            person_id=pid, kind=R.ROLE_KIND_CONTACT_PERSON, municipality_code="743",
-            title="järjestöyhdyshenkilö"), key="cp-role")
+        pid = contact_person(reg, PII[0], PII[1])
         register_expert(brk, PII[7], PII[8])
         rid = file_request(brk, "req-1", title="Mielenterveyspaneeli Seinäjoella").request.id
         admin = s.client(s.ev_api, "admin")
