@@ -282,7 +282,19 @@ s_metrics(cli_ctx_t *c)
  *  be held there: the operator must run it again. Erasure that reached every service prints
  *  what each erased; the services then erase their copies elsewhere over the bus themselves.
  *  Nothing of the subject is printed by erase; export prints one JSON document, which is the
- *  person's own data and goes only to stdout. */
+ *  person's own data and goes only to stdout.
+ *
+ *  A service handles at most a cap of records of one subject per call, and its reply says
+ *  more when it stopped there (privacy.proto). The command then says so for that service
+ *  (erase: run the same erasure again, it finds the rest; export: incomplete, on stderr and in
+ *  the document's "incomplete" list) and exits 5 (EXIT_INCOMPLETE), unless a service could not
+ *  be reached or answered an error, whose exit code (3, 4) comes first: 5 means every service
+ *  answered and the person's data is not yet all erased or exported. 5 is the first code after
+ *  the CLI's common ones (cli_cmd.h), so a script tells it from every failure. */
+
+/* Every service answered, and one stopped at its cap (more): run again (erase), incomplete
+ * (export). */
+#define EXIT_INCOMPLETE 5
 
 typedef struct {
     const char *service; /* the CLI's service name (endpoint, key) */
@@ -331,16 +343,17 @@ s_subject(cli_ctx_t *c, Kumppani__V1__DataSubject *s)
 }
 
 /* What a command does with one service's answer: ex is its exit code, r the decoded reply when
- * the service held something (else NULL). */
-typedef void (*s_answer_fn)(void *arg, const s_holder_t *h, int ex, const ProtobufCMessage *r);
+ * the service held something (else NULL). Returns whether the reply says more. */
+typedef bool (*s_answer_fn)(void *arg, const s_holder_t *h, int ex, const ProtobufCMessage *r);
 
 /* Asks every holder in turn to <verb> the subject, handing each answer to fn. Returns the
- * first failure's exit code, or EXIT_OK_ when every service answered. */
+ * first failure's exit code, else EXIT_INCOMPLETE when a service said more, else EXIT_OK_. */
 static int
 s_ask_all(cli_ctx_t *c, const char *verb, const Kumppani__V1__DataSubject *s,
           const ProtobufCMessageDescriptor *out_desc, s_answer_fn fn, void *arg)
 {
     int worst = EXIT_OK_;
+    bool more = false;
     for (size_t i = 0; i < HOLDERS_N; i++) {
         const s_holder_t *h = &s_holders[i];
         char method[64];
@@ -351,23 +364,26 @@ s_ask_all(cli_ctx_t *c, const char *verb, const Kumppani__V1__DataSubject *s,
         int ex = cli_call_or_none(c, h->service, method, &s->base, out_desc, &out);
         if (ex != EXIT_OK_ && worst == EXIT_OK_)
             worst = ex;
-        fn(arg, h, ex, ex == EXIT_OK_ ? out : NULL);
+        more |= fn(arg, h, ex, ex == EXIT_OK_ ? out : NULL);
     }
-    return worst;
+    return worst == EXIT_OK_ && more ? EXIT_INCOMPLETE : worst;
 }
 
-/* erase: one JSON object per service (arg: the array), or two lines of text (arg NULL). */
-static void
+/* erase: one JSON object per service (arg: the array; "more" as the reply's field), or two
+ * lines of text, and a third when the service stopped at its cap (arg NULL). */
+static bool
 s_erased(void *arg, const s_holder_t *h, int ex, const ProtobufCMessage *m)
 {
     json_t *arr = arg;
     const Kumppani__V1__PrivacyEraseReply *r = (const Kumppani__V1__PrivacyEraseReply *)m;
     unsigned n = r ? r->erased : 0;
+    bool more = r && r->more;
     if (arr) {
         json_t *o = json_object();
         json_object_set_new(o, "service", json_string(h->service));
         json_object_set_new(o, "answered", json_boolean(ex == EXIT_OK_));
         json_object_set_new(o, "erased", json_integer(n));
+        json_object_set_new(o, "more", json_boolean(more));
         json_array_append_new(arr, o);
     } else {
         printf("%-14s %s\n", h->service,
@@ -376,7 +392,10 @@ s_erased(void *arg, const s_holder_t *h, int ex, const ProtobufCMessage *m)
                               : "held nothing");
         if (ex == EXIT_OK_ && n)
             printf("%-14s %u record(s)\n", "", n);
+        if (more)
+            printf("%s: more records remain; run the same erasure again\n", h->service);
     }
+    return more;
 }
 
 static int
@@ -393,14 +412,15 @@ s_erase(cli_ctx_t *c)
     return worst;
 }
 
-/* export: what the service holds under its name in arg (the "services" object). */
-static void
+/* export: what the service holds under its name in the "services" object of the document in
+ * arg; a service cut at its cap is named on stderr and in the document's "incomplete" list. */
+static bool
 s_exported(void *arg, const s_holder_t *h, int ex, const ProtobufCMessage *m)
 {
-    json_t *services = arg;
+    json_t *services = json_object_get(arg, "services");
     if (ex != EXIT_OK_) {
         json_object_set_new(services, h->service, json_string("not reached"));
-        return;
+        return false;
     }
     const Kumppani__V1__PrivacyExportReply *r = (const Kumppani__V1__PrivacyExportReply *)m;
     json_t *held = NULL;
@@ -411,6 +431,14 @@ s_exported(void *arg, const s_holder_t *h, int ex, const ProtobufCMessage *m)
             held = json_string(r->json); /* not JSON after all: keep it as text */
     }
     json_object_set_new(services, h->service, held ? held : json_null());
+    if (!r || !r->more)
+        return false;
+    json_array_append_new(json_object_get(arg, "incomplete"), json_string(h->service));
+    fprintf(stderr,
+            "%s: the export from this service is cut at its cap and is incomplete (it holds "
+            "the first records only)\n",
+            h->service);
+    return true;
 }
 
 static int
@@ -419,14 +447,15 @@ s_export(cli_ctx_t *c)
     Kumppani__V1__DataSubject s = KUMPPANI__V1__DATA_SUBJECT__INIT;
     if (s_subject(c, &s))
         return EXIT_USAGE;
-    json_t *doc = json_object(), *services = json_object();
-    int worst = s_ask_all(c, "export", &s, &kumppani__v1__privacy_export_reply__descriptor,
-                          s_exported, services);
+    json_t *doc = json_object();
     json_object_set_new(doc, "subject",
                         json_string(s.email[0]   ? s.email
                                     : s.phone[0] ? s.phone
                                                  : "sign-up"));
-    json_object_set_new(doc, "services", services);
+    json_object_set_new(doc, "services", json_object());
+    json_object_set_new(doc, "incomplete", json_array());
+    int worst = s_ask_all(c, "export", &s, &kumppani__v1__privacy_export_reply__descriptor,
+                          s_exported, doc);
     cli_json_print(doc);
     return worst;
 }
@@ -490,15 +519,23 @@ const cli_cmd_t cli_cmds_suite[] = {
              "Erases a person everywhere (GDPR Art. 17): asks every service to erase what it\n"
              "holds about the person named by e-mail or phone (or one sign-up by its id). Counts\n"
              "and statistics stay; the person's data leaves the stores, the logs and the disk.\n"
-             "Exit 0 when every service answered, 3 when one could not be reached (run again).\n",
+             "A service erases at most a cap of records per call; when more remain it prints\n"
+             "\"<service>: more records remain; run the same erasure again\" (--json: \"more\").\n"
+             "Exit 0 when every service answered and erased all it held, 3 when one could not\n"
+             "be reached (run again), 4 when one answered an error, 5 when every service\n"
+             "answered but one stopped at its cap (run the same erasure again).\n",
      .flags = CLI_IN_SUMMARY,
      .run = s_erase},
     {.words = "privacy export",
      .opts = s_privacy_opts,
      .help = "Usage: kumppani privacy export (--email E | --phone P | --signup ID)\n"
              "Prints everything the suite holds about the person (GDPR Art. 15) as one JSON\n"
-             "document: {\"subject\", \"services\": {<service>: what it holds, or null}}.\n"
-             "Exit 0 when every service answered, 3 when one could not be reached.\n",
+             "document: {\"subject\", \"services\": {<service>: what it holds, or null},\n"
+             "\"incomplete\": [<service> whose export stopped at its cap]}. A service exports\n"
+             "at most a cap of records per call; one cut there is named on stderr too.\n"
+             "Exit 0 when every service answered in full, 3 when one could not be reached,\n"
+             "4 when one answered an error, 5 when every service answered but one export is\n"
+             "incomplete (cut at its cap).\n",
      .flags = CLI_IN_SUMMARY,
      .run = s_export},
     {0},

@@ -16,7 +16,12 @@
  * erasure), is CODE_NOT_FOUND. Retention: a request that ended (filled and held, unfilled or
  * cancelled) more than retention-days ago has its requester erased the same way. The export is one
  * JSON document (jansson) of every record that names the subject: expert profiles with the
- * sensitive detail, their offers and assignments, and the requests whose contact they are. */
+ * sensitive detail, their offers and assignments, and the requests whose contact they are.
+ *
+ * One call handles at most EXPERTS_MAX experts and REQUESTS_MAX requests of the subject (and,
+ * in the export, ASSIGNMENTS_MAX assignments of each expert): where a walk stopped there, the
+ * reply says more (privacy.proto): an erasure erased the first ones and a second erasure finds
+ * the rest (what was erased no longer matches), an export holds the first ones only. */
 #include "broker.h"
 #include "kp_check.h"
 #include "kp_err.h"
@@ -31,7 +36,16 @@
 #define C(x) KUMPPANI__V1__CODE__CODE_##x
 #define RS(x) KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_##x
 
-#define SUBJECT_MAX 4096 /* records of one subject handled in one call */
+/* Records of one subject handled in one call. Every record the call reads is decoded into the
+ * request's arena, which holds at most KP_WIRE_DECODE_CAP (2 MiB): measured, a request erased
+ * or exported takes about 1.6 KiB of it, an expert erased over 64 KiB (erase.c's lists of
+ * ERASE_MAX ids). A cap that does not fit makes the call fail instead of saying more (4096
+ * requests did). The erasure's rewrite of the idempotency records (brk_idem_rewrite) decodes
+ * every stored filing into the same arena, a cost that grows with the store, not the subject:
+ * these caps leave it the larger part. */
+#define REQUESTS_MAX 256
+#define EXPERTS_MAX 8
+#define ASSIGNMENTS_MAX 512 /* of one expert, in the export */
 
 /* ---- finding the subject's records ------------------------------------------------------- */
 
@@ -110,16 +124,16 @@ brk_requesters_erase(kp_tx_t *tx, const uint64_t *ids, size_t n)
     return rc;
 }
 
-/* Opens the call's unit of work (as kp_tx_open) and finds the experts (fe) and requests (fr)
- * of its DataSubject, at most SUBJECT_MAX of each ('more' when a walk stopped there, which the
- * log says: a second erasure finds the rest, an export holds the first SUBJECT_MAX); false
- * after answering (a bad subject, nothing held, a store error). */
+/* Opens the call's unit of work (as kp_tx_open) and finds the experts (fe, at most
+ * EXPERTS_MAX) and requests (fr, at most REQUESTS_MAX) of its DataSubject ('more' when a walk
+ * stopped there, which the reply and the log say: a second erasure finds the rest, an export
+ * holds the first ones); false after answering (a bad subject, nothing held, a store error). */
 static bool
 s_open_subject(kp_tx_t *tx, kp_call_t *call, void *svc, brk_find_t *fe, brk_find_t *fr)
 {
     const Kumppani__V1__DataSubject *s = kp_tx_open(tx, call, svc);
-    *fe = (brk_find_t){.s = s, .cap = SUBJECT_MAX};
-    *fr = (brk_find_t){.s = s, .cap = SUBJECT_MAX};
+    *fe = (brk_find_t){.s = s, .cap = EXPERTS_MAX};
+    *fr = (brk_find_t){.s = s, .cap = REQUESTS_MAX};
     if (!kp_privacy_subject_ok(call, s, false)) /* the broker holds no sign-ups */
         return false;
     int rc = s_find(tx, fe, BRK_DB_EXPERTS);
@@ -190,9 +204,9 @@ brk_privacy_erase(kp_call_t *call, void *svc)
     }
     memcpy(r.ids, fr.ids, fr.n * sizeof *r.ids);
     memcpy(r.ids + fr.n, fe.ids, fe.n * sizeof *r.ids);
+    r.more = fr.more || fe.more;
     kp_server_compact_soon(tx.srv);
-    kp_log_notice("privacy.erased", "requests=%zu experts=%zu more=%d", fr.n, fe.n,
-                  fr.more || fe.more);
+    kp_log_notice("privacy.erased", "requests=%zu experts=%zu more=%d", fr.n, fe.n, r.more);
     kp_call_ok(call, &r.base);
 }
 
@@ -218,6 +232,25 @@ brk_retention_run(kp_tx_t *tx, unsigned days, size_t limit, size_t *erased, bool
 
 /* ---- broker.privacy.export --------------------------------------------------------------- */
 
+/* Answers the call with root (consumed) as the export's JSON document and more as its flag
+ * (kp_privacy_export_ok, with the flag). */
+static void
+s_export_answer(kp_call_t *call, json_t *root, bool more)
+{
+    char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (!text) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return;
+    }
+    Kumppani__V1__PrivacyExportReply r = KUMPPANI__V1__PRIVACY_EXPORT_REPLY__INIT;
+    r.service = (char *)"expert-broker";
+    r.json = text;
+    r.more = more;
+    kp_call_ok(call, &r.base);
+    free(text);
+}
+
 typedef struct {
     uint64_t expert_id;
     json_t *offers;
@@ -234,9 +267,10 @@ s_export_offer(void *arg, uint64_t id, void *rec)
     return 0;
 }
 
-/* One expert with the sensitive detail, offers and assignments, as a JSON object. */
+/* One expert with the sensitive detail, offers and assignments, as a JSON object appended to
+ * out; at most ASSIGNMENTS_MAX assignments (*more set when the expert has more). */
 static int
-s_export_expert(kp_tx_t *tx, uint64_t id, json_t *out)
+s_export_expert(kp_tx_t *tx, uint64_t id, json_t *out, bool *more)
 {
     int rc;
     brk_expert_t *e = brk_get(tx, BRK_DB_EXPERTS, id, &rc);
@@ -254,7 +288,11 @@ s_export_expert(kp_tx_t *tx, uint64_t id, json_t *out)
     void **v = NULL;
     size_t n = 0;
     if (!rc)
-        rc = brk_idx_load(tx, BRK_DB_EXP_ASGS, id, BRK_DB_ASGS, SUBJECT_MAX, &v, &n);
+        rc = brk_idx_load(tx, BRK_DB_EXP_ASGS, id, BRK_DB_ASGS, ASSIGNMENTS_MAX + 1, &v, &n);
+    if (n > ASSIGNMENTS_MAX) { /* one more than the cap asked for: only to know there is more */
+        n = ASSIGNMENTS_MAX;
+        *more = true;
+    }
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(a, kp_pbjson_message(v[i]));
@@ -271,12 +309,13 @@ brk_privacy_export(kp_call_t *call, void *svc)
     if (!s_open_subject(&tx, call, svc, &fe, &fr))
         return;
     int rc = 0;
+    bool more = fr.more || fe.more;
     json_t *root = json_object(), *experts = json_array(), *requests = json_array();
     json_object_set_new(root, "service", json_string("expert-broker"));
     json_object_set_new(root, "experts", experts);
     json_object_set_new(root, "requests", requests);
     for (size_t i = 0; i < fe.n && !rc; i++)
-        rc = s_export_expert(&tx, fe.ids[i], experts);
+        rc = s_export_expert(&tx, fe.ids[i], experts, &more);
     for (size_t i = 0; i < fr.n && !rc; i++) {
         brk_request_t *rq = brk_get(&tx, BRK_DB_REQUESTS, fr.ids[i], &rc);
         if (!rc && rq)
@@ -287,7 +326,6 @@ brk_privacy_export(kp_call_t *call, void *svc)
         kp_call_fail_err(call, rc);
         return;
     }
-    kp_privacy_export_ok(call, "expert-broker", root);
-    kp_log_info("privacy.exported", "requests=%zu experts=%zu more=%d", fr.n, fe.n,
-                fr.more || fe.more);
+    s_export_answer(call, root, more);
+    kp_log_info("privacy.exported", "requests=%zu experts=%zu more=%d", fr.n, fe.n, more);
 }

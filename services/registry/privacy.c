@@ -7,7 +7,13 @@
  *  record deleted, PersonErased with ids only, which the broker follows; compaction after the
  *  turn). A deleted person is not found again, so a second erasure, like an unknown subject,
  *  is CODE_NOT_FOUND "no personal data held for that subject". The export is one JSON document
- *  (jansson): the people with their roles. Neither the subject nor the reply is logged. */
+ *  (jansson): the people with their roles. Neither the subject nor the reply is logged.
+ *
+ *  One call handles at most SUBJECT_MAX people. The walk asks for one more than that, only to
+ *  know whether there are more: then the reply says more (privacy.proto), an erasure erases the
+ *  first SUBJECT_MAX (a second one finds the rest, since an erased person is deleted) and an
+ *  export holds them only. Since one person per e-mail and per phone is the rule (person.c), a
+ *  subject matches more than one or two people only in a store that predates the rule. */
 #include "kp_check.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -18,7 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SUBJECT_MAX 1024
+/* People of one subject handled in one call. Every record the call reads or writes goes
+ * through the request's arena, which holds at most KP_WIRE_DECODE_CAP (2 MiB): measured, a
+ * person erased takes about 8.3 KiB of it (reg_end_roles lists up to ROLES_LISTED ids), so 1024
+ * did not fit and the call failed instead of saying more. */
+#define SUBJECT_MAX 128
 
 static bool
 s_hit(void *arg, const reg_person_t *p)
@@ -26,11 +36,13 @@ s_hit(void *arg, const reg_person_t *p)
     return kp_privacy_matches(arg, p->email, p->phone);
 }
 
-/* A privacy request: its unit of work and the ids of the subject's people (in the arena). */
+/* A privacy request: its unit of work and the ids of the subject's people (in the arena), at
+ * most SUBJECT_MAX; more when the subject has more people than that. */
 typedef struct {
     kp_tx_t tx;
     uint64_t *ids;
     size_t n;
+    bool more;
 } subject_t;
 
 /* The start of both handlers: opens the call and finds the subject's people. Returns false
@@ -40,11 +52,16 @@ s_open(subject_t *s, kp_call_t *call, void *svc)
 {
     const Kumppani__V1__DataSubject *d = kp_tx_open(&s->tx, call, svc);
     s->n = 0;
+    s->more = false;
     if (!kp_privacy_subject_ok(call, d, false)) /* the registry holds no sign-ups */
         return false;
-    s->ids = kp_arena_alloc(s->tx.arena, SUBJECT_MAX * sizeof *s->ids);
-    int rc = s->ids ? reg_people_ids(&s->tx, 0, s_hit, (void *)d, s->ids, SUBJECT_MAX, &s->n)
+    s->ids = kp_arena_alloc(s->tx.arena, (SUBJECT_MAX + 1) * sizeof *s->ids);
+    int rc = s->ids ? reg_people_ids(&s->tx, 0, s_hit, (void *)d, s->ids, SUBJECT_MAX + 1, &s->n)
                     : KP_ENOMEM;
+    if (!rc && s->n > SUBJECT_MAX) { /* the one past the cap only says that there is more */
+        s->n = SUBJECT_MAX;
+        s->more = true;
+    }
     if (rc) {
         kp_call_fail_err(call, rc);
         return false;
@@ -92,8 +109,9 @@ reg_privacy_erase(kp_call_t *call, void *svc)
     r.erased = (uint32_t)s.n;
     r.ids = s.ids;
     r.n_ids = s.n;
+    r.more = s.more;
     if (!rc)
-        kp_log_notice("privacy.erased", "people=%zu", s.n);
+        kp_log_notice("privacy.erased", "people=%zu more=%d", s.n, s.more);
     kp_tx_answer(&s.tx, rc, &r.base);
 }
 
@@ -144,6 +162,18 @@ reg_privacy_export(kp_call_t *call, void *svc)
         kp_call_fail_err(call, rc);
         return;
     }
-    kp_privacy_export_ok(call, "registry", root);
-    kp_log_info("privacy.exported", "people=%zu", s.n);
+    char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (!text) {
+        kp_call_fail_err(call, KP_ENOMEM);
+        return;
+    }
+    /* kp_privacy_export_ok, with the flag */
+    Kumppani__V1__PrivacyExportReply r = KUMPPANI__V1__PRIVACY_EXPORT_REPLY__INIT;
+    r.service = (char *)"registry";
+    r.json = text;
+    r.more = s.more;
+    kp_call_ok(call, &r.base);
+    free(text);
+    kp_log_info("privacy.exported", "people=%zu more=%d", s.n, s.more);
 }
