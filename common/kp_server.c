@@ -357,12 +357,17 @@ kp_call_ok(kp_call_t *call, const ProtobufCMessage *reply)
 }
 
 typedef struct {
-    kp_server_t *srv;
     const ProtobufCMessageDescriptor *d;
     const ProtobufCMessage *(*fix)(void *arg, const ProtobufCMessage *reply);
     void *arg;
+    uint8_t *buf; /* the value to store instead (malloc'd, reused) */
+    size_t cap;
 } s_idem_fix_t;
 
+/* Each stored reply is decoded on the heap and freed before the next: the rewrite walks every
+ * reply of the method in the store, whose number grows with the store, not with the request
+ * (decoded into the request arena, the replies past its 2 MiB were passed over as if they
+ * were of another type, and a person's data stayed in them). */
 static int
 s_idem_fix(void *arg, const MDB_val *key, const MDB_val *val, void **out, size_t *out_len)
 {
@@ -371,27 +376,29 @@ s_idem_fix(void *arg, const MDB_val *key, const MDB_val *val, void **out, size_t
     MDB_val v = *val;
     const uint8_t *hash;
     s_idem_split(&v, &hash);
-    ProtobufCMessage *m =
-        protobuf_c_message_unpack(f->d, kp_arena_pbc(f->srv->req_arena), v.mv_size, v.mv_data);
+    ProtobufCMessage *m = protobuf_c_message_unpack(f->d, NULL, v.mv_size, v.mv_data);
     if (!m)
         return 0; /* not a reply of this type: left as it is */
     const ProtobufCMessage *n = f->fix(f->arg, m);
-    if (!n)
-        return 0;
-    size_t len = protobuf_c_message_get_packed_size(n);
-    uint8_t *buf = kp_arena_alloc(f->srv->req_arena, KP_IDEM_HEAD + len);
-    if (!buf)
-        return KP_ENOMEM;
-    /* The hash stays: the same request sent again still gets the (now erased) first answer,
-     * and another request under the key still gets CONFLICT. An older value had none. */
-    buf[0] = KP_IDEM_TAG;
-    if (hash)
-        memcpy(buf + 1, hash, KP_IDEM_HASH);
-    else
-        memset(buf + 1, 0, KP_IDEM_HASH);
-    protobuf_c_message_pack(n, buf + KP_IDEM_HEAD);
-    *out = buf;
-    *out_len = KP_IDEM_HEAD + len;
+    if (n) {
+        size_t len = protobuf_c_message_get_packed_size(n);
+        if (KP_IDEM_HEAD + len > f->cap) {
+            f->cap = KP_IDEM_HEAD + len;
+            f->buf = kp_xrealloc(f->buf, f->cap);
+        }
+        /* The hash stays: the same request sent again still gets the (now erased) first
+         * answer, and another request under the key still gets CONFLICT. An older value had
+         * none. */
+        f->buf[0] = KP_IDEM_TAG;
+        if (hash)
+            memcpy(f->buf + 1, hash, KP_IDEM_HASH);
+        else
+            memset(f->buf + 1, 0, KP_IDEM_HASH);
+        protobuf_c_message_pack(n, f->buf + KP_IDEM_HEAD);
+        *out = f->buf;
+        *out_len = KP_IDEM_HEAD + len;
+    }
+    protobuf_c_message_free_unpacked(m, NULL);
     return 0;
 }
 
@@ -401,9 +408,11 @@ kp_server_idem_rewrite(kp_server_t *self, MDB_txn *txn, const char *method,
                        const ProtobufCMessage *(*fix)(void *arg, const ProtobufCMessage *reply),
                        void *arg, unsigned *rewritten)
 {
-    s_idem_fix_t f = {self, d, fix, arg};
-    return kp_store_idem_rewrite(self->store, txn, method, strlen(method) + 1, s_idem_fix, &f,
-                                 rewritten);
+    s_idem_fix_t f = {d, fix, arg, NULL, 0};
+    int rc = kp_store_idem_rewrite(self->store, txn, method, strlen(method) + 1, s_idem_fix, &f,
+                                   rewritten);
+    free(f.buf);
+    return rc;
 }
 
 bool

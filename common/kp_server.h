@@ -127,8 +127,9 @@ const char *kp_server_name(const kp_server_t *self);
 int64_t kp_server_turn_ms(kp_server_t *self);
 
 /* Rewrites the first replies stored by method (an erasure must not leave a person's data in
- * them): fix(arg, reply) gets each reply decoded as d (in the request arena) and returns the
- * reply to store instead, or NULL to leave it. Request hashes are kept. *rewritten (may be
+ * them): fix(arg, reply) gets each reply decoded as d (on the heap, freed after fix's answer
+ * is stored; what fix allocates for that answer may come from the request arena) and returns
+ * the reply to store instead, or NULL to leave it. Request hashes are kept. *rewritten (may be
  * NULL) counts the replaced replies. Returns 0 or a KP code. A write (see kp_call_wtxn). */
 int kp_server_idem_rewrite(kp_server_t *self, MDB_txn *txn, const char *method,
                            const ProtobufCMessageDescriptor *d,

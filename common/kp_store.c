@@ -598,14 +598,24 @@ kp_store_compact(kp_store_t *self, uint64_t *before, uint64_t *after)
     return rc;
 }
 
+/* A value to write after the walk: the key and the new value, copied. */
+typedef struct {
+    MDB_val k, v;
+} s_rewrite_t;
+
 int
 kp_store_idem_rewrite(kp_store_t *self, MDB_txn *txn, const void *prefix, size_t prefix_len,
                       int (*fn)(void *arg, const MDB_val *key, const MDB_val *val, void **out,
                                 size_t *out_len),
                       void *arg, unsigned *rewritten)
 {
+    /* The walk collects and the writes come after it: a put through the walking cursor with a
+     * value of another size moves the page's nodes under the key LMDB handed back, and can
+     * move the cursor (a split), so that keys came out scrambled and records were passed over
+     * or met twice. */
     MDB_cursor *cur;
-    unsigned n = 0;
+    s_rewrite_t *w = NULL;
+    size_t n = 0, cap = 0;
     int rc = mdb_cursor_open(txn, self->builtin[DB_IDEM], &cur);
     if (rc)
         return s_mdb("idem_cursor", rc);
@@ -617,20 +627,31 @@ kp_store_idem_rewrite(kp_store_t *self, MDB_txn *txn, const void *prefix, size_t
             break;
         void *out = NULL;
         size_t out_len = 0;
-        frc = fn(arg, &k, &v, &out, &out_len);
-        if (frc)
+        if ((frc = fn(arg, &k, &v, &out, &out_len)) != 0)
             break;
-        if (out) {
-            MDB_val nv = {out_len, out};
-            if ((rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT)) != 0)
-                break;
-            n++;
+        if (!out)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            w = kp_xrealloc(w, cap * sizeof *w);
         }
+        uint8_t *b = kp_xmalloc(k.mv_size + out_len);
+        memcpy(b, k.mv_data, k.mv_size);
+        memcpy(b + k.mv_size, out, out_len);
+        w[n++] = (s_rewrite_t){{k.mv_size, b}, {out_len, b + k.mv_size}};
     }
     mdb_cursor_close(cur);
+    if (!frc && (rc == 0 || rc == MDB_NOTFOUND)) {
+        rc = 0;
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = mdb_put(txn, self->builtin[DB_IDEM], &w[i].k, &w[i].v, 0);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(w[i].k.mv_data);
+    free(w);
     if (rewritten)
-        *rewritten = n;
+        *rewritten = frc || rc ? 0 : (unsigned)n;
     if (frc)
         return frc;
-    return (rc == 0 || rc == MDB_NOTFOUND) ? 0 : s_mdb("idem_rewrite", rc);
+    return rc == 0 ? 0 : s_mdb("idem_rewrite", rc);
 }

@@ -41,8 +41,8 @@
  * or exported takes about 1.6 KiB of it, an expert erased over 64 KiB (erase.c's lists of
  * ERASE_MAX ids). A cap that does not fit makes the call fail instead of saying more (4096
  * requests did). The erasure's rewrite of the idempotency records (brk_idem_rewrite) decodes
- * every stored filing into the same arena, a cost that grows with the store, not the subject:
- * these caps leave it the larger part. */
+ * each stored filing on the heap, one at a time: only the subject's rewritten replies take room
+ * in the arena. */
 #define REQUESTS_MAX 256
 #define EXPERTS_MAX 8
 #define ASSIGNMENTS_MAX 512 /* of one expert, in the export */

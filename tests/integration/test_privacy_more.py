@@ -176,6 +176,12 @@ try:
     code, out, err = kp("erase", "--email", M_MAIL)
     check(code == 0 and out.count("held nothing") == 4 and "more records" not in out,
           "CLI erase afterwards: nothing held anywhere, no line, exit 0 (%s)" % out.strip())
+    # Both contacts' bytes are gone from the broker's file, the first replies of their
+    # filings (kept for retries) included: each later erasure rewrote its own.
+    held = open(os.path.join(s.dir, "broker", "data.mdb"), "rb").read()
+    check(held.count(M_MAIL.encode()) == 0 and held.count(S_MAIL.encode()) == 0,
+          "the broker's data.mdb holds neither contact's e-mail after the erasures (%d, %d)"
+          % (held.count(M_MAIL.encode()), held.count(S_MAIL.encode())))
 
     # ---- the registry's subject ------------------------------------------------------------------
     r, ms = timed(rc, "registry.privacy.export", email=L_MAIL)

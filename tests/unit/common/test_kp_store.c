@@ -387,6 +387,112 @@ test_idem(void **state)
     mdb_txn_abort(txn);
 }
 
+/* The idempotency records of test_idem_rewrite: key "m" NUL <group letter>-<number>, the
+ * value len bytes: the key's text, then fill. */
+typedef struct {
+    char group; /* the records a rewrite replaces */
+    size_t len;
+    char fill;
+    char buf[4096];
+} rewrite_t;
+
+static size_t
+s_idem_val(char *buf, const char *key, size_t key_len, size_t len, char fill)
+{
+    memset(buf, fill, len);
+    memcpy(buf, key + 2, key_len - 2);
+    return len;
+}
+
+static int
+s_rewrite_one(void *arg, const MDB_val *key, const MDB_val *val, void **out, size_t *out_len)
+{
+    (void)val;
+    rewrite_t *r = arg;
+    if (((const char *)key->mv_data)[2] != r->group)
+        return 0;
+    *out_len = s_idem_val(r->buf, key->mv_data, key->mv_size, r->len, r->fill);
+    *out = r->buf;
+    return 0;
+}
+
+/* kp_store_idem_rewrite's callback that only counts the records (arg: the count). */
+static int
+s_count(void *arg, const MDB_val *key, const MDB_val *val, void **out, size_t *out_len)
+{
+    (void)key, (void)val, (void)out, (void)out_len;
+    (*(unsigned *)arg)++;
+    return 0;
+}
+
+/* Checks that exactly the records a-0.. and b-0.. (n of each) are there, each holding what the
+ * rewrite of its group last wrote (held[0] for a, held[1] for b). */
+static void
+s_check_idem(fx_t *fx, unsigned n, const rewrite_t *const held[2])
+{
+    MDB_txn *txn = s_snapshot(fx);
+    for (unsigned g = 0; g < 2; g++)
+        for (unsigned i = 0; i < n; i++) {
+            char key[24], want[4096];
+            int kl = snprintf(key, sizeof key, "m%c%c-%u", 0, 'a' + g, i);
+            bool found = false;
+            MDB_val v;
+            assert_int_equal(kp_store_idem_get(fx->st, txn, key, (size_t)kl, &found, &v), 0);
+            if (!found)
+                fail_msg("%s is gone", key + 2);
+            size_t wl = s_idem_val(want, key, (size_t)kl, held[g]->len, held[g]->fill);
+            if (v.mv_size != wl || memcmp(v.mv_data, want, wl) != 0)
+                fail_msg("%s holds %zu bytes, want %zu of '%c'", key + 2, v.mv_size, wl,
+                         held[g]->fill);
+        }
+    mdb_txn_abort(txn);
+    unsigned seen = 0, changed = 1;
+    assert_int_equal(kp_store_idem_rewrite(fx->st, s_turn(fx), "m", 2, s_count, &seen, &changed),
+                     0);
+    kp_store_turn_abort(fx->st);
+    assert_int_equal(changed, 0);
+    if (seen != 2 * n)
+        fail_msg("%u idempotency records, want %u", seen, 2 * n);
+}
+
+/* Rewriting one group of idempotency records to values of another size, then the other group,
+ * keeps every key as it was and rewrites exactly each group's records (as a person's erasure
+ * after another's does): the key handed to LMDB must not point into the page it rewrites. */
+static void
+test_idem_rewrite(void **state)
+{
+    fx_t *fx = *state;
+    enum { N = 50 };
+    static const rewrite_t stored = {.len = 700, .fill = 'S'};
+    static const rewrite_t passes[] = {{.group = 'a', .len = 500, .fill = 'A'},
+                                       {.group = 'b', .len = 500, .fill = 'B'},
+                                       {.group = 'a', .len = 900, .fill = 'C'},
+                                       {.group = 'b', .len = 2100, .fill = 'D'},
+                                       {.group = 'b', .len = 90, .fill = 'E'}};
+    const rewrite_t *held[2] = {&stored, &stored};
+    MDB_txn *txn = s_turn(fx);
+    for (unsigned g = 0; g < 2; g++)
+        for (unsigned i = 0; i < N; i++) {
+            char key[24], val[4096];
+            int kl = snprintf(key, sizeof key, "m%c%c-%u", 0, 'a' + g, i);
+            size_t vl = s_idem_val(val, key, (size_t)kl, stored.len, stored.fill);
+            assert_int_equal(kp_store_idem_put(fx->st, txn, key, (size_t)kl, val, vl), 0);
+        }
+    s_commit(fx);
+    s_check_idem(fx, N, held);
+    for (size_t p = 0; p < sizeof passes / sizeof passes[0]; p++) {
+        rewrite_t w = passes[p];
+        unsigned n = 0;
+        assert_int_equal(kp_store_idem_rewrite(fx->st, s_turn(fx), "m", 2, s_rewrite_one, &w, &n),
+                         0);
+        s_commit(fx);
+        if (n != N)
+            fail_msg("rewrite %zu (group %c) rewrote %u records, want %u", p, w.group, n, N);
+        held[w.group - 'a'] = &passes[p];
+        s_check_idem(fx, N, held);
+    }
+}
+
 static void
 test_offsets(void **state)
 {
@@ -619,7 +725,7 @@ int
 main(void)
 {
     return KP_TEST_RUN(s_setup, s_teardown, test_open_creates, test_next_id,
-                       test_log_order_and_paging, test_turn_abort, test_idem, test_offsets,
-                       test_schema_version, test_compact_erases_bytes, test_log_rewrite,
-                       test_repack, test_be64);
+                       test_log_order_and_paging, test_turn_abort, test_idem, test_idem_rewrite,
+                       test_offsets, test_schema_version, test_compact_erases_bytes,
+                       test_log_rewrite, test_repack, test_be64);
 }

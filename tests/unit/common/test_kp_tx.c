@@ -943,6 +943,84 @@ test_commit_now(void **state)
     assert_int_equal(s_done_n, 2);
 }
 
+/* kp_server_idem_rewrite over more stored replies than the request arena holds decoded at
+ * once (2 MiB): every one is handed to fix and rewritten (a person's erasure in a large store
+ * must not pass over the replies late in the walk), and what was left alone stays as it was. */
+static Kumppani__V1__EventReply s_erased_reply;
+static unsigned s_fix_seen;
+
+static const ProtobufCMessage *
+s_fix_title(void *arg, const ProtobufCMessage *reply)
+{
+    (void)arg;
+    const Kumppani__V1__EventReply *r = (const void *)reply;
+    s_fix_seen++;
+    if (!r->event || r->event->id % 2) /* the odd ones are not the subject's */
+        return NULL;
+    return &s_erased_reply.base;
+}
+
+static void
+test_idem_rewrite_large(void **state)
+{
+    fx_t *fx = *state;
+    enum { N = 1200, TITLE = 3000 };
+    static char title[TITLE + 1];
+    memset(title, 'x', TITLE);
+    Kumppani__V1__EventInfo ev = KUMPPANI__V1__EVENT_INFO__INIT;
+    Kumppani__V1__EventReply rep = KUMPPANI__V1__EVENT_REPLY__INIT;
+    rep.event = &ev;
+    ev.title = title;
+    static uint8_t buf[TITLE + 64];
+    kp_tx_t tx;
+    s_begin(fx, &tx);
+    kp_store_t *st = kp_server_store(fx->t.srv);
+    for (unsigned i = 0; i < N; i++) {
+        char key[32];
+        int kl = snprintf(key, sizeof key, "test.create%ckey-%u", 0, i);
+        ev.id = i;
+        size_t n = kumppani__v1__event_reply__pack(&rep, buf);
+        assert_int_equal(kp_store_idem_put(st, kp_tx_wtxn(&tx), key, (size_t)kl, buf, n), 0);
+    }
+    s_commit(fx);
+
+    static Kumppani__V1__EventInfo erased = KUMPPANI__V1__EVENT_INFO__INIT;
+    s_erased_reply = (Kumppani__V1__EventReply)KUMPPANI__V1__EVENT_REPLY__INIT;
+    erased.title = (char *)"(erased)";
+    s_erased_reply.event = &erased;
+    s_fix_seen = 0;
+    unsigned rewritten = 0;
+    s_begin(fx, &tx);
+    assert_int_equal(kp_server_idem_rewrite(fx->t.srv, kp_tx_wtxn(&tx), "test.create",
+                                            &kumppani__v1__event_reply__descriptor, s_fix_title,
+                                            NULL, &rewritten),
+                     0);
+    s_commit(fx);
+    assert_int_equal(s_fix_seen, N);
+    assert_int_equal(rewritten, N / 2);
+    for (unsigned i = 0; i < N; i += N / 4 - 1) {
+        char key[32];
+        int kl = snprintf(key, sizeof key, "key-%u", i);
+        bool found = false;
+        MDB_val v;
+        MDB_txn *txn;
+        assert_int_equal(mdb_txn_begin(kp_store_env(st), NULL, MDB_RDONLY, &txn), 0);
+        assert_int_equal(
+            kp_server_idem_get(fx->t.srv, txn, "test.create", key, (size_t)kl, &found, &v), 0);
+        assert_true(found);
+        Kumppani__V1__EventReply *got =
+            kumppani__v1__event_reply__unpack(NULL, v.mv_size, v.mv_data);
+        mdb_txn_abort(txn);
+        assert_non_null(got);
+        assert_non_null(got->event);
+        if (i % 2 == 0)
+            assert_string_equal(got->event->title, "(erased)");
+        else
+            assert_int_equal(strlen(got->event->title), TITLE);
+        kumppani__v1__event_reply__free_unpacked(got, NULL);
+    }
+}
+
 int
 main(void)
 {
@@ -950,5 +1028,6 @@ main(void)
     return KP_TEST_RUN(s_setup, s_teardown, test_unit_outside_call, test_rec_round_trip,
                        test_rec_typed_rows, test_rec_corrupt, test_put_flags, test_raw_del,
                        test_each, test_walks, test_store_error, test_load_in_call, test_answer,
-                       test_idem_required, test_idem_first_answer, test_commit_now);
+                       test_idem_required, test_idem_first_answer, test_idem_rewrite_large,
+                       test_commit_now);
 }
