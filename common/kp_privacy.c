@@ -73,23 +73,16 @@ kp_privacy_subject_ok(kp_call_t *call, const Kumppani__V1__DataSubject *s, bool 
 }
 
 void
-kp_privacy_export_ok(kp_call_t *call, const char *service, json_t *root)
+kp_privacy_export_ok(kp_call_t *call, const char *service, json_t *root, bool more)
 {
     char *text = root ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(root);
-    if (!text) {
-        kp_call_fail_err(call, KP_ENOMEM);
-        return;
-    }
-    Kumppani__V1__PrivacyExportReply r = KUMPPANI__V1__PRIVACY_EXPORT_REPLY__INIT;
-    r.service = (char *)service;
-    r.json = text;
-    kp_call_ok(call, &r.base);
+    kp_privacy_export_text(call, service, text, more);
     free(text);
 }
 
 void
-kp_privacy_export_text(kp_call_t *call, const char *service, const char *json)
+kp_privacy_export_text(kp_call_t *call, const char *service, const char *json, bool more)
 {
     if (!json) {
         kp_call_fail_err(call, KP_ENOMEM);
@@ -98,5 +91,6 @@ kp_privacy_export_text(kp_call_t *call, const char *service, const char *json)
     Kumppani__V1__PrivacyExportReply r = KUMPPANI__V1__PRIVACY_EXPORT_REPLY__INIT;
     r.service = (char *)service;
     r.json = (char *)json;
+    r.more = more;
     kp_call_ok(call, &r.base);
 }

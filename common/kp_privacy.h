@@ -34,11 +34,12 @@ bool kp_privacy_matches(const Kumppani__V1__DataSubject *s, const char *email, c
  * CODE_NOT_FOUND KP_PRIVACY_NOTHING for a sign-up id where the service holds no sign-ups. */
 bool kp_privacy_subject_ok(kp_call_t *call, const Kumppani__V1__DataSubject *s, bool signup_ok);
 
-/* Answers an export: root (taken, freed here) as one compact JSON document from service. */
-void kp_privacy_export_ok(kp_call_t *call, const char *service, json_t *root);
+/* Answers an export: root (taken, freed here) as one compact JSON document from service; more:
+ * the service stopped at its per-call cap (privacy.proto). */
+void kp_privacy_export_ok(kp_call_t *call, const char *service, json_t *root, bool more);
 
 /* Answers an export whose JSON document from service is already text (borrowed; NULL: it
  * could not be built for want of memory, answered KP_ENOMEM). */
-void kp_privacy_export_text(kp_call_t *call, const char *service, const char *json);
+void kp_privacy_export_text(kp_call_t *call, const char *service, const char *json, bool more);
 
 #endif

@@ -288,5 +288,5 @@ evt_h_privacy_export(kp_call_t *call, void *svc)
         kp_arena_str_puts(&b, s->consent_needs ? "true}" : "false}");
     }
     kp_arena_str_puts(&b, "]}");
-    kp_privacy_export_text(call, "events", kp_arena_str_done(&b));
+    kp_privacy_export_text(call, "events", kp_arena_str_done(&b), false);
 }

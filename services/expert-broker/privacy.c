@@ -232,25 +232,6 @@ brk_retention_run(kp_tx_t *tx, unsigned days, size_t limit, size_t *erased, bool
 
 /* ---- broker.privacy.export --------------------------------------------------------------- */
 
-/* Answers the call with root (consumed) as the export's JSON document and more as its flag
- * (kp_privacy_export_ok, with the flag). */
-static void
-s_export_answer(kp_call_t *call, json_t *root, bool more)
-{
-    char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(root);
-    if (!text) {
-        kp_call_fail_err(call, KP_ENOMEM);
-        return;
-    }
-    Kumppani__V1__PrivacyExportReply r = KUMPPANI__V1__PRIVACY_EXPORT_REPLY__INIT;
-    r.service = (char *)"expert-broker";
-    r.json = text;
-    r.more = more;
-    kp_call_ok(call, &r.base);
-    free(text);
-}
-
 typedef struct {
     uint64_t expert_id;
     json_t *offers;
@@ -326,6 +307,6 @@ brk_privacy_export(kp_call_t *call, void *svc)
         kp_call_fail_err(call, rc);
         return;
     }
-    s_export_answer(call, root, more);
+    kp_privacy_export_ok(call, "expert-broker", root, more);
     kp_log_info("privacy.exported", "requests=%zu experts=%zu more=%d", fr.n, fe.n, more);
 }

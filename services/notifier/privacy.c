@@ -243,7 +243,7 @@ ntf_h_privacy_export(kp_call_t *call, void *svc)
         kp_arena_str_puts(&b, line);
     }
     kp_arena_str_puts(&b, "]}");
-    kp_privacy_export_text(call, "notifier", kp_arena_str_done(&b));
+    kp_privacy_export_text(call, "notifier", kp_arena_str_done(&b), false);
 }
 
 /* ---- retention ------------------------------------------------------------------------------ */

@@ -162,18 +162,6 @@ reg_privacy_export(kp_call_t *call, void *svc)
         kp_call_fail_err(call, rc);
         return;
     }
-    char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(root);
-    if (!text) {
-        kp_call_fail_err(call, KP_ENOMEM);
-        return;
-    }
-    /* kp_privacy_export_ok, with the flag */
-    Kumppani__V1__PrivacyExportReply r = KUMPPANI__V1__PRIVACY_EXPORT_REPLY__INIT;
-    r.service = (char *)"registry";
-    r.json = text;
-    r.more = s.more;
-    kp_call_ok(call, &r.base);
-    free(text);
+    kp_privacy_export_ok(call, "registry", root, s.more);
     kp_log_info("privacy.exported", "people=%zu more=%d", s.n, s.more);
 }

@@ -150,7 +150,8 @@ s_export(kp_call_t *call, void *svc)
         kp_arena_str_puts(&s, "\"}");
         json = kp_arena_str_done(&s);
     }
-    kp_privacy_export_text(call, "helpers", json);
+    /* An address starting "more": the service stopped at its cap. */
+    kp_privacy_export_text(call, "helpers", json, strncmp(rq->email, "more", 4) == 0);
 }
 
 /* "test.limit": kp_check_limit(limit, 100, 500); the page size comes back in the reply's
@@ -222,12 +223,16 @@ test_on_a_server(void **state)
     assert_int_equal(kp_raw_set(&tx, 0, "k", 1, NULL, 0), 0);
     assert_int_equal(kp_server_commit(t.srv), 0);
 
-    /* kp_tx_open and kp_privacy_export_text, through a call. */
+    /* kp_tx_open and kp_privacy_export_text, through a call (with its more flag). */
     Kumppani__V1__Reply *r = s_call_export(&t, a, 1, "maija@example.fi");
     Kumppani__V1__PrivacyExportReply *e =
         kp_test_ok_body(r, &kumppani__v1__privacy_export_reply__descriptor, a);
     assert_string_equal(e->service, "helpers");
     assert_string_equal(e->json, "{\"email\":\"maija@example.fi\"}");
+    assert_false(e->more);
+    r = s_call_export(&t, a, 3, "more@example.fi");
+    e = kp_test_ok_body(r, &kumppani__v1__privacy_export_reply__descriptor, a);
+    assert_true(e->more);
     /* No document: the store's "retry later" answer, without a body. */
     r = s_call_export(&t, a, 2, "");
     assert_int_equal(r->status->code, KUMPPANI__V1__CODE__CODE_UNAVAILABLE);
