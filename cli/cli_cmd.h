@@ -56,6 +56,7 @@ typedef struct {
     int attempts;
     const char *endpoint; /* of the service connected to, for messages */
     const char *service;
+    bool plain; /* connected without CURVE keys though none was asked ("--keys none") */
     const cli_cmd_t *cmd;
     kp_arena_t *arena; /* the command's allocations; freed by the runner */
     kpc_t *kc;         /* the connection of a row (runner-owned) */

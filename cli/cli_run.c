@@ -398,7 +398,9 @@ cli_connect(cli_ctx_t *c, const char *service, kpc_t **out)
                                             : "KUMPPANI_KEYS");
         return EXIT_USAGE;
     }
-    /* Without both keys the connection is plain TCP (development set-ups). */
+    /* Without both keys the connection is plain TCP (development set-ups). A service that uses
+     * keys never answers it: a timeout then says where the keys were looked for. */
+    c->plain = !curve && !plain_asked;
     kpc_opts_t o = {.endpoint = c->endpoint,
                     .server_pub = curve ? server_pub : NULL,
                     .client_pub = curve ? kp.pub : NULL,
@@ -420,6 +422,14 @@ cli_outcome(cli_ctx_t *c, int rc, const kpc_status_t *st)
     if (rc == KP_ETIMEOUT) {
         cli_err("the %s service at %s did not answer (%d attempts of %d ms)", c->service,
                 c->endpoint, c->attempts, c->timeout_ms);
+        if (c->plain) {
+            char dir[2048];
+            if (cli_keys_dir(cli_arg(c->a, "keys"), dir, sizeof dir) == 0)
+                cli_err("this client sent without CURVE keys (none found in %s), which a "
+                        "service with keys never answers: give --keys DIR or set KUMPPANI_KEYS "
+                        "(scripts/suite env prints it)",
+                        dir);
+        }
         return EXIT_UNREACHABLE;
     }
     if (rc == KP_EKEY) {
@@ -726,11 +736,13 @@ s_row(cli_ctx_t *c)
     }
     if (cmd->rows && c->json)
         c->out = json_array();
-    else if (cmd->header && !c->json)
-        cli_header(cmd->header);
     for (c->first = true;; c->first = false) {
         ProtobufCMessage *reply = NULL;
         ex = s_call(c, c->kc, cmd->method, key, req, cmd->out, &reply, false);
+        /* The header only once the first page came: a failure leaves stdout empty, so that a
+         * script never reads a table's header as an answer. */
+        if (!ex && c->first && cmd->header && !c->json)
+            cli_header(cmd->header);
         if (ex || !cmd->page(c, req, reply))
             break;
     }

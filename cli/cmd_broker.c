@@ -14,11 +14,27 @@
 
 #define SVC "expert-broker"
 
+/* The expertise areas the service accepts (broker.proto's vocabulary), for the help texts. */
+#define BRK_AREAS                                                                                  \
+    "Expertise areas: mental-health, substance-use, disability, chronic-illness,\n"                \
+    "neurodiversity, child-welfare, family-services, youth, elderly-care, caregiving,\n"           \
+    "homelessness, unemployment, immigration, domestic-violence, cancer, rare-diseases,\n"         \
+    "social-services, health-services.\n"
+
+/* A state's readable name, as the events commands show theirs: REQUEST_STATE_OPEN is "open",
+ * ASSIGNMENT_STATE_CONFIRMED "confirmed" (static buffers, four in turn: up to four a line). */
 static const char *
 s_enum(const ProtobufCEnumDescriptor *d, int v)
 {
+    static char buf[4][CLI_NAME_MAX];
+    static unsigned next;
     const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
-    return ev ? ev->name : "?";
+    if (!ev)
+        return "?";
+    const char *p = strstr(ev->name, "_STATE_");
+    char prefix[CLI_NAME_MAX];
+    snprintf(prefix, sizeof prefix, "%.*s", p ? (int)(p - ev->name) + 7 : 0, ev->name);
+    return cli_enum_name(d, prefix, v, buf[next++ % 4]);
 }
 
 /* ---- printers ----------------------------------------------------------------------------- */
@@ -44,7 +60,7 @@ s_print_offer(const Kumppani__V1__Offer *o)
 {
     char t[CLI_TIME_MAX];
     kp_time_format(o->deadline_ms / 1000, t, sizeof t);
-    printf("  offer %-6llu expert %-6llu wave %u rank %u %-22s deadline %s\n",
+    printf("  offer %-6llu expert %-6llu wave %u rank %u %-10s deadline %s\n",
            (unsigned long long)o->id, (unsigned long long)o->expert_id, o->wave, o->rank,
            s_enum(&kumppani__v1__offer_state__descriptor, o->state), t);
 }
@@ -70,13 +86,13 @@ p_request(const ProtobufCMessage *m)
 }
 
 static const cli_col_t s_requests_cols[] = {
-    {"ID", 6}, {"STATE", 24}, {"ACCEPTED", 8}, {"TITLE", 0}, {0}};
+    {"ID", 6}, {"STATE", 12}, {"ACCEPTED", 8}, {"TITLE", 0}, {0}};
 
 static void
 s_request_row(const ProtobufCMessage *m)
 {
     const Kumppani__V1__BrokerRequest *q = (const Kumppani__V1__BrokerRequest *)m;
-    printf("%-6llu %-24s %u/%-6u %s\n", (unsigned long long)q->id,
+    printf("%-6llu %-12s %u/%-6u %s\n", (unsigned long long)q->id,
            s_enum(&kumppani__v1__request_state__descriptor, q->state), q->accepted_n,
            q->input->experts_needed, q->input->title);
 }
@@ -116,7 +132,7 @@ static void
 s_asg_row(const ProtobufCMessage *m)
 {
     const Kumppani__V1__Assignment *a = (const Kumppani__V1__Assignment *)m;
-    printf("%-6llu request %-6llu expert %-6llu %-28s min %u fee %u.%02u\n",
+    printf("%-6llu request %-6llu expert %-6llu %-10s min %u fee %u.%02u\n",
            (unsigned long long)a->id, (unsigned long long)a->request_id,
            (unsigned long long)a->expert_id,
            s_enum(&kumppani__v1__assignment_state__descriptor, a->state), a->minutes,
@@ -450,9 +466,8 @@ const cli_cmd_t cli_cmds_broker[] = {
          "         [--sensitive-consent --sensitive TEXT] [--idempotency-key K]\n"
          "         [--availability 1:09:00-12:00,3:13:00-16:00] [--person REGISTRY_PERSON_ID]\n"
          "         [--trainings \"COURSE|ORGANISER|YYYY-MM-DD;...\"]\n"
-         "Registers an experience expert. Expertise areas come from the vocabulary in\n"
-         "broker.proto (mental-health, substance-use, disability, ...). Availability: weekly\n"
-         "windows, weekday 1 = Monday, Helsinki time (none: any time).\n",
+         "Registers an experience expert. Availability: weekly windows, weekday 1 = Monday,\n"
+         "Helsinki time (none: any time). " BRK_AREAS,
      .flags = CLI_IDEM_KEY,
      CLI_CALL(SVC, "broker.expert.register", register_expert_request, expert_reply),
      .fill = s_expert_register,
@@ -499,7 +514,8 @@ const cli_cmd_t cli_cmds_broker[] = {
          "         [--requester-kind person|organisation|municipality] [--org ID] [--contact "
          "NAME]\n"
          "Files a request through the one window; offers go out at once to the best candidates.\n"
-         "Prints the requester token once: keep it to read accepted experts' sensitive details.\n",
+         "Prints the requester token once: keep it to read accepted experts' sensitive "
+         "details.\n" BRK_AREAS,
      .flags = CLI_IDEM_KEY,
      CLI_CALL(SVC, "broker.request.file", file_request_request, broker_request_reply),
      .fill = s_request_file,

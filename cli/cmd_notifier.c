@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *
@@ -69,7 +70,7 @@ static const cli_jview_t s_preview_view[] = {
 };
 
 static const cli_col_t s_cols[] = {
-    {"DUE", 16}, {"STATE", 10}, {"CHANNEL", 8}, {"KIND", 10}, {"TRIES", 8}, {"KEY", 0}, {0}};
+    {"DUE", 16}, {"STATE", 10}, {"CHANNEL", 8}, {"KIND", 18}, {"TRIES", 5}, {"KEY", 0}, {0}};
 
 static void
 s_row(const ProtobufCMessage *m)
@@ -77,7 +78,7 @@ s_row(const ProtobufCMessage *m)
     const Kumppani__V1__Notification *n = (const Kumppani__V1__Notification *)m;
     char due[CLI_TIME_MAX];
     s_ms(n->due_ms, due, sizeof due);
-    printf("%-16s %-10s %-8s %-10.10s %-8u %s\n", due, s_state(n->state), s_channel(n->channel),
+    printf("%-16s %-10s %-8s %-18s %-5u %s\n", due, s_state(n->state), s_channel(n->channel),
            s_kind(n->kind), n->attempts_n, n->key);
 }
 
@@ -168,22 +169,64 @@ s_sent(cli_ctx_t *c, ProtobufCMessage *m)
 static const cli_jview_t s_optout_entry_view[] = {
     {"channel", NULL, CLI_J_SHORT, "CHANNEL_", NULL}, {"address", NULL, 0, NULL, NULL}, {0}};
 
-static void
-s_optouts_print(const ProtobufCMessage *m)
+/* --after CHANNEL:ADDRESS, the channel by name (email:, sms:) or by its number as the service
+ * keeps it ("2:"), into the service's form; anything else is a usage error rather than a
+ * list silently started again from the top. */
+static int
+s_optouts(cli_ctx_t *c, ProtobufCMessage *m)
+{
+    Kumppani__V1__OptOutListRequest *rq = (Kumppani__V1__OptOutListRequest *)m;
+    const char *after = cli_arg(c->a, "after");
+    if (!after)
+        return 0;
+    const char *colon = strchr(after, ':');
+    int ch = 0;
+    if (colon && colon - after == 1 && after[0] >= '1' && after[0] <= '3')
+        ch = after[0] - '0';
+    else if (colon)
+        for (int v = 1; v <= 3 && !ch; v++) {
+            char name[CLI_NAME_MAX];
+            cli_enum_name(&kumppani__v1__notification_channel__descriptor, "CHANNEL_", v, name);
+            if (strlen(name) == (size_t)(colon - after) && strncmp(after, name, strlen(name)) == 0)
+                ch = v;
+        }
+    if (!ch || !colon[1]) {
+        cli_err("--after: CHANNEL:ADDRESS, e.g. sms:+358401234567 (as the last page ended)");
+        return -1;
+    }
+    size_t n = strlen(colon + 1) + 3;
+    char *v = cli_alloc(c, n);
+    snprintf(v, n, "%d:%s", ch, colon + 1);
+    rq->after_address = v;
+    return 0;
+}
+
+/* The table, and the next page's --after only when this page is full (there may be more). */
+static int
+s_optouts_print(cli_ctx_t *c, const ProtobufCMessage *m)
 {
     const Kumppani__V1__OptOutListReply *r = (const Kumppani__V1__OptOutListReply *)m;
     cli_header((const cli_col_t[]){{"CHANNEL", 8}, {"ADDRESS", 0}, {0}});
     for (size_t i = 0; i < r->n_optouts; i++)
         printf("%-8s %s\n", s_channel(r->optouts[i]->channel), r->optouts[i]->address);
-    if (r->n_optouts)
-        printf("(next page: --after %d:%s)\n", (int)r->optouts[r->n_optouts - 1]->channel,
-               r->optouts[r->n_optouts - 1]->address);
+    const char *lim = cli_arg(c->a, "limit");
+    size_t page = lim ? (size_t)strtoul(lim, NULL, 10) : 100;
+    if (r->n_optouts && r->n_optouts >= page) {
+        const Kumppani__V1__OptOutEntry *e = r->optouts[r->n_optouts - 1];
+        char name[CLI_NAME_MAX];
+        fprintf(stderr, "next page: --after '%s:%s'\n",
+                cli_enum_name(&kumppani__v1__notification_channel__descriptor, "CHANNEL_",
+                              e->channel, name),
+                e->address);
+    }
+    return EXIT_OK_;
 }
 
 /* ---- the table --------------------------------------------------------------------------- */
 
 static const cli_optspec_t s_preview_opts[] = {{"raw", false}, {NULL, false}};
 static const cli_optspec_t s_optout_opts[] = {{"channel", true}, {"in", false}, {NULL, false}};
+static const cli_optspec_t s_optouts_opts[] = {{"after", true}, {NULL, false}};
 static const cli_optspec_t s_sent_opts[] = {
     {"to", true}, {"limit", true}, {"request", true}, {NULL, false}};
 
@@ -247,13 +290,14 @@ const cli_cmd_t cli_cmds_notifier[] = {
      .fill = s_sent},
     {.words = "notifier optouts",
      .help = "Usage: kumppani notifier optouts [--after CHANNEL:ADDRESS] [--limit N]\nLists the "
-             "addresses that opted out, by channel.\n",
+             "addresses that opted out, by channel (100 a page; when a page is full, the next\n"
+             "page's --after, e.g. sms:+358401234567, is printed on stderr).\n",
      CLI_CALL("notifier", "notifier.optouts", opt_out_list_request, opt_out_list_reply),
-     .set = (const cli_optfield_t[]){{"limit", .min = 1, .max = 1000},
-                                     {"after", .field = "after_address"},
-                                     {0}},
+     .opts = s_optouts_opts,
+     .set = (const cli_optfield_t[]){{"limit", .min = 1, .max = 1000}, {0}},
+     .fill = s_optouts,
      .items = "optouts",
      .view = s_optout_entry_view,
-     .line = s_optouts_print},
+     .print = s_optouts_print},
     {0},
 };

@@ -222,6 +222,23 @@ s_muni_row(const ProtobufCMessage *m)
            cli_col(x->name_sv, 20), x->name_sv, x->region_name);
 }
 
+/* A role's readable kind ("contact-person") into buf (CLI_NAME_MAX bytes). */
+static const char *
+s_kind_name(int kind, char *buf)
+{
+    return cli_enum_name(&kumppani__v1__role_kind__descriptor, "ROLE_KIND_", kind, buf);
+}
+
+/* Where a role is held: a municipality's code or "org ID". */
+static void
+s_role_where(const Kumppani__V1__Role *x, char *where, size_t len)
+{
+    if (x->organisation_id)
+        snprintf(where, len, "org %llu", (unsigned long long)x->organisation_id);
+    else
+        snprintf(where, len, "%s", x->municipality_code);
+}
+
 static void
 s_print_person(const ProtobufCMessage *m)
 {
@@ -232,9 +249,10 @@ s_print_person(const ProtobufCMessage *m)
                r->person->phone);
     for (size_t i = 0; i < r->n_roles; i++) {
         const Kumppani__V1__Role *x = r->roles[i];
-        printf("role %llu kind %d %s%s %s..%s\n", (unsigned long long)x->id, x->kind,
-               x->municipality_code, x->organisation_id ? " organisation" : "", x->start_date,
-               x->end_date);
+        char kind[CLI_NAME_MAX], where[32];
+        s_role_where(x, where, sizeof where);
+        printf("role %llu %s %s %s..%s\n", (unsigned long long)x->id, s_kind_name(x->kind, kind),
+               where, x->start_date, x->end_date);
     }
 }
 
@@ -258,9 +276,11 @@ static void
 s_role_line(const ProtobufCMessage *m)
 {
     const Kumppani__V1__Role *x = (const Kumppani__V1__Role *)m;
-    printf("role %llu: person %llu, kind %d, %s%s, %s..%s\n", (unsigned long long)x->id,
-           (unsigned long long)x->person_id, x->kind, x->municipality_code,
-           x->organisation_id ? "organisation" : "", x->start_date, x->end_date);
+    char kind[CLI_NAME_MAX], where[32];
+    s_role_where(x, where, sizeof where);
+    printf("role %llu: person %llu, %s, %s, %s..%s\n", (unsigned long long)x->id,
+           (unsigned long long)x->person_id, s_kind_name(x->kind, kind), where, x->start_date,
+           x->end_date);
 }
 
 static int
@@ -274,8 +294,8 @@ s_assign(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
-static const cli_col_t s_role_cols[] = {{"ROLE", 6},  {"PERSON", 7}, {"KIND", 5}, {"WHERE", 12},
-                                        {"FROM", 10}, {"UNTIL", 10}, {"NAME", 0}, {0}};
+static const cli_col_t s_role_cols[] = {{"ROLE", 6},  {"PERSON", 7}, {"KIND", 14}, {"WHERE", 12},
+                                        {"FROM", 10}, {"UNTIL", 10}, {"NAME", 0},  {0}};
 
 static void
 s_print_roles(const ProtobufCMessage *m)
@@ -288,13 +308,11 @@ s_print_roles(const ProtobufCMessage *m)
         for (size_t j = 0; j < r->n_people; j++)
             if (r->people[j]->id == x->person_id)
                 name = r->people[j]->name;
-        char where[32];
-        if (x->organisation_id)
-            snprintf(where, sizeof where, "org %llu", (unsigned long long)x->organisation_id);
-        else
-            snprintf(where, sizeof where, "%s", x->municipality_code);
-        printf("%-6llu %-7llu %-5d %-12s %-10s %-10s %s\n", (unsigned long long)x->id,
-               (unsigned long long)x->person_id, x->kind, where, x->start_date, x->end_date, name);
+        char where[32], kind[CLI_NAME_MAX];
+        s_role_where(x, where, sizeof where);
+        printf("%-6llu %-7llu %-14s %-12s %-10s %-10s %s\n", (unsigned long long)x->id,
+               (unsigned long long)x->person_id, s_kind_name(x->kind, kind), where, x->start_date,
+               x->end_date, name);
     }
 }
 
@@ -302,6 +320,10 @@ static int
 s_roles(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__ListRolesRequest *rq = (Kumppani__V1__ListRolesRequest *)m;
+    if (!cli_arg(c->a, "municipality") == !cli_arg(c->a, "organisation")) {
+        cli_err("registry roles: give --municipality CODE or --organisation ID (one of them)");
+        return -1;
+    }
     if (cli_arg(c->a, "kind") && !(rq->kind = s_kind_parse(cli_arg(c->a, "kind")))) {
         cli_err("--kind: contact-person, official, representative or chair");
         return -1;

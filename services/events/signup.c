@@ -260,7 +260,9 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
      * before the idempotency lookup, which would otherwise answer another system's reply. */
     if (!kp_call_source_allowed(call, rq->source)) {
         kp_call_fail(call, C(FORBIDDEN),
-                     "field 'source': this key is not bound to that source (allow-list sources=)");
+                     "field 'source': this key may submit only under the source names bound to "
+                     "it on the service's allow-list (\"<key> publisher sources=a,b\"); use "
+                     "one of them, or ask the operator to add this one");
         return;
     }
     /* The publisher's own id makes the request idempotent: the key index finds the sign-up

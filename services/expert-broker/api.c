@@ -66,7 +66,10 @@ s_expertise(kp_call_t *call, char **v, size_t n)
             ok = strcmp(v[i], s_vocab[j]) == 0;
         if (!ok)
             return kp_check_fail(
-                call, "field 'expertise[%zu]': not in the vocabulary (see broker.proto)", i);
+                call,
+                "field 'expertise[%zu]': not an expertise area (the names: broker.proto, "
+                "kumppani broker expert-register --help)",
+                i);
     }
     return true;
 }

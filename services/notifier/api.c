@@ -171,8 +171,14 @@ s_sent_ok(kp_call_t *call, const Kumppani__V1__SentRequest *rq)
 static bool
 s_optouts_ok(kp_call_t *call, const Kumppani__V1__OptOutListRequest *rq)
 {
-    if (strlen(rq->after_address) > 260)
+    const char *a = rq->after_address;
+    if (strlen(a) > 260)
         return kp_check_fail(call, "field 'after_address': at most 260 bytes");
+    /* The last entry of a page as "<channel number>:<address>"; anything else used to start
+     * the list again from the top without a word. */
+    if (a[0] && !(a[0] >= '1' && a[0] <= '3' && a[1] == ':'))
+        return kp_check_fail(call, "field 'after_address': \"<channel number>:<address>\" of the "
+                                   "last entry of the page before, or empty");
     return true;
 }
 

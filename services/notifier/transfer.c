@@ -217,14 +217,14 @@ s_check_done(ntf_xfer_t *d)
             if (cc == CURLE_OK || code)
                 snprintf(result, sizeof result, "smtp %ld", code);
             else
-                snprintf(result, sizeof result, "curl %d", (int)cc);
+                snprintf(result, sizeof result, "curl %d: %s", (int)cc, curl_easy_strerror(cc));
         } else {
             ok = cc == CURLE_OK && code >= 200 && code < 300;
             gone = cc == CURLE_OK && code == 410;
             if (cc == CURLE_OK)
                 snprintf(result, sizeof result, "http %ld%s", code, gone ? " endpoint-off" : "");
             else
-                snprintf(result, sizeof result, "curl %d", (int)cc);
+                snprintf(result, sizeof result, "curl %d: %s", (int)cc, curl_easy_strerror(cc));
         }
         if (!d->closing)
             d->done(d->arg, j->key, j->channel, ok, final, gone, result);

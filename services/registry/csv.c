@@ -332,7 +332,10 @@ s_org_row(kp_tx_t *tx, row_t *row, const int *col, prow_t *pr, char *why)
     for (size_t i = 0; i < nf; i++) {
         int v = reg_field_parse(fl[i], strlen(fl[i]));
         if (!v) {
-            snprintf(why, WHY, "column 'fields': item %zu is not in the vocabulary", i + 1);
+            snprintf(why, WHY,
+                     "column 'fields': item %zu is not a field of activity (the names: "
+                     "kumppani registry register --help)",
+                     i + 1);
             return why;
         }
         f->fields[f->n_fields++] = v;
@@ -718,7 +721,9 @@ reg_import(kp_call_t *call, void *svc)
         for (unsigned c = 0; !bad && c < row.n; c++) {
             int t = kp_text_check(row.cell[c], strlen(row.cell[c]), false);
             if (t) {
-                snprintf(why, WHY, "column %u: %s", c + 1, kp_text_why(t));
+                /* A spreadsheet's plain "CSV" is Windows-1252 here: say how to save it. */
+                snprintf(why, WHY, "column %u: %s%s", c + 1, kp_text_why(t),
+                         t == KP_TEXT_EUTF8 ? " (save the file as \"CSV UTF-8\")" : "");
                 bad = why;
             }
         }

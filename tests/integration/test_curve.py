@@ -34,6 +34,10 @@ try:
     r = pub.call("events.signup.submit", signup_req(eid, 2, source="web-form"))
     check(r.status.code == E.CODE_FORBIDDEN and "source" in r.status.message,
           "publisher may not submit under a source it is not bound to (%s)" % r.status.message)
+    # The answer says what to do; it once ended "(allow-list sources=)", which read as if the
+    # key were bound to no source at all.
+    check("sources=)" not in r.status.message and "ask the operator" in r.status.message,
+          "the refusal says how to put it right (%s)" % r.status.message)
     adm = s.client(s.ev_api, "admin")
     r = adm.call("events.signup.submit", signup_req(eid, 3, source="coordinator",
                                                     email="c3@example.fi"))
