@@ -4,6 +4,7 @@
 #include "kp_check.h"
 #include "kp_err.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,7 @@ kp_privacy_email_eq(const char *a, const char *b)
 }
 
 void
-kp_privacy_phone_norm(const char *p, char *out, size_t cap)
+kp_privacy_phone_digits(const char *p, char *out, size_t cap)
 {
     size_t n = 0;
     if (cap == 0)
@@ -38,6 +39,23 @@ kp_privacy_phone_norm(const char *p, char *out, size_t cap)
         if (*p >= '0' && *p <= '9')
             out[n++] = *p;
     out[n] = 0;
+}
+
+void
+kp_privacy_phone_norm(const char *p, char *out, size_t cap)
+{
+    char d[64];
+    kp_privacy_phone_digits(p, d, sizeof d);
+    const char *rest = d;
+    const char *cc = "";
+    if (d[0] == '0' && d[1] == '0') { /* 00 358 ...: the international prefix */
+        cc = "+";
+        rest = d + 2;
+    } else if (d[0] == '0' && d[1]) { /* 040 ...: a Finnish national number */
+        cc = "+358";
+        rest = d + 1;
+    }
+    snprintf(out, cap, "%s%s", cc, rest);
 }
 
 bool

@@ -2,7 +2,7 @@
  *  (proto/kumppani/v1/privacy.proto).
  *
  *  A subject is matched the same way everywhere: an e-mail compared ASCII case-insensitively,
- *  a phone number by its digits with a leading '+' kept ("+358 40 123" = "+35840123"). The
+ *  a phone number in one form (kp_privacy_phone_norm: "040 123" = "+358 40 123"). The
  *  answer for a subject nothing is held about is one text, KP_PRIVACY_NOTHING, with
  *  CODE_NOT_FOUND. Neither the subject nor an export is ever logged. */
 #ifndef KP_PRIVACY_H
@@ -20,8 +20,14 @@
 /* True if both are non-empty and equal ignoring ASCII case. */
 bool kp_privacy_email_eq(const char *a, const char *b);
 
-/* The digits of a phone number, a leading '+' kept, into out (at most cap - 1 characters). */
+/* A phone number as one form for every way of writing it, into out (at most cap - 1
+ * characters): its digits with a leading '+' kept, "00" read as '+' and a national number's
+ * leading 0 as Finland's +358 ("040 123 4567" = "+358 40 1234567" = "00358401234567"). */
 void kp_privacy_phone_norm(const char *p, char *out, size_t cap);
+
+/* The digits of a phone number with a leading '+' kept, as typed ("040 1" -> "0401"): the form
+ * of values stored before kp_privacy_phone_norm read national numbers. */
+void kp_privacy_phone_digits(const char *p, char *out, size_t cap);
 
 /* True if both hold at least one digit and are the same number (see above). */
 bool kp_privacy_phone_eq(const char *a, const char *b);

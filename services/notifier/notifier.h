@@ -17,7 +17,8 @@
  *                                                          role, language, consents; no name,
  *                                                          e-mail, phone or texts)
  *      ev_signups event_id (8) . signup_id (8)          -> "" (live sign-ups of an event)
- *      optout     channel (1) . lower-case address      -> ""
+ *      optout     channel (1) . address in one form     -> "" (e-mail lowered; phone as
+ *                                                          kp_privacy_phone_norm; schema 4)
  *      state      name                                  -> value ("webhook-off")
  *      brk_req    request_id (8)                        -> BrokerRequest (as last heard)
  *      contacts   role_id (8)                           -> Role (current contact persons)
@@ -70,7 +71,7 @@ enum {
     NTF_DB_N
 };
 
-#define NTF_SCHEMA_VERSION 3
+#define NTF_SCHEMA_VERSION 4
 #define NTF_KEY_MAX 200
 #define NTF_ATTEMPTS_KEPT 20
 #define NTF_KINDS_N 10 /* EventKind values 1..9 */

@@ -77,6 +77,16 @@ ntf_signup_erased(kp_tx_t *tx, uint64_t event_id, uint64_t signup_id)
 
 /* ---- by address ------------------------------------------------------------------------- */
 
+/* The keyed hash of an address already in its one form. */
+static void
+s_hash_norm(const ntf_conf_t *conf, const char *norm, char out[33])
+{
+    unsigned char h[16];
+    crypto_generichash(h, sizeof h, (const unsigned char *)norm, strlen(norm), conf->addr_key,
+                       sizeof conf->addr_key);
+    sodium_bin2hex(out, 33, h, sizeof h);
+}
+
 void
 ntf_addr_hash(const ntf_conf_t *conf, int channel, const char *address, char out[33])
 {
@@ -85,17 +95,28 @@ ntf_addr_hash(const ntf_conf_t *conf, int channel, const char *address, char out
         kp_privacy_phone_norm(address, norm, sizeof norm);
     else
         kp_text_ascii_lower(norm, sizeof norm, address);
-    unsigned char h[16];
-    crypto_generichash(h, sizeof h, (const unsigned char *)norm, strlen(norm), conf->addr_key,
-                       sizeof conf->addr_key);
-    sodium_bin2hex(out, 33, h, sizeof h);
+    s_hash_norm(conf, norm, out);
     sodium_memzero(norm, sizeof norm);
 }
 
+/* phone_hash_typed: the hash of the number's digits as typed (kp_privacy_phone_digits), the
+ * form of records hashed before phone numbers had one form. */
 typedef struct {
     char email[256], phone[64];
-    char email_hash[33], phone_hash[33]; /* "" : none */
+    char email_hash[33], phone_hash[33], phone_hash_typed[33]; /* "" : none */
 } subject_t;
+
+/* The subject's phone: its one form and the hashes a record of it may hold. */
+static void
+s_subject_phone(const ntf_conf_t *conf, subject_t *sj, const char *phone)
+{
+    char typed[64];
+    kp_privacy_phone_norm(phone, sj->phone, sizeof sj->phone);
+    kp_privacy_phone_digits(phone, typed, sizeof typed);
+    ntf_addr_hash(conf, CH(SMS), phone, sj->phone_hash);
+    s_hash_norm(conf, typed, sj->phone_hash_typed);
+    sodium_memzero(typed, sizeof typed);
+}
 
 static bool
 s_want(void *arg, const ntf_rec_t *r)
@@ -106,7 +127,9 @@ s_want(void *arg, const ntf_rec_t *r)
     if (r->address_hash && r->address_hash[0] &&
         ((r->channel == CH(EMAIL) && sj->email_hash[0] &&
           !strcmp(r->address_hash, sj->email_hash)) ||
-         (r->channel == CH(SMS) && sj->phone_hash[0] && !strcmp(r->address_hash, sj->phone_hash))))
+         (r->channel == CH(SMS) && sj->phone_hash[0] &&
+          (!strcmp(r->address_hash, sj->phone_hash) ||
+           !strcmp(r->address_hash, sj->phone_hash_typed)))))
         return true;
     if (!r->address || !r->address[0])
         return false;
@@ -133,8 +156,7 @@ ntf_sent_find(kp_tx_t *tx, const char *address, char ***keys, size_t *keys_n)
         kp_text_ascii_lower(sj.email, sizeof sj.email, address);
         ntf_addr_hash(&n->conf, CH(EMAIL), sj.email, sj.email_hash);
     } else {
-        kp_privacy_phone_norm(address, sj.phone, sizeof sj.phone);
-        ntf_addr_hash(&n->conf, CH(SMS), address, sj.phone_hash);
+        s_subject_phone(&n->conf, &sj, address);
     }
     int rc = ntf_rec_scan(tx, s_want, &sj, keys, keys_n);
     sodium_memzero(&sj, sizeof sj);
@@ -160,12 +182,11 @@ s_find(kp_tx_t *tx, found_t *f)
     if (!kp_privacy_subject_ok(tx->call, d, false)) /* the notifier holds no sign-ups */
         return false;
     kp_text_ascii_lower(sj->email, sizeof sj->email, d->email);
-    kp_privacy_phone_norm(d->phone, sj->phone, sizeof sj->phone);
     const ntf_t *n = tx->svc;
     if (sj->email[0])
         ntf_addr_hash(&n->conf, CH(EMAIL), sj->email, sj->email_hash);
-    if (sj->phone[0])
-        ntf_addr_hash(&n->conf, CH(SMS), d->phone, sj->phone_hash);
+    if (d->phone[0])
+        s_subject_phone(&n->conf, sj, d->phone);
     f->oe = f->os = false;
     int rc = ntf_rec_scan(tx, s_want, sj, &f->keys, &f->keys_n);
     if (rc == 0 && d->email[0])

@@ -22,6 +22,7 @@
  *  event at best 5.47 -> 5.27 us); the machine's spread (45,000 to 138,000) is wider than that. */
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_privacy.h"
 #include "kp_text.h"
 #include "notifier.h"
 
@@ -417,11 +418,19 @@ ntf_request_keys(kp_tx_t *tx, uint64_t request_id, char ***keys, size_t *keys_n)
 
 /* ---- opt-outs and switches ------------------------------------------------------------------ */
 
+#define CH(x) KUMPPANI__V1__NOTIFICATION_CHANNEL__CHANNEL_##x
+
+/* An opt-out's key: the channel, then the address in one form: an e-mail lowered, a phone
+ * number as kp_privacy_phone_norm writes it (so that "040 1234567" and "+358401234567" are one
+ * entry; stores before schema 4 are rewritten so on opening). */
 static size_t
 s_optkey(uint8_t *buf, size_t cap, int channel, const char *address)
 {
     buf[0] = (uint8_t)channel;
-    kp_text_ascii_lower((char *)buf + 1, cap - 1, address);
+    if (channel == CH(SMS))
+        kp_privacy_phone_norm(address, (char *)buf + 1, cap - 1);
+    else
+        kp_text_ascii_lower((char *)buf + 1, cap - 1, address);
     return 1 + strlen((char *)buf + 1);
 }
 
@@ -721,6 +730,53 @@ s_v3_index(MDB_txn *txn, uint64_t *n)
     return rc == MDB_NOTFOUND ? 0 : rc > 0 ? kp_err_from_mdb(rc) : rc;
 }
 
+/*  3 -> 4: an SMS opt-out's key holds the number in one form (s_optkey); before, it held the
+ *  text as typed, lowered, so that "+358 40 1234567" and "040 1234567" were two entries and an
+ *  opt-out in one form did not stop messages to the other. The keys are rewritten here, in the
+ *  opening transaction (collected first: nothing is written while the cursor walks). */
+static int
+s_v4_optouts(MDB_txn *txn, uint64_t *n)
+{
+    MDB_dbi db;
+    MDB_cursor *c = NULL;
+    int rc = mdb_dbi_open(txn, "optout", 0, &db);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc || (rc = mdb_cursor_open(txn, db, &c)))
+        return kp_err_from_mdb(rc);
+    uint8_t(*old)[300] = NULL;
+    size_t *old_len = NULL, m = 0, cap = 0;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < 2 || k.mv_size >= sizeof old[0] ||
+            ((const uint8_t *)k.mv_data)[0] != CH(SMS))
+            continue;
+        if (m == cap) {
+            cap = cap ? 2 * cap : 16;
+            old = kp_xrealloc(old, cap * sizeof *old);
+            old_len = kp_xrealloc(old_len, cap * sizeof *old_len);
+        }
+        memcpy(old[m], k.mv_data, k.mv_size);
+        old[m][k.mv_size] = 0;
+        old_len[m++] = k.mv_size;
+    }
+    mdb_cursor_close(c);
+    rc = rc == MDB_NOTFOUND ? 0 : rc;
+    for (size_t i = 0; i < m && rc == 0; i++) {
+        uint8_t nk[300];
+        size_t nl = s_optkey(nk, sizeof nk, CH(SMS), (const char *)old[i] + 1);
+        if (nl == old_len[i] && memcmp(nk, old[i], nl) == 0)
+            continue;
+        MDB_val ok = {old_len[i], old[i]}, nkv = {nl, nk}, e = {0, (void *)""};
+        if ((rc = mdb_del(txn, db, &ok, NULL)) == 0 && (rc = mdb_put(txn, db, &nkv, &e, 0)) == 0)
+            (*n)++;
+    }
+    free(old);
+    free(old_len);
+    return rc > 0 ? kp_err_from_mdb(rc) : rc;
+}
+
 int
 ntf_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to)
 {
@@ -735,5 +791,8 @@ ntf_migrate(void *arg, MDB_txn *txn, unsigned from, unsigned to)
     }
     if (rc == 0 && from < 3 && (rc = s_v3_index(txn, &indexed)) == 0)
         kp_log_notice("notifier.migrate", "to=3 indexed=%llu", (unsigned long long)indexed);
+    uint64_t optouts = 0;
+    if (rc == 0 && from < 4 && (rc = s_v4_optouts(txn, &optouts)) == 0)
+        kp_log_notice("notifier.migrate", "to=4 sms_optouts=%llu", (unsigned long long)optouts);
     return rc;
 }

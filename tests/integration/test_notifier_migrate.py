@@ -8,9 +8,10 @@ import time
 
 import lmdb
 
-from kp_harness import PII, Suite, check, done, note_sent, planted_in
+from kp_harness import OK, PII, Suite, body, check, done, note_sent, planted_in
 from kp_notifier import N, Smtp, notifier, status
 from kumppani.v1 import events_pb2 as V
+from kumppani.v1 import privacy_pb2 as P
 
 s = Suite()
 smtp = Smtp()
@@ -37,6 +38,10 @@ try:
                            created_ms=int(time.time() * 1000))  # recent: not for retention
         t.put(key.encode(), r.SerializeToString(), db=dbs["ntf"])
         t.put(struct.pack(">Q", 3) + key.encode(), b"", db=dbs["by_event"])
+        # SMS opt-outs as typed (before schema 4): two ways of writing numbers
+        oo = env.open_db(b"optout", txn=t)
+        for typed in (b"+358 40 765 4321", b"050-111 2222"):
+            t.put(bytes([N.CHANNEL_SMS]) + typed, b"", db=oo)
     env.close()
     note_sent(PII[0] + PII[1] + PII[2])
     check(planted_in(store) >= {PII[0], PII[1], PII[2]}, "the old store holds the person")
@@ -46,6 +51,11 @@ try:
     check(rec is not None and rec.address == "" and rec.recipient_name == "" and
           rec.signup_id == 7 and rec.state == N.NOTIFICATION_STATE_DELIVERED,
           "the old record keeps ids and state, not the name or address")
+    # the opt-outs are found whichever way the number is written now
+    for typed, other in (("+358 40 765 4321", "040 7654321"), ("050-111 2222", "+358501112222")):
+        r = nc.call("notifier.privacy.export", P.DataSubject(phone=other))
+        check(r.status.code == OK and '"opted_out_sms":true' in body(r, P.PrivacyExportReply).json,
+              "the opt-out of %s is found as %s" % (typed, other))
     p.stop()
     check(not planted_in(store), "after the upgrade no file of the store holds the person: %s"
           % sorted(planted_in(store)))
@@ -53,8 +63,12 @@ try:
     with env.begin() as t:
         v = t.get(b"schema", db=env.open_db(b"meta", txn=t, create=False))
         sv = t.get(struct.pack(">Q", 7), db=env.open_db(b"signups", txn=t, create=False))
+        keys = sorted(k for k, _ in t.cursor(db=env.open_db(b"optout", txn=t, create=False)))
     env.close()
-    check(struct.unpack(">Q", v)[0] == 3, "the store records schema 3 (2 and then 3 at once)")
+    check(struct.unpack(">Q", v)[0] == 4, "the store records schema 4 (2, 3 and 4 at once)")
+    check(keys == [bytes([N.CHANNEL_SMS]) + b"+358407654321",
+                   bytes([N.CHANNEL_SMS]) + b"+358501112222"],
+          "the SMS opt-outs' keys hold the numbers in one form (%s)" % keys)
     su = V.Signup.FromString(sv)
     check(su.has_email and su.has_phone and su.name == "" and su.accessibility_text == "",
           "the kept sign-up is its public copy")

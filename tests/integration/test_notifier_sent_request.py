@@ -130,7 +130,7 @@ try:
         v = t.get(b"schema", db=env.open_db(b"meta", txn=t, create=False))
         n_idx = t.stat(env.open_db(b"by_request", txn=t, create=False))["entries"]
     env.close()
-    check(struct.unpack(">Q", v)[0] == 3, "the store records schema 3")
+    check(struct.unpack(">Q", v)[0] == 4, "the store records schema 4 (3 and then 4 at once)")
     check(n_idx == 7, "by_request holds the old message and the six new ones (%d)" % n_idx)
     log = p.logtext()
     check(PII[0] not in log and PII[1] not in log, "the notifier's log names nobody")

@@ -38,7 +38,17 @@ t_phone(void **state)
     (void)state;
     assert_true(kp_privacy_phone_eq("+358 40 123 4567", "+358401234567"));
     assert_true(kp_privacy_phone_eq("040-123 4567", "0401234567"));
-    assert_false(kp_privacy_phone_eq("+358401234567", "0401234567")); /* the '+' is kept */
+    /* A Finnish national number is the same as its international form, however written. */
+    assert_true(kp_privacy_phone_eq("+358401234567", "0401234567"));
+    assert_true(kp_privacy_phone_eq("040 123 4567", "00358 40 1234567"));
+    assert_false(kp_privacy_phone_eq("+46401234567", "0401234567"));
+    char out[32];
+    kp_privacy_phone_norm("  040-123 4567", out, sizeof out);
+    assert_string_equal(out, "+358401234567");
+    kp_privacy_phone_norm("+46 8 123", out, sizeof out);
+    assert_string_equal(out, "+468123");
+    kp_privacy_phone_digits("040-123 4567", out, sizeof out);
+    assert_string_equal(out, "0401234567");
     assert_false(kp_privacy_phone_eq("+358401234567", "+358401234568"));
     assert_false(kp_privacy_phone_eq("", ""));
     assert_false(kp_privacy_phone_eq("+", "+"));
