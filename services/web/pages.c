@@ -405,6 +405,7 @@ s_accessibility(web_req_t *r, unsigned status, bool thanks, const web_ferr_t *er
 {
     web_tv_t *root = web_root(r, "a11y_title");
     web_tv_bool(r->arena, root, "thanks", thanks);
+    web_tv_str(r->arena, root, "lang_base", "/accessibility"); /* also after the POST */
     web_tv_t *el = web_tv_list(r->arena, root, "errors");
     web_tv_t *f = web_tv_obj(r->arena, root, "err");
     for (unsigned i = 0; i < n; i++) {
