@@ -82,6 +82,21 @@ def main():
               r.header("Content-Type"), "the filtered iCalendar feed comes over the bus")
         r = b.get("/events/%d.ics" % eid)
         check(r.status == 200 and "BEGIN:VEVENT" in r.text, "an event's iCalendar file")
+        check("meet.example.fi" not in r.text and "meet.example.fi" not in
+              b.get("/calendar.ics").text, "the public iCalendar file and feed leave out the "
+              "online-meeting link (only a confirmed sign-up sees it)")
+        now = int(time.time())
+        r = admin.call("events.event.create", V.CreateEventRequest(
+            kind=V.KIND_SEMINAR, title="Etäseminaari", municipality_code="743",
+            start_unix=now + 2 * DAY, end_unix=now + 2 * DAY + 3600,
+            online_url="https://meet.example.fi/etä;x=1,2"), key="online-only")
+        oid = body(r, V.EventReply).event.id
+        admin.call("events.event.publish", V.EventRef(event_id=oid))
+        wait_page(b, "/events/%d" % oid)
+        r = b.get("/events/%d.ics" % oid)
+        check(r.status == 200 and "SUMMARY:Etäseminaari" in r.text and "END:VEVENT" in r.text
+              and "meet.example" not in r.text.replace("\r\n ", ""),
+              "an event online only: no link as its place either")
         check(b.get("/calendar.ics?municipality=x").status == 400, "a bad filter answers 400")
         sv = Session(s.base, lang="sv-FI,sv;q=0.9")
         r = sv.get("/")
