@@ -114,6 +114,15 @@ def main():
         check(b.get("/events/%d" % did).status == 404 and b.get("/events/%d.ics" % did).status
               == 404, "a draft is neither shown nor given as iCalendar")
 
+        late = create_event(admin, "Ilmoittautuminen päättynyt", capacity=5,
+                            signup_deadline_unix=int(time.time()) + 2)
+        wait_page(b, "/events/%d" % late)
+        time.sleep(2.5)
+        r = b.get("/")
+        item = r.text.split("Ilmoittautuminen päättynyt")[1].split("</li>")[0]
+        check("ei voi nyt ilmoittautua" in item and "Vapaita paikkoja" not in item,
+              "the calendar says when an event's sign-up has closed, not that places are free")
+
         # ---- the form: field errors ------------------------------------------------------------
         r = b.get("/events/%d/signup" % eid)
         form = r.text
