@@ -160,9 +160,15 @@ try:
     set_clock(web_admin, 0)
 
     # A cancelled event, an erased sign-up, a sign-up that never was.
-    eid2 = create_event(admin, "Peruttava tilaisuus", capacity=5)
+    eid2 = create_event(admin, "Peruttava tilaisuus", capacity=2, offer_window_minutes=60)
     c1 = submit(eid2, 21)
+    cx = submit(eid2, 22)
+    c2 = submit(eid2, 23)  # waits, then is offered cx's place
+    r = portal.call("events.signup.cancel", V.CancelSignupRequest(signup_id=cx.id))
+    check(r.status.code == OK and wait_state(admin, eid2, c2.id, V.SIGNUP_STATE_OFFERED).state
+          == V.SIGNUP_STATE_OFFERED, "a place is offered on the event to be cancelled")
     lc = s.link(LINK_SIGNUP, c1.id, eid2)
+    lo = s.link(LINK_SIGNUP, c2.id, eid2)
     wait_page(sess, lc)
     r = admin.call("events.event.cancel", V.CancelEventRequest(event_id=eid2,
                                                                 reason_text="Sairastuminen"))
@@ -170,6 +176,10 @@ try:
     r = wait_page(sess, lc, text="on peruttu")
     check(r.status == 200 and "Tapahtuma on peruttu" in r.text and not forms(r.text),
           "a cancelled event's link gets a clear page with nothing to press")
+    r = wait_page(sess, lo, text="on peruttu")
+    check(r.status == 200 and "Tapahtuma on peruttu" in r.text and not forms(r.text) and
+          "kieltäydy alla" not in r.text,
+          "an open offer of a cancelled event does not ask to accept or decline below")
     r = admin.call("events.privacy.erase", P.DataSubject(signup_id=c1.id))
     check(r.status.code == OK, "the sign-up is erased")
     r = sess.get(lc)
