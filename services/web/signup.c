@@ -259,6 +259,10 @@ web_pg_signup_submit(web_req_t *r, const char *arg)
     }
     web_ferr_t errs[WEB_FERR_MAX];
     unsigned n = web_signup_rules(r, errs);
+    /* A name of spaces alone is no name (the coordinator's list would show a blank). */
+    const char *nm = web_field(r, "name");
+    if (nm && *nm && !nm[strspn(nm, " \t\r\n")] && n < WEB_FERR_MAX)
+        errs[n++] = (web_ferr_t){"name", "err_name_required"};
     /* A group larger than the whole event would wait for ever (all or none): say so at once. */
     const char *cm = web_field(r, "companions");
     long with = cm && *cm ? web_digits(cm, 2, 20) : 0;

@@ -141,6 +141,9 @@ def main():
         r = b.post("/events/%d/signup" % eid, signup_fields(form, accessibility_text="Pyörätuoli"))
         check(r.status == 400 and 'id="e-consent_needs"' in r.text,
               "needs without their separate consent are refused beside the consent box")
+        r = b.post("/events/%d/signup" % eid, signup_fields(form, name="   "))
+        check(r.status == 400 and 'id="e-name"' in r.text and "Kirjoita nimesi." in r.text,
+              "a name of spaces alone is refused beside the name field")
         r = b.post("/events/%d/signup" % eid, signup_fields(form, companions="1"))
         check(r.status == 400 and 'id="e-companions"' in r.text and
               "suurempi kuin tapahtuman koko paikkamäärä" in r.text,
