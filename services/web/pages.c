@@ -471,7 +471,7 @@ web_pg_feedback(web_req_t *r, const char *arg)
     const char *msg = web_field(r, "message"), *contact = web_field(r, "contact");
     web_ferr_t errs[2];
     unsigned n = 0;
-    if (!msg || !*msg)
+    if (!msg || !msg[strspn(msg, " \t\r\n")]) /* empty, or spaces alone */
         errs[n++] = (web_ferr_t){"message", "err_feedback_required"};
     else if (kp_text_chars(msg) > 4000)
         errs[n++] = (web_ferr_t){"message", "err_text_long_4000"};

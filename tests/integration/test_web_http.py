@@ -172,6 +172,10 @@ def main():
               "markup in the feedback form renders as text")
 
         r = b.post("/accessibility/feedback", {"csrf": hidden(b.get("/accessibility").text,
+                                                              "csrf"), "message": " \r\n "})
+        check(r.status == 400 and 'id="e-message"' in r.text,
+              "feedback of spaces and line breaks alone is refused beside the field")
+        r = b.post("/accessibility/feedback", {"csrf": hidden(b.get("/accessibility").text,
                                                               "csrf"),
                                                "message": "Kontrasti on hyvä.",
                                                "contact": PII[1]})
