@@ -111,14 +111,28 @@ s_xoffer_render(web_req_t *r, xreq_t *c, const Kumppani__V1__OfferView *v)
     web_tv_time(r, root, "deadline", o->deadline_ms / 1000);
     kp_time_iso(o->deadline_ms / 1000, buf, sizeof buf);
     web_tv_str(a, root, "deadline_iso", buf);
+    web_tv_strf(a, root, "lang_base", "/x/%s", c->token); /* not the POST's address */
     web_button(r, root, "accept", "x_accept_button", "/x/%s/accept", c->token);
     web_button(r, root, "decline", "x_decline_button", "/x/%s/decline", c->token);
+    bool open = o->state == OS(OPEN), held = open && o->held_ms;
+    /* The same answer sent again (a reload, Back and the button once more, a second tab) is
+     * refused by the broker as already answered, but the offer is as the expert wants it:
+     * say it is done, not that it failed. */
+    if (c->what && c->general && strcmp(c->general, "x_err_answer") == 0) {
+        bool decline = strstr(c->what, "decline") != NULL;
+        if (decline ? o->state == OS(DECLINED) : o->state == OS(ACCEPTED) || held) {
+            c->general = NULL;
+            c->notice = decline                    ? "x_done_declined"
+                        : o->state == OS(ACCEPTED) ? "x_done_confirmed"
+                                                   : "x_done_held";
+            c->status = 200;
+        }
+    }
     if (c->notice)
         web_tv_str(a, root, "notice", web_text(r, c->notice));
     if (c->general)
         web_tv_str(a, root, "general", web_text(r, c->general));
     bool req_closed = v->request_state == RS(CANCELLED) || v->request_state == RS(UNFILLED);
-    bool open = o->state == OS(OPEN), held = open && o->held_ms;
     bool lapsed = o->state == OS(LAPSED) || (open && !held && o->deadline_ms <= kp_now_ms());
     /* The offer's own fate first; a withdrawn or open offer of a closed request says why. */
     const char *st = o->state == OS(ACCEPTED)   ? "x_state_accepted"

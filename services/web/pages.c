@@ -311,6 +311,38 @@ web_pg_calendar(web_req_t *r, const char *arg)
 
 /* ---- iCalendar over the bus -------------------------------------------------------------- */
 
+/* True if the content line at p (up to its CRLF) starts with the property name (e.g. "URL"),
+ * followed by ':' or ';' (a parameter). */
+static bool
+s_ics_prop(const char *p, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(p, name, n) == 0 && (p[n] == ':' || p[n] == ';');
+}
+
+/* The iCalendar text for the public: without the online meeting's link, which only a confirmed
+ * sign-up sees (on its personal page). The events service writes it as the URL property, and
+ * as LOCATION when the event has no place; a dropped line's folded continuation lines (those
+ * beginning with a space or a tab, RFC 5545 3.1) go with it. */
+static void
+s_ics_public(web_buf_t *b, const char *text)
+{
+    bool drop = false;
+    for (const char *p = text; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t n = e ? (size_t)(e - p) + 1 : strlen(p);
+        if (*p != ' ' && *p != '\t') {
+            const char *v = strchr(p, ':');
+            drop = s_ics_prop(p, "URL") ||
+                   (s_ics_prop(p, "LOCATION") && v && v < p + n &&
+                    (strncmp(v + 1, "http://", 7) == 0 || strncmp(v + 1, "https://", 8) == 0));
+        }
+        if (!drop)
+            web_buf_add(b, p, n);
+        p += n;
+    }
+}
+
 static void
 s_ics_done(web_req_t *r, const Kumppani__V1__Reply *reply)
 {
@@ -318,7 +350,7 @@ s_ics_done(web_req_t *r, const Kumppani__V1__Reply *reply)
         web_body(r, reply, &kumppani__v1__event_text_reply__descriptor);
     if (t) {
         web_buf_t b = {0};
-        web_buf_adds(&b, t->text);
+        s_ics_public(&b, t->text);
         web_reply(r, 200, "text/calendar; charset=utf-8", &b);
     } else if (web_code(reply) == KUMPPANI__V1__CODE__CODE_NOT_FOUND) {
         web_error(r, 404, "err_not_found");
@@ -405,6 +437,7 @@ s_accessibility(web_req_t *r, unsigned status, bool thanks, const web_ferr_t *er
 {
     web_tv_t *root = web_root(r, "a11y_title");
     web_tv_bool(r->arena, root, "thanks", thanks);
+    web_tv_str(r->arena, root, "lang_base", "/accessibility"); /* also after the POST */
     web_tv_t *el = web_tv_list(r->arena, root, "errors");
     web_tv_t *f = web_tv_obj(r->arena, root, "err");
     for (unsigned i = 0; i < n; i++) {
@@ -438,7 +471,7 @@ web_pg_feedback(web_req_t *r, const char *arg)
     const char *msg = web_field(r, "message"), *contact = web_field(r, "contact");
     web_ferr_t errs[2];
     unsigned n = 0;
-    if (!msg || !*msg)
+    if (!msg || !msg[strspn(msg, " \t\r\n")]) /* empty, or spaces alone */
         errs[n++] = (web_ferr_t){"message", "err_feedback_required"};
     else if (kp_text_chars(msg) > 4000)
         errs[n++] = (web_ferr_t){"message", "err_text_long_4000"};

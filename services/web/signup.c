@@ -143,6 +143,8 @@ s_personal(web_req_t *r, unsigned status, const kp_link_t *l, const char *token,
     if (ev)
         web_event_values(r, web_tv_obj(a, root, "event"), ev);
     web_tv_strf(a, root, "link", "%s/s/%s", r->svc->base_url, token);
+    /* The languages lead to the personal page (this page may answer a form's POST). */
+    web_tv_strf(a, root, "lang_base", "/s/%s", token);
     web_button(r, root, "cancel", "cancel_button", "/s/%s/cancel", token);
     web_button(r, root, "leave", "leave_button", "/s/%s/leave", token);
     web_button(r, root, "accept", "offer_accept_button", "/s/%s/accept", token);
@@ -257,6 +259,15 @@ web_pg_signup_submit(web_req_t *r, const char *arg)
     }
     web_ferr_t errs[WEB_FERR_MAX];
     unsigned n = web_signup_rules(r, errs);
+    /* A name of spaces alone is no name (the coordinator's list would show a blank). */
+    const char *nm = web_field(r, "name");
+    if (nm && *nm && !nm[strspn(nm, " \t\r\n")] && n < WEB_FERR_MAX)
+        errs[n++] = (web_ferr_t){"name", "err_name_required"};
+    /* A group larger than the whole event would wait for ever (all or none): say so at once. */
+    const char *cm = web_field(r, "companions");
+    long with = cm && *cm ? web_digits(cm, 2, 20) : 0;
+    if (ev->capacity && with >= 0 && (unsigned long)with + 1 > ev->capacity && n < WEB_FERR_MAX)
+        errs[n++] = (web_ferr_t){"companions", "err_group_too_big"};
     if (n) {
         s_form(r, 400, ev, nonce, errs, n, NULL);
         return;
@@ -342,6 +353,7 @@ typedef struct {
     kp_link_t l; /* first: web_link_state */
     const char *token;
     const char *method; /* the action's method, for the log */
+    const char *done;   /* a text key: what the action says when done */
     view_t vw;
     unsigned status;
 } act_t;
@@ -367,6 +379,24 @@ s_reply_signup(web_req_t *r, const Kumppani__V1__Reply *reply)
     return sr ? sr->signup : NULL;
 }
 
+/* True if the refused action c is what the sign-up s already shows: cancelled after a
+ * cancel, a leave or a decline (each by its own reason), confirmed after an accept. */
+static bool
+s_already_done(const act_t *c, const Kumppani__V1__Signup *s)
+{
+    if (!c->method)
+        return false;
+    if (strstr(c->method, "accept_offer"))
+        return s->state == SS(CONFIRMED);
+    if (s->state != SS(CANCELLED))
+        return false;
+    if (strstr(c->method, "decline_offer"))
+        return strcmp(s->cancel_reason, "offer-declined") == 0;
+    if (strstr(c->method, "leave_waitlist"))
+        return strcmp(s->cancel_reason, "left-waitlist") == 0;
+    return strstr(c->method, "signup.cancel") && strcmp(s->cancel_reason, "request") == 0;
+}
+
 /* The sign-up as the events service has it now (events.signup.get): the read model may lag
  * behind an action or not know an erased sign-up is gone. */
 static void
@@ -374,6 +404,14 @@ s_fetch_done(web_req_t *r, const Kumppani__V1__Reply *reply)
 {
     act_t *c = r->cont_arg;
     const Kumppani__V1__Signup *s = s_reply_signup(r, reply);
+    if (s && !s->erased && c->vw.general && s_already_done(c, s)) {
+        /* The same action sent again (a reload, Back and the button once more): the sign-up
+         * is already as the person wanted, so say it is done rather than that it failed. */
+        c->vw.general = NULL;
+        c->vw.notice = c->done;
+        c->vw.just_cancelled = s->state == SS(CANCELLED) && strstr(c->method, "cancel");
+        c->status = 200;
+    }
     if (s && !s->erased)
         s_personal(r, c->status, &c->l, c->token, s, &c->vw);
     else if (s || web_code(reply) == C(NOT_FOUND))
@@ -454,7 +492,7 @@ s_act(web_req_t *r, const char *token, const char *method, const char *notice)
     if (!c)
         return;
     c->method = method;
-    c->vw.notice = notice;
+    c->done = c->vw.notice = notice;
     Kumppani__V1__CancelSignupRequest rq = KUMPPANI__V1__CANCEL_SIGNUP_REQUEST__INIT;
     rq.signup_id = c->l.id;
     if (!web_call(r, r->svc->bus_self, method, &rq.base, NULL, s_act_done))

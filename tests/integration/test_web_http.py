@@ -61,6 +61,10 @@ def main():
             check(r.header("Cache-Control") == "no-store", "%s: not cached" % path)
         check(b.get("/nope").status == 404, "an unknown path answers 404")
         check(b.get("/static/site.css").status == 200, "the style sheet is served")
+        r = b.get("/accessibility")
+        check("kuntanumeroina, ei niminä" not in r.text and "kuntanumerona" in r.text,
+              "the accessibility statement does not claim municipalities are shown by code "
+              "(pages show their names)")
         check(b.request("PUT", "/").status == 405, "PUT answers 405")
         check(b.request("DELETE", "/events/%d" % eid).status == 405, "DELETE answers 405")
         r = b.get("/")
@@ -78,6 +82,21 @@ def main():
               r.header("Content-Type"), "the filtered iCalendar feed comes over the bus")
         r = b.get("/events/%d.ics" % eid)
         check(r.status == 200 and "BEGIN:VEVENT" in r.text, "an event's iCalendar file")
+        check("meet.example.fi" not in r.text and "meet.example.fi" not in
+              b.get("/calendar.ics").text, "the public iCalendar file and feed leave out the "
+              "online-meeting link (only a confirmed sign-up sees it)")
+        now = int(time.time())
+        r = admin.call("events.event.create", V.CreateEventRequest(
+            kind=V.KIND_SEMINAR, title="Etäseminaari", municipality_code="743",
+            start_unix=now + 2 * DAY, end_unix=now + 2 * DAY + 3600,
+            online_url="https://meet.example.fi/etä;x=1,2"), key="online-only")
+        oid = body(r, V.EventReply).event.id
+        admin.call("events.event.publish", V.EventRef(event_id=oid))
+        wait_page(b, "/events/%d" % oid)
+        r = b.get("/events/%d.ics" % oid)
+        check(r.status == 200 and "SUMMARY:Etäseminaari" in r.text and "END:VEVENT" in r.text
+              and "meet.example" not in r.text.replace("\r\n ", ""),
+              "an event online only: no link as its place either")
         check(b.get("/calendar.ics?municipality=x").status == 400, "a bad filter answers 400")
         sv = Session(s.base, lang="sv-FI,sv;q=0.9")
         r = sv.get("/")
@@ -94,6 +113,15 @@ def main():
         time.sleep(0.5)
         check(b.get("/events/%d" % did).status == 404 and b.get("/events/%d.ics" % did).status
               == 404, "a draft is neither shown nor given as iCalendar")
+
+        late = create_event(admin, "Ilmoittautuminen päättynyt", capacity=5,
+                            signup_deadline_unix=int(time.time()) + 2)
+        wait_page(b, "/events/%d" % late)
+        time.sleep(2.5)
+        r = b.get("/")
+        item = r.text.split("Ilmoittautuminen päättynyt")[1].split("</li>")[0]
+        check("ei voi nyt ilmoittautua" in item and "Vapaita paikkoja" not in item,
+              "the calendar says when an event's sign-up has closed, not that places are free")
 
         # ---- the form: field errors ------------------------------------------------------------
         r = b.get("/events/%d/signup" % eid)
@@ -113,6 +141,14 @@ def main():
         r = b.post("/events/%d/signup" % eid, signup_fields(form, accessibility_text="Pyörätuoli"))
         check(r.status == 400 and 'id="e-consent_needs"' in r.text,
               "needs without their separate consent are refused beside the consent box")
+        r = b.post("/events/%d/signup" % eid, signup_fields(form, name="   "))
+        check(r.status == 400 and 'id="e-name"' in r.text and "Kirjoita nimesi." in r.text,
+              "a name of spaces alone is refused beside the name field")
+        r = b.post("/events/%d/signup" % eid, signup_fields(form, companions="1"))
+        check(r.status == 400 and 'id="e-companions"' in r.text and
+              "suurempi kuin tapahtuman koko paikkamäärä" in r.text,
+              "a group larger than the whole event (1 place) is refused beside the companions "
+              "field, not left to wait for ever")
 
         # ---- markup in every field renders as text ---------------------------------------------
         evil = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>"
@@ -136,6 +172,10 @@ def main():
               "markup in the feedback form renders as text")
 
         r = b.post("/accessibility/feedback", {"csrf": hidden(b.get("/accessibility").text,
+                                                              "csrf"), "message": " \r\n "})
+        check(r.status == 400 and 'id="e-message"' in r.text,
+              "feedback of spaces and line breaks alone is refused beside the field")
+        r = b.post("/accessibility/feedback", {"csrf": hidden(b.get("/accessibility").text,
                                                               "csrf"),
                                                "message": "Kontrasti on hyvä.",
                                                "contact": PII[1]})
@@ -144,6 +184,9 @@ def main():
         check(r.status == 200 and len(files) == 1 and
               os.stat(os.path.join(spool, files[0])).st_mode & 0o077 == 0,
               "feedback goes to the operator's spool, one private file")
+        check('href="/accessibility?lang=sv"' in r.text and "feedback?lang=" not in r.text,
+              "the feedback's answer links the languages to the statement, not to the POST's "
+              "address")
         for f in files:  # the store check below is about the read model only
             os.unlink(os.path.join(spool, f))
 
@@ -191,6 +234,10 @@ def main():
         check("Olet ilmoittautunut" in results[0].text, "the confirmation says signed up")
         link = links[0]
         token = link.split("/s/")[1]
+        check('href="/s/%s?lang=en"' % token in results[0].text and
+              "/signup?lang=" not in results[0].text,
+              "the confirmation's languages lead to the personal page (the link stays in view), "
+              "not to an empty form")
         r = wait_page(b, link)
         for _ in range(100):
             if "Paikkasi on vahvistettu" in r.text:
@@ -201,9 +248,20 @@ def main():
               "the personal page shows the confirmed sign-up")
         check("meet.example.fi/kp" in r.text, "the online-meeting link shows to the signed up")
         # A second person: the event (capacity 1) is full, so they wait.
-        f2 = signup_fields(b.get("/events/%d/signup" % eid).text, name=PII[3], email=PII[4])
+        r = b.get("/events/%d/signup" % eid)
+        for _ in range(100):
+            if "täynnä" in r.text:
+                break
+            time.sleep(0.05)
+            r = b.get("/events/%d/signup" % eid)
+        check("Tapahtuma on täynnä: uudet ilmoittautumiset menevät jonoon." in r.text,
+              "the form of a full event says, before anything is typed, that it goes to the "
+              "waitlist")
+        f2 = signup_fields(r.text, name=PII[3], email=PII[4])
         r = b.post("/events/%d/signup" % eid, f2)
         check(r.status == 200 and "Olet jonossa" in r.text, "a sign-up to a full event waits")
+        check("Saat tiedon, jos paikka vapautuu." in r.text,
+              "the waitlist's confirmation says what happens next")
         link2 = personal_link(r.text)
         r = wait_page(b, "/events/%d" % eid)
         check("täynnä" in r.text, "the event page says full (waitlist)")
@@ -225,6 +283,11 @@ def main():
         r = b.get(link)
         r = b.post("/s/%s/cancel" % token, {"csrf": hidden(r.text, "csrf")})
         check(r.status == 200 and "peruttu" in r.text, "the personal link cancels the sign-up")
+        check('href="/s/%s?lang=sv"' % token in r.text and "/cancel?lang=" not in r.text,
+              "the languages of the cancel's answer lead to the personal page, not to the "
+              "POST's address (405)")
+        r = Session(s.base).get("/s/%s?lang=sv" % token)
+        check(r.status == 200 and 'lang="sv"' in r.text, "... which answers in Swedish")
         rows = signups(admin, eid)
         st = {x.id: x.state for x in rows}
         check(st.get(rows[0].id) == V.SIGNUP_STATE_CANCELLED, "the events service has it cancelled")
@@ -320,6 +383,9 @@ def main():
         check(rc == 0, "the web stops cleanly (exit 0) with a request suspended on the bus")
         check("r" in held and held["r"].status == 503 and "uudelleen" in held["r"].text,
               "the suspended sign-up is answered 503 with a retry text on the way out")
+        check("r" in held and "Ilmoittautumista ei lähetetty" in held["r"].text and
+              "Korjaa lomakkeen virheet" not in held["r"].text,
+              "a sign-up that did not go says so, not that the form has errors to correct")
 
         # ---- the log and the store -------------------------------------------------------------
         log = s.procs[-1].logtext()

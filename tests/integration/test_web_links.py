@@ -5,7 +5,8 @@ the same secret file). A waitlisted person (signed up by another system) accepts
 from the link, the deadline shown in Helsinki time; the next offer lapses by deadline with the
 test clock and the page says so; leaving the waitlist; a cancelled event and an erased
 sign-up get clear pages. An expert accepts an offer from /x/ and the requester's /r/ page then
-shows the expert confirmed (and nothing of them before); a decline passes the offer on.
+shows the expert confirmed (and nothing of them before); a decline passes the offer on. The
+same answer sent again (a reload, Back) says it is done; another answer after it is refused.
 Expired, forged and wrong-purpose links are refused (410/404) on every kind of page. The
 selfservice key can call nothing but the person-acting methods (every other method of both
 services is refused), and its replies carry no personal data. No token goes on a log."""
@@ -60,7 +61,8 @@ try:
     add_keys(s, [("expert-broker", "service")])
     s.events(["--test-clock", "on"])
     b = Broker(s).start()
-    s.web(broker_api=b.api)
+    # More requests in a burst than a person makes (each answer is also sent twice).
+    s.web(["--rate-per-s", "100", "--rate-burst", "400"], broker_api=b.api)
     admin = s.client(s.ev_api, "admin")
     portal = s.client(s.ev_api, "publisher")
     web_admin = s.client(s.web_api, "admin", server="web")
@@ -106,10 +108,16 @@ try:
     check(signups(admin, eid)[w1.id].state == V.SIGNUP_STATE_CONFIRMED,
           "the events service has the sign-up confirmed")
     check("/accept" not in " ".join(forms(r.text)), "no accept button once accepted")
+    r = post(sess, l1 + "/accept", sess.get(l1).text)
+    check(r.status == 200 and "Otit paikan vastaan" in r.text and 'role="alert"' not in r.text,
+          "the same accept again (a reload, Back): done, not an error")
 
     # The web cancels a sign-up another system made (selfservice key); the offer passes on.
     r = post(sess, l1 + "/cancel", sess.get(l1).text)
     check(r.status == 200 and "peruttu" in r.text, "the personal link cancels a portal sign-up")
+    r = post(sess, l1 + "/cancel", sess.get(l1).text)
+    check(r.status == 200 and "peruttu" in r.text and 'role="alert"' not in r.text,
+          "the same cancel again: done, not an error")
     x2 = wait_state(admin, eid, w2.id, V.SIGNUP_STATE_OFFERED)
     check(x2.state == V.SIGNUP_STATE_OFFERED, "the next one is offered the place")
     l2 = s.link(LINK_SIGNUP, w2.id, eid)
@@ -133,19 +141,34 @@ try:
     r = post(sess, l3 + "/decline", wait_page(sess, l3).text)
     check(r.status == 200 and "Kieltäydyit paikasta" in r.text, "an offer declined from the link")
     check(signups(admin, eid)[w3.id].cancel_reason == "offer-declined", "declined as such")
+    r = post(sess, l3 + "/decline", sess.get(l3).text)
+    check(r.status == 200 and "Kieltäydyit paikasta" in r.text and 'role="alert"' not in r.text,
+          "the same decline again: done, not an error")
+    r = post(sess, l3 + "/accept", sess.get(l3).text)
+    check(r.status == 409 and "ei voi enää vastata" in r.text and 'role="alert"' in r.text,
+          "an accept after the decline: still a clear 409")
     x4 = wait_state(admin, eid, w4.id, V.SIGNUP_STATE_OFFERED)
     w5 = submit(eid, 6)
     l5 = s.link(LINK_SIGNUP, w5.id, eid)
     r = post(sess, l5 + "/leave", wait_page(sess, l5).text)
     check(r.status == 200 and "poistunut jonosta" in r.text, "leaving the waitlist from the link")
     check(signups(admin, eid)[w5.id].cancel_reason == "left-waitlist", "left the waitlist")
+    r = post(sess, l5 + "/leave", sess.get(l5).text)
+    check(r.status == 200 and "poistunut jonosta" in r.text and 'role="alert"' not in r.text,
+          "leaving the waitlist again: done, not an error")
     set_clock(admin, 0)
     set_clock(web_admin, 0)
 
     # A cancelled event, an erased sign-up, a sign-up that never was.
-    eid2 = create_event(admin, "Peruttava tilaisuus", capacity=5)
+    eid2 = create_event(admin, "Peruttava tilaisuus", capacity=2, offer_window_minutes=60)
     c1 = submit(eid2, 21)
+    cx = submit(eid2, 22)
+    c2 = submit(eid2, 23)  # waits, then is offered cx's place
+    r = portal.call("events.signup.cancel", V.CancelSignupRequest(signup_id=cx.id))
+    check(r.status.code == OK and wait_state(admin, eid2, c2.id, V.SIGNUP_STATE_OFFERED).state
+          == V.SIGNUP_STATE_OFFERED, "a place is offered on the event to be cancelled")
     lc = s.link(LINK_SIGNUP, c1.id, eid2)
+    lo = s.link(LINK_SIGNUP, c2.id, eid2)
     wait_page(sess, lc)
     r = admin.call("events.event.cancel", V.CancelEventRequest(event_id=eid2,
                                                                 reason_text="Sairastuminen"))
@@ -153,6 +176,10 @@ try:
     r = wait_page(sess, lc, text="on peruttu")
     check(r.status == 200 and "Tapahtuma on peruttu" in r.text and not forms(r.text),
           "a cancelled event's link gets a clear page with nothing to press")
+    r = wait_page(sess, lo, text="on peruttu")
+    check(r.status == 200 and "Tapahtuma on peruttu" in r.text and not forms(r.text) and
+          "kieltäydy alla" not in r.text,
+          "an open offer of a cancelled event does not ask to accept or decline below")
     r = admin.call("events.privacy.erase", P.DataSubject(signup_id=c1.id))
     check(r.status.code == OK, "the sign-up is erased")
     r = sess.get(lc)
@@ -186,6 +213,8 @@ try:
     check(sess.post(lx + "/accept", {"csrf": "x"}).status == 403, "a wrong CSRF token: 403")
     r = post(sess, lx + "/accept", r.text)
     check(r.status == 200 and "vahvistettu" in r.text, "the expert accepts from the link")
+    check('href="%s?lang=sv"' % lx in r.text and "/accept?lang=" not in r.text,
+          "the answer's languages lead to the offer page, not to the POST's address (405)")
     got = get_request(b, rq.id)
     check(got.request.state == B.REQUEST_STATE_FILLED and len(got.assignments) == 1,
           "the broker has the request filled with one assignment")
@@ -196,7 +225,11 @@ try:
           "the requester's page counts the experts needed and confirmed")
     check(not forms(r.text), "the requester's page is read-only")
     r = post(sess, lx + "/accept")
-    check(r.status == 409 and 'role="alert"' in r.text, "answering twice: a clear 409")
+    check(r.status == 200 and "vahvistettu" in r.text and 'role="alert"' not in r.text,
+          "the same accept again (a reload, Back): done, not an error")
+    r = post(sess, lx + "/decline")
+    check(r.status == 409 and 'role="alert"' in r.text and "ei voi enää vastata" in r.text,
+          "a decline after the accept: a clear 409")
 
     e2 = register(b, "Kaisa Kokemus", "kaisa.kokemus@example.fi")
     rq2 = file_request(b, "req-links-2", title="Luento").request
@@ -204,6 +237,9 @@ try:
     lx2 = s.link(LINK_EXPERT_OFFER, o2.id, rq2.id)
     r = post(sess, lx2 + "/decline", sess.get(lx2).text)
     check(r.status == 200 and "kieltäydyit" in r.text, "an expert declines from the link")
+    r = post(sess, lx2 + "/decline")
+    check(r.status == 200 and "kieltäydyit" in r.text and 'role="alert"' not in r.text,
+          "the same decline again: done, not an error")
     nxt = open_offers(b, rq2.id)
     check(len(nxt) == 1 and nxt[0].expert_id != o2.expert_id, "the offer passes to the next")
     r = sess.get(s.link(LINK_REQUEST, rq2.id))

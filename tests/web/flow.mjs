@@ -10,7 +10,8 @@
 //     personal link -> cancel; only Tab, Shift+Tab, Enter, Space, arrows and typing;
 //  2. every page checked by axe-core under the wcag2a, wcag2aa, wcag21a and wcag21aa tags
 //     (0 violations required), in Finnish, Swedish and English;
-//  3. a full-page screenshot of every page in <outdir>, paths printed.
+//  3. a full-page screenshot of every page in <outdir>, paths printed;
+//  4. no page scrolls sideways at 320 CSS px (WCAG 1.4.10), in the three languages.
 // Exit code 0 only if every check passed; the last line is a JSON summary.
 import { Browser } from './lib.mjs';
 
@@ -119,6 +120,7 @@ await b.run(async () => {
   for (const [name, p] of pages) {
     await p2.goto(base + p);
     await b.axe(p2, name);
+    await b.reflow(p2, name);
   }
   for (const lang of ['sv', 'en']) {
     await p2.goto(`${base}/?lang=${lang}`);
@@ -127,6 +129,12 @@ await b.run(async () => {
     await p2.goto(`${base}/events/${eventId}/signup`);
     await b.shot(p2, 'signup-form-' + lang);
     await b.axe(p2, 'signup-form-' + lang);
+    await b.reflow(p2, 'signup-form-' + lang);
+    for (const [name, p] of [['calendar', '/'], ['event', `/events/${eventId}`],
+      ['accessibility', '/accessibility'], ['privacy', '/privacy']]) {
+      await p2.goto(base + p);
+      await b.reflow(p2, `${name}-${lang}`);
+    }
   }
   await p2.goto(base + '/?lang=fi');
   // Pages only reachable by a post: errors, confirmation, feedback.

@@ -68,6 +68,27 @@ export class Browser {
       (v.length ? ' ' + JSON.stringify(v) : ''));
   }
 
+  // WCAG 1.4.10 (reflow): the page at 320 CSS px wide must not scroll sideways. Checks the
+  // page as it is now at that width (then back to its own), naming the text that sticks out.
+  async reflow(page, name) {
+    const size = page.viewportSize();
+    await page.setViewportSize({ width: 320, height: 640 });
+    const o = await page.evaluate(() => {
+      const w = document.documentElement.clientWidth;
+      const out = [];
+      const tw = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let n = tw.nextNode(); n; n = tw.nextNode()) {
+        const rg = document.createRange();
+        rg.selectNodeContents(n);
+        if (rg.getBoundingClientRect().right > w + 1) out.push(n.textContent.trim().slice(0, 40));
+      }
+      return { sw: document.documentElement.scrollWidth, w, out: out.slice(0, 3) };
+    });
+    await page.setViewportSize(size);
+    this.check(o.sw <= o.w, `reflow ${name}: ${o.sw} px wide at ${o.w} px` +
+      (o.out.length ? ' ' + JSON.stringify(o.out) : ''));
+  }
+
   // A screenshot and axe for the page as it is now.
   async both(page, name) {
     await this.shot(page, name);

@@ -12,7 +12,8 @@
 //  2. with JavaScript off and the keyboard alone (Tab, Enter, Space): the waitlist offer
 //     accepted, the expert's offer accepted, then the requester's page shows the expert
 //     confirmed;
-//  3. axe on every page after the answers; a full-page screenshot of every page in <outdir>.
+//  3. axe on every page after the answers; a full-page screenshot of every page in <outdir>;
+//  4. no page scrolls sideways at 320 CSS px (WCAG 1.4.10), before the answers.
 // Exit code 0 only if every check passed; the last line is a JSON summary.
 import { chromium } from 'playwright-core';
 import { Browser } from './lib.mjs';
@@ -35,6 +36,7 @@ await b.run(async () => {
       b.check(resp.status() === 200, `${name} (${lang}) answers 200`);
       await b.shot(p, `${name}-${lang}`);
       await b.axe(p, `${name}-${lang}`);
+      await b.reflow(p, `${name}-${lang}`);
     }
   }
   const gone = await p.goto(base + gonePath);
