@@ -145,7 +145,7 @@ kp_rec_decode(kp_tx_t *tx, unsigned db, const ProtobufCMessageDescriptor *d, con
 {
     void *m = protobuf_c_message_unpack(d, kp_arena_pbc(tx->arena), v->mv_size, v->mv_data);
     if (!m)
-        kp_log_err("store.corrupt", "svc=%s db=%u type=%s", kp_server_name(tx->srv), db, d->name);
+        kp_log_err("store.corrupt", "db=%u type=%s", db, d->name);
     return m;
 }
 

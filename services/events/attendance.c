@@ -108,7 +108,7 @@ s_mark(kp_tx_t *t, uint64_t signup_id, int attendance, mark_t *m)
     if ((rc = evt_signup_put(t, s)) || (rc = evt_event_put(t, ev)) ||
         (rc = kp_tx_emit(t, came ? "SignupAttended" : "SignupNoShow", &r.base)))
         return rc;
-    kp_log_info("signup.attendance", "event=%llu signup=%llu attended=%d",
+    kp_log_info("signup.attendance", "event_id=%llu signup=%llu attended=%d",
                 (unsigned long long)ev->id, (unsigned long long)s->id, came);
     return 0;
 }

@@ -88,7 +88,7 @@ s_save_answer(kp_tx_t *t, evt_event_t *ev, const char *type, const char *log_id)
     if (!rc)
         rc = kp_tx_emit(t, type, &r.base);
     if (!rc)
-        kp_log_info(log_id, "event=%llu", (unsigned long long)ev->id);
+        kp_log_info(log_id, "event_id=%llu", (unsigned long long)ev->id);
     kp_tx_answer(t, rc, &r.base);
 }
 
@@ -130,7 +130,7 @@ evt_h_event_create(kp_call_t *call, void *svc)
         kp_call_fail_err(call, rc);
         return;
     }
-    kp_log_info("event.created", "event=%llu kind=%d", (unsigned long long)ev.id, ev.kind);
+    kp_log_info("event.created", "event_id=%llu kind=%d", (unsigned long long)ev.id, ev.kind);
     kp_call_ok(call, &r.base);
 }
 
@@ -458,7 +458,8 @@ s_update_one(kp_tx_t *t, evt_event_t *ev, const Kumppani__V1__UpdateEventRequest
         kp_call_fail_err(call, rc);
         return false;
     }
-    kp_log_info("event.updated", "event=%llu fields=%zu", (unsigned long long)ev->id, rq->n_fields);
+    kp_log_info("event.updated", "event_id=%llu fields=%zu", (unsigned long long)ev->id,
+                rq->n_fields);
     return true;
 }
 
@@ -550,7 +551,7 @@ s_reschedule_one(kp_tx_t *t, evt_event_t *ev, int64_t start, int64_t end, int64_
         kp_call_fail_err(call, rc);
         return false;
     }
-    kp_log_info("event.rescheduled", "event=%llu sequence=%u", (unsigned long long)ev->id,
+    kp_log_info("event.rescheduled", "event_id=%llu sequence=%u", (unsigned long long)ev->id,
                 ev->sequence);
     return true;
 }
@@ -598,7 +599,7 @@ evt_h_event_cancel(kp_call_t *call, void *svc)
         kp_call_fail_err(call, rc);
         return;
     }
-    kp_log_info("event.cancelled", "event=%llu", (unsigned long long)ev->id);
+    kp_log_info("event.cancelled", "event_id=%llu", (unsigned long long)ev->id);
     s_reply_event(call, ev);
 }
 

@@ -321,7 +321,7 @@ s_apply_raw(evt_index_t *ix, MDB_txn *txn, const MDB_val *val)
     evt_signup_t *s =
         kumppani__v1__signup__unpack(kp_arena_pbc(ix->arena), val->mv_size, val->mv_data);
     if (!s) {
-        kp_log_err("store.corrupt", "svc=events db=signups");
+        kp_log_err("store.corrupt", "db=signups");
         return KP_ECORRUPT;
     }
     return s_apply(ix, txn, s);
@@ -631,7 +631,7 @@ s_rebuild(evt_index_t *ix, kp_store_t *store, uint64_t *n)
     t1 = kp_mono_us();
     for (int i = 0; i < 2; i++) {
         if (sh[i].rc == KP_ECORRUPT)
-            kp_log_err("store.corrupt", "svc=events db=signups");
+            kp_log_err("store.corrupt", "db=signups");
         if (rc == 0)
             rc = sh[i].mdb ? s_mdb("rebuild", sh[i].mdb) : sh[i].rc;
     }

@@ -93,7 +93,7 @@ evt_h_signup_promote(kp_call_t *call, void *svc)
         kp_call_fail_err(call, rc);
         return;
     }
-    kp_log_info("signup.promoted_by_hand", "event=%llu signup=%llu offer=%d beyond=%d",
+    kp_log_info("signup.promoted_by_hand", "event_id=%llu signup=%llu offer=%d beyond=%d",
                 (unsigned long long)ev->id, (unsigned long long)s->id, offer, rq->beyond_capacity);
     s_reply(call, s);
 }
@@ -138,7 +138,7 @@ evt_h_signup_extend_offer(kp_call_t *call, void *svc)
         kp_call_fail_err(call, rc);
         return;
     }
-    kp_log_info("signup.offer_extended", "event=%llu signup=%llu minutes=%u",
+    kp_log_info("signup.offer_extended", "event_id=%llu signup=%llu minutes=%u",
                 (unsigned long long)ev->id, (unsigned long long)s->id, rq->minutes);
     s_reply(call, s);
 }

@@ -160,7 +160,7 @@ evt_signup_erase(kp_tx_t *t, evt_signup_t *s, const char *reason, bool cancel)
     if ((rc = kp_tx_emit(t, "SignupErased", &e.base)))
         return rc;
     kp_server_compact_soon(t->srv);
-    kp_log_info("signup.erased", "event=%llu signup=%llu reason=%s",
+    kp_log_info("signup.erased", "event_id=%llu signup=%llu reason=%s",
                 (unsigned long long)s->event_id, (unsigned long long)s->id, reason);
     return 0;
 }

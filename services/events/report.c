@@ -158,7 +158,7 @@ evt_h_door_csv(kp_call_t *call, void *svc)
     }
     char fn[64];
     snprintf(fn, sizeof fn, "event-%llu-door.csv", (unsigned long long)ev->id);
-    kp_log_info("door.csv", "event=%llu rows=%u", (unsigned long long)ev->id, a.rows);
+    kp_log_info("door.csv", "event_id=%llu rows=%u", (unsigned long long)ev->id, a.rows);
     s_text_reply(call, "text/csv; charset=utf-8", fn, &b);
 }
 

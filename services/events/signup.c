@@ -241,7 +241,7 @@ evt_fill(kp_tx_t *t, evt_event_t *ev)
         if ((rc = evt_count(t->arena, ev, s, s->state, 1)) || (rc = evt_signup_put(t, s)) ||
             (rc = evt_signup_emit(t, offer ? "SignupOffered" : "SignupPromoted", s)))
             return rc;
-        kp_log_info(offer ? "signup.offered" : "signup.promoted", "event=%llu signup=%llu",
+        kp_log_info(offer ? "signup.offered" : "signup.promoted", "event_id=%llu signup=%llu",
                     (unsigned long long)ev->id, (unsigned long long)s->id);
     }
     return 0;
@@ -334,7 +334,7 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
         kp_call_fail_err(call, rc);
         return;
     }
-    kp_log_debug("signup.stored", "event=%llu signup=%llu state=%d", (unsigned long long)ev->id,
+    kp_log_debug("signup.stored", "event_id=%llu signup=%llu state=%d", (unsigned long long)ev->id,
                  (unsigned long long)s.id, s.state);
     Kumppani__V1__SignupReply r = KUMPPANI__V1__SIGNUP_REPLY__INIT;
     r.signup = &s;
@@ -424,8 +424,8 @@ evt_signup_cancel(kp_tx_t *t, evt_event_t *ev, evt_signup_t *s, const char *reas
         (rc = evt_signup_emit(t, "SignupCancelled", s)) ||
         (was != SS(WAITLISTED) && (rc = evt_fill(t, ev))) || (rc = evt_event_put(t, ev)))
         return rc;
-    kp_log_info("signup.cancelled", "event=%llu signup=%llu reason=%s", (unsigned long long)ev->id,
-                (unsigned long long)s->id, reason);
+    kp_log_info("signup.cancelled", "event_id=%llu signup=%llu reason=%s",
+                (unsigned long long)ev->id, (unsigned long long)s->id, reason);
     return 0;
 }
 
@@ -507,7 +507,7 @@ evt_h_signup_accept(kp_call_t *call, void *svc)
     s->updated_ms = ev->updated_ms = t->now_ms;
     if (!(rc = evt_count(t->arena, ev, s, SS(CONFIRMED), 1)) && !(rc = evt_signup_put(t, s)) &&
         !(rc = evt_event_put(t, ev)) && !(rc = evt_signup_emit(t, "SignupPromoted", s)))
-        kp_log_info("signup.accepted", "event=%llu signup=%llu", (unsigned long long)ev->id,
+        kp_log_info("signup.accepted", "event_id=%llu signup=%llu", (unsigned long long)ev->id,
                     (unsigned long long)s->id);
     s_answer_signup(t, rc, s);
 }

@@ -69,7 +69,7 @@ ntf_signup_erased(kp_tx_t *tx, uint64_t event_id, uint64_t signup_id)
         rc = ntf_signup_del(tx, event_id, signup_id);
     if (rc == 0) {
         kp_server_compact_soon(tx->srv);
-        kp_log_info("privacy.signup_erased", "event=%llu signup=%llu records=%zu",
+        kp_log_info("privacy.signup_erased", "event_id=%llu signup=%llu records=%zu",
                     (unsigned long long)event_id, (unsigned long long)signup_id, n);
     }
     return rc;

@@ -45,7 +45,7 @@ reg_consume_apply(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1_
         m.draft = e->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_DRAFT ||
                   e->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_UNSPECIFIED;
         rc = reg_meeting_put(&tx, &m, e->organiser_organisation_id);
-        kp_log_info("meeting.applied", "event=%llu seq=%llu organiser_org=%llu",
+        kp_log_info("meeting.applied", "event_id=%llu seq=%llu organiser_org=%llu",
                     (unsigned long long)e->id, (unsigned long long)ev->seq,
                     (unsigned long long)e->organiser_organisation_id);
     }

@@ -198,7 +198,7 @@ s_audit_tx(kp_tx_t *tx, uint64_t account_id, const char *action, const char *obj
     e.object = (char *)(object ? object : "");
     e.outcome = (char *)outcome;
     if (bo_audit_add(tx, &e) == 0)
-        kp_log_info("office.audit", "audit=%llu account=%llu action=%s object=%s outcome=%s",
+        kp_log_info("office.audit", "audit=%llu account=%llu action=%s object=\"%s\" outcome=%s",
                     (unsigned long long)e.id, (unsigned long long)account_id, action, e.object,
                     outcome);
 }

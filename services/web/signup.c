@@ -223,7 +223,7 @@ s_submit_done(web_req_t *r, const Kumppani__V1__Reply *reply)
             (ev ? ev->end_unix : kp_now_ms() / 1000 + 86400) + (int64_t)r->svc->link_days * 86400;
         char token[WEB_TOKEN_MAX];
         kp_link_make(r->svc->link_key, &l, token);
-        kp_log_info("signup.sent", "event=%llu signup=%llu state=%d",
+        kp_log_info("signup.sent", "event_id=%llu signup=%llu state=%d",
                     (unsigned long long)s->event_id, (unsigned long long)s->id, (int)s->state);
         s_personal(r, 200, &l, token, s, &(view_t){.just_signed = true});
     } else if (!ev) {
@@ -237,7 +237,8 @@ s_submit_done(web_req_t *r, const Kumppani__V1__Reply *reply)
     } else if (code == C(CONFLICT)) {
         s_form(r, 409, ev, st->nonce, NULL, 0, "err_closed");
     } else {
-        kp_log_warn("signup.failed", "event=%llu code=%d", (unsigned long long)st->event_id, code);
+        kp_log_warn("signup.failed", "event_id=%llu code=%d", (unsigned long long)st->event_id,
+                    code);
         s_form(r, 503, ev, st->nonce, NULL, 0, "err_retry");
     }
 }

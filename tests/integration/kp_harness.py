@@ -9,6 +9,7 @@ from proto/ by protoc (the same way any other system would: only a ZeroMQ bindin
     KP_PY_DIR    directory holding the generated kumppani/v1/*_pb2.py
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -52,6 +53,21 @@ def note_sent(data):
 def logs_leak(texts):
     """The planted strings found in any of the given log texts."""
     return sorted({x for t in texts for x in PII if x in t})
+
+
+_LOGFMT = re.compile(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)')
+
+
+def log_keys_repeated(text):
+    """The lines of a service log (logfmt, "ts=... level=... event=...") that name a key twice."""
+    out = []
+    for line in text.splitlines():
+        if not line.startswith("ts="):
+            continue
+        keys = [m.group(1) for m in _LOGFMT.finditer(line)]
+        if len(keys) != len(set(keys)):
+            out.append(line[:160])
+    return out
 
 
 def planted_in(root):
@@ -323,6 +339,9 @@ class Suite:
         for p in self.procs:
             leaked = logs_leak([p.logtext()])
             check(not leaked, "%s log carries no personal data" % p.name)
+            twice = log_keys_repeated(p.logtext())
+            check(not twice, "%s log: no line names a key twice (a logfmt reader keeps one): %s"
+                  % (p.name, twice[:3]))
         # The check above proves something only if personal data went in: by a request of
         # this process, or into a store by any other way (the CLI, a CSV import).
         planted = _planted | planted_in(self.dir)
