@@ -107,8 +107,10 @@ kp_check_contact(kp_call_t *call, const char *email_field, const char *email,
     if (email[0] && !kp_text_email_valid(email))
         return kp_check_fail(call, "field '%s': not a valid e-mail address", email_field);
     if (phone[0] && !kp_text_phone_valid(phone))
-        return kp_check_fail(
-            call, "field '%s': digits, spaces and dashes with an optional leading +", phone_field);
+        return kp_check_fail(call,
+                             "field '%s': a phone number of 6 to 20 digits (spaces and dashes "
+                             "allowed, a leading + optional)",
+                             phone_field);
     return true;
 }
 

@@ -53,6 +53,8 @@ try:
            ["999999"], "unknown event id")
     expect(c.request("events.signup.submit", signup_req(eid, 3, email="not-an-email")),
            E.CODE_INVALID, ["'email'"], "invalid e-mail")
+    expect(c.request("events.signup.submit", signup_req(eid, 31, email="", phone="12")),
+           E.CODE_INVALID, ["'phone'", "6 to 20 digits"], "a phone number too short says the rule")
     expect(c.request("events.signup.submit", signup_req(eid, 4, role=0)),
            E.CODE_INVALID, ["'role'"], "missing role")
     expect(c.request("events.signup.submit", signup_req(eid, 5, source="Bad Source")),
