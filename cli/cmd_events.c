@@ -147,10 +147,10 @@ s_event_text(const ProtobufCMessage *m)
         printf("offered       %u places\n", e->offered_n);
     if (e->offer_window_minutes)
         printf("waitlist      offers, %u minutes to accept\n", e->offer_window_minutes);
-    if (e->sequence) {
+    if (e->previous_start_unix) { /* sequence counts cancels too: not a reschedule count */
         char pt[CLI_TIME_MAX];
         kp_time_format(e->previous_start_unix, pt, sizeof pt);
-        printf("rescheduled   %u time(s); was %s\n", e->sequence, pt);
+        printf("rescheduled   was %s\n", pt);
     }
     if (e->cancel_reason_text && *e->cancel_reason_text)
         printf("cancelled     %s\n", e->cancel_reason_text);

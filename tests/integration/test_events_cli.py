@@ -82,6 +82,9 @@ try:
     rs = kj("events", "reschedule", eid, "--start", "2031-03-19 17:00", "--end",
             "2031-03-19 19:00", "--reason", "sali")
     check(rs["state"] == "rescheduled" and rs["sequence"] == 1, "events reschedule")
+    rc, out, err = kp("events", "get", eid)
+    check(rc == 0 and "rescheduled   was " in out and "1970" not in out,
+          "events get of a rescheduled event names the time it had (%s)" % out)
     rc, out, err = kp("events", "ical", eid)
     check(rc == 0 and out.startswith("BEGIN:VCALENDAR") and "SEQUENCE:1" in out and
           "ORGANIZER" not in out, "events ical")
@@ -108,6 +111,10 @@ try:
     check(c["state"] == "cancelled" and c["cancel_reason"] == "kesä", "events cancel")
     rc, out, err = kp("events", "cancel", second)
     check(rc == 2 and "--reason" in err, "cancel without a reason: usage error")
+    rc, out, err = kp("events", "get", second)
+    check(rc == 0 and "cancelled     kesä" in out and "rescheduled" not in out and "1970" not in out,
+          "events get of a cancelled event that was never rescheduled says no reschedule (%s)"
+          % out)
 
     # Held, attendance, door CSV and statistics after the start (test clock).
     from kp_harness import Client
