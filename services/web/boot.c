@@ -17,6 +17,7 @@
 #include "bo.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_text.h"
 #include "web.h"
 
 #include <errno.h>
@@ -49,6 +50,10 @@ kp_config_item_t web_items[] = {
     {"link-key", "web-link", "personal-link secret <keys-dir>/<link-key>.secret", NULL},
     {"link-days", "30", "personal links last until the event's end plus these days", NULL},
     {"feedback-dir", NULL, "spool of accessibility feedback (default <data-dir>/feedback)", NULL},
+    {"contact", NULL,
+     "the region's e-mail address for help with sign-ups and personal data, on every public "
+     "page (unset: the pages send people to the event's organiser)",
+     NULL},
     {"max-connections", "512", "HTTP connections at once", NULL},
     {"per-ip-connections", "32", "HTTP connections at once from one address", NULL},
     {"timeout-s", "10", "an idle HTTP connection (a slow client) is closed after this", NULL},
@@ -126,6 +131,13 @@ web_configure(void *arg, const kp_config_item_t *items)
     svc->base_url = base;
     svc->templates_dir = kp_config_get(items, "templates");
     svc->trusted_proxy = kp_config_get(items, "trusted-proxy");
+    svc->contact = kp_config_get(items, "contact");
+    if (svc->contact && !*svc->contact)
+        svc->contact = NULL;
+    if (svc->contact && !kp_text_email_valid(svc->contact)) {
+        fprintf(stderr, "kumppani-web: contact: an e-mail address\n");
+        return KP_ECONFIG;
+    }
     const char *sc = kp_config_get(items, "secure-cookies");
     svc->secure_cookies = sc && strcmp(sc, "on") == 0;
     svc->events_api = kp_config_get(items, "events-api");

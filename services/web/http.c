@@ -153,6 +153,8 @@ web_root(web_req_t *r, const char *title_key)
     web_tv_str(r->arena, root, "lang", web_lang_codes[r->lang]);
     web_tv_str(r->arena, root, "title", web_text(r, title_key));
     web_tv_str(r->arena, root, "base_url", svc->base_url);
+    if (svc->contact)
+        web_tv_str(r->arena, root, "contact", svc->contact);
     web_tv_t *langs = web_tv_list(r->arena, root, "langs");
     for (int l = 0; l < WEB_LANG_N; l++) {
         web_tv_t *it = web_tv_item(r->arena, langs);

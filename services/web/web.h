@@ -177,6 +177,7 @@ struct web_svc {
     unsigned link_days; /* personal links last until the event's end plus this */
     bool secure_cookies;
     const char *trusted_proxy; /* X-Forwarded-For is believed only from this address */
+    const char *contact;       /* the region's help and privacy e-mail, or NULL */
     const char *events_api;
     char events_pub[KP_Z85_KEY_LEN + 1];
     const char *broker_api; /* NULL: no expert pages */

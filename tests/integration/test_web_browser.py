@@ -48,7 +48,8 @@ if node and os.path.exists("/usr/bin/chromium"):
             check(path is not None, "a mail to the person (%s) carries their /%s/ link"
                   % (subject_word, letter))
             return path or "/%s/none" % letter
-        s.web(["--rate-per-s", "2000", "--rate-burst", "5000"], broker_api=b.api)
+        s.web(["--rate-per-s", "2000", "--rate-burst", "5000", "--contact",
+               "apua@hyvinvointialue.example"], broker_api=b.api)
         admin = s.client(s.ev_api, "admin")
         eid = create_event(admin, "Kumppanuuspöytä: lähiluonto ja liikkuminen", capacity=20,
                            online="https://meet.example.fi/lahiluonto",

@@ -12,11 +12,12 @@ selfservice key can call nothing but the person-acting methods (every other meth
 services is refused), and its replies carry no personal data. No token goes on a log."""
 import os
 import re
+import subprocess
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from kp_harness import E, L, OK, PII, body, check, done, set_clock, signup_req
+from kp_harness import BIN, E, L, OK, PII, body, check, done, set_clock, signup_req
 from kumppani.v1 import privacy_pb2 as P
 from kp_broker import B, Broker, add_keys, file_request, get_request, open_offers, register
 from kp_web import (LINK_EXPERT_OFFER, LINK_REQUEST, LINK_SIGNUP, SRC, V, WebSuite, Session,
@@ -57,12 +58,14 @@ def post(sess, path, page_html=None):
 
 
 s = WebSuite()
+HELP = "apua@hyvinvointialue.example"  # the region's help and privacy address (--contact)
+
 try:
     add_keys(s, [("expert-broker", "service")])
     s.events(["--test-clock", "on"])
     b = Broker(s).start()
     # More requests in a burst than a person makes (each answer is also sent twice).
-    s.web(["--rate-per-s", "100", "--rate-burst", "400"], broker_api=b.api)
+    s.web(["--rate-per-s", "100", "--rate-burst", "400", "--contact", HELP], broker_api=b.api)
     admin = s.client(s.ev_api, "admin")
     portal = s.client(s.ev_api, "publisher")
     web_admin = s.client(s.web_api, "admin", server="web")
@@ -274,6 +277,10 @@ try:
         p = s.link(purpose, rid, ref, expires=past)
         r = sess.get(p)
         check(r.status == 410 and "vanhentunut" in r.text, "an expired %s link: 410" % p[:3])
+        check('kirjoita osoitteeseen <a href="mailto:%s">' % HELP in r.text and
+              "järjestäjään" not in r.text,
+              "the expired %s link's page names the region's help address, not an organiser "
+              "the person cannot find" % p[:3])
         good = s.link(purpose, rid, ref)
         tok = good[3:]
         forged = good[:3] + tok[:10] + ("A" if tok[10] != "A" else "B") + tok[11:]
@@ -286,6 +293,16 @@ try:
     r = post(sess, s.link(LINK_SIGNUP, x4.id, eid, expires=past) + "/accept")
     check(r.status == 410 and signups(admin, eid)[w4.id].state != V.SIGNUP_STATE_CONFIRMED,
           "an expired link cannot accept a waitlist offer")
+
+    r = sess.get("/privacy")
+    check(r.status == 200 and r.text.count('href="mailto:%s"' % HELP) == 2,
+          "the privacy notice and the footer give the help address")
+    bad = subprocess.run([os.path.join(BIN, "kumppani-web"), "--contact", "not an address",
+                          "--events-api", s.ev_api, "--events-pub", s.ev_pub],
+                         capture_output=True, text=True, timeout=30)
+    check(bad.returncode != 0 and "contact: an e-mail address" in bad.stderr,
+          "a contact that is no e-mail address is refused at start (%d %s)"
+          % (bad.returncode, bad.stderr.strip()))
 
     # ---- the selfservice key: the person-acting methods and nothing else ----------------------
     self_ev = s.client(s.ev_api, "web-self")
