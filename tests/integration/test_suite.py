@@ -14,36 +14,17 @@ metrics, hot backup and restore, clean stop.
 - a store written by a newer program is refused with a clear message (schema version)."""
 import json
 import os
-import random
 import re
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 
 from kp_harness import BIN, PII, check, done
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SUITE = os.path.join(ROOT, "scripts", "suite")
+from kp_suite import SUITE, free_base, run_suite
 
 
-def free_base():
-    for _ in range(50):
-        # Below the kernel's ephemeral range (32768-60999), where other tests' connections and
-        # free_port() land: a port taken there for a moment made the web fail to bind.
-        base = random.randrange(20, 31) * 1000
-        ok = True
-        # Every port the suite binds at BASE: the bus services, the web's API and its HTTP.
-        for off in (101, 102, 201, 202, 301, 302, 401, 402, 501, 502, 1080):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", base + off))
-                except OSError:
-                    ok = False
-        if ok:
-            return base
-    raise RuntimeError("no free port range")
+
 
 
 home = tempfile.mkdtemp(prefix="kp-suite-")
@@ -57,9 +38,7 @@ env = dict(os.environ, KUMPPANI_HOME=home, KUMPPANI_PORT_BASE=str(base), KP_BIN_
 
 
 def suite(*args, timeout=90):
-    p = subprocess.run([SUITE] + list(args), env=env, capture_output=True, text=True,
-                       timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
+    return run_suite(env, *args, timeout=timeout)
 
 
 def kp(*args):

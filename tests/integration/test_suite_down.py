@@ -8,31 +8,16 @@ supervisor keeps restarting it; `status` exits 1 and, under the notifier's DOWN 
 last error of its log (server.bind, "Address already in use") and where that log is. The
 services that are up get no such line."""
 import os
-import random
 import socket
 import subprocess
 import tempfile
 import time
 
 from kp_harness import BIN, check, done
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SUITE = os.path.join(ROOT, "scripts", "suite")
+from kp_suite import SUITE, free_base, run_suite
 
 
-def free_base():
-    for _ in range(50):
-        base = random.randrange(20, 31) * 1000
-        ok = True
-        for off in (101, 102, 201, 202, 301, 302, 401, 402, 501, 502, 1080):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", base + off))
-                except OSError:
-                    ok = False
-        if ok:
-            return base
-    raise RuntimeError("no free port range")
+
 
 
 home = tempfile.mkdtemp(prefix="kp-suite-down-")
@@ -41,9 +26,7 @@ env = dict(os.environ, KUMPPANI_HOME=home, KUMPPANI_PORT_BASE=str(base), KP_BIN_
 
 
 def suite(*args, timeout=90):
-    p = subprocess.run([SUITE] + list(args), env=env, capture_output=True, text=True,
-                       timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
+    return run_suite(env, *args, timeout=timeout)
 
 
 squatter = socket.socket()

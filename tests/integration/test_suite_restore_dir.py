@@ -7,21 +7,18 @@ back. It now exits 1 saying that no backup is there and nothing was restored, an
 are untouched. Without DIR, backup and restore exit 2 with their usage (bash's own
 "line 352: 1: usage: ..." before)."""
 import os
-import subprocess
 import tempfile
 
 from kp_harness import BIN, check, done
+from kp_suite import run_suite
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SUITE = os.path.join(ROOT, "scripts", "suite")
 
 home = tempfile.mkdtemp(prefix="kp-suite-restore-")
 env = dict(os.environ, KUMPPANI_HOME=home, KP_BIN_DIR=BIN)
 
 
-def suite(*args):
-    p = subprocess.run([SUITE] + list(args), env=env, capture_output=True, text=True, timeout=30)
-    return p.returncode, p.stdout, p.stderr
+def suite(*args, timeout=90):
+    return run_suite(env, *args, timeout=timeout)
 
 
 os.makedirs(os.path.join(home, "events"))
