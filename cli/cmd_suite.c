@@ -414,6 +414,41 @@ s_erase(cli_ctx_t *c)
 
 /* export: what the service holds under its name in the "services" object of the document in
  * arg; a service cut at its cap is named on stderr and in the document's "incomplete" list. */
+/* Beside every time in an export ("<name>_ms" or "<name>_unix", a number) the same time in
+ * Helsinki as "<name>" (ISO 8601 with its offset): the document is the person's, to read. The
+ * numbers stay for a program. */
+static void
+s_readable_times(json_t *j)
+{
+    if (json_is_array(j)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v) s_readable_times(v);
+        return;
+    }
+    if (!json_is_object(j))
+        return;
+    const char *k;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(j, tmp, k, v)
+    {
+        s_readable_times(v);
+        size_t n = strlen(k);
+        bool ms = n > 3 && strcmp(k + n - 3, "_ms") == 0;
+        bool unix_s = n > 5 && strcmp(k + n - 5, "_unix") == 0;
+        if (!(ms || unix_s) || !json_is_integer(v) || json_integer_value(v) <= 0 || n >= 64)
+            continue;
+        char name[64], iso[40];
+        snprintf(name, sizeof name, "%.*s", (int)(n - (ms ? 3 : 5)), k);
+        if (json_object_get(j, name))
+            continue;
+        json_int_t t = json_integer_value(v);
+        kp_time_iso(ms ? t / 1000 : t, iso, sizeof iso);
+        json_object_set_new(j, name, json_string(iso));
+    }
+}
+
 static bool
 s_exported(void *arg, const s_holder_t *h, int ex, const ProtobufCMessage *m)
 {
@@ -429,6 +464,7 @@ s_exported(void *arg, const s_holder_t *h, int ex, const ProtobufCMessage *m)
         held = json_loads(r->json, 0, &err);
         if (!held)
             held = json_string(r->json); /* not JSON after all: keep it as text */
+        s_readable_times(held);
     }
     json_object_set_new(services, h->service, held ? held : json_null());
     if (!r || !r->more)

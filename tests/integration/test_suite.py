@@ -196,6 +196,11 @@ try:
     held = json.dumps(doc.get("services", {}).get("events"))
     check(rc == 0 and "s-0001" in held and "p1@example.fi" in held,
           "privacy export: the person's sign-up, from the events service (%s)" % err.strip())
+    su = (doc.get("services", {}).get("events") or {}).get("signups", [{}])[0]
+    check(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[23]:00", su.get("created", "")) and
+          isinstance(su.get("created_ms"), int) and su.get("event_start", "").startswith("20"),
+          "privacy export: each time also in Helsinki time, readable (%s)"
+          % {k: v for k, v in su.items() if "created" in k or "start" in k})
     rc, out, err = kp("privacy", "erase", "--email", "p1@example.fi", "--json")
     res = {x["service"]: x for x in json.loads(out)} if rc == 0 else {}
     check(rc == 0 and res.get("events", {}).get("erased") == 1 and
