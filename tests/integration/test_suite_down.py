@@ -22,7 +22,8 @@ from kp_suite import SUITE, free_base, run_suite
 
 home = tempfile.mkdtemp(prefix="kp-suite-down-")
 base = free_base()
-env = dict(os.environ, KUMPPANI_HOME=home, KUMPPANI_PORT_BASE=str(base), KP_BIN_DIR=BIN)
+env = dict(os.environ, KUMPPANI_HOME=home, KUMPPANI_PORT_BASE=str(base), KP_BIN_DIR=BIN,
+           UP_WAIT_S="8")
 
 
 def suite(*args, timeout=90):
@@ -48,6 +49,16 @@ try:
         time.sleep(0.5)
     rc, out, err = suite("status")
     lines = out.splitlines()
+    # `suite run` itself says so instead of "up", once its wait is over (UP_WAIT_S below).
+    end = time.time() + 30
+    runlog = ""
+    while time.time() < end and "not up after" not in runlog:
+        time.sleep(0.5)
+        runlog = open(os.path.join(home, "suite-run.log"), errors="replace").read()
+    check("suite: not up after" in runlog and "suite: up." not in runlog and
+          any(x.startswith("notifier") and " DOWN " in x for x in runlog.splitlines()),
+          "suite run says it is not up and shows the notifier DOWN, not \"up\" (%s)"
+          % runlog[-600:])
     check(rc == 1, "status exits 1 with the notifier down (%d)" % rc)
     i = next((k for k, x in enumerate(lines) if x.startswith("notifier") and " DOWN " in x), -1)
     check(i >= 0, "the notifier is shown DOWN (%s)" % out)
