@@ -211,14 +211,43 @@ evt_external_id_ok(kp_call_t *call, const char *v)
     return true;
 }
 
+/* Whether v holds nothing but white space (ASCII, and the no-break and other Unicode spaces
+ * a form or a paste may bring). */
+static bool
+s_blank(const char *v)
+{
+    static const char *const wide[] = {
+        "\xc2\xa0",     "\xe2\x80\x80", "\xe2\x80\x81", "\xe2\x80\x82",
+        "\xe2\x80\x83", "\xe2\x80\x84", "\xe2\x80\x85", "\xe2\x80\x86",
+        "\xe2\x80\x87", "\xe2\x80\x88", "\xe2\x80\x89", "\xe2\x80\x8a",
+        "\xe2\x80\x8b", "\xe2\x80\xaf", "\xe2\x81\x9f", "\xe3\x80\x80"};
+    while (*v) {
+        if (strchr(" \t\n\r\v\f", *v)) {
+            v++;
+            continue;
+        }
+        size_t i = 0, n = 0;
+        for (; i < sizeof wide / sizeof wide[0]; i++)
+            if (strncmp(v, wide[i], n = strlen(wide[i])) == 0)
+                break;
+        if (i == sizeof wide / sizeof wide[0])
+            return false;
+        v += n;
+    }
+    return true;
+}
+
 bool
 evt_signup_fields_ok(kp_call_t *call, const Kumppani__V1__SubmitSignupRequest *rq)
 {
     if (rq->event_id == 0)
         return kp_check_fail(call, "field 'event_id': required");
     if (!evt_source_ok(call, rq->source) || !evt_external_id_ok(call, rq->external_id) ||
-        !kp_check_text(call, "name", rq->name, 1, 200) ||
-        !kp_check_text(call, "organisation", rq->organisation, 0, 200) ||
+        !kp_check_text(call, "name", rq->name, 1, 200))
+        return false;
+    if (s_blank(rq->name)) /* a name of spaces alone is no name: as an empty one */
+        return kp_check_fail(call, "field 'name': required");
+    if (!kp_check_text(call, "organisation", rq->organisation, 0, 200) ||
         !kp_check_language(call, "language", rq->language) ||
         !kp_check_text(call, "accessibility_text", rq->accessibility_text, 0, 500) ||
         !kp_check_text(call, "dietary_text", rq->dietary_text, 0, 500) ||

@@ -16,9 +16,10 @@
  *
  *  The key index (index.c, <data-dir>/index, not synced, rebuilt or caught up at start): the
  *  publisher's own id -> signup_id; per event, the e-mail address -> signup_id of the live
- *  sign-up (one per person); and each event's list, event_id . signup_id -> state byte (list
- *  and waitlist order). It finds a resend or a duplicate address (the record in the store
- *  confirms every hit) and walks an event's sign-ups.
+ *  sign-up (one per person) and the phone number -> signup_id of the live sign-ups; and each
+ *  event's list, event_id . signup_id -> state byte (list and waitlist order). It finds a
+ *  resend or a duplicate address or phone number (the record in the store confirms every hit)
+ *  and walks an event's sign-ups.
  *
  *  No state lives outside the store: a failed turn leaves nothing to undo in memory. The
  *  offer timer is armed from the offers table (its earliest key) after every turn that
@@ -282,6 +283,13 @@ int evt_email_get(kp_tx_t *t, uint64_t event_id, const char *email, uint64_t *si
                   bool *found);
 int evt_email_put(kp_tx_t *t, uint64_t event_id, const char *email, uint64_t signup_id);
 int evt_email_del(kp_tx_t *t, uint64_t event_id, const char *email);
+/* The live sign-up of this phone number (compared in one form, kp_privacy_phone_norm) in the
+ * event, unless both it and the new sign-up (email: its address, "" without one) give an
+ * e-mail address: *found and *signup_id. A number without a digit is never found nor put. */
+int evt_phone_get(kp_tx_t *t, uint64_t event_id, const char *phone, const char *email,
+                  uint64_t *signup_id, bool *found);
+int evt_phone_put(kp_tx_t *t, uint64_t event_id, const char *phone, uint64_t signup_id);
+int evt_phone_del(kp_tx_t *t, uint64_t event_id, const char *phone, uint64_t signup_id);
 /* The sign-up submitted with (source, external_id), and recording a new one. */
 int evt_signup_by_ext(kp_tx_t *t, const char *source, const char *external_id, uint64_t *signup_id,
                       bool *found);

@@ -14,6 +14,8 @@
  *  environment:
  *      ext.hash    tag(source NUL external_id)            -> signup_id (keyhash.c)
  *      email.hash  tag(event_id . lower-case e-mail)      -> signup_id (live sign-ups)
+ *                  tag(event_id . "tel:" . phone in one form) -> signup_id (live sign-ups;
+ *                        kp_privacy_phone_norm: "040 765 4321" = "+358 40 7654321")
  *      data.mdb    list  event_id . signup_id -> state byte (each event's list, in order)
  *                  meta  "hkey" -> 32 random bytes, the keys of the tags; "through" -> the
  *                        log head it reflects; "format" -> IX_FORMAT
@@ -53,6 +55,7 @@
 #include "events.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_privacy.h"
 #include "kp_text.h"
 #include "kp_time.h"
 #include "kumppani/v1/log.pb-c.h"
@@ -68,7 +71,8 @@
 #include <uv.h>
 
 #define IX_HKEY 32
-#define IX_FORMAT 2 /* the layout above (1: ext and email were LMDB tables) */
+/* The layout above (1: ext and email were LMDB tables; 2: email.hash held no phone pairs). */
+#define IX_FORMAT 3
 #define IX_REBUILD_CHUNK 50000
 #define IX_MAP_MIN ((size_t)64 << 20)
 #define IX_HEADROOM ((size_t)64 << 20) /* free map before a transaction: a turn needs < 20 MiB */
@@ -109,6 +113,8 @@ s_mdb(const char *op, int rc)
 
 /* ---- keys --------------------------------------------------------------------------------- */
 
+#define IX_PHONE_MAX 64
+
 static uint64_t
 s_tag(const uint8_t key[crypto_shorthash_KEYBYTES], const void *in, size_t len)
 {
@@ -145,6 +151,21 @@ s_email_tag(evt_index_t *ix, uint64_t event_id, const char *email)
     ix->memo_event = event_id;
     memcpy(ix->memo_email, low, len + 1);
     return ix->memo_tag = s_email_tag_low(ix, event_id, in, len);
+}
+
+/* The phone tag (in the e-mail table, its input never an address: "tel:" has no '@'); 0 for a
+ * phone without a digit, which is not indexed. */
+static uint64_t
+s_phone_tag(const evt_index_t *ix, uint64_t event_id, const char *phone)
+{
+    uint8_t in[8 + 4 + IX_PHONE_MAX];
+    char *norm = (char *)in + 12;
+    kp_privacy_phone_norm(phone ? phone : "", norm, IX_PHONE_MAX);
+    size_t len = strlen(norm);
+    if (len <= (norm[0] == '+' ? 1u : 0u))
+        return 0;
+    memcpy(in + 8, "tel:", 4);
+    return s_email_tag_low(ix, event_id, in, 4 + len);
 }
 
 size_t
@@ -308,8 +329,12 @@ s_apply(evt_index_t *ix, MDB_txn *txn, const evt_signup_t *s)
         return s_mdb("apply", rc);
     if ((rc = evt_kh_put(ix->ext, s_ext_tag(ix, s->source, s->external_id), s->id)))
         return rc;
-    if (s->state != SS(CANCELLED) && !s->erased && s->email && s->email[0])
+    bool live = s->state != SS(CANCELLED) && !s->erased;
+    if (live && s->email && s->email[0])
         rc = evt_kh_put(ix->email, s_email_tag(ix, s->event_id, s->email), s->id);
+    uint64_t ptag = live ? s_phone_tag(ix, s->event_id, s->phone) : 0;
+    if (rc == 0 && ptag)
+        rc = evt_kh_put(ix->email, ptag, s->id);
     return rc;
 }
 
@@ -448,21 +473,23 @@ s_append(ix_writer_t *w, MDB_dbi dbi, MDB_val *k, MDB_val *v)
 }
 
 /* A rebuild's three arrays, room for each share's records: the (tag, id) pairs of the ext and
- * e-mail tables and the lists' records. Each reading thread fills its own part. */
+ * e-mail tables (two a record there: its e-mail and its phone) and the lists' records. Each
+ * reading thread fills its own part. */
 typedef struct {
     evt_kh_pair_t *ext, *email;
     uint8_t *list; /* IX_LIST_REC each */
 } ix_out_t;
 
 /* A share of a rebuild's read: the records with ids in [from, to) (to 0: to the end), written
- * from index `at` of the arrays on; n, email_n how many it wrote. */
+ * from index `at` of the arrays on (of the e-mail table's, from email_at); n, email_n how many
+ * it wrote. */
 typedef struct {
     const evt_index_t *ix;
     MDB_env *env;
     MDB_dbi dbi;
     uint64_t from, to;
     ix_out_t out;
-    size_t at, room, n, email_n;
+    size_t at, email_at, room, n, email_n;
     int mdb, rc; /* an LMDB error, or KP_ECORRUPT (a record that does not decode, too many) */
 } ix_share_t;
 
@@ -496,12 +523,16 @@ s_read_share(void *arg)
         }
         size_t i = sh->at + sh->n++;
         sh->out.ext[i] = (evt_kh_pair_t){s_ext_tag(sh->ix, s->source, s->external_id), s->id};
-        if (s->state != SS(CANCELLED) && !s->erased && s->email && s->email[0]) {
+        bool live = s->state != SS(CANCELLED) && !s->erased;
+        if (live && s->email && s->email[0]) {
             uint8_t in[8 + 256];
             kp_text_ascii_lower((char *)in + 8, 256, s->email);
-            sh->out.email[sh->at + sh->email_n++] = (evt_kh_pair_t){
+            sh->out.email[sh->email_at + sh->email_n++] = (evt_kh_pair_t){
                 s_email_tag_low(sh->ix, s->event_id, in, strlen((char *)in + 8)), s->id};
         }
+        uint64_t ptag = live ? s_phone_tag(sh->ix, s->event_id, s->phone) : 0;
+        if (ptag)
+            sh->out.email[sh->email_at + sh->email_n++] = (evt_kh_pair_t){ptag, s->id};
         uint8_t *l = sh->out.list + i * IX_LIST_REC;
         kp_be64_put(l, s->event_id);
         kp_be64_put(l + 8, s->id);
@@ -586,7 +617,7 @@ s_write_lists(evt_index_t *ix, ix_vec_t *list, ix_writer_t *w)
 /* Builds the index anew from the signups table, on the two cores (nothing else runs yet):
  * two threads read and decode half of the ids each, then two fill and save a hash table each
  * while this one sorts and writes the lists. Measured (README "Benchmark"), 10.3 M sign-ups
- * on one thread: 27.8-31.5 s, of which reading and decoding ~20 s. Memory: 49 bytes a record,
+ * on one thread: 27.8-31.5 s, of which reading and decoding ~20 s. Memory: 65 bytes a record,
  * allocated once (touching new memory is much of the cost on a virtual machine). */
 static int
 s_rebuild(evt_index_t *ix, kp_store_t *store, uint64_t *n)
@@ -614,12 +645,13 @@ s_rebuild(evt_index_t *ix, kp_store_t *store, uint64_t *n)
            half1 = entries ? (size_t)(last - mid + 1) : 0;
     size_t room0 = half0 < entries ? half0 : entries, room1 = half1 < entries ? half1 : entries;
     out.ext = kp_xmalloc((room0 + room1 + 1) * sizeof *out.ext);
-    out.email = kp_xmalloc((room0 + room1 + 1) * sizeof *out.email);
+    out.email = kp_xmalloc((2 * (room0 + room1) + 1) * sizeof *out.email);
     out.list = kp_xmalloc((room0 + room1 + 1) * IX_LIST_REC);
     sh[0].out = sh[1].out = out;
     sh[0].from = first;
     sh[0].to = sh[1].from = mid;
     sh[0].room = sh[1].at = room0;
+    sh[1].email_at = 2 * room0;
     sh[1].room = room1;
     uv_thread_t th;
     bool threaded = uv_thread_create(&th, s_read_share, &sh[1]) == 0;
@@ -640,9 +672,13 @@ s_rebuild(evt_index_t *ix, kp_store_t *store, uint64_t *n)
     /* Each table filled and saved on a thread of its own (they share nothing, and the saves
      * wait for the disk), while this thread writes the lists. */
     uint64_t head = kp_store_head(store);
-    ix_fill_t fill[2] = {
-        {ix->ext, {out.ext, out.ext + sh[1].at}, {sh[0].n, sh[1].n}, head, 0, 0},
-        {ix->email, {out.email, out.email + sh[1].at}, {sh[0].email_n, sh[1].email_n}, head, 0, 0}};
+    ix_fill_t fill[2] = {{ix->ext, {out.ext, out.ext + sh[1].at}, {sh[0].n, sh[1].n}, head, 0, 0},
+                         {ix->email,
+                          {out.email, out.email + sh[1].email_at},
+                          {sh[0].email_n, sh[1].email_n},
+                          head,
+                          0,
+                          0}};
     uv_thread_t fth[2];
     bool fthreaded[2];
     for (int i = 0; i < 2; i++)
@@ -1047,6 +1083,66 @@ evt_email_del(kp_tx_t *t, uint64_t event_id, const char *email)
         ix->dels = kp_xrealloc(ix->dels, ix->dels_cap * sizeof *ix->dels);
     }
     ix->dels[ix->dels_n++] = (struct ix_del){tag, id};
+    return 0;
+}
+
+typedef struct {
+    uint64_t event_id;
+    const char *phone, *email; /* email: the new sign-up's ("" without one) */
+} ix_phone_key_t;
+
+/* The same number on a live sign-up of the event, unless both sign-ups give an e-mail
+ * address: two people of a household may share a phone, each with an address of their own
+ * (the same address is the e-mail index's). */
+static bool
+s_phone_match(const void *key, const evt_signup_t *s)
+{
+    const ix_phone_key_t *k = key;
+    return s->event_id == k->event_id && s->state != SS(CANCELLED) && !s->erased &&
+           (!k->email[0] || !s->email[0]) && kp_privacy_phone_eq(k->phone, s->phone);
+}
+
+int
+evt_phone_get(kp_tx_t *t, uint64_t event_id, const char *phone, const char *email,
+              uint64_t *signup_id, bool *found)
+{
+    evt_index_t *ix;
+    *found = false;
+    int rc = s_ready(t, &ix);
+    if (rc)
+        return rc;
+    uint64_t tag = s_phone_tag(ix, event_id, phone);
+    ix_phone_key_t key = {event_id, phone, email ? email : ""};
+    return tag ? s_find(t, ix->email, tag, &key, s_phone_match, signup_id, found) : 0;
+}
+
+int
+evt_phone_put(kp_tx_t *t, uint64_t event_id, const char *phone, uint64_t signup_id)
+{
+    evt_index_t *ix;
+    int rc = s_ready(t, &ix);
+    if (rc)
+        return rc;
+    uint64_t tag = s_phone_tag(ix, event_id, phone);
+    return tag ? evt_kh_put(ix->email, tag, signup_id) : 0;
+}
+
+/* Removes the sign-up's phone pair once the turn has committed (s_turn_done). */
+int
+evt_phone_del(kp_tx_t *t, uint64_t event_id, const char *phone, uint64_t signup_id)
+{
+    evt_index_t *ix;
+    int rc = s_ready(t, &ix);
+    if (rc)
+        return rc;
+    uint64_t tag = s_phone_tag(ix, event_id, phone);
+    if (!tag)
+        return 0;
+    if (ix->dels_n == ix->dels_cap) {
+        ix->dels_cap = ix->dels_cap ? ix->dels_cap * 2 : 64;
+        ix->dels = kp_xrealloc(ix->dels, ix->dels_cap * sizeof *ix->dels);
+    }
+    ix->dels[ix->dels_n++] = (struct ix_del){tag, signup_id};
     return 0;
 }
 

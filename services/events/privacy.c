@@ -127,6 +127,8 @@ evt_signup_erase(kp_tx_t *t, evt_signup_t *s, const char *reason, bool cancel)
             (found && other == s->id && (rc = evt_email_del(t, s->event_id, s->email))))
             return rc;
     }
+    if (s->phone[0] && (rc = evt_phone_del(t, s->event_id, s->phone, s->id)))
+        return rc;
     evt_signup_t pub;
     evt_signup_public(s, &pub);
     pub.erased = true;

@@ -249,6 +249,97 @@ evt_fill(kp_tx_t *t, evt_event_t *ev)
 
 /* ---- submit ------------------------------------------------------------------------------ */
 
+/* Whether rq asks for what the stored sign-up s was made with: every field of the request as
+ * the record holds it (kp_pbcopy_shared), its language only when rq names one (else the
+ * event's was stored), the personal fields not at all once s is erased. */
+static bool
+s_same_request(kp_arena_t *a, const Kumppani__V1__SubmitSignupRequest *rq, const evt_signup_t *s)
+{
+    static char empty[] = "";
+    Kumppani__V1__SubmitSignupRequest was = KUMPPANI__V1__SUBMIT_SIGNUP_REQUEST__INIT, now = *rq;
+    kp_pbcopy_shared(&was.base, &s->base);
+    if (!rq->language[0])
+        was.language = empty;
+    if (s->erased) {
+        was.name = was.email = was.phone = was.organisation = empty;
+        was.accessibility_text = was.dietary_text = empty;
+        now.name = now.email = now.phone = now.organisation = empty;
+        now.accessibility_text = now.dietary_text = empty;
+    }
+    size_t n = protobuf_c_message_get_packed_size(&now.base);
+    if (n != protobuf_c_message_get_packed_size(&was.base))
+        return false;
+    uint8_t *x = kp_arena_alloc(a, n + 1), *y = kp_arena_alloc(a, n + 1);
+    if (!x || !y)
+        return true; /* out of memory: kp_call_idem, which compares the bodies, decides */
+    protobuf_c_message_pack(&now.base, x);
+    protobuf_c_message_pack(&was.base, y);
+    return memcmp(x, y, n) == 0;
+}
+
+/* A resend: the publisher's id names sign-up first. Answers its first answer; or, when the
+ * request is not the one first made under that id, CODE_CONFLICT saying so (a publisher that
+ * reuses its ids for other people would otherwise read kp_server's general text). The first
+ * answer of schema 3 and before (under the publisher's id) is left to kp_call_idem as it was:
+ * the oldest hold no hash of their request and answer any resend. */
+static void
+s_resend(kp_tx_t *t, kp_call_t *call, const Kumppani__V1__SubmitSignupRequest *rq, uint64_t first)
+{
+    uint8_t fk[EVT_FIRST_KEY_LEN];
+    evt_signup_t *s;
+    MDB_val v;
+    bool found = false, now_key = false;
+    int rc = kp_server_idem_get(t->srv, t->txn, EVT_METHOD_SUBMIT, fk, evt_first_key(fk, first),
+                                &now_key, &v);
+    if (!rc && now_key)
+        rc = evt_signup_get(t, first, &s, &found);
+    if (rc) {
+        kp_call_fail_err(call, rc);
+        return;
+    }
+    if (found && !s_same_request(t->arena, rq, s)) {
+        kp_call_fail(call, C(CONFLICT),
+                     "field 'external_id': %s/%s already names sign-up %llu with other details; "
+                     "a new sign-up needs a new external id",
+                     rq->source, rq->external_id, (unsigned long long)first);
+        return;
+    }
+    char key[EVT_EXT_KEY_MAX]; /* where schema 3 and before stored the first answer */
+    if (kp_call_idem(call, fk, evt_first_key(fk, first)) ||
+        kp_call_idem(call, key, evt_ext_key(key, rq->source, rq->external_id)))
+        return;
+    kp_log_err("signup.first_answer", "signup=%llu state=missing", (unsigned long long)first);
+    kp_call_fail_err(call, KP_ECORRUPT);
+}
+
+/* Answers CODE_CONFLICT and returns true when rq's person has a live sign-up to ev already: the
+ * same e-mail address, or the same phone number (kp_privacy_phone_norm) unless both give an
+ * address (evt_phone_get). */
+static bool
+s_duplicate(kp_tx_t *t, kp_call_t *call, const evt_event_t *ev,
+            const Kumppani__V1__SubmitSignupRequest *rq)
+{
+    uint64_t other = 0;
+    bool dup = false;
+    int rc = 0;
+    if (rq->email[0] && (rc = evt_email_get(t, ev->id, rq->email, &other, &dup)) == 0 && dup) {
+        kp_call_fail(call, C(CONFLICT),
+                     "this e-mail address is already signed up to event %llu (sign-up %llu)",
+                     (unsigned long long)ev->id, (unsigned long long)other);
+        return true;
+    }
+    if (rc == 0 && rq->phone[0] &&
+        (rc = evt_phone_get(t, ev->id, rq->phone, rq->email, &other, &dup)) == 0 && dup) {
+        kp_call_fail(call, C(CONFLICT),
+                     "this phone number is already signed up to event %llu (sign-up %llu)",
+                     (unsigned long long)ev->id, (unsigned long long)other);
+        return true;
+    }
+    if (rc)
+        kp_call_fail_err(call, rc);
+    return rc != 0;
+}
+
 void
 evt_h_signup_submit(kp_call_t *call, void *svc)
 {
@@ -275,19 +366,21 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
         return;
     }
     if (known) {
-        uint8_t fk[EVT_FIRST_KEY_LEN];
-        char key[EVT_EXT_KEY_MAX]; /* where schema 3 and before stored the first answer */
-        if (kp_call_idem(call, fk, evt_first_key(fk, first)) ||
-            kp_call_idem(call, key, evt_ext_key(key, rq->source, rq->external_id)))
-            return;
-        kp_log_err("signup.first_answer", "signup=%llu state=missing", (unsigned long long)first);
-        kp_call_fail_err(call, KP_ECORRUPT);
+        s_resend(t, call, rq, first);
         return;
     }
 
     evt_event_t *ev = evt_load_event(t, rq->event_id);
     if (!ev)
         return;
+    /* A group that could never get in would wait on the waitlist for ever. */
+    if (ev->capacity && (uint64_t)rq->companions + 1 > ev->capacity) {
+        kp_call_fail(call, C(INVALID),
+                     "field 'companions': the group of %u is larger than the event (capacity "
+                     "%u); at most %u companions",
+                     1 + rq->companions, ev->capacity, ev->capacity - 1);
+        return;
+    }
     int64_t now_s = t->now_ms / 1000;
     if (!EVT_OPEN(ev)) {
         kp_call_fail(call, C(CONFLICT), "event is %s; sign-ups are open only when published",
@@ -300,20 +393,8 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
                      (unsigned long long)ev->id);
         return;
     }
-    if (rq->email[0]) {
-        uint64_t other;
-        bool dup = false;
-        if ((rc = evt_email_get(t, ev->id, rq->email, &other, &dup))) {
-            kp_call_fail_err(call, rc);
-            return;
-        }
-        if (dup) {
-            kp_call_fail(call, C(CONFLICT),
-                         "this e-mail address is already signed up to event %llu (sign-up %llu)",
-                         (unsigned long long)ev->id, (unsigned long long)other);
-            return;
-        }
-    }
+    if (s_duplicate(t, call, ev, rq))
+        return;
     evt_signup_t s = KUMPPANI__V1__SIGNUP__INIT;
     uint8_t fk[EVT_FIRST_KEY_LEN];
     if ((rc = kp_tx_next_id(t, "signup", &s.id)) ||
@@ -329,6 +410,7 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
     ev->updated_ms = s.created_ms;
     if ((rc = evt_count(t->arena, ev, &s, s.state, 1)) || (rc = evt_signup_put(t, &s)) ||
         (rq->email[0] && (rc = evt_email_put(t, ev->id, rq->email, s.id))) ||
+        (rq->phone[0] && (rc = evt_phone_put(t, ev->id, rq->phone, s.id))) ||
         (rc = evt_ext_put(t, rq->source, rq->external_id, s.id)) || (rc = evt_event_put(t, ev)) ||
         (rc = evt_signup_emit(t, room ? "SignupConfirmed" : "SignupWaitlisted", &s))) {
         kp_call_fail_err(call, rc);
@@ -421,6 +503,7 @@ evt_signup_cancel(kp_tx_t *t, evt_event_t *ev, evt_signup_t *s, const char *reas
     s->offer_deadline_ms = 0;
     s->updated_ms = ev->updated_ms = t->now_ms;
     if ((rc = evt_signup_put(t, s)) || (s->email[0] && (rc = evt_email_del(t, ev->id, s->email))) ||
+        (s->phone[0] && (rc = evt_phone_del(t, ev->id, s->phone, s->id))) ||
         (rc = evt_signup_emit(t, "SignupCancelled", s)) ||
         (was != SS(WAITLISTED) && (rc = evt_fill(t, ev))) || (rc = evt_event_put(t, ev)))
         return rc;

@@ -90,7 +90,8 @@ try:
           "identical resend -> the first answer, byte for byte")
     expect(c.request("events.signup.submit", signup_req(eid, 1, name="Matti Meikäläinen",
                                                         email="matti.meikalainen@example.fi")),
-           E.CODE_CONFLICT, ["idempotency key reused with different content"],
+           E.CODE_CONFLICT, ["field 'external_id'", "already names sign-up",
+                             "a new sign-up needs a new external id"],
            "same external id, another person")
     # A long external id of four-byte characters is refused naming the field that was sent.
     expect(c.request("events.signup.submit", signup_req(eid, 12, external_id="😀" * 110)),
