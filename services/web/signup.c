@@ -232,7 +232,9 @@ s_submit_done(web_req_t *r, const Kumppani__V1__Reply *reply)
         web_ferr_t e = {s_refused_field(msg), "err_field_refused"};
         s_form(r, 400, ev, st->nonce, &e, 1, NULL);
     } else if (code == C(CONFLICT) && msg && strstr(msg, "already signed up")) {
-        web_ferr_t e = {"email", "err_dup_email"};
+        /* The same person again: by e-mail, or by phone (the same number however written). */
+        bool phone = strstr(msg, "phone number") != NULL;
+        web_ferr_t e = {phone ? "phone" : "email", phone ? "err_dup_phone" : "err_dup_email"};
         s_form(r, 409, ev, st->nonce, &e, 1, NULL);
     } else if (code == C(CONFLICT)) {
         s_form(r, 409, ev, st->nonce, NULL, 0, "err_closed");

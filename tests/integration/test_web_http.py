@@ -279,6 +279,17 @@ def main():
                                                             email=good["email"]))
         check(r.status == 409 and 'id="e-email"' in r.text,
               "the same e-mail a second time is refused beside the e-mail field")
+        # A resident with a phone and no e-mail who sends the form again (Back, a second tab):
+        # the same number, written another way, is refused beside the phone field.
+        f3 = signup_fields(b.get("/events/%d/signup" % eid).text, name=PII[0], email="",
+                           phone="040 765 4321")
+        r = b.post("/events/%d/signup" % eid, f3)
+        check(r.status == 200 and "Olet jonossa" in r.text, "a sign-up with a phone only")
+        r = b.post("/events/%d/signup" % eid, signup_fields(
+            b.get("/events/%d/signup" % eid).text, name=PII[0], email="", phone="+358407654321"))
+        check(r.status == 409 and 'id="e-phone"' in r.text and
+              "tällä puhelinnumerolla" in r.text.lower(),
+              "the same phone again, in its international form: refused beside the phone field")
 
         # forged links
         forged = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
