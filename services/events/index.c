@@ -1065,6 +1065,17 @@ evt_email_put(kp_tx_t *t, uint64_t event_id, const char *email, uint64_t signup_
     return rc ? rc : evt_kh_put(ix->email, s_email_tag(ix, event_id, email), signup_id);
 }
 
+/* Removes the pair (tag, id) of the e-mail table once the turn has committed (s_turn_done). */
+static void
+s_del_later(evt_index_t *ix, uint64_t tag, uint64_t id)
+{
+    if (ix->dels_n == ix->dels_cap) {
+        ix->dels_cap = ix->dels_cap ? ix->dels_cap * 2 : 64;
+        ix->dels = kp_xrealloc(ix->dels, ix->dels_cap * sizeof *ix->dels);
+    }
+    ix->dels[ix->dels_n++] = (struct ix_del){tag, id};
+}
+
 /* Removes the address's pairs once the turn has committed (s_turn_done). */
 int
 evt_email_del(kp_tx_t *t, uint64_t event_id, const char *email)
@@ -1078,11 +1089,7 @@ evt_email_del(kp_tx_t *t, uint64_t event_id, const char *email)
     bool found = false;
     if ((rc = s_find(t, ix->email, tag, &key, s_email_match, &id, &found)) || !found)
         return rc;
-    if (ix->dels_n == ix->dels_cap) {
-        ix->dels_cap = ix->dels_cap ? ix->dels_cap * 2 : 64;
-        ix->dels = kp_xrealloc(ix->dels, ix->dels_cap * sizeof *ix->dels);
-    }
-    ix->dels[ix->dels_n++] = (struct ix_del){tag, id};
+    s_del_later(ix, tag, id);
     return 0;
 }
 
@@ -1102,29 +1109,34 @@ s_phone_match(const void *key, const evt_signup_t *s)
            (!k->email[0] || !s->email[0]) && kp_privacy_phone_eq(k->phone, s->phone);
 }
 
+/* The index and the number's tag in the event (0: a number without a digit, never indexed). */
+static int
+s_phone_at(kp_tx_t *t, uint64_t event_id, const char *phone, evt_index_t **ix, uint64_t *tag)
+{
+    int rc = s_ready(t, ix);
+    *tag = rc ? 0 : s_phone_tag(*ix, event_id, phone);
+    return rc;
+}
+
 int
 evt_phone_get(kp_tx_t *t, uint64_t event_id, const char *phone, const char *email,
               uint64_t *signup_id, bool *found)
 {
     evt_index_t *ix;
-    *found = false;
-    int rc = s_ready(t, &ix);
-    if (rc)
-        return rc;
-    uint64_t tag = s_phone_tag(ix, event_id, phone);
+    uint64_t tag;
     ix_phone_key_t key = {event_id, phone, email ? email : ""};
-    return tag ? s_find(t, ix->email, tag, &key, s_phone_match, signup_id, found) : 0;
+    *found = false;
+    int rc = s_phone_at(t, event_id, phone, &ix, &tag);
+    return rc || !tag ? rc : s_find(t, ix->email, tag, &key, s_phone_match, signup_id, found);
 }
 
 int
 evt_phone_put(kp_tx_t *t, uint64_t event_id, const char *phone, uint64_t signup_id)
 {
     evt_index_t *ix;
-    int rc = s_ready(t, &ix);
-    if (rc)
-        return rc;
-    uint64_t tag = s_phone_tag(ix, event_id, phone);
-    return tag ? evt_kh_put(ix->email, tag, signup_id) : 0;
+    uint64_t tag;
+    int rc = s_phone_at(t, event_id, phone, &ix, &tag);
+    return rc || !tag ? rc : evt_kh_put(ix->email, tag, signup_id);
 }
 
 /* Removes the sign-up's phone pair once the turn has committed (s_turn_done). */
@@ -1132,18 +1144,11 @@ int
 evt_phone_del(kp_tx_t *t, uint64_t event_id, const char *phone, uint64_t signup_id)
 {
     evt_index_t *ix;
-    int rc = s_ready(t, &ix);
-    if (rc)
-        return rc;
-    uint64_t tag = s_phone_tag(ix, event_id, phone);
-    if (!tag)
-        return 0;
-    if (ix->dels_n == ix->dels_cap) {
-        ix->dels_cap = ix->dels_cap ? ix->dels_cap * 2 : 64;
-        ix->dels = kp_xrealloc(ix->dels, ix->dels_cap * sizeof *ix->dels);
-    }
-    ix->dels[ix->dels_n++] = (struct ix_del){tag, signup_id};
-    return 0;
+    uint64_t tag;
+    int rc = s_phone_at(t, event_id, phone, &ix, &tag);
+    if (rc == 0 && tag)
+        s_del_later(ix, tag, signup_id);
+    return rc;
 }
 
 typedef struct {
