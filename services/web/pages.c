@@ -37,7 +37,7 @@ web_event_values(web_req_t *r, web_tv_t *o, const web_event_t *ev)
     web_tv_str(a, o, "title", ev->title);
     web_tv_textf(r, o, "kind", "kind_%d", (int)ev->kind);
     web_tv_time(r, o, "start", ev->start_unix);
-    web_tv_time(r, o, "end", ev->end_unix);
+    web_tv_end_time(r, o, "end", ev->start_unix, ev->end_unix);
     kp_time_iso(ev->start_unix, buf, sizeof buf);
     web_tv_str(a, o, "start_iso", buf);
     web_tv_str(a, o, "place", ev->place);

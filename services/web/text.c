@@ -197,3 +197,15 @@ web_tv_time(web_req_t *r, web_tv_t *obj, const char *key, int64_t unix_s)
     web_time_text(r, unix_s, buf, sizeof buf);
     web_tv_str(r->arena, obj, key, buf);
 }
+
+void
+web_tv_end_time(web_req_t *r, web_tv_t *obj, const char *key, int64_t start_s, int64_t end_s)
+{
+    struct tm tm;
+    if (kp_time_day_start(end_s) != kp_time_day_start(start_s) || kp_time_local(end_s, &tm)) {
+        web_tv_time(r, obj, key, end_s);
+        return;
+    }
+    web_tv_strf(r->arena, obj, key, r->lang == WEB_LANG_EN ? "%02d:%02d" : "%d.%02d", tm.tm_hour,
+                tm.tm_min);
+}

@@ -360,6 +360,9 @@ unsigned web_signup_rules(web_req_t *r, web_ferr_t *errs);
 void web_time_text(web_req_t *r, int64_t unix_s, char *out, size_t len);
 /* Sets obj's key to the time text of unix_s (web_time_text). */
 void web_tv_time(web_req_t *r, web_tv_t *obj, const char *key, int64_t unix_s);
+/* Sets obj's key to an end time: the time of day alone when it falls on the start's Helsinki
+ * day ("19.00"), else the whole time text. */
+void web_tv_end_time(web_req_t *r, web_tv_t *obj, const char *key, int64_t start_s, int64_t end_s);
 /* The text of key in r's language; the key itself when no text file has it. */
 const char *web_text(web_req_t *r, const char *key);
 /* Sets obj's key to the text whose key fmt makes (web_text): an enum's words ("bo_asg_%d"). */

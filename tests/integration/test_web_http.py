@@ -12,6 +12,7 @@ import re
 import socket
 import threading
 import time
+from datetime import datetime, timedelta
 
 from kp_harness import PII, E, L, OK, V, body, check, done, planted_in, set_clock
 from kp_harness import raw_exchange
@@ -48,6 +49,16 @@ def main():
         check(r.status == 200 and "nuorten hyvinvointi" in r.text, "the event page shows a "
               "published event from the read model")
         check("meet.example.fi" not in r.text, "the online-meeting link is not on the public page")
+        # The time: an end on the start's day is the time of day alone ("17.00 – 19.00"), not
+        # the date again; an end on another day keeps its date.
+        m = re.search(r'<time datetime="([^"]+)">([^<]+)</time> – ([^(<]+) \(', r.text)
+        start = datetime.fromisoformat(m.group(1)) if m else None
+        end = start + timedelta(hours=2) if start else None
+        same_day = bool(start) and end.date() == start.date()
+        check(m is not None and (re.fullmatch(r"\d{1,2}\.\d\d", m.group(3)) is not None) == same_day
+              and (same_day or "." in m.group(3)),
+              "the event's end: the time of day alone on the start's day (%s)"
+              % str(m.groups() if m else r.text[:200]))
         for path in ("/", "/events/%d" % eid, "/accessibility", "/privacy", "/nope",
                      "/events/%d/signup" % eid):
             r = b.get(path)
