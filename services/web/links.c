@@ -91,7 +91,8 @@ s_facts(web_req_t *r, web_tv_t *root, const Kumppani__V1__BrokerRequestInput *in
     const char *lang = web_text(r, key);
     web_tv_str(a, root, "language", strcmp(lang, key) == 0 ? in->language : lang);
     char sep = r->lang == WEB_LANG_EN ? '.' : ',';
-    web_tv_strf(a, root, "fee", "%u%c%02u", in->fee_cents / 100, sep, in->fee_cents % 100);
+    if (in->fee_cents) /* none: "no fee", not "0,00 €" */
+        web_tv_strf(a, root, "fee", "%u%c%02u", in->fee_cents / 100, sep, in->fee_cents % 100);
     if (in->travel_cents)
         web_tv_strf(a, root, "travel", "%u%c%02u", in->travel_cents / 100, sep,
                     in->travel_cents % 100);

@@ -234,9 +234,14 @@ try:
           "a decline after the accept: a clear 409")
 
     e2 = register(b, "Kaisa Kokemus", "kaisa.kokemus@example.fi")
-    rq2 = file_request(b, "req-links-2", title="Luento").request
+    rq2 = file_request(b, "req-links-2", title="Luento", fee_cents=0).request
     o2 = open_offers(b, rq2.id)[0]
     lx2 = s.link(LINK_EXPERT_OFFER, o2.id, rq2.id)
+    r = sess.get(lx2)
+    check("<dd>ei palkkiota; matkakulut 20,00 €</dd>" in r.text and
+          not re.search(r"(?<![0-9])0,00 €", r.text),
+          "a request without a fee says so to the expert, not \"0,00 €\" (%s)"
+          % re.findall(r"Palkkio</dt><dd>[^<]*</dd>", r.text))
     r = post(sess, lx2 + "/decline", sess.get(lx2).text)
     check(r.status == 200 and "kieltäydyit" in r.text, "an expert declines from the link")
     again_done(lx2, "decline", "kieltäydyit", "the expert's same decline again", page=False)
