@@ -461,23 +461,12 @@ bo_forbidden(web_req_t *r, const bo_account_t *acct, const char *action, const c
     bo_error(r, acct, 403, "bo_err_forbidden");
 }
 
-static void __attribute__((format(printf, 2, 0)))
-s_redirect_v(web_req_t *r, const char *fmt, va_list ap)
-{
-    char location[256];
-    vsnprintf(location, sizeof location, fmt, ap);
-    web_buf_t b = {0};
-    web_reply(r, 303, "text/plain; charset=utf-8", &b);
-    if (r->resp)
-        MHD_add_response_header(r->resp, "Location", location);
-}
-
 void
 bo_redirect(web_req_t *r, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    s_redirect_v(r, fmt, ap);
+    web_redirect_v(r, fmt, ap);
     va_end(ap);
 }
 
@@ -490,7 +479,7 @@ bo_changed(web_req_t *r, const bo_account_t *acct, int code, const char *method,
     bo_audit(r, acct->id, method, obj, "ok");
     va_list ap;
     va_start(ap, fmt);
-    s_redirect_v(r, fmt, ap);
+    web_redirect_v(r, fmt, ap);
     va_end(ap);
     return true;
 }

@@ -171,6 +171,26 @@ web_root(web_req_t *r, const char *title_key)
 }
 
 void
+web_redirect_v(web_req_t *r, const char *fmt, va_list ap)
+{
+    char location[256];
+    vsnprintf(location, sizeof location, fmt, ap);
+    web_buf_t b = {0};
+    web_reply(r, 303, "text/plain; charset=utf-8", &b);
+    if (r->resp)
+        MHD_add_response_header(r->resp, "Location", location);
+}
+
+void
+web_redirect(web_req_t *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    web_redirect_v(r, fmt, ap);
+    va_end(ap);
+}
+
+void
 web_page(web_req_t *r, unsigned status, const char *page, web_tv_t *root)
 {
     web_buf_t b = {0};

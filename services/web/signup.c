@@ -225,7 +225,7 @@ s_submit_done(web_req_t *r, const Kumppani__V1__Reply *reply)
         kp_link_make(r->svc->link_key, &l, token);
         kp_log_info("signup.sent", "event_id=%llu signup=%llu state=%d",
                     (unsigned long long)s->event_id, (unsigned long long)s->id, (int)s->state);
-        s_personal(r, 200, &l, token, s, &(view_t){.just_signed = true});
+        web_redirect(r, "/s/%s?new=1", token); /* the confirmation: the personal page, as new */
     } else if (!ev) {
         web_error(r, 404, "err_no_event");
     } else if (code == C(INVALID) && s_refused_field(msg)) {
@@ -448,8 +448,12 @@ void
 web_pg_personal(web_req_t *r, const char *token)
 {
     act_t *c = s_act_new(r, token);
-    if (c)
-        s_fetch(r, c);
+    if (!c)
+        return;
+    /* Just after the form (its POST answered 303 here): the confirmation of the sign-up. */
+    const char *fresh = web_query(r, "new");
+    c->vw.just_signed = fresh && strcmp(fresh, "1") == 0;
+    s_fetch(r, c);
 }
 
 /* The answer to an action: the new state with what was done, or the state now with why not. */

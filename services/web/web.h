@@ -51,6 +51,7 @@
 
 #include <microhttpd.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -256,6 +257,11 @@ const char *web_field(web_req_t *r, const char *name);
 const char *web_header(web_req_t *r, const char *name);
 /* Answers r with body (taken over: freed here) as content type ctype. */
 void web_reply(web_req_t *r, unsigned status, const char *ctype, web_buf_t *body);
+/* Answers 303 See Other to the path printf'd from fmt (Post/Redirect/Get: the page that
+ * follows a form's POST is a GET, which a reload or Back asks again without resending). */
+void web_redirect_v(web_req_t *r, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+void web_redirect(web_req_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Renders template page with root (texts, language, CSRF and the layout filled in here) and
  * answers with it; a render failure answers 500. */
 void web_page(web_req_t *r, unsigned status, const char *page, web_tv_t *root);

@@ -171,6 +171,18 @@ def signup_fields(page_html, **kw):
     return f
 
 
+def signup_post(sess, event_id, fields, **kw):
+    """The sign-up form's POST as a browser sends it: a 303 (signed up: the confirmation is the
+    personal page, Post/Redirect/Get) is followed; the answer keeps the 303 as .redirect."""
+    r = sess.post("/events/%d/signup" % event_id, fields, **kw)
+    if r.status != 303:
+        r.redirect = None
+        return r
+    page = sess.get(r.header("location"))
+    page.redirect = r
+    return page
+
+
 def personal_link(html):
     m = re.search(r'href="https?://[^"/]+(/s/[A-Za-z0-9_-]+)"', html)
     return m.group(1) if m else None

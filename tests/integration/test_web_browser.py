@@ -18,8 +18,8 @@ import subprocess
 import kp_notifier as kn
 from kp_harness import BIN, OK, PII, check, done, free_port, set_clock, signup_req
 from kp_broker import file_request, open_offers, register
-from kp_web import (LINK_SIGNUP, SRC, V, Session, WebSuite,
-                    browser_ready, create_event, personal_link, signup_fields, wait_page)
+from kp_web import (LINK_SIGNUP, SRC, V, Session, WebSuite, browser_ready, create_event,
+                    personal_link, signup_fields, signup_post, wait_page)
 
 WEBDIR = os.path.join(SRC, "tests", "web")
 OUT = os.path.join(os.path.dirname(BIN), "web-browser")
@@ -101,7 +101,7 @@ if node and os.path.exists("/usr/bin/chromium"):
               "accepts and the screenshots passed")
         # The expired-link page: a sign-up, then the web's clock past the link's expiry.
         b = Session(s.base)
-        r = b.post("/events/%d/signup" % eid, signup_fields(b.get("/events/%d/signup" % eid).text,
+        r = signup_post(b, eid, signup_fields(b.get("/events/%d/signup" % eid).text,
                                                             email="expired@example.fi"))
         link = personal_link(r.text)
         set_clock(s.client(s.web_api, "admin", server="web"), 60 * 86400 * 1000)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from kp_harness import PII, E, L, OK, V, body, check, done, planted_in, set_clock
 from kp_harness import raw_exchange
 from kp_web import (Session, WebSuite, create_event, hidden, personal_link, signup_fields,
-                    wait_page)
+                    signup_post, wait_page)
 
 DAY = 86400
 FIELDS = ("name", "email", "phone", "organisation", "companions", "accessibility_text",
@@ -140,7 +140,7 @@ def main():
         check(r.status == 200 and hidden(form, "csrf") and hidden(form, "nonce"),
               "the form carries a CSRF token and a nonce")
         check("kp_csrf" in b.cookies, "the CSRF cookie is set")
-        r = b.post("/events/%d/signup" % eid, signup_fields(form, name="", email="not-an-email",
+        r = signup_post(b, eid, signup_fields(form, name="", email="not-an-email",
                                                             role="", companions="99"))
         check(r.status == 400, "a form with errors answers 400")
         for f in ("name", "email", "role", "companions"):
@@ -149,13 +149,13 @@ def main():
             check(re.search(r'id="f-%s"[^>]*aria-invalid="true"' % f, r.text) is not None,
                   "the %s field is marked invalid" % f)
         check('role="alert"' in r.text, "the summary is announced")
-        r = b.post("/events/%d/signup" % eid, signup_fields(form, accessibility_text="Pyörätuoli"))
+        r = signup_post(b, eid, signup_fields(form, accessibility_text="Pyörätuoli"))
         check(r.status == 400 and 'id="e-consent_needs"' in r.text,
               "needs without their separate consent are refused beside the consent box")
-        r = b.post("/events/%d/signup" % eid, signup_fields(form, name="   "))
+        r = signup_post(b, eid, signup_fields(form, name="   "))
         check(r.status == 400 and 'id="e-name"' in r.text and "Kirjoita nimesi." in r.text,
               "a name of spaces alone is refused beside the name field")
-        r = b.post("/events/%d/signup" % eid, signup_fields(form, companions="1"))
+        r = signup_post(b, eid, signup_fields(form, companions="1"))
         check(r.status == 400 and 'id="e-companions"' in r.text and
               "suurempi kuin tapahtuman koko paikkamäärä" in r.text,
               "a group larger than the whole event (1 place) is refused beside the companions "
@@ -166,7 +166,7 @@ def main():
         fields = signup_fields(form, email="bad", role="9")
         for f in FIELDS:
             fields[f] = evil
-        r = b.post("/events/%d/signup" % eid, fields)
+        r = signup_post(b, eid, fields)
         check(r.status == 400 and "<script>" not in r.text and "<img src=x" not in r.text,
               "markup in every sign-up field is not rendered as markup")
         check(r.text.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= len(FIELDS),
@@ -215,16 +215,16 @@ def main():
         good = signup_fields(form)
         no = dict(good)
         del no["csrf"]
-        check(b.post("/events/%d/signup" % eid, no).status == 403, "a sign-up without a CSRF token "
+        check(signup_post(b, eid, no).status == 403, "a sign-up without a CSRF token "
               "answers 403")
-        check(b.post("/events/%d/signup" % eid, dict(good, csrf="A" * 43)).status == 403,
+        check(signup_post(b, eid, dict(good, csrf="A" * 43)).status == 403,
               "a sign-up with a wrong CSRF token answers 403")
         other = Session(s.base)
         other.get("/")
-        check(other.post("/events/%d/signup" % eid, good).status == 403,
+        check(signup_post(other, eid, good).status == 403,
               "a token that belongs to another browser's cookie answers 403")
         bare = Session(s.base)
-        check(bare.post("/events/%d/signup" % eid, good).status == 403,
+        check(signup_post(bare, eid, good).status == 403,
               "a post without the cookie (a cross-site form) answers 403")
         check(b.post("/accessibility/feedback", {"message": "x"}).status == 403,
               "feedback without a CSRF token answers 403")
@@ -234,14 +234,14 @@ def main():
         results = [None, None]
 
         def submit(i):
-            results[i] = b.post("/events/%d/signup" % eid, good)
+            results[i] = signup_post(b, eid, good)
 
         threads = [threading.Thread(target=submit, args=(i,)) for i in range(2)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        r3 = b.post("/events/%d/signup" % eid, good)  # a reload of the POST, later
+        r3 = signup_post(b, eid, good)  # a reload of the POST, later
         links = [personal_link(x.text) for x in results + [r3]]
         check(all(x.status == 200 for x in results + [r3]) and links[0] and len(set(links)) == 1,
               "a double click and a reload each answer the same confirmation and link")
@@ -255,6 +255,14 @@ def main():
         check("Olet ilmoittautunut" in results[0].text, "the confirmation says signed up")
         link = links[0]
         token = link.split("/s/")[1]
+        red = results[0].redirect
+        check(red is not None and red.status == 303 and
+              red.header("location") == "/s/%s?new=1" % token,
+              "the form's POST answers 303 to the personal page (Post/Redirect/Get)")
+        again = b.get("/s/%s?new=1" % token)  # a reload of the confirmation: a GET, no resend
+        check(again.status == 200 and "Olet ilmoittautunut" in again.text and
+              len(signups(admin, eid)) == 1,
+              "reloading the confirmation shows it again and sends nothing")
         check('href="/s/%s?lang=en"' % token in results[0].text and
               "/signup?lang=" not in results[0].text,
               "the confirmation's languages lead to the personal page (the link stays in view), "
@@ -279,14 +287,14 @@ def main():
               "the form of a full event says, before anything is typed, that it goes to the "
               "waitlist")
         f2 = signup_fields(r.text, name=PII[3], email=PII[4])
-        r = b.post("/events/%d/signup" % eid, f2)
+        r = signup_post(b, eid, f2)
         check(r.status == 200 and "Olet jonossa" in r.text, "a sign-up to a full event waits")
         check("Saat tiedon, jos paikka vapautuu." in r.text,
               "the waitlist's confirmation says what happens next")
         link2 = personal_link(r.text)
         r = wait_page(b, "/events/%d" % eid)
         check("täynnä" in r.text, "the event page says full (waitlist)")
-        r = b.post("/events/%d/signup" % eid, signup_fields(b.get("/events/%d/signup" % eid).text,
+        r = signup_post(b, eid, signup_fields(b.get("/events/%d/signup" % eid).text,
                                                             email=good["email"]))
         check(r.status == 409 and 'id="e-email"' in r.text,
               "the same e-mail a second time is refused beside the e-mail field")
@@ -294,9 +302,9 @@ def main():
         # the same number, written another way, is refused beside the phone field.
         f3 = signup_fields(b.get("/events/%d/signup" % eid).text, name=PII[0], email="",
                            phone="040 765 4321")
-        r = b.post("/events/%d/signup" % eid, f3)
+        r = signup_post(b, eid, f3)
         check(r.status == 200 and "Olet jonossa" in r.text, "a sign-up with a phone only")
-        r = b.post("/events/%d/signup" % eid, signup_fields(
+        r = signup_post(b, eid, signup_fields(
             b.get("/events/%d/signup" % eid).text, name=PII[0], email="", phone="+358407654321"))
         check(r.status == 409 and 'id="e-phone"' in r.text and
               "tällä puhelinnumerolla" in r.text.lower(),
@@ -376,7 +384,7 @@ def main():
                   b"Cookie: kp_lang=sv%0d%0aX-Evil:1\r\nConnection: close\r\n\r\n")
         check(b"x-evil" not in out.split(b"\r\n\r\n", 1)[0].lower(),
               "header injection through request headers is impossible")
-        r = b.post("/events/%d/signup" % eid, "name=%ff%fe&csrf=x", headers={
+        r = signup_post(b, eid, "name=%ff%fe&csrf=x", headers={
             "Content-Type": "application/x-www-form-urlencoded"})
         check(r.status in (400, 403), "a form that is not UTF-8 is refused")
         r = b.request("POST", "/events/%d/signup" % eid, data="{}",
@@ -402,7 +410,7 @@ def main():
 
         def hold():
             try:
-                held["r"] = b.post("/events/%d/signup" % eid, signup_fields(
+                held["r"] = signup_post(b, eid, signup_fields(
                     b.get("/events/%d/signup" % eid).text, email="held@example.fi"), timeout=20)
             except OSError as e:
                 held["e"] = e
