@@ -92,8 +92,6 @@ void bo_error(web_req_t *r, const bo_account_t *acct, unsigned status, const cha
 /* A refused field on the page root: the error (text key err) in the page's summary ("error",
  * linking to "error_field") and beside the field (err.<field>). */
 void bo_field_error(web_req_t *r, web_tv_t *root, const char *err, const char *field);
-/* Answers 303 to the location (a path of ours) made by fmt. */
-void bo_redirect(web_req_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A change's reply: when code is OK, audits method on obj as "ok" and answers 303 to the path
  * made by fmt, then true; else false with nothing answered (the page answers the refusal). */
 bool bo_changed(web_req_t *r, const bo_account_t *acct, int code, const char *method,

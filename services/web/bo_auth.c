@@ -461,15 +461,6 @@ bo_forbidden(web_req_t *r, const bo_account_t *acct, const char *action, const c
     bo_error(r, acct, 403, "bo_err_forbidden");
 }
 
-void
-bo_redirect(web_req_t *r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    web_redirect_v(r, fmt, ap);
-    va_end(ap);
-}
-
 bool
 bo_changed(web_req_t *r, const bo_account_t *acct, int code, const char *method, const char *obj,
            const char *fmt, ...)
@@ -579,7 +570,7 @@ bo_require(web_req_t *r)
             kp_log_info("office.refused", "route=%s what=\"not signed in\"", r->route);
             bo_error(r, NULL, 403, "bo_err_signed_out");
         } else
-            bo_redirect(r, "/office/sign-in");
+            web_redirect(r, "/office/sign-in");
         return NULL;
     }
     if (r->post && !web_csrf_check(r))
@@ -616,7 +607,7 @@ bo_pg_sign_in(web_req_t *r, const char *arg)
     (void)arg;
     kp_tx_t tx;
     if (s_signed_in(r, &tx)) {
-        bo_redirect(r, "/office");
+        web_redirect(r, "/office");
         return;
     }
     s_sign_in_page(r, 200, NULL);
@@ -686,7 +677,7 @@ bo_pg_sign_in_post(web_req_t *r, const char *arg)
         return;
     }
     s_audit_tx(&tx, a->id, "office.sign_in", obj, "ok");
-    bo_redirect(r, "/office");
+    web_redirect(r, "/office");
 }
 
 /* Ends this session, or with everywhere every session of the account (its epoch rises). */
@@ -709,7 +700,7 @@ s_sign_out(web_req_t *r, bool everywhere)
     snprintf(obj, sizeof obj, "account=%llu", (unsigned long long)a->id);
     s_audit_tx(&tx, a->id, everywhere ? "office.sign_out_all" : "office.sign_out", obj, "ok");
     s_set_cookie(r, NULL, true);
-    bo_redirect(r, "/office/sign-in");
+    web_redirect(r, "/office/sign-in");
 }
 
 void

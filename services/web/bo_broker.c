@@ -394,7 +394,7 @@ s_complete_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     int code = web_code(rep);
     bo_audit(r, c->acct->id, "broker.assignment.complete", c->obj, code == C(OK) ? "ok" : "failed");
     if (code == C(OK))
-        bo_redirect(r, "/office/broker?done=completed#asgs");
+        web_redirect(r, "/office/broker?done=completed#asgs");
     else if (code == C(NOT_FOUND) || code == C(CONFLICT) || code == C(INVALID))
         bo_error(r, c->acct, code == C(NOT_FOUND) ? 404 : 409, "bo_err_complete");
     else
@@ -609,8 +609,8 @@ s_paid_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     Kumppani__V1__MarkPaidReply *mp = web_body(r, rep, &kumppani__v1__mark_paid_reply__descriptor);
     bo_audit(r, p->acct->id, "broker.assignment.paid", p->obj, mp ? "ok" : "failed");
     if (mp)
-        bo_redirect(r, "/office/broker?done=paid&marked=%u&already=%u#asgs", mp->marked,
-                    mp->already_paid);
+        web_redirect(r, "/office/broker?done=paid&marked=%u&already=%u#asgs", mp->marked,
+                     mp->already_paid);
     else
         bo_refused_as(r, p->acct, code, "bo_err_paid", "bo_err_paid", "bo_err_paid");
 }

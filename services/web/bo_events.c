@@ -392,7 +392,7 @@ s_create_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     char obj[32];
     snprintf(obj, sizeof obj, "event=%llu", (unsigned long long)er->event->id);
     bo_audit(r, o->acct->id, "events.event.create", obj, "ok");
-    bo_redirect(r, "/office/events/%llu", (unsigned long long)er->event->id);
+    web_redirect(r, "/office/events/%llu", (unsigned long long)er->event->id);
 }
 
 void
@@ -824,13 +824,13 @@ s_change_done(web_req_t *r, const Kumppani__V1__Reply *rep)
                 k += (size_t)snprintf(qe + k, sizeof qe - k, "%%%02X", c);
         }
         qe[k] = 0;
-        bo_redirect(r, "/office/events/%llu/check-in?marked=%s&n=%zu&q=%s",
-                    (unsigned long long)o->event_id,
-                    o->mark == AT(ATTENDED) ? "attended" : "no_show", o->sids_n, qe);
+        web_redirect(r, "/office/events/%llu/check-in?marked=%s&n=%zu&q=%s",
+                     (unsigned long long)o->event_id,
+                     o->mark == AT(ATTENDED) ? "attended" : "no_show", o->sids_n, qe);
     } else {
         static const char *const done[] = {"", "published", "rescheduled", "cancelled", "held"};
-        bo_redirect(r, "/office/events/%llu?done=%s", (unsigned long long)o->event_id,
-                    done[o->op <= OP_HELD ? o->op : 0]);
+        web_redirect(r, "/office/events/%llu?done=%s", (unsigned long long)o->event_id,
+                     done[o->op <= OP_HELD ? o->op : 0]);
     }
 }
 

@@ -529,7 +529,7 @@ s_change(web_req_t *r, const char *arg, bo_change_t op)
     kp_log_info("office.account", "by=%llu %s change=%s", (unsigned long long)a->id, obj, method);
     if (t->id == a->id && op != BO_ENABLE) {
         /* One's own account: the session has just ended with it. */
-        bo_redirect(r, "/office/sign-in");
+        web_redirect(r, "/office/sign-in");
         return;
     }
     if (op == BO_REMOVE) {

@@ -315,7 +315,7 @@ s_assign_done(web_req_t *r, const Kumppani__V1__Reply *rep)
         snprintf(p->obj, sizeof p->obj, "person=%llu role=%llu", (unsigned long long)p->person_id,
                  (unsigned long long)rr->role->id);
         bo_audit(r, p->acct->id, "registry.role.assign", p->obj, "ok");
-        bo_redirect(r, "/office/people/%llu?done=assigned", (unsigned long long)p->person_id);
+        web_redirect(r, "/office/people/%llu?done=assigned", (unsigned long long)p->person_id);
         return;
     }
     if (code != C(INVALID) && code != C(CONFLICT) && code != C(NOT_FOUND)) {

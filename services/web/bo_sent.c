@@ -260,7 +260,7 @@ s_retry_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     int code = web_code(rep);
     bo_audit(r, t->acct->id, "notifier.dead.retry", t->obj, code == C(OK) ? "ok" : "failed");
     if (code == C(OK))
-        bo_redirect(r, "/office/sent?retried=1");
+        web_redirect(r, "/office/sent?retried=1");
     else {
         bool gone = code == C(NOT_FOUND) || code == C(CONFLICT) || code == C(INVALID);
         bo_error(r, t->acct, gone ? 409 : 503, gone ? "bo_err_retry" : "err_unavailable");

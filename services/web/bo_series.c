@@ -233,8 +233,8 @@ s_create_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     snprintf(obj, sizeof obj, "series=%llu event=%llu", (unsigned long long)sr->series_id,
              (unsigned long long)sr->events[0]->id);
     bo_audit(r, c->acct->id, "events.series.create", obj, "ok");
-    bo_redirect(r, "/office/events/%llu?done=%s#series", (unsigned long long)sr->events[0]->id,
-                sr->events[0]->state == ES(DRAFT) ? "series_created" : "series_published");
+    web_redirect(r, "/office/events/%llu?done=%s#series", (unsigned long long)sr->events[0]->id,
+                 sr->events[0]->state == ES(DRAFT) ? "series_created" : "series_published");
 }
 
 void

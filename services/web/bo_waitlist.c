@@ -114,7 +114,7 @@ s_act_done(web_req_t *r, const Kumppani__V1__Reply *rep)
     const char *done = strcmp(o->method, "events.signup.extend_offer") == 0 ? "offer_extended"
                        : sr->signup->state == SS(OFFERED)                   ? "offered"
                                                                             : "promoted";
-    bo_redirect(r, "/office/events/%llu?done=%s#waitlist", (unsigned long long)o->event_id, done);
+    web_redirect(r, "/office/events/%llu?done=%s#waitlist", (unsigned long long)o->event_id, done);
 }
 
 /* The sign-up is in: it must be this event's, then the action is asked. */
