@@ -418,6 +418,12 @@ kp_server_idem_rewrite(kp_server_t *self, MDB_txn *txn, const char *method,
 bool
 kp_call_idem(kp_call_t *call, const void *key, size_t key_len)
 {
+    return kp_call_idem_as(call, key, key_len, NULL);
+}
+
+bool
+kp_call_idem_as(kp_call_t *call, const void *key, size_t key_len, const char *conflict)
+{
     size_t klen = 0;
     char *k = s_idem_key(call->srv->req_arena, call->m->name, key, key_len, &klen);
     if (!k) {
@@ -445,8 +451,8 @@ kp_call_idem(kp_call_t *call, const void *key, size_t key_len)
         uint8_t hash[KP_IDEM_HASH];
         s_body_hash(call, hash);
         if (stored && memcmp(stored, hash, KP_IDEM_HASH) != 0) {
-            kp_call_fail(call, KUMPPANI__V1__CODE__CODE_CONFLICT,
-                         "idempotency key reused with different content");
+            kp_call_fail(call, KUMPPANI__V1__CODE__CODE_CONFLICT, "%s",
+                         conflict ? conflict : "idempotency key reused with different content");
             return true;
         }
         uint8_t *copy = kp_arena_memdup(call->srv->turn_arena, v.mv_data, v.mv_size);

@@ -215,6 +215,11 @@ void kp_call_ok(kp_call_t *call, const ProtobufCMessage *reply);
  * store error it answers the error and returns true. */
 bool kp_call_idem(kp_call_t *call, const void *key, size_t key_len);
 
+/* kp_call_idem answering conflict (NULL: the text above) when the key was first used with
+ * another body: for a method whose key is named in its own request's words (events'
+ * source + external_id). */
+bool kp_call_idem_as(kp_call_t *call, const void *key, size_t key_len, const char *conflict);
+
 /* Stores this call's first answer under key (in the method's namespace) instead of the key
  * given to kp_call_idem, without looking it up: for a service that finds the key of a resend
  * through an index of its own and lets the record be keyed in arrival order (events keys a

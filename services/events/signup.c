@@ -28,6 +28,7 @@
 #include "kp_pbcopy.h"
 #include "kp_text.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define C(x) EVT_C(x)
@@ -249,64 +250,22 @@ evt_fill(kp_tx_t *t, evt_event_t *ev)
 
 /* ---- submit ------------------------------------------------------------------------------ */
 
-/* Whether rq asks for what the stored sign-up s was made with: every field of the request as
- * the record holds it (kp_pbcopy_shared), its language only when rq names one (else the
- * event's was stored), the personal fields not at all once s is erased. */
-static bool
-s_same_request(kp_arena_t *a, const Kumppani__V1__SubmitSignupRequest *rq, const evt_signup_t *s)
-{
-    static char empty[] = "";
-    Kumppani__V1__SubmitSignupRequest was = KUMPPANI__V1__SUBMIT_SIGNUP_REQUEST__INIT, now = *rq;
-    kp_pbcopy_shared(&was.base, &s->base);
-    if (!rq->language[0])
-        was.language = empty;
-    if (s->erased) {
-        was.name = was.email = was.phone = was.organisation = empty;
-        was.accessibility_text = was.dietary_text = empty;
-        now.name = now.email = now.phone = now.organisation = empty;
-        now.accessibility_text = now.dietary_text = empty;
-    }
-    size_t n = protobuf_c_message_get_packed_size(&now.base);
-    if (n != protobuf_c_message_get_packed_size(&was.base))
-        return false;
-    uint8_t *x = kp_arena_alloc(a, n + 1), *y = kp_arena_alloc(a, n + 1);
-    if (!x || !y)
-        return true; /* out of memory: kp_call_idem, which compares the bodies, decides */
-    protobuf_c_message_pack(&now.base, x);
-    protobuf_c_message_pack(&was.base, y);
-    return memcmp(x, y, n) == 0;
-}
-
 /* A resend: the publisher's id names sign-up first. Answers its first answer; or, when the
- * request is not the one first made under that id, CODE_CONFLICT saying so (a publisher that
- * reuses its ids for other people would otherwise read kp_server's general text). The first
- * answer of schema 3 and before (under the publisher's id) is left to kp_call_idem as it was:
- * the oldest hold no hash of their request and answer any resend. */
+ * request is not the one first made under that id, CODE_CONFLICT saying so in the sign-up
+ * API's words. The first answer of schema 3 and before is under the publisher's id (the
+ * oldest hold no hash of their request and answer any resend). */
 static void
-s_resend(kp_tx_t *t, kp_call_t *call, const Kumppani__V1__SubmitSignupRequest *rq, uint64_t first)
+s_resend(kp_call_t *call, const Kumppani__V1__SubmitSignupRequest *rq, uint64_t first)
 {
+    char conflict[400];
+    snprintf(conflict, sizeof conflict,
+             "field 'external_id': %s/%s already names sign-up %llu with other details; a new "
+             "sign-up needs a new external id",
+             rq->source, rq->external_id, (unsigned long long)first);
     uint8_t fk[EVT_FIRST_KEY_LEN];
-    evt_signup_t *s;
-    MDB_val v;
-    bool found = false, now_key = false;
-    int rc = kp_server_idem_get(t->srv, t->txn, EVT_METHOD_SUBMIT, fk, evt_first_key(fk, first),
-                                &now_key, &v);
-    if (!rc && now_key)
-        rc = evt_signup_get(t, first, &s, &found);
-    if (rc) {
-        kp_call_fail_err(call, rc);
-        return;
-    }
-    if (found && !s_same_request(t->arena, rq, s)) {
-        kp_call_fail(call, C(CONFLICT),
-                     "field 'external_id': %s/%s already names sign-up %llu with other details; "
-                     "a new sign-up needs a new external id",
-                     rq->source, rq->external_id, (unsigned long long)first);
-        return;
-    }
-    char key[EVT_EXT_KEY_MAX]; /* where schema 3 and before stored the first answer */
-    if (kp_call_idem(call, fk, evt_first_key(fk, first)) ||
-        kp_call_idem(call, key, evt_ext_key(key, rq->source, rq->external_id)))
+    char key[EVT_EXT_KEY_MAX];
+    if (kp_call_idem_as(call, fk, evt_first_key(fk, first), conflict) ||
+        kp_call_idem_as(call, key, evt_ext_key(key, rq->source, rq->external_id), conflict))
         return;
     kp_log_err("signup.first_answer", "signup=%llu state=missing", (unsigned long long)first);
     kp_call_fail_err(call, KP_ECORRUPT);
@@ -366,7 +325,7 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
         return;
     }
     if (known) {
-        s_resend(t, call, rq, first);
+        s_resend(call, rq, first);
         return;
     }
 
