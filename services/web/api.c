@@ -113,11 +113,11 @@ s_val(web_req_t *r, const char *name)
 }
 
 unsigned
-web_signup_rules(web_req_t *r, web_ferr_t *errs)
+web_signup_rules(web_req_t *r, unsigned capacity, web_ferr_t *errs)
 {
     unsigned n = 0;
     const char *name = s_val(r, "name"), *email = s_val(r, "email"), *phone = s_val(r, "phone");
-    if (!*name)
+    if (!name[strspn(name, " \t\r\n")]) /* spaces alone are no name either */
         s_err(errs, &n, "name", "err_name_required");
     else if (kp_text_chars(name) > 200 || strchr(name, '\n'))
         s_err(errs, &n, "name", "err_name_long");
@@ -134,8 +134,11 @@ web_signup_rules(web_req_t *r, web_ferr_t *errs)
     if (strlen(role) != 1 || role[0] < '1' || role[0] > '6')
         s_err(errs, &n, "role", "err_role");
     const char *comp = s_val(r, "companions");
-    if (*comp && web_digits(comp, 2, 20) < 0)
+    long with = *comp ? web_digits(comp, 2, 20) : 0;
+    if (with < 0)
         s_err(errs, &n, "companions", "err_companions");
+    else if (capacity && (unsigned long)with + 1 > capacity) /* it would wait for ever */
+        s_err(errs, &n, "companions", "err_group_too_big");
     const char *acc = s_val(r, "accessibility_text"), *diet = s_val(r, "dietary_text");
     if (kp_text_chars(acc) > 500)
         s_err(errs, &n, "accessibility_text", "err_text_long");

@@ -261,16 +261,7 @@ web_pg_signup_submit(web_req_t *r, const char *arg)
         return;
     }
     web_ferr_t errs[WEB_FERR_MAX];
-    unsigned n = web_signup_rules(r, errs);
-    /* A name of spaces alone is no name (the coordinator's list would show a blank). */
-    const char *nm = web_field(r, "name");
-    if (nm && *nm && !nm[strspn(nm, " \t\r\n")] && n < WEB_FERR_MAX)
-        errs[n++] = (web_ferr_t){"name", "err_name_required"};
-    /* A group larger than the whole event would wait for ever (all or none): say so at once. */
-    const char *cm = web_field(r, "companions");
-    long with = cm && *cm ? web_digits(cm, 2, 20) : 0;
-    if (ev->capacity && with >= 0 && (unsigned long)with + 1 > ev->capacity && n < WEB_FERR_MAX)
-        errs[n++] = (web_ferr_t){"companions", "err_group_too_big"};
+    unsigned n = web_signup_rules(r, ev->capacity, errs);
     if (n) {
         s_form(r, 400, ev, nonce, errs, n, NULL);
         return;

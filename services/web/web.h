@@ -357,9 +357,9 @@ typedef struct {
     const char *msg;   /* a text key */
 } web_ferr_t;
 #define WEB_FERR_MAX 12
-/* Checks the sign-up form's fields; fills errs (at most WEB_FERR_MAX) and returns their
- * count. */
-unsigned web_signup_rules(web_req_t *r, web_ferr_t *errs);
+/* Checks the sign-up form's fields for an event of capacity places (0: no limit; a group
+ * larger than it is refused); fills errs (at most WEB_FERR_MAX) and returns their count. */
+unsigned web_signup_rules(web_req_t *r, unsigned capacity, web_ferr_t *errs);
 
 /* text.c */
 /* "ti 24.11.2026 klo 17.00" style, in the request's language, Helsinki time. */
