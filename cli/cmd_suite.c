@@ -412,8 +412,6 @@ s_erase(cli_ctx_t *c)
     return worst;
 }
 
-/* export: what the service holds under its name in the "services" object of the document in
- * arg; a service cut at its cap is named on stderr and in the document's "incomplete" list. */
 /* Beside every time in an export ("<name>_ms" or "<name>_unix", a number) the same time in
  * Helsinki as "<name>" (ISO 8601 with its offset): the document is the person's, to read. The
  * numbers stay for a program. */
@@ -429,9 +427,8 @@ s_readable_times(json_t *j)
     if (!json_is_object(j))
         return;
     const char *k;
-    json_t *v;
-    void *tmp;
-    json_object_foreach_safe(j, tmp, k, v)
+    json_t *v, *add = json_object(); /* set after the walk: no key is added while it runs */
+    json_object_foreach(j, k, v)
     {
         s_readable_times(v);
         size_t n = strlen(k);
@@ -441,14 +438,16 @@ s_readable_times(json_t *j)
             continue;
         char name[64], iso[40];
         snprintf(name, sizeof name, "%.*s", (int)(n - (ms ? 3 : 5)), k);
-        if (json_object_get(j, name))
-            continue;
         json_int_t t = json_integer_value(v);
         kp_time_iso(ms ? t / 1000 : t, iso, sizeof iso);
-        json_object_set_new(j, name, json_string(iso));
+        json_object_set_new(add, name, json_string(iso));
     }
+    json_object_update_missing(j, add); /* a name the service uses itself stays its own */
+    json_decref(add);
 }
 
+/* export: what the service holds under its name in the "services" object of the document in
+ * arg; a service cut at its cap is named on stderr and in the document's "incomplete" list. */
 static bool
 s_exported(void *arg, const s_holder_t *h, int ex, const ProtobufCMessage *m)
 {
