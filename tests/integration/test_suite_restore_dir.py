@@ -46,4 +46,8 @@ rc, out, err = suite("restore", bk)
 check(rc == 0 and "restored events" in err
       and open(os.path.join(home, "events", "data.mdb"), "rb").read() == b"the backup",
       "a backup directory is restored (%d %s)" % (rc, err.strip()))
+# A wait for "up" that is no number is refused at once, not looped on.
+rc, out, err = run_suite(dict(env, UP_WAIT_S="half a minute"), "run", timeout=30)
+check(rc == 2 and "UP_WAIT_S must be a number of seconds" in err,
+      "UP_WAIT_S that is no number: exit 2, saying so (%d %s)" % (rc, err.strip()))
 done()
