@@ -18,7 +18,6 @@
 #include <string.h>
 
 #define C(x) EVT_C(x)
-#define SS(x) KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_##x
 #define ATT(x) KUMPPANI__V1__ATTENDANCE__ATTENDANCE_##x
 
 #define BULK_MAX 1000

@@ -405,6 +405,46 @@ s_update_apply(evt_event_t *ev, const Kumppani__V1__UpdateEventRequest *rq)
         ev->language = (char *)"fi";
 }
 
+/* A waitlisted group larger than a new capacity: it could never get in and would wait for
+ * ever, as the sign-up rules refuse such a group at the door. */
+typedef struct {
+    uint32_t capacity;
+    evt_signup_t *found;
+} too_big_t;
+
+static int
+s_too_big(void *arg, evt_signup_t *s, int state)
+{
+    (void)state;
+    too_big_t *b = arg;
+    if (evt_places(s) <= b->capacity)
+        return 0;
+    b->found = s;
+    return 1;
+}
+
+/* True when no sign-up waiting for event ev is a group larger than capacity; otherwise
+ * answers CODE_CONFLICT naming 'capacity' and the first such sign-up (or the store error). */
+static bool
+s_waiting_fit(kp_tx_t *t, const evt_event_t *ev, uint32_t capacity)
+{
+    too_big_t b = {.capacity = capacity};
+    int rc = ev->waitlisted_n ? evt_signup_records(t, ev->id, 0, UINT32_MAX,
+                                                   1u << SS(WAITLISTED), s_too_big, &b)
+                              : 0;
+    if (rc < 0) {
+        kp_call_fail_err(t->call, rc);
+        return false;
+    }
+    if (b.found)
+        kp_call_fail(t->call, C(CONFLICT),
+                     "field 'capacity': sign-up %llu waits as a group of %u, which would never "
+                     "get in; cancel it first (telling them why), or keep the capacity at %u or "
+                     "more",
+                     (unsigned long long)b.found->id, evt_places(b.found), evt_places(b.found));
+    return !b.found;
+}
+
 /* Checks the update rq (names checked) of event ev and, if apply, applies it: the fields
  * named, the EventUpdated event, a larger capacity filled from the waitlist. Answers the call
  * and returns false on a refusal or a store error; without apply it writes nothing. */
@@ -446,6 +486,8 @@ s_update_one(kp_tx_t *t, evt_event_t *ev, const Kumppani__V1__UpdateEventRequest
                      "field 'capacity': below the places already confirmed or offered");
         return false;
     }
+    if (cap && capacity && !s_waiting_fit(t, ev, capacity))
+        return false;
     if (!apply)
         return true;
     s_update_apply(ev, rq);

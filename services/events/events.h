@@ -62,6 +62,8 @@ enum {
 #define EVT_MAX_COMPANIONS 20
 
 #define EVT_C(x) KUMPPANI__V1__CODE__CODE_##x
+/* A sign-up state by its short name: SS(WAITLISTED). */
+#define SS(x) KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_##x
 
 #define EVT_OPEN(ev)                                                                               \
     ((ev)->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_PUBLISHED ||                            \

@@ -76,7 +76,6 @@
 #define IX_REBUILD_CHUNK 50000
 #define IX_MAP_MIN ((size_t)64 << 20)
 #define IX_HEADROOM ((size_t)64 << 20) /* free map before a transaction: a turn needs < 20 MiB */
-#define SS(x) KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_##x
 #define IX_PASS_US ((uint64_t)30 * 1000000) /* a save pass over the hash tables (s_flush) */
 #define IX_FLUSH_BURST_US 1000000           /* at most a second's share at once, after idling */
 #define IX_PASS_RETRY_US 10000000

@@ -12,7 +12,6 @@
 #include "kp_log.h"
 
 #define C(x) EVT_C(x)
-#define SS(x) KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_##x
 #define OFFER_EXTEND_MAX 10080
 
 static void

@@ -30,7 +30,6 @@
 #include <string.h>
 
 #define C(x) EVT_C(x)
-#define SS(x) KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_##x
 
 /* A privacy request: its unit of work, the subject, and the ids of the sign-ups found (in the
  * arena). */

@@ -24,7 +24,6 @@
 #include <string.h>
 
 #define C(x) EVT_C(x)
-#define SS(x) KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_##x
 #define ES(x) KUMPPANI__V1__EVENT_STATE__EVENT_STATE_##x
 
 typedef struct {

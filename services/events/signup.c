@@ -32,7 +32,6 @@
 #include <string.h>
 
 #define C(x) EVT_C(x)
-#define SS(x) KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_##x
 
 /* ---- places and roles -------------------------------------------------------------------- */
 

@@ -6,7 +6,8 @@
   own (a household's shared phone); after a cancel or an erasure the number signs up again;
   an index of the older layout (no phone pairs) is rebuilt at start and still finds it;
 - a group larger than the event (1 + companions > capacity) is refused, naming 'companions',
-  where it would wait on the waitlist for ever;
+  where it would wait on the waitlist for ever; so is an update lowering the capacity below a
+  waiting group (CONFLICT naming 'capacity' and the sign-up);
 - a name of white space alone is refused as an empty name is ("field 'name': required");
 - a publisher that reuses its source + external_id for other details gets CONFLICT naming
   'external_id' and saying what to do, with no personal data in the text; the identical resend
@@ -147,6 +148,29 @@ try:
           "a group of 3 to an event of 3 places fits")
     check(signup(c, small.id, 22, companions=2).state == V.SIGNUP_STATE_WAITLISTED,
           "another group of 3 waits for the places")
+    # Lowering the capacity below a waiting group would leave it there for ever: refused,
+    # naming the sign-up; nothing changes. Once it is cancelled the capacity goes down.
+    big = create(c, capacity=5)
+    check(signup(c, big.id, 24, companions=1).state == V.SIGNUP_STATE_CONFIRMED,
+          "a pair takes 2 of 5 places")
+    w2 = signup(c, big.id, 25, companions=3)
+    check(w2.state == V.SIGNUP_STATE_WAITLISTED, "a group of 4 waits for the places")
+    r = c.call("events.event.update", V.UpdateEventRequest(
+        event_id=big.id, values=V.CreateEventRequest(capacity=3), fields=["capacity"]))
+    refused(r, E.CODE_CONFLICT, ["field 'capacity'", "sign-up %d" % w2.id, "group of 4",
+                                 "at 4 or more"],
+            "a capacity below a waiting group of 4 is refused")
+    check(lst(big.id).event.capacity == 5, "the refused update changes nothing")
+    r = c.call("events.event.update", V.UpdateEventRequest(
+        event_id=big.id, values=V.CreateEventRequest(capacity=4), fields=["capacity"]))
+    check(r.status.code == OK and lst(big.id).event.capacity == 4,
+          "a capacity the waiting group fits is taken")
+    r = c.call("events.signup.cancel", V.CancelSignupRequest(signup_id=w2.id))
+    check(r.status.code == OK, "the waiting group cancelled")
+    r = c.call("events.event.update", V.UpdateEventRequest(
+        event_id=big.id, values=V.CreateEventRequest(capacity=3), fields=["capacity"]))
+    check(r.status.code == OK and lst(big.id).event.capacity == 3,
+          "with no waiting group too large the capacity goes down")
     open_ev = create(c)  # no capacity: no limit
     check(signup(c, open_ev.id, 23, companions=20).state == V.SIGNUP_STATE_CONFIRMED,
           "an event without a capacity takes a group of 21")
