@@ -549,11 +549,11 @@ s_balance(cli_ctx_t *c, const ProtobufCMessage *m)
     const Kumppani__V1__EventInfo *e = (const Kumppani__V1__EventInfo *)m;
     json_t *arr = c->json ? json_array() : NULL;
     if (!arr) {
-        printf("event %llu: %u of %s places confirmed, %u offered, %u waitlisted\n\n",
-               (unsigned long long)e->id, e->confirmed_n, e->capacity ? "" : "unlimited",
-               e->offered_n, e->waitlisted_n);
+        char cap[16] = "unlimited";
         if (e->capacity)
-            printf("(capacity %u)\n\n", e->capacity);
+            snprintf(cap, sizeof cap, "%u", e->capacity);
+        printf("event %llu: %u of %s places confirmed, %u offered, %u waitlisted\n\n",
+               (unsigned long long)e->id, e->confirmed_n, cap, e->offered_n, e->waitlisted_n);
         printf("%-18s %9s %10s %7s %6s %8s\n", "ROLE", "CONFIRMED", "WAITLISTED", "MAX", "MAX%",
                "RESERVED");
     }

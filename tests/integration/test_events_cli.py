@@ -60,6 +60,8 @@ try:
            "C%d" % i, "--email", "c%d@example.fi" % i, "--role", "civil-servant")
     rc, out, err = kp("events", "balance", eid)
     check(rc == 0 and "civil-servant" in out and "RESERVED" in out, "events balance (table)")
+    check("event %s: 6 of 12 places confirmed, 0 offered, 0 waitlisted" % eid in out,
+          "events balance says the places of the capacity (%s)" % out.splitlines()[0])
     bal = {r["role"]: r for r in kj("events", "balance", eid)}
     check(bal["civil-servant"]["confirmed"] == 4 and bal["civil-servant"]["max_percent"] == 40
           and bal["resident"]["reserved"] == 3, "events balance --json")
