@@ -132,11 +132,16 @@ static void
 s_asg_row(const ProtobufCMessage *m)
 {
     const Kumppani__V1__Assignment *a = (const Kumppani__V1__Assignment *)m;
-    printf("%-6llu request %-6llu expert %-6llu %-10s min %u fee %u.%02u\n",
-           (unsigned long long)a->id, (unsigned long long)a->request_id,
-           (unsigned long long)a->expert_id,
-           s_enum(&kumppani__v1__assignment_state__descriptor, a->state), a->minutes,
-           a->fee_cents / 100, a->fee_cents % 100);
+    char t[32];
+    kp_time_format(a->start_unix, t, sizeof t);
+    printf("%-6llu request %-6llu expert %-6llu %-10s start %s", (unsigned long long)a->id,
+           (unsigned long long)a->request_id, (unsigned long long)a->expert_id,
+           s_enum(&kumppani__v1__assignment_state__descriptor, a->state), t);
+    /* Minutes and fees are what completing recorded: a confirmed one has none yet. */
+    if (a->completed_ms)
+        printf("  min %u fee %u.%02u travel %u.%02u", a->minutes, a->fee_cents / 100,
+               a->fee_cents % 100, a->travel_cents / 100, a->travel_cents % 100);
+    printf("\n");
 }
 
 static void

@@ -15,10 +15,12 @@
 - `notifier optouts` tells the next page's --after only when the page is full, on stderr, with
   the channel by name, and takes that form back; an --after it cannot read is an error, not a
   list silently started again from the top."""
+import datetime
 import json
 import os
 import tempfile
 import time
+import zoneinfo
 
 from kp_harness import OK, E, Suite, check, cli_runner, done, make_event, signup_req
 from kp_broker import Broker
@@ -136,6 +138,19 @@ try:
     rc, out, err = brk("assignments")
     check(rc == 0 and " confirmed " in out and "_STATE_" not in out,
           "assignments: confirmed (%s)" % out)
+    # A confirmed assignment has no minutes or fee yet (completing records them): its row
+    # gives the start, not "min 0 fee 0.00" that reads as unpaid work.
+    check("start %s" % start in out and "fee" not in out and "min 0" not in out,
+          "assignments: a confirmed one shows its start and no fee (%s)" % out.strip())
+    start_s = datetime.datetime.strptime(start, "%Y-%m-%d %H:%M").replace(
+        tzinfo=zoneinfo.ZoneInfo("Europe/Helsinki")).timestamp()
+    b.set_offset(int((start_s + 3 * 3600 - time.time()) * 1000))
+    rc, out, err = brk("assignment-complete", "1", "--minutes", "90", "--fee-cents", "15000",
+                       "--travel-cents", "1250")
+    check(rc == 0, "assignment completed after its start (%s)" % err.strip())
+    rc, out, err = brk("assignments")
+    check(rc == 0 and " completed " in out and "min 90 fee 150.00 travel 12.50" in out,
+          "assignments: a completed one shows minutes, fee and travel (%s)" % out.strip())
 finally:
     s.close()
 
