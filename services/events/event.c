@@ -631,6 +631,7 @@ evt_h_event_cancel(kp_call_t *call, void *svc)
         kp_call_fail(call, C(CONFLICT), "event is held; it can no longer be cancelled");
         return;
     }
+    ev->cancelled_as_draft = ev->state == ST(DRAFT);
     ev->state = ST(CANCELLED);
     ev->cancel_reason_text = rq->reason_text;
     ev->sequence++; /* STATUS changes: calendars replace the event only for a higher one */

@@ -65,6 +65,10 @@ enum {
 /* A sign-up state by its short name: SS(WAITLISTED). */
 #define SS(x) KUMPPANI__V1__SIGNUP_STATE__SIGNUP_STATE_##x
 
+/* Public: published at some time (not a draft, nor a draft cancelled). */
+#define EVT_PUBLIC(ev)                                                                             \
+    ((ev)->state != KUMPPANI__V1__EVENT_STATE__EVENT_STATE_DRAFT && !(ev)->cancelled_as_draft)
+
 #define EVT_OPEN(ev)                                                                               \
     ((ev)->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_PUBLISHED ||                            \
      (ev)->state == KUMPPANI__V1__EVENT_STATE__EVENT_STATE_RESCHEDULED)

@@ -403,7 +403,7 @@ s_stats_event(void *arg, evt_event_t *ev)
 {
     stats_t *st = arg;
     const Kumppani__V1__EventStatsRequest *rq = st->rq;
-    if (ev->state == ES(DRAFT) || (rq->from_unix && ev->start_unix < rq->from_unix) ||
+    if (!EVT_PUBLIC(ev) || (rq->from_unix && ev->start_unix < rq->from_unix) ||
         (rq->to_unix && ev->start_unix >= rq->to_unix) ||
         (rq->municipality_code[0] && strcmp(rq->municipality_code, ev->municipality_code)) ||
         (rq->kind && (int)ev->kind != (int)rq->kind) || !s_mode_ok(ev, rq->mode))
@@ -627,8 +627,10 @@ evt_h_ical_event(kp_call_t *call, void *svc)
     evt_event_t *ev = evt_open_event(t, call, svc);
     if (!ev)
         return;
-    if (ev->state == ES(DRAFT)) {
-        kp_call_fail(call, C(CONFLICT), "event is a draft; publish it first");
+    if (!EVT_PUBLIC(ev)) {
+        kp_call_fail(call, C(CONFLICT), ev->state == ES(DRAFT)
+                                            ? "event is a draft; publish it first"
+                                            : "event was cancelled as a draft; it was never public");
         return;
     }
     buf_t b = {0};
@@ -650,7 +652,7 @@ static bool
 s_in_feed(const void *arg, const evt_event_t *ev)
 {
     const feed_t *f = arg;
-    return ev->state != ES(DRAFT) && ev->state != ES(HELD) && ev->end_unix > f->from &&
+    return EVT_PUBLIC(ev) && ev->state != ES(HELD) && ev->end_unix > f->from &&
            (!f->rq->municipality_code[0] ||
             !strcmp(f->rq->municipality_code, ev->municipality_code)) &&
            (!f->rq->kind || (int)ev->kind == (int)f->rq->kind) &&

@@ -1,7 +1,8 @@
 /*  web/consume.c: follows the events log (kp_boot_follow) into the read model.
  *
  *  Event* types carry the whole EventInfo at that point of the log (EventReply, or the event
- *  of an EventChanged): it replaces the stored copy, counts included; a draft is never kept.
+ *  of an EventChanged): it replaces the stored copy, counts included; a draft is never kept,
+ *  nor a draft cancelled (EventInfo.cancelled_as_draft).
  *  Signup* types carry a sign-up: the stored event's counts move from the sign-up's previous
  *  state to its new one (the same rules as the events service: confirmed_n, offered_n and
  *  waitlisted_n count places, 1 + companions), so free places stay right between Event*
@@ -33,8 +34,8 @@ s_event(kp_tx_t *tx, web_event_t *ev)
 {
     if (!ev)
         return 0;
-    if (ev->state == ES(DRAFT) || ev->state == ES(UNSPECIFIED))
-        return web_store_event_del(tx, ev->id);
+    if (ev->state == ES(DRAFT) || ev->state == ES(UNSPECIFIED) || ev->cancelled_as_draft)
+        return web_store_event_del(tx, ev->id); /* never public */
     return web_store_event_put(tx, ev);
 }
 

@@ -27,6 +27,14 @@ try:
     signup(c, gone.id, 5, role=V.ROLE_RESIDENT)
     c.call("events.event.cancel", V.CancelEventRequest(event_id=gone.id, reason_text="peruttu"))
     create(c, publish=False)  # drafts are not counted
+    # Nor a draft cancelled: it was never public (a coordinator's way to discard it).
+    discarded = create(c, publish=False, start_in_s=4 * DAY, municipality_code="743")
+    r = c.call("events.event.cancel", V.CancelEventRequest(event_id=discarded.id,
+                                                           reason_text="luonnos pois"))
+    d = body(r, V.EventReply).event
+    check(d.state == V.EVENT_STATE_CANCELLED and d.cancelled_as_draft,
+          "a draft cancelled says it was cancelled as a draft")
+    check(not get(c, gone.id).cancelled_as_draft, "a published event cancelled is not")
     set_clock(c, 2 * DAY + 3600)
     c.call("events.signup.attendance", V.SignupAttendanceRequest(
         signup_id=1, attendance=V.ATTENDANCE_ATTENDED))
@@ -92,10 +100,13 @@ try:
     draft = create(c, publish=False)
     refused(c.call("events.ical.event", V.EventRef(event_id=draft.id)), E.CODE_CONFLICT,
             ["draft"], "a draft has no .ics")
+    refused(c.call("events.ical.event", V.EventRef(event_id=discarded.id)), E.CODE_CONFLICT,
+            ["cancelled as a draft", "never public"], "nor a draft cancelled")
     feed = body(c.call("events.ical.feed", V.IcalFeedRequest()), V.EventTextReply).text
     uids = re.findall(r"UID:event-(\d+)@", feed)
     check(str(ev.id) in uids and str(gone.id) in uids and str(draft.id) not in uids and
           str(t1.id) not in uids, "feed: upcoming published and cancelled, no drafts, not held")
+    check(str(discarded.id) not in uids, "feed: no draft cancelled")
     check("STATUS:CANCELLED" in feed, "a cancelled event shows as cancelled")
     feed = body(c.call("events.ical.feed", V.IcalFeedRequest(municipality_code="005")),
                 V.EventTextReply).text

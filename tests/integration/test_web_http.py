@@ -108,6 +108,20 @@ def main():
         check(r.status == 200 and "SUMMARY:Etäseminaari" in r.text and "END:VEVENT" in r.text
               and "meet.example" not in r.text.replace("\r\n ", ""),
               "an event online only: no link as its place either")
+        # A draft cancelled (a coordinator discarding it) was never public: not on any page.
+        r = admin.call("events.event.create", V.CreateEventRequest(
+            kind=V.KIND_SEMINAR, title="Hylätty luonnos", municipality_code="743",
+            start_unix=now + 3 * DAY, end_unix=now + 3 * DAY + 3600), key="discarded")
+        did = body(r, V.EventReply).event.id
+        r = admin.call("events.event.cancel", V.CancelEventRequest(event_id=did,
+                                                                   reason_text="ei pidetä"))
+        check(r is not None and r.status.code == OK, "a draft cancelled")
+        later = create_event(admin, "Myöhemmin julkaistu")  # the read model passes the cancel
+        wait_page(b, "/events/%d" % later)
+        check(b.get("/events/%d" % did).status == 404 and
+              "Hylätty luonnos" not in b.get("/").text and
+              "Hylätty luonnos" not in b.get("/calendar.ics").text.replace("\r\n ", ""),
+              "a draft cancelled is on no public page, nor in the iCalendar feed")
         check(b.get("/calendar.ics?municipality=x").status == 400, "a bad filter answers 400")
         sv = Session(s.base, lang="sv-FI,sv;q=0.9")
         r = sv.get("/")
