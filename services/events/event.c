@@ -429,9 +429,9 @@ static bool
 s_waiting_fit(kp_tx_t *t, const evt_event_t *ev, uint32_t capacity)
 {
     too_big_t b = {.capacity = capacity};
-    int rc = ev->waitlisted_n ? evt_signup_records(t, ev->id, 0, UINT32_MAX,
-                                                   1u << SS(WAITLISTED), s_too_big, &b)
-                              : 0;
+    int rc = ev->waitlisted_n
+                 ? evt_signup_records(t, ev->id, 0, UINT32_MAX, 1u << SS(WAITLISTED), s_too_big, &b)
+                 : 0;
     if (rc < 0) {
         kp_call_fail_err(t->call, rc);
         return false;

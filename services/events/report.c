@@ -628,9 +628,10 @@ evt_h_ical_event(kp_call_t *call, void *svc)
     if (!ev)
         return;
     if (!EVT_PUBLIC(ev)) {
-        kp_call_fail(call, C(CONFLICT), ev->state == ES(DRAFT)
-                                            ? "event is a draft; publish it first"
-                                            : "event was cancelled as a draft; it was never public");
+        kp_call_fail(call, C(CONFLICT),
+                     ev->state == ES(DRAFT)
+                         ? "event is a draft; publish it first"
+                         : "event was cancelled as a draft; it was never public");
         return;
     }
     buf_t b = {0};
