@@ -405,10 +405,12 @@ s_update_apply(evt_event_t *ev, const Kumppani__V1__UpdateEventRequest *rq)
         ev->language = (char *)"fi";
 }
 
-/* A waitlisted group larger than a new capacity: it could never get in and would wait for
- * ever, as the sign-up rules refuse such a group at the door. */
+/* A waitlisted group larger than a new capacity or role cap (evt_cap_for): it could never get
+ * in and would wait for ever, as the sign-up rules refuse such a group at the door. */
 typedef struct {
     uint32_t capacity;
+    Kumppani__V1__RoleRule *const *rules;
+    size_t n_rules;
     evt_signup_t *found;
 } too_big_t;
 
@@ -417,18 +419,20 @@ s_too_big(void *arg, evt_signup_t *s, int state)
 {
     (void)state;
     too_big_t *b = arg;
-    if (evt_places(s) <= b->capacity)
+    if (evt_places(s) <= evt_cap_for(b->capacity, b->rules, b->n_rules, s->role))
         return 0;
     b->found = s;
     return 1;
 }
 
-/* True when no sign-up waiting for event ev is a group larger than capacity; otherwise
- * answers CODE_CONFLICT naming 'capacity' and the first such sign-up (or the store error). */
+/* True when every sign-up waiting for event ev fits an event of this capacity and these role
+ * rules; otherwise answers CODE_CONFLICT naming the field ('capacity' or 'role_rules') and
+ * the first such sign-up (or the store error). */
 static bool
-s_waiting_fit(kp_tx_t *t, const evt_event_t *ev, uint32_t capacity)
+s_waiting_fit(kp_tx_t *t, const evt_event_t *ev, uint32_t capacity,
+              Kumppani__V1__RoleRule *const *rules, size_t n_rules)
 {
-    too_big_t b = {.capacity = capacity};
+    too_big_t b = {.capacity = capacity, .rules = rules, .n_rules = n_rules};
     int rc = ev->waitlisted_n
                  ? evt_signup_records(t, ev->id, 0, UINT32_MAX, 1u << SS(WAITLISTED), s_too_big, &b)
                  : 0;
@@ -436,13 +440,24 @@ s_waiting_fit(kp_tx_t *t, const evt_event_t *ev, uint32_t capacity)
         kp_call_fail_err(t->call, rc);
         return false;
     }
-    if (b.found)
+    if (!b.found)
+        return true;
+    uint32_t places = evt_places(b.found);
+    char role[48];
+    if (capacity && places > capacity)
         kp_call_fail(t->call, C(CONFLICT),
                      "field 'capacity': sign-up %llu waits as a group of %u, which would never "
                      "get in; cancel it first (telling them why), or keep the capacity at %u or "
                      "more",
-                     (unsigned long long)b.found->id, evt_places(b.found), evt_places(b.found));
-    return !b.found;
+                     (unsigned long long)b.found->id, places, places);
+    else
+        kp_call_fail(t->call, C(CONFLICT),
+                     "field 'role_rules': sign-up %llu waits as a group of %u of role %s, which "
+                     "the new rules would never let in; cancel it first (telling them why), or "
+                     "let the role have %u places or more",
+                     (unsigned long long)b.found->id, places, evt_role_name(b.found->role, role),
+                     places);
+    return false;
 }
 
 /* Checks the update rq (names checked) of event ev and, if apply, applies it: the fields
@@ -486,7 +501,8 @@ s_update_one(kp_tx_t *t, evt_event_t *ev, const Kumppani__V1__UpdateEventRequest
                      "field 'capacity': below the places already confirmed or offered");
         return false;
     }
-    if (cap && capacity && !s_waiting_fit(t, ev, capacity))
+    if ((cap || rules) && !s_waiting_fit(t, ev, capacity, rules ? v->role_rules : ev->role_rules,
+                                         rules ? v->n_role_rules : ev->n_role_rules))
         return false;
     if (!apply)
         return true;

@@ -188,6 +188,16 @@ int evt_signup_emit(kp_tx_t *t, const char *type, const evt_signup_t *s);
  * that fits whole, or n. */
 uint32_t evt_places(const evt_signup_t *s);
 bool evt_fits(const evt_event_t *ev, int role, uint32_t places);
+/* The most places a sign-up of role can ever hold in an event of this capacity (0: none) with
+ * these role rules, however empty the event: the capacity, the role's max_n and its
+ * max_percent of the capacity (reservations are left out: a coordinator may release them).
+ * UINT32_MAX when nothing caps it. A group larger than this would wait for ever. */
+/* report.c: a role as the CLI and the door list write it ("civil-servant") into buf (48
+ * bytes), which it returns. */
+const char *evt_role_name(int role, char *buf);
+
+uint32_t evt_cap_for(uint32_t capacity, Kumppani__V1__RoleRule *const *rules, size_t n_rules,
+                     int role);
 int evt_arrival_state(const evt_event_t *ev, const evt_signup_t *s);
 size_t evt_next_promoted(const evt_event_t *ev, evt_signup_t *const *waiting, size_t n);
 /* Adds (sign = 1) or removes (sign = -1) the sign-up's places under state in the event's

@@ -74,8 +74,8 @@ s_enum_name(const ProtobufCEnumDescriptor *d, int v, const char *prefix, char *b
     return buf;
 }
 
-static const char *
-s_role(int v, char *buf)
+const char *
+evt_role_name(int v, char *buf)
 {
     return s_enum_name(&kumppani__v1__participant_role__descriptor, v, "ROLE_", buf);
 }
@@ -121,7 +121,7 @@ s_csv_row(void *arg, evt_signup_t *s, int state)
     s_csv_field(a->b, num, false);
     s_csv_field(a->b, s->name, false);
     s_csv_field(a->b, s->organisation, false);
-    s_csv_field(a->b, s_role(s->role, role), false);
+    s_csv_field(a->b, evt_role_name(s->role, role), false);
     snprintf(num, sizeof num, "%u", s->companions);
     s_csv_field(a->b, num, false);
     s_csv_field(a->b, s->accessibility_text, false);
@@ -342,7 +342,7 @@ s_stats_signup(void *arg, evt_signup_t *s, int state)
 {
     stats_t *st = arg;
     char name[48];
-    Kumppani__V1__EventStatsRow *row = s_row(st->t, &st->role, s_role(s->role, name));
+    Kumppani__V1__EventStatsRow *row = s_row(st->t, &st->role, evt_role_name(s->role, name));
     if (!row)
         return 0;
     uint32_t p = 1 + s->companions;

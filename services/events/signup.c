@@ -105,6 +105,22 @@ evt_fits(const evt_event_t *ev, int role, uint32_t places)
     return true;
 }
 
+uint32_t
+evt_cap_for(uint32_t capacity, Kumppani__V1__RoleRule *const *rules, size_t n_rules, int role)
+{
+    uint64_t cap = capacity ? capacity : UINT32_MAX;
+    for (size_t i = 0; i < n_rules; i++) {
+        const Kumppani__V1__RoleRule *r = rules[i];
+        if ((int)r->role != role)
+            continue;
+        if (r->max_n && r->max_n < cap)
+            cap = r->max_n;
+        if (r->max_percent && capacity && (uint64_t)r->max_percent * capacity / 100 < cap)
+            cap = (uint64_t)r->max_percent * capacity / 100;
+    }
+    return (uint32_t)cap;
+}
+
 int
 evt_arrival_state(const evt_event_t *ev, const evt_signup_t *s)
 {
@@ -332,11 +348,25 @@ evt_h_signup_submit(kp_call_t *call, void *svc)
     if (!ev)
         return;
     /* A group that could never get in would wait on the waitlist for ever. */
+    uint32_t most = evt_cap_for(ev->capacity, ev->role_rules, ev->n_role_rules, rq->role);
+    char role[48];
     if (ev->capacity && (uint64_t)rq->companions + 1 > ev->capacity) {
         kp_call_fail(call, C(INVALID),
                      "field 'companions': the group of %u is larger than the event (capacity "
                      "%u); at most %u companions",
                      1 + rq->companions, ev->capacity, ev->capacity - 1);
+        return;
+    }
+    if (most == 0) {
+        kp_call_fail(call, C(INVALID), "field 'role': the event takes no places for role %s",
+                     evt_role_name(rq->role, role));
+        return;
+    }
+    if ((uint64_t)rq->companions + 1 > most) {
+        kp_call_fail(call, C(INVALID),
+                     "field 'companions': the group of %u is larger than the event takes for "
+                     "role %s (at most %u places); at most %u companions",
+                     1 + rq->companions, evt_role_name(rq->role, role), most, most - 1);
         return;
     }
     int64_t now_s = t->now_ms / 1000;

@@ -171,6 +171,35 @@ try:
         event_id=big.id, values=V.CreateEventRequest(capacity=3), fields=["capacity"]))
     check(r.status.code == OK and lst(big.id).event.capacity == 3,
           "with no waiting group too large the capacity goes down")
+    # A role's cap holds a group at the door too: an NGO group of 4 where NGOs may have 3.
+    capped = create(c, capacity=20, role_rules=[V.RoleRule(role=V.ROLE_NGO, max_n=3)])
+    r = submit(c, capped.id, 26, role=V.ROLE_NGO, companions=3)
+    refused(r, E.CODE_INVALID, ["field 'companions'", "group of 4", "role ngo",
+                                "at most 3 places", "at most 2 companions"],
+            "a group larger than its role's cap is refused")
+    check(len(lst(capped.id).signups) == 0, "the refused group is not stored")
+    pct = create(c, capacity=3, role_rules=[V.RoleRule(role=V.ROLE_CIVIL_SERVANT,
+                                                       max_percent=25)])
+    refused(submit(c, pct.id, 27, role=V.ROLE_CIVIL_SERVANT), E.CODE_INVALID,
+            ["field 'role'", "no places for role civil-servant"],
+            "a role whose share of the places is none is refused, naming the role")
+    # Lowering a role's cap below a waiting group of that role is refused as the capacity is.
+    roles = create(c, capacity=20, role_rules=[V.RoleRule(role=V.ROLE_NGO, max_n=5)])
+    check(signup(c, roles.id, 28, role=V.ROLE_NGO, companions=1).state ==
+          V.SIGNUP_STATE_CONFIRMED, "an NGO pair in")
+    w3 = signup(c, roles.id, 29, role=V.ROLE_NGO, companions=3)
+    check(w3.state == V.SIGNUP_STATE_WAITLISTED, "an NGO group of 4 waits (2 + 4 > 5)")
+    r = c.call("events.event.update", V.UpdateEventRequest(
+        event_id=roles.id, values=V.CreateEventRequest(
+            role_rules=[V.RoleRule(role=V.ROLE_NGO, max_n=3)]), fields=["role_rules"]))
+    refused(r, E.CODE_CONFLICT, ["field 'role_rules'", "sign-up %d" % w3.id, "group of 4",
+                                 "role ngo", "4 places or more"],
+            "a role cap below a waiting group of the role is refused")
+    check(list(lst(roles.id).event.role_rules)[0].max_n == 5, "the rules stay as they were")
+    r = c.call("events.event.update", V.UpdateEventRequest(
+        event_id=roles.id, values=V.CreateEventRequest(
+            role_rules=[V.RoleRule(role=V.ROLE_NGO, max_n=4)]), fields=["role_rules"]))
+    check(r.status.code == OK, "a cap the waiting group fits is taken")
     open_ev = create(c)  # no capacity: no limit
     check(signup(c, open_ev.id, 23, companions=20).state == V.SIGNUP_STATE_CONFIRMED,
           "an event without a capacity takes a group of 21")

@@ -348,6 +348,36 @@ test_counts(void **state)
     assert_int_equal(m->ev.n_role_counts, 1);
 }
 
+/* The most places a sign-up of a role can ever hold (a larger group would wait for ever):
+ * the capacity, the role's count cap and its percentage of the capacity, whichever is least;
+ * another role's rule and a reservation do not cap it. */
+static void
+test_cap_for(void **state)
+{
+    sim_t *m = *state;
+    assert_int_equal(evt_cap_for(0, NULL, 0, NGO), UINT32_MAX); /* nothing caps it */
+    assert_int_equal(evt_cap_for(12, NULL, 0, NGO), 12);
+    s_rule(m, NGO, 5, 0, 0);
+    s_rule(m, OFFICIAL, 0, 25, 0);
+    s_rule(m, RESIDENT, 0, 0, 4);
+    Kumppani__V1__RoleRule *const *r = m->ev.role_rules;
+    size_t n = m->ev.n_role_rules;
+    assert_int_equal(evt_cap_for(12, r, n, NGO), 5);       /* max_n below the capacity */
+    assert_int_equal(evt_cap_for(3, r, n, NGO), 3);        /* the capacity below max_n */
+    assert_int_equal(evt_cap_for(0, r, n, NGO), 5);        /* max_n without a capacity */
+    assert_int_equal(evt_cap_for(12, r, n, OFFICIAL), 3);  /* 25 % of 12 */
+    assert_int_equal(evt_cap_for(3, r, n, OFFICIAL), 0);   /* 25 % of 3: no place at all */
+    assert_int_equal(evt_cap_for(0, r, n, OFFICIAL), UINT32_MAX); /* a percentage needs one */
+    assert_int_equal(evt_cap_for(12, r, n, RESIDENT), 12); /* a reservation is no cap */
+    assert_int_equal(evt_cap_for(12, r, n, EXPERT), 12);   /* no rule of its own */
+    /* What it says agrees with evt_fits on the empty event: the cap fits, one more does not. */
+    m->ev.capacity = 12;
+    assert_true(evt_fits(&m->ev, OFFICIAL, 3));
+    assert_false(evt_fits(&m->ev, OFFICIAL, 4));
+    assert_true(evt_fits(&m->ev, NGO, 5));
+    assert_false(evt_fits(&m->ev, NGO, 6));
+}
+
 int
 main(void)
 {
@@ -355,5 +385,6 @@ main(void)
                        test_no_capacity_no_limit, test_group_places, test_group_all_or_none,
                        test_role_max_percent, test_role_max_percent_group, test_role_max_n,
                        test_role_reserved, test_role_reserved_released, test_promotion_order,
-                       test_promotion_first_come, test_promotion_respects_roles, test_counts);
+                       test_promotion_first_come, test_promotion_respects_roles, test_counts,
+                       test_cap_for);
 }
