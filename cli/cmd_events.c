@@ -1199,14 +1199,17 @@ const cli_cmd_t cli_cmds_events[] = {
      EVENT_OUT},
     {.words = "events reschedule",
      .help = "Usage: kumppani events reschedule ID --start \"YYYY-MM-DD HH:MM\" --end \"...\"\n"
-             "         [--deadline \"...\"] [--reason TEXT]\n"
-             "Gives the event a new time (Helsinki); every signed-up person is told.\n",
+             "         [--deadline \"...\" | --no-deadline] [--reason TEXT]\n"
+             "Gives the event a new time (Helsinki); every signed-up person is told. Without\n"
+             "--deadline a sign-up deadline keeps its lead before the start (2 days before\n"
+             "stays 2 days before); --no-deadline keeps sign-ups open until the start.\n",
      .method = "events.event.reschedule",
      CLI_IN(reschedule_event_request),
      .id_field = "event_id",
      .set = (const cli_optfield_t[]){{"start", .field = "start_unix", .required = true},
                                      {"end", .field = "end_unix", .required = true},
                                      {"deadline", .field = "signup_deadline_unix"},
+                                     {"no-deadline", .field = "no_deadline"},
                                      {"reason", .field = "reason_text"},
                                      {0}},
      EVENT_OUT},

@@ -622,9 +622,18 @@ evt_h_event_reschedule(kp_call_t *call, void *svc)
     if (!kp_check_text(call, "reason_text", rq->reason_text, 0, 1000))
         return;
     evt_event_t *ev = evt_load_event(t, rq->event_id);
+    if (!ev)
+        return;
+    /* A deadline not given keeps its lead before the start (a form that only moves the time
+     * must not reopen sign-ups until the start), unless that moment has passed. */
+    int64_t deadline = rq->signup_deadline_unix;
+    if (!deadline && !rq->no_deadline && ev->signup_deadline_unix) {
+        int64_t lead = ev->start_unix - ev->signup_deadline_unix;
+        deadline = rq->start_unix - lead > t->now_ms / 1000 ? rq->start_unix - lead : 0;
+    }
     bool changed;
-    if (!ev || !s_reschedule_one(t, ev, rq->start_unix, rq->end_unix, rq->signup_deadline_unix,
-                                 rq->reason_text, true, &changed))
+    if (!s_reschedule_one(t, ev, rq->start_unix, rq->end_unix, deadline, rq->reason_text, true,
+                          &changed))
         return;
     s_reply_event(call, ev);
 }

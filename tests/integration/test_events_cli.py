@@ -90,6 +90,17 @@ try:
     rc, out, err = kp("events", "ical", eid)
     check(rc == 0 and out.startswith("BEGIN:VCALENDAR") and "SEQUENCE:1" in out and
           "ORGANIZER" not in out, "events ical")
+    # A deadline set, then a new time without one: it keeps its lead; --no-deadline drops it.
+    rs = kj("events", "reschedule", eid, "--start", "2031-03-19 17:00", "--end",
+            "2031-03-19 19:00", "--deadline", "2031-03-17 17:00")
+    rs = kj("events", "reschedule", eid, "--start", "2031-03-26 17:00", "--end",
+            "2031-03-26 19:00")
+    check(rs.get("signup_deadline", "").startswith("2031-03-24T17:00"),
+          "events reschedule keeps the deadline's lead (%s)" % rs.get("signup_deadline"))
+    rs = kj("events", "reschedule", eid, "--start", "2031-03-19 17:00", "--end",
+            "2031-03-19 19:00", "--no-deadline", "--reason", "sali")
+    check(rs["sequence"] == 4 and not rs.get("signup_deadline"),
+          "events reschedule --no-deadline: open until the start (%s)" % rs.get("signup_deadline"))
     path = os.path.join(s.dir, "feed.ics")
     rc, out, err = kp("events", "ical-feed", "--municipality", "743", "--output", path)
     check(rc == 0 and "UID:event-%s@kumppani" % eid in open(path).read(), "events ical-feed")

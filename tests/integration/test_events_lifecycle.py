@@ -67,6 +67,29 @@ try:
     check(signup(c, ev.id, 3).state == V.SIGNUP_STATE_CONFIRMED,
           "a rescheduled event stays open for sign-ups")
 
+    # A sign-up deadline keeps its lead when a new time is given without one (the office's
+    # form gives none): closing 2 days before stays 2 days before the new start.
+    dl = create(c, start_in_s=10 * DAY, signup_deadline_unix=now + 8 * DAY)
+    lead = dl.start_unix - dl.signup_deadline_unix
+    r = c.call("events.event.reschedule", V.RescheduleEventRequest(
+        event_id=dl.id, start_unix=now + 20 * DAY, end_unix=now + 20 * DAY + 3600))
+    check(r.status.code == OK and body(r, V.EventReply).event.signup_deadline_unix ==
+          now + 20 * DAY - lead, "the deadline keeps its lead before the new start")
+    r = c.call("events.event.reschedule", V.RescheduleEventRequest(
+        event_id=dl.id, start_unix=now + DAY, end_unix=now + DAY + 3600))
+    check(r.status.code == OK and body(r, V.EventReply).event.signup_deadline_unix == 0,
+          "a lead that would already have passed: open until the start")
+    r = c.call("events.event.reschedule", V.RescheduleEventRequest(
+        event_id=dl.id, start_unix=now + 30 * DAY, end_unix=now + 30 * DAY + 3600,
+        signup_deadline_unix=now + 25 * DAY))
+    check(r.status.code == OK and body(r, V.EventReply).event.signup_deadline_unix ==
+          now + 25 * DAY, "a deadline given is taken")
+    r = c.call("events.event.reschedule", V.RescheduleEventRequest(
+        event_id=dl.id, start_unix=now + 31 * DAY, end_unix=now + 31 * DAY + 3600,
+        no_deadline=True))
+    check(r.status.code == OK and body(r, V.EventReply).event.signup_deadline_unix == 0,
+          "no_deadline: open until the start")
+
     # Cancel needs a reason; then sign-ups are refused.
     r = c.call("events.event.cancel", V.CancelEventRequest(event_id=ev.id))
     refused(r, E.CODE_INVALID, ["reason_text", "required"], "cancel without a reason refused")

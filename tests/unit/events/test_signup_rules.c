@@ -362,14 +362,14 @@ test_cap_for(void **state)
     s_rule(m, RESIDENT, 0, 0, 4);
     Kumppani__V1__RoleRule *const *r = m->ev.role_rules;
     size_t n = m->ev.n_role_rules;
-    assert_int_equal(evt_cap_for(12, r, n, NGO), 5);       /* max_n below the capacity */
-    assert_int_equal(evt_cap_for(3, r, n, NGO), 3);        /* the capacity below max_n */
-    assert_int_equal(evt_cap_for(0, r, n, NGO), 5);        /* max_n without a capacity */
-    assert_int_equal(evt_cap_for(12, r, n, OFFICIAL), 3);  /* 25 % of 12 */
-    assert_int_equal(evt_cap_for(3, r, n, OFFICIAL), 0);   /* 25 % of 3: no place at all */
+    assert_int_equal(evt_cap_for(12, r, n, NGO), 5);              /* max_n below the capacity */
+    assert_int_equal(evt_cap_for(3, r, n, NGO), 3);               /* the capacity below max_n */
+    assert_int_equal(evt_cap_for(0, r, n, NGO), 5);               /* max_n without a capacity */
+    assert_int_equal(evt_cap_for(12, r, n, OFFICIAL), 3);         /* 25 % of 12 */
+    assert_int_equal(evt_cap_for(3, r, n, OFFICIAL), 0);          /* 25 % of 3: no place at all */
     assert_int_equal(evt_cap_for(0, r, n, OFFICIAL), UINT32_MAX); /* a percentage needs one */
-    assert_int_equal(evt_cap_for(12, r, n, RESIDENT), 12); /* a reservation is no cap */
-    assert_int_equal(evt_cap_for(12, r, n, EXPERT), 12);   /* no rule of its own */
+    assert_int_equal(evt_cap_for(12, r, n, RESIDENT), 12);        /* a reservation is no cap */
+    assert_int_equal(evt_cap_for(12, r, n, EXPERT), 12);          /* no rule of its own */
     /* What it says agrees with evt_fits on the empty event: the cap fits, one more does not. */
     m->ev.capacity = 12;
     assert_true(evt_fits(&m->ev, OFFICIAL, 3));
