@@ -274,6 +274,28 @@ cli_alloc(cli_ctx_t *c, size_t n)
 }
 
 int
+cli_field_mask(cli_ctx_t *c, const cli_mask_t *map, char ***fields, size_t *n, const char *none)
+{
+    size_t cap = 0;
+    while (map[cap].opt)
+        cap++;
+    *fields = cli_alloc(c, cap * sizeof **fields);
+    *n = 0;
+    for (const cli_mask_t *m = map; m->opt; m++) {
+        bool dup = false;
+        for (size_t j = 0; j < *n; j++)
+            dup = dup || strcmp((*fields)[j], m->field) == 0;
+        if (cli_arg(c->a, m->opt) && !dup)
+            (*fields)[(*n)++] = (char *)m->field;
+    }
+    if (*n == 0 && none) {
+        cli_err("%s", none);
+        return -1;
+    }
+    return 0;
+}
+
+int
 cli_num(cli_ctx_t *c, const char *name, bool required, uint64_t min, uint64_t max, uint64_t *out)
 {
     const char *v = cli_arg(c->a, name);
