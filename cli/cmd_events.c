@@ -104,6 +104,14 @@ static const cli_jview_t s_signup_view[] = {
     {0},
 };
 
+/* One line of an event's or a sign-up's text: label, then a text that is set (none if not). */
+static void
+s_text_line(const char *label, const char *v)
+{
+    if (v && *v)
+        printf("%-14s%s\n", label, v);
+}
+
 static void
 s_event_text(const ProtobufCMessage *m)
 {
@@ -127,14 +135,10 @@ s_event_text(const ProtobufCMessage *m)
     else
         printf("sign-ups      %u confirmed (no limit)\n", e->confirmed_n);
     printf("deadline      %s\n", dl);
-    if (e->place && *e->place)
-        printf("place         %s\n", e->place);
-    if (e->online_url && *e->online_url)
-        printf("online        %s\n", e->online_url);
-    if (e->language && *e->language)
-        printf("language      %s\n", e->language);
-    if (e->theme && *e->theme)
-        printf("theme         %s\n", e->theme);
+    s_text_line("place", e->place);
+    s_text_line("online", e->online_url);
+    s_text_line("language", e->language);
+    s_text_line("theme", e->theme);
     if (e->organiser_organisation_id)
         printf("organiser     organisation %llu\n",
                (unsigned long long)e->organiser_organisation_id);
@@ -152,12 +156,9 @@ s_event_text(const ProtobufCMessage *m)
         kp_time_format(e->previous_start_unix, pt, sizeof pt);
         printf("rescheduled   was %s\n", pt);
     }
-    if (e->cancel_reason_text && *e->cancel_reason_text)
-        printf("cancelled     %s\n", e->cancel_reason_text);
-    if (e->memo_url && *e->memo_url)
-        printf("memo          %s\n", e->memo_url);
-    if (e->materials_url && *e->materials_url)
-        printf("materials     %s\n", e->materials_url);
+    s_text_line("cancelled", e->cancel_reason_text);
+    s_text_line("memo", e->memo_url);
+    s_text_line("materials", e->materials_url);
     if (e->attended_n || e->no_show_n)
         printf("attendance    %u attended, %u no-show\n", e->attended_n, e->no_show_n);
     for (size_t i = 0; i < e->n_role_rules; i++) {
@@ -206,8 +207,7 @@ s_signup_text(const ProtobufCMessage *m)
         kp_time_format(s->offer_deadline_ms / 1000, t, sizeof t);
         printf("offer until   %s\n", t);
     }
-    if (s->cancel_reason && *s->cancel_reason)
-        printf("cancelled     %s\n", s->cancel_reason);
+    s_text_line("cancelled", s->cancel_reason);
     if (s->attendance)
         printf("attendance    %s\n", s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED
                                          ? "attended"
