@@ -99,7 +99,8 @@ extern const cli_jview_t cli_jview_times[];
 
 /* Row flags. */
 enum {
-    CLI_POSITIONAL_ANY = 1 << 1, /* fill reads the positional arguments itself */
+    CLI_POSITIONAL_ANY = 1 << 1, /* fill or run reads the positional arguments itself (else
+                                    a row without an id_field refuses them) */
     CLI_IDEM_KEY = 1 << 2,       /* send --idempotency-key (or --key) K, or a random key */
     CLI_PAGED = 1 << 3,          /* call again while page() asks for more */
     CLI_SERVICE_OPT = 1 << 4,    /* the service is --service NAME (default events); the row's

@@ -726,8 +726,6 @@ s_row(cli_ctx_t *c)
             return EXIT_USAGE;
         }
         memcpy((char *)req + s_id_fd(cmd)->offset, &id, sizeof id);
-    } else if (!(cmd->flags & CLI_POSITIONAL_ANY) && cli_no_pos(c)) {
-        return EXIT_USAGE;
     }
     c->left = UINT64_MAX;
     if (cmd->set && cli_set_fields(c, req, cmd->set))
@@ -782,7 +780,13 @@ int
 cli_run_row(cli_ctx_t *c)
 {
     c->arena = kp_arena_new(CLI_ARENA_CAP);
-    int ex = c->cmd->run ? c->cmd->run(c) : s_row(c);
+    const cli_cmd_t *cmd = c->cmd;
+    int ex;
+    /* A row that takes no ID and does not read the positional arguments itself refuses them. */
+    if (!cmd->id_field && !(cmd->flags & CLI_POSITIONAL_ANY) && cli_no_pos(c))
+        ex = EXIT_USAGE;
+    else
+        ex = cmd->run ? cmd->run(c) : s_row(c);
     if (c->file && c->file != stdout)
         fclose(c->file);
     kpc_destroy(&c->kc);
