@@ -99,7 +99,8 @@ extern const cli_jview_t cli_jview_times[];
 
 /* Row flags. */
 enum {
-    CLI_POSITIONAL_ANY = 1 << 1, /* fill reads the positional arguments itself */
+    CLI_POSITIONAL_ANY = 1 << 1, /* fill or run reads the positional arguments itself (else
+                                    a row without an id_field refuses them) */
     CLI_IDEM_KEY = 1 << 2,       /* send --idempotency-key (or --key) K, or a random key */
     CLI_PAGED = 1 << 3,          /* call again while page() asks for more */
     CLI_SERVICE_OPT = 1 << 4,    /* the service is --service NAME (default events); the row's
@@ -289,6 +290,19 @@ char **cli_split(cli_ctx_t *c, const char *v, char sep, size_t *n);
 
 /* c->arena allocations that never fail (the arena is unbounded for the CLI). */
 void *cli_alloc(cli_ctx_t *c, size_t n);
+
+/* An option of an update command and the name of the field it changes in the update's field
+ * mask. An array of them ends with opt NULL. */
+typedef struct {
+    const char *opt;
+    const char *field;
+} cli_mask_t;
+
+/* The field mask of an update: the field of each option of map that was given, in map's order
+ * and each field once (two options may change one field), into *fields (in c->arena) and *n.
+ * With none of them given and none not NULL, reports none and returns -1; else returns 0. */
+int cli_field_mask(cli_ctx_t *c, const cli_mask_t *map, char ***fields, size_t *n,
+                   const char *none);
 
 /* ---- paged rows (CLI_PAGED) --------------------------------------------------------------- */
 

@@ -274,6 +274,28 @@ cli_alloc(cli_ctx_t *c, size_t n)
 }
 
 int
+cli_field_mask(cli_ctx_t *c, const cli_mask_t *map, char ***fields, size_t *n, const char *none)
+{
+    size_t cap = 0;
+    while (map[cap].opt)
+        cap++;
+    *fields = cli_alloc(c, cap * sizeof **fields);
+    *n = 0;
+    for (const cli_mask_t *m = map; m->opt; m++) {
+        bool dup = false;
+        for (size_t j = 0; j < *n; j++)
+            dup = dup || strcmp((*fields)[j], m->field) == 0;
+        if (cli_arg(c->a, m->opt) && !dup)
+            (*fields)[(*n)++] = (char *)m->field;
+    }
+    if (*n == 0 && none) {
+        cli_err("%s", none);
+        return -1;
+    }
+    return 0;
+}
+
+int
 cli_num(cli_ctx_t *c, const char *name, bool required, uint64_t min, uint64_t max, uint64_t *out)
 {
     const char *v = cli_arg(c->a, name);
@@ -704,8 +726,6 @@ s_row(cli_ctx_t *c)
             return EXIT_USAGE;
         }
         memcpy((char *)req + s_id_fd(cmd)->offset, &id, sizeof id);
-    } else if (!(cmd->flags & CLI_POSITIONAL_ANY) && cli_no_pos(c)) {
-        return EXIT_USAGE;
     }
     c->left = UINT64_MAX;
     if (cmd->set && cli_set_fields(c, req, cmd->set))
@@ -760,7 +780,13 @@ int
 cli_run_row(cli_ctx_t *c)
 {
     c->arena = kp_arena_new(CLI_ARENA_CAP);
-    int ex = c->cmd->run ? c->cmd->run(c) : s_row(c);
+    const cli_cmd_t *cmd = c->cmd;
+    int ex;
+    /* A row that takes no ID and does not read the positional arguments itself refuses them. */
+    if (!cmd->id_field && !(cmd->flags & CLI_POSITIONAL_ANY) && cli_no_pos(c))
+        ex = EXIT_USAGE;
+    else
+        ex = cmd->run ? cmd->run(c) : s_row(c);
     if (c->file && c->file != stdout)
         fclose(c->file);
     kpc_destroy(&c->kc);

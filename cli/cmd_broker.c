@@ -314,9 +314,7 @@ s_expert_register(cli_ctx_t *c, ProtobufCMessage *m)
 }
 
 /* Each option of an expert profile and the ExpertInput field it sets (update_mask). */
-static const struct {
-    const char *opt, *field;
-} s_expert_fields[] = {
+static const cli_mask_t s_expert_fields[] = {
     {"kind", "kind"},
     {"name", "name"},
     {"email", "email"},
@@ -334,6 +332,7 @@ static const struct {
     {"availability", "availability"},
     {"trainings", "trainings"},
     {"person", "registry_person_id"},
+    {0},
 };
 
 static int
@@ -343,18 +342,9 @@ s_expert_update(cli_ctx_t *c, ProtobufCMessage *m)
     bool only = cli_flag(c->a, "only");
     if (!(req->expert = s_expert_input(c, only)))
         return -1;
-    if (!only)
-        return 0;
-    size_t n = sizeof s_expert_fields / sizeof s_expert_fields[0];
-    req->update_mask = cli_alloc(c, n * sizeof *req->update_mask);
-    for (size_t i = 0; i < n; i++)
-        if (cli_arg(c->a, s_expert_fields[i].opt))
-            req->update_mask[req->n_update_mask++] = (char *)s_expert_fields[i].field;
-    if (req->n_update_mask == 0) {
-        cli_err("--only: give the options to change (e.g. --phone P)");
-        return -1;
-    }
-    return 0;
+    return only ? cli_field_mask(c, s_expert_fields, &req->update_mask, &req->n_update_mask,
+                                 "--only: give the options to change (e.g. --phone P)")
+                : 0;
 }
 
 static int

@@ -104,6 +104,14 @@ static const cli_jview_t s_signup_view[] = {
     {0},
 };
 
+/* One line of an event's or a sign-up's text: label, then a text that is set (none if not). */
+static void
+s_text_line(const char *label, const char *v)
+{
+    if (v && *v)
+        printf("%-14s%s\n", label, v);
+}
+
 static void
 s_event_text(const ProtobufCMessage *m)
 {
@@ -127,14 +135,10 @@ s_event_text(const ProtobufCMessage *m)
     else
         printf("sign-ups      %u confirmed (no limit)\n", e->confirmed_n);
     printf("deadline      %s\n", dl);
-    if (e->place && *e->place)
-        printf("place         %s\n", e->place);
-    if (e->online_url && *e->online_url)
-        printf("online        %s\n", e->online_url);
-    if (e->language && *e->language)
-        printf("language      %s\n", e->language);
-    if (e->theme && *e->theme)
-        printf("theme         %s\n", e->theme);
+    s_text_line("place", e->place);
+    s_text_line("online", e->online_url);
+    s_text_line("language", e->language);
+    s_text_line("theme", e->theme);
     if (e->organiser_organisation_id)
         printf("organiser     organisation %llu\n",
                (unsigned long long)e->organiser_organisation_id);
@@ -152,12 +156,9 @@ s_event_text(const ProtobufCMessage *m)
         kp_time_format(e->previous_start_unix, pt, sizeof pt);
         printf("rescheduled   was %s\n", pt);
     }
-    if (e->cancel_reason_text && *e->cancel_reason_text)
-        printf("cancelled     %s\n", e->cancel_reason_text);
-    if (e->memo_url && *e->memo_url)
-        printf("memo          %s\n", e->memo_url);
-    if (e->materials_url && *e->materials_url)
-        printf("materials     %s\n", e->materials_url);
+    s_text_line("cancelled", e->cancel_reason_text);
+    s_text_line("memo", e->memo_url);
+    s_text_line("materials", e->materials_url);
     if (e->attended_n || e->no_show_n)
         printf("attendance    %u attended, %u no-show\n", e->attended_n, e->no_show_n);
     for (size_t i = 0; i < e->n_role_rules; i++) {
@@ -206,8 +207,7 @@ s_signup_text(const ProtobufCMessage *m)
         kp_time_format(s->offer_deadline_ms / 1000, t, sizeof t);
         printf("offer until   %s\n", t);
     }
-    if (s->cancel_reason && *s->cancel_reason)
-        printf("cancelled     %s\n", s->cancel_reason);
+    s_text_line("cancelled", s->cancel_reason);
     if (s->attendance)
         printf("attendance    %s\n", s->attendance == KUMPPANI__V1__ATTENDANCE__ATTENDANCE_ATTENDED
                                          ? "attended"
@@ -310,27 +310,28 @@ static const cli_optfield_t s_event_texts[] = {
     {0},
 };
 
-/* The event fields shared by series and update, from the options present. Marks each option
- * given in fields (for update). Returns 0 or -1 (reported). */
+/* Each option of the event fields and the field it changes in an update's mask. */
+static const cli_mask_t s_event_mask[] = {{"title", "title"},
+                                          {"place", "place"},
+                                          {"online-url", "online_url"},
+                                          {"theme", "theme"},
+                                          {"description", "description"},
+                                          {"accessibility", "accessibility"},
+                                          {"language", "language"},
+                                          {"capacity", "capacity"},
+                                          {"municipality", "municipality_code"},
+                                          {"organiser-org", "organiser"},
+                                          {"organiser-municipality", "organiser"},
+                                          {"offer-window", "offer_window_minutes"},
+                                          {"role-rules", "role_rules"},
+                                          {"convener", "convener"},
+                                          {0}};
+
+/* The event fields shared by series and update, from the options present. Returns 0 or -1
+ * (reported). */
 static int
-s_event_fields(cli_ctx_t *c, Kumppani__V1__CreateEventRequest *rq, char **fields, size_t *nf)
+s_event_fields(cli_ctx_t *c, Kumppani__V1__CreateEventRequest *rq)
 {
-    static const struct {
-        const char *opt, *field;
-    } map[] = {{"title", "title"},
-               {"place", "place"},
-               {"online-url", "online_url"},
-               {"theme", "theme"},
-               {"description", "description"},
-               {"accessibility", "accessibility"},
-               {"language", "language"},
-               {"capacity", "capacity"},
-               {"municipality", "municipality_code"},
-               {"organiser-org", "organiser"},
-               {"organiser-municipality", "organiser"},
-               {"offer-window", "offer_window_minutes"},
-               {"role-rules", "role_rules"},
-               {"convener", "convener"}};
     if (cli_num(c, "convener", false, 0, UINT64_MAX, &rq->convener_person_id) ||
         cli_num32(c, "capacity", false, 0, UINT32_MAX, &rq->capacity) ||
         cli_num(c, "organiser-org", false, 1, UINT64_MAX, &rq->organiser_organisation_id) ||
@@ -340,27 +341,19 @@ s_event_fields(cli_ctx_t *c, Kumppani__V1__CreateEventRequest *rq, char **fields
     if (cli_set_fields(c, &rq->base, s_event_texts) ||
         s_role_rules(c, cli_arg(c->a, "role-rules"), &rq->role_rules, &rq->n_role_rules))
         return -1;
-    if (fields)
-        for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-            bool dup = false;
-            for (size_t j = 0; j < *nf; j++)
-                dup = dup || strcmp(fields[j], map[i].field) == 0;
-            if (cli_arg(c->a, map[i].opt) && !dup)
-                fields[(*nf)++] = (char *)map[i].field;
-        }
     return 0;
 }
 
 /* The changes of update and series-update: the values of the options given into a new
- * *values and their field names into *fields (both in c->arena). Returns 0 or -1 (reported). */
+ * *values and their field names into *fields (both in c->arena); with none not NULL, no field
+ * given is refused with that message. Returns 0 or -1 (reported). */
 static int
-s_event_changes(cli_ctx_t *c, Kumppani__V1__CreateEventRequest **values, char ***fields, size_t *nf)
+s_event_changes(cli_ctx_t *c, Kumppani__V1__CreateEventRequest **values, char ***fields, size_t *nf,
+                const char *none)
 {
     *values = cli_alloc(c, sizeof **values);
     kumppani__v1__create_event_request__init(*values);
-    *fields = cli_alloc(c, 16 * sizeof **fields);
-    *nf = 0;
-    return s_event_fields(c, *values, *fields, nf);
+    return s_event_fields(c, *values) || cli_field_mask(c, s_event_mask, fields, nf, none) ? -1 : 0;
 }
 
 /* --frequency F: the SeriesFrequency named F, or 0 when absent or unknown. */
@@ -489,13 +482,8 @@ static int
 s_update(cli_ctx_t *c, ProtobufCMessage *m)
 {
     Kumppani__V1__UpdateEventRequest *rq = (Kumppani__V1__UpdateEventRequest *)m;
-    if (s_event_changes(c, &rq->values, &rq->fields, &rq->n_fields))
-        return -1;
-    if (rq->n_fields == 0) {
-        cli_err("give at least one field to change (see --help)");
-        return -1;
-    }
-    return 0;
+    return s_event_changes(c, &rq->values, &rq->fields, &rq->n_fields,
+                           "give at least one field to change (see --help)");
 }
 
 static int
@@ -519,8 +507,7 @@ s_series(cli_ctx_t *c, ProtobufCMessage *m)
     }
     if (cli_time_opt(c, "start", true, &f->start_unix) ||
         cli_time_opt(c, "end", true, &f->end_unix) ||
-        cli_time_opt(c, "deadline", false, &f->signup_deadline_unix) ||
-        s_event_fields(c, f, NULL, 0))
+        cli_time_opt(c, "deadline", false, &f->signup_deadline_unix) || s_event_fields(c, f))
         return -1;
     f->kind = k;
     rq->first = f;
@@ -1080,7 +1067,7 @@ s_series_update(cli_ctx_t *c, ProtobufCMessage *m)
     Kumppani__V1__UpdateSeriesRequest *rq = (Kumppani__V1__UpdateSeriesRequest *)m;
     rq->from_index = 1;
     if (cli_num32(c, "from", false, 1, UINT32_MAX, &rq->from_index) ||
-        s_event_changes(c, &rq->values, &rq->fields, &rq->n_fields))
+        s_event_changes(c, &rq->values, &rq->fields, &rq->n_fields, NULL))
         return -1;
     bool start = cli_arg(c->a, "start") != NULL;
     if (start && (cli_time_opt(c, "start", true, &rq->start_unix) ||

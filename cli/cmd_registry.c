@@ -780,6 +780,7 @@ const cli_cmd_t cli_cmds_registry[] = {
          "name_sv, region_code, region_name. Contact-person columns: name, email, phone,\n"
          "municipality, title, start_date: a row finds the person by e-mail or phone (or adds\n"
          "them) and makes them contact person of the municipality unless they already are.\n",
+     .flags = CLI_POSITIONAL_ANY,
      .run = s_import},
     {.words = "registry export",
      .opts = s_export_opts,

@@ -200,8 +200,6 @@ s_lag(const Kumppani__V1__ConsumerLag *l)
 static int
 s_status(cli_ctx_t *c)
 {
-    if (cli_no_pos(c))
-        return EXIT_USAGE;
     json_t *arr = c->json ? json_array() : NULL;
     int down = 0;
     if (!c->json)
@@ -252,8 +250,6 @@ s_status(cli_ctx_t *c)
 static int
 s_metrics(cli_ctx_t *c)
 {
-    if (cli_no_pos(c))
-        return EXIT_USAGE;
     int headers = 1;
     for (size_t i = 0; i < SERVICES_N; i++) {
         Kumppani__V1__HealthReply *h = s_health_of(c, s_services[i]);
@@ -318,8 +314,6 @@ s_subject(cli_ctx_t *c, Kumppani__V1__DataSubject *s)
 {
     const char *email = cli_arg(c->a, "email"), *phone = cli_arg(c->a, "phone"),
                *signup = cli_arg(c->a, "signup");
-    if (cli_no_pos(c))
-        return -1;
     if ((email != NULL) + (phone != NULL) + (signup != NULL) != 1) {
         cli_err("name the person by exactly one of --email, --phone and --signup");
         return -1;
@@ -507,7 +501,7 @@ const cli_cmd_t cli_cmds_suite[] = {
          "Writes a new CURVE key pair to DIR/NAME.key (mode 0600) and DIR/NAME.pub and prints "
          "the\n"
          "public key. DIR defaults to the keys directory (see --keys). Never overwrites a key.\n",
-     .flags = CLI_IN_SUMMARY,
+     .flags = CLI_POSITIONAL_ANY | CLI_IN_SUMMARY,
      .run = s_keygen},
     {.words = "log replay",
      .opts = s_replay_opts,

@@ -4,6 +4,7 @@
  *  registry organisation, never "event ID" for what is not an event. The message is checked
  *  word for word as the runner writes it on stderr, with its exit code (2). */
 #include "cli_cmd.h"
+#include "kp_time.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -116,9 +117,73 @@ test_every_id_row_named(void **state)
     assert_true(events_n > 0 && events_n < rows_n / 2);
 }
 
+/* The text of row's line for m, into out (len bytes). */
+static void
+s_line_text(const char *words, const ProtobufCMessage *m, char *out, size_t len)
+{
+    const cli_cmd_t *row = s_find(words);
+    assert_non_null(row->line);
+    cli_capture_t k = cli_capture_begin(stdout);
+    row->line(m);
+    cli_capture_end(&k, out, len);
+}
+
+/* The text of an event and of a sign-up, word for word: a line for each text that is set, none
+ * for one that is empty. */
+static void
+test_event_text(void **state)
+{
+    (void)state;
+    char out[2048];
+    static const char head[] = "id            7\n"
+                               "title         Kevätkokous\n"
+                               "kind          unspecified\n"
+                               "state         unspecified\n"
+                               "municipality  \n"
+                               "time          2025-01-15 10:00 - 2025-01-15 12:00 (Helsinki)\n"
+                               "sign-ups      0 confirmed (no limit)\n"
+                               "deadline      until the start\n";
+    Kumppani__V1__EventInfo e = KUMPPANI__V1__EVENT_INFO__INIT;
+    e.id = 7;
+    e.title = "Kevätkokous";
+    e.start_unix = 1736928000; /* 2025-01-15 10:00 Helsinki */
+    e.end_unix = 1736935200;
+    s_line_text("events get", &e.base, out, sizeof out);
+    assert_string_equal(out, head);
+
+    e.place = "Kirjasto";
+    e.online_url = "";
+    e.language = "fi";
+    e.cancel_reason_text = "myrsky";
+    e.memo_url = "https://example.org/muistio";
+    s_line_text("events get", &e.base, out, sizeof out);
+    assert_memory_equal(out, head, sizeof head - 1);
+    assert_string_equal(out + sizeof head - 1, "place         Kirjasto\n"
+                                               "language      fi\n"
+                                               "cancelled     myrsky\n"
+                                               "memo          https://example.org/muistio\n");
+
+    Kumppani__V1__Signup s = KUMPPANI__V1__SIGNUP__INIT;
+    s.id = 12;
+    s.cancel_reason = "sairas";
+    s_line_text("signup cancel", &s.base, out, sizeof out);
+    assert_string_equal(out, "signup        12\n"
+                             "event         0\n"
+                             "state         unspecified\n"
+                             "role          unspecified\n"
+                             "source         / \n"
+                             "reminders     no\n"
+                             "cancelled     sairas\n");
+    s.cancel_reason = "";
+    s_line_text("signup cancel", &s.base, out, sizeof out);
+    assert_null(strstr(out, "cancelled"));
+}
+
 int
 main(void)
 {
     setenv("KUMPPANI_KEYS", "none", 1);
-    return KP_TEST_RUN(NULL, NULL, test_bad_id_names_the_id, test_every_id_row_named);
+    kp_time_tz_init();
+    return KP_TEST_RUN(NULL, NULL, test_bad_id_names_the_id, test_every_id_row_named,
+                       test_event_text);
 }

@@ -403,6 +403,72 @@ test_paging(void **state)
     json_decref(c.out);
 }
 
+/* A row that is a whole command (run): like every row without an ID, it refuses positional
+ * arguments before it runs, unless it reads them itself (CLI_POSITIONAL_ANY). */
+static int s_runs_n;
+
+static int
+s_count_run(cli_ctx_t *c)
+{
+    (void)c;
+    s_runs_n++;
+    return EXIT_OK_;
+}
+
+static void
+test_run_row_positional(void **state)
+{
+    (void)state;
+    static const cli_cmd_t plain = {.words = "test run", .run = s_count_run};
+    static const cli_cmd_t any = {
+        .words = "test run-any", .flags = CLI_POSITIONAL_ANY, .run = s_count_run};
+    const char *extra[] = {"extra"};
+    cli_ctx_t c;
+    cli_args_t a;
+    char err[256];
+    s_runs_n = 0;
+    s_ctx(&c, &a, &plain, 1, extra);
+    assert_int_equal(cli_capture_run(&c, stderr, err, sizeof err), EXIT_USAGE);
+    assert_string_equal(err, "kumppani: unexpected argument 'extra'\n");
+    assert_int_equal(s_runs_n, 0);
+    assert_int_equal(s_run(&plain, 0, NULL), EXIT_OK_);
+    assert_int_equal(s_runs_n, 1);
+    assert_int_equal(s_run(&any, 1, extra), EXIT_OK_);
+    assert_int_equal(s_runs_n, 2);
+}
+
+/* An update's field mask: the field of each option given, in the map's order and each field
+ * once; none given is refused with the message passed, or passes without one. */
+static void
+test_field_mask(void **state)
+{
+    (void)state;
+    static const cli_mask_t map[] = {
+        {"start", "start"}, {"address", "where"}, {"event", "where"}, {"language", "lang"}, {0}};
+    cli_ctx_t c;
+    cli_args_t a;
+    kp_arena_t *arena = kp_arena_new(1 << 20);
+    const char *given[] = {"--language", "fi", "--event", "1", "--address", "x"};
+    s_ctx(&c, &a, NULL, 6, given);
+    c.arena = arena;
+    char **f = NULL;
+    size_t n = 99;
+    assert_int_equal(cli_field_mask(&c, map, &f, &n, "never"), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(f[0], "where");
+    assert_string_equal(f[1], "lang");
+
+    const char *none[] = {"--urgent"};
+    s_ctx(&c, &a, NULL, 1, none);
+    c.arena = arena;
+    n = 99;
+    assert_int_equal(cli_field_mask(&c, map, &f, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(cli_field_mask(&c, map, &f, &n, "give a field"), -1);
+    assert_int_equal(n, 0);
+    kp_arena_destroy(&arena);
+}
+
 int
 main(void)
 {
@@ -410,5 +476,6 @@ main(void)
     kp_time_tz_init();
     setenv("KUMPPANI_KEYS", "none", 1); /* plain TCP */
     return KP_TEST_RUN(NULL, NULL, test_split, test_json_msg, test_json_view, test_row_steps,
-                       test_row_set, test_row_set_specs, test_paging);
+                       test_row_set, test_row_set_specs, test_paging, test_field_mask,
+                       test_run_row_positional);
 }

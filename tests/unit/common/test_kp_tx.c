@@ -239,6 +239,15 @@ s_expect_raw(kp_tx_t *tx, unsigned db, const void *key, size_t key_len, const ch
     }
 }
 
+/* Asserts that db holds want records (kp_rec_count sets its result whatever it held before). */
+static void
+s_expect_count(kp_tx_t *tx, unsigned db, uint64_t want)
+{
+    uint64_t n = want + 99;
+    assert_int_equal(kp_rec_count(tx, db, &n), 0);
+    assert_int_equal(n, want);
+}
+
 /* ---- the client ----------------------------------------------------------------------------- */
 
 static Kumppani__V1__Reply *
@@ -353,9 +362,7 @@ test_rec_round_trip(void **state)
     /* Committed: a later turn reads the same. */
     s_begin(fx, &tx);
     assert_int_equal(s_ref_at(&tx, DB_RECS, 1), 11);
-    uint64_t n = 0;
-    assert_int_equal(kp_rec_count(&tx, DB_RECS, &n), 0);
-    assert_int_equal(n, 4); /* 1, 3, 7, 256 */
+    s_expect_count(&tx, DB_RECS, 4); /* 1, 3, 7, 256 */
     s_commit(fx);
 }
 
@@ -466,9 +473,7 @@ test_put_flags(void **state)
     const char *keys[] = {"k1", "k5", "k7", "k9"}, *vals[] = {"one", "five", "seven", "nine"};
     for (int i = 0; i < 4; i++)
         s_expect_raw(&tx, DB_RECS, keys[i], 2, vals[i]);
-    uint64_t n = 0;
-    assert_int_equal(kp_rec_count(&tx, DB_RECS, &n), 0);
-    assert_int_equal(n, 4);
+    s_expect_count(&tx, DB_RECS, 4);
     s_commit(fx);
 }
 
@@ -478,13 +483,10 @@ test_raw_del(void **state)
     fx_t *fx = *state;
     kp_tx_t tx;
     s_begin(fx, &tx);
-    uint64_t n = 99;
-    assert_int_equal(kp_rec_count(&tx, DB_RECS, &n), 0);
-    assert_int_equal(n, 0);
+    s_expect_count(&tx, DB_RECS, 0);
     assert_int_equal(kp_raw_put(&tx, DB_RECS, "k1", 2, "v1", 2), 0);
     assert_int_equal(kp_raw_put(&tx, DB_RECS, "k2", 2, "value-2", 7), 0);
-    assert_int_equal(kp_rec_count(&tx, DB_RECS, &n), 0);
-    assert_int_equal(n, 2);
+    s_expect_count(&tx, DB_RECS, 2);
     s_commit(fx);
 
     s_begin(fx, &tx);
@@ -498,8 +500,7 @@ test_raw_del(void **state)
     assert_int_equal(kp_raw_del(&tx, DB_RECS, "k1", 2, &found), 0);
     assert_false(found);
     assert_int_equal(kp_raw_del(&tx, DB_RECS, "nope", 4, NULL), 0);
-    assert_int_equal(kp_rec_count(&tx, DB_RECS, &n), 0);
-    assert_int_equal(n, 1);
+    s_expect_count(&tx, DB_RECS, 1);
     s_commit(fx);
     assert_false(s_committed(fx, DB_RECS, "k1", 2));
     assert_true(s_committed(fx, DB_RECS, "k2", 2));
@@ -725,11 +726,8 @@ test_each(void **state)
     s_walk(&tx, true, NULL, NULL, 1, 7, "c");
     s_walk(&tx, true, "a3", "a", 2, 7, "a3 a2");
 
-    uint64_t n = 0;
-    assert_int_equal(kp_rec_count(&tx, DB_RECS, &n), 0);
-    assert_int_equal(n, 6);
-    assert_int_equal(kp_rec_count(&tx, DB_OTHER, &n), 0);
-    assert_int_equal(n, 0);
+    s_expect_count(&tx, DB_RECS, 6);
+    s_expect_count(&tx, DB_OTHER, 0);
     /* From the first key above from: a page after the last key of the page before. */
     static const struct {
         const char *from, *prefix, *want;
