@@ -169,7 +169,7 @@ s_event_text(const ProtobufCMessage *m)
     }
 }
 
-static const cli_col_t s_event_cols[] = {{"ID", 6},       {"KIND", 22}, {"STATE", 10},
+static const cli_col_t s_event_cols[] = {{"ID", 6},       {"KIND", 22}, {"STATE", 11},
                                          {"START", 16},   {"END", 16},  {"MUNI", 5},
                                          {"SIGNUPS", 11}, {"TITLE", 0}, {0}};
 
@@ -184,7 +184,7 @@ s_event_row(const ProtobufCMessage *m)
         snprintf(n, sizeof n, "%u/%u+%u", e->confirmed_n, e->capacity, e->waitlisted_n);
     else
         snprintf(n, sizeof n, "%u", e->confirmed_n);
-    printf("%-6llu %-22s %-10s %-16s %-16s %-5s %-11s %s\n", (unsigned long long)e->id,
+    printf("%-6llu %-22s %-11s %-16s %-16s %-5s %-11s %s\n", (unsigned long long)e->id,
            cli_kind_name(e->kind, k), cli_event_state_name(e->state, s), t1, t2,
            e->municipality_code, n, e->title);
 }

@@ -535,12 +535,14 @@ const cli_cmd_t cli_cmds_suite[] = {
              "source.\n"
              "Exit 0 if all answered, 3 if any did not. Endpoints as for every command\n"
              "($KUMPPANI_<SERVICE>_API); give --timeout 1000 --attempts 1 for a quick look.\n",
+     .flags = CLI_IN_SUMMARY,
      .run = s_status},
     {.words = "metrics",
      .help = "Usage: kumppani metrics\n"
              "Prints every service's health in the Prometheus text format (for a scraper or\n"
              "node_exporter's textfile collector); a service that does not answer shows "
              "kumppani_up 0.\n",
+     .flags = CLI_IN_SUMMARY,
      .run = s_metrics},
     {.words = "privacy erase",
      .opts = s_privacy_opts,

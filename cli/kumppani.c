@@ -49,19 +49,28 @@ s_usage(FILE *f)
           "  health [--service NAME]\n"
           "  privacy erase (--email E | --phone P | --signup ID)   erase a person everywhere\n"
           "  privacy export (--email E | --phone P | --signup ID)  all held about a person\n"
+          "  status                             every service up or down, and its lag\n"
+          "  metrics                            every service's health for Prometheus\n"
           "\n"
-          "Every command takes --help. Services: registry, events, expert-broker, notifier.\n",
+          "Every command takes --help. Services: registry, events, expert-broker, notifier,\n"
+          "web. Their other commands:\n",
           f);
     for (size_t t = 0; t < TABLES_N; t++) {
-        bool first = true;
+        int col = 0; /* one service's commands, wrapped at 92 columns */
         for (const cli_cmd_t *cmd = s_tables[t]; cmd->words; cmd++) {
             if (cmd->flags & CLI_IN_SUMMARY)
                 continue;
-            fprintf(f, "%s  %s ...", first ? "\n" : "", cmd->words);
-            first = false;
+            int w = (int)strlen(cmd->words) + 4;
+            if (col && col + 2 + w > 92) {
+                fputc('\n', f);
+                col = 0;
+            }
+            col += fprintf(f, "  %s ...", cmd->words);
         }
+        if (col)
+            fputc('\n', f);
     }
-    fputs("\n\n" GLOBAL_HELP, f);
+    fputs("\n" GLOBAL_HELP, f);
 }
 
 /* Matches argv words to a command; *used is how many words it took. */

@@ -49,6 +49,18 @@ try:
     rc, out, err = kp("--keys", "none", "events", "list", "--timeout", "300", "--attempts", "1")
     check(rc == 3 and "without CURVE keys" not in err,
           "plain TCP asked for with --keys none: no hint about keys (%s)" % err.strip())
+    # The usage a newcomer reads first: every line fits a terminal, every command is named
+    # once, status and metrics with what they do, the web among the services.
+    rc, out, err = kp("--help")
+    long_lines = [l for l in out.splitlines() if len(l) > 96]
+    check(rc == 0 and not long_lines, "--help: no line wider than 96 columns (%s)"
+          % (long_lines[:1] or err.strip()))
+    check("  status    " in out and "every service up or down" in out and
+          "  metrics    " in out and "  status ..." not in out and "  metrics ..." not in out,
+          "--help: status and metrics say what they do")
+    check("notifier,\nweb." in out and "web account-add ..." in out and
+          out.count("broker request-file ...") == 1, "--help: the web is a service; each "
+          "command once")
 finally:
     s.close()
 
