@@ -129,11 +129,12 @@ s_event_text(const ProtobufCMessage *m)
     printf("state         %s\n", cli_event_state_name(e->state, s));
     printf("municipality  %s\n", e->municipality_code);
     printf("time          %s - %s (Helsinki)\n", t1, t2);
+    /* Places, not sign-ups: a group takes 1 + its companions. */
     if (e->capacity)
-        printf("sign-ups      %u confirmed of %u, %u waitlisted\n", e->confirmed_n, e->capacity,
-               e->waitlisted_n);
+        printf("places        %u of %u confirmed, %u offered, %u waitlisted\n", e->confirmed_n,
+               e->capacity, e->offered_n, e->waitlisted_n);
     else
-        printf("sign-ups      %u confirmed (no limit)\n", e->confirmed_n);
+        printf("places        %u confirmed (no limit)\n", e->confirmed_n);
     printf("deadline      %s\n", dl);
     s_text_line("place", e->place);
     s_text_line("online", e->online_url);

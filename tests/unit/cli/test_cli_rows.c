@@ -141,7 +141,7 @@ test_event_text(void **state)
                                "state         unspecified\n"
                                "municipality  \n"
                                "time          2025-01-15 10:00 - 2025-01-15 12:00 (Helsinki)\n"
-                               "sign-ups      0 confirmed (no limit)\n"
+                               "places        0 confirmed (no limit)\n"
                                "deadline      until the start\n";
     Kumppani__V1__EventInfo e = KUMPPANI__V1__EVENT_INFO__INIT;
     e.id = 7;
@@ -150,6 +150,14 @@ test_event_text(void **state)
     e.end_unix = 1736935200;
     s_line_text("events get", &e.base, out, sizeof out);
     assert_string_equal(out, head);
+    /* Places counted with companions, offered ones too, against the capacity. */
+    e.capacity = 10;
+    e.confirmed_n = 3;
+    e.offered_n = 2;
+    e.waitlisted_n = 9;
+    s_line_text("events get", &e.base, out, sizeof out);
+    assert_non_null(strstr(out, "\nplaces        3 of 10 confirmed, 2 offered, 9 waitlisted\n"));
+    e.capacity = e.confirmed_n = e.offered_n = e.waitlisted_n = 0;
 
     e.place = "Kirjasto";
     e.online_url = "";
