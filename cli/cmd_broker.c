@@ -53,6 +53,63 @@ s_expert_row(const ProtobufCMessage *m)
            e->profile ? e->profile->n_expertise : 0, e->profile ? e->profile->monthly_cap : 0);
 }
 
+/* A list of strings as "a, b, c" (or none) after a label. */
+static void
+s_strs_line(const char *label, char *const *v, size_t n, const char *none)
+{
+    printf("%-15s", label);
+    for (size_t i = 0; i < n; i++)
+        printf("%s%s", i ? ", " : "", v[i]);
+    printf("%s\n", n ? "" : none);
+}
+
+/* One expert, every field a coordinator checks before an offer goes out (broker expert ID). */
+static void
+s_expert_text(const ProtobufCMessage *m)
+{
+    static const char *const days[8] = {"?", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+    const Kumppani__V1__Expert *e = (const Kumppani__V1__Expert *)m;
+    const Kumppani__V1__ExpertInput *p = e->profile;
+    char t[CLI_TIME_MAX] = "never";
+    if (e->last_assigned_ms)
+        kp_time_format(e->last_assigned_ms / 1000, t, sizeof t);
+    printf("id             %llu\n", (unsigned long long)e->id);
+    printf("state          %s\n", e->erased   ? "erased"
+                                  : e->paused ? "paused (no offers)"
+                                              : "active");
+    if (!p)
+        return;
+    printf("name           %s\n", p->name);
+    printf("kind           %s\n",
+           p->kind == KUMPPANI__V1__EXPERT_KIND__EXPERT_KIND_ACTOR ? "actor" : "expert");
+    printf("contact        %s%s%s\n", p->email, p->email[0] && p->phone[0] ? ", " : "", p->phone);
+    printf("organisation   %llu%s%s\n", (unsigned long long)p->home_org_id,
+           e->home_org_name[0] ? " " : "", e->home_org_name);
+    s_strs_line("expertise", p->expertise, p->n_expertise, "none");
+    s_strs_line("languages", p->languages, p->n_languages, "none");
+    s_strs_line("municipalities", p->municipalities, p->n_municipalities, "none (remote only)");
+    printf("remote         %s\n", p->remote_ok ? "yes" : "no");
+    printf("%-15s", "available");
+    for (size_t i = 0; i < p->n_availability; i++) {
+        const Kumppani__V1__WeeklySlot *w = p->availability[i];
+        printf("%s%s %02u:%02u-%02u:%02u", i ? ", " : "", days[w->weekday <= 7 ? w->weekday : 0],
+               w->from_minute / 60, w->from_minute % 60, w->to_minute / 60, w->to_minute % 60);
+    }
+    printf("%s\n", p->n_availability ? " (Helsinki)" : "any time");
+    s_strs_line("blocked", p->blocked_dates, p->n_blocked_dates, "none");
+    if (p->monthly_cap)
+        printf("monthly cap    %u assignments\n", p->monthly_cap);
+    else
+        printf("monthly cap    none\n");
+    for (size_t i = 0; i < p->n_trainings; i++)
+        printf("%-15s%s, %s, %s\n", i ? "" : "trainings", p->trainings[i]->course,
+               p->trainings[i]->organiser, p->trainings[i]->completed_date);
+    printf("sensitive      %s\n", e->has_sensitive_detail
+                                      ? "held (shown to the requester of a confirmed assignment)"
+                                      : "none");
+    printf("last assigned  %s\n", t);
+}
+
 static const cli_col_t s_experts_cols[] = {{"ID", 6}, {"NAME", 28}, {"STATE", 8}, {"KIND", 6}, {0}};
 
 static void
@@ -477,10 +534,11 @@ const cli_cmd_t cli_cmds_broker[] = {
      .fill = s_expert_update,
      CLI_LINES("expert", NULL, s_expert_row)},
     {.words = "broker expert",
-     .help = "Usage: kumppani broker expert ID\n",
+     .help = "Usage: kumppani broker expert ID\nShows an expert: contact, areas, languages, "
+             "municipalities, availability, cap, trainings.\n",
      CLI_CALL(SVC, "broker.expert.get", expert_ref, expert_reply),
      .id_field = "expert_id",
-     CLI_LINES("expert", NULL, s_expert_row)},
+     CLI_LINES("expert", NULL, s_expert_text)},
     {.words = "broker expert-pause",
      .help = "Usage: kumppani broker expert-pause ID\nPaused experts get no offers.\n",
      CLI_CALL(SVC, "broker.expert.pause", pause_expert_request, expert_reply),

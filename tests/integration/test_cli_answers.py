@@ -132,6 +132,14 @@ try:
                        "kaarina.ylinen@example.fi", "--org", "1", "--expertise",
                        "mental-health", "--municipalities", "743", "--consent")
     check(rc == 0, "expert registered (%s)" % err.strip())
+    # One expert in full, as a coordinator checks before an offer goes out.
+    rc, out, err = brk("expert", "1")
+    want = ["name           Kaarina Ylinen", "contact        kaarina.ylinen@example.fi",
+            "expertise      mental-health", "municipalities 743", "remote         no",
+            "available      any time", "monthly cap    none", "last assigned  never",
+            "state          active"]
+    check(rc == 0 and all(w in out.splitlines() for w in want),
+          "broker expert: every field a coordinator checks (%s)" % out)
     year = time.localtime().tm_year + 1
     start, deadline = "%d-06-01 10:00" % year, "%d-05-20 12:00" % year
     rc, out, err = brk("request-file", "--purpose", "lecture", "--requester",
