@@ -30,7 +30,6 @@ typedef struct {
     web_link_t k;        /* first: web_link_state */
     const char *notice;  /* a text key: what was just done */
     const char *general; /* a text key: why it was not done */
-    unsigned status;
 } xreq_t;
 
 static xreq_t *
@@ -39,7 +38,6 @@ s_begin(web_req_t *r, const char *token, unsigned purpose)
     xreq_t *c = web_link_state(r, token, purpose, sizeof *c);
     if (!c)
         return NULL;
-    c->status = 200;
     if (!r->svc->bus_broker) {
         web_error(r, 503, "err_unavailable");
         return NULL;
@@ -147,7 +145,7 @@ s_xoffer_render(web_req_t *r, xreq_t *c, const Kumppani__V1__OfferView *v)
                                                 : "x_state_withdrawn";
     web_tv_str(a, root, "state_text", web_text(r, st));
     web_tv_bool(a, root, "can_answer", open && !held && !lapsed && !req_closed);
-    web_page(r, c->status, "xoffer", root);
+    web_page(r, c->k.status, "xoffer", root);
 }
 
 static void
@@ -184,7 +182,7 @@ s_xrefused(web_req_t *r, int code)
 {
     xreq_t *c = r->cont_arg;
     c->general = code == C(CONFLICT) ? "x_err_answer" : "err_retry";
-    c->status = code == C(CONFLICT) ? 409 : 503;
+    c->k.status = code == C(CONFLICT) ? 409 : 503;
     s_xoffer_view(r, c);
 }
 

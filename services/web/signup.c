@@ -361,6 +361,7 @@ web_link_state(web_req_t *r, const char *token, unsigned purpose, size_t size)
         return NULL;
     p->token = token;
     p->op = r->post ? r->route_op : s_done_op(r);
+    p->status = 200;
     r->cont_arg = p;
     return p;
 }
@@ -405,7 +406,6 @@ static const struct {
 typedef struct {
     web_link_t k; /* first: web_link_state */
     view_t vw;
-    unsigned status;
 } act_t;
 
 /* True if the action c->k.op is what the sign-up s shows: cancelled after a cancel, a leave or
@@ -469,11 +469,11 @@ s_fetch_done(web_req_t *r, const Kumppani__V1__Reply *reply)
         return;
     }
     if (s && !s->erased)
-        s_personal_of(r, c, c->status, s);
+        s_personal_of(r, c, c->k.status, s);
     else if (s || web_code(reply) == C(NOT_FOUND))
         web_link_gone(r);
     else
-        s_personal_local(r, c, c->status);
+        s_personal_local(r, c, c->k.status);
 }
 
 static void
@@ -482,23 +482,14 @@ s_fetch(web_req_t *r, act_t *c)
     Kumppani__V1__CancelSignupRequest rq = KUMPPANI__V1__CANCEL_SIGNUP_REQUEST__INIT;
     rq.signup_id = c->k.l.id;
     if (!web_call(r, r->svc->bus_self, "events.signup.get", &rq.base, NULL, s_fetch_done)) {
-        s_personal_local(r, c, c->status);
+        s_personal_local(r, c, c->k.status);
     }
-}
-
-static act_t *
-s_act_new(web_req_t *r, const char *token)
-{
-    act_t *c = web_link_state(r, token, KP_LINK_SIGNUP, sizeof *c);
-    if (c)
-        c->status = 200;
-    return c;
 }
 
 void
 web_pg_personal(web_req_t *r, const char *token)
 {
-    act_t *c = s_act_new(r, token);
+    act_t *c = web_link_state(r, token, KP_LINK_SIGNUP, sizeof *c);
     if (!c)
         return;
     /* Just after the form (its POST answered 303 here): the confirmation of the sign-up;
@@ -518,7 +509,7 @@ s_act_refused(web_req_t *r, int code)
          * show the state now and say so. */
         c->vw.general = c->k.op == WEB_OP_ACCEPT || c->k.op == WEB_OP_DECLINE ? "err_offer_gone"
                                                                               : "err_state_moved";
-        c->status = 409;
+        c->k.status = 409;
         s_fetch(r, c);
     } else {
         c->vw.general = "err_retry";
@@ -532,7 +523,7 @@ web_pg_personal_act(web_req_t *r, const char *token)
     assert(r->route_op >= WEB_OP_CANCEL && r->route_op <= WEB_OP_DECLINE);
     if (!web_csrf_check(r))
         return;
-    act_t *c = s_act_new(r, token);
+    act_t *c = web_link_state(r, token, KP_LINK_SIGNUP, sizeof *c);
     if (!c)
         return;
     Kumppani__V1__CancelSignupRequest rq = KUMPPANI__V1__CANCEL_SIGNUP_REQUEST__INIT;

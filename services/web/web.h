@@ -347,6 +347,7 @@ typedef struct {
     kp_link_t l;
     const char *token;
     int op;
+    unsigned status; /* the page's HTTP status: 200 unless an action was refused */
     /* An action's answer when refused (not done, not gone): the page says why, by code. */
     void (*refused)(web_req_t *r, int code);
 } web_link_t;
