@@ -243,6 +243,10 @@ const char *bo_signup_role_key(int role);
 
 /* ---- registry and broker (bo_registry.c, bo_broker.c) ------------------------------------ */
 
+/* An organisation's fields of activity (their texts) and networks, each joined with ", ", as
+ * o's "fields" and "networks": the search's rows and the organisation's page (bo_orgs.c). */
+void bo_org_fields(web_req_t *r, web_tv_t *o, const Kumppani__V1__OrganisationFields *f);
+
 void bo_pg_orgs(web_req_t *r, const char *arg);
 void bo_pg_coverage(web_req_t *r, const char *arg);
 /* The CSV import: its form (GET), a dry run or the import (POST). */

@@ -101,6 +101,20 @@ s_joined(kp_arena_t *a, web_tv_t *o, const char *key, char *const *items, size_t
     web_buf_free(&b);
 }
 
+void
+bo_org_fields(web_req_t *r, web_tv_t *o, const Kumppani__V1__OrganisationFields *f)
+{
+    web_buf_t b = {.max = 4096};
+    for (size_t i = 0; i < f->n_fields; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "bo_field_%d", (int)f->fields[i]);
+        s_join(&b, web_text(r, key));
+    }
+    web_tv_str(r->arena, o, "fields", b.p ? b.p : "");
+    web_buf_free(&b);
+    s_joined(r->arena, o, "networks", f->networks, f->n_networks, 4096);
+}
+
 /* The contact facts of f (e-mail, phone, web address, members) into o. */
 static void
 s_contact(kp_arena_t *a, web_tv_t *o, const Kumppani__V1__OrganisationFields *f)
@@ -211,15 +225,7 @@ s_render(web_req_t *r, void *roles)
     }
     web_tv_str(a, x, "municipalities", b.p ? b.p : "");
     web_buf_free(&b);
-    b = (web_buf_t){.max = 4096};
-    for (size_t i = 0; i < f->n_fields; i++) {
-        char key[16];
-        snprintf(key, sizeof key, "bo_field_%d", (int)f->fields[i]);
-        s_join(&b, web_text(r, key));
-    }
-    web_tv_str(a, x, "fields", b.p ? b.p : "");
-    web_buf_free(&b);
-    s_joined(a, x, "networks", f->networks, f->n_networks, 4096);
+    bo_org_fields(r, x, f);
     s_contact(a, x, f);
     web_tv_textf(r, x, "status", "bo_org_status_%d", (int)g->status);
     web_tv_str(a, x, "dissolved_on", g->dissolved_on);

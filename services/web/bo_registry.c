@@ -78,22 +78,7 @@ s_orgs_done(web_req_t *r, void *body)
         web_tv_str(a, it, "name", f->name_fi);
         web_tv_str(a, it, "name_sv", f->name_sv);
         web_tv_str(a, it, "home", f->home_municipality);
-        web_buf_t b = {.max = 4096};
-        for (size_t k = 0; k < f->n_fields; k++) {
-            char key[16];
-            snprintf(key, sizeof key, "bo_field_%d", (int)f->fields[k]);
-            web_buf_adds(&b, k ? ", " : "");
-            web_buf_adds(&b, web_text(r, key));
-        }
-        web_tv_str(a, it, "fields", b.p ? b.p : "");
-        web_buf_free(&b);
-        b = (web_buf_t){.max = 4096};
-        for (size_t k = 0; k < f->n_networks; k++) {
-            web_buf_adds(&b, k ? ", " : "");
-            web_buf_adds(&b, f->networks[k]);
-        }
-        web_tv_str(a, it, "networks", b.p ? b.p : "");
-        web_buf_free(&b);
+        bo_org_fields(r, it, f);
         web_tv_textf(r, it, "status", "bo_org_status_%d", (int)o->status);
     }
     web_tv_strf(a, root, "count", "%zu", sr->n_organisations);

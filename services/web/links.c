@@ -7,8 +7,10 @@
  *  broker.offer.decline), so a web that is broken into cannot list experts or requesters.
  *
  *  The expert sees what, when (Helsinki time), where, the fee and the deadline, nothing about
- *  the requester; Accept and Decline are POST forms with the CSRF token. An accepted offer may
- *  be held until its wave is decided by rank (broker offer.c); the page says so. The requester
+ *  the requester; Accept and Decline are POST forms with the CSRF token, answered 303 to the
+ *  page with ?done=<answer> (Post/Redirect/Get), which then says what was done if the offer
+ *  shows it. An accepted offer may be held until its wave is decided by rank (broker
+ *  offer.c); the page says so. The requester
  *  sees the state (filed, offers out, confirmed, unfilled, cancelled) and, once an expert is
  *  confirmed, the expert's name and contact; nothing can be changed there. A link whose record
  *  is gone gets a clear 410 page; logs carry route names and ids, never a token. */
@@ -25,12 +27,9 @@
 #define RS(x) KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_##x
 
 typedef struct {
-    kp_link_t l; /* first: web_link_state */
-    const char *token;
-    const char *what;    /* the method, for the log */
+    web_link_t k;        /* first: web_link_state */
     const char *notice;  /* a text key: what was just done */
     const char *general; /* a text key: why it was not done */
-    unsigned status;
 } xreq_t;
 
 static xreq_t *
@@ -39,8 +38,6 @@ s_begin(web_req_t *r, const char *token, unsigned purpose)
     xreq_t *c = web_link_state(r, token, purpose, sizeof *c);
     if (!c)
         return NULL;
-    c->token = token;
-    c->status = 200;
     if (!r->svc->bus_broker) {
         web_error(r, 503, "err_unavailable");
         return NULL;
@@ -67,7 +64,7 @@ s_unseen(web_req_t *r, const Kumppani__V1__Reply *reply, const char *event, cons
         web_link_gone(r);
         return;
     }
-    kp_log_warn(event, "%s=%llu code=%d", name, (unsigned long long)c->l.id, web_code(reply));
+    kp_log_warn(event, "%s=%llu code=%d", name, (unsigned long long)c->k.l.id, web_code(reply));
     web_error(r, 503, "err_unavailable");
 }
 
@@ -112,22 +109,25 @@ s_xoffer_render(web_req_t *r, xreq_t *c, const Kumppani__V1__OfferView *v)
     web_tv_time(r, root, "deadline", o->deadline_ms / 1000);
     kp_time_iso(o->deadline_ms / 1000, buf, sizeof buf);
     web_tv_str(a, root, "deadline_iso", buf);
-    web_tv_strf(a, root, "lang_base", "/x/%s", c->token); /* not the POST's address */
-    web_button(r, root, "accept", "x_accept_button", "/x/%s/accept", c->token);
-    web_button(r, root, "decline", "x_decline_button", "/x/%s/decline", c->token);
+    web_tv_strf(a, root, "lang_base", "/x/%s", c->k.token); /* not the POST's address */
+    web_button(r, root, "accept", "x_accept_button", "/x/%s/accept", c->k.token);
+    web_button(r, root, "decline", "x_decline_button", "/x/%s/decline", c->k.token);
     bool open = o->state == OS(OPEN), held = open && o->held_ms;
-    /* The same answer sent again (a reload, Back and the button once more, a second tab) is
-     * refused by the broker as already answered, but the offer is as the expert wants it:
-     * say it is done, not that it failed. */
-    if (c->what && c->general && strcmp(c->general, "x_err_answer") == 0) {
-        bool decline = strstr(c->what, "decline") != NULL;
-        if (decline ? o->state == OS(DECLINED) : o->state == OS(ACCEPTED) || held) {
-            c->general = NULL;
-            c->notice = decline                    ? "x_done_declined"
-                        : o->state == OS(ACCEPTED) ? "x_done_confirmed"
-                                                   : "x_done_held";
-            c->status = 200;
+    bool done = c->k.op == WEB_OP_DECLINE  ? o->state == OS(DECLINED)
+                : c->k.op == WEB_OP_ACCEPT ? o->state == OS(ACCEPTED) || held
+                                           : false;
+    if (done && r->post) {
+        /* The same answer sent again (Back and the button once more, a second tab) is
+         * refused by the broker as already answered, but the offer is as the expert wants
+         * it: it is done, not failed. */
+        if (c->general && strcmp(c->general, "x_err_answer") == 0) {
+            web_link_done_redirect(r, &c->k);
+            return;
         }
+    } else if (done) { /* the page after the answer's 303 */
+        c->notice = c->k.op == WEB_OP_DECLINE  ? "x_done_declined"
+                    : o->state == OS(ACCEPTED) ? "x_done_confirmed"
+                                               : "x_done_held";
     }
     if (c->notice)
         web_tv_str(a, root, "notice", web_text(r, c->notice));
@@ -145,7 +145,7 @@ s_xoffer_render(web_req_t *r, xreq_t *c, const Kumppani__V1__OfferView *v)
                                                 : "x_state_withdrawn";
     web_tv_str(a, root, "state_text", web_text(r, st));
     web_tv_bool(a, root, "can_answer", open && !held && !lapsed && !req_closed);
-    web_page(r, c->status, "xoffer", root);
+    web_page(r, c->k.status, "xoffer", root);
 }
 
 static void
@@ -163,7 +163,7 @@ static void
 s_xoffer_view(web_req_t *r, xreq_t *c)
 {
     Kumppani__V1__OfferRef rq = KUMPPANI__V1__OFFER_REF__INIT;
-    rq.offer_id = c->l.id;
+    rq.offer_id = c->k.l.id;
     s_call(r, "broker.offer.view", &rq.base, s_xoffer_done);
 }
 
@@ -175,29 +175,14 @@ web_pg_xoffer(web_req_t *r, const char *token)
         s_xoffer_view(r, c);
 }
 
-/* The answer to Accept or Decline; then the offer as it is now. */
+/* Accept or Decline refused by the broker (web_link_answer): the offer as it is now with why
+ * not. */
 static void
-s_xanswer_done(web_req_t *r, const Kumppani__V1__Reply *reply)
+s_xrefused(web_req_t *r, int code)
 {
     xreq_t *c = r->cont_arg;
-    int code = web_code(reply);
-    if (code == C(OK)) {
-        Kumppani__V1__OfferReply * or = web_body(r, reply, &kumppani__v1__offer_reply__descriptor);
-        kp_log_info("xoffer.answered", "method=%s offer=%llu", c->what,
-                    (unsigned long long)c->l.id);
-        if (strstr(c->what, "decline"))
-            c->notice = "x_done_declined";
-        else
-            c->notice = or && or->assignment ? "x_done_confirmed" : "x_done_held";
-    } else if (code == C(NOT_FOUND)) {
-        web_link_gone(r);
-        return;
-    } else {
-        kp_log_warn("xoffer.refused", "method=%s offer=%llu code=%d", c->what,
-                    (unsigned long long)c->l.id, code);
-        c->general = code == C(CONFLICT) ? "x_err_answer" : "err_retry";
-        c->status = code == C(CONFLICT) ? 409 : 503;
-    }
+    c->general = code == C(CONFLICT) ? "x_err_answer" : "err_retry";
+    c->k.status = code == C(CONFLICT) ? 409 : 503;
     s_xoffer_view(r, c);
 }
 
@@ -209,16 +194,15 @@ s_xanswer(web_req_t *r, const char *token, bool accept)
     xreq_t *c = s_begin(r, token, KP_LINK_EXPERT_OFFER);
     if (!c)
         return;
+    c->k.refused = s_xrefused;
     if (accept) {
-        c->what = "broker.offer.accept";
         Kumppani__V1__OfferRef rq = KUMPPANI__V1__OFFER_REF__INIT;
-        rq.offer_id = c->l.id;
-        s_call(r, c->what, &rq.base, s_xanswer_done);
+        rq.offer_id = c->k.l.id;
+        s_call(r, "broker.offer.accept", &rq.base, web_link_answer);
     } else {
-        c->what = "broker.offer.decline";
         Kumppani__V1__DeclineOfferRequest rq = KUMPPANI__V1__DECLINE_OFFER_REQUEST__INIT;
-        rq.offer_id = c->l.id;
-        s_call(r, c->what, &rq.base, s_xanswer_done);
+        rq.offer_id = c->k.l.id;
+        s_call(r, "broker.offer.decline", &rq.base, web_link_answer);
     }
 }
 
@@ -273,6 +257,6 @@ web_pg_request(web_req_t *r, const char *token)
     Kumppani__V1__BrokerRequestRef rq = KUMPPANI__V1__BROKER_REQUEST_REF__INIT;
     if (!c)
         return;
-    rq.request_id = c->l.id;
+    rq.request_id = c->k.l.id;
     s_call(r, "broker.request.view", &rq.base, s_request_done);
 }

@@ -17,7 +17,9 @@
  *  allows: cancel a confirmed place, leave the waitlist, accept or decline an offer before its
  *  deadline (shown in Helsinki time). These go over the web's selfservice key, which may act
  *  on one sign-up by id whatever system made it (a notifier mail carries links to sign-ups of
- *  every source) and may do nothing else. A link whose sign-up is gone (erased) gets a clear
+ *  every source) and may do nothing else. An action done is answered 303 to the page with
+ *  ?done=<action> (Post/Redirect/Get: a reload or Back sends nothing again), and the page says
+ *  what was done if the sign-up shows it. A link whose sign-up is gone (erased) gets a clear
  *  410 page; a refused action shows the state now and why. The online-meeting link shows only
  *  there, and only to a confirmed sign-up. */
 #include "kp_log.h"
@@ -327,30 +329,110 @@ web_link_gone(web_req_t *r)
     web_page(r, 410, "link", root);
 }
 
+/* The actions' names in the page's address after them (?done=<name>), by op. */
+static const char *const s_op_names[] = {
+    [WEB_OP_CANCEL] = "cancel",
+    [WEB_OP_LEAVE] = "leave",
+    [WEB_OP_ACCEPT] = "accept",
+    [WEB_OP_DECLINE] = "decline",
+};
+
+/* The action a page's address says was just done (?done=<action>), or 0. */
+static int
+s_done_op(web_req_t *r)
+{
+    const char *done = web_query(r, "done");
+    for (int op = WEB_OP_CANCEL; done && op <= WEB_OP_DECLINE; op++)
+        if (strcmp(done, s_op_names[op]) == 0)
+            return op;
+    return 0;
+}
+
 void *
 web_link_state(web_req_t *r, const char *token, unsigned purpose, size_t size)
 {
-    void *p = kp_arena_alloc(r->arena, size);
+    web_link_t *p = kp_arena_alloc(r->arena, size);
     if (!p) {
         web_error(r, 503, "err_unavailable");
         return NULL;
     }
     memset(p, 0, size);
-    if (!web_link(r, token, purpose, (kp_link_t *)p))
+    if (!web_link(r, token, purpose, &p->l))
         return NULL;
+    p->token = token;
+    p->op = r->post ? r->route_op : s_done_op(r);
+    p->status = 200;
     r->cont_arg = p;
     return p;
 }
 
+void
+web_link_done_redirect(web_req_t *r, const web_link_t *k)
+{
+    assert(k->op >= WEB_OP_CANCEL && k->op <= WEB_OP_DECLINE);
+    const char *page = k->l.purpose == KP_LINK_SIGNUP ? "s" : "x";
+    web_redirect(r, "/%s/%s?done=%s", page, k->token, s_op_names[k->op]);
+}
+
+void
+web_link_answer(web_req_t *r, const Kumppani__V1__Reply *reply)
+{
+    const web_link_t *k = r->cont_arg;
+    int code = web_code(reply);
+    if (code == C(OK)) {
+        kp_log_info("link.acted", "route=%s id=%llu", r->route, (unsigned long long)k->l.id);
+        web_link_done_redirect(r, k);
+        return;
+    }
+    kp_log_warn("link.act_refused", "route=%s id=%llu code=%d", r->route,
+                (unsigned long long)k->l.id, code);
+    if (code == C(NOT_FOUND))
+        web_link_gone(r);
+    else
+        k->refused(r, code);
+}
+
+/* Each action's method and the notice shown after it, by op. */
+static const struct {
+    const char *method, *notice;
+} s_acts[] = {
+    [WEB_OP_CANCEL] = {"events.signup.cancel", NULL}, /* the page says cancel_done */
+    [WEB_OP_LEAVE] = {"events.signup.leave_waitlist", "leave_done"},
+    [WEB_OP_ACCEPT] = {"events.signup.accept_offer", "offer_accept_done"},
+    [WEB_OP_DECLINE] = {"events.signup.decline_offer", "offer_decline_done"},
+};
+
 /* A personal-page request in flight: the link, and what to say when it is rendered. */
 typedef struct {
-    kp_link_t l; /* first: web_link_state */
-    const char *token;
-    const char *method; /* the action's method, for the log */
-    const char *done;   /* a text key: what the action says when done */
+    web_link_t k; /* first: web_link_state */
     view_t vw;
-    unsigned status;
 } act_t;
+
+/* True if the action c->k.op is what the sign-up s shows: cancelled after a cancel, a leave or
+ * a decline (each by its own reason), confirmed after an accept. */
+static bool
+s_already_done(const act_t *c, const Kumppani__V1__Signup *s)
+{
+    if (c->k.op == WEB_OP_ACCEPT)
+        return s->state == SS(CONFIRMED);
+    const char *reason = c->k.op == WEB_OP_DECLINE  ? "offer-declined"
+                         : c->k.op == WEB_OP_LEAVE  ? "left-waitlist"
+                         : c->k.op == WEB_OP_CANCEL ? "request"
+                                                    : NULL;
+    return reason && s->state == SS(CANCELLED) && strcmp(s->cancel_reason, reason) == 0;
+}
+
+/* Renders the page of the sign-up s (NULL: not known). After an action (?done=, the 303 of its
+ * POST) the page says what was done, if s shows it (a stale or hand-made flag says nothing). */
+static void
+s_personal_of(web_req_t *r, act_t *c, unsigned status, const Kumppani__V1__Signup *s)
+{
+    if (!r->post && s && s_already_done(c, s)) {
+        c->vw.notice = s_acts[c->k.op].notice;
+        c->vw.just_cancelled = c->k.op == WEB_OP_CANCEL;
+    }
+    s_personal(r, status, &c->k.l, c->k.token, s, &c->vw);
+}
 
 /* Renders from the web's read model (when the events service does not answer). */
 static void
@@ -359,11 +441,11 @@ s_personal_local(web_req_t *r, act_t *c, unsigned status)
     kp_tx_t tx;
     Kumppani__V1__Signup *s = NULL;
     bool found = false;
-    if (web_tx(r, &tx) || web_store_signup_get(&tx, c->l.id, &s, &found)) {
+    if (web_tx(r, &tx) || web_store_signup_get(&tx, c->k.l.id, &s, &found)) {
         web_error(r, 503, "err_unavailable");
         return;
     }
-    s_personal(r, status, &c->l, c->token, found ? s : NULL, &c->vw);
+    s_personal_of(r, c, status, found ? s : NULL);
 }
 
 static const Kumppani__V1__Signup *
@@ -373,24 +455,6 @@ s_reply_signup(web_req_t *r, const Kumppani__V1__Reply *reply)
     return sr ? sr->signup : NULL;
 }
 
-/* True if the refused action c is what the sign-up s already shows: cancelled after a
- * cancel, a leave or a decline (each by its own reason), confirmed after an accept. */
-static bool
-s_already_done(const act_t *c, const Kumppani__V1__Signup *s)
-{
-    if (!c->method)
-        return false;
-    if (strstr(c->method, "accept_offer"))
-        return s->state == SS(CONFIRMED);
-    if (s->state != SS(CANCELLED))
-        return false;
-    if (strstr(c->method, "decline_offer"))
-        return strcmp(s->cancel_reason, "offer-declined") == 0;
-    if (strstr(c->method, "leave_waitlist"))
-        return strcmp(s->cancel_reason, "left-waitlist") == 0;
-    return strstr(c->method, "signup.cancel") && strcmp(s->cancel_reason, "request") == 0;
-}
-
 /* The sign-up as the events service has it now (events.signup.get): the read model may lag
  * behind an action or not know an erased sign-up is gone. */
 static void
@@ -398,117 +462,73 @@ s_fetch_done(web_req_t *r, const Kumppani__V1__Reply *reply)
 {
     act_t *c = r->cont_arg;
     const Kumppani__V1__Signup *s = s_reply_signup(r, reply);
-    if (s && !s->erased && c->vw.general && s_already_done(c, s)) {
-        /* The same action sent again (a reload, Back and the button once more): the sign-up
-         * is already as the person wanted, so say it is done rather than that it failed. */
-        c->vw.general = NULL;
-        c->vw.notice = c->done;
-        c->vw.just_cancelled = s->state == SS(CANCELLED) && strstr(c->method, "cancel");
-        c->status = 200;
+    if (s && !s->erased && r->post && s_already_done(c, s)) {
+        /* The same action sent again (Back and the button once more, a second tab): the
+         * sign-up is already as the person wanted, so it is done rather than failed. */
+        web_link_done_redirect(r, &c->k);
+        return;
     }
     if (s && !s->erased)
-        s_personal(r, c->status, &c->l, c->token, s, &c->vw);
+        s_personal_of(r, c, c->k.status, s);
     else if (s || web_code(reply) == C(NOT_FOUND))
         web_link_gone(r);
     else
-        s_personal_local(r, c, c->status);
+        s_personal_local(r, c, c->k.status);
 }
 
 static void
 s_fetch(web_req_t *r, act_t *c)
 {
     Kumppani__V1__CancelSignupRequest rq = KUMPPANI__V1__CANCEL_SIGNUP_REQUEST__INIT;
-    rq.signup_id = c->l.id;
+    rq.signup_id = c->k.l.id;
     if (!web_call(r, r->svc->bus_self, "events.signup.get", &rq.base, NULL, s_fetch_done)) {
-        s_personal_local(r, c, c->status);
+        s_personal_local(r, c, c->k.status);
     }
-}
-
-static act_t *
-s_act_new(web_req_t *r, const char *token)
-{
-    act_t *c = web_link_state(r, token, KP_LINK_SIGNUP, sizeof *c);
-    if (c) {
-        c->token = token;
-        c->status = 200;
-    }
-    return c;
 }
 
 void
 web_pg_personal(web_req_t *r, const char *token)
 {
-    act_t *c = s_act_new(r, token);
+    act_t *c = web_link_state(r, token, KP_LINK_SIGNUP, sizeof *c);
     if (!c)
         return;
-    /* Just after the form (its POST answered 303 here): the confirmation of the sign-up. */
+    /* Just after the form (its POST answered 303 here): the confirmation of the sign-up;
+     * just after an action: what was done. */
     const char *fresh = web_query(r, "new");
     c->vw.just_signed = fresh && strcmp(fresh, "1") == 0;
     s_fetch(r, c);
 }
 
-/* The answer to an action: the new state with what was done, or the state now with why not. */
+/* An action refused by the events service (web_link_answer): the state now with why not. */
 static void
-s_act_done(web_req_t *r, const Kumppani__V1__Reply *reply)
+s_act_refused(web_req_t *r, int code)
 {
     act_t *c = r->cont_arg;
-    int code = web_code(reply);
-    const Kumppani__V1__Signup *s = s_reply_signup(r, reply);
-    if (s) {
-        kp_log_info("signup.self", "method=%s signup=%llu state=%d", c->method,
-                    (unsigned long long)s->id, (int)s->state);
-        c->vw.just_cancelled = s->state == SS(CANCELLED) && strstr(c->method, "cancel");
-        if (c->vw.just_cancelled)
-            c->vw.notice = NULL;
-        s_personal(r, 200, &c->l, c->token, s, &c->vw);
-        return;
-    }
-    kp_log_warn("signup.self_refused", "method=%s signup=%llu code=%d", c->method,
-                (unsigned long long)c->l.id, code);
-    c->vw.notice = NULL;
-    if (code == C(NOT_FOUND)) {
-        web_link_gone(r);
-    } else if (code == C(CONFLICT)) {
+    if (code == C(CONFLICT)) {
         /* The offer's deadline passed, the event was cancelled, or the state moved on:
          * show the state now and say so. */
-        c->vw.general = strstr(c->method, "offer") ? "err_offer_gone" : "err_state_moved";
-        c->status = 409;
+        c->vw.general = c->k.op == WEB_OP_ACCEPT || c->k.op == WEB_OP_DECLINE ? "err_offer_gone"
+                                                                              : "err_state_moved";
+        c->k.status = 409;
         s_fetch(r, c);
-        return;
     } else {
         c->vw.general = "err_retry";
         s_personal_local(r, c, 503);
     }
 }
 
-static void
-s_act(web_req_t *r, const char *token, const char *method, const char *notice)
-{
-    if (!web_csrf_check(r))
-        return;
-    act_t *c = s_act_new(r, token);
-    if (!c)
-        return;
-    c->method = method;
-    c->done = c->vw.notice = notice;
-    Kumppani__V1__CancelSignupRequest rq = KUMPPANI__V1__CANCEL_SIGNUP_REQUEST__INIT;
-    rq.signup_id = c->l.id;
-    if (!web_call(r, r->svc->bus_self, method, &rq.base, NULL, s_act_done))
-        web_error(r, 503, "err_unavailable");
-}
-
 void
 web_pg_personal_act(web_req_t *r, const char *token)
 {
-    /* Each action's method and the notice shown after it (by the route's op). */
-    static const struct {
-        const char *method, *notice;
-    } acts[] = {
-        [WEB_OP_CANCEL] = {"events.signup.cancel", NULL},
-        [WEB_OP_LEAVE] = {"events.signup.leave_waitlist", "leave_done"},
-        [WEB_OP_ACCEPT] = {"events.signup.accept_offer", "offer_accept_done"},
-        [WEB_OP_DECLINE] = {"events.signup.decline_offer", "offer_decline_done"},
-    };
     assert(r->route_op >= WEB_OP_CANCEL && r->route_op <= WEB_OP_DECLINE);
-    s_act(r, token, acts[r->route_op].method, acts[r->route_op].notice);
+    if (!web_csrf_check(r))
+        return;
+    act_t *c = web_link_state(r, token, KP_LINK_SIGNUP, sizeof *c);
+    if (!c)
+        return;
+    Kumppani__V1__CancelSignupRequest rq = KUMPPANI__V1__CANCEL_SIGNUP_REQUEST__INIT;
+    rq.signup_id = c->k.l.id;
+    c->k.refused = s_act_refused;
+    if (!web_call(r, r->svc->bus_self, s_acts[c->k.op].method, &rq.base, NULL, web_link_answer))
+        web_error(r, 503, "err_unavailable");
 }

@@ -340,10 +340,28 @@ void web_pg_personal_act(web_req_t *r, const char *arg);
 bool web_link(web_req_t *r, const char *token, unsigned purpose, kp_link_t *l);
 /* The clear 410 page of a link whose record is gone. */
 void web_link_gone(web_req_t *r);
-/* The zeroed state (size bytes) of a personal-link page, whose first member is the kp_link_t
+/* The part of a personal-link page's state that every such page has: the link, its token, and
+ * the action (WEB_OP_*) posted (a POST: the route's op) or just done (a GET whose address says
+ * ?done=<action>, after the 303 of its POST), else 0. */
+typedef struct {
+    kp_link_t l;
+    const char *token;
+    int op;
+    unsigned status; /* the page's HTTP status: 200 unless an action was refused */
+    /* An action's answer when refused (not done, not gone): the page says why, by code. */
+    void (*refused)(web_req_t *r, int code);
+} web_link_t;
+/* The zeroed state (size bytes) of a personal-link page, whose first member is the web_link_t
  * of token (checked for purpose, web_link); r->cont_arg is set to it. NULL after answering
  * (503, or the link's 404/410 page). */
 void *web_link_state(web_req_t *r, const char *token, unsigned purpose, size_t size);
+/* Answers the POST of the personal link k's action (k->op) that was done: 303 to its page
+ * (/s/ or /x/ + token) with ?done=<action> (Post/Redirect/Get: a reload or Back sends nothing). */
+void web_link_done_redirect(web_req_t *r, const web_link_t *k);
+/* The bus callback of a personal link's action on the link's record (r->cont_arg, from
+ * web_link_state): done, 303 to its page (web_link_done_redirect); the record gone, the 410
+ * page; refused, the state's refused(). Logs the route and the id, never the token. */
+void web_link_answer(web_req_t *r, const Kumppani__V1__Reply *reply);
 
 /* links.c */
 void web_pg_xoffer(web_req_t *r, const char *arg);

@@ -336,9 +336,14 @@ def main():
         # cancel
         r = b.get(link)
         r = b.post("/s/%s/cancel" % token, {"csrf": hidden(r.text, "csrf")})
-        check(r.status == 200 and "peruttu" in r.text, "the personal link cancels the sign-up")
+        check(r.status == 303 and r.header("location") == "/s/%s?done=cancel" % token,
+              "the cancel answers 303 to the personal page (Post/Redirect/Get: %d %s)"
+              % (r.status, r.header("location")))
+        r = b.get("/s/%s?done=cancel" % token)
+        check(r.status == 200 and "Ilmoittautumisesi on nyt peruttu" in r.text,
+              "the personal link cancels the sign-up, and its page says so")
         check('href="/s/%s?lang=sv"' % token in r.text and "/cancel?lang=" not in r.text,
-              "the languages of the cancel's answer lead to the personal page, not to the "
+              "the languages of the cancel's page lead to the personal page, not to the "
               "POST's address (405)")
         r = Session(s.base).get("/s/%s?lang=sv" % token)
         check(r.status == 200 and 'lang="sv"' in r.text, "... which answers in Swedish")

@@ -6,7 +6,10 @@ from the link, the deadline shown in Helsinki time; the next offer lapses by dea
 test clock and the page says so; leaving the waitlist; a cancelled event and an erased
 sign-up get clear pages. An expert accepts an offer from /x/ and the requester's /r/ page then
 shows the expert confirmed (and nothing of them before); a decline passes the offer on. The
-same answer sent again (a reload, Back) says it is done; another answer after it is refused.
+same answer sent again (Back, a second tab) says it is done; another answer after it is
+refused. Every action's POST answers 303 to its page with ?done=<action> (Post/Redirect/Get),
+which says what was done in fi/sv/en; reloading it does nothing more; a ?done= that the state
+does not show says nothing.
 Expired, forged and wrong-purpose links are refused (410/404) on every kind of page. The
 selfservice key can call nothing but the person-acting methods (every other method of both
 services is refused), and its replies carry no personal data. No token goes on a log."""
@@ -57,12 +60,40 @@ def post(sess, path, page_html=None):
     return sess.post(path, {"csrf": token})
 
 
+def web_log():
+    return next(p for p in s.procs if p.name == "web").logtext()
+
+
+def redirected(r, link, action, text, what):
+    """r, an action's answer, is a 303 to link's page with ?done=action (Post/Redirect/Get);
+    following it shows text (what was done) with no error. Returns that page."""
+    loc = r.header("location")
+    check(r.status == 303 and loc == "%s?done=%s" % (link, action),
+          "%s: 303 to the page (%d %s)" % (what, r.status, loc and loc.split("?")[-1]))
+    page = sess.get(loc or link)
+    check(page.status == 200 and text in page.text and 'role="alert"' not in page.text,
+          "%s: its page says so" % what)
+    return page
+
+
+def acted(link, action, page_html, text, what, logged):
+    """An action's POST from link's page (page_html: its form's token): 303 to the page, which
+    says text; reloading that page shows it again and does nothing more (logged: the action's
+    line in the web's log, there once)."""
+    page = redirected(post(sess, link + "/" + action, page_html), link, action, text, what)
+    again = sess.get("%s?done=%s" % (link, action))
+    check(again.status == 200 and text in again.text and web_log().count(logged) == 1,
+          "%s: a reload of its page shows it again and does nothing more (%d)"
+          % (what, web_log().count(logged)))
+    return page
+
+
 def again_done(link, action, text, what, page=True):
-    """The same answer sent again from link (a reload, Back): the page says it is done, with no
-    error (page: the form's token from the link's page, else from any page)."""
+    """The same answer sent again from link (Back and the button once more, a second tab): a
+    303 to the page, which says it is done, with no error (page: the form's token from the
+    link's page, else from any page)."""
     r = post(sess, link + "/" + action, sess.get(link).text if page else None)
-    check(r.status == 200 and text in r.text and 'role="alert"' not in r.text,
-          "%s: done, not an error" % what)
+    redirected(r, link, action, text, "%s: done, not an error" % what)
 
 
 s = WebSuite()
@@ -114,16 +145,23 @@ try:
     check(fi_time(x1.offer_deadline_ms // 1000) in r.text and "Suomen aikaa" in r.text,
           "the deadline is shown in Helsinki time (%s)" % fi_time(x1.offer_deadline_ms // 1000))
     check(sess.post(l1 + "/accept", {}).status == 403, "an accept without CSRF answers 403")
-    r = post(sess, l1 + "/accept", r.text)
-    check(r.status == 200 and "Otit paikan vastaan" in r.text, "the offer is accepted from the link")
+    r = acted(l1, "accept", r.text, "Otit paikan vastaan", "the offer is accepted from the link",
+              "event=link.acted route=personal-accept id=%d\n" % w1.id)
+    for lang, text in [("sv", "Du tog emot platsen"), ("en", "You accepted the place")]:
+        check(text in Session(s.base, lang=lang).get(l1 + "?done=accept").text,
+              "the page after the accept says so in %s" % lang)
     check(signups(admin, eid)[w1.id].state == V.SIGNUP_STATE_CONFIRMED,
           "the events service has the sign-up confirmed")
     check("/accept" not in " ".join(forms(r.text)), "no accept button once accepted")
-    again_done(l1, "accept", "Otit paikan vastaan", "the same accept again (a reload, Back)")
+    again_done(l1, "accept", "Otit paikan vastaan",
+               "the same accept again (Back and the button again)")
 
     # The web cancels a sign-up another system made (selfservice key); the offer passes on.
-    r = post(sess, l1 + "/cancel", sess.get(l1).text)
-    check(r.status == 200 and "peruttu" in r.text, "the personal link cancels a portal sign-up")
+    r = acted(l1, "cancel", sess.get(l1).text, "Ilmoittautumisesi on nyt peruttu",
+              "the personal link cancels a portal sign-up",
+              "event=link.acted route=personal-cancel id=%d\n" % w1.id)
+    check("Otit paikan vastaan" not in sess.get(l1 + "?done=accept").text,
+          "the accept's ?done= says nothing once the sign-up is cancelled")
     again_done(l1, "cancel", "peruttu", "the same cancel again")
     x2 = wait_state(admin, eid, w2.id, V.SIGNUP_STATE_OFFERED)
     check(x2.state == V.SIGNUP_STATE_OFFERED, "the next one is offered the place")
@@ -139,14 +177,19 @@ try:
     r = sess.get(l2)
     check(r.status == 200 and "ei vastattu määräaikaan" in r.text and not forms(r.text),
           "the lapsed offer's page says so and offers nothing to press")
+    r = sess.get(l2 + "?done=accept")
+    check(r.status == 200 and "Otit paikan vastaan" not in r.text
+          and "ei vastattu määräaikaan" in r.text,
+          "an address saying accepted (?done=accept) says nothing the sign-up does not show")
     r = post(sess, l2 + "/accept", page2)
     check(r.status == 409 and "ei voi enää vastata" in r.text and 'role="alert"' in r.text,
           "accepting after the deadline answers a clear 409 page")
     check(wait_state(admin, eid, w3.id, V.SIGNUP_STATE_OFFERED).state == V.SIGNUP_STATE_OFFERED,
           "the place passed to the next")
     l3 = s.link(LINK_SIGNUP, w3.id, eid)
-    r = post(sess, l3 + "/decline", wait_page(sess, l3).text)
-    check(r.status == 200 and "Kieltäydyit paikasta" in r.text, "an offer declined from the link")
+    r = acted(l3, "decline", wait_page(sess, l3).text, "Kieltäydyit paikasta",
+              "an offer declined from the link",
+              "event=link.acted route=personal-decline id=%d\n" % w3.id)
     check(signups(admin, eid)[w3.id].cancel_reason == "offer-declined", "declined as such")
     again_done(l3, "decline", "Kieltäydyit paikasta", "the same decline again")
     r = post(sess, l3 + "/accept", sess.get(l3).text)
@@ -155,8 +198,12 @@ try:
     x4 = wait_state(admin, eid, w4.id, V.SIGNUP_STATE_OFFERED)
     w5 = submit(eid, 6)
     l5 = s.link(LINK_SIGNUP, w5.id, eid)
-    r = post(sess, l5 + "/leave", wait_page(sess, l5).text)
-    check(r.status == 200 and "poistunut jonosta" in r.text, "leaving the waitlist from the link")
+    r = acted(l5, "leave", wait_page(sess, l5).text, "Olet poistunut jonosta",
+              "leaving the waitlist from the link",
+              "event=link.acted route=personal-leave id=%d\n" % w5.id)
+    for lang, text in [("sv", "Du har lämnat kön"), ("en", "You have left the waitlist")]:
+        check(text in Session(s.base, lang=lang).get(l5 + "?done=leave").text,
+              "the page after leaving says so in %s" % lang)
     check(signups(admin, eid)[w5.id].cancel_reason == "left-waitlist", "left the waitlist")
     again_done(l5, "leave", "poistunut jonosta", "leaving the waitlist again")
     set_clock(admin, 0)
@@ -214,8 +261,15 @@ try:
     check(sorted(forms(r.text)) == sorted([lx + "/accept", lx + "/decline"]),
           "Accept and Decline are POST forms")
     check(sess.post(lx + "/accept", {"csrf": "x"}).status == 403, "a wrong CSRF token: 403")
-    r = post(sess, lx + "/accept", r.text)
-    check(r.status == 200 and "vahvistettu" in r.text, "the expert accepts from the link")
+    r = acted(lx, "accept", r.text, "otit tehtävän vastaan, ja se on vahvistettu",
+              "the expert accepts from the link",
+              "event=link.acted route=expert-offer-accept id=%d\n" % o.id)
+    for lang, text in [("sv", "du tackade ja, och uppdraget är bekräftat"),
+                       ("en", "you accepted, and the assignment is confirmed")]:
+        check(text in Session(s.base, lang=lang).get(lx + "?done=accept").text,
+              "the expert's page after the accept says so in %s" % lang)
+    check("kieltäydyit" not in sess.get(lx + "?done=decline").text,
+          "a ?done=decline the offer does not show says nothing")
     check('href="%s?lang=sv"' % lx in r.text and "/accept?lang=" not in r.text,
           "the answer's languages lead to the offer page, not to the POST's address (405)")
     got = get_request(b, rq.id)
@@ -227,8 +281,8 @@ try:
     check("tarvitaan: 1." in r.text and "Vahvistettu: 1." in r.text,
           "the requester's page counts the experts needed and confirmed")
     check(not forms(r.text), "the requester's page is read-only")
-    again_done(lx, "accept", "vahvistettu", "the expert's same accept again (a reload, Back)",
-               page=False)
+    again_done(lx, "accept", "vahvistettu",
+               "the expert's same accept again (Back and the button again)", page=False)
     r = post(sess, lx + "/decline")
     check(r.status == 409 and 'role="alert"' in r.text and "ei voi enää vastata" in r.text,
           "a decline after the accept: a clear 409")
@@ -242,8 +296,9 @@ try:
           not re.search(r"(?<![0-9])0,00 €", r.text),
           "a request without a fee says so to the expert, not \"0,00 €\" (%s)"
           % re.findall(r"Palkkio</dt><dd>[^<]*</dd>", r.text))
-    r = post(sess, lx2 + "/decline", sess.get(lx2).text)
-    check(r.status == 200 and "kieltäydyit" in r.text, "an expert declines from the link")
+    r = acted(lx2, "decline", sess.get(lx2).text, "kieltäydyit tarjouksesta",
+              "an expert declines from the link",
+              "event=link.acted route=expert-offer-decline id=%d\n" % o2.id)
     again_done(lx2, "decline", "kieltäydyit", "the expert's same decline again", page=False)
     nxt = open_offers(b, rq2.id)
     check(len(nxt) == 1 and nxt[0].expert_id != o2.expert_id, "the offer passes to the next")

@@ -23,13 +23,19 @@ try:
 
     # ---- organisations ----
     r1 = register(reg, "o1", name="Seinäjoen Mielenterveysseura", home="743",
-                  networks=["ngo-council"])
+                  networks=["ngo-council", "vitality-workshop"])
     r2 = register(reg, "o2", name="Alajärven Nuorisoseura", home="005", flds=[R.FIELD_YOUTH])
     check(r1.status.code == 0 and r2.status.code == 0, "two organisations registered")
     sj, _ = office_sign_in(s.base, "seinajoki", PW["seinajoki"])
     r = sj.get("/office/organisations")
     check(r.status == 200 and "Seinäjoen Mielenterveysseura" in r.text and
           "Alajärven" not in r.text, "the contact person's search is their municipality's")
+    check("<td>Mental health</td><td>ngo-council, vitality-workshop</td>" in r.text,
+          "a row gives the organisation's field (its name) and networks, joined (%s)"
+          % re.findall(r"<tr><td>[^\n]*Mielenterveysseura[^\n]*", r.text))
+    r = sj.get("/office/organisations/%d" % body(r1, R.OrganisationReply).organisation.id)
+    check("Mental health" in r.text and "ngo-council, vitality-workshop" in r.text,
+          "the organisation's page gives them the same way")
     r = sj.get("/office/organisations?municipality=005")
     check(r.status == 403, "searching another municipality is refused (403)")
     al, _ = office_sign_in(s.base, "alue", PW["alue"])

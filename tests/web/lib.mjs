@@ -184,6 +184,20 @@ export class Browser {
     await page.waitForLoadState();
   }
 
+  // After an action's POST from the page at path: the answer was a 303 to path?done=<action>
+  // (Post/Redirect/Get), so a reload asks that page again by GET (resending nothing) and it
+  // still says text.
+  async redirected(page, path, action, text, what) {
+    const u = new URL(page.url());
+    this.check(u.pathname === path && u.search === `?done=${action}`,
+      `${what}: the answer led to the page with ?done=${action} ` +
+      `(${this.mask(u.pathname + u.search)})`);
+    const resp = await page.reload();
+    this.check(resp !== null && resp.request().method() === 'GET' && resp.status() === 200 &&
+      (await this.text(page)).includes(text),
+    `${what}: a reload asks the page again by GET and it still says so`);
+  }
+
   // The HTTP status of a GET of url (a path under base).
   async status(page, url) {
     const r = await page.goto(this.base + url);

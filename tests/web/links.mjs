@@ -12,7 +12,10 @@
 //  2. with JavaScript off and the keyboard alone (Tab, Enter, Space): the waitlist offer
 //     accepted, the expert's offer accepted, then the requester's page shows the expert
 //     confirmed;
-//  3. axe on every page after the answers; a full-page screenshot of every page in <outdir>;
+//     each answer led to its page with ?done=accept (Post/Redirect/Get), which a reload asks
+//     again by GET;
+//  3. axe on every page after the answers, and on the pages that say what was done in three
+//     languages; a full-page screenshot of every page in <outdir>;
 //  4. no page scrolls sideways at 320 CSS px (WCAG 1.4.10), before the answers.
 // Exit code 0 only if every check passed; the last line is a JSON summary.
 import { chromium } from 'playwright-core';
@@ -57,6 +60,7 @@ await b.run(async () => {
   await b.shot(p, 'offer-accepted');
   b.check((await b.text(p)).includes('Otit paikan vastaan'),
     `the waitlist offer accepted by keyboard (${tabs} Tabs and Enter)`);
+  await b.redirected(p, offerPath, 'accept', 'Otit paikan vastaan', "the waitlist offer's accept");
 
   await p.goto(base + xofferPath);
   tabs = await b.tabTo(p, (f) => f.tag === 'button' && f.text.includes('Otan tehtävän vastaan'));
@@ -64,8 +68,9 @@ await b.run(async () => {
   await p.waitForLoadState();
   await p.waitForSelector('.done');
   await b.shot(p, 'expert-offer-accepted');
-  b.check((await b.text(p)).includes('vahvistettu'),
+  b.check((await b.text(p)).includes('otit tehtävän vastaan'),
     `the expert's offer accepted by keyboard (${tabs} Tabs and Space)`);
+  await b.redirected(p, xofferPath, 'accept', 'otit tehtävän vastaan', "the expert's accept");
 
   await p.goto(base + requestPath);
   await b.shot(p, 'request-confirmed');
@@ -73,11 +78,22 @@ await b.run(async () => {
     "the requester's page then shows the expert confirmed");
   await p.context().close();
 
-  // ---- 3. axe after the answers -----------------------------------------------------------
+  // ---- 3. axe after the answers, and their pages (?done=accept) in three languages --------
   p = await b.person('fi-FI');
   for (const [name, u] of [['offer-accepted', offerPath], ['expert-offer-accepted', xofferPath],
     ['request-confirmed', requestPath]]) {
     await p.goto(base + u);
     await b.axe(p, name);
+  }
+  for (const lang of ['sv', 'en', 'fi']) {
+    for (const [name, u] of [['offer-accepted', offerPath],
+      ['expert-offer-accepted', xofferPath]]) {
+      await p.goto(`${base}${u}?done=accept&lang=${lang}`);
+      b.check(await p.isVisible('.done[role=status]'),
+        `${name} (${lang}): the page after the accept says what was done`);
+      await b.shot(p, `${name}-done-${lang}`);
+      await b.axe(p, `${name}-done-${lang}`);
+      await b.reflow(p, `${name}-done-${lang}`);
+    }
   }
 });
