@@ -607,8 +607,8 @@ const cli_cmd_t cli_cmds_broker[] = {
      .set = (const cli_optfield_t[]){{.opt = "reason"}, {0}},
      .line = p_offer},
     {.words = "broker assignment-cancel",
-     .help = "Usage: kumppani broker assignment-cancel ID --by expert|requester|coordinator "
-             "--reason T\n",
+     .help = "Usage: kumppani broker assignment-cancel ID --reason T\n"
+             "         [--by expert|requester|coordinator]   who cancels (default coordinator)\n",
      CLI_CALL(SVC, "broker.assignment.cancel", cancel_assignment_request, assignment_reply),
      .id_field = "assignment_id",
      .set = (const cli_optfield_t[]){{"by", .def = "coordinator"}, {.opt = "reason"}, {0}},
