@@ -473,7 +473,8 @@ bool
 ntf_kind_requester(int kind)
 {
     return kind == MK(REQUEST_FILED) || kind == MK(REQUEST_CONFIRMED) ||
-           kind == MK(REQUESTER_UNFILLED) || kind == MK(REQUEST_CANCELLED);
+           kind == MK(REQUESTER_UNFILLED) || kind == MK(REQUEST_CANCELLED) ||
+           kind == MK(REQUEST_EXPERT_CANCELLED);
 }
 
 static int
@@ -578,10 +579,14 @@ s_broker_event(s_ctx_t *c, const char *t)
         if (!as || !as->expert_id)
             return 0;
         unsigned long long aid = (unsigned long long)as->id;
-        if (strcmp(t, "AssignmentCancelled") == 0) { /* the expert is told */
+        if (strcmp(t, "AssignmentCancelled") == 0) { /* the expert is told, and the requester */
             snprintf(key, sizeof key, "broker/a%llu/cancelled/email", aid);
-            return s_plan_broker_msg(c, MK(EXPERT_CANCELLED), key, as->request_id, as->expert_id,
-                                     as->offer_id, 0, as->id);
+            int rc = s_plan_broker_msg(c, MK(EXPERT_CANCELLED), key, as->request_id, as->expert_id,
+                                       as->offer_id, 0, as->id);
+            snprintf(key, sizeof key, "broker/a%llu/requester-cancelled/email", aid);
+            return rc ? rc
+                      : s_plan_broker_msg(c, MK(REQUEST_EXPERT_CANCELLED), key, as->request_id,
+                                          as->expert_id, as->offer_id, 0, as->id);
         }
         snprintf(key, sizeof key, "broker/a%llu/confirmed/email", aid);
         int rc = s_plan_broker_msg(c, MK(EXPERT_CONFIRMED), key, as->request_id, as->expert_id,

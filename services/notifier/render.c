@@ -204,13 +204,13 @@ static const s_tmpl_t s_tmpl[][3] = {
     [MK(EXPERT_CONFIRMED)] =
         {{"Tehtävä vahvistettu: {title}",
           "Hei {name},\n\ntehtäväsi on vahvistettu:\n{title}\n\nAika: {when}\n{place_line}"
-          "{terms}\nKiitos!\n"},
+          "{terms}{link_line}\nKiitos!\n"},
          {"Uppdraget bekräftat: {title}",
           "Hej {name},\n\nditt uppdrag är bekräftat:\n{title}\n\nTid: {when}\n{place_line}"
-          "{terms}\nTack!\n"},
+          "{terms}{link_line}\nTack!\n"},
          {"Assignment confirmed: {title}",
           "Hello {name},\n\nyour assignment is confirmed:\n{title}\n\nWhen: {when}\n"
-          "{place_line}{terms}\nThank you!\n"}},
+          "{place_line}{terms}{link_line}\nThank you!\n"}},
     [MK(EXPERT_WITHDRAWN)] =
         {{"Tarjous peruttu: {title}",
           "Hei {name},\n\ntehtävätarjous on peruttu, eikä siihen tarvitse enää vastata:\n"
@@ -299,6 +299,19 @@ static const s_tmpl_t s_tmpl[][3] = {
          {"Request cancelled: {title}",
           "Hello {name},\n\nyour request {request} is cancelled:\n{title}\n\nIt was to be: "
           "{when}\n{link_line}"}},
+    [MK(REQUEST_EXPERT_CANCELLED)] =
+        {{"Asiantuntijan tehtävä peruttu: {title}",
+          "Hei {name},\n\npyyntöösi {request} vahvistetun kokemusasiantuntijan tehtävä on "
+          "peruttu:\n{title}\n\nAika: {when}\n\nKoordinaattori on saanut tiedon ja voi ottaa "
+          "sinuun yhteyttä.\n{link_line}"},
+         {"Expertens uppdrag inställt: {title}",
+          "Hej {name},\n\nuppdraget för erfarenhetsexperten som bekräftats för din begäran "
+          "{request} är inställt:\n{title}\n\nTid: {when}\n\nKoordinatorn har informerats och "
+          "kan kontakta dig.\n{link_line}"},
+         {"Expert's assignment cancelled: {title}",
+          "Hello {name},\n\nthe assignment of an expert by experience confirmed for your request "
+          "{request} is cancelled:\n{title}\n\nWhen: {when}\n\nThe coordinator knows and may "
+          "contact you.\n{link_line}"}},
 };
 
 static int
@@ -341,6 +354,7 @@ static const char *const s_kind_names[] = {
     [MK(REQUEST_CONFIRMED)] = "request-confirmed",
     [MK(REQUESTER_UNFILLED)] = "requester-unfilled",
     [MK(REQUEST_CANCELLED)] = "request-cancelled",
+    [MK(REQUEST_EXPERT_CANCELLED)] = "request-expert-cancelled",
 };
 static const char *const s_lang_names[3] = {"fi", "sv", "en"};
 static const char *const s_placeholders[] = {
@@ -539,10 +553,16 @@ s_link(kp_arena_t *a, const ntf_conf_t *cf, const ntf_rec_t *r)
         l = (kp_link_t){KP_LINK_EXPERT_OFFER, r->offer_id, r->request_id,
                         r->deadline_ms ? r->deadline_ms / 1000 : r->created_ms / 1000 + 7 * 86400};
         break;
+    case MK(EXPERT_CONFIRMED): /* the offer's page shows the assignment it became */
+        if (!r->offer_id)
+            return "";
+        l = (kp_link_t){KP_LINK_EXPERT_OFFER, r->offer_id, r->request_id, end + cf->link_days_s};
+        break;
     case MK(REQUEST_FILED):
     case MK(REQUEST_CONFIRMED):
     case MK(REQUESTER_UNFILLED):
-    case MK(REQUEST_CANCELLED): {
+    case MK(REQUEST_CANCELLED):
+    case MK(REQUEST_EXPERT_CANCELLED): {
         if (!r->request_id)
             return "";
         int64_t exp = r->created_ms / 1000 + 180 * 86400;
@@ -625,6 +645,9 @@ s_lines(kp_arena_t *a, const char *which, const ntf_rec_t *r, const ntf_conf_t *
         static const char *const req[3] = {
             "Seuraa pyyntöäsi omalla sivullasi:", "Följ din begäran på din egen sida:",
             "Follow your request on its own page:"};
+        static const char *const asg[3] = {
+            "Omalla sivullasi näet tehtäväsi:", "På din egen sida ser du ditt uppdrag:",
+            "On your own page you can see your assignment:"};
         static const char *const wl[3] = {
             "Omalla sivullasi näet tilanteesi ja voit poistua jonosta:",
             "På din egen sida ser du din plats och kan lämna väntelistan:",
@@ -632,9 +655,10 @@ s_lines(kp_arena_t *a, const char *which, const ntf_rec_t *r, const ntf_conf_t *
         if (link[0]) {
             bool rq = r->kind >= MK(REQUEST_FILED);
             s_putf(&b, "\n%s\n%s\n",
-                   rq                          ? req[lang]
-                   : r->kind == MK(WAITLISTED) ? wl[lang]
-                                               : own[lang],
+                   rq                                ? req[lang]
+                   : r->kind == MK(WAITLISTED)       ? wl[lang]
+                   : r->kind == MK(EXPERT_CONFIRMED) ? asg[lang]
+                                                     : own[lang],
                    link);
         }
     } else if (!strcmp(which, "offer_line")) {

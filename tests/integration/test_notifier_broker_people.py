@@ -9,7 +9,8 @@ over CURVE, a real SMTP server (aiosmtpd) and a real SMS gateway receiver:
 - an expert with only a phone number gets the offer by SMS (through the gateway's credentials,
   sms-user and sms-password), with the personal link /x/<token>;
 - an expert whose confirmed assignment is cancelled is told, with an iCalendar CANCEL of the
-  same UID and a higher SEQUENCE; two assignments have two UIDs;
+  same UID and a higher SEQUENCE, and so is the requester (with the request's link); two
+  assignments have two UIDs; an expert's confirmation carries her own page /x/<token>;
 - no name, address or token on the notifier's log."""
 import base64
 import email
@@ -76,6 +77,13 @@ try:
     check("Asiantuntija: Aino Aaltonen" in t and "aino.aaltonen@example.fi" in t,
           "the requester's confirmation names the expert and her e-mail:\n" + t)
     link_of(t, "r", "the requester's confirmation")
+    # The expert's confirmation carries her own page (the offer's, which shows the assignment),
+    # valid past the assignment's start.
+    t = text(mails("aino.aaltonen@example.fi", "Tehtävä vahvistettu")[0])
+    check("Omalla sivullasi näet tehtäväsi:" in t, "the expert's confirmation points to her page")
+    got = link_of(t, "x", "the expert's confirmation")
+    check(got is not None and got[:2] == (o1.id, r1.id) and got[2] > r1.input.start_unix,
+          "the expert's link is her offer's and lasts past the start: %s" % (got,))
     ic1 = ical(mails("aino.aaltonen@example.fi", "Tehtävä vahvistettu")[0])
     check("UID:assignment-%d@kumppani" % as1 in ic1 and "SEQUENCE:0" in ic1,
           "the assignment's calendar entry has its own UID, SEQUENCE 0")
@@ -101,6 +109,14 @@ try:
     check("UID:assignment-%d@kumppani" % as1 in ic and "SEQUENCE:1" in ic
           and "METHOD:CANCEL" in ic and "STATUS:CANCELLED" in ic,
           "the cancellation's calendar entry: same UID, SEQUENCE 1, CANCEL")
+    # ... and the requester, who was told of the expert, is told she is not coming.
+    check(wait_for(lambda: mails(REQ, "Asiantuntijan tehtävä peruttu"), 15),
+          "the requester is told the confirmed expert's assignment is cancelled")
+    t = text(mails(REQ, "Asiantuntijan tehtävä peruttu")[0])
+    check("pyyntöösi %d" % r1.id in t and "tila peruttu" not in t,
+          "the requester's notice names the request, not the reason (free text):\n" + t)
+    got = link_of(t, "r", "the requester's cancellation notice")
+    check(got is not None and got[0] == r1.id, "the link is the request's: %s" % (got,))
 
     # ---- a request cancelled: the requester is told --------------------------------------------
     r3 = file_request(b, "rq-3", title="Paneeli kolme", experts_needed=1, wave_size=1).request

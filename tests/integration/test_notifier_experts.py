@@ -153,7 +153,12 @@ try:
           "the notice is in the coordinator's language and names a command that exists")
 
     # ---- restart: nothing twice ---------------------------------------------------------------
-    total = smtp.count()
+    total, settle_end = smtp.count(), time.time() + 10
+    while time.time() < settle_end:  # every message due by now has gone out (the requester's
+        time.sleep(1.0)              # notices may follow the coordinator's by a moment)
+        if smtp.count() == total:
+            break
+        total = smtp.count()
     p.stop()
     p, nc = start_keyed(s, api, args)
     time.sleep(2.0)
