@@ -230,6 +230,14 @@ ntf_h_privacy_erase(kp_call_t *call, void *svc)
     kp_call_ok(call, &r.base);
 }
 
+/* An enum value's name ("MESSAGE_KIND_REMINDER"), or "UNKNOWN". */
+static const char *
+s_enum_name(const ProtobufCEnumDescriptor *d, int v)
+{
+    const ProtobufCEnumValue *e = protobuf_c_enum_descriptor_get_value(d, v);
+    return e ? e->name : "UNKNOWN";
+}
+
 void
 ntf_h_privacy_export(kp_call_t *call, void *svc)
 {
@@ -255,11 +263,15 @@ ntf_h_privacy_export(kp_call_t *call, void *svc)
         }
         if (!found)
             continue;
-        /* keys are ours: ASCII without quotes or backslashes (notifier.proto) */
+        /* keys are ours: ASCII without quotes or backslashes (notifier.proto); the enums by
+         * name, as the other services' exports give them: the document is the person's */
         snprintf(line, sizeof line,
-                 "%s{\"key\":\"%s\",\"kind\":%d,\"channel\":%d,\"state\":%d,"
+                 "%s{\"key\":\"%s\",\"kind\":\"%s\",\"channel\":\"%s\",\"state\":\"%s\","
                  "\"created_ms\":%lld,\"attempts\":%u}",
-                 i ? "," : "", r->key, (int)r->kind, (int)r->channel, (int)r->state,
+                 i ? "," : "", r->key,
+                 s_enum_name(&kumppani__v1__message_kind__descriptor, (int)r->kind),
+                 s_enum_name(&kumppani__v1__notification_channel__descriptor, (int)r->channel),
+                 s_enum_name(&kumppani__v1__notification_state__descriptor, (int)r->state),
                  (long long)r->created_ms, r->attempts_n);
         kp_arena_str_puts(&b, line);
     }

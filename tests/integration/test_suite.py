@@ -201,6 +201,12 @@ try:
           isinstance(su.get("created_ms"), int) and su.get("event_start", "").startswith("20"),
           "privacy export: each time also in Helsinki time, readable (%s)"
           % {k: v for k, v in su.items() if "created" in k or "start" in k})
+    msgs = (doc.get("services", {}).get("notifier") or {}).get("messages", [])
+    check(msgs and all(m["kind"].startswith("MESSAGE_KIND_") and
+                       m["channel"].startswith("CHANNEL_") and
+                       m["state"].startswith("NOTIFICATION_STATE_") for m in msgs),
+          "privacy export: the notifier names each message's kind, channel and state (%s)"
+          % msgs[:1])
     rc, out, err = kp("privacy", "erase", "--email", "p1@example.fi", "--json")
     res = {x["service"]: x for x in json.loads(out)} if rc == 0 else {}
     check(rc == 0 and res.get("events", {}).get("erased") == 1 and
