@@ -139,6 +139,7 @@ typedef struct {
     uv_loop_t *loop;
     kp_arena_t *plan_arena; /* scratch of the consumer's apply; reset per event */
     kp_arena_t *dlv_arena;  /* scratch of the deliverer; reset per use */
+    kp_arena_t *scan_arena; /* one record of a walk over every notification; reset per record */
     ntf_conf_t conf;
     ntf_dlv_t *dlv;         /* transfers and lookups in flight (deliver.c) */
     uv_timer_t sched;       /* the schedule's next due entry (timer.c) */
@@ -202,7 +203,9 @@ int ntf_rec_del(kp_tx_t *tx, const ntf_rec_t *old);
 /* Forgets a sign-up (its record and its entry in the event's list). */
 int ntf_signup_del(kp_tx_t *tx, uint64_t event_id, uint64_t signup_id);
 /* The keys of every notification for which want(arg, record) is true, into an arena array
- * (a walk over the whole table: for the rare personal data requests). */
+ * (a walk over the whole table: the personal data requests and the history retention). Each
+ * record is decoded into n->scan_arena, reset for the next one, so the walk takes the same
+ * memory however many records the store holds; want keeps no pointer into the record. */
 int ntf_rec_scan(kp_tx_t *tx, bool (*want)(void *, const ntf_rec_t *), void *arg, char ***keys,
                  size_t *keys_n);
 /* Live sign-up ids of an event into an arena array. */
