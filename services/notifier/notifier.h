@@ -294,7 +294,8 @@ typedef struct {
 int ntf_render(const ntf_t *n, kp_arena_t *a, const ntf_rec_t *r, int64_t now_ms, ntf_msg_t *out);
 /* RFC 2047 encoded-word(s) of UTF-8 text s (always encoded; never holds CR or LF). */
 char *ntf_render_encoded_word(kp_arena_t *a, const char *s);
-/* The SMS gateway body: the configured template with {to} and {text} JSON-escaped. */
+/* The SMS gateway body: the configured template with {to} (the number in international form:
+ * digits with a leading '+', a Finnish national number's 0 as +358) and {text} JSON-escaped. */
 char *ntf_render_sms_body(kp_arena_t *a, const char *tmpl, const char *to, const char *text);
 /* The template files of dir (<kind>.<fi|sv|en>.txt; a missing one keeps the built-in text):
  * *out, or KP_ECONFIG with the file and the fault (an unknown placeholder) in err. */

@@ -11,6 +11,7 @@
  *  has no ORGANIZER property. */
 #include "kp_err.h"
 #include "kp_link.h"
+#include "kp_privacy.h"
 #include "kp_text.h"
 #include "kp_time.h"
 #include "notifier.h"
@@ -816,7 +817,11 @@ ntf_render_sms_body(kp_arena_t *a, const char *tmpl, const char *to, const char 
     kp_arena_str_t b = {.a = a};
     for (const char *p = tmpl; *p;) {
         if (strncmp(p, "{to}", 4) == 0) {
-            s_json_str(&b, to);
+            /* the number in international form, as gateways take it ("040 123 4567" as
+             * typed on a form goes out as "+358401234567") */
+            char num[64];
+            kp_privacy_phone_norm(to, num, sizeof num);
+            s_json_str(&b, num);
             p += 4;
         } else if (strncmp(p, "{text}", 6) == 0) {
             s_json_str(&b, text);
