@@ -427,7 +427,7 @@ s_texts_file(const char *path, const char *name, char **subject, char **body, ch
     if (big || memchr(buf, 0, n) || strncmp(buf, "Subject: ", 9) != 0 || !nl ||
         (nl[1] != '\n' && !(nl[1] == '\r' && nl[2] == '\n'))) {
         snprintf(err, errlen,
-                 "%s: a first line \"Subject: ...\", an empty line, then the body (at most 16 KiB "
+                 "%s: a first line 'Subject: ...', an empty line, then the body (at most 16 KiB "
                  "of text)",
                  name);
         return -1;
