@@ -207,6 +207,7 @@ ntf_configure(void *svc, const kp_config_item_t *items)
     c->history_retention_ms = (int64_t)hd * 86400 * 1000;
     n->plan_arena = kp_arena_new(4 << 20);
     n->dlv_arena = kp_arena_new(4 << 20);
+    n->scan_arena = kp_arena_new(4 << 20);
     return 0;
 }
 
@@ -317,6 +318,7 @@ ntf_fini(void *svc)
     ntf_dlv_free(n);
     kp_arena_destroy(&n->plan_arena);
     kp_arena_destroy(&n->dlv_arena);
+    kp_arena_destroy(&n->scan_arena);
     memset(&n->conf.keys, 0, sizeof n->conf.keys); /* the copy of the secret key */
     sodium_memzero(n->conf.link_key, sizeof n->conf.link_key);
     sodium_memzero(n->conf.addr_key, sizeof n->conf.addr_key);

@@ -53,9 +53,10 @@ s_apply_broker(void *arg, kp_server_t *srv, MDB_txn *txn, const Kumppani__V1__Ev
     return s_end(arg, rc ? rc : ntf_plan_broker(&tx, ev));
 }
 
-/* The registry's log: the current contact persons (roles, ids only) from
- * ContactPersonAssigned and ContactPersonEnded, less those of an erased person; the weekly
- * digest (plan.c) goes to them. */
+/* The registry's log: the contact persons (roles, ids only) from ContactPersonAssigned and
+ * ContactPersonEnded, less those of an erased person; the weekly digest (plan.c) goes to those
+ * whose role is current on its day. A role ended on a coming day (the coordinator records a
+ * contact person's last day ahead of time) stays until then, with its end date. */
 static int
 s_contacts(kp_tx_t *tx, const Kumppani__V1__Event *ev)
 {
@@ -67,7 +68,8 @@ s_contacts(kp_tx_t *tx, const Kumppani__V1__Event *ev)
         Kumppani__V1__Role *role = rr ? rr->role : NULL;
         if (!role || role->kind != KUMPPANI__V1__ROLE_KIND__ROLE_KIND_CONTACT_PERSON)
             return 0;
-        return t[13] == 'A' ? ntf_contact_put(tx, role) : ntf_contact_del(tx, role->id);
+        return t[13] == 'A' || role->end_date[0] ? ntf_contact_put(tx, role)
+                                                 : ntf_contact_del(tx, role->id);
     }
     if (strcmp(t, "MunicipalityAdded") == 0) {
         Kumppani__V1__MunicipalityReply *mr =

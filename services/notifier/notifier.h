@@ -139,6 +139,7 @@ typedef struct {
     uv_loop_t *loop;
     kp_arena_t *plan_arena; /* scratch of the consumer's apply; reset per event */
     kp_arena_t *dlv_arena;  /* scratch of the deliverer; reset per use */
+    kp_arena_t *scan_arena; /* one record of a walk over every notification; reset per record */
     ntf_conf_t conf;
     ntf_dlv_t *dlv;         /* transfers and lookups in flight (deliver.c) */
     uv_timer_t sched;       /* the schedule's next due entry (timer.c) */
@@ -202,7 +203,9 @@ int ntf_rec_del(kp_tx_t *tx, const ntf_rec_t *old);
 /* Forgets a sign-up (its record and its entry in the event's list). */
 int ntf_signup_del(kp_tx_t *tx, uint64_t event_id, uint64_t signup_id);
 /* The keys of every notification for which want(arg, record) is true, into an arena array
- * (a walk over the whole table: for the rare personal data requests). */
+ * (a walk over the whole table: the personal data requests and the history retention). Each
+ * record is decoded into n->scan_arena, reset for the next one, so the walk takes the same
+ * memory however many records the store holds; want keeps no pointer into the record. */
 int ntf_rec_scan(kp_tx_t *tx, bool (*want)(void *, const ntf_rec_t *), void *arg, char ***keys,
                  size_t *keys_n);
 /* Live sign-up ids of an event into an arena array. */
@@ -291,7 +294,8 @@ typedef struct {
 int ntf_render(const ntf_t *n, kp_arena_t *a, const ntf_rec_t *r, int64_t now_ms, ntf_msg_t *out);
 /* RFC 2047 encoded-word(s) of UTF-8 text s (always encoded; never holds CR or LF). */
 char *ntf_render_encoded_word(kp_arena_t *a, const char *s);
-/* The SMS gateway body: the configured template with {to} and {text} JSON-escaped. */
+/* The SMS gateway body: the configured template with {to} (the number in international form:
+ * digits with a leading '+', a Finnish national number's 0 as +358) and {text} JSON-escaped. */
 char *ntf_render_sms_body(kp_arena_t *a, const char *tmpl, const char *to, const char *text);
 /* The template files of dir (<kind>.<fi|sv|en>.txt; a missing one keeps the built-in text):
  * *out, or KP_ECONFIG with the file and the fault (an unknown placeholder) in err. */

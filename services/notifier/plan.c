@@ -713,8 +713,12 @@ ntf_plan_digests(kp_tx_t *tx, int64_t *next_ms)
     size_t planned = 0;
     for (size_t i = 0; i < roles_n && rc == 0; i++) {
         const Kumppani__V1__Role *ro = roles[i];
-        if ((ro->start_date[0] && strcmp(ro->start_date, date) > 0) ||
-            (ro->end_date[0] && strcmp(ro->end_date, date) < 0))
+        /* current on the digest's day as the registry counts it: start <= day < end */
+        if (ro->end_date[0] && strcmp(ro->end_date, date) <= 0) {
+            rc = ntf_contact_del(tx, ro->id); /* ended: no digest from now on */
+            continue;
+        }
+        if (ro->start_date[0] && strcmp(ro->start_date, date) > 0)
             continue;
         rc = s_digest_one(tx, ro, date, at);
         planned++;

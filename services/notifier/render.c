@@ -11,6 +11,7 @@
  *  has no ORGANIZER property. */
 #include "kp_err.h"
 #include "kp_link.h"
+#include "kp_privacy.h"
 #include "kp_text.h"
 #include "kp_time.h"
 #include "notifier.h"
@@ -440,7 +441,7 @@ s_texts_file(const char *path, const char *name, char **subject, char **body, ch
     if (big || memchr(buf, 0, n) || strncmp(buf, "Subject: ", 9) != 0 || !nl ||
         (nl[1] != '\n' && !(nl[1] == '\r' && nl[2] == '\n'))) {
         snprintf(err, errlen,
-                 "%s: a first line \"Subject: ...\", an empty line, then the body (at most 16 KiB "
+                 "%s: a first line 'Subject: ...', an empty line, then the body (at most 16 KiB "
                  "of text)",
                  name);
         return -1;
@@ -840,7 +841,11 @@ ntf_render_sms_body(kp_arena_t *a, const char *tmpl, const char *to, const char 
     kp_arena_str_t b = {.a = a};
     for (const char *p = tmpl; *p;) {
         if (strncmp(p, "{to}", 4) == 0) {
-            s_json_str(&b, to);
+            /* the number in international form, as gateways take it ("040 123 4567" as
+             * typed on a form goes out as "+358401234567") */
+            char num[64];
+            kp_privacy_phone_norm(to, num, sizeof num);
+            s_json_str(&b, num);
             p += 4;
         } else if (strncmp(p, "{text}", 6) == 0) {
             s_json_str(&b, text);

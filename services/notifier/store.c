@@ -316,7 +316,13 @@ static int
 s_scan_one(void *arg, const MDB_val *k, const MDB_val *v)
 {
     s_scan_t *sc = arg;
-    ntf_rec_t *r = kp_rec_decode(sc->tx, NTF_DB_NTF, &kumppani__v1__notification__descriptor, v);
+    /* Decoded into a scratch arena of its own, emptied for each record: the walk's memory
+     * does not grow with the store (the unit's arena keeps only the keys wanted). */
+    const ntf_t *n = sc->tx->svc;
+    kp_tx_t one = *sc->tx;
+    one.arena = n->scan_arena;
+    kp_arena_reset(one.arena);
+    ntf_rec_t *r = kp_rec_decode(&one, NTF_DB_NTF, &kumppani__v1__notification__descriptor, v);
     if (!r)
         return KP_ECORRUPT;
     if (!sc->want(sc->arg, r))

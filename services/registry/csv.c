@@ -526,6 +526,24 @@ s_ppl_find(const ppl_t *x, uint64_t email, uint64_t phone, uint64_t *by_e, uint6
     }
 }
 
+/* A date as a spreadsheet in Finland writes it, D.M.YYYY (also DD.MM.YYYY), as YYYY-MM-DD in
+ * the arena; any other text is returned as it is (and checked as YYYY-MM-DD). */
+static char *
+s_date_fi(kp_arena_t *a, char *s)
+{
+    unsigned d = 0, m = 0, y = 0;
+    int end = 0;
+    if (strspn(s, "0123456789.") != strlen(s) ||
+        sscanf(s, "%2u.%2u.%4u%n", &d, &m, &y, &end) != 3 || s[end] || y < 1000 ||
+        strlen(s) - (size_t)(strrchr(s, '.') - s) != 5)
+        return s;
+    char *out = kp_arena_alloc(a, 11);
+    if (!out)
+        return s;
+    snprintf(out, 11, "%04u-%02u-%02u", y % 10000, m % 100, d % 100);
+    return out;
+}
+
 /* Checks a contact-person row and matches its person (by e-mail, else phone); pr->status
  * says what the row would do. Returns NULL or a reason. */
 static const char *
@@ -559,8 +577,9 @@ s_cp_row(kp_tx_t *tx, const ppl_t *ppl, row_t *row, const int *col, prow_t *pr, 
         return "column 'municipality': the code of a known municipality";
     if (kp_text_chars(title) > 100)
         return "column 'title': at most 100 characters";
+    start = s_date_fi(tx->arena, start);
     if (start[0] && !reg_date_valid(start))
-        return "column 'start_date': a date YYYY-MM-DD";
+        return "column 'start_date': a date YYYY-MM-DD or D.M.YYYY";
     cp->email_key = s_email_hash(cp->email);
     cp->phone_key = s_phone_hash(cp->phone);
     uint64_t by_e = 0, by_p = 0;

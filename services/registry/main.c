@@ -11,6 +11,7 @@ s_start(void *svcp, kp_server_t *srv, const kp_boot_t *boot, const kp_config_ite
 {
     reg_svc_t *svc = svcp;
     svc->arena = kp_arena_new(8u << 20);
+    svc->scan = kp_arena_new(1u << 20);
     const char *api = kp_config_get(items, "events-api");
     int rc = reg_seed(srv, svc);
     if (rc || (api && strcmp(api, "off") == 0))
@@ -22,6 +23,7 @@ static void
 s_fini(void *svcp)
 {
     kp_arena_destroy(&((reg_svc_t *)svcp)->arena);
+    kp_arena_destroy(&((reg_svc_t *)svcp)->scan);
 }
 
 int

@@ -93,6 +93,7 @@ typedef Kumppani__V1__ContactPersonMeeting reg_meeting_t;
 
 typedef struct {
     kp_arena_t *arena; /* for units outside calls (seed, consume); reset by each */
+    kp_arena_t *scan;  /* one organisation of a walk over them all (reg_org_each); reset per one */
 } reg_svc_t;
 
 extern const char *const reg_db_names[REG_DB_N];
@@ -277,8 +278,10 @@ int reg_org_get(kp_tx_t *tx, uint64_t id, reg_org_t **out, bool *found);
  * are removed first. */
 int reg_org_put(kp_tx_t *tx, const reg_org_t *org, const reg_org_t *old);
 int reg_org_del(kp_tx_t *tx, const reg_org_t *old);
-/* Calls fn(arg, org) for each organisation (a reg_org_t in the arena) with id >= from_id in id
- * order until fn returns non-zero (returned when positive; negative is an error). */
+/* Calls fn(arg, org) for each organisation with id >= from_id in id order until fn returns
+ * non-zero (returned when positive; negative is an error). org lives in a scratch arena
+ * emptied for the next one (fn keeps no pointer into it), so a walk past many organisations
+ * takes the memory of one. */
 int reg_org_each(kp_tx_t *tx, uint64_t from_id, int (*fn)(void *arg, void *org), void *arg);
 /* 'b' or 'a' unique key -> org id (0 if none). */
 int reg_uniq_get(kp_tx_t *tx, char tag, const char *v, uint64_t *id);

@@ -276,13 +276,31 @@ reg_meeting_each(kp_tx_t *tx, int (*fn)(void *arg, const reg_meeting_t *m, uint6
 
 KP_REC_ID_GET(reg_org_get, REG_DB_ORGS, reg_org_t, kumppani__v1__organisation__descriptor)
 
+typedef struct {
+    kp_tx_t one; /* the caller's unit with the scratch arena */
+    int (*fn)(void *arg, void *org);
+    void *arg;
+} s_org_each_t;
+
+static int
+s_org_each_one(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    (void)k;
+    s_org_each_t *e = arg;
+    kp_arena_reset(e->one.arena);
+    void *o = kp_rec_decode(&e->one, REG_DB_ORGS, &kumppani__v1__organisation__descriptor, v);
+    return o ? e->fn(e->arg, o) : KP_ECORRUPT;
+}
+
 int
 reg_org_each(kp_tx_t *tx, uint64_t from_id, int (*fn)(void *arg, void *org), void *arg)
 {
     uint8_t key[8];
     kp_be64_put(key, from_id);
-    return kp_rec_walk(tx, REG_DB_ORGS, key, sizeof key, &kumppani__v1__organisation__descriptor,
-                       fn, arg);
+    const reg_svc_t *svc = tx->svc;
+    s_org_each_t e = {*tx, fn, arg};
+    e.one.arena = svc->scan;
+    return kp_rec_each(tx, REG_DB_ORGS, key, sizeof key, NULL, 0, s_org_each_one, &e);
 }
 
 /* "sk 0 id" of an organisation into pos; returns its length. */
