@@ -17,6 +17,7 @@
 #include "kumppani/v1/registry.pb-c.h"
 #include "registry.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -455,7 +456,7 @@ s_import(cli_ctx_t *c)
     }
     FILE *f = strcmp(c->a->pos[0], "-") == 0 ? stdin : fopen(c->a->pos[0], "rb");
     if (!f) {
-        cli_err("cannot open the file");
+        cli_err("cannot open %s: %s", c->a->pos[0], strerror(errno));
         return EXIT_OTHER;
     }
     size_t cap = 1 << 20, len = 0;
@@ -470,6 +471,15 @@ s_import(cli_ctx_t *c)
     text[len] = 0;
     if (f != stdin)
         fclose(f);
+    /* The first line is the header; a file with nothing after it would "import" 0 rows. */
+    const char *nl = memchr(text, '\n', len);
+    if (!nl || !nl[strspn(nl, " \t\n")]) {
+        cli_err("%s: no rows to import (the first line names the columns, each line after it is "
+                "a row; see --help)",
+                c->a->pos[0]);
+        free(text);
+        return EXIT_USAGE;
+    }
     bool skip = cli_flag(c->a, "skip-invalid"), dry = cli_flag(c->a, "dry-run");
     Kumppani__V1__ImportReply check = KUMPPANI__V1__IMPORT_REPLY__INIT,
                               done = KUMPPANI__V1__IMPORT_REPLY__INIT;
@@ -493,11 +503,13 @@ s_import(cli_ctx_t *c)
             errs = NULL;
             ex = cli_json_print(o);
         } else {
-            printf("%u rows: %u created, %u updated, %u unchanged, %zu invalid%s\n", check.rows,
-                   show->created, show->updated, show->unchanged, check.n_errors,
-                   write ? ""
-                   : dry ? " (dry run: nothing written)"
-                         : " (nothing written; fix them or use --skip-invalid)");
+            if (check.n_errors && !skip) /* the service counts nothing of a file with bad rows */
+                printf("%u rows: %zu invalid (%snothing written; fix them or use --skip-invalid)\n",
+                       check.rows, check.n_errors, dry ? "dry run: " : "");
+            else
+                printf("%u rows: %u created, %u updated, %u unchanged, %zu invalid%s\n", check.rows,
+                       show->created, show->updated, show->unchanged, check.n_errors,
+                       write ? "" : " (dry run: nothing written)");
         }
         if (check.n_errors && !skip) /* a dry run with bad rows fails too (issue: it exited 0) */
             ex = EXIT_SERVICE;

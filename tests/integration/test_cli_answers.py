@@ -111,6 +111,25 @@ try:
     check(rc == 4 and "line 2: column 'fields': item 1 is not a field of activity" in err
           and "kumppani registry register --help" in err,
           "CSV: an unknown field of activity points to the list (%s)" % err.strip())
+    # A file with bad rows: the summary says what is true (the service counts nothing of it).
+    with open(csv, "wb") as f:
+        f.write("name_fi;home_municipality;fields\nHyvä Seura;989;village\n"
+                "Huono Seura;989;knitting\n".encode())
+    rc, out, err = reg("import", csv)
+    check(rc == 4 and "2 rows: 1 invalid (nothing written; fix them or use --skip-invalid)"
+          in out and "created" not in out,
+          "CSV with a bad row: the summary adds up, nothing counted as created (%s)" % out.strip())
+    # An empty file, a BOM alone, a header alone: no rows to import, said so (not "0 rows").
+    for what, data in (("empty", b""), ("a BOM alone", "\ufeff".encode()),
+                       ("a header alone", b"name_fi;home_municipality;fields\r\n")):
+        with open(csv, "wb") as f:
+            f.write(data)
+        rc, out, err = reg("import", csv)
+        check(rc == 2 and "%s: no rows to import" % csv in err and out == "",
+              "CSV %s: refused, naming the file (%d %s)" % (what, rc, err.strip()))
+    rc, out, err = reg("import", os.path.join(d, "missing.csv"))
+    check(rc == 1 and "cannot open %s: No such file or directory" % os.path.join(d, "missing.csv")
+          in err, "a missing file: named, with the reason (%s)" % err.strip())
 
     # Excel's plain "CSV" in Finland is Windows-1252: the row is refused saying how to save it.
     with open(csv, "wb") as f:
