@@ -131,22 +131,32 @@ kp_rec_get(kp_tx_t *tx, unsigned db, const void *key, size_t key_len,
     int rc = kp_raw_get(tx, db, key, key_len, &v, found);
     if (rc || !*found)
         return rc;
-    void *m = kp_rec_decode(tx, db, d, &v);
+    void *m = kp_rec_decode(tx, db, d, &v, &rc);
     if (!m) {
         *found = false;
-        return KP_ECORRUPT;
+        return rc;
     }
     *out = m;
     return 0;
 }
 
 void *
-kp_rec_decode(kp_tx_t *tx, unsigned db, const ProtobufCMessageDescriptor *d, const MDB_val *v)
+kp_rec_decode(kp_tx_t *tx, unsigned db, const ProtobufCMessageDescriptor *d, const MDB_val *v,
+              int *rc)
 {
+    size_t refused = kp_arena_refusals(tx->arena);
     void *m = protobuf_c_message_unpack(d, kp_arena_pbc(tx->arena), v->mv_size, v->mv_data);
-    if (!m)
+    if (m)
+        return m;
+    bool full = kp_arena_refusals(tx->arena) != refused;
+    if (full)
+        kp_log_err("store.nomem", "db=%u type=%s bytes=%zu arena_used=%zu", db, d->name, v->mv_size,
+                   kp_arena_used(tx->arena));
+    else
         kp_log_err("store.corrupt", "db=%u type=%s", db, d->name);
-    return m;
+    if (rc)
+        *rc = full ? KP_ENOMEM : KP_ECORRUPT;
+    return NULL;
 }
 
 int
@@ -314,8 +324,9 @@ s_walk_rec(void *arg, const MDB_val *k, const MDB_val *v)
 {
     (void)k;
     s_walk_t *w = arg;
-    void *m = kp_rec_decode(w->tx, w->db, w->d, v);
-    return m ? w->rec_fn(w->arg, m) : KP_ECORRUPT;
+    int rc;
+    void *m = kp_rec_decode(w->tx, w->db, w->d, v, &rc);
+    return m ? w->rec_fn(w->arg, m) : rc;
 }
 
 int

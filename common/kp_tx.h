@@ -71,15 +71,17 @@ int kp_tx_err(const kp_tx_t *tx, const char *op, unsigned db, int rc);
 /* ---- records ----------------------------------------------------------------------------- */
 
 /* Reads and decodes the message under key into tx->arena. Returns 0 with *found (false: *out
- * untouched), KP_ECORRUPT (undecodable, logged) or a store error (logged). */
+ * untouched), KP_ECORRUPT (undecodable, logged), KP_ENOMEM (the arena is full, logged) or a
+ * store error (logged). */
 int kp_rec_get(kp_tx_t *tx, unsigned db, const void *key, size_t key_len,
                const ProtobufCMessageDescriptor *d, void **out, bool *found);
 
 /* Decodes a record's stored bytes v (as a walk hands them over) into tx->arena. Returns the
- * message, or NULL for bytes that do not decode, logged once as store.corrupt with the
- * service, db and type (the same line as kp_rec_get's). */
-void *kp_rec_decode(kp_tx_t *tx, unsigned db, const ProtobufCMessageDescriptor *d,
-                    const MDB_val *v);
+ * message, or NULL with *rc (if rc is given) KP_ECORRUPT for bytes that do not decode, logged
+ * once as store.corrupt with the db and type (the same line as kp_rec_get's), or KP_ENOMEM
+ * when the arena refused the room, logged as store.nomem: a full arena is no damaged store. */
+void *kp_rec_decode(kp_tx_t *tx, unsigned db, const ProtobufCMessageDescriptor *d, const MDB_val *v,
+                    int *rc);
 
 /* Encodes and stores m under key (a write). Returns 0 or a KP code (logged). */
 int kp_rec_put(kp_tx_t *tx, unsigned db, const void *key, size_t key_len,

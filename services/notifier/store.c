@@ -322,9 +322,10 @@ s_scan_one(void *arg, const MDB_val *k, const MDB_val *v)
     kp_tx_t one = *sc->tx;
     one.arena = n->scan_arena;
     kp_arena_reset(one.arena);
-    ntf_rec_t *r = kp_rec_decode(&one, NTF_DB_NTF, &kumppani__v1__notification__descriptor, v);
+    int rc;
+    ntf_rec_t *r = kp_rec_decode(&one, NTF_DB_NTF, &kumppani__v1__notification__descriptor, v, &rc);
     if (!r)
-        return KP_ECORRUPT;
+        return rc;
     if (!sc->want(sc->arg, r))
         return 0;
     char **nv = kp_arena_grow(sc->tx->arena, sc->v, sc->n, &sc->cap, sizeof *nv, 64);

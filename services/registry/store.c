@@ -253,13 +253,14 @@ static int
 s_meeting_one(void *arg, const MDB_val *k, const MDB_val *v)
 {
     meeting_ctx_t *c = arg;
-    reg_meeting_t *m =
-        kp_rec_decode(c->tx, REG_DB_MEETINGS, &kumppani__v1__contact_person_meeting__descriptor, v);
+    int rc;
+    reg_meeting_t *m = kp_rec_decode(c->tx, REG_DB_MEETINGS,
+                                     &kumppani__v1__contact_person_meeting__descriptor, v, &rc);
     if (!m)
-        return 0; /* an undecodable record counts as no meeting (logged) */
+        return rc == KP_ECORRUPT ? 0 : rc; /* an undecodable record counts as no meeting */
     MDB_val org;
     bool found;
-    int rc = kp_raw_get(c->tx, REG_DB_MEETING_ORG, k->mv_data, k->mv_size, &org, &found);
+    rc = kp_raw_get(c->tx, REG_DB_MEETING_ORG, k->mv_data, k->mv_size, &org, &found);
     if (rc)
         return rc;
     return c->fn(c->arg, m, found && org.mv_size == 8 ? kp_be64_get(org.mv_data) : 0);
@@ -288,8 +289,9 @@ s_org_each_one(void *arg, const MDB_val *k, const MDB_val *v)
     (void)k;
     s_org_each_t *e = arg;
     kp_arena_reset(e->one.arena);
-    void *o = kp_rec_decode(&e->one, REG_DB_ORGS, &kumppani__v1__organisation__descriptor, v);
-    return o ? e->fn(e->arg, o) : KP_ECORRUPT;
+    int rc;
+    void *o = kp_rec_decode(&e->one, REG_DB_ORGS, &kumppani__v1__organisation__descriptor, v, &rc);
+    return o ? e->fn(e->arg, o) : rc;
 }
 
 int

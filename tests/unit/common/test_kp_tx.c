@@ -442,13 +442,23 @@ test_rec_corrupt(void **state)
     assert_false(found);
     /* A walk's bytes: the same bytes do not decode; a good record's do, into the unit's arena. */
     MDB_val bad = {sizeof junk, (void *)junk};
-    assert_null(kp_rec_decode(&tx, DB_RECS, &kumppani__v1__event_ref__descriptor, &bad));
+    int rc = 0;
+    assert_null(kp_rec_decode(&tx, DB_RECS, &kumppani__v1__event_ref__descriptor, &bad, &rc));
+    assert_int_equal(rc, KP_ECORRUPT);
     static const uint8_t good[] = {0x08, 0x2a}; /* event_id = 42 */
     MDB_val ok = {sizeof good, (void *)good};
     Kumppani__V1__EventRef *ref =
-        kp_rec_decode(&tx, DB_RECS, &kumppani__v1__event_ref__descriptor, &ok);
+        kp_rec_decode(&tx, DB_RECS, &kumppani__v1__event_ref__descriptor, &ok, NULL);
     assert_non_null(ref);
     assert_int_equal(ref->event_id, 42);
+    /* Good bytes that find the arena full are no damage: KP_ENOMEM, not KP_ECORRUPT. */
+    kp_tx_t full = tx;
+    full.arena = kp_arena_new(16);
+    assert_non_null(kp_arena_alloc(full.arena, 16));
+    rc = 0;
+    assert_null(kp_rec_decode(&full, DB_RECS, &kumppani__v1__event_ref__descriptor, &ok, &rc));
+    assert_int_equal(rc, KP_ENOMEM);
+    kp_arena_destroy(&full.arena);
     s_commit(fx);
 }
 
