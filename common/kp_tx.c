@@ -329,6 +329,34 @@ s_walk_rec(void *arg, const MDB_val *k, const MDB_val *v)
     return m ? w->rec_fn(w->arg, m) : rc;
 }
 
+typedef struct {
+    kp_tx_t one; /* the caller's unit with the scratch arena */
+    unsigned db;
+    const ProtobufCMessageDescriptor *d;
+    int (*fn)(void *, const MDB_val *, void *);
+    void *arg;
+} s_scratch_t;
+
+static int
+s_scratch_rec(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    s_scratch_t *w = arg;
+    kp_arena_reset(w->one.arena);
+    int rc;
+    void *m = kp_rec_decode(&w->one, w->db, w->d, v, &rc);
+    return m ? w->fn(w->arg, k, m) : rc;
+}
+
+int
+kp_rec_walk_scratch(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
+                    const ProtobufCMessageDescriptor *d, kp_arena_t *scratch,
+                    int (*fn)(void *arg, const MDB_val *key, void *rec), void *arg)
+{
+    s_scratch_t w = {.one = *tx, .db = db, .d = d, .fn = fn, .arg = arg};
+    w.one.arena = scratch;
+    return s_each(tx, db, from, from_len, NULL, 0, s_scratch_rec, &w, S_FROM);
+}
+
 int
 kp_rec_walk(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
             const ProtobufCMessageDescriptor *d, int (*fn)(void *arg, void *rec), void *arg)

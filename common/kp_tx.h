@@ -181,6 +181,16 @@ int kp_rec_each_after(kp_tx_t *tx, unsigned db, const void *from, size_t from_le
 int kp_rec_walk(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
                 const ProtobufCMessageDescriptor *d, int (*fn)(void *arg, void *rec), void *arg);
 
+/* kp_rec_walk over a whole table in the same memory however large it grows: each record is
+ * decoded into scratch, an arena emptied before the next record (so rec lives until fn
+ * returns; copy what is kept into tx->arena), and fn(arg, key, rec) also gets the record's key
+ * (borrowed likewise). For walks over every record (retention, personal data requests,
+ * exports): tx->arena would otherwise hold them all. Returns as kp_rec_walk (KP_ENOMEM when
+ * one record does not fit in scratch). */
+int kp_rec_walk_scratch(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
+                        const ProtobufCMessageDescriptor *d, kp_arena_t *scratch,
+                        int (*fn)(void *arg, const MDB_val *key, void *rec), void *arg);
+
 /* The same, from the last key <= from (or the very last when from_len is 0) backwards. */
 int kp_rec_walk_rev(kp_tx_t *tx, unsigned db, const void *from, size_t from_len,
                     const ProtobufCMessageDescriptor *d, int (*fn)(void *arg, void *rec),

@@ -312,20 +312,13 @@ typedef struct {
     size_t n, cap;
 } s_scan_t;
 
+/* Each record comes decoded in n->scan_arena, emptied for the next: the walk's memory does not
+ * grow with the store (the unit's arena keeps only the keys wanted). */
 static int
-s_scan_one(void *arg, const MDB_val *k, const MDB_val *v)
+s_scan_one(void *arg, const MDB_val *k, void *rec)
 {
     s_scan_t *sc = arg;
-    /* Decoded into a scratch arena of its own, emptied for each record: the walk's memory
-     * does not grow with the store (the unit's arena keeps only the keys wanted). */
-    const ntf_t *n = sc->tx->svc;
-    kp_tx_t one = *sc->tx;
-    one.arena = n->scan_arena;
-    kp_arena_reset(one.arena);
-    int rc;
-    ntf_rec_t *r = kp_rec_decode(&one, NTF_DB_NTF, &kumppani__v1__notification__descriptor, v, &rc);
-    if (!r)
-        return rc;
+    const ntf_rec_t *r = rec;
     if (!sc->want(sc->arg, r))
         return 0;
     char **nv = kp_arena_grow(sc->tx->arena, sc->v, sc->n, &sc->cap, sizeof *nv, 64);
@@ -346,7 +339,9 @@ ntf_rec_scan(kp_tx_t *tx, bool (*want)(void *, const ntf_rec_t *), void *arg, ch
              size_t *keys_n)
 {
     s_scan_t sc = {.tx = tx, .want = want, .arg = arg};
-    int rc = kp_rec_each(tx, NTF_DB_NTF, NULL, 0, NULL, 0, s_scan_one, &sc);
+    const ntf_t *n = tx->svc;
+    int rc = kp_rec_walk_scratch(tx, NTF_DB_NTF, NULL, 0, &kumppani__v1__notification__descriptor,
+                                 n->scan_arena, s_scan_one, &sc);
     *keys = sc.v;
     *keys_n = sc.n;
     return rc < 0 ? rc : 0;

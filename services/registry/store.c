@@ -278,20 +278,16 @@ reg_meeting_each(kp_tx_t *tx, int (*fn)(void *arg, const reg_meeting_t *m, uint6
 KP_REC_ID_GET(reg_org_get, REG_DB_ORGS, reg_org_t, kumppani__v1__organisation__descriptor)
 
 typedef struct {
-    kp_tx_t one; /* the caller's unit with the scratch arena */
     int (*fn)(void *arg, void *org);
     void *arg;
 } s_org_each_t;
 
 static int
-s_org_each_one(void *arg, const MDB_val *k, const MDB_val *v)
+s_org_each_one(void *arg, const MDB_val *k, void *org)
 {
     (void)k;
     s_org_each_t *e = arg;
-    kp_arena_reset(e->one.arena);
-    int rc;
-    void *o = kp_rec_decode(&e->one, REG_DB_ORGS, &kumppani__v1__organisation__descriptor, v, &rc);
-    return o ? e->fn(e->arg, o) : rc;
+    return e->fn(e->arg, org);
 }
 
 int
@@ -300,9 +296,10 @@ reg_org_each(kp_tx_t *tx, uint64_t from_id, int (*fn)(void *arg, void *org), voi
     uint8_t key[8];
     kp_be64_put(key, from_id);
     const reg_svc_t *svc = tx->svc;
-    s_org_each_t e = {*tx, fn, arg};
-    e.one.arena = svc->scan;
-    return kp_rec_each(tx, REG_DB_ORGS, key, sizeof key, NULL, 0, s_org_each_one, &e);
+    s_org_each_t e = {fn, arg};
+    return kp_rec_walk_scratch(tx, REG_DB_ORGS, key, sizeof key,
+                               &kumppani__v1__organisation__descriptor, svc->scan, s_org_each_one,
+                               &e);
 }
 
 /* "sk 0 id" of an organisation into pos; returns its length. */

@@ -1,14 +1,18 @@
 """Helpers for the notifier's integration tests: a real SMTP server (aiosmtpd) and a real HTTP
 receiver on loopback, both counting and keeping what arrives, and the notifier process."""
 import base64
+import datetime
 import email
 import email.policy
 import hashlib
 import hmac
 import os
 import re
+import shutil
 import struct
 import threading
+import time
+import zoneinfo
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
@@ -104,6 +108,54 @@ class Http:
 
     def stop(self):
         self.srv.shutdown()
+
+
+SHIPPED = os.path.join(os.path.dirname(__file__), "..", "..", "services", "notifier", "templates")
+
+
+def templates_copy(s):
+    """A copy of the shipped message texts in the suite's directory, for a test to edit."""
+    tdir = os.path.join(s.dir, "templates")
+    shutil.copytree(SHIPPED, tdir)
+    return tdir
+
+
+def digest_moment():
+    """The next Monday 07:00 in Helsinki at least two hours from now (the weekly digest's
+    moment under test): (the datetime, its Unix seconds, its date YYYY-MM-DD)."""
+    now = datetime.datetime.now(zoneinfo.ZoneInfo("Europe/Helsinki"))
+    t = (now + datetime.timedelta(days=(7 - now.weekday()) % 7)).replace(
+        hour=7, minute=0, second=0, microsecond=0)
+    if t.timestamp() < time.time() + 7200:
+        t += datetime.timedelta(days=7)
+    return t, int(t.timestamp()), t.strftime("%Y-%m-%d")
+
+
+def digest_suite(s):
+    """The events and registry services keyed for a digest test (the notifier follows both):
+    returns admin clients of the registry and the events service."""
+    from kp_registry import start_registry
+    add_keys(s, [("registry", "service"), ("notifier", "service")])
+    s.events()
+    start_registry(s, extra=s.key_args("registry"))
+    return (s.client(s.reg_api, "admin", server="registry"),
+            s.client(s.ev_api, "admin", server="events"))
+
+
+def digest_notifier(s, smtp):
+    """The notifier of a digest_suite, following the registry, with the test clock on:
+    (its process, an admin client, set_clock(at_unix_s) moving its clock to that moment,
+    start() starting it again on the same ports and store after a stop: (process, client))."""
+    api = "tcp://127.0.0.1:%d" % free_port()
+    pub = "tcp://127.0.0.1:%d" % free_port()
+    args = keyed_args(s, smtp, api, pub) + [
+        "--registry-api", s.reg_api, "--registry-pub", s.reg_pub,
+        "--registry-key", os.path.join(s.keys_dir, "registry.pub"), "--test-clock", "on"]
+    p, nc = start_keyed(s, api, args)
+
+    def set_clock_at(at_s):
+        set_clock(s, int((at_s - time.time()) * 1000), api)
+    return p, nc, set_clock_at, lambda: start_keyed(s, api, args)
 
 
 def signature_ok(secret, body, header):

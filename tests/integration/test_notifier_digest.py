@@ -14,16 +14,14 @@ a real SMTP server (aiosmtpd), and the notifier's controllable clock.
   the next week's digest comes with its own key;
 - the notifier's record and log hold no name or address."""
 import datetime
-import os
 import time
 import zoneinfo
 
 import kp_notifier as kn
-from kp_harness import OK, Suite, body, check, done, free_port
-from kp_broker import add_keys
+from kp_harness import OK, Suite, body, check, done
 from kp_events import V, create
-from kp_notifier import N, Smtp, start_keyed, text, wait_for
-from kp_registry import R, start_registry
+from kp_notifier import N, Smtp, text, wait_for
+from kp_registry import R
 
 HEL = zoneinfo.ZoneInfo("Europe/Helsinki")
 DAY = 86400
@@ -32,22 +30,12 @@ PII = ["Maija Mäkinen", "maija.makinen@example.fi", "Pekka Peltola", "pekka.pel
        "Ville Vailla"]
 
 # The next Monday 07:00 in Helsinki at least two hours from now: the digest moment under test.
-now = datetime.datetime.now(HEL)
-T = (now + datetime.timedelta(days=(7 - now.weekday()) % 7)).replace(hour=7, minute=0, second=0,
-                                                                     microsecond=0)
-if T.timestamp() < time.time() + 7200:
-    T += datetime.timedelta(days=7)
-T_S = int(T.timestamp())
-DATE = T.strftime("%Y-%m-%d")
+T, T_S, DATE = kn.digest_moment()
 
 s = Suite(keys=True)
 smtp = Smtp()
 try:
-    add_keys(s, [("registry", "service"), ("notifier", "service")])
-    s.events()
-    start_registry(s, extra=s.key_args("registry"))
-    rc = s.client(s.reg_api, "admin", server="registry")
-    ec = s.client(s.ev_api, "admin", server="events")
+    rc, ec = kn.digest_suite(s)
 
     def person(i, name, email=""):
         r = rc.call("registry.person.add", R.AddPersonRequest(name=name, email=email),
@@ -97,16 +85,7 @@ try:
     check(r.status.code == OK, "e2 rescheduled")
 
     # the notifier starts an hour before the digest moment (last week's is over a day late)
-    api = "tcp://127.0.0.1:%d" % free_port()
-    pub = "tcp://127.0.0.1:%d" % free_port()
-
-    def set_clock(at_s):
-        kn.set_clock(s, int((at_s - time.time()) * 1000), api)
-
-    args = kn.keyed_args(s, smtp, api, pub) + [
-        "--registry-api", s.reg_api, "--registry-pub", s.reg_pub,
-        "--registry-key", os.path.join(s.keys_dir, "registry.pub"), "--test-clock", "on"]
-    p, nc = start_keyed(s, api, args)
+    p, nc, set_clock, start = kn.digest_notifier(s, smtp)
     set_clock(T_S - 3600)
 
     def status(key):
@@ -158,7 +137,7 @@ try:
     total = smtp.count()
     check(total == 3, "three digests in all (%d)" % total)
     p.stop()
-    p, nc = start_keyed(s, api, args)
+    p, nc = start()
     set_clock(T_S + 3600)
     time.sleep(2.0)
     check(smtp.count() == total, "after a restart within the day nothing is sent again")

@@ -11,37 +11,25 @@ registry, events and notifier with CURVE keys, a real SMTP server, the notifier'
   on day D when D < end_date);
 - five weeks later Maija's role has ended: no digest for her."""
 import datetime
-import os
 import time
 import zoneinfo
 
 import kp_notifier as kn
-from kp_broker import add_keys
 from kp_events import create
-from kp_harness import OK, Suite, body, check, done, free_port
-from kp_notifier import Smtp, start_keyed, wait_for
-from kp_registry import R, start_registry
+from kp_harness import OK, Suite, body, check, done
+from kp_notifier import Smtp, wait_for
+from kp_registry import R
 
 HEL = zoneinfo.ZoneInfo("Europe/Helsinki")
 DAY = 86400
 PII = ["Maija Mäkinen", "maija.makinen@example.fi", "Pekka Peltola", "pekka.peltola@example.fi"]
 
-now = datetime.datetime.now(HEL)
-T = (now + datetime.timedelta(days=(7 - now.weekday()) % 7)).replace(hour=7, minute=0, second=0,
-                                                                     microsecond=0)
-if T.timestamp() < time.time() + 7200:
-    T += datetime.timedelta(days=7)
-T_S = int(T.timestamp())
-DATE = T.strftime("%Y-%m-%d")
+T, T_S, DATE = kn.digest_moment()
 
 s = Suite(keys=True)
 smtp = Smtp()
 try:
-    add_keys(s, [("registry", "service"), ("notifier", "service")])
-    s.events()
-    start_registry(s, extra=s.key_args("registry"))
-    rc = s.client(s.reg_api, "admin", server="registry")
-    ec = s.client(s.ev_api, "admin", server="events")
+    rc, ec = kn.digest_suite(s)
 
     def contact(i, name, email, code):
         r = rc.call("registry.person.add", R.AddPersonRequest(name=name, email=email),
@@ -71,16 +59,7 @@ try:
     create(ec, key="e2", start_in_s=T_S - int(time.time()) + 38 * DAY,
            title="Järjestöilta", municipality_code="743")
 
-    api = "tcp://127.0.0.1:%d" % free_port()
-    pub = "tcp://127.0.0.1:%d" % free_port()
-
-    def set_clock(at_s):
-        kn.set_clock(s, int((at_s - time.time()) * 1000), api)
-
-    args = kn.keyed_args(s, smtp, api, pub) + [
-        "--registry-api", s.reg_api, "--registry-pub", s.reg_pub,
-        "--registry-key", os.path.join(s.keys_dir, "registry.pub"), "--test-clock", "on"]
-    p, nc = start_keyed(s, api, args)
+    p, nc, set_clock, start = kn.digest_notifier(s, smtp)
     set_clock(T_S - 3600)
     time.sleep(2.0)  # the notifier reads both logs
     check(smtp.count() == 0, "nothing before the digest moment")

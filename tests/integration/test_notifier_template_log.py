@@ -7,7 +7,6 @@ shows the whole reason rather than a value cut at an inner quote. Real events an
 real SMTP server."""
 import os
 import re
-import shutil
 import signal
 
 import kp_notifier as kn
@@ -15,15 +14,13 @@ from kp_harness import OK, PII, Suite, check, done, signup_req
 from kp_events import create
 from kp_notifier import Smtp, wait_for
 
-SHIPPED = os.path.join(os.path.dirname(__file__), "..", "..", "services", "notifier", "templates")
 LOGFMT = re.compile(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)')
 
 s = Suite()
 smtp = Smtp()
 try:
     s.events()
-    tdir = os.path.join(s.dir, "templates")
-    shutil.copytree(SHIPPED, tdir)
+    tdir = kn.templates_copy(s)
     p = kn.notifier(s, smtp, extra=["--templates", tdir])
     c = s.client(s.ev_api)
     ev = create(c, key="e1", title="Pöytä")

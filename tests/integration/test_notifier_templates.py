@@ -7,7 +7,6 @@
 - SIGHUP reads the files again: an edit takes effect for the next message; a faulty edit is
   refused and the texts in use stay."""
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -16,14 +15,12 @@ import kp_notifier as kn
 from kp_harness import BIN, OK, PII, V, Suite, body, check, done, signup_req
 from kp_notifier import Smtp, notifier, text, wait_for
 
-SHIPPED = os.path.join(os.path.dirname(__file__), "..", "..", "services", "notifier", "templates")
 
 s = Suite()
 smtp = Smtp()
 try:
     s.events()
-    tdir = os.path.join(s.dir, "templates")
-    shutil.copytree(SHIPPED, tdir)
+    tdir = kn.templates_copy(s)
     conf_fi = os.path.join(tdir, "signup-confirmed.fi.txt")
 
     def write(content):

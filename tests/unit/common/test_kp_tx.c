@@ -575,6 +575,16 @@ s_ref_seen(void *arg, void *rec)
     return w->stop_after && w->n == w->stop_after ? 7 : 0;
 }
 
+/* kp_rec_walk_scratch's step: the record, and its key's last byte (the id's low byte). */
+static int
+s_ref_seen_key(void *arg, const MDB_val *key, void *rec)
+{
+    assert_int_equal(key->mv_size, 8);
+    assert_int_equal(((const uint8_t *)key->mv_data)[7] * 10,
+                     ((Kumppani__V1__EventRef *)rec)->event_id);
+    return s_ref_seen(arg, rec);
+}
+
 static int
 s_id_seen(void *arg, uint64_t id)
 {
@@ -607,6 +617,20 @@ test_walks(void **state)
     assert_int_equal(kp_rec_walk(&tx, DB_RECS, from2, 8, d, s_ref_seen, &w), 7);
     assert_int_equal(w.n, 1);
     assert_int_equal(w.got[0], 20);
+    /* In a scratch arena emptied per record: the unit's arena does not grow, however many. */
+    kp_arena_t *scratch = kp_arena_new(512);
+    size_t used = kp_arena_used(tx.arena);
+    w = (ids_seen_t){0};
+    assert_int_equal(kp_rec_walk_scratch(&tx, DB_RECS, NULL, 0, d, scratch, s_ref_seen_key, &w), 0);
+    assert_int_equal(w.n, 3);
+    assert_int_equal(w.got[1], 20);
+    assert_int_equal(kp_arena_used(tx.arena), used);
+    assert_true(kp_arena_used(scratch) < 512);
+    w = (ids_seen_t){.stop_after = 1};
+    assert_int_equal(kp_rec_walk_scratch(&tx, DB_RECS, from2, 8, d, scratch, s_ref_seen_key, &w),
+                     7);
+    assert_int_equal(w.got[0], 20);
+    kp_arena_destroy(&scratch);
     w = (ids_seen_t){0};
     assert_int_equal(kp_rec_walk_rev(&tx, DB_RECS, NULL, 0, d, s_ref_seen, &w), 0);
     assert_int_equal(w.n, 3);
