@@ -197,17 +197,27 @@ s_lag(const Kumppani__V1__ConsumerLag *l)
     return l->source_head_seq > l->applied_seq ? l->source_head_seq - l->applied_seq : 0;
 }
 
+/* Failing: it answers, but its last turn that tried to write was aborted (nothing written
+ * since): "up" would hide a service that stores nothing. */
+static bool
+s_failing(const Kumppani__V1__HealthReply *h)
+{
+    return h->turns_aborted && h->last_abort_ms >= h->last_commit_ms;
+}
+
 static int
 s_status(cli_ctx_t *c)
 {
     json_t *arr = c->json ? json_array() : NULL;
-    int down = 0;
+    int down = 0, failing = 0;
     if (!c->json)
         printf("%-14s %-5s %10s %10s  %s\n", "SERVICE", "STATE", "HEAD", "COMMITS", "CONSUMERS");
     for (size_t i = 0; i < SERVICES_N; i++) {
         Kumppani__V1__HealthReply *h = s_health_of(c, s_services[i]);
         if (!h)
             down++;
+        else if (s_failing(h))
+            failing++;
         if (c->json) {
             json_t *o = json_object();
             json_object_set_new(o, "service", json_string(s_services[i]));
@@ -216,6 +226,12 @@ s_status(cli_ctx_t *c)
                 json_object_set_new(o, "head_seq", json_integer((json_int_t)h->head_seq));
                 json_object_set_new(o, "commits", json_integer((json_int_t)h->commits));
                 json_object_set_new(o, "last_commit", cli_json_time(h->last_commit_ms / 1000));
+                json_object_set_new(o, "failing", json_boolean(s_failing(h)));
+                json_object_set_new(o, "turns_aborted", json_integer((json_int_t)h->turns_aborted));
+                if (h->turns_aborted) {
+                    json_object_set_new(o, "last_abort", cli_json_str(h->last_abort));
+                    json_object_set_new(o, "last_abort_at", cli_json_time(h->last_abort_ms / 1000));
+                }
                 json_t *cons = json_array();
                 for (size_t k = 0; k < h->n_consumers; k++) {
                     const Kumppani__V1__ConsumerLag *l = h->consumers[k];
@@ -230,7 +246,7 @@ s_status(cli_ctx_t *c)
             }
             json_array_append_new(arr, o);
         } else if (h) {
-            printf("%-14s %-5s %10llu %10llu  ", s_services[i], "up",
+            printf("%-14s %-5s %10llu %10llu  ", s_services[i], s_failing(h) ? "FAILING" : "up",
                    (unsigned long long)h->head_seq, (unsigned long long)h->commits);
             for (size_t k = 0; k < h->n_consumers; k++) {
                 const Kumppani__V1__ConsumerLag *l = h->consumers[k];
@@ -238,13 +254,20 @@ s_status(cli_ctx_t *c)
                        l->connected ? "" : " (disconnected)");
             }
             printf("%s\n", h->n_consumers ? "" : "-");
+            if (h->turns_aborted) {
+                char t[CLI_TIME_MAX];
+                kp_time_format(h->last_abort_ms / 1000, t, sizeof t);
+                printf("%-14s %llu turn(s) aborted, the last at %s: %s%s\n", "",
+                       (unsigned long long)h->turns_aborted, t, h->last_abort,
+                       s_failing(h) ? " (nothing written since; see its log)" : "");
+            }
         } else {
             printf("%-14s %-5s\n", s_services[i], "DOWN");
         }
     }
     if (c->json)
         cli_json_print(arr);
-    return down ? EXIT_UNREACHABLE : EXIT_OK_;
+    return down ? EXIT_UNREACHABLE : failing ? EXIT_OTHER : EXIT_OK_;
 }
 
 static int
@@ -533,7 +556,9 @@ const cli_cmd_t cli_cmds_suite[] = {
              "shows\n"
              "one line each: up or DOWN, log head, commits, and each consumer's lag behind its "
              "source.\n"
-             "Exit 0 if all answered, 3 if any did not. Endpoints as for every command\n"
+             "A service that answers but whose last write was aborted (nothing written since)\n"
+             "is FAILING. Exit 0 if all answered, 3 if any did not, 1 if one is failing.\n"
+             "Endpoints as for every command\n"
              "($KUMPPANI_<SERVICE>_API); give --timeout 1000 --attempts 1 for a quick look.\n",
      .flags = CLI_IN_SUMMARY,
      .run = s_status},

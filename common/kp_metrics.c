@@ -72,6 +72,9 @@ kp_metrics_format(const Kumppani__V1__HealthReply *r, int headers, char *buf, si
     s_metric(&o, headers, "kumppani_events_dropped_total", "counter",
              "Events the PUB socket dropped for a slow subscriber (it replays them).", svc,
              (double)r->events_dropped);
+    s_metric(&o, headers, "kumppani_turns_aborted_total", "counter",
+             "Turns aborted: a write failed and nothing of the turn was written.", svc,
+             (double)r->turns_aborted);
     if (headers && r->n_consumers)
         s_put(&o, "# HELP kumppani_consumer_applied_seq Last event applied from a source.\n"
                   "# TYPE kumppani_consumer_applied_seq gauge\n"

@@ -97,6 +97,9 @@ struct kp_server {
     unsigned parts_n;
     int64_t started_ms, last_commit_ms, turn_now_ms;
     uint64_t replies_dropped, events_dropped;
+    uint64_t turns_aborted; /* health: since start, with the last one's reason and time */
+    const char *last_abort;
+    int64_t last_abort_ms;
     bool compact_soon; /* kp_server_compact_soon: compact at the end of this turn */
     uint64_t compactions;
     uint64_t commits, committed_requests;
@@ -515,11 +518,21 @@ kp_server_txn(kp_server_t *self, MDB_txn **txn)
     return kp_store_turn_txn(self->store, txn);
 }
 
+/* A turn that wrote nothing (aborted, or its commit failed): counted for sys.health. */
+static void
+s_turn_lost(kp_server_t *self, int err)
+{
+    self->turns_aborted++;
+    self->last_abort = kp_strerror(err);
+    self->last_abort_ms = kp_now_ms();
+}
+
 void
 kp_server_abort_turn(kp_server_t *self, int err)
 {
     kp_log_err("turn.abort", "err=%d what=\"%s\" replies=%zu", err, kp_strerror(err),
                self->replies_n);
+    s_turn_lost(self, err);
     kp_store_turn_abort(self->store);
     /* What kp_server_commit already committed in this turn stands. */
     for (size_t i = self->replies_committed; i < self->replies_n; i++) {
@@ -590,6 +603,9 @@ kp_server_health(kp_server_t *self, kp_arena_t *a, Kumppani__V1__HealthReply *r)
     r->now_ms = kp_now_ms();
     r->replies_dropped = self->replies_dropped;
     r->events_dropped = self->events_dropped;
+    r->turns_aborted = self->turns_aborted;
+    r->last_abort = (char *)(self->last_abort ? self->last_abort : "");
+    r->last_abort_ms = self->last_abort_ms;
     for (unsigned i = 0; i < self->parts_n; i++)
         if (self->parts[i].health)
             self->parts[i].health(self->parts[i].arg, a, r);
@@ -830,6 +846,7 @@ kp_server_commit(kp_server_t *self)
     if (rc) {
         kp_log_err("turn.commit", "err=%d what=\"%s\" replies=%zu", rc, kp_strerror(rc),
                    self->replies_n);
+        s_turn_lost(self, rc);
         for (size_t i = self->replies_committed; i < self->replies_n; i++) {
             out_reply_t *r = &self->replies[i];
             kp_wire_reply(self->turn_arena, r->request_id, KUMPPANI__V1__CODE__CODE_UNAVAILABLE,
