@@ -139,13 +139,23 @@ try:
           all(os.path.exists(x) and mode(x) == 0o600 for x in private) and
           mode(os.path.join(bk, "events", "data.mdb")) & 0o077 == 0,
           "the backup is private: directories 0700, keys and stores 0600")
+    loose = [os.path.join(d, n) for d, ds, fs in os.walk(bk) for n in ds + fs
+             if mode(os.path.join(d, n)) & 0o077]
+    check(not loose and mode(os.path.join(home, "config", "web.conf")) == 0o600,
+          "nothing in the backup is readable by others, nor the configuration it copies (%s)"
+          % loose[:3])
     check("secrets" in err, "backup says it holds secrets (%s)" % err.strip()[-200:])
 
-    # Again into the same DIR, and into a DIR holding something else: refused, nothing written.
-    before = sorted(os.listdir(bk))
-    rc, out, err = suite("backup", bk)
-    check(rc == 1 and bk in err and "not empty" in err and "new or empty directory" in err and
-          "mdb_copy" not in err and sorted(os.listdir(bk)) == before,
+    # Into a new absolute DIR, then again into it (an earlier backup) and into a DIR holding
+    # something else: refused up front, nothing written.
+    first = os.path.join(elsewhere, "first")
+    rc, out, err = suite("backup", first)
+    check(rc == 0 and os.path.exists(os.path.join(first, "events", "data.mdb")),
+          "backup into a new directory (%d %s)" % (rc, err.strip()[-200:]))
+    before = sorted(os.listdir(first)) if os.path.isdir(first) else []
+    rc, out, err = suite("backup", first)
+    check(rc == 1 and first in err and "not empty" in err and "new or empty directory" in err and
+          "mdb_copy" not in err and sorted(os.listdir(first)) == before,
           "backup into an earlier backup: refused up front, naming DIR (%d %s)"
           % (rc, err.strip()))
     other = os.path.join(elsewhere, "holds-something")
@@ -176,11 +186,12 @@ try:
           all(mode(os.path.join(home2, "keys", n)) == 0o600
               for n in ("cli.key", "web-link.secret")),
           "the restored keys are the same bytes, still private")
-    check(open(os.path.join(home2, "config", "notifier.conf")).read() == "no-such-setting = 1\n"
-          and os.path.exists(os.path.join(home2, "events", "data.mdb")),
+    nconf = os.path.join(home2, "config", "notifier.conf")
+    check(os.path.exists(nconf) and open(nconf).read() == "no-such-setting = 1\n" and
+          os.path.exists(os.path.join(home2, "events", "data.mdb")),
           "the configuration and the stores are restored")
     # Into the home that has keys: they are kept beside, not lost.
-    rc, out, err = suite("restore", bk)
+    rc, out, err = suite("restore", empty)
     check(rc == 0 and [x for x in os.listdir(home) if x.startswith("keys.before-restore-")],
           "restore over a home keeps its keys beside as keys.before-restore-<time> (%s)"
           % err.strip()[-200:])
