@@ -59,6 +59,13 @@ check("secrets and personal data" in out and "new or empty" in out,
 rc, out, err = suite("no-such-command")
 check(rc == 2 and "unknown command 'no-such-command'" in err, "an unknown command: exit 2")
 
+# A backup of a home that holds no store (KUMPPANI_HOME mistyped) is no backup.
+nothing = os.path.join(elsewhere, "nothing")
+typo = dict(env, KUMPPANI_HOME=os.path.join(elsewhere, "typo"))
+rc, out, err = suite("backup", nothing, e=typo)
+check(rc == 1 and "no store in" in err and not os.path.exists(nothing),
+      "backup of a home without stores: exit 1, nothing written (%d %s)" % (rc, err.strip()))
+
 # An earlier run's error in the notifier's log; this run the notifier fails for another reason
 # (a setting it does not know), which it says on stderr without an error line.
 os.makedirs(os.path.join(home, "logs"))
