@@ -10,6 +10,7 @@
 #include "kumppani/v1/broker.pb-c.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define C(x) KUMPPANI__V1__CODE__CODE_##x
@@ -264,6 +265,43 @@ s_ms_time(web_req_t *r, web_tv_t *o, const char *key, int64_t ms)
     s_time(r, o, key, ms / 1000);
 }
 
+/* The broker's reasons why an expert is not eligible ("expertise", "already-offered") in the
+ * page's language (bo_why_<reason>, '-' as '_'); a reason without a text is shown as sent. */
+static void
+s_reasons(web_req_t *r, web_tv_t *it, char *const *why, size_t n)
+{
+    web_buf_t b = {.max = 1024};
+    for (size_t i = 0; i < n; i++) {
+        char key[64];
+        int k = snprintf(key, sizeof key, "bo_why_%s", why[i]);
+        for (char *c = key; *c; c++)
+            *c = *c == '-' ? '_' : *c;
+        const char *t = k > 0 && (size_t)k < sizeof key ? web_text(r, key) : key;
+        web_buf_adds(&b, i ? ", " : "");
+        web_buf_adds(&b, strcmp(t, key) == 0 ? why[i] : t);
+    }
+    web_tv_str(r->arena, it, "reasons", b.p ? b.p : "–");
+    web_buf_free(&b);
+}
+
+/* The ranking rule in the page's language: the broker says it in English with its one
+ * setting, the weeks within which the same requester is avoided ("... within 8 weeks ...");
+ * a rule worded otherwise is shown as the broker says it. */
+static void
+s_rule(web_req_t *r, web_tv_t *root, const char *rule)
+{
+    const char *w = strstr(rule, "within ");
+    char *end = NULL;
+    unsigned long weeks = w ? strtoul(w + 7, &end, 10) : 0;
+    const char *text = web_text(r, "bo_brq_rule_text");
+    const char *at = strstr(text, "{weeks}");
+    if (!w || !end || strncmp(end, " weeks", 6) != 0 || !at) {
+        web_tv_str(r->arena, root, "rule", rule);
+        return;
+    }
+    web_tv_strf(r->arena, root, "rule", "%.*s%lu%s", (int)(at - text), text, weeks, at + 7);
+}
+
 static void
 s_explain_done(web_req_t *r, void *body)
 {
@@ -276,7 +314,12 @@ s_explain_done(web_req_t *r, void *body)
     web_tv_str(a, root, "title", q && q->input ? q->input->title : "");
     if (q && q->input)
         s_time(r, root, "deadline", q->input->answer_deadline_unix);
-    web_tv_str(a, root, "rule", ex->rule);
+    s_rule(r, root, ex->rule);
+    if (q && q->input) { /* open, filled, unfilled or cancelled, and how many are confirmed */
+        web_tv_textf(r, root, "state", "bo_rq_state_%d", (int)q->state);
+        web_tv_strf(a, root, "accepted", "%u", q->accepted_n);
+        web_tv_strf(a, root, "needed", "%u", q->input->experts_needed);
+    }
     web_tv_t *ol = web_tv_list(a, root, "offers");
     size_t open_n = 0;
     for (size_t i = 0; i < o->req->n_offers; i++) {
@@ -306,7 +349,7 @@ s_explain_done(web_req_t *r, void *body)
         else
             web_tv_str(a, it, "rank", "–");
         web_tv_str(a, it, "eligible", web_text(r, c->eligible ? "bo_yes" : "bo_no"));
-        web_join(r, it, "reasons", c->reasons, c->n_reasons, "–");
+        s_reasons(r, it, c->reasons, c->n_reasons);
         if (c->last_assigned_ms)
             s_ms_time(r, it, "last", c->last_assigned_ms);
         else

@@ -47,10 +47,24 @@ try:
     rows = re.findall(r"<tr><td>([^<]*)</td><td>(\d+)</td><td>(yes|no)</td><td>([^<]*)</td>",
                       rank.group(1) if rank else "")
     check(("1", str(e3.id), "yes", "–") in rows and
-          ("–", str(e1.id), "no", "already-offered") in rows and
-          any(x[1] == str(e2.id) and x[2] == "no" and "language" in x[3] for x in rows),
-          "the ranking explained: the new expert ranks 1, the offered one is already offered, "
-          "the third not eligible for the language (%s)" % rows)
+          ("–", str(e1.id), "no", "already offered") in rows and
+          any(x[1] == str(e2.id) and x[2] == "no" and "does not speak the language" in x[3]
+              for x in rows),
+          "the ranking explained in words: the new expert ranks 1, the offered one is already "
+          "offered, the third does not speak the language (%s)" % rows)
+    check("<p>State: open. Experts confirmed: 0 / 1.</p>" in r.text,
+          "the request's page says its state and how many of those needed are confirmed")
+    check("within 8 weeks first" in r.text, "the rule with the broker's weeks")
+    for lang, texts in [("fi", ["Tila: avoin. Vahvistettuja asiantuntijoita: 0 / 1.",
+                                "jo tarjottu", "ei puhu kieltä", "tilaajalle 8 viikon sisällä"]),
+                        ("sv", ["Status: öppen. Bekräftade experter: 0 / 1.", "redan erbjuden",
+                                "talar inte språket", "inom 8 veckor"])]:
+        page = ex.get("/office/broker/requests/%d?lang=%s" % (rq.id, lang)).text
+        check(all(t in page for t in texts) and "already-offered" not in page and
+              "eligible: consent" not in page,
+              "the request's page in %s: its state, why not and the rule in %s (%s)"
+              % (lang, lang, [t for t in texts if t not in page]))
+    ex.get("/office/broker?lang=en")
     check(PII[7] not in r.text and PII[8] not in r.text, "the experts by id only")
     check(ex.get("/office/broker/requests/99999").status == 404, "an unknown request is 404")
 
