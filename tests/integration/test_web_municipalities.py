@@ -131,6 +131,12 @@ try:
           "the next month's calendar does not have it")
     check(al.get("/office/events?month=2026-13").status == 400 and
           al.get("/office/events?month=x").status == 400, "a bad month is 400")
+    r = al.get("/office/stats")
+    muni = re.search(r'aria-labelledby="c-muni-h">(.*?)</table>', r.text, re.S)
+    check(r.status == 200 and muni and '<th scope="row">Seinäjoki</th>' in muni.group(1) and
+          '<th scope="row">743</th>' not in muni.group(1) and
+          'class="lbl">Seinäjoki</text>' in r.text,
+          "the statistics by municipality name them, in the table and in the chart")
 finally:
     s.close()
 done()
