@@ -10,6 +10,7 @@
 #include "kumppani/v1/broker.pb-c.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define C(x) KUMPPANI__V1__CODE__CODE_##x
@@ -22,6 +23,7 @@
 typedef struct {
     bo_account_t *acct;
     Kumppani__V1__ListBrokerRequestsReply *reqs;
+    Kumppani__V1__ListBrokerRequestsReply *unfilled; /* those that still lie ahead are shown */
     /* A refused form shown again (400): its error (a text key) beside its field, what: "hours",
      * "fee" or "travel" of assignment asg's completion (control f-<what>-<asg>), "ids" or "ref"
      * of marking paid, or "from" or "to" of the payment export's period (asg 0, control
@@ -111,6 +113,39 @@ s_export_refused(const brk_t *b)
     return b->err && (strcmp(b->what, "from") == 0 || strcmp(b->what, "to") == 0);
 }
 
+/* The requests of l as the rows of list name (its count name_n, no_name when none); ahead:
+ * only those whose start still lies ahead (an unfilled request the coordinator can still
+ * help with). */
+static void
+s_req_rows(web_req_t *r, web_tv_t *root, const char *name,
+           const Kumppani__V1__ListBrokerRequestsReply *l, bool ahead)
+{
+    kp_arena_t *a = r->arena;
+    web_tv_t *rl = web_tv_list(a, root, name);
+    size_t n = 0;
+    int64_t now_s = kp_now_ms() / 1000;
+    for (size_t i = 0; l && i < l->n_requests; i++) {
+        const Kumppani__V1__BrokerRequest *q = l->requests[i];
+        const Kumppani__V1__BrokerRequestInput *in = q->input;
+        if (!in || (ahead && in->start_unix < now_s))
+            continue;
+        web_tv_t *it = web_tv_item(a, rl);
+        web_tv_strf(a, it, "id", "%llu", (unsigned long long)q->id);
+        web_tv_str(a, it, "title", in->title);
+        web_tv_textf(r, it, "purpose", "bo_purpose_%d", (int)in->purpose);
+        web_tv_textf(r, it, "requester", "bo_requester_%d", (int)in->requester_kind);
+        s_time(r, it, "start", in->start_unix);
+        s_time(r, it, "deadline", in->answer_deadline_unix);
+        web_tv_str(a, it, "where", in->municipality[0] ? web_muni_name(r, in->municipality) : "–");
+        web_tv_bool(a, it, "remote", in->remote);
+        web_tv_strf(a, it, "needed", "%u", in->experts_needed);
+        web_tv_strf(a, it, "accepted", "%u", q->accepted_n);
+        web_tv_strf(a, it, "wave", "%u", q->wave);
+        n++;
+    }
+    web_tv_count(a, root, name, n);
+}
+
 static void
 s_asg_done(web_req_t *r, void *body)
 {
@@ -135,26 +170,8 @@ s_asg_done(web_req_t *r, void *body)
         }
     }
     bool shown = !b->asg; /* the refused completion's row is on the page */
-    web_tv_t *rl = web_tv_list(a, root, "requests");
-    for (size_t i = 0; i < b->reqs->n_requests; i++) {
-        const Kumppani__V1__BrokerRequest *q = b->reqs->requests[i];
-        const Kumppani__V1__BrokerRequestInput *in = q->input;
-        if (!in)
-            continue;
-        web_tv_t *it = web_tv_item(a, rl);
-        web_tv_strf(a, it, "id", "%llu", (unsigned long long)q->id);
-        web_tv_str(a, it, "title", in->title);
-        web_tv_textf(r, it, "purpose", "bo_purpose_%d", (int)in->purpose);
-        web_tv_textf(r, it, "requester", "bo_requester_%d", (int)in->requester_kind);
-        s_time(r, it, "start", in->start_unix);
-        s_time(r, it, "deadline", in->answer_deadline_unix);
-        web_tv_str(a, it, "where", in->municipality[0] ? in->municipality : "–");
-        web_tv_bool(a, it, "remote", in->remote);
-        web_tv_strf(a, it, "needed", "%u", in->experts_needed);
-        web_tv_strf(a, it, "accepted", "%u", q->accepted_n);
-        web_tv_strf(a, it, "wave", "%u", q->wave);
-    }
-    web_tv_count(a, root, "requests", b->reqs->n_requests);
+    s_req_rows(r, root, "requests", b->reqs, false);
+    s_req_rows(r, root, "unfilled", b->unfilled, true);
     web_tv_t *al = web_tv_list(a, root, "assignments");
     size_t payable_n = 0;
     for (size_t i = 0; i < ar->n_assignments; i++) {
@@ -206,14 +223,26 @@ s_asg_done(web_req_t *r, void *body)
 }
 
 static void
-s_reqs_done(web_req_t *r, void *body)
+s_unfilled_done(web_req_t *r, void *body)
 {
     brk_t *b = r->cont_arg;
-    b->reqs = body;
+    b->unfilled = body;
     Kumppani__V1__ListAssignmentsRequest rq = KUMPPANI__V1__LIST_ASSIGNMENTS_REQUEST__INIT;
     rq.limit = LIST_MAX;
     bo_get(r, b->acct, r->svc->bus_office_broker, "broker.assignment.list", &rq.base,
            &kumppani__v1__list_assignments_reply__descriptor, NULL, s_asg_done);
+}
+
+static void
+s_reqs_done(web_req_t *r, void *body)
+{
+    brk_t *b = r->cont_arg;
+    b->reqs = body;
+    Kumppani__V1__ListBrokerRequestsRequest rq = KUMPPANI__V1__LIST_BROKER_REQUESTS_REQUEST__INIT;
+    rq.state = KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_UNFILLED;
+    rq.limit = LIST_MAX;
+    bo_get(r, b->acct, r->svc->bus_office_broker, "broker.request.list", &rq.base,
+           &kumppani__v1__list_broker_requests_reply__descriptor, NULL, s_unfilled_done);
 }
 
 /* The broker's page for b (r's state). */
@@ -264,6 +293,43 @@ s_ms_time(web_req_t *r, web_tv_t *o, const char *key, int64_t ms)
     s_time(r, o, key, ms / 1000);
 }
 
+/* The broker's reasons why an expert is not eligible ("expertise", "already-offered") in the
+ * page's language (bo_why_<reason>, '-' as '_'); a reason without a text is shown as sent. */
+static void
+s_reasons(web_req_t *r, web_tv_t *it, char *const *why, size_t n)
+{
+    web_buf_t b = {.max = 1024};
+    for (size_t i = 0; i < n; i++) {
+        char key[64];
+        int k = snprintf(key, sizeof key, "bo_why_%s", why[i]);
+        for (char *c = key; *c; c++)
+            *c = *c == '-' ? '_' : *c;
+        const char *t = k > 0 && (size_t)k < sizeof key ? web_text(r, key) : key;
+        web_buf_adds(&b, i ? ", " : "");
+        web_buf_adds(&b, strcmp(t, key) == 0 ? why[i] : t);
+    }
+    web_tv_str(r->arena, it, "reasons", b.p ? b.p : "–");
+    web_buf_free(&b);
+}
+
+/* The ranking rule in the page's language: the broker says it in English with its one
+ * setting, the weeks within which the same requester is avoided ("... within 8 weeks ...");
+ * a rule worded otherwise is shown as the broker says it. */
+static void
+s_rule(web_req_t *r, web_tv_t *root, const char *rule)
+{
+    const char *w = strstr(rule, "within ");
+    char *end = NULL;
+    unsigned long weeks = w ? strtoul(w + 7, &end, 10) : 0;
+    const char *text = web_text(r, "bo_brq_rule_text");
+    const char *at = strstr(text, "{weeks}");
+    if (!w || !end || strncmp(end, " weeks", 6) != 0 || !at) {
+        web_tv_str(r->arena, root, "rule", rule);
+        return;
+    }
+    web_tv_strf(r->arena, root, "rule", "%.*s%lu%s", (int)(at - text), text, weeks, at + 7);
+}
+
 static void
 s_explain_done(web_req_t *r, void *body)
 {
@@ -276,7 +342,12 @@ s_explain_done(web_req_t *r, void *body)
     web_tv_str(a, root, "title", q && q->input ? q->input->title : "");
     if (q && q->input)
         s_time(r, root, "deadline", q->input->answer_deadline_unix);
-    web_tv_str(a, root, "rule", ex->rule);
+    s_rule(r, root, ex->rule);
+    if (q && q->input) { /* open, filled, unfilled or cancelled, and how many are confirmed */
+        web_tv_textf(r, root, "state", "bo_rq_state_%d", (int)q->state);
+        web_tv_strf(a, root, "accepted", "%u", q->accepted_n);
+        web_tv_strf(a, root, "needed", "%u", q->input->experts_needed);
+    }
     web_tv_t *ol = web_tv_list(a, root, "offers");
     size_t open_n = 0;
     for (size_t i = 0; i < o->req->n_offers; i++) {
@@ -306,7 +377,7 @@ s_explain_done(web_req_t *r, void *body)
         else
             web_tv_str(a, it, "rank", "–");
         web_tv_str(a, it, "eligible", web_text(r, c->eligible ? "bo_yes" : "bo_no"));
-        web_join(r, it, "reasons", c->reasons, c->n_reasons, "–");
+        s_reasons(r, it, c->reasons, c->n_reasons);
         if (c->last_assigned_ms)
             s_ms_time(r, it, "last", c->last_assigned_ms);
         else

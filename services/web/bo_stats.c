@@ -116,6 +116,8 @@ s_chart(web_req_t *r, web_tv_t *charts, const char *id, const char *title_key,
             snprintf(key, sizeof key, "role_%d",
                      s_enum_of(&kumppani__v1__participant_role__descriptor, "ROLE_", row->key));
             label = web_text(r, key);
+        } else if (label_kind == 3) { /* a municipality by name, as the rest of the office */
+            label = web_muni_name(r, row->key);
         }
         unsigned y = (unsigned)(i * ROW_H + 4);
         unsigned w = (unsigned)((uint64_t)row->participants_n * BAR_W / max);
@@ -178,7 +180,7 @@ s_stats_done(web_req_t *r, void *body)
     web_tv_t *charts = web_tv_list(a, root, "charts");
     s_chart(r, charts, "c-month", "bo_stats_by_month", sr->by_month, sr->n_by_month, 0);
     s_chart(r, charts, "c-kind", "bo_stats_by_kind", sr->by_kind, sr->n_by_kind, 1);
-    s_chart(r, charts, "c-muni", "bo_stats_by_muni", sr->by_municipality, sr->n_by_municipality, 0);
+    s_chart(r, charts, "c-muni", "bo_stats_by_muni", sr->by_municipality, sr->n_by_municipality, 3);
     s_chart(r, charts, "c-role", "bo_stats_by_role", sr->by_role, sr->n_by_role, 2);
     web_page(r, s->err ? 400 : 200, "bo_stats", root);
 }

@@ -214,6 +214,40 @@ web_pg_xoffer_answer(web_req_t *r, const char *token)
 
 /* ---- the requester's request ------------------------------------------------------------- */
 
+/* An unfilled request says what is true: no expert or only some of those needed, and that
+ * the answer deadline passed only when it had when the broker closed the request (the
+ * broker also closes it earlier when nobody eligible is left to ask). */
+static const char *
+s_unfilled_key(const Kumppani__V1__BrokerRequest *rq, size_t confirmed)
+{
+    int64_t closed_s = rq->closed_ms ? rq->closed_ms / 1000 : kp_now_ms() / 1000;
+    bool by_deadline =
+        rq->input->answer_deadline_unix && closed_s >= rq->input->answer_deadline_unix;
+    if (confirmed)
+        return by_deadline ? "req_state_unfilled_some_deadline" : "req_state_unfilled_some_left";
+    return by_deadline ? "req_state_unfilled_none_deadline" : "req_state_unfilled_none_left";
+}
+
+/* text with {confirmed} and {needed} replaced by the numbers, into out. */
+static const char *
+s_counts(const char *text, size_t confirmed, unsigned needed, char *out, size_t len)
+{
+    size_t n = 0;
+    for (const char *p = text; *p && n + 24 < len;) {
+        if (strncmp(p, "{confirmed}", 11) == 0) {
+            n += (size_t)snprintf(out + n, sizeof out - n, "%zu", confirmed);
+            p += 11;
+        } else if (strncmp(p, "{needed}", 8) == 0) {
+            n += (size_t)snprintf(out + n, sizeof out - n, "%u", needed);
+            p += 8;
+        } else {
+            out[n++] = *p++;
+        }
+    }
+    out[n] = 0;
+    return out;
+}
+
 static void
 s_request_done(web_req_t *r, const Kumppani__V1__Reply *reply)
 {
@@ -229,12 +263,15 @@ s_request_done(web_req_t *r, const Kumppani__V1__Reply *reply)
     web_tv_strf(a, root, "needed", "%u", rq->input->experts_needed);
     web_tv_strf(a, root, "confirmed_n", "%zu", v->n_experts);
     const char *st = rq->state == RS(CANCELLED)  ? "req_state_cancelled"
-                     : rq->state == RS(UNFILLED) ? "req_state_unfilled"
+                     : rq->state == RS(UNFILLED) ? s_unfilled_key(rq, v->n_experts)
                      : rq->state == RS(FILLED)   ? "req_state_confirmed"
                      : v->n_experts              ? "req_state_partly"
                      : v->offers_open            ? "req_state_offered"
                                                  : "req_state_filed";
-    web_tv_str(a, root, "state_text", web_text(r, st));
+    char text[1024];
+    web_tv_str(
+        a, root, "state_text",
+        s_counts(web_text(r, st), v->n_experts, rq->input->experts_needed, text, sizeof text));
     web_tv_bool(a, root, "open", rq->state == RS(OPEN));
     web_tv_t *list = web_tv_list(a, root, "experts");
     for (size_t i = 0; i < v->n_experts; i++) {

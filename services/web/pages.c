@@ -459,7 +459,9 @@ void
 web_pg_accessibility(web_req_t *r, const char *arg)
 {
     (void)arg;
-    s_accessibility(r, 200, false, NULL, 0);
+    /* ?done=feedback: the page after the feedback's 303 (Post/Redirect/Get), with the thanks. */
+    const char *done = web_query(r, "done");
+    s_accessibility(r, 200, done && strcmp(done, "feedback") == 0, NULL, 0);
 }
 
 void
@@ -503,7 +505,8 @@ web_pg_feedback(web_req_t *r, const char *arg)
         return;
     }
     kp_log_notice("feedback.received", "lang=%s", web_lang_codes[r->lang]);
-    s_accessibility(r, 200, true, NULL, 0);
+    /* Post/Redirect/Get: a reload or Back shows the thanks and sends nothing again. */
+    web_redirect(r, "/accessibility?done=feedback#feedback");
 }
 
 void

@@ -206,18 +206,34 @@ def main():
                                                "contact": PII[1]})
         spool = os.path.join(s.dir, "web", "feedback")
         files = os.listdir(spool) if os.path.isdir(spool) else []
-        check(r.status == 200 and len(files) == 1 and
-              os.stat(os.path.join(spool, files[0])).st_mode & 0o077 == 0,
-              "feedback goes to the operator's spool, one private file")
+        loc = r.header("location")
+        check(r.status == 303 and loc == "/accessibility?done=feedback#feedback" and
+              len(files) == 1 and os.stat(os.path.join(spool, files[0])).st_mode & 0o077 == 0,
+              "feedback goes to the operator's spool, one private file, and is answered 303 "
+              "to the statement (Post/Redirect/Get: %d %s)" % (r.status, loc))
+        r = b.get("/accessibility?done=feedback")
+        check(r.status == 200 and 'role="status"' in r.text and "Kiitos" in r.text and
+              'id="feedback"' in r.text and 'role="alert"' not in r.text and
+              "Kontrasti on hyvä" not in r.text,
+              "the page after the 303 thanks for the feedback beside its heading, the form empty")
+        r = b.get("/accessibility?done=feedback")
+        files = os.listdir(spool) if os.path.isdir(spool) else []
+        check(r.status == 200 and "Kiitos" in r.text and len(files) == 1,
+              "a reload of the thanks shows it again and stores nothing more (%d files)"
+              % len(files))
+        check("Kiitos" not in b.get("/accessibility").text,
+              "the statement without ?done= thanks for nothing")
+        for lang, text in [("sv", "Tack"), ("en", "Thank you")]:
+            check(text in Session(s.base, lang=lang).get("/accessibility?done=feedback").text,
+                  "the thanks in %s" % lang)
         check('href="/accessibility?lang=sv"' in r.text and "feedback?lang=" not in r.text,
-              "the feedback's answer links the languages to the statement, not to the POST's "
-              "address")
+              "the thanks links the languages to the statement, not to the POST's address")
         # The longest feedback the form allows, all in Finnish letters: 4,000 characters of
         # "ä" are 24,000 bytes sent (each %C3%A4); the default body limit takes it, and one
         # character more is refused beside the field, not by the body limit (413).
         csrf = hidden(b.get("/accessibility").text, "csrf")
         r = b.post("/accessibility/feedback", {"csrf": csrf, "message": "ä" * 4000})
-        check(r.status == 200, "feedback of 4,000 characters of ä is taken (%d)" % r.status)
+        check(r.status == 303, "feedback of 4,000 characters of ä is taken (%d)" % r.status)
         r = b.post("/accessibility/feedback", {"csrf": csrf, "message": "ä" * 4001})
         check(r.status == 400 and 'id="e-message"' in r.text,
               "4,001 characters: refused beside the field (%d)" % r.status)

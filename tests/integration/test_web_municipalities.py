@@ -42,8 +42,19 @@ try:
           "the event page shows the place's accessibility facts, escaped")
     r = Session(s.base, "en").get("/events/%d" % acc)
     check("<dt>Accessibility</dt>" in r.text, "... under its English heading")
-    check("<dt>Esteettömyys</dt>" not in fi.get("/events/%d" % ids["743"]).text,
-          "an event without them has no such heading")
+    check("on esteetön, ellei kuvauksessa" in r.text or
+          "accessible unless the description" in r.text,
+          "an event with the facts refers to them")
+    r = fi.get("/events/%d" % ids["743"])
+    check("<dt>Esteettömyys</dt>" not in r.text, "an event without them has no such heading")
+    check("ei ole kertonut tapahtumapaikan esteettömyydestä" in r.text and
+          "on esteetön" not in r.text,
+          "nor says its venue is accessible: the organiser has not described it")
+    for lang, text in [("sv", "har inte berättat om platsens tillgänglighet"),
+                       ("en", "has not described the venue")]:
+        page = Session(s.base, lang).get("/events/%d" % ids["743"]).text
+        check(text in page and "unless the description" not in page and
+              "om inte beskrivningen" not in page, "... in %s" % lang)
     r = fi.get("/events/%d" % ids["853"])
     check(r.status == 200 and "Seinäjoen kaupungintalo, 853" in r.text,
           "a code the registry has not named is shown as the code")
@@ -120,6 +131,12 @@ try:
           "the next month's calendar does not have it")
     check(al.get("/office/events?month=2026-13").status == 400 and
           al.get("/office/events?month=x").status == 400, "a bad month is 400")
+    r = al.get("/office/stats")
+    muni = re.search(r'aria-labelledby="c-muni-h">(.*?)</table>', r.text, re.S)
+    check(r.status == 200 and muni and '<th scope="row">Seinäjoki</th>' in muni.group(1) and
+          '<th scope="row">743</th>' not in muni.group(1) and
+          'class="lbl">Seinäjoki</text>' in r.text,
+          "the statistics by municipality name them, in the table and in the chart")
 finally:
     s.close()
 done()

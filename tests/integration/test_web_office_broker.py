@@ -47,10 +47,41 @@ try:
     rows = re.findall(r"<tr><td>([^<]*)</td><td>(\d+)</td><td>(yes|no)</td><td>([^<]*)</td>",
                       rank.group(1) if rank else "")
     check(("1", str(e3.id), "yes", "–") in rows and
-          ("–", str(e1.id), "no", "already-offered") in rows and
-          any(x[1] == str(e2.id) and x[2] == "no" and "language" in x[3] for x in rows),
-          "the ranking explained: the new expert ranks 1, the offered one is already offered, "
-          "the third not eligible for the language (%s)" % rows)
+          ("–", str(e1.id), "no", "already offered") in rows and
+          any(x[1] == str(e2.id) and x[2] == "no" and "does not speak the language" in x[3]
+              for x in rows),
+          "the ranking explained in words: the new expert ranks 1, the offered one is already "
+          "offered, the third does not speak the language (%s)" % rows)
+    check("<p>State: open. Experts confirmed: 0 / 1.</p>" in r.text,
+          "the request's page says its state and how many of those needed are confirmed")
+    check("within 8 weeks first" in r.text, "the rule with the broker's weeks")
+    for lang, texts in [("fi", ["Tila: avoin. Vahvistettuja asiantuntijoita: 0 / 1.",
+                                "jo tarjottu", "ei puhu kieltä", "tilaajalle 8 viikon sisällä"]),
+                        ("sv", ["Status: öppen. Bekräftade experter: 0 / 1.", "redan erbjuden",
+                                "talar inte språket", "inom 8 veckor"])]:
+        page = ex.get("/office/broker/requests/%d?lang=%s" % (rq.id, lang)).text
+        check(all(t in page for t in texts) and "already-offered" not in page and
+              "eligible: consent" not in page,
+              "the request's page in %s: its state, why not and the rule in %s (%s)"
+              % (lang, lang, [t for t in texts if t not in page]))
+    ex.get("/office/broker?lang=en")
+
+    # A request nobody is eligible for is unfilled at once: the queue lists it apart.
+    rq_u = file_request(brk, "req-u", title="Päihdetyön paneeli", experts_needed=2,
+                        expertise=["substance-use"]).request
+    r = ex.get("/office/broker")
+    unf = re.search(r'<h2 id="unfilled">Unfilled requests \((\d+)\)</h2>(.*?)</table>', r.text,
+                    re.S)
+    check(unf and unf.group(1) == "1" and
+          'href="/office/broker/requests/%d"' % rq_u.id in unf.group(2) and
+          "Päihdetyön paneeli" in unf.group(2) and "<td>0 / 2</td>" in unf.group(2),
+          "the queue lists the unfilled request apart, with 0 of the 2 experts found")
+    opn = re.search(r'<h2 id="reqs">(.*?)</h2>', r.text)
+    check(opn and "(1)" in opn.group(1), "the open requests are counted without it (%s)"
+          % (opn and opn.group(1)))
+    r = ex.get("/office/broker/requests/%d" % rq_u.id)
+    check("<p>State: unfilled. Experts confirmed: 0 / 2.</p>" in r.text,
+          "its page says it is unfilled")
     check(PII[7] not in r.text and PII[8] not in r.text, "the experts by id only")
     check(ex.get("/office/broker/requests/99999").status == 404, "an unknown request is 404")
 
@@ -89,8 +120,8 @@ try:
     r = ex.get("/office/broker/stats")
     filed = re.search(r"Requests filed</th><td>(\d+)</td>", r.text)
     filled = re.search(r"Requests filled</th><td>(\d+)</td>", r.text)
-    check(r.status == 200 and filed and filed.group(1) == "1" and filled and
-          filled.group(1) == "1", "the statistics: 1 filed, 1 filled")
+    check(r.status == 200 and filed and filed.group(1) == "2" and filled and
+          filled.group(1) == "1", "the statistics: 2 filed (one unfilled), 1 filled")
 
     # ---- the browser: axe and screenshots (office-47.. -50-*.png) ----
     if shutil.which("node") and os.path.exists("/usr/bin/chromium"):

@@ -160,8 +160,14 @@ await b.run(async () => {
   await p2.fill('#f-message', 'Kontrasti on hyvä.');
   await p2.click('button[type=submit]');
   await p2.waitForLoadState();
+  b.check(p2.url().endsWith('/accessibility?done=feedback#feedback') &&
+    (await p2.textContent('[role=status]')).includes('Kiitos palautteestasi'),
+    `the feedback is answered by a redirect to its thanks (${p2.url()})`);
   await b.shot(p2, 'accessibility-feedback-thanks');
   await b.axe(p2, 'accessibility-feedback-thanks');
+  await p2.reload();
+  b.check((await p2.textContent('[role=status]')).includes('Kiitos palautteestasi'),
+    'a reload of the thanks shows it again (the feedback is not sent twice)');
   await p2.goto(base + '/privacy');
   await b.shot(p2, 'privacy');
   await p2.goto(pages[6][1] ? base + pages[6][1] : base);

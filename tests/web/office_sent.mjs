@@ -29,8 +29,10 @@ async function broker() {
   await b.navTo(ex, '/office/broker');
   // The request is filled (out of the open queue): by its address.
   await ex.goto(`${base}/office/broker/requests/${cfg.request}`);
-  b.check((await ex.textContent('table[aria-labelledby=ranking]')).includes('already-assigned'),
-    'the ranking is explained');
+  b.check((await ex.textContent('table[aria-labelledby=ranking]'))
+    .includes('already accepted this request'), 'the ranking is explained in words');
+  b.check((await b.text(ex)).includes('State: filled. Experts confirmed: 1 / 1.'),
+    'the request\'s page says it is filled');
   await b.both(ex, 'expert-broker-request');
   await ex.goto(base + '/office/broker');
   await ex.fill(`#f-hours-${cfg.assignment}`, '3');
