@@ -562,11 +562,12 @@ const cli_cmd_t cli_cmds_broker[] = {
          "P)\n"
          "         --title T --expertise A,B --start \"YYYY-MM-DD HH:MM\" --deadline \"YYYY-MM-DD "
          "HH:MM\"\n"
-         "         [--minutes 60] [--municipality 743] [--remote] [--ongoing] [--language fi]\n"
+         "         (--municipality CODE | --remote) [--minutes 60] [--ongoing] [--language fi]\n"
          "         [--experts 1] [--fee-cents N] [--travel-cents N] [--offer-hours 48] [--wave N]\n"
          "         [--requester-kind person|organisation|municipality] [--org ID] [--contact "
          "NAME]\n"
          "Files a request through the one window; offers go out at once to the best candidates.\n"
+         "An in-person request names its municipality (official code, 743 = Seinäjoki).\n"
          "Prints the requester token once: keep it to read accepted experts' sensitive "
          "details.\n" BRK_AREAS,
      .flags = CLI_IDEM_KEY,

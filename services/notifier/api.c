@@ -82,7 +82,10 @@ s_preview(kp_call_t *call, void *svc)
     ntf_rec_t *r = s_open(&tx, call, svc);
     if (!r)
         return;
-    /* A recipient asked at delivery time is not stored: the preview shows a stand-in. */
+    /* A recipient asked at delivery time is not stored: the preview shows a stand-in ("N.N.",
+     * the name a form gives for "a name goes here"). */
+    if (!r->recipient_name[0])
+        r->recipient_name = (char *)"N.N.";
     if (!r->address[0] && r->channel == CH(EMAIL))
         r->address = (char *)"recipient@example.invalid";
     else if (!r->address[0] && r->channel == CH(SMS))

@@ -492,8 +492,10 @@ s_look_who(ntf_dlv_t *d, const s_look_t *l, const Kumppani__V1__Reply *rep, kp_a
         *gone = !in || (!in->contact_email[0] && !in->contact_phone[0] && !in->contact_name[0]);
         if (*gone)
             return 0;
-        *who = (s_who_t){
-            .address = in->contact_email, .phone = in->contact_phone, .name = in->contact_name};
+        /* a request without a contact person's name greets the requester (its name) */
+        *who = (s_who_t){.address = in->contact_email,
+                         .phone = in->contact_phone,
+                         .name = in->contact_name[0] ? in->contact_name : in->requester_name};
         return 0;
     }
     Kumppani__V1__PersonReply *pr =

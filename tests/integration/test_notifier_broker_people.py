@@ -62,6 +62,12 @@ try:
     r1 = file_request(b, "rq-1", title="Asiakasraati", experts_needed=1, wave_size=1).request
     check(wait_for(lambda: mails(REQ, "vastaanotettu"), 15), "the requester: request received")
     t = text(mails(REQ, "vastaanotettu")[0])
+    check(t.startswith("Hei Seinäjoen kaupunki,"),
+          "a request without a contact person's name greets the requester:\n" + t[:60])
+    pv = kn.body(nc.call("notifier.preview", kn.N.NotificationRef(
+        key="broker/r%d/filed/email" % r1.id)), kn.N.PreviewReply)
+    check(pv.body_text.startswith("Hei N.N.,"),
+          "the preview, without the name asked at delivery, greets N.N.:\n" + pv.body_text[:40])
     got = link_of(t, "r", "the filed notice")
     check(got is not None and got[:2] == (r1.id, 0), "the link is the request's: %s" % (got,))
 
