@@ -244,7 +244,7 @@ s_retry(kp_call_t *call, void *svc)
         kp_call_fail_err(call, rc);
         return;
     }
-    kp_log_info("dead.retry", "channel=%d", r->channel);
+    kp_log_info("dead.retry", "channel=%s", ntf_channel_name(r->channel));
     ntf_kick(svc);
     s_answer(&tx, 0, r);
 }
@@ -261,7 +261,7 @@ s_optout(kp_call_t *call, void *svc)
         kp_call_fail_err(call, rc);
         return;
     }
-    kp_log_info("optout.set", "channel=%d out=%d", rq->channel, !rq->opt_in);
+    kp_log_info("optout.set", "channel=%s out=%d", ntf_channel_name(rq->channel), !rq->opt_in);
     Kumppani__V1__OptOutReply rep = KUMPPANI__V1__OPT_OUT_REPLY__INIT;
     rep.opted_out = !rq->opt_in;
     kp_call_ok(call, &rep.base);

@@ -184,12 +184,14 @@ s_record(void *arg, const char *key, int channel, bool ok, bool final, bool gone
         s_emit(&tx, r, "NotificationDelivered", result);
     else if (r->state == ST(DEAD))
         s_emit(&tx, r, "NotificationFailed", result);
-    kp_log_debug("deliver.done", "channel=%d ok=%d attempts=%u", channel, ok, r->attempts_n);
+    kp_log_debug("deliver.done", "channel=%s ok=%d attempts=%u", ntf_channel_name(channel), ok,
+                 r->attempts_n);
     /* An operator sees a relay, webhook or gateway that refuses or cannot be reached in the
      * log, not only in each notification's history (the key holds ids only). */
     if (!ok)
-        kp_log_warn("deliver.failed", "key=%s channel=%d attempts=%u result=\"%s\" next=%s", key,
-                    channel, r->attempts_n, result, r->state == ST(DEAD) ? "dead" : "retry");
+        kp_log_warn("deliver.failed", "key=%s channel=%s attempts=%u result=\"%s\" next=%s", key,
+                    ntf_channel_name(channel), r->attempts_n, result,
+                    r->state == ST(DEAD) ? "dead" : "retry");
 out:
     if (rc) {
         kp_log_err("deliver.record", "err=%d", rc);

@@ -256,6 +256,8 @@ int ntf_plan_webhook(kp_tx_t *tx, const Kumppani__V1__Event *ev, const char *sou
  * has_email/has_phone: what the notifier keeps of a sign-up. */
 void ntf_signup_public(Kumppani__V1__Signup *s);
 /* True for the kinds whose recipient is an expert resolved at delivery time. */
+/* A channel as keys and log lines name it: "email", "sms" or "webhook". */
+const char *ntf_channel_name(int channel);
 bool ntf_kind_expert(int kind);
 /* True for the kinds to the requester of the expert broker (broker.request.get at delivery). */
 bool ntf_kind_requester(int kind);

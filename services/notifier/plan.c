@@ -146,8 +146,8 @@ s_undecodable(const s_ctx_t *c)
     return 0;
 }
 
-static const char *
-s_ch_name(int ch)
+const char *
+ntf_channel_name(int ch)
 {
     return ch == CH(EMAIL) ? "email" : ch == CH(SMS) ? "sms" : "webhook";
 }
@@ -186,7 +186,7 @@ s_plan_signup(s_ctx_t *c, const Kumppani__V1__Signup *s, const Kumppani__V1__Eve
         chans[chans_n++] = CH(SMS);
     for (int i = 0; i < chans_n; i++) {
         char key[NTF_KEY_MAX + 1];
-        snprintf(key, sizeof key, "%s/%s", key_base, s_ch_name(chans[i]));
+        snprintf(key, sizeof key, "%s/%s", key_base, ntf_channel_name(chans[i]));
         ntf_rec_t r = s_rec_new(c->tx, key, kind, chans[i], "events");
         r.due_ms = due_ms;
         if (chans[i] == CH(SMS) && !urgent)

@@ -39,7 +39,7 @@ try:
     log = p.logtext()
     lines = [x for x in log.splitlines() if "event=deliver.failed" in x]
     check(len(lines) >= 2, "each failed attempt is in the log (%d lines)" % len(lines))
-    check(lines and all("level=warn" in x and "key=%s" % key in x and "channel=1" in x
+    check(lines and all("level=warn" in x and "key=%s" % key in x and "channel=email" in x
                         and 'result="curl 7: ' in x and "next=retry" in x for x in lines),
           "a failed attempt's line names the key, channel, outcome and next step (%s)"
           % (lines[:1],))
