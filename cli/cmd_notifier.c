@@ -201,6 +201,27 @@ s_optouts(cli_ctx_t *c, ProtobufCMessage *m)
     return 0;
 }
 
+/* True when a page of n rows is full: there may be more (the page is --limit, else 100). */
+static bool
+s_page_full(cli_ctx_t *c, size_t n)
+{
+    const char *lim = cli_arg(c->a, "limit");
+    return n && n >= (lim ? (size_t)strtoul(lim, NULL, 10) : 100);
+}
+
+/* The dead letters, and the next page's --after when this page is full. */
+static int
+s_dead_print(cli_ctx_t *c, const ProtobufCMessage *m)
+{
+    const Kumppani__V1__ListNotificationsReply *r = (const void *)m;
+    cli_header(s_cols);
+    for (size_t i = 0; i < r->n_notifications; i++)
+        s_row(&r->notifications[i]->base);
+    if (s_page_full(c, r->n_notifications))
+        fprintf(stderr, "next page: --after '%s'\n", r->notifications[r->n_notifications - 1]->key);
+    return EXIT_OK_;
+}
+
 /* The table, and the next page's --after only when this page is full (there may be more). */
 static int
 s_optouts_print(cli_ctx_t *c, const ProtobufCMessage *m)
@@ -209,9 +230,7 @@ s_optouts_print(cli_ctx_t *c, const ProtobufCMessage *m)
     cli_header((const cli_col_t[]){{"CHANNEL", 8}, {"ADDRESS", 0}, {0}});
     for (size_t i = 0; i < r->n_optouts; i++)
         printf("%-8s %s\n", s_channel(r->optouts[i]->channel), r->optouts[i]->address);
-    const char *lim = cli_arg(c->a, "limit");
-    size_t page = lim ? (size_t)strtoul(lim, NULL, 10) : 100;
-    if (r->n_optouts && r->n_optouts >= page) {
+    if (s_page_full(c, r->n_optouts)) {
         const Kumppani__V1__OptOutEntry *e = r->optouts[r->n_optouts - 1];
         char name[CLI_NAME_MAX];
         fprintf(stderr, "next page: --after '%s:%s'\n",
@@ -258,8 +277,13 @@ const cli_cmd_t cli_cmds_notifier[] = {
      .print = s_preview_print},
     {.words = "notifier dead",
      .help = "Usage: kumppani notifier dead [--after KEY] [--limit N]\nLists dead letters "
-             "(notifications whose retries ran out).\n",
-     NOTIFICATION_LIST("notifier.dead.list"),
+             "(notifications whose retries ran out), 100 a page (the next page's --after is\n"
+             "printed on stderr).\n",
+     CLI_CALL("notifier", "notifier.dead.list", list_notifications_request,
+              list_notifications_reply),
+     .items = "notifications",
+     .view = s_notification_view,
+     .print = s_dead_print,
      .set = (const cli_optfield_t[]){{"limit", .min = 1, .max = 500},
                                      {"after", .field = "after_key"},
                                      {0}}},

@@ -114,6 +114,17 @@ try:
     check(wait_for(lambda: len(json.loads(cli("dead", "--json").stdout or "[]")) >= 5, 15),
           "the webhooks became dead letters")
     dead = json.loads(cli("dead", "--json").stdout)
+    # The table pages: a full page says on stderr where the next begins; the last says nothing.
+    p1 = cli("dead", "--limit", "2")
+    keys1 = [ln.split()[-1] for ln in p1.stdout.splitlines()[1:]]
+    check(p1.returncode == 0 and len(keys1) == 2 and
+          p1.stderr.strip() == "next page: --after '%s'" % keys1[-1],
+          "dead --limit 2: two rows and the next page's --after (%s)" % p1.stderr.strip())
+    p2 = cli("dead", "--after", keys1[-1] if keys1 else "", "--limit", "500")
+    keys2 = [ln.split()[-1] for ln in p2.stdout.splitlines()[1:]]
+    check(p2.returncode == 0 and keys1 + keys2 == [d["key"] for d in dead] and
+          "next page" not in p2.stderr,
+          "the next page goes on from there to the end, with no hint (%s)" % p2.stderr.strip())
     hooks = [d for d in dead if d["channel"] == "WEBHOOK"]
     results = [status(nc, d["key"]).attempts[-1].result for d in hooks]
     n410 = sum(1 for x in results if x.startswith("http 410"))
