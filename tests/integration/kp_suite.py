@@ -2,6 +2,7 @@
 running it with an environment."""
 import os
 import random
+import signal
 import socket
 import subprocess
 
@@ -33,3 +34,15 @@ def run_suite(env, *args, timeout=90):
     p = subprocess.run([SUITE] + list(args), env=env, capture_output=True, text=True,
                        timeout=timeout)
     return p.returncode, p.stdout, p.stderr
+
+
+def kill_leftovers(home):
+    """SIGKILLs every service a failed run left behind under home (its run/*.pid files): the
+    services run in their own sessions, so they outlive a test that died."""
+    rundir = os.path.join(home, "run")
+    for f in (os.listdir(rundir) if os.path.isdir(rundir) else []):
+        if f.endswith(".pid"):
+            try:
+                os.kill(int(open(os.path.join(rundir, f)).read()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass

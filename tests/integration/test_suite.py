@@ -21,7 +21,7 @@ import tempfile
 import time
 
 from kp_harness import BIN, PII, check, done
-from kp_suite import SUITE, free_base, run_suite
+from kp_suite import SUITE, free_base, kill_leftovers, run_suite
 
 
 
@@ -284,14 +284,7 @@ finally:
     if p and p.poll() is None:
         suite("stop")
         p.wait(90)
-    # Services run in their own sessions: whatever a failed run left behind goes too.
-    rundir = os.path.join(home, "run")
-    for f in (os.listdir(rundir) if os.path.isdir(rundir) else []):
-        if f.endswith(".pid"):
-            try:
-                os.kill(int(open(os.path.join(rundir, f)).read()), signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
+    kill_leftovers(home)
     if not os.environ.get("KP_KEEP"):
         subprocess.run(["rm", "-rf", home])
 done()

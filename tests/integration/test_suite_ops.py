@@ -17,14 +17,13 @@ new machine.
   configuration, private (0700/0600), and `restore` into a new home puts them back."""
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import tempfile
 import time
 
 from kp_harness import BIN, check, done
-from kp_suite import ROOT, SUITE, free_base
+from kp_suite import ROOT, SUITE, free_base, kill_leftovers
 
 home = tempfile.mkdtemp(prefix="kp-suite-ops-")
 elsewhere = tempfile.mkdtemp(prefix="kp-operator-")  # the operator's own directory
@@ -210,13 +209,7 @@ finally:
         except subprocess.TimeoutExpired:
             p.kill()
     for h in (home, home2):
-        rundir = os.path.join(h, "run")
-        for f in (os.listdir(rundir) if os.path.isdir(rundir) else []):
-            if f.endswith(".pid"):
-                try:
-                    os.kill(int(open(os.path.join(rundir, f)).read()), signal.SIGKILL)
-                except (OSError, ValueError):
-                    pass
+        kill_leftovers(h)
     # An older suite wrote a relative DIR under the repository.
     shutil.rmtree(os.path.join(ROOT, relname), ignore_errors=True)
     if not os.environ.get("KP_KEEP"):
