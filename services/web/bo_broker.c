@@ -233,27 +233,30 @@ s_unfilled_done(web_req_t *r, void *body)
            &kumppani__v1__list_assignments_reply__descriptor, NULL, s_asg_done);
 }
 
+/* A page of the broker's requests in state, then next with the reply. */
+static void
+s_requests(web_req_t *r, brk_t *b, Kumppani__V1__RequestState state, bo_body_cb next)
+{
+    Kumppani__V1__ListBrokerRequestsRequest rq = KUMPPANI__V1__LIST_BROKER_REQUESTS_REQUEST__INIT;
+    rq.state = state;
+    rq.limit = LIST_MAX;
+    bo_get(r, b->acct, r->svc->bus_office_broker, "broker.request.list", &rq.base,
+           &kumppani__v1__list_broker_requests_reply__descriptor, NULL, next);
+}
+
 static void
 s_reqs_done(web_req_t *r, void *body)
 {
     brk_t *b = r->cont_arg;
     b->reqs = body;
-    Kumppani__V1__ListBrokerRequestsRequest rq = KUMPPANI__V1__LIST_BROKER_REQUESTS_REQUEST__INIT;
-    rq.state = KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_UNFILLED;
-    rq.limit = LIST_MAX;
-    bo_get(r, b->acct, r->svc->bus_office_broker, "broker.request.list", &rq.base,
-           &kumppani__v1__list_broker_requests_reply__descriptor, NULL, s_unfilled_done);
+    s_requests(r, b, KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_UNFILLED, s_unfilled_done);
 }
 
-/* The broker's page for b (r's state). */
+/* The broker's page for b (r's state): its open requests, the unfilled ones, assignments. */
 static void
 s_broker_page(web_req_t *r, brk_t *b)
 {
-    Kumppani__V1__ListBrokerRequestsRequest rq = KUMPPANI__V1__LIST_BROKER_REQUESTS_REQUEST__INIT;
-    rq.state = KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_OPEN;
-    rq.limit = LIST_MAX;
-    bo_get(r, b->acct, r->svc->bus_office_broker, "broker.request.list", &rq.base,
-           &kumppani__v1__list_broker_requests_reply__descriptor, NULL, s_reqs_done);
+    s_requests(r, b, KUMPPANI__V1__REQUEST_STATE__REQUEST_STATE_OPEN, s_reqs_done);
 }
 
 void

@@ -10,10 +10,10 @@
  *  the requester; Accept and Decline are POST forms with the CSRF token, answered 303 to the
  *  page with ?done=<answer> (Post/Redirect/Get), which then says what was done if the offer
  *  shows it. An accepted offer may be held until its wave is decided by rank (broker
- *  offer.c); the page says so. The requester
- *  sees the state (filed, offers out, confirmed, unfilled, cancelled) and, once an expert is
- *  confirmed, the expert's name and contact; nothing can be changed there. A link whose record
- *  is gone gets a clear 410 page; logs carry route names and ids, never a token. */
+ *  offer.c); the page says so. The requester sees the state (filed, offers out, confirmed,
+ *  unfilled, cancelled) and, once an expert is confirmed, the expert's name and contact;
+ *  nothing can be changed there. A link whose record is gone gets a clear 410 page; logs carry
+ *  route names and ids, never a token. */
 #include "kp_log.h"
 #include "kp_time.h"
 #include "kumppani/v1/broker.pb-c.h"
