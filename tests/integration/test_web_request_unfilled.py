@@ -1,11 +1,14 @@
-# timeout: 90
+# timeout: 150
 """The requester's page (/r/) of an unfilled request says what is true: no expert found, or
 only some of those needed (N of M confirmed, the confirmed ones named), and that the answer
 deadline passed only when it had: the broker also closes a request before its deadline when
-nobody eligible is left to ask. In fi, sv and en; the real broker and web on loopback."""
+nobody eligible is left to ask. In fi, sv and en; the real broker and web on loopback; each
+of the three pages also in Chromium (tests/web/pages.mjs: its text, axe-core 0 violations, no
+sideways scrolling at 320 px, screenshots request-unfilled-*.png)."""
 from kp_harness import PII, check, done
 from kp_broker import B, Broker, add_keys, file_request, get_request, open_offers, register
-from kp_web import LINK_REQUEST, Session, WebSuite
+from kp_web import (BROWSER_OUT, LINK_REQUEST, WEBDIR, Session, WebSuite, browser_checked,
+                    browser_ready)
 
 s = WebSuite()
 try:
@@ -81,6 +84,18 @@ try:
     check("ei löytynyt asiantuntijaa määräaikaan mennessä" in p["fi"] and
           "före tidsfristen" in p["sv"] and "by its deadline" in p["en"],
           "none found by the deadline, in fi, sv and en")
+
+    # ---- the three pages in the browser ----
+    node = browser_ready(WEBDIR)
+    if node:
+        pages = [{"name": "request-unfilled-some", "path": s.link(LINK_REQUEST, rq.id),
+                  "text": {"fi": "vahvistui vain 1", "sv": "Bara 1 av de 2",
+                           "en": "Only 1 of the 2"}},
+                 {"name": "request-unfilled-none", "path": s.link(LINK_REQUEST, rq2.id),
+                  "text": {"en": "No expert could be found for this request"}},
+                 {"name": "request-unfilled-deadline", "path": s.link(LINK_REQUEST, rq3.id),
+                  "text": {"en": "by its deadline"}}]
+        browser_checked(node, WEBDIR, "pages.mjs", s.base, BROWSER_OUT, {"pages": pages}, 9)
 finally:
     s.close()
 done()
