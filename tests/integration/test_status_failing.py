@@ -39,28 +39,32 @@ try:
     check(refused is not None and refused.status.code == E.CODE_UNAVAILABLE,
           "with the store full a sign-up is answered UNAVAILABLE after %d (%s)"
           % (len(acked), refused.status.message if refused else "none refused"))
-    h = health()
+    # A small write of the service's own (a timer's) may still fit and commit: failing holds
+    # while the last turn that wrote was lost, so a refused sign-up comes just before each look.
+    def refused_then(look, failing):
+        for _ in range(5):
+            c.call("events.signup.submit", signup_req(eid, 9999, accessibility_text=text,
+                                                      dietary_text=text, consent_needs=True))
+            got = look()
+            if failing(got):
+                break
+        return got
+
+    h = refused_then(health, lambda x: x.last_abort_ms >= x.last_commit_ms)
     check(h.turns_aborted >= 1 and h.last_abort and h.last_abort_ms >= h.last_commit_ms,
           "sys.health: %d turn(s) aborted, the last '%s', after the last commit"
           % (h.turns_aborted, h.last_abort))
 
-    # A small write of the service's own (a timer's) may still fit and commit: FAILING holds
-    # while the last turn that wrote was lost, so a refused sign-up comes just before each look.
-    def refused_then(*args):
-        for _ in range(5):
-            c.call("events.signup.submit", signup_req(eid, 9999, accessibility_text=text,
-                                                      dietary_text=text, consent_needs=True))
-            rc, out, err = kp(*args)
-            if "FAILING" in out or '"failing": true' in out:
-                break
-        return rc, out
+    def cli_failing(*args):
+        return refused_then(lambda: kp(*args)[:2],
+                            lambda x: "FAILING" in x[1] or '"failing": true' in x[1])
 
-    rc, out = refused_then("status", "--timeout", "500", "--attempts", "1")
+    rc, out = cli_failing("status", "--timeout", "500", "--attempts", "1")
     line = [x for x in out.splitlines() if x.startswith("events")]
     check(rc == 3 and line and "FAILING" in line[0] and "turn(s) aborted" in out
           and h.last_abort in out and "nothing written since" in out,
           "status: events FAILING with the reason (others down: exit 3) (%d %s)" % (rc, out))
-    rc, out = refused_then("--json", "status", "--timeout", "500", "--attempts", "1")
+    rc, out = cli_failing("--json", "status", "--timeout", "500", "--attempts", "1")
     ev = [x for x in json.loads(out) if x["service"] == "events"][0] if out else {}
     check(ev.get("failing") is True and ev.get("turns_aborted", 0) >= 2 and
           ev.get("last_abort") == h.last_abort and ev.get("last_abort_at"),
