@@ -9,6 +9,7 @@ from proto/ by protoc (the same way any other system would: only a ZeroMQ bindin
     KP_PY_DIR    directory holding the generated kumppani/v1/*_pb2.py
 """
 import os
+import random
 import re
 import shutil
 import signal
@@ -101,10 +102,27 @@ def done():
     sys.exit(0)
 
 
+_PORTS_GIVEN = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free now, for a service to bind. Below the kernel's ephemeral range
+    (32768-60999), where every outgoing connection takes its local port: a port the kernel
+    found free there could be taken by another test's connection before the service bound it
+    ("Address already in use"); and below the suites' bases (20000-31080, kp_suite.free_base).
+    Never the same port twice in one test."""
+    for _ in range(1000):
+        port = random.randrange(10000, 20000)
+        if port in _PORTS_GIVEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _PORTS_GIVEN.add(port)
+        return port
+    raise RuntimeError("no free loopback port in 10000-19999")
 
 
 def wait_for(cond, deadline_s, step_s=0.05):
